@@ -1,0 +1,2 @@
+def numerical_grad(): pass
+def check_grads(): pass

@@ -1,0 +1,1 @@
+"""The engine: tracers and levels, primitives, reverse and forward mode, custom rules."""

@@ -1,0 +1,80 @@
+"""Forward mode: carry a tangent beside every value and apply each primitive's JVP rule.
+
+A trace may carry a *batch* of tangents: each tangent then has extra leading axes
+(`batch_shape`), so `jacfwd` gets a whole Jacobian from one pass through the function
+instead of one pass per input coordinate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .primitive import Primitive, missing_rule
+from .trace import Trace, Tracer
+
+
+class JVPTracer(Tracer):
+    __slots__ = ("tangent",)
+
+    def __init__(self, value: Any, tangent: Any, trace: JVPTrace) -> None:
+        self.value = value
+        self.tangent = tangent
+        self._trace = trace
+
+
+class JVPTrace(Trace):
+    __slots__ = ("batch_shape",)
+
+    def __init__(self, batch_shape: tuple[int, ...] = ()) -> None:
+        super().__init__()
+        self.batch_shape = batch_shape
+
+    def unwrap(self, args: Sequence[Any]) -> tuple[list[Any], list[Any]]:
+        """Values and tangents at this level (tangent None where an argument is not ours)."""
+        vals = list(args)
+        tans: list[Any] = [None] * len(args)
+        for i, a in enumerate(args):
+            if type(a) is JVPTracer and a._trace is self:
+                vals[i] = a.value
+                tans[i] = a.tangent
+        return vals, tans
+
+    def wrap(self, value: Any, tangent: Any) -> Any:
+        return value if tangent is None else JVPTracer(value, tangent, self)
+
+    def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        vals, tans = self.unwrap(args)
+        ans = prim(*vals, **params)
+        if prim.jvp is None:
+            raise missing_rule(prim, "forward")
+        t = prim.jvp(tans, ans, *vals, **params)
+        if prim.multiple_results:
+            return tuple(self.wrap(a, ta) for a, ta in zip(ans, t))
+        return self.wrap(ans, t)
+
+
+def jvp_flat(fun: Callable[[list[Any]], list[Any]], primals: Sequence[Any],
+             tangents: Sequence[Any], batch_shape: tuple[int, ...] = ()
+             ) -> tuple[list[Any], list[Any]]:
+    """Push `tangents` (None for an input held constant) through `fun`; return outputs, tangents."""
+    trace = JVPTrace(batch_shape)
+    inputs = [p if t is None else JVPTracer(p, t, trace) for p, t in zip(primals, tangents)]
+    outs = fun(inputs)
+    values, out_tangents = [], []
+    for o in outs:
+        if type(o) is JVPTracer and o._trace is trace:
+            values.append(o.value)
+            out_tangents.append(o.tangent)
+        else:
+            values.append(o)
+            shape = o.shape if isinstance(o, Tracer) else np.shape(o)
+            out_tangents.append(np.zeros(batch_shape + shape, _float_dtype(o)))
+    return values, out_tangents
+
+
+def _float_dtype(x: Any) -> Any:
+    dtype = np.result_type(x.dtype if isinstance(x, Tracer) else x)
+    return dtype if np.issubdtype(dtype, np.inexact) else np.float64

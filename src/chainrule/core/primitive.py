@@ -1,0 +1,100 @@
+"""Primitives: a NumPy implementation plus its derivative rules.
+
+A primitive is called like the NumPy function it wraps. With no traced argument it *is*
+that function (one type check per argument, then the NumPy call), so derivative rules,
+which are written with primitives, run at NumPy speed in a first-order backward pass and
+are differentiated again, for free, when a higher-order transform traces them.
+
+Rules, registered with `defvjp` and `defjvp`:
+
+- reverse, one per differentiable argument: ``vjp_i(g, ans, *args, **params)`` returns the
+  cotangent of argument ``i`` given the output cotangent ``g`` (same shape as ``ans``);
+- forward, one joint rule: ``jvp(tangents, ans, *args, **params)`` returns the output
+  tangent; ``tangents[i]`` is None for an argument that is not traced. A tangent may carry
+  extra *leading* batch axes (``jacfwd`` pushes many tangents in one pass): its shape is
+  ``batch + arg.shape`` and the result must be ``batch + ans.shape``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .trace import Tracer, top_trace
+
+VJPRule = Callable[..., Any]
+JVPRule = Callable[..., Any]
+
+
+class Primitive:
+    """A differentiable function: `impl` computes it on plain values, the rules differentiate it."""
+
+    def __init__(self, impl: Callable[..., Any], name: str | None = None, *,
+                 multiple_results: bool = False) -> None:
+        self.impl = impl
+        self.name = name or getattr(impl, "__name__", repr(impl))
+        self.multiple_results = multiple_results
+        self.vjps: tuple[VJPRule | None, ...] = ()
+        self.jvp: JVPRule | None = None
+        self.__name__ = self.name
+        self.__doc__ = getattr(impl, "__doc__", None)
+        self.__wrapped__ = impl
+
+    def __call__(self, *args: Any, **params: Any) -> Any:
+        for a in args:
+            if isinstance(a, Tracer):
+                trace = top_trace(args)
+                assert trace is not None
+                return trace.process(self, args, params)
+        return self.impl(*args, **params)
+
+    def __repr__(self) -> str:
+        return f"<chainrule primitive {self.name}>"
+
+
+def primitive(impl: Callable[..., Any], name: str | None = None, *,
+              multiple_results: bool = False) -> Primitive:
+    return Primitive(impl, name, multiple_results=multiple_results)
+
+
+def defvjp(prim: Primitive, *rules: VJPRule | None) -> None:
+    """Reverse rules, one per positional argument; None where an argument is not differentiable."""
+    prim.vjps = rules
+
+
+def defjvp(prim: Primitive, *rules: JVPRule | None) -> None:
+    """Forward rules, one per argument, each ``rule(t, ans, *args, **params)``; contributions add."""
+
+    def jvp(tangents: list[Any], ans: Any, *args: Any, **params: Any) -> Any:
+        out = None
+        for i, t in enumerate(tangents):
+            if t is not None:
+                term = argument_rule(prim, rules, i, "forward")(t, ans, *args, **params)
+                out = term if out is None else out + term
+        return out
+
+    prim.jvp = jvp
+
+
+def defjvp_joint(prim: Primitive, rule: JVPRule) -> None:
+    """A forward rule that sees all tangents at once (None for untraced arguments)."""
+    prim.jvp = rule
+
+
+def argument_rule(prim: Primitive, rules: tuple[Any, ...], i: int, mode: str) -> Any:
+    rule = rules[i] if i < len(rules) else None
+    if rule is None:
+        raise TypeError(
+            f"chainrule: {prim.name} is not differentiable with respect to its argument "
+            f"{i} ({mode} mode). Pass that argument as a constant, or wrap it in "
+            "`chainrule.stop_gradient`."
+        )
+    return rule
+
+
+def missing_rule(prim: Primitive, mode: str) -> TypeError:
+    return TypeError(
+        f"chainrule: {prim.name} has no {mode}-mode derivative rule yet. "
+        f"Use the other mode, or define the derivative yourself with "
+        f"`chainrule.custom_{'jvp' if mode == 'forward' else 'vjp'}`."
+    )

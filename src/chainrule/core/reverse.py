@@ -1,0 +1,147 @@
+"""Reverse mode: record a tape while the function runs, then sweep it backwards.
+
+The tape is a list of nodes in execution order, which is already a topological order:
+the backward sweep walks it in reverse, hands each node's output cotangent to the
+node's rules, and adds the results into the cotangents of its parents. Nodes that no
+output depends on are skipped at the cost of one attribute check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .primitive import Primitive, argument_rule, missing_rule
+from .trace import Trace, Tracer
+
+
+class Node:
+    """One recorded primitive call: what ran, on what, what it gave, and who fed it."""
+
+    __slots__ = ("ans", "args", "ct", "params", "parents", "prim")
+
+    def __init__(self, prim: Primitive | None, args: Sequence[Any], params: dict[str, Any],
+                 ans: Any, parents: Sequence[tuple[int, VJPTracer]]) -> None:
+        self.prim = prim
+        self.args = args
+        self.params = params
+        self.ans = ans
+        self.parents = parents
+        self.ct: Any = None
+
+
+class VJPTracer(Tracer):
+    """A value recorded on a tape; `index` picks one output of a multiple-output node."""
+
+    __slots__ = ("index", "node")
+
+    def __init__(self, value: Any, trace: ReverseTrace, node: Node, index: int | None = None):
+        self.value = value
+        self._trace = trace
+        self.node = node
+        self.index = index
+
+
+class ReverseTrace(Trace):
+    __slots__ = ("tape",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tape: list[Node] = []
+
+    def new_input(self, value: Any) -> VJPTracer:
+        return VJPTracer(value, self, Node(None, (), {}, value, ()))
+
+    def unwrap(self, args: tuple[Any, ...]) -> tuple[list[Any], list[tuple[int, VJPTracer]]]:
+        """Values at this level, and the (argument position, tracer) pairs that are ours."""
+        vals = list(args)
+        parents = []
+        for i, a in enumerate(args):
+            if type(a) is VJPTracer and a._trace is self:
+                vals[i] = a.value
+                parents.append((i, a))
+        return vals, parents
+
+    def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        vals, parents = self.unwrap(args)
+        ans = prim(*vals, **params)
+        return self.record(prim, vals, params, ans, parents)
+
+    def record(self, prim: Primitive, vals: Sequence[Any], params: dict[str, Any], ans: Any,
+               parents: Sequence[tuple[int, VJPTracer]]) -> Any:
+        node = Node(prim, vals, params, ans, parents)
+        self.tape.append(node)
+        if prim.multiple_results:
+            return tuple(VJPTracer(a, self, node, k) for k, a in enumerate(ans))
+        return VJPTracer(ans, self, node)
+
+    def sweep(self) -> None:
+        """Propagate the seeded cotangents from the end of the tape to its inputs."""
+        for node in reversed(self.tape):
+            g = node.ct
+            if g is None:
+                continue
+            node.ct = None
+            prim = node.prim
+            assert prim is not None
+            if prim.multiple_results:
+                g = tuple(zeros_like_value(a) if c is None else c for a, c in zip(node.ans, g))
+            vjp_all = getattr(prim, "vjp_all", None)
+            if vjp_all is not None:
+                cts = vjp_all(g, node.ans, *node.args, **node.params)
+                for i, parent in node.parents:
+                    add_cotangent(parent, cts[i])
+                continue
+            if not prim.vjps:
+                raise missing_rule(prim, "reverse")
+            for i, parent in node.parents:
+                rule = argument_rule(prim, prim.vjps, i, "reverse")
+                add_cotangent(parent, rule(g, node.ans, *node.args, **node.params))
+
+
+def add_cotangent(tracer: VJPTracer, c: Any) -> None:
+    if c is None:
+        return
+    node = tracer.node
+    if tracer.index is None:
+        node.ct = c if node.ct is None else node.ct + c
+        return
+    if node.ct is None:
+        node.ct = [None] * len(node.ans)
+    old = node.ct[tracer.index]
+    node.ct[tracer.index] = c if old is None else old + c
+
+
+def zeros_like_value(x: Any) -> Any:
+    """Plain zeros shaped like a (possibly traced) value: a zero cotangent or tangent."""
+    return np.zeros(np.shape(x) if not isinstance(x, Tracer) else x.shape, x.dtype)
+
+
+def vjp_flat(fun: Callable[[list[Any]], list[Any]], primals: Sequence[Any]
+             ) -> tuple[list[Any], Callable[[Sequence[Any]], list[Any]]]:
+    """Run `fun` on a list of values, recording; return its outputs and the backward function.
+
+    The backward function maps one cotangent per output (None for zero) to one cotangent
+    per input, and may be called any number of times.
+    """
+    trace = ReverseTrace()
+    inputs = [trace.new_input(p) for p in primals]
+    outs = fun(inputs)
+    ours = [type(o) is VJPTracer and o._trace is trace for o in outs]
+    values = [o.value if mine else o for o, mine in zip(outs, ours)]
+
+    def backward(cotangents: Sequence[Any]) -> list[Any]:
+        for o, mine, c in zip(outs, ours, cotangents):
+            if mine:
+                add_cotangent(o, c)
+        trace.sweep()
+        grads = []
+        for x in inputs:
+            ct = x.node.ct
+            x.node.ct = None
+            grads.append(zeros_like_value(x.value) if ct is None else ct)
+        return grads
+
+    return values, backward

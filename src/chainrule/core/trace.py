@@ -1,0 +1,129 @@
+"""Traced values and trace levels.
+
+Every transform call (a `jvp`, a `vjp`) opens a *trace* with a fresh, strictly increasing
+level. Inside it, the transform's inputs are wrapped in tracers that point at that trace.
+When a primitive sees tracers of several levels, the highest one is processed first and
+the others are ordinary values to it: that is what keeps nested derivatives apart (no
+"perturbation confusion"), because an inner transform can never mistake an outer
+transform's tracer for its own.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    from .primitive import Primitive
+
+_levels = itertools.count(1)
+
+
+class Trace:
+    """One running transform. Subclasses say how a primitive is processed at this level."""
+
+    __slots__ = ("level",)
+
+    def __init__(self) -> None:
+        self.level = next(_levels)
+
+    def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+
+class Tracer:
+    """A value being differentiated: wraps a `value` (an array, or a tracer of a lower level).
+
+    The NumPy-facing behaviour (operators, methods, `__array_ufunc__`) is attached by
+    `chainrule.numpy`, so that the core knows nothing of NumPy's function list.
+    """
+
+    __slots__ = ("_trace", "value")
+    __array_priority__ = 100.0
+
+    value: Any
+    _trace: Trace
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.value.shape  # type: ignore[no-any-return]
+
+    @property
+    def ndim(self) -> int:
+        return self.value.ndim  # type: ignore[no-any-return]
+
+    @property
+    def size(self) -> int:
+        return self.value.size  # type: ignore[no-any-return]
+
+    @property
+    def dtype(self) -> Any:
+        return self.value.dtype
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d traced array")
+        return self.shape[0]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(level={self._trace.level}, value={primal(self)!r})"
+
+    # Conversions that would silently drop the derivative are refused with an explanation.
+    def __bool__(self) -> NoReturn:
+        raise conversion_error("bool()", self)
+
+    def __float__(self) -> NoReturn:
+        raise conversion_error("float()", self)
+
+    def __int__(self) -> NoReturn:
+        raise conversion_error("int()", self)
+
+    def __complex__(self) -> NoReturn:
+        raise conversion_error("complex()", self)
+
+    def __index__(self) -> NoReturn:
+        raise conversion_error("use as an index", self)
+
+    def item(self, *args: Any) -> NoReturn:
+        raise conversion_error(".item()", self)
+
+    def tolist(self) -> NoReturn:
+        raise conversion_error(".tolist()", self)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> NoReturn:
+        raise conversion_error("conversion to a NumPy array", self)
+
+    def __setitem__(self, index: Any, value: Any) -> NoReturn:
+        raise TypeError(
+            "chainrule: `x[i] = v` is not possible on a traced array: arrays being differentiated "
+            "are immutable. Build the new array functionally instead, for example "
+            "`x = np.where(np.arange(len(x)) == i, v, x)`, or assemble it with "
+            "`np.concatenate` / `np.stack`."
+        )
+
+
+def conversion_error(what: str, tracer: Tracer) -> TypeError:
+    return TypeError(
+        f"chainrule: {what} of a traced value (shape {tracer.shape}, dtype {tracer.dtype}) "
+        "inside a transform would silently drop its derivative. Keep the computation in "
+        "array operations; branch with `np.where(cond, a, b)` (a comparison such as `x > 0` "
+        "gives a plain boolean array you can branch on), or wrap the value in "
+        "`chainrule.stop_gradient(x)` and take its value outside the transform if you "
+        "really mean to treat it as a constant."
+    )
+
+
+def primal(x: Any) -> Any:
+    """The plain value under every level of tracing."""
+    while isinstance(x, Tracer):
+        x = x.value
+    return x
+
+
+def top_trace(args: tuple[Any, ...]) -> Trace | None:
+    """The highest-level trace among the tracers in `args`, or None."""
+    top = None
+    for a in args:
+        if isinstance(a, Tracer) and (top is None or a._trace.level > top.level):
+            top = a._trace
+    return top

@@ -1,0 +1,148 @@
+"""Make traced values behave like NumPy arrays: operators, methods, and NumPy's own functions.
+
+`numpy.sin(x)` or `numpy.sum(x)` on a traced `x` reach `__array_ufunc__` /
+`__array_function__`, which hand the call to the differentiable function of the same name,
+or raise an error naming the function when chainrule has no rule for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from chainrule import numpy as cnp
+from chainrule.core.trace import Tracer, primal
+
+from .rules import elementwise as ew
+from .rules import shape as sh
+from .rules.indexing import index
+
+
+def no_rule_error(name: str) -> TypeError:
+    return TypeError(
+        f"chainrule: numpy.{name} has no derivative rule, so it cannot be applied to a value "
+        "being differentiated. Apply it to a constant instead (wrap the argument in "
+        "`chainrule.stop_gradient`), or give your own function a rule with "
+        "`chainrule.custom_vjp` / `chainrule.custom_jvp`."
+    )
+
+
+def _swapped(f: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    return lambda self, other: f(other, self)
+
+
+def _shape_args(args: tuple[Any, ...]) -> Any:
+    """`x.reshape(2, 3)` and `x.reshape((2, 3))` alike."""
+    return args[0] if len(args) == 1 else args
+
+
+def _astype(self: Tracer, dtype: Any, *args: Any, **kwargs: Any) -> Any:
+    if np.issubdtype(dtype, np.inexact):
+        return sh.astype(self, dtype)
+    return primal(self).astype(dtype, *args, **kwargs)
+
+
+def _iter(self: Tracer) -> Iterator[Any]:
+    for i in range(len(self)):
+        yield self[i]
+
+
+def _transpose(self: Tracer, *axes: Any) -> Any:
+    return cnp.transpose(self, _shape_args(axes) if axes else None)
+
+
+def _method(name: str) -> Callable[..., Any]:
+    """A method that calls the `chainrule.numpy` function `name` with the array first."""
+    return lambda self, *args, **kwargs: getattr(cnp, name)(self, *args, **kwargs)
+
+
+_OPERATORS: dict[str, Any] = {
+    "__add__": lambda self, other: ew.add(self, other),
+    "__radd__": _swapped(ew.add),
+    "__sub__": lambda self, other: ew.subtract(self, other),
+    "__rsub__": _swapped(ew.subtract),
+    "__mul__": lambda self, other: ew.multiply(self, other),
+    "__rmul__": _swapped(ew.multiply),
+    "__truediv__": lambda self, other: ew.divide(self, other),
+    "__rtruediv__": _swapped(ew.divide),
+    "__pow__": lambda self, other: ew.power(self, other),
+    "__rpow__": _swapped(ew.power),
+    "__mod__": lambda self, other: ew.remainder(self, other),
+    "__rmod__": _swapped(ew.remainder),
+    "__matmul__": _method("matmul"),
+    "__rmatmul__": lambda self, other: cnp.matmul(other, self),
+    "__floordiv__": _method("floor_divide"),
+    "__rfloordiv__": lambda self, other: cnp.floor_divide(other, self),
+    "__neg__": lambda self: ew.negative(self),
+    "__pos__": lambda self: self,
+    "__abs__": lambda self: ew.absolute(self),
+    "__lt__": _method("less"),
+    "__le__": _method("less_equal"),
+    "__gt__": _method("greater"),
+    "__ge__": _method("greater_equal"),
+    "__eq__": _method("equal"),
+    "__ne__": _method("not_equal"),
+    "__getitem__": index,
+    "__iter__": _iter,
+}
+
+_METHODS: dict[str, Any] = {
+    name: _method(name)
+    for name in (
+        "sum mean prod max min var std cumsum cumprod dot clip squeeze swapaxes diagonal trace "
+        "repeat all any argmax argmin argsort nonzero round"
+    ).split()
+}
+_METHODS.update(
+    reshape=lambda self, *shape, **kw: cnp.reshape(self, _shape_args(shape), **kw),
+    transpose=_transpose,
+    ravel=lambda self: cnp.reshape(self, -1),
+    flatten=lambda self: cnp.reshape(self, -1),
+    astype=_astype,
+    copy=lambda self: self,
+    conj=lambda self: self,
+    conjugate=lambda self: self,
+)
+
+_PROPERTIES: dict[str, Any] = {
+    "T": property(lambda self: cnp.transpose(self)),
+    "real": property(lambda self: ew.real(self)),
+}
+
+
+def _array_ufunc(self: Tracer, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+    fn = getattr(cnp, ufunc.__name__, None)
+    if method != "__call__" or kwargs.get("out") is not None or fn is None or fn is ufunc:
+        name = ufunc.__name__ + ("" if method == "__call__" else f".{method}")
+        raise no_rule_error(name)
+    return fn(*inputs, **kwargs)
+
+
+_FUNCTIONS: dict[Any, Any] = {}
+
+
+def _dispatch_table() -> dict[Any, Any]:
+    """NumPy function -> differentiable replacement, for every name chainrule overrides."""
+    if not _FUNCTIONS:
+        for ours_mod, theirs_mod in ((cnp, np), (cnp.linalg, np.linalg)):
+            for name in dir(theirs_mod):
+                theirs = getattr(theirs_mod, name)
+                ours = getattr(ours_mod, name, theirs)
+                if callable(theirs) and ours is not theirs:
+                    _FUNCTIONS[theirs] = ours
+    return _FUNCTIONS
+
+
+def _array_function(self: Tracer, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+    fn = _dispatch_table().get(func)
+    if fn is None:
+        raise no_rule_error(func.__name__)
+    return fn(*args, **kwargs)
+
+
+for _name, _fn in {**_OPERATORS, **_METHODS, **_PROPERTIES}.items():
+    setattr(Tracer, _name, _fn)
+Tracer.__array_ufunc__ = _array_ufunc  # type: ignore[attr-defined]
+Tracer.__array_function__ = _array_function  # type: ignore[attr-defined]

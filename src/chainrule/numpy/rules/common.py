@@ -1,0 +1,144 @@
+"""Shared pieces of the derivative rules: broadcasting, batch axes, non-differentiable wrappers.
+
+Rules are written with the differentiable functions of `chainrule.numpy` (imported here as
+`cnp`), so a rule is itself differentiable and higher derivatives come for free.
+
+Batch axes: a forward-mode tangent may carry extra leading axes (see `core.primitive`).
+`batch_ndim(t, x)` says how many; rules that are not elementwise shift their axes by it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from chainrule import numpy as cnp
+from chainrule.core.primitive import Primitive, argument_rule, defjvp_joint, defvjp
+from chainrule.core.trace import Tracer, primal
+
+Rule = Callable[..., Any]
+
+
+def shape_of(x: Any) -> tuple[int, ...]:
+    return x.shape if isinstance(x, (np.ndarray, np.generic, Tracer)) else np.shape(x)
+
+
+def ndim_of(x: Any) -> int:
+    return x.ndim if isinstance(x, (np.ndarray, np.generic, Tracer)) else np.ndim(x)
+
+
+def batch_ndim(t: Any, x: Any) -> int:
+    """Number of leading batch axes a tangent `t` of value `x` carries."""
+    return ndim_of(t) - ndim_of(x)
+
+
+def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
+    """`axis` (None, an int or a tuple, possibly negative) as a sorted tuple of axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+    return tuple(sorted(int(a) % ndim if ndim else 0 for a in axes))
+
+
+def unbroadcast(g: Any, x: Any) -> Any:
+    """Sum a cotangent `g` down to the shape of `x`, undoing NumPy broadcasting."""
+    shape = shape_of(x)
+    gshape = shape_of(g)
+    if gshape == shape:
+        return g
+    lead = len(gshape) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1
+    )
+    return cnp.reshape(cnp.sum(g, axis=axes), shape)
+
+
+def lift(t: Any, x: Any, ans: Any) -> Any:
+    """Give a batched tangent of `x` the rank of `ans`, so it broadcasts against `ans`."""
+    nb = batch_ndim(t, x)
+    extra = ndim_of(ans) - ndim_of(x)
+    if nb == 0 or extra <= 0:
+        return t
+    tshape = shape_of(t)
+    return cnp.reshape(t, tshape[:nb] + (1,) * extra + tshape[nb:])
+
+
+def fit(t: Any, ans: Any, nb: int) -> Any:
+    """Broadcast a tangent to its full shape, batch axes + `ans.shape`."""
+    full = shape_of(t)[:nb] + shape_of(ans)
+    return t if shape_of(t) == full else cnp.broadcast_to(t, full)
+
+
+def defelementwise(prim: Primitive, *rules: Rule | None) -> None:
+    """Rules of an elementwise (broadcasting) function from one product per argument.
+
+    ``rules[i](g, ans, *args)`` returns ``g * ∂f/∂args[i]``. An elementwise function has a
+    diagonal Jacobian, so the same product serves reverse mode (then summed down to the
+    argument's shape) and forward mode (the tangent first lifted to broadcast).
+    """
+
+    def reverse(rule: Rule, i: int) -> Rule:
+        def vjp(g: Any, ans: Any, *args: Any, **params: Any) -> Any:
+            return unbroadcast(rule(g, ans, *args, **params), args[i])
+
+        return vjp
+
+    defvjp(prim, *(None if r is None else reverse(r, i) for i, r in enumerate(rules)))
+
+    def jvp(tangents: Sequence[Any], ans: Any, *args: Any, **params: Any) -> Any:
+        out = None
+        nb = 0
+        for i, t in enumerate(tangents):
+            if t is not None:
+                rule = argument_rule(prim, rules, i, "forward")
+                nb = batch_ndim(t, args[i])
+                term = rule(lift(t, args[i], ans), ans, *args, **params)
+                out = term if out is None else out + term
+        return fit(out, ans, nb)
+
+    defjvp_joint(prim, jvp)
+
+
+def deflinear(prim: Primitive, transpose: Rule, batched: Rule) -> None:
+    """Rules of a function linear in its first argument (a reshape, a sum, an index...).
+
+    ``transpose(g, ans, x, *rest)`` is the adjoint map (the VJP); ``batched(t, nb, ans, x,
+    *rest)`` applies the function itself to a tangent with ``nb`` leading batch axes.
+    """
+    defvjp(prim, transpose)
+
+    def jvp(tangents: Sequence[Any], ans: Any, x: Any, *rest: Any, **params: Any) -> Any:
+        t = tangents[0]
+        if t is None:
+            return None
+        return batched(t, batch_ndim(t, x), ans, x, *rest, **params)
+
+    defjvp_joint(prim, jvp)
+
+
+def nondiff(fun: Callable[..., Any]) -> Callable[..., Any]:
+    """A NumPy function whose result does not depend differentiably on its inputs.
+
+    Tracers are lowered to their plain values, so comparisons, `sign`, `floor`, `argmax` and
+    friends return ordinary arrays (zero derivative).
+    """
+
+    @functools.wraps(fun)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return fun(*map(_lower, args), **{k: _lower(v) for k, v in kwargs.items()})
+
+    return wrapper
+
+
+def _lower(x: Any) -> Any:
+    if isinstance(x, (list, tuple)):
+        return type(x)(map(_lower, x)) if type(x) in (list, tuple) else x
+    return primal(x)
+
+
+def float_constant(x: Any, like: Any) -> Any:
+    """A constant in the dtype of `like`, so float32 stays float32."""
+    return np.asarray(x, dtype=like.dtype if np.issubdtype(like.dtype, np.inexact) else None)

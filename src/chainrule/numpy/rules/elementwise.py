@@ -1,0 +1,231 @@
+"""Elementwise functions and their derivatives.
+
+Each rule reads ``g * ∂f/∂x``: the incoming (co)tangent times the partial derivative (see
+`defelementwise`). Constants are Python floats so that float32 stays float32.
+
+Subgradient conventions (where the function has a kink):
+- ``abs`` and ``sign``: derivative 0 at 0 (as PyTorch).
+- ``maximum``/``minimum``/``fmax``/``fmin``: at a tie the derivative goes to the *second*
+  argument, so ReLU written as ``maximum(x, 0)`` has derivative 0 at 0, as PyTorch's ``relu``.
+- ``clip``: derivative 1 for ``a_min <= x <= a_max`` (boundaries included, as ``torch.clamp``).
+- ``hypot``: 0 at the origin.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from chainrule import numpy as cnp
+from chainrule.core.primitive import primitive
+from chainrule.core.trace import primal
+
+from .common import defelementwise
+
+LN2 = math.log(2.0)
+LN10 = math.log(10.0)
+
+add = primitive(np.add)
+subtract = primitive(np.subtract)
+multiply = primitive(np.multiply)
+divide = primitive(np.divide)
+true_divide = divide
+negative = primitive(np.negative)
+positive = primitive(np.positive)
+power = primitive(np.power)
+float_power = primitive(np.float_power)
+square = primitive(np.square)
+sqrt = primitive(np.sqrt)
+cbrt = primitive(np.cbrt)
+reciprocal = primitive(np.reciprocal)
+exp = primitive(np.exp)
+exp2 = primitive(np.exp2)
+expm1 = primitive(np.expm1)
+log = primitive(np.log)
+log2 = primitive(np.log2)
+log10 = primitive(np.log10)
+log1p = primitive(np.log1p)
+sin = primitive(np.sin)
+cos = primitive(np.cos)
+tan = primitive(np.tan)
+arcsin = primitive(np.arcsin)
+arccos = primitive(np.arccos)
+arctan = primitive(np.arctan)
+arctan2 = primitive(np.arctan2)
+sinh = primitive(np.sinh)
+cosh = primitive(np.cosh)
+tanh = primitive(np.tanh)
+arcsinh = primitive(np.arcsinh)
+arccosh = primitive(np.arccosh)
+arctanh = primitive(np.arctanh)
+absolute = primitive(np.absolute)
+abs = absolute
+fabs = primitive(np.fabs)
+maximum = primitive(np.maximum)
+minimum = primitive(np.minimum)
+fmax = primitive(np.fmax)
+fmin = primitive(np.fmin)
+hypot = primitive(np.hypot)
+logaddexp = primitive(np.logaddexp)
+logaddexp2 = primitive(np.logaddexp2)
+deg2rad = primitive(np.deg2rad)
+radians = primitive(np.radians)
+rad2deg = primitive(np.rad2deg)
+degrees = primitive(np.degrees)
+sinc = primitive(np.sinc)
+real = primitive(np.real)
+remainder = primitive(np.remainder)
+mod = remainder
+fmod = primitive(np.fmod)
+_where = primitive(np.where, "where")
+_clip = primitive(np.clip, "clip")
+
+
+def where(condition: Any, x: Any = None, y: Any = None) -> Any:
+    """`numpy.where`; differentiable in `x` and `y` (the one-argument form is `nonzero`)."""
+    if x is None and y is None:
+        return np.nonzero(primal(condition))
+    return _where(primal(condition), x, y)
+
+
+def clip(a: Any, a_min: Any = None, a_max: Any = None, **kwargs: Any) -> Any:
+    """`numpy.clip`; derivative 1 inside ``[a_min, a_max]`` (ends included), 0 outside."""
+    a_min = kwargs.pop("min", a_min)
+    a_max = kwargs.pop("max", a_max)
+    if kwargs:
+        raise TypeError(f"chainrule.numpy.clip: unsupported arguments {sorted(kwargs)}")
+    return _clip(a, a_min, a_max)
+
+
+def _power_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
+    if isinstance(y, (int, float)) and y == 0:
+        return g * 0.0
+    return g * y * power(x, y - 1)
+
+
+def _power_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
+    # d/dy x**y = x**y log x; taken as 0 at x = 0 (the limit for y > 0).
+    return g * ans * log(where(primal(x) == 0, 1.0, x))
+
+
+def _inside(x: Any, lo: Any, hi: Any) -> Any:
+    x = primal(x)
+    mask = np.ones(np.shape(x), bool)
+    if lo is not None:
+        mask &= x >= primal(lo)
+    if hi is not None:
+        mask &= x <= primal(hi)
+    return mask
+
+
+def _gate(mask: Any) -> Any:
+    """``g -> g`` where `mask` holds, 0 elsewhere."""
+    return lambda g: where(mask, g, 0.0)
+
+
+def _first_wins(x: Any, y: Any, greater: bool, nan_aware: bool) -> Any:
+    """Where the first argument of maximum/minimum (fmax/fmin) is the one selected."""
+    x, y = primal(x), primal(y)
+    mask = x > y if greater else x < y
+    return mask | np.isnan(y) if nan_aware else mask
+
+
+defelementwise(add, lambda g, ans, x, y: g, lambda g, ans, x, y: g)
+defelementwise(subtract, lambda g, ans, x, y: g, lambda g, ans, x, y: -g)
+defelementwise(multiply, lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x)
+defelementwise(divide, lambda g, ans, x, y: g / y, lambda g, ans, x, y: -g * ans / y)
+defelementwise(negative, lambda g, ans, x: -g)
+defelementwise(positive, lambda g, ans, x: g)
+defelementwise(power, _power_x, _power_y)
+defelementwise(float_power, _power_x, _power_y)
+defelementwise(square, lambda g, ans, x: g * 2.0 * x)
+defelementwise(sqrt, lambda g, ans, x: g * 0.5 / ans)
+defelementwise(cbrt, lambda g, ans, x: g / (3.0 * ans * ans))
+defelementwise(reciprocal, lambda g, ans, x: -g * ans * ans)
+defelementwise(exp, lambda g, ans, x: g * ans)
+defelementwise(exp2, lambda g, ans, x: g * ans * LN2)
+defelementwise(expm1, lambda g, ans, x: g * (ans + 1.0))
+defelementwise(log, lambda g, ans, x: g / x)
+defelementwise(log2, lambda g, ans, x: g / (x * LN2))
+defelementwise(log10, lambda g, ans, x: g / (x * LN10))
+defelementwise(log1p, lambda g, ans, x: g / (x + 1.0))
+defelementwise(sin, lambda g, ans, x: g * cos(x))
+defelementwise(cos, lambda g, ans, x: -g * sin(x))
+defelementwise(tan, lambda g, ans, x: g * (1.0 + ans * ans))
+defelementwise(arcsin, lambda g, ans, x: g / sqrt(1.0 - x * x))
+defelementwise(arccos, lambda g, ans, x: -g / sqrt(1.0 - x * x))
+defelementwise(arctan, lambda g, ans, x: g / (1.0 + x * x))
+defelementwise(
+    arctan2,
+    lambda g, ans, y, x: g * x / (x * x + y * y),
+    lambda g, ans, y, x: -g * y / (x * x + y * y),
+)
+defelementwise(sinh, lambda g, ans, x: g * cosh(x))
+defelementwise(cosh, lambda g, ans, x: g * sinh(x))
+defelementwise(tanh, lambda g, ans, x: g * (1.0 - ans * ans))
+defelementwise(arcsinh, lambda g, ans, x: g / sqrt(x * x + 1.0))
+defelementwise(arccosh, lambda g, ans, x: g / sqrt(x * x - 1.0))
+defelementwise(arctanh, lambda g, ans, x: g / (1.0 - x * x))
+defelementwise(absolute, lambda g, ans, x: g * np.sign(primal(x)))
+defelementwise(fabs, lambda g, ans, x: g * np.sign(primal(x)))
+for _prim, _greater, _nan_aware in (
+    (maximum, True, False),
+    (minimum, False, False),
+    (fmax, True, True),
+    (fmin, False, True),
+):
+    defelementwise(
+        _prim,
+        lambda g, ans, x, y, _gr=_greater, _na=_nan_aware: _gate(_first_wins(x, y, _gr, _na))(g),
+        lambda g, ans, x, y, _gr=_greater, _na=_nan_aware: _gate(~_first_wins(x, y, _gr, _na))(g),
+    )
+defelementwise(
+    hypot,
+    lambda g, ans, x, y: g * x / where(primal(ans) == 0, 1.0, ans),
+    lambda g, ans, x, y: g * y / where(primal(ans) == 0, 1.0, ans),
+)
+defelementwise(
+    logaddexp, lambda g, ans, x, y: g * exp(x - ans), lambda g, ans, x, y: g * exp(y - ans)
+)
+defelementwise(
+    logaddexp2, lambda g, ans, x, y: g * exp2(x - ans), lambda g, ans, x, y: g * exp2(y - ans)
+)
+for _prim in (deg2rad, radians):
+    defelementwise(_prim, lambda g, ans, x: g * (math.pi / 180.0))
+for _prim in (rad2deg, degrees):
+    defelementwise(_prim, lambda g, ans, x: g * (180.0 / math.pi))
+defelementwise(
+    sinc,
+    # d/dx sin(pi x)/(pi x) = (cos(pi x) - sinc(x)) / x, and 0 at x = 0.
+    lambda g, ans, x: g * where(
+        primal(x) == 0, 0.0, (cos(math.pi * x) - ans) / where(primal(x) == 0, 1.0, x)
+    ),
+)
+defelementwise(real, lambda g, ans, x: g)
+defelementwise(
+    remainder, lambda g, ans, x, y: g, lambda g, ans, x, y: -g * np.floor(primal(x) / primal(y))
+)
+defelementwise(fmod, lambda g, ans, x, y: g, lambda g, ans, x, y: -g * np.trunc(primal(x) / primal(y)))
+defelementwise(
+    _where,
+    None,
+    lambda g, ans, c, x, y: where(c, g, 0.0),
+    lambda g, ans, c, x, y: where(c, 0.0, g),
+)
+defelementwise(
+    _clip,
+    lambda g, ans, x, lo, hi: where(_inside(x, lo, hi), g, 0.0),
+    lambda g, ans, x, lo, hi: where(primal(x) < primal(lo), g, 0.0),
+    lambda g, ans, x, lo, hi: where(primal(x) > primal(hi), g, 0.0),
+)
+
+__all__ = [
+    "abs", "absolute", "add", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2",
+    "arctanh", "cbrt", "clip", "cos", "cosh", "deg2rad", "degrees", "divide", "exp", "exp2",
+    "expm1", "fabs", "float_power", "fmax", "fmin", "fmod", "mod", "remainder", "hypot", "log", "log10", "log1p", "log2",
+    "logaddexp", "logaddexp2", "maximum", "minimum", "multiply", "negative", "positive",
+    "power", "rad2deg", "radians", "real", "reciprocal", "sin", "sinc", "sinh", "sqrt",
+    "square", "subtract", "tan", "tanh", "true_divide", "where",
+]  # fmt: skip

@@ -1,0 +1,539 @@
+"""The transforms users call: grad, value_and_grad, jvp, vjp, linearize, the Jacobians, hessian.
+
+Each one flattens the differentiated arguments to a list of array leaves, runs the core
+(`vjp_flat` / `jvp_flat`) on a flat version of the user's function, and rebuilds pytrees.
+Jacobians push a whole identity basis through one pass as a batch of tangents; reverse
+Jacobians get their batch by pushing cotangents forward through the (linear) backward pass.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import numpy as cnp
+from . import tree
+from .core.forward import jvp_flat
+from .core.reverse import vjp_flat
+from .core.trace import Tracer
+
+Argnums = int | Sequence[int]
+
+__all__ = [
+    "derivative",
+    "elementwise_grad",
+    "grad",
+    "hessian",
+    "hvp",
+    "jacfwd",
+    "jacobian",
+    "jacrev",
+    "jvp",
+    "linearize",
+    "value_and_grad",
+    "vjp",
+]
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def describe(fun: Callable[..., Any]) -> str:
+    """A name for the user's function in error messages: `f`, or `<lambda> (file.py:12)`."""
+    name = getattr(fun, "__qualname__", None) or getattr(fun, "__name__", None) or repr(fun)
+    code = getattr(fun, "__code__", None)
+    if name.endswith("<lambda>") and code is not None:
+        return f"`{name}` ({code.co_filename.rsplit('/', 1)[-1]}:{code.co_firstlineno})"
+    return f"`{name}`"
+
+
+def _param_name(fun: Callable[..., Any], i: int) -> str:
+    try:
+        params = list(inspect.signature(fun).parameters)
+    except (TypeError, ValueError):
+        return f"argument {i}"
+    return f"argument {i} (`{params[i]}`)" if i < len(params) else f"argument {i}"
+
+
+def _dtype(x: Any) -> np.dtype[Any]:
+    return x.dtype if isinstance(x, (np.ndarray, np.generic, Tracer)) else np.result_type(x)
+
+
+def _as_input(x: Any, where: str) -> Any:
+    """A leaf of a differentiated argument as an array, refusing what has no derivative."""
+    if isinstance(x, bool) or (isinstance(x, int) and not isinstance(x, Tracer)):
+        raise TypeError(
+            f"{where} is the Python {type(x).__name__} {x!r}: derivatives need floating-point "
+            f"inputs. Pass {float(x)!r} instead."
+        )
+    if not isinstance(x, (np.ndarray, np.generic, Tracer, float)):
+        raise TypeError(
+            f"{where} is a {type(x).__name__}, which chainrule cannot differentiate: pass "
+            "floating-point NumPy arrays, Python floats, or containers of them."
+        )
+    dtype = _dtype(x)
+    if np.issubdtype(dtype, np.complexfloating):
+        raise NotImplementedError(
+            f"{where} is complex ({dtype}): complex derivatives are not supported yet."
+        )
+    if not np.issubdtype(dtype, np.floating):
+        raise TypeError(
+            f"{where} has dtype {dtype}; derivatives need floating-point inputs. Convert it "
+            "with `x.astype(float)` (or float32), or pass it as a non-differentiated argument "
+            "(see `argnums`)."
+        )
+    return np.asarray(x) if isinstance(x, float) else x
+
+
+def _lower_from(x: Any, level: int) -> Any:
+    """Strip the tracers of `level` and above: what escapes a transform as auxiliary data."""
+    while isinstance(x, Tracer) and x._trace.level >= level:
+        x = x.value
+    return x
+
+
+def _normalize_argnums(fun: Callable[..., Any], argnums: Argnums, nargs: int
+                       ) -> tuple[int, ...]:
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for i in nums:
+        if not isinstance(i, int) or not -nargs <= i < nargs:
+            raise ValueError(
+                f"argnums={argnums!r} for {describe(fun)}, which was called with {nargs} "
+                "positional argument(s)."
+            )
+    return tuple(i % nargs for i in nums)
+
+
+class _Flat:
+    """`fun` as a function of the flat list of leaves of its differentiated arguments."""
+
+    def __init__(self, fun: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any],
+                 argnums: tuple[int, ...], has_aux: bool, what: str) -> None:
+        self.fun, self.args, self.kwargs = fun, list(args), kwargs
+        self.argnums, self.has_aux, self.what = argnums, has_aux, what
+        leaves: list[Any] = []
+        self.arg_trees = []
+        for i in argnums:
+            arg_leaves, treedef = tree.flatten(args[i])
+            where = f"{what} of {describe(fun)}: {_param_name(fun, i)}"
+            leaves.extend(_as_input(x, where) for x in arg_leaves)
+            self.arg_trees.append(treedef)
+        self.primals = leaves
+        self.out_tree: Any = None
+        self.aux: Any = None
+
+    def split(self, leaves: Sequence[Any]) -> list[Any]:
+        """Per differentiated argument, its pytree rebuilt from `leaves`."""
+        out, k = [], 0
+        for treedef in self.arg_trees:
+            out.append(tree.unflatten(treedef, leaves[k:k + treedef.num_leaves]))
+            k += treedef.num_leaves
+        return out
+
+    def __call__(self, leaves: list[Any]) -> list[Any]:
+        args = list(self.args)
+        for i, arg in zip(self.argnums, self.split(leaves)):
+            args[i] = arg
+        out = self.fun(*args, **self.kwargs)
+        if self.has_aux:
+            if not (isinstance(out, tuple) and len(out) == 2):
+                raise TypeError(
+                    f"{self.what} of {describe(self.fun)} with has_aux=True: the function must "
+                    f"return a pair (output, auxiliary data), but it returned {type(out).__name__}."
+                )
+            out, aux = out
+            level = max((x._trace.level for x in leaves if isinstance(x, Tracer)), default=0)
+            self.aux = tree.map(lambda a: _lower_from(a, level), aux) if level else aux
+        out_leaves, self.out_tree = tree.flatten(out)
+        for o in out_leaves:
+            if not isinstance(o, (np.ndarray, np.generic, Tracer, float, int)):
+                raise TypeError(
+                    f"{self.what} of {describe(self.fun)}: the function returned a "
+                    f"{type(o).__name__}; it must return arrays, floats, or containers of them."
+                )
+        return out_leaves
+
+    def pick(self, per_arg: list[Any], argnums: Argnums) -> Any:
+        """One result for an int `argnums`, a tuple of results for a tuple."""
+        return per_arg[0] if isinstance(argnums, int) else tuple(per_arg)
+
+
+def _wrap(fun: Callable[..., Any], transformed: Callable[..., Any], what: str
+          ) -> Callable[..., Any]:
+    functools.update_wrapper(transformed, fun)
+    transformed.__doc__ = f"{what} of {describe(fun)}.\n\n{fun.__doc__ or ''}".rstrip()
+    del transformed.__wrapped__  # type: ignore[attr-defined]
+    return transformed
+
+
+def _check_like(x: Any, ref: Any, what: str) -> Any:
+    """A user-given (co)tangent leaf, checked against the value it goes with."""
+    if not isinstance(x, (np.ndarray, np.generic, Tracer)):
+        x = np.asarray(x, dtype=_dtype(ref))
+    if tuple(x.shape) != tuple(np.shape(ref) if not isinstance(ref, Tracer) else ref.shape):
+        ref_shape = ref.shape if isinstance(ref, Tracer) else np.shape(ref)
+        raise ValueError(f"{what} has shape {tuple(x.shape)} but must have shape "
+                         f"{tuple(ref_shape)}, the shape of the value it goes with.")
+    return x
+
+
+def _check_structure(given: Any, expected: Any, what: str) -> None:
+    if given != expected:
+        raise ValueError(f"{what}: structure {given} does not match the expected {expected}.")
+
+
+def _size(x: Any) -> int:
+    return math.prod(x.shape if isinstance(x, Tracer) else np.shape(x))
+
+
+# ---------------------------------------------------------------------------- reverse mode
+
+
+def value_and_grad(fun: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False
+                   ) -> Callable[..., Any]:
+    """A function returning ``(fun(*args), grad(fun)(*args))`` from one forward pass.
+
+    With ``has_aux=True``, `fun` returns ``(value, aux)`` and this returns
+    ``((value, aux), gradient)``.
+
+    >>> import chainrule as cr
+    >>> cr.value_and_grad(lambda x: x ** 3)(2.0)
+    (8.0, 12.0)
+    """
+
+    def value_and_grad_fun(*args: Any, **kwargs: Any) -> Any:
+        nums = _normalize_argnums(fun, argnums, len(args))
+        flat = _Flat(fun, args, kwargs, nums, has_aux, "grad")
+        outs, backward = vjp_flat(flat, flat.primals)
+        if flat.out_tree.num_leaves != 1 or _plain_shape(outs[0]) != ():
+            shapes = [tuple(_plain_shape(o)) for o in outs]
+            raise TypeError(
+                f"grad of {describe(fun)}: gradients are only defined for functions with a "
+                f"scalar output, but it returned {_describe_outputs(flat.out_tree, shapes)}. "
+                "Reduce the output to a scalar (for example with `.sum()`), or use "
+                "`jacobian` / `vjp` for a vector-valued function."
+            )
+        out = outs[0]
+        dtype = _dtype(out)
+        if not np.issubdtype(dtype, np.floating):
+            raise TypeError(f"grad of {describe(fun)}: the output has dtype {dtype}; it must "
+                            "be floating-point to be differentiated.")
+        grads = flat.split(backward([np.ones((), dtype)]))
+        value = tree.unflatten(flat.out_tree, outs)
+        result = (value, flat.aux) if has_aux else value
+        return result, flat.pick(grads, argnums)
+
+    return _wrap(fun, value_and_grad_fun, "value and gradient")
+
+
+def _plain_shape(x: Any) -> tuple[int, ...]:
+    return tuple(x.shape) if isinstance(x, (np.ndarray, np.generic, Tracer)) else np.shape(x)
+
+
+def _describe_outputs(out_tree: Any, shapes: list[tuple[int, ...]]) -> str:
+    if out_tree.num_leaves == 1:
+        return f"an array of shape {shapes[0]}"
+    return f"{out_tree.num_leaves} arrays (structure {out_tree}, shapes {shapes})"
+
+
+def grad(fun: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False
+         ) -> Callable[..., Any]:
+    """The gradient of a scalar-valued `fun` with respect to argument(s) `argnums`.
+
+    The result has the structure of the argument (a tuple of them for a tuple `argnums`).
+    With ``has_aux=True`` it returns ``(gradient, aux)``.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda x: x[0] ** 2 + 2 * x[1] ** 2)(np.array([3.0, 4.0]))
+    array([ 6., 16.])
+    """
+    vg = value_and_grad(fun, argnums, has_aux)
+
+    def grad_fun(*args: Any, **kwargs: Any) -> Any:
+        value, g = vg(*args, **kwargs)
+        return (g, value[1]) if has_aux else g
+
+    return _wrap(fun, grad_fun, "gradient")
+
+
+def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
+    """``(fun(*primals), vjp_fn)``: `vjp_fn(cotangent)` pulls an output cotangent back.
+
+    `vjp_fn` returns a tuple with one cotangent per primal; it can be called many times.
+    With ``has_aux=True`` the result is ``(out, vjp_fn, aux)``.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> out, vjp_fn = cr.vjp(lambda x: x * x, np.array([1.0, 2.0]))
+    >>> vjp_fn(np.array([1.0, 10.0]))
+    (array([ 2., 40.]),)
+    """
+    flat = _Flat(fun, primals, {}, tuple(range(len(primals))), has_aux, "vjp")
+    outs, backward = vjp_flat(flat, flat.primals)
+    out_tree = flat.out_tree
+
+    def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
+        leaves, ct_tree = tree.flatten(cotangent)
+        _check_structure(ct_tree, out_tree, f"the cotangent given to the vjp of {describe(fun)}")
+        cts = [_check_like(c, o, f"the cotangent for output leaf {k} of {describe(fun)}")
+               for k, (c, o) in enumerate(zip(leaves, outs))]
+        return tuple(flat.split(backward(cts)))
+
+    out = tree.unflatten(out_tree, outs)
+    return (out, vjp_fn, flat.aux) if has_aux else (out, vjp_fn)
+
+
+# ---------------------------------------------------------------------------- forward mode
+
+
+def _flat_tangents(fun: Callable[..., Any], flat: _Flat, tangents: Sequence[Any]) -> list[Any]:
+    if len(tangents) != len(flat.args):
+        raise ValueError(f"jvp of {describe(fun)}: {len(flat.args)} primals but "
+                         f"{len(tangents)} tangents.")
+    leaves: list[Any] = []
+    for i, (t, treedef) in enumerate(zip(tangents, flat.arg_trees)):
+        t_leaves, t_tree = tree.flatten(t)
+        _check_structure(t_tree, treedef, f"the tangent for {_param_name(fun, i)} of "
+                                          f"{describe(fun)}")
+        leaves.extend(t_leaves)
+    return [_check_like(t, p, f"the tangent for input leaf {k} of {describe(fun)}")
+            for k, (t, p) in enumerate(zip(leaves, flat.primals))]
+
+
+def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
+        ) -> tuple[Any, Any]:
+    """``(fun(*primals), J @ tangents)``: the directional derivative, in forward mode.
+
+    >>> import chainrule as cr
+    >>> cr.jvp(lambda x, y: x * y, (2.0, 3.0), (1.0, 0.0))
+    (6.0, 3.0)
+    """
+    primals, tangents = tuple(primals), tuple(tangents)
+    flat = _Flat(fun, primals, {}, tuple(range(len(primals))), False, "jvp")
+    outs, touts = jvp_flat(flat, flat.primals, _flat_tangents(fun, flat, tangents))
+    return tree.unflatten(flat.out_tree, outs), tree.unflatten(flat.out_tree, touts)
+
+
+def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., Any]]:
+    """``(fun(*primals), jvp_fn)`` where ``jvp_fn(*tangents)`` is the JVP at `primals`.
+
+    The function runs once; each `jvp_fn` call is one sweep over a recording of the
+    backward pass, transposed (the JVP of a function is the transpose of its VJP).
+
+    >>> import chainrule as cr
+    >>> out, f_jvp = cr.linearize(lambda x: x ** 3, 2.0)
+    >>> f_jvp(1.0)
+    12.0
+    """
+    flat = _Flat(fun, primals, {}, tuple(range(len(primals))), False, "linearize")
+    outs, backward = vjp_flat(flat, flat.primals)
+    zero_cts = [np.zeros(_plain_shape(o), _float(o)) for o in outs]
+    _, transpose = vjp_flat(backward, zero_cts)
+    out_tree = flat.out_tree
+
+    def jvp_fn(*tangents: Any) -> Any:
+        t_leaves = _flat_tangents(fun, flat, tangents)
+        return tree.unflatten(out_tree, transpose(t_leaves))
+
+    return tree.unflatten(out_tree, outs), jvp_fn
+
+
+def _float(x: Any) -> Any:
+    dtype = _dtype(x)
+    return dtype if np.issubdtype(dtype, np.floating) else np.float64
+
+
+# ---------------------------------------------------------------------------- Jacobians
+
+
+def _basis(leaves: Sequence[Any]) -> tuple[list[Any], int]:
+    """An identity basis split over `leaves`: leaf i gets shape ``(n,) + leaf.shape``."""
+    sizes = [_size(x) for x in leaves]
+    n = sum(sizes)
+    out, k = [], 0
+    for x, s in zip(leaves, sizes):
+        e = np.zeros((n, s), _float(x))
+        e[k:k + s] = np.eye(s, dtype=e.dtype)
+        out.append(e.reshape((n,) + _plain_shape(x)))
+        k += s
+    return out, n
+
+
+def _blocks(batched: Sequence[Any], rows_like: Sequence[Any]) -> list[list[Any]]:
+    """Split each batched result ``(n,) + shape`` into per-row-leaf blocks."""
+    result = []
+    for b in batched:
+        blocks, k = [], 0
+        for r in rows_like:
+            s = _size(r)
+            blocks.append(b[k:k + s])
+            k += s
+        result.append(blocks)
+    return result
+
+
+def jacfwd(fun: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False
+           ) -> Callable[..., Any]:
+    """The Jacobian of `fun` by forward mode, shaped ``out.shape + in.shape``.
+
+    All input directions go through the function in a single pass, as one batch of
+    tangents. Best when the input is smaller than the output.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.jacfwd(lambda x: x ** 2)(np.array([1.0, 2.0]))
+    array([[2., 0.],
+           [0., 4.]])
+    """
+
+    def jacfwd_fun(*args: Any, **kwargs: Any) -> Any:
+        nums = _normalize_argnums(fun, argnums, len(args))
+        flat = _Flat(fun, args, kwargs, nums, has_aux, "jacfwd")
+        basis, n = _basis(flat.primals)
+        outs, touts = jvp_flat(flat, flat.primals, basis, (n,))
+        per_out = []
+        for o, blocks in zip(outs, _blocks(touts, flat.primals)):
+            oshape = _plain_shape(o)
+            jacs = []
+            for x, blk in zip(flat.primals, blocks):
+                xshape = _plain_shape(x)
+                blk = cnp.reshape(blk, xshape + oshape)
+                perm = tuple(range(len(xshape), len(xshape) + len(oshape))) + tuple(
+                    range(len(xshape)))
+                jacs.append(cnp.transpose(blk, perm))
+            per_out.append(flat.pick(flat.split(jacs), argnums))
+        jac = tree.unflatten(flat.out_tree, per_out)
+        return (jac, flat.aux) if has_aux else jac
+
+    return _wrap(fun, jacfwd_fun, "Jacobian (forward mode)")
+
+
+def _reverse_jacobian(flat: _Flat, argnums: Argnums) -> Any:
+    outs, backward = vjp_flat(flat, flat.primals)
+    if len(outs) == 1 and _size(outs[0]) == 1:
+        rows = [backward([np.ones(_plain_shape(outs[0]), _float(outs[0]))])]
+    else:
+        basis, m = _basis(outs)
+        zero_cts = [np.zeros(_plain_shape(o), _float(o)) for o in outs]
+        _, batched = jvp_flat(backward, zero_cts, basis, (m,))
+        rows = [list(r) for r in zip(*_blocks(batched, outs))]
+    per_out = []
+    for o, grads in zip(outs, rows):
+        oshape = _plain_shape(o)
+        jacs = [cnp.reshape(g, oshape + _plain_shape(x)) for g, x in zip(grads, flat.primals)]
+        per_out.append(flat.pick(flat.split(jacs), argnums))
+    return tree.unflatten(flat.out_tree, per_out)
+
+
+def jacrev(fun: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False
+           ) -> Callable[..., Any]:
+    """The Jacobian of `fun` by reverse mode, shaped ``out.shape + in.shape``.
+
+    One recorded forward pass; all output cotangents are pulled back together as one batch.
+    Best when the output is smaller than the input.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.jacrev(lambda x: np.array([x[0] * x[1], x[1]]))(np.array([2.0, 3.0]))
+    array([[3., 2.],
+           [0., 1.]])
+    """
+
+    def jacrev_fun(*args: Any, **kwargs: Any) -> Any:
+        nums = _normalize_argnums(fun, argnums, len(args))
+        flat = _Flat(fun, args, kwargs, nums, has_aux, "jacrev")
+        jac = _reverse_jacobian(flat, argnums)
+        return (jac, flat.aux) if has_aux else jac
+
+    return _wrap(fun, jacrev_fun, "Jacobian (reverse mode)")
+
+
+def jacobian(fun: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., Any]:
+    """The Jacobian of `fun`, by whichever mode is cheaper for its input and output sizes.
+
+    Reverse mode when the output has no more entries than the input, forward mode otherwise
+    (the function then runs once more, in forward mode).
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.jacobian(lambda x: np.sin(x))(np.zeros(2))
+    array([[1., 0.],
+           [0., 1.]])
+    """
+
+    def jacobian_fun(*args: Any, **kwargs: Any) -> Any:
+        nums = _normalize_argnums(fun, argnums, len(args))
+        flat = _Flat(fun, args, kwargs, nums, False, "jacobian")
+        n = sum(_size(x) for x in flat.primals)
+        outs, _ = vjp_flat(flat, flat.primals)
+        if sum(_size(o) for o in outs) > n:
+            return jacfwd(fun, argnums)(*args, **kwargs)
+        return _reverse_jacobian(flat, argnums)
+
+    return _wrap(fun, jacobian_fun, "Jacobian")
+
+
+def hessian(fun: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., Any]:
+    """The Hessian of `fun`: forward mode over reverse mode, shaped ``out + in + in``.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.hessian(lambda x: x[0] ** 2 + 2 * x[1] ** 2)(np.array([3.0, 4.0]))
+    array([[2., 0.],
+           [0., 4.]])
+    """
+    return _wrap(fun, jacfwd(jacrev(fun, argnums), argnums), "Hessian")
+
+
+def hvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
+    """The Hessian-vector product ``H @ v`` of a scalar `fun`, without forming ``H``.
+
+    Forward mode over reverse mode: the JVP of the gradient. With one primal, returns one
+    product; with several, a tuple (the Hessian taken with respect to all of them).
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.hvp(lambda x: np.sum(x ** 3), (np.array([1.0, 2.0]),), (np.array([1.0, 1.0]),))
+    array([ 6., 12.])
+    """
+    primals, tangents = tuple(primals), tuple(tangents)
+    argnums: Argnums = 0 if len(primals) == 1 else tuple(range(len(primals)))
+    return jvp(grad(fun, argnums), primals, tangents)[1]
+
+
+def elementwise_grad(fun: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., Any]:
+    """The gradient of ``sum(fun(x))``: for an elementwise `fun`, its derivative at each entry.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.elementwise_grad(np.tanh)(np.array([0.0, 1.0]))
+    array([1.        , 0.41997434])
+    """
+
+    def summed(*args: Any, **kwargs: Any) -> Any:
+        return cnp.sum(fun(*args, **kwargs))
+
+    return _wrap(fun, grad(summed, argnums), "elementwise gradient")
+
+
+def derivative(fun: Callable[..., Any]) -> Callable[..., Any]:
+    """``f'`` of a scalar-to-scalar or elementwise `fun`, by forward mode.
+
+    >>> import chainrule as cr
+    >>> cr.derivative(lambda x: x ** 3)(2.0)
+    12.0
+    """
+
+    def derivative_fun(x: Any, *args: Any, **kwargs: Any) -> Any:
+        x = _as_input(x, f"derivative of {describe(fun)}: its argument") \
+            if not isinstance(x, (list, tuple, dict)) else x
+        ones = np.ones(_plain_shape(x), _float(x))
+        return jvp(lambda v: fun(v, *args, **kwargs), (x,), (ones,))[1]
+
+    return _wrap(fun, derivative_fun, "derivative")
