@@ -17,7 +17,7 @@ Rules, registered with `defvjp` and `defjvp`:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .trace import Tracer, top_trace
@@ -36,6 +36,9 @@ class Primitive:
         self.multiple_results = multiple_results
         self.vjps: tuple[VJPRule | None, ...] = ()
         self.jvp: JVPRule | None = None
+        # One reverse rule for all arguments at once, ``(g, ans, *args, **params) -> list``:
+        # used by custom rules and checkpoints, whose backward pass is a single function.
+        self.vjp_all: Callable[..., Sequence[Any]] | None = None
         self.__name__ = self.name
         self.__doc__ = getattr(impl, "__doc__", None)
         self.__wrapped__ = impl

@@ -88,9 +88,8 @@ class ReverseTrace(Trace):
             assert prim is not None
             if prim.multiple_results:
                 g = tuple(zeros_like_value(a) if c is None else c for a, c in zip(node.ans, g))
-            vjp_all = getattr(prim, "vjp_all", None)
-            if vjp_all is not None:
-                cts = vjp_all(g, node.ans, *node.args, **node.params)
+            if prim.vjp_all is not None:
+                cts = prim.vjp_all(g, node.ans, *node.args, **node.params)
                 for i, parent in node.parents:
                     add_cotangent(parent, cts[i])
                 continue
