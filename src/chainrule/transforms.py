@@ -46,6 +46,7 @@ __all__ = [
 def describe(fun: Callable[..., Any]) -> str:
     """A name for the user's function in error messages: `f`, or `<lambda> (file.py:12)`."""
     name = getattr(fun, "__qualname__", None) or getattr(fun, "__name__", None) or repr(fun)
+    name = name.rsplit("<locals>.", 1)[-1]
     code = getattr(fun, "__code__", None)
     if name.endswith("<lambda>") and code is not None:
         return f"`{name}` ({code.co_filename.rsplit('/', 1)[-1]}:{code.co_firstlineno})"

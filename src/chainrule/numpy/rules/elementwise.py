@@ -107,6 +107,8 @@ def _power_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
 
 def _power_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
     # d/dy x**y = x**y log x; taken as 0 at x = 0 (the limit for y > 0).
+    if isinstance(x, (int, float)):  # keep a Python base weakly typed, so float32 stays
+        return g * ans * (math.log(x) if x > 0 else 0.0 if x == 0 else math.nan)
     return g * ans * log(where(primal(x) == 0, 1.0, x))
 
 
