@@ -65,30 +65,39 @@ def _dtype(x: Any) -> np.dtype[Any]:
     return x.dtype if isinstance(x, (np.ndarray, np.generic, Tracer)) else np.result_type(x)
 
 
-def _as_input(x: Any, where: str) -> Any:
-    """A leaf of a differentiated argument as an array, refusing what has no derivative."""
+def _as_input(x: Any, where: Callable[[], str]) -> Any:
+    """A leaf of a differentiated argument as an array, refusing what has no derivative.
+
+    `where` builds the "which argument" part of an error message, only when one is raised.
+    """
+    if isinstance(x, np.ndarray) and x.dtype.kind == "f":
+        return x
     if isinstance(x, bool) or (isinstance(x, int) and not isinstance(x, Tracer)):
         raise TypeError(
-            f"{where} is the Python {type(x).__name__} {x!r}: derivatives need floating-point "
+            f"{where()} is the Python {type(x).__name__} {x!r}: derivatives need floating-point "
             f"inputs. Pass {float(x)!r} instead."
         )
     if not isinstance(x, (np.ndarray, np.generic, Tracer, float)):
         raise TypeError(
-            f"{where} is a {type(x).__name__}, which chainrule cannot differentiate: pass "
+            f"{where()} is a {type(x).__name__}, which chainrule cannot differentiate: pass "
             "floating-point NumPy arrays, Python floats, or containers of them."
         )
     dtype = _dtype(x)
     if np.issubdtype(dtype, np.complexfloating):
         raise NotImplementedError(
-            f"{where} is complex ({dtype}): complex derivatives are not supported yet."
+            f"{where()} is complex ({dtype}): complex derivatives are not supported yet."
         )
     if not np.issubdtype(dtype, np.floating):
         raise TypeError(
-            f"{where} has dtype {dtype}; derivatives need floating-point inputs. Convert it "
+            f"{where()} has dtype {dtype}; derivatives need floating-point inputs. Convert it "
             "with `x.astype(float)` (or float32), or pass it as a non-differentiated argument "
             "(see `argnums`)."
         )
     return np.asarray(x) if isinstance(x, float) else x
+
+
+def _where(what: str, fun: Callable[..., Any], i: int) -> str:
+    return f"{what} of {describe(fun)}: {_param_name(fun, i)}"
 
 
 def _lower_from(x: Any, level: int) -> Any:
@@ -100,6 +109,8 @@ def _lower_from(x: Any, level: int) -> Any:
 
 def _normalize_argnums(fun: Callable[..., Any], argnums: Argnums, nargs: int
                        ) -> tuple[int, ...]:
+    if type(argnums) is int and 0 <= argnums < nargs:
+        return (argnums,)
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     for i in nums:
         if not isinstance(i, int) or not -nargs <= i < nargs:
@@ -108,6 +119,9 @@ def _normalize_argnums(fun: Callable[..., Any], argnums: Argnums, nargs: int
                 "positional argument(s)."
             )
     return tuple(i % nargs for i in nums)
+
+
+_OUTPUT_TYPES = (np.ndarray, np.generic, Tracer, float, int)
 
 
 class _Flat:
@@ -121,7 +135,7 @@ class _Flat:
         self.arg_trees = []
         for i in argnums:
             arg_leaves, treedef = tree.flatten(args[i])
-            where = f"{what} of {describe(fun)}: {_param_name(fun, i)}"
+            where = functools.partial(_where, what, fun, i)
             leaves.extend(_as_input(x, where) for x in arg_leaves)
             self.arg_trees.append(treedef)
         self.primals = leaves
@@ -130,6 +144,8 @@ class _Flat:
 
     def split(self, leaves: Sequence[Any]) -> list[Any]:
         """Per differentiated argument, its pytree rebuilt from `leaves`."""
+        if len(self.arg_trees) == 1:
+            return [tree.unflatten(self.arg_trees[0], leaves)]
         out, k = [], 0
         for treedef in self.arg_trees:
             out.append(tree.unflatten(treedef, leaves[k:k + treedef.num_leaves]))
@@ -152,7 +168,7 @@ class _Flat:
             self.aux = tree.map(lambda a: _lower_from(a, level), aux) if level else aux
         out_leaves, self.out_tree = tree.flatten(out)
         for o in out_leaves:
-            if not isinstance(o, (np.ndarray, np.generic, Tracer, float, int)):
+            if not isinstance(o, _OUTPUT_TYPES):
                 raise TypeError(
                     f"{self.what} of {describe(self.fun)}: the function returned a "
                     f"{type(o).__name__}; it must return arrays, floats, or containers of them."
@@ -219,12 +235,11 @@ def value_and_grad(fun: Callable[..., Any], argnums: Argnums = 0, has_aux: bool 
                 "Reduce the output to a scalar (for example with `.sum()`), or use "
                 "`jacobian` / `vjp` for a vector-valued function."
             )
-        out = outs[0]
-        dtype = _dtype(out)
-        if not np.issubdtype(dtype, np.floating):
+        dtype = _dtype(outs[0])
+        if dtype.kind != "f":
             raise TypeError(f"grad of {describe(fun)}: the output has dtype {dtype}; it must "
                             "be floating-point to be differentiated.")
-        grads = flat.split(backward([np.ones((), dtype)]))
+        grads = flat.split(backward([dtype.type(1.0)]))
         value = tree.unflatten(flat.out_tree, outs)
         result = (value, flat.aux) if has_aux else value
         return result, flat.pick(grads, argnums)
@@ -532,8 +547,8 @@ def derivative(fun: Callable[..., Any]) -> Callable[..., Any]:
     """
 
     def derivative_fun(x: Any, *args: Any, **kwargs: Any) -> Any:
-        x = _as_input(x, f"derivative of {describe(fun)}: its argument") \
-            if not isinstance(x, (list, tuple, dict)) else x
+        if not isinstance(x, (list, tuple, dict)):
+            x = _as_input(x, lambda: f"derivative of {describe(fun)}: its argument")
         ones = np.ones(_plain_shape(x), _float(x))
         return jvp(lambda v: fun(v, *args, **kwargs), (x,), (ones,))[1]
 

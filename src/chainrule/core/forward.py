@@ -46,8 +46,16 @@ class JVPTrace(Trace):
         return value if tangent is None else JVPTracer(value, tangent, self)
 
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
-        vals, tans = self.unwrap(args)
-        ans = prim(*vals, **params)
+        vals = list(args)
+        tans: list[Any] = [None] * len(args)
+        lower = False  # does any value still carry tracers of lower levels?
+        for i, a in enumerate(args):
+            if isinstance(a, Tracer):
+                if a._trace is self:
+                    tans[i] = a.tangent
+                    a = vals[i] = a.value
+                lower = lower or isinstance(a, Tracer)
+        ans = prim(*vals, **params) if lower else prim.impl(*vals, **params)
         if prim.jvp is None:
             raise missing_rule(prim, "forward")
         t = prim.jvp(tans, ans, *vals, **params)

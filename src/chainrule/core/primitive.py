@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .trace import Tracer, top_trace
+from .trace import Tracer
 
 VJPRule = Callable[..., Any]
 JVPRule = Callable[..., Any]
@@ -44,12 +44,13 @@ class Primitive:
         self.__wrapped__ = impl
 
     def __call__(self, *args: Any, **params: Any) -> Any:
+        trace = None
         for a in args:
-            if isinstance(a, Tracer):
-                trace = top_trace(args)
-                assert trace is not None
-                return trace.process(self, args, params)
-        return self.impl(*args, **params)
+            if isinstance(a, Tracer) and (trace is None or a._trace.level > trace.level):
+                trace = a._trace
+        if trace is None:
+            return self.impl(*args, **params)
+        return trace.process(self, args, params)
 
     def __repr__(self) -> str:
         return f"<chainrule primitive {self.name}>"
@@ -87,12 +88,16 @@ def defjvp_joint(prim: Primitive, rule: JVPRule) -> None:
 def argument_rule(prim: Primitive, rules: tuple[Any, ...], i: int, mode: str) -> Any:
     rule = rules[i] if i < len(rules) else None
     if rule is None:
-        raise TypeError(
-            f"chainrule: {prim.name} is not differentiable with respect to its argument "
-            f"{i} ({mode} mode). Pass that argument as a constant, or wrap it in "
-            "`chainrule.stop_gradient`."
-        )
+        raise argument_error(prim, i, mode)
     return rule
+
+
+def argument_error(prim: Primitive, i: int, mode: str) -> TypeError:
+    return TypeError(
+        f"chainrule: {prim.name} is not differentiable with respect to its argument "
+        f"{i} ({mode} mode). Pass that argument as a constant, or wrap it in "
+        "`chainrule.stop_gradient`."
+    )
 
 
 def missing_rule(prim: Primitive, mode: str) -> TypeError:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .primitive import Primitive, argument_rule, missing_rule
+from .primitive import Primitive, argument_error, missing_rule
 from .trace import Trace, Tracer
 
 
@@ -65,9 +65,21 @@ class ReverseTrace(Trace):
         return vals, parents
 
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
-        vals, parents = self.unwrap(args)
-        ans = prim(*vals, **params)
-        return self.record(prim, vals, params, ans, parents)
+        vals = list(args)
+        parents = []
+        lower = False  # does any value still carry tracers of lower levels?
+        for i, a in enumerate(args):
+            if isinstance(a, Tracer):
+                if a._trace is self:
+                    parents.append((i, a))
+                    a = vals[i] = a.value
+                lower = lower or isinstance(a, Tracer)
+        ans = prim(*vals, **params) if lower else prim.impl(*vals, **params)
+        node = Node(prim, vals, params, ans, parents)
+        self.tape.append(node)
+        if prim.multiple_results:
+            return tuple(VJPTracer(a, self, node, k) for k, a in enumerate(node.ans))
+        return VJPTracer(node.ans, self, node)
 
     def record(self, prim: Primitive, vals: Sequence[Any], params: dict[str, Any], ans: Any,
                parents: Sequence[tuple[int, VJPTracer]]) -> Any:
@@ -93,11 +105,18 @@ class ReverseTrace(Trace):
                 for i, parent in node.parents:
                     add_cotangent(parent, cts[i])
                 continue
-            if not prim.vjps:
-                raise missing_rule(prim, "reverse")
+            rules = prim.vjps
             for i, parent in node.parents:
-                rule = argument_rule(prim, prim.vjps, i, "reverse")
-                add_cotangent(parent, rule(g, node.ans, *node.args, **node.params))
+                rule = rules[i] if i < len(rules) else None
+                if rule is None:
+                    raise (argument_error(prim, i, "reverse") if rules
+                           else missing_rule(prim, "reverse"))
+                c = rule(g, node.ans, *node.args, **node.params)
+                target = parent.node
+                if parent.index is None and c is not None:  # the common case, inlined
+                    target.ct = c if target.ct is None else target.ct + c
+                else:
+                    add_cotangent(parent, c)
 
 
 def add_cotangent(tracer: VJPTracer, c: Any) -> None:

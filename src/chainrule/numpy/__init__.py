@@ -11,9 +11,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import types as _types
+
 import numpy as _np
-from numpy import *  # noqa: F403  (NumPy's non-differentiable names, unchanged)
-from numpy import fft, random  # noqa: F401
+from numpy import random  # noqa: F401
+
+# NumPy's public names, unchanged; its submodules (f2py, testing, ma...) stay lazy, through
+# `__getattr__` below, so that `import chainrule` stays fast.
+globals().update(
+    {
+        _name: getattr(_np, _name)
+        for _name in _np.__all__
+        if not isinstance(_np.__dict__.get(_name, _types), _types.ModuleType)
+    }
+)
 
 from .rules.elementwise import *  # noqa: F403
 from .rules.reductions import *  # noqa: F403

@@ -45,8 +45,8 @@ def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
 
 def unbroadcast(g: Any, x: Any) -> Any:
     """Sum a cotangent `g` down to the shape of `x`, undoing NumPy broadcasting."""
-    shape = shape_of(x)
-    gshape = shape_of(g)
+    shape = x.shape
+    gshape = g.shape
     if gshape == shape:
         return g
     lead = len(gshape) - len(shape)
@@ -82,7 +82,8 @@ def defelementwise(prim: Primitive, *rules: Rule | None) -> None:
 
     def reverse(rule: Rule, i: int) -> Rule:
         def vjp(g: Any, ans: Any, *args: Any, **params: Any) -> Any:
-            return unbroadcast(rule(g, ans, *args, **params), args[i])
+            c = rule(g, ans, *args, **params)
+            return c if c.shape == args[i].shape else unbroadcast(c, args[i])
 
         return vjp
 
