@@ -305,8 +305,9 @@ def test_custom_jvp_in_both_modes_and_second_order() -> None:
         return np.log1p(np.exp(x))
 
     softplus.defjvp(lambda p, t: (softplus(p[0]), t[0] / (1.0 + np.exp(-p[0]))))
-    assert cr.grad(softplus)(1000.0) == 1.0  # the naive rule would give nan
-    assert cr.derivative(softplus)(1000.0) == 1.0
+    with numpy.errstate(over="ignore"):  # the value overflows; the custom rule does not
+        assert cr.grad(softplus)(1000.0) == 1.0  # the naive rule would give nan
+        assert cr.derivative(softplus)(1000.0) == 1.0
     x = numpy.array([-1.0, 0.5])
     sig = 1 / (1 + numpy.exp(-x))
     numpy.testing.assert_allclose(cr.jacrev(softplus)(x), numpy.diag(sig))

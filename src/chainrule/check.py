@@ -19,7 +19,7 @@ __all__ = ["check_grads", "numerical_grad", "numerical_jacobian"]
 
 def _perturbed(x: Any, i: int, step: float) -> Any:
     leaves, treedef = tree.flatten(x)
-    arrays = [np.array(leaf, dtype=np.result_type(leaf, np.float16)) for leaf in leaves]
+    arrays = [np.array(leaf, dtype=_float_dtype(leaf)) for leaf in leaves]
     k = i
     for a in arrays:
         if k < a.size:
@@ -27,6 +27,11 @@ def _perturbed(x: Any, i: int, step: float) -> Any:
             break
         k -= a.size
     return tree.unflatten(treedef, arrays)
+
+
+def _float_dtype(x: Any) -> np.dtype[Any]:
+    dtype = np.asarray(x).dtype
+    return dtype if np.issubdtype(dtype, np.inexact) else np.dtype(np.float64)
 
 
 def numerical_jacobian(fun: Callable[[Any], Any], x: Any, h: float = 1e-5) -> Any:
@@ -81,7 +86,7 @@ def _float_leaves(args: Any) -> list[np.ndarray]:
 
 def _random_like(args: Any, rng: np.random.Generator) -> Any:
     return tree.map(
-        lambda a: rng.standard_normal(np.shape(a)).astype(np.result_type(a, np.float16)), args
+        lambda a: rng.standard_normal(np.shape(a)).astype(_float_dtype(a)), args
     )
 
 

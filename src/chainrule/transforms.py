@@ -219,8 +219,9 @@ def value_and_grad(fun: Callable[..., Any], argnums: Argnums = 0, has_aux: bool 
     ``((value, aux), gradient)``.
 
     >>> import chainrule as cr
-    >>> cr.value_and_grad(lambda x: x ** 3)(2.0)
-    (8.0, 12.0)
+    >>> value, slope = cr.value_and_grad(lambda x: x ** 3)(2.0)
+    >>> print(value, slope)
+    8.0 12.0
     """
 
     def value_and_grad_fun(*args: Any, **kwargs: Any) -> Any:
@@ -327,8 +328,9 @@ def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
     """``(fun(*primals), J @ tangents)``: the directional derivative, in forward mode.
 
     >>> import chainrule as cr
-    >>> cr.jvp(lambda x, y: x * y, (2.0, 3.0), (1.0, 0.0))
-    (6.0, 3.0)
+    >>> out, tangent = cr.jvp(lambda x, y: x * y, (2.0, 3.0), (1.0, 0.0))
+    >>> print(out, tangent)
+    6.0 3.0
     """
     primals, tangents = tuple(primals), tuple(tangents)
     flat = _Flat(fun, primals, {}, tuple(range(len(primals))), False, "jvp")
@@ -344,7 +346,7 @@ def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[...
 
     >>> import chainrule as cr
     >>> out, f_jvp = cr.linearize(lambda x: x ** 3, 2.0)
-    >>> f_jvp(1.0)
+    >>> print(f_jvp(1.0))
     12.0
     """
     flat = _Flat(fun, primals, {}, tuple(range(len(primals))), False, "linearize")
@@ -542,7 +544,7 @@ def derivative(fun: Callable[..., Any]) -> Callable[..., Any]:
     """``f'`` of a scalar-to-scalar or elementwise `fun`, by forward mode.
 
     >>> import chainrule as cr
-    >>> cr.derivative(lambda x: x ** 3)(2.0)
+    >>> print(cr.derivative(lambda x: x ** 3)(2.0))
     12.0
     """
 
