@@ -37,23 +37,35 @@ def _scalar(fun: Callable[..., Any]) -> Callable[..., Any]:
     return projected
 
 
-def check_rule(fun: Callable[..., Any], *args: Any, order: int = 2, float32: bool = True,
-               batched: bool = True, atol: float | None = None, rtol: float | None = None,
-               eps: float = 1e-6) -> None:
+def check_rule(
+    fun: Callable[..., Any],
+    *args: Any,
+    order: int = 2,
+    float32: bool = True,
+    batched: bool = True,
+    atol: float | None = None,
+    rtol: float | None = None,
+    eps: float = 1e-6,
+) -> None:
     args64 = cr.tree.map(lambda a: np.asarray(a, np.float64), args)
     cr.check_grads(fun, args64, order=order, atol=atol, rtol=rtol, eps=eps)
     if batched:
         tol = 1e-5 if atol is None else atol
         for i in range(len(args64)):
+
             def of_i(x: Any, i: int = i) -> Any:
-                return fun(*args64[:i], x, *args64[i + 1:])
+                return fun(*args64[:i], x, *args64[i + 1 :])
 
             numeric = numerical_jacobian(of_i, args64[i], h=eps)
             for jac in (cr.jacfwd(of_i)(args64[i]), cr.jacrev(of_i)(args64[i])):
                 jac = np.asarray(jac)
                 np.testing.assert_allclose(
-                    jac.reshape(numeric.shape), numeric, atol=tol, rtol=1e-5 if rtol is None
-                    else rtol, err_msg=f"batched Jacobian of argument {i}")
+                    jac.reshape(numeric.shape),
+                    numeric,
+                    atol=tol,
+                    rtol=1e-5 if rtol is None else rtol,
+                    err_msg=f"batched Jacobian of argument {i}",
+                )
                 assert jac.shape == np.shape(fun(*args64)) + np.shape(args64[i])
     if float32:
         args32 = _float32(args)
@@ -64,5 +76,6 @@ def check_rule(fun: Callable[..., Any], *args: Any, order: int = 2, float32: boo
         grads = cr.grad(scalar, argnums=tuple(range(len(args32))))(*args32)
         for g in cr.tree.leaves(grads):
             assert np.asarray(g).dtype == np.float32, f"gradient dtype {np.asarray(g).dtype}"
-        cr.check_grads(fun, args32, order=1, atol=atol and max(atol, 2e-3),
-                       rtol=rtol and max(rtol, 2e-3))
+        cr.check_grads(
+            fun, args32, order=1, atol=atol and max(atol, 2e-3), rtol=rtol and max(rtol, 2e-3)
+        )

@@ -38,9 +38,11 @@ def _wrong_reverse_rule() -> Any:
 
 
 def test_check_grads_reports_function_mode_order_and_discrepancy() -> None:
-    with pytest.raises(AssertionError,
-                       match=r"check_grads of `my_sin`: reverse mode, order 1: largest "
-                             r"discrepancy [0-9.e-]+ \(atol=1e-05, rtol=1e-05\)"):
+    with pytest.raises(
+        AssertionError,
+        match=r"check_grads of `my_sin`: reverse mode, order 1: largest "
+        r"discrepancy [0-9.e-]+ \(atol=1e-05, rtol=1e-05\)",
+    ):
         cr.check_grads(_wrong_reverse_rule(), (numpy.array([0.3, 0.9]),), order=1)
     # forward mode differentiates the function itself, so it passes
     cr.check_grads(_wrong_reverse_rule(), (numpy.array([0.3, 0.9]),), modes=("fwd",))

@@ -11,7 +11,8 @@ import pytest
 import chainrule
 
 MODULES = sorted(
-    m.name for m in pkgutil.walk_packages(chainrule.__path__, "chainrule.")
+    m.name
+    for m in pkgutil.walk_packages(chainrule.__path__, "chainrule.")
     if not m.name.endswith("__main__")
 )
 

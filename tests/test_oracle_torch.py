@@ -41,18 +41,26 @@ UNARY: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
     "cube": (lambda x: x**3 / 4.0, lambda x: x**3 / 4.0),
     "scale": (lambda x: -1.5 * x + 0.5, lambda x: -1.5 * x + 0.5),
     "softmax": (lambda x: special.softmax(x, axis=-1), lambda x: torch.softmax(x, dim=-1)),
-    "log_softmax": (lambda x: special.log_softmax(x, axis=0),
-                    lambda x: torch.log_softmax(x, dim=0)),
+    "log_softmax": (
+        lambda x: special.log_softmax(x, axis=0),
+        lambda x: torch.log_softmax(x, dim=0),
+    ),
     "matmul": (lambda x: x @ A.astype(x.dtype), lambda x: x @ torch.tensor(A, dtype=x.dtype)),
-    "center": (lambda x: x - np.mean(x, axis=0, keepdims=True),
-               lambda x: x - torch.mean(x, dim=0, keepdim=True)),
+    "center": (
+        lambda x: x - np.mean(x, axis=0, keepdims=True),
+        lambda x: x - torch.mean(x, dim=0, keepdim=True),
+    ),
     "cumsum": (lambda x: np.cumsum(x, axis=1), lambda x: torch.cumsum(x, dim=1)),
     "flip": (lambda x: x[::-1], lambda x: torch.flip(x, dims=(0,))),
     "transpose": (lambda x: np.reshape(x.T, SHAPE), lambda x: torch.reshape(x.T, SHAPE)),
-    "norm_rows": (lambda x: x / np.sqrt(np.sum(x * x, axis=1, keepdims=True) + 1.0),
-                  lambda x: x / torch.sqrt(torch.sum(x * x, dim=1, keepdim=True) + 1.0)),
-    "logsumexp": (lambda x: x + special.logsumexp(x, axis=1, keepdims=True),
-                  lambda x: x + torch.logsumexp(x, dim=1, keepdim=True)),
+    "norm_rows": (
+        lambda x: x / np.sqrt(np.sum(x * x, axis=1, keepdims=True) + 1.0),
+        lambda x: x / torch.sqrt(torch.sum(x * x, dim=1, keepdim=True) + 1.0),
+    ),
+    "logsumexp": (
+        lambda x: x + special.logsumexp(x, axis=1, keepdims=True),
+        lambda x: x + torch.logsumexp(x, dim=1, keepdim=True),
+    ),
 }
 BINARY: dict[str, tuple[Callable[[Any, Any], Any], Callable[[Any, Any], Any]]] = {
     "add": (np.add, torch.add),
@@ -60,8 +68,7 @@ BINARY: dict[str, tuple[Callable[[Any, Any], Any], Callable[[Any, Any], Any]]] =
     "mul": (np.multiply, torch.mul),
     "div": (lambda x, y: x / (y * y + 1.0), lambda x, y: x / (y * y + 1.0)),
     "hypot1": (lambda x, y: np.hypot(x, y + 3.0), lambda x, y: torch.hypot(x, y + 3.0)),
-    "arctan2": (lambda x, y: np.arctan2(x, y * y + 1.0),
-                lambda x, y: torch.atan2(x, y * y + 1.0)),
+    "arctan2": (lambda x, y: np.arctan2(x, y * y + 1.0), lambda x, y: torch.atan2(x, y * y + 1.0)),
 }
 
 Expr = Any
@@ -89,15 +96,21 @@ def loss(expr: Expr, x: Any, lib: int) -> Any:
     return (out * weights).sum() if lib else np.sum(out * weights)
 
 
-@settings(max_examples=40, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(expr=exprs, seed=st.integers(0, 2**16))
 def test_random_compositions_match_pytorch(expr: Expr, seed: int) -> None:
     x = numpy.random.default_rng(seed).standard_normal(SHAPE)
     xt = torch.tensor(x, requires_grad=True)
     (g_torch,) = torch.autograd.grad(loss(expr, xt, 1), xt)
-    numpy.testing.assert_allclose(cr.grad(lambda v: loss(expr, v, 0))(x), g_torch.numpy(),
-                                  rtol=1e-9, atol=1e-12, err_msg=str(expr))
+    numpy.testing.assert_allclose(
+        cr.grad(lambda v: loss(expr, v, 0))(x),
+        g_torch.numpy(),
+        rtol=1e-9,
+        atol=1e-12,
+        err_msg=str(expr),
+    )
     h_torch = torch.autograd.functional.hessian(lambda v: loss(expr, v, 1), torch.tensor(x))
     h = cr.hessian(lambda v: loss(expr, v, 0))(x)
     numpy.testing.assert_allclose(h, h_torch.numpy(), rtol=1e-8, atol=1e-10, err_msg=str(expr))

@@ -33,8 +33,12 @@ def test_power_rule(n: int) -> None:
         ("ln x", np.log, lambda x: 1.0 / x, POSITIVE),
         ("sin", np.sin, numpy.cos, POINTS),
         ("cos", np.cos, lambda x: -numpy.sin(x), POINTS),
-        ("sigmoid", lambda x: 1.0 / (1.0 + np.exp(-x)), lambda x: sigmoid(x) * (1 - sigmoid(x)),
-         POINTS),
+        (
+            "sigmoid",
+            lambda x: 1.0 / (1.0 + np.exp(-x)),
+            lambda x: sigmoid(x) * (1 - sigmoid(x)),
+            POINTS,
+        ),
         ("expit", special.expit, lambda x: sigmoid(x) * (1 - sigmoid(x)), POINTS),
         ("tanh", np.tanh, lambda x: 1.0 - numpy.tanh(x) ** 2, POINTS),
         ("relu", lambda x: np.maximum(x, 0.0), lambda x: (x > 0).astype(float), POINTS),
@@ -43,8 +47,9 @@ def test_power_rule(n: int) -> None:
 )
 def test_derivative_table(name: str, fun, derivative, points: numpy.ndarray) -> None:
     for transform in (cr.derivative, cr.elementwise_grad):
-        numpy.testing.assert_allclose(transform(fun)(points), derivative(points), rtol=1e-12,
-                                      atol=1e-15, err_msg=name)
+        numpy.testing.assert_allclose(
+            transform(fun)(points), derivative(points), rtol=1e-12, atol=1e-15, err_msg=name
+        )
     numpy.testing.assert_allclose(
         [cr.grad(fun)(float(p)) for p in points[::8]], derivative(points[::8]), rtol=1e-12
     )
@@ -53,8 +58,7 @@ def test_derivative_table(name: str, fun, derivative, points: numpy.ndarray) -> 
 def test_chain_rule_by_hand() -> None:
     # d/dx sin(x^2) = cos(x^2) * 2x
     x = POINTS
-    numpy.testing.assert_allclose(cr.derivative(lambda t: np.sin(t**2))(x),
-                                  numpy.cos(x**2) * 2 * x)
+    numpy.testing.assert_allclose(cr.derivative(lambda t: np.sin(t**2))(x), numpy.cos(x**2) * 2 * x)
 
 
 def test_second_derivatives() -> None:
@@ -62,8 +66,11 @@ def test_second_derivatives() -> None:
     s = sigmoid(x)
     d2 = cr.derivative(cr.derivative(special.expit))(x)
     numpy.testing.assert_allclose(d2, s * (1 - s) * (1 - 2 * s), atol=1e-15)
-    numpy.testing.assert_allclose(cr.derivative(cr.derivative(np.tanh))(x),
-                                  -2 * numpy.tanh(x) * (1 - numpy.tanh(x) ** 2), atol=1e-15)
+    numpy.testing.assert_allclose(
+        cr.derivative(cr.derivative(np.tanh))(x),
+        -2 * numpy.tanh(x) * (1 - numpy.tanh(x) ** 2),
+        atol=1e-15,
+    )
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -70,7 +70,7 @@ def test_has_aux_returns_plain_auxiliary_data() -> None:
     numpy.testing.assert_allclose(g, numpy.cos(X))
     assert type(aux["y"]) is numpy.ndarray and aux["label"] == "sin"
     numpy.testing.assert_allclose(aux["y"], numpy.sin(X))
-    (value, aux2), g2 = cr.value_and_grad(loss, has_aux=True)(X)
+    (value, _aux2), g2 = cr.value_and_grad(loss, has_aux=True)(X)
     assert value == pytest.approx(numpy.sin(X).sum())
     numpy.testing.assert_array_equal(g2, g)
 
@@ -81,7 +81,7 @@ def test_has_aux_with_jacobians_and_vjp() -> None:
         j, aux = jac(f, has_aux=True)(X)
         numpy.testing.assert_allclose(j, numpy.diag(numpy.cos(X)))
         assert aux == pytest.approx(X.sum())
-    out, vjp_fn, aux = cr.vjp(f, X, has_aux=True)
+    _out, vjp_fn, aux = cr.vjp(f, X, has_aux=True)
     numpy.testing.assert_allclose(vjp_fn(numpy.ones(3))[0], numpy.cos(X))
 
 
@@ -125,7 +125,7 @@ def tree_loss(p: Any) -> Any:
 def test_gradient_of_every_container_kind(params: Any) -> None:
     g = cr.grad(tree_loss)(params)
     assert cr.tree.structure(g) == cr.tree.structure(params)
-    for k, (leaf, gl) in enumerate(zip(cr.tree.leaves(params), cr.tree.leaves(g))):
+    for k, (leaf, gl) in enumerate(zip(cr.tree.leaves(params), cr.tree.leaves(g), strict=False)):
         numpy.testing.assert_allclose(gl, 2 * (k + 1) * numpy.asarray(leaf))
     if isinstance(params, Params):
         assert g.name == "layer"
@@ -140,9 +140,9 @@ def test_pytree_outputs_for_jacobians_jvp_and_vjp() -> None:
         numpy.testing.assert_allclose(j["s"]["b"], numpy.zeros((2,)))
         numpy.testing.assert_allclose(j["t"][0]["a"], 3.0 * numpy.eye(2))
         numpy.testing.assert_allclose(j["t"][0]["b"], p["a"])
-    out, t = cr.jvp(f, (p,), ({"a": numpy.ones(2), "b": numpy.array(1.0)},))
+    _, t = cr.jvp(f, (p,), ({"a": numpy.ones(2), "b": numpy.array(1.0)},))
     numpy.testing.assert_allclose(t["t"][0], 3.0 + p["a"])
-    out, vjp_fn = cr.vjp(f, p)
+    _out, vjp_fn = cr.vjp(f, p)
     (gp,) = vjp_fn({"s": numpy.ones(2), "t": (numpy.ones(2),)})
     numpy.testing.assert_allclose(gp["a"], numpy.cos(p["a"]) + 3.0)
     assert gp["b"] == pytest.approx(p["a"].sum())
@@ -180,9 +180,13 @@ def test_third_order_by_nested_grad() -> None:
 
 def test_hessian_variants_agree() -> None:
     H = numpy.diag(-numpy.sin(X) * X**2 + 4 * X * numpy.cos(X) + 2 * numpy.sin(X))
-    for hess in (cr.hessian(f_scalar), cr.jacfwd(cr.jacrev(f_scalar)),
-                 cr.jacrev(cr.jacfwd(f_scalar)), cr.jacfwd(cr.jacfwd(f_scalar)),
-                 cr.jacrev(cr.grad(f_scalar))):
+    for hess in (
+        cr.hessian(f_scalar),
+        cr.jacfwd(cr.jacrev(f_scalar)),
+        cr.jacrev(cr.jacfwd(f_scalar)),
+        cr.jacfwd(cr.jacfwd(f_scalar)),
+        cr.jacrev(cr.grad(f_scalar)),
+    ):
         numpy.testing.assert_allclose(hess(X), H, atol=1e-12)
 
 
@@ -221,7 +225,7 @@ def test_linearize_equals_jvp_and_can_be_called_again() -> None:
 
 
 def test_vjp_fn_is_reusable_and_returns_a_tuple() -> None:
-    out, vjp_fn = cr.vjp(lambda a, b: a * b, X, 2.0)
+    _out, vjp_fn = cr.vjp(lambda a, b: a * b, X, 2.0)
     for _ in range(2):
         ga, gb = vjp_fn(numpy.ones(3))
         numpy.testing.assert_allclose(ga, 2 * numpy.ones(3))
@@ -264,8 +268,9 @@ def test_custom_vjp_replaces_the_reverse_rule_only() -> None:
     numpy.testing.assert_allclose(cr.grad(lambda x: np.sum(f(x)))(X), 10 * numpy.cos(X))
     numpy.testing.assert_allclose(cr.derivative(f)(X), numpy.cos(X))  # forward: f itself
     # second order through a differentiable bwd
-    numpy.testing.assert_allclose(cr.hessian(lambda x: np.sum(f(x)))(X),
-                                  numpy.diag(-10 * numpy.sin(X)), atol=1e-12)
+    numpy.testing.assert_allclose(
+        cr.hessian(lambda x: np.sum(f(x)))(X), numpy.diag(-10 * numpy.sin(X)), atol=1e-12
+    )
 
 
 def test_custom_vjp_with_pytrees_and_several_arguments() -> None:
@@ -311,8 +316,9 @@ def test_custom_jvp_in_both_modes_and_second_order() -> None:
     x = numpy.array([-1.0, 0.5])
     sig = 1 / (1 + numpy.exp(-x))
     numpy.testing.assert_allclose(cr.jacrev(softplus)(x), numpy.diag(sig))
-    numpy.testing.assert_allclose(cr.hessian(lambda v: np.sum(softplus(v)))(x),
-                                  numpy.diag(sig * (1 - sig)))
+    numpy.testing.assert_allclose(
+        cr.hessian(lambda v: np.sum(softplus(v)))(x), numpy.diag(sig * (1 - sig))
+    )
     cr.check_grads(softplus, (x,), order=2)
 
 
@@ -347,6 +353,7 @@ def test_checkpoint_recomputes_and_gives_the_same_derivatives() -> None:
 
 def test_grad_of_a_non_scalar_output() -> None:
     with pytest.raises(TypeError, match=r"`f_vec`.*shape \(3,\).*\.sum\(\).*jacobian"):
+
         def f_vec(x: Any) -> Any:
             return x * 2.0
 
@@ -402,8 +409,13 @@ def test_item_assignment_suggests_the_functional_way() -> None:
 
 @pytest.mark.parametrize(
     ("convert", "what"),
-    [(bool, "bool"), (float, "float"), (int, "int"), (lambda x: x.item(), "item"),
-     (numpy.asarray, "conversion to a NumPy array")],
+    [
+        (bool, "bool"),
+        (float, "float"),
+        (int, "int"),
+        (lambda x: x.item(), "item"),
+        (numpy.asarray, "conversion to a NumPy array"),
+    ],
 )
 def test_conversions_that_drop_the_derivative(convert: Any, what: str) -> None:
     with pytest.raises(TypeError, match=rf"{what}.*drop its derivative.*where.*stop_gradient"):
@@ -441,5 +453,5 @@ def test_branching_on_a_comparison_differentiates_the_branch_taken() -> None:
 def test_numpy_function_without_a_rule_is_named() -> None:
     with pytest.raises(TypeError, match=r"numpy.fft.fft|numpy.fft has no derivative rule"):
         cr.grad(lambda x: np.sum(numpy.fft.fft(x)).real)(X)
-    with pytest.raises(TypeError, match="numpy.median has no derivative rule"):
+    with pytest.raises(TypeError, match=r"numpy\.median has no derivative rule"):
         cr.grad(lambda x: numpy.median(x))(X)

@@ -71,7 +71,7 @@ def numerical_grad(fun: Callable[[Any], Any], x: Any, h: float = 1e-5) -> Any:
     out, k = [], 0
     for leaf in leaves:
         size = np.size(leaf)
-        g = flat[k:k + size].reshape(np.shape(leaf))
+        g = flat[k : k + size].reshape(np.shape(leaf))
         out.append(g if np.ndim(leaf) else g[()])
         k += size
     return tree.unflatten(treedef, out)
@@ -85,9 +85,7 @@ def _float_leaves(args: Any) -> list[np.ndarray]:
 
 
 def _random_like(args: Any, rng: np.random.Generator) -> Any:
-    return tree.map(
-        lambda a: rng.standard_normal(np.shape(a)).astype(_float_dtype(a)), args
-    )
+    return tree.map(lambda a: rng.standard_normal(np.shape(a)).astype(_float_dtype(a)), args)
 
 
 def _upcast(args: Any) -> Any:
@@ -95,39 +93,46 @@ def _upcast(args: Any) -> Any:
 
 
 def _inner(a: Any, b: Any) -> float:
-    return sum(float(np.sum(np.asarray(x, np.float64) * np.asarray(y, np.float64)))
-               for x, y in zip(tree.leaves(a), tree.leaves(b)))
+    return sum(
+        float(np.sum(np.asarray(x, np.float64) * np.asarray(y, np.float64)))
+        for x, y in zip(tree.leaves(a), tree.leaves(b), strict=False)
+    )
 
 
 def _axpy(args: Any, v: Any, step: float) -> Any:
     return tree.map(lambda a, d: a + step * d, args, v)
 
 
-def _numerical_jvp(fun: Callable[..., Any], args: tuple[Any, ...], v: tuple[Any, ...],
-                   eps: float) -> Any:
+def _numerical_jvp(
+    fun: Callable[..., Any], args: tuple[Any, ...], v: tuple[Any, ...], eps: float
+) -> Any:
     hi = fun(*_axpy(args, v, eps))
     lo = fun(*_axpy(args, v, -eps))
-    return tree.map(lambda a, b: (np.asarray(a, np.float64) - np.asarray(b, np.float64))
-                    / (2 * eps), hi, lo)
+    return tree.map(
+        lambda a, b: (np.asarray(a, np.float64) - np.asarray(b, np.float64)) / (2 * eps), hi, lo
+    )
 
 
 def _compare(analytic: Any, numeric: Any, atol: float, rtol: float, label: str) -> None:
     a_leaves, n_leaves = tree.leaves(analytic), tree.leaves(numeric)
     worst: tuple[float, str] | None = None
-    for k, (a, n) in enumerate(zip(a_leaves, n_leaves)):
+    for k, (a, n) in enumerate(zip(a_leaves, n_leaves, strict=False)):
         a = np.asarray(a, np.float64)
         n = np.asarray(n, np.float64)
         if a.shape != n.shape:
-            raise AssertionError(f"{label}: derivative leaf {k} has shape {a.shape}, "
-                                 f"expected {n.shape}")
+            raise AssertionError(
+                f"{label}: derivative leaf {k} has shape {a.shape}, expected {n.shape}"
+            )
         excess = np.abs(a - n) - (atol + rtol * np.abs(n))
         bad = ~np.isfinite(a) & np.isfinite(n)
         if excess.size and (np.nanmax(excess) > 0 or bad.any()):
             idx = np.unravel_index(int(np.argmax(np.where(bad, np.inf, excess))), a.shape)
             err = float(np.abs(a[idx] - n[idx]))
             where = f" at index {idx}" if a.ndim else ""
-            msg = (f"leaf {k}{where}: analytic {a[idx]!r} vs numerical {n[idx]!r} "
-                   f"(|difference| {err:.3g})")
+            msg = (
+                f"leaf {k}{where}: analytic {a[idx]!r} vs numerical {n[idx]!r} "
+                f"(|difference| {err:.3g})"
+            )
             if worst is None or not err <= worst[0]:
                 worst = (err, msg)
     if worst is not None:
@@ -142,9 +147,16 @@ def _default_tol(args: Any) -> float:
     return 2e-3 if any(np.finfo(d).bits < 64 for d in dtypes) else 1e-5
 
 
-def check_grads(fun: Callable[..., Any], args: Sequence[Any], order: int = 2,
-                modes: Sequence[str] = ("fwd", "rev"), atol: float | None = None,
-                rtol: float | None = None, eps: float = 1e-6, seed: int = 0) -> None:
+def check_grads(
+    fun: Callable[..., Any],
+    args: Sequence[Any],
+    order: int = 2,
+    modes: Sequence[str] = ("fwd", "rev"),
+    atol: float | None = None,
+    rtol: float | None = None,
+    eps: float = 1e-6,
+    seed: int = 0,
+) -> None:
     """Check `fun`'s derivatives at `args` against central differences, up to `order`.
 
     Forward mode compares ``jvp`` along a random direction with the difference quotient;
@@ -160,8 +172,10 @@ def check_grads(fun: Callable[..., Any], args: Sequence[Any], order: int = 2,
     args = tuple(args)
     for a in tree.leaves(args):
         if not np.issubdtype(np.asarray(a).dtype, np.floating):
-            raise TypeError(f"check_grads of {describe(fun)}: every argument leaf must be "
-                            f"floating-point, got dtype {np.asarray(a).dtype}.")
+            raise TypeError(
+                f"check_grads of {describe(fun)}: every argument leaf must be "
+                f"floating-point, got dtype {np.asarray(a).dtype}."
+            )
     tol = _default_tol(args)
     atol = tol if atol is None else atol
     rtol = tol if rtol is None else rtol
@@ -172,9 +186,18 @@ def check_grads(fun: Callable[..., Any], args: Sequence[Any], order: int = 2,
     _check(fun, args, order, tuple(modes), atol, rtol, eps, rng, describe(fun), [])
 
 
-def _check(fun: Callable[..., Any], args: tuple[Any, ...], order: int, modes: tuple[str, ...],
-           atol: float, rtol: float, eps: float, rng: np.random.Generator, name: str,
-           path: list[str]) -> None:
+def _check(
+    fun: Callable[..., Any],
+    args: tuple[Any, ...],
+    order: int,
+    modes: tuple[str, ...],
+    atol: float,
+    rtol: float,
+    eps: float,
+    rng: np.random.Generator,
+    name: str,
+    path: list[str],
+) -> None:
     level = len(path) + 1
     label_of = {"fwd": "forward mode", "rev": "reverse mode"}
     v = _random_like(args, rng)
@@ -199,8 +222,18 @@ def _check(fun: Callable[..., Any], args: tuple[Any, ...], order: int, modes: tu
             else:
                 out = fun(*args)
                 derived = _vjp_of(fun, _random_like(out, rng))
-            _check(derived, args, order - 1, modes, atol, rtol, eps, rng, name,
-                   [*path, label_of[mode] + " derivative"])
+            _check(
+                derived,
+                args,
+                order - 1,
+                modes,
+                atol,
+                rtol,
+                eps,
+                rng,
+                name,
+                [*path, label_of[mode] + " derivative"],
+            )
 
 
 def _jvp_of(fun: Callable[..., Any], t: tuple[Any, ...]) -> Callable[..., Any]:

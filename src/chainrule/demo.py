@@ -28,8 +28,9 @@ def _check(label: str, got: Any, expected: Any, tol: float = 1e-6) -> str:
 
 
 def _fmt(x: Any) -> str:
-    return numpy.array2string(numpy.asarray(x), precision=4, suppress_small=True,
-                              floatmode="maxprec")
+    return numpy.array2string(
+        numpy.asarray(x), precision=4, suppress_small=True, floatmode="maxprec"
+    )
 
 
 def derivative_table() -> None:
@@ -58,8 +59,10 @@ def gradient() -> None:
     f = lambda v: v[0] ** 2 + 2 * v[1] ** 2
     p = np.array([3.0, 4.0])
     g = cr.grad(f)(p)
-    print(f"   grad f = {_fmt(g)}   numerical {_fmt(cr.numerical_grad(f, p))}  "
-          f"{_check('gradient', g, [6.0, 16.0])}")
+    print(
+        f"   grad f = {_fmt(g)}   numerical {_fmt(cr.numerical_grad(f, p))}  "
+        f"{_check('gradient', g, [6.0, 16.0])}"
+    )
     print("   gradient descent, step 0.1:")
     for step in range(4):
         print(f"     step {step}: (x, y) = {_fmt(p)}, f = {float(f(p)):.4f}")
@@ -72,8 +75,10 @@ def jacobian() -> None:
     p = special.softmax(z)
     J = cr.jacobian(special.softmax)(z)
     print("   " + _fmt(J).replace("\n", "\n   "))
-    print(f"   matches diag(p) - p p^T: {_check('softmax Jacobian', J, numpy.diag(p) - numpy.outer(p, p))}"
-          f"   rows sum to 0: {_check('softmax rows', J.sum(axis=1), 0.0)}")
+    print(
+        f"   matches diag(p) - p p^T: {_check('softmax Jacobian', J, numpy.diag(p) - numpy.outer(p, p))}"
+        f"   rows sum to 0: {_check('softmax rows', J.sum(axis=1), 0.0)}"
+    )
 
 
 def hessian() -> None:
@@ -82,8 +87,10 @@ def hessian() -> None:
     H = cr.hessian(rosen)(np.array([1.0, 1.0]))
     eig = numpy.linalg.eigvalsh(H)
     print("   " + _fmt(H).replace("\n", "\n   "))
-    print(f"   exact [[802, -400], [-400, 200]]: {_check('Rosenbrock Hessian', H, [[802, -400], [-400, 200]])}"
-          f"   eigenvalues {_fmt(eig)}: both positive, so (1, 1) is a minimum")
+    print(
+        f"   exact [[802, -400], [-400, 200]]: {_check('Rosenbrock Hessian', H, [[802, -400], [-400, 200]])}"
+        f"   eigenvalues {_fmt(eig)}: both positive, so (1, 1) is a minimum"
+    )
 
 
 def backprop() -> None:
@@ -94,8 +101,7 @@ def backprop() -> None:
     gw, gb = cr.grad(loss, argnums=(0, 1))(w, b)
     a = numpy.tanh(w * x + b)
     by_hand = 2 * (a - y) * (1 - a**2)  # dL/da * da/dz, and dz/dw = x, dz/db = 1
-    print(f"   dL/dw = {gw:.6f} (by hand {by_hand * x:.6f})  "
-          f"{_check('dL/dw', gw, by_hand * x)}")
+    print(f"   dL/dw = {gw:.6f} (by hand {by_hand * x:.6f})  {_check('dL/dw', gw, by_hand * x)}")
     print(f"   dL/db = {gb:.6f} (by hand {by_hand:.6f})  {_check('dL/db', gb, by_hand)}")
 
 

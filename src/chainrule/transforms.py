@@ -107,8 +107,7 @@ def _lower_from(x: Any, level: int) -> Any:
     return x
 
 
-def _normalize_argnums(fun: Callable[..., Any], argnums: Argnums, nargs: int
-                       ) -> tuple[int, ...]:
+def _normalize_argnums(fun: Callable[..., Any], argnums: Argnums, nargs: int) -> tuple[int, ...]:
     if type(argnums) is int and 0 <= argnums < nargs:
         return (argnums,)
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
@@ -127,8 +126,15 @@ _OUTPUT_TYPES = (np.ndarray, np.generic, Tracer, float, int)
 class _Flat:
     """`fun` as a function of the flat list of leaves of its differentiated arguments."""
 
-    def __init__(self, fun: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any],
-                 argnums: tuple[int, ...], has_aux: bool, what: str) -> None:
+    def __init__(
+        self,
+        fun: Callable[..., Any],
+        args: Sequence[Any],
+        kwargs: dict[str, Any],
+        argnums: tuple[int, ...],
+        has_aux: bool,
+        what: str,
+    ) -> None:
         self.fun, self.args, self.kwargs = fun, list(args), kwargs
         self.argnums, self.has_aux, self.what = argnums, has_aux, what
         leaves: list[Any] = []
@@ -148,13 +154,13 @@ class _Flat:
             return [tree.unflatten(self.arg_trees[0], leaves)]
         out, k = [], 0
         for treedef in self.arg_trees:
-            out.append(tree.unflatten(treedef, leaves[k:k + treedef.num_leaves]))
+            out.append(tree.unflatten(treedef, leaves[k : k + treedef.num_leaves]))
             k += treedef.num_leaves
         return out
 
     def __call__(self, leaves: list[Any]) -> list[Any]:
         args = list(self.args)
-        for i, arg in zip(self.argnums, self.split(leaves)):
+        for i, arg in zip(self.argnums, self.split(leaves), strict=False):
             args[i] = arg
         out = self.fun(*args, **self.kwargs)
         if self.has_aux:
@@ -180,8 +186,9 @@ class _Flat:
         return per_arg[0] if isinstance(argnums, int) else tuple(per_arg)
 
 
-def _wrap(fun: Callable[..., Any], transformed: Callable[..., Any], what: str
-          ) -> Callable[..., Any]:
+def _wrap(
+    fun: Callable[..., Any], transformed: Callable[..., Any], what: str
+) -> Callable[..., Any]:
     functools.update_wrapper(transformed, fun)
     transformed.__doc__ = f"{what} of {describe(fun)}.\n\n{fun.__doc__ or ''}".rstrip()
     del transformed.__wrapped__  # type: ignore[attr-defined]
@@ -194,8 +201,10 @@ def _check_like(x: Any, ref: Any, what: str) -> Any:
         x = np.asarray(x, dtype=_dtype(ref))
     if tuple(x.shape) != tuple(np.shape(ref) if not isinstance(ref, Tracer) else ref.shape):
         ref_shape = ref.shape if isinstance(ref, Tracer) else np.shape(ref)
-        raise ValueError(f"{what} has shape {tuple(x.shape)} but must have shape "
-                         f"{tuple(ref_shape)}, the shape of the value it goes with.")
+        raise ValueError(
+            f"{what} has shape {tuple(x.shape)} but must have shape "
+            f"{tuple(ref_shape)}, the shape of the value it goes with."
+        )
     return x
 
 
@@ -211,8 +220,9 @@ def _size(x: Any) -> int:
 # ---------------------------------------------------------------------------- reverse mode
 
 
-def value_and_grad(fun: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False
-                   ) -> Callable[..., Any]:
+def value_and_grad(
+    fun: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False
+) -> Callable[..., Any]:
     """A function returning ``(fun(*args), grad(fun)(*args))`` from one forward pass.
 
     With ``has_aux=True``, `fun` returns ``(value, aux)`` and this returns
@@ -238,8 +248,10 @@ def value_and_grad(fun: Callable[..., Any], argnums: Argnums = 0, has_aux: bool 
             )
         dtype = _dtype(outs[0])
         if dtype.kind != "f":
-            raise TypeError(f"grad of {describe(fun)}: the output has dtype {dtype}; it must "
-                            "be floating-point to be differentiated.")
+            raise TypeError(
+                f"grad of {describe(fun)}: the output has dtype {dtype}; it must "
+                "be floating-point to be differentiated."
+            )
         grads = flat.split(backward([dtype.type(1.0)]))
         value = tree.unflatten(flat.out_tree, outs)
         result = (value, flat.aux) if has_aux else value
@@ -258,8 +270,9 @@ def _describe_outputs(out_tree: Any, shapes: list[tuple[int, ...]]) -> str:
     return f"{out_tree.num_leaves} arrays (structure {out_tree}, shapes {shapes})"
 
 
-def grad(fun: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False
-         ) -> Callable[..., Any]:
+def grad(
+    fun: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False
+) -> Callable[..., Any]:
     """The gradient of a scalar-valued `fun` with respect to argument(s) `argnums`.
 
     The result has the structure of the argument (a tuple of them for a tuple `argnums`).
@@ -298,8 +311,10 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
         leaves, ct_tree = tree.flatten(cotangent)
         _check_structure(ct_tree, out_tree, f"the cotangent given to the vjp of {describe(fun)}")
-        cts = [_check_like(c, o, f"the cotangent for output leaf {k} of {describe(fun)}")
-               for k, (c, o) in enumerate(zip(leaves, outs))]
+        cts = [
+            _check_like(c, o, f"the cotangent for output leaf {k} of {describe(fun)}")
+            for k, (c, o) in enumerate(zip(leaves, outs, strict=False))
+        ]
         return tuple(flat.split(backward(cts)))
 
     out = tree.unflatten(out_tree, outs)
@@ -311,20 +326,25 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
 
 def _flat_tangents(fun: Callable[..., Any], flat: _Flat, tangents: Sequence[Any]) -> list[Any]:
     if len(tangents) != len(flat.args):
-        raise ValueError(f"jvp of {describe(fun)}: {len(flat.args)} primals but "
-                         f"{len(tangents)} tangents.")
+        raise ValueError(
+            f"jvp of {describe(fun)}: {len(flat.args)} primals but {len(tangents)} tangents."
+        )
     leaves: list[Any] = []
-    for i, (t, treedef) in enumerate(zip(tangents, flat.arg_trees)):
+    for i, (t, treedef) in enumerate(zip(tangents, flat.arg_trees, strict=False)):
         t_leaves, t_tree = tree.flatten(t)
-        _check_structure(t_tree, treedef, f"the tangent for {_param_name(fun, i)} of "
-                                          f"{describe(fun)}")
+        _check_structure(
+            t_tree, treedef, f"the tangent for {_param_name(fun, i)} of {describe(fun)}"
+        )
         leaves.extend(t_leaves)
-    return [_check_like(t, p, f"the tangent for input leaf {k} of {describe(fun)}")
-            for k, (t, p) in enumerate(zip(leaves, flat.primals))]
+    return [
+        _check_like(t, p, f"the tangent for input leaf {k} of {describe(fun)}")
+        for k, (t, p) in enumerate(zip(leaves, flat.primals, strict=False))
+    ]
 
 
-def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
-        ) -> tuple[Any, Any]:
+def jvp(
+    fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
+) -> tuple[Any, Any]:
     """``(fun(*primals), J @ tangents)``: the directional derivative, in forward mode.
 
     >>> import chainrule as cr
@@ -375,10 +395,10 @@ def _basis(leaves: Sequence[Any]) -> tuple[list[Any], int]:
     sizes = [_size(x) for x in leaves]
     n = sum(sizes)
     out, k = [], 0
-    for x, s in zip(leaves, sizes):
+    for x, s in zip(leaves, sizes, strict=False):
         e = np.zeros((n, s), _float(x))
-        e[k:k + s] = np.eye(s, dtype=e.dtype)
-        out.append(e.reshape((n,) + _plain_shape(x)))
+        e[k : k + s] = np.eye(s, dtype=e.dtype)
+        out.append(e.reshape((n, *_plain_shape(x))))
         k += s
     return out, n
 
@@ -390,14 +410,15 @@ def _blocks(batched: Sequence[Any], rows_like: Sequence[Any]) -> list[list[Any]]
         blocks, k = [], 0
         for r in rows_like:
             s = _size(r)
-            blocks.append(b[k:k + s])
+            blocks.append(b[k : k + s])
             k += s
         result.append(blocks)
     return result
 
 
-def jacfwd(fun: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False
-           ) -> Callable[..., Any]:
+def jacfwd(
+    fun: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False
+) -> Callable[..., Any]:
     """The Jacobian of `fun` by forward mode, shaped ``out.shape + in.shape``.
 
     All input directions go through the function in a single pass, as one batch of
@@ -416,14 +437,15 @@ def jacfwd(fun: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False
         basis, n = _basis(flat.primals)
         outs, touts = jvp_flat(flat, flat.primals, basis, (n,))
         per_out = []
-        for o, blocks in zip(outs, _blocks(touts, flat.primals)):
+        for o, blocks in zip(outs, _blocks(touts, flat.primals), strict=False):
             oshape = _plain_shape(o)
             jacs = []
-            for x, blk in zip(flat.primals, blocks):
+            for x, blk in zip(flat.primals, blocks, strict=False):
                 xshape = _plain_shape(x)
                 blk = cnp.reshape(blk, xshape + oshape)
                 perm = tuple(range(len(xshape), len(xshape) + len(oshape))) + tuple(
-                    range(len(xshape)))
+                    range(len(xshape))
+                )
                 jacs.append(cnp.transpose(blk, perm))
             per_out.append(flat.pick(flat.split(jacs), argnums))
         jac = tree.unflatten(flat.out_tree, per_out)
@@ -440,17 +462,21 @@ def _reverse_jacobian(flat: _Flat, argnums: Argnums) -> Any:
         basis, m = _basis(outs)
         zero_cts = [np.zeros(_plain_shape(o), _float(o)) for o in outs]
         _, batched = jvp_flat(backward, zero_cts, basis, (m,))
-        rows = [list(r) for r in zip(*_blocks(batched, outs))]
+        rows = [list(r) for r in zip(*_blocks(batched, outs), strict=False)]
     per_out = []
-    for o, grads in zip(outs, rows):
+    for o, grads in zip(outs, rows, strict=False):
         oshape = _plain_shape(o)
-        jacs = [cnp.reshape(g, oshape + _plain_shape(x)) for g, x in zip(grads, flat.primals)]
+        jacs = [
+            cnp.reshape(g, oshape + _plain_shape(x))
+            for g, x in zip(grads, flat.primals, strict=False)
+        ]
         per_out.append(flat.pick(flat.split(jacs), argnums))
     return tree.unflatten(flat.out_tree, per_out)
 
 
-def jacrev(fun: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False
-           ) -> Callable[..., Any]:
+def jacrev(
+    fun: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False
+) -> Callable[..., Any]:
     """The Jacobian of `fun` by reverse mode, shaped ``out.shape + in.shape``.
 
     One recorded forward pass; all output cotangents are pulled back together as one batch.

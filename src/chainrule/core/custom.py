@@ -43,14 +43,19 @@ _custom = Primitive(lambda *args: None, "custom rule", multiple_results=True)
 _custom.vjp_all = lambda g, ans, *args, backward: backward(list(g))
 
 
-def _record(trace: ReverseTrace, vals: list[Any], parents: list[tuple[int, VJPTracer]],
-            out_leaves: list[Any], backward: Callable[[list[Any]], list[Any]]) -> list[Any]:
+def _record(
+    trace: ReverseTrace,
+    vals: list[Any],
+    parents: list[tuple[int, VJPTracer]],
+    out_leaves: list[Any],
+    backward: Callable[[list[Any]], list[Any]],
+) -> list[Any]:
     """Put one node on `trace`'s tape: `backward` maps output cotangents to the parents'."""
     positions = [i for i, _ in parents]
 
     def spread(g: list[Any]) -> list[Any]:
         cts: list[Any] = [None] * len(vals)
-        for i, c in zip(positions, backward(g)):
+        for i, c in zip(positions, backward(g), strict=False):
             cts[i] = c
         return cts
 
@@ -91,8 +96,10 @@ class custom_vjp:
 
     def __call__(self, *args: Any) -> Any:
         if self.fwd is None or self.bwd is None:
-            raise TypeError(f"custom_vjp function `{_name(self.fun)}` has no rule yet: call "
-                            f"`{_name(self.fun)}.defvjp(fwd, bwd)` first.")
+            raise TypeError(
+                f"custom_vjp function `{_name(self.fun)}` has no rule yet: call "
+                f"`{_name(self.fun)}.defvjp(fwd, bwd)` first."
+            )
         leaves, in_tree = tree.flatten(args)
         trace = top_trace(tuple(leaves))
         if not isinstance(trace, ReverseTrace):
@@ -110,7 +117,7 @@ class custom_vjp:
                     f"tuple with one cotangent per argument ({n_args}), got {cts!r:.80}"
                 )
             ct_leaves = []
-            for arg, ct in zip(args, cts):
+            for arg, ct in zip(args, cts, strict=False):
                 n = len(tree.leaves(arg))
                 ct_leaves.extend([None] * n if ct is None else tree.leaves(ct))
             return [ct_leaves[i] for i, _ in parents]
@@ -146,20 +153,26 @@ class custom_jvp:
     def __call__(self, *args: Any) -> Any:
         rule = self.rule
         if rule is None:
-            raise TypeError(f"custom_jvp function `{_name(self.fun)}` has no rule yet: call "
-                            f"`{_name(self.fun)}.defjvp(rule)` first.")
+            raise TypeError(
+                f"custom_jvp function `{_name(self.fun)}` has no rule yet: call "
+                f"`{_name(self.fun)}.defjvp(rule)` first."
+            )
         leaves, in_tree = tree.flatten(args)
         trace = top_trace(tuple(leaves))
         if trace is None:
             return self.fun(*args)
         if isinstance(trace, JVPTrace):
             vals, tans = trace.unwrap(leaves)
-            tans = [_zero_tangent(v, trace.batch_shape) if t is None else t
-                    for v, t in zip(vals, tans)]
+            tans = [
+                _zero_tangent(v, trace.batch_shape) if t is None else t
+                for v, t in zip(vals, tans, strict=False)
+            ]
             out, t_out = rule(tree.unflatten(in_tree, vals), tree.unflatten(in_tree, tans))
             out_leaves, out_tree = tree.flatten(out)
-            return tree.unflatten(out_tree, [trace.wrap(o, t)
-                                             for o, t in zip(out_leaves, tree.leaves(t_out))])
+            return tree.unflatten(
+                out_tree,
+                [trace.wrap(o, t) for o, t in zip(out_leaves, tree.leaves(t_out), strict=False)],
+            )
         assert isinstance(trace, ReverseTrace)
         vals, parents = trace.unwrap(tuple(leaves))
         out = self.fun(*tree.unflatten(in_tree, vals))
@@ -168,7 +181,7 @@ class custom_jvp:
 
         def tangent_map(ts: list[Any]) -> list[Any]:
             tans = [_zero_tangent(v, ()) for v in vals]
-            for i, t in zip(positions, ts):
+            for i, t in zip(positions, ts, strict=False):
                 tans[i] = t
             t_out = rule(tree.unflatten(in_tree, vals), tree.unflatten(in_tree, tans))[1]
             return list(tree.leaves(t_out))
@@ -212,7 +225,7 @@ def checkpoint(fun: Callable[..., Any]) -> Callable[..., Any]:
 
         def rerun(xs: list[Any]) -> list[Any]:
             inputs = list(vals)
-            for i, x in zip(positions, xs):
+            for i, x in zip(positions, xs, strict=False):
                 inputs[i] = x
             return list(tree.leaves(fun(*tree.unflatten(in_tree, inputs))))
 
@@ -223,4 +236,3 @@ def checkpoint(fun: Callable[..., Any]) -> Callable[..., Any]:
         return tree.unflatten(out_tree, _record(trace, vals, parents, out_leaves, backward))
 
     return checkpointed
-

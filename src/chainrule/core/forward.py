@@ -60,16 +60,21 @@ class JVPTrace(Trace):
             raise missing_rule(prim, "forward")
         t = prim.jvp(tans, ans, *vals, **params)
         if prim.multiple_results:
-            return tuple(self.wrap(a, ta) for a, ta in zip(ans, t))
+            return tuple(self.wrap(a, ta) for a, ta in zip(ans, t, strict=False))
         return self.wrap(ans, t)
 
 
-def jvp_flat(fun: Callable[[list[Any]], list[Any]], primals: Sequence[Any],
-             tangents: Sequence[Any], batch_shape: tuple[int, ...] = ()
-             ) -> tuple[list[Any], list[Any]]:
+def jvp_flat(
+    fun: Callable[[list[Any]], list[Any]],
+    primals: Sequence[Any],
+    tangents: Sequence[Any],
+    batch_shape: tuple[int, ...] = (),
+) -> tuple[list[Any], list[Any]]:
     """Push `tangents` (None for an input held constant) through `fun`; return outputs, tangents."""
     trace = JVPTrace(batch_shape)
-    inputs = [p if t is None else JVPTracer(p, t, trace) for p, t in zip(primals, tangents)]
+    inputs = [
+        p if t is None else JVPTracer(p, t, trace) for p, t in zip(primals, tangents, strict=False)
+    ]
     outs = fun(inputs)
     values, out_tangents = [], []
     for o in outs:

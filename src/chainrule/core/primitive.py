@@ -29,8 +29,9 @@ JVPRule = Callable[..., Any]
 class Primitive:
     """A differentiable function: `impl` computes it on plain values, the rules differentiate it."""
 
-    def __init__(self, impl: Callable[..., Any], name: str | None = None, *,
-                 multiple_results: bool = False) -> None:
+    def __init__(
+        self, impl: Callable[..., Any], name: str | None = None, *, multiple_results: bool = False
+    ) -> None:
         self.impl = impl
         self.name = name or getattr(impl, "__name__", repr(impl))
         self.multiple_results = multiple_results
@@ -56,8 +57,9 @@ class Primitive:
         return f"<chainrule primitive {self.name}>"
 
 
-def primitive(impl: Callable[..., Any], name: str | None = None, *,
-              multiple_results: bool = False) -> Primitive:
+def primitive(
+    impl: Callable[..., Any], name: str | None = None, *, multiple_results: bool = False
+) -> Primitive:
     return Primitive(impl, name, multiple_results=multiple_results)
 
 

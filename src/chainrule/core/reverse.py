@@ -22,8 +22,14 @@ class Node:
 
     __slots__ = ("ans", "args", "ct", "params", "parents", "prim")
 
-    def __init__(self, prim: Primitive | None, args: Sequence[Any], params: dict[str, Any],
-                 ans: Any, parents: Sequence[tuple[int, VJPTracer]]) -> None:
+    def __init__(
+        self,
+        prim: Primitive | None,
+        args: Sequence[Any],
+        params: dict[str, Any],
+        ans: Any,
+        parents: Sequence[tuple[int, VJPTracer]],
+    ) -> None:
         self.prim = prim
         self.args = args
         self.params = params
@@ -81,8 +87,14 @@ class ReverseTrace(Trace):
             return tuple(VJPTracer(a, self, node, k) for k, a in enumerate(node.ans))
         return VJPTracer(node.ans, self, node)
 
-    def record(self, prim: Primitive, vals: Sequence[Any], params: dict[str, Any], ans: Any,
-               parents: Sequence[tuple[int, VJPTracer]]) -> Any:
+    def record(
+        self,
+        prim: Primitive,
+        vals: Sequence[Any],
+        params: dict[str, Any],
+        ans: Any,
+        parents: Sequence[tuple[int, VJPTracer]],
+    ) -> Any:
         node = Node(prim, vals, params, ans, parents)
         self.tape.append(node)
         if prim.multiple_results:
@@ -99,7 +111,10 @@ class ReverseTrace(Trace):
             prim = node.prim
             assert prim is not None
             if prim.multiple_results:
-                g = tuple(zeros_like_value(a) if c is None else c for a, c in zip(node.ans, g))
+                g = tuple(
+                    zeros_like_value(a) if c is None else c
+                    for a, c in zip(node.ans, g, strict=False)
+                )
             if prim.vjp_all is not None:
                 cts = prim.vjp_all(g, node.ans, *node.args, **node.params)
                 for i, parent in node.parents:
@@ -109,8 +124,11 @@ class ReverseTrace(Trace):
             for i, parent in node.parents:
                 rule = rules[i] if i < len(rules) else None
                 if rule is None:
-                    raise (argument_error(prim, i, "reverse") if rules
-                           else missing_rule(prim, "reverse"))
+                    raise (
+                        argument_error(prim, i, "reverse")
+                        if rules
+                        else missing_rule(prim, "reverse")
+                    )
                 c = rule(g, node.ans, *node.args, **node.params)
                 target = parent.node
                 if parent.index is None and c is not None:  # the common case, inlined
@@ -137,8 +155,9 @@ def zeros_like_value(x: Any) -> Any:
     return np.zeros(np.shape(x) if not isinstance(x, Tracer) else x.shape, x.dtype)
 
 
-def vjp_flat(fun: Callable[[list[Any]], list[Any]], primals: Sequence[Any]
-             ) -> tuple[list[Any], Callable[[Sequence[Any]], list[Any]]]:
+def vjp_flat(
+    fun: Callable[[list[Any]], list[Any]], primals: Sequence[Any]
+) -> tuple[list[Any], Callable[[Sequence[Any]], list[Any]]]:
     """Run `fun` on a list of values, recording; return its outputs and the backward function.
 
     The backward function maps one cotangent per output (None for zero) to one cotangent
@@ -148,10 +167,10 @@ def vjp_flat(fun: Callable[[list[Any]], list[Any]], primals: Sequence[Any]
     inputs = [trace.new_input(p) for p in primals]
     outs = fun(inputs)
     ours = [type(o) is VJPTracer and o._trace is trace for o in outs]
-    values = [o.value if mine else o for o, mine in zip(outs, ours)]
+    values = [o.value if mine else o for o, mine in zip(outs, ours, strict=False)]
 
     def backward(cotangents: Sequence[Any]) -> list[Any]:
-        for o, mine, c in zip(outs, ours, cotangents):
+        for o, mine, c in zip(outs, ours, cotangents, strict=False):
             if mine:
                 add_cotangent(o, c)
         trace.sweep()

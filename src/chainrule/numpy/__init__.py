@@ -9,30 +9,30 @@ being differentiated they also record or push derivatives. Their derivative rule
 
 from __future__ import annotations
 
+import types as _types
 from typing import Any
 
-import types as _types
-
 import numpy as _np
-from numpy import random  # noqa: F401
+from numpy import random as random
 
-# NumPy's public names, unchanged; its submodules (f2py, testing, ma...) stay lazy, through
-# `__getattr__` below, so that `import chainrule` stays fast.
+from . import array_methods as _array_methods  # noqa: F401  (makes tracers act as arrays)
+from . import linalg as linalg
+from .rules.elementwise import *  # noqa: F403
+from .rules.nondiff import *  # noqa: F403
+from .rules.products import *  # noqa: F403
+from .rules.reductions import *  # noqa: F403
+from .rules.shape import *  # noqa: F403
+
+# Every other public NumPy name, unchanged. NumPy's submodules (f2py, testing, ma...) stay
+# lazy, through `__getattr__` below, so that `import chainrule` stays fast.
 globals().update(
     {
         _name: getattr(_np, _name)
         for _name in _np.__all__
-        if not isinstance(_np.__dict__.get(_name, _types), _types.ModuleType)
+        if _name not in globals()
+        and not isinstance(_np.__dict__.get(_name, _types), _types.ModuleType)
     }
 )
-
-from .rules.elementwise import *  # noqa: F403
-from .rules.reductions import *  # noqa: F403
-from .rules.shape import *  # noqa: F403
-from .rules.nondiff import *  # noqa: F403
-from .rules.products import *  # noqa: F403
-from . import linalg  # noqa: E402
-from . import array_methods as _array_methods  # noqa: E402, F401
 
 
 def __getattr__(name: str) -> Any:

@@ -90,10 +90,31 @@ _OPERATORS: dict[str, Any] = {
 
 _METHODS: dict[str, Any] = {
     name: _method(name)
-    for name in (
-        "sum mean prod max min var std cumsum cumprod dot clip squeeze swapaxes diagonal trace "
-        "repeat all any argmax argmin argsort nonzero round"
-    ).split()
+    for name in [
+        "sum",
+        "mean",
+        "prod",
+        "max",
+        "min",
+        "var",
+        "std",
+        "cumsum",
+        "cumprod",
+        "dot",
+        "clip",
+        "squeeze",
+        "swapaxes",
+        "diagonal",
+        "trace",
+        "repeat",
+        "all",
+        "any",
+        "argmax",
+        "argmin",
+        "argsort",
+        "nonzero",
+        "round",
+    ]
 }
 _METHODS.update(
     reshape=lambda self, *shape, **kw: cnp.reshape(self, _shape_args(shape), **kw),

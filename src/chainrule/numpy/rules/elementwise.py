@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import numpy as cnp
 from chainrule.core.primitive import primitive
 from chainrule.core.trace import primal
 
@@ -201,15 +200,17 @@ for _prim in (rad2deg, degrees):
 defelementwise(
     sinc,
     # d/dx sin(pi x)/(pi x) = (cos(pi x) - sinc(x)) / x, and 0 at x = 0.
-    lambda g, ans, x: g * where(
-        primal(x) == 0, 0.0, (cos(math.pi * x) - ans) / where(primal(x) == 0, 1.0, x)
+    lambda g, ans, x: (
+        g * where(primal(x) == 0, 0.0, (cos(math.pi * x) - ans) / where(primal(x) == 0, 1.0, x))
     ),
 )
 defelementwise(real, lambda g, ans, x: g)
 defelementwise(
     remainder, lambda g, ans, x, y: g, lambda g, ans, x, y: -g * np.floor(primal(x) / primal(y))
 )
-defelementwise(fmod, lambda g, ans, x, y: g, lambda g, ans, x, y: -g * np.trunc(primal(x) / primal(y)))
+defelementwise(
+    fmod, lambda g, ans, x, y: g, lambda g, ans, x, y: -g * np.trunc(primal(x) / primal(y))
+)
 defelementwise(
     _where,
     None,
@@ -224,10 +225,58 @@ defelementwise(
 )
 
 __all__ = [
-    "abs", "absolute", "add", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2",
-    "arctanh", "cbrt", "clip", "cos", "cosh", "deg2rad", "degrees", "divide", "exp", "exp2",
-    "expm1", "fabs", "float_power", "fmax", "fmin", "fmod", "mod", "remainder", "hypot", "log", "log10", "log1p", "log2",
-    "logaddexp", "logaddexp2", "maximum", "minimum", "multiply", "negative", "positive",
-    "power", "rad2deg", "radians", "real", "reciprocal", "sin", "sinc", "sinh", "sqrt",
-    "square", "subtract", "tan", "tanh", "true_divide", "where",
+    "abs",
+    "absolute",
+    "add",
+    "arccos",
+    "arccosh",
+    "arcsin",
+    "arcsinh",
+    "arctan",
+    "arctan2",
+    "arctanh",
+    "cbrt",
+    "clip",
+    "cos",
+    "cosh",
+    "deg2rad",
+    "degrees",
+    "divide",
+    "exp",
+    "exp2",
+    "expm1",
+    "fabs",
+    "float_power",
+    "fmax",
+    "fmin",
+    "fmod",
+    "hypot",
+    "log",
+    "log1p",
+    "log2",
+    "log10",
+    "logaddexp",
+    "logaddexp2",
+    "maximum",
+    "minimum",
+    "mod",
+    "multiply",
+    "negative",
+    "positive",
+    "power",
+    "rad2deg",
+    "radians",
+    "real",
+    "reciprocal",
+    "remainder",
+    "sin",
+    "sinc",
+    "sinh",
+    "sqrt",
+    "square",
+    "subtract",
+    "tan",
+    "tanh",
+    "true_divide",
+    "where",
 ]  # fmt: skip

@@ -1,6 +1,596 @@
-"""Linear algebra: inv, det, slogdet, solve, norm, cholesky, eigh, svd, qr, pinv, lstsq,
-matrix_power."""
+"""Linear algebra: inv, det, slogdet, solve, norm, cholesky, eigh, eigvalsh, svd, qr, pinv,
+lstsq, matrix_power, multi_dot.
+
+Every function accepts stacks of matrices ``(..., m, n)`` as NumPy does, and on plain arrays
+is NumPy's own function. Primitives with their own rules, forward and reverse (the reverse
+rule is the adjoint of the forward one, both written with differentiable functions, so every
+higher order follows):
+
+- ``inv``: ``dX = -X dA X``. ``det``: ``d det = det · tr(A⁻¹ dA)`` (Jacobi's formula, the
+  adjugate written as ``det · A⁻¹``); ``slogdet``: ``d log|det| = tr(A⁻¹ dA)``. Both need
+  a nonsingular matrix for their derivative (a singular one raises ``LinAlgError``); the
+  ``sign`` of ``slogdet`` is piecewise constant and returned as a plain array.
+- ``solve(a, b)``: ``dx = A⁻¹ (db - dA x)``; differentiable in both; `b` a vector or a
+  stack of matrices, broadcast as in NumPy.
+- ``norm``: one primitive for vector norms (and the Frobenius norm), whose derivative is a
+  weight array ``w = ∂‖x‖/∂x``: ``x/‖x‖`` for the 2-norm, ``sign(x) (|x|/‖x‖)^(p-1)`` for a
+  p-norm (no power of an entry beyond what NumPy's value already takes, so no new
+  overflow). Conventions: at the zero vector the gradient is 0 (a subgradient) for every
+  ``ord``; for ``inf``/``-inf`` tied entries share the derivative equally; ``ord=0`` (a
+  count) has derivative 0; for ``p < 1`` an entry equal to 0 gets derivative 0 (the true
+  one is infinite). Second derivatives at the zero vector are not meaningful. Matrix
+  norms are compositions: ``1``/``inf`` (and negatives) are a vector inf-norm of column
+  (row) 1-norms, ``2``/``-2``/``'nuc'`` come from singular values, ``'fro'`` is the 2-norm
+  over two axes.
+- ``cholesky``: ``dL = L Φ(L⁻¹ dA L⁻ᵀ)``, Φ taking the lower triangle with the diagonal
+  halved (Murray 2016).
+- ``eigh``: ``dλ = diag(Vᵀ dA V)``, ``dV = V (F ∘ Vᵀ dA V)`` with ``F_ij = 1/(λ_j - λ_i)``.
+  Eigenvalues must be distinct for the eigenvector derivative; ``F`` is set to 0 where
+  eigenvalues coincide, so derivatives through eigenvalues alone (``eigvalsh``, a trace)
+  stay finite even then. Eigenvectors are defined up to sign: differentiate only functions
+  that do not depend on it (``V diag(f(λ)) Vᵀ``, ``v vᵀ``).
+- ``svd`` (Townsend 2016): distinct nonzero singular values assumed for ``U`` and ``Vh``
+  (same zero-gap convention as ``eigh``, so ``compute_uv=False`` stays finite at repeated
+  ones); singular vectors are defined up to sign, as for ``eigh``. Under a transform,
+  ``full_matrices=True`` on a non-square input raises (the extra columns of ``U`` or rows
+  of ``Vh`` have no derivative): pass ``full_matrices=False``.
+- ``qr``: mode 'reduced' (and 'complete' for square, 'r'), ``m >= n`` and full rank under a
+  transform: with ``X = Qᵀ dA R⁻¹`` and ``Ω = tril(X,-1) - tril(X,-1)ᵀ``, ``dR = (X - Ω) R``
+  and ``dQ = dA R⁻¹ - Q (X - Ω)``.
+- ``pinv``: the Golub–Pereyra formula ``dA⁺ = -A⁺ dA A⁺ + A⁺A⁺ᵀ dAᵀ (I - A A⁺) +
+  (I - A⁺A) dAᵀ A⁺ᵀ A⁺``: exact for full rank, and for perturbations keeping the rank.
+
+Symmetric inputs (``cholesky``, ``eigh``, ``eigvalsh``, and ``hermitian=True`` in ``svd``
+and ``pinv``): NumPy reads one triangle only, and the rules assume the input and its
+perturbations are symmetric, as JAX and PyTorch do: the forward rule symmetrises the
+tangent, ``(dA + dAᵀ)/2``, and the reverse rule returns a symmetric cotangent. A function
+such as ``f(A) = cholesky((A + Aᵀ)/2)`` therefore gets its exact derivative.
+
+Compositions (no rules of their own): ``eigvalsh`` (from ``eigh``), ``lstsq`` (solution
+``pinv(a) @ b``; residuals ``sum((b - a x)²)`` differentiable; rank and singular values
+plain, taken from NumPy), ``matrix_power`` (repeated squaring; ``inv`` first for negative
+powers; the identity, a constant, for 0), ``multi_dot`` (matmuls in NumPy's optimal order).
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import math
+import operator
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+
+from chainrule import numpy as cnp
+from chainrule.core.primitive import defjvp, defjvp_joint, defvjp, primitive
+from chainrule.core.trace import Tracer, primal
+
+from .common import batch_ndim, ndim_of, normalize_axes, shape_of, unbroadcast
+
+_NUMPY2 = int(np.__version__.split(".")[0]) >= 2
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def _traced(*xs: Any) -> bool:
+    return any(isinstance(x, Tracer) for x in xs)
+
+
+def _result(kind: Any, *values: Any) -> Any:
+    """NumPy's named result tuple (EighResult, SVDResult...) where this NumPy has one."""
+    return kind(*values) if hasattr(kind, "_fields") else tuple(values)
+
+
+def _mT(x: Any) -> Any:
+    """Swap the last two axes (leading axes, batch axes included, stay in place)."""
+    n = ndim_of(x)
+    return cnp.transpose(x, (*range(n - 2), n - 1, n - 2))
+
+
+def _sym(x: Any) -> Any:
+    return 0.5 * (x + _mT(x))
+
+
+def _mask(pattern: np.ndarray, like: Any) -> np.ndarray:
+    """A constant matrix in the dtype of `like` (so float32 stays float32)."""
+    return pattern.astype(like.dtype)
+
+
+def _diag_part(x: Any) -> Any:
+    """The diagonals of a stack of square matrices, ``(..., n, n) -> (..., n)``."""
+    return cnp.sum(x * _mask(np.eye(shape_of(x)[-1]), x), axis=-1)
+
+
+def _diag_embed(v: Any) -> Any:
+    """Diagonal matrices from a stack of vectors, ``(..., n) -> (..., n, n)``."""
+    return v[..., None, :] * _mask(np.eye(shape_of(v)[-1]), v)
+
+
+def _strict_lower(x: Any) -> Any:
+    return x * _mask(np.tri(shape_of(x)[-1], k=-1), x)
+
+
+def _safe_reciprocal(x: Any) -> Any:
+    """``1/x``, and 0 where ``x == 0`` (with a finite derivative there too)."""
+    zero = primal(x) == 0
+    return cnp.where(zero, 0.0, 1.0 / cnp.where(zero, 1.0, x))
+
+
+def _inverse_gaps(w: Any) -> Any:
+    """``F_ij = 1/(w_j - w_i)``, and 0 where ``w_j == w_i`` (the diagonal included)."""
+    return _safe_reciprocal(w[..., None, :] - w[..., :, None])
+
+
+def _lifted(t: Any, nb: int, ndim: int) -> Any:
+    """A tangent with `nb` batch axes, given size-1 axes after them to reach ``nb + ndim``."""
+    shape = shape_of(t)
+    return cnp.reshape(t, shape[:nb] + (1,) * (nb + ndim - len(shape)) + shape[nb:])
+
+
+def _expand2(x: Any) -> Any:
+    """Scalars per matrix, ``(...,) -> (..., 1, 1)``, to scale a stack of matrices."""
+    return cnp.reshape(x, (*shape_of(x), 1, 1))
+
+
+# --------------------------------------------------------------------- inv, det, slogdet
+
+inv = primitive(np.linalg.inv, "inv")
+defvjp(inv, lambda g, ans, a: -(_mT(ans) @ g @ _mT(ans)))
+defjvp(inv, lambda t, ans, a: -(ans @ t @ ans))
+
+
+def _trace_inv_times(t: Any, a: Any) -> Any:
+    """``tr(A⁻¹ T)`` per matrix, for a (batched) tangent `T`."""
+    return cnp.sum(_mT(inv(a)) * t, axis=(-2, -1))
+
+
+det = primitive(np.linalg.det, "det")
+defvjp(det, lambda g, ans, a: _expand2(g * ans) * _mT(inv(a)))
+defjvp(det, lambda t, ans, a: ans * _trace_inv_times(t, a))
+
+_slogdet = primitive(np.linalg.slogdet, "slogdet", multiple_results=True)
+defvjp(_slogdet, lambda g, ans, a: _expand2(g[1]) * _mT(inv(a)))
+defjvp_joint(_slogdet, lambda ts, ans, a: (None, _trace_inv_times(ts[0], a)))
+_SlogdetResult = type(np.linalg.slogdet(np.eye(1)))
+
+
+def slogdet(a: Any) -> Any:
+    """`numpy.linalg.slogdet`: ``(sign, logabsdet)``; `sign` is a plain array (derivative 0)."""
+    if not _traced(a):
+        return np.linalg.slogdet(a)
+    sign, logabsdet = _slogdet(a)
+    return _result(_SlogdetResult, primal(sign), logabsdet)
+
+
+# --------------------------------------------------------------------------------- solve
+
+
+def _vector_rhs(a: Any, b: Any) -> bool:
+    """Whether `solve` treats `b` as (a stack of) vectors rather than matrices."""
+    return ndim_of(b) == 1 if _NUMPY2 else ndim_of(b) == ndim_of(a) - 1
+
+
+def _column(x: Any, vec: bool) -> Any:
+    return x[..., None] if vec else x
+
+
+def _solve_cotangent(g: Any, a: Any, vec: bool) -> Any:
+    """``A⁻ᵀ g`` in matrix (column) form: the cotangent of the right-hand side."""
+    return solve(_mT(a), _column(g, vec))
+
+
+def _solve_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    vec = _vector_rhs(a, b)
+    gb = _solve_cotangent(g, a, vec)
+    return unbroadcast(-(gb @ _mT(_column(ans, vec))), a)
+
+
+def _solve_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    vec = _vector_rhs(a, b)
+    gb = _solve_cotangent(g, a, vec)
+    return unbroadcast(gb[..., 0] if vec else gb, b)
+
+
+def _solve_jvp(tangents: Sequence[Any], ans: Any, a: Any, b: Any) -> Any:
+    """``dx = A⁻¹ (db - dA x)``, in column form with tangents lifted to broadcast."""
+    ta, tb = tangents
+    vec = _vector_rhs(a, b)
+    x = _column(ans, vec)
+    rank = ndim_of(x)
+    rhs = None
+    if tb is not None:
+        rhs = _lifted(_column(tb, vec), batch_ndim(tb, b), rank)
+    if ta is not None:
+        term = _lifted(ta, batch_ndim(ta, a), rank) @ x
+        rhs = -term if rhs is None else rhs - term
+    dx = solve(a, rhs)
+    return dx[..., 0] if vec else dx
+
+
+solve = primitive(np.linalg.solve, "solve")
+defvjp(solve, _solve_vjp_a, _solve_vjp_b)
+defjvp_joint(solve, _solve_jvp)
+
+
+# ---------------------------------------------------------------------------------- norm
+
+
+def _norm_weights(x: Any, n: Any, ord: Any, axis: Any, keepdims: bool) -> Any:
+    """``∂‖x‖/∂x`` for a vector norm over `axis` (or the Frobenius norm over two axes)."""
+    axes = normalize_axes(axis, ndim_of(x))
+    if not keepdims:
+        n = cnp.reshape(n, tuple(1 if i in axes else d for i, d in enumerate(shape_of(x))))
+    xv = primal(x)
+    p = 2 if ord in (None, "fro", "f") else ord
+    if p == 2:
+        return x * _safe_reciprocal(n)
+    if p == 1:
+        return np.sign(xv)
+    if p == 0:
+        return np.zeros_like(xv)
+    if p in (math.inf, -math.inf):
+        hit = (np.abs(xv) == primal(n)).astype(xv.dtype)
+        return np.sign(xv) * hit / np.sum(hit, axis=axes, keepdims=True)
+    # sign(x) (|x|/‖x‖)^(p-1), with zero entries (and the zero vector) given weight 0.
+    zero = xv == 0
+    ratio = cnp.where(zero, 1.0, cnp.abs(x) / cnp.where(primal(n) == 0, 1.0, n))
+    return np.sign(xv) * cnp.where(zero, 0.0, ratio ** (p - 1.0))
+
+
+def _expand_reduced(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
+    if keepdims:
+        return g
+    axes = normalize_axes(axis, ndim_of(x))
+    return cnp.reshape(g, tuple(1 if i in axes else d for i, d in enumerate(shape_of(x))))
+
+
+def _vnorm_vjp(
+    g: Any, ans: Any, x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False
+) -> Any:
+    return _expand_reduced(g, x, axis, keepdims) * _norm_weights(x, ans, ord, axis, keepdims)
+
+
+def _vnorm_jvp(
+    t: Any, ans: Any, x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False
+) -> Any:
+    nb = batch_ndim(t, x)
+    axes = tuple(a + nb for a in normalize_axes(axis, ndim_of(x)))
+    w = _norm_weights(x, ans, ord, axis, keepdims)
+    return cnp.sum(w * t, axis=axes, keepdims=keepdims)
+
+
+# NumPy's norm, used under a transform for vector norms and the Frobenius norm only.
+_vnorm = primitive(np.linalg.norm, "norm")
+defvjp(_vnorm, _vnorm_vjp)
+defjvp(_vnorm, _vnorm_jvp)
+
+
+def _matrix_norm(x: Any, ord: Any, row: int, col: int, keepdims: bool) -> Any:
+    if ord in (None, "fro", "f"):
+        return _vnorm(x, axis=(row, col), keepdims=keepdims)
+    if ord in (1, -1, math.inf, -math.inf):
+        # max/min over one axis of the 1-norms along the other, kept as size-1 axes.
+        inner, outer = (row, col) if abs(ord) == 1 else (col, row)
+        sums = _vnorm(x, ord=1, axis=inner, keepdims=True)
+        out = _vnorm(sums, ord=math.inf if ord > 0 else -math.inf, axis=outer, keepdims=True)
+    elif ord in (2, -2, "nuc"):
+        nd = ndim_of(x)
+        rest = [i for i in range(nd) if i not in (row, col)]
+        s = svd(cnp.transpose(x, (*rest, row, col)), compute_uv=False)
+        out = cnp.sum(s, axis=-1) if ord == "nuc" else s[..., 0 if ord == 2 else -1]
+        out = cnp.reshape(
+            out, tuple(1 if i in (row, col) else d for i, d in enumerate(shape_of(x)))
+        )
+    else:
+        return np.linalg.norm(primal(x), ord, (row, col), keepdims)  # raises NumPy's error
+    if keepdims:
+        return out
+    return cnp.reshape(out, tuple(d for i, d in enumerate(shape_of(x)) if i not in (row, col)))
+
+
+def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
+    """`numpy.linalg.norm`: vector and matrix norms (conventions in the module docstring)."""
+    if not _traced(x):
+        return np.linalg.norm(x, ord, axis, keepdims)
+    nd = ndim_of(x)
+    flat = ord is None or (ord in ("f", "fro") and nd == 2) or (ord == 2 and nd == 1)
+    if axis is None and flat:
+        return _vnorm(x, keepdims=keepdims)
+    axes = tuple(range(nd)) if axis is None else axis if isinstance(axis, tuple) else (axis,)
+    if len(axes) == 1:
+        return _vnorm(x, ord=ord, axis=axes[0], keepdims=keepdims)
+    if len(axes) == 2:
+        row, col = (int(a) % nd for a in axes)
+        if row == col:
+            raise ValueError("Duplicate axes given.")
+        return _matrix_norm(x, ord, row, col, keepdims)
+    raise ValueError("Improper number of dimensions to norm.")
+
+
+# ------------------------------------------------------------------------------ cholesky
+
+
+def _phi(x: Any) -> Any:
+    """The lower triangle with the diagonal halved."""
+    n = shape_of(x)[-1]
+    return x * _mask(np.tri(n) - 0.5 * np.eye(n), x)
+
+
+def _lower(x: Any, upper: bool) -> Any:
+    return _mT(x) if upper else x
+
+
+def _cholesky_vjp(g: Any, ans: Any, a: Any, upper: bool = False) -> Any:
+    L, gL = _lower(ans, upper), _lower(g, upper)
+    L_inv = inv(L)
+    return _sym(_mT(L_inv) @ _phi(_mT(L) @ gL) @ L_inv)
+
+
+def _cholesky_jvp(t: Any, ans: Any, a: Any, upper: bool = False) -> Any:
+    L = _lower(ans, upper)
+    L_inv = inv(L)
+    return _lower(L @ _phi(L_inv @ _sym(t) @ _mT(L_inv)), upper)
+
+
+cholesky = primitive(np.linalg.cholesky, "cholesky")
+defvjp(cholesky, _cholesky_vjp)
+defjvp(cholesky, _cholesky_jvp)
+
+
+# ----------------------------------------------------------------------- eigh, eigvalsh
+
+
+def _eigh_vjp(g: Any, ans: Any, a: Any, UPLO: str = "L") -> Any:
+    (w, v), (gw, gv) = ans, g
+    inner = _diag_embed(gw) + _inverse_gaps(w) * (_mT(v) @ gv)
+    return _sym(v @ inner @ _mT(v))
+
+
+def _eigh_jvp(tangents: Sequence[Any], ans: Any, a: Any, UPLO: str = "L") -> Any:
+    w, v = ans
+    x = _mT(v) @ _sym(tangents[0]) @ v
+    return _diag_part(x), v @ (_inverse_gaps(w) * x)
+
+
+_eigh = primitive(np.linalg.eigh, "eigh", multiple_results=True)
+defvjp(_eigh, _eigh_vjp)
+defjvp_joint(_eigh, _eigh_jvp)
+_EighResult = type(np.linalg.eigh(np.eye(1)))
+
+
+def eigh(a: Any, UPLO: Literal["L", "U", "l", "u"] = "L") -> Any:
+    """`numpy.linalg.eigh`: ``(eigenvalues, eigenvectors)`` of a symmetric matrix."""
+    if not _traced(a):
+        return np.linalg.eigh(a, UPLO)
+    return _result(_EighResult, *_eigh(a, UPLO=UPLO))
+
+
+def eigvalsh(a: Any, UPLO: Literal["L", "U", "l", "u"] = "L") -> Any:
+    """`numpy.linalg.eigvalsh`: the eigenvalues of a symmetric matrix, ascending."""
+    if not _traced(a):
+        return np.linalg.eigvalsh(a, UPLO)
+    return _eigh(a, UPLO=UPLO)[0]
+
+
+# ----------------------------------------------------------------------------------- svd
+
+
+def _svd_impl(a: Any, hermitian: bool = False) -> Any:
+    return np.linalg.svd(a, full_matrices=False, hermitian=hermitian)
+
+
+def _svd_vjp(g: Any, ans: Any, a: Any, hermitian: bool = False) -> Any:
+    (u, s, vh), (gu, gs, gvh) = ans, g
+    m, n = shape_of(a)[-2:]
+    k = min(m, n)
+    f = _inverse_gaps(s * s)
+    utgu = _mT(u) @ gu
+    vtgv = vh @ _mT(gvh)
+    inner = (
+        f * (utgu - _mT(utgu)) * s[..., None, :]
+        + _diag_embed(gs)
+        + s[..., :, None] * (f * (vtgv - _mT(vtgv)))
+    )
+    ga = u @ inner @ vh
+    s_inv = _safe_reciprocal(s)
+    if m > k:
+        ga = ga + ((gu - u @ utgu) * s_inv[..., None, :]) @ vh
+    if n > k:
+        ga = ga + u @ (s_inv[..., :, None] * (gvh - (gvh @ _mT(vh)) @ vh))
+    return ga
+
+
+def _svd_jvp(tangents: Sequence[Any], ans: Any, a: Any, hermitian: bool = False) -> Any:
+    t = tangents[0]
+    u, s, vh = ans
+    v = _mT(vh)
+    m, n = shape_of(a)[-2:]
+    k = min(m, n)
+    dp = _mT(u) @ t @ v
+    dpt = _mT(dp)
+    f = _inverse_gaps(s * s)
+    col, row = s[..., None, :], s[..., :, None]
+    du = u @ (f * (dp * col + row * dpt))
+    dv = v @ (f * (row * dp + dpt * col))
+    s_inv = _safe_reciprocal(s)[..., None, :]
+    if m > k:
+        du = du + (t @ v - u @ dp) * s_inv
+    if n > k:
+        dv = dv + (_mT(t) @ u - v @ dpt) * s_inv
+    return du, _diag_part(dp), _mT(dv)
+
+
+_svd = primitive(_svd_impl, "svd", multiple_results=True)
+defvjp(_svd, _svd_vjp)
+defjvp_joint(_svd, _svd_jvp)
+_SVDResult = type(np.linalg.svd(np.eye(1)))
+
+
+def svd(
+    a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False
+) -> Any:
+    """`numpy.linalg.svd`. Under a transform, non-square input needs ``full_matrices=False``."""
+    if not _traced(a):
+        return np.linalg.svd(a, full_matrices, compute_uv, hermitian)  # type: ignore[call-overload]
+    if not compute_uv:
+        return _svd(a, hermitian=hermitian)[1]
+    m, n = shape_of(a)[-2:]
+    if full_matrices and m != n:
+        raise ValueError(
+            f"chainrule.numpy.linalg.svd: full_matrices=True on a non-square ({m}, {n}) input "
+            "cannot be differentiated (the extra singular vectors are not determined by the "
+            "input). Pass full_matrices=False."
+        )
+    return _result(_SVDResult, *_svd(a, hermitian=hermitian))
+
+
+# ------------------------------------------------------------------------------------ qr
+
+
+def _qr_vjp(g: Any, ans: Any, a: Any) -> Any:
+    (q, r), (gq, gr) = ans, g
+    c = gr @ _mT(r) - _mT(q) @ gq
+    m = c - _strict_lower(c - _mT(c))
+    return (gq + q @ m) @ _mT(inv(r))
+
+
+def _qr_jvp(tangents: Sequence[Any], ans: Any, a: Any) -> Any:
+    t = tangents[0]
+    q, r = ans
+    r_inv = inv(r)
+    x = _mT(q) @ t @ r_inv
+    low = _strict_lower(x)
+    x_minus_omega = x - low + _mT(low)
+    return t @ r_inv - q @ x_minus_omega, x_minus_omega @ r
+
+
+_qr = primitive(np.linalg.qr, "qr", multiple_results=True)
+defvjp(_qr, _qr_vjp)
+defjvp_joint(_qr, _qr_jvp)
+_QRResult = type(np.linalg.qr(np.eye(1)))
+
+
+def qr(a: Any, mode: Literal["reduced", "complete", "r", "raw"] = "reduced") -> Any:
+    """`numpy.linalg.qr`. Under a transform: modes 'reduced', 'r' (and 'complete' for square
+    input), for ``m >= n``."""
+    if not _traced(a):
+        return np.linalg.qr(a, mode)
+    m, n = shape_of(a)[-2:]
+    if m < n or mode not in ("reduced", "complete", "r") or (mode == "complete" and m != n):
+        raise ValueError(
+            f"chainrule.numpy.linalg.qr: the derivative is defined for mode='reduced' or 'r' "
+            f"(or 'complete' with square input) and m >= n; got mode={mode!r} on a ({m}, {n}) "
+            "input. For m < n, differentiate the QR of the transpose instead."
+        )
+    q, r = _qr(a)
+    return r if mode == "r" else _result(_QRResult, q, r)
+
+
+# ---------------------------------------------------------------------------------- pinv
+
+
+def _pinv_vjp(g: Any, ans: Any, a: Any, *args: Any, **params: Any) -> Any:
+    p, pt, gt = ans, _mT(ans), _mT(g)
+    return -(pt @ g @ pt) + (gt - a @ (p @ gt)) @ (p @ pt) + (pt @ p) @ (gt - (gt @ p) @ a)
+
+
+def _pinv_jvp(t: Any, ans: Any, a: Any, *args: Any, **params: Any) -> Any:
+    p, pt, tt = ans, _mT(ans), _mT(t)
+    return -(p @ t @ p) + (p @ pt) @ (tt - (tt @ a) @ p) + (tt - p @ (a @ tt)) @ (pt @ p)
+
+
+pinv = primitive(np.linalg.pinv, "pinv")
+defvjp(pinv, _pinv_vjp)
+defjvp(pinv, _pinv_jvp)
+
+
+# ------------------------------------------------------------------ compositions: lstsq...
+
+
+def lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
+    """`numpy.linalg.lstsq`: ``(x, residuals, rank, s)``; `x` and `residuals` differentiable."""
+    if not _traced(a, b):
+        return np.linalg.lstsq(a, b, rcond)
+    _, residuals, rank, s = np.linalg.lstsq(primal(a), primal(b), rcond)
+    m, n = shape_of(a)[-2:]
+    eps = float(np.finfo(primal(a).dtype).eps)
+    cutoff = eps * max(m, n) if rcond is None else eps if rcond < 0 else rcond
+    x = pinv(a, rcond=cutoff) @ b
+    if np.size(residuals):
+        r = b - a @ x
+        residuals = cnp.reshape(cnp.sum(r * r, axis=0), np.shape(residuals))
+    return x, residuals, rank, s
+
+
+def matrix_power(a: Any, n: int) -> Any:
+    """`numpy.linalg.matrix_power`: by repeated squaring (``inv`` first for negative `n`)."""
+    if not _traced(a):
+        return np.linalg.matrix_power(a, n)
+    shape = shape_of(a)
+    if len(shape) < 2 or shape[-1] != shape[-2]:
+        raise np.linalg.LinAlgError("Last 2 dimensions of the array must be square")
+    try:
+        n = operator.index(n)
+    except TypeError:
+        raise TypeError("exponent must be an integer") from None
+    if n == 0:
+        return np.broadcast_to(np.eye(shape[-1], dtype=a.dtype), shape).copy()
+    if n < 0:
+        a, n = inv(a), -n
+    result = None
+    while True:
+        if n & 1:
+            result = a if result is None else result @ a
+        n >>= 1
+        if not n:
+            return result
+        a = a @ a
+
+
+def _chain_order(dims: list[int]) -> list[list[int]]:
+    """Split points of the cheapest product of matrices ``dims[i] x dims[i+1]`` (NumPy's)."""
+    k = len(dims) - 1
+    cost = [[0.0] * k for _ in range(k)]
+    split = [[0] * k for _ in range(k)]
+    for length in range(1, k):
+        for i in range(k - length):
+            j = i + length
+            cost[i][j] = math.inf
+            for s in range(i, j):
+                c = cost[i][s] + cost[s + 1][j] + dims[i] * dims[s + 1] * dims[j + 1]
+                if c < cost[i][j]:
+                    cost[i][j], split[i][j] = c, s
+    return split
+
+
+def multi_dot(arrays: Sequence[Any], *, out: Any = None) -> Any:
+    """`numpy.linalg.multi_dot`: the chain of products in the cheapest order."""
+    if not _traced(*arrays):
+        return np.linalg.multi_dot(arrays, out=out)
+    if out is not None:
+        raise TypeError("chainrule.numpy.linalg.multi_dot: out= is not supported on traced values")
+    if len(arrays) < 2:
+        raise ValueError("Expecting at least two arrays.")
+    mats = list(arrays)
+    first, last = ndim_of(mats[0]), ndim_of(mats[-1])
+    if first == 1:
+        mats[0] = cnp.reshape(mats[0], (1, -1))
+    if last == 1:
+        mats[-1] = cnp.reshape(mats[-1], (-1, 1))
+    split = _chain_order([shape_of(m)[0] for m in mats] + [shape_of(mats[-1])[1]])
+
+    def product(i: int, j: int) -> Any:
+        if i == j:
+            return mats[i]
+        return product(i, split[i][j]) @ product(split[i][j] + 1, j)
+
+    result = product(0, len(mats) - 1)
+    out_shape = shape_of(result)[first == 1 : 2 - (last == 1)]
+    return cnp.reshape(result, out_shape)
+
+
+__all__ = [
+    "cholesky", "det", "eigh", "eigvalsh", "inv", "lstsq", "matrix_power", "multi_dot",
+    "norm", "pinv", "qr", "slogdet", "solve", "svd",
+]  # fmt: skip

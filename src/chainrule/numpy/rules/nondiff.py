@@ -11,14 +11,64 @@ import numpy as np
 
 from .common import nondiff
 
-_NAMES = """
-equal not_equal less less_equal greater greater_equal logical_and logical_or logical_not
-logical_xor isnan isinf isfinite isneginf isposinf signbit sign floor ceil trunc rint fix
-round around floor_divide argmax argmin argsort argwhere nonzero flatnonzero count_nonzero
-shape ndim size zeros_like ones_like empty_like full_like allclose isclose array_equal
-array_equiv all any searchsorted digitize histogram bincount unique isreal iscomplex
-result_type can_cast iscomplexobj isrealobj
-""".split()
+_NAMES = [
+    "equal",
+    "not_equal",
+    "less",
+    "less_equal",
+    "greater",
+    "greater_equal",
+    "logical_and",
+    "logical_or",
+    "logical_not",
+    "logical_xor",
+    "isnan",
+    "isinf",
+    "isfinite",
+    "isneginf",
+    "isposinf",
+    "signbit",
+    "sign",
+    "floor",
+    "ceil",
+    "trunc",
+    "rint",
+    "fix",
+    "round",
+    "around",
+    "floor_divide",
+    "argmax",
+    "argmin",
+    "argsort",
+    "argwhere",
+    "nonzero",
+    "flatnonzero",
+    "count_nonzero",
+    "shape",
+    "ndim",
+    "size",
+    "zeros_like",
+    "ones_like",
+    "empty_like",
+    "full_like",
+    "allclose",
+    "isclose",
+    "array_equal",
+    "array_equiv",
+    "all",
+    "any",
+    "searchsorted",
+    "digitize",
+    "histogram",
+    "bincount",
+    "unique",
+    "isreal",
+    "iscomplex",
+    "result_type",
+    "can_cast",
+    "iscomplexobj",
+    "isrealobj",
+]
 
 globals().update({name: nondiff(getattr(np, name)) for name in _NAMES})
 
