@@ -1,5 +1,451 @@
-"""Products: dot, matmul, vdot, inner, outer, tensordot, einsum, kron, cross."""
+"""Products: dot, matmul, vdot, inner, outer, tensordot, einsum, kron, cross.
+
+Three primitives carry all the rules; the other functions are written with them (plus
+reshape, transpose and multiply), so each derivative rule exists once:
+
+- `matmul`, NumPy's own ufunc. Its rules are one matmul each (``g @ b.T``, ``a.T @ g``), with
+  1-D operands promoted to matrices as NumPy does and broadcast leading axes summed out of
+  the cotangent. `dot`, `vdot`, `inner` and `tensordot` reduce to it: `tensordot` moves the
+  summed axes together and reshapes both operands to matrices, as NumPy itself does.
+- an einsum primitive, whose rules are einsums again: the cotangent of operand ``k`` is the
+  einsum of ``g`` with the other operands, written to ``k``'s labels. A label repeated in
+  operand ``k`` (a diagonal, ``'ii'``) is written through an identity matrix, and a label
+  found in no other operand nor the output (summed in ``k`` alone) through a vector of ones,
+  which broadcasts the cotangent along it.
+- a cross product of 3-vectors on the last axis, bilinear: ``a·(b × g)`` and ``b·(g × a)``
+  give its cotangents. `cross` moves the vector axes there and pads 2-vectors with a zero
+  (the z-component of a product of two 2-vectors is NumPy's scalar result).
+
+`outer` and `kron` are broadcast products of reshaped operands. On plain arrays every public
+function is the NumPy function itself. Everything here is smooth: no conventions to choose.
+Supported on traced values: the keyword arguments that select axes (`axes`, `axisa`,
+`axisb`, `axisc`, `axis`) and einsum's `optimize`; `out=` and matmul's ufunc keywords raise.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import functools
+import math
+import string
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from chainrule import numpy as cnp
+from chainrule.core.primitive import defjvp, defjvp_joint, defvjp, primitive
+from chainrule.core.trace import Tracer, primal
+
+from .common import batch_ndim, lift, ndim_of, shape_of, unbroadcast
+
+Shape = tuple[int, ...]
+
+
+def _traced(*args: Any) -> bool:
+    return any(isinstance(a, Tracer) for a in args)
+
+
+def _no_out(name: str, out: Any) -> None:
+    if out is not None:
+        raise TypeError(f"chainrule.numpy.{name}: `out=` is not supported on traced values")
+
+
+def _reshape(x: Any, shape: Shape) -> Any:
+    return x if shape_of(x) == shape else cnp.reshape(x, shape)
+
+
+def _transpose(x: Any, axes: Sequence[int]) -> Any:
+    axes = tuple(axes)
+    return x if axes == tuple(range(len(axes))) else cnp.transpose(x, axes)
+
+
+def _mT(x: Any) -> Any:
+    """Swap the last two axes (leading axes, batch axes included, stay in place)."""
+    if isinstance(x, np.ndarray):  # a plain value, as in any first-order pass: NumPy's view
+        return x.swapaxes(-1, -2)
+    n = ndim_of(x)
+    return cnp.transpose(x) if n == 2 else cnp.transpose(x, (*range(n - 2), n - 1, n - 2))
+
+
+def _sum_to(x: Any, shape: Shape) -> Any:
+    """`x` summed down to `shape` over the axes broadcasting added (or stretched)."""
+    return x if shape_of(x) == shape else unbroadcast(x, np.broadcast_to(np.False_, shape))
+
+
+def _moveaxis(x: Any, source: int, destination: int) -> Any:
+    n = ndim_of(x)
+    order = [i for i in range(n) if i != source % n]
+    order.insert(destination % n, source % n)
+    return _transpose(x, order)
+
+
+# ------------------------------------------------------------------------------------ matmul
+
+matmul = primitive(np.matmul, "matmul")
+
+
+def _check_params(params: dict[str, Any]) -> None:
+    if params:
+        raise TypeError(
+            f"chainrule.numpy.matmul: keyword arguments {sorted(params)} are not supported on "
+            "traced values"
+        )
+
+
+def _promoted(a: Any, b: Any) -> tuple[Shape, Shape]:
+    """Operand shapes with 1-D operands made matrices: ``(k,) @ B`` is ``(1, k) @ B``, ``A @ (k,)``
+    is ``A @ (k, 1)``."""
+    sa, sb = shape_of(a), shape_of(b)
+    return (1, *sa) if len(sa) == 1 else sa, (*sb, 1) if len(sb) == 1 else sb
+
+
+def _promoted_out(g_shape: Shape, a: Any, b: Any) -> Shape:
+    """The shape of matmul's result (or of a batch of them) before 1-D operands' axes drop."""
+    if ndim_of(b) == 1:
+        g_shape = (*g_shape, 1)
+    if ndim_of(a) == 1:
+        g_shape = (*g_shape[:-1], 1, g_shape[-1])
+    return g_shape
+
+
+def _matmul_vjp_a(g: Any, ans: Any, a: Any, b: Any, **params: Any) -> Any:
+    _check_params(params)
+    sa, sb = _promoted(a, b)
+    g2 = _reshape(g, _promoted_out(shape_of(g), a, b))
+    return _reshape(_sum_to(matmul(g2, _mT(_reshape(b, sb))), sa), shape_of(a))
+
+
+def _matmul_vjp_b(g: Any, ans: Any, a: Any, b: Any, **params: Any) -> Any:
+    _check_params(params)
+    sa, sb = _promoted(a, b)
+    g2 = _reshape(g, _promoted_out(shape_of(g), a, b))
+    a2 = _reshape(a, sa)
+    if len(sb) == 2 and len(sa) > 2:
+        # A stack times one matrix (a layer applied to a batch): fold the stack into the
+        # rows, so the weight's cotangent is one matrix product rather than a stack and a sum.
+        rows = math.prod(sa[:-1])
+        gb = matmul(_mT(_reshape(a2, (rows, sa[-1]))), _reshape(g2, (rows, sb[-1])))
+    else:
+        gb = _sum_to(matmul(_mT(a2), g2), sb)
+    return _reshape(gb, shape_of(b))
+
+
+def _matmul_jvp(tangents: Sequence[Any], ans: Any, a: Any, b: Any, **params: Any) -> Any:
+    _check_params(params)
+    ta, tb = tangents
+    t, x = (ta, a) if ta is not None else (tb, b)
+    nb = batch_ndim(t, x)
+    if nb == 0:
+        out = None if ta is None else matmul(ta, b)
+        if tb is not None:
+            out = matmul(a, tb) if out is None else out + matmul(a, tb)
+        return out
+    # Batch axes go in front of the broadcast leading axes: tangents of 1-D operands become
+    # matrices, and tangents of operands with fewer leading axes get size-1 ones.
+    batch = shape_of(t)[:nb]
+    sa, sb = _promoted(a, b)
+    lead = len(np.broadcast_shapes(sa[:-2], sb[:-2]))
+
+    def batched(s: Shape) -> Shape:
+        return (*batch, *(1,) * (lead - len(s) + 2), *s)
+
+    out = None
+    if ta is not None:
+        out = matmul(_reshape(ta, batched(sa)), _reshape(b, sb))
+    if tb is not None:
+        term = matmul(_reshape(a, sa), _reshape(tb, batched(sb)))
+        out = term if out is None else out + term
+    return _reshape(out, (*batch, *shape_of(ans)))
+
+
+defvjp(matmul, _matmul_vjp_a, _matmul_vjp_b)
+defjvp_joint(matmul, _matmul_jvp)
+
+
+# ------------------------------------------------- tensordot and what reduces to matmul
+
+
+def _axis(i: Any, n: int) -> int:
+    i = int(i)
+    if not -n <= i < n:
+        raise ValueError(f"axis {i} is out of bounds for an array of dimension {n}")
+    return i % n
+
+
+def _contract(a: Any, b: Any, axes_a: Sequence[int], axes_b: Sequence[int]) -> Any:
+    """Sum of products over paired axes, result axes as tensordot orders them: one matmul.
+
+    Both operands are transposed (free axes of `a` first, summed axes of `b` first) and
+    reshaped to matrices; operands already in that form go to matmul untouched.
+    """
+    sa, sb = shape_of(a), shape_of(b)
+    axes_a = [_axis(i, len(sa)) for i in axes_a]
+    axes_b = [_axis(j, len(sb)) for j in axes_b]
+    if len(axes_a) != len(axes_b) or any(
+        sa[i] != sb[j] for i, j in zip(axes_a, axes_b, strict=True)
+    ):
+        raise ValueError(f"shape-mismatch for sum: {sa} on axes {axes_a}, {sb} on axes {axes_b}")
+    if len(sa) <= 2 and len(sb) <= 2 and axes_a == [len(sa) - 1] and axes_b == [0]:
+        return matmul(a, b)
+    free_a = [i for i in range(len(sa)) if i not in axes_a]
+    free_b = [j for j in range(len(sb)) if j not in axes_b]
+    rows_shape = tuple(sa[i] for i in free_a)
+    cols_shape = tuple(sb[j] for j in free_b)
+    k = math.prod(sa[i] for i in axes_a)
+    a2 = _reshape(_transpose(a, free_a + axes_a), (math.prod(rows_shape), k))
+    b2 = _reshape(_transpose(b, axes_b + free_b), (k, math.prod(cols_shape)))
+    return _reshape(matmul(a2, b2), rows_shape + cols_shape)
+
+
+def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
+    """`numpy.tensordot`: `axes` an int (last axes of `a` with first of `b`) or two lists."""
+    if not _traced(a, b):
+        return np.tensordot(a, b, axes)
+    na, nb = ndim_of(a), ndim_of(b)
+    axes_a: Any
+    axes_b: Any
+    if np.ndim(axes) == 0:
+        n = int(axes)
+        if n < 0 or n > min(na, nb):
+            raise ValueError(f"tensordot: cannot sum over {n} axes of arrays of {na} and {nb}")
+        axes_a, axes_b = list(range(na - n, na)), list(range(n))
+    else:
+        axes_a, axes_b = axes
+    axes_a = [axes_a] if np.ndim(axes_a) == 0 else list(axes_a)
+    axes_b = [axes_b] if np.ndim(axes_b) == 0 else list(axes_b)
+    return _contract(a, b, axes_a, axes_b)
+
+
+def dot(a: Any, b: Any, out: Any = None) -> Any:
+    """`numpy.dot`: a product with a scalar, matmul up to 2-D `b`, else a tensordot."""
+    if not _traced(a, b):
+        return np.dot(a, b, out)
+    _no_out("dot", out)
+    if ndim_of(a) == 0 or ndim_of(b) == 0:
+        return cnp.multiply(a, b)
+    if ndim_of(b) <= 2:
+        return matmul(a, b)
+    return _contract(a, b, [-1], [-2])
+
+
+def inner(a: Any, b: Any, /) -> Any:
+    """`numpy.inner`: sum over the last axes of both (a product when either is a scalar)."""
+    if not _traced(a, b):
+        return np.inner(a, b)
+    if ndim_of(a) == 0 or ndim_of(b) == 0:
+        return cnp.multiply(a, b)
+    return _contract(a, b, [-1], [-1])
+
+
+def vdot(a: Any, b: Any, /) -> Any:
+    """`numpy.vdot` for real arrays: the dot product of the flattened operands."""
+    if not _traced(a, b):
+        return np.vdot(a, b)
+    return matmul(cnp.reshape(a, -1), cnp.reshape(b, -1))
+
+
+def outer(a: Any, b: Any, out: Any = None) -> Any:
+    """`numpy.outer`: a flattened `a` as a column times a flattened `b` as a row."""
+    if not _traced(a, b):
+        return np.outer(a, b, out)
+    _no_out("outer", out)
+    return cnp.multiply(cnp.reshape(a, (-1, 1)), cnp.reshape(b, (1, -1)))
+
+
+def kron(a: Any, b: Any) -> Any:
+    """`numpy.kron`: every axis of `a` interleaved with the same axis of `b`, then merged."""
+    if not _traced(a, b):
+        return np.kron(a, b)
+    n = max(ndim_of(a), ndim_of(b))
+    sa = (1,) * (n - ndim_of(a)) + shape_of(a)
+    sb = (1,) * (n - ndim_of(b)) + shape_of(b)
+    a2 = cnp.reshape(a, tuple(d for s in sa for d in (s, 1)))
+    b2 = cnp.reshape(b, tuple(d for s in sb for d in (1, s)))
+    return cnp.reshape(cnp.multiply(a2, b2), tuple(p * q for p, q in zip(sa, sb, strict=True)))
+
+
+# ------------------------------------------------------------------------------------ einsum
+
+_LABELS = string.ascii_uppercase + string.ascii_lowercase  # sublist label k is _LABELS[k]
+_MAX_OPERANDS = 64  # NumPy's limit on the number of arguments
+
+
+def _einsum_impl(*operands: Any, spec: str, optimize: Any = False) -> Any:
+    return np.einsum(spec, *operands, optimize=optimize)
+
+
+_einsum = primitive(_einsum_impl, "einsum")
+
+
+def _spec(args: Sequence[Any]) -> tuple[str, list[Any]]:
+    """The subscript string and the operands, from either of einsum's calling forms."""
+    if isinstance(args[0], str):
+        return args[0], list(args[1:])
+    # Interleaved: operand, sublist, operand, sublist, ..., [output sublist].
+    ops, subs = list(args[0::2]), list(args[1::2])
+    out = ops.pop() if len(args) % 2 else None
+
+    def word(sub: Sequence[Any]) -> str:
+        return "".join("..." if s is Ellipsis else _LABELS[int(s)] for s in sub)
+
+    return ",".join(map(word, subs)) + ("" if out is None else "->" + word(out)), ops
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse(spec: str, ndims: tuple[int, ...]) -> tuple[tuple[str, ...], str]:
+    """Labels of each operand and of the output: ``...`` spelt out with unused letters, the
+    implicit output (the ellipsis, then labels seen once, sorted) made explicit."""
+    spec = spec.replace(" ", "")
+    lhs, arrow, rhs = spec.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(ndims):
+        raise ValueError(f"einsum: {len(terms)} subscripts for {len(ndims)} operands")
+    counts = []
+    for term, nd in zip(terms, ndims, strict=True):
+        explicit = term.replace("...", "", 1)
+        if not all(c in _LABELS for c in explicit):
+            raise ValueError(f"einsum: invalid subscripts {term!r}")
+        n = nd - len(explicit) if "..." in term else 0
+        if n < 0 or ("..." not in term and len(term) != nd):
+            raise ValueError(f"einsum: subscripts {term!r} for an operand of {nd} dimensions")
+        counts.append(n)
+    ellipsis = "".join(_fresh(spec, max(counts, default=0)))
+    ins = tuple(
+        t.replace("...", ellipsis[len(ellipsis) - n :]) for t, n in zip(terms, counts, strict=True)
+    )
+    if arrow:
+        return ins, rhs.replace("...", ellipsis)
+    return ins, ellipsis + "".join(
+        sorted(c for c in set(lhs) if c in _LABELS and lhs.count(c) == 1)
+    )
+
+
+def _fresh(used: str, n: int) -> list[str]:
+    free = [c for c in _LABELS if c not in used][:n]
+    if len(free) < n:
+        raise ValueError("einsum: too many distinct labels to differentiate (at most 52)")
+    return free
+
+
+def _labels(spec: str, operands: Sequence[Any]) -> tuple[tuple[str, ...], str]:
+    return _parse(spec, tuple(ndim_of(o) for o in operands))
+
+
+def _einsum_vjp(k: int, g: Any, ans: Any, *ops: Any, spec: str, optimize: Any = False) -> Any:
+    """Cotangent of operand `k`: the einsum of `g` with the other operands, to `k`'s labels."""
+    ins, out = _labels(spec, ops)
+    others = [j for j in range(len(ops)) if j != k]
+    # The size each label reaches in the product of g and the other operands.
+    reach: dict[str, int] = {}
+    for term, shape in zip(
+        [out, *(ins[j] for j in others)],
+        [shape_of(ans), *(shape_of(ops[j]) for j in others)],
+        strict=True,
+    ):
+        for c, n in zip(term, shape, strict=True):
+            reach[c] = max(reach.get(c, 0), n)
+    dtype = np.result_type(primal(ans))
+    fresh = iter(_fresh("".join(ins) + out, len(ins[k])))
+    labels: list[str] = []
+    const_terms: list[str] = []
+    consts: list[Any] = []
+    for c, n in zip(ins[k], shape_of(ops[k]), strict=True):
+        if c in labels:  # a diagonal: only its entries receive the cotangent
+            labels.append(next(fresh))
+            const_terms.append(c + labels[-1])
+            consts.append(np.eye(n, dtype=dtype))
+            reach[c] = n
+        else:
+            labels.append(c)
+    for c, n in zip(ins[k], shape_of(ops[k]), strict=True):
+        if reach.get(c, 0) < n:  # summed (or broadcast) in operand k alone: constant along it
+            reach[c] = n
+            const_terms.append(c)
+            consts.append(np.ones(n, dtype=dtype))
+    grad = _einsum(
+        g,
+        *(ops[j] for j in others),
+        *consts,
+        spec=",".join([out, *(ins[j] for j in others), *const_terms]) + "->" + "".join(labels),
+        optimize=optimize,
+    )
+    return unbroadcast(grad, ops[k])
+
+
+def _einsum_jvp(
+    tangents: Sequence[Any], ans: Any, *ops: Any, spec: str, optimize: Any = False
+) -> Any:
+    """The same einsum with each tangent in its operand's place; ``...`` carries batch axes."""
+    ins, out = _labels(spec, ops)
+    result = None
+    for k, t in enumerate(tangents):
+        if t is None:
+            continue
+        batch = "..." if batch_ndim(t, ops[k]) else ""
+        terms = [batch + s if j == k else s for j, s in enumerate(ins)]
+        term = _einsum(
+            *ops[:k],
+            t,
+            *ops[k + 1 :],
+            spec=",".join(terms) + "->" + batch + out,
+            optimize=optimize,
+        )
+        result = term if result is None else result + term
+    return result
+
+
+defvjp(_einsum, *(functools.partial(_einsum_vjp, k) for k in range(_MAX_OPERANDS)))
+defjvp_joint(_einsum, _einsum_jvp)
+
+
+def einsum(*operands: Any, **kwargs: Any) -> Any:
+    """`numpy.einsum`, string or interleaved form; on traced values only `optimize` is kept."""
+    if not _traced(*operands):
+        return np.einsum(*operands, **kwargs)
+    optimize = kwargs.pop("optimize", False)
+    if kwargs:
+        raise TypeError(f"chainrule.numpy.einsum: {sorted(kwargs)} not supported on traced values")
+    spec, ops = _spec(operands)
+    return _einsum(*ops, spec=spec, optimize=optimize)
+
+
+# ------------------------------------------------------------------------------------- cross
+
+_cross3 = primitive(np.cross, "cross")
+defvjp(
+    _cross3,
+    lambda g, ans, a, b: unbroadcast(_cross3(b, g), a),
+    lambda g, ans, a, b: unbroadcast(_cross3(g, a), b),
+)
+defjvp(
+    _cross3,
+    lambda t, ans, a, b: _cross3(lift(t, a, ans), b),
+    lambda t, ans, a, b: _cross3(a, lift(t, b, ans)),
+)
+
+
+def _as_3vectors(x: Any) -> Any:
+    """Vectors on the last axis, 2-vectors padded with a zero z-component."""
+    n = shape_of(x)[-1] if ndim_of(x) else 0
+    if n not in (2, 3):
+        raise ValueError("incompatible dimensions for cross product\n(dimension must be 2 or 3)")
+    return x if n == 3 else matmul(x, np.eye(2, 3, dtype=np.result_type(primal(x))))
+
+
+def cross(
+    a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis: int | None = None
+) -> Any:
+    """`numpy.cross` of 3-vectors (or 2-vectors) along the given axes, broadcasting the rest."""
+    if not _traced(a, b):
+        return np.cross(a, b, axisa, axisb, axisc, axis)
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a, b = (x if isinstance(x, Tracer) else np.asarray(x) for x in (a, b))
+    a = _moveaxis(a, axisa, -1) if ndim_of(a) else a
+    b = _moveaxis(b, axisb, -1) if ndim_of(b) else b
+    both_2d = shape_of(a)[-1:] == shape_of(b)[-1:] == (2,)
+    c = _cross3(_as_3vectors(a), _as_3vectors(b))
+    return c[..., 2] if both_2d else _moveaxis(c, -1, axisc)
+
+
+__all__ = ["cross", "dot", "einsum", "inner", "kron", "matmul", "outer", "tensordot", "vdot"]

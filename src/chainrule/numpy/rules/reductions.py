@@ -1,19 +1,52 @@
 """Reductions: sums, means, products, extrema, moments, cumulative sums and products.
 
 A reduction's cotangent is spread back over the reduced axes (`expand`); its tangent is the
-same reduction applied to the tangent, with axes shifted past any batch axes.
+same kind of reduction applied to the tangent, with axes shifted past any batch axes.
+
+Each primitive here is the NumPy function itself, so on plain arrays it is exactly NumPy.
+On traced arrays `axis` (None, int, negative, tuple), `keepdims`, `dtype`, `ddof` (or
+`correction`) and `initial` are supported; `out=`, `where=` and the `mean=` of var/std raise
+a TypeError. With `dtype=`, tangents take the result's dtype and cotangents the input's.
+
+Conventions where the derivative is not unique, or the obvious formula would fail:
+
+- ``max``/``amax``, ``min``/``amin`` (``max`` is ``amax`` and ``min`` is ``amin``, as in
+  NumPy): the k entries tied for the extreme value of a slice share its derivative equally,
+  1/k each (PyTorch's ``amax``/``amin`` convention). A NaN extreme goes to the NaN entries;
+  an extreme given by ``initial`` gives the entries derivative 0. Second derivatives are 0.
+- ``std``: where the variance is 0, ``std`` is not differentiable (like ``abs`` at 0). Its
+  derivative there is taken as 0, a subgradient (PyTorch returns NaN), and so is its second
+  derivative.
+- ``prod`` and ``cumprod`` are exact where entries are zero, at every order: the derivative
+  with respect to an entry is the product of the others, never ``prod / x``. Where the input
+  holds zeros, the rules split one zero ``z`` off each slice, ``x = u`` with ``z`` set to 1,
+  so that ``prod(x) = prod(u) * z``, and recurse on ``u``: their cost grows with the number
+  of zeros in a slice (one extra pass per zero), not with its length squared. Away from
+  zeros they use ``prod / x``, exact as a formula; but where an entry ``x_i`` is tiny next
+  to the others, second derivatives lose absolute accuracy (about ``eps * prod / x_i**2``
+  on the diagonal, by cancellation), as PyTorch's do.
+- ``nansum``/``nanmean``: NaN entries are skipped, so their derivative is 0.
+- ``average`` is composed of ``sum`` and division, differentiable in `a` and `weights`.
 """
 
 from __future__ import annotations
 
+import inspect
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from chainrule import numpy as cnp
-from chainrule.core.primitive import primitive
+from chainrule.core.primitive import Primitive, argument_rule, defjvp_joint, defvjp, primitive
+from chainrule.core.trace import Tracer, primal
 
-from .common import batch_ndim, deflinear, normalize_axes, shape_of
+from .common import batch_ndim, ndim_of, normalize_axes, shape_of
+
+_NoValue: Any = np._NoValue
+_np_average: Any = np.average  # (its typing overloads do not admit `keepdims=_NoValue`)
 
 
 def expand(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
@@ -31,19 +64,406 @@ def shifted(axis: Any, ndim: int, nb: int) -> tuple[int, ...]:
     return tuple(a + nb for a in normalize_axes(axis, ndim))
 
 
-def _sum_impl(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Any:
-    return np.sum(a, axis=axis, dtype=dtype, keepdims=keepdims)
+# ------------------------------------------------------------------ parameters and registration
 
 
-sum = primitive(_sum_impl, "sum")
-sum.__doc__ = np.sum.__doc__
+@dataclass(frozen=True)
+class Spec:
+    """The parameters of one reduction call on a traced array, read as NumPy reads them."""
 
-deflinear(
-    sum,
-    lambda g, ans, x, axis=None, dtype=None, keepdims=False: expand(g, x, axis, keepdims),
-    lambda t, nb, ans, x, axis=None, dtype=None, keepdims=False: sum(
-        t, axis=shifted(axis, x.ndim, nb), dtype=dtype, keepdims=keepdims
+    axis: Any  # as given: None, an int or a tuple
+    axes: tuple[int, ...]  # the reduced axes, normalized and sorted
+    keepdims: bool
+    dtype: Any
+    ddof: float
+    initial: dict[str, Any]  # {"initial": value} when one was given, else {}
+
+
+def _spec(
+    name: str, signature: inspect.Signature, x: Any, rest: tuple[Any, ...], params: dict[str, Any]
+) -> Spec:
+    # Keywords need no binding (NumPy has already rejected unknown ones); positionals do.
+    args = signature.bind(x, *rest, **params).arguments if rest else params
+    unsupported = [
+        key
+        for key, harmless in (("out", None), ("where", True), ("mean", _NoValue))
+        if key in args and args[key] is not _NoValue and args[key] is not harmless
+    ]
+    if unsupported:
+        raise TypeError(
+            f"chainrule.numpy.{name}: `{unsupported[0]}=` is not supported on a traced array. "
+            "Write the result functionally instead (e.g. mask with `np.where` before reducing)."
+        )
+    axis = args.get("axis")
+    keepdims = args.get("keepdims", False)
+    ddof = args.get("correction", _NoValue)
+    initial = args.get("initial", _NoValue)
+    return Spec(
+        axis=axis,
+        axes=normalize_axes(axis, ndim_of(x)),
+        keepdims=False if keepdims is _NoValue else bool(keepdims),
+        dtype=args.get("dtype"),
+        ddof=args.get("ddof", 0) if ddof is _NoValue else ddof,
+        initial={} if initial is _NoValue else {"initial": initial},
+    )
+
+
+def _dtype(x: Any) -> Any:
+    return x.dtype if isinstance(x, (np.ndarray, np.generic, Tracer)) else np.result_type(x)
+
+
+def _float_dtype(x: Any) -> Any:
+    dtype = _dtype(x)
+    return dtype if np.issubdtype(dtype, np.inexact) else np.dtype(np.float64)
+
+
+def _cast(v: Any, like: Any) -> Any:
+    """`v` in the dtype of `like` (they differ only when the call gave `dtype=`)."""
+    dtype = _dtype(like)
+    if _dtype(v) == dtype or not np.issubdtype(dtype, np.inexact):
+        return v
+    return cnp.astype(v, dtype)
+
+
+ReverseRule = Callable[[Any, Any, Any, Spec], Any]  # (g, ans, x, spec) -> cotangent of x
+ForwardRule = Callable[[Any, int, Any, Any, Spec], Any]  # (t, nb, ans, x, spec) -> tangent
+
+
+def defreduction(prim: Primitive, vjp: ReverseRule, jvp: ForwardRule) -> None:
+    """Rules of a primitive differentiable in its first argument, from rules given a `Spec`.
+
+    `prim.impl` is the NumPy function, whose signature says how to read the parameters
+    (positional or keyword, as the caller wrote them).
+    """
+    signature = inspect.signature(prim.impl)
+
+    def reverse(g: Any, ans: Any, x: Any, *rest: Any, **params: Any) -> Any:
+        return _cast(vjp(g, ans, x, _spec(str(prim.name), signature, x, rest, params)), x)
+
+    def forward(tangents: list[Any], ans: Any, x: Any, *rest: Any, **params: Any) -> Any:
+        for i in range(1, len(tangents)):
+            if tangents[i] is not None:
+                argument_rule(prim, (), i, "forward")  # raises: not differentiable there
+        t = tangents[0]
+        if t is None:
+            return None
+        spec = _spec(str(prim.name), signature, x, rest, params)
+        return _cast(jvp(t, batch_ndim(t, x), ans, x, spec), ans)
+
+    defvjp(prim, reverse)
+    defjvp_joint(prim, forward)
+
+
+# ------------------------------------------------------- sums, means and extrema: weighted sums
+
+Weights = Callable[[Any, Any, Spec], Any]  # (x, ans) as plain values -> weights, or None
+
+
+def defweighted(prim: Primitive, weights: Weights) -> None:
+    """Rules of a reduction that is, near its input, a weighted sum over the reduced axes.
+
+    The weights (from `weights(x, ans, spec)` on plain values; None for all ones) do not
+    vary nearby: uniform for sum and mean, zero at NaN for nansum and nanmean, and on the
+    extreme entries for max and min. So the second derivative is 0 and one weighted sum
+    serves both modes.
+    """
+
+    def vjp(g: Any, ans: Any, x: Any, s: Spec) -> Any:
+        w = weights(primal(x), primal(ans), s)
+        c = expand(g, x, s.axes, s.keepdims)
+        return c if w is None else c * w
+
+    def jvp(t: Any, nb: int, ans: Any, x: Any, s: Spec) -> Any:
+        w = weights(primal(x), primal(ans), s)
+        return sum(
+            t if w is None else t * w,
+            axis=shifted(s.axes, ndim_of(x), nb),
+            dtype=s.dtype,
+            keepdims=s.keepdims,
+        )
+
+    defreduction(prim, vjp, jvp)
+
+
+def _count(x: Any, s: Spec) -> int:
+    shape = shape_of(x)
+    return math.prod(shape[a] for a in s.axes)
+
+
+def _uniform(x: Any, ans: Any, s: Spec) -> float:
+    n = _count(x, s)
+    return 1.0 / n if n else math.nan
+
+
+def _not_nan(x: Any, ans: Any, s: Spec) -> Any:
+    return (~np.isnan(x)).astype(_float_dtype(x))
+
+
+def _not_nan_mean(x: Any, ans: Any, s: Spec) -> Any:
+    keep = ~np.isnan(x)
+    return (keep / np.maximum(keep.sum(axis=s.axes, keepdims=True), 1)).astype(_float_dtype(x))
+
+
+def _extreme(x: Any, ans: Any, s: Spec) -> Any:
+    """1/k on each of the k entries equal to their slice's extreme value, 0 elsewhere."""
+    top = ans if s.keepdims else np.expand_dims(ans, s.axes)
+    hit = (x == top) | (np.isnan(x) & np.isnan(top))
+    return (hit / np.maximum(hit.sum(axis=s.axes, keepdims=True), 1)).astype(_float_dtype(x))
+
+
+sum = primitive(np.sum, "sum")
+mean = primitive(np.mean, "mean")
+nansum = primitive(np.nansum, "nansum")
+nanmean = primitive(np.nanmean, "nanmean")
+amax = primitive(np.amax, "amax")
+amin = primitive(np.amin, "amin")
+max = amax
+min = amin
+
+defweighted(sum, lambda x, ans, s: None)
+defweighted(mean, _uniform)
+defweighted(nansum, _not_nan)
+defweighted(nanmean, _not_nan_mean)
+defweighted(amax, _extreme)
+defweighted(amin, _extreme)
+
+
+# ------------------------------------------------------------------------------- var and std
+
+
+def _defmoment(prim: Primitive, is_std: bool) -> None:
+    """var: ``d var = 2 <x - mean, dx> / (n - ddof)``; std: ``d std = d var / (2 std)``."""
+
+    def deviation(x: Any, s: Spec) -> tuple[Any, float]:
+        dof = _count(x, s) - s.ddof
+        return x - mean(x, axis=s.axes, keepdims=True), 2.0 / dof if dof > 0 else math.nan
+
+    def outer(ans: Any) -> Any:
+        """``d ans / d var``: 1 for var (None), ``1 / (2 std)`` for std, 0 where std is 0."""
+        if not is_std:
+            return None
+        zero = primal(ans) == 0
+        return cnp.where(zero, 0.0, 0.5 / cnp.where(zero, 1.0, ans))
+
+    def vjp(g: Any, ans: Any, x: Any, s: Spec) -> Any:
+        d, c = deviation(x, s)
+        o = outer(ans)
+        return expand(g if o is None else g * o, x, s.axes, s.keepdims) * (d * c)
+
+    def jvp(t: Any, nb: int, ans: Any, x: Any, s: Spec) -> Any:
+        d, c = deviation(x, s)
+        o = outer(ans)
+        out = sum(t * d, axis=shifted(s.axes, ndim_of(x), nb), keepdims=s.keepdims) * c
+        return out if o is None else out * o
+
+    defreduction(prim, vjp, jvp)
+
+
+var = primitive(np.var, "var")
+std = primitive(np.std, "std")
+_defmoment(var, is_std=False)
+_defmoment(std, is_std=True)
+
+
+# --------------------------------------------------------------------- cumulative sum and prod
+
+
+def _flip(a: Any, axis: int) -> Any:
+    return a[(slice(None),) * axis + (slice(None, None, -1),)]
+
+
+def _revcumsum(a: Any, axis: int) -> Any:
+    """``out[i] = sum(a[i:])`` along `axis`: the transpose of cumsum."""
+    return _flip(cumsum(_flip(a, axis), axis=axis), axis)
+
+
+AxisRule = Callable[..., Any]
+
+
+def _along_one_axis(vjp: AxisRule, jvp: AxisRule) -> tuple[ReverseRule, ForwardRule]:
+    """Rules of a cumulative function from rules for a given axis; axis=None flattens first.
+
+    ``vjp(g, ans, x, axis)`` and ``jvp(t, nb, ans, x, axis)``, for ``x`` of at least 1 dim.
+    """
+
+    def reverse(g: Any, ans: Any, x: Any, s: Spec) -> Any:
+        if s.axis is None or ndim_of(x) == 0:
+            return cnp.reshape(vjp(g, ans, cnp.reshape(x, (-1,)), 0), shape_of(x))
+        return vjp(g, ans, x, s.axes[0])
+
+    def forward(t: Any, nb: int, ans: Any, x: Any, s: Spec) -> Any:
+        if s.axis is None or ndim_of(x) == 0:
+            flat_t = cnp.reshape(t, (*shape_of(t)[:nb], -1))
+            return jvp(flat_t, nb, ans, cnp.reshape(x, (-1,)), 0)
+        return jvp(t, nb, ans, x, s.axes[0])
+
+    return reverse, forward
+
+
+cumsum = primitive(np.cumsum, "cumsum")
+cumprod = primitive(np.cumprod, "cumprod")
+prod = primitive(np.prod, "prod")
+
+defreduction(
+    cumsum,
+    *_along_one_axis(
+        lambda g, ans, x, axis: _revcumsum(g, axis),
+        lambda t, nb, ans, x, axis: cumsum(t, axis=axis + nb),
     ),
 )
 
-__all__ = ["sum"]
+
+class _Product:
+    """What the zero-safe rules of a product need to know: `prod` or `cumprod` (`_Running`).
+
+    `spread(v, first, nb)` gives each output the sum of `v` over the split-off entries that
+    it multiplies (one per slice, marked by `first`); `gather` is its transpose.
+    """
+
+    def __init__(self, s: Spec) -> None:
+        self.axes, self.keepdims, self.initial = s.axes, s.keepdims, s.initial
+
+    def __call__(self, x: Any) -> Any:
+        return prod(x, axis=self.axes, keepdims=self.keepdims, **self.initial)
+
+    def fast_vjp(self, g: Any, ans: Any, x: Any) -> Any:
+        return expand(g * ans, x, self.axes, self.keepdims) / x
+
+    def fast_jvp(self, t: Any, nb: int, ans: Any, x: Any) -> Any:
+        return ans * sum(t / x, axis=shifted(self.axes, ndim_of(x), nb), keepdims=self.keepdims)
+
+    def first_zero(self, zero: Any) -> Any:
+        """One zero per slice that has any: the first, in C order over the reduced axes."""
+        k = len(self.axes)
+        moved = np.moveaxis(zero, self.axes, range(-k, 0))
+        flat = moved.reshape((*moved.shape[: moved.ndim - k], -1))
+        first = flat & (np.cumsum(flat, axis=-1) == 1)
+        return np.moveaxis(first.reshape(moved.shape), range(-k, 0), self.axes)
+
+    def spread(self, v: Any, first: Any, nb: int) -> Any:
+        return sum(v, axis=shifted(self.axes, ndim_of(first), nb), keepdims=self.keepdims)
+
+    def gather(self, c: Any, first: Any, x: Any) -> Any:
+        return expand(c, x, self.axes, self.keepdims)
+
+
+class _Running(_Product):
+    """`cumprod` along one axis (of an input with at least one dimension)."""
+
+    def __init__(self, axis: int) -> None:
+        self.axis = axis
+        self.axes = (axis,)
+
+    def __call__(self, x: Any) -> Any:
+        return cumprod(x, axis=self.axis)
+
+    def fast_vjp(self, g: Any, ans: Any, x: Any) -> Any:
+        return _revcumsum(g * ans, self.axis) / x
+
+    def fast_jvp(self, t: Any, nb: int, ans: Any, x: Any) -> Any:
+        return ans * cumsum(t / x, axis=self.axis + nb)
+
+    def spread(self, v: Any, first: Any, nb: int) -> Any:
+        after = np.cumsum(first, axis=self.axis) > 0  # outputs from the split-off entry on
+        return cnp.where(after, sum(v, axis=self.axis + nb, keepdims=True), 0.0)
+
+    def gather(self, c: Any, first: Any, x: Any) -> Any:
+        after = np.cumsum(first, axis=self.axis) > 0
+        return sum(cnp.where(after, c, 0.0), axis=self.axis, keepdims=True)
+
+
+def _split(op: _Product, x: Any) -> tuple[Any, Any, Any, Any]:
+    """``(first, u, op(u), factor)`` with ``op(x) = op(u) * factor`` exactly, near `x`.
+
+    `u` is `x` with one zero per slice (marked by `first`) set to 1; `factor` is, for each
+    output, that entry's value if the output multiplies it, and 1 otherwise.
+    """
+    first = op.first_zero(primal(x) == 0)
+    u = cnp.where(first, 1.0, x)
+    covered = op.spread(first.astype(_float_dtype(x)), first, 0)
+    factor = op.spread(cnp.where(first, x, 0.0), first, 0) + (1.0 - covered)
+    return first, u, op(u), factor
+
+
+def _product_vjp(op: _Product, g: Any, ans: Any, x: Any) -> Any:
+    if not np.any(primal(x) == 0):
+        return op.fast_vjp(g, ans, x)
+    first, u, ans_u, factor = _split(op, x)
+    return cnp.where(first, op.gather(g * ans_u, first, x), _product_vjp(op, g * factor, ans_u, u))
+
+
+def _product_jvp(op: _Product, t: Any, nb: int, ans: Any, x: Any) -> Any:
+    if not np.any(primal(x) == 0):
+        return op.fast_jvp(t, nb, ans, x)
+    first, u, ans_u, factor = _split(op, x)
+    rest = _product_jvp(op, cnp.where(first, 0.0, t), nb, ans_u, u)
+    return rest * factor + ans_u * op.spread(cnp.where(first, t, 0.0), first, nb)
+
+
+defreduction(
+    prod,
+    lambda g, ans, x, s: _product_vjp(_Product(s), g, ans, x),
+    lambda t, nb, ans, x, s: _product_jvp(_Product(s), t, nb, ans, x),
+)
+defreduction(
+    cumprod,
+    *_along_one_axis(
+        lambda g, ans, x, axis: _product_vjp(_Running(axis), g, ans, x),
+        lambda t, nb, ans, x, axis: _product_jvp(_Running(axis), t, nb, ans, x),
+    ),
+)
+
+
+# ------------------------------------------------------------------------------------ average
+
+
+def average(
+    a: Any,
+    axis: Any = None,
+    weights: Any = None,
+    returned: bool = False,
+    *,
+    keepdims: Any = _NoValue,
+) -> Any:
+    """`numpy.average`, differentiable in `a` and `weights` (``sum(a * w) / sum(w)``)."""
+    if not isinstance(a, Tracer) and not isinstance(weights, Tracer):
+        return _np_average(a, axis, weights, returned, keepdims=keepdims)
+    if not isinstance(a, Tracer):
+        a = np.asarray(a)
+    keep = False if keepdims is _NoValue else bool(keepdims)
+    if weights is None:
+        avg = mean(a, axis=axis, keepdims=keep)
+        scale = np.dtype(_dtype(avg)).type(a.size / math.prod(shape_of(avg)))
+    else:
+        w = weights if isinstance(weights, Tracer) else np.asarray(weights)
+        if shape_of(w) != shape_of(a):
+            w = _weights_along(w, shape_of(a), axis)
+        scale = sum(w, axis=axis, keepdims=keep)
+        if np.any(primal(scale) == 0):
+            raise ZeroDivisionError("Weights sum to zero, can't be normalized")
+        avg = sum(a * w, axis=axis, keepdims=keep) / scale
+    if not returned:
+        return avg
+    if shape_of(scale) != shape_of(avg):
+        scale = cnp.broadcast_to(scale, shape_of(avg))
+    return avg, scale
+
+
+def _weights_along(w: Any, shape: tuple[int, ...], axis: Any) -> Any:
+    """Weights given for the `axis` axes only, reshaped to broadcast against `a` (as NumPy)."""
+    if axis is None:
+        raise TypeError("Axis must be specified when shapes of a and weights differ.")
+    given = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+    axes = tuple(int(i) % len(shape) for i in given)
+    if shape_of(w) != tuple(shape[i] for i in axes):
+        raise ValueError(
+            "Shape of weights must be consistent with shape of a along specified axis."
+        )
+    w = cnp.transpose(w, tuple(np.argsort(axes).tolist()))
+    return cnp.reshape(w, tuple(n if i in axes else 1 for i, n in enumerate(shape)))
+
+
+__all__ = [
+    "amax", "amin", "average", "cumprod", "cumsum", "max", "mean", "min", "nanmean",
+    "nansum", "prod", "std", "sum", "var",
+]  # fmt: skip

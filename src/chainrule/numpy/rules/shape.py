@@ -1,20 +1,59 @@
-"""Shape functions: they move entries around without changing them, so every rule is linear.
+"""Shape functions: they move, copy or drop entries without changing them, so all are linear.
 
-The reverse rule is the inverse rearrangement; the forward rule applies the same
-rearrangement to the tangent, leaving its leading batch axes alone.
+Every function here goes through one of five mechanisms, which alone carry derivative rules:
+
+- `reshape` / `transpose` (views): ``ravel``, ``expand_dims``, ``squeeze``, ``atleast_*d``,
+  ``swapaxes``, ``moveaxis``;
+- `broadcast_to` between two reshapes (reverse: a sum): ``tile``, ``repeat`` by one count;
+- `getitem` (reverse: `scatter_add`, which accumulates repeated indices): ``flip*`` (negative
+  slices), ``repeat`` by per-entry counts, ``diagonal``, ``diag`` of a matrix,
+  ``pad`` in index modes, and ``take``/``take_along_axis``/``sort`` (in `indexing`);
+  `scatter_add` itself: ``diag`` of a vector and ``pad`` in constant mode;
+- `concatenate` and `split`, a primitive pair that are each other's transposes: ``stack``,
+  ``hstack``, ``vstack``, ``dstack``, ``column_stack``, ``array_split``, ``array([...])``;
+- `where` with a constant mask: ``triu``, ``tril``.
+
+``roll`` alone is its own (`deflinear`) primitive: as a gather its reverse pass was 40 times
+NumPy's ``roll``; as a primitive its transpose is the opposite roll, at NumPy speed.
+
+Conventions:
+- On plain arrays every function is NumPy's own (all arguments, NumPy's errors). The
+  traced path supports NumPy's arguments except where an error says otherwise.
+- ``split``/``array_split`` are one multiple-output primitive rather than one ``getitem`` per
+  piece: its reverse rule is a single ``concatenate`` (one pass), where per-piece indexing
+  would scatter each piece into its own full-size zero array.
+- ``pad``: modes ``constant`` (plain ``constant_values``), ``edge``, ``reflect``,
+  ``symmetric`` and ``wrap`` (even reflection). The four index modes share one mechanism:
+  along each axis, the source of every output entry is ``np.pad(np.arange(n), ...)``.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from chainrule import numpy as cnp
-from chainrule.core.primitive import primitive
+from chainrule.core.primitive import defjvp_joint, defvjp, primitive
 from chainrule.core.trace import Tracer
 
-from .common import deflinear, shape_of, unbroadcast
+from .common import batch_ndim, deflinear, ndim_of, shape_of, unbroadcast
+from .indexing import (
+    along,
+    contains_tracer,
+    getitem,
+    normalize_axis,
+    scatter_add,
+    sort,
+    take,
+    take_along_axis,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Primitives: reshape, broadcast_to, transpose, astype, roll, concatenate, split.
 
 
 def _reshape_impl(a: Any, shape: Any) -> Any:
@@ -29,7 +68,7 @@ def reshape(a: Any, shape: Any = None, order: str = "C", **kwargs: Any) -> Any:
     shape = kwargs.pop("newshape", shape)
     if kwargs or order != "C":
         raise TypeError("chainrule.numpy.reshape supports only `shape` and order='C'")
-    return _reshape(a, shape)
+    return _reshape(asarray(a) if isinstance(a, list) else a, shape)
 
 
 deflinear(
@@ -43,8 +82,9 @@ deflinear(
     broadcast_to,
     lambda g, ans, x, shape: unbroadcast(g, x),
     lambda t, nb, ans, x, shape: broadcast_to(
-        cnp.reshape(t, shape_of(t)[:nb] + (1,) * (len(shape_of(ans)) - len(shape_of(x)))
-                    + shape_of(x)),
+        cnp.reshape(
+            t, shape_of(t)[:nb] + (1,) * (len(shape_of(ans)) - len(shape_of(x))) + shape_of(x)
+        ),
         shape_of(t)[:nb] + shape_of(ans),
     ),
 )
@@ -87,29 +127,495 @@ deflinear(
 )
 
 
-def _contains_tracer(obj: Any) -> bool:
-    if isinstance(obj, (list, tuple)):
-        return any(_contains_tracer(o) for o in obj)
-    return isinstance(obj, Tracer)
+_roll = primitive(np.roll, "roll")
+deflinear(
+    _roll,
+    lambda g, ans, x, shift, axis: _roll(g, -np.asarray(shift), axis),
+    lambda t, nb, ans, x, shift, axis: (
+        _roll(t, shift, tuple(ax + nb for ax in axis))
+        if axis is not None
+        else _reshape(_roll(_reshape(t, (*shape_of(t)[:nb], -1)), shift, nb), shape_of(t))
+    ),
+)
+
+
+def _concatenate_impl(*arrays: Any, axis: int) -> Any:
+    return np.concatenate(arrays, axis=axis)
+
+
+def _split_impl(x: Any, bounds: tuple[tuple[int, int], ...], axis: int) -> tuple[Any, ...]:
+    return tuple(x[along(axis, slice(a, b))] for a, b in bounds)
+
+
+_concatenate = primitive(_concatenate_impl, "concatenate")
+_split = primitive(_split_impl, "split", multiple_results=True)
+
+
+def _offsets(sizes: Sequence[int]) -> tuple[tuple[int, int], ...]:
+    ends = np.cumsum(sizes).tolist()
+    return tuple(zip([0, *ends[:-1]], ends, strict=True))
+
+
+def _concatenate_jvp(tangents: Sequence[Any], ans: Any, *arrays: Any, axis: int) -> Any:
+    nb, batch = next(
+        (batch_ndim(t, x), shape_of(t)[: batch_ndim(t, x)])
+        for t, x in zip(tangents, arrays, strict=True)
+        if t is not None
+    )
+    full = [
+        np.zeros(batch + shape_of(x), ans.dtype) if t is None else t
+        for t, x in zip(tangents, arrays, strict=True)
+    ]
+    return _concatenate(*full, axis=axis + nb)
+
+
+def _split_vjp(g: tuple[Any, ...], ans: Any, x: Any, bounds: Any, axis: int) -> Any:
+    starts = [a for a, _ in bounds]
+    ends = [b for _, b in bounds]
+    if starts == [0, *ends[:-1]] and ends[-1] == shape_of(x)[axis]:
+        return _concatenate(*g, axis=axis)
+    # Pieces that overlap or leave gaps (unsorted split points): scatter each one back.
+    return functools.reduce(
+        cnp.add,
+        (
+            scatter_add(gk, along(axis, slice(a, b)), shape_of(x))
+            for gk, (a, b) in zip(g, bounds, strict=True)
+        ),
+    )
+
+
+_concatenate.vjp_all = lambda g, ans, *arrays, axis: _split(
+    g, _offsets([shape_of(x)[axis] for x in arrays]), axis
+)
+defjvp_joint(_concatenate, _concatenate_jvp)
+defvjp(_split, _split_vjp)
+defjvp_joint(
+    _split,
+    lambda tangents, ans, x, bounds, axis: _split(
+        tangents[0], bounds, axis + batch_ndim(tangents[0], x)
+    ),
+)
+
+# ---------------------------------------------------------------------------------------------
+# Public functions built on the primitives. `_numpy_unless_traced` sends plain arguments to
+# NumPy's own function, so only the traced path below needs to handle them.
+
+
+def _numpy_unless_traced(np_fun: Callable[..., Any]) -> Callable[[Callable[..., Any]], Any]:
+    """Decorate a traced-only implementation: calls with no traced argument go to `np_fun`."""
+
+    def decorate(fun: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fun)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if contains_tracer(args) or contains_tracer(tuple(kwargs.values())):
+                return fun(*args, **kwargs)
+            return np_fun(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def _no_out(name: str, out: Any) -> None:
+    if out is not None:
+        raise TypeError(f"chainrule.numpy.{name}: `out=` is not supported on traced arrays")
+
+
+def _axis_tuple(axis: Any, ndim: int) -> tuple[int, ...]:
+    axes = tuple(normalize_axis(a, ndim) for a in ((axis,) if np.ndim(axis) == 0 else axis))
+    if len(set(axes)) != len(axes):
+        raise ValueError("repeated axis")
+    return axes
+
+
+@_numpy_unless_traced(np.ravel)
+def ravel(a: Any, order: str = "C") -> Any:
+    """`numpy.ravel` (C order)."""
+    return reshape(asarray(a), -1, order=order)
+
+
+@_numpy_unless_traced(np.expand_dims)
+def expand_dims(a: Any, axis: Any) -> Any:
+    """`numpy.expand_dims`: a reshape."""
+    a = asarray(a)
+    ndim = ndim_of(a) + (1 if np.ndim(axis) == 0 else len(axis))
+    axes = _axis_tuple(axis, ndim)
+    rest = iter(shape_of(a))
+    return _reshape(a, tuple(1 if k in axes else next(rest) for k in range(ndim)))
+
+
+@_numpy_unless_traced(np.squeeze)
+def squeeze(a: Any, axis: Any = None) -> Any:
+    """`numpy.squeeze`: a reshape."""
+    a = asarray(a)
+    shape = shape_of(a)
+    if axis is None:
+        axes = tuple(k for k, n in enumerate(shape) if n == 1)
+    else:
+        axes = _axis_tuple(axis, len(shape))
+        if any(shape[k] != 1 for k in axes):
+            raise ValueError("cannot select an axis to squeeze out which has size not equal to one")
+    return _reshape(a, tuple(n for k, n in enumerate(shape) if k not in axes))
+
+
+def _atleast(arys: tuple[Any, ...], ndim: int) -> Any:
+    """NumPy's ``atleast_{ndim}d``: 1-d arrays become rows, and 3-d adds a trailing axis."""
+    out = []
+    for a in map(asarray, arys):
+        shape = shape_of(a)
+        if len(shape) < ndim:
+            if ndim == 3 and shape:
+                shape = (1,) * (2 - len(shape)) + shape + (1,)
+            a = _reshape(a, (1,) * (ndim - len(shape)) + shape)
+        out.append(a)
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+@_numpy_unless_traced(np.atleast_1d)
+def atleast_1d(*arys: Any) -> Any:
+    """`numpy.atleast_1d`."""
+    return _atleast(arys, 1)
+
+
+@_numpy_unless_traced(np.atleast_2d)
+def atleast_2d(*arys: Any) -> Any:
+    """`numpy.atleast_2d`."""
+    return _atleast(arys, 2)
+
+
+@_numpy_unless_traced(np.atleast_3d)
+def atleast_3d(*arys: Any) -> Any:
+    """`numpy.atleast_3d`."""
+    return _atleast(arys, 3)
+
+
+@_numpy_unless_traced(np.swapaxes)
+def swapaxes(a: Any, axis1: int, axis2: int) -> Any:
+    """`numpy.swapaxes`: a transpose."""
+    a = asarray(a)
+    order = list(range(ndim_of(a)))
+    i, j = normalize_axis(axis1, len(order)), normalize_axis(axis2, len(order))
+    order[i], order[j] = j, i
+    return _transpose(a, tuple(order))
+
+
+@_numpy_unless_traced(np.moveaxis)
+def moveaxis(a: Any, source: Any, destination: Any) -> Any:
+    """`numpy.moveaxis`: a transpose."""
+    a = asarray(a)
+    src = _axis_tuple(source, ndim_of(a))
+    dst = _axis_tuple(destination, ndim_of(a))
+    if len(src) != len(dst):
+        raise ValueError(
+            "`source` and `destination` arguments must have the same number of elements"
+        )
+    order = [k for k in range(ndim_of(a)) if k not in src]
+    for d, s in sorted(zip(dst, src, strict=True)):
+        order.insert(d, s)
+    return _transpose(a, tuple(order))
+
+
+@_numpy_unless_traced(np.concatenate)
+def concatenate(
+    arrays: Sequence[Any],
+    axis: Any = 0,
+    out: Any = None,
+    dtype: Any = None,
+    casting: str = "same_kind",
+) -> Any:
+    """`numpy.concatenate`; its transpose is `split`."""
+    _no_out("concatenate", out)
+    arrays = [asarray(a) for a in arrays]
+    if axis is None:
+        arrays, axis = [_reshape(a, -1) for a in arrays], 0
+    if ndim_of(arrays[0]) == 0:
+        raise ValueError("zero-dimensional arrays cannot be concatenated")
+    result = _concatenate(*arrays, axis=normalize_axis(axis, ndim_of(arrays[0])))
+    return result if dtype is None else astype(result, dtype)
+
+
+@_numpy_unless_traced(np.stack)
+def stack(
+    arrays: Sequence[Any],
+    axis: int = 0,
+    out: Any = None,
+    dtype: Any = None,
+    casting: str = "same_kind",
+) -> Any:
+    """`numpy.stack`: new axes, then `concatenate`."""
+    _no_out("stack", out)
+    arrays = [asarray(a) for a in arrays]
+    if not arrays:
+        raise ValueError("need at least one array to stack")
+    if len({shape_of(a) for a in arrays}) != 1:
+        raise ValueError("all input arrays must have the same shape")
+    axis = normalize_axis(axis, ndim_of(arrays[0]) + 1)
+    return concatenate([expand_dims(a, axis) for a in arrays], axis, dtype=dtype)
+
+
+@_numpy_unless_traced(np.hstack)
+def hstack(tup: Sequence[Any], *, dtype: Any = None, casting: str = "same_kind") -> Any:
+    """`numpy.hstack`."""
+    arrays = [atleast_1d(a) for a in tup]
+    return concatenate(arrays, 0 if arrays and ndim_of(arrays[0]) == 1 else 1, dtype=dtype)
+
+
+@_numpy_unless_traced(np.vstack)
+def vstack(tup: Sequence[Any], *, dtype: Any = None, casting: str = "same_kind") -> Any:
+    """`numpy.vstack`."""
+    return concatenate([atleast_2d(a) for a in tup], 0, dtype=dtype)
+
+
+@_numpy_unless_traced(np.dstack)
+def dstack(tup: Sequence[Any]) -> Any:
+    """`numpy.dstack`."""
+    return concatenate([atleast_3d(a) for a in tup], 2)
+
+
+@_numpy_unless_traced(np.column_stack)
+def column_stack(tup: Sequence[Any]) -> Any:
+    """`numpy.column_stack`: 0-d and 1-d inputs become columns."""
+    arrays = [asarray(a) for a in tup]
+    return concatenate([_reshape(a, (-1, 1)) if ndim_of(a) < 2 else a for a in arrays], 1)
+
+
+@_numpy_unless_traced(np.array_split)
+def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
+    """`numpy.array_split`: a list of pieces (one multiple-output primitive)."""
+    ary = asarray(ary)
+    axis = normalize_axis(axis, ndim_of(ary))
+    n = shape_of(ary)[axis]
+    if np.ndim(indices_or_sections) == 0:
+        sections = int(indices_or_sections)
+        if sections <= 0:
+            raise ValueError("number sections must be larger than 0.")
+        each, extra = divmod(n, sections)
+        points = np.cumsum([0] + [each + 1] * extra + [each] * (sections - extra)).tolist()
+    else:
+        points = [0, *(int(i) for i in indices_or_sections), n]
+    bounds = []
+    for a, b in itertools.pairwise(points):
+        start, stop, _ = slice(a, b).indices(n)
+        bounds.append((start, max(start, stop)))
+    return list(_split(ary, tuple(bounds), axis))
+
+
+@_numpy_unless_traced(np.split)
+def split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
+    """`numpy.split`: `array_split` that insists on equal sections."""
+    ary = asarray(ary)
+    if np.ndim(indices_or_sections) == 0 and (
+        shape_of(ary)[normalize_axis(axis, ndim_of(ary))] % int(indices_or_sections)
+    ):
+        raise ValueError("array split does not result in an equal division")
+    return array_split(ary, indices_or_sections, axis)
+
+
+def _replicate(a: Any, reps: Sequence[int], inner: bool) -> Any:
+    """Repeat each axis ``k`` of `a` ``reps[k]`` times, entry by entry (`inner`) or as blocks.
+
+    A new axis of the repeat count beside each axis, broadcast, then merged: the reverse rule
+    is a sum over the new axes.
+    """
+    shape = shape_of(a)
+    pairs = [(n, r) if inner else (r, n) for n, r in zip(shape, reps, strict=True)]
+    ones = [(n, 1) if inner else (1, n) for n in shape]
+    small = tuple(m for pair in ones for m in pair)
+    big = tuple(m for pair in pairs for m in pair)
+    merged = tuple(n * r for n, r in zip(shape, reps, strict=True))
+    return _reshape(broadcast_to(_reshape(a, small), big), merged)
+
+
+@_numpy_unless_traced(np.tile)
+def tile(A: Any, reps: Any) -> Any:
+    """`numpy.tile`."""
+    A = asarray(A)
+    reps = tuple(int(r) for r in np.atleast_1d(reps))
+    ndim = max(len(reps), ndim_of(A))
+    A = _reshape(A, (1,) * (ndim - ndim_of(A)) + shape_of(A))
+    return _replicate(A, (1,) * (ndim - len(reps)) + reps, inner=False)
+
+
+@_numpy_unless_traced(np.repeat)
+def repeat(a: Any, repeats: Any, axis: Any = None) -> Any:
+    """`numpy.repeat`: one count by broadcasting, per-entry counts by indexing."""
+    a = asarray(a)
+    if axis is None:
+        a, axis = _reshape(a, -1), 0
+    axis = normalize_axis(axis, ndim_of(a))
+    if np.ndim(repeats) == 0:
+        if int(repeats) < 0:
+            raise ValueError("repeats may not contain negative values.")
+        reps = [1] * ndim_of(a)
+        reps[axis] = int(repeats)
+        return _replicate(a, reps, inner=True)
+    return getitem(a, along(axis, np.repeat(np.arange(shape_of(a)[axis]), repeats)))
+
+
+def _flip_index(axes: Sequence[int], ndim: int) -> tuple[slice, ...]:
+    return tuple(slice(None, None, -1) if k in axes else slice(None) for k in range(ndim))
+
+
+@_numpy_unless_traced(np.flip)
+def flip(m: Any, axis: Any = None) -> Any:
+    """`numpy.flip`: a negative-step slice."""
+    m = asarray(m)
+    axes = range(ndim_of(m)) if axis is None else _axis_tuple(axis, ndim_of(m))
+    return getitem(m, _flip_index(axes, ndim_of(m))) if ndim_of(m) else m
+
+
+@_numpy_unless_traced(np.fliplr)
+def fliplr(m: Any) -> Any:
+    """`numpy.fliplr`."""
+    if ndim_of(m) < 2:
+        raise ValueError("Input must be >= 2-d.")
+    return flip(m, 1)
+
+
+@_numpy_unless_traced(np.flipud)
+def flipud(m: Any) -> Any:
+    """`numpy.flipud`."""
+    if ndim_of(m) < 1:
+        raise ValueError("Input must be >= 1-d.")
+    return flip(m, 0)
+
+
+@_numpy_unless_traced(np.roll)
+def roll(a: Any, shift: Any, axis: Any = None) -> Any:
+    """`numpy.roll`: a primitive of its own, whose transpose is the opposite roll."""
+    a = asarray(a)
+    if axis is None:
+        return _roll(a, shift, None)
+    shifts, axes = np.broadcast_arrays(shift, axis)
+    axes_ = tuple(normalize_axis(ax, ndim_of(a)) for ax in axes.ravel())
+    return _roll(a, tuple(int(s) for s in shifts.ravel()), axes_)
+
+
+_PAD_INDEX_MODES = ("edge", "reflect", "symmetric", "wrap")
+
+
+@_numpy_unless_traced(np.pad)
+def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Any:
+    """`numpy.pad` in modes constant, edge, reflect, symmetric and wrap (see module docstring)."""
+    a = asarray(array)
+    shape = shape_of(a)
+    widths = np.broadcast_to(np.asarray(pad_width), (len(shape), 2)).astype(int)
+    if (widths < 0).any():
+        raise ValueError("index can't contain negative values")
+    if mode == "constant":
+        if contains_tracer(tuple(kwargs.values())):
+            raise TypeError(
+                "chainrule.numpy.pad: `constant_values` must be plain numbers, not traced values"
+            )
+        out_shape = tuple(int(n + b + e) for n, (b, e) in zip(shape, widths, strict=True))
+        inside = tuple(slice(int(b), int(b) + n) for n, (b, _) in zip(shape, widths, strict=True))
+        out = scatter_add(a, inside, out_shape)
+        if np.any(kwargs.get("constant_values", 0)):
+            out = out + np.pad(np.zeros(shape, a.dtype), widths, "constant", **kwargs)
+        return out
+    if mode not in _PAD_INDEX_MODES or kwargs.get("reflect_type", "even") != "even":
+        raise TypeError(
+            f"chainrule.numpy.pad: mode {mode!r} with options {kwargs} is not differentiable "
+            f"here; supported: 'constant', {', '.join(map(repr, _PAD_INDEX_MODES))} "
+            "(reflect_type='even')"
+        )
+    for k, n in enumerate(shape):
+        if widths[k].any():
+            source = np.pad(np.arange(n), widths[k], mode, **kwargs)  # type: ignore[call-overload]
+            a = getitem(a, along(k, source))
+    return a
+
+
+def _tri(m: Any, k: int, lower: bool) -> Any:
+    """Keep the entries on and below (`lower`) or on and above diagonal `k`; zero the rest."""
+    m = asarray(m)
+    rows, cols = shape_of(m)[-2:] if ndim_of(m) >= 2 else shape_of(m) * 2
+    keep = np.tri(rows, cols, k if lower else k - 1, dtype=bool)
+    return cnp.where(keep if lower else ~keep, m, 0.0)
+
+
+@_numpy_unless_traced(np.tril)
+def tril(m: Any, k: int = 0) -> Any:
+    """`numpy.tril`."""
+    return _tri(m, k, lower=True)
+
+
+@_numpy_unless_traced(np.triu)
+def triu(m: Any, k: int = 0) -> Any:
+    """`numpy.triu`."""
+    return _tri(m, k, lower=False)
+
+
+def _diagonal_index(rows: int, cols: int, offset: int) -> tuple[Any, Any]:
+    start = max(0, -offset)
+    i = np.arange(start, max(start, min(rows, cols - offset)))
+    return i, i + offset
+
+
+@_numpy_unless_traced(np.diagonal)
+def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
+    """`numpy.diagonal`: the diagonal becomes the last axis."""
+    a = asarray(a)
+    if ndim_of(a) < 2:
+        raise ValueError("diag requires an array of at least two dimensions")
+    i, j = normalize_axis(axis1, ndim_of(a)), normalize_axis(axis2, ndim_of(a))
+    if i == j:
+        raise ValueError("axis1 and axis2 cannot be the same")
+    a = moveaxis(a, (i, j), (-2, -1))
+    rows, cols = _diagonal_index(shape_of(a)[-2], shape_of(a)[-1], offset)
+    return getitem(a, (slice(None),) * (ndim_of(a) - 2) + (rows, cols))
+
+
+@_numpy_unless_traced(np.diag)
+def diag(v: Any, k: int = 0) -> Any:
+    """`numpy.diag`: a vector's diagonal matrix, or a matrix's diagonal."""
+    v = asarray(v)
+    if ndim_of(v) == 2:
+        return diagonal(v, k)
+    if ndim_of(v) != 1:
+        raise ValueError("Input must be 1- or 2-d.")
+    n = shape_of(v)[0] + abs(k)
+    return scatter_add(v, _diagonal_index(n, n, k), (n, n))
+
+
+@_numpy_unless_traced(np.trace)
+def trace(
+    a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None, out: Any = None
+) -> Any:
+    """`numpy.trace`: the sum of `diagonal`."""
+    _no_out("trace", out)
+    return cnp.sum(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
+
+
+# ---------------------------------------------------------------------------------------------
+# Arrays from (nested) lists of traced values.
 
 
 def array(object: Any, dtype: Any = None, **kwargs: Any) -> Any:
     """`numpy.array`; a (nested) list holding traced values becomes a traced array (by stacking)."""
     if isinstance(object, Tracer):
         return object if dtype is None else astype(object, dtype)
-    if _contains_tracer(object):
-        if not isinstance(object, (list, tuple)):
-            return object
-        out = cnp.stack([array(o) for o in object])
+    if contains_tracer(object):
+        out = stack([array(o) for o in object])
         return out if dtype is None else astype(out, dtype)
     return np.array(object, dtype=dtype, **kwargs)
 
 
 def asarray(a: Any, dtype: Any = None, **kwargs: Any) -> Any:
     """`numpy.asarray`; traced values pass through unchanged (they are already arrays)."""
-    if isinstance(a, Tracer) or _contains_tracer(a):
+    if isinstance(a, Tracer):
+        return a if dtype is None else astype(a, dtype)
+    if contains_tracer(a):
         return array(a, dtype)
     return np.asarray(a, dtype=dtype, **kwargs)
 
 
-__all__ = ["array", "asarray", "astype", "broadcast_to", "reshape", "transpose"]
+# `sort`, `take` and `take_along_axis` live in `indexing`; they are exported from here because
+# `chainrule.numpy` star-imports this module.
+__all__ = [
+    "array", "array_split", "asarray", "astype", "atleast_1d", "atleast_2d", "atleast_3d",
+    "broadcast_to", "column_stack", "concatenate", "diag", "diagonal", "dstack", "expand_dims",
+    "flip", "fliplr", "flipud", "hstack", "moveaxis", "pad", "ravel", "repeat", "reshape", "roll",
+    "sort", "split", "squeeze", "stack", "swapaxes", "take", "take_along_axis", "tile", "trace",
+    "transpose", "tril", "triu", "vstack",
+]  # fmt: skip
