@@ -116,7 +116,7 @@ class custom_vjp:
                     f"the bwd rule of custom_vjp function `{_name(self.fun)}` must return a "
                     f"tuple with one cotangent per argument ({n_args}), got {cts!r:.80}"
                 )
-            ct_leaves = []
+            ct_leaves: list[Any] = []
             for arg, ct in zip(args, cts, strict=False):
                 n = len(tree.leaves(arg))
                 ct_leaves.extend([None] * n if ct is None else tree.leaves(ct))

@@ -52,7 +52,7 @@ class JVPTrace(Trace):
         for i, a in enumerate(args):
             if isinstance(a, Tracer):
                 if a._trace is self:
-                    tans[i] = a.tangent
+                    tans[i] = a.tangent  # type: ignore[attr-defined]
                     a = vals[i] = a.value
                 lower = lower or isinstance(a, Tracer)
         ans = prim(*vals, **params) if lower else prim.impl(*vals, **params)

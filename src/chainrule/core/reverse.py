@@ -28,7 +28,7 @@ class Node:
         args: Sequence[Any],
         params: dict[str, Any],
         ans: Any,
-        parents: Sequence[tuple[int, VJPTracer]],
+        parents: Sequence[tuple[int, Any]],
     ) -> None:
         self.prim = prim
         self.args = args

@@ -46,15 +46,15 @@ class Tracer:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.value.shape  # type: ignore[no-any-return]
+        return self.value.shape
 
     @property
     def ndim(self) -> int:
-        return self.value.ndim  # type: ignore[no-any-return]
+        return self.value.ndim
 
     @property
     def size(self) -> int:
-        return self.value.size  # type: ignore[no-any-return]
+        return self.value.size
 
     @property
     def dtype(self) -> Any:

@@ -46,7 +46,7 @@ def _astype(self: Tracer, dtype: Any, *args: Any, **kwargs: Any) -> Any:
 
 def _iter(self: Tracer) -> Iterator[Any]:
     for i in range(len(self)):
-        yield self[i]
+        yield self[i]  # type: ignore[index]
 
 
 def _transpose(self: Tracer, *axes: Any) -> Any:
@@ -74,7 +74,7 @@ _OPERATORS: dict[str, Any] = {
     "__matmul__": _method("matmul"),
     "__rmatmul__": lambda self, other: cnp.matmul(other, self),
     "__floordiv__": _method("floor_divide"),
-    "__rfloordiv__": lambda self, other: cnp.floor_divide(other, self),
+    "__rfloordiv__": lambda self, other: np.floor_divide(primal(other), primal(self)),
     "__neg__": lambda self: ew.negative(self),
     "__pos__": lambda self: self,
     "__abs__": lambda self: ew.absolute(self),

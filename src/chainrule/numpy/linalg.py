@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy.linalg as _la
-from numpy.linalg import *  # noqa: F403
 
 from .rules.linalg import *  # noqa: F403
+
+# NumPy's other linalg names (LinAlgError, eigvals, ...), unchanged.
+globals().update({_name: getattr(_la, _name) for _name in _la.__all__ if _name not in globals()})
 
 
 def __getattr__(name: str) -> Any:
