@@ -70,7 +70,7 @@ def _as_input(x: Any, where: Callable[[], str]) -> Any:
 
     `where` builds the "which argument" part of an error message, only when one is raised.
     """
-    if isinstance(x, np.ndarray) and x.dtype.kind == "f":
+    if isinstance(x, (np.ndarray, np.generic, Tracer)) and x.dtype.kind == "f":
         return x
     if isinstance(x, bool) or (isinstance(x, int) and not isinstance(x, Tracer)):
         raise TypeError(

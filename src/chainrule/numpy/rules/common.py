@@ -39,7 +39,9 @@ def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
     """`axis` (None, an int or a tuple, possibly negative) as a sorted tuple of axes."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+    if isinstance(axis, (int, np.integer)):
+        return (int(axis) % ndim if ndim else 0,)
+    axes = axis if isinstance(axis, tuple) else (axis,) if np.ndim(axis) == 0 else tuple(axis)
     return tuple(sorted(int(a) % ndim if ndim else 0 for a in axes))
 
 

@@ -57,7 +57,7 @@ from .indexing import (
 
 
 def _reshape_impl(a: Any, shape: Any) -> Any:
-    return np.reshape(a, shape)
+    return np.asarray(a).reshape(shape)
 
 
 _reshape = primitive(_reshape_impl, "reshape")
