@@ -16,7 +16,7 @@ import numpy as np
 from .. import tree
 from .forward import JVPTrace
 from .primitive import Primitive
-from .reverse import ReverseTrace, VJPTracer, vjp_flat
+from .reverse import Parent, ReverseTrace, vjp_flat
 from .trace import Tracer, primal, top_trace
 
 __all__ = ["checkpoint", "custom_jvp", "custom_vjp", "stop_gradient"]
@@ -46,12 +46,12 @@ _custom.vjp_all = lambda g, ans, *args, backward: backward(list(g))
 def _record(
     trace: ReverseTrace,
     vals: list[Any],
-    parents: list[tuple[int, VJPTracer]],
+    parents: list[Parent],
     out_leaves: list[Any],
     backward: Callable[[list[Any]], list[Any]],
 ) -> list[Any]:
     """Put one node on `trace`'s tape: `backward` maps output cotangents to the parents'."""
-    positions = [i for i, _ in parents]
+    positions = [p[0] for p in parents]
 
     def spread(g: list[Any]) -> list[Any]:
         cts: list[Any] = [None] * len(vals)
@@ -120,7 +120,7 @@ class custom_vjp:
             for arg, ct in zip(args, cts, strict=False):
                 n = len(tree.leaves(arg))
                 ct_leaves.extend([None] * n if ct is None else tree.leaves(ct))
-            return [ct_leaves[i] for i, _ in parents]
+            return [ct_leaves[p[0]] for p in parents]
 
         return tree.unflatten(out_tree, _record(trace, vals, parents, out_leaves, backward))
 
@@ -177,7 +177,7 @@ class custom_jvp:
         vals, parents = trace.unwrap(tuple(leaves))
         out = self.fun(*tree.unflatten(in_tree, vals))
         out_leaves, out_tree = tree.flatten(out)
-        positions = [i for i, _ in parents]
+        positions = [p[0] for p in parents]
 
         def tangent_map(ts: list[Any]) -> list[Any]:
             tans = [_zero_tangent(v, ()) for v in vals]
@@ -221,7 +221,7 @@ def checkpoint(fun: Callable[..., Any]) -> Callable[..., Any]:
             return fun(*args)
         vals, parents = trace.unwrap(tuple(leaves))
         out_leaves, out_tree = tree.flatten(fun(*tree.unflatten(in_tree, vals)))
-        positions = [i for i, _ in parents]
+        positions = [p[0] for p in parents]
 
         def rerun(xs: list[Any]) -> list[Any]:
             inputs = list(vals)

@@ -4,6 +4,10 @@ The tape is a list of nodes in execution order, which is already a topological o
 the backward sweep walks it in reverse, hands each node's output cotangent to the
 node's rules, and adds the results into the cotangents of its parents. Nodes that no
 output depends on are skipped at the cost of one attribute check.
+
+Nodes point at their parent *nodes*, never at tracers, so a finished trace holds no
+reference cycle and its memory is freed as soon as it is dropped, without the garbage
+collector.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ from .primitive import Primitive, argument_error, missing_rule
 from .trace import Trace, Tracer
 
 
+Parent = tuple[int, "Node", "int | None"]  # (argument position, node, output index)
+
+
 class Node:
     """One recorded primitive call: what ran, on what, what it gave, and who fed it."""
 
@@ -28,7 +35,7 @@ class Node:
         args: Sequence[Any],
         params: dict[str, Any],
         ans: Any,
-        parents: Sequence[tuple[int, Any]],
+        parents: Sequence[Parent],
     ) -> None:
         self.prim = prim
         self.args = args
@@ -60,14 +67,14 @@ class ReverseTrace(Trace):
     def new_input(self, value: Any) -> VJPTracer:
         return VJPTracer(value, self, Node(None, (), {}, value, ()))
 
-    def unwrap(self, args: tuple[Any, ...]) -> tuple[list[Any], list[tuple[int, VJPTracer]]]:
+    def unwrap(self, args: tuple[Any, ...]) -> tuple[list[Any], list[Parent]]:
         """Values at this level, and the (argument position, tracer) pairs that are ours."""
         vals = list(args)
         parents = []
         for i, a in enumerate(args):
             if type(a) is VJPTracer and a._trace is self:
                 vals[i] = a.value
-                parents.append((i, a))
+                parents.append((i, a.node, a.index))
         return vals, parents
 
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
@@ -77,7 +84,7 @@ class ReverseTrace(Trace):
         for i, a in enumerate(args):
             if isinstance(a, Tracer):
                 if a._trace is self:
-                    parents.append((i, a))
+                    parents.append((i, a.node, a.index))  # type: ignore[attr-defined]
                     a = vals[i] = a.value
                 lower = lower or isinstance(a, Tracer)
         ans = prim(*vals, **params) if lower else prim.impl(*vals, **params)
@@ -93,7 +100,7 @@ class ReverseTrace(Trace):
         vals: Sequence[Any],
         params: dict[str, Any],
         ans: Any,
-        parents: Sequence[tuple[int, VJPTracer]],
+        parents: Sequence[Parent],
     ) -> Any:
         node = Node(prim, vals, params, ans, parents)
         self.tape.append(node)
@@ -117,11 +124,11 @@ class ReverseTrace(Trace):
                 )
             if prim.vjp_all is not None:
                 cts = prim.vjp_all(g, node.ans, *node.args, **node.params)
-                for i, parent in node.parents:
-                    add_cotangent(parent, cts[i])
+                for i, parent, index in node.parents:
+                    add_cotangent(parent, index, cts[i])
                 continue
             rules = prim.vjps
-            for i, parent in node.parents:
+            for i, parent, index in node.parents:
                 rule = rules[i] if i < len(rules) else None
                 if rule is None:
                     raise (
@@ -130,24 +137,23 @@ class ReverseTrace(Trace):
                         else missing_rule(prim, "reverse")
                     )
                 c = rule(g, node.ans, *node.args, **node.params)
-                target = parent.node
-                if parent.index is None and c is not None:  # the common case, inlined
-                    target.ct = c if target.ct is None else target.ct + c
+                if index is None and c is not None:  # the common case, inlined
+                    parent.ct = c if parent.ct is None else parent.ct + c
                 else:
-                    add_cotangent(parent, c)
+                    add_cotangent(parent, index, c)
 
 
-def add_cotangent(tracer: VJPTracer, c: Any) -> None:
+def add_cotangent(node: Node, index: int | None, c: Any) -> None:
+    """Add `c` into the cotangent of `node` (of its output `index`, if it has several)."""
     if c is None:
         return
-    node = tracer.node
-    if tracer.index is None:
+    if index is None:
         node.ct = c if node.ct is None else node.ct + c
         return
     if node.ct is None:
         node.ct = [None] * len(node.ans)
-    old = node.ct[tracer.index]
-    node.ct[tracer.index] = c if old is None else old + c
+    old = node.ct[index]
+    node.ct[index] = c if old is None else old + c
 
 
 def zeros_like_value(x: Any) -> Any:
@@ -172,7 +178,7 @@ def vjp_flat(
     def backward(cotangents: Sequence[Any]) -> list[Any]:
         for o, mine, c in zip(outs, ours, cotangents, strict=False):
             if mine:
-                add_cotangent(o, c)
+                add_cotangent(o.node, o.index, c)
         trace.sweep()
         grads = []
         for x in inputs:

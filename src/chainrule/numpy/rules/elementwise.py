@@ -99,16 +99,18 @@ def clip(a: Any, a_min: Any = None, a_max: Any = None, **kwargs: Any) -> Any:
 
 
 def _power_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
-    if isinstance(y, (int, float)) and y == 0:
-        return g * 0.0
-    return g * y * power(x, y - 1)
+    if isinstance(y, (int, float)):  # a constant exponent, the common case: x**2, x**0.5
+        if y == 0:
+            return g * 0.0
+        return g * (y * x if y == 2 else y * power(x, y - 1))
+    return g * (y * power(x, y - 1))
 
 
 def _power_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
     # d/dy x**y = x**y log x; taken as 0 at x = 0 (the limit for y > 0).
     if isinstance(x, (int, float)):  # keep a Python base weakly typed, so float32 stays
-        return g * ans * (math.log(x) if x > 0 else 0.0 if x == 0 else math.nan)
-    return g * ans * log(where(primal(x) == 0, 1.0, x))
+        return g * (ans * (math.log(x) if x > 0 else 0.0 if x == 0 else math.nan))
+    return g * (ans * log(where(primal(x) == 0, 1.0, x)))
 
 
 def _inside(x: Any, lo: Any, hi: Any) -> Any:
@@ -136,32 +138,32 @@ def _first_wins(x: Any, y: Any, greater: bool, nan_aware: bool) -> Any:
 defelementwise(add, lambda g, ans, x, y: g, lambda g, ans, x, y: g)
 defelementwise(subtract, lambda g, ans, x, y: g, lambda g, ans, x, y: -g)
 defelementwise(multiply, lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x)
-defelementwise(divide, lambda g, ans, x, y: g / y, lambda g, ans, x, y: -g * ans / y)
+defelementwise(divide, lambda g, ans, x, y: g / y, lambda g, ans, x, y: g * (-ans / y))
 defelementwise(negative, lambda g, ans, x: -g)
 defelementwise(positive, lambda g, ans, x: g)
 defelementwise(power, _power_x, _power_y)
 defelementwise(float_power, _power_x, _power_y)
-defelementwise(square, lambda g, ans, x: g * 2.0 * x)
-defelementwise(sqrt, lambda g, ans, x: g * 0.5 / ans)
+defelementwise(square, lambda g, ans, x: g * (2.0 * x))
+defelementwise(sqrt, lambda g, ans, x: g * (0.5 / ans))
 defelementwise(cbrt, lambda g, ans, x: g / (3.0 * ans * ans))
-defelementwise(reciprocal, lambda g, ans, x: -g * ans * ans)
+defelementwise(reciprocal, lambda g, ans, x: g * -(ans * ans))
 defelementwise(exp, lambda g, ans, x: g * ans)
-defelementwise(exp2, lambda g, ans, x: g * ans * LN2)
+defelementwise(exp2, lambda g, ans, x: g * (ans * LN2))
 defelementwise(expm1, lambda g, ans, x: g * (ans + 1.0))
 defelementwise(log, lambda g, ans, x: g / x)
 defelementwise(log2, lambda g, ans, x: g / (x * LN2))
 defelementwise(log10, lambda g, ans, x: g / (x * LN10))
 defelementwise(log1p, lambda g, ans, x: g / (x + 1.0))
 defelementwise(sin, lambda g, ans, x: g * cos(x))
-defelementwise(cos, lambda g, ans, x: -g * sin(x))
+defelementwise(cos, lambda g, ans, x: g * -sin(x))
 defelementwise(tan, lambda g, ans, x: g * (1.0 + ans * ans))
 defelementwise(arcsin, lambda g, ans, x: g / sqrt(1.0 - x * x))
-defelementwise(arccos, lambda g, ans, x: -g / sqrt(1.0 - x * x))
+defelementwise(arccos, lambda g, ans, x: g / -sqrt(1.0 - x * x))
 defelementwise(arctan, lambda g, ans, x: g / (1.0 + x * x))
 defelementwise(
     arctan2,
-    lambda g, ans, y, x: g * x / (x * x + y * y),
-    lambda g, ans, y, x: -g * y / (x * x + y * y),
+    lambda g, ans, y, x: g * (x / (x * x + y * y)),
+    lambda g, ans, y, x: g * (-y / (x * x + y * y)),
 )
 defelementwise(sinh, lambda g, ans, x: g * cosh(x))
 defelementwise(cosh, lambda g, ans, x: g * sinh(x))
@@ -184,8 +186,8 @@ for _prim, _greater, _nan_aware in (
     )
 defelementwise(
     hypot,
-    lambda g, ans, x, y: g * x / where(primal(ans) == 0, 1.0, ans),
-    lambda g, ans, x, y: g * y / where(primal(ans) == 0, 1.0, ans),
+    lambda g, ans, x, y: g * (x / where(primal(ans) == 0, 1.0, ans)),
+    lambda g, ans, x, y: g * (y / where(primal(ans) == 0, 1.0, ans)),
 )
 defelementwise(
     logaddexp, lambda g, ans, x, y: g * exp(x - ans), lambda g, ans, x, y: g * exp(y - ans)
@@ -206,10 +208,10 @@ defelementwise(
 )
 defelementwise(real, lambda g, ans, x: g)
 defelementwise(
-    remainder, lambda g, ans, x, y: g, lambda g, ans, x, y: -g * np.floor(primal(x) / primal(y))
+    remainder, lambda g, ans, x, y: g, lambda g, ans, x, y: g * -np.floor(primal(x) / primal(y))
 )
 defelementwise(
-    fmod, lambda g, ans, x, y: g, lambda g, ans, x, y: -g * np.trunc(primal(x) / primal(y))
+    fmod, lambda g, ans, x, y: g, lambda g, ans, x, y: g * -np.trunc(primal(x) / primal(y))
 )
 defelementwise(
     _where,

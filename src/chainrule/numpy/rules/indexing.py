@@ -62,7 +62,11 @@ def along(axis: int, index: Any) -> tuple[Any, ...]:
 
 
 def _batched(fn: Any, t: Any, nb: int) -> Any:
-    """Apply ``fn`` to the non-batch axes of `t`: batch axes move to the end and back."""
+    """Apply ``fn`` to the non-batch axes of `t`: batch axes move to the end and back.
+
+    Only advanced indices need this (they may move axes to the front); basic indices just
+    take `nb` leading full slices, which keeps the arrays contiguous.
+    """
     if nb == 0:
         return fn(t)
     n = ndim_of(t)
@@ -118,13 +122,19 @@ scatter_add.__doc__ = "Zeros of `shape` with `g` added at `index` (repeated indi
 deflinear(
     getitem,
     lambda g, ans, x, index: scatter_add(g, index, shape_of(x)),
-    lambda t, nb, ans, x, index: _batched(lambda v: getitem(v, index), t, nb),
+    lambda t, nb, ans, x, index: (
+        getitem(t, (slice(None),) * nb + index)
+        if is_basic(index)
+        else _batched(lambda v: getitem(v, index), t, nb)
+    ),
 )
 deflinear(
     scatter_add,
     lambda g, ans, y, index, shape: getitem(g, index),
-    lambda t, nb, ans, y, index, shape: _batched(
-        lambda v: scatter_add(v, index, shape + shape_of(t)[:nb]), t, nb
+    lambda t, nb, ans, y, index, shape: (
+        scatter_add(t, (slice(None),) * nb + index, shape_of(t)[:nb] + shape)
+        if is_basic(index)
+        else _batched(lambda v: scatter_add(v, index, shape + shape_of(t)[:nb]), t, nb)
     ),
 )
 
