@@ -455,3 +455,27 @@ def test_numpy_function_without_a_rule_is_named() -> None:
         cr.grad(lambda x: np.sum(numpy.fft.fft(x)).real)(X)
     with pytest.raises(TypeError, match=r"numpy\.median has no derivative rule"):
         cr.grad(lambda x: numpy.median(x))(X)
+
+
+def test_transforms_leave_no_reference_cycles() -> None:
+    # A tape freed by reference counting releases its memory at once, not at the next
+    # garbage collection (which matters for the large arrays of a Hessian).
+    import gc
+
+    f = lambda v: np.sum(np.sin(v) * v[::-1])
+    calls = [
+        cr.grad(f),
+        cr.hessian(f),
+        cr.jacrev(np.sin),
+        lambda v: cr.vjp(np.sin, v)[1](v),
+        lambda v: cr.linearize(np.sin, v)[1](v),
+        cr.grad(cr.checkpoint(f)),
+    ]
+    gc.disable()
+    try:
+        for call in calls:
+            gc.collect()
+            call(X)
+            assert gc.collect() == 0
+    finally:
+        gc.enable()
