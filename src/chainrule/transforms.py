@@ -420,8 +420,7 @@ def _basis(leaves: Sequence[Any], start: int, stop: int) -> list[Any]:
     return out
 
 
-def _push_basis(push: Callable[[list[Any], int], list[Any]], leaves: Sequence[Any]
-                ) -> list[Any]:
+def _push_basis(push: Callable[[list[Any], int], list[Any]], leaves: Sequence[Any]) -> list[Any]:
     """``push(basis_chunk, chunk_size)`` for every chunk, results joined along the batch axis."""
     parts = [push(_basis(leaves, s, e), e - s) for s, e in _chunks(leaves)]
     if len(parts) == 1:

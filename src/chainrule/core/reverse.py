@@ -20,7 +20,6 @@ import numpy as np
 from .primitive import Primitive, argument_error, missing_rule
 from .trace import Trace, Tracer
 
-
 Parent = tuple[int, "Node", "int | None"]  # (argument position, node, output index)
 
 
