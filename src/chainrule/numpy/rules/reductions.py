@@ -45,6 +45,7 @@ from chainrule.core.trace import Tracer, primal
 from .common import batch_ndim, ndim_of, normalize_axes, shape_of
 
 _NoValue: Any = np._NoValue
+_add_reduce: Any = np.add.reduce  # (called positionally, which its typing overloads reject)
 _np_average: Any = np.average  # (its typing overloads do not admit `keepdims=_NoValue`)
 
 
@@ -223,7 +224,7 @@ def _sum(
 ) -> Any:
     # `numpy.sum` is this ufunc reduction behind a wrapper that costs more than the sum itself
     # for a small array; `sum` is on every hot path.
-    return np.add.reduce(a, axis, dtype, out, bool(keepdims), initial, where)
+    return _add_reduce(a, axis, dtype, out, bool(keepdims), initial, where)
 
 
 sum = primitive(_sum, "sum")
