@@ -7,15 +7,13 @@ being differentiated they also record or push derivatives. Their derivative rule
 ``chainrule.numpy.rules``, one module per family of functions.
 """
 
-from __future__ import annotations
-
 import types as _types
-from typing import Any
+import typing as _typing
 
 import numpy as _np
 from numpy import random as random
 
-from . import array_methods as _array_methods  # noqa: F401  (makes tracers act as arrays)
+from . import _array_methods  # noqa: F401  (makes traced values behave as arrays)
 from . import linalg as linalg
 from .rules.elementwise import *  # noqa: F403
 from .rules.nondiff import *  # noqa: F403
@@ -35,6 +33,6 @@ globals().update(
 )
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     """Anything else is NumPy's."""
     return getattr(_np, name)

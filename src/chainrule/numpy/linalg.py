@@ -1,8 +1,6 @@
 """Differentiable ``numpy.linalg``: NumPy's names, with the differentiable ones replaced."""
 
-from __future__ import annotations
-
-from typing import Any
+import typing as _typing
 
 import numpy.linalg as _la
 
@@ -12,5 +10,5 @@ from .rules.linalg import *  # noqa: F403
 globals().update({_name: getattr(_la, _name) for _name in _la.__all__ if _name not in globals()})
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     return getattr(_la, name)

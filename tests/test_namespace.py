@@ -1,0 +1,72 @@
+"""The differentiable namespaces: every function the project promises, and nothing extra."""
+
+from __future__ import annotations
+
+import numpy
+import pytest
+import scipy.special
+
+import chainrule as cr
+import chainrule.numpy as np
+from chainrule.scipy import special
+
+ELEMENTWISE = """add subtract multiply divide true_divide negative power square sqrt cbrt exp exp2
+expm1 log log2 log10 log1p sin cos tan arcsin arccos arctan arctan2 sinh cosh tanh arcsinh arccosh
+arctanh abs absolute maximum minimum fmax fmin clip where hypot logaddexp reciprocal real"""
+REDUCTIONS = "sum mean prod max min amax amin var std cumsum cumprod average"
+SHAPES = """reshape ravel transpose swapaxes moveaxis expand_dims squeeze concatenate stack hstack
+vstack split array_split tile repeat pad flip roll broadcast_to triu tril diag diagonal trace
+atleast_1d atleast_2d atleast_3d array"""
+PRODUCTS = "dot matmul vdot inner outer tensordot einsum kron cross"
+LINALG = "inv det slogdet solve norm cholesky eigh svd qr pinv lstsq matrix_power"
+SPECIAL = "expit logit logsumexp softmax log_softmax erf erfc gammaln digamma xlogy xlog1py"
+
+
+@pytest.mark.parametrize(
+    "name", (ELEMENTWISE + " " + REDUCTIONS + " " + SHAPES + " " + PRODUCTS).split()
+)
+def test_numpy_function_is_differentiable(name: str) -> None:
+    ours = getattr(np, name)
+    assert ours is not getattr(numpy, name), f"chainrule.numpy.{name} is NumPy's own"
+    assert callable(ours)
+
+
+@pytest.mark.parametrize("name", LINALG.split())
+def test_linalg_function_is_differentiable(name: str) -> None:
+    assert getattr(np.linalg, name) is not getattr(numpy.linalg, name)
+
+
+@pytest.mark.parametrize("name", SPECIAL.split())
+def test_special_function_is_differentiable(name: str) -> None:
+    assert getattr(special, name) is not getattr(scipy.special, name)
+    assert name in special.__all__
+
+
+def test_sign_has_a_zero_derivative_in_both_modes() -> None:
+    x = numpy.array([-2.0, 0.5])
+    numpy.testing.assert_array_equal(cr.grad(lambda v: np.sum(np.sign(v) * v))(x), numpy.sign(x))
+    numpy.testing.assert_array_equal(cr.jacfwd(np.sign)(x), numpy.zeros((2, 2)))
+
+
+def test_no_names_beyond_numpys() -> None:
+    extras = {n for n in dir(np) if not n.startswith("_") and not hasattr(numpy, n)}
+    assert extras == {"rules"}  # the subpackage that holds the derivative rules
+    assert {n for n in dir(np.linalg) if not n.startswith("_")} <= set(dir(numpy.linalg))
+
+
+def test_non_differentiable_names_are_numpys_own_objects() -> None:
+    for name in (
+        "zeros",
+        "ones",
+        "arange",
+        "linspace",
+        "eye",
+        "float32",
+        "pi",
+        "newaxis",
+        "random",
+        "int64",
+        "ndarray",
+    ):
+        assert getattr(np, name) is getattr(numpy, name), name
+    assert np.fft.fft is numpy.fft.fft
