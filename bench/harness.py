@@ -276,6 +276,34 @@ def run_case(
     return case
 
 
+def sized_section(
+    workload: str,
+    title: str,
+    note: str,
+    sizes: Sequence[int],
+    impls: Callable[[int], Sequence[Impl]],
+    cfg: Config,
+    *,
+    rtol: float,
+    atol: float,
+) -> Section:
+    """One case per size ``n``, each checked against chainrule (or the NumPy floor) and timed."""
+    section = Section(workload, title)
+    section.notes.append(note)
+    for n in sizes:
+        section.cases.append(
+            run_case(
+                f"n={n}",
+                impls(n),
+                cfg,
+                rtol=rtol,
+                atol=atol,
+                fallback_reference="numpy by hand (floor)",
+            )
+        )
+    return section
+
+
 def ratio_target(
     section: Section, case_label: str, anchor: str, min_ratio: float, text: str
 ) -> Target:

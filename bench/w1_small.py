@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from . import libs
-from .harness import CHAINRULE, Config, Impl, Section, ratio_target, run_case
+from .harness import CHAINRULE, Config, Impl, Section, ratio_target, sized_section
 
 ID = "W1"
 TITLE = "small function, many operations: one grad call (float64)"
@@ -112,22 +112,17 @@ def impls(n: int) -> list[Impl]:
 
 
 def run(cfg: Config) -> Section:
-    section = Section(ID, TITLE)
-    section.notes.append(
+    section = sized_section(
+        ID,
+        TITLE,
         f"x, w ~ N(0, 1) from seed {SEED}; results checked against chainrule "
-        "(allclose, rtol 1e-10) before timing"
+        "(allclose, rtol 1e-10) before timing",
+        SIZES,
+        impls,
+        cfg,
+        rtol=1e-10,
+        atol=1e-13,
     )
-    for n in SIZES:
-        section.cases.append(
-            run_case(
-                f"n={n}",
-                impls(n),
-                cfg,
-                rtol=1e-10,
-                atol=1e-13,
-                fallback_reference="numpy by hand (floor)",
-            )
-        )
     section.targets += [
         ratio_target(
             section, "n=10", "autograd", 3.0, "W1 n=10: chainrule <= 1/3 of autograd's time"

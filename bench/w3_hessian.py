@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from . import libs
-from .harness import CHAINRULE, Config, Impl, Section, ratio_target, run_case
+from .harness import CHAINRULE, Config, Impl, Section, ratio_target, sized_section
 
 ID = "W3"
 TITLE = "dense Hessian of Rosenbrock (float64)"
@@ -101,22 +101,17 @@ def impls(n: int) -> list[Impl]:
 
 
 def run(cfg: Config) -> Section:
-    section = Section(ID, TITLE)
-    section.notes.append(
+    section = sized_section(
+        ID,
+        TITLE,
         f"x ~ N(0, 1) from seed {SEED}; Hessians checked against chainrule "
-        "(allclose, rtol 1e-9) before timing"
+        "(allclose, rtol 1e-9) before timing",
+        SIZES,
+        impls,
+        cfg,
+        rtol=1e-9,
+        atol=1e-8,
     )
-    for n in SIZES:
-        section.cases.append(
-            run_case(
-                f"n={n}",
-                impls(n),
-                cfg,
-                rtol=1e-9,
-                atol=1e-8,
-                fallback_reference="numpy by hand (floor)",
-            )
-        )
     section.targets.append(
         ratio_target(
             section,
