@@ -210,7 +210,20 @@ _def_logsumexp_rules(_logsumexp_signed, signed=True)
 def logsumexp(
     a: Any, axis: Any = None, b: Any = None, keepdims: bool = False, return_sign: bool = False
 ) -> Any:
-    """`scipy.special.logsumexp`, differentiable in `a` and `b`; the sign is a plain array."""
+    """`scipy.special.logsumexp`, differentiable in `a` and `b`; the sign is a plain array.
+
+    Its gradient is the softmax, and its Hessian the softmax's Jacobian ``diag(p) - p pᵀ``:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> from chainrule.scipy import special
+    >>> x = np.log(np.array([1.0, 3.0]))
+    >>> cr.grad(special.logsumexp)(x)
+    array([0.25, 0.75])
+    >>> cr.hessian(special.logsumexp)(x)
+    array([[ 0.1875, -0.1875],
+           [-0.1875,  0.1875]])
+    """
     args = (a,) if b is None else (a, b)
     if not return_sign:
         return _logsumexp(*args, axis=axis, keepdims=keepdims)

@@ -83,14 +83,28 @@ _clip = primitive(np.clip, "clip")
 
 
 def where(condition: Any, x: Any = None, y: Any = None) -> Any:
-    """`numpy.where`; differentiable in `x` and `y` (the one-argument form is `nonzero`)."""
+    """`numpy.where`; differentiable in `x` and `y` (the one-argument form is `nonzero`).
+
+    Each entry is differentiated through the branch it takes:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda x: np.where(x > 0, x ** 2, -x).sum())(np.array([-1.0, 3.0]))
+    array([-1.,  6.])
+    """
     if x is None and y is None:
         return np.nonzero(primal(condition))
     return _where(primal(condition), x, y)
 
 
 def clip(a: Any, a_min: Any = None, a_max: Any = None, **kwargs: Any) -> Any:
-    """`numpy.clip`; derivative 1 inside ``[a_min, a_max]`` (ends included), 0 outside."""
+    """`numpy.clip`; derivative 1 inside ``[a_min, a_max]`` (ends included), 0 outside.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda x: np.clip(x, 0.0, 1.0).sum())(np.array([-1.0, 0.5, 1.0, 2.0]))
+    array([0., 1., 1., 0.])
+    """
     a_min = kwargs.pop("min", a_min)
     a_max = kwargs.pop("max", a_max)
     if kwargs:

@@ -160,7 +160,15 @@ def contains_tracer(obj: Any) -> bool:
 
 
 def take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "raise") -> Any:
-    """`numpy.take`: ``a[..., indices, ...]`` along `axis` (the flattened `a` if None)."""
+    """`numpy.take`: ``a[..., indices, ...]`` along `axis` (the flattened `a` if None).
+
+    Repeated indices accumulate, and entries never taken get 0:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda x: np.take(x, [0, 2, 0]).sum())(np.zeros(3))
+    array([2., 0., 1.])
+    """
     if not contains_tracer(a):
         return np.take(a, indices, axis=axis, out=out, mode=mode)  # type: ignore[call-overload]
     a = cnp.asarray(a)
@@ -179,7 +187,15 @@ def take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "r
 
 
 def take_along_axis(arr: Any, indices: Any, axis: Any = -1) -> Any:
-    """`numpy.take_along_axis`: pick ``indices`` along `axis`, broadcasting the other axes."""
+    """`numpy.take_along_axis`: pick ``indices`` along `axis`, broadcasting the other axes.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> idx = np.array([[1], [0]])
+    >>> cr.grad(lambda a: np.take_along_axis(a, idx, axis=1).sum())(np.zeros((2, 2)))
+    array([[0., 1.],
+           [1., 0.]])
+    """
     if not contains_tracer(arr):
         return np.take_along_axis(arr, indices, axis=axis)
     arr = cnp.asarray(arr)
@@ -198,7 +214,15 @@ def take_along_axis(arr: Any, indices: Any, axis: Any = -1) -> Any:
 
 
 def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, **kwargs: Any) -> Any:
-    """`numpy.sort`, as a gather by ``argsort`` (see the module docstring for ties)."""
+    """`numpy.sort`, as a gather by ``argsort`` (see the module docstring for ties).
+
+    Each sorted position's gradient goes back to the entry that landed there:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda x: np.sort(x) @ np.array([1.0, 10.0, 100.0]))(np.array([3.0, 1.0, 2.0]))
+    array([100.,   1.,  10.])
+    """
     if not contains_tracer(a):
         return np.sort(a, axis=axis, kind=kind, order=order, **kwargs)
     a = cnp.asarray(a)

@@ -156,7 +156,17 @@ _SlogdetResult = type(np.linalg.slogdet(np.eye(1)))
 
 
 def slogdet(a: Any) -> Any:
-    """`numpy.linalg.slogdet`: ``(sign, logabsdet)``; `sign` is a plain array (derivative 0)."""
+    """`numpy.linalg.slogdet`: ``(sign, logabsdet)``; `sign` is a plain array (derivative 0).
+
+    The gradient of ``log|det A|`` is ``inv(A)ᵀ`` (that of ``det`` is ``det(A) inv(A)ᵀ``):
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> a = np.array([[2.0, 1.0], [3.0, 2.0]])
+    >>> cr.grad(lambda a: np.linalg.slogdet(a)[1])(a).round(4)
+    array([[ 2., -3.],
+           [-1.,  2.]])
+    """
     if not _traced(a):
         return np.linalg.slogdet(a)
     sign, logabsdet = _slogdet(a)
@@ -290,7 +300,17 @@ def _matrix_norm(x: Any, ord: Any, row: int, col: int, keepdims: bool) -> Any:
 
 
 def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
-    """`numpy.linalg.norm`: vector and matrix norms (conventions in the module docstring)."""
+    """`numpy.linalg.norm`: vector and matrix norms (conventions in the module docstring).
+
+    The gradient of the 2-norm is ``x / ‖x‖``, and 0 at the zero vector:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(np.linalg.norm)(np.array([3.0, 4.0]))
+    array([0.6, 0.8])
+    >>> cr.grad(np.linalg.norm)(np.zeros(2))
+    array([0., 0.])
+    """
     if not _traced(x):
         return np.linalg.norm(x, ord, axis, keepdims)
     nd = ndim_of(x)
@@ -360,14 +380,35 @@ _EighResult = type(np.linalg.eigh(np.eye(1)))
 
 
 def eigh(a: Any, UPLO: Literal["L", "U", "l", "u"] = "L") -> Any:
-    """`numpy.linalg.eigh`: ``(eigenvalues, eigenvectors)`` of a symmetric matrix."""
+    """`numpy.linalg.eigh`: ``(eigenvalues, eigenvectors)`` of a symmetric matrix.
+
+    The gradient of an eigenvalue is ``v vᵀ``, its unit eigenvector ``v`` times itself
+    (whatever the sign of ``v``):
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> a = np.array([[2.0, 1.0], [1.0, 2.0]])
+    >>> cr.grad(lambda a: np.linalg.eigh(a)[0][-1])(a).round(4)
+    array([[0.5, 0.5],
+           [0.5, 0.5]])
+    """
     if not _traced(a):
         return np.linalg.eigh(a, UPLO)
     return _result(_EighResult, *_eigh(a, UPLO=UPLO))
 
 
 def eigvalsh(a: Any, UPLO: Literal["L", "U", "l", "u"] = "L") -> Any:
-    """`numpy.linalg.eigvalsh`: the eigenvalues of a symmetric matrix, ascending."""
+    """`numpy.linalg.eigvalsh`: the eigenvalues of a symmetric matrix, ascending.
+
+    The sum of squared eigenvalues is ``tr(A²)``, whose gradient is ``2 A``:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> a = np.array([[2.0, 1.0], [1.0, 2.0]])
+    >>> cr.grad(lambda a: (np.linalg.eigvalsh(a) ** 2).sum())(a).round(4)
+    array([[4., 2.],
+           [2., 4.]])
+    """
     if not _traced(a):
         return np.linalg.eigvalsh(a, UPLO)
     return _eigh(a, UPLO=UPLO)[0]
@@ -430,7 +471,17 @@ _SVDResult = type(np.linalg.svd(np.eye(1)))
 def svd(
     a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False
 ) -> Any:
-    """`numpy.linalg.svd`. Under a transform, non-square input needs ``full_matrices=False``."""
+    """`numpy.linalg.svd`. Under a transform, non-square input needs ``full_matrices=False``.
+
+    The gradient of the largest singular value is ``u vᵀ``, its singular vectors:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> a = np.array([[3.0, 0.0], [0.0, 1.0]])
+    >>> cr.grad(lambda a: np.linalg.svd(a, compute_uv=False)[0])(a)
+    array([[1., 0.],
+           [0., 0.]])
+    """
     if not _traced(a):
         return np.linalg.svd(a, full_matrices, compute_uv, hermitian)  # type: ignore[call-overload]
     if not compute_uv:
@@ -473,7 +524,18 @@ _QRResult = type(np.linalg.qr(np.eye(1)))
 
 def qr(a: Any, mode: Literal["reduced", "complete", "r", "raw"] = "reduced") -> Any:
     """`numpy.linalg.qr`. Under a transform: modes 'reduced', 'r' (and 'complete' for square
-    input), for ``m >= n``."""
+    input), for ``m >= n``.
+
+    ``log|det A|`` is the sum of ``log|R_ii|``, so its gradient through `R` is ``inv(A)ᵀ``:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> a = np.array([[2.0, 1.0], [3.0, 2.0]])
+    >>> logabsdet = lambda a: np.log(np.abs(np.diagonal(np.linalg.qr(a)[1]))).sum()
+    >>> cr.grad(logabsdet)(a).round(4)
+    array([[ 2., -3.],
+           [-1.,  2.]])
+    """
     if not _traced(a):
         return np.linalg.qr(a, mode)
     m, n = shape_of(a)[-2:]
@@ -509,7 +571,18 @@ defjvp(pinv, _pinv_jvp)
 
 
 def lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
-    """`numpy.linalg.lstsq`: ``(x, residuals, rank, s)``; `x` and `residuals` differentiable."""
+    """`numpy.linalg.lstsq`: ``(x, residuals, rank, s)``; `x` and `residuals` differentiable.
+
+    The slope of a fitted line, differentiated with respect to the data: how much each
+    observation moves it.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> a = np.array([[1.0, 0.0], [1.0, 1.0], [1.0, 2.0], [1.0, 3.0]])
+    >>> slope = lambda y: np.linalg.lstsq(a, y)[0][1]
+    >>> cr.grad(slope)(np.array([1.0, 2.0, 4.0, 3.0])).round(4)
+    array([-0.3, -0.1,  0.1,  0.3])
+    """
     if not _traced(a, b):
         return np.linalg.lstsq(a, b, rcond)
     _, residuals, rank, s = np.linalg.lstsq(primal(a), primal(b), rcond)
@@ -524,7 +597,17 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
 
 
 def matrix_power(a: Any, n: int) -> Any:
-    """`numpy.linalg.matrix_power`: by repeated squaring (``inv`` first for negative `n`)."""
+    """`numpy.linalg.matrix_power`: by repeated squaring (``inv`` first for negative `n`).
+
+    The gradient of ``tr(Aⁿ)`` is ``n (Aⁿ⁻¹)ᵀ``:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> a = np.array([[1.0, 1.0], [0.0, 1.0]])
+    >>> cr.grad(lambda a: np.trace(np.linalg.matrix_power(a, 3)))(a)
+    array([[3., 0.],
+           [6., 3.]])
+    """
     if not _traced(a):
         return np.linalg.matrix_power(a, n)
     shape = shape_of(a)
@@ -565,7 +648,17 @@ def _chain_order(dims: list[int]) -> list[list[int]]:
 
 
 def multi_dot(arrays: Sequence[Any], *, out: Any = None) -> Any:
-    """`numpy.linalg.multi_dot`: the chain of products in the cheapest order."""
+    """`numpy.linalg.multi_dot`: the chain of products in the cheapest order.
+
+    The gradient of ``u B v`` with respect to ``B`` is the outer product ``u vᵀ``:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> u, v = np.array([1.0, 2.0]), np.array([3.0, 4.0])
+    >>> cr.grad(lambda b: np.linalg.multi_dot([u, b, v]))(np.zeros((2, 2)))
+    array([[3., 4.],
+           [6., 8.]])
+    """
     if not _traced(*arrays):
         return np.linalg.multi_dot(arrays, out=out)
     if out is not None:

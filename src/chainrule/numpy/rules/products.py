@@ -198,7 +198,17 @@ def _contract(a: Any, b: Any, axes_a: Sequence[int], axes_b: Sequence[int]) -> A
 
 
 def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
-    """`numpy.tensordot`: `axes` an int (last axes of `a` with first of `b`) or two lists."""
+    """`numpy.tensordot`: `axes` an int (last axes of `a` with first of `b`) or two lists.
+
+    Contracting over all axes gives the other operand as the gradient:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> b = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> cr.grad(lambda a: np.tensordot(a, b, axes=2))(np.zeros((2, 2)))
+    array([[1., 2.],
+           [3., 4.]])
+    """
     if not _traced(a, b):
         return np.tensordot(a, b, axes)
     na, nb = ndim_of(a), ndim_of(b)
@@ -217,7 +227,17 @@ def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
 
 
 def dot(a: Any, b: Any, out: Any = None) -> Any:
-    """`numpy.dot`: a product with a scalar, matmul up to 2-D `b`, else a tensordot."""
+    """`numpy.dot`: a product with a scalar, matmul up to 2-D `b`, else a tensordot.
+
+    The gradient of ``sum(A @ B)`` with respect to ``A`` is ``ones @ B.T``:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> b = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> cr.grad(lambda a: np.dot(a, b).sum())(np.eye(2))
+    array([[3., 7.],
+           [3., 7.]])
+    """
     if not _traced(a, b):
         return np.dot(a, b, out)
     _no_out("dot", out)
@@ -229,7 +249,15 @@ def dot(a: Any, b: Any, out: Any = None) -> Any:
 
 
 def inner(a: Any, b: Any, /) -> Any:
-    """`numpy.inner`: sum over the last axes of both (a product when either is a scalar)."""
+    """`numpy.inner`: sum over the last axes of both (a product when either is a scalar).
+
+    Each operand's gradient is the other operand:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(np.inner, argnums=(0, 1))(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+    (array([3., 4.]), array([1., 2.]))
+    """
     if not _traced(a, b):
         return np.inner(a, b)
     if ndim_of(a) == 0 or ndim_of(b) == 0:
@@ -238,14 +266,30 @@ def inner(a: Any, b: Any, /) -> Any:
 
 
 def vdot(a: Any, b: Any, /) -> Any:
-    """`numpy.vdot` for real arrays: the dot product of the flattened operands."""
+    """`numpy.vdot` for real arrays: the dot product of the flattened operands.
+
+    ``vdot(a, a)`` is the squared Frobenius norm, whose gradient is ``2 a``:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda a: np.vdot(a, a))(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    array([[2., 4.],
+           [6., 8.]])
+    """
     if not _traced(a, b):
         return np.vdot(a, b)
     return matmul(cnp.reshape(a, -1), cnp.reshape(b, -1))
 
 
 def outer(a: Any, b: Any, out: Any = None) -> Any:
-    """`numpy.outer`: a flattened `a` as a column times a flattened `b` as a row."""
+    """`numpy.outer`: a flattened `a` as a column times a flattened `b` as a row.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> f = lambda u, v: np.outer(u, v).sum()
+    >>> cr.grad(f, argnums=(0, 1))(np.array([1.0, 2.0]), np.array([3.0, 4.0, 5.0]))
+    (array([12., 12.]), array([3., 3., 3.]))
+    """
     if not _traced(a, b):
         return np.outer(a, b, out)
     _no_out("outer", out)
@@ -253,7 +297,13 @@ def outer(a: Any, b: Any, out: Any = None) -> Any:
 
 
 def kron(a: Any, b: Any) -> Any:
-    """`numpy.kron`: every axis of `a` interleaved with the same axis of `b`, then merged."""
+    """`numpy.kron`: every axis of `a` interleaved with the same axis of `b`, then merged.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda a: np.kron(a, np.array([1.0, 10.0])).sum())(np.zeros(2))
+    array([11., 11.])
+    """
     if not _traced(a, b):
         return np.kron(a, b)
     n = max(ndim_of(a), ndim_of(b))
@@ -399,7 +449,20 @@ defjvp_joint(_einsum, _einsum_jvp)
 
 
 def einsum(*operands: Any, **kwargs: Any) -> Any:
-    """`numpy.einsum`, string or interleaved form; on traced values only `optimize` is kept."""
+    """`numpy.einsum`, string or interleaved form; on traced values only `optimize` is kept.
+
+    The gradient of ``'ii'`` (a trace) is the identity; that of the quadratic form
+    ``x A x`` is ``(A + Aᵀ) x``:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda a: np.einsum("ii", a))(np.ones((2, 2)))
+    array([[1., 0.],
+           [0., 1.]])
+    >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> cr.grad(lambda x: np.einsum("i,ij,j", x, a, x))(np.array([1.0, 0.0]))
+    array([2., 5.])
+    """
     if not _traced(*operands):
         return np.einsum(*operands, **kwargs)
     optimize = kwargs.pop("optimize", False)
@@ -435,7 +498,16 @@ def _as_3vectors(x: Any) -> Any:
 def cross(
     a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis: int | None = None
 ) -> Any:
-    """`numpy.cross` of 3-vectors (or 2-vectors) along the given axes, broadcasting the rest."""
+    """`numpy.cross` of 3-vectors (or 2-vectors) along the given axes, broadcasting the rest.
+
+    ``(a × b) · c = a · (b × c)``, so the gradient with respect to `a` is ``b × c``:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> b, c = np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0])
+    >>> cr.grad(lambda a: np.cross(a, b) @ c)(np.zeros(3))
+    array([1., 0., 0.])
+    """
     if not _traced(a, b):
         return np.cross(a, b, axisa, axisb, axisc, axis)
     if axis is not None:

@@ -442,7 +442,18 @@ def average(
     *,
     keepdims: Any = _NoValue,
 ) -> Any:
-    """`numpy.average`, differentiable in `a` and `weights` (``sum(a * w) / sum(w)``)."""
+    """`numpy.average`, differentiable in `a` and `weights` (``sum(a * w) / sum(w)``).
+
+    The gradient with respect to `a` is the normalised weights; with respect to the weights,
+    ``(a - average) / sum(weights)``:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda a: np.average(a, weights=np.array([1.0, 3.0])))(np.zeros(2))
+    array([0.25, 0.75])
+    >>> cr.grad(lambda w: np.average(np.array([1.0, 3.0]), weights=w))(np.array([1.0, 1.0]))
+    array([-0.5,  0.5])
+    """
     if not isinstance(a, Tracer) and not isinstance(weights, Tracer):
         return _np_average(a, axis, weights, returned, keepdims=keepdims)
     if not isinstance(a, Tracer):

@@ -64,7 +64,16 @@ _reshape = primitive(_reshape_impl, "reshape")
 
 
 def reshape(a: Any, shape: Any = None, order: str = "C", **kwargs: Any) -> Any:
-    """`numpy.reshape` (C order)."""
+    """`numpy.reshape` (C order).
+
+    The gradient comes back in the input's shape:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> w = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> cr.grad(lambda x: (np.reshape(x, (2, 2)) * w).sum())(np.zeros(4))
+    array([1., 2., 3., 4.])
+    """
     shape = kwargs.pop("newshape", shape)
     if kwargs or order != "C":
         raise TypeError("chainrule.numpy.reshape supports only `shape` and order='C'")
@@ -98,7 +107,17 @@ _transpose = primitive(_transpose_impl, "transpose")
 
 
 def transpose(a: Any, axes: Any = None) -> Any:
-    """`numpy.transpose`."""
+    """`numpy.transpose`.
+
+    The gradient is transposed back:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> w = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> cr.grad(lambda a: (np.transpose(a) * w).sum())(np.zeros((2, 2)))
+    array([[1., 3.],
+           [2., 4.]])
+    """
     return _transpose(a, None if axes is None else tuple(int(i) for i in axes))
 
 
@@ -230,13 +249,28 @@ def _axis_tuple(axis: Any, ndim: int) -> tuple[int, ...]:
 
 @_numpy_unless_traced(np.ravel)
 def ravel(a: Any, order: str = "C") -> Any:
-    """`numpy.ravel` (C order)."""
+    """`numpy.ravel` (C order).
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda a: np.ravel(a) @ np.arange(4.0))(np.zeros((2, 2)))
+    array([[0., 1.],
+           [2., 3.]])
+    """
     return reshape(asarray(a), -1, order=order)
 
 
 @_numpy_unless_traced(np.expand_dims)
 def expand_dims(a: Any, axis: Any) -> Any:
-    """`numpy.expand_dims`: a reshape."""
+    """`numpy.expand_dims`: a reshape.
+
+    A new axis that broadcasting then stretches sums the gradient over it:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda x: (np.expand_dims(x, 0) * np.ones((3, 1))).sum())(np.array([1.0, 2.0]))
+    array([3., 3.])
+    """
     a = asarray(a)
     ndim = ndim_of(a) + (1 if np.ndim(axis) == 0 else len(axis))
     axes = _axis_tuple(axis, ndim)
@@ -246,7 +280,15 @@ def expand_dims(a: Any, axis: Any) -> Any:
 
 @_numpy_unless_traced(np.squeeze)
 def squeeze(a: Any, axis: Any = None) -> Any:
-    """`numpy.squeeze`: a reshape."""
+    """`numpy.squeeze`: a reshape.
+
+    The gradient keeps the squeezed axis:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda a: np.squeeze(a) @ np.array([1.0, 2.0]))(np.zeros((1, 2)))
+    array([[1., 2.]])
+    """
     a = asarray(a)
     shape = shape_of(a)
     if axis is None:
@@ -273,25 +315,60 @@ def _atleast(arys: tuple[Any, ...], ndim: int) -> Any:
 
 @_numpy_unless_traced(np.atleast_1d)
 def atleast_1d(*arys: Any) -> Any:
-    """`numpy.atleast_1d`."""
+    """`numpy.atleast_1d`.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> print(cr.grad(lambda x: 3.0 * np.atleast_1d(x)[0])(2.0))
+    3.0
+    """
     return _atleast(arys, 1)
 
 
 @_numpy_unless_traced(np.atleast_2d)
 def atleast_2d(*arys: Any) -> Any:
-    """`numpy.atleast_2d`."""
+    """`numpy.atleast_2d`.
+
+    A 1-d input becomes a row:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda x: (np.atleast_2d(x) @ np.array([[1.0], [2.0]])).sum())(np.zeros(2))
+    array([1., 2.])
+    """
     return _atleast(arys, 2)
 
 
 @_numpy_unless_traced(np.atleast_3d)
 def atleast_3d(*arys: Any) -> Any:
-    """`numpy.atleast_3d`."""
+    """`numpy.atleast_3d`.
+
+    A 1-d input of length n becomes ``(1, n, 1)``; as a reshape, its Jacobian is the identity:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> jac = cr.jacfwd(np.atleast_3d)(np.array([1.0, 2.0]))
+    >>> jac.shape
+    (1, 2, 1, 2)
+    >>> jac.reshape(2, 2)
+    array([[1., 0.],
+           [0., 1.]])
+    """
     return _atleast(arys, 3)
 
 
 @_numpy_unless_traced(np.swapaxes)
 def swapaxes(a: Any, axis1: int, axis2: int) -> Any:
-    """`numpy.swapaxes`: a transpose."""
+    """`numpy.swapaxes`: a transpose.
+
+    Row 0 of the swapped array is column 0 of `a`, so that is where the gradient goes:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda a: np.swapaxes(a, 0, 1)[0].sum())(np.zeros((2, 3)))
+    array([[1., 0., 0.],
+           [1., 0., 0.]])
+    """
     a = asarray(a)
     order = list(range(ndim_of(a)))
     i, j = normalize_axis(axis1, len(order)), normalize_axis(axis2, len(order))
@@ -301,7 +378,14 @@ def swapaxes(a: Any, axis1: int, axis2: int) -> Any:
 
 @_numpy_unless_traced(np.moveaxis)
 def moveaxis(a: Any, source: Any, destination: Any) -> Any:
-    """`numpy.moveaxis`: a transpose."""
+    """`numpy.moveaxis`: a transpose.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda a: (np.moveaxis(a, 0, -1) * np.array([0.0, 1.0])).sum())(np.zeros((2, 3)))
+    array([[0., 0., 0.],
+           [1., 1., 1.]])
+    """
     a = asarray(a)
     src = _axis_tuple(source, ndim_of(a))
     dst = _axis_tuple(destination, ndim_of(a))
@@ -323,7 +407,16 @@ def concatenate(
     dtype: Any = None,
     casting: str = "same_kind",
 ) -> Any:
-    """`numpy.concatenate`; its transpose is `split`."""
+    """`numpy.concatenate`; its transpose is `split`.
+
+    Each input gets its own slice of the gradient:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> f = lambda x, y: np.concatenate([x, y]) @ np.arange(5.0)
+    >>> cr.grad(f, argnums=(0, 1))(np.zeros(2), np.zeros(3))
+    (array([0., 1.]), array([2., 3., 4.]))
+    """
     _no_out("concatenate", out)
     arrays = [asarray(a) for a in arrays]
     if axis is None:
@@ -342,7 +435,16 @@ def stack(
     dtype: Any = None,
     casting: str = "same_kind",
 ) -> Any:
-    """`numpy.stack`: new axes, then `concatenate`."""
+    """`numpy.stack`: new axes, then `concatenate`.
+
+    Each input gets its own row of the gradient:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> w = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> cr.grad(lambda a, b: (np.stack([a, b]) * w).sum(), argnums=(0, 1))(np.zeros(2), np.zeros(2))
+    (array([1., 2.]), array([3., 4.]))
+    """
     _no_out("stack", out)
     arrays = [asarray(a) for a in arrays]
     if not arrays:
@@ -355,33 +457,74 @@ def stack(
 
 @_numpy_unless_traced(np.hstack)
 def hstack(tup: Sequence[Any], *, dtype: Any = None, casting: str = "same_kind") -> Any:
-    """`numpy.hstack`."""
+    """`numpy.hstack`.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> f = lambda x, y: np.hstack([x, y]) @ np.arange(4.0)
+    >>> cr.grad(f, argnums=(0, 1))(np.zeros(1), np.zeros(3))
+    (array([0.]), array([1., 2., 3.]))
+    """
     arrays = [atleast_1d(a) for a in tup]
     return concatenate(arrays, 0 if arrays and ndim_of(arrays[0]) == 1 else 1, dtype=dtype)
 
 
 @_numpy_unless_traced(np.vstack)
 def vstack(tup: Sequence[Any], *, dtype: Any = None, casting: str = "same_kind") -> Any:
-    """`numpy.vstack`."""
+    """`numpy.vstack`.
+
+    An array stacked twice gets the sum of both rows' gradients:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda x: np.vstack([x, 2 * x]).sum(axis=0) @ np.array([1.0, 10.0]))(np.zeros(2))
+    array([ 3., 30.])
+    """
     return concatenate([atleast_2d(a) for a in tup], 0, dtype=dtype)
 
 
 @_numpy_unless_traced(np.dstack)
 def dstack(tup: Sequence[Any]) -> Any:
-    """`numpy.dstack`."""
+    """`numpy.dstack`.
+
+    An input whose layer is not used gets a zero gradient:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> f = lambda a, b: np.dstack([a, b])[..., 1].sum()
+    >>> cr.grad(f, argnums=(0, 1))(np.ones((2, 2)), np.ones((2, 2)))
+    (array([[0., 0.],
+           [0., 0.]]), array([[1., 1.],
+           [1., 1.]]))
+    """
     return concatenate([atleast_3d(a) for a in tup], 2)
 
 
 @_numpy_unless_traced(np.column_stack)
 def column_stack(tup: Sequence[Any]) -> Any:
-    """`numpy.column_stack`: 0-d and 1-d inputs become columns."""
+    """`numpy.column_stack`: 0-d and 1-d inputs become columns.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> f = lambda x, y: (np.column_stack([x, y]) @ np.array([1.0, -1.0])).sum()
+    >>> cr.grad(f, argnums=(0, 1))(np.zeros(2), np.zeros(2))
+    (array([1., 1.]), array([-1., -1.]))
+    """
     arrays = [asarray(a) for a in tup]
     return concatenate([_reshape(a, (-1, 1)) if ndim_of(a) < 2 else a for a in arrays], 1)
 
 
 @_numpy_unless_traced(np.array_split)
 def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
-    """`numpy.array_split`: a list of pieces (one multiple-output primitive)."""
+    """`numpy.array_split`: a list of pieces (one multiple-output primitive).
+
+    Pieces may differ in size; entries of an unused piece get a zero gradient:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda x: np.array_split(x, 2)[0].sum())(np.ones(5))
+    array([1., 1., 1., 0., 0.])
+    """
     ary = asarray(ary)
     axis = normalize_axis(axis, ndim_of(ary))
     n = shape_of(ary)[axis]
@@ -402,7 +545,18 @@ def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
 
 @_numpy_unless_traced(np.split)
 def split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
-    """`numpy.split`: `array_split` that insists on equal sections."""
+    """`numpy.split`: `array_split` that insists on equal sections.
+
+    The gradient of ``sum(a * b)`` is ``b`` for the piece ``a`` and ``a`` for ``b``:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> def f(x):
+    ...     a, b = np.split(x, 2)
+    ...     return (a * b).sum()
+    >>> cr.grad(f)(np.array([1.0, 2.0, 3.0, 4.0]))
+    array([3., 4., 1., 2.])
+    """
     ary = asarray(ary)
     if np.ndim(indices_or_sections) == 0 and (
         shape_of(ary)[normalize_axis(axis, ndim_of(ary))] % int(indices_or_sections)
@@ -428,7 +582,15 @@ def _replicate(a: Any, reps: Sequence[int], inner: bool) -> Any:
 
 @_numpy_unless_traced(np.tile)
 def tile(A: Any, reps: Any) -> Any:
-    """`numpy.tile`."""
+    """`numpy.tile`.
+
+    Each entry's gradient sums over its copies:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda x: np.tile(x, 2) @ np.arange(4.0))(np.zeros(2))
+    array([2., 4.])
+    """
     A = asarray(A)
     reps = tuple(int(r) for r in np.atleast_1d(reps))
     ndim = max(len(reps), ndim_of(A))
@@ -438,7 +600,15 @@ def tile(A: Any, reps: Any) -> Any:
 
 @_numpy_unless_traced(np.repeat)
 def repeat(a: Any, repeats: Any, axis: Any = None) -> Any:
-    """`numpy.repeat`: one count by broadcasting, per-entry counts by indexing."""
+    """`numpy.repeat`: one count by broadcasting, per-entry counts by indexing.
+
+    Each entry's gradient sums over its copies:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda x: np.repeat(x, [1, 3]).sum())(np.array([5.0, 7.0]))
+    array([1., 3.])
+    """
     a = asarray(a)
     if axis is None:
         a, axis = _reshape(a, -1), 0
@@ -458,7 +628,15 @@ def _flip_index(axes: Sequence[int], ndim: int) -> tuple[slice, ...]:
 
 @_numpy_unless_traced(np.flip)
 def flip(m: Any, axis: Any = None) -> Any:
-    """`numpy.flip`: a negative-step slice."""
+    """`numpy.flip`: a negative-step slice.
+
+    The gradient is flipped back:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda x: np.flip(x) @ np.arange(3.0))(np.zeros(3))
+    array([2., 1., 0.])
+    """
     m = asarray(m)
     axes = range(ndim_of(m)) if axis is None else _axis_tuple(axis, ndim_of(m))
     return getitem(m, _flip_index(axes, ndim_of(m))) if ndim_of(m) else m
@@ -466,7 +644,14 @@ def flip(m: Any, axis: Any = None) -> Any:
 
 @_numpy_unless_traced(np.fliplr)
 def fliplr(m: Any) -> Any:
-    """`numpy.fliplr`."""
+    """`numpy.fliplr`.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda a: np.fliplr(a)[:, 0].sum())(np.zeros((2, 2)))
+    array([[0., 1.],
+           [0., 1.]])
+    """
     if ndim_of(m) < 2:
         raise ValueError("Input must be >= 2-d.")
     return flip(m, 1)
@@ -474,7 +659,14 @@ def fliplr(m: Any) -> Any:
 
 @_numpy_unless_traced(np.flipud)
 def flipud(m: Any) -> Any:
-    """`numpy.flipud`."""
+    """`numpy.flipud`.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda a: np.flipud(a)[0].sum())(np.zeros((2, 2)))
+    array([[0., 0.],
+           [1., 1.]])
+    """
     if ndim_of(m) < 1:
         raise ValueError("Input must be >= 1-d.")
     return flip(m, 0)
@@ -482,7 +674,13 @@ def flipud(m: Any) -> Any:
 
 @_numpy_unless_traced(np.roll)
 def roll(a: Any, shift: Any, axis: Any = None) -> Any:
-    """`numpy.roll`: a primitive of its own, whose transpose is the opposite roll."""
+    """`numpy.roll`: a primitive of its own, whose transpose is the opposite roll.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda x: np.roll(x, 1) @ np.arange(3.0))(np.zeros(3))
+    array([1., 2., 0.])
+    """
     a = asarray(a)
     if axis is None:
         return _roll(a, shift, None)
@@ -496,7 +694,15 @@ _PAD_INDEX_MODES = ("edge", "reflect", "symmetric", "wrap")
 
 @_numpy_unless_traced(np.pad)
 def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Any:
-    """`numpy.pad` in modes constant, edge, reflect, symmetric and wrap (see module docstring)."""
+    """`numpy.pad` in modes constant, edge, reflect, symmetric and wrap (see module docstring).
+
+    In ``edge`` mode the end entries are copied into the padding, so their gradients add up:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda x: np.pad(x, 1, mode="edge").sum())(np.zeros(3))
+    array([2., 1., 2.])
+    """
     a = asarray(array)
     shape = shape_of(a)
     widths = np.broadcast_to(np.asarray(pad_width), (len(shape), 2)).astype(int)
@@ -536,13 +742,32 @@ def _tri(m: Any, k: int, lower: bool) -> Any:
 
 @_numpy_unless_traced(np.tril)
 def tril(m: Any, k: int = 0) -> Any:
-    """`numpy.tril`."""
+    """`numpy.tril`.
+
+    Entries above the diagonal are zeroed, so their gradient is 0:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda a: np.tril(a).sum())(np.ones((2, 2)))
+    array([[1., 0.],
+           [1., 1.]])
+    """
     return _tri(m, k, lower=True)
 
 
 @_numpy_unless_traced(np.triu)
 def triu(m: Any, k: int = 0) -> Any:
-    """`numpy.triu`."""
+    """`numpy.triu`.
+
+    Entries below diagonal `k` are zeroed, so their gradient is 0:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda a: np.triu(a, 1).sum())(np.ones((3, 3)))
+    array([[0., 1., 1.],
+           [0., 0., 1.],
+           [0., 0., 0.]])
+    """
     return _tri(m, k, lower=False)
 
 
@@ -554,7 +779,16 @@ def _diagonal_index(rows: int, cols: int, offset: int) -> tuple[Any, Any]:
 
 @_numpy_unless_traced(np.diagonal)
 def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
-    """`numpy.diagonal`: the diagonal becomes the last axis."""
+    """`numpy.diagonal`: the diagonal becomes the last axis.
+
+    Only the diagonal receives a gradient:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda a: np.diagonal(a) @ np.array([1.0, 2.0]))(np.zeros((2, 2)))
+    array([[1., 0.],
+           [0., 2.]])
+    """
     a = asarray(a)
     if ndim_of(a) < 2:
         raise ValueError("diag requires an array of at least two dimensions")
@@ -568,7 +802,16 @@ def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
 
 @_numpy_unless_traced(np.diag)
 def diag(v: Any, k: int = 0) -> Any:
-    """`numpy.diag`: a vector's diagonal matrix, or a matrix's diagonal."""
+    """`numpy.diag`: a vector's diagonal matrix, or a matrix's diagonal.
+
+    From a vector, only the diagonal of the matrix reaches it:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> w = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> cr.grad(lambda v: (np.diag(v) * w).sum())(np.zeros(2))
+    array([1., 4.])
+    """
     v = asarray(v)
     if ndim_of(v) == 2:
         return diagonal(v, k)
@@ -582,7 +825,16 @@ def diag(v: Any, k: int = 0) -> Any:
 def trace(
     a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None, out: Any = None
 ) -> Any:
-    """`numpy.trace`: the sum of `diagonal`."""
+    """`numpy.trace`: the sum of `diagonal`.
+
+    The gradient of a trace is the identity:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(np.trace)(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    array([[1., 0.],
+           [0., 1.]])
+    """
     _no_out("trace", out)
     return cnp.sum(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
 
@@ -592,7 +844,13 @@ def trace(
 
 
 def array(object: Any, dtype: Any = None, **kwargs: Any) -> Any:
-    """`numpy.array`; a (nested) list holding traced values becomes a traced array (by stacking)."""
+    """`numpy.array`; a (nested) list holding traced values becomes a traced array (by stacking).
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> print(cr.grad(lambda x: np.array([[x, 2 * x], [x ** 2, 0.0]]).sum())(3.0))
+    9.0
+    """
     if isinstance(object, Tracer):
         return object if dtype is None else astype(object, dtype)
     if contains_tracer(object):
@@ -602,7 +860,13 @@ def array(object: Any, dtype: Any = None, **kwargs: Any) -> Any:
 
 
 def asarray(a: Any, dtype: Any = None, **kwargs: Any) -> Any:
-    """`numpy.asarray`; traced values pass through unchanged (they are already arrays)."""
+    """`numpy.asarray`; traced values pass through unchanged (they are already arrays).
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> print(cr.grad(lambda x: np.asarray([x, x ** 3]).sum())(2.0))
+    13.0
+    """
     if isinstance(a, Tracer):
         return a if dtype is None else astype(a, dtype)
     if contains_tracer(a):
