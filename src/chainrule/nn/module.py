@@ -1,0 +1,157 @@
+"""Models are pytrees: a `Module` is a dataclass whose array fields are its parameters.
+
+So ``cr.grad(loss)(model, x, y)`` returns a gradient shaped like the model, an optimizer
+updates a model with ``tree.map``, and a model is saved as its arrays. A field is a
+*parameter* (a pytree child) when its value holds arrays: a NumPy float array, a traced
+value, another module, or a list / tuple / dict of those. Every other field (sizes, flags,
+an activation function, a rate) is *static*: part of the structure, never differentiated.
+
+>>> import numpy as np
+>>> from chainrule import nn
+>>> class Scale(nn.Module):
+...     w: np.ndarray
+...     name: str = "scale"
+...     def __call__(self, x):
+...         return self.w * x
+>>> Scale(np.ones(3))
+Scale(w=f64[3], name='scale')  # 3 parameters
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+import numpy as np
+
+from chainrule import tree
+from chainrule.core.trace import Tracer
+
+__all__ = ["Module", "count_parameters"]
+
+
+def _holds_arrays(value: Any) -> bool:
+    """Whether `value` is, or contains, a parameter array (so it is a pytree child)."""
+    if isinstance(value, (Module, Tracer)):
+        return True
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.dtype.kind == "f"
+    if isinstance(value, (list, tuple)):
+        return any(_holds_arrays(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_arrays(v) for v in value.values())
+    return False
+
+
+class _Static:
+    """The static fields of a module: compared by value, hashed by name (values may be lists)."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: tuple[tuple[str, Any], ...]) -> None:
+        self.items = items
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _Static) or len(self.items) != len(other.items):
+            return False
+        for (name, a), (other_name, b) in zip(self.items, other.items, strict=True):
+            if name != other_name or not _same(a, b):
+                return False
+        return True
+
+    def __hash__(self) -> int:
+        return hash(tuple(name for name, _ in self.items))
+
+    def __repr__(self) -> str:
+        return ", ".join(f"{name}={value!r}" for name, value in self.items)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    try:
+        return bool(np.array_equal(a, b)) if isinstance(a, np.ndarray) else bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+def _flatten(module: Module) -> tuple[list[Any], tuple[tuple[str, ...], _Static]]:
+    children, names, static = [], [], []
+    for f in dataclasses.fields(module):
+        value = getattr(module, f.name)
+        if _holds_arrays(value):
+            children.append(value)
+            names.append(f.name)
+        else:
+            static.append((f.name, value))
+    return children, (tuple(names), _Static(tuple(static)))
+
+
+def _unflatten(cls: type[Module], aux: tuple[tuple[str, ...], _Static], children: Any
+               ) -> Module:
+    # No __init__: it would re-initialise parameters, and must not see traced values.
+    module = object.__new__(cls)
+    names, static = aux
+    for name, value in zip(names, children, strict=True):
+        object.__setattr__(module, name, value)
+    for name, value in static.items:
+        object.__setattr__(module, name, value)
+    return module
+
+
+class Module:
+    """Base class of models and layers: subclasses become dataclasses and pytrees.
+
+    Declare fields with annotations; write ``__init__`` yourself when the constructor takes
+    sizes and a seed rather than arrays (as `Linear` does), or let the dataclass make one.
+    Modules are treated as immutable: to change one, build a new one (``tree.map``,
+    ``dataclasses.replace``).
+    """
+
+    _registered: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        dataclasses.dataclass(cls, repr=False, eq=False)
+        tree.register(cls, _flatten, lambda aux, children: _unflatten(cls, aux, children))
+
+    def parameters(self) -> list[Any]:
+        """The parameter arrays, in pytree order."""
+        return tree.leaves(self)
+
+    def __repr__(self) -> str:
+        return f"{_show(self, 0)}  # {count_parameters(self):,} parameters"
+
+
+def count_parameters(model: Any) -> int:
+    """The number of scalar parameters in a pytree (a model, or its gradient)."""
+    return sum(int(np.size(leaf)) for leaf in tree.leaves(model))
+
+
+def _show(value: Any, depth: int) -> str:
+    """A compact, indented picture: arrays as ``f32[64,10]``, modules nested."""
+    if isinstance(value, Module):
+        parts = [f"{f.name}={_show(getattr(value, f.name), depth + 1)}"
+                 for f in dataclasses.fields(value) if f.repr]
+        inline = f"{type(value).__name__}({', '.join(parts)})"
+        if len(inline) + 2 * depth <= 88 and "\n" not in inline:
+            return inline
+        pad = "  " * (depth + 1)
+        body = "".join(f"{pad}{p},\n" for p in parts)
+        return f"{type(value).__name__}(\n{body}{'  ' * depth})"
+    if isinstance(value, (np.ndarray, np.generic, Tracer)):
+        dtype = np.dtype(value.dtype)
+        kind = {"f": "f", "i": "i", "u": "u", "b": "bool"}.get(dtype.kind, dtype.kind)
+        bits = "" if kind == "bool" else str(dtype.itemsize * 8)
+        return f"{kind}{bits}[{','.join(map(str, value.shape))}]"
+    if isinstance(value, (list, tuple)) and _holds_arrays(value):
+        open_, close = ("[", "]") if isinstance(value, list) else ("(", ")")
+        items = [_show(v, depth + 1) for v in value]
+        inline = open_ + ", ".join(items) + close
+        if len(inline) + 2 * depth <= 88 and "\n" not in inline:
+            return inline
+        pad = "  " * (depth + 1)
+        return open_ + "\n" + "".join(f"{pad}{i},\n" for i in items) + "  " * depth + close
+    if callable(value) and hasattr(value, "__name__"):
+        return str(value.__name__)
+    return repr(value)
