@@ -280,20 +280,21 @@ def sized_section(
     workload: str,
     title: str,
     note: str,
-    sizes: Sequence[int],
-    impls: Callable[[int], Sequence[Impl]],
+    sizes: Sequence[Any],
+    impls: Callable[[Any], Sequence[Impl]],
     cfg: Config,
     *,
     rtol: float,
     atol: float,
+    label: Callable[[Any], str] = lambda n: f"n={n}",
 ) -> Section:
-    """One case per size ``n``, each checked against chainrule (or the NumPy floor) and timed."""
+    """One case per size, each checked against chainrule (or the NumPy floor) and timed."""
     section = Section(workload, title)
     section.notes.append(note)
     for n in sizes:
         section.cases.append(
             run_case(
-                f"n={n}",
+                label(n),
                 impls(n),
                 cfg,
                 rtol=rtol,

@@ -20,12 +20,20 @@ Scale(w=f64[3], name='scale')  # 3 parameters
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from chainrule import tree
 from chainrule.core.trace import Tracer
+
+if TYPE_CHECKING:
+    from typing_extensions import dataclass_transform
+else:  # only type checkers need to know that subclasses are dataclasses
+
+    def dataclass_transform(**kwargs: Any) -> Any:
+        return lambda cls: cls
+
 
 __all__ = ["Module", "count_parameters"]
 
@@ -77,7 +85,7 @@ def _same(a: Any, b: Any) -> bool:
 
 def _flatten(module: Module) -> tuple[list[Any], tuple[tuple[str, ...], _Static]]:
     children, names, static = [], [], []
-    for f in dataclasses.fields(module):
+    for f in dataclasses.fields(module):  # type: ignore[arg-type]
         value = getattr(module, f.name)
         if _holds_arrays(value):
             children.append(value)
@@ -87,8 +95,7 @@ def _flatten(module: Module) -> tuple[list[Any], tuple[tuple[str, ...], _Static]
     return children, (tuple(names), _Static(tuple(static)))
 
 
-def _unflatten(cls: type[Module], aux: tuple[tuple[str, ...], _Static], children: Any
-               ) -> Module:
+def _unflatten(cls: type[Module], aux: tuple[tuple[str, ...], _Static], children: Any) -> Module:
     # No __init__: it would re-initialise parameters, and must not see traced values.
     module = object.__new__(cls)
     names, static = aux
@@ -99,6 +106,7 @@ def _unflatten(cls: type[Module], aux: tuple[tuple[str, ...], _Static], children
     return module
 
 
+@dataclass_transform(eq_default=False)
 class Module:
     """Base class of models and layers: subclasses become dataclasses and pytrees.
 
@@ -131,8 +139,11 @@ def count_parameters(model: Any) -> int:
 def _show(value: Any, depth: int) -> str:
     """A compact, indented picture: arrays as ``f32[64,10]``, modules nested."""
     if isinstance(value, Module):
-        parts = [f"{f.name}={_show(getattr(value, f.name), depth + 1)}"
-                 for f in dataclasses.fields(value) if f.repr]
+        parts = [
+            f"{f.name}={_show(getattr(value, f.name), depth + 1)}"
+            for f in dataclasses.fields(value)  # type: ignore[arg-type]
+            if f.repr
+        ]
         inline = f"{type(value).__name__}({', '.join(parts)})"
         if len(inline) + 2 * depth <= 88 and "\n" not in inline:
             return inline

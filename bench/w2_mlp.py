@@ -1,0 +1,223 @@
+"""W2: one training step of an MLP: framework overhead versus arithmetic.
+
+float32; input 64, two hidden layers of width H with ReLU, 10 classes, softmax cross-entropy
+(mean over the batch), Adam (lr 1e-3, betas 0.9/0.999, eps 1e-8). Timed: one full step,
+forward, backward and parameter update. Two sizes: B=128, H=256 (small) and B=1024, H=1024
+(large). For the large size the matmul floor is reported too: the step's multiply-adds
+(forward plus both backward products of each layer, 2 flops each) divided by NumPy's float32
+GEMM rate measured in the same run.
+
+Every implementation starts from the same weights and batch; before timing, the parameters
+after one step must agree with chainrule's.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import libs
+from .harness import (
+    CHAINRULE,
+    Config,
+    Impl,
+    Section,
+    Target,
+    fmt_time,
+    ratio_target,
+    sized_section,
+)
+
+ID = "W2"
+TITLE = "one MLP training step: forward, backward, Adam (float32)"
+SIZES = ((128, 256), (1024, 1024))
+SEED = 2
+LR, BETAS, EPS = 1e-3, (0.9, 0.999), 1e-8
+
+
+def problem(batch: int, hidden: int) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Initial weights (W as (in, out), b) of the 64-H-H-10 MLP, a batch, and its labels."""
+    rng = np.random.default_rng(SEED)
+    sizes = [64, hidden, hidden, 10]
+    params = []
+    for fan_in, fan_out in itertools.pairwise(sizes):
+        bound = 1.0 / np.sqrt(fan_in)
+        params.append(rng.uniform(-bound, bound, (fan_in, fan_out)).astype(np.float32))
+        params.append(rng.uniform(-bound, bound, fan_out).astype(np.float32))
+    x = rng.standard_normal((batch, 64)).astype(np.float32)
+    y = rng.integers(0, 10, batch)
+    return params, x, y
+
+
+def step_by_hand(
+    params: list[np.ndarray], state: dict[str, Any], x: np.ndarray, y: np.ndarray
+) -> None:
+    """The same step written directly in NumPy, updating in place: the floor."""
+    w1, b1, w2, b2, w3, b3 = params
+    z1 = x @ w1 + b1
+    h1 = np.maximum(z1, 0.0)
+    z2 = h1 @ w2 + b2
+    h2 = np.maximum(z2, 0.0)
+    logits = h2 @ w3 + b3
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    d3 = e / e.sum(axis=1, keepdims=True)
+    d3[np.arange(len(y)), y] -= 1.0
+    d3 /= len(y)  # dL/dlogits of the mean cross-entropy
+    d2 = (d3 @ w3.T) * (z2 > 0)
+    d1 = (d2 @ w2.T) * (z1 > 0)
+    grads = [x.T @ d1, d1.sum(0), h1.T @ d2, d2.sum(0), h2.T @ d3, d3.sum(0)]
+    state["t"] += 1
+    t = state["t"]
+    c1, c2 = 1.0 - BETAS[0] ** t, 1.0 - BETAS[1] ** t
+    for p, g, m, v in zip(params, grads, state["m"], state["v"], strict=True):
+        m *= BETAS[0]
+        m += (1.0 - BETAS[0]) * g
+        v *= BETAS[1]
+        v += (1.0 - BETAS[1]) * g * g
+        p -= (LR / c1) * m / (np.sqrt(v / c2) + EPS)
+
+
+def impls(size: tuple[int, int]) -> list[Impl]:
+    batch, hidden = size
+
+    def chainrule() -> Callable[[], Any]:
+        import dataclasses
+
+        cr, _ = libs.chainrule()
+        from chainrule import nn, optim
+
+        params, x, y = problem(batch, hidden)
+        model = nn.MLP([64, hidden, hidden, 10], rng=0)
+        layers = [
+            dataclasses.replace(layer, weight=params[2 * i], bias=params[2 * i + 1])
+            for i, layer in enumerate(model.layers)
+        ]
+        model = dataclasses.replace(model, layers=layers)
+        opt = optim.Adam(lr=LR, betas=BETAS, eps=EPS)
+        value_and_grad = cr.value_and_grad(lambda m, x, y: nn.cross_entropy(m(x), y))
+        box = {"model": model, "state": opt.init(model)}
+
+        def step() -> Any:
+            _, grads = value_and_grad(box["model"], x, y)
+            box["model"], box["state"] = opt.update(grads, box["state"], box["model"])
+            return box["model"]
+
+        return lambda: _flat(cr.tree.leaves(step()))
+
+    def floor() -> Callable[[], Any]:
+        params, x, y = problem(batch, hidden)
+        state = {
+            "t": 0,
+            "m": [np.zeros_like(p) for p in params],
+            "v": [np.zeros_like(p) for p in params],
+        }
+
+        def step() -> Any:
+            step_by_hand(params, state, x, y)
+            return _flat(params)
+
+        return step
+
+    def torch_eager() -> Callable[[], Any]:
+        torch = libs.torch()
+        params, x, y = problem(batch, hidden)
+        layers = []
+        for i in range(3):
+            linear = torch.nn.Linear(*params[2 * i].shape)
+            with torch.no_grad():
+                linear.weight.copy_(torch.from_numpy(params[2 * i].T.copy()))
+                linear.bias.copy_(torch.from_numpy(params[2 * i + 1]))
+            layers += [linear, torch.nn.ReLU()]
+        model = torch.nn.Sequential(*layers[:-1])
+        opt = torch.optim.Adam(model.parameters(), lr=LR, betas=BETAS, eps=EPS)
+        xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+
+        def step() -> Any:
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model(xt), yt).backward()
+            opt.step()
+            return _flat(
+                [
+                    p.detach().numpy().T if p.ndim == 2 else p.detach().numpy()
+                    for p in model.parameters()
+                ]
+            )
+
+        return step
+
+    return [
+        Impl(CHAINRULE, chainrule),
+        Impl("numpy by hand (floor)", floor),
+        Impl("torch eager", torch_eager),
+    ]
+
+
+def _flat(arrays: Any) -> np.ndarray:
+    return np.concatenate([np.ravel(a) for a in arrays])
+
+
+def matmul_floor_seconds(batch: int, hidden: int) -> float:
+    """The step's multiply-adds (forward and both backward products) at NumPy's GEMM rate."""
+    sizes = [64, hidden, hidden, 10]
+    macs = sum(3 * batch * a * b for a, b in itertools.pairwise(sizes))
+    n = 1024
+    a = np.ones((n, n), np.float32)
+    a @ a  # warm-up
+    start = time.perf_counter()
+    repeats = 5
+    for _ in range(repeats):
+        a @ a
+    rate = repeats * n**3 / (time.perf_counter() - start)  # multiply-adds per second
+    return macs / rate
+
+
+def run(cfg: Config) -> Section:
+    section = sized_section(
+        ID,
+        TITLE,
+        "same initial weights and batch for all; parameters after one step checked "
+        "against chainrule's (allclose, rtol 1e-4) before timing",
+        SIZES,
+        impls,
+        cfg,
+        rtol=1e-4,
+        atol=1e-5,
+        label=lambda size: f"B={size[0]}, H={size[1]}",
+    )
+    small, large = (f"B={b}, H={h}" for b, h in SIZES)
+    section.targets += [
+        ratio_target(
+            section, small, "torch eager", 1.0, "W2 small: chainrule <= PyTorch eager's time"
+        ),
+        ratio_target(
+            section,
+            small,
+            "numpy by hand (floor)",
+            1 / 1.3,
+            "W2 small: chainrule within 1.3x of the hand-written NumPy step",
+        ),
+    ]
+    case = section.case(large)
+    chain = case.get(CHAINRULE) if case else None
+    text = "W2 large: chainrule within 1.15x of the matmul floor"
+    if chain is None or chain.seconds is None:
+        section.targets.append(Target(text, "SKIP", "chainrule not measured"))
+        return section
+    floor = matmul_floor_seconds(*SIZES[1])
+    ratio = chain.seconds / floor
+    section.notes.append(
+        f"matmul floor at {large}: {fmt_time(floor)} of float32 GEMM at "
+        f"NumPy's measured rate; chainrule's step is {ratio:.2f}x that"
+    )
+    section.targets.append(
+        Target(
+            text,
+            "PASS" if ratio <= 1.15 else "FAIL",
+            f"chainrule/floor = {ratio:.3g}, needs <= 1.15",
+        )
+    )
+    return section

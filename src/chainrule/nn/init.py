@@ -1,0 +1,241 @@
+"""Parameter initialisers: plain NumPy arrays (float32 by default), drawn reproducibly.
+
+Formulas and defaults are those of ``torch.nn.init``, with one layout difference: a
+chainrule ``Linear`` layer computes ``x @ W + b``, so its weight is ``(in, out)``, the
+transpose of PyTorch's ``(out, in)``. Hence, for a shape ``(a, b, *k)``::
+
+    fan_in  = a * prod(k)        fan_out = b * prod(k)
+
+(for a 2-D shape simply ``fan_in, fan_out = shape``). Fans need at least 2 dimensions.
+
+Randomness is explicit: `rng` is an int seed or a ``numpy.random.Generator`` (which is
+advanced, so successive calls differ); ``None`` means a fresh, unseeded generator. Draws
+are made in float64 and rounded to `dtype`, so a seed gives the same numbers in any dtype.
+
+>>> from chainrule.nn import init
+>>> w = init.xavier_uniform((256, 128), rng=0)
+>>> w.dtype, bool(abs(w).max() <= (6 / (256 + 128)) ** 0.5)
+(dtype('float32'), True)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "calculate_gain", "kaiming_normal", "kaiming_uniform", "normal", "uniform",
+    "xavier_normal", "xavier_uniform", "zeros",
+]  # fmt: skip
+
+Shape = int | Sequence[int]
+Rng = int | np.random.Generator | None
+
+_LINEAR = (
+    "linear", "conv1d", "conv2d", "conv3d",
+    "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+)  # fmt: skip
+
+
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
+    """The gain that keeps activations' variance stable through `nonlinearity` (PyTorch's).
+
+    1 for linear layers and sigmoid, 5/3 for tanh, √2 for relu, ``√(2 / (1 + slope²))`` for
+    leaky_relu (`param` is the slope, 0.01 by default) and 3/4 for selu.
+
+    >>> print(calculate_gain("tanh"), round(calculate_gain("leaky_relu", 0.2), 6))
+    1.6666666666666667 1.38675
+    """
+    if nonlinearity in _LINEAR or nonlinearity == "sigmoid":
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3.0
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        if param is None:
+            slope = 0.01
+        elif isinstance(param, (int, float)) and not isinstance(param, bool):
+            slope = float(param)
+        else:
+            raise ValueError(f"calculate_gain: negative_slope {param!r} is not a valid number.")
+        return math.sqrt(2.0 / (1.0 + slope * slope))
+    if nonlinearity == "selu":
+        return 3.0 / 4.0
+    known = ", ".join(repr(n) for n in (*_LINEAR, "sigmoid", "tanh", "relu", "leaky_relu", "selu"))
+    raise ValueError(
+        f"calculate_gain: unsupported nonlinearity {nonlinearity!r}; use one of {known}."
+    )
+
+
+def _shape(shape: Shape) -> tuple[int, ...]:
+    dims = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    if not all(
+        isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 0 for d in dims
+    ):
+        raise ValueError(f"init: shape must be non-negative integers, got {shape!r}.")
+    return tuple(int(d) for d in dims)
+
+
+def _dtype(dtype: Any) -> np.dtype[Any]:
+    dt = np.dtype(dtype)
+    if dt.kind != "f":
+        raise TypeError(f"init: dtype must be a floating-point type, got {dt}.")
+    return dt
+
+
+def _generator(rng: Rng) -> np.random.Generator:
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
+        return np.random.default_rng(rng)
+    raise TypeError(
+        f"init: rng must be an int seed, a numpy.random.Generator or None, got {rng!r}."
+    )
+
+
+def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
+    """``(fan_in, fan_out)`` of a weight laid out ``(in, out, *kernel)`` (see module doc)."""
+    if len(shape) < 2:
+        raise ValueError(
+            f"init: fan in and fan out need a shape with at least 2 dimensions, got {shape}."
+        )
+    receptive = math.prod(shape[2:])
+    return shape[0] * receptive, shape[1] * receptive
+
+
+def _fan(shape: tuple[int, ...], mode: str) -> int:
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"init: mode {mode!r} not supported; use 'fan_in' or 'fan_out'.")
+    fan_in, fan_out = _fans(shape)
+    return fan_in if mode == "fan_in" else fan_out
+
+
+def _draw_uniform(shape: Shape, low: float, high: float, rng: Rng, dtype: Any) -> np.ndarray:
+    dims, dt = _shape(shape), _dtype(dtype)
+    return _generator(rng).uniform(low, high, dims).astype(dt)
+
+
+def _draw_normal(shape: Shape, mean: float, std: float, rng: Rng, dtype: Any) -> np.ndarray:
+    dims, dt = _shape(shape), _dtype(dtype)
+    return _generator(rng).normal(mean, std, dims).astype(dt)
+
+
+def zeros(shape: Shape, *, dtype: Any = np.float32) -> np.ndarray:
+    """An array of zeros (biases).
+
+    >>> zeros((2, 3))
+    array([[0., 0., 0.],
+           [0., 0., 0.]], dtype=float32)
+    """
+    return np.zeros(_shape(shape), _dtype(dtype))
+
+
+def normal(
+    shape: Shape, *, mean: float = 0.0, std: float = 1.0, rng: Rng = None, dtype: Any = np.float32
+) -> np.ndarray:
+    """Draws from ``N(mean, std²)``.
+
+    >>> normal((2,), std=0.1, rng=0)
+    array([ 0.01257302, -0.01321049], dtype=float32)
+    """
+    if not std >= 0:
+        raise ValueError(f"normal: std must be non-negative, got {std!r}.")
+    return _draw_normal(shape, mean, std, rng, dtype)
+
+
+def uniform(
+    shape: Shape, *, low: float = 0.0, high: float = 1.0, rng: Rng = None, dtype: Any = np.float32
+) -> np.ndarray:
+    """Draws from the uniform distribution on ``[low, high)``.
+
+    >>> uniform((3,), low=-1.0, high=1.0, rng=0)
+    array([ 0.27392337, -0.46042657, -0.918053  ], dtype=float32)
+    """
+    if not low <= high:
+        raise ValueError(f"uniform: need low <= high, got low={low!r}, high={high!r}.")
+    return _draw_uniform(shape, low, high, rng, dtype)
+
+
+def xavier_uniform(
+    shape: Shape, *, gain: float = 1.0, rng: Rng = None, dtype: Any = np.float32
+) -> np.ndarray:
+    """Glorot uniform: ``U(-a, a)`` with ``a = gain √(6 / (fan_in + fan_out))``.
+
+    Keeps the variance of activations and of gradients about constant across layers.
+
+    >>> w = xavier_uniform((300, 100), rng=0)
+    >>> print(w.shape, round(float(w.std()), 2))  # gain * sqrt(2 / 400)
+    (300, 100) 0.07
+    """
+    dims = _shape(shape)
+    fan_in, fan_out = _fans(dims)
+    bound = gain * math.sqrt(6.0 / (fan_in + fan_out)) if fan_in + fan_out else 0.0
+    return _draw_uniform(dims, -bound, bound, rng, dtype)
+
+
+def xavier_normal(
+    shape: Shape, *, gain: float = 1.0, rng: Rng = None, dtype: Any = np.float32
+) -> np.ndarray:
+    """Glorot normal: ``N(0, std²)`` with ``std = gain √(2 / (fan_in + fan_out))``.
+
+    >>> w = xavier_normal((300, 100), rng=0)
+    >>> print(round(float(w.std()), 2))
+    0.07
+    """
+    dims = _shape(shape)
+    fan_in, fan_out = _fans(dims)
+    std = gain * math.sqrt(2.0 / (fan_in + fan_out)) if fan_in + fan_out else 0.0
+    return _draw_normal(dims, 0.0, std, rng, dtype)
+
+
+def _kaiming_std(dims: tuple[int, ...], a: float, mode: str, nonlinearity: str) -> float:
+    """``gain / √fan``: He et al.'s standard deviation for ReLU-like layers."""
+    fan = _fan(dims, mode)
+    gain = calculate_gain(nonlinearity, a)
+    return gain / math.sqrt(fan) if fan else 0.0
+
+
+def kaiming_uniform(
+    shape: Shape,
+    *,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    rng: Rng = None,
+    dtype: Any = np.float32,
+) -> np.ndarray:
+    """He uniform: ``U(-b, b)`` with ``b = gain √(3 / fan)``; `a` is leaky_relu's slope.
+
+    `mode` ``"fan_in"`` preserves the variance of activations, ``"fan_out"`` of gradients.
+
+    >>> w = kaiming_uniform((512, 64), nonlinearity="relu", rng=0)
+    >>> print(round(float(w.std()), 3))  # sqrt(2 / 512)
+    0.062
+    """
+    dims = _shape(shape)
+    bound = math.sqrt(3.0) * _kaiming_std(dims, a, mode, nonlinearity)
+    return _draw_uniform(dims, -bound, bound, rng, dtype)
+
+
+def kaiming_normal(
+    shape: Shape,
+    *,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    rng: Rng = None,
+    dtype: Any = np.float32,
+) -> np.ndarray:
+    """He normal: ``N(0, std²)`` with ``std = gain / √fan``; `a` is leaky_relu's slope.
+
+    >>> w = kaiming_normal((512, 64), nonlinearity="relu", rng=0)
+    >>> print(round(float(w.std()), 3))  # sqrt(2 / 512)
+    0.062
+    """
+    dims = _shape(shape)
+    std = _kaiming_std(dims, a, mode, nonlinearity)
+    return _draw_normal(dims, 0.0, std, rng, dtype)

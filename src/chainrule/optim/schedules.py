@@ -1,0 +1,171 @@
+"""Learning-rate schedules: callables ``step -> lr``, with `step` counting updates from 0.
+
+An optimizer given a schedule as its ``lr`` evaluates it at the number of updates done so
+far, so the first update uses ``schedule(0)``. PyTorch schedulers instead *advance* once per
+``scheduler.step()`` call, made after each ``optimizer.step()``; ``schedule(k)`` here is the
+learning rate a torch optimizer holds after ``k`` calls to ``scheduler.step()``, that is
+the rate of its ``k``-th update counting from 0. The values are the closed forms of torch's
+schedulers (which compute the same numbers recursively, equal to about 1e-15).
+
+>>> from chainrule.optim import schedules
+>>> warm = schedules.linear_warmup(schedules.cosine(0.1, total_steps=4), warmup_steps=2)
+>>> [round(warm(k), 4) for k in range(8)]
+[0.0, 0.05, 0.1, 0.0854, 0.05, 0.0146, 0.0, 0.0]
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["Schedule", "constant", "cosine", "exponential", "linear_warmup", "step"]
+
+
+class Schedule:
+    """A named learning-rate function of the update count; prints as the call that made it.
+
+    Any callable ``step -> float`` works as an optimizer's ``lr``; this class adds a
+    readable repr (so optimizers print their schedule) and checks the step.
+
+    >>> from chainrule.optim.schedules import Schedule
+    >>> halving = Schedule("halving", lambda k: 1.0 / 2**k, lr=1.0)
+    >>> halving, halving(3)
+    (halving(lr=1.0), 0.125)
+    """
+
+    __slots__ = ("_args", "_fn", "_name")
+
+    def __init__(self, name: str, fn: Callable[[int], float], **args: Any) -> None:
+        self._name = name
+        self._fn = fn
+        self._args = args
+
+    def __call__(self, step: int) -> float:
+        return float(self._fn(count("step", step)))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self._args.items())
+        return f"{self._name}({args})"
+
+
+def real(name: str, value: Any, *, low: float = 0.0, high: float = math.inf) -> float:
+    """`value` as a Python float in ``[low, high]`` (Python floats keep float32 arrays float32)."""
+    problem = TypeError(f"{name} must be a real number, got {value!r}")
+    if isinstance(value, (bool, str, bytes)):
+        raise problem
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise problem from None
+    if not (math.isfinite(number) and low <= number <= high):
+        allowed = f">= {low}" if high == math.inf else f"in [{low}, {high}]"
+        raise ValueError(f"{name} must be a finite number {allowed}, got {value!r}")
+    return number
+
+
+def count(name: str, value: Any, *, low: int = 0) -> int:
+    """`value` as a Python int of at least `low` (NumPy integers welcome, floats and bools not)."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    try:
+        number = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, got {value!r}") from None
+    if number < low:
+        raise ValueError(f"{name} must be at least {low}, got {number}")
+    return number
+
+
+def constant(lr: float) -> Schedule:
+    """The same rate at every step.
+
+    >>> from chainrule.optim import schedules
+    >>> schedules.constant(0.1)(1000)
+    0.1
+    """
+    rate = real("lr", lr)
+    return Schedule("constant", lambda k: rate, lr=rate)
+
+
+def step(lr: float, step_size: int, gamma: float = 0.1) -> Schedule:
+    """Multiply the rate by `gamma` every `step_size` updates (torch's ``StepLR``).
+
+    >>> from chainrule.optim import schedules
+    >>> s = schedules.step(1.0, step_size=2, gamma=0.5)
+    >>> [s(k) for k in range(6)]
+    [1.0, 1.0, 0.5, 0.5, 0.25, 0.25]
+    """
+    rate, size, factor = real("lr", lr), count("step_size", step_size, low=1), real("gamma", gamma)
+    return Schedule(
+        "step", lambda k: rate * factor ** (k // size), lr=rate, step_size=size, gamma=factor
+    )
+
+
+def exponential(lr: float, gamma: float) -> Schedule:
+    """Multiply the rate by `gamma` after every update (torch's ``ExponentialLR``).
+
+    >>> from chainrule.optim import schedules
+    >>> s = schedules.exponential(1.0, gamma=0.5)
+    >>> [s(k) for k in range(4)]
+    [1.0, 0.5, 0.25, 0.125]
+    """
+    rate, factor = real("lr", lr), real("gamma", gamma)
+    return Schedule("exponential", lambda k: rate * factor**k, lr=rate, gamma=factor)
+
+
+def cosine(lr: float, total_steps: int, min_lr: float = 0.0) -> Schedule:
+    """Half a cosine from `lr` down to `min_lr` over `total_steps`, then `min_lr` for good.
+
+    Torch's ``CosineAnnealingLR(T_max=total_steps, eta_min=min_lr)`` in closed form,
+    ``min_lr + (lr - min_lr) * (1 + cos(pi * step / total_steps)) / 2``, up to
+    `total_steps`; torch keeps following the cosine back up after that, this stays at
+    `min_lr`, which is what a run planned for `total_steps` wants.
+
+    >>> from chainrule.optim import schedules
+    >>> s = schedules.cosine(1.0, total_steps=4, min_lr=0.2)
+    >>> [round(s(k), 4) for k in range(6)]
+    [1.0, 0.8828, 0.6, 0.3172, 0.2, 0.2]
+    """
+    rate, total, low = (
+        real("lr", lr),
+        count("total_steps", total_steps, low=1),
+        real("min_lr", min_lr),
+    )
+
+    def rate_at(k: int) -> float:
+        return low + (rate - low) * (1.0 + math.cos(math.pi * min(k, total) / total)) / 2.0
+
+    return Schedule("cosine", rate_at, lr=rate, total_steps=total, min_lr=low)
+
+
+def linear_warmup(
+    schedule_or_lr: Callable[[int], float] | float, warmup_steps: int, start_factor: float = 0.0
+) -> Schedule:
+    """Ramp linearly from ``start_factor * lr`` to ``lr`` over `warmup_steps`, then the schedule.
+
+    ``lr`` is the wrapped schedule's first value (or the number given); after the warmup the
+    wrapped schedule starts again from its own step 0. This is torch's
+    ``SequentialLR([LinearLR(start_factor, total_iters=warmup_steps), schedule],
+    milestones=[warmup_steps])`` (torch needs ``start_factor > 0``; 0 is allowed here).
+
+    >>> from chainrule.optim import schedules
+    >>> s = schedules.linear_warmup(1.0, warmup_steps=4, start_factor=0.2)
+    >>> [round(s(k), 2) for k in range(6)]
+    [0.2, 0.4, 0.6, 0.8, 1.0, 1.0]
+    """
+    after: Callable[[int], float] = (
+        schedule_or_lr if callable(schedule_or_lr) else constant(schedule_or_lr)
+    )
+    warmup = count("warmup_steps", warmup_steps)
+    start = real("start_factor", start_factor, high=1.0)
+
+    def rate_at(k: int) -> float:
+        if k >= warmup:
+            return float(after(k - warmup))
+        return float(after(0)) * (start + (1.0 - start) * k / warmup)
+
+    return Schedule(
+        "linear_warmup", rate_at, schedule_or_lr=after, warmup_steps=warmup, start_factor=start
+    )

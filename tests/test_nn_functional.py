@@ -1,0 +1,156 @@
+"""Activations of `chainrule.nn.functional`: derivatives, exact values, stability, PyTorch."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy
+import pytest
+
+import chainrule as cr
+from chainrule.nn import functional as F
+
+# name -> (chainrule activation, name of torch.nn.functional's, keyword arguments)
+ACTIVATIONS: dict[str, tuple[Callable[..., Any], str, dict[str, Any]]] = {
+    "sigmoid": (F.sigmoid, "sigmoid", {}),
+    "tanh": (F.tanh, "tanh", {}),
+    "relu": (F.relu, "relu", {}),
+    "leaky_relu": (F.leaky_relu, "leaky_relu", {}),
+    "leaky_relu_0.2": (F.leaky_relu, "leaky_relu", {"negative_slope": 0.2}),
+    "gelu": (F.gelu, "gelu", {}),
+    "gelu_tanh": (F.gelu, "gelu", {"approximate": "tanh"}),
+    "softplus": (F.softplus, "softplus", {}),
+    "softplus_beta": (F.softplus, "softplus", {"beta": 2.0, "threshold": 5.0}),
+    "softmax": (F.softmax, "softmax", {}),
+    "log_softmax": (F.log_softmax, "log_softmax", {}),
+}
+ELEMENTWISE = [n for n in ACTIVATIONS if "softmax" not in n]
+
+# Points away from the kinks (0, and softplus's threshold), where derivatives exist.
+SMOOTH_X = numpy.array([[-2.3, -0.7, 0.4, 1.1], [3.2, -1.6, 0.9, -0.2], [0.6, 2.2, -3.1, 1.7]])
+EXTREME = numpy.array([-1000.0, -100.0, -30.0, -1.0, 0.0, 1.0, 30.0, 100.0, 1000.0])
+
+
+def _apply(name: str, x: Any) -> Any:
+    fn, _, kwargs = ACTIVATIONS[name]
+    return fn(x, **kwargs)
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_derivatives_to_second_order(name: str) -> None:
+    cr.check_grads(lambda x: _apply(name, x), (SMOOTH_X,), order=2)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_derivatives_along_axis_0(name: str) -> None:
+    fn = ACTIVATIONS[name][0]
+    cr.check_grads(lambda x: fn(x, axis=0), (SMOOTH_X,), order=2)
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_extreme_inputs_are_finite_in_float32(name: str) -> None:
+    x = EXTREME.astype(numpy.float32)
+    y = _apply(name, x)
+    g = cr.grad(lambda v: cr.numpy.sum(_apply(name, v) * numpy.float32(0.5)))(x)
+    h = cr.hessian(lambda v: _apply(name, v)[3])(x)
+    for out in (y, g, h):
+        assert out.dtype == numpy.float32
+        assert numpy.isfinite(out).all()
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_elementwise_second_derivative_is_finite_at_extremes(name: str) -> None:
+    second = cr.elementwise_grad(cr.elementwise_grad(lambda v: _apply(name, v)))
+    assert numpy.isfinite(second(EXTREME)).all()
+
+
+def test_relu_and_leaky_relu_kinks_follow_pytorch() -> None:
+    x = numpy.array([-2.0, 0.0, 3.0])
+    assert cr.elementwise_grad(F.relu)(x).tolist() == [0.0, 0.0, 1.0]
+    assert F.relu(x).tolist() == [0.0, 0.0, 3.0]
+    slope = cr.elementwise_grad(lambda v: F.leaky_relu(v, 0.25))(x)
+    assert slope.tolist() == [0.25, 0.25, 1.0]
+    assert F.leaky_relu(x).tolist() == [-0.02, 0.0, 3.0]
+
+
+def test_exact_values() -> None:
+    assert F.sigmoid(0.0) == 0.5
+    assert float(F.tanh(0.5)) == math.tanh(0.5)
+    assert float(F.gelu(1.0)) == pytest.approx(0.8413447460685429, abs=1e-15)
+    assert float(F.gelu(-1.0)) == pytest.approx(-0.15865525393145707, abs=1e-15)
+    u = math.sqrt(2.0 / math.pi) * (1.0 + 0.044715)
+    assert float(F.gelu(1.0, approximate="tanh")) == pytest.approx(0.5 * (1.0 + math.tanh(u)))
+    assert float(F.softplus(0.0)) == pytest.approx(math.log(2.0), abs=1e-15)
+    assert float(F.softplus(1.0, beta=2.0)) == pytest.approx(math.log1p(math.exp(2.0)) / 2.0)
+    numpy.testing.assert_allclose(
+        F.softmax(numpy.log(numpy.array([[1.0, 3.0], [2.0, 2.0]]))), [[0.25, 0.75], [0.5, 0.5]]
+    )
+    numpy.testing.assert_allclose(
+        F.log_softmax(numpy.array([0.0, 0.0, 0.0, 0.0])), numpy.full(4, -math.log(4.0))
+    )
+
+
+def test_softplus_is_linear_above_threshold() -> None:
+    x = numpy.array([20.0, 20.5, 3.0])
+    y = F.softplus(x)
+    assert y[1] == 20.5  # beta * x > threshold: exactly x
+    assert y[0] == pytest.approx(math.log1p(math.exp(20.0)), abs=1e-12)
+    assert cr.elementwise_grad(F.softplus)(x)[1] == 1.0
+    # beta * x = 6 > threshold 5: linear; beta * x = 4: the smooth branch.
+    z = F.softplus(numpy.array([3.0, 2.0]), beta=2.0, threshold=5.0)
+    assert z[0] == 3.0
+    assert z[1] == pytest.approx(math.log1p(math.exp(4.0)) / 2.0)
+
+
+def test_softmax_axis_and_normalisation() -> None:
+    x = numpy.random.default_rng(0).standard_normal((3, 5)).astype(numpy.float32)
+    numpy.testing.assert_allclose(F.softmax(x).sum(axis=-1), numpy.ones(3), rtol=1e-6)
+    numpy.testing.assert_allclose(F.softmax(x, axis=0).sum(axis=0), numpy.ones(5), rtol=1e-6)
+    numpy.testing.assert_allclose(
+        numpy.exp(F.log_softmax(x, axis=0)), F.softmax(x, axis=0), rtol=1e-6
+    )
+
+
+def test_gelu_rejects_unknown_approximation() -> None:
+    with pytest.raises(ValueError, match="approximate must be 'none' or 'tanh'"):
+        F.gelu(numpy.ones(2), approximate="erf")
+
+
+# ----------------------------------------------------------------------------- PyTorch
+
+
+@pytest.fixture(scope="module")
+def torch() -> Any:
+    return pytest.importorskip("torch")
+
+
+def _oracle_inputs() -> list[numpy.ndarray]:
+    rng = numpy.random.default_rng(1)
+    wide = rng.standard_normal((16, 12)) * 4.0
+    wide[0, :9] = EXTREME
+    wide[1, :6] = [19.9, 20.0, 20.1, 2.4, 2.5, 2.6]  # near softplus' thresholds (20, 5 / 2)
+    wide[2, :3] = [-1e-3, 0.0, 1e-3]
+    return [wide.astype(numpy.float32), (rng.standard_normal(7) * 1000.0).astype(numpy.float32)]
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_matches_torch_in_float32(torch: Any, name: str) -> None:
+    _, torch_name, kwargs = ACTIVATIONS[name]
+    torch_fn = getattr(torch.nn.functional, torch_name)
+    if "softmax" in name:
+        kwargs = {**kwargs, "dim": -1}
+    rng = numpy.random.default_rng(2)
+    for x in _oracle_inputs():
+        u = rng.standard_normal(x.shape).astype(numpy.float32)
+        value = _apply(name, x)
+        grad = cr.grad(lambda v, u=u: cr.numpy.sum(_apply(name, v) * u))(x)
+        xt = torch.tensor(x, requires_grad=True)
+        yt = torch_fn(xt, **kwargs)
+        (yt * torch.tensor(u)).sum().backward()
+        assert value.dtype == grad.dtype == numpy.float32
+        numpy.testing.assert_allclose(value, yt.detach().numpy(), rtol=1e-6, atol=1e-6)
+        numpy.testing.assert_allclose(grad, xt.grad.numpy(), rtol=1e-6, atol=1e-6)

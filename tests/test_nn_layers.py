@@ -1,0 +1,472 @@
+"""The layers of `chainrule.nn`: values, initialisation, gradients, pytree structure, errors.
+
+Oracle tests (marked) give PyTorch's modules the same weights and compare outputs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy
+import pytest
+
+import chainrule as cr
+import chainrule.numpy as np
+from chainrule import nn
+
+RNG = numpy.random.default_rng(0)
+X3 = RNG.standard_normal((4, 3))  # float64 inputs with 3 features
+X3_32 = X3.astype(numpy.float32)
+
+
+def f64(layer):
+    """The same layer with float64 parameters (for gradient checks)."""
+    return cr.tree.map(lambda a: numpy.asarray(a, numpy.float64), layer)
+
+
+def leaves_f32(tree):
+    return all(leaf.dtype == numpy.float32 for leaf in cr.tree.leaves(tree))
+
+
+# --------------------------------------------------------------------------------- Linear
+
+
+def test_linear_shapes_dtype_and_formula():
+    layer = nn.Linear(3, 2, rng=0)
+    assert layer.weight.shape == (3, 2) and layer.bias.shape == (2,)
+    assert (layer.in_features, layer.out_features) == (3, 2)
+    assert leaves_f32(layer)
+    x = RNG.standard_normal((5, 6, 3)).astype(numpy.float32)
+    y = layer(x)
+    assert y.shape == (5, 6, 2) and y.dtype == numpy.float32
+    numpy.testing.assert_allclose(y, x @ layer.weight + layer.bias, rtol=1e-6)
+
+
+def test_linear_from_given_arrays_and_replace():
+    w = numpy.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    layer = nn.Linear(weight=w, bias=numpy.array([0.5, -0.5]))
+    assert layer.weight is w  # float arrays are used as they are
+    numpy.testing.assert_array_equal(layer(numpy.array([1.0, 1.0, 1.0])), [9.5, 11.5])
+    swapped = dataclasses.replace(nn.Linear(3, 2, rng=0), weight=w, bias=numpy.zeros(2))
+    numpy.testing.assert_array_equal(swapped(numpy.array([1.0, 0.0, 0.0])), [1.0, 2.0])
+    # Integer arrays and lists are converted to `dtype`.
+    assert nn.Linear(weight=[[1, 2]], bias=False).weight.dtype == numpy.float32
+
+
+def test_linear_init_is_pytorch_default_and_seeded():
+    layer = nn.Linear(400, 300, rng=1)
+    bound = 1 / 20  # 1/sqrt(400)
+    assert numpy.abs(layer.weight).max() <= bound and numpy.abs(layer.bias).max() <= bound
+    # Uniform on [-b, b] has variance b²/3.
+    assert abs(layer.weight.var() / (bound**2 / 3) - 1) < 0.02
+    same = nn.Linear(400, 300, rng=1)
+    numpy.testing.assert_array_equal(layer.weight, same.weight)
+    numpy.testing.assert_array_equal(layer.bias, same.bias)
+    assert not numpy.array_equal(layer.weight, nn.Linear(400, 300, rng=2).weight)
+    gen = numpy.random.default_rng(1)
+    from_gen = nn.Linear(400, 300, rng=gen)
+    numpy.testing.assert_array_equal(from_gen.weight, layer.weight)
+    assert nn.Linear(2, 2, dtype=numpy.float64).weight.dtype == numpy.float64
+
+
+def test_linear_without_bias_has_a_static_none():
+    layer = nn.Linear(3, 4, bias=False, rng=0)
+    assert layer.bias is None
+    assert nn.count_parameters(layer) == 12
+    assert len(cr.tree.leaves(layer)) == 1
+    numpy.testing.assert_allclose(layer(X3_32), X3_32 @ layer.weight, rtol=1e-6)
+
+
+def test_linear_gradients():
+    layer = f64(nn.Linear(3, 2, rng=0))
+    cr.check_grads(lambda m, x: m(x), (layer, X3), order=2)
+    g = cr.grad(lambda m: np.sum(m(X3)))(layer)
+    assert cr.tree.structure(g) == cr.tree.structure(layer)
+    numpy.testing.assert_allclose(g.weight, numpy.repeat(X3.sum(0)[:, None], 2, 1), rtol=1e-12)
+    numpy.testing.assert_array_equal(g.bias, [4.0, 4.0])
+
+
+def test_linear_float32_gradients_stay_float32():
+    layer = nn.Linear(3, 2, rng=0)
+    g = cr.grad(lambda m: np.sum(m(X3_32) ** 2))(layer)
+    assert leaves_f32(g)
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "match"),
+    [
+        (lambda: nn.Linear(3), TypeError, "in_features and out_features"),
+        (lambda: nn.Linear(0, 2), ValueError, "in_features must be a positive int"),
+        (lambda: nn.Linear(2, 2.5), ValueError, "out_features must be a positive int"),
+        (lambda: nn.Linear(2, 2, dtype=numpy.int32), ValueError, "float type"),
+        (lambda: nn.Linear(2, 2, rng="seed"), TypeError, "rng must be an int seed"),
+        (lambda: nn.Linear(weight=numpy.ones(3)), ValueError, "must be 2-D"),
+        (lambda: nn.Linear(4, 2, weight=numpy.ones((3, 2))), ValueError, "does not match"),
+        (
+            lambda: nn.Linear(weight=numpy.ones((3, 2)), bias=numpy.ones(3)),
+            ValueError,
+            r"bias has shape \(3,\), expected \(2,\)",
+        ),
+    ],
+)
+def test_linear_construction_errors(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+def test_linear_input_error():
+    with pytest.raises(ValueError, match=r"last axis has size 3, got shape \(4, 2\)"):
+        nn.Linear(3, 2, rng=0)(numpy.ones((4, 2)))
+
+
+# ------------------------------------------------------------------------------------ MLP
+
+
+def test_mlp_shapes_and_sizes():
+    mlp = nn.MLP([64, 128, 64, 10], rng=0)
+    assert mlp.sizes == [64, 128, 64, 10]
+    assert [layer.weight.shape for layer in mlp.layers] == [(64, 128), (128, 64), (64, 10)]
+    assert nn.count_parameters(mlp) == 64 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10
+    y = mlp(RNG.standard_normal((7, 64)).astype(numpy.float32))
+    assert y.shape == (7, 10) and y.dtype == numpy.float32
+    # One seed, drawn in turn: layers of equal shape still differ.
+    twins = nn.MLP([4, 4, 4], rng=0)
+    assert not numpy.array_equal(twins.layers[0].weight, twins.layers[1].weight)
+
+
+def test_mlp_activation_between_layers_not_after_the_last():
+    w1 = numpy.array([[1.0, -1.0]])
+    w2 = numpy.array([[1.0], [1.0]])
+    zero = numpy.zeros
+    layers = [nn.Linear(weight=w1, bias=zero(2)), nn.Linear(weight=w2, bias=numpy.array([-5.0]))]
+    mlp = dataclasses.replace(nn.MLP([1, 2, 1], rng=0), layers=layers)
+    x = numpy.array([[2.0], [-3.0]])
+    numpy.testing.assert_array_equal(mlp(x), [[-3.0], [-2.0]])  # relu(±x) summed, minus 5
+    squashed = nn.MLP(layers=layers, activation=nn.tanh, final_activation=nn.sigmoid)
+    expected = 1 / (1 + numpy.exp(-(numpy.tanh(x) - numpy.tanh(x) - 5.0)))
+    numpy.testing.assert_allclose(squashed(x), expected, rtol=1e-15)
+
+
+def test_mlp_gradients_shaped_like_the_model():
+    mlp = f64(nn.MLP([3, 4, 2], activation=nn.tanh, rng=0))
+    cr.check_grads(lambda m, x: m(x), (mlp, X3), order=2)
+    g = cr.grad(lambda m: np.sum(m(X3) ** 2))(mlp)
+    assert cr.tree.structure(g) == cr.tree.structure(mlp)
+    assert isinstance(g, nn.MLP) and g.activation is nn.tanh
+    # The activations are static: not leaves.
+    assert len(cr.tree.leaves(mlp)) == 4
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"sizes": [3]}, ValueError, "at least"),
+        ({"sizes": [3, 0]}, ValueError, "positive int"),
+        ({}, TypeError, "needs sizes"),
+        ({"sizes": [2, 2], "activation": 3}, TypeError, "must be functions"),
+        ({"layers": [nn.Linear(2, 3, rng=0), nn.Linear(4, 1, rng=0)]}, ValueError, "feeds"),
+        ({"layers": [nn.Embedding(2, 2, rng=0)]}, TypeError, "list of Linear"),
+    ],
+)
+def test_mlp_errors(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        nn.MLP(**kwargs)
+
+
+# ----------------------------------------------------------------------------- Sequential
+
+
+def test_sequential_calls_in_order_and_wraps_functions():
+    seq = nn.Sequential(lambda x: x + 1.0, lambda x: 2.0 * x)
+    numpy.testing.assert_array_equal(seq(numpy.array([1.0])), [4.0])
+    assert all(isinstance(layer, nn.Lambda) for layer in seq.layers)
+    assert cr.tree.leaves(seq) == []
+    model = nn.Sequential(nn.Linear(3, 4, rng=0), nn.relu, nn.Linear(4, 2, rng=1))
+    expected = numpy.maximum(X3_32 @ model.layers[0].weight + model.layers[0].bias, 0)
+    expected = expected @ model.layers[2].weight + model.layers[2].bias
+    numpy.testing.assert_allclose(model(X3_32), expected, rtol=1e-6)
+    assert len(cr.tree.leaves(model)) == 4  # relu is static
+    same = nn.Sequential(layers=model.layers)
+    numpy.testing.assert_array_equal(same(X3_32), model(X3_32))
+
+
+def test_sequential_gradients():
+    model = f64(
+        nn.Sequential(nn.Linear(3, 4, rng=0), nn.tanh, nn.LayerNorm(4, dtype=numpy.float64))
+    )
+    cr.check_grads(lambda m, x: m(x), (model, X3), order=2)
+    g = cr.grad(lambda m: np.sum(m(X3)[:, 0]))(model)
+    assert cr.tree.structure(g) == cr.tree.structure(model)
+
+
+class Shift(nn.Module):
+    """A user layer without an `rng` keyword."""
+
+    b: numpy.ndarray
+
+    def __call__(self, x):
+        return x + self.b
+
+
+def test_sequential_passes_rng_to_layers_that_take_it():
+    model = nn.Sequential(Shift(numpy.zeros(3)), nn.Dropout(0.5), nn.relu)
+    assert model.takes_rng == (False, True, True)
+    x = numpy.ones((2, 3))
+    numpy.testing.assert_array_equal(model(x), x)  # evaluation: dropout is off
+    y = model(x, rng=numpy.random.default_rng(0))
+    expected = nn.Dropout(0.5)(x, rng=numpy.random.default_rng(0))
+    numpy.testing.assert_array_equal(y, expected)
+    assert set(numpy.unique(y)) == {0.0, 2.0}
+
+
+def test_sequential_errors():
+    with pytest.raises(TypeError, match="layer 1 is a int"):
+        nn.Sequential(nn.relu, 3)
+    with pytest.raises(TypeError, match="not both"):
+        nn.Sequential(nn.relu, layers=[nn.relu])
+
+
+# ------------------------------------------------------------------------------ Embedding
+
+
+def test_embedding_lookup_and_init():
+    table = nn.Embedding(1000, 64, rng=0)
+    assert table.weight.dtype == numpy.float32
+    assert (table.num_embeddings, table.embedding_dim) == (1000, 64)
+    assert abs(table.weight.mean()) < 0.01 and abs(table.weight.std() - 1) < 0.01
+    ids = numpy.array([[3, 1, 3], [999, 0, 5]])
+    out = table(ids)
+    assert out.shape == (2, 3, 64) and out.dtype == numpy.float32
+    numpy.testing.assert_array_equal(out[1, 0], table.weight[999])
+    assert table(numpy.int64(7)).shape == (64,)
+    assert table([1, 2]).shape == (2, 64)  # lists of ints are fine
+
+
+def test_embedding_gradient_accumulates_repeated_ids():
+    table = nn.Embedding(weight=numpy.arange(8.0).reshape(4, 2))
+    ids = numpy.array([[0, 2], [2, 2]])
+    g = cr.grad(lambda t: np.sum(t(ids) * numpy.array([1.0, 10.0])))(table)
+    numpy.testing.assert_array_equal(g.weight, [[1, 10], [0, 0], [3, 30], [0, 0]])
+    cr.check_grads(lambda t: t(ids), (table,), order=2)
+
+
+@pytest.mark.parametrize(
+    ("ids", "error", "match"),
+    [
+        (numpy.array([0.0, 1.0]), TypeError, "must be integers, got dtype float64"),
+        (numpy.array([True]), TypeError, "must be integers"),
+        (numpy.array([0, 4]), ValueError, r"in \[0, 4\), got values from 0 to 4"),
+        (numpy.array([-1, 2]), ValueError, "from -1 to 2"),
+    ],
+)
+def test_embedding_errors(ids, error, match):
+    with pytest.raises(error, match=match):
+        nn.Embedding(4, 2, rng=0)(ids)
+
+
+def test_embedding_construction_errors():
+    with pytest.raises(TypeError, match="num_embeddings and embedding_dim"):
+        nn.Embedding(4)
+    with pytest.raises(ValueError, match="must have shape"):
+        nn.Embedding(5, 2, weight=numpy.ones((4, 2)))
+
+
+# ------------------------------------------------------------------------------ LayerNorm
+
+
+def test_layernorm_values():
+    norm = nn.LayerNorm(4)
+    assert leaves_f32(norm)
+    x = numpy.array([[1.0, 2.0, 3.0, 4.0], [2.0, 2.0, 2.0, 2.0]], numpy.float32)
+    y = norm(x)
+    assert y.dtype == numpy.float32
+    z = numpy.array([-1.5, -0.5, 0.5, 1.5]) / numpy.sqrt(1.25 + 1e-5)  # biased variance
+    numpy.testing.assert_allclose(y, [z, [0.0] * 4], rtol=1e-6, atol=1e-7)
+    affine = dataclasses.replace(norm, weight=numpy.full(4, 2.0), bias=numpy.ones(4))
+    numpy.testing.assert_allclose(affine(x), [2 * z + 1, [1.0] * 4], rtol=1e-6)
+
+
+def test_layernorm_over_several_axes_and_options():
+    x = RNG.standard_normal((3, 2, 5))
+    norm = nn.LayerNorm((2, 5), dtype=numpy.float64)
+    y = norm(x)
+    numpy.testing.assert_allclose(y.mean(axis=(1, 2)), 0.0, atol=1e-12)
+    numpy.testing.assert_allclose(y.var(axis=(1, 2)), 1.0 / (1.0 + 1e-5 / x.var(axis=(1, 2))))
+    bare = nn.LayerNorm(5, elementwise_affine=False)
+    assert bare.weight is None and bare.bias is None and nn.count_parameters(bare) == 0
+    assert cr.tree.leaves(bare) == []
+    no_shift = nn.LayerNorm(5, bias=False)
+    assert no_shift.bias is None and nn.count_parameters(no_shift) == 5
+    # normalized_shape and eps are static: part of the structure, not leaves.
+    assert len(cr.tree.leaves(norm)) == 2
+    assert cr.tree.structure(norm) != cr.tree.structure(nn.LayerNorm((2, 5), eps=1e-3))
+
+
+def test_layernorm_gradients():
+    norm = nn.LayerNorm(5, dtype=numpy.float64)
+    norm = dataclasses.replace(norm, weight=RNG.standard_normal(5), bias=RNG.standard_normal(5))
+    x = RNG.standard_normal((3, 5))
+    cr.check_grads(lambda m, x: m(x), (norm, x), order=2)
+    g = cr.grad(lambda m: np.sum(m(x) ** 2))(norm)
+    assert cr.tree.structure(g) == cr.tree.structure(norm)
+
+
+def test_layernorm_errors():
+    with pytest.raises(ValueError, match=r"end in axes of shape \(4,\), got shape \(2, 3\)"):
+        nn.LayerNorm(4)(numpy.ones((2, 3)))
+    with pytest.raises(ValueError, match="no weight or bias"):
+        nn.LayerNorm(4, elementwise_affine=False, weight=numpy.ones(4))
+    with pytest.raises(ValueError, match="eps must be positive"):
+        nn.LayerNorm(4, eps=0.0)
+    with pytest.raises(ValueError, match=r"weight has shape \(3,\), expected \(4,\)"):
+        nn.LayerNorm(4, weight=numpy.ones(3))
+
+
+# -------------------------------------------------------------------------------- Dropout
+
+
+def test_dropout_evaluation_is_identity():
+    x = RNG.standard_normal((3, 4)).astype(numpy.float32)
+    drop = nn.Dropout(0.3)
+    assert drop(x) is x
+    assert nn.Dropout(0.0)(x, rng=numpy.random.default_rng(0)) is x
+    assert cr.tree.leaves(drop) == [] and drop.rate == 0.3
+
+
+def test_dropout_statistics():
+    rate = 0.3
+    x = numpy.full(200_000, 2.0, numpy.float32)
+    y = nn.Dropout(rate)(x, rng=numpy.random.default_rng(1))
+    assert y.dtype == numpy.float32
+    kept = y != 0
+    numpy.testing.assert_allclose(y[kept], 2.0 / 0.7, rtol=1e-6)
+    # Binomial: the dropped fraction is within 5 standard deviations (0.001) of the rate.
+    assert abs((~kept).mean() - rate) < 0.005
+    assert abs(y.mean() - 2.0) < 0.02  # inverted dropout keeps the expectation
+    # A fresh draw per call, reproducible from the seed.
+    gen = numpy.random.default_rng(2)
+    first, second = nn.Dropout(rate)(x, rng=gen), nn.Dropout(rate)(x, rng=gen)
+    assert not numpy.array_equal(first, second)
+    again = nn.Dropout(rate)(x, rng=numpy.random.default_rng(2))
+    numpy.testing.assert_array_equal(first, again)
+
+
+def test_dropout_gradient_is_the_scaled_mask():
+    x = RNG.standard_normal(50)
+    drop = nn.Dropout(0.5)
+    g = cr.grad(lambda v: np.sum(drop(v, rng=numpy.random.default_rng(3))))(x)
+    mask = drop(numpy.ones(50), rng=numpy.random.default_rng(3))
+    numpy.testing.assert_array_equal(g, mask)
+    assert set(numpy.unique(g)) == {0.0, 2.0}
+
+
+def test_dropout_errors():
+    for rate in (1.0, -0.1, "0.5", True):
+        with pytest.raises(ValueError, match=r"rate must be a number in \[0, 1\)"):
+            nn.Dropout(rate)
+    with pytest.raises(TypeError, match=r"numpy\.random\.Generator"):
+        nn.Dropout(0.5)(numpy.ones(3), rng=0)
+
+
+# ----------------------------------------------------------------------------------- repr
+
+
+def test_reprs_show_layers_and_parameter_counts():
+    assert (
+        repr(nn.Linear(64, 10, rng=0))
+        == "Linear(weight=f32[64,10], bias=f32[10])  # 650 parameters"
+    )
+    assert repr(nn.Dropout(0.1)) == "Dropout(rate=0.1)  # 0 parameters"
+    assert repr(nn.Embedding(100, 8, rng=0)) == "Embedding(weight=f32[100,8])  # 800 parameters"
+    assert repr(nn.MLP([64, 128, 10], rng=0)) == (
+        "MLP(\n"
+        "  layers=[Linear(weight=f32[64,128], bias=f32[128]), "
+        "Linear(weight=f32[128,10], bias=f32[10])],\n"
+        "  activation=relu,\n"
+        "  final_activation=None,\n"
+        ")  # 9,610 parameters"
+    )
+    model = nn.Sequential(
+        nn.Linear(4, 8, rng=0), nn.gelu, nn.Dropout(0.2), nn.LayerNorm(8), nn.Linear(8, 2, rng=0)
+    )
+    assert repr(model) == (
+        "Sequential(\n"
+        "  layers=[\n"
+        "    Linear(weight=f32[4,8], bias=f32[8]),\n"
+        "    Lambda(fn=gelu),\n"
+        "    Dropout(rate=0.2),\n"
+        "    LayerNorm(weight=f32[8], bias=f32[8], normalized_shape=(8,), eps=1e-05),\n"
+        "    Linear(weight=f32[8,2], bias=f32[2]),\n"
+        "  ],\n"
+        ")  # 74 parameters"
+    )
+
+
+# -------------------------------------------------------------------------- oracle tests
+
+
+@pytest.mark.oracle
+def test_oracle_linear_embedding_layernorm_match_torch():
+    torch = pytest.importorskip("torch")
+    x = RNG.standard_normal((2, 5, 3)).astype(numpy.float32)
+
+    ours = nn.Linear(3, 4, rng=0)
+    theirs = torch.nn.Linear(3, 4)
+    with torch.no_grad():
+        theirs.weight.copy_(torch.from_numpy(ours.weight.T.copy()))
+        theirs.bias.copy_(torch.from_numpy(ours.bias))
+    numpy.testing.assert_allclose(
+        ours(x), theirs(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6
+    )
+
+    table = nn.Embedding(6, 3, rng=0)
+    torch_table = torch.nn.Embedding.from_pretrained(torch.from_numpy(table.weight))
+    ids = numpy.array([[0, 5, 2], [2, 2, 1]])
+    numpy.testing.assert_array_equal(table(ids), torch_table(torch.from_numpy(ids)).numpy())
+
+    norm = nn.LayerNorm((5, 3))
+    weight = RNG.standard_normal((5, 3)).astype(numpy.float32)
+    bias = RNG.standard_normal((5, 3)).astype(numpy.float32)
+    norm = dataclasses.replace(norm, weight=weight, bias=bias)
+    torch_norm = torch.nn.LayerNorm((5, 3))
+    with torch.no_grad():
+        torch_norm.weight.copy_(torch.from_numpy(weight))
+        torch_norm.bias.copy_(torch.from_numpy(bias))
+    expected = torch_norm(torch.from_numpy(x)).detach().numpy()
+    numpy.testing.assert_allclose(norm(x), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.oracle
+def test_oracle_layer_gradients_match_torch():
+    torch = pytest.importorskip("torch")
+    model = f64(
+        nn.Sequential(nn.Linear(3, 5, rng=0), nn.tanh, nn.LayerNorm(5), nn.Linear(5, 2, rng=1))
+    )
+    model = dataclasses.replace(
+        model,
+        layers=[
+            model.layers[0],
+            model.layers[1],
+            dataclasses.replace(model.layers[2], weight=RNG.standard_normal(5)),
+            model.layers[3],
+        ],
+    )
+    g = cr.grad(lambda m: np.sum(m(X3) ** 3))(model)
+
+    lin1, norm, lin2 = (
+        torch.nn.Linear(3, 5).double(),
+        torch.nn.LayerNorm(5).double(),
+        torch.nn.Linear(5, 2).double(),
+    )
+    with torch.no_grad():
+        for mod, ours in ((lin1, model.layers[0]), (lin2, model.layers[3])):
+            mod.weight.copy_(torch.from_numpy(ours.weight.T.copy()))
+            mod.bias.copy_(torch.from_numpy(ours.bias))
+        norm.weight.copy_(torch.from_numpy(model.layers[2].weight))
+    out = lin2(norm(torch.tanh(lin1(torch.from_numpy(X3)))))
+    (out**3).sum().backward()
+    numpy.testing.assert_allclose(g.layers[0].weight, lin1.weight.grad.numpy().T, rtol=1e-10)
+    numpy.testing.assert_allclose(g.layers[0].bias, lin1.bias.grad.numpy(), rtol=1e-10)
+    numpy.testing.assert_allclose(g.layers[2].weight, norm.weight.grad.numpy(), rtol=1e-10)
+    numpy.testing.assert_allclose(g.layers[2].bias, norm.bias.grad.numpy(), rtol=1e-10)
+    numpy.testing.assert_allclose(g.layers[3].weight, lin2.weight.grad.numpy().T, rtol=1e-10)

@@ -1,0 +1,417 @@
+"""chainrule.optim on its own: exact steps, saved state, purity, dtypes, errors, convergence."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy
+import pytest
+
+import chainrule as cr
+import chainrule.numpy as np
+from chainrule import nn, optim
+from chainrule.optim import schedules
+
+# Every optimizer with options that switch on all of its buffers and code paths.
+CONFIGS: list[optim.Optimizer[Any]] = [
+    optim.SGD(lr=0.1),
+    optim.SGD(lr=0.05, momentum=0.9, dampening=0.2, weight_decay=0.01),
+    optim.SGD(lr=0.05, momentum=0.9, nesterov=True, maximize=True),
+    optim.RMSprop(lr=0.01),
+    optim.RMSprop(lr=0.01, centered=True, momentum=0.9, weight_decay=0.01),
+    optim.Adagrad(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1, weight_decay=0.01),
+    optim.Adam(lr=0.01),
+    optim.Adam(lr=0.01, betas=(0.3, 0.9), amsgrad=True, weight_decay=0.01, maximize=True),
+    optim.AdamW(lr=0.01, amsgrad=True),
+]
+IDS = [repr(c) for c in CONFIGS]
+
+
+def _params(dtype: Any = numpy.float32, seed: int = 0) -> dict[str, Any]:
+    rng = numpy.random.default_rng(seed)
+    return {
+        "w": rng.standard_normal((3, 2)).astype(dtype),
+        "b": [rng.standard_normal(2).astype(dtype), numpy.array(0.5, dtype=dtype)],
+    }
+
+
+def _grads(params: Any, rng: numpy.random.Generator) -> Any:
+    return cr.tree.map(lambda x: rng.standard_normal(x.shape).astype(x.dtype), params)
+
+
+def _run(opt: optim.Optimizer[Any], params: Any, state: Any, steps: int, seed: int) -> Any:
+    rng = numpy.random.default_rng(seed)
+    for _ in range(steps):
+        params, state = opt.update(_grads(params, rng), state, params)
+    return params, state
+
+
+# --- exact steps ----------------------------------------------------------------------------
+
+
+def test_sgd_momentum_exact() -> None:
+    opt = optim.SGD(lr=0.5, momentum=0.5, dampening=0.5)
+    params, state = [numpy.array([1.0])], opt.init([numpy.array([1.0])])
+    seen = []
+    for _ in range(3):
+        params, state = opt.update([numpy.array([2.0])], state, params)
+        seen.append((float(params[0][0]), float(state.momentum_buffer[0][0])))
+    # buf: 2 (copied at the first step), 0.5 * 2 + 0.5 * 2 = 2, 2; p -= 0.5 * buf.
+    assert seen == [(0.0, 2.0), (-1.0, 2.0), (-2.0, 2.0)]
+
+
+def test_sgd_nesterov_and_weight_decay_exact() -> None:
+    opt = optim.SGD(lr=0.25, momentum=0.5, nesterov=True, weight_decay=1.0)
+    params, _ = opt.update([numpy.array([1.0])], opt.init([numpy.ones(1)]), [numpy.ones(1)])
+    # g = 1 + 1 * 1 = 2, buf = 2, step = g + 0.5 * buf = 3, p = 1 - 0.75.
+    assert params[0].tolist() == [0.25]
+
+
+def test_adam_first_step_is_lr_times_sign() -> None:
+    opt = optim.Adam(lr=0.1, eps=0.0)
+    params, state = opt.update(
+        [numpy.array([3.0, -0.5])], opt.init([numpy.zeros(2)]), [numpy.zeros(2)]
+    )
+    numpy.testing.assert_allclose(params[0], [-0.1, 0.1], rtol=1e-15)
+    numpy.testing.assert_allclose(state.exp_avg[0], [0.3, -0.05], rtol=1e-15)
+    numpy.testing.assert_allclose(state.exp_avg_sq[0], [0.009, 0.00025], rtol=1e-12)
+    assert state.max_exp_avg_sq == ()
+
+
+def test_adamw_decays_the_parameter_not_the_gradient() -> None:
+    params = [numpy.array([2.0])]
+    adamw = optim.AdamW(lr=0.1, weight_decay=0.5, eps=0.0)
+    new, _ = adamw.update([numpy.array([1.0])], adamw.init(params), params)
+    assert new[0].tolist() == [pytest.approx(2.0 * (1 - 0.05) - 0.1, rel=1e-15)]
+    adam = optim.Adam(lr=0.1, weight_decay=0.5, eps=0.0)  # g + 0.5 p = 2: still lr * sign
+    new, _ = adam.update([numpy.array([1.0])], adam.init(params), params)
+    assert new[0].tolist() == [pytest.approx(1.9, rel=1e-15)]
+
+
+def test_adagrad_and_rmsprop_exact() -> None:
+    adagrad = optim.Adagrad(lr=1.0, lr_decay=1.0, initial_accumulator_value=5.0, eps=0.0)
+    params, state = [numpy.array([0.0])], adagrad.init([numpy.zeros(1)])
+    for _ in range(2):
+        params, state = adagrad.update([numpy.array([2.0])], state, params)
+    # sum 9 then 13; clr 1 then 1/2: p = -2/3 - 1/sqrt(13).
+    assert params[0][0] == pytest.approx(-2 / 3 - 1 / 13**0.5, rel=1e-15)
+    rms = optim.RMSprop(lr=0.1, alpha=0.5, eps=0.0, centered=True)
+    params, state = rms.update([numpy.array([2.0])], rms.init([numpy.zeros(1)]), [numpy.zeros(1)])
+    # square_avg 2, grad_avg 1, avg = sqrt(2 - 1) = 1.
+    assert params[0].tolist() == [pytest.approx(-0.2, rel=1e-15)]
+    assert (state.square_avg[0].tolist(), state.grad_avg[0].tolist()) == ([2.0], [1.0])
+
+
+# --- the state --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("opt", CONFIGS, ids=IDS)
+def test_state_is_a_pytree_of_arrays(opt: optim.Optimizer[Any]) -> None:
+    params = _params()
+    state = opt.init(params)
+    assert type(state).__name__.endswith("State") and state._fields[0] == "step"
+    assert state.step.shape == () and state.step.dtype == numpy.int64 and int(state.step) == 0
+    _, state = _run(opt, params, state, 3, seed=1)
+    assert int(state.step) == 3
+    for leaf in cr.tree.leaves(state):
+        assert isinstance(leaf, numpy.ndarray)
+    for buffer in state[1:]:
+        assert isinstance(buffer, tuple) and len(buffer) in (0, 3)
+        assert [b.shape for b in buffer] in ([], [(2,), (), (3, 2)])
+
+
+@pytest.mark.parametrize("opt", CONFIGS, ids=IDS)
+def test_save_load_and_continue_is_identical(opt: optim.Optimizer[Any]) -> None:
+    params, state = _run(opt, _params(), opt.init(_params()), 4, seed=1)
+    file = io.BytesIO()
+    numpy.savez(file, *cr.tree.leaves(params), *cr.tree.leaves(state))
+    file.seek(0)
+    with numpy.load(file, allow_pickle=False) as saved:
+        arrays = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+    n = len(cr.tree.leaves(params))
+    loaded_params = cr.tree.unflatten(cr.tree.structure(params), arrays[:n])
+    loaded_state = cr.tree.unflatten(cr.tree.structure(opt.init(params)), arrays[n:])
+    expected = _run(opt, params, state, 4, seed=2)
+    resumed = _run(opt, loaded_params, loaded_state, 4, seed=2)
+    for a, b in zip(cr.tree.leaves(expected), cr.tree.leaves(resumed), strict=True):
+        assert a.dtype == b.dtype
+        numpy.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("opt", CONFIGS, ids=IDS)
+def test_update_does_not_mutate_its_inputs(opt: optim.Optimizer[Any]) -> None:
+    params, state = _run(opt, _params(), opt.init(_params()), 2, seed=1)
+    grads = _grads(params, numpy.random.default_rng(3))
+    copies = [cr.tree.map(numpy.copy, t) for t in (grads, state, params)]
+    opt.update(grads, state, params)
+    for before, after in zip(copies, (grads, state, params), strict=True):
+        for a, b in zip(cr.tree.leaves(before), cr.tree.leaves(after), strict=True):
+            numpy.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("opt", CONFIGS, ids=IDS)
+@pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
+def test_dtype_is_kept(opt: optim.Optimizer[Any], dtype: Any) -> None:
+    params = _params(dtype)
+    params, state = _run(opt, params, opt.init(params), 2, seed=1)
+    # float64 gradients for float32 parameters are cast, not allowed to upcast.
+    grads = cr.tree.map(lambda x: numpy.ones(x.shape), params)
+    params, state = opt.update(grads, state, params)
+    assert {x.dtype for x in cr.tree.leaves(params)} == {numpy.dtype(dtype)}
+    assert {x.dtype for x in cr.tree.leaves(state[1:])} <= {numpy.dtype(dtype)}
+    assert isinstance(params["b"][1], numpy.ndarray) and params["b"][1].shape == ()
+
+
+class _Line(nn.Module):
+    w: Any
+    b: Any
+    name: str = "line"
+
+    def __call__(self, x: Any) -> Any:
+        return x @ self.w + self.b
+
+
+def test_updates_an_nn_module() -> None:
+    model = _Line(numpy.ones((2, 1), numpy.float32), numpy.zeros(1, numpy.float32), "fit")
+    x = numpy.array([[1.0, 2.0], [3.0, -1.0]], numpy.float32)
+    y = numpy.array([[1.0], [0.0]], numpy.float32)
+
+    def loss(m: _Line) -> Any:
+        return np.mean((m(x) - y) ** 2)
+
+    opt = optim.SGD(lr=0.05, momentum=0.9)
+    state = opt.init(model)
+    for _ in range(300):
+        model, state = opt.update(cr.grad(loss)(model), state, model)
+    assert isinstance(model, _Line) and model.name == "fit"
+    assert model.w.dtype == numpy.float32
+    assert float(loss(model)) < 1e-10
+
+
+# --- learning rate schedules ------------------------------------------------------------------
+
+
+def test_schedule_as_lr_is_evaluated_at_the_update_count() -> None:
+    calls = []
+
+    def halving(step: int) -> float:
+        calls.append(step)
+        return 1.0 / 2**step
+
+    opt = optim.SGD(lr=halving)
+    params, state = [numpy.array([0.0])], opt.init([numpy.zeros(1)])
+    for _ in range(3):
+        params, state = opt.update([numpy.array([1.0])], state, params)
+    assert calls == [0, 1, 2] and params[0].tolist() == [-1.75]
+
+
+def test_schedule_as_lr_in_adam_matches_changing_a_constant_lr() -> None:
+    schedule = schedules.exponential(0.1, gamma=0.5)
+    params = _params(numpy.float64)
+    scheduled, state = params, optim.Adam(lr=schedule).init(params)
+    manual, manual_state = params, state
+    rng = numpy.random.default_rng(5)
+    for k in range(4):
+        grads = _grads(params, rng)
+        scheduled, state = optim.Adam(lr=schedule).update(grads, state, scheduled)
+        manual, manual_state = optim.Adam(lr=0.1 * 0.5**k).update(grads, manual_state, manual)
+    for a, b in zip(cr.tree.leaves(scheduled), cr.tree.leaves(manual), strict=True):
+        numpy.testing.assert_array_equal(a, b)
+
+
+def test_schedule_values() -> None:
+    assert [schedules.step(1.0, 3, 0.5)(k) for k in (0, 2, 3, 5, 6)] == [1, 1, 0.5, 0.5, 0.25]
+    assert schedules.exponential(2.0, 0.5)(3) == 0.25
+    cos = schedules.cosine(1.0, total_steps=2, min_lr=0.5)
+    assert [cos(k) for k in range(4)] == [1.0, 0.75, 0.5, 0.5]
+    warm = schedules.linear_warmup(schedules.step(1.0, 2, 0.5), warmup_steps=4)
+    assert [warm(k) for k in range(9)] == [0.0, 0.25, 0.5, 0.75, 1.0, 1.0, 0.5, 0.5, 0.25]
+    assert schedules.linear_warmup(0.3, 0)(0) == 0.3
+    assert schedules.constant(0.1)(numpy.int64(7)) == 0.1
+
+
+def test_schedule_repr() -> None:
+    warm = schedules.linear_warmup(schedules.cosine(0.1, 100), warmup_steps=10)
+    assert repr(warm) == (
+        "linear_warmup(schedule_or_lr=cosine(lr=0.1, total_steps=100, min_lr=0.0), "
+        "warmup_steps=10, start_factor=0.0)"
+    )
+    assert repr(schedules.step(0.1, 30)) == "step(lr=0.1, step_size=30, gamma=0.1)"
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "match"),
+    [
+        (lambda: schedules.constant(-0.1), ValueError, "lr must be"),
+        (lambda: schedules.constant("0.1"), TypeError, "lr must be a real number"),
+        (lambda: schedules.step(0.1, 0), ValueError, "step_size must be at least 1"),
+        (lambda: schedules.step(0.1, 2.5), TypeError, "step_size must be an integer"),
+        (lambda: schedules.exponential(0.1, float("nan")), ValueError, "gamma must be"),
+        (lambda: schedules.cosine(0.1, 0), ValueError, "total_steps must be at least 1"),
+        (lambda: schedules.linear_warmup(0.1, -1), ValueError, "warmup_steps must be"),
+        (lambda: schedules.linear_warmup(0.1, 5, 1.5), ValueError, "start_factor must be"),
+        (lambda: schedules.constant(0.1)(-1), ValueError, "step must be at least 0"),
+        (lambda: schedules.constant(0.1)(True), TypeError, "step must be an integer"),
+    ],
+)
+def test_schedule_errors(make: Any, error: type[Exception], match: str) -> None:
+    with pytest.raises(error, match=match):
+        make()
+
+
+# --- repr and errors --------------------------------------------------------------------------
+
+
+def test_repr() -> None:
+    assert repr(optim.SGD(lr=0.1, momentum=0.9, nesterov=True)) == (
+        "SGD(lr=0.1, momentum=0.9, dampening=0.0, nesterov=True, weight_decay=0.0, maximize=False)"
+    )
+    assert repr(optim.AdamW(lr=schedules.cosine(1e-3, 10))) == (
+        "AdamW(lr=cosine(lr=0.001, total_steps=10, min_lr=0.0), betas=(0.9, 0.999), "
+        "eps=1e-08, weight_decay=0.01, amsgrad=False, maximize=False)"
+    )
+    assert repr(optim.Adagrad(lr_decay=numpy.float64(0.5))) == (
+        "Adagrad(lr=0.01, lr_decay=0.5, weight_decay=0.0, initial_accumulator_value=0.0, "
+        "eps=1e-10, maximize=False)"
+    )
+    assert repr(optim.RMSprop(centered=True)) == (
+        "RMSprop(lr=0.01, alpha=0.99, eps=1e-08, weight_decay=0.0, momentum=0.0, "
+        "centered=True, maximize=False)"
+    )
+
+
+def test_hyper_parameters_are_python_floats_and_frozen() -> None:
+    opt = optim.Adam(lr=numpy.float32(0.5), betas=[0.5, numpy.float64(0.75)])
+    assert type(opt.lr) is float and opt.betas == (0.5, 0.75)
+    assert all(type(b) is float for b in opt.betas)
+    with pytest.raises(AttributeError):
+        opt.lr = 0.1  # type: ignore[misc]
+    assert optim.Adam(lr=0.5) == optim.Adam(lr=0.5) != optim.AdamW(lr=0.5)
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "match"),
+    [
+        (lambda: optim.SGD(lr=-0.1), ValueError, "lr must be"),
+        (lambda: optim.SGD(lr=float("inf")), ValueError, "lr must be"),
+        (lambda: optim.SGD(lr=0.1, momentum=-0.9), ValueError, "momentum must be"),
+        (lambda: optim.SGD(lr=0.1, nesterov=True), ValueError, "Nesterov momentum requires"),
+        (
+            lambda: optim.SGD(lr=0.1, momentum=0.9, dampening=0.1, nesterov=True),
+            ValueError,
+            "zero dampening",
+        ),
+        (lambda: optim.SGD(lr=0.1, nesterov=1), TypeError, "nesterov must be True or False"),
+        (lambda: optim.SGD(0.1, 0.9), TypeError, "positional"),
+        (lambda: optim.RMSprop(alpha=-0.5), ValueError, "alpha must be"),
+        (lambda: optim.RMSprop(eps=-1e-8), ValueError, "eps must be"),
+        (lambda: optim.Adagrad(lr_decay=-1.0), ValueError, "lr_decay must be"),
+        (
+            lambda: optim.Adagrad(initial_accumulator_value=-1.0),
+            ValueError,
+            "initial_accumulator_value must be",
+        ),
+        (lambda: optim.Adam(betas=(1.0, 0.999)), ValueError, r"betas\[0\] must be"),
+        (lambda: optim.Adam(betas=(0.9, -0.1)), ValueError, r"betas\[1\] must be"),
+        (lambda: optim.Adam(betas=0.9), TypeError, "betas must be a pair"),
+        (lambda: optim.AdamW(weight_decay=-0.01), ValueError, "weight_decay must be"),
+        (lambda: optim.Adam(amsgrad="yes"), TypeError, "amsgrad must be True or False"),
+    ],
+)
+def test_bad_hyper_parameters(make: Any, error: type[Exception], match: str) -> None:
+    with pytest.raises(error, match=match):
+        make()
+
+
+def test_bad_update_arguments() -> None:
+    opt = optim.SGD(lr=0.1, momentum=0.9)
+    params = {"w": numpy.zeros((2, 3))}
+    state = opt.init(params)
+    with pytest.raises(ValueError, match="grads must have the structure of params"):
+        opt.update({"v": numpy.zeros((2, 3))}, state, params)
+    with pytest.raises(ValueError, match=r"gradient leaf 0 has shape \(3, 2\)"):
+        opt.update({"w": numpy.zeros((3, 2))}, state, params)
+    with pytest.raises(TypeError, match="parameter leaf 0 has dtype int64"):
+        opt.init({"w": numpy.zeros(3, dtype=numpy.int64)})
+    with pytest.raises(TypeError, match="needs a SGDState, got AdamState"):
+        opt.update(params, optim.Adam().init(params), params)
+    with pytest.raises(ValueError, match=r"state\.momentum_buffer holds 0 arrays, expected 1"):
+        opt.update(params, optim.SGD(lr=0.1).init(params), params)
+    with pytest.raises(ValueError, match=r"state.momentum_buffer\[0\] is float64\[2, 3\]"):
+        opt.update({"w": numpy.zeros(2)}, state, {"w": numpy.zeros(2)})
+    with pytest.raises(ValueError, match=r"state\.step must be at least 0"):
+        opt.update(params, state._replace(step=numpy.array(-1)), params)
+    negative = optim.SGD(lr=lambda step: -1.0)
+    with pytest.raises(ValueError, match="lr \\(the schedule's value at step 0\\) must be"):
+        negative.update(params, negative.init(params), params)
+
+
+# --- convergence ------------------------------------------------------------------------------
+
+TARGET = {"w": numpy.array([[1.0, -2.0], [0.5, 3.0]]), "b": numpy.array(-1.5)}
+CURVATURE = {"w": numpy.array([[1.0, 4.0], [0.25, 2.0]]), "b": numpy.array(9.0)}
+
+
+def _bowl(params: Any) -> Any:
+    """An anisotropic quadratic bowl with its minimum 0 at TARGET."""
+    terms = cr.tree.map(lambda p, c, t: np.sum(c * (p - t) ** 2), params, CURVATURE, TARGET)
+    return 0.5 * sum(cr.tree.leaves(terms))
+
+
+@pytest.mark.parametrize(
+    ("opt", "steps"),
+    [
+        (optim.SGD(lr=0.1), 300),
+        (optim.SGD(lr=0.05, momentum=0.9, nesterov=True), 300),
+        (optim.RMSprop(lr=schedules.cosine(0.05, 400)), 400),
+        (optim.RMSprop(lr=0.01, centered=True, momentum=0.5), 400),
+        (optim.Adagrad(lr=0.5), 400),
+        (optim.Adam(lr=schedules.linear_warmup(schedules.cosine(0.1, 450), 50)), 500),
+        (optim.AdamW(lr=schedules.cosine(0.1, 500), weight_decay=0.0, amsgrad=True), 500),
+    ],
+    ids=repr,
+)
+def test_converges_on_a_quadratic_bowl(opt: optim.Optimizer[Any], steps: int) -> None:
+    params = cr.tree.map(numpy.zeros_like, TARGET)
+    state = opt.init(params)
+    grad = cr.grad(_bowl)
+    for _ in range(steps):
+        params, state = opt.update(grad(params), state, params)
+    assert float(_bowl(params)) < 1e-6
+    for p, t in zip(cr.tree.leaves(params), cr.tree.leaves(TARGET), strict=True):
+        numpy.testing.assert_allclose(p, t, atol=1e-3)
+
+
+# --- clipping ---------------------------------------------------------------------------------
+
+
+def test_global_norm() -> None:
+    grads = {"a": numpy.array([3.0]), "b": [numpy.array([[4.0, 12.0]])], "c": numpy.array(0.0)}
+    assert optim.global_norm(grads) == 13.0
+    assert optim.global_norm([]) == 0.0
+
+
+def test_clip_by_global_norm() -> None:
+    grads = {"a": numpy.array([3.0], numpy.float32), "b": numpy.array([4.0], numpy.float32)}
+    clipped = optim.clip_by_global_norm(grads, 1.0)
+    scale = 1.0 / (5.0 + 1e-6)
+    assert clipped["a"].dtype == numpy.float32
+    assert clipped["a"].tolist() == [numpy.float32(3.0 * scale)]
+    assert clipped["b"].tolist() == [numpy.float32(4.0 * scale)]
+    assert grads["a"].tolist() == [3.0]  # not mutated
+    # Torch's formula: a norm equal to max_norm still scales, by 5 / (5 + 1e-6).
+    assert optim.clip_by_global_norm(grads, 5.0)["a"].tolist() == [numpy.float32(2.9999995)]
+    assert optim.clip_by_global_norm(grads, 5.00001) is grads
+    with pytest.raises(ValueError, match="max_norm must be"):
+        optim.clip_by_global_norm(grads, -1.0)
+
+
+def test_clip_by_value() -> None:
+    grads = [numpy.array([-2.0, 0.25, 7.0], numpy.float32), numpy.array(-0.5, numpy.float32)]
+    clipped = optim.clip_by_value(grads, 0.5)
+    assert clipped[0].tolist() == [-0.5, 0.25, 0.5] and clipped[0].dtype == numpy.float32
+    assert clipped[1].tolist() == -0.5
+    assert grads[0].tolist() == [-2.0, 0.25, 7.0]
+    with pytest.raises(ValueError, match="clip_value must be"):
+        optim.clip_by_value(grads, -0.5)
