@@ -8,7 +8,11 @@ forward, backward and parameter update. Two sizes: B=128, H=256 (small) and B=10
 GEMM rate measured in the same run.
 
 Every implementation starts from the same weights and batch; before timing, the parameters
-after one step must agree with chainrule's.
+after one step must agree with chainrule's. Each timed call takes that same first step from
+the same starting point (the in-place implementations restore their weights and zero their
+moments first, a few cheap copies): chained over thousands of repeats, the moments of
+weights whose gradient is exactly zero (dead ReLU units) decay into subnormal numbers, whose
+arithmetic is many times slower, and the timings would drift with the repeat count.
 """
 
 from __future__ import annotations
@@ -99,28 +103,32 @@ def impls(size: tuple[int, int]) -> list[Impl]:
         model = dataclasses.replace(model, layers=layers)
         opt = optim.Adam(lr=LR, betas=BETAS, eps=EPS)
         value_and_grad = cr.value_and_grad(lambda m, x, y: nn.cross_entropy(m(x), y))
-        box = {"model": model, "state": opt.init(model)}
+        state = opt.init(model)
 
         def step() -> Any:
-            _, grads = value_and_grad(box["model"], x, y)
-            box["model"], box["state"] = opt.update(grads, box["state"], box["model"])
-            return box["model"]
+            _, grads = value_and_grad(model, x, y)
+            return opt.update(grads, state, model)[0]
 
         return lambda: _flat(cr.tree.leaves(step()))
 
     def floor() -> Callable[[], Any]:
-        params, x, y = problem(batch, hidden)
-        state = {
-            "t": 0,
+        start, x, y = problem(batch, hidden)
+        params = [p.copy() for p in start]
+        state: dict[str, Any] = {
             "m": [np.zeros_like(p) for p in params],
             "v": [np.zeros_like(p) for p in params],
         }
 
         def step() -> Any:
+            for p, p0, m, v in zip(params, start, state["m"], state["v"], strict=True):
+                np.copyto(p, p0)
+                m.fill(0.0)
+                v.fill(0.0)
+            state["t"] = 0
             step_by_hand(params, state, x, y)
-            return _flat(params)
+            return params
 
-        return step
+        return lambda: _flat(step())
 
     def torch_eager() -> Callable[[], Any]:
         torch = libs.torch()
@@ -135,8 +143,13 @@ def impls(size: tuple[int, int]) -> list[Impl]:
         model = torch.nn.Sequential(*layers[:-1])
         opt = torch.optim.Adam(model.parameters(), lr=LR, betas=BETAS, eps=EPS)
         xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+        start = [p.detach().clone() for p in model.parameters()]
 
         def step() -> Any:
+            with torch.no_grad():
+                for p, p0 in zip(model.parameters(), start, strict=True):
+                    p.copy_(p0)
+            opt.state.clear()  # Adam's first step again: fresh zero moments, step count 1
             opt.zero_grad()
             torch.nn.functional.cross_entropy(model(xt), yt).backward()
             opt.step()
@@ -167,11 +180,12 @@ def matmul_floor_seconds(batch: int, hidden: int) -> float:
     n = 1024
     a = np.ones((n, n), np.float32)
     a @ a  # warm-up
-    start = time.perf_counter()
-    repeats = 5
-    for _ in range(repeats):
+    best = float("inf")
+    for _ in range(7):  # the fastest run: the rate the machine can reach
+        start = time.perf_counter()
         a @ a
-    rate = repeats * n**3 / (time.perf_counter() - start)  # multiply-adds per second
+        best = min(best, time.perf_counter() - start)
+    rate = n**3 / best  # multiply-adds per second
     return macs / rate
 
 
@@ -180,12 +194,14 @@ def run(cfg: Config) -> Section:
         ID,
         TITLE,
         "same initial weights and batch for all; parameters after one step checked "
-        "against chainrule's (allclose, rtol 1e-4) before timing",
+        "against chainrule's (allclose, rtol 1e-4, atol 5e-5) before timing",
         SIZES,
         impls,
         cfg,
         rtol=1e-4,
-        atol=1e-5,
+        # Adam's first step moves each weight by about lr = 1e-3 whatever the gradient's
+        # size, so float32 rounding of a near-zero gradient shows up at ~1e-5: allow 5%.
+        atol=5e-5,
         label=lambda size: f"B={size[0]}, H={size[1]}",
     )
     small, large = (f"B={b}, H={h}" for b, h in SIZES)

@@ -308,16 +308,15 @@ def _labels_loss(
     labels = _labels(name, target, log_probs.shape)
     n_classes = log_probs.shape[-1]
     dtype = log_probs.dtype
-    onehot = numpy.zeros(log_probs.shape, dtype)
-    numpy.put_along_axis(onehot, labels[..., None], 1.0, axis=-1)
+    onehot = numpy.eye(n_classes, dtype=dtype)[labels]
     coef = onehot if weight is None else onehot * weight
     if smoothing:
         smooth = 1.0 if weight is None else weight
         coef = (1.0 - smoothing) * coef + (smoothing / n_classes) * smooth
-    loss = -np.sum(log_probs * coef, axis=-1)
-    if reduction == "mean" and weight is not None:
-        return np.sum(loss) / np.sum(weight[labels])
-    return _reduce(loss, reduction)
+    if reduction == "mean" and labels.size:  # one sum over everything: the training hot path
+        total = -np.sum(log_probs * coef)
+        return total / (labels.size if weight is None else np.sum(weight[labels]))
+    return _reduce(-np.sum(log_probs * coef, axis=-1), reduction)
 
 
 def cross_entropy(

@@ -40,6 +40,8 @@ __all__ = ["Module", "count_parameters"]
 
 def _holds_arrays(value: Any) -> bool:
     """Whether `value` is, or contains, a parameter array (so it is a pytree child)."""
+    if type(value) is np.ndarray:  # the common case first: flattening is on every step
+        return value.dtype.kind == "f"
     if isinstance(value, (Module, Tracer)):
         return True
     if isinstance(value, (np.ndarray, np.generic)):
@@ -83,15 +85,25 @@ def _same(a: Any, b: Any) -> bool:
         return False
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
 def _flatten(module: Module) -> tuple[list[Any], tuple[tuple[str, ...], _Static]]:
     children, names, static = [], [], []
-    for f in dataclasses.fields(module):  # type: ignore[arg-type]
-        value = getattr(module, f.name)
+    for name in _field_names(type(module)):
+        value = getattr(module, name)
         if _holds_arrays(value):
             children.append(value)
-            names.append(f.name)
+            names.append(name)
         else:
-            static.append((f.name, value))
+            static.append((name, value))
     return children, (tuple(names), _Static(tuple(static)))
 
 

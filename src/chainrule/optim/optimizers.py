@@ -529,19 +529,21 @@ class Adam(Optimizer[AdamState]):
             p = p * (1.0 - lr * self.weight_decay)  # torch: param.mul_(1 - lr * weight_decay)
         exp_avg = _lerp(cast(np.ndarray, exp_avg), g, 1.0 - beta1)
         exp_avg_sq = cast(np.ndarray, exp_avg_sq) * beta2
-        denom = g * (1.0 - beta2)  # torch: addcmul_(grad, grad, value=1 - beta2)
-        denom *= g
-        exp_avg_sq += denom
+        # One scratch array, which ends as the new parameter: three fresh arrays per leaf in
+        # all (the outputs), since allocation is a large part of a step's cost on small models.
+        out = g * (1.0 - beta2)  # torch: addcmul_(grad, grad, value=1 - beta2)
+        out *= g
+        exp_avg_sq += out
         if max_exp_avg_sq is not None:
             max_exp_avg_sq = np.maximum(max_exp_avg_sq, exp_avg_sq)
         # Bias corrections as Python floats, as torch computes them.
         t = step + 1
         step_size = lr / (1.0 - beta1**t)
-        np.sqrt(exp_avg_sq if max_exp_avg_sq is None else max_exp_avg_sq, out=denom)
-        denom /= (1.0 - beta2**t) ** 0.5
-        denom += self.eps
-        out = exp_avg * -step_size  # torch: param.addcdiv_(exp_avg, denom, value=-step_size)
-        out /= denom
+        np.sqrt(exp_avg_sq if max_exp_avg_sq is None else max_exp_avg_sq, out=out)
+        out /= (1.0 - beta2**t) ** 0.5
+        out += self.eps  # the denominator
+        np.divide(exp_avg, out, out=out)  # torch: param.addcdiv_(exp_avg, denom, -step_size)
+        out *= -step_size
         out += p
         return out, exp_avg, exp_avg_sq, max_exp_avg_sq
 

@@ -234,20 +234,21 @@ def logsumexp(
 def _shifted(x: Any, axis: Any) -> Any:
     """`x` minus its maximum along `axis` (0 where that maximum is not finite, as SciPy)."""
     x = np.asarray(x)
-    m = np.max(x, axis=axis, keepdims=True)
-    return x - np.where(np.isfinite(m), m, 0)
+    m = x.max(axis=axis, keepdims=True)
+    finite = np.isfinite(m)
+    return x - (m if finite.all() else np.where(finite, m, 0))
 
 
 def _softmax_impl(x: Any, axis: Any = None) -> Any:
     # SciPy's own softmax and log_softmax, written out: the same numbers, without the
     # array-API dispatch that costs more than the arithmetic on a small batch.
     e = np.exp(_shifted(x, axis))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    return e / e.sum(axis=axis, keepdims=True)
 
 
 def _log_softmax_impl(x: Any, axis: Any = None) -> Any:
     z = _shifted(x, axis)
-    return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+    return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
 
 
 softmax = primitive(_softmax_impl, "softmax")

@@ -94,7 +94,7 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Any:
     """
     if x is None and y is None:
         return np.nonzero(primal(condition))
-    return _where(primal(condition), x, y)
+    return _where(np.asarray(primal(condition), dtype=bool), x, y)
 
 
 def clip(a: Any, a_min: Any = None, a_max: Any = None, **kwargs: Any) -> Any:
@@ -137,9 +137,13 @@ def _inside(x: Any, lo: Any, hi: Any) -> Any:
     return mask
 
 
-def _gate(mask: Any) -> Any:
-    """``g -> g`` where `mask` holds, 0 elsewhere."""
-    return lambda g: where(mask, g, 0.0)
+def _gate(g: Any, mask: Any) -> Any:
+    """`g` where the boolean `mask` holds, 0 elsewhere.
+
+    A product with the mask rather than `where`: NumPy's `where` is up to ten times slower on
+    an unpredictable mask, and this is the backward pass of every ReLU.
+    """
+    return g * mask
 
 
 def _first_wins(x: Any, y: Any, greater: bool, nan_aware: bool) -> Any:
@@ -195,8 +199,8 @@ for _prim, _greater, _nan_aware in (
 ):
     defelementwise(
         _prim,
-        lambda g, ans, x, y, _gr=_greater, _na=_nan_aware: _gate(_first_wins(x, y, _gr, _na))(g),
-        lambda g, ans, x, y, _gr=_greater, _na=_nan_aware: _gate(~_first_wins(x, y, _gr, _na))(g),
+        lambda g, ans, x, y, _gr=_greater, _na=_nan_aware: _gate(g, _first_wins(x, y, _gr, _na)),
+        lambda g, ans, x, y, _gr=_greater, _na=_nan_aware: _gate(g, ~_first_wins(x, y, _gr, _na)),
     )
 defelementwise(
     hypot,
@@ -230,14 +234,14 @@ defelementwise(
 defelementwise(
     _where,
     None,
-    lambda g, ans, c, x, y: where(c, g, 0.0),
-    lambda g, ans, c, x, y: where(c, 0.0, g),
+    lambda g, ans, c, x, y: _gate(g, c),
+    lambda g, ans, c, x, y: _gate(g, ~c),
 )
 defelementwise(
     _clip,
-    lambda g, ans, x, lo, hi: where(_inside(x, lo, hi), g, 0.0),
-    lambda g, ans, x, lo, hi: where(primal(x) < primal(lo), g, 0.0),
-    lambda g, ans, x, lo, hi: where(primal(x) > primal(hi), g, 0.0),
+    lambda g, ans, x, lo, hi: _gate(g, _inside(x, lo, hi)),
+    lambda g, ans, x, lo, hi: _gate(g, primal(x) < primal(lo)),
+    lambda g, ans, x, lo, hi: _gate(g, primal(x) > primal(hi)),
 )
 
 __all__ = [
