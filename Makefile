@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # The only torch allowed: it installs from a local CPU wheel (any other spec downloads GBs).
 TORCH  := torch==2.13.0
 
-.PHONY: venv demo test lint bench oracle clean
+.PHONY: venv train demo test lint bench oracle clean
 
 venv: $(STAMP)
 
@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -e '.[dev]'
 	touch $@
+
+train: $(STAMP)
+	$(BIN)/chainrule train
 
 demo: $(STAMP)
 	$(BIN)/python -m chainrule.demo
