@@ -99,3 +99,39 @@ def test_console_script_runs_as_a_module() -> None:
     )
     assert result.returncode == 0
     assert "--optimizer" in result.stdout and "handwritten digits" in result.stdout
+
+
+def test_train_without_matplotlib_says_so_and_still_succeeds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chainrule import plot
+
+    def missing() -> None:
+        raise ImportError(
+            "chainrule's plots need matplotlib, an optional extra: "
+            "pip install 'chainrule[plot]' (or pip install matplotlib)."
+        )
+
+    monkeypatch.setattr(plot, "pyplot", missing)
+    argv = ["train", "--epochs", "1", "--hidden", "16", "--no-progress", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "no picture" in out and "pip install 'chainrule[plot]'" in out
+    assert (tmp_path / "model.npz").exists() and not (tmp_path / "training_curves.png").exists()
+
+
+def test_plot_module_says_how_to_install_matplotlib(monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    from chainrule import plot
+
+    real_import = builtins.__import__
+
+    def no_matplotlib(name: str, *args: object, **kwargs: object) -> object:
+        if name.startswith("matplotlib"):
+            raise ImportError("No module named 'matplotlib'")
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    with pytest.raises(ImportError, match=r"pip install 'chainrule\[plot\]'"):
+        plot.pyplot()

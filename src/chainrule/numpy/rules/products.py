@@ -108,8 +108,15 @@ def _promoted_out(g_shape: Shape, a: Any, b: Any) -> Shape:
     return g_shape
 
 
+def _matrices(a: Any, b: Any) -> bool:
+    """Two plain matrices: the case of every dense layer, which needs no reshaping."""
+    return ndim_of(a) == 2 and ndim_of(b) == 2
+
+
 def _matmul_vjp_a(g: Any, ans: Any, a: Any, b: Any, **params: Any) -> Any:
     _check_params(params)
+    if _matrices(a, b):
+        return matmul(g, _mT(b))
     sa, sb = _promoted(a, b)
     g2 = _reshape(g, _promoted_out(shape_of(g), a, b))
     return _reshape(_sum_to(matmul(g2, _mT(_reshape(b, sb))), sa), shape_of(a))
@@ -117,6 +124,8 @@ def _matmul_vjp_a(g: Any, ans: Any, a: Any, b: Any, **params: Any) -> Any:
 
 def _matmul_vjp_b(g: Any, ans: Any, a: Any, b: Any, **params: Any) -> Any:
     _check_params(params)
+    if _matrices(a, b):
+        return matmul(_mT(a), g)
     sa, sb = _promoted(a, b)
     g2 = _reshape(g, _promoted_out(shape_of(g), a, b))
     a2 = _reshape(a, sa)
