@@ -94,20 +94,28 @@ def impls(size: tuple[int, int]) -> list[Impl]:
         cr, _ = libs.chainrule()
         from chainrule import nn, optim
 
-        params, x, y = problem(batch, hidden)
+        start, x, y = problem(batch, hidden)
         model = nn.MLP([64, hidden, hidden, 10], rng=0)
         layers = [
-            dataclasses.replace(layer, weight=params[2 * i], bias=params[2 * i + 1])
+            dataclasses.replace(layer, weight=start[2 * i].copy(), bias=start[2 * i + 1].copy())
             for i, layer in enumerate(model.layers)
         ]
         model = dataclasses.replace(model, layers=layers)
         opt = optim.Adam(lr=LR, betas=BETAS, eps=EPS)
         value_and_grad = cr.value_and_grad(lambda m, x, y: nn.cross_entropy(m(x), y))
         state = opt.init(model)
+        arrays = cr.tree.leaves(model)
+        moments = [*state.exp_avg, *state.exp_avg_sq]
 
         def step() -> Any:
+            for p, p0 in zip(arrays, start, strict=True):  # restore, as the others do
+                np.copyto(p, p0)
+            for m in moments:
+                m.fill(0.0)
             _, grads = value_and_grad(model, x, y)
-            return opt.update(grads, state, model)[0]
+            # As a training loop that owns its model (and as `chainrule.train.fit`) does:
+            # update the arrays in place, like torch.optim, rather than allocate new ones.
+            return opt.update(grads, state, model, inplace=True)[0]
 
         return lambda: _flat(cr.tree.leaves(step()))
 

@@ -1,4 +1,4 @@
-"""chainrule.optim on its own: exact steps, saved state, purity, dtypes, errors, convergence."""
+"""chainrule.optim on its own: exact steps, state, purity, in place, dtypes, errors, convergence."""
 
 from __future__ import annotations
 
@@ -150,6 +150,109 @@ def test_update_does_not_mutate_its_inputs(opt: optim.Optimizer[Any]) -> None:
             numpy.testing.assert_array_equal(a, b)
 
 
+# --- in place ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("opt", CONFIGS, ids=IDS)
+@pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
+def test_inplace_is_bit_identical_to_pure_and_keeps_the_arrays(
+    opt: optim.Optimizer[Any], dtype: Any
+) -> None:
+    pure, pure_state = _params(dtype), opt.init(_params(dtype))
+    params = _params(dtype)
+    state = opt.init(params)
+    arrays = cr.tree.leaves((params, state[1:]))  # the 0-d parameter leaf included
+    other = numpy.float64 if dtype == numpy.float32 else numpy.float32
+    rng = numpy.random.default_rng(1)
+    for k in range(100):
+        grads = _grads(params, rng)
+        if k % 10 == 3:  # gradients of another float dtype are cast, in both modes
+            grads = cr.tree.map(lambda x: x.astype(other), grads)
+        pure, pure_state = opt.update(grads, pure_state, pure)
+        new, state = opt.update(grads, state, params, inplace=True)
+        assert new is params and int(state.step) == k + 1
+        for a, b in zip(cr.tree.leaves((new, state[1:])), arrays, strict=True):
+            assert a is b
+    assert int(state.step) == int(pure_state.step) == 100
+    for a, b in zip(
+        cr.tree.leaves((pure, pure_state)), cr.tree.leaves((params, state)), strict=True
+    ):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        numpy.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("opt", CONFIGS, ids=IDS)
+def test_inplace_writes_into_params_and_state_only(opt: optim.Optimizer[Any]) -> None:
+    params, state = _run(opt, _params(), opt.init(_params()), 2, seed=1)
+    grads = _grads(params, numpy.random.default_rng(3))
+    grad_copies = cr.tree.map(numpy.copy, grads)
+    expected = opt.update(grads, state, params)
+    _, new_state = opt.update(grads, state, params, inplace=True)
+    assert int(state.step) == 2 and int(new_state.step) == 3  # the step count is a new array
+    for a, b in zip(cr.tree.leaves(grads), cr.tree.leaves(grad_copies), strict=True):
+        numpy.testing.assert_array_equal(a, b)
+    for a, b in zip(cr.tree.leaves(expected), cr.tree.leaves((params, new_state)), strict=True):
+        numpy.testing.assert_array_equal(a, b)
+
+
+def _bad_for_inplace(case: str) -> tuple[list[Any], Any, str]:
+    """Parameters and Adam state that an in-place update must refuse, and the error."""
+    params: list[Any] = [numpy.ones((2, 4)), numpy.zeros(4), numpy.array(0.5)]
+    state = optim.Adam().init(params)
+    if case == "read-only parameter":
+        params[1].flags.writeable = False
+        return params, state, r"parameter leaf 1 is read-only"
+    if case == "read-only buffer":
+        state.exp_avg_sq[2].flags.writeable = False
+        return params, state, r"state\.exp_avg_sq\[2\] is read-only"
+    if case == "not contiguous":
+        params[0] = numpy.ones((2, 8))[:, ::2]
+        return params, state, r"parameter leaf 0 is not contiguous"
+    if case == "python float":
+        params[2] = 0.5
+        return params, state, r"parameter leaf 2 is a float, not a NumPy array"
+    if case == "numpy scalar":
+        params[2] = numpy.float64(0.5)
+        return params, state, r"parameter leaf 2 is a float64, not a NumPy array"
+    assert case == "shared buffer"
+    params[2] = numpy.zeros(4)
+    state = optim.Adam().init(params)
+    state = state._replace(exp_avg=(state.exp_avg[0], state.exp_avg[1], state.exp_avg[1]))
+    return params, state, r"state\.exp_avg\[2\] is the same array as state\.exp_avg\[1\]"
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "read-only parameter",
+        "read-only buffer",
+        "not contiguous",
+        "python float",
+        "numpy scalar",
+        "shared buffer",
+    ],
+)
+def test_inplace_refuses_arrays_it_cannot_write(case: str) -> None:
+    params, state, match = _bad_for_inplace(case)
+    opt = optim.Adam(lr=0.1)
+    grads = [numpy.ones(numpy.shape(p)) for p in params]
+    before = [numpy.copy(x) for x in cr.tree.leaves((params, state))]
+    with pytest.raises(ValueError, match=match + r": inplace=True writes .*use inplace=False"):
+        opt.update(grads, state, params, inplace=True)
+    for a, b in zip(before, cr.tree.leaves((params, state)), strict=True):
+        numpy.testing.assert_array_equal(a, b)  # nothing written, not even the other leaves
+    new, _ = opt.update(grads, state, params)  # a pure update takes them
+    numpy.testing.assert_allclose(new[0], 0.9, rtol=1e-7)
+
+
+def test_inplace_refuses_the_same_parameter_twice() -> None:
+    w = numpy.ones(3)
+    opt = optim.SGD(lr=0.1)
+    with pytest.raises(ValueError, match="parameter leaf 1 is the same array as parameter leaf 0"):
+        opt.update([w, w], opt.init([w, w]), [w, w], inplace=True)
+    assert w.tolist() == [1.0, 1.0, 1.0]
+
+
 @pytest.mark.parametrize("opt", CONFIGS, ids=IDS)
 @pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
 def test_dtype_is_kept(opt: optim.Optimizer[Any], dtype: Any) -> None:
@@ -172,8 +275,10 @@ class _Line(nn.Module):
         return x @ self.w + self.b
 
 
-def test_updates_an_nn_module() -> None:
+@pytest.mark.parametrize("inplace", [False, True])
+def test_updates_an_nn_module(inplace: bool) -> None:
     model = _Line(numpy.ones((2, 1), numpy.float32), numpy.zeros(1, numpy.float32), "fit")
+    first = model
     x = numpy.array([[1.0, 2.0], [3.0, -1.0]], numpy.float32)
     y = numpy.array([[1.0], [0.0]], numpy.float32)
 
@@ -183,7 +288,8 @@ def test_updates_an_nn_module() -> None:
     opt = optim.SGD(lr=0.05, momentum=0.9)
     state = opt.init(model)
     for _ in range(300):
-        model, state = opt.update(cr.grad(loss)(model), state, model)
+        model, state = opt.update(cr.grad(loss)(model), state, model, inplace=inplace)
+    assert (model is first) == inplace
     assert isinstance(model, _Line) and model.name == "fit"
     assert model.w.dtype == numpy.float32
     assert float(loss(model)) < 1e-10

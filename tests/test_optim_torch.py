@@ -2,10 +2,10 @@
 
 Each optimizer gets the same 100 random gradients (fixed seed) for a pytree of three leaves
 of different shapes (one 0-d), here and in torch (``p.grad`` set by hand, then
-``opt.step()``). The parameters must agree to 1e-6 in float32 and 1e-12 in float64,
-relative to each leaf's largest entry: torch's CPU kernels fuse a multiply-add here and
-there, so float32 results differ by a few ulps, which an elementwise relative error would
-blow up at entries that pass near zero.
+``opt.step()``), with pure updates and with in-place ones. The parameters must agree to
+1e-6 in float32 and 1e-12 in float64, relative to each leaf's largest entry: torch's CPU
+kernels fuse a multiply-add here and there, so float32 results differ by a few ulps, which
+an elementwise relative error would blow up at entries that pass near zero.
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ def _run_both(
     make_torch: Callable[[list[Any]], Any],
     dtype: Any,
     after_step: Callable[[Any], None] = lambda torch_opt: None,
+    inplace: bool = False,
 ) -> tuple[list[Any], list[Any]]:
     """Final parameter leaves (chainrule, torch) after STEPS updates with the same gradients."""
     rng = numpy.random.default_rng(0)
@@ -81,7 +82,7 @@ def _run_both(
             tensor.grad = torch.tensor(g)
         torch_opt.step()
         after_step(torch_opt)
-        params, state = opt.update(grads, state, params)
+        params, state = opt.update(grads, state, params, inplace=inplace)
     return cr.tree.leaves(params), [t.detach().numpy() for t in tensors]
 
 
@@ -92,12 +93,15 @@ def _assert_close(ours: list[Any], theirs: list[Any], dtype: Any) -> None:
         assert error <= TOLERANCE[dtype], error
 
 
+@pytest.mark.parametrize("inplace", [False, True], ids=["pure", "inplace"])
 @pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
 @pytest.mark.parametrize(("name", "kwargs"), CASES, ids=[f"{n}-{k}" for n, k in CASES])
-def test_optimizer_matches_torch(name: str, kwargs: dict[str, Any], dtype: Any) -> None:
+def test_optimizer_matches_torch(
+    name: str, kwargs: dict[str, Any], dtype: Any, inplace: bool
+) -> None:
     opt = getattr(optim, name)(**kwargs)
     ours, theirs = _run_both(
-        opt, lambda tensors: getattr(torch.optim, name)(tensors, **kwargs), dtype
+        opt, lambda tensors: getattr(torch.optim, name)(tensors, **kwargs), dtype, inplace=inplace
     )
     _assert_close(ours, theirs, dtype)
 
@@ -179,8 +183,9 @@ def test_schedule_matches_torch(schedule: Any, make: Callable[[Any], Any], steps
     numpy.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("inplace", [False, True], ids=["pure", "inplace"])
 @pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
-def test_adam_with_schedule_matches_torch_scheduler(dtype: Any) -> None:
+def test_adam_with_schedule_matches_torch_scheduler(dtype: Any, inplace: bool) -> None:
     schedule = schedules.linear_warmup(schedules.cosine(0.01, STEPS - 10), 10, 0.1)
     schedulers: list[Any] = []
 
@@ -201,7 +206,7 @@ def test_adam_with_schedule_matches_torch_scheduler(dtype: Any) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ours, theirs = _run_both(
-            optim.Adam(lr=schedule), make, dtype, lambda _: schedulers[0].step()
+            optim.Adam(lr=schedule), make, dtype, lambda _: schedulers[0].step(), inplace
         )
     _assert_close(ours, theirs, dtype)
 

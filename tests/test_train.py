@@ -463,3 +463,18 @@ def test_fit_trains_nn_dropout_deterministically(moons: tuple[np.ndarray, ...]) 
     # Training saw dropout (a random loss), evaluation did not: the training-set metric,
     # computed without rng, is deterministic given the model.
     assert train.evaluate(m1, loss, (X_test, y_test))["loss"] == h1["val_loss"][-1]
+
+
+def test_fit_leaves_the_callers_model_untouched() -> None:
+    # fit updates its own copy in place with a chainrule optimizer; the argument must not change
+    from chainrule import nn, optim
+
+    X, y = data.make_moons(64, seed=1)
+    model = nn.MLP([2, 8, 2], rng=0)
+    before = [leaf.copy() for leaf in cr.tree.leaves(model)]
+    trained, _ = train.fit(model, xent, optim.Adam(1e-2), (X, y), epochs=2, progress=False)
+    for leaf, saved in zip(cr.tree.leaves(model), before, strict=True):
+        np.testing.assert_array_equal(leaf, saved)
+    assert not all(
+        np.array_equal(a, b) for a, b in zip(cr.tree.leaves(trained), before, strict=True)
+    )

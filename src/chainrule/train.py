@@ -118,6 +118,7 @@ def _step(
     y: Any,
     clip_norm: float | None,
     rng: np.random.Generator | None,
+    inplace: bool = False,
 ) -> tuple[Any, Any, float]:
     if rng is None:
         loss, grads = value_and_grad(model, x, y)
@@ -125,8 +126,18 @@ def _step(
         loss, grads = value_and_grad(model, x, y, rng=rng)
     if clip_norm is not None:
         grads = _clip(grads, clip_norm)
-    model, opt_state = optimizer.update(grads, opt_state, model)
+    if inplace:
+        model, opt_state = optimizer.update(grads, opt_state, model, inplace=True)
+    else:
+        model, opt_state = optimizer.update(grads, opt_state, model)
     return model, opt_state, float(loss)
+
+
+def _updates_in_place(optimizer: Any) -> bool:
+    """Whether `optimizer` is one of chainrule's, which can update arrays it is given in place."""
+    from chainrule import optim
+
+    return isinstance(optimizer, optim.Optimizer)
 
 
 def _clip_norm(value: Any, where: str) -> float | None:
@@ -386,6 +397,13 @@ def fit(
         for name in metrics:
             history[f"val_{name}"] = []
 
+    # fit owns its copy of the model and the optimizer state, so a chainrule optimizer may
+    # update them in place (no fresh arrays each step; the caller's model is untouched).
+    inplace = _updates_in_place(optimizer) and all(
+        isinstance(leaf, np.ndarray) for leaf in cr.tree.leaves(model)
+    )
+    if inplace:
+        model = cr.tree.map(_copy, model)
     opt_state = optimizer.init(model)
     best_loss, best_model, waited, stopped_early = math.inf, None, 0, False
     bar = _Progress(progress, epochs, per_epoch)
@@ -404,6 +422,7 @@ def fit(
                     yb,
                     clip_norm,
                     step_rng_or_none,
+                    inplace,
                 )
                 if not math.isfinite(loss):
                     raise FloatingPointError(

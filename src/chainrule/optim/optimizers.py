@@ -2,8 +2,9 @@
 
 An optimizer holds hyper-parameters only. ``opt.init(params)`` makes its state and
 ``opt.update(grads, state, params)`` returns ``(new_params, new_state)``, changing none of
-its arguments. ``params`` and ``grads`` are any pytree of float arrays (an ``nn.Module``, a
-dict...), with the same structure.
+its arguments; ``inplace=True`` instead writes the update into the arrays of ``params`` and
+``state``, as torch.optim does. ``params`` and ``grads`` are any pytree of float arrays (an
+``nn.Module``, a dict...), with the same structure.
 
 The state is a NamedTuple of NumPy arrays, so its leaves save with
 ``numpy.savez`` and load back into the structure of ``opt.init(params)``. Its first field
@@ -36,8 +37,9 @@ at the number of updates done before this one. Hyper-parameters are checked as t
 checks them. Every option after ``lr`` is keyword-only.
 
 Speed: one flatten of params and grads per update, a handful of whole-array NumPy
-operations per leaf (into fresh temporaries, never into the inputs), Python floats as
-constants so float32 stays float32.
+operations per leaf, each writing with ``out=`` into the destination arrays (fresh ones, or
+the inputs themselves in place) or into one or two scratch arrays per leaf, and constants as
+0-d arrays of the leaf's dtype, so float32 stays float32.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ __all__ = [
 LearningRate = float | Callable[[int], float]
 """A learning rate: a number, or a schedule ``step -> lr`` with `step` counting from 0."""
 
-Buffers = Sequence[np.ndarray | None]
+Buffers = Sequence[Any]  # one array per buffer of a leaf, None where the options use none
 _S = TypeVar("_S", bound=tuple)
 
 
@@ -109,7 +111,8 @@ class Optimizer(Generic[_S]):
     """Base of the optimizers: pytree plumbing, checks, maximize and weight decay.
 
     A subclass is a frozen dataclass of hyper-parameters that says which state buffers
-    its options use (`_uses`) and updates one leaf (`_leaf`).
+    its options use (`_uses`) and updates one leaf (`_leaf`), writing into destination
+    arrays: fresh ones for a pure update, the inputs themselves for an in-place one.
 
     >>> from chainrule import optim
     >>> isinstance(optim.Adam(), optim.Optimizer)
@@ -138,8 +141,16 @@ class Optimizer(Generic[_S]):
         ]
         return cast(_S, self._state(np.array(0, dtype=np.int64), *buffers))
 
-    def update(self, grads: Any, state: _S, params: Any) -> tuple[Any, _S]:
+    def update(
+        self, grads: Any, state: _S, params: Any, *, inplace: bool = False
+    ) -> tuple[Any, _S]:
         """One step: ``(new_params, new_state)`` from the gradients of the loss at `params`.
+
+        With ``inplace=True`` the new values are written into the arrays of `params` and
+        `state` themselves, as torch.optim does, and ``(params, new_state)`` comes back
+        holding those same arrays: this saves allocating new ones every step, and needs
+        distinct, writable, contiguous NumPy arrays that share no memory with `grads`. With
+        the default ``inplace=False`` no argument changes and the results are new arrays.
 
         >>> import numpy as np
         >>> from chainrule import optim
@@ -148,6 +159,10 @@ class Optimizer(Generic[_S]):
         >>> params, state = opt.update([np.array([2.0])], opt.init(params), params)
         >>> params, int(state.step)
         ([array([0.])], 1)
+        >>> w = np.array([1.0, 2.0])
+        >>> new, state = opt.update([np.array([2.0, 2.0])], state, [w], inplace=True)
+        >>> new[0] is w, w, int(state.step)
+        (True, array([0., 1.]), 2)
         """
         p_leaves, treedef = tree.flatten(params)
         g_leaves, g_def = tree.flatten(grads)
@@ -159,32 +174,60 @@ class Optimizer(Generic[_S]):
         step, columns = self._check_state(state, len(p_leaves))
         lr = self._lr_at(step)
         names = self._state._fields[1:]
-        new_params = []
-        new_columns: list[list[np.ndarray]] = [[] for _ in columns]
-        for i, (p, g) in enumerate(zip(p_leaves, g_leaves, strict=True)):
-            p, g = _param(i, p), _grad(i, g, p)
+        # Every leaf is checked before any is written, so a bad leaf leaves all unchanged.
+        checked = []
+        for i, (x, g) in enumerate(zip(p_leaves, g_leaves, strict=True)):
+            p = _param(i, x)
+            g = _grad(i, g, p)
             buffers = [
                 _buffer(name, i, col[i], p) if col else None
                 for name, col in zip(names, columns, strict=True)
             ]
-            scalar = p.ndim == 0  # 0-d leaves as 1-element arrays, so `out=` works
+            checked.append((p, g, buffers))
+        if inplace:
+            _check_targets(p_leaves, names, columns)
+        floats = self._constants(step, lr)
+        constants: dict[np.dtype, list[Any]] = {}
+        redirect = self.maximize or (self.weight_decay and not self._decoupled)
+        new_params = []
+        new_columns: list[list[np.ndarray]] = [[] for _ in columns]
+        for p, g, buffers in checked:
+            k = constants.get(p.dtype)
+            if k is None:
+                k = constants[p.dtype] = [c if c is None else np.array(c, p.dtype) for c in floats]
+            scalar = p.ndim == 0  # 0-d leaves as 1-element views, so `out=` works
             if scalar:
                 p, g = p.reshape(1), g.reshape(1)
                 buffers = [None if b is None else b.reshape(1) for b in buffers]
-            if self.maximize:
-                g = -g
-            if self.weight_decay and not self._decoupled:
-                decayed = p * self.weight_decay  # torch: grad.add(param, alpha=weight_decay)
-                decayed += g
-                g = decayed
-            new_p, *new_buffers = self._leaf(step, lr, p, g, buffers)
-            new_p = cast(np.ndarray, new_p)
-            new_params.append(new_p.reshape(()) if scalar else new_p)
-            for col, b in zip(new_columns, new_buffers, strict=True):
-                if b is not None:
-                    col.append(b.reshape(()) if scalar else b)
-        new_state = self._state(np.array(step + 1, dtype=np.int64), *map(tuple, new_columns))
+            if inplace:
+                out, out_buffers = p, buffers
+            else:
+                out = np.empty_like(p)
+                out_buffers = [None if b is None else np.empty_like(b) for b in buffers]
+            if redirect:
+                g = self._direction(p, g)
+            self._leaf(step, k, p, g, buffers, out, out_buffers)
+            if not inplace:
+                new_params.append(out.reshape(()) if scalar else out)
+                for col, b in zip(new_columns, out_buffers, strict=True):
+                    if b is not None:
+                        col.append(b.reshape(()) if scalar else b)
+        new_step = np.array(step + 1, dtype=np.int64)
+        if inplace:
+            return params, cast(_S, self._state(new_step, *columns))
+        new_state = self._state(new_step, *map(tuple, new_columns))
         return treedef.unflatten(new_params), cast(_S, new_state)
+
+    def _direction(self, p: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """The gradient with maximize and coupled weight decay applied: `g` or a new array."""
+        if self.weight_decay and not self._decoupled:
+            d = p * self.weight_decay  # torch: grad.add(param, alpha=weight_decay)
+            if self.maximize:
+                d -= g  # d + (-g), exactly
+            else:
+                d += g
+            return d
+        return np.negative(g) if self.maximize else g
 
     # --- what a subclass provides --------------------------------------------------------
 
@@ -196,13 +239,32 @@ class Optimizer(Generic[_S]):
         """The initial value of buffer `name` for parameter `p`."""
         return np.zeros_like(p)
 
-    def _leaf(
-        self, step: int, lr: float, p: np.ndarray, g: np.ndarray, buffers: Buffers
-    ) -> tuple[np.ndarray | None, ...]:
-        """``(new_p, *new_buffers)`` for one leaf; unused buffers are None in and out.
+    def _constants(self, step: int, lr: float) -> tuple[float | None, ...]:
+        """The scalars of this update's formulas (None where the options do not use one).
 
-        `g` already has maximize and (coupled) weight decay applied. Never write into
-        `p`, `g` or the buffers: they may be the caller's arrays.
+        `_leaf` gets them as `k`, in 0-d arrays of the leaf's dtype made once per update
+        and dtype: cheaper NumPy operands than Python floats, and rounded the same way.
+        """
+        raise NotImplementedError
+
+    def _leaf(
+        self,
+        step: int,
+        k: Sequence[Any],
+        p: np.ndarray,
+        g: np.ndarray,
+        buffers: Buffers,
+        out: np.ndarray,
+        out_buffers: Buffers,
+    ) -> None:
+        """Write one leaf's new parameter into `out` and its new buffers into `out_buffers`.
+
+        `k` holds the `_constants` of this update; unused buffers are None in both. `g`
+        already has maximize and (coupled) weight decay applied. The destinations are fresh
+        arrays for a pure update, and `p` and `buffers` themselves for an in-place one: read
+        an input only until its destination is written (an elementwise NumPy operation may
+        write over its own operand). Never write into `p`, `g` or `buffers` other than as
+        destinations: they may be the caller's arrays.
         """
         raise NotImplementedError
 
@@ -275,16 +337,57 @@ def _buffer(name: str, i: int, b: np.ndarray, p: np.ndarray) -> np.ndarray:
     return b
 
 
-def _lerp(a: np.ndarray, b: np.ndarray, w: float) -> np.ndarray:
-    """``a + w * (b - a)``, rounded as torch's ``lerp`` rounds it."""
-    d = b - a
+def _check_targets(
+    p_leaves: Sequence[Any], names: Sequence[str], columns: Sequence[tuple[Any, ...]]
+) -> None:
+    """Check that an in-place update can write into every parameter and buffer array."""
+    targets = [(f"parameter leaf {i}", x) for i, x in enumerate(p_leaves)]
+    for name, col in zip(names, columns, strict=True):
+        targets += [(f"state.{name}[{i}]", b) for i, b in enumerate(col)]
+    first: dict[int, str] = {}
+    for what, x in targets:
+        if not isinstance(x, np.ndarray):
+            problem = f"is a {type(x).__name__}, not a NumPy array"
+        elif not x.flags.writeable:
+            problem = "is read-only"
+        elif not (x.flags.c_contiguous or x.flags.f_contiguous):
+            problem = "is not contiguous"
+        elif id(x) in first:
+            problem = f"is the same array as {first[id(x)]}"
+        else:
+            first[id(x)] = what
+            continue
+        raise ValueError(
+            f"{what} {problem}: inplace=True writes the update into the arrays of params "
+            "and state, which must be distinct writable contiguous NumPy arrays (use "
+            "inplace=False to get new arrays instead)"
+        )
+
+
+def _lerp(
+    a: np.ndarray, b: np.ndarray, w: float, factor: Any, out: np.ndarray, scratch: np.ndarray
+) -> None:
+    """``out = a + w * (b - a)``, rounded as torch's ``lerp`` rounds it.
+
+    `factor` is ``_lerp_factor(w)`` (as a 0-d array). `out` may be `a`; `scratch`
+    (overwritten) must be none of the others.
+    """
+    np.subtract(b, a, out=scratch)
+    scratch *= factor
     if w < 0.5:
-        d *= w
-        d += a
+        np.add(scratch, a, out=out)
     else:
-        d *= 1.0 - w
-        np.subtract(b, d, out=d)
-    return d
+        np.subtract(b, scratch, out=out)
+
+
+def _lerp_factor(w: float) -> float:
+    """What `_lerp` multiplies the difference by: torch's lerp uses ``1 - w`` from 0.5 on."""
+    return w if w < 0.5 else 1.0 - w
+
+
+def _spare(out: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Scratch space: `out` when it is a fresh array (pure update), else a new array."""
+    return out if out is not p else np.empty_like(p)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -332,25 +435,42 @@ class SGD(Optimizer[SGDState]):
     def _uses(self) -> tuple[bool, ...]:
         return (self.momentum != 0.0,)
 
+    def _constants(self, step: int, lr: float) -> tuple[float | None, ...]:
+        momentum = self.momentum or None
+        return momentum, 1.0 - self.dampening if momentum and self.dampening else None, lr
+
     def _leaf(
-        self, step: int, lr: float, p: np.ndarray, g: np.ndarray, buffers: Buffers
-    ) -> tuple[np.ndarray | None, ...]:
-        (buf,) = buffers
+        self,
+        step: int,
+        k: Sequence[Any],
+        p: np.ndarray,
+        g: np.ndarray,
+        buffers: Buffers,
+        out: np.ndarray,
+        out_buffers: Buffers,
+    ) -> None:
+        momentum, undamped, lr = k
+        (buf,), (new_buf,) = buffers, out_buffers
+        s = _spare(out, p)
+        d = g  # the step direction
         if buf is not None:
             if step == 0:
-                buf = np.array(g, copy=True)
+                np.copyto(new_buf, g)
             else:
-                buf = buf * self.momentum
-                buf += g if self.dampening == 0.0 else g * (1.0 - self.dampening)
+                np.multiply(buf, momentum, out=new_buf)
+                if self.dampening == 0.0:
+                    new_buf += g
+                else:
+                    np.multiply(g, undamped, out=s)
+                    new_buf += s
             if self.nesterov:  # torch: grad.add(buf, alpha=momentum)
-                ahead = buf * self.momentum
-                ahead += g
-                g = ahead
+                np.multiply(new_buf, momentum, out=s)
+                s += g
+                d = s
             else:
-                g = buf
-        out = g * lr
-        np.subtract(p, out, out=out)  # torch: param.add_(grad, alpha=-lr)
-        return out, buf
+                d = new_buf
+        np.multiply(d, lr, out=s)
+        np.subtract(p, s, out=out)  # torch: param.add_(grad, alpha=-lr)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -394,32 +514,52 @@ class RMSprop(Optimizer[RMSpropState]):
     def _uses(self) -> tuple[bool, ...]:
         return (True, self.centered, self.momentum > 0.0)
 
+    def _constants(self, step: int, lr: float) -> tuple[float | None, ...]:
+        alpha = self.alpha
+        factor = _lerp_factor(1.0 - alpha) if self.centered else None
+        if self.momentum > 0.0:
+            return alpha, 1.0 - alpha, factor, self.eps, self.momentum, lr, None
+        return alpha, 1.0 - alpha, factor, self.eps, None, None, -lr
+
     def _leaf(
-        self, step: int, lr: float, p: np.ndarray, g: np.ndarray, buffers: Buffers
-    ) -> tuple[np.ndarray | None, ...]:
+        self,
+        step: int,
+        k: Sequence[Any],
+        p: np.ndarray,
+        g: np.ndarray,
+        buffers: Buffers,
+        out: np.ndarray,
+        out_buffers: Buffers,
+    ) -> None:
+        alpha, one_minus_alpha, factor, eps, momentum, lr, minus_lr = k
         square_avg, grad_avg, buf = buffers
-        square_avg = cast(np.ndarray, square_avg) * self.alpha
-        avg = g * (1.0 - self.alpha)  # torch: addcmul_(grad, grad, value=1 - alpha)
+        new_square_avg, new_grad_avg, new_buf = out_buffers
+        # The scratch ends as the denominator `avg`, which the momentum step can share with
+        # the new parameter; the plain step needs both at once.
+        avg = _spare(out, p) if buf is not None else np.empty_like(p)
+        np.multiply(square_avg, alpha, out=new_square_avg)
+        np.multiply(g, one_minus_alpha, out=avg)  # torch: addcmul_(grad, grad, 1 - alpha)
         avg *= g
-        square_avg += avg
+        new_square_avg += avg
         if grad_avg is not None:
-            grad_avg = _lerp(grad_avg, g, 1.0 - self.alpha)
-            np.multiply(grad_avg, grad_avg, out=avg)
-            np.subtract(square_avg, avg, out=avg)
+            _lerp(grad_avg, g, 1.0 - self.alpha, factor, new_grad_avg, avg)
+            np.multiply(new_grad_avg, new_grad_avg, out=avg)
+            np.subtract(new_square_avg, avg, out=avg)
             np.sqrt(avg, out=avg)
         else:
-            np.sqrt(square_avg, out=avg)
-        avg += self.eps
+            np.sqrt(new_square_avg, out=avg)
+        avg += eps
         if buf is not None:
-            step_ = g / avg  # torch: buf.mul_(momentum).addcdiv_(grad, avg)
-            buf = buf * self.momentum
-            buf += step_
-            np.multiply(buf, lr, out=step_)
-            return np.subtract(p, step_, out=step_), square_avg, grad_avg, buf
-        out = g * -lr  # torch: param.addcdiv_(grad, avg, value=-lr)
-        out /= avg
-        out += p
-        return out, square_avg, grad_avg, None
+            np.divide(g, avg, out=avg)  # torch: buf.mul_(momentum).addcdiv_(grad, avg)
+            np.multiply(buf, momentum, out=new_buf)
+            new_buf += avg
+            np.multiply(new_buf, lr, out=avg)
+            np.subtract(p, avg, out=out)
+            return
+        s = _spare(out, p)
+        np.multiply(g, minus_lr, out=s)  # torch: param.addcdiv_(grad, avg, value=-lr)
+        s /= avg
+        np.add(s, p, out=out)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -463,18 +603,29 @@ class Adagrad(Optimizer[AdagradState]):
     def _start(self, name: str, p: np.ndarray) -> np.ndarray:
         return np.full_like(p, self.initial_accumulator_value)
 
+    def _constants(self, step: int, lr: float) -> tuple[float | None, ...]:
+        return self.eps, -lr / (1.0 + step * self.lr_decay)  # eps, -clr
+
     def _leaf(
-        self, step: int, lr: float, p: np.ndarray, g: np.ndarray, buffers: Buffers
-    ) -> tuple[np.ndarray | None, ...]:
-        clr = lr / (1.0 + step * self.lr_decay)
-        total = g * g  # torch: state_sum.addcmul_(grad, grad, value=1)
-        total += cast(np.ndarray, buffers[0])
-        std = np.sqrt(total)
-        std += self.eps
-        out = g * -clr  # torch: param.addcdiv_(grad, std, value=-clr)
-        out /= std
-        out += p
-        return out, total
+        self,
+        step: int,
+        k: Sequence[Any],
+        p: np.ndarray,
+        g: np.ndarray,
+        buffers: Buffers,
+        out: np.ndarray,
+        out_buffers: Buffers,
+    ) -> None:
+        eps, minus_clr = k
+        (total,), (new_total,) = buffers, out_buffers
+        std = np.multiply(g, g)  # torch: state_sum.addcmul_(grad, grad, value=1)
+        np.add(std, total, out=new_total)
+        np.sqrt(new_total, out=std)
+        std += eps
+        s = _spare(out, p)
+        np.multiply(g, minus_clr, out=s)  # torch: param.addcdiv_(grad, std, value=-clr)
+        s /= std
+        np.add(s, p, out=out)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -520,32 +671,56 @@ class Adam(Optimizer[AdamState]):
     def _uses(self) -> tuple[bool, ...]:
         return (True, True, self.amsgrad)
 
-    def _leaf(
-        self, step: int, lr: float, p: np.ndarray, g: np.ndarray, buffers: Buffers
-    ) -> tuple[np.ndarray | None, ...]:
-        exp_avg, exp_avg_sq, max_exp_avg_sq = buffers
+    def _constants(self, step: int, lr: float) -> tuple[float | None, ...]:
         beta1, beta2 = self.betas
-        if self._decoupled and self.weight_decay:
-            p = p * (1.0 - lr * self.weight_decay)  # torch: param.mul_(1 - lr * weight_decay)
-        exp_avg = _lerp(cast(np.ndarray, exp_avg), g, 1.0 - beta1)
-        exp_avg_sq = cast(np.ndarray, exp_avg_sq) * beta2
-        # One scratch array, which ends as the new parameter: three fresh arrays per leaf in
-        # all (the outputs), since allocation is a large part of a step's cost on small models.
-        out = g * (1.0 - beta2)  # torch: addcmul_(grad, grad, value=1 - beta2)
-        out *= g
-        exp_avg_sq += out
-        if max_exp_avg_sq is not None:
-            max_exp_avg_sq = np.maximum(max_exp_avg_sq, exp_avg_sq)
         # Bias corrections as Python floats, as torch computes them.
         t = step + 1
         step_size = lr / (1.0 - beta1**t)
-        np.sqrt(exp_avg_sq if max_exp_avg_sq is None else max_exp_avg_sq, out=out)
-        out /= (1.0 - beta2**t) ** 0.5
-        out += self.eps  # the denominator
-        np.divide(exp_avg, out, out=out)  # torch: param.addcdiv_(exp_avg, denom, -step_size)
-        out *= -step_size
-        out += p
-        return out, exp_avg, exp_avg_sq, max_exp_avg_sq
+        return (
+            _lerp_factor(1.0 - beta1),
+            beta2,
+            1.0 - beta2,
+            (1.0 - beta2**t) ** 0.5,
+            self.eps,
+            -step_size,
+            # The decoupled decay's shrink factor.
+            1.0 - lr * self.weight_decay if self._decoupled and self.weight_decay else None,
+        )
+
+    def _leaf(
+        self,
+        step: int,
+        k: Sequence[Any],
+        p: np.ndarray,
+        g: np.ndarray,
+        buffers: Buffers,
+        out: np.ndarray,
+        out_buffers: Buffers,
+    ) -> None:
+        factor, beta2, one_minus_beta2, bias_correction2_sqrt, eps, minus_step_size, shrink = k
+        exp_avg, exp_avg_sq, max_exp_avg_sq = buffers
+        new_exp_avg, new_exp_avg_sq, new_max = out_buffers
+        # One scratch array, which ends as the step; a pure update without decoupled decay
+        # uses the new parameter's array (allocation is a large part of a small model's step).
+        s = _spare(out, p) if shrink is None else np.empty_like(p)
+        _lerp(exp_avg, g, 1.0 - self.betas[0], factor, new_exp_avg, s)
+        np.multiply(exp_avg_sq, beta2, out=new_exp_avg_sq)
+        np.multiply(g, one_minus_beta2, out=s)  # torch: addcmul_(grad, grad, value=1 - beta2)
+        s *= g
+        new_exp_avg_sq += s
+        if new_max is not None:
+            np.maximum(max_exp_avg_sq, new_exp_avg_sq, out=new_max)
+        np.sqrt(new_exp_avg_sq if new_max is None else new_max, out=s)
+        s /= bias_correction2_sqrt
+        s += eps  # the denominator
+        np.divide(new_exp_avg, s, out=s)  # torch: param.addcdiv_(exp_avg, denom, -step_size)
+        s *= minus_step_size
+        if shrink is not None:
+            # torch: param.mul_(1 - lr * weight_decay) before the step; p is not read again.
+            np.multiply(p, shrink, out=out)
+            out += s
+        else:
+            np.add(s, p, out=out)
 
 
 @dataclasses.dataclass(frozen=True)
