@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from . import tree
+from .core.trace import float_dtype
 from .transforms import describe, jvp, vjp
 
 __all__ = ["check_grads", "numerical_grad", "numerical_jacobian"]
@@ -19,7 +20,7 @@ __all__ = ["check_grads", "numerical_grad", "numerical_jacobian"]
 
 def _perturbed(x: Any, i: int, step: float) -> Any:
     leaves, treedef = tree.flatten(x)
-    arrays = [np.array(leaf, dtype=_float_dtype(leaf)) for leaf in leaves]
+    arrays = [np.array(leaf, dtype=float_dtype(leaf)) for leaf in leaves]
     k = i
     for a in arrays:
         if k < a.size:
@@ -27,11 +28,6 @@ def _perturbed(x: Any, i: int, step: float) -> Any:
             break
         k -= a.size
     return tree.unflatten(treedef, arrays)
-
-
-def _float_dtype(x: Any) -> np.dtype[Any]:
-    dtype = np.asarray(x).dtype
-    return dtype if np.issubdtype(dtype, np.inexact) else np.dtype(np.float64)
 
 
 def numerical_jacobian(fun: Callable[[Any], Any], x: Any, h: float = 1e-5) -> Any:
@@ -80,12 +76,8 @@ def numerical_grad(fun: Callable[[Any], Any], x: Any, h: float = 1e-5) -> Any:
 # ---------------------------------------------------------------------------- check_grads
 
 
-def _float_leaves(args: Any) -> list[np.ndarray]:
-    return [np.asarray(leaf) for leaf in tree.leaves(args)]
-
-
 def _random_like(args: Any, rng: np.random.Generator) -> Any:
-    return tree.map(lambda a: rng.standard_normal(np.shape(a)).astype(_float_dtype(a)), args)
+    return tree.map(lambda a: rng.standard_normal(np.shape(a)).astype(float_dtype(a)), args)
 
 
 def _upcast(args: Any) -> Any:

@@ -20,7 +20,7 @@ from . import numpy as cnp
 from . import tree
 from .core.forward import jvp_flat
 from .core.reverse import vjp_flat
-from .core.trace import Tracer
+from .core.trace import Tracer, dtype_of, float_dtype, shape_of
 
 Argnums = int | Sequence[int]
 
@@ -61,10 +61,6 @@ def _param_name(fun: Callable[..., Any], i: int) -> str:
     return f"argument {i} (`{params[i]}`)" if i < len(params) else f"argument {i}"
 
 
-def _dtype(x: Any) -> np.dtype[Any]:
-    return x.dtype if isinstance(x, (np.ndarray, np.generic, Tracer)) else np.result_type(x)
-
-
 def _as_input(x: Any, where: Callable[[], str]) -> Any:
     """A leaf of a differentiated argument as an array, refusing what has no derivative.
 
@@ -82,7 +78,7 @@ def _as_input(x: Any, where: Callable[[], str]) -> Any:
             f"{where()} is a {type(x).__name__}, which chainrule cannot differentiate: pass "
             "floating-point NumPy arrays, Python floats, or containers of them."
         )
-    dtype = _dtype(x)
+    dtype = dtype_of(x)
     if np.issubdtype(dtype, np.complexfloating):
         raise NotImplementedError(
             f"{where()} is complex ({dtype}): complex derivatives are not supported yet."
@@ -198,7 +194,7 @@ def _wrap(
 def _check_like(x: Any, ref: Any, what: str) -> Any:
     """A user-given (co)tangent leaf, checked against the value it goes with."""
     if not isinstance(x, (np.ndarray, np.generic, Tracer)):
-        x = np.asarray(x, dtype=_dtype(ref))
+        x = np.asarray(x, dtype=dtype_of(ref))
     if tuple(x.shape) != tuple(np.shape(ref) if not isinstance(ref, Tracer) else ref.shape):
         ref_shape = ref.shape if isinstance(ref, Tracer) else np.shape(ref)
         raise ValueError(
@@ -214,7 +210,7 @@ def _check_structure(given: Any, expected: Any, what: str) -> None:
 
 
 def _size(x: Any) -> int:
-    return math.prod(x.shape if isinstance(x, Tracer) else np.shape(x))
+    return math.prod(shape_of(x))
 
 
 # ---------------------------------------------------------------------------- reverse mode
@@ -238,15 +234,15 @@ def value_and_grad(
         nums = _normalize_argnums(fun, argnums, len(args))
         flat = _Flat(fun, args, kwargs, nums, has_aux, "grad")
         outs, backward = vjp_flat(flat, flat.primals)
-        if flat.out_tree.num_leaves != 1 or _plain_shape(outs[0]) != ():
-            shapes = [tuple(_plain_shape(o)) for o in outs]
+        if flat.out_tree.num_leaves != 1 or shape_of(outs[0]) != ():
+            shapes = [tuple(shape_of(o)) for o in outs]
             raise TypeError(
                 f"grad of {describe(fun)}: gradients are only defined for functions with a "
                 f"scalar output, but it returned {_describe_outputs(flat.out_tree, shapes)}. "
                 "Reduce the output to a scalar (for example with `.sum()`), or use "
                 "`jacobian` / `vjp` for a vector-valued function."
             )
-        dtype = _dtype(outs[0])
+        dtype = dtype_of(outs[0])
         if dtype.kind != "f":
             raise TypeError(
                 f"grad of {describe(fun)}: the output has dtype {dtype}; it must "
@@ -258,10 +254,6 @@ def value_and_grad(
         return result, flat.pick(grads, argnums)
 
     return _wrap(fun, value_and_grad_fun, "value and gradient")
-
-
-def _plain_shape(x: Any) -> tuple[int, ...]:
-    return tuple(x.shape) if isinstance(x, (np.ndarray, np.generic, Tracer)) else np.shape(x)
 
 
 def _describe_outputs(out_tree: Any, shapes: list[tuple[int, ...]]) -> str:
@@ -371,7 +363,7 @@ def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[...
     """
     flat = _Flat(fun, primals, {}, tuple(range(len(primals))), False, "linearize")
     outs, backward = vjp_flat(flat, flat.primals)
-    zero_cts = [np.zeros(_plain_shape(o), _float(o)) for o in outs]
+    zero_cts = [np.zeros(shape_of(o), float_dtype(o)) for o in outs]
     _, transpose = vjp_flat(backward, zero_cts)
     out_tree = flat.out_tree
 
@@ -380,11 +372,6 @@ def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[...
         return tree.unflatten(out_tree, transpose(t_leaves))
 
     return tree.unflatten(out_tree, outs), jvp_fn
-
-
-def _float(x: Any) -> Any:
-    dtype = _dtype(x)
-    return dtype if np.issubdtype(dtype, np.floating) else np.float64
 
 
 # ---------------------------------------------------------------------------- Jacobians
@@ -400,7 +387,7 @@ _CHUNK_BYTES = 1 << 20
 def _chunks(leaves: Sequence[Any]) -> list[tuple[int, int]]:
     """Ranges of basis vectors, each pushed through the function in one pass."""
     n = sum(_size(x) for x in leaves)
-    width = max(n, 1) * max((np.dtype(_float(x)).itemsize for x in leaves), default=8)
+    width = max(n, 1) * max((np.dtype(float_dtype(x)).itemsize for x in leaves), default=8)
     step = max(16, _CHUNK_BYTES // width)
     return [(s, min(s + step, n)) for s in range(0, n, step)] or [(0, 0)]
 
@@ -411,11 +398,11 @@ def _basis(leaves: Sequence[Any], start: int, stop: int) -> list[Any]:
     out, k = [], 0
     for x in leaves:
         s = _size(x)
-        e = np.zeros((stop - start, s), _float(x))
+        e = np.zeros((stop - start, s), float_dtype(x))
         lo, hi = max(start, k), min(stop, k + s)
         if lo < hi:
             e[np.arange(lo, hi) - start, np.arange(lo, hi) - k] = 1.0
-        out.append(e.reshape((stop - start, *_plain_shape(x))))
+        out.append(e.reshape((stop - start, *shape_of(x))))
         k += s
     return out
 
@@ -468,10 +455,10 @@ def jacfwd(
         touts = _push_basis(push, flat.primals)
         per_out = []
         for o, blocks in zip(outs, _blocks(touts, flat.primals), strict=False):
-            oshape = _plain_shape(o)
+            oshape = shape_of(o)
             jacs = []
             for x, blk in zip(flat.primals, blocks, strict=False):
-                xshape = _plain_shape(x)
+                xshape = shape_of(x)
                 blk = cnp.reshape(blk, xshape + oshape)
                 perm = tuple(range(len(xshape), len(xshape) + len(oshape))) + tuple(
                     range(len(xshape))
@@ -487,19 +474,18 @@ def jacfwd(
 def _reverse_jacobian(flat: _Flat, argnums: Argnums) -> Any:
     outs, backward = vjp_flat(flat, flat.primals)
     if len(outs) == 1 and _size(outs[0]) == 1:
-        rows = [backward([np.ones(_plain_shape(outs[0]), _float(outs[0]))])]
+        rows = [backward([np.ones(shape_of(outs[0]), float_dtype(outs[0]))])]
     else:
-        zero_cts = [np.zeros(_plain_shape(o), _float(o)) for o in outs]
+        zero_cts = [np.zeros(shape_of(o), float_dtype(o)) for o in outs]
         batched = _push_basis(
             lambda basis, size: jvp_flat(backward, zero_cts, basis, (size,))[1], outs
         )
         rows = [list(r) for r in zip(*_blocks(batched, outs), strict=False)]
     per_out = []
     for o, grads in zip(outs, rows, strict=False):
-        oshape = _plain_shape(o)
+        oshape = shape_of(o)
         jacs = [
-            cnp.reshape(g, oshape + _plain_shape(x))
-            for g, x in zip(grads, flat.primals, strict=False)
+            cnp.reshape(g, oshape + shape_of(x)) for g, x in zip(grads, flat.primals, strict=False)
         ]
         per_out.append(flat.pick(flat.split(jacs), argnums))
     return tree.unflatten(flat.out_tree, per_out)
@@ -608,7 +594,7 @@ def derivative(fun: Callable[..., Any]) -> Callable[..., Any]:
     def derivative_fun(x: Any, *args: Any, **kwargs: Any) -> Any:
         if not isinstance(x, (list, tuple, dict)):
             x = _as_input(x, lambda: f"derivative of {describe(fun)}: its argument")
-        ones = np.ones(_plain_shape(x), _float(x))
+        ones = np.ones(shape_of(x), float_dtype(x))
         return jvp(lambda v: fun(v, *args, **kwargs), (x,), (ones,))[1]
 
     return _wrap(fun, derivative_fun, "derivative")

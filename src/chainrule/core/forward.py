@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .primitive import Primitive, missing_rule
-from .trace import Trace, Tracer
+from .trace import Trace, Tracer, float_dtype, shape_of
 
 
 class JVPTracer(Tracer):
@@ -83,11 +83,5 @@ def jvp_flat(
             out_tangents.append(o.tangent)
         else:
             values.append(o)
-            shape = o.shape if isinstance(o, Tracer) else np.shape(o)
-            out_tangents.append(np.zeros(batch_shape + shape, _float_dtype(o)))
+            out_tangents.append(np.zeros(batch_shape + shape_of(o), float_dtype(o)))
     return values, out_tangents
-
-
-def _float_dtype(x: Any) -> Any:
-    dtype = np.result_type(x.dtype if isinstance(x, Tracer) else x)
-    return dtype if np.issubdtype(dtype, np.inexact) else np.float64

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .primitive import Primitive, argument_error, missing_rule
-from .trace import Trace, Tracer
+from .trace import Trace, Tracer, shape_of
 
 Parent = tuple[int, "Node", "int | None"]  # (argument position, node, output index)
 
@@ -157,7 +157,7 @@ def add_cotangent(node: Node, index: int | None, c: Any) -> None:
 
 def zeros_like_value(x: Any) -> Any:
     """Plain zeros shaped like a (possibly traced) value: a zero cotangent or tangent."""
-    return np.zeros(np.shape(x) if not isinstance(x, Tracer) else x.shape, x.dtype)
+    return np.zeros(shape_of(x), x.dtype)
 
 
 def vjp_flat(

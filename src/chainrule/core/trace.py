@@ -13,6 +13,8 @@ from __future__ import annotations
 import itertools
 from typing import TYPE_CHECKING, Any, NoReturn
 
+import numpy as np
+
 if TYPE_CHECKING:
     from .primitive import Primitive
 
@@ -127,3 +129,19 @@ def top_trace(args: tuple[Any, ...]) -> Trace | None:
         if isinstance(a, Tracer) and (top is None or a._trace.level > top.level):
             top = a._trace
     return top
+
+
+def shape_of(x: Any) -> tuple[int, ...]:
+    """The shape of a value: an array, a NumPy scalar, a Python number or a tracer."""
+    return x.shape if isinstance(x, (np.ndarray, np.generic, Tracer)) else np.shape(x)
+
+
+def dtype_of(x: Any) -> np.dtype[Any]:
+    """The dtype of a value: an array, a NumPy scalar, a Python number or a tracer."""
+    return x.dtype if isinstance(x, (np.ndarray, np.generic, Tracer)) else np.result_type(x)
+
+
+def float_dtype(x: Any) -> np.dtype[Any]:
+    """The dtype a derivative of `x` takes: its own if inexact, float64 for integers."""
+    dtype = dtype_of(x)
+    return dtype if np.issubdtype(dtype, np.inexact) else np.dtype(np.float64)

@@ -17,13 +17,9 @@ import numpy as np
 
 from chainrule import numpy as cnp
 from chainrule.core.primitive import Primitive, argument_rule, defjvp_joint, defvjp
-from chainrule.core.trace import Tracer, primal
+from chainrule.core.trace import Tracer, primal, shape_of
 
 Rule = Callable[..., Any]
-
-
-def shape_of(x: Any) -> tuple[int, ...]:
-    return x.shape if isinstance(x, (np.ndarray, np.generic, Tracer)) else np.shape(x)
 
 
 def ndim_of(x: Any) -> int:
@@ -140,8 +136,3 @@ def _lower(x: Any) -> Any:
     if isinstance(x, (list, tuple)):
         return type(x)(map(_lower, x)) if type(x) in (list, tuple) else x
     return primal(x)
-
-
-def float_constant(x: Any, like: Any) -> Any:
-    """A constant in the dtype of `like`, so float32 stays float32."""
-    return np.asarray(x, dtype=like.dtype if np.issubdtype(like.dtype, np.inexact) else None)

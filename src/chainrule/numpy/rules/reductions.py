@@ -40,7 +40,7 @@ import numpy as np
 
 from chainrule import numpy as cnp
 from chainrule.core.primitive import Primitive, argument_rule, defjvp_joint, defvjp, primitive
-from chainrule.core.trace import Tracer, primal
+from chainrule.core.trace import Tracer, dtype_of, float_dtype, primal
 
 from .common import batch_ndim, ndim_of, normalize_axes, shape_of
 
@@ -57,7 +57,7 @@ def expand(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
         kept = tuple(1 if i in axes else n for i, n in enumerate(shape))
         g = cnp.reshape(g, kept)
     # Adding to zeros broadcasts like `broadcast_to`, at a quarter of its cost on small arrays.
-    return cnp.add(np.zeros(shape, _dtype(g)), g)
+    return cnp.add(np.zeros(shape, dtype_of(g)), g)
 
 
 def shifted(axis: Any, ndim: int, nb: int) -> tuple[int, ...]:
@@ -110,19 +110,10 @@ def _spec(
     )
 
 
-def _dtype(x: Any) -> Any:
-    return x.dtype if isinstance(x, (np.ndarray, np.generic, Tracer)) else np.result_type(x)
-
-
-def _float_dtype(x: Any) -> Any:
-    dtype = _dtype(x)
-    return dtype if np.issubdtype(dtype, np.inexact) else np.dtype(np.float64)
-
-
 def _cast(v: Any, like: Any) -> Any:
     """`v` in the dtype of `like` (they differ only when the call gave `dtype=`)."""
-    dtype = _dtype(like)
-    if _dtype(v) == dtype or not np.issubdtype(dtype, np.inexact):
+    dtype = dtype_of(like)
+    if dtype_of(v) == dtype or not np.issubdtype(dtype, np.inexact):
         return v
     return cnp.astype(v, dtype)
 
@@ -198,19 +189,19 @@ def _uniform(x: Any, ans: Any, s: Spec) -> float:
 
 
 def _not_nan(x: Any, ans: Any, s: Spec) -> Any:
-    return (~np.isnan(x)).astype(_float_dtype(x))
+    return (~np.isnan(x)).astype(float_dtype(x))
 
 
 def _not_nan_mean(x: Any, ans: Any, s: Spec) -> Any:
     keep = ~np.isnan(x)
-    return (keep / np.maximum(keep.sum(axis=s.axes, keepdims=True), 1)).astype(_float_dtype(x))
+    return (keep / np.maximum(keep.sum(axis=s.axes, keepdims=True), 1)).astype(float_dtype(x))
 
 
 def _extreme(x: Any, ans: Any, s: Spec) -> Any:
     """1/k on each of the k entries equal to their slice's extreme value, 0 elsewhere."""
     top = ans if s.keepdims else np.expand_dims(ans, s.axes)
     hit = (x == top) | (np.isnan(x) & np.isnan(top))
-    return (hit / np.maximum(hit.sum(axis=s.axes, keepdims=True), 1)).astype(_float_dtype(x))
+    return (hit / np.maximum(hit.sum(axis=s.axes, keepdims=True), 1)).astype(float_dtype(x))
 
 
 def _sum(
@@ -397,7 +388,7 @@ def _split(op: _Product, x: Any) -> tuple[Any, Any, Any, Any]:
     """
     first = op.first_zero(primal(x) == 0)
     u = cnp.where(first, 1.0, x)
-    covered = op.spread(first.astype(_float_dtype(x)), first, 0)
+    covered = op.spread(first.astype(float_dtype(x)), first, 0)
     factor = op.spread(cnp.where(first, x, 0.0), first, 0) + (1.0 - covered)
     return first, u, op(u), factor
 
@@ -461,7 +452,7 @@ def average(
     keep = False if keepdims is _NoValue else bool(keepdims)
     if weights is None:
         avg = mean(a, axis=axis, keepdims=keep)
-        scale = np.dtype(_dtype(avg)).type(a.size / math.prod(shape_of(avg)))
+        scale = np.dtype(dtype_of(avg)).type(a.size / math.prod(shape_of(avg)))
     else:
         w = weights if isinstance(weights, Tracer) else np.asarray(weights)
         if shape_of(w) != shape_of(a):
