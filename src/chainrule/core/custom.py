@@ -104,7 +104,7 @@ class custom_vjp:
         trace = top_trace(tuple(leaves))
         if not isinstance(trace, ReverseTrace):
             return self.fun(*args)
-        vals, parents = trace.unwrap(tuple(leaves))
+        vals, parents, _ = trace.unwrap(leaves)
         out, residuals = self.fwd(*tree.unflatten(in_tree, vals))
         out_leaves, out_tree = tree.flatten(out)
         bwd, n_args = self.bwd, len(args)
@@ -162,7 +162,7 @@ class custom_jvp:
         if trace is None:
             return self.fun(*args)
         if isinstance(trace, JVPTrace):
-            vals, tans = trace.unwrap(leaves)
+            vals, tans, _ = trace.unwrap(leaves)
             tans = [
                 _zero_tangent(v, trace.batch_shape) if t is None else t
                 for v, t in zip(vals, tans, strict=False)
@@ -174,7 +174,7 @@ class custom_jvp:
                 [trace.wrap(o, t) for o, t in zip(out_leaves, tree.leaves(t_out), strict=False)],
             )
         assert isinstance(trace, ReverseTrace)
-        vals, parents = trace.unwrap(tuple(leaves))
+        vals, parents, _ = trace.unwrap(leaves)
         out = self.fun(*tree.unflatten(in_tree, vals))
         out_leaves, out_tree = tree.flatten(out)
         positions = [p[0] for p in parents]
@@ -219,7 +219,7 @@ def checkpoint(fun: Callable[..., Any]) -> Callable[..., Any]:
         trace = top_trace(tuple(leaves))
         if not isinstance(trace, ReverseTrace):
             return fun(*args)
-        vals, parents = trace.unwrap(tuple(leaves))
+        vals, parents, _ = trace.unwrap(leaves)
         out_leaves, out_tree = tree.flatten(fun(*tree.unflatten(in_tree, vals)))
         positions = [p[0] for p in parents]
 

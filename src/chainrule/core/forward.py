@@ -32,29 +32,26 @@ class JVPTrace(Trace):
         super().__init__()
         self.batch_shape = batch_shape
 
-    def unwrap(self, args: Sequence[Any]) -> tuple[list[Any], list[Any]]:
-        """Values and tangents at this level (tangent None where an argument is not ours)."""
+    def unwrap(self, args: Sequence[Any]) -> tuple[list[Any], list[Any], bool]:
+        """Values and tangents at this level (tangent None where an argument is not ours), and
+        whether any value still carries tracers of lower levels (if not, the primitive can go
+        straight to NumPy)."""
         vals = list(args)
         tans: list[Any] = [None] * len(args)
-        for i, a in enumerate(args):
-            if type(a) is JVPTracer and a._trace is self:
-                vals[i] = a.value
-                tans[i] = a.tangent
-        return vals, tans
-
-    def wrap(self, value: Any, tangent: Any) -> Any:
-        return value if tangent is None else JVPTracer(value, tangent, self)
-
-    def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
-        vals = list(args)
-        tans: list[Any] = [None] * len(args)
-        lower = False  # does any value still carry tracers of lower levels?
+        lower = False
         for i, a in enumerate(args):
             if isinstance(a, Tracer):
                 if a._trace is self:
                     tans[i] = a.tangent  # type: ignore[attr-defined]
                     a = vals[i] = a.value
                 lower = lower or isinstance(a, Tracer)
+        return vals, tans, lower
+
+    def wrap(self, value: Any, tangent: Any) -> Any:
+        return value if tangent is None else JVPTracer(value, tangent, self)
+
+    def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        vals, tans, lower = self.unwrap(args)
         ans = prim(*vals, **params) if lower else prim.impl(*vals, **params)
         if prim.jvp is None:
             raise missing_rule(prim, "forward")

@@ -66,32 +66,24 @@ class ReverseTrace(Trace):
     def new_input(self, value: Any) -> VJPTracer:
         return VJPTracer(value, self, Node(None, (), {}, value, ()))
 
-    def unwrap(self, args: tuple[Any, ...]) -> tuple[list[Any], list[Parent]]:
-        """Values at this level, and the (argument position, tracer) pairs that are ours."""
+    def unwrap(self, args: Sequence[Any]) -> tuple[list[Any], list[Parent], bool]:
+        """Values at this level, the parents that are ours, and whether any value still
+        carries tracers of lower levels (if not, the primitive can go straight to NumPy)."""
         vals = list(args)
         parents = []
-        for i, a in enumerate(args):
-            if type(a) is VJPTracer and a._trace is self:
-                vals[i] = a.value
-                parents.append((i, a.node, a.index))
-        return vals, parents
-
-    def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
-        vals = list(args)
-        parents = []
-        lower = False  # does any value still carry tracers of lower levels?
+        lower = False
         for i, a in enumerate(args):
             if isinstance(a, Tracer):
                 if a._trace is self:
                     parents.append((i, a.node, a.index))  # type: ignore[attr-defined]
                     a = vals[i] = a.value
                 lower = lower or isinstance(a, Tracer)
+        return vals, parents, lower
+
+    def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        vals, parents, lower = self.unwrap(args)
         ans = prim(*vals, **params) if lower else prim.impl(*vals, **params)
-        node = Node(prim, vals, params, ans, parents)
-        self.tape.append(node)
-        if prim.multiple_results:
-            return tuple(VJPTracer(a, self, node, k) for k, a in enumerate(node.ans))
-        return VJPTracer(node.ans, self, node)
+        return self.record(prim, vals, params, ans, parents)
 
     def record(
         self,
