@@ -11,13 +11,11 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from .. import tree
 from .forward import JVPTrace
 from .primitive import Primitive
 from .reverse import Parent, ReverseTrace, vjp_flat
-from .trace import Tracer, primal, top_trace
+from .trace import primal, top_trace, zero_tangent
 
 __all__ = ["checkpoint", "custom_jvp", "custom_vjp", "stop_gradient"]
 
@@ -60,11 +58,6 @@ def _record(
         return cts
 
     return list(trace.record(_custom, vals, {"backward": spread}, tuple(out_leaves), parents))
-
-
-def _float_leaf(x: Any) -> bool:
-    dtype = x.dtype if isinstance(x, (np.ndarray, np.generic, Tracer)) else np.result_type(x)
-    return bool(np.issubdtype(dtype, np.inexact))
 
 
 class custom_vjp:
@@ -164,7 +157,7 @@ class custom_jvp:
         if isinstance(trace, JVPTrace):
             vals, tans, _ = trace.unwrap(leaves)
             tans = [
-                _zero_tangent(v, trace.batch_shape) if t is None else t
+                zero_tangent(v, trace.batch_shape) if t is None else t
                 for v, t in zip(vals, tans, strict=False)
             ]
             out, t_out = rule(tree.unflatten(in_tree, vals), tree.unflatten(in_tree, tans))
@@ -180,24 +173,18 @@ class custom_jvp:
         positions = [p[0] for p in parents]
 
         def tangent_map(ts: list[Any]) -> list[Any]:
-            tans = [_zero_tangent(v, ()) for v in vals]
+            tans = [zero_tangent(v, ()) for v in vals]
             for i, t in zip(positions, ts, strict=False):
                 tans[i] = t
             t_out = rule(tree.unflatten(in_tree, vals), tree.unflatten(in_tree, tans))[1]
             return list(tree.leaves(t_out))
 
         def backward(g: list[Any]) -> list[Any]:
-            zeros = [_zero_tangent(vals[i], ()) for i in positions]
+            zeros = [zero_tangent(vals[i], ()) for i in positions]
             _, transpose = vjp_flat(tangent_map, zeros)
             return transpose(g)
 
         return tree.unflatten(out_tree, _record(trace, vals, parents, out_leaves, backward))
-
-
-def _zero_tangent(x: Any, batch_shape: tuple[int, ...]) -> Any:
-    shape = x.shape if isinstance(x, Tracer) else np.shape(x)
-    dtype = x.dtype if _float_leaf(x) else np.float64
-    return np.zeros(batch_shape + tuple(shape), dtype)
 
 
 def checkpoint(fun: Callable[..., Any]) -> Callable[..., Any]:

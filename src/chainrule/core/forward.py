@@ -10,10 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-
 from .primitive import Primitive, missing_rule
-from .trace import Trace, Tracer, float_dtype, shape_of
+from .trace import Trace, Tracer, zero_tangent
 
 
 class JVPTracer(Tracer):
@@ -80,5 +78,5 @@ def jvp_flat(
             out_tangents.append(o.tangent)
         else:
             values.append(o)
-            out_tangents.append(np.zeros(batch_shape + shape_of(o), float_dtype(o)))
+            out_tangents.append(zero_tangent(o, batch_shape))
     return values, out_tangents

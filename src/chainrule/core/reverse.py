@@ -15,10 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-
 from .primitive import Primitive, argument_error, missing_rule
-from .trace import Trace, Tracer, shape_of
+from .trace import Trace, Tracer, zero_tangent
 
 Parent = tuple[int, "Node", "int | None"]  # (argument position, node, output index)
 
@@ -110,8 +108,7 @@ class ReverseTrace(Trace):
             assert prim is not None
             if prim.multiple_results:
                 g = tuple(
-                    zeros_like_value(a) if c is None else c
-                    for a, c in zip(node.ans, g, strict=False)
+                    zero_tangent(a) if c is None else c for a, c in zip(node.ans, g, strict=False)
                 )
             if prim.vjp_all is not None:
                 cts = prim.vjp_all(g, node.ans, *node.args, **node.params)
@@ -147,11 +144,6 @@ def add_cotangent(node: Node, index: int | None, c: Any) -> None:
     node.ct[index] = c if old is None else old + c
 
 
-def zeros_like_value(x: Any) -> Any:
-    """Plain zeros shaped like a (possibly traced) value: a zero cotangent or tangent."""
-    return np.zeros(shape_of(x), x.dtype)
-
-
 def vjp_flat(
     fun: Callable[[list[Any]], list[Any]], primals: Sequence[Any]
 ) -> tuple[list[Any], Callable[[Sequence[Any]], list[Any]]]:
@@ -175,7 +167,7 @@ def vjp_flat(
         for x in inputs:
             ct = x.node.ct
             x.node.ct = None
-            grads.append(zeros_like_value(x.value) if ct is None else ct)
+            grads.append(zero_tangent(x.value) if ct is None else ct)
         return grads
 
     return values, backward

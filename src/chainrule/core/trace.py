@@ -145,3 +145,8 @@ def float_dtype(x: Any) -> np.dtype[Any]:
     """The dtype a derivative of `x` takes: its own if inexact, float64 for integers."""
     dtype = dtype_of(x)
     return dtype if np.issubdtype(dtype, np.inexact) else np.dtype(np.float64)
+
+
+def zero_tangent(x: Any, batch_shape: tuple[int, ...] = ()) -> Any:
+    """Plain zeros for the (co)tangent of a possibly traced value `x`, with batch axes first."""
+    return np.zeros(batch_shape + tuple(shape_of(x)), float_dtype(x))
