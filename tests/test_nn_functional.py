@@ -154,3 +154,60 @@ def test_matches_torch_in_float32(torch: Any, name: str) -> None:
         assert value.dtype == grad.dtype == numpy.float32
         numpy.testing.assert_allclose(value, yt.detach().numpy(), rtol=1e-6, atol=1e-6)
         numpy.testing.assert_allclose(grad, xt.grad.numpy(), rtol=1e-6, atol=1e-6)
+
+
+# --- linear: the fused dense-layer primitive ---------------------------------------------
+
+_RNG = numpy.random.default_rng(7)
+# x shapes: one sample, a batch, and a stack of batches (leading axes folded into rows).
+LINEAR_X_SHAPES = [(3,), (4, 3), (2, 4, 3)]
+
+
+@pytest.mark.parametrize("shape", LINEAR_X_SHAPES, ids=str)
+@pytest.mark.parametrize("with_bias", [True, False], ids=["bias", "no_bias"])
+def test_linear_rules(shape: tuple[int, ...], with_bias: bool) -> None:
+    from rulecheck import check_rule
+
+    x, w, b = _RNG.standard_normal(shape), _RNG.standard_normal((3, 2)), _RNG.standard_normal(2)
+    if with_bias:
+        check_rule(F.linear, x, w, b)
+    else:
+        check_rule(lambda x, w: F.linear(x, w), x, w)
+
+
+@pytest.mark.parametrize("shape", LINEAR_X_SHAPES, ids=str)
+def test_linear_equals_product_plus_bias(shape: tuple[int, ...]) -> None:
+    x, w, b = _RNG.standard_normal(shape), _RNG.standard_normal((3, 2)), _RNG.standard_normal(2)
+    numpy.testing.assert_array_equal(F.linear(x, w, b), x @ w + b)
+    grads = cr.grad(lambda *a: cr.numpy.sum(F.linear(*a) ** 2), argnums=(0, 1, 2))(x, w, b)
+    expect = cr.grad(lambda x, w, b: cr.numpy.sum((x @ w + b) ** 2), argnums=(0, 1, 2))(x, w, b)
+    for got, want in zip(grads, expect, strict=True):
+        numpy.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_linear_keeps_dtypes_and_never_writes_its_inputs() -> None:
+    x = _RNG.standard_normal((4, 3)).astype(numpy.float32)
+    w = _RNG.standard_normal((3, 2)).astype(numpy.float32)
+    b64 = numpy.array([1.0, 2.0])
+    assert F.linear(x, w, b64.astype(numpy.float32)).dtype == numpy.float32
+    # A float64 bias promotes, as x @ w + b does, rather than being rounded into float32.
+    out = F.linear(x, w, b64)
+    assert out.dtype == numpy.float64
+    numpy.testing.assert_array_equal(out, x @ w + b64)
+    before = [a.copy() for a in (x, w, b64)]
+    F.linear(x, w, b64)
+    for a, a0 in zip((x, w, b64), before, strict=True):
+        numpy.testing.assert_array_equal(a, a0)
+
+
+@pytest.mark.parametrize(
+    ("x", "w", "b", "match"),
+    [
+        (numpy.ones((4, 3)), numpy.ones((2, 2)), None, r"last axis of x must have size 2"),
+        (numpy.ones((4, 3)), numpy.ones(3), None, r"weight must be a matrix"),
+        (numpy.ones((4, 3)), numpy.ones((3, 2)), numpy.ones(3), r"bias must have shape \(2,\)"),
+    ],
+)
+def test_linear_bad_shapes(x: Any, w: Any, b: Any, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        F.linear(x, w, b)

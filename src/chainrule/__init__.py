@@ -6,7 +6,7 @@
 array([ 6., 16.])
 """
 
-from . import numpy, tree
+from . import extend, numpy, tree
 from .check import check_grads, numerical_grad
 from .core.custom import checkpoint, custom_jvp, custom_vjp, stop_gradient
 from .transforms import (
@@ -33,6 +33,7 @@ __all__ = [
     "custom_vjp",
     "derivative",
     "elementwise_grad",
+    "extend",
     "grad",
     "hessian",
     "hvp",

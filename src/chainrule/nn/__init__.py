@@ -16,7 +16,17 @@ True
 
 from . import init
 from .attention import MultiHeadAttention, causal_mask, scaled_dot_product_attention
-from .functional import gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus, tanh
+from .functional import (
+    gelu,
+    leaky_relu,
+    linear,
+    log_softmax,
+    relu,
+    sigmoid,
+    softmax,
+    softplus,
+    tanh,
+)
 from .layers import MLP, Dropout, Embedding, Lambda, LayerNorm, Linear, Sequential
 from .losses import (
     binary_cross_entropy,
@@ -50,6 +60,7 @@ __all__ = [
     "init",
     "kl_div",
     "leaky_relu",
+    "linear",
     "log_softmax",
     "mae",
     "mse",

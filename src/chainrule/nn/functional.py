@@ -1,4 +1,10 @@
-"""Activation functions: differentiable to any order, finite for any input, float32 kept.
+"""The functions of a network: the dense layer's `linear` and the activations.
+
+`linear` is one primitive (one node on the tape, the bias added into the product's fresh
+array) rather than a product and a sum: the operation of every dense layer, it is worth
+a fused rule, as in PyTorch. Its derivative rules are below it.
+
+The activations are differentiable to any order, finite for any input, and keep float32.
 
 Each one matches ``torch.nn.functional``'s function of the same name, derivatives included,
 and is written with stable building blocks so that large ``|x|`` never overflows:
@@ -24,14 +30,109 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy
+
 import chainrule.numpy as np
+from chainrule.extend import defjvp_joint, defvjp, primitive
 from chainrule.scipy import special
 
 __all__ = [
-    "gelu", "leaky_relu", "log_softmax", "relu", "sigmoid", "softmax", "softplus", "tanh",
+    "gelu", "leaky_relu", "linear", "log_softmax", "relu", "sigmoid", "softmax", "softplus",
+    "tanh",
 ]  # fmt: skip
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def linear(x: Any, weight: Any, bias: Any = None) -> Any:
+    """The dense layer ``x @ weight + bias``: `weight` is ``(in, out)``, `bias` ``(out,)``.
+
+    `x` has shape ``(..., in)``; the result ``(..., out)``. (PyTorch's ``F.linear`` takes
+    the transposed weight, ``(out, in)``.)
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> x, w, b = np.ones((2, 3)), np.ones((3, 4)), np.arange(4.0)
+    >>> linear(x, w, b)
+    array([[3., 4., 5., 6.],
+           [3., 4., 5., 6.]])
+    >>> cr.grad(lambda w: linear(x, w, b).sum())(w)
+    array([[2., 2., 2., 2.],
+           [2., 2., 2., 2.],
+           [2., 2., 2., 2.]])
+    """
+    if not hasattr(x, "shape"):
+        x = np.asarray(x)
+    w_shape = getattr(weight, "shape", None)
+    if w_shape is None or len(w_shape) != 2:
+        raise ValueError(f"linear: weight must be a matrix (in, out), got {weight!r:.60}.")
+    if x.shape[-1:] != w_shape[:1]:
+        raise ValueError(
+            f"linear: x of shape {tuple(x.shape)} does not fit weight of shape "
+            f"{tuple(w_shape)}: the last axis of x must have size {w_shape[0]}."
+        )
+    if bias is not None and getattr(bias, "shape", None) != w_shape[1:]:
+        raise ValueError(
+            f"linear: bias must have shape ({w_shape[1]},), the outputs of weight "
+            f"{tuple(w_shape)}, got {getattr(bias, 'shape', bias)!r}."
+        )
+    return _linear(x, weight, bias)
+
+
+def _linear_impl(x: Any, weight: Any, bias: Any) -> Any:
+    y = numpy.matmul(x, weight)
+    if bias is None:
+        return y
+    if numpy.result_type(y, bias) != y.dtype:
+        return y + bias
+    y += bias  # into the product's own new array: no second array of activations
+    return y
+
+
+_linear = primitive(_linear_impl, "linear")
+
+
+def _rows(a: Any) -> Any:
+    """`a` as a matrix: its leading axes folded into one (a stack of inputs is more rows)."""
+    return a if a.ndim == 2 else np.reshape(a, (-1, a.shape[-1]))
+
+
+def _linear_vjp_weight(g: Any, ans: Any, x: Any, weight: Any, bias: Any) -> Any:
+    return np.matmul(np.swapaxes(_rows(x), 0, 1), _rows(g))
+
+
+def _linear_vjp_bias(g: Any, ans: Any, x: Any, weight: Any, bias: Any) -> Any:
+    return g if g.ndim == 1 else np.sum(g, axis=tuple(range(g.ndim - 1)))
+
+
+def _linear_jvp(tangents: list[Any], ans: Any, x: Any, weight: Any, bias: Any) -> Any:
+    # Tangents carry leading batch axes (see chainrule.extend); x @ weight broadcasts a
+    # batch of tx by itself, while batches of tweight and tbias need singleton axes for
+    # x's leading axes, between the batch axes and their own.
+    tx, tw, tb = tangents
+    out = None if tx is None else np.matmul(tx, weight)
+    if tw is not None:
+        batch = tw.shape[: tw.ndim - 2]
+        lead = (1,) * max(x.ndim - 2, 0)
+        term = np.matmul(x, np.reshape(tw, (*batch, *lead, *weight.shape)))
+        out = term if out is None else out + term
+    if tb is not None:
+        batch = tb.shape[: tb.ndim - 1]
+        term = np.reshape(tb, (*batch, *(1,) * (ans.ndim - 1), ans.shape[-1]))
+        out = term if out is None else out + term
+    assert out is not None  # a forward rule is called with at least one tangent
+    if out.shape[out.ndim - ans.ndim :] != ans.shape:  # only a bias tangent: spread it
+        out = np.broadcast_to(out, (*out.shape[: out.ndim - ans.ndim], *ans.shape))
+    return out
+
+
+defvjp(
+    _linear,
+    lambda g, ans, x, weight, bias: np.matmul(g, np.swapaxes(weight, 0, 1)),
+    _linear_vjp_weight,
+    _linear_vjp_bias,
+)
+defjvp_joint(_linear, _linear_jvp)
 
 
 def sigmoid(x: Any) -> Any:

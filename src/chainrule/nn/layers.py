@@ -34,7 +34,7 @@ from typing import Any
 
 import chainrule.numpy as np
 
-from .functional import relu
+from .functional import linear, relu
 from .module import Module
 
 __all__ = ["MLP", "Dropout", "Embedding", "Lambda", "LayerNorm", "Linear", "Sequential"]
@@ -177,8 +177,7 @@ class Linear(Module):
     def __call__(self, x: Any, *, rng: Any = None) -> Any:
         if getattr(x, "shape", (None,))[-1:] != self.weight.shape[:1]:
             x = _last_axis(x, self.in_features, "Linear")
-        y = x @ self.weight
-        return y if self.bias is None else y + self.bias
+        return linear(x, self.weight, self.bias)
 
 
 # --------------------------------------------------------------------------------------- MLP
