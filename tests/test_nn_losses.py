@@ -86,6 +86,17 @@ def test_derivatives_in_both_arguments(fn: Callable[..., Any], pred: Any, target
     cr.check_grads(fn, (pred, target), order=2)
 
 
+@pytest.mark.parametrize("target", [LABELS, SOFT], ids=["labels", "probabilities"])
+def test_cross_entropy_rules_batched_and_float32(target: Any) -> None:
+    """cross_entropy is one fused primitive: jacfwd/jacrev batches and float32 through it."""
+    from rulecheck import check_rule
+
+    if target is LABELS:
+        check_rule(lambda z: losses.cross_entropy(z, LABELS, reduction="none"), PRED)
+    else:
+        check_rule(lambda z, t: losses.cross_entropy(z, t, reduction="none"), PRED, target)
+
+
 def test_binary_cross_entropy_derivative_in_the_weight() -> None:
     cr.check_grads(lambda w: losses.binary_cross_entropy(PROBS, BINARY, w), (WEIGHT,), order=2)
 

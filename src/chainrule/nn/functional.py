@@ -83,7 +83,7 @@ def _linear_impl(x: Any, weight: Any, bias: Any) -> Any:
     y = numpy.matmul(x, weight)
     if bias is None:
         return y
-    if numpy.result_type(y, bias) != y.dtype:
+    if bias.dtype != y.dtype and numpy.result_type(y, bias) != y.dtype:
         return y + bias
     y += bias  # into the product's own new array: no second array of activations
     return y
@@ -98,11 +98,11 @@ def _rows(a: Any) -> Any:
 
 
 def _linear_vjp_weight(g: Any, ans: Any, x: Any, weight: Any, bias: Any) -> Any:
-    return np.matmul(np.swapaxes(_rows(x), 0, 1), _rows(g))
+    return np.matmul(_rows(x).T, _rows(g))
 
 
 def _linear_vjp_bias(g: Any, ans: Any, x: Any, weight: Any, bias: Any) -> Any:
-    return g if g.ndim == 1 else np.sum(g, axis=tuple(range(g.ndim - 1)))
+    return g if g.ndim == 1 else np.sum(g, axis=0 if g.ndim == 2 else tuple(range(g.ndim - 1)))
 
 
 def _linear_jvp(tangents: list[Any], ans: Any, x: Any, weight: Any, bias: Any) -> Any:
@@ -128,7 +128,7 @@ def _linear_jvp(tangents: list[Any], ans: Any, x: Any, weight: Any, bias: Any) -
 
 defvjp(
     _linear,
-    lambda g, ans, x, weight, bias: np.matmul(g, np.swapaxes(weight, 0, 1)),
+    lambda g, ans, x, weight, bias: np.matmul(g, weight.T),
     _linear_vjp_weight,
     _linear_vjp_bias,
 )

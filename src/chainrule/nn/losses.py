@@ -38,6 +38,7 @@ import numpy
 
 import chainrule as cr
 import chainrule.numpy as np
+from chainrule.extend import defjvp_joint, defvjp, primitive
 from chainrule.scipy import special
 
 __all__ = [
@@ -297,26 +298,71 @@ def _labels(name: str, target: Any, shape: tuple[int, ...]) -> numpy.ndarray:
 
 
 def _labels_loss(
-    name: str, log_probs: Any, target: Any, weight: Any, smoothing: float, reduction: str
+    name: str,
+    per_sample: Any,
+    shape: tuple[int, ...],
+    dtype: Any,
+    target: Any,
+    weight: Any,
+    smoothing: float,
+    reduction: str,
 ) -> Any:
-    """PyTorch's (label-smoothed, class-weighted) negative log-likelihood of integer labels.
+    """PyTorch's (label-smoothed, class-weighted) loss of integer labels.
 
-    Per sample ``-Σ_c coef_c log p_c`` with ``coef = (1 - ε) w_y onehot(y) + (ε / C) w``: one
-    product with a constant matrix, whose backward pass is one multiply. The weighted mean
-    divides by ``Σ_i w_{y_i}``, as PyTorch does.
+    `per_sample(coef)` is the per-sample loss ``-Σ_c coef_c log p_c`` for the constant
+    coefficients ``coef = (1 - ε) w_y onehot(y) + (ε / C) w``: labels become one product
+    with a constant matrix, whose backward pass is one multiply. The weighted mean divides
+    by ``Σ_i w_{y_i}``, as PyTorch does.
     """
-    labels = _labels(name, target, log_probs.shape)
-    n_classes = log_probs.shape[-1]
-    dtype = log_probs.dtype
-    onehot = numpy.eye(n_classes, dtype=dtype)[labels]
-    coef = onehot if weight is None else onehot * weight
+    labels = _labels(name, target, shape)
+    n_classes = shape[-1]
+    coef = numpy.eye(n_classes, dtype=dtype)[labels]
+    if weight is not None:
+        coef = coef * weight
     if smoothing:
         smooth = 1.0 if weight is None else weight
         coef = (1.0 - smoothing) * coef + (smoothing / n_classes) * smooth
-    if reduction == "mean" and labels.size:  # one sum over everything: the training hot path
-        total = -np.sum(log_probs * coef)
-        return total / (labels.size if weight is None else np.sum(weight[labels]))
-    return _reduce(-np.sum(log_probs * coef, axis=-1), reduction)
+    loss = per_sample(coef)
+    if reduction == "mean" and labels.size:
+        return np.sum(loss) / (labels.size if weight is None else np.sum(weight[labels]))
+    return _reduce(loss, reduction)
+
+
+def _softmax_xent_impl(logits: Any, coef: Any) -> Any:
+    # As PyTorch: an infinite logit gives NaN (shifting by the maximum keeps the rest finite).
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    lse = numpy.log(numpy.exp(shifted).sum(axis=-1, keepdims=True))
+    return (coef * (lse - shifted)).sum(axis=-1)
+
+
+# Cross entropy of logits against coefficients, per sample: ``-Σ_c coef_c log_softmax(z)_c``.
+# One primitive for log_softmax, product and sum (the loss of every classifier's step):
+# with s = log_softmax(z) and p = softmax(z), its derivatives are
+#   in z:    g (p Σ_c coef_c - coef)        in coef:    -g s.
+_softmax_xent = primitive(_softmax_xent_impl, "softmax_cross_entropy")
+
+
+def _xent_grad_logits(logits: Any, coef: Any) -> Any:
+    return special.softmax(logits, axis=-1) * np.sum(coef, axis=-1, keepdims=True) - coef
+
+
+def _xent_jvp(tangents: list[Any], ans: Any, logits: Any, coef: Any) -> Any:
+    t_logits, t_coef = tangents  # with leading batch axes: the sums are over the last
+    out = None
+    if t_logits is not None:
+        out = np.sum(_xent_grad_logits(logits, coef) * t_logits, axis=-1)
+    if t_coef is not None:
+        term = -np.sum(special.log_softmax(logits, axis=-1) * t_coef, axis=-1)
+        out = term if out is None else out + term
+    return out
+
+
+defvjp(
+    _softmax_xent,
+    lambda g, ans, logits, coef: g[..., None] * _xent_grad_logits(logits, coef),
+    lambda g, ans, logits, coef: g[..., None] * -special.log_softmax(logits, axis=-1),
+)
+defjvp_joint(_softmax_xent, _xent_jvp)
 
 
 def cross_entropy(
@@ -346,11 +392,19 @@ def cross_entropy(
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing!r}.")
     logits, weight = _class_logits(name, "logits", logits, weight)
-    log_probs = special.log_softmax(logits, axis=-1)
     if not hasattr(target, "dtype"):
         target = np.asarray(target)
     if target.dtype.kind in "biu":
-        return _labels_loss(name, log_probs, target, weight, label_smoothing, reduction)
+        return _labels_loss(
+            name,
+            lambda coef: _softmax_xent(logits, coef),
+            logits.shape,
+            logits.dtype,
+            target,
+            weight,
+            label_smoothing,
+            reduction,
+        )
     target = _float_array(name, "target", target)
     if target.shape != logits.shape:
         hint = (
@@ -366,8 +420,7 @@ def cross_entropy(
     target = _like(target, logits.dtype)
     if label_smoothing:
         target = (1.0 - label_smoothing) * target + label_smoothing / logits.shape[-1]
-    loss = -np.sum(_weighted(log_probs * target, weight), axis=-1)
-    return _reduce(loss, reduction)
+    return _reduce(_softmax_xent(logits, _weighted(target, weight)), reduction)
 
 
 def nll_loss(log_probs: Any, target: Any, *, weight: Any = None, reduction: str = "mean") -> Any:
@@ -384,7 +437,16 @@ def nll_loss(log_probs: Any, target: Any, *, weight: Any = None, reduction: str 
     name = "nll_loss"
     _check_reduction(name, reduction)
     log_probs, weight = _class_logits(name, "log_probs", log_probs, weight)
-    return _labels_loss(name, log_probs, target, weight, 0.0, reduction)
+    return _labels_loss(
+        name,
+        lambda coef: -np.sum(log_probs * coef, axis=-1),
+        log_probs.shape,
+        log_probs.dtype,
+        target,
+        weight,
+        0.0,
+        reduction,
+    )
 
 
 def kl_div(input: Any, target: Any, reduction: str = "mean", log_target: bool = False) -> Any:

@@ -341,27 +341,32 @@ def _check_targets(
     p_leaves: Sequence[Any], names: Sequence[str], columns: Sequence[tuple[Any, ...]]
 ) -> None:
     """Check that an in-place update can write into every parameter and buffer array."""
-    targets = [(f"parameter leaf {i}", x) for i, x in enumerate(p_leaves)]
-    for name, col in zip(names, columns, strict=True):
-        targets += [(f"state.{name}[{i}]", b) for i, b in enumerate(col)]
-    first: dict[int, str] = {}
-    for what, x in targets:
-        if not isinstance(x, np.ndarray):
-            problem = f"is a {type(x).__name__}, not a NumPy array"
-        elif not x.flags.writeable:
-            problem = "is read-only"
-        elif not (x.flags.c_contiguous or x.flags.f_contiguous):
-            problem = "is not contiguous"
-        elif id(x) in first:
-            problem = f"is the same array as {first[id(x)]}"
-        else:
-            first[id(x)] = what
-            continue
-        raise ValueError(
-            f"{what} {problem}: inplace=True writes the update into the arrays of params "
-            "and state, which must be distinct writable contiguous NumPy arrays (use "
-            "inplace=False to get new arrays instead)"
-        )
+    # Names are made only for the message: this check runs on every in-place step.
+    targets = [("parameter leaf", p_leaves)]
+    targets += [(f"state.{name}", col) for name, col in zip(names, columns, strict=True)]
+    first: dict[int, tuple[str, int]] = {}
+    for kind, arrays in targets:
+        for i, x in enumerate(arrays):
+            if not isinstance(x, np.ndarray):
+                problem = f"is a {type(x).__name__}, not a NumPy array"
+            elif not (flags := x.flags).writeable:
+                problem = "is read-only"
+            elif not (flags.c_contiguous or flags.f_contiguous):
+                problem = "is not contiguous"
+            elif id(x) in first:
+                problem = f"is the same array as {_target(*first[id(x)])}"
+            else:
+                first[id(x)] = (kind, i)
+                continue
+            raise ValueError(
+                f"{_target(kind, i)} {problem}: inplace=True writes the update into the "
+                "arrays of params and state, which must be distinct writable contiguous "
+                "NumPy arrays (use inplace=False to get new arrays instead)"
+            )
+
+
+def _target(kind: str, i: int) -> str:
+    return f"{kind} {i}" if kind == "parameter leaf" else f"{kind}[{i}]"
 
 
 def _lerp(
