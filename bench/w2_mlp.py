@@ -117,7 +117,7 @@ def impls(size: tuple[int, int]) -> list[Impl]:
             # update the arrays in place, like torch.optim, rather than allocate new ones.
             return opt.update(grads, state, model, inplace=True)[0]
 
-        return lambda: _flat(cr.tree.leaves(step()))
+        return step
 
     def floor() -> Callable[[], Any]:
         start, x, y = problem(batch, hidden)
@@ -136,7 +136,7 @@ def impls(size: tuple[int, int]) -> list[Impl]:
             step_by_hand(params, state, x, y)
             return params
 
-        return lambda: _flat(step())
+        return step
 
     def torch_eager() -> Callable[[], Any]:
         torch = libs.torch()
@@ -161,23 +161,27 @@ def impls(size: tuple[int, int]) -> list[Impl]:
             opt.zero_grad()
             torch.nn.functional.cross_entropy(model(xt), yt).backward()
             opt.step()
-            return _flat(
-                [
-                    p.detach().numpy().T if p.ndim == 2 else p.detach().numpy()
-                    for p in model.parameters()
-                ]
-            )
+            return model
 
         return step
 
+    def torch_params(model: Any) -> np.ndarray:
+        return _flat(p.detach().numpy().T for p in model.parameters())
+
     return [
-        Impl(CHAINRULE, chainrule),
-        Impl("numpy by hand (floor)", floor),
-        Impl("torch eager", torch_eager),
+        Impl(CHAINRULE, chainrule, lambda model: _flat(_tree_leaves(model))),
+        Impl("numpy by hand (floor)", floor, _flat),
+        Impl("torch eager", torch_eager, torch_params),
     ]
 
 
+def _tree_leaves(tree: Any) -> list[Any]:
+    cr, _ = libs.chainrule()
+    return list(cr.tree.leaves(tree))
+
+
 def _flat(arrays: Any) -> np.ndarray:
+    """The parameters as one vector, for the correctness check (outside the timing)."""
     return np.concatenate([np.ravel(a) for a in arrays])
 
 
