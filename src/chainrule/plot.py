@@ -1,8 +1,14 @@
-"""Pictures of the calculus: training curves (more plots arrive with the learning tools).
+"""Pictures of the calculus: derivatives, gradients, optimizer paths and training curves.
+
+`tangent` draws f, f' and the tangent line at a point; `difference_quotient` shows the central
+difference converging to f' as h shrinks, until round-off takes over; `gradient_field` draws
+the contours of f(x, y) with its gradient arrows; `optimizer_paths` races the optimizers of
+`chainrule.surfaces` on one surface; `training_curves` (alias `loss_curves`) draws a history.
 
 matplotlib is an optional extra (``pip install 'chainrule[plot]'``); without it, the plot
 functions raise an ImportError that says how to install it. Every function returns the
-matplotlib figure, and saves it when given a path.
+matplotlib figure, and saves it when given a path (the format follows the suffix: .png, .svg,
+.pdf).
 """
 
 from __future__ import annotations
@@ -10,7 +16,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["training_curves"]
+__all__ = [
+    "difference_quotient",
+    "gradient_field",
+    "loss_curves",
+    "optimizer_paths",
+    "tangent",
+    "training_curves",
+]
 
 
 def pyplot() -> Any:
