@@ -6,6 +6,8 @@
 array([ 6., 16.])
 """
 
+from typing import TYPE_CHECKING, Any
+
 from . import extend, numpy, tree
 from .check import check_grads, numerical_grad
 from .core.custom import checkpoint, custom_jvp, custom_vjp, stop_gradient
@@ -24,6 +26,10 @@ from .transforms import (
     vjp,
 )
 
+if TYPE_CHECKING:
+    from .drawing import draw
+    from .explanation import explain
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -32,7 +38,9 @@ __all__ = [
     "custom_jvp",
     "custom_vjp",
     "derivative",
+    "draw",
     "elementwise_grad",
+    "explain",
     "extend",
     "grad",
     "hessian",
@@ -49,3 +57,15 @@ __all__ = [
     "value_and_grad",
     "vjp",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The learning tools load on first use, so `import chainrule` stays quick.
+    modules = {"explain": "explanation", "draw": "drawing"}
+    if name in modules:
+        import importlib
+
+        function = getattr(importlib.import_module(f".{modules[name]}", __name__), name)
+        globals()[name] = function
+        return function
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")

@@ -13,8 +13,15 @@ matplotlib figure, and saves it when given a path (the format follows the suffix
 
 from __future__ import annotations
 
+import math
+import numbers
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy
+
+from chainrule.surfaces import OPTIMIZERS, SURFACES, Surface, descend
 
 __all__ = [
     "difference_quotient",
@@ -74,3 +81,332 @@ def training_curves(history: dict[str, list[float]], path: str | Path | None = N
     if path is not None:
         fig.savefig(path, dpi=120)
     return fig
+
+
+def loss_curves(history: dict[str, list[float]], path: str | Path | None = None) -> Any:
+    """The loss curves of a training history: another name for `training_curves`.
+
+    >>> fig = loss_curves({"loss": [0.9, 0.5, 0.3]})
+    >>> fig.axes[0].get_lines()[0].get_ydata().tolist()
+    [0.9, 0.5, 0.3]
+    """
+    return training_curves(history, path)
+
+
+def tangent(
+    f: Callable[[Any], Any],
+    x0: float,
+    xlim: tuple[float, float] | None = None,
+    path: str | Path | None = None,
+) -> Any:
+    """f, its derivative f' (by `chainrule.derivative`) and the tangent line at `x0`.
+
+    The tangent ``y = f(x0) + f'(x0) (x - x0)`` touches the curve at `x0` and has the slope
+    the derivative panel shows there. `xlim` defaults to ``x0 - 3`` to ``x0 + 3``.
+
+    >>> import chainrule.numpy as np
+    >>> fig = tangent(np.sin, 0.0)
+    >>> [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
+    ['f(x)', "f'(x)", "tangent at x0 = 0: slope f'(x0) = 1"]
+    """
+    import chainrule as cr
+
+    plt = pyplot()
+    x0 = _real("x0", x0)
+    lo, hi = _interval("xlim", (x0 - 3.0, x0 + 3.0) if xlim is None else xlim)
+    fprime = cr.derivative(f)
+    y0, slope = float(f(x0)), float(fprime(x0))
+    xs = numpy.linspace(lo, hi, 401)
+    ys, dys = _curve(f, xs), _curve(fprime, xs)
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    ax.plot(xs, ys, color="C0", linewidth=2, label="f(x)")
+    ax.plot(xs, dys, color="C1", linestyle="--", label="f'(x)")
+    ax.plot(
+        xs,
+        y0 + slope * (xs - x0),
+        color="C3",
+        label=f"tangent at x0 = {x0:g}: slope f'(x0) = {slope:.4g}",
+    )
+    ax.plot([x0], [y0], "o", color="C3")
+    ax.axhline(0.0, color="0.6", linewidth=0.8)
+    shown = numpy.concatenate([ys, dys, [y0]])
+    shown = shown[numpy.isfinite(shown)]
+    if shown.size:
+        bottom, top = float(shown.min()), float(shown.max())
+        pad = 0.1 * (top - bottom) or 1.0
+        ax.set_ylim(bottom - pad, top + pad)
+    ax.set_xlim(lo, hi)
+    ax.set_xlabel("x")
+    ax.set_title(f"{_name(f)}: value, derivative and tangent at x0 = {x0:g}")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize="small")
+    return _finish(fig, path)
+
+
+def difference_quotient(
+    f: Callable[[Any], Any],
+    x0: float,
+    hs: Sequence[float] | numpy.ndarray | None = None,
+    path: str | Path | None = None,
+) -> Any:
+    """The error of the central difference ``(f(x0+h) - f(x0-h)) / 2h`` against h, log-log.
+
+    The exact f'(x0) comes from `chainrule.derivative`. As h shrinks the error first falls
+    like h² (truncation, about ``|f'''(x0)| h²/6``), then grows like ``ε |f(x0)| / h``
+    (round-off: f(x0+h) and f(x0-h) agree in more and more digits); both guides are drawn.
+    `hs` defaults to ``10**-k`` for k = 0..12. Errors of exactly 0 are left out.
+
+    >>> import chainrule.numpy as np
+    >>> fig = difference_quotient(np.sin, 1.0, hs=[1e-1, 1e-2])
+    >>> line = fig.axes[0].get_lines()[0]
+    >>> [f"{e:.1e}" for e in line.get_ydata()]
+    ['9.0e-04', '9.0e-06']
+    """
+    import chainrule as cr
+
+    plt = pyplot()
+    x0 = _real("x0", x0)
+    h = numpy.array([10.0**-k for k in range(13)] if hs is None else hs, dtype=numpy.float64)
+    if h.ndim != 1 or h.size == 0 or not numpy.all(numpy.isfinite(h)) or numpy.any(h <= 0):
+        raise ValueError(f"hs must be a non-empty list of positive finite step sizes, got {hs!r}")
+    h = numpy.sort(h)[::-1]
+    exact = float(cr.derivative(f)(x0))
+    central = numpy.array([(float(f(x0 + s)) - float(f(x0 - s))) / (2 * s) for s in h])
+    error = numpy.abs(central - exact)
+    shown = error > 0
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    ax.loglog(h[shown], error[shown], "o-", color="C0", label="|central difference − f'(x0)|")
+    third = abs(float(cr.derivative(cr.derivative(cr.derivative(f)))(x0)))
+    if third > 0:
+        ax.loglog(h, third * h**2 / 6, ":", color="C2", label="truncation |f'''(x0)| h²/6")
+    size = abs(float(f(x0)))
+    if size > 0:
+        eps = numpy.finfo(numpy.float64).eps
+        ax.loglog(h, eps * size / h, ":", color="C3", label="round-off ε |f(x0)| / h")
+    if shown.any():
+        low, high = float(error[shown].min()), float(error[shown].max())
+        ax.set_ylim(low / 10, high * 10)
+    ax.set_xlabel("h")
+    ax.set_ylabel("error")
+    ax.set_title(f"{_name(f)}: central difference at x0 = {x0:g}, f'(x0) = {exact:.6g}")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(loc="best", fontsize="small")
+    return _finish(fig, path)
+
+
+def gradient_field(
+    f: Callable[[Any, Any], Any],
+    xlim: tuple[float, float],
+    ylim: tuple[float, float],
+    point: tuple[float, float] | None = None,
+    path: str | Path | None = None,
+) -> Any:
+    """Contours of f(x, y) with its gradient field, and the gradient at `point` if given.
+
+    `f` is written with `chainrule.numpy` and works on arrays elementwise. The small arrows
+    show the gradient's direction (uphill, across the contours), coloured by its length;
+    the large one at `point` is ∇f there, scaled to fit the window.
+
+    >>> fig = gradient_field(lambda x, y: x**2 + 2 * y**2, (-3, 3), (-2, 2), point=(1, 1))
+    >>> fig.axes[0].get_legend().get_texts()[0].get_text()
+    '∇f(1, 1) = (2, 4)'
+    """
+    import chainrule as cr
+
+    plt = pyplot()
+    (x_lo, x_hi), (y_lo, y_hi) = _interval("xlim", xlim), _interval("ylim", ylim)
+    fig, ax = plt.subplots(figsize=(6.4, 5.2))
+    _contours(ax, f, (x_lo, x_hi), (y_lo, y_hi))
+
+    qx, qy = numpy.meshgrid(numpy.linspace(x_lo, x_hi, 21), numpy.linspace(y_lo, y_hi, 21))
+    gx, gy = (numpy.asarray(g) for g in cr.elementwise_grad(f, argnums=(0, 1))(qx, qy))
+    size = numpy.hypot(gx, gy)
+    with numpy.errstate(invalid="ignore", divide="ignore"):
+        ux, uy = numpy.where(size > 0, gx / size, 0.0), numpy.where(size > 0, gy / size, 0.0)
+    ax.quiver(qx, qy, ux, uy, color="black", alpha=0.6, angles="xy", pivot="mid", width=0.003)
+
+    if point is not None:
+        px, py = _real("point[0]", point[0]), _real("point[1]", point[1])
+        dx, dy = (float(g) for g in cr.grad(f, argnums=(0, 1))(px, py))
+        length = float(numpy.hypot(dx, dy))
+        scale = 0.25 * min(x_hi - x_lo, y_hi - y_lo) / length if length > 0 else 0.0
+        ax.quiver(
+            [px],
+            [py],
+            [dx * scale],
+            [dy * scale],
+            angles="xy",
+            scale_units="xy",
+            scale=1,
+            color="C0",
+            width=0.008,
+            label=f"∇f({px:g}, {py:g}) = ({dx:.4g}, {dy:.4g})",
+        )
+        ax.plot([px], [py], "o", color="C0")
+        ax.legend(loc="upper right", fontsize="small")
+    ax.set_xlim(x_lo, x_hi)
+    ax.set_ylim(y_lo, y_hi)
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_title(f"{_name(f)}: contours and gradient field")
+    return _finish(fig, path)
+
+
+def optimizer_paths(
+    surface: Surface | str,
+    optimizers: Sequence[str] = OPTIMIZERS,
+    lr: float | Mapping[str, float] | None = None,
+    steps: int = 200,
+    start: Sequence[float] | None = None,
+    path: str | Path | None = None,
+) -> Any:
+    """The paths of several optimizers from one start on a `Surface`, over its contours.
+
+    `surface` is a `Surface` or a name in `chainrule.surfaces.SURFACES`. `lr` is one
+    learning rate for all, a dict of them by optimizer name, or None for the surface's own
+    (``surface.lr``). The legend gives each optimizer's step count; minima are starred.
+
+    >>> fig = optimizer_paths("bowl", optimizers=("gd", "adam"), steps=50)
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    ['gd (50 steps)', 'adam (50 steps)', 'start', 'minimum']
+    """
+    plt = pyplot()
+    if isinstance(surface, str):
+        if surface not in SURFACES:
+            raise ValueError(
+                f"unknown surface {surface!r}; choose one of {', '.join(SURFACES)} "
+                "or pass a chainrule.surfaces.Surface"
+            )
+        surface = SURFACES[surface]
+    if isinstance(optimizers, str):
+        optimizers = (optimizers,)
+    unknown = [name for name in optimizers if name not in OPTIMIZERS]
+    if unknown or not optimizers:
+        raise ValueError(
+            f"optimizers must be names among {', '.join(OPTIMIZERS)}; got {list(optimizers)}"
+        )
+    origin = surface.start if start is None else start
+    paths = []
+    for name in optimizers:
+        if lr is None:
+            rate = surface.lr[name]
+        elif isinstance(lr, Mapping):
+            rate = lr.get(name, surface.lr[name])
+        else:
+            rate = lr
+        paths.append(descend(surface.vector_fn, origin, name, lr=rate, steps=steps))
+
+    fig, ax = plt.subplots(figsize=(7.0, 5.6))
+    _contours(ax, surface.fn, surface.xlim, surface.ylim)
+    (x_lo, x_hi), (y_lo, y_hi) = surface.xlim, surface.ylim
+    far = 3.0 * max(x_hi - x_lo, y_hi - y_lo)
+    centre = numpy.array([(x_lo + x_hi) / 2, (y_lo + y_hi) / 2])
+    for i, p in enumerate(paths):
+        points = p.points
+        outside = numpy.nonzero(numpy.abs(points - centre).max(axis=1) > far)[0]
+        if outside.size:  # draw up to the first point far off-screen, not to 1e300
+            points = points[: outside[0] + 1]
+        label = f"{p.optimizer} ({p.steps_taken} steps{', diverged' if p.diverged else ''})"
+        width = max(3.0 - 0.5 * i, 1.0)  # earlier paths wider, so overlapping ones show
+        ax.plot(
+            points[:, 0],
+            points[:, 1],
+            "-o",
+            color=f"C{i}",
+            markersize=width,
+            linewidth=width,
+            label=label,
+        )
+    first = paths[0].points[0]
+    ax.plot([first[0]], [first[1]], "s", color="black", markersize=7, label="start")
+    if surface.minima:
+        minima = numpy.array(surface.minima, dtype=float)
+        ax.plot(
+            minima[:, 0],
+            minima[:, 1],
+            "*",
+            color="gold",
+            markeredgecolor="black",
+            markersize=14,
+            label="minimum",
+        )
+    ax.set_xlim(x_lo, x_hi)
+    ax.set_ylim(y_lo, y_hi)
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    title = f"f(x, y) = {surface.formula}"
+    ax.set_title(title if surface.name == surface.formula else f"{surface.name}: {title}")
+    ax.legend(loc="best", fontsize="small")
+    return _finish(fig, path)
+
+
+def _finish(fig: Any, path: str | Path | None) -> Any:
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=120)
+    return fig
+
+
+def _real(what: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{what} must be a real number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{what} must be finite, got {value!r}")
+    return float(value)
+
+
+def _interval(what: str, limits: Any) -> tuple[float, float]:
+    try:
+        lo, hi = limits
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} must be a pair (low, high), got {limits!r}") from exc
+    lo, hi = _real(f"{what}[0]", lo), _real(f"{what}[1]", hi)
+    if not lo < hi:
+        raise ValueError(f"{what} must be (low, high) with low < high, got {limits!r}")
+    return lo, hi
+
+
+def _name(f: Any) -> str:
+    name = getattr(f, "__name__", "")
+    return "f" if not name or name == "<lambda>" else name.lstrip("_")
+
+
+def _curve(f: Callable[[Any], Any], xs: numpy.ndarray) -> numpy.ndarray:
+    """f on a grid: all at once if f is elementwise, else point by point."""
+    try:
+        with numpy.errstate(all="ignore"):
+            ys = numpy.asarray(f(xs), dtype=numpy.float64)
+        if ys.shape == xs.shape:
+            return ys
+    except Exception:  # f may take scalars only; the loop below raises its real error
+        pass
+    with numpy.errstate(all="ignore"):
+        return numpy.array([float(f(x)) for x in xs])
+
+
+def _contours(
+    ax: Any, f: Callable[[Any, Any], Any], xlim: tuple[float, float], ylim: tuple[float, float]
+) -> None:
+    """Filled contours of f(x, y), with levels at quantiles so steep valleys still show."""
+    gx, gy = numpy.meshgrid(
+        numpy.linspace(xlim[0], xlim[1], 240), numpy.linspace(ylim[0], ylim[1], 240)
+    )
+    with numpy.errstate(all="ignore"):
+        z = numpy.asarray(f(gx, gy), dtype=numpy.float64)
+    if z.shape != gx.shape:
+        raise ValueError(
+            f"f must work elementwise on arrays (written with chainrule.numpy): on two "
+            f"{gx.shape} grids it returned shape {z.shape}"
+        )
+    z = numpy.ma.masked_invalid(z)
+    levels = numpy.unique(numpy.quantile(z.compressed(), numpy.linspace(0, 1, 25)))
+    if levels.size < 2:  # a constant function: no contours to draw
+        ax.imshow(z, extent=(*xlim, *ylim), origin="lower", cmap="viridis", aspect="auto")
+        return
+    from matplotlib.colors import BoundaryNorm
+
+    norm = BoundaryNorm(levels, ncolors=256)  # colours by level index, not by value
+    ax.contourf(gx, gy, z, levels=levels, cmap="viridis", norm=norm, alpha=0.75)
+    ax.contour(gx, gy, z, levels=levels, colors="white", linewidths=0.4, alpha=0.6)

@@ -1,0 +1,64 @@
+"""What the learners' commands share: reading expressions and points, printing numbers."""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Sequence
+
+from chainrule import expr
+
+
+def parse_expression(text: str) -> expr.Expression | None:
+    """The parsed expression, or None after printing the error with its caret to stderr."""
+    try:
+        return expr.parse(text)
+    except expr.ExpressionError as exc:
+        print(f"chainrule: cannot read the expression: {exc}", file=sys.stderr)
+        return None
+
+
+def parse_point(text: str, names: Sequence[str]) -> dict[str, float] | None:
+    """``"x=3,y=4"`` as ``{"x": 3.0, "y": 4.0}`` for exactly `names`, or None after an error.
+
+    >>> parse_point("x=3, y=-1.5", ("x", "y"))
+    {'x': 3.0, 'y': -1.5}
+    """
+    point: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not sep or not name or not math.isfinite(number):
+            _bad_point(f"{part!r} is not name=number (for example x=3)")
+            return None
+        if name not in names:
+            known = ", ".join(names) or "none"
+            _bad_point(f"{name!r} is not a variable of the expression (it has: {known})")
+            return None
+        point[name] = number
+    missing = [n for n in names if n not in point]
+    if missing:
+        _bad_point(
+            f"no value for {', '.join(missing)}: give every variable, e.g. --at "
+            + ",".join(f"{n}=1" for n in names)
+        )
+        return None
+    return point
+
+
+def _bad_point(message: str) -> None:
+    print(f"chainrule: bad point: {message}", file=sys.stderr)
+
+
+def fmt(x: float) -> str:
+    """A number in at most 6 significant digits, without a trailing ``.0`` for integers.
+
+    >>> fmt(6.0), fmt(0.1 + 0.2), fmt(-1e-12), fmt(123456789.0)
+    ('6', '0.3', '-1e-12', '1.23457e+08')
+    """
+    text = f"{x:.6g}"
+    return "0" if text == "-0" else text

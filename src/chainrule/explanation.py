@@ -1,0 +1,873 @@
+"""See the chain rule at work: a function's backward pass written out with its numbers.
+
+`explain(fun, *args)` runs `fun` once, recording every primitive operation, then walks the
+recording backwards exactly as reverse mode does. For every value it shows the operation
+that made it and the value, and then, in reverse order, how the derivative of the output
+with respect to that value is assembled: the derivative of the output with respect to each
+value that used it, times the local derivative, summed over the uses::
+
+    dL/dc = dL/dd * dd/dc = (-18.0)(1.0) = -18.0
+
+The backward pass uses the very rules `grad` uses, in the same order, so the numbers it
+shows are `grad`'s numbers, bit for bit.
+
+`trace_graph` is the recording itself (also used by `chainrule.draw` for the picture).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import inspect
+import itertools
+import keyword
+import math
+import string
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import tree
+from .core.primitive import argument_error, missing_rule
+from .core.reverse import Node, ReverseTrace, VJPTracer, add_cotangent
+from .core.trace import Tracer, dtype_of, float_dtype, shape_of, zero_tangent
+from .transforms import _as_input, describe
+
+__all__ = [
+    "BackwardStep",
+    "Edge",
+    "Explanation",
+    "ForwardStep",
+    "Graph",
+    "Op",
+    "Operand",
+    "Term",
+    "Value",
+    "explain",
+    "format_value",
+    "trace_graph",
+]
+
+# ---------------------------------------------------------------------------- numbers
+
+SMALL = 6  # arrays with at most this many entries are shown in full
+
+
+def format_number(x: Any) -> str:
+    """A number with up to 6 significant digits, floats always with a point or exponent.
+
+    >>> format_number(6.0), format_number(1 / 3), format_number(-2.5e-9), format_number(3)
+    ('6.0', '0.333333', '-2.5e-09', '3')
+    """
+    if isinstance(x, (bool, np.bool_)):
+        return str(bool(x))
+    if isinstance(x, (int, np.integer)):
+        return str(int(x))
+    if isinstance(x, (complex, np.complexfloating)):
+        return (
+            f"({format_number(x.real)}{'+' if x.imag >= 0 else '-'}{format_number(abs(x.imag))}j)"
+        )
+    f = float(x)
+    if math.isnan(f) or math.isinf(f):
+        return str(f)
+    if f == 0.0:
+        return "0.0"
+    s = f"{f:.6g}"
+    if "e" not in s and "." not in s:
+        s += ".0"
+    return s
+
+
+def _dtype_tag(dtype: Any) -> str:
+    dtype = np.dtype(dtype)
+    if dtype.name == "bfloat16":
+        return "bf16"
+    if dtype.kind == "b":
+        return "bool"
+    return f"{dtype.kind}{dtype.itemsize * 8}"
+
+
+def _nested(x: np.ndarray) -> str:
+    if x.ndim == 0:
+        return format_number(x[()])
+    return "[" + ", ".join(_nested(row) for row in x) + "]"
+
+
+def format_value(x: Any, limit: int = SMALL) -> str:
+    """A value as text: numbers compactly, small arrays in full, larger ones summarised.
+
+    A summary gives dtype and shape, the first few entries and the norm.
+
+    >>> import numpy
+    >>> format_value(numpy.array([1.0, -2.0]))
+    '[1.0, -2.0]'
+    >>> format_value(numpy.arange(12.0).reshape(3, 4))
+    'f64[3,4] [0.0, 1.0, 2.0, ...] |x|=22.4944'
+    """
+    if x is None:
+        return "None"
+    if isinstance(x, (tuple, list)):
+        inner = ", ".join(format_value(v, limit) for v in x)
+        return f"({inner},)" if isinstance(x, tuple) and len(x) == 1 else f"({inner})"
+    if isinstance(x, (bool, int, float, complex, np.generic)):
+        return format_number(x)
+    if isinstance(x, np.ndarray):
+        if x.ndim == 0:
+            return format_number(x[()])
+        if x.size <= limit:
+            return _nested(x)
+        head = ", ".join(format_number(v) for v in x.ravel()[:3])
+        return f"{_dtype_tag(x.dtype)}[{','.join(map(str, x.shape))}] [{head}, ...] |x|={_norm(x)}"
+    if isinstance(x, slice):
+        return _format_slice(x)
+    text = repr(x)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def format_short(x: Any) -> str:
+    """A value in a few characters, for the boxes of a drawing: numbers, or shape and norm.
+
+    >>> import numpy
+    >>> format_short(2.0), format_short(numpy.ones((2, 3)))
+    ('2.0', 'f64[2,3] |x|=2.44949')
+    """
+    if isinstance(x, np.ndarray) and x.ndim > 0:
+        if x.size <= 2:
+            return _nested(x)
+        return f"{_dtype_tag(x.dtype)}[{','.join(map(str, x.shape))}] |x|={_norm(x)}"
+    return format_value(x)
+
+
+def _norm(x: np.ndarray) -> str:
+    if x.dtype.kind not in "fiuc":
+        return "?"
+    return format_number(
+        np.sqrt(np.sum(np.abs(x.astype(np.complex128 if x.dtype.kind == "c" else np.float64)) ** 2))
+    )
+
+
+def _factor(x: Any) -> str:
+    """A factor of a product: always in parentheses, `(-2.0)(1.0)`."""
+    return f"({format_value(x)})"
+
+
+def _summand(x: Any, first: bool) -> str:
+    """A term of a sum: negative numbers after the first in parentheses, `-6.0 + (-4.0)`."""
+    text = format_value(x)
+    return f"({text})" if not first and text.startswith("-") else text
+
+
+def _format_slice(s: slice) -> str:
+    parts = ["" if v is None else str(v) for v in (s.start, s.stop)]
+    text = ":".join(parts)
+    return text + (f":{s.step}" if s.step is not None else "")
+
+
+def _format_index(index: Any) -> str:
+    items = index if isinstance(index, tuple) else (index,)
+    shown = []
+    for item in items:
+        if isinstance(item, slice):
+            shown.append(_format_slice(item))
+        elif item is Ellipsis:
+            shown.append("...")
+        elif item is None:
+            shown.append("None")
+        elif isinstance(item, np.ndarray):
+            shown.append(format_value(item) if item.size <= SMALL else f"<{format_value(item)}>")
+        else:
+            shown.append(format_value(item))
+    return "[" + ", ".join(shown) + "]"
+
+
+# ---------------------------------------------------------------------------- the recording
+
+
+@dataclasses.dataclass
+class Operand:
+    """One argument of an operation: a recorded value (its index) or a constant."""
+
+    value: int | None
+    constant: Any = None
+
+
+@dataclasses.dataclass
+class Op:
+    """One primitive call: its name (``multiply``), arguments, parameters and outputs."""
+
+    index: int
+    name: str
+    operands: list[Operand]
+    params: dict[str, Any]
+    outputs: list[int]
+
+
+@dataclasses.dataclass
+class Value:
+    """One value of the computation: an input leaf or an operation's output.
+
+    `grad` is the derivative of the output with respect to it (None where the output does
+    not depend on it).
+    """
+
+    index: int
+    name: str
+    data: Any
+    op: int | None
+    grad: Any = None
+
+    @property
+    def is_input(self) -> bool:
+        return self.op is None
+
+
+@dataclasses.dataclass
+class Edge:
+    """One use of value `src` as argument `argpos` of `op`, seen by the backward sweep.
+
+    `upstream` is dL/d(out) for the op's output, `contribution` the rule's result
+    dL/d(out) * d(out)/d(src), and `local` the local derivative d(out)/d(src) where it is
+    a number (scalars) or an elementwise array (elementwise functions), else None.
+    """
+
+    op: int
+    argpos: int
+    src: int
+    upstream: Any
+    contribution: Any
+    local: Any | None
+
+
+@dataclasses.dataclass
+class Graph:
+    """A recorded computation with its backward pass: values, operations and edges.
+
+    `inputs` are the value indices of the input leaves (in argument order), `output` the
+    value index of the output (None when the output is a constant), `grads` the gradients
+    with respect to each argument, in the structure of the arguments.
+    """
+
+    fun_name: str
+    arg_names: list[str]
+    values: list[Value]
+    ops: list[Op]
+    edges: list[Edge]
+    inputs: list[int]
+    output: int | None
+    output_data: Any
+    grads: tuple[Any, ...]
+
+    @property
+    def output_name(self) -> str:
+        return "L" if self.output is None else self.values[self.output].name
+
+
+def _arg_names(fun: Callable[..., Any], n: int) -> list[str]:
+    """Names for the positional arguments: the parameters' names, `args[k]`, or `arg[i]`."""
+    try:
+        params = list(inspect.signature(fun).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    named = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    star = next((p.name for p in params if p.kind == p.VAR_POSITIONAL), None)
+    names = []
+    for i in range(n):
+        if i < len(named):
+            names.append(named[i])
+        elif star is not None:
+            names.append(f"{star}[{i - len(named)}]")
+        else:
+            names.append(f"arg[{i}]")
+    return names
+
+
+def _child_labels(x: Any, children: list[Any]) -> list[str]:
+    """How to write each child of container `x` after its name: `['w']`, `[0]`, `.weight`."""
+    n = len(children)
+    if type(x) is dict:
+        try:
+            keys = list(sorted(x))
+        except TypeError:
+            keys = list(x)
+        labels = [f"[{k!r}]" for k in keys]
+    elif type(x) is OrderedDict:
+        labels = [f"[{k!r}]" for k in x]
+    elif isinstance(x, tuple) and hasattr(type(x), "_fields"):
+        labels = [f".{f}" for f in getattr(type(x), "_fields", ())]
+    elif type(x) in (list, tuple):
+        labels = [f"[{i}]" for i in range(n)]
+    else:
+        names = [f.name for f in dataclasses.fields(x)] if dataclasses.is_dataclass(x) else []
+        names += [k for k in getattr(x, "__dict__", {}) if k not in names]
+        labels, used = [], set()
+        for i, child in enumerate(children):
+            match = next((k for k in names if k not in used and getattr(x, k, None) is child), None)
+            used.add(match)
+            labels.append(f".{match}" if match is not None else f"[{i}]")
+    return labels if len(labels) == n else [f"[{i}]" for i in range(n)]
+
+
+def _leaf_names(x: Any, prefix: str, out: list[str]) -> None:
+    """The names of the leaves of pytree `x` in flatten order: `W`, `params['w']`, `m.layers[0].b`."""
+    children, _ = tree.flatten(x, is_leaf=lambda y: y is not x)
+    if len(children) == 1 and children[0] is x:
+        out.append(prefix)
+        return
+    for child, label in zip(children, _child_labels(x, children), strict=True):
+        _leaf_names(child, prefix + label, out)
+
+
+def _fresh_names(taken: set[str]) -> Iterator[str]:
+    """a, b, ..., z, aa, ab, ... skipping names already taken and Python keywords."""
+    for width in itertools.count(1):
+        for letters in itertools.product(string.ascii_lowercase, repeat=width):
+            name = "".join(letters)
+            if name not in taken and not keyword.iskeyword(name):
+                yield name
+
+
+def _function_name(fun: Callable[..., Any]) -> str:
+    name = getattr(fun, "__name__", None)
+    return "f" if not isinstance(name, str) or not name.isidentifier() else name
+
+
+def _check_output(what: str, fun: Callable[..., Any], out: Any) -> Any:
+    leaves, out_tree = tree.flatten(out)
+    if out_tree.num_leaves != 1 or tuple(shape_of(leaves[0])) != ():
+        got = (
+            f"an array of shape {tuple(shape_of(leaves[0]))}"
+            if out_tree.num_leaves == 1
+            else f"{out_tree.num_leaves} values (structure {out_tree})"
+        )
+        raise TypeError(
+            f"{what} of {describe(fun)}: the function must return a scalar (the value whose "
+            f"derivatives are explained, such as a loss), but it returned {got}. Reduce it to "
+            "a scalar, for example with `.sum()` or `.mean()`."
+        )
+    leaf = leaves[0]
+    if not isinstance(leaf, (np.ndarray, np.generic, Tracer, float, int)):
+        raise TypeError(
+            f"{what} of {describe(fun)}: the function returned a {type(leaf).__name__}; it "
+            "must return a floating-point scalar."
+        )
+    dtype = dtype_of(leaf)
+    if dtype.kind != "f":
+        raise TypeError(
+            f"{what} of {describe(fun)}: the output has dtype {dtype}; it must be "
+            "floating-point to be differentiated."
+        )
+    return leaf
+
+
+def _local(prim: Any, rule: Any, g: Any, src: Any, node: Node) -> Any | None:
+    """d(out)/d(src) as a number or elementwise array: the rule applied to a cotangent of ones."""
+    if prim.multiple_results:
+        return None
+    ans_shape, src_shape = tuple(shape_of(node.ans)), tuple(shape_of(src))
+    elementwise = isinstance(prim.impl, np.ufunc) and prim.impl.signature is None
+    if not (ans_shape == src_shape == () or (elementwise and ans_shape == src_shape)):
+        return None
+    try:
+        one = np.ones(ans_shape, float_dtype(g))
+        local = rule(one[()] if ans_shape == () else one, node.ans, *node.args, **node.params)
+    except Exception:  # a rule that cannot take a unit cotangent: show no local factor
+        return None
+    return None if isinstance(local, Tracer) else local
+
+
+def trace_graph(fun: Callable[..., Any], *args: Any, what: str = "explain") -> Graph:
+    """Run `fun(*args)` recording every operation, then sweep backwards recording every edge.
+
+    Every argument is differentiated (its leaves must be floating point); the output must
+    be a scalar. `what` names the caller in error messages.
+
+    >>> g = trace_graph(lambda x, y: x * y + y, 2.0, 3.0)
+    >>> [v.name for v in g.values], [op.name for op in g.ops]
+    (['x', 'y', 'a', 'L'], ['multiply', 'add'])
+    >>> [format_value(v.grad) for v in g.values]
+    ['3.0', '3.0', '1.0', '1.0']
+    """
+    if not callable(fun):
+        raise TypeError(
+            f"{what}(fun, *args): the first argument must be a function, got {fun!r:.60}"
+        )
+    arg_names = _arg_names(fun, len(args))
+    leaves: list[Any] = []
+    leaf_names: list[str] = []
+    treedefs = []
+    for i, arg in enumerate(args):
+        arg_leaves, treedef = tree.flatten(arg)
+        for x in arg_leaves:
+            if isinstance(x, Tracer):
+                raise TypeError(
+                    f"{what} of {describe(fun)}: argument {i} (`{arg_names[i]}`) is a value "
+                    f"being differentiated; call {what} on concrete values, outside transforms."
+                )
+        where = lambda i=i: f"{what} of {describe(fun)}: argument {i} (`{arg_names[i]}`)"
+        leaves.extend(_as_input(x, where) for x in arg_leaves)
+        _leaf_names(arg, arg_names[i], leaf_names)
+        treedefs.append(treedef)
+
+    trace = ReverseTrace()
+    tracers = [trace.new_input(x) for x in leaves]
+    call_args, k = [], 0
+    for treedef in treedefs:
+        call_args.append(tree.unflatten(treedef, tracers[k : k + treedef.num_leaves]))
+        k += treedef.num_leaves
+    out = _check_output(what, fun, fun(*call_args))
+    ours = type(out) is VJPTracer and out._trace is trace
+
+    # Only the operations the output depends on.
+    needed: set[int] = set()
+    if ours:
+        stack = [out.node]
+        while stack:
+            node = stack.pop()
+            if id(node) in needed:
+                continue
+            needed.add(id(node))
+            stack.extend(p[1] for p in node.parents)
+    tape = [node for node in trace.tape if id(node) in needed]
+
+    # Values and operations, with names.
+    values: list[Value] = []
+    where_is: dict[tuple[int, int | None], int] = {}
+    for tracer, x, name in zip(tracers, leaves, leaf_names, strict=True):
+        where_is[(id(tracer.node), None)] = len(values)
+        values.append(Value(len(values), name, x, None))
+    taken = set(leaf_names) | set(arg_names)
+    out_key = (id(out.node), out.index) if ours else None
+    output_name = next(n for n in ("L", "loss", "out", "L_") if n not in taken)
+    taken.add(output_name)
+    fresh = _fresh_names(taken)
+    ops: list[Op] = []
+    for node in tape:
+        assert node.prim is not None
+        positions = {p[0]: where_is[(id(p[1]), p[2])] for p in node.parents}
+        operands = [
+            Operand(positions[i]) if i in positions else Operand(None, a)
+            for i, a in enumerate(node.args)
+        ]
+        op = Op(len(ops), str(node.prim.name), operands, dict(node.params), [])
+        keys = (
+            [(id(node), k) for k in range(len(node.ans))]
+            if node.prim.multiple_results
+            else [(id(node), None)]
+        )
+        datas = list(node.ans) if node.prim.multiple_results else [node.ans]
+        for key, data in zip(keys, datas, strict=True):
+            name = output_name if key == out_key else next(fresh)
+            where_is[key] = len(values)
+            op.outputs.append(len(values))
+            values.append(Value(len(values), name, data, op.index))
+        ops.append(op)
+    op_of_node = {id(node): op.index for node, op in zip(tape, ops, strict=True)}
+
+    # The backward sweep: `ReverseTrace.sweep`, step for step, recording every edge.
+    edges: list[Edge] = []
+    output = where_is[out_key] if out_key is not None else None
+    if ours:
+        add_cotangent(out.node, out.index, dtype_of(out).type(1.0))
+    for node in reversed(tape):
+        g = node.ct
+        if g is None:
+            continue
+        node.ct = None
+        prim = node.prim
+        assert prim is not None
+        op = ops[op_of_node[id(node)]]
+        if prim.multiple_results:
+            for v, c in zip(op.outputs, g, strict=False):
+                values[v].grad = c
+            g = tuple(
+                zero_tangent(a) if c is None else c for a, c in zip(node.ans, g, strict=False)
+            )
+        else:
+            values[op.outputs[0]].grad = g
+        if prim.vjp_all is not None:
+            cts = prim.vjp_all(g, node.ans, *node.args, **node.params)
+            for i, parent, index in node.parents:
+                add_cotangent(parent, index, cts[i])
+                if cts[i] is not None:
+                    src = where_is[(id(parent), index)]
+                    edges.append(Edge(op.index, i, src, g, cts[i], None))
+            continue
+        rules = prim.vjps
+        for i, parent, index in node.parents:
+            rule = rules[i] if i < len(rules) else None
+            if rule is None:
+                raise (
+                    argument_error(prim, i, "reverse") if rules else missing_rule(prim, "reverse")
+                )
+            c = rule(g, node.ans, *node.args, **node.params)
+            add_cotangent(parent, index, c)
+            if c is not None:
+                src = where_is[(id(parent), index)]
+                local = _local(prim, rule, g, node.args[i], node)
+                edges.append(Edge(op.index, i, src, g, c, local))
+    flat_grads = []
+    for tracer, input_value in zip(tracers, values, strict=False):
+        ct = tracer.node.ct
+        tracer.node.ct = None
+        input_value.grad = ct
+        flat_grads.append(zero_tangent(tracer.value) if ct is None else ct)
+    grads, k = [], 0
+    for treedef in treedefs:
+        grads.append(tree.unflatten(treedef, flat_grads[k : k + treedef.num_leaves]))
+        k += treedef.num_leaves
+    return Graph(
+        fun_name=_function_name(fun),
+        arg_names=arg_names,
+        values=values,
+        ops=ops,
+        edges=edges,
+        inputs=list(range(len(leaves))),
+        output=output,
+        output_data=out.value
+        if ours
+        else (np.asarray(out) if isinstance(out, (int, float)) else out),
+        grads=tuple(grads),
+    )
+
+
+# ---------------------------------------------------------------------------- how ops read
+
+INFIX = {
+    "add": "+",
+    "subtract": "-",
+    "multiply": "*",
+    "divide": "/",
+    "true_divide": "/",
+    "floor_divide": "//",
+    "power": "**",
+    "matmul": "@",
+    "remainder": "%",
+}
+PREFIX = {"negative": "-", "positive": "+"}
+RENAMED = {"absolute": "abs", "expit": "sigmoid", "custom rule": "custom"}
+
+
+def op_label(graph: Graph, op: Op) -> str:
+    """A short label for an operation node: its symbol or name, with its constants.
+
+    >>> g = trace_graph(lambda x: 2.0 * x ** 3, 1.5)
+    >>> [op_label(g, op) for op in g.ops]
+    ['** 3', '* 2.0']
+    """
+    name = INFIX.get(op.name) or PREFIX.get(op.name) or RENAMED.get(op.name, op.name)
+    if op.name == "getitem":
+        return _format_index(op.operands[1].constant) if len(op.operands) > 1 else "[]"
+    consts = [format_value(o.constant) for o in _shown_operands(op) if o.value is None]
+    return " ".join([name, *consts]) if consts else name
+
+
+def _shown_operands(op: Op) -> list[Operand]:
+    """The operands, less trailing None constants (default arguments such as `axes=None`)."""
+    operands = list(op.operands)
+    while operands and operands[-1].value is None and operands[-1].constant is None:
+        operands.pop()
+    return operands
+
+
+def op_expression(graph: Graph, op: Op) -> str:
+    """The operation as a formula of value names and constants: `a * b`, `tanh(z)`, `x[0]`.
+
+    >>> g = trace_graph(lambda x, y: (x * 2.0 - y).sum(axis=0), 1.0, 3.0)
+    >>> [op_expression(g, op) for op in g.ops]
+    ['x * 2.0', 'a - y', 'sum(b, axis=0)']
+    """
+
+    def show(o: Operand) -> str:
+        if o.value is not None:
+            return graph.values[o.value].name
+        text = format_value(o.constant)
+        return f"({text})" if text.startswith("-") else text
+
+    operands = _shown_operands(op)
+    params = [
+        f"{k}={format_value(v)}" for k, v in op.params.items() if not callable(v) and v is not None
+    ]
+    if op.name in INFIX and len(operands) == 2 and not params:
+        return f"{show(operands[0])} {INFIX[op.name]} {show(operands[1])}"
+    if op.name in PREFIX and len(operands) == 1 and not params:
+        return f"{PREFIX[op.name]}{show(operands[0])}"
+    if op.name == "getitem" and len(operands) == 2 and operands[0].value is not None:
+        return f"{show(operands[0])}{_format_index(operands[1].constant)}"
+    if op.name == "transpose" and len(operands) == 1 and not params:
+        return f"{show(operands[0])}.T"
+    name = RENAMED.get(op.name, op.name)
+    return f"{name}({', '.join([*(show(o) for o in operands), *params])})"
+
+
+# ---------------------------------------------------------------------------- the explanation
+
+
+@dataclasses.dataclass(frozen=True)
+class ForwardStep:
+    """One value of the forward pass: `c = a * b = 6.0` (`op` is None for an input)."""
+
+    name: str
+    expression: str
+    value: Any
+    op: str | None
+    text: str
+    kind: str = "forward"
+
+
+@dataclasses.dataclass(frozen=True)
+class Term:
+    """One use of a value in the chain rule: dL/d(via) * d(via)/d(value) = contribution."""
+
+    via: str
+    op: str
+    upstream: Any
+    local: Any | None
+    contribution: Any
+
+
+@dataclasses.dataclass(frozen=True)
+class BackwardStep:
+    """dL/d(name): the chain rule (`symbolic`), with the numbers (`numbers`), and its value.
+
+    `terms` has one entry per use of the value; `grad` is the derivative itself.
+    """
+
+    name: str
+    terms: tuple[Term, ...]
+    grad: Any
+    symbolic: str
+    numbers: tuple[str, ...]
+    text: str
+    kind: str = "backward"
+
+
+def _d(top: str, bottom: str) -> str:
+    """`dL/dc`; names that are not plain identifiers in parentheses: `dL/d(params['w'])`."""
+    return f"d{_wrap(top)}/d{_wrap(bottom)}"
+
+
+def _wrap(name: str) -> str:
+    return name if name.isidentifier() else f"({name})"
+
+
+def _term_numbers(term: Term) -> str | None:
+    g, local = term.upstream, term.local
+    if local is None:
+        return None
+    if np.ndim(g) == 0 and np.ndim(local) == 0:
+        return f"{_factor(g)}{_factor(local)}"
+    if np.size(g) <= SMALL and np.size(local) <= SMALL:
+        return f"{format_value(g)} * {format_value(local)}"
+    return None
+
+
+def _backward_step(graph: Graph, value: Value, by_src: dict[int, list[Edge]]) -> BackwardStep:
+    L = graph.output_name
+    if value.index == graph.output:
+        one = value.grad
+        return BackwardStep(L, (), one, _d(L, L), (), f"{_d(L, L)} = {format_value(one)}")
+    edges = sorted(by_src.get(value.index, []), key=lambda e: (e.op, e.argpos))
+    terms = []
+    for e in edges:
+        op = graph.ops[e.op]
+        via = ", ".join(graph.values[k].name for k in op.outputs)
+        terms.append(Term(via, op.name, e.upstream, e.local, e.contribution))
+    grad = value.grad if value.grad is not None else zero_tangent(value.data)
+    lhs = _d(L, value.name)
+    if not terms:
+        text = f"{lhs} = {format_value(grad)}   ({L} does not depend on {value.name})"
+        return BackwardStep(value.name, (), grad, lhs, (), text)
+    symbolic = " + ".join(f"{_d(L, t.via)} * {_d(t.via, value.name)}" for t in terms)
+    numbers: list[str] = []
+    products = [_term_numbers(t) for t in terms]
+    if all(p is not None for p in products):
+        numbers.append(" + ".join(p for p in products if p is not None))
+    if len(terms) > 1 and all(np.size(t.contribution) <= SMALL for t in terms):
+        numbers.append(" + ".join(_summand(t.contribution, i == 0) for i, t in enumerate(terms)))
+    result = format_value(grad)
+    text = " = ".join([lhs, symbolic, *numbers, result])
+    return BackwardStep(value.name, tuple(terms), grad, symbolic, tuple(numbers), text)
+
+
+class Explanation:
+    """The forward and backward pass of a scalar function, step by step, with numbers.
+
+    Prints as plain text; `markdown()` and `_repr_html_` render it for notebooks. `steps`
+    holds the structured steps (forward, then backward), `value` the output and `grads`
+    the gradients, one per argument, in the structure of the arguments.
+    """
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.value = graph.output_data
+        self.grads = graph.grads
+        self.forward: tuple[ForwardStep, ...] = tuple(self._forward_steps())
+        by_src: dict[int, list[Edge]] = {}
+        for e in graph.edges:
+            by_src.setdefault(e.src, []).append(e)
+        order = sorted(
+            (v for v in graph.values if v.grad is not None or v.is_input),
+            key=lambda v: -v.index,
+        )
+        if graph.output is not None:
+            order.sort(key=lambda v: v.index != graph.output)  # the output first
+        self.backward: tuple[BackwardStep, ...] = tuple(
+            _backward_step(graph, v, by_src) for v in order
+        )
+        self.steps: tuple[ForwardStep | BackwardStep, ...] = self.forward + self.backward
+
+    def _forward_steps(self) -> Iterator[ForwardStep]:
+        g = self.graph
+        for v in g.values:
+            if v.is_input:
+                yield ForwardStep(
+                    v.name, "input", v.data, None, f"{v.name} = {format_value(v.data)}"
+                )
+        for op in g.ops:
+            expr = op_expression(g, op)
+            names = [g.values[k].name for k in op.outputs]
+            datas = [g.values[k].data for k in op.outputs]
+            shown = format_value(datas[0] if len(datas) == 1 else tuple(datas))
+            text = f"{', '.join(names)} = {expr} = {shown}"
+            data = datas[0] if len(datas) == 1 else tuple(datas)
+            yield ForwardStep(", ".join(names), expr, data, op.name, text)
+
+    @property
+    def title(self) -> str:
+        g = self.graph
+        call = f"{g.fun_name}({', '.join(g.arg_names)})"
+        return f"{g.output_name} = {call} = {format_value(self.value)}"
+
+    def _gradient_lines(self) -> list[tuple[str, str]]:
+        g = self.graph
+        L = g.output_name
+        out = []
+        for k in g.inputs:
+            v = g.values[k]
+            grad = v.grad if v.grad is not None else zero_tangent(v.data)
+            out.append((_d(L, v.name), format_value(grad)))
+        return out
+
+    def __str__(self) -> str:
+        lines = [self.title, "", "Forward"]
+        lines += [f"  {s.text}" for s in self.forward]
+        lines += ["", "Backward (chain rule)"]
+        if self.graph.output is None:
+            lines.append(f"  {self.graph.output_name} does not depend on the inputs.")
+        lines += [f"  {s.text}" for s in self.backward]
+        lines += ["", "Gradients"]
+        lines += [f"  {lhs} = {rhs}" for lhs, rhs in self._gradient_lines()]
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+    def markdown(self) -> str:
+        """The explanation as Markdown: a title and three tables (forward, backward, gradients).
+
+        >>> print(explain(lambda x: x * x, 3.0).markdown().splitlines()[0])
+        **L = f(x) = 9.0**
+        """
+
+        def cell(text: str) -> str:
+            return "`" + text.replace("`", "'").replace("|", "\\|") + "`"
+
+        out = [f"**{_md_escape(self.title)}**", "", "*Forward*", "", "| value | = | result |"]
+        out.append("|---|---|---|")
+        for s in self.forward:
+            out.append(f"| {cell(s.name)} | {cell(s.expression)} | {cell(format_value(s.value))} |")
+        out += ["", "*Backward (chain rule)*", "", "| derivative | chain rule | result |"]
+        out.append("|---|---|---|")
+        for b in self.backward:
+            lhs = _d(self.graph.output_name, b.name)
+            rule = " = ".join([b.symbolic, *b.numbers]) if b.terms else ""
+            out.append(
+                f"| {cell(lhs)} | {cell(rule) if rule else ''} | {cell(format_value(b.grad))} |"
+            )
+        out += ["", "*Gradients*", "", "| derivative | value |", "|---|---|"]
+        out += [f"| {cell(lhs)} | {cell(rhs)} |" for lhs, rhs in self._gradient_lines()]
+        return "\n".join(out)
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown()
+
+    def html(self) -> str:
+        """The explanation as an HTML fragment (tables, every text escaped).
+
+        >>> explain(lambda x: x * x, 3.0).html().startswith('<div class="chainrule-explain">')
+        True
+        """
+        e = html.escape
+
+        def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+            head = "".join(f"<th>{e(h)}</th>" for h in header)
+            body = "".join(
+                "<tr>" + "".join(f"<td><code>{e(c)}</code></td>" for c in row) + "</tr>"
+                for row in rows
+            )
+            return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+        forward = [(s.name, s.expression, format_value(s.value)) for s in self.forward]
+        backward = [
+            (
+                _d(self.graph.output_name, b.name),
+                " = ".join([b.symbolic, *b.numbers]) if b.terms else "",
+                format_value(b.grad),
+            )
+            for b in self.backward
+        ]
+        parts = [
+            '<div class="chainrule-explain">',
+            f"<p><b>{e(self.title)}</b></p>",
+            "<p><i>Forward</i></p>",
+            table(("value", "=", "result"), forward),
+            "<p><i>Backward (chain rule)</i></p>",
+            table(("derivative", "chain rule", "result"), backward),
+            "<p><i>Gradients</i></p>",
+            table(("derivative", "value"), self._gradient_lines()),
+            "</div>",
+        ]
+        return "\n".join(parts)
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
+
+def _md_escape(text: str) -> str:
+    for ch in "\\`*_[]<>|":
+        text = text.replace(ch, "\\" + ch)
+    return text
+
+
+def explain(fun: Callable[..., Any], *args: Any) -> Explanation:
+    """Explain the backward pass of scalar-valued `fun` at `args`: the chain rule, with numbers.
+
+    Every argument is differentiated; arguments may be floats, arrays or pytrees of them.
+    The numbers are those of `chainrule.grad`, exactly.
+
+    >>> def f(a, b):
+    ...     return (a * b + b) ** 2
+    >>> e = explain(f, 2.0, -3.0)
+    >>> print(e)
+    L = f(a, b) = 81.0
+    <BLANKLINE>
+    Forward
+      a = 2.0
+      b = -3.0
+      c = a * b = -6.0
+      d = c + b = -9.0
+      L = d ** 2 = 81.0
+    <BLANKLINE>
+    Backward (chain rule)
+      dL/dL = 1.0
+      dL/dd = dL/dL * dL/dd = (1.0)(-18.0) = -18.0
+      dL/dc = dL/dd * dd/dc = (-18.0)(1.0) = -18.0
+      dL/db = dL/dc * dc/db + dL/dd * dd/db = (-18.0)(2.0) + (-18.0)(1.0) = -36.0 + (-18.0) = -54.0
+      dL/da = dL/dc * dc/da = (-18.0)(-3.0) = 54.0
+    <BLANKLINE>
+    Gradients
+      dL/da = 54.0
+      dL/db = -54.0
+    """
+    return Explanation(trace_graph(fun, *args, what="explain"))

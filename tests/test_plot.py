@@ -1,0 +1,214 @@
+"""Every plot renders to a non-blank image, and draws the numbers it claims to draw."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy
+import pytest
+
+pytest.importorskip("matplotlib")
+
+import chainrule.numpy as np
+from chainrule import plot
+from chainrule.surfaces import OPTIMIZERS, SURFACES, descend
+
+plt = plot.pyplot()
+
+
+@pytest.fixture(autouse=True)
+def _close_figures() -> Iterator[None]:
+    yield
+    plt.close("all")
+
+
+def assert_not_blank(png: Path) -> None:
+    """The file is a real picture: many distinct colours and a spread of pixel values."""
+    import matplotlib.image
+
+    image = matplotlib.image.imread(png)
+    assert image.ndim == 3 and image.shape[0] > 200 and image.shape[1] > 200
+    rgb = image[..., :3].reshape(-1, 3)
+    assert rgb.std() > 0.05
+    assert len(numpy.unique(numpy.round(rgb * 255).astype(int), axis=0)) > 50
+
+
+def legend_texts(ax) -> list[str]:
+    return [text.get_text() for text in ax.get_legend().get_texts()]
+
+
+def line_labelled(ax, prefix: str):
+    (line,) = [ln for ln in ax.get_lines() if ln.get_label().startswith(prefix)]
+    return line
+
+
+def cubic(x):
+    return x**3 - 2 * x
+
+
+def test_tangent_renders_and_has_the_derivative_as_slope(tmp_path: Path) -> None:
+    fig = plot.tangent(cubic, 1.5, path=tmp_path / "tangent.png")
+    assert_not_blank(tmp_path / "tangent.png")
+    ax = fig.axes[0]
+    line = line_labelled(ax, "tangent")
+    xs, ys = numpy.asarray(line.get_xdata()), numpy.asarray(line.get_ydata())
+    slope = numpy.polyfit(xs, ys, 1)[0]
+    assert slope == pytest.approx(3 * 1.5**2 - 2, rel=1e-10)  # f'(1.5) = 4.75
+    # it touches the curve at x0
+    assert numpy.interp(1.5, xs, ys) == pytest.approx(1.5**3 - 3.0, abs=1e-10)
+    # the derivative curve is f'
+    fx = line_labelled(ax, "f'(x)")
+    numpy.testing.assert_allclose(fx.get_ydata(), 3 * numpy.asarray(fx.get_xdata()) ** 2 - 2)
+    assert ax.get_xlim() == (-1.5, 4.5)  # x0 ± 3 by default
+    assert "slope f'(x0) = 4.75" in legend_texts(ax)[2]
+    plt.close(fig)
+
+
+def test_tangent_takes_xlim_and_functions_of_scalars_only(tmp_path: Path) -> None:
+    def scalar_only(x):
+        if not numpy.ndim(x) == 0:
+            raise TypeError("scalars only")
+        return np.sin(x)
+
+    fig = plot.tangent(scalar_only, 0.0, xlim=(-1.0, 2.0), path=tmp_path / "t.png")
+    assert fig.axes[0].get_xlim() == (-1.0, 2.0)
+    line = line_labelled(fig.axes[0], "tangent")
+    numpy.testing.assert_allclose(line.get_ydata(), line.get_xdata())  # slope cos 0 = 1
+    assert_not_blank(tmp_path / "t.png")
+
+
+def test_difference_quotient_shows_the_error_falling_then_rising(tmp_path: Path) -> None:
+    fig = plot.difference_quotient(np.sin, 1.0, path=tmp_path / "dq.png")
+    assert_not_blank(tmp_path / "dq.png")
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    line = line_labelled(ax, "|central difference")
+    h, error = numpy.asarray(line.get_xdata()), numpy.asarray(line.get_ydata())
+    numpy.testing.assert_allclose(h, [10.0**-k for k in range(13)])
+    at = {k: error[numpy.argmin(abs(numpy.log10(h) + k))] for k in range(13)}
+    assert at[1] > at[2] > at[3] > at[4]  # truncation error ~ h^2 / 6 * cos(1)
+    assert at[2] == pytest.approx(math.cos(1.0) * 1e-4 / 6, rel=1e-3)
+    assert at[12] > 100 * at[5]  # round-off takes over for tiny h
+    plt.close(fig)
+
+
+def test_difference_quotient_takes_hs_and_checks_them(tmp_path: Path) -> None:
+    fig = plot.difference_quotient(np.exp, 0.0, hs=[1e-4, 1e-1, 1e-2])
+    line = line_labelled(fig.axes[0], "|central difference")
+    h, error = line.get_xdata(), line.get_ydata()
+    assert list(h) == [1e-1, 1e-2, 1e-4]
+    expected = [abs((math.exp(s) - math.exp(-s)) / (2 * s) - 1.0) for s in h]
+    numpy.testing.assert_allclose(error, expected, rtol=1e-12)
+    for bad in ([], [0.1, -1e-3], [0.0], [math.nan]):
+        with pytest.raises(ValueError, match="hs must be a non-empty list of positive"):
+            plot.difference_quotient(np.exp, 0.0, hs=bad)
+
+
+def test_gradient_field_renders_with_the_gradient_at_the_point(tmp_path: Path) -> None:
+    def f(x, y):
+        return x**2 + 3 * x * y + np.sin(y)
+
+    fig = plot.gradient_field(
+        f, (-2.0, 2.0), (-1.0, 3.0), point=(1.0, 0.0), path=tmp_path / "g.png"
+    )
+    assert_not_blank(tmp_path / "g.png")
+    ax = fig.axes[0]
+    assert legend_texts(ax) == ["∇f(1, 0) = (2, 4)"]  # (2x + 3y, 3x + cos y)
+    assert ax.get_xlim() == (-2.0, 2.0) and ax.get_ylim() == (-1.0, 3.0)
+    field, arrow = [c for c in ax.collections if type(c).__name__ == "Quiver"]
+    assert arrow.U[0] / arrow.V[0] == pytest.approx(0.5)  # the arrow points along ∇f
+    # the field's arrows point along the gradient at each grid point
+    x, y = field.X.ravel(), field.Y.ravel()
+    gx, gy = 2 * x + 3 * y, 3 * x + numpy.cos(y)
+    norm = numpy.hypot(gx, gy)
+    numpy.testing.assert_allclose(field.U.ravel(), gx / norm, atol=1e-12)
+    numpy.testing.assert_allclose(field.V.ravel(), gy / norm, atol=1e-12)
+
+
+def test_gradient_field_without_a_point_and_bad_limits(tmp_path: Path) -> None:
+    fig = plot.gradient_field(SURFACES["himmelblau"].fn, (-5, 5), (-5, 5), path=tmp_path / "h.png")
+    assert fig.axes[0].get_legend() is None
+    assert_not_blank(tmp_path / "h.png")
+    with pytest.raises(ValueError, match="xlim must be \\(low, high\\) with low < high"):
+        plot.gradient_field(SURFACES["bowl"].fn, (2, -2), (-1, 1))
+    with pytest.raises(ValueError, match="ylim must be a pair"):
+        plot.gradient_field(SURFACES["bowl"].fn, (-2, 2), 1.0)
+
+
+@pytest.mark.parametrize("name", sorted(SURFACES))
+def test_optimizer_paths_render_with_step_counts(name: str, tmp_path: Path) -> None:
+    surface = SURFACES[name]
+    fig = plot.optimizer_paths(name, steps=60, path=tmp_path / f"{name}.png")
+    assert_not_blank(tmp_path / f"{name}.png")
+    ax = fig.axes[0]
+    texts = legend_texts(ax)
+    for optimizer in OPTIMIZERS:
+        path = descend(surface.vector_fn, surface.start, optimizer, surface.lr[optimizer], 60)
+        label = f"{optimizer} ({path.steps_taken} steps)"
+        assert label in texts
+        line = line_labelled(ax, label)
+        drawn = numpy.column_stack([line.get_xdata(), line.get_ydata()])
+        numpy.testing.assert_array_equal(drawn, path.points[: len(drawn)])
+        assert len(drawn) >= 2
+    assert "start" in texts
+    assert ("minimum" in texts) == bool(surface.minima)
+    assert ax.get_xlim() == surface.xlim and ax.get_ylim() == surface.ylim
+    assert surface.formula in ax.get_title()
+    plt.close(fig)
+
+
+def test_optimizer_paths_counts_early_stops_and_options(tmp_path: Path) -> None:
+    bowl = SURFACES["bowl"]
+    fig = plot.optimizer_paths(bowl, optimizers=("gd",), lr=0.1, steps=500, start=(3.0, 3.0))
+    expected = descend(bowl.vector_fn, (3.0, 3.0), "gd", lr=0.1, steps=500)
+    assert expected.converged and expected.steps_taken < 500
+    assert legend_texts(fig.axes[0])[0] == f"gd ({expected.steps_taken} steps)"
+    fig = plot.optimizer_paths("bowl", optimizers=("gd", "adam"), lr={"adam": 0.5}, steps=5)
+    adam = line_labelled(fig.axes[0], "adam")
+    step = descend(bowl.vector_fn, bowl.start, "adam", lr=0.5, steps=1).points[1]
+    assert (adam.get_xdata()[1], adam.get_ydata()[1]) == tuple(step)
+
+
+def test_optimizer_paths_mark_divergence_and_reject_bad_names() -> None:
+    fig = plot.optimizer_paths("bowl", optimizers=("gd",), lr=5.0, steps=1000)
+    (text,) = [t for t in legend_texts(fig.axes[0]) if t.startswith("gd")]
+    assert text.endswith("steps, diverged)")
+    with pytest.raises(ValueError, match="unknown surface 'bowel'; choose one of bowl"):
+        plot.optimizer_paths("bowel")
+    with pytest.raises(ValueError, match="optimizers must be names among gd, momentum"):
+        plot.optimizer_paths("bowl", optimizers=("gd", "sgd"))
+
+
+def test_loss_curves_render(tmp_path: Path) -> None:
+    history = {"epoch": [1, 2, 3], "loss": [1.0, 0.6, 0.4], "val_loss": [1.1, 0.8, 0.7]}
+    fig = plot.loss_curves(history, path=tmp_path / "loss.png")
+    assert_not_blank(tmp_path / "loss.png")
+    lines = fig.axes[0].get_lines()
+    assert [list(line.get_ydata()) for line in lines] == [[1.0, 0.6, 0.4], [1.1, 0.8, 0.7]]
+
+
+def test_every_plot_saves_svg(tmp_path: Path) -> None:
+    figures = {
+        "tangent": plot.tangent(np.tanh, 0.5, path=tmp_path / "tangent.svg"),
+        "dq": plot.difference_quotient(np.exp, 1.0, path=tmp_path / "dq.svg"),
+        "field": plot.gradient_field(
+            SURFACES["saddle"].fn, (-1, 1), (-1, 1), point=(0.5, 0.5), path=tmp_path / "field.svg"
+        ),
+        "paths": plot.optimizer_paths("saddle", steps=20, path=tmp_path / "paths.svg"),
+        "loss": plot.loss_curves({"loss": [1.0, 0.5]}, path=tmp_path / "loss.svg"),
+    }
+    for name, fig in figures.items():
+        text = (tmp_path / f"{name}.svg").read_text()
+        assert text.lstrip().startswith("<?xml") and "<svg" in text and text.count("<path") > 5
+        plt.close(fig)
+
+
+def test_bad_points_are_rejected() -> None:
+    with pytest.raises(ValueError, match="x0 must be finite"):
+        plot.tangent(np.sin, math.inf)
+    with pytest.raises(TypeError, match="x0 must be a real number"):
+        plot.difference_quotient(np.sin, "1.0")
+    with pytest.raises(ValueError, match="xlim must be \\(low, high\\)"):
+        plot.tangent(np.sin, 0.0, xlim=(1.0, 1.0))
