@@ -30,7 +30,6 @@ from typing import Any
 import numpy as np
 
 from . import tree
-from .core.primitive import argument_error, missing_rule
 from .core.reverse import Node, ReverseTrace, VJPTracer, add_cotangent
 from .core.trace import Tracer, dtype_of, float_dtype, shape_of, zero_tangent
 from .transforms import _as_input, describe
@@ -465,48 +464,29 @@ def trace_graph(fun: Callable[..., Any], *args: Any, what: str = "explain") -> G
         ops.append(op)
     op_of_node = {id(node): op.index for node, op in zip(tape, ops, strict=True)}
 
-    # The backward sweep: `ReverseTrace.sweep`, step for step, recording every edge.
+    # The backward sweep is the trace's own, watched: so the gradients are cr.grad's.
     edges: list[Edge] = []
     output = where_is[out_key] if out_key is not None else None
     if ours:
         add_cotangent(out.node, out.index, dtype_of(out).type(1.0))
-    for node in reversed(tape):
-        g = node.ct
-        if g is None:
-            continue
-        node.ct = None
-        prim = node.prim
-        assert prim is not None
-        op = ops[op_of_node[id(node)]]
-        if prim.multiple_results:
-            for v, c in zip(op.outputs, g, strict=False):
-                values[v].grad = c
-            g = tuple(
-                zero_tangent(a) if c is None else c for a, c in zip(node.ans, g, strict=False)
-            )
-        else:
-            values[op.outputs[0]].grad = g
-        if prim.vjp_all is not None:
-            cts = prim.vjp_all(g, node.ans, *node.args, **node.params)
-            for i, parent, index in node.parents:
-                add_cotangent(parent, index, cts[i])
-                if cts[i] is not None:
-                    src = where_is[(id(parent), index)]
-                    edges.append(Edge(op.index, i, src, g, cts[i], None))
-            continue
-        rules = prim.vjps
-        for i, parent, index in node.parents:
-            rule = rules[i] if i < len(rules) else None
-            if rule is None:
-                raise (
-                    argument_error(prim, i, "reverse") if rules else missing_rule(prim, "reverse")
-                )
-            c = rule(g, node.ans, *node.args, **node.params)
-            add_cotangent(parent, index, c)
-            if c is not None:
-                src = where_is[(id(parent), index)]
-                local = _local(prim, rule, g, node.args[i], node)
-                edges.append(Edge(op.index, i, src, g, c, local))
+
+    class _Recorder:
+        def node(self, node: Node, g: Any) -> None:
+            op = ops[op_of_node[id(node)]]
+            if node.prim is not None and node.prim.multiple_results:
+                for v, c in zip(op.outputs, g, strict=False):
+                    values[v].grad = c
+            else:
+                values[op.outputs[0]].grad = g
+
+        def edge(
+            self, node: Node, g: Any, i: int, parent: Node, index: int | None, c: Any, rule: Any
+        ) -> None:
+            local = None if rule is None else _local(node.prim, rule, g, node.args[i], node)
+            src = where_is[(id(parent), index)]
+            edges.append(Edge(op_of_node[id(node)], i, src, g, c, local))
+
+    trace.sweep(_Recorder())
     flat_grads = []
     for tracer, input_value in zip(tracers, values, strict=False):
         ct = tracer.node.ct

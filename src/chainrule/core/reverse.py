@@ -97,8 +97,14 @@ class ReverseTrace(Trace):
             return tuple(VJPTracer(a, self, node, k) for k, a in enumerate(ans))
         return VJPTracer(ans, self, node)
 
-    def sweep(self) -> None:
-        """Propagate the seeded cotangents from the end of the tape to its inputs."""
+    def sweep(self, observer: Any = None) -> None:
+        """Propagate the seeded cotangents from the end of the tape to its inputs.
+
+        An `observer` (as `chainrule.explain` uses) sees each node's cotangent as it is
+        reached, ``observer.node(node, g)`` (None entries kept for multiple results), and
+        each contribution, ``observer.edge(node, g, i, parent, index, c, rule)`` with
+        ``rule`` None for a joint rule.
+        """
         for node in reversed(self.tape):
             g = node.ct
             if g is None:
@@ -106,6 +112,8 @@ class ReverseTrace(Trace):
             node.ct = None
             prim = node.prim
             assert prim is not None
+            if observer is not None:
+                observer.node(node, g)
             if prim.multiple_results:
                 g = tuple(
                     zero_tangent(a) if c is None else c for a, c in zip(node.ans, g, strict=False)
@@ -114,6 +122,8 @@ class ReverseTrace(Trace):
                 cts = prim.vjp_all(g, node.ans, *node.args, **node.params)
                 for i, parent, index in node.parents:
                     add_cotangent(parent, index, cts[i])
+                    if observer is not None and cts[i] is not None:
+                        observer.edge(node, g, i, parent, index, cts[i], None)
                 continue
             rules = prim.vjps
             for i, parent, index in node.parents:
@@ -129,6 +139,8 @@ class ReverseTrace(Trace):
                     parent.ct = c if parent.ct is None else parent.ct + c
                 else:
                     add_cotangent(parent, index, c)
+                if observer is not None and c is not None:
+                    observer.edge(node, g, i, parent, index, c, rule)
 
 
 def add_cotangent(node: Node, index: int | None, c: Any) -> None:
