@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # The only torch allowed: it installs from a local CPU wheel (any other spec downloads GBs).
 TORCH  := torch==2.13.0
 
-.PHONY: venv train demo test lint bench oracle clean
+.PHONY: venv train tour docs test lint bench oracle clean
 
 venv: $(STAMP)
 
@@ -18,8 +18,12 @@ $(STAMP): pyproject.toml
 train: $(STAMP)
 	$(BIN)/chainrule train
 
-demo: $(STAMP)
-	$(BIN)/python -m chainrule.demo
+tour: $(STAMP)
+	$(BIN)/chainrule tour
+
+# The tour's pages are written from its code; tests/test_tour.py fails when they drift.
+docs: $(STAMP)
+	$(BIN)/python -c "from chainrule.tour import write_pages; write_pages('docs/tour')"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from chainrule.cli import main
-from chainrule.cli.grad import classify
+from chainrule.curvature import classify
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

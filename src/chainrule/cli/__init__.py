@@ -1,4 +1,4 @@
-"""The ``chainrule`` command: ``train``, and for learners ``grad`` and ``descend``.
+"""The ``chainrule`` command: ``train``, and for learners ``grad``, ``descend`` and ``tour``.
 
 Each command lives in its own module of this package with two functions: ``add_arguments``
 (its options, for argparse) and ``run(args) -> int`` (the exit status).
@@ -10,9 +10,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import descend, grad, train
+from . import descend, grad, tour, train
 
-COMMANDS = {"train": train, "grad": grad, "descend": descend}
+COMMANDS = {"train": train, "grad": grad, "descend": descend, "tour": tour}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy
 
 import chainrule as cr
+from chainrule import curvature
 
 from . import common
 
@@ -95,40 +96,7 @@ def _hessian(fn: Any, names: tuple[str, ...], values: list[float], grad: Any) ->
         )
     eigenvalues = numpy.linalg.eigvalsh((hess + hess.T) / 2)
     print("eigenvalues: " + ", ".join(common.fmt(float(e)) for e in eigenvalues))
-    print(classify(grad, eigenvalues))
-
-
-def classify(grad: Any, eigenvalues: Any, tol: float = 1e-9) -> str:
-    """What the gradient and the Hessian's eigenvalues say about a point.
-
-    >>> classify([0.0, 0.0], [2.0, 4.0])
-    'critical point (gradient 0): a local minimum (every eigenvalue > 0: curves up in every direction)'
-    >>> classify([0.0, 0.0], [-2.0, 2.0])
-    'critical point (gradient 0): a saddle point (eigenvalues of both signs: up in some directions, down in others)'
-    >>> classify([1.0, 0.0], [2.0, 2.0]).split(":")[0]
-    'not a critical point'
-    """
-    grad, eigenvalues = numpy.asarray(grad, float), numpy.asarray(eigenvalues, float)
-    scale = max(1.0, float(numpy.max(numpy.abs(eigenvalues), initial=0.0)))
-    if float(numpy.linalg.norm(grad)) > tol * scale:
-        return (
-            "not a critical point: the gradient is not zero, so the function still "
-            "decreases along -gradient (the eigenvalues describe the curvature here)"
-        )
-    small = numpy.abs(eigenvalues) <= tol * scale
-    if numpy.all(eigenvalues > tol * scale):
-        kind = "a local minimum (every eigenvalue > 0: curves up in every direction)"
-    elif numpy.all(eigenvalues < -tol * scale):
-        kind = "a local maximum (every eigenvalue < 0: curves down in every direction)"
-    elif numpy.any(eigenvalues > tol * scale) and numpy.any(eigenvalues < -tol * scale):
-        kind = "a saddle point (eigenvalues of both signs: up in some directions, down in others)"
-    else:
-        assert numpy.any(small)
-        kind = (
-            "undecided by the Hessian (an eigenvalue is 0: higher derivatives decide, as "
-            "for x**4 or x**3 at 0)"
-        )
-    return f"critical point (gradient 0): {kind}"
+    print(curvature.classify(grad, eigenvalues))
 
 
 def _plot(fn: Any, names: tuple[str, ...], values: list[float], path: str) -> int:

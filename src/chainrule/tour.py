@@ -1,0 +1,509 @@
+"""A guided tour of the calculus of machine learning, one stop at a time, every number live.
+
+Each `Stop` is a function whose docstring is the lesson and whose body is the chainrule code
+that demonstrates it: the tour prints the lesson, the code, and then runs the code, so what a
+learner reads is exactly what produced the numbers below it. Results are compared with an
+independent witness (a textbook formula or central differences) and marked ✓ or ✗.
+
+``chainrule tour`` walks through the stops in order; the same stops, rendered by
+`markdown`, are the pages of ``docs/tour`` (``make docs`` writes them, a test keeps them in
+sync).
+
+>>> [stop.slug for stop in STOPS]
+['limits', 'derivatives', 'partials', 'descent', 'backprop', 'curvature', 'training']
+>>> failures = run(STOPS[3], out=io.StringIO())
+>>> failures
+0
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import inspect
+import io
+import math
+import sys
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy
+
+import chainrule as cr
+import chainrule.numpy as np
+from chainrule import curvature, data, nn, optim, train
+from chainrule.check import numerical_jacobian
+
+__all__ = ["STOPS", "Stop", "check", "find", "markdown", "run", "write_pages"]
+
+
+@dataclass(frozen=True)
+class Stop:
+    """One stop of the tour: its place, a short name for the command line, and its code."""
+
+    number: int
+    slug: str
+    title: str
+    summary: str
+    code: Callable[[], None]
+
+    @property
+    def lesson(self) -> str:
+        """What the stop teaches: the docstring of its code."""
+        return inspect.cleandoc(self.code.__doc__ or "")
+
+    @property
+    def source(self) -> str:
+        """The body of the stop's code, without its signature and docstring."""
+        lines, _ = inspect.getsourcelines(self.code)
+        text = textwrap.dedent("".join(lines))
+        body = ast.parse(text).body[0]
+        assert isinstance(body, ast.FunctionDef)
+        first = body.body[1] if ast.get_docstring(body) is not None else body.body[0]
+        code = text.splitlines(keepends=True)[first.lineno - 1 :]
+        return textwrap.dedent("".join(code)).rstrip() + "\n"
+
+
+STOPS: list[Stop] = []
+_failures: list[str] = []
+
+
+def _stop(
+    slug: str, title: str, summary: str
+) -> Callable[[Callable[[], None]], Callable[[], None]]:
+    def register(code: Callable[[], None]) -> Callable[[], None]:
+        STOPS.append(Stop(len(STOPS) + 1, slug, title, summary, code))
+        return code
+
+    return register
+
+
+def check(got: Any, expected: Any, tol: float = 1e-6) -> str:
+    """``✓`` when `got` equals `expected` to `tol` (relative and absolute), else ``✗``.
+
+    A ``✗`` is counted: `run` returns the number of failed checks.
+
+    >>> check(0.1 + 0.2, 0.3), check([1.0, 2.0], [1.0, 2.5])
+    ('✓', '✗')
+    """
+    if numpy.allclose(numpy.asarray(got, float), numpy.asarray(expected, float), tol, tol):
+        return "✓"
+    _failures.append(repr(got))
+    return "✗"
+
+
+def show(array: Any) -> str:
+    """An array on one line, rounded to four decimals.
+
+    >>> show([[802.0000000001, -400.0], [-400.0, 200.0]]), show([0.5, -1e-17])
+    ('[[802.0, -400.0], [-400.0, 200.0]]', '[0.5, 0.0]')
+    """
+    return str((numpy.round(numpy.asarray(array, dtype=float), 4) + 0.0).tolist())
+
+
+# --------------------------------------------------------------------------------------------
+# The stops. Their bodies are shown to the learner: keep them short, plain and commented.
+
+
+@_stop("limits", "Functions and limits", "the difference quotient converging to the derivative")
+def _limits() -> None:
+    """
+    A derivative is a limit. The line through the points (x, f(x)) and (x + h, f(x + h)) of
+    a graph has slope (f(x + h) - f(x)) / h, the difference quotient. As h shrinks to 0 the
+    line turns into the tangent and its slope tends to the derivative f'(x). For
+    f(x) = x³ at x = 2 the limit is f'(2) = 3 · 2² = 12.
+
+    Watch the error column: the forward quotient is off by 6h + h², so its error shrinks
+    like h; the central quotient (f(x + h) - f(x - h)) / 2h is off by exactly h², much
+    better. Below about h = 1e-5 the errors grow again: f(x + h) and f(x) agree in almost
+    all their digits, and subtracting them leaves mostly rounding noise (about 1e-16 / h).
+    That is why chainrule never differentiates by differences: it applies the chain rule
+    to exact derivative rules, and keeps central differences with h near 1e-5 as a check.
+    """
+
+    def f(x):
+        return x * x * x
+
+    x = 2.0
+    exact = cr.derivative(f)(x)  # chainrule: 3 x**2, exactly
+    print(f"f(x) = x**3 at x = 2: chainrule's f'(x) = {exact}  {check(exact, 12.0)}")
+    print(
+        f"{'h':>6}  {'(f(x+h)-f(x))/h':>18} {'error':>9}  {'(f(x+h)-f(x-h))/2h':>19} {'error':>9}"
+    )
+    for h in [1.0, 0.1, 0.01, 1e-3, 1e-5, 1e-7, 1e-10, 1e-13]:
+        forward = (f(x + h) - f(x)) / h
+        central = (f(x + h) - f(x - h)) / (2 * h)
+        print(
+            f"{h:>6g}  {forward:>18.10f} {forward - exact:>9.1e}"
+            f"  {central:>19.10f} {central - exact:>9.1e}"
+        )
+
+
+@_stop(
+    "derivatives",
+    "Derivatives of one variable",
+    "x^n, e^x, ln x, sigmoid, tanh, ReLU, softmax, checked",
+)
+def _derivatives() -> None:
+    """
+    The derivative rules every backward pass is built from. For each function: the
+    textbook formula of its derivative, chainrule's derivative, and the central difference
+    (f(x + h) - f(x - h)) / 2h as an independent witness, all at x = 0.5.
+
+    The power rule d/dx xⁿ = n xⁿ⁻¹ holds for any real n. The sigmoid σ(x) = 1 / (1 + e⁻ˣ)
+    has the famous derivative σ(1 - σ), and tanh has 1 - tanh²: both are written with the
+    function's own output, which the backward pass already has. ReLU has a kink at 0,
+    where it has no derivative; chainrule (like PyTorch) uses 0 there.
+
+    Softmax maps a vector z to probabilities pᵢ = e^zᵢ / Σⱼ e^zⱼ, so its derivative is a
+    matrix, the Jacobian ∂pᵢ/∂zⱼ = pᵢ (δᵢⱼ - pⱼ), or diag(p) - p pᵀ. Its rows sum to 0:
+    raising every z by the same amount leaves p unchanged.
+    """
+    x = 0.5
+    sig = 1 / (1 + math.exp(-x))
+    table: list[Any] = [  # name, function, its derivative: by the textbook formula
+        ("x**2", lambda t: t**2, "2 x", 2 * x),
+        ("x**3", lambda t: t**3, "3 x**2", 3 * x**2),
+        ("x**-1", lambda t: t**-1, "-x**-2", -(x**-2)),
+        ("x**0.5", np.sqrt, "0.5 x**-0.5", 0.5 * x**-0.5),
+        ("e**x", np.exp, "e**x", math.exp(x)),
+        ("ln x", np.log, "1 / x", 1 / x),
+        ("sigmoid x", nn.sigmoid, "s (1 - s)", sig * (1 - sig)),
+        ("tanh x", np.tanh, "1 - tanh**2", 1 - math.tanh(x) ** 2),
+        ("relu x", nn.relu, "1 if x > 0", 1.0),
+    ]
+    print("f(x)       f'(x)          formula  chainrule  numerical")
+    for name, f, formula, expected in table:
+        d = cr.derivative(f)(x)
+        numerical = cr.numerical_grad(f, x)  # (f(x+h) - f(x-h)) / 2h, h = 1e-5
+        mark = check([d, numerical], [expected, expected])
+        print(f"{name:<10} {formula:<12} {expected:>9.6f} {d:>10.6f} {numerical:>10.6f}  {mark}")
+    slopes = [cr.derivative(nn.relu)(t) for t in (-1.0, 0.0, 1.0)]
+    print(f"relu'(x) at x = -1, 0, 1: {show(slopes)}  {check(slopes, [0.0, 0.0, 1.0])}")
+
+    z = np.array([1.0, 2.0, 0.5])
+    p = nn.softmax(z)
+    J = cr.jacobian(nn.softmax)(z)
+    print(f"softmax({show(z)}) = {show(p)}")
+    print(f"its Jacobian by chainrule: {show(J)}")
+    print(f"equals diag(p) - p pᵀ: {check(J, np.diag(p) - np.outer(p, p))}")
+    print(f"equals central differences: {check(J, numerical_jacobian(nn.softmax, z))}")
+    print(f"rows sum to 0: {check(J.sum(axis=1), 0.0)}")
+
+
+@_stop("partials", "Partial derivatives", "one variable at a time, the gradient, mixed partials")
+def _partials() -> None:
+    """
+    A function of several variables has one derivative per variable. The partial
+    derivative ∂f/∂x is the ordinary derivative in x with every other variable held
+    fixed: a slice of the surface. For f(x, y) = x² y + sin y at (3, 2):
+    ∂f/∂x = 2 x y = 12 and ∂f/∂y = x² + cos y = 9 + cos 2.
+
+    `cr.grad(f, argnums=...)` picks the variable; `argnums=(0, 1)` gives both, the
+    gradient. Second partials take a derivative of a derivative, and the mixed ones agree
+    in either order (Schwarz's theorem): ∂²f/∂x∂y = ∂²f/∂y∂x = 2x.
+    """
+
+    def f(x, y):
+        return x**2 * y + np.sin(y)
+
+    x, y = 3.0, 2.0
+    df_dx = cr.grad(f, argnums=0)(x, y)
+    df_dy = cr.grad(f, argnums=1)(x, y)
+    print(f"df/dx = {df_dx:.6f}   formula 2xy = {2 * x * y:.6f}  {check(df_dx, 2 * x * y)}")
+    print(f"df/dy = {df_dy:.6f}   formula x**2 + cos y = {x**2 + math.cos(y):.6f}", end="")
+    print(f"  {check(df_dy, x**2 + math.cos(y))}")
+
+    slice_in_x = lambda t: f(t, y)  # y held fixed at 2: an ordinary function of one variable
+    print(
+        f"slope of the slice t -> f(t, 2) at t = 3: {cr.numerical_grad(slice_in_x, x):.6f}", end=""
+    )
+    print(f"  {check(cr.numerical_grad(slice_in_x, x), df_dx)}")
+
+    gradient = cr.grad(f, argnums=(0, 1))(x, y)
+    print(f"gradient (df/dx, df/dy) = ({gradient[0]:.6f}, {gradient[1]:.6f})")
+    d2f_dydx = cr.grad(cr.grad(f, argnums=0), argnums=1)(x, y)
+    d2f_dxdy = cr.grad(cr.grad(f, argnums=1), argnums=0)(x, y)
+    print(f"mixed partials: {d2f_dydx}, {d2f_dxdy}, formula 2x = {2 * x}", end="")
+    print(f"  {check([d2f_dydx, d2f_dxdy], [2 * x, 2 * x])}")
+
+
+@_stop(
+    "descent", "Gradients and optimisation", "steepest ascent, gradient descent, the learning rate"
+)
+def _descent() -> None:
+    """
+    The gradient points uphill, and most steeply so. The slope of f along a unit direction
+    u, the directional derivative, is ∇f · u: largest (equal to |∇f|) along the gradient,
+    zero across it, most negative against it. `cr.jvp` computes exactly this slope in one
+    forward pass, shown here for f(x, y) = x² + 2y² at (3, 4), where ∇f = (6, 16).
+
+    Gradient descent steps against the gradient: x ← x - lr · f'(x). On f(x) = x², from
+    x = 5 with learning rate 0.1, each step is x ← x - 0.1 · 2x = 0.8 x, so after k steps
+    x = 5 · 0.8ᵏ, and the loss shrinks by 0.64 per step. The learning rate decides
+    everything: the factor per step is 1 - 2 lr, so lr = 0.5 lands on the minimum in one
+    step, lr = 0.9 overshoots back and forth but converges, and lr above 1 diverges.
+    """
+
+    def f(p):
+        return p[0] ** 2 + 2 * p[1] ** 2
+
+    p = np.array([3.0, 4.0])
+    g = cr.grad(f)(p)
+    print(f"gradient of x**2 + 2 y**2 at (3, 4): {show(g)}, length {np.linalg.norm(g):.4f}")
+    directions = {
+        "along x": [1, 0],
+        "along y": [0, 1],
+        "along the gradient": g,
+        "across it": [16, -6],
+    }
+    for name, u in directions.items():
+        u = np.asarray(u, float) / np.linalg.norm(u)  # a unit direction
+        _, slope = cr.jvp(f, (p,), (u,))  # the directional derivative, by forward mode
+        print(
+            f"  slope {name:<18}: {slope:8.4f}   gradient · u = {g @ u:8.4f}  {check(slope, g @ u)}"
+        )
+
+    def loss(x):
+        return x**2
+
+    x, lr = 5.0, 0.1
+    print("\ngradient descent on x**2 from x = 5, learning rate 0.1:")
+    print(f"{'step':>4} {'x':>10} {'loss':>10} {'gradient':>10}   5 * 0.8**step")
+    for step in range(51):
+        g = cr.grad(loss)(x)
+        if step <= 10 or step in (20, 50):
+            print(f"{step:>4} {x:>10.6f} {loss(x):>10.6f} {g:>10.6f}   {check(x, 5 * 0.8**step)}")
+        x = x - lr * g
+
+    print("\nthe learning rate: x after 1, 2, 3 and 20 steps")
+    for lr in [0.1, 0.5, 0.9, 1.1]:
+        x, path = 5.0, []
+        for _ in range(20):
+            x = x - lr * cr.grad(loss)(x)
+            path.append(x)
+        print(f"  lr = {lr}: {path[0]:9.4f} {path[1]:9.4f} {path[2]:9.4f} ... {path[19]:12.4g}")
+
+
+@_stop(
+    "backprop", "The chain rule and backpropagation", "a neuron's backward pass, number by number"
+)
+def _backprop() -> None:
+    """
+    A neuron with weight w and bias b sees the input x = 0.5 and should output y = 0.8; its
+    squared error is L = (tanh(w x + b) - y)². The chain rule multiplies local
+    derivatives along the path from L back to each parameter:
+    dL/dw = dL/da · da/dz · dz/dw with z = w x + b and a = tanh z.
+
+    Backpropagation does exactly this, in reverse order of the computation, so that each
+    intermediate derivative dL/d(value) is computed once and reused for everything that
+    comes before it. `cr.explain` prints that backward pass with its numbers. The error
+    `err` is used twice (`err * err`): the derivative with respect to it is the sum of
+    what flows back along both uses. Finally the same gradient by hand.
+    """
+    x, y = 0.5, 0.8  # one training example
+
+    def loss(w, b):
+        a = np.tanh(w * x + b)
+        err = a - y
+        return err * err
+
+    w, b = 1.5, -0.2
+    print(cr.explain(loss, w, b))
+    dL_dw, dL_db = cr.grad(loss, argnums=(0, 1))(w, b)
+
+    a = math.tanh(w * x + b)  # by hand: dL/da = 2 (a - y), da/dz = 1 - a**2, dz/dw = x, dz/db = 1
+    dL_dz = 2 * (a - y) * (1 - a**2)
+    print(f"\nby hand: dL/dw = {dL_dz * x:.6f}  {check(dL_dw, dL_dz * x)}", end="")
+    print(f"   dL/db = {dL_dz:.6f}  {check(dL_db, dL_dz)}")
+
+
+@_stop(
+    "curvature",
+    "Jacobians and Hessians",
+    "forward and reverse Jacobians, curvature, critical points",
+)
+def _curvature() -> None:
+    """
+    A function from vectors to vectors has a matrix of partial derivatives, the Jacobian
+    Jᵢⱼ = ∂fᵢ/∂xⱼ. Forward mode (`cr.jacfwd`) builds it a column at a time, pushing
+    tangents of the inputs forward; reverse mode (`cr.jacrev`) a row at a time, pulling
+    cotangents of the outputs back. Both give the same matrix; for polar coordinates
+    (r, θ) ↦ (r cos θ, r sin θ) its determinant is r, the area stretch of the map.
+
+    The Hessian is the Jacobian of the gradient: all second derivatives ∂²f/∂xᵢ∂xⱼ. At a
+    critical point (gradient 0) its eigenvalues are the curvatures along its eigenvectors
+    and decide what the point is: all positive a minimum, all negative a maximum, mixed
+    signs a saddle, and a zero eigenvalue leaves it undecided (x⁴ is flat to second order
+    at 0, yet a minimum). The Rosenbrock valley's minimum at (1, 1) is a minimum whose
+    curvatures differ by a factor of 2500: the narrow valley that makes it hard for
+    gradient descent.
+    """
+
+    def polar(v):
+        r, theta = v[0], v[1]
+        return np.stack([r * np.cos(theta), r * np.sin(theta)])
+
+    v = np.array([2.0, np.pi / 6])
+    J_forward, J_reverse = cr.jacfwd(polar)(v), cr.jacrev(polar)(v)
+    r, t = v
+    exact = [[np.cos(t), -r * np.sin(t)], [np.sin(t), r * np.cos(t)]]
+    print(f"Jacobian of polar coordinates at r = 2, theta = pi/6: {show(J_forward)}")
+    print(
+        f"forward = reverse: {check(J_forward, J_reverse)}   formula: {check(J_forward, exact)}",
+        end="",
+    )
+    print(f"   det = {np.linalg.det(J_forward):.4f} = r  {check(np.linalg.det(J_forward), r)}")
+
+    surfaces = [
+        ("x**2 + 2 y**2", lambda p: p[0] ** 2 + 2 * p[1] ** 2, [0.0, 0.0]),
+        ("-x**2 - y**2", lambda p: -(p[0] ** 2) - p[1] ** 2, [0.0, 0.0]),
+        ("x**2 - y**2", lambda p: p[0] ** 2 - p[1] ** 2, [0.0, 0.0]),
+        ("x**4 + y**4", lambda p: p[0] ** 4 + p[1] ** 4, [0.0, 0.0]),
+        ("x**2 + 2 y**2", lambda p: p[0] ** 2 + 2 * p[1] ** 2, [1.0, 0.0]),
+        ("rosenbrock", lambda p: (1 - p[0]) ** 2 + 100 * (p[1] - p[0] ** 2) ** 2, [1.0, 1.0]),
+    ]
+    for name, f, point in surfaces:
+        point = np.array(point)
+        H = cr.hessian(f)(point)
+        eigenvalues = np.linalg.eigvalsh(H)
+        print(f"\n{name} at {show(point)}: Hessian {show(H)}, eigenvalues {show(eigenvalues)}")
+        print(f"  {curvature.classify(cr.grad(f)(point), eigenvalues)}")
+        numerical = numerical_jacobian(cr.grad(f), point)  # central differences of the gradient
+        print(f"  the Hessian equals central differences: {check(H, numerical, tol=1e-4)}")
+
+
+@_stop("training", "A preview of training", "a small network learns two moons with Adam")
+def _training() -> None:
+    """
+    Training is everything above in a loop: a model with parameters, a loss measuring its
+    mistakes on data, the gradient of the loss with respect to every parameter by
+    backpropagation, and a step against it. Here a small network (2 inputs, two hidden
+    layers of 16 tanh units, 2 outputs) learns to separate two interleaving half moons, a
+    task no straight line can do, with full-batch Adam for 300 steps.
+
+    The model is a pytree, so `cr.value_and_grad(loss)(model, ...)` returns gradients
+    shaped like the model, and the optimizer's `update` is a plain function. The loss falls
+    and the accuracy climbs to 100%. `chainrule train` does the same on the built-in
+    handwritten digits, with mini-batches, a progress bar and held-out accuracy.
+    """
+    X, labels = data.make_moons(200, noise=0.1, seed=0, dtype=np.float64)
+    model = nn.MLP([2, 16, 16, 2], activation=nn.tanh, rng=0, dtype=np.float64)
+
+    def loss(model, X, labels):
+        return nn.cross_entropy(model(X), labels)
+
+    optimizer = optim.Adam(lr=0.05)
+    state = optimizer.init(model)
+    print(f"{nn.count_parameters(model)} parameters; {len(X)} points in two classes")
+    for step in range(301):
+        value, grads = cr.value_and_grad(loss)(model, X, labels)  # backpropagation
+        if step % 50 == 0:
+            print(
+                f"step {step:>3}: loss {value:.4f}, accuracy {train.accuracy(model(X), labels):.1%}"
+            )
+        model, state = optimizer.update(grads, state, model)  # a step against the gradient
+    print(f"final accuracy: {check(train.accuracy(model(X), labels), 1.0)}")
+
+
+# --------------------------------------------------------------------------------------------
+# Running stops and writing their pages.
+
+
+def find(key: str) -> Stop | None:
+    """The stop numbered or named `key` (``"3"`` or ``"partials"``), or None."""
+    for stop in STOPS:
+        if key.strip().lower() in (str(stop.number), stop.slug):
+            return stop
+    return None
+
+
+def heading(stop: Stop) -> str:
+    return f"Stop {stop.number} of {len(STOPS)}: {stop.title}"
+
+
+def run(stop: Stop, out: TextIO | None = None, show_code: bool = True) -> int:
+    """Print the lesson and code of `stop` to `out`, run it there; the number of failed checks."""
+    out = sys.stdout if out is None else out
+    rule = "─" * min(88, len(heading(stop)) + 4)
+    print(f"{rule}\n  {heading(stop)}\n{rule}\n\n{stop.lesson}\n", file=out)
+    if show_code:
+        print("".join(f"  │ {line}".rstrip() + "\n" for line in stop.source.splitlines()), file=out)
+    del _failures[:]
+    with contextlib.redirect_stdout(out):
+        stop.code()
+    return len(_failures)
+
+
+def output(stop: Stop) -> str:
+    """What the stop's code prints."""
+    buffer = io.StringIO()
+    del _failures[:]
+    with contextlib.redirect_stdout(buffer):
+        stop.code()
+    return buffer.getvalue()
+
+
+def markdown(stop: Stop) -> str:
+    """The documentation page of `stop`: its lesson, its code and what the code prints."""
+    links = ["[all stops](README.md)"]
+    if stop.number > 1:
+        links.insert(
+            0, f"previous: [{STOPS[stop.number - 2].title}]({page_name(STOPS[stop.number - 2])})"
+        )
+    if stop.number < len(STOPS):
+        links.append(f"next: [{STOPS[stop.number].title}]({page_name(STOPS[stop.number])})")
+    return (
+        f"# {heading(stop)}\n\n"
+        f"<!-- Written by `make docs` from src/chainrule/tour.py: edit the stop there. -->\n\n"
+        f"{stop.lesson}\n\n"
+        f"Run it: `chainrule tour {stop.number}` (or `chainrule tour {stop.slug}`).\n\n"
+        "## The code\n\n"
+        "With `import math`, `import chainrule as cr`, `import chainrule.numpy as np`, "
+        "`from chainrule import curvature, data, nn, optim, train` and "
+        "`from chainrule.check import numerical_jacobian`; `check(got, expected)` is the "
+        "tour's ✓ (equal to 1e-6) and `show(array)` prints an array on one line:\n\n"
+        f"```python\n{stop.source}```\n\n"
+        "## What it prints\n\n"
+        f"```text\n{output(stop)}```\n\n" + " · ".join(links) + "\n"
+    )
+
+
+def page_name(stop: Stop) -> str:
+    return f"{stop.number:02d}-{stop.slug}.md"
+
+
+def index() -> str:
+    """The tour's contents page."""
+    rows = "\n".join(
+        f"{stop.number}. [{stop.title}]({page_name(stop)}): {stop.summary}" for stop in STOPS
+    )
+    return (
+        "# The chainrule tour\n\n"
+        "<!-- Written by `make docs` from src/chainrule/tour.py. -->\n\n"
+        "A learning path through the calculus of machine learning. Each stop is a short lesson "
+        "and the chainrule code that shows it, with what that code prints; every number is "
+        "checked against a formula or central differences (✓). Run them all with "
+        "`chainrule tour`, list them with `chainrule tour --list`.\n\n"
+        f"{rows}\n"
+    )
+
+
+def pages() -> dict[str, str]:
+    """Every page of the tour's documentation, by file name."""
+    return {"README.md": index(), **{page_name(stop): markdown(stop) for stop in STOPS}}
+
+
+def write_pages(directory: str | Path) -> list[Path]:
+    """Write `pages` into `directory` (``docs/tour``), returning the files written."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in pages().items():
+        path = directory / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
