@@ -88,7 +88,31 @@ class Timing:
         return (max(self.samples) - min(self.samples)) / self.median if self.median else 0.0
 
 
+@dataclass(frozen=True)
+class Reset:
+    """A call that changes state, and `reset`, which puts the state back before each call.
+
+    Only `call` is timed: `reset` runs before every call, outside the timing (a training
+    step that must start from the same weights each time, say).
+    """
+
+    call: Callable[[], Any]
+    reset: Callable[[], Any]
+
+    def __call__(self) -> Any:
+        self.reset()
+        return self.call()
+
+
 def _batch(fn: Callable[[], Any], loops: int) -> float:
+    if isinstance(fn, Reset):
+        total = 0.0
+        for _ in range(loops):
+            fn.reset()
+            t0 = time.perf_counter()
+            fn.call()
+            total += time.perf_counter() - t0
+        return total
     t0 = time.perf_counter()
     for _ in range(loops):
         fn()
@@ -236,7 +260,8 @@ class Impl:
     """One implementation of a workload case.
 
     ``build()`` does the set-up that a user does once (imports, converting the data, wrapping
-    the function, compiling) and returns the zero-argument call that is timed. It raises
+    the function, compiling) and returns the zero-argument call that is timed, or a `Reset`
+    when the call changes state that must be restored, untimed, before each call. It raises
     ``Unavailable`` to be skipped. ``to_numpy`` turns the call's result into an ndarray for
     the correctness check (outside the timing).
     """

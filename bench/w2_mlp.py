@@ -9,17 +9,17 @@ GEMM rate measured in the same run.
 
 Every implementation starts from the same weights and batch; before timing, the parameters
 after one step must agree with chainrule's. Each timed call takes that same first step from
-the same starting point (the in-place implementations restore their weights and zero their
-moments first, a few cheap copies): chained over thousands of repeats, the moments of
-weights whose gradient is exactly zero (dead ReLU units) decay into subnormal numbers, whose
-arithmetic is many times slower, and the timings would drift with the repeat count.
+the same starting point: before each call, outside the timing, the in-place implementations
+restore their weights and zero their moments (a `Reset`). Chained over thousands of
+repeats instead, the moments of weights whose gradient is exactly zero (dead ReLU units)
+decay into subnormal numbers, whose arithmetic is many times slower, and the timings would
+drift with the repeat count.
 """
 
 from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,7 @@ from .harness import (
     CHAINRULE,
     Config,
     Impl,
+    Reset,
     Section,
     Target,
     fmt_time,
@@ -88,7 +89,7 @@ def step_by_hand(
 def impls(size: tuple[int, int]) -> list[Impl]:
     batch, hidden = size
 
-    def chainrule() -> Callable[[], Any]:
+    def chainrule() -> Reset:
         import dataclasses
 
         cr, _ = libs.chainrule()
@@ -107,19 +108,21 @@ def impls(size: tuple[int, int]) -> list[Impl]:
         arrays = cr.tree.leaves(model)
         moments = [*state.exp_avg, *state.exp_avg_sq]
 
-        def step() -> Any:
-            for p, p0 in zip(arrays, start, strict=True):  # restore, as the others do
+        def restore() -> None:
+            for p, p0 in zip(arrays, start, strict=True):
                 np.copyto(p, p0)
             for m in moments:
                 m.fill(0.0)
+
+        def step() -> Any:
             _, grads = value_and_grad(model, x, y)
             # As a training loop that owns its model (and as `chainrule.train.fit`) does:
             # update the arrays in place, like torch.optim, rather than allocate new ones.
             return opt.update(grads, state, model, inplace=True)[0]
 
-        return step
+        return Reset(step, restore)
 
-    def floor() -> Callable[[], Any]:
+    def floor() -> Reset:
         start, x, y = problem(batch, hidden)
         params = [p.copy() for p in start]
         state: dict[str, Any] = {
@@ -127,18 +130,20 @@ def impls(size: tuple[int, int]) -> list[Impl]:
             "v": [np.zeros_like(p) for p in params],
         }
 
-        def step() -> Any:
+        def restore() -> None:
             for p, p0, m, v in zip(params, start, state["m"], state["v"], strict=True):
                 np.copyto(p, p0)
                 m.fill(0.0)
                 v.fill(0.0)
             state["t"] = 0
+
+        def step() -> Any:
             step_by_hand(params, state, x, y)
             return params
 
-        return step
+        return Reset(step, restore)
 
-    def torch_eager() -> Callable[[], Any]:
+    def torch_eager() -> Reset:
         torch = libs.torch()
         params, x, y = problem(batch, hidden)
         layers = []
@@ -153,17 +158,21 @@ def impls(size: tuple[int, int]) -> list[Impl]:
         xt, yt = torch.from_numpy(x), torch.from_numpy(y)
         start = [p.detach().clone() for p in model.parameters()]
 
-        def step() -> Any:
+        def restore() -> None:
             with torch.no_grad():
                 for p, p0 in zip(model.parameters(), start, strict=True):
                     p.copy_(p0)
-            opt.state.clear()  # Adam's first step again: fresh zero moments, step count 1
+            for moments in opt.state.values():  # Adam's first step again, in its own state
+                for tensor in moments.values():
+                    tensor.zero_()
+
+        def step() -> Any:
             opt.zero_grad()
             torch.nn.functional.cross_entropy(model(xt), yt).backward()
             opt.step()
             return model
 
-        return step
+        return Reset(step, restore)
 
     def torch_params(model: Any) -> np.ndarray:
         return _flat(p.detach().numpy().T for p in model.parameters())

@@ -479,3 +479,43 @@ def test_transforms_leave_no_reference_cycles() -> None:
             assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def _probe_releases() -> tuple[Any, list[Any], list[bool]]:
+    """A function whose first operation's backward rule notes which later values are alive."""
+    import weakref
+
+    from chainrule.extend import defvjp, primitive
+
+    refs: list[Any] = []
+    alive: list[bool] = []
+
+    def backward(g: Any, ans: Any, x: Any) -> Any:
+        alive.extend(r() is not None for r in refs)
+        return g
+
+    probe = primitive(lambda x: x + 0.0, "probe")
+    defvjp(probe, backward)
+
+    def f(x: Any) -> Any:
+        a = np.sin(probe(x))
+        b = a * a
+        refs.extend(weakref.ref(t.value) for t in (a, b))
+        return np.sum(b * 3.0)
+
+    return f, refs, alive
+
+
+def test_grad_frees_forward_values_during_its_backward_pass() -> None:
+    # grad sweeps once: the arrays of the forward pass are freed as soon as the rules that
+    # need them have run, not when the whole pass ends (as PyTorch's retain_graph=False).
+    f, _, alive = _probe_releases()
+    x = numpy.linspace(0.0, 1.0, 1000)
+    g = cr.grad(f)(x)
+    numpy.testing.assert_allclose(g, 3.0 * 2.0 * numpy.sin(x) * numpy.cos(x), rtol=1e-12)
+    assert alive == [False, False]
+    # vjp's backward function can run again, so it keeps its recording.
+    f, _, alive = _probe_releases()
+    _, back = cr.vjp(f, x)
+    numpy.testing.assert_allclose(back(1.0)[0], back(1.0)[0])
+    assert alive == [True, True, True, True]

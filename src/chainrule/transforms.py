@@ -233,7 +233,7 @@ def value_and_grad(
     def value_and_grad_fun(*args: Any, **kwargs: Any) -> Any:
         nums = _normalize_argnums(fun, argnums, len(args))
         flat = _Flat(fun, args, kwargs, nums, has_aux, "grad")
-        outs, backward = vjp_flat(flat, flat.primals)
+        outs, backward = vjp_flat(flat, flat.primals, once=True)
         if flat.out_tree.num_leaves != 1 or shape_of(outs[0]) != ():
             shapes = [tuple(shape_of(o)) for o in outs]
             raise TypeError(

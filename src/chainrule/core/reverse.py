@@ -41,6 +41,13 @@ class Node:
         self.parents = parents
         self.ct: Any = None
 
+    def release(self) -> None:
+        """Drop the saved values (its rules will not run again): their memory can go."""
+        self.args, self.params, self.ans = (), _NO_PARAMS, None
+
+
+_NO_PARAMS: dict[str, Any] = {}
+
 
 class VJPTracer(Tracer):
     """A value recorded on a tape; `index` picks one output of a multiple-output node."""
@@ -97,8 +104,12 @@ class ReverseTrace(Trace):
             return tuple(VJPTracer(a, self, node, k) for k, a in enumerate(ans))
         return VJPTracer(ans, self, node)
 
-    def sweep(self, observer: Any = None) -> None:
+    def sweep(self, observer: Any = None, release: bool = False) -> None:
         """Propagate the seeded cotangents from the end of the tape to its inputs.
+
+        With `release`, each node lets go of its saved values once its rules have run, so
+        that the forward pass's arrays are freed during the sweep, not after it: less
+        memory at the peak, for a backward pass that runs only once (as `grad`'s does).
 
         An `observer` (as `chainrule.explain` uses) sees each node's cotangent as it is
         reached, ``observer.node(node, g)`` (None entries kept for multiple results), and
@@ -124,6 +135,8 @@ class ReverseTrace(Trace):
                     add_cotangent(parent, index, cts[i])
                     if observer is not None and cts[i] is not None:
                         observer.edge(node, g, i, parent, index, cts[i], None)
+                if release:
+                    node.release()
                 continue
             rules = prim.vjps
             for i, parent, index in node.parents:
@@ -141,6 +154,8 @@ class ReverseTrace(Trace):
                     add_cotangent(parent, index, c)
                 if observer is not None and c is not None:
                     observer.edge(node, g, i, parent, index, c, rule)
+            if release:
+                node.release()
 
 
 def add_cotangent(node: Node, index: int | None, c: Any) -> None:
@@ -157,12 +172,13 @@ def add_cotangent(node: Node, index: int | None, c: Any) -> None:
 
 
 def vjp_flat(
-    fun: Callable[[list[Any]], list[Any]], primals: Sequence[Any]
+    fun: Callable[[list[Any]], list[Any]], primals: Sequence[Any], once: bool = False
 ) -> tuple[list[Any], Callable[[Sequence[Any]], list[Any]]]:
     """Run `fun` on a list of values, recording; return its outputs and the backward function.
 
     The backward function maps one cotangent per output (None for zero) to one cotangent
-    per input, and may be called any number of times.
+    per input, and may be called any number of times, or, with `once`, a single time: its
+    sweep then frees the recording as it goes.
     """
     trace = ReverseTrace()
     inputs = [trace.new_input(p) for p in primals]
@@ -174,7 +190,7 @@ def vjp_flat(
         for o, mine, c in zip(outs, ours, cotangents, strict=False):
             if mine:
                 add_cotangent(o.node, o.index, c)
-        trace.sweep()
+        trace.sweep(release=once)
         grads = []
         for x in inputs:
             ct = x.node.ct
