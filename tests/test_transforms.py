@@ -519,3 +519,14 @@ def test_grad_frees_forward_values_during_its_backward_pass() -> None:
     _, back = cr.vjp(f, x)
     numpy.testing.assert_allclose(back(1.0)[0], back(1.0)[0])
     assert alive == [True, True, True, True]
+
+
+def test_bfloat16_inputs_are_differentiable() -> None:
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    x = numpy.array([0.5, -1.0, 2.0], dtype=ml_dtypes.bfloat16)
+    g = cr.grad(lambda x: np.sum(np.tanh(x) * x))(x)
+    t = numpy.tanh(x.astype(numpy.float64))
+    expected = t + x.astype(numpy.float64) * (1 - t * t)
+    numpy.testing.assert_allclose(numpy.asarray(g, numpy.float64), expected, rtol=2e-2)
+    with pytest.raises(TypeError, match="int64"):
+        cr.grad(lambda x: np.sum(x))(numpy.array([1, 2]))

@@ -20,7 +20,7 @@ from . import numpy as cnp
 from . import tree
 from .core.forward import jvp_flat
 from .core.reverse import vjp_flat
-from .core.trace import Tracer, dtype_of, float_dtype, shape_of
+from .core.trace import Tracer, dtype_of, float_dtype, is_float, shape_of
 
 Argnums = int | Sequence[int]
 
@@ -66,7 +66,7 @@ def _as_input(x: Any, where: Callable[[], str]) -> Any:
 
     `where` builds the "which argument" part of an error message, only when one is raised.
     """
-    if isinstance(x, (np.ndarray, np.generic, Tracer)) and x.dtype.kind == "f":
+    if isinstance(x, (np.ndarray, np.generic, Tracer)) and is_float(x.dtype):
         return x
     if isinstance(x, bool) or (isinstance(x, int) and not isinstance(x, Tracer)):
         raise TypeError(
@@ -243,7 +243,7 @@ def value_and_grad(
                 "`jacobian` / `vjp` for a vector-valued function."
             )
         dtype = dtype_of(outs[0])
-        if dtype.kind != "f":
+        if not is_float(dtype):
             raise TypeError(
                 f"grad of {describe(fun)}: the output has dtype {dtype}; it must "
                 "be floating-point to be differentiated."

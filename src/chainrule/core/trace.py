@@ -141,10 +141,17 @@ def dtype_of(x: Any) -> np.dtype[Any]:
     return x.dtype if isinstance(x, (np.ndarray, np.generic, Tracer)) else np.result_type(x)
 
 
+def is_float(dtype: np.dtype[Any]) -> bool:
+    """Real floating point: NumPy's own (kind "f") or an ml_dtypes format such as bfloat16."""
+    return dtype.kind == "f" or (
+        dtype.kind == "V" and dtype.type.__module__ == "ml_dtypes" and "float" in dtype.name
+    )
+
+
 def float_dtype(x: Any) -> np.dtype[Any]:
     """The dtype a derivative of `x` takes: its own if inexact, float64 for integers."""
     dtype = dtype_of(x)
-    return dtype if np.issubdtype(dtype, np.inexact) else np.dtype(np.float64)
+    return dtype if np.issubdtype(dtype, np.inexact) or is_float(dtype) else np.dtype(np.float64)
 
 
 def zero_tangent(x: Any, batch_shape: tuple[int, ...] = ()) -> Any:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from chainrule import tree
-from chainrule.core.trace import Tracer
+from chainrule.core.trace import Tracer, is_float
 
 if TYPE_CHECKING:
     from typing_extensions import dataclass_transform
@@ -41,11 +41,11 @@ __all__ = ["Module", "count_parameters"]
 def _holds_arrays(value: Any) -> bool:
     """Whether `value` is, or contains, a parameter array (so it is a pytree child)."""
     if type(value) is np.ndarray:  # the common case first: flattening is on every step
-        return value.dtype.kind == "f"
+        return is_float(value.dtype)
     if isinstance(value, (Module, Tracer)):
         return True
     if isinstance(value, (np.ndarray, np.generic)):
-        return value.dtype.kind == "f"
+        return is_float(value.dtype)
     if isinstance(value, (list, tuple)):
         return any(_holds_arrays(v) for v in value)
     if isinstance(value, dict):
