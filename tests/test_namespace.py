@@ -70,3 +70,18 @@ def test_non_differentiable_names_are_numpys_own_objects() -> None:
     ):
         assert getattr(np, name) is getattr(numpy, name), name
     assert np.fft.fft is numpy.fft.fft
+
+
+def test_modules_beyond_the_core_load_on_first_use() -> None:
+    import subprocess
+    import sys
+
+    names = ("info", "integrate", "linalg", "linear_model", "numerics", "stats")
+    code = (
+        "import sys, chainrule as cr\n"
+        f"names = {names!r}\n"
+        "print(all(f'chainrule.{n}' not in sys.modules for n in names))\n"
+        "print(all(getattr(cr, n).__name__ == f'chainrule.{n}' for n in names))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "True"]

@@ -27,6 +27,7 @@ from .transforms import (
 )
 
 if TYPE_CHECKING:
+    from . import info, integrate, linalg, linear_model, numerics, stats
     from .drawing import draw
     from .explanation import explain
 
@@ -45,13 +46,19 @@ __all__ = [
     "grad",
     "hessian",
     "hvp",
+    "info",
+    "integrate",
     "jacfwd",
     "jacobian",
     "jacrev",
     "jvp",
+    "linalg",
+    "linear_model",
     "linearize",
     "numerical_grad",
+    "numerics",
     "numpy",
+    "stats",
     "stop_gradient",
     "tree",
     "value_and_grad",
@@ -59,13 +66,20 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # The learning tools load on first use, so `import chainrule` stays quick.
-    modules = {"explain": "explanation", "draw": "drawing"}
-    if name in modules:
-        import importlib
+# The learning tools and the modules beyond the core load on first use, so that
+# `import chainrule` stays quick: `cr.explain` is a function, `cr.stats` a module.
+_LAZY_FUNCTIONS = {"explain": "explanation", "draw": "drawing"}
+_LAZY_MODULES = ("info", "integrate", "linalg", "linear_model", "numerics", "stats")
 
-        function = getattr(importlib.import_module(f".{modules[name]}", __name__), name)
-        globals()[name] = function
-        return function
-    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name in _LAZY_FUNCTIONS:
+        value = getattr(importlib.import_module(f".{_LAZY_FUNCTIONS[name]}", __name__), name)
+    elif name in _LAZY_MODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
+    globals()[name] = value
+    return value

@@ -1,0 +1,469 @@
+"""Integrals you can differentiate: adaptive quadrature and Monte Carlo expectations.
+
+`quad` computes ∫_a^b f(x, *args) dx to a tolerance, like ``scipy.integrate.quad``, and is
+differentiable, forward and reverse, to any order, in the limits and in `args` (any pytree
+of arrays). The derivatives are Leibniz's rule:
+
+- d/db ∫_a^b f dx = f(b) and d/da ∫_a^b f dx = -f(a);
+- d/dθ ∫_a^b f(x, θ) dx = ∫_a^b ∂f/∂θ (x, θ) dx, which is another `quad` (of the
+  derivative of `f`, taken by chainrule), so higher derivatives follow by the same rules.
+
+`expectation` estimates E[f(x)] for x drawn from a `chainrule.stats` distribution by Monte
+Carlo, with its standard error, and is differentiable in the distribution's parameters by
+the two classic estimators: reparameterisation (the samples are differentiable functions of
+the parameters) and the score function (REINFORCE: ∇ E[f] = E[f(x) ∇ log p(x)]).
+
+>>> import chainrule as cr
+>>> import chainrule.numpy as np
+>>> from chainrule.integrate import quad
+>>> value, abserr = quad(lambda x, theta: np.exp(theta * x), 0.0, 1.0, (1.0,))
+>>> print(round(float(value), 10), abserr < 1e-10)  # e - 1
+1.7182818285 True
+>>> dtheta = cr.grad(lambda theta: quad(lambda x, t: np.exp(t * x), 0.0, 1.0, (theta,))[0])
+>>> print(round(float(dtheta(1.0)), 10))  # ∫_0^1 x e^x dx = 1
+1.0
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import numbers
+import warnings
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy
+from numpy.polynomial import legendre
+
+import chainrule as cr
+import chainrule.numpy as np
+from chainrule import tree
+from chainrule.extend import Primitive, defjvp_joint, defvjp, primitive
+
+__all__ = ["Estimate", "IntegrationWarning", "expectation", "quad"]
+
+
+class IntegrationWarning(UserWarning):
+    """`quad` could not reach the requested tolerance; the result may be inaccurate."""
+
+
+# ------------------------------------------------------------------ Gauss–Kronrod rule
+
+
+def _gauss_kronrod(n: int) -> tuple[Any, Any, Any]:
+    """Nodes on [-1, 1], Kronrod weights and embedded Gauss weights of the (2n+1)-point rule.
+
+    Kronrod's extension of the n-point Gauss–Legendre rule adds the n + 1 zeros of the
+    Stieltjes polynomial E, the polynomial of degree n + 1 orthogonal to every polynomial
+    of degree <= n under the (sign-changing) weight P_n(x). The weights then make the rule
+    exact for all polynomials up to degree 3n + 1; here they are solved for from exactness
+    on P_0 ... P_2n. Computed once, in float64, to within a few ulps of the tabulated values.
+    """
+    gauss_x, gauss_w = legendre.leggauss(n)
+    # Legendre coefficients c of E = sum c_j P_j (c_{n+1} = 1) from <E P_n, P_k> = 0, k <= n;
+    # the inner products are exact with a (2n)-point Gauss rule (degree 3n + 1 <= 4n - 1).
+    xq, wq = legendre.leggauss(2 * n)
+    p = legendre.legvander(xq, n + 1)
+    gram = numpy.einsum("q,q,qk,qj->kj", wq, p[:, n], p[:, : n + 1], p)
+    c = numpy.append(numpy.linalg.solve(gram[:, : n + 1], -gram[:, n + 1]), 1.0)
+    nodes = numpy.sort(numpy.concatenate([gauss_x, legendre.legroots(c).real]))
+    nodes = (nodes - nodes[::-1]) / 2  # exactly symmetric, with 0 in the middle
+    moments = numpy.zeros(2 * n + 1)
+    moments[0] = 2.0  # ∫ P_j over [-1, 1]
+    kronrod_w = numpy.linalg.solve(legendre.legvander(nodes, 2 * n).T, moments)
+    kronrod_w = (kronrod_w + kronrod_w[::-1]) / 2
+    # The Gauss nodes are every other node, starting from the second.
+    embedded_w = numpy.zeros(2 * n + 1)
+    embedded_w[1::2] = gauss_w
+    return nodes, kronrod_w, embedded_w
+
+
+_NODES, _KRONROD, _GAUSS = _gauss_kronrod(10)  # G10/K21, as QUADPACK's QAG uses by default
+_EPS = numpy.finfo(numpy.float64).eps
+
+
+def _evaluate(f: Callable[..., Any], x: Any, args: tuple[Any, ...]) -> Any:
+    """f at the nodes `x` as a float64 array of the same shape, with a clear error if not."""
+    out = numpy.asarray(f(x, *args))
+    if out.dtype.kind not in "biuf":
+        hint = (
+            " Integrate the real and imaginary parts separately." if out.dtype.kind == "c" else ""
+        )
+        raise TypeError(
+            f"quad: the integrand must return real numbers, got dtype {out.dtype}.{hint}"
+        )
+    if out.shape not in (x.shape, ()):
+        raise ValueError(
+            f"quad: the integrand returned shape {out.shape} for an array of {x.size} nodes. "
+            "It is called with an ARRAY of nodes and must return one value per node (a "
+            "scalar-valued integrand, written with array operations). If it works on one "
+            "point at a time, pass vectorized=False."
+        )
+    out = numpy.broadcast_to(out.astype(numpy.float64), x.shape)
+    if not numpy.all(numpy.isfinite(out)):
+        bad = x[~numpy.isfinite(out)][0]
+        raise ValueError(
+            f"quad: the integrand is not finite at x = {float(bad)!r}. The nodes lie strictly "
+            "inside the interval: split it at a singularity so that it becomes an endpoint."
+        )
+    return out
+
+
+def _substitute(
+    g: Callable[[Any], Any], a: float, b: float
+) -> tuple[Callable[[Any], Any], float, float]:
+    """(h, lo, hi) with ∫_a^b g(x) dx = ∫_lo^hi h(t) dt over a finite interval (a < b).
+
+    Half-infinite ranges use x = a + t/(1-t) (or b - t/(1-t)) on [0, 1); the whole line
+    uses x = t/(1-t²) on (-1, 1). The Kronrod nodes never touch the ends, where x is
+    infinite.
+    """
+    if math.isfinite(a) and math.isfinite(b):
+        return g, a, b
+    if math.isfinite(a):
+        return lambda t: g(a + t / (1 - t)) / (1 - t) ** 2, 0.0, 1.0
+    if math.isfinite(b):
+        return lambda t: g(b - t / (1 - t)) / (1 - t) ** 2, 0.0, 1.0
+    return lambda t: g(t / (1 - t * t)) * (1 + t * t) / (1 - t * t) ** 2, -1.0, 1.0
+
+
+def _kronrod(h: Callable[[Any], Any], lo: Any, hi: Any) -> tuple[Any, Any]:
+    """K21 integrals of h over the intervals [lo_i, hi_i] and their error estimates.
+
+    One call of h for all the intervals. The error estimate is QUADPACK's: the difference
+    between the Kronrod and the Gauss results, |K - G|, is an overestimate for smooth
+    integrands (K is far more accurate than G), so it is scaled down as
+    spread · min(1, (200 |K - G| / spread)^1.5), spread being ∫ |h - mean h|, and kept
+    above the rounding error of the sum, 50 ε ∫ |h|.
+    """
+    centre, half = (lo + hi) / 2, (hi - lo) / 2
+    fx = h((centre[:, None] + half[:, None] * _NODES).ravel()).reshape(len(lo), -1)
+    kronrod = fx @ _KRONROD
+    spread = numpy.abs(fx - kronrod[:, None] / 2) @ _KRONROD * half
+    err = numpy.abs(kronrod - fx @ _GAUSS) * half
+    with numpy.errstate(divide="ignore", invalid="ignore"):
+        scaled = spread * numpy.minimum(1.0, (200 * err / spread) ** 1.5)
+    err = numpy.where((spread > 0) & (err > 0), scaled, err)
+    err = numpy.maximum(err, 50 * _EPS * (numpy.abs(fx) @ _KRONROD * half))
+    return kronrod * half, err
+
+
+def _adaptive(
+    h: Callable[[Any], Any], lo: float, hi: float, epsabs: float, epsrel: float, limit: int
+) -> tuple[float, float]:
+    """Bisect the subinterval with the largest error until the total error is small enough."""
+    los, his = numpy.array([lo]), numpy.array([hi])
+    values, errors = _kronrod(h, los, his)
+    while True:
+        value, error = math.fsum(values), math.fsum(errors)
+        target = max(epsabs, epsrel * abs(value))
+        if error <= target:
+            return value, error
+        if len(values) >= limit:
+            reason = (
+                f"the limit of {limit} subintervals was reached: raise `limit`, split the "
+                "interval where the integrand is difficult (a singularity, a kink, a peak), "
+                "or loosen epsabs/epsrel"
+            )
+            break
+        k = int(numpy.argmax(errors))
+        mid = (los[k] + his[k]) / 2
+        if not los[k] < mid < his[k]:
+            reason = "a subinterval can no longer be halved in floating point (a singularity?)"
+            break
+        new_values, new_errors = _kronrod(h, numpy.array([los[k], mid]), numpy.array([mid, his[k]]))
+        los, his = numpy.append(los, mid), numpy.append(his, his[k])
+        his[k] = mid
+        values[k], errors[k] = new_values[0], new_errors[0]
+        values, errors = numpy.append(values, new_values[1]), numpy.append(errors, new_errors[1])
+    warnings.warn(
+        f"quad: estimated error {error:.2g} is above the tolerance {target:.2g}; {reason}.",
+        IntegrationWarning,
+        stacklevel=5,
+    )
+    return value, error
+
+
+def _quad_impl(
+    a: Any, b: Any, *args: Any, f: Callable[..., Any], epsabs: float, epsrel: float, limit: int
+) -> tuple[Any, Any]:
+    a, b = float(a), float(b)
+    if a == b:
+        return numpy.float64(0.0), numpy.float64(0.0)
+    sign = 1.0 if a < b else -1.0
+    h, lo, hi = _substitute(lambda x: _evaluate(f, x, args), min(a, b), max(a, b))
+    value, error = _adaptive(h, lo, hi, epsabs, epsrel, limit)
+    return numpy.float64(sign * value), numpy.float64(error)
+
+
+# ------------------------------------------------------------------ derivative rules
+
+
+def _at(f: Callable[..., Any], x: Any, args: tuple[Any, ...]) -> Any:
+    """f(x) at one limit for Leibniz's rule; 0 at an infinite limit, where f must vanish."""
+    if numpy.isinf(cr.stop_gradient(x)):
+        return 0.0
+    return np.reshape(f(np.reshape(x, (1,)), *args), ())
+
+
+def _directional(
+    i: int, t: Any, a: Any, b: Any, args: tuple[Any, ...], params: dict[str, Any]
+) -> Any:
+    """∫_a^b ∂f/∂args[i] · t dx: the derivative of the integral along `t`, itself a quad.
+
+    The tangent `t` is one more argument of the new integrand, so this integral is
+    differentiable in everything, `t` included, by the same rules.
+    """
+    f = params["f"]
+
+    def along(x: Any, *args_t: Any) -> Any:
+        *rest, direction = args_t
+
+        def move(arg: Any) -> Any:
+            return f(x, *rest[:i], arg, *rest[i + 1 :])
+
+        return cr.jvp(move, (rest[i],), (direction,))[1]
+
+    return _quad_primitive(len(args) + 1)(a, b, *args, t, **{**params, "f": along})[0]
+
+
+def _vjp_lower(g: Any, ans: Any, a: Any, b: Any, *args: Any, **params: Any) -> Any:
+    return -g[0] * _at(params["f"], a, args)
+
+
+def _vjp_upper(g: Any, ans: Any, a: Any, b: Any, *args: Any, **params: Any) -> Any:
+    return g[0] * _at(params["f"], b, args)
+
+
+def _vjp_arg(i: int) -> Callable[..., Any]:
+    def rule(g: Any, ans: Any, a: Any, b: Any, *args: Any, **params: Any) -> Any:
+        shape = numpy.shape(args[i])
+        size = math.prod(shape)
+        basis = numpy.eye(size).reshape((size, *shape))
+        grads = [_directional(i, basis[k], a, b, args, params) for k in range(size)]
+        return g[0] * np.reshape(np.stack(grads), shape)
+
+    return rule
+
+
+def _jvp(tangents: list[Any], ans: Any, a: Any, b: Any, *args: Any, **params: Any) -> Any:
+    f = params["f"]
+    t_a, t_b, *t_args = tangents
+    out: Any = 0.0
+    if t_a is not None:
+        out = out - t_a * _at(f, a, args)
+    if t_b is not None:
+        out = out + t_b * _at(f, b, args)
+    for i, t in enumerate(t_args):
+        if t is None:
+            continue
+        shape = numpy.shape(args[i])
+        batch = numpy.shape(t)[: numpy.ndim(t) - len(shape)]
+        if not batch:
+            out = out + _directional(i, t, a, b, args, params)
+            continue
+        flat = np.reshape(t, (-1, *shape))  # one quad per tangent of a batch (jacfwd)
+        terms = [_directional(i, flat[k], a, b, args, params) for k in range(len(flat))]
+        out = out + np.reshape(np.stack(terms), batch)
+    return out, None  # the error estimate is not differentiated
+
+
+@functools.cache
+def _quad_primitive(n_args: int) -> Primitive:
+    """The primitive (a, b, *args) -> (value, abserr), with one reverse rule per argument."""
+    prim = primitive(_quad_impl, "quad", multiple_results=True)
+    defvjp(prim, _vjp_lower, _vjp_upper, *(_vjp_arg(i) for i in range(n_args)))
+    defjvp_joint(prim, _jvp)
+    return prim
+
+
+# ------------------------------------------------------------------ quad
+
+
+def _check_limit(name: str, x: Any) -> None:
+    value = numpy.asarray(cr.stop_gradient(x))
+    if value.shape != () or value.dtype.kind not in "iuf":
+        raise TypeError(f"quad: the limit `{name}` must be a real number, got {x!r:.60}.")
+    if numpy.isnan(value):
+        raise ValueError(f"quad: the limit `{name}` is NaN; pass a number or ±inf.")
+
+
+def _check_tolerance(name: str, x: Any) -> float:
+    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(x) or x < 0:
+        raise ValueError(f"quad: `{name}` must be a finite number >= 0, got {x!r}.")
+    return float(x)
+
+
+def _pointwise(f: Callable[..., Any]) -> Callable[..., Any]:
+    """A vectorised integrand from one that takes a single point."""
+
+    def vectorised(x: Any, *args: Any) -> Any:
+        return np.stack([np.asarray(f(x[k], *args)) for k in range(len(x))])
+
+    return vectorised
+
+
+def quad(
+    f: Callable[..., Any],
+    a: Any,
+    b: Any,
+    args: Any = (),
+    *,
+    epsabs: float = 1.49e-8,
+    epsrel: float = 1.49e-8,
+    limit: int = 50,
+    vectorized: bool = True,
+) -> tuple[Any, float]:
+    """``(∫_a^b f(x, *args) dx, abserr)`` by adaptive Gauss–Kronrod quadrature.
+
+    `f` is called with an ARRAY of nodes ``x`` (shape ``(m,)``) and must return one value
+    per node: write it with `chainrule.numpy`, as any differentiable expression is. Pass
+    ``vectorized=False`` for a function that only takes one point at a time (slower).
+    `args` is a tuple (a single non-tuple value is wrapped) of extra arguments, which may be
+    arrays or any pytree; the integrand is scalar-valued.
+
+    The interval is bisected where the error estimate is largest until the estimated total
+    error is at most ``max(epsabs, epsrel * |value|)``; past `limit` subintervals an
+    `IntegrationWarning` says so and the best estimate is returned. A limit may be infinite
+    (``-numpy.inf``, ``numpy.inf``): the range is mapped onto a finite one by a change of
+    variable. ``a > b`` gives minus the integral from b to a, as SciPy does.
+
+    The value is differentiable (forward and reverse, any order) in `a`, `b` and `args`;
+    ``abserr`` is a plain float. The derivative in `args` integrates the derivative of
+    `f`, each to the same tolerance; for an array argument of size p, reverse mode does p
+    such integrals.
+
+    >>> import numpy
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> gauss = lambda x, mu: np.exp(-((x - mu) ** 2) / 2) / np.sqrt(2 * np.pi)
+    >>> value, abserr = quad(gauss, -numpy.inf, numpy.inf, (0.5,))
+    >>> print(round(float(value), 10), abserr < 1e-8)
+    1.0 True
+    >>> moment = lambda x, mu: x**2 * gauss(x, mu)
+    >>> second_moment = lambda mu: quad(moment, -numpy.inf, numpy.inf, (mu,))[0]
+    >>> print(round(float(cr.grad(second_moment)(0.5)), 8))  # E[x²] = mu² + 1, so 2 mu
+    1.0
+    >>> upper = cr.grad(lambda b: quad(np.sin, 0.0, b)[0])  # Leibniz: sin(b)
+    >>> print(round(float(upper(1.0)), 10), round(float(numpy.sin(1.0)), 10))
+    0.8414709848 0.8414709848
+    """
+    if not callable(f):
+        raise TypeError(f"quad: the integrand `f` must be callable, got {type(f).__name__}.")
+    _check_limit("a", a)
+    _check_limit("b", b)
+    params = {
+        "epsabs": _check_tolerance("epsabs", epsabs),
+        "epsrel": _check_tolerance("epsrel", epsrel),
+    }
+    if params["epsabs"] == 0 and params["epsrel"] == 0:
+        raise ValueError("quad: epsabs and epsrel are both 0; give at least one a positive value.")
+    if isinstance(limit, bool) or not isinstance(limit, numbers.Integral) or limit < 1:
+        raise ValueError(f"quad: `limit` must be a positive integer (subintervals), got {limit!r}.")
+    if not isinstance(vectorized, bool):
+        raise TypeError(f"quad: `vectorized` must be True or False, got {vectorized!r}.")
+    args = args if isinstance(args, tuple) else (args,)
+    leaves, treedef = tree.flatten(args)
+    integrand = f if vectorized else _pointwise(f)
+
+    def flat(x: Any, *leaves: Any) -> Any:
+        return integrand(x, *tree.unflatten(treedef, list(leaves)))
+
+    value, abserr = _quad_primitive(len(leaves))(a, b, *leaves, f=flat, limit=int(limit), **params)
+    return value, float(cr.stop_gradient(abserr))
+
+
+# ------------------------------------------------------------------ expectation
+
+
+class Estimate(NamedTuple):
+    """A Monte Carlo estimate: `mean` (differentiable) and its standard error (a constant)."""
+
+    mean: Any
+    stderr: Any
+
+
+def expectation(
+    f: Callable[[Any], Any], dist: Any, n: int, rng: Any, method: str = "auto"
+) -> Estimate:
+    """Monte Carlo estimate of E[f(x)], x ~ `dist`, differentiable in the parameters of `dist`.
+
+    `f` is called once, with all `n` samples (an array with the samples along axis 0) and
+    returns one value per sample (or one array per sample, then `mean` is an array). The
+    standard error is the sample standard deviation (ddof=1) over sqrt(n).
+
+    Two estimators of the gradient with respect to the parameters of `dist`:
+
+    - ``method="reparam"`` (the default for Normal, Uniform, Exponential, ...: distributions
+      with ``reparameterized = True``): the samples are differentiable functions of the
+      parameters, x = loc + scale·ε for a Normal, so the gradient is mean(∇ f(x)), usually
+      the estimator of lower variance. It needs f differentiable in x.
+    - ``method="score"`` (the default for discrete distributions): ∇ E[f(x)] = E[f(x) ∇ log
+      p(x)], computed as the gradient of the surrogate
+      mean(f(x)) + mean(f(x)·(log p(x) - log p(x))) where the second f and log p are held
+      constant (`chainrule.stop_gradient`): its value is mean(f(x)), its gradient the score
+      estimate. f need not be differentiable, or even continuous. When log p(x) is an
+      array per sample (several independent components), their sum is the log-likelihood.
+
+    Both are unbiased; they agree with the exact gradient of E[x²] = mu² + sigma² under
+    Normal(mu, sigma), (2 mu, 2 sigma) = (1, 3) here, within a few standard errors:
+
+    >>> import numpy
+    >>> import chainrule as cr
+    >>> from chainrule.stats import Normal
+    >>> def second_moment(mu, sigma, method):
+    ...     rng = numpy.random.default_rng(0)
+    ...     return expectation(lambda x: x**2, Normal(mu, sigma), 100_000, rng, method).mean
+    >>> for method in ("reparam", "score"):
+    ...     g = cr.grad(second_moment, argnums=(0, 1))(0.5, 1.5, method)
+    ...     print(method, [round(float(v), 1) for v in g])
+    reparam [1.0, 3.0]
+    score [1.0, 3.0]
+    >>> est = expectation(lambda x: x**2, Normal(0.5, 1.5), 100_000, numpy.random.default_rng(0))
+    >>> print(abs(est.mean - 2.5) < 4 * est.stderr)  # E[x²] = 0.5² + 1.5²
+    True
+    """
+    if not callable(f):
+        raise TypeError(f"expectation: `f` must be callable, got {type(f).__name__}.")
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 2:
+        raise ValueError(f"expectation: `n` must be an integer >= 2 (samples), got {n!r}.")
+    if method not in ("auto", "reparam", "score"):
+        raise ValueError(
+            f"expectation: unknown method {method!r}; use 'auto', 'reparam' or 'score'."
+        )
+    if not (hasattr(dist, "sample") and hasattr(dist, "log_prob")):
+        raise TypeError(
+            "expectation: `dist` must be a chainrule.stats distribution (with sample and "
+            f"log_prob), got {type(dist).__name__}."
+        )
+    reparameterized = bool(getattr(dist, "reparameterized", False))
+    if method == "auto":
+        method = "reparam" if reparameterized else "score"
+    if method == "reparam" and not reparameterized:
+        raise ValueError(
+            f"expectation: method='reparam' needs samples that are differentiable functions "
+            f"of the parameters, which {type(dist).__name__} does not have (it is not "
+            "reparameterized). Use method='score' (or 'auto')."
+        )
+    x = dist.sample(int(n), rng)
+    if method == "reparam":
+        fx = f(x)
+        values = fx
+    else:
+        x = cr.stop_gradient(x)
+        fx = f(x)
+        logp = dist.log_prob(x)
+        if np.ndim(logp) > 1:
+            logp = np.sum(np.reshape(logp, (np.shape(logp)[0], -1)), axis=1)
+        logp = np.reshape(logp, np.shape(logp) + (1,) * (np.ndim(fx) - 1))
+        constant = cr.stop_gradient(fx)
+        values = fx + constant * (logp - cr.stop_gradient(logp))
+    if np.ndim(fx) < 1 or np.shape(fx)[0] != n:
+        raise ValueError(
+            f"expectation: f returned shape {np.shape(fx)} for {n} samples; it is called with "
+            "all the samples at once (along axis 0) and must return one value per sample."
+        )
+    plain = numpy.asarray(cr.stop_gradient(fx), dtype=numpy.float64)
+    stderr = plain.std(axis=0, ddof=1) / math.sqrt(n)
+    return Estimate(np.mean(values, axis=0), stderr[()] if stderr.ndim == 0 else stderr)

@@ -1,0 +1,330 @@
+"""chainrule.linear_model against scikit-learn, the optimality conditions, and its error messages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import data
+from chainrule import linear_model as lm
+
+sk = pytest.importorskip("sklearn.linear_model")
+
+
+def regression_data(n: int = 40, p: int = 5, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p)) + rng.normal(size=p)  # features off-centre: the intercept matters
+    return X, X @ rng.normal(size=p) + 0.3 * rng.normal(size=n) + 2.0
+
+
+def lasso_data() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(50, 8))
+    return X, X[:, :3] @ np.array([3.0, -2.0, 1.5]) + 0.5 * rng.normal(size=50) + 1.0
+
+
+def blobs(classes: int) -> tuple[np.ndarray, np.ndarray]:
+    X, y = data.make_blobs(30 * classes, centers=classes, std=2.5, dim=4, seed=1)
+    return X.astype(np.float64), y
+
+
+def assert_same_fit(ours, theirs, atol: float) -> None:
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=0, atol=atol)
+    np.testing.assert_allclose(ours.intercept_, theirs.intercept_, rtol=0, atol=atol)
+
+
+# ------------------------------------------------------------------ least squares and ridge
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("solver", ["lstsq", "normal", "gd"])
+def test_linear_regression_matches_sklearn(fit_intercept: bool, solver: str) -> None:
+    X, y = regression_data()
+    theirs = sk.LinearRegression(fit_intercept=fit_intercept).fit(X, y)
+    ours = lm.LinearRegression(fit_intercept=fit_intercept, solver=solver)
+    assert ours.fit(X, y) is ours
+    assert_same_fit(ours, theirs, atol=1e-6 if solver == "gd" else 1e-10)
+    assert ours.coef_.shape == (5,) and isinstance(ours.intercept_, float)
+    assert (ours.n_iter_ is None) == (solver != "gd")
+    X_new = regression_data(seed=5)[0]
+    np.testing.assert_allclose(ours.predict(X_new), theirs.predict(X_new), atol=1e-5)
+    assert ours.score(X, y) == pytest.approx(theirs.score(X, y), abs=1e-7)
+    if fit_intercept:
+        assert 0.9 < ours.score(X, y) < 1.0
+    else:  # y has a mean of about 2 that the model cannot fit: a worse score
+        assert ours.intercept_ == 0.0 and 0.5 < ours.score(X, y) < 0.8
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("alpha", [0.0, 0.01, 1.0, 10.0, 300.0])
+@pytest.mark.parametrize("solver", ["closed", "gd"])
+def test_ridge_matches_sklearn(fit_intercept: bool, alpha: float, solver: str) -> None:
+    X, y = regression_data()
+    theirs = sk.Ridge(alpha=alpha, fit_intercept=fit_intercept).fit(X, y)
+    ours = lm.Ridge(alpha, fit_intercept=fit_intercept, solver=solver).fit(X, y)
+    assert_same_fit(ours, theirs, atol=1e-6 if solver == "gd" else 1e-10)
+    assert ours.score(X, y) == pytest.approx(theirs.score(X, y), abs=1e-7)
+
+
+def test_ridge_shrinks_the_coefficients_but_not_the_intercept() -> None:
+    X, y = regression_data()
+    y = y + 100.0  # a penalised intercept would be pulled far from ~102
+    norms = [np.linalg.norm(lm.Ridge(alpha).fit(X, y).coef_) for alpha in (0.0, 1.0, 10.0, 1e3)]
+    assert norms == sorted(norms, reverse=True)
+    huge = lm.Ridge(1e9).fit(X, y)
+    assert np.abs(huge.coef_).max() < 1e-5
+    assert huge.intercept_ == pytest.approx(y.mean(), abs=1e-4)
+
+
+def test_gradient_descent_reaches_the_minimum_norm_solution_of_a_rank_deficient_problem() -> None:
+    X, y = regression_data(n=30, p=3, seed=2)
+    X = np.column_stack([X, X[:, 0]])  # a duplicated column: many least-squares solutions
+    lstsq = lm.LinearRegression().fit(X, y)
+    gd = lm.LinearRegression(solver="gd", tol=1e-10).fit(X, y)
+    np.testing.assert_allclose(gd.coef_, lstsq.coef_, atol=1e-6)
+    assert gd.coef_[0] == pytest.approx(gd.coef_[3], abs=1e-6)  # the minimum-norm split
+
+
+def test_gradient_descent_uses_the_lipschitz_step() -> None:
+    # An orthogonal design with equal column norms: kappa = 1, so lr = 1 / L lands in one step.
+    X = np.array([[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]])
+    y = np.array([3.0, 1.0, -1.0, -3.0])
+    model = lm.LinearRegression(solver="gd").fit(X, y)
+    np.testing.assert_allclose(model.coef_, [2.0, 1.0], atol=1e-12)
+    assert model.n_iter_ == 1
+
+
+def test_gradient_descent_warns_when_it_stops_early() -> None:
+    X, y = regression_data()
+    with pytest.warns(lm.ConvergenceWarning, match=r"Ridge\.fit: gradient descent .*max_iter=2"):
+        model = lm.Ridge(solver="gd", max_iter=2).fit(X, y)
+    assert model.n_iter_ == 2
+
+
+def test_singular_normal_equation_is_refused() -> None:
+    X, y = regression_data(n=20, p=3)
+    X = np.column_stack([X, 2.0 * X[:, 1]])
+    with pytest.raises(np.linalg.LinAlgError, match=r"singular.*rank 3 of 4.*solver=\"lstsq\""):
+        lm.LinearRegression(solver="normal").fit(X, y)
+    with pytest.raises(ValueError, match=r"singular.*Increase alpha"):  # LinAlgError is one
+        lm.Ridge(0.0).fit(X, y)
+    with pytest.raises(ValueError, match="singular"):  # more features than samples
+        lm.LinearRegression(solver="normal").fit(X[:3], y[:3])
+    lm.Ridge(1e-3).fit(X, y)  # any real penalty makes it solvable
+    # Only nearly singular: the condition number of X^T X is about 1e14 > 1e12.
+    X_near = np.column_stack([X[:, 0], X[:, 0] + 1e-7 * X[:, 1]])
+    with pytest.raises(ValueError, match=r"condition number"):
+        lm.LinearRegression(solver="normal", fit_intercept=False).fit(X_near, y)
+
+
+def test_constant_target_and_r2_edge_cases() -> None:
+    X = np.array([[0.0], [1.0], [2.0]])
+    model = lm.LinearRegression().fit(X, [4.0, 4.0, 4.0])
+    assert model.coef_[0] == pytest.approx(0.0, abs=1e-12)
+    assert model.score(X, [4.0, 4.0, 4.0]) == 1.0
+    assert model.score(X, [5.0, 5.0, 5.0]) == 0.0  # as scikit-learn: no variance to explain
+    assert model.score(X, [4.0, 6.0, 8.0]) == pytest.approx(-1.5)
+
+
+# ------------------------------------------------------------------------------------ lasso
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("alpha", [0.01, 0.1, 0.5, 2.0])
+def test_lasso_matches_sklearn_with_the_same_zeros(fit_intercept: bool, alpha: float) -> None:
+    X, y = lasso_data()
+    kwargs = {"fit_intercept": fit_intercept, "tol": 1e-10, "max_iter": 100_000}
+    theirs = sk.Lasso(alpha=alpha, **kwargs).fit(X, y)
+    ours = lm.Lasso(alpha, **kwargs).fit(X, y)
+    assert_same_fit(ours, theirs, atol=1e-6)
+    np.testing.assert_array_equal(ours.coef_ == 0.0, theirs.coef_ == 0.0)
+    assert 0 < ours.n_iter_ < 1000
+    assert ours.score(X, y) == pytest.approx(theirs.score(X, y), abs=1e-8)
+
+
+def test_lasso_selects_features_with_exact_zeros() -> None:
+    X, y = lasso_data()
+    model = lm.Lasso(0.3, tol=1e-10).fit(X, y)
+    assert np.all(model.coef_[:3] != 0.0) and np.count_nonzero(model.coef_[3:]) <= 2
+    # Optimality (the subgradient condition): |x_j·r| / n <= alpha, with equality off zero.
+    X_c, residual = X - X.mean(axis=0), y - model.predict(X)
+    correlation = X_c.T @ residual / len(y)
+    active = model.coef_ != 0.0
+    np.testing.assert_allclose(correlation[active], 0.3 * np.sign(model.coef_[active]), atol=1e-7)
+    assert np.all(np.abs(correlation[~active]) <= 0.3)
+    # Above alpha_max = max |X_c^T (y - mean y)| / n every coefficient is exactly 0.
+    alpha_max = np.abs(X_c.T @ (y - y.mean())).max() / len(y)
+    empty = lm.Lasso(alpha_max * 1.001).fit(X, y)
+    assert np.all(empty.coef_ == 0.0) and empty.intercept_ == pytest.approx(y.mean())
+    assert np.count_nonzero(lm.Lasso(alpha_max * 0.99).fit(X, y).coef_) == 1
+
+
+def test_lasso_warns_when_not_converged() -> None:
+    X, y = lasso_data()
+    with pytest.warns(lm.ConvergenceWarning, match=r"Lasso\.fit: coordinate descent.*gap"):
+        model = lm.Lasso(0.01, max_iter=2, tol=1e-12).fit(X, y)
+    assert model.n_iter_ == 2
+
+
+# ------------------------------------------------------------------- logistic regression
+
+
+def kkt_residual(model: lm.LogisticRegression, X: np.ndarray, y: np.ndarray) -> float:
+    """Largest entry of the gradient of C * sum_i loss_i + ½||W||², written out by hand."""
+    index = np.searchsorted(model.classes_, y)
+    Z = X @ model.coef_.T + model.intercept_
+    if len(model.classes_) == 2:
+        residual = 1.0 / (1.0 + np.exp(-Z)) - index[:, None]  # sigmoid(z) - y
+    else:
+        P = np.exp(Z - Z.max(axis=1, keepdims=True))
+        residual = P / P.sum(axis=1, keepdims=True) - np.eye(len(model.classes_))[index]
+    grad_W = model.coef_ + model.C * residual.T @ X
+    grad_b = model.C * residual.sum(axis=0) if model.fit_intercept else np.zeros(1)
+    return float(max(np.abs(grad_W).max(), np.abs(grad_b).max()))
+
+
+@pytest.mark.parametrize("classes", [2, 3, 4])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("C", [0.1, 1.0])
+@pytest.mark.parametrize("solver", ["lbfgs", "newton"])
+def test_logistic_regression_matches_sklearn(
+    classes: int, fit_intercept: bool, C: float, solver: str
+) -> None:
+    X, y = blobs(classes)
+    theirs = sk.LogisticRegression(C=C, fit_intercept=fit_intercept, tol=1e-10, max_iter=10_000)
+    theirs.fit(X, y)
+    ours = lm.LogisticRegression(
+        C=C, fit_intercept=fit_intercept, solver=solver, tol=1e-10, max_iter=1000
+    )
+    assert ours.fit(X, y) is ours
+    rows = 1 if classes == 2 else classes
+    assert ours.coef_.shape == (rows, 4) and ours.intercept_.shape == (rows,)
+    scale = max(np.abs(theirs.coef_).max(), np.abs(theirs.intercept_).max())
+    assert_same_fit(ours, theirs, atol=1e-5 * scale)
+    np.testing.assert_array_equal(ours.classes_, theirs.classes_)
+    proba = ours.predict_proba(X)
+    np.testing.assert_allclose(proba, theirs.predict_proba(X), atol=1e-6)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-12)
+    np.testing.assert_allclose(ours.predict_log_proba(X), np.log(proba), atol=1e-10)
+    np.testing.assert_allclose(
+        ours.decision_function(X), theirs.decision_function(X), atol=1e-4 * scale
+    )
+    np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
+    assert ours.score(X, y) == theirs.score(X, y) > 0.9
+    assert kkt_residual(ours, X, y) < 1e-6 * len(y) * C
+    if fit_intercept and classes > 2:
+        assert abs(ours.intercept_.sum()) < 1e-8  # the free shift, fixed as scikit-learn's
+
+
+def test_newton_solves_to_machine_precision_in_few_steps() -> None:
+    X, y = blobs(3)
+    newton = lm.LogisticRegression(C=10.0, solver="newton", tol=1e-10).fit(X, y)
+    assert newton.n_iter_ < 20
+    assert kkt_residual(newton, X, y) < 1e-8
+
+
+def test_labels_can_be_any_sortable_values() -> None:
+    X, y = blobs(3)
+    table = np.array(["setosa", "versicolor", "virginica"])
+    names = table[y]
+    by_name = lm.LogisticRegression().fit(X, names)
+    by_index = lm.LogisticRegression().fit(X, y)
+    assert by_name.classes_.tolist() == ["setosa", "versicolor", "virginica"]
+    np.testing.assert_allclose(by_name.coef_, by_index.coef_)
+    np.testing.assert_array_equal(by_name.predict(X), table[by_index.predict(X)])
+    assert by_name.score(X, names) == by_index.score(X, y)
+    binary = lm.LogisticRegression().fit(X[y < 2], np.where(y[y < 2] == 0, 7, -3))
+    assert binary.classes_.tolist() == [-3, 7]  # coef_ is the log-odds of classes_[1] = 7
+    assert set(binary.predict(X).tolist()) == {-3, 7}
+    assert binary.decision_function(X).shape == (len(X),)
+
+
+def test_probabilities_are_finite_for_huge_decision_values() -> None:
+    X, y = blobs(2)
+    model = lm.LogisticRegression(C=1e4).fit(X, y)
+    far = np.array([[1e6, 1e6, 1e6, 1e6], [-1e6, -1e6, -1e6, -1e6]])
+    proba, log_proba = model.predict_proba(far), model.predict_log_proba(far)
+    assert np.all(np.isfinite(log_proba)) and np.all(np.isfinite(proba))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert log_proba.min() < -1e4  # exact in log space, where a probability underflows to 0
+
+
+def test_logistic_objective_is_twice_differentiable() -> None:
+    X, y = blobs(3)
+    X, y = X[::9], y[::9]
+    objective, _ = lm._logistic_objective(X, y, 3, 1.0, True)
+    theta = np.random.default_rng(0).normal(size=15) * 0.3
+    cr.check_grads(objective, (theta,), order=2)
+
+
+def test_logistic_warns_when_not_converged() -> None:
+    X, y = blobs(3)
+    for solver in ("lbfgs", "newton"):
+        with pytest.warns(lm.ConvergenceWarning, match=r"LogisticRegression\.fit: .*max_iter"):
+            model = lm.LogisticRegression(solver=solver, max_iter=1, tol=1e-12).fit(X, y)
+        assert model.n_iter_ == 1
+
+
+# ---------------------------------------------------------------------------- bad input
+
+MODELS = [lm.LinearRegression, lm.Ridge, lm.Lasso, lm.LogisticRegression]
+
+
+@pytest.mark.parametrize("kind", MODELS, ids=lambda kind: kind.__name__)
+def test_input_errors_name_the_problem(kind) -> None:
+    X, y = blobs(2)
+    model, name = kind(), kind.__name__
+    with pytest.raises(lm.NotFittedError, match=rf"{name}\.predict: .*not fitted.*fit\(X, y\)"):
+        model.predict(X)
+    with pytest.raises(ValueError, match=r"X must be 2-D.*reshape\(-1, 1\)"):
+        model.fit(X[:, 0], y)
+    with pytest.raises(ValueError, match=r"X has 60 samples \(rows\) but y has 59"):
+        model.fit(X, y[:-1])
+    with pytest.raises(ValueError, match=r"y must be 1-D.*y\.ravel\(\)"):
+        model.fit(X, y[:, None])
+    X_nan = X.copy()
+    X_nan[3, 1] = np.nan
+    with pytest.raises(ValueError, match=r"X contains NaN or infinity \(first at index \(3, 1\)\)"):
+        model.fit(X_nan, y)
+    with pytest.raises(ValueError, match=r"y contains NaN"):
+        model.fit(X, np.where(np.arange(60) == 5, np.inf, y))
+    with pytest.raises(TypeError, match=r"X must hold real numbers"):
+        model.fit(X.astype(complex), y)
+    model.fit(X, y)
+    with pytest.raises(ValueError, match=r"X has 3 features, but the model was fitted with 4"):
+        model.predict(X[:, :3])
+
+
+def test_hyper_parameter_errors() -> None:
+    with pytest.raises(ValueError, match=r"solver must be one of 'lstsq', 'normal', 'gd'"):
+        lm.LinearRegression(solver="cholesky")
+    with pytest.raises(ValueError, match=r"Ridge: alpha must be a finite number >= 0"):
+        lm.Ridge(-1.0)
+    with pytest.raises(ValueError, match=r"alpha must be > 0 for Lasso.*LinearRegression"):
+        lm.Lasso(0.0)
+    with pytest.raises(ValueError, match=r"C must be a finite number > 0"):
+        lm.LogisticRegression(C=0.0)
+    with pytest.raises(TypeError, match=r"max_iter must be an integer"):
+        lm.LogisticRegression(max_iter=10.5)
+    with pytest.raises(TypeError, match=r"fit_intercept must be True or False"):
+        lm.Ridge(fit_intercept="yes")
+    model = lm.Ridge()
+    model.solver = "svd"  # changed after construction: caught by fit
+    with pytest.raises(ValueError, match=r"Ridge\.fit: solver must be one of 'closed', 'gd'"):
+        model.fit([[1.0]], [1.0])
+
+
+def test_classifier_label_errors() -> None:
+    X = np.arange(8.0).reshape(4, 2)
+    with pytest.raises(ValueError, match=r"single class, 'a'; a classifier needs at least 2"):
+        lm.LogisticRegression().fit(X, ["a"] * 4)
+    with pytest.raises(TypeError, match=r"labels in y must be sortable"):
+        lm.LogisticRegression().fit(X, np.array([1, "b", 2.5, None], dtype=object))
+
+
+def test_repr_shows_the_hyper_parameters() -> None:
+    assert repr(lm.Lasso(0.5)) == "Lasso(alpha=0.5, fit_intercept=True, max_iter=1000, tol=0.0001)"
+    assert repr(lm.LogisticRegression(solver="newton")) == (
+        "LogisticRegression(C=1.0, fit_intercept=True, solver='newton', max_iter=100, tol=1e-08)"
+    )
