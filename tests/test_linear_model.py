@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -9,7 +11,11 @@ import chainrule as cr
 from chainrule import data
 from chainrule import linear_model as lm
 
-sk = pytest.importorskip("sklearn.linear_model")
+
+@pytest.fixture
+def sk() -> Any:
+    """scikit-learn's linear models, the reference: only its comparisons need it."""
+    return pytest.importorskip("sklearn.linear_model")
 
 
 def regression_data(n: int = 40, p: int = 5, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -39,7 +45,7 @@ def assert_same_fit(ours, theirs, atol: float) -> None:
 
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("solver", ["lstsq", "normal", "gd"])
-def test_linear_regression_matches_sklearn(fit_intercept: bool, solver: str) -> None:
+def test_linear_regression_matches_sklearn(fit_intercept: bool, solver: str, sk: Any) -> None:
     X, y = regression_data()
     theirs = sk.LinearRegression(fit_intercept=fit_intercept).fit(X, y)
     ours = lm.LinearRegression(fit_intercept=fit_intercept, solver=solver)
@@ -59,7 +65,7 @@ def test_linear_regression_matches_sklearn(fit_intercept: bool, solver: str) -> 
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("alpha", [0.0, 0.01, 1.0, 10.0, 300.0])
 @pytest.mark.parametrize("solver", ["closed", "gd"])
-def test_ridge_matches_sklearn(fit_intercept: bool, alpha: float, solver: str) -> None:
+def test_ridge_matches_sklearn(fit_intercept: bool, alpha: float, solver: str, sk: Any) -> None:
     X, y = regression_data()
     theirs = sk.Ridge(alpha=alpha, fit_intercept=fit_intercept).fit(X, y)
     ours = lm.Ridge(alpha, fit_intercept=fit_intercept, solver=solver).fit(X, y)
@@ -132,7 +138,9 @@ def test_constant_target_and_r2_edge_cases() -> None:
 
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("alpha", [0.01, 0.1, 0.5, 2.0])
-def test_lasso_matches_sklearn_with_the_same_zeros(fit_intercept: bool, alpha: float) -> None:
+def test_lasso_matches_sklearn_with_the_same_zeros(
+    fit_intercept: bool, alpha: float, sk: Any
+) -> None:
     X, y = lasso_data()
     kwargs = {"fit_intercept": fit_intercept, "tol": 1e-10, "max_iter": 100_000}
     theirs = sk.Lasso(alpha=alpha, **kwargs).fit(X, y)
@@ -189,7 +197,7 @@ def kkt_residual(model: lm.LogisticRegression, X: np.ndarray, y: np.ndarray) -> 
 @pytest.mark.parametrize("C", [0.1, 1.0])
 @pytest.mark.parametrize("solver", ["lbfgs", "newton"])
 def test_logistic_regression_matches_sklearn(
-    classes: int, fit_intercept: bool, C: float, solver: str
+    classes: int, fit_intercept: bool, C: float, solver: str, sk: Any
 ) -> None:
     X, y = blobs(classes)
     theirs = sk.LogisticRegression(C=C, fit_intercept=fit_intercept, tol=1e-10, max_iter=10_000)

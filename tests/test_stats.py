@@ -443,10 +443,10 @@ def test_helpers_match_numpy() -> None:
     for rowvar in (True, False):
         for kwargs in ({}, {"bias": True}, {"ddof": 2}):
             numpy.testing.assert_allclose(
-                stats.cov(X2, rowvar, **kwargs), numpy.cov(X2, rowvar=rowvar, **kwargs), **TIGHT
+                stats.cov(X2, rowvar=rowvar, **kwargs), numpy.cov(X2, rowvar=rowvar, **kwargs), **TIGHT
             )
         numpy.testing.assert_allclose(
-            stats.corrcoef(X2, rowvar), numpy.corrcoef(X2, rowvar=rowvar), **TIGHT
+            stats.corrcoef(X2, rowvar=rowvar), numpy.corrcoef(X2, rowvar=rowvar), **TIGHT
         )
     numpy.testing.assert_allclose(stats.cov(X2[0]), numpy.cov(X2[0]), **TIGHT)
     assert stats.cov(X2[0]).shape == numpy.cov(X2[0]).shape == ()
@@ -463,3 +463,16 @@ def test_helpers_are_differentiable() -> None:
     cr.check_grads(lambda x: stats.cov(x), (X2,), order=2)
     cr.check_grads(lambda x: stats.cov(x, rowvar=False, bias=True), (X2,), order=2)
     cr.check_grads(lambda x: stats.corrcoef(x), (X2,), order=2)
+
+
+def test_cov_and_corrcoef_of_two_arrays_as_numpy() -> None:
+    rng = numpy.random.default_rng(5)
+    a, b = rng.standard_normal((2, 8)), rng.standard_normal((3, 8))
+    numpy.testing.assert_allclose(stats.cov(a, b), numpy.cov(a, b), rtol=1e-12)
+    numpy.testing.assert_allclose(stats.corrcoef(a, b), numpy.corrcoef(a, b), rtol=1e-12)
+    numpy.testing.assert_allclose(
+        stats.cov(a.T, b.T, rowvar=False), numpy.cov(a.T, b.T, rowvar=False), rtol=1e-12
+    )
+    with pytest.raises(ValueError, match="x has 8 observations and y has 7"):
+        stats.cov(a, b[:, :7])
+    cr.check_grads(lambda u, v: stats.corrcoef(u, v), (a, b), order=2)

@@ -1217,16 +1217,35 @@ def _observations(name: str, x: Any, rowvar: bool) -> Any:
     return rows.T if not rowvar and rows.shape[0] != 1 else rows
 
 
-def cov(x: Any, rowvar: bool = True, bias: bool = False, ddof: int | None = None) -> Any:
+def _variables(name: str, x: Any, y: Any, rowvar: bool) -> Any:
+    """The (variables, observations) matrix of `x`, with the variables of `y` below them."""
+    rows = _observations(name, x, rowvar)
+    if y is None:
+        return rows
+    more = _observations(name, y, rowvar)
+    if more.shape[1] != rows.shape[1]:
+        raise ValueError(
+            f"{name}: x has {rows.shape[1]} observations and y has {more.shape[1]}; "
+            "give both the same number"
+        )
+    return np.concatenate([rows, more], axis=0)
+
+
+def cov(
+    x: Any, y: Any = None, rowvar: bool = True, bias: bool = False, ddof: int | None = None
+) -> Any:
     """The covariance matrix, as ``numpy.cov``: rows are variables unless ``rowvar=False``.
 
-    Normalised by ``N - 1`` (``N`` with ``bias=True``, ``N - ddof`` if `ddof` is given).
+    Normalised by ``N - 1`` (``N`` with ``bias=True``, ``N - ddof`` if `ddof` is given). As
+    NumPy's, `y` adds more variables (observed as in `x`): ``cov(a, b)`` for two series.
 
     >>> cov([[1.0, 2.0, 3.0], [2.0, 4.0, 7.0]])
     array([[1.        , 2.5       ],
            [2.5       , 6.33333333]])
+    >>> cov([1.0, 2.0, 3.0], [2.0, 4.0, 7.0])[0, 1]
+    np.float64(2.5)
     """
-    rows = _observations("cov", x, rowvar)
+    rows = _variables("cov", x, y, rowvar)
     if ddof is None:
         ddof = 0 if bias else 1
     if isinstance(ddof, bool) or not isinstance(ddof, (int, numpy.integer)):
@@ -1238,14 +1257,14 @@ def cov(x: Any, rowvar: bool = True, bias: bool = False, ddof: int | None = None
     return np.squeeze(centred @ centred.T / (n - ddof))
 
 
-def corrcoef(x: Any, rowvar: bool = True) -> Any:
+def corrcoef(x: Any, y: Any = None, rowvar: bool = True) -> Any:
     """Pearson correlation coefficients, as ``numpy.corrcoef``: ``cov_ij / (sd_i sd_j)``.
 
     >>> corrcoef([[1.0, 2.0, 3.0], [2.0, 4.0, 7.0]]).round(4)
     array([[1.    , 0.9934],
            [0.9934, 1.    ]])
     """
-    c = cov(x, rowvar)
+    c = cov(x, y, rowvar)
     if len(c.shape) == 0:
         return c / c
     sd = np.sqrt(np.diagonal(c))
