@@ -443,7 +443,9 @@ def test_helpers_match_numpy() -> None:
     for rowvar in (True, False):
         for kwargs in ({}, {"bias": True}, {"ddof": 2}):
             numpy.testing.assert_allclose(
-                stats.cov(X2, rowvar=rowvar, **kwargs), numpy.cov(X2, rowvar=rowvar, **kwargs), **TIGHT
+                stats.cov(X2, rowvar=rowvar, **kwargs),
+                numpy.cov(X2, rowvar=rowvar, **kwargs),
+                **TIGHT,
             )
         numpy.testing.assert_allclose(
             stats.corrcoef(X2, rowvar=rowvar), numpy.corrcoef(X2, rowvar=rowvar), **TIGHT
