@@ -44,6 +44,7 @@ import scipy.special as sc
 import chainrule as cr
 import chainrule.numpy as np
 from chainrule import tree
+from chainrule._seed import rng_from
 from chainrule.core.trace import Tracer, primal
 from chainrule.extend import defjvp, defvjp, primitive
 from chainrule.scipy import special
@@ -63,14 +64,6 @@ Rng = int | numpy.random.Generator | None
 
 def _is_traced(x: Any) -> bool:
     return isinstance(x, Tracer)
-
-
-def _generator(rng: Any) -> numpy.random.Generator:
-    if isinstance(rng, numpy.random.Generator):
-        return rng
-    if rng is None or (isinstance(rng, (int, numpy.integer)) and not isinstance(rng, bool)):
-        return numpy.random.default_rng(rng)
-    raise TypeError(f"rng must be a seed (int), a numpy.random.Generator or None, got {rng!r}")
 
 
 def _count(name: str, n: Any) -> int:
@@ -351,7 +344,9 @@ class Distribution:
         >>> Normal(loc=10.0, scale=0.0001).sample(3, rng=0).round(2)
         array([10., 10., 10.])
         """
-        return self._draw(_count("sample: n", n), _generator(rng))
+        return self._draw(
+            _count("sample: n", n), rng_from(rng, f"{type(self).__name__}.sample", "rng")
+        )
 
     def _draw(self, n: int, rng: numpy.random.Generator) -> Any:
         raise NotImplementedError

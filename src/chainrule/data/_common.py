@@ -7,19 +7,9 @@ from typing import Any
 
 import numpy as np
 
-Seed = int | np.random.Generator | None
-"""An int seed, a Generator to draw from (so successive calls differ), or None (fresh entropy)."""
+from .._seed import Seed, rng_from
 
-
-def rng_from(seed: Seed, where: str) -> np.random.Generator:
-    """A Generator from `seed`; never NumPy's global random state."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)):
-        return np.random.default_rng(seed)
-    raise TypeError(
-        f"{where}: seed must be an int, a numpy.random.Generator or None, got {type(seed).__name__}"
-    )
+__all__ = ["Seed", "count", "float_dtype", "nonnegative", "pair", "rng_from"]
 
 
 def count(value: Any, name: str, where: str, minimum: int = 1) -> int:

@@ -23,9 +23,10 @@ import math
 from typing import Any
 
 import chainrule.numpy as np
+from chainrule._seed import rng_from
 from chainrule.scipy import special
 
-from .layers import DType, Linear, Rng, _float_dtype, _generator, _size, _uniform
+from .layers import DType, Linear, Rng, _float_dtype, _size, _uniform
 from .module import Module
 
 __all__ = ["MultiHeadAttention", "causal_mask", "scaled_dot_product_attention"]
@@ -185,7 +186,7 @@ class MultiHeadAttention(Module):
         if all(p is None for p in given):
             e = _size(embed_dim, "embed_dim", "MultiHeadAttention")
             dt = _float_dtype(dtype, "MultiHeadAttention")
-            gen = _generator(rng, "MultiHeadAttention")
+            gen = rng_from(rng, "MultiHeadAttention", "rng")
 
             def projection(bound: float) -> Linear:
                 return Linear(

@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._seed import rng_from
+
 __all__ = [
     "calculate_gain", "kaiming_normal", "kaiming_uniform", "normal", "uniform",
     "xavier_normal", "xavier_uniform", "zeros",
@@ -87,16 +89,6 @@ def _dtype(dtype: Any) -> np.dtype[Any]:
     return dt
 
 
-def _generator(rng: Rng) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
-        return np.random.default_rng(rng)
-    raise TypeError(
-        f"init: rng must be an int seed, a numpy.random.Generator or None, got {rng!r}."
-    )
-
-
 def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
     """``(fan_in, fan_out)`` of a weight laid out ``(in, out, *kernel)`` (see module doc)."""
     if len(shape) < 2:
@@ -116,12 +108,12 @@ def _fan(shape: tuple[int, ...], mode: str) -> int:
 
 def _draw_uniform(shape: Shape, low: float, high: float, rng: Rng, dtype: Any) -> np.ndarray:
     dims, dt = _shape(shape), _dtype(dtype)
-    return _generator(rng).uniform(low, high, dims).astype(dt)
+    return rng_from(rng, "init", "rng").uniform(low, high, dims).astype(dt)
 
 
 def _draw_normal(shape: Shape, mean: float, std: float, rng: Rng, dtype: Any) -> np.ndarray:
     dims, dt = _shape(shape), _dtype(dtype)
-    return _generator(rng).normal(mean, std, dims).astype(dt)
+    return rng_from(rng, "init", "rng").normal(mean, std, dims).astype(dt)
 
 
 def zeros(shape: Shape, *, dtype: Any = np.float32) -> np.ndarray:

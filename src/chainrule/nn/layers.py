@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import chainrule.numpy as np
+from chainrule._seed import rng_from
 
 from .functional import linear, relu
 from .module import Module
@@ -46,17 +47,6 @@ DType = Any
 
 
 # ---------------------------------------------------------------------------------- helpers
-
-
-def _generator(rng: Rng, owner: str) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
-        return np.random.default_rng(rng)
-    raise TypeError(
-        f"{owner}: rng must be an int seed, a numpy.random.Generator or None, "
-        f"got {type(rng).__name__}."
-    )
 
 
 def _float_dtype(dtype: DType, owner: str) -> np.dtype[Any]:
@@ -139,7 +129,7 @@ class Linear(Module):
                 raise TypeError("Linear needs in_features and out_features, or weight=<array>.")
             n_in = _size(in_features, "in_features", "Linear")
             n_out = _size(out_features, "out_features", "Linear")
-            rng = _generator(rng, "Linear")
+            rng = rng_from(rng, "Linear", "rng")
             weight = _uniform(rng, 1.0 / math.sqrt(n_in), (n_in, n_out), dt)
         else:
             weight = _array(weight, dt, None, "Linear: weight")
@@ -156,7 +146,7 @@ class Linear(Module):
                 )
         n_in, n_out = weight.shape
         if bias is True:
-            bias = _uniform(_generator(rng, "Linear"), 1.0 / math.sqrt(n_in), (n_out,), dt)
+            bias = _uniform(rng_from(rng, "Linear", "rng"), 1.0 / math.sqrt(n_in), (n_out,), dt)
         elif bias is False or bias is None:
             bias = None
         else:
@@ -219,7 +209,7 @@ class MLP(Module):
             sizes = [_size(n, "every size", "MLP") for n in sizes]
             if len(sizes) < 2:
                 raise ValueError(f"MLP: sizes must list at least [in, out], got {sizes}.")
-            gen = _generator(rng, "MLP")
+            gen = rng_from(rng, "MLP", "rng")
             layers = [Linear(a, b, rng=gen, dtype=dtype) for a, b in itertools.pairwise(sizes)]
         layers = list(layers or [])
         if not layers or not all(isinstance(layer, Linear) for layer in layers):
@@ -366,7 +356,7 @@ class Embedding(Module):
                 _size(num_embeddings, "num_embeddings", "Embedding"),
                 _size(embedding_dim, "embedding_dim", "Embedding"),
             )
-            weight = _generator(rng, "Embedding").standard_normal(shape).astype(dt)
+            weight = rng_from(rng, "Embedding", "rng").standard_normal(shape).astype(dt)
         else:
             weight = _array(weight, dt, None, "Embedding: weight")
             if weight.ndim != 2 or any(
