@@ -20,7 +20,15 @@ from . import numpy as cnp
 from . import tree
 from .core.forward import jvp_flat
 from .core.reverse import vjp_flat
-from .core.trace import Tracer, dtype_of, float_dtype, is_float, shape_of
+from .core.trace import (
+    ConversionError,
+    ShapeError,
+    Tracer,
+    dtype_of,
+    float_dtype,
+    is_float,
+    shape_of,
+)
 
 Argnums = int | Sequence[int]
 
@@ -108,12 +116,23 @@ def _normalize_argnums(fun: Callable[..., Any], argnums: Argnums, nargs: int) ->
         return (argnums,)
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     for i in nums:
-        if not isinstance(i, int) or not -nargs <= i < nargs:
+        if isinstance(i, bool) or not isinstance(i, int) or not -nargs <= i < nargs:
             raise ValueError(
                 f"argnums={argnums!r} for {describe(fun)}, which was called with {nargs} "
                 "positional argument(s)."
             )
-    return tuple(i % nargs for i in nums)
+    normal = tuple(i % nargs for i in nums)
+    if not normal:
+        raise ValueError(
+            f"argnums=() for {describe(fun)}: there is nothing to differentiate with respect "
+            "to. Name at least one positional argument."
+        )
+    if len(set(normal)) < len(normal):
+        raise ValueError(
+            f"argnums={argnums!r} for {describe(fun)} names an argument more than once; each "
+            "argument gets one derivative, so list it once."
+        )
+    return normal
 
 
 _OUTPUT_TYPES = (np.ndarray, np.generic, Tracer, float, int)
@@ -144,6 +163,9 @@ class _Flat:
         self.out_tree: Any = None
         self.aux: Any = None
 
+    def __str__(self) -> str:
+        return f"{self.what} of {describe(self.fun)}"
+
     def split(self, leaves: Sequence[Any]) -> list[Any]:
         """Per differentiated argument, its pytree rebuilt from `leaves`."""
         if len(self.arg_trees) == 1:
@@ -158,7 +180,16 @@ class _Flat:
         args = list(self.args)
         for i, arg in zip(self.argnums, self.split(leaves), strict=False):
             args[i] = arg
-        out = self.fun(*args, **self.kwargs)
+        try:
+            out = self.fun(*args, **self.kwargs)
+        except ShapeError as e:
+            if not e.named:
+                e.args, e.named = (f"{self}: {e}",), True
+            raise
+        except ValueError as e:
+            if isinstance(e.__cause__, ConversionError):  # NumPy's `buf[i] = traced`
+                raise _store_error(self) from None
+            raise
         if self.has_aux:
             if not (isinstance(out, tuple) and len(out) == 2):
                 raise TypeError(
@@ -182,6 +213,14 @@ class _Flat:
         return per_arg[0] if isinstance(argnums, int) else tuple(per_arg)
 
 
+def _store_error(flat: _Flat) -> TypeError:
+    return TypeError(
+        f"{flat}: a traced value was stored into a NumPy array (`buf[i] = x`), which would "
+        "silently drop its derivative. Build the array from traced values instead: "
+        "`np.stack([...])`, `np.array([...])`, `np.concatenate`, or `np.where(mask, x, buf)`."
+    )
+
+
 def _wrap(
     fun: Callable[..., Any], transformed: Callable[..., Any], what: str
 ) -> Callable[..., Any]:
@@ -192,9 +231,25 @@ def _wrap(
 
 
 def _check_like(x: Any, ref: Any, what: str) -> Any:
-    """A user-given (co)tangent leaf, checked against the value it goes with."""
-    if not isinstance(x, (np.ndarray, np.generic, Tracer)):
-        x = np.asarray(x, dtype=dtype_of(ref))
+    """A user-given (co)tangent leaf, checked against the value it goes with.
+
+    As in JAX, its dtype must be the one derivatives of `ref` take (`float_dtype`): an
+    integer, boolean, complex or float64 tangent for a float32 value is refused rather than
+    cast behind the user's back. Python numbers are weakly typed and take that dtype.
+    """
+    expected = float_dtype(ref)
+    if isinstance(x, (bool, int, float)) and not isinstance(x, Tracer):
+        x = np.asarray(x, dtype=expected)
+    elif not isinstance(x, (np.ndarray, np.generic, Tracer)):
+        raise TypeError(
+            f"{what} is a {type(x).__name__}; it must be an array of dtype {expected}, like "
+            "the value it goes with."
+        )
+    if dtype_of(x) != expected:
+        raise TypeError(
+            f"{what} has dtype {dtype_of(x)} but must have dtype {expected}, the dtype of "
+            f"derivatives of the value it goes with. Convert it with `.astype({expected})`."
+        )
     if tuple(x.shape) != tuple(np.shape(ref) if not isinstance(ref, Tracer) else ref.shape):
         ref_shape = ref.shape if isinstance(ref, Tracer) else np.shape(ref)
         raise ValueError(

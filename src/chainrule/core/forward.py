@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .primitive import Primitive, missing_rule
-from .trace import Trace, Tracer, zero_tangent
+from .trace import Trace, Tracer, evaluate, in_dtype_of, leaked_error, zero_tangent
 
 
 class JVPTracer(Tracer):
@@ -26,8 +26,8 @@ class JVPTracer(Tracer):
 class JVPTrace(Trace):
     __slots__ = ("batch_shape",)
 
-    def __init__(self, batch_shape: tuple[int, ...] = ()) -> None:
-        super().__init__()
+    def __init__(self, batch_shape: tuple[int, ...] = (), owner: Any = None) -> None:
+        super().__init__(owner)
         self.batch_shape = batch_shape
 
     def unwrap(self, args: Sequence[Any]) -> tuple[list[Any], list[Any], bool]:
@@ -49,8 +49,10 @@ class JVPTrace(Trace):
         return value if tangent is None else JVPTracer(value, tangent, self)
 
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        if self.ended:
+            raise leaked_error(self, prim)
         vals, tans, lower = self.unwrap(args)
-        ans = prim(*vals, **params) if lower else prim.impl(*vals, **params)
+        ans = evaluate(prim, vals, params, lower)
         if prim.jvp is None:
             raise missing_rule(prim, "forward")
         t = prim.jvp(tans, ans, *vals, **params)
@@ -66,16 +68,17 @@ def jvp_flat(
     batch_shape: tuple[int, ...] = (),
 ) -> tuple[list[Any], list[Any]]:
     """Push `tangents` (None for an input held constant) through `fun`; return outputs, tangents."""
-    trace = JVPTrace(batch_shape)
+    trace = JVPTrace(batch_shape, fun)
     inputs = [
         p if t is None else JVPTracer(p, t, trace) for p, t in zip(primals, tangents, strict=False)
     ]
     outs = fun(inputs)
+    trace.end()
     values, out_tangents = [], []
     for o in outs:
         if type(o) is JVPTracer and o._trace is trace:
             values.append(o.value)
-            out_tangents.append(o.tangent)
+            out_tangents.append(in_dtype_of(o.tangent, o.value))
         else:
             values.append(o)
             out_tangents.append(zero_tangent(o, batch_shape))

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .primitive import Primitive, argument_error, missing_rule
-from .trace import Trace, Tracer, zero_tangent
+from .trace import Trace, Tracer, evaluate, in_dtype_of, leaked_error, zero_tangent
 
 Parent = tuple[int, "Node", "int | None"]  # (argument position, node, output index)
 
@@ -64,8 +64,8 @@ class VJPTracer(Tracer):
 class ReverseTrace(Trace):
     __slots__ = ("tape",)
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, owner: Any = None) -> None:
+        super().__init__(owner)
         self.tape: list[Node] = []
 
     def new_input(self, value: Any) -> VJPTracer:
@@ -86,8 +86,10 @@ class ReverseTrace(Trace):
         return vals, parents, lower
 
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        if self.ended:
+            raise leaked_error(self, prim)
         vals, parents, lower = self.unwrap(args)
-        ans = prim(*vals, **params) if lower else prim.impl(*vals, **params)
+        ans = evaluate(prim, vals, params, lower)
         return self.record(prim, vals, params, ans, parents)
 
     def record(
@@ -180,9 +182,10 @@ def vjp_flat(
     per input, and may be called any number of times, or, with `once`, a single time: its
     sweep then frees the recording as it goes.
     """
-    trace = ReverseTrace()
+    trace = ReverseTrace(fun)
     inputs = [trace.new_input(p) for p in primals]
     outs = fun(inputs)
+    trace.end()
     ours = [type(o) is VJPTracer and o._trace is trace for o in outs]
     values = [o.value if mine else o for o, mine in zip(outs, ours, strict=False)]
 
@@ -195,7 +198,7 @@ def vjp_flat(
         for x in inputs:
             ct = x.node.ct
             x.node.ct = None
-            grads.append(zero_tangent(x.value) if ct is None else ct)
+            grads.append(zero_tangent(x.value) if ct is None else in_dtype_of(ct, x.value))
         return grads
 
     return values, backward

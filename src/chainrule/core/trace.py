@@ -11,6 +11,7 @@ transform's tracer for its own.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
@@ -22,12 +23,23 @@ _levels = itertools.count(1)
 
 
 class Trace:
-    """One running transform. Subclasses say how a primitive is processed at this level."""
+    """One running transform. Subclasses say how a primitive is processed at this level.
 
-    __slots__ = ("level",)
+    `owner` is what the transform runs (the user's function, flattened), for error
+    messages. Once the transform has its outputs it calls `end()`: a tracer of an ended
+    trace that is used again has leaked out of its transform (stored in a global, a list,
+    a closure), and would give wrong derivatives, so using it raises `leaked_error`.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("ended", "level", "owner")
+
+    def __init__(self, owner: Any = None) -> None:
         self.level = next(_levels)
+        self.owner = owner
+        self.ended = False
+
+    def end(self) -> None:
+        self.ended = True
 
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
         raise NotImplementedError
@@ -104,8 +116,12 @@ class Tracer:
         )
 
 
-def conversion_error(what: str, tracer: Tracer) -> TypeError:
-    return TypeError(
+class ConversionError(TypeError):
+    """A traced value was asked for a plain Python or NumPy value."""
+
+
+def conversion_error(what: str, tracer: Tracer) -> ConversionError:
+    return ConversionError(
         f"chainrule: {what} of a traced value (shape {tracer.shape}, dtype {tracer.dtype}) "
         "inside a transform would silently drop its derivative. Keep the computation in "
         "array operations; branch with `np.where(cond, a, b)` (a comparison such as `x > 0` "
@@ -113,6 +129,74 @@ def conversion_error(what: str, tracer: Tracer) -> TypeError:
         "`chainrule.stop_gradient(x)` and take its value outside the transform if you "
         "really mean to treat it as a constant."
     )
+
+
+def leaked_error(trace: Trace, prim: Primitive) -> TypeError:
+    owner = "" if trace.owner is None else f" by {trace.owner}"
+    return TypeError(
+        f"chainrule: {prim.name} was applied to a value traced{owner} after that transform "
+        "had returned: the traced value leaked out of the function being transformed (kept "
+        "in a global, a list, an attribute or a closure) and carries a derivative that no "
+        "longer exists. Return the values you need from the function (use `has_aux=True` "
+        "for extra outputs), or pass them in as arguments."
+    )
+
+
+def complex_error(prim: Primitive) -> TypeError:
+    return TypeError(
+        f"chainrule: {prim.name} produced a complex value from a value being differentiated. "
+        "Complex numbers are not supported by the transforms yet: keep the differentiated "
+        "computation real (for example write |z|^2 as re^2 + im^2 with real arrays), or "
+        "compute the complex part on constants outside the transform."
+    )
+
+
+class ShapeError(ValueError):
+    """NumPy refused the arguments of a primitive; the message names their shapes."""
+
+    named = False  # set once a transform has put the user's function into the message
+
+
+def shape_error(prim: Primitive, vals: Sequence[Any], error: ValueError) -> ShapeError:
+    shapes = [tuple(shape_of(v)) for v in vals if isinstance(v, (np.ndarray, np.generic, float))]
+    if prim.name == "matmul" and len(shapes) == 2 and all(shapes):
+        a, b = shapes
+        inner = b[-2] if len(b) > 1 else b[0]
+        return ShapeError(
+            f"chainrule.numpy.matmul of shapes {a} and {b}: the last axis of the first operand "
+            f"({a[-1]}) must equal the {'second-to-last' if len(b) > 1 else 'only'} axis of "
+            f"the second ({inner}). Transpose one of them (`B.T`) or check their layouts."
+        )
+    listed = " and ".join(map(str, shapes)) if shapes else "these arguments"
+    return ShapeError(f"chainrule.numpy.{prim.name} of shapes {listed}: {error}")
+
+
+def evaluate(prim: Primitive, vals: Sequence[Any], params: dict[str, Any], lower: bool) -> Any:
+    """A traced primitive's value from its unwrapped arguments (still traced, if `lower`).
+
+    Errors name the primitive and the shapes it got, and a complex result is refused:
+    the transforms do not support complex numbers yet.
+    """
+    if lower:
+        ans = prim(*vals, **params)
+    else:
+        try:
+            ans = prim.impl(*vals, **params)
+        except ValueError as e:
+            if type(e) is not ValueError:  # LinAlgError and friends say what they mean
+                raise
+            raise shape_error(prim, vals, e) from None
+    if prim.multiple_results:
+        if any(_kind(a) == "c" for a in ans):
+            raise complex_error(prim)
+    elif _kind(ans) == "c":
+        raise complex_error(prim)
+    return ans
+
+
+def _kind(x: Any) -> str:
+    dtype = getattr(x, "dtype", None)
+    return "c" if isinstance(x, complex) else "" if dtype is None else dtype.kind
 
 
 def primal(x: Any) -> Any:
@@ -152,6 +236,17 @@ def float_dtype(x: Any) -> np.dtype[Any]:
     """The dtype a derivative of `x` takes: its own if inexact, float64 for integers."""
     dtype = dtype_of(x)
     return dtype if np.issubdtype(dtype, np.inexact) or is_float(dtype) else np.dtype(np.float64)
+
+
+def in_dtype_of(t: Any, x: Any) -> Any:
+    """A (co)tangent `t` of `x` in the dtype derivatives of `x` take (`float_dtype`).
+
+    Rules follow NumPy's promotion, so a float32 parameter used with float64 data gets a
+    float64 cotangent on the way; the transforms hand it back as float32, as JAX and
+    PyTorch do. The cast is differentiable (`astype` of a tracer is a primitive).
+    """
+    dtype = float_dtype(x)
+    return t if dtype_of(t) == dtype else t.astype(dtype)
 
 
 def zero_tangent(x: Any, batch_shape: tuple[int, ...] = ()) -> Any:
