@@ -76,7 +76,8 @@ def test_modules_beyond_the_core_load_on_first_use() -> None:
     import subprocess
     import sys
 
-    names = ("info", "integrate", "linalg", "linear_model", "numerics", "stats")
+    names = ("info", "integrate", "linalg", "linear_model", "numerics", "stats", "nn", "optim",
+             "data", "train", "io", "surfaces", "curvature", "expr")  # fmt: skip
     code = (
         "import sys, chainrule as cr\n"
         f"names = {names!r}\n"
@@ -85,3 +86,38 @@ def test_modules_beyond_the_core_load_on_first_use() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "True"]
+
+
+def test_tab_completion_finds_the_lazy_names() -> None:
+    listed = dir(cr)
+    for name in ("explain", "draw", "nn", "optim", "data", "train", "io", "stats", "grad"):
+        assert name in listed, name
+    assert cr.nn.Linear is not None and callable(cr.io.save) and callable(cr.train.fit)
+
+
+def test_python_dash_m_chainrule_is_the_command() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "chainrule", "--help"], capture_output=True,
+                         text=True, timeout=120)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "usage: chainrule" in out.stdout
+
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+def test_the_license_ships_and_the_readme_names_every_dependency() -> None:
+    import re
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    assert "MIT License" in (ROOT / "LICENSE").read_text()
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license-files"] == ["LICENSE"]
+    readme = (ROOT / "README.md").read_text()
+    sentence = readme[readme.index("It depends on") :].split("\n\n")[0]
+    names = {"numpy": "NumPy", "scipy": "SciPy", "tqdm": "tqdm", "ml_dtypes": "ml_dtypes"}
+    for dependency in project["dependencies"]:
+        name = re.split(r"[<>=!~ \[]", dependency)[0]
+        assert names[name] in sentence, f"{name} is a dependency the README does not name"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy
 import pytest
@@ -145,13 +146,27 @@ def test_relu_as_maximum_has_zero_derivative_at_zero() -> None:
     numpy.testing.assert_array_equal(relu(numpy.array([-1.0, 0.0, 2.0])), [0.0, 0.0, 1.0])
 
 
-def test_maximum_tie_goes_to_second_argument() -> None:
-    gx, gy = cr.grad(lambda x, y: np.maximum(x, y), argnums=(0, 1))(1.0, 1.0)
-    assert (gx, gy) == (0.0, 1.0)
-    gx, gy = cr.grad(lambda x, y: np.minimum(x, y), argnums=(0, 1))(1.0, 1.0)
-    assert (gx, gy) == (0.0, 1.0)
-    # the total derivative of maximum(x, x) is still 1
-    assert cr.grad(lambda x: np.maximum(x, x))(1.0) == 1.0
+@pytest.mark.parametrize("fn", [np.maximum, np.minimum, np.fmax, np.fmin])
+def test_ties_do_not_depend_on_argument_order(fn: Any) -> None:
+    # Two traced values that tie share the derivative equally (torch.maximum, JAX, autograd).
+    gx, gy = cr.grad(lambda x, y: fn(x, y), argnums=(0, 1))(1.0, 1.0)
+    assert (gx, gy) == (0.5, 0.5)
+    fwd = [cr.jvp(lambda x, y: fn(x, y), (1.0, 1.0), t)[1] for t in ((1.0, 0.0), (0.0, 1.0))]
+    assert fwd == [0.5, 0.5]
+    assert cr.grad(lambda x: fn(x, x))(1.0) == 1.0  # the total derivative of f(x, x) = x
+    # A traced value tied with a constant gets 0, whichever side it is on (ReLU's convention).
+    for f in (lambda x: fn(x, 0.0), lambda x: fn(0.0, x)):
+        assert cr.grad(f)(0.0) == 0.0
+        assert cr.derivative(f)(0.0) == 0.0
+        assert cr.grad(cr.grad(f))(0.0) == 0.0
+
+
+def test_relu_written_either_way_has_derivative_zero_at_zero() -> None:
+    x = numpy.array([-1.0, 0.0, 2.0])
+    for relu in (lambda v: np.maximum(v, 0.0), lambda v: np.maximum(0.0, v)):
+        numpy.testing.assert_array_equal(cr.elementwise_grad(relu)(x), [0.0, 0.0, 1.0])
+        numpy.testing.assert_array_equal(cr.elementwise_grad(relu)(x.astype(numpy.float32)),
+                                         numpy.array([0.0, 0.0, 1.0], numpy.float32))  # fmt: skip
 
 
 def test_fmax_ignores_nan() -> None:

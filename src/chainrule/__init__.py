@@ -27,7 +27,24 @@ from .transforms import (
 )
 
 if TYPE_CHECKING:
-    from . import info, integrate, linalg, linear_model, numerics, stats
+    from . import (
+        curvature,
+        data,
+        expr,
+        info,
+        integrate,
+        io,
+        linalg,
+        linear_model,
+        nn,
+        numerics,
+        optim,
+        scipy,
+        stats,
+        surfaces,
+        train,
+    )
+    from . import plot as plot  # (not in __all__: it needs matplotlib)
     from .drawing import draw
     from .explanation import explain
 
@@ -36,18 +53,22 @@ __version__ = "0.1.0"
 __all__ = [
     "check_grads",
     "checkpoint",
+    "curvature",
     "custom_jvp",
     "custom_vjp",
+    "data",
     "derivative",
     "draw",
     "elementwise_grad",
     "explain",
+    "expr",
     "extend",
     "grad",
     "hessian",
     "hvp",
     "info",
     "integrate",
+    "io",
     "jacfwd",
     "jacobian",
     "jacrev",
@@ -55,11 +76,16 @@ __all__ = [
     "linalg",
     "linear_model",
     "linearize",
+    "nn",
     "numerical_grad",
     "numerics",
     "numpy",
+    "optim",
+    "scipy",
     "stats",
     "stop_gradient",
+    "surfaces",
+    "train",
     "tree",
     "value_and_grad",
     "vjp",
@@ -69,7 +95,10 @@ __all__ = [
 # The learning tools and the modules beyond the core load on first use, so that
 # `import chainrule` stays quick: `cr.explain` is a function, `cr.stats` a module.
 _LAZY_FUNCTIONS = {"explain": "explanation", "draw": "drawing"}
-_LAZY_MODULES = ("info", "integrate", "linalg", "linear_model", "numerics", "stats")
+_LAZY_MODULES = (
+    "curvature", "data", "expr", "info", "integrate", "io", "linalg", "linear_model", "nn",
+    "numerics", "optim", "plot", "scipy", "stats", "surfaces", "train",
+)  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:
@@ -83,3 +112,8 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    """The loaded names and the lazy ones, so that tab completion finds `cr.explain`."""
+    return sorted({*globals(), *_LAZY_FUNCTIONS, *_LAZY_MODULES})

@@ -39,9 +39,7 @@ def _shape_args(args: tuple[Any, ...]) -> Any:
 
 
 def _astype(self: Tracer, dtype: Any, *args: Any, **kwargs: Any) -> Any:
-    if np.issubdtype(dtype, np.inexact):
-        return sh.astype(self, dtype)
-    return primal(self).astype(dtype, *args, **kwargs)
+    return sh.astype(self, dtype)  # order, casting and copy do not matter to a traced value
 
 
 def _iter(self: Tracer) -> Iterator[Any]:
@@ -141,18 +139,25 @@ def _array_ufunc(self: Tracer, ufunc: Any, method: str, *inputs: Any, **kwargs: 
     return fn(*inputs, **kwargs)
 
 
-_FUNCTIONS: dict[Any, Any] = {}
+_FUNCTIONS: dict[Any, Any] | None = None
 
 
 def _dispatch_table() -> dict[Any, Any]:
-    """NumPy function -> differentiable replacement, for every name chainrule overrides."""
-    if not _FUNCTIONS:
+    """NumPy function -> differentiable replacement, for every name chainrule overrides.
+
+    Built on first use (after `chainrule.numpy` has finished importing), into a local dict
+    that is published whole: another thread never sees a half-filled table.
+    """
+    global _FUNCTIONS
+    if _FUNCTIONS is None:
+        table = {}
         for ours_mod, theirs_mod in ((cnp, np), (cnp.linalg, np.linalg)):
             for name in dir(theirs_mod):
                 theirs = getattr(theirs_mod, name)
                 ours = getattr(ours_mod, name, theirs)
                 if callable(theirs) and ours is not theirs:
-                    _FUNCTIONS[theirs] = ours
+                    table[theirs] = ours
+        _FUNCTIONS = table
     return _FUNCTIONS
 
 

@@ -70,6 +70,30 @@ def fit(t: Any, ans: Any, nb: int) -> Any:
     return t if shape_of(t) == full else cnp.broadcast_to(t, full)
 
 
+_add_reduce: Any = np.add.reduce
+
+
+def select(g: Any, factor: Any) -> Any:
+    """``g * factor`` with an exact 0 wherever `factor` is 0: the gate of every kink.
+
+    `factor` is a plain mask or weight array (a ReLU's ``x > 0``, ``sign(x)``, the 1/k of
+    tied maxima). Where it is 0 the entry is *not selected*, so an infinite or NaN `g` there
+    must not leak in as ``inf * 0 = NaN``: ``sqrt(maximum(x, 0))`` at ``x = -1`` has
+    derivative 0, as in JAX and PyTorch. NumPy's ``where`` is up to ten times slower than a
+    product on an unpredictable mask, and this is the backward pass of every ReLU, so plain
+    arrays take the product and fall back to ``where`` only when it is not finite. A traced
+    `g` (a higher derivative) always uses the differentiable ``where``.
+    """
+    if isinstance(g, Tracer):
+        chosen = factor if factor.dtype == bool else factor != 0
+        return cnp.where(chosen, g if factor.dtype == bool else g * factor, 0.0)
+    with np.errstate(invalid="ignore"):
+        out = g * factor
+    if np.isfinite(_add_reduce(out, None)):
+        return out
+    return np.where(factor != 0, out, 0)
+
+
 def defelementwise(prim: Primitive, *rules: Rule | None) -> None:
     """Rules of an elementwise (broadcasting) function from one product per argument.
 

@@ -234,4 +234,44 @@ def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, **kwargs: 
     return take_along_axis(a, perm, axis)
 
 
-__all__ = ["sort", "take", "take_along_axis"]
+def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Any:
+    """`numpy.bincount`; differentiable in traced `weights` (bin ``k`` sums the weights of
+    the entries equal to ``k``, so each weight's derivative is that of its bin).
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda w: np.bincount([0, 1, 1], weights=w) @ np.array([1.0, 10.0]))(np.ones(3))
+    array([ 1., 10., 10.])
+    """
+    idx = np.asarray(primal(x))
+    if not contains_tracer(weights):
+        return np.bincount(idx, weights, minlength)
+    w = cnp.astype(cnp.asarray(weights), np.float64)  # NumPy sums weights in float64
+    n = np.bincount(idx, minlength=minlength).shape[0]  # also NumPy's checks of `x`
+    if shape_of(w) != idx.shape:
+        raise ValueError(f"bincount: weights of shape {shape_of(w)} for x of shape {idx.shape}")
+    return scatter_add(w, (idx,), (n,))
+
+
+_np_unique: Any = np.unique  # (its typing overloads want literal flags)
+
+
+def unique(ar: Any, return_index: bool = False, return_inverse: bool = False,
+           return_counts: bool = False, axis: Any = None, **kwargs: Any) -> Any:  # fmt: skip
+    """`numpy.unique`; the unique values of a traced array are entries of it, gathered, so
+    each has the derivative of the first entry holding it.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda x: np.unique(x) @ np.array([1.0, 10.0]))(np.array([2.0, 1.0, 2.0]))
+    array([10.,  1.,  0.])
+    """
+    if not isinstance(ar, Tracer):
+        return _np_unique(primal(ar), return_index, return_inverse, return_counts, axis, **kwargs)
+    found = _np_unique(primal(ar), True, return_inverse, return_counts, axis, **kwargs)
+    values = take(ar, found[1], axis=axis)
+    rest = found[1 if return_index else 2 :]
+    return (values, *rest) if rest else values
+
+
+__all__ = ["bincount", "sort", "take", "take_along_axis", "unique"]

@@ -7,7 +7,11 @@ transform and differentiates the branch or element it picks.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+
+from chainrule.core.trace import Tracer, primal
 
 from .common import nondiff
 
@@ -50,7 +54,6 @@ _NAMES = [
     "zeros_like",
     "ones_like",
     "empty_like",
-    "full_like",
     "allclose",
     "isclose",
     "array_equal",
@@ -59,9 +62,6 @@ _NAMES = [
     "any",
     "searchsorted",
     "digitize",
-    "histogram",
-    "bincount",
-    "unique",
     "isreal",
     "iscomplex",
     "result_type",
@@ -72,4 +72,23 @@ _NAMES = [
 
 globals().update({name: nondiff(getattr(np, name)) for name in _NAMES})
 
-__all__ = _NAMES
+
+def histogram(a: Any, bins: Any = 10, range: Any = None, density: Any = None,
+              weights: Any = None) -> Any:  # fmt: skip
+    """`numpy.histogram`: counts are piecewise constant in `a` (derivative 0), but traced
+    `weights`, and bin edges computed from a traced `a`, vary smoothly: both are refused
+    rather than given a derivative of 0.
+    """
+    edges_from_a = range is None and np.ndim(primal(bins)) == 0
+    if isinstance(weights, Tracer) or (isinstance(a, Tracer) and edges_from_a):
+        what = "weights" if isinstance(weights, Tracer) else "bin edges, computed from `a`,"
+        raise TypeError(
+            f"chainrule.numpy.histogram: the {what} would silently drop their derivative "
+            "(there is no rule for it). Pass explicit `bins` edges (or `range`) and "
+            "constant weights, or compute weighted bin sums with `np.bincount(np.digitize("
+            "a, edges), weights=w)`, which is differentiable in `w`."
+        )
+    return np.histogram(primal(a), primal(bins), range, density, primal(weights))
+
+
+__all__ = [*_NAMES, "histogram"]

@@ -42,7 +42,7 @@ from chainrule import numpy as cnp
 from chainrule.core.primitive import Primitive, argument_rule, defjvp_joint, defvjp, primitive
 from chainrule.core.trace import Tracer, dtype_of, float_dtype, primal
 
-from .common import batch_ndim, ndim_of, normalize_axes, shape_of
+from .common import batch_ndim, ndim_of, normalize_axes, select, shape_of
 
 _NoValue: Any = np._NoValue
 _add_reduce: Any = np.add.reduce  # (called positionally, which its typing overloads reject)
@@ -164,18 +164,23 @@ def defweighted(prim: Primitive, weights: Weights) -> None:
     def vjp(g: Any, ans: Any, x: Any, s: Spec) -> Any:
         w = weights(primal(x), primal(ans), s)
         c = expand(g, x, s.axes, s.keepdims)
-        return c if w is None else c * w
+        return c if w is None else _weigh(c, w)
 
     def jvp(t: Any, nb: int, ans: Any, x: Any, s: Spec) -> Any:
         w = weights(primal(x), primal(ans), s)
         return sum(
-            t if w is None else t * w,
+            t if w is None else _weigh(t, w),
             axis=shifted(s.axes, ndim_of(x), nb),
             dtype=s.dtype,
             keepdims=s.keepdims,
         )
 
     defreduction(prim, vjp, jvp)
+
+
+def _weigh(t: Any, w: Any) -> Any:
+    """Weights that are 0 on some entries (not the extreme, NaN) select: see `select`."""
+    return select(t, w) if isinstance(w, np.ndarray) else t * w
 
 
 def _count(x: Any, s: Spec) -> int:

@@ -38,7 +38,7 @@ import numpy as np
 
 from chainrule import numpy as cnp
 from chainrule.core.primitive import defjvp_joint, defvjp, primitive
-from chainrule.core.trace import Tracer
+from chainrule.core.trace import Tracer, complex_error, dtype_of, is_float, primal
 
 from .common import batch_ndim, deflinear, ndim_of, shape_of, unbroadcast
 from .indexing import (
@@ -47,9 +47,6 @@ from .indexing import (
     getitem,
     normalize_axis,
     scatter_add,
-    sort,
-    take,
-    take_along_axis,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -138,12 +135,35 @@ def _astype_impl(x: Any, dtype: Any) -> Any:
     return np.asarray(x).astype(dtype)
 
 
-astype = primitive(_astype_impl, "astype")
+_astype = primitive(_astype_impl, "astype")
 deflinear(
-    astype,
-    lambda g, ans, x, dtype: astype(g, x.dtype),
-    lambda t, nb, ans, x, dtype: astype(t, dtype),
+    _astype,
+    lambda g, ans, x, dtype: _astype(g, x.dtype),
+    lambda t, nb, ans, x, dtype: _astype(t, dtype),
 )
+
+
+def astype(x: Any, dtype: Any, /, *, copy: bool = True, **kwargs: Any) -> Any:
+    """`numpy.astype` (and ``x.astype``): differentiable between floating-point dtypes.
+
+    Casting to float16, bfloat16, float32 or float64 passes the derivative through, cast to
+    the new dtype (and back to the old one in reverse mode). Casting to an integer or
+    boolean dtype is piecewise constant, so its derivative is 0; a complex dtype is refused
+    under a transform.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda x: np.astype(x, np.float32).sum())(np.array([1.0, 2.0]))
+    array([1., 1.])
+    """
+    dtype = np.dtype(dtype)
+    if not isinstance(x, Tracer):
+        return np.asarray(x).astype(dtype, copy=copy, **kwargs)
+    if is_float(dtype):
+        return _astype(x, dtype)
+    if dtype.kind == "c":
+        raise complex_error(_astype)
+    return primal(x).astype(dtype)
 
 
 _roll = primitive(np.roll, "roll")
@@ -874,12 +894,52 @@ def asarray(a: Any, dtype: Any = None, **kwargs: Any) -> Any:
     return np.asarray(a, dtype=dtype, **kwargs)
 
 
-# `sort`, `take` and `take_along_axis` live in `indexing`; they are exported from here because
-# `chainrule.numpy` star-imports this module.
+_np_full: Any = np.full  # (their typing overloads reject positional keywords)
+_np_full_like: Any = np.full_like
+
+
+def full(shape: Any, fill_value: Any, dtype: Any = None, order: str = "C", **kwargs: Any) -> Any:
+    """`numpy.full`; differentiable in a traced `fill_value` (every entry is a copy of it).
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> print(cr.grad(lambda v: np.full((2, 3), v).sum())(1.5))
+    6.0
+    """
+    if not contains_tracer(fill_value):
+        return _np_full(shape, fill_value, dtype, order, **kwargs)
+    fill = asarray(fill_value)
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    return broadcast_to(astype(fill, fill.dtype if dtype is None else dtype), shape)
+
+
+def full_like(
+    a: Any,
+    fill_value: Any,
+    dtype: Any = None,
+    order: str = "K",
+    subok: bool = True,
+    shape: Any = None,
+    **kwargs: Any,
+) -> Any:
+    """`numpy.full_like`; differentiable in a traced `fill_value` (not in `a`, whose values
+    are not used).
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> print(cr.grad(lambda v: np.full_like(np.zeros(4), v).sum())(2.0))
+    4.0
+    """
+    if not contains_tracer(fill_value):
+        return _np_full_like(primal(a), fill_value, dtype, order, subok, shape, **kwargs)
+    dtype = dtype_of(a) if dtype is None else dtype
+    return full(shape_of(a) if shape is None else shape, fill_value, dtype)
+
+
 __all__ = [
     "array", "array_split", "asarray", "astype", "atleast_1d", "atleast_2d", "atleast_3d",
     "broadcast_to", "column_stack", "concatenate", "diag", "diagonal", "dstack", "expand_dims",
-    "flip", "fliplr", "flipud", "hstack", "moveaxis", "pad", "ravel", "repeat", "reshape", "roll",
-    "sort", "split", "squeeze", "stack", "swapaxes", "take", "take_along_axis", "tile", "trace",
+    "flip", "fliplr", "flipud", "full", "full_like", "hstack", "moveaxis", "pad", "ravel", "repeat", "reshape", "roll",
+    "split", "squeeze", "stack", "swapaxes", "tile", "trace",
     "transpose", "tril", "triu", "vstack",
 ]  # fmt: skip

@@ -1,0 +1,355 @@
+"""Issue 10's findings in the engine: each input here once gave a wrong number, silently.
+
+Every test states the right answer (from the mathematics, or NumPy outside a transform) or
+the error that must replace a wrong answer.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from typing import Any
+
+import ml_dtypes
+import numpy
+import pytest
+
+import chainrule as cr
+import chainrule.numpy as np
+from chainrule.numpy.rules import nondiff
+from chainrule.scipy import special
+from rulecheck import check_rule
+
+# ------------------------------------------------------------------------ complex values
+
+
+@pytest.mark.parametrize(
+    "fun",
+    [
+        lambda x: np.sum(np.abs(x * 1j)),
+        lambda x: np.sum((x * 1j).real),
+        lambda x: np.sum(np.exp(1j * x).real),
+        lambda x: np.sum(np.astype(x, numpy.complex128).real),
+        lambda x: np.sum(x + numpy.array([1j, 0, 0])).real,
+    ],
+)
+def test_a_complex_value_under_a_transform_is_an_error(fun: Callable[..., Any]) -> None:
+    x = numpy.array([1.0, -2.0, 3.0])
+    for transform in (cr.grad(fun), lambda v: cr.jvp(fun, (v,), (numpy.ones(3),))):
+        with pytest.raises(TypeError, match="complex"):
+            transform(x)
+
+
+# ------------------------------------------------------- functions that once dropped a derivative
+
+
+def test_fill_values_and_weights_are_differentiable() -> None:
+    idx = numpy.array([0, 2, 2, 1, 2])
+    weights = numpy.arange(6.0).reshape(2, 3)
+    # (full_like takes the dtype of its float64 template, bincount sums in float64: float32=False)
+    check_rule(lambda v: np.full_like(numpy.zeros((2, 3)), v) * weights, 1.5, float32=False)
+    check_rule(lambda v: np.full((2, 2), v) ** 2, 0.7)
+    check_rule(lambda w: np.bincount(idx, weights=w, minlength=4) ** 2, numpy.linspace(0, 1, 5),
+               float32=False)  # fmt: skip
+    # (with distinct entries: central differences would split tied ones into new values)
+    check_rule(lambda x: np.unique(x) ** 3, numpy.array([2.0, 1.0, 0.25, 0.5]))
+    # the values are NumPy's, dtype included (bincount sums weights in float64)
+    w = numpy.linspace(0, 1, 5, dtype=numpy.float32)
+    out = cr.jvp(lambda w: np.bincount(idx, weights=w), (w,), (w,))[0]
+    numpy.testing.assert_array_equal(out, numpy.bincount(idx, weights=w))
+    assert out.dtype == numpy.bincount(idx, weights=w).dtype
+    values = np.unique(numpy.array([3.0, 1.0, 3.0]))
+    traced = cr.jvp(lambda x: np.unique(x, return_counts=True)[0], (numpy.array([3.0, 1.0, 3.0]),),
+                    (numpy.array([1.0, 2.0, 4.0]),))  # fmt: skip
+    numpy.testing.assert_array_equal(traced[0], values)
+    numpy.testing.assert_array_equal(traced[1], [2.0, 1.0])  # each value's first occurrence
+
+
+def test_histogram_refuses_what_it_cannot_differentiate() -> None:
+    x = numpy.array([0.1, 0.5, 0.7])
+    with pytest.raises(TypeError, match="histogram: the weights would silently drop"):
+        cr.grad(lambda w: np.sum(np.histogram(x, weights=w)[0]))(x)
+    with pytest.raises(TypeError, match="histogram: the bin edges"):
+        cr.grad(lambda a: np.sum(np.histogram(a)[1]))(x)
+    # counts against fixed edges are piecewise constant: derivative 0, correctly
+    edges = numpy.linspace(0, 1, 4)
+    assert cr.grad(lambda a: np.sum(np.histogram(a, bins=edges)[0] * a))(x).tolist() == [1, 1, 1]
+
+
+# Every non-differentiable name, with a call and a point away from its jumps: its result must be
+# locally constant in the traced argument (central differences vanish), so derivative 0 is right.
+BINARY_NONDIFF = """equal not_equal less less_equal greater greater_equal logical_and logical_or
+logical_xor floor_divide isclose allclose array_equal array_equiv"""
+UNARY_NONDIFF = """logical_not isnan isinf isfinite isneginf isposinf signbit sign floor ceil trunc
+rint fix round around argmax argmin argsort argwhere nonzero flatnonzero count_nonzero shape ndim
+size zeros_like ones_like empty_like all any isreal iscomplex result_type iscomplexobj isrealobj"""
+NONDIFF_CALLS: dict[str, Callable[[Any], Any]] = {
+    **{n: (lambda x, n=n: getattr(np, n)(x, 0.3)) for n in BINARY_NONDIFF.split()},
+    **{n: (lambda x, n=n: getattr(np, n)(x)) for n in UNARY_NONDIFF.split()},
+    "searchsorted": lambda x: np.searchsorted(numpy.array([0.0, 0.5, 1.0]), x),
+    "digitize": lambda x: np.digitize(x, numpy.array([0.0, 0.5, 1.0])),
+    "can_cast": lambda x: np.can_cast(x, numpy.float32),
+}
+
+
+def test_every_nondifferentiable_name_is_audited() -> None:
+    assert set(nondiff.__all__) - {"histogram"} == set(NONDIFF_CALLS)
+
+
+@pytest.mark.parametrize("name", sorted(NONDIFF_CALLS))
+def test_nondifferentiable_results_are_locally_constant(name: str) -> None:
+    call = NONDIFF_CALLS[name]
+    x = numpy.array([0.13, 0.71, 0.42])
+    if name in ("empty_like",):
+        return  # its values are unspecified; only its shape and dtype (constant) matter
+    for h in (1e-7, -1e-7):
+        before, after = call(x), call(x + h)
+        for b, a in zip(cr.tree.leaves(before), cr.tree.leaves(after), strict=True):
+            numpy.testing.assert_array_equal(numpy.asarray(a), numpy.asarray(b))
+
+
+# --------------------------------------------------------------------------------- gates select
+
+SQRT_OF_GATE = {  # sqrt(gate(x)), where at x = -1 the gate picks a constant 0 and sqrt' = inf
+    "maximum(x, 0)": lambda x: np.sqrt(np.maximum(x, 0.0)),
+    "maximum(0, x)": lambda x: np.sqrt(np.maximum(0.0, x)),
+    "fmax(x, 0)": lambda x: np.sqrt(np.fmax(x, 0.0)),
+    "-minimum(-x, 0)": lambda x: np.sqrt(-np.minimum(-x, 0.0)),
+    "fmin": lambda x: np.sqrt(-np.fmin(0.0, -x)),
+    "clip": lambda x: np.sqrt(np.clip(x, 0.0, 5.0)),
+    "double where": lambda x: np.where(x > 0, np.sqrt(np.where(x > 0, x, 0.0)), 0.0),
+    "max reduction": lambda x: np.sqrt(np.max(np.stack([x, numpy.zeros_like(x)]), axis=0)),
+    "min reduction": lambda x: np.sqrt(-np.min(np.stack([-x, numpy.zeros_like(x)]), axis=0)),
+    "sort": lambda x: np.sqrt(np.sort(np.stack([x, numpy.zeros_like(x)]), axis=0)[1]),
+    "abs at 0": lambda x: np.sqrt(np.abs(x + 1.0)),  # abs'(0) = 0 selects away sqrt'(0) = inf
+}
+
+
+@pytest.mark.parametrize("name", sorted(SQRT_OF_GATE))
+def test_gates_select_the_cotangent_instead_of_multiplying(name: str) -> None:
+    # Reverse mode: sqrt's cotangent is infinite at 0, and the gate must not pass inf * 0 = NaN
+    # to an entry it did not select (JAX and PyTorch give 0).
+    f = SQRT_OF_GATE[name]
+    x = numpy.array([-1.0, 4.0])
+    expected = numpy.array([0.0, 0.25])
+    if name == "abs at 0":
+        expected = numpy.array([0.0, 0.5 / numpy.sqrt(5.0)])
+    numpy.testing.assert_allclose(cr.grad(lambda v: np.sum(f(v)))(x), expected, rtol=1e-15)
+    numpy.testing.assert_allclose(numpy.diag(cr.jacrev(f)(x)), expected, rtol=1e-15)
+    with numpy.errstate(all="raise"):  # and no NumPy warning escapes the backward pass
+        cr.grad(lambda v: np.sum(f(v)))(x)
+
+
+GATE_OF_SQRT = {  # gate(sqrt(x)): at x = 0 the gate picks a constant and sqrt's tangent is inf
+    "maximum": lambda x: np.maximum(np.sqrt(x), 1.0),
+    "maximum, constant first": lambda x: np.maximum(1.0, np.sqrt(x)),
+    "minimum": lambda x: np.minimum(-np.sqrt(x), -1.0),
+    "fmax": lambda x: np.fmax(np.sqrt(x), 1.0),
+    "fmin": lambda x: np.fmin(-1.0, -np.sqrt(x)),
+    "clip": lambda x: np.clip(np.sqrt(x), 1.0, 2.0),
+    "where": lambda x: np.where(x > 0, np.sqrt(x), 1.0),
+    "max reduction": lambda x: np.max(np.stack([np.sqrt(x), numpy.ones_like(x)]), axis=0),
+    "sort": lambda x: np.sort(np.stack([np.sqrt(x), numpy.ones_like(x)]), axis=0)[1],
+}
+
+
+@pytest.mark.parametrize("name", sorted(GATE_OF_SQRT))
+def test_gates_select_the_tangent_instead_of_multiplying(name: str) -> None:
+    f = GATE_OF_SQRT[name]
+    x = numpy.array([0.0, 9.0])
+    jac = cr.jacfwd(f)(x)
+    assert jac[0, 0] == 0.0 and numpy.isfinite(jac).all()
+    assert cr.jvp(f, (x,), (numpy.array([1.0, 0.0]),))[1].tolist() == [0.0, 0.0]
+    with numpy.errstate(all="raise"):  # no NumPy warning from the rules either
+        cr.jacfwd(f)(x)
+
+
+# ------------------------------------------------------------------------------ argnums and dtypes
+# ------------------------------------------------------------------------------ argnums and dtypes
+
+
+@pytest.mark.parametrize(("argnums", "match"), [((0, 0), "more than once"), ((), "nothing")])
+def test_argnums_that_make_no_sense_are_refused(argnums: Any, match: str) -> None:
+    for transform in (cr.grad, cr.value_and_grad, cr.jacfwd, cr.jacrev, cr.hessian):
+        with pytest.raises(ValueError, match=match):
+            transform(lambda a, b: a * b, argnums=argnums)(2.0, 3.0)
+
+
+BAD_TANGENTS = {
+    "int": numpy.array([1]),
+    "bool": numpy.array([True]),
+    "int8": numpy.array([100], numpy.int8),
+    "complex": numpy.array([1j]),
+    "object": numpy.array([None]),
+    "float32 for float64": numpy.array([1.0], numpy.float32),
+    "string": "1.0",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_TANGENTS))
+def test_tangents_and_cotangents_of_another_dtype_are_refused(kind: str) -> None:
+    t = BAD_TANGENTS[kind]
+    x = numpy.array([1.0])
+    with pytest.raises(TypeError, match="must"):
+        cr.jvp(lambda v: v * 2, (x,), (t,))
+    with pytest.raises(TypeError, match="must"):
+        cr.vjp(lambda v: v * 2, x)[1](t)
+    with pytest.raises(TypeError, match="must"):
+        cr.linearize(lambda v: v * 2, x)[1](t)
+
+
+def test_python_numbers_are_weakly_typed_tangents() -> None:
+    x32 = numpy.float32(2.0)
+    t = cr.jvp(lambda v: v * 3, (x32,), (1.0,))[1]
+    assert t == 3.0 and numpy.asarray(t).dtype == numpy.float32
+
+
+def test_gradients_take_the_dtype_of_their_parameter() -> None:
+    w = numpy.ones(3, numpy.float32)
+    data = numpy.array([0.5, 1.0, 2.0])  # float64 data promotes the loss to float64
+
+    def loss(w: Any) -> Any:
+        return np.sum(np.tanh(w * data))
+
+    assert numpy.asarray(loss(w)).dtype == numpy.float64
+    assert cr.grad(loss)(w).dtype == numpy.float32
+    assert cr.value_and_grad(loss)(w)[1].dtype == numpy.float32
+    assert cr.vjp(loss, w)[1](numpy.float64(1.0))[0].dtype == numpy.float32
+    assert cr.jacrev(lambda w: np.tanh(w * data))(w).dtype == numpy.float32
+    assert cr.hessian(loss)(w).dtype == numpy.float32
+    numpy.testing.assert_allclose(cr.grad(loss)(w), data / numpy.cosh(data) ** 2, rtol=1e-6)
+
+
+LOW = [numpy.float32, numpy.float16, ml_dtypes.bfloat16]
+DTYPE_FUNCTIONS: dict[str, Callable[[Any], Any]] = {
+    "x * 2.5 + 1": lambda x: x * 2.5 + 1.0,
+    "1 - x": lambda x: 1.0 - x,
+    "2 / x": lambda x: 2.0 / x,
+    "x ** 2.0": lambda x: x**2.0,
+    "2.0 ** x": lambda x: 2.0**x,
+    "sum * 2.5": lambda x: np.sum(x) * 2.5,
+    "mean ** 0.5": lambda x: np.mean(x) ** 0.5,
+    "sqrt": np.sqrt,
+    "exp": np.exp,
+    "tanh": np.tanh,
+    "var": np.var,
+    "std": np.std,
+    "prod": np.prod,
+    "max": np.max,
+    "clip": lambda x: np.clip(x, 0.1, 0.5),
+    "maximum": lambda x: np.maximum(x, 0.2),
+    "where": lambda x: np.where(x > 0.3, x, 1.0),
+    "cumsum": np.cumsum,
+    "x @ x": lambda x: x @ x,
+    "hypot": lambda x: np.hypot(x, 2.0),
+    "expit": special.expit,
+    "softmax": special.softmax,
+    "norm": np.linalg.norm,
+    "sinc": np.sinc,
+}
+
+
+@pytest.mark.parametrize("dtype", LOW, ids=lambda d: numpy.dtype(d).name)
+@pytest.mark.parametrize("name", sorted(DTYPE_FUNCTIONS))
+def test_dtypes_under_a_transform_equal_numpys_outside(name: str, dtype: Any) -> None:
+    f = DTYPE_FUNCTIONS[name]
+    x = numpy.array([0.1, 0.4, 0.7], dtype)
+    expected = numpy.asarray(f(x)).dtype  # plain NumPy (chainrule.numpy is NumPy outside)
+    out, tangent = cr.jvp(f, (x,), (numpy.ones(3, dtype),))
+    assert numpy.asarray(out).dtype == expected
+    assert numpy.asarray(tangent).dtype == expected
+    assert cr.grad(lambda v: np.sum(f(v)))(x).dtype == numpy.dtype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [numpy.float16, ml_dtypes.bfloat16, numpy.float32])
+def test_casting_between_float_dtypes_keeps_the_derivative(dtype: Any) -> None:
+    x = numpy.array([1.0, 2.0])
+
+    def f(v: Any) -> Any:
+        return np.sum(v.astype(dtype) * 3.0).astype(numpy.float64)
+
+    numpy.testing.assert_array_equal(cr.grad(f)(x), [3.0, 3.0])
+    assert cr.jvp(f, (x,), (numpy.array([1.0, 1.0]),))[1] == 6.0
+    numpy.testing.assert_array_equal(cr.grad(lambda v: np.sum(np.astype(v, dtype)))(x), [1, 1])
+
+
+def test_casting_to_an_integer_has_derivative_zero() -> None:
+    x = numpy.array([1.2, 2.7])
+    numpy.testing.assert_array_equal(cr.grad(lambda v: np.sum(v.astype(int) * v))(x), [1.0, 2.0])
+    numpy.testing.assert_array_equal(cr.grad(lambda v: np.sum(np.array(v, dtype=int) * v))(x),
+                                     [1.0, 2.0])  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ leaked tracers
+
+
+def test_a_tracer_used_after_its_transform_has_ended_is_an_error() -> None:
+    leaked: list[Any] = []
+
+    def keep(x: Any) -> Any:
+        leaked.append(x)
+        return x * 1.0
+
+    cr.grad(keep)(1.0)
+    with pytest.raises(TypeError, match=r"traced by grad of `keep` after that transform"):
+        cr.grad(lambda y: y * leaked[0])(2.0)
+    with pytest.raises(TypeError, match="leaked out"):
+        _ = leaked[0] * 2.0
+    cr.jvp(keep, (1.0,), (1.0,))
+    with pytest.raises(TypeError, match=r"traced by jvp of `keep`"):
+        np.sin(leaked[1])
+
+
+def test_values_inside_a_running_transform_are_not_leaks() -> None:
+    # An outer tracer used inside an inner transform is alive: no error, the right number.
+    def outer(x: Any) -> Any:
+        return cr.grad(lambda y: y * x * y)(3.0)  # d/dy (x y^2) = 2 x y
+
+    assert cr.grad(outer)(2.0) == 6.0
+
+
+# ------------------------------------------------------------------------------- shape errors
+
+
+def test_shape_errors_name_the_shapes_and_the_function() -> None:
+    def product(a: Any) -> Any:
+        return np.sum(a @ a)
+
+    with pytest.raises(ValueError, match=r"grad of `product`: .*matmul of shapes \(2, 3\) and "
+                       r"\(2, 3\): the last axis of the first operand \(3\)"):  # fmt: skip
+        cr.grad(product)(numpy.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"jvp of .*add of shapes \(2,\) and \(3,\)"):
+        cr.jvp(lambda a: a + numpy.ones(3), (numpy.ones(2),), (numpy.ones(2),))
+
+
+# ------------------------------------------------------------------------------ threads
+
+
+def test_the_first_dispatch_from_many_threads_at_once_finds_every_rule() -> None:
+    # The NumPy -> chainrule dispatch table is built on first use: in a fresh process, so that
+    # eight threads race to build it.
+    script = textwrap.dedent(
+        """
+        import threading, numpy
+        import chainrule as cr
+        barrier = threading.Barrier(8)
+        errors = []
+        def work():
+            barrier.wait()
+            try:
+                assert cr.grad(lambda x: numpy.sum(numpy.sin(x)))(numpy.zeros(3)).tolist() == [1, 1, 1]
+            except Exception as e:
+                errors.append(repr(e))
+        threads = [threading.Thread(target=work) for _ in range(8)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        print(len(errors), errors[:1])
+        """
+    )
+    for _ in range(3):
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              timeout=120)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("0 "), done.stdout
