@@ -165,6 +165,8 @@ def test_relu_written_either_way_has_derivative_zero_at_zero() -> None:
     x = numpy.array([-1.0, 0.0, 2.0])
     for relu in (lambda v: np.maximum(v, 0.0), lambda v: np.maximum(0.0, v)):
         numpy.testing.assert_array_equal(cr.elementwise_grad(relu)(x), [0.0, 0.0, 1.0])
+        g = cr.grad(lambda v, relu=relu: np.sum(relu(v) * -2.0))(x)
+        assert not numpy.signbit(g[:2]).any()  # unselected zeros are +0, as `where` gives
         numpy.testing.assert_array_equal(cr.elementwise_grad(relu)(x.astype(numpy.float32)),
                                          numpy.array([0.0, 0.0, 1.0], numpy.float32))  # fmt: skip
 

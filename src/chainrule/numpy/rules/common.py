@@ -89,9 +89,13 @@ def select(g: Any, factor: Any) -> Any:
         return cnp.where(chosen, g if factor.dtype == bool else g * factor, 0.0)
     with np.errstate(invalid="ignore"):
         out = g * factor
-    if np.isfinite(_add_reduce(out, None)):
+    if not np.isfinite(_add_reduce(out, None)):
+        return np.where(factor != 0, out, 0)
+    # -g * 0 is -0.0: adding 0.0 makes an unselected zero print as 0, as `where` gives
+    if isinstance(out, np.ndarray):
+        out += 0.0
         return out
-    return np.where(factor != 0, out, 0)
+    return out + 0.0
 
 
 def defelementwise(prim: Primitive, *rules: Rule | None) -> None:
