@@ -374,10 +374,99 @@ def test_det_gradient_is_cofactor_matrix() -> None:
     np.testing.assert_allclose(cr.grad(la.det)(a), [[4.0, -3.0], [-1.0, 2.0]])
 
 
-def test_det_derivative_at_singular_matrix_raises() -> None:
-    # Documented: the rule uses det·A⁻¹, so a singular matrix has no derivative here.
-    with pytest.raises(np.linalg.LinAlgError):
-        cr.grad(la.det)(np.ones((2, 2)))
+def exact_det(m: list[list[int]]) -> int:
+    """The determinant of an integer matrix, exactly (Laplace expansion; small matrices)."""
+    if not m:
+        return 1
+    return sum(
+        (-1) ** j * m[0][j] * exact_det([row[:j] + row[j + 1 :] for row in m[1:]])
+        for j in range(len(m))
+    )
+
+
+def minor(a: np.ndarray, rows: tuple[int, ...], cols: tuple[int, ...]) -> int:
+    keep_r = [i for i in range(len(a)) if i not in rows]
+    keep_c = [j for j in range(len(a)) if j not in cols]
+    return exact_det([[int(a[i, j]) for j in keep_c] for i in keep_r])
+
+
+def exact_det_gradient(a: np.ndarray) -> np.ndarray:
+    """``∂det/∂a_ij = (-1)^(i+j) M_ij``: the transposed adjugate, from exact minors."""
+    n = len(a)
+    return np.array([[(-1) ** (i + j) * minor(a, (i,), (j,)) for j in range(n)] for i in range(n)])
+
+
+def exact_det_hessian(a: np.ndarray) -> np.ndarray:
+    """``∂²det/∂a_ij ∂a_kl = ±(-1)^(i+j+k+l)`` times the minor without rows i, k, cols j, l."""
+    n = len(a)
+    h = np.zeros((n, n, n, n))
+    for i, j, k, l in np.ndindex(n, n, n, n):
+        if i != k and j != l:
+            sign = (-1) ** (i + j + k + l) * (1 if (i < k) == (j < l) else -1)
+            h[i, j, k, l] = sign * minor(a, (i, k), (j, l))
+    return h
+
+
+SINGULAR = {
+    "rank n-1": np.array([[2, 1, 0, 3], [1, 3, 1, 0], [0, 1, 4, 1], [3, 3, -3, 2]]),
+    "rank n-2": np.array([[2, 1, 0, 3], [1, 3, 1, 0], [3, 4, 1, 3], [1, -2, -1, 3]]),
+    "ones 3x3": np.ones((3, 3), int),
+    "ones 2x2": np.ones((2, 2), int),
+    "zero column": np.array([[0, 1, 2], [0, 3, 1], [0, 2, 5]]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SINGULAR))
+def test_det_derivatives_at_singular_matrices(name: str) -> None:
+    """The gradient of det is the adjugate (transposed), which exists at every matrix:
+    it used to raise LinAlgError at a singular one. Second derivatives (the (n-2)-minors,
+    nonzero even where the adjugate is 0) are exact too, in every combination of modes."""
+    a_int = SINGULAR[name]
+    a = a_int.astype(float)
+    n = len(a)
+    assert exact_det(a_int.tolist()) == 0
+    # Rounding bound: a backward-stable SVD perturbs A by ~eps·‖A‖, which moves the k-th
+    # derivative (products of n-k singular values) by ~n·eps·‖A‖^(n-k).
+    scale = np.linalg.norm(a, 2)
+    tol = 16 * n * np.finfo(float).eps
+    grad = exact_det_gradient(a_int)
+    for g in (cr.grad(la.det)(a), cr.jacfwd(la.det)(a)):
+        np.testing.assert_allclose(g, grad, rtol=0, atol=tol * scale ** (n - 1))
+    hess = exact_det_hessian(a_int)
+    for h in (
+        cr.hessian(la.det)(a),
+        cr.jacrev(cr.grad(la.det))(a),
+        cr.jacfwd(cr.jacfwd(la.det))(a),
+        cr.jacrev(cr.jacfwd(la.det))(a),
+    ):
+        np.testing.assert_allclose(h, hess, rtol=0, atol=tol * scale ** max(n - 2, 1))
+    check_rule(la.det, a)
+
+
+def test_det_singular_stack_float32_and_third_order() -> None:
+    stack = np.stack([np.ones((3, 3)), SINGULAR["zero column"].astype(float), square(3, 3)])
+    grads = cr.grad(lambda a: cnp.sum(la.det(a)))(stack)
+    for g, a in zip(grads[:2], stack[:2].astype(int), strict=True):
+        np.testing.assert_allclose(g, exact_det_gradient(a), rtol=0, atol=1e-13)
+    np.testing.assert_allclose(grads[2], la.det(stack[2]) * la.inv(stack[2]).T, rtol=1e-14)
+    g32 = cr.grad(la.det)(np.ones((3, 3), np.float32))
+    assert g32.dtype == np.float32
+    np.testing.assert_allclose(g32, 0.0 * g32, atol=16 * 3 * np.finfo(np.float32).eps * 3.0**2)
+    # Third and higher orders at a nonsingular matrix, and a clear error at a singular one.
+    check_rule(la.det, square(3, 3), order=3, batched=False, float32=False)
+    with pytest.raises(np.linalg.LinAlgError, match="det: derivatives of order 3"):
+        cr.jacfwd(cr.hessian(la.det))(np.ones((3, 3)))
+
+
+def test_slogdet_at_singular_matrix() -> None:
+    """As NumPy, JAX and PyTorch: sign 0 and log|det| = -inf. Its derivative inv(A)ᵀ is
+    infinite there: a clear error naming slogdet, not NumPy's bare 'Singular matrix'."""
+    a = np.ones((3, 3))
+    sign, logabsdet = cr.vjp(la.slogdet, a)[0]
+    assert sign == 0.0 and logabsdet == -np.inf
+    for transform in (cr.grad, cr.jacfwd):
+        with pytest.raises(np.linalg.LinAlgError, match=r"slogdet: .* at a singular matrix"):
+            transform(lambda a: la.slogdet(a)[1])(a)
 
 
 def test_named_results_under_transform() -> None:

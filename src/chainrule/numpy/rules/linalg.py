@@ -6,9 +6,14 @@ is NumPy's own function. Primitives with their own rules, forward and reverse (t
 rule is the adjoint of the forward one, both written with differentiable functions, so every
 higher order follows):
 
-- ``inv``: ``dX = -X dA X``. ``det``: ``d det = det · tr(A⁻¹ dA)`` (Jacobi's formula, the
-  adjugate written as ``det · A⁻¹``); ``slogdet``: ``d log|det| = tr(A⁻¹ dA)``. Both need
-  a nonsingular matrix for their derivative (a singular one raises ``LinAlgError``); the
+- ``inv``: ``dX = -X dA X``. ``det``: ``d det = tr(adj(A) dA)`` (Jacobi's formula), with
+  the adjugate computed from the SVD ``A = U S Vᵀ`` as ``det(U) det(V) V diag(Π_{j≠i} s_j)
+  Uᵀ``: no division, so it is exact at singular matrices too (as JAX; a rank ``n-2`` matrix
+  has adjugate 0). Its own derivative, the second derivative of ``det``, comes the same way
+  from products of ``n-2`` singular values, exact at every matrix; orders 3 and up divide
+  by ``det`` and raise ``LinAlgError`` at a (nearly) singular matrix.
+  ``slogdet``: ``d log|det| = tr(A⁻¹ dA)``; at a singular matrix the value is ``(0, -inf)``
+  as in NumPy, JAX and PyTorch, and the derivative (infinite) raises ``LinAlgError``. The
   ``sign`` of ``slogdet`` is piecewise constant and returned as a plain array.
 - ``solve(a, b)``: ``dx = A⁻¹ (db - dA x)``; differentiable in both; `b` a vector or a
   stack of matrices, broadcast as in NumPy.
@@ -145,13 +150,152 @@ def _trace_inv_times(t: Any, a: Any) -> Any:
     return cnp.sum(_mT(inv(a)) * t, axis=(-2, -1))
 
 
+def _trace_of_product(x: Any, y: Any) -> Any:
+    """``tr(X Y)`` per matrix."""
+    return cnp.sum(x * _mT(y), axis=(-2, -1))
+
+
+def _products_but_one(s: np.ndarray) -> np.ndarray:
+    """``P_i = Π_{j≠i} s_j`` along the last axis, without division (exact where s_i = 0)."""
+    ones = np.ones_like(s[..., :1])
+    before = np.cumprod(np.concatenate([ones, s[..., :-1]], axis=-1), axis=-1)
+    after = np.cumprod(np.concatenate([ones, s[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    return before * after
+
+
+def _products_but_two(s: np.ndarray) -> np.ndarray:
+    """``Q_ik = Π_{j∉{i,k}} s_j`` for ``i ≠ k`` and 0 on the diagonal, without division."""
+    n = s.shape[-1]
+    ones = np.ones_like(s[..., :1])
+    before = np.cumprod(np.concatenate([ones, s[..., :-1]], axis=-1), axis=-1)
+    after = np.cumprod(np.concatenate([ones, s[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    later = np.arange(n)[None, :] > np.arange(n)[:, None]  # k > i
+    # between[i, k] = Π_{i<j<k} s_j: a running product along each row, started after i.
+    running = np.cumprod(np.where(later, s[..., None, :], 1.0), axis=-1)
+    between = np.concatenate([np.ones_like(running[..., :1]), running[..., :-1]], axis=-1)
+    upper = np.where(later, before[..., :, None] * between * after[..., None, :], 0.0)
+    return (upper + np.swapaxes(upper, -1, -2)).astype(s.dtype)
+
+
+def _svd_parts(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``A = U diag(s) Vᵀ`` as ``(U, s, V, c)``, with ``c = det(U) det(V) = ±1`` per matrix."""
+    u, s, vh = np.linalg.svd(a)
+    c = np.sign(np.linalg.det(u) * np.linalg.det(vh))[..., None, None].astype(s.dtype)
+    return u, s, np.swapaxes(vh, -1, -2), c
+
+
+def _adjugate_impl(a: Any) -> np.ndarray:
+    """``adj(A) = c V diag(Π_{j≠i} s_j) Uᵀ``: defined, and exact to rounding, at every rank."""
+    a = np.asarray(a)
+    if a.shape[-1] == 0:
+        return np.zeros_like(a)
+    u, s, v, c = _svd_parts(a)
+    return c * (v * _products_but_one(s)[..., None, :]) @ np.swapaxes(u, -1, -2)
+
+
+def _adjugate_derivative_impl(a: Any, t: Any) -> np.ndarray:
+    """``d adj(A)[T] = c V (diag(Q b) - B ∘ Q) Uᵀ`` with ``B = Uᵀ T V``, ``b = diag(B)``.
+
+    In the SVD basis ``adj(S + B)`` is a polynomial whose first-order part is read off the
+    cofactors of a diagonal matrix: ``Q_ik = Π_{j∉{i,k}} s_j``, so no division by `s`.
+    ``T`` may carry leading batch axes.
+    """
+    a = np.asarray(a)
+    if a.shape[-1] == 0:
+        return np.zeros(np.broadcast_shapes(np.shape(t), a.shape), a.dtype)
+    u, s, v, c = _svd_parts(a)
+    q = _products_but_two(s)
+    b = np.swapaxes(u, -1, -2) @ t @ v
+    diagonal = np.diagonal(b, axis1=-2, axis2=-1)
+    inner = (q @ diagonal[..., None]) * np.eye(a.shape[-1], dtype=a.dtype) - b * q
+    return c * v @ inner @ np.swapaxes(u, -1, -2)
+
+
+_adjugate = primitive(_adjugate_impl, "adjugate")
+_adjugate_derivative = primitive(_adjugate_derivative_impl, "adjugate_derivative")
+
+
+def _adjugate_adjoint(a: Any, g: Any) -> Any:
+    """The adjoint of ``T -> d adj(A)[T]``, which is ``G -> (d adj(A)[Gᵀ])ᵀ``."""
+    return _mT(_adjugate_derivative(a, _mT(g)))
+
+
+def _nonsingular(a: Any) -> Any:
+    """``a`` itself, after checking that the division by ``det`` below is accurate there."""
+    s = np.linalg.svd(primal(a), compute_uv=False)
+    if np.any(s[..., -1] <= math.sqrt(float(np.finfo(s.dtype).eps)) * s[..., 0]):
+        raise np.linalg.LinAlgError(
+            "chainrule.numpy.linalg.det: derivatives of order 3 and higher are computed "
+            "through det(A) A⁻¹ and are not available at a singular or nearly singular "
+            "matrix (smallest/largest singular value below sqrt(eps)). The first and second "
+            "derivatives are exact there."
+        )
+    return a
+
+
+def _adjugate_second_jvp(s: Any, ans: Any, a: Any, t: Any) -> Any:
+    """``d² adj(A)[T, S]``: differentiate ``d adj[T] = (tr(J T) J - J T J) / det`` (J = adj).
+
+    `T` may itself carry batch axes (a Hessian's directions): those of `S` go before them.
+    """
+    a = _nonsingular(a)
+    s = _lifted(s, batch_ndim(s, a), ndim_of(ans))
+    j, js, jt = _adjugate(a), _adjugate_derivative(a, s), _adjugate_derivative(a, t)
+    terms = (
+        _expand2(_trace_of_product(js, t)) * j
+        + _expand2(_trace_of_product(j, t)) * js
+        - js @ t @ j
+        - j @ t @ js
+        - _expand2(_trace_of_product(j, s)) * jt
+    )
+    return terms / _expand2(det(a))
+
+
+def _adjugate_second_vjp(g: Any, ans: Any, a: Any, t: Any) -> Any:
+    """The adjoint in ``S`` of `_adjugate_second_jvp`, term by term."""
+    a = _nonsingular(a)
+    j, tt, jt = _adjugate(a), _mT(t), _mT(_adjugate(a))
+    g_dot_j = _expand2(cnp.sum(g * j, axis=(-2, -1)))
+    x = g_dot_j * tt + _expand2(_trace_of_product(j, t)) * g - g @ jt @ tt - tt @ jt @ g
+    g_dot_jt = _expand2(cnp.sum(g * _adjugate_derivative(a, t), axis=(-2, -1)))
+    return unbroadcast((_adjugate_adjoint(a, x) - g_dot_jt * jt) / _expand2(det(a)), a)
+
+
+defvjp(_adjugate, lambda g, ans, a: _adjugate_adjoint(a, g))
+defjvp(_adjugate, lambda t, ans, a: _adjugate_derivative(a, t))
+defvjp(_adjugate_derivative, _adjugate_second_vjp, lambda g, ans, a, t: _adjugate_adjoint(a, g))
+defjvp(
+    _adjugate_derivative,
+    _adjugate_second_jvp,
+    lambda dt, ans, a, t: _adjugate_derivative(a, dt),
+)
+
 det = primitive(np.linalg.det, "det")
-defvjp(det, lambda g, ans, a: _expand2(g * ans) * _mT(inv(a)))
-defjvp(det, lambda t, ans, a: ans * _trace_inv_times(t, a))
+defvjp(det, lambda g, ans, a: _expand2(g) * _mT(_adjugate(a)))
+defjvp(det, lambda t, ans, a: _trace_of_product(_adjugate(a), t))
+
+
+def _slogdet_vjp(g: Any, ans: Any, a: Any) -> Any:
+    return _expand2(g[1]) * _mT(inv(_nonzero_det(ans, a)))
+
+
+def _slogdet_jvp(ts: Sequence[Any], ans: Any, a: Any) -> Any:
+    return None, _trace_inv_times(ts[0], _nonzero_det(ans, a))
+
+
+def _nonzero_det(ans: Any, a: Any) -> Any:
+    if np.any(primal(ans[0]) == 0):
+        raise np.linalg.LinAlgError(
+            "chainrule.numpy.linalg.slogdet: log|det A| = -inf at a singular matrix, and its "
+            "derivative inv(A)ᵀ does not exist there (it is infinite). Differentiate "
+            "numpy.linalg.det instead, whose derivative (the adjugate) exists everywhere."
+        )
+    return a
+
 
 _slogdet = primitive(np.linalg.slogdet, "slogdet", multiple_results=True)
-defvjp(_slogdet, lambda g, ans, a: _expand2(g[1]) * _mT(inv(a)))
-defjvp_joint(_slogdet, lambda ts, ans, a: (None, _trace_inv_times(ts[0], a)))
+defvjp(_slogdet, _slogdet_vjp)
+defjvp_joint(_slogdet, _slogdet_jvp)
 _SlogdetResult = type(np.linalg.slogdet(np.eye(1)))
 
 
