@@ -458,6 +458,43 @@ def test_det_singular_stack_float32_and_third_order() -> None:
         cr.jacfwd(cr.hessian(la.det))(np.ones((3, 3)))
 
 
+def lower_only(a: np.ndarray) -> np.ndarray:
+    """A symmetric matrix with noise added above the diagonal, which NumPy's
+    ``hermitian=True`` never reads: the derivative there must be 0."""
+    return a + np.triu(rand(*a.shape, seed=7), 1)
+
+
+HERMITIAN = {
+    "pinv": lambda a: la.pinv(a, hermitian=True),
+    "pinv stack rcond": lambda a: la.pinv(a, rcond=1e-10, hermitian=True),
+    "svd values": lambda a: la.svd(a, compute_uv=False, hermitian=True),
+    "svd polar": lambda a: (lambda u, s, vh: u @ vh)(*la.svd(a, hermitian=True)),
+}
+NUMPY_HERMITIAN = {
+    "pinv": lambda a: np.linalg.pinv(a, hermitian=True),
+    "pinv stack rcond": lambda a: np.linalg.pinv(a, rcond=1e-10, hermitian=True),
+    "svd values": lambda a: np.linalg.svd(a, compute_uv=False, hermitian=True),
+    "svd polar": lambda a: (lambda u, s, vh: u @ vh)(*np.linalg.svd(a, hermitian=True)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HERMITIAN))
+def test_hermitian_derivative_is_that_of_numpys_function(name: str) -> None:
+    """``hermitian=True``: NumPy computes from the lower triangle (eigh, UPLO='L'); the
+    derivative used to be the general one, wrong for any non-symmetric perturbation."""
+    a = lower_only(spectral(2, 3, 3) if "stack" in name else spectral(3, 3))
+    fun, reference = HERMITIAN[name], NUMPY_HERMITIAN[name]
+    np.testing.assert_allclose(fun(a), reference(a), rtol=1e-14, atol=1e-14)
+    numeric = numerical_jacobian(reference, a, h=1e-6)
+    upper = np.triu(np.ones(a.shape[-2:]), 1).astype(bool)
+    for jac in (cr.jacfwd, cr.jacrev):
+        got = np.asarray(jac(fun)(a)).reshape(numeric.shape)
+        # Central differences: truncation ~h² and rounding ~eps/h, with O(1) derivatives.
+        np.testing.assert_allclose(got, numeric, rtol=1e-7, atol=1e-7)
+        assert np.all(got.reshape(*np.shape(fun(a)), *a.shape)[..., upper] == 0)
+    check_rule(fun, a)
+
+
 def test_slogdet_at_singular_matrix() -> None:
     """As NumPy, JAX and PyTorch: sign 0 and log|det| = -inf. Its derivative inv(A)ᵀ is
     infinite there: a clear error naming slogdet, not NumPy's bare 'Singular matrix'."""

@@ -45,11 +45,12 @@ higher order follows):
 - ``pinv``: the Golub–Pereyra formula ``dA⁺ = -A⁺ dA A⁺ + A⁺A⁺ᵀ dAᵀ (I - A A⁺) +
   (I - A⁺A) dAᵀ A⁺ᵀ A⁺``: exact for full rank, and for perturbations keeping the rank.
 
-Symmetric inputs (``cholesky``, ``eigh``, ``eigvalsh``, and ``hermitian=True`` in ``svd``
-and ``pinv``): NumPy reads one triangle only, and the rules assume the input and its
-perturbations are symmetric, as JAX and PyTorch do: the forward rule symmetrises the
-tangent, ``(dA + dAᵀ)/2``, and the reverse rule returns a symmetric cotangent. A function
-such as ``f(A) = cholesky((A + Aᵀ)/2)`` therefore gets its exact derivative.
+Symmetric inputs (``cholesky``, ``eigh``, ``eigvalsh``): NumPy reads one triangle only,
+and the rules assume the input and its perturbations are symmetric, as JAX and PyTorch do:
+the forward rule symmetrises the tangent, ``(dA + dAᵀ)/2``, and the reverse rule returns a
+symmetric cotangent. A function such as ``f(A) = cholesky((A + Aᵀ)/2)`` therefore gets its
+exact derivative. ``hermitian=True`` in ``svd`` and ``pinv`` differentiates exactly what
+NumPy computes there: the function of the lower triangle ``tril(A) + tril(A, -1)ᵀ``.
 
 Compositions (no rules of their own): ``eigvalsh`` (from ``eigh``), ``lstsq`` (solution
 ``pinv(a) @ b``; residuals ``sum((b - a x)²)`` differentiable; rank and singular values
@@ -114,6 +115,11 @@ def _diag_embed(v: Any) -> Any:
 
 def _strict_lower(x: Any) -> Any:
     return x * _mask(np.tri(shape_of(x)[-1], k=-1), x)
+
+
+def _lower_symmetric(x: Any) -> Any:
+    """The symmetric matrix NumPy's ``hermitian=True`` reads from `x`: its lower triangle."""
+    return x * _mask(np.tri(shape_of(x)[-1]), x) + _mT(_strict_lower(x))
 
 
 def _safe_reciprocal(x: Any) -> Any:
@@ -628,6 +634,8 @@ def svd(
     """
     if not _traced(a):
         return np.linalg.svd(a, full_matrices, compute_uv, hermitian)  # type: ignore[call-overload]
+    if hermitian:
+        a = _lower_symmetric(a)
     if not compute_uv:
         return _svd(a, hermitian=hermitian)[1]
     m, n = shape_of(a)[-2:]
@@ -706,9 +714,31 @@ def _pinv_jvp(t: Any, ans: Any, a: Any, *args: Any, **params: Any) -> Any:
     return -(p @ t @ p) + (p @ pt) @ (tt - (tt @ a) @ p) + (tt - p @ (a @ tt)) @ (pt @ p)
 
 
-pinv = primitive(np.linalg.pinv, "pinv")
-defvjp(pinv, _pinv_vjp)
-defjvp(pinv, _pinv_jvp)
+_pinv = primitive(np.linalg.pinv, "pinv")
+defvjp(_pinv, _pinv_vjp)
+defjvp(_pinv, _pinv_jvp)
+_UNSET: Any = object()
+
+
+def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = _UNSET) -> Any:
+    """`numpy.linalg.pinv`. With ``hermitian=True`` NumPy reads the lower triangle only, and
+    so does the derivative (the upper triangle has derivative 0).
+
+    The pseudo-inverse of a full-rank tall matrix is ``(AᵀA)⁻¹Aᵀ``; of a column ``a``, the
+    row ``aᵀ/‖a‖²``, whose derivative in ``a[0]`` at ``a = (1, 0)`` is ``(-1, 0)`` then
+    ``(0, 1)``:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.jacfwd(np.linalg.pinv)(np.array([[1.0], [0.0]]))[0, :, 0, 0]
+    array([-1.,  0.])
+    """
+    options = {"rcond": rcond, "hermitian": hermitian}
+    if rtol is not _UNSET:
+        options["rtol"] = rtol
+    if not _traced(a):
+        return np.linalg.pinv(a, **options)
+    return _pinv(_lower_symmetric(a) if hermitian else a, **options)
 
 
 # ------------------------------------------------------------------ compositions: lstsq...
