@@ -393,3 +393,4 @@ def test_logsumexp_weights_ignore_entries_with_zero_weight():
     s = 1.0 + 2.0 * math.e
     grad_a = cr.grad(lambda a: special.logsumexp(a, b=b))(a)
     np.testing.assert_allclose(grad_a, [0.0, 1.0 / s, 2.0 * math.e / s], rtol=1e-15)
+    check_rule(lambda a: special.logsumexp(a, b=b.astype(a.dtype)), np.array([3.0, 0.0, 1.0]))
