@@ -161,20 +161,24 @@ def _trace_of_product(x: Any, y: Any) -> Any:
     return cnp.sum(x * _mT(y), axis=(-2, -1))
 
 
-def _products_but_one(s: np.ndarray) -> np.ndarray:
-    """``P_i = Π_{j≠i} s_j`` along the last axis, without division (exact where s_i = 0)."""
+def _before_after(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Products of the entries before and after each one along the last axis (no division)."""
     ones = np.ones_like(s[..., :1])
     before = np.cumprod(np.concatenate([ones, s[..., :-1]], axis=-1), axis=-1)
     after = np.cumprod(np.concatenate([ones, s[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    return before, after
+
+
+def _products_but_one(s: np.ndarray) -> np.ndarray:
+    """``P_i = Π_{j≠i} s_j`` along the last axis, exact where some ``s_j`` are 0."""
+    before, after = _before_after(s)
     return before * after
 
 
 def _products_but_two(s: np.ndarray) -> np.ndarray:
     """``Q_ik = Π_{j∉{i,k}} s_j`` for ``i ≠ k`` and 0 on the diagonal, without division."""
     n = s.shape[-1]
-    ones = np.ones_like(s[..., :1])
-    before = np.cumprod(np.concatenate([ones, s[..., :-1]], axis=-1), axis=-1)
-    after = np.cumprod(np.concatenate([ones, s[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    before, after = _before_after(s)
     later = np.arange(n)[None, :] > np.arange(n)[:, None]  # k > i
     # between[i, k] = Π_{i<j<k} s_j: a running product along each row, started after i.
     running = np.cumprod(np.where(later, s[..., None, :], 1.0), axis=-1)
@@ -231,10 +235,10 @@ def _nonsingular(a: Any) -> Any:
     s = np.linalg.svd(primal(a), compute_uv=False)
     if np.any(s[..., -1] <= math.sqrt(float(np.finfo(s.dtype).eps)) * s[..., 0]):
         raise np.linalg.LinAlgError(
-            "chainrule.numpy.linalg.det: derivatives of order 3 and higher are computed "
-            "through det(A) A⁻¹ and are not available at a singular or nearly singular "
-            "matrix (smallest/largest singular value below sqrt(eps)). The first and second "
-            "derivatives are exact there."
+            "chainrule.numpy.linalg.det: derivatives of order 3 and higher divide by det(A), "
+            "so they are not available at a singular or nearly singular matrix (smallest / "
+            "largest singular value below sqrt(eps)). The first and second derivatives are "
+            "exact there."
         )
     return a
 
