@@ -45,12 +45,14 @@ higher order follows):
 - ``pinv``: the Golub–Pereyra formula ``dA⁺ = -A⁺ dA A⁺ + A⁺A⁺ᵀ dAᵀ (I - A A⁺) +
   (I - A⁺A) dAᵀ A⁺ᵀ A⁺``: exact for full rank, and for perturbations keeping the rank.
 
-Symmetric inputs (``cholesky``, ``eigh``, ``eigvalsh``): NumPy reads one triangle only,
-and the rules assume the input and its perturbations are symmetric, as JAX and PyTorch do:
-the forward rule symmetrises the tangent, ``(dA + dAᵀ)/2``, and the reverse rule returns a
-symmetric cotangent. A function such as ``f(A) = cholesky((A + Aᵀ)/2)`` therefore gets its
-exact derivative. ``hermitian=True`` in ``svd`` and ``pinv`` differentiates exactly what
-NumPy computes there: the function of the lower triangle ``tril(A) + tril(A, -1)ᵀ``.
+Symmetric inputs (``cholesky``, ``eigh``, ``eigvalsh``, and ``hermitian=True`` in ``svd``
+and ``pinv``): NumPy reads one triangle only, the lower one (the upper with ``UPLO='U'``
+or ``upper=True``), and the derivative is exactly that of the function NumPy computes, of
+``tril(A) + tril(A, -1)ᵀ`` (or its upper analogue): 0 in the triangle not read, and an
+off-diagonal entry of the triangle read stands for both ``a_ij`` and ``a_ji``. (JAX
+solves for ``(A + Aᵀ)/2`` by default, another function off the symmetric matrices, with
+symmetric gradients; the two agree on symmetric inputs along symmetric perturbations, and
+``f(A) = eigh((A + Aᵀ)/2)`` gets JAX's gradient here too.)
 
 Compositions (no rules of their own): ``eigvalsh`` (from ``eigh``), ``lstsq`` (solution
 ``pinv(a) @ b``; residuals ``sum((b - a x)²)`` differentiable; rank and singular values
@@ -94,10 +96,6 @@ def _mT(x: Any) -> Any:
     return cnp.transpose(x, (*range(n - 2), n - 1, n - 2))
 
 
-def _sym(x: Any) -> Any:
-    return 0.5 * (x + _mT(x))
-
-
 def _mask(pattern: np.ndarray, like: Any) -> np.ndarray:
     """A constant matrix in the dtype of `like` (so float32 stays float32)."""
     return pattern.astype(like.dtype)
@@ -117,9 +115,12 @@ def _strict_lower(x: Any) -> Any:
     return x * _mask(np.tri(shape_of(x)[-1], k=-1), x)
 
 
-def _lower_symmetric(x: Any) -> Any:
-    """The symmetric matrix NumPy's ``hermitian=True`` reads from `x`: its lower triangle."""
-    return x * _mask(np.tri(shape_of(x)[-1]), x) + _mT(_strict_lower(x))
+def _symmetric_from(x: Any, lower: bool = True) -> Any:
+    """The symmetric matrix that NumPy's symmetric solvers read from `x`: its lower (or
+    upper) triangle, reflected. Selected, not masked, so that what is never read (NaN, inf)
+    cannot leak in; its derivative is 0 in the other triangle."""
+    read = np.tri(shape_of(x)[-1], dtype=bool)
+    return cnp.where(read if lower else read.T, x, _mT(x))
 
 
 def _safe_reciprocal(x: Any) -> Any:
@@ -498,18 +499,38 @@ def _lower(x: Any, upper: bool) -> Any:
 def _cholesky_vjp(g: Any, ans: Any, a: Any, upper: bool = False) -> Any:
     L, gL = _lower(ans, upper), _lower(g, upper)
     L_inv = inv(L)
-    return _sym(_mT(L_inv) @ _phi(_mT(L) @ gL) @ L_inv)
+    return _mT(L_inv) @ _phi(_mT(L) @ gL) @ L_inv
 
 
 def _cholesky_jvp(t: Any, ans: Any, a: Any, upper: bool = False) -> Any:
     L = _lower(ans, upper)
     L_inv = inv(L)
-    return _lower(L @ _phi(L_inv @ _sym(t) @ _mT(L_inv)), upper)
+    return _lower(L @ _phi(L_inv @ t @ _mT(L_inv)), upper)
 
 
-cholesky = primitive(np.linalg.cholesky, "cholesky")
-defvjp(cholesky, _cholesky_vjp)
-defjvp(cholesky, _cholesky_jvp)
+# The rules of `_cholesky` and `_eigh` hold for symmetric input and tangents, which
+# `_symmetric_from` in the public functions guarantees.
+_cholesky = primitive(np.linalg.cholesky, "cholesky")
+defvjp(_cholesky, _cholesky_vjp)
+defjvp(_cholesky, _cholesky_jvp)
+
+
+def cholesky(a: Any, /, *, upper: bool = False) -> Any:
+    """`numpy.linalg.cholesky`: ``L`` with ``L Lᵀ = a`` (``Lᵀ`` with ``upper=True``).
+
+    NumPy reads the lower triangle of `a` only (the upper with ``upper=True``), and so does
+    the derivative: the other triangle has derivative 0, and an entry of the triangle read
+    stands for both ``a_ij`` and ``a_ji``. The square root of a 1×1 matrix:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda a: np.linalg.cholesky(a)[0, 0])(np.array([[4.0]]))
+    array([[0.25]])
+    """
+    options = {"upper": True} if upper else {}  # NumPy before 2.0 has no `upper`
+    if not _traced(a):
+        return np.linalg.cholesky(a, **options)
+    return _cholesky(_symmetric_from(a, lower=not upper), **options)
 
 
 # ----------------------------------------------------------------------- eigh, eigvalsh
@@ -518,12 +539,12 @@ defjvp(cholesky, _cholesky_jvp)
 def _eigh_vjp(g: Any, ans: Any, a: Any, UPLO: str = "L") -> Any:
     (w, v), (gw, gv) = ans, g
     inner = _diag_embed(gw) + _inverse_gaps(w) * (_mT(v) @ gv)
-    return _sym(v @ inner @ _mT(v))
+    return v @ inner @ _mT(v)
 
 
 def _eigh_jvp(tangents: Sequence[Any], ans: Any, a: Any, UPLO: str = "L") -> Any:
     w, v = ans
-    x = _mT(v) @ _sym(tangents[0]) @ v
+    x = _mT(v) @ tangents[0] @ v
     return _diag_part(x), v @ (_inverse_gaps(w) * x)
 
 
@@ -533,39 +554,49 @@ defjvp_joint(_eigh, _eigh_jvp)
 _EighResult = type(np.linalg.eigh(np.eye(1)))
 
 
+def _eigh_of_triangle(a: Any, UPLO: Any) -> Any:
+    """`_eigh` of the triangle NumPy reads (``UPLO`` 'L' or 'U', any case; NumPy checks it)."""
+    return _eigh(_symmetric_from(a, lower=UPLO not in ("U", "u")), UPLO=UPLO)
+
+
 def eigh(a: Any, UPLO: Literal["L", "U", "l", "u"] = "L") -> Any:
     """`numpy.linalg.eigh`: ``(eigenvalues, eigenvectors)`` of a symmetric matrix.
 
-    The gradient of an eigenvalue is ``v vᵀ``, its unit eigenvector ``v`` times itself
-    (whatever the sign of ``v``):
+    NumPy reads the lower triangle of `a` only (the upper with ``UPLO='U'``), and so does
+    the derivative: the other triangle has derivative 0, and an entry below the diagonal
+    stands for both ``a_ij`` and ``a_ji``. The gradient of an eigenvalue with unit
+    eigenvector ``v`` is ``v_i²`` on the diagonal and ``2 v_i v_j`` below it (whatever the
+    sign of ``v``):
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
     >>> a = np.array([[2.0, 1.0], [1.0, 2.0]])
     >>> cr.grad(lambda a: np.linalg.eigh(a)[0][-1])(a).round(4)
-    array([[0.5, 0.5],
-           [0.5, 0.5]])
+    array([[0.5, 0. ],
+           [1. , 0.5]])
     """
     if not _traced(a):
         return np.linalg.eigh(a, UPLO)
-    return _result(_EighResult, *_eigh(a, UPLO=UPLO))
+    return _result(_EighResult, *_eigh_of_triangle(a, UPLO))
 
 
 def eigvalsh(a: Any, UPLO: Literal["L", "U", "l", "u"] = "L") -> Any:
     """`numpy.linalg.eigvalsh`: the eigenvalues of a symmetric matrix, ascending.
 
-    The sum of squared eigenvalues is ``tr(A²)``, whose gradient is ``2 A``:
+    The sum of squared eigenvalues is ``tr(S²) = Σ s_ij²`` for the symmetric ``S`` that
+    NumPy reads from the upper triangle here (``UPLO='U'``): its gradient is ``2 a_ii`` on
+    the diagonal, ``4 a_ij`` above it, and 0 below:
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
     >>> a = np.array([[2.0, 1.0], [1.0, 2.0]])
-    >>> cr.grad(lambda a: (np.linalg.eigvalsh(a) ** 2).sum())(a).round(4)
-    array([[4., 2.],
-           [2., 4.]])
+    >>> cr.grad(lambda a: (np.linalg.eigvalsh(a, UPLO="U") ** 2).sum())(a).round(4)
+    array([[4., 4.],
+           [0., 4.]])
     """
     if not _traced(a):
         return np.linalg.eigvalsh(a, UPLO)
-    return _eigh(a, UPLO=UPLO)[0]
+    return _eigh_of_triangle(a, UPLO)[0]
 
 
 # ----------------------------------------------------------------------------------- svd
@@ -639,7 +670,7 @@ def svd(
     if not _traced(a):
         return np.linalg.svd(a, full_matrices, compute_uv, hermitian)  # type: ignore[call-overload]
     if hermitian:
-        a = _lower_symmetric(a)
+        a = _symmetric_from(a)
     if not compute_uv:
         return _svd(a, hermitian=hermitian)[1]
     m, n = shape_of(a)[-2:]
@@ -742,7 +773,7 @@ def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = _UNS
         options["rtol"] = rtol
     if not _traced(a):
         return np.linalg.pinv(a, **options)
-    return _pinv(_lower_symmetric(a) if hermitian else a, **options)
+    return _pinv(_symmetric_from(a) if hermitian else a, **options)
 
 
 # ------------------------------------------------------------------ compositions: lstsq...
