@@ -8,6 +8,7 @@ Functions of eigen/singular vectors are sign-invariant (``V f(Λ) Vᵀ``, ``U Vh
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,7 @@ def mT(x: Any) -> Any:
 
 
 def sym(a: Any) -> Any:
-    """The rules assume symmetric perturbations: differentiate through a symmetrisation."""
+    """The symmetric part: through it, derivatives are symmetric (JAX's convention)."""
     return 0.5 * (a + mT(a))
 
 
@@ -70,13 +71,30 @@ def with_singular_values(*shape: int, seed: int = 0) -> np.ndarray:
     return (u * (1.5 * np.arange(k, 0, -1))) @ np.swapaxes(v, -1, -2)
 
 
+def noisy(a: np.ndarray, lower: bool) -> np.ndarray:
+    """A symmetric matrix with noise added in the triangle NumPy does not read (above the
+    diagonal when it reads the lower one): the derivative there must be 0."""
+    noise = rand(*a.shape, seed=7)
+    return a + (np.triu(noise, 1) if lower else np.tril(noise, -1))
+
+
+def unread(n: int, lower: bool) -> np.ndarray:
+    """The mask of the triangle NumPy does not read, diagonal excluded."""
+    read = np.tri(n, dtype=bool)
+    return ~(read if lower else read.T)
+
+
 # ------------------------------------------------------------------ functions under test
 
 
-def eig_function(a: Any, UPLO: str = "L") -> Any:
-    """``V exp(Λ/3) Vᵀ``: a sign-invariant function of eigenvalues and eigenvectors."""
-    w, v = la.eigh(sym(a), UPLO=UPLO)
+def exp_third(w: Any, v: Any) -> Any:
+    """``V exp(Λ/3) Vᵀ`` from ``eigh``'s result: sign-invariant."""
     return (v * cnp.exp(w / 3.0)[..., None, :]) @ mT(v)
+
+
+def eig_function(a: Any, UPLO: str = "L") -> Any:
+    """``V exp(Λ/3) Vᵀ`` of the symmetric part of `a`."""
+    return exp_third(*la.eigh(sym(a), UPLO=UPLO))
 
 
 def top_projector(a: Any) -> Any:
@@ -224,6 +242,16 @@ HESSIAN_CASES = [
     ("svd", lambda a: cnp.sum(polar(a) * rand(3, 2)), with_singular_values(3, 2)),
     ("qr", lambda a: cnp.sum(qr_function(a) * rand(3, 2)), rand(3, 2)),
     ("pinv", lambda a: cnp.sum(la.pinv(a) * rand(2, 3)), with_singular_values(3, 2)),
+    (
+        "eigh U, one triangle",
+        lambda a: cnp.sum(exp_third(*la.eigh(a, "U")) * rand(3, 3)),
+        noisy(spectral(3, 3), lower=False),
+    ),
+    (
+        "cholesky, one triangle",
+        lambda a: cnp.sum(la.cholesky(a) * rand(3, 3)),
+        noisy(spd(3, 3), lower=True),
+    ),
 ]
 
 
@@ -458,41 +486,64 @@ def test_det_singular_stack_float32_and_third_order() -> None:
         cr.jacfwd(cr.hessian(la.det))(np.ones((3, 3)))
 
 
-def lower_only(a: np.ndarray) -> np.ndarray:
-    """A symmetric matrix with noise added above the diagonal, which NumPy's
-    ``hermitian=True`` never reads: the derivative there must be 0."""
-    return a + np.triu(rand(*a.shape, seed=7), 1)
+# name: (function of a linalg module and a matrix, reads the lower triangle, clean input)
+ONE_TRIANGLE: dict[str, tuple[Callable[[Any, Any], Any], bool, np.ndarray]] = {
+    "pinv": (lambda L, a: L.pinv(a, hermitian=True), True, spectral(3, 3)),
+    "pinv stack rcond": (lambda L, a: L.pinv(a, 1e-10, True), True, spectral(2, 3, 3)),
+    "svd values": (lambda L, a: L.svd(a, compute_uv=False, hermitian=True), True,
+                   spectral(3, 3)),
+    "svd polar": (lambda L, a: (lambda u, s, vh: u @ vh)(*L.svd(a, hermitian=True)), True,
+                  spectral(3, 3)),
+    "cholesky": (lambda L, a: L.cholesky(a), True, spd(3, 3)),
+    "cholesky upper stack": (lambda L, a: L.cholesky(a, upper=True), False, spd(2, 3, 3)),
+    "eigvalsh": (lambda L, a: L.eigvalsh(a), True, spectral(3, 3)),
+    "eigvalsh U stack": (lambda L, a: L.eigvalsh(a, "U"), False, spectral(2, 3, 3)),
+    "eigvalsh u": (lambda L, a: L.eigvalsh(a, UPLO="u"), False, spectral(3, 3)),
+    "eigh function stack": (lambda L, a: exp_third(*L.eigh(a)), True, spectral(2, 3, 3)),
+    "eigh function U": (lambda L, a: exp_third(*L.eigh(a, "U")), False, spectral(3, 3)),
+    "eigh projector l": (lambda L, a: (lambda v: v @ mT(v))(L.eigh(a, "l")[1][..., -1:]),
+                         True, spectral(3, 3)),
+}  # fmt: skip
 
 
-HERMITIAN = {
-    "pinv": lambda a: la.pinv(a, hermitian=True),
-    "pinv stack rcond": lambda a: la.pinv(a, rcond=1e-10, hermitian=True),
-    "svd values": lambda a: la.svd(a, compute_uv=False, hermitian=True),
-    "svd polar": lambda a: (lambda u, s, vh: u @ vh)(*la.svd(a, hermitian=True)),
-}
-NUMPY_HERMITIAN = {
-    "pinv": lambda a: np.linalg.pinv(a, hermitian=True),
-    "pinv stack rcond": lambda a: np.linalg.pinv(a, rcond=1e-10, hermitian=True),
-    "svd values": lambda a: np.linalg.svd(a, compute_uv=False, hermitian=True),
-    "svd polar": lambda a: (lambda u, s, vh: u @ vh)(*np.linalg.svd(a, hermitian=True)),
-}
-
-
-@pytest.mark.parametrize("name", sorted(HERMITIAN))
-def test_hermitian_derivative_is_that_of_numpys_function(name: str) -> None:
-    """``hermitian=True``: NumPy computes from the lower triangle (eigh, UPLO='L'); the
-    derivative used to be the general one, wrong for any non-symmetric perturbation."""
-    a = lower_only(spectral(2, 3, 3) if "stack" in name else spectral(3, 3))
-    fun, reference = HERMITIAN[name], NUMPY_HERMITIAN[name]
-    np.testing.assert_allclose(fun(a), reference(a), rtol=1e-14, atol=1e-14)
-    numeric = numerical_jacobian(reference, a, h=1e-6)
-    upper = np.triu(np.ones(a.shape[-2:]), 1).astype(bool)
+@pytest.mark.parametrize("name", sorted(ONE_TRIANGLE))
+def test_derivative_is_that_of_numpys_function_of_one_triangle(name: str) -> None:
+    """cholesky, eigh, eigvalsh and hermitian=True read one triangle (UPLO, upper): the
+    derivative is that of NumPy's function. It used to average a perturbation with its
+    transpose (or, for hermitian=True, ignore symmetry): wrong off symmetric directions."""
+    fun, lower, clean = ONE_TRIANGLE[name]
+    ours, numpys = partial(fun, la), partial(fun, np.linalg)
+    a = noisy(clean, lower)
+    np.testing.assert_allclose(traced_value(ours, a), numpys(a), rtol=1e-14, atol=1e-14)
+    numeric = numerical_jacobian(numpys, a, h=1e-6)
     for jac in (cr.jacfwd, cr.jacrev):
-        got = np.asarray(jac(fun)(a)).reshape(numeric.shape)
+        got = np.asarray(jac(ours)(a))
         # Central differences: truncation ~h² and rounding ~eps/h, with O(1) derivatives.
-        np.testing.assert_allclose(got, numeric, rtol=1e-7, atol=1e-7)
-        assert np.all(got.reshape(*np.shape(fun(a)), *a.shape)[..., upper] == 0)
-    check_rule(fun, a)
+        np.testing.assert_allclose(got.reshape(numeric.shape), numeric, rtol=1e-7, atol=1e-7)
+        assert np.all(got[..., unread(a.shape[-1], lower)] == 0)
+    check_rule(ours, a)
+    check_rule(ours, clean)
+
+
+@pytest.mark.parametrize("name", sorted(ONE_TRIANGLE))
+def test_unread_triangle_may_hold_nan(name: str) -> None:
+    """NumPy never reads the other triangle, so NaN there changes nothing: not the value,
+    not the derivative (a mask multiplied in used to turn it into NaN everywhere)."""
+    fun, lower, clean = ONE_TRIANGLE[name]
+    ours = partial(fun, la)
+    a = clean.copy()
+    a[..., unread(a.shape[-1], lower)] = np.nan
+    np.testing.assert_allclose(traced_value(ours, a), fun(np.linalg, a), rtol=1e-14, atol=1e-14)
+    expected = cr.grad(lambda x: cnp.sum(ours(x)))(clean)
+    np.testing.assert_allclose(cr.grad(lambda x: cnp.sum(ours(x)))(a), expected, rtol=1e-14)
+
+
+def test_triangle_options_keep_numpys_errors() -> None:
+    a = spectral(3, 3)
+    with pytest.raises(ValueError, match="UPLO"):
+        cr.grad(lambda x: cnp.sum(la.eigvalsh(x, "X")))(a)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        la.cholesky(spd(3, 3), True)  # type: ignore[misc]
 
 
 def test_slogdet_at_singular_matrix() -> None:
