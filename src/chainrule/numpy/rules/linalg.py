@@ -508,8 +508,9 @@ def _cholesky_jvp(t: Any, ans: Any, a: Any, upper: bool = False) -> Any:
     return _lower(L @ _phi(L_inv @ t @ _mT(L_inv)), upper)
 
 
-# The rules of `_cholesky` and `_eigh` hold for symmetric input and tangents, which
-# `_symmetric_from` in the public functions guarantees.
+# `_cholesky` and `_eigh` have the rules of functions of symmetric matrices: in the public
+# functions, `_symmetric_from` makes their input and tangents symmetric, and takes their
+# cotangents back onto the triangle NumPy reads.
 _cholesky = primitive(np.linalg.cholesky, "cholesky")
 defvjp(_cholesky, _cholesky_vjp)
 defjvp(_cholesky, _cholesky_jvp)
