@@ -8,6 +8,7 @@ Functions of eigen/singular vectors are sign-invariant (``V f(Λ) Vᵀ``, ``U Vh
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,7 @@ def mT(x: Any) -> Any:
 
 
 def sym(a: Any) -> Any:
-    """The rules assume symmetric perturbations: differentiate through a symmetrisation."""
+    """The symmetric part: through it, derivatives are symmetric (JAX's convention)."""
     return 0.5 * (a + mT(a))
 
 
@@ -70,13 +71,30 @@ def with_singular_values(*shape: int, seed: int = 0) -> np.ndarray:
     return (u * (1.5 * np.arange(k, 0, -1))) @ np.swapaxes(v, -1, -2)
 
 
+def noisy(a: np.ndarray, lower: bool) -> np.ndarray:
+    """A symmetric matrix with noise added in the triangle NumPy does not read (above the
+    diagonal when it reads the lower one): the derivative there must be 0."""
+    noise = rand(*a.shape, seed=7)
+    return a + (np.triu(noise, 1) if lower else np.tril(noise, -1))
+
+
+def unread(n: int, lower: bool) -> np.ndarray:
+    """The mask of the triangle NumPy does not read, diagonal excluded."""
+    read = np.tri(n, dtype=bool)
+    return ~(read if lower else read.T)
+
+
 # ------------------------------------------------------------------ functions under test
 
 
-def eig_function(a: Any, UPLO: str = "L") -> Any:
-    """``V exp(Λ/3) Vᵀ``: a sign-invariant function of eigenvalues and eigenvectors."""
-    w, v = la.eigh(sym(a), UPLO=UPLO)
+def exp_third(w: Any, v: Any) -> Any:
+    """``V exp(Λ/3) Vᵀ`` from ``eigh``'s result: sign-invariant."""
     return (v * cnp.exp(w / 3.0)[..., None, :]) @ mT(v)
+
+
+def eig_function(a: Any, UPLO: str = "L") -> Any:
+    """``V exp(Λ/3) Vᵀ`` of the symmetric part of `a`."""
+    return exp_third(*la.eigh(sym(a), UPLO=UPLO))
 
 
 def top_projector(a: Any) -> Any:
@@ -224,6 +242,16 @@ HESSIAN_CASES = [
     ("svd", lambda a: cnp.sum(polar(a) * rand(3, 2)), with_singular_values(3, 2)),
     ("qr", lambda a: cnp.sum(qr_function(a) * rand(3, 2)), rand(3, 2)),
     ("pinv", lambda a: cnp.sum(la.pinv(a) * rand(2, 3)), with_singular_values(3, 2)),
+    (
+        "eigh U, one triangle",
+        lambda a: cnp.sum(exp_third(*la.eigh(a, "U")) * rand(3, 3)),
+        noisy(spectral(3, 3), lower=False),
+    ),
+    (
+        "cholesky, one triangle",
+        lambda a: cnp.sum(la.cholesky(a) * rand(3, 3)),
+        noisy(spd(3, 3), lower=True),
+    ),
 ]
 
 
@@ -374,10 +402,159 @@ def test_det_gradient_is_cofactor_matrix() -> None:
     np.testing.assert_allclose(cr.grad(la.det)(a), [[4.0, -3.0], [-1.0, 2.0]])
 
 
-def test_det_derivative_at_singular_matrix_raises() -> None:
-    # Documented: the rule uses det·A⁻¹, so a singular matrix has no derivative here.
-    with pytest.raises(np.linalg.LinAlgError):
-        cr.grad(la.det)(np.ones((2, 2)))
+def exact_det(m: list[list[int]]) -> int:
+    """The determinant of an integer matrix, exactly (Laplace expansion; small matrices)."""
+    if not m:
+        return 1
+    return sum(
+        (-1) ** j * m[0][j] * exact_det([row[:j] + row[j + 1 :] for row in m[1:]])
+        for j in range(len(m))
+    )
+
+
+def minor(a: np.ndarray, rows: tuple[int, ...], cols: tuple[int, ...]) -> int:
+    keep_r = [i for i in range(len(a)) if i not in rows]
+    keep_c = [j for j in range(len(a)) if j not in cols]
+    return exact_det([[int(a[i, j]) for j in keep_c] for i in keep_r])
+
+
+def exact_det_gradient(a: np.ndarray) -> np.ndarray:
+    """``∂det/∂a_ij = (-1)^(i+j) M_ij``: the transposed adjugate, from exact minors."""
+    n = len(a)
+    return np.array([[(-1) ** (i + j) * minor(a, (i,), (j,)) for j in range(n)] for i in range(n)])
+
+
+def exact_det_hessian(a: np.ndarray) -> np.ndarray:
+    """``∂²det/∂a_ij ∂a_kl = ±(-1)^(i+j+k+l)`` times the minor without rows i, k, cols j, l."""
+    n = len(a)
+    h = np.zeros((n, n, n, n))
+    for i, j, k, l in np.ndindex(n, n, n, n):
+        if i != k and j != l:
+            sign = (-1) ** (i + j + k + l) * (1 if (i < k) == (j < l) else -1)
+            h[i, j, k, l] = sign * minor(a, (i, k), (j, l))
+    return h
+
+
+SINGULAR = {
+    "rank n-1": np.array([[2, 1, 0, 3], [1, 3, 1, 0], [0, 1, 4, 1], [3, 3, -3, 2]]),
+    "rank n-2": np.array([[2, 1, 0, 3], [1, 3, 1, 0], [3, 4, 1, 3], [1, -2, -1, 3]]),
+    "ones 3x3": np.ones((3, 3), int),
+    "ones 2x2": np.ones((2, 2), int),
+    "zero column": np.array([[0, 1, 2], [0, 3, 1], [0, 2, 5]]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SINGULAR))
+def test_det_derivatives_at_singular_matrices(name: str) -> None:
+    """The gradient of det is the adjugate (transposed), which exists at every matrix:
+    it used to raise LinAlgError at a singular one. Second derivatives (the (n-2)-minors,
+    nonzero even where the adjugate is 0) are exact too, in every combination of modes."""
+    a_int = SINGULAR[name]
+    a = a_int.astype(float)
+    n = len(a)
+    assert exact_det(a_int.tolist()) == 0
+    # Rounding bound: a backward-stable SVD perturbs A by ~eps·‖A‖, which moves the k-th
+    # derivative (products of n-k singular values) by ~n·eps·‖A‖^(n-k).
+    scale = np.linalg.norm(a, 2)
+    tol = 16 * n * np.finfo(float).eps
+    grad = exact_det_gradient(a_int)
+    for g in (cr.grad(la.det)(a), cr.jacfwd(la.det)(a)):
+        np.testing.assert_allclose(g, grad, rtol=0, atol=tol * scale ** (n - 1))
+    hess = exact_det_hessian(a_int)
+    for h in (
+        cr.hessian(la.det)(a),
+        cr.jacrev(cr.grad(la.det))(a),
+        cr.jacfwd(cr.jacfwd(la.det))(a),
+        cr.jacrev(cr.jacfwd(la.det))(a),
+    ):
+        np.testing.assert_allclose(h, hess, rtol=0, atol=tol * scale ** max(n - 2, 1))
+    check_rule(la.det, a)
+
+
+def test_det_singular_stack_float32_and_third_order() -> None:
+    stack = np.stack([np.ones((3, 3)), SINGULAR["zero column"].astype(float), square(3, 3)])
+    grads = cr.grad(lambda a: cnp.sum(la.det(a)))(stack)
+    for g, a in zip(grads[:2], stack[:2].astype(int), strict=True):
+        np.testing.assert_allclose(g, exact_det_gradient(a), rtol=0, atol=1e-13)
+    np.testing.assert_allclose(grads[2], la.det(stack[2]) * la.inv(stack[2]).T, rtol=1e-14)
+    g32 = cr.grad(la.det)(np.ones((3, 3), np.float32))
+    assert g32.dtype == np.float32
+    np.testing.assert_allclose(g32, 0.0 * g32, atol=16 * 3 * np.finfo(np.float32).eps * 3.0**2)
+    # Third and higher orders at a nonsingular matrix, and a clear error at a singular one.
+    check_rule(la.det, square(3, 3), order=3, batched=False, float32=False)
+    with pytest.raises(np.linalg.LinAlgError, match="det: derivatives of order 3"):
+        cr.jacfwd(cr.hessian(la.det))(np.ones((3, 3)))
+
+
+# name: (function of a linalg module and a matrix, reads the lower triangle, clean input)
+ONE_TRIANGLE: dict[str, tuple[Callable[[Any, Any], Any], bool, np.ndarray]] = {
+    "pinv": (lambda L, a: L.pinv(a, hermitian=True), True, spectral(3, 3)),
+    "pinv stack rcond": (lambda L, a: L.pinv(a, 1e-10, True), True, spectral(2, 3, 3)),
+    "svd values": (lambda L, a: L.svd(a, compute_uv=False, hermitian=True), True,
+                   spectral(3, 3)),
+    "svd polar": (lambda L, a: (lambda u, s, vh: u @ vh)(*L.svd(a, hermitian=True)), True,
+                  spectral(3, 3)),
+    "cholesky": (lambda L, a: L.cholesky(a), True, spd(3, 3)),
+    "cholesky upper stack": (lambda L, a: L.cholesky(a, upper=True), False, spd(2, 3, 3)),
+    "eigvalsh": (lambda L, a: L.eigvalsh(a), True, spectral(3, 3)),
+    "eigvalsh U stack": (lambda L, a: L.eigvalsh(a, "U"), False, spectral(2, 3, 3)),
+    "eigvalsh u": (lambda L, a: L.eigvalsh(a, UPLO="u"), False, spectral(3, 3)),
+    "eigh function stack": (lambda L, a: exp_third(*L.eigh(a)), True, spectral(2, 3, 3)),
+    "eigh function U": (lambda L, a: exp_third(*L.eigh(a, "U")), False, spectral(3, 3)),
+    "eigh projector l": (lambda L, a: (lambda v: v @ mT(v))(L.eigh(a, "l")[1][..., -1:]),
+                         True, spectral(3, 3)),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(ONE_TRIANGLE))
+def test_derivative_is_that_of_numpys_function_of_one_triangle(name: str) -> None:
+    """cholesky, eigh, eigvalsh and hermitian=True read one triangle (UPLO, upper): the
+    derivative is that of NumPy's function. It used to average a perturbation with its
+    transpose (or, for hermitian=True, ignore symmetry): wrong off symmetric directions."""
+    fun, lower, clean = ONE_TRIANGLE[name]
+    ours, numpys = partial(fun, la), partial(fun, np.linalg)
+    a = noisy(clean, lower)
+    np.testing.assert_allclose(traced_value(ours, a), numpys(a), rtol=1e-14, atol=1e-14)
+    numeric = numerical_jacobian(numpys, a, h=1e-6)
+    for jac in (cr.jacfwd, cr.jacrev):
+        got = np.asarray(jac(ours)(a))
+        # Central differences: truncation ~h² and rounding ~eps/h, with O(1) derivatives.
+        np.testing.assert_allclose(got.reshape(numeric.shape), numeric, rtol=1e-7, atol=1e-7)
+        assert np.all(got[..., unread(a.shape[-1], lower)] == 0)
+    check_rule(ours, a)
+    check_rule(ours, clean)
+
+
+@pytest.mark.parametrize("name", sorted(ONE_TRIANGLE))
+def test_unread_triangle_may_hold_nan(name: str) -> None:
+    """NumPy never reads the other triangle, so NaN there changes nothing: not the value,
+    not the derivative (a mask multiplied in used to turn it into NaN everywhere)."""
+    fun, lower, clean = ONE_TRIANGLE[name]
+    ours = partial(fun, la)
+    a = clean.copy()
+    a[..., unread(a.shape[-1], lower)] = np.nan
+    np.testing.assert_allclose(traced_value(ours, a), fun(np.linalg, a), rtol=1e-14, atol=1e-14)
+    expected = cr.grad(lambda x: cnp.sum(ours(x)))(clean)
+    np.testing.assert_allclose(cr.grad(lambda x: cnp.sum(ours(x)))(a), expected, rtol=1e-14)
+
+
+def test_triangle_options_keep_numpys_errors() -> None:
+    a = spectral(3, 3)
+    with pytest.raises(ValueError, match="UPLO"):
+        cr.grad(lambda x: cnp.sum(la.eigvalsh(x, "X")))(a)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        la.cholesky(spd(3, 3), True)  # type: ignore[misc]
+
+
+def test_slogdet_at_singular_matrix() -> None:
+    """As NumPy, JAX and PyTorch: sign 0 and log|det| = -inf. Its derivative inv(A)ᵀ is
+    infinite there: a clear error naming slogdet, not NumPy's bare 'Singular matrix'."""
+    a = np.ones((3, 3))
+    sign, logabsdet = cr.vjp(la.slogdet, a)[0]
+    assert sign == 0.0 and logabsdet == -np.inf
+    for transform in (cr.grad, cr.jacfwd):
+        with pytest.raises(np.linalg.LinAlgError, match=r"slogdet: .* at a singular matrix"):
+            transform(lambda a: la.slogdet(a)[1])(a)
 
 
 def test_named_results_under_transform() -> None:

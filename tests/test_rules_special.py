@@ -355,3 +355,42 @@ def test_import_chainrule_does_not_import_scipy():
     )
     env = {**os.environ, "PYTHONPATH": str(src)}
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("scale", [1e7, 1e30, -1e30])
+def test_softmax_weights_at_large_magnitude_sum_to_one(dtype, scale):
+    """The weights come from ``exp(x - max)``, never from the rounded ``logsumexp`` value
+    (float32 at 1e7 used to give ``e⁻¹`` each for a tie, summing to 0.74)."""
+    x = np.array([scale, scale, scale - abs(scale) * 1e-7], dtype)  # a tie and a near-tie
+    shifted = x.astype(np.float64) - float(x.max())  # exact: Sterbenz
+    p = np.exp(shifted) / np.exp(shifted).sum()
+    tol = 8 * np.finfo(dtype).eps
+    for g in (
+        cr.grad(special.logsumexp)(x),
+        cr.jacfwd(special.logsumexp)(x),
+        cr.grad(lambda x: special.logsumexp(x, b=np.ones(3, dtype)))(x),
+        cr.grad(lambda x: special.logsumexp(x, b=np.ones(3, dtype), return_sign=True)[0])(x),
+    ):
+        assert g.dtype == dtype
+        np.testing.assert_allclose(g, p, rtol=tol, atol=0)
+        assert abs(float(g.sum()) - 1.0) <= tol
+    hess = cr.hessian(special.logsumexp)(x)
+    np.testing.assert_allclose(hess, np.diag(p) - np.outer(p, p), rtol=tol, atol=tol)
+    # softmax and log_softmax: their Jacobians are built from the same weights.
+    for jac in (cr.jacrev, cr.jacfwd):
+        np.testing.assert_allclose(
+            jac(special.softmax)(x), np.diag(p) - np.outer(p, p), rtol=tol, atol=tol
+        )
+        np.testing.assert_allclose(
+            jac(special.log_softmax)(x), np.eye(3) - p[None, :], rtol=tol, atol=tol
+        )
+
+
+def test_logsumexp_weights_ignore_entries_with_zero_weight():
+    """A huge `a` whose `b` is 0 does not shift the weights into underflow (SciPy's rule)."""
+    a, b = np.array([1000.0, 0.0, 1.0]), np.array([0.0, 1.0, 2.0])
+    s = 1.0 + 2.0 * math.e
+    grad_a = cr.grad(lambda a: special.logsumexp(a, b=b))(a)
+    np.testing.assert_allclose(grad_a, [0.0, 1.0 / s, 2.0 * math.e / s], rtol=1e-15)
+    check_rule(lambda a: special.logsumexp(a, b=b.astype(a.dtype)), np.array([3.0, 0.0, 1.0]))

@@ -9,8 +9,10 @@ Numerical stability:
 - ``expit'`` is ``expit(x) * expit(-x)``, not ``s * (1 - s)``: no cancellation at large
   ``|x|`` (at ``x = 40`` it gives ``4.25e-18``, not 0).
 - ``logsumexp``, ``softmax`` and ``log_softmax`` differentiate through the softmax weights
-  ``exp(a - logsumexp(a))``, which lie in [0, 1] whatever the scale of ``a``
-  (``[1000, 2000, 3000]`` and ``[-1000, 0]`` give finite values and derivatives).
+  ``exp(a - max) / Σ exp(a - max)`` in the input's dtype, which lie in [0, 1] and sum to 1
+  whatever the scale of ``a`` (``[1000, 2000, 3000]``, ``[-1000, 0]`` and a float32 tie at
+  1e7 give finite values and derivatives); never ``exp(a - logsumexp(a))``, whose rounded
+  ``logsumexp`` is off by whole units at large magnitude.
 - ``log_ndtr'`` is ``exp(-x²/2 - log_ndtr(x)) / sqrt(2π)``, finite far into both tails.
 
 Conventions:
@@ -37,7 +39,7 @@ import scipy.special as sc
 
 from chainrule import numpy as cnp
 from chainrule.core.primitive import Primitive, defjvp, defjvp_joint, defvjp, primitive
-from chainrule.core.trace import primal
+from chainrule.core.trace import Tracer, primal
 from chainrule.numpy.rules.common import (
     batch_ndim,
     defelementwise,
@@ -128,21 +130,29 @@ def _sum_over(v: Any, axis: Any, nb: int) -> Any:
 
 
 def _lse_partials(
-    lse: Any, sign: Any, a: Any, b: Any, axis: Any, keepdims: bool
+    signed: bool, a: Any, b: Any, axis: Any, keepdims: bool
 ) -> tuple[tuple[Any, Any], tuple[int, ...], tuple[int, ...]]:
     """``(∂lse/∂a, ∂lse/∂b)`` (None without `b`), the reduced axes and the kept shape.
 
-    ``∂lse/∂a = sign b exp(a - lse)`` and ``∂lse/∂b = sign exp(a - lse)``: softmax weights,
-    finite whatever the scale of `a`. They span the broadcast shape of `a` and `b`.
+    ``∂lse/∂b = exp(a) / s`` with ``s = Σ b exp(a)``, and ``∂lse/∂a = b ∂lse/∂b``: softmax
+    weights, computed as ``exp(a - m) / Σ b exp(a - m)`` with ``m`` the largest `a`, never from the rounded value ``lse`` (float32 at 1e7 would give weights
+    ``e⁻¹``). Without `return_sign` a negative sum gives NaN, as the value does. They span
+    the broadcast shape of `a` and `b`.
     """
     full = shape_of(a) if b is None else np.broadcast_shapes(shape_of(a), shape_of(b))
     axes = normalize_axes(axis, len(full))
     kept = tuple(1 if i in axes else n for i, n in enumerate(full))
-    w = cnp.exp(a - (lse if keepdims else cnp.reshape(lse, kept)))
+    if b is not None and not isinstance(b, Tracer):
+        # Constant weights 0 drop their entries (as SciPy): a huge one must not swamp the rest.
+        a = cnp.where(np.broadcast_to(b, full) != 0, a, -np.inf)
+    av = np.asarray(primal(a))
+    m = np.max(av, axis=axes, keepdims=True) if av.size else np.zeros(kept, av.dtype)
+    m = np.where(np.isfinite(m), m, 0).astype(av.dtype)
+    e = cnp.exp(a - m)
+    total = cnp.sum(e if b is None else e * b, axis=axes, keepdims=True)
     if b is None:
-        return (w, None), axes, kept
-    if sign is not None:
-        w = w * np.reshape(primal(sign), kept).astype(w.dtype)
+        return (e / total, None), axes, kept
+    w = e / total if signed else cnp.exp(a - m - cnp.log(total))
     if shape_of(w) != full:
         w = cnp.broadcast_to(w, full)
     return (w * b, w), axes, kept
@@ -151,16 +161,12 @@ def _lse_partials(
 def _def_logsumexp_rules(prim: Primitive, signed: bool) -> None:
     """Rules of `prim` (a, b=None; axis, keepdims), which returns ``(lse, sign)`` if `signed`."""
 
-    def split(ans: Any) -> tuple[Any, Any]:
-        return (ans[0], ans[1]) if signed else (ans, None)
-
     def vjp(i: int) -> Callable[..., Any]:
         def rule(
             g: Any, ans: Any, a: Any, b: Any = None, *, axis: Any = None, keepdims: bool = False
         ) -> Any:
-            lse, sign = split(ans)
             g = g[0] if signed else g
-            partials, _, kept = _lse_partials(lse, sign, a, b, axis, keepdims)
+            partials, _, kept = _lse_partials(signed, a, b, axis, keepdims)
             g = g if keepdims else cnp.reshape(g, kept)
             return unbroadcast(g * partials[i], (a, b)[i])
 
@@ -175,8 +181,7 @@ def _def_logsumexp_rules(prim: Primitive, signed: bool) -> None:
         axis: Any = None,
         keepdims: bool = False,
     ) -> Any:
-        lse, sign = split(ans)
-        partials, axes, _ = _lse_partials(lse, sign, a, b, axis, keepdims)
+        partials, axes, _ = _lse_partials(signed, a, b, axis, keepdims)
         out = None
         for t, x, d in zip(tangents, (a, b), partials, strict=False):
             if t is not None:

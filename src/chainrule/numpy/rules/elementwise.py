@@ -31,6 +31,7 @@ from chainrule.core.primitive import primitive
 from chainrule.core.trace import Tracer, float_dtype, primal
 
 from .common import defelementwise, select
+from .sinc_derivatives import sinc_derivative
 
 LN2 = math.log(2.0)
 LN10 = math.log(10.0)
@@ -245,13 +246,7 @@ for _prim in (deg2rad, radians):
     defelementwise(_prim, lambda g, ans, x: g * (math.pi / 180.0))
 for _prim in (rad2deg, degrees):
     defelementwise(_prim, lambda g, ans, x: g * (180.0 / math.pi))
-defelementwise(
-    sinc,
-    # d/dx sin(pi x)/(pi x) = (cos(pi x) - sinc(x)) / x, and 0 at x = 0.
-    lambda g, ans, x: (
-        g * where(primal(x) == 0, 0.0, (cos(math.pi * x) - ans) / where(primal(x) == 0, 1.0, x))
-    ),
-)
+defelementwise(sinc, lambda g, ans, x: g * sinc_derivative(x, order=1))  # stable at 0
 defelementwise(real, lambda g, ans, x: g)
 defelementwise(
     remainder, lambda g, ans, x, y: g, lambda g, ans, x, y: g * -np.floor(primal(x) / primal(y))

@@ -6,9 +6,14 @@ is NumPy's own function. Primitives with their own rules, forward and reverse (t
 rule is the adjoint of the forward one, both written with differentiable functions, so every
 higher order follows):
 
-- ``inv``: ``dX = -X dA X``. ``det``: ``d det = det · tr(A⁻¹ dA)`` (Jacobi's formula, the
-  adjugate written as ``det · A⁻¹``); ``slogdet``: ``d log|det| = tr(A⁻¹ dA)``. Both need
-  a nonsingular matrix for their derivative (a singular one raises ``LinAlgError``); the
+- ``inv``: ``dX = -X dA X``. ``det``: ``d det = tr(adj(A) dA)`` (Jacobi's formula), with
+  the adjugate computed from the SVD ``A = U S Vᵀ`` as ``det(U) det(V) V diag(Π_{j≠i} s_j)
+  Uᵀ``: no division, so it is exact at singular matrices too (as JAX; a rank ``n-2`` matrix
+  has adjugate 0). Its own derivative, the second derivative of ``det``, comes the same way
+  from products of ``n-2`` singular values, exact at every matrix; orders 3 and up divide
+  by ``det`` and raise ``LinAlgError`` at a (nearly) singular matrix.
+  ``slogdet``: ``d log|det| = tr(A⁻¹ dA)``; at a singular matrix the value is ``(0, -inf)``
+  as in NumPy, JAX and PyTorch, and the derivative (infinite) raises ``LinAlgError``. The
   ``sign`` of ``slogdet`` is piecewise constant and returned as a plain array.
 - ``solve(a, b)``: ``dx = A⁻¹ (db - dA x)``; differentiable in both; `b` a vector or a
   stack of matrices, broadcast as in NumPy.
@@ -41,10 +46,13 @@ higher order follows):
   (I - A⁺A) dAᵀ A⁺ᵀ A⁺``: exact for full rank, and for perturbations keeping the rank.
 
 Symmetric inputs (``cholesky``, ``eigh``, ``eigvalsh``, and ``hermitian=True`` in ``svd``
-and ``pinv``): NumPy reads one triangle only, and the rules assume the input and its
-perturbations are symmetric, as JAX and PyTorch do: the forward rule symmetrises the
-tangent, ``(dA + dAᵀ)/2``, and the reverse rule returns a symmetric cotangent. A function
-such as ``f(A) = cholesky((A + Aᵀ)/2)`` therefore gets its exact derivative.
+and ``pinv``): NumPy reads one triangle only, the lower one (the upper with ``UPLO='U'``
+or ``upper=True``), and the derivative is exactly that of the function NumPy computes, of
+``tril(A) + tril(A, -1)ᵀ`` (or its upper analogue): 0 in the triangle not read, and an
+off-diagonal entry of the triangle read stands for both ``a_ij`` and ``a_ji``. (JAX
+solves for ``(A + Aᵀ)/2`` by default, another function off the symmetric matrices, with
+symmetric gradients; the two agree on symmetric inputs along symmetric perturbations, and
+``f(A) = eigh((A + Aᵀ)/2)`` gets JAX's gradient here too.)
 
 Compositions (no rules of their own): ``eigvalsh`` (from ``eigh``), ``lstsq`` (solution
 ``pinv(a) @ b``; residuals ``sum((b - a x)²)`` differentiable; rank and singular values
@@ -88,10 +96,6 @@ def _mT(x: Any) -> Any:
     return cnp.transpose(x, (*range(n - 2), n - 1, n - 2))
 
 
-def _sym(x: Any) -> Any:
-    return 0.5 * (x + _mT(x))
-
-
 def _mask(pattern: np.ndarray, like: Any) -> np.ndarray:
     """A constant matrix in the dtype of `like` (so float32 stays float32)."""
     return pattern.astype(like.dtype)
@@ -109,6 +113,14 @@ def _diag_embed(v: Any) -> Any:
 
 def _strict_lower(x: Any) -> Any:
     return x * _mask(np.tri(shape_of(x)[-1], k=-1), x)
+
+
+def _symmetric_from(x: Any, lower: bool = True) -> Any:
+    """The symmetric matrix that NumPy's symmetric solvers read from `x`: its lower (or
+    upper) triangle, reflected. Selected, not masked, so that what is never read (NaN, inf)
+    cannot leak in; its derivative is 0 in the other triangle."""
+    read = np.tri(shape_of(x)[-1], dtype=bool)
+    return cnp.where(read if lower else read.T, x, _mT(x))
 
 
 def _safe_reciprocal(x: Any) -> Any:
@@ -145,13 +157,156 @@ def _trace_inv_times(t: Any, a: Any) -> Any:
     return cnp.sum(_mT(inv(a)) * t, axis=(-2, -1))
 
 
+def _trace_of_product(x: Any, y: Any) -> Any:
+    """``tr(X Y)`` per matrix."""
+    return cnp.sum(x * _mT(y), axis=(-2, -1))
+
+
+def _before_after(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Products of the entries before and after each one along the last axis (no division)."""
+    ones = np.ones_like(s[..., :1])
+    before = np.cumprod(np.concatenate([ones, s[..., :-1]], axis=-1), axis=-1)
+    after = np.cumprod(np.concatenate([ones, s[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    return before, after
+
+
+def _products_but_one(s: np.ndarray) -> np.ndarray:
+    """``P_i = Π_{j≠i} s_j`` along the last axis, exact where some ``s_j`` are 0."""
+    before, after = _before_after(s)
+    return before * after
+
+
+def _products_but_two(s: np.ndarray) -> np.ndarray:
+    """``Q_ik = Π_{j∉{i,k}} s_j`` for ``i ≠ k`` and 0 on the diagonal, without division."""
+    n = s.shape[-1]
+    before, after = _before_after(s)
+    later = np.arange(n)[None, :] > np.arange(n)[:, None]  # k > i
+    # between[i, k] = Π_{i<j<k} s_j: a running product along each row, started after i.
+    running = np.cumprod(np.where(later, s[..., None, :], 1.0), axis=-1)
+    between = np.concatenate([np.ones_like(running[..., :1]), running[..., :-1]], axis=-1)
+    upper = np.where(later, before[..., :, None] * between * after[..., None, :], 0.0)
+    return (upper + np.swapaxes(upper, -1, -2)).astype(s.dtype)
+
+
+def _svd_parts(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``A = U diag(s) Vᵀ`` as ``(U, s, V, c)``, with ``c = det(U) det(V) = ±1`` per matrix."""
+    u, s, vh = np.linalg.svd(a)
+    c = np.sign(np.linalg.det(u) * np.linalg.det(vh))[..., None, None].astype(s.dtype)
+    return u, s, np.swapaxes(vh, -1, -2), c
+
+
+def _adjugate_impl(a: Any) -> np.ndarray:
+    """``adj(A) = c V diag(Π_{j≠i} s_j) Uᵀ``: defined, and exact to rounding, at every rank."""
+    a = np.asarray(a)
+    if a.shape[-1] == 0:
+        return np.zeros_like(a)
+    u, s, v, c = _svd_parts(a)
+    return c * (v * _products_but_one(s)[..., None, :]) @ np.swapaxes(u, -1, -2)
+
+
+def _adjugate_derivative_impl(a: Any, t: Any) -> np.ndarray:
+    """``d adj(A)[T] = c V (diag(Q b) - B ∘ Q) Uᵀ`` with ``B = Uᵀ T V``, ``b = diag(B)``.
+
+    In the SVD basis ``adj(S + B)`` is a polynomial whose first-order part is read off the
+    cofactors of a diagonal matrix: ``Q_ik = Π_{j∉{i,k}} s_j``, so no division by `s`.
+    ``T`` may carry leading batch axes.
+    """
+    a = np.asarray(a)
+    if a.shape[-1] == 0:
+        return np.zeros(np.broadcast_shapes(np.shape(t), a.shape), a.dtype)
+    u, s, v, c = _svd_parts(a)
+    q = _products_but_two(s)
+    b = np.swapaxes(u, -1, -2) @ t @ v
+    diagonal = np.diagonal(b, axis1=-2, axis2=-1)
+    inner = (q @ diagonal[..., None]) * np.eye(a.shape[-1], dtype=a.dtype) - b * q
+    return c * v @ inner @ np.swapaxes(u, -1, -2)
+
+
+_adjugate = primitive(_adjugate_impl, "adjugate")
+_adjugate_derivative = primitive(_adjugate_derivative_impl, "adjugate_derivative")
+
+
+def _adjugate_adjoint(a: Any, g: Any) -> Any:
+    """The adjoint of ``T -> d adj(A)[T]``, which is ``G -> (d adj(A)[Gᵀ])ᵀ``."""
+    return _mT(_adjugate_derivative(a, _mT(g)))
+
+
+def _nonsingular(a: Any) -> Any:
+    """``a`` itself, after checking that the division by ``det`` below is accurate there."""
+    s = np.linalg.svd(primal(a), compute_uv=False)
+    if np.any(s[..., -1] <= math.sqrt(float(np.finfo(s.dtype).eps)) * s[..., 0]):
+        raise np.linalg.LinAlgError(
+            "chainrule.numpy.linalg.det: derivatives of order 3 and higher divide by det(A), "
+            "so they are not available at a singular or nearly singular matrix (smallest / "
+            "largest singular value below sqrt(eps)). The first and second derivatives are "
+            "exact there."
+        )
+    return a
+
+
+def _adjugate_second_jvp(s: Any, ans: Any, a: Any, t: Any) -> Any:
+    """``d² adj(A)[T, S]``: differentiate ``d adj[T] = (tr(J T) J - J T J) / det`` (J = adj).
+
+    `T` may itself carry batch axes (a Hessian's directions): those of `S` go before them.
+    """
+    a = _nonsingular(a)
+    s = _lifted(s, batch_ndim(s, a), ndim_of(ans))
+    j, js, jt = _adjugate(a), _adjugate_derivative(a, s), _adjugate_derivative(a, t)
+    terms = (
+        _expand2(_trace_of_product(js, t)) * j
+        + _expand2(_trace_of_product(j, t)) * js
+        - js @ t @ j
+        - j @ t @ js
+        - _expand2(_trace_of_product(j, s)) * jt
+    )
+    return terms / _expand2(det(a))
+
+
+def _adjugate_second_vjp(g: Any, ans: Any, a: Any, t: Any) -> Any:
+    """The adjoint in ``S`` of `_adjugate_second_jvp`, term by term."""
+    a = _nonsingular(a)
+    j, tt, jt = _adjugate(a), _mT(t), _mT(_adjugate(a))
+    g_dot_j = _expand2(cnp.sum(g * j, axis=(-2, -1)))
+    x = g_dot_j * tt + _expand2(_trace_of_product(j, t)) * g - g @ jt @ tt - tt @ jt @ g
+    g_dot_jt = _expand2(cnp.sum(g * _adjugate_derivative(a, t), axis=(-2, -1)))
+    return unbroadcast((_adjugate_adjoint(a, x) - g_dot_jt * jt) / _expand2(det(a)), a)
+
+
+defvjp(_adjugate, lambda g, ans, a: _adjugate_adjoint(a, g))
+defjvp(_adjugate, lambda t, ans, a: _adjugate_derivative(a, t))
+defvjp(_adjugate_derivative, _adjugate_second_vjp, lambda g, ans, a, t: _adjugate_adjoint(a, g))
+defjvp(
+    _adjugate_derivative,
+    _adjugate_second_jvp,
+    lambda dt, ans, a, t: _adjugate_derivative(a, dt),
+)
+
 det = primitive(np.linalg.det, "det")
-defvjp(det, lambda g, ans, a: _expand2(g * ans) * _mT(inv(a)))
-defjvp(det, lambda t, ans, a: ans * _trace_inv_times(t, a))
+defvjp(det, lambda g, ans, a: _expand2(g) * _mT(_adjugate(a)))
+defjvp(det, lambda t, ans, a: _trace_of_product(_adjugate(a), t))
+
+
+def _slogdet_vjp(g: Any, ans: Any, a: Any) -> Any:
+    return _expand2(g[1]) * _mT(inv(_nonzero_det(ans, a)))
+
+
+def _slogdet_jvp(ts: Sequence[Any], ans: Any, a: Any) -> Any:
+    return None, _trace_inv_times(ts[0], _nonzero_det(ans, a))
+
+
+def _nonzero_det(ans: Any, a: Any) -> Any:
+    if np.any(primal(ans[0]) == 0):
+        raise np.linalg.LinAlgError(
+            "chainrule.numpy.linalg.slogdet: log|det A| = -inf at a singular matrix, and its "
+            "derivative inv(A)ᵀ does not exist there (it is infinite). Differentiate "
+            "numpy.linalg.det instead, whose derivative (the adjugate) exists everywhere."
+        )
+    return a
+
 
 _slogdet = primitive(np.linalg.slogdet, "slogdet", multiple_results=True)
-defvjp(_slogdet, lambda g, ans, a: _expand2(g[1]) * _mT(inv(a)))
-defjvp_joint(_slogdet, lambda ts, ans, a: (None, _trace_inv_times(ts[0], a)))
+defvjp(_slogdet, _slogdet_vjp)
+defjvp_joint(_slogdet, _slogdet_jvp)
 _SlogdetResult = type(np.linalg.slogdet(np.eye(1)))
 
 
@@ -344,18 +499,39 @@ def _lower(x: Any, upper: bool) -> Any:
 def _cholesky_vjp(g: Any, ans: Any, a: Any, upper: bool = False) -> Any:
     L, gL = _lower(ans, upper), _lower(g, upper)
     L_inv = inv(L)
-    return _sym(_mT(L_inv) @ _phi(_mT(L) @ gL) @ L_inv)
+    return _mT(L_inv) @ _phi(_mT(L) @ gL) @ L_inv
 
 
 def _cholesky_jvp(t: Any, ans: Any, a: Any, upper: bool = False) -> Any:
     L = _lower(ans, upper)
     L_inv = inv(L)
-    return _lower(L @ _phi(L_inv @ _sym(t) @ _mT(L_inv)), upper)
+    return _lower(L @ _phi(L_inv @ t @ _mT(L_inv)), upper)
 
 
-cholesky = primitive(np.linalg.cholesky, "cholesky")
-defvjp(cholesky, _cholesky_vjp)
-defjvp(cholesky, _cholesky_jvp)
+# `_cholesky` and `_eigh` have the rules of functions of symmetric matrices: in the public
+# functions, `_symmetric_from` makes their input and tangents symmetric, and takes their
+# cotangents back onto the triangle NumPy reads.
+_cholesky = primitive(np.linalg.cholesky, "cholesky")
+defvjp(_cholesky, _cholesky_vjp)
+defjvp(_cholesky, _cholesky_jvp)
+
+
+def cholesky(a: Any, /, *, upper: bool = False) -> Any:
+    """`numpy.linalg.cholesky`: ``L`` with ``L Lᵀ = a`` (``Lᵀ`` with ``upper=True``).
+
+    NumPy reads the lower triangle of `a` only (the upper with ``upper=True``), and so does
+    the derivative: the other triangle has derivative 0, and an entry of the triangle read
+    stands for both ``a_ij`` and ``a_ji``. The square root of a 1×1 matrix:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda a: np.linalg.cholesky(a)[0, 0])(np.array([[4.0]]))
+    array([[0.25]])
+    """
+    options = {"upper": True} if upper else {}  # NumPy before 2.0 has no `upper`
+    if not _traced(a):
+        return np.linalg.cholesky(a, **options)
+    return _cholesky(_symmetric_from(a, lower=not upper), **options)
 
 
 # ----------------------------------------------------------------------- eigh, eigvalsh
@@ -364,12 +540,12 @@ defjvp(cholesky, _cholesky_jvp)
 def _eigh_vjp(g: Any, ans: Any, a: Any, UPLO: str = "L") -> Any:
     (w, v), (gw, gv) = ans, g
     inner = _diag_embed(gw) + _inverse_gaps(w) * (_mT(v) @ gv)
-    return _sym(v @ inner @ _mT(v))
+    return v @ inner @ _mT(v)
 
 
 def _eigh_jvp(tangents: Sequence[Any], ans: Any, a: Any, UPLO: str = "L") -> Any:
     w, v = ans
-    x = _mT(v) @ _sym(tangents[0]) @ v
+    x = _mT(v) @ tangents[0] @ v
     return _diag_part(x), v @ (_inverse_gaps(w) * x)
 
 
@@ -379,39 +555,49 @@ defjvp_joint(_eigh, _eigh_jvp)
 _EighResult = type(np.linalg.eigh(np.eye(1)))
 
 
+def _eigh_of_triangle(a: Any, UPLO: Any) -> Any:
+    """`_eigh` of the triangle NumPy reads (``UPLO`` 'L' or 'U', any case; NumPy checks it)."""
+    return _eigh(_symmetric_from(a, lower=UPLO not in ("U", "u")), UPLO=UPLO)
+
+
 def eigh(a: Any, UPLO: Literal["L", "U", "l", "u"] = "L") -> Any:
     """`numpy.linalg.eigh`: ``(eigenvalues, eigenvectors)`` of a symmetric matrix.
 
-    The gradient of an eigenvalue is ``v vᵀ``, its unit eigenvector ``v`` times itself
-    (whatever the sign of ``v``):
+    NumPy reads the lower triangle of `a` only (the upper with ``UPLO='U'``), and so does
+    the derivative: the other triangle has derivative 0, and an entry below the diagonal
+    stands for both ``a_ij`` and ``a_ji``. The gradient of an eigenvalue with unit
+    eigenvector ``v`` is ``v_i²`` on the diagonal and ``2 v_i v_j`` below it (whatever the
+    sign of ``v``):
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
     >>> a = np.array([[2.0, 1.0], [1.0, 2.0]])
     >>> cr.grad(lambda a: np.linalg.eigh(a)[0][-1])(a).round(4)
-    array([[0.5, 0.5],
-           [0.5, 0.5]])
+    array([[0.5, 0. ],
+           [1. , 0.5]])
     """
     if not _traced(a):
         return np.linalg.eigh(a, UPLO)
-    return _result(_EighResult, *_eigh(a, UPLO=UPLO))
+    return _result(_EighResult, *_eigh_of_triangle(a, UPLO))
 
 
 def eigvalsh(a: Any, UPLO: Literal["L", "U", "l", "u"] = "L") -> Any:
     """`numpy.linalg.eigvalsh`: the eigenvalues of a symmetric matrix, ascending.
 
-    The sum of squared eigenvalues is ``tr(A²)``, whose gradient is ``2 A``:
+    The sum of squared eigenvalues is ``tr(S²) = Σ s_ij²`` for the symmetric ``S`` that
+    NumPy reads from the upper triangle here (``UPLO='U'``): its gradient is ``2 a_ii`` on
+    the diagonal, ``4 a_ij`` above it, and 0 below:
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
     >>> a = np.array([[2.0, 1.0], [1.0, 2.0]])
-    >>> cr.grad(lambda a: (np.linalg.eigvalsh(a) ** 2).sum())(a).round(4)
-    array([[4., 2.],
-           [2., 4.]])
+    >>> cr.grad(lambda a: (np.linalg.eigvalsh(a, UPLO="U") ** 2).sum())(a).round(4)
+    array([[4., 4.],
+           [0., 4.]])
     """
     if not _traced(a):
         return np.linalg.eigvalsh(a, UPLO)
-    return _eigh(a, UPLO=UPLO)[0]
+    return _eigh_of_triangle(a, UPLO)[0]
 
 
 # ----------------------------------------------------------------------------------- svd
@@ -484,6 +670,8 @@ def svd(
     """
     if not _traced(a):
         return np.linalg.svd(a, full_matrices, compute_uv, hermitian)  # type: ignore[call-overload]
+    if hermitian:
+        a = _symmetric_from(a)
     if not compute_uv:
         return _svd(a, hermitian=hermitian)[1]
     m, n = shape_of(a)[-2:]
@@ -562,9 +750,31 @@ def _pinv_jvp(t: Any, ans: Any, a: Any, *args: Any, **params: Any) -> Any:
     return -(p @ t @ p) + (p @ pt) @ (tt - (tt @ a) @ p) + (tt - p @ (a @ tt)) @ (pt @ p)
 
 
-pinv = primitive(np.linalg.pinv, "pinv")
-defvjp(pinv, _pinv_vjp)
-defjvp(pinv, _pinv_jvp)
+_pinv = primitive(np.linalg.pinv, "pinv")
+defvjp(_pinv, _pinv_vjp)
+defjvp(_pinv, _pinv_jvp)
+_UNSET: Any = object()
+
+
+def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = _UNSET) -> Any:
+    """`numpy.linalg.pinv`. With ``hermitian=True`` NumPy reads the lower triangle only, and
+    so does the derivative (the upper triangle has derivative 0).
+
+    The pseudo-inverse of a full-rank tall matrix is ``(AᵀA)⁻¹Aᵀ``; of a column ``a``, the
+    row ``aᵀ/‖a‖²``, whose derivative in ``a[0]`` at ``a = (1, 0)`` is ``(-1, 0)`` then
+    ``(0, 1)``:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.jacfwd(np.linalg.pinv)(np.array([[1.0], [0.0]]))[0, :, 0, 0]
+    array([-1.,  0.])
+    """
+    options = {"rcond": rcond, "hermitian": hermitian}
+    if rtol is not _UNSET:
+        options["rtol"] = rtol
+    if not _traced(a):
+        return np.linalg.pinv(a, **options)
+    return _pinv(_symmetric_from(a) if hermitian else a, **options)
 
 
 # ------------------------------------------------------------------ compositions: lstsq...
