@@ -16,8 +16,8 @@ Values are computed in float64 and returned in the dtype NumPy's ``sinc`` gives.
 
 >>> import chainrule as cr
 >>> d2 = cr.elementwise_grad(cr.elementwise_grad(cr.numpy.sinc))
->>> float(d2(0.0)) == -math.pi**2 / 3
-True
+>>> print(f"{float(d2(0.0)):.12f}", f"{-math.pi**2 / 3:.12f}")  # the second derivative at 0
+-3.289868133696 -3.289868133696
 """
 
 from __future__ import annotations
