@@ -161,7 +161,7 @@ def moons() -> tuple[np.ndarray, ...]:
 
 def test_fit_hand_written_mlp_on_moons(moons: tuple[np.ndarray, ...]) -> None:
     X_train, X_test, y_train, y_test = moons
-    model, history = train.fit(
+    model, _, history = train.fit(
         two_layer(2, 16, 2),
         xent,
         SGD(0.5),
@@ -184,7 +184,7 @@ def test_fit_hand_written_mlp_on_moons(moons: tuple[np.ndarray, ...]) -> None:
 def test_fit_linear_model_on_blobs() -> None:
     X, y = data.make_blobs(300, centers=3, seed=1)
     model = affine(2, 3, np.random.default_rng(0))
-    model, history = train.fit(
+    model, _, history = train.fit(
         model, xent, SGD(0.1), (X, y), epochs=5, metrics={"accuracy": acc}, progress=False
     )
     assert history["train_accuracy"][-1] == 1.0
@@ -193,7 +193,7 @@ def test_fit_linear_model_on_blobs() -> None:
 def test_fit_with_nn_and_optim(moons: tuple[np.ndarray, ...]) -> None:
     optim = pytest.importorskip("chainrule.optim")
     X_train, X_test, y_train, y_test = moons
-    model, history = train.fit(
+    model, _, history = train.fit(
         nn.MLP([2, 32, 32, 2], rng=0),
         lambda m, x, y: nn.cross_entropy(m(x), y),
         optim.Adam(lr=0.01),
@@ -211,7 +211,7 @@ def test_fit_with_nn_and_optim(moons: tuple[np.ndarray, ...]) -> None:
 def test_fit_regression_recovers_the_line() -> None:
     X, y, true_w, true_b = data.make_linear(256, features=3, noise=0.01, seed=4)
     model = Affine(np.zeros((3, 1), np.float32), np.zeros(1, np.float32))
-    model, history = train.fit(model, mse, SGD(0.1), (X, y), epochs=30, progress=False)
+    model, _, history = train.fit(model, mse, SGD(0.1), (X, y), epochs=30, progress=False)
     np.testing.assert_allclose(model.weight[:, 0], true_w, atol=0.01)
     np.testing.assert_allclose(model.bias[0], true_b, atol=0.01)
     assert history["loss"][-1] < 2e-4
@@ -219,7 +219,7 @@ def test_fit_regression_recovers_the_line() -> None:
 
 def test_history_keys_lengths_and_json(moons: tuple[np.ndarray, ...]) -> None:
     X_train, X_test, y_train, y_test = moons
-    _, history = train.fit(
+    _, _, history = train.fit(
         two_layer(2, 4, 2),
         xent,
         SGD(0.1),
@@ -242,7 +242,7 @@ def test_history_keys_lengths_and_json(moons: tuple[np.ndarray, ...]) -> None:
     assert all(len(v) == 3 for v in history.values())
     assert all(type(v) is float for key, vs in history.items() if key != "epoch" for v in vs)
     assert json.loads(json.dumps(history)) == history
-    _, plain = train.fit(
+    _, _, plain = train.fit(
         two_layer(2, 4, 2), xent, SGD(0.1), (X_train, y_train), epochs=2, progress=False
     )
     assert list(plain) == ["epoch", "loss"]
@@ -251,14 +251,14 @@ def test_history_keys_lengths_and_json(moons: tuple[np.ndarray, ...]) -> None:
 def test_fit_loss_is_the_epoch_mean_of_batch_losses() -> None:
     X, y = np.arange(5.0)[:, None], np.arange(5.0)
     model = Affine(np.zeros((1, 1)), np.zeros(1))
-    _, history = train.fit(model, mse, SGD(0.0), (X, y), epochs=1, batch_size=2, progress=False)
+    _, _, history = train.fit(model, mse, SGD(0.0), (X, y), epochs=1, batch_size=2, progress=False)
     assert history["loss"] == [6.0]  # mean of y**2 over all rows: (0 + 1 + 4 + 9 + 16) / 5
 
 
 def test_fit_is_deterministic_per_seed(moons: tuple[np.ndarray, ...]) -> None:
     X_train, _, y_train, _ = moons
 
-    def run(seed: int) -> tuple[Any, dict]:
+    def run(seed: int) -> train.FitResult:
         return train.fit(
             two_layer(2, 8, 2),
             xent,
@@ -269,7 +269,7 @@ def test_fit_is_deterministic_per_seed(moons: tuple[np.ndarray, ...]) -> None:
             progress=False,
         )
 
-    (m1, h1), (m2, h2), (_, h3) = run(0), run(0), run(1)
+    (m1, _, h1), (m2, _, h2), (_, _, h3) = run(0), run(0), run(1)
     assert h1 == h2 and leaves_equal(m1, m2)
     assert h1["loss"] != h3["loss"]
 
@@ -295,7 +295,7 @@ def test_dropout_gets_a_seeded_rng_in_training(moons: tuple[np.ndarray, ...]) ->
             epochs=2,
             val_data=(X_test, y_test),
             progress=False,
-        )[1]
+        ).history
 
     first = run()
     training = [r for r in received if r is not None]
@@ -311,18 +311,18 @@ def test_early_stopping_stops_and_restores_the_best(moons: tuple[np.ndarray, ...
     # epoch 1 is the best and training stops `patience` epochs later.
     flipped = (X_test, 1 - y_test)
     fit_args = (xent, SGD(0.3), (X_train, y_train))
-    model, history = train.fit(
+    model, _, history = train.fit(
         two_layer(2, 8, 2), *fit_args, epochs=20, val_data=flipped, patience=2, progress=False
     )
     assert history["epoch"] == [1, 2, 3]
     assert history["val_loss"][0] == min(history["val_loss"])
-    one_epoch, _ = train.fit(two_layer(2, 8, 2), *fit_args, epochs=1, progress=False)
+    one_epoch, _, _ = train.fit(two_layer(2, 8, 2), *fit_args, epochs=1, progress=False)
     assert leaves_equal(model, one_epoch)
 
 
 def test_patience_keeps_training_while_improving(moons: tuple[np.ndarray, ...]) -> None:
     X_train, X_test, y_train, y_test = moons
-    model, history = train.fit(
+    model, _, history = train.fit(
         two_layer(2, 8, 2),
         xent,
         SGD(0.3),
@@ -340,11 +340,11 @@ def test_on_epoch_end_sees_history_and_can_stop(moons: tuple[np.ndarray, ...]) -
     X_train, _, y_train, _ = moons
     calls = []
 
-    def on_epoch_end(epoch: int, history: dict) -> bool:
+    def on_epoch_end(epoch: int, history: dict, model: Any, opt_state: Any) -> bool:
         calls.append((epoch, len(history["loss"])))
         return epoch == 2
 
-    _, history = train.fit(
+    _, _, history = train.fit(
         two_layer(2, 4, 2),
         xent,
         SGD(0.1),
@@ -379,7 +379,7 @@ def test_progress_bar_shows_epoch_batch_and_loss(
 ) -> None:
     X_train, _, y_train, _ = moons
 
-    def report(epoch: int, history: dict) -> None:
+    def report(epoch: int, history: dict, *_: Any) -> None:
         print(f"done {epoch}")
 
     train.fit(
@@ -442,7 +442,7 @@ def test_fit_trains_nn_dropout_deterministically(moons: tuple[np.ndarray, ...]) 
     def loss(model: Any, x: Any, y: Any, rng: Any = None) -> Any:
         return nn.cross_entropy(model(x, rng=rng), y)
 
-    def run() -> tuple[Any, dict]:
+    def run() -> train.FitResult:
         model = nn.Sequential(
             nn.Linear(2, 32, rng=0), nn.relu, nn.Dropout(0.2), nn.Linear(32, 2, rng=1)
         )
@@ -457,7 +457,7 @@ def test_fit_trains_nn_dropout_deterministically(moons: tuple[np.ndarray, ...]) 
             progress=False,
         )
 
-    (m1, h1), (m2, h2) = run(), run()
+    (m1, _, h1), (m2, _, h2) = run(), run()
     assert h1 == h2 and leaves_equal(m1, m2)
     assert h1["val_accuracy"][-1] >= 0.95
     # Training saw dropout (a random loss), evaluation did not: the training-set metric,
@@ -472,7 +472,7 @@ def test_fit_leaves_the_callers_model_untouched() -> None:
     X, y = data.make_moons(64, seed=1)
     model = nn.MLP([2, 8, 2], rng=0)
     before = [leaf.copy() for leaf in cr.tree.leaves(model)]
-    trained, _ = train.fit(model, xent, optim.Adam(1e-2), (X, y), epochs=2, progress=False)
+    trained, _, _ = train.fit(model, xent, optim.Adam(1e-2), (X, y), epochs=2, progress=False)
     for leaf, saved in zip(cr.tree.leaves(model), before, strict=True):
         np.testing.assert_array_equal(leaf, saved)
     assert not all(
