@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -10,7 +14,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.numpy as cnp
-from chainrule import data, nn, train
+from chainrule import data, io, nn, train
 from chainrule.scipy import special
 
 
@@ -478,3 +482,251 @@ def test_fit_leaves_the_callers_model_untouched() -> None:
     assert not all(
         np.array_equal(a, b) for a, b in zip(cr.tree.leaves(trained), before, strict=True)
     )
+
+
+# --- optimizer state, checkpoints and resuming ---------------------------------------------
+
+
+def blobs(n: int = 120, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two classes in 2-D, drawn here so that a subprocess can draw the same."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    return rng.standard_normal((n, 2)) + 2.0 * y[:, None], y
+
+
+def net64() -> TwoLayer:
+    """`two_layer` in float64, as the float64 data: no dtype changes while training."""
+    return cr.tree.map(lambda a: a.astype(np.float64), two_layer(2, 4, 2))
+
+
+def test_fit_returns_and_takes_the_optimizer_state() -> None:
+    X, y = blobs()
+    model = two_layer(2, 4, 2)
+    result = train.fit(model, xent, SGD(0.1), (X, y), epochs=2, batch_size=40, progress=False)
+    assert isinstance(result, train.FitResult) and result.opt_state == 2 * 3  # steps taken
+    model2, state, history = result
+    assert model2 is result.model and history is result.history
+    more = train.fit(
+        model2, xent, SGD(0.1), (X, y), epochs=1, batch_size=40, opt_state=state, progress=False
+    )
+    assert more.opt_state == 2 * 3 + 3
+
+
+def test_fit_leaves_the_callers_optimizer_state_untouched() -> None:
+    from chainrule import optim
+
+    X, y = blobs()
+    model = nn.MLP([2, 8, 2], rng=0)
+    opt = optim.Adam(1e-2)
+    state = opt.init(model)
+    before = [leaf.copy() for leaf in cr.tree.leaves(state)]
+    _, after, _ = train.fit(model, xent, opt, (X, y), epochs=1, opt_state=state, progress=False)
+    assert all(np.array_equal(a, b) for a, b in zip(cr.tree.leaves(state), before, strict=True))
+    assert int(after.step) == int(np.ceil(len(X) / 32))
+
+
+def test_on_epoch_end_receives_the_model_and_the_optimizer_state() -> None:
+    X, y = blobs()
+    seen = []
+
+    def on_epoch_end(epoch: int, history: dict, model: Any, opt_state: Any) -> None:
+        seen.append((epoch, opt_state, cr.tree.map(np.copy, model)))
+
+    model, _, _ = train.fit(
+        two_layer(2, 4, 2),
+        xent,
+        SGD(0.1),
+        (X, y),
+        epochs=2,
+        batch_size=40,
+        progress=False,
+        on_epoch_end=on_epoch_end,
+    )
+    assert [(e, s) for e, s, _ in seen] == [(1, 3), (2, 6)]
+    assert leaves_equal(seen[-1][2], model)
+
+
+def test_progress_uses_tqdm_auto(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tqdm.auto
+
+    made = []
+
+    class Bar(tqdm.auto.tqdm):  # type: ignore[misc, name-defined]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            made.append(kwargs)
+            super().__init__(*args, disable=True, **kwargs)
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Bar)
+    X, y = blobs()
+    train.fit(two_layer(2, 4, 2), xent, SGD(0.1), (X, y), epochs=1, batch_size=40)
+    assert made and made[0]["total"] == 3
+
+
+def test_nan_validation_loss_is_never_an_improvement() -> None:
+    X, y = blobs()
+    Xv, yv = blobs(30, seed=1)
+    now = {"epoch": 1, "nan_from": 2}  # the validation loss is NaN from epoch nan_from on
+
+    def loss(model: Any, x: Any, y: Any) -> Any:
+        value = xent(model, x, y)
+        validating = len(x) == len(Xv)
+        return value * np.nan if validating and now["epoch"] >= now["nan_from"] else value
+
+    def next_epoch(epoch: int, *_: Any) -> None:
+        now["epoch"] = epoch + 1
+
+    def run(epochs: int, patience: int | None = None) -> train.FitResult:
+        now["epoch"] = 1
+        return train.fit(
+            two_layer(2, 4, 2),
+            loss,
+            SGD(0.1),
+            (X, y),
+            epochs=epochs,
+            batch_size=40,
+            val_data=(Xv, yv),
+            patience=patience,
+            progress=False,
+            on_epoch_end=next_epoch,
+        )
+
+    # Epoch 1 is finite and best; epochs 2 and 3 are NaN: patience 2 stops after epoch 3
+    # and returns the model of epoch 1.
+    model, _, history = run(10, patience=2)
+    assert history["epoch"] == [1, 2, 3] and np.isnan(history["val_loss"][1:]).all()
+    assert leaves_equal(model, run(1).model)
+    # Never finite: the last model comes back after `patience` epochs.
+    now["nan_from"] = 0
+    model, _, history = run(10, patience=3)
+    assert history["epoch"] == [1, 2, 3] and np.isnan(history["val_loss"]).all()
+    assert leaves_equal(model, run(3).model)
+
+
+def dropout_loss(model: Any, x: Any, y: Any, rng: Any = None) -> Any:
+    return nn.cross_entropy(model(x, rng=rng), y)
+
+
+def dropout_net() -> Any:
+    return nn.Sequential(nn.Linear(2, 16, rng=0), nn.relu, nn.Dropout(0.3), nn.Linear(16, 2, rng=1))
+
+
+def fit_dropout(epochs: int, **kwargs: Any) -> train.FitResult:
+    """Adam (updated in place), dropout (a random loss), metrics and patience: every piece
+    of state that a resumed run must restore."""
+    from chainrule import optim
+
+    X, y = blobs()
+    Xv, yv = blobs(40, seed=1)
+    return train.fit(
+        dropout_net(),
+        dropout_loss,
+        optim.Adam(optim.schedules.cosine(0.05, 5 * 4)),
+        (X.astype(np.float32), y),
+        epochs=epochs,
+        batch_size=32,
+        val_data=(Xv.astype(np.float32), yv),
+        metrics={"accuracy": acc},
+        patience=10,
+        seed=3,
+        progress=False,
+        **kwargs,
+    )
+
+
+def same_result(a: train.FitResult, b: train.FitResult) -> bool:
+    return (
+        a.history == b.history
+        and leaves_equal(a.model, b.model)
+        and all(
+            np.array_equal(p, q)
+            for p, q in zip(cr.tree.leaves(a.opt_state), cr.tree.leaves(b.opt_state), strict=True)
+        )
+    )
+
+
+class Interrupted(Exception):
+    pass
+
+
+@pytest.mark.parametrize("every", [1, 2])
+def test_an_interrupted_run_resumes_bit_identically(tmp_path: Path, every: int) -> None:
+    whole = fit_dropout(5)
+    path = tmp_path / "run.npz"
+
+    def crash(epoch: int, *_: Any) -> None:
+        if epoch == 3:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        fit_dropout(5, checkpoint=path, checkpoint_every=every, on_epoch_end=crash)
+    saved = json.loads(io.load(path)["progress"])
+    assert saved["epoch"] == (3 if every == 1 else 2)
+    resumed = fit_dropout(5, resume=path)
+    assert same_result(resumed, whole)
+    assert resumed.history["epoch"] == [1, 2, 3, 4, 5]
+
+
+def test_a_killed_process_resumes_bit_identically(tmp_path: Path) -> None:
+    path = tmp_path / "run.npz"
+    script = f"""
+import os, signal, sys
+sys.path[:0] = {[str(Path(__file__).parent)]!r}
+from test_train import fit_dropout
+
+def kill(epoch, *_):
+    if epoch == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+fit_dropout(5, checkpoint={str(path)!r}, on_epoch_end=kill)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
+    assert done.returncode == -signal.SIGKILL, done.stderr.decode()
+    assert json.loads(io.load(path)["progress"])["epoch"] == 2
+    assert same_result(fit_dropout(5, resume=path), fit_dropout(5))
+
+
+def test_resuming_a_finished_run_trains_longer_exactly(tmp_path: Path) -> None:
+    X, y = blobs()
+    path = tmp_path / "run.npz"
+    args = (xent, SGD(0.1), (X, y))
+    train.fit(
+        net64(), *args, epochs=2, batch_size=40, checkpoint=path, checkpoint_every=5, progress=False
+    )
+    longer = train.fit(net64(), *args, epochs=4, batch_size=40, resume=path, progress=False)
+    whole = train.fit(net64(), *args, epochs=4, batch_size=40, progress=False)
+    assert longer.history == whole.history and leaves_equal(longer.model, whole.model)
+    assert longer.opt_state == whole.opt_state == 12
+
+
+def test_resume_errors(tmp_path: Path) -> None:
+    X, y = blobs()
+    path = tmp_path / "run.npz"
+    args = (net64(), xent, SGD(0.1), (X, y))
+    train.fit(*args, epochs=1, batch_size=40, checkpoint=path, progress=False)
+    with pytest.raises(ValueError, match="batch_size"):
+        train.fit(*args, epochs=2, batch_size=20, resume=path, progress=False)
+    io.save(tmp_path / "other.npz", {"model": args[0], "opt_state": 0, "progress": "{}"})
+    with pytest.raises(ValueError, match="not a checkpoint written by fit"):
+        train.fit(*args, epochs=2, batch_size=40, resume=tmp_path / "other.npz", progress=False)
+    with pytest.raises(io.LoadError, match="missing from the file"):
+        train.fit(
+            *args, epochs=2, batch_size=40, resume=path, val_data=(X, y), patience=1, progress=False
+        )
+    with pytest.raises(FileNotFoundError):
+        train.fit(*args, resume=tmp_path / "missing.npz", progress=False)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"checkpoint_every": 2}, ValueError, "checkpoint_every needs checkpoint="),
+        ({"checkpoint": "c.npz", "checkpoint_every": 0}, ValueError, "at least 1"),
+        ({"checkpoint": 3}, TypeError, "checkpoint must be a file path"),
+        ({"resume": "c.npz", "opt_state": 0}, ValueError, "do not pass opt_state too"),
+        ({"on_epoch_end": "print"}, TypeError, "on_epoch_end must be callable"),
+    ],
+)
+def test_checkpoint_argument_errors(kwargs: dict, error: type, message: str) -> None:
+    X, y = blobs()
+    with pytest.raises(error, match=message):
+        train.fit(net64(), xent, SGD(0.1), (X, y), progress=False, **kwargs)
