@@ -50,7 +50,10 @@ def _positive(kind: type) -> Callable[[str], Any]:
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
+            article = "an" if kind.__name__[0] in "aeiou" else "a"
+            raise argparse.ArgumentTypeError(
+                f"expected {article} {kind.__name__}, got {text!r}"
+            ) from None
         if not (0 < value < math.inf):
             raise argparse.ArgumentTypeError(f"must be positive and finite, got {text}")
         return value
