@@ -702,7 +702,9 @@ def test_resume_errors(tmp_path: Path) -> None:
     X, y = blobs()
     path = tmp_path / "run.npz"
     args = (net64(), xent, SGD(0.1), (X, y))
-    train.fit(*args, epochs=1, batch_size=40, checkpoint=path, progress=False)
+    train.fit(*args, epochs=2, batch_size=40, checkpoint=path, progress=False)
+    with pytest.raises(ValueError, match="has 2 epochs done, more than epochs=1"):
+        train.fit(*args, epochs=1, batch_size=40, resume=path, progress=False)
     with pytest.raises(ValueError, match="batch_size"):
         train.fit(*args, epochs=2, batch_size=20, resume=path, progress=False)
     io.save(tmp_path / "other.npz", {"model": args[0], "opt_state": 0, "progress": "{}"})

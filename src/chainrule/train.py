@@ -525,10 +525,15 @@ def fit(
     if resume is not None:
         run.restore(resume, patience, settings)
         history = run.history
+        if run.epoch > epochs:
+            raise ValueError(
+                f"{where}: the checkpoint {os.fspath(resume)!r} has {run.epoch} epochs done, "
+                f"more than epochs={epochs}; pass epochs={run.epoch} or more"
+            )
     rng = run.step_rng if _takes_rng(loss_fn) else None
 
     stopped_early = patience is not None and run.waited >= patience
-    bar = _Progress(progress, epochs, per_epoch, min(run.epoch, epochs))
+    bar = _Progress(progress, epochs, per_epoch, run.epoch)
     try:
         for epoch in range(run.epoch + 1, epochs + 1):
             if stopped_early:
