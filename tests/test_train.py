@@ -707,6 +707,10 @@ def test_resume_errors(tmp_path: Path) -> None:
         train.fit(*args, epochs=1, batch_size=40, resume=path, progress=False)
     with pytest.raises(ValueError, match="batch_size"):
         train.fit(*args, epochs=2, batch_size=20, resume=path, progress=False)
+    with pytest.raises(ValueError, match="'history': \\['epoch', 'loss', 'train_accuracy'\\]"):
+        train.fit(
+            *args, epochs=2, batch_size=40, resume=path, progress=False, metrics={"accuracy": acc}
+        )
     io.save(tmp_path / "other.npz", {"model": args[0], "opt_state": 0, "progress": "{}"})
     with pytest.raises(ValueError, match="not a checkpoint written by fit"):
         train.fit(*args, epochs=2, batch_size=40, resume=tmp_path / "other.npz", progress=False)

@@ -336,7 +336,7 @@ class _Run:
     best_model: Any = None
     waited: int = 0
 
-    def tree(self, patience: int | None, settings: dict[str, int]) -> dict[str, Any]:
+    def tree(self, patience: int | None, settings: dict[str, Any]) -> dict[str, Any]:
         """The pytree `io.save` writes (the model of the best epoch only with `patience`)."""
         progress = {
             "epoch": self.epoch,
@@ -352,25 +352,26 @@ class _Run:
             tree["best_model"] = self.model if self.best_model is None else self.best_model
         return tree
 
-    def restore(self, path: Any, patience: int | None, settings: dict[str, int]) -> None:
+    def restore(self, path: Any, patience: int | None, settings: dict[str, Any]) -> None:
         """Continue from the checkpoint at `path`, written by a `fit` with the same settings."""
         where = f"fit: resume={os.fspath(path)!r}"
         saved = io.load(path, like=self.tree(patience, settings))
         try:
             progress = json.loads(saved["progress"])
-            if progress["settings"] != settings:
-                raise ValueError(
-                    f"{where} was written by a fit with {progress['settings']}, not "
-                    f"{settings}; resume with the data, batch_size and patience of that run"
-                )
-            self.shuffle_rng.bit_generator.state = progress["shuffle_rng"]
-            self.step_rng.bit_generator.state = progress["step_rng"]
-            self.epoch, self.history = int(progress["epoch"]), progress["history"]
-            self.best_loss, self.waited = float(progress["best_loss"]), int(progress["waited"])
+            made_with = progress["settings"]
+            if made_with == settings:
+                self.shuffle_rng.bit_generator.state = progress["shuffle_rng"]
+                self.step_rng.bit_generator.state = progress["step_rng"]
+                self.epoch, self.history = int(progress["epoch"]), dict(progress["history"])
+                self.best_loss = float(progress["best_loss"])
+                self.waited = int(progress["waited"])
         except (ValueError, KeyError, TypeError) as exc:
-            if str(exc).startswith(where):
-                raise
             raise ValueError(f"{where} is not a checkpoint written by fit ({exc!r})") from None
+        if made_with != settings:
+            raise ValueError(
+                f"{where} was written by a fit with {made_with}, not {settings}; resume "
+                "with the data, batch_size, patience, metrics and val_data of that run"
+            )
         self.model, self.opt_state = saved["model"], saved["opt_state"]
         self.best_model = saved["best_model"] if math.isfinite(self.best_loss) else None
 
@@ -499,7 +500,6 @@ def fit(
     value_and_grad = cr.value_and_grad(loss_fn)
     eval_batch = max(batch_size, _EVAL_BATCH)
     per_epoch = math.ceil(len(X) / batch_size)
-    settings = {"examples": len(X), "batch_size": batch_size, "patience": patience or 0}
 
     history: History = {"epoch": [], "loss": []}
     for name in metrics:
@@ -508,6 +508,14 @@ def fit(
         history["val_loss"] = []
         for name in metrics:
             history[f"val_{name}"] = []
+
+    # What a checkpoint must have been written with to be resumed here.
+    settings = {
+        "examples": len(X),
+        "batch_size": batch_size,
+        "patience": patience or 0,
+        "history": list(history),
+    }
 
     # fit owns its copy of the model and the optimizer state, so a chainrule optimizer may
     # update them in place (no fresh arrays each step; the caller's are untouched).
