@@ -2,9 +2,11 @@
 
 A file is an ``.npz`` archive (a zip of ``.npy`` arrays, what ``numpy.savez`` writes) with
 one array per leaf under a readable key, the path to the leaf: ``layers.0.weight`` for
-``model.layers[0].weight``, ``mu.1`` for ``state.mu[1]``. It is read with
-``numpy.load(..., allow_pickle=False)``, so loading never unpickles (never runs code), and
-any NumPy can open it: ``numpy.load("model.npz")["layers.0.weight"]``.
+``model.layers[0].weight``, ``mu.1`` for ``state.mu[1]``. Any NumPy can open it:
+``numpy.load("model.npz")["layers.0.weight"]``. `load` trusts nothing in it: it never
+unpickles (never runs code), and reads every ``.npy`` header, checking it against the
+description and the template, before it inflates any array, so a small forged or damaged
+file gets a `LoadError` rather than gigabytes of memory.
 
 An extra entry, ``__chainrule__``, describes the tree: the type of every container, the
 static fields of modules (sizes, activation functions) and the kind, dtype and shape of

@@ -373,7 +373,7 @@ class _Run:
                 "with the data, batch_size, patience, metrics and val_data of that run"
             )
         self.model, self.opt_state = saved["model"], saved["opt_state"]
-        self.best_model = saved["best_model"] if math.isfinite(self.best_loss) else None
+        self.best_model = saved["best_model"] if self.best_loss < math.inf else None
 
 
 def _path_or_none(value: Any, name: str, where: str) -> Any:
