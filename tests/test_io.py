@@ -5,7 +5,15 @@ from __future__ import annotations
 import io as pyio
 import itertools
 import json
+import os
+import re
+import stat
+import struct
+import threading
+import tracemalloc
+import warnings
 import zipfile
+import zlib
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -300,7 +308,7 @@ class _Boom:
 def test_pickled_content_is_refused_and_never_run(tmp_path: Path) -> None:
     path = tmp_path / "evil.npz"
     np.savez(path, w=np.array([_Boom()], dtype=object))
-    with pytest.raises(ValueError, match=r"not an \.npz archive of plain arrays"):
+    with pytest.raises(io.LoadError, match=r"holds 'w' as Python objects"):
         io.load(path, like={"w": np.zeros(1)})
     assert not _Boom.ran
     (tmp_path / "junk.npz").write_bytes(b"not a zip file at all")
@@ -318,3 +326,282 @@ def test_unknown_format_version(tmp_path: Path) -> None:
     np.savez(path, __chainrule__=np.array(json.dumps({"format": "chainrule-pytree/9"})))
     with pytest.raises(ValueError, match="format 'chainrule-pytree/9'"):
         io.load(path)
+
+
+def test_bfloat16_leaves_round_trip() -> None:
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    tree = {"w": np.array([1.5, -2.0], dtype=ml_dtypes.bfloat16)}
+    out = roundtrip(tree, like=tree)
+    assert out["w"].dtype == tree["w"].dtype and np.array_equal(out["w"], tree["w"])
+    assert roundtrip(tree)["w"].dtype == tree["w"].dtype
+
+
+# --- writing atomically --------------------------------------------------------------------
+
+
+def test_concurrent_saves_and_loads_never_collide(tmp_path: Path) -> None:
+    # Two threads saving to one path used to share one temporary file name: saves failed
+    # and readers saw corrupt archives. Each complete file is one tree or the other.
+    path = tmp_path / "shared.npz"
+    trees = [{"w": np.full(20_000, float(i)), "step": i} for i in range(2)]
+    io.save(path, trees[0])
+    errors: list[BaseException] = []
+    seen: set[int] = set()
+    stop = threading.Event()
+
+    def writer(i: int) -> None:
+        try:
+            for _ in range(25):
+                io.save(path, trees[i])
+        except BaseException as exc:
+            errors.append(exc)
+
+    def reader() -> None:
+        try:
+            while not stop.is_set():
+                out = io.load(path, like=trees[0])
+                assert np.all(out["w"] == out["step"]), "a torn read"
+                seen.add(out["step"])
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(2)]
+    watcher = threading.Thread(target=reader)
+    watcher.start()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    stop.set()
+    watcher.join(timeout=60)
+    assert not errors, errors[0]
+    assert seen and seen <= {0, 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shared.npz"]  # no partial files
+
+
+def test_save_writes_through_a_symbolic_link(tmp_path: Path) -> None:
+    target = tmp_path / "real" / "model.npz"
+    target.parent.mkdir()
+    link = tmp_path / "latest.npz"
+    link.symlink_to(target)
+    io.save(link, {"x": 1.0})
+    assert link.is_symlink() and link.resolve() == target.resolve()
+    assert io.load(target) == {"x": 1.0}
+    io.save(link, {"x": 2.0})
+    assert link.is_symlink() and io.load(link) == {"x": 2.0}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.npz", "real"]
+
+
+def test_atomic_write_keeps_the_old_file_on_error_and_respects_permissions(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "notes.txt"
+    umask = os.umask(0o022)
+    os.umask(umask)
+    with io.atomic_write(path) as file:
+        file.write(b"old")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask  # as open() would create it
+    path.chmod(0o600)
+    with pytest.raises(RuntimeError, match="midway"), io.atomic_write(path) as file:
+        file.write(b"half of the new")
+        raise RuntimeError("midway")
+    assert path.read_bytes() == b"old"
+    with io.atomic_write(path) as file:
+        file.write(b"new")
+    assert path.read_bytes() == b"new" and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+# --- files that are not what they claim ----------------------------------------------------
+
+
+def npy(array: np.ndarray) -> bytes:
+    buffer = pyio.BytesIO()
+    np.lib.format.write_array(buffer, array, allow_pickle=True)
+    return buffer.getvalue()
+
+
+def described(meta: Any, **members: bytes) -> pyio.BytesIO:
+    """An archive of raw members, with a description `meta` (JSON-encoded unless bytes)."""
+    text = meta if isinstance(meta, str) else json.dumps(meta)
+    return archive(
+        {**{f"{k}.npy": v for k, v in members.items()}, "__chainrule__.npy": npy(np.array(text))}
+    )
+
+
+def archive(members: dict[str, bytes], compression: int = zipfile.ZIP_STORED) -> pyio.BytesIO:
+    buffer = pyio.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # duplicate names are written on purpose
+        with zipfile.ZipFile(buffer, "w", compression) as z:
+            for name, data in members.items():
+                z.writestr(name.removesuffix("#2"), data)
+    buffer.seek(0)
+    return buffer
+
+
+def leaf_spec(key: str = "w", shape: Any = (2,), dtype: str = "<f8", kind: str = "array") -> dict:
+    return {"key": key, "kind": kind, "dtype": dtype, "shape": list(shape)}
+
+
+GOOD = {"format": io.FORMAT, "nodes": {"": {"type": "dict"}}, "leaves": [leaf_spec()]}
+W = npy(np.zeros(2))
+
+
+def deep(levels: int) -> str:
+    inner = "[" * levels + "]" * levels
+    return json.dumps({**GOOD, "nodes": {"": {"type": "dict", "static": {"x": 0}}}}).replace(
+        '"x": 0', f'"x": {inner}'
+    )
+
+
+FORGED = {
+    "not JSON": (lambda: described("{not json", w=W), "is not JSON"),
+    "not an object": (lambda: described([1, 2], w=W), "not a JSON object"),
+    "description not a string": (
+        lambda: archive({"w.npy": W, "__chainrule__.npy": npy(np.arange(3))}),
+        "not the JSON description",
+    ),
+    "missing leaves": (
+        lambda: described({"format": io.FORMAT, "nodes": {}}, w=W),
+        "'leaves' are not",
+    ),
+    "nodes of the wrong type": (
+        lambda: described({**GOOD, "nodes": [1]}, w=W),
+        "'nodes' are not",
+    ),
+    "node type not a string": (
+        lambda: described({**GOOD, "nodes": {"": {"type": 3}}}, w=W),
+        "'nodes' are not",
+    ),
+    "shape of the wrong type": (
+        lambda: described({**GOOD, "leaves": [leaf_spec(shape="2")]}, w=W),
+        "'leaves' are not",
+    ),
+    "unknown kind": (
+        lambda: described({**GOOD, "leaves": [leaf_spec(kind="pickle")]}, w=W),
+        "'leaves' are not",
+    ),
+    "listed leaf missing": (
+        lambda: described({**GOOD, "leaves": [leaf_spec(), leaf_spec("b")]}, w=W),
+        "does not list its members",
+    ),
+    "shape differs from the header": (
+        lambda: described({**GOOD, "leaves": [leaf_spec(shape=(3,))]}, w=W),
+        "another shape",
+    ),
+    "dtype differs from the header": (
+        lambda: described({**GOOD, "leaves": [leaf_spec(dtype="<f4")]}, w=W),
+        "another dtype",
+    ),
+    "nested too deeply to parse": (lambda: described(deep(100_000), w=W), "is not JSON"),
+    "nested deeply": (lambda: described(deep(500), w=W), "nested more than"),
+    "duplicate members": (
+        lambda: archive({"w.npy": W, "w.npy#2": W}),
+        "holds the member 'w.npy' twice",
+    ),
+    "a ../ key": (lambda: archive({"../w.npy": W}), "not a member named key.npy"),
+    "a raw member": (lambda: archive({"notes.txt": b"hello"}), "not a member named key.npy"),
+    "raw bytes as .npy": (lambda: archive({"w.npy": b"\x00" * 64}), "not a .npy array"),
+    "raw-bytes dtype": (lambda: archive({"w.npy": npy(np.zeros(2, "V8"))}), "raw bytes"),
+    "object dtype": (
+        lambda: archive({"w.npy": npy(np.array([None, 1], dtype=object))}),
+        "as Python objects",
+    ),
+    "a header larger than its data": (
+        lambda: archive({"w.npy": npy(np.zeros(2))[:-8]}),
+        "does not fit its",
+    ),
+    "an unknown .npy version": (
+        lambda: archive({"w.npy": npy(np.zeros(2)).replace(b"NUMPY\x01", b"NUMPY\x07", 1)}),
+        "not a .npy array",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(FORGED))
+def test_forged_files_get_one_clear_load_error(case: str) -> None:
+    make, message = FORGED[case]
+    for like in (None, {"w": np.zeros(2)}):
+        with pytest.raises(io.LoadError, match=re.escape(message)) as info:
+            io.load(make(), like)
+        assert str(info.value).startswith("load: ")
+
+
+def test_a_damaged_member_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "model.npz"
+    io.save(path, {"w": np.arange(1000.0)})
+    data = bytearray(path.read_bytes())
+    data[data.index(npy(np.arange(1000.0))[-100:])] ^= 0xFF  # flip a bit of the array data
+    path.write_bytes(bytes(data))
+    with pytest.raises(io.LoadError, match="damaged 'w'"):
+        io.load(path, like={"w": np.zeros(1000)})
+
+
+def test_save_refuses_keys_that_leave_the_archive_and_raw_bytes() -> None:
+    with pytest.raises(ValueError, match="path separator"):
+        io.save(pyio.BytesIO(), {"../evil": 1.0})
+    with pytest.raises(TypeError, match="raw bytes"):
+        io.save(pyio.BytesIO(), {"w": np.zeros(2, "V8")})
+    with pytest.raises(TypeError, match="max_bytes"):
+        io.load(pyio.BytesIO(), max_bytes=-1)
+
+
+def zip_bomb(path: Path, inflated: int) -> None:
+    """A one-member .npz whose ``w.npy`` inflates to `inflated` bytes of zeros (a multiple of
+    16 MiB), built from one deflated block repeated, never holding the zeros in memory."""
+    header = pyio.BytesIO()
+    np.lib.format.write_array_header_2_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": (inflated // 8,)}
+    )
+    zeros, blocks = bytes(1 << 24), inflated >> 24
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)  # raw deflate, as in a zip member
+    # A full flush restarts the dictionary, so every block of zeros deflates alike.
+    head = deflate.compress(header.getvalue()) + deflate.flush(zlib.Z_FULL_FLUSH)
+    block = deflate.compress(zeros) + deflate.flush(zlib.Z_FULL_FLUSH)
+    data = head + block * blocks + deflate.flush()
+    crc = zlib.crc32(header.getvalue())
+    for _ in range(blocks):
+        crc = zlib.crc32(zeros, crc)
+    name = b"w.npy"
+    # version 2.0, no flags, deflate, 1980-01-01 00:00, crc, sizes, name length
+    fields = (20, 0, 8, 0, 0x21, crc, len(data), len(header.getvalue()) + inflated, len(name))
+    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, *fields, 0) + name
+    central = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, *fields, 0, 0, 0, 0, 0, 0)
+    end = struct.pack(
+        "<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(central) + len(name), len(local) + len(data), 0
+    )
+    path.write_bytes(local + data + central + name + end)
+
+
+def test_the_zip_bomb_helper_makes_a_valid_archive(tmp_path: Path) -> None:
+    zip_bomb(tmp_path / "small.npz", 1 << 25)
+    with zipfile.ZipFile(tmp_path / "small.npz") as z:
+        assert z.testzip() is None
+    assert np.array_equal(io.load(tmp_path / "small.npz")["w"], np.zeros(1 << 22))
+
+
+def test_a_zip_bomb_is_refused_before_it_is_inflated(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.npz"
+    zip_bomb(path, 2 << 30)  # 2 GiB of zeros in 2 MB
+    assert path.stat().st_size < 3 << 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(io.LoadError, match=r"has shape \(268435456,\) in the file but \(3,\)"):
+            io.load(path, like={"w": np.zeros(3)})
+        with pytest.raises(io.LoadError, match="more than max_bytes=1,073,741,824"):
+            io.load(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 32 << 20, f"loading allocated {peak:,} bytes"
+
+
+def test_max_bytes_bounds_loads_without_a_template() -> None:
+    buffer = pyio.BytesIO()
+    io.save(buffer, {"w": np.zeros(100)})
+    buffer.seek(0)
+    with pytest.raises(io.LoadError, match="800 bytes of arrays, more than max_bytes=799"):
+        io.load(buffer, max_bytes=799)
+    buffer.seek(0)
+    assert io.load(buffer, max_bytes=800)["w"].shape == (100,)

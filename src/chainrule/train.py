@@ -40,25 +40,29 @@ Generator in training, for random layers such as `nn.Dropout`
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
+import json
 import math
 import numbers
+import os
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
 import chainrule as cr
+from chainrule import io
 from chainrule.data._common import Seed, count, pair, rng_from
 from chainrule.data.batching import batches
 
-__all__ = ["accuracy", "evaluate", "fit", "train_step"]
+__all__ = ["FitResult", "accuracy", "evaluate", "fit", "train_step"]
 
 Model = TypeVar("Model")
 LossFn = Callable[..., Any]
 Metric = Callable[[Any, Any, Any], Any]
 History = dict[str, list[Any]]
-"""What `fit` returns: lists with one entry per epoch, plain ints and floats (JSON-ready)."""
+"""The history `fit` returns: lists with one entry per epoch, plain ints and floats."""
 
 # Evaluation needs no gradients, so it runs on batches at least this large.
 _EVAL_BATCH = 1024
@@ -252,15 +256,23 @@ def _check_metrics(metrics: Mapping[str, Metric] | None, where: str) -> Mapping[
 
 
 class _Progress:
-    """A tqdm bar over all batches of all epochs (or nothing when progress is off)."""
+    """A tqdm bar over all batches of all epochs (or nothing when progress is off).
 
-    def __init__(self, enabled: bool, epochs: int, per_epoch: int) -> None:
+    ``tqdm.auto`` draws a widget in a notebook and text in a terminal or a log.
+    """
+
+    def __init__(self, enabled: bool, epochs: int, per_epoch: int, done: int) -> None:
         self.bar: Any = None
         self.epochs, self.per_epoch = epochs, per_epoch
         if enabled:
-            from tqdm import tqdm  # type: ignore[import-untyped]
+            from tqdm.auto import tqdm  # type: ignore[import-untyped]
 
-            self.bar = tqdm(total=epochs * per_epoch, unit="batch", dynamic_ncols=True)
+            self.bar = tqdm(
+                total=epochs * per_epoch,
+                initial=done * per_epoch,
+                unit="batch",
+                dynamic_ncols=True,
+            )
 
     def start_epoch(self, epoch: int) -> None:
         if self.bar is not None:
@@ -299,6 +311,77 @@ def _summary(history: History) -> str:
     return ", ".join(f"{key} {values[-1]:.4f}" for key, values in history.items() if key != "epoch")
 
 
+class FitResult(NamedTuple):
+    """What `fit` returns, in `train_step`'s order: ``model, opt_state, history = fit(...)``."""
+
+    model: Any
+    """The trained model (with `patience`, the model of the best epoch)."""
+    opt_state: Any
+    """The optimizer state after the last step, to continue training from."""
+    history: History
+    """Lists with one entry per epoch run, plain ints and floats (JSON-ready)."""
+
+
+@dataclasses.dataclass
+class _Run:
+    """Everything that changes from epoch to epoch: what a checkpoint holds to resume exactly."""
+
+    model: Any
+    opt_state: Any
+    history: History
+    shuffle_rng: np.random.Generator
+    step_rng: np.random.Generator
+    epoch: int = 0  # epochs done
+    best_loss: float = math.inf
+    best_model: Any = None
+    waited: int = 0
+
+    def tree(self, patience: int | None, settings: dict[str, Any]) -> dict[str, Any]:
+        """The pytree `io.save` writes (the model of the best epoch only with `patience`)."""
+        progress = {
+            "epoch": self.epoch,
+            "history": self.history,
+            "shuffle_rng": self.shuffle_rng.bit_generator.state,
+            "step_rng": self.step_rng.bit_generator.state,
+            "best_loss": self.best_loss,
+            "waited": self.waited,
+            "settings": settings,
+        }
+        tree = {"model": self.model, "opt_state": self.opt_state, "progress": json.dumps(progress)}
+        if patience is not None:
+            tree["best_model"] = self.model if self.best_model is None else self.best_model
+        return tree
+
+    def restore(self, path: Any, patience: int | None, settings: dict[str, Any]) -> None:
+        """Continue from the checkpoint at `path`, written by a `fit` with the same settings."""
+        where = f"fit: resume={os.fspath(path)!r}"
+        saved = io.load(path, like=self.tree(patience, settings))
+        try:
+            progress = json.loads(saved["progress"])
+            made_with = progress["settings"]
+            if made_with == settings:
+                self.shuffle_rng.bit_generator.state = progress["shuffle_rng"]
+                self.step_rng.bit_generator.state = progress["step_rng"]
+                self.epoch, self.history = int(progress["epoch"]), dict(progress["history"])
+                self.best_loss = float(progress["best_loss"])
+                self.waited = int(progress["waited"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{where} is not a checkpoint written by fit ({exc!r})") from None
+        if made_with != settings:
+            raise ValueError(
+                f"{where} was written by a fit with {made_with}, not {settings}; resume "
+                "with the data, batch_size, patience, metrics and val_data of that run"
+            )
+        self.model, self.opt_state = saved["model"], saved["opt_state"]
+        self.best_model = saved["best_model"] if self.best_loss < math.inf else None
+
+
+def _path_or_none(value: Any, name: str, where: str) -> Any:
+    if value is not None and not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{where}: {name} must be a file path, got {type(value).__name__}")
+    return value
+
+
 def fit(
     model: Model,
     loss_fn: LossFn,
@@ -313,14 +396,19 @@ def fit(
     patience: int | None = None,
     clip_norm: float | None = None,
     progress: bool = True,
-    on_epoch_end: Callable[[int, History], Any] | None = None,
-) -> tuple[Model, History]:
-    """Train `model` on ``train_data = (X, y)``: ``(trained model, history)``.
+    on_epoch_end: Callable[[int, History, Any, Any], Any] | None = None,
+    opt_state: Any = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_every: int | None = None,
+    resume: str | os.PathLike[str] | None = None,
+) -> FitResult:
+    """Train `model` on ``train_data = (X, y)``: ``FitResult(model, opt_state, history)``.
 
     Each epoch visits the rows once in shuffled mini-batches of `batch_size` (the last may be
-    smaller), taking one `train_step` per batch with an optimizer state from
-    ``optimizer.init(model)``. `seed` fixes the shuffling (and the `rng` given to a loss
-    that takes one), so equal seeds give equal results.
+    smaller), taking one `train_step` per batch, from `opt_state` (by default
+    ``optimizer.init(model)``; neither the model nor the state given is modified). `seed`
+    fixes the shuffling (and the `rng` given to a loss that takes one), so equal seeds give
+    equal results. The optimizer state after the last step comes back to continue from.
 
     The history is a dict of lists, one entry per epoch run (JSON-serialisable):
 
@@ -333,10 +421,20 @@ def fit(
 
     `patience` (needs `val_data`) stops when ``val_loss`` has not improved for that many
     epochs and returns the model of the best epoch (the history still shows every epoch
-    run). `clip_norm` clips the gradient's global norm. `progress` shows a tqdm bar with the
-    epoch, batch and running loss (on stderr); `on_epoch_end(epoch, history)` is called
-    after every epoch, with the bar cleared so that it may print, and stops training by
-    returning True. A non-finite training loss raises FloatingPointError.
+    run). A NaN validation loss is never an improvement: it uses up patience as a worse
+    loss does, and if no epoch had a finite one, the last model is returned. `clip_norm`
+    clips the gradient's global norm. `progress` shows a ``tqdm.auto`` bar with the epoch,
+    batch and running loss (a widget in a notebook, text on stderr elsewhere).
+    ``on_epoch_end(epoch, history, model, opt_state)`` is called after every epoch, with the
+    bar cleared so that it may print, and stops training by returning True; `fit` goes on
+    updating the arrays it is given, so copy (or `io.save`) what you keep. A non-finite
+    training loss raises FloatingPointError.
+
+    `checkpoint` (a path) makes `fit` save, with `io.save`, everything needed to continue
+    (model, optimizer state, history, random generators, early-stopping state) every
+    `checkpoint_every` epochs (default 1) and after the last one. ``resume=path`` continues
+    from such a file: called with the same arguments, the interrupted run ends exactly
+    (bit for bit) as an uninterrupted one; `epochs` may be raised to train longer.
 
     >>> import chainrule.numpy as cnp
     >>> from chainrule import data, nn, tree
@@ -355,8 +453,8 @@ def fit(
     ...     return cnp.mean(cnp.logaddexp(0.0, z) - y * z)
     >>> X, y = data.make_blobs(200, centers=[[-2.0, 0.0], [2.0, 0.0]], seed=0)
     >>> model = Linear(np.zeros(2, np.float32), np.zeros((), np.float32))
-    >>> model, history = fit(model, loss_fn, SGD(), (X, y), epochs=3, progress=False,
-    ...                      metrics={"accuracy": lambda m, x, y: accuracy(m(x), y)})
+    >>> model, opt_state, history = fit(model, loss_fn, SGD(), (X, y), epochs=3,
+    ...     progress=False, metrics={"accuracy": lambda m, x, y: accuracy(m(x), y)})
     >>> sorted(history), history["epoch"]
     (['epoch', 'loss', 'train_accuracy'], [1, 2, 3])
     >>> print(history["train_accuracy"][-1])
@@ -382,9 +480,23 @@ def fit(
             f"{where}: optimizer must have init(params) and update(grads, state, params), "
             f"as chainrule.optim's do; got {type(optimizer).__name__}"
         )
+    if on_epoch_end is not None and not callable(on_epoch_end):
+        raise TypeError(
+            f"{where}: on_epoch_end must be callable as on_epoch_end(epoch, history, model, "
+            "opt_state)"
+        )
+    checkpoint = _path_or_none(checkpoint, "checkpoint", where)
+    resume = _path_or_none(resume, "resume", where)
+    if checkpoint_every is not None:
+        checkpoint_every = count(checkpoint_every, "checkpoint_every", where)
+        if checkpoint is None:
+            raise ValueError(f"{where}: checkpoint_every needs checkpoint=<path> to save to")
+    if resume is not None and opt_state is not None:
+        raise ValueError(
+            f"{where}: resume brings the optimizer state of the checkpoint; do not pass "
+            "opt_state too"
+        )
 
-    shuffle_rng, step_rng = rng_from(seed, where).spawn(2)
-    step_rng_or_none = step_rng if _takes_rng(loss_fn) else None
     value_and_grad = cr.value_and_grad(loss_fn)
     eval_batch = max(batch_size, _EVAL_BATCH)
     per_epoch = math.ceil(len(X) / batch_size)
@@ -397,31 +509,56 @@ def fit(
         for name in metrics:
             history[f"val_{name}"] = []
 
+    # What a checkpoint must have been written with to be resumed here.
+    settings = {
+        "examples": len(X),
+        "batch_size": batch_size,
+        "patience": patience or 0,
+        "history": list(history),
+    }
+
     # fit owns its copy of the model and the optimizer state, so a chainrule optimizer may
-    # update them in place (no fresh arrays each step; the caller's model is untouched).
+    # update them in place (no fresh arrays each step; the caller's are untouched).
     inplace = _updates_in_place(optimizer) and all(
         isinstance(leaf, np.ndarray) for leaf in cr.tree.leaves(model)
     )
+    if opt_state is None:
+        opt_state = optimizer.init(model)
+    elif inplace:
+        opt_state = cr.tree.map(_copy, opt_state)
     if inplace:
         model = cr.tree.map(_copy, model)
-    opt_state = optimizer.init(model)
-    best_loss, best_model, waited, stopped_early = math.inf, None, 0, False
-    bar = _Progress(progress, epochs, per_epoch)
+    shuffle_rng, step_rng = rng_from(seed, where).spawn(2)
+    run = _Run(model, opt_state, history, shuffle_rng, step_rng)
+    if resume is not None:
+        run.restore(resume, patience, settings)
+        history = run.history
+        if run.epoch > epochs:
+            raise ValueError(
+                f"{where}: the checkpoint {os.fspath(resume)!r} has {run.epoch} epochs done, "
+                f"more than epochs={epochs}; pass epochs={run.epoch} or more"
+            )
+    rng = run.step_rng if _takes_rng(loss_fn) else None
+
+    stopped_early = patience is not None and run.waited >= patience
+    bar = _Progress(progress, epochs, per_epoch, run.epoch)
     try:
-        for epoch in range(1, epochs + 1):
+        for epoch in range(run.epoch + 1, epochs + 1):
+            if stopped_early:
+                break
             bar.start_epoch(epoch)
             total = 0.0
             seen = 0
-            for i, (xb, yb) in enumerate(batches(X, y, batch_size, seed=shuffle_rng), 1):
-                model, opt_state, loss = _step(
+            for i, (xb, yb) in enumerate(batches(X, y, batch_size, seed=run.shuffle_rng), 1):
+                run.model, run.opt_state, loss = _step(
                     value_and_grad,
-                    model,
-                    opt_state,
+                    run.model,
+                    run.opt_state,
                     optimizer,
                     xb,
                     yb,
                     clip_norm,
-                    step_rng_or_none,
+                    rng,
                     inplace,
                 )
                 if not math.isfinite(loss):
@@ -433,33 +570,37 @@ def fit(
                 seen += len(xb)
                 bar.batch(i, total / seen)
 
+            run.epoch = epoch
             history["epoch"].append(epoch)
             history["loss"].append(total / seen)
             if metrics:
-                scores = evaluate(model, None, (X, y), metrics, eval_batch)
+                scores = evaluate(run.model, None, (X, y), metrics, eval_batch)
                 for name, value in scores.items():
                     history[f"train_{name}"].append(value)
             if val is not None:
-                scores = evaluate(model, loss_fn, val, metrics, eval_batch)
+                scores = evaluate(run.model, loss_fn, val, metrics, eval_batch)
                 for name, value in scores.items():
                     history[f"val_{name}"].append(value)
             bar.end_epoch(_summary(history))
 
             if patience is not None:
                 val_loss = history["val_loss"][-1]
-                if val_loss < best_loss:
+                if val_loss < run.best_loss:  # never true for NaN
                     # A copy: an optimizer may update parameters in place.
-                    best_loss, best_model, waited = val_loss, cr.tree.map(_copy, model), 0
+                    run.best_loss, run.best_model = val_loss, cr.tree.map(_copy, run.model)
+                    run.waited = 0
                 else:
-                    waited += 1
-                    stopped_early = waited >= patience
-            if on_epoch_end is not None and bar.outside(on_epoch_end, epoch, history):
+                    run.waited += 1
+                    stopped_early = run.waited >= patience
+            last = epoch == epochs or stopped_early
+            if checkpoint is not None and (last or epoch % (checkpoint_every or 1) == 0):
+                io.save(checkpoint, run.tree(patience, settings))
+            if on_epoch_end is not None and bar.outside(
+                on_epoch_end, epoch, history, run.model, run.opt_state
+            ):
                 stopped_early = epoch < epochs
-                break
-            if stopped_early:
                 break
     finally:
         bar.close(stopped_early)
-    if best_model is not None:
-        model = best_model
-    return model, history
+    model = run.model if run.best_model is None else run.best_model
+    return FitResult(model, run.opt_state, run.history)

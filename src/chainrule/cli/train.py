@@ -17,14 +17,23 @@ examples:
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import math
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from chainrule import data, io, nn, optim
 from chainrule import train as training
+
+PIXELS, CLASSES = 64, 10  # the digits: 8x8 images, ten classes
+MAX_PARAMETERS = 100_000_000  # a model that fits in memory several times over
 
 # Optimizers offered on the command line, with the learning rate each starts from.
 OPTIMIZERS: dict[str, tuple[Callable[..., Any], float]] = {
@@ -41,13 +50,26 @@ def _positive(kind: type) -> Callable[[str], Any]:
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+            article = "an" if kind.__name__[0] in "aeiou" else "a"
+            raise argparse.ArgumentTypeError(
+                f"expected {article} {kind.__name__}, got {text!r}"
+            ) from None
+        if not (0 < value < math.inf):
+            raise argparse.ArgumentTypeError(f"must be positive and finite, got {text}")
         return value
 
     parse.__name__ = kind.__name__
     return parse
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an int, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
 
 
 def _hidden_sizes(text: str) -> list[int]:
@@ -60,6 +82,13 @@ def _hidden_sizes(text: str) -> list[int]:
     if not sizes or any(s <= 0 for s in sizes):
         raise argparse.ArgumentTypeError(
             f"expected one or more positive layer widths such as 128,64, got {text!r}"
+        )
+    widths = [PIXELS, *sizes, CLASSES]
+    parameters = sum(a * b + b for a, b in itertools.pairwise(widths))
+    if parameters > MAX_PARAMETERS:
+        raise argparse.ArgumentTypeError(
+            f"{text} makes a model of {parameters:,} parameters; this command trains at most "
+            f"{MAX_PARAMETERS:,} (each takes 4 bytes, and Adam keeps two more)"
         )
     return sizes
 
@@ -99,7 +128,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--seed",
-        type=int,
+        type=_seed,
         default=0,
         help="seed of the data split, initialisation and shuffling (default: 0)",
     )
@@ -126,7 +155,34 @@ def _accuracy(model: Any, x: Any, y: Any) -> float:
     return training.accuracy(model(x), y)
 
 
+OUTPUTS = ("model.npz", "history.json", "training_curves.png")
+
+
+def _cannot_write(out: Path) -> str | None:
+    """Why the results could not be written to `out`, found before training (or None)."""
+    if out.exists() and not out.is_dir():
+        return f"--out {str(out)!r} is a file; give a directory (created if missing)"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        return f"cannot write to --out {str(out)!r}: {exc.strerror or exc}"
+    taken = [name for name in OUTPUTS if (out / name).is_dir()]
+    if taken:
+        return f"cannot write {taken[0]} in --out {str(out)!r}: a directory has that name"
+    return None
+
+
+def _error(message: str, status: int) -> int:
+    print(f"chainrule train: {message}", file=sys.stderr)
+    return status
+
+
 def run(args: argparse.Namespace) -> int:
+    problem = _cannot_write(args.out)
+    if problem is not None:
+        return _error(problem, 2)
     make_optimizer, default_lr = OPTIMIZERS[args.optimizer]
     lr = default_lr if args.lr is None else args.lr
     X, y = data.load_digits()
@@ -135,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
     )
     mean, std = standardisation(X_train)
     X_train, X_test = (X_train - mean) / std, (X_test - mean) / std
-    sizes = [X.shape[1], *args.hidden, 10]
+    sizes = [X.shape[1], *args.hidden, CLASSES]
     model = nn.MLP(sizes, rng=args.seed)
     print(f"digits: {len(X_train)} training and {len(X_test)} held-out 8x8 images, 10 classes")
     print(
@@ -147,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
         f"batches of {args.batch_size}, seed {args.seed}\n"
     )
 
-    def report(epoch: int, history: dict[str, list[float]]) -> None:
+    def report(epoch: int, history: dict[str, list[float]], *_: Any) -> None:
         print(
             f"epoch {epoch:3d}/{args.epochs}  loss {history['loss'][-1]:.4f}  "
             f"train accuracy {100 * history['train_accuracy'][-1]:6.2f}%  "
@@ -156,26 +212,36 @@ def run(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     steps = args.epochs * -(-len(X_train) // args.batch_size)
-    model, history = training.fit(
-        model,
-        _loss,
-        make_optimizer(optim.schedules.cosine(lr, steps)),
-        (X_train, y_train),
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        val_data=(X_test, y_test),
-        metrics={"accuracy": _accuracy},
-        seed=args.seed,
-        progress=not args.no_progress,
-        on_epoch_end=report,
-    )
+    try:
+        with np.errstate(all="ignore"):  # a divergence is reported below, not as warnings
+            model, _, history = training.fit(
+                model,
+                _loss,
+                make_optimizer(optim.schedules.cosine(lr, steps)),
+                (X_train, y_train),
+                epochs=args.epochs,
+                batch_size=args.batch_size,
+                val_data=(X_test, y_test),
+                metrics={"accuracy": _accuracy},
+                seed=args.seed,
+                progress=not args.no_progress,
+                on_epoch_end=report,
+            )
+    except FloatingPointError as exc:
+        what = str(exc).removeprefix("fit: ").split(";")[0]
+        return _error(f"training diverged: {what}; try a smaller --lr than {lr:g}", 1)
+    except KeyboardInterrupt:
+        return _error("interrupted; nothing was written", 130)
     seconds = time.perf_counter() - start
     final = history["val_accuracy"][-1]
     print(f"\ntrained in {seconds:.1f} s: held-out accuracy {100 * final:.2f}%")
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    io.save(args.out / "model.npz", {"model": model, "input_mean": mean, "input_std": std})
-    (args.out / "history.json").write_text(json.dumps(history, indent=1))
+    try:
+        io.save(args.out / "model.npz", {"model": model, "input_mean": mean, "input_std": std})
+        with io.atomic_write(args.out / "history.json") as file:
+            file.write(json.dumps(history, indent=1).encode())
+    except OSError as exc:
+        return _error(f"cannot write the results to {str(args.out)!r}: {exc}", 1)
     written = ["model.npz", "history.json"]
     try:
         from chainrule import plot
