@@ -113,10 +113,10 @@ def _align(given: Any, like: Any, out: list[Any]) -> bool:
         out.extend([None] * tree.structure(like).num_leaves)
         return True
     like_kids, like_def = _children(like)
+    given_kids, given_def = _children(given)
     if like_def == _LEAF:
         out.append(given)
-        return True
-    given_kids, given_def = _children(given)
+        return given_def == _LEAF
     return given_def == like_def and all(
         _align(g, x, out) for g, x in zip(given_kids, like_kids, strict=True)
     )
@@ -466,8 +466,12 @@ def checkpoint(fun: Callable[..., Any]) -> Callable[..., Any]:
             inputs = vals[:n]
             for i, x in zip(positions, xs, strict=False):
                 inputs[i] = x
-            with _rebound(closed, xs[len(positions) :]):
-                return tree.leaves(call(inputs))
+            stand_ins = xs[len(positions) :]
+            with _rebound(closed, stand_ins):
+                outs = tree.leaves(call(inputs))
+            # a closed-over value returned as it is was its stand-in only while rebound
+            swap = {id(t): x for t, x in zip(closed, stand_ins, strict=True)}
+            return [swap.get(id(o), o) for o in outs]
 
         def backward(g: list[Any]) -> list[Any]:
             _, pull = vjp_flat(rerun, [vals[p[0]] for p in parents])
