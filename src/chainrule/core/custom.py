@@ -71,18 +71,25 @@ def _record(
 # ---------------------------------------------------------------------------- checking rules
 
 
-def _positional(kind: str, fun: Callable[..., Any], args: tuple[Any, ...], kwargs: Any) -> Any:
+def _signature(fun: Callable[..., Any]) -> inspect.Signature | None:
+    try:
+        return inspect.signature(fun)
+    except (TypeError, ValueError):  # no signature to bind with (a builtin)
+        return None
+
+
+def _positional(
+    kind: str, fun: Callable[..., Any], signature: inspect.Signature | None, args: Any, kwargs: Any
+) -> tuple[Any, ...]:
     """The call's arguments as one positional tuple, bound by `fun`'s signature with its
     defaults, as JAX does: the rules then see (and return) one entry per argument."""
-    try:
-        signature = inspect.signature(fun)
-    except (TypeError, ValueError):  # no signature to bind with (a builtin)
+    if signature is None:
         if kwargs:
             raise TypeError(
                 f"{kind} function `{_name(fun)}` has no signature to bind the keyword "
                 f"arguments {sorted(kwargs)} with: pass them by position."
-            ) from None
-        return args
+            )
+        return tuple(args)
     try:
         bound = signature.bind(*args, **kwargs)
     except TypeError as e:
@@ -194,6 +201,7 @@ class custom_vjp:
         self.fun = fun
         self.fwd: Callable[..., Any] | None = None
         self.bwd: Callable[..., Any] | None = None
+        self._signature = _signature(fun)
         functools.update_wrapper(self, fun)
 
     def defvjp(self, fwd: Callable[..., Any], bwd: Callable[..., Any]) -> None:
@@ -206,7 +214,7 @@ class custom_vjp:
                 f"custom_vjp function `{name}` has no rule yet: call `{name}.defvjp(fwd, bwd)` "
                 "first."
             )
-        args = _positional("custom_vjp", self.fun, args, kwargs)
+        args = _positional("custom_vjp", self.fun, self._signature, args, kwargs)
         leaves, in_tree = tree.flatten(args)
         trace = top_trace(tuple(leaves))
         if not isinstance(trace, ReverseTrace):
@@ -270,6 +278,7 @@ class custom_jvp:
     def __init__(self, fun: Callable[..., Any]) -> None:
         self.fun = fun
         self.rule: Callable[..., Any] | None = None
+        self._signature = _signature(fun)
         functools.update_wrapper(self, fun)
 
     def defjvp(self, rule: Callable[..., Any]) -> None:
@@ -313,7 +322,7 @@ class custom_jvp:
             raise TypeError(
                 f"custom_jvp function `{name}` has no rule yet: call `{name}.defjvp(rule)` first."
             )
-        args = _positional("custom_jvp", self.fun, args, kwargs)
+        args = _positional("custom_jvp", self.fun, self._signature, args, kwargs)
         leaves, in_tree = tree.flatten(args)
         trace = top_trace(tuple(leaves))
         if trace is None:
@@ -381,6 +390,16 @@ class _Segment(list[Node]):
         for t in tracers:
             if id(t.node) not in self.inner:
                 self.closed_over.setdefault((id(t.node), t.index), t)
+
+    def missed(self) -> bool:
+        """Whether a node here has a parent from before that no noted tracer stands for (the
+        re-run could not make it an input): a guard, `note` sees every use of a tracer."""
+        self.note([])
+        return any(
+            id(parent) not in self.inner and (id(parent), index) not in self.closed_over
+            for node in self
+            for _, parent, index in node.parents
+        )
 
 
 class _Capturing(ReverseTrace):
@@ -452,7 +471,9 @@ def checkpoint(fun: Callable[..., Any]) -> Callable[..., Any]:
         with _capturing(trace) as segment:
             outs, out_tree = tree.flatten(call(vals))
             segment.note([o for o in outs if isinstance(o, Tracer) and o._trace is trace])
-        if any(isinstance(o, Tracer) and o._trace.level > trace.level for o in outs):
+        if segment.missed() or any(
+            isinstance(o, Tracer) and o._trace.level > trace.level for o in outs
+        ):
             # it closes over a value of a transform opened inside this one: record it plainly
             return fun(*args, **kwargs)
         closed = list(segment.closed_over.values())
