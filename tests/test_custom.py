@@ -253,7 +253,14 @@ def test_checkpoint_differentiates_through_values_it_closes_over() -> None:
         # second order, every combination of modes
         for second in (cr.grad(cr.grad(f)), cr.jacfwd(cr.grad(f)), cr.grad(cr.derivative(f))):
             assert second(x) == pytest.approx(cr.grad(cr.grad(plain))(x), rel=1e-12)
+    assert cr.derivative(f)(0.7) == pytest.approx(cr.derivative(plain)(0.7), rel=1e-14)
     cr.check_grads(f, (numpy.array([0.7, -1.3]),), order=2)
+    # a vjp_fn called later, and twice; the transposed backward pass of linearize
+    x = numpy.array([0.7, -1.3])
+    _, pull = cr.vjp(f, x)
+    for _ in range(2):
+        numpy.testing.assert_allclose(pull(numpy.ones(2))[0], cr.vjp(plain, x)[1](numpy.ones(2))[0])
+    numpy.testing.assert_allclose(cr.linearize(f, x)[1](x), cr.linearize(plain, x)[1](x))
 
 
 def test_checkpoint_with_closures_still_recomputes_instead_of_storing() -> None:
