@@ -67,6 +67,8 @@ def test_check_grads_validates_its_arguments() -> None:
         cr.check_grads(np.sin, (1.0,), modes=("sideways",))
     with pytest.raises(TypeError, match="floating-point"):
         cr.check_grads(np.sin, (numpy.arange(3),))
+    with pytest.raises(TypeError, match=r"args must be a tuple .* such as \(x,\), got ndarray"):
+        cr.check_grads(np.sin, numpy.array([0.5, 1.0]))  # would be split into two arguments
 
 
 # ---------------------------------------------------------------- the witness is never silently wrong

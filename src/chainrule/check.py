@@ -216,6 +216,11 @@ def check_grads(
     >>> check_grads(np.sin, (np.array([0.5, 1.0]),), order=2)
     """
     who = f"check_grads of {describe(fun)}"
+    if not isinstance(args, (tuple, list)):
+        raise TypeError(
+            f"{who}: args must be a tuple of the function's arguments, such as (x,), "
+            f"got {type(args).__name__}."
+        )
     args = tuple(args)
     for a in tree.leaves(args):
         if not is_float(dtype_of(a)):
