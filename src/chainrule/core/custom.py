@@ -474,7 +474,8 @@ def checkpoint(fun: Callable[..., Any]) -> Callable[..., Any]:
         if segment.missed() or any(
             isinstance(o, Tracer) and o._trace.level > trace.level for o in outs
         ):
-            # it closes over a value of a transform opened inside this one: record it plainly
+            # a closed-over value the re-run cannot take as an input (one traced by a
+            # transform opened inside this one): record the function as usual instead
             return fun(*args, **kwargs)
         closed = list(segment.closed_over.values())
         outs = [o.value if isinstance(o, Tracer) and o._trace is trace else o for o in outs]
