@@ -151,6 +151,19 @@ def test_custom_rules_refuse_values_they_close_over() -> None:
     with pytest.raises(TypeError, match="`f` uses a value being differentiated that is not one"):
         cr.grad(with_closure)(1.0)
 
+    def bwd_closure(x: Any) -> Any:
+        y = 2.0 * x
+
+        @cr.custom_vjp
+        def f(v: Any) -> Any:
+            return v * 2.0
+
+        f.defvjp(lambda v: (v * 2.0, None), lambda res, g: (g * y,))
+        return f(x)
+
+    with pytest.raises(TypeError, match="`f` uses a value being differentiated that is not one"):
+        cr.grad(bwd_closure)(1.0)
+
     def jvp_closure(x: Any) -> Any:
         y = 2.0 * x
 

@@ -243,6 +243,7 @@ class custom_vjp:
                     f"it returned structure {tree.structure(cts)} for arguments of structure "
                     f"{in_tree}."
                 )
+            _refuse_closure(trace, ct_leaves, f"custom_vjp function `{name}`")
             return [
                 None
                 if ct_leaves[i] is None
@@ -447,7 +448,8 @@ def checkpoint(fun: Callable[..., Any]) -> Callable[..., Any]:
     Reverse mode then keeps only the inputs and outputs of `fun` on the tape, trading one
     extra forward pass for memory. The derivatives are the same, also with respect to
     values `fun` closes over (those become inputs of the recomputation) and with keyword
-    arguments (any non-array argument is a constant).
+    arguments (any non-array argument is a constant). If no argument is being
+    differentiated, `fun` runs and is recorded as usual.
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
