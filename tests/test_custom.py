@@ -198,7 +198,8 @@ def _cube_with(rule: Any) -> Any:
     ("rule", "error", "message"),
     [
         (lambda p, t: (p[0] ** 3, numpy.ones(5)), ValueError, r"has shape \(5,\)"),
-        (lambda p, t: (p[0] ** 3, t[0] * 1j), ValueError, "dtype complex128"),
+        # a plain complex array: complex values inside a transform are an error of their own
+        (lambda p, t: (p[0] ** 3, numpy.full(numpy.shape(t[0]), 1j)), ValueError, "complex128"),
         (lambda p, t: (p[0] ** 3, "t"), TypeError, r"is a str \('t'\)"),
         (lambda p, t: (p[0] ** 3, (t[0],)), TypeError, "tangent with the structure of its"),
         (lambda p, t: p[0] ** 3, TypeError, r"must return a pair \(output, tangent\)"),
