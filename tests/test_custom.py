@@ -343,3 +343,19 @@ def test_checkpoint_records_plainly_if_it_cannot_account_for_a_closed_over_value
     monkeypatch.setattr(custom._Capturing, "unwrap", ReverseTrace.unwrap)
     f, plain = _closing_over(True), _closing_over(False)
     assert cr.grad(f)(0.7) == pytest.approx(cr.grad(plain)(0.7), rel=1e-14)
+
+
+def test_defjvp_returns_the_rule_so_it_works_as_a_decorator() -> None:
+    @cr.custom_jvp
+    def f(x: Any, y: Any) -> Any:
+        return np.sin(x) * y
+
+    @f.defjvp
+    def f_jvp(primals: Any, tangents: Any) -> Any:  # JAX's documented idiom
+        (x, y), (dx, dy) = primals, tangents
+        return f(x, y), np.cos(x) * dx * y + np.sin(x) * dy
+
+    assert callable(f_jvp)
+    assert cr.grad(f, argnums=(0, 1))(2.0, 3.0) == pytest.approx(
+        (numpy.cos(2.0) * 3.0, numpy.sin(2.0))
+    )

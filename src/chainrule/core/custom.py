@@ -7,6 +7,11 @@ function does: call your rule, transpose your forward rule, or re-run the functi
 What a rule returns is checked as JAX checks it: one (co)tangent per argument (or output),
 in the same containers, each with the shape and dtype of its value; None stands for zeros.
 Keyword arguments are bound to positions by the function's signature, defaults included.
+
+`checkpoint` also differentiates through the values its function closes over: while the
+function first runs, its trace records on a separate segment and notes every tracer from
+before that the function uses; in the backward pass, those tracers stand for inputs of
+the re-run, beside the arguments.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import functools
 import inspect
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -26,6 +31,8 @@ from .reverse import Node, Parent, ReverseTrace, VJPTracer, vjp_flat
 from .trace import Trace, Tracer, dtype_of, is_float, primal, shape_of, top_trace, zero_tangent
 
 __all__ = ["checkpoint", "custom_jvp", "custom_vjp", "stop_gradient"]
+
+_Rule = TypeVar("_Rule", bound=Callable[..., Any])
 
 
 def stop_gradient(x: Any) -> Any:
@@ -282,8 +289,10 @@ class custom_jvp:
         self._signature = _signature(fun)
         functools.update_wrapper(self, fun)
 
-    def defjvp(self, rule: Callable[..., Any]) -> None:
+    def defjvp(self, rule: _Rule) -> _Rule:
+        """Set the rule; returns it, as JAX does, so that ``@f.defjvp`` works as a decorator."""
         self.rule = rule
+        return rule
 
     def _apply(
         self, rule: Callable[..., Any], primals: Any, tangents: Any, batch: tuple[int, ...]
