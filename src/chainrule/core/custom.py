@@ -278,7 +278,9 @@ class custom_jvp:
     >>> @cr.custom_jvp
     ... def my_sin(x):
     ...     return np.sin(x)
-    >>> my_sin.defjvp(lambda p, t: (my_sin(p[0]), np.cos(p[0]) * t[0]))
+    >>> @my_sin.defjvp
+    ... def my_sin_jvp(primals, tangents):
+    ...     return my_sin(primals[0]), np.cos(primals[0]) * tangents[0]
     >>> print(cr.grad(my_sin)(0.0), cr.derivative(my_sin)(0.0))
     1.0 1.0
     """
