@@ -2,72 +2,125 @@
 
 ``(f(x + h v) - f(x - h v)) / 2h`` approximates the directional derivative ``J v`` with an
 error of order ``h**2``: the independent witness every derivative rule is tested against.
+A witness must never be silently wrong, so `x` is perturbed in float64 (whatever its own
+dtype: a step of 1e-5 is below the resolution of float16, bfloat16 and of float32 at 1000),
+each quotient divides by the step actually taken, and a step that cannot move `x` is refused.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from . import tree
-from .core.trace import float_dtype
+from .core.trace import dtype_of, float_dtype, is_float
 from .transforms import describe, jvp, vjp
 
 __all__ = ["check_grads", "numerical_grad", "numerical_jacobian"]
 
 
-def _perturbed(x: Any, i: int, step: float) -> Any:
-    leaves, treedef = tree.flatten(x)
-    arrays = [np.array(leaf, dtype=float_dtype(leaf)) for leaf in leaves]
-    k = i
-    for a in arrays:
-        if k < a.size:
-            a.reshape(-1)[k] += step
-            break
-        k -= a.size
-    return tree.unflatten(treedef, arrays)
+def _positive(value: Any, name: str, who: str, zero: bool = False) -> float:
+    """`value` as a float, refused unless it is a finite real number above 0 (or equal to 0,
+    with `zero`: a tolerance; a NaN tolerance would let every check pass)."""
+    kind = "zero or positive" if zero else "positive"
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{who}: {name} must be a {kind} number, got {value!r}.")
+    if not (math.isfinite(value) and (value > 0 or (zero and value == 0))):
+        raise ValueError(f"{who}: {name} must be {kind} and finite, got {value!r}.")
+    return float(value)
+
+
+def _as_float64(leaf: Any, who: str) -> np.ndarray[Any, Any]:
+    """A float64 copy of one leaf of the point `x` (real floats and integers only)."""
+    dtype = dtype_of(leaf)
+    if not (is_float(dtype) or dtype.kind in "iu"):
+        raise TypeError(
+            f"{who}: every leaf of x must be a real number or array, got dtype {dtype}."
+        )
+    return np.array(leaf, dtype=np.float64)
+
+
+def _as_output(y: Any, who: str) -> np.ndarray[Any, Any]:
+    out = np.asarray(y)
+    if not (is_float(out.dtype) or out.dtype.kind in "iub"):
+        raise TypeError(
+            f"{who}: the function must return a real array or number, got "
+            f"{type(y).__name__} (dtype {out.dtype})."
+        )
+    return out.astype(np.float64)
 
 
 def numerical_jacobian(fun: Callable[[Any], Any], x: Any, h: float = 1e-5) -> Any:
     """Central-difference Jacobian of `fun` at `x` (a pytree), shaped ``out.shape + (n,)``.
 
-    `n` is the total number of entries of `x`; the function is evaluated ``2 n`` times.
+    `n` is the total number of entries of `x`; the function is evaluated ``2 n`` times, at
+    float64 copies of `x` (so the step is well above the resolution of every dtype), and the
+    Jacobian is float64. Each column divides by the step actually taken; a step too small to
+    change an entry of `x` (``x + h == x``) is an error, as are ``h <= 0`` and non-finite `h`.
 
     >>> import numpy as np
     >>> numerical_jacobian(lambda x: x ** 2, np.array([1.0, 2.0])).round(6)
     array([[2., 0.],
            [0., 4.]])
     """
-    n = sum(np.size(leaf) for leaf in tree.leaves(x))
-    cols = [
-        (np.asarray(fun(_perturbed(x, i, h))) - np.asarray(fun(_perturbed(x, i, -h)))) / (2 * h)
-        for i in range(n)
-    ]
+    return _jacobian(fun, x, h, f"numerical_jacobian of {describe(fun)}")
+
+
+def _jacobian(fun: Callable[[Any], Any], x: Any, h: float, who: str) -> Any:
+    h = _positive(h, "the step h", who)
+    leaves, treedef = tree.flatten(x)
+    base = [_as_float64(leaf, who) for leaf in leaves]
+
+    def at(j: int, idx: tuple[Any, ...], step: float) -> tuple[np.ndarray[Any, Any], float]:
+        """`fun` with entry `idx` of leaf `j` moved by `step`, and the step actually taken."""
+        arrays = [a.copy() for a in base]  # fresh copies: `fun` may write into its input
+        arrays[j][idx] += step
+        taken = float(arrays[j][idx] - base[j][idx])  # nominal at a NaN or an infinity
+        taken = taken if np.isfinite(base[j][idx]) else step
+        return _as_output(fun(tree.unflatten(treedef, arrays)), who), taken
+
+    cols = []
+    for j, a in enumerate(base):
+        for idx in np.ndindex(a.shape):  # positions, not memory order: any layout works
+            (hi, up), (lo, down) = at(j, idx, h), at(j, idx, -h)
+            if up == down:
+                raise ValueError(
+                    f"{who}: the step h={h!r} does not change the entry {float(a[idx])!r} of x "
+                    "(x + h == x in float64). Use a larger h, about 1e-5 times |x|."
+                )
+            cols.append((hi - lo) / (up - down))
+    if not cols:
+        out = _as_output(fun(tree.unflatten(treedef, base)), who)
+        return np.zeros((*out.shape, 0))
     return np.stack(cols, axis=-1)
 
 
 def numerical_grad(fun: Callable[[Any], Any], x: Any, h: float = 1e-5) -> Any:
     """The gradient of a scalar `fun` at `x` by central differences, shaped like `x`.
 
-    `x` may be any pytree of arrays and floats; the result has the same structure.
+    `x` may be any pytree of arrays and numbers; the result has the same structure, and
+    each leaf the dtype a gradient of it has (its own float dtype, float64 for integers).
+    The differences are taken in float64, as in `numerical_jacobian`.
 
     >>> import numpy as np
     >>> numerical_grad(lambda v: v[0] ** 2 + 2 * v[1] ** 2, np.array([3.0, 4.0])).round(6)
     array([ 6., 16.])
     """
-    flat = numerical_jacobian(fun, x, h)
+    who = f"numerical_grad of {describe(fun)}"
+    flat = _jacobian(fun, x, h, who)
     if flat.ndim != 1:
         raise TypeError(
-            f"numerical_grad of {describe(fun)}: the function must return a scalar, "
-            f"but it returned shape {flat.shape[:-1]}. Use numerical_jacobian instead."
+            f"{who}: the function must return a scalar, but it returned shape "
+            f"{flat.shape[:-1]}. Use numerical_jacobian instead."
         )
     leaves, treedef = tree.flatten(x)
     out, k = [], 0
     for leaf in leaves:
         size = np.size(leaf)
-        g = flat[k : k + size].reshape(np.shape(leaf))
+        g = flat[k : k + size].reshape(np.shape(leaf)).astype(float_dtype(leaf))
         out.append(g if np.ndim(leaf) else g[()])
         k += size
     return tree.unflatten(treedef, out)
@@ -87,7 +140,7 @@ def _upcast(args: Any) -> Any:
 def _inner(a: Any, b: Any) -> float:
     return sum(
         float(np.sum(np.asarray(x, np.float64) * np.asarray(y, np.float64)))
-        for x, y in zip(tree.leaves(a), tree.leaves(b), strict=False)
+        for x, y in zip(tree.leaves(a), tree.leaves(b), strict=True)
     )
 
 
@@ -108,7 +161,7 @@ def _numerical_jvp(
 def _compare(analytic: Any, numeric: Any, atol: float, rtol: float, label: str) -> None:
     a_leaves, n_leaves = tree.leaves(analytic), tree.leaves(numeric)
     worst: tuple[float, str] | None = None
-    for k, (a, n) in enumerate(zip(a_leaves, n_leaves, strict=False)):
+    for k, (a, n) in enumerate(zip(a_leaves, n_leaves, strict=True)):
         a = np.asarray(a, np.float64)
         n = np.asarray(n, np.float64)
         if a.shape != n.shape:
@@ -116,13 +169,13 @@ def _compare(analytic: Any, numeric: Any, atol: float, rtol: float, label: str) 
                 f"{label}: derivative leaf {k} has shape {a.shape}, expected {n.shape}"
             )
         excess = np.abs(a - n) - (atol + rtol * np.abs(n))
-        bad = ~np.isfinite(a) & np.isfinite(n)
+        bad = np.isfinite(a) != np.isfinite(n)  # an entry where one side checks nothing
         if excess.size and (np.nanmax(excess) > 0 or bad.any()):
             idx = np.unravel_index(int(np.argmax(np.where(bad, np.inf, excess))), a.shape)
             err = float(np.abs(a[idx] - n[idx]))
-            where = f" at index {idx}" if a.ndim else ""
+            where = f" at index {tuple(int(i) for i in idx)}" if a.ndim else ""
             msg = (
-                f"leaf {k}{where}: analytic {a[idx]!r} vs numerical {n[idx]!r} "
+                f"leaf {k}{where}: analytic {float(a[idx])!r} vs numerical {float(n[idx])!r} "
                 f"(|difference| {err:.3g})"
             )
             if worst is None or not err <= worst[0]:
@@ -135,8 +188,9 @@ def _compare(analytic: Any, numeric: Any, atol: float, rtol: float, label: str) 
 
 
 def _default_tol(args: Any) -> float:
-    dtypes = [np.asarray(a).dtype for a in tree.leaves(args)]
-    return 2e-3 if any(np.finfo(d).bits < 64 for d in dtypes) else 1e-5
+    """1e-5 for float64 arguments; for narrower ones a few ulps of the narrowest, at least 2e-3."""
+    eps = max((float(np.finfo(dtype_of(a)).eps) for a in tree.leaves(args)), default=0.0)
+    return 1e-5 if eps <= np.finfo(np.float64).eps else max(2e-3, 8 * eps)
 
 
 def check_grads(
@@ -161,21 +215,34 @@ def check_grads(
     >>> import chainrule.numpy as np
     >>> check_grads(np.sin, (np.array([0.5, 1.0]),), order=2)
     """
+    who = f"check_grads of {describe(fun)}"
+    if not isinstance(args, (tuple, list)):
+        raise TypeError(
+            f"{who}: args must be a tuple of the function's arguments, such as (x,), "
+            f"got {type(args).__name__}."
+        )
     args = tuple(args)
     for a in tree.leaves(args):
-        if not np.issubdtype(np.asarray(a).dtype, np.floating):
+        if not is_float(dtype_of(a)):
             raise TypeError(
-                f"check_grads of {describe(fun)}: every argument leaf must be "
-                f"floating-point, got dtype {np.asarray(a).dtype}."
+                f"{who}: every argument leaf must be floating-point, got dtype {dtype_of(a)}."
             )
+    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
+        raise ValueError(
+            f"{who}: order must be a positive integer (1 checks first derivatives, 2 also "
+            f"second derivatives, ...), got {order!r}."
+        )
+    modes = (modes,) if isinstance(modes, str) else tuple(modes)
+    unknown = [mode for mode in modes if mode not in ("fwd", "rev")]
+    if unknown or not modes:
+        problem = f"unknown mode {unknown[0]!r}" if unknown else "no mode, so nothing is checked"
+        raise ValueError(f"{who}: {problem}; use modes 'fwd' and/or 'rev'.")
+    eps = _positive(eps, "eps", who)
     tol = _default_tol(args)
-    atol = tol if atol is None else atol
-    rtol = tol if rtol is None else rtol
-    for mode in modes:
-        if mode not in ("fwd", "rev"):
-            raise ValueError(f"check_grads: unknown mode {mode!r}; use 'fwd' and/or 'rev'.")
+    atol = tol if atol is None else _positive(atol, "atol", who, zero=True)
+    rtol = tol if rtol is None else _positive(rtol, "rtol", who, zero=True)
     rng = np.random.default_rng(seed)
-    _check(fun, args, order, tuple(modes), atol, rtol, eps, rng, describe(fun), [])
+    _check(fun, args, int(order), modes, atol, rtol, eps, rng, describe(fun), [])
 
 
 def _check(

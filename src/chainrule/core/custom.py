@@ -3,21 +3,36 @@
 `custom_vjp`, `custom_jvp` and `checkpoint` all end up recording one node on the reverse
 tape whose backward pass is a single function (`_record`); they differ only in what that
 function does: call your rule, transpose your forward rule, or re-run the function.
+
+What a rule returns is checked as JAX checks it: one (co)tangent per argument (or output),
+in the same containers, each with the shape and dtype of its value; None stands for zeros.
+Keyword arguments are bound to positions by the function's signature, defaults included.
+
+`checkpoint` also differentiates through the values its function closes over: while the
+function first runs, its trace records on a separate segment and notes every tracer from
+before that the function uses; in the backward pass, those tracers stand for inputs of
+the re-run, beside the arguments.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from typing import Any
+import inspect
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import numpy as np
 
 from .. import tree
 from .forward import JVPTrace
 from .primitive import Primitive
-from .reverse import Parent, ReverseTrace, vjp_flat
-from .trace import primal, top_trace, zero_tangent
+from .reverse import Node, Parent, ReverseTrace, VJPTracer, vjp_flat
+from .trace import Trace, Tracer, dtype_of, is_float, primal, shape_of, top_trace, zero_tangent
 
 __all__ = ["checkpoint", "custom_jvp", "custom_vjp", "stop_gradient"]
+
+_Rule = TypeVar("_Rule", bound=Callable[..., Any])
 
 
 def stop_gradient(x: Any) -> Any:
@@ -53,20 +68,131 @@ def _record(
 
     def spread(g: list[Any]) -> list[Any]:
         cts: list[Any] = [None] * len(vals)
-        for i, c in zip(positions, backward(g), strict=False):
+        for i, c in zip(positions, backward(g), strict=True):
             cts[i] = c
         return cts
 
     return list(trace.record(_custom, vals, {"backward": spread}, tuple(out_leaves), parents))
 
 
+# ---------------------------------------------------------------------------- checking rules
+
+
+def _signature(fun: Callable[..., Any]) -> inspect.Signature | None:
+    try:
+        return inspect.signature(fun)
+    except (TypeError, ValueError):  # no signature to bind with (a builtin)
+        return None
+
+
+def _positional(
+    kind: str, fun: Callable[..., Any], signature: inspect.Signature | None, args: Any, kwargs: Any
+) -> tuple[Any, ...]:
+    """The call's arguments as one positional tuple, bound by `fun`'s signature with its
+    defaults, as JAX does: the rules then see (and return) one entry per argument."""
+    if signature is None:
+        if kwargs:
+            raise TypeError(
+                f"{kind} function `{_name(fun)}` has no signature to bind the keyword "
+                f"arguments {sorted(kwargs)} with: pass them by position."
+            )
+        return tuple(args)
+    try:
+        bound = signature.bind(*args, **kwargs)
+    except TypeError as e:
+        raise TypeError(f"{kind} function `{_name(fun)}`: {e}.") from None
+    bound.apply_defaults()
+    keyword_only = [k for k in bound.kwargs if k in kwargs]
+    if keyword_only:
+        raise TypeError(
+            f"{kind} function `{_name(fun)}`: its rules take the arguments by position, so the "
+            f"keyword-only argument(s) {keyword_only} cannot be passed. Make them ordinary "
+            "parameters, or let the function close over them."
+        )
+    return bound.args
+
+
+_LEAF = tree.structure(0.0)
+
+
+def _children(x: Any) -> tuple[list[Any], tree.TreeDef]:
+    """The direct children of a container `x` (just `[x]`, with a leaf structure, for a leaf)."""
+    return tree.flatten(x, is_leaf=lambda y: y is not x)
+
+
+def _align(given: Any, like: Any, out: list[Any]) -> bool:
+    """Append to `out` one entry of `given` per leaf of `like`, where `given` has `like`'s
+    containers except that None may stand for a whole subtree of zeros. False on a mismatch."""
+    if given is None:
+        out.extend([None] * tree.structure(like).num_leaves)
+        return True
+    like_kids, like_def = _children(like)
+    given_kids, given_def = _children(given)
+    if like_def == _LEAF:
+        out.append(given)
+        return given_def == _LEAF
+    return given_def == like_def and all(
+        _align(g, x, out) for g, x in zip(given_kids, like_kids, strict=True)
+    )
+
+
+def _checked(value: Any, like: Any, batch: tuple[int, ...], what: Callable[[], str]) -> Any:
+    """A (co)tangent a rule returned for `like` (with `batch` leading axes): an array of its
+    shape and dtype. A Python float takes that dtype, as JAX's weakly typed scalars do."""
+    dtype = dtype_of(like)
+    if type(value) is float:  # a Python float, not a NumPy float64 (its subclass)
+        value = np.asarray(value, dtype)
+    if not isinstance(value, (np.ndarray, np.generic, Tracer)):
+        raise TypeError(f"{what()} is a {type(value).__name__} ({value!r:.40}), not an array.")
+    shape = (*batch, *shape_of(like))
+    if tuple(value.shape) != shape or dtype_of(value) != dtype:
+        raise ValueError(
+            f"{what()} has shape {tuple(value.shape)} and dtype {dtype_of(value)}, but must "
+            f"have shape {shape} and dtype {dtype}, those of the value it goes with."
+        )
+    return value
+
+
+def _input(rule: str, args: tuple[Any, ...], i: int) -> str:
+    """Which argument (and which leaf of it) input leaf `i` is, for error messages."""
+    for k, arg in enumerate(args):
+        size = tree.structure(arg).num_leaves
+        if i < size:
+            return f"{rule}: the cotangent for argument {k}" + (
+                f" (its leaf {i})" if size > 1 else ""
+            )
+        i -= size
+    raise AssertionError("unreachable")
+
+
+def _output(rule: str, k: int) -> str:
+    return f"{rule}: the tangent for output leaf {k}"
+
+
+def _refuse_closure(trace: Trace, leaves: Sequence[Any], what: str) -> None:
+    """A rule sees its arguments' values only: a tracer of this transform (or a later one)
+    among its results came from a variable the function closes over, whose derivative the
+    rule cannot give. JAX refuses this too."""
+    for x in leaves:
+        if isinstance(x, Tracer) and x._trace.level >= trace.level:
+            raise TypeError(
+                f"{what} uses a value being differentiated that is not one of its arguments "
+                "(a variable it closes over?): its custom rule cannot give that value a "
+                "derivative. Pass the value as an argument."
+            )
+
+
+# ---------------------------------------------------------------------------- custom_vjp
+
+
 class custom_vjp:
     """Give `fun` your own reverse-mode rule.
 
     ``fwd(*args) -> (out, residuals)`` computes the output and whatever the backward pass
-    needs; ``bwd(residuals, g) -> tuple`` returns one cotangent per argument (None for an
-    argument with no derivative). Write `bwd` with `chainrule.numpy` to keep it
-    differentiable for higher orders. Forward mode differentiates `fun` itself.
+    needs; ``bwd(residuals, g) -> tuple`` returns one cotangent per argument, each with the
+    structure, shape and dtype of its argument (None for a zero cotangent, of an argument
+    or of any part of one). Write `bwd` with `chainrule.numpy` to keep it differentiable
+    for higher orders. Forward mode differentiates `fun` itself.
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
@@ -82,55 +208,79 @@ class custom_vjp:
         self.fun = fun
         self.fwd: Callable[..., Any] | None = None
         self.bwd: Callable[..., Any] | None = None
+        self._signature = _signature(fun)
         functools.update_wrapper(self, fun)
 
     def defvjp(self, fwd: Callable[..., Any], bwd: Callable[..., Any]) -> None:
         self.fwd, self.bwd = fwd, bwd
 
-    def __call__(self, *args: Any) -> Any:
-        if self.fwd is None or self.bwd is None:
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        fwd, bwd, name = self.fwd, self.bwd, _name(self.fun)
+        if fwd is None or bwd is None:
             raise TypeError(
-                f"custom_vjp function `{_name(self.fun)}` has no rule yet: call "
-                f"`{_name(self.fun)}.defvjp(fwd, bwd)` first."
+                f"custom_vjp function `{name}` has no rule yet: call `{name}.defvjp(fwd, bwd)` "
+                "first."
             )
+        args = _positional("custom_vjp", self.fun, self._signature, args, kwargs)
         leaves, in_tree = tree.flatten(args)
         trace = top_trace(tuple(leaves))
         if not isinstance(trace, ReverseTrace):
             return self.fun(*args)
         vals, parents, _ = trace.unwrap(leaves)
-        out, residuals = self.fwd(*tree.unflatten(in_tree, vals))
+        pair = fwd(*tree.unflatten(in_tree, vals))
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+            raise TypeError(
+                f"the fwd rule `{_name(fwd)}` of custom_vjp function `{name}` must return a "
+                f"pair (output, residuals), but it returned {type(pair).__name__}."
+            )
+        out, residuals = pair
         out_leaves, out_tree = tree.flatten(out)
-        bwd, n_args = self.bwd, len(args)
+        _refuse_closure(trace, out_leaves + tree.leaves(residuals), f"custom_vjp function `{name}`")
+        rule = f"the bwd rule `{_name(bwd)}` of custom_vjp function `{name}`"
 
         def backward(g: list[Any]) -> list[Any]:
             cts = bwd(residuals, tree.unflatten(out_tree, g))
-            if not isinstance(cts, tuple) or len(cts) != n_args:
-                raise TypeError(
-                    f"the bwd rule of custom_vjp function `{_name(self.fun)}` must return a "
-                    f"tuple with one cotangent per argument ({n_args}), got {cts!r:.80}"
-                )
+            if isinstance(cts, list) and len(cts) == len(args):
+                cts = tuple(cts)
             ct_leaves: list[Any] = []
-            for arg, ct in zip(args, cts, strict=False):
-                n = len(tree.leaves(arg))
-                ct_leaves.extend([None] * n if ct is None else tree.leaves(ct))
-            return [ct_leaves[p[0]] for p in parents]
+            if not (isinstance(cts, tuple) and _align(cts, args, ct_leaves)):
+                raise TypeError(
+                    f"{rule} must return a tuple with one cotangent per argument "
+                    f"({len(args)}), each with its argument's structure (None for zeros), but "
+                    f"it returned structure {tree.structure(cts)} for arguments of structure "
+                    f"{in_tree}."
+                )
+            _refuse_closure(trace, ct_leaves, f"custom_vjp function `{name}`")
+            return [
+                None
+                if ct_leaves[i] is None
+                else _checked(ct_leaves[i], vals[i], (), functools.partial(_input, rule, args, i))
+                for i, _, _ in parents
+            ]
 
         return tree.unflatten(out_tree, _record(trace, vals, parents, out_leaves, backward))
+
+
+# ---------------------------------------------------------------------------- custom_jvp
 
 
 class custom_jvp:
     """Give `fun` your own forward-mode rule; reverse mode transposes it.
 
     ``rule(primals, tangents) -> (out, tangent_out)`` with `primals` and `tangents` tuples
-    of the arguments. The rule must be linear in the tangents, which may carry leading
-    batch axes (in `jacfwd`/`hessian`): write it with broadcasting operations.
+    of the arguments; `tangent_out` has the structure of `out` (None for zeros) and each
+    leaf the shape and dtype of its output. The rule must be linear in the tangents, which
+    may carry leading batch axes (in `jacfwd`/`hessian`): write it with broadcasting
+    operations.
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
     >>> @cr.custom_jvp
     ... def my_sin(x):
     ...     return np.sin(x)
-    >>> my_sin.defjvp(lambda p, t: (my_sin(p[0]), np.cos(p[0]) * t[0]))
+    >>> @my_sin.defjvp
+    ... def my_sin_jvp(primals, tangents):
+    ...     return my_sin(primals[0]), np.cos(primals[0]) * tangents[0]
     >>> print(cr.grad(my_sin)(0.0), cr.derivative(my_sin)(0.0))
     1.0 1.0
     """
@@ -138,18 +288,53 @@ class custom_jvp:
     def __init__(self, fun: Callable[..., Any]) -> None:
         self.fun = fun
         self.rule: Callable[..., Any] | None = None
+        self._signature = _signature(fun)
         functools.update_wrapper(self, fun)
 
-    def defjvp(self, rule: Callable[..., Any]) -> None:
+    def defjvp(self, rule: _Rule) -> _Rule:
+        """Set the rule; returns it, as JAX does, so that ``@f.defjvp`` works as a decorator."""
         self.rule = rule
+        return rule
 
-    def __call__(self, *args: Any) -> Any:
-        rule = self.rule
+    def _apply(
+        self, rule: Callable[..., Any], primals: Any, tangents: Any, batch: tuple[int, ...]
+    ) -> tuple[list[Any], Any, list[Any]]:
+        """Call the rule; its output leaves, their structure, and one checked tangent each."""
+        name = _name(self.fun)
+        what = f"the rule `{_name(rule)}` of custom_jvp function `{name}`"
+        pair = rule(primals, tangents)
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+            raise TypeError(
+                f"{what} must return a pair (output, tangent), but it returned "
+                f"{type(pair).__name__}."
+            )
+        out, t_out = pair
+        out_leaves, out_tree = tree.flatten(out)
+        t_leaves: list[Any] = []
+        if not _align(t_out, out, t_leaves):
+            raise TypeError(
+                f"{what} must return a tangent with the structure of its output, but it "
+                f"returned structure {tree.structure(t_out)} for an output of structure "
+                f"{out_tree}."
+            )
+        return (
+            out_leaves,
+            out_tree,
+            [
+                None
+                if t is None or not is_float(dtype_of(o))
+                else _checked(t, o, batch, functools.partial(_output, what, k))
+                for k, (o, t) in enumerate(zip(out_leaves, t_leaves, strict=True))
+            ],
+        )
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        rule, name = self.rule, _name(self.fun)
         if rule is None:
             raise TypeError(
-                f"custom_jvp function `{_name(self.fun)}` has no rule yet: call "
-                f"`{_name(self.fun)}.defjvp(rule)` first."
+                f"custom_jvp function `{name}` has no rule yet: call `{name}.defjvp(rule)` first."
             )
+        args = _positional("custom_jvp", self.fun, self._signature, args, kwargs)
         leaves, in_tree = tree.flatten(args)
         trace = top_trace(tuple(leaves))
         if trace is None:
@@ -158,26 +343,36 @@ class custom_jvp:
             vals, tans, _ = trace.unwrap(leaves)
             tans = [
                 zero_tangent(v, trace.batch_shape) if t is None else t
-                for v, t in zip(vals, tans, strict=False)
+                for v, t in zip(vals, tans, strict=True)
             ]
-            out, t_out = rule(tree.unflatten(in_tree, vals), tree.unflatten(in_tree, tans))
-            out_leaves, out_tree = tree.flatten(out)
+            primals, tangents = tree.unflatten(in_tree, vals), tree.unflatten(in_tree, tans)
+            out_leaves, out_tree, t_leaves = self._apply(rule, primals, tangents, trace.batch_shape)
+            _refuse_closure(trace, out_leaves + t_leaves, f"custom_jvp function `{name}`")
             return tree.unflatten(
-                out_tree,
-                [trace.wrap(o, t) for o, t in zip(out_leaves, tree.leaves(t_out), strict=False)],
+                out_tree, [trace.wrap(o, t) for o, t in zip(out_leaves, t_leaves, strict=True)]
             )
         assert isinstance(trace, ReverseTrace)
         vals, parents, _ = trace.unwrap(leaves)
         out = self.fun(*tree.unflatten(in_tree, vals))
         out_leaves, out_tree = tree.flatten(out)
+        _refuse_closure(trace, out_leaves, f"custom_jvp function `{name}`")
         positions = [p[0] for p in parents]
 
         def tangent_map(ts: list[Any]) -> list[Any]:
             tans = [zero_tangent(v, ()) for v in vals]
-            for i, t in zip(positions, ts, strict=False):
+            for i, t in zip(positions, ts, strict=True):
                 tans[i] = t
-            t_out = rule(tree.unflatten(in_tree, vals), tree.unflatten(in_tree, tans))[1]
-            return list(tree.leaves(t_out))
+            primals, tangents = tree.unflatten(in_tree, vals), tree.unflatten(in_tree, tans)
+            _, rule_tree, t_leaves = self._apply(rule, primals, tangents, ())
+            if rule_tree != out_tree:
+                raise TypeError(
+                    f"the rule `{_name(rule)}` of custom_jvp function `{name}` returned an "
+                    f"output of structure {rule_tree}, but the function returns {out_tree}."
+                )
+            return [
+                zero_tangent(o, ()) if t is None else t
+                for o, t in zip(out_leaves, t_leaves, strict=True)
+            ]
 
         def backward(g: list[Any]) -> list[Any]:
             zeros = [zero_tangent(vals[i], ()) for i in positions]
@@ -187,11 +382,85 @@ class custom_jvp:
         return tree.unflatten(out_tree, _record(trace, vals, parents, out_leaves, backward))
 
 
+# ---------------------------------------------------------------------------- checkpoint
+
+
+class _Segment(list[Node]):
+    """The tape a checkpointed function records on while it runs forward: discarded after,
+    it serves to find the tracers from before it (values the function closes over)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner: set[int] = set()  # ids of the nodes recorded here (the first `seen`)
+        self.seen = 0
+        self.closed_over: dict[tuple[int, int | None], VJPTracer] = {}
+
+    def note(self, tracers: Sequence[Any]) -> None:
+        """Keep those of `tracers` (of this trace) that were not recorded here."""
+        self.inner.update(id(node) for node in self[self.seen :])
+        self.seen = len(self)
+        for t in tracers:
+            if id(t.node) not in self.inner:
+                self.closed_over.setdefault((id(t.node), t.index), t)
+
+    def missed(self) -> bool:
+        """Whether a node here has a parent from before that no noted tracer stands for (the
+        re-run could not make it an input): a guard, `note` sees every use of a tracer."""
+        self.note([])
+        return any(
+            id(parent) not in self.inner and (id(parent), index) not in self.closed_over
+            for node in self
+            for _, parent, index in node.parents
+        )
+
+
+class _Capturing(ReverseTrace):
+    """A reverse trace whose every use of its own tracers is noted in its `_Segment` tape."""
+
+    __slots__ = ()
+
+    def unwrap(self, args: Sequence[Any]) -> tuple[list[Any], list[Parent], bool]:
+        vals, parents, lower = super().unwrap(args)
+        assert isinstance(self.tape, _Segment)
+        self.tape.note([args[i] for i, _, _ in parents])
+        return vals, parents, lower
+
+
+@contextmanager
+def _capturing(trace: ReverseTrace) -> Iterator[_Segment]:
+    """Run a block with `trace` recording on a fresh segment and noting closed-over tracers."""
+    tape, cls, segment = trace.tape, type(trace), _Segment()
+    trace.tape, trace.__class__ = segment, _Capturing
+    try:
+        yield segment
+    finally:
+        trace.tape, trace.__class__ = tape, cls
+        if isinstance(tape, _Segment):  # a checkpoint inside a checkpoint: pass them up
+            tape.note(list(segment.closed_over.values()))
+
+
+@contextmanager
+def _rebound(tracers: Sequence[VJPTracer], inputs: Sequence[Any]) -> Iterator[None]:
+    """Let each of `tracers` stand for the matching input of a new trace while a block runs:
+    the function's closed-over values become inputs of its re-run, as its arguments are."""
+    saved = [(t._trace, t.node, t.index) for t in tracers]
+    for t, x in zip(tracers, inputs, strict=True):
+        t._trace, t.node, t.index = x._trace, x.node, x.index
+    try:
+        yield
+    finally:
+        for t, (tr, node, index) in zip(tracers, saved, strict=True):
+            t._trace, t.node, t.index = tr, node, index
+
+
 def checkpoint(fun: Callable[..., Any]) -> Callable[..., Any]:
     """`fun`, recomputed during the backward pass instead of storing its intermediates.
 
     Reverse mode then keeps only the inputs and outputs of `fun` on the tape, trading one
-    extra forward pass for memory. The derivatives are the same.
+    extra forward pass for memory. The derivatives are the same, also with respect to
+    values `fun` closes over (those become inputs of the recomputation) and with keyword
+    arguments (any non-array argument is a constant). If no argument is being
+    differentiated, `fun` runs and is recorded as usual.
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
@@ -201,25 +470,48 @@ def checkpoint(fun: Callable[..., Any]) -> Callable[..., Any]:
     """
 
     @functools.wraps(fun)
-    def checkpointed(*args: Any) -> Any:
-        leaves, in_tree = tree.flatten(args)
+    def checkpointed(*args: Any, **kwargs: Any) -> Any:
+        leaves, in_tree = tree.flatten((args, kwargs))
         trace = top_trace(tuple(leaves))
         if not isinstance(trace, ReverseTrace):
-            return fun(*args)
+            return fun(*args, **kwargs)
+
+        def call(inputs: list[Any]) -> Any:
+            a, kw = tree.unflatten(in_tree, inputs)
+            return fun(*a, **kw)
+
         vals, parents, _ = trace.unwrap(leaves)
-        out_leaves, out_tree = tree.flatten(fun(*tree.unflatten(in_tree, vals)))
-        positions = [p[0] for p in parents]
+        with _capturing(trace) as segment:
+            outs, out_tree = tree.flatten(call(vals))
+            segment.note([o for o in outs if isinstance(o, Tracer) and o._trace is trace])
+        if segment.missed() or any(
+            isinstance(o, Tracer) and o._trace.level > trace.level for o in outs
+        ):
+            # a closed-over value the re-run cannot take as an input (one traced by a
+            # transform opened inside this one): record the function as usual instead
+            return fun(*args, **kwargs)
+        closed = list(segment.closed_over.values())
+        outs = [o.value if isinstance(o, Tracer) and o._trace is trace else o for o in outs]
+        n, positions = len(vals), [p[0] for p in parents]
+        parents = parents + [(n + k, t.node, t.index) for k, t in enumerate(closed)]
+        vals = vals + [t.value for t in closed]
+        del segment
 
         def rerun(xs: list[Any]) -> list[Any]:
-            inputs = list(vals)
+            inputs = vals[:n]
             for i, x in zip(positions, xs, strict=False):
                 inputs[i] = x
-            return list(tree.leaves(fun(*tree.unflatten(in_tree, inputs))))
+            stand_ins = xs[len(positions) :]
+            with _rebound(closed, stand_ins):
+                outs = tree.leaves(call(inputs))
+            # a closed-over value returned as it is was its stand-in only while rebound
+            swap = {id(t): x for t, x in zip(closed, stand_ins, strict=True)}
+            return [swap.get(id(o), o) for o in outs]
 
         def backward(g: list[Any]) -> list[Any]:
-            _, pull = vjp_flat(rerun, [vals[i] for i in positions])
+            _, pull = vjp_flat(rerun, [vals[p[0]] for p in parents])
             return pull(g)
 
-        return tree.unflatten(out_tree, _record(trace, vals, parents, out_leaves, backward))
+        return tree.unflatten(out_tree, _record(trace, vals, parents, outs, backward))
 
     return checkpointed
