@@ -118,7 +118,7 @@ def impls(size: tuple[int, int]) -> list[Impl]:
             _, grads = value_and_grad(model, x, y)
             # As a training loop that owns its model (and as `chainrule.train.fit`) does:
             # update the arrays in place, like torch.optim, rather than allocate new ones.
-            return opt.update(grads, state, model, inplace=True)[0]
+            return opt.step(grads, state, model, inplace=True)[0]
 
         return Reset(step, restore)
 
