@@ -232,18 +232,21 @@ class Optimizer(Generic[_S]):
             checked.append((p, g, buffers))
         if mode == _INPLACE:
             _check_targets(p_leaves, names, columns)
-        # The decoupled weight decay's shrink factor.
-        shrink = 1.0 - lr * self.weight_decay if self._decoupled and self.weight_decay else None
-        floats = (*self._constants(step, lr), shrink)
-        constants: dict[np.dtype, list[Any]] = {}
+        floats = self._constants(step, lr)
+        # The decoupled weight decay's factor, by which torch multiplies the parameter.
+        factor = 1.0 - lr * self.weight_decay if self._decoupled and self.weight_decay else None
+        constants: dict[np.dtype, tuple[list[Any], Any]] = {}
         redirect = self.maximize or (self.weight_decay and not self._decoupled)
         results = []
         new_columns: list[list[np.ndarray]] = [[] for _ in columns]
         for p, g, buffers in checked:
-            k = constants.get(p.dtype)
-            if k is None:
-                k = constants[p.dtype] = [c if c is None else np.array(c, p.dtype) for c in floats]
-            *k, shrink = k
+            cached = constants.get(p.dtype)
+            if cached is None:
+                cached = constants[p.dtype] = (
+                    [c if c is None else np.array(c, p.dtype) for c in floats],
+                    None if factor is None else np.array(factor, p.dtype),
+                )
+            k, shrink = cached
             scalar = p.ndim == 0  # 0-d leaves as 1-element views, so `out=` works
             if scalar:
                 p, g = p.reshape(1), g.reshape(1)
