@@ -45,13 +45,14 @@ LR, BETAS, EPS = 1e-3, (0.9, 0.999), 1e-8
 
 
 def problem(batch: int, hidden: int) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-    """Initial weights (W as (in, out), b) of the 64-H-H-10 MLP, a batch, and its labels."""
+    """Initial weights (W as (out, in), PyTorch's layout, b) of the 64-H-H-10 MLP, a batch,
+    and its labels."""
     rng = np.random.default_rng(SEED)
     sizes = [64, hidden, hidden, 10]
     params = []
     for fan_in, fan_out in itertools.pairwise(sizes):
         bound = 1.0 / np.sqrt(fan_in)
-        params.append(rng.uniform(-bound, bound, (fan_in, fan_out)).astype(np.float32))
+        params.append(rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32))
         params.append(rng.uniform(-bound, bound, fan_out).astype(np.float32))
     x = rng.standard_normal((batch, 64)).astype(np.float32)
     y = rng.integers(0, 10, batch)
@@ -63,18 +64,18 @@ def step_by_hand(
 ) -> None:
     """The same step written directly in NumPy, updating in place: the floor."""
     w1, b1, w2, b2, w3, b3 = params
-    z1 = x @ w1 + b1
+    z1 = x @ w1.T + b1
     h1 = np.maximum(z1, 0.0)
-    z2 = h1 @ w2 + b2
+    z2 = h1 @ w2.T + b2
     h2 = np.maximum(z2, 0.0)
-    logits = h2 @ w3 + b3
+    logits = h2 @ w3.T + b3
     e = np.exp(logits - logits.max(axis=1, keepdims=True))
     d3 = e / e.sum(axis=1, keepdims=True)
     d3[np.arange(len(y)), y] -= 1.0
     d3 /= len(y)  # dL/dlogits of the mean cross-entropy
-    d2 = (d3 @ w3.T) * (z2 > 0)
-    d1 = (d2 @ w2.T) * (z1 > 0)
-    grads = [x.T @ d1, d1.sum(0), h1.T @ d2, d2.sum(0), h2.T @ d3, d3.sum(0)]
+    d2 = (d3 @ w3) * (z2 > 0)
+    d1 = (d2 @ w2) * (z1 > 0)
+    grads = [d1.T @ x, d1.sum(0), d2.T @ h1, d2.sum(0), d3.T @ h2, d3.sum(0)]
     state["t"] += 1
     t = state["t"]
     c1, c2 = 1.0 - BETAS[0] ** t, 1.0 - BETAS[1] ** t
@@ -118,7 +119,7 @@ def impls(size: tuple[int, int]) -> list[Impl]:
             _, grads = value_and_grad(model, x, y)
             # As a training loop that owns its model (and as `chainrule.train.fit`) does:
             # update the arrays in place, like torch.optim, rather than allocate new ones.
-            return opt.update(grads, state, model, inplace=True)[0]
+            return opt.step(grads, state, model, inplace=True)[0]
 
         return Reset(step, restore)
 
@@ -148,9 +149,10 @@ def impls(size: tuple[int, int]) -> list[Impl]:
         params, x, y = problem(batch, hidden)
         layers = []
         for i in range(3):
-            linear = torch.nn.Linear(*params[2 * i].shape)
+            out_features, in_features = params[2 * i].shape
+            linear = torch.nn.Linear(in_features, out_features)
             with torch.no_grad():
-                linear.weight.copy_(torch.from_numpy(params[2 * i].T.copy()))
+                linear.weight.copy_(torch.from_numpy(params[2 * i]))
                 linear.bias.copy_(torch.from_numpy(params[2 * i + 1]))
             layers += [linear, torch.nn.ReLU()]
         model = torch.nn.Sequential(*layers[:-1])
@@ -175,7 +177,7 @@ def impls(size: tuple[int, int]) -> list[Impl]:
         return Reset(step, restore)
 
     def torch_params(model: Any) -> np.ndarray:
-        return _flat(p.detach().numpy().T for p in model.parameters())
+        return _flat(p.detach().numpy() for p in model.parameters())
 
     return [
         Impl(CHAINRULE, chainrule, lambda model: _flat(_tree_leaves(model))),

@@ -113,7 +113,7 @@ def test_mlp_and_adam_state_round_trip(tmp_path: Path) -> None:
     state = opt.init(model)
     x = np.ones((4, 3), np.float32)
     grads = cr.grad(lambda m: cr.numpy.sum(m(x) ** 2))(model)
-    model, state = opt.update(grads, state, model)
+    model, state = opt.step(grads, state, model)
     io.save(tmp_path / "model.npz", model)
     io.save(tmp_path / "state.npz", state)
     assert io.paths(state)[:3] == ["step", "exp_avg.0", "exp_avg.1"]
@@ -122,8 +122,8 @@ def test_mlp_and_adam_state_round_trip(tmp_path: Path) -> None:
     assert np.array_equal(model2(x), model(x))
     assert int(state2.step) == 1 and type(state2) is type(state)
     # Training resumes exactly as it would have.
-    a, _ = opt.update(grads, state, model)
-    b, _ = opt.update(grads, state2, model2)
+    a, _ = opt.step(grads, state, model)
+    b, _ = opt.step(grads, state2, model2)
     for p, q in zip(cr.tree.leaves(a), cr.tree.leaves(b), strict=True):
         assert np.array_equal(p, q)
 

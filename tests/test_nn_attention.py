@@ -169,12 +169,12 @@ def test_mha_equals_heads_written_out():
     attn = nn.MultiHeadAttention(6, 3, dtype=numpy.float64, rng=1)
     attn = dataclasses.replace(attn, v_proj=dataclasses.replace(attn.v_proj, bias=normal(6)))
     x = normal(4, 6)
-    q, k, v = (p.weight.T @ x.T + p.bias[:, None] for p in (attn.q_proj, attn.k_proj, attn.v_proj))
+    q, k, v = (p.weight @ x.T + p.bias[:, None] for p in (attn.q_proj, attn.k_proj, attn.v_proj))
     heads = []
     for h in range(3):
         rows = slice(2 * h, 2 * h + 2)
         heads.append(reference(q[rows].T, k[rows].T, v[rows].T, nn.causal_mask(4))[0])
-    expected = numpy.concatenate(heads, axis=-1) @ attn.out_proj.weight + attn.out_proj.bias
+    expected = numpy.concatenate(heads, axis=-1) @ attn.out_proj.weight.T + attn.out_proj.bias
     numpy.testing.assert_allclose(attn(x, causal=True), expected, rtol=1e-12)
 
 
@@ -272,19 +272,19 @@ def test_oracle_sdpa_matches_torch():
 
 
 def torch_mha(torch, attn):
-    """`torch.nn.MultiheadAttention(batch_first=True)` holding `attn`'s weights."""
+    """`torch.nn.MultiheadAttention(batch_first=True)` holding `attn`'s weights, as they are."""
     e = attn.embed_dim
     theirs = torch.nn.MultiheadAttention(e, attn.num_heads, batch_first=True)
     projections = (attn.q_proj, attn.k_proj, attn.v_proj)
     with torch.no_grad():
-        # PyTorch packs q, k, v into one (3E, E) weight in (out, in) orientation.
+        # PyTorch packs q, k, v into one (3E, E) weight, rows stacked: (out, in) as ours.
         theirs.in_proj_weight.copy_(
-            torch.from_numpy(numpy.concatenate([p.weight.T for p in projections]))
+            torch.from_numpy(numpy.concatenate([p.weight for p in projections]))
         )
         theirs.in_proj_bias.copy_(
             torch.from_numpy(numpy.concatenate([p.bias for p in projections]))
         )
-        theirs.out_proj.weight.copy_(torch.from_numpy(attn.out_proj.weight.T.copy()))
+        theirs.out_proj.weight.copy_(torch.from_numpy(attn.out_proj.weight))
         theirs.out_proj.bias.copy_(torch.from_numpy(attn.out_proj.bias))
     return theirs.eval()
 
@@ -346,10 +346,10 @@ def test_oracle_mha_gradients_match_torch():
         need_weights=False,
     )  # fmt: skip
     (out**2).sum().backward()
-    packed = numpy.concatenate([g.q_proj.weight.T, g.k_proj.weight.T, g.v_proj.weight.T])
+    packed = numpy.concatenate([g.q_proj.weight, g.k_proj.weight, g.v_proj.weight])
     numpy.testing.assert_allclose(packed, theirs.in_proj_weight.grad.numpy(), rtol=1e-9, atol=1e-12)
     biases = numpy.concatenate([g.q_proj.bias, g.k_proj.bias, g.v_proj.bias])
     numpy.testing.assert_allclose(biases, theirs.in_proj_bias.grad.numpy(), rtol=1e-9, atol=1e-12)
     numpy.testing.assert_allclose(
-        g.out_proj.weight.T, theirs.out_proj.weight.grad.numpy(), rtol=1e-9, atol=1e-12
+        g.out_proj.weight, theirs.out_proj.weight.grad.numpy(), rtol=1e-9, atol=1e-12
     )

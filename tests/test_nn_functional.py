@@ -168,7 +168,7 @@ LINEAR_X_SHAPES = [(3,), (4, 3), (2, 4, 3)]
 def test_linear_rules(shape: tuple[int, ...], with_bias: bool) -> None:
     from rulecheck import check_rule
 
-    x, w, b = _RNG.standard_normal(shape), _RNG.standard_normal((3, 2)), _RNG.standard_normal(2)
+    x, w, b = _RNG.standard_normal(shape), _RNG.standard_normal((2, 3)), _RNG.standard_normal(2)
     if with_bias:
         check_rule(F.linear, x, w, b)
     else:
@@ -177,23 +177,25 @@ def test_linear_rules(shape: tuple[int, ...], with_bias: bool) -> None:
 
 @pytest.mark.parametrize("shape", LINEAR_X_SHAPES, ids=str)
 def test_linear_equals_product_plus_bias(shape: tuple[int, ...]) -> None:
-    x, w, b = _RNG.standard_normal(shape), _RNG.standard_normal((3, 2)), _RNG.standard_normal(2)
-    numpy.testing.assert_array_equal(F.linear(x, w, b), x @ w + b)
+    """PyTorch's layout: weight (out, in), ``x @ weight.T + bias`` (the study guides' XWᵀ + b)."""
+    x, w, b = _RNG.standard_normal(shape), _RNG.standard_normal((2, 3)), _RNG.standard_normal(2)
+    numpy.testing.assert_array_equal(F.linear(x, w, b), x @ w.T + b)
     grads = cr.grad(lambda *a: cr.numpy.sum(F.linear(*a) ** 2), argnums=(0, 1, 2))(x, w, b)
-    expect = cr.grad(lambda x, w, b: cr.numpy.sum((x @ w + b) ** 2), argnums=(0, 1, 2))(x, w, b)
+    expect = cr.grad(lambda x, w, b: cr.numpy.sum((x @ w.T + b) ** 2), argnums=(0, 1, 2))(x, w, b)
+    assert grads[1].shape == (2, 3)
     for got, want in zip(grads, expect, strict=True):
         numpy.testing.assert_allclose(got, want, rtol=1e-12)
 
 
 def test_linear_keeps_dtypes_and_never_writes_its_inputs() -> None:
     x = _RNG.standard_normal((4, 3)).astype(numpy.float32)
-    w = _RNG.standard_normal((3, 2)).astype(numpy.float32)
+    w = _RNG.standard_normal((2, 3)).astype(numpy.float32)
     b64 = numpy.array([1.0, 2.0])
     assert F.linear(x, w, b64.astype(numpy.float32)).dtype == numpy.float32
-    # A float64 bias promotes, as x @ w + b does, rather than being rounded into float32.
+    # A float64 bias promotes, as x @ w.T + b does, rather than being rounded into float32.
     out = F.linear(x, w, b64)
     assert out.dtype == numpy.float64
-    numpy.testing.assert_array_equal(out, x @ w + b64)
+    numpy.testing.assert_array_equal(out, x @ w.T + b64)
     before = [a.copy() for a in (x, w, b64)]
     F.linear(x, w, b64)
     for a, a0 in zip((x, w, b64), before, strict=True):
@@ -204,10 +206,27 @@ def test_linear_keeps_dtypes_and_never_writes_its_inputs() -> None:
     ("x", "w", "b", "match"),
     [
         (numpy.ones((4, 3)), numpy.ones((2, 2)), None, r"last axis of x must have size 2"),
+        # the transposed (in, out) layout is refused, not silently multiplied
+        (numpy.ones((4, 3)), numpy.ones((3, 2)), None, r"\(3, 2\) \(out, in\): the last axis"),
         (numpy.ones((4, 3)), numpy.ones(3), None, r"weight must be a matrix"),
-        (numpy.ones((4, 3)), numpy.ones((3, 2)), numpy.ones(3), r"bias must have shape \(2,\)"),
+        (numpy.ones((4, 3)), numpy.ones((2, 3)), numpy.ones(3), r"bias must have shape \(2,\)"),
     ],
 )
 def test_linear_bad_shapes(x: Any, w: Any, b: Any, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         F.linear(x, w, b)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("shape", LINEAR_X_SHAPES, ids=str)
+def test_linear_matches_torch_functional_linear(shape: tuple[int, ...]) -> None:
+    """The same (out, in) weight in both libraries: same values and gradients."""
+    torch = pytest.importorskip("torch")
+    x, w, b = _RNG.standard_normal(shape), _RNG.standard_normal((2, 3)), _RNG.standard_normal(2)
+    tensors = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+    ys = torch.nn.functional.linear(*tensors)
+    (ys**2).sum().backward()
+    numpy.testing.assert_allclose(F.linear(x, w, b), ys.detach().numpy(), rtol=1e-12, atol=1e-14)
+    grads = cr.grad(lambda *a: cr.numpy.sum(F.linear(*a) ** 2), argnums=(0, 1, 2))(x, w, b)
+    for ours, t in zip(grads, tensors, strict=True):
+        numpy.testing.assert_allclose(ours, t.grad.numpy(), rtol=1e-12, atol=1e-13)

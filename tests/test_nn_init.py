@@ -1,4 +1,4 @@
-"""Initialisers of `chainrule.nn.init`: fans in chainrule's (in, out) layout, bounds, spread."""
+"""Initialisers of `chainrule.nn.init`: fans in PyTorch's (out, in) layout, bounds, spread."""
 
 from __future__ import annotations
 
@@ -50,32 +50,32 @@ def test_zeros() -> None:
 @pytest.mark.parametrize(
     "fn, shape, bound",
     [
-        # 2-D (in, out): fan_in = 300, fan_out = 100.
-        (init.xavier_uniform, (300, 100), math.sqrt(6.0 / 400.0)),
+        # 2-D (out, in): fan_in = 300, fan_out = 100.
+        (init.xavier_uniform, (100, 300), math.sqrt(6.0 / 400.0)),
         (
             lambda s, **k: init.xavier_uniform(s, gain=2.0, **k),
-            (300, 100),
+            (100, 300),
             2.0 * math.sqrt(6.0 / 400.0),
         ),
-        (init.kaiming_uniform, (300, 100), math.sqrt(2.0) * math.sqrt(3.0 / 300.0)),
+        (init.kaiming_uniform, (100, 300), math.sqrt(2.0) * math.sqrt(3.0 / 300.0)),
         (
             lambda s, **k: init.kaiming_uniform(s, mode="fan_out", **k),
-            (300, 100),
+            (100, 300),
             math.sqrt(2.0) * math.sqrt(3.0 / 100.0),
         ),
         (
             lambda s, **k: init.kaiming_uniform(s, a=math.sqrt(5.0), **k),
-            (300, 100),
+            (100, 300),
             1.0 / math.sqrt(300.0),
         ),  # PyTorch's default Linear weight bound
         (
             lambda s, **k: init.kaiming_uniform(s, nonlinearity="tanh", **k),
-            (300, 100),
+            (100, 300),
             5.0 / 3.0 * math.sqrt(3.0 / 300.0),
         ),
-        # > 2-D (in, out, *kernel): fan_in = 32 * 9, fan_out = 64 * 9.
-        (init.xavier_uniform, (32, 64, 3, 3), math.sqrt(6.0 / (288.0 + 576.0))),
-        (init.kaiming_uniform, (32, 64, 3, 3), math.sqrt(2.0) * math.sqrt(3.0 / 288.0)),
+        # > 2-D (out, in, *kernel): fan_in = 32 * 9, fan_out = 64 * 9.
+        (init.xavier_uniform, (64, 32, 3, 3), math.sqrt(6.0 / (288.0 + 576.0))),
+        (init.kaiming_uniform, (64, 32, 3, 3), math.sqrt(2.0) * math.sqrt(3.0 / 288.0)),
         (lambda s, **k: init.uniform(s, low=-0.3, high=0.3, **k), (300, 100), 0.3),
     ],
 )
@@ -91,27 +91,27 @@ def test_uniform_bounds_and_spread(fn: Callable[..., Any], shape: Any, bound: fl
 @pytest.mark.parametrize(
     "fn, shape, std",
     [
-        (init.xavier_normal, (300, 100), math.sqrt(2.0 / 400.0)),
+        (init.xavier_normal, (100, 300), math.sqrt(2.0 / 400.0)),
         (
             lambda s, **k: init.xavier_normal(s, gain=0.5, **k),
-            (300, 100),
+            (100, 300),
             0.5 * math.sqrt(2.0 / 400.0),
         ),
-        (init.kaiming_normal, (300, 100), math.sqrt(2.0 / 300.0)),
+        (init.kaiming_normal, (100, 300), math.sqrt(2.0 / 300.0)),
         (
             lambda s, **k: init.kaiming_normal(s, mode="fan_out", nonlinearity="relu", **k),
-            (300, 100),
+            (100, 300),
             math.sqrt(2.0 / 100.0),
         ),
         (
             lambda s, **k: init.kaiming_normal(s, a=0.2, **k),
-            (300, 100),
+            (100, 300),
             math.sqrt(2.0 / 1.04) / math.sqrt(300.0),
         ),
-        (init.xavier_normal, (32, 64, 3, 3), math.sqrt(2.0 / (288.0 + 576.0))),
+        (init.xavier_normal, (64, 32, 3, 3), math.sqrt(2.0 / (288.0 + 576.0))),
         (
             lambda s, **k: init.kaiming_normal(s, mode="fan_out", **k),
-            (32, 64, 3, 3),
+            (64, 32, 3, 3),
             math.sqrt(2.0 / 576.0),
         ),
         (lambda s, **k: init.normal(s, std=0.02, **k), (300, 100), 0.02),
@@ -129,11 +129,11 @@ def test_normal_mean() -> None:
     assert float(w.mean()) == pytest.approx(3.0, abs=0.01)
 
 
-def test_fans_follow_the_in_out_layout() -> None:
-    # (in, out) = (1000, 10): fan_in 1000, so kaiming (fan_in) is narrow; PyTorch's (out, in)
-    # layout would read the same shape as fan_in 10.
-    narrow = init.kaiming_uniform((1000, 10), rng=0)
-    wide = init.kaiming_uniform((10, 1000), rng=0)
+def test_fans_follow_the_out_in_layout() -> None:
+    # (out, in) = (10, 1000): fan_in 1000, so kaiming (fan_in) is narrow, as PyTorch's; the
+    # transposed (in, out) reading would take fan_in 10.
+    narrow = init.kaiming_uniform((10, 1000), rng=0)
+    wide = init.kaiming_uniform((1000, 10), rng=0)
     assert numpy.abs(narrow).max() <= math.sqrt(6.0 / 1000.0)
     assert numpy.abs(wide).max() > math.sqrt(6.0 / 1000.0)
     assert numpy.abs(wide).max() <= math.sqrt(6.0 / 10.0)
@@ -214,8 +214,8 @@ def test_gains_and_spreads_match_torch() -> None:
         ("leaky_relu", 2),
     ):
         assert init.calculate_gain(*args) == pytest.approx(tinit.calculate_gain(*args), rel=1e-15)
-    # PyTorch's (out, in, *kernel) weight is ours transposed on the first two axes: the same
-    # layer must get the same distribution. Compare empirical spreads of large draws.
+    # PyTorch's (out, in, *kernel) layout is ours: the same shape must get the same
+    # distribution. Compare empirical spreads of large draws.
     torch.manual_seed(0)
     pairs = [
         (init.xavier_uniform, tinit.xavier_uniform_, {}),
@@ -224,9 +224,8 @@ def test_gains_and_spreads_match_torch() -> None:
         (init.xavier_normal, tinit.xavier_normal_, {"gain": 3.0}),
     ]
     for ours, theirs, kwargs in pairs:
-        for shape in ((400, 100), (16, 32, 5, 5)):
-            torch_shape = (shape[1], shape[0], *shape[2:])
-            expected = theirs(torch.empty(torch_shape), **kwargs).numpy()
+        for shape in ((400, 100), (100, 400), (16, 32, 5, 5)):
+            expected = theirs(torch.empty(shape), **kwargs).numpy()
             got = ours(shape, rng=0, **kwargs)
             assert float(got.std()) == pytest.approx(float(expected.std()), rel=0.03)
             if "uniform" in ours.__name__:

@@ -33,24 +33,27 @@ def leaves_f32(tree):
 
 def test_linear_shapes_dtype_and_formula():
     layer = nn.Linear(3, 2, rng=0)
-    assert layer.weight.shape == (3, 2) and layer.bias.shape == (2,)
+    # PyTorch's layout, (out_features, in_features): Y = X Wᵀ + b, as the study guides write.
+    assert layer.weight.shape == (2, 3) and layer.bias.shape == (2,)
     assert (layer.in_features, layer.out_features) == (3, 2)
     assert leaves_f32(layer)
     x = RNG.standard_normal((5, 6, 3)).astype(numpy.float32)
     y = layer(x)
     assert y.shape == (5, 6, 2) and y.dtype == numpy.float32
-    numpy.testing.assert_allclose(y, x @ layer.weight + layer.bias, rtol=1e-6)
+    numpy.testing.assert_allclose(y, x @ layer.weight.T + layer.bias, rtol=1e-6)
 
 
 def test_linear_from_given_arrays_and_replace():
-    w = numpy.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    w = numpy.array([[1.0, 3.0, 5.0], [2.0, 4.0, 6.0]])  # (out, in) = (2, 3)
     layer = nn.Linear(weight=w, bias=numpy.array([0.5, -0.5]))
     assert layer.weight is w  # float arrays are used as they are
+    assert (layer.in_features, layer.out_features) == (3, 2)
     numpy.testing.assert_array_equal(layer(numpy.array([1.0, 1.0, 1.0])), [9.5, 11.5])
     swapped = dataclasses.replace(nn.Linear(3, 2, rng=0), weight=w, bias=numpy.zeros(2))
     numpy.testing.assert_array_equal(swapped(numpy.array([1.0, 0.0, 0.0])), [1.0, 2.0])
     # Integer arrays and lists are converted to `dtype`.
     assert nn.Linear(weight=[[1, 2]], bias=False).weight.dtype == numpy.float32
+    assert nn.Linear(2, 1, weight=[[1, 2]], bias=False).in_features == 2
 
 
 def test_linear_init_is_pytorch_default_and_seeded():
@@ -74,7 +77,7 @@ def test_linear_without_bias_has_a_static_none():
     assert layer.bias is None
     assert nn.count_parameters(layer) == 12
     assert len(cr.tree.leaves(layer)) == 1
-    numpy.testing.assert_allclose(layer(X3_32), X3_32 @ layer.weight, rtol=1e-6)
+    numpy.testing.assert_allclose(layer(X3_32), X3_32 @ layer.weight.T, rtol=1e-6)
 
 
 def test_linear_gradients():
@@ -82,7 +85,7 @@ def test_linear_gradients():
     cr.check_grads(lambda m, x: m(x), (layer, X3), order=2)
     g = cr.grad(lambda m: np.sum(m(X3)))(layer)
     assert cr.tree.structure(g) == cr.tree.structure(layer)
-    numpy.testing.assert_allclose(g.weight, numpy.repeat(X3.sum(0)[:, None], 2, 1), rtol=1e-12)
+    numpy.testing.assert_allclose(g.weight, numpy.repeat(X3.sum(0)[None, :], 2, 0), rtol=1e-12)
     numpy.testing.assert_array_equal(g.bias, [4.0, 4.0])
 
 
@@ -101,9 +104,11 @@ def test_linear_float32_gradients_stay_float32():
         (lambda: nn.Linear(2, 2, dtype=numpy.int32), ValueError, "float type"),
         (lambda: nn.Linear(2, 2, rng="seed"), TypeError, "rng must be an int seed"),
         (lambda: nn.Linear(weight=numpy.ones(3)), ValueError, "must be 2-D"),
-        (lambda: nn.Linear(4, 2, weight=numpy.ones((3, 2))), ValueError, "does not match"),
+        (lambda: nn.Linear(4, 2, weight=numpy.ones((2, 3))), ValueError, "does not match"),
+        # the transposed (in, out) layout is refused
+        (lambda: nn.Linear(3, 2, weight=numpy.ones((3, 2))), ValueError, "does not match"),
         (
-            lambda: nn.Linear(weight=numpy.ones((3, 2)), bias=numpy.ones(3)),
+            lambda: nn.Linear(weight=numpy.ones((2, 3)), bias=numpy.ones(3)),
             ValueError,
             r"bias has shape \(3,\), expected \(2,\)",
         ),
@@ -125,7 +130,7 @@ def test_linear_input_error():
 def test_mlp_shapes_and_sizes():
     mlp = nn.MLP([64, 128, 64, 10], rng=0)
     assert mlp.sizes == [64, 128, 64, 10]
-    assert [layer.weight.shape for layer in mlp.layers] == [(64, 128), (128, 64), (64, 10)]
+    assert [layer.weight.shape for layer in mlp.layers] == [(128, 64), (64, 128), (10, 64)]
     assert nn.count_parameters(mlp) == 64 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10
     y = mlp(RNG.standard_normal((7, 64)).astype(numpy.float32))
     assert y.shape == (7, 10) and y.dtype == numpy.float32
@@ -135,8 +140,8 @@ def test_mlp_shapes_and_sizes():
 
 
 def test_mlp_activation_between_layers_not_after_the_last():
-    w1 = numpy.array([[1.0, -1.0]])
-    w2 = numpy.array([[1.0], [1.0]])
+    w1 = numpy.array([[1.0], [-1.0]])  # (out, in) = (2, 1)
+    w2 = numpy.array([[1.0, 1.0]])
     zero = numpy.zeros
     layers = [nn.Linear(weight=w1, bias=zero(2)), nn.Linear(weight=w2, bias=numpy.array([-5.0]))]
     mlp = dataclasses.replace(nn.MLP([1, 2, 1], rng=0), layers=layers)
@@ -182,8 +187,8 @@ def test_sequential_calls_in_order_and_wraps_functions():
     assert all(isinstance(layer, nn.Lambda) for layer in seq.layers)
     assert cr.tree.leaves(seq) == []
     model = nn.Sequential(nn.Linear(3, 4, rng=0), nn.relu, nn.Linear(4, 2, rng=1))
-    expected = numpy.maximum(X3_32 @ model.layers[0].weight + model.layers[0].bias, 0)
-    expected = expected @ model.layers[2].weight + model.layers[2].bias
+    expected = numpy.maximum(X3_32 @ model.layers[0].weight.T + model.layers[0].bias, 0)
+    expected = expected @ model.layers[2].weight.T + model.layers[2].bias
     numpy.testing.assert_allclose(model(X3_32), expected, rtol=1e-6)
     assert len(cr.tree.leaves(model)) == 4  # relu is static
     same = nn.Sequential(layers=model.layers)
@@ -374,14 +379,14 @@ def test_dropout_errors():
 def test_reprs_show_layers_and_parameter_counts():
     assert (
         repr(nn.Linear(64, 10, rng=0))
-        == "Linear(weight=f32[64,10], bias=f32[10])  # 650 parameters"
+        == "Linear(weight=f32[10,64], bias=f32[10])  # 650 parameters"
     )
     assert repr(nn.Dropout(0.1)) == "Dropout(rate=0.1)  # 0 parameters"
     assert repr(nn.Embedding(100, 8, rng=0)) == "Embedding(weight=f32[100,8])  # 800 parameters"
     assert repr(nn.MLP([64, 128, 10], rng=0)) == (
         "MLP(\n"
-        "  layers=[Linear(weight=f32[64,128], bias=f32[128]), "
-        "Linear(weight=f32[128,10], bias=f32[10])],\n"
+        "  layers=[Linear(weight=f32[128,64], bias=f32[128]), "
+        "Linear(weight=f32[10,128], bias=f32[10])],\n"
         "  activation=relu,\n"
         "  final_activation=None,\n"
         ")  # 9,610 parameters"
@@ -392,11 +397,11 @@ def test_reprs_show_layers_and_parameter_counts():
     assert repr(model) == (
         "Sequential(\n"
         "  layers=[\n"
-        "    Linear(weight=f32[4,8], bias=f32[8]),\n"
+        "    Linear(weight=f32[8,4], bias=f32[8]),\n"
         "    Lambda(fn=gelu),\n"
         "    Dropout(rate=0.2),\n"
         "    LayerNorm(weight=f32[8], bias=f32[8], normalized_shape=(8,), eps=1e-05),\n"
-        "    Linear(weight=f32[8,2], bias=f32[2]),\n"
+        "    Linear(weight=f32[2,8], bias=f32[2]),\n"
         "  ],\n"
         ")  # 74 parameters"
     )
@@ -413,7 +418,7 @@ def test_oracle_linear_embedding_layernorm_match_torch():
     ours = nn.Linear(3, 4, rng=0)
     theirs = torch.nn.Linear(3, 4)
     with torch.no_grad():
-        theirs.weight.copy_(torch.from_numpy(ours.weight.T.copy()))
+        theirs.weight.copy_(torch.from_numpy(ours.weight))
         theirs.bias.copy_(torch.from_numpy(ours.bias))
     numpy.testing.assert_allclose(
         ours(x), theirs(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6
@@ -434,6 +439,31 @@ def test_oracle_linear_embedding_layernorm_match_torch():
         torch_norm.bias.copy_(torch.from_numpy(bias))
     expected = torch_norm(torch.from_numpy(x)).detach().numpy()
     numpy.testing.assert_allclose(norm(x), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.oracle
+def test_oracle_torch_state_dict_loads_unchanged():
+    """A torch.nn.Linear's state_dict arrays are nn.Linear's fields as they are: same names,
+    same (out, in) layout, same outputs; an MLP maps a torch Sequential over layer by layer."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    theirs = torch.nn.Linear(5, 3)
+    state = {name: t.detach().numpy() for name, t in theirs.state_dict().items()}
+    assert set(state) == {"weight", "bias"}
+    ours = nn.Linear(**state)
+    assert (ours.in_features, ours.out_features) == (5, 3)
+    x = RNG.standard_normal((4, 2, 5)).astype(numpy.float32)
+    expected = theirs(torch.from_numpy(x)).detach().numpy()
+    numpy.testing.assert_allclose(ours(x), expected, rtol=1e-6, atol=1e-6)
+
+    seq = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    state = {name: t.detach().numpy() for name, t in seq.state_dict().items()}
+    mlp = nn.MLP(
+        layers=[nn.Linear(weight=state[f"{i}.weight"], bias=state[f"{i}.bias"]) for i in (0, 2)]
+    )
+    assert mlp.sizes == [5, 8, 2]
+    expected = seq(torch.from_numpy(x)).detach().numpy()
+    numpy.testing.assert_allclose(mlp(x), expected, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.oracle
@@ -460,13 +490,13 @@ def test_oracle_layer_gradients_match_torch():
     )
     with torch.no_grad():
         for mod, ours in ((lin1, model.layers[0]), (lin2, model.layers[3])):
-            mod.weight.copy_(torch.from_numpy(ours.weight.T.copy()))
+            mod.weight.copy_(torch.from_numpy(ours.weight))
             mod.bias.copy_(torch.from_numpy(ours.bias))
         norm.weight.copy_(torch.from_numpy(model.layers[2].weight))
     out = lin2(norm(torch.tanh(lin1(torch.from_numpy(X3)))))
     (out**3).sum().backward()
-    numpy.testing.assert_allclose(g.layers[0].weight, lin1.weight.grad.numpy().T, rtol=1e-10)
+    numpy.testing.assert_allclose(g.layers[0].weight, lin1.weight.grad.numpy(), rtol=1e-10)
     numpy.testing.assert_allclose(g.layers[0].bias, lin1.bias.grad.numpy(), rtol=1e-10)
     numpy.testing.assert_allclose(g.layers[2].weight, norm.weight.grad.numpy(), rtol=1e-10)
     numpy.testing.assert_allclose(g.layers[2].bias, norm.bias.grad.numpy(), rtol=1e-10)
-    numpy.testing.assert_allclose(g.layers[3].weight, lin2.weight.grad.numpy().T, rtol=1e-10)
+    numpy.testing.assert_allclose(g.layers[3].weight, lin2.weight.grad.numpy(), rtol=1e-10)

@@ -6,8 +6,8 @@ For one example ``x`` (a column vector) the network is
 
 and a batch of ``n`` examples is the matrix ``X`` whose *rows* are the ``xᵀ``, so that
 ``Z1 = X W1ᵀ + b1`` and ``Z2 = H W2ᵀ + b2`` (rows again). `nn.Linear` computes
-``x @ weight + bias``, so its ``weight`` is ``W1ᵀ``; the gradients it returns are the
-transposes of ``dL/dW1`` and ``dL/dW2``.
+``x @ weight.T + bias`` (PyTorch's layout), so its ``weight`` is ``W1`` itself, and the
+gradients it returns are ``dL/dW1`` and ``dL/dW2`` as they are.
 
 The backward pass below is written out in plain NumPy, one chain-rule step per line, and
 must equal chainrule's gradients to 1e-12 in float64.
@@ -89,9 +89,9 @@ def test_cross_entropy_gradients_of_plain_arrays():
 
 def test_cross_entropy_gradients_of_a_model_of_linear_layers():
     model = nn.Sequential(
-        nn.Linear(weight=W1.T, bias=b1),  # nn.Linear computes x @ weight + bias
+        nn.Linear(weight=W1, bias=b1),  # nn.Linear computes x @ weight.T + bias
         nn.relu,
-        nn.Linear(weight=W2.T, bias=b2),
+        nn.Linear(weight=W2, bias=b2),
     )
 
     def loss(model):
@@ -100,7 +100,7 @@ def test_cross_entropy_gradients_of_a_model_of_linear_layers():
     g = cr.grad(loss)(model)
     assert cr.tree.structure(g) == cr.tree.structure(model)
     first, _, second = g.layers
-    ours = (first.weight.T, first.bias, second.weight.T, second.bias)
+    ours = (first.weight, first.bias, second.weight, second.bias)
     assert_close(ours, hand_cross_entropy_grads())
     # The library's loss gives the same gradients.
     g_lib = cr.grad(lambda m: nn.cross_entropy(m(X), Y))(model)
@@ -108,7 +108,7 @@ def test_cross_entropy_gradients_of_a_model_of_linear_layers():
 
 
 def test_squared_error_gradients_of_an_mlp():
-    mlp = nn.MLP(layers=[nn.Linear(weight=W1.T, bias=b1), nn.Linear(weight=W2.T, bias=b2)])
+    mlp = nn.MLP(layers=[nn.Linear(weight=W1, bias=b1), nn.Linear(weight=W2, bias=b2)])
     g = cr.grad(lambda m: 0.5 * np.sum((m(X) - T) ** 2) / N)(mlp)
-    ours = (g.layers[0].weight.T, g.layers[0].bias, g.layers[1].weight.T, g.layers[1].bias)
+    ours = (g.layers[0].weight, g.layers[0].bias, g.layers[1].weight, g.layers[1].bias)
     assert_close(ours, hand_squared_error_grads())

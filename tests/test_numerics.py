@@ -301,8 +301,10 @@ def test_overflow_skips_the_step_and_halves_the_scale() -> None:
     value, grads, finite = mp.value_and_grad(loss)(w, state, x)
     assert not finite and not numpy.all(numpy.isfinite(grads["a"]))
     assert numpy.isfinite(value)  # the loss itself is fine: only its scaled gradient overflows
-    new, new_state = mp.update(grads, state, w, finite)
-    assert new is w and new_state.inner is state.inner  # nothing updated
+    updates, new_state = mp.update(grads, state, w, finite)
+    assert new_state.inner is state.inner  # nothing updated, as optax's apply_if_finite:
+    for u, p in zip(cr.tree.leaves(updates), cr.tree.leaves(w), strict=True):
+        assert u.dtype == p.dtype and u.shape == p.shape and not numpy.any(u)
     assert float(new_state.scale) == 2.0**19
     assert (int(new_state.good_steps), int(new_state.skipped)) == (0, 1)
     new, new_state, info = mp.step(loss, w, new_state, x)
@@ -385,6 +387,28 @@ def test_works_with_sgd_and_adam_on_pytrees(optimizer: optim.Optimizer) -> None:
     assert params["w"][0] > 0.3 > -0.3 > params["w"][1]
 
 
+@pytest.mark.parametrize("optimizer", [optim.SGD(lr=0.1, momentum=0.9), optim.Adam(lr=0.05)])
+def test_update_returns_optax_updates_that_step_adds(optimizer: optim.Optimizer) -> None:
+    """mp.update is optax's update (the change to add), not new parameters; the halves
+    value_and_grad + update + apply_updates take step's own path to the last bit."""
+    rng = numpy.random.default_rng(4)
+    x = rng.standard_normal((32, 2)).astype(numpy.float32)
+    y = rng.standard_normal(32).astype(numpy.float32)
+    mp = MixedPrecision(optimizer, init_scale=2.0**10)
+    w = numpy.array([0.3, -0.2], dtype=numpy.float32)
+    stepped, step_state = w, mp.init(w)
+    halves, state = w, mp.init(w)
+    for _ in range(5):
+        stepped, step_state, _ = mp.step(mse, stepped, step_state, x, y)
+        _, grads, finite = mp.value_and_grad(mse)(halves, state, x, y)
+        updates, state = mp.update(grads, state, halves, finite)
+        assert updates.dtype == numpy.float32 and numpy.all(numpy.abs(updates) < 0.2)
+        halves = optim.apply_updates(halves, updates)
+    numpy.testing.assert_array_equal(halves, stepped)
+    for a, b in zip(cr.tree.leaves(state), cr.tree.leaves(step_state), strict=True):
+        numpy.testing.assert_array_equal(a, b)
+
+
 def test_value_and_grad_gives_unscaled_float32_gradients() -> None:
     rng = numpy.random.default_rng(3)
     x = rng.standard_normal((64, 3)).astype(numpy.float32)
@@ -408,7 +432,7 @@ def test_state_is_a_pytree_of_arrays() -> None:
     rebuilt = cr.tree.unflatten(treedef, [leaf.copy() for leaf in leaves])
     assert isinstance(rebuilt, MixedPrecisionState)
     assert float(rebuilt.scale) == 65536.0 and rebuilt.scale.dtype == numpy.float32
-    params, rebuilt = mp.update(
+    _, rebuilt = mp.update(
         {"w": numpy.ones(3, numpy.float32), "b": numpy.ones((), numpy.float32)}, rebuilt, params
     )
     assert int(rebuilt.inner.step) == 1 and int(rebuilt.good_steps) == 1

@@ -43,7 +43,7 @@ def _grads(params: Any, rng: numpy.random.Generator) -> Any:
 def _run(opt: optim.Optimizer[Any], params: Any, state: Any, steps: int, seed: int) -> Any:
     rng = numpy.random.default_rng(seed)
     for _ in range(steps):
-        params, state = opt.update(_grads(params, rng), state, params)
+        params, state = opt.step(_grads(params, rng), state, params)
     return params, state
 
 
@@ -55,7 +55,7 @@ def test_sgd_momentum_exact() -> None:
     params, state = [numpy.array([1.0])], opt.init([numpy.array([1.0])])
     seen = []
     for _ in range(3):
-        params, state = opt.update([numpy.array([2.0])], state, params)
+        params, state = opt.step([numpy.array([2.0])], state, params)
         seen.append((float(params[0][0]), float(state.momentum_buffer[0][0])))
     # buf: 2 (copied at the first step), 0.5 * 2 + 0.5 * 2 = 2, 2; p -= 0.5 * buf.
     assert seen == [(0.0, 2.0), (-1.0, 2.0), (-2.0, 2.0)]
@@ -63,14 +63,14 @@ def test_sgd_momentum_exact() -> None:
 
 def test_sgd_nesterov_and_weight_decay_exact() -> None:
     opt = optim.SGD(lr=0.25, momentum=0.5, nesterov=True, weight_decay=1.0)
-    params, _ = opt.update([numpy.array([1.0])], opt.init([numpy.ones(1)]), [numpy.ones(1)])
+    params, _ = opt.step([numpy.array([1.0])], opt.init([numpy.ones(1)]), [numpy.ones(1)])
     # g = 1 + 1 * 1 = 2, buf = 2, step = g + 0.5 * buf = 3, p = 1 - 0.75.
     assert params[0].tolist() == [0.25]
 
 
 def test_adam_first_step_is_lr_times_sign() -> None:
     opt = optim.Adam(lr=0.1, eps=0.0)
-    params, state = opt.update(
+    params, state = opt.step(
         [numpy.array([3.0, -0.5])], opt.init([numpy.zeros(2)]), [numpy.zeros(2)]
     )
     numpy.testing.assert_allclose(params[0], [-0.1, 0.1], rtol=1e-15)
@@ -82,10 +82,10 @@ def test_adam_first_step_is_lr_times_sign() -> None:
 def test_adamw_decays_the_parameter_not_the_gradient() -> None:
     params = [numpy.array([2.0])]
     adamw = optim.AdamW(lr=0.1, weight_decay=0.5, eps=0.0)
-    new, _ = adamw.update([numpy.array([1.0])], adamw.init(params), params)
+    new, _ = adamw.step([numpy.array([1.0])], adamw.init(params), params)
     assert new[0].tolist() == [pytest.approx(2.0 * (1 - 0.05) - 0.1, rel=1e-15)]
     adam = optim.Adam(lr=0.1, weight_decay=0.5, eps=0.0)  # g + 0.5 p = 2: still lr * sign
-    new, _ = adam.update([numpy.array([1.0])], adam.init(params), params)
+    new, _ = adam.step([numpy.array([1.0])], adam.init(params), params)
     assert new[0].tolist() == [pytest.approx(1.9, rel=1e-15)]
 
 
@@ -93,11 +93,11 @@ def test_adagrad_and_rmsprop_exact() -> None:
     adagrad = optim.Adagrad(lr=1.0, lr_decay=1.0, initial_accumulator_value=5.0, eps=0.0)
     params, state = [numpy.array([0.0])], adagrad.init([numpy.zeros(1)])
     for _ in range(2):
-        params, state = adagrad.update([numpy.array([2.0])], state, params)
+        params, state = adagrad.step([numpy.array([2.0])], state, params)
     # sum 9 then 13; clr 1 then 1/2: p = -2/3 - 1/sqrt(13).
     assert params[0][0] == pytest.approx(-2 / 3 - 1 / 13**0.5, rel=1e-15)
     rms = optim.RMSprop(lr=0.1, alpha=0.5, eps=0.0, centered=True)
-    params, state = rms.update([numpy.array([2.0])], rms.init([numpy.zeros(1)]), [numpy.zeros(1)])
+    params, state = rms.step([numpy.array([2.0])], rms.init([numpy.zeros(1)]), [numpy.zeros(1)])
     # square_avg 2, grad_avg 1, avg = sqrt(2 - 1) = 1.
     assert params[0].tolist() == [pytest.approx(-0.2, rel=1e-15)]
     assert (state.square_avg[0].tolist(), state.grad_avg[0].tolist()) == ([2.0], [1.0])
@@ -144,10 +144,91 @@ def test_update_does_not_mutate_its_inputs(opt: optim.Optimizer[Any]) -> None:
     params, state = _run(opt, _params(), opt.init(_params()), 2, seed=1)
     grads = _grads(params, numpy.random.default_rng(3))
     copies = [cr.tree.map(numpy.copy, t) for t in (grads, state, params)]
-    opt.update(grads, state, params)
+    opt.step(grads, state, params)
     for before, after in zip(copies, (grads, state, params), strict=True):
         for a, b in zip(cr.tree.leaves(before), cr.tree.leaves(after), strict=True):
             numpy.testing.assert_array_equal(a, b)
+
+
+# --- optax's update and apply_updates -----------------------------------------------------
+
+
+ADDITIVE = [c for c in CONFIGS if not isinstance(c, optim.AdamW)]  # AdamW's decay: below
+
+
+@pytest.mark.parametrize("opt", ADDITIVE, ids=[repr(c) for c in ADDITIVE])
+@pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
+def test_update_returns_the_change_that_step_adds(opt: optim.Optimizer[Any], dtype: Any) -> None:
+    """update() is optax's: ``(updates, state)``, and params + updates is step's result.
+
+    Both compute the change once and add it once, so they agree to the last bit.
+    """
+    params, state = _run(opt, _params(dtype), opt.init(_params(dtype)), 3, seed=1)
+    rng = numpy.random.default_rng(2)
+    for _ in range(20):
+        grads = _grads(params, rng)
+        updates, new_state = opt.update(grads, state, params)
+        stepped, step_state = opt.step(grads, state, params)
+        assert cr.tree.structure(updates) == cr.tree.structure(params)
+        applied = optim.apply_updates(params, updates)
+        for u, p, a, b in zip(
+            *map(cr.tree.leaves, (updates, params, applied, stepped)), strict=True
+        ):
+            assert u.dtype == a.dtype == numpy.dtype(dtype) and u.shape == p.shape
+            numpy.testing.assert_array_equal(a, b)
+        for a, b in zip(cr.tree.leaves(new_state), cr.tree.leaves(step_state), strict=True):
+            numpy.testing.assert_array_equal(a, b)
+        params, state = stepped, step_state
+
+
+@pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
+def test_adamw_update_is_the_exact_difference_where_sterbenz_allows(dtype: Any) -> None:
+    """torch's AdamW step is ``new = p * (1 - lr wd) + change``; its additive update is
+    ``new - p``: exact where new and p are within a factor 2 (Sterbenz's lemma), so that
+    ``p + update`` gives the same bits there; elsewhere one rounding, at most 1 ulp of new."""
+    opt = optim.AdamW(lr=0.05, weight_decay=0.5)
+    params = {"w": numpy.linspace(-1.0, 1.0, 101).astype(dtype)}  # some cross zero
+    state = opt.init(params)
+    grads = {"w": numpy.cos(numpy.arange(101.0)).astype(dtype)}
+    updates, _ = opt.update(grads, state, params)
+    stepped, _ = opt.step(grads, state, params)
+    old, new = params["w"], stepped["w"]
+    applied = optim.apply_updates(params, updates)["w"]
+    close = (old / 2 <= new) & (new <= 2 * old) | (2 * old <= new) & (new <= old / 2)
+    assert close.sum() > 80
+    numpy.testing.assert_array_equal(applied[close], new[close])
+    assert numpy.all(numpy.abs(applied - new) <= numpy.spacing(numpy.abs(new)))
+    with pytest.raises(ValueError, match=r"AdamW\.update needs params for its weight decay"):
+        opt.update(grads, state)
+
+
+def test_update_matches_optax_sign_convention() -> None:
+    """optax: updates are added; plain SGD's update is -lr * g, whatever the parameters."""
+    opt = optim.SGD(lr=0.5)
+    grads = {"w": numpy.array([2.0, -4.0], numpy.float32)}
+    updates, state = opt.update(grads, opt.init(grads))  # params are optional, as in optax
+    assert updates["w"].tolist() == [-1.0, 2.0] and updates["w"].dtype == numpy.float32
+    assert int(state.step) == 1
+    new = optim.apply_updates({"w": numpy.ones(2, numpy.float32)}, updates)
+    assert new["w"].tolist() == [0.0, 3.0] and new["w"].dtype == numpy.float32
+    with pytest.raises(TypeError, match="gradient leaf 0 has dtype int64: without params"):
+        opt.update({"w": numpy.array([1, 2])}, state)
+
+
+def test_apply_updates_keeps_dtypes_and_checks_its_arguments() -> None:
+    params = {"w": numpy.array([1.0, 2.0], numpy.float32), "b": numpy.array(0.5)}
+    updates = {"w": numpy.array([1e-8, 0.25]), "b": numpy.array(0.25)}
+    new = optim.apply_updates(params, updates)
+    # float32 + float64 is computed in float64 and rounded once to float32, as optax's cast.
+    assert new["w"].dtype == numpy.float32 and new["w"].tolist() == [1.0, 2.25]
+    assert isinstance(new["b"], numpy.ndarray) and new["b"].shape == () and new["b"] == 0.75
+    assert params["w"].tolist() == [1.0, 2.0]  # nothing changed in place
+    with pytest.raises(ValueError, match="updates must have the structure of params"):
+        optim.apply_updates(params, {"w": updates["w"]})
+    with pytest.raises(ValueError, match=r"updates leaf 1 has shape \(3,\), its parameter \(2,\)"):
+        optim.apply_updates(params, {"w": numpy.zeros(3), "b": numpy.array(0.0)})
+    with pytest.raises(TypeError, match="updates leaf 0 has dtype complex128"):
+        optim.apply_updates(params, {"w": numpy.array(0.0), "b": numpy.zeros(2, complex)})
 
 
 # --- in place ---------------------------------------------------------------------------------
@@ -168,8 +249,8 @@ def test_inplace_is_bit_identical_to_pure_and_keeps_the_arrays(
         grads = _grads(params, rng)
         if k % 10 == 3:  # gradients of another float dtype are cast, in both modes
             grads = cr.tree.map(lambda x: x.astype(other), grads)
-        pure, pure_state = opt.update(grads, pure_state, pure)
-        new, state = opt.update(grads, state, params, inplace=True)
+        pure, pure_state = opt.step(grads, pure_state, pure)
+        new, state = opt.step(grads, state, params, inplace=True)
         assert new is params and int(state.step) == k + 1
         for a, b in zip(cr.tree.leaves((new, state[1:])), arrays, strict=True):
             assert a is b
@@ -186,8 +267,8 @@ def test_inplace_writes_into_params_and_state_only(opt: optim.Optimizer[Any]) ->
     params, state = _run(opt, _params(), opt.init(_params()), 2, seed=1)
     grads = _grads(params, numpy.random.default_rng(3))
     grad_copies = cr.tree.map(numpy.copy, grads)
-    expected = opt.update(grads, state, params)
-    _, new_state = opt.update(grads, state, params, inplace=True)
+    expected = opt.step(grads, state, params)
+    _, new_state = opt.step(grads, state, params, inplace=True)
     assert int(state.step) == 2 and int(new_state.step) == 3  # the step count is a new array
     for a, b in zip(cr.tree.leaves(grads), cr.tree.leaves(grad_copies), strict=True):
         numpy.testing.assert_array_equal(a, b)
@@ -238,10 +319,10 @@ def test_inplace_refuses_arrays_it_cannot_write(case: str) -> None:
     grads = [numpy.ones(numpy.shape(p)) for p in params]
     before = [numpy.copy(x) for x in cr.tree.leaves((params, state))]
     with pytest.raises(ValueError, match=match + r": inplace=True writes .*use inplace=False"):
-        opt.update(grads, state, params, inplace=True)
+        opt.step(grads, state, params, inplace=True)
     for a, b in zip(before, cr.tree.leaves((params, state)), strict=True):
         numpy.testing.assert_array_equal(a, b)  # nothing written, not even the other leaves
-    new, _ = opt.update(grads, state, params)  # a pure update takes them
+    new, _ = opt.step(grads, state, params)  # a pure update takes them
     numpy.testing.assert_allclose(new[0], 0.9, rtol=1e-7)
 
 
@@ -249,7 +330,7 @@ def test_inplace_refuses_the_same_parameter_twice() -> None:
     w = numpy.ones(3)
     opt = optim.SGD(lr=0.1)
     with pytest.raises(ValueError, match="parameter leaf 1 is the same array as parameter leaf 0"):
-        opt.update([w, w], opt.init([w, w]), [w, w], inplace=True)
+        opt.step([w, w], opt.init([w, w]), [w, w], inplace=True)
     assert w.tolist() == [1.0, 1.0, 1.0]
 
 
@@ -260,7 +341,7 @@ def test_dtype_is_kept(opt: optim.Optimizer[Any], dtype: Any) -> None:
     params, state = _run(opt, params, opt.init(params), 2, seed=1)
     # float64 gradients for float32 parameters are cast, not allowed to upcast.
     grads = cr.tree.map(lambda x: numpy.ones(x.shape), params)
-    params, state = opt.update(grads, state, params)
+    params, state = opt.step(grads, state, params)
     assert {x.dtype for x in cr.tree.leaves(params)} == {numpy.dtype(dtype)}
     assert {x.dtype for x in cr.tree.leaves(state[1:])} <= {numpy.dtype(dtype)}
     assert isinstance(params["b"][1], numpy.ndarray) and params["b"][1].shape == ()
@@ -288,7 +369,7 @@ def test_updates_an_nn_module(inplace: bool) -> None:
     opt = optim.SGD(lr=0.05, momentum=0.9)
     state = opt.init(model)
     for _ in range(300):
-        model, state = opt.update(cr.grad(loss)(model), state, model, inplace=inplace)
+        model, state = opt.step(cr.grad(loss)(model), state, model, inplace=inplace)
     assert (model is first) == inplace
     assert isinstance(model, _Line) and model.name == "fit"
     assert model.w.dtype == numpy.float32
@@ -308,7 +389,7 @@ def test_schedule_as_lr_is_evaluated_at_the_update_count() -> None:
     opt = optim.SGD(lr=halving)
     params, state = [numpy.array([0.0])], opt.init([numpy.zeros(1)])
     for _ in range(3):
-        params, state = opt.update([numpy.array([1.0])], state, params)
+        params, state = opt.step([numpy.array([1.0])], state, params)
     assert calls == [0, 1, 2] and params[0].tolist() == [-1.75]
 
 
@@ -320,8 +401,8 @@ def test_schedule_as_lr_in_adam_matches_changing_a_constant_lr() -> None:
     rng = numpy.random.default_rng(5)
     for k in range(4):
         grads = _grads(params, rng)
-        scheduled, state = optim.Adam(lr=schedule).update(grads, state, scheduled)
-        manual, manual_state = optim.Adam(lr=0.1 * 0.5**k).update(grads, manual_state, manual)
+        scheduled, state = optim.Adam(lr=schedule).step(grads, state, scheduled)
+        manual, manual_state = optim.Adam(lr=0.1 * 0.5**k).step(grads, manual_state, manual)
     for a, b in zip(cr.tree.leaves(scheduled), cr.tree.leaves(manual), strict=True):
         numpy.testing.assert_array_equal(a, b)
 
@@ -435,22 +516,22 @@ def test_bad_update_arguments() -> None:
     params = {"w": numpy.zeros((2, 3))}
     state = opt.init(params)
     with pytest.raises(ValueError, match="grads must have the structure of params"):
-        opt.update({"v": numpy.zeros((2, 3))}, state, params)
+        opt.step({"v": numpy.zeros((2, 3))}, state, params)
     with pytest.raises(ValueError, match=r"gradient leaf 0 has shape \(3, 2\)"):
-        opt.update({"w": numpy.zeros((3, 2))}, state, params)
+        opt.step({"w": numpy.zeros((3, 2))}, state, params)
     with pytest.raises(TypeError, match="parameter leaf 0 has dtype int64"):
         opt.init({"w": numpy.zeros(3, dtype=numpy.int64)})
     with pytest.raises(TypeError, match="needs a SGDState, got AdamState"):
-        opt.update(params, optim.Adam().init(params), params)
+        opt.step(params, optim.Adam().init(params), params)
     with pytest.raises(ValueError, match=r"state\.momentum_buffer holds 0 arrays, expected 1"):
-        opt.update(params, optim.SGD(lr=0.1).init(params), params)
+        opt.step(params, optim.SGD(lr=0.1).init(params), params)
     with pytest.raises(ValueError, match=r"state.momentum_buffer\[0\] is float64\[2, 3\]"):
-        opt.update({"w": numpy.zeros(2)}, state, {"w": numpy.zeros(2)})
+        opt.step({"w": numpy.zeros(2)}, state, {"w": numpy.zeros(2)})
     with pytest.raises(ValueError, match=r"state\.step must be at least 0"):
-        opt.update(params, state._replace(step=numpy.array(-1)), params)
+        opt.step(params, state._replace(step=numpy.array(-1)), params)
     negative = optim.SGD(lr=lambda step: -1.0)
     with pytest.raises(ValueError, match="lr \\(the schedule's value at step 0\\) must be"):
-        negative.update(params, negative.init(params), params)
+        negative.step(params, negative.init(params), params)
 
 
 # --- convergence ------------------------------------------------------------------------------
@@ -483,7 +564,7 @@ def test_converges_on_a_quadratic_bowl(opt: optim.Optimizer[Any], steps: int) ->
     state = opt.init(params)
     grad = cr.grad(_bowl)
     for _ in range(steps):
-        params, state = opt.update(grad(params), state, params)
+        params, state = opt.step(grad(params), state, params)
     assert float(_bowl(params)) < 1e-6
     for p, t in zip(cr.tree.leaves(params), cr.tree.leaves(TARGET), strict=True):
         numpy.testing.assert_allclose(p, t, atol=1e-3)

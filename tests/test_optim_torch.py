@@ -2,7 +2,8 @@
 
 Each optimizer gets the same 100 random gradients (fixed seed) for a pytree of three leaves
 of different shapes (one 0-d), here and in torch (``p.grad`` set by hand, then
-``opt.step()``), with pure updates and with in-place ones. The parameters must agree to
+``opt.step()``), with pure steps, in-place ones, and optax's ``update`` followed by
+``apply_updates``. The parameters must agree to
 1e-6 in float32 and 1e-12 in float64, relative to each leaf's largest entry: torch's CPU
 kernels fuse a multiply-add here and there, so float32 results differ by a few ulps, which
 an elementwise relative error would blow up at entries that pass near zero.
@@ -68,7 +69,7 @@ def _run_both(
     make_torch: Callable[[list[Any]], Any],
     dtype: Any,
     after_step: Callable[[Any], None] = lambda torch_opt: None,
-    inplace: bool = False,
+    mode: str = "pure",
 ) -> tuple[list[Any], list[Any]]:
     """Final parameter leaves (chainrule, torch) after STEPS updates with the same gradients."""
     rng = numpy.random.default_rng(0)
@@ -82,7 +83,11 @@ def _run_both(
             tensor.grad = torch.tensor(g)
         torch_opt.step()
         after_step(torch_opt)
-        params, state = opt.update(grads, state, params, inplace=inplace)
+        if mode == "updates":
+            updates, state = opt.update(grads, state, params)
+            params = optim.apply_updates(params, updates)
+        else:
+            params, state = opt.step(grads, state, params, inplace=mode == "inplace")
     return cr.tree.leaves(params), [t.detach().numpy() for t in tensors]
 
 
@@ -93,15 +98,16 @@ def _assert_close(ours: list[Any], theirs: list[Any], dtype: Any) -> None:
         assert error <= TOLERANCE[dtype], error
 
 
-@pytest.mark.parametrize("inplace", [False, True], ids=["pure", "inplace"])
+MODES = ["pure", "inplace", "updates"]
+
+
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
 @pytest.mark.parametrize(("name", "kwargs"), CASES, ids=[f"{n}-{k}" for n, k in CASES])
-def test_optimizer_matches_torch(
-    name: str, kwargs: dict[str, Any], dtype: Any, inplace: bool
-) -> None:
+def test_optimizer_matches_torch(name: str, kwargs: dict[str, Any], dtype: Any, mode: str) -> None:
     opt = getattr(optim, name)(**kwargs)
     ours, theirs = _run_both(
-        opt, lambda tensors: getattr(torch.optim, name)(tensors, **kwargs), dtype, inplace=inplace
+        opt, lambda tensors: getattr(torch.optim, name)(tensors, **kwargs), dtype, mode=mode
     )
     _assert_close(ours, theirs, dtype)
 
@@ -183,9 +189,9 @@ def test_schedule_matches_torch(schedule: Any, make: Callable[[Any], Any], steps
     numpy.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
 
 
-@pytest.mark.parametrize("inplace", [False, True], ids=["pure", "inplace"])
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
-def test_adam_with_schedule_matches_torch_scheduler(dtype: Any, inplace: bool) -> None:
+def test_adam_with_schedule_matches_torch_scheduler(dtype: Any, mode: str) -> None:
     schedule = schedules.linear_warmup(schedules.cosine(0.01, STEPS - 10), 10, 0.1)
     schedulers: list[Any] = []
 
@@ -206,7 +212,7 @@ def test_adam_with_schedule_matches_torch_scheduler(dtype: Any, inplace: bool) -
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ours, theirs = _run_both(
-            optim.Adam(lr=schedule), make, dtype, lambda _: schedulers[0].step(), inplace
+            optim.Adam(lr=schedule), make, dtype, lambda _: schedulers[0].step(), mode
         )
     _assert_close(ours, theirs, dtype)
 

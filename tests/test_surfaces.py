@@ -152,7 +152,7 @@ def test_descend_works_in_any_dimension_and_matches_the_optimizer() -> None:
     opt = optim.Adam(lr=0.05)
     params, state = numpy.zeros(3), opt.init(numpy.zeros(3))
     for k in range(5):
-        params, state = opt.update(cr.grad(fn)(params), state, params)
+        params, state = opt.step(cr.grad(fn)(params), state, params)
         numpy.testing.assert_allclose(path.points[k + 1], params, rtol=1e-15)
 
 

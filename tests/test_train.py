@@ -57,7 +57,7 @@ class SGD:
     def init(self, params: Any) -> int:
         return 0
 
-    def update(self, grads: Any, state: int, params: Any) -> tuple[Any, int]:
+    def step(self, grads: Any, state: int, params: Any) -> tuple[Any, int]:
         return cr.tree.map(lambda p, g: p - self.lr * g, params, grads), state + 1
 
 

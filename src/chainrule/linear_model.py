@@ -355,7 +355,7 @@ def _descend(
     g = gradient(w)
     target, step = tol * numpy.linalg.norm(g), 0
     while numpy.linalg.norm(g) > target and step < max_iter:
-        w, state = opt.update(g, state, w)
+        w, state = opt.step(g, state, w)
         g = gradient(w)
         step += 1
     if numpy.linalg.norm(g) <= target:

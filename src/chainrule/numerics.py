@@ -461,9 +461,10 @@ class MixedPrecision:
     its level by itself. bfloat16 has float32's range and rarely needs scaling.
 
     Pure, like `chainrule.optim`: ``state = mp.init(params)``, then
-    ``params, state, info = mp.step(loss_fn, params, state, *args)``, or the two halves
-    ``loss, grads, finite = mp.value_and_grad(loss_fn)(params, state, *args)`` and
-    ``params, state = mp.update(grads, state, params, finite)``.
+    ``params, state, info = mp.step(loss_fn, params, state, *args)``, or its halves
+    ``loss, grads, finite = mp.value_and_grad(loss_fn)(params, state, *args)`` and, as
+    optax's ``update`` and ``apply_if_finite``, ``updates, state = mp.update(grads, state,
+    params, finite)`` then ``params = optim.apply_updates(params, updates)``.
 
     >>> import numpy
     >>> import chainrule.numpy as np
@@ -488,13 +489,12 @@ class MixedPrecision:
     dynamic: bool = True
 
     def __post_init__(self) -> None:
-        if not (
-            callable(getattr(self.optimizer, "init", None))
-            and callable(getattr(self.optimizer, "update", None))
+        if not all(
+            callable(getattr(self.optimizer, name, None)) for name in ("init", "update", "step")
         ):
             raise TypeError(
                 "MixedPrecision: optimizer must be a chainrule.optim optimizer (an object "
-                f"with init and update), got {type(self.optimizer).__name__}."
+                f"with init, update and step), got {type(self.optimizer).__name__}."
             )
         allowed = ("float16", "bfloat16", "float32")
         dt = _dtype(self.compute_dtype, "MixedPrecision: compute_dtype", allowed)
@@ -587,54 +587,44 @@ class MixedPrecision:
         return scaled_value_and_grad
 
     def update(
-        self, grads: Any, state: MixedPrecisionState, params: Any, finite: bool | None = None
+        self,
+        grads: Any,
+        state: MixedPrecisionState,
+        params: Any = None,
+        finite: bool | None = None,
     ) -> tuple[Any, MixedPrecisionState]:
-        """``(new_params, new_state)``: the wrapped update if `finite`, else a skipped step.
+        """``(updates, new_state)`` as optax's ``update``: the wrapped one's, if `finite`.
 
         `grads` are unscaled float32 gradients (from `value_and_grad`); `finite` (computed
-        from them when None) decides. A skipped step leaves `params` and the inner state
-        as they are and multiplies the scale by `backoff_factor`; a finite one counts
-        towards growing the scale by `growth_factor` after `growth_interval` in a row.
+        from them when None) decides. A skipped step's updates are zeros (as optax's
+        ``apply_if_finite``), the inner state stays as it is and the scale is multiplied
+        by `backoff_factor`; a finite one counts towards growing the scale by
+        `growth_factor` after `growth_interval` in a row. Apply the updates with
+        ``optim.apply_updates(params, updates)``.
 
         >>> import numpy
         >>> from chainrule import optim
         >>> mp = MixedPrecision(optim.SGD(lr=0.1))
         >>> w = numpy.ones(2, dtype=numpy.float32)
         >>> state = mp.init(w)
-        >>> new, state = mp.update(numpy.array([numpy.inf, 0.0], numpy.float32), state, w)
-        >>> new is w, float(state.scale), int(state.skipped)
-        (True, 32768.0, 1)
+        >>> updates, state = mp.update(numpy.array([numpy.inf, 0.0], numpy.float32), state, w)
+        >>> updates, float(state.scale), int(state.skipped)
+        (array([0., 0.], dtype=float32), 32768.0, 1)
         """
         state = self._check_state(state)
         if finite is None:
             finite = _all_finite(grads)
-        scale = numpy.float32(state.scale)
-        good, skipped = int(state.good_steps), int(state.skipped)
-        inner = state.inner
-        if finite:
-            params, inner = self.optimizer.update(grads, inner, params)
-            good += 1
-            if self.dynamic and good >= self.growth_interval:
-                with numpy.errstate(over="ignore"):  # inf: keep the old scale, as torch
-                    grown = numpy.float32(scale * numpy.float32(self.growth_factor))
-                scale = grown if numpy.isfinite(grown) else scale
-                good = 0
-        else:
-            good, skipped = 0, skipped + 1
-            if self.dynamic:
-                scale = numpy.float32(scale * numpy.float32(self.backoff_factor))
-        return params, MixedPrecisionState(
-            inner=inner,
-            scale=numpy.array(scale, dtype=numpy.float32),
-            good_steps=numpy.array(good, dtype=numpy.int64),
-            skipped=numpy.array(skipped, dtype=numpy.int64),
-        )
+        if not finite:
+            return tree.map(numpy.zeros_like, grads), self._advance(state, state.inner, False)
+        updates, inner = self.optimizer.update(grads, state.inner, params)
+        return updates, self._advance(state, inner, True)
 
     def step(
         self, loss_fn: Callable[..., Any], params: Any, state: MixedPrecisionState, *args: Any
     ) -> tuple[Any, MixedPrecisionState, StepInfo]:
-        """One training step: `value_and_grad` then `update`; returns ``(params, state, info)``.
+        """One training step: `value_and_grad`, then the wrapped optimizer's step if finite.
 
+        Returns ``(params, state, info)``; a skipped step returns `params` themselves.
         `info` records the loss, the scale used and whether the step was skipped; collect
         it to see the scale's history.
 
@@ -652,8 +642,33 @@ class MixedPrecision:
         """
         used = float(self._check_state(state).scale)
         loss, grads, finite = self.value_and_grad(loss_fn)(params, state, *args)
-        params, state = self.update(grads, state, params, finite)
+        inner = state.inner
+        if finite:
+            params, inner = self.optimizer.step(grads, inner, params)
+        state = self._advance(state, inner, finite)
         return params, state, StepInfo(loss=loss, scale=used, skipped=not finite)
+
+    def _advance(self, state: MixedPrecisionState, inner: Any, finite: bool) -> MixedPrecisionState:
+        """The state after a step that was `finite` (or skipped), with inner state `inner`."""
+        scale = numpy.float32(state.scale)
+        good, skipped = int(state.good_steps), int(state.skipped)
+        if finite:
+            good += 1
+            if self.dynamic and good >= self.growth_interval:
+                with numpy.errstate(over="ignore"):  # inf: keep the old scale, as torch
+                    grown = numpy.float32(scale * numpy.float32(self.growth_factor))
+                scale = grown if numpy.isfinite(grown) else scale
+                good = 0
+        else:
+            good, skipped = 0, skipped + 1
+            if self.dynamic:
+                scale = numpy.float32(scale * numpy.float32(self.backoff_factor))
+        return MixedPrecisionState(
+            inner=inner,
+            scale=numpy.array(scale, dtype=numpy.float32),
+            good_steps=numpy.array(good, dtype=numpy.int64),
+            skipped=numpy.array(skipped, dtype=numpy.int64),
+        )
 
     def _check_state(self, state: Any) -> MixedPrecisionState:
         if not isinstance(state, MixedPrecisionState):

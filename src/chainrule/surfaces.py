@@ -214,7 +214,7 @@ def descend(
             converged = bool(numpy.linalg.norm(grad) < tol)
             if converged:
                 break
-            point, state = opt.update(numpy.asarray(grad, dtype=numpy.float64), state, point)
+            point, state = opt.step(numpy.asarray(grad, dtype=numpy.float64), state, point)
             value, grad = value_and_grad(point)
             if not (numpy.all(numpy.isfinite(point)) and numpy.isfinite(value)):
                 diverged = True

@@ -386,7 +386,7 @@ def _training() -> None:
     task no straight line can do, with full-batch Adam for 300 steps.
 
     The model is a pytree, so `cr.value_and_grad(loss)(model, ...)` returns gradients
-    shaped like the model, and the optimizer's `update` is a plain function. The loss falls
+    shaped like the model, and the optimizer's `step` is a plain function. The loss falls
     and the accuracy climbs to 100%. `chainrule train` does the same on the built-in
     handwritten digits, with mini-batches, a progress bar and held-out accuracy.
     """
@@ -405,7 +405,7 @@ def _training() -> None:
             print(
                 f"step {step:>3}: loss {value:.4f}, accuracy {train.accuracy(model(X), labels):.1%}"
             )
-        model, state = optimizer.update(grads, state, model)  # a step against the gradient
+        model, state = optimizer.step(grads, state, model)  # a step against the gradient
     print(f"final accuracy: {check(train.accuracy(model(X), labels), 1.0)}")
 
 

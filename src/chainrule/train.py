@@ -2,7 +2,7 @@
 
 A model is a pytree (an `nn.Module`), a loss is a function ``loss_fn(model, x, y)`` returning
 a scalar, and an optimizer is anything with ``state = opt.init(params)`` and ``params, state
-= opt.update(grads, state, params)`` (every `chainrule.optim` optimizer). One step is
+= opt.step(grads, state, params)`` (every `chainrule.optim` optimizer). One step is
 ``train_step``; `fit` runs epochs of shuffled mini-batches over it, evaluates, stops early
 and shows progress. A hand-written loop is as short:
 
@@ -18,7 +18,7 @@ and shows progress. A hand-written loop is as short:
 >>> class SGD:  # the optimizer protocol; chainrule.optim has the real ones
 ...     def init(self, params):
 ...         return ()
-...     def update(self, grads, state, params):
+...     def step(self, grads, state, params):
 ...         return cr.tree.map(lambda p, g: p - 0.1 * g, params, grads), state
 >>> def loss_fn(model, x, y):
 ...     return cnp.mean((model(x) - y) ** 2)
@@ -131,9 +131,9 @@ def _step(
     if clip_norm is not None:
         grads = _clip(grads, clip_norm)
     if inplace:
-        model, opt_state = optimizer.update(grads, opt_state, model, inplace=True)
+        model, opt_state = optimizer.step(grads, opt_state, model, inplace=True)
     else:
-        model, opt_state = optimizer.update(grads, opt_state, model)
+        model, opt_state = optimizer.step(grads, opt_state, model)
     return model, opt_state, float(loss)
 
 
@@ -174,7 +174,7 @@ def train_step(
     >>> class GD:
     ...     def init(self, params):
     ...         return 0
-    ...     def update(self, grads, steps, params):
+    ...     def step(self, grads, steps, params):
     ...         return params - 0.25 * grads, steps + 1
     >>> w, steps, loss = train_step(np.array([2.0]), 0, GD(), lambda w, x, y: cnp.sum((w * x - y) ** 2),
     ...                             np.array([1.0]), np.array([0.0]))
@@ -446,7 +446,7 @@ def fit(
     >>> class SGD:
     ...     def init(self, params):
     ...         return None
-    ...     def update(self, grads, state, params):
+    ...     def step(self, grads, state, params):
     ...         return tree.map(lambda p, g: p - 0.5 * g, params, grads), state
     >>> def loss_fn(model, x, y):  # logistic regression: mean binary cross-entropy
     ...     z = model(x)
@@ -475,9 +475,9 @@ def fit(
             )
     if not callable(loss_fn):
         raise TypeError(f"{where}: loss_fn must be callable as loss_fn(model, x, y)")
-    if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
+    if not (hasattr(optimizer, "init") and hasattr(optimizer, "step")):
         raise TypeError(
-            f"{where}: optimizer must have init(params) and update(grads, state, params), "
+            f"{where}: optimizer must have init(params) and step(grads, state, params), "
             f"as chainrule.optim's do; got {type(optimizer).__name__}"
         )
     if on_epoch_end is not None and not callable(on_epoch_end):

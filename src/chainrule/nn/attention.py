@@ -135,10 +135,11 @@ class MultiHeadAttention(Module):
 
     Inputs are ``(..., seq, embed_dim)`` with any leading batch axes (PyTorch's
     ``batch_first=True`` layout). Each projection is a `Linear` of shape
-    ``(embed_dim, embed_dim)`` in ``x @ W`` orientation, initialised as PyTorch: q/k/v
-    weights Xavier-uniform over the packed ``(3E, E)`` matrix, out weights
-    ``U(±1/sqrt(E))``, all biases zero. To load PyTorch weights, ``in_proj_weight`` is
-    ``[q.weight.T; k.weight.T; v.weight.T]`` and ``out_proj.weight`` is ``out.weight.T``.
+    ``(embed_dim, embed_dim)`` in PyTorch's ``x @ W.T`` layout, initialised as PyTorch:
+    q/k/v weights Xavier-uniform over the packed ``(3E, E)`` matrix, out weights
+    ``U(±1/sqrt(E))``, all biases zero. PyTorch's weights load as they are:
+    ``in_proj_weight`` is ``[q_proj.weight; k_proj.weight; v_proj.weight]`` (rows), and
+    ``out_proj.weight`` is ``out_proj.weight``.
 
     ``attn(query, key=None, value=None, *, mask=None, causal=False, key_padding_mask=None,
     need_weights=False, average_weights=True)``:

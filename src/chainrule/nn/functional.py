@@ -45,42 +45,44 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
 def linear(x: Any, weight: Any, bias: Any = None) -> Any:
-    """The dense layer ``x @ weight + bias``: `weight` is ``(in, out)``, `bias` ``(out,)``.
+    """The dense layer ``x @ weight.T + bias``, as ``torch.nn.functional.linear``.
 
-    `x` has shape ``(..., in)``; the result ``(..., out)``. (PyTorch's ``F.linear`` takes
-    the transposed weight, ``(out, in)``.)
+    `weight` is ``(out, in)`` (PyTorch's layout: ``Y = X Wᵀ + b``), `bias` ``(out,)``, `x`
+    ``(..., in)``; the result is ``(..., out)``. The transpose is a view: BLAS reads it in
+    place, no copy.
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
-    >>> x, w, b = np.ones((2, 3)), np.ones((3, 4)), np.arange(4.0)
+    >>> x, w, b = np.ones((2, 3)), np.ones((4, 3)), np.arange(4.0)
     >>> linear(x, w, b)
     array([[3., 4., 5., 6.],
            [3., 4., 5., 6.]])
     >>> cr.grad(lambda w: linear(x, w, b).sum())(w)
-    array([[2., 2., 2., 2.],
-           [2., 2., 2., 2.],
-           [2., 2., 2., 2.]])
+    array([[2., 2., 2.],
+           [2., 2., 2.],
+           [2., 2., 2.],
+           [2., 2., 2.]])
     """
     if not hasattr(x, "shape"):
         x = np.asarray(x)
     w_shape = getattr(weight, "shape", None)
     if w_shape is None or len(w_shape) != 2:
-        raise ValueError(f"linear: weight must be a matrix (in, out), got {weight!r:.60}.")
-    if x.shape[-1:] != w_shape[:1]:
+        raise ValueError(f"linear: weight must be a matrix (out, in), got {weight!r:.60}.")
+    if x.shape[-1:] != w_shape[1:]:
         raise ValueError(
             f"linear: x of shape {tuple(x.shape)} does not fit weight of shape "
-            f"{tuple(w_shape)}: the last axis of x must have size {w_shape[0]}."
+            f"{tuple(w_shape)} (out, in): the last axis of x must have size {w_shape[1]}."
         )
-    if bias is not None and getattr(bias, "shape", None) != w_shape[1:]:
+    if bias is not None and getattr(bias, "shape", None) != w_shape[:1]:
         raise ValueError(
-            f"linear: bias must have shape ({w_shape[1]},), the outputs of weight "
+            f"linear: bias must have shape ({w_shape[0]},), the outputs of weight "
             f"{tuple(w_shape)}, got {getattr(bias, 'shape', bias)!r}."
         )
     return _linear(x, weight, bias)
 
 
 def _linear_impl(x: Any, weight: Any, bias: Any) -> Any:
-    y = numpy.matmul(x, weight)
+    y = numpy.matmul(x, weight.T)
     if bias is None:
         return y
     if bias.dtype != y.dtype and numpy.result_type(y, bias) != y.dtype:
@@ -98,7 +100,7 @@ def _rows(a: Any) -> Any:
 
 
 def _linear_vjp_weight(g: Any, ans: Any, x: Any, weight: Any, bias: Any) -> Any:
-    return np.matmul(_rows(x).T, _rows(g))
+    return np.matmul(_rows(g).T, _rows(x))
 
 
 def _linear_vjp_bias(g: Any, ans: Any, x: Any, weight: Any, bias: Any) -> Any:
@@ -106,15 +108,15 @@ def _linear_vjp_bias(g: Any, ans: Any, x: Any, weight: Any, bias: Any) -> Any:
 
 
 def _linear_jvp(tangents: list[Any], ans: Any, x: Any, weight: Any, bias: Any) -> Any:
-    # Tangents carry leading batch axes (see chainrule.extend); x @ weight broadcasts a
+    # Tangents carry leading batch axes (see chainrule.extend); x @ weight.T broadcasts a
     # batch of tx by itself, while batches of tweight and tbias need singleton axes for
     # x's leading axes, between the batch axes and their own.
     tx, tw, tb = tangents
-    out = None if tx is None else np.matmul(tx, weight)
+    out = None if tx is None else np.matmul(tx, weight.T)
     if tw is not None:
         batch = tw.shape[: tw.ndim - 2]
         lead = (1,) * max(x.ndim - 2, 0)
-        term = np.matmul(x, np.reshape(tw, (*batch, *lead, *weight.shape)))
+        term = np.matmul(x, np.swapaxes(np.reshape(tw, (*batch, *lead, *weight.shape)), -1, -2))
         out = term if out is None else out + term
     if tb is not None:
         batch = tb.shape[: tb.ndim - 1]
@@ -128,7 +130,7 @@ def _linear_jvp(tangents: list[Any], ans: Any, x: Any, weight: Any, bias: Any) -
 
 defvjp(
     _linear,
-    lambda g, ans, x, weight, bias: np.matmul(g, weight.T),
+    lambda g, ans, x, weight, bias: np.matmul(g, weight),
     _linear_vjp_weight,
     _linear_vjp_bias,
 )

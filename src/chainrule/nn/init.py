@@ -1,12 +1,12 @@
 """Parameter initialisers: plain NumPy arrays (float32 by default), drawn reproducibly.
 
-Formulas and defaults are those of ``torch.nn.init``, with one layout difference: a
-chainrule ``Linear`` layer computes ``x @ W + b``, so its weight is ``(in, out)``, the
-transpose of PyTorch's ``(out, in)``. Hence, for a shape ``(a, b, *k)``::
+Formulas, defaults and layouts are those of ``torch.nn.init``: a ``Linear`` weight is
+``(out, in)`` (``x @ W.T + b``), a convolution's ``(out, in, *kernel)``. Hence, for a shape
+``(a, b, *k)``::
 
-    fan_in  = a * prod(k)        fan_out = b * prod(k)
+    fan_in  = b * prod(k)        fan_out = a * prod(k)
 
-(for a 2-D shape simply ``fan_in, fan_out = shape``). Fans need at least 2 dimensions.
+(for a 2-D shape simply ``fan_out, fan_in = shape``). Fans need at least 2 dimensions.
 
 Randomness is explicit: `rng` is an int seed or a ``numpy.random.Generator`` (which is
 advanced, so successive calls differ); ``None`` means a fresh, unseeded generator. Draws
@@ -90,13 +90,13 @@ def _dtype(dtype: Any) -> np.dtype[Any]:
 
 
 def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
-    """``(fan_in, fan_out)`` of a weight laid out ``(in, out, *kernel)`` (see module doc)."""
+    """``(fan_in, fan_out)`` of a weight laid out ``(out, in, *kernel)`` (see module doc)."""
     if len(shape) < 2:
         raise ValueError(
             f"init: fan in and fan out need a shape with at least 2 dimensions, got {shape}."
         )
     receptive = math.prod(shape[2:])
-    return shape[0] * receptive, shape[1] * receptive
+    return shape[1] * receptive, shape[0] * receptive
 
 
 def _fan(shape: tuple[int, ...], mode: str) -> int:
@@ -159,9 +159,9 @@ def xavier_uniform(
 
     Keeps the variance of activations and of gradients about constant across layers.
 
-    >>> w = xavier_uniform((300, 100), rng=0)
+    >>> w = xavier_uniform((100, 300), rng=0)
     >>> print(w.shape, round(float(w.std()), 2))  # gain * sqrt(2 / 400)
-    (300, 100) 0.07
+    (100, 300) 0.07
     """
     dims = _shape(shape)
     fan_in, fan_out = _fans(dims)
@@ -174,7 +174,7 @@ def xavier_normal(
 ) -> np.ndarray:
     """Glorot normal: ``N(0, std²)`` with ``std = gain √(2 / (fan_in + fan_out))``.
 
-    >>> w = xavier_normal((300, 100), rng=0)
+    >>> w = xavier_normal((100, 300), rng=0)
     >>> print(round(float(w.std()), 2))
     0.07
     """
@@ -204,7 +204,7 @@ def kaiming_uniform(
 
     `mode` ``"fan_in"`` preserves the variance of activations, ``"fan_out"`` of gradients.
 
-    >>> w = kaiming_uniform((512, 64), nonlinearity="relu", rng=0)
+    >>> w = kaiming_uniform((64, 512), nonlinearity="relu", rng=0)  # (out, in)
     >>> print(round(float(w.std()), 3))  # sqrt(2 / 512)
     0.062
     """
@@ -224,7 +224,7 @@ def kaiming_normal(
 ) -> np.ndarray:
     """He normal: ``N(0, std²)`` with ``std = gain / √fan``; `a` is leaky_relu's slope.
 
-    >>> w = kaiming_normal((512, 64), nonlinearity="relu", rng=0)
+    >>> w = kaiming_normal((64, 512), nonlinearity="relu", rng=0)  # (out, in)
     >>> print(round(float(w.std()), 3))  # sqrt(2 / 512)
     0.062
     """

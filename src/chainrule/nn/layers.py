@@ -93,17 +93,18 @@ def _last_axis(x: Any, size: int, owner: str) -> Any:
 
 
 class Linear(Module):
-    """``x @ weight + bias`` over the last axis of `x`, any leading batch axes.
+    """``x @ weight.T + bias`` over the last axis of `x`, any leading batch axes.
 
-    `weight` has shape ``(in_features, out_features)`` (the transpose of PyTorch's), and
-    both arrays start as PyTorch's: uniform on ``±1/sqrt(in_features)``. ``bias=False``
-    leaves the bias out; ``Linear(weight=w, bias=b)`` wraps given arrays instead.
+    `weight` has PyTorch's shape ``(out_features, in_features)`` (``Y = X Wᵀ + b``), so a
+    ``torch.nn.Linear``'s ``state_dict`` arrays load unchanged, and both arrays start as
+    PyTorch's: uniform on ``±1/sqrt(in_features)``. ``bias=False`` leaves the bias out;
+    ``Linear(weight=w, bias=b)`` wraps given arrays instead.
 
     >>> import numpy as np
     >>> from chainrule import nn
     >>> layer = nn.Linear(3, 2, rng=0)
     >>> layer
-    Linear(weight=f32[3,2], bias=f32[2])  # 8 parameters
+    Linear(weight=f32[2,3], bias=f32[2])  # 8 parameters
     >>> layer(np.ones((4, 5, 3), dtype=np.float32)).shape
     (4, 5, 2)
     >>> nn.Linear(weight=np.eye(2), bias=np.array([1.0, 2.0]))(np.array([3.0, 4.0]))
@@ -130,21 +131,21 @@ class Linear(Module):
             n_in = _size(in_features, "in_features", "Linear")
             n_out = _size(out_features, "out_features", "Linear")
             rng = rng_from(rng, "Linear", "rng")
-            weight = _uniform(rng, 1.0 / math.sqrt(n_in), (n_in, n_out), dt)
+            weight = _uniform(rng, 1.0 / math.sqrt(n_in), (n_out, n_in), dt)
         else:
             weight = _array(weight, dt, None, "Linear: weight")
             if weight.ndim != 2:
                 raise ValueError(
-                    f"Linear: weight must be 2-D (in_features, out_features), got shape "
+                    f"Linear: weight must be 2-D (out_features, in_features), got shape "
                     f"{tuple(weight.shape)}."
                 )
-            given = (in_features, out_features)
+            given = (out_features, in_features)
             if any(g is not None and g != s for g, s in zip(given, weight.shape, strict=True)):
                 raise ValueError(
                     f"Linear: weight of shape {tuple(weight.shape)} does not match "
                     f"in_features={in_features}, out_features={out_features}."
                 )
-        n_in, n_out = weight.shape
+        n_out, n_in = weight.shape
         if bias is True:
             bias = _uniform(rng_from(rng, "Linear", "rng"), 1.0 / math.sqrt(n_in), (n_out,), dt)
         elif bias is False or bias is None:
@@ -157,15 +158,15 @@ class Linear(Module):
     @property
     def in_features(self) -> int:
         """The size of the last axis of the inputs."""
-        return int(self.weight.shape[0])
+        return int(self.weight.shape[1])
 
     @property
     def out_features(self) -> int:
         """The size of the last axis of the outputs."""
-        return int(self.weight.shape[1])
+        return int(self.weight.shape[0])
 
     def __call__(self, x: Any, *, rng: Any = None) -> Any:
-        if getattr(x, "shape", (None,))[-1:] != self.weight.shape[:1]:
+        if getattr(x, "shape", (None,))[-1:] != self.weight.shape[1:]:
             x = _last_axis(x, self.in_features, "Linear")
         return linear(x, self.weight, self.bias)
 
@@ -285,7 +286,7 @@ class Sequential(Module):
     >>> from chainrule import nn
     >>> nn.Sequential(nn.Linear(2, 3, rng=0), nn.relu, nn.Dropout(0.5))
     Sequential(
-      layers=[Linear(weight=f32[2,3], bias=f32[3]), Lambda(fn=relu), Dropout(rate=0.5)],
+      layers=[Linear(weight=f32[3,2], bias=f32[3]), Lambda(fn=relu), Dropout(rate=0.5)],
     )  # 9 parameters
     >>> nn.Sequential(np.abs, lambda x: x + 1.0)(np.array([-2.0]))
     array([3.])

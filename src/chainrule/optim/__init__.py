@@ -1,8 +1,10 @@
 """Optimizers, learning-rate schedules and gradient clipping for training pytrees of arrays.
 
 Optimizers follow PyTorch's formulas, defaults and argument names, as pure objects:
-``state = opt.init(params)``, then ``params, state = opt.update(grads, state, params)``.
-Clipping is a function the training loop applies to the gradients first.
+``state = opt.init(params)``, then ``params, state = opt.step(grads, state, params)``, or,
+in optax's terms, ``updates, state = opt.update(grads, state, params)`` and
+``params = optim.apply_updates(params, updates)``. Clipping is a function the training loop
+applies to the gradients first.
 
 >>> import numpy as np
 >>> import chainrule as cr
@@ -14,7 +16,7 @@ Clipping is a function the training loop applies to the gradients first.
 >>> state = opt.init(params)
 >>> for _ in range(500):
 ...     grads = optim.clip_by_global_norm(cr.grad(loss)(params), max_norm=10.0)
-...     params, state = opt.update(grads, state, params)
+...     params, state = opt.step(grads, state, params)
 >>> np.round(params["w"], 3), round(float(params["b"]), 3)
 (array([3., 3.]), -1.0)
 """
@@ -33,6 +35,7 @@ from .optimizers import (
     RMSprop,
     RMSpropState,
     SGDState,
+    apply_updates,
 )
 from .schedules import Schedule
 
@@ -49,6 +52,7 @@ __all__ = [
     "RMSpropState",
     "SGDState",
     "Schedule",
+    "apply_updates",
     "clip_by_global_norm",
     "clip_by_value",
     "global_norm",

@@ -1,10 +1,18 @@
 """Optimizers with PyTorch's update formulas, as pure functions of (grads, state, params).
 
-An optimizer holds hyper-parameters only. ``opt.init(params)`` makes its state and
-``opt.update(grads, state, params)`` returns ``(new_params, new_state)``, changing none of
-its arguments; ``inplace=True`` instead writes the update into the arrays of ``params`` and
-``state``, as torch.optim does. ``params`` and ``grads`` are any pytree of float arrays (an
-``nn.Module``, a dict...), with the same structure.
+An optimizer holds hyper-parameters only; ``opt.init(params)`` makes its state. Two calls
+then take a step, both changing none of their arguments:
+
+- ``opt.step(grads, state, params)`` returns ``(new_params, new_state)``, as one
+  ``torch.optim`` step; ``inplace=True`` instead writes into the arrays of ``params`` and
+  ``state``, as torch.optim does;
+- ``opt.update(grads, state, params)`` returns ``(updates, new_state)`` as optax's
+  ``GradientTransformation.update``: `updates` are the changes to *add* to the parameters,
+  with `apply_updates` (optax's too). ``params + updates`` is ``step``'s new parameters
+  to the last bit (see `Optimizer.update` for `AdamW`'s decay).
+
+``params`` and ``grads`` are any pytree of float arrays (an ``nn.Module``, a dict...), with
+the same structure.
 
 The state is a NamedTuple of NumPy arrays, so its leaves save with
 ``numpy.savez`` and load back into the structure of ``opt.init(params)``. Its first field
@@ -20,7 +28,7 @@ dtype; a buffer the options do not use (momentum 0, ``amsgrad=False``...) is ``(
 >>> opt = optim.Adam(lr=0.1)
 >>> params = {"w": np.array([1.0, -2.0]), "b": np.array(0.5)}
 >>> state = opt.init(params)
->>> params, state = opt.update({"w": np.array([0.5, -1.0]), "b": np.array(2.0)}, state, params)
+>>> params, state = opt.step({"w": np.array([0.5, -1.0]), "b": np.array(2.0)}, state, params)
 >>> params["w"], int(state.step)
 (array([ 0.9, -1.9]), 1)
 >>> file = io.BytesIO()
@@ -36,10 +44,11 @@ dtype; a buffer the options do not use (momentum 0, ``amsgrad=False``...) is ``(
 at the number of updates done before this one. Hyper-parameters are checked as torch
 checks them. Every option after ``lr`` is keyword-only.
 
-Speed: one flatten of params and grads per update, a handful of whole-array NumPy
+Speed: one flatten of params and grads per step, a handful of whole-array NumPy
 operations per leaf, each writing with ``out=`` into the destination arrays (fresh ones, or
 the inputs themselves in place) or into one or two scratch arrays per leaf, and constants as
-0-d arrays of the leaf's dtype, so float32 stays float32.
+0-d arrays of the leaf's dtype, so float32 stays float32. Each leaf's formulas compute the
+change to the parameter once; ``step`` adds it to the parameter, ``update`` returns it.
 """
 
 from __future__ import annotations
@@ -66,6 +75,7 @@ __all__ = [
     "RMSprop",
     "RMSpropState",
     "SGDState",
+    "apply_updates",
 ]
 
 LearningRate = float | Callable[[int], float]
@@ -73,6 +83,9 @@ LearningRate = float | Callable[[int], float]
 
 Buffers = Sequence[Any]  # one array per buffer of a leaf, None where the options use none
 _S = TypeVar("_S", bound=tuple)
+
+# What `Optimizer._run` returns: new parameters (pure or in place), or optax's updates.
+_NEW_PARAMS, _INPLACE, _UPDATES = range(3)
 
 
 class SGDState(NamedTuple):
@@ -111,8 +124,9 @@ class Optimizer(Generic[_S]):
     """Base of the optimizers: pytree plumbing, checks, maximize and weight decay.
 
     A subclass is a frozen dataclass of hyper-parameters that says which state buffers
-    its options use (`_uses`) and updates one leaf (`_leaf`), writing into destination
-    arrays: fresh ones for a pure update, the inputs themselves for an in-place one.
+    its options use (`_uses`) and updates one leaf (`_leaf`): its buffers, written into
+    destination arrays (fresh ones, or the inputs themselves for an in-place step), and
+    the change to add to the parameter.
 
     >>> from chainrule import optim
     >>> isinstance(optim.Adam(), optim.Optimizer)
@@ -141,10 +155,8 @@ class Optimizer(Generic[_S]):
         ]
         return cast(_S, self._state(np.array(0, dtype=np.int64), *buffers))
 
-    def update(
-        self, grads: Any, state: _S, params: Any, *, inplace: bool = False
-    ) -> tuple[Any, _S]:
-        """One step: ``(new_params, new_state)`` from the gradients of the loss at `params`.
+    def step(self, grads: Any, state: _S, params: Any, *, inplace: bool = False) -> tuple[Any, _S]:
+        """One step, as ``torch.optim``'s: ``(new_params, new_state)`` from the gradients.
 
         With ``inplace=True`` the new values are written into the arrays of `params` and
         `state` themselves, as torch.optim does, and ``(params, new_state)`` comes back
@@ -156,21 +168,55 @@ class Optimizer(Generic[_S]):
         >>> from chainrule import optim
         >>> opt = optim.SGD(lr=0.5)
         >>> params = [np.array([1.0])]
-        >>> params, state = opt.update([np.array([2.0])], opt.init(params), params)
+        >>> params, state = opt.step([np.array([2.0])], opt.init(params), params)
         >>> params, int(state.step)
         ([array([0.])], 1)
         >>> w = np.array([1.0, 2.0])
-        >>> new, state = opt.update([np.array([2.0, 2.0])], state, [w], inplace=True)
+        >>> new, state = opt.step([np.array([2.0, 2.0])], state, [w], inplace=True)
         >>> new[0] is w, w, int(state.step)
         (True, array([0., 1.]), 2)
         """
-        p_leaves, treedef = tree.flatten(params)
+        return self._run(grads, state, params, _INPLACE if inplace else _NEW_PARAMS)
+
+    def update(self, grads: Any, state: _S, params: Any = None) -> tuple[Any, _S]:
+        """``(updates, new_state)``, as optax's ``update``: add `updates` to the parameters.
+
+        `updates` has the structure of `grads`, and arrays of the parameters' dtypes;
+        ``apply_updates(params, updates)`` then gives exactly `step`'s new parameters:
+        both add the same change to each parameter once. With `AdamW`'s weight decay,
+        torch's step is ``p * (1 - lr * weight_decay) + change`` instead; the update is
+        that minus ``p``, exact (Sterbenz's lemma), so added back it gives the same bits,
+        wherever the new value is within a factor 2 of the old (else within an ulp or
+        so). `params` is needed only with weight decay; without them the gradients'
+        dtypes are used.
+
+        >>> import numpy as np
+        >>> from chainrule import optim
+        >>> opt = optim.SGD(lr=0.5)
+        >>> params = {"w": np.array([1.0, 2.0])}
+        >>> updates, state = opt.update({"w": np.array([2.0, -2.0])}, opt.init(params))
+        >>> updates, optim.apply_updates(params, updates)
+        ({'w': array([-1.,  1.])}, {'w': array([0., 3.])})
+        """
+        return self._run(grads, state, params, _UPDATES)
+
+    def _run(self, grads: Any, state: _S, params: Any, mode: int) -> tuple[Any, _S]:
+        """`step` (mode `_NEW_PARAMS` or `_INPLACE`) and `update` (mode `_UPDATES`)."""
         g_leaves, g_def = tree.flatten(grads)
-        if g_def != treedef:
-            raise ValueError(
-                f"grads must have the structure of params:\n  params: {treedef!r}\n"
-                f"  grads:  {g_def!r}"
-            )
+        if params is None:
+            if self.weight_decay:
+                raise ValueError(
+                    f"{type(self).__name__}.update needs params for its weight decay: call "
+                    "update(grads, state, params)"
+                )
+            p_leaves, treedef = [_template(i, g) for i, g in enumerate(g_leaves)], g_def
+        else:
+            p_leaves, treedef = tree.flatten(params)
+            if g_def != treedef:
+                raise ValueError(
+                    f"grads must have the structure of params:\n  params: {treedef!r}\n"
+                    f"  grads:  {g_def!r}"
+                )
         step, columns = self._check_state(state, len(p_leaves))
         lr = self._lr_at(step)
         names = self._state._fields[1:]
@@ -184,39 +230,60 @@ class Optimizer(Generic[_S]):
                 for name, col in zip(names, columns, strict=True)
             ]
             checked.append((p, g, buffers))
-        if inplace:
+        if mode == _INPLACE:
             _check_targets(p_leaves, names, columns)
         floats = self._constants(step, lr)
-        constants: dict[np.dtype, list[Any]] = {}
+        # The decoupled weight decay's factor, by which torch multiplies the parameter.
+        factor = 1.0 - lr * self.weight_decay if self._decoupled and self.weight_decay else None
+        constants: dict[np.dtype, tuple[list[Any], Any]] = {}
         redirect = self.maximize or (self.weight_decay and not self._decoupled)
-        new_params = []
+        results = []
         new_columns: list[list[np.ndarray]] = [[] for _ in columns]
         for p, g, buffers in checked:
-            k = constants.get(p.dtype)
-            if k is None:
-                k = constants[p.dtype] = [c if c is None else np.array(c, p.dtype) for c in floats]
+            cached = constants.get(p.dtype)
+            if cached is None:
+                cached = constants[p.dtype] = (
+                    [c if c is None else np.array(c, p.dtype) for c in floats],
+                    None if factor is None else np.array(factor, p.dtype),
+                )
+            k, shrink = cached
             scalar = p.ndim == 0  # 0-d leaves as 1-element views, so `out=` works
             if scalar:
                 p, g = p.reshape(1), g.reshape(1)
                 buffers = [None if b is None else b.reshape(1) for b in buffers]
-            if inplace:
+            if mode == _INPLACE:
                 out, out_buffers = p, buffers
             else:
                 out = np.empty_like(p)
                 out_buffers = [None if b is None else np.empty_like(b) for b in buffers]
+            # The change to the parameter is computed in `out` itself when that is a fresh
+            # array and nothing else is needed from it (allocation is a large part of a small
+            # model's step).
+            change = out if mode != _INPLACE and shrink is None else np.empty_like(p)
             if redirect:
                 g = self._direction(p, g)
-            self._leaf(step, k, p, g, buffers, out, out_buffers)
-            if not inplace:
-                new_params.append(out.reshape(()) if scalar else out)
+            self._leaf(step, k, g, buffers, out_buffers, change)
+            if mode == _UPDATES:
+                if shrink is not None:  # new - p, exact when they are within a factor 2
+                    change += p * shrink
+                    change -= p
+                out = change
+            elif shrink is None:
+                np.add(p, change, out=out)
+            else:
+                # torch: param.mul_(1 - lr * weight_decay) before the step; p is not read again.
+                np.multiply(p, shrink, out=out)
+                out += change
+            if mode != _INPLACE:
+                results.append(out.reshape(()) if scalar else out)
                 for col, b in zip(new_columns, out_buffers, strict=True):
                     if b is not None:
                         col.append(b.reshape(()) if scalar else b)
         new_step = np.array(step + 1, dtype=np.int64)
-        if inplace:
+        if mode == _INPLACE:
             return params, cast(_S, self._state(new_step, *columns))
         new_state = self._state(new_step, *map(tuple, new_columns))
-        return treedef.unflatten(new_params), cast(_S, new_state)
+        return treedef.unflatten(results), cast(_S, new_state)
 
     def _direction(self, p: np.ndarray, g: np.ndarray) -> np.ndarray:
         """The gradient with maximize and coupled weight decay applied: `g` or a new array."""
@@ -251,20 +318,21 @@ class Optimizer(Generic[_S]):
         self,
         step: int,
         k: Sequence[Any],
-        p: np.ndarray,
         g: np.ndarray,
         buffers: Buffers,
-        out: np.ndarray,
         out_buffers: Buffers,
+        change: np.ndarray,
     ) -> None:
-        """Write one leaf's new parameter into `out` and its new buffers into `out_buffers`.
+        """Write one leaf's new buffers into `out_buffers` and its change into `change`.
 
-        `k` holds the `_constants` of this update; unused buffers are None in both. `g`
-        already has maximize and (coupled) weight decay applied. The destinations are fresh
-        arrays for a pure update, and `p` and `buffers` themselves for an in-place one: read
-        an input only until its destination is written (an elementwise NumPy operation may
-        write over its own operand). Never write into `p`, `g` or `buffers` other than as
-        destinations: they may be the caller's arrays.
+        The change is what ``torch.optim`` adds to the parameter (after the decoupled weight
+        decay's shrink, which the caller applies). `k` holds the `_constants` of this update;
+        unused buffers are None in both. `g` already has maximize and (coupled) weight decay
+        applied. `change` is fresh scratch space to use before it is written last. The
+        destinations are fresh arrays for a pure step, and `buffers` themselves for an
+        in-place one: read an input only until its destination is written (an elementwise
+        NumPy operation may write over its own operand). Never write into `g` or `buffers`
+        other than as destinations: they may be the caller's arrays.
         """
         raise NotImplementedError
 
@@ -315,6 +383,53 @@ def _param(i: int, x: Any) -> np.ndarray:
             "(convert it with .astype(np.float32), or make it a static field)"
         )
     return p
+
+
+def _template(i: int, x: Any) -> np.ndarray:
+    """Gradient leaf `i` standing in for its parameter when `update` is given no params."""
+    g = np.asarray(x)
+    if g.dtype.kind != "f":
+        raise TypeError(
+            f"gradient leaf {i} has dtype {g.dtype}: without params, update(grads, state) "
+            "takes the dtypes from the gradients, which must be float arrays (pass params)"
+        )
+    return g
+
+
+def apply_updates(params: Any, updates: Any) -> Any:
+    """``params + updates`` leaf by leaf, in each parameter's dtype (optax's function).
+
+    `updates` come from an optimizer's `Optimizer.update`, with the structure of `params`;
+    nothing is changed in place.
+
+    >>> import numpy as np
+    >>> from chainrule import optim
+    >>> params = {"w": np.array([1.0, 2.0], dtype=np.float32)}
+    >>> optim.apply_updates(params, {"w": np.array([0.5, -0.5])})
+    {'w': array([1.5, 1.5], dtype=float32)}
+    """
+    p_leaves, treedef = tree.flatten(params)
+    u_leaves, u_def = tree.flatten(updates)
+    if u_def != treedef:
+        raise ValueError(
+            f"apply_updates: updates must have the structure of params:\n  params:  "
+            f"{treedef!r}\n  updates: {u_def!r}"
+        )
+    new = []
+    for i, (x, u) in enumerate(zip(p_leaves, u_leaves, strict=True)):
+        p = _param(i, x)
+        u = np.asarray(u)
+        if u.dtype.kind not in "fiub":
+            raise TypeError(
+                f"apply_updates: updates leaf {i} has dtype {u.dtype}, expected {p.dtype}"
+            )
+        if u.shape != p.shape:
+            raise ValueError(
+                f"apply_updates: updates leaf {i} has shape {u.shape}, its parameter {p.shape}"
+            )
+        # Computed as NumPy promotes p + u, rounded once to the parameter's dtype.
+        new.append(np.add(p, u, out=np.empty_like(p), casting="same_kind"))
+    return treedef.unflatten(new)
 
 
 def _grad(i: int, x: Any, p: np.ndarray) -> np.ndarray:
@@ -390,11 +505,6 @@ def _lerp_factor(w: float) -> float:
     return w if w < 0.5 else 1.0 - w
 
 
-def _spare(out: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Scratch space: `out` when it is a fresh array (pure update), else a new array."""
-    return out if out is not p else np.empty_like(p)
-
-
 @dataclasses.dataclass(frozen=True)
 class SGD(Optimizer[SGDState]):
     """Stochastic gradient descent with momentum, as ``torch.optim.SGD``.
@@ -411,7 +521,7 @@ class SGD(Optimizer[SGDState]):
     >>> params = {"w": np.array([1.0, 2.0])}
     >>> state = opt.init(params)
     >>> for _ in range(2):
-    ...     params, state = opt.update({"w": np.array([1.0, -1.0])}, state, params)
+    ...     params, state = opt.step({"w": np.array([1.0, -1.0])}, state, params)
     >>> params["w"]
     array([0.71, 2.29])
     """
@@ -442,21 +552,20 @@ class SGD(Optimizer[SGDState]):
 
     def _constants(self, step: int, lr: float) -> tuple[float | None, ...]:
         momentum = self.momentum or None
-        return momentum, 1.0 - self.dampening if momentum and self.dampening else None, lr
+        return momentum, 1.0 - self.dampening if momentum and self.dampening else None, -lr
 
     def _leaf(
         self,
         step: int,
         k: Sequence[Any],
-        p: np.ndarray,
         g: np.ndarray,
         buffers: Buffers,
-        out: np.ndarray,
         out_buffers: Buffers,
+        change: np.ndarray,
     ) -> None:
-        momentum, undamped, lr = k
+        momentum, undamped, minus_lr = k
         (buf,), (new_buf,) = buffers, out_buffers
-        s = _spare(out, p)
+        s = change  # scratch until the end
         d = g  # the step direction
         if buf is not None:
             if step == 0:
@@ -474,8 +583,7 @@ class SGD(Optimizer[SGDState]):
                 d = s
             else:
                 d = new_buf
-        np.multiply(d, lr, out=s)
-        np.subtract(p, s, out=out)  # torch: param.add_(grad, alpha=-lr)
+        np.multiply(d, minus_lr, out=change)  # torch: param.add_(grad, alpha=-lr)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -489,7 +597,7 @@ class RMSprop(Optimizer[RMSpropState]):
     >>> import numpy as np
     >>> from chainrule import optim
     >>> opt = optim.RMSprop(lr=0.01, alpha=0.75)
-    >>> params, state = opt.update([np.array([3.0])], opt.init([np.ones(1)]), [np.ones(1)])
+    >>> params, state = opt.step([np.array([3.0])], opt.init([np.ones(1)]), [np.ones(1)])
     >>> params
     [array([0.98])]
     """
@@ -522,26 +630,23 @@ class RMSprop(Optimizer[RMSpropState]):
     def _constants(self, step: int, lr: float) -> tuple[float | None, ...]:
         alpha = self.alpha
         factor = _lerp_factor(1.0 - alpha) if self.centered else None
-        if self.momentum > 0.0:
-            return alpha, 1.0 - alpha, factor, self.eps, self.momentum, lr, None
-        return alpha, 1.0 - alpha, factor, self.eps, None, None, -lr
+        return alpha, 1.0 - alpha, factor, self.eps, self.momentum or None, -lr
 
     def _leaf(
         self,
         step: int,
         k: Sequence[Any],
-        p: np.ndarray,
         g: np.ndarray,
         buffers: Buffers,
-        out: np.ndarray,
         out_buffers: Buffers,
+        change: np.ndarray,
     ) -> None:
-        alpha, one_minus_alpha, factor, eps, momentum, lr, minus_lr = k
+        alpha, one_minus_alpha, factor, eps, momentum, minus_lr = k
         square_avg, grad_avg, buf = buffers
         new_square_avg, new_grad_avg, new_buf = out_buffers
         # The scratch ends as the denominator `avg`, which the momentum step can share with
-        # the new parameter; the plain step needs both at once.
-        avg = _spare(out, p) if buf is not None else np.empty_like(p)
+        # the change; the plain step needs both at once.
+        avg = change if buf is not None else np.empty_like(g)
         np.multiply(square_avg, alpha, out=new_square_avg)
         np.multiply(g, one_minus_alpha, out=avg)  # torch: addcmul_(grad, grad, 1 - alpha)
         avg *= g
@@ -558,13 +663,10 @@ class RMSprop(Optimizer[RMSpropState]):
             np.divide(g, avg, out=avg)  # torch: buf.mul_(momentum).addcdiv_(grad, avg)
             np.multiply(buf, momentum, out=new_buf)
             new_buf += avg
-            np.multiply(new_buf, lr, out=avg)
-            np.subtract(p, avg, out=out)
+            np.multiply(new_buf, minus_lr, out=change)  # torch: param.add_(buf, alpha=-lr)
             return
-        s = _spare(out, p)
-        np.multiply(g, minus_lr, out=s)  # torch: param.addcdiv_(grad, avg, value=-lr)
-        s /= avg
-        np.add(s, p, out=out)
+        np.multiply(g, minus_lr, out=change)  # torch: param.addcdiv_(grad, avg, value=-lr)
+        change /= avg
 
 
 @dataclasses.dataclass(frozen=True)
@@ -577,7 +679,7 @@ class Adagrad(Optimizer[AdagradState]):
     >>> import numpy as np
     >>> from chainrule import optim
     >>> opt = optim.Adagrad(lr=0.5)
-    >>> params, state = opt.update([np.array([-4.0])], opt.init([np.ones(1)]), [np.ones(1)])
+    >>> params, state = opt.step([np.array([-4.0])], opt.init([np.ones(1)]), [np.ones(1)])
     >>> params
     [array([1.5])]
     """
@@ -615,11 +717,10 @@ class Adagrad(Optimizer[AdagradState]):
         self,
         step: int,
         k: Sequence[Any],
-        p: np.ndarray,
         g: np.ndarray,
         buffers: Buffers,
-        out: np.ndarray,
         out_buffers: Buffers,
+        change: np.ndarray,
     ) -> None:
         eps, minus_clr = k
         (total,), (new_total,) = buffers, out_buffers
@@ -627,10 +728,8 @@ class Adagrad(Optimizer[AdagradState]):
         np.add(std, total, out=new_total)
         np.sqrt(new_total, out=std)
         std += eps
-        s = _spare(out, p)
-        np.multiply(g, minus_clr, out=s)  # torch: param.addcdiv_(grad, std, value=-clr)
-        s /= std
-        np.add(s, p, out=out)
+        np.multiply(g, minus_clr, out=change)  # torch: param.addcdiv_(grad, std, value=-clr)
+        change /= std
 
 
 @dataclasses.dataclass(frozen=True)
@@ -647,7 +746,7 @@ class Adam(Optimizer[AdamState]):
     >>> opt = optim.Adam(lr=0.1, amsgrad=True)
     >>> opt
     Adam(lr=0.1, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.0, amsgrad=True, maximize=False)
-    >>> params, state = opt.update([np.array([-4.0])], opt.init([np.ones(1)]), [np.ones(1)])
+    >>> params, state = opt.step([np.array([-4.0])], opt.init([np.ones(1)]), [np.ones(1)])
     >>> params
     [array([1.1])]
     """
@@ -688,26 +787,21 @@ class Adam(Optimizer[AdamState]):
             (1.0 - beta2**t) ** 0.5,
             self.eps,
             -step_size,
-            # The decoupled decay's shrink factor.
-            1.0 - lr * self.weight_decay if self._decoupled and self.weight_decay else None,
         )
 
     def _leaf(
         self,
         step: int,
         k: Sequence[Any],
-        p: np.ndarray,
         g: np.ndarray,
         buffers: Buffers,
-        out: np.ndarray,
         out_buffers: Buffers,
+        change: np.ndarray,
     ) -> None:
-        factor, beta2, one_minus_beta2, bias_correction2_sqrt, eps, minus_step_size, shrink = k
+        factor, beta2, one_minus_beta2, bias_correction2_sqrt, eps, minus_step_size = k
         exp_avg, exp_avg_sq, max_exp_avg_sq = buffers
         new_exp_avg, new_exp_avg_sq, new_max = out_buffers
-        # One scratch array, which ends as the step; a pure update without decoupled decay
-        # uses the new parameter's array (allocation is a large part of a small model's step).
-        s = _spare(out, p) if shrink is None else np.empty_like(p)
+        s = change  # the one scratch array, which ends as the change
         _lerp(exp_avg, g, 1.0 - self.betas[0], factor, new_exp_avg, s)
         np.multiply(exp_avg_sq, beta2, out=new_exp_avg_sq)
         np.multiply(g, one_minus_beta2, out=s)  # torch: addcmul_(grad, grad, value=1 - beta2)
@@ -720,12 +814,6 @@ class Adam(Optimizer[AdamState]):
         s += eps  # the denominator
         np.divide(new_exp_avg, s, out=s)  # torch: param.addcdiv_(exp_avg, denom, -step_size)
         s *= minus_step_size
-        if shrink is not None:
-            # torch: param.mul_(1 - lr * weight_decay) before the step; p is not read again.
-            np.multiply(p, shrink, out=out)
-            out += s
-        else:
-            np.add(s, p, out=out)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -738,7 +826,7 @@ class AdamW(Adam):
     >>> import numpy as np
     >>> from chainrule import optim
     >>> opt = optim.AdamW(lr=0.1, weight_decay=0.5)
-    >>> params, state = opt.update([np.array([-4.0])], opt.init([np.ones(1)]), [np.ones(1)])
+    >>> params, state = opt.step([np.array([-4.0])], opt.init([np.ones(1)]), [np.ones(1)])
     >>> params
     [array([1.05])]
     """
