@@ -295,15 +295,22 @@ def _check(
             )
 
 
+def _like(direction: Any, values: Any) -> Any:
+    """A fixed direction in the dtypes of the values it goes with: at order 2 the derived
+    function is also evaluated at float64 copies of low-precision arguments."""
+    return tree.map(lambda d, v: np.asarray(d).astype(float_dtype(v)), direction, values)
+
+
 def _jvp_of(fun: Callable[..., Any], t: tuple[Any, ...]) -> Callable[..., Any]:
     def f_jvp(*args: Any) -> Any:
-        return jvp(fun, args, t)[1]
+        return jvp(fun, args, _like(t, args))[1]
 
     return f_jvp
 
 
 def _vjp_of(fun: Callable[..., Any], u: Any) -> Callable[..., Any]:
     def f_vjp(*args: Any) -> Any:
-        return vjp(fun, *args)[1](u)
+        out, pull = vjp(fun, *args)
+        return pull(_like(u, out))
 
     return f_vjp

@@ -28,7 +28,17 @@ from .. import tree
 from .forward import JVPTrace
 from .primitive import Primitive
 from .reverse import Node, Parent, ReverseTrace, VJPTracer, vjp_flat
-from .trace import Trace, Tracer, dtype_of, is_float, primal, shape_of, top_trace, zero_tangent
+from .trace import (
+    LeakedTracerError,
+    Trace,
+    Tracer,
+    dtype_of,
+    is_float,
+    primal,
+    shape_of,
+    top_trace,
+    zero_tangent,
+)
 
 __all__ = ["checkpoint", "custom_jvp", "custom_vjp", "stop_gradient"]
 
@@ -175,11 +185,15 @@ def _refuse_closure(trace: Trace, leaves: Sequence[Any], what: str) -> None:
     rule cannot give. JAX refuses this too."""
     for x in leaves:
         if isinstance(x, Tracer) and x._trace.level >= trace.level:
-            raise TypeError(
-                f"{what} uses a value being differentiated that is not one of its arguments "
-                "(a variable it closes over?): its custom rule cannot give that value a "
-                "derivative. Pass the value as an argument."
-            )
+            raise _closure_error(what)
+
+
+def _closure_error(what: str) -> TypeError:
+    return TypeError(
+        f"{what} uses a value being differentiated that is not one of its arguments "
+        "(a variable it closes over?): its custom rule cannot give that value a "
+        "derivative. Pass the value as an argument."
+    )
 
 
 # ---------------------------------------------------------------------------- custom_vjp
@@ -239,7 +253,10 @@ class custom_vjp:
         rule = f"the bwd rule `{_name(bwd)}` of custom_vjp function `{name}`"
 
         def backward(g: list[Any]) -> list[Any]:
-            cts = bwd(residuals, tree.unflatten(out_tree, g))
+            try:
+                cts = bwd(residuals, tree.unflatten(out_tree, g))
+            except LeakedTracerError:  # a closed-over value of a transform now sweeping back
+                raise _closure_error(f"custom_vjp function `{name}`") from None
             if isinstance(cts, list) and len(cts) == len(args):
                 cts = tuple(cts)
             ct_leaves: list[Any] = []

@@ -131,9 +131,13 @@ def conversion_error(what: str, tracer: Tracer) -> ConversionError:
     )
 
 
-def leaked_error(trace: Trace, prim: Primitive) -> TypeError:
+class LeakedTracerError(TypeError):
+    """A traced value was used after its transform had its outputs."""
+
+
+def leaked_error(trace: Trace, prim: Primitive) -> LeakedTracerError:
     owner = "" if trace.owner is None else f" by {trace.owner}"
-    return TypeError(
+    return LeakedTracerError(
         f"chainrule: {prim.name} was applied to a value traced{owner} after that transform "
         "had returned: the traced value leaked out of the function being transformed (kept "
         "in a global, a list, an attribute or a closure) and carries a derivative that no "
