@@ -3,20 +3,86 @@
 At a critical point the gradient is zero and the second-order Taylor expansion is
 ``f(x + d) ≈ f(x) + d·H d / 2``, so the signs of the Hessian's eigenvalues decide: all
 positive, a minimum; all negative, a maximum; both signs, a saddle; a zero eigenvalue leaves
-the question to higher derivatives. Used by ``chainrule grad --hessian`` and the tour.
+the question to higher derivatives. That needs f twice differentiable at the point:
+`find_kink` finds where f is not (``abs(x)`` at 0, whose gradient there is only a
+convention), and a gradient or Hessian that is not finite gets no verdict. Used by
+``chainrule grad --hessian`` and the tour.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy
 
-__all__ = ["classify"]
+__all__ = ["KINK_RTOL", "Kink", "classify", "find_kink"]
+
+KINK_RTOL = 1e-6
+"""Smallest jump of a slope that `find_kink` reports, relative to max(1, |slopes nearby|)."""
+
+_STEP = 2.0**-30  # probe distance relative to max(1, |x_i|): far above rounding, well below shapes
+
+
+@dataclass(frozen=True)
+class Kink:
+    """f is not differentiable at the point: along variable `index` its slope is `left` just
+    below the point and `right` just above it (within `within` of it)."""
+
+    index: int
+    left: float
+    right: float
+    within: float
+
+
+def find_kink(
+    grad: Callable[[numpy.ndarray], Any], point: Sequence[float] | numpy.ndarray
+) -> Kink | None:
+    """The first variable along which f's slope jumps at `point`, or None. `grad` is ∇f.
+
+    The criterion, per variable i with ``h = 2**-30 * max(1, |x_i|)``: with
+    ``g(t) = ∂f/∂x_i(x + t e_i)`` evaluated by `grad` at t = ±h, ±2h,
+    ``r = [g(2h) - g(-2h)] - 2 [g(h) - g(-h)]``. Where f is smooth, Taylor's theorem gives
+    ``r = 2 h³ ∂⁴f/∂x_i⁴ + rounding``: zero to working precision. Where the slope jumps from
+    `left` to `right` (a kink within 2h of x), ``r ≈ left - right``. A jump is reported when
+    ``|r| > KINK_RTOL * max(1, |g| at the probes)``; probes where the gradient is not finite
+    prove nothing and are skipped, so the answer errs towards "smooth". The one-sided slopes
+    are measured, not taken from a rule's convention at the kink itself (``abs`` has
+    gradient 0 at 0 by convention: a subgradient, not a derivative).
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> g = cr.grad(lambda p: np.abs(p[0]) + p[1] ** 2)
+    >>> kink = find_kink(g, [0.0, 1.0])
+    >>> kink.index, kink.left, kink.right
+    (0, -1.0, 1.0)
+    >>> find_kink(g, [0.5, 1.0]) is None  # a point where f is smooth
+    True
+    """
+    x = numpy.array(point, dtype=numpy.float64)
+    for i in range(x.size):
+        h = _STEP * max(1.0, abs(float(x[i])))
+        slopes = []
+        for t in (-2 * h, -h, h, 2 * h):
+            probe = x.copy()
+            probe[i] += t
+            with numpy.errstate(all="ignore"):
+                slopes.append(float(numpy.asarray(grad(probe), dtype=numpy.float64)[i]))
+        far_left, left, right, far_right = slopes
+        if not numpy.all(numpy.isfinite(slopes)):
+            continue
+        r = (far_right - far_left) - 2 * (right - left)
+        if abs(r) > KINK_RTOL * max(1.0, *map(abs, slopes)):
+            return Kink(index=i, left=left, right=right, within=2 * h)
+    return None
 
 
 def classify(grad: Any, eigenvalues: Any, tol: float = 1e-9) -> str:
     """What the gradient and the Hessian's eigenvalues say about a point.
+
+    It assumes f twice differentiable there (see `find_kink`); a gradient or eigenvalue that
+    is not finite gets no verdict.
 
     >>> classify([0.0, 0.0], [2.0, 4.0])
     'critical point (gradient 0): a local minimum (every eigenvalue > 0: curves up in every direction)'
@@ -24,15 +90,27 @@ def classify(grad: Any, eigenvalues: Any, tol: float = 1e-9) -> str:
     'critical point (gradient 0): a saddle point (eigenvalues of both signs: up in some directions, down in others)'
     >>> classify([1.0, 0.0], [2.0, 2.0]).split(":")[0]
     'not a critical point'
+    >>> classify([float("inf")], [0.0]).split(":")[0]
+    'no verdict'
     """
     grad, eigenvalues = numpy.asarray(grad, float), numpy.asarray(eigenvalues, float)
-    scale = max(1.0, float(numpy.max(numpy.abs(eigenvalues), initial=0.0)))
+    if not numpy.all(numpy.isfinite(grad)):
+        return (
+            "no verdict: the gradient is not finite here (inf or nan), so f has no finite "
+            "derivative at this point, or it is beyond the largest float"
+        )
+    finite = eigenvalues[numpy.isfinite(eigenvalues)]
+    scale = max(1.0, float(numpy.max(numpy.abs(finite), initial=0.0)))
     if float(numpy.linalg.norm(grad)) > tol * scale:
         return (
             "not a critical point: the gradient is not zero, so the function still "
             "decreases along -gradient (the eigenvalues describe the curvature here)"
         )
-    small = numpy.abs(eigenvalues) <= tol * scale
+    if not numpy.all(numpy.isfinite(eigenvalues)):
+        return (
+            "no verdict: the gradient is 0 but the Hessian is not finite here (inf or nan), "
+            "so the second-order test does not apply"
+        )
     if numpy.all(eigenvalues > tol * scale):
         kind = "a local minimum (every eigenvalue > 0: curves up in every direction)"
     elif numpy.all(eigenvalues < -tol * scale):
@@ -40,7 +118,6 @@ def classify(grad: Any, eigenvalues: Any, tol: float = 1e-9) -> str:
     elif numpy.any(eigenvalues > tol * scale) and numpy.any(eigenvalues < -tol * scale):
         kind = "a saddle point (eigenvalues of both signs: up in some directions, down in others)"
     else:
-        assert numpy.any(small)
         kind = (
             "undecided by the Hessian (an eigenvalue is 0: higher derivatives decide, as "
             "for x**4 or x**3 at 0)"

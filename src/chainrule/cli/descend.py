@@ -24,13 +24,18 @@ from . import common
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", help="a surface name or an expression of its variables")
+    parser.add_argument(
+        "target",
+        nargs="?",  # required: `chainrule.cli.main` also accepts one that starts with '-'
+        help='a surface name or an expression of its variables, e.g. "-x**2 + y**4"',
+    )
     parser.add_argument(
         "--from",
         dest="start",
         metavar="POINT",
         help="the start, comma-separated values in the order the variables first appear "
-        "(default for a named surface: its usual start)",
+        "(default for a named surface: its usual start); write --from=-1,2 when it begins "
+        "with '-'",
     )
     parser.add_argument(
         "--optimizer",
