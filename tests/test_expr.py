@@ -305,7 +305,7 @@ def test_caret_text_exactly() -> None:
     with pytest.raises(ExpressionError) as info:
         parse("x**2 + foo(y)")
     assert str(info.value) == (
-        "'foo' is not a known function; the functions are sin, cos, tan, exp, log, sqrt, abs, "
+        "'foo' is not a known function; the functions are sin, cos, tan, exp, log, ln, sqrt, abs, "
         "tanh, sigmoid, relu, softplus (to multiply, write foo*(...))\n"
         "  x**2 + foo(y)\n"
         "         ^"

@@ -3,7 +3,8 @@
 `tangent` draws f, f' and the tangent line at a point; `difference_quotient` shows the central
 difference converging to f' as h shrinks, until round-off takes over; `gradient_field` draws
 the contours of f(x, y) with its gradient arrows; `optimizer_paths` races the optimizers of
-`chainrule.surfaces` on one surface; `training_curves` (alias `loss_curves`) draws a history.
+`chainrule.surfaces` on one surface, and `descent_paths` draws paths already run on any
+function of one or two variables; `training_curves` (alias `loss_curves`) draws a history.
 
 matplotlib is an optional extra (``pip install 'chainrule[plot]'``); without it, the plot
 functions raise an ImportError that says how to install it. Every function returns the
@@ -32,8 +33,10 @@ from typing import Any
 import numpy
 
 from chainrule.surfaces import OPTIMIZERS, SURFACES, Surface, descend
+from chainrule.surfaces import Path as DescentPath
 
 __all__ = [
+    "descent_paths",
     "difference_quotient",
     "gradient_field",
     "loss_curves",
@@ -117,7 +120,7 @@ def _ipython_display(fig: Any) -> None:
 
     if fig.canvas.manager is not None and matplotlib.is_interactive():
         return
-    from IPython.display import Image, display
+    from IPython.display import Image, display  # type: ignore[import-not-found]
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight")
@@ -366,48 +369,96 @@ def optimizer_paths(
         else:
             rate = lr
         paths.append(descend(surface.vector_fn, origin, name, lr=rate, steps=steps))
+    title = f"f(x, y) = {surface.formula}"
+    return descent_paths(
+        surface.fn,
+        paths,
+        xlim=surface.xlim,
+        ylim=surface.ylim,
+        minima=surface.minima,
+        title=title if surface.name == surface.formula else f"{surface.name}: {title}",
+        path=path,
+    )
 
-    fig = _figure(figsize=(7.0, 5.6))
+
+def descent_paths(
+    f: Callable[..., Any],
+    paths: Sequence[DescentPath],
+    xlim: tuple[float, float] | None = None,
+    ylim: tuple[float, float] | None = None,
+    minima: Sequence[Sequence[float]] = (),
+    title: str | None = None,
+    path: str | Path | None = None,
+) -> Any:
+    """Paths from `chainrule.surfaces.descend` drawn on f, a function of one or two variables.
+
+    One variable: the curve y = f(x) with each path's points on it. Two: the contours of
+    f(x, y) with each path over them. `f` works elementwise on arrays (written with
+    `chainrule.numpy`). The window defaults to the paths' finite points, padded; `minima`
+    are starred; a path that diverged is drawn up to its first point far off the window.
+
+    >>> from chainrule.surfaces import descend
+    >>> run = descend(lambda p: p[0] ** 2, [2.0], "gd", lr=0.2, steps=5)
+    >>> fig = descent_paths(lambda x: x**2, [run])
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    ['f(x)', 'gd (5 steps)', 'start']
+    """
+    if not paths:
+        raise ValueError("descent_paths needs at least one path from chainrule.surfaces.descend")
+    dims = {p.points.shape[1] for p in paths}
+    if not dims <= {1, 2} or len(dims) != 1:
+        raise ValueError(
+            f"descent_paths draws paths of one or two variables, all alike; got {sorted(dims)}"
+        )
+    two = dims == {2}
+    finite = numpy.concatenate([p.points for p in paths])
+    finite = finite[numpy.all(numpy.isfinite(finite), axis=1)]
+    lo, hi = finite.min(axis=0), finite.max(axis=0)
+    pad = numpy.maximum(0.25 * (hi - lo), 0.5)
+    xlim = _interval("xlim", (lo[0] - pad[0], hi[0] + pad[0]) if xlim is None else xlim)
+    fig = _figure(figsize=(7.0, 5.6) if two else (6.4, 4.4))
     ax = fig.subplots()
-    _contours(ax, surface.fn, surface.xlim, surface.ylim)
-    (x_lo, x_hi), (y_lo, y_hi) = surface.xlim, surface.ylim
-    far = 3.0 * max(x_hi - x_lo, y_hi - y_lo)
-    centre = numpy.array([(x_lo + x_hi) / 2, (y_lo + y_hi) / 2])
+    if two:
+        y_lim = _interval("ylim", (lo[1] - pad[1], hi[1] + pad[1]) if ylim is None else ylim)
+        _contours(ax, f, xlim, y_lim)
+        ax.set_ylim(*y_lim)
+        centre = numpy.array([sum(xlim) / 2, sum(y_lim) / 2])
+        far = 3.0 * max(xlim[1] - xlim[0], y_lim[1] - y_lim[0])
+    else:
+        xs = numpy.linspace(xlim[0], xlim[1], 401)
+        ax.plot(xs, _curve(f, xs), color="0.3", linewidth=1.5, label="f(x)")
+        centre, far = numpy.array([sum(xlim) / 2]), 3.0 * (xlim[1] - xlim[0])
     for i, p in enumerate(paths):
-        points = p.points
-        outside = numpy.nonzero(numpy.abs(points - centre).max(axis=1) > far)[0]
-        if outside.size:  # draw up to the first point far off-screen, not to 1e300
-            points = points[: outside[0] + 1]
+        outside = numpy.nonzero(numpy.abs(p.points - centre).max(axis=1) > far)[0]
+        end = outside[0] + 1 if outside.size else len(p.points)  # not out to 1e300
+        xs, ys = (
+            (p.points[:end, 0], p.points[:end, 1]) if two else (p.points[:end, 0], p.values[:end])
+        )
         label = f"{p.optimizer} ({p.steps_taken} steps{', diverged' if p.diverged else ''})"
         width = max(3.0 - 0.5 * i, 1.0)  # earlier paths wider, so overlapping ones show
+        ax.plot(xs, ys, "-o", color=f"C{i}", markersize=width, linewidth=width, label=label)
+    first = paths[0]
+    start_y = first.points[0, 1] if two else first.values[0]
+    ax.plot([first.points[0, 0]], [start_y], "s", color="black", markersize=7, label="start")
+    if len(minima):
+        stars = numpy.array(minima, dtype=float)
         ax.plot(
-            points[:, 0],
-            points[:, 1],
-            "-o",
-            color=f"C{i}",
-            markersize=width,
-            linewidth=width,
-            label=label,
-        )
-    first = paths[0].points[0]
-    ax.plot([first[0]], [first[1]], "s", color="black", markersize=7, label="start")
-    if surface.minima:
-        minima = numpy.array(surface.minima, dtype=float)
-        ax.plot(
-            minima[:, 0],
-            minima[:, 1],
+            stars[:, 0],
+            stars[:, 1] if two else _curve(f, stars[:, 0]),
             "*",
             color="gold",
             markeredgecolor="black",
             markersize=14,
             label="minimum",
         )
-    ax.set_xlim(x_lo, x_hi)
-    ax.set_ylim(y_lo, y_hi)
+    ax.set_xlim(*xlim)
     ax.set_xlabel("x")
-    ax.set_ylabel("y")
-    title = f"f(x, y) = {surface.formula}"
-    ax.set_title(title if surface.name == surface.formula else f"{surface.name}: {title}")
+    if two:
+        ax.set_ylabel("y")
+    else:
+        ax.set_ylabel("f(x)")
+        ax.grid(alpha=0.3)
+    ax.set_title(title if title is not None else f"{_name(f)}: optimizer paths")
     ax.legend(loc="best", fontsize="small")
     return _finish(fig, path)
 

@@ -7,6 +7,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy
+
 from chainrule import expr
 
 
@@ -105,7 +107,7 @@ def save_plot(command: str, path: str, draw: Callable[[], object]) -> int:
     from chainrule import plot
 
     try:
-        with plot.offscreen():
+        with plot.offscreen(), numpy.errstate(all="ignore"):  # nan/inf are drawn as gaps
             draw()
     except ImportError as exc:
         print(f"chainrule {command}: no picture: {exc}", file=sys.stderr)
