@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy
 
-__all__ = ["KINK_RTOL", "Kink", "classify", "find_kink"]
+__all__ = ["KINK_RTOL", "Kink", "classify", "find_kink", "norm"]
 
 KINK_RTOL = 1e-6
 """Smallest jump of a slope that `find_kink` reports, relative to max(1, |slopes nearby|)."""
@@ -78,6 +78,19 @@ def find_kink(
     return None
 
 
+def norm(v: Any) -> float:
+    """The Euclidean length of `v`, without overflow where the length itself is a float.
+
+    >>> norm([3e300, 4e300])
+    5e+300
+    """
+    v = numpy.asarray(v, dtype=numpy.float64)
+    scale = float(numpy.max(numpy.abs(v), initial=0.0))
+    if not 0.0 < scale < numpy.inf:
+        return scale  # 0, inf or nan
+    return scale * float(numpy.linalg.norm(v / scale))
+
+
 def classify(grad: Any, eigenvalues: Any, tol: float = 1e-9) -> str:
     """What the gradient and the Hessian's eigenvalues say about a point.
 
@@ -101,7 +114,7 @@ def classify(grad: Any, eigenvalues: Any, tol: float = 1e-9) -> str:
         )
     finite = eigenvalues[numpy.isfinite(eigenvalues)]
     scale = max(1.0, float(numpy.max(numpy.abs(finite), initial=0.0)))
-    if float(numpy.linalg.norm(grad)) > tol * scale:
+    if norm(grad) > tol * scale:
         return (
             "not a critical point: the gradient is not zero, so the function still "
             "decreases along -gradient (the eigenvalues describe the curvature here)"

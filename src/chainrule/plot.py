@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import io
 import math
 import numbers
@@ -120,11 +121,10 @@ def _ipython_display(fig: Any) -> None:
 
     if fig.canvas.manager is not None and matplotlib.is_interactive():
         return
-    from IPython.display import Image, display  # type: ignore[import-not-found]
-
+    ipython = importlib.import_module("IPython.display")  # present: IPython is asking
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight")
-    display(Image(data=buffer.getvalue(), format="png"))
+    ipython.display(ipython.Image(data=buffer.getvalue(), format="png"))
 
 
 def training_curves(history: dict[str, list[float]], path: str | Path | None = None) -> Any:

@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     print("gradient:")
     for name, g in zip(names, grad, strict=True):
         print(f"  df/d{name} = {common.fmt(float(g))}")
-    print(f"  |gradient| = {common.fmt(float(numpy.linalg.norm(grad)))}")
+    print(f"  |gradient| = {common.fmt(curvature.norm(grad))}")
     kink = None
     if not numpy.all(numpy.isfinite(grad)):
         print(
