@@ -208,6 +208,16 @@ def test_grad_does_not_call_smooth_points_kinks(
     assert "critical point" in out and "|gradient| = inf" not in out
 
 
+def test_grad_warns_when_a_tie_convention_gives_a_wrong_gradient(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # relu(x) - relu(-x) is x, but ReLU's tie convention gives df/dx = 0 at 0
+    code, out, _ = _run(["grad", "relu(x) - relu(-x)", "--at", "x=0", "--hessian"], capsys)
+    assert code == 0 and "df/dx = 0" in out
+    assert "df/dx = 0 above is a derivative rule's convention at a tie" in out
+    assert "with slope 1 on both sides" in out and "critical point" not in out
+
+
 @pytest.mark.parametrize(
     "argv",
     [
@@ -316,6 +326,7 @@ def test_without_matplotlib_the_command_says_so_once_and_succeeds(
         (["descend", "2", "--from", "1"], "no variables"),
         (["grad", "x", "--at", "x=inf"], "not name=number"),
         (["grad", "x", "--at", "x"], "not name=number"),
+        (["grad", "x", "--at", "x=1,x=2"], "'x' is given twice"),
         (["tour", "99"], "no stop '99'"),
         (["tour", ""], "no stop ''"),
     ],

@@ -9,7 +9,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.numpy as np
-from chainrule.curvature import KINK_RTOL, classify, find_kink, norm
+from chainrule.curvature import SLOPE_RTOL, classify, norm, one_sided_slopes
 
 
 @pytest.mark.parametrize(
@@ -48,9 +48,9 @@ def _grad(f):
         (lambda x: np.abs(x - 1e6), [1e6], 0, -1.0, 1.0),  # the step follows |x|
     ],
 )
-def test_find_kink_measures_the_one_sided_slopes(f, point, index, left, right) -> None:
-    kink = find_kink(_grad(f), point)
-    assert kink is not None and kink.index == index
+def test_one_sided_slopes_measures_the_one_sided_slopes(f, point, index, left, right) -> None:
+    kink = one_sided_slopes(_grad(f), point)
+    assert kink is not None and kink.kink and kink.index == index
     # the probes sit on straight pieces: the slopes are exact up to rounding
     assert kink.left == pytest.approx(left, rel=1e-12)
     assert kink.right == pytest.approx(right, rel=1e-12)
@@ -71,20 +71,32 @@ def test_find_kink_measures_the_one_sided_slopes(f, point, index, left, right) -
         (lambda x: np.sqrt(x), [1e-12]),  # undefined just left of the probes: no claim
     ],
 )
-def test_find_kink_calls_smooth_points_smooth(f, point) -> None:
-    assert find_kink(_grad(f), point) is None
+def test_one_sided_slopes_calls_smooth_points_smooth(f, point) -> None:
+    assert one_sided_slopes(_grad(f), point) is None
 
 
 def test_kink_tolerance_is_relative_to_the_slopes() -> None:
-    # a jump of 1e-9 on slopes of 1 is below KINK_RTOL: rounding in a gradient made of
+    # a jump of 1e-9 on slopes of 1 is below SLOPE_RTOL: rounding in a gradient made of
     # cancelling terms must not pass for a kink, so tiny jumps are not reported
-    assert KINK_RTOL > 1e-9
-    assert find_kink(_grad(lambda x: x + 0.5e-9 * np.abs(x)), [0.0]) is None
-    assert find_kink(_grad(lambda x: 1e-9 * np.abs(x)), [0.0]) is None  # max(1, |slope|)
-    assert find_kink(_grad(lambda x: x + 1e-5 * np.abs(x)), [0.0]) is not None
+    assert SLOPE_RTOL > 1e-9
+    assert one_sided_slopes(_grad(lambda x: x + 0.5e-9 * np.abs(x)), [0.0]) is None
+    assert one_sided_slopes(_grad(lambda x: 1e-9 * np.abs(x)), [0.0]) is None  # max(1, |slope|)
+    assert one_sided_slopes(_grad(lambda x: x + 1e-5 * np.abs(x)), [0.0]) is not None
 
 
 def test_norm_does_not_overflow() -> None:
     assert norm([3e300, 4e300]) == pytest.approx(5e300, rel=4 * numpy.finfo(float).eps)
     assert norm([0.0, 0.0]) == 0.0
     assert norm([math.inf, 1.0]) == math.inf and math.isnan(norm([math.nan, 1.0]))
+
+
+def test_one_sided_slopes_catch_a_tie_convention() -> None:
+    # relu(x) - relu(-x) is x, slope 1; at the tie each relu gets derivative 0 (a traced value
+    # tied with a constant, ReLU's convention), so the gradient at 0 is 0: wrong, and caught
+    def f(x):
+        return np.maximum(x, 0.0) - np.maximum(-x, 0.0)
+
+    assert float(cr.grad(f)(0.0)) == 0.0
+    found = one_sided_slopes(_grad(f), [0.0])
+    assert found is not None and not found.kink
+    assert (found.left, found.right, found.at) == (1.0, 1.0, 0.0)

@@ -3,9 +3,10 @@
 At a critical point the gradient is zero and the second-order Taylor expansion is
 ``f(x + d) ≈ f(x) + d·H d / 2``, so the signs of the Hessian's eigenvalues decide: all
 positive, a minimum; all negative, a maximum; both signs, a saddle; a zero eigenvalue leaves
-the question to higher derivatives. That needs f twice differentiable at the point:
-`find_kink` finds where f is not (``abs(x)`` at 0, whose gradient there is only a
-convention), and a gradient or Hessian that is not finite gets no verdict. Used by
+the question to higher derivatives. That needs f twice differentiable at the point, and a
+gradient that means it: `one_sided_slopes` finds kinks (``abs(x)`` at 0, whose gradient
+there is only a convention) and gradients that a rule's tie convention got wrong; a gradient
+or Hessian that is not finite gets no verdict. Used by
 ``chainrule grad --hessian`` and the tour.
 """
 
@@ -17,64 +18,79 @@ from typing import Any
 
 import numpy
 
-__all__ = ["KINK_RTOL", "Kink", "classify", "find_kink", "norm"]
+__all__ = ["SLOPE_RTOL", "Slopes", "classify", "norm", "one_sided_slopes"]
 
-KINK_RTOL = 1e-6
-"""Smallest jump of a slope that `find_kink` reports, relative to max(1, |slopes nearby|)."""
+SLOPE_RTOL = 1e-6
+"""Smallest disagreement of slopes that `one_sided_slopes` reports, relative to
+max(1, |slopes nearby|)."""
 
 _STEP = 2.0**-30  # probe distance relative to max(1, |x_i|): far above rounding, well below shapes
 
 
 @dataclass(frozen=True)
-class Kink:
-    """f is not differentiable at the point: along variable `index` its slope is `left` just
-    below the point and `right` just above it (within `within` of it)."""
+class Slopes:
+    """The slopes of f along variable `index`: `left` just below the point, `right` just
+    above it (within `within` of it), and `at`, the gradient's value at the point itself."""
 
     index: int
     left: float
     right: float
+    at: float
     within: float
 
+    @property
+    def kink(self) -> bool:
+        """The slopes on the two sides differ: f is not differentiable at the point. If not,
+        f is, with slope `left`, and `at` (a derivative rule's tie convention) is wrong."""
+        return abs(self.right - self.left) > SLOPE_RTOL * max(1.0, abs(self.left), abs(self.right))
 
-def find_kink(
+
+def one_sided_slopes(
     grad: Callable[[numpy.ndarray], Any], point: Sequence[float] | numpy.ndarray
-) -> Kink | None:
-    """The first variable along which f's slope jumps at `point`, or None. `grad` is ∇f.
+) -> Slopes | None:
+    """The first variable along which ∇f (`grad`) misleads at `point`, or None.
+
+    It misleads where the slopes on the two sides differ (a kink: ``abs(x)`` at 0, whose
+    gradient there, 0, is a subgradient by convention, not a derivative), or where they
+    agree but the gradient at the point does not (a rule's tie convention: ``relu(x) -
+    relu(-x)``, which is x, gets 0 at 0).
 
     The criterion, per variable i with ``h = 2**-30 * max(1, |x_i|)``: with
     ``g(t) = ∂f/∂x_i(x + t e_i)`` evaluated by `grad` at t = ±h, ±2h,
     ``r = [g(2h) - g(-2h)] - 2 [g(h) - g(-h)]``. Where f is smooth, Taylor's theorem gives
     ``r = 2 h³ ∂⁴f/∂x_i⁴ + rounding``: zero to working precision. Where the slope jumps from
-    `left` to `right` (a kink within 2h of x), ``r ≈ left - right``. A jump is reported when
-    ``|r| > KINK_RTOL * max(1, |g| at the probes)``; probes where the gradient is not finite
-    prove nothing and are skipped, so the answer errs towards "smooth". The one-sided slopes
-    are measured, not taken from a rule's convention at the kink itself (``abs`` has
-    gradient 0 at 0 by convention: a subgradient, not a derivative).
+    `left` to `right` (a kink within 2h of x), ``r ≈ left - right``. Likewise
+    ``(g(h) + g(-h)) / 2 - g(0) = h² ∂³f/∂x_i³ / 2`` where f is smooth. Either is reported
+    when it exceeds ``SLOPE_RTOL * max(1, |g| at the probes)``; probes where the gradient is
+    not finite prove nothing and are skipped, so the answer errs towards "smooth".
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
     >>> g = cr.grad(lambda p: np.abs(p[0]) + p[1] ** 2)
-    >>> kink = find_kink(g, [0.0, 1.0])
-    >>> kink.index, kink.left, kink.right
-    (0, -1.0, 1.0)
-    >>> find_kink(g, [0.5, 1.0]) is None  # a point where f is smooth
+    >>> s = one_sided_slopes(g, [0.0, 1.0])
+    >>> s.index, s.left, s.right, s.kink
+    (0, -1.0, 1.0, True)
+    >>> one_sided_slopes(g, [0.5, 1.0]) is None  # a point where f is smooth
     True
     """
     x = numpy.array(point, dtype=numpy.float64)
+    with numpy.errstate(all="ignore"):
+        at = numpy.asarray(grad(x), dtype=numpy.float64)
     for i in range(x.size):
         h = _STEP * max(1.0, abs(float(x[i])))
-        slopes = []
+        probes = []
         for t in (-2 * h, -h, h, 2 * h):
             probe = x.copy()
             probe[i] += t
             with numpy.errstate(all="ignore"):
-                slopes.append(float(numpy.asarray(grad(probe), dtype=numpy.float64)[i]))
-        far_left, left, right, far_right = slopes
-        if not numpy.all(numpy.isfinite(slopes)):
+                probes.append(float(numpy.asarray(grad(probe), dtype=numpy.float64)[i]))
+        far_left, left, right, far_right = probes
+        if not numpy.all(numpy.isfinite(probes)) or not numpy.isfinite(at[i]):
             continue
-        r = (far_right - far_left) - 2 * (right - left)
-        if abs(r) > KINK_RTOL * max(1.0, *map(abs, slopes)):
-            return Kink(index=i, left=left, right=right, within=2 * h)
+        tol = SLOPE_RTOL * max(1.0, *map(abs, probes))
+        jump = (far_right - far_left) - 2 * (right - left)
+        if abs(jump) > tol or abs((left + right) / 2 - at[i]) > tol:
+            return Slopes(index=i, left=left, right=right, at=float(at[i]), within=2 * h)
     return None
 
 
@@ -94,7 +110,7 @@ def norm(v: Any) -> float:
 def classify(grad: Any, eigenvalues: Any, tol: float = 1e-9) -> str:
     """What the gradient and the Hessian's eigenvalues say about a point.
 
-    It assumes f twice differentiable there (see `find_kink`); a gradient or eigenvalue that
+    It assumes f twice differentiable there (see `one_sided_slopes`); a gradient or eigenvalue that
     is not finite gets no verdict.
 
     >>> classify([0.0, 0.0], [2.0, 4.0])

@@ -42,6 +42,9 @@ def parse_point(text: str, names: Sequence[str]) -> dict[str, float] | None:
             known = ", ".join(names) or "none"
             _bad_point(f"{name!r} is not a variable of the expression (it has: {known})")
             return None
+        if name in point:
+            _bad_point(f"{name!r} is given twice")
+            return None
         point[name] = number
     missing = [n for n in names if n not in point]
     if missing:

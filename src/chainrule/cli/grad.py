@@ -92,9 +92,9 @@ def run(args: argparse.Namespace) -> int:
             "largest float (as exp(x) beyond x = 709)"
         )
     else:
-        kink = curvature.find_kink(vector_grad, values)
+        kink = curvature.one_sided_slopes(vector_grad, values)
         if kink is not None:
-            print(_kink_message(kink, names, grad))
+            print(_slopes_message(kink, names))
     if args.hessian:
         _hessian(fn, names, values, grad, kink)
     if args.explain:
@@ -114,14 +114,20 @@ def _not_finite(value: float) -> str:
     return ""
 
 
-def _kink_message(kink: curvature.Kink, names: tuple[str, ...], grad: Any) -> str:
-    name = names[kink.index]
+def _slopes_message(slopes: curvature.Slopes, names: tuple[str, ...]) -> str:
+    name = names[slopes.index]
+    at = f"df/d{name} = {common.fmt(slopes.at)} above"
+    if slopes.kink:
+        return (
+            f"not differentiable here: a kink along {name}, whose slope is "
+            f"{common.fmt(slopes.left)} just below this point and {common.fmt(slopes.right)} "
+            f"just above it (within {slopes.within:.1g}); {at} is only a convention there (a "
+            "subgradient), not a derivative"
+        )
     return (
-        f"not differentiable here: a kink along {name}, whose slope is "
-        f"{common.fmt(kink.left)} just below this point and {common.fmt(kink.right)} just "
-        f"above it (within {kink.within:.1g}); df/d{name} = "
-        f"{common.fmt(float(grad[kink.index]))} above is only a convention there (a "
-        "subgradient), not a derivative"
+        f"careful: {at} is a derivative rule's convention at a tie, not f's derivative: f "
+        f"is differentiable here along {name}, with slope {common.fmt(slopes.left)} on both "
+        "sides"
     )
 
 
@@ -130,7 +136,7 @@ def _hessian(
     names: tuple[str, ...],
     values: list[float],
     grad: Any,
-    kink: curvature.Kink | None,
+    kink: curvature.Slopes | None,
 ) -> None:
     with numpy.errstate(all="ignore"):
         hess = numpy.asarray(cr.hessian(lambda p: fn(*p))(numpy.array(values, dtype=float)))
@@ -144,8 +150,8 @@ def _hessian(
         )
     if kink is not None:
         print(
-            "no verdict: f is not differentiable here, so neither the gradient nor the "
-            "Hessian test applies (look at the slopes on either side)"
+            "no verdict: the gradient above is not f's derivative here, so the "
+            "second-derivative test does not apply (look at the slopes on either side)"
         )
         return
     if numpy.all(numpy.isfinite(hess)):
