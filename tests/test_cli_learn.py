@@ -318,6 +318,7 @@ def test_without_matplotlib_the_command_says_so_once_and_succeeds(
         (["descend", "x**2", "--from", "1", "--plot", "NOFOLDER/f.png"], "does not exist"),
         (["descend", "x+y+z", "--from", "1,1,1", "--plot", "TMP/f.png"], "one or two"),
         (["descend", "log(x)", "--from", "-1"], "f is not finite at the start"),
+        (["descend", "sqrt(x)", "--from", "0"], "the gradient of f is not finite at the start"),
         (["descend", "bowl", "--from", "1"], "needs 2 finite number(s)"),
         (["descend", "x**2", "--from", "1", "--optimizer", ""], "unknown optimizer"),
         (["descend", "x**2", "--from", "1", "--lr", "nan"], "--lr must be"),

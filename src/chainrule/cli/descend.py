@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy
 
+import chainrule as cr
 from chainrule import surfaces
 
 from . import common
@@ -100,9 +101,13 @@ def run(args: argparse.Namespace) -> int:
     if start is None:
         return 2
     with numpy.errstate(all="ignore"):
-        first = float(fn(*start))
+        first, slope = cr.value_and_grad(lambda p: fn(*p))(numpy.array(start))
     if not math.isfinite(first):
         return _error(f"f is not finite at the start ({common.fmt(first)}): choose another --from")
+    if not numpy.all(numpy.isfinite(slope)):
+        return _error(
+            "the gradient of f is not finite at the start (as sqrt(x) at 0): choose another --from"
+        )
     print(title)
     print(
         "from " + ", ".join(f"{v} = {common.fmt(s)}" for v, s in zip(variables, start, strict=True))
