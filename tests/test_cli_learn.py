@@ -364,3 +364,25 @@ def test_argparse_errors_exit_2_with_usage(
         main(argv)
     assert info.value.code == 2
     assert "usage: chainrule" in capsys.readouterr().err
+
+
+def test_the_command_draws_without_pyplot(tmp_path: Path) -> None:
+    # files only: no backend is chosen, none is changed, no window can open (a fresh process,
+    # since this one has pyplot already)
+    pytest.importorskip("matplotlib")
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from chainrule.cli import main\n"
+        f"assert main(['grad', 'sin(x)', '--at', 'x=1', '--plot', {str(tmp_path / 'a.png')!r}]) == 0\n"
+        f"assert main(['descend', 'x**2', '--from', '1', '--plot', {str(tmp_path / 'b.svg')!r}]) == 0\n"
+        "print('matplotlib.pyplot' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "False"
+    assert (tmp_path / "a.png").stat().st_size > 5_000 and (tmp_path / "b.svg").exists()
