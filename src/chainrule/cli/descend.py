@@ -182,7 +182,8 @@ def _summary(path: Any, variables: tuple[str, ...], surface: surfaces.Surface | 
             f"large for this function (last point kept: {end})"
         )
     state = "converged" if path.converged else "stopped"
-    line = f"{head}{state} after {path.steps_taken} steps at {end}, f = {common.fmt(float(path.values[-1]))}"
+    value = common.fmt(float(path.values[-1]))
+    line = f"{head}{state} after {path.steps_taken} steps at {end}, f = {value}"
     if surface is not None and surface.minima:
         minima = numpy.asarray(surface.minima, dtype=float)
         dist = numpy.linalg.norm(minima - numpy.asarray(path.final), axis=1)
