@@ -109,3 +109,30 @@ def test_drawing_of_a_graph():
     d = draw(lambda x: x * 2.0, 3.0)
     assert isinstance(d, Drawing) and d.width > 0 and d.height > 0
     assert [n.kind for n in d._layout.nodes] == ["value", "op", "value"]
+
+
+def test_png_without_matplotlib_gives_the_plots_error(tmp_path, monkeypatch):
+    import sys
+
+    from chainrule.plot import MATPLOTLIB_NEEDED
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails
+    with pytest.raises(ImportError) as info:
+        draw(f, 2.0, -3.0).save(tmp_path / "g.png")
+    assert str(info.value) == MATPLOTLIB_NEEDED  # the very words of chainrule.plot
+    assert not (tmp_path / "g.png").exists()
+    assert draw(f, 2.0, -3.0).save(tmp_path / "g.svg").exists()  # SVG needs no matplotlib
+
+
+def test_png_leaves_pyplot_and_its_backend_alone(tmp_path):
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    before = matplotlib.get_backend()
+    plt.switch_backend("svg")
+    try:
+        figures = plt.get_fignums()
+        draw(f, 2.0, -3.0).save(tmp_path / "g.png")
+        assert matplotlib.get_backend() == "svg" and plt.get_fignums() == figures
+    finally:
+        plt.switch_backend(before)

@@ -257,6 +257,13 @@ ERRORS = [
     ("x * / y", 4, "unexpected '/'"),
     ("foo(x)", 0, "'foo' is not a known function"),
     ("x(y)", 0, "'x' is not a known function"),
+    ("x(y)", 0, "(to multiply, write x*(...))"),  # nothing is close to 'x': multiplying is
+    ("sine(x)", 0, "did you mean sin(...)?"),
+    ("Exp(x)", 0, "did you mean exp(...)?"),
+    ("sigmod(x)", 0, "did you mean sigmoid(...)?"),
+    ("sqr(x)", 0, "did you mean sqrt(...)?"),
+    ("lg(x)", 0, "did you mean log(...)?"),
+    ("ln x", 0, "ln is a function: call it, as in ln(x)"),
     ("pi(2)", 0, "'pi' is a constant"),
     ("sin + 1", 0, "sin is a function: call it"),
     ("sin()", 4, "sin() needs one argument"),
@@ -305,7 +312,7 @@ def test_caret_text_exactly() -> None:
     with pytest.raises(ExpressionError) as info:
         parse("x**2 + foo(y)")
     assert str(info.value) == (
-        "'foo' is not a known function; the functions are sin, cos, tan, exp, log, sqrt, abs, "
+        "'foo' is not a known function; the functions are sin, cos, tan, exp, log, ln, sqrt, abs, "
         "tanh, sigmoid, relu, softplus (to multiply, write foo*(...))\n"
         "  x**2 + foo(y)\n"
         "         ^"
@@ -454,6 +461,7 @@ ORACLE_FUNCTIONS: dict[str, Callable[[Any], Any]] = {
     "tan": numpy.tan,
     "exp": numpy.exp,
     "log": numpy.log,
+    "ln": numpy.log,
     "sqrt": numpy.sqrt,
     "abs": numpy.abs,
     "tanh": numpy.tanh,
@@ -509,3 +517,19 @@ def test_well_formed_formulas_match_numpy(formula: Formula, data: st.DataObject)
         again = parse(str(f))(**{name: env[name] for name in f.variables})
     numpy.testing.assert_allclose(got, expected, rtol=1e-12, equal_nan=True)
     numpy.testing.assert_array_equal(again, got)
+
+
+def test_ln_is_the_natural_log_as_in_the_guides() -> None:
+    f = parse("ln(x) + log(x)")
+    assert str(f) == "ln(x) + log(x)"
+    assert float(f(math.e)) == 2.0
+    import chainrule as cr
+
+    assert float(cr.grad(parse("ln(x**2)").function())(4.0)) == 0.5  # 2/x
+
+
+def test_a_suggestion_replaces_the_multiplication_hint() -> None:
+    with pytest.raises(ExpressionError) as info:
+        parse("2 * sine(x)")
+    assert "to multiply" not in info.value.message
+    assert info.value.position == 4

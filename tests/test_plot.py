@@ -212,3 +212,143 @@ def test_bad_points_are_rejected() -> None:
         plot.difference_quotient(np.sin, "1.0")
     with pytest.raises(ValueError, match="xlim must be \\(low, high\\)"):
         plot.tangent(np.sin, 0.0, xlim=(1.0, 1.0))
+
+
+# --------------------------------------------------------------------------- issue 10
+
+
+def _every_plot(tmp_path: Path) -> dict[str, object]:
+    """Every public plot function, each saving a file as well."""
+    run = descend(lambda p: p[0] ** 2, [2.0], "gd", lr=0.2, steps=5)
+    return {
+        "tangent": plot.tangent(np.sin, 0.5, path=tmp_path / "t.png"),
+        "difference_quotient": plot.difference_quotient(np.exp, 1.0, path=tmp_path / "d.png"),
+        "gradient_field": plot.gradient_field(
+            SURFACES["bowl"].fn, (-1, 1), (-1, 1), point=(0.5, 0.5), path=tmp_path / "g.png"
+        ),
+        "optimizer_paths": plot.optimizer_paths("bowl", steps=10, path=tmp_path / "o.png"),
+        "descent_paths": plot.descent_paths(lambda x: x**2, [run], path=tmp_path / "p.png"),
+        "training_curves": plot.training_curves({"loss": [1.0, 0.5]}, path=tmp_path / "c.png"),
+        "loss_curves": plot.loss_curves({"loss": [1.0, 0.5]}),
+    }
+
+
+@pytest.fixture
+def svg_backend() -> Iterator[str]:
+    """pyplot on a backend chainrule did not choose (the old code replaced it with Agg)."""
+    import matplotlib
+
+    before = matplotlib.get_backend()
+    plt.switch_backend("svg")
+    try:
+        yield "svg"
+    finally:
+        plt.close("all")
+        plt.switch_backend(before)
+
+
+def test_plots_never_change_the_backend(svg_backend: str, tmp_path: Path) -> None:
+    import matplotlib
+
+    for name, fig in _every_plot(tmp_path).items():
+        assert matplotlib.get_backend() == svg_backend, name
+        assert type(fig.canvas).__module__.endswith("backend_svg"), name  # pyplot's canvas
+
+
+def test_figures_are_pyplots_so_plt_show_shows_them(tmp_path: Path) -> None:
+    figures = _every_plot(tmp_path)
+    numbers = plt.get_fignums()
+    for name, fig in figures.items():
+        assert fig.number in numbers and plt.figure(fig.number) is fig, name
+
+
+def test_offscreen_figures_stay_out_of_pyplot(tmp_path: Path) -> None:
+    before = plt.get_fignums()
+    with plot.offscreen():
+        figures = _every_plot(tmp_path)
+    assert plt.get_fignums() == before
+    for name, fig in figures.items():
+        assert not hasattr(fig, "number"), name
+    assert_not_blank(tmp_path / "o.png")
+    assert plot.tangent(np.sin, 0.0).number in plt.get_fignums()  # the block has ended
+
+
+@pytest.fixture
+def ipython_display(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """A stand-in for IPython.display that records the PNGs shown."""
+    import sys
+    import types
+
+    shown: list[bytes] = []
+    module = types.ModuleType("IPython.display")
+    module.Image = lambda data, format: (format, data)  # type: ignore[attr-defined]
+    module.display = lambda image: shown.append(image[1])  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "IPython", types.ModuleType("IPython"))
+    monkeypatch.setitem(sys.modules, "IPython.display", module)
+    return shown
+
+
+@pytest.mark.parametrize("interactive", [True, False])
+def test_a_returned_figure_shows_once_in_ipython(
+    interactive: bool, ipython_display: list[bytes]
+) -> None:
+    import matplotlib
+
+    before = matplotlib.is_interactive()
+    matplotlib.interactive(interactive)
+    try:
+        fig = plot.tangent(np.sin, 0.0)
+        # IPython shows a cell's value by its _ipython_display_ when it has one
+        fig._ipython_display_()
+        if interactive:  # interactive pyplot shows it itself (inline: when the cell ends)
+            assert ipython_display == []
+        else:  # nothing else will show it: the value does
+            assert len(ipython_display) == 1
+        plt.close(fig)  # the inline backend closes figures once shown
+        fig._ipython_display_()  # shown again in a later cell: from the value only
+        assert len(ipython_display) == (1 if interactive else 2)
+        assert all(png.startswith(b"\x89PNG") for png in ipython_display)
+    finally:
+        matplotlib.interactive(before)
+
+
+def test_without_matplotlib_every_plot_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(ImportError) as info:
+        plot.tangent(np.sin, 0.0)
+    assert str(info.value) == plot.MATPLOTLIB_NEEDED
+    with plot.offscreen(), pytest.raises(ImportError, match=r"pip install 'chainrule\[plot\]'"):
+        plot.loss_curves({"loss": [1.0]})
+
+
+def test_descent_paths_on_a_curve() -> None:
+    gd = descend(lambda p: p[0] ** 2, [2.0], "gd", lr=0.2, steps=5)
+    wild = descend(lambda p: p[0] ** 2, [2.0], "gd", lr=5.0, steps=50)
+    fig = plot.descent_paths(lambda x: x**2, [gd, wild], xlim=(-3.0, 3.0))
+    ax = fig.axes[0]
+    line = line_labelled(ax, "gd (5 steps)")
+    numpy.testing.assert_array_equal(line.get_xdata(), gd.points[:, 0])
+    numpy.testing.assert_array_equal(line.get_ydata(), gd.values)  # on the curve y = f(x)
+    assert wild.diverged and f"gd ({wild.steps_taken} steps, diverged)" in legend_texts(ax)
+    assert ax.get_xlim() == (-3.0, 3.0) and ax.get_ylabel() == "f(x)"
+
+
+def test_descent_paths_on_contours_match_optimizer_paths() -> None:
+    bowl = SURFACES["bowl"]
+    run = descend(bowl.vector_fn, bowl.start, "adam", lr=0.1, steps=30)
+    fig = plot.descent_paths(bowl.fn, [run])
+    line = line_labelled(fig.axes[0], "adam (30 steps)")
+    drawn = numpy.column_stack([line.get_xdata(), line.get_ydata()])
+    numpy.testing.assert_array_equal(drawn, run.points)
+    lo, hi = run.points.min(axis=0), run.points.max(axis=0)
+    x_lo, x_hi = fig.axes[0].get_xlim()
+    assert x_lo < lo[0] and x_hi > hi[0]  # the window holds the path, padded
+    with pytest.raises(ValueError, match="at least one path"):
+        plot.descent_paths(bowl.fn, [])
+    three = descend(lambda p: (p**2).sum(), [1.0, 1.0, 1.0], "gd", steps=3)
+    with pytest.raises(ValueError, match="one or two variables"):
+        plot.descent_paths(bowl.fn, [three])

@@ -12,6 +12,7 @@ import chainrule.numpy as np
 from chainrule import optim
 from chainrule.surfaces import (
     DEFAULT_LR,
+    DIVERGENCE_RISE,
     OPTIMIZERS,
     SURFACES,
     Path,
@@ -119,7 +120,7 @@ def test_gd_escapes_the_saddle_along_y() -> None:
 
 
 def test_divergence_stops_and_is_reported() -> None:
-    # gd on x**2 with lr 10 multiplies x by -19 each step: it overflows after ~240 steps
+    # gd on x**2 with lr 10 multiplies x by -19 each step: f = 361**k passes 1e10 at step 4
     path = descend(lambda p: p[0] ** 2, [1.0], "gd", lr=10.0, steps=1000)
     assert path.diverged and not path.converged
     assert path.steps_taken < 1000
@@ -227,3 +228,40 @@ def test_surface_learning_rates_default_and_are_checked() -> None:
         Surface("s", "x", lambda x, y: x, (0.0, 0.0), (), (-1.0, 1.0), (-1.0, 1.0), lr={"sgd": 0.1})
     with pytest.raises(ValueError, match="lr must be a positive finite number"):
         Surface("s", "x", lambda x, y: x, (0.0, 0.0), (), (-1.0, 1.0), (-1.0, 1.0), lr={"gd": -1})
+
+
+def test_divergence_is_caught_before_overflow_with_its_step() -> None:
+    # gd with lr 2 on x**2 maps x to -3x: f = 25 * 9**k rises above 25 + 1e10 * 25 at k = 11
+    # (the old path ran all 1000 steps and ended at x = -7e153 without a word)
+    path = descend(lambda p: p[0] ** 2, [5.0], "gd", lr=2.0, steps=1000)
+    assert path.diverged and path.diverged_at == 11 and path.steps_taken == 11
+    assert path.values[-1] > DIVERGENCE_RISE * path.values[0] > path.values[-2]
+    assert not path.converged
+    # a step to a point that is not finite is not recorded: it diverged after the last
+    path = descend(lambda p: np.exp(p[0] ** 2), [3.0], "gd", lr=1.0, steps=10)
+    assert path.diverged_at == 1 and path.steps_taken == 0 and path.points.shape == (1, 1)
+
+
+def test_a_falling_function_does_not_diverge() -> None:
+    path = descend(lambda p: -(p[0] ** 2), [1.0], "gd", lr=0.1, steps=200)
+    assert not path.diverged and path.steps_taken == 200 and path.values[-1] < -1e30
+
+
+@pytest.mark.parametrize("max_points", [2, 3, 7, 50])
+def test_a_long_run_keeps_a_bounded_path(max_points: int) -> None:
+    fn = SURFACES["rosenbrock"].vector_fn
+    full = descend(fn, (-1.2, 1.0), "adam", lr=0.01, steps=300)
+    kept = descend(fn, (-1.2, 1.0), "adam", lr=0.01, steps=300, max_points=max_points)
+    assert len(kept.points) <= max_points and kept.steps_taken == full.steps_taken == 300
+    steps = kept.step_numbers
+    assert steps[0] == 0 and steps[-1] == 300 and numpy.all(numpy.diff(steps) > 0)
+    numpy.testing.assert_array_equal(kept.points, full.points[steps])
+    numpy.testing.assert_array_equal(kept.values, full.values[steps])
+    numpy.testing.assert_array_equal(kept.final, full.final)
+    assert full.stride == 1 and numpy.array_equal(full.step_numbers, numpy.arange(301))
+
+
+def test_max_points_is_checked() -> None:
+    for bad in (1, 0, 2.5, True):
+        with pytest.raises(ValueError, match="max_points must be an int >= 2"):
+            descend(lambda p: p[0] ** 2, [1.0], max_points=bad)

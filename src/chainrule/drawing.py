@@ -328,72 +328,73 @@ class Drawing:
         return path
 
     def _save_png(self, path: Path, dpi: float) -> None:
+        from .plot import require_matplotlib
+
+        require_matplotlib()
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
         from matplotlib.patches import Ellipse, FancyArrowPatch, Rectangle
         from matplotlib.path import Path as MplPath
 
-        from .plot import pyplot
-
-        plt = pyplot()
         lay = self._layout
         nodes = {n.key: n for n in lay.nodes}
         # Keep very large graphs to a sensible number of pixels.
         dpi = min(dpi, 100.0 * 8000.0 / max(lay.width, lay.height, 1.0))
-        fig = plt.figure(figsize=(lay.width / 100.0, lay.height / 100.0), dpi=dpi)
-        try:
-            ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
-            ax.set_xlim(0, lay.width)
-            ax.set_ylim(lay.height, 0)
-            ax.axis("off")
-            fontsize = FONT * 72.0 / 100.0
-            codes = [MplPath.MOVETO, MplPath.CURVE4, MplPath.CURVE4, MplPath.CURVE4]
-            for a, b in lay.edges:
-                verts = _edge_path(nodes[a], nodes[b])
-                ax.add_patch(
-                    FancyArrowPatch(
-                        path=MplPath(verts, codes),
-                        arrowstyle="-|>",
-                        mutation_scale=10,
-                        color=STROKE,
-                        linewidth=1.0,
-                    )
+        # A figure pyplot never sees: nothing to close, and no backend is chosen or changed.
+        fig = Figure(figsize=(lay.width / 100.0, lay.height / 100.0), dpi=dpi)
+        FigureCanvasAgg(fig)
+        ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+        ax.set_xlim(0, lay.width)
+        ax.set_ylim(lay.height, 0)
+        ax.axis("off")
+        fontsize = FONT * 72.0 / 100.0
+        codes = [MplPath.MOVETO, MplPath.CURVE4, MplPath.CURVE4, MplPath.CURVE4]
+        for a, b in lay.edges:
+            verts = _edge_path(nodes[a], nodes[b])
+            ax.add_patch(
+                FancyArrowPatch(
+                    path=MplPath(verts, codes),
+                    arrowstyle="-|>",
+                    mutation_scale=10,
+                    color=STROKE,
+                    linewidth=1.0,
                 )
-            for n in lay.nodes:
-                if n.kind == "op":
-                    ax.add_patch(
-                        Ellipse((n.x, n.y), n.width, HEIGHT, facecolor=n.fill, edgecolor=STROKE)
-                    )
-                    ax.text(
-                        n.x,
-                        n.y,
-                        n.fields[0],
-                        ha="center",
-                        va="center",
-                        family="monospace",
-                        fontsize=fontsize,
-                    )
-                    continue
-                top = n.y - HEIGHT / 2
+            )
+        for n in lay.nodes:
+            if n.kind == "op":
                 ax.add_patch(
-                    Rectangle((n.left, top), n.width, HEIGHT, facecolor=n.fill, edgecolor=STROKE)
+                    Ellipse((n.x, n.y), n.width, HEIGHT, facecolor=n.fill, edgecolor=STROKE)
                 )
-                x = n.left
-                for i, (text, w) in enumerate(zip(n.fields, n.field_widths, strict=True)):
-                    if i:
-                        ax.plot([x, x], [top, top + HEIGHT], color=STROKE, linewidth=1.0)
-                    ax.text(
-                        x + w / 2,
-                        n.y,
-                        text,
-                        ha="center",
-                        va="center",
-                        family="monospace",
-                        fontsize=fontsize,
-                        fontweight="bold" if i == 0 else "normal",
-                    )
-                    x += w
-            fig.savefig(path, dpi=dpi, facecolor="white")
-        finally:
-            plt.close(fig)
+                ax.text(
+                    n.x,
+                    n.y,
+                    n.fields[0],
+                    ha="center",
+                    va="center",
+                    family="monospace",
+                    fontsize=fontsize,
+                )
+                continue
+            top = n.y - HEIGHT / 2
+            ax.add_patch(
+                Rectangle((n.left, top), n.width, HEIGHT, facecolor=n.fill, edgecolor=STROKE)
+            )
+            x = n.left
+            for i, (text, w) in enumerate(zip(n.fields, n.field_widths, strict=True)):
+                if i:
+                    ax.plot([x, x], [top, top + HEIGHT], color=STROKE, linewidth=1.0)
+                ax.text(
+                    x + w / 2,
+                    n.y,
+                    text,
+                    ha="center",
+                    va="center",
+                    family="monospace",
+                    fontsize=fontsize,
+                    fontweight="bold" if i == 0 else "normal",
+                )
+                x += w
+        fig.savefig(path, dpi=dpi, facecolor="white")
 
 
 def draw(fun: Callable[..., Any], *args: Any) -> Drawing:

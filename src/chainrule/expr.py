@@ -26,6 +26,7 @@ The grammar, loosest binding first::
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import keyword
 import math
@@ -69,6 +70,7 @@ FUNCTIONS: dict[str, Callable[[Any], Any]] = {
     "tan": cnp.tan,
     "exp": cnp.exp,
     "log": cnp.log,
+    "ln": cnp.log,
     "sqrt": cnp.sqrt,
     "abs": cnp.abs,
     "tanh": cnp.tanh,
@@ -76,7 +78,9 @@ FUNCTIONS: dict[str, Callable[[Any], Any]] = {
     "relu": lambda x: cnp.maximum(x, 0.0),
     "softplus": lambda x: cnp.logaddexp(x, 0.0),
 }
-"""The functions a formula may call, each of one argument, written with chainrule.numpy."""
+"""The functions a formula may call, each of one argument, written with chainrule.numpy.
+
+``log`` and ``ln`` are both the natural logarithm (``ln`` is the study guides' notation)."""
 
 CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
 """The named constants a formula may use."""
@@ -447,9 +451,10 @@ class _Parser:
         name = tok.text
         if self.is_op("("):
             what = "a constant" if name in CONSTANTS else "not a known function"
+            close = difflib.get_close_matches(name.lower(), FUNCTIONS, n=1)
+            hint = f"did you mean {close[0]}(...)?" if close else f"to multiply, write {name}*(...)"
             raise self.error(
-                f"{name!r} is {what}; the functions are {_FUNCTION_LIST} "
-                f"(to multiply, write {name}*(...))",
+                f"{name!r} is {what}; the functions are {_FUNCTION_LIST} ({hint})",
                 tok.position,
             )
         if name in CONSTANTS:

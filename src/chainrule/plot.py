@@ -3,50 +3,128 @@
 `tangent` draws f, f' and the tangent line at a point; `difference_quotient` shows the central
 difference converging to f' as h shrinks, until round-off takes over; `gradient_field` draws
 the contours of f(x, y) with its gradient arrows; `optimizer_paths` races the optimizers of
-`chainrule.surfaces` on one surface; `training_curves` (alias `loss_curves`) draws a history.
+`chainrule.surfaces` on one surface, and `descent_paths` draws paths already run on any
+function of one or two variables; `training_curves` (alias `loss_curves`) draws a history.
 
 matplotlib is an optional extra (``pip install 'chainrule[plot]'``); without it, the plot
 functions raise an ImportError that says how to install it. Every function returns the
 matplotlib figure, and saves it when given a path (the format follows the suffix: .png, .svg,
 .pdf).
+
+The figures are pyplot's, made as ``plt.subplots`` makes them, and matplotlib's backend is
+never changed: a script shows them with ``plt.show()``, and a notebook shows each one once,
+when the cell ends. A returned figure is not shown a second time as the cell's value while
+pyplot, in interactive mode, is about to show it. Within `offscreen()` the figures are made
+without pyplot (for writing files only, as the command line does).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import importlib
+import io
 import math
 import numbers
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 import numpy
 
 from chainrule.surfaces import OPTIMIZERS, SURFACES, Surface, descend
+from chainrule.surfaces import Path as DescentPath
 
 __all__ = [
+    "descent_paths",
     "difference_quotient",
     "gradient_field",
     "loss_curves",
+    "offscreen",
     "optimizer_paths",
+    "pyplot",
+    "require_matplotlib",
     "tangent",
     "training_curves",
 ]
 
 
-def pyplot() -> Any:
-    """matplotlib.pyplot with a non-interactive backend, or an ImportError saying what to do."""
+MATPLOTLIB_NEEDED = (
+    "chainrule's plots need matplotlib, an optional extra: "
+    "pip install 'chainrule[plot]' (or pip install matplotlib)."
+)
+
+_OFFSCREEN: ContextVar[bool] = ContextVar("chainrule_plot_offscreen", default=False)
+
+
+def require_matplotlib() -> Any:
+    """The matplotlib module, or an ImportError saying how to install it (one wording for
+    every picture chainrule draws)."""
     try:
         import matplotlib
     except ImportError as exc:
-        raise ImportError(
-            "chainrule's plots need matplotlib, an optional extra: "
-            "pip install 'chainrule[plot]' (or pip install matplotlib)."
-        ) from exc
-    if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
-        matplotlib.use("Agg")
+        raise ImportError(MATPLOTLIB_NEEDED) from exc
+    return matplotlib
+
+
+def pyplot() -> Any:
+    """matplotlib.pyplot, with whatever backend the user has: chainrule never changes it."""
+    require_matplotlib()
     import matplotlib.pyplot as plt
 
     return plt
+
+
+@contextlib.contextmanager
+def offscreen() -> Iterator[None]:
+    """Within this block the plot functions make figures pyplot does not know of, drawn by Agg.
+
+    For writing files where no window or notebook will show them (the ``chainrule`` command):
+    pyplot's backend is not even chosen, and nothing needs closing.
+
+    >>> with offscreen():
+    ...     fig = loss_curves({"loss": [0.9, 0.5]})
+    >>> hasattr(fig, "number")  # pyplot numbers the figures it holds
+    False
+    """
+    token = _OFFSCREEN.set(True)
+    try:
+        yield
+    finally:
+        _OFFSCREEN.reset(token)
+
+
+def _figure(**kwargs: Any) -> Any:
+    """A new figure: pyplot's, as ``plt.figure`` makes it, or a detached one in `offscreen`."""
+    if _OFFSCREEN.get():
+        require_matplotlib()
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        fig = Figure(**kwargs)
+        FigureCanvasAgg(fig)
+        return fig
+    fig = pyplot().figure(**kwargs)
+    fig._ipython_display_ = functools.partial(_ipython_display, fig)
+    return fig
+
+
+def _ipython_display(fig: Any) -> None:
+    """How IPython shows a figure returned as a cell's value: once.
+
+    Interactive pyplot already shows the figures it holds (the inline backend when the cell
+    ends, a GUI backend in its window), so the value adds nothing then; a figure pyplot no
+    longer holds (closed, or shown in an earlier cell) is shown here as a PNG.
+    """
+    import matplotlib
+
+    if fig.canvas.manager is not None and matplotlib.is_interactive():
+        return
+    ipython = importlib.import_module("IPython.display")  # present: IPython is asking
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    ipython.display(ipython.Image(data=buffer.getvalue(), format="png"))
 
 
 def training_curves(history: dict[str, list[float]], path: str | Path | None = None) -> Any:
@@ -60,14 +138,12 @@ def training_curves(history: dict[str, list[float]], path: str | Path | None = N
     >>> [ax.get_title() for ax in fig.axes]
     ['loss', 'accuracy']
     """
-    plt = pyplot()
     epochs = history.get("epoch") or list(range(1, len(history["loss"]) + 1))
     metrics = sorted(
         {key.split("_", 1)[1] for key in history if key.startswith(("train_", "val_"))} - {"loss"}
     )
-    fig, axes = plt.subplots(
-        1, 1 + len(metrics), figsize=(5 * (1 + len(metrics)), 3.6), squeeze=False
-    )
+    fig = _figure(figsize=(5 * (1 + len(metrics)), 3.6))
+    axes = fig.subplots(1, 1 + len(metrics), squeeze=False)
     panels = [("loss", "loss", "val_loss")] + [(m, f"train_{m}", f"val_{m}") for m in metrics]
     for ax, (title, train_key, val_key) in zip(axes[0], panels, strict=True):
         for key, label in ((train_key, "training"), (val_key, "held-out")):
@@ -77,10 +153,7 @@ def training_curves(history: dict[str, list[float]], path: str | Path | None = N
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=120)
-    return fig
+    return _finish(fig, path)
 
 
 def loss_curves(history: dict[str, list[float]], path: str | Path | None = None) -> Any:
@@ -111,7 +184,6 @@ def tangent(
     """
     import chainrule as cr
 
-    plt = pyplot()
     x0 = _real("x0", x0)
     lo, hi = _interval("xlim", (x0 - 3.0, x0 + 3.0) if xlim is None else xlim)
     fprime = cr.derivative(f)
@@ -119,7 +191,8 @@ def tangent(
     xs = numpy.linspace(lo, hi, 401)
     ys, dys = _curve(f, xs), _curve(fprime, xs)
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    fig = _figure(figsize=(6.4, 4.4))
+    ax = fig.subplots()
     ax.plot(xs, ys, color="C0", linewidth=2, label="f(x)")
     ax.plot(xs, dys, color="C1", linestyle="--", label="f'(x)")
     ax.plot(
@@ -165,7 +238,6 @@ def difference_quotient(
     """
     import chainrule as cr
 
-    plt = pyplot()
     x0 = _real("x0", x0)
     h = numpy.array([10.0**-k for k in range(13)] if hs is None else hs, dtype=numpy.float64)
     if h.ndim != 1 or h.size == 0 or not numpy.all(numpy.isfinite(h)) or numpy.any(h <= 0):
@@ -176,7 +248,8 @@ def difference_quotient(
     error = numpy.abs(central - exact)
     shown = error > 0
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    fig = _figure(figsize=(6.4, 4.4))
+    ax = fig.subplots()
     ax.loglog(h[shown], error[shown], "o-", color="C0", label="|central difference − f'(x0)|")
     third = abs(float(cr.derivative(cr.derivative(cr.derivative(f)))(x0)))
     if third > 0:
@@ -215,9 +288,9 @@ def gradient_field(
     """
     import chainrule as cr
 
-    plt = pyplot()
     (x_lo, x_hi), (y_lo, y_hi) = _interval("xlim", xlim), _interval("ylim", ylim)
-    fig, ax = plt.subplots(figsize=(6.4, 5.2))
+    fig = _figure(figsize=(6.4, 5.2))
+    ax = fig.subplots()
     _contours(ax, f, (x_lo, x_hi), (y_lo, y_hi))
 
     qx, qy = numpy.meshgrid(numpy.linspace(x_lo, x_hi, 21), numpy.linspace(y_lo, y_hi, 21))
@@ -272,7 +345,6 @@ def optimizer_paths(
     >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     ['gd (50 steps)', 'adam (50 steps)', 'start', 'minimum']
     """
-    plt = pyplot()
     if isinstance(surface, str):
         if surface not in SURFACES:
             raise ValueError(
@@ -297,47 +369,96 @@ def optimizer_paths(
         else:
             rate = lr
         paths.append(descend(surface.vector_fn, origin, name, lr=rate, steps=steps))
+    title = f"f(x, y) = {surface.formula}"
+    return descent_paths(
+        surface.fn,
+        paths,
+        xlim=surface.xlim,
+        ylim=surface.ylim,
+        minima=surface.minima,
+        title=title if surface.name == surface.formula else f"{surface.name}: {title}",
+        path=path,
+    )
 
-    fig, ax = plt.subplots(figsize=(7.0, 5.6))
-    _contours(ax, surface.fn, surface.xlim, surface.ylim)
-    (x_lo, x_hi), (y_lo, y_hi) = surface.xlim, surface.ylim
-    far = 3.0 * max(x_hi - x_lo, y_hi - y_lo)
-    centre = numpy.array([(x_lo + x_hi) / 2, (y_lo + y_hi) / 2])
+
+def descent_paths(
+    f: Callable[..., Any],
+    paths: Sequence[DescentPath],
+    xlim: tuple[float, float] | None = None,
+    ylim: tuple[float, float] | None = None,
+    minima: Sequence[Sequence[float]] = (),
+    title: str | None = None,
+    path: str | Path | None = None,
+) -> Any:
+    """Paths from `chainrule.surfaces.descend` drawn on f, a function of one or two variables.
+
+    One variable: the curve y = f(x) with each path's points on it. Two: the contours of
+    f(x, y) with each path over them. `f` works elementwise on arrays (written with
+    `chainrule.numpy`). The window defaults to the paths' finite points, padded; `minima`
+    are starred; a path that diverged is drawn up to its first point far off the window.
+
+    >>> from chainrule.surfaces import descend
+    >>> run = descend(lambda p: p[0] ** 2, [2.0], "gd", lr=0.2, steps=5)
+    >>> fig = descent_paths(lambda x: x**2, [run])
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    ['f(x)', 'gd (5 steps)', 'start']
+    """
+    if not paths:
+        raise ValueError("descent_paths needs at least one path from chainrule.surfaces.descend")
+    dims = {p.points.shape[1] for p in paths}
+    if not dims <= {1, 2} or len(dims) != 1:
+        raise ValueError(
+            f"descent_paths draws paths of one or two variables, all alike; got {sorted(dims)}"
+        )
+    two = dims == {2}
+    finite = numpy.concatenate([p.points for p in paths])
+    finite = finite[numpy.all(numpy.isfinite(finite), axis=1)]
+    lo, hi = finite.min(axis=0), finite.max(axis=0)
+    pad = numpy.maximum(0.25 * (hi - lo), 0.5)
+    xlim = _interval("xlim", (lo[0] - pad[0], hi[0] + pad[0]) if xlim is None else xlim)
+    fig = _figure(figsize=(7.0, 5.6) if two else (6.4, 4.4))
+    ax = fig.subplots()
+    if two:
+        y_lim = _interval("ylim", (lo[1] - pad[1], hi[1] + pad[1]) if ylim is None else ylim)
+        _contours(ax, f, xlim, y_lim)
+        ax.set_ylim(*y_lim)
+        centre = numpy.array([sum(xlim) / 2, sum(y_lim) / 2])
+        far = 3.0 * max(xlim[1] - xlim[0], y_lim[1] - y_lim[0])
+    else:
+        xs = numpy.linspace(xlim[0], xlim[1], 401)
+        ax.plot(xs, _curve(f, xs), color="0.3", linewidth=1.5, label="f(x)")
+        centre, far = numpy.array([sum(xlim) / 2]), 3.0 * (xlim[1] - xlim[0])
     for i, p in enumerate(paths):
-        points = p.points
-        outside = numpy.nonzero(numpy.abs(points - centre).max(axis=1) > far)[0]
-        if outside.size:  # draw up to the first point far off-screen, not to 1e300
-            points = points[: outside[0] + 1]
+        outside = numpy.nonzero(numpy.abs(p.points - centre).max(axis=1) > far)[0]
+        end = outside[0] + 1 if outside.size else len(p.points)  # not out to 1e300
+        xs, ys = (
+            (p.points[:end, 0], p.points[:end, 1]) if two else (p.points[:end, 0], p.values[:end])
+        )
         label = f"{p.optimizer} ({p.steps_taken} steps{', diverged' if p.diverged else ''})"
         width = max(3.0 - 0.5 * i, 1.0)  # earlier paths wider, so overlapping ones show
+        ax.plot(xs, ys, "-o", color=f"C{i}", markersize=width, linewidth=width, label=label)
+    first = paths[0]
+    start_y = first.points[0, 1] if two else first.values[0]
+    ax.plot([first.points[0, 0]], [start_y], "s", color="black", markersize=7, label="start")
+    if len(minima):
+        stars = numpy.array(minima, dtype=float)
         ax.plot(
-            points[:, 0],
-            points[:, 1],
-            "-o",
-            color=f"C{i}",
-            markersize=width,
-            linewidth=width,
-            label=label,
-        )
-    first = paths[0].points[0]
-    ax.plot([first[0]], [first[1]], "s", color="black", markersize=7, label="start")
-    if surface.minima:
-        minima = numpy.array(surface.minima, dtype=float)
-        ax.plot(
-            minima[:, 0],
-            minima[:, 1],
+            stars[:, 0],
+            stars[:, 1] if two else _curve(f, stars[:, 0]),
             "*",
             color="gold",
             markeredgecolor="black",
             markersize=14,
             label="minimum",
         )
-    ax.set_xlim(x_lo, x_hi)
-    ax.set_ylim(y_lo, y_hi)
+    ax.set_xlim(*xlim)
     ax.set_xlabel("x")
-    ax.set_ylabel("y")
-    title = f"f(x, y) = {surface.formula}"
-    ax.set_title(title if surface.name == surface.formula else f"{surface.name}: {title}")
+    if two:
+        ax.set_ylabel("y")
+    else:
+        ax.set_ylabel("f(x)")
+        ax.grid(alpha=0.3)
+    ax.set_title(title if title is not None else f"{_name(f)}: optimizer paths")
     ax.legend(loc="best", fontsize="small")
     return _finish(fig, path)
 

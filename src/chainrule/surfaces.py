@@ -4,7 +4,7 @@ A `Surface` is a function of two variables written with `chainrule.numpy`, so it
 whole grids (for contour plots) and is differentiable (for the optimizers), with a start point,
 its minima, a plotting window and a learning rate per optimizer that makes a readable path.
 `descend` runs one of the `OPTIMIZERS` from a start point on any function of a vector and keeps
-every point it visits; `chainrule.plot.optimizer_paths` draws the paths. No matplotlib here.
+the points it visits (a bounded number of them); `chainrule.plot.optimizer_paths` draws the paths. No matplotlib here.
 
 >>> from chainrule.surfaces import SURFACES, descend
 >>> bowl = SURFACES["bowl"]
@@ -28,6 +28,7 @@ from chainrule import optim
 
 __all__ = [
     "DEFAULT_LR",
+    "DIVERGENCE_RISE",
     "OPTIMIZERS",
     "SURFACES",
     "Path",
@@ -148,8 +149,11 @@ class Surface:
 class Path:
     """The points an optimizer visited: ``points[0]`` is the start, ``values[i] = f(points[i])``.
 
-    `converged` says the gradient norm fell below the tolerance; `diverged` that a step gave
-    a non-finite point or value (that step is not recorded).
+    `converged` says the gradient norm fell below the tolerance. `diverged_at` is the step
+    that diverged (None if none did): its point or value was not finite (that step is not
+    recorded), or its value rose above the start's by more than ``DIVERGENCE_RISE`` times
+    max(1, |f(start)|). A long run keeps at most `descend`'s ``max_points``: then `points`
+    holds every `stride`-th step and the last one, and `step_numbers` says which.
 
     >>> import chainrule.numpy as np
     >>> path = descend(lambda p: np.sum(p ** 2), [1.0], "gd", lr=0.25, steps=2)
@@ -163,12 +167,34 @@ class Path:
     lr: float
     steps_taken: int
     converged: bool
-    diverged: bool = False
+    diverged_at: int | None = None
+    stride: int = 1
+
+    @property
+    def diverged(self) -> bool:
+        """Whether a step diverged (see `diverged_at`)."""
+        return self.diverged_at is not None
 
     @property
     def final(self) -> numpy.ndarray:
         """The last point reached."""
         return self.points[-1]
+
+    @property
+    def step_numbers(self) -> numpy.ndarray:
+        """The step at which each of `points` was reached (0 for the start).
+
+        >>> path = descend(lambda p: p[0] ** 2, [1.0], "gd", lr=0.01, steps=9, max_points=4)
+        >>> path.stride, path.step_numbers.tolist()
+        (4, [0, 4, 8, 9])
+        """
+        steps = numpy.arange(len(self.points)) * self.stride
+        steps[-1] = self.steps_taken
+        return steps
+
+
+DIVERGENCE_RISE = 1e10
+"""A value this many times max(1, |f(start)|) above the start's means `descend` diverged."""
 
 
 def descend(
@@ -178,16 +204,20 @@ def descend(
     lr: float = 0.1,
     steps: int = 100,
     tol: float = 1e-8,
+    max_points: int = 10_000,
 ) -> Path:
     """Run `optimizer` on the scalar function `fn` of a float64 vector, from `start`.
 
-    Takes up to `steps` steps and keeps every point. It stops early when the gradient norm
-    falls below `tol` (``converged``), or when a step leaves the finite numbers
-    (``diverged``: the learning rate is too large for this function).
+    Takes up to `steps` steps. It stops early when the gradient norm falls below `tol`
+    (``converged``), or when a step diverges (see `Path`: the learning rate is too large
+    for this function). It keeps every point while there are at most `max_points`, then
+    every second one, every fourth, ...: memory stays bounded however many steps are taken.
 
     >>> path = descend(lambda p: p[0] ** 2, [5.0], "gd", lr=0.1, steps=3)
     >>> path.points[:, 0].tolist()
     [5.0, 4.0, 3.2, 2.56]
+    >>> descend(lambda p: p[0] ** 2, [5.0], "gd", lr=2.0, steps=100).diverged_at
+    11
     """
     if not callable(fn):
         raise TypeError(f"fn must be a function of one vector, got {type(fn).__name__}")
@@ -198,6 +228,10 @@ def descend(
         raise ValueError(f"steps must be a positive int, got {steps!r}")
     if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol >= 0:
         raise ValueError(f"tol must be a number >= 0, got {tol!r}")
+    if isinstance(max_points, bool) or not isinstance(max_points, numbers.Integral):
+        raise ValueError(f"max_points must be an int >= 2, got {max_points!r}")
+    if max_points < 2:
+        raise ValueError(f"max_points must be an int >= 2, got {max_points!r}")
     point = _check_start(start)
 
     opt = make_optimizer(optimizer, lr)
@@ -207,30 +241,44 @@ def descend(
         value, grad = value_and_grad(point)
     if not numpy.isfinite(value):
         raise ValueError(f"fn is not finite at the start point {point.tolist()}: {value}")
+    ceiling = float(value) + DIVERGENCE_RISE * max(1.0, abs(float(value)))
     points, values = [point], [float(value)]
-    converged = diverged = False
+    last = (point, float(value))
+    taken, stride = 0, 1
+    converged, diverged_at = False, None
     with numpy.errstate(all="ignore"):
-        for _ in range(int(steps)):
+        for step in range(1, int(steps) + 1):
             converged = bool(numpy.linalg.norm(grad) < tol)
             if converged:
                 break
             point, state = opt.step(numpy.asarray(grad, dtype=numpy.float64), state, point)
             value, grad = value_and_grad(point)
             if not (numpy.all(numpy.isfinite(point)) and numpy.isfinite(value)):
-                diverged = True
+                diverged_at = step
                 break
-            points.append(point)
-            values.append(float(value))
+            taken, last = step, (point, float(value))
+            if step % stride == 0:
+                points.append(point)
+                values.append(float(value))
+                if len(points) > max_points - 1:  # room for the last point
+                    points, values, stride = points[::2], values[::2], 2 * stride
+            if value > ceiling:
+                diverged_at = step
+                break
         else:
             converged = bool(numpy.linalg.norm(grad) < tol)
+    if taken % stride:
+        points.append(last[0])
+        values.append(last[1])
     return Path(
         points=numpy.array(points),
         values=numpy.array(values),
         optimizer=optimizer,
         lr=lr,
-        steps_taken=len(points) - 1,
+        steps_taken=taken,
         converged=converged,
-        diverged=diverged,
+        diverged_at=diverged_at,
+        stride=stride,
     )
 
 

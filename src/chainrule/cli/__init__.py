@@ -15,12 +15,22 @@ from . import descend, grad, tour, train
 COMMANDS = {"train": train, "grad": grad, "descend": descend, "tour": tour}
 
 
+# The positional argument of each command that may begin with '-' ("-x**2"): argparse takes
+# such a word for an unknown option, so `main` hands it back to its place.
+_LEADING_DASH = {"grad": "expression", "descend": "target"}
+
+
 def build_parser() -> argparse.ArgumentParser:
+    return _build()[0]
+
+
+def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     parser = argparse.ArgumentParser(
         prog="chainrule",
         description="The calculus of machine learning, computed and shown.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = {}
     for name, module in COMMANDS.items():
         doc = (module.__doc__ or "").strip()
         command = sub.add_parser(
@@ -30,17 +40,36 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         module.add_arguments(command)
-    return parser
+        commands[name] = command
+    return parser, commands
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``chainrule`` console script; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Entry point of the ``chainrule`` console script; returns the exit status.
+
+    Bad options end with argparse's usage message and status 2, never a traceback.
+    """
+    parser, commands = _build()
+    args, extras = parser.parse_known_args(argv)
     if args.command is None:
+        if extras:
+            parser.error(f"unrecognized arguments: {' '.join(extras)}")
         parser.print_help()
         return 2
-    return int(COMMANDS[args.command].run(args))
+    command = commands[args.command]
+    slot = _LEADING_DASH.get(args.command)
+    if slot is not None and getattr(args, slot) is None:
+        if len(extras) == 1 and extras[0].startswith("-"):
+            setattr(args, slot, extras.pop())
+        elif not extras:
+            command.error(f"the following arguments are required: {slot}")
+    if extras:
+        command.error(f"unrecognized arguments: {' '.join(extras)}")
+    try:
+        return int(COMMANDS[args.command].run(args))
+    except KeyboardInterrupt:
+        print(f"chainrule {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy
 
 from chainrule import expr
 
@@ -39,6 +42,9 @@ def parse_point(text: str, names: Sequence[str]) -> dict[str, float] | None:
             known = ", ".join(names) or "none"
             _bad_point(f"{name!r} is not a variable of the expression (it has: {known})")
             return None
+        if name in point:
+            _bad_point(f"{name!r} is given twice")
+            return None
         point[name] = number
     missing = [n for n in names if n not in point]
     if missing:
@@ -62,3 +68,55 @@ def fmt(x: float) -> str:
     """
     text = f"{x:.6g}"
     return "0" if text == "-0" else text
+
+
+def check_plot_path(command: str, path: str) -> bool:
+    """Whether a picture can be written to `path`, checked before any work (else a message).
+
+    The folder must exist and the suffix must name a format matplotlib writes; without
+    matplotlib the suffix is not checked here: `save_plot` says what is missing.
+    """
+    target = Path(path)
+    formats = _picture_formats()
+    suffix = target.suffix.lower().lstrip(".")
+    problem = None
+    if not target.parent.is_dir():
+        problem = f"its folder {str(target.parent)!r} does not exist"
+    elif target.is_dir():
+        problem = "it is a folder; give a file name such as plot.png"
+    elif not suffix or (formats and suffix not in formats):
+        known = ", ".join(f".{f}" for f in sorted(formats)) or ".png, .svg, .pdf"
+        problem = f"its suffix says which picture format to write: one of {known}"
+    if problem is None:
+        return True
+    print(f"chainrule {command}: cannot write --plot {path}: {problem}", file=sys.stderr)
+    return False
+
+
+def _picture_formats() -> set[str]:
+    try:
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError:
+        return set()
+    return set(FigureCanvasBase.get_supported_filetypes())
+
+
+def save_plot(command: str, path: str, draw: Callable[[], object]) -> int:
+    """Run `draw` (which saves to `path`) off screen; the exit status, with one message.
+
+    matplotlib is optional: without it the message says how to install it, once, and the
+    status stays 0, since everything else the command does has succeeded.
+    """
+    from chainrule import plot
+
+    try:
+        with plot.offscreen(), numpy.errstate(all="ignore"):  # nan/inf are drawn as gaps
+            draw()
+    except ImportError as exc:
+        print(f"chainrule {command}: no picture: {exc}", file=sys.stderr)
+        return 0
+    except (OSError, ValueError) as exc:
+        print(f"chainrule {command}: cannot write --plot {path}: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {path}")
+    return 0

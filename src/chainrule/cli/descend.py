@@ -7,6 +7,10 @@ examples:
   chainrule descend "x**2 + 4*y**2" --from 3,3 --optimizer adam --lr 0.1 --steps 100
   chainrule descend rosenbrock --optimizer all --steps 2000 --plot rosenbrock.png
   chainrule descend "x**4 - 3*x" --from 2 --optimizer momentum --lr 0.01
+  chainrule descend "x**2" --from 5 --lr 0.1 --plot x2.png
+
+A run that diverges (a learning rate too large: a point that is not finite, or f rising
+far above its start) stops and says at which step.
 """
 
 from __future__ import annotations
@@ -18,19 +22,28 @@ from typing import Any
 
 import numpy
 
+import chainrule as cr
 from chainrule import surfaces
 
 from . import common
 
+MAX_STEPS = 1_000_000
+"""Most steps per optimizer: about a minute each; the path kept for --plot stays bounded."""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", help="a surface name or an expression of its variables")
+    parser.add_argument(
+        "target",
+        nargs="?",  # required: `chainrule.cli.main` also accepts one that starts with '-'
+        help='a surface name or an expression of its variables, e.g. "-x**2 + y**4"',
+    )
     parser.add_argument(
         "--from",
         dest="start",
         metavar="POINT",
         help="the start, comma-separated values in the order the variables first appear "
-        "(default for a named surface: its usual start)",
+        "(default for a named surface: its usual start); write --from=-1,2 when it begins "
+        "with '-'",
     )
     parser.add_argument(
         "--optimizer",
@@ -42,16 +55,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lr", type=float, help="learning rate (default: one that suits the surface)"
     )
-    parser.add_argument("--steps", type=int, default=100, help="at most this many steps")
-    parser.add_argument("--plot", metavar="FILE", help="draw the paths on the contours")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=100,
+        help=f"at most this many steps (default 100, at most {MAX_STEPS:,})",
+    )
+    parser.add_argument(
+        "--plot",
+        metavar="FILE",
+        help="draw the paths: on the curve for one variable, on the contours for two",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     names = _optimizers(args.optimizer)
     if names is None:
         return 2
-    if args.steps <= 0:
-        return _error(f"--steps must be a positive number of steps, got {args.steps}")
+    if not 0 < args.steps <= MAX_STEPS:
+        return _error(
+            f"--steps must be a number of steps from 1 to {MAX_STEPS:,}, got {args.steps}"
+        )
     if args.lr is not None and not (math.isfinite(args.lr) and args.lr > 0):
         return _error(f"--lr must be a positive number, got {args.lr}")
     surface = surfaces.SURFACES.get(args.target)
@@ -67,9 +91,23 @@ def run(args: argparse.Namespace) -> int:
         if not variables:
             return _error("the expression has no variables to optimise")
         fn, title = expression.function(), f"f({', '.join(variables)}) = {expression}"
+    if args.plot and len(variables) > 2:
+        return _error(
+            f"--plot draws functions of one or two variables; this one has {len(variables)}"
+        )
+    if args.plot and not common.check_plot_path("descend", args.plot):
+        return 2
     start = _start(args.start, surface, variables)
     if start is None:
         return 2
+    with numpy.errstate(all="ignore"):
+        first, slope = cr.value_and_grad(lambda p: fn(*p))(numpy.array(start))
+    if not math.isfinite(first):
+        return _error(f"f is not finite at the start ({common.fmt(first)}): choose another --from")
+    if not numpy.all(numpy.isfinite(slope)):
+        return _error(
+            "the gradient of f is not finite at the start (as sqrt(x) at 0): choose another --from"
+        )
     print(title)
     print(
         "from " + ", ".join(f"{v} = {common.fmt(s)}" for v, s in zip(variables, start, strict=True))
@@ -81,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         paths.append(path)
         print(_summary(path, variables, surface))
     if args.plot:
-        return _plot(args, surface, fn, variables, start, names, paths)
+        return _plot(args.plot, surface, fn, paths, title)
     return 0
 
 
@@ -131,11 +169,21 @@ def _summary(path: Any, variables: tuple[str, ...], surface: surfaces.Surface | 
     end = ", ".join(
         f"{v} = {common.fmt(float(x))}" for v, x in zip(variables, path.final, strict=True)
     )
+    head = f"  {path.optimizer:<9} lr {common.fmt(path.lr):<7} "
+    if path.diverged:
+        cause = (
+            "the next point was not finite"
+            if path.diverged_at > path.steps_taken
+            else f"f rose from {common.fmt(float(path.values[0]))} to "
+            f"{common.fmt(float(path.values[-1]))}"
+        )
+        return (
+            f"{head}diverged at step {path.diverged_at}: {cause}; the learning rate is too "
+            f"large for this function (last point kept: {end})"
+        )
     state = "converged" if path.converged else "stopped"
-    line = (
-        f"  {path.optimizer:<9} lr {common.fmt(path.lr):<7} {state} after "
-        f"{path.steps_taken} steps at {end}, f = {common.fmt(float(path.values[-1]))}"
-    )
+    value = common.fmt(float(path.values[-1]))
+    line = f"{head}{state} after {path.steps_taken} steps at {end}, f = {value}"
     if surface is not None and surface.minima:
         minima = numpy.asarray(surface.minima, dtype=float)
         dist = numpy.linalg.norm(minima - numpy.asarray(path.final), axis=1)
@@ -146,47 +194,22 @@ def _summary(path: Any, variables: tuple[str, ...], surface: surfaces.Surface | 
 
 
 def _plot(
-    args: argparse.Namespace,
-    surface: surfaces.Surface | None,
-    fn: Any,
-    variables: tuple[str, ...],
-    start: tuple[float, ...],
-    names: list[str],
-    paths: list[Any],
+    target: str, surface: surfaces.Surface | None, fn: Any, paths: list[Any], title: str
 ) -> int:
-    if len(variables) != 2:
-        return _error(f"--plot draws functions of two variables; this one has {len(variables)}")
-    try:
-        from chainrule import plot
+    from chainrule import plot
 
-        if surface is None:
-            points = numpy.concatenate([p.points for p in paths])
-            points = points[numpy.all(numpy.isfinite(points), axis=1)]
-            lo, hi = points.min(axis=0), points.max(axis=0)
-            pad = numpy.maximum(0.25 * (hi - lo), 0.5)
-            surface = surfaces.Surface(
-                name=args.target,
-                formula=args.target,
-                fn=fn,
-                start=(start[0], start[1]),
-                minima=(),
-                xlim=(float(lo[0] - pad[0]), float(hi[0] + pad[0])),
-                ylim=(float(lo[1] - pad[1]), float(hi[1] + pad[1])),
-            )
-        fig = plot.optimizer_paths(
-            surface,
-            optimizers=tuple(names),
-            lr=args.lr,
-            steps=args.steps,
-            start=start,
-            path=args.plot,
+    def draw() -> None:
+        plot.descent_paths(
+            fn,
+            paths,
+            xlim=None if surface is None else surface.xlim,
+            ylim=None if surface is None else surface.ylim,
+            minima=() if surface is None else surface.minima,
+            title=title,
+            path=target,
         )
-    except ImportError as exc:
-        print(f"chainrule descend: {exc}", file=sys.stderr)
-        return 1
-    plot.pyplot().close(fig)
-    print(f"wrote {args.plot}")
-    return 0
+
+    return common.save_plot("descend", target, draw)
 
 
 def _error(message: str) -> int:

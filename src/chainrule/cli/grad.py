@@ -1,8 +1,9 @@
 """Differentiate an expression at a point: its value, gradient, Hessian and chain rule.
 
 The expression is read by chainrule's own parser (never eval): numbers, variables,
-+ - * / **, unary minus, parentheses, the functions sin cos tan exp log sqrt abs tanh
-sigmoid relu softplus, and the constants pi and e.
++ - * / **, unary minus, parentheses, the functions sin cos tan exp log (or ln) sqrt abs
+tanh sigmoid relu softplus, and the constants pi and e. Where the derivative is not finite,
+or f has a kink (abs at 0), the command says so instead of calling the point critical.
 
 examples:
   chainrule grad "x**2 + 2*y**2" --at x=3,y=4
@@ -26,7 +27,11 @@ from . import common
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("expression", help='the function, e.g. "x**2 + 2*y**2"')
+    parser.add_argument(
+        "expression",
+        nargs="?",  # required: `chainrule.cli.main` also accepts one that starts with '-'
+        help='the function, e.g. "x**2 + 2*y**2" or "-x**2" (or after --: -- -h**2)',
+    )
     parser.add_argument(
         "--at",
         metavar="POINT",
@@ -57,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
     if point is None:
         return 2
     names = expr.variables
+    if args.plot and (not _plottable(names) or not common.check_plot_path("grad", args.plot)):
+        return 2
     values = [point[name] for name in names]
     fn = expr.function()
     print(f"f({', '.join(names)}) = {expr}")
@@ -64,28 +71,75 @@ def run(args: argparse.Namespace) -> int:
         print(
             "at " + ", ".join(f"{n} = {common.fmt(v)}" for n, v in zip(names, values, strict=True))
         )
-    value = float(expr(**point))
-    print(f"value: f = {common.fmt(value)}")
+    with numpy.errstate(all="ignore"):  # a value that is not finite is explained instead
+        value = float(expr(**point))
+    print(f"value: f = {common.fmt(value)}{_not_finite(value)}")
     if not names:
         print("no variables: the expression is a constant, with no gradient")
         return 0
-    grad = numpy.array(cr.grad(fn, argnums=tuple(range(len(names))))(*values), dtype=float)
+    vector_grad = cr.grad(lambda p: fn(*p))
+    with numpy.errstate(all="ignore"):
+        grad = numpy.asarray(vector_grad(numpy.array(values, dtype=float)), dtype=float)
     print("gradient:")
     for name, g in zip(names, grad, strict=True):
         print(f"  df/d{name} = {common.fmt(float(g))}")
-    print(f"  |gradient| = {common.fmt(float(numpy.linalg.norm(grad)))}")
+    print(f"  |gradient| = {common.fmt(curvature.norm(grad))}")
+    kink = None
+    if not numpy.all(numpy.isfinite(grad)):
+        print(
+            "the derivative is not finite here: f has no finite derivative at this point "
+            "(as sqrt(x) at 0, or any function where it is not defined), or it is beyond the "
+            "largest float (as exp(x) beyond x = 709)"
+        )
+    else:
+        kink = curvature.one_sided_slopes(vector_grad, values)
+        if kink is not None:
+            print(_slopes_message(kink, names))
     if args.hessian:
-        _hessian(fn, names, values, grad)
+        _hessian(fn, names, values, grad, kink)
     if args.explain:
         print()
-        print(cr.explain(fn, *values))
+        with numpy.errstate(all="ignore"):
+            print(cr.explain(fn, *values))
     if args.plot:
         return _plot(fn, names, values, args.plot)
     return 0
 
 
-def _hessian(fn: Any, names: tuple[str, ...], values: list[float], grad: Any) -> None:
-    hess = numpy.asarray(cr.hessian(lambda p: fn(*p))(numpy.array(values, dtype=float)))
+def _not_finite(value: float) -> str:
+    if numpy.isnan(value):
+        return " (not a number: f is not defined at this point)"
+    if numpy.isinf(value):
+        return " (not finite: f is infinite here, or beyond the largest float)"
+    return ""
+
+
+def _slopes_message(slopes: curvature.Slopes, names: tuple[str, ...]) -> str:
+    name = names[slopes.index]
+    at = f"df/d{name} = {common.fmt(slopes.at)} above"
+    if slopes.kink:
+        return (
+            f"not differentiable here: a kink along {name}, whose slope is "
+            f"{common.fmt(slopes.left)} just below this point and {common.fmt(slopes.right)} "
+            f"just above it (within {slopes.within:.1g}); {at} is only a convention there (a "
+            "subgradient), not a derivative"
+        )
+    return (
+        f"careful: {at} is a derivative rule's convention at a tie, not f's derivative: f "
+        f"is differentiable here along {name}, with slope {common.fmt(slopes.left)} on both "
+        "sides"
+    )
+
+
+def _hessian(
+    fn: Any,
+    names: tuple[str, ...],
+    values: list[float],
+    grad: Any,
+    kink: curvature.Slopes | None,
+) -> None:
+    with numpy.errstate(all="ignore"):
+        hess = numpy.asarray(cr.hessian(lambda p: fn(*p))(numpy.array(values, dtype=float)))
     width = max(len(common.fmt(float(h))) for h in hess.ravel())
     print("Hessian (second derivatives d2f/dxi dxj):")
     print("  " + " ".join(f"{n:>{width}}" for n in names))
@@ -94,35 +148,40 @@ def _hessian(fn: Any, names: tuple[str, ...], values: list[float], grad: Any) ->
             f"{name:>{max(len(n) for n in names)}} "
             + " ".join(f"{common.fmt(float(h)):>{width}}" for h in row)
         )
-    eigenvalues = numpy.linalg.eigvalsh((hess + hess.T) / 2)
-    print("eigenvalues: " + ", ".join(common.fmt(float(e)) for e in eigenvalues))
+    if kink is not None:
+        print(
+            "no verdict: the gradient above is not f's derivative here, so the "
+            "second-derivative test does not apply (look at the slopes on either side)"
+        )
+        return
+    if numpy.all(numpy.isfinite(hess)):
+        eigenvalues = numpy.linalg.eigvalsh((hess + hess.T) / 2)
+        print("eigenvalues: " + ", ".join(common.fmt(float(e)) for e in eigenvalues))
+    else:
+        eigenvalues = numpy.full(len(names), numpy.nan)
+        print("eigenvalues: none (the Hessian is not finite)")
     print(curvature.classify(grad, eigenvalues))
 
 
+def _plottable(names: tuple[str, ...]) -> bool:
+    if 1 <= len(names) <= 2:
+        return True
+    print(
+        f"chainrule grad: --plot draws functions of one or two variables; "
+        f"this one has {len(names)} ({', '.join(names) or 'none'})",
+        file=sys.stderr,
+    )
+    return False
+
+
 def _plot(fn: Any, names: tuple[str, ...], values: list[float], path: str) -> int:
-    try:
-        from chainrule import plot
-    except ImportError as exc:  # pragma: no cover - plot imports lazily
-        print(f"chainrule grad: {exc}", file=sys.stderr)
-        return 1
-    try:
+    from chainrule import plot
+
+    def draw() -> None:
         if len(names) == 1:
-            fig = plot.tangent(fn, values[0], path=path)
-        elif len(names) == 2:
-            (x0, y0), r = values, 3.0
-            fig = plot.gradient_field(
-                fn, (x0 - r, x0 + r), (y0 - r, y0 + r), point=(x0, y0), path=path
-            )
+            plot.tangent(fn, values[0], path=path)
         else:
-            print(
-                f"chainrule grad: --plot draws functions of one or two variables; "
-                f"this one has {len(names)} ({', '.join(names)})",
-                file=sys.stderr,
-            )
-            return 2
-    except ImportError as exc:
-        print(f"chainrule grad: {exc}", file=sys.stderr)
-        return 1
-    plot.pyplot().close(fig)
-    print(f"wrote {path}")
-    return 0
+            (x0, y0), r = values, 3.0
+            plot.gradient_field(fn, (x0 - r, x0 + r), (y0 - r, y0 + r), point=(x0, y0), path=path)
+
+    return common.save_plot("grad", path, draw)
