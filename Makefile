@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # The only torch allowed: it installs from a local CPU wheel (any other spec downloads GBs).
 TORCH  := torch==2.13.0
 
-.PHONY: venv train tour docs test lint bench oracle clean
+.PHONY: venv train tour docs test test-portable lint bench oracle clean
 
 venv: $(STAMP)
 
@@ -27,6 +27,22 @@ docs: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+# The numerically sensitive tests (marked `numerics` by tests/conftest.py) once more on other
+# kernels than this CPU picks: NumPy without its runtime-dispatched SIMD (AVX2/AVX-512 on
+# x86-64, SVE on arm64: every name this NumPy dispatches, so none is unknown to it, and one
+# this CPU lacks is simply off) and OpenBLAS's generic kernel on one thread. A test that holds
+# only for one machine's bits fails here; show_runtime says which kernels ran.
+NUMPY_SIMD = import numpy; core = getattr(numpy, "_core", None) or numpy.core; \
+             print(*core._multiarray_umath.__cpu_dispatch__)
+BLAS_CORE = $(if $(filter x86_64 amd64,$(shell uname -m)),OPENBLAS_CORETYPE=Prescott,\
+            $(if $(filter aarch64 arm64,$(shell uname -m)),OPENBLAS_CORETYPE=ARMV8))
+PORTABLE = env NPY_DISABLE_CPU_FEATURES="$(shell $(BIN)/python -c '$(NUMPY_SIMD)')" \
+           $(BLAS_CORE) OPENBLAS_NUM_THREADS=1
+
+test-portable: $(STAMP)
+	$(PORTABLE) $(BIN)/python -c "import numpy; numpy.show_runtime()"
+	$(PORTABLE) $(BIN)/python -m pytest -n 2 -m numerics $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

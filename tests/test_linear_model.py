@@ -192,6 +192,37 @@ def kkt_residual(model: lm.LogisticRegression, X: np.ndarray, y: np.ndarray) -> 
     return float(max(np.abs(grad_W).max(), np.abs(grad_b).max()))
 
 
+def newton_step(model: lm.LogisticRegression, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """H⁻¹∇F for [coef_ | intercept_]: to first order, how far the fit is from the optimum.
+
+    L-BFGS stops when the objective's relative decrease falls below 64 eps, at gradients far
+    above `tol`; a Newton step from there lands on the optimum up to O(|step|²). The Hessian
+    is C Σ_i (diag(p_i) - p_i p_iᵀ) ⊗ x̃_i x̃_iᵀ + I on the weights (x̃ = (x, 1) with an
+    intercept); the free shift of all intercepts, which the gradient never has, is pinned.
+    """
+    index = np.searchsorted(model.classes_, y)
+    X1 = np.column_stack([X, np.ones(len(X))]) if model.fit_intercept else X
+    Z = X @ model.coef_.T + model.intercept_
+    if len(model.classes_) == 2:
+        p = 1.0 / (1.0 + np.exp(-Z))
+        S, residual = (p * (1 - p))[:, :, None], p - index[:, None]
+    else:
+        P = np.exp(Z - Z.max(axis=1, keepdims=True))
+        P /= P.sum(axis=1, keepdims=True)
+        S = P[:, :, None] * np.eye(P.shape[1]) - P[:, :, None] * P[:, None, :]
+        residual = P - np.eye(len(model.classes_))[index]
+    weights = np.zeros((residual.shape[1], X1.shape[1]))
+    weights[:, : X.shape[1]] = 1.0  # the penalty ½|W|² leaves the intercepts out
+    theta = np.column_stack([model.coef_, model.intercept_])[:, : X1.shape[1]]
+    gradient = weights * theta + model.C * residual.T @ X1
+    hessian = model.C * np.einsum("ikl,ia,ib->kalb", S, X1, X1).reshape(theta.size, -1)
+    hessian += np.diag(weights.ravel())
+    if model.fit_intercept and len(model.classes_) > 2:
+        shift = (1 - weights).ravel() / np.sqrt(len(model.classes_))
+        hessian += np.outer(shift, shift)
+    return np.linalg.solve(hessian, gradient.ravel()).reshape(theta.shape)
+
+
 @pytest.mark.parametrize("classes", [2, 3, 4])
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("C", [0.1, 1.0])
@@ -208,15 +239,21 @@ def test_logistic_regression_matches_sklearn(
     assert ours.fit(X, y) is ours
     rows = 1 if classes == 2 else classes
     assert ours.coef_.shape == (rows, 4) and ours.intercept_.shape == (rows,)
-    scale = max(np.abs(theirs.coef_).max(), np.abs(theirs.intercept_).max())
-    assert_same_fit(ours, theirs, atol=1e-5 * scale)
+    # Each fit is a Newton step δ from the optimum (up to O(|δ|²), ~1e-10 here), its size set
+    # by where L-BFGS stopped, not by `tol`: the fits differ by at most |δ_ours| + |δ_theirs|,
+    # doubled for that remainder; the logits by as much times |x̃|, and the probabilities,
+    # p_k (Δz_k - Σ_j p_j Δz_j), by at most twice the largest logit change.
+    steps = [newton_step(fit, X, y) for fit in (ours, theirs)]
+    assert_same_fit(ours, theirs, atol=2 * sum(np.abs(step).max() for step in steps))
+    X1 = np.column_stack([X, np.ones(len(X))]) if fit_intercept else X
+    logit_gap = 2 * sum(np.abs(X1 @ step.T).max() for step in steps)
     np.testing.assert_array_equal(ours.classes_, theirs.classes_)
     proba = ours.predict_proba(X)
-    np.testing.assert_allclose(proba, theirs.predict_proba(X), atol=1e-6)
+    np.testing.assert_allclose(proba, theirs.predict_proba(X), rtol=0, atol=2 * logit_gap)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-12)
     np.testing.assert_allclose(ours.predict_log_proba(X), np.log(proba), atol=1e-10)
     np.testing.assert_allclose(
-        ours.decision_function(X), theirs.decision_function(X), atol=1e-4 * scale
+        ours.decision_function(X), theirs.decision_function(X), rtol=0, atol=logit_gap
     )
     np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
     assert ours.score(X, y) == theirs.score(X, y) > 0.9
