@@ -329,10 +329,12 @@ def _labels_loss(
 
 
 def _softmax_xent_impl(logits: Any, coef: Any) -> Any:
-    # As PyTorch: an infinite logit gives NaN (shifting by the maximum keeps the rest finite).
+    # A -inf logit masks its class: probability 0, and a term ``0 * log 0 = 0`` when its
+    # coefficient is 0 (as PyTorch for integer labels), inf when it is not (a masked
+    # target). A row of -inf, or a +inf logit, gives NaN, as PyTorch.
     shifted = logits - logits.max(axis=-1, keepdims=True)
-    lse = numpy.log(numpy.exp(shifted).sum(axis=-1, keepdims=True))
-    return (coef * (lse - shifted)).sum(axis=-1)
+    log_p = shifted - numpy.log(numpy.exp(shifted).sum(axis=-1, keepdims=True))
+    return -(coef * numpy.where(coef == 0, 0, log_p)).sum(axis=-1)
 
 
 # Cross entropy of logits against coefficients, per sample: ``-Σ_c coef_c log_softmax(z)_c``.
@@ -351,8 +353,9 @@ def _xent_jvp(tangents: list[Any], ans: Any, logits: Any, coef: Any) -> Any:
     out = None
     if t_logits is not None:
         out = np.sum(_xent_grad_logits(logits, coef) * t_logits, axis=-1)
-    if t_coef is not None:
-        term = -np.sum(special.log_softmax(logits, axis=-1) * t_coef, axis=-1)
+    if t_coef is not None:  # a zero tangent moves nothing, even at a masked (-inf) class
+        log_p = np.where(t_coef == 0, 0.0, special.log_softmax(logits, axis=-1))
+        term = -np.sum(log_p * t_coef, axis=-1)
         out = term if out is None else out + term
     return out
 
@@ -381,11 +384,18 @@ def cross_entropy(
     integer labels the ``"mean"`` is then weighted, ``Σ loss / Σ w_label``, while for
     probabilities it averages over samples: both exactly as PyTorch.
 
+    A ``-inf`` logit masks its class out: probability 0, no term in the loss when its target
+    is 0 (the limit ``0 log 0 = 0``; PyTorch agrees for labels, but gives NaN for a
+    probability target) and gradient 0; a masked target class gives ``inf``, a row of
+    ``-inf`` NaN, as PyTorch.
+
     >>> import chainrule.numpy as np
     >>> print(round(float(cross_entropy(np.zeros((2, 4)), np.array([1, 3]))), 6))  # log 4
     1.386294
     >>> print(round(float(cross_entropy(np.array([2.0, 0.0]), np.array([0.5, 0.5]))), 6))
     1.126928
+    >>> print(round(float(cross_entropy(np.array([[-np.inf, 0.3, 1.2]]), np.array([2]))), 4))
+    0.3412
     """
     name = "cross_entropy"
     _check_reduction(name, reduction)
