@@ -31,7 +31,9 @@ def lasso_data() -> tuple[np.ndarray, np.ndarray]:
 
 
 def blobs(classes: int) -> tuple[np.ndarray, np.ndarray]:
-    X, y = data.make_blobs(30 * classes, centers=classes, std=2.5, dim=4, seed=1)
+    X, y = data.make_blobs(
+        30 * classes, n_features=4, centers=classes, cluster_std=2.5, random_state=1
+    )
     return X.astype(np.float64), y
 
 

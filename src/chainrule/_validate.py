@@ -1,0 +1,168 @@
+"""Checking what users pass, in one place: one function per kind of value, one wording each.
+
+Every checker takes ``(value, name, where)``: the value, the argument's name, and the
+function the user called (the start of the message), and returns the value in the form the
+caller computes with. Bad types are a TypeError, bad values a ValueError, and each message
+says what was expected and what came.
+
+>>> count(3, "n_samples", "make_moons")
+3
+>>> try:
+...     number(-1.0, "noise", "make_moons", minimum=0.0)
+... except ValueError as error:
+...     print(error)
+make_moons: noise must be a finite number >= 0, got -1.0.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy
+
+from .core.trace import Tracer, is_float, primal
+
+__all__ = ["count", "finite", "flag", "float_array", "float_dtype", "number", "one_of"]
+
+
+def count(
+    value: Any,
+    name: str,
+    where: str,
+    *,
+    minimum: int = 1,
+    maximum: int | None = None,
+    why: str = "",
+) -> int:
+    """`value` as an int of at least `minimum` (and at most `maximum`; `why` says why).
+
+    >>> count(0, "n", "f", minimum=0)
+    0
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{where}: {name} must be an int, got {value!r}.")
+    value = int(value)
+    if maximum is not None and not minimum <= value <= maximum:
+        because = f" ({why})" if why else ""
+        raise ValueError(
+            f"{where}: {name} must be between {minimum} and {maximum}{because}, got {value}."
+        )
+    if value < minimum:
+        raise ValueError(f"{where}: {name} must be at least {minimum}, got {value}.")
+    return value
+
+
+def number(
+    value: Any,
+    name: str,
+    where: str,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    exclusive: bool = False,
+) -> float:
+    """`value` as a finite float within ``[minimum, maximum]`` (open ends if `exclusive`).
+
+    >>> number(0.5, "rate", "f", minimum=0.0, maximum=1.0, exclusive=True)
+    0.5
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{where}: {name} must be a real number, got {value!r}.")
+    x = float(value)
+    low_ok = minimum is None or (x > minimum if exclusive else x >= minimum)
+    high_ok = maximum is None or (x < maximum if exclusive else x <= maximum)
+    if not (math.isfinite(x) and low_ok and high_ok):
+        raise ValueError(
+            f"{where}: {name} must be a finite number{_range(minimum, maximum, exclusive)}, "
+            f"got {value!r}."
+        )
+    return x
+
+
+def _range(minimum: float | None, maximum: float | None, exclusive: bool) -> str:
+    if minimum is not None and maximum is not None:
+        left, right = "()" if exclusive else "[]"
+        return f" in {left}{minimum:g}, {maximum:g}{right}"
+    if minimum is not None:
+        return f" {'>' if exclusive else '>='} {minimum:g}"
+    if maximum is not None:
+        return f" {'<' if exclusive else '<='} {maximum:g}"
+    return ""
+
+
+def flag(value: Any, name: str, where: str) -> bool:
+    """`value` checked to be True or False (NumPy's bools too).
+
+    >>> flag(numpy.True_, "shuffle", "f")
+    True
+    """
+    if not isinstance(value, (bool, numpy.bool_)):
+        raise TypeError(f"{where}: {name} must be True or False, got {value!r}.")
+    return bool(value)
+
+
+def one_of(value: Any, name: str, where: str, options: Sequence[Any]) -> Any:
+    """`value` checked to be one of `options` (compared only with values of their type).
+
+    >>> one_of("sum", "reduction", "mse", ("mean", "sum", "none"))
+    'sum'
+    """
+    if not any(type(value) is type(option) and value == option for option in options):
+        listed = ", ".join(repr(option) for option in options)
+        raise ValueError(f"{where}: {name} must be one of {listed}; got {value!r}.")
+    return value
+
+
+def float_array(value: Any, name: str, where: str) -> Any:
+    """`value` as a real floating-point array: plain integers and bools become float64.
+
+    Traced values pass unchanged, and bfloat16 (ml_dtypes) counts as floating point.
+
+    >>> float_array([1, 2], "x", "f")
+    array([1., 2.])
+    """
+    x = value if isinstance(value, Tracer) else numpy.asarray(value)
+    if not isinstance(x, Tracer) and x.dtype.kind in "biu":
+        return x.astype(numpy.float64)
+    if not is_float(numpy.dtype(x.dtype)):
+        raise TypeError(
+            f"{where}: {name} must hold real floating-point numbers, got dtype {x.dtype}."
+        )
+    return x
+
+
+def finite(value: Any, name: str, where: str) -> Any:
+    """`value` checked to hold no NaN or infinity (traced values by their current value).
+
+    >>> try:
+    ...     finite(numpy.array([1.0, numpy.nan]), "X", "fit")
+    ... except ValueError as error:
+    ...     print(error)
+    fit: X contains NaN or infinity (first at index (1,)); remove or impute those entries first.
+    """
+    plain = numpy.asarray(primal(value))
+    bad = numpy.argwhere(~numpy.isfinite(plain.astype(numpy.float64, copy=False)))
+    if bad.size:
+        raise ValueError(
+            f"{where}: {name} contains NaN or infinity (first at index {tuple(bad[0].tolist())}); "
+            "remove or impute those entries first."
+        )
+    return value
+
+
+def float_dtype(dtype: Any, name: str, where: str) -> numpy.dtype[Any]:
+    """`dtype` as a NumPy dtype, checked to be a real floating-point one (bfloat16 too).
+
+    >>> float_dtype("float32", "dtype", "f")
+    dtype('float32')
+    """
+    try:
+        out = numpy.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{where}: {name} must be a NumPy dtype, got {dtype!r}.") from None
+    if not is_float(out):
+        raise TypeError(f"{where}: {name} must be a floating-point dtype, got {out}.")
+    return out
