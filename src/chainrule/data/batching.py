@@ -115,7 +115,7 @@ def _allocate(available: np.ndarray, total: int) -> np.ndarray:
 def _stratified(
     labels: np.ndarray, n_test: int, n_train: int, rng: np.random.Generator, where: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Test and training rows with each class in the proportion it has in `labels`."""
+    """Training and (shuffled) test rows with each class in its proportion in `labels`."""
     if labels.ndim != 1 and labels.ndim != 2:
         raise ValueError(f"{where}: stratify must be 1-D labels, got shape {labels.shape}.")
     rows_of = labels if labels.ndim == 1 else np.unique(labels, axis=0, return_inverse=True)[1]
@@ -133,7 +133,7 @@ def _stratified(
     train = np.concatenate(
         [m[t : t + r] for m, t, r in zip(members, test_take, train_take, strict=True)]
     )
-    return rng.permutation(train), rng.permutation(test)
+    return train, rng.permutation(test)
 
 
 def train_test_split(
@@ -186,7 +186,7 @@ def train_test_split(
         rng = rng_from(random_state, where, "random_state")
         if stratify is None:
             order = rng.permutation(n)
-            test, train = order[:n_test], order[n_test : n_test + n_train]
+            train, test = order[n_test : n_test + n_train], order[:n_test]
         else:
             labels = np.asarray(stratify)
             if labels.shape[:1] != (n,):
@@ -195,4 +195,5 @@ def train_test_split(
                     f"{labels.shape}."
                 )
             train, test = _stratified(labels, n_test, n_train, rng, where)
+        train = rng.permutation(np.sort(train))  # classes mixed, whichever way chosen
     return [part for a in arrays for part in (a[train], a[test])]
