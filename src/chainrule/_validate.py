@@ -25,7 +25,9 @@ import numpy
 
 from .core.trace import Tracer, is_float, primal
 
-__all__ = ["count", "finite", "flag", "float_array", "float_dtype", "number", "one_of"]
+__all__ = [
+    "count", "finite", "flag", "float_array", "float_dtype", "matrix", "number", "one_of",
+]  # fmt: skip
 
 
 def count(
@@ -119,19 +121,62 @@ def one_of(value: Any, name: str, where: str, options: Sequence[Any]) -> Any:
 def float_array(value: Any, name: str, where: str) -> Any:
     """`value` as a real floating-point array: plain integers and bools become float64.
 
-    Traced values pass unchanged, and bfloat16 (ml_dtypes) counts as floating point.
+    Traced values pass unchanged, bfloat16 (ml_dtypes) counts as floating point, and an
+    array of Python numbers (dtype object) is converted as NumPy converts it.
 
     >>> float_array([1, 2], "x", "f")
     array([1., 2.])
     """
-    x = value if isinstance(value, Tracer) else numpy.asarray(value)
-    if not isinstance(x, Tracer) and x.dtype.kind in "biu":
-        return x.astype(numpy.float64)
+    if isinstance(value, Tracer):
+        x: Any = value
+    elif type(value).__module__.startswith("scipy.sparse"):
+        raise TypeError(
+            f"{where}: {name} is a scipy sparse matrix, and sparse input is not supported; "
+            f"pass {name}.toarray()."
+        )
+    else:
+        x = numpy.asarray(value)
+        if x.dtype.kind in "biu":
+            return x.astype(numpy.float64)
+        if x.dtype.kind == "O":
+            try:
+                return x.astype(numpy.float64)
+            except (TypeError, ValueError) as error:
+                raise TypeError(f"{where}: {name} must hold real numbers ({error}).") from None
     if not is_float(numpy.dtype(x.dtype)):
         raise TypeError(
             f"{where}: {name} must hold real floating-point numbers, got dtype {x.dtype}."
         )
     return x
+
+
+def matrix(value: Any, name: str, where: str, *, stacks: bool = False) -> Any:
+    """`value` as a finite float matrix, rows of samples (or a stack ``(..., m, n)``).
+
+    The messages use scikit-learn's words, which its users search for.
+
+    >>> try:
+    ...     matrix([1.0, 2.0], "X", "fit")
+    ... except ValueError as error:
+    ...     print(error)  # doctest: +NORMALIZE_WHITESPACE
+    fit: X must be a 2-D array, got shape (2,). Reshape your data: X.reshape(-1, 1) if it
+    has a single feature (column), X.reshape(1, -1) if it is a single sample (row).
+    """
+    x = float_array(value, name, where)
+    shape = tuple(x.shape)
+    if x.ndim != 2 and not (stacks and x.ndim > 2):
+        want = "a 2-D array" + (" or a stack of matrices (..., m, n)" if stacks else "")
+        raise ValueError(
+            f"{where}: {name} must be {want}, got shape {shape}. Reshape your data: "
+            f"{name}.reshape(-1, 1) if it has a single feature (column), "
+            f"{name}.reshape(1, -1) if it is a single sample (row)."
+        )
+    if 0 in shape[-2:]:
+        what = "sample" if shape[-2] == 0 else "feature"
+        raise ValueError(
+            f"{where}: {name} has 0 {what}(s) (shape={shape}) while a minimum of 1 is required."
+        )
+    return finite(x, name, where)
 
 
 def finite(value: Any, name: str, where: str) -> Any:
