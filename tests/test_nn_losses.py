@@ -306,7 +306,7 @@ def test_option_errors() -> None:
         losses.binary_cross_entropy_with_logits(PRED, BINARY, pos_weight=numpy.ones((6, 1, 1)))
     with pytest.raises(ValueError, match=r"probs must lie in \[0, 1\]"):
         losses.binary_cross_entropy(PROBS + 0.5, BINARY)
-    with pytest.raises(TypeError, match="must be real floating-point"):
+    with pytest.raises(TypeError, match="mse: pred must hold real floating-point numbers"):
         losses.mse(PRED + 1j, TARGET)
 
 

@@ -121,12 +121,17 @@ def one_of(value: Any, name: str, where: str, options: Sequence[Any]) -> Any:
 def float_array(value: Any, name: str, where: str) -> Any:
     """`value` as a real floating-point array: plain integers and bools become float64.
 
-    Traced values pass unchanged, bfloat16 (ml_dtypes) counts as floating point, and an
-    array of Python numbers (dtype object) is converted as NumPy converts it.
+    Traced values pass unchanged, and so does a list holding some (stacked into one traced
+    array); bfloat16 (ml_dtypes) counts as floating point, and an array of Python numbers
+    (dtype object) is converted as NumPy converts it.
 
     >>> float_array([1, 2], "x", "f")
     array([1., 2.])
     """
+    if isinstance(value, (list, tuple)):
+        from chainrule.numpy import asarray  # stacks traced entries; the wings load it anyway
+
+        value = asarray(value)
     if isinstance(value, Tracer):
         x: Any = value
     elif type(value).__module__.startswith("scipy.sparse"):

@@ -43,6 +43,7 @@ from typing import Any
 import numpy
 
 import chainrule.numpy as np
+from chainrule._validate import float_array
 from chainrule.scipy.special import xlogy
 
 __all__ = [
@@ -62,20 +63,9 @@ def _is_plain(x: Any) -> bool:
     return isinstance(x, (numpy.ndarray, numpy.generic))
 
 
-def _float_array(name: str, what: str, x: Any) -> Any:
-    """`x` as a float array: lists and integers become float64, traced values pass."""
-    if not (hasattr(x, "shape") and hasattr(x, "dtype")):
-        x = numpy.asarray(x)
-    if _is_plain(x) and x.dtype.kind in "biu":
-        x = x.astype(numpy.float64)
-    if x.dtype.kind != "f":
-        raise TypeError(f"{name}: {what} must hold real numbers, got dtype {x.dtype}.")
-    return x
-
-
 def _probabilities(name: str, what: str, p: Any) -> Any:
     """`p` as a float array; plain values checked to be finite and non-negative."""
-    p = _float_array(name, what, p)
+    p = float_array(p, what, name)
     if _is_plain(p):
         if not numpy.all(numpy.isfinite(p)):
             raise ValueError(
@@ -253,7 +243,7 @@ def mutual_information(joint: Any, base: float | None = None) -> Any:
 
 
 def _positive(name: str, what: str, x: Any) -> Any:
-    x = _float_array(name, what, x)
+    x = float_array(x, what, name)
     if _is_plain(x) and not numpy.all(x > 0):
         raise ValueError(f"{name}: {what} must be > 0 everywhere (a standard deviation).")
     return x
@@ -269,8 +259,8 @@ def gaussian_kl(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> Any:
     >>> print(gaussian_kl(0.0, 1.0, 0.0, 1.0), gaussian_kl(1.0, 1.0, 0.0, 1.0))
     0.0 0.5
     """
-    mu1 = _float_array("gaussian_kl", "mu1", mu1)
-    mu2 = _float_array("gaussian_kl", "mu2", mu2)
+    mu1 = float_array(mu1, "mu1", "gaussian_kl")
+    mu2 = float_array(mu2, "mu2", "gaussian_kl")
     sigma1 = _positive("gaussian_kl", "sigma1", sigma1)
     sigma2 = _positive("gaussian_kl", "sigma2", sigma2)
     ratio = sigma1 / sigma2
@@ -279,7 +269,7 @@ def gaussian_kl(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> Any:
 
 
 def _covariance(name: str, what: str, cov: Any, k: int) -> Any:
-    cov = _float_array(name, what, cov)
+    cov = float_array(cov, what, name)
     if tuple(cov.shape) != (k, k):
         raise ValueError(
             f"{name}: {what} has shape {tuple(cov.shape)}; with a mean of length {k} it must "
@@ -310,8 +300,8 @@ def gaussian_kl_mv(mean1: Any, cov1: Any, mean2: Any, cov2: Any) -> Any:
     1.0
     """
     name = "gaussian_kl_mv"
-    mean1 = _float_array(name, "mean1", mean1)
-    mean2 = _float_array(name, "mean2", mean2)
+    mean1 = float_array(mean1, "mean1", name)
+    mean2 = float_array(mean2, "mean2", name)
     if mean1.ndim != 1 or tuple(mean2.shape) != tuple(mean1.shape):
         raise ValueError(
             f"{name}: mean1 and mean2 must be vectors of one length k, got shapes "

@@ -38,6 +38,7 @@ import numpy
 
 import chainrule as cr
 import chainrule.numpy as np
+from chainrule._validate import float_array, one_of
 from chainrule.extend import defjvp_joint, defvjp, primitive
 from chainrule.scipy import special
 
@@ -49,12 +50,6 @@ __all__ = [
 _REDUCTIONS = ("mean", "sum", "none")
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def _check_reduction(name: str, reduction: str, allowed: tuple[str, ...] = _REDUCTIONS) -> None:
-    if not isinstance(reduction, str) or reduction not in allowed:
-        options = ", ".join(repr(r) for r in allowed)
-        raise ValueError(f"{name}: reduction must be one of {options}; got {reduction!r}.")
 
 
 def _reduce(loss: Any, reduction: str) -> Any:
@@ -69,17 +64,6 @@ def _is_plain(x: Any) -> bool:
     return isinstance(x, (numpy.ndarray, numpy.generic))
 
 
-def _float_array(name: str, what: str, x: Any) -> Any:
-    """`x` as a float array; traced values pass through, plain integers become float64."""
-    if not (hasattr(x, "shape") and hasattr(x, "dtype")):
-        x = np.asarray(x)
-    if _is_plain(x) and x.dtype.kind in "biu":
-        return x.astype(numpy.float64)
-    if x.dtype.kind != "f":
-        raise TypeError(f"{name}: {what} must be real floating-point, got dtype {x.dtype}.")
-    return x
-
-
 def _like(x: Any, dtype: Any) -> Any:
     """A plain array `x` in `dtype` (so float32 stays float32); traced values unchanged."""
     if x is None or (hasattr(x, "shape") and not _is_plain(x)):
@@ -92,7 +76,7 @@ def _pair(
     name: str, pred: Any, target: Any, names: tuple[str, str] = ("pred", "target")
 ) -> tuple[Any, Any]:
     """Predictions and targets as float arrays of one dtype, checked to have equal shapes."""
-    pred = _float_array(name, names[0], pred)
+    pred = float_array(pred, names[0], name)
     target = _like(target, pred.dtype)
     if pred.shape != target.shape:
         raise ValueError(
@@ -135,7 +119,7 @@ def mse(pred: Any, target: Any, reduction: str = "mean") -> Any:
     >>> print(mse(np.array([1.0, 2.0]), np.array([1.0, 4.0])))
     2.0
     """
-    _check_reduction("mse", reduction)
+    one_of(reduction, "reduction", "mse", _REDUCTIONS)
     pred, target = _pair("mse", pred, target)
     diff = pred - target
     return _reduce(diff * diff, reduction)
@@ -148,7 +132,7 @@ def mae(pred: Any, target: Any, reduction: str = "mean") -> Any:
     >>> print(mae(np.array([1.0, 2.0]), np.array([1.0, 4.0]), reduction="sum"))
     2.0
     """
-    _check_reduction("mae", reduction)
+    one_of(reduction, "reduction", "mae", _REDUCTIONS)
     pred, target = _pair("mae", pred, target)
     return _reduce(np.abs(pred - target), reduction)
 
@@ -162,7 +146,7 @@ def huber(pred: Any, target: Any, delta: float = 1.0, reduction: str = "mean") -
     >>> huber(np.array([0.5, 3.0]), np.zeros(2), reduction="none")
     array([0.125, 2.5  ])
     """
-    _check_reduction("huber", reduction)
+    one_of(reduction, "reduction", "huber", _REDUCTIONS)
     if not delta > 0:
         raise ValueError(f"huber: delta must be positive, got {delta!r}.")
     pred, target = _pair("huber", pred, target)
@@ -214,7 +198,7 @@ def binary_cross_entropy(
     [0.693147, 100.0, -0.0]
     """
     name = "binary_cross_entropy"
-    _check_reduction(name, reduction)
+    one_of(reduction, "reduction", name, _REDUCTIONS)
     probs, target = _pair(name, probs, target, ("probs", "target"))
     weight = _weight(name, "weight", weight, probs.shape, probs.dtype)
     values = numpy.asarray(cr.stop_gradient(probs))
@@ -246,7 +230,7 @@ def binary_cross_entropy_with_logits(
     [0.6931, 1000.0, 0.0]
     """
     name = "binary_cross_entropy_with_logits"
-    _check_reduction(name, reduction)
+    one_of(reduction, "reduction", name, _REDUCTIONS)
     logits, target = _pair(name, logits, target, ("logits", "target"))
     weight = _weight(name, "weight", weight, logits.shape, logits.dtype)
     pos_weight = _weight(name, "pos_weight", pos_weight, logits.shape, logits.dtype)
@@ -262,7 +246,7 @@ def binary_cross_entropy_with_logits(
 
 def _class_logits(name: str, what: str, logits: Any, weight: Any) -> tuple[Any, Any]:
     """Logits (class axis last) as a float array, and the class weights as a ``(C,)`` array."""
-    logits = _float_array(name, what, logits)
+    logits = float_array(logits, what, name)
     if logits.ndim == 0:
         raise ValueError(f"{name}: {what} must have a class axis (the last one), got a scalar.")
     n_classes = logits.shape[-1]
@@ -398,7 +382,7 @@ def cross_entropy(
     0.3412
     """
     name = "cross_entropy"
-    _check_reduction(name, reduction)
+    one_of(reduction, "reduction", name, _REDUCTIONS)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing!r}.")
     logits, weight = _class_logits(name, "logits", logits, weight)
@@ -415,7 +399,7 @@ def cross_entropy(
             label_smoothing,
             reduction,
         )
-    target = _float_array(name, "target", target)
+    target = float_array(target, "target", name)
     if target.shape != logits.shape:
         hint = (
             " Class labels must be integers: use target.astype(int)."
@@ -445,7 +429,7 @@ def nll_loss(log_probs: Any, target: Any, *, weight: Any = None, reduction: str 
     array([0.693147, 0.105361])
     """
     name = "nll_loss"
-    _check_reduction(name, reduction)
+    one_of(reduction, "reduction", name, _REDUCTIONS)
     log_probs, weight = _class_logits(name, "log_probs", log_probs, weight)
     return _labels_loss(
         name,
@@ -473,7 +457,7 @@ def kl_div(input: Any, target: Any, reduction: str = "mean", log_target: bool = 
     0.346574
     """
     name = "kl_div"
-    _check_reduction(name, reduction, (*_REDUCTIONS, "batchmean"))
+    one_of(reduction, "reduction", name, (*_REDUCTIONS, "batchmean"))
     input, target = _pair(name, input, target, ("input", "target"))
     if log_target:
         loss = np.exp(target) * (target - input)
