@@ -193,11 +193,11 @@ def finite(value: Any, name: str, where: str) -> Any:
     ...     print(error)
     fit: X contains NaN or infinity (first at index (1,)); remove or impute those entries first.
     """
-    plain = numpy.asarray(primal(value))
-    bad = numpy.argwhere(~numpy.isfinite(plain.astype(numpy.float64, copy=False)))
-    if bad.size:
+    ok = numpy.isfinite(numpy.asarray(primal(value)).astype(numpy.float64, copy=False))
+    if not ok.all():
+        first = tuple(numpy.argwhere(~ok)[0].tolist()) if ok.ndim else ()
         raise ValueError(
-            f"{where}: {name} contains NaN or infinity (first at index {tuple(bad[0].tolist())}); "
+            f"{where}: {name} contains NaN or infinity (first at index {first}); "
             "remove or impute those entries first."
         )
     return value
