@@ -13,6 +13,10 @@ never penalised. The regressors fit it by *centring*: for any fixed w the best i
 ``mean(y) - mean(X, axis=0) @ w``, and putting it back leaves the same problem in w on the
 centred data, so the solvers never see it.
 
+They are scikit-learn estimators (``get_params``, ``set_params``, ``clone``, ``Pipeline``,
+``GridSearchCV``) without importing scikit-learn: the constructor stores the
+hyper-parameters unchanged, and ``fit`` checks them.
+
 >>> import numpy as np
 >>> from chainrule.linear_model import LinearRegression
 >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0], [3.0, 1.0]])
