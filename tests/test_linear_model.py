@@ -350,3 +350,24 @@ def test_repr_shows_the_hyper_parameters_that_differ_from_the_defaults() -> None
     assert repr(lm.LogisticRegression(solver="newton", tol=1e-6)) == (
         "LogisticRegression(solver='newton', tol=1e-06)"
     )
+
+
+def test_scikit_learn_stays_optional() -> None:
+    """Fitting, predicting and the estimator protocol never import scikit-learn."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from chainrule.linear_model import LogisticRegression, Ridge\n"
+        "from chainrule.linalg import PCA\n"
+        "X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0], [3.0, 1.0]])\n"
+        "Ridge().set_params(alpha=0.5).fit(X, [1.0, 2.0, 3.0, 4.0]).predict(X)\n"
+        "LogisticRegression().fit(X, [0, 0, 1, 1]).predict_proba(X)\n"
+        "print(repr(PCA(1).fit(X)), PCA().get_params())\n"
+        "assert not [m for m in sys.modules if m.startswith('sklearn')]\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.strip() == "PCA(n_components=1) {'method': 'svd', 'n_components': None}"
