@@ -73,7 +73,7 @@ def _like(x: Any, dtype: Any) -> Any:
 
 
 def _pair(
-    name: str, pred: Any, target: Any, names: tuple[str, str] = ("pred", "target")
+    pred: Any, target: Any, name: str, names: tuple[str, str] = ("pred", "target")
 ) -> tuple[Any, Any]:
     """Predictions and targets as float arrays of one dtype, checked to have equal shapes."""
     pred = float_array(pred, names[0], name)
@@ -87,7 +87,7 @@ def _pair(
     return pred, target
 
 
-def _weight(name: str, what: str, weight: Any, shape: tuple[int, ...], dtype: Any) -> Any:
+def _weight(weight: Any, what: str, name: str, shape: tuple[int, ...], dtype: Any) -> Any:
     """`weight` in `dtype`, checked to broadcast to `shape` without enlarging it."""
     weight = _like(weight, dtype)
     if weight is not None and not _broadcasts_to(weight.shape, shape):
@@ -120,7 +120,7 @@ def mse(pred: Any, target: Any, reduction: str = "mean") -> Any:
     2.0
     """
     one_of(reduction, "reduction", "mse", _REDUCTIONS)
-    pred, target = _pair("mse", pred, target)
+    pred, target = _pair(pred, target, "mse")
     diff = pred - target
     return _reduce(diff * diff, reduction)
 
@@ -133,7 +133,7 @@ def mae(pred: Any, target: Any, reduction: str = "mean") -> Any:
     2.0
     """
     one_of(reduction, "reduction", "mae", _REDUCTIONS)
-    pred, target = _pair("mae", pred, target)
+    pred, target = _pair(pred, target, "mae")
     return _reduce(np.abs(pred - target), reduction)
 
 
@@ -149,7 +149,7 @@ def huber(pred: Any, target: Any, delta: float = 1.0, reduction: str = "mean") -
     one_of(reduction, "reduction", "huber", _REDUCTIONS)
     if not delta > 0:
         raise ValueError(f"huber: delta must be positive, got {delta!r}.")
-    pred, target = _pair("huber", pred, target)
+    pred, target = _pair(pred, target, "huber")
     diff = pred - target
     size = np.abs(diff)
     loss = np.where(size < delta, 0.5 * (diff * diff), delta * (size - 0.5 * delta))
@@ -199,8 +199,8 @@ def binary_cross_entropy(
     """
     name = "binary_cross_entropy"
     one_of(reduction, "reduction", name, _REDUCTIONS)
-    probs, target = _pair(name, probs, target, ("probs", "target"))
-    weight = _weight(name, "weight", weight, probs.shape, probs.dtype)
+    probs, target = _pair(probs, target, name, ("probs", "target"))
+    weight = _weight(weight, "weight", name, probs.shape, probs.dtype)
     values = numpy.asarray(cr.stop_gradient(probs))
     if values.size and not (values.min() >= 0.0 and values.max() <= 1.0):
         raise ValueError(
@@ -231,9 +231,9 @@ def binary_cross_entropy_with_logits(
     """
     name = "binary_cross_entropy_with_logits"
     one_of(reduction, "reduction", name, _REDUCTIONS)
-    logits, target = _pair(name, logits, target, ("logits", "target"))
-    weight = _weight(name, "weight", weight, logits.shape, logits.dtype)
-    pos_weight = _weight(name, "pos_weight", pos_weight, logits.shape, logits.dtype)
+    logits, target = _pair(logits, target, name, ("logits", "target"))
+    weight = _weight(weight, "weight", name, logits.shape, logits.dtype)
+    pos_weight = _weight(pos_weight, "pos_weight", name, logits.shape, logits.dtype)
     neg_log_sigmoid = np.logaddexp(-logits, 0.0)
     if pos_weight is not None:
         neg_log_sigmoid = (1.0 + (pos_weight - 1.0) * target) * neg_log_sigmoid
@@ -244,7 +244,7 @@ def binary_cross_entropy_with_logits(
 # ---------------------------------------------------------------- multi-class classification
 
 
-def _class_logits(name: str, what: str, logits: Any, weight: Any) -> tuple[Any, Any]:
+def _class_logits(logits: Any, what: str, name: str, weight: Any) -> tuple[Any, Any]:
     """Logits (class axis last) as a float array, and the class weights as a ``(C,)`` array."""
     logits = float_array(logits, what, name)
     if logits.ndim == 0:
@@ -259,7 +259,7 @@ def _class_logits(name: str, what: str, logits: Any, weight: Any) -> tuple[Any, 
     return logits, weight
 
 
-def _labels(name: str, target: Any, shape: tuple[int, ...]) -> numpy.ndarray:
+def _labels(target: Any, name: str, shape: tuple[int, ...]) -> numpy.ndarray:
     """Integer class labels of shape ``shape[:-1]``, each checked to be a class."""
     labels = (
         target if isinstance(target, numpy.ndarray) else numpy.asarray(cr.stop_gradient(target))
@@ -298,7 +298,7 @@ def _labels_loss(
     with a constant matrix, whose backward pass is one multiply. The weighted mean divides
     by ``Σ_i w_{y_i}``, as PyTorch does.
     """
-    labels = _labels(name, target, shape)
+    labels = _labels(target, name, shape)
     n_classes = shape[-1]
     coef = numpy.eye(n_classes, dtype=dtype)[labels]
     if weight is not None:
@@ -385,7 +385,7 @@ def cross_entropy(
     one_of(reduction, "reduction", name, _REDUCTIONS)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing!r}.")
-    logits, weight = _class_logits(name, "logits", logits, weight)
+    logits, weight = _class_logits(logits, "logits", name, weight)
     if not hasattr(target, "dtype"):
         target = np.asarray(target)
     if target.dtype.kind in "biu":
@@ -430,7 +430,7 @@ def nll_loss(log_probs: Any, target: Any, *, weight: Any = None, reduction: str 
     """
     name = "nll_loss"
     one_of(reduction, "reduction", name, _REDUCTIONS)
-    log_probs, weight = _class_logits(name, "log_probs", log_probs, weight)
+    log_probs, weight = _class_logits(log_probs, "log_probs", name, weight)
     return _labels_loss(
         name,
         lambda coef: -np.sum(log_probs * coef, axis=-1),
@@ -458,7 +458,7 @@ def kl_div(input: Any, target: Any, reduction: str = "mean", log_target: bool = 
     """
     name = "kl_div"
     one_of(reduction, "reduction", name, (*_REDUCTIONS, "batchmean"))
-    input, target = _pair(name, input, target, ("input", "target"))
+    input, target = _pair(input, target, name, ("input", "target"))
     if log_target:
         loss = np.exp(target) * (target - input)
     else:
