@@ -512,6 +512,8 @@ def test_cross_entropy_of_a_masked_class_at_second_order() -> None:
     f = lambda z: losses.cross_entropy(z, numpy.array(2))
     for hessian in (cr.hessian(f), cr.jacfwd(cr.jacrev(f)), cr.jacrev(cr.jacfwd(f))):
         numpy.testing.assert_allclose(hessian(z), expected, rtol=EXACT, atol=EXACT)
+    # And against finite differences (a -inf logit moved by h stays -inf), both modes.
+    cr.check_grads(lambda z: losses.cross_entropy(z, numpy.array([2, 0])), (MASKED,), order=2)
 
 
 def test_cross_entropy_of_masked_classes_with_probability_targets() -> None:
