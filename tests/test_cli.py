@@ -28,7 +28,9 @@ def test_train_reaches_97_percent_held_out_accuracy_with_defaults(
 
     # the saved model, with its input scaling, predicts exactly what the run reported
     X, y = data.load_digits()
-    X_train, X_test, _, y_test = data.train_test_split(X, y, test_fraction=0.2, seed=0)
+    X_train, X_test, _, y_test = data.train_test_split(
+        X, y, test_size=0.2, random_state=0, stratify=y
+    )
     template = {
         "model": nn.MLP([64, 512, 256, 10], rng=1),
         "input_mean": numpy.zeros(64, numpy.float32),

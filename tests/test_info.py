@@ -21,8 +21,8 @@ def random_distributions(shape: tuple[int, ...], zeros: bool = True) -> numpy.nd
     p = RNG.uniform(0.0, 3.0, shape)
     if zeros:
         p[RNG.uniform(size=shape) < 0.25] = 0.0
-        p.reshape(-1, shape[-1])[:, 0] = 0.7  # no slice is all zeros, whatever the axis
-        p.reshape(shape[0], -1)[0, :] = 0.5
+        for axis in range(len(shape)):  # every slice along any axis has a positive first entry
+            numpy.moveaxis(p, axis, 0)[0] = 0.7
     return p
 
 
@@ -295,7 +295,7 @@ Z2, I2 = numpy.zeros(2), numpy.eye(2)
     [
         (lambda: info.entropy([0.0, 0.0]), ValueError, "sums to 0"),
         (lambda: info.entropy([0.5, math.nan]), ValueError, "NaN or infinite"),
-        (lambda: info.entropy(["a", "b"]), TypeError, "real numbers"),
+        (lambda: info.entropy(["a", "b"]), TypeError, "p must hold real floating-point numbers"),
         (lambda: info.entropy([0.5, 0.5], base=1), ValueError, "base must be"),
         (lambda: info.entropy([0.5, 0.5], base=-2), ValueError, "base must be"),
         (lambda: info.entropy([0.5, 0.5], axis=1), ValueError, "out of range"),

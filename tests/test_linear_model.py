@@ -31,7 +31,9 @@ def lasso_data() -> tuple[np.ndarray, np.ndarray]:
 
 
 def blobs(classes: int) -> tuple[np.ndarray, np.ndarray]:
-    X, y = data.make_blobs(30 * classes, centers=classes, std=2.5, dim=4, seed=1)
+    X, y = data.make_blobs(
+        30 * classes, n_features=4, centers=classes, cluster_std=2.5, random_state=1
+    )
     return X.astype(np.float64), y
 
 
@@ -320,40 +322,48 @@ MODELS = [lm.LinearRegression, lm.Ridge, lm.Lasso, lm.LogisticRegression]
 def test_input_errors_name_the_problem(kind) -> None:
     X, y = blobs(2)
     model, name = kind(), kind.__name__
-    with pytest.raises(lm.NotFittedError, match=rf"{name}\.predict: .*not fitted.*fit\(X, y\)"):
+    with pytest.raises(lm.NotFittedError, match=rf"{name}\.predict: .*not fitted.*call fit"):
         model.predict(X)
-    with pytest.raises(ValueError, match=r"X must be 2-D.*reshape\(-1, 1\)"):
+    with pytest.raises(ValueError, match=r"X must be a 2-D array.*reshape\(-1, 1\)"):
         model.fit(X[:, 0], y)
     with pytest.raises(ValueError, match=r"X has 60 samples \(rows\) but y has 59"):
         model.fit(X, y[:-1])
     with pytest.raises(ValueError, match=r"y must be 1-D.*y\.ravel\(\)"):
-        model.fit(X, y[:, None])
+        model.fit(X, np.stack([y, y], axis=1))
+    with pytest.raises(ValueError, match=r"requires y to be passed, but the target y is None"):
+        model.fit(X, None)
+    with pytest.raises(ValueError, match=r"X has 0 feature\(s\) \(shape=\(60, 0\)\)"):
+        model.fit(X[:, :0], y)
     X_nan = X.copy()
     X_nan[3, 1] = np.nan
     with pytest.raises(ValueError, match=r"X contains NaN or infinity \(first at index \(3, 1\)\)"):
         model.fit(X_nan, y)
     with pytest.raises(ValueError, match=r"y contains NaN"):
         model.fit(X, np.where(np.arange(60) == 5, np.inf, y))
-    with pytest.raises(TypeError, match=r"X must hold real numbers"):
+    with pytest.raises(TypeError, match=r"X must hold real floating-point numbers"):
         model.fit(X.astype(complex), y)
+    with pytest.raises(TypeError, match=r"X must hold real numbers \(float\(\) argument"):
+        model.fit(np.array([[{"a": 1}, 2.0]] * 60, dtype=object), y)
     model.fit(X, y)
-    with pytest.raises(ValueError, match=r"X has 3 features, but the model was fitted with 4"):
+    with pytest.raises(ValueError, match=rf"X has 3 features, but {name} is expecting 4 features"):
         model.predict(X[:, :3])
 
 
 def test_hyper_parameter_errors() -> None:
+    """Checked by fit, as scikit-learn (the constructor stores them unchanged)."""
+    X, y = [[1.0], [2.0]], [1.0, 2.0]
     with pytest.raises(ValueError, match=r"solver must be one of 'lstsq', 'normal', 'gd'"):
-        lm.LinearRegression(solver="cholesky")
-    with pytest.raises(ValueError, match=r"Ridge: alpha must be a finite number >= 0"):
-        lm.Ridge(-1.0)
+        lm.LinearRegression(solver="cholesky").fit(X, y)
+    with pytest.raises(ValueError, match=r"Ridge.fit: alpha must be a finite number >= 0"):
+        lm.Ridge(-1.0).fit(X, y)
     with pytest.raises(ValueError, match=r"alpha must be > 0 for Lasso.*LinearRegression"):
-        lm.Lasso(0.0)
+        lm.Lasso(0.0).fit(X, y)
     with pytest.raises(ValueError, match=r"C must be a finite number > 0"):
-        lm.LogisticRegression(C=0.0)
-    with pytest.raises(TypeError, match=r"max_iter must be an integer"):
-        lm.LogisticRegression(max_iter=10.5)
+        lm.LogisticRegression(C=0.0).fit(X, [0, 1])
+    with pytest.raises(TypeError, match=r"max_iter must be an int, got 10.5"):
+        lm.LogisticRegression(max_iter=10.5).fit(X, [0, 1])
     with pytest.raises(TypeError, match=r"fit_intercept must be True or False"):
-        lm.Ridge(fit_intercept="yes")
+        lm.Ridge(fit_intercept="yes").fit(X, y)
     model = lm.Ridge()
     model.solver = "svd"  # changed after construction: caught by fit
     with pytest.raises(ValueError, match=r"Ridge\.fit: solver must be one of 'closed', 'gd'"):
@@ -362,14 +372,39 @@ def test_hyper_parameter_errors() -> None:
 
 def test_classifier_label_errors() -> None:
     X = np.arange(8.0).reshape(4, 2)
-    with pytest.raises(ValueError, match=r"single class, 'a'; a classifier needs at least 2"):
+    with pytest.raises(ValueError, match=r"only one class, 'a'; a classifier needs at least 2"):
         lm.LogisticRegression().fit(X, ["a"] * 4)
+    with pytest.raises(ValueError, match=r"Unknown label type: continuous \(y holds 0.5"):
+        lm.LogisticRegression().fit(X, [0.0, 0.5, 1.0, 1.0])
+    model = lm.LogisticRegression().fit(X, [0.0, 1.0, 1.0, 2.0])  # whole numbers are labels
+    assert model.classes_.tolist() == [0.0, 1.0, 2.0]
     with pytest.raises(TypeError, match=r"labels in y must be sortable"):
         lm.LogisticRegression().fit(X, np.array([1, "b", 2.5, None], dtype=object))
 
 
-def test_repr_shows_the_hyper_parameters() -> None:
-    assert repr(lm.Lasso(0.5)) == "Lasso(alpha=0.5, fit_intercept=True, max_iter=1000, tol=0.0001)"
-    assert repr(lm.LogisticRegression(solver="newton")) == (
-        "LogisticRegression(C=1.0, fit_intercept=True, solver='newton', max_iter=100, tol=1e-08)"
+def test_repr_shows_the_hyper_parameters_that_differ_from_the_defaults() -> None:
+    assert repr(lm.Lasso(0.5)) == "Lasso(alpha=0.5)"
+    assert repr(lm.LogisticRegression(solver="newton", tol=1e-6)) == (
+        "LogisticRegression(solver='newton', tol=1e-06)"
     )
+
+
+def test_scikit_learn_stays_optional() -> None:
+    """Fitting, predicting and the estimator protocol never import scikit-learn."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from chainrule.linear_model import LogisticRegression, Ridge\n"
+        "from chainrule.linalg import PCA\n"
+        "X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0], [3.0, 1.0]])\n"
+        "Ridge().set_params(alpha=0.5).fit(X, [1.0, 2.0, 3.0, 4.0]).predict(X)\n"
+        "LogisticRegression().fit(X, [0, 0, 1, 1]).predict_proba(X)\n"
+        "print(repr(PCA(1).fit(X)), PCA().get_params())\n"
+        "assert not [m for m in sys.modules if m.startswith('sklearn')]\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.strip() == "PCA(n_components=1) {'method': 'svd', 'n_components': None}"

@@ -306,7 +306,7 @@ def test_option_errors() -> None:
         losses.binary_cross_entropy_with_logits(PRED, BINARY, pos_weight=numpy.ones((6, 1, 1)))
     with pytest.raises(ValueError, match=r"probs must lie in \[0, 1\]"):
         losses.binary_cross_entropy(PROBS + 0.5, BINARY)
-    with pytest.raises(TypeError, match="must be real floating-point"):
+    with pytest.raises(TypeError, match="mse: pred must hold real floating-point numbers"):
         losses.mse(PRED + 1j, TARGET)
 
 
@@ -460,3 +460,92 @@ def _value_and_grad(fn: Callable[[Any], Any], pred: Any) -> tuple[Any, Callable[
     """The value of `fn` at `pred`, and its vector-Jacobian product as a function of `u`."""
     value, pullback = cr.vjp(fn, pred)
     return value, lambda u: pullback(u)[0]
+
+
+# ---------------------------------------------------------------- classes masked with -inf
+
+MASKED = numpy.array([[-numpy.inf, 0.3, 1.2], [0.5, -numpy.inf, -1.0]])
+# A log-sum-exp of a few O(1) terms, by two formulas: a few roundings of numbers of size
+# about 1, so a few dozen ulps of float64 bound the difference.
+EXACT = 64 * numpy.finfo(numpy.float64).eps
+
+
+def _masked_torch(torch: Any, logits: Any, target: Any, **options: Any) -> tuple[Any, Any]:
+    """PyTorch's cross-entropy of `logits` and its gradient (the oracle for masked classes)."""
+    z = torch.tensor(logits, requires_grad=True)
+    tensor = torch.tensor(target)
+    loss = torch.nn.functional.cross_entropy(z, tensor, **options)
+    loss.backward()
+    return loss.detach().numpy(), z.grad.numpy()
+
+
+@pytest.mark.oracle
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize(
+    "options", [{}, {"weight": numpy.array([0.5, 1.0, 2.0])}, {"reduction": "sum"}]
+)
+def test_cross_entropy_of_a_masked_class_matches_torch(torch: Any, options: Any) -> None:
+    """-inf on a class other than the target: a finite loss and gradient 0 for that class."""
+    labels = numpy.array([2, 0])
+    expected, expected_grad = _masked_torch(
+        torch,
+        MASKED,
+        labels,
+        **{k: torch.tensor(v) if k == "weight" else v for k, v in options.items()},
+    )
+    value, grad = cr.value_and_grad(lambda z: losses.cross_entropy(z, labels, **options))(MASKED)
+    numpy.testing.assert_allclose(value, expected, rtol=EXACT, atol=EXACT)
+    numpy.testing.assert_allclose(grad, expected_grad, rtol=EXACT, atol=EXACT)
+    assert grad[0, 0] == grad[1, 1] == 0.0
+    # Forward mode agrees with reverse mode, column by column.
+    numpy.testing.assert_allclose(
+        cr.jacfwd(lambda z: losses.cross_entropy(z, labels, **options))(MASKED), grad
+    )
+
+
+def test_cross_entropy_of_a_masked_class_at_second_order() -> None:
+    """The Hessian in the logits is the softmax covariance of the unmasked classes, 0 elsewhere."""
+    z = numpy.array([-numpy.inf, 0.3, 1.2])
+    p = numpy.exp(z - z.max())
+    p /= p.sum()
+    expected = numpy.diag(p) - numpy.outer(p, p)  # -inf rows and columns: p = 0
+    f = lambda z: losses.cross_entropy(z, numpy.array(2))
+    for hessian in (cr.hessian(f), cr.jacfwd(cr.jacrev(f)), cr.jacrev(cr.jacfwd(f))):
+        numpy.testing.assert_allclose(hessian(z), expected, rtol=EXACT, atol=EXACT)
+    # And against finite differences (a -inf logit moved by h stays -inf), both modes.
+    cr.check_grads(lambda z: losses.cross_entropy(z, numpy.array([2, 0])), (MASKED,), order=2)
+
+
+def test_cross_entropy_of_masked_classes_with_probability_targets() -> None:
+    """A target 0 on a -inf class adds nothing (the limit 0 log 0), in value, gradient, JVP."""
+    logits = numpy.array([-numpy.inf, 0.3, 1.2])
+    target = numpy.array([0.0, 0.25, 0.75])
+    expected = losses.cross_entropy(logits[1:], target[1:])
+    numpy.testing.assert_allclose(losses.cross_entropy(logits, target), expected, rtol=EXACT)
+    grad = cr.grad(lambda z: losses.cross_entropy(z, target))(logits)
+    assert grad[0] == 0.0
+    numpy.testing.assert_allclose(grad[1:], cr.grad(losses.cross_entropy)(logits[1:], target[1:]))
+    # In the target: moving the masked class's probability away from 0 costs infinitely much,
+    # and a tangent that leaves it at 0 changes the loss by a finite amount.
+    assert cr.grad(losses.cross_entropy, argnums=1)(logits, target)[0] == numpy.inf
+    tangent = numpy.array([0.0, 1.0, -1.0])
+    _, slope = cr.jvp(lambda t: losses.cross_entropy(logits, t), (target,), (tangent,))
+    numpy.testing.assert_allclose(slope, 1.2 - 0.3, rtol=EXACT)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize(
+    "logits, label",
+    [([[-numpy.inf, 0.3, 1.2]], 0), ([[-numpy.inf] * 3], 1)],
+    ids=["masked target", "all masked"],
+)
+def test_cross_entropy_masked_target_and_all_masked_row_as_torch(
+    torch: Any, logits: Any, label: int
+) -> None:
+    """A masked target class gives inf; a row with every class masked gives NaN: as PyTorch."""
+    logits, labels = numpy.array(logits), numpy.array([label])
+    expected, expected_grad = _masked_torch(torch, logits, labels)
+    with numpy.errstate(invalid="ignore"):
+        value, grad = cr.value_and_grad(lambda z: losses.cross_entropy(z, labels))(logits)
+    numpy.testing.assert_array_equal(value, expected)
+    numpy.testing.assert_allclose(grad, expected_grad, rtol=EXACT, atol=EXACT)

@@ -159,8 +159,8 @@ def test_evaluate_exact_and_batched() -> None:
 
 @pytest.fixture(scope="module")
 def moons() -> tuple[np.ndarray, ...]:
-    X, y = data.make_moons(400, noise=0.1, seed=0)
-    return data.train_test_split(X, y, test_fraction=0.25, seed=0)
+    X, y = data.make_moons(400, noise=0.1, random_state=0)
+    return data.train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
 
 
 def test_fit_hand_written_mlp_on_moons(moons: tuple[np.ndarray, ...]) -> None:
@@ -186,7 +186,7 @@ def test_fit_hand_written_mlp_on_moons(moons: tuple[np.ndarray, ...]) -> None:
 
 
 def test_fit_linear_model_on_blobs() -> None:
-    X, y = data.make_blobs(300, centers=3, seed=1)
+    X, y = data.make_blobs(300, centers=3, random_state=1)
     model = affine(2, 3, np.random.default_rng(0))
     model, _, history = train.fit(
         model, xent, SGD(0.1), (X, y), epochs=5, metrics={"accuracy": acc}, progress=False
@@ -213,7 +213,7 @@ def test_fit_with_nn_and_optim(moons: tuple[np.ndarray, ...]) -> None:
 
 
 def test_fit_regression_recovers_the_line() -> None:
-    X, y, true_w, true_b = data.make_linear(256, features=3, noise=0.01, seed=4)
+    X, y, true_w, true_b = data.make_linear(256, n_features=3, noise=0.01, random_state=4)
     model = Affine(np.zeros((3, 1), np.float32), np.zeros(1, np.float32))
     model, _, history = train.fit(model, mse, SGD(0.1), (X, y), epochs=30, progress=False)
     np.testing.assert_allclose(model.weight[:, 0], true_w, atol=0.01)
@@ -473,7 +473,7 @@ def test_fit_leaves_the_callers_model_untouched() -> None:
     # fit updates its own copy in place with a chainrule optimizer; the argument must not change
     from chainrule import nn, optim
 
-    X, y = data.make_moons(64, seed=1)
+    X, y = data.make_moons(64, random_state=1)
     model = nn.MLP([2, 8, 2], rng=0)
     before = [leaf.copy() for leaf in cr.tree.leaves(model)]
     trained, _, _ = train.fit(model, xent, optim.Adam(1e-2), (X, y), epochs=2, progress=False)

@@ -43,6 +43,7 @@ from typing import Any
 import numpy
 
 import chainrule.numpy as np
+from chainrule._validate import float_array
 from chainrule.scipy.special import xlogy
 
 __all__ = [
@@ -62,20 +63,9 @@ def _is_plain(x: Any) -> bool:
     return isinstance(x, (numpy.ndarray, numpy.generic))
 
 
-def _float_array(name: str, what: str, x: Any) -> Any:
-    """`x` as a float array: lists and integers become float64, traced values pass."""
-    if not (hasattr(x, "shape") and hasattr(x, "dtype")):
-        x = numpy.asarray(x)
-    if _is_plain(x) and x.dtype.kind in "biu":
-        x = x.astype(numpy.float64)
-    if x.dtype.kind != "f":
-        raise TypeError(f"{name}: {what} must hold real numbers, got dtype {x.dtype}.")
-    return x
-
-
-def _probabilities(name: str, what: str, p: Any) -> Any:
+def _probabilities(p: Any, what: str, name: str) -> Any:
     """`p` as a float array; plain values checked to be finite and non-negative."""
-    p = _float_array(name, what, p)
+    p = float_array(p, what, name)
     if _is_plain(p):
         if not numpy.all(numpy.isfinite(p)):
             raise ValueError(
@@ -89,7 +79,7 @@ def _probabilities(name: str, what: str, p: Any) -> Any:
     return p
 
 
-def _axis(name: str, axis: Any, ndim: int) -> int:
+def _axis(axis: Any, ndim: int, name: str) -> int:
     if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
         raise TypeError(f"{name}: axis must be an int, got {axis!r}.")
     if ndim == 0:
@@ -100,7 +90,7 @@ def _axis(name: str, axis: Any, ndim: int) -> int:
     return ax % ndim
 
 
-def _normalised(name: str, what: str, p: Any, axis: int) -> Any:
+def _normalised(p: Any, what: str, name: str, axis: int) -> Any:
     """`p` divided by its sum along `axis` (checked to be positive for plain input)."""
     total = np.sum(p, axis=axis, keepdims=True)
     if _is_plain(total) and numpy.any(total <= 0):
@@ -113,22 +103,22 @@ def _normalised(name: str, what: str, p: Any, axis: int) -> Any:
 
 def _distributions(name: str, axis: Any, **arrays: Any) -> tuple[list[Any], int]:
     """The named inputs checked, broadcast together and normalised along `axis`."""
-    checked = [_probabilities(name, what, x) for what, x in arrays.items()]
+    checked = [_probabilities(x, what, name) for what, x in arrays.items()]
     try:
         shape = numpy.broadcast_shapes(*(tuple(x.shape) for x in checked))
     except ValueError:
         shapes = ", ".join(f"{w} {tuple(x.shape)}" for w, x in zip(arrays, checked, strict=True))
         raise ValueError(f"{name}: the shapes do not broadcast together: {shapes}.") from None
-    ax = _axis(name, axis, len(shape))
+    ax = _axis(axis, len(shape), name)
     out = []
     for what, x in zip(arrays, checked, strict=True):
         if tuple(x.shape) != shape:
             x = np.broadcast_to(x, shape)
-        out.append(_normalised(name, what, x, ax))
+        out.append(_normalised(x, what, name, ax))
     return out, ax
 
 
-def _log_base(name: str, base: Any) -> float | None:
+def _log_base(base: Any, name: str) -> float | None:
     """``log(base)``, what an information in nats is divided by (None for nats)."""
     if base is None:
         return None
@@ -167,7 +157,7 @@ def entropy(p: Any, base: float | None = None, axis: int = -1) -> Any:
     >>> entropy(np.array([[0.5, 0.5], [1.0, 0.0]]), base=2)
     array([1., 0.])
     """
-    log_base = _log_base("entropy", base)
+    log_base = _log_base(base, "entropy")
     (p,), ax = _distributions("entropy", axis, p=p)
     # 0 - Σ, not -Σ: a certain outcome has entropy 0.0, not -0.0 (and so in cross_entropy).
     return _in_base(0.0 - np.sum(xlogy(p, p), axis=ax), log_base)
@@ -183,7 +173,7 @@ def cross_entropy(p: Any, q: Any, base: float | None = None, axis: int = -1) -> 
     >>> print(cross_entropy(np.array([0.5, 0.5]), np.array([0.25, 0.75]), base=2).round(4))
     1.2075
     """
-    log_base = _log_base("cross_entropy", base)
+    log_base = _log_base(base, "cross_entropy")
     (p, q), ax = _distributions("cross_entropy", axis, p=p, q=q)
     return _in_base(0.0 - np.sum(xlogy(p, q), axis=ax), log_base)
 
@@ -200,7 +190,7 @@ def kl_divergence(p: Any, q: Any, base: float | None = None, axis: int = -1) -> 
     >>> print(kl_divergence(np.array([0.5, 0.5]), np.array([1.0, 0.0])))
     inf
     """
-    log_base = _log_base("kl_divergence", base)
+    log_base = _log_base(base, "kl_divergence")
     (p, q), ax = _distributions("kl_divergence", axis, p=p, q=q)
     return _in_base(_kl(p, q, ax), log_base)
 
@@ -215,7 +205,7 @@ def js_divergence(p: Any, q: Any, base: float | None = None, axis: int = -1) -> 
     >>> print(js_divergence(np.array([1.0, 0.0]), np.array([0.0, 1.0]), base=2))
     1.0
     """
-    log_base = _log_base("js_divergence", base)
+    log_base = _log_base(base, "js_divergence")
     (p, q), ax = _distributions("js_divergence", axis, p=p, q=q)
     m = 0.5 * (p + q)
     return _in_base(0.5 * (_kl(p, m, ax) + _kl(q, m, ax)), log_base)
@@ -234,8 +224,8 @@ def mutual_information(joint: Any, base: float | None = None) -> Any:
     >>> print(abs(mutual_information(np.outer([0.2, 0.8], [0.5, 0.3, 0.2]))) < 1e-12)
     True
     """
-    log_base = _log_base("mutual_information", base)
-    table = _probabilities("mutual_information", "joint", joint)
+    log_base = _log_base(base, "mutual_information")
+    table = _probabilities(joint, "joint", "mutual_information")
     if table.ndim != 2:
         raise ValueError(
             "mutual_information: joint must be a 2-D table joint[x, y], got shape "
@@ -252,8 +242,8 @@ def mutual_information(joint: Any, base: float | None = None) -> Any:
 # ----------------------------------------------------------------------------- Gaussians
 
 
-def _positive(name: str, what: str, x: Any) -> Any:
-    x = _float_array(name, what, x)
+def _positive(x: Any, what: str, name: str) -> Any:
+    x = float_array(x, what, name)
     if _is_plain(x) and not numpy.all(x > 0):
         raise ValueError(f"{name}: {what} must be > 0 everywhere (a standard deviation).")
     return x
@@ -269,17 +259,17 @@ def gaussian_kl(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> Any:
     >>> print(gaussian_kl(0.0, 1.0, 0.0, 1.0), gaussian_kl(1.0, 1.0, 0.0, 1.0))
     0.0 0.5
     """
-    mu1 = _float_array("gaussian_kl", "mu1", mu1)
-    mu2 = _float_array("gaussian_kl", "mu2", mu2)
-    sigma1 = _positive("gaussian_kl", "sigma1", sigma1)
-    sigma2 = _positive("gaussian_kl", "sigma2", sigma2)
+    mu1 = float_array(mu1, "mu1", "gaussian_kl")
+    mu2 = float_array(mu2, "mu2", "gaussian_kl")
+    sigma1 = _positive(sigma1, "sigma1", "gaussian_kl")
+    sigma2 = _positive(sigma2, "sigma2", "gaussian_kl")
     ratio = sigma1 / sigma2
     shift = (mu1 - mu2) / sigma2
     return 0.5 * (ratio * ratio + shift * shift - 1.0) - np.log(ratio)
 
 
-def _covariance(name: str, what: str, cov: Any, k: int) -> Any:
-    cov = _float_array(name, what, cov)
+def _covariance(cov: Any, what: str, name: str, k: int) -> Any:
+    cov = float_array(cov, what, name)
     if tuple(cov.shape) != (k, k):
         raise ValueError(
             f"{name}: {what} has shape {tuple(cov.shape)}; with a mean of length {k} it must "
@@ -310,16 +300,16 @@ def gaussian_kl_mv(mean1: Any, cov1: Any, mean2: Any, cov2: Any) -> Any:
     1.0
     """
     name = "gaussian_kl_mv"
-    mean1 = _float_array(name, "mean1", mean1)
-    mean2 = _float_array(name, "mean2", mean2)
+    mean1 = float_array(mean1, "mean1", name)
+    mean2 = float_array(mean2, "mean2", name)
     if mean1.ndim != 1 or tuple(mean2.shape) != tuple(mean1.shape):
         raise ValueError(
             f"{name}: mean1 and mean2 must be vectors of one length k, got shapes "
             f"{tuple(mean1.shape)} and {tuple(mean2.shape)}."
         )
     k = mean1.shape[0]
-    cov1 = _covariance(name, "cov1", cov1, k)
-    cov2 = _covariance(name, "cov2", cov2, k)
+    cov1 = _covariance(cov1, "cov1", name, k)
+    cov2 = _covariance(cov2, "cov2", name, k)
     diff = mean2 - mean1
     trace = np.trace(np.linalg.solve(cov2, cov1))
     mahalanobis = np.dot(diff, np.linalg.solve(cov2, diff))

@@ -39,6 +39,7 @@ from numpy.polynomial import legendre
 import chainrule as cr
 import chainrule.numpy as np
 from chainrule import tree
+from chainrule._validate import number
 from chainrule.extend import Primitive, defjvp_joint, defvjp, primitive
 
 __all__ = ["Estimate", "IntegrationWarning", "expectation", "quad"]
@@ -289,12 +290,6 @@ def _check_limit(name: str, x: Any) -> None:
         raise ValueError(f"quad: the limit `{name}` is NaN; pass a number or ±inf.")
 
 
-def _check_tolerance(name: str, x: Any) -> float:
-    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(x) or x < 0:
-        raise ValueError(f"quad: `{name}` must be a finite number >= 0, got {x!r}.")
-    return float(x)
-
-
 def _pointwise(f: Callable[..., Any]) -> Callable[..., Any]:
     """A vectorised integrand from one that takes a single point."""
 
@@ -354,8 +349,8 @@ def quad(
     _check_limit("a", a)
     _check_limit("b", b)
     params = {
-        "epsabs": _check_tolerance("epsabs", epsabs),
-        "epsrel": _check_tolerance("epsrel", epsrel),
+        "epsabs": number(epsabs, "epsabs", "quad", minimum=0.0),
+        "epsrel": number(epsrel, "epsrel", "quad", minimum=0.0),
     }
     if params["epsabs"] == 0 and params["epsrel"] == 0:
         raise ValueError("quad: epsabs and epsrel are both 0; give at least one a positive value.")

@@ -32,64 +32,13 @@ import numpy
 
 import chainrule as cr
 import chainrule.numpy as np
+from chainrule._estimator import Estimator
+from chainrule._validate import count, float_array, matrix, number, one_of
 from chainrule.core.trace import Tracer
 
 __all__ = ["PCA", "LowRank", "condition_number", "cosine_similarity", "low_rank_approx", "rank"]
 
 # ---------------------------------------------------------------------------------- helpers
-
-
-def _float_array(fn: str, name: str, x: Any) -> Any:
-    """`x` as a real floating-point array: integers become float64, traced values pass."""
-    if not isinstance(x, Tracer):
-        x = numpy.asarray(x)
-        if x.dtype.kind in "biu":
-            x = x.astype(numpy.float64)
-    if x.dtype.kind != "f":
-        raise TypeError(f"{fn}: {name} must hold real numbers, got dtype {x.dtype}.")
-    return x
-
-
-def _check_finite(fn: str, name: str, x: Any) -> None:
-    if not numpy.all(numpy.isfinite(cr.stop_gradient(x))):
-        raise ValueError(
-            f"{fn}: {name} contains NaN or infinity; remove or impute those entries first."
-        )
-
-
-def _matrix(fn: str, name: str, x: Any, stacks: bool = False) -> Any:
-    """`x` as a finite float matrix ``(m, n)`` (or a stack ``(..., m, n)`` if `stacks`)."""
-    x = _float_array(fn, name, x)
-    if x.ndim != 2 and not (stacks and x.ndim > 2):
-        want = "a 2-D matrix" + (" or a stack of matrices (..., m, n)" if stacks else "")
-        raise ValueError(
-            f"{fn}: {name} must be {want}, got shape {tuple(x.shape)}. "
-            "Reshape it, e.g. x.reshape(1, -1) for a single row."
-        )
-    if 0 in x.shape[-2:]:
-        raise ValueError(
-            f"{fn}: {name} has shape {tuple(x.shape)}; it needs at least one row and one column."
-        )
-    _check_finite(fn, name, x)
-    return x
-
-
-def _count(fn: str, name: str, value: Any, high: int, why: str) -> int:
-    """`value` checked to be an integer in ``1..high``; `why` says where `high` comes from."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{fn}: {name} must be an integer, got {value!r} ({type(value).__name__}).")
-    value = int(value)
-    if not 1 <= value <= high:
-        raise ValueError(f"{fn}: {name} must be between 1 and {high} ({why}), got {value}.")
-    return value
-
-
-def _positive_real(fn: str, name: str, value: Any, allow_zero: bool = False) -> float:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < 0 or (value == 0 and not allow_zero):
-        what = "non-negative" if allow_zero else "positive"
-        raise ValueError(f"{fn}: {name} must be a finite {what} number, got {value!r}.")
-    return float(value)
 
 
 # ------------------------------------------------------------------------ cosine similarity
@@ -123,7 +72,7 @@ def cosine_similarity(a: Any, b: Any, axis: int = -1, eps: float = 1e-8) -> Any:
     array([0.    , 0.7071])
     """
     fn = "cosine_similarity"
-    a, b = _float_array(fn, "a", a), _float_array(fn, "b", b)
+    a, b = float_array(a, "a", fn), float_array(b, "b", fn)
     try:
         shape = numpy.broadcast_shapes(a.shape, b.shape)
     except ValueError:
@@ -140,7 +89,7 @@ def cosine_similarity(a: Any, b: Any, axis: int = -1, eps: float = 1e-8) -> Any:
             f"{fn}: axis {axis} is out of range for the broadcast shape {shape} "
             f"(use -{len(shape)}..{len(shape) - 1})."
         )
-    eps = _positive_real(fn, "eps", eps)
+    eps = number(eps, "eps", fn, minimum=0.0, exclusive=True)
     units = []
     for x in (a, b):
         x = x if x.shape == shape else np.broadcast_to(x, shape)
@@ -202,12 +151,14 @@ def low_rank_approx(M: Any, k: int) -> LowRank:
            [0. , 0. , 0.2]])
     """
     fn = "low_rank_approx"
-    M = _matrix(fn, "M", M)
-    k = _count(fn, "k", k, min(M.shape), f"the smaller side of M, whose shape is {M.shape}")
+    M = matrix(M, "M", fn)
+    k = count(
+        k, "k", fn, maximum=min(M.shape), why=f"the smaller side of M, whose shape is {M.shape}"
+    )
     u, s, vh = np.linalg.svd(M, full_matrices=False)
-    matrix = (u[:, :k] * s[:k]) @ vh[:k]
+    approx = (u[:, :k] * s[:k]) @ vh[:k]
     # The norm of the dropped singular values; its gradient at 0 (k = min(M.shape)) is 0.
-    return LowRank(matrix, np.linalg.norm(s[k:]), s)
+    return LowRank(approx, np.linalg.norm(s[k:]), s)
 
 
 # --------------------------------------------------------------------- rank and condition
@@ -227,12 +178,12 @@ def rank(M: Any, tol: float | None = None) -> Any:
     >>> rank(np.array([[1.0, 0.0], [0.0, 1e-6]]), tol=1e-3)
     1
     """
-    M = _matrix("rank", "M", M, stacks=True)
+    M = matrix(M, "M", "rank", stacks=True)
     s = numpy.linalg.svd(cr.stop_gradient(M), compute_uv=False)
     if tol is None:
         tol = s.max(axis=-1, keepdims=True) * max(M.shape[-2:]) * numpy.finfo(s.dtype).eps
     else:
-        tol = _positive_real("rank", "tol", tol, allow_zero=True)
+        tol = number(tol, "tol", "rank", minimum=0.0)
     count = numpy.count_nonzero(s > tol, axis=-1)
     return int(count) if M.ndim == 2 else count
 
@@ -265,7 +216,7 @@ def condition_number(M: Any, p: Any = None) -> Any:
            [  0.,   0., -16.]])
     """
     fn = "condition_number"
-    M = _matrix(fn, "M", M, stacks=True)
+    M = matrix(M, "M", fn, stacks=True)
     if p is None or (not isinstance(p, str) and p in (2, -2)):
         s = np.linalg.svd(M, compute_uv=False)
         largest, smallest = s[..., 0], s[..., -1]
@@ -319,7 +270,7 @@ def _eigh_directions(centred: Any) -> tuple[Any, Any]:
 _METHODS = {"svd": _svd_directions, "eigh": _eigh_directions}
 
 
-class PCA:
+class PCA(Estimator):
     """Principal component analysis: the orthogonal directions of largest variance.
 
     `fit` centres the data ``X`` (``n_samples × n_features``) and finds its principal
@@ -353,7 +304,7 @@ class PCA:
     >>> X = numpy.array([[2.0, 2.0], [-2.0, -2.0], [1.0, -1.0], [-1.0, 1.0]])
     >>> pca = PCA(n_components=1).fit(X)
     >>> pca
-    PCA(n_components=1, method='svd')
+    PCA(n_components=1)
     >>> pca.components_.round(4), pca.explained_variance_.round(4)
     (array([[0.7071, 0.7071]]), array([5.3333]))
     >>> print(pca.explained_variance_ratio_.round(4), round(float(pca.noise_variance_), 4))
@@ -377,45 +328,47 @@ class PCA:
     n_samples_: int
     n_features_in_: int
 
+    _fitted_attribute = "components_"
+
     def __init__(self, n_components: int | float | None = None, method: str = "svd") -> None:
-        if method not in _METHODS:
-            raise ValueError(f"PCA: method must be 'svd' or 'eigh', got {method!r}.")
-        integer = isinstance(n_components, numbers.Integral) and not isinstance(n_components, bool)
-        if integer and int(n_components) < 1:  # type: ignore[arg-type]
-            raise ValueError(f"PCA: n_components must be at least 1, got {n_components}.")
-        if not (integer or n_components is None):
-            if isinstance(n_components, bool) or not isinstance(n_components, numbers.Real):
-                raise TypeError(
-                    f"PCA: n_components must be an int, None (all) or a float in (0, 1), "
-                    f"got {n_components!r}."
-                )
-            if not 0 < float(n_components) < 1:
-                raise ValueError(
-                    f"PCA: a float n_components is a fraction of the variance to keep and "
-                    f"must lie in (0, 1), got {n_components!r}; pass an int for a count."
-                )
         self.n_components = n_components
         self.method = method
 
-    def __repr__(self) -> str:
-        return f"PCA(n_components={self.n_components!r}, method={self.method!r})"
-
     def _data(self, fn: str, X: Any, width: int | None, name: str = "X") -> Any:
-        X = _matrix(f"PCA.{fn}", name, X)
+        X = matrix(X, name, f"PCA.{fn}")
         if width is not None and X.shape[1] != width:
-            what = "n_components_" if name == "Z" else "features"
+            unit = "columns (one per component)" if name == "Z" else "features"
             raise ValueError(
-                f"PCA.{fn}: {name} has {X.shape[1]} columns, but the PCA was fitted with "
-                f"{width} {what}; pass data with {width} columns."
+                f"PCA.{fn}: {name} has {X.shape[1]} {unit.split()[0]}, but PCA is expecting "
+                f"{width} {unit} as input."
             )
         return X
 
-    def _require_fit(self, fn: str) -> None:
-        if not hasattr(self, "components_"):
-            raise ValueError(f"PCA.{fn}: this PCA is not fitted yet; call fit(X) first.")
+    def _components(self, ratio: Any, n: int, p: int) -> int:
+        """How many components `n_components` asks for, given the variance ratios."""
+        largest, wanted = min(n, p), self.n_components
+        if wanted is None:
+            return largest
+        if isinstance(wanted, bool) or not isinstance(wanted, numbers.Real):
+            raise TypeError(
+                f"PCA.fit: n_components must be an int, None (all) or a float in (0, 1), "
+                f"got {wanted!r}."
+            )
+        if isinstance(wanted, numbers.Integral):
+            why = f"min(n_samples, n_features) = min({n}, {p})"
+            return count(wanted, "n_components", "PCA.fit", maximum=largest, why=why)
+        fraction = number(
+            wanted, "n_components", "PCA.fit", minimum=0.0, maximum=1.0, exclusive=True
+        )
+        k = int(numpy.searchsorted(numpy.cumsum(ratio), fraction, "right")) + 1
+        return min(k, largest)
 
-    def fit(self, X: Any) -> PCA:
-        """Learn the mean and the principal axes of `X` (n_samples, n_features); returns self."""
+    def fit(self, X: Any, y: Any = None) -> PCA:
+        """Learn the mean and the principal axes of `X` (n_samples, n_features); returns self.
+
+        `y` is ignored (scikit-learn's convention, so that PCA fits in a Pipeline).
+        """
+        one_of(self.method, "method", "PCA.fit", tuple(_METHODS))
         if isinstance(X, Tracer):
             raise TypeError(
                 "PCA.fit takes plain data, not a traced value; to differentiate through "
@@ -424,7 +377,7 @@ class PCA:
         X = self._data("fit", X, None)
         n, p = X.shape
         if n < 2:
-            raise ValueError("PCA.fit: X needs at least 2 samples (rows) to estimate variance.")
+            raise ValueError("PCA.fit: X has 1 sample; a variance needs at least 2 samples (rows).")
         mean = X.mean(axis=0)
         s, components = _METHODS[self.method](X - mean)
         variance = s**2 / (n - 1)
@@ -435,33 +388,25 @@ class PCA:
                 "directions."
             )
         ratio = variance / total
-        largest = min(n, p)
-        if self.n_components is None:
-            k = largest
-        elif isinstance(self.n_components, numbers.Integral):
-            why = f"min(n_samples, n_features) = min({n}, {p})"
-            k = _count("PCA.fit", "n_components", self.n_components, largest, why)
-        else:  # a fraction of the variance
-            k = int(numpy.searchsorted(numpy.cumsum(ratio), self.n_components, "right")) + 1
-            k = min(k, largest)
+        k = self._components(ratio, n, p)
         self.mean_ = mean
         self.components_ = _flip_signs(components[:k])
         self.explained_variance_ = variance[:k]
         self.explained_variance_ratio_ = ratio[:k]
         self.singular_values_ = s[:k]
         self.n_components_ = k
-        self.noise_variance_ = float(variance[k:].mean()) if k < largest else 0.0
+        self.noise_variance_ = float(variance[k:].mean()) if k < min(n, p) else 0.0
         self.n_samples_, self.n_features_in_ = n, p
         return self
 
     def transform(self, X: Any) -> Any:
         """Coordinates of `X`'s rows along the components: ``(X - mean_) @ components_ᵀ``."""
-        self._require_fit("transform")
+        self._check_fitted("transform")
         X = self._data("transform", X, self.n_features_in_)
         return (X - self.mean_) @ self.components_.T
 
-    def fit_transform(self, X: Any) -> Any:
-        """`fit` to `X`, then `transform` it."""
+    def fit_transform(self, X: Any, y: Any = None) -> Any:
+        """`fit` to `X`, then `transform` it (`y` is ignored)."""
         return self.fit(X).transform(X)
 
     def inverse_transform(self, Z: Any) -> Any:
@@ -470,6 +415,6 @@ class PCA:
         With all components this undoes `transform`; with fewer it gives the projection
         of the data onto the principal subspace (the best rank-k reconstruction).
         """
-        self._require_fit("inverse_transform")
+        self._check_fitted("inverse_transform")
         Z = self._data("inverse_transform", Z, self.n_components_, name="Z")
         return Z @ self.components_ + self.mean_

@@ -13,6 +13,10 @@ never penalised. The regressors fit it by *centring*: for any fixed w the best i
 ``mean(y) - mean(X, axis=0) @ w``, and putting it back leaves the same problem in w on the
 centred data, so the solvers never see it.
 
+They are scikit-learn estimators (``get_params``, ``set_params``, ``clone``, ``Pipeline``,
+``GridSearchCV``) without importing scikit-learn: the constructor stores the
+hyper-parameters unchanged, and ``fit`` checks them.
+
 >>> import numpy as np
 >>> from chainrule.linear_model import LinearRegression
 >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0], [3.0, 1.0]])
@@ -37,10 +41,13 @@ import scipy.optimize
 import chainrule as cr
 import chainrule.numpy as np
 from chainrule import optim
+from chainrule._estimator import DataConversionWarning, Estimator, NotFittedError
+from chainrule._validate import count, finite, flag, float_array, matrix, number, one_of
 from chainrule.scipy import special
 
 __all__ = [
     "ConvergenceWarning",
+    "DataConversionWarning",
     "Lasso",
     "LinearRegression",
     "LogisticRegression",
@@ -63,59 +70,41 @@ class ConvergenceWarning(UserWarning):
     """
 
 
-class NotFittedError(ValueError, AttributeError):
-    """A model was asked to predict before ``fit`` (a ValueError and an AttributeError).
-
-    >>> try:
-    ...     Ridge().predict([[1.0]])
-    ... except NotFittedError as error:
-    ...     print(error)
-    Ridge.predict: this Ridge is not fitted yet; call fit(X, y) first.
-    """
-
-
 # ----------------------------------------------------------------------- checking input
 
 
-def _real_array(name: str, value: Any, where: str) -> numpy.ndarray:
-    array = numpy.asarray(value)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{where}: {name} must hold real numbers, got dtype {array.dtype}.")
-    return array.astype(numpy.float64)
+def _real_array(value: Any, name: str, where: str) -> numpy.ndarray:
+    """`value` as a finite float64 array (the models compute in float64)."""
+    return finite(float_array(value, name, where), name, where).astype(numpy.float64)
 
 
-def _check_finite(name: str, array: numpy.ndarray, where: str) -> None:
-    bad = numpy.argwhere(~numpy.isfinite(array))
-    if bad.size:
+def _check_X(X: Any, where: str, fitted: _Linear | None = None) -> numpy.ndarray:
+    """X as a finite float64 matrix, with as many columns as `fitted` was fitted with."""
+    X = matrix(X, "X", where).astype(numpy.float64)
+    if fitted is not None and X.shape[1] != fitted.n_features_in_:
         raise ValueError(
-            f"{where}: {name} contains NaN or infinity (first at index {tuple(bad[0].tolist())}); "
-            "remove or impute those values first."
+            f"{where}: X has {X.shape[1]} features, but {type(fitted).__name__} is expecting "
+            f"{fitted.n_features_in_} features as input (the number it was fitted with)."
         )
-
-
-def _check_X(X: Any, where: str, n_features: int | None = None) -> numpy.ndarray:
-    """X as a finite float64 matrix, with `n_features` columns when that is given."""
-    X = _real_array("X", X, where)
-    if X.ndim != 2:
-        raise ValueError(
-            f"{where}: X must be 2-D, shape (n_samples, n_features), got shape {X.shape}; "
-            "use X.reshape(-1, 1) for a single feature or X.reshape(1, -1) for a single sample."
-        )
-    if 0 in X.shape:
-        raise ValueError(
-            f"{where}: X must have at least one sample and one feature, got {X.shape}."
-        )
-    if n_features is not None and X.shape[1] != n_features:
-        raise ValueError(
-            f"{where}: X has {X.shape[1]} features, but the model was fitted with {n_features}."
-        )
-    _check_finite("X", X, where)
     return X
 
 
 def _check_y(y: Any, n_samples: int, where: str) -> numpy.ndarray:
-    """y as a 1-D array of `n_samples` entries (any dtype: the caller checks the values)."""
+    """y as a 1-D array of `n_samples` entries (any dtype: the caller checks the values).
+
+    A column ``(n_samples, 1)`` is flattened with a `DataConversionWarning`, as scikit-learn.
+    """
+    if y is None:
+        raise ValueError(f"{where}: this model requires y to be passed, but the target y is None.")
     y = numpy.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        warnings.warn(
+            f"A column-vector y was passed when a 1d array was expected, to {where}; it is "
+            "flattened. Pass y.ravel() to silence this warning.",
+            DataConversionWarning,
+            stacklevel=4,  # the caller of fit or score
+        )
+        y = y.ravel()
     if y.ndim != 1:
         raise ValueError(
             f"{where}: y must be 1-D, shape (n_samples,), got shape {y.shape}; "
@@ -130,47 +119,30 @@ def _check_y(y: Any, n_samples: int, where: str) -> numpy.ndarray:
 
 
 def _check_targets(y: Any, n_samples: int, where: str) -> numpy.ndarray:
-    y = _real_array("y", _check_y(y, n_samples, where), where)
-    _check_finite("y", y, where)
-    return y
+    return _real_array(_check_y(y, n_samples, where), "y", where)
 
 
 def _check_labels(y: Any, n_samples: int, where: str) -> numpy.ndarray:
+    """Class labels: any sortable values, but not real numbers with a fractional part."""
     y = _check_y(y, n_samples, where)
     if y.dtype.kind == "f":
-        _check_finite("y", y, where)
+        finite(y, "y", where)
+        fractional = y[y != numpy.round(y)]
+        if fractional.size:
+            raise ValueError(
+                f"{where}: Unknown label type: continuous (y holds {fractional[0].item()!r}, not a "
+                "class label); a classifier needs labels, a real-valued target a regressor."
+            )
     return y
 
 
-def _flag(where: str, name: str, value: Any) -> None:
-    if not isinstance(value, (bool, numpy.bool_)):
-        raise TypeError(f"{where}: {name} must be True or False, got {value!r}.")
-
-
-def _number(where: str, name: str, value: Any, *, positive: bool) -> None:
-    ok = isinstance(value, (int, float, numpy.integer, numpy.floating))
-    if not ok or isinstance(value, bool):
-        raise TypeError(f"{where}: {name} must be a real number, got {value!r}.")
-    if not (math.isfinite(value) and (value > 0 if positive else value >= 0)):
-        raise ValueError(
-            f"{where}: {name} must be a finite number {'>' if positive else '>='} 0, got {value!r}."
-        )
-
-
-def _count(where: str, name: str, value: Any) -> None:
-    if not isinstance(value, (int, numpy.integer)) or isinstance(value, bool):
-        raise TypeError(f"{where}: {name} must be an integer, got {value!r}.")
-    if value < 1:
-        raise ValueError(f"{where}: {name} must be at least 1, got {value}.")
-
-
 # How each hyper-parameter is checked, by name; `solver` against the model's `_solvers`.
-_CHECKS: dict[str, Callable[[str, str, Any], None]] = {
-    "fit_intercept": _flag,
-    "alpha": lambda where, name, value: _number(where, name, value, positive=False),
-    "C": lambda where, name, value: _number(where, name, value, positive=True),
-    "tol": lambda where, name, value: _number(where, name, value, positive=False),
-    "max_iter": _count,
+_CHECKS: dict[str, Callable[[Any, str, str], Any]] = {
+    "fit_intercept": flag,
+    "alpha": lambda value, name, where: number(value, name, where, minimum=0.0),
+    "C": lambda value, name, where: number(value, name, where, minimum=0.0, exclusive=True),
+    "tol": lambda value, name, where: number(value, name, where, minimum=0.0),
+    "max_iter": count,
 }
 
 
@@ -191,7 +163,7 @@ _R = TypeVar("_R", bound="_Regressor")
 _Solution = tuple[numpy.ndarray, int | None, str | None]
 
 
-class _Linear:
+class _Linear(Estimator):
     """What every model here shares: checked hyper-parameters and ``X @ coef_.T + intercept_``."""
 
     _solvers: ClassVar[tuple[str, ...]] = ()
@@ -202,26 +174,18 @@ class _Linear:
     n_features_in_: int
     n_iter_: int | None
 
-    def __post_init__(self) -> None:
-        self._check_params(type(self).__name__)
-
     def _check_params(self, where: str) -> None:
         for field in dataclasses.fields(self):  # type: ignore[arg-type]
             value = getattr(self, field.name)
             if field.name == "solver":
-                if value not in self._solvers:
-                    options = ", ".join(repr(s) for s in self._solvers)
-                    raise ValueError(f"{where}: solver must be one of {options}; got {value!r}.")
+                one_of(value, "solver", where, self._solvers)
             else:
-                _CHECKS[field.name](where, field.name, value)
+                _CHECKS[field.name](value, field.name, where)
 
     def _linear(self, X: Any, method: str) -> numpy.ndarray:
+        self._check_fitted(method)
         where = f"{type(self).__name__}.{method}"
-        if not hasattr(self, "coef_"):
-            raise NotFittedError(
-                f"{where}: this {type(self).__name__} is not fitted yet; call fit(X, y) first."
-            )
-        X = _check_X(X, where, self.n_features_in_)
+        X = _check_X(X, where, self)
         return X @ self.coef_.T + self.intercept_
 
 
@@ -237,6 +201,8 @@ def _centre(
 
 class _Regressor(_Linear):
     """fit / predict / score for a regressor whose `_solve` fits w on centred data."""
+
+    _estimator_type = "regressor"
 
     tol: float
 
@@ -368,7 +334,7 @@ def _descend(
     return w, step, problem
 
 
-@dataclasses.dataclass(eq=False)
+@dataclasses.dataclass(eq=False, repr=False)
 class LinearRegression(_Regressor):
     """Ordinary least squares: minimise ``||y - X w - b||²``.
 
@@ -403,7 +369,7 @@ class LinearRegression(_Regressor):
         return _descend(X, y, 0.0, self.max_iter, self.tol)
 
 
-@dataclasses.dataclass(eq=False)
+@dataclasses.dataclass(eq=False, repr=False)
 class Ridge(_Regressor):
     """Least squares with an L2 penalty: minimise ``||y - X w - b||² + alpha ||w||²``.
 
@@ -434,7 +400,7 @@ class Ridge(_Regressor):
         return _descend(X, y, alpha, self.max_iter, self.tol)
 
 
-@dataclasses.dataclass(eq=False)
+@dataclasses.dataclass(eq=False, repr=False)
 class Lasso(_Regressor):
     """Least squares with an L1 penalty, scikit-learn's ``(1/(2n)) ||y - Xw - b||² + alpha ||w||₁``.
 
@@ -607,7 +573,7 @@ def _newton(
     return theta, max_iter, f"Newton reached max_iter={max_iter} steps"
 
 
-@dataclasses.dataclass(eq=False)
+@dataclasses.dataclass(eq=False, repr=False)
 class LogisticRegression(_Linear):
     """L2-penalised logistic regression: sigmoid for 2 classes, softmax (multinomial) for more.
 
@@ -635,6 +601,7 @@ class LogisticRegression(_Linear):
     array([[0.5, 0.5]])
     """
 
+    _estimator_type = "classifier"
     _: dataclasses.KW_ONLY
     C: float = 1.0
     fit_intercept: bool = True
@@ -667,7 +634,7 @@ class LogisticRegression(_Linear):
             ) from None
         if len(classes) < 2:
             raise ValueError(
-                f"{where}: y holds a single class, {classes.tolist()[0]!r}; a classifier needs "
+                f"{where}: y holds only one class, {classes.tolist()[0]!r}; a classifier needs "
                 "at least 2."
             )
         objective, unpack = _logistic_objective(

@@ -29,7 +29,6 @@ bfloat16 comes from the ``ml_dtypes`` package, imported only when bfloat16 is as
 from __future__ import annotations
 
 import dataclasses
-import math
 import numbers
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -39,6 +38,7 @@ import numpy
 import chainrule as cr
 import chainrule.numpy as np
 from chainrule import tree
+from chainrule._validate import count, flag, number
 
 __all__ = [
     "FORMATS",
@@ -434,12 +434,6 @@ def _all_finite(grads: Any) -> bool:
 _FLOAT32_MAX = float(numpy.finfo(numpy.float32).max)
 
 
-def _real(name: str, value: Any, ok: Callable[[float], bool], rule: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not ok(float(value)):
-        raise ValueError(f"MixedPrecision: {name} must be {rule}, got {value!r}.")
-    return float(value)
-
-
 @dataclasses.dataclass(frozen=True)
 class MixedPrecision:
     """An optimizer wrapper: float16/bfloat16 compute, float32 master weights, loss scaling.
@@ -499,22 +493,21 @@ class MixedPrecision:
         allowed = ("float16", "bfloat16", "float32")
         dt = _dtype(self.compute_dtype, "MixedPrecision: compute_dtype", allowed)
         object.__setattr__(self, "compute_dtype", dt.name)
-        rules = {
-            "init_scale": (lambda v: 0.0 < v <= _FLOAT32_MAX, "a positive float32 number"),
-            "growth_factor": (lambda v: 1.0 < v < math.inf, "a number > 1"),
-            "backoff_factor": (lambda v: 0.0 < v < 1.0, "a number in (0, 1)"),
+        where = "MixedPrecision"
+        ranges = {  # name -> (minimum, maximum), both excluded
+            "init_scale": (0.0, _FLOAT32_MAX),
+            "growth_factor": (1.0, None),
+            "backoff_factor": (0.0, 1.0),
         }
-        for name, (ok, rule) in rules.items():
-            object.__setattr__(self, name, _real(name, getattr(self, name), ok, rule))
-        interval = self.growth_interval
-        if isinstance(interval, bool) or not isinstance(interval, numbers.Integral) or interval < 1:
-            raise ValueError(
-                f"MixedPrecision: growth_interval must be a positive int, got {interval!r}."
+        for name, (low, high) in ranges.items():
+            value = number(
+                getattr(self, name), name, where, minimum=low, maximum=high, exclusive=True
             )
-        object.__setattr__(self, "growth_interval", int(interval))
-        if not isinstance(self.dynamic, (bool, numpy.bool_)):
-            raise TypeError(f"MixedPrecision: dynamic must be True or False, got {self.dynamic!r}.")
-        object.__setattr__(self, "dynamic", bool(self.dynamic))
+            object.__setattr__(self, name, value)
+        object.__setattr__(
+            self, "growth_interval", count(self.growth_interval, "growth_interval", where)
+        )
+        object.__setattr__(self, "dynamic", flag(self.dynamic, "dynamic", where))
 
     def cast(self, values: Any) -> Any:
         """The pytree `values` with its floating-point arrays cast to the compute dtype.

@@ -45,6 +45,7 @@ import chainrule as cr
 import chainrule.numpy as np
 from chainrule import tree
 from chainrule._seed import rng_from
+from chainrule._validate import count, float_array
 from chainrule.core.trace import Tracer, primal
 from chainrule.extend import defjvp, defvjp, primitive
 from chainrule.scipy import special
@@ -64,24 +65,6 @@ Rng = int | numpy.random.Generator | None
 
 def _is_traced(x: Any) -> bool:
     return isinstance(x, Tracer)
-
-
-def _count(name: str, n: Any) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, numpy.integer)) or n < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {n!r}")
-    return int(n)
-
-
-def _float_array(where: str, x: Any) -> Any:
-    """`x` as a float array; traced values pass through, integers and bools become float64."""
-    if _is_traced(x):
-        return x
-    a = numpy.asarray(x)
-    if a.dtype.kind in "biu":
-        return a.astype(numpy.float64)
-    if a.dtype.kind != "f":
-        raise TypeError(f"{where} must be real numbers, got dtype {a.dtype}")
-    return a
 
 
 def _show(v: Any) -> str:
@@ -229,7 +212,7 @@ class Distribution:
             if _is_traced(value):
                 plain = False
                 continue
-            value = _float_array(f"{family}: {name}", value)
+            value = float_array(value, name, family)
             if isinstance(getattr(self, name), (int, float)) and value.ndim == 0:
                 value = float(value)
             object.__setattr__(self, name, value)
@@ -281,7 +264,7 @@ class Distribution:
         >>> print(round(float(Poisson(rate=3.0).log_prob(2)), 6))
         -1.495923
         """
-        x = _float_array(f"{type(self).__name__}.log_prob: x", x)
+        x = float_array(x, "x", f"{type(self).__name__}.log_prob")
         if self.discrete and _is_traced(x):
             raise TypeError(
                 f"{type(self).__name__}.log_prob: x is discrete and cannot be differentiated; "
@@ -317,7 +300,7 @@ class Distribution:
         >>> print(round(float(Exponential(rate=2.0).cdf(0.5)), 6))
         0.632121
         """
-        x = _float_array(f"{type(self).__name__}.cdf: x", x)
+        x = float_array(x, "x", f"{type(self).__name__}.cdf")
         if self.discrete and _is_traced(x):
             raise TypeError(f"{type(self).__name__}.cdf: x is discrete; pass plain values")
         return self._cdf(x)
@@ -344,9 +327,8 @@ class Distribution:
         >>> Normal(loc=10.0, scale=0.0001).sample(3, rng=0).round(2)
         array([10., 10., 10.])
         """
-        return self._draw(
-            _count("sample: n", n), rng_from(rng, f"{type(self).__name__}.sample", "rng")
-        )
+        where = f"{type(self).__name__}.sample"
+        return self._draw(count(n, "n", where, minimum=0), rng_from(rng, where, "rng"))
 
     def _draw(self, n: int, rng: numpy.random.Generator) -> Any:
         raise NotImplementedError
@@ -465,7 +447,7 @@ class Binomial(Distribution):
     _fit_keywords: ClassVar[tuple[str, ...]] = ("n",)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "n", _count("Binomial: n", self.n))
+        object.__setattr__(self, "n", count(self.n, "n", "Binomial", minimum=0))
         super().__post_init__()
 
     @property
@@ -1091,7 +1073,9 @@ def fit_mle(
                 f"fit_mle({name}): unexpected keyword {key}= (it is for "
                 f"{'Binomial' if key == 'n' else 'Categorical'})"
             )
-    known = {k: _count(f"fit_mle({name}): {k}", v) for k, v in given.items() if v is not None}
+    known = {
+        k: count(v, k, f"fit_mle({name})", minimum=0) for k, v in given.items() if v is not None
+    }
     if "n" in family._fit_keywords and not known.get("n"):
         raise TypeError(f"fit_mle({name}): pass the known number of trials (>= 1), e.g. n=10")
     if method not in ("auto", "closed_form", "gradient"):
@@ -1143,8 +1127,8 @@ def bayes(prior: Any, likelihood: Any) -> Any:
     >>> print(round(float(post[0, 0]), 4), round(float(post[0, 1]), 6))  # P(sick | result)
     0.1667 0.000106
     """
-    prior = _float_array("bayes: prior", prior)
-    likelihood = _float_array("bayes: likelihood", likelihood)
+    prior = float_array(prior, "prior", "bayes")
+    likelihood = float_array(likelihood, "likelihood", "bayes")
     if len(prior.shape) != 1 or len(likelihood.shape) not in (1, 2):
         raise ValueError(
             f"bayes: prior must be (k,) and likelihood (k,) or (k, m); got {tuple(prior.shape)} "
@@ -1191,7 +1175,7 @@ def mean(x: Any, axis: Any = None) -> Any:
     >>> print(mean([1.0, 2.0, 6.0]))
     3.0
     """
-    return np.mean(_float_array("mean: x", x), axis=axis)
+    return np.mean(float_array(x, "x", "mean"), axis=axis)
 
 
 def var(x: Any, axis: Any = None, ddof: int = 0) -> Any:
@@ -1200,12 +1184,12 @@ def var(x: Any, axis: Any = None, ddof: int = 0) -> Any:
     >>> print(var([1.0, 2.0, 6.0]), var([1.0, 2.0, 6.0], ddof=1))
     4.666666666666667 7.0
     """
-    return np.var(_float_array("var: x", x), axis=axis, ddof=ddof)
+    return np.var(float_array(x, "x", "var"), axis=axis, ddof=ddof)
 
 
 def _observations(name: str, x: Any, rowvar: bool) -> Any:
     """`x` as a (variables, observations) matrix, as NumPy's cov reads it."""
-    x = _float_array(f"{name}: x", x)
+    x = float_array(x, "x", name)
     if len(x.shape) > 2 or len(x.shape) == 0:
         raise ValueError(f"{name}: x must be 1-D or 2-D, got shape {tuple(x.shape)}")
     rows = np.reshape(x, (1, -1)) if len(x.shape) == 1 else x
@@ -1244,7 +1228,7 @@ def cov(
     if ddof is None:
         ddof = 0 if bias else 1
     if isinstance(ddof, bool) or not isinstance(ddof, (int, numpy.integer)):
-        raise TypeError(f"cov: ddof must be an integer, got {ddof!r}")
+        raise TypeError(f"cov: ddof must be an int, got {ddof!r}.")
     n = rows.shape[1]
     if n - ddof <= 0:
         raise ValueError(f"cov: {n} observations with ddof={ddof} leave nothing to divide by")

@@ -390,7 +390,7 @@ def _training() -> None:
     and the accuracy climbs to 100%. `chainrule train` does the same on the built-in
     handwritten digits, with mini-batches, a progress bar and held-out accuracy.
     """
-    X, labels = data.make_moons(200, noise=0.1, seed=0, dtype=np.float64)
+    X, labels = data.make_moons(200, noise=0.1, random_state=0, dtype=np.float64)
     model = nn.MLP([2, 16, 16, 2], activation=nn.tanh, rng=0, dtype=np.float64)
 
     def loss(model, X, labels):

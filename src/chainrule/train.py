@@ -22,7 +22,7 @@ and shows progress. A hand-written loop is as short:
 ...         return cr.tree.map(lambda p, g: p - 0.1 * g, params, grads), state
 >>> def loss_fn(model, x, y):
 ...     return cnp.mean((model(x) - y) ** 2)
->>> X, y, true_w, true_b = data.make_linear(200, features=2, noise=0.0)
+>>> X, y, true_w, true_b = data.make_linear(200, n_features=2, noise=0.0)
 >>> model = Line(np.zeros(2, np.float32), np.zeros((), np.float32))
 >>> opt = SGD()
 >>> state = opt.init(model)
@@ -451,7 +451,7 @@ def fit(
     >>> def loss_fn(model, x, y):  # logistic regression: mean binary cross-entropy
     ...     z = model(x)
     ...     return cnp.mean(cnp.logaddexp(0.0, z) - y * z)
-    >>> X, y = data.make_blobs(200, centers=[[-2.0, 0.0], [2.0, 0.0]], seed=0)
+    >>> X, y = data.make_blobs(200, centers=[[-2.0, 0.0], [2.0, 0.0]], random_state=0)
     >>> model = Linear(np.zeros(2, np.float32), np.zeros((), np.float32))
     >>> model, opt_state, history = fit(model, loss_fn, SGD(), (X, y), epochs=3,
     ...     progress=False, metrics={"accuracy": lambda m, x, y: accuracy(m(x), y)})

@@ -187,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
     lr = default_lr if args.lr is None else args.lr
     X, y = data.load_digits()
     X_train, X_test, y_train, y_test = data.train_test_split(
-        X, y, test_fraction=0.2, seed=args.seed
+        X, y, test_size=0.2, random_state=args.seed, stratify=y
     )
     mean, std = standardisation(X_train)
     X_train, X_test = (X_train - mean) / std, (X_test - mean) / std

@@ -38,6 +38,7 @@ import numpy
 
 import chainrule as cr
 import chainrule.numpy as np
+from chainrule._validate import float_array, one_of
 from chainrule.extend import defjvp_joint, defvjp, primitive
 from chainrule.scipy import special
 
@@ -49,12 +50,6 @@ __all__ = [
 _REDUCTIONS = ("mean", "sum", "none")
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def _check_reduction(name: str, reduction: str, allowed: tuple[str, ...] = _REDUCTIONS) -> None:
-    if not isinstance(reduction, str) or reduction not in allowed:
-        options = ", ".join(repr(r) for r in allowed)
-        raise ValueError(f"{name}: reduction must be one of {options}; got {reduction!r}.")
 
 
 def _reduce(loss: Any, reduction: str) -> Any:
@@ -69,17 +64,6 @@ def _is_plain(x: Any) -> bool:
     return isinstance(x, (numpy.ndarray, numpy.generic))
 
 
-def _float_array(name: str, what: str, x: Any) -> Any:
-    """`x` as a float array; traced values pass through, plain integers become float64."""
-    if not (hasattr(x, "shape") and hasattr(x, "dtype")):
-        x = np.asarray(x)
-    if _is_plain(x) and x.dtype.kind in "biu":
-        return x.astype(numpy.float64)
-    if x.dtype.kind != "f":
-        raise TypeError(f"{name}: {what} must be real floating-point, got dtype {x.dtype}.")
-    return x
-
-
 def _like(x: Any, dtype: Any) -> Any:
     """A plain array `x` in `dtype` (so float32 stays float32); traced values unchanged."""
     if x is None or (hasattr(x, "shape") and not _is_plain(x)):
@@ -89,10 +73,10 @@ def _like(x: Any, dtype: Any) -> Any:
 
 
 def _pair(
-    name: str, pred: Any, target: Any, names: tuple[str, str] = ("pred", "target")
+    pred: Any, target: Any, name: str, names: tuple[str, str] = ("pred", "target")
 ) -> tuple[Any, Any]:
     """Predictions and targets as float arrays of one dtype, checked to have equal shapes."""
-    pred = _float_array(name, names[0], pred)
+    pred = float_array(pred, names[0], name)
     target = _like(target, pred.dtype)
     if pred.shape != target.shape:
         raise ValueError(
@@ -103,7 +87,7 @@ def _pair(
     return pred, target
 
 
-def _weight(name: str, what: str, weight: Any, shape: tuple[int, ...], dtype: Any) -> Any:
+def _weight(weight: Any, what: str, name: str, shape: tuple[int, ...], dtype: Any) -> Any:
     """`weight` in `dtype`, checked to broadcast to `shape` without enlarging it."""
     weight = _like(weight, dtype)
     if weight is not None and not _broadcasts_to(weight.shape, shape):
@@ -135,8 +119,8 @@ def mse(pred: Any, target: Any, reduction: str = "mean") -> Any:
     >>> print(mse(np.array([1.0, 2.0]), np.array([1.0, 4.0])))
     2.0
     """
-    _check_reduction("mse", reduction)
-    pred, target = _pair("mse", pred, target)
+    one_of(reduction, "reduction", "mse", _REDUCTIONS)
+    pred, target = _pair(pred, target, "mse")
     diff = pred - target
     return _reduce(diff * diff, reduction)
 
@@ -148,8 +132,8 @@ def mae(pred: Any, target: Any, reduction: str = "mean") -> Any:
     >>> print(mae(np.array([1.0, 2.0]), np.array([1.0, 4.0]), reduction="sum"))
     2.0
     """
-    _check_reduction("mae", reduction)
-    pred, target = _pair("mae", pred, target)
+    one_of(reduction, "reduction", "mae", _REDUCTIONS)
+    pred, target = _pair(pred, target, "mae")
     return _reduce(np.abs(pred - target), reduction)
 
 
@@ -162,10 +146,10 @@ def huber(pred: Any, target: Any, delta: float = 1.0, reduction: str = "mean") -
     >>> huber(np.array([0.5, 3.0]), np.zeros(2), reduction="none")
     array([0.125, 2.5  ])
     """
-    _check_reduction("huber", reduction)
+    one_of(reduction, "reduction", "huber", _REDUCTIONS)
     if not delta > 0:
         raise ValueError(f"huber: delta must be positive, got {delta!r}.")
-    pred, target = _pair("huber", pred, target)
+    pred, target = _pair(pred, target, "huber")
     diff = pred - target
     size = np.abs(diff)
     loss = np.where(size < delta, 0.5 * (diff * diff), delta * (size - 0.5 * delta))
@@ -214,9 +198,9 @@ def binary_cross_entropy(
     [0.693147, 100.0, -0.0]
     """
     name = "binary_cross_entropy"
-    _check_reduction(name, reduction)
-    probs, target = _pair(name, probs, target, ("probs", "target"))
-    weight = _weight(name, "weight", weight, probs.shape, probs.dtype)
+    one_of(reduction, "reduction", name, _REDUCTIONS)
+    probs, target = _pair(probs, target, name, ("probs", "target"))
+    weight = _weight(weight, "weight", name, probs.shape, probs.dtype)
     values = numpy.asarray(cr.stop_gradient(probs))
     if values.size and not (values.min() >= 0.0 and values.max() <= 1.0):
         raise ValueError(
@@ -246,10 +230,10 @@ def binary_cross_entropy_with_logits(
     [0.6931, 1000.0, 0.0]
     """
     name = "binary_cross_entropy_with_logits"
-    _check_reduction(name, reduction)
-    logits, target = _pair(name, logits, target, ("logits", "target"))
-    weight = _weight(name, "weight", weight, logits.shape, logits.dtype)
-    pos_weight = _weight(name, "pos_weight", pos_weight, logits.shape, logits.dtype)
+    one_of(reduction, "reduction", name, _REDUCTIONS)
+    logits, target = _pair(logits, target, name, ("logits", "target"))
+    weight = _weight(weight, "weight", name, logits.shape, logits.dtype)
+    pos_weight = _weight(pos_weight, "pos_weight", name, logits.shape, logits.dtype)
     neg_log_sigmoid = np.logaddexp(-logits, 0.0)
     if pos_weight is not None:
         neg_log_sigmoid = (1.0 + (pos_weight - 1.0) * target) * neg_log_sigmoid
@@ -260,9 +244,9 @@ def binary_cross_entropy_with_logits(
 # ---------------------------------------------------------------- multi-class classification
 
 
-def _class_logits(name: str, what: str, logits: Any, weight: Any) -> tuple[Any, Any]:
+def _class_logits(logits: Any, what: str, name: str, weight: Any) -> tuple[Any, Any]:
     """Logits (class axis last) as a float array, and the class weights as a ``(C,)`` array."""
-    logits = _float_array(name, what, logits)
+    logits = float_array(logits, what, name)
     if logits.ndim == 0:
         raise ValueError(f"{name}: {what} must have a class axis (the last one), got a scalar.")
     n_classes = logits.shape[-1]
@@ -275,7 +259,7 @@ def _class_logits(name: str, what: str, logits: Any, weight: Any) -> tuple[Any, 
     return logits, weight
 
 
-def _labels(name: str, target: Any, shape: tuple[int, ...]) -> numpy.ndarray:
+def _labels(target: Any, name: str, shape: tuple[int, ...]) -> numpy.ndarray:
     """Integer class labels of shape ``shape[:-1]``, each checked to be a class."""
     labels = (
         target if isinstance(target, numpy.ndarray) else numpy.asarray(cr.stop_gradient(target))
@@ -314,7 +298,7 @@ def _labels_loss(
     with a constant matrix, whose backward pass is one multiply. The weighted mean divides
     by ``Σ_i w_{y_i}``, as PyTorch does.
     """
-    labels = _labels(name, target, shape)
+    labels = _labels(target, name, shape)
     n_classes = shape[-1]
     coef = numpy.eye(n_classes, dtype=dtype)[labels]
     if weight is not None:
@@ -329,10 +313,12 @@ def _labels_loss(
 
 
 def _softmax_xent_impl(logits: Any, coef: Any) -> Any:
-    # As PyTorch: an infinite logit gives NaN (shifting by the maximum keeps the rest finite).
+    # A -inf logit masks its class: probability 0, and a term ``0 * log 0 = 0`` when its
+    # coefficient is 0 (as PyTorch for integer labels), inf when it is not (a masked
+    # target). A row of -inf, or a +inf logit, gives NaN, as PyTorch.
     shifted = logits - logits.max(axis=-1, keepdims=True)
-    lse = numpy.log(numpy.exp(shifted).sum(axis=-1, keepdims=True))
-    return (coef * (lse - shifted)).sum(axis=-1)
+    log_p = shifted - numpy.log(numpy.exp(shifted).sum(axis=-1, keepdims=True))
+    return -(coef * numpy.where(coef == 0, 0, log_p)).sum(axis=-1)
 
 
 # Cross entropy of logits against coefficients, per sample: ``-Σ_c coef_c log_softmax(z)_c``.
@@ -351,8 +337,9 @@ def _xent_jvp(tangents: list[Any], ans: Any, logits: Any, coef: Any) -> Any:
     out = None
     if t_logits is not None:
         out = np.sum(_xent_grad_logits(logits, coef) * t_logits, axis=-1)
-    if t_coef is not None:
-        term = -np.sum(special.log_softmax(logits, axis=-1) * t_coef, axis=-1)
+    if t_coef is not None:  # a zero tangent moves nothing, even at a masked (-inf) class
+        log_p = np.where(t_coef == 0, 0.0, special.log_softmax(logits, axis=-1))
+        term = -np.sum(log_p * t_coef, axis=-1)
         out = term if out is None else out + term
     return out
 
@@ -381,17 +368,24 @@ def cross_entropy(
     integer labels the ``"mean"`` is then weighted, ``Σ loss / Σ w_label``, while for
     probabilities it averages over samples: both exactly as PyTorch.
 
+    A ``-inf`` logit masks its class out: probability 0, no term in the loss when its target
+    is 0 (the limit ``0 log 0 = 0``; PyTorch agrees for labels, but gives NaN for a
+    probability target) and gradient 0; a masked target class gives ``inf``, a row of
+    ``-inf`` NaN, as PyTorch.
+
     >>> import chainrule.numpy as np
     >>> print(round(float(cross_entropy(np.zeros((2, 4)), np.array([1, 3]))), 6))  # log 4
     1.386294
     >>> print(round(float(cross_entropy(np.array([2.0, 0.0]), np.array([0.5, 0.5]))), 6))
     1.126928
+    >>> print(round(float(cross_entropy(np.array([[-np.inf, 0.3, 1.2]]), np.array([2]))), 4))
+    0.3412
     """
     name = "cross_entropy"
-    _check_reduction(name, reduction)
+    one_of(reduction, "reduction", name, _REDUCTIONS)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing!r}.")
-    logits, weight = _class_logits(name, "logits", logits, weight)
+    logits, weight = _class_logits(logits, "logits", name, weight)
     if not hasattr(target, "dtype"):
         target = np.asarray(target)
     if target.dtype.kind in "biu":
@@ -405,7 +399,7 @@ def cross_entropy(
             label_smoothing,
             reduction,
         )
-    target = _float_array(name, "target", target)
+    target = float_array(target, "target", name)
     if target.shape != logits.shape:
         hint = (
             " Class labels must be integers: use target.astype(int)."
@@ -435,8 +429,8 @@ def nll_loss(log_probs: Any, target: Any, *, weight: Any = None, reduction: str 
     array([0.693147, 0.105361])
     """
     name = "nll_loss"
-    _check_reduction(name, reduction)
-    log_probs, weight = _class_logits(name, "log_probs", log_probs, weight)
+    one_of(reduction, "reduction", name, _REDUCTIONS)
+    log_probs, weight = _class_logits(log_probs, "log_probs", name, weight)
     return _labels_loss(
         name,
         lambda coef: -np.sum(log_probs * coef, axis=-1),
@@ -463,8 +457,8 @@ def kl_div(input: Any, target: Any, reduction: str = "mean", log_target: bool = 
     0.346574
     """
     name = "kl_div"
-    _check_reduction(name, reduction, (*_REDUCTIONS, "batchmean"))
-    input, target = _pair(name, input, target, ("input", "target"))
+    one_of(reduction, "reduction", name, (*_REDUCTIONS, "batchmean"))
+    input, target = _pair(input, target, name, ("input", "target"))
     if log_target:
         loss = np.exp(target) * (target - input)
     else:
