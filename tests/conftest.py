@@ -17,6 +17,7 @@ NOT_NUMERICS = {
     "test_explain.py",
     "test_io.py",
     "test_namespace.py",
+    "test_portability.py",
     "test_tree.py",
 }
 
