@@ -29,16 +29,18 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 # The numerically sensitive tests (marked `numerics` by tests/conftest.py) once more on other
-# kernels than this CPU picks: NumPy without its runtime-dispatched SIMD (AVX2/AVX-512 on
+# kernels than this CPU picks: NumPy without its runtime-dispatched SIMD (AVX2 and AVX-512 on
 # x86-64, SVE on arm64: every name this NumPy dispatches, so none is unknown to it, and one
-# this CPU lacks is simply off) and OpenBLAS's generic kernel on one thread. A test that holds
+# this CPU lacks is simply off); OpenBLAS's generic kernel (MKL's SSE4.2 one where NumPy uses
+# MKL) on one thread; PyTorch's unvectorised kernels for the oracle tests. A test that holds
 # only for one machine's bits fails here; show_runtime says which kernels ran.
 NUMPY_SIMD = import numpy; core = getattr(numpy, "_core", None) or numpy.core; \
              print(*core._multiarray_umath.__cpu_dispatch__)
-BLAS_CORE = $(if $(filter x86_64 amd64,$(shell uname -m)),OPENBLAS_CORETYPE=Prescott,\
+BLAS_CORE = $(if $(filter x86_64 amd64,$(shell uname -m)),\
+              OPENBLAS_CORETYPE=Prescott MKL_ENABLE_INSTRUCTIONS=SSE4_2,\
             $(if $(filter aarch64 arm64,$(shell uname -m)),OPENBLAS_CORETYPE=ARMV8))
 PORTABLE = env NPY_DISABLE_CPU_FEATURES="$(shell $(BIN)/python -c '$(NUMPY_SIMD)')" \
-           $(BLAS_CORE) OPENBLAS_NUM_THREADS=1
+           $(BLAS_CORE) OPENBLAS_NUM_THREADS=1 ATEN_CPU_CAPABILITY=default
 
 test-portable: $(STAMP)
 	$(PORTABLE) $(BIN)/python -c "import numpy; numpy.show_runtime()"

@@ -50,11 +50,16 @@ def test_attention_values_with_batch_axes():
     out, w = nn.scaled_dot_product_attention(q, k, v)
     expected_out, expected_w = reference(q, k, v)
     assert out.shape == (2, 3, 4, 7) and w.shape == (2, 3, 4, 6)
-    numpy.testing.assert_allclose(out, expected_out, rtol=1e-12)
+    # out = w @ v adds terms of both signs: its rounding error (a few ulps of exp, the division
+    # and a short sum, far below 1e-12) scales with |w| @ |v| <= max |v| (rows of w sum to
+    # 1), not with out, which can cancel to near 0.
+    numpy.testing.assert_allclose(out, expected_out, rtol=1e-12, atol=1e-12 * abs(v).max())
     numpy.testing.assert_allclose(w, expected_w, rtol=1e-12)
     # Leading axes broadcast: one k, v for every batch entry.
     out_b, _ = nn.scaled_dot_product_attention(q, k[0, 0], v[0, 0])
-    numpy.testing.assert_allclose(out_b, reference(q, k[0, 0], v[0, 0])[0], rtol=1e-12)
+    numpy.testing.assert_allclose(
+        out_b, reference(q, k[0, 0], v[0, 0])[0], rtol=1e-12, atol=1e-12 * abs(v).max()
+    )
 
 
 def test_attention_keeps_float32():
@@ -71,7 +76,8 @@ def test_boolean_and_float_masks_agree():
     allowed[..., 0] = True  # every row keeps a key
     out, w = nn.scaled_dot_product_attention(q, k, v, allowed)
     expected_out, expected_w = reference(q, k, v, allowed)
-    numpy.testing.assert_allclose(out, expected_out, rtol=1e-12)
+    # out = w @ v can cancel: its error scales with max |v|, as in the test above.
+    numpy.testing.assert_allclose(out, expected_out, rtol=1e-12, atol=1e-12 * abs(v).max())
     numpy.testing.assert_allclose(w, expected_w, rtol=1e-12)
     numpy.testing.assert_array_equal(w[~allowed], 0.0)
     additive = numpy.where(allowed, 0.0, -numpy.inf)
@@ -97,7 +103,7 @@ def test_fully_masked_rows_give_zeros_not_nan(kind):
     numpy.testing.assert_array_equal(w[1], 0.0)
     keep = [0, 2]
     expected_out, expected_w = reference(q[keep], k, v, allowed[keep])
-    numpy.testing.assert_allclose(out[keep], expected_out, rtol=1e-12)
+    numpy.testing.assert_allclose(out[keep], expected_out, rtol=1e-12, atol=1e-12 * abs(v).max())
     numpy.testing.assert_allclose(w[keep], expected_w, rtol=1e-12)
     grads = cr.grad(
         lambda q, k, v: np.sum(nn.scaled_dot_product_attention(q, k, v, mask)[0] ** 2),
@@ -175,7 +181,10 @@ def test_mha_equals_heads_written_out():
         rows = slice(2 * h, 2 * h + 2)
         heads.append(reference(q[rows].T, k[rows].T, v[rows].T, nn.causal_mask(4))[0])
     expected = numpy.concatenate(heads, axis=-1) @ attn.out_proj.weight.T + attn.out_proj.bias
-    numpy.testing.assert_allclose(attn(x, causal=True), expected, rtol=1e-12)
+    # The output projection sums terms of both signs: its error scales with the terms' size.
+    terms = abs(numpy.concatenate(heads, axis=-1)).sum(-1).max() * abs(attn.out_proj.weight).max()
+    size = terms + abs(attn.out_proj.bias).max()
+    numpy.testing.assert_allclose(attn(x, causal=True), expected, rtol=1e-12, atol=1e-12 * size)
 
 
 def test_mha_masks_combine():

@@ -440,7 +440,12 @@ def test_matches_torch_in_float32(torch: Any, reduction: str) -> None:
         assert value.dtype == grad.dtype == numpy.float32, name
         expected, expected_grad = out.detach().numpy(), xt.grad.numpy()
         numpy.testing.assert_allclose(value, expected, rtol=1e-6, atol=1e-6, err_msg=name)
-        numpy.testing.assert_allclose(grad, expected_grad, rtol=1e-6, atol=1e-6, err_msg=name)
+        # An entry of the gradient can cancel (w u (sigmoid(x) - t)): its float32 error is a few
+        # ulps (8 eps ~ 1e-6) of the terms, whose size the largest entry shows, 1/n for "mean".
+        size = abs(expected_grad).max()
+        numpy.testing.assert_allclose(
+            grad, expected_grad, rtol=1e-6, atol=1e-6 * size, err_msg=name
+        )
 
 
 @pytest.mark.oracle
