@@ -15,8 +15,6 @@ the points it visits (a bounded number of them); `chainrule.plot.optimizer_paths
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +23,7 @@ import numpy
 
 import chainrule as cr
 from chainrule import optim
+from chainrule._validate import count, number
 
 __all__ = [
     "DEFAULT_LR",
@@ -59,7 +58,7 @@ def make_optimizer(name: str, lr: float) -> optim.Optimizer[Any]:
     >>> make_optimizer("nesterov", 0.01)
     SGD(lr=0.01, momentum=0.9, dampening=0.0, nesterov=True, weight_decay=0.0, maximize=False)
     """
-    lr = _check_lr(lr)
+    lr = number(lr, "lr", "make_optimizer", minimum=0.0, exclusive=True)
     if name == "gd":
         return optim.SGD(lr=lr)
     if name == "momentum":
@@ -108,7 +107,16 @@ class Surface:
                 f"Surface {self.name!r}: lr names unknown optimizers {unknown}; "
                 f"the names are {', '.join(OPTIMIZERS)}"
             )
-        lr = {name: _check_lr(self.lr.get(name, DEFAULT_LR[name])) for name in OPTIMIZERS}
+        lr = {
+            name: number(
+                self.lr.get(name, DEFAULT_LR[name]),
+                f"lr[{name!r}]",
+                f"Surface {self.name!r}",
+                minimum=0.0,
+                exclusive=True,
+            )
+            for name in OPTIMIZERS
+        }
         object.__setattr__(self, "lr", lr)
 
     def __hash__(self) -> int:
@@ -223,15 +231,10 @@ def descend(
         raise TypeError(f"fn must be a function of one vector, got {type(fn).__name__}")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-    lr = _check_lr(lr)
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
-        raise ValueError(f"steps must be a positive int, got {steps!r}")
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol >= 0:
-        raise ValueError(f"tol must be a number >= 0, got {tol!r}")
-    if isinstance(max_points, bool) or not isinstance(max_points, numbers.Integral):
-        raise ValueError(f"max_points must be an int >= 2, got {max_points!r}")
-    if max_points < 2:
-        raise ValueError(f"max_points must be an int >= 2, got {max_points!r}")
+    lr = number(lr, "lr", "descend", minimum=0.0, exclusive=True)
+    steps = count(steps, "steps", "descend")
+    tol = number(tol, "tol", "descend", minimum=0.0)
+    max_points = count(max_points, "max_points", "descend", minimum=2)
     point = _check_start(start)
 
     opt = make_optimizer(optimizer, lr)
@@ -247,7 +250,7 @@ def descend(
     taken, stride = 0, 1
     converged, diverged_at = False, None
     with numpy.errstate(all="ignore"):
-        for step in range(1, int(steps) + 1):
+        for step in range(1, steps + 1):
             converged = bool(numpy.linalg.norm(grad) < tol)
             if converged:
                 break
@@ -280,12 +283,6 @@ def descend(
         diverged_at=diverged_at,
         stride=stride,
     )
-
-
-def _check_lr(lr: Any) -> float:
-    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr <= 0:
-        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
-    return float(lr)
 
 
 def _check_start(start: Any) -> numpy.ndarray:
