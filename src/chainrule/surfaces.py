@@ -23,7 +23,7 @@ import numpy
 
 import chainrule as cr
 from chainrule import optim
-from chainrule._validate import count, number
+from chainrule._validate import count, number, one_of
 
 __all__ = [
     "DEFAULT_LR",
@@ -58,6 +58,7 @@ def make_optimizer(name: str, lr: float) -> optim.Optimizer[Any]:
     >>> make_optimizer("nesterov", 0.01)
     SGD(lr=0.01, momentum=0.9, dampening=0.0, nesterov=True, weight_decay=0.0, maximize=False)
     """
+    one_of(name, "name", "make_optimizer", OPTIMIZERS)
     lr = number(lr, "lr", "make_optimizer", minimum=0.0, exclusive=True)
     if name == "gd":
         return optim.SGD(lr=lr)
@@ -67,9 +68,7 @@ def make_optimizer(name: str, lr: float) -> optim.Optimizer[Any]:
         return optim.SGD(lr=lr, momentum=0.9, nesterov=True)
     if name == "rmsprop":
         return optim.RMSprop(lr=lr)
-    if name == "adam":
-        return optim.Adam(lr=lr)
-    raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+    return optim.Adam(lr=lr)  # "adam"
 
 
 @dataclass(frozen=True)
@@ -145,9 +144,7 @@ class Surface:
         [1.0, 1.0]
         """
         if lr is None:
-            if optimizer not in self.lr:
-                make_optimizer(optimizer, 1.0)  # raises the error listing the valid names
-            lr = self.lr[optimizer]
+            lr = self.lr[one_of(optimizer, "optimizer", "Surface.descend", OPTIMIZERS)]
         return descend(
             self.vector_fn, self.start if start is None else start, optimizer, lr, steps, tol
         )
@@ -228,9 +225,8 @@ def descend(
     11
     """
     if not callable(fn):
-        raise TypeError(f"fn must be a function of one vector, got {type(fn).__name__}")
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        raise TypeError(f"descend: fn must be a function of one vector, got {type(fn).__name__}")
+    one_of(optimizer, "optimizer", "descend", OPTIMIZERS)
     lr = number(lr, "lr", "descend", minimum=0.0, exclusive=True)
     steps = count(steps, "steps", "descend")
     tol = number(tol, "tol", "descend", minimum=0.0)
