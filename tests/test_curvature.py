@@ -26,6 +26,17 @@ def test_a_gradient_that_is_not_finite_gets_no_verdict(grad: list, eigenvalues: 
     assert verdict.startswith("no verdict: the gradient is not finite")
 
 
+def test_classify_checks_its_tolerance() -> None:
+    # A NaN or negative tolerance would turn every verdict into "critical point" or
+    # "not a critical point" whatever the numbers say.
+    with pytest.raises(ValueError, match="classify: tol must be a finite number >= 0, got nan"):
+        classify([1.0], [2.0], tol=math.nan)
+    with pytest.raises(ValueError, match="classify: tol must be a finite number >= 0"):
+        classify([0.0], [2.0], tol=-1.0)
+    with pytest.raises(TypeError, match="classify: tol must be a real number"):
+        classify([0.0], [2.0], tol="1e-9")  # type: ignore[arg-type]
+
+
 def test_a_hessian_that_is_not_finite_gets_no_verdict_at_a_critical_point() -> None:
     assert classify([0.0], [-math.inf]).startswith("no verdict: the gradient is 0 but")
     assert classify([0.0, 0.0], [math.nan, 1.0]).startswith("no verdict")

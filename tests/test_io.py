@@ -543,8 +543,10 @@ def test_save_refuses_keys_that_leave_the_archive_and_raw_bytes() -> None:
         io.save(pyio.BytesIO(), {"../evil": 1.0})
     with pytest.raises(TypeError, match="raw bytes"):
         io.save(pyio.BytesIO(), {"w": np.zeros(2, "V8")})
-    with pytest.raises(TypeError, match="max_bytes"):
+    with pytest.raises(ValueError, match="load: max_bytes must be at least 0, got -1"):
         io.load(pyio.BytesIO(), max_bytes=-1)
+    with pytest.raises(TypeError, match=r"load: max_bytes must be an int, got 1e\+20"):
+        io.load(pyio.BytesIO(), max_bytes=1e20)
 
 
 def zip_bomb(path: Path, inflated: int) -> None:

@@ -41,7 +41,7 @@ def test_causal_mask():
         nn.causal_mask(3), [[True, False, False], [True, True, False], [True, True, True]]
     )
     numpy.testing.assert_array_equal(nn.causal_mask(2, 3), [[1, 0, 0], [1, 1, 0]])
-    with pytest.raises(ValueError, match="positive int"):
+    with pytest.raises(ValueError, match="causal_mask: n must be at least 1, got 0"):
         nn.causal_mask(0)
 
 
@@ -233,7 +233,7 @@ def test_mha_gradients():
 def test_mha_errors():
     with pytest.raises(ValueError, match="embed_dim=6 must be divisible by num_heads=4"):
         nn.MultiHeadAttention(6, 4)
-    with pytest.raises(ValueError, match="num_heads must be a positive int"):
+    with pytest.raises(TypeError, match="MultiHeadAttention: num_heads must be an int, got None"):
         nn.MultiHeadAttention(6)
     with pytest.raises(TypeError, match="all four projections"):
         nn.MultiHeadAttention(num_heads=2, q_proj=nn.Linear(4, 4))

@@ -117,7 +117,9 @@ def test_softmax_axis_and_normalisation() -> None:
 
 
 def test_gelu_rejects_unknown_approximation() -> None:
-    with pytest.raises(ValueError, match="approximate must be 'none' or 'tanh'"):
+    with pytest.raises(
+        ValueError, match="gelu: approximate must be one of 'none', 'tanh'; got 'erf'"
+    ):
         F.gelu(numpy.ones(2), approximate="erf")
 
 

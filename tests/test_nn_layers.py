@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import ml_dtypes
 import numpy
 import pytest
 
@@ -99,9 +100,9 @@ def test_linear_float32_gradients_stay_float32():
     ("make", "error", "match"),
     [
         (lambda: nn.Linear(3), TypeError, "in_features and out_features"),
-        (lambda: nn.Linear(0, 2), ValueError, "in_features must be a positive int"),
-        (lambda: nn.Linear(2, 2.5), ValueError, "out_features must be a positive int"),
-        (lambda: nn.Linear(2, 2, dtype=numpy.int32), ValueError, "float type"),
+        (lambda: nn.Linear(0, 2), ValueError, "Linear: in_features must be at least 1, got 0"),
+        (lambda: nn.Linear(2, 2.5), TypeError, "Linear: out_features must be an int, got 2.5"),
+        (lambda: nn.Linear(2, 2, dtype=numpy.int32), TypeError, "must be a floating-point dtype"),
         (lambda: nn.Linear(2, 2, rng="seed"), TypeError, "rng must be an int seed"),
         (lambda: nn.Linear(weight=numpy.ones(3)), ValueError, "must be 2-D"),
         (lambda: nn.Linear(4, 2, weight=numpy.ones((2, 3))), ValueError, "does not match"),
@@ -166,7 +167,7 @@ def test_mlp_gradients_shaped_like_the_model():
     ("kwargs", "error", "match"),
     [
         ({"sizes": [3]}, ValueError, "at least"),
-        ({"sizes": [3, 0]}, ValueError, "positive int"),
+        ({"sizes": [3, 0]}, ValueError, r"MLP: sizes\[1\] must be at least 1, got 0"),
         ({}, TypeError, "needs sizes"),
         ({"sizes": [2, 2], "activation": 3}, TypeError, "must be functions"),
         ({"layers": [nn.Linear(2, 3, rng=0), nn.Linear(4, 1, rng=0)]}, ValueError, "feeds"),
@@ -321,10 +322,27 @@ def test_layernorm_errors():
         nn.LayerNorm(4)(numpy.ones((2, 3)))
     with pytest.raises(ValueError, match="no weight or bias"):
         nn.LayerNorm(4, elementwise_affine=False, weight=numpy.ones(4))
-    with pytest.raises(ValueError, match="eps must be positive"):
+    with pytest.raises(ValueError, match=r"LayerNorm: eps must be a finite number > 0, got 0\.0"):
         nn.LayerNorm(4, eps=0.0)
+    with pytest.raises(TypeError, match="LayerNorm: eps must be a real number, got '1e-5'"):
+        nn.LayerNorm(4, eps="1e-5")
+    with pytest.raises(TypeError, match="LayerNorm: elementwise_affine must be True or False"):
+        nn.LayerNorm(4, elementwise_affine="no")
     with pytest.raises(ValueError, match=r"weight has shape \(3,\), expected \(4,\)"):
         nn.LayerNorm(4, weight=numpy.ones(3))
+
+
+def test_layers_take_bfloat16_as_a_float_dtype():
+    bf16 = numpy.dtype(ml_dtypes.bfloat16)
+    layers = (
+        nn.Linear(2, 3, rng=0, dtype=bf16),
+        nn.Embedding(4, 3, rng=0, dtype=bf16),
+        nn.LayerNorm(3, dtype=bf16),
+        nn.MultiHeadAttention(4, 2, rng=0, dtype=bf16),
+    )
+    assert {leaf.dtype for layer in layers for leaf in cr.tree.leaves(layer)} == {bf16}
+    x = numpy.ones(8, bf16)
+    assert nn.Dropout(0.5)(x, rng=numpy.random.default_rng(0)).dtype == bf16
 
 
 # -------------------------------------------------------------------------------- Dropout
@@ -366,8 +384,11 @@ def test_dropout_gradient_is_the_scaled_mask():
 
 
 def test_dropout_errors():
-    for rate in (1.0, -0.1, "0.5", True):
-        with pytest.raises(ValueError, match=r"rate must be a number in \[0, 1\)"):
+    for rate in (1.0, -0.1):
+        with pytest.raises(ValueError, match=r"Dropout: rate must be a finite number in \[0, 1\)"):
+            nn.Dropout(rate)
+    for rate in ("0.5", True):
+        with pytest.raises(TypeError, match="Dropout: rate must be a real number"):
             nn.Dropout(rate)
     with pytest.raises(TypeError, match=r"numpy\.random\.Generator"):
         nn.Dropout(0.5)(numpy.ones(3), rng=0)

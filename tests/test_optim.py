@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import numpy
@@ -433,13 +434,13 @@ def test_schedule_repr() -> None:
         (lambda: schedules.constant(-0.1), ValueError, "lr must be"),
         (lambda: schedules.constant("0.1"), TypeError, "lr must be a real number"),
         (lambda: schedules.step(0.1, 0), ValueError, "step_size must be at least 1"),
-        (lambda: schedules.step(0.1, 2.5), TypeError, "step_size must be an integer"),
+        (lambda: schedules.step(0.1, 2.5), TypeError, "step: step_size must be an int"),
         (lambda: schedules.exponential(0.1, float("nan")), ValueError, "gamma must be"),
         (lambda: schedules.cosine(0.1, 0), ValueError, "total_steps must be at least 1"),
         (lambda: schedules.linear_warmup(0.1, -1), ValueError, "warmup_steps must be"),
         (lambda: schedules.linear_warmup(0.1, 5, 1.5), ValueError, "start_factor must be"),
         (lambda: schedules.constant(0.1)(-1), ValueError, "step must be at least 0"),
-        (lambda: schedules.constant(0.1)(True), TypeError, "step must be an integer"),
+        (lambda: schedules.constant(0.1)(True), TypeError, "constant: step must be an int"),
     ],
 )
 def test_schedule_errors(make: Any, error: type[Exception], match: str) -> None:
@@ -509,6 +510,53 @@ def test_hyper_parameters_are_python_floats_and_frozen() -> None:
 def test_bad_hyper_parameters(make: Any, error: type[Exception], match: str) -> None:
     with pytest.raises(error, match=match):
         make()
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "message"),
+    [
+        (
+            lambda: optim.Adam(betas=(1.0, 0.999)),
+            ValueError,
+            "Adam: betas[0] must be a finite number in [0, 1), got 1.0.",
+        ),
+        (lambda: optim.SGD(lr="0.1"), TypeError, "SGD: lr must be a real number, got '0.1'."),
+        (
+            lambda: optim.RMSprop(centered=1),
+            TypeError,
+            "RMSprop: centered must be True or False, got 1.",
+        ),
+        (
+            lambda: schedules.cosine(0.1, 2.5),
+            TypeError,
+            "cosine: total_steps must be an int, got 2.5.",
+        ),
+        (
+            lambda: schedules.linear_warmup(0.1, 5, 1.5),
+            ValueError,
+            "linear_warmup: start_factor must be a finite number in [0, 1], got 1.5.",
+        ),
+        (
+            lambda: optim.clip_by_value([numpy.ones(2)], float("nan")),
+            ValueError,
+            "clip_by_value: clip_value must be a finite number >= 0, got nan.",
+        ),
+    ],
+)
+def test_errors_name_the_function_in_chainrule_validate_wording(
+    make: Any, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=f"^{re.escape(message)}$"):
+        make()
+
+
+def test_zero_dimensional_arrays_are_numbers_and_counts() -> None:
+    opt = optim.SGD(lr=numpy.array(0.5))
+    params = {"w": numpy.ones(2)}
+    state = opt.init(params)._replace(step=numpy.array(3))
+    assert opt.lr == 0.5 and type(opt.lr) is float
+    new, state = opt.step({"w": numpy.ones(2)}, state, params)
+    assert new["w"].tolist() == [0.5, 0.5] and state.step == 4
 
 
 def test_bad_update_arguments() -> None:

@@ -209,10 +209,12 @@ def test_every_plot_saves_svg(tmp_path: Path) -> None:
 
 
 def test_bad_points_are_rejected() -> None:
-    with pytest.raises(ValueError, match="x0 must be finite"):
+    with pytest.raises(ValueError, match="tangent: x0 must be a finite number, got inf"):
         plot.tangent(np.sin, math.inf)
-    with pytest.raises(TypeError, match="x0 must be a real number"):
+    with pytest.raises(TypeError, match="difference_quotient: x0 must be a real number"):
         plot.difference_quotient(np.sin, "1.0")
+    with pytest.raises(TypeError, match=r"gradient_field: point\[1\] must be a real number"):
+        plot.gradient_field(lambda x, y: x * y, (-1, 1), (-1, 1), point=(0.0, None))
     with pytest.raises(ValueError, match="xlim must be \\(low, high\\)"):
         plot.tangent(np.sin, 0.0, xlim=(1.0, 1.0))
 

@@ -168,32 +168,39 @@ def test_make_optimizer_builds_the_named_optimizers() -> None:
     assert make_optimizer("nesterov", 0.1) == optim.SGD(lr=0.1, momentum=0.9, nesterov=True)
     assert make_optimizer("rmsprop", 0.01) == optim.RMSprop(lr=0.01)
     assert make_optimizer("adam", 0.01) == optim.Adam(lr=0.01)
-    with pytest.raises(ValueError, match="gd, momentum, nesterov, rmsprop, adam"):
+    with pytest.raises(ValueError, match="make_optimizer: name must be one of 'gd', 'momentum'"):
         make_optimizer("sgd", 0.1)
+    with pytest.raises(ValueError, match="make_optimizer: lr must be a finite number > 0"):
+        make_optimizer("gd", 0.0)
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("kwargs", "error", "message"),
     [
-        ({"optimizer": "lbfgs"}, r"unknown optimizer 'lbfgs'; choose one of gd, momentum"),
-        ({"steps": 0}, "steps must be a positive int"),
-        ({"steps": 2.5}, "steps must be a positive int"),
-        ({"steps": True}, "steps must be a positive int"),
-        ({"lr": 0.0}, "lr must be a positive finite number"),
-        ({"lr": -0.1}, "lr must be a positive finite number"),
-        ({"lr": math.inf}, "lr must be a positive finite number"),
-        ({"lr": math.nan}, "lr must be a positive finite number"),
-        ({"lr": "0.1"}, "lr must be a positive finite number"),
-        ({"tol": -1.0}, "tol must be a number >= 0"),
-        ({"start": [1.0, math.nan]}, r"start must be finite, got \[1.0, nan\]"),
-        ({"start": [[1.0, 2.0]]}, r"start must be a point.*shape \(1, 2\)"),
-        ({"start": []}, "start must be a point"),
-        ({"start": ["a", "b"]}, "start must be a point"),
+        (
+            {"optimizer": "lbfgs"},
+            ValueError,
+            r"descend: optimizer must be one of 'gd', 'momentum', 'nesterov', 'rmsprop', 'adam'; "
+            r"got 'lbfgs'\.",
+        ),
+        ({"steps": 0}, ValueError, "descend: steps must be at least 1, got 0"),
+        ({"steps": 2.5}, TypeError, r"descend: steps must be an int, got 2\.5"),
+        ({"steps": True}, TypeError, "descend: steps must be an int, got True"),
+        ({"lr": 0.0}, ValueError, r"descend: lr must be a finite number > 0, got 0\.0"),
+        ({"lr": -0.1}, ValueError, "lr must be a finite number > 0"),
+        ({"lr": math.inf}, ValueError, "lr must be a finite number > 0"),
+        ({"lr": math.nan}, ValueError, "lr must be a finite number > 0"),
+        ({"lr": "0.1"}, TypeError, "descend: lr must be a real number, got '0.1'"),
+        ({"tol": -1.0}, ValueError, r"descend: tol must be a finite number >= 0, got -1\.0"),
+        ({"start": [1.0, math.nan]}, ValueError, r"start must be finite, got \[1.0, nan\]"),
+        ({"start": [[1.0, 2.0]]}, ValueError, r"start must be a point.*shape \(1, 2\)"),
+        ({"start": []}, ValueError, "start must be a point"),
+        ({"start": ["a", "b"]}, ValueError, "start must be a point"),
     ],
 )
-def test_descend_rejects_bad_arguments(kwargs: dict, message: str) -> None:
+def test_descend_rejects_bad_arguments(kwargs: dict, error: type, message: str) -> None:
     arguments = {"start": [1.0, 1.0], **kwargs}
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(error, match=message):
         descend(SURFACES["bowl"].vector_fn, **arguments)
 
 
@@ -205,7 +212,9 @@ def test_descend_rejects_a_function_not_finite_at_the_start() -> None:
 
 
 def test_surface_descend_rejects_an_unknown_optimizer() -> None:
-    with pytest.raises(ValueError, match="choose one of gd, momentum, nesterov, rmsprop, adam"):
+    with pytest.raises(
+        ValueError, match=r"Surface\.descend: optimizer must be one of 'gd', 'momentum', 'nesterov'"
+    ):
         SURFACES["bowl"].descend("newton")
 
 
@@ -226,7 +235,7 @@ def test_surface_learning_rates_default_and_are_checked() -> None:
     )
     with pytest.raises(ValueError, match="unknown optimizers \\['sgd'\\]"):
         Surface("s", "x", lambda x, y: x, (0.0, 0.0), (), (-1.0, 1.0), (-1.0, 1.0), lr={"sgd": 0.1})
-    with pytest.raises(ValueError, match="lr must be a positive finite number"):
+    with pytest.raises(ValueError, match=r"Surface 's': lr\['gd'\] must be a finite number > 0"):
         Surface("s", "x", lambda x, y: x, (0.0, 0.0), (), (-1.0, 1.0), (-1.0, 1.0), lr={"gd": -1})
 
 
@@ -262,6 +271,9 @@ def test_a_long_run_keeps_a_bounded_path(max_points: int) -> None:
 
 
 def test_max_points_is_checked() -> None:
-    for bad in (1, 0, 2.5, True):
-        with pytest.raises(ValueError, match="max_points must be an int >= 2"):
+    for bad in (1, 0):
+        with pytest.raises(ValueError, match="descend: max_points must be at least 2"):
+            descend(lambda p: p[0] ** 2, [1.0], max_points=bad)
+    for bad in (2.5, True):
+        with pytest.raises(TypeError, match="descend: max_points must be an int"):
             descend(lambda p: p[0] ** 2, [1.0], max_points=bad)

@@ -124,7 +124,7 @@ def test_train_step_clips_the_global_norm() -> None:
     new, _, _ = train.train_step(model, 0, SGD(1.0), mse, x, y, clip_norm=1.0)
     np.testing.assert_allclose(new.weight[0, 0], 1 / np.sqrt(2), rtol=1e-5)
     np.testing.assert_allclose(new.bias[0], 1 / np.sqrt(2), rtol=1e-5)
-    with pytest.raises(ValueError, match="clip_norm must be a positive number"):
+    with pytest.raises(ValueError, match="train_step: clip_norm must be a finite number > 0"):
         train.train_step(model, 0, SGD(1.0), mse, x, y, clip_norm=0.0)
 
 
@@ -422,7 +422,9 @@ def test_non_finite_loss_is_an_error() -> None:
         ({"metrics": [acc]}, TypeError, "metrics must be a dict"),
         ({"optimizer": object()}, TypeError, "optimizer must have init"),
         ({"loss_fn": 3}, TypeError, "loss_fn must be callable"),
-        ({"clip_norm": -1.0}, ValueError, "clip_norm must be a positive number"),
+        ({"clip_norm": -1.0}, ValueError, "fit: clip_norm must be a finite number > 0"),
+        ({"clip_norm": "1"}, TypeError, "fit: clip_norm must be a real number, got '1'"),
+        ({"progress": "no"}, TypeError, "fit: progress must be True or False, got 'no'"),
         ({"seed": 0.5}, TypeError, "seed must be an int"),
     ],
 )

@@ -18,6 +18,17 @@ from chainrule import _validate as v
     [
         (lambda: v.count(2.0, "n", "f"), TypeError, "f: n must be an int, got 2.0."),
         (lambda: v.count(True, "n", "f"), TypeError, "f: n must be an int, got True."),
+        (
+            lambda: v.count(numpy.True_, "n", "f"),
+            TypeError,
+            f"f: n must be an int, got {numpy.True_!r}.",
+        ),
+        (lambda: v.count("3", "n", "f"), TypeError, "f: n must be an int, got '3'."),
+        (
+            lambda: v.count(numpy.ones(1, int), "n", "f"),
+            TypeError,
+            "f: n must be an int, got array([1]).",
+        ),
         (lambda: v.count(0, "n", "f"), ValueError, "f: n must be at least 1, got 0."),
         (
             lambda: v.count(4, "k", "f", maximum=3, why="the rank"),
@@ -45,6 +56,31 @@ from chainrule import _validate as v
             ValueError,
             "f: p must be a finite number in [0, 1], got 2.",
         ),
+        (
+            lambda: v.number(1.0, "rate", "f", minimum=0.0, maximum=1.0, exclusive="maximum"),
+            ValueError,
+            "f: rate must be a finite number in [0, 1), got 1.0.",
+        ),
+        (
+            lambda: v.number(0.0, "eps", "f", minimum=0.0, maximum=1.0, exclusive="minimum"),
+            ValueError,
+            "f: eps must be a finite number in (0, 1], got 0.0.",
+        ),
+        (
+            lambda: v.number(-1.0, "lr", "f", minimum=0.0, exclusive="maximum"),
+            ValueError,
+            "f: lr must be a finite number >= 0, got -1.0.",
+        ),
+        (
+            lambda: v.number(numpy.array(True), "lr", "f"),
+            TypeError,
+            "f: lr must be a real number, got array(True).",
+        ),
+        (
+            lambda: v.number(numpy.ones(1), "lr", "f"),
+            TypeError,
+            "f: lr must be a real number, got array([1.]).",
+        ),
         (lambda: v.flag(1, "shuffle", "f"), TypeError, "f: shuffle must be True or False, got 1."),
         (
             lambda: v.one_of(1, "reduction", "f", ("mean", "sum")),
@@ -71,6 +107,15 @@ from chainrule import _validate as v
 def test_one_wording_per_kind_of_error(call: Any, error: type, message: str) -> None:
     with pytest.raises(error, match=f"^{re.escape(message)}$"):
         call()
+
+
+def test_numbers_and_counts_come_back_as_python_ones() -> None:
+    assert type(v.count(numpy.array(3), "n", "f")) is int
+    assert type(v.count(numpy.int8(3), "n", "f")) is int
+    assert v.number(numpy.array(0.5, numpy.float32), "lr", "f") == 0.5
+    assert type(v.number(numpy.float32(0.5), "lr", "f")) is float
+    assert v.number(0.0, "rate", "f", minimum=0.0, maximum=1.0, exclusive="maximum") == 0.0
+    assert v.number(1.0, "eps", "f", minimum=0.0, maximum=1.0, exclusive="minimum") == 1.0
 
 
 def test_float_array_converts_plain_values_and_keeps_floats() -> None:

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy
 
@@ -41,12 +42,18 @@ def count(
 ) -> int:
     """`value` as an int of at least `minimum` (and at most `maximum`; `why` says why).
 
-    >>> count(0, "n", "f", minimum=0)
+    Whatever Python takes as an index counts (NumPy integers and 0-d integer arrays too);
+    bools, floats and strings do not.
+
+    >>> count(numpy.array(0), "n", "f", minimum=0)
     0
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if isinstance(value, (bool, numpy.bool_)):
         raise TypeError(f"{where}: {name} must be an int, got {value!r}.")
-    value = int(value)
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{where}: {name} must be an int, got {value!r}.") from None
     if maximum is not None and not minimum <= value <= maximum:
         because = f" ({why})" if why else ""
         raise ValueError(
@@ -64,34 +71,38 @@ def number(
     *,
     minimum: float | None = None,
     maximum: float | None = None,
-    exclusive: bool = False,
+    exclusive: bool | Literal["minimum", "maximum"] = False,
 ) -> float:
-    """`value` as a finite float within ``[minimum, maximum]`` (open ends if `exclusive`).
+    """`value` as a finite float within ``[minimum, maximum]``.
 
-    >>> number(0.5, "rate", "f", minimum=0.0, maximum=1.0, exclusive=True)
+    `exclusive` opens both ends, or the one it names. A 0-d real array counts as a number.
+
+    >>> number(0.5, "rate", "f", minimum=0.0, maximum=1.0, exclusive="maximum")
     0.5
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    real = isinstance(value, numbers.Real) or (
+        isinstance(value, numpy.ndarray) and value.shape == () and value.dtype.kind in "iuf"
+    )
+    if isinstance(value, bool) or not real:
         raise TypeError(f"{where}: {name} must be a real number, got {value!r}.")
     x = float(value)
-    low_ok = minimum is None or (x > minimum if exclusive else x >= minimum)
-    high_ok = maximum is None or (x < maximum if exclusive else x <= maximum)
+    open_low, open_high = exclusive in (True, "minimum"), exclusive in (True, "maximum")
+    low_ok = minimum is None or (x > minimum if open_low else x >= minimum)
+    high_ok = maximum is None or (x < maximum if open_high else x <= maximum)
     if not (math.isfinite(x) and low_ok and high_ok):
-        raise ValueError(
-            f"{where}: {name} must be a finite number{_range(minimum, maximum, exclusive)}, "
-            f"got {value!r}."
-        )
+        within = _range(minimum, maximum, open_low, open_high)
+        raise ValueError(f"{where}: {name} must be a finite number{within}, got {value!r}.")
     return x
 
 
-def _range(minimum: float | None, maximum: float | None, exclusive: bool) -> str:
+def _range(minimum: float | None, maximum: float | None, open_low: bool, open_high: bool) -> str:
     if minimum is not None and maximum is not None:
-        left, right = "()" if exclusive else "[]"
+        left, right = "(" if open_low else "[", ")" if open_high else "]"
         return f" in {left}{minimum:g}, {maximum:g}{right}"
     if minimum is not None:
-        return f" {'>' if exclusive else '>='} {minimum:g}"
+        return f" {'>' if open_low else '>='} {minimum:g}"
     if maximum is not None:
-        return f" {'<' if exclusive else '<='} {maximum:g}"
+        return f" {'<' if open_high else '<='} {maximum:g}"
     return ""
 
 

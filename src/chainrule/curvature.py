@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy
 
+from chainrule._validate import number
+
 __all__ = ["SLOPE_RTOL", "Slopes", "classify", "norm", "one_sided_slopes"]
 
 SLOPE_RTOL = 1e-6
@@ -122,6 +124,7 @@ def classify(grad: Any, eigenvalues: Any, tol: float = 1e-9) -> str:
     >>> classify([float("inf")], [0.0]).split(":")[0]
     'no verdict'
     """
+    tol = number(tol, "tol", "classify", minimum=0.0)
     grad, eigenvalues = numpy.asarray(grad, float), numpy.asarray(eigenvalues, float)
     if not numpy.all(numpy.isfinite(grad)):
         return (

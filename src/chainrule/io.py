@@ -41,6 +41,7 @@ from typing import IO, Any, Union
 import numpy as np
 
 from chainrule import tree as _tree
+from chainrule._validate import count
 
 __all__ = ["MAX_BYTES", "LoadError", "atomic_write", "load", "paths", "save"]
 
@@ -679,10 +680,8 @@ def load(
     ...
     chainrule.io.LoadError: load: 'w' has shape (3,) in the file but (4,) in the template `like`; build the template with the sizes of the saved model
     """
-    if max_bytes is not None and (
-        isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0
-    ):
-        raise TypeError(f"load: max_bytes must be a non-negative int or None, got {max_bytes!r}")
+    if max_bytes is not None:
+        max_bytes = count(max_bytes, "max_bytes", "load", minimum=0)
     archive = _Archive(path)
     try:
         meta = _description(archive)

@@ -24,8 +24,6 @@ import contextlib
 import functools
 import importlib
 import io
-import math
-import numbers
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from pathlib import Path
@@ -33,6 +31,7 @@ from typing import Any
 
 import numpy
 
+from chainrule._validate import number
 from chainrule.surfaces import OPTIMIZERS, SURFACES, Surface, descend
 from chainrule.surfaces import Path as DescentPath
 
@@ -184,8 +183,8 @@ def tangent(
     """
     import chainrule as cr
 
-    x0 = _real("x0", x0)
-    lo, hi = _interval("xlim", (x0 - 3.0, x0 + 3.0) if xlim is None else xlim)
+    x0 = number(x0, "x0", "tangent")
+    lo, hi = _interval((x0 - 3.0, x0 + 3.0) if xlim is None else xlim, "xlim", "tangent")
     fprime = cr.derivative(f)
     y0, slope = float(f(x0)), float(fprime(x0))
     xs = numpy.linspace(lo, hi, 401)
@@ -238,10 +237,13 @@ def difference_quotient(
     """
     import chainrule as cr
 
-    x0 = _real("x0", x0)
+    x0 = number(x0, "x0", "difference_quotient")
     h = numpy.array([10.0**-k for k in range(13)] if hs is None else hs, dtype=numpy.float64)
     if h.ndim != 1 or h.size == 0 or not numpy.all(numpy.isfinite(h)) or numpy.any(h <= 0):
-        raise ValueError(f"hs must be a non-empty list of positive finite step sizes, got {hs!r}")
+        raise ValueError(
+            "difference_quotient: hs must be a non-empty list of positive finite step sizes, "
+            f"got {hs!r}"
+        )
     h = numpy.sort(h)[::-1]
     exact = float(cr.derivative(f)(x0))
     central = numpy.array([(float(f(x0 + s)) - float(f(x0 - s))) / (2 * s) for s in h])
@@ -288,7 +290,8 @@ def gradient_field(
     """
     import chainrule as cr
 
-    (x_lo, x_hi), (y_lo, y_hi) = _interval("xlim", xlim), _interval("ylim", ylim)
+    where = "gradient_field"
+    (x_lo, x_hi), (y_lo, y_hi) = _interval(xlim, "xlim", where), _interval(ylim, "ylim", where)
     fig = _figure(figsize=(6.4, 5.2))
     ax = fig.subplots()
     _contours(ax, f, (x_lo, x_hi), (y_lo, y_hi))
@@ -301,7 +304,7 @@ def gradient_field(
     ax.quiver(qx, qy, ux, uy, color="black", alpha=0.6, angles="xy", pivot="mid", width=0.003)
 
     if point is not None:
-        px, py = _real("point[0]", point[0]), _real("point[1]", point[1])
+        px, py = number(point[0], "point[0]", where), number(point[1], "point[1]", where)
         dx, dy = (float(g) for g in cr.grad(f, argnums=(0, 1))(px, py))
         length = float(numpy.hypot(dx, dy))
         scale = 0.25 * min(x_hi - x_lo, y_hi - y_lo) / length if length > 0 else 0.0
@@ -415,11 +418,12 @@ def descent_paths(
     finite = finite[numpy.all(numpy.isfinite(finite), axis=1)]
     lo, hi = finite.min(axis=0), finite.max(axis=0)
     pad = numpy.maximum(0.25 * (hi - lo), 0.5)
-    xlim = _interval("xlim", (lo[0] - pad[0], hi[0] + pad[0]) if xlim is None else xlim)
+    where = "descent_paths"
+    xlim = _interval((lo[0] - pad[0], hi[0] + pad[0]) if xlim is None else xlim, "xlim", where)
     fig = _figure(figsize=(7.0, 5.6) if two else (6.4, 4.4))
     ax = fig.subplots()
     if two:
-        y_lim = _interval("ylim", (lo[1] - pad[1], hi[1] + pad[1]) if ylim is None else ylim)
+        y_lim = _interval((lo[1] - pad[1], hi[1] + pad[1]) if ylim is None else ylim, "ylim", where)
         _contours(ax, f, xlim, y_lim)
         ax.set_ylim(*y_lim)
         centre = numpy.array([sum(xlim) / 2, sum(y_lim) / 2])
@@ -470,22 +474,14 @@ def _finish(fig: Any, path: str | Path | None) -> Any:
     return fig
 
 
-def _real(what: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{what} must be a real number, got {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"{what} must be finite, got {value!r}")
-    return float(value)
-
-
-def _interval(what: str, limits: Any) -> tuple[float, float]:
+def _interval(limits: Any, what: str, where: str) -> tuple[float, float]:
     try:
         lo, hi = limits
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{what} must be a pair (low, high), got {limits!r}") from exc
-    lo, hi = _real(f"{what}[0]", lo), _real(f"{what}[1]", hi)
+        raise ValueError(f"{where}: {what} must be a pair (low, high), got {limits!r}") from exc
+    lo, hi = number(lo, f"{what}[0]", where), number(hi, f"{what}[1]", where)
     if not lo < hi:
-        raise ValueError(f"{what} must be (low, high) with low < high, got {limits!r}")
+        raise ValueError(f"{where}: {what} must be (low, high) with low < high, got {limits!r}")
     return lo, hi
 
 

@@ -15,8 +15,6 @@ the points it visits (a bounded number of them); `chainrule.plot.optimizer_paths
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +23,7 @@ import numpy
 
 import chainrule as cr
 from chainrule import optim
+from chainrule._validate import count, number, one_of
 
 __all__ = [
     "DEFAULT_LR",
@@ -59,7 +58,8 @@ def make_optimizer(name: str, lr: float) -> optim.Optimizer[Any]:
     >>> make_optimizer("nesterov", 0.01)
     SGD(lr=0.01, momentum=0.9, dampening=0.0, nesterov=True, weight_decay=0.0, maximize=False)
     """
-    lr = _check_lr(lr)
+    one_of(name, "name", "make_optimizer", OPTIMIZERS)
+    lr = number(lr, "lr", "make_optimizer", minimum=0.0, exclusive=True)
     if name == "gd":
         return optim.SGD(lr=lr)
     if name == "momentum":
@@ -68,9 +68,7 @@ def make_optimizer(name: str, lr: float) -> optim.Optimizer[Any]:
         return optim.SGD(lr=lr, momentum=0.9, nesterov=True)
     if name == "rmsprop":
         return optim.RMSprop(lr=lr)
-    if name == "adam":
-        return optim.Adam(lr=lr)
-    raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+    return optim.Adam(lr=lr)  # "adam"
 
 
 @dataclass(frozen=True)
@@ -108,7 +106,16 @@ class Surface:
                 f"Surface {self.name!r}: lr names unknown optimizers {unknown}; "
                 f"the names are {', '.join(OPTIMIZERS)}"
             )
-        lr = {name: _check_lr(self.lr.get(name, DEFAULT_LR[name])) for name in OPTIMIZERS}
+        lr = {
+            name: number(
+                self.lr.get(name, DEFAULT_LR[name]),
+                f"lr[{name!r}]",
+                f"Surface {self.name!r}",
+                minimum=0.0,
+                exclusive=True,
+            )
+            for name in OPTIMIZERS
+        }
         object.__setattr__(self, "lr", lr)
 
     def __hash__(self) -> int:
@@ -137,9 +144,7 @@ class Surface:
         [1.0, 1.0]
         """
         if lr is None:
-            if optimizer not in self.lr:
-                make_optimizer(optimizer, 1.0)  # raises the error listing the valid names
-            lr = self.lr[optimizer]
+            lr = self.lr[one_of(optimizer, "optimizer", "Surface.descend", OPTIMIZERS)]
         return descend(
             self.vector_fn, self.start if start is None else start, optimizer, lr, steps, tol
         )
@@ -220,18 +225,12 @@ def descend(
     11
     """
     if not callable(fn):
-        raise TypeError(f"fn must be a function of one vector, got {type(fn).__name__}")
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-    lr = _check_lr(lr)
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
-        raise ValueError(f"steps must be a positive int, got {steps!r}")
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol >= 0:
-        raise ValueError(f"tol must be a number >= 0, got {tol!r}")
-    if isinstance(max_points, bool) or not isinstance(max_points, numbers.Integral):
-        raise ValueError(f"max_points must be an int >= 2, got {max_points!r}")
-    if max_points < 2:
-        raise ValueError(f"max_points must be an int >= 2, got {max_points!r}")
+        raise TypeError(f"descend: fn must be a function of one vector, got {type(fn).__name__}")
+    one_of(optimizer, "optimizer", "descend", OPTIMIZERS)
+    lr = number(lr, "lr", "descend", minimum=0.0, exclusive=True)
+    steps = count(steps, "steps", "descend")
+    tol = number(tol, "tol", "descend", minimum=0.0)
+    max_points = count(max_points, "max_points", "descend", minimum=2)
     point = _check_start(start)
 
     opt = make_optimizer(optimizer, lr)
@@ -247,7 +246,7 @@ def descend(
     taken, stride = 0, 1
     converged, diverged_at = False, None
     with numpy.errstate(all="ignore"):
-        for step in range(1, int(steps) + 1):
+        for step in range(1, steps + 1):
             converged = bool(numpy.linalg.norm(grad) < tol)
             if converged:
                 break
@@ -280,12 +279,6 @@ def descend(
         diverged_at=diverged_at,
         stride=stride,
     )
-
-
-def _check_lr(lr: Any) -> float:
-    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr <= 0:
-        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
-    return float(lr)
 
 
 def _check_start(start: Any) -> numpy.ndarray:

@@ -44,7 +44,6 @@ import dataclasses
 import inspect
 import json
 import math
-import numbers
 import os
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple, TypeVar
@@ -53,6 +52,7 @@ import numpy as np
 
 import chainrule as cr
 from chainrule import io
+from chainrule._validate import flag, number
 from chainrule.data._common import Seed, count, pair, rng_from
 from chainrule.data.batching import batches
 
@@ -147,9 +147,7 @@ def _updates_in_place(optimizer: Any) -> bool:
 def _clip_norm(value: Any, where: str) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not float(value) > 0:
-        raise ValueError(f"{where}: clip_norm must be a positive number or None, got {value!r}")
-    return float(value)
+    return number(value, "clip_norm", where, minimum=0.0, exclusive=True)
 
 
 def train_step(
@@ -467,6 +465,7 @@ def fit(
     batch_size = count(batch_size, "batch_size", where)
     metrics = _check_metrics(metrics, where)
     clip_norm = _clip_norm(clip_norm, where)
+    progress = flag(progress, "progress", where)
     if patience is not None:
         patience = count(patience, "patience", where)
         if val is None:

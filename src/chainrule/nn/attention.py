@@ -24,9 +24,10 @@ from typing import Any
 
 import chainrule.numpy as np
 from chainrule._seed import rng_from
+from chainrule._validate import count, float_dtype
 from chainrule.scipy import special
 
-from .layers import DType, Linear, Rng, _float_dtype, _size, _uniform
+from .layers import DType, Linear, Rng, _uniform
 from .module import Module
 
 __all__ = ["MultiHeadAttention", "causal_mask", "scaled_dot_product_attention"]
@@ -41,7 +42,7 @@ def causal_mask(n: int, m: int | None = None) -> Any:
            [ True,  True,  True]])
     """
     return np.tri(
-        _size(n, "n", "causal_mask"), n if m is None else _size(m, "m", "causal_mask"), dtype=bool
+        count(n, "n", "causal_mask"), n if m is None else count(m, "m", "causal_mask"), dtype=bool
     )
 
 
@@ -182,11 +183,11 @@ class MultiHeadAttention(Module):
         v_proj: Linear | None = None,
         out_proj: Linear | None = None,
     ) -> None:
-        heads = _size(num_heads, "num_heads", "MultiHeadAttention")
+        heads = count(num_heads, "num_heads", "MultiHeadAttention")
         given = (q_proj, k_proj, v_proj, out_proj)
         if all(p is None for p in given):
-            e = _size(embed_dim, "embed_dim", "MultiHeadAttention")
-            dt = _float_dtype(dtype, "MultiHeadAttention")
+            e = count(embed_dim, "embed_dim", "MultiHeadAttention")
+            dt = float_dtype(dtype, "dtype", "MultiHeadAttention")
             gen = rng_from(rng, "MultiHeadAttention", "rng")
 
             def projection(bound: float) -> Linear:

@@ -33,6 +33,7 @@ from typing import Any
 import numpy
 
 import chainrule.numpy as np
+from chainrule._validate import one_of
 from chainrule.extend import defjvp_joint, defvjp, primitive
 from chainrule.scipy import special
 
@@ -188,12 +189,10 @@ def gelu(x: Any, approximate: str = "none") -> Any:
     >>> print(round(float(gelu(1.0)), 6), round(float(gelu(1.0, approximate="tanh")), 6))
     0.841345 0.841192
     """
-    if approximate == "none":
+    if one_of(approximate, "approximate", "gelu", ("none", "tanh")) == "none":
         return x * special.ndtr(x)
-    if approximate == "tanh":
-        u = _SQRT_2_OVER_PI * (x + 0.044715 * (x * x * x))
-        return x * special.expit(2.0 * u)
-    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}.")
+    u = _SQRT_2_OVER_PI * (x + 0.044715 * (x * x * x))
+    return x * special.expit(2.0 * u)
 
 
 def softplus(x: Any, beta: float = 1.0, threshold: float = 20.0) -> Any:

@@ -21,12 +21,13 @@ are made in float64 and rounded to `dtype`, so a seed gives the same numbers in 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
 from chainrule._seed import rng_from
+from chainrule._validate import count, float_dtype, number, one_of
 
 __all__ = [
     "calculate_gain", "kaiming_normal", "kaiming_uniform", "normal", "uniform",
@@ -40,6 +41,7 @@ _LINEAR = (
     "linear", "conv1d", "conv2d", "conv3d",
     "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
 )  # fmt: skip
+_NONLINEARITIES = (*_LINEAR, "sigmoid", "tanh", "relu", "leaky_relu", "selu")
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
@@ -51,6 +53,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     >>> print(calculate_gain("tanh"), round(calculate_gain("leaky_relu", 0.2), 6))
     1.6666666666666667 1.38675
     """
+    one_of(nonlinearity, "nonlinearity", "calculate_gain", _NONLINEARITIES)
     if nonlinearity in _LINEAR or nonlinearity == "sigmoid":
         return 1.0
     if nonlinearity == "tanh":
@@ -58,35 +61,19 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     if nonlinearity == "relu":
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
-        if param is None:
-            slope = 0.01
-        elif isinstance(param, (int, float)) and not isinstance(param, bool):
-            slope = float(param)
-        else:
-            raise ValueError(f"calculate_gain: negative_slope {param!r} is not a valid number.")
+        slope = 0.01 if param is None else number(param, "negative_slope", "calculate_gain")
         return math.sqrt(2.0 / (1.0 + slope * slope))
-    if nonlinearity == "selu":
-        return 3.0 / 4.0
-    known = ", ".join(repr(n) for n in (*_LINEAR, "sigmoid", "tanh", "relu", "leaky_relu", "selu"))
-    raise ValueError(
-        f"calculate_gain: unsupported nonlinearity {nonlinearity!r}; use one of {known}."
-    )
+    return 3.0 / 4.0  # selu
 
 
 def _shape(shape: Shape) -> tuple[int, ...]:
-    dims = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    if not all(
-        isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 0 for d in dims
-    ):
-        raise ValueError(f"init: shape must be non-negative integers, got {shape!r}.")
-    return tuple(int(d) for d in dims)
+    if not isinstance(shape, Iterable):
+        return (count(shape, "shape", "init", minimum=0),)
+    return tuple(count(d, f"shape[{i}]", "init", minimum=0) for i, d in enumerate(shape))
 
 
 def _dtype(dtype: Any) -> np.dtype[Any]:
-    dt = np.dtype(dtype)
-    if dt.kind != "f":
-        raise TypeError(f"init: dtype must be a floating-point type, got {dt}.")
-    return dt
+    return float_dtype(dtype, "dtype", "init")
 
 
 def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -100,8 +87,7 @@ def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
 
 
 def _fan(shape: tuple[int, ...], mode: str) -> int:
-    if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"init: mode {mode!r} not supported; use 'fan_in' or 'fan_out'.")
+    one_of(mode, "mode", "init", ("fan_in", "fan_out"))
     fan_in, fan_out = _fans(shape)
     return fan_in if mode == "fan_in" else fan_out
 
@@ -134,8 +120,7 @@ def normal(
     >>> normal((2,), std=0.1, rng=0)
     array([ 0.01257302, -0.01321049], dtype=float32)
     """
-    if not std >= 0:
-        raise ValueError(f"normal: std must be non-negative, got {std!r}.")
+    mean, std = number(mean, "mean", "normal"), number(std, "std", "normal", minimum=0.0)
     return _draw_normal(shape, mean, std, rng, dtype)
 
 
@@ -147,6 +132,7 @@ def uniform(
     >>> uniform((3,), low=-1.0, high=1.0, rng=0)
     array([ 0.27392337, -0.46042657, -0.918053  ], dtype=float32)
     """
+    low, high = number(low, "low", "uniform"), number(high, "high", "uniform")
     if not low <= high:
         raise ValueError(f"uniform: need low <= high, got low={low!r}, high={high!r}.")
     return _draw_uniform(shape, low, high, rng, dtype)
@@ -163,7 +149,7 @@ def xavier_uniform(
     >>> print(w.shape, round(float(w.std()), 2))  # gain * sqrt(2 / 400)
     (100, 300) 0.07
     """
-    dims = _shape(shape)
+    dims, gain = _shape(shape), number(gain, "gain", "xavier_uniform")
     fan_in, fan_out = _fans(dims)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out)) if fan_in + fan_out else 0.0
     return _draw_uniform(dims, -bound, bound, rng, dtype)
@@ -178,7 +164,7 @@ def xavier_normal(
     >>> print(round(float(w.std()), 2))
     0.07
     """
-    dims = _shape(shape)
+    dims, gain = _shape(shape), number(gain, "gain", "xavier_normal")
     fan_in, fan_out = _fans(dims)
     std = gain * math.sqrt(2.0 / (fan_in + fan_out)) if fan_in + fan_out else 0.0
     return _draw_normal(dims, 0.0, std, rng, dtype)

@@ -34,6 +34,8 @@ from typing import Any
 
 import chainrule.numpy as np
 from chainrule._seed import rng_from
+from chainrule._validate import count, flag, float_dtype, number
+from chainrule.core.trace import is_float
 
 from .functional import linear, relu
 from .module import Module
@@ -49,23 +51,10 @@ DType = Any
 # ---------------------------------------------------------------------------------- helpers
 
 
-def _float_dtype(dtype: DType, owner: str) -> np.dtype[Any]:
-    dt = np.dtype(dtype)
-    if dt.kind != "f":
-        raise ValueError(f"{owner}: dtype must be a float type such as np.float32, got {dt}.")
-    return dt
-
-
-def _size(n: Any, name: str, owner: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"{owner}: {name} must be a positive int, got {n!r}.")
-    return int(n)
-
-
 def _array(value: Any, dtype: np.dtype[Any], shape: tuple[int, ...] | None, what: str) -> Any:
     """A given parameter: float arrays (traced ones included) as they are, the rest as `dtype`."""
     dt = getattr(value, "dtype", None)
-    if dt is None or np.dtype(dt).kind != "f":
+    if dt is None or not is_float(np.dtype(dt)):
         value = np.asarray(value, dtype=dtype)
     if shape is not None and tuple(value.shape) != shape:
         raise ValueError(f"{what} has shape {tuple(value.shape)}, expected {shape}.")
@@ -124,12 +113,12 @@ class Linear(Module):
         dtype: DType = np.float32,
         weight: Any = None,
     ) -> None:
-        dt = _float_dtype(dtype, "Linear")
+        dt = float_dtype(dtype, "dtype", "Linear")
         if weight is None:
             if in_features is None or out_features is None:
                 raise TypeError("Linear needs in_features and out_features, or weight=<array>.")
-            n_in = _size(in_features, "in_features", "Linear")
-            n_out = _size(out_features, "out_features", "Linear")
+            n_in = count(in_features, "in_features", "Linear")
+            n_out = count(out_features, "out_features", "Linear")
             rng = rng_from(rng, "Linear", "rng")
             weight = _uniform(rng, 1.0 / math.sqrt(n_in), (n_out, n_in), dt)
         else:
@@ -207,7 +196,7 @@ class MLP(Module):
         if (sizes is None) == (layers is None):
             raise TypeError("MLP needs sizes=[in, hidden..., out] or layers=[Linear...].")
         if sizes is not None:
-            sizes = [_size(n, "every size", "MLP") for n in sizes]
+            sizes = [count(n, f"sizes[{i}]", "MLP") for i, n in enumerate(sizes)]
             if len(sizes) < 2:
                 raise ValueError(f"MLP: sizes must list at least [in, out], got {sizes}.")
             gen = rng_from(rng, "MLP", "rng")
@@ -347,15 +336,15 @@ class Embedding(Module):
         dtype: DType = np.float32,
         weight: Any = None,
     ) -> None:
-        dt = _float_dtype(dtype, "Embedding")
+        dt = float_dtype(dtype, "dtype", "Embedding")
         if weight is None:
             if num_embeddings is None or embedding_dim is None:
                 raise TypeError(
                     "Embedding needs num_embeddings and embedding_dim, or weight=<array>."
                 )
             shape = (
-                _size(num_embeddings, "num_embeddings", "Embedding"),
-                _size(embedding_dim, "embedding_dim", "Embedding"),
+                count(num_embeddings, "num_embeddings", "Embedding"),
+                count(embedding_dim, "embedding_dim", "Embedding"),
             )
             weight = rng_from(rng, "Embedding", "rng").standard_normal(shape).astype(dt)
         else:
@@ -431,18 +420,17 @@ class LayerNorm(Module):
         dtype: DType = np.float32,
         weight: Any = None,
     ) -> None:
-        dt = _float_dtype(dtype, "LayerNorm")
+        dt = float_dtype(dtype, "dtype", "LayerNorm")
         dims = (
             (normalized_shape,)
             if isinstance(normalized_shape, (int, np.integer))
             else tuple(normalized_shape)
         )
-        shape = tuple(_size(n, "normalized_shape", "LayerNorm") for n in dims)
+        shape = tuple(count(n, "normalized_shape", "LayerNorm") for n in dims)
         if not shape:
             raise ValueError("LayerNorm: normalized_shape must name at least one axis.")
-        if not eps > 0:
-            raise ValueError(f"LayerNorm: eps must be positive, got {eps!r}.")
-        if not elementwise_affine:
+        eps = number(eps, "eps", "LayerNorm", minimum=0.0, exclusive=True)
+        if not flag(elementwise_affine, "elementwise_affine", "LayerNorm"):
             if weight is not None or (bias is not None and not isinstance(bias, bool)):
                 raise ValueError("LayerNorm: elementwise_affine=False takes no weight or bias.")
             weight = bias = None
@@ -460,7 +448,7 @@ class LayerNorm(Module):
         self.weight = weight
         self.bias = bias
         self.normalized_shape = shape
-        self.eps = float(eps)
+        self.eps = eps
         self.elementwise_affine = bool(elementwise_affine)
 
     def __call__(self, x: Any, *, rng: Any = None) -> Any:
@@ -502,13 +490,7 @@ class Dropout(Module):
     rate: float
 
     def __init__(self, rate: float) -> None:
-        if (
-            isinstance(rate, bool)
-            or not isinstance(rate, (int, float, np.floating))
-            or not 0 <= rate < 1
-        ):
-            raise ValueError(f"Dropout: rate must be a number in [0, 1), got {rate!r}.")
-        self.rate = float(rate)
+        self.rate = number(rate, "rate", "Dropout", minimum=0.0, maximum=1.0, exclusive="maximum")
 
     def __call__(self, x: Any, *, rng: np.random.Generator | None = None) -> Any:
         if rng is None or self.rate == 0.0:
@@ -521,6 +503,6 @@ class Dropout(Module):
             )
         keep = rng.random(np.shape(x), dtype=np.float32) >= self.rate
         dtype = getattr(x, "dtype", None)
-        scale = keep.astype(dtype if dtype is not None and dtype.kind == "f" else np.float64)
+        scale = keep.astype(dtype if dtype is not None and is_float(dtype) else np.float64)
         scale *= 1.0 / (1.0 - self.rate)
         return x * scale

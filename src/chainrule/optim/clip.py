@@ -21,8 +21,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import tree
-
-from .schedules import real
+from chainrule._validate import number
 
 __all__ = ["clip_by_global_norm", "clip_by_value", "global_norm"]
 
@@ -56,7 +55,7 @@ def clip_by_global_norm(grads: Any, max_norm: float) -> Any:
     >>> clipped[0].round(5), clipped[0].dtype
     (array([3., 4.], dtype=float32), dtype('float32'))
     """
-    limit = real("max_norm", max_norm)
+    limit = number(max_norm, "max_norm", "clip_by_global_norm", minimum=0.0)
     scale = limit / (global_norm(grads) + 1e-6)
     if scale >= 1.0:  # torch multiplies by min(scale, 1): by exactly 1 here, a no-op
         return grads
@@ -71,5 +70,5 @@ def clip_by_value(grads: Any, clip_value: float) -> Any:
     >>> optim.clip_by_value({"w": np.array([-3.0, 0.5, 2.0])}, 1.0)
     {'w': array([-1. ,  0.5,  1. ])}
     """
-    limit = real("clip_value", clip_value)
+    limit = number(clip_value, "clip_value", "clip_by_value", minimum=0.0)
     return tree.map(lambda g: np.clip(g, -limit, limit), grads)

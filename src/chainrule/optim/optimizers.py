@@ -60,8 +60,7 @@ from typing import Any, ClassVar, Generic, NamedTuple, TypeVar, cast
 import numpy as np
 
 from chainrule import tree
-
-from .schedules import count, real
+from chainrule._validate import count, flag, number
 
 __all__ = [
     "SGD",
@@ -338,22 +337,22 @@ class Optimizer(Generic[_S]):
 
     # --- checks --------------------------------------------------------------------------
 
-    def _check(self, bounds: dict[str, tuple[float, float]], flags: Sequence[str] = ()) -> None:
+    def _check(self, minimums: dict[str, float | None], flags: Sequence[str] = ()) -> None:
         """Validate and normalise the hyper-parameters (numbers to Python floats)."""
+        where = type(self).__name__
         if not callable(self.lr):
-            object.__setattr__(self, "lr", real("lr", self.lr))
-        for name, (low, high) in bounds.items():
-            object.__setattr__(self, name, real(name, getattr(self, name), low=low, high=high))
+            object.__setattr__(self, "lr", number(self.lr, "lr", where, minimum=0.0))
+        for name, low in minimums.items():
+            value = number(getattr(self, name), name, where, minimum=low)
+            object.__setattr__(self, name, value)
         for name in (*flags, "maximize"):
-            value = getattr(self, name)
-            if not isinstance(value, (bool, np.bool_)):
-                raise TypeError(f"{name} must be True or False, got {value!r}")
-            object.__setattr__(self, name, bool(value))
+            object.__setattr__(self, name, flag(getattr(self, name), name, where))
 
     def _lr_at(self, step: int) -> float:
         if not callable(self.lr):
             return self.lr
-        return real(f"lr (the schedule's value at step {step})", self.lr(step))
+        name = f"lr (the schedule's value at step {step})"
+        return number(self.lr(step), name, type(self).__name__, minimum=0.0)
 
     def _check_state(self, state: Any, n: int) -> tuple[int, list[tuple[np.ndarray, ...]]]:
         """The update count and the buffer columns, once the state is known to fit."""
@@ -364,7 +363,7 @@ class Optimizer(Generic[_S]):
                 f"{type(state).__name__}: {hint} (restore a saved state with "
                 "cr.tree.unflatten(cr.tree.structure(opt.init(params)), arrays))"
             )
-        step = count("state.step", state.step)
+        step = count(state.step, "state.step", type(self).__name__, minimum=0)
         columns = list(state[1:])
         for name, col, used in zip(self._state._fields[1:], columns, self._uses(), strict=True):
             if len(col) != (n if used else 0):
@@ -536,11 +535,7 @@ class SGD(Optimizer[SGDState]):
     _state: ClassVar[type[Any]] = SGDState
 
     def __post_init__(self) -> None:
-        inf = float("inf")
-        self._check(
-            {"momentum": (0.0, inf), "dampening": (-inf, inf), "weight_decay": (0.0, inf)},
-            ("nesterov",),
-        )
+        self._check({"momentum": 0.0, "dampening": None, "weight_decay": 0.0}, ("nesterov",))
         if self.nesterov and (self.momentum <= 0.0 or self.dampening != 0.0):
             raise ValueError(
                 "Nesterov momentum requires a momentum > 0 and zero dampening, got "
@@ -613,16 +608,7 @@ class RMSprop(Optimizer[RMSpropState]):
     _state: ClassVar[type[Any]] = RMSpropState
 
     def __post_init__(self) -> None:
-        inf = float("inf")
-        self._check(
-            {
-                "alpha": (0.0, inf),
-                "eps": (0.0, inf),
-                "weight_decay": (0.0, inf),
-                "momentum": (0.0, inf),
-            },
-            ("centered",),
-        )
+        self._check({"alpha": 0.0, "eps": 0.0, "weight_decay": 0.0, "momentum": 0.0}, ("centered",))
 
     def _uses(self) -> tuple[bool, ...]:
         return (True, self.centered, self.momentum > 0.0)
@@ -694,14 +680,8 @@ class Adagrad(Optimizer[AdagradState]):
     _state: ClassVar[type[Any]] = AdagradState
 
     def __post_init__(self) -> None:
-        inf = float("inf")
         self._check(
-            {
-                "lr_decay": (0.0, inf),
-                "weight_decay": (0.0, inf),
-                "initial_accumulator_value": (0.0, inf),
-                "eps": (0.0, inf),
-            }
+            {"lr_decay": 0.0, "weight_decay": 0.0, "initial_accumulator_value": 0.0, "eps": 0.0}
         )
 
     def _uses(self) -> tuple[bool, ...]:
@@ -761,15 +741,14 @@ class Adam(Optimizer[AdamState]):
     _state: ClassVar[type[Any]] = AdamState
 
     def __post_init__(self) -> None:
-        inf = float("inf")
-        self._check({"eps": (0.0, inf), "weight_decay": (0.0, inf)}, ("amsgrad",))
-        betas = self.betas
+        self._check({"eps": 0.0, "weight_decay": 0.0}, ("amsgrad",))
+        where, betas = type(self).__name__, self.betas
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        pair = tuple(real(f"betas[{i}]", b) for i, b in enumerate(betas))
-        for i, b in enumerate(pair):
-            if b >= 1.0:
-                raise ValueError(f"betas[{i}] must be a finite number in [0.0, 1.0), got {b}")
+            raise TypeError(f"{where}: betas must be a pair (beta1, beta2), got {betas!r}")
+        pair = tuple(
+            number(b, f"betas[{i}]", where, minimum=0.0, maximum=1.0, exclusive="maximum")
+            for i, b in enumerate(betas)
+        )
         object.__setattr__(self, "betas", pair)
 
     def _uses(self) -> tuple[bool, ...]:

@@ -16,9 +16,10 @@ schedulers (which compute the same numbers recursively, equal to about 1e-15).
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Callable
 from typing import Any
+
+from chainrule._validate import count, number
 
 __all__ = ["Schedule", "constant", "cosine", "exponential", "linear_warmup", "step"]
 
@@ -43,39 +44,11 @@ class Schedule:
         self._args = args
 
     def __call__(self, step: int) -> float:
-        return float(self._fn(count("step", step)))
+        return float(self._fn(count(step, "step", self._name, minimum=0)))
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self._args.items())
         return f"{self._name}({args})"
-
-
-def real(name: str, value: Any, *, low: float = 0.0, high: float = math.inf) -> float:
-    """`value` as a Python float in ``[low, high]`` (Python floats keep float32 arrays float32)."""
-    problem = TypeError(f"{name} must be a real number, got {value!r}")
-    if isinstance(value, (bool, str, bytes)):
-        raise problem
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise problem from None
-    if not (math.isfinite(number) and low <= number <= high):
-        allowed = f">= {low}" if high == math.inf else f"in [{low}, {high}]"
-        raise ValueError(f"{name} must be a finite number {allowed}, got {value!r}")
-    return number
-
-
-def count(name: str, value: Any, *, low: int = 0) -> int:
-    """`value` as a Python int of at least `low` (NumPy integers welcome, floats and bools not)."""
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    try:
-        number = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an integer, got {value!r}") from None
-    if number < low:
-        raise ValueError(f"{name} must be at least {low}, got {number}")
-    return number
 
 
 def constant(lr: float) -> Schedule:
@@ -85,7 +58,7 @@ def constant(lr: float) -> Schedule:
     >>> schedules.constant(0.1)(1000)
     0.1
     """
-    rate = real("lr", lr)
+    rate = number(lr, "lr", "constant", minimum=0.0)
     return Schedule("constant", lambda k: rate, lr=rate)
 
 
@@ -97,7 +70,9 @@ def step(lr: float, step_size: int, gamma: float = 0.1) -> Schedule:
     >>> [s(k) for k in range(6)]
     [1.0, 1.0, 0.5, 0.5, 0.25, 0.25]
     """
-    rate, size, factor = real("lr", lr), count("step_size", step_size, low=1), real("gamma", gamma)
+    rate = number(lr, "lr", "step", minimum=0.0)
+    size = count(step_size, "step_size", "step")
+    factor = number(gamma, "gamma", "step", minimum=0.0)
     return Schedule(
         "step", lambda k: rate * factor ** (k // size), lr=rate, step_size=size, gamma=factor
     )
@@ -111,7 +86,8 @@ def exponential(lr: float, gamma: float) -> Schedule:
     >>> [s(k) for k in range(4)]
     [1.0, 0.5, 0.25, 0.125]
     """
-    rate, factor = real("lr", lr), real("gamma", gamma)
+    rate = number(lr, "lr", "exponential", minimum=0.0)
+    factor = number(gamma, "gamma", "exponential", minimum=0.0)
     return Schedule("exponential", lambda k: rate * factor**k, lr=rate, gamma=factor)
 
 
@@ -128,11 +104,9 @@ def cosine(lr: float, total_steps: int, min_lr: float = 0.0) -> Schedule:
     >>> [round(s(k), 4) for k in range(6)]
     [1.0, 0.8828, 0.6, 0.3172, 0.2, 0.2]
     """
-    rate, total, low = (
-        real("lr", lr),
-        count("total_steps", total_steps, low=1),
-        real("min_lr", min_lr),
-    )
+    rate = number(lr, "lr", "cosine", minimum=0.0)
+    total = count(total_steps, "total_steps", "cosine")
+    low = number(min_lr, "min_lr", "cosine", minimum=0.0)
 
     def rate_at(k: int) -> float:
         return low + (rate - low) * (1.0 + math.cos(math.pi * min(k, total) / total)) / 2.0
@@ -158,8 +132,8 @@ def linear_warmup(
     after: Callable[[int], float] = (
         schedule_or_lr if callable(schedule_or_lr) else constant(schedule_or_lr)
     )
-    warmup = count("warmup_steps", warmup_steps)
-    start = real("start_factor", start_factor, high=1.0)
+    warmup = count(warmup_steps, "warmup_steps", "linear_warmup", minimum=0)
+    start = number(start_factor, "start_factor", "linear_warmup", minimum=0.0, maximum=1.0)
 
     def rate_at(k: int) -> float:
         if k >= warmup:
