@@ -214,13 +214,17 @@ def test_abserr_is_a_plain_float_inside_transforms():
         ({"epsabs": -1e-8}, "epsabs"),
         ({"epsabs": 0.0, "epsrel": 0.0}, "both 0"),
         ({"limit": 0}, "limit"),
-        ({"limit": 2.5}, "limit"),
-        ({"limit": True}, "limit"),
     ],
 )
 def test_bad_options_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         quad(np.exp, 0.0, 1.0, **kwargs)
+
+
+@pytest.mark.parametrize("limit", [2.5, True])
+def test_a_limit_that_is_not_an_int_is_a_type_error(limit):
+    with pytest.raises(TypeError, match=r"quad: limit \(subintervals\) must be an int"):
+        quad(np.exp, 0.0, 1.0, limit=limit)
 
 
 def test_bad_limits_and_integrands_are_refused():

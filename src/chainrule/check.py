@@ -9,28 +9,17 @@ each quotient divides by the step actually taken, and a step that cannot move `x
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from . import tree
+from ._validate import count, number
 from .core.trace import dtype_of, float_dtype, is_float
 from .transforms import describe, jvp, vjp
 
 __all__ = ["check_grads", "numerical_grad", "numerical_jacobian"]
-
-
-def _positive(value: Any, name: str, who: str, zero: bool = False) -> float:
-    """`value` as a float, refused unless it is a finite real number above 0 (or equal to 0,
-    with `zero`: a tolerance; a NaN tolerance would let every check pass)."""
-    kind = "zero or positive" if zero else "positive"
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{who}: {name} must be a {kind} number, got {value!r}.")
-    if not (math.isfinite(value) and (value > 0 or (zero and value == 0))):
-        raise ValueError(f"{who}: {name} must be {kind} and finite, got {value!r}.")
-    return float(value)
 
 
 def _as_float64(leaf: Any, who: str) -> np.ndarray[Any, Any]:
@@ -70,7 +59,7 @@ def numerical_jacobian(fun: Callable[[Any], Any], x: Any, h: float = 1e-5) -> An
 
 
 def _jacobian(fun: Callable[[Any], Any], x: Any, h: float, who: str) -> Any:
-    h = _positive(h, "the step h", who)
+    h = number(h, "the step h", who, minimum=0.0, exclusive=True)
     leaves, treedef = tree.flatten(x)
     base = [_as_float64(leaf, who) for leaf in leaves]
 
@@ -227,22 +216,18 @@ def check_grads(
             raise TypeError(
                 f"{who}: every argument leaf must be floating-point, got dtype {dtype_of(a)}."
             )
-    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
-        raise ValueError(
-            f"{who}: order must be a positive integer (1 checks first derivatives, 2 also "
-            f"second derivatives, ...), got {order!r}."
-        )
+    order = count(order, "order", who)  # 1 checks first derivatives, 2 also second ...
     modes = (modes,) if isinstance(modes, str) else tuple(modes)
     unknown = [mode for mode in modes if mode not in ("fwd", "rev")]
     if unknown or not modes:
         problem = f"unknown mode {unknown[0]!r}" if unknown else "no mode, so nothing is checked"
         raise ValueError(f"{who}: {problem}; use modes 'fwd' and/or 'rev'.")
-    eps = _positive(eps, "eps", who)
-    tol = _default_tol(args)
-    atol = tol if atol is None else _positive(atol, "atol", who, zero=True)
-    rtol = tol if rtol is None else _positive(rtol, "rtol", who, zero=True)
+    eps = number(eps, "eps", who, minimum=0.0, exclusive=True)
+    tol = _default_tol(args)  # (a NaN tolerance would let every check pass)
+    atol = tol if atol is None else number(atol, "atol", who, minimum=0.0)
+    rtol = tol if rtol is None else number(rtol, "rtol", who, minimum=0.0)
     rng = np.random.default_rng(seed)
-    _check(fun, args, int(order), modes, atol, rtol, eps, rng, describe(fun), [])
+    _check(fun, args, order, modes, atol, rtol, eps, rng, describe(fun), [])
 
 
 def _check(

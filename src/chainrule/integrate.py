@@ -39,7 +39,7 @@ from numpy.polynomial import legendre
 import chainrule as cr
 import chainrule.numpy as np
 from chainrule import tree
-from chainrule._validate import number
+from chainrule._validate import count, flag, number
 from chainrule.extend import Primitive, defjvp_joint, defvjp, primitive
 
 __all__ = ["Estimate", "IntegrationWarning", "expectation", "quad"]
@@ -354,10 +354,8 @@ def quad(
     }
     if params["epsabs"] == 0 and params["epsrel"] == 0:
         raise ValueError("quad: epsabs and epsrel are both 0; give at least one a positive value.")
-    if isinstance(limit, bool) or not isinstance(limit, numbers.Integral) or limit < 1:
-        raise ValueError(f"quad: `limit` must be a positive integer (subintervals), got {limit!r}.")
-    if not isinstance(vectorized, bool):
-        raise TypeError(f"quad: `vectorized` must be True or False, got {vectorized!r}.")
+    limit = count(limit, "limit (subintervals)", "quad")
+    vectorized = flag(vectorized, "vectorized", "quad")
     args = args if isinstance(args, tuple) else (args,)
     leaves, treedef = tree.flatten(args)
     integrand = f if vectorized else _pointwise(f)

@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-
 from .primitive import Primitive, missing_rule
 from .trace import Trace, Tracer, evaluate, in_dtype_of, leaked_error, zero_tangent
 
@@ -57,9 +55,7 @@ class JVPTrace(Trace):
         ans = evaluate(prim, vals, params, lower)
         if prim.jvp is None:
             raise missing_rule(prim, "forward")
-        # An infinite partial times a zero tangent warns for nothing (see `ReverseTrace.sweep`).
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            t = prim.jvp(tans, ans, *vals, **params)
+        t = prim.jvp(tans, ans, *vals, **params)
         if prim.multiple_results:
             return tuple(self.wrap(a, ta) for a, ta in zip(ans, t, strict=False))
         return self.wrap(ans, t)

@@ -15,8 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-
 from .primitive import Primitive, argument_error, missing_rule
 from .trace import Trace, Tracer, evaluate, in_dtype_of, leaked_error, zero_tangent
 
@@ -120,12 +118,6 @@ class ReverseTrace(Trace):
         each contribution, ``observer.edge(node, g, i, parent, index, c, rule)`` with
         ``rule`` None for a joint rule.
         """
-        # A derivative may be infinite where the function is not (sqrt at 0) and then be
-        # selected away (`select`): NumPy's warnings about it would only confuse.
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            self._sweep(observer, release)
-
-    def _sweep(self, observer: Any, release: bool) -> None:
         for node in reversed(self.tape):
             g = node.ct
             if g is None:

@@ -182,25 +182,25 @@ def evaluate(prim: Primitive, vals: Sequence[Any], params: dict[str, Any], lower
     the transforms do not support complex numbers yet.
     """
     if lower:
-        ans = prim(*vals, **params)
-    else:
-        try:
-            ans = prim.impl(*vals, **params)
-        except ValueError as e:
-            if type(e) is not ValueError:  # LinAlgError and friends say what they mean
-                raise
-            raise shape_error(prim, vals, e) from None
-    if prim.multiple_results:
-        if any(_kind(a) == "c" for a in ans):
-            raise complex_error(prim)
-    elif _kind(ans) == "c":
+        return prim(*vals, **params)  # the lower trace evaluates it, and checks it
+    try:
+        ans = prim.impl(*vals, **params)
+    except ValueError as e:
+        if type(e) is not ValueError:  # LinAlgError and friends say what they mean
+            raise
+        raise shape_error(prim, vals, e) from None
+    dtype = getattr(ans, "dtype", None)  # (on the hot path: one attribute for an array)
+    if dtype.kind == "c" if dtype is not None else _holds_complex(ans):
         raise complex_error(prim)
     return ans
 
 
-def _kind(x: Any) -> str:
-    dtype = getattr(x, "dtype", None)
-    return "c" if isinstance(x, complex) else "" if dtype is None else dtype.kind
+def _holds_complex(ans: Any) -> bool:
+    """Whether a result without a dtype (a Python number, several results) is complex."""
+    if isinstance(ans, (tuple, list)):
+        return any(_holds_complex(a) for a in ans)
+    dtype = getattr(ans, "dtype", None)
+    return isinstance(ans, complex) or (dtype is not None and dtype.kind == "c")
 
 
 def primal(x: Any) -> Any:
@@ -236,10 +236,13 @@ def is_float(dtype: np.dtype[Any]) -> bool:
     )
 
 
+_FLOAT64 = np.dtype(np.float64)
+
+
 def float_dtype(x: Any) -> np.dtype[Any]:
     """The dtype a derivative of `x` takes: its own if inexact, float64 for integers."""
     dtype = dtype_of(x)
-    return dtype if np.issubdtype(dtype, np.inexact) or is_float(dtype) else np.dtype(np.float64)
+    return dtype if dtype.kind in "fc" or is_float(dtype) else _FLOAT64
 
 
 def in_dtype_of(t: Any, x: Any) -> Any:

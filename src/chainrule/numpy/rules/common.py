@@ -87,10 +87,10 @@ def select(g: Any, factor: Any) -> Any:
     if isinstance(g, Tracer):
         chosen = factor if factor.dtype == bool else factor != 0
         return cnp.where(chosen, g if factor.dtype == bool else g * factor, 0.0)
-    with np.errstate(invalid="ignore"):
-        out = g * factor
-    if not np.isfinite(_add_reduce(out, None)):
-        return np.where(factor != 0, out, 0)
+    if not np.isfinite(_add_reduce(g, None)):  # the rare case: no errstate on the common one,
+        with np.errstate(invalid="ignore"):  # where it would slow every ufunc inside it
+            return np.where(factor != 0, g * factor, 0)
+    out = g * factor
     # -g * 0 is -0.0: adding 0.0 makes an unselected zero print as 0, as `where` gives
     if isinstance(out, np.ndarray):
         out += 0.0
