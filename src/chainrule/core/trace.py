@@ -172,7 +172,7 @@ def shape_error(prim: Primitive, vals: Sequence[Any], error: ValueError) -> Shap
             f"the second ({inner}). Transpose one of them (`B.T`) or check their layouts."
         )
     listed = " and ".join(map(str, shapes)) if shapes else "these arguments"
-    return ShapeError(f"chainrule.numpy.{prim.name} of shapes {listed}: {error}")
+    return ShapeError(f"chainrule: {prim.name} of shapes {listed}: {error}")
 
 
 def evaluate(prim: Primitive, vals: Sequence[Any], params: dict[str, Any], lower: bool) -> Any:
