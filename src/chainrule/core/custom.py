@@ -82,7 +82,7 @@ def _record(
             cts[i] = c
         return cts
 
-    return list(trace.record(_custom, vals, {"backward": spread}, tuple(out_leaves), parents))
+    return list(trace.finish(_custom, vals, {"backward": spread}, tuple(out_leaves), parents))
 
 
 # ---------------------------------------------------------------------------- checking rules

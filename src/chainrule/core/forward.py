@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .primitive import Primitive, missing_rule
-from .trace import Trace, Tracer, evaluate, in_dtype_of, leaked_error, zero_tangent
+from .trace import Trace, Tracer, in_dtype_of, zero_tangent
 
 
 class JVPTracer(Tracer):
@@ -48,11 +48,10 @@ class JVPTrace(Trace):
     def wrap(self, value: Any, tangent: Any) -> Any:
         return value if tangent is None else JVPTracer(value, tangent, self)
 
-    def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
-        if self.ended:
-            raise leaked_error(self, prim)
-        vals, tans, lower = self.unwrap(args)
-        ans = evaluate(prim, vals, params, lower)
+    def finish(
+        self, prim: Primitive, vals: list[Any], params: dict[str, Any], ans: Any, tans: Any
+    ) -> Any:
+        """Push the tangents through `prim`'s forward rule."""
         if prim.jvp is None:
             raise missing_rule(prim, "forward")
         t = prim.jvp(tans, ans, *vals, **params)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .primitive import Primitive, argument_error, missing_rule
-from .trace import Trace, Tracer, evaluate, in_dtype_of, leaked_error, zero_tangent
+from .trace import Trace, Tracer, in_dtype_of, zero_tangent
 
 Parent = tuple[int, "Node", "int | None"]  # (argument position, node, output index)
 
@@ -85,14 +85,7 @@ class ReverseTrace(Trace):
                 lower = lower or isinstance(a, Tracer)
         return vals, parents, lower
 
-    def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
-        if self.ended:
-            raise leaked_error(self, prim)
-        vals, parents, lower = self.unwrap(args)
-        ans = evaluate(prim, vals, params, lower)
-        return self.record(prim, vals, params, ans, parents)
-
-    def record(
+    def finish(
         self,
         prim: Primitive,
         vals: Sequence[Any],
@@ -100,6 +93,7 @@ class ReverseTrace(Trace):
         ans: Any,
         parents: Sequence[Parent],
     ) -> Any:
+        """Record the call on the tape; its result is traced by this node."""
         node = Node(prim, vals, params, ans, parents)
         self.tape.append(node)
         if prim.multiple_results:

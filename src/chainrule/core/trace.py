@@ -42,6 +42,37 @@ class Trace:
         self.ended = True
 
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        """Apply `prim` to `args`, some of them this trace's tracers: unwrap them, compute
+        the value, and let the subclass `finish` (record it, push tangents).
+
+        Errors name the primitive and the shapes it got, and a complex result is refused:
+        the transforms do not support complex numbers yet.
+        """
+        if self.ended:
+            raise leaked_error(self, prim)
+        vals, ours, lower = self.unwrap(args)
+        if lower:  # the lower trace computes it, and checks it
+            return self.finish(prim, vals, params, prim(*vals, **params), ours)
+        try:
+            ans = prim.impl(*vals, **params)
+        except ValueError as e:
+            if type(e) is not ValueError:  # LinAlgError and friends say what they mean
+                raise
+            raise shape_error(prim, vals, e) from None
+        dtype = getattr(ans, "dtype", None)  # (the hot path: one attribute for an array)
+        if dtype.kind == "c" if dtype is not None else _holds_complex(ans):
+            raise complex_error(prim)
+        return self.finish(prim, vals, params, ans, ours)
+
+    def unwrap(self, args: Sequence[Any]) -> tuple[list[Any], Any, bool]:
+        """The values at this level, what this trace keeps of its own tracers among `args`,
+        and whether any value still carries tracers of lower levels."""
+        raise NotImplementedError
+
+    def finish(
+        self, prim: Primitive, vals: list[Any], params: dict[str, Any], ans: Any, ours: Any
+    ) -> Any:
+        """The traced result of `prim`, whose value `ans` is computed."""
         raise NotImplementedError
 
 
@@ -173,26 +204,6 @@ def shape_error(prim: Primitive, vals: Sequence[Any], error: ValueError) -> Shap
         )
     listed = " and ".join(map(str, shapes)) if shapes else "these arguments"
     return ShapeError(f"chainrule: {prim.name} of shapes {listed}: {error}")
-
-
-def evaluate(prim: Primitive, vals: Sequence[Any], params: dict[str, Any], lower: bool) -> Any:
-    """A traced primitive's value from its unwrapped arguments (still traced, if `lower`).
-
-    Errors name the primitive and the shapes it got, and a complex result is refused:
-    the transforms do not support complex numbers yet.
-    """
-    if lower:
-        return prim(*vals, **params)  # the lower trace evaluates it, and checks it
-    try:
-        ans = prim.impl(*vals, **params)
-    except ValueError as e:
-        if type(e) is not ValueError:  # LinAlgError and friends say what they mean
-            raise
-        raise shape_error(prim, vals, e) from None
-    dtype = getattr(ans, "dtype", None)  # (on the hot path: one attribute for an array)
-    if dtype.kind == "c" if dtype is not None else _holds_complex(ans):
-        raise complex_error(prim)
-    return ans
 
 
 def _holds_complex(ans: Any) -> bool:
