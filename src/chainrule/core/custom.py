@@ -188,6 +188,15 @@ def _refuse_closure(trace: Trace, leaves: Sequence[Any], what: str) -> None:
             raise _closure_error(what)
 
 
+def _pair(result: Any, rule: str, names: str) -> tuple[Any, Any]:
+    """A rule's result, checked to be the pair it must return."""
+    if not (isinstance(result, (tuple, list)) and len(result) == 2):
+        raise TypeError(
+            f"{rule} must return a pair {names}, but it returned {type(result).__name__}."
+        )
+    return result[0], result[1]
+
+
 def _closure_error(what: str) -> TypeError:
     return TypeError(
         f"{what} uses a value being differentiated that is not one of its arguments "
@@ -241,13 +250,11 @@ class custom_vjp:
         if not isinstance(trace, ReverseTrace):
             return self.fun(*args)
         vals, parents, _ = trace.unwrap(leaves)
-        pair = fwd(*tree.unflatten(in_tree, vals))
-        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
-            raise TypeError(
-                f"the fwd rule `{_name(fwd)}` of custom_vjp function `{name}` must return a "
-                f"pair (output, residuals), but it returned {type(pair).__name__}."
-            )
-        out, residuals = pair
+        out, residuals = _pair(
+            fwd(*tree.unflatten(in_tree, vals)),
+            f"the fwd rule `{_name(fwd)}` of custom_vjp function `{name}`",
+            "(output, residuals)",
+        )
         out_leaves, out_tree = tree.flatten(out)
         _refuse_closure(trace, out_leaves + tree.leaves(residuals), f"custom_vjp function `{name}`")
         rule = f"the bwd rule `{_name(bwd)}` of custom_vjp function `{name}`"
@@ -319,13 +326,7 @@ class custom_jvp:
         """Call the rule; its output leaves, their structure, and one checked tangent each."""
         name = _name(self.fun)
         what = f"the rule `{_name(rule)}` of custom_jvp function `{name}`"
-        pair = rule(primals, tangents)
-        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
-            raise TypeError(
-                f"{what} must return a pair (output, tangent), but it returned "
-                f"{type(pair).__name__}."
-            )
-        out, t_out = pair
+        out, t_out = _pair(rule(primals, tangents), what, "(output, tangent)")
         out_leaves, out_tree = tree.flatten(out)
         t_leaves: list[Any] = []
         if not _align(t_out, out, t_leaves):
