@@ -62,18 +62,20 @@ powers; the identity, a constant, for 0), ``multi_dot`` (matmuls in NumPy's opti
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_tuple
 
 from chainrule import numpy as cnp
 from chainrule.core.primitive import defjvp, defjvp_joint, defvjp, primitive
 from chainrule.core.trace import Tracer, primal
 
-from .common import batch_ndim, ndim_of, normalize_axes, shape_of, unbroadcast
+from .common import batch_ndim, ndim_of, nondiff, normalize_axes, shape_of, unbroadcast
 
 _NUMPY2 = int(np.__version__.split(".")[0]) >= 2
 
@@ -893,7 +895,303 @@ def multi_dot(arrays: Sequence[Any], *, out: Any = None) -> Any:
     return cnp.reshape(result, out_shape)
 
 
+# --------------------------------------------- NumPy 2's linalg: norms, cond, tensor solves
+
+
+def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any = 2) -> Any:
+    """`numpy.linalg.vector_norm`: a vector norm over one axis, several (flattened), or all.
+
+    Conventions at 0 and at kinks are `norm`'s (module docstring). The gradient of the
+    2-norm over the last two axes, per slice:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> x = np.array([[[3.0, 0.0], [0.0, 4.0]]])
+    >>> cr.grad(lambda x: np.linalg.vector_norm(x, axis=(1, 2)).sum())(x)
+    array([[[0.6, 0. ],
+            [0. , 0.8]]])
+    """
+    if not _traced(x):
+        return np.linalg.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord)
+    shape = shape_of(x)
+    if axis is None:
+        flat, reduced = cnp.reshape(x, (-1,)), tuple(range(len(shape)))
+    elif isinstance(axis, tuple):
+        reduced = normalize_axis_tuple(axis, len(shape))  # NumPy's checks (duplicates...)
+        rest = tuple(i for i in range(len(shape)) if i not in reduced)
+        flat = cnp.reshape(
+            cnp.transpose(x, reduced + rest),
+            (math.prod(shape[i] for i in reduced), *(shape[i] for i in rest)),
+        )
+    else:
+        return _vnorm(x, ord=ord, axis=axis, keepdims=keepdims)
+    result = _vnorm(flat, ord=ord, axis=0)
+    if keepdims:
+        return cnp.reshape(result, tuple(1 if i in reduced else d for i, d in enumerate(shape)))
+    return result
+
+
+def matrix_norm(x: Any, /, *, keepdims: bool = False, ord: Any = "fro") -> Any:
+    """`numpy.linalg.matrix_norm`: `norm` over the last two axes (conventions as there).
+
+    The gradient of the nuclear norm is ``U Vᵀ`` from the SVD:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda x: np.linalg.matrix_norm(x, ord="nuc"))(np.array([[2.0, 0.0], [0.0, -1.0]]))
+    array([[ 1.,  0.],
+           [ 0., -1.]])
+    """
+    if not _traced(x):
+        return np.linalg.matrix_norm(x, keepdims=keepdims, ord=ord)
+    return norm(x, ord=ord, axis=(-2, -1), keepdims=keepdims)
+
+
+def svdvals(x: Any, /) -> Any:
+    """`numpy.linalg.svdvals`: the singular values, descending (`svd`'s conventions).
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda x: np.linalg.svdvals(x)[-1])(np.array([[3.0, 0.0], [0.0, 1.0]]))
+    array([[0., 0.],
+           [0., 1.]])
+    """
+    if not _traced(x):
+        return np.linalg.svdvals(x)
+    return svd(x, compute_uv=False)
+
+
+def cond(x: Any, p: Any = None) -> Any:
+    """`numpy.linalg.cond`: ``s_max / s_min`` for ``p`` None or 2 (``s_min / s_max`` for -2),
+    else ``norm(x, p) * norm(inv(x), p)`` over the last two axes, differentiated through
+    `svd`, `norm` and `inv` (their conventions at repeated singular values and at kinks).
+
+    NumPy returns ``inf`` at a singular matrix; there is no derivative there, and under a
+    transform that raises ``LinAlgError``. The condition number of ``diag(a, 1)`` is ``a``
+    for ``a > 1``:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(np.linalg.cond)(np.array([[4.0, 0.0], [0.0, 1.0]]))
+    array([[ 1.,  0.],
+           [ 0., -4.]])
+    """
+    if not _traced(x):
+        return np.linalg.cond(x, p)
+    with np.errstate(all="ignore"):
+        value = np.linalg.cond(primal(x), p)  # NumPy's checks of `x` and `p`
+    if not np.all(np.isfinite(value)):
+        raise np.linalg.LinAlgError(
+            "chainrule.numpy.linalg.cond: the condition number is infinite (or undefined) at a "
+            "singular matrix, so it has no derivative there. Differentiate a finite measure "
+            "such as the smallest singular value (svdvals(x)[..., -1]) instead."
+        )
+    if p is None or p in (2, -2):
+        s = svd(x, compute_uv=False)
+        return s[..., -1] / s[..., 0] if p == -2 else s[..., 0] / s[..., -1]
+    return norm(x, p, axis=(-2, -1)) * norm(inv(x), p, axis=(-2, -1))
+
+
+def tensorinv(a: Any, ind: int = 2) -> Any:
+    """`numpy.linalg.tensorinv`: `inv` of `a` seen as a matrix (first `ind` axes as rows).
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> a = 2.0 * np.eye(4).reshape(4, 2, 2)
+    >>> cr.grad(lambda a: np.linalg.tensorinv(a, ind=1).sum())(a)[0]
+    array([[-0.25, -0.25],
+           [-0.25, -0.25]])
+    """
+    if not _traced(a):
+        return np.linalg.tensorinv(a, ind)
+    if ind <= 0:
+        raise ValueError("Invalid ind argument.")
+    shape = shape_of(a)
+    rows = math.prod(shape[ind:])
+    return cnp.reshape(inv(cnp.reshape(a, (rows, -1))), shape[ind:] + shape[:ind])
+
+
+def tensorsolve(a: Any, b: Any, axes: Any = None) -> Any:
+    """`numpy.linalg.tensorsolve`: `solve` with `a` seen as a matrix, `b` as a vector.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> a = 2.0 * np.eye(4).reshape(2, 2, 4)
+    >>> cr.grad(lambda b: np.linalg.tensorsolve(a, b).sum())(np.ones((2, 2)))
+    array([[0.5, 0.5],
+           [0.5, 0.5]])
+    """
+    if not _traced(a, b):
+        return np.linalg.tensorsolve(a, b, axes)
+    an, bn = ndim_of(a), ndim_of(b)
+    if axes is not None:
+        order = list(range(an))
+        for k in axes:
+            order.remove(k)
+            order.insert(an, k)
+        a = cnp.transpose(a, order)
+    shape = shape_of(a)[-(an - bn) :]
+    size = math.prod(shape)
+    if math.prod(shape_of(a)) != size**2:
+        raise np.linalg.LinAlgError(
+            "Input arrays must satisfy the requirement "
+            "prod(a.shape[b.ndim:]) == prod(a.shape[:b.ndim])"
+        )
+    return cnp.reshape(solve(cnp.reshape(a, (size, size)), cnp.reshape(b, (-1,))), shape)
+
+
+# ------------------------------------- NumPy 2's array-API names: the main namespace's rules
+
+
+def matrix_transpose(x: Any, /) -> Any:
+    """`numpy.linalg.matrix_transpose`: swap the last two axes.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda x: np.linalg.matrix_transpose(x)[0, 1])(np.zeros((2, 2)))
+    array([[0., 0.],
+           [1., 0.]])
+    """
+    if not _traced(x):
+        return np.linalg.matrix_transpose(x)
+    if ndim_of(x) < 2:
+        raise ValueError("Input array must be at least 2-dimensional")
+    return _mT(x)
+
+
+def trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Any:
+    """`numpy.linalg.trace`: `numpy.trace` over the last two axes.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda x: np.linalg.trace(x, offset=1).sum())(np.zeros((1, 2, 2)))
+    array([[[0., 1.],
+            [0., 0.]]])
+    """
+    if not _traced(x):
+        return np.linalg.trace(x, offset=offset, dtype=dtype)
+    return cnp.trace(x, offset, -2, -1, dtype)
+
+
+def diagonal(x: Any, /, *, offset: int = 0) -> Any:
+    """`numpy.linalg.diagonal`: `numpy.diagonal` over the last two axes.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda x: np.linalg.diagonal(x)[-1])(np.zeros((2, 2)))
+    array([[0., 0.],
+           [0., 1.]])
+    """
+    if not _traced(x):
+        return np.linalg.diagonal(x, offset=offset)
+    return cnp.diagonal(x, offset, -2, -1)
+
+
+def outer(x1: Any, x2: Any, /) -> Any:
+    """`numpy.linalg.outer`: `numpy.outer` of two 1-D arrays (no flattening).
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda u: np.linalg.outer(u, np.array([1.0, 2.0])).sum())(np.ones(3))
+    array([3., 3., 3.])
+    """
+    if not _traced(x1, x2):
+        return np.linalg.outer(x1, x2)
+    n1, n2 = ndim_of(x1), ndim_of(x2)
+    if n1 != 1 or n2 != 1:
+        raise ValueError(
+            f"Input arrays must be one-dimensional, but they are x1.ndim={n1} and x2.ndim={n2}."
+        )
+    return cnp.outer(x1, x2)
+
+
+def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
+    """`numpy.linalg.vecdot`: dot products of (broadcast) vectors along `axis` (real inputs).
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> v = np.array([[0.0, 5.0], [3.0, 4.0]])
+    >>> cr.grad(lambda n: np.linalg.vecdot(v, n).sum())(np.array([0.6, 0.8]))
+    array([3., 9.])
+    """
+    if not _traced(x1, x2):
+        return np.linalg.vecdot(x1, x2, axis=axis)
+    return cnp.sum(x1 * x2, axis=axis)
+
+
+def cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
+    """`numpy.linalg.cross`: `numpy.cross` of 3-vectors along `axis`.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> e1, e2 = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
+    >>> cr.grad(lambda a: np.linalg.cross(a, e2)[2])(e1)
+    array([1., 0., 0.])
+    """
+    if not _traced(x1, x2):
+        return np.linalg.cross(x1, x2, axis=axis)
+    d1, d2 = shape_of(x1)[axis], shape_of(x2)[axis]
+    if d1 != 3 or d2 != 3:
+        raise ValueError(
+            "Both input arrays must be (arrays of) 3-dimensional vectors, "
+            f"but they are {d1} and {d2} dimensional instead."
+        )
+    return cnp.cross(x1, x2, axis=axis)
+
+
+def matmul(x1: Any, x2: Any, /) -> Any:
+    """`numpy.linalg.matmul`: `numpy.matmul` without its keywords.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda a: np.linalg.matmul(a, np.array([1.0, 2.0])).sum())(np.zeros((2, 2)))
+    array([[1., 2.],
+           [1., 2.]])
+    """
+    return cnp.matmul(x1, x2)
+
+
+def tensordot(x1: Any, x2: Any, /, *, axes: Any = 2) -> Any:
+    """`numpy.linalg.tensordot`: `numpy.tensordot` with `axes` keyword-only.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> b = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> cr.grad(lambda a: np.linalg.tensordot(a, b))(np.zeros((2, 2)))
+    array([[1., 2.],
+           [3., 4.]])
+    """
+    return cnp.tensordot(x1, x2, axes)
+
+
+# ----------------------------------------------- not differentiable, or not (yet) for reals
+
+matrix_rank = nondiff(np.linalg.matrix_rank)
+
+
+def _complex_results(name: str) -> Any:
+    fun = getattr(np.linalg, name)
+
+    @functools.wraps(fun)
+    def refusing(a: Any) -> Any:
+        if _traced(a):
+            raise TypeError(
+                f"chainrule.numpy.linalg.{name}: the eigenvalues of a general matrix are complex, "
+                "and complex derivatives are not supported yet. For a symmetric matrix use "
+                f"eigh/eigvalsh; otherwise apply {name} to a constant (chainrule.stop_gradient)."
+            )
+        return fun(a)
+
+    return refusing
+
+
+eig = _complex_results("eig")
+eigvals = _complex_results("eigvals")
+
+
 __all__ = [
-    "cholesky", "det", "eigh", "eigvalsh", "inv", "lstsq", "matrix_power", "multi_dot",
-    "norm", "pinv", "qr", "slogdet", "solve", "svd",
+    "cholesky", "cond", "cross", "det", "diagonal", "eig", "eigh", "eigvals", "eigvalsh", "inv",
+    "lstsq", "matmul", "matrix_norm", "matrix_power", "matrix_rank", "matrix_transpose",
+    "multi_dot", "norm", "outer", "pinv", "qr", "slogdet", "solve", "svd", "svdvals",
+    "tensordot", "tensorinv", "tensorsolve", "trace", "vecdot", "vector_norm",
 ]  # fmt: skip
