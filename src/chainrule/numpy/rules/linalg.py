@@ -978,18 +978,31 @@ def cond(x: Any, p: Any = None) -> Any:
     """
     if not _traced(x):
         return np.linalg.cond(x, p)
-    with np.errstate(all="ignore"):
-        value = np.linalg.cond(primal(x), p)  # NumPy's checks of `x` and `p`
-    if not np.all(np.isfinite(value)):
-        raise np.linalg.LinAlgError(
-            "chainrule.numpy.linalg.cond: the condition number is infinite (or undefined) at a "
-            "singular matrix, so it has no derivative there. Differentiate a finite measure "
-            "such as the smallest singular value (svdvals(x)[..., -1]) instead."
-        )
+    _differentiable_cond(primal(x), p)
     if p is None or p in (2, -2):
         s = svd(x, compute_uv=False)
         return s[..., -1] / s[..., 0] if p == -2 else s[..., 0] / s[..., -1]
     return norm(x, p, axis=(-2, -1)) * norm(inv(x), p, axis=(-2, -1))
+
+
+def _differentiable_cond(x: np.ndarray, p: Any) -> None:
+    """NumPy's checks of `x` and `p`, then: is `x` of full rank (the tolerance of
+    `matrix_rank`)? Only then is the condition number finite and differentiable."""
+    if not (p is None or p in (2, -2)):
+        np.linalg.norm(x, p, axis=(-2, -1))  # NumPy's error for an invalid `p`
+        if x.shape[-1] != x.shape[-2]:
+            raise np.linalg.LinAlgError("Last 2 dimensions of the array must be square")
+    if x.size == 0:
+        np.linalg.cond(x, p)  # NumPy's error for an empty matrix
+    s = np.linalg.svd(x, compute_uv=False)
+    tol = max(x.shape[-2:]) * np.finfo(s.dtype).eps * s[..., 0]
+    if np.any(s[..., 0] == 0) or (p != -2 and np.any(s[..., -1] <= tol)):
+        raise np.linalg.LinAlgError(
+            "chainrule.numpy.linalg.cond: the condition number is infinite (or undefined) at a "
+            "singular matrix (numerically: below matrix_rank's tolerance), so it has no "
+            "derivative there. Differentiate a finite measure such as the smallest singular "
+            "value, svdvals(x)[..., -1], or cond(x, -2), instead."
+        )
 
 
 def tensorinv(a: Any, ind: int = 2) -> Any:
@@ -1115,7 +1128,7 @@ def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
     array([3., 9.])
     """
     if not _traced(x1, x2):
-        return np.linalg.vecdot(x1, x2, axis=axis)
+        return np.linalg.vecdot(x1, x2, axis=axis)  # type: ignore[call-overload]
     return cnp.sum(x1 * x2, axis=axis)
 
 
