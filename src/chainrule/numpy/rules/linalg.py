@@ -1,5 +1,7 @@
 """Linear algebra: inv, det, slogdet, solve, norm, cholesky, eigh, eigvalsh, svd, qr, pinv,
-lstsq, matrix_power, multi_dot.
+lstsq, matrix_power, multi_dot, and NumPy 2's vector_norm, matrix_norm, svdvals, cond,
+tensorinv, tensorsolve and array-API names (trace, diagonal, outer, vecdot, cross, matmul,
+tensordot, matrix_transpose).
 
 Every function accepts stacks of matrices ``(..., m, n)`` as NumPy does, and on plain arrays
 is NumPy's own function. Primitives with their own rules, forward and reverse (the reverse
@@ -57,7 +59,25 @@ symmetric gradients; the two agree on symmetric inputs along symmetric perturbat
 Compositions (no rules of their own): ``eigvalsh`` (from ``eigh``), ``lstsq`` (solution
 ``pinv(a) @ b``; residuals ``sum((b - a x)²)`` differentiable; rank and singular values
 plain, taken from NumPy), ``matrix_power`` (repeated squaring; ``inv`` first for negative
-powers; the identity, a constant, for 0), ``multi_dot`` (matmuls in NumPy's optimal order).
+powers; the identity, a constant, for 0), ``multi_dot`` (matmuls in NumPy's optimal order),
+and NumPy 2's names:
+
+- ``vector_norm`` (several axes flattened into one, as NumPy does) and ``matrix_norm``
+  (``norm`` over the last two axes): ``norm``'s conventions at 0 and at kinks.
+- ``svdvals``: ``svd(x, compute_uv=False)``.
+- ``cond``: ``s_max / s_min`` through ``svd`` for ``p`` None or 2 (``s_min / s_max`` for
+  -2), else ``norm(x, p) * norm(inv(x), p)``; at ties (repeated extreme singular values,
+  tied column or row sums) the derivative is the one those rules pick. It is infinite at a
+  singular matrix, and inaccurate at a numerically singular one: under a transform, a
+  matrix below ``matrix_rank``'s tolerance raises ``LinAlgError`` (``p=-2`` excepted, finite
+  there, unless the matrix is 0).
+- ``tensorinv``, ``tensorsolve``: ``inv`` and ``solve`` of the reshaped arrays.
+- ``trace``, ``diagonal``, ``outer``, ``vecdot``, ``cross``, ``matmul``, ``tensordot``,
+  ``matrix_transpose``: the main namespace's rules, with the array API's signatures.
+
+Not differentiable: ``matrix_rank`` (an integer) passes through, NumPy's value. ``eig`` and
+``eigvals`` have complex results, not yet supported under a transform: they raise a
+``TypeError`` there that points to ``eigh``/``eigvalsh``.
 """
 
 from __future__ import annotations
