@@ -16,6 +16,7 @@ import pytest
 import chainrule as cr
 import chainrule.numpy as cnp
 import chainrule.numpy.linalg as la
+from chainrule.check import numerical_jacobian
 from rulecheck import check_rule
 
 inf = numpy.inf
@@ -124,14 +125,32 @@ def test_rule(name: str, fun: Callable[..., Any], make: Callable[[], tuple[Any, 
 def test_traced_value_is_numpys(
     name: str, fun: Callable[..., Any], make: Callable[[], tuple[Any, ...]]
 ) -> None:
-    """The value under a transform is the plain call's, which is NumPy's own function."""
+    """The value under a transform is the plain call's, which is NumPy's own function
+    (`test_plain_values_are_numpys`), to rounding, in its shape and dtype."""
     args = make()
     plain = fun(*args)
-    assert type(plain) is type(fun(*map(numpy.asarray, args)))
     traced, _ = cr.jvp(fun, args, tuple(numpy.ones_like(a) for a in args))
     eps = numpy.finfo(numpy.float64).eps
     numpy.testing.assert_allclose(traced, plain, rtol=64 * eps, atol=0)
     assert numpy.shape(traced) == numpy.shape(plain)
+    assert numpy.asarray(traced).dtype == numpy.asarray(plain).dtype
+
+
+# Batched tangents at second order: Hessians (forward over reverse) against differences.
+HESSIAN_CASES = [
+    ("vector_norm axes", lambda x: la.vector_norm(x, axis=(0, 1), ord=3).sum(), rand(2, 2, 2)),
+    ("matrix_norm inf", lambda x: la.matrix_norm(x, ord=inf) + la.matrix_norm(x), rand(3, 2)),
+    ("cond", la.cond, spaced(3, 3)),
+    ("cond 1", lambda x: la.cond(x, 1), square(3, 3)),
+    ("tensorsolve", lambda a: cnp.sum(la.tensorsolve(a, numpy.ones(2)) ** 2), square(2, 2)),
+    ("tensorinv", lambda a: cnp.sum(la.tensorinv(a, 1) * rand(2, 2, 4)), square(4, 4).reshape(4, 2, 2)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "fun", "x"), HESSIAN_CASES, ids=[c[0] for c in HESSIAN_CASES])
+def test_hessian(name: str, fun: Callable[..., Any], x: numpy.ndarray) -> None:
+    numeric = numerical_jacobian(cr.grad(fun), x, h=1e-5).reshape(x.shape * 2)
+    numpy.testing.assert_allclose(cr.hessian(fun)(x), numeric, atol=1e-6, rtol=1e-6)
 
 
 PLAIN = [
