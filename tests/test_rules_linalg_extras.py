@@ -107,6 +107,7 @@ CASES: list[Case] = [
     ("outer", la.outer, lambda: (rand(3), rand(2, seed=1))),
     ("vecdot", la.vecdot, lambda: (rand(2, 3), rand(3, seed=1))),
     ("vecdot axis 0", lambda a, b: la.vecdot(a, b, axis=0), lambda: (rand(3, 2), rand(3, 1))),
+    ("vecdot axis 0, 1-D", lambda a, b: la.vecdot(a, b, axis=0), lambda: (rand(3, 2), rand(3))),
     ("cross", la.cross, lambda: (rand(2, 3), rand(3, seed=1))),
     ("cross axis 0", lambda a, b: la.cross(a, b, axis=0), lambda: (rand(3, 2), rand(3, 2, seed=1))),
     ("matmul", la.matmul, lambda: (rand(2, 3, 4), rand(4, seed=1))),
@@ -276,6 +277,7 @@ BAD = [
     ("matrix_transpose 1-D", la.matrix_transpose, rand(3), ValueError),
     ("outer 2-D", lambda x: la.outer(x, x), rand(2, 2), ValueError),
     ("cross 2-vectors", lambda x: la.cross(x, x), rand(2), ValueError),
+    ("vecdot core sizes", lambda x: la.vecdot(x, x[:1]), rand(3), ValueError),
 ]  # fmt: skip
 
 

@@ -1139,7 +1139,8 @@ def outer(x1: Any, x2: Any, /) -> Any:
 
 
 def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
-    """`numpy.linalg.vecdot`: dot products of (broadcast) vectors along `axis` (real inputs).
+    """`numpy.linalg.vecdot`: dot products of vectors along `axis` (of each operand), the
+    other axes broadcast (real inputs).
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
@@ -1149,7 +1150,15 @@ def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
     """
     if not _traced(x1, x2):
         return np.linalg.vecdot(x1, x2, axis=axis)  # type: ignore[call-overload]
-    return cnp.sum(x1 * x2, axis=axis)
+    # As NumPy's gufunc: `axis` of each operand is its vector, the other axes broadcast.
+    x1, x2 = cnp.moveaxis(x1, axis, -1), cnp.moveaxis(x2, axis, -1)
+    n1, n2 = shape_of(x1)[-1], shape_of(x2)[-1]
+    if n1 != n2:
+        raise ValueError(
+            "vecdot: Input operand 1 has a mismatch in its core dimension 0, with gufunc "
+            f"signature (n),(n)->() (size {n2} is different from {n1})"
+        )
+    return cnp.sum(x1 * x2, axis=-1)
 
 
 def cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
