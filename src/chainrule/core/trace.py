@@ -142,7 +142,8 @@ class Tracer:
         raise TypeError(
             "chainrule: `x[i] = v` is not possible on a traced array: arrays being differentiated "
             "are immutable. Use the functional update, as in JAX: `x = x.at[i].set(v)` (also "
-            "`.add`, `.multiply`, `.divide`, `.min`, `.max`), which returns a new array."
+            "`.add`, `.multiply`, `.divide`, `.min`, `.max`), which returns a new array, or "
+            "`x = np.where(np.arange(len(x)) == i, v, x)`."
         )
 
 

@@ -290,7 +290,12 @@ def unique(ar: Any, return_index: bool = False, return_inverse: bool = False,
     return (values, *rest) if rest else values
 
 
-def partition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect", order: Any = None) -> Any:
+_np_partition: Any = np.partition  # (its typing overloads want a literal `kind`)
+
+
+def partition(
+    a: Any, kth: Any, axis: Any = -1, kind: str = "introselect", order: Any = None
+) -> Any:
     """`numpy.partition`, as a gather by ``argpartition`` (see the module docstring).
 
     The entry that lands at position `kth` gets that position's gradient:
@@ -301,7 +306,7 @@ def partition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect", order
     array([0., 0., 1.])
     """
     if not contains_tracer(a):
-        return np.partition(a, kth, axis=axis, kind=kind, order=order)  # type: ignore[arg-type]
+        return _np_partition(a, kth, axis=axis, kind=kind, order=order)
     a = cnp.asarray(a)
     if order is not None:
         raise TypeError(
@@ -368,12 +373,12 @@ class _AtRef:
         where, rounds = _rounds(key, shape)
         v = cnp.broadcast_to(cnp.astype(cnp.asarray(v), dtype_of(x)), np.shape(where))
         index = normalize_index(key, len(shape))
-        if name == "add":
-            return x + scatter_add(v, index, shape)
         for chosen, reached in rounds:
             w = v if len(rounds) == 1 else cnp.where(chosen, v, 0.0)
             scattered = scatter_add(w, index, shape)
-            if name == "set":
+            if name == "add":  # round by round, to add in `ufunc.at`'s order
+                x = x + scattered
+            elif name == "set":
                 x = cnp.where(reached, scattered, x)
             elif name in ("multiply", "divide"):
                 factor = cnp.where(reached, scattered, 1.0)
@@ -454,8 +459,11 @@ def at(x: Any) -> _At:
     >>> x = np.zeros(3)
     >>> at(x)[[0, 0, 2]].add(1.0)
     array([2., 0., 1.])
-    >>> cr.grad(lambda x, v: at(x)[1].set(v * v).sum(), argnums=(0, 1))(np.ones(3), 3.0)
-    (array([1., 0., 1.]), array(6.))
+    >>> gx, gv = cr.grad(lambda x, v: at(x)[1].set(v * v).sum(), argnums=(0, 1))(np.ones(3), 3.0)
+    >>> gx
+    array([1., 0., 1.])
+    >>> print(gv)
+    6.0
     """
     return _At(x)
 
