@@ -3,15 +3,18 @@
 Every function here goes through one of five mechanisms, which alone carry derivative rules:
 
 - `reshape` / `transpose` (views): ``ravel``, ``expand_dims``, ``squeeze``, ``atleast_*d``,
-  ``swapaxes``, ``moveaxis``;
-- `broadcast_to` between two reshapes (reverse: a sum): ``tile``, ``repeat`` by one count;
+  ``swapaxes``, ``moveaxis``, and with a flip ``rot90``;
+- `broadcast_to` between two reshapes (reverse: a sum): ``tile``, ``repeat`` by one count,
+  ``meshgrid``;
 - `getitem` (reverse: `scatter_add`, which accumulates repeated indices): ``flip*`` (negative
   slices), ``repeat`` by per-entry counts, ``diagonal``, ``diag`` of a matrix,
-  ``pad`` in index modes, and ``take``/``take_along_axis``/``sort`` (in `indexing`);
+  ``pad`` in index modes, ``diff``/``ediff1d`` (two slices subtracted), and
+  ``take``/``take_along_axis``/``sort``/``partition`` (in `indexing`);
   `scatter_add` itself: ``diag`` of a vector and ``pad`` in constant mode;
 - `concatenate` and `split`, a primitive pair that are each other's transposes: ``stack``,
-  ``hstack``, ``vstack``, ``dstack``, ``column_stack``, ``array_split``, ``array([...])``;
-- `where` with a constant mask: ``triu``, ``tril``.
+  ``hstack``, ``vstack``, ``dstack``, ``column_stack``, ``array_split``, ``array([...])``,
+  ``append``, ``r_``/``c_``;
+- `where` with a constant mask: ``triu``, ``tril``, ``select``.
 
 ``roll`` alone is its own (`deflinear`) primitive: as a gather its reverse pass was 40 times
 NumPy's ``roll``; as a primitive its transpose is the opposite roll, at NumPy speed.
@@ -22,6 +25,10 @@ Conventions:
 - ``split``/``array_split`` are one multiple-output primitive rather than one ``getitem`` per
   piece: its reverse rule is a single ``concatenate`` (one pass), where per-piece indexing
   would scatter each piece into its own full-size zero array.
+- ``select``: the conditions are plain (comparisons have derivative 0), so each entry has
+  the derivative of the choice (or `default`) it takes; at a boundary where a condition
+  flips, that is the derivative of the piece selected there, as ``where``.
+- ``r_``/``c_`` on traced values: arrays, numbers and slices; string directives raise.
 - ``pad``: modes ``constant`` (plain ``constant_values``), ``edge``, ``reflect``,
   ``symmetric`` and ``wrap`` (even reflection). The four index modes share one mechanism:
   along each axis, the source of every output entry is ``np.pad(np.arange(n), ...)``.
@@ -1054,9 +1061,6 @@ class _Concatenator:
         if not self.columns:
             return concatenate([atleast_1d(p) for p in pieces], 0)
         return concatenate([_reshape(p, (-1, 1)) if ndim_of(p) < 2 else p for p in pieces], -1)
-
-    def __len__(self) -> int:
-        return 0
 
 
 r_ = _Concatenator(np.r_, columns=False)
