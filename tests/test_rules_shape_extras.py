@@ -61,6 +61,8 @@ CASES = [
     ),
     ("select_broadcast", lambda x, d: np.select([M > 0], [x], default=d), (r(4), r(3, 1))),
     ("select_constant_default", lambda x: np.select([V > 0, V < -1], [x, -x], 3.0), (V,)),
+    ("select_int_default", lambda x: np.select([V > 0], [x]), (V,)),
+    ("select_python_choice", lambda x: np.select([V > 0, V < -1], [1.5, x], x), (V,)),
     ("partition", lambda x: np.partition(x, 2), (r(7),)),
     ("partition_kths", lambda x: np.partition(x, (0, 3, -1)), (r(7),)),
     ("partition_axis0", lambda x: np.partition(x, 1, axis=0), (M,)),

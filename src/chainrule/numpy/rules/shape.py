@@ -1019,9 +1019,13 @@ def select(condlist: Sequence[Any], choicelist: Sequence[Any], default: Any = 0)
     conds = [np.asarray(primal(c)) for c in condlist]
     if any(c.dtype != bool for c in conds):
         raise TypeError("invalid entry in condlist: should be boolean ndarray")
-    out = asarray(default)
+    # NumPy's result dtype: Python numbers are weak (they do not promote float32)
+    dtype = np.result_type(
+        *(c if type(c) in (int, float) else dtype_of(c) for c in (*choicelist, default))
+    )
+    out = astype(asarray(default), dtype)
     for cond, choice in zip(reversed(conds), reversed(list(choicelist)), strict=True):
-        out = cnp.where(cond, choice, out)
+        out = cnp.where(cond, astype(asarray(choice), dtype), out)
     shape = np.broadcast_shapes(*(c.shape for c in conds), *(shape_of(c) for c in choicelist))
     return broadcast_to(out, np.broadcast_shapes(shape, shape_of(out)))
 
