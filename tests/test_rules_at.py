@@ -16,7 +16,7 @@ def r(*shape: int) -> numpy.ndarray:
     return rng.standard_normal(shape)
 
 
-OPS = ["set", "add", "multiply", "divide", "min", "max"]
+OPS = ["set", "add", "subtract", "multiply", "divide", "min", "max"]
 KEYS = [
     ("int", 1, r()),
     ("neg_int", -1, r()),

@@ -23,12 +23,12 @@ Conventions:
   position is ``argpartition``'s, which NumPy does not specify.
 
 Functional updates (JAX's ``x.at[idx].set(v)``, on traced values; `at` for any array):
-- ``set``, ``add``, ``multiply``, ``divide``, ``min``, ``max`` return a new array and are
-  differentiable in `x` and `v`; ``get`` is ``x[idx]``. `v` broadcasts to ``x[idx]`` and is
-  cast to `x`'s dtype. On plain arrays they are NumPy's ``out[idx] = v`` and ``ufunc.at``.
-- Repeated indices: ``add`` accumulates them, ``multiply``/``divide``/``min``/``max`` apply
-  each occurrence in turn (NumPy's ``ufunc.at``), and ``set`` keeps the last occurrence in
-  C order of ``x[idx]`` (JAX leaves it unspecified; this is NumPy's assignment in practice).
+- ``set``, ``add``, ``subtract``, ``multiply``, ``divide``, ``min``, ``max`` return a new
+  array, differentiable in `x` and `v`; ``get`` is ``x[idx]``. `v` broadcasts to ``x[idx]``
+  and is cast to `x`'s dtype. On plain arrays they are ``out[idx] = v`` and ``ufunc.at``.
+- Repeated indices: every operation but ``set`` applies each occurrence in turn, in C order
+  of ``x[idx]`` (NumPy's ``ufunc.at``; ``add`` accumulates, as in JAX); ``set`` keeps the
+  last occurrence (JAX leaves it unspecified; this is NumPy's assignment in practice).
 - ``min``/``max`` at a tie between `x` and `v` share the derivative 1/2 each, as
   ``minimum``/``maximum`` do.
 - Out-of-bounds indices raise NumPy's ``IndexError`` (JAX's `mode` options, which clip or
@@ -378,6 +378,8 @@ class _AtRef:
             scattered = scatter_add(w, index, shape)
             if name == "add":  # round by round, to add in `ufunc.at`'s order
                 x = x + scattered
+            elif name == "subtract":
+                x = x - scattered
             elif name == "set":
                 x = cnp.where(reached, scattered, x)
             elif name in ("multiply", "divide"):
@@ -394,6 +396,10 @@ class _AtRef:
     def add(self, values: Any, **kwargs: Any) -> Any:
         """`x` with `values` added at `key` (repeated indices accumulate)."""
         return self._update("add", values, kwargs)
+
+    def subtract(self, values: Any, **kwargs: Any) -> Any:
+        """`x` with `values` subtracted at `key` (repeated indices accumulate)."""
+        return self._update("subtract", values, kwargs)
 
     def multiply(self, values: Any, **kwargs: Any) -> Any:
         """`x` with ``x[key]`` multiplied by `values` (once per occurrence of an index)."""
@@ -414,6 +420,7 @@ class _AtRef:
 
 _UFUNCS: dict[str, Any] = {
     "add": np.add,
+    "subtract": np.subtract,
     "multiply": np.multiply,
     "divide": np.divide,
     "min": np.minimum,
