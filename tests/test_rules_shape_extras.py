@@ -40,6 +40,7 @@ CASES = [
     ("c_matrix_vector", lambda x, y: np.c_[x, y], (M, r(3))),
     ("diff", np.diff, (V,)),
     ("diff_n2", lambda x: np.diff(x, 2), (V,)),
+    ("diff_n0", lambda x: np.diff(x, 0), (M,)),
     ("diff_n_too_big", lambda x: np.diff(x, 6), (V,)),
     ("diff_axis0", lambda x: np.diff(x, axis=0), (M,)),
     ("diff_neg_axis_3d", lambda x: np.diff(x, 2, axis=-2), (T,)),

@@ -935,7 +935,7 @@ def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = _UNSET, append: Any 
     array([-1., -9., 10.])
     """
     if n == 0:
-        return a
+        return a  # as given, as NumPy does
     if n < 0:
         raise ValueError(f"order must be non-negative but got {n!r}")
     a = asarray(a)
