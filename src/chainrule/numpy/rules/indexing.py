@@ -386,7 +386,8 @@ class _AtRef:
                 factor = cnp.where(reached, scattered, 1.0)
                 x = x * factor if name == "multiply" else x / factor
             else:
-                x = cnp.where(reached, _UFUNCS[name](x, scattered), x)
+                extremum = cnp.minimum if name == "min" else cnp.maximum
+                x = cnp.where(reached, extremum(x, scattered), x)
         return x
 
     def set(self, values: Any, **kwargs: Any) -> Any:
