@@ -141,9 +141,9 @@ class Tracer:
     def __setitem__(self, index: Any, value: Any) -> NoReturn:
         raise TypeError(
             "chainrule: `x[i] = v` is not possible on a traced array: arrays being differentiated "
-            "are immutable. Build the new array functionally instead, for example "
-            "`x = np.where(np.arange(len(x)) == i, v, x)`, or assemble it with "
-            "`np.concatenate` / `np.stack`."
+            "are immutable. Use the functional update, as in JAX: `x = x.at[i].set(v)` (also "
+            "`.add`, `.multiply`, `.divide`, `.min`, `.max`), which returns a new array, or "
+            "`x = np.where(np.arange(len(x)) == i, v, x)`."
         )
 
 

@@ -17,7 +17,7 @@ from chainrule.core.trace import Tracer, primal
 
 from .rules import elementwise as ew
 from .rules import shape as sh
-from .rules.indexing import index
+from .rules.indexing import at, index
 
 
 def no_rule_error(name: str) -> TypeError:
@@ -128,6 +128,7 @@ _METHODS.update(
 _PROPERTIES: dict[str, Any] = {
     "T": property(lambda self: cnp.transpose(self)),
     "real": property(lambda self: ew.real(self)),
+    "at": property(at),
 }
 
 

@@ -17,6 +17,22 @@ Conventions:
   (deterministic, unspecified), the stable sort costing about 3 times more on large arrays.
   Either way it is the derivative of one of the linear pieces that meet at the tie (sorting
   is continuous and piecewise linear).
+- ``partition``: the input gathered by ``argpartition`` (same `kind`): the entries at the
+  `kth` positions are NumPy's, and each output entry has the derivative of the one input
+  entry that landed there (ties as for ``sort``). The order on either side of a `kth`
+  position is ``argpartition``'s, which NumPy does not specify.
+
+Functional updates (JAX's ``x.at[idx].set(v)``, on traced values; `at` for any array):
+- ``set``, ``add``, ``subtract``, ``multiply``, ``divide``, ``min``, ``max`` return a new
+  array, differentiable in `x` and `v`; ``get`` is ``x[idx]``. `v` broadcasts to ``x[idx]``
+  and is cast to `x`'s dtype. On plain arrays they are ``out[idx] = v`` and ``ufunc.at``.
+- Repeated indices: every operation but ``set`` applies each occurrence in turn, in C order
+  of ``x[idx]`` (NumPy's ``ufunc.at``; ``add`` accumulates, as in JAX); ``set`` keeps the
+  last occurrence (JAX leaves it unspecified; this is NumPy's assignment in practice).
+- ``min``/``max`` at a tie between `x` and `v` share the derivative 1/2 each, as
+  ``minimum``/``maximum`` do.
+- Out-of-bounds indices raise NumPy's ``IndexError`` (JAX's `mode` options, which clip or
+  drop them, are not supported).
 """
 
 from __future__ import annotations
@@ -27,7 +43,7 @@ import numpy as np
 
 from chainrule import numpy as cnp
 from chainrule.core.primitive import primitive
-from chainrule.core.trace import Tracer, primal
+from chainrule.core.trace import Tracer, dtype_of, primal
 
 from .common import deflinear, ndim_of, shape_of
 
@@ -274,4 +290,190 @@ def unique(ar: Any, return_index: bool = False, return_inverse: bool = False,
     return (values, *rest) if rest else values
 
 
-__all__ = ["bincount", "sort", "take", "take_along_axis", "unique"]
+_np_partition: Any = np.partition  # (its typing overloads want a literal `kind`)
+
+
+def partition(
+    a: Any, kth: Any, axis: Any = -1, kind: str = "introselect", order: Any = None
+) -> Any:
+    """`numpy.partition`, as a gather by ``argpartition`` (see the module docstring).
+
+    The entry that lands at position `kth` gets that position's gradient:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda x: np.partition(x, 1)[1])(np.array([3.0, 1.0, 2.0]))
+    array([0., 0., 1.])
+    """
+    if not contains_tracer(a):
+        return _np_partition(a, kth, axis=axis, kind=kind, order=order)
+    a = cnp.asarray(a)
+    if order is not None:
+        raise TypeError(
+            "chainrule.numpy.partition: `order=` (structured arrays) is not differentiable"
+        )
+    if axis is None:
+        a, axis = cnp.reshape(a, -1), -1
+    perm = np.argpartition(primal(a), kth, axis=axis, kind=kind)  # type: ignore[arg-type]
+    return take_along_axis(a, perm, axis)
+
+
+def _rounds(key: Any, shape: tuple[int, ...]) -> tuple[Any, list[Any]]:
+    """Split the entries of ``x[key]`` into rounds that each reach any entry of `x` once.
+
+    Returns the rounds as boolean masks over ``x[key]`` (the k-th occurrence of an entry,
+    in C order, is in round k) and, for each round, the mask over `x` of what it reaches.
+    Indexing a plain ``arange`` gives NumPy's errors (out of bounds, bad index types).
+    """
+    size = int(np.prod(shape))
+    where = np.arange(size).reshape(shape)[key]
+    flat = np.ravel(where)
+    order = np.argsort(flat, kind="stable")
+    ranked = flat[order]
+    new = np.ones(flat.size, bool)
+    new[1:] = ranked[1:] != ranked[:-1]
+    positions = np.arange(flat.size)
+    occurrence = np.empty(flat.size, int)
+    occurrence[order] = positions - np.maximum.accumulate(np.where(new, positions, 0))
+    rounds, reached = [], []
+    for k in range(int(occurrence.max(initial=0)) + 1):
+        chosen = occurrence == k
+        hit = np.zeros(size, bool)
+        hit[flat[chosen]] = True
+        rounds.append(chosen.reshape(np.shape(where)))
+        reached.append(hit.reshape(shape))
+    return where, list(zip(rounds, reached, strict=True))
+
+
+class _AtRef:
+    """``x.at[key]``: the functional updates of `x` at `key` (see the module docstring)."""
+
+    __slots__ = ("key", "x")
+
+    def __init__(self, x: Any, key: Any) -> None:
+        self.x, self.key = x, key
+
+    def get(self, **kwargs: Any) -> Any:
+        """``x[key]``."""
+        _check_mode("get", kwargs)
+        return self.x[self.key]
+
+    def _update(self, name: str, v: Any, kwargs: dict[str, Any]) -> Any:
+        _check_mode(name, kwargs)
+        x, key = self.x, self.key
+        if not contains_tracer((x, v)):
+            out = np.array(x, copy=True)
+            if name == "set":
+                out[key] = v
+            else:
+                _UFUNCS[name].at(out, key, v)
+            return out
+        x = cnp.asarray(x)
+        shape = shape_of(x)
+        where, rounds = _rounds(key, shape)
+        v = cnp.broadcast_to(cnp.astype(cnp.asarray(v), dtype_of(x)), np.shape(where))
+        index = normalize_index(key, len(shape))
+        for chosen, reached in rounds:
+            w = v if len(rounds) == 1 else cnp.where(chosen, v, 0.0)
+            scattered = scatter_add(w, index, shape)
+            if name == "add":  # round by round, to add in `ufunc.at`'s order
+                x = x + scattered
+            elif name == "subtract":
+                x = x - scattered
+            elif name == "set":
+                x = cnp.where(reached, scattered, x)
+            elif name in ("multiply", "divide"):
+                factor = cnp.where(reached, scattered, 1.0)
+                x = x * factor if name == "multiply" else x / factor
+            else:
+                extremum = cnp.minimum if name == "min" else cnp.maximum
+                x = cnp.where(reached, extremum(x, scattered), x)
+        return x
+
+    def set(self, values: Any, **kwargs: Any) -> Any:
+        """`x` with ``x[key]`` replaced by `values` (the last of repeated indices wins)."""
+        return self._update("set", values, kwargs)
+
+    def add(self, values: Any, **kwargs: Any) -> Any:
+        """`x` with `values` added at `key` (repeated indices accumulate)."""
+        return self._update("add", values, kwargs)
+
+    def subtract(self, values: Any, **kwargs: Any) -> Any:
+        """`x` with `values` subtracted at `key` (repeated indices accumulate)."""
+        return self._update("subtract", values, kwargs)
+
+    def multiply(self, values: Any, **kwargs: Any) -> Any:
+        """`x` with ``x[key]`` multiplied by `values` (once per occurrence of an index)."""
+        return self._update("multiply", values, kwargs)
+
+    def divide(self, values: Any, **kwargs: Any) -> Any:
+        """`x` with ``x[key]`` divided by `values` (once per occurrence of an index)."""
+        return self._update("divide", values, kwargs)
+
+    def min(self, values: Any, **kwargs: Any) -> Any:
+        """`x` with ``x[key]`` replaced by ``minimum(x[key], values)``."""
+        return self._update("min", values, kwargs)
+
+    def max(self, values: Any, **kwargs: Any) -> Any:
+        """`x` with ``x[key]`` replaced by ``maximum(x[key], values)``."""
+        return self._update("max", values, kwargs)
+
+
+_UFUNCS: dict[str, Any] = {
+    "add": np.add,
+    "subtract": np.subtract,
+    "multiply": np.multiply,
+    "divide": np.divide,
+    "min": np.minimum,
+    "max": np.maximum,
+}
+
+
+def _check_mode(name: str, kwargs: dict[str, Any]) -> None:
+    """JAX's hints `indices_are_sorted` and `unique_indices` are accepted; `mode` is not."""
+    extra = set(kwargs) - {"indices_are_sorted", "unique_indices", "mode"}
+    if extra:
+        raise TypeError(f"chainrule: .at[...].{name}() got unexpected keywords {sorted(extra)}")
+    if kwargs.get("mode") not in (None, "promise_in_bounds"):
+        raise TypeError(
+            f"chainrule: .at[...].{name}(mode={kwargs['mode']!r}) is not supported: indices "
+            "out of bounds raise IndexError, as in NumPy. Clip the indices yourself "
+            "(`np.clip(i, 0, n - 1)`) or drop them before the update."
+        )
+
+
+class _At:
+    """``x.at``: index it to get the functional updates of JAX's ``x.at[idx]``."""
+
+    __slots__ = ("x",)
+
+    def __init__(self, x: Any) -> None:
+        self.x = x
+
+    def __getitem__(self, key: Any) -> _AtRef:
+        return _AtRef(self.x, key)
+
+
+def at(x: Any) -> _At:
+    """JAX's ``x.at`` for any array, traced or plain: ``at(x)[idx].set(v)`` and friends.
+
+    Traced values also have it as an attribute, ``x.at[idx].set(v)``; NumPy arrays cannot,
+    so a function that runs on both spells it ``at(x)[idx]``. Each update returns a new
+    array and leaves `x` as it was (see the module docstring for repeated indices):
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> from chainrule.numpy.rules.indexing import at
+    >>> x = np.zeros(3)
+    >>> at(x)[[0, 0, 2]].add(1.0)
+    array([2., 0., 1.])
+    >>> gx, gv = cr.grad(lambda x, v: at(x)[1].set(v * v).sum(), argnums=(0, 1))(np.ones(3), 3.0)
+    >>> gx
+    array([1., 0., 1.])
+    >>> print(gv)
+    6.0
+    """
+    return _At(x)
+
+
+__all__ = ["bincount", "partition", "sort", "take", "take_along_axis", "unique"]

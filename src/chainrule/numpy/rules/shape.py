@@ -3,15 +3,18 @@
 Every function here goes through one of five mechanisms, which alone carry derivative rules:
 
 - `reshape` / `transpose` (views): ``ravel``, ``expand_dims``, ``squeeze``, ``atleast_*d``,
-  ``swapaxes``, ``moveaxis``;
-- `broadcast_to` between two reshapes (reverse: a sum): ``tile``, ``repeat`` by one count;
+  ``swapaxes``, ``moveaxis``, and with a flip ``rot90``;
+- `broadcast_to` between two reshapes (reverse: a sum): ``tile``, ``repeat`` by one count,
+  ``meshgrid``;
 - `getitem` (reverse: `scatter_add`, which accumulates repeated indices): ``flip*`` (negative
   slices), ``repeat`` by per-entry counts, ``diagonal``, ``diag`` of a matrix,
-  ``pad`` in index modes, and ``take``/``take_along_axis``/``sort`` (in `indexing`);
+  ``pad`` in index modes, ``diff``/``ediff1d`` (two slices subtracted), and
+  ``take``/``take_along_axis``/``sort``/``partition`` (in `indexing`);
   `scatter_add` itself: ``diag`` of a vector and ``pad`` in constant mode;
 - `concatenate` and `split`, a primitive pair that are each other's transposes: ``stack``,
-  ``hstack``, ``vstack``, ``dstack``, ``column_stack``, ``array_split``, ``array([...])``;
-- `where` with a constant mask: ``triu``, ``tril``.
+  ``hstack``, ``vstack``, ``dstack``, ``column_stack``, ``array_split``, ``array([...])``,
+  ``append``, ``r_``/``c_``;
+- `where` with a constant mask: ``triu``, ``tril``, ``select``.
 
 ``roll`` alone is its own (`deflinear`) primitive: as a gather its reverse pass was 40 times
 NumPy's ``roll``; as a primitive its transpose is the opposite roll, at NumPy speed.
@@ -22,6 +25,10 @@ Conventions:
 - ``split``/``array_split`` are one multiple-output primitive rather than one ``getitem`` per
   piece: its reverse rule is a single ``concatenate`` (one pass), where per-piece indexing
   would scatter each piece into its own full-size zero array.
+- ``select``: the conditions are plain (comparisons have derivative 0), so each entry has
+  the derivative of the choice (or `default`) it takes; at a boundary where a condition
+  flips, that is the derivative of the piece selected there, as ``where``.
+- ``r_``/``c_`` on traced values: arrays, numbers and slices; string directives raise.
 - ``pad``: modes ``constant`` (plain ``constant_values``), ``edge``, ``reflect``,
   ``symmetric`` and ``wrap`` (even reflection). The four index modes share one mechanism:
   along each axis, the source of every output entry is ``np.pad(np.arange(n), ...)``.
@@ -859,6 +866,211 @@ def trace(
     return cnp.sum(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
 
 
+@_numpy_unless_traced(np.rot90)
+def rot90(m: Any, k: int = 1, axes: Any = (0, 1)) -> Any:
+    """`numpy.rot90`: a flip and a transpose.
+
+    The gradient is rotated back:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda a: np.rot90(a)[0] @ np.array([1.0, 2.0]))(np.zeros((2, 2)))
+    array([[0., 1.],
+           [0., 2.]])
+    """
+    m = asarray(m)
+    if len(axes) != 2:
+        raise ValueError("len(axes) must be 2.")
+    i, j = (normalize_axis(a, ndim_of(m)) for a in axes)
+    if i == j:
+        raise ValueError("Axes must be different.")
+    k = int(k) % 4
+    if k == 0:
+        return m
+    if k == 2:
+        return flip(m, (i, j))
+    order = list(range(ndim_of(m)))
+    order[i], order[j] = j, i
+    if k == 1:
+        return _transpose(flip(m, j), tuple(order))
+    return flip(_transpose(m, tuple(order)), j)
+
+
+@_numpy_unless_traced(np.append)
+def append(arr: Any, values: Any, axis: Any = None) -> Any:
+    """`numpy.append`: `concatenate` (of the flattened arrays when `axis` is None).
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda x, y: np.append(x, y) @ np.arange(3.0), argnums=(0, 1))(np.zeros(2), np.zeros(1))
+    (array([0., 1.]), array([2.]))
+    """
+    arr, values = asarray(arr), asarray(values)
+    if axis is None:
+        return concatenate([ravel(arr), ravel(values)])
+    return concatenate([arr, values], axis)
+
+
+def _ends(a: Any, end: Any, axis: int) -> Any:
+    """`end` as an array to concatenate to `a` along `axis` (a scalar fills one slice)."""
+    end = asarray(end)
+    if ndim_of(end) == 0:
+        shape = list(shape_of(a))
+        shape[axis] = 1
+        end = broadcast_to(end, tuple(shape))
+    return end
+
+
+_UNSET: Any = object()  # (NumPy's "not given": None is a value to prepend)
+
+
+@_numpy_unless_traced(np.diff)
+def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = _UNSET, append: Any = _UNSET) -> Any:
+    """`numpy.diff`: ``a[1:] - a[:-1]`` along `axis`, `n` times; differentiable in `a`,
+    `prepend` and `append`.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda x: np.diff(x) @ np.array([1.0, 10.0]))(np.zeros(3))
+    array([-1., -9., 10.])
+    """
+    if n == 0:
+        return a  # as given, as NumPy does
+    if n < 0:
+        raise ValueError(f"order must be non-negative but got {n!r}")
+    a = asarray(a)
+    if ndim_of(a) == 0:
+        raise ValueError("diff requires input that is at least one dimensional")
+    axis = normalize_axis(axis, ndim_of(a))
+    pieces = [a]
+    if prepend is not _UNSET:
+        pieces.insert(0, _ends(a, prepend, axis))
+    if append is not _UNSET:
+        pieces.append(_ends(a, append, axis))
+    if len(pieces) > 1:
+        a = concatenate(pieces, axis)
+    for _ in range(n):
+        a = getitem(a, along(axis, slice(1, None))) - getitem(a, along(axis, slice(None, -1)))
+    return a
+
+
+@_numpy_unless_traced(np.ediff1d)
+def ediff1d(ary: Any, to_end: Any = None, to_begin: Any = None) -> Any:
+    """`numpy.ediff1d`: the differences of the flattened array, with optional ends.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda x: np.ediff1d(x, to_begin=x[0]).sum())(np.array([1.0, 4.0, 9.0]))
+    array([0., 0., 1.])
+    """
+    ary = ravel(ary)
+    pieces = [diff(ary)]
+    if to_begin is not None:
+        pieces.insert(0, ravel(astype(asarray(to_begin), dtype_of(ary))))
+    if to_end is not None:
+        pieces.append(ravel(astype(asarray(to_end), dtype_of(ary))))
+    return concatenate(pieces) if len(pieces) > 1 else pieces[0]
+
+
+@_numpy_unless_traced(np.meshgrid)
+def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = "xy") -> Any:
+    """`numpy.meshgrid`: each input reshaped along its own axis, then broadcast.
+
+    Every copy of an input entry adds to its gradient:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda x: np.meshgrid(x, np.zeros(3))[0].sum())(np.zeros(2))
+    array([3., 3.])
+    """
+    if indexing not in ("xy", "ij"):
+        raise ValueError("Valid values for `indexing` are 'xy' and 'ij'.")
+    grids = [ravel(x) for x in xi]
+    ndim = len(grids)
+    axes = list(range(ndim))
+    if indexing == "xy" and ndim > 1:
+        axes[0], axes[1] = 1, 0
+    out = [
+        _reshape(g, tuple(-1 if k == ax else 1 for k in range(ndim)))
+        for g, ax in zip(grids, axes, strict=True)
+    ]
+    if not sparse:
+        shape = np.broadcast_shapes(*(shape_of(o) for o in out))
+        out = [broadcast_to(o, shape) for o in out]
+    return tuple(out)
+
+
+def select(condlist: Sequence[Any], choicelist: Sequence[Any], default: Any = 0) -> Any:
+    """`numpy.select`: the first choice whose condition holds, by `where` (differentiable in
+    the choices and `default`, not in the conditions).
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> f = lambda x: np.select([x < 0, x < 1], [-x, x ** 2], default=1.0).sum()
+    >>> cr.grad(f)(np.array([-2.0, 0.5, 3.0]))
+    array([-1.,  1.,  0.])
+    """
+    if not contains_tracer((tuple(choicelist), default)):
+        return np.select([primal(c) for c in condlist], choicelist, default)
+    if len(condlist) != len(choicelist):
+        raise ValueError("list of cases must be same length as list of conditions")
+    if not condlist:
+        raise ValueError("select with an empty condition list is not possible")
+    conds = [np.asarray(primal(c)) for c in condlist]
+    if any(c.dtype != bool for c in conds):
+        raise TypeError("invalid entry in condlist: should be boolean ndarray")
+    # NumPy's result dtype: Python numbers are weak (they do not promote float32)
+    dtype = np.result_type(
+        *(c if type(c) in (int, float) else dtype_of(c) for c in (*choicelist, default))
+    )
+    out = astype(asarray(default), dtype)
+    for cond, choice in zip(reversed(conds), reversed(list(choicelist)), strict=True):
+        out = cnp.where(cond, astype(asarray(choice), dtype), out)
+    shape = np.broadcast_shapes(*(c.shape for c in conds), *(shape_of(c) for c in choicelist))
+    return broadcast_to(out, np.broadcast_shapes(shape, shape_of(out)))
+
+
+class _Concatenator:
+    """NumPy's ``r_`` / ``c_`` index tricks, accepting traced values.
+
+    Without traced values it is NumPy's own object. With them, arrays, numbers and slices
+    (NumPy's ranges, ``1:3`` or ``0:1:5j``) are joined: along the first axis (``r_``), or
+    with 1-d pieces as columns along the last axis (``c_``). NumPy's string directives
+    (``'r'``, ``'0,2'``...) are refused on traced values: call `concatenate` instead.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda x: np.r_[x, 0:2, x * x] @ np.arange(8.0))(np.ones(3))
+    array([10., 13., 16.])
+    >>> cr.grad(lambda x: np.c_[x, 2 * x].sum())(np.ones(3))
+    array([3., 3., 3.])
+    """
+
+    __slots__ = ("columns", "numpy_obj")
+
+    def __init__(self, numpy_obj: Any, columns: bool) -> None:
+        self.numpy_obj, self.columns = numpy_obj, columns
+
+    def __getitem__(self, key: Any) -> Any:
+        items = key if isinstance(key, tuple) else (key,)
+        if not contains_tracer(items):
+            return self.numpy_obj[key]
+        name = "c_" if self.columns else "r_"
+        if any(isinstance(i, str) for i in items):
+            raise TypeError(
+                f"chainrule.numpy.{name}: string directives are not supported with traced "
+                "values; call `np.concatenate` (with `np.reshape`) instead"
+            )
+        pieces = [np.r_[i] if isinstance(i, slice) else asarray(i) for i in items]
+        if not self.columns:
+            return concatenate([atleast_1d(p) for p in pieces], 0)
+        return concatenate([_reshape(p, (-1, 1)) if ndim_of(p) < 2 else p for p in pieces], -1)
+
+
+r_ = _Concatenator(np.r_, columns=False)
+c_ = _Concatenator(np.c_, columns=True)
+
+
 # ---------------------------------------------------------------------------------------------
 # Arrays from (nested) lists of traced values.
 
@@ -937,9 +1149,10 @@ def full_like(
 
 
 __all__ = [
-    "array", "array_split", "asarray", "astype", "atleast_1d", "atleast_2d", "atleast_3d",
-    "broadcast_to", "column_stack", "concatenate", "diag", "diagonal", "dstack", "expand_dims",
-    "flip", "fliplr", "flipud", "full", "full_like", "hstack", "moveaxis", "pad", "ravel", "repeat", "reshape", "roll",
-    "split", "squeeze", "stack", "swapaxes", "tile", "trace",
+    "append", "array", "array_split", "asarray", "astype", "atleast_1d", "atleast_2d",
+    "atleast_3d", "broadcast_to", "c_", "column_stack", "concatenate", "diag", "diagonal",
+    "diff", "dstack", "ediff1d", "expand_dims", "flip", "fliplr", "flipud", "full",
+    "full_like", "hstack", "meshgrid", "moveaxis", "pad", "r_", "ravel", "repeat", "reshape",
+    "roll", "rot90", "select", "split", "squeeze", "stack", "swapaxes", "tile", "trace",
     "transpose", "tril", "triu", "vstack",
 ]  # fmt: skip
