@@ -45,14 +45,19 @@ from chainrule.numpy.rules.common import (
     defelementwise,
     lift,
     ndim_of,
+    nondiff,
     normalize_axes,
     shape_of,
     unbroadcast,
 )
 
 __all__ = [
-    "digamma", "erf", "erfc", "erfinv", "expit", "gammaln", "log_ndtr", "log_softmax",
-    "logit", "logsumexp", "ndtr", "polygamma", "psi", "softmax", "xlog1py", "xlogy",
+    "beta", "betainc", "betaln", "dawsn", "digamma", "entr", "erf", "erfc", "erfcinv", "erfcx",
+    "erfinv", "exp1", "expi", "expit", "expn", "gamma", "gammainc", "gammaincc", "gammaln",
+    "gammasgn", "i0", "i0e", "i1", "i1e", "iv", "ive", "j0", "j1", "jn", "jv", "k0", "k1",
+    "kl_div", "kv", "log_ndtr", "log_softmax", "loggamma", "logit", "logsumexp", "multigammaln",
+    "ndtr", "ndtri", "owens_t", "poch", "polygamma", "psi", "rel_entr", "rgamma", "softmax",
+    "xlog1py", "xlogy", "y0", "y1", "yn", "yv", "zeta",
 ]  # fmt: skip
 
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -75,16 +80,23 @@ xlogy = primitive(sc.xlogy, "xlogy")
 xlog1py = primitive(sc.xlog1py, "xlog1py")
 
 
-def _polygamma_impl(n: Any, x: Any) -> Any:
-    """`scipy.special.polygamma`, cast back to the dtype of a float32 (or smaller) `x`."""
-    out = sc.polygamma(n, x)
-    dtype = getattr(x, "dtype", None)
-    if dtype is not None and dtype.kind == "f" and dtype.itemsize < out.dtype.itemsize:
-        return out.astype(dtype)
-    return out
+def _in_dtype_of_x(fun: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """``fun(n, x)`` of an integer order `n`, cast back to the dtype of a float32 `x`.
+
+    SciPy computes ``polygamma``, ``yn`` and ``expn`` of an integer `n` in float64.
+    """
+
+    def impl(n: Any, x: Any) -> Any:
+        out = fun(n, x)
+        dtype = getattr(x, "dtype", None)
+        if dtype is not None and dtype.kind == "f" and dtype.itemsize < out.dtype.itemsize:
+            return out.astype(dtype)
+        return out
+
+    return impl
 
 
-polygamma = primitive(_polygamma_impl, "polygamma")
+polygamma = primitive(_in_dtype_of_x(sc.polygamma), "polygamma")
 
 defelementwise(expit, lambda g, ans, x: g * ans * expit(-x))
 defelementwise(logit, lambda g, ans, p: g / (p * (1.0 - p)))
@@ -276,3 +288,252 @@ defjvp(
     log_softmax,
     lambda t, y, x, axis=None: t - _sum_over(cnp.exp(y) * t, axis, batch_ndim(t, x)),
 )
+
+# ---------------------------------------------------------------- arguments without a rule
+
+
+def _no_rule(name: str, arg: str, why: str) -> Callable[..., Any]:
+    """A rule that refuses to differentiate `name` in `arg`, saying why and what to do."""
+
+    def rule(*args: Any, **params: Any) -> Any:
+        raise TypeError(
+            f"chainrule: scipy.special.{name} is not differentiable with respect to `{arg}` "
+            f"({why}). Pass `{arg}` as a constant, or wrap it in `chainrule.stop_gradient`."
+        )
+
+    return rule
+
+
+def _integer_order(name: str, arg: str = "n") -> Callable[..., Any]:
+    return _no_rule(name, arg, "an integer order")
+
+
+def _no_closed_form(name: str, arg: str) -> Callable[..., Any]:
+    return _no_rule(name, arg, "its derivative there has no closed form implemented")
+
+
+# ------------------------------------------------------------------- gamma and beta families
+
+gamma = primitive(sc.gamma, "gamma")
+loggamma = primitive(sc.loggamma, "loggamma")
+rgamma = primitive(sc.rgamma, "rgamma")
+gammasgn = nondiff(sc.gammasgn)
+beta = primitive(sc.beta, "beta")
+betaln = primitive(sc.betaln, "betaln")
+poch = primitive(sc.poch, "poch")
+gammainc = primitive(sc.gammainc, "gammainc")
+gammaincc = primitive(sc.gammaincc, "gammaincc")
+betainc = primitive(sc.betainc, "betainc")
+zeta_ = primitive(sc.zeta, "zeta")
+
+
+def _multigammaln_impl(a: Any, d: int) -> Any:
+    return sc.multigammaln(a, d)
+
+
+_multigammaln = primitive(_multigammaln_impl, "multigammaln")
+
+defelementwise(gamma, lambda g, ans, x: g * ans * digamma(x))
+defelementwise(loggamma, lambda g, ans, x: g * digamma(x))
+defelementwise(rgamma, lambda g, ans, x: g * -ans * digamma(x))
+defelementwise(
+    beta,
+    lambda g, ans, a, b: g * ans * (digamma(a) - digamma(a + b)),
+    lambda g, ans, a, b: g * ans * (digamma(b) - digamma(a + b)),
+)
+defelementwise(
+    betaln,
+    lambda g, ans, a, b: g * (digamma(a) - digamma(a + b)),
+    lambda g, ans, a, b: g * (digamma(b) - digamma(a + b)),
+)
+defelementwise(
+    poch,
+    lambda g, ans, z, m: g * ans * (digamma(z + m) - digamma(z)),
+    lambda g, ans, z, m: g * ans * digamma(z + m),
+)
+
+
+def _gamma_density(a: Any, x: Any) -> Any:
+    """``∂gammainc(a, x)/∂x = x^(a-1) e^(-x) / Γ(a)``, in logs (``xlogy``: finite at ``x = 0``)."""
+    return cnp.exp(xlogy(a - 1.0, x) - x - gammaln(a))
+
+
+defelementwise(
+    gammainc,
+    _no_closed_form("gammainc", "a"),
+    lambda g, ans, a, x: g * _gamma_density(a, x),
+)
+defelementwise(
+    gammaincc,
+    _no_closed_form("gammaincc", "a"),
+    lambda g, ans, a, x: -g * _gamma_density(a, x),
+)
+defelementwise(
+    betainc,
+    _no_closed_form("betainc", "a"),
+    _no_closed_form("betainc", "b"),
+    lambda g, ans, a, b, x: g * cnp.exp(xlogy(a - 1.0, x) + xlog1py(b - 1.0, -x) - betaln(a, b)),
+)
+# Hurwitz zeta: ∂ζ(s, q)/∂q = -s ζ(s + 1, q).
+defelementwise(
+    zeta_,
+    _no_closed_form("zeta", "x"),
+    lambda g, ans, s, q: g * -s * zeta_(s + 1.0, q),
+)
+
+
+def _multigammaln_rule(g: Any, ans: Any, a: Any, d: int) -> Any:
+    return g * sum(digamma(a - 0.5 * j) for j in range(d))
+
+
+defelementwise(_multigammaln, _multigammaln_rule)
+
+
+def zeta(x: Any, q: Any = None) -> Any:
+    """`scipy.special.zeta`: Riemann's ``ζ(x)``, or Hurwitz's ``ζ(x, q)``.
+
+    Differentiable in `q` (``∂ζ/∂q = -x ζ(x + 1, q)``), not in `x`:
+
+    >>> import chainrule as cr
+    >>> from chainrule.scipy import special
+    >>> float(cr.grad(lambda q: special.zeta(2.0, q))(1.0))  # -2 ζ(3)
+    -2.4041138063191885
+    """
+    if q is None:
+        if isinstance(x, Tracer):
+            _no_closed_form("zeta", "x")()
+        return sc.zeta(x)
+    return zeta_(x, q)
+
+
+def multigammaln(a: Any, d: int) -> Any:
+    """`scipy.special.multigammaln`, differentiable in `a`: ``Σ_{j<d} ψ(a - j/2)``.
+
+    >>> import chainrule as cr
+    >>> from chainrule.scipy import special
+    >>> float(cr.grad(special.multigammaln)(3.0, 1)) == float(special.digamma(3.0))
+    True
+    """
+    return _multigammaln(a, d)
+
+
+# ------------------------------------------------------------------- error-function family
+
+erfcx = primitive(sc.erfcx, "erfcx")
+erfcinv = primitive(sc.erfcinv, "erfcinv")
+ndtri = primitive(sc.ndtri, "ndtri")
+dawsn = primitive(sc.dawsn, "dawsn")
+owens_t = primitive(sc.owens_t, "owens_t")
+
+# erfcx = exp(x²) erfc(x): erfcx' = 2x erfcx - 2/√π, finite where erfc underflows.
+defelementwise(erfcx, lambda g, ans, x: g * (2.0 * x * ans - TWO_OVER_SQRT_PI))
+defelementwise(erfcinv, lambda g, ans, y: g * -HALF_SQRT_PI * cnp.exp(ans * ans))
+defelementwise(ndtri, lambda g, ans, p: g * cnp.exp(0.5 * ans * ans + HALF_LOG_2PI))
+defelementwise(dawsn, lambda g, ans, x: g * (1.0 - 2.0 * x * ans))
+defelementwise(
+    owens_t,
+    lambda g, ans, h, a: (
+        g * (-0.25 / math.sqrt(2.0 * math.pi)) * cnp.exp(-0.5 * h * h) * erf(a * h / math.sqrt(2.0))
+    ),
+    lambda g, ans, h, a: (
+        g * cnp.exp(-0.5 * h * h * (1.0 + a * a)) / (2.0 * math.pi * (1.0 + a * a))
+    ),
+)
+
+# -------------------------------------------------------------------------------- Bessel
+
+iv = primitive(sc.iv, "iv")
+ive = primitive(sc.ive, "ive")
+jv = primitive(sc.jv, "jv")
+yv = primitive(sc.yv, "yv")
+kv = primitive(sc.kv, "kv")
+jn = jv
+yn = primitive(_in_dtype_of_x(sc.yn), "yn")
+i0 = primitive(sc.i0, "i0")
+i0e = primitive(sc.i0e, "i0e")
+i1 = primitive(sc.i1, "i1")
+i1e = primitive(sc.i1e, "i1e")
+j0 = primitive(sc.j0, "j0")
+j1 = primitive(sc.j1, "j1")
+y0 = primitive(sc.y0, "y0")
+y1 = primitive(sc.y1, "y1")
+k0 = primitive(sc.k0, "k0")
+k1 = primitive(sc.k1, "k1")
+
+
+def _scaled(dx: Any, ans: Any, x: Any) -> Any:
+    """Derivative of ``e^(-|x|) f(x)`` from ``f'`` scaled alike: ``dx - sign(x) ans``."""
+    return dx - cnp.sign(x) * ans
+
+
+# The recurrences C'_v = (C_{v-1} ∓ C_{v+1}) / 2 hold for every real order, and avoid the
+# division by x of C'_v = C_{v-1} - v C_v / x (finite at x = 0).
+defelementwise(
+    iv, _no_closed_form("iv", "v"), lambda g, ans, v, x: g * 0.5 * (iv(v - 1, x) + iv(v + 1, x))
+)
+defelementwise(
+    ive,
+    _no_closed_form("ive", "v"),
+    lambda g, ans, v, x: g * _scaled(0.5 * (ive(v - 1, x) + ive(v + 1, x)), ans, x),
+)
+defelementwise(
+    jv, _no_closed_form("jv", "v"), lambda g, ans, v, x: g * 0.5 * (jv(v - 1, x) - jv(v + 1, x))
+)
+defelementwise(
+    yv, _no_closed_form("yv", "v"), lambda g, ans, v, x: g * 0.5 * (yv(v - 1, x) - yv(v + 1, x))
+)
+defelementwise(
+    kv, _no_closed_form("kv", "v"), lambda g, ans, v, x: g * -0.5 * (kv(v - 1, x) + kv(v + 1, x))
+)
+defelementwise(
+    yn, _integer_order("yn"), lambda g, ans, n, x: g * 0.5 * (yn(n - 1, x) - yn(n + 1, x))
+)
+defelementwise(i0, lambda g, ans, x: g * i1(x))
+defelementwise(i0e, lambda g, ans, x: g * _scaled(i1e(x), ans, x))
+defelementwise(i1, lambda g, ans, x: g * 0.5 * (i0(x) + iv(2, x)))
+defelementwise(i1e, lambda g, ans, x: g * _scaled(0.5 * (i0e(x) + ive(2, x)), ans, x))
+defelementwise(j0, lambda g, ans, x: g * -j1(x))
+defelementwise(j1, lambda g, ans, x: g * 0.5 * (j0(x) - jv(2, x)))
+defelementwise(y0, lambda g, ans, x: g * -y1(x))
+defelementwise(y1, lambda g, ans, x: g * 0.5 * (y0(x) - yv(2, x)))
+defelementwise(k0, lambda g, ans, x: g * -k1(x))
+defelementwise(k1, lambda g, ans, x: g * -0.5 * (k0(x) + kv(2, x)))
+
+# ------------------------------------------------------------------------- entropies
+
+entr = primitive(sc.entr, "entr")
+rel_entr = primitive(sc.rel_entr, "rel_entr")
+kl_div = primitive(sc.kl_div, "kl_div")
+
+defelementwise(entr, lambda g, ans, x: g * -(cnp.log(x) + 1.0))
+defelementwise(
+    rel_entr,
+    lambda g, ans, x, y: g * (cnp.log(x) - cnp.log(y) + 1.0),
+    lambda g, ans, x, y: g * -x / y,
+)
+defelementwise(
+    kl_div,
+    lambda g, ans, x, y: g * (cnp.log(x) - cnp.log(y)),
+    lambda g, ans, x, y: g * (1.0 - x / y),
+)
+
+# ------------------------------------------------------------------ exponential integrals
+
+expi = primitive(sc.expi, "expi")
+exp1 = primitive(sc.exp1, "exp1")
+expn = primitive(_in_dtype_of_x(sc.expn), "expn")
+
+defelementwise(expi, lambda g, ans, x: g * cnp.exp(x) / x)
+defelementwise(exp1, lambda g, ans, x: g * -cnp.exp(-x) / x)
+
+
+def _expn_rule(g: Any, ans: Any, n: Any, x: Any) -> Any:
+    """``E_n' = -E_{n-1}``, with ``E_0(x) = e^(-x) / x`` (SciPy's ``expn(0, x)``)."""
+    n = np.asarray(primal(n))
+    if not np.any(n == 0):
+        return g * -expn(n - 1, x)
+    e0_prime = cnp.exp(-x) * (x + 1.0) / (x * x)
+    return g * -cnp.where(n == 0, e0_prime, expn(np.maximum(n - 1, 0), x))
+
+
+defelementwise(expn, _integer_order("expn"), _expn_rule)
