@@ -328,7 +328,7 @@ zeta_ = primitive(sc.zeta, "zeta")
 
 
 def _multigammaln_impl(a: Any, d: int) -> Any:
-    return sc.multigammaln(a, d)
+    return _in_dtype_of_x(lambda d, a: sc.multigammaln(a, d))(d, a)
 
 
 _multigammaln = primitive(_multigammaln_impl, "multigammaln")
@@ -433,7 +433,7 @@ defelementwise(dawsn, lambda g, ans, x: g * (1.0 - 2.0 * x * ans))
 defelementwise(
     owens_t,
     lambda g, ans, h, a: (
-        g * (-0.25 / math.sqrt(2.0 * math.pi)) * cnp.exp(-0.5 * h * h) * erf(a * h / math.sqrt(2.0))
+        g * (-0.5 / math.sqrt(2.0 * math.pi)) * cnp.exp(-0.5 * h * h) * erf(a * h / math.sqrt(2.0))
     ),
     lambda g, ans, h, a: (
         g * cnp.exp(-0.5 * h * h * (1.0 + a * a)) / (2.0 * math.pi * (1.0 + a * a))
