@@ -95,6 +95,25 @@ CASES = [
     ("exp1", S.exp1, lambda: (pos(2, 3),)),
     ("expn", with_first(S.expn, np.array([0, 1, 3])), lambda: (pos(2, 3),)),
     ("expn scalar", with_first(S.expn, 2), lambda: (np.array(1.3),)),
+    # Box-Cox, in x and lambda, lambda near and at 0
+    ("boxcox", S.boxcox, lambda: (pos(2, 3), normal(2, 3, seed=1))),
+    ("boxcox lambda 0", S.boxcox, lambda: (pos(4), np.zeros(4))),
+    ("boxcox lambda tiny", S.boxcox, lambda: (pos(4), np.array([1e-9, -1e-5, 0.03, -0.2]))),
+    ("boxcox broadcast", S.boxcox, lambda: (pos(3, 1), normal(4, seed=1))),
+    ("boxcox1p", S.boxcox1p, lambda: (uniform(-0.5, 2.0, 2, 3), normal(2, 3, seed=1))),
+    ("boxcox1p lambda 0", S.boxcox1p, lambda: (uniform(-0.5, 2.0, 3), np.zeros(3))),
+    # the rest
+    ("spence", S.spence, lambda: (uniform(0.2, 3.0, 2, 3),)),
+    ("spence at 1", S.spence, lambda: (np.array([1.0, 1.0 + 1e-9, 0.95, 1.05]),)),
+    (
+        "hyp1f1 x",
+        lambda x: S.hyp1f1(like([0.5, 1.5, -0.7], x), like([1.5, 2.0, 3.0], x), x),
+        lambda: (normal(2, 3),),
+    ),
+    ("sici", S.sici, lambda: (uniform(0.3, 5.0, 2, 3),)),
+    ("sici si at 0", lambda x: S.sici(x)[0], lambda: (np.array([0.0, 1e-9, 2.0]),)),
+    ("fresnel", S.fresnel, lambda: (2 * normal(2, 3),)),
+    ("fresnel C", lambda x: S.fresnel(x)[1], lambda: (2 * normal(4),)),
 ]
 
 

@@ -537,3 +537,107 @@ def _expn_rule(g: Any, ans: Any, n: Any, x: Any) -> Any:
 
 
 defelementwise(expn, _integer_order("expn"), _expn_rule)
+
+# --------------------------------------------------------------- series near removable points
+
+
+def _near_zero(u: Any, coefficients: tuple[float, ...], exact: Callable[[Any], Any]) -> Any:
+    """``exact(u)``, or for ``|u| < 0.1`` the Taylor series with `coefficients` (of u⁰, u¹...).
+
+    For functions with a removable singularity (``0/0``) at ``u = 0``: the series is exact
+    there to all orders it has terms for, and its truncation error is below an ulp for
+    ``|u| < 0.1``, where `exact` would lose digits to cancellation. `exact` never sees a
+    small `u`, so no NaN leaks into higher derivatives.
+    """
+    small = np.abs(np.asarray(primal(u))) < 0.1
+    if not np.any(small):
+        return exact(u)
+    series = 0.0
+    near = cnp.where(small, u, 0.0)
+    for c in reversed(coefficients):
+        series = series * near + c
+    if np.all(small):
+        return series
+    return cnp.where(small, series, exact(cnp.where(small, 1.0, u)))
+
+
+# h(u) = (u eᵘ - (eᵘ - 1)) / u² = Σ (k + 1) uᵏ / (k + 2)!
+_H_SERIES = tuple((k + 1) / math.factorial(k + 2) for k in range(12))
+
+
+def _boxcox_lambda_factor(u: Any) -> Any:
+    """``h(u)``: ``∂/∂λ (e^(λ ℓ) - 1) / λ = ℓ² h(λ ℓ)``, with ``h(0) = 1/2``."""
+    return _near_zero(u, _H_SERIES, lambda u: (u * cnp.exp(u) - cnp.expm1(u)) / (u * u))
+
+
+boxcox = primitive(sc.boxcox, "boxcox")
+boxcox1p = primitive(sc.boxcox1p, "boxcox1p")
+
+
+defelementwise(
+    boxcox,
+    lambda g, ans, x, lmbda: g * cnp.exp((lmbda - 1.0) * cnp.log(x)),
+    lambda g, ans, x, lmbda: g * cnp.log(x) ** 2 * _boxcox_lambda_factor(lmbda * cnp.log(x)),
+)
+defelementwise(
+    boxcox1p,
+    lambda g, ans, x, lmbda: g * cnp.exp((lmbda - 1.0) * cnp.log1p(x)),
+    lambda g, ans, x, lmbda: g * cnp.log1p(x) ** 2 * _boxcox_lambda_factor(lmbda * cnp.log1p(x)),
+)
+
+# spence(z) = ∫₁ᶻ log t / (1 - t) dt: spence'(z) = -log1p(w) / w with w = z - 1 (-1 at z = 1).
+spence = primitive(sc.spence, "spence")
+_LOG1P_SERIES = tuple((-1.0) ** k / (k + 1) for k in range(16))
+defelementwise(
+    spence,
+    lambda g, ans, z: -g * _near_zero(z - 1.0, _LOG1P_SERIES, lambda w: cnp.log1p(w) / w),
+)
+
+# ---------------------------------------------------------------- confluent hypergeometric
+
+hyp1f1 = primitive(sc.hyp1f1, "hyp1f1")
+defelementwise(
+    hyp1f1,
+    _no_closed_form("hyp1f1", "a"),
+    _no_closed_form("hyp1f1", "b"),
+    lambda g, ans, a, b, x: g * (a / b) * hyp1f1(a + 1.0, b + 1.0, x),
+)
+
+# ------------------------------------------------------------------ pairs of integrals
+
+
+def _def_pair(prim: Primitive, derivatives: Callable[[Any], tuple[Any, Any]]) -> None:
+    """Rules of an elementwise `prim` returning two arrays with derivatives `derivatives(x)`.
+
+    An output that is not used gets a plain all-zero cotangent, and contributes nothing even
+    where its derivative is infinite (``Ci`` at 0): ``sici(x)[0]`` is differentiable at 0.
+    """
+
+    def used(gi: Any) -> bool:
+        return isinstance(gi, Tracer) or bool(np.any(gi))
+
+    def vjp(g: Any, ans: Any, x: Any) -> Any:
+        terms = [gi * di for gi, di in zip(g, derivatives(x), strict=True) if used(gi)]
+        return sum(terms[1:], terms[0]) if terms else cnp.zeros_like(g[0])
+
+    def jvp(tangents: list[Any], ans: Any, x: Any) -> Any:
+        d0, d1 = derivatives(x)
+        return tangents[0] * d0, tangents[0] * d1
+
+    defvjp(prim, vjp)
+    defjvp_joint(prim, jvp)
+
+
+def _sici_impl(x: Any) -> Any:
+    return sc.sici(x)
+
+
+def _fresnel_impl(x: Any) -> Any:
+    return sc.fresnel(x)
+
+
+sici = primitive(_sici_impl, "sici", multiple_results=True)
+fresnel = primitive(_fresnel_impl, "fresnel", multiple_results=True)
+# Si' = sin x / x (finite at 0), Ci' = cos x / x; S' = sin(πx²/2), C' = cos(πx²/2).
+_def_pair(sici, lambda x: (cnp.sinc(x / math.pi), cnp.cos(x) / x))
+_def_pair(fresnel, lambda x: (cnp.sin(0.5 * math.pi * x * x), cnp.cos(0.5 * math.pi * x * x)))
