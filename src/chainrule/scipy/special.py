@@ -672,7 +672,7 @@ def _document(fun: Any, summary: str, example: str, result: str) -> None:
         f">>> from chainrule.scipy import special\n>>> {example}\n{result}\n"
     )
     fun.__doc__ = doc
-    __test__[fun.name if isinstance(fun, Primitive) else fun.__name__] = doc
+    __test__[str(getattr(fun, "name", None) or fun.__name__)] = doc
 
 
 for _fun, _summary, _example, _result in [
