@@ -59,6 +59,8 @@ CASES = [
     ),
     ("zeta q", with_first(S.zeta, np.array([2.0, 3.5, 4.0])), lambda: (pos(2, 3),)),
     ("multigammaln", lambda a: S.multigammaln(a, 3), lambda: (uniform(1.5, 4.0, 2, 3),)),
+    ("factorial", S.factorial, lambda: (uniform(0.2, 4.0, 2, 3),)),
+    ("factorial negative", S.factorial, lambda: (np.array([-1.5, -0.5, 0.5, 2.0]),)),
     ("multigammaln d=1", lambda a: S.multigammaln(a, 1), lambda: (pos(4),)),
     # error-function family
     ("erfcx", S.erfcx, lambda: (3 * normal(2, 3),)),
@@ -277,6 +279,18 @@ def test_removable_points():
         np.testing.assert_allclose(cr.grad(S.boxcox, argnums=1)(7.0, lam), ref, rtol=1e-14)
 
 
+def test_factorial():
+    n = np.array([-2.0, -0.5, 0.0, 2.5, 4.0])
+    np.testing.assert_array_equal(S.factorial(n), sc.factorial(n))
+    assert S.factorial(np.array([3, 4]), exact=True).tolist() == [6, 24]
+    d = cr.elementwise_grad(S.factorial)(n)
+    expected = np.where(n < 0, 0.0, sc.gamma(n + 1) * sc.digamma(n + 1))
+    np.testing.assert_allclose(d, expected, rtol=1e-14)
+    for kwargs in ({"exact": True}, {"extend": "complex"}):
+        with pytest.raises(TypeError, match=r"scipy\.special\.factorial .* `n`"):
+            cr.grad(lambda n, kwargs=kwargs: S.factorial(n, **kwargs))(2.0)
+
+
 def test_gammasgn_has_zero_derivative():
     assert cr.grad(lambda x: S.gammasgn(x) * x)(-1.5) == sc.gammasgn(-1.5)
 
@@ -297,6 +311,7 @@ NOT_DIFFERENTIABLE = [
     ("kv", "v", lambda v: S.kv(v, 1.0)),
     ("yn", "n", lambda n: S.yn(n, 1.0)),
     ("expn", "n", lambda n: S.expn(n, 1.0)),
+    ("multigammaln", "d", lambda d: S.multigammaln(3.0, d)),
     ("hyp1f1", "a", lambda a: S.hyp1f1(a, 2.0, 0.5)),
     ("hyp1f1", "b", lambda b: S.hyp1f1(1.0, b, 0.5)),
 ]

@@ -76,6 +76,7 @@ from ._gamma import (
     beta,
     betainc,
     betaln,
+    factorial,
     gamma,
     gammainc,
     gammaincc,
@@ -91,7 +92,7 @@ from ._integrals import exp1, expi, expn, fresnel, sici, spence
 
 __all__ = [
     "beta", "betainc", "betaln", "boxcox", "boxcox1p", "dawsn", "digamma", "entr", "erf",
-    "erfc", "erfcinv", "erfcx", "erfinv", "exp1", "expi", "expit", "expn", "fresnel", "gamma",
+    "erfc", "erfcinv", "erfcx", "erfinv", "exp1", "expi", "expit", "expn", "factorial", "fresnel", "gamma",
     "gammainc", "gammaincc", "gammaln", "gammasgn", "hyp1f1", "i0", "i0e", "i1", "i1e", "iv",
     "ive", "j0", "j1", "jn", "jv", "k0", "k1", "kl_div", "kv", "log_ndtr", "log_softmax",
     "loggamma", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "owens_t", "poch",

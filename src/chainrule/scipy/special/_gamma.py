@@ -14,7 +14,7 @@ from chainrule.core.trace import Tracer, primal
 from chainrule.numpy.rules.common import defelementwise, nondiff
 
 from ._basic import digamma, gammaln, xlog1py, xlogy
-from ._helpers import document, in_dtype_of_x, no_closed_form
+from ._helpers import document, in_dtype_of_x, integer_order, no_closed_form, no_rule
 
 # ------------------------------------------------------------------- gamma and beta families
 
@@ -135,7 +135,46 @@ def multigammaln(a: Any, d: int) -> Any:
     >>> float(cr.grad(special.multigammaln)(3.0, 1)) == float(special.digamma(3.0))
     True
     """
+    if isinstance(d, Tracer):
+        integer_order("multigammaln", "d")()
     return _multigammaln(a, d)
+
+
+def _factorial_impl(n: Any) -> Any:
+    return in_dtype_of_x(lambda _, n: sc.factorial(n))(None, n)
+
+
+_factorial = primitive(_factorial_impl, "factorial")
+
+
+def _factorial_rule(g: Any, ans: Any, n: Any) -> Any:
+    """``Γ(n+1) ψ(n+1)`` for ``n >= 0``; 0 left of 0, where SciPy's value is constantly 0."""
+    negative = np.asarray(primal(n)) < 0
+    if not np.any(negative):
+        return g * ans * digamma(n + 1.0)
+    return g * cnp.where(negative, 0.0, ans * digamma(cnp.where(negative, 0.0, n) + 1.0))
+
+
+defelementwise(_factorial, _factorial_rule)
+
+
+def factorial(n: Any, exact: bool = False, extend: str = "zero") -> Any:
+    """`scipy.special.factorial`; with ``exact=False`` differentiable in `n`: ``Γ(n+1) ψ(n+1)``.
+
+    Left of 0 the value is 0 (``extend="zero"``) and so is the derivative; at 0 it is the
+    right-hand one. ``exact=True`` (integers) and ``extend="complex"`` are not differentiable.
+
+    >>> import chainrule as cr
+    >>> from chainrule.scipy import special
+    >>> round(float(cr.grad(special.factorial)(1.0)), 12)  # 1 - Euler's γ
+    0.422784335098
+    """
+    if exact or extend != "zero":
+        if isinstance(n, Tracer):
+            why = "exact=True gives integers" if exact else "its output is complex"
+            no_rule("factorial", "n", why)()
+        return sc.factorial(n, exact=exact, extend=extend)
+    return _factorial(n)
 
 
 # ---------------------------------------------------------------- confluent hypergeometric
