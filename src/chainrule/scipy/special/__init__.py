@@ -38,7 +38,8 @@ Conventions:
 - ``polygamma`` is not differentiable in its order ``n``.
 - ``i0e`` and ``ive`` (``e^(-|x|) I_v(x)``) have a kink at 0 where ``I_v(0) != 0`` (``v = 0``):
   the derivative there is the mean of the one-sided slopes (``sign(0) = 0``), 0 for ``i0e``.
-- ``gammasgn`` is piecewise constant: a plain array, derivative 0.
+- ``gammasgn`` is piecewise constant, and ``bernoulli(n)`` a table of numbers: plain arrays,
+  derivative 0.
 - ``sici`` and ``fresnel`` return two arrays; an unused one contributes nothing to a
   gradient even where its derivative is infinite (``Ci`` at 0).
 - Not differentiable, with an error naming the argument: the orders ``n`` of ``yn``,
@@ -73,6 +74,7 @@ from ._boxcox import boxcox, boxcox1p
 from ._entropy import entr, kl_div, rel_entr
 from ._error import dawsn, erfcinv, erfcx, ndtri, owens_t
 from ._gamma import (
+    bernoulli,
     beta,
     betainc,
     betaln,
@@ -91,7 +93,7 @@ from ._gamma import (
 from ._integrals import exp1, expi, expn, fresnel, sici, spence
 
 __all__ = [
-    "beta", "betainc", "betaln", "boxcox", "boxcox1p", "dawsn", "digamma", "entr", "erf",
+    "bernoulli", "beta", "betainc", "betaln", "boxcox", "boxcox1p", "dawsn", "digamma", "entr", "erf",
     "erfc", "erfcinv", "erfcx", "erfinv", "exp1", "expi", "expit", "expn", "factorial", "fresnel", "gamma",
     "gammainc", "gammaincc", "gammaln", "gammasgn", "hyp1f1", "i0", "i0e", "i1", "i1e", "iv",
     "ive", "j0", "j1", "jn", "jv", "k0", "k1", "kl_div", "kv", "log_ndtr", "log_softmax",

@@ -22,6 +22,7 @@ gamma = primitive(sc.gamma, "gamma")
 loggamma = primitive(sc.loggamma, "loggamma")
 rgamma = primitive(sc.rgamma, "rgamma")
 gammasgn = nondiff(sc.gammasgn)
+bernoulli = nondiff(sc.bernoulli)  # Bernoulli numbers B_0 ... B_n: no derivative in n
 beta = primitive(sc.beta, "beta")
 betaln = primitive(sc.betaln, "betaln")
 poch = primitive(sc.poch, "poch")
