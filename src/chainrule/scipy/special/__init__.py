@@ -4,8 +4,9 @@ one family per module (``_basic``, ``_gamma``, ``_error``, ``_bessel``, ``_entro
 
 Called on plain arrays, each function is SciPy's own (same signature, same values), except
 that ``polygamma``, ``yn``, ``expn`` and ``multigammaln`` keep float32 input float32 (SciPy
-computes them in float64 for an integer order). Rules are
-written with differentiable functions, so every derivative can be differentiated again:
+computes them in float64 for an integer order), and ``factorial``, which keeps float32 too.
+Rules are written with differentiable functions, so every derivative can be differentiated
+again:
 ``digamma' = polygamma(1, .)`` and ``polygamma(n, .)' = polygamma(n + 1, .)`` to any order.
 
 Numerical stability:
@@ -40,6 +41,9 @@ Conventions:
   the derivative there is the mean of the one-sided slopes (``sign(0) = 0``), 0 for ``i0e``.
 - ``gammasgn`` is piecewise constant, and ``bernoulli(n)`` a table of numbers: plain arrays,
   derivative 0.
+- ``factorial(n)`` (``exact=False``) is ``Γ(n+1)`` for ``n >= 0`` and 0 left of 0, with
+  derivative 0 there; at ``n = 0``, where it jumps, the right-hand derivative ``-γ``.
+  ``exact=True`` and ``extend="complex"`` are not differentiable.
 - ``sici`` and ``fresnel`` return two arrays; an unused one contributes nothing to a
   gradient even where its derivative is infinite (``Ci`` at 0).
 - Not differentiable, with an error naming the argument: the orders ``n`` of ``yn``,
