@@ -1,31 +1,5 @@
-"""Differentiable ``scipy.special``: the primitives and their derivative rules, side by side.
-
-Called on plain arrays, each function is SciPy's own (same signature, same values), except
-that ``polygamma`` keeps float32 input float32 (SciPy computes it in float64). Rules are
-written with differentiable functions, so every derivative can be differentiated again:
-``digamma' = polygamma(1, .)`` and ``polygamma(n, .)' = polygamma(n + 1, .)`` to any order.
-
-Numerical stability:
-- ``expit'`` is ``expit(x) * expit(-x)``, not ``s * (1 - s)``: no cancellation at large
-  ``|x|`` (at ``x = 40`` it gives ``4.25e-18``, not 0).
-- ``logsumexp``, ``softmax`` and ``log_softmax`` differentiate through the softmax weights
-  ``exp(a - max) / Σ exp(a - max)`` in the input's dtype, which lie in [0, 1] and sum to 1
-  whatever the scale of ``a`` (``[1000, 2000, 3000]``, ``[-1000, 0]`` and a float32 tie at
-  1e7 give finite values and derivatives); never ``exp(a - logsumexp(a))``, whose rounded
-  ``logsumexp`` is off by whole units at large magnitude.
-- ``log_ndtr'`` is ``exp(-x²/2 - log_ndtr(x)) / sqrt(2π)``, finite far into both tails.
-
-Conventions:
-- ``xlogy(x, y) = x log y`` and ``xlog1py(x, y) = x log1p(y)`` are 0 at ``x = 0`` (as SciPy).
-  Where ``x = 0`` and ``y`` is at or past the pole (``y <= 0`` for xlogy, ``y <= -1`` for
-  xlog1py) both partial derivatives are taken as 0 (as PyTorch for ``x``; ``y``'s partial is
-  exactly 0 along ``x = 0`` anyway), so entropy-like ``xlogy(p, p)`` has a finite gradient
-  at ``p = 0`` instead of NaN. Elsewhere they are the true ``log y`` and ``x / y``
-  (``-inf``/``inf`` where the value itself is infinite).
-- ``logsumexp`` is differentiable in ``a`` and ``b``; with ``return_sign=True`` the sign is a
-  plain array (derivative zero). Where the weighted sum is 0 or, without ``return_sign``,
-  negative, the value is ``-inf`` or NaN and so is the derivative.
-- ``polygamma`` is not differentiable in its order ``n``.
+"""The logistic, error-function, log-gamma, xlogy and softmax families (see the package
+docstring for their numerical stability and conventions).
 """
 
 from __future__ import annotations
@@ -50,10 +24,7 @@ from chainrule.numpy.rules.common import (
     unbroadcast,
 )
 
-__all__ = [
-    "digamma", "erf", "erfc", "erfinv", "expit", "gammaln", "log_ndtr", "log_softmax",
-    "logit", "logsumexp", "ndtr", "polygamma", "psi", "softmax", "xlog1py", "xlogy",
-]  # fmt: skip
+from ._helpers import in_dtype_of_x
 
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 HALF_SQRT_PI = 0.5 * math.sqrt(math.pi)
@@ -75,16 +46,7 @@ xlogy = primitive(sc.xlogy, "xlogy")
 xlog1py = primitive(sc.xlog1py, "xlog1py")
 
 
-def _polygamma_impl(n: Any, x: Any) -> Any:
-    """`scipy.special.polygamma`, cast back to the dtype of a float32 (or smaller) `x`."""
-    out = sc.polygamma(n, x)
-    dtype = getattr(x, "dtype", None)
-    if dtype is not None and dtype.kind == "f" and dtype.itemsize < out.dtype.itemsize:
-        return out.astype(dtype)
-    return out
-
-
-polygamma = primitive(_polygamma_impl, "polygamma")
+polygamma = primitive(in_dtype_of_x(sc.polygamma), "polygamma")
 
 defelementwise(expit, lambda g, ans, x: g * ans * expit(-x))
 defelementwise(logit, lambda g, ans, p: g / (p * (1.0 - p)))
