@@ -36,6 +36,7 @@ for strongly dissipative (stiff) systems: ask for more output times or use forwa
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -68,7 +69,9 @@ class _Solver:
         options = dict(self.options)
         rhs = _plain(rhs, self.name)
         if self.name == "odeint":
-            ys, info = si.odeint(rhs, y0, t, args=tuple(leaves), full_output=True, **options)
+            with warnings.catch_warnings():  # a failure raises below, with SciPy's message
+                warnings.simplefilter("ignore", si.ODEintWarning)
+                ys, info = si.odeint(rhs, y0, t, args=tuple(leaves), full_output=True, **options)
             if info["message"] != "Integration successful.":
                 raise RuntimeError(f"odeint: the solver failed ({info['message']}).")
             return ys
@@ -154,7 +157,9 @@ def _rates(rhs: Rhs, ys: Any, t: Any, leaves: Sequence[Any]) -> Any:
     return np.stack([rhs(ys[i], t[i], *leaves) for i in range(np.shape(t)[0])])
 
 
-def _vjp(g: Any, ans: Any, y0: Any, t: Any, *leaves: Any, rhs: Rhs, solver: _Solver, t_end: Any) -> Any:
+def _vjp(
+    g: Any, ans: Any, y0: Any, t: Any, *leaves: Any, rhs: Rhs, solver: _Solver, t_end: Any
+) -> Any:
     m, n = np.shape(ans)
     moving = tuple(j for j, leaf in enumerate(leaves) if _is_float(leaf))
     aug = _adjoint_rhs(rhs, n, moving)
@@ -180,7 +185,14 @@ def _vjp(g: Any, ans: Any, y0: Any, t: Any, *leaves: Any, rhs: Rhs, solver: _Sol
 
 
 def _jvp(
-    tangents: list[Any], ans: Any, y0: Any, t: Any, *leaves: Any, rhs: Rhs, solver: _Solver, t_end: Any
+    tangents: list[Any],
+    ans: Any,
+    y0: Any,
+    t: Any,
+    *leaves: Any,
+    rhs: Rhs,
+    solver: _Solver,
+    t_end: Any,
 ) -> Any:
     m, n = np.shape(ans)
     t_y0, t_t, *t_leaves = tangents
@@ -201,9 +213,7 @@ def _jvp(
     dleaves = [np.reshape(t_leaves[j], (k, *np.shape(leaves[j]))) for j in moving]
     aug = _sensitivity_rhs(rhs, n, k, moving)
     state = np.concatenate([y0, np.ravel(s0)])
-    out = _solve(
-        state, t, *leaves, *dleaves, rhs=aug, solver=solver, t_end=t_end
-    )
+    out = _solve(state, t, *leaves, *dleaves, rhs=aug, solver=solver, t_end=t_end)
     sens = np.transpose(np.reshape(out[:, n:], (m, k, n)), (1, 0, 2))
     if t_t is not None:
         sens = sens + dt[:, :, None] * rates
@@ -282,12 +292,11 @@ def odeint(
     leaves, treedef = _flat_args(args)
     options = (("rtol", rtol), ("atol", atol), ("h0", h0), ("hmax", hmax), ("hmin", hmin))
     solver = _Solver("odeint", (*options, ("mxstep", mxstep)))
-    y0 = np.ravel(y0)
-    t = _vector(t)
+    y0, t = _vector(y0), _vector(t)
     return _solve(y0, t, *leaves, rhs=_rhs(func, treedef, bool(tfirst)), solver=solver, t_end=None)
 
 
-class OdeResult(dict):  # type: ignore[type-arg]
+class OdeResult(dict[str, Any]):
     """What ``solve_ivp`` returns: a dict whose keys (t, y, status, ...) are also attributes."""
 
     def __getattr__(self, name: str) -> Any:
@@ -359,8 +368,21 @@ def solve_ivp(
         raise ValueError(f"solve_ivp: t_span must be (t0, t1), got shape {np.shape(span)}.")
     t = np.concatenate([span[:1], _vector(t_eval)])
     solver = _Solver("solve_ivp", (("method", method), *sorted(options.items())))
-    ys = _solve(np.ravel(y0), t, *leaves, rhs=_rhs(fun, treedef, True), solver=solver, t_end=cr.stop_gradient(span[1]))
+    ys = _solve(
+        _vector(y0),
+        t,
+        *leaves,
+        rhs=_rhs(fun, treedef, True),
+        solver=solver,
+        t_end=cr.stop_gradient(span[1]),
+    )
     return OdeResult(
-        t=t[1:], y=np.transpose(ys[1:]), sol=None, t_events=None, y_events=None,
-        status=0, message=_SUCCESS, success=True,
+        t=t[1:],
+        y=np.transpose(ys[1:]),
+        sol=None,
+        t_events=None,
+        y_events=None,
+        status=0,
+        message=_SUCCESS,
+        success=True,
     )

@@ -1,0 +1,228 @@
+"""chainrule.scipy.integrate: SciPy's values, and derivatives by the adjoint method.
+
+Tolerances: the solves run at rtol=1e-11, atol=1e-12, so the solutions and their
+derivatives (themselves solves at that tolerance) are good to about 1e-9 relative; central
+differences use a step of 1e-4, whose truncation error (h² f''' ~ 1e-8) and rounding error
+(1e-12 / h ~ 1e-8) are both below the 1e-6 the comparisons allow.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy
+import pytest
+import scipy.integrate as si
+import scipy.linalg
+
+import chainrule as cr
+import chainrule.numpy as np
+from chainrule.scipy.integrate import odeint, solve_ivp
+from rulecheck import check_rule
+
+TOL = {"rtol": 1e-11, "atol": 1e-12}
+A = numpy.array([[-0.5, 1.0], [-1.0, -0.3]])
+T = numpy.array([0.0, 0.4, 1.1, 2.0])
+
+
+def linear(y, t, a):
+    return a @ y
+
+
+def lotka_volterra(y, t, theta):
+    prey, predator = y[0], y[1]
+    alpha, beta, delta, gamma = theta[0], theta[1], theta[2], theta[3]
+    return [alpha * prey - beta * prey * predator, delta * prey * predator - gamma * predator]
+
+
+LV_Y0 = numpy.array([1.0, 0.5])
+LV_THETA = numpy.array([1.1, 0.4, 0.3, 0.9])
+
+
+# ------------------------------------------------------------------ values are SciPy's
+
+
+def test_odeint_values_are_scipys() -> None:
+    ours = odeint(linear, numpy.array([1.0, 2.0]), T, (A,), **TOL)
+    theirs = si.odeint(lambda y, t, a: a @ y, numpy.array([1.0, 2.0]), T, args=(A,), **TOL)
+    assert ours.shape == (4, 2)
+    numpy.testing.assert_array_equal(ours, theirs)
+    first = odeint(lambda t, y: -y, 1.0, T, tfirst=True)  # scalar y0, SciPy's defaults
+    numpy.testing.assert_array_equal(first, si.odeint(lambda t, y: -y, 1.0, T, tfirst=True))
+
+
+@pytest.mark.parametrize("method", ["RK45", "DOP853"])
+def test_solve_ivp_values_are_scipys(method: str) -> None:
+    fun = lambda t, y, a: a @ y
+    ours = solve_ivp(fun, (0.0, 2.0), [1.0, 2.0], method, T[1:], args=(A,), rtol=1e-8)
+    theirs = si.solve_ivp(fun, (0.0, 2.0), [1.0, 2.0], method, T[1:], args=(A,), rtol=1e-8)
+    numpy.testing.assert_array_equal(ours.y, theirs.y)
+    numpy.testing.assert_array_equal(ours.t, theirs.t)
+    assert ours.success and ours.status == 0
+
+
+# ------------------------------------------------------------------ closed forms: y' = A y
+
+
+def test_linear_ode_matches_expm_and_its_derivatives() -> None:
+    y0 = numpy.array([1.0, 2.0])
+    ys = odeint(linear, y0, T, (A,), **TOL)
+    exact = numpy.stack([scipy.linalg.expm(A * t) @ y0 for t in T])
+    numpy.testing.assert_allclose(ys, exact, rtol=1e-9, atol=1e-10)
+    # d y(t_i) / d y0 = expm(A t_i), by both modes.
+    for jac in (cr.jacrev, cr.jacfwd):
+        d_y0 = jac(lambda y: odeint(linear, y, T, (A,), **TOL))(y0)
+        want = numpy.stack([scipy.linalg.expm(A * t) for t in T])
+        numpy.testing.assert_allclose(d_y0, want, rtol=1e-8, atol=1e-9)
+    # d y(t_i) / d t_i = A y(t_i); d y(t_i) / d t_0 = -expm(A (t_i - t_0)) A y0.
+    d_t = cr.jacrev(lambda t: odeint(linear, y0, t, (A,), **TOL))(T)
+    for i in range(1, len(T)):
+        numpy.testing.assert_allclose(d_t[i, :, i], A @ exact[i], rtol=1e-8, atol=1e-9)
+        numpy.testing.assert_allclose(d_t[i, :, 0], -A @ exact[i], rtol=1e-8, atol=1e-9)
+    numpy.testing.assert_allclose(d_t[0], 0.0, atol=1e-12)
+    # d y(t) / dA along E is the Fréchet derivative of expm(A t) along E t, applied to y0.
+    d_a = cr.jacrev(lambda a: odeint(linear, y0, T, (a,), **TOL)[-1])(A)
+    for k in range(2):
+        for j in range(2):
+            e = numpy.zeros((2, 2))
+            e[k, j] = 1.0
+            frechet = scipy.linalg.expm_frechet(A * T[-1], e * T[-1], compute_expm=False)
+            numpy.testing.assert_allclose(d_a[:, k, j], frechet @ y0, rtol=1e-8, atol=1e-9)
+
+
+def test_second_order_closed_form() -> None:
+    # y = y0 exp(-k t): d²y/dk² = t² y0 exp(-k t), by reverse-over-reverse and fwd-over-rev.
+    decay = lambda y, t, k: -k * y
+    final = lambda k: odeint(decay, numpy.array([1.5]), T, (k,), **TOL)[-1, 0]
+    want = T[-1] ** 2 * 1.5 * numpy.exp(-0.7 * T[-1])
+    numpy.testing.assert_allclose(cr.grad(cr.grad(final))(0.7), want, rtol=1e-7)
+    numpy.testing.assert_allclose(cr.hessian(final)(0.7), want, rtol=1e-7)
+
+
+# ------------------------------------------------------------------ the harness
+
+
+def test_odeint_rule_check_lotka_volterra() -> None:
+    def fun(y0, t, theta):
+        return odeint(lotka_volterra, y0, t, (theta,), **TOL)
+
+    # float32 is not kept: SciPy's solvers compute and return float64.
+    check_rule(fun, LV_Y0, T[:3], LV_THETA, float32=False, eps=1e-4, atol=1e-6, rtol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["RK45", "DOP853"])
+def test_solve_ivp_rule_check(method: str) -> None:
+    def fun(y0, t_span, t_eval, theta):
+        sol = solve_ivp(
+            lambda t, y, th: lotka_volterra(y, t, th),
+            t_span,
+            y0,
+            method,
+            t_eval,
+            args=(theta,),
+            **TOL,
+        )
+        return sol.y
+
+    span = numpy.array([0.1, 1.5])
+    check_rule(
+        fun,
+        LV_Y0,
+        span,
+        numpy.array([0.7, 1.2]),
+        LV_THETA,
+        float32=False,
+        eps=1e-4,
+        atol=1e-6,
+        rtol=1e-6,
+    )
+
+
+def test_solve_ivp_end_of_span_has_zero_derivative() -> None:
+    def last(t1):
+        sol = solve_ivp(lambda t, y: -y, np.stack([0.0, t1]), [1.0], t_eval=[0.5], **TOL)
+        return sol.y[0, 0]
+
+    assert float(cr.grad(last)(2.0)) == 0.0
+
+
+# ------------------------------------------------------------------ against a fixed-step solver
+
+
+def rk4(func, y0, t, theta, steps=400):
+    """Classic RK4 written with chainrule.numpy, differentiated by tracing through it."""
+    ys, y = [y0], y0
+    for t0, t1 in itertools.pairwise(t):
+        h = (t1 - t0) / steps
+        s = t0
+        for _ in range(steps):
+            f = lambda y, s: np.stack(func(y, s, theta))
+            k1 = f(y, s)
+            k2 = f(y + h / 2 * k1, s + h / 2)
+            k3 = f(y + h / 2 * k2, s + h / 2)
+            k4 = f(y + h * k3, s + h)
+            y = y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+            s = s + h
+        ys.append(y)
+    return np.stack(ys)
+
+
+def test_adjoint_agrees_with_differentiating_rk4() -> None:
+    t = numpy.array([0.0, 0.8, 1.6])
+    weights = numpy.array([[0.3, -1.0], [0.5, 0.2], [1.0, 0.7]])
+    loss_ode = lambda y0, th: np.sum(weights * odeint(lotka_volterra, y0, t, (th,), **TOL))
+    loss_rk4 = lambda y0, th: np.sum(weights * rk4(lotka_volterra, y0, t, th))
+    ours = cr.grad(loss_ode, argnums=(0, 1))(LV_Y0, LV_THETA)
+    theirs = cr.grad(loss_rk4, argnums=(0, 1))(LV_Y0, LV_THETA)
+    for a, b in zip(ours, theirs, strict=True):
+        numpy.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-8)
+
+
+# ------------------------------------------------------------------ errors
+
+
+def test_closure_over_traced_value_is_refused() -> None:
+    def final(k):
+        return odeint(lambda y, t: -k * y, numpy.array([1.0]), T)[-1, 0]
+
+    with pytest.raises(TypeError, match=r"odeint: .*args="):
+        cr.grad(final)(0.5)
+
+
+def test_solve_ivp_refuses_what_it_cannot_differentiate() -> None:
+    def final(y0, **kw):
+        return solve_ivp(lambda t, y: -y, (0.0, 1.0), y0, **kw).y[0, -1]
+
+    with pytest.raises(TypeError, match="t_eval=None"):
+        cr.grad(final)(numpy.array([1.0]))
+    with pytest.raises(TypeError, match="dense_output=True"):
+        cr.grad(lambda y0: final(y0, t_eval=[1.0], dense_output=True))(numpy.array([1.0]))
+
+
+def test_solver_failure_raises() -> None:
+    blowup = lambda y, t: y**2  # y = 1 / (1 - t): infinite at t = 1
+    with pytest.raises(RuntimeError, match="odeint: the solver failed"):
+        odeint(blowup, numpy.array([1.0]), numpy.array([0.0, 2.0]), mxstep=50)
+
+
+def test_traced_lists_are_accepted() -> None:
+    # y0 and t as Python lists of traced numbers, as SciPy takes lists.
+    def final(a, b, t1):
+        return odeint(lambda y, t: -y, [a, b], [0.0, t1], **TOL)[-1, 1]
+
+    grads = cr.grad(final, argnums=(0, 1, 2))(1.0, 2.0, 0.5)
+    want = (0.0, numpy.exp(-0.5), -2.0 * numpy.exp(-0.5))
+    numpy.testing.assert_allclose(grads, want, rtol=1e-8, atol=1e-12)
+
+
+def test_import_is_lazy() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, chainrule, chainrule.scipy; "
+        "assert 'chainrule.scipy.integrate' not in sys.modules; "
+        "assert 'scipy.integrate' not in sys.modules; "
+        "chainrule.scipy.integrate.odeint"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
