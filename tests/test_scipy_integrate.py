@@ -226,3 +226,45 @@ def test_import_is_lazy() -> None:
         "chainrule.scipy.integrate.odeint"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def forced(y, t, p):
+    """A non-autonomous system: the time enters the right-hand side."""
+    return np.stack([y[1], -p[0] * y[0] + np.sin(p[1] * t) * y[1]])
+
+
+@pytest.mark.parametrize("t", [[0.2, 0.9, 1.7], [1.7, 0.9, 0.2]], ids=["forwards", "backwards"])
+def test_odeint_rule_check_non_autonomous(t: list[float]) -> None:
+    def fun(y0, t, p):
+        return odeint(forced, y0, t, (p,), **TOL)
+
+    y0, p = numpy.array([1.0, -0.3]), numpy.array([1.3, 2.0])
+    check_rule(fun, y0, numpy.array(t), p, float32=False, eps=1e-4, atol=1e-6, rtol=1e-6)
+
+
+def test_repeated_and_initial_times() -> None:
+    # y = y0 exp(-(t - t0)): a repeated output time, and t_eval starting at t_span[0].
+    t = numpy.array([0.2, 0.9, 0.9, 1.7])
+    w = numpy.array([0.3, -1.2, 0.8, 2.0])
+    y = numpy.exp(-(t - t[0]))
+    loss = lambda t: np.sum(w * odeint(lambda y, s: -y, [1.0], t, **TOL)[:, 0])
+    want = numpy.concatenate([[numpy.sum(w[1:] * y[1:])], -w[1:] * y[1:]])
+    for jac in (cr.jacrev, cr.jacfwd):
+        numpy.testing.assert_allclose(jac(loss)(t), want, rtol=1e-8)
+
+    def at(y0, t_eval):
+        return solve_ivp(lambda s, y: -y, (0.0, 2.0), y0, t_eval=t_eval, **TOL).y[0]
+
+    t_eval = numpy.array([0.0, 1.0])
+    for jac in (cr.jacrev, cr.jacfwd):
+        d_y0, d_t = jac(at, argnums=(0, 1))(numpy.array([1.0]), t_eval)
+        numpy.testing.assert_allclose(d_y0[:, 0], numpy.exp(-t_eval), rtol=1e-8)
+        numpy.testing.assert_allclose(d_t, numpy.diag(-numpy.exp(-t_eval)), rtol=1e-8, atol=1e-12)
+
+
+def test_scipy_input_errors_name_the_function() -> None:
+    def at(t_eval):
+        return solve_ivp(lambda s, y: -y, (0.0, 2.0), [1.0], t_eval=t_eval).y[0, 0]
+
+    with pytest.raises(ValueError, match="solve_ivp: Values in `t_eval` are not properly sorted"):
+        cr.grad(at)(numpy.array([1.0, 0.5]))

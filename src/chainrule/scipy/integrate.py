@@ -54,6 +54,10 @@ __all__ = ["OdeResult", "odeint", "solve_ivp"]
 Rhs = Callable[..., Any]  # (y, t, *leaves) -> dy/dt, 1-D
 
 
+class _InputError(ValueError):
+    """SciPy's solver refused its input (unsorted times, ...); the message names the function."""
+
+
 @dataclasses.dataclass(frozen=True)
 class _Solver:
     """One of SciPy's solvers with its options: ``solver(rhs, y0, t, leaves)`` gives y at t.
@@ -66,8 +70,20 @@ class _Solver:
     options: tuple[tuple[str, Any], ...]
 
     def __call__(self, rhs: Rhs, y0: Any, t: Any, leaves: Sequence[Any], t_end: Any = None) -> Any:
+        t = numpy.asarray(t, numpy.float64)
+        if numpy.all(t == t[0]) and (t_end is None or t_end == t[0]):
+            # Nothing to integrate (a repeated output time, in the adjoint's segments):
+            # SciPy refuses, the solution is y0.
+            return numpy.tile(numpy.asarray(y0, numpy.float64), (len(t), 1))
+        try:
+            return self._run(_plain(rhs, self.name), y0, t, leaves, t_end)
+        except ValueError as e:  # SciPy refused its input: say whose, keep SciPy's words
+            if type(e) is not ValueError:
+                raise
+            raise _InputError(f"{self.name}: {e}") from None
+
+    def _run(self, rhs: Rhs, y0: Any, t: Any, leaves: Sequence[Any], t_end: Any) -> Any:
         options = dict(self.options)
-        rhs = _plain(rhs, self.name)
         if self.name == "odeint":
             with warnings.catch_warnings():  # a failure raises below, with SciPy's message
                 warnings.simplefilter("ignore", si.ODEintWarning)
