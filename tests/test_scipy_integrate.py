@@ -268,3 +268,20 @@ def test_scipy_input_errors_name_the_function() -> None:
 
     with pytest.raises(ValueError, match="solve_ivp: Values in `t_eval` are not properly sorted"):
         cr.grad(at)(numpy.array([1.0, 0.5]))
+
+
+def test_args_unpacked_as_scipy_does() -> None:
+    # solve_ivp unpacks a list of args (odeint would pass it as one argument).
+    fun = lambda t, y, a, b: -a * b * y
+    value = lambda a: solve_ivp(fun, (0, 1), [1.0], t_eval=[1.0], args=[a, 2.0], **TOL).y[0, 0]
+    assert (
+        value(0.5) == si.solve_ivp(fun, (0, 1), [1.0], t_eval=[1.0], args=[0.5, 2.0], **TOL).y[0, 0]
+    )
+    numpy.testing.assert_allclose(cr.grad(value)(0.5), -2.0 * numpy.exp(-1.0), rtol=1e-8)
+
+
+def test_float32_initial_state_gets_a_float32_gradient() -> None:
+    # SciPy computes in float64 (so do the values); the gradient keeps the input's dtype.
+    g = cr.grad(lambda y0: odeint(lambda y, s: -y, y0, T)[-1, 0])(numpy.ones(1, numpy.float32))
+    assert g.dtype == numpy.float32
+    numpy.testing.assert_allclose(g, numpy.exp(-T[-1]), rtol=1e-6)

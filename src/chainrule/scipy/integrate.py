@@ -266,10 +266,12 @@ def _rhs(func: Callable[..., Any], treedef: Any, tfirst: bool) -> Rhs:
     return rhs
 
 
-def _flat_args(args: Any) -> tuple[list[Any], Any]:
+def _flat_args(args: Any, lists: bool) -> tuple[list[Any], Any]:
+    """The leaves of `args`, unpacked as SciPy does: a tuple, and for solve_ivp a list too."""
     if args is None:
         args = ()
-    return tree.flatten(args if isinstance(args, tuple) else (args,))
+    unpack = isinstance(args, tuple) or (lists and isinstance(args, list))
+    return tree.flatten(tuple(args) if unpack else (args,))
 
 
 def odeint(
@@ -305,7 +307,7 @@ def odeint(
     """
     if not callable(func):
         raise TypeError(f"odeint: `func` must be callable, got {type(func).__name__}.")
-    leaves, treedef = _flat_args(args)
+    leaves, treedef = _flat_args(args, lists=False)
     options = (("rtol", rtol), ("atol", atol), ("h0", h0), ("hmax", hmax), ("hmin", hmin))
     solver = _Solver("odeint", (*options, ("mxstep", mxstep)))
     y0, t = _vector(y0), _vector(t)
@@ -378,7 +380,7 @@ def solve_ivp(
                 f"dense_output=False, vectorized=False and method one of {', '.join(_METHODS)}; "
                 f"the call has {name}={value!r}."
             )
-    leaves, treedef = _flat_args(args)
+    leaves, treedef = _flat_args(args, lists=True)
     span = _vector(t_span)
     if np.shape(span) != (2,):
         raise ValueError(f"solve_ivp: t_span must be (t0, t1), got shape {np.shape(span)}.")
