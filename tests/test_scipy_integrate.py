@@ -285,3 +285,23 @@ def test_float32_initial_state_gets_a_float32_gradient() -> None:
     g = cr.grad(lambda y0: odeint(lambda y, s: -y, y0, T)[-1, 0])(numpy.ones(1, numpy.float32))
     assert g.dtype == numpy.float32
     numpy.testing.assert_allclose(g, numpy.exp(-T[-1]), rtol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA"])
+def test_every_solve_ivp_method_matches_expm(method: str) -> None:
+    # d y(t) / d y0 = expm(A (t - t0)) and d y(t) / d t0 = -expm(A (t - t0)) A y0, to 1e-6
+    # from solves at rtol 1e-9 (a looser tolerance keeps the third-order RK23 quick).
+    y0, t_eval = numpy.array([1.0, 2.0]), numpy.array([0.7, 1.5])
+
+    def at(y0, t0):
+        fun = lambda t, y, a: a @ y
+        sol = solve_ivp(
+            fun, np.stack([t0, 1.5]), y0, method, t_eval, args=(A,), rtol=1e-9, atol=1e-10
+        )
+        return sol.y
+
+    flows = numpy.stack([scipy.linalg.expm(A * (t - 0.2)) for t in t_eval], axis=1)
+    for jac in (cr.jacrev, cr.jacfwd):
+        d_y0, d_t0 = jac(at, argnums=(0, 1))(y0, 0.2)
+        numpy.testing.assert_allclose(d_y0, flows, rtol=1e-6, atol=1e-7)
+        numpy.testing.assert_allclose(d_t0, -flows @ (A @ y0), rtol=1e-6, atol=1e-7)
