@@ -190,6 +190,12 @@ def test_closure_over_traced_value_is_refused() -> None:
     with pytest.raises(TypeError, match=r"odeint: .*args="):
         cr.grad(final)(0.5)
 
+    def last(k):
+        return solve_ivp(lambda t, y: -k * y, (0.0, 1.0), [1.0], t_eval=[1.0]).y[0, 0]
+
+    with pytest.raises(TypeError, match=r"solve_ivp: .*args="):
+        cr.grad(last)(0.5)
+
 
 def test_solve_ivp_refuses_what_it_cannot_differentiate() -> None:
     def final(y0, **kw):

@@ -103,8 +103,8 @@ class _Solver:
 def _plain(rhs: Rhs, name: str) -> Rhs:
     """rhs for SciPy, with a clear error where it returns a traced value from plain inputs."""
 
-    def f(y: Any, t: Any, *leaves: Any) -> Any:
-        out = rhs(y, t, *leaves)
+    def f(*args: Any) -> Any:
+        out = rhs(*args)
         if isinstance(out, Tracer):
             raise TypeError(
                 f"{name}: the right-hand side uses a traced value it does not receive as an "
@@ -360,12 +360,13 @@ def solve_ivp(
     >>> print(round(float(cr.grad(final)(0.3)), 7), round(float(2 * numpy.exp(0.3)), 7))
     2.6997176 2.6997176
     """
-    if not _traced(t_span, y0, t_eval, args):
-        return si.solve_ivp(
-            fun, t_span, y0, method, t_eval, dense_output, events, vectorized, args, **options
-        )
     if not callable(fun):
         raise TypeError(f"solve_ivp: `fun` must be callable, got {type(fun).__name__}.")
+    if not _traced(t_span, y0, t_eval, args):
+        checked = _plain(fun, "solve_ivp")
+        return si.solve_ivp(
+            checked, t_span, y0, method, t_eval, dense_output, events, vectorized, args, **options
+        )
     refusals = {
         "t_eval": (t_eval, t_eval is None),
         "events": (events, events is not None),
