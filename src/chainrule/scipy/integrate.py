@@ -19,6 +19,11 @@ tolerance, not to machine precision: tighten ``rtol``/``atol`` for tight derivat
 adjoint re-solves the trajectory backwards from each stored output, which is ill-conditioned
 for strongly dissipative (stiff) systems: ask for more output times or use forward mode.
 
+As SciPy's, the values are float64 whatever the input dtype (a gradient keeps its input's
+dtype). The right-hand side must receive what is differentiated through ``args`` (a closure
+over a traced value is refused with an error saying so), and a solver failure raises
+RuntimeError rather than return an inaccurate solution.
+
 >>> import numpy
 >>> import chainrule as cr
 >>> import chainrule.numpy as np
