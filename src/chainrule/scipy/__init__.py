@@ -1,7 +1,7 @@
-"""Differentiable SciPy functions: ``from chainrule.scipy import special``.
+"""Differentiable SciPy functions: ``from chainrule.scipy import special, stats``.
 
 Kept out of ``import chainrule`` so that SciPy is loaded only by code that uses it;
-``chainrule.scipy.special`` is imported on first access.
+each submodule (``chainrule.scipy.special``, ...) is imported on first access.
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["special"]
+__all__ = ["special", "stats"]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "special":
+    if name in __all__:
         return importlib.import_module(f"{__name__}.special")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,537 @@
+"""Differentiable ``scipy.stats``: ``norm.logpdf(x, loc=0, scale=1)`` and its relatives.
+
+Each distribution is a module-level object with SciPy's method names and argument order
+(shape parameters first, then ``loc`` and, for continuous families, ``scale``), as in
+``jax.scipy.stats`` and ``autograd.scipy.stats``; the values are SciPy's, and the
+derivatives come from chainrule's own functions, so every order works, in `x` and in
+every parameter. Values outside the support are SciPy's: ``logpdf`` is ``-inf``, ``pdf``
+is 0, ``cdf`` is 0 below and 1 above, ``ppf`` of 0 and 1 are the support's ends; invalid
+parameters (``scale <= 0``) and NaN give NaN. float32 inputs give float32 results (SciPy
+returns float64), as JAX does.
+
+Conventions where there is no derivative:
+- Outside the support and at invalid parameters the value is a constant: derivative 0.
+- ``laplace`` at ``x == loc``, where ``|x - loc|`` has a kink: the derivative of ``abs``
+  at 0, which is 0 (the average of the two one-sided ones).
+- Discrete families (``poisson binom bernoulli geom nbinom multinomial``) are
+  differentiable in their parameters, not in `k` (nor in ``loc``): a traced `k` is an error.
+- ``multinomial`` replaces the last probability by ``1 - sum(p[..., :-1])``, as SciPy does,
+  so its derivative goes to the other entries.
+
+>>> import chainrule as cr
+>>> from chainrule.scipy.stats import norm
+>>> print(round(float(norm.logpdf(1.0, loc=0.0, scale=2.0)), 6))
+-1.737086
+>>> print(round(float(cr.grad(norm.cdf, argnums=2)(1.0, 0.0, 2.0)), 6))  # d cdf / d scale
+-0.088016
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy
+import scipy.special as sc
+
+import chainrule.numpy as np
+from chainrule._validate import float_array
+from chainrule.core.primitive import primitive
+from chainrule.core.trace import Tracer, primal
+from chainrule.numpy import linalg
+from chainrule.numpy.rules.common import defelementwise
+from chainrule.scipy import special
+
+__all__ = [
+    "bernoulli", "beta", "binom", "cauchy", "chi2", "dirichlet", "expon", "gamma", "geom",
+    "laplace", "logistic", "lognorm", "multinomial", "multivariate_normal", "nbinom", "norm",
+    "pareto", "poisson", "t", "uniform",
+]  # fmt: skip
+
+LOG_2PI = math.log(2.0 * math.pi)
+SQRT_2PI = math.sqrt(2.0 * math.pi)
+INF = math.inf
+
+Std = Callable[..., Any]  # a function of the standardised value and the shape parameters
+
+# The inverse of ndtr, for the normal and lognormal ppf: d ndtri(q)/dq = 1 / pdf(ndtri(q)).
+_ndtri = primitive(sc.ndtri, "ndtri")
+defelementwise(_ndtri, lambda g, ans, q: g * SQRT_2PI * np.exp(0.5 * ans * ans))
+
+
+def _plain(v: Any) -> Any:
+    return numpy.asarray(primal(v))
+
+
+def _dtype(*args: Any) -> Any:
+    return numpy.result_type(*(_plain(a).dtype for a in args))
+
+
+def _guarded(f: Callable[..., Any], args: list[Any], safe: list[float], ok: Any, fill: Any) -> Any:
+    """``f(*args)`` where `ok`, `fill` (a plain array) elsewhere.
+
+    Outside `ok` the arguments are first swapped for `safe` ones, so that the branch not
+    taken brings neither a warning nor a NaN into a derivative.
+    """
+    if numpy.all(ok):
+        return f(*args)
+    out = f(*(np.where(ok, a, s) for a, s in zip(args, safe, strict=True)))
+    return np.where(ok, out, fill.astype(_dtype(out)))
+
+
+class _Family:
+    """Argument binding shared by the families: `shapes`, then loc (and scale)."""
+
+    def __init__(self, name: str, shapes: tuple[str, ...], scale: bool) -> None:
+        self.name = name
+        self.params = (*shapes, "loc", *(("scale",) if scale else ()))
+        self.defaults = {"loc": 0.0, "scale": 1.0}
+
+    def __repr__(self) -> str:
+        return f"chainrule.scipy.stats.{self.name}"
+
+    def _bind(self, method: str, args: tuple[Any, ...], kwds: dict[str, Any]) -> list[Any]:
+        where = f"{self.name}.{method}"
+        if len(args) > len(self.params):
+            raise TypeError(f"{where} takes at most {len(self.params)} parameters "
+                            f"{self.params}, got {len(args)}")  # fmt: skip
+        values = dict(zip(self.params, args, strict=False))
+        for key, value in kwds.items():
+            if key not in self.params:
+                raise TypeError(f"{where} got an unexpected keyword argument {key!r}; "
+                                f"its parameters are {self.params}")  # fmt: skip
+            if key in values:
+                raise TypeError(f"{where} got multiple values for argument {key!r}")
+            values[key] = value
+        for key in self.params:
+            if key not in values:
+                if key not in self.defaults:
+                    raise TypeError(f"{where} is missing the shape parameter {key!r}")
+                values[key] = self.defaults[key]
+        return [float_array(values[key], key, where) for key in self.params]
+
+    def _missing(self, method: str, needs: str) -> Any:
+        raise NotImplementedError(
+            f"chainrule.scipy.stats.{self.name}.{method} is not available yet: it needs "
+            f"{needs}; use scipy.stats.{self.name}.{method} on plain values"
+        )
+
+
+class _Continuous(_Family):
+    """A location-scale family given by its standard form on the support ``[lo, hi]``."""
+
+    def __init__(
+        self,
+        name: str,
+        shapes: tuple[str, ...],
+        support: tuple[float, float, bool],
+        logpdf: Std,
+        cdf: Std | None = None,
+        sf: Std | None = None,
+        logcdf: Std | None = None,
+        logsf: Std | None = None,
+        ppf: Std | None = None,
+        needs: str = "",
+    ) -> None:
+        super().__init__(name, shapes, scale=True)
+        self.lo, self.hi, self.open_lo = support
+        self._std = {"logpdf": logpdf, "cdf": cdf, "sf": sf, "ppf": ppf,
+                     "logcdf": logcdf or (cdf and (lambda z, *s: np.log(cdf(z, *s)))),
+                     "logsf": logsf or (sf and (lambda z, *s: np.log(sf(z, *s))))}  # fmt: skip
+        self.needs = needs
+        finite = [v for v in (self.lo, self.hi) if math.isfinite(v)]
+        self.safe_z = (self.lo + self.hi) / 2 if len(finite) == 2 else (finite or [-1.0])[0] + 1
+
+    def _inside(self, z: Any) -> Any:
+        above = z > self.lo if self.open_lo else z >= self.lo
+        return above & (z <= self.hi)
+
+    def _valid(self, params: list[Any], z: Any) -> Any:
+        """Positive shapes and scale (False at NaN), and a value that is not NaN."""
+        valid = ~numpy.isnan(z)
+        for p in [*params[:-2], params[-1]]:
+            valid = valid & (_plain(p) > 0)
+        return valid
+
+    def _at_x(self, method: str, x: Any, args: Any, kwds: Any, below: float, above: float) -> Any:
+        """`method` at x: the standard form at ``(x - loc) / scale``, `below`/`above` outside."""
+        std = self._std[method]
+        if std is None:
+            return self._missing(method, self.needs)
+        x = float_array(x, "x", f"{self.name}.{method}")
+        params = self._bind(method, args, kwds)
+        with numpy.errstate(all="ignore"):
+            z = (_plain(x) - _plain(params[-2])) / _plain(params[-1])
+        valid = self._valid(params, z)
+        ok = valid & self._inside(z)
+        fill = numpy.where(valid, numpy.where(z < self.safe_z, below, above), numpy.nan)
+        log_scale = method == "logpdf"
+
+        def at(x: Any, *params: Any) -> Any:
+            *shapes, loc, scale = params
+            out = std((x - loc) / scale, *shapes)
+            return out - np.log(scale) if log_scale else out
+
+        safe = [self.safe_z] + [1.0] * (len(params) - 2) + [0.0, 1.0]
+        return _guarded(at, [x, *params], safe, ok, fill)
+
+    def logpdf(self, x: Any, *args: Any, **kwds: Any) -> Any:
+        return self._at_x("logpdf", x, args, kwds, -INF, -INF)
+
+    def pdf(self, x: Any, *args: Any, **kwds: Any) -> Any:
+        return np.exp(self.logpdf(x, *args, **kwds))
+
+    def cdf(self, x: Any, *args: Any, **kwds: Any) -> Any:
+        return self._at_x("cdf", x, args, kwds, 0.0, 1.0)
+
+    def logcdf(self, x: Any, *args: Any, **kwds: Any) -> Any:
+        return self._at_x("logcdf", x, args, kwds, -INF, 0.0)
+
+    def sf(self, x: Any, *args: Any, **kwds: Any) -> Any:
+        return self._at_x("sf", x, args, kwds, 1.0, 0.0)
+
+    def logsf(self, x: Any, *args: Any, **kwds: Any) -> Any:
+        return self._at_x("logsf", x, args, kwds, 0.0, -INF)
+
+    def ppf(self, q: Any, *args: Any, **kwds: Any) -> Any:
+        std = self._std["ppf"]
+        if std is None:
+            return self._missing("ppf", self.needs)
+        q = float_array(q, "q", f"{self.name}.ppf")
+        params = self._bind("ppf", args, kwds)
+        qp = _plain(q)
+        valid = self._valid(params, qp) & (qp >= 0) & (qp <= 1)
+        loc, scale = _plain(params[-2]), _plain(params[-1])
+        with numpy.errstate(all="ignore"):
+            ends = numpy.where(qp == 0, loc + scale * self.lo, loc + scale * self.hi)
+        fill = numpy.where(valid, ends, numpy.nan)
+
+        def at(q: Any, *params: Any) -> Any:
+            *shapes, loc, scale = params
+            return loc + scale * std(q, *shapes)
+
+        safe = [0.5] + [1.0] * (len(params) - 2) + [0.0, 1.0]
+        return _guarded(at, [q, *params], safe, valid & (qp > 0) & (qp < 1), fill)
+
+
+class _Discrete(_Family):
+    """A family on the integers, given by its log pmf (and cdf) at ``k - loc``."""
+
+    def __init__(
+        self,
+        name: str,
+        shapes: tuple[str, ...],
+        safe: tuple[float, ...],
+        valid: Callable[..., Any],
+        support: Callable[..., Any],
+        logpmf: Std,
+        cdf: Std | None = None,
+        logsf: Std | None = None,
+        needs: str = "",
+    ) -> None:
+        super().__init__(name, shapes, scale=False)
+        self.safe, self.valid, self.support, self.needs = safe, valid, support, needs
+        self._std = {"logpmf": logpmf, "cdf": cdf, "logsf": logsf}
+
+    def _at_k(self, method: str, k: Any, args: Any, kwds: Any, below: float = 0.0) -> Any:
+        """`method` (logpmf, or cdf or logsf: `below` under the support, their end above)."""
+        where = f"{self.name}.{method}"
+        std = self._std[method]
+        if std is None:
+            return self._missing(method, self.needs)
+        k = float_array(k, "k", where)
+        *shapes, loc = self._bind(method, args, kwds)
+        for name, v in (("k", k), ("loc", loc)):
+            if isinstance(v, Tracer):
+                raise TypeError(f"{where}: {name} is discrete and has no derivative; pass a "
+                                "plain value (differentiate in the shape parameters instead)")  # fmt: skip
+        kk = numpy.asarray(k) - numpy.asarray(loc)
+        plain = [_plain(s) for s in shapes]
+        valid = self.valid(*plain) & ~numpy.isnan(kk)
+        if method == "logpmf":
+            ok = valid & (numpy.floor(kk) == kk) & self.support(kk, *plain)
+            fill = numpy.where(valid, -INF, numpy.nan)
+        else:  # a step function of floor(k): `below` under the support, cdf 1 (logsf -inf) above
+            kk = numpy.floor(kk)
+            ok = valid & self.support(kk, *plain)
+            above = 1.0 if method == "cdf" else -INF
+            fill = numpy.where(valid, numpy.where(kk < self.safe[0], below, above), numpy.nan)
+        return _guarded(std, [kk, *shapes], list(self.safe), ok, fill)
+
+    def logpmf(self, k: Any, *args: Any, **kwds: Any) -> Any:
+        return self._at_k("logpmf", k, args, kwds)
+
+    def pmf(self, k: Any, *args: Any, **kwds: Any) -> Any:
+        return np.exp(self.logpmf(k, *args, **kwds))
+
+    def cdf(self, k: Any, *args: Any, **kwds: Any) -> Any:
+        return self._at_k("cdf", k, args, kwds)
+
+    def logcdf(self, k: Any, *args: Any, **kwds: Any) -> Any:
+        return np.log(self.cdf(k, *args, **kwds))
+
+    def sf(self, k: Any, *args: Any, **kwds: Any) -> Any:
+        if self._std["logsf"] is None:
+            return 1.0 - self.cdf(k, *args, **kwds)
+        return np.exp(self.logsf(k, *args, **kwds))
+
+    def logsf(self, k: Any, *args: Any, **kwds: Any) -> Any:
+        if self._std["logsf"] is None:
+            return np.log1p(-self.cdf(k, *args, **kwds))
+        return self._at_k("logsf", k, args, kwds)
+
+
+# ------------------------------------------------------------------------------ continuous
+
+
+def _laplace_cdf(z: Any) -> Any:
+    return np.where(z < 0, 0.5 * np.exp(-np.abs(z)), 1.0 - 0.5 * np.exp(-np.abs(z)))
+
+
+def _laplace_ppf(q: Any) -> Any:
+    return np.where(q <= 0.5, np.log(2.0 * np.minimum(q, 0.5)), -np.log(2.0 - 2.0 * np.maximum(q, 0.5)))
+
+
+def _log_t(z: Any, df: Any) -> Any:
+    half = 0.5 * (df + 1.0)
+    norm_const = special.gammaln(half) - special.gammaln(0.5 * df) - 0.5 * np.log(df * math.pi)
+    return norm_const - half * np.log1p(z * z / df)
+
+
+def _log_gamma(z: Any, a: Any) -> Any:
+    return special.xlogy(a - 1.0, z) - z - special.gammaln(a)
+
+
+def _log_beta(z: Any, a: Any, b: Any) -> Any:
+    log_b = special.gammaln(a) + special.gammaln(b) - special.gammaln(a + b)
+    return special.xlog1py(b - 1.0, -z) + special.xlogy(a - 1.0, z) - log_b
+
+
+REAL = (-INF, INF, False)
+POSITIVE = (0.0, INF, True)
+NONNEGATIVE = (0.0, INF, False)
+
+norm = _Continuous(
+    "norm", (), REAL,
+    logpdf=lambda z: -0.5 * z * z - 0.5 * LOG_2PI,
+    cdf=special.ndtr, sf=lambda z: special.ndtr(-z),
+    logcdf=special.log_ndtr, logsf=lambda z: special.log_ndtr(-z),
+    ppf=_ndtri,
+)  # fmt: skip
+expon = _Continuous(
+    "expon", (), NONNEGATIVE,
+    logpdf=lambda z: -z, cdf=lambda z: -np.expm1(-z), sf=lambda z: np.exp(-z),
+    logcdf=lambda z: np.log(-np.expm1(-z)), logsf=lambda z: -z,
+    ppf=lambda q: -np.log1p(-q),
+)  # fmt: skip
+laplace = _Continuous(
+    "laplace", (), REAL,
+    logpdf=lambda z: -np.abs(z) - math.log(2.0),
+    cdf=_laplace_cdf, sf=lambda z: _laplace_cdf(-z), ppf=_laplace_ppf,
+)  # fmt: skip
+logistic = _Continuous(
+    "logistic", (), REAL,
+    logpdf=lambda z: -np.abs(z) - 2.0 * np.log1p(np.exp(-np.abs(z))),
+    cdf=special.expit, sf=lambda z: special.expit(-z),
+    logcdf=lambda z: -np.logaddexp(0.0, -z), logsf=lambda z: -np.logaddexp(0.0, z),
+    ppf=special.logit,
+)  # fmt: skip
+cauchy = _Continuous(
+    "cauchy", (), REAL,
+    logpdf=lambda z: -np.log1p(z * z) - math.log(math.pi),
+    cdf=lambda z: 0.5 + np.arctan(z) / math.pi, sf=lambda z: 0.5 - np.arctan(z) / math.pi,
+    ppf=lambda q: np.tan(math.pi * (q - 0.5)),
+)  # fmt: skip
+uniform = _Continuous(
+    "uniform", (), (0.0, 1.0, False),
+    logpdf=lambda z: 0.0 * z, cdf=lambda z: z, sf=lambda z: 1.0 - z, ppf=lambda q: q,
+)  # fmt: skip
+pareto = _Continuous(
+    "pareto", ("b",), (1.0, INF, False),
+    logpdf=lambda z, b: np.log(b) - (b + 1.0) * np.log(z),
+    cdf=lambda z, b: -np.expm1(-b * np.log(z)), sf=lambda z, b: np.exp(-b * np.log(z)),
+    logsf=lambda z, b: -b * np.log(z), ppf=lambda q, b: np.exp(-np.log1p(-q) / b),
+)  # fmt: skip
+lognorm = _Continuous(
+    "lognorm", ("s",), POSITIVE,
+    logpdf=lambda z, s: -0.5 * (np.log(z) / s) ** 2 - np.log(s * z) - 0.5 * LOG_2PI,
+    cdf=lambda z, s: special.ndtr(np.log(z) / s), sf=lambda z, s: special.ndtr(-np.log(z) / s),
+    logcdf=lambda z, s: special.log_ndtr(np.log(z) / s),
+    logsf=lambda z, s: special.log_ndtr(-np.log(z) / s),
+    ppf=lambda q, s: np.exp(s * _ndtri(q)),
+)  # fmt: skip
+t = _Continuous("t", ("df",), REAL, logpdf=_log_t, needs="the incomplete beta function betainc")
+chi2 = _Continuous(
+    "chi2", ("df",), NONNEGATIVE,
+    logpdf=lambda z, df: _log_gamma(0.5 * z, 0.5 * df) - math.log(2.0),
+    needs="the incomplete gamma function gammainc",
+)  # fmt: skip
+gamma = _Continuous(
+    "gamma", ("a",), NONNEGATIVE, logpdf=_log_gamma,
+    needs="the incomplete gamma function gammainc, differentiable in a",
+)  # fmt: skip
+beta = _Continuous(
+    "beta", ("a", "b"), (0.0, 1.0, False), logpdf=_log_beta,
+    needs="the incomplete beta function betainc, differentiable in a and b",
+)  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ discrete
+
+
+def _integer(n: Any) -> Any:
+    return numpy.floor(n) == n
+
+
+def _log_choose(n: Any, k: Any) -> Any:
+    return special.gammaln(n + 1.0) - special.gammaln(k + 1.0) - special.gammaln(n - k + 1.0)
+
+
+poisson = _Discrete(
+    "poisson", ("mu",), (0.0, 1.0),
+    valid=lambda mu: mu >= 0, support=lambda k, mu: k >= 0,
+    logpmf=lambda k, mu: special.xlogy(k, mu) - special.gammaln(k + 1.0) - mu,
+    needs="the regularised incomplete gamma function gammaincc",
+)  # fmt: skip
+binom = _Discrete(
+    "binom", ("n", "p"), (0.0, 1.0, 0.5),
+    valid=lambda n, p: (n >= 0) & _integer(n) & (p >= 0) & (p <= 1),
+    support=lambda k, n, p: (k >= 0) & (k <= n),
+    logpmf=lambda k, n, p: (
+        _log_choose(n, k) + special.xlogy(k, p) + special.xlog1py(n - k, -p)
+    ),
+    needs="the incomplete beta function betainc",
+)  # fmt: skip
+bernoulli = _Discrete(
+    "bernoulli", ("p",), (0.0, 0.5),
+    valid=lambda p: (p >= 0) & (p <= 1), support=lambda k, p: (k >= 0) & (k <= 1),
+    logpmf=lambda k, p: special.xlogy(k, p) + special.xlog1py(1.0 - k, -p),
+    cdf=lambda k, p: np.where(k >= 1, 1.0, 1.0 - p),
+)  # fmt: skip
+geom = _Discrete(
+    "geom", ("p",), (1.0, 0.5),
+    valid=lambda p: (p > 0) & (p <= 1), support=lambda k, p: k >= 1,
+    logpmf=lambda k, p: special.xlog1py(k - 1.0, -p) + np.log(p),
+    cdf=lambda k, p: -np.expm1(k * np.log1p(-p)), logsf=lambda k, p: k * np.log1p(-p),
+)  # fmt: skip
+nbinom = _Discrete(
+    "nbinom", ("n", "p"), (0.0, 1.0, 0.5),
+    valid=lambda n, p: (n > 0) & (p > 0) & (p <= 1), support=lambda k, n, p: k >= 0,
+    logpmf=lambda k, n, p: (
+        special.gammaln(n + k) - special.gammaln(k + 1.0) - special.gammaln(n)
+        + special.xlogy(n, p) + special.xlog1py(k, -p)
+    ),
+    needs="the incomplete beta function betainc",
+)  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ multivariate
+
+
+class _Dirichlet:
+    """``dirichlet.logpdf(x, alpha)``: `x`'s first axis holds the components, as SciPy's."""
+
+    def __repr__(self) -> str:
+        return "chainrule.scipy.stats.dirichlet"
+
+    def logpdf(self, x: Any, alpha: Any) -> Any:
+        x = float_array(x, "x", "dirichlet.logpdf")
+        alpha = float_array(alpha, "alpha", "dirichlet.logpdf")
+        k = _plain(alpha).shape
+        if len(k) != 1 or numpy.any(_plain(alpha) <= 0):
+            raise ValueError(f"dirichlet.logpdf: alpha must be a vector of positive numbers, "
+                             f"got shape {k}")  # fmt: skip
+        if np.shape(x)[0] == k[0] - 1:  # SciPy completes the last component
+            x = np.concatenate([x, 1.0 - np.sum(x, axis=0, keepdims=True)], axis=0)
+        xp = _plain(x)
+        if xp.shape[0] != k[0] or xp.min() < 0 or xp.max() > 1:
+            raise ValueError(f"dirichlet.logpdf: x must hold {k[0]} (or {k[0] - 1}) components "
+                             f"in [0, 1] along its first axis, got shape {xp.shape}")  # fmt: skip
+        if numpy.any(numpy.abs(xp.sum(axis=0) - 1.0) > 1e-9):
+            raise ValueError("dirichlet.logpdf: the components of x must sum to 1")
+        a = np.reshape(alpha, k + (1,) * (xp.ndim - 1))
+        log_b = np.sum(special.gammaln(alpha)) - special.gammaln(np.sum(alpha))
+        return np.sum(special.xlogy(a - 1.0, x), axis=0) - log_b
+
+    def pdf(self, x: Any, alpha: Any) -> Any:
+        return np.exp(self.logpdf(x, alpha))
+
+
+class _MultivariateNormal:
+    """``multivariate_normal.logpdf(x, mean=None, cov=1, allow_singular=False)``.
+
+    `x`'s last axis holds the components; `cov` is a matrix, a vector (its diagonal) or a
+    number (times the identity); the result is squeezed, as SciPy's.
+    """
+
+    def __repr__(self) -> str:
+        return "chainrule.scipy.stats.multivariate_normal"
+
+    def logpdf(self, x: Any, mean: Any = None, cov: Any = 1, allow_singular: bool = False) -> Any:
+        where = "multivariate_normal.logpdf"
+        x = float_array(x, "x", where)
+        cov = float_array(cov, "cov", where)
+        dim = (
+            numpy.size(_plain(mean)) if mean is not None
+            else _plain(cov).shape[0] if np.ndim(cov) else (np.shape(x) or (1,))[-1]
+        )  # fmt: skip
+        mean = np.zeros(dim) if mean is None else np.reshape(float_array(mean, "mean", where), (dim,))
+        if np.ndim(cov) < 2:
+            cov = np.eye(dim) * cov if np.ndim(cov) == 0 else np.diag(cov)
+        if np.shape(cov) != (dim, dim):
+            raise ValueError(f"{where}: cov must be ({dim}, {dim}) for a mean of {dim} "
+                             f"components, got shape {np.shape(cov)}")  # fmt: skip
+        if dim == 1 and (np.ndim(x) == 0 or np.shape(x)[-1] != 1):
+            x = np.expand_dims(x, -1)
+        if np.shape(x)[-1] != dim:
+            raise ValueError(f"{where}: x's last axis must have {dim} components, "
+                             f"got shape {np.shape(x)}")  # fmt: skip
+        eig = numpy.linalg.eigvalsh(_plain(cov))
+        if eig.min() <= dim * numpy.finfo(eig.dtype).eps * max(eig.max(), 0.0):
+            raise ValueError(
+                f"{where}: cov is singular or not positive definite; a degenerate normal "
+                + ("(allow_singular=True) is not supported yet" if allow_singular else "has no density")
+            )
+        chol = linalg.cholesky(cov)
+        r = np.reshape(x - mean, (-1, dim))
+        y = linalg.solve(chol, np.transpose(r))  # L y = r: ||y||^2 is the Mahalanobis distance
+        log_det = 2.0 * np.sum(np.log(np.diagonal(chol)))
+        out = -0.5 * (np.sum(y * y, axis=0) + log_det + dim * LOG_2PI)
+        return np.squeeze(np.reshape(out, np.shape(x)[:-1]))
+
+    def pdf(self, x: Any, mean: Any = None, cov: Any = 1, allow_singular: bool = False) -> Any:
+        return np.exp(self.logpdf(x, mean, cov, allow_singular))
+
+
+class _Multinomial:
+    """``multinomial.logpmf(x, n, p)``: counts on `x`'s last axis; differentiable in `p`."""
+
+    def __repr__(self) -> str:
+        return "chainrule.scipy.stats.multinomial"
+
+    def logpmf(self, x: Any, n: Any, p: Any) -> Any:
+        where = "multinomial.logpmf"
+        if isinstance(x, Tracer) or isinstance(n, Tracer):
+            raise TypeError(f"{where}: x and n are counts and have no derivative; pass plain "
+                            "values (differentiate in p instead)")  # fmt: skip
+        x = numpy.asarray(x, float)
+        n = numpy.asarray(n, float)
+        p = float_array(p, "p", where)
+        head = p[..., :-1]
+        p = np.concatenate([head, 1.0 - np.sum(head, axis=-1, keepdims=True)], axis=-1)
+        pp = _plain(p)
+        valid = (n >= 0) & _integer(n) & numpy.all((pp >= 0) & (pp <= 1), axis=-1)
+        ok = valid & numpy.all((x >= 0) & _integer(x), axis=-1) & (x.sum(axis=-1) == n)
+        log_n = special.gammaln(n + 1.0)
+        terms = special.xlogy(x, p) - special.gammaln(x + 1.0)
+        out = log_n + np.sum(terms, axis=-1)
+        return np.where(ok, out, numpy.where(valid, -INF, numpy.nan).astype(_dtype(out)))
+
+    def pmf(self, x: Any, n: Any, p: Any) -> Any:
+        return np.exp(self.logpmf(x, n, p))
+
+
+dirichlet = _Dirichlet()
+multivariate_normal = _MultivariateNormal()
+multinomial = _Multinomial()
