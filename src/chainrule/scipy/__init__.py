@@ -14,5 +14,5 @@ __all__ = ["special", "stats"]
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
-        return importlib.import_module(f"{__name__}.special")
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -74,9 +74,10 @@ def _guarded(f: Callable[..., Any], args: list[Any], safe: list[float], ok: Any,
     Outside `ok` the arguments are first swapped for `safe` ones, so that the branch not
     taken brings neither a warning nor a NaN into a derivative.
     """
-    if numpy.all(ok):
-        return f(*args)
-    out = f(*(np.where(ok, a, s) for a, s in zip(args, safe, strict=True)))
+    with numpy.errstate(divide="ignore"):  # log(0) is -inf at the support's edges, silently
+        if numpy.all(ok):
+            return f(*args)
+        out = f(*(np.where(ok, a, s) for a, s in zip(args, safe, strict=True)))
     return np.where(ok, out, fill.astype(_dtype(out)))
 
 
@@ -137,11 +138,26 @@ class _Continuous(_Family):
         super().__init__(name, shapes, scale=True)
         self.lo, self.hi, self.open_lo = support
         self._std = {"logpdf": logpdf, "cdf": cdf, "sf": sf, "ppf": ppf,
-                     "logcdf": logcdf or (cdf and (lambda z, *s: np.log(cdf(z, *s)))),
-                     "logsf": logsf or (sf and (lambda z, *s: np.log(sf(z, *s))))}  # fmt: skip
+                     "logcdf": logcdf or (cdf and sf and ppf and self._logcdf),
+                     "logsf": logsf or (cdf and sf and ppf and self._logsf)}  # fmt: skip
         self.needs = needs
         finite = [v for v in (self.lo, self.hi) if math.isfinite(v)]
         self.safe_z = (self.lo + self.hi) / 2 if len(finite) == 2 else (finite or [-1.0])[0] + 1
+
+    def _logcdf(self, z: Any, *shapes: Any) -> Any:
+        """SciPy's default: ``log(cdf)`` below the median, ``log1p(-sf)`` above it."""
+        cdf, sf = self._std["cdf"], self._std["sf"]
+        low = _plain(z) < self._median(shapes)
+        return np.where(low, np.log(cdf(z, *shapes)), np.log1p(-sf(z, *shapes)))
+
+    def _logsf(self, z: Any, *shapes: Any) -> Any:
+        """SciPy's default: ``log(sf)`` above the median, ``log1p(-cdf)`` below it."""
+        cdf, sf = self._std["cdf"], self._std["sf"]
+        high = _plain(z) > self._median(shapes)
+        return np.where(high, np.log(sf(z, *shapes)), np.log1p(-cdf(z, *shapes)))
+
+    def _median(self, shapes: Any) -> Any:
+        return _plain(self._std["ppf"](0.5, *(_plain(s) for s in shapes)))
 
     def _inside(self, z: Any) -> Any:
         above = z > self.lo if self.open_lo else z >= self.lo
@@ -269,7 +285,9 @@ class _Discrete(_Family):
         return self._at_k("cdf", k, args, kwds)
 
     def logcdf(self, k: Any, *args: Any, **kwds: Any) -> Any:
-        return np.log(self.cdf(k, *args, **kwds))
+        cdf = self.cdf(k, *args, **kwds)
+        with numpy.errstate(divide="ignore"):
+            return np.log(cdf)
 
     def sf(self, k: Any, *args: Any, **kwds: Any) -> Any:
         if self._std["logsf"] is None:
@@ -278,7 +296,9 @@ class _Discrete(_Family):
 
     def logsf(self, k: Any, *args: Any, **kwds: Any) -> Any:
         if self._std["logsf"] is None:
-            return np.log1p(-self.cdf(k, *args, **kwds))
+            cdf = self.cdf(k, *args, **kwds)
+            with numpy.errstate(divide="ignore"):
+                return np.log1p(-cdf)
         return self._at_k("logsf", k, args, kwds)
 
 
@@ -291,6 +311,25 @@ def _laplace_cdf(z: Any) -> Any:
 
 def _laplace_ppf(q: Any) -> Any:
     return np.where(q <= 0.5, np.log(2.0 * np.minimum(q, 0.5)), -np.log(2.0 - 2.0 * np.maximum(q, 0.5)))
+
+
+def _log_cauchy(z: Any) -> Any:
+    """``-log(pi (1 + z^2))``, as ``-log(pi) - 2 log|z| - log1p(1 / z^2)`` where z^2 would overflow."""
+    small = numpy.abs(_plain(z)) < 1
+    big = np.where(small, 1.0, z)
+    return np.where(
+        small, -np.log1p(z * z), -2.0 * np.log(np.abs(big)) - np.log1p(1.0 / (big * big))
+    ) - math.log(math.pi)
+
+
+def _cauchy_ppf(q: Any) -> Any:
+    """``tan(pi (q - 1/2))``, through ``cot(pi q)`` in the tails so that small q keeps its digits."""
+    qp = _plain(q)
+    middle = (qp >= 0.25) & (qp <= 0.75)
+    low = np.where(qp < 0.25, q, 0.25)
+    high = np.where(qp > 0.75, q, 0.75)
+    tails = np.where(qp < 0.25, -1.0 / np.tan(math.pi * low), 1.0 / np.tan(math.pi * (1.0 - high)))
+    return np.where(middle, np.tan(math.pi * (q - 0.5)), tails)
 
 
 def _log_t(z: Any, df: Any) -> Any:
@@ -322,7 +361,7 @@ norm = _Continuous(
 expon = _Continuous(
     "expon", (), NONNEGATIVE,
     logpdf=lambda z: -z, cdf=lambda z: -np.expm1(-z), sf=lambda z: np.exp(-z),
-    logcdf=lambda z: np.log(-np.expm1(-z)), logsf=lambda z: -z,
+    logsf=lambda z: -z,
     ppf=lambda q: -np.log1p(-q),
 )  # fmt: skip
 laplace = _Continuous(
@@ -339,9 +378,9 @@ logistic = _Continuous(
 )  # fmt: skip
 cauchy = _Continuous(
     "cauchy", (), REAL,
-    logpdf=lambda z: -np.log1p(z * z) - math.log(math.pi),
+    logpdf=_log_cauchy,
     cdf=lambda z: 0.5 + np.arctan(z) / math.pi, sf=lambda z: 0.5 - np.arctan(z) / math.pi,
-    ppf=lambda q: np.tan(math.pi * (q - 0.5)),
+    ppf=_cauchy_ppf,
 )  # fmt: skip
 uniform = _Continuous(
     "uniform", (), (0.0, 1.0, False),
