@@ -64,6 +64,20 @@ def _plain(v: Any) -> Any:
     return numpy.asarray(primal(v))
 
 
+def _weak(value: Any, name: str, where: str) -> Any:
+    """A parameter as a float array, but a Python number stays one until `_common`."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return float_array(value, name, where)
+
+
+def _common(values: list[Any]) -> list[Any]:
+    """Plain values as arrays of the common float type, Python numbers counting weakly as
+    NumPy's do (float32 `x` with ``loc=0`` stays float32); traced values unchanged."""
+    dtype = numpy.result_type(*(primal(v) for v in values))
+    return [v if isinstance(v, Tracer) else numpy.asarray(v, dtype) for v in values]
+
+
 def _dtype(*args: Any) -> Any:
     return numpy.result_type(*(_plain(a).dtype for a in args))
 
@@ -110,7 +124,7 @@ class _Family:
                 if key not in self.defaults:
                     raise TypeError(f"{where} is missing the shape parameter {key!r}")
                 values[key] = self.defaults[key]
-        return [float_array(values[key], key, where) for key in self.params]
+        return [_weak(values[key], key, where) for key in self.params]
 
     def _missing(self, method: str, needs: str) -> Any:
         raise NotImplementedError(
@@ -137,7 +151,7 @@ class _Continuous(_Family):
     ) -> None:
         super().__init__(name, shapes, scale=True)
         self.lo, self.hi, self.open_lo = support
-        self._std = {"logpdf": logpdf, "cdf": cdf, "sf": sf, "ppf": ppf,
+        self._std: dict[str, Any] = {"logpdf": logpdf, "cdf": cdf, "sf": sf, "ppf": ppf,
                      "logcdf": logcdf or (cdf and sf and ppf and self._logcdf),
                      "logsf": logsf or (cdf and sf and ppf and self._logsf)}  # fmt: skip
         self.needs = needs
@@ -170,13 +184,26 @@ class _Continuous(_Family):
             valid = valid & (_plain(p) > 0)
         return valid
 
-    def _at_x(self, method: str, x: Any, args: Any, kwds: Any, below: float, above: float) -> Any:
-        """`method` at x: the standard form at ``(x - loc) / scale``, `below`/`above` outside."""
+    def _at_x(
+        self,
+        method: str,
+        x: Any,
+        args: Any,
+        kwds: Any,
+        below: float,
+        above: float,
+        called: str = "",
+    ) -> Any:
+        """`method` at x: the standard form at ``(x - loc) / scale``, `below`/`above` outside.
+
+        `called` names the method the user called in errors, where it is not `method`.
+        """
         std = self._std[method]
         if std is None:
             return self._missing(method, self.needs)
-        x = float_array(x, "x", f"{self.name}.{method}")
-        params = self._bind(method, args, kwds)
+        called = called or method
+        x, *params = _common([float_array(x, "x", f"{self.name}.{called}"),
+                              *self._bind(called, args, kwds)])  # fmt: skip
         with numpy.errstate(all="ignore"):
             z = (_plain(x) - _plain(params[-2])) / _plain(params[-1])
         valid = self._valid(params, z)
@@ -196,7 +223,7 @@ class _Continuous(_Family):
         return self._at_x("logpdf", x, args, kwds, -INF, -INF)
 
     def pdf(self, x: Any, *args: Any, **kwds: Any) -> Any:
-        return np.exp(self.logpdf(x, *args, **kwds))
+        return np.exp(self._at_x("logpdf", x, args, kwds, -INF, -INF, called="pdf"))
 
     def cdf(self, x: Any, *args: Any, **kwds: Any) -> Any:
         return self._at_x("cdf", x, args, kwds, 0.0, 1.0)
@@ -214,8 +241,9 @@ class _Continuous(_Family):
         std = self._std["ppf"]
         if std is None:
             return self._missing("ppf", self.needs)
-        q = float_array(q, "q", f"{self.name}.ppf")
-        params = self._bind("ppf", args, kwds)
+        q, *params = _common(
+            [float_array(q, "q", f"{self.name}.ppf"), *self._bind("ppf", args, kwds)]
+        )
         qp = _plain(q)
         valid = self._valid(params, qp) & (qp >= 0) & (qp <= 1)
         loc, scale = _plain(params[-2]), _plain(params[-1])
@@ -248,21 +276,24 @@ class _Discrete(_Family):
     ) -> None:
         super().__init__(name, shapes, scale=False)
         self.safe, self.valid, self.support, self.needs = safe, valid, support, needs
-        self._std = {"logpmf": logpmf, "cdf": cdf, "logsf": logsf}
+        self._std: dict[str, Any] = {"logpmf": logpmf, "cdf": cdf, "logsf": logsf}
 
-    def _at_k(self, method: str, k: Any, args: Any, kwds: Any, below: float = 0.0) -> Any:
-        """`method` (logpmf, or cdf or logsf: `below` under the support, their end above)."""
-        where = f"{self.name}.{method}"
+    def _at_k(self, method: str, k: Any, args: Any, kwds: Any, called: str = "") -> Any:
+        """`method` (logpmf, cdf or logsf) at k; `called` names the user's method in errors."""
+        called = called or method
+        where = f"{self.name}.{called}"
         std = self._std[method]
         if std is None:
             return self._missing(method, self.needs)
         k = float_array(k, "k", where)
-        *shapes, loc = self._bind(method, args, kwds)
+        *shapes, loc = self._bind(called, args, kwds)
         for name, v in (("k", k), ("loc", loc)):
             if isinstance(v, Tracer):
                 raise TypeError(f"{where}: {name} is discrete and has no derivative; pass a "
                                 "plain value (differentiate in the shape parameters instead)")  # fmt: skip
-        kk = numpy.asarray(k) - numpy.asarray(loc)
+        # k is a whole number: it takes the shape parameters' float type, not its own
+        shapes = _common(shapes)
+        kk = (numpy.asarray(k) - numpy.asarray(loc)).astype(_dtype(*shapes))
         plain = [_plain(s) for s in shapes]
         valid = self.valid(*plain) & ~numpy.isnan(kk)
         if method == "logpmf":
@@ -272,6 +303,7 @@ class _Discrete(_Family):
             kk = numpy.floor(kk)
             ok = valid & self.support(kk, *plain)
             above = 1.0 if method == "cdf" else -INF
+            below = 0.0  # cdf and logsf under the support
             fill = numpy.where(valid, numpy.where(kk < self.safe[0], below, above), numpy.nan)
         return _guarded(std, [kk, *shapes], list(self.safe), ok, fill)
 
@@ -279,24 +311,24 @@ class _Discrete(_Family):
         return self._at_k("logpmf", k, args, kwds)
 
     def pmf(self, k: Any, *args: Any, **kwds: Any) -> Any:
-        return np.exp(self.logpmf(k, *args, **kwds))
+        return np.exp(self._at_k("logpmf", k, args, kwds, called="pmf"))
 
     def cdf(self, k: Any, *args: Any, **kwds: Any) -> Any:
         return self._at_k("cdf", k, args, kwds)
 
     def logcdf(self, k: Any, *args: Any, **kwds: Any) -> Any:
-        cdf = self.cdf(k, *args, **kwds)
+        cdf = self._at_k("cdf", k, args, kwds, called="logcdf")
         with numpy.errstate(divide="ignore"):
             return np.log(cdf)
 
     def sf(self, k: Any, *args: Any, **kwds: Any) -> Any:
         if self._std["logsf"] is None:
-            return 1.0 - self.cdf(k, *args, **kwds)
-        return np.exp(self.logsf(k, *args, **kwds))
+            return 1.0 - self._at_k("cdf", k, args, kwds, called="sf")
+        return np.exp(self._at_k("logsf", k, args, kwds, called="sf"))
 
     def logsf(self, k: Any, *args: Any, **kwds: Any) -> Any:
         if self._std["logsf"] is None:
-            cdf = self.cdf(k, *args, **kwds)
+            cdf = self._at_k("cdf", k, args, kwds, called="logsf")
             with numpy.errstate(divide="ignore"):
                 return np.log1p(-cdf)
         return self._at_k("logsf", k, args, kwds)
@@ -310,15 +342,17 @@ def _laplace_cdf(z: Any) -> Any:
 
 
 def _laplace_ppf(q: Any) -> Any:
-    return np.where(q <= 0.5, np.log(2.0 * np.minimum(q, 0.5)), -np.log(2.0 - 2.0 * np.maximum(q, 0.5)))
+    return np.where(
+        q <= 0.5, np.log(2.0 * np.minimum(q, 0.5)), -np.log(2.0 - 2.0 * np.maximum(q, 0.5))
+    )
 
 
 def _log_cauchy(z: Any) -> Any:
     """``-log(pi (1 + z^2))``, as ``-log(pi) - 2 log|z| - log1p(1 / z^2)`` where z^2 would overflow."""
     small = numpy.abs(_plain(z)) < 1
-    big = np.where(small, 1.0, z)
+    little, big = np.where(small, z, 0.0), np.where(small, 1.0, z)
     return np.where(
-        small, -np.log1p(z * z), -2.0 * np.log(np.abs(big)) - np.log1p(1.0 / (big * big))
+        small, -np.log1p(little * little), -2.0 * np.log(np.abs(big)) - np.log1p((1.0 / big) ** 2)
     ) - math.log(math.pi)
 
 
@@ -379,7 +413,8 @@ logistic = _Continuous(
 cauchy = _Continuous(
     "cauchy", (), REAL,
     logpdf=_log_cauchy,
-    cdf=lambda z: 0.5 + np.arctan(z) / math.pi, sf=lambda z: 0.5 - np.arctan(z) / math.pi,
+    # 1/2 + arctan(z)/pi, as an angle that keeps its digits in the far tails
+    cdf=lambda z: np.arctan2(1.0, -z) / math.pi, sf=lambda z: np.arctan2(1.0, z) / math.pi,
     ppf=_cauchy_ppf,
 )  # fmt: skip
 uniform = _Continuous(
@@ -509,15 +544,17 @@ class _MultivariateNormal:
 
     def logpdf(self, x: Any, mean: Any = None, cov: Any = 1, allow_singular: bool = False) -> Any:
         where = "multivariate_normal.logpdf"
-        x = float_array(x, "x", where)
-        cov = float_array(cov, "cov", where)
-        dim = (
-            numpy.size(_plain(mean)) if mean is not None
-            else _plain(cov).shape[0] if np.ndim(cov) else (np.shape(x) or (1,))[-1]
-        )  # fmt: skip
-        mean = np.zeros(dim) if mean is None else np.reshape(float_array(mean, "mean", where), (dim,))
+        given = mean is not None
+        x, mean, cov = _common([
+            float_array(x, "x", where), 0.0 if mean is None else _weak(mean, "mean", where),
+            _weak(cov, "cov", where),
+        ])  # fmt: skip
+        # SciPy's dimension: the mean's size, else the covariance's, else 1
+        dim = numpy.size(_plain(mean)) if given else _plain(cov).shape[0] if np.ndim(cov) else 1
+        eye = numpy.eye(dim, dtype=_dtype(x, mean, cov))
+        mean = mean + numpy.zeros(dim, eye.dtype)  # a number means that value in every component
         if np.ndim(cov) < 2:
-            cov = np.eye(dim) * cov if np.ndim(cov) == 0 else np.diag(cov)
+            cov = eye * cov if np.ndim(cov) == 0 else eye * cov[..., None]
         if np.shape(cov) != (dim, dim):
             raise ValueError(f"{where}: cov must be ({dim}, {dim}) for a mean of {dim} "
                              f"components, got shape {np.shape(cov)}")  # fmt: skip
@@ -530,7 +567,11 @@ class _MultivariateNormal:
         if eig.min() <= dim * numpy.finfo(eig.dtype).eps * max(eig.max(), 0.0):
             raise ValueError(
                 f"{where}: cov is singular or not positive definite; a degenerate normal "
-                + ("(allow_singular=True) is not supported yet" if allow_singular else "has no density")
+                + (
+                    "(allow_singular=True) is not supported yet"
+                    if allow_singular
+                    else "has no density"
+                )
             )
         chol = linalg.cholesky(cov)
         r = np.reshape(x - mean, (-1, dim))
@@ -555,8 +596,9 @@ class _Multinomial:
             raise TypeError(f"{where}: x and n are counts and have no derivative; pass plain "
                             "values (differentiate in p instead)")  # fmt: skip
         x = numpy.asarray(x, float)
-        n = numpy.asarray(n, float)
+        n = numpy.asarray(n).astype(int).astype(float)  # SciPy truncates n to an integer
         p = float_array(p, "p", where)
+        x, n = x.astype(_dtype(p)), n.astype(_dtype(p))  # counts take p's float type
         head = p[..., :-1]
         p = np.concatenate([head, 1.0 - np.sum(head, axis=-1, keepdims=True)], axis=-1)
         pp = _plain(p)
