@@ -148,8 +148,10 @@ class _Continuous(_Family):
         logsf: Std | None = None,
         ppf: Std | None = None,
         needs: str = "",
+        plain_shapes: bool = False,
     ) -> None:
         super().__init__(name, shapes, scale=True)
+        self.plain_shapes = plain_shapes  # cdf, sf, ppf: no derivative in the shapes yet
         self.lo, self.hi, self.open_lo = support
         self._std: dict[str, Any] = {"logpdf": logpdf, "cdf": cdf, "sf": sf, "ppf": ppf,
                      "logcdf": logcdf or (cdf and sf and ppf and self._logcdf),
@@ -172,6 +174,18 @@ class _Continuous(_Family):
 
     def _median(self, shapes: Any) -> Any:
         return _plain(self._std["ppf"](0.5, *(_plain(s) for s in shapes)))
+
+    def _refuse_traced_shapes(self, method: str, params: list[Any]) -> None:
+        if method in ("logpdf", "pdf") or not self.plain_shapes:
+            return
+        for name, value in zip(self.params, params[:-2], strict=False):
+            if isinstance(value, Tracer):
+                raise TypeError(
+                    f"chainrule.scipy.stats.{self.name}.{method} is not differentiable in its "
+                    f"shape parameter {name!r} (SciPy's special function has no derivative "
+                    f"rule in it yet): pass {name} as a plain value, or wrap it in "
+                    "chainrule.stop_gradient"
+                )
 
     def _inside(self, z: Any) -> Any:
         above = z > self.lo if self.open_lo else z >= self.lo
@@ -204,6 +218,7 @@ class _Continuous(_Family):
         called = called or method
         x, *params = _common([float_array(x, "x", f"{self.name}.{called}"),
                               *self._bind(called, args, kwds)])  # fmt: skip
+        self._refuse_traced_shapes(called, params)
         with numpy.errstate(all="ignore"):
             z = (_plain(x) - _plain(params[-2])) / _plain(params[-1])
         valid = self._valid(params, z)
@@ -244,6 +259,7 @@ class _Continuous(_Family):
         q, *params = _common(
             [float_array(q, "q", f"{self.name}.ppf"), *self._bind("ppf", args, kwds)]
         )
+        self._refuse_traced_shapes("ppf", params)
         qp = _plain(q)
         valid = self._valid(params, qp) & (qp >= 0) & (qp <= 1)
         loc, scale = _plain(params[-2]), _plain(params[-1])
@@ -381,6 +397,33 @@ def _log_beta(z: Any, a: Any, b: Any) -> Any:
     return special.xlog1py(b - 1.0, -z) + special.xlogy(a - 1.0, z) - log_b
 
 
+def _in_last(fn: Callable[..., Any], nshapes: int, slope: Callable[..., Any]) -> Any:
+    """SciPy's `fn(*shapes, v)` as a primitive differentiable in `v` only.
+
+    ``slope(ans, *shapes, v)`` is ``∂fn/∂v``, written with chainrule's functions so that
+    every order works; the families refuse a traced shape before calling it.
+    """
+    prim = primitive(fn, fn.__name__)
+    defelementwise(prim, *([None] * nshapes), lambda g, ans, *args: g * slope(ans, *args))
+    return prim
+
+
+def _chi2_log(z: Any, df: Any) -> Any:
+    return _log_gamma(0.5 * z, 0.5 * df) - math.log(2.0)
+
+
+_stdtr = _in_last(sc.stdtr, 1, lambda ans, df, z: np.exp(_log_t(z, df)))
+_stdtrit = _in_last(sc.stdtrit, 1, lambda ans, df, q: np.exp(-_log_t(ans, df)))
+_chdtr = _in_last(sc.chdtr, 1, lambda ans, df, z: np.exp(_chi2_log(z, df)))
+_chdtrc = _in_last(sc.chdtrc, 1, lambda ans, df, z: -np.exp(_chi2_log(z, df)))
+_gammainc = _in_last(sc.gammainc, 1, lambda ans, a, z: np.exp(_log_gamma(z, a)))
+_gammaincc = _in_last(sc.gammaincc, 1, lambda ans, a, z: -np.exp(_log_gamma(z, a)))
+_gammaincinv = _in_last(sc.gammaincinv, 1, lambda ans, a, q: np.exp(-_log_gamma(ans, a)))
+_betainc = _in_last(sc.betainc, 2, lambda ans, a, b, z: np.exp(_log_beta(z, a, b)))
+_betaincc = _in_last(sc.betaincc, 2, lambda ans, a, b, z: -np.exp(_log_beta(z, a, b)))
+_betaincinv = _in_last(sc.betaincinv, 2, lambda ans, a, b, q: np.exp(-_log_beta(ans, a, b)))
+
+
 REAL = (-INF, INF, False)
 POSITIVE = (0.0, INF, True)
 NONNEGATIVE = (0.0, INF, False)
@@ -435,19 +478,25 @@ lognorm = _Continuous(
     logsf=lambda z, s: special.log_ndtr(-np.log(z) / s),
     ppf=lambda q, s: np.exp(s * _ndtri(q)),
 )  # fmt: skip
-t = _Continuous("t", ("df",), REAL, logpdf=_log_t, needs="the incomplete beta function betainc")
+t = _Continuous(
+    "t", ("df",), REAL, logpdf=_log_t, plain_shapes=True,
+    cdf=lambda z, df: _stdtr(df, z), sf=lambda z, df: _stdtr(df, -z),
+    ppf=lambda q, df: _stdtrit(df, q),
+)  # fmt: skip
 chi2 = _Continuous(
-    "chi2", ("df",), NONNEGATIVE,
-    logpdf=lambda z, df: _log_gamma(0.5 * z, 0.5 * df) - math.log(2.0),
-    needs="the incomplete gamma function gammainc",
+    "chi2", ("df",), NONNEGATIVE, logpdf=_chi2_log, plain_shapes=True,
+    cdf=lambda z, df: _chdtr(df, z), sf=lambda z, df: _chdtrc(df, z),
+    ppf=lambda q, df: 2.0 * _gammaincinv(0.5 * df, q),
 )  # fmt: skip
 gamma = _Continuous(
-    "gamma", ("a",), NONNEGATIVE, logpdf=_log_gamma,
-    needs="the incomplete gamma function gammainc, differentiable in a",
+    "gamma", ("a",), NONNEGATIVE, logpdf=_log_gamma, plain_shapes=True,
+    cdf=lambda z, a: _gammainc(a, z), sf=lambda z, a: _gammaincc(a, z),
+    ppf=lambda q, a: _gammaincinv(a, q),
 )  # fmt: skip
 beta = _Continuous(
-    "beta", ("a", "b"), (0.0, 1.0, False), logpdf=_log_beta,
-    needs="the incomplete beta function betainc, differentiable in a and b",
+    "beta", ("a", "b"), (0.0, 1.0, False), logpdf=_log_beta, plain_shapes=True,
+    cdf=lambda z, a, b: _betainc(a, b, z), sf=lambda z, a, b: _betaincc(a, b, z),
+    ppf=lambda q, a, b: _betaincinv(a, b, q),
 )  # fmt: skip
 
 
