@@ -89,10 +89,24 @@ def _guarded(f: Callable[..., Any], args: list[Any], safe: list[float], ok: Any,
     taken brings neither a warning nor a NaN into a derivative.
     """
     with numpy.errstate(divide="ignore"):  # log(0) is -inf at the support's edges, silently
-        if numpy.all(ok):
-            return f(*args)
+        if numpy.all(ok):  # the shape of `ok` may lack loc's axes (ppf): broadcast both
+            out = f(*args)
+            shape = numpy.broadcast_shapes(np.shape(out), ok.shape)
+            return out if np.shape(out) == shape else np.broadcast_to(out, shape)
         out = f(*(np.where(ok, a, s) for a, s in zip(args, safe, strict=True)))
     return np.where(ok, out, fill.astype(_dtype(out)))
+
+
+def _refuse_traced(family: Any, method: str, names: tuple[str, ...], values: list[Any]) -> None:
+    """A clear error where one of `names` (a shape parameter without a rule here) is traced."""
+    for name, value in zip(family.params, values, strict=False):
+        if name in names and isinstance(value, Tracer):
+            raise TypeError(
+                f"chainrule.scipy.stats.{family.name}.{method} is not differentiable in its "
+                f"shape parameter {name!r} (SciPy's special function has no derivative "
+                f"rule in it yet): pass {name} as a plain value, or wrap it in "
+                "chainrule.stop_gradient"
+            )
 
 
 class _Family:
@@ -126,12 +140,6 @@ class _Family:
                 values[key] = self.defaults[key]
         return [_weak(values[key], key, where) for key in self.params]
 
-    def _missing(self, method: str, needs: str) -> Any:
-        raise NotImplementedError(
-            f"chainrule.scipy.stats.{self.name}.{method} is not available yet: it needs "
-            f"{needs}; use scipy.stats.{self.name}.{method} on plain values"
-        )
-
 
 class _Continuous(_Family):
     """A location-scale family given by its standard form on the support ``[lo, hi]``."""
@@ -142,21 +150,18 @@ class _Continuous(_Family):
         shapes: tuple[str, ...],
         support: tuple[float, float, bool],
         logpdf: Std,
-        cdf: Std | None = None,
-        sf: Std | None = None,
+        cdf: Std,
+        sf: Std,
+        ppf: Std,
         logcdf: Std | None = None,
         logsf: Std | None = None,
-        ppf: Std | None = None,
-        needs: str = "",
         plain_shapes: bool = False,
     ) -> None:
         super().__init__(name, shapes, scale=True)
         self.plain_shapes = plain_shapes  # cdf, sf, ppf: no derivative in the shapes yet
         self.lo, self.hi, self.open_lo = support
         self._std: dict[str, Any] = {"logpdf": logpdf, "cdf": cdf, "sf": sf, "ppf": ppf,
-                     "logcdf": logcdf or (cdf and sf and ppf and self._logcdf),
-                     "logsf": logsf or (cdf and sf and ppf and self._logsf)}  # fmt: skip
-        self.needs = needs
+                     "logcdf": logcdf or self._logcdf, "logsf": logsf or self._logsf}  # fmt: skip
         finite = [v for v in (self.lo, self.hi) if math.isfinite(v)]
         self.safe_z = (self.lo + self.hi) / 2 if len(finite) == 2 else (finite or [-1.0])[0] + 1
 
@@ -176,16 +181,8 @@ class _Continuous(_Family):
         return _plain(self._std["ppf"](0.5, *(_plain(s) for s in shapes)))
 
     def _refuse_traced_shapes(self, method: str, params: list[Any]) -> None:
-        if method in ("logpdf", "pdf") or not self.plain_shapes:
-            return
-        for name, value in zip(self.params, params[:-2], strict=False):
-            if isinstance(value, Tracer):
-                raise TypeError(
-                    f"chainrule.scipy.stats.{self.name}.{method} is not differentiable in its "
-                    f"shape parameter {name!r} (SciPy's special function has no derivative "
-                    f"rule in it yet): pass {name} as a plain value, or wrap it in "
-                    "chainrule.stop_gradient"
-                )
+        if method not in ("logpdf", "pdf") and self.plain_shapes:
+            _refuse_traced(self, method, self.params[:-2], params[:-2])
 
     def _inside(self, z: Any) -> Any:
         above = z > self.lo if self.open_lo else z >= self.lo
@@ -213,8 +210,6 @@ class _Continuous(_Family):
         `called` names the method the user called in errors, where it is not `method`.
         """
         std = self._std[method]
-        if std is None:
-            return self._missing(method, self.needs)
         called = called or method
         x, *params = _common([float_array(x, "x", f"{self.name}.{called}"),
                               *self._bind(called, args, kwds)])  # fmt: skip
@@ -254,8 +249,6 @@ class _Continuous(_Family):
 
     def ppf(self, q: Any, *args: Any, **kwds: Any) -> Any:
         std = self._std["ppf"]
-        if std is None:
-            return self._missing("ppf", self.needs)
         q, *params = _common(
             [float_array(q, "q", f"{self.name}.ppf"), *self._bind("ppf", args, kwds)]
         )
@@ -275,8 +268,16 @@ class _Continuous(_Family):
         return _guarded(at, [q, *params], safe, valid & (qp > 0) & (qp < 1), fill)
 
 
+FILLS = {"cdf": (0.0, 1.0), "sf": (1.0, 0.0), "logcdf": (-INF, 0.0), "logsf": (0.0, -INF)}
+
+
 class _Discrete(_Family):
-    """A family on the integers, given by its log pmf (and cdf) at ``k - loc``."""
+    """A family on the integers, given by its log pmf (and cdf, sf...) at ``k - loc``.
+
+    Under the support the cdf is 0 and the sf 1; at and above ``top(*shapes)`` (infinite
+    unless given) the cdf is 1 and the sf 0. `plain_cdf` names the shapes in which the cdf
+    and sf are not differentiable yet.
+    """
 
     def __init__(
         self,
@@ -286,27 +287,41 @@ class _Discrete(_Family):
         valid: Callable[..., Any],
         support: Callable[..., Any],
         logpmf: Std,
-        cdf: Std | None = None,
+        cdf: Std,
+        sf: Std | None = None,
+        logcdf: Std | None = None,
         logsf: Std | None = None,
-        needs: str = "",
+        top: Callable[..., Any] | None = None,
+        plain_cdf: tuple[str, ...] = (),
     ) -> None:
         super().__init__(name, shapes, scale=False)
-        self.safe, self.valid, self.support, self.needs = safe, valid, support, needs
-        self._std: dict[str, Any] = {"logpmf": logpmf, "cdf": cdf, "logsf": logsf}
+        self.safe, self.valid, self.support = safe, valid, support
+        self.top = top or (lambda *s: INF)
+        self.plain_cdf = plain_cdf
+        if sf is None and logsf is not None:
+            sf = lambda k, *s: np.exp(logsf(k, *s))
+        elif sf is None:
+            sf = lambda k, *s: 1.0 - cdf(k, *s)
+        self._std: dict[str, Any] = {
+            "logpmf": logpmf, "cdf": cdf, "sf": sf,
+            "logcdf": logcdf or (lambda k, *s: np.log(cdf(k, *s))),
+            "logsf": logsf or (lambda k, *s: np.log(sf(k, *s))),
+        }  # fmt: skip
 
     def _at_k(self, method: str, k: Any, args: Any, kwds: Any, called: str = "") -> Any:
-        """`method` (logpmf, cdf or logsf) at k; `called` names the user's method in errors."""
+        """`method` at k (a step function of floor(k) but for logpmf); `called` names the
+        method the user called, in errors."""
         called = called or method
         where = f"{self.name}.{called}"
         std = self._std[method]
-        if std is None:
-            return self._missing(method, self.needs)
         k = float_array(k, "k", where)
         *shapes, loc = self._bind(called, args, kwds)
         for name, v in (("k", k), ("loc", loc)):
             if isinstance(v, Tracer):
                 raise TypeError(f"{where}: {name} is discrete and has no derivative; pass a "
                                 "plain value (differentiate in the shape parameters instead)")  # fmt: skip
+        if method != "logpmf":
+            _refuse_traced(self, called, self.plain_cdf, shapes)
         # k is a whole number: it takes the shape parameters' float type, not its own
         shapes = _common(shapes)
         kk = (numpy.asarray(k) - numpy.asarray(loc)).astype(_dtype(*shapes))
@@ -315,11 +330,10 @@ class _Discrete(_Family):
         if method == "logpmf":
             ok = valid & (numpy.floor(kk) == kk) & self.support(kk, *plain)
             fill = numpy.where(valid, -INF, numpy.nan)
-        else:  # a step function of floor(k): `below` under the support, cdf 1 (logsf -inf) above
+        else:
             kk = numpy.floor(kk)
-            ok = valid & self.support(kk, *plain)
-            above = 1.0 if method == "cdf" else -INF
-            below = 0.0  # cdf and logsf under the support
+            ok = valid & self.support(kk, *plain) & (kk < self.top(*plain))
+            below, above = FILLS[method]
             fill = numpy.where(valid, numpy.where(kk < self.safe[0], below, above), numpy.nan)
         return _guarded(std, [kk, *shapes], list(self.safe), ok, fill)
 
@@ -333,20 +347,12 @@ class _Discrete(_Family):
         return self._at_k("cdf", k, args, kwds)
 
     def logcdf(self, k: Any, *args: Any, **kwds: Any) -> Any:
-        cdf = self._at_k("cdf", k, args, kwds, called="logcdf")
-        with numpy.errstate(divide="ignore"):
-            return np.log(cdf)
+        return self._at_k("logcdf", k, args, kwds)
 
     def sf(self, k: Any, *args: Any, **kwds: Any) -> Any:
-        if self._std["logsf"] is None:
-            return 1.0 - self._at_k("cdf", k, args, kwds, called="sf")
-        return np.exp(self._at_k("logsf", k, args, kwds, called="sf"))
+        return self._at_k("sf", k, args, kwds)
 
     def logsf(self, k: Any, *args: Any, **kwds: Any) -> Any:
-        if self._std["logsf"] is None:
-            cdf = self._at_k("cdf", k, args, kwds, called="logsf")
-            with numpy.errstate(divide="ignore"):
-                return np.log1p(-cdf)
         return self._at_k("logsf", k, args, kwds)
 
 
@@ -515,7 +521,7 @@ poisson = _Discrete(
     "poisson", ("mu",), (0.0, 1.0),
     valid=lambda mu: mu >= 0, support=lambda k, mu: k >= 0,
     logpmf=lambda k, mu: special.xlogy(k, mu) - special.gammaln(k + 1.0) - mu,
-    needs="the regularised incomplete gamma function gammaincc",
+    cdf=lambda k, mu: _gammaincc(k + 1.0, mu), sf=lambda k, mu: _gammainc(k + 1.0, mu),
 )  # fmt: skip
 binom = _Discrete(
     "binom", ("n", "p"), (0.0, 1.0, 0.5),
@@ -524,13 +530,15 @@ binom = _Discrete(
     logpmf=lambda k, n, p: (
         _log_choose(n, k) + special.xlogy(k, p) + special.xlog1py(n - k, -p)
     ),
-    needs="the incomplete beta function betainc",
+    cdf=lambda k, n, p: _betaincc(k + 1.0, n - k, p),
+    sf=lambda k, n, p: _betainc(k + 1.0, n - k, p),
+    top=lambda n, p: n, plain_cdf=("n",),
 )  # fmt: skip
 bernoulli = _Discrete(
     "bernoulli", ("p",), (0.0, 0.5),
     valid=lambda p: (p >= 0) & (p <= 1), support=lambda k, p: (k >= 0) & (k <= 1),
     logpmf=lambda k, p: special.xlogy(k, p) + special.xlog1py(1.0 - k, -p),
-    cdf=lambda k, p: np.where(k >= 1, 1.0, 1.0 - p),
+    cdf=lambda k, p: 1.0 - p, sf=lambda k, p: p, top=lambda p: 1.0,
 )  # fmt: skip
 geom = _Discrete(
     "geom", ("p",), (1.0, 0.5),
@@ -538,6 +546,14 @@ geom = _Discrete(
     logpmf=lambda k, p: special.xlog1py(k - 1.0, -p) + np.log(p),
     cdf=lambda k, p: -np.expm1(k * np.log1p(-p)), logsf=lambda k, p: k * np.log1p(-p),
 )  # fmt: skip
+
+
+def _nbinom_logcdf(k: Any, n: Any, p: Any) -> Any:
+    """SciPy's: ``log(cdf)``, or ``log1p(-I_{1-p}(k + 1, n))`` where the cdf is over 1/2."""
+    high = sc.betainc(_plain(n), _plain(k) + 1.0, _plain(p)) > 0.5
+    return np.where(high, np.log1p(-_betainc(k + 1.0, n, 1.0 - p)), np.log(_betainc(n, k + 1.0, p)))
+
+
 nbinom = _Discrete(
     "nbinom", ("n", "p"), (0.0, 1.0, 0.5),
     valid=lambda n, p: (n > 0) & (p > 0) & (p <= 1), support=lambda k, n, p: k >= 0,
@@ -545,7 +561,8 @@ nbinom = _Discrete(
         special.gammaln(n + k) - special.gammaln(k + 1.0) - special.gammaln(n)
         + special.xlogy(n, p) + special.xlog1py(k, -p)
     ),
-    needs="the incomplete beta function betainc",
+    cdf=lambda k, n, p: _betainc(n, k + 1.0, p), sf=lambda k, n, p: _betaincc(n, k + 1.0, p),
+    logcdf=_nbinom_logcdf, plain_cdf=("n",),
 )  # fmt: skip
 
 
