@@ -108,6 +108,17 @@ def test_laplace_kink_convention() -> None:
     assert cr.grad(stats.laplace.logpdf)(0.0) == 0.0
 
 
+def test_smooth_at_the_branch_points() -> None:
+    """Functions written in two branches are still differentiable where the branches meet."""
+    np.testing.assert_allclose(cr.grad(stats.laplace.cdf)(0.0), 0.5, rtol=1e-15)
+    np.testing.assert_allclose(cr.grad(stats.laplace.sf)(0.0), -0.5, rtol=1e-15)
+    np.testing.assert_allclose(cr.grad(stats.laplace.ppf)(0.5), 2.0, rtol=1e-15)
+    # logistic: d^2 logpdf / dx^2 = -pdf / ... = -1/2 at 0
+    np.testing.assert_allclose(cr.hessian(stats.logistic.logpdf)(0.0), -0.5, rtol=1e-15)
+    check_rule(stats.logistic.logpdf, np.array([-0.5, 0.0, 0.7]))
+    check_rule(stats.cauchy.ppf, np.array([0.25, 0.5, 0.75]))
+
+
 # ------------------------------------------------------------------------------ discrete
 
 DISCRETE = {

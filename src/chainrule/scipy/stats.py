@@ -360,13 +360,16 @@ class _Discrete(_Family):
 
 
 def _laplace_cdf(z: Any) -> Any:
-    return np.where(z < 0, 0.5 * np.exp(-np.abs(z)), 1.0 - 0.5 * np.exp(-np.abs(z)))
+    """``exp(z) / 2`` below 0, ``1 - exp(-z) / 2`` above: smooth at 0, so no ``abs``."""
+    low = _plain(z) < 0
+    below, above = np.where(low, z, 0.0), np.where(low, 0.0, z)
+    return np.where(low, 0.5 * np.exp(below), 1.0 - 0.5 * np.exp(-above))
 
 
 def _laplace_ppf(q: Any) -> Any:
-    return np.where(
-        q <= 0.5, np.log(2.0 * np.minimum(q, 0.5)), -np.log(2.0 - 2.0 * np.maximum(q, 0.5))
-    )
+    low = _plain(q) <= 0.5
+    below, above = np.where(low, q, 0.25), np.where(low, 0.75, q)
+    return np.where(low, np.log(2.0 * below), -np.log(2.0 - 2.0 * above))
 
 
 def _log_cauchy(z: Any) -> Any:
@@ -454,7 +457,7 @@ laplace = _Continuous(
 )  # fmt: skip
 logistic = _Continuous(
     "logistic", (), REAL,
-    logpdf=lambda z: -np.abs(z) - 2.0 * np.log1p(np.exp(-np.abs(z))),
+    logpdf=lambda z: -z - 2.0 * np.logaddexp(0.0, -z),
     cdf=special.expit, sf=lambda z: special.expit(-z),
     logcdf=lambda z: -np.logaddexp(0.0, -z), logsf=lambda z: -np.logaddexp(0.0, z),
     ppf=special.logit,
