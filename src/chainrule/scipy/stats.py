@@ -9,10 +9,21 @@ is 0, ``cdf`` is 0 below and 1 above, ``ppf`` of 0 and 1 are the support's ends;
 parameters (``scale <= 0``) and NaN give NaN. float32 inputs give float32 results (SciPy
 returns float64), as JAX does.
 
+Continuous: ``norm expon laplace logistic cauchy uniform pareto(b) lognorm(s) t(df)
+chi2(df) gamma(a) beta(a, b)`` with ``logpdf pdf cdf logcdf sf logsf ppf``; discrete:
+``poisson(mu) binom(n, p) bernoulli(p) geom(p) nbinom(n, p)`` with ``logpmf pmf cdf
+logcdf sf logsf``; multivariate: ``dirichlet.logpdf/pdf(x, alpha)`` (components on `x`'s
+first axis, as SciPy's), ``multivariate_normal.logpdf/pdf(x, mean=None, cov=1)``,
+``multinomial.logpmf/pmf(x, n, p)``.
+
 Conventions where there is no derivative:
 - Outside the support and at invalid parameters the value is a constant: derivative 0.
-- ``laplace`` at ``x == loc``, where ``|x - loc|`` has a kink: the derivative of ``abs``
-  at 0, which is 0 (the average of the two one-sided ones).
+- ``laplace.logpdf`` at ``x == loc``, where ``|x - loc|`` has a kink: the derivative of
+  ``abs`` at 0, which is 0 (the average of the two one-sided ones).
+- ``t chi2 gamma beta``: ``cdf sf ppf`` (and their logs) are differentiable in `x` (or
+  `q`), ``loc`` and ``scale``, not in the shape parameters (SciPy's incomplete gamma and
+  beta functions have no rule in them here): a traced shape is an error that names it.
+  So are ``binom``'s and ``nbinom``'s ``cdf``/``sf`` in `n`.
 - Discrete families (``poisson binom bernoulli geom nbinom multinomial``) are
   differentiable in their parameters, not in `k` (nor in ``loc``): a traced `k` is an error.
 - ``multinomial`` replaces the last probability by ``1 - sum(p[..., :-1])``, as SciPy does,
@@ -230,24 +241,59 @@ class _Continuous(_Family):
         return _guarded(at, [x, *params], safe, ok, fill)
 
     def logpdf(self, x: Any, *args: Any, **kwds: Any) -> Any:
+        """Log density at `x`; ``-inf`` outside the support.
+
+        >>> print(round(float(gamma.logpdf(2.0, 3.0, scale=0.5)), 6))
+        -1.227411
+        """
         return self._at_x("logpdf", x, args, kwds, -INF, -INF)
 
     def pdf(self, x: Any, *args: Any, **kwds: Any) -> Any:
+        """Density at `x`: ``exp(logpdf)``.
+
+        >>> print(round(float(t.pdf(0.5, 3.0)), 6))
+        0.313181
+        """
         return np.exp(self._at_x("logpdf", x, args, kwds, -INF, -INF, called="pdf"))
 
     def cdf(self, x: Any, *args: Any, **kwds: Any) -> Any:
+        """``P(X <= x)``.
+
+        >>> print(round(float(expon.cdf(1.0, scale=2.0)), 6))
+        0.393469
+        """
         return self._at_x("cdf", x, args, kwds, 0.0, 1.0)
 
     def logcdf(self, x: Any, *args: Any, **kwds: Any) -> Any:
+        """``log P(X <= x)``, accurate in the lower tail.
+
+        >>> print(round(float(norm.logcdf(-10.0)), 6))
+        -53.231285
+        """
         return self._at_x("logcdf", x, args, kwds, -INF, 0.0)
 
     def sf(self, x: Any, *args: Any, **kwds: Any) -> Any:
+        """``P(X > x)``, accurate in the upper tail.
+
+        >>> print(float(cauchy.sf(1.0)))
+        0.25
+        """
         return self._at_x("sf", x, args, kwds, 1.0, 0.0)
 
     def logsf(self, x: Any, *args: Any, **kwds: Any) -> Any:
+        """``log P(X > x)``.
+
+        >>> print(round(float(pareto.logsf(4.0, 2.0)), 6))
+        -2.772589
+        """
         return self._at_x("logsf", x, args, kwds, 0.0, -INF)
 
     def ppf(self, q: Any, *args: Any, **kwds: Any) -> Any:
+        """The quantile: the `x` with ``cdf(x) == q``; NaN outside ``[0, 1]``.
+
+        >>> print(round(float(lognorm.ppf(0.5, 0.7, scale=3.0)), 6))
+        3.0
+        """
         std = self._std["ppf"]
         q, *params = _common(
             [float_array(q, "q", f"{self.name}.ppf"), *self._bind("ppf", args, kwds)]
@@ -338,21 +384,51 @@ class _Discrete(_Family):
         return _guarded(std, [kk, *shapes], list(self.safe), ok, fill)
 
     def logpmf(self, k: Any, *args: Any, **kwds: Any) -> Any:
+        """Log probability of `k`; ``-inf`` off the support (and at non-integer `k`).
+
+        >>> print(round(float(poisson.logpmf(2, 3.0)), 6))
+        -1.495923
+        """
         return self._at_k("logpmf", k, args, kwds)
 
     def pmf(self, k: Any, *args: Any, **kwds: Any) -> Any:
+        """Probability of `k`: ``exp(logpmf)``.
+
+        >>> print(round(float(binom.pmf(3, 10, 0.5)), 6))
+        0.117188
+        """
         return np.exp(self._at_k("logpmf", k, args, kwds, called="pmf"))
 
     def cdf(self, k: Any, *args: Any, **kwds: Any) -> Any:
+        """``P(X <= k)``, a step function of ``floor(k)``.
+
+        >>> print(round(float(geom.cdf(2.5, 0.5)), 6))
+        0.75
+        """
         return self._at_k("cdf", k, args, kwds)
 
     def logcdf(self, k: Any, *args: Any, **kwds: Any) -> Any:
+        """``log P(X <= k)``.
+
+        >>> print(round(float(bernoulli.logcdf(0, 0.25)), 6))
+        -0.287682
+        """
         return self._at_k("logcdf", k, args, kwds)
 
     def sf(self, k: Any, *args: Any, **kwds: Any) -> Any:
+        """``P(X > k)``.
+
+        >>> print(round(float(nbinom.sf(3, 2.0, 0.5)), 6))
+        0.1875
+        """
         return self._at_k("sf", k, args, kwds)
 
     def logsf(self, k: Any, *args: Any, **kwds: Any) -> Any:
+        """``log P(X > k)``.
+
+        >>> print(round(float(geom.logsf(3, 0.5)), 6))
+        -2.079442
+        """
         return self._at_k("logsf", k, args, kwds)
 
 
@@ -573,7 +649,12 @@ nbinom = _Discrete(
 
 
 class _Dirichlet:
-    """``dirichlet.logpdf(x, alpha)``: `x`'s first axis holds the components, as SciPy's."""
+    """``dirichlet.logpdf(x, alpha)``: `x`'s first axis holds the components, as SciPy's.
+
+    >>> import numpy
+    >>> print(round(float(dirichlet.logpdf(numpy.array([0.2, 0.3, 0.5]), [1.0, 2.0, 3.0])), 6))
+    1.504077
+    """
 
     def __repr__(self) -> str:
         return "chainrule.scipy.stats.dirichlet"
@@ -606,6 +687,10 @@ class _MultivariateNormal:
 
     `x`'s last axis holds the components; `cov` is a matrix, a vector (its diagonal) or a
     number (times the identity); the result is squeezed, as SciPy's.
+
+    >>> cov = [[2.0, 0.5], [0.5, 1.0]]
+    >>> print(round(float(multivariate_normal.logpdf([0.5, -0.5], [0.0, 0.0], cov)), 6))
+    -2.403399
     """
 
     def __repr__(self) -> str:
@@ -654,7 +739,11 @@ class _MultivariateNormal:
 
 
 class _Multinomial:
-    """``multinomial.logpmf(x, n, p)``: counts on `x`'s last axis; differentiable in `p`."""
+    """``multinomial.logpmf(x, n, p)``: counts on `x`'s last axis; differentiable in `p`.
+
+    >>> print(round(float(multinomial.pmf([1, 2, 0], 3, [0.2, 0.5, 0.3])), 6))
+    0.15
+    """
 
     def __repr__(self) -> str:
         return "chainrule.scipy.stats.multinomial"
