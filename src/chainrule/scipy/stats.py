@@ -762,6 +762,7 @@ class _Multinomial:
         pp = _plain(p)
         valid = (n >= 0) & _integer(n) & numpy.all((pp >= 0) & (pp <= 1), axis=-1)
         ok = valid & numpy.all((x >= 0) & _integer(x), axis=-1) & (x.sum(axis=-1) == n)
+        x, n = numpy.where(ok[..., None], x, 0.0), numpy.where(ok, n, 0.0)  # no NaN, no warning
         log_n = special.gammaln(n + 1.0)
         terms = special.xlogy(x, p) - special.gammaln(x + 1.0)
         out = log_n + np.sum(terms, axis=-1)
