@@ -145,6 +145,19 @@ def test_discrete_values_match_scipy(family: str, method: str) -> None:
     assert np.isnan(ours(K, *bad)).all()  # SciPy: NaN too, except bernoulli's logcdf at k >= 1
 
 
+@pytest.mark.parametrize("family", sorted(DISCRETE))
+def test_discrete_ppf_is_scipys_step_function(family: str) -> None:
+    shapes = DISCRETE[family]
+    fun = getattr(stats, family).ppf
+    for loc in (0.0, 2.0):
+        np.testing.assert_array_equal(
+            fun(Q, *shapes, loc=loc), getattr(ss, family).ppf(Q, *shapes, loc=loc)
+        )
+    assert fun(np.float32(0.5), *np.float32(shapes)).dtype == np.float32
+    g = cr.grad(lambda q, s: fun(q, s, *shapes[1:]), argnums=(0, 1))(0.4, shapes[0])
+    assert g == (0.0, 0.0)
+
+
 @pytest.mark.parametrize(("family", "method"), DISC_CASES)
 def test_discrete_derivatives(family: str, method: str) -> None:
     shapes = DISCRETE[family]

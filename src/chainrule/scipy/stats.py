@@ -12,7 +12,7 @@ returns float64), as JAX does.
 Continuous: ``norm expon laplace logistic cauchy uniform pareto(b) lognorm(s) t(df)
 chi2(df) gamma(a) beta(a, b)`` with ``logpdf pdf cdf logcdf sf logsf ppf``; discrete:
 ``poisson(mu) binom(n, p) bernoulli(p) geom(p) nbinom(n, p)`` with ``logpmf pmf cdf
-logcdf sf logsf``; multivariate: ``dirichlet.logpdf/pdf(x, alpha)`` (components on `x`'s
+logcdf sf logsf ppf``; multivariate: ``dirichlet.logpdf/pdf(x, alpha)`` (components on `x`'s
 first axis, as SciPy's), ``multivariate_normal.logpdf/pdf(x, mean=None, cov=1)``,
 ``multinomial.logpmf/pmf(x, n, p)``.
 
@@ -26,6 +26,7 @@ Conventions where there is no derivative:
   So are ``binom``'s and ``nbinom``'s ``cdf``/``sf`` in `n`.
 - Discrete families (``poisson binom bernoulli geom nbinom multinomial``) are
   differentiable in their parameters, not in `k` (nor in ``loc``): a traced `k` is an error.
+  Their ``ppf`` is a step function: derivative 0 everywhere, as ``floor``'s.
 - ``multinomial`` replaces the last probability by ``1 - sum(p[..., :-1])``, as SciPy does,
   so its derivative goes to the other entries.
 
@@ -422,6 +423,21 @@ class _Discrete(_Family):
         0.1875
         """
         return self._at_k("sf", k, args, kwds)
+
+    def ppf(self, q: Any, *args: Any, **kwds: Any) -> Any:
+        """The smallest `k` with ``cdf(k) >= q``, SciPy's own: a step function of `q` and
+        the parameters, so its derivative is 0 (as ``floor``'s).
+
+        >>> print(float(poisson.ppf(0.5, 3.0)))
+        3.0
+        """
+        import scipy.stats  # heavy: loaded by the first discrete ppf only
+
+        q, *params = _common(
+            [float_array(q, "q", f"{self.name}.ppf"), *self._bind("ppf", args, kwds)]
+        )
+        out = getattr(scipy.stats, self.name).ppf(*(_plain(v) for v in (q, *params)))
+        return numpy.asarray(out).astype(_dtype(q, *params))
 
     def logsf(self, k: Any, *args: Any, **kwds: Any) -> Any:
         """``log P(X > k)``.
