@@ -57,6 +57,20 @@ def test_continuous_values_match_scipy(family: str, method: str) -> None:
         assert np.isnan(ours(0.7, *([-1.0] * len(shapes))))
 
 
+@pytest.mark.parametrize(("family", "method"), [(f, m) for f, m in CONT_CASES if CONTINUOUS[f]])
+def test_shape_parameters_broadcast(family: str, method: str) -> None:
+    shapes = [np.array([[0.5 * s], [2.0 * s]]) for s in CONTINUOUS[family]]  # (2, 1) each
+    point = Q if method == "ppf" else X
+    got = getattr(getattr(stats, family), method)(
+        point, *shapes, scale=np.array([1.0, 2.0, 1.5])[:, None, None]
+    )
+    want = getattr(getattr(ss, family), method)(
+        point, *shapes, scale=np.array([1.0, 2.0, 1.5])[:, None, None]
+    )
+    assert np.shape(got) == np.shape(want) == (3, 2, point.size)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
+
+
 @pytest.mark.parametrize(("family", "method"), CONT_CASES)
 def test_continuous_derivatives(family: str, method: str) -> None:
     shapes = CONTINUOUS[family]
