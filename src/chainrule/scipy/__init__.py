@@ -1,4 +1,4 @@
-"""Differentiable SciPy functions: ``from chainrule.scipy import special, integrate``.
+"""Differentiable SciPy functions: ``from chainrule.scipy import special, stats, integrate``.
 
 Kept out of ``import chainrule`` so that SciPy is loaded only by code that uses it;
 each submodule (``chainrule.scipy.special``, ...) is imported on first access.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["integrate", "special"]
+__all__ = ["integrate", "special", "stats"]
 
 
 def __getattr__(name: str) -> Any:
