@@ -1,7 +1,8 @@
 """Differentiable SciPy functions: ``from chainrule.scipy import special``.
 
 Kept out of ``import chainrule`` so that SciPy is loaded only by code that uses it;
-``chainrule.scipy.special`` is imported on first access.
+each submodule (``chainrule.scipy.special``, ``.signal``, ``.linalg``...) is imported on
+first access.
 """
 
 from __future__ import annotations
@@ -9,10 +10,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["special"]
+__all__ = ["linalg", "signal", "special"]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "special":
-        return importlib.import_module(f"{__name__}.special")
+    if name in __all__:
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,221 @@
+"""Differentiable ``scipy.signal`` convolutions: SciPy's names, signatures and values.
+
+Called on plain arrays, each function is SciPy's own. Under a transform all of them are one
+primitive, the N-d *full* convolution (``method`` 'direct', 'fft' or 'auto', as SciPy),
+and the modes are slices of it: 'same' the centred part of the shape of ``in1``, 'valid'
+the part where the inputs overlap completely (``|n - m| + 1`` per axis). A correlation is
+the convolution with ``in2`` flipped (real inputs).
+
+Rules: a convolution is bilinear, so its forward derivative is ``conv(da, b) + conv(a,
+db)``; its adjoint in ``a`` is a correlation with ``b``, which is the full convolution of
+the cotangent with ``flip(b)``, sliced back to the shape of ``a`` (and the same in ``b``).
+Both are written with the primitive itself, so every order follows.
+
+Real inputs only. ``convolve2d`` and ``correlate2d`` are differentiable with SciPy's
+default ``boundary='fill', fillvalue=0``; other boundaries raise under a transform, and so
+does ``fftconvolve`` with ``axes`` (pass ``axes=None``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.signal as ss
+
+from chainrule import numpy as cnp
+from chainrule.core.primitive import defjvp_joint, defvjp, primitive
+from chainrule.core.trace import Tracer
+from chainrule.numpy.rules.common import batch_ndim, ndim_of, shape_of
+
+__all__ = ["convolve", "convolve2d", "correlate", "correlate2d", "fftconvolve"]
+
+_MODES = ("full", "same", "valid")
+
+
+def _full_impl(a: Any, b: Any, method: str = "auto") -> Any:
+    return ss.convolve(a, b, mode="full", method=method)
+
+
+_full = primitive(_full_impl, "convolve")
+
+
+def _lifted(x: Any, nb: int) -> Any:
+    """`x` with `nb` leading axes of size 1, to convolve against a tangent's batch axes."""
+    return cnp.reshape(x, (1,) * nb + shape_of(x)) if nb else x
+
+
+def _window(x: Any, starts: tuple[int, ...], shape: tuple[int, ...]) -> Any:
+    """The block of `x` (over its last axes) of the given `shape` starting at `starts`."""
+    block = tuple(slice(s, s + n) for s, n in zip(starts, shape, strict=True))
+    return x[(Ellipsis,) + block]
+
+
+def _correlate_back(g: Any, other: Any, like: Any, method: str) -> Any:
+    """The adjoint of ``x -> conv_full(x, other)`` at `g`, shaped like `like`."""
+    starts = tuple(m - 1 for m in shape_of(other))
+    return _window(_full(g, cnp.flip(other), method=method), starts, shape_of(like))
+
+
+def _full_jvp(tangents: Any, ans: Any, a: Any, b: Any, method: str = "auto") -> Any:
+    ta, tb = tangents
+    out = None
+    if ta is not None:
+        out = _full(ta, _lifted(b, batch_ndim(ta, a)), method=method)
+    if tb is not None:
+        term = _full(_lifted(a, batch_ndim(tb, b)), tb, method=method)
+        out = term if out is None else out + term
+    return out
+
+
+defvjp(
+    _full,
+    lambda g, ans, a, b, method="auto": _correlate_back(g, b, a, method),
+    lambda g, ans, a, b, method="auto": _correlate_back(g, a, b, method),
+)
+defjvp_joint(_full, _full_jvp)
+
+
+def _traced(*xs: Any) -> bool:
+    return any(isinstance(x, Tracer) for x in xs)
+
+
+def _convolve_traced(
+    name: str, a: Any, b: Any, mode: str, method: str, centre_late: bool = False
+) -> Any:
+    """The N-d convolution in `mode`, as a slice of the full one.
+
+    'same' is centred as SciPy's: along an axis where ``in2`` has even length the block
+    starts at ``m/2 - 1``, except for ``correlate2d`` (`centre_late`), where it is ``m/2``.
+    """
+    if mode not in _MODES:
+        raise ValueError(
+            f"chainrule.scipy.signal.{name}: mode must be one of {_MODES}, got {mode!r}"
+        )
+    sa, sb = shape_of(a), shape_of(b)
+    if len(sa) != len(sb):
+        raise ValueError(
+            f"chainrule.scipy.signal.{name}: in1 and in2 should have the same dimensionality "
+            f"(got shapes {sa} and {sb})"
+        )
+    if mode == "valid" and not (
+        all(n >= m for n, m in zip(sa, sb, strict=True))
+        or all(m >= n for n, m in zip(sa, sb, strict=True))
+    ):
+        raise ValueError(
+            f"chainrule.scipy.signal.{name}: for 'valid' mode, one input must be at least as "
+            f"large as the other in every dimension (got shapes {sa} and {sb})"
+        )
+    full = _full(a, b, method=method)
+    if mode == "full":
+        return full
+    if mode == "same":
+        shape = sa
+        starts = tuple((m - 1 + centre_late) // 2 for m in sb)
+    else:
+        shape = tuple(abs(n - m) + 1 for n, m in zip(sa, sb, strict=True))
+        starts = tuple(min(n, m) - 1 for n, m in zip(sa, sb, strict=True))
+    return _window(full, starts, shape)
+
+
+def convolve(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> Any:
+    """`scipy.signal.convolve`, differentiable in both inputs.
+
+    The gradient of ``sum(w * convolve(x, k))`` in ``x`` is the correlation of ``w`` with
+    ``k`` (a moving sum of ``w`` for a box kernel):
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> from chainrule.scipy import signal
+    >>> k = np.ones(2)
+    >>> cr.grad(lambda x: signal.convolve(x, k).sum())(np.array([1.0, 2.0, 3.0]))
+    array([2., 2., 2.])
+    """
+    if not _traced(in1, in2):
+        return ss.convolve(in1, in2, mode=mode, method=method)
+    return _convolve_traced("convolve", in1, in2, mode, method)
+
+
+def correlate(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> Any:
+    """`scipy.signal.correlate` (real inputs): ``convolve(in1, flip(in2))``.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> from chainrule.scipy import signal
+    >>> x = np.array([1.0, 2.0, 3.0])
+    >>> cr.grad(lambda k: signal.correlate(x, k, mode="valid")[0])(np.array([0.0, 0.0]))
+    array([1., 2.])
+    """
+    if not _traced(in1, in2):
+        return ss.correlate(in1, in2, mode=mode, method=method)
+    return _convolve_traced("correlate", in1, cnp.flip(in2), mode, method)
+
+
+def fftconvolve(in1: Any, in2: Any, mode: str = "full", axes: Any = None) -> Any:
+    """`scipy.signal.fftconvolve`; under a transform, ``axes=None`` (all axes) only.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> from chainrule.scipy import signal
+    >>> f = lambda k: signal.fftconvolve(np.array([1.0, 2.0]), k, mode="same").sum()
+    >>> cr.grad(f)(np.array([0.0, 0.0, 0.0])).round(6)
+    array([2., 3., 1.])
+    """
+    if not _traced(in1, in2):
+        return ss.fftconvolve(in1, in2, mode=mode, axes=axes)
+    if axes is not None and sorted(np.atleast_1d(axes) % max(ndim_of(in1), 1)) != list(
+        range(ndim_of(in1))
+    ):
+        raise NotImplementedError(
+            "chainrule.scipy.signal.fftconvolve: axes= other than all axes is not "
+            f"differentiable yet (got axes={axes!r}); pass axes=None."
+        )
+    return _convolve_traced("fftconvolve", in1, in2, mode, "fft")
+
+
+def _check_2d(name: str, in1: Any, in2: Any, boundary: str, fillvalue: Any) -> None:
+    if ndim_of(in1) != 2 or ndim_of(in2) != 2:
+        raise ValueError(f"chainrule.scipy.signal.{name}: in1 and in2 must both be 2-D arrays")
+    if boundary not in ("fill", "pad") or _traced(fillvalue) or np.any(fillvalue != 0):
+        raise NotImplementedError(
+            f"chainrule.scipy.signal.{name}: only boundary='fill' with fillvalue=0 is "
+            f"differentiable yet (got boundary={boundary!r}, fillvalue={fillvalue!r})."
+        )
+
+
+def convolve2d(
+    in1: Any, in2: Any, mode: str = "full", boundary: str = "fill", fillvalue: Any = 0
+) -> Any:
+    """`scipy.signal.convolve2d`; under a transform, ``boundary='fill'``, ``fillvalue=0``.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> from chainrule.scipy import signal
+    >>> x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> cr.grad(lambda k: signal.convolve2d(x, k, mode="valid").sum())(np.zeros((2, 2)))
+    array([[4., 3.],
+           [2., 1.]])
+    """
+    if not _traced(in1, in2):
+        return ss.convolve2d(in1, in2, mode=mode, boundary=boundary, fillvalue=fillvalue)
+    _check_2d("convolve2d", in1, in2, boundary, fillvalue)
+    return _convolve_traced("convolve2d", in1, in2, mode, "direct")
+
+
+def correlate2d(
+    in1: Any, in2: Any, mode: str = "full", boundary: str = "fill", fillvalue: Any = 0
+) -> Any:
+    """`scipy.signal.correlate2d`; under a transform, ``boundary='fill'``, ``fillvalue=0``.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> from chainrule.scipy import signal
+    >>> x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> cr.grad(lambda k: signal.correlate2d(x, k, mode="valid").sum())(np.zeros((2, 2)))
+    array([[1., 2.],
+           [3., 4.]])
+    """
+    if not _traced(in1, in2):
+        return ss.correlate2d(in1, in2, mode=mode, boundary=boundary, fillvalue=fillvalue)
+    _check_2d("correlate2d", in1, in2, boundary, fillvalue)
+    return _convolve_traced("correlate2d", in1, cnp.flip(in2), mode, "direct", centre_late=True)
