@@ -1,6 +1,7 @@
 """Differentiable ``scipy.linalg``: SciPy's names, signatures and values (real inputs).
 
-Called on plain arrays, each function is SciPy's own. Under a transform:
+Called on plain arrays, each function is SciPy's own. Under a transform float32 stays
+float32, also where SciPy computes in float64 (``logm``, ``det``, ``expm_frechet``), and:
 
 - ``expm``, ``sqrtm``, ``logm`` are primitives whose derivative is the Fréchet derivative,
   read off the same function of a block matrix (Higham, *Functions of Matrices*, 3.2):
@@ -8,8 +9,7 @@ Called on plain arrays, each function is SciPy's own. Under a transform:
   ``L_f(Aᵀ, G)`` (real coefficients), so both modes, and every order, use ``f`` itself.
   ``expm_frechet(A, E)`` is that block identity, differentiable in ``A`` and ``E``. A real
   matrix with eigenvalues on the closed negative real axis has a complex ``sqrtm``/``logm``:
-  under a transform that raises (real results only). ``logm`` of float32 is float64, as
-  SciPy's.
+  under a transform that raises (real results only).
 - ``solve_sylvester(a, b, q)`` (``AX + XB = Q``) is a primitive: ``dX = sylv(A, B, dQ - dA X
   - X dB)`` and, with ``Y = sylv(Aᵀ, Bᵀ, G)``, cotangents ``-Y Xᵀ``, ``-Xᵀ Y``, ``Y``.
   ``solve_continuous_lyapunov(a, q)`` is ``solve_sylvester(a, aᵀ, q)``.
@@ -40,7 +40,7 @@ import scipy.linalg as sl
 from chainrule import numpy as cnp
 from chainrule.core.primitive import Primitive, defjvp, defjvp_joint, defvjp, primitive
 from chainrule.core.trace import Tracer, primal
-from chainrule.numpy.rules.common import batch_ndim, ndim_of, shape_of, unbroadcast
+from chainrule.numpy.rules.common import ndim_of, shape_of, unbroadcast
 from chainrule.numpy.rules.linalg import _mask, _mT
 
 __all__ = [
@@ -97,7 +97,8 @@ def _matrix_function(name: str, fun: Callable[[Any], Any]) -> Primitive:
                 "differentiated for now. Call it outside the transform to get SciPy's "
                 "complex value."
             )
-        return out
+        dtype = np.asarray(a).dtype
+        return out.astype(dtype, copy=False) if dtype.kind == "f" else out
 
     prim = primitive(impl, name)
     defvjp(prim, lambda g, ans, a: _frechet(prim, _mT(a), g))
@@ -574,9 +575,7 @@ def solve(
     array([0.5 , 0.25])
     """
     if not _traced(a, b):
-        return sl.solve(
-            a, b, lower, overwrite_a, overwrite_b, check_finite, assume_a, transposed
-        )
+        return sl.solve(a, b, lower, overwrite_a, overwrite_b, check_finite, assume_a, transposed)
     _check_2d("solve", a)
     if assume_a not in (None, "general", "gen"):
         raise _unsupported("solve", f"assume_a={assume_a!r}")

@@ -47,8 +47,8 @@ def _lifted(x: Any, nb: int) -> Any:
 
 def _window(x: Any, starts: tuple[int, ...], shape: tuple[int, ...]) -> Any:
     """The block of `x` (over its last axes) of the given `shape` starting at `starts`."""
-    block = tuple(slice(s, s + n) for s, n in zip(starts, shape, strict=True))
-    return x[(Ellipsis,) + block]
+    index = (Ellipsis, *(slice(s, s + n) for s, n in zip(starts, shape, strict=True)))
+    return x[index]
 
 
 def _correlate_back(g: Any, other: Any, like: Any, method: str) -> Any:
