@@ -99,6 +99,21 @@ def test_complex_result_raises_under_transform(name):
         cr.grad(lambda a: getattr(linalg, name)(a).sum())(a)
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore::scipy.linalg.LinAlgWarning")
+@pytest.mark.parametrize("name", ["sqrtm", "logm"])
+@pytest.mark.parametrize("a", [np.diag([0.0, 1.0]), np.zeros((2, 2)), np.diag([1e-17, 1.0])])
+def test_singular_matrix_derivative_raises(name, a):
+    f = getattr(linalg, name)
+    for derivative in (cr.grad(lambda a: f(a).sum()), cr.jacfwd(f)):
+        with pytest.raises(np.linalg.LinAlgError, match=f"{name}: the matrix is singular"):
+            derivative(a)
+
+
+def test_nearly_singular_but_resolved_derivative_is_kept():
+    a = np.diag([1e-10, 1.0])  # sqrt'(1e-10) = 5e4, well defined
+    np.testing.assert_allclose(cr.grad(lambda a: linalg.sqrtm(a)[0, 0])(a)[0, 0], 5e4, rtol=1e-6)
+
+
 # ------------------------------------------------------------------ Sylvester, Lyapunov
 
 

@@ -9,7 +9,8 @@ float32, also where SciPy computes in float64 (``logm``, ``det``, ``expm_frechet
   ``L_f(Aᵀ, G)`` (real coefficients), so both modes, and every order, use ``f`` itself.
   ``expm_frechet(A, E)`` is that block identity, differentiable in ``A`` and ``E``. A real
   matrix with eigenvalues on the closed negative real axis has a complex ``sqrtm``/``logm``:
-  under a transform that raises (real results only).
+  under a transform that raises (real results only); at a singular matrix (an eigenvalue
+  0 to working precision) their derivative is infinite and raises ``LinAlgError``.
 - ``solve_sylvester(a, b, q)`` (``AX + XB = Q``) is a primitive: ``dX = sylv(A, B, dQ - dA X
   - X dB)`` and, with ``Y = sylv(Aᵀ, Bᵀ, G)``, cotangents ``-Y Xᵀ``, ``-Xᵀ Y``, ``Y``.
   ``solve_continuous_lyapunov(a, q)`` is ``solve_sylvester(a, aᵀ, q)``.
@@ -87,7 +88,23 @@ def _frechet(f: Primitive, a: Any, e: Any) -> Any:
     return f(big)[..., :n, n:]
 
 
-def _matrix_function(name: str, fun: Callable[[Any], Any]) -> Primitive:
+def _differentiable_at(name: str, a: Any) -> Any:
+    """`a` itself, after checking that it is not singular to working precision: the Fréchet
+    derivative of ``sqrtm`` and ``logm`` does not exist at a zero eigenvalue (it is
+    infinite), and near one the block matrix would return a huge, meaningless number."""
+    values = np.abs(np.linalg.eigvals(primal(a)))
+    n = values.shape[-1]
+    if n and np.any(values.min(-1) <= n * np.finfo(values.dtype).eps * values.max(-1)):
+        raise np.linalg.LinAlgError(
+            f"chainrule.scipy.linalg.{name}: the matrix is singular (an eigenvalue is 0 to "
+            f"working precision), where the derivative of {name} does not exist (it is "
+            "infinite). Move the input away from singular matrices (add a multiple of the "
+            "identity)."
+        )
+    return a
+
+
+def _matrix_function(name: str, fun: Callable[[Any], Any], singular_ok: bool) -> Primitive:
     def impl(a: Any) -> Any:
         out = fun(a)
         if np.iscomplexobj(out):
@@ -100,15 +117,18 @@ def _matrix_function(name: str, fun: Callable[[Any], Any]) -> Primitive:
         dtype = np.asarray(a).dtype
         return out.astype(dtype, copy=False) if dtype.kind == "f" else out
 
+    def at(a: Any) -> Any:
+        return a if singular_ok else _differentiable_at(name, a)
+
     prim = primitive(impl, name)
-    defvjp(prim, lambda g, ans, a: _frechet(prim, _mT(a), g))
-    defjvp(prim, lambda t, ans, a: _frechet(prim, a, t))
+    defvjp(prim, lambda g, ans, a: _frechet(prim, _mT(at(a)), g))
+    defjvp(prim, lambda t, ans, a: _frechet(prim, at(a), t))
     return prim
 
 
-_expm = _matrix_function("expm", sl.expm)
-_sqrtm = _matrix_function("sqrtm", sl.sqrtm)
-_logm = _matrix_function("logm", sl.logm)
+_expm = _matrix_function("expm", sl.expm, singular_ok=True)
+_sqrtm = _matrix_function("sqrtm", sl.sqrtm, singular_ok=False)
+_logm = _matrix_function("logm", sl.logm, singular_ok=False)
 
 
 def expm(A: Any) -> Any:
