@@ -62,6 +62,19 @@ def test_2d_values_and_rules(name, sa, sb, mode):
     check_rule(lambda a, b: ours(a, b, mode=mode), a, b)
 
 
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(("sa", "sb"), SHAPES_2D)
+@pytest.mark.parametrize("name", ["convolve2d", "correlate2d"])
+def test_2d_fillvalue(name, sa, sb, mode):
+    a, b, c = rand(*sa), rand(*sb, seed=1), np.float64(1.7)
+    ours, theirs = getattr(signal, name), getattr(ss, name)
+    expected = theirs(a, b, mode=mode, fillvalue=c)
+    np.testing.assert_array_equal(ours(a, b, mode=mode, fillvalue=c), expected)
+    f = lambda a, b, c: ours(a, b, mode=mode, fillvalue=c)
+    np.testing.assert_allclose(traced_value(f, a, b, c), expected, atol=1e-12)
+    check_rule(f, a, b, c)
+
+
 def test_scalars():
     check_rule(signal.convolve, np.float64(2.0), np.float64(3.0), batched=False)
 
@@ -81,8 +94,8 @@ def test_errors():
         cr.grad(lambda a: signal.convolve(a, rand(2, 5), mode="valid").sum())(rand(3, 3))
     with pytest.raises(NotImplementedError, match="boundary='fill'"):
         cr.grad(lambda a: signal.convolve2d(a, b, boundary="wrap").sum())(rand(3, 3))
-    with pytest.raises(NotImplementedError, match="fillvalue"):
-        cr.grad(lambda a: signal.correlate2d(a, b, fillvalue=1.0).sum())(rand(3, 3))
+    with pytest.raises(ValueError, match="fillvalue must be scalar"):
+        cr.grad(lambda a: signal.correlate2d(a, b, fillvalue=np.ones(2)).sum())(rand(3, 3))
     with pytest.raises(ValueError, match="2-D"):
         cr.grad(lambda a: signal.convolve2d(a, a).sum())(a)
     with pytest.raises(NotImplementedError, match="axes=None"):

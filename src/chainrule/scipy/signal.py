@@ -11,9 +11,9 @@ db)``; its adjoint in ``a`` is a correlation with ``b``, which is the full convo
 the cotangent with ``flip(b)``, sliced back to the shape of ``a`` (and the same in ``b``).
 Both are written with the primitive itself, so every order follows.
 
-Real inputs only. ``convolve2d`` and ``correlate2d`` are differentiable with SciPy's
-default ``boundary='fill', fillvalue=0``; other boundaries raise under a transform, and so
-does ``fftconvolve`` with ``axes`` (pass ``axes=None``).
+Real inputs only. ``convolve2d`` and ``correlate2d`` are differentiable with
+``boundary='fill'`` (SciPy's default), in ``fillvalue`` too; 'wrap' and 'symm' raise under
+a transform, and so does ``fftconvolve`` with ``axes`` other than all (pass ``axes=None``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import scipy.signal as ss
 
 from chainrule import numpy as cnp
 from chainrule.core.primitive import defjvp_joint, defvjp, primitive
-from chainrule.core.trace import Tracer
+from chainrule.core.trace import Tracer, primal
 from chainrule.numpy.rules.common import batch_ndim, ndim_of, shape_of
 
 __all__ = ["convolve", "convolve2d", "correlate", "correlate2d", "fftconvolve"]
@@ -173,20 +173,39 @@ def fftconvolve(in1: Any, in2: Any, mode: str = "full", axes: Any = None) -> Any
     return _convolve_traced("fftconvolve", in1, in2, mode, "fft")
 
 
-def _check_2d(name: str, in1: Any, in2: Any, boundary: str, fillvalue: Any) -> None:
-    if ndim_of(in1) != 2 or ndim_of(in2) != 2:
+def _convolve2d_traced(
+    name: str, in1: Any, kernel: Any, mode: str, boundary: str, fillvalue: Any, late: bool
+) -> Any:
+    """A 2-d convolution of `in1`, padded with `fillvalue` outside, with `kernel`.
+
+    The padded input is ``in1`` plus ``c`` times the indicator of the outside, so the
+    result is ``conv(in1, k) + c (sum(k) - conv(ones, k))``; in 'valid' mode nothing of
+    the padding is read (as SciPy).
+    """
+    if ndim_of(in1) != 2 or ndim_of(kernel) != 2:
         raise ValueError(f"chainrule.scipy.signal.{name}: in1 and in2 must both be 2-D arrays")
-    if boundary not in ("fill", "pad") or _traced(fillvalue) or np.any(fillvalue != 0):
+    if boundary not in ("fill", "pad"):
         raise NotImplementedError(
-            f"chainrule.scipy.signal.{name}: only boundary='fill' with fillvalue=0 is "
-            f"differentiable yet (got boundary={boundary!r}, fillvalue={fillvalue!r})."
+            f"chainrule.scipy.signal.{name}: only boundary='fill' is differentiable yet (got "
+            f"boundary={boundary!r})."
         )
+    if np.size(fillvalue) != 1:
+        raise ValueError(
+            f"chainrule.scipy.signal.{name}: fillvalue must be scalar or an array with one element."
+        )
+    out = _convolve_traced(name, in1, kernel, mode, "direct", late)
+    if mode == "valid" or not (_traced(fillvalue) or np.any(np.asarray(fillvalue) != 0)):
+        return out
+    ones = np.ones(shape_of(in1), np.result_type(primal(in1), primal(kernel)))
+    outside = cnp.sum(kernel) - _convolve_traced(name, ones, kernel, mode, "direct", late)
+    return out + cnp.reshape(fillvalue, ()) * outside
 
 
 def convolve2d(
     in1: Any, in2: Any, mode: str = "full", boundary: str = "fill", fillvalue: Any = 0
 ) -> Any:
-    """`scipy.signal.convolve2d`; under a transform, ``boundary='fill'``, ``fillvalue=0``.
+    """`scipy.signal.convolve2d`; under a transform, ``boundary='fill'`` (any `fillvalue`,
+    itself differentiable).
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
@@ -196,16 +215,16 @@ def convolve2d(
     array([[4., 3.],
            [2., 1.]])
     """
-    if not _traced(in1, in2):
+    if not _traced(in1, in2, fillvalue):
         return ss.convolve2d(in1, in2, mode=mode, boundary=boundary, fillvalue=fillvalue)
-    _check_2d("convolve2d", in1, in2, boundary, fillvalue)
-    return _convolve_traced("convolve2d", in1, in2, mode, "direct")
+    return _convolve2d_traced("convolve2d", in1, in2, mode, boundary, fillvalue, False)
 
 
 def correlate2d(
     in1: Any, in2: Any, mode: str = "full", boundary: str = "fill", fillvalue: Any = 0
 ) -> Any:
-    """`scipy.signal.correlate2d`; under a transform, ``boundary='fill'``, ``fillvalue=0``.
+    """`scipy.signal.correlate2d`; under a transform, ``boundary='fill'`` (any `fillvalue`,
+    itself differentiable).
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
@@ -215,7 +234,7 @@ def correlate2d(
     array([[1., 2.],
            [3., 4.]])
     """
-    if not _traced(in1, in2):
+    if not _traced(in1, in2, fillvalue):
         return ss.correlate2d(in1, in2, mode=mode, boundary=boundary, fillvalue=fillvalue)
-    _check_2d("correlate2d", in1, in2, boundary, fillvalue)
-    return _convolve_traced("correlate2d", in1, cnp.flip(in2), mode, "direct", centre_late=True)
+    flipped = cnp.flip(in2)
+    return _convolve2d_traced("correlate2d", in1, flipped, mode, boundary, fillvalue, True)
