@@ -75,6 +75,20 @@ def test_2d_fillvalue(name, sa, sb, mode):
     check_rule(f, a, b, c)
 
 
+@pytest.mark.parametrize("boundary", ["wrap", "circular", "symm", "symmetric"])
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(("sa", "sb"), SHAPES_2D)
+@pytest.mark.parametrize("name", ["convolve2d", "correlate2d"])
+def test_2d_boundaries(name, sa, sb, mode, boundary):
+    a, b = rand(*sa), rand(*sb, seed=1)
+    ours, theirs = getattr(signal, name), getattr(ss, name)
+    expected = theirs(a, b, mode=mode, boundary=boundary)
+    np.testing.assert_array_equal(ours(a, b, mode=mode, boundary=boundary), expected)
+    f = lambda a, b: ours(a, b, mode=mode, boundary=boundary)
+    np.testing.assert_allclose(traced_value(f, a, b), expected, atol=1e-12)
+    check_rule(f, a, b)
+
+
 def test_scalars():
     check_rule(signal.convolve, np.float64(2.0), np.float64(3.0), batched=False)
 
@@ -90,10 +104,12 @@ def test_errors():
         cr.grad(lambda a: signal.convolve(a, b).sum())(a)
     with pytest.raises(ValueError, match="mode must be one of"):
         cr.grad(lambda a: signal.convolve(a, a, mode="middle").sum())(a)
+    with pytest.raises(ValueError, match="mode must be one of"):
+        cr.grad(lambda a: signal.convolve2d(a, a, mode="middle", boundary="wrap").sum())(b)
     with pytest.raises(ValueError, match="at least as large"):
         cr.grad(lambda a: signal.convolve(a, rand(2, 5), mode="valid").sum())(rand(3, 3))
-    with pytest.raises(NotImplementedError, match="boundary='fill'"):
-        cr.grad(lambda a: signal.convolve2d(a, b, boundary="wrap").sum())(rand(3, 3))
+    with pytest.raises(ValueError, match="acceptable boundary flags"):
+        cr.grad(lambda a: signal.convolve2d(a, b, boundary="mirror").sum())(rand(3, 3))
     with pytest.raises(ValueError, match="fillvalue must be scalar"):
         cr.grad(lambda a: signal.correlate2d(a, b, fillvalue=np.ones(2)).sum())(rand(3, 3))
     with pytest.raises(ValueError, match="2-D"):

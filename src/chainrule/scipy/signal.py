@@ -11,9 +11,9 @@ db)``; its adjoint in ``a`` is a correlation with ``b``, which is the full convo
 the cotangent with ``flip(b)``, sliced back to the shape of ``a`` (and the same in ``b``).
 Both are written with the primitive itself, so every order follows.
 
-Real inputs only. ``convolve2d`` and ``correlate2d`` are differentiable with
-``boundary='fill'`` (SciPy's default), in ``fillvalue`` too; 'wrap' and 'symm' raise under
-a transform, and so does ``fftconvolve`` with ``axes`` other than all (pass ``axes=None``).
+Real inputs only. ``convolve2d`` and ``correlate2d`` take every boundary (``'fill'``,
+differentiable in ``fillvalue`` too, ``'wrap'``, ``'symm'``); ``fftconvolve`` with ``axes``
+other than all raises under a transform (pass ``axes=None``).
 """
 
 from __future__ import annotations
@@ -80,6 +80,13 @@ def _traced(*xs: Any) -> bool:
     return any(isinstance(x, Tracer) for x in xs)
 
 
+def _check_mode(name: str, mode: str) -> None:
+    if mode not in _MODES:
+        raise ValueError(
+            f"chainrule.scipy.signal.{name}: mode must be one of {_MODES}, got {mode!r}"
+        )
+
+
 def _convolve_traced(
     name: str, a: Any, b: Any, mode: str, method: str, centre_late: bool = False
 ) -> Any:
@@ -88,10 +95,7 @@ def _convolve_traced(
     'same' is centred as SciPy's: along an axis where ``in2`` has even length the block
     starts at ``m/2 - 1``, except for ``correlate2d`` (`centre_late`), where it is ``m/2``.
     """
-    if mode not in _MODES:
-        raise ValueError(
-            f"chainrule.scipy.signal.{name}: mode must be one of {_MODES}, got {mode!r}"
-        )
+    _check_mode(name, mode)
     sa, sb = shape_of(a), shape_of(b)
     if len(sa) != len(sb):
         raise ValueError(
@@ -106,7 +110,11 @@ def _convolve_traced(
             f"chainrule.scipy.signal.{name}: for 'valid' mode, one input must be at least as "
             f"large as the other in every dimension (got shapes {sa} and {sb})"
         )
-    full = _full(a, b, method=method)
+    return _crop(_full(a, b, method=method), sa, sb, mode, centre_late)
+
+
+def _crop(full: Any, sa: Any, sb: Any, mode: str, centre_late: bool) -> Any:
+    """The block of the full convolution of shapes `sa` and `sb` that `mode` keeps."""
     if mode == "full":
         return full
     if mode == "same":
@@ -173,22 +181,37 @@ def fftconvolve(in1: Any, in2: Any, mode: str = "full", axes: Any = None) -> Any
     return _convolve_traced("fftconvolve", in1, in2, mode, "fft")
 
 
+# SciPy's boundary flags, as modes of `numpy.pad`: the input extended beyond its edges.
+_BOUNDARIES = {
+    "fill": "constant", "pad": "constant", "wrap": "wrap", "circular": "wrap",
+    "symm": "symmetric", "symmetric": "symmetric",
+}  # fmt: skip
+
+
 def _convolve2d_traced(
     name: str, in1: Any, kernel: Any, mode: str, boundary: str, fillvalue: Any, late: bool
 ) -> Any:
     """A 2-d convolution of `in1`, padded with `fillvalue` outside, with `kernel`.
 
-    The padded input is ``in1`` plus ``c`` times the indicator of the outside, so the
-    result is ``conv(in1, k) + c (sum(k) - conv(ones, k))``; in 'valid' mode nothing of
-    the padding is read (as SciPy).
+    'wrap' and 'symm' pad `in1` by ``m - 1`` on each side (`numpy.pad`'s 'wrap' and
+    'symmetric') and keep the 'valid' part. With 'fill', the padded input is ``in1`` plus
+    ``c`` times the indicator of the outside, so the result is ``conv(in1, k) + c (sum(k) -
+    conv(ones, k))``. In 'valid' mode nothing of the padding is read (as SciPy).
     """
+    _check_mode(name, mode)
     if ndim_of(in1) != 2 or ndim_of(kernel) != 2:
         raise ValueError(f"chainrule.scipy.signal.{name}: in1 and in2 must both be 2-D arrays")
-    if boundary not in ("fill", "pad"):
-        raise NotImplementedError(
-            f"chainrule.scipy.signal.{name}: only boundary='fill' is differentiable yet (got "
-            f"boundary={boundary!r})."
+    if boundary not in _BOUNDARIES:
+        raise ValueError(
+            f"chainrule.scipy.signal.{name}: acceptable boundary flags are 'fill', 'circular' "
+            f"(or 'wrap'), and 'symmetric' (or 'symm'); got {boundary!r}"
         )
+    if _BOUNDARIES[boundary] != "constant" and mode != "valid":
+        sb = shape_of(kernel)
+        widths = [(m - 1, m - 1) for m in sb]
+        padded = cnp.pad(in1, widths, mode=_BOUNDARIES[boundary])
+        full = _convolve_traced(name, padded, kernel, "valid", "direct")
+        return _crop(full, shape_of(in1), sb, mode, late)
     if np.size(fillvalue) != 1:
         raise ValueError(
             f"chainrule.scipy.signal.{name}: fillvalue must be scalar or an array with one element."
@@ -204,8 +227,7 @@ def _convolve2d_traced(
 def convolve2d(
     in1: Any, in2: Any, mode: str = "full", boundary: str = "fill", fillvalue: Any = 0
 ) -> Any:
-    """`scipy.signal.convolve2d`; under a transform, ``boundary='fill'`` (any `fillvalue`,
-    itself differentiable).
+    """`scipy.signal.convolve2d`, differentiable in both inputs (and `fillvalue`).
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
@@ -223,8 +245,7 @@ def convolve2d(
 def correlate2d(
     in1: Any, in2: Any, mode: str = "full", boundary: str = "fill", fillvalue: Any = 0
 ) -> Any:
-    """`scipy.signal.correlate2d`; under a transform, ``boundary='fill'`` (any `fillvalue`,
-    itself differentiable).
+    """`scipy.signal.correlate2d`, differentiable in both inputs (and `fillvalue`).
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
