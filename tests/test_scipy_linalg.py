@@ -278,6 +278,8 @@ def test_wrapper_errors():
         cr.grad(lambda a: linalg.qr(a)[1].sum())(rand(4, 3))
     with pytest.raises(NotImplementedError, match="b="):
         cr.grad(lambda a: linalg.eigh(a, np.eye(3))[0].sum())(a)
+    with pytest.raises(ValueError, match="expm_frechet: expected A and E"):
+        cr.grad(lambda e: linalg.expm_frechet(a, e, compute_expm=False).sum())(np.ones(3))
     with pytest.raises(ValueError, match="square 2-D"):
         cr.grad(lambda a: linalg.solve_triangular(a, np.ones(3)).sum())(rand(2, 3, 3))
 

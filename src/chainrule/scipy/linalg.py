@@ -206,6 +206,11 @@ def expm_frechet(
     """
     if not _traced(A, E):
         return sl.expm_frechet(A, E, method, compute_expm, check_finite)
+    if ndim_of(A) != 2 or shape_of(A) != shape_of(E) or shape_of(A)[0] != shape_of(A)[1]:
+        raise ValueError(
+            "chainrule.scipy.linalg.expm_frechet: expected A and E to be square matrices of "
+            f"the same shape, got {shape_of(A)} and {shape_of(E)}"
+        )
     frechet = _frechet(_expm, A, E)
     return (_expm(A), frechet) if compute_expm else frechet
 
