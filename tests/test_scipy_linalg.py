@@ -129,6 +129,15 @@ def test_solve_continuous_lyapunov():
     check_rule(linalg.solve_continuous_lyapunov, a, q)
 
 
+def test_singular_sylvester_raises_under_a_transform():
+    a, b, q = np.diag([1.0, 2.0]), -np.diag([1.0, 3.0]), np.ones((2, 2))
+    assert np.abs(sl.solve_sylvester(a, b, q)).max() > 1e10  # SciPy's value: meaningless
+    with pytest.raises(np.linalg.LinAlgError, match="solve_sylvester: the equation is singular"):
+        cr.grad(lambda q: linalg.solve_sylvester(a, b, q).sum())(q)
+    with pytest.raises(np.linalg.LinAlgError, match="lyapunov: the equation is singular"):
+        cr.grad(lambda q: linalg.solve_continuous_lyapunov(np.diag([1.0, -1.0]), q).sum())(q)
+
+
 # ------------------------------------------------------------------- triangular solves
 
 

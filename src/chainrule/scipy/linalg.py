@@ -13,7 +13,9 @@ float32, also where SciPy computes in float64 (``logm``, ``det``, ``expm_frechet
   0 to working precision) their derivative is infinite and raises ``LinAlgError``.
 - ``solve_sylvester(a, b, q)`` (``AX + XB = Q``) is a primitive: ``dX = sylv(A, B, dQ - dA X
   - X dB)`` and, with ``Y = sylv(Aᵀ, Bᵀ, G)``, cotangents ``-Y Xᵀ``, ``-Xᵀ Y``, ``Y``.
-  ``solve_continuous_lyapunov(a, q)`` is ``solve_sylvester(a, aᵀ, q)``.
+  ``solve_continuous_lyapunov(a, q)`` is ``solve_sylvester(a, aᵀ, q)``. Where ``A`` and
+  ``-B`` share an eigenvalue (to working precision) there is no unique solution: SciPy
+  returns a huge meaningless one; under a transform that raises ``LinAlgError``.
 - ``solve_triangular`` is a primitive reading only the triangle named by `lower` (the
   strict triangle with ``unit_diagonal=True``): the other entries have derivative 0.
   ``dx = T⁻¹(db - dT x)`` (transposed for ``trans=1``/``'T'``/``'C'``).
@@ -245,6 +247,23 @@ defvjp(
 defjvp_joint(_sylvester, _sylvester_jvp)
 
 
+def _uniquely_solvable(name: str, a: Any, b: Any) -> None:
+    """Raise where ``AX + XB = Q`` is singular to working precision: ``A`` and ``-B`` share
+    an eigenvalue. SciPy then returns a huge meaningless ``X`` (its own value, outside a
+    transform); ``X`` and its derivative do not exist."""
+    la, lb = np.linalg.eigvals(primal(a)), np.linalg.eigvals(primal(b))
+    if not (la.size and lb.size):
+        return
+    scale = np.abs(la).max() + np.abs(lb).max()
+    eps = np.finfo(la.real.dtype).eps
+    if np.abs(la[:, None] + lb[None, :]).min() <= (la.size + lb.size) * eps * scale:
+        raise np.linalg.LinAlgError(
+            f"chainrule.scipy.linalg.{name}: the equation is singular (a and -b share an "
+            "eigenvalue to working precision), so it has no unique solution to "
+            "differentiate."
+        )
+
+
 def solve_sylvester(a: Any, b: Any, q: Any) -> Any:
     """`scipy.linalg.solve_sylvester`: ``X`` with ``AX + XB = Q``, differentiable in all three.
 
@@ -257,7 +276,10 @@ def solve_sylvester(a: Any, b: Any, q: Any) -> Any:
     array([[0.5, 0.5],
            [0.5, 0.5]])
     """
-    return _sylvester(a, b, q) if _traced(a, b, q) else sl.solve_sylvester(a, b, q)
+    if not _traced(a, b, q):
+        return sl.solve_sylvester(a, b, q)
+    _uniquely_solvable("solve_sylvester", a, b)
+    return _sylvester(a, b, q)
 
 
 def solve_continuous_lyapunov(a: Any, q: Any) -> Any:
@@ -272,6 +294,7 @@ def solve_continuous_lyapunov(a: Any, q: Any) -> Any:
     """
     if not _traced(a, q):
         return sl.solve_continuous_lyapunov(a, q)
+    _uniquely_solvable("solve_continuous_lyapunov", a, _mT(a))
     return _sylvester(a, _mT(a), q)
 
 
