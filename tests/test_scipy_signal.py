@@ -114,8 +114,21 @@ def test_errors():
         cr.grad(lambda a: signal.correlate2d(a, b, fillvalue=np.ones(2)).sum())(rand(3, 3))
     with pytest.raises(ValueError, match="2-D"):
         cr.grad(lambda a: signal.convolve2d(a, a).sum())(a)
-    with pytest.raises(NotImplementedError, match="axes=None"):
-        cr.grad(lambda a: signal.fftconvolve(a, b, axes=1).sum())(rand(3, 3))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("sa", "sb", "axes"),
+    [((3, 4), (3, 2), 1), ((3, 4), (1, 2), -1), ((1, 4), (3, 2), (1,)), ((4, 3), (2, 3), 0),
+     ((2, 4, 3), (2, 2, 2), (1, 2)), ((2, 4, 3), (1, 2, 2), [2, 1])],
+)  # fmt: skip
+def test_fftconvolve_axes(sa, sb, axes, mode):
+    a, b = rand(*sa), rand(*sb, seed=1)
+    f = lambda a, b: signal.fftconvolve(a, b, mode=mode, axes=axes)
+    expected = ss.fftconvolve(a, b, mode=mode, axes=axes)
+    np.testing.assert_array_equal(f(a, b), expected)
+    np.testing.assert_allclose(traced_value(f, a, b), expected, atol=1e-12)
+    check_rule(f, a, b)
 
 
 def test_fftconvolve_all_axes_accepted():

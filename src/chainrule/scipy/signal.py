@@ -12,8 +12,9 @@ the cotangent with ``flip(b)``, sliced back to the shape of ``a`` (and the same 
 Both are written with the primitive itself, so every order follows.
 
 Real inputs only. ``convolve2d`` and ``correlate2d`` take every boundary (``'fill'``,
-differentiable in ``fillvalue`` too, ``'wrap'``, ``'symm'``); ``fftconvolve`` with ``axes``
-other than all raises under a transform (pass ``axes=None``).
+differentiable in ``fillvalue`` too, ``'wrap'``, ``'symm'``). ``fftconvolve`` with ``axes``
+convolves along those and broadcasts along the others: the adjoint is then summed over the
+axes where an input was broadcast.
 """
 
 from __future__ import annotations
@@ -26,17 +27,20 @@ import scipy.signal as ss
 from chainrule import numpy as cnp
 from chainrule.core.primitive import defjvp_joint, defvjp, primitive
 from chainrule.core.trace import Tracer, primal
-from chainrule.numpy.rules.common import batch_ndim, ndim_of, shape_of
+from chainrule.numpy.rules.common import batch_ndim, ndim_of, shape_of, unbroadcast
 
 __all__ = ["convolve", "convolve2d", "correlate", "correlate2d", "fftconvolve"]
 
 _MODES = ("full", "same", "valid")
 
 
-def _full_impl(a: Any, b: Any, method: str = "auto") -> Any:
-    return ss.convolve(a, b, mode="full", method=method)
+def _full_impl(a: Any, b: Any, method: str = "auto", axes: Any = None) -> Any:
+    if axes is None:
+        return ss.convolve(a, b, mode="full", method=method)
+    return ss.fftconvolve(a, b, mode="full", axes=axes)
 
 
+# The full convolution over all axes, or (``axes``, by FFT) over some, broadcast over the rest.
 _full = primitive(_full_impl, "convolve")
 
 
@@ -45,33 +49,50 @@ def _lifted(x: Any, nb: int) -> Any:
     return cnp.reshape(x, (1,) * nb + shape_of(x)) if nb else x
 
 
+def _shifted(axes: Any, nb: int) -> Any:
+    """`axes` past `nb` leading batch axes (which are broadcast, never convolved)."""
+    return None if axes is None else tuple(ax + nb for ax in axes)
+
+
+def _conv_axes(axes: Any, ndim: int) -> tuple[int, ...]:
+    return tuple(range(ndim)) if axes is None else axes
+
+
 def _window(x: Any, starts: tuple[int, ...], shape: tuple[int, ...]) -> Any:
     """The block of `x` (over its last axes) of the given `shape` starting at `starts`."""
     index = (Ellipsis, *(slice(s, s + n) for s, n in zip(starts, shape, strict=True)))
     return x[index]
 
 
-def _correlate_back(g: Any, other: Any, like: Any, method: str) -> Any:
-    """The adjoint of ``x -> conv_full(x, other)`` at `g`, shaped like `like`."""
-    starts = tuple(m - 1 for m in shape_of(other))
-    return _window(_full(g, cnp.flip(other), method=method), starts, shape_of(like))
+def _correlate_back(g: Any, other: Any, like: Any, method: str, axes: Any) -> Any:
+    """The adjoint of ``x -> conv_full(x, other)`` at `g`, shaped like `like`: the
+    correlation with `other` along the convolved axes, summed where `x` was broadcast."""
+    conv = _conv_axes(axes, ndim_of(g))
+    full = _full(g, cnp.flip(other, axis=conv), method=method, axes=axes)
+    starts = tuple(m - 1 if k in conv else 0 for k, m in enumerate(shape_of(other)))
+    shape = tuple(n if k in conv else shape_of(g)[k] for k, n in enumerate(shape_of(like)))
+    return unbroadcast(_window(full, starts, shape), like)
 
 
-def _full_jvp(tangents: Any, ans: Any, a: Any, b: Any, method: str = "auto") -> Any:
+def _full_jvp(
+    tangents: Any, ans: Any, a: Any, b: Any, method: str = "auto", axes: Any = None
+) -> Any:
     ta, tb = tangents
     out = None
     if ta is not None:
-        out = _full(ta, _lifted(b, batch_ndim(ta, a)), method=method)
+        nb = batch_ndim(ta, a)
+        out = _full(ta, _lifted(b, nb), method=method, axes=_shifted(axes, nb))
     if tb is not None:
-        term = _full(_lifted(a, batch_ndim(tb, b)), tb, method=method)
+        nb = batch_ndim(tb, b)
+        term = _full(_lifted(a, nb), tb, method=method, axes=_shifted(axes, nb))
         out = term if out is None else out + term
     return out
 
 
 defvjp(
     _full,
-    lambda g, ans, a, b, method="auto": _correlate_back(g, b, a, method),
-    lambda g, ans, a, b, method="auto": _correlate_back(g, a, b, method),
+    lambda g, ans, a, b, method="auto", axes=None: _correlate_back(g, b, a, method, axes),
+    lambda g, ans, a, b, method="auto", axes=None: _correlate_back(g, a, b, method, axes),
 )
 defjvp_joint(_full, _full_jvp)
 
@@ -88,42 +109,53 @@ def _check_mode(name: str, mode: str) -> None:
 
 
 def _convolve_traced(
-    name: str, a: Any, b: Any, mode: str, method: str, centre_late: bool = False
+    name: str,
+    a: Any,
+    b: Any,
+    mode: str,
+    method: str,
+    centre_late: bool = False,
+    axes: tuple[int, ...] | None = None,
 ) -> Any:
-    """The N-d convolution in `mode`, as a slice of the full one.
+    """The N-d convolution in `mode`, as a slice of the full one (along `axes` only).
 
     'same' is centred as SciPy's: along an axis where ``in2`` has even length the block
     starts at ``m/2 - 1``, except for ``correlate2d`` (`centre_late`), where it is ``m/2``.
     """
     _check_mode(name, mode)
+    a, b = (x if isinstance(x, Tracer) else np.asarray(x) for x in (a, b))
     sa, sb = shape_of(a), shape_of(b)
     if len(sa) != len(sb):
         raise ValueError(
             f"chainrule.scipy.signal.{name}: in1 and in2 should have the same dimensionality "
             f"(got shapes {sa} and {sb})"
         )
-    if mode == "valid" and not (
-        all(n >= m for n, m in zip(sa, sb, strict=True))
-        or all(m >= n for n, m in zip(sa, sb, strict=True))
-    ):
+    conv = _conv_axes(axes, len(sa))
+    pairs = [(sa[k], sb[k]) for k in conv]
+    if mode == "valid" and not (all(n >= m for n, m in pairs) or all(m >= n for n, m in pairs)):
         raise ValueError(
             f"chainrule.scipy.signal.{name}: for 'valid' mode, one input must be at least as "
-            f"large as the other in every dimension (got shapes {sa} and {sb})"
+            f"large as the other in every convolved dimension (got shapes {sa} and {sb})"
         )
-    return _crop(_full(a, b, method=method), sa, sb, mode, centre_late)
+    return _crop(_full(a, b, method=method, axes=axes), sa, sb, mode, centre_late, conv)
 
 
-def _crop(full: Any, sa: Any, sb: Any, mode: str, centre_late: bool) -> Any:
-    """The block of the full convolution of shapes `sa` and `sb` that `mode` keeps."""
+def _crop(full: Any, sa: Any, sb: Any, mode: str, centre_late: bool, conv: tuple[int, ...]) -> Any:
+    """The block of the full convolution of shapes `sa` and `sb` that `mode` keeps.
+
+    Along an axis not convolved (broadcast), 'valid' keeps it whole and 'same' centres it
+    on the size of ``in1``, as SciPy.
+    """
     if mode == "full":
         return full
-    if mode == "same":
-        shape = sa
-        starts = tuple((m - 1 + centre_late) // 2 for m in sb)
-    else:
-        shape = tuple(abs(n - m) + 1 for n, m in zip(sa, sb, strict=True))
-        starts = tuple(min(n, m) - 1 for n, m in zip(sa, sb, strict=True))
-    return _window(full, starts, shape)
+    shape, starts = list(shape_of(full)), [0] * len(sa)
+    for k, (n, m) in enumerate(zip(sa, sb, strict=True)):
+        if mode == "same":
+            late = centre_late if k in conv else 0
+            shape[k], starts[k] = n, (shape[k] - n + late) // 2
+        elif k in conv:
+            shape[k], starts[k] = abs(n - m) + 1, min(n, m) - 1
+    return _window(full, tuple(starts), tuple(shape))
 
 
 def convolve(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> Any:
@@ -160,7 +192,7 @@ def correlate(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> A
 
 
 def fftconvolve(in1: Any, in2: Any, mode: str = "full", axes: Any = None) -> Any:
-    """`scipy.signal.fftconvolve`; under a transform, ``axes=None`` (all axes) only.
+    """`scipy.signal.fftconvolve`, along all axes or along `axes` (broadcast over the rest).
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
@@ -171,14 +203,13 @@ def fftconvolve(in1: Any, in2: Any, mode: str = "full", axes: Any = None) -> Any
     """
     if not _traced(in1, in2):
         return ss.fftconvolve(in1, in2, mode=mode, axes=axes)
-    if axes is not None and sorted(np.atleast_1d(axes) % max(ndim_of(in1), 1)) != list(
-        range(ndim_of(in1))
-    ):
-        raise NotImplementedError(
-            "chainrule.scipy.signal.fftconvolve: axes= other than all axes is not "
-            f"differentiable yet (got axes={axes!r}); pass axes=None."
-        )
-    return _convolve_traced("fftconvolve", in1, in2, mode, "fft")
+    ndim = ndim_of(in1)
+    if axes is None:
+        return _convolve_traced("fftconvolve", in1, in2, mode, "fft")
+    conv = tuple(sorted({int(ax) % max(ndim, 1) for ax in np.atleast_1d(axes)}))
+    if conv == tuple(range(ndim)):
+        return _convolve_traced("fftconvolve", in1, in2, mode, "fft")
+    return _convolve_traced("fftconvolve", in1, in2, mode, "fft", axes=conv)
 
 
 # SciPy's boundary flags, as modes of `numpy.pad`: the input extended beyond its edges.
@@ -211,7 +242,7 @@ def _convolve2d_traced(
         widths = [(m - 1, m - 1) for m in sb]
         padded = cnp.pad(in1, widths, mode=_BOUNDARIES[boundary])
         full = _convolve_traced(name, padded, kernel, "valid", "direct")
-        return _crop(full, shape_of(in1), sb, mode, late)
+        return _crop(full, shape_of(in1), sb, mode, late, (0, 1))
     if np.size(fillvalue) != 1:
         raise ValueError(
             f"chainrule.scipy.signal.{name}: fillvalue must be scalar or an array with one element."
