@@ -204,6 +204,15 @@ def test_lu_factor():
     check_rule(lambda a: linalg.lu_factor(a)[0], a)
 
 
+@pytest.mark.filterwarnings("ignore::scipy.linalg.LinAlgWarning")
+def test_lu_factor_singular_raises():
+    a = np.array([[1.0, 2.0], [2.0, 4.0]])
+    with pytest.raises(np.linalg.LinAlgError, match="lu_factor: a pivot is 0"):
+        cr.jacfwd(lambda a: linalg.lu_factor(a)[0])(a)
+    with pytest.raises(np.linalg.LinAlgError, match="lu_factor: a pivot is 0"):
+        cr.grad(lambda a: linalg.lu_factor(a)[0].sum())(a)
+
+
 @pytest.mark.parametrize("trans", [0, 1])
 @pytest.mark.parametrize("bshape", [(4,), (4, 2)])
 def test_lu_solve(trans, bshape):

@@ -11,8 +11,9 @@ float32, also where SciPy computes in float64 (``logm``, ``det``, ``expm_frechet
   matrix with eigenvalues on the closed negative real axis has a complex ``sqrtm``/``logm``:
   under a transform that raises (real results only); at a singular matrix (an eigenvalue
   0 to working precision) their derivative is infinite and raises ``LinAlgError``.
-- ``solve_sylvester(a, b, q)`` (``AX + XB = Q``) is a primitive: ``dX = sylv(A, B, dQ - dA X
-  - X dB)`` and, with ``Y = sylv(Aᵀ, Bᵀ, G)``, cotangents ``-Y Xᵀ``, ``-Xᵀ Y``, ``Y``.
+- ``solve_sylvester(a, b, q)`` (``AX + XB = Q``) is a primitive: ``dX = sylv(A, B, R)``
+  with ``R = dQ - dA X - X dB``; with ``Y = sylv(Aᵀ, Bᵀ, G)``, the cotangents of ``a``,
+  ``b``, ``q`` are ``-Y Xᵀ``, ``-Xᵀ Y``, ``Y``.
   ``solve_continuous_lyapunov(a, q)`` is ``solve_sylvester(a, aᵀ, q)``. Where ``A`` and
   ``-B`` share an eigenvalue (to working precision) there is no unique solution: SciPy
   returns a huge meaningless one; under a transform that raises ``LinAlgError``.
@@ -20,7 +21,10 @@ float32, also where SciPy computes in float64 (``logm``, ``det``, ``expm_frechet
   strict triangle with ``unit_diagonal=True``): the other entries have derivative 0.
   ``dx = T⁻¹(db - dT x)`` (transposed for ``trans=1``/``'T'``/``'C'``).
 - ``lu_factor`` is a primitive for ``lu`` (``piv`` is a plain integer array): with ``PA =
-  LU`` and ``X = L⁻¹ P dA U⁻¹``, ``dL = L tril(X, -1)``, ``dU = triu(X) U``. ``lu_solve``,
+  LU`` and ``X = L⁻¹ P dA U⁻¹``, ``dL = L tril(X, -1)``, ``dU = triu(X) U``. The pivot
+  order is piecewise constant: the derivative is that of the factorization with SciPy's
+  pivots held fixed (at a tie for the largest entry of a column, the side SciPy's choice
+  continues); with a zero pivot (``U`` singular) it raises ``LinAlgError``. ``lu_solve``,
   ``cho_factor`` and ``cho_solve`` are compositions of triangular solves, the permutation
   and ``numpy.linalg.cholesky``; ``cho_factor`` reads one triangle of `a` (the upper by
   default, as SciPy) and returns `a`'s own entries in the other, as SciPy does.
@@ -468,7 +472,13 @@ def _permutation(piv: np.ndarray) -> np.ndarray:
 
 
 def _lu_parts(lu: Any) -> tuple[Any, Any]:
+    """``L`` (unit lower) and ``U`` from SciPy's combined ``lu``; ``U`` must be invertible."""
     n = shape_of(lu)[-1]
+    if np.any(np.diagonal(primal(lu)) == 0):
+        raise np.linalg.LinAlgError(
+            "chainrule.scipy.linalg.lu_factor: a pivot is 0 (the matrix is singular); the "
+            "derivative of the LU factors is computed through U⁻¹ and is not available here."
+        )
     return _triangle(lu, True, True) + _mask(np.eye(n), lu), _triangle(lu, False, False)
 
 
@@ -666,11 +676,10 @@ def eigh(
             subset_by_index=subset_by_index, subset_by_value=subset_by_value, driver=driver,
         )  # fmt: skip
     _check_2d("eigh", a)
-    for option, value in (("b", b), ("subset_by_index", subset_by_index)):
+    options = {"b": b, "subset_by_index": subset_by_index, "subset_by_value": subset_by_value}
+    for option, value in options.items():
         if value is not None:
             raise _unsupported("eigh", f"{option}=")
-    if subset_by_value is not None:
-        raise _unsupported("eigh", "subset_by_value=")
     w, v = cnp.linalg.eigh(a, UPLO="L" if lower else "U")
     return w if eigvals_only else (w, v)
 
