@@ -312,3 +312,21 @@ def test_lazy_import():
         "assert 'chainrule.scipy.linalg' in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_gradients_match_torch():
+    torch = pytest.importorskip("torch")
+    a, w = 0.5 * rand(3, 3), rand(3, 3, seed=1)
+    ta = torch.tensor(a, requires_grad=True)
+    (torch.tensor(w) * torch.linalg.matrix_exp(ta)).sum().backward()
+    ours = cr.grad(lambda a: (w * linalg.expm(a)).sum())(a)
+    np.testing.assert_allclose(ours, ta.grad.numpy(), atol=1e-12)
+
+    t, b = square(3), rand(3, 2, seed=2)
+    tt, tb = (torch.tensor(v, requires_grad=True) for v in (t, b))
+    x = torch.linalg.solve_triangular(torch.tril(tt), tb, upper=False)
+    (torch.tensor(w[:, :2]) * x).sum().backward()
+    loss = lambda t, b: (w[:, :2] * linalg.solve_triangular(t, b, lower=True)).sum()
+    gt, gb = cr.grad(loss, argnums=(0, 1))(t, b)
+    np.testing.assert_allclose(gt, tt.grad.numpy(), atol=1e-12)
+    np.testing.assert_allclose(gb, tb.grad.numpy(), atol=1e-12)

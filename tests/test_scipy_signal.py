@@ -135,3 +135,15 @@ def test_fftconvolve_all_axes_accepted():
     a, b = rand(3, 3), rand(2, 2, seed=1)
     g = cr.grad(lambda a: signal.fftconvolve(a, b, axes=(0, 1)).sum())(a)
     np.testing.assert_allclose(g, cr.grad(lambda a: signal.fftconvolve(a, b).sum())(a))
+
+
+def test_gradients_match_torch_conv1d():
+    torch = pytest.importorskip("torch")
+    x, k, w = rand(7), rand(3, seed=1), rand(5, seed=2)
+    loss = lambda x, k: (w * signal.correlate(x, k, mode="valid")).sum()
+    gx, gk = cr.grad(loss, argnums=(0, 1))(x, k)
+    tx, tk = (torch.tensor(v, requires_grad=True) for v in (x, k))
+    out = torch.nn.functional.conv1d(tx[None, None], tk[None, None])[0, 0]  # a correlation
+    (torch.tensor(w) * out).sum().backward()
+    np.testing.assert_allclose(gx, tx.grad.numpy(), atol=1e-12)
+    np.testing.assert_allclose(gk, tk.grad.numpy(), atol=1e-12)
