@@ -706,6 +706,13 @@ def svd(
         return sl.svd(a, full_matrices, compute_uv, overwrite_a, check_finite, lapack_driver)
     if ndim_of(a) != 2:
         raise ValueError(f"chainrule.scipy.linalg.svd: expected a matrix, got {shape_of(a)}")
+    m, n = shape_of(a)
+    if compute_uv and full_matrices and m != n:
+        raise ValueError(
+            f"chainrule.scipy.linalg.svd: full_matrices=True on a non-square {(m, n)} input "
+            "cannot be differentiated (the extra singular vectors are not determined by the "
+            "input). Pass full_matrices=False."
+        )
     out = cnp.linalg.svd(a, full_matrices=full_matrices, compute_uv=compute_uv)
     return tuple(out) if compute_uv else out
 
@@ -736,6 +743,11 @@ def qr(
     if ndim_of(a) != 2:
         raise ValueError(f"chainrule.scipy.linalg.qr: expected a matrix, got {shape_of(a)}")
     m, n = shape_of(a)
+    if m < n:
+        raise ValueError(
+            f"chainrule.scipy.linalg.qr: the derivative needs m >= n, got a {(m, n)} input; "
+            "differentiate the QR of the transpose instead."
+        )
     if mode == "economic" or (mode == "full" and m == n):
         return tuple(cnp.linalg.qr(a, mode="reduced"))
     if mode == "r":
