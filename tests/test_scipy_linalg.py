@@ -61,6 +61,12 @@ def test_matrix_functions(name, make):
     check_rule(getattr(linalg, name), a, float32=name != "logm")  # SciPy's logm widens
 
 
+def test_matrix_functions_with_complex_eigenvalues_are_real():
+    r = np.array([[0.5, -1.0], [1.0, 0.5]])  # eigenvalues 0.5 ± i: real sqrtm and logm
+    check_rule(linalg.sqrtm, r)
+    check_rule(linalg.logm, r, float32=False)
+
+
 def test_matrix_functions_scalar_matrix_and_stack():
     check_rule(linalg.expm, np.array([[0.7]]))
     check_rule(linalg.sqrtm, np.array([[2.0]]))

@@ -8,8 +8,8 @@ float32, also where SciPy computes in float64 (``logm``, ``det``, ``expm_frechet
   ``f([[A, E], [0, A]]) = [[f(A), L_f(A, E)], [0, f(A)]]``. Its adjoint is
   ``L_f(Aᵀ, G)`` (real coefficients), so both modes, and every order, use ``f`` itself.
   ``expm_frechet(A, E)`` is that block identity, differentiable in ``A`` and ``E``. A real
-  matrix with eigenvalues on the closed negative real axis has a complex ``sqrtm``/``logm``:
-  under a transform that raises (real results only); at a singular matrix (an eigenvalue
+  matrix with negative real eigenvalues has a complex ``sqrtm``/``logm`` (complex pairs
+  are fine): under a transform that raises (real results only); at a singular matrix (an eigenvalue
   0 to working precision) their derivative is infinite and raises ``LinAlgError``.
 - ``solve_sylvester(a, b, q)`` (``AX + XB = Q``) is a primitive: ``dX = sylv(A, B, R)``
   with ``R = dQ - dA X - X dB``; with ``Y = sylv(Aᵀ, Bᵀ, G)``, the cotangents of ``a``,
@@ -116,7 +116,7 @@ def _matrix_function(name: str, fun: Callable[[Any], Any], singular_ok: bool) ->
         if np.iscomplexobj(out):
             raise ValueError(
                 f"chainrule.scipy.linalg.{name}: the result is complex (the matrix has "
-                "eigenvalues on the closed negative real axis); only real results can be "
+                "negative real eigenvalues); only real results can be "
                 "differentiated for now. Call it outside the transform to get SciPy's "
                 "complex value."
             )
