@@ -1,7 +1,8 @@
-"""Differentiable SciPy functions: ``from chainrule.scipy import special, stats, integrate``.
+"""Differentiable SciPy functions: ``from chainrule.scipy import special, stats, linalg``.
 
 Kept out of ``import chainrule`` so that SciPy is loaded only by code that uses it;
-each submodule (``chainrule.scipy.special``, ...) is imported on first access.
+each submodule (``chainrule.scipy.special``, ``integrate``, ``linalg``, ``signal``,
+``stats``) is imported on first access.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["integrate", "special", "stats"]
+__all__ = ["integrate", "linalg", "signal", "special", "stats"]
 
 
 def __getattr__(name: str) -> Any:

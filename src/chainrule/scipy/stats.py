@@ -67,9 +67,7 @@ INF = math.inf
 
 Std = Callable[..., Any]  # a function of the standardised value and the shape parameters
 
-# The inverse of ndtr, for the normal and lognormal ppf: d ndtri(q)/dq = 1 / pdf(ndtri(q)).
-_ndtri = primitive(sc.ndtri, "ndtri")
-defelementwise(_ndtri, lambda g, ans, q: g * SQRT_2PI * np.exp(0.5 * ans * ans))
+_ndtri = special.ndtri  # the inverse of ndtr, for the normal and lognormal ppf
 
 
 def _plain(v: Any) -> Any:

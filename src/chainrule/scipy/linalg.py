@@ -1,0 +1,756 @@
+"""Differentiable ``scipy.linalg``: SciPy's names, signatures and values (real inputs).
+
+Called on plain arrays, each function is SciPy's own. Under a transform float32 stays
+float32, also where SciPy computes in float64 (``logm``, ``det``, ``expm_frechet``), and:
+
+- ``expm``, ``sqrtm``, ``logm`` are primitives whose derivative is the Fréchet derivative,
+  read off the same function of a block matrix (Higham, *Functions of Matrices*, 3.2):
+  ``f([[A, E], [0, A]]) = [[f(A), L_f(A, E)], [0, f(A)]]``. Its adjoint is
+  ``L_f(Aᵀ, G)`` (real coefficients), so both modes, and every order, use ``f`` itself.
+  ``expm_frechet(A, E)`` is that block identity, differentiable in ``A`` and ``E``. A real
+  matrix with negative real eigenvalues has a complex ``sqrtm``/``logm`` (complex pairs
+  are fine): under a transform that raises (real results only); at a singular matrix (an eigenvalue
+  0 to working precision) their derivative is infinite and raises ``LinAlgError``.
+- ``solve_sylvester(a, b, q)`` (``AX + XB = Q``) is a primitive: ``dX = sylv(A, B, R)``
+  with ``R = dQ - dA X - X dB``; with ``Y = sylv(Aᵀ, Bᵀ, G)``, the cotangents of ``a``,
+  ``b``, ``q`` are ``-Y Xᵀ``, ``-Xᵀ Y``, ``Y``.
+  ``solve_continuous_lyapunov(a, q)`` is ``solve_sylvester(a, aᵀ, q)``. Where ``A`` and
+  ``-B`` share an eigenvalue (to working precision) there is no unique solution: SciPy
+  returns a huge meaningless one; under a transform that raises ``LinAlgError``.
+- ``solve_triangular`` is a primitive reading only the triangle named by `lower` (the
+  strict triangle with ``unit_diagonal=True``): the other entries have derivative 0.
+  ``dx = T⁻¹(db - dT x)`` (transposed for ``trans=1``/``'T'``/``'C'``).
+- ``lu_factor`` is a primitive for ``lu`` (``piv`` is a plain integer array): with ``PA =
+  LU`` and ``X = L⁻¹ P dA U⁻¹``, ``dL = L tril(X, -1)``, ``dU = triu(X) U``. The pivot
+  order is piecewise constant: the derivative is that of the factorization with SciPy's
+  pivots held fixed (at a tie for the largest entry of a column, the side SciPy's choice
+  continues); with a zero pivot (``U`` singular) it raises ``LinAlgError``. ``lu_solve``,
+  ``cho_factor`` and ``cho_solve`` are compositions of triangular solves, the permutation
+  and ``numpy.linalg.cholesky``; ``cho_factor`` reads one triangle of `a` (the upper by
+  default, as SciPy) and returns `a`'s own entries in the other, as SciPy does.
+- ``block_diag`` is a composition (1-D inputs are rows, scalars 1×1, as SciPy).
+- ``inv det solve cholesky eigh svd qr`` use the rules of ``chainrule.numpy.linalg``, with
+  SciPy's signatures: ``cholesky`` is *upper* by default (``lower=False``), ``eigh`` reads
+  the lower triangle by default (``lower=True``), ``qr``'s default mode is 'full'.
+  Under a transform 2-D inputs only, and options SciPy has but the rules do not cover
+  (``assume_a``, ``b=`` and subsets in ``eigh``, ``pivoting``...) raise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import scipy.linalg as sl
+
+from chainrule import numpy as cnp
+from chainrule.core.primitive import Primitive, defjvp, defjvp_joint, defvjp, primitive
+from chainrule.core.trace import Tracer, primal
+from chainrule.numpy.rules.common import ndim_of, shape_of, unbroadcast
+from chainrule.numpy.rules.linalg import _mask, _mT
+
+__all__ = [
+    "block_diag", "cho_factor", "cho_solve", "cholesky", "det", "eigh", "expm",
+    "expm_frechet", "inv", "logm", "lu_factor", "lu_solve", "qr", "solve",
+    "solve_continuous_lyapunov", "solve_sylvester", "solve_triangular", "sqrtm", "svd",
+]  # fmt: skip
+
+_UNSET: Any = object()
+
+
+def _traced(*xs: Any) -> bool:
+    return any(isinstance(x, Tracer) for x in xs)
+
+
+def _unsupported(name: str, what: str) -> NotImplementedError:
+    return NotImplementedError(
+        f"chainrule.scipy.linalg.{name}: {what} is not differentiable yet; call it on plain "
+        "arrays (outside grad/jvp/...) or use the default."
+    )
+
+
+def _check_2d(name: str, a: Any) -> None:
+    shape = shape_of(a)
+    if len(shape) != 2 or shape[0] != shape[1]:
+        raise ValueError(
+            f"chainrule.scipy.linalg.{name}: under a transform `a` must be a square 2-D "
+            f"matrix, got shape {shape}"
+        )
+
+
+# ------------------------------------------------------------ matrix functions: Fréchet
+
+
+def _frechet(f: Primitive, a: Any, e: Any) -> Any:
+    """``L_f(A, E)``: the top-right block of ``f([[A, E], [0, A]])``; `E` may be batched."""
+    n = shape_of(a)[-1]
+    if shape_of(a) != shape_of(e):
+        a = cnp.broadcast_to(a, np.broadcast_shapes(shape_of(a), shape_of(e)))
+    zeros = np.zeros(shape_of(a), primal(a).dtype)
+    big = cnp.concatenate(
+        [cnp.concatenate([a, e], axis=-1), cnp.concatenate([zeros, a], axis=-1)], axis=-2
+    )
+    return f(big)[..., :n, n:]
+
+
+def _differentiable_at(name: str, a: Any) -> Any:
+    """`a` itself, after checking that it is not singular to working precision: the Fréchet
+    derivative of ``sqrtm`` and ``logm`` does not exist at a zero eigenvalue (it is
+    infinite), and near one the block matrix would return a huge, meaningless number."""
+    values = np.abs(np.linalg.eigvals(primal(a)))
+    n = values.shape[-1]
+    if n and np.any(values.min(-1) <= n * np.finfo(values.dtype).eps * values.max(-1)):
+        raise np.linalg.LinAlgError(
+            f"chainrule.scipy.linalg.{name}: the matrix is singular (an eigenvalue is 0 to "
+            f"working precision), where the derivative of {name} does not exist (it is "
+            "infinite). Move the input away from singular matrices (add a multiple of the "
+            "identity)."
+        )
+    return a
+
+
+def _matrix_function(name: str, fun: Callable[[Any], Any], singular_ok: bool) -> Primitive:
+    def impl(a: Any) -> Any:
+        out = fun(a)
+        if np.iscomplexobj(out):
+            raise ValueError(
+                f"chainrule.scipy.linalg.{name}: the result is complex (the matrix has "
+                "negative real eigenvalues); only real results can be "
+                "differentiated for now. Call it outside the transform to get SciPy's "
+                "complex value."
+            )
+        dtype = np.asarray(a).dtype
+        return out.astype(dtype, copy=False) if dtype.kind == "f" else out
+
+    def at(a: Any) -> Any:
+        return a if singular_ok else _differentiable_at(name, a)
+
+    prim = primitive(impl, name)
+    defvjp(prim, lambda g, ans, a: _frechet(prim, _mT(at(a)), g))
+    defjvp(prim, lambda t, ans, a: _frechet(prim, at(a), t))
+    return prim
+
+
+_expm = _matrix_function("expm", sl.expm, singular_ok=True)
+_sqrtm = _matrix_function("sqrtm", sl.sqrtm, singular_ok=False)
+_logm = _matrix_function("logm", sl.logm, singular_ok=False)
+
+
+def expm(A: Any) -> Any:
+    """`scipy.linalg.expm`. The derivative of ``expm(t A)`` in ``t`` at 0 is ``A``:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> from chainrule.scipy import linalg
+    >>> a = np.array([[0.0, 1.0], [-1.0, 0.0]])
+    >>> cr.jacfwd(lambda t: linalg.expm(t * a))(0.0)
+    array([[ 0.,  1.],
+           [-1.,  0.]])
+    """
+    return _expm(A) if _traced(A) else sl.expm(A)
+
+
+def _legacy_options(**options: Any) -> dict[str, Any]:
+    """The deprecated keywords SciPy's sqrtm/logm still take, passed on only when given."""
+    return {k: v for k, v in options.items() if v is not _UNSET}
+
+
+def sqrtm(A: Any, disp: Any = _UNSET, blocksize: Any = _UNSET) -> Any:
+    """`scipy.linalg.sqrtm` (real square roots under a transform).
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> from chainrule.scipy import linalg
+    >>> cr.grad(lambda a: np.trace(linalg.sqrtm(a)))(np.array([[4.0, 0.0], [0.0, 9.0]]))
+    array([[0.25      , 0.        ],
+           [0.        , 0.16666667]])
+    """
+    options = _legacy_options(disp=disp, blocksize=blocksize)
+    if not _traced(A):
+        return sl.sqrtm(A, **options)
+    if options.get("disp", True) is not True:
+        raise _unsupported("sqrtm", "disp=False")
+    return _sqrtm(A)
+
+
+def logm(A: Any, disp: Any = _UNSET) -> Any:
+    """`scipy.linalg.logm` (real logarithms under a transform).
+
+    The gradient of ``tr(logm(A))`` (``log det A``) is ``inv(A)ᵀ``:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> from chainrule.scipy import linalg
+    >>> cr.grad(lambda a: np.trace(linalg.logm(a)))(np.array([[2.0, 1.0], [0.0, 4.0]])).round(6)
+    array([[ 0.5  ,  0.   ],
+           [-0.125,  0.25 ]])
+    """
+    options = _legacy_options(disp=disp)
+    if not _traced(A):
+        return sl.logm(A, **options)
+    if options.get("disp", True) is not True:
+        raise _unsupported("logm", "disp=False")
+    return _logm(A)
+
+
+def expm_frechet(
+    A: Any, E: Any, method: Any = None, compute_expm: bool = True, check_finite: bool = True
+) -> Any:
+    """`scipy.linalg.expm_frechet`: ``(expm(A), L(A, E))``, or ``L`` alone.
+
+    For commuting ``A`` and ``E``, ``L(A, E) = E expm(A)``:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> from chainrule.scipy import linalg
+    >>> a, e = np.diag([0.0, 1.0]), np.eye(2)
+    >>> f = lambda s: linalg.expm_frechet(a, s * e, compute_expm=False)
+    >>> cr.jacfwd(f)(1.0).round(6)
+    array([[1.      , 0.      ],
+           [0.      , 2.718282]])
+    """
+    if not _traced(A, E):
+        return sl.expm_frechet(A, E, method, compute_expm, check_finite)
+    if ndim_of(A) != 2 or shape_of(A) != shape_of(E) or shape_of(A)[0] != shape_of(A)[1]:
+        raise ValueError(
+            "chainrule.scipy.linalg.expm_frechet: expected A and E to be square matrices of "
+            f"the same shape, got {shape_of(A)} and {shape_of(E)}"
+        )
+    frechet = _frechet(_expm, A, E)
+    return (_expm(A), frechet) if compute_expm else frechet
+
+
+# ------------------------------------------------------------------ Sylvester, Lyapunov
+
+
+def _sylvester_jvp(tangents: Sequence[Any], ans: Any, a: Any, b: Any, q: Any) -> Any:
+    ta, tb, tq = tangents
+    rhs = None
+    for term in (
+        tq,
+        None if ta is None else -(ta @ ans),
+        None if tb is None else -(ans @ tb),
+    ):
+        if term is not None:
+            rhs = term if rhs is None else rhs + term
+    return _sylvester(a, b, rhs)
+
+
+def _sylvester_adjoint(g: Any, a: Any, b: Any) -> Any:
+    return _sylvester(_mT(a), _mT(b), g)
+
+
+_sylvester = primitive(sl.solve_sylvester, "solve_sylvester")
+defvjp(
+    _sylvester,
+    lambda g, ans, a, b, q: unbroadcast(-(_sylvester_adjoint(g, a, b) @ _mT(ans)), a),
+    lambda g, ans, a, b, q: unbroadcast(-(_mT(ans) @ _sylvester_adjoint(g, a, b)), b),
+    lambda g, ans, a, b, q: unbroadcast(_sylvester_adjoint(g, a, b), q),
+)
+defjvp_joint(_sylvester, _sylvester_jvp)
+
+
+def _uniquely_solvable(name: str, a: Any, b: Any) -> None:
+    """Raise where ``AX + XB = Q`` is singular to working precision: ``A`` and ``-B`` share
+    an eigenvalue. SciPy then returns a huge meaningless ``X`` (its own value, outside a
+    transform); ``X`` and its derivative do not exist."""
+    la, lb = np.linalg.eigvals(primal(a)), np.linalg.eigvals(primal(b))
+    if not (la.size and lb.size):
+        return
+    scale = np.abs(la).max() + np.abs(lb).max()
+    eps = np.finfo(la.real.dtype).eps
+    if np.abs(la[:, None] + lb[None, :]).min() <= (la.size + lb.size) * eps * scale:
+        raise np.linalg.LinAlgError(
+            f"chainrule.scipy.linalg.{name}: the equation is singular (a and -b share an "
+            "eigenvalue to working precision), so it has no unique solution to "
+            "differentiate."
+        )
+
+
+def solve_sylvester(a: Any, b: Any, q: Any) -> Any:
+    """`scipy.linalg.solve_sylvester`: ``X`` with ``AX + XB = Q``, differentiable in all three.
+
+    With ``A = B = I``, ``X = Q/2``:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> from chainrule.scipy import linalg
+    >>> cr.grad(lambda q: linalg.solve_sylvester(np.eye(2), np.eye(2), q).sum())(np.eye(2))
+    array([[0.5, 0.5],
+           [0.5, 0.5]])
+    """
+    if not _traced(a, b, q):
+        return sl.solve_sylvester(a, b, q)
+    _uniquely_solvable("solve_sylvester", a, b)
+    return _sylvester(a, b, q)
+
+
+def solve_continuous_lyapunov(a: Any, q: Any) -> Any:
+    """`scipy.linalg.solve_continuous_lyapunov`: ``X`` with ``AX + XAᵀ = Q`` (real).
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> from chainrule.scipy import linalg
+    >>> f = lambda s: linalg.solve_continuous_lyapunov(s * np.eye(2), np.eye(2))[0, 0]
+    >>> float(cr.grad(f)(1.0))
+    -0.5
+    """
+    if not _traced(a, q):
+        return sl.solve_continuous_lyapunov(a, q)
+    _uniquely_solvable("solve_continuous_lyapunov", a, _mT(a))
+    return _sylvester(a, _mT(a), q)
+
+
+# ---------------------------------------------------------------------- triangular solves
+
+
+def _transposed(trans: Any) -> bool:
+    if trans in (0, "N"):
+        return False
+    if trans in (1, 2, "T", "C"):
+        return True
+    raise ValueError(f"chainrule.scipy.linalg.solve_triangular: invalid trans {trans!r}")
+
+
+def _triangle(x: Any, lower: bool, unit_diagonal: bool) -> Any:
+    """The entries of `x` that SciPy reads: one triangle, strict with a unit diagonal."""
+    n = shape_of(x)[-1]
+    tri = np.tri(n, k=-1 if unit_diagonal else 0)
+    return x * _mask(tri if lower else tri.T, x)
+
+
+def _triangular_on(a: Any, r: Any, core: int, **params: Any) -> Any:
+    """``solve_triangular(a, ·)`` applied to a right-hand side `r` with leading batch axes;
+    ``core`` (1 or 2) is the rank of one right-hand side."""
+    lead = shape_of(r)[: ndim_of(r) - core]
+    if not lead:
+        return _tri(a, r, **params)
+    axis = ndim_of(r) - core
+    moved = cnp.moveaxis(r, axis, 0)
+    x = _tri(a, cnp.reshape(moved, (shape_of(r)[axis], -1)), **params)
+    return cnp.moveaxis(cnp.reshape(x, shape_of(moved)), 0, axis)
+
+
+def _tri_jvp(
+    tangents: Sequence[Any],
+    ans: Any,
+    a: Any,
+    b: Any,
+    trans: Any = 0,
+    lower: bool = False,
+    unit_diagonal: bool = False,
+) -> Any:
+    ta, tb = tangents
+    params = {"trans": trans, "lower": lower, "unit_diagonal": unit_diagonal}
+    core = ndim_of(b)
+    rhs = None if tb is None else tb
+    if ta is not None:
+        dt = _triangle(ta, lower, unit_diagonal)
+        term = -((_mT(dt) if _transposed(trans) else dt) @ ans)
+        rhs = term if rhs is None else rhs + term
+    return _triangular_on(a, rhs, core, **params)
+
+
+def _outer(u: Any, v: Any) -> Any:
+    """``u vᵀ`` for vectors (right-hand sides of one column) and matrices alike."""
+    if ndim_of(u) == 1:
+        return u[:, None] * v[None, :]
+    return u @ _mT(v)
+
+
+def _tri_vjp_b(g: Any, ans: Any, a: Any, b: Any, trans: Any = 0, **params: Any) -> Any:
+    return _tri(a, g, trans=0 if _transposed(trans) else 1, **params)
+
+
+def _tri_vjp_a(
+    g: Any, ans: Any, a: Any, b: Any, trans: Any = 0, lower: bool = False,
+    unit_diagonal: bool = False,
+) -> Any:  # fmt: skip
+    gb = _tri_vjp_b(g, ans, a, b, trans, lower=lower, unit_diagonal=unit_diagonal)
+    ga = _outer(ans, gb) if _transposed(trans) else _outer(gb, ans)
+    return -_triangle(ga, lower, unit_diagonal)
+
+
+_tri = primitive(sl.solve_triangular, "solve_triangular")
+defvjp(_tri, _tri_vjp_a, _tri_vjp_b)
+defjvp_joint(_tri, _tri_jvp)
+
+
+def solve_triangular(
+    a: Any,
+    b: Any,
+    trans: Any = 0,
+    lower: bool = False,
+    unit_diagonal: bool = False,
+    overwrite_b: bool = False,
+    check_finite: bool = True,
+) -> Any:
+    """`scipy.linalg.solve_triangular`; only the triangle read has a derivative.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> from chainrule.scipy import linalg
+    >>> a = np.array([[2.0, 7.0], [1.0, 4.0]])   # 7 is never read with lower=True
+    >>> cr.grad(lambda b: linalg.solve_triangular(a, b, lower=True).sum())(np.ones(2))
+    array([0.375, 0.25 ])
+    """
+    if not _traced(a, b):
+        return sl.solve_triangular(a, b, trans, lower, unit_diagonal, overwrite_b, check_finite)
+    _check_2d("solve_triangular", a)
+    _transposed(trans)
+    if ndim_of(b) not in (1, 2):
+        raise ValueError(
+            "chainrule.scipy.linalg.solve_triangular: under a transform `b` must be a vector "
+            f"or a matrix, got shape {shape_of(b)}"
+        )
+    return _tri(a, b, trans=trans, lower=bool(lower), unit_diagonal=bool(unit_diagonal))
+
+
+# --------------------------------------------------------------------------- Cholesky
+
+
+def cholesky(
+    a: Any, lower: bool = False, overwrite_a: bool = False, check_finite: bool = True
+) -> Any:
+    """`scipy.linalg.cholesky`: *upper* by default (``a = UᵀU``), reading that triangle.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> from chainrule.scipy import linalg
+    >>> cr.grad(lambda a: linalg.cholesky(a)[0, 1])(np.array([[4.0, 2.0], [2.0, 5.0]]))
+    array([[-0.125,  0.5  ],
+           [ 0.   ,  0.   ]])
+    """
+    if not _traced(a):
+        return sl.cholesky(a, lower, overwrite_a, check_finite)
+    _check_2d("cholesky", a)
+    return cnp.linalg.cholesky(a, upper=not lower)
+
+
+def cho_factor(
+    a: Any, lower: bool = False, overwrite_a: bool = False, check_finite: bool = True
+) -> Any:
+    """`scipy.linalg.cho_factor`: ``(c, lower)``, the factor in one triangle of ``c``.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> from chainrule.scipy import linalg
+    >>> a = np.array([[4.0, 2.0], [2.0, 5.0]])
+    >>> cr.grad(lambda a: linalg.cho_solve(linalg.cho_factor(a), np.ones(2)).sum())(a)
+    array([[-0.03515625, -0.046875  ],
+           [ 0.        , -0.015625  ]])
+    """
+    if not _traced(a):
+        return sl.cho_factor(a, lower, overwrite_a, check_finite)
+    factor = cholesky(a, lower=lower)
+    read = np.tri(shape_of(a)[-1], dtype=bool)
+    return cnp.where(read if lower else read.T, factor, a), lower
+
+
+def cho_solve(
+    c_and_lower: tuple[Any, bool], b: Any, overwrite_b: bool = False, check_finite: bool = True
+) -> Any:
+    """`scipy.linalg.cho_solve`: ``x`` with ``A x = b`` from ``cho_factor(A)``."""
+    c, lower = c_and_lower
+    if not _traced(c, b):
+        return sl.cho_solve(c_and_lower, b, overwrite_b, check_finite)
+    if lower:
+        return solve_triangular(c, solve_triangular(c, b, lower=True), trans=1, lower=True)
+    return solve_triangular(c, solve_triangular(c, b, trans=1), lower=False)
+
+
+# --------------------------------------------------------------------------------- LU
+
+
+def _permutation(piv: np.ndarray) -> np.ndarray:
+    """The row order ``perm`` with ``A[perm] = L U``, from LAPACK's sequential swaps."""
+    perm = np.arange(len(piv))
+    for i, p in enumerate(piv):
+        perm[[i, p]] = perm[[p, i]]
+    return perm
+
+
+def _lu_parts(lu: Any) -> tuple[Any, Any]:
+    """``L`` (unit lower) and ``U`` from SciPy's combined ``lu``; ``U`` must be invertible."""
+    n = shape_of(lu)[-1]
+    if np.any(np.diagonal(primal(lu)) == 0):
+        raise np.linalg.LinAlgError(
+            "chainrule.scipy.linalg.lu_factor: a pivot is 0 (the matrix is singular); the "
+            "derivative of the LU factors is computed through U⁻¹ and is not available here."
+        )
+    return _triangle(lu, True, True) + _mask(np.eye(n), lu), _triangle(lu, False, False)
+
+
+def _lu_jvp(t: Any, ans: Any, a: Any, perm: np.ndarray) -> Any:
+    low, up = _lu_parts(ans)
+    x = cnp.linalg.inv(low) @ t[..., perm, :] @ cnp.linalg.inv(up)
+    return low @ _triangle(x, True, True) + _triangle(x, False, False) @ up
+
+
+def _lu_vjp(g: Any, ans: Any, a: Any, perm: np.ndarray) -> Any:
+    low, up = _lu_parts(ans)
+    m = _triangle(_mT(low) @ g, True, True) + _triangle(g @ _mT(up), False, False)
+    y = _mT(cnp.linalg.inv(low)) @ m @ _mT(cnp.linalg.inv(up))
+    return y[..., np.argsort(perm), :]
+
+
+_lu = primitive(lambda a, perm: sl.lu_factor(a)[0], "lu_factor")
+defvjp(_lu, _lu_vjp, None)
+defjvp(_lu, _lu_jvp)
+
+
+def lu_factor(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> Any:
+    """`scipy.linalg.lu_factor`: ``(lu, piv)``; ``lu`` differentiable, ``piv`` plain.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> from chainrule.scipy import linalg
+    >>> a = np.array([[4.0, 3.0], [6.0, 3.0]])
+    >>> f = lambda a: linalg.lu_solve(linalg.lu_factor(a), np.array([1.0, 0.0])).sum()
+    >>> cr.grad(f)(a).round(6)
+    array([[ 0.25    , -0.5     ],
+           [-0.083333,  0.166667]])
+    """
+    if not _traced(a):
+        return sl.lu_factor(a, overwrite_a, check_finite)
+    _check_2d("lu_factor", a)
+    piv = sl.lu_factor(primal(a), check_finite=check_finite)[1]
+    return _lu(a, _permutation(piv)), piv
+
+
+def lu_solve(
+    lu_and_piv: tuple[Any, Any],
+    b: Any,
+    trans: Any = 0,
+    overwrite_b: bool = False,
+    check_finite: bool = True,
+) -> Any:
+    """`scipy.linalg.lu_solve`: ``x`` with ``A x = b`` (``Aᵀ x = b`` for ``trans=1``)."""
+    lu, piv = lu_and_piv
+    if not _traced(lu, b):
+        return sl.lu_solve(lu_and_piv, b, trans, overwrite_b, check_finite)
+    perm = _permutation(np.asarray(piv))
+    if not _transposed(trans):
+        y = solve_triangular(lu, b[perm], lower=True, unit_diagonal=True)
+        return solve_triangular(lu, y)
+    y = solve_triangular(lu, b, trans=1)
+    return solve_triangular(lu, y, trans=1, lower=True, unit_diagonal=True)[np.argsort(perm)]
+
+
+# ------------------------------------------------------------------------- block_diag
+
+
+def block_diag(*arrs: Any) -> Any:
+    """`scipy.linalg.block_diag`: 1-D inputs are rows, scalars 1×1 matrices.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> from chainrule.scipy import linalg
+    >>> cr.grad(lambda x: (linalg.block_diag(x, 2.0) ** 2).sum())(np.array([1.0, 3.0]))
+    array([2., 6.])
+    """
+    if not _traced(*arrs):
+        return sl.block_diag(*arrs)
+    high = [i for i, x in enumerate(arrs) if ndim_of(x) > 2]
+    if high:
+        raise ValueError(
+            "chainrule.scipy.linalg.block_diag: arguments in the following positions have "
+            f"dimension greater than 2: {high}"
+        )
+    blocks = [cnp.reshape(x, (1, -1)) if ndim_of(x) < 2 else x for x in arrs]
+    dtype = np.result_type(*(primal(x) for x in arrs))
+    widths = [shape_of(x)[1] for x in blocks]
+    total = sum(widths)
+    rows, before = [], 0
+    for x, w in zip(blocks, widths, strict=True):
+        r = shape_of(x)[0]
+        left, right = np.zeros((r, before), dtype), np.zeros((r, total - before - w), dtype)
+        rows.append(cnp.concatenate([left, x, right], axis=1))
+        before += w
+    return cnp.concatenate(rows, axis=0)
+
+
+# --------------------------------------- inv det solve eigh svd qr: numpy.linalg's rules
+
+
+def inv(
+    a: Any,
+    overwrite_a: bool = False,
+    check_finite: bool = True,
+    *,
+    assume_a: Any = None,
+    lower: bool = False,
+) -> Any:
+    """`scipy.linalg.inv` (general matrices under a transform).
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> from chainrule.scipy import linalg
+    >>> cr.grad(lambda a: linalg.inv(a)[0, 0])(np.array([[2.0]]))
+    array([[-0.25]])
+    """
+    if not _traced(a):
+        return sl.inv(a, overwrite_a, check_finite, assume_a=assume_a, lower=lower)
+    _check_2d("inv", a)
+    if assume_a not in (None, "general", "gen"):
+        raise _unsupported("inv", f"assume_a={assume_a!r}")
+    return cnp.linalg.inv(a)
+
+
+def det(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> Any:
+    """`scipy.linalg.det`; its gradient is the transposed adjugate.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> from chainrule.scipy import linalg
+    >>> cr.grad(linalg.det)(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    array([[ 4., -3.],
+           [-2.,  1.]])
+    """
+    if not _traced(a):
+        return sl.det(a, overwrite_a, check_finite)
+    _check_2d("det", a)
+    return cnp.linalg.det(a)
+
+
+def solve(
+    a: Any,
+    b: Any,
+    lower: bool = False,
+    overwrite_a: bool = False,
+    overwrite_b: bool = False,
+    check_finite: bool = True,
+    assume_a: Any = None,
+    transposed: bool = False,
+) -> Any:
+    """`scipy.linalg.solve` (general matrices under a transform), differentiable in both.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> from chainrule.scipy import linalg
+    >>> cr.grad(lambda b: linalg.solve(np.diag([2.0, 4.0]), b).sum())(np.ones(2))
+    array([0.5 , 0.25])
+    """
+    if not _traced(a, b):
+        return sl.solve(a, b, lower, overwrite_a, overwrite_b, check_finite, assume_a, transposed)
+    _check_2d("solve", a)
+    if assume_a not in (None, "general", "gen"):
+        raise _unsupported("solve", f"assume_a={assume_a!r}")
+    if ndim_of(b) not in (1, 2):
+        raise ValueError(
+            f"chainrule.scipy.linalg.solve: under a transform `b` must be a vector or a "
+            f"matrix, got shape {shape_of(b)}"
+        )
+    return cnp.linalg.solve(_mT(a) if transposed else a, b)
+
+
+def eigh(
+    a: Any,
+    b: Any = None,
+    *,
+    lower: bool = True,
+    eigvals_only: bool = False,
+    overwrite_a: bool = False,
+    overwrite_b: bool = False,
+    type: int = 1,
+    check_finite: bool = True,
+    subset_by_index: Any = None,
+    subset_by_value: Any = None,
+    driver: Any = None,
+) -> Any:
+    """`scipy.linalg.eigh` of one symmetric matrix (``b=None``, no subsets, under a transform).
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> from chainrule.scipy import linalg
+    >>> a = np.array([[2.0, 1.0], [1.0, 2.0]])
+    >>> cr.grad(lambda a: linalg.eigh(a, eigvals_only=True)[-1])(a).round(4)
+    array([[0.5, 0. ],
+           [1. , 0.5]])
+    """
+    if not _traced(a, b):
+        return sl.eigh(
+            a, b, lower=lower, eigvals_only=eigvals_only, overwrite_a=overwrite_a,
+            overwrite_b=overwrite_b, type=type, check_finite=check_finite,
+            subset_by_index=subset_by_index, subset_by_value=subset_by_value, driver=driver,
+        )  # fmt: skip
+    _check_2d("eigh", a)
+    options = {"b": b, "subset_by_index": subset_by_index, "subset_by_value": subset_by_value}
+    for option, value in options.items():
+        if value is not None:
+            raise _unsupported("eigh", f"{option}=")
+    w, v = cnp.linalg.eigh(a, UPLO="L" if lower else "U")
+    return w if eigvals_only else (w, v)
+
+
+def svd(
+    a: Any,
+    full_matrices: bool = True,
+    compute_uv: bool = True,
+    overwrite_a: bool = False,
+    check_finite: bool = True,
+    lapack_driver: str = "gesdd",
+) -> Any:
+    """`scipy.linalg.svd`. Under a transform, non-square input needs ``full_matrices=False``.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> from chainrule.scipy import linalg
+    >>> a = np.array([[3.0, 0.0], [0.0, 1.0]])
+    >>> cr.grad(lambda a: linalg.svd(a, compute_uv=False)[0])(a)
+    array([[1., 0.],
+           [0., 0.]])
+    """
+    if not _traced(a):
+        return sl.svd(a, full_matrices, compute_uv, overwrite_a, check_finite, lapack_driver)
+    if ndim_of(a) != 2:
+        raise ValueError(f"chainrule.scipy.linalg.svd: expected a matrix, got {shape_of(a)}")
+    m, n = shape_of(a)
+    if compute_uv and full_matrices and m != n:
+        raise ValueError(
+            f"chainrule.scipy.linalg.svd: full_matrices=True on a non-square {(m, n)} input "
+            "cannot be differentiated (the extra singular vectors are not determined by the "
+            "input). Pass full_matrices=False."
+        )
+    out = cnp.linalg.svd(a, full_matrices=full_matrices, compute_uv=compute_uv)
+    return tuple(out) if compute_uv else out
+
+
+def qr(
+    a: Any,
+    overwrite_a: bool = False,
+    lwork: Any = None,
+    mode: str = "full",
+    pivoting: bool = False,
+    check_finite: bool = True,
+) -> Any:
+    """`scipy.linalg.qr` for ``m >= n`` under a transform: modes 'economic', 'r' and 'full'
+    (square input for 'full'); no pivoting.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> from chainrule.scipy import linalg
+    >>> a = np.array([[3.0], [4.0]])
+    >>> cr.grad(lambda a: linalg.qr(a, mode="r")[0][0, 0] ** 2)(a)
+    array([[6.],
+           [8.]])
+    """
+    if not _traced(a):
+        return sl.qr(a, overwrite_a, lwork, mode, pivoting, check_finite)
+    if pivoting:
+        raise _unsupported("qr", "pivoting=True")
+    if ndim_of(a) != 2:
+        raise ValueError(f"chainrule.scipy.linalg.qr: expected a matrix, got {shape_of(a)}")
+    m, n = shape_of(a)
+    if m < n:
+        raise ValueError(
+            f"chainrule.scipy.linalg.qr: the derivative needs m >= n, got a {(m, n)} input; "
+            "differentiate the QR of the transpose instead."
+        )
+    if mode == "economic" or (mode == "full" and m == n):
+        return tuple(cnp.linalg.qr(a, mode="reduced"))
+    if mode == "r":
+        r = cnp.linalg.qr(a, mode="r")
+        return (cnp.concatenate([r, np.zeros((m - n, n), primal(r).dtype)], axis=0),)
+    raise _unsupported("qr", f"mode={mode!r} on a {(m, n)} input")
