@@ -1,4 +1,4 @@
-"""Reductions: sums, means, products, extrema, moments, cumulative sums and products.
+"""Reductions: sums, means, products, extrema, moments, order statistics, cumulative ones.
 
 A reduction's cotangent is spread back over the reduced axes (`expand`); its tangent is the
 same kind of reduction applied to the tangent, with axes shifted past any batch axes.
@@ -27,22 +27,44 @@ Conventions where the derivative is not unique, or the obvious formula would fai
   on the diagonal, by cancellation), as PyTorch's do.
 - ``nansum``/``nanmean``: NaN entries are skipped, so their derivative is 0.
 - ``average`` is composed of ``sum`` and division, differentiable in `a` and `weights`.
+- ``median``, ``quantile``, ``percentile`` and their ``nan*`` versions, every `method`: near
+  its input, a quantile is a fixed weighted sum of one or two order statistics (the
+  interpolation weights of NumPy's method, read off NumPy's own function applied to the
+  ranks). Entries tied with an order statistic share its weight equally (as ``max``); the
+  discrete methods (``lower``, ``nearest``, ``inverted_cdf``...) give the selected entry
+  derivative 1. A slice holding NaN makes a NaN quantile: its derivative goes to the NaN
+  entries (as ``max``); the ``nan*`` versions skip NaN (derivative 0). `q` is not
+  differentiable (a TypeError says so); ``out=``, ``overwrite_input=True`` and ``weights=``
+  raise a TypeError on a traced array. Second derivatives are 0.
+
+Every reduction takes, as NumPy's, a sequence in place of an array, traced values included:
+
+>>> import chainrule as cr
+>>> import chainrule.numpy as np
+>>> print(cr.grad(lambda a: np.mean([a, 3.0 * a]))(1.0))
+2.0
+>>> cr.grad(lambda x: np.quantile(x, 0.25))(np.array([4.0, 1.0, 3.0, 2.0]))
+array([0.  , 0.25, 0.  , 0.75])
+>>> cr.grad(np.median)(np.array([1.0, 2.0, 2.0, 5.0, 9.0]))
+array([0. , 0.5, 0.5, 0. , 0. ])
 """
 
 from __future__ import annotations
 
 import inspect
 import math
+import warnings
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from chainrule import numpy as cnp
-from chainrule.core.primitive import Primitive, argument_rule, defjvp_joint, defvjp, primitive
+from chainrule.core.primitive import Primitive, argument_rule, defjvp_joint, defvjp
 from chainrule.core.trace import Tracer, dtype_of, float_dtype, primal
 
 from .common import batch_ndim, ndim_of, normalize_axes, select, shape_of
+from .indexing import contains_tracer
 
 _NoValue: Any = np._NoValue
 _add_reduce: Any = np.add.reduce  # (called positionally, which its typing overloads reject)
@@ -66,6 +88,25 @@ def shifted(axis: Any, ndim: int, nb: int) -> tuple[int, ...]:
 
 
 # ------------------------------------------------------------------ parameters and registration
+
+
+class _Reduction(Primitive):
+    """A reduction that, as NumPy's, also takes a (nested) sequence: ``np.mean([a, b])``.
+
+    A sequence holding traced values is made one traced array first (`chainrule.numpy.array`).
+    """
+
+    # A primitive's docstring is NumPy's, whose examples doctest must not collect from here.
+    __module__ = Primitive.__module__
+
+    def __call__(self, *args: Any, **params: Any) -> Any:
+        if args and isinstance(args[0], (list, tuple)) and contains_tracer(args[0]):
+            args = (cnp.array(args[0]), *args[1:])
+        return super().__call__(*args, **params)
+
+
+def reduction(impl: Callable[..., Any], name: str) -> Primitive:
+    return _Reduction(impl, name)
 
 
 class Spec(NamedTuple):
@@ -223,13 +264,13 @@ def _sum(
     return _add_reduce(a, axis, dtype, out, bool(keepdims), initial, where)
 
 
-sum = primitive(_sum, "sum")
+sum = reduction(_sum, "sum")
 sum.__doc__ = np.sum.__doc__
-mean = primitive(np.mean, "mean")
-nansum = primitive(np.nansum, "nansum")
-nanmean = primitive(np.nanmean, "nanmean")
-amax = primitive(np.amax, "amax")
-amin = primitive(np.amin, "amin")
+mean = reduction(np.mean, "mean")
+nansum = reduction(np.nansum, "nansum")
+nanmean = reduction(np.nanmean, "nanmean")
+amax = reduction(np.amax, "amax")
+amin = reduction(np.amin, "amin")
 max = amax
 min = amin
 
@@ -272,8 +313,8 @@ def _defmoment(prim: Primitive, is_std: bool) -> None:
     defreduction(prim, vjp, jvp)
 
 
-var = primitive(np.var, "var")
-std = primitive(np.std, "std")
+var = reduction(np.var, "var")
+std = reduction(np.std, "std")
 _defmoment(var, is_std=False)
 _defmoment(std, is_std=True)
 
@@ -313,9 +354,9 @@ def _along_one_axis(vjp: AxisRule, jvp: AxisRule) -> tuple[ReverseRule, ForwardR
     return reverse, forward
 
 
-cumsum = primitive(np.cumsum, "cumsum")
-cumprod = primitive(np.cumprod, "cumprod")
-prod = primitive(np.prod, "prod")
+cumsum = reduction(np.cumsum, "cumsum")
+cumprod = reduction(np.cumprod, "cumprod")
+prod = reduction(np.prod, "prod")
 
 defreduction(
     cumsum,
@@ -427,6 +468,108 @@ defreduction(
 )
 
 
+# ------------------------------------------------------- order statistics: median and quantiles
+
+
+def _order_weights(fn: Callable[..., Any], args: dict[str, Any]) -> tuple[Any, int]:
+    """The weights of `fn` (median, quantile...) near its input ``args["a"]``, and q's ndim.
+
+    Every `method` of NumPy's quantiles interpolates between two neighbouring order statistics
+    at a "virtual index" ``i + g``. NumPy itself gives it: `fn` of the ranks (0 to n-1, NaN
+    kept NaN) is ``i + g``. The weight ``1 - g`` (and ``g``) is then shared by the entries
+    equal to the ``i``-th (and ``i+1``-th) smallest value. Returns weights of shape
+    ``q.shape + a.shape``.
+    """
+    x = np.asarray(args["a"])
+    axes = normalize_axes(args.get("axis"), x.ndim)
+    k = len(axes)
+    moved = np.moveaxis(x, axes, range(x.ndim - k, x.ndim))
+    flat = moved.reshape((*moved.shape[: x.ndim - k], -1))
+    n = flat.shape[-1]
+    nan = np.isnan(flat)
+    ranks = np.empty(flat.shape)
+    np.put_along_axis(
+        ranks, np.argsort(flat, axis=-1, kind="stable"), np.arange(n, dtype=float), -1
+    )
+    ranks[nan] = np.nan
+    with warnings.catch_warnings():  # an all-NaN slice warns, as the call itself did
+        warnings.simplefilter("ignore", RuntimeWarning)
+        v = np.asarray(fn(**{**args, "a": ranks, "axis": -1, "keepdims": False}))
+    qnd = v.ndim - (flat.ndim - 1)
+    valid = ~np.isnan(v)
+    lo = np.where(valid, np.floor(np.where(valid, v, 0)), 0)
+    g = np.where(valid, v - lo, 0)[..., None]
+    ordered = np.broadcast_to(np.sort(flat, axis=-1), (*v.shape, n))
+    weights = np.zeros(ordered.shape)
+    for index, share in ((lo, 1 - g), (np.minimum(lo + 1, n - 1), g)):
+        value = np.take_along_axis(ordered, index.astype(np.intp)[..., None], -1)
+        hit = flat == value
+        weights += np.where(
+            valid[..., None], share * hit / np.maximum(hit.sum(-1, keepdims=True), 1), 0
+        )
+    if fn not in _SKIPS_NAN:  # a slice holding NaN gives NaN: its derivative goes to the NaNs
+        weights = np.where(
+            nan.any(-1, keepdims=True), nan / np.maximum(nan.sum(-1, keepdims=True), 1), weights
+        )
+    weights = weights.reshape((*v.shape[:qnd], *moved.shape))
+    last = range(qnd + x.ndim - k, qnd + x.ndim)
+    return np.moveaxis(weights, last, [qnd + a for a in axes]).astype(float_dtype(x)), qnd
+
+
+def deforder(prim: Primitive) -> None:
+    """Rules of a median or quantile: near its input, a fixed weighted sum (see above)."""
+    signature = inspect.signature(prim.impl)
+
+    def read(x: Any, rest: tuple[Any, ...], params: dict[str, Any]) -> tuple[Any, ...]:
+        args = signature.bind(primal(x), *rest, **params).arguments
+        for key, default in (("out", None), ("overwrite_input", False), ("weights", None)):
+            if args.get(key, default) is not default:
+                raise TypeError(
+                    f"chainrule.numpy.{prim.name}: `{key}=` is not supported on a traced "
+                    f"array; leave it at its default ({default})."
+                )
+        weights, qnd = _order_weights(prim.impl, args)
+        keepdims = args.get("keepdims", False)
+        return weights, qnd, normalize_axes(args.get("axis"), ndim_of(x)), keepdims is True
+
+    def reverse(g: Any, ans: Any, x: Any, *rest: Any, **params: Any) -> Any:
+        weights, qnd, axes, keepdims = read(x, rest, params)
+        shape = shape_of(x)
+        if not keepdims:
+            kept = tuple(1 if i in axes else n for i, n in enumerate(shape))
+            g = cnp.reshape(g, (*shape_of(g)[:qnd], *kept))
+        c = select(g, weights)
+        return _cast(sum(c, axis=tuple(range(qnd))) if qnd else c, x)
+
+    def forward(tangents: list[Any], ans: Any, x: Any, *rest: Any, **params: Any) -> Any:
+        for i in range(1, len(tangents)):
+            if tangents[i] is not None:
+                argument_rule(prim, (), i, "forward")  # raises: not differentiable there
+        t = tangents[0]
+        if t is None:
+            return None
+        weights, qnd, axes, keepdims = read(x, rest, params)
+        nb = batch_ndim(t, x)
+        tshape = shape_of(t)
+        t = cnp.reshape(t, (*tshape[:nb], *(1,) * qnd, *tshape[nb:]))
+        out = sum(select(t, weights), axis=tuple(nb + qnd + a for a in axes), keepdims=keepdims)
+        return _cast(out, ans)
+
+    defvjp(prim, reverse)
+    defjvp_joint(prim, forward)
+
+
+median = reduction(np.median, "median")
+quantile = reduction(np.quantile, "quantile")
+percentile = reduction(np.percentile, "percentile")
+nanmedian = reduction(np.nanmedian, "nanmedian")
+nanquantile = reduction(np.nanquantile, "nanquantile")
+nanpercentile = reduction(np.nanpercentile, "nanpercentile")
+_SKIPS_NAN = (np.nanmedian, np.nanquantile, np.nanpercentile)
+for _prim in (median, quantile, percentile, nanmedian, nanquantile, nanpercentile):
+    deforder(_prim)
+
+
 # ------------------------------------------------------------------------------------ average
 
 
@@ -450,6 +593,7 @@ def average(
     >>> cr.grad(lambda w: np.average(np.array([1.0, 3.0]), weights=w))(np.array([1.0, 1.0]))
     array([-0.5,  0.5])
     """
+    a, weights = (cnp.array(v) if contains_tracer(v) else v for v in (a, weights))
     if not isinstance(a, Tracer) and not isinstance(weights, Tracer):
         return _np_average(a, axis, weights, returned, keepdims=keepdims)
     if not isinstance(a, Tracer):
@@ -488,6 +632,7 @@ def _weights_along(w: Any, shape: tuple[int, ...], axis: Any) -> Any:
 
 
 __all__ = [
-    "amax", "amin", "average", "cumprod", "cumsum", "max", "mean", "min", "nanmean",
-    "nansum", "prod", "std", "sum", "var",
+    "amax", "amin", "average", "cumprod", "cumsum", "max", "mean", "median", "min",
+    "nanmean", "nanmedian", "nanpercentile", "nanquantile", "nansum", "percentile", "prod",
+    "quantile", "std", "sum", "var",
 ]  # fmt: skip
