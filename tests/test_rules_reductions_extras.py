@@ -80,6 +80,26 @@ CASES: list[tuple[str, Callable[..., Any], Gen]] = [
         distinct(5, 2, nans=((1, 1),)),
     ),
     ("nanpercentile all", lambda x: np.nanpercentile(x, 40.0), distinct(3, 3, nans=((2, 2),))),
+    ("nanmax axis=1", lambda x: np.nanmax(x, axis=1), distinct(3, 4, nans=((0, 1), (2, 3)))),
+    ("nanmin all", lambda x: np.nanmin(x), distinct(3, 4, nans=((0, 0),))),
+    ("nanmin keepdims", lambda x: np.nanmin(x, 0, keepdims=True), distinct(3, 4, nans=((0, 0),))),
+    ("nanprod axis=0", lambda x: np.nanprod(x, axis=0), distinct(3, 4, nans=((0, 1), (2, 1)))),
+    ("nanprod all", lambda x: np.nanprod(x), distinct(2, 3, nans=((1, 1),))),
+    ("nanvar axis=1", lambda x: np.nanvar(x, axis=1), distinct(3, 4, nans=((0, 1), (2, 3)))),
+    (
+        "nanvar ddof keepdims",
+        lambda x: np.nanvar(x, 0, ddof=1, keepdims=True),
+        distinct(4, 3, nans=((0, 1),)),
+    ),
+    ("nanstd all", lambda x: np.nanstd(x), distinct(3, 4, nans=((1, 2),))),
+    ("nanstd axis=(0, 2)", lambda x: np.nanstd(x, (0, 2)), distinct(2, 3, 2, nans=((1, 1, 0),))),
+    ("nancumsum axis=1", lambda x: np.nancumsum(x, axis=1), distinct(3, 4, nans=((0, 1), (2, 3)))),
+    ("nancumsum flat", lambda x: np.nancumsum(x), distinct(2, 3, nans=((0, 2),))),
+    (
+        "nancumprod axis=0",
+        lambda x: np.nancumprod(x, axis=0),
+        distinct(3, 4, nans=((0, 1), (1, 3))),
+    ),
     ("mean of a list", lambda a, b: np.mean([a, b * b, 2.0 * a], axis=0), distinct(3)),
 ]
 
@@ -183,3 +203,39 @@ def test_traced_q_is_not_differentiable() -> None:
         cr.grad(lambda q: np.quantile(x, q))(0.5)
     with pytest.raises(TypeError, match="quantile"):
         cr.jvp(lambda q: np.quantile(x, q), (0.5,), (1.0,))
+
+
+@pytest.mark.parametrize(
+    "name", ["nanmax", "nanmin", "nanprod", "nanvar", "nanstd", "nancumsum", "nancumprod"]
+)
+def test_nan_reductions_skip_nan(name: str) -> None:
+    """NumPy's values; a NaN entry gets derivative 0; the others as the NaN-free function's."""
+    x = numpy.array([[1.5, numpy.nan, 3.0, 0.5], [4.0, 2.0, numpy.nan, 6.0]])
+    fn = getattr(np, name)
+    numpy.testing.assert_array_equal(fn(x, axis=1), getattr(numpy, name)(x, axis=1))
+    out, jac = cr.jvp(lambda x: fn(x, axis=1), (x,), (numpy.ones_like(x),))
+    numpy.testing.assert_array_equal(out, getattr(numpy, name)(x, axis=1))
+    jac = cr.jacrev(lambda x: fn(x, axis=1))(x)
+    nan = numpy.isnan(x)
+    assert numpy.all(jac[..., nan] == 0)
+    # Off the NaN entries, the function of the remaining entries of each row.
+    for row in range(2):
+        kept = x[row][~nan[row]]
+        plain = {"nanmax": np.max, "nanmin": np.min, "nanprod": np.prod, "nanvar": np.var}
+        plain |= {"nanstd": np.std, "nancumsum": np.cumsum, "nancumprod": np.cumprod}
+        expected = cr.jacrev(plain[name])(kept)
+        got = jac[row][..., row, ~nan[row]]
+        if name.startswith("nancum"):  # the outputs at NaN positions repeat the previous one
+            got = got[~nan[row]]
+        numpy.testing.assert_allclose(got, expected, rtol=1e-14, atol=1e-15)
+
+
+def test_all_nan_slices() -> None:
+    """An all-NaN slice: nanvar/nanstd are NaN (as NumPy says), with derivative 0 there."""
+    x = numpy.array([[numpy.nan, numpy.nan], [1.0, 3.0]])
+    with pytest.warns(RuntimeWarning):
+        g = cr.grad(lambda x: np.nanvar(x, axis=1)[1] + np.nanstd(x, axis=1)[1])(x)
+    numpy.testing.assert_allclose(g, [[0.0, 0.0], [-1.5, 1.5]])
+    with pytest.warns(RuntimeWarning):
+        g = cr.grad(lambda x: np.nanmax(x, axis=1)[0])(x)
+    numpy.testing.assert_array_equal(g, [[0.5, 0.5], [0, 0]])

@@ -25,7 +25,11 @@ Conventions where the derivative is not unique, or the obvious formula would fai
   zeros they use ``prod / x``, exact as a formula; but where an entry ``x_i`` is tiny next
   to the others, second derivatives lose absolute accuracy (about ``eps * prod / x_i**2``
   on the diagonal, by cancellation), as PyTorch's do.
-- ``nansum``/``nanmean``: NaN entries are skipped, so their derivative is 0.
+- ``nansum``, ``nanmean``, ``nanprod``, ``nanvar``, ``nanstd``, ``nancumsum``,
+  ``nancumprod``: NaN entries are skipped, so their derivative is 0 (also in an all-NaN
+  slice); a slice with too few entries for `ddof` has a NaN nanvar and NaN derivatives.
+  ``nanmax``/``nanmin`` follow ``max``/``min`` on the entries that are not NaN (an all-NaN
+  slice gives its NaN entries 1/k).
 - ``average`` is composed of ``sum`` and division, differentiable in `a` and `weights`.
 - ``median``, ``quantile``, ``percentile`` and their ``nan*`` versions, every `method`: near
   its input, a quantile is a fixed weighted sum of one or two order statistics (the
@@ -280,17 +284,34 @@ defweighted(nansum, _not_nan)
 defweighted(nanmean, _not_nan_mean)
 defweighted(amax, _extreme)
 defweighted(amin, _extreme)
+nanmax = reduction(np.nanmax, "nanmax")
+nanmin = reduction(np.nanmin, "nanmin")
+defweighted(nanmax, _extreme)  # NaN is never the extreme, unless a slice is all NaN
+defweighted(nanmin, _extreme)
 
 
 # ------------------------------------------------------------------------------- var and std
 
 
-def _defmoment(prim: Primitive, is_std: bool) -> None:
-    """var: ``d var = 2 <x - mean, dx> / (n - ddof)``; std: ``d std = d var / (2 std)``."""
+def _defmoment(prim: Primitive, is_std: bool, skips_nan: bool = False) -> None:
+    """var: ``d var = 2 <x - mean, dx> / (n - ddof)``; std: ``d std = d var / (2 std)``.
 
-    def deviation(x: Any, s: Spec) -> tuple[Any, float]:
-        dof = _count(x, s) - s.ddof
-        return x - mean(x, axis=s.axes, keepdims=True), 2.0 / dof if dof > 0 else math.nan
+    nanvar and nanstd (`skips_nan`) count, per slice, only the entries that are not NaN.
+    """
+
+    def deviation(x: Any, s: Spec) -> tuple[Any, Any]:
+        """``x - mean`` (0 at a skipped NaN) and ``2 / (n - ddof)``, per slice for nanvar."""
+        if not skips_nan:
+            dof = _count(x, s) - s.ddof
+            return x - mean(x, axis=s.axes, keepdims=True), 2.0 / dof if dof > 0 else math.nan
+        nan = np.isnan(primal(x))
+        dofs = np.sum(~nan, axis=s.axes, keepdims=s.keepdims) - s.ddof
+        with np.errstate(divide="ignore"):
+            c = np.where(dofs > 0, 2.0 / dofs, np.nan).astype(float_dtype(x))
+        with warnings.catch_warnings():  # an all-NaN slice warns, as the call itself did
+            warnings.simplefilter("ignore", RuntimeWarning)
+            centre = nanmean(x, axis=s.axes, keepdims=True)
+        return cnp.where(nan, 0.0, x - centre), c
 
     def outer(ans: Any) -> Any:
         """``d ans / d var``: 1 for var (None), ``1 / (2 std)`` for std, 0 where std is 0."""
@@ -302,7 +323,10 @@ def _defmoment(prim: Primitive, is_std: bool) -> None:
     def vjp(g: Any, ans: Any, x: Any, s: Spec) -> Any:
         d, c = deviation(x, s)
         o = outer(ans)
-        return expand(g if o is None else g * o, x, s.axes, s.keepdims) * (d * c)
+        if skips_nan and not s.keepdims:
+            c = np.expand_dims(c, s.axes)
+        out = expand(g if o is None else g * o, x, s.axes, s.keepdims) * (d * c)
+        return cnp.where(np.isnan(primal(x)), 0.0, out) if skips_nan else out
 
     def jvp(t: Any, nb: int, ans: Any, x: Any, s: Spec) -> Any:
         d, c = deviation(x, s)
@@ -317,6 +341,10 @@ var = reduction(np.var, "var")
 std = reduction(np.std, "std")
 _defmoment(var, is_std=False)
 _defmoment(std, is_std=True)
+nanvar = reduction(np.nanvar, "nanvar")
+nanstd = reduction(np.nanstd, "nanstd")
+_defmoment(nanvar, is_std=False, skips_nan=True)
+_defmoment(nanstd, is_std=True, skips_nan=True)
 
 
 # --------------------------------------------------------------------- cumulative sum and prod
@@ -358,13 +386,11 @@ cumsum = reduction(np.cumsum, "cumsum")
 cumprod = reduction(np.cumprod, "cumprod")
 prod = reduction(np.prod, "prod")
 
-defreduction(
-    cumsum,
-    *_along_one_axis(
-        lambda g, ans, x, axis: _revcumsum(g, axis),
-        lambda t, nb, ans, x, axis: cumsum(t, axis=axis + nb),
-    ),
+_CUMSUM = _along_one_axis(
+    lambda g, ans, x, axis: _revcumsum(g, axis),
+    lambda t, nb, ans, x, axis: cumsum(t, axis=axis + nb),
 )
+defreduction(cumsum, *_CUMSUM)
 
 
 class _Product:
@@ -454,19 +480,44 @@ def _product_jvp(op: _Product, t: Any, nb: int, ans: Any, x: Any) -> Any:
     return rest * factor + ans_u * op.spread(cnp.where(first, t, 0.0), first, nb)
 
 
-defreduction(
-    prod,
+_PROD: tuple[ReverseRule, ForwardRule] = (
     lambda g, ans, x, s: _product_vjp(_Product(s), g, ans, x),
     lambda t, nb, ans, x, s: _product_jvp(_Product(s), t, nb, ans, x),
 )
-defreduction(
-    cumprod,
-    *_along_one_axis(
-        lambda g, ans, x, axis: _product_vjp(_Running(axis), g, ans, x),
-        lambda t, nb, ans, x, axis: _product_jvp(_Running(axis), t, nb, ans, x),
-    ),
+_CUMPROD = _along_one_axis(
+    lambda g, ans, x, axis: _product_vjp(_Running(axis), g, ans, x),
+    lambda t, nb, ans, x, axis: _product_jvp(_Running(axis), t, nb, ans, x),
 )
+defreduction(prod, *_PROD)
+defreduction(cumprod, *_CUMPROD)
 
+
+# ---------------------------------------------------------------- nanprod, nancumsum, nancumprod
+
+
+def _skipping_nan(
+    rules: tuple[ReverseRule, ForwardRule], neutral: float
+) -> tuple[ReverseRule, ForwardRule]:
+    """Rules of ``f(x)`` with NaN entries replaced by `neutral`, from the rules of `f`."""
+    vjp, jvp = rules
+
+    def reverse(g: Any, ans: Any, x: Any, s: Spec) -> Any:
+        nan = np.isnan(primal(x))
+        return cnp.where(nan, 0.0, vjp(g, ans, cnp.where(nan, neutral, x), s))
+
+    def forward(t: Any, nb: int, ans: Any, x: Any, s: Spec) -> Any:
+        nan = np.isnan(primal(x))
+        return jvp(cnp.where(nan, 0.0, t), nb, ans, cnp.where(nan, neutral, x), s)
+
+    return reverse, forward
+
+
+nanprod = reduction(np.nanprod, "nanprod")
+nancumsum = reduction(np.nancumsum, "nancumsum")
+nancumprod = reduction(np.nancumprod, "nancumprod")
+defreduction(nanprod, *_skipping_nan(_PROD, 1.0))
+defreduction(nancumsum, *_skipping_nan(_CUMSUM, 0.0))
+defreduction(nancumprod, *_skipping_nan(_CUMPROD, 1.0))
 
 # ------------------------------------------------------- order statistics: median and quantiles
 
@@ -633,6 +684,7 @@ def _weights_along(w: Any, shape: tuple[int, ...], axis: Any) -> Any:
 
 __all__ = [
     "amax", "amin", "average", "cumprod", "cumsum", "max", "mean", "median", "min",
-    "nanmean", "nanmedian", "nanpercentile", "nanquantile", "nansum", "percentile", "prod",
-    "quantile", "std", "sum", "var",
+    "nancumprod", "nancumsum", "nanmax", "nanmean", "nanmedian", "nanmin", "nanpercentile",
+    "nanprod", "nanquantile", "nanstd", "nansum", "nanvar", "percentile", "prod", "quantile",
+    "std", "sum", "var",
 ]  # fmt: skip
