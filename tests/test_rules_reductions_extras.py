@@ -239,3 +239,18 @@ def test_all_nan_slices() -> None:
     with pytest.warns(RuntimeWarning):
         g = cr.grad(lambda x: np.nanmax(x, axis=1)[0])(x)
     numpy.testing.assert_array_equal(g, [[0.5, 0.5], [0, 0]])
+
+
+def test_nan_to_num() -> None:
+    """NumPy's values (every keyword); derivative 1 where finite, 0 where replaced."""
+    x = numpy.array([[numpy.nan, 1.5, -numpy.inf], [numpy.inf, -2.0, 0.5]])
+    kw = {"nan": 7.0, "posinf": 3.0, "neginf": -4.0}
+    numpy.testing.assert_array_equal(np.nan_to_num(x, **kw), numpy.nan_to_num(x, **kw))
+    out, t = cr.jvp(lambda x: np.nan_to_num(x, **kw), (x,), (numpy.full_like(x, 2.0),))
+    numpy.testing.assert_array_equal(out, numpy.nan_to_num(x, **kw))
+    numpy.testing.assert_array_equal(t, [[0, 2, 0], [0, 2, 2]])
+    g = cr.grad(lambda x: np.sum(np.nan_to_num(x, **kw) * x[::-1]))(x[0])
+    numpy.testing.assert_array_equal(g[1], 1.5 + 1.5)
+    check_rule(lambda x: np.nan_to_num(x, nan=1.0) ** 3, numpy.array([0.5, -1.2, 2.0]))
+    with pytest.raises(TypeError, match=r"nan_to_num: `copy=False`"):
+        cr.grad(lambda x: np.nan_to_num(x, copy=False).sum())(x[1])
