@@ -20,6 +20,7 @@ from .rules.indexing import *  # noqa: F403
 from .rules.nondiff import *  # noqa: F403
 from .rules.products import *  # noqa: F403
 from .rules.reductions import *  # noqa: F403
+from .rules.sequences import *  # noqa: F403
 from .rules.shape import *  # noqa: F403
 
 # Every other public NumPy name, unchanged. NumPy's submodules (f2py, testing, ma...) stay

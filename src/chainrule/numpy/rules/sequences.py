@@ -1,0 +1,160 @@
+"""Functions of sampled sequences: integration, interpolation, polynomials, convolution, phase.
+
+On plain arrays each function here is NumPy's own. On traced values it is written with
+chainrule's differentiable functions in NumPy's own arithmetic (so higher derivatives come
+for free), except ``unwrap``, a primitive.
+
+Conventions where the derivative is not unique:
+
+- ``interp``: differentiable in `x`, `xp` and `fp` (and traced `left`/`right`). At a knot
+  ``x == xp[j]`` the derivative is that of the segment to its right (at the last knot, of the
+  last segment); outside ``[xp[0], xp[-1]]`` the value is `left`/`right` (``fp[0]``/``fp[-1]``
+  by default), constant in `x`. ``period=`` is not supported on traced values (a TypeError).
+- ``unwrap``: the corrections it adds are multiples of `period`, constant near the input, so
+  its derivative is the identity (at a jump of exactly ``discont``, too).
+
+>>> import chainrule as cr
+>>> import chainrule.numpy as np
+>>> print(cr.grad(lambda h: np.trapezoid(np.array([1.0, 2.0, 4.0]), dx=h))(0.5))
+4.5
+>>> cr.grad(lambda p: np.polyval(p, 2.0))(np.array([1.0, 0.0, 3.0]))
+array([4., 2., 1.])
+>>> print(cr.grad(lambda x: np.interp(x, [0.0, 1.0, 3.0], [0.0, 2.0, 3.0]))(2.0))
+0.5
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule import numpy as cnp
+from chainrule.core.primitive import defjvp, defvjp, primitive
+from chainrule.core.trace import primal
+
+from .common import ndim_of, shape_of
+from .indexing import contains_tracer, normalize_axis
+
+_np_convolve: Any = np.convolve  # (their typing overloads want a literal `mode`)
+_np_correlate: Any = np.correlate
+
+
+def _traced(*args: Any) -> bool:
+    return any(contains_tracer(a) for a in args)
+
+
+def _along(axis: int, index: Any) -> tuple[Any, ...]:
+    return (slice(None),) * axis + (index,)
+
+
+def trapezoid(y: Any, x: Any = None, dx: Any = 1.0, axis: int = -1) -> Any:
+    """`numpy.trapezoid`, differentiable in `y`, `x` and `dx`."""
+    if not _traced(y, x, dx):
+        return np.trapezoid(y, x, dx, axis)
+    y = cnp.asarray(y)
+    axis = normalize_axis(axis, ndim_of(y))
+    upper, lower = _along(axis, slice(1, None)), _along(axis, slice(None, -1))
+    if x is None:
+        d = dx
+    else:
+        x = cnp.asarray(x)
+        if ndim_of(x) == 1:
+            shape = [1] * ndim_of(y)
+            shape[axis] = shape_of(x)[0] - 1
+            d = cnp.reshape(x[1:] - x[:-1], tuple(shape))
+        else:
+            d = x[upper] - x[lower]
+    return cnp.sum(d * (y[upper] + y[lower]) / 2.0, axis=axis)
+
+
+def polyval(p: Any, x: Any) -> Any:
+    """`numpy.polyval`, differentiable in the coefficients `p` and in `x` (Horner's scheme)."""
+    if not _traced(p, x):
+        return np.polyval(p, x)
+    p, x = cnp.asarray(p), cnp.asarray(x)
+    y: Any = np.zeros(shape_of(x), primal(x).dtype)
+    for i in range(shape_of(p)[0]):
+        y = y * x + p[i]
+    return y
+
+
+def interp(
+    x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None, period: Any = None
+) -> Any:
+    """`numpy.interp`, differentiable in `x`, `xp` and `fp` (see the module's conventions)."""
+    if not _traced(x, xp, fp, left, right, period):
+        return np.interp(x, xp, fp, left, right, period)
+    if period is not None:
+        raise TypeError(
+            "chainrule.numpy.interp: `period=` is not supported on traced values; map `x` "
+            "and `xp` into one period (and sort them) before calling interp."
+        )
+    x, xp, fp = (cnp.asarray(v, np.float64) for v in (x, xp, fp))
+    if ndim_of(xp) != 1 or shape_of(xp) != shape_of(fp) or not shape_of(xp)[0]:
+        raise ValueError(
+            "chainrule.numpy.interp: xp and fp must be 1-D, of the same nonzero length"
+        )
+    x0, xp0 = np.asarray(primal(x)), np.asarray(primal(xp))
+    n = xp0.shape[0]
+    lo = np.clip(np.searchsorted(xp0, x0, side="right") - 1, 0, max(n - 2, 0))
+    hi = np.minimum(lo + 1, n - 1)
+    at_end = x0 == xp0[-1]  # NumPy returns fp[-1] there exactly
+    lo, hi = np.where(at_end, n - 1, lo), np.where(at_end, max(n - 2, 0), hi)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = (fp[hi] - fp[lo]) / (xp[hi] - xp[lo])
+        y = cnp.where(lo == hi, fp[lo], slope * (x - xp[lo]) + fp[lo])
+    y = cnp.where(x0 < xp0[0], fp[0] if left is None else left, y)
+    return cnp.where(x0 > xp0[-1], fp[-1] if right is None else right, y)
+
+
+def _window(mode: str, n: int, m: int) -> slice:
+    """The part of a full convolution of lengths `n` and `m` that `mode` keeps."""
+    short, full = min(n, m), n + m - 1
+    if mode == "full":
+        return slice(0, full)
+    if mode == "same":
+        start = (short - 1) // 2
+        return slice(start, start + max(n, m))
+    if mode == "valid":
+        return slice(short - 1, full - short + 1)
+    raise ValueError(
+        f"chainrule.numpy.convolve: mode must be 'full', 'same' or 'valid', not {mode!r}"
+    )
+
+
+def convolve(a: Any, v: Any, mode: str = "full") -> Any:
+    """`numpy.convolve`, differentiable in both sequences (real values)."""
+    if not _traced(a, v):
+        return _np_convolve(a, v, mode)
+    a, v = cnp.asarray(a), cnp.asarray(v)
+    if ndim_of(a) != 1 or ndim_of(v) != 1 or not shape_of(a)[0] or not shape_of(v)[0]:
+        raise ValueError("chainrule.numpy.convolve: a and v must be non-empty 1-D sequences")
+    n, m = shape_of(a)[0], shape_of(v)[0]
+    window = _window(mode, n, m)
+    if n < m:  # gather along the shorter one
+        a, v, n, m = v, a, m, n
+    # full[i] = sum_k v[k] a[i - k], with a padded by a zero where i - k is out of range
+    shift = np.arange(n + m - 1)[:, None] - np.arange(m)[None, :]
+    shift = np.where((shift >= 0) & (shift < n), shift, n)
+    padded = cnp.concatenate([a, np.zeros(1, primal(a).dtype)])
+    return cnp.sum(padded[shift[window]] * v, axis=1)
+
+
+def correlate(a: Any, v: Any, mode: str = "valid") -> Any:
+    """`numpy.correlate` of real sequences, differentiable in both (a `convolve`)."""
+    if not _traced(a, v):
+        return _np_correlate(a, v, mode)
+    a, v = cnp.asarray(a), cnp.asarray(v)
+    if ndim_of(a) != 1 or ndim_of(v) != 1:
+        raise ValueError("chainrule.numpy.correlate: a and v must be non-empty 1-D sequences")
+    if shape_of(a)[0] < shape_of(v)[0]:  # as NumPy: the reverse of v correlated with a
+        return convolve(v, a[::-1], mode)[::-1]
+    return convolve(a, v[::-1], mode)
+
+
+unwrap = primitive(np.unwrap, "unwrap")
+defvjp(unwrap, lambda g, ans, p, *args, **params: g)
+defjvp(unwrap, lambda t, ans, p, *args, **params: t)
+
+__all__ = ["convolve", "correlate", "interp", "polyval", "trapezoid", "unwrap"]
