@@ -15,6 +15,7 @@ from numpy import random as random
 
 from . import _array_methods  # noqa: F401  (makes traced values behave as arrays)
 from . import linalg as linalg
+from .rules.creation import *  # noqa: F403
 from .rules.elementwise import *  # noqa: F403
 from .rules.indexing import *  # noqa: F403
 from .rules.nondiff import *  # noqa: F403
