@@ -38,6 +38,22 @@ CASES: list[tuple[str, Callable[..., Any], tuple[Any, ...]]] = [
     ("interp all", lambda x, xp, fp: np.interp(x, xp, fp, left=-1.0), (X_OFF_KNOTS, XP, FP)),
     ("interp traced left/right", lambda c: np.interp(X_OFF_KNOTS, XP, FP, c, 2 * c), (0.7,)),
     ("interp matrix x", lambda x: np.interp(x, XP, FP), (X_OFF_KNOTS.reshape(2, 3),)),
+    ("gradient vector", lambda f: np.gradient(f), (X_OFF_KNOTS,)),
+    ("gradient all axes", lambda f: np.stack(np.gradient(f)), (Y3,)),
+    ("gradient dx", lambda f, h: np.stack(np.gradient(f, h)), (Y3, 0.3)),
+    ("gradient axis=0 coordinates", lambda f, x: np.gradient(f, x, axis=0), (Y3.T, X_SORTED)),
+    ("gradient edge 2", lambda f, x: np.gradient(f, x, edge_order=2), (Y3[0], X_SORTED)),
+    (
+        "gradient edge 2 two axes",
+        lambda f, x, h: np.stack(np.gradient(f, h, x, edge_order=2)),
+        (Y3, X_SORTED, 0.4),
+    ),
+    (
+        "gradient even coordinates",
+        lambda x: np.gradient(Y3[0].astype(x.dtype), x),
+        (numpy.arange(4.0),),
+    ),
+    ("gradient length 2", lambda f, h: np.gradient(f, h, axis=0), (Y3[:2], 0.5)),
     ("unwrap", lambda p: np.unwrap(p), (numpy.array([0.0, 3.0, 6.5, 0.2, -2.0]),)),
     ("unwrap axis=0 period", lambda p: np.unwrap(p, axis=0, period=4.0), (3 * Y3,)),
 ]
@@ -104,3 +120,21 @@ def test_unwrap_is_numpys_with_identity_derivative() -> None:
 def test_convolve_bad_mode(mode: str) -> None:
     with pytest.raises(ValueError, match="mode"):
         cr.grad(lambda a: np.convolve(a, [1.0, 2.0], mode).sum())(numpy.ones(3))
+
+
+def _gradient_with(args: tuple[Any, ...], kw: dict[str, Any]) -> Callable[[Any], Any]:
+    return lambda f: np.gradient(f, *args, **kw)
+
+
+def test_gradient_errors_are_numpys() -> None:
+    f = numpy.ones((2, 3))
+    for args, kw, error in (
+        ((1.0, 2.0, 3.0), {}, TypeError),
+        ((numpy.ones(5),), {"axis": 1}, ValueError),
+        ((), {"edge_order": 3}, ValueError),
+        ((), {"edge_order": 2, "axis": 0}, ValueError),
+    ):
+        with pytest.raises(error):
+            numpy.gradient(f, *args, **kw)
+        with pytest.raises(error):
+            cr.jvp(_gradient_with(args, kw), (f,), (f,))

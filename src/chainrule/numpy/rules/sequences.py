@@ -1,4 +1,5 @@
-"""Functions of sampled sequences: integration, interpolation, polynomials, convolution, phase.
+"""Functions of sampled sequences: integration, differences, interpolation, polynomials,
+convolution, phase.
 
 On plain arrays each function here is NumPy's own. On traced values it is written with
 chainrule's differentiable functions in NumPy's own arithmetic (so higher derivatives come
@@ -28,6 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_tuple
 
 from chainrule import numpy as cnp
 from chainrule.core.primitive import defjvp, defvjp, primitive
@@ -38,6 +40,7 @@ from .indexing import contains_tracer, normalize_axis
 
 _np_convolve: Any = np.convolve  # (their typing overloads want a literal `mode`)
 _np_correlate: Any = np.correlate
+_np_gradient: Any = np.gradient  # (its typing overloads want a literal `edge_order`)
 
 
 def _traced(*args: Any) -> bool:
@@ -153,8 +156,103 @@ def correlate(a: Any, v: Any, mode: str = "valid") -> Any:
     return convolve(a, v[::-1], mode)
 
 
+def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> Any:
+    """`numpy.gradient`, differentiable in `f` and in the spacings (scalars or coordinates).
+
+    Traced coordinates always take the formula for uneven spacing (NumPy switches to the even
+    one when the coordinates happen to be evenly spaced, whose derivative would see only the
+    first step); the values are the same to rounding.
+    """
+    if not _traced(f, *varargs):
+        return _np_gradient(f, *varargs, axis=axis, edge_order=edge_order)
+    f = cnp.asarray(f)
+    nd = ndim_of(f)
+    axes = normalize_axis_tuple(range(nd) if axis is None else axis, nd)
+    if not varargs:
+        spacings: list[Any] = [1.0] * len(axes)
+    elif len(varargs) == 1 and ndim_of(varargs[0]) == 0:
+        spacings = list(varargs) * len(axes)
+    elif len(varargs) == len(axes):
+        spacings = [_steps(d, shape_of(f)[a]) for d, a in zip(varargs, axes, strict=True)]
+    else:
+        raise TypeError("invalid number of arguments")
+    if edge_order > 2:
+        raise ValueError("'edge_order' greater than 2 not supported")
+    out = [_gradient_along(f, a, h, edge_order) for a, h in zip(axes, spacings, strict=True)]
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def _steps(distances: Any, n: int) -> Any:
+    """A spacing argument of `gradient` for an axis of length `n`: a scalar, or the steps."""
+    if ndim_of(distances) == 0:
+        return distances
+    if ndim_of(distances) != 1:
+        raise ValueError("distances must be either scalars or 1d")
+    if shape_of(distances)[0] != n:
+        raise ValueError("when 1d, distances must match the length of the corresponding dimension")
+    if not contains_tracer(distances):  # NumPy's own steps (a scalar where they are even)
+        steps = np.diff(np.asarray(distances, np.result_type(distances, 0.0)))
+        return steps[0] if (steps == steps[0]).all() else steps
+    x = cnp.asarray(distances)
+    return x[1:] - x[:-1]
+
+
+def _gradient_along(f: Any, axis: int, h: Any, edge_order: int) -> Any:
+    """NumPy's differences along one axis: central inside, one-sided at the two ends."""
+    n = shape_of(f)[axis]
+    if n < edge_order + 1:
+        raise ValueError(
+            "Shape of array too small to calculate a numerical gradient, "
+            "at least (edge_order + 1) elements are required."
+        )
+
+    def at(start: int | None, stop: int | None) -> Any:
+        return f[_along(axis, slice(start, stop))]
+
+    even = ndim_of(h) == 0
+    if even:
+        inside = (at(2, None) - at(None, -2)) / (2.0 * h)
+    else:
+        shape = [1] * ndim_of(f)
+        shape[axis] = n - 2
+        h1, h2 = h[:-1], h[1:]
+        a, b, c = (
+            cnp.reshape(w, tuple(shape))
+            for w in (-h2 / (h1 * (h1 + h2)), (h2 - h1) / (h1 * h2), h1 / (h2 * (h1 + h2)))
+        )
+        inside = a * at(None, -2) + b * at(1, -1) + c * at(2, None)
+    if edge_order == 1:
+        first = (at(1, 2) - at(0, 1)) / (h if even else h[0])
+        last = (at(-1, None) - at(-2, -1)) / (h if even else h[-1])
+    else:
+        if even:
+            a, b, c = -1.5 / h, 2.0 / h, -0.5 / h
+        else:
+            h1, h2 = h[0], h[1]
+            a, b, c = (
+                -(2.0 * h1 + h2) / (h1 * (h1 + h2)),
+                (h1 + h2) / (h1 * h2),
+                -h1 / (h2 * (h1 + h2)),
+            )
+        first = a * at(0, 1) + b * at(1, 2) + c * at(2, 3)
+        if even:
+            a, b, c = 0.5 / h, -2.0 / h, 1.5 / h
+        else:
+            h1, h2 = h[-2], h[-1]
+            a, b, c = (
+                h2 / (h1 * (h1 + h2)),
+                -(h2 + h1) / (h1 * h2),
+                (2.0 * h2 + h1) / (h2 * (h1 + h2)),
+            )
+        last = a * at(-3, -2) + b * at(-2, -1) + c * at(-1, None)
+    parts = [first, inside, last] if n > 2 else [first, last]
+    out = cnp.concatenate(parts, axis=axis)
+    dtype = primal(f).dtype
+    return out if primal(out).dtype == dtype else cnp.astype(out, dtype)
+
+
 unwrap = primitive(np.unwrap, "unwrap")
 defvjp(unwrap, lambda g, ans, p, *args, **params: g)
 defjvp(unwrap, lambda t, ans, p, *args, **params: t)
 
-__all__ = ["convolve", "correlate", "interp", "polyval", "trapezoid", "unwrap"]
+__all__ = ["convolve", "correlate", "gradient", "interp", "polyval", "trapezoid", "unwrap"]
