@@ -55,6 +55,7 @@ array([0. , 0.5, 0.5, 0. , 0. ])
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import warnings
@@ -64,7 +65,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from chainrule import numpy as cnp
-from chainrule.core.primitive import Primitive, argument_rule, defjvp_joint, defvjp
+from chainrule.core.primitive import Primitive, argument_rule, defjvp_joint, defvjp, primitive
 from chainrule.core.trace import Tracer, dtype_of, float_dtype, primal
 
 from .common import batch_ndim, ndim_of, normalize_axes, select, shape_of
@@ -94,23 +95,25 @@ def shifted(axis: Any, ndim: int, nb: int) -> tuple[int, ...]:
 # ------------------------------------------------------------------ parameters and registration
 
 
-class _Reduction(Primitive):
-    """A reduction that, as NumPy's, also takes a (nested) sequence: ``np.mean([a, b])``.
+def reduction(impl: Callable[..., Any], name: str) -> Primitive:
+    """The primitive of a NumPy reduction that, as NumPy's, also takes a (nested) sequence.
 
-    A sequence holding traced values is made one traced array first (`chainrule.numpy.array`).
+    A sequence holding traced values (``np.mean([a, b])``) is made one traced array first
+    (`chainrule.numpy.array`); the primitive alone would not see the values inside it.
     """
 
-    # A primitive's docstring is NumPy's, whose examples doctest must not collect from here.
-    __module__ = Primitive.__module__
+    @functools.wraps(impl)
+    def call(a: Any, *args: Any, **params: Any) -> Any:
+        if _traced_sequence(a):
+            return prim(cnp.array(a), *args, **params)
+        return impl(a, *args, **params)
 
-    def __call__(self, *args: Any, **params: Any) -> Any:
-        if args and isinstance(args[0], (list, tuple)) and contains_tracer(args[0]):
-            args = (cnp.array(args[0]), *args[1:])
-        return super().__call__(*args, **params)
+    prim = primitive(call, name)
+    return prim
 
 
-def reduction(impl: Callable[..., Any], name: str) -> Primitive:
-    return _Reduction(impl, name)
+def _traced_sequence(a: Any) -> bool:
+    return (type(a) is list or type(a) is tuple) and contains_tracer(a)  # (`type`: fast)
 
 
 class Spec(NamedTuple):
@@ -170,7 +173,7 @@ ForwardRule = Callable[[Any, int, Any, Any, Spec], Any]  # (t, nb, ans, x, spec)
 def defreduction(prim: Primitive, vjp: ReverseRule, jvp: ForwardRule) -> None:
     """Rules of a primitive differentiable in its first argument, from rules given a `Spec`.
 
-    `prim.impl` is the NumPy function, whose signature says how to read the parameters
+    `prim.impl` is (or wraps) the NumPy function, whose signature says how to read the parameters
     (positional or keyword, as the caller wrote them).
     """
     signature = inspect.signature(prim.impl)
@@ -264,11 +267,13 @@ def _sum(
     where: Any = True,
 ) -> Any:
     # `numpy.sum` is this ufunc reduction behind a wrapper that costs more than the sum itself
-    # for a small array; `sum` is on every hot path.
+    # for a small array; `sum` is on every hot path, so it checks for sequences itself.
+    if _traced_sequence(a):
+        return sum(cnp.array(a), axis, dtype, out, keepdims, initial, where)
     return _add_reduce(a, axis, dtype, out, bool(keepdims), initial, where)
 
 
-sum = reduction(_sum, "sum")
+sum = primitive(_sum, "sum")
 sum.__doc__ = np.sum.__doc__
 mean = reduction(np.mean, "mean")
 nansum = reduction(np.nansum, "nansum")
@@ -569,17 +574,20 @@ def _order_weights(fn: Callable[..., Any], args: dict[str, Any]) -> tuple[Any, i
 
 def deforder(prim: Primitive) -> None:
     """Rules of a median or quantile: near its input, a fixed weighted sum (see above)."""
-    signature = inspect.signature(prim.impl)
+    impl: Any = prim.impl  # `reduction`'s wrapper (one level: NumPy's functions wrap, too)
+    numpy_function = impl.__wrapped__
+    signature = inspect.signature(numpy_function)
 
     def read(x: Any, rest: tuple[Any, ...], params: dict[str, Any]) -> tuple[Any, ...]:
-        args = signature.bind(primal(x), *rest, **params).arguments
+        # (a traced `q` has no derivative: the core says so; its value gives the weights)
+        args = {k: primal(v) for k, v in signature.bind(x, *rest, **params).arguments.items()}
         for key, default in (("out", None), ("overwrite_input", False), ("weights", None)):
             if args.get(key, default) is not default:
                 raise TypeError(
                     f"chainrule.numpy.{prim.name}: `{key}=` is not supported on a traced "
                     f"array; leave it at its default ({default})."
                 )
-        weights, qnd = _order_weights(prim.impl, args)
+        weights, qnd = _order_weights(numpy_function, args)
         keepdims = args.get("keepdims", False)
         return weights, qnd, normalize_axes(args.get("axis"), ndim_of(x)), keepdims is True
 
