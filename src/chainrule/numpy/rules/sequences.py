@@ -3,7 +3,9 @@ convolution, phase.
 
 On plain arrays each function here is NumPy's own. On traced values it is written with
 chainrule's differentiable functions in NumPy's own arithmetic (so higher derivatives come
-for free), except ``unwrap``, a primitive.
+for free); ``convolve`` (and so ``correlate``) and ``unwrap`` are primitives, whose values
+are NumPy's own on traced values too. A convolution's derivatives are convolutions, at a
+cost linear in each length (one NumPy convolution per batched tangent in ``jacfwd``).
 
 Conventions where the derivative is not unique:
 
@@ -133,15 +135,44 @@ def convolve(a: Any, v: Any, mode: str = "full") -> Any:
     a, v = cnp.asarray(a), cnp.asarray(v)
     if ndim_of(a) != 1 or ndim_of(v) != 1 or not shape_of(a)[0] or not shape_of(v)[0]:
         raise ValueError("chainrule.numpy.convolve: a and v must be non-empty 1-D sequences")
-    n, m = shape_of(a)[0], shape_of(v)[0]
+    _window(mode, shape_of(a)[0], shape_of(v)[0])  # (checks the mode)
+    return _convolve(a, v, mode=mode)
+
+
+def _convolve_impl(a: Any, v: Any, mode: str) -> Any:
+    return _np_convolve(a, v, mode)
+
+
+_convolve = primitive(_convolve_impl, "convolve")
+
+
+def _convolve_vjp(g: Any, ans: Any, x: Any, other: Any, mode: str) -> Any:
+    """``sum_i g[i] other[i - k]``: `g` put back in the full output, correlated with `other`."""
+    n, m = shape_of(x)[0], shape_of(other)[0]
     window = _window(mode, n, m)
-    if n < m:  # gather along the shorter one
-        a, v, n, m = v, a, m, n
-    # full[i] = sum_k v[k] a[i - k], with a padded by a zero where i - k is out of range
-    shift = np.arange(n + m - 1)[:, None] - np.arange(m)[None, :]
-    shift = np.where((shift >= 0) & (shift < n), shift, n)
-    padded = cnp.concatenate([a, np.zeros(1, primal(a).dtype)])
-    return cnp.sum(padded[shift[window]] * v, axis=1)
+    g_full = cnp.pad(g, (window.start, n + m - 1 - window.stop))
+    return _convolve(g_full, other[::-1], mode="valid")
+
+
+def _convolve_batched(t: Any, other: Any, x: Any, mode: str) -> Any:
+    """``convolve(t, other)`` for a tangent `t` of `x` with leading batch axes (one per row)."""
+    if ndim_of(t) == 1:
+        return _convolve(t, other, mode=mode)
+    rows = cnp.reshape(t, (-1, shape_of(x)[0]))
+    out = cnp.stack([_convolve(rows[i], other, mode=mode) for i in range(shape_of(rows)[0])])
+    return cnp.reshape(out, shape_of(t)[:-1] + shape_of(out)[-1:])
+
+
+defvjp(
+    _convolve,
+    lambda g, ans, a, v, mode: _convolve_vjp(g, ans, a, v, mode),
+    lambda g, ans, a, v, mode: _convolve_vjp(g, ans, v, a, mode),
+)
+defjvp(
+    _convolve,
+    lambda t, ans, a, v, mode: _convolve_batched(t, v, a, mode),
+    lambda t, ans, a, v, mode: _convolve_batched(t, a, v, mode),
+)
 
 
 def correlate(a: Any, v: Any, mode: str = "valid") -> Any:
