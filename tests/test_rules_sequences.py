@@ -138,3 +138,12 @@ def test_gradient_errors_are_numpys() -> None:
             numpy.gradient(f, *args, **kw)
         with pytest.raises(error):
             cr.jvp(_gradient_with(args, kw), (f,), (f,))
+
+
+@pytest.mark.parametrize("name", ["convolve", "correlate"])
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+def test_convolution_of_traced_values_is_numpys_exactly(name: str, mode: str) -> None:
+    a, v = RNG.standard_normal(7), RNG.standard_normal(3)
+    for x, y in ((a, v), (v, a)):
+        out, _ = cr.jvp(lambda x: getattr(np, name)(x, y, mode), (x,), (x,))
+        numpy.testing.assert_array_equal(out, getattr(numpy, name)(x, y, mode))

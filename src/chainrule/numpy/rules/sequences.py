@@ -4,8 +4,8 @@ convolution, phase.
 On plain arrays each function here is NumPy's own. On traced values it is written with
 chainrule's differentiable functions in NumPy's own arithmetic (so higher derivatives come
 for free); ``convolve`` (and so ``correlate``) and ``unwrap`` are primitives, whose values
-are NumPy's own on traced values too. A convolution's derivatives are convolutions, at a
-cost linear in each length (one NumPy convolution per batched tangent in ``jacfwd``).
+are NumPy's own on traced values too. A convolution's derivatives are convolutions, each
+at the cost of one NumPy convolution (one per batched tangent in ``jacfwd``).
 
 Conventions where the derivative is not unique:
 
