@@ -145,5 +145,5 @@ def test_gradient_errors_are_numpys() -> None:
 def test_convolution_of_traced_values_is_numpys_exactly(name: str, mode: str) -> None:
     a, v = RNG.standard_normal(7), RNG.standard_normal(3)
     for x, y in ((a, v), (v, a)):
-        out, _ = cr.jvp(lambda x: getattr(np, name)(x, y, mode), (x,), (x,))
+        out, _ = cr.jvp(lambda x, y=y: getattr(np, name)(x, y, mode), (x,), (x,))
         numpy.testing.assert_array_equal(out, getattr(numpy, name)(x, y, mode))
