@@ -589,7 +589,8 @@ def deforder(prim: Primitive) -> None:
                 )
         weights, qnd = _order_weights(numpy_function, args)
         keepdims = args.get("keepdims", False)
-        return weights, qnd, normalize_axes(args.get("axis"), ndim_of(x)), keepdims is True
+        keep = keepdims is not _NoValue and bool(keepdims)
+        return weights, qnd, normalize_axes(args.get("axis"), ndim_of(x)), keep
 
     def reverse(g: Any, ans: Any, x: Any, *rest: Any, **params: Any) -> Any:
         weights, qnd, axes, keepdims = read(x, rest, params)
