@@ -15,11 +15,13 @@ from numpy import random as random
 
 from . import _array_methods  # noqa: F401  (makes traced values behave as arrays)
 from . import linalg as linalg
+from .rules.creation import *  # noqa: F403
 from .rules.elementwise import *  # noqa: F403
 from .rules.indexing import *  # noqa: F403
 from .rules.nondiff import *  # noqa: F403
 from .rules.products import *  # noqa: F403
 from .rules.reductions import *  # noqa: F403
+from .rules.sequences import *  # noqa: F403
 from .rules.shape import *  # noqa: F403
 
 # Every other public NumPy name, unchanged. NumPy's submodules (f2py, testing, ma...) stay

@@ -13,6 +13,7 @@ Subgradient conventions (where the function has a kink):
   derivative; ``fmax``/``fmin`` pass it to the argument they return.
 - ``clip``: derivative 1 for ``a_min <= x <= a_max`` (boundaries included, as ``torch.clamp``).
 - ``hypot``: 0 at the origin.
+- ``nan_to_num``: derivative 0 at the NaN and infinite entries it replaces, 1 elsewhere.
 
 Every gate (``maximum`` and friends, ``clip``, ``abs``, ``where``) *selects* the incoming
 derivative rather than multiplying it by a 0/1 mask (see `common.select`): an infinite
@@ -86,6 +87,7 @@ mod = remainder
 fmod = primitive(np.fmod)
 _where = primitive(np.where, "where")
 _clip = primitive(np.clip, "clip")
+_nan_to_num = primitive(np.nan_to_num, "nan_to_num")
 
 
 def where(condition: Any, x: Any = None, y: Any = None) -> Any:
@@ -116,6 +118,25 @@ def clip(a: Any, a_min: Any = None, a_max: Any = None, **kwargs: Any) -> Any:
     if kwargs:
         raise TypeError(f"chainrule.numpy.clip: unsupported arguments {sorted(kwargs)}")
     return _clip(a, a_min, a_max)
+
+
+def nan_to_num(
+    x: Any, copy: bool = True, nan: float = 0.0, posinf: Any = None, neginf: Any = None
+) -> Any:
+    """`numpy.nan_to_num`; derivative 1 at finite entries, 0 at the replaced NaN and infinities.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> f = lambda x: np.sum(np.nan_to_num(x, neginf=-1.0) ** 2)
+    >>> cr.grad(f)(np.array([np.nan, 3.0, -np.inf]))
+    array([0., 6., 0.])
+    """
+    if not copy and isinstance(x, Tracer):
+        raise TypeError(
+            "chainrule.numpy.nan_to_num: `copy=False` (in place) is not supported on a traced "
+            "array; use the returned array (copy=True)."
+        )
+    return _nan_to_num(x, copy=copy, nan=nan, posinf=posinf, neginf=neginf)
 
 
 def _extremum(ufunc: Any, greater: bool, nan_aware: bool) -> Any:
@@ -260,6 +281,7 @@ defelementwise(
     lambda g, ans, c, x, y: select(g, c),
     lambda g, ans, c, x, y: select(g, ~c),
 )
+defelementwise(_nan_to_num, lambda g, ans, x, **params: select(g, np.isfinite(primal(x))))
 defelementwise(
     _clip,
     lambda g, ans, x, lo, hi: select(g, _inside(x, lo, hi)),
@@ -304,6 +326,7 @@ __all__ = [
     "minimum",
     "mod",
     "multiply",
+    "nan_to_num",
     "negative",
     "positive",
     "power",

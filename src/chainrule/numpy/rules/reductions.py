@@ -1,4 +1,4 @@
-"""Reductions: sums, means, products, extrema, moments, cumulative sums and products.
+"""Reductions: sums, means, products, extrema, moments, order statistics, cumulative ones.
 
 A reduction's cotangent is spread back over the reduced axes (`expand`); its tangent is the
 same kind of reduction applied to the tangent, with axes shifted past any batch axes.
@@ -25,14 +25,40 @@ Conventions where the derivative is not unique, or the obvious formula would fai
   zeros they use ``prod / x``, exact as a formula; but where an entry ``x_i`` is tiny next
   to the others, second derivatives lose absolute accuracy (about ``eps * prod / x_i**2``
   on the diagonal, by cancellation), as PyTorch's do.
-- ``nansum``/``nanmean``: NaN entries are skipped, so their derivative is 0.
+- ``nansum``, ``nanmean``, ``nanprod``, ``nanvar``, ``nanstd``, ``nancumsum``,
+  ``nancumprod``: NaN entries are skipped, so their derivative is 0 (also in an all-NaN
+  slice); a slice with too few entries for `ddof` has a NaN nanvar and NaN derivatives.
+  ``nanmax``/``nanmin`` follow ``max``/``min`` on the entries that are not NaN (an all-NaN
+  slice gives its NaN entries 1/k).
 - ``average`` is composed of ``sum`` and division, differentiable in `a` and `weights`.
+- ``median``, ``quantile``, ``percentile`` and their ``nan*`` versions, every `method`: near
+  its input, a quantile is a fixed weighted sum of one or two order statistics (the
+  interpolation weights of NumPy's method, read off NumPy's own function applied to the
+  ranks). Entries tied with an order statistic share its weight equally (as ``max``); the
+  discrete methods (``lower``, ``nearest``, ``inverted_cdf``...) give the selected entry
+  derivative 1. A slice holding NaN makes a NaN quantile: its derivative goes to the NaN
+  entries (as ``max``); the ``nan*`` versions skip NaN (derivative 0). `q` is not
+  differentiable (a TypeError says so); ``out=``, ``overwrite_input=True`` and ``weights=``
+  raise a TypeError on a traced array. Second derivatives are 0.
+
+Every reduction takes, as NumPy's, a sequence in place of an array, traced values included:
+
+>>> import chainrule as cr
+>>> import chainrule.numpy as np
+>>> print(cr.grad(lambda a: np.mean([a, 3.0 * a]))(1.0))
+2.0
+>>> cr.grad(lambda x: np.quantile(x, 0.25))(np.array([4.0, 1.0, 3.0, 2.0]))
+array([0.  , 0.25, 0.  , 0.75])
+>>> cr.grad(np.median)(np.array([1.0, 2.0, 2.0, 5.0, 9.0]))
+array([0. , 0.5, 0.5, 0. , 0. ])
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
+import warnings
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -43,6 +69,7 @@ from chainrule.core.primitive import Primitive, argument_rule, defjvp_joint, def
 from chainrule.core.trace import Tracer, dtype_of, float_dtype, primal
 
 from .common import batch_ndim, ndim_of, normalize_axes, select, shape_of
+from .indexing import contains_tracer
 
 _NoValue: Any = np._NoValue
 _add_reduce: Any = np.add.reduce  # (called positionally, which its typing overloads reject)
@@ -66,6 +93,27 @@ def shifted(axis: Any, ndim: int, nb: int) -> tuple[int, ...]:
 
 
 # ------------------------------------------------------------------ parameters and registration
+
+
+def reduction(impl: Callable[..., Any], name: str) -> Primitive:
+    """The primitive of a NumPy reduction that, as NumPy's, also takes a (nested) sequence.
+
+    A sequence holding traced values (``np.mean([a, b])``) is made one traced array first
+    (`chainrule.numpy.array`); the primitive alone would not see the values inside it.
+    """
+
+    @functools.wraps(impl)
+    def call(a: Any, *args: Any, **params: Any) -> Any:
+        if _traced_sequence(a):
+            return prim(cnp.array(a), *args, **params)
+        return impl(a, *args, **params)
+
+    prim = primitive(call, name)
+    return prim
+
+
+def _traced_sequence(a: Any) -> bool:
+    return (type(a) is list or type(a) is tuple) and contains_tracer(a)  # (`type`: fast)
 
 
 class Spec(NamedTuple):
@@ -125,7 +173,7 @@ ForwardRule = Callable[[Any, int, Any, Any, Spec], Any]  # (t, nb, ans, x, spec)
 def defreduction(prim: Primitive, vjp: ReverseRule, jvp: ForwardRule) -> None:
     """Rules of a primitive differentiable in its first argument, from rules given a `Spec`.
 
-    `prim.impl` is the NumPy function, whose signature says how to read the parameters
+    `prim.impl` is (or wraps) the NumPy function, whose signature says how to read the parameters
     (positional or keyword, as the caller wrote them).
     """
     signature = inspect.signature(prim.impl)
@@ -219,17 +267,19 @@ def _sum(
     where: Any = True,
 ) -> Any:
     # `numpy.sum` is this ufunc reduction behind a wrapper that costs more than the sum itself
-    # for a small array; `sum` is on every hot path.
+    # for a small array; `sum` is on every hot path, so it checks for sequences itself.
+    if _traced_sequence(a):
+        return sum(cnp.array(a), axis, dtype, out, keepdims, initial, where)
     return _add_reduce(a, axis, dtype, out, bool(keepdims), initial, where)
 
 
 sum = primitive(_sum, "sum")
 sum.__doc__ = np.sum.__doc__
-mean = primitive(np.mean, "mean")
-nansum = primitive(np.nansum, "nansum")
-nanmean = primitive(np.nanmean, "nanmean")
-amax = primitive(np.amax, "amax")
-amin = primitive(np.amin, "amin")
+mean = reduction(np.mean, "mean")
+nansum = reduction(np.nansum, "nansum")
+nanmean = reduction(np.nanmean, "nanmean")
+amax = reduction(np.amax, "amax")
+amin = reduction(np.amin, "amin")
 max = amax
 min = amin
 
@@ -239,17 +289,34 @@ defweighted(nansum, _not_nan)
 defweighted(nanmean, _not_nan_mean)
 defweighted(amax, _extreme)
 defweighted(amin, _extreme)
+nanmax = reduction(np.nanmax, "nanmax")
+nanmin = reduction(np.nanmin, "nanmin")
+defweighted(nanmax, _extreme)  # NaN is never the extreme, unless a slice is all NaN
+defweighted(nanmin, _extreme)
 
 
 # ------------------------------------------------------------------------------- var and std
 
 
-def _defmoment(prim: Primitive, is_std: bool) -> None:
-    """var: ``d var = 2 <x - mean, dx> / (n - ddof)``; std: ``d std = d var / (2 std)``."""
+def _defmoment(prim: Primitive, is_std: bool, skips_nan: bool = False) -> None:
+    """var: ``d var = 2 <x - mean, dx> / (n - ddof)``; std: ``d std = d var / (2 std)``.
 
-    def deviation(x: Any, s: Spec) -> tuple[Any, float]:
-        dof = _count(x, s) - s.ddof
-        return x - mean(x, axis=s.axes, keepdims=True), 2.0 / dof if dof > 0 else math.nan
+    nanvar and nanstd (`skips_nan`) count, per slice, only the entries that are not NaN.
+    """
+
+    def deviation(x: Any, s: Spec) -> tuple[Any, Any]:
+        """``x - mean`` (0 at a skipped NaN) and ``2 / (n - ddof)``, per slice for nanvar."""
+        if not skips_nan:
+            dof = _count(x, s) - s.ddof
+            return x - mean(x, axis=s.axes, keepdims=True), 2.0 / dof if dof > 0 else math.nan
+        nan = np.isnan(primal(x))
+        dofs = np.sum(~nan, axis=s.axes, keepdims=s.keepdims) - s.ddof
+        with np.errstate(divide="ignore"):
+            c = np.where(dofs > 0, 2.0 / dofs, np.nan).astype(float_dtype(x))
+        with warnings.catch_warnings():  # an all-NaN slice warns, as the call itself did
+            warnings.simplefilter("ignore", RuntimeWarning)
+            centre = nanmean(x, axis=s.axes, keepdims=True)
+        return cnp.where(nan, 0.0, x - centre), c
 
     def outer(ans: Any) -> Any:
         """``d ans / d var``: 1 for var (None), ``1 / (2 std)`` for std, 0 where std is 0."""
@@ -261,7 +328,10 @@ def _defmoment(prim: Primitive, is_std: bool) -> None:
     def vjp(g: Any, ans: Any, x: Any, s: Spec) -> Any:
         d, c = deviation(x, s)
         o = outer(ans)
-        return expand(g if o is None else g * o, x, s.axes, s.keepdims) * (d * c)
+        if skips_nan and not s.keepdims:
+            c = np.expand_dims(c, s.axes)
+        out = expand(g if o is None else g * o, x, s.axes, s.keepdims) * (d * c)
+        return cnp.where(np.isnan(primal(x)), 0.0, out) if skips_nan else out
 
     def jvp(t: Any, nb: int, ans: Any, x: Any, s: Spec) -> Any:
         d, c = deviation(x, s)
@@ -272,10 +342,14 @@ def _defmoment(prim: Primitive, is_std: bool) -> None:
     defreduction(prim, vjp, jvp)
 
 
-var = primitive(np.var, "var")
-std = primitive(np.std, "std")
+var = reduction(np.var, "var")
+std = reduction(np.std, "std")
 _defmoment(var, is_std=False)
 _defmoment(std, is_std=True)
+nanvar = reduction(np.nanvar, "nanvar")
+nanstd = reduction(np.nanstd, "nanstd")
+_defmoment(nanvar, is_std=False, skips_nan=True)
+_defmoment(nanstd, is_std=True, skips_nan=True)
 
 
 # --------------------------------------------------------------------- cumulative sum and prod
@@ -313,17 +387,15 @@ def _along_one_axis(vjp: AxisRule, jvp: AxisRule) -> tuple[ReverseRule, ForwardR
     return reverse, forward
 
 
-cumsum = primitive(np.cumsum, "cumsum")
-cumprod = primitive(np.cumprod, "cumprod")
-prod = primitive(np.prod, "prod")
+cumsum = reduction(np.cumsum, "cumsum")
+cumprod = reduction(np.cumprod, "cumprod")
+prod = reduction(np.prod, "prod")
 
-defreduction(
-    cumsum,
-    *_along_one_axis(
-        lambda g, ans, x, axis: _revcumsum(g, axis),
-        lambda t, nb, ans, x, axis: cumsum(t, axis=axis + nb),
-    ),
+_CUMSUM = _along_one_axis(
+    lambda g, ans, x, axis: _revcumsum(g, axis),
+    lambda t, nb, ans, x, axis: cumsum(t, axis=axis + nb),
 )
+defreduction(cumsum, *_CUMSUM)
 
 
 class _Product:
@@ -413,18 +485,149 @@ def _product_jvp(op: _Product, t: Any, nb: int, ans: Any, x: Any) -> Any:
     return rest * factor + ans_u * op.spread(cnp.where(first, t, 0.0), first, nb)
 
 
-defreduction(
-    prod,
+_PROD: tuple[ReverseRule, ForwardRule] = (
     lambda g, ans, x, s: _product_vjp(_Product(s), g, ans, x),
     lambda t, nb, ans, x, s: _product_jvp(_Product(s), t, nb, ans, x),
 )
-defreduction(
-    cumprod,
-    *_along_one_axis(
-        lambda g, ans, x, axis: _product_vjp(_Running(axis), g, ans, x),
-        lambda t, nb, ans, x, axis: _product_jvp(_Running(axis), t, nb, ans, x),
-    ),
+_CUMPROD = _along_one_axis(
+    lambda g, ans, x, axis: _product_vjp(_Running(axis), g, ans, x),
+    lambda t, nb, ans, x, axis: _product_jvp(_Running(axis), t, nb, ans, x),
 )
+defreduction(prod, *_PROD)
+defreduction(cumprod, *_CUMPROD)
+
+
+# ---------------------------------------------------------------- nanprod, nancumsum, nancumprod
+
+
+def _skipping_nan(
+    rules: tuple[ReverseRule, ForwardRule], neutral: float
+) -> tuple[ReverseRule, ForwardRule]:
+    """Rules of ``f(x)`` with NaN entries replaced by `neutral`, from the rules of `f`."""
+    vjp, jvp = rules
+
+    def reverse(g: Any, ans: Any, x: Any, s: Spec) -> Any:
+        nan = np.isnan(primal(x))
+        return cnp.where(nan, 0.0, vjp(g, ans, cnp.where(nan, neutral, x), s))
+
+    def forward(t: Any, nb: int, ans: Any, x: Any, s: Spec) -> Any:
+        nan = np.isnan(primal(x))
+        return jvp(cnp.where(nan, 0.0, t), nb, ans, cnp.where(nan, neutral, x), s)
+
+    return reverse, forward
+
+
+nanprod = reduction(np.nanprod, "nanprod")
+nancumsum = reduction(np.nancumsum, "nancumsum")
+nancumprod = reduction(np.nancumprod, "nancumprod")
+defreduction(nanprod, *_skipping_nan(_PROD, 1.0))
+defreduction(nancumsum, *_skipping_nan(_CUMSUM, 0.0))
+defreduction(nancumprod, *_skipping_nan(_CUMPROD, 1.0))
+
+# ------------------------------------------------------- order statistics: median and quantiles
+
+
+def _order_weights(fn: Callable[..., Any], args: dict[str, Any]) -> tuple[Any, int]:
+    """The weights of `fn` (median, quantile...) near its input ``args["a"]``, and q's ndim.
+
+    Every `method` of NumPy's quantiles interpolates between two neighbouring order statistics
+    at a "virtual index" ``i + g``. NumPy itself gives it: `fn` of the ranks (0 to n-1, NaN
+    kept NaN) is ``i + g``. The weight ``1 - g`` (and ``g``) is then shared by the entries
+    equal to the ``i``-th (and ``i+1``-th) smallest value. Returns weights of shape
+    ``q.shape + a.shape``.
+    """
+    x = np.asarray(args["a"])
+    axes = normalize_axes(args.get("axis"), x.ndim)
+    k = len(axes)
+    moved = np.moveaxis(x, axes, range(x.ndim - k, x.ndim))
+    flat = moved.reshape((*moved.shape[: x.ndim - k], -1))
+    n = flat.shape[-1]
+    nan = np.isnan(flat)
+    ranks = np.empty(flat.shape)
+    np.put_along_axis(
+        ranks, np.argsort(flat, axis=-1, kind="stable"), np.arange(n, dtype=float), -1
+    )
+    ranks[nan] = np.nan
+    with warnings.catch_warnings():  # an all-NaN slice warns, as the call itself did
+        warnings.simplefilter("ignore", RuntimeWarning)
+        v = np.asarray(fn(**{**args, "a": ranks, "axis": -1, "keepdims": False}))
+    qnd = v.ndim - (flat.ndim - 1)
+    valid = ~np.isnan(v)
+    lo = np.where(valid, np.floor(np.where(valid, v, 0)), 0)
+    g = np.where(valid, v - lo, 0)[..., None]
+    ordered = np.broadcast_to(np.sort(flat, axis=-1), (*v.shape, n))
+    weights = np.zeros(ordered.shape)
+    for index, share in ((lo, 1 - g), (np.minimum(lo + 1, n - 1), g)):
+        value = np.take_along_axis(ordered, index.astype(np.intp)[..., None], -1)
+        hit = flat == value
+        weights += np.where(
+            valid[..., None], share * hit / np.maximum(hit.sum(-1, keepdims=True), 1), 0
+        )
+    if fn not in _SKIPS_NAN:  # a slice holding NaN gives NaN: its derivative goes to the NaNs
+        weights = np.where(
+            nan.any(-1, keepdims=True), nan / np.maximum(nan.sum(-1, keepdims=True), 1), weights
+        )
+    weights = weights.reshape((*v.shape[:qnd], *moved.shape))
+    last = range(qnd + x.ndim - k, qnd + x.ndim)
+    return np.moveaxis(weights, last, [qnd + a for a in axes]).astype(float_dtype(x)), qnd
+
+
+def deforder(prim: Primitive) -> None:
+    """Rules of a median or quantile: near its input, a fixed weighted sum (see above)."""
+    impl: Any = prim.impl  # `reduction`'s wrapper (one level: NumPy's functions wrap, too)
+    numpy_function = impl.__wrapped__
+    signature = inspect.signature(numpy_function)
+
+    def read(x: Any, rest: tuple[Any, ...], params: dict[str, Any]) -> tuple[Any, ...]:
+        # (a traced `q` has no derivative: the core says so; its value gives the weights)
+        args = {k: primal(v) for k, v in signature.bind(x, *rest, **params).arguments.items()}
+        for key, default in (("out", None), ("overwrite_input", False), ("weights", None)):
+            if args.get(key, default) is not default:
+                raise TypeError(
+                    f"chainrule.numpy.{prim.name}: `{key}=` is not supported on a traced "
+                    f"array; leave it at its default ({default})."
+                )
+        weights, qnd = _order_weights(numpy_function, args)
+        keepdims = args.get("keepdims", False)
+        keep = keepdims is not _NoValue and bool(keepdims)
+        return weights, qnd, normalize_axes(args.get("axis"), ndim_of(x)), keep
+
+    def reverse(g: Any, ans: Any, x: Any, *rest: Any, **params: Any) -> Any:
+        weights, qnd, axes, keepdims = read(x, rest, params)
+        shape = shape_of(x)
+        if not keepdims:
+            kept = tuple(1 if i in axes else n for i, n in enumerate(shape))
+            g = cnp.reshape(g, (*shape_of(g)[:qnd], *kept))
+        c = select(g, weights)
+        return _cast(sum(c, axis=tuple(range(qnd))) if qnd else c, x)
+
+    def forward(tangents: list[Any], ans: Any, x: Any, *rest: Any, **params: Any) -> Any:
+        for i in range(1, len(tangents)):
+            if tangents[i] is not None:
+                argument_rule(prim, (), i, "forward")  # raises: not differentiable there
+        t = tangents[0]
+        if t is None:
+            return None
+        weights, qnd, axes, keepdims = read(x, rest, params)
+        nb = batch_ndim(t, x)
+        tshape = shape_of(t)
+        t = cnp.reshape(t, (*tshape[:nb], *(1,) * qnd, *tshape[nb:]))
+        out = sum(select(t, weights), axis=tuple(nb + qnd + a for a in axes), keepdims=keepdims)
+        return _cast(out, ans)
+
+    defvjp(prim, reverse)
+    defjvp_joint(prim, forward)
+
+
+median = reduction(np.median, "median")
+quantile = reduction(np.quantile, "quantile")
+percentile = reduction(np.percentile, "percentile")
+nanmedian = reduction(np.nanmedian, "nanmedian")
+nanquantile = reduction(np.nanquantile, "nanquantile")
+nanpercentile = reduction(np.nanpercentile, "nanpercentile")
+_SKIPS_NAN = (np.nanmedian, np.nanquantile, np.nanpercentile)
+for _prim in (median, quantile, percentile, nanmedian, nanquantile, nanpercentile):
+    deforder(_prim)
 
 
 # ------------------------------------------------------------------------------------ average
@@ -450,6 +653,7 @@ def average(
     >>> cr.grad(lambda w: np.average(np.array([1.0, 3.0]), weights=w))(np.array([1.0, 1.0]))
     array([-0.5,  0.5])
     """
+    a, weights = (cnp.array(v) if contains_tracer(v) else v for v in (a, weights))
     if not isinstance(a, Tracer) and not isinstance(weights, Tracer):
         return _np_average(a, axis, weights, returned, keepdims=keepdims)
     if not isinstance(a, Tracer):
@@ -488,6 +692,8 @@ def _weights_along(w: Any, shape: tuple[int, ...], axis: Any) -> Any:
 
 
 __all__ = [
-    "amax", "amin", "average", "cumprod", "cumsum", "max", "mean", "min", "nanmean",
-    "nansum", "prod", "std", "sum", "var",
+    "amax", "amin", "average", "cumprod", "cumsum", "max", "mean", "median", "min",
+    "nancumprod", "nancumsum", "nanmax", "nanmean", "nanmedian", "nanmin", "nanpercentile",
+    "nanprod", "nanquantile", "nanstd", "nansum", "nanvar", "percentile", "prod", "quantile",
+    "std", "sum", "var",
 ]  # fmt: skip

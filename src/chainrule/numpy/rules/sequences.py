@@ -1,0 +1,289 @@
+"""Functions of sampled sequences: integration, differences, interpolation, polynomials,
+convolution, phase.
+
+On plain arrays each function here is NumPy's own. On traced values it is written with
+chainrule's differentiable functions in NumPy's own arithmetic (so higher derivatives come
+for free); ``convolve`` (and so ``correlate``) and ``unwrap`` are primitives, whose values
+are NumPy's own on traced values too. A convolution's derivatives are convolutions, each
+at the cost of one NumPy convolution (one per batched tangent in ``jacfwd``).
+
+Conventions where the derivative is not unique:
+
+- ``interp``: differentiable in `x`, `xp` and `fp` (and traced `left`/`right`). At a knot
+  ``x == xp[j]`` the derivative is that of the segment to its right (at the last knot, of the
+  last segment); outside ``[xp[0], xp[-1]]`` the value is `left`/`right` (``fp[0]``/``fp[-1]``
+  by default), constant in `x`. ``period=`` is not supported on traced values (a TypeError).
+- ``unwrap``: the corrections it adds are multiples of `period`, constant near the input, so
+  its derivative is the identity (at a jump of exactly ``discont``, too).
+
+>>> import chainrule as cr
+>>> import chainrule.numpy as np
+>>> print(cr.grad(lambda h: np.trapezoid(np.array([1.0, 2.0, 4.0]), dx=h))(0.5))
+4.5
+>>> cr.grad(lambda p: np.polyval(p, 2.0))(np.array([1.0, 0.0, 3.0]))
+array([4., 2., 1.])
+>>> print(cr.grad(lambda x: np.interp(x, [0.0, 1.0, 3.0], [0.0, 2.0, 3.0]))(2.0))
+0.5
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.lib.array_utils import normalize_axis_tuple
+
+from chainrule import numpy as cnp
+from chainrule.core.primitive import defjvp, defvjp, primitive
+from chainrule.core.trace import primal
+
+from .common import ndim_of, shape_of
+from .indexing import contains_tracer, normalize_axis
+
+_np_convolve: Any = np.convolve  # (their typing overloads want a literal `mode`)
+_np_correlate: Any = np.correlate
+_np_gradient: Any = np.gradient  # (its typing overloads want a literal `edge_order`)
+
+
+def _traced(*args: Any) -> bool:
+    return any(contains_tracer(a) for a in args)
+
+
+def _along(axis: int, index: Any) -> tuple[Any, ...]:
+    return (slice(None),) * axis + (index,)
+
+
+def trapezoid(y: Any, x: Any = None, dx: Any = 1.0, axis: int = -1) -> Any:
+    """`numpy.trapezoid`, differentiable in `y`, `x` and `dx`."""
+    if not _traced(y, x, dx):
+        return np.trapezoid(y, x, dx, axis)
+    y = cnp.asarray(y)
+    axis = normalize_axis(axis, ndim_of(y))
+    upper, lower = _along(axis, slice(1, None)), _along(axis, slice(None, -1))
+    if x is None:
+        d = dx
+    else:
+        x = cnp.asarray(x)
+        if ndim_of(x) == 1:
+            shape = [1] * ndim_of(y)
+            shape[axis] = shape_of(x)[0] - 1
+            d = cnp.reshape(x[1:] - x[:-1], tuple(shape))
+        else:
+            d = x[upper] - x[lower]
+    return cnp.sum(d * (y[upper] + y[lower]) / 2.0, axis=axis)
+
+
+def polyval(p: Any, x: Any) -> Any:
+    """`numpy.polyval`, differentiable in the coefficients `p` and in `x` (Horner's scheme)."""
+    if not _traced(p, x):
+        return np.polyval(p, x)
+    p, x = cnp.asarray(p), cnp.asarray(x)
+    y: Any = np.zeros(shape_of(x), primal(x).dtype)
+    for i in range(shape_of(p)[0]):
+        y = y * x + p[i]
+    return y
+
+
+def interp(
+    x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None, period: Any = None
+) -> Any:
+    """`numpy.interp`, differentiable in `x`, `xp` and `fp` (see the module's conventions)."""
+    if not _traced(x, xp, fp, left, right, period):
+        return np.interp(x, xp, fp, left, right, period)
+    if period is not None:
+        raise TypeError(
+            "chainrule.numpy.interp: `period=` is not supported on traced values; map `x` "
+            "and `xp` into one period (and sort them) before calling interp."
+        )
+    x, xp, fp = (cnp.asarray(v, np.float64) for v in (x, xp, fp))
+    if ndim_of(xp) != 1 or shape_of(xp) != shape_of(fp) or not shape_of(xp)[0]:
+        raise ValueError(
+            "chainrule.numpy.interp: xp and fp must be 1-D, of the same nonzero length"
+        )
+    x0, xp0 = np.asarray(primal(x)), np.asarray(primal(xp))
+    n = xp0.shape[0]
+    lo = np.clip(np.searchsorted(xp0, x0, side="right") - 1, 0, max(n - 2, 0))
+    hi = np.minimum(lo + 1, n - 1)
+    at_end = x0 == xp0[-1]  # NumPy returns fp[-1] there exactly
+    lo, hi = np.where(at_end, n - 1, lo), np.where(at_end, max(n - 2, 0), hi)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = (fp[hi] - fp[lo]) / (xp[hi] - xp[lo])
+        y = cnp.where(lo == hi, fp[lo], slope * (x - xp[lo]) + fp[lo])
+    y = cnp.where(x0 < xp0[0], fp[0] if left is None else left, y)
+    return cnp.where(x0 > xp0[-1], fp[-1] if right is None else right, y)
+
+
+def _window(mode: str, n: int, m: int) -> slice:
+    """The part of a full convolution of lengths `n` and `m` that `mode` keeps."""
+    short, full = min(n, m), n + m - 1
+    if mode == "full":
+        return slice(0, full)
+    if mode == "same":
+        start = (short - 1) // 2
+        return slice(start, start + max(n, m))
+    if mode == "valid":
+        return slice(short - 1, full - short + 1)
+    raise ValueError(
+        f"chainrule.numpy.convolve: mode must be 'full', 'same' or 'valid', not {mode!r}"
+    )
+
+
+def convolve(a: Any, v: Any, mode: str = "full") -> Any:
+    """`numpy.convolve`, differentiable in both sequences (real values)."""
+    if not _traced(a, v):
+        return _np_convolve(a, v, mode)
+    a, v = cnp.asarray(a), cnp.asarray(v)
+    if ndim_of(a) != 1 or ndim_of(v) != 1 or not shape_of(a)[0] or not shape_of(v)[0]:
+        raise ValueError("chainrule.numpy.convolve: a and v must be non-empty 1-D sequences")
+    _window(mode, shape_of(a)[0], shape_of(v)[0])  # (checks the mode)
+    return _convolve(a, v, mode=mode)
+
+
+def _convolve_impl(a: Any, v: Any, mode: str) -> Any:
+    return _np_convolve(a, v, mode)
+
+
+_convolve = primitive(_convolve_impl, "convolve")
+
+
+def _convolve_vjp(g: Any, ans: Any, x: Any, other: Any, mode: str) -> Any:
+    """``sum_i g[i] other[i - k]``: `g` put back in the full output, correlated with `other`."""
+    n, m = shape_of(x)[0], shape_of(other)[0]
+    window = _window(mode, n, m)
+    g_full = cnp.pad(g, (window.start, n + m - 1 - window.stop))
+    return _convolve(g_full, other[::-1], mode="valid")
+
+
+def _convolve_batched(t: Any, other: Any, x: Any, mode: str) -> Any:
+    """``convolve(t, other)`` for a tangent `t` of `x` with leading batch axes (one per row)."""
+    if ndim_of(t) == 1:
+        return _convolve(t, other, mode=mode)
+    rows = cnp.reshape(t, (-1, shape_of(x)[0]))
+    out = cnp.stack([_convolve(rows[i], other, mode=mode) for i in range(shape_of(rows)[0])])
+    return cnp.reshape(out, shape_of(t)[:-1] + shape_of(out)[-1:])
+
+
+defvjp(
+    _convolve,
+    lambda g, ans, a, v, mode: _convolve_vjp(g, ans, a, v, mode),
+    lambda g, ans, a, v, mode: _convolve_vjp(g, ans, v, a, mode),
+)
+defjvp(
+    _convolve,
+    lambda t, ans, a, v, mode: _convolve_batched(t, v, a, mode),
+    lambda t, ans, a, v, mode: _convolve_batched(t, a, v, mode),
+)
+
+
+def correlate(a: Any, v: Any, mode: str = "valid") -> Any:
+    """`numpy.correlate` of real sequences, differentiable in both (a `convolve`)."""
+    if not _traced(a, v):
+        return _np_correlate(a, v, mode)
+    a, v = cnp.asarray(a), cnp.asarray(v)
+    if ndim_of(a) != 1 or ndim_of(v) != 1:
+        raise ValueError("chainrule.numpy.correlate: a and v must be non-empty 1-D sequences")
+    if shape_of(a)[0] < shape_of(v)[0]:  # as NumPy: the reverse of v correlated with a
+        return convolve(v, a[::-1], mode)[::-1]
+    return convolve(a, v[::-1], mode)
+
+
+def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> Any:
+    """`numpy.gradient`, differentiable in `f` and in the spacings (scalars or coordinates).
+
+    Traced coordinates always take the formula for uneven spacing (NumPy switches to the even
+    one when the coordinates happen to be evenly spaced, whose derivative would see only the
+    first step); the values are the same to rounding.
+    """
+    if not _traced(f, *varargs):
+        return _np_gradient(f, *varargs, axis=axis, edge_order=edge_order)
+    f = cnp.asarray(f)
+    nd = ndim_of(f)
+    axes = normalize_axis_tuple(range(nd) if axis is None else axis, nd)
+    if not varargs:
+        spacings: list[Any] = [1.0] * len(axes)
+    elif len(varargs) == 1 and ndim_of(varargs[0]) == 0:
+        spacings = list(varargs) * len(axes)
+    elif len(varargs) == len(axes):
+        spacings = [_steps(d, shape_of(f)[a]) for d, a in zip(varargs, axes, strict=True)]
+    else:
+        raise TypeError("invalid number of arguments")
+    if edge_order > 2:
+        raise ValueError("'edge_order' greater than 2 not supported")
+    out = [_gradient_along(f, a, h, edge_order) for a, h in zip(axes, spacings, strict=True)]
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def _steps(distances: Any, n: int) -> Any:
+    """A spacing argument of `gradient` for an axis of length `n`: a scalar, or the steps."""
+    if ndim_of(distances) == 0:
+        return distances
+    if ndim_of(distances) != 1:
+        raise ValueError("distances must be either scalars or 1d")
+    if shape_of(distances)[0] != n:
+        raise ValueError("when 1d, distances must match the length of the corresponding dimension")
+    if not contains_tracer(distances):  # NumPy's own steps (a scalar where they are even)
+        steps = np.diff(np.asarray(distances, np.result_type(distances, 0.0)))
+        return steps[0] if (steps == steps[0]).all() else steps
+    x = cnp.asarray(distances)
+    return x[1:] - x[:-1]
+
+
+def _gradient_along(f: Any, axis: int, h: Any, edge_order: int) -> Any:
+    """NumPy's differences along one axis: central inside, one-sided at the two ends."""
+    n = shape_of(f)[axis]
+    if n < edge_order + 1:
+        raise ValueError(
+            "Shape of array too small to calculate a numerical gradient, "
+            "at least (edge_order + 1) elements are required."
+        )
+
+    def at(start: int | None, stop: int | None) -> Any:
+        return f[_along(axis, slice(start, stop))]
+
+    even = ndim_of(h) == 0
+    if even:
+        inside = (at(2, None) - at(None, -2)) / (2.0 * h)
+    else:
+        shape = [1] * ndim_of(f)
+        shape[axis] = n - 2
+        h1, h2 = h[:-1], h[1:]
+        a, b, c = (
+            cnp.reshape(w, tuple(shape))
+            for w in (-h2 / (h1 * (h1 + h2)), (h2 - h1) / (h1 * h2), h1 / (h2 * (h1 + h2)))
+        )
+        inside = a * at(None, -2) + b * at(1, -1) + c * at(2, None)
+    if edge_order == 1:
+        first = (at(1, 2) - at(0, 1)) / (h if even else h[0])
+        last = (at(-1, None) - at(-2, -1)) / (h if even else h[-1])
+    else:
+        if even:
+            a, b, c = -1.5 / h, 2.0 / h, -0.5 / h
+        else:
+            h1, h2 = h[0], h[1]
+            a, b, c = (
+                -(2.0 * h1 + h2) / (h1 * (h1 + h2)),
+                (h1 + h2) / (h1 * h2),
+                -h1 / (h2 * (h1 + h2)),
+            )
+        first = a * at(0, 1) + b * at(1, 2) + c * at(2, 3)
+        if even:
+            a, b, c = 0.5 / h, -2.0 / h, 1.5 / h
+        else:
+            h1, h2 = h[-2], h[-1]
+            a, b, c = (
+                h2 / (h1 * (h1 + h2)),
+                -(h2 + h1) / (h1 * h2),
+                (2.0 * h2 + h1) / (h2 * (h1 + h2)),
+            )
+        last = a * at(-3, -2) + b * at(-2, -1) + c * at(-1, None)
+    parts = [first, inside, last] if n > 2 else [first, last]
+    out = cnp.concatenate(parts, axis=axis)
+    dtype = primal(f).dtype
+    return out if primal(out).dtype == dtype else cnp.astype(out, dtype)
+
+
+unwrap = primitive(np.unwrap, "unwrap")
+defvjp(unwrap, lambda g, ans, p, *args, **params: g)
+defjvp(unwrap, lambda t, ans, p, *args, **params: t)
+
+__all__ = ["convolve", "correlate", "gradient", "interp", "polyval", "trapezoid", "unwrap"]

@@ -1,0 +1,149 @@
+"""Functions of sequences (trapezoid, polyval, interp, convolve, correlate, unwrap).
+
+Every case goes through `check_rule`; direct tests check NumPy's values on plain and on
+traced arrays, and the conventions of the `chainrule.numpy.rules.sequences` docstring.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import numpy
+import pytest
+
+import chainrule as cr
+import chainrule.numpy as np
+from rulecheck import check_rule
+
+RNG = numpy.random.default_rng(0)
+Y3 = RNG.standard_normal((3, 4))
+X_SORTED = numpy.array([0.0, 0.4, 1.1, 1.5])
+XP = numpy.array([0.0, 1.0, 2.5, 4.0])
+FP = numpy.array([1.0, -2.0, 0.5, 3.0])
+X_OFF_KNOTS = numpy.array([-0.5, 0.3, 1.7, 2.0, 3.9, 4.5])
+
+CASES: list[tuple[str, Callable[..., Any], tuple[Any, ...]]] = [
+    ("trapezoid y", lambda y: np.trapezoid(y), (Y3,)),
+    ("trapezoid y axis=0", lambda y: np.trapezoid(y, axis=0), (Y3,)),
+    ("trapezoid dx", lambda y, dx: np.trapezoid(y, dx=dx), (Y3, 0.3)),
+    ("trapezoid x 1-d", lambda y, x: np.trapezoid(y, x), (Y3, X_SORTED)),
+    ("trapezoid x n-d axis=0", lambda y, x: np.trapezoid(y, x, axis=0), (Y3, Y3**2)),
+    ("polyval", lambda p, x: np.polyval(p, x), (numpy.array([0.5, -1.0, 2.0, 0.3]), Y3)),
+    ("polyval scalar x", lambda p, x: np.polyval(p, x), (numpy.array([1.5, 2.0]), 0.7)),
+    ("interp x", lambda x: np.interp(x, XP, FP), (X_OFF_KNOTS,)),
+    ("interp fp", lambda fp: np.interp(X_OFF_KNOTS, XP, fp), (FP,)),
+    ("interp xp", lambda xp: np.interp(X_OFF_KNOTS, xp, FP), (XP,)),
+    ("interp all", lambda x, xp, fp: np.interp(x, xp, fp, left=-1.0), (X_OFF_KNOTS, XP, FP)),
+    ("interp traced left/right", lambda c: np.interp(X_OFF_KNOTS, XP, FP, c, 2 * c), (0.7,)),
+    ("interp matrix x", lambda x: np.interp(x, XP, FP), (X_OFF_KNOTS.reshape(2, 3),)),
+    ("gradient vector", lambda f: np.gradient(f), (X_OFF_KNOTS,)),
+    ("gradient all axes", lambda f: np.stack(np.gradient(f)), (Y3,)),
+    ("gradient dx", lambda f, h: np.stack(np.gradient(f, h)), (Y3, 0.3)),
+    ("gradient axis=0 coordinates", lambda f, x: np.gradient(f, x, axis=0), (Y3.T, X_SORTED)),
+    ("gradient edge 2", lambda f, x: np.gradient(f, x, edge_order=2), (Y3[0], X_SORTED)),
+    (
+        "gradient edge 2 two axes",
+        lambda f, x, h: np.stack(np.gradient(f, h, x, edge_order=2)),
+        (Y3, X_SORTED, 0.4),
+    ),
+    (
+        "gradient even coordinates",
+        lambda x: np.gradient(Y3[0].astype(x.dtype), x),
+        (numpy.arange(4.0),),
+    ),
+    ("gradient length 2", lambda f, h: np.gradient(f, h, axis=0), (Y3[:2], 0.5)),
+    ("unwrap", lambda p: np.unwrap(p), (numpy.array([0.0, 3.0, 6.5, 0.2, -2.0]),)),
+    ("unwrap axis=0 period", lambda p: np.unwrap(p, axis=0, period=4.0), (3 * Y3,)),
+]
+for _mode in ("full", "same", "valid"):
+    for _n, _m in ((5, 3), (2, 4), (3, 3)):
+        _a, _v = RNG.standard_normal(_n), RNG.standard_normal(_m)
+        for _name in ("convolve", "correlate"):
+            CASES.append(
+                (
+                    f"{_name} {_mode} {_n},{_m}",
+                    functools.partial(getattr(np, _name), mode=_mode),
+                    (_a, _v),
+                )
+            )
+
+
+@pytest.mark.parametrize("name,fun,args", CASES, ids=[c[0] for c in CASES])
+def test_rule(name: str, fun: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    # interp computes in float64, as NumPy's does, whatever the inputs' precision
+    check_rule(fun, *args, float32=not name.startswith("interp"))
+
+
+@pytest.mark.parametrize("name,fun,args", CASES, ids=[c[0] for c in CASES])
+def test_values_are_numpys(name: str, fun: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    """Plain arrays: NumPy's own function; traced: the same numbers (to rounding)."""
+    plain = fun(*args)
+    out, _ = cr.jvp(fun, args, args)
+    numpy.testing.assert_allclose(out, plain, rtol=1e-14, atol=1e-14)
+    assert numpy.shape(out) == numpy.shape(plain)
+
+
+def test_plain_calls_are_numpy() -> None:
+    numpy.testing.assert_array_equal(
+        np.convolve([1, 2], [3, 4, 5]), numpy.convolve([1, 2], [3, 4, 5])
+    )
+    assert np.interp(1.5, [1, 2], [3, 5]) == numpy.interp(1.5, [1, 2], [3, 5])
+    assert np.correlate([1, 2, 3], [0, 1]).dtype == numpy.correlate([1, 2, 3], [0, 1]).dtype
+
+
+def test_interp_knots_take_the_right_segment() -> None:
+    """At a knot, the slope of the segment to its right; at the last knot, the last one."""
+    jac = cr.jacrev(lambda x: np.interp(x, XP, FP))(XP)
+    slopes = numpy.diff(FP) / numpy.diff(XP)
+    numpy.testing.assert_allclose(jac.diagonal(), [*slopes, slopes[-1]])
+    out, _ = cr.jvp(lambda x: np.interp(x, XP, FP), (XP,), (XP,))
+    numpy.testing.assert_array_equal(out, FP)  # exact at the knots, as NumPy
+    g = cr.grad(lambda x: np.interp(x, XP, FP, left=0.0, right=1.0))
+    assert g(-1.0) == 0.0 and g(5.0) == 0.0
+
+
+def test_interp_period_refused_on_traced_values() -> None:
+    with pytest.raises(TypeError, match=r"interp: `period=`"):
+        cr.grad(lambda x: np.interp(x, XP, FP, period=3.0))(1.0)
+
+
+def test_unwrap_is_numpys_with_identity_derivative() -> None:
+    p = numpy.array([0.0, 3.0, 6.5, 0.2, -2.0])
+    out, t = cr.jvp(np.unwrap, (p,), (numpy.arange(5.0),))
+    numpy.testing.assert_array_equal(out, numpy.unwrap(p))
+    numpy.testing.assert_array_equal(t, numpy.arange(5.0))
+
+
+@pytest.mark.parametrize("mode", ["bad", "FULL"])
+def test_convolve_bad_mode(mode: str) -> None:
+    with pytest.raises(ValueError, match="mode"):
+        cr.grad(lambda a: np.convolve(a, [1.0, 2.0], mode).sum())(numpy.ones(3))
+
+
+def _gradient_with(args: tuple[Any, ...], kw: dict[str, Any]) -> Callable[[Any], Any]:
+    return lambda f: np.gradient(f, *args, **kw)
+
+
+def test_gradient_errors_are_numpys() -> None:
+    f = numpy.ones((2, 3))
+    for args, kw, error in (
+        ((1.0, 2.0, 3.0), {}, TypeError),
+        ((numpy.ones(5),), {"axis": 1}, ValueError),
+        ((), {"edge_order": 3}, ValueError),
+        ((), {"edge_order": 2, "axis": 0}, ValueError),
+    ):
+        with pytest.raises(error):
+            numpy.gradient(f, *args, **kw)
+        with pytest.raises(error):
+            cr.jvp(_gradient_with(args, kw), (f,), (f,))
+
+
+@pytest.mark.parametrize("name", ["convolve", "correlate"])
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+def test_convolution_of_traced_values_is_numpys_exactly(name: str, mode: str) -> None:
+    a, v = RNG.standard_normal(7), RNG.standard_normal(3)
+    for x, y in ((a, v), (v, a)):
+        out, _ = cr.jvp(lambda x, y=y: getattr(np, name)(x, y, mode), (x,), (x,))
+        numpy.testing.assert_array_equal(out, getattr(numpy, name)(x, y, mode))
