@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from . import extend, numpy, tree
 from .check import check_grads, numerical_grad
 from .core.custom import checkpoint, custom_jvp, custom_vjp, stop_gradient
+from .numpy.rules.indexing import at
 from .transforms import (
     derivative,
     elementwise_grad,
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
+    "at",
     "check_grads",
     "checkpoint",
     "curvature",

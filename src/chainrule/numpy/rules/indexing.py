@@ -463,11 +463,10 @@ def at(x: Any) -> _At:
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
-    >>> from chainrule.numpy.rules.indexing import at
     >>> x = np.zeros(3)
-    >>> at(x)[[0, 0, 2]].add(1.0)
+    >>> cr.at(x)[[0, 0, 2]].add(1.0)
     array([2., 0., 1.])
-    >>> gx, gv = cr.grad(lambda x, v: at(x)[1].set(v * v).sum(), argnums=(0, 1))(np.ones(3), 3.0)
+    >>> gx, gv = cr.grad(lambda x, v: cr.at(x)[1].set(v * v).sum(), argnums=(0, 1))(np.ones(3), 3.0)
     >>> gx
     array([1., 0., 1.])
     >>> print(gv)
