@@ -170,6 +170,15 @@ ReverseRule = Callable[[Any, Any, Any, Spec], Any]  # (g, ans, x, spec) -> cotan
 ForwardRule = Callable[[Any, int, Any, Any, Spec], Any]  # (t, nb, ans, x, spec) -> tangent
 
 
+def first_tangent(prim: Primitive, tangents: list[Any]) -> Any:
+    """The tangent of a primitive's first argument, the only differentiable one: a tangent
+    for any other argument raises the error that names it."""
+    for i in range(1, len(tangents)):
+        if tangents[i] is not None:
+            argument_rule(prim, (), i, "forward")
+    return tangents[0]
+
+
 def defreduction(prim: Primitive, vjp: ReverseRule, jvp: ForwardRule) -> None:
     """Rules of a primitive differentiable in its first argument, from rules given a `Spec`.
 
@@ -182,10 +191,7 @@ def defreduction(prim: Primitive, vjp: ReverseRule, jvp: ForwardRule) -> None:
         return _cast(vjp(g, ans, x, _spec(str(prim.name), signature, x, rest, params)), x)
 
     def forward(tangents: list[Any], ans: Any, x: Any, *rest: Any, **params: Any) -> Any:
-        for i in range(1, len(tangents)):
-            if tangents[i] is not None:
-                argument_rule(prim, (), i, "forward")  # raises: not differentiable there
-        t = tangents[0]
+        t = first_tangent(prim, tangents)
         if t is None:
             return None
         spec = _spec(str(prim.name), signature, x, rest, params)
@@ -602,10 +608,7 @@ def deforder(prim: Primitive) -> None:
         return _cast(sum(c, axis=tuple(range(qnd))) if qnd else c, x)
 
     def forward(tangents: list[Any], ans: Any, x: Any, *rest: Any, **params: Any) -> Any:
-        for i in range(1, len(tangents)):
-            if tangents[i] is not None:
-                argument_rule(prim, (), i, "forward")  # raises: not differentiable there
-        t = tangents[0]
+        t = first_tangent(prim, tangents)
         if t is None:
             return None
         weights, qnd, axes, keepdims = read(x, rest, params)
