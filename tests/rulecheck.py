@@ -37,6 +37,14 @@ def _scalar(fun: Callable[..., Any]) -> Callable[..., Any]:
     return projected
 
 
+def joined(fun: Callable[..., Any]) -> Callable[..., Any]:
+    """A function returning several arrays as one vector (the batched Jacobian checks need one
+    array); each part is scaled differently, so a derivative sent to the wrong part shows."""
+    return lambda *args: cr.numpy.concatenate(
+        [cr.numpy.ravel(p) * (k + 1.0) for k, p in enumerate(fun(*args))]
+    )
+
+
 def check_rule(
     fun: Callable[..., Any],
     *args: Any,

@@ -7,18 +7,13 @@ import pytest
 
 import chainrule as cr
 import chainrule.numpy as np
-from rulecheck import check_rule
+from rulecheck import check_rule, joined
 
 rng = numpy.random.default_rng(1)
 
 
 def r(*shape: int) -> numpy.ndarray:
     return rng.standard_normal(shape)
-
-
-def joined(fun):
-    """A tuple-valued function as one vector (the batched Jacobian checks need one array)."""
-    return lambda *args: np.concatenate([np.ravel(p) * (k + 1.0) for k, p in enumerate(fun(*args))])
 
 
 S, V, M, T = r(), r(5), r(3, 4), r(2, 3, 4)
