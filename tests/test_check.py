@@ -152,9 +152,9 @@ def test_numerical_grad_refuses_a_step_that_does_not_move_x() -> None:
 
 
 def test_numerical_grad_refuses_what_it_cannot_perturb() -> None:
-    with pytest.raises(TypeError, match="every leaf of x must be a real number or array"):
-        cr.numerical_grad(lambda v: v.real, 1.0 + 2.0j)
-    with pytest.raises(TypeError, match="must return a real array or number, got dict"):
+    with pytest.raises(TypeError, match="every leaf of x must be a number or array"):
+        cr.numerical_grad(lambda v: v, numpy.array(["a"]))
+    with pytest.raises(TypeError, match="must return a numeric array or number, got dict"):
         numerical_jacobian(lambda v: {"a": v}, 1.0)
     assert numerical_jacobian(lambda v: v.sum() * numpy.ones(2), numpy.ones(0)).shape == (2, 0)
 

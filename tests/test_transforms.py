@@ -378,11 +378,6 @@ def test_grad_refuses_non_float_inputs(value: Any, match: str) -> None:
         cr.grad(f)(value)
 
 
-def test_complex_inputs_are_not_supported_yet() -> None:
-    with pytest.raises(NotImplementedError, match="complex"):
-        cr.grad(lambda z: np.sum(z))(numpy.ones(2, complex))
-
-
 def test_tangent_shape_and_structure_mismatch() -> None:
     with pytest.raises(ValueError, match=r"shape \(2,\) but must have shape \(3,\)"):
         cr.jvp(np.sin, (X,), (numpy.ones(2),))

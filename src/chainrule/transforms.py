@@ -74,30 +74,56 @@ def _as_input(x: Any, where: Callable[[], str]) -> Any:
 
     `where` builds the "which argument" part of an error message, only when one is raised.
     """
-    if isinstance(x, (np.ndarray, np.generic, Tracer)) and is_float(x.dtype):
+    if isinstance(x, (np.ndarray, np.generic, Tracer)) and is_inexact(x.dtype):
         return x
     if isinstance(x, bool) or (isinstance(x, int) and not isinstance(x, Tracer)):
         raise TypeError(
             f"{where()} is the Python {type(x).__name__} {x!r}: derivatives need floating-point "
             f"inputs. Pass {float(x)!r} instead."
         )
-    if not isinstance(x, (np.ndarray, np.generic, Tracer, float)):
+    if not isinstance(x, (np.ndarray, np.generic, Tracer, float, complex)):
         raise TypeError(
             f"{where()} is a {type(x).__name__}, which chainrule cannot differentiate: pass "
-            "floating-point NumPy arrays, Python floats, or containers of them."
+            "floating-point or complex NumPy arrays, Python floats, or containers of them."
         )
     dtype = dtype_of(x)
-    if np.issubdtype(dtype, np.complexfloating):
-        raise NotImplementedError(
-            f"{where()} is complex ({dtype}): complex derivatives are not supported yet."
-        )
-    if not np.issubdtype(dtype, np.floating):
+    if not is_inexact(dtype):
         raise TypeError(
             f"{where()} has dtype {dtype}; derivatives need floating-point inputs. Convert it "
             "with `x.astype(float)` (or float32), or pass it as a non-differentiated argument "
             "(see `argnums`)."
         )
-    return np.asarray(x) if isinstance(x, float) else x
+    return np.asarray(x) if isinstance(x, (float, complex)) else x
+
+
+def is_inexact(dtype: np.dtype[Any]) -> bool:
+    """Real or complex floating point: what can be differentiated."""
+    return dtype.kind == "c" or is_float(dtype)
+
+
+def _require(
+    values: Sequence[Any], fun: Callable[..., Any], what: str, kind: str, holomorphic: bool
+) -> None:
+    """JAX's dtype rules for `what` (grad, jacfwd, jacrev) on its `kind` ("inputs" or
+    "outputs"): complex exactly when `holomorphic`, or for a non-holomorphic transform real
+    (the reverse transforms take complex inputs: the gradient of a real-valued function of
+    complex values)."""
+    for v in values:
+        dtype = dtype_of(v)
+        if holomorphic and dtype.kind != "c":
+            raise TypeError(
+                f"{what} of {describe(fun)} with holomorphic=True requires {kind} with a "
+                f"complex dtype, but got {dtype}. Pass complex values (`x + 0j`), or drop "
+                "holomorphic=True for a real function."
+            )
+        if not holomorphic and dtype.kind == "c" and not (kind == "inputs" and what != "jacfwd"):
+            other = "jvp" if kind == "inputs" else "vjp"
+            raise TypeError(
+                f"{what} of {describe(fun)} requires real-valued {kind}, but got {dtype}. "
+                f"For a holomorphic function pass holomorphic=True (the result is f'(z)); "
+                f"for a function that is not holomorphic, use `chainrule.{other}` directly. "
+                "See the README's section on complex numbers."
+            )
 
 
 def _where(what: str, fun: Callable[..., Any], i: int) -> str:
@@ -238,7 +264,7 @@ def _check_like(x: Any, ref: Any, what: str) -> Any:
     cast behind the user's back. Python numbers are weakly typed and take that dtype.
     """
     expected = float_dtype(ref)
-    if isinstance(x, (bool, int, float)) and not isinstance(x, Tracer):
+    if isinstance(x, (bool, int, float)) or (isinstance(x, complex) and expected.kind == "c"):
         x = np.asarray(x, dtype=expected)
     elif not isinstance(x, (np.ndarray, np.generic, Tracer)):
         raise TypeError(
@@ -272,12 +298,15 @@ def _size(x: Any) -> int:
 
 
 def value_and_grad(
-    fun: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False
+    fun: Callable[..., Any],
+    argnums: Argnums = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
 ) -> Callable[..., Any]:
     """A function returning ``(fun(*args), grad(fun)(*args))`` from one forward pass.
 
     With ``has_aux=True``, `fun` returns ``(value, aux)`` and this returns
-    ``((value, aux), gradient)``.
+    ``((value, aux), gradient)``. `holomorphic` as in `grad`.
 
     >>> import chainrule as cr
     >>> value, slope = cr.value_and_grad(lambda x: x ** 3)(2.0)
@@ -288,7 +317,8 @@ def value_and_grad(
     def value_and_grad_fun(*args: Any, **kwargs: Any) -> Any:
         nums = _normalize_argnums(fun, argnums, len(args))
         flat = _Flat(fun, args, kwargs, nums, has_aux, "grad")
-        outs, backward = vjp_flat(flat, flat.primals, once=True)
+        _require(flat.primals, fun, "grad", "inputs", holomorphic)
+        outs, backward = vjp_flat(flat, flat.primals, once=True, holomorphic=holomorphic)
         if flat.out_tree.num_leaves != 1 or shape_of(outs[0]) != ():
             shapes = [tuple(shape_of(o)) for o in outs]
             raise TypeError(
@@ -297,8 +327,9 @@ def value_and_grad(
                 "Reduce the output to a scalar (for example with `.sum()`), or use "
                 "`jacobian` / `vjp` for a vector-valued function."
             )
+        _require(outs, fun, "grad", "outputs", holomorphic)
         dtype = dtype_of(outs[0])
-        if not is_float(dtype):
+        if not is_inexact(dtype):
             raise TypeError(
                 f"grad of {describe(fun)}: the output has dtype {dtype}; it must "
                 "be floating-point to be differentiated."
@@ -318,19 +349,30 @@ def _describe_outputs(out_tree: Any, shapes: list[tuple[int, ...]]) -> str:
 
 
 def grad(
-    fun: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False
+    fun: Callable[..., Any],
+    argnums: Argnums = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
 ) -> Callable[..., Any]:
     """The gradient of a scalar-valued `fun` with respect to argument(s) `argnums`.
 
     The result has the structure of the argument (a tuple of them for a tuple `argnums`).
     With ``has_aux=True`` it returns ``(gradient, aux)``.
 
+    Complex numbers follow JAX: for a real-valued `fun` of a complex ``z = x + iy`` the
+    gradient is ``df/dx - i df/dy`` (so gradient descent steps along its conjugate); with
+    ``holomorphic=True``, for a holomorphic `fun` of complex inputs, it is ``f'(z)``.
+
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
     >>> cr.grad(lambda x: x[0] ** 2 + 2 * x[1] ** 2)(np.array([3.0, 4.0]))
     array([ 6., 16.])
+    >>> cr.grad(lambda z: (z * np.conj(z)).real)(3.0 + 4.0j)  # |z|^2: 2x - 2iy
+    np.complex128(6-8j)
+    >>> cr.grad(lambda z: z ** 2, holomorphic=True)(3.0 + 4.0j)  # 2z
+    np.complex128(6+8j)
     """
-    vg = value_and_grad(fun, argnums, has_aux)
+    vg = value_and_grad(fun, argnums, has_aux, holomorphic)
 
     def grad_fun(*args: Any, **kwargs: Any) -> Any:
         value, g = vg(*args, **kwargs)
@@ -484,12 +526,16 @@ def _blocks(batched: Sequence[Any], rows_like: Sequence[Any]) -> list[list[Any]]
 
 
 def jacfwd(
-    fun: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False
+    fun: Callable[..., Any],
+    argnums: Argnums = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
 ) -> Callable[..., Any]:
     """The Jacobian of `fun` by forward mode, shaped ``out.shape + in.shape``.
 
     All input directions go through the function in a single pass, as one batch of
-    tangents. Best when the input is smaller than the output.
+    tangents. Best when the input is smaller than the output. Inputs are real, or with
+    ``holomorphic=True`` complex, for a holomorphic `fun` (the Jacobian is then ``f'(z)``).
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
@@ -501,13 +547,16 @@ def jacfwd(
     def jacfwd_fun(*args: Any, **kwargs: Any) -> Any:
         nums = _normalize_argnums(fun, argnums, len(args))
         flat = _Flat(fun, args, kwargs, nums, has_aux, "jacfwd")
+        _require(flat.primals, fun, "jacfwd", "inputs", holomorphic)
         outs: list[Any] = []
 
         def push(basis: list[Any], size: int) -> list[Any]:
-            outs[:], touts = jvp_flat(flat, flat.primals, basis, (size,))
+            outs[:], touts = jvp_flat(flat, flat.primals, basis, (size,), holomorphic)
             return touts
 
         touts = _push_basis(push, flat.primals)
+        if holomorphic:
+            _require(outs, fun, "jacfwd", "outputs", holomorphic)
         per_out = []
         for o, blocks in zip(outs, _blocks(touts, flat.primals), strict=False):
             oshape = shape_of(o)
@@ -526,8 +575,10 @@ def jacfwd(
     return _wrap(fun, jacfwd_fun, "Jacobian (forward mode)")
 
 
-def _reverse_jacobian(flat: _Flat, argnums: Argnums) -> Any:
-    outs, backward = vjp_flat(flat, flat.primals)
+def _reverse_jacobian(flat: _Flat, argnums: Argnums, holomorphic: bool) -> Any:
+    _require(flat.primals, flat.fun, "jacrev", "inputs", holomorphic)
+    outs, backward = vjp_flat(flat, flat.primals, holomorphic=holomorphic)
+    _require(outs, flat.fun, "jacrev", "outputs", holomorphic)
     if len(outs) == 1 and _size(outs[0]) == 1:
         rows = [backward([np.ones(shape_of(outs[0]), float_dtype(outs[0]))])]
     else:
@@ -547,12 +598,17 @@ def _reverse_jacobian(flat: _Flat, argnums: Argnums) -> Any:
 
 
 def jacrev(
-    fun: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False
+    fun: Callable[..., Any],
+    argnums: Argnums = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
 ) -> Callable[..., Any]:
     """The Jacobian of `fun` by reverse mode, shaped ``out.shape + in.shape``.
 
     One recorded forward pass; all output cotangents are pulled back together as one batch.
-    Best when the output is smaller than the input.
+    Best when the output is smaller than the input. Outputs are real (inputs real or
+    complex, as for `grad`), or with ``holomorphic=True`` complex, for a holomorphic `fun`
+    of complex inputs (the Jacobian is then ``f'(z)``).
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
@@ -564,17 +620,20 @@ def jacrev(
     def jacrev_fun(*args: Any, **kwargs: Any) -> Any:
         nums = _normalize_argnums(fun, argnums, len(args))
         flat = _Flat(fun, args, kwargs, nums, has_aux, "jacrev")
-        jac = _reverse_jacobian(flat, argnums)
+        jac = _reverse_jacobian(flat, argnums, holomorphic)
         return (jac, flat.aux) if has_aux else jac
 
     return _wrap(fun, jacrev_fun, "Jacobian (reverse mode)")
 
 
-def jacobian(fun: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., Any]:
+def jacobian(
+    fun: Callable[..., Any], argnums: Argnums = 0, holomorphic: bool = False
+) -> Callable[..., Any]:
     """The Jacobian of `fun`, by whichever mode is cheaper for its input and output sizes.
 
     Reverse mode when the output has no more entries than the input, forward mode otherwise
-    (the function then runs once more, in forward mode).
+    (the function then runs once more, in forward mode). `holomorphic` as in `jacrev`;
+    without it, complex inputs take reverse mode.
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
@@ -587,16 +646,21 @@ def jacobian(fun: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., Any
         nums = _normalize_argnums(fun, argnums, len(args))
         flat = _Flat(fun, args, kwargs, nums, False, "jacobian")
         n = sum(_size(x) for x in flat.primals)
-        outs, _ = vjp_flat(flat, flat.primals)
-        if sum(_size(o) for o in outs) > n:
-            return jacfwd(fun, argnums)(*args, **kwargs)
-        return _reverse_jacobian(flat, argnums)
+        outs, _ = vjp_flat(flat, flat.primals, holomorphic=holomorphic)
+        forward_ok = holomorphic or not any(dtype_of(x).kind == "c" for x in flat.primals)
+        if sum(_size(o) for o in outs) > n and forward_ok:
+            return jacfwd(fun, argnums, holomorphic=holomorphic)(*args, **kwargs)
+        return _reverse_jacobian(flat, argnums, holomorphic)
 
     return _wrap(fun, jacobian_fun, "Jacobian")
 
 
-def hessian(fun: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., Any]:
+def hessian(
+    fun: Callable[..., Any], argnums: Argnums = 0, holomorphic: bool = False
+) -> Callable[..., Any]:
     """The Hessian of `fun`: forward mode over reverse mode, shaped ``out + in + in``.
+
+    With ``holomorphic=True``, ``f''(z)`` of a holomorphic `fun` of complex inputs.
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
@@ -604,7 +668,8 @@ def hessian(fun: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., Any]
     array([[2., 0.],
            [0., 4.]])
     """
-    return _wrap(fun, jacfwd(jacrev(fun, argnums), argnums), "Hessian")
+    inner = jacrev(fun, argnums, holomorphic=holomorphic)
+    return _wrap(fun, jacfwd(inner, argnums, holomorphic=holomorphic), "Hessian")
 
 
 def hvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
@@ -650,6 +715,10 @@ def derivative(fun: Callable[..., Any]) -> Callable[..., Any]:
         if not isinstance(x, (list, tuple, dict)):
             x = _as_input(x, lambda: f"derivative of {describe(fun)}: its argument")
         ones = np.ones(shape_of(x), float_dtype(x))
+        if dtype_of(x).kind == "c":  # f'(z), which exists for a holomorphic `fun` only
+            flat = _Flat(fun, (x, *args), kwargs, (0,), False, "derivative")
+            touts = jvp_flat(flat, flat.primals, [ones], holomorphic=True)[1]
+            return tree.unflatten(flat.out_tree, touts)
         return jvp(lambda v: fun(v, *args, **kwargs), (x,), (ones,))[1]
 
     return _wrap(fun, derivative_fun, "derivative")

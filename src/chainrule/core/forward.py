@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .primitive import Primitive, missing_rule
-from .trace import Trace, Tracer, in_dtype_of, zero_tangent
+from .trace import Trace, Tracer, check_holomorphic, in_dtype_of, zero_tangent
 
 
 class JVPTracer(Tracer):
@@ -60,14 +60,32 @@ class JVPTrace(Trace):
         return self.wrap(ans, t)
 
 
+class HolomorphicJVPTrace(JVPTrace):
+    """Forward mode for ``holomorphic=True``: refuses a primitive that is not holomorphic."""
+
+    __slots__ = ()
+
+    def finish(
+        self, prim: Primitive, vals: list[Any], params: dict[str, Any], ans: Any, tans: Any
+    ) -> Any:
+        check_holomorphic(
+            self, prim, [v for v, t in zip(vals, tans, strict=True) if t is not None], ans
+        )
+        return super().finish(prim, vals, params, ans, tans)
+
+
 def jvp_flat(
     fun: Callable[[list[Any]], list[Any]],
     primals: Sequence[Any],
     tangents: Sequence[Any],
     batch_shape: tuple[int, ...] = (),
+    holomorphic: bool = False,
 ) -> tuple[list[Any], list[Any]]:
-    """Push `tangents` (None for an input held constant) through `fun`; return outputs, tangents."""
-    trace = JVPTrace(batch_shape, fun)
+    """Push `tangents` (None for an input held constant) through `fun`; return outputs, tangents.
+
+    With `holomorphic`, a primitive that is not holomorphic in a complex value raises.
+    """
+    trace = (HolomorphicJVPTrace if holomorphic else JVPTrace)(batch_shape, fun)
     inputs = [
         p if t is None else JVPTracer(p, t, trace) for p, t in zip(primals, tangents, strict=False)
     ]

@@ -13,6 +13,14 @@ Rules, registered with `defvjp` and `defjvp`:
   tangent; ``tangents[i]`` is None for an argument that is not traced. A tangent may carry
   extra *leading* batch axes (``jacfwd`` pushes many tangents in one pass): its shape is
   ``batch + arg.shape`` and the result must be ``batch + ans.shape``.
+
+Complex numbers follow JAX's convention: the forward rule is the (real-)linear map
+``t -> df``, and the reverse rule its transpose under the pairing ``<a, b> = Re(sum(a * b))``
+(no conjugation). For a holomorphic function both are multiplication by ``f'(z)``, exactly
+the formulas of the real case, so most rules serve real and complex values unchanged. A
+primitive whose derivative involves ``conj`` (``conj``, ``abs``, ``svd``...) says so with
+``holomorphic=False``. Where a complex result comes from real arguments, their cotangents
+are the real parts of what the rules give (`Primitive.onto_real`).
 """
 
 from __future__ import annotations
@@ -30,11 +38,19 @@ class Primitive:
     """A differentiable function: `impl` computes it on plain values, the rules differentiate it."""
 
     def __init__(
-        self, impl: Callable[..., Any], name: str | None = None, *, multiple_results: bool = False
+        self,
+        impl: Callable[..., Any],
+        name: str | None = None,
+        *,
+        multiple_results: bool = False,
+        holomorphic: bool = True,
     ) -> None:
         self.impl = impl
         self.name = name or getattr(impl, "__name__", repr(impl))
         self.multiple_results = multiple_results
+        # False where the derivative of a complex argument involves its conjugate.
+        self.holomorphic = holomorphic
+        self._onto_real: dict[tuple[int, ...], Primitive] = {}
         self.vjps: tuple[VJPRule | None, ...] = ()
         self.jvp: JVPRule | None = None
         # One reverse rule for all arguments at once, ``(g, ans, *args, **params) -> list``:
@@ -56,11 +72,68 @@ class Primitive:
     def __repr__(self) -> str:
         return f"<chainrule primitive {self.name}>"
 
+    def onto_real(self, real_args: tuple[int, ...]) -> Primitive:
+        """This primitive for a call with a complex result: the cotangents its reverse rules
+        give the real arguments `real_args` are projected onto the reals.
+
+        A real ``x`` moved by a real ``t`` changes the result by ``a t`` (``a`` complex);
+        the transpose of that map under ``Re(sum(g * a t))`` is ``Re(g a)``.
+        """
+        view = self._onto_real.get(real_args)
+        if view is None:
+            view = Primitive(self.impl, self.name, multiple_results=self.multiple_results,
+                             holomorphic=self.holomorphic)  # fmt: skip
+            view.jvp = self.jvp
+            view.vjps = tuple(
+                _real_part_of(rule) if rule is not None and i in real_args else rule
+                for i, rule in enumerate(self.vjps)
+            )
+            if self.vjp_all is not None:
+                view.vjp_all = _real_parts_of(self.vjp_all, real_args)
+            self._onto_real[real_args] = view
+        return view
+
+
+def _real_part_of(rule: VJPRule) -> VJPRule:
+    def real_rule(*args: Any, **params: Any) -> Any:
+        c = rule(*args, **params)
+        return None if c is None else real_part(c)
+
+    return real_rule
+
+
+def _real_parts_of(rule: Callable[..., Sequence[Any]], real_args: tuple[int, ...]) -> Any:
+    def real_rule(*args: Any, **params: Any) -> list[Any]:
+        cts = list(rule(*args, **params))
+        for i in real_args:
+            if cts[i] is not None:
+                cts[i] = real_part(cts[i])
+        return cts
+
+    return real_rule
+
+
+def real_part(x: Any) -> Any:
+    """The differentiable real part, installed by `chainrule.numpy` (the core knows no
+    NumPy function of its own)."""
+    return _real_part[0](x)
+
+
+_real_part: list[Callable[[Any], Any]] = []
+
+
+def set_real_part(fn: Callable[[Any], Any]) -> None:
+    _real_part[:] = [fn]
+
 
 def primitive(
-    impl: Callable[..., Any], name: str | None = None, *, multiple_results: bool = False
+    impl: Callable[..., Any],
+    name: str | None = None,
+    *,
+    multiple_results: bool = False,
+    holomorphic: bool = True,
 ) -> Primitive:
-    return Primitive(impl, name, multiple_results=multiple_results)
+    return Primitive(impl, name, multiple_results=multiple_results, holomorphic=holomorphic)
 
 
 def defvjp(prim: Primitive, *rules: VJPRule | None) -> None:

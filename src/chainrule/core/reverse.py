@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .primitive import Primitive, argument_error, missing_rule
-from .trace import Trace, Tracer, in_dtype_of, zero_tangent
+from .trace import Trace, Tracer, check_holomorphic, in_dtype_of, is_complex, zero_tangent
 
 Parent = tuple[int, "Node", "int | None"]  # (argument position, node, output index)
 
@@ -93,7 +93,16 @@ class ReverseTrace(Trace):
         ans: Any,
         parents: Sequence[Parent],
     ) -> Any:
-        """Record the call on the tape; its result is traced by this node."""
+        """Record the call on the tape; its result is traced by this node.
+
+        A complex result of real arguments records the primitive's `onto_real` view, whose
+        reverse rules give those arguments real cotangents.
+        """
+        dtype = getattr(ans, "dtype", None)  # (the hot path: one attribute for an array)
+        if dtype.kind == "c" if dtype is not None else is_complex(ans):
+            real = tuple(i for i, _, _ in parents if not is_complex(vals[i]))
+            if real:
+                prim = prim.onto_real(real)
         node = Node(prim, vals, params, ans, parents)
         self.tape.append(node)
         if prim.multiple_results:
@@ -154,6 +163,23 @@ class ReverseTrace(Trace):
                 node.release()
 
 
+class HolomorphicReverseTrace(ReverseTrace):
+    """Reverse mode for ``holomorphic=True``: refuses a primitive that is not holomorphic."""
+
+    __slots__ = ()
+
+    def finish(
+        self,
+        prim: Primitive,
+        vals: Sequence[Any],
+        params: dict[str, Any],
+        ans: Any,
+        parents: Sequence[Parent],
+    ) -> Any:
+        check_holomorphic(self, prim, [vals[i] for i, _, _ in parents], ans)
+        return super().finish(prim, vals, params, ans, parents)
+
+
 def add_cotangent(node: Node, index: int | None, c: Any) -> None:
     """Add `c` into the cotangent of `node` (of its output `index`, if it has several)."""
     if c is None:
@@ -168,15 +194,19 @@ def add_cotangent(node: Node, index: int | None, c: Any) -> None:
 
 
 def vjp_flat(
-    fun: Callable[[list[Any]], list[Any]], primals: Sequence[Any], once: bool = False
+    fun: Callable[[list[Any]], list[Any]],
+    primals: Sequence[Any],
+    once: bool = False,
+    holomorphic: bool = False,
 ) -> tuple[list[Any], Callable[[Sequence[Any]], list[Any]]]:
     """Run `fun` on a list of values, recording; return its outputs and the backward function.
 
     The backward function maps one cotangent per output (None for zero) to one cotangent
     per input, and may be called any number of times, or, with `once`, a single time: its
-    sweep then frees the recording as it goes.
+    sweep then frees the recording as it goes. With `holomorphic`, a primitive that is not
+    holomorphic in a complex value raises.
     """
-    trace = ReverseTrace(fun)
+    trace = (HolomorphicReverseTrace if holomorphic else ReverseTrace)(fun)
     inputs = [trace.new_input(p) for p in primals]
     outs = fun(inputs)
     trace.end()

@@ -45,8 +45,7 @@ class Trace:
         """Apply `prim` to `args`, some of them this trace's tracers: unwrap them, compute
         the value, and let the subclass `finish` (record it, push tangents).
 
-        Errors name the primitive and the shapes it got, and a complex result is refused:
-        the transforms do not support complex numbers yet.
+        Errors name the primitive and the shapes it got.
         """
         if self.ended:
             raise leaked_error(self, prim)
@@ -59,9 +58,6 @@ class Trace:
             if type(e) is not ValueError:  # LinAlgError and friends say what they mean
                 raise
             raise shape_error(prim, vals, e) from None
-        dtype = getattr(ans, "dtype", None)  # (the hot path: one attribute for an array)
-        if dtype.kind == "c" if dtype is not None else _holds_complex(ans):
-            raise complex_error(prim)
         return self.finish(prim, vals, params, ans, ours)
 
     def unwrap(self, args: Sequence[Any]) -> tuple[list[Any], Any, bool]:
@@ -177,12 +173,26 @@ def leaked_error(trace: Trace, prim: Primitive) -> LeakedTracerError:
     )
 
 
-def complex_error(prim: Primitive) -> TypeError:
-    return TypeError(
-        f"chainrule: {prim.name} produced a complex value from a value being differentiated. "
-        "Complex numbers are not supported by the transforms yet: keep the differentiated "
-        "computation real (for example write |z|^2 as re^2 + im^2 with real arrays), or "
-        "compute the complex part on constants outside the transform."
+class HolomorphicError(TypeError):
+    """``holomorphic=True`` met a function with no complex derivative."""
+
+
+def check_holomorphic(trace: Trace, prim: Primitive, traced: Sequence[Any], ans: Any) -> None:
+    """Refuse `prim` applied to the complex values `traced` under ``holomorphic=True``: a
+    primitive flagged non-holomorphic, or one with a real result (a holomorphic real-valued
+    function is constant), has no complex derivative there."""
+    if not any(is_complex(v) for v in traced):
+        return
+    if prim.holomorphic and is_complex(ans):
+        return
+    why = "gives a real result" if prim.holomorphic else "involves the complex conjugate"
+    owner = "holomorphic=True" if trace.owner is None else f"{trace.owner} with holomorphic=True"
+    raise HolomorphicError(
+        f"chainrule: {owner}: {prim.name} is not holomorphic (it {why}), so the function "
+        "has no complex derivative f'(z) through it. For a real-valued function of complex "
+        "inputs use grad without holomorphic=True (JAX's convention: the gradient is "
+        "df/dx - i df/dy); for any other function use jvp or vjp. If the value only feeds "
+        f"a comparison, pass it to {prim.name} through chainrule.stop_gradient."
     )
 
 
@@ -206,12 +216,12 @@ def shape_error(prim: Primitive, vals: Sequence[Any], error: ValueError) -> Shap
     return ShapeError(f"chainrule: {prim.name} of shapes {listed}: {error}")
 
 
-def _holds_complex(ans: Any) -> bool:
-    """Whether a result without a dtype (a Python number, several results) is complex."""
-    if isinstance(ans, (tuple, list)):
-        return any(_holds_complex(a) for a in ans)
-    dtype = getattr(ans, "dtype", None)
-    return isinstance(ans, complex) or (dtype is not None and dtype.kind == "c")
+def is_complex(x: Any) -> bool:
+    """Whether a value (an array, a tracer, a number, a tuple of results) is complex."""
+    if isinstance(x, (tuple, list)):
+        return any(is_complex(a) for a in x)
+    dtype = getattr(x, "dtype", None)
+    return isinstance(x, complex) or (dtype is not None and dtype.kind == "c")
 
 
 def primal(x: Any) -> Any:

@@ -121,13 +121,14 @@ _METHODS.update(
     flatten=lambda self: cnp.reshape(self, -1),
     astype=_astype,
     copy=lambda self: self,
-    conj=lambda self: self,
-    conjugate=lambda self: self,
+    conj=lambda self: ew.conjugate(self),
+    conjugate=lambda self: ew.conjugate(self),
 )
 
 _PROPERTIES: dict[str, Any] = {
     "T": property(lambda self: cnp.transpose(self)),
     "real": property(lambda self: ew.real(self)),
+    "imag": property(lambda self: ew.imag(self)),
     "at": property(at),
 }
 

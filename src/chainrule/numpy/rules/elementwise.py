@@ -4,7 +4,14 @@ Each rule reads ``g * ∂f/∂x``: the incoming (co)tangent times the partial de
 `defelementwise`). Constants are Python floats so that float32 stays float32.
 
 Subgradient conventions (where the function has a kink):
-- ``abs`` and ``sign``: derivative 0 at 0 (as PyTorch).
+- ``abs`` and ``sign``: derivative 0 at 0 (as PyTorch); the same for ``angle``.
+
+Complex values (JAX's convention, see `core.primitive`): the holomorphic functions use the
+formulas of the real case unchanged. The others are real-valued with ``df = Re(a dz)``,
+differentiated as ``g a`` in reverse mode and ``Re(t a)`` in forward mode: ``real``
+(``a = 1``), ``imag`` (``-i``), ``abs`` (``conj(z)/|z|``), ``angle`` (``-i/z``); and
+``conj``, whose derivative is itself, and ``sign`` (``z/|z|``), a composition. Of a real
+value, ``imag`` and ``angle`` are piecewise constant (derivative 0) and ``conj`` the identity.
 - ``maximum``/``minimum``/``fmax``/``fmin`` at a tie never depend on the order of the
   arguments: a traced value tied with a constant gets derivative 0, so ReLU written as
   ``maximum(x, 0)`` or ``maximum(0, x)`` has derivative 0 at 0 (as ``torch.relu``); two
@@ -23,15 +30,17 @@ derivative in a branch not taken does not turn into ``inf * 0 = NaN``, so
 
 from __future__ import annotations
 
+import cmath
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from chainrule.core.primitive import primitive
-from chainrule.core.trace import Tracer, float_dtype, primal
+from chainrule.core.primitive import Primitive, defjvp_joint, defvjp, primitive, set_real_part
+from chainrule.core.trace import Tracer, dtype_of, float_dtype, primal
 
-from .common import defelementwise, select
+from .common import defelementwise, deflinear, select
 from .sinc_derivatives import sinc_derivative
 
 LN2 = math.log(2.0)
@@ -82,6 +91,10 @@ rad2deg = primitive(np.rad2deg)
 degrees = primitive(np.degrees)
 sinc = primitive(np.sinc)
 real = primitive(np.real)
+imag = primitive(np.imag)
+conjugate = primitive(np.conjugate, holomorphic=False)
+conj = conjugate
+_angle = primitive(np.angle, "angle")
 remainder = primitive(np.remainder)
 mod = remainder
 fmod = primitive(np.fmod)
@@ -200,7 +213,11 @@ def _power_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
 def _power_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
     # d/dy x**y = x**y log x; taken as 0 at x = 0 (the limit for y > 0).
     if isinstance(x, (int, float)):  # keep a Python base weakly typed, so float32 stays
+        if x < 0 and dtype_of(ans).kind == "c":  # a complex power: log x on its principal branch
+            return g * (ans * cmath.log(x))
         return g * (ans * (math.log(x) if x > 0 else 0.0 if x == 0 else math.nan))
+    if dtype_of(ans).kind == "c" and dtype_of(x).kind != "c":  # real x, complex power
+        x = add(x, 0j)
     return g * (ans * log(where(primal(x) == 0, 1.0, x)))
 
 
@@ -248,9 +265,10 @@ defelementwise(sinh, lambda g, ans, x: g * cosh(x))
 defelementwise(cosh, lambda g, ans, x: g * sinh(x))
 defelementwise(tanh, lambda g, ans, x: g * (1.0 - ans * ans))
 defelementwise(arcsinh, lambda g, ans, x: g / sqrt(x * x + 1.0))
-defelementwise(arccosh, lambda g, ans, x: g / sqrt(x * x - 1.0))
+# sqrt(x - 1) sqrt(x + 1), not sqrt(x² - 1): the same for real x > 1, and the right branch for
+# complex x (arccosh's principal branch has its cut at x < 1)
+defelementwise(arccosh, lambda g, ans, x: g / (sqrt(x - 1.0) * sqrt(x + 1.0)))
 defelementwise(arctanh, lambda g, ans, x: g / (1.0 - x * x))
-defelementwise(absolute, lambda g, ans, x: select(g, np.sign(primal(x))))
 defelementwise(fabs, lambda g, ans, x: select(g, np.sign(primal(x))))
 defelementwise(
     hypot,
@@ -268,7 +286,79 @@ for _prim in (deg2rad, radians):
 for _prim in (rad2deg, degrees):
     defelementwise(_prim, lambda g, ans, x: g * (180.0 / math.pi))
 defelementwise(sinc, lambda g, ans, x: g * sinc_derivative(x, order=1))  # stable at 0
-defelementwise(real, lambda g, ans, x: g)
+
+# ---------------------------------------------------------------------------- complex parts
+
+
+def _is_complex(x: Any) -> bool:
+    return dtype_of(x).kind == "c"
+
+
+def defrealvalued(prim: Primitive, partial: Any) -> None:
+    """Rules of a real-valued elementwise function with ``df = Re(a dz)``, ``a = partial(x)``
+    (None for a real `x` where the derivative is 0): ``g a`` in reverse mode and ``Re(t a)``
+    in forward mode. `select` keeps a 0 of a plain `a` (a kink) exact."""
+
+    def factor(g: Any, x: Any) -> Any:
+        a = partial(x)
+        return None if a is None else g * a if isinstance(a, Tracer) else select(g, a)
+
+    def jvp(tangents: Sequence[Any], ans: Any, x: Any, **params: Any) -> Any:
+        t = factor(tangents[0], x)
+        return t if t is None or not _is_complex(x) else real(t)
+
+    defvjp(prim, lambda g, ans, x, **params: factor(g, x))
+    defjvp_joint(prim, jvp)
+
+
+def _unit_conj(x: Any) -> Any:
+    """``conj(z)/|z|``, 0 at 0: the ``a`` of ``abs`` (``sign(x)`` for real `x`)."""
+    if not _is_complex(x):
+        return np.sign(primal(x))
+    zero = primal(x) == 0
+    return where(zero, 0.0, conjugate(x) / where(zero, 1.0, absolute(x)))
+
+
+def _minus_i_over(x: Any) -> Any:
+    """``-i/z``, 0 at 0: the ``a`` of ``angle`` (None for real `x`)."""
+    if not _is_complex(x):
+        return None
+    zero = primal(x) == 0
+    return where(zero, 0.0, -1j / where(zero, 1.0, x))
+
+
+defrealvalued(absolute, _unit_conj)
+deflinear(real, lambda g, ans, x: g, lambda t, nb, ans, x: real(t))
+deflinear(
+    imag,
+    lambda g, ans, x: g * -1j if _is_complex(x) else None,
+    lambda t, nb, ans, x: imag(t) if _is_complex(x) else None,
+)
+defrealvalued(_angle, _minus_i_over)
+deflinear(conjugate, lambda g, ans, x: conjugate(g), lambda t, nb, ans, x: conjugate(t))
+
+
+def angle(z: Any, deg: bool = False) -> Any:
+    """`numpy.angle`: the argument of a complex number, differentiable (``-i/z``, 0 at 0).
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda z: np.angle(z))(1.0j)  # d angle = (x dy - y dx) / |z|^2
+    np.complex128(-1+0j)
+    """
+    a = _angle(z)
+    return a * (180.0 / math.pi) if deg else a
+
+
+def sign(x: Any) -> Any:
+    """`numpy.sign`: piecewise constant for real values (derivative 0), ``z/|z|`` (0 at 0)
+    for complex ones, whose derivative is not 0."""
+    if isinstance(x, Tracer) and _is_complex(x):
+        zero = primal(x) == 0
+        return where(zero, 0.0, x / where(zero, 1.0, absolute(x)))
+    return np.sign(primal(x))
+
+
 defelementwise(
     remainder, lambda g, ans, x, y: g, lambda g, ans, x, y: g * -np.floor(primal(x) / primal(y))
 )
@@ -289,10 +379,13 @@ defelementwise(
     lambda g, ans, x, lo, hi: select(g, primal(x) > primal(hi)),
 )
 
+set_real_part(real)
+
 __all__ = [
     "abs",
     "absolute",
     "add",
+    "angle",
     "arccos",
     "arccosh",
     "arcsin",
@@ -302,6 +395,8 @@ __all__ = [
     "arctanh",
     "cbrt",
     "clip",
+    "conj",
+    "conjugate",
     "cos",
     "cosh",
     "deg2rad",
@@ -316,6 +411,7 @@ __all__ = [
     "fmin",
     "fmod",
     "hypot",
+    "imag",
     "log",
     "log1p",
     "log2",
@@ -335,6 +431,7 @@ __all__ = [
     "real",
     "reciprocal",
     "remainder",
+    "sign",
     "sin",
     "sinc",
     "sinh",

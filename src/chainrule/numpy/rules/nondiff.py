@@ -32,7 +32,6 @@ _NAMES = [
     "isneginf",
     "isposinf",
     "signbit",
-    "sign",
     "floor",
     "ceil",
     "trunc",

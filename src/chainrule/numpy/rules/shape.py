@@ -45,7 +45,7 @@ import numpy as np
 
 from chainrule import numpy as cnp
 from chainrule.core.primitive import defjvp_joint, defvjp, primitive
-from chainrule.core.trace import Tracer, complex_error, dtype_of, is_float, primal
+from chainrule.core.trace import Tracer, dtype_of, is_float, primal
 
 from .common import batch_ndim, deflinear, ndim_of, shape_of, unbroadcast
 from .indexing import (
@@ -143,20 +143,30 @@ def _astype_impl(x: Any, dtype: Any) -> Any:
 
 
 _astype = primitive(_astype_impl, "astype")
+
+
+def _cast(t: Any, dtype: Any) -> Any:
+    """A (co)tangent cast to `dtype`: its real part for a real dtype (as JAX's transpose of
+    a real-to-complex cast), where NumPy would warn and drop the imaginary part."""
+    if dtype_of(t).kind == "c" and np.dtype(dtype).kind != "c":
+        t = cnp.real(t)
+    return _astype(t, dtype)
+
+
 deflinear(
     _astype,
-    lambda g, ans, x, dtype: _astype(g, x.dtype),
-    lambda t, nb, ans, x, dtype: _astype(t, dtype),
+    lambda g, ans, x, dtype: _cast(g, x.dtype),
+    lambda t, nb, ans, x, dtype: _cast(t, dtype),
 )
 
 
 def astype(x: Any, dtype: Any, /, *, copy: bool = True, **kwargs: Any) -> Any:
     """`numpy.astype` (and ``x.astype``): differentiable between floating-point dtypes.
 
-    Casting to float16, bfloat16, float32 or float64 passes the derivative through, cast to
-    the new dtype (and back to the old one in reverse mode). Casting to an integer or
-    boolean dtype is piecewise constant, so its derivative is 0; a complex dtype is refused
-    under a transform.
+    Casting to float16, bfloat16, float32, float64 or a complex dtype passes the derivative
+    through, cast to the new dtype (and back to the old one in reverse mode); complex to real
+    keeps the real part, as NumPy does. Casting to an integer or boolean dtype is piecewise
+    constant, so its derivative is 0.
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
@@ -166,10 +176,8 @@ def astype(x: Any, dtype: Any, /, *, copy: bool = True, **kwargs: Any) -> Any:
     dtype = np.dtype(dtype)
     if not isinstance(x, Tracer):
         return np.asarray(x).astype(dtype, copy=copy, **kwargs)
-    if is_float(dtype):
+    if is_float(dtype) or dtype.kind == "c":
         return _astype(x, dtype)
-    if dtype.kind == "c":
-        raise complex_error(_astype)
     return primal(x).astype(dtype)
 
 

@@ -12,7 +12,8 @@ formulas share the work, with ``u = πx`` and ``f(u) = sin(u)/u`` (``sinc⁽ⁿ�
   ``f⁽ᵏ⁾ = (sin⁽ᵏ⁾(u) - k f⁽ᵏ⁻¹⁾) / u``, stable for ``|u| >= k`` (each step multiplies an
   earlier rounding error by ``k/|u| <= 1``).
 
-Values are computed in float64 and returned in the dtype NumPy's ``sinc`` gives.
+Values are computed in float64 (complex128 for complex ``x``: both formulas hold there, and
+the recurrence stays stable for ``|u| >= k``) and returned in the dtype NumPy's ``sinc`` gives.
 
 >>> import chainrule as cr
 >>> d2 = cr.elementwise_grad(cr.elementwise_grad(cr.numpy.sinc))
@@ -53,7 +54,7 @@ def _recurrence(u: np.ndarray, n: int) -> np.ndarray:
 def _sinc_derivative_impl(x: Any, order: int) -> Any:
     x = np.asarray(x)
     dtype = np.sinc(np.zeros((), x.dtype)).dtype
-    u = math.pi * x.astype(np.float64)
+    u = math.pi * x.astype(np.complex128 if x.dtype.kind == "c" else np.float64)
     near = np.abs(u) < max(1, order)
     out = np.empty_like(u)
     out[near] = _series(u[near], order)
