@@ -47,7 +47,7 @@ import scipy.linalg as sl
 from chainrule import numpy as cnp
 from chainrule.core.primitive import Primitive, defjvp, defjvp_joint, defvjp, primitive
 from chainrule.core.trace import Tracer, primal
-from chainrule.numpy.rules.common import ndim_of, shape_of, unbroadcast
+from chainrule.numpy.rules.common import lift, ndim_of, shape_of, unbroadcast
 from chainrule.numpy.rules.linalg import _mask, _mT
 
 __all__ = [
@@ -70,23 +70,68 @@ def _unsupported(name: str, what: str) -> NotImplementedError:
     )
 
 
-def _check_2d(name: str, a: Any) -> None:
+def _square(name: str, a: Any, arg: str = "a") -> None:
     shape = shape_of(a)
-    if len(shape) != 2 or shape[0] != shape[1]:
+    if len(shape) < 2 or shape[-1] != shape[-2]:
         raise ValueError(
-            f"chainrule.scipy.linalg.{name}: under a transform `a` must be a square 2-D "
-            f"matrix, got shape {shape}"
+            f"chainrule.scipy.linalg.{name}: `{arg}` must be a square matrix or a stack of "
+            f"them, shape (..., n, n), got shape {shape}"
         )
+
+
+def _batch_shape(name: str, *shapes: tuple[int, ...]) -> tuple[int, ...]:
+    """The broadcast of the batch shapes (the axes before the core ones), as SciPy takes it."""
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(
+            f"chainrule.scipy.linalg.{name}: the batch axes (those before the last two) do "
+            f"not broadcast together: {', '.join(map(str, shapes))}"
+        ) from None
+
+
+def _stacked(*arrays: tuple[Any, int]) -> bool:
+    """Whether SciPy batches a call: an ``(array, core rank)`` pair has leading axes."""
+    return any(ndim_of(x) > core for x, core in arrays if x is not None)
+
+
+def _results(stacked: bool, *outs: Any) -> Any:
+    """SciPy's layout of several results: a tuple, but over a batch a list (one result
+    alone, as ``qr(mode='r')``'s, is then the bare array)."""
+    if not stacked:
+        return outs
+    return list(outs) if len(outs) > 1 else outs[0]
+
+
+def _columns(name: str, solve: Callable[[Any], Any], b: Any) -> Any:
+    """``solve`` of a right-hand side taken as SciPy takes it: a 1-D `b` is one vector,
+    any other `b` a matrix (or a stack of them). `solve` sees matrices only, so a stack
+    of vectors is never mistaken for a matrix."""
+    if ndim_of(b) == 1:
+        return solve(b[:, None])[..., 0]
+    if ndim_of(b) == 0:
+        raise ValueError(f"chainrule.scipy.linalg.{name}: `b` must have at least one axis")
+    return solve(b)
+
+
+def _rows(x: Any, order: np.ndarray) -> Any:
+    """``x[..., order, :]`` where `order` may carry its own (broadcast) batch axes."""
+    rank = max(ndim_of(x), order.ndim + 1)
+    index = order.reshape((1,) * (rank - order.ndim - 1) + order.shape + (1,))
+    if ndim_of(x) < rank:
+        x = cnp.reshape(x, (1,) * (rank - ndim_of(x)) + shape_of(x))
+    return cnp.take_along_axis(x, index, axis=-2)
 
 
 # ------------------------------------------------------------ matrix functions: Fréchet
 
 
 def _frechet(f: Primitive, a: Any, e: Any) -> Any:
-    """``L_f(A, E)``: the top-right block of ``f([[A, E], [0, A]])``; `E` may be batched."""
+    """``L_f(A, E)``: the top-right block of ``f([[A, E], [0, A]])``; batch axes broadcast."""
     n = shape_of(a)[-1]
     if shape_of(a) != shape_of(e):
-        a = cnp.broadcast_to(a, np.broadcast_shapes(shape_of(a), shape_of(e)))
+        shape = np.broadcast_shapes(shape_of(a), shape_of(e))
+        a, e = cnp.broadcast_to(a, shape), cnp.broadcast_to(e, shape)
     zeros = np.zeros(shape_of(a), primal(a).dtype)
     big = cnp.concatenate(
         [cnp.concatenate([a, e], axis=-1), cnp.concatenate([zeros, a], axis=-1)], axis=-2
@@ -212,20 +257,30 @@ def expm_frechet(
     """
     if not _traced(A, E):
         return sl.expm_frechet(A, E, method, compute_expm, check_finite)
-    if ndim_of(A) != 2 or shape_of(A) != shape_of(E) or shape_of(A)[0] != shape_of(A)[1]:
+    _square("expm_frechet", A, "A")
+    _square("expm_frechet", E, "E")
+    if shape_of(A)[-1] != shape_of(E)[-1]:
         raise ValueError(
             "chainrule.scipy.linalg.expm_frechet: expected A and E to be square matrices of "
-            f"the same shape, got {shape_of(A)} and {shape_of(E)}"
+            f"the same size, got shapes {shape_of(A)} and {shape_of(E)}"
         )
+    _batch_shape("expm_frechet", shape_of(A)[:-2], shape_of(E)[:-2])
     frechet = _frechet(_expm, A, E)
-    return (_expm(A), frechet) if compute_expm else frechet
+    if not compute_expm:
+        return frechet
+    value = _expm(A)
+    if shape_of(value) != shape_of(frechet):
+        value = cnp.broadcast_to(value, shape_of(frechet))
+    return _results(_stacked((A, 2), (E, 2)), value, frechet)
 
 
 # ------------------------------------------------------------------ Sylvester, Lyapunov
 
 
 def _sylvester_jvp(tangents: Sequence[Any], ans: Any, a: Any, b: Any, q: Any) -> Any:
-    ta, tb, tq = tangents
+    ta, tb, tq = (
+        None if t is None else lift(t, x, ans) for t, x in zip(tangents, (a, b, q), strict=True)
+    )
     rhs = None
     for term in (
         tq,
@@ -253,14 +308,17 @@ defjvp_joint(_sylvester, _sylvester_jvp)
 
 def _uniquely_solvable(name: str, a: Any, b: Any) -> None:
     """Raise where ``AX + XB = Q`` is singular to working precision: ``A`` and ``-B`` share
-    an eigenvalue. SciPy then returns a huge meaningless ``X`` (its own value, outside a
-    transform); ``X`` and its derivative do not exist."""
+    an eigenvalue (in any matrix of a stack). SciPy then returns a huge meaningless ``X``
+    (its own value, outside a transform); ``X`` and its derivative do not exist."""
+    _square(name, a)
+    _square(name, b, "b")
     la, lb = np.linalg.eigvals(primal(a)), np.linalg.eigvals(primal(b))
-    if not (la.size and lb.size):
+    n, m = la.shape[-1], lb.shape[-1]
+    if not (n and m):
         return
-    scale = np.abs(la).max() + np.abs(lb).max()
-    eps = np.finfo(la.real.dtype).eps
-    if np.abs(la[:, None] + lb[None, :]).min() <= (la.size + lb.size) * eps * scale:
+    scale = np.abs(la).max(-1) + np.abs(lb).max(-1)
+    gap = np.abs(la[..., :, None] + lb[..., None, :]).min((-2, -1))
+    if np.any(gap <= (n + m) * np.finfo(la.real.dtype).eps * scale):
         raise np.linalg.LinAlgError(
             f"chainrule.scipy.linalg.{name}: the equation is singular (a and -b share an "
             "eigenvalue to working precision), so it has no unique solution to "
@@ -305,12 +363,12 @@ def solve_continuous_lyapunov(a: Any, q: Any) -> Any:
 # ---------------------------------------------------------------------- triangular solves
 
 
-def _transposed(trans: Any) -> bool:
+def _transposed(trans: Any, name: str = "solve_triangular") -> bool:
     if trans in (0, "N"):
         return False
     if trans in (1, 2, "T", "C"):
         return True
-    raise ValueError(f"chainrule.scipy.linalg.solve_triangular: invalid trans {trans!r}")
+    raise ValueError(f"chainrule.scipy.linalg.{name}: invalid trans {trans!r}")
 
 
 def _triangle(x: Any, lower: bool, unit_diagonal: bool) -> Any:
@@ -318,18 +376,6 @@ def _triangle(x: Any, lower: bool, unit_diagonal: bool) -> Any:
     n = shape_of(x)[-1]
     tri = np.tri(n, k=-1 if unit_diagonal else 0)
     return x * _mask(tri if lower else tri.T, x)
-
-
-def _triangular_on(a: Any, r: Any, core: int, **params: Any) -> Any:
-    """``solve_triangular(a, ·)`` applied to a right-hand side `r` with leading batch axes;
-    ``core`` (1 or 2) is the rank of one right-hand side."""
-    lead = shape_of(r)[: ndim_of(r) - core]
-    if not lead:
-        return _tri(a, r, **params)
-    axis = ndim_of(r) - core
-    moved = cnp.moveaxis(r, axis, 0)
-    x = _tri(a, cnp.reshape(moved, (shape_of(r)[axis], -1)), **params)
-    return cnp.moveaxis(cnp.reshape(x, shape_of(moved)), 0, axis)
 
 
 def _tri_jvp(
@@ -342,36 +388,32 @@ def _tri_jvp(
     unit_diagonal: bool = False,
 ) -> Any:
     ta, tb = tangents
-    params = {"trans": trans, "lower": lower, "unit_diagonal": unit_diagonal}
-    core = ndim_of(b)
-    rhs = None if tb is None else tb
+    rhs = None if tb is None else lift(tb, b, ans)
     if ta is not None:
-        dt = _triangle(ta, lower, unit_diagonal)
+        dt = _triangle(lift(ta, a, ans), lower, unit_diagonal)
         term = -((_mT(dt) if _transposed(trans) else dt) @ ans)
         rhs = term if rhs is None else rhs + term
-    return _triangular_on(a, rhs, core, **params)
+    return _tri(a, rhs, trans=trans, lower=lower, unit_diagonal=unit_diagonal)
 
 
-def _outer(u: Any, v: Any) -> Any:
-    """``u vᵀ`` for vectors (right-hand sides of one column) and matrices alike."""
-    if ndim_of(u) == 1:
-        return u[:, None] * v[None, :]
-    return u @ _mT(v)
+def _tri_adjoint(g: Any, a: Any, trans: Any, **params: Any) -> Any:
+    return _tri(a, g, trans=0 if _transposed(trans) else 1, **params)
 
 
 def _tri_vjp_b(g: Any, ans: Any, a: Any, b: Any, trans: Any = 0, **params: Any) -> Any:
-    return _tri(a, g, trans=0 if _transposed(trans) else 1, **params)
+    return unbroadcast(_tri_adjoint(g, a, trans, **params), b)
 
 
 def _tri_vjp_a(
     g: Any, ans: Any, a: Any, b: Any, trans: Any = 0, lower: bool = False,
     unit_diagonal: bool = False,
 ) -> Any:  # fmt: skip
-    gb = _tri_vjp_b(g, ans, a, b, trans, lower=lower, unit_diagonal=unit_diagonal)
-    ga = _outer(ans, gb) if _transposed(trans) else _outer(gb, ans)
-    return -_triangle(ga, lower, unit_diagonal)
+    gb = _tri_adjoint(g, a, trans, lower=lower, unit_diagonal=unit_diagonal)
+    ga = ans @ _mT(gb) if _transposed(trans) else gb @ _mT(ans)
+    return unbroadcast(-_triangle(ga, lower, unit_diagonal), a)
 
 
+# `b` is always a matrix (or a stack of them) here: `solve_triangular` makes vectors columns.
 _tri = primitive(sl.solve_triangular, "solve_triangular")
 defvjp(_tri, _tri_vjp_a, _tri_vjp_b)
 defjvp_joint(_tri, _tri_jvp)
@@ -397,14 +439,10 @@ def solve_triangular(
     """
     if not _traced(a, b):
         return sl.solve_triangular(a, b, trans, lower, unit_diagonal, overwrite_b, check_finite)
-    _check_2d("solve_triangular", a)
+    _square("solve_triangular", a)
     _transposed(trans)
-    if ndim_of(b) not in (1, 2):
-        raise ValueError(
-            "chainrule.scipy.linalg.solve_triangular: under a transform `b` must be a vector "
-            f"or a matrix, got shape {shape_of(b)}"
-        )
-    return _tri(a, b, trans=trans, lower=bool(lower), unit_diagonal=bool(unit_diagonal))
+    params = {"trans": trans, "lower": bool(lower), "unit_diagonal": bool(unit_diagonal)}
+    return _columns("solve_triangular", lambda c: _tri(a, c, **params), b)
 
 
 # --------------------------------------------------------------------------- Cholesky
@@ -424,7 +462,7 @@ def cholesky(
     """
     if not _traced(a):
         return sl.cholesky(a, lower, overwrite_a, check_finite)
-    _check_2d("cholesky", a)
+    _square("cholesky", a)
     return cnp.linalg.cholesky(a, upper=not lower)
 
 
@@ -445,36 +483,55 @@ def cho_factor(
         return sl.cho_factor(a, lower, overwrite_a, check_finite)
     factor = cholesky(a, lower=lower)
     read = np.tri(shape_of(a)[-1], dtype=bool)
-    return cnp.where(read if lower else read.T, factor, a), lower
+    c = cnp.where(read if lower else read.T, factor, a)
+    if not _stacked((a, 2)):
+        return c, lower
+    return [c, np.full(shape_of(a)[:-2], lower, dtype=bool)]  # SciPy's flag per matrix
 
 
 def cho_solve(
     c_and_lower: tuple[Any, bool], b: Any, overwrite_b: bool = False, check_finite: bool = True
 ) -> Any:
     """`scipy.linalg.cho_solve`: ``x`` with ``A x = b`` from ``cho_factor(A)``."""
-    c, lower = c_and_lower
+    c, lower_given = c_and_lower
     if not _traced(c, b):
         return sl.cho_solve(c_and_lower, b, overwrite_b, check_finite)
-    if lower:
-        return solve_triangular(c, solve_triangular(c, b, lower=True), trans=1, lower=True)
-    return solve_triangular(c, solve_triangular(c, b, trans=1), lower=False)
+    _square("cho_solve", c, "c")
+    flags = np.asarray(lower_given, dtype=bool)
+    if flags.size == 0 or flags.any() != flags.all():
+        raise ValueError(
+            "chainrule.scipy.linalg.cho_solve: `lower` must be one flag (or the same flag for "
+            f"every matrix, as cho_factor gives it), got {flags}"
+        )
+    lower = bool(flags.all())
+
+    def on_columns(x: Any) -> Any:
+        y = solve_triangular(c, x, trans=0 if lower else 1, lower=lower)
+        return solve_triangular(c, y, trans=1 if lower else 0, lower=lower)
+
+    return _columns("cho_solve", on_columns, b)
 
 
 # --------------------------------------------------------------------------------- LU
 
 
 def _permutation(piv: np.ndarray) -> np.ndarray:
-    """The row order ``perm`` with ``A[perm] = L U``, from LAPACK's sequential swaps."""
-    perm = np.arange(len(piv))
-    for i, p in enumerate(piv):
-        perm[[i, p]] = perm[[p, i]]
+    """The row order ``perm`` with ``A[perm] = L U`` (per matrix of a stack), from
+    LAPACK's sequential swaps."""
+    piv = np.asarray(piv)
+    perm = np.broadcast_to(np.arange(piv.shape[-1]), piv.shape).copy()
+    for i in range(piv.shape[-1]):
+        target = piv[..., i : i + 1]
+        here = perm[..., i : i + 1].copy()
+        perm[..., i : i + 1] = np.take_along_axis(perm, target, -1)
+        np.put_along_axis(perm, target, here, -1)
     return perm
 
 
 def _lu_parts(lu: Any) -> tuple[Any, Any]:
     """``L`` (unit lower) and ``U`` from SciPy's combined ``lu``; ``U`` must be invertible."""
     n = shape_of(lu)[-1]
-    if np.any(np.diagonal(primal(lu)) == 0):
+    if np.any(np.diagonal(primal(lu), axis1=-2, axis2=-1) == 0):
         raise np.linalg.LinAlgError(
             "chainrule.scipy.linalg.lu_factor: a pivot is 0 (the matrix is singular); the "
             "derivative of the LU factors is computed through U⁻¹ and is not available here."
@@ -484,7 +541,7 @@ def _lu_parts(lu: Any) -> tuple[Any, Any]:
 
 def _lu_jvp(t: Any, ans: Any, a: Any, perm: np.ndarray) -> Any:
     low, up = _lu_parts(ans)
-    x = cnp.linalg.inv(low) @ t[..., perm, :] @ cnp.linalg.inv(up)
+    x = cnp.linalg.inv(low) @ _rows(t, perm) @ cnp.linalg.inv(up)
     return low @ _triangle(x, True, True) + _triangle(x, False, False) @ up
 
 
@@ -492,7 +549,7 @@ def _lu_vjp(g: Any, ans: Any, a: Any, perm: np.ndarray) -> Any:
     low, up = _lu_parts(ans)
     m = _triangle(_mT(low) @ g, True, True) + _triangle(g @ _mT(up), False, False)
     y = _mT(cnp.linalg.inv(low)) @ m @ _mT(cnp.linalg.inv(up))
-    return y[..., np.argsort(perm), :]
+    return _rows(y, np.argsort(perm, axis=-1))
 
 
 _lu = primitive(lambda a, perm: sl.lu_factor(a)[0], "lu_factor")
@@ -514,9 +571,9 @@ def lu_factor(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> A
     """
     if not _traced(a):
         return sl.lu_factor(a, overwrite_a, check_finite)
-    _check_2d("lu_factor", a)
+    _square("lu_factor", a)
     piv = sl.lu_factor(primal(a), check_finite=check_finite)[1]
-    return _lu(a, _permutation(piv)), piv
+    return _results(_stacked((a, 2)), _lu(a, _permutation(piv)), piv)
 
 
 def lu_solve(
@@ -530,19 +587,27 @@ def lu_solve(
     lu, piv = lu_and_piv
     if not _traced(lu, b):
         return sl.lu_solve(lu_and_piv, b, trans, overwrite_b, check_finite)
-    perm = _permutation(np.asarray(piv))
-    if not _transposed(trans):
-        y = solve_triangular(lu, b[perm], lower=True, unit_diagonal=True)
-        return solve_triangular(lu, y)
-    y = solve_triangular(lu, b, trans=1)
-    return solve_triangular(lu, y, trans=1, lower=True, unit_diagonal=True)[np.argsort(perm)]
+    _square("lu_solve", lu, "lu")
+    perm = _permutation(piv)
+    transposed = _transposed(trans, "lu_solve")
+
+    def on_columns(x: Any) -> Any:
+        if not transposed:
+            y = solve_triangular(lu, _rows(x, perm), lower=True, unit_diagonal=True)
+            return solve_triangular(lu, y)
+        y = solve_triangular(lu, x, trans=1)
+        y = solve_triangular(lu, y, trans=1, lower=True, unit_diagonal=True)
+        return _rows(y, np.argsort(perm, axis=-1))
+
+    return _columns("lu_solve", on_columns, b)
 
 
 # ------------------------------------------------------------------------- block_diag
 
 
 def block_diag(*arrs: Any) -> Any:
-    """`scipy.linalg.block_diag`: 1-D inputs are rows, scalars 1×1 matrices.
+    """`scipy.linalg.block_diag`: 1-D inputs are rows, scalars 1×1 matrices; the axes before
+    the last two are batch axes, broadcast together (one block diagonal matrix per batch).
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
@@ -552,23 +617,21 @@ def block_diag(*arrs: Any) -> Any:
     """
     if not _traced(*arrs):
         return sl.block_diag(*arrs)
-    high = [i for i, x in enumerate(arrs) if ndim_of(x) > 2]
-    if high:
-        raise ValueError(
-            "chainrule.scipy.linalg.block_diag: arguments in the following positions have "
-            f"dimension greater than 2: {high}"
-        )
     blocks = [cnp.reshape(x, (1, -1)) if ndim_of(x) < 2 else x for x in arrs]
+    batch = _batch_shape("block_diag", *(shape_of(x)[:-2] for x in blocks))
     dtype = np.result_type(*(primal(x) for x in arrs))
-    widths = [shape_of(x)[1] for x in blocks]
+    widths = [shape_of(x)[-1] for x in blocks]
     total = sum(widths)
     rows, before = [], 0
     for x, w in zip(blocks, widths, strict=True):
-        r = shape_of(x)[0]
-        left, right = np.zeros((r, before), dtype), np.zeros((r, total - before - w), dtype)
-        rows.append(cnp.concatenate([left, x, right], axis=1))
+        core = shape_of(x)[-2:]
+        if shape_of(x) != batch + core:
+            x = cnp.broadcast_to(x, batch + core)
+        left = np.zeros((*batch, core[0], before), dtype)
+        right = np.zeros((*batch, core[0], total - before - w), dtype)
+        rows.append(cnp.concatenate([left, x, right], axis=-1))
         before += w
-    return cnp.concatenate(rows, axis=0)
+    return cnp.concatenate(rows, axis=-2)
 
 
 # --------------------------------------- inv det solve eigh svd qr: numpy.linalg's rules
@@ -592,7 +655,7 @@ def inv(
     """
     if not _traced(a):
         return sl.inv(a, overwrite_a, check_finite, assume_a=assume_a, lower=lower)
-    _check_2d("inv", a)
+    _square("inv", a)
     if assume_a not in (None, "general", "gen"):
         raise _unsupported("inv", f"assume_a={assume_a!r}")
     return cnp.linalg.inv(a)
@@ -610,7 +673,7 @@ def det(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> Any:
     """
     if not _traced(a):
         return sl.det(a, overwrite_a, check_finite)
-    _check_2d("det", a)
+    _square("det", a)
     return cnp.linalg.det(a)
 
 
@@ -634,15 +697,11 @@ def solve(
     """
     if not _traced(a, b):
         return sl.solve(a, b, lower, overwrite_a, overwrite_b, check_finite, assume_a, transposed)
-    _check_2d("solve", a)
+    _square("solve", a)
     if assume_a not in (None, "general", "gen"):
         raise _unsupported("solve", f"assume_a={assume_a!r}")
-    if ndim_of(b) not in (1, 2):
-        raise ValueError(
-            f"chainrule.scipy.linalg.solve: under a transform `b` must be a vector or a "
-            f"matrix, got shape {shape_of(b)}"
-        )
-    return cnp.linalg.solve(_mT(a) if transposed else a, b)
+    op = _mT(a) if transposed else a
+    return _columns("solve", lambda x: cnp.linalg.solve(op, x), b)
 
 
 def eigh(
@@ -675,13 +734,13 @@ def eigh(
             overwrite_b=overwrite_b, type=type, check_finite=check_finite,
             subset_by_index=subset_by_index, subset_by_value=subset_by_value, driver=driver,
         )  # fmt: skip
-    _check_2d("eigh", a)
+    _square("eigh", a)
     options = {"b": b, "subset_by_index": subset_by_index, "subset_by_value": subset_by_value}
     for option, value in options.items():
         if value is not None:
             raise _unsupported("eigh", f"{option}=")
     w, v = cnp.linalg.eigh(a, UPLO="L" if lower else "U")
-    return w if eigvals_only else (w, v)
+    return w if eigvals_only else _results(_stacked((a, 2)), w, v)
 
 
 def svd(
@@ -704,9 +763,9 @@ def svd(
     """
     if not _traced(a):
         return sl.svd(a, full_matrices, compute_uv, overwrite_a, check_finite, lapack_driver)
-    if ndim_of(a) != 2:
+    if ndim_of(a) < 2:
         raise ValueError(f"chainrule.scipy.linalg.svd: expected a matrix, got {shape_of(a)}")
-    m, n = shape_of(a)
+    m, n = shape_of(a)[-2:]
     if compute_uv and full_matrices and m != n:
         raise ValueError(
             f"chainrule.scipy.linalg.svd: full_matrices=True on a non-square {(m, n)} input "
@@ -714,7 +773,7 @@ def svd(
             "input). Pass full_matrices=False."
         )
     out = cnp.linalg.svd(a, full_matrices=full_matrices, compute_uv=compute_uv)
-    return tuple(out) if compute_uv else out
+    return _results(_stacked((a, 2)), *out) if compute_uv else out
 
 
 def qr(
@@ -740,17 +799,19 @@ def qr(
         return sl.qr(a, overwrite_a, lwork, mode, pivoting, check_finite)
     if pivoting:
         raise _unsupported("qr", "pivoting=True")
-    if ndim_of(a) != 2:
+    if ndim_of(a) < 2:
         raise ValueError(f"chainrule.scipy.linalg.qr: expected a matrix, got {shape_of(a)}")
-    m, n = shape_of(a)
+    m, n = shape_of(a)[-2:]
+    stacked = _stacked((a, 2))
     if m < n:
         raise ValueError(
             f"chainrule.scipy.linalg.qr: the derivative needs m >= n, got a {(m, n)} input; "
             "differentiate the QR of the transpose instead."
         )
     if mode == "economic" or (mode == "full" and m == n):
-        return tuple(cnp.linalg.qr(a, mode="reduced"))
+        return _results(stacked, *cnp.linalg.qr(a, mode="reduced"))
     if mode == "r":
         r = cnp.linalg.qr(a, mode="r")
-        return (cnp.concatenate([r, np.zeros((m - n, n), primal(r).dtype)], axis=0),)
+        zeros = np.zeros((*shape_of(r)[:-2], m - n, n), primal(r).dtype)
+        return _results(stacked, cnp.concatenate([r, zeros], axis=-2))
     raise _unsupported("qr", f"mode={mode!r} on a {(m, n)} input")
