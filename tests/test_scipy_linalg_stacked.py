@@ -279,3 +279,33 @@ def test_qr_on_stacks(mode, shape):
         check_rule(lambda a: linalg.qr(a, mode="r") ** 2, a)
     else:
         check_rule(lambda a: (lambda q, r: q @ r)(*linalg.qr(a, mode=mode)), a)
+
+
+# -------------------------------------------------------------------------------- errors
+
+
+def test_shape_errors_name_the_function():
+    a = squares(2)
+    with pytest.raises(ValueError, match=r"solve_triangular: `b` of shape \(4,\) does not fit"):
+        cr.grad(lambda b: linalg.solve_triangular(a, b).sum())(np.ones(4))
+    with pytest.raises(ValueError, match="solve_triangular: the batch axes"):
+        cr.grad(lambda b: linalg.solve_triangular(a, b).sum())(np.ones((3, 3, 1)))
+    with pytest.raises(ValueError, match="lu_solve: the batch axes"):
+        cr.grad(lambda b: linalg.lu_solve(linalg.lu_factor(a), b).sum())(np.ones((3, 3, 1)))
+    with pytest.raises(ValueError, match=r"solve_sylvester: `q` of shape \(2, 3, 2\) does not"):
+        cr.grad(lambda q: linalg.solve_sylvester(a, a, q).sum())(np.ones((2, 3, 2)))
+    with pytest.raises(ValueError, match="solve_sylvester: the batch axes"):
+        cr.grad(lambda q: linalg.solve_sylvester(a, a, q).sum())(np.ones((3, 3, 3)))
+
+
+def test_the_rules_batch_with_any_scipy():
+    """SciPy batches only from 1.16 on: the primitives hand it one matrix at a time."""
+    from chainrule.scipy.linalg import _over_batch
+
+    def one_at_a_time(a, b):
+        assert a.ndim == b.ndim == 2
+        return a @ b
+
+    a, b = rand(2, 1, 3, 3), rand(4, 3, 2, seed=1)
+    np.testing.assert_allclose(_over_batch(one_at_a_time, 2, 2)(a, b), a @ b, atol=1e-12)
+    assert np.shape(_over_batch(one_at_a_time, 2, 2)(a[0, 0], b[0])) == (3, 2)

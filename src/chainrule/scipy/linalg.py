@@ -1,7 +1,24 @@
 """Differentiable ``scipy.linalg``: SciPy's names, signatures and values (real inputs).
 
 Called on plain arrays, each function is SciPy's own. Under a transform float32 stays
-float32, also where SciPy computes in float64 (``logm``, ``det``, ``expm_frechet``), and:
+float32, also where SciPy computes in float64 (``logm``, ``det``, ``expm_frechet``).
+
+Stacks are batched as SciPy (1.17) batches them, under a transform too: the axes before a
+function's core ones are batch axes, broadcast between arguments (one matrix against a stack
+of them). The core of a matrix is its last two axes; a right-hand side ``b`` is one vector
+when it is 1-D and a matrix (or a stack of them) otherwise, so a stack of vectors must be
+given as columns, ``b[..., None]``. Over a batch, several results come as SciPy gives them:
+a list (``qr(mode='r')`` the bare array; ``cho_factor``'s flag an array, one per matrix).
+Every function here batches (``eigh``'s ``b=`` is refused under a transform, stacked or not):
+
+>>> import chainrule as cr
+>>> import chainrule.numpy as np
+>>> from chainrule.scipy import linalg
+>>> a = np.stack([np.eye(2), 2.0 * np.eye(2)])              # two matrices
+>>> cr.grad(lambda b: linalg.solve(a, b).sum())(np.ones(2))  # one b for both
+array([1.5, 1.5])
+
+The rules:
 
 - ``expm``, ``sqrtm``, ``logm`` are primitives whose derivative is the Fréchet derivative,
   read off the same function of a block matrix (Higham, *Functions of Matrices*, 3.2):
@@ -28,12 +45,13 @@ float32, also where SciPy computes in float64 (``logm``, ``det``, ``expm_frechet
   ``cho_factor`` and ``cho_solve`` are compositions of triangular solves, the permutation
   and ``numpy.linalg.cholesky``; ``cho_factor`` reads one triangle of `a` (the upper by
   default, as SciPy) and returns `a`'s own entries in the other, as SciPy does.
-- ``block_diag`` is a composition (1-D inputs are rows, scalars 1×1, as SciPy).
+- ``block_diag`` is a composition (1-D inputs are rows, scalars 1×1, as SciPy; the axes
+  before the last two are batch axes: one block diagonal matrix per batch entry).
 - ``inv det solve cholesky eigh svd qr`` use the rules of ``chainrule.numpy.linalg``, with
   SciPy's signatures: ``cholesky`` is *upper* by default (``lower=False``), ``eigh`` reads
   the lower triangle by default (``lower=True``), ``qr``'s default mode is 'full'.
-  Under a transform 2-D inputs only, and options SciPy has but the rules do not cover
-  (``assume_a``, ``b=`` and subsets in ``eigh``, ``pivoting``...) raise.
+  Under a transform, options SciPy has but the rules do not cover (``assume_a``, ``b=`` and
+  subsets in ``eigh``, ``pivoting``...) raise.
 """
 
 from __future__ import annotations
@@ -90,6 +108,32 @@ def _batch_shape(name: str, *shapes: tuple[int, ...]) -> tuple[int, ...]:
         ) from None
 
 
+def _over_batch(fun: Callable[..., Any], *cores: int) -> Callable[..., Any]:
+    """`fun` of single matrices applied over stacks, as SciPy (1.16 and later) batches: an
+    argument's axes before its `cores` ones are batch axes, broadcast together, and `fun`
+    runs once per batch entry. The rules batch tangents this way with any SciPy."""
+
+    def batched(*args: Any, **params: Any) -> Any:
+        arrays = [np.asarray(x) for x in args]
+        batch = np.broadcast_shapes(
+            *(x.shape[: x.ndim - c] for x, c in zip(arrays, cores, strict=True))
+        )
+        if not batch:
+            return fun(*arrays, **params)
+        if 0 in batch:
+            raise ValueError(f"chainrule.scipy.linalg: {fun.__name__} of an empty stack")
+        arrays = [
+            np.broadcast_to(x, batch + x.shape[x.ndim - c :])
+            for x, c in zip(arrays, cores, strict=True)
+        ]
+        outs = [fun(*(x[i] for x in arrays), **params) for i in np.ndindex(batch)]
+        if isinstance(outs[0], tuple):
+            return tuple(np.stack(part).reshape(batch + part[0].shape) for part in zip(*outs))
+        return np.stack(outs).reshape(batch + np.shape(outs[0]))
+
+    return batched
+
+
 def _stacked(*arrays: tuple[Any, int]) -> bool:
     """Whether SciPy batches a call: an ``(array, core rank)`` pair has leading axes."""
     return any(ndim_of(x) > core for x, core in arrays if x is not None)
@@ -103,14 +147,19 @@ def _results(stacked: bool, *outs: Any) -> Any:
     return list(outs) if len(outs) > 1 else outs[0]
 
 
-def _columns(name: str, solve: Callable[[Any], Any], b: Any) -> Any:
-    """``solve`` of a right-hand side taken as SciPy takes it: a 1-D `b` is one vector,
-    any other `b` a matrix (or a stack of them). `solve` sees matrices only, so a stack
-    of vectors is never mistaken for a matrix."""
-    if ndim_of(b) == 1:
+def _columns(name: str, solve: Callable[[Any], Any], a: Any, b: Any) -> Any:
+    """``solve`` (by the matrix `a`) of a right-hand side taken as SciPy takes it: a 1-D
+    `b` is one vector, any other `b` a matrix (or a stack of them). `solve` sees matrices
+    only, so a stack of vectors is never mistaken for a matrix."""
+    shape = shape_of(b)
+    if not shape or shape[-2 if len(shape) > 1 else 0] != shape_of(a)[-1]:
+        raise ValueError(
+            f"chainrule.scipy.linalg.{name}: `b` of shape {shape} does not fit a matrix of "
+            f"shape {shape_of(a)}: give b as (n,) or (..., n, k) for an (..., n, n) matrix"
+        )
+    _batch_shape(name, shape_of(a)[:-2], shape[:-2])
+    if len(shape) == 1:
         return solve(b[:, None])[..., 0]
-    if ndim_of(b) == 0:
-        raise ValueError(f"chainrule.scipy.linalg.{name}: `b` must have at least one axis")
     return solve(b)
 
 
@@ -178,8 +227,8 @@ def _matrix_function(name: str, fun: Callable[[Any], Any], singular_ok: bool) ->
 
 
 _expm = _matrix_function("expm", sl.expm, singular_ok=True)
-_sqrtm = _matrix_function("sqrtm", sl.sqrtm, singular_ok=False)
-_logm = _matrix_function("logm", sl.logm, singular_ok=False)
+_sqrtm = _matrix_function("sqrtm", _over_batch(sl.sqrtm, 2), singular_ok=False)
+_logm = _matrix_function("logm", _over_batch(sl.logm, 2), singular_ok=False)
 
 
 def expm(A: Any) -> Any:
@@ -296,7 +345,7 @@ def _sylvester_adjoint(g: Any, a: Any, b: Any) -> Any:
     return _sylvester(_mT(a), _mT(b), g)
 
 
-_sylvester = primitive(sl.solve_sylvester, "solve_sylvester")
+_sylvester = primitive(_over_batch(sl.solve_sylvester, 2, 2, 2), "solve_sylvester")
 defvjp(
     _sylvester,
     lambda g, ans, a, b, q: unbroadcast(-(_sylvester_adjoint(g, a, b) @ _mT(ans)), a),
@@ -306,12 +355,19 @@ defvjp(
 defjvp_joint(_sylvester, _sylvester_jvp)
 
 
-def _uniquely_solvable(name: str, a: Any, b: Any) -> None:
-    """Raise where ``AX + XB = Q`` is singular to working precision: ``A`` and ``-B`` share
-    an eigenvalue (in any matrix of a stack). SciPy then returns a huge meaningless ``X``
-    (its own value, outside a transform); ``X`` and its derivative do not exist."""
+def _uniquely_solvable(name: str, a: Any, b: Any, q: Any) -> None:
+    """Check the shapes, and raise where ``AX + XB = Q`` is singular to working precision:
+    ``A`` and ``-B`` share an eigenvalue (in any matrix of a stack). SciPy then returns a
+    huge meaningless ``X`` (its own value, outside a transform); ``X`` and its derivative
+    do not exist."""
     _square(name, a)
     _square(name, b, "b")
+    if shape_of(q)[-2:] != (shape_of(a)[-1], shape_of(b)[-1]):
+        raise ValueError(
+            f"chainrule.scipy.linalg.{name}: `q` of shape {shape_of(q)} does not fit a of "
+            f"shape {shape_of(a)} and b of shape {shape_of(b)}"
+        )
+    _batch_shape(name, shape_of(a)[:-2], shape_of(b)[:-2], shape_of(q)[:-2])
     la, lb = np.linalg.eigvals(primal(a)), np.linalg.eigvals(primal(b))
     n, m = la.shape[-1], lb.shape[-1]
     if not (n and m):
@@ -340,7 +396,7 @@ def solve_sylvester(a: Any, b: Any, q: Any) -> Any:
     """
     if not _traced(a, b, q):
         return sl.solve_sylvester(a, b, q)
-    _uniquely_solvable("solve_sylvester", a, b)
+    _uniquely_solvable("solve_sylvester", a, b, q)
     return _sylvester(a, b, q)
 
 
@@ -356,7 +412,8 @@ def solve_continuous_lyapunov(a: Any, q: Any) -> Any:
     """
     if not _traced(a, q):
         return sl.solve_continuous_lyapunov(a, q)
-    _uniquely_solvable("solve_continuous_lyapunov", a, _mT(a))
+    _square("solve_continuous_lyapunov", a)
+    _uniquely_solvable("solve_continuous_lyapunov", a, _mT(a), q)
     return _sylvester(a, _mT(a), q)
 
 
@@ -414,7 +471,7 @@ def _tri_vjp_a(
 
 
 # `b` is always a matrix (or a stack of them) here: `solve_triangular` makes vectors columns.
-_tri = primitive(sl.solve_triangular, "solve_triangular")
+_tri = primitive(_over_batch(sl.solve_triangular, 2, 2), "solve_triangular")
 defvjp(_tri, _tri_vjp_a, _tri_vjp_b)
 defjvp_joint(_tri, _tri_jvp)
 
@@ -442,7 +499,7 @@ def solve_triangular(
     _square("solve_triangular", a)
     _transposed(trans)
     params = {"trans": trans, "lower": bool(lower), "unit_diagonal": bool(unit_diagonal)}
-    return _columns("solve_triangular", lambda c: _tri(a, c, **params), b)
+    return _columns("solve_triangular", lambda c: _tri(a, c, **params), a, b)
 
 
 # --------------------------------------------------------------------------- Cholesky
@@ -509,7 +566,7 @@ def cho_solve(
         y = solve_triangular(c, x, trans=0 if lower else 1, lower=lower)
         return solve_triangular(c, y, trans=1 if lower else 0, lower=lower)
 
-    return _columns("cho_solve", on_columns, b)
+    return _columns("cho_solve", on_columns, c, b)
 
 
 # --------------------------------------------------------------------------------- LU
@@ -552,7 +609,8 @@ def _lu_vjp(g: Any, ans: Any, a: Any, perm: np.ndarray) -> Any:
     return _rows(y, np.argsort(perm, axis=-1))
 
 
-_lu = primitive(lambda a, perm: sl.lu_factor(a)[0], "lu_factor")
+_lu_factor = _over_batch(sl.lu_factor, 2)
+_lu = primitive(lambda a, perm: _lu_factor(a)[0], "lu_factor")
 defvjp(_lu, _lu_vjp, None)
 defjvp(_lu, _lu_jvp)
 
@@ -572,7 +630,7 @@ def lu_factor(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> A
     if not _traced(a):
         return sl.lu_factor(a, overwrite_a, check_finite)
     _square("lu_factor", a)
-    piv = sl.lu_factor(primal(a), check_finite=check_finite)[1]
+    piv = _lu_factor(primal(a), check_finite=check_finite)[1]
     return _results(_stacked((a, 2)), _lu(a, _permutation(piv)), piv)
 
 
@@ -599,7 +657,7 @@ def lu_solve(
         y = solve_triangular(lu, y, trans=1, lower=True, unit_diagonal=True)
         return _rows(y, np.argsort(perm, axis=-1))
 
-    return _columns("lu_solve", on_columns, b)
+    return _columns("lu_solve", on_columns, lu, b)
 
 
 # ------------------------------------------------------------------------- block_diag
@@ -701,7 +759,7 @@ def solve(
     if assume_a not in (None, "general", "gen"):
         raise _unsupported("solve", f"assume_a={assume_a!r}")
     op = _mT(a) if transposed else a
-    return _columns("solve", lambda x: cnp.linalg.solve(op, x), b)
+    return _columns("solve", lambda x: cnp.linalg.solve(op, x), a, b)
 
 
 def eigh(
