@@ -128,7 +128,8 @@ def _over_batch(fun: Callable[..., Any], *cores: int) -> Callable[..., Any]:
         ]
         outs = [fun(*(x[i] for x in arrays), **params) for i in np.ndindex(batch)]
         if isinstance(outs[0], tuple):
-            return tuple(np.stack(part).reshape(batch + part[0].shape) for part in zip(*outs))
+            parts = zip(*outs, strict=True)
+            return tuple(np.stack(p).reshape(batch + np.shape(p[0])) for p in parts)
         return np.stack(outs).reshape(batch + np.shape(outs[0]))
 
     return batched
