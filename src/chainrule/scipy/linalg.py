@@ -121,7 +121,10 @@ def _over_batch(fun: Callable[..., Any], *cores: int) -> Callable[..., Any]:
         if not batch:
             return fun(*arrays, **params)
         if 0 in batch:
-            raise ValueError(f"chainrule.scipy.linalg: {fun.__name__} of an empty stack")
+            raise ValueError(
+                f"chainrule.scipy.linalg.{fun.__name__}: a batch axis has size 0 (SciPy does "
+                "not batch empty stacks either); leave the empty stack out of the call"
+            )
         arrays = [
             np.broadcast_to(x, batch + x.shape[x.ndim - c :])
             for x, c in zip(arrays, cores, strict=True)
@@ -137,7 +140,7 @@ def _over_batch(fun: Callable[..., Any], *cores: int) -> Callable[..., Any]:
 
 def _stacked(*arrays: tuple[Any, int]) -> bool:
     """Whether SciPy batches a call: an ``(array, core rank)`` pair has leading axes."""
-    return any(ndim_of(x) > core for x, core in arrays if x is not None)
+    return any(ndim_of(x) > core for x, core in arrays)
 
 
 def _results(stacked: bool, *outs: Any) -> Any:
@@ -471,8 +474,19 @@ def _tri_vjp_a(
     return unbroadcast(-_triangle(ga, lower, unit_diagonal), a)
 
 
-# `b` is always a matrix (or a stack of them) here: `solve_triangular` makes vectors columns.
-_tri = primitive(_over_batch(sl.solve_triangular, 2, 2), "solve_triangular")
+def _tri_impl(a: Any, b: Any, **params: Any) -> Any:
+    """SciPy's solve; `b` is always a matrix (or a stack) here: vectors come as columns.
+    One matrix with a stack of right-hand sides (as the tangents of ``jacfwd``) is one
+    solve of all their columns together."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.ndim > 2 or b.ndim == 2:
+        return _over_batch(sl.solve_triangular, 2, 2)(a, b, **params)
+    columns = np.moveaxis(b, -2, 0)
+    x = sl.solve_triangular(a, columns.reshape(columns.shape[0], -1), **params)
+    return np.moveaxis(x.reshape(columns.shape), 0, -2)
+
+
+_tri = primitive(_tri_impl, "solve_triangular")
 defvjp(_tri, _tri_vjp_a, _tri_vjp_b)
 defjvp_joint(_tri, _tri_jvp)
 
