@@ -743,6 +743,12 @@ def det(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> Any:
     >>> cr.grad(linalg.det)(np.array([[1.0, 2.0], [3.0, 4.0]]))
     array([[ 4., -3.],
            [-2.,  1.]])
+    >>> cr.grad(lambda a: linalg.det(a).sum())(np.stack([np.eye(2), 2.0 * np.eye(2)]))
+    array([[[1., 0.],
+            [0., 1.]],
+    <BLANKLINE>
+           [[2., 0.],
+            [0., 2.]]])
     """
     if not _traced(a):
         return sl.det(a, overwrite_a, check_finite)
@@ -791,7 +797,7 @@ def eigh(
     subset_by_value: Any = None,
     driver: Any = None,
 ) -> Any:
-    """`scipy.linalg.eigh` of one symmetric matrix (``b=None``, no subsets, under a transform).
+    """`scipy.linalg.eigh` of symmetric matrices (``b=None``, no subsets, under a transform).
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
