@@ -309,3 +309,16 @@ def test_the_rules_batch_with_any_scipy():
     a, b = rand(2, 1, 3, 3), rand(4, 3, 2, seed=1)
     np.testing.assert_allclose(_over_batch(one_at_a_time, 2, 2)(a, b), a @ b, atol=1e-12)
     assert np.shape(_over_batch(one_at_a_time, 2, 2)(a[0, 0], b[0])) == (3, 2)
+
+
+def test_stacked_gradients_match_torch():
+    torch = pytest.importorskip("torch")
+    a, t, b = 0.5 * rand(2, 3, 3), squares(2), rand(3, 2, seed=1)  # b broadcast over the stack
+    w = rand(2, 3, 2, seed=2)
+    ta, tt, tb = (torch.tensor(v, requires_grad=True) for v in (a, t, b))
+    x = torch.linalg.solve_triangular(torch.tril(tt), torch.linalg.matrix_exp(ta) @ tb, upper=False)
+    (torch.tensor(w) * x).sum().backward()
+    loss = lambda a, t, b: (w * linalg.solve_triangular(t, linalg.expm(a) @ b, lower=True)).sum()
+    ours = cr.grad(loss, argnums=(0, 1, 2))(a, t, b)
+    for g, theirs in zip(ours, (ta, tt, tb), strict=True):
+        np.testing.assert_allclose(g, theirs.grad.numpy(), atol=1e-12)
