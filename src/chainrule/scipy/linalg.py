@@ -1,7 +1,24 @@
 """Differentiable ``scipy.linalg``: SciPy's names, signatures and values (real inputs).
 
 Called on plain arrays, each function is SciPy's own. Under a transform float32 stays
-float32, also where SciPy computes in float64 (``logm``, ``det``, ``expm_frechet``), and:
+float32, also where SciPy computes in float64 (``logm``, ``det``, ``expm_frechet``).
+
+Stacks are batched as SciPy (1.17) batches them, under a transform too: the axes before a
+function's core ones are batch axes, broadcast between arguments (one matrix against a stack
+of them). The core of a matrix is its last two axes; a right-hand side ``b`` is one vector
+when it is 1-D and a matrix (or a stack of them) otherwise, so a stack of vectors must be
+given as columns, ``b[..., None]``. Over a batch, several results come as SciPy gives them:
+a list (``qr(mode='r')`` the bare array; ``cho_factor``'s flag an array, one per matrix).
+Every function here batches (``eigh``'s ``b=`` is refused under a transform, stacked or not):
+
+>>> import chainrule as cr
+>>> import chainrule.numpy as np
+>>> from chainrule.scipy import linalg
+>>> a = np.stack([np.eye(2), 2.0 * np.eye(2)])              # two matrices
+>>> cr.grad(lambda b: linalg.solve(a, b).sum())(np.ones(2))  # one b for both
+array([1.5, 1.5])
+
+The rules:
 
 - ``expm``, ``sqrtm``, ``logm`` are primitives whose derivative is the Fréchet derivative,
   read off the same function of a block matrix (Higham, *Functions of Matrices*, 3.2):
@@ -28,12 +45,13 @@ float32, also where SciPy computes in float64 (``logm``, ``det``, ``expm_frechet
   ``cho_factor`` and ``cho_solve`` are compositions of triangular solves, the permutation
   and ``numpy.linalg.cholesky``; ``cho_factor`` reads one triangle of `a` (the upper by
   default, as SciPy) and returns `a`'s own entries in the other, as SciPy does.
-- ``block_diag`` is a composition (1-D inputs are rows, scalars 1×1, as SciPy).
+- ``block_diag`` is a composition (1-D inputs are rows, scalars 1×1, as SciPy; the axes
+  before the last two are batch axes: one block diagonal matrix per batch entry).
 - ``inv det solve cholesky eigh svd qr`` use the rules of ``chainrule.numpy.linalg``, with
   SciPy's signatures: ``cholesky`` is *upper* by default (``lower=False``), ``eigh`` reads
   the lower triangle by default (``lower=True``), ``qr``'s default mode is 'full'.
-  Under a transform 2-D inputs only, and options SciPy has but the rules do not cover
-  (``assume_a``, ``b=`` and subsets in ``eigh``, ``pivoting``...) raise.
+  Under a transform, options SciPy has but the rules do not cover (``assume_a``, ``b=`` and
+  subsets in ``eigh``, ``pivoting``...) raise.
 """
 
 from __future__ import annotations
@@ -47,7 +65,7 @@ import scipy.linalg as sl
 from chainrule import numpy as cnp
 from chainrule.core.primitive import Primitive, defjvp, defjvp_joint, defvjp, primitive
 from chainrule.core.trace import Tracer, primal
-from chainrule.numpy.rules.common import ndim_of, shape_of, unbroadcast
+from chainrule.numpy.rules.common import lift, ndim_of, shape_of, unbroadcast
 from chainrule.numpy.rules.linalg import _mask, _mT
 
 __all__ = [
@@ -70,23 +88,103 @@ def _unsupported(name: str, what: str) -> NotImplementedError:
     )
 
 
-def _check_2d(name: str, a: Any) -> None:
+def _square(name: str, a: Any, arg: str = "a") -> None:
     shape = shape_of(a)
-    if len(shape) != 2 or shape[0] != shape[1]:
+    if len(shape) < 2 or shape[-1] != shape[-2]:
         raise ValueError(
-            f"chainrule.scipy.linalg.{name}: under a transform `a` must be a square 2-D "
-            f"matrix, got shape {shape}"
+            f"chainrule.scipy.linalg.{name}: `{arg}` must be a square matrix or a stack of "
+            f"them, shape (..., n, n), got shape {shape}"
         )
+
+
+def _batch_shape(name: str, *shapes: tuple[int, ...]) -> tuple[int, ...]:
+    """The broadcast of the batch shapes (the axes before the core ones), as SciPy takes it."""
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(
+            f"chainrule.scipy.linalg.{name}: the batch axes (those before the last two) do "
+            f"not broadcast together: {', '.join(map(str, shapes))}"
+        ) from None
+
+
+def _over_batch(fun: Callable[..., Any], *cores: int) -> Callable[..., Any]:
+    """`fun` of single matrices applied over stacks, as SciPy (1.16 and later) batches: an
+    argument's axes before its `cores` ones are batch axes, broadcast together, and `fun`
+    runs once per batch entry. The rules batch tangents this way with any SciPy."""
+
+    def batched(*args: Any, **params: Any) -> Any:
+        arrays = [np.asarray(x) for x in args]
+        batch = np.broadcast_shapes(
+            *(x.shape[: x.ndim - c] for x, c in zip(arrays, cores, strict=True))
+        )
+        if not batch:
+            return fun(*arrays, **params)
+        if 0 in batch:
+            raise ValueError(
+                f"chainrule.scipy.linalg.{fun.__name__}: a batch axis has size 0 (SciPy does "
+                "not batch empty stacks either); leave the empty stack out of the call"
+            )
+        arrays = [
+            np.broadcast_to(x, batch + x.shape[x.ndim - c :])
+            for x, c in zip(arrays, cores, strict=True)
+        ]
+        outs = [fun(*(x[i] for x in arrays), **params) for i in np.ndindex(batch)]
+        if isinstance(outs[0], tuple):
+            parts = zip(*outs, strict=True)
+            return tuple(np.stack(p).reshape(batch + np.shape(p[0])) for p in parts)
+        return np.stack(outs).reshape(batch + np.shape(outs[0]))
+
+    return batched
+
+
+def _stacked(*arrays: tuple[Any, int]) -> bool:
+    """Whether SciPy batches a call: an ``(array, core rank)`` pair has leading axes."""
+    return any(ndim_of(x) > core for x, core in arrays)
+
+
+def _results(stacked: bool, *outs: Any) -> Any:
+    """SciPy's layout of several results: a tuple, but over a batch a list (one result
+    alone, as ``qr(mode='r')``'s, is then the bare array)."""
+    if not stacked:
+        return outs
+    return list(outs) if len(outs) > 1 else outs[0]
+
+
+def _columns(name: str, solve: Callable[[Any], Any], a: Any, b: Any) -> Any:
+    """``solve`` (by the matrix `a`) of a right-hand side taken as SciPy takes it: a 1-D
+    `b` is one vector, any other `b` a matrix (or a stack of them). `solve` sees matrices
+    only, so a stack of vectors is never mistaken for a matrix."""
+    shape = shape_of(b)
+    if not shape or shape[-2 if len(shape) > 1 else 0] != shape_of(a)[-1]:
+        raise ValueError(
+            f"chainrule.scipy.linalg.{name}: `b` of shape {shape} does not fit a matrix of "
+            f"shape {shape_of(a)}: give b as (n,) or (..., n, k) for an (..., n, n) matrix"
+        )
+    _batch_shape(name, shape_of(a)[:-2], shape[:-2])
+    if len(shape) == 1:
+        return solve(b[:, None])[..., 0]
+    return solve(b)
+
+
+def _rows(x: Any, order: np.ndarray) -> Any:
+    """``x[..., order, :]`` where `order` may carry its own (broadcast) batch axes."""
+    rank = max(ndim_of(x), order.ndim + 1)
+    index = order.reshape((1,) * (rank - order.ndim - 1) + order.shape + (1,))
+    if ndim_of(x) < rank:
+        x = cnp.reshape(x, (1,) * (rank - ndim_of(x)) + shape_of(x))
+    return cnp.take_along_axis(x, index, axis=-2)
 
 
 # ------------------------------------------------------------ matrix functions: Fréchet
 
 
 def _frechet(f: Primitive, a: Any, e: Any) -> Any:
-    """``L_f(A, E)``: the top-right block of ``f([[A, E], [0, A]])``; `E` may be batched."""
+    """``L_f(A, E)``: the top-right block of ``f([[A, E], [0, A]])``; batch axes broadcast."""
     n = shape_of(a)[-1]
     if shape_of(a) != shape_of(e):
-        a = cnp.broadcast_to(a, np.broadcast_shapes(shape_of(a), shape_of(e)))
+        shape = np.broadcast_shapes(shape_of(a), shape_of(e))
+        a, e = cnp.broadcast_to(a, shape), cnp.broadcast_to(e, shape)
     zeros = np.zeros(shape_of(a), primal(a).dtype)
     big = cnp.concatenate(
         [cnp.concatenate([a, e], axis=-1), cnp.concatenate([zeros, a], axis=-1)], axis=-2
@@ -133,8 +231,8 @@ def _matrix_function(name: str, fun: Callable[[Any], Any], singular_ok: bool) ->
 
 
 _expm = _matrix_function("expm", sl.expm, singular_ok=True)
-_sqrtm = _matrix_function("sqrtm", sl.sqrtm, singular_ok=False)
-_logm = _matrix_function("logm", sl.logm, singular_ok=False)
+_sqrtm = _matrix_function("sqrtm", _over_batch(sl.sqrtm, 2), singular_ok=False)
+_logm = _matrix_function("logm", _over_batch(sl.logm, 2), singular_ok=False)
 
 
 def expm(A: Any) -> Any:
@@ -212,20 +310,30 @@ def expm_frechet(
     """
     if not _traced(A, E):
         return sl.expm_frechet(A, E, method, compute_expm, check_finite)
-    if ndim_of(A) != 2 or shape_of(A) != shape_of(E) or shape_of(A)[0] != shape_of(A)[1]:
+    _square("expm_frechet", A, "A")
+    _square("expm_frechet", E, "E")
+    if shape_of(A)[-1] != shape_of(E)[-1]:
         raise ValueError(
             "chainrule.scipy.linalg.expm_frechet: expected A and E to be square matrices of "
-            f"the same shape, got {shape_of(A)} and {shape_of(E)}"
+            f"the same size, got shapes {shape_of(A)} and {shape_of(E)}"
         )
+    _batch_shape("expm_frechet", shape_of(A)[:-2], shape_of(E)[:-2])
     frechet = _frechet(_expm, A, E)
-    return (_expm(A), frechet) if compute_expm else frechet
+    if not compute_expm:
+        return frechet
+    value = _expm(A)
+    if shape_of(value) != shape_of(frechet):
+        value = cnp.broadcast_to(value, shape_of(frechet))
+    return _results(_stacked((A, 2), (E, 2)), value, frechet)
 
 
 # ------------------------------------------------------------------ Sylvester, Lyapunov
 
 
 def _sylvester_jvp(tangents: Sequence[Any], ans: Any, a: Any, b: Any, q: Any) -> Any:
-    ta, tb, tq = tangents
+    ta, tb, tq = (
+        None if t is None else lift(t, x, ans) for t, x in zip(tangents, (a, b, q), strict=True)
+    )
     rhs = None
     for term in (
         tq,
@@ -241,7 +349,7 @@ def _sylvester_adjoint(g: Any, a: Any, b: Any) -> Any:
     return _sylvester(_mT(a), _mT(b), g)
 
 
-_sylvester = primitive(sl.solve_sylvester, "solve_sylvester")
+_sylvester = primitive(_over_batch(sl.solve_sylvester, 2, 2, 2), "solve_sylvester")
 defvjp(
     _sylvester,
     lambda g, ans, a, b, q: unbroadcast(-(_sylvester_adjoint(g, a, b) @ _mT(ans)), a),
@@ -251,16 +359,26 @@ defvjp(
 defjvp_joint(_sylvester, _sylvester_jvp)
 
 
-def _uniquely_solvable(name: str, a: Any, b: Any) -> None:
-    """Raise where ``AX + XB = Q`` is singular to working precision: ``A`` and ``-B`` share
-    an eigenvalue. SciPy then returns a huge meaningless ``X`` (its own value, outside a
-    transform); ``X`` and its derivative do not exist."""
+def _uniquely_solvable(name: str, a: Any, b: Any, q: Any) -> None:
+    """Check the shapes, and raise where ``AX + XB = Q`` is singular to working precision:
+    ``A`` and ``-B`` share an eigenvalue (in any matrix of a stack). SciPy then returns a
+    huge meaningless ``X`` (its own value, outside a transform); ``X`` and its derivative
+    do not exist."""
+    _square(name, a)
+    _square(name, b, "b")
+    if shape_of(q)[-2:] != (shape_of(a)[-1], shape_of(b)[-1]):
+        raise ValueError(
+            f"chainrule.scipy.linalg.{name}: `q` of shape {shape_of(q)} does not fit a of "
+            f"shape {shape_of(a)} and b of shape {shape_of(b)}"
+        )
+    _batch_shape(name, shape_of(a)[:-2], shape_of(b)[:-2], shape_of(q)[:-2])
     la, lb = np.linalg.eigvals(primal(a)), np.linalg.eigvals(primal(b))
-    if not (la.size and lb.size):
+    n, m = la.shape[-1], lb.shape[-1]
+    if not (n and m):
         return
-    scale = np.abs(la).max() + np.abs(lb).max()
-    eps = np.finfo(la.real.dtype).eps
-    if np.abs(la[:, None] + lb[None, :]).min() <= (la.size + lb.size) * eps * scale:
+    scale = np.abs(la).max(-1) + np.abs(lb).max(-1)
+    gap = np.abs(la[..., :, None] + lb[..., None, :]).min((-2, -1))
+    if np.any(gap <= (n + m) * np.finfo(la.real.dtype).eps * scale):
         raise np.linalg.LinAlgError(
             f"chainrule.scipy.linalg.{name}: the equation is singular (a and -b share an "
             "eigenvalue to working precision), so it has no unique solution to "
@@ -282,7 +400,7 @@ def solve_sylvester(a: Any, b: Any, q: Any) -> Any:
     """
     if not _traced(a, b, q):
         return sl.solve_sylvester(a, b, q)
-    _uniquely_solvable("solve_sylvester", a, b)
+    _uniquely_solvable("solve_sylvester", a, b, q)
     return _sylvester(a, b, q)
 
 
@@ -298,19 +416,20 @@ def solve_continuous_lyapunov(a: Any, q: Any) -> Any:
     """
     if not _traced(a, q):
         return sl.solve_continuous_lyapunov(a, q)
-    _uniquely_solvable("solve_continuous_lyapunov", a, _mT(a))
+    _square("solve_continuous_lyapunov", a)
+    _uniquely_solvable("solve_continuous_lyapunov", a, _mT(a), q)
     return _sylvester(a, _mT(a), q)
 
 
 # ---------------------------------------------------------------------- triangular solves
 
 
-def _transposed(trans: Any) -> bool:
+def _transposed(trans: Any, name: str = "solve_triangular") -> bool:
     if trans in (0, "N"):
         return False
     if trans in (1, 2, "T", "C"):
         return True
-    raise ValueError(f"chainrule.scipy.linalg.solve_triangular: invalid trans {trans!r}")
+    raise ValueError(f"chainrule.scipy.linalg.{name}: invalid trans {trans!r}")
 
 
 def _triangle(x: Any, lower: bool, unit_diagonal: bool) -> Any:
@@ -318,18 +437,6 @@ def _triangle(x: Any, lower: bool, unit_diagonal: bool) -> Any:
     n = shape_of(x)[-1]
     tri = np.tri(n, k=-1 if unit_diagonal else 0)
     return x * _mask(tri if lower else tri.T, x)
-
-
-def _triangular_on(a: Any, r: Any, core: int, **params: Any) -> Any:
-    """``solve_triangular(a, ·)`` applied to a right-hand side `r` with leading batch axes;
-    ``core`` (1 or 2) is the rank of one right-hand side."""
-    lead = shape_of(r)[: ndim_of(r) - core]
-    if not lead:
-        return _tri(a, r, **params)
-    axis = ndim_of(r) - core
-    moved = cnp.moveaxis(r, axis, 0)
-    x = _tri(a, cnp.reshape(moved, (shape_of(r)[axis], -1)), **params)
-    return cnp.moveaxis(cnp.reshape(x, shape_of(moved)), 0, axis)
 
 
 def _tri_jvp(
@@ -342,37 +449,44 @@ def _tri_jvp(
     unit_diagonal: bool = False,
 ) -> Any:
     ta, tb = tangents
-    params = {"trans": trans, "lower": lower, "unit_diagonal": unit_diagonal}
-    core = ndim_of(b)
-    rhs = None if tb is None else tb
+    rhs = None if tb is None else lift(tb, b, ans)
     if ta is not None:
-        dt = _triangle(ta, lower, unit_diagonal)
+        dt = _triangle(lift(ta, a, ans), lower, unit_diagonal)
         term = -((_mT(dt) if _transposed(trans) else dt) @ ans)
         rhs = term if rhs is None else rhs + term
-    return _triangular_on(a, rhs, core, **params)
+    return _tri(a, rhs, trans=trans, lower=lower, unit_diagonal=unit_diagonal)
 
 
-def _outer(u: Any, v: Any) -> Any:
-    """``u vᵀ`` for vectors (right-hand sides of one column) and matrices alike."""
-    if ndim_of(u) == 1:
-        return u[:, None] * v[None, :]
-    return u @ _mT(v)
+def _tri_adjoint(g: Any, a: Any, trans: Any, **params: Any) -> Any:
+    return _tri(a, g, trans=0 if _transposed(trans) else 1, **params)
 
 
 def _tri_vjp_b(g: Any, ans: Any, a: Any, b: Any, trans: Any = 0, **params: Any) -> Any:
-    return _tri(a, g, trans=0 if _transposed(trans) else 1, **params)
+    return unbroadcast(_tri_adjoint(g, a, trans, **params), b)
 
 
 def _tri_vjp_a(
     g: Any, ans: Any, a: Any, b: Any, trans: Any = 0, lower: bool = False,
     unit_diagonal: bool = False,
 ) -> Any:  # fmt: skip
-    gb = _tri_vjp_b(g, ans, a, b, trans, lower=lower, unit_diagonal=unit_diagonal)
-    ga = _outer(ans, gb) if _transposed(trans) else _outer(gb, ans)
-    return -_triangle(ga, lower, unit_diagonal)
+    gb = _tri_adjoint(g, a, trans, lower=lower, unit_diagonal=unit_diagonal)
+    ga = ans @ _mT(gb) if _transposed(trans) else gb @ _mT(ans)
+    return unbroadcast(-_triangle(ga, lower, unit_diagonal), a)
 
 
-_tri = primitive(sl.solve_triangular, "solve_triangular")
+def _tri_impl(a: Any, b: Any, **params: Any) -> Any:
+    """SciPy's solve; `b` is always a matrix (or a stack) here: vectors come as columns.
+    One matrix with a stack of right-hand sides (as the tangents of ``jacfwd``) is one
+    solve of all their columns together."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.ndim > 2 or b.ndim == 2:
+        return _over_batch(sl.solve_triangular, 2, 2)(a, b, **params)
+    columns = np.moveaxis(b, -2, 0)
+    x = sl.solve_triangular(a, columns.reshape(columns.shape[0], -1), **params)
+    return np.moveaxis(x.reshape(columns.shape), 0, -2)
+
+
+_tri = primitive(_tri_impl, "solve_triangular")
 defvjp(_tri, _tri_vjp_a, _tri_vjp_b)
 defjvp_joint(_tri, _tri_jvp)
 
@@ -397,14 +511,10 @@ def solve_triangular(
     """
     if not _traced(a, b):
         return sl.solve_triangular(a, b, trans, lower, unit_diagonal, overwrite_b, check_finite)
-    _check_2d("solve_triangular", a)
+    _square("solve_triangular", a)
     _transposed(trans)
-    if ndim_of(b) not in (1, 2):
-        raise ValueError(
-            "chainrule.scipy.linalg.solve_triangular: under a transform `b` must be a vector "
-            f"or a matrix, got shape {shape_of(b)}"
-        )
-    return _tri(a, b, trans=trans, lower=bool(lower), unit_diagonal=bool(unit_diagonal))
+    params = {"trans": trans, "lower": bool(lower), "unit_diagonal": bool(unit_diagonal)}
+    return _columns("solve_triangular", lambda c: _tri(a, c, **params), a, b)
 
 
 # --------------------------------------------------------------------------- Cholesky
@@ -424,7 +534,7 @@ def cholesky(
     """
     if not _traced(a):
         return sl.cholesky(a, lower, overwrite_a, check_finite)
-    _check_2d("cholesky", a)
+    _square("cholesky", a)
     return cnp.linalg.cholesky(a, upper=not lower)
 
 
@@ -445,36 +555,55 @@ def cho_factor(
         return sl.cho_factor(a, lower, overwrite_a, check_finite)
     factor = cholesky(a, lower=lower)
     read = np.tri(shape_of(a)[-1], dtype=bool)
-    return cnp.where(read if lower else read.T, factor, a), lower
+    c = cnp.where(read if lower else read.T, factor, a)
+    if not _stacked((a, 2)):
+        return c, lower
+    return [c, np.full(shape_of(a)[:-2], lower, dtype=bool)]  # SciPy's flag per matrix
 
 
 def cho_solve(
     c_and_lower: tuple[Any, bool], b: Any, overwrite_b: bool = False, check_finite: bool = True
 ) -> Any:
     """`scipy.linalg.cho_solve`: ``x`` with ``A x = b`` from ``cho_factor(A)``."""
-    c, lower = c_and_lower
+    c, lower_given = c_and_lower
     if not _traced(c, b):
         return sl.cho_solve(c_and_lower, b, overwrite_b, check_finite)
-    if lower:
-        return solve_triangular(c, solve_triangular(c, b, lower=True), trans=1, lower=True)
-    return solve_triangular(c, solve_triangular(c, b, trans=1), lower=False)
+    _square("cho_solve", c, "c")
+    flags = np.asarray(lower_given, dtype=bool)
+    if flags.size == 0 or flags.any() != flags.all():
+        raise ValueError(
+            "chainrule.scipy.linalg.cho_solve: `lower` must be one flag (or the same flag for "
+            f"every matrix, as cho_factor gives it), got {flags}"
+        )
+    lower = bool(flags.all())
+
+    def on_columns(x: Any) -> Any:
+        y = solve_triangular(c, x, trans=0 if lower else 1, lower=lower)
+        return solve_triangular(c, y, trans=1 if lower else 0, lower=lower)
+
+    return _columns("cho_solve", on_columns, c, b)
 
 
 # --------------------------------------------------------------------------------- LU
 
 
 def _permutation(piv: np.ndarray) -> np.ndarray:
-    """The row order ``perm`` with ``A[perm] = L U``, from LAPACK's sequential swaps."""
-    perm = np.arange(len(piv))
-    for i, p in enumerate(piv):
-        perm[[i, p]] = perm[[p, i]]
+    """The row order ``perm`` with ``A[perm] = L U`` (per matrix of a stack), from
+    LAPACK's sequential swaps."""
+    piv = np.asarray(piv)
+    perm = np.broadcast_to(np.arange(piv.shape[-1]), piv.shape).copy()
+    for i in range(piv.shape[-1]):
+        target = piv[..., i : i + 1]
+        here = perm[..., i : i + 1].copy()
+        perm[..., i : i + 1] = np.take_along_axis(perm, target, -1)
+        np.put_along_axis(perm, target, here, -1)
     return perm
 
 
 def _lu_parts(lu: Any) -> tuple[Any, Any]:
     """``L`` (unit lower) and ``U`` from SciPy's combined ``lu``; ``U`` must be invertible."""
     n = shape_of(lu)[-1]
-    if np.any(np.diagonal(primal(lu)) == 0):
+    if np.any(np.diagonal(primal(lu), axis1=-2, axis2=-1) == 0):
         raise np.linalg.LinAlgError(
             "chainrule.scipy.linalg.lu_factor: a pivot is 0 (the matrix is singular); the "
             "derivative of the LU factors is computed through U⁻¹ and is not available here."
@@ -484,7 +613,7 @@ def _lu_parts(lu: Any) -> tuple[Any, Any]:
 
 def _lu_jvp(t: Any, ans: Any, a: Any, perm: np.ndarray) -> Any:
     low, up = _lu_parts(ans)
-    x = cnp.linalg.inv(low) @ t[..., perm, :] @ cnp.linalg.inv(up)
+    x = cnp.linalg.inv(low) @ _rows(t, perm) @ cnp.linalg.inv(up)
     return low @ _triangle(x, True, True) + _triangle(x, False, False) @ up
 
 
@@ -492,10 +621,11 @@ def _lu_vjp(g: Any, ans: Any, a: Any, perm: np.ndarray) -> Any:
     low, up = _lu_parts(ans)
     m = _triangle(_mT(low) @ g, True, True) + _triangle(g @ _mT(up), False, False)
     y = _mT(cnp.linalg.inv(low)) @ m @ _mT(cnp.linalg.inv(up))
-    return y[..., np.argsort(perm), :]
+    return _rows(y, np.argsort(perm, axis=-1))
 
 
-_lu = primitive(lambda a, perm: sl.lu_factor(a)[0], "lu_factor")
+_lu_factor = _over_batch(sl.lu_factor, 2)
+_lu = primitive(lambda a, perm: _lu_factor(a)[0], "lu_factor")
 defvjp(_lu, _lu_vjp, None)
 defjvp(_lu, _lu_jvp)
 
@@ -514,9 +644,9 @@ def lu_factor(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> A
     """
     if not _traced(a):
         return sl.lu_factor(a, overwrite_a, check_finite)
-    _check_2d("lu_factor", a)
-    piv = sl.lu_factor(primal(a), check_finite=check_finite)[1]
-    return _lu(a, _permutation(piv)), piv
+    _square("lu_factor", a)
+    piv = _lu_factor(primal(a), check_finite=check_finite)[1]
+    return _results(_stacked((a, 2)), _lu(a, _permutation(piv)), piv)
 
 
 def lu_solve(
@@ -530,19 +660,27 @@ def lu_solve(
     lu, piv = lu_and_piv
     if not _traced(lu, b):
         return sl.lu_solve(lu_and_piv, b, trans, overwrite_b, check_finite)
-    perm = _permutation(np.asarray(piv))
-    if not _transposed(trans):
-        y = solve_triangular(lu, b[perm], lower=True, unit_diagonal=True)
-        return solve_triangular(lu, y)
-    y = solve_triangular(lu, b, trans=1)
-    return solve_triangular(lu, y, trans=1, lower=True, unit_diagonal=True)[np.argsort(perm)]
+    _square("lu_solve", lu, "lu")
+    perm = _permutation(piv)
+    transposed = _transposed(trans, "lu_solve")
+
+    def on_columns(x: Any) -> Any:
+        if not transposed:
+            y = solve_triangular(lu, _rows(x, perm), lower=True, unit_diagonal=True)
+            return solve_triangular(lu, y)
+        y = solve_triangular(lu, x, trans=1)
+        y = solve_triangular(lu, y, trans=1, lower=True, unit_diagonal=True)
+        return _rows(y, np.argsort(perm, axis=-1))
+
+    return _columns("lu_solve", on_columns, lu, b)
 
 
 # ------------------------------------------------------------------------- block_diag
 
 
 def block_diag(*arrs: Any) -> Any:
-    """`scipy.linalg.block_diag`: 1-D inputs are rows, scalars 1×1 matrices.
+    """`scipy.linalg.block_diag`: 1-D inputs are rows, scalars 1×1 matrices; the axes before
+    the last two are batch axes, broadcast together (one block diagonal matrix per batch).
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
@@ -552,23 +690,21 @@ def block_diag(*arrs: Any) -> Any:
     """
     if not _traced(*arrs):
         return sl.block_diag(*arrs)
-    high = [i for i, x in enumerate(arrs) if ndim_of(x) > 2]
-    if high:
-        raise ValueError(
-            "chainrule.scipy.linalg.block_diag: arguments in the following positions have "
-            f"dimension greater than 2: {high}"
-        )
     blocks = [cnp.reshape(x, (1, -1)) if ndim_of(x) < 2 else x for x in arrs]
+    batch = _batch_shape("block_diag", *(shape_of(x)[:-2] for x in blocks))
     dtype = np.result_type(*(primal(x) for x in arrs))
-    widths = [shape_of(x)[1] for x in blocks]
+    widths = [shape_of(x)[-1] for x in blocks]
     total = sum(widths)
     rows, before = [], 0
     for x, w in zip(blocks, widths, strict=True):
-        r = shape_of(x)[0]
-        left, right = np.zeros((r, before), dtype), np.zeros((r, total - before - w), dtype)
-        rows.append(cnp.concatenate([left, x, right], axis=1))
+        core = shape_of(x)[-2:]
+        if shape_of(x) != batch + core:
+            x = cnp.broadcast_to(x, batch + core)
+        left = np.zeros((*batch, core[0], before), dtype)
+        right = np.zeros((*batch, core[0], total - before - w), dtype)
+        rows.append(cnp.concatenate([left, x, right], axis=-1))
         before += w
-    return cnp.concatenate(rows, axis=0)
+    return cnp.concatenate(rows, axis=-2)
 
 
 # --------------------------------------- inv det solve eigh svd qr: numpy.linalg's rules
@@ -592,7 +728,7 @@ def inv(
     """
     if not _traced(a):
         return sl.inv(a, overwrite_a, check_finite, assume_a=assume_a, lower=lower)
-    _check_2d("inv", a)
+    _square("inv", a)
     if assume_a not in (None, "general", "gen"):
         raise _unsupported("inv", f"assume_a={assume_a!r}")
     return cnp.linalg.inv(a)
@@ -607,10 +743,16 @@ def det(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> Any:
     >>> cr.grad(linalg.det)(np.array([[1.0, 2.0], [3.0, 4.0]]))
     array([[ 4., -3.],
            [-2.,  1.]])
+    >>> cr.grad(lambda a: linalg.det(a).sum())(np.stack([np.eye(2), 2.0 * np.eye(2)]))
+    array([[[1., 0.],
+            [0., 1.]],
+    <BLANKLINE>
+           [[2., 0.],
+            [0., 2.]]])
     """
     if not _traced(a):
         return sl.det(a, overwrite_a, check_finite)
-    _check_2d("det", a)
+    _square("det", a)
     return cnp.linalg.det(a)
 
 
@@ -634,15 +776,11 @@ def solve(
     """
     if not _traced(a, b):
         return sl.solve(a, b, lower, overwrite_a, overwrite_b, check_finite, assume_a, transposed)
-    _check_2d("solve", a)
+    _square("solve", a)
     if assume_a not in (None, "general", "gen"):
         raise _unsupported("solve", f"assume_a={assume_a!r}")
-    if ndim_of(b) not in (1, 2):
-        raise ValueError(
-            f"chainrule.scipy.linalg.solve: under a transform `b` must be a vector or a "
-            f"matrix, got shape {shape_of(b)}"
-        )
-    return cnp.linalg.solve(_mT(a) if transposed else a, b)
+    op = _mT(a) if transposed else a
+    return _columns("solve", lambda x: cnp.linalg.solve(op, x), a, b)
 
 
 def eigh(
@@ -659,7 +797,7 @@ def eigh(
     subset_by_value: Any = None,
     driver: Any = None,
 ) -> Any:
-    """`scipy.linalg.eigh` of one symmetric matrix (``b=None``, no subsets, under a transform).
+    """`scipy.linalg.eigh` of symmetric matrices (``b=None``, no subsets, under a transform).
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
@@ -675,13 +813,13 @@ def eigh(
             overwrite_b=overwrite_b, type=type, check_finite=check_finite,
             subset_by_index=subset_by_index, subset_by_value=subset_by_value, driver=driver,
         )  # fmt: skip
-    _check_2d("eigh", a)
+    _square("eigh", a)
     options = {"b": b, "subset_by_index": subset_by_index, "subset_by_value": subset_by_value}
     for option, value in options.items():
         if value is not None:
             raise _unsupported("eigh", f"{option}=")
     w, v = cnp.linalg.eigh(a, UPLO="L" if lower else "U")
-    return w if eigvals_only else (w, v)
+    return w if eigvals_only else _results(_stacked((a, 2)), w, v)
 
 
 def svd(
@@ -704,9 +842,9 @@ def svd(
     """
     if not _traced(a):
         return sl.svd(a, full_matrices, compute_uv, overwrite_a, check_finite, lapack_driver)
-    if ndim_of(a) != 2:
+    if ndim_of(a) < 2:
         raise ValueError(f"chainrule.scipy.linalg.svd: expected a matrix, got {shape_of(a)}")
-    m, n = shape_of(a)
+    m, n = shape_of(a)[-2:]
     if compute_uv and full_matrices and m != n:
         raise ValueError(
             f"chainrule.scipy.linalg.svd: full_matrices=True on a non-square {(m, n)} input "
@@ -714,7 +852,7 @@ def svd(
             "input). Pass full_matrices=False."
         )
     out = cnp.linalg.svd(a, full_matrices=full_matrices, compute_uv=compute_uv)
-    return tuple(out) if compute_uv else out
+    return _results(_stacked((a, 2)), *out) if compute_uv else out
 
 
 def qr(
@@ -740,17 +878,19 @@ def qr(
         return sl.qr(a, overwrite_a, lwork, mode, pivoting, check_finite)
     if pivoting:
         raise _unsupported("qr", "pivoting=True")
-    if ndim_of(a) != 2:
+    if ndim_of(a) < 2:
         raise ValueError(f"chainrule.scipy.linalg.qr: expected a matrix, got {shape_of(a)}")
-    m, n = shape_of(a)
+    m, n = shape_of(a)[-2:]
+    stacked = _stacked((a, 2))
     if m < n:
         raise ValueError(
             f"chainrule.scipy.linalg.qr: the derivative needs m >= n, got a {(m, n)} input; "
             "differentiate the QR of the transpose instead."
         )
     if mode == "economic" or (mode == "full" and m == n):
-        return tuple(cnp.linalg.qr(a, mode="reduced"))
+        return _results(stacked, *cnp.linalg.qr(a, mode="reduced"))
     if mode == "r":
         r = cnp.linalg.qr(a, mode="r")
-        return (cnp.concatenate([r, np.zeros((m - n, n), primal(r).dtype)], axis=0),)
+        zeros = np.zeros((*shape_of(r)[:-2], m - n, n), primal(r).dtype)
+        return _results(stacked, cnp.concatenate([r, zeros], axis=-2))
     raise _unsupported("qr", f"mode={mode!r} on a {(m, n)} input")
