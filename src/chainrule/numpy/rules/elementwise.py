@@ -381,6 +381,16 @@ defelementwise(
 
 set_real_part(real)
 
+# The public names whose rules are checked on complex values (tests/test_complex.py); the
+# README's coverage table reads this tuple from every namespace module.
+COMPLEX = (
+    "abs", "absolute", "add", "angle", "arccos", "arccosh", "arcsin", "arcsinh", "arctan",
+    "arctanh", "conj", "conjugate", "cos", "cosh", "divide", "exp", "exp2", "expm1", "float_power",
+    "imag", "log", "log1p", "log2", "log10", "multiply", "negative", "positive", "power", "real",
+    "reciprocal", "sign", "sin", "sinc", "sinh", "sqrt", "square", "subtract", "tan", "tanh",
+    "true_divide",
+)  # fmt: skip
+
 __all__ = [
     "abs",
     "absolute",
