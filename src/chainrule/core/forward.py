@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .primitive import Primitive, missing_rule
-from .trace import Trace, Tracer, check_holomorphic, in_dtype_of, zero_tangent
+from .primitive import Primitive, missing_rule, real_only_error
+from .trace import Trace, Tracer, check_holomorphic, in_dtype_of, is_complex, zero_tangent
 
 
 class JVPTracer(Tracer):
@@ -54,6 +54,8 @@ class JVPTrace(Trace):
         """Push the tangents through `prim`'s forward rule."""
         if prim.jvp is None:
             raise missing_rule(prim, "forward")
+        if prim.real_only and is_complex(ans):
+            raise real_only_error(prim)
         t = prim.jvp(tans, ans, *vals, **params)
         if prim.multiple_results:
             return tuple(self.wrap(a, ta) for a, ta in zip(ans, t, strict=False))

@@ -44,12 +44,15 @@ class Primitive:
         *,
         multiple_results: bool = False,
         holomorphic: bool = True,
+        real_only: bool = False,
     ) -> None:
         self.impl = impl
         self.name = name or getattr(impl, "__name__", repr(impl))
         self.multiple_results = multiple_results
         # False where the derivative of a complex argument involves its conjugate.
         self.holomorphic = holomorphic
+        # True where the rules are right for real values only: a complex result then raises.
+        self.real_only = real_only
         self._onto_real: dict[tuple[int, ...], Primitive] = {}
         self.vjps: tuple[VJPRule | None, ...] = ()
         self.jvp: JVPRule | None = None
@@ -82,7 +85,7 @@ class Primitive:
         view = self._onto_real.get(real_args)
         if view is None:
             view = Primitive(self.impl, self.name, multiple_results=self.multiple_results,
-                             holomorphic=self.holomorphic)  # fmt: skip
+                             holomorphic=self.holomorphic, real_only=self.real_only)  # fmt: skip
             view.jvp = self.jvp
             view.vjps = tuple(
                 _real_part_of(rule) if rule is not None and i in real_args else rule
@@ -132,8 +135,19 @@ def primitive(
     *,
     multiple_results: bool = False,
     holomorphic: bool = True,
+    real_only: bool = False,
 ) -> Primitive:
-    return Primitive(impl, name, multiple_results=multiple_results, holomorphic=holomorphic)
+    return Primitive(
+        impl, name, multiple_results=multiple_results, holomorphic=holomorphic, real_only=real_only
+    )
+
+
+def real_only_error(prim: Primitive) -> TypeError:
+    return TypeError(
+        f"chainrule: {prim.name} has derivative rules for real values only, and was given "
+        "complex ones inside a transform. Differentiate it with real inputs (split a complex "
+        "value into its real and imaginary parts), or call it outside the transform."
+    )
 
 
 def defvjp(prim: Primitive, *rules: VJPRule | None) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .primitive import Primitive, argument_error, missing_rule
+from .primitive import Primitive, argument_error, missing_rule, real_only_error
 from .trace import Trace, Tracer, check_holomorphic, in_dtype_of, is_complex, zero_tangent
 
 Parent = tuple[int, "Node", "int | None"]  # (argument position, node, output index)
@@ -100,6 +100,8 @@ class ReverseTrace(Trace):
         """
         dtype = getattr(ans, "dtype", None)  # (the hot path: one attribute for an array)
         if dtype.kind == "c" if dtype is not None else is_complex(ans):
+            if prim.real_only:
+                raise real_only_error(prim)
             real = tuple(i for i, _, _ in parents if not is_complex(vals[i]))
             if real:
                 prim = prim.onto_real(real)
