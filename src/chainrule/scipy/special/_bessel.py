@@ -15,7 +15,7 @@ from ._helpers import document, in_dtype_of_x, integer_order, no_closed_form
 # -------------------------------------------------------------------------------- Bessel
 
 iv = primitive(sc.iv, "iv")
-ive = primitive(sc.ive, "ive")
+ive = primitive(sc.ive, "ive", real_only=True)  # e^(-|Re z|) I_v(z): not holomorphic
 jv = primitive(sc.jv, "jv")
 yv = primitive(sc.yv, "yv")
 kv = primitive(sc.kv, "kv")
