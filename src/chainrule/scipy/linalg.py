@@ -23,11 +23,13 @@ The rules:
 - ``expm``, ``sqrtm``, ``logm`` are primitives whose derivative is the Fréchet derivative,
   read off the same function of a block matrix (Higham, *Functions of Matrices*, 3.2):
   ``f([[A, E], [0, A]]) = [[f(A), L_f(A, E)], [0, f(A)]]``. Its adjoint is
-  ``L_f(Aᵀ, G)`` (real coefficients), so both modes, and every order, use ``f`` itself.
-  ``expm_frechet(A, E)`` is that block identity, differentiable in ``A`` and ``E``. A real
-  matrix with negative real eigenvalues has a complex ``sqrtm``/``logm`` (complex pairs
-  are fine): under a transform that raises (real results only); at a singular matrix (an eigenvalue
-  0 to working precision) their derivative is infinite and raises ``LinAlgError``.
+  ``L_f(Aᵀ, G)`` (the transpose, not the conjugate transpose, in JAX's convention for
+  complex values: these functions are holomorphic), so both modes, and every order, use
+  ``f`` itself. ``expm_frechet(A, E)`` is that block identity, differentiable in ``A`` and
+  ``E``. A real matrix with negative real eigenvalues has a complex ``sqrtm``/``logm``:
+  under a transform that raises unless the matrix is passed as complex; at a singular
+  matrix (an eigenvalue 0 to working precision) their derivative is infinite and raises
+  ``LinAlgError``.
 - ``solve_sylvester(a, b, q)`` (``AX + XB = Q``) is a primitive: ``dX = sylv(A, B, R)``
   with ``R = dQ - dA X - X dB``; with ``Y = sylv(Aᵀ, Bᵀ, G)``, the cotangents of ``a``,
   ``b``, ``q`` are ``-Y Xᵀ``, ``-Xᵀ Y``, ``Y``.
@@ -211,12 +213,12 @@ def _differentiable_at(name: str, a: Any) -> Any:
 def _matrix_function(name: str, fun: Callable[[Any], Any], singular_ok: bool) -> Primitive:
     def impl(a: Any) -> Any:
         out = fun(a)
-        if np.iscomplexobj(out):
+        if np.iscomplexobj(out) and not np.iscomplexobj(a):
             raise ValueError(
                 f"chainrule.scipy.linalg.{name}: the result is complex (the matrix has "
-                "negative real eigenvalues); only real results can be "
-                "differentiated for now. Call it outside the transform to get SciPy's "
-                "complex value."
+                "negative real eigenvalues), and its dtype would depend on the values of "
+                "a real input. Pass the matrix as complex (`a + 0j`) to differentiate the "
+                "complex result, or call it outside the transform."
             )
         dtype = np.asarray(a).dtype
         return out.astype(dtype, copy=False) if dtype.kind == "f" else out
@@ -405,7 +407,7 @@ def solve_sylvester(a: Any, b: Any, q: Any) -> Any:
 
 
 def solve_continuous_lyapunov(a: Any, q: Any) -> Any:
-    """`scipy.linalg.solve_continuous_lyapunov`: ``X`` with ``AX + XAᵀ = Q`` (real).
+    """`scipy.linalg.solve_continuous_lyapunov`: ``X`` with ``AX + XAᴴ = Q``.
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
@@ -417,8 +419,14 @@ def solve_continuous_lyapunov(a: Any, q: Any) -> Any:
     if not _traced(a, q):
         return sl.solve_continuous_lyapunov(a, q)
     _square("solve_continuous_lyapunov", a)
-    _uniquely_solvable("solve_continuous_lyapunov", a, _mT(a), q)
-    return _sylvester(a, _mT(a), q)
+    a_h = _conj_if_complex(_mT(a))
+    _uniquely_solvable("solve_continuous_lyapunov", a, a_h, q)
+    return _sylvester(a, a_h, q)
+
+
+def _conj_if_complex(x: Any) -> Any:
+    """``conj(x)`` of a complex `x`, `x` itself otherwise (no node recorded for real values)."""
+    return cnp.conj(x) if np.iscomplexobj(primal(x)) else x
 
 
 # ---------------------------------------------------------------------- triangular solves
@@ -512,7 +520,8 @@ def solve_triangular(
     if not _traced(a, b):
         return sl.solve_triangular(a, b, trans, lower, unit_diagonal, overwrite_b, check_finite)
     _square("solve_triangular", a)
-    _transposed(trans)
+    if _transposed(trans) and trans in (2, "C"):  # Aᴴ x = b: the transpose of conj(A)
+        a, trans = _conj_if_complex(a), 1
     params = {"trans": trans, "lower": bool(lower), "unit_diagonal": bool(unit_diagonal)}
     return _columns("solve_triangular", lambda c: _tri(a, c, **params), a, b)
 
@@ -577,9 +586,9 @@ def cho_solve(
         )
     lower = bool(flags.all())
 
-    def on_columns(x: Any) -> Any:
-        y = solve_triangular(c, x, trans=0 if lower else 1, lower=lower)
-        return solve_triangular(c, y, trans=1 if lower else 0, lower=lower)
+    def on_columns(x: Any) -> Any:  # A = L Lᴴ (lower) or Uᴴ U (upper)
+        y = solve_triangular(c, x, trans=0 if lower else "C", lower=lower)
+        return solve_triangular(c, y, trans="C" if lower else 0, lower=lower)
 
     return _columns("cho_solve", on_columns, c, b)
 
@@ -656,13 +665,16 @@ def lu_solve(
     overwrite_b: bool = False,
     check_finite: bool = True,
 ) -> Any:
-    """`scipy.linalg.lu_solve`: ``x`` with ``A x = b`` (``Aᵀ x = b`` for ``trans=1``)."""
+    """`scipy.linalg.lu_solve`: ``x`` with ``A x = b`` (``Aᵀ x = b`` for ``trans=1``,
+    ``Aᴴ x = b`` for ``trans=2``)."""
     lu, piv = lu_and_piv
     if not _traced(lu, b):
         return sl.lu_solve(lu_and_piv, b, trans, overwrite_b, check_finite)
     _square("lu_solve", lu, "lu")
     perm = _permutation(piv)
     transposed = _transposed(trans, "lu_solve")
+    if transposed and trans in (2, "C"):  # Aᴴ x = b: the transpose of conj(A)'s system
+        lu = _conj_if_complex(lu)
 
     def on_columns(x: Any) -> Any:
         if not transposed:

@@ -4,14 +4,16 @@ Called on plain arrays, each function is SciPy's own. Under a transform all of t
 primitive, the N-d *full* convolution (``method`` 'direct', 'fft' or 'auto', as SciPy),
 and the modes are slices of it: 'same' the centred part of the shape of ``in1``, 'valid'
 the part where the inputs overlap completely (``|n - m| + 1`` per axis). A correlation is
-the convolution with ``in2`` flipped (real inputs).
+the convolution with ``in2`` flipped and, for complex values, conjugated (as SciPy).
 
 Rules: a convolution is bilinear, so its forward derivative is ``conv(da, b) + conv(a,
 db)``; its adjoint in ``a`` is a correlation with ``b``, which is the full convolution of
 the cotangent with ``flip(b)``, sliced back to the shape of ``a`` (and the same in ``b``).
 Both are written with the primitive itself, so every order follows.
 
-Real inputs only. ``convolve2d`` and ``correlate2d`` take every boundary (``'fill'``,
+Complex values follow JAX's convention (see the README): the convolution is holomorphic in
+each input, with the same rules; a correlation is not, through its ``conj``.
+``convolve2d`` and ``correlate2d`` take every boundary (``'fill'``,
 differentiable in ``fillvalue`` too, ``'wrap'``, ``'symm'``). ``fftconvolve`` with ``axes``
 convolves along those and broadcasts along the others: the adjoint is then summed over the
 axes where an input was broadcast.
@@ -176,8 +178,14 @@ def convolve(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> An
     return _convolve_traced("convolve", in1, in2, mode, method)
 
 
+def _reversed(x: Any) -> Any:
+    """``in2`` as a correlation uses it: flipped along every axis, conjugated if complex."""
+    flipped = cnp.flip(x)
+    return cnp.conj(flipped) if np.iscomplexobj(primal(x)) else flipped
+
+
 def correlate(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> Any:
-    """`scipy.signal.correlate` (real inputs): ``convolve(in1, flip(in2))``.
+    """`scipy.signal.correlate`: ``convolve(in1, conj(flip(in2)))``.
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
@@ -188,7 +196,7 @@ def correlate(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> A
     """
     if not _traced(in1, in2):
         return ss.correlate(in1, in2, mode=mode, method=method)
-    return _convolve_traced("correlate", in1, cnp.flip(in2), mode, method)
+    return _convolve_traced("correlate", in1, _reversed(in2), mode, method)
 
 
 def fftconvolve(in1: Any, in2: Any, mode: str = "full", axes: Any = None) -> Any:
@@ -288,5 +296,4 @@ def correlate2d(
     """
     if not _traced(in1, in2, fillvalue):
         return ss.correlate2d(in1, in2, mode=mode, boundary=boundary, fillvalue=fillvalue)
-    flipped = cnp.flip(in2)
-    return _convolve2d_traced("correlate2d", in1, flipped, mode, boundary, fillvalue, True)
+    return _convolve2d_traced("correlate2d", in1, _reversed(in2), mode, boundary, fillvalue, True)

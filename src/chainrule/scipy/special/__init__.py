@@ -105,3 +105,11 @@ __all__ = [
     "polygamma", "psi", "rel_entr", "rgamma", "sici", "softmax", "spence", "xlog1py", "xlogy",
     "y0", "y1", "yn", "yv", "zeta",
 ]  # fmt: skip
+
+# The functions whose rules are checked on complex values (tests/test_complex_scipy.py): the
+# holomorphic ones SciPy evaluates at complex arguments, in their complex argument.
+COMPLEX = (
+    "dawsn", "erf", "erfc", "erfcx", "exp1", "expi", "fresnel", "hyp1f1", "iv", "jn", "jv",
+    "kv", "log_ndtr", "log_softmax", "logsumexp", "ndtr", "sici", "softmax", "spence", "xlog1py",
+    "xlogy", "yv",
+)  # fmt: skip
