@@ -155,3 +155,14 @@ def test_a_complex_matrix_function_of_a_real_matrix_asks_for_complex_input() -> 
         cr.jacfwd(linalg.sqrtm)(a)
     # off the branch cut (the negative real axis), the complex square root is differentiable
     check_rule(linalg.sqrtm, a + 0.5j * numpy.eye(2), float32=False, batched=False)
+
+
+def test_ode_solutions_refuse_complex_states_under_a_transform() -> None:
+    from chainrule.scipy import integrate
+
+    def final(y0: Any) -> Any:
+        sol = integrate.solve_ivp(lambda t, y: 1j * y, (0.0, 1.0), y0, t_eval=numpy.array([1.0]))
+        return numpy.abs(sol.y[0, -1])
+
+    with pytest.raises(TypeError, match="ode solution has derivative rules for real values only"):
+        cr.grad(final)(numpy.array([1.0 + 0.5j]))

@@ -20,7 +20,8 @@ adjoint re-solves the trajectory backwards from each stored output, which is ill
 for strongly dissipative (stiff) systems: ask for more output times or use forward mode.
 
 As SciPy's, the values are float64 whatever the input dtype (a gradient keeps its input's
-dtype). The right-hand side must receive what is differentiated through ``args`` (a closure
+dtype). Complex states (which ``solve_ivp`` integrates) raise under a transform: the rules
+are checked on real values only; differentiate the real and imaginary parts as two states. The right-hand side must receive what is differentiated through ``args`` (a closure
 over a traced value is refused with an error saying so), and a solver failure raises
 RuntimeError rather than return an inaccurate solution.
 
@@ -242,7 +243,7 @@ def _jvp(
 
 
 # The primitive (y0, t, *leaves) -> y at t, shape (len(t), len(y0)), row 0 being y0.
-_solve = primitive(_solve_impl, "ode solution")
+_solve = primitive(_solve_impl, "ode solution", real_only=True)  # complex states: not yet
 _solve.vjp_all = _vjp  # one adjoint solve gives every cotangent at once
 defjvp_joint(_solve, _jvp)
 
