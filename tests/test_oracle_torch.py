@@ -2,7 +2,10 @@
 
 Hypothesis builds expression trees over a (3, 4) input from smooth operations (each kept
 inside its domain), and the gradient and Hessian of a fixed random projection of the result
-must agree with `torch.autograd` to 1e-9. Skipped when PyTorch is not installed.
+must agree with `torch.autograd` to 1e-9. Order statistics (``sort``, ``quantile``) are
+piecewise linear, smooth at the distinct entries of a random input. A second family works on
+complex inputs, where PyTorch's gradient of a real loss is the conjugate of JAX's, which
+chainrule follows. Skipped when PyTorch is not installed.
 """
 
 from __future__ import annotations
@@ -61,6 +64,24 @@ UNARY: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
         lambda x: x + special.logsumexp(x, axis=1, keepdims=True),
         lambda x: x + torch.logsumexp(x, dim=1, keepdim=True),
     ),
+    "sort": (lambda x: np.sort(x, axis=1), lambda x: torch.sort(x, dim=1).values),
+    "quantile": (
+        lambda x: x * np.quantile(x, 0.3, axis=1, keepdims=True),
+        lambda x: x * torch.quantile(x, 0.3, dim=1, keepdim=True),
+    ),
+    "rot90": (
+        lambda x: np.reshape(np.rot90(x), SHAPE),
+        lambda x: torch.reshape(torch.rot90(x, 1, (0, 1)), SHAPE),
+    ),
+    "diff": (
+        lambda x: np.append(np.diff(x, axis=1), x[:, :1], axis=1),
+        lambda x: torch.cat([torch.diff(x, dim=1), x[:, :1]], dim=1),
+    ),
+    "sinc": (np.sinc, torch.sinc),
+    "through_complex": (
+        lambda x: np.abs(np.exp(1j * x) + 0.5 * x),
+        lambda x: torch.abs(torch.exp(1j * x) + 0.5 * x),
+    ),
 }
 BINARY: dict[str, tuple[Callable[[Any, Any], Any], Callable[[Any, Any], Any]]] = {
     "add": (np.add, torch.add),
@@ -69,6 +90,7 @@ BINARY: dict[str, tuple[Callable[[Any, Any], Any], Callable[[Any, Any], Any]]] =
     "div": (lambda x, y: x / (y * y + 1.0), lambda x, y: x / (y * y + 1.0)),
     "hypot1": (lambda x, y: np.hypot(x, y + 3.0), lambda x, y: torch.hypot(x, y + 3.0)),
     "arctan2": (lambda x, y: np.arctan2(x, y * y + 1.0), lambda x, y: torch.atan2(x, y * y + 1.0)),
+    "logaddexp2": (np.logaddexp2, torch.logaddexp2),
 }
 
 Expr = Any
@@ -128,3 +150,65 @@ def test_float32_gradients_match_pytorch() -> None:
     g = cr.grad(lambda v: np.sum(evaluate(expr, v, 0) * W.astype(numpy.float32)))(x)
     assert g.dtype == numpy.float32
     numpy.testing.assert_allclose(g, gt.numpy(), rtol=1e-5, atol=1e-6)
+
+
+# Complex inputs: operations smooth on a neighbourhood of C^(3x4) (the non-holomorphic ones
+# away from 0, where random inputs never are).
+C_UNARY: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
+    "sin": (np.sin, torch.sin),
+    "exp": (lambda z: np.exp(0.5 * z), lambda z: torch.exp(0.5 * z)),
+    "square": (lambda z: z * z / 2.0, lambda z: z * z / 2.0),
+    "conj": (np.conj, torch.conj),
+    "abs": (lambda z: np.abs(z) + z, lambda z: torch.abs(z) + z),
+    "parts": (lambda z: np.real(z) - 2j * np.imag(z), lambda z: z.real - 2j * z.imag),
+    "angle": (lambda z: np.angle(z) * z, lambda z: torch.angle(z) * z),
+    "matmul": (lambda z: z @ A.astype(complex), lambda z: z @ torch.tensor(A + 0j)),
+    "cumsum": (lambda z: np.cumsum(z, axis=1), lambda z: torch.cumsum(z, dim=1)),
+    "mean": (
+        lambda z: z - np.mean(z, axis=0, keepdims=True),
+        lambda z: z - torch.mean(z, dim=0, keepdim=True),
+    ),
+}
+C_BINARY: dict[str, tuple[Callable[[Any, Any], Any], Callable[[Any, Any], Any]]] = {
+    "add": (np.add, torch.add),
+    "mul": (np.multiply, torch.mul),
+    "div": (lambda z, w: z / (w * np.conj(w) + 1.0), lambda z, w: z / (w * torch.conj(w) + 1.0)),
+}
+C_WEIGHTS = RNG.standard_normal(SHAPE) + 1j * RNG.standard_normal(SHAPE)
+
+c_exprs: st.SearchStrategy[Expr] = st.recursive(
+    st.just("z"),
+    lambda children: st.one_of(
+        st.tuples(st.sampled_from(sorted(C_UNARY)), children),
+        st.tuples(st.sampled_from(sorted(C_BINARY)), children, children),
+    ),
+    max_leaves=6,
+)
+
+
+def c_loss(expr: Expr, z: Any, lib: int) -> Any:
+    def ev(e: Expr) -> Any:
+        if e == "z":
+            return z
+        if len(e) == 2:
+            return C_UNARY[e[0]][lib](ev(e[1]))
+        return C_BINARY[e[0]][lib](ev(e[1]), ev(e[2]))
+
+    out = ev(expr) * (torch.tensor(C_WEIGHTS) if lib else C_WEIGHTS)
+    return out.sum().real if lib else np.real(np.sum(out))
+
+
+@settings(
+    max_examples=30, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(expr=c_exprs, seed=st.integers(0, 2**16))
+def test_random_complex_compositions_match_pytorch(expr: Expr, seed: int) -> None:
+    rng = numpy.random.default_rng(seed)
+    z = rng.standard_normal(SHAPE) + 1j * rng.standard_normal(SHAPE)
+    zt = torch.tensor(z, requires_grad=True)
+    (g_torch,) = torch.autograd.grad(c_loss(expr, zt, 1), zt)
+    g = cr.grad(lambda v: c_loss(expr, v, 0))(z)
+    assert g.dtype == numpy.complex128
+    numpy.testing.assert_allclose(
+        g, numpy.conj(g_torch.resolve_conj().numpy()), rtol=1e-9, atol=1e-12, err_msg=str(expr)
+    )
