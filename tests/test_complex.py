@@ -98,6 +98,7 @@ def test_real_inputs_through_complex_values_get_real_derivatives(
 def test_holomorphic_derivatives_are_f_prime() -> None:
     assert cr.grad(lambda z: z**2, holomorphic=True)(Z0) == 2 * Z0
     assert cr.derivative(np.exp)(1j) == numpy.exp(1j)
+    numpy.testing.assert_allclose(cr.elementwise_grad(np.exp, holomorphic=True)(Z), numpy.exp(Z))
     for jac in (cr.jacfwd, cr.jacrev, cr.jacobian):
         got = jac(lambda z: np.sin(z) * z, holomorphic=True)(Z)
         numpy.testing.assert_allclose(got, numpy.diag(numpy.cos(Z) * Z + numpy.sin(Z)))

@@ -688,8 +688,11 @@ def hvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
     return jvp(grad(fun, argnums), primals, tangents)[1]
 
 
-def elementwise_grad(fun: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., Any]:
-    """The gradient of ``sum(fun(x))``: for an elementwise `fun`, its derivative at each entry.
+def elementwise_grad(
+    fun: Callable[..., Any], argnums: Argnums = 0, holomorphic: bool = False
+) -> Callable[..., Any]:
+    """The gradient of ``sum(fun(x))``: for an elementwise `fun`, its derivative at each entry
+    (``f'(z)`` of a holomorphic `fun` of complex values with ``holomorphic=True``).
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
@@ -700,7 +703,7 @@ def elementwise_grad(fun: Callable[..., Any], argnums: Argnums = 0) -> Callable[
     def summed(*args: Any, **kwargs: Any) -> Any:
         return cnp.sum(fun(*args, **kwargs))
 
-    return _wrap(fun, grad(summed, argnums), "elementwise gradient")
+    return _wrap(fun, grad(summed, argnums, holomorphic=holomorphic), "elementwise gradient")
 
 
 def derivative(fun: Callable[..., Any]) -> Callable[..., Any]:
