@@ -299,10 +299,6 @@ def test_gammasgn_has_zero_derivative():
 # ------------------------------------------------------------------------------------ errors
 
 NOT_DIFFERENTIABLE = [
-    ("gammainc", "a", lambda a: S.gammainc(a, 1.0)),
-    ("gammaincc", "a", lambda a: S.gammaincc(a, 1.0)),
-    ("betainc", "a", lambda a: S.betainc(a, 2.0, 0.5)),
-    ("betainc", "b", lambda b: S.betainc(2.0, b, 0.5)),
     ("zeta", "x", lambda x: S.zeta(x, 2.0)),
     ("zeta", "x", S.zeta),
     ("iv", "v", lambda v: S.iv(v, 1.0)),
