@@ -79,9 +79,9 @@ BETA_POINTS = [
 def _mp_betainc_d(a: float, b: float, x: float, i: int, j: int) -> float:
     """From ``I_x(a, b)`` where it is at most 1/2, else from ``I_(1-x)(b, a) = 1 - I_x(a, b)``."""
     if mp.betainc(a, b, 0, x, regularized=True) < 0.5:
-        f = lambda s, t: mp.betainc(s, t, 0, x, regularized=True)  # noqa: E731
+        f = lambda s, t: mp.betainc(s, t, 0, x, regularized=True)
         return float(mp.diff(f, (a, b), (i, j)))
-    g = lambda s, t: mp.betainc(t, s, 0, 1 - mp.mpf(x), regularized=True)  # noqa: E731
+    g = lambda s, t: mp.betainc(t, s, 0, 1 - mp.mpf(x), regularized=True)
     return -float(mp.diff(g, (a, b), (i, j)))
 
 
