@@ -100,6 +100,23 @@ def test_betainc_dab_matches_mpmath(orders: tuple[int, int]) -> None:
         _close(got, want, scale, kappa, f"betainc_dab({a}, {b}, {x}, {orders})")
 
 
+def test_large_parameters_keep_their_digits() -> None:
+    """Near the mean, where ``log x`` and ``ψ(a+1)`` (size ``log a``) differ by about
+    ``1/sqrt(a)``, the first derivatives lose ``log(a) sqrt(a)`` ulps and no more: the
+    prefactor's exponent, a sum of terms of size ``a log a``, is computed without them."""
+    for a in (300.0, 1000.0):
+        for x in (0.9 * a, a, 1.1 * a):
+            tol = 4 * EPS * math.log(a) * math.sqrt(a)
+            np.testing.assert_allclose(gammainc_da(a, x), _mp_gammainc_da(a, x, 1), rtol=tol)
+    for a, b in ((1000.0, 1000.0), (60.0, 300.0), (1000.0, 50.0)):
+        n = max(a, b)
+        for x in (0.97 * a / (a + b), 1.01 * a / (a + b)):
+            for da, db in ((1, 0), (0, 1)):
+                want = _mp_betainc_d(a, b, x, da, db)
+                got = betainc_dab(a, b, x, da=da, db=db)
+                np.testing.assert_allclose(got, want, rtol=4 * EPS * math.log(n) * math.sqrt(n))
+
+
 # ----------------------------------------------------------------- every order, every mode
 
 

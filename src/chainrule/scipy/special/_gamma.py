@@ -116,6 +116,64 @@ def _log_a_beta_jet(a: Jet, b: Jet) -> Jet:
     return out
 
 
+LARGE = 50.0  # from here on, Stirling's series (5 terms) is exact to double precision
+_STIRLING = (1 / 12, -1 / 360, 1 / 1260, -1 / 1680, 1 / 1188)
+
+
+def _stirling(a: Any) -> Any:
+    """``log Γ(a+1) - (a log a - a + log(2πa)/2)``, Stirling's series, for ``a >= LARGE``."""
+    r = 1.0 / (a * a)
+    return sum(c * r**k for k, c in enumerate(_STIRLING)) / a
+
+
+def _t_minus_log1p(t: Any) -> Any:
+    """``t - log(1 + t)``, by its series ``Σ_(k>=2) (-t)^k / k`` where ``|t| < 1/4``."""
+    small = np.abs(t) < 0.25
+    u = np.where(small, t, 0.0)
+    series = np.zeros_like(u)
+    for k in range(40, 1, -1):
+        series = (series + 1.0 / k) * -u
+    series = series * -u
+    with np.errstate(divide="ignore"):
+        return np.where(small, series, t - np.log1p(np.where(small, 0.0, t)))
+
+
+def _gamma_front(a: Jet, x: Any) -> Jet:
+    """``log(x^a e^(-x) / Γ(a+1))``. For large `a` its value is ``-a φ((x-a)/a) - log(2πa)/2
+    - stirling(a)`` with ``φ(t) = t - log1p(t)``: no cancellation of terms of size ``a log a``
+    (``a = 1000``, ``x = 1000`` would otherwise lose three digits)."""
+    front = a * np.log(x) - x - _lgamma_jet(a + 1.0)
+    v = a.value
+    large = v >= LARGE
+    if np.any(large):
+        w = np.where(large, v, LARGE)
+        fine = -w * _t_minus_log1p((x - w) / w) - 0.5 * np.log(2 * math.pi * w) - _stirling(w)
+        front.c[_zero(a.orders)] = np.where(large, fine, front.value)
+    return front
+
+
+def _beta_front(a: Jet, b: Jet, x: Any) -> Jet:
+    """``log(x^a (1-x)^b / (a B(a, b)))``. Where `a` and `b` are both large its value is
+    ``-a φ(λ/a) - b φ(-λ/b) + log(ab / (2π(a+b)))/2 - log a - (s(a) + s(b) - s(a+b))`` with
+    ``λ = b x - a (1-x)``, ``φ(t) = t - log1p(t)`` and `s` Stirling's series: no cancellation
+    of terms of size ``a log a``."""
+    front = a * np.log(x) + b * np.log1p(-x) - _log_a_beta_jet(a, b)
+    va, vb = a.value, b.value
+    large = (va >= LARGE) & (vb >= LARGE)
+    if np.any(large):
+        p, q = np.where(large, va, LARGE), np.where(large, vb, LARGE)
+        lam = q * x - p * (1.0 - x)
+        fine = (
+            -p * _t_minus_log1p(lam / p)
+            - q * _t_minus_log1p(-lam / q)
+            + 0.5 * np.log(p * q / (2 * math.pi * (p + q)))
+            - np.log(p)
+            - (_stirling(p) + _stirling(q) - _stirling(p + q))
+        )
+        front.c[_zero(a.orders)] = np.where(large, fine, front.value)
+    return front
+
+
 def _settled(step: Jet, total: Jet) -> Any:
     """Where every coefficient of `step` is below an ulp of `total`'s."""
     done = True
@@ -146,8 +204,7 @@ def _gammainc_series(a: Jet, x: Any) -> Jet:
             break
     else:
         raise _not_converged("gammainc", {"a": a.value, "x": x})
-    front = a * np.log(x) - x - _lgamma_jet(a + 1.0)
-    return front.exp(np.exp) * total
+    return _gamma_front(a, x).exp(np.exp) * total
 
 
 def _continued_fraction(first: Jet, terms: Any, like: Any, name: str) -> Jet:
@@ -179,8 +236,7 @@ def _gammaincc_fraction(a: Jet, x: Any) -> Jet:
         return (a - float(n - 1)) * float(n - 1), x + float(2 * n - 1) - a
 
     fraction = _continued_fraction(x + 1.0 - a, terms, x, "gammainc")
-    front = a * np.log(x) - x - _lgamma_jet(a + 1.0)  # 1/Γ(a) = a/Γ(a+1): no ψ(a) ~ -1/a
-    return a * front.exp(np.exp) / fraction
+    return a * _gamma_front(a, x).exp(np.exp) / fraction  # 1/Γ(a) = a/Γ(a+1): no ψ(a) ~ -1/a
 
 
 def _betainc_fraction(a: Jet, b: Jet, x: Any) -> Jet:
@@ -200,8 +256,7 @@ def _betainc_fraction(a: Jet, b: Jet, x: Any) -> Jet:
 
     one = _constant(np.ones_like(x), a.orders)
     fraction = _continued_fraction(one, terms, x, "betainc")
-    front = a * np.log(x) + b * np.log1p(-x) - _log_a_beta_jet(a, b)
-    return front.exp(np.exp) / fraction
+    return _beta_front(a, b, x).exp(np.exp) / fraction
 
 
 def _float_result(*args: Any) -> tuple[list[Any], Any]:
