@@ -48,14 +48,17 @@ Conventions:
   gradient even where its derivative is infinite (``Ci`` at 0).
 - ``gammainc``/``gammaincc`` in ``a`` and ``betainc`` in ``a``, ``b`` have no closed form:
   their derivatives (``_gamma.gammainc_da``, ``_gamma.betainc_dab``, of any order and mixed)
-  come from running the series or continued fraction on truncated Taylor jets in the
-  parameters (forward-mode differentiation of a convergent iteration, stopped when no
-  coefficient moves by two ulps), in float64. Relative error: a few ulps times the size of
-  the logarithms in the prefactor ``x^a e^(-x) / Γ(a+1)`` (about 1e-12 at ``a = 1000``), and
-  ``|ψ(a+b)| (a+b) / min(a, b)`` ulps when one of ``a``, ``b`` dwarfs the other (from
-  ``ψ(a) - ψ(a+b)``); ``∂/∂a`` near the quantile where it changes sign is accurate in
-  absolute terms only. 0 at the ends of the support; NaN where SciPy's value is NaN;
-  beyond about 1e7 in ``a`` or ``b`` the iteration does not converge: an ArithmeticError.
+  come from running the series or continued fraction (Lentz's method) on truncated Taylor
+  jets in the parameters (forward-mode differentiation of a convergent iteration, stopped
+  when no coefficient moves by two ulps), in float64. The prefactors ``x^a e^(-x) / Γ(a+1)``
+  and ``x^a (1-x)^b / (a B(a, b))`` are taken through Stirling's series and ``t - log1p(t)``
+  at large parameters, and ``ψ(b) - ψ(a+b)`` by Taylor's series when ``a << b``, so the
+  relative error is a few ulps times the logarithms of the prefactor (the conditioning in
+  the tails), about ``log(a) sqrt(a)`` ulps near the mean. Near a sign change of a
+  derivative (``∂²P/∂a²`` near ``x = a``) it is accurate in absolute terms only; when `a`
+  and `b` are both small, second derivatives lose ``1/(a+b)²`` ulps. 0 at the ends of the
+  support; NaN where SciPy's value is NaN; for parameters of about 1e7 and beyond the
+  iteration does not converge: an ArithmeticError that says so.
 - Not differentiable, with an error naming the argument: the orders ``n`` of ``yn``,
   ``expn``, ``polygamma``, ``multigammaln``'s ``d``; and, for want of a closed form, ``a``,
   ``b`` of ``hyp1f1``, ``v`` of ``iv``, ``ive``, ``jv`` (= ``jn``), ``yv``, ``kv``, and ``x``

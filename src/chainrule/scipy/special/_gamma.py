@@ -108,12 +108,57 @@ def _betaln_jet(a: Jet, b: Jet) -> Jet:
     return out
 
 
-def _log_a_beta_jet(a: Jet, b: Jet) -> Jet:
-    """``log(a B(a, b)) = log Γ(a+1) + log Γ(b) - log Γ(a+b)``: through ``Γ(a+1)``, since
-    ``log a`` and ``log Γ(a)`` have derivatives of size ``1/aⁿ`` that cancel for small `a`."""
-    out = _lgamma_jet(a + 1.0) + _lgamma_jet(b) - _lgamma_jet(a + b)
-    out.c[_zero(a.orders)] = np.log(a.value) + betaln(a.value, b.value)
+def _psi_difference(k: int, z: Any, s: Any) -> Any:
+    """``ψ⁽ᵏ⁾(z + s) - ψ⁽ᵏ⁾(z)``: where ``|s| <= z/4`` and ``z >= 2``, where the two would
+    cancel, by Taylor's series ``Σ_m ψ⁽ᵏ⁺ᵐ⁾(z) sᵐ / m!`` (terms shrinking like ``(s/z)ᵐ``)."""
+    near = (np.abs(s) <= z / 4) & (z >= 2)
+    zz, ss = np.where(near, z, 2.0), np.where(near, s, 0.0)
+    series, power = np.zeros_like(zz), np.ones_like(zz)
+    for m in range(1, 40):
+        power = power * ss / m
+        series = series + polygamma(k + m, zz) * power
+    return np.where(near, series, polygamma(k, z + s) - polygamma(k, z))
+
+
+def _log_a_beta(a: Any, b: Any) -> Any:
+    """``log(a B(a, b))``; where one parameter is large (``L >= LARGE``, the other `s`),
+    ``log Γ(L) - log Γ(s+L) = -(L - 1/2) log1p(s/L) - s log(s+L) + s + σ(L) - σ(s+L)``
+    (σ: Stirling's series), which SciPy's ``betaln(0.7, 1000)`` gets wrong by 1e-12."""
+    small, large = np.minimum(a, b), np.maximum(a, b)
+    far = large >= LARGE
+    out = np.log(a) + betaln(a, b)
+    if np.any(far):
+        s, big = np.where(far, small, 1.0), np.where(far, large, LARGE)
+        ratio = -(big - 0.5) * np.log1p(s / big) - s * np.log(s + big) + s
+        ratio = ratio + _stirling(big) - _stirling(s + big)
+        # log a + log Γ(s): log Γ(s+1) when a is the small one
+        head = np.where(a <= b, gammaln(s + 1.0), np.log(big) + gammaln(s))
+        out = np.where(far, head + ratio, out)
     return out
+
+
+def _log_a_beta_jet(a: Jet, b: Jet) -> Jet:
+    """``log(a B(a, b)) = log Γ(a+1) + log Γ(b) - log Γ(a+b)`` of two variables `a`, `b`.
+
+    Through ``Γ(a+1)``, since ``log a`` and ``log Γ(a)`` have derivatives of size ``1/aⁿ``
+    that cancel for small `a`; and coefficient by coefficient, with the differences
+    ``ψ⁽ⁿ⁾(b) - ψ⁽ⁿ⁾(a+b)`` and ``ψ⁽ⁿ⁾(a+1) - ψ⁽ⁿ⁾(a+b)`` taken without cancellation when
+    one parameter dwarfs the other.
+    """
+    va, vb = a.value, b.value
+    ia = next((k.index(1) for k in a.c if sum(k) == 1), None)
+    ib = next((k.index(1) for k in b.c if sum(k) == 1), None)
+    ia = 1 - ib if ia is None else ia  # type: ignore[operator]
+    c = {_zero(a.orders): _log_a_beta(va, vb)}
+    for key in np.ndindex(*(n + 1 for n in a.orders)):
+        i, j = key[ia], sum(key) - key[ia]
+        if i and not j:
+            c[key] = -_psi_difference(i - 1, va + 1.0, vb - 1.0) / math.factorial(i)
+        elif j and not i:
+            c[key] = -_psi_difference(j - 1, vb, va) / math.factorial(j)
+        elif i and j:
+            c[key] = -polygamma(i + j - 1, va + vb) / (math.factorial(i) * math.factorial(j))
+    return Jet(c, a.orders)
 
 
 LARGE = 50.0  # from here on, Stirling's series (5 terms) is exact to double precision
