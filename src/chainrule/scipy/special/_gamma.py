@@ -123,7 +123,7 @@ def _psi_difference(k: int, z: Any, s: Any) -> Any:
 def _log_a_beta(a: Any, b: Any) -> Any:
     """``log(a B(a, b))``; where one parameter is large (``L >= LARGE``, the other `s`),
     ``log Γ(L) - log Γ(s+L) = -(L - 1/2) log1p(s/L) - s log(s+L) + s + σ(L) - σ(s+L)``
-    (σ: Stirling's series), which SciPy's ``betaln(0.7, 1000)`` gets wrong by 1e-12."""
+    (σ: `_stirling`), which SciPy's ``betaln(0.7, 1000)`` gets wrong by 1e-12."""
     small, large = np.minimum(a, b), np.maximum(a, b)
     far = large >= LARGE
     out = np.log(a) + betaln(a, b)
@@ -146,9 +146,9 @@ def _log_a_beta_jet(a: Jet, b: Jet) -> Jet:
     one parameter dwarfs the other.
     """
     va, vb = a.value, b.value
-    ia = next((k.index(1) for k in a.c if sum(k) == 1), None)
-    ib = next((k.index(1) for k in b.c if sum(k) == 1), None)
-    ia = 1 - ib if ia is None else ia  # type: ignore[operator]
+    # which variable is `a`: its own unit key, or the one `b`'s is not (a of order 0)
+    units = [k for k in a.c if sum(k) == 1] or [tuple(1 - i for i in k) for k in b.c if sum(k) == 1]
+    ia = units[0].index(1)
     c = {_zero(a.orders): _log_a_beta(va, vb)}
     for key in np.ndindex(*(n + 1 for n in a.orders)):
         i, j = key[ia], sum(key) - key[ia]
@@ -185,7 +185,7 @@ def _t_minus_log1p(t: Any) -> Any:
 
 def _gamma_front(a: Jet, x: Any) -> Jet:
     """``log(x^a e^(-x) / Γ(a+1))``. For large `a` its value is ``-a φ((x-a)/a) - log(2πa)/2
-    - stirling(a)`` with ``φ(t) = t - log1p(t)``: no cancellation of terms of size ``a log a``
+    - σ(a)`` (σ: `_stirling`) with ``φ(t) = t - log1p(t)``: no cancellation of terms of size ``a log a``
     (``a = 1000``, ``x = 1000`` would otherwise lose three digits)."""
     front = a * np.log(x) - x - _lgamma_jet(a + 1.0)
     v = a.value
@@ -199,8 +199,8 @@ def _gamma_front(a: Jet, x: Any) -> Jet:
 
 def _beta_front(a: Jet, b: Jet, x: Any) -> Jet:
     """``log(x^a (1-x)^b / (a B(a, b)))``. Where `a` and `b` are both large its value is
-    ``-a φ(λ/a) - b φ(-λ/b) + log(ab / (2π(a+b)))/2 - log a - (s(a) + s(b) - s(a+b))`` with
-    ``λ = b x - a (1-x)``, ``φ(t) = t - log1p(t)`` and `s` Stirling's series: no cancellation
+    ``-a φ(λ/a) - b φ(-λ/b) + log(ab / (2π(a+b)))/2 - log a - (σ(a) + σ(b) - σ(a+b))`` with
+    ``λ = b x - a (1-x)``, ``φ(t) = t - log1p(t)`` and σ `_stirling`: no cancellation
     of terms of size ``a log a``."""
     front = a * np.log(x) + b * np.log1p(-x) - _log_a_beta_jet(a, b)
     va, vb = a.value, b.value
@@ -220,7 +220,7 @@ def _beta_front(a: Jet, b: Jet, x: Any) -> Jet:
 
 
 def _settled(step: Jet, total: Jet) -> Any:
-    """Where every coefficient of `step` is below an ulp of `total`'s."""
+    """Where every coefficient of `step` is below two ulps of `total`'s."""
     done = True
     for k, v in step.c.items():
         done = done & (np.abs(v) <= 2.0 * EPS * np.abs(total.c[k]))
