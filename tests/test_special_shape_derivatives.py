@@ -233,3 +233,11 @@ def test_ppf_by_the_implicit_function_theorem(family: str, shapes: tuple[float, 
         pdf = dist.pdf(dist.ppf(q, *shapes), *shapes)
         # rounding of the two terms ∂F/∂θ and f ∂ppf/∂θ that cancel
         assert np.all(np.abs(g) <= 1e3 * EPS * (1 + np.abs(pdf * dppf))), (family, k, g)
+
+
+def test_nbinom_cdf_in_its_real_n() -> None:
+    """``nbinom.cdf(k, n, p) = I_p(n, k+1)``: differentiable in `n` now, as its logpmf is."""
+    k, n, p = np.array([0.0, 2.0, 7.0]), 2.5, 0.4
+    got = cr.jacfwd(lambda n: stats.nbinom.cdf(k, n, p))(n)
+    np.testing.assert_allclose(got, betainc_dab(n, k + 1.0, p, da=1, db=0), rtol=1e-15)
+    check_rule(lambda n: stats.nbinom.logsf(k, n, p), np.full(3, n))

@@ -24,8 +24,9 @@ Conventions where there is no derivative:
   parameters too, through the incomplete gamma and beta functions' derivatives in `a`
   and `b` (``scipy.special``); ``ppf`` by the implicit function theorem,
   ``∂ppf/∂θ = -(∂cdf/∂θ) / pdf`` at the quantile. ``t.cdf``'s derivative in ``df`` comes
-  from ``I_(df/(df+x²))(df/2, 1/2)``. ``binom``'s and ``nbinom``'s ``cdf``/``sf`` are not
-  differentiable in `n` (a traced `n` is an error that names it).
+  from ``I_(df/(df+x²))(df/2, 1/2)``. ``nbinom``'s ``cdf``/``sf`` are differentiable in
+  its real `n` (``I_p(n, k+1)``); ``binom``'s are not, in its count `n` (a traced `n` is an
+  error that names it).
 - Discrete families (``poisson binom bernoulli geom nbinom multinomial``) are
   differentiable in their parameters, not in `k` (nor in ``loc``): a traced `k` is an error.
   Their ``ppf`` is a step function: derivative 0 everywhere, as ``floor``'s.
@@ -111,14 +112,13 @@ def _guarded(f: Callable[..., Any], args: list[Any], safe: list[float], ok: Any,
 
 
 def _refuse_traced(family: Any, method: str, names: tuple[str, ...], values: list[Any]) -> None:
-    """A clear error where one of `names` (a shape parameter without a rule here) is traced."""
+    """A clear error where one of `names` (a count, whose cdf is a step function) is traced."""
     for name, value in zip(family.params, values, strict=False):
         if name in names and isinstance(value, Tracer):
             raise TypeError(
                 f"chainrule.scipy.stats.{family.name}.{method} is not differentiable in its "
-                f"shape parameter {name!r} (SciPy's special function has no derivative "
-                f"rule in it yet): pass {name} as a plain value, or wrap it in "
-                "chainrule.stop_gradient"
+                f"shape parameter {name!r} (a count): pass {name} as a plain value, or wrap "
+                "it in chainrule.stop_gradient"
             )
 
 
@@ -315,8 +315,8 @@ class _Discrete(_Family):
     """A family on the integers, given by its log pmf (and cdf, sf...) at ``k - loc``.
 
     Under the support the cdf is 0 and the sf 1; at and above ``top(*shapes)`` (infinite
-    unless given) the cdf is 1 and the sf 0. `plain_cdf` names the shapes in which the cdf
-    and sf are not differentiable yet.
+    unless given) the cdf is 1 and the sf 0. `plain_cdf` names the counts (binom's `n`) in
+    which the cdf and sf are step functions, not differentiable.
     """
 
     def __init__(
@@ -700,7 +700,7 @@ nbinom = _Discrete(
         + special.xlogy(n, p) + special.xlog1py(k, -p)
     ),
     cdf=lambda k, n, p: _betainc(n, k + 1.0, p), sf=lambda k, n, p: _betaincc(n, k + 1.0, p),
-    logcdf=_nbinom_logcdf, plain_cdf=("n",),
+    logcdf=_nbinom_logcdf,
 )  # fmt: skip
 
 
