@@ -301,8 +301,6 @@ def test_gammasgn_has_zero_derivative():
 NOT_DIFFERENTIABLE = [
     ("zeta", "x", lambda x: S.zeta(x, 2.0)),
     ("zeta", "x", S.zeta),
-    ("iv", "v", lambda v: S.iv(v, 1.0)),
-    ("ive", "v", lambda v: S.ive(v, 1.0)),
     ("jv", "v", lambda v: S.jn(v, 1.0)),
     ("yv", "v", lambda v: S.yv(v, 1.0)),
     ("kv", "v", lambda v: S.kv(v, 1.0)),

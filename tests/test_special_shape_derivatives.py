@@ -14,6 +14,7 @@ import scipy.special as sc
 import chainrule as cr
 from chainrule.scipy import special as S
 from chainrule.scipy import stats
+from chainrule.scipy.special._bessel import iv_dv
 from chainrule.scipy.special._gamma import betainc_dab, gammainc_da
 from rulecheck import check_rule
 
@@ -241,3 +242,47 @@ def test_nbinom_cdf_in_its_real_n() -> None:
     got = cr.jacfwd(lambda n: stats.nbinom.cdf(k, n, p))(n)
     np.testing.assert_allclose(got, betainc_dab(n, k + 1.0, p, da=1, db=0), rtol=1e-15)
     check_rule(lambda n: stats.nbinom.logsf(k, n, p), np.full(3, n))
+
+
+# ------------------------------------------------------------------------------ iv in v
+
+
+def _iv_series_size(v: float, x: float, n: int) -> tuple[float, float]:
+    """``∂ⁿI_v/∂vⁿ`` by mpmath, and the sum of the magnitudes of its series' terms: their
+    ratio is the cancellation the series suffers, the condition of its evaluation."""
+    want = mp.diff(lambda t: mp.besseli(t, x), v, n)
+    size = mp.nsum(
+        lambda k: (
+            abs(mp.diff(lambda t: (mp.mpf(x) / 2) ** (2 * k + t) * mp.rgamma(k + t + 1), v, n))
+            / mp.factorial(k)
+        ),
+        [0, mp.inf],
+    )
+    return float(want), float(size)
+
+
+def test_iv_dv_matches_mpmath() -> None:
+    for v in (0.0, 0.3, 1.0, 7.0, -0.5):
+        for x in (0.01, 1.0, 5.0, 8.0, 25.0):
+            for n in (1, 2):
+                want, size = _iv_series_size(v, x, n)
+                if size > 1e6 * abs(want):
+                    continue  # refused, below
+                got = float(iv_dv(v, x, order=n))
+                _close(got, want, abs(want), 4 * size / abs(want), f"iv_dv({v}, {x}, {n})")
+    assert float(iv_dv(0.0, 2.0)) == pytest.approx(-sc.k0(2.0), rel=1e-14)  # -K_0 at v = 0
+
+
+def test_iv_and_ive_rules_in_v_and_x() -> None:
+    v, x = np.array([0.3, 1.5, 4.0]), np.array([[0.4], [2.5]])
+    check_rule(S.iv, v, x)
+    check_rule(S.ive, v, x)
+    check_rule(lambda v, x: iv_dv(v, x), np.array([0.7, 2.0]), np.array([1.5, 0.3]))
+
+
+def test_iv_in_v_refuses_where_the_series_cancels() -> None:
+    with pytest.raises(ValueError, match=r"iv's derivative in `v` .* cancellation"):
+        cr.grad(S.iv)(0.0, 30.0)
+    with pytest.raises(ValueError, match=r"v > -1 and x >= 0"):
+        cr.grad(S.ive)(1.5, -2.0)
+    assert cr.grad(S.iv)(2.0, 0.0) == 0.0  # I_v(0) = 0 for every v > 0

@@ -59,10 +59,15 @@ Conventions:
   and `b` are both small, second derivatives lose ``1/(a+b)²`` ulps. 0 at the ends of the
   support; NaN where SciPy's value is NaN; for parameters of about 1e7 and beyond the
   iteration does not converge: an ArithmeticError that says so.
+- ``iv``/``ive`` in their order ``v`` (``_bessel.iv_dv``, any order): the power series
+  ``Σ (x/2)^(2k+v) / (k! Γ(k+v+1))`` on jets in `v`, for ``v > -1`` and ``x >= 0``. Its
+  terms' derivatives cancel where ``∂I_v/∂v`` is exponentially small (near ``v = 0``, where
+  it is ``-K_0(x)``, for ``x`` beyond about 8): where more than 6 digits would be lost, and
+  at ``x < 0`` or ``v <= -1``, a ValueError that says so.
 - Not differentiable, with an error naming the argument: the orders ``n`` of ``yn``,
   ``expn``, ``polygamma``, ``multigammaln``'s ``d``; and, for want of a closed form, ``a``,
-  ``b`` of ``hyp1f1``, ``v`` of ``iv``, ``ive``, ``jv`` (= ``jn``), ``yv``, ``kv``, and ``x``
-  of ``zeta``. Pass them as constants or through ``chainrule.stop_gradient``.
+  ``b`` of ``hyp1f1``, ``v`` of ``jv`` (= ``jn``), ``yv``, ``kv``, and ``x`` of ``zeta``.
+  Pass them as constants or through ``chainrule.stop_gradient``.
 """
 
 from __future__ import annotations
