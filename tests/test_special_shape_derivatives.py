@@ -19,13 +19,13 @@ from chainrule.scipy.special._gamma import betainc_dab, gammainc_da
 from rulecheck import check_rule
 
 EPS = np.finfo(np.float64).eps
-mp.mp.dps = 30
+REFERENCE = mp.workdps(30)  # the references' working precision, for mpmath's difference quotients
 
 
 def _close(got: float, want: float, scale: float, kappa: float, what: str) -> None:
     """`got` within ``64 eps kappa`` of `want`, relative to `scale` (the largest derivative
     the jet sums to get `want`, at least ``|want|``): `kappa` bounds the condition number of
-    the evaluation, the sum of the magnitudes of the logarithms added in its prefactor."""
+    the evaluation (for the jets, the magnitudes of the logarithms summed in its prefactor)."""
     tol = 64 * EPS * kappa * max(abs(want), scale)
     assert abs(got - want) <= tol, f"{what}: {got!r} vs {want!r} (tol {tol:.2e})"
 
@@ -39,6 +39,7 @@ GAMMA_POINTS = [
 ]
 
 
+@REFERENCE
 def _mp_gammainc_da(a: float, x: float, n: int) -> float:
     """From P where it is at most 1/2 and from Q = 1 - P elsewhere, so that mpmath's own
     difference quotients do not cancel (``∂P/∂a = -∂Q/∂a``)."""
@@ -77,6 +78,7 @@ BETA_POINTS = [
 ]
 
 
+@REFERENCE
 def _mp_betainc_d(a: float, b: float, x: float, i: int, j: int) -> float:
     """From ``I_x(a, b)`` where it is at most 1/2, else from ``I_(1-x)(b, a) = 1 - I_x(a, b)``."""
     if mp.betainc(a, b, 0, x, regularized=True) < 0.5:
@@ -186,6 +188,7 @@ def test_no_convergence_is_an_error() -> None:
 # ------------------------------------------------------------------------------ scipy.stats
 
 
+@REFERENCE
 def _t_cdf_ddf_mp(df: float, z: float) -> float:
     def tail(d: mp.mpf) -> mp.mpf:  # I_w(d/2, 1/2) / 2 at w = d / (d + z²): cdf below 0, sf above
         return mp.betainc(d / 2, 0.5, 0, d / (d + mp.mpf(z) ** 2), regularized=True) / 2
@@ -247,6 +250,7 @@ def test_nbinom_cdf_in_its_real_n() -> None:
 # ------------------------------------------------------------------------------ iv in v
 
 
+@REFERENCE
 def _iv_series_size(v: float, x: float, n: int) -> tuple[float, float]:
     """``∂ⁿI_v/∂vⁿ`` by mpmath, and the sum of the magnitudes of its series' terms: their
     ratio is the cancellation the series suffers, the condition of its evaluation."""
