@@ -20,10 +20,13 @@ Conventions where there is no derivative:
 - Outside the support and at invalid parameters the value is a constant: derivative 0.
 - ``laplace.logpdf`` at ``x == loc``, where ``|x - loc|`` has a kink: the derivative of
   ``abs`` at 0, which is 0 (the average of the two one-sided ones).
-- ``t chi2 gamma beta``: ``cdf sf ppf`` (and their logs) are differentiable in `x` (or
-  `q`), ``loc`` and ``scale``, not in the shape parameters (SciPy's incomplete gamma and
-  beta functions have no rule in them here): a traced shape is an error that names it.
-  So are ``binom``'s and ``nbinom``'s ``cdf``/``sf`` in `n`.
+- ``t chi2 gamma beta``: ``cdf sf ppf`` (and their logs) are differentiable in their shape
+  parameters too, through the incomplete gamma and beta functions' derivatives in `a`
+  and `b` (``scipy.special``); ``ppf`` by the implicit function theorem,
+  ``∂ppf/∂θ = -(∂cdf/∂θ) / pdf`` at the quantile. ``t.cdf``'s derivative in ``df`` comes
+  from ``I_(df/(df+x²))(df/2, 1/2)``. ``nbinom``'s ``cdf``/``sf`` are differentiable in
+  its real `n` (``I_p(n, k+1)``); ``binom``'s are not, in its count `n` (a traced `n` is an
+  error that names it).
 - Discrete families (``poisson binom bernoulli geom nbinom multinomial``) are
   differentiable in their parameters, not in `k` (nor in ``loc``): a traced `k` is an error.
   Their ``ppf`` is a step function: derivative 0 everywhere, as ``floor``'s.
@@ -54,6 +57,7 @@ from chainrule.core.trace import Tracer, primal
 from chainrule.numpy import linalg
 from chainrule.numpy.rules.common import defelementwise
 from chainrule.scipy import special
+from chainrule.scipy.special._gamma import betainc_dab, gammainc_da
 
 __all__ = [
     "bernoulli", "beta", "binom", "cauchy", "chi2", "dirichlet", "expon", "gamma", "geom",
@@ -108,14 +112,13 @@ def _guarded(f: Callable[..., Any], args: list[Any], safe: list[float], ok: Any,
 
 
 def _refuse_traced(family: Any, method: str, names: tuple[str, ...], values: list[Any]) -> None:
-    """A clear error where one of `names` (a shape parameter without a rule here) is traced."""
+    """A clear error where one of `names` (a count, whose cdf is a step function) is traced."""
     for name, value in zip(family.params, values, strict=False):
         if name in names and isinstance(value, Tracer):
             raise TypeError(
                 f"chainrule.scipy.stats.{family.name}.{method} is not differentiable in its "
-                f"shape parameter {name!r} (SciPy's special function has no derivative "
-                f"rule in it yet): pass {name} as a plain value, or wrap it in "
-                "chainrule.stop_gradient"
+                f"shape parameter {name!r} (a count): pass {name} as a plain value, or wrap "
+                "it in chainrule.stop_gradient"
             )
 
 
@@ -165,10 +168,8 @@ class _Continuous(_Family):
         ppf: Std,
         logcdf: Std | None = None,
         logsf: Std | None = None,
-        plain_shapes: bool = False,
     ) -> None:
         super().__init__(name, shapes, scale=True)
-        self.plain_shapes = plain_shapes  # cdf, sf, ppf: no derivative in the shapes yet
         self.lo, self.hi, self.open_lo = support
         self._std: dict[str, Any] = {"logpdf": logpdf, "cdf": cdf, "sf": sf, "ppf": ppf,
                      "logcdf": logcdf or self._logcdf, "logsf": logsf or self._logsf}  # fmt: skip
@@ -189,10 +190,6 @@ class _Continuous(_Family):
 
     def _median(self, shapes: Any) -> Any:
         return _plain(self._std["ppf"](0.5, *(_plain(s) for s in shapes)))
-
-    def _refuse_traced_shapes(self, method: str, params: list[Any]) -> None:
-        if method not in ("logpdf", "pdf") and self.plain_shapes:
-            _refuse_traced(self, method, self.params[:-2], params[:-2])
 
     def _inside(self, z: Any) -> Any:
         above = z > self.lo if self.open_lo else z >= self.lo
@@ -223,7 +220,6 @@ class _Continuous(_Family):
         called = called or method
         x, *params = _common([float_array(x, "x", f"{self.name}.{called}"),
                               *self._bind(called, args, kwds)])  # fmt: skip
-        self._refuse_traced_shapes(called, params)
         with numpy.errstate(all="ignore"):
             z = (_plain(x) - _plain(params[-2])) / _plain(params[-1])
         valid = self._valid(params, z)
@@ -297,7 +293,6 @@ class _Continuous(_Family):
         q, *params = _common(
             [float_array(q, "q", f"{self.name}.ppf"), *self._bind("ppf", args, kwds)]
         )
-        self._refuse_traced_shapes("ppf", params)
         qp = _plain(q)
         valid = self._valid(params, qp) & (qp >= 0) & (qp <= 1)
         loc, scale = _plain(params[-2]), _plain(params[-1])
@@ -320,8 +315,8 @@ class _Discrete(_Family):
     """A family on the integers, given by its log pmf (and cdf, sf...) at ``k - loc``.
 
     Under the support the cdf is 0 and the sf 1; at and above ``top(*shapes)`` (infinite
-    unless given) the cdf is 1 and the sf 0. `plain_cdf` names the shapes in which the cdf
-    and sf are not differentiable yet.
+    unless given) the cdf is 1 and the sf 0. `plain_cdf` names the counts (binom's `n`) in
+    which the cdf and sf are step functions, not differentiable.
     """
 
     def __init__(
@@ -496,14 +491,11 @@ def _log_beta(z: Any, a: Any, b: Any) -> Any:
     return special.xlog1py(b - 1.0, -z) + special.xlogy(a - 1.0, z) - log_b
 
 
-def _in_last(fn: Callable[..., Any], nshapes: int, slope: Callable[..., Any]) -> Any:
-    """SciPy's `fn(*shapes, v)` as a primitive differentiable in `v` only.
-
-    ``slope(ans, *shapes, v)`` is ``∂fn/∂v``, written with chainrule's functions so that
-    every order works; the families refuse a traced shape before calling it.
-    """
+def _scipy(fn: Callable[..., Any], *partials: Callable[..., Any]) -> Any:
+    """SciPy's `fn` as a primitive with ``∂fn/∂args[i] = partials[i](ans, *args)``, written
+    with chainrule's functions so that every order works."""
     prim = primitive(fn, fn.__name__)
-    defelementwise(prim, *([None] * nshapes), lambda g, ans, *args: g * slope(ans, *args))
+    defelementwise(prim, *(lambda g, ans, *args, d=d: g * d(ans, *args) for d in partials))
     return prim
 
 
@@ -511,16 +503,69 @@ def _chi2_log(z: Any, df: Any) -> Any:
     return _log_gamma(0.5 * z, 0.5 * df) - math.log(2.0)
 
 
-_stdtr = _in_last(sc.stdtr, 1, lambda ans, df, z: np.exp(_log_t(z, df)))
-_stdtrit = _in_last(sc.stdtrit, 1, lambda ans, df, q: np.exp(-_log_t(ans, df)))
-_chdtr = _in_last(sc.chdtr, 1, lambda ans, df, z: np.exp(_chi2_log(z, df)))
-_chdtrc = _in_last(sc.chdtrc, 1, lambda ans, df, z: -np.exp(_chi2_log(z, df)))
-_gammainc = _in_last(sc.gammainc, 1, lambda ans, a, z: np.exp(_log_gamma(z, a)))
-_gammaincc = _in_last(sc.gammaincc, 1, lambda ans, a, z: -np.exp(_log_gamma(z, a)))
-_gammaincinv = _in_last(sc.gammaincinv, 1, lambda ans, a, q: np.exp(-_log_gamma(ans, a)))
-_betainc = _in_last(sc.betainc, 2, lambda ans, a, b, z: np.exp(_log_beta(z, a, b)))
-_betaincc = _in_last(sc.betaincc, 2, lambda ans, a, b, z: -np.exp(_log_beta(z, a, b)))
-_betaincinv = _in_last(sc.betaincinv, 2, lambda ans, a, b, q: np.exp(-_log_beta(ans, a, b)))
+def _t_cdf_ddf(df: Any, z: Any) -> Any:
+    """``∂F/∂df`` of the t cdf, ``F = I_w(df/2, 1/2) / 2`` below 0 and ``1 - ...`` above,
+    ``w = df / (df + z²)``: ``-sign(z) ∂I/∂a / 4 - f(z) z / (2 df)``.
+
+    ``∂I/∂a`` is read at the smaller of `w` and ``u = 1 - w = z² / (df + z²)``
+    (``∂_a I_w(a, b) = -∂_b I_u(b, a)``), each computed without ``1 - ...``, so that neither
+    loses digits. The first term is odd and smooth in `z`; at ``z = 0``, where `u`'s
+    square root has no derivative, it is its tangent line ``-z (ψ(df/2) - ψ(df/2 + 1/2)) /
+    (2 sqrt(df) B(1/2, df/2))``, which has the same first and second derivatives there.
+    """
+    zp = _plain(z)
+    zero = zp == 0
+    z_ = np.where(zero, 1.0, z) if numpy.any(zero) else z
+    u, w = z_ * z_ / (df + z_ * z_), df / (df + z_ * z_)
+    small_u = numpy.abs(zp) * numpy.abs(zp) < _plain(df)  # u < 1/2
+    u_side = -betainc_dab(0.5, 0.5 * df, np.where(small_u, u, 0.25), da=0, db=1)
+    w_side = betainc_dab(0.5 * df, 0.5, np.where(small_u, 0.25, w), da=1, db=0)
+    odd = -numpy.sign(zp) * 0.25 * np.where(small_u, u_side, w_side)
+    if numpy.any(zero):
+        h = 0.5 * df
+        slope = (special.digamma(h) - special.digamma(h + 0.5)) / (
+            2.0 * np.sqrt(df) * special.beta(0.5, h)
+        )
+        odd = np.where(zero, -z * slope, odd)
+    return odd - 0.5 * np.exp(_log_t(z, df)) * z / df
+
+
+_stdtr = _scipy(
+    sc.stdtr, lambda ans, df, z: _t_cdf_ddf(df, z), lambda ans, df, z: np.exp(_log_t(z, df))
+)
+_stdtrit = _scipy(
+    sc.stdtrit,
+    lambda ans, df, q: -_t_cdf_ddf(df, ans) * np.exp(-_log_t(ans, df)),
+    lambda ans, df, q: np.exp(-_log_t(ans, df)),
+)
+_chdtr = _scipy(
+    sc.chdtr,
+    lambda ans, df, z: 0.5 * gammainc_da(0.5 * df, 0.5 * z),
+    lambda ans, df, z: np.exp(_chi2_log(z, df)),
+)
+_chdtrc = _scipy(
+    sc.chdtrc,
+    lambda ans, df, z: -0.5 * gammainc_da(0.5 * df, 0.5 * z),
+    lambda ans, df, z: -np.exp(_chi2_log(z, df)),
+)
+_gammainc, _gammaincc, _betainc = special.gammainc, special.gammaincc, special.betainc
+_gammaincinv = _scipy(
+    sc.gammaincinv,
+    lambda ans, a, q: -gammainc_da(a, ans) * np.exp(-_log_gamma(ans, a)),
+    lambda ans, a, q: np.exp(-_log_gamma(ans, a)),
+)
+_betaincc = _scipy(
+    sc.betaincc,
+    lambda ans, a, b, z: -betainc_dab(a, b, z, da=1, db=0),
+    lambda ans, a, b, z: -betainc_dab(a, b, z, da=0, db=1),
+    lambda ans, a, b, z: -np.exp(_log_beta(z, a, b)),
+)
+_betaincinv = _scipy(
+    sc.betaincinv,
+    lambda ans, a, b, q: -betainc_dab(a, b, ans, da=1, db=0) * np.exp(-_log_beta(ans, a, b)),
+    lambda ans, a, b, q: -betainc_dab(a, b, ans, da=0, db=1) * np.exp(-_log_beta(ans, a, b)),
+    lambda ans, a, b, q: np.exp(-_log_beta(ans, a, b)),
+)
 
 
 REAL = (-INF, INF, False)
@@ -578,22 +623,22 @@ lognorm = _Continuous(
     ppf=lambda q, s: np.exp(s * _ndtri(q)),
 )  # fmt: skip
 t = _Continuous(
-    "t", ("df",), REAL, logpdf=_log_t, plain_shapes=True,
+    "t", ("df",), REAL, logpdf=_log_t,
     cdf=lambda z, df: _stdtr(df, z), sf=lambda z, df: _stdtr(df, -z),
     ppf=lambda q, df: _stdtrit(df, q),
 )  # fmt: skip
 chi2 = _Continuous(
-    "chi2", ("df",), NONNEGATIVE, logpdf=_chi2_log, plain_shapes=True,
+    "chi2", ("df",), NONNEGATIVE, logpdf=_chi2_log,
     cdf=lambda z, df: _chdtr(df, z), sf=lambda z, df: _chdtrc(df, z),
     ppf=lambda q, df: 2.0 * _gammaincinv(0.5 * df, q),
 )  # fmt: skip
 gamma = _Continuous(
-    "gamma", ("a",), NONNEGATIVE, logpdf=_log_gamma, plain_shapes=True,
+    "gamma", ("a",), NONNEGATIVE, logpdf=_log_gamma,
     cdf=lambda z, a: _gammainc(a, z), sf=lambda z, a: _gammaincc(a, z),
     ppf=lambda q, a: _gammaincinv(a, q),
 )  # fmt: skip
 beta = _Continuous(
-    "beta", ("a", "b"), (0.0, 1.0, False), logpdf=_log_beta, plain_shapes=True,
+    "beta", ("a", "b"), (0.0, 1.0, False), logpdf=_log_beta,
     cdf=lambda z, a, b: _betainc(a, b, z), sf=lambda z, a, b: _betaincc(a, b, z),
     ppf=lambda q, a, b: _betaincinv(a, b, q),
 )  # fmt: skip
@@ -655,7 +700,7 @@ nbinom = _Discrete(
         + special.xlogy(n, p) + special.xlog1py(k, -p)
     ),
     cdf=lambda k, n, p: _betainc(n, k + 1.0, p), sf=lambda k, n, p: _betaincc(n, k + 1.0, p),
-    logcdf=_nbinom_logcdf, plain_cdf=("n",),
+    logcdf=_nbinom_logcdf,
 )  # fmt: skip
 
 

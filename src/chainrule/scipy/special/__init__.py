@@ -46,11 +46,28 @@ Conventions:
   ``exact=True`` and ``extend="complex"`` are not differentiable.
 - ``sici`` and ``fresnel`` return two arrays; an unused one contributes nothing to a
   gradient even where its derivative is infinite (``Ci`` at 0).
+- ``gammainc``/``gammaincc`` in ``a`` and ``betainc`` in ``a``, ``b`` have no closed form:
+  their derivatives (``_gamma.gammainc_da``, ``_gamma.betainc_dab``, of any order and mixed)
+  come from running the series or continued fraction (Lentz's method) on truncated Taylor
+  jets in the parameters (forward-mode differentiation of a convergent iteration, stopped
+  when no coefficient moves by two ulps), in float64. The prefactors ``x^a e^(-x) / Γ(a+1)``
+  and ``x^a (1-x)^b / (a B(a, b))`` are taken through Stirling's series and ``t - log1p(t)``
+  at large parameters, and ``ψ(b) - ψ(a+b)`` by Taylor's series when ``a << b``, so the
+  relative error is a few ulps times the logarithms of the prefactor (the conditioning in
+  the tails), about ``log(a) sqrt(a)`` ulps near the mean. Near a sign change of a
+  derivative (``∂²P/∂a²`` near ``x = a``) it is accurate in absolute terms only; when `a`
+  and `b` are both small, second derivatives lose ``1/(a+b)²`` ulps. 0 at the ends of the
+  support; NaN where SciPy's value is NaN; for parameters of about 1e7 and beyond the
+  iteration does not converge: an ArithmeticError that says so.
+- ``iv``/``ive`` in their order ``v`` (``_bessel.iv_dv``, any order): the power series
+  ``Σ (x/2)^(2k+v) / (k! Γ(k+v+1))`` on jets in `v`, for ``v > -1`` and ``x >= 0``. Its
+  terms' derivatives cancel where ``∂I_v/∂v`` is exponentially small (near ``v = 0``, where
+  it is ``-K_0(x)``, for ``x`` beyond about 8): where more than 6 digits would be lost, and
+  at ``x < 0`` or ``v <= -1``, a ValueError that says so.
 - Not differentiable, with an error naming the argument: the orders ``n`` of ``yn``,
-  ``expn``, ``polygamma``, ``multigammaln``'s ``d``; and, for want of a closed form, ``a`` of
-  ``gammainc``/``gammaincc``, ``a``, ``b`` of ``betainc`` and ``hyp1f1``, ``v`` of ``iv``,
-  ``ive``, ``jv`` (= ``jn``), ``yv``, ``kv``, and ``x`` of ``zeta``. Pass them as constants or
-  through ``chainrule.stop_gradient``.
+  ``expn``, ``polygamma``, ``multigammaln``'s ``d``; and, for want of a closed form, ``a``,
+  ``b`` of ``hyp1f1``, ``v`` of ``jv`` (= ``jn``), ``yv``, ``kv``, and ``x`` of ``zeta``.
+  Pass them as constants or through ``chainrule.stop_gradient``.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ docstrings.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -84,3 +85,110 @@ def document(table: list[tuple[Any, str, str, str]]) -> dict[str, str]:
         fun.__doc__ = doc
         docs[str(getattr(fun, "name", None) or fun.__name__)] = doc
     return docs
+
+
+class Jet:
+    """A truncated Taylor polynomial in a few variables: ``c[(i, j)]`` is the coefficient of
+    ``δa^i δb^j``, kept for ``i <= orders[0]``, ``j <= orders[1]``.
+
+    The derivatives of the incomplete gamma and beta functions in their parameters come from
+    running their series and continued fractions on jets: forward-mode differentiation of
+    a convergent iteration, to any order and in several parameters at once. Coefficients
+    are plain arrays or chainrule values (then the result is differentiable again); the
+    jet itself needs only ``+``, ``-`` and ``*`` of them, and `compose` takes the
+    derivatives of an outer function from the caller.
+    """
+
+    __slots__ = ("c", "orders")
+    __array_ufunc__ = None  # ``array * jet`` is the jet's product, not an array of jets
+
+    def __init__(self, c: dict[tuple[int, ...], Any], orders: tuple[int, ...]) -> None:
+        self.c, self.orders = c, orders
+
+    @classmethod
+    def variable(cls, value: Any, k: int, orders: tuple[int, ...]) -> Jet:
+        """``value + δ_k``: the `k`-th of the variables, at `value`."""
+        zero = (0,) * len(orders)
+        unit = tuple(int(i == k) for i in range(len(orders)))
+        return cls({zero: value, unit: 1.0} if orders[k] else {zero: value}, orders)
+
+    @property
+    def value(self) -> Any:
+        return self.c[(0,) * len(self.orders)]
+
+    def derivative(self, index: tuple[int, ...]) -> Any:
+        """``∂^(i+j...)`` of the function the jet expands: the coefficient times ``i! j!...``."""
+        return self.c.get(index, 0.0) * math.prod(math.factorial(i) for i in index)
+
+    def _fits(self, index: tuple[int, ...]) -> bool:
+        return all(i <= n for i, n in zip(index, self.orders, strict=True))
+
+    def __add__(self, other: Any) -> Jet:
+        c = dict(self.c)
+        if isinstance(other, Jet):
+            for k, v in other.c.items():
+                c[k] = c[k] + v if k in c else v
+        else:
+            zero = (0,) * len(self.orders)
+            c[zero] = c[zero] + other
+        return Jet(c, self.orders)
+
+    __radd__ = __add__
+
+    def __neg__(self) -> Jet:
+        return Jet({k: -v for k, v in self.c.items()}, self.orders)
+
+    def __sub__(self, other: Any) -> Jet:
+        return self + (-other)
+
+    def __rsub__(self, other: Any) -> Jet:
+        return (-self) + other
+
+    def __mul__(self, other: Any) -> Jet:
+        if not isinstance(other, Jet):
+            return Jet({k: v * other for k, v in self.c.items()}, self.orders)
+        c: dict[tuple[int, ...], Any] = {}
+        for i, u in self.c.items():
+            for j, v in other.c.items():
+                k = tuple(p + q for p, q in zip(i, j, strict=True))
+                if self._fits(k):
+                    c[k] = c[k] + u * v if k in c else u * v
+        return Jet(c, self.orders)
+
+    __rmul__ = __mul__
+
+    def compose(self, derivatives: list[Any]) -> Jet:
+        """``f(self)`` from ``derivatives[m] = f⁽ᵐ⁾(self.value)``, ``m = 0 ... sum(orders)``:
+        ``Σ f⁽ᵐ⁾ Nᵐ / m!`` with ``N = self - value``, nilpotent, so the sum is finite."""
+        zero = (0,) * len(self.orders)
+        nil = Jet({k: v for k, v in self.c.items() if k != zero}, self.orders)
+        out = Jet({zero: derivatives[0]}, self.orders)
+        power = Jet({zero: 1.0}, self.orders)
+        for m in range(1, sum(self.orders) + 1):
+            power = power * nil
+            out = out + power * (derivatives[m] / math.factorial(m))
+        return out
+
+    def exp(self, exp: Callable[[Any], Any]) -> Jet:
+        e = exp(self.value)
+        return self.compose([e] * (sum(self.orders) + 1))
+
+    def reciprocal(self) -> Jet:
+        r = 1.0 / self.value
+        derivatives, d = [], r
+        for m in range(sum(self.orders) + 1):
+            derivatives.append(d)
+            d = d * (-(m + 1) * r)
+        return self.compose(derivatives)
+
+    def log(self, log: Callable[[Any], Any]) -> Jet:
+        """``log(self)``: derivatives ``(-1)^(m-1) (m-1)! / v^m``."""
+        r = 1.0 / self.value
+        derivatives, d = [log(self.value)], r
+        for m in range(1, sum(self.orders) + 1):
+            derivatives.append(d)
+            d = d * (-m * r)
+        return self.compose(derivatives)
+
+    def __truediv__(self, other: Any) -> Jet:
+        return self * (other.reciprocal() if isinstance(other, Jet) else 1.0 / other)
