@@ -93,7 +93,7 @@ from numpy.lib.array_utils import normalize_axis_tuple
 
 from chainrule import numpy as cnp
 from chainrule.core.primitive import defjvp, defjvp_joint, defvjp, primitive
-from chainrule.core.trace import Tracer, primal
+from chainrule.core.trace import Tracer, is_complex, primal
 
 from .common import batch_ndim, ndim_of, nondiff, normalize_axes, shape_of, unbroadcast
 
@@ -211,23 +211,27 @@ def _products_but_two(s: np.ndarray) -> np.ndarray:
 
 
 def _svd_parts(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``A = U diag(s) Vᵀ`` as ``(U, s, V, c)``, with ``c = det(U) det(V) = ±1`` per matrix."""
+    """``A = U diag(s) Vᴴ`` as ``(Uᴴ, s, V, c)``, with ``c = det(U) det(Vᴴ)`` per matrix, of
+    modulus 1 (``±1`` for real `a`, where ``ᴴ`` is ``ᵀ``)."""
     u, s, vh = np.linalg.svd(a)
-    c = np.sign(np.linalg.det(u) * np.linalg.det(vh))[..., None, None].astype(s.dtype)
-    return u, s, np.swapaxes(vh, -1, -2), c
+    c = np.sign(np.linalg.det(u) * np.linalg.det(vh))[..., None, None]
+    uh, v = np.swapaxes(u, -1, -2), np.swapaxes(vh, -1, -2)
+    if np.iscomplexobj(a):
+        uh, v = uh.conj(), v.conj()
+    return uh, s, v, c.astype(u.dtype)
 
 
 def _adjugate_impl(a: Any) -> np.ndarray:
-    """``adj(A) = c V diag(Π_{j≠i} s_j) Uᵀ``: defined, and exact to rounding, at every rank."""
+    """``adj(A) = c V diag(Π_{j≠i} s_j) Uᴴ``: defined, and exact to rounding, at every rank."""
     a = np.asarray(a)
     if a.shape[-1] == 0:
         return np.zeros_like(a)
-    u, s, v, c = _svd_parts(a)
-    return c * (v * _products_but_one(s)[..., None, :]) @ np.swapaxes(u, -1, -2)
+    uh, s, v, c = _svd_parts(a)
+    return c * (v * _products_but_one(s)[..., None, :]) @ uh
 
 
 def _adjugate_derivative_impl(a: Any, t: Any) -> np.ndarray:
-    """``d adj(A)[T] = c V (diag(Q b) - B ∘ Q) Uᵀ`` with ``B = Uᵀ T V``, ``b = diag(B)``.
+    """``d adj(A)[T] = c V (diag(Q b) - B ∘ Q) Uᴴ`` with ``B = Uᴴ T V``, ``b = diag(B)``.
 
     In the SVD basis ``adj(S + B)`` is a polynomial whose first-order part is read off the
     cofactors of a diagonal matrix: ``Q_ik = Π_{j∉{i,k}} s_j``, so no division by `s`.
@@ -236,12 +240,12 @@ def _adjugate_derivative_impl(a: Any, t: Any) -> np.ndarray:
     a = np.asarray(a)
     if a.shape[-1] == 0:
         return np.zeros(np.broadcast_shapes(np.shape(t), a.shape), a.dtype)
-    u, s, v, c = _svd_parts(a)
+    uh, s, v, c = _svd_parts(a)
     q = _products_but_two(s)
-    b = np.swapaxes(u, -1, -2) @ t @ v
+    b = uh @ t @ v
     diagonal = np.diagonal(b, axis1=-2, axis2=-1)
     inner = (q @ diagonal[..., None]) * np.eye(a.shape[-1], dtype=a.dtype) - b * q
-    return c * v @ inner @ np.swapaxes(u, -1, -2)
+    return c * v @ inner @ uh
 
 
 _adjugate = primitive(_adjugate_impl, "adjugate")
@@ -309,11 +313,19 @@ defjvp(det, lambda t, ans, a: _trace_of_product(_adjugate(a), t))
 
 
 def _slogdet_vjp(g: Any, ans: Any, a: Any) -> Any:
-    return _expand2(g[1]) * _mT(inv(_nonzero_det(ans, a)))
+    """With ``τ = tr(A⁻¹ dA)``: ``d log|det| = Re τ`` and, for complex `a`, ``d sign =
+    i Im(τ) sign``; the transpose of both is ``(g_log + i Im(g_sign sign)) A⁻ᵀ``."""
+    g_sign, g_log = g
+    if is_complex(a):
+        g_log = g_log + 1j * cnp.imag(g_sign * ans[0])
+    return _expand2(g_log) * _mT(inv(_nonzero_det(ans, a)))
 
 
 def _slogdet_jvp(ts: Sequence[Any], ans: Any, a: Any) -> Any:
-    return None, _trace_inv_times(ts[0], _nonzero_det(ans, a))
+    tau = _trace_inv_times(ts[0], _nonzero_det(ans, a))
+    if not is_complex(a):
+        return None, tau
+    return 1j * cnp.imag(tau) * ans[0], cnp.real(tau)
 
 
 def _nonzero_det(ans: Any, a: Any) -> Any:
@@ -326,14 +338,15 @@ def _nonzero_det(ans: Any, a: Any) -> Any:
     return a
 
 
-_slogdet = primitive(np.linalg.slogdet, "slogdet", multiple_results=True)
+_slogdet = primitive(np.linalg.slogdet, "slogdet", multiple_results=True, holomorphic=False)
 defvjp(_slogdet, _slogdet_vjp)
 defjvp_joint(_slogdet, _slogdet_jvp)
 _SlogdetResult = type(np.linalg.slogdet(np.eye(1)))
 
 
 def slogdet(a: Any) -> Any:
-    """`numpy.linalg.slogdet`: ``(sign, logabsdet)``; `sign` is a plain array (derivative 0).
+    """`numpy.linalg.slogdet`: ``(sign, logabsdet)``. Of real `a`, `sign` is a plain array
+    (derivative 0); of complex `a` it is differentiable, ``d sign = i Im(tr(A⁻¹ dA)) sign``.
 
     The gradient of ``log|det A|`` is ``inv(A)ᵀ`` (that of ``det`` is ``det(A) inv(A)ᵀ``):
 
@@ -347,7 +360,7 @@ def slogdet(a: Any) -> Any:
     if not _traced(a):
         return np.linalg.slogdet(a)
     sign, logabsdet = _slogdet(a)
-    return _result(_SlogdetResult, primal(sign), logabsdet)
+    return _result(_SlogdetResult, sign if is_complex(a) else primal(sign), logabsdet)
 
 
 # --------------------------------------------------------------------------------- solve
@@ -1140,7 +1153,7 @@ def outer(x1: Any, x2: Any, /) -> Any:
 
 def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
     """`numpy.linalg.vecdot`: dot products of vectors along `axis` (of each operand), the
-    other axes broadcast (real inputs).
+    other axes broadcast, `x1` conjugated: `numpy.vecdot`'s rules.
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
@@ -1150,15 +1163,7 @@ def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
     """
     if not _traced(x1, x2):
         return np.linalg.vecdot(x1, x2, axis=axis)  # type: ignore[call-overload]
-    # As NumPy's gufunc: `axis` of each operand is its vector, the other axes broadcast.
-    x1, x2 = cnp.moveaxis(x1, axis, -1), cnp.moveaxis(x2, axis, -1)
-    n1, n2 = shape_of(x1)[-1], shape_of(x2)[-1]
-    if n1 != n2:
-        raise ValueError(
-            "vecdot: Input operand 1 has a mismatch in its core dimension 0, with gufunc "
-            f"signature (n),(n)->() (size {n2} is different from {n1})"
-        )
-    return cnp.sum(x1 * x2, axis=-1)
+    return cnp.vecdot(x1, x2, axis=axis)
 
 
 def cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:

@@ -34,7 +34,7 @@ import numpy as np
 
 from chainrule import numpy as cnp
 from chainrule.core.primitive import defjvp, defjvp_joint, defvjp, primitive
-from chainrule.core.trace import Tracer, primal
+from chainrule.core.trace import Tracer, is_complex, primal
 
 from .common import batch_ndim, lift, ndim_of, shape_of, unbroadcast
 
@@ -274,20 +274,70 @@ def inner(a: Any, b: Any, /) -> Any:
     return _contract(a, b, [-1], [-1])
 
 
-def vdot(a: Any, b: Any, /) -> Any:
-    """`numpy.vdot` for real arrays: the dot product of the flattened operands.
+def _conj(x: Any) -> Any:
+    """The complex conjugate, recorded only where `x` is complex (a no-op on reals)."""
+    return cnp.conjugate(x) if is_complex(x) else x
 
-    ``vdot(a, a)`` is the squared Frobenius norm, whose gradient is ``2 a``:
+
+def vdot(a: Any, b: Any, /) -> Any:
+    """`numpy.vdot`: the dot product of the flattened operands, `a` conjugated.
+
+    ``vdot(a, a)`` is the squared Frobenius norm, whose gradient is ``2 a`` (``2 conj(a)``
+    for complex `a`, JAX's convention):
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
     >>> cr.grad(lambda a: np.vdot(a, a))(np.array([[1.0, 2.0], [3.0, 4.0]]))
     array([[2., 4.],
            [6., 8.]])
+    >>> cr.grad(lambda a: np.vdot(a, a).real)(np.array([1.0 + 2.0j]))
+    array([2.-4.j])
     """
     if not _traced(a, b):
         return np.vdot(a, b)
-    return matmul(cnp.reshape(a, -1), cnp.reshape(b, -1))
+    return matmul(_conj(cnp.reshape(a, -1)), cnp.reshape(b, -1))
+
+
+def vecdot(
+    x1: Any,
+    x2: Any,
+    /,
+    out: Any = None,
+    *,
+    axis: int | None = None,
+    keepdims: bool = False,
+    **kwargs: Any,
+) -> Any:
+    """`numpy.vecdot`: dot products along `axis` of both operands (`x1` conjugated), the
+    other axes broadcast. On traced values `axis` and `keepdims` are kept; `out`, `axes` and
+    the other ufunc keywords raise.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> v = np.array([[0.0, 5.0], [3.0, 4.0]])
+    >>> cr.grad(lambda n: np.vecdot(v, n).sum())(np.array([0.6, 0.8]))
+    array([3., 9.])
+    """
+    if not _traced(x1, x2):
+        if axis is not None:
+            kwargs["axis"] = axis
+        return np.vecdot(x1, x2, out=out, keepdims=keepdims, **kwargs)
+    _no_out("vecdot", out)
+    axis = -1 if axis is None else axis
+    if kwargs:
+        raise TypeError(f"chainrule.numpy.vecdot: {sorted(kwargs)} not supported on traced values")
+    if ndim_of(x1) == 0 or ndim_of(x2) == 0:
+        raise ValueError("vecdot: Input operands must be arrays, not scalars")
+    # As NumPy's gufunc: `axis` of each operand is its vector, the other axes broadcast.
+    x1, x2 = _moveaxis(x1, axis, -1), _moveaxis(x2, axis, -1)
+    n1, n2 = shape_of(x1)[-1], shape_of(x2)[-1]
+    if n1 != n2:
+        raise ValueError(
+            "vecdot: Input operand 1 has a mismatch in its core dimension 0, with gufunc "
+            f"signature (n),(n)->() (size {n2} is different from {n1})"
+        )
+    out = cnp.sum(_conj(x1) * x2, axis=-1)
+    return cnp.expand_dims(out, axis) if keepdims else out
 
 
 def outer(a: Any, b: Any, out: Any = None) -> Any:
@@ -529,4 +579,11 @@ def cross(
     return c[..., 2] if both_2d else _moveaxis(c, -1, axisc)
 
 
-__all__ = ["cross", "dot", "einsum", "inner", "kron", "matmul", "outer", "tensordot", "vdot"]
+# The public names whose rules are checked on complex values (tests/test_complex_linalg.py).
+COMPLEX = (
+    "cross", "dot", "einsum", "inner", "kron", "matmul", "outer", "tensordot", "vdot", "vecdot",
+)  # fmt: skip
+
+__all__ = [
+    "cross", "dot", "einsum", "inner", "kron", "matmul", "outer", "tensordot", "vdot", "vecdot",
+]  # fmt: skip
