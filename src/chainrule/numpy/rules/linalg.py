@@ -96,6 +96,7 @@ from chainrule.core.primitive import defjvp, defjvp_joint, defvjp, primitive
 from chainrule.core.trace import Tracer, is_complex, primal
 
 from .common import batch_ndim, ndim_of, nondiff, normalize_axes, shape_of, unbroadcast
+from .products import conj_if_complex
 
 _NUMPY2 = int(np.__version__.split(".")[0]) >= 2
 
@@ -417,25 +418,29 @@ defjvp_joint(solve, _solve_jvp)
 
 
 def _norm_weights(x: Any, n: Any, ord: Any, axis: Any, keepdims: bool) -> Any:
-    """``∂‖x‖/∂x`` for a vector norm over `axis` (or the Frobenius norm over two axes)."""
+    """``w`` with ``d‖x‖ = Re(Σ w dx)`` for a vector norm over `axis` (or the Frobenius norm
+    over two axes): ``∂‖x‖/∂x`` for real `x`; for complex `x`, ``conj(x)/|x|`` stands where
+    real `x` has ``sign(x)``, and is differentiable."""
     axes = normalize_axes(axis, ndim_of(x))
     if not keepdims:
         n = cnp.reshape(n, tuple(1 if i in axes else d for i, d in enumerate(shape_of(x))))
     xv = primal(x)
     p = 2 if ord in (None, "fro", "f") else ord
     if p == 2:
-        return x * _safe_reciprocal(n)
-    if p == 1:
-        return np.sign(xv)
+        return conj_if_complex(x) * _safe_reciprocal(n)
     if p == 0:
         return np.zeros_like(xv)
+    sign = cnp.conjugate(cnp.sign(x)) if is_complex(xv) else np.sign(xv)
+    if p == 1:
+        return sign
     if p in (math.inf, -math.inf):
-        hit = (np.abs(xv) == primal(n)).astype(xv.dtype)
-        return np.sign(xv) * hit / np.sum(hit, axis=axes, keepdims=True)
+        size = np.abs(xv)
+        hit = (size == primal(n)).astype(size.dtype)
+        return sign * (hit / np.sum(hit, axis=axes, keepdims=True))
     # sign(x) (|x|/‖x‖)^(p-1), with zero entries (and the zero vector) given weight 0.
     zero = xv == 0
     ratio = cnp.where(zero, 1.0, cnp.abs(x) / cnp.where(primal(n) == 0, 1.0, n))
-    return np.sign(xv) * cnp.where(zero, 0.0, ratio ** (p - 1.0))
+    return sign * cnp.where(zero, 0.0, ratio ** (p - 1.0))
 
 
 def _expand_reduced(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
@@ -457,7 +462,8 @@ def _vnorm_jvp(
     nb = batch_ndim(t, x)
     axes = tuple(a + nb for a in normalize_axes(axis, ndim_of(x)))
     w = _norm_weights(x, ans, ord, axis, keepdims)
-    return cnp.sum(w * t, axis=axes, keepdims=keepdims)
+    dn = cnp.sum(w * t, axis=axes, keepdims=keepdims)
+    return cnp.real(dn) if is_complex(dn) else dn
 
 
 # NumPy's norm, used under a transform for vector norms and the Frobenius norm only.

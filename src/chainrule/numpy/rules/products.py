@@ -274,7 +274,7 @@ def inner(a: Any, b: Any, /) -> Any:
     return _contract(a, b, [-1], [-1])
 
 
-def _conj(x: Any) -> Any:
+def conj_if_complex(x: Any) -> Any:
     """The complex conjugate, recorded only where `x` is complex (a no-op on reals)."""
     return cnp.conjugate(x) if is_complex(x) else x
 
@@ -295,7 +295,7 @@ def vdot(a: Any, b: Any, /) -> Any:
     """
     if not _traced(a, b):
         return np.vdot(a, b)
-    return matmul(_conj(cnp.reshape(a, -1)), cnp.reshape(b, -1))
+    return matmul(conj_if_complex(cnp.reshape(a, -1)), cnp.reshape(b, -1))
 
 
 def vecdot(
@@ -336,7 +336,7 @@ def vecdot(
             "vecdot: Input operand 1 has a mismatch in its core dimension 0, with gufunc "
             f"signature (n),(n)->() (size {n2} is different from {n1})"
         )
-    out = cnp.sum(_conj(x1) * x2, axis=-1)
+    out = cnp.sum(conj_if_complex(x1) * x2, axis=-1)
     return cnp.expand_dims(out, axis) if keepdims else out
 
 
