@@ -46,6 +46,7 @@ higher order follows):
   and ``dQ = dA R⁻¹ - Q (X - Ω)``.
 - ``pinv``: the Golub–Pereyra formula ``dA⁺ = -A⁺ dA A⁺ + A⁺A⁺ᵀ dAᵀ (I - A A⁺) +
   (I - A⁺A) dAᵀ A⁺ᵀ A⁺``: exact for full rank, and for perturbations keeping the rank.
+  For complex matrices ``ᵀ`` is ``ᴴ`` there: `pinv` is not holomorphic.
 
 Symmetric inputs (``cholesky``, ``eigh``, ``eigvalsh``, and ``hermitian=True`` in ``svd``
 and ``pinv``): NumPy reads one triangle only, the lower one (the upper with ``UPLO='U'``
@@ -782,24 +783,39 @@ def qr(a: Any, mode: Literal["reduced", "complete", "r", "raw"] = "reduced") -> 
 
 
 def _pinv_vjp(g: Any, ans: Any, a: Any, *args: Any, **params: Any) -> Any:
+    """The transpose of `_pinv_jvp` under ``Re Σ g dA⁺``: its terms in ``dAᴴ`` transpose to
+    conjugates."""
     p, pt, gt = ans, _mT(ans), _mT(g)
-    return -(pt @ g @ pt) + (gt - a @ (p @ gt)) @ (p @ pt) + (pt @ p) @ (gt - (gt @ p) @ a)
+    ph = conj_if_complex(pt)
+    x = (gt - a @ (p @ gt)) @ (p @ ph) + (ph @ p) @ (gt - (gt @ p) @ a)
+    return -(pt @ g @ pt) + conj_if_complex(x)
 
 
 def _pinv_jvp(t: Any, ans: Any, a: Any, *args: Any, **params: Any) -> Any:
-    p, pt, tt = ans, _mT(ans), _mT(t)
-    return -(p @ t @ p) + (p @ pt) @ (tt - (tt @ a) @ p) + (tt - p @ (a @ tt)) @ (pt @ p)
+    p, ph, th = ans, conj_if_complex(_mT(ans)), conj_if_complex(_mT(t))
+    return -(p @ t @ p) + (p @ ph) @ (th - (th @ a) @ p) + (th - p @ (a @ th)) @ (ph @ p)
 
 
-_pinv = primitive(np.linalg.pinv, "pinv")
+_pinv = primitive(np.linalg.pinv, "pinv", holomorphic=False)
 defvjp(_pinv, _pinv_vjp)
 defjvp(_pinv, _pinv_jvp)
+
+
+def _hermitian_from(x: Any) -> Any:
+    """The Hermitian matrix that NumPy's Hermitian solvers read from complex `x`: its
+    strict lower triangle, reflected and conjugated, and the real part of its diagonal."""
+    n = shape_of(x)[-1]
+    below = cnp.where(np.tri(n, k=-1, dtype=bool), x, conj_if_complex(_mT(x)))
+    return cnp.where(np.eye(n, dtype=bool), cnp.real(x), below)
+
+
 _UNSET: Any = object()
 
 
 def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = _UNSET) -> Any:
-    """`numpy.linalg.pinv`. With ``hermitian=True`` NumPy reads the lower triangle only, and
-    so does the derivative (the upper triangle has derivative 0).
+    """`numpy.linalg.pinv`. With ``hermitian=True`` NumPy reads the lower triangle only (and
+    the real part of the diagonal of a complex matrix), and so does the derivative (the
+    upper triangle has derivative 0).
 
     The pseudo-inverse of a full-rank tall matrix is ``(AᵀA)⁻¹Aᵀ``; of a column ``a``, the
     row ``aᵀ/‖a‖²``, whose derivative in ``a[0]`` at ``a = (1, 0)`` is ``(-1, 0)`` then
@@ -815,7 +831,9 @@ def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = _UNS
         options["rtol"] = rtol
     if not _traced(a):
         return np.linalg.pinv(a, **options)
-    return _pinv(_symmetric_from(a) if hermitian else a, **options)
+    if hermitian:
+        a = _hermitian_from(a) if is_complex(a) else _symmetric_from(a)
+    return _pinv(a, **options)
 
 
 # ------------------------------------------------------------------ compositions: lstsq...
@@ -843,7 +861,8 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
     x = pinv(a, rcond=cutoff) @ b
     if np.size(residuals):
         r = b - a @ x
-        residuals = cnp.reshape(cnp.sum(r * r, axis=0), np.shape(residuals))
+        squares = cnp.real(r) ** 2 + cnp.imag(r) ** 2 if is_complex(r) else r * r
+        residuals = cnp.reshape(cnp.sum(squares, axis=0), np.shape(residuals))
     return x, residuals, rank, s
 
 
