@@ -321,7 +321,9 @@ def vecdot(
     if not _traced(x1, x2):
         if axis is not None:
             kwargs["axis"] = axis
-        return np.vecdot(x1, x2, out=out, keepdims=keepdims, **kwargs)
+        if keepdims:
+            kwargs["keepdims"] = True
+        return np.vecdot(x1, x2, out=out, **kwargs)
     _no_out("vecdot", out)
     axis = -1 if axis is None else axis
     if kwargs:
