@@ -268,6 +268,27 @@ def test_vjps_follow_jax(
         numpy.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-8)
 
 
+@needs_complex_svd
+@pytest.mark.parametrize(
+    ("fun", "expected"),
+    [
+        (lambda x: la.norm(x, "nuc"), [[0.40169101 - 0.8863749j, 0.03104656 + 0.22807888j],
+                                       [0.12701215 + 0.19196817j, 0.8863749 + 0.40169101j]]),
+        (lambda x: la.norm(x, 2), [[0.26092337 - 0.41596112j, 0.34709792 + 0.48242461j],
+                                   [0.06997787 - 0.39960394j, 0.41596112 + 0.26092337j]]),
+        (lambda x: la.norm(x, -2), [[0.14076765 - 0.47041378j, -0.31605136 - 0.25434574j],
+                                    [0.05703428 + 0.59157211j, 0.47041378 + 0.14076765j]]),
+        (la.cond, [[0.00595435 + 0.25652159j, 0.55217104 + 0.5674815j],
+                   [-0.01925283 - 0.88193241j, -0.25652159 + 0.00595435j]]),
+    ],
+    ids=["norm nuc", "norm 2", "norm -2", "cond"],
+)  # fmt: skip
+def test_gradients_through_singular_values_follow_jax(
+    fun: Callable[..., Any], expected: Any
+) -> None:
+    numpy.testing.assert_allclose(cr.grad(fun)(A), expected, rtol=1e-7, atol=1e-8)
+
+
 def test_slogdet_sign_moves_with_a_complex_matrix_as_jax() -> None:
     (sign, logabsdet), (dsign, dlog) = cr.jvp(
         lambda a: tuple(la.slogdet(a)), (A,), (numpy.full((2, 2), 1 + 1j),)

@@ -9,14 +9,16 @@ rule is the adjoint of the forward one, both written with differentiable functio
 higher order follows):
 
 - ``inv``: ``dX = -X dA X``. ``det``: ``d det = tr(adj(A) dA)`` (Jacobi's formula), with
-  the adjugate computed from the SVD ``A = U S Vᵀ`` as ``det(U) det(V) V diag(Π_{j≠i} s_j)
-  Uᵀ``: no division, so it is exact at singular matrices too (as JAX; a rank ``n-2`` matrix
+  the adjugate computed from the SVD ``A = U S Vᴴ`` as ``det(U) det(Vᴴ) V diag(Π_{j≠i} s_j)
+  Uᴴ`` (``ᴴ`` is ``ᵀ`` for real `A`): no division, so it is exact at singular matrices too (as JAX; a rank ``n-2`` matrix
   has adjugate 0). Its own derivative, the second derivative of ``det``, comes the same way
   from products of ``n-2`` singular values, exact at every matrix; orders 3 and up divide
   by ``det`` and raise ``LinAlgError`` at a (nearly) singular matrix.
   ``slogdet``: ``d log|det| = tr(A⁻¹ dA)``; at a singular matrix the value is ``(0, -inf)``
   as in NumPy, JAX and PyTorch, and the derivative (infinite) raises ``LinAlgError``. The
-  ``sign`` of ``slogdet`` is piecewise constant and returned as a plain array.
+  ``sign`` of ``slogdet`` of a real matrix is piecewise constant and returned as a plain
+  array; of a complex one it moves, ``d sign = i Im(tr(A⁻¹ dA)) sign``, and ``d log|det| =
+  Re tr(A⁻¹ dA)``: ``slogdet`` is not holomorphic (JAX's rules).
 - ``solve(a, b)``: ``dx = A⁻¹ (db - dA x)``; differentiable in both; `b` a vector or a
   stack of matrices, broadcast as in NumPy.
 - ``norm``: one primitive for vector norms (and the Frobenius norm), whose derivative is a
@@ -28,7 +30,9 @@ higher order follows):
   one is infinite). Second derivatives at the zero vector are not meaningful. Matrix
   norms are compositions: ``1``/``inf`` (and negatives) are a vector inf-norm of column
   (row) 1-norms, ``2``/``-2``/``'nuc'`` come from singular values, ``'fro'`` is the 2-norm
-  over two axes.
+  over two axes. Of complex `x` the norm is real and not holomorphic: ``w`` is the weight
+  with ``d‖x‖ = Re Σ w dx``, ``conj(x)/‖x‖`` for the 2-norm, ``conj(x)/|x|`` in place of
+  ``sign(x)`` for the others (differentiable, as JAX).
 - ``cholesky``: ``dL = L Φ(L⁻¹ dA L⁻ᵀ)``, Φ taking the lower triangle with the diagonal
   halved (Murray 2016).
 - ``eigh``: ``dλ = diag(Vᵀ dA V)``, ``dV = V (F ∘ Vᵀ dA V)`` with ``F_ij = 1/(λ_j - λ_i)``.

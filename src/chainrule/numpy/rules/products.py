@@ -1,4 +1,4 @@
-"""Products: dot, matmul, vdot, inner, outer, tensordot, einsum, kron, cross.
+"""Products: dot, matmul, vdot, vecdot, inner, outer, tensordot, einsum, kron, cross.
 
 Three primitives carry all the rules; the other functions are written with them (plus
 reshape, transpose and multiply), so each derivative rule exists once:
@@ -16,10 +16,16 @@ reshape, transpose and multiply), so each derivative rule exists once:
   give its cotangents. `cross` moves the vector axes there and pads 2-vectors with a zero
   (the z-component of a product of two 2-vectors is NumPy's scalar result).
 
-`outer` and `kron` are broadcast products of reshaped operands. On plain arrays every public
-function is the NumPy function itself. Everything here is smooth: no conventions to choose.
-Supported on traced values: the keyword arguments that select axes (`axes`, `axisa`,
-`axisb`, `axisc`, `axis`) and einsum's `optimize`; `out=` and matmul's ufunc keywords raise.
+`outer` and `kron` are broadcast products of reshaped operands, `vecdot` a sum of products.
+On plain arrays every public function is the NumPy function itself. Everything here is
+smooth: no conventions to choose. Supported on traced values: the keyword arguments that
+select axes (`axes`, `axisa`, `axisb`, `axisc`, `axis`), vecdot's `keepdims` and einsum's
+`optimize`; `out=` and the other ufunc keywords raise.
+
+On complex values every product is holomorphic, bilinear, and the same rules hold (JAX's
+convention: transposes, never conjugate transposes), except `vdot` and `vecdot`, which
+conjugate their first operand as NumPy does: they are written with `conjugate` (recorded
+only for a complex operand), so ``holomorphic=True`` refuses them.
 """
 
 from __future__ import annotations
