@@ -1,5 +1,4 @@
-"""Products: dot, matmul, matvec, vecmat, vdot, vecdot, inner, outer, tensordot, einsum, kron,
-cross.
+"""Products: dot, matmul, vdot, vecdot, inner, outer, tensordot, einsum, kron, cross.
 
 Three primitives carry all the rules; the other functions are written with them (plus
 reshape, transpose and multiply), so each derivative rule exists once:
@@ -17,17 +16,16 @@ reshape, transpose and multiply), so each derivative rule exists once:
   give its cotangents. `cross` moves the vector axes there and pads 2-vectors with a zero
   (the z-component of a product of two 2-vectors is NumPy's scalar result).
 
-`outer` and `kron` are broadcast products of reshaped operands, `vecdot` a sum of products,
-`matvec` and `vecmat` matmuls of a vector made a column or a row. On plain arrays every
-public function is the NumPy function itself. Everything here is smooth: no conventions to
-choose. Supported on traced values: the keyword arguments that select axes (`axes`,
-`axisa`, `axisb`, `axisc`, `axis`), vecdot's `keepdims` and einsum's `optimize`; `out=` and
-the other ufunc keywords raise.
+`outer` and `kron` are broadcast products of reshaped operands, `vecdot` a sum of products.
+On plain arrays every public function is the NumPy function itself. Everything here is
+smooth: no conventions to choose. Supported on traced values: the keyword arguments that
+select axes (`axes`, `axisa`, `axisb`, `axisc`, `axis`), vecdot's `keepdims` and einsum's
+`optimize`; `out=` and the other ufunc keywords raise.
 
 On complex values every product is holomorphic, bilinear, and the same rules hold (JAX's
-convention: transposes, never conjugate transposes), except `vdot`, `vecdot` and `vecmat`,
-which conjugate their first operand as NumPy does: they are written with `conjugate`
-(recorded only for a complex operand), so ``holomorphic=True`` refuses them.
+convention: transposes, never conjugate transposes), except `vdot` and `vecdot`, which
+conjugate their first operand as NumPy does: they are written with `conjugate` (recorded
+only for a complex operand), so ``holomorphic=True`` refuses them.
 """
 
 from __future__ import annotations
@@ -332,79 +330,22 @@ def vecdot(
         if keepdims:
             kwargs["keepdims"] = True
         return np.vecdot(x1, x2, out=out, **kwargs)
-    _traced_options("vecdot", out, kwargs)
+    _no_out("vecdot", out)
     axis = -1 if axis is None else axis
-    _core_dims("vecdot", "(n),(n)->()", (x1, 1), (x2, 1))
+    if kwargs:
+        raise TypeError(f"chainrule.numpy.vecdot: {sorted(kwargs)} not supported on traced values")
+    if ndim_of(x1) == 0 or ndim_of(x2) == 0:
+        raise ValueError("vecdot: Input operands must be arrays, not scalars")
     # As NumPy's gufunc: `axis` of each operand is its vector, the other axes broadcast.
     x1, x2 = _moveaxis(x1, axis, -1), _moveaxis(x2, axis, -1)
-    _same_size("vecdot", "(n),(n)->()", shape_of(x1)[-1], shape_of(x2)[-1])
-    out = cnp.sum(conj_if_complex(x1) * x2, axis=-1)
-    return cnp.expand_dims(out, axis) if keepdims else out
-
-
-def matvec(x1: Any, x2: Any, /, out: Any = None, **kwargs: Any) -> Any:
-    """`numpy.matvec`: matrix-vector products on the last axes, the other axes broadcast.
-    On traced values `out=` and the ufunc keywords (`axes`...) raise.
-
-    The gradient of the sum of ``A v`` is the column sums of ``A``:
-
-    >>> import chainrule as cr
-    >>> import chainrule.numpy as np
-    >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
-    >>> cr.grad(lambda v: np.matvec(a, v).sum())(np.zeros(2))
-    array([4., 6.])
-    """
-    if not _traced(x1, x2):
-        return np.matvec(x1, x2, out=out, **kwargs)
-    _traced_options("matvec", out, kwargs)
-    signature = "(m,n),(n)->(m)"
-    _core_dims("matvec", signature, (x1, 2), (x2, 1))
-    _same_size("matvec", signature, shape_of(x1)[-1], shape_of(x2)[-1])
-    return matmul(x1, cnp.expand_dims(x2, -1))[..., 0]
-
-
-def vecmat(x1: Any, x2: Any, /, out: Any = None, **kwargs: Any) -> Any:
-    """`numpy.vecmat`: vector-matrix products on the last axes (`x1` conjugated), the other
-    axes broadcast. On traced values `out=` and the ufunc keywords (`axes`...) raise.
-
-    >>> import chainrule as cr
-    >>> import chainrule.numpy as np
-    >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
-    >>> cr.grad(lambda v: np.vecmat(v, a).sum())(np.zeros(2))
-    array([3., 7.])
-    """
-    if not _traced(x1, x2):
-        return np.vecmat(x1, x2, out=out, **kwargs)
-    _traced_options("vecmat", out, kwargs)
-    signature = "(n),(n,m)->(m)"
-    _core_dims("vecmat", signature, (x1, 1), (x2, 2))
-    _same_size("vecmat", signature, shape_of(x1)[-1], shape_of(x2)[-2])
-    return matmul(cnp.expand_dims(conj_if_complex(x1), -2), x2)[..., 0, :]
-
-
-def _traced_options(name: str, out: Any, kwargs: dict[str, Any]) -> None:
-    _no_out(name, out)
-    if kwargs:
-        raise TypeError(f"chainrule.numpy.{name}: {sorted(kwargs)} not supported on traced values")
-
-
-def _core_dims(name: str, signature: str, *operands: tuple[Any, int]) -> None:
-    """NumPy's error for an operand with fewer axes than its gufunc core."""
-    for k, (x, core) in enumerate(operands):
-        if ndim_of(x) < core:
-            raise ValueError(
-                f"{name}: Input operand {k} does not have enough dimensions (has "
-                f"{ndim_of(x)}, gufunc core with signature {signature} requires {core})"
-            )
-
-
-def _same_size(name: str, signature: str, n1: int, n2: int) -> None:
-    """NumPy's error for summed core axes of different sizes."""
+    n1, n2 = shape_of(x1)[-1], shape_of(x2)[-1]
     if n1 != n2:
         raise ValueError(
-            f"{name}: Input operand 1 has a mismatch in its core dimension 0, with gufunc "
-            f"signature {signature} (size {n2} is different from {n1})"
+            "vecdot: Input operand 1 has a mismatch in its core dimension 0, with gufunc "
+            f"signature (n),(n)->() (size {n2} is different from {n1})"
         )
+    out = cnp.sum(conj_if_complex(x1) * x2, axis=-1)
+    return cnp.expand_dims(out, axis) if keepdims else out
 
 
 def outer(a: Any, b: Any, out: Any = None) -> Any:
@@ -648,11 +589,9 @@ def cross(
 
 # The public names whose rules are checked on complex values (tests/test_complex_linalg.py).
 COMPLEX = (
-    "cross", "dot", "einsum", "inner", "kron", "matmul", "matvec", "outer", "tensordot", "vdot",
-    "vecdot", "vecmat",
+    "cross", "dot", "einsum", "inner", "kron", "matmul", "outer", "tensordot", "vdot", "vecdot",
 )  # fmt: skip
 
 __all__ = [
-    "cross", "dot", "einsum", "inner", "kron", "matmul", "matvec", "outer", "tensordot", "vdot",
-    "vecdot", "vecmat",
+    "cross", "dot", "einsum", "inner", "kron", "matmul", "outer", "tensordot", "vdot", "vecdot",
 ]  # fmt: skip
