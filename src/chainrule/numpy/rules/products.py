@@ -334,8 +334,12 @@ def vecdot(
     axis = -1 if axis is None else axis
     if kwargs:
         raise TypeError(f"chainrule.numpy.vecdot: {sorted(kwargs)} not supported on traced values")
-    if ndim_of(x1) == 0 or ndim_of(x2) == 0:
-        raise ValueError("vecdot: Input operands must be arrays, not scalars")
+    for k, x in enumerate((x1, x2)):
+        if ndim_of(x) == 0:
+            raise ValueError(
+                f"vecdot: Input operand {k} does not have enough dimensions (has 0, gufunc "
+                "core with signature (n),(n)->() requires 1)"
+            )
     # As NumPy's gufunc: `axis` of each operand is its vector, the other axes broadcast.
     x1, x2 = _moveaxis(x1, axis, -1), _moveaxis(x2, axis, -1)
     n1, n2 = shape_of(x1)[-1], shape_of(x2)[-1]
