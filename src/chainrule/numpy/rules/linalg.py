@@ -109,13 +109,6 @@ _NUMPY2 = int(np.__version__.split(".")[0]) >= 2
 # README's coverage table reads this tuple. Each family of functions adds its names.
 COMPLEX: tuple[str, ...] = ()
 
-# inv, solve, det, the norms, pinv... and the array-API names (tests/test_complex_linalg.py)
-COMPLEX += (
-    "cond", "cross", "det", "diagonal", "inv", "lstsq", "matmul", "matrix_norm", "matrix_power",
-    "matrix_transpose", "multi_dot", "norm", "outer", "pinv", "slogdet", "solve", "tensordot",
-    "tensorinv", "tensorsolve", "trace", "vecdot", "vector_norm",
-)  # fmt: skip
-
 
 # ------------------------------------------------------------------------------ helpers
 
@@ -185,6 +178,14 @@ def _expand2(x: Any) -> Any:
 
 
 # --------------------------------------------------------------------- inv, det, slogdet
+
+# inv, solve, det, the norms, pinv... and the array-API names (tests/test_complex_linalg.py)
+COMPLEX += (
+    "cond", "cross", "det", "diagonal", "inv", "lstsq", "matmul", "matrix_norm", "matrix_power",
+    "matrix_transpose", "multi_dot", "norm", "outer", "pinv", "slogdet", "solve", "tensordot",
+    "tensorinv", "tensorsolve", "trace", "vecdot", "vector_norm",
+)  # fmt: skip
+
 
 inv = primitive(np.linalg.inv, "inv")
 defvjp(inv, lambda g, ans, a: -(_mT(ans) @ g @ _mT(ans)))
