@@ -290,6 +290,25 @@ def test_gradients_through_singular_values_follow_jax(
     numpy.testing.assert_allclose(cr.grad(fun)(A), expected, rtol=1e-7, atol=1e-8)
 
 
+def test_lstsq_gradient_follows_jax() -> None:
+    a = numpy.array([[1 + 2j, 0.5 - 1j], [0.3 + 0.2j, 2 - 1j], [1, 1j]])
+    b = numpy.array([1 - 1j, 2 + 0.5j, 0.5])
+
+    def f(a: Any, b: Any) -> Any:
+        x, residuals, _, _ = la.lstsq(a, b)
+        return (np.abs(x) ** 2).sum() + residuals.sum()
+
+    ga, gb = cr.grad(f, argnums=(0, 1))(a, b)
+    expected_a = [
+        [-0.21755524 - 0.12117582j, 0.42797969 - 0.35779145j],
+        [0.22811046 + 0.33538976j, -0.92489279 + 0.18021246j],
+        [-0.2003788 + 0.41004727j, -0.67844228 - 0.7665107j],
+    ]
+    expected_b = [-0.34506435 + 0.81809736j, 1.064854 - 0.98199186j, 1.55711919 + 0.53679003j]
+    numpy.testing.assert_allclose(ga, expected_a, rtol=1e-7, atol=1e-8)
+    numpy.testing.assert_allclose(gb, expected_b, rtol=1e-7, atol=1e-8)
+
+
 def test_slogdet_sign_moves_with_a_complex_matrix_as_jax() -> None:
     (sign, logabsdet), (dsign, dlog) = cr.jvp(
         lambda a: tuple(la.slogdet(a)), (A,), (numpy.full((2, 2), 1 + 1j),)
