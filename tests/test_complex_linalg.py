@@ -4,8 +4,8 @@ JAX's convention (see `chainrule.core.primitive`): forward mode is the real-line
 ``t -> df``, reverse mode its transpose under ``Re(sum(a * b))``. Every function goes through
 `check_rule` (forward and reverse to second order against central differences, the batched
 Jacobians of the realified function, complex64 kept), on complex and on mixed real/complex
-arguments, stacked where NumPy stacks. The expected numbers in `test_vjps_follow_jax` are
-JAX's (0.4, x64).
+arguments, stacked where NumPy stacks. The expected numbers in the tests named ``..._jax``
+are JAX's (0.10, x64), to the 8 digits printed.
 
 Inputs are away from kinks and well conditioned: random complex entries (no ties, no zeros),
 square matrices shifted by ``3 I``.
