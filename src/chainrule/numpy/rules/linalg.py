@@ -9,14 +9,16 @@ rule is the adjoint of the forward one, both written with differentiable functio
 higher order follows):
 
 - ``inv``: ``dX = -X dA X``. ``det``: ``d det = tr(adj(A) dA)`` (Jacobi's formula), with
-  the adjugate computed from the SVD ``A = U S Vᵀ`` as ``det(U) det(V) V diag(Π_{j≠i} s_j)
-  Uᵀ``: no division, so it is exact at singular matrices too (as JAX; a rank ``n-2`` matrix
+  the adjugate computed from the SVD ``A = U S Vᴴ`` as ``det(U) det(Vᴴ) V diag(Π_{j≠i} s_j)
+  Uᴴ`` (``ᴴ`` is ``ᵀ`` for real `A`): no division, so it is exact at singular matrices too (as JAX; a rank ``n-2`` matrix
   has adjugate 0). Its own derivative, the second derivative of ``det``, comes the same way
   from products of ``n-2`` singular values, exact at every matrix; orders 3 and up divide
   by ``det`` and raise ``LinAlgError`` at a (nearly) singular matrix.
   ``slogdet``: ``d log|det| = tr(A⁻¹ dA)``; at a singular matrix the value is ``(0, -inf)``
   as in NumPy, JAX and PyTorch, and the derivative (infinite) raises ``LinAlgError``. The
-  ``sign`` of ``slogdet`` is piecewise constant and returned as a plain array.
+  ``sign`` of ``slogdet`` of a real matrix is piecewise constant and returned as a plain
+  array; of a complex one it moves, ``d sign = i Im(tr(A⁻¹ dA)) sign``, and ``d log|det| =
+  Re tr(A⁻¹ dA)``: ``slogdet`` is not holomorphic (JAX's rules).
 - ``solve(a, b)``: ``dx = A⁻¹ (db - dA x)``; differentiable in both; `b` a vector or a
   stack of matrices, broadcast as in NumPy.
 - ``norm``: one primitive for vector norms (and the Frobenius norm), whose derivative is a
@@ -28,7 +30,9 @@ higher order follows):
   one is infinite). Second derivatives at the zero vector are not meaningful. Matrix
   norms are compositions: ``1``/``inf`` (and negatives) are a vector inf-norm of column
   (row) 1-norms, ``2``/``-2``/``'nuc'`` come from singular values, ``'fro'`` is the 2-norm
-  over two axes.
+  over two axes. Of complex `x` the norm is real and not holomorphic: ``w`` is the weight
+  with ``d‖x‖ = Re Σ w dx``, ``conj(x)/‖x‖`` for the 2-norm, ``conj(x)/|x|`` in place of
+  ``sign(x)`` for the others (differentiable, as JAX).
 - ``cholesky``: ``dL = L Φ(L⁻¹ dA L⁻ᵀ)``, Φ taking the lower triangle with the diagonal
   halved (Murray 2016).
 - ``eigh``: ``dλ = diag(Vᵀ dA V)``, ``dV = V (F ∘ Vᵀ dA V)`` with ``F_ij = 1/(λ_j - λ_i)``.
@@ -46,6 +50,7 @@ higher order follows):
   and ``dQ = dA R⁻¹ - Q (X - Ω)``.
 - ``pinv``: the Golub–Pereyra formula ``dA⁺ = -A⁺ dA A⁺ + A⁺A⁺ᵀ dAᵀ (I - A A⁺) +
   (I - A⁺A) dAᵀ A⁺ᵀ A⁺``: exact for full rank, and for perturbations keeping the rank.
+  For complex matrices ``ᵀ`` is ``ᴴ`` there: `pinv` is not holomorphic.
 
 Symmetric inputs (``cholesky``, ``eigh``, ``eigvalsh``, and ``hermitian=True`` in ``svd``
 and ``pinv``): NumPy reads one triangle only, the lower one (the upper with ``UPLO='U'``
@@ -93,11 +98,16 @@ from numpy.lib.array_utils import normalize_axis_tuple
 
 from chainrule import numpy as cnp
 from chainrule.core.primitive import defjvp, defjvp_joint, defvjp, primitive
-from chainrule.core.trace import Tracer, primal
+from chainrule.core.trace import Tracer, is_complex, primal
 
 from .common import batch_ndim, ndim_of, nondiff, normalize_axes, shape_of, unbroadcast
+from .products import conj_if_complex
 
 _NUMPY2 = int(np.__version__.split(".")[0]) >= 2
+
+# The public names whose rules are checked on complex values (tests/test_complex*.py); the
+# README's coverage table reads this tuple. Each family of functions adds its names.
+COMPLEX: tuple[str, ...] = ()
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -169,6 +179,14 @@ def _expand2(x: Any) -> Any:
 
 # --------------------------------------------------------------------- inv, det, slogdet
 
+# inv, solve, det, the norms, pinv... and the array-API names (tests/test_complex_linalg.py)
+COMPLEX += (
+    "cond", "cross", "det", "diagonal", "inv", "lstsq", "matmul", "matrix_norm", "matrix_power",
+    "matrix_transpose", "multi_dot", "norm", "outer", "pinv", "slogdet", "solve", "tensordot",
+    "tensorinv", "tensorsolve", "trace", "vecdot", "vector_norm",
+)  # fmt: skip
+
+
 inv = primitive(np.linalg.inv, "inv")
 defvjp(inv, lambda g, ans, a: -(_mT(ans) @ g @ _mT(ans)))
 defjvp(inv, lambda t, ans, a: -(ans @ t @ ans))
@@ -211,23 +229,27 @@ def _products_but_two(s: np.ndarray) -> np.ndarray:
 
 
 def _svd_parts(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``A = U diag(s) Vᵀ`` as ``(U, s, V, c)``, with ``c = det(U) det(V) = ±1`` per matrix."""
+    """``A = U diag(s) Vᴴ`` as ``(Uᴴ, s, V, c)``, with ``c = det(U) det(Vᴴ)`` per matrix, of
+    modulus 1 (``±1`` for real `a`, where ``ᴴ`` is ``ᵀ``)."""
     u, s, vh = np.linalg.svd(a)
-    c = np.sign(np.linalg.det(u) * np.linalg.det(vh))[..., None, None].astype(s.dtype)
-    return u, s, np.swapaxes(vh, -1, -2), c
+    c = np.sign(np.linalg.det(u) * np.linalg.det(vh))[..., None, None]
+    uh, v = np.swapaxes(u, -1, -2), np.swapaxes(vh, -1, -2)
+    if np.iscomplexobj(a):
+        uh, v = uh.conj(), v.conj()
+    return uh, s, v, c.astype(u.dtype)
 
 
 def _adjugate_impl(a: Any) -> np.ndarray:
-    """``adj(A) = c V diag(Π_{j≠i} s_j) Uᵀ``: defined, and exact to rounding, at every rank."""
+    """``adj(A) = c V diag(Π_{j≠i} s_j) Uᴴ``: defined, and exact to rounding, at every rank."""
     a = np.asarray(a)
     if a.shape[-1] == 0:
         return np.zeros_like(a)
-    u, s, v, c = _svd_parts(a)
-    return c * (v * _products_but_one(s)[..., None, :]) @ np.swapaxes(u, -1, -2)
+    uh, s, v, c = _svd_parts(a)
+    return c * (v * _products_but_one(s)[..., None, :]) @ uh
 
 
 def _adjugate_derivative_impl(a: Any, t: Any) -> np.ndarray:
-    """``d adj(A)[T] = c V (diag(Q b) - B ∘ Q) Uᵀ`` with ``B = Uᵀ T V``, ``b = diag(B)``.
+    """``d adj(A)[T] = c V (diag(Q b) - B ∘ Q) Uᴴ`` with ``B = Uᴴ T V``, ``b = diag(B)``.
 
     In the SVD basis ``adj(S + B)`` is a polynomial whose first-order part is read off the
     cofactors of a diagonal matrix: ``Q_ik = Π_{j∉{i,k}} s_j``, so no division by `s`.
@@ -236,12 +258,12 @@ def _adjugate_derivative_impl(a: Any, t: Any) -> np.ndarray:
     a = np.asarray(a)
     if a.shape[-1] == 0:
         return np.zeros(np.broadcast_shapes(np.shape(t), a.shape), a.dtype)
-    u, s, v, c = _svd_parts(a)
+    uh, s, v, c = _svd_parts(a)
     q = _products_but_two(s)
-    b = np.swapaxes(u, -1, -2) @ t @ v
+    b = uh @ t @ v
     diagonal = np.diagonal(b, axis1=-2, axis2=-1)
     inner = (q @ diagonal[..., None]) * np.eye(a.shape[-1], dtype=a.dtype) - b * q
-    return c * v @ inner @ np.swapaxes(u, -1, -2)
+    return c * v @ inner @ uh
 
 
 _adjugate = primitive(_adjugate_impl, "adjugate")
@@ -309,11 +331,19 @@ defjvp(det, lambda t, ans, a: _trace_of_product(_adjugate(a), t))
 
 
 def _slogdet_vjp(g: Any, ans: Any, a: Any) -> Any:
-    return _expand2(g[1]) * _mT(inv(_nonzero_det(ans, a)))
+    """With ``τ = tr(A⁻¹ dA)``: ``d log|det| = Re τ`` and, for complex `a`, ``d sign =
+    i Im(τ) sign``; the transpose of both is ``(g_log + i Im(g_sign sign)) A⁻ᵀ``."""
+    g_sign, g_log = g
+    if is_complex(a):
+        g_log = g_log + 1j * cnp.imag(g_sign * ans[0])
+    return _expand2(g_log) * _mT(inv(_nonzero_det(ans, a)))
 
 
 def _slogdet_jvp(ts: Sequence[Any], ans: Any, a: Any) -> Any:
-    return None, _trace_inv_times(ts[0], _nonzero_det(ans, a))
+    tau = _trace_inv_times(ts[0], _nonzero_det(ans, a))
+    if not is_complex(a):
+        return None, tau
+    return 1j * cnp.imag(tau) * ans[0], cnp.real(tau)
 
 
 def _nonzero_det(ans: Any, a: Any) -> Any:
@@ -326,14 +356,15 @@ def _nonzero_det(ans: Any, a: Any) -> Any:
     return a
 
 
-_slogdet = primitive(np.linalg.slogdet, "slogdet", multiple_results=True)
+_slogdet = primitive(np.linalg.slogdet, "slogdet", multiple_results=True, holomorphic=False)
 defvjp(_slogdet, _slogdet_vjp)
 defjvp_joint(_slogdet, _slogdet_jvp)
 _SlogdetResult = type(np.linalg.slogdet(np.eye(1)))
 
 
 def slogdet(a: Any) -> Any:
-    """`numpy.linalg.slogdet`: ``(sign, logabsdet)``; `sign` is a plain array (derivative 0).
+    """`numpy.linalg.slogdet`: ``(sign, logabsdet)``. Of real `a`, `sign` is a plain array
+    (derivative 0); of complex `a` it is differentiable, ``d sign = i Im(tr(A⁻¹ dA)) sign``.
 
     The gradient of ``log|det A|`` is ``inv(A)ᵀ`` (that of ``det`` is ``det(A) inv(A)ᵀ``):
 
@@ -347,7 +378,7 @@ def slogdet(a: Any) -> Any:
     if not _traced(a):
         return np.linalg.slogdet(a)
     sign, logabsdet = _slogdet(a)
-    return _result(_SlogdetResult, primal(sign), logabsdet)
+    return _result(_SlogdetResult, sign if is_complex(a) else primal(sign), logabsdet)
 
 
 # --------------------------------------------------------------------------------- solve
@@ -404,25 +435,29 @@ defjvp_joint(solve, _solve_jvp)
 
 
 def _norm_weights(x: Any, n: Any, ord: Any, axis: Any, keepdims: bool) -> Any:
-    """``∂‖x‖/∂x`` for a vector norm over `axis` (or the Frobenius norm over two axes)."""
+    """``w`` with ``d‖x‖ = Re(Σ w dx)`` for a vector norm over `axis` (or the Frobenius norm
+    over two axes): ``∂‖x‖/∂x`` for real `x`; for complex `x`, ``conj(x)/|x|`` stands where
+    real `x` has ``sign(x)``, and is differentiable."""
     axes = normalize_axes(axis, ndim_of(x))
     if not keepdims:
         n = cnp.reshape(n, tuple(1 if i in axes else d for i, d in enumerate(shape_of(x))))
     xv = primal(x)
     p = 2 if ord in (None, "fro", "f") else ord
     if p == 2:
-        return x * _safe_reciprocal(n)
-    if p == 1:
-        return np.sign(xv)
+        return conj_if_complex(x) * _safe_reciprocal(n)
     if p == 0:
         return np.zeros_like(xv)
+    sign = cnp.conjugate(cnp.sign(x)) if is_complex(xv) else np.sign(xv)
+    if p == 1:
+        return sign
     if p in (math.inf, -math.inf):
-        hit = (np.abs(xv) == primal(n)).astype(xv.dtype)
-        return np.sign(xv) * hit / np.sum(hit, axis=axes, keepdims=True)
+        size = np.abs(xv)
+        hit = (size == primal(n)).astype(size.dtype)
+        return sign * (hit / np.sum(hit, axis=axes, keepdims=True))
     # sign(x) (|x|/‖x‖)^(p-1), with zero entries (and the zero vector) given weight 0.
     zero = xv == 0
     ratio = cnp.where(zero, 1.0, cnp.abs(x) / cnp.where(primal(n) == 0, 1.0, n))
-    return np.sign(xv) * cnp.where(zero, 0.0, ratio ** (p - 1.0))
+    return sign * cnp.where(zero, 0.0, ratio ** (p - 1.0))
 
 
 def _expand_reduced(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
@@ -444,7 +479,8 @@ def _vnorm_jvp(
     nb = batch_ndim(t, x)
     axes = tuple(a + nb for a in normalize_axes(axis, ndim_of(x)))
     w = _norm_weights(x, ans, ord, axis, keepdims)
-    return cnp.sum(w * t, axis=axes, keepdims=keepdims)
+    dn = cnp.sum(w * t, axis=axes, keepdims=keepdims)
+    return cnp.real(dn) if is_complex(dn) else dn
 
 
 # NumPy's norm, used under a transform for vector norms and the Frobenius norm only.
@@ -763,24 +799,39 @@ def qr(a: Any, mode: Literal["reduced", "complete", "r", "raw"] = "reduced") -> 
 
 
 def _pinv_vjp(g: Any, ans: Any, a: Any, *args: Any, **params: Any) -> Any:
+    """The transpose of `_pinv_jvp` under ``Re Σ g dA⁺``: its terms in ``dAᴴ`` transpose to
+    conjugates."""
     p, pt, gt = ans, _mT(ans), _mT(g)
-    return -(pt @ g @ pt) + (gt - a @ (p @ gt)) @ (p @ pt) + (pt @ p) @ (gt - (gt @ p) @ a)
+    ph = conj_if_complex(pt)
+    x = (gt - a @ (p @ gt)) @ (p @ ph) + (ph @ p) @ (gt - (gt @ p) @ a)
+    return -(pt @ g @ pt) + conj_if_complex(x)
 
 
 def _pinv_jvp(t: Any, ans: Any, a: Any, *args: Any, **params: Any) -> Any:
-    p, pt, tt = ans, _mT(ans), _mT(t)
-    return -(p @ t @ p) + (p @ pt) @ (tt - (tt @ a) @ p) + (tt - p @ (a @ tt)) @ (pt @ p)
+    p, ph, th = ans, conj_if_complex(_mT(ans)), conj_if_complex(_mT(t))
+    return -(p @ t @ p) + (p @ ph) @ (th - (th @ a) @ p) + (th - p @ (a @ th)) @ (ph @ p)
 
 
-_pinv = primitive(np.linalg.pinv, "pinv")
+_pinv = primitive(np.linalg.pinv, "pinv", holomorphic=False)
 defvjp(_pinv, _pinv_vjp)
 defjvp(_pinv, _pinv_jvp)
+
+
+def _hermitian_from(x: Any) -> Any:
+    """The Hermitian matrix that NumPy's Hermitian solvers read from complex `x`: its
+    strict lower triangle, reflected and conjugated, and the real part of its diagonal."""
+    n = shape_of(x)[-1]
+    below = cnp.where(np.tri(n, k=-1, dtype=bool), x, conj_if_complex(_mT(x)))
+    return cnp.where(np.eye(n, dtype=bool), cnp.real(x), below)
+
+
 _UNSET: Any = object()
 
 
 def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = _UNSET) -> Any:
-    """`numpy.linalg.pinv`. With ``hermitian=True`` NumPy reads the lower triangle only, and
-    so does the derivative (the upper triangle has derivative 0).
+    """`numpy.linalg.pinv`. With ``hermitian=True`` NumPy reads the lower triangle only (and
+    the real part of the diagonal of a complex matrix), and so does the derivative (the
+    upper triangle has derivative 0).
 
     The pseudo-inverse of a full-rank tall matrix is ``(AᵀA)⁻¹Aᵀ``; of a column ``a``, the
     row ``aᵀ/‖a‖²``, whose derivative in ``a[0]`` at ``a = (1, 0)`` is ``(-1, 0)`` then
@@ -796,7 +847,9 @@ def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = _UNS
         options["rtol"] = rtol
     if not _traced(a):
         return np.linalg.pinv(a, **options)
-    return _pinv(_symmetric_from(a) if hermitian else a, **options)
+    if hermitian:
+        a = _hermitian_from(a) if is_complex(a) else _symmetric_from(a)
+    return _pinv(a, **options)
 
 
 # ------------------------------------------------------------------ compositions: lstsq...
@@ -824,7 +877,8 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
     x = pinv(a, rcond=cutoff) @ b
     if np.size(residuals):
         r = b - a @ x
-        residuals = cnp.reshape(cnp.sum(r * r, axis=0), np.shape(residuals))
+        squares = cnp.real(r) ** 2 + cnp.imag(r) ** 2 if is_complex(r) else r * r
+        residuals = cnp.reshape(cnp.sum(squares, axis=0), np.shape(residuals))
     return x, residuals, rank, s
 
 
@@ -1140,7 +1194,7 @@ def outer(x1: Any, x2: Any, /) -> Any:
 
 def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
     """`numpy.linalg.vecdot`: dot products of vectors along `axis` (of each operand), the
-    other axes broadcast (real inputs).
+    other axes broadcast, `x1` conjugated: `numpy.vecdot`'s rules.
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
@@ -1150,15 +1204,7 @@ def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
     """
     if not _traced(x1, x2):
         return np.linalg.vecdot(x1, x2, axis=axis)  # type: ignore[call-overload]
-    # As NumPy's gufunc: `axis` of each operand is its vector, the other axes broadcast.
-    x1, x2 = cnp.moveaxis(x1, axis, -1), cnp.moveaxis(x2, axis, -1)
-    n1, n2 = shape_of(x1)[-1], shape_of(x2)[-1]
-    if n1 != n2:
-        raise ValueError(
-            "vecdot: Input operand 1 has a mismatch in its core dimension 0, with gufunc "
-            f"signature (n),(n)->() (size {n2} is different from {n1})"
-        )
-    return cnp.sum(x1 * x2, axis=-1)
+    return cnp.vecdot(x1, x2, axis=axis)
 
 
 def cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:

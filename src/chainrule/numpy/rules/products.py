@@ -1,4 +1,4 @@
-"""Products: dot, matmul, vdot, inner, outer, tensordot, einsum, kron, cross.
+"""Products: dot, matmul, vdot, vecdot, inner, outer, tensordot, einsum, kron, cross.
 
 Three primitives carry all the rules; the other functions are written with them (plus
 reshape, transpose and multiply), so each derivative rule exists once:
@@ -16,10 +16,16 @@ reshape, transpose and multiply), so each derivative rule exists once:
   give its cotangents. `cross` moves the vector axes there and pads 2-vectors with a zero
   (the z-component of a product of two 2-vectors is NumPy's scalar result).
 
-`outer` and `kron` are broadcast products of reshaped operands. On plain arrays every public
-function is the NumPy function itself. Everything here is smooth: no conventions to choose.
-Supported on traced values: the keyword arguments that select axes (`axes`, `axisa`,
-`axisb`, `axisc`, `axis`) and einsum's `optimize`; `out=` and matmul's ufunc keywords raise.
+`outer` and `kron` are broadcast products of reshaped operands, `vecdot` a sum of products.
+On plain arrays every public function is the NumPy function itself. Everything here is
+smooth: no conventions to choose. Supported on traced values: the keyword arguments that
+select axes (`axes`, `axisa`, `axisb`, `axisc`, `axis`), vecdot's `keepdims` and einsum's
+`optimize`; `out=` and the other ufunc keywords raise.
+
+On complex values every product is holomorphic, bilinear, and the same rules hold (JAX's
+convention: transposes, never conjugate transposes), except `vdot` and `vecdot`, which
+conjugate their first operand as NumPy does: they are written with `conjugate` (recorded
+only for a complex operand), so ``holomorphic=True`` refuses them.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ import numpy as np
 
 from chainrule import numpy as cnp
 from chainrule.core.primitive import defjvp, defjvp_joint, defvjp, primitive
-from chainrule.core.trace import Tracer, primal
+from chainrule.core.trace import Tracer, is_complex, primal
 
 from .common import batch_ndim, lift, ndim_of, shape_of, unbroadcast
 
@@ -274,20 +280,76 @@ def inner(a: Any, b: Any, /) -> Any:
     return _contract(a, b, [-1], [-1])
 
 
-def vdot(a: Any, b: Any, /) -> Any:
-    """`numpy.vdot` for real arrays: the dot product of the flattened operands.
+def conj_if_complex(x: Any) -> Any:
+    """The complex conjugate, recorded only where `x` is complex (a no-op on reals)."""
+    return cnp.conjugate(x) if is_complex(x) else x
 
-    ``vdot(a, a)`` is the squared Frobenius norm, whose gradient is ``2 a``:
+
+def vdot(a: Any, b: Any, /) -> Any:
+    """`numpy.vdot`: the dot product of the flattened operands, `a` conjugated.
+
+    ``vdot(a, a)`` is the squared Frobenius norm, whose gradient is ``2 a`` (``2 conj(a)``
+    for complex `a`, JAX's convention):
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
     >>> cr.grad(lambda a: np.vdot(a, a))(np.array([[1.0, 2.0], [3.0, 4.0]]))
     array([[2., 4.],
            [6., 8.]])
+    >>> cr.grad(lambda a: np.vdot(a, a).real)(np.array([1.0 + 2.0j]))
+    array([2.-4.j])
     """
     if not _traced(a, b):
         return np.vdot(a, b)
-    return matmul(cnp.reshape(a, -1), cnp.reshape(b, -1))
+    return matmul(conj_if_complex(cnp.reshape(a, -1)), cnp.reshape(b, -1))
+
+
+def vecdot(
+    x1: Any,
+    x2: Any,
+    /,
+    out: Any = None,
+    *,
+    axis: int | None = None,
+    keepdims: bool = False,
+    **kwargs: Any,
+) -> Any:
+    """`numpy.vecdot`: dot products along `axis` of both operands (`x1` conjugated), the
+    other axes broadcast. On traced values `axis` and `keepdims` are kept; `out`, `axes` and
+    the other ufunc keywords raise.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> v = np.array([[0.0, 5.0], [3.0, 4.0]])
+    >>> cr.grad(lambda n: np.vecdot(v, n).sum())(np.array([0.6, 0.8]))
+    array([3., 9.])
+    """
+    if not _traced(x1, x2):
+        if axis is not None:
+            kwargs["axis"] = axis
+        if keepdims:
+            kwargs["keepdims"] = True
+        return np.vecdot(x1, x2, out=out, **kwargs)
+    _no_out("vecdot", out)
+    axis = -1 if axis is None else axis
+    if kwargs:
+        raise TypeError(f"chainrule.numpy.vecdot: {sorted(kwargs)} not supported on traced values")
+    for k, x in enumerate((x1, x2)):
+        if ndim_of(x) == 0:
+            raise ValueError(
+                f"vecdot: Input operand {k} does not have enough dimensions (has 0, gufunc "
+                "core with signature (n),(n)->() requires 1)"
+            )
+    # As NumPy's gufunc: `axis` of each operand is its vector, the other axes broadcast.
+    x1, x2 = _moveaxis(x1, axis, -1), _moveaxis(x2, axis, -1)
+    n1, n2 = shape_of(x1)[-1], shape_of(x2)[-1]
+    if n1 != n2:
+        raise ValueError(
+            "vecdot: Input operand 1 has a mismatch in its core dimension 0, with gufunc "
+            f"signature (n),(n)->() (size {n2} is different from {n1})"
+        )
+    out = cnp.sum(conj_if_complex(x1) * x2, axis=-1)
+    return cnp.expand_dims(out, axis) if keepdims else out
 
 
 def outer(a: Any, b: Any, out: Any = None) -> Any:
@@ -529,4 +591,11 @@ def cross(
     return c[..., 2] if both_2d else _moveaxis(c, -1, axisc)
 
 
-__all__ = ["cross", "dot", "einsum", "inner", "kron", "matmul", "outer", "tensordot", "vdot"]
+# The public names whose rules are checked on complex values (tests/test_complex_linalg.py).
+COMPLEX = (
+    "cross", "dot", "einsum", "inner", "kron", "matmul", "outer", "tensordot", "vdot", "vecdot",
+)  # fmt: skip
+
+__all__ = [
+    "cross", "dot", "einsum", "inner", "kron", "matmul", "outer", "tensordot", "vdot", "vecdot",
+]  # fmt: skip
