@@ -263,3 +263,15 @@ def test_numerical_grad_and_jacobian_of_complex_inputs() -> None:
     numpy.testing.assert_allclose(
         numerical_jacobian(numpy.exp, Z), numpy.diag(numpy.exp(Z)), rtol=1e-8
     )
+
+
+def test_a_rule_giving_a_real_value_a_complex_tangent_is_an_error_not_a_cast() -> None:
+    from chainrule.core.primitive import defjvp, defvjp, primitive
+
+    bad = primitive(lambda z: numpy.abs(z), "bad_abs")
+    defjvp(bad, lambda t, ans, z: t * 1j)
+    defvjp(bad, lambda g, ans, z: g * 1j)
+    with pytest.raises(TypeError, match="complex \\(co\\)tangent"):
+        cr.jvp(bad, (numpy.array(1j),), (numpy.array(1 + 0j),))
+    with pytest.raises(TypeError, match="complex \\(co\\)tangent"):
+        cr.grad(lambda x: bad(x))(numpy.array(2.0))

@@ -271,10 +271,20 @@ def in_dtype_of(t: Any, x: Any) -> Any:
 
     Rules follow NumPy's promotion, so a float32 parameter used with float64 data gets a
     float64 cotangent on the way; the transforms hand it back as float32, as JAX and
-    PyTorch do. The cast is differentiable (`astype` of a tracer is a primitive).
+    PyTorch do. The cast is differentiable (`astype` of a tracer is a primitive). A complex
+    `t` for a real `x` is refused: a rule that gives one is wrong, and casting would hide it.
     """
     dtype = float_dtype(x)
-    return t if dtype_of(t) == dtype else t.astype(dtype)
+    if dtype_of(t) == dtype:
+        return t
+    if dtype_of(t).kind == "c" and dtype.kind != "c":  # a real value's derivative is real
+        raise TypeError(
+            f"chainrule: a derivative rule gave the real value of shape {shape_of(x)} a complex "
+            f"(co)tangent ({dtype_of(t)}). That is a bug in the rule of one of the functions "
+            "used (the rules of real-valued functions of complex values take the real part); "
+            "please report it with the function that was differentiated."
+        )
+    return t.astype(dtype)
 
 
 def zero_tangent(x: Any, batch_shape: tuple[int, ...] = ()) -> Any:
