@@ -75,7 +75,7 @@ NOTES = {
     "numpy.clip": "1 on the closed interval (bounds included)",
     "numpy.hypot": "0 at the origin",
     "numpy.nan_to_num": "0 at the entries it replaces",
-    "numpy.where": "the branch taken (no `inf * 0`)",
+    "numpy.where": "the branch taken",
     "numpy.select": "the piece selected (conditions: derivative 0)",
     "numpy.mod": "at a jump: the piece `floor(x / y)` holds",
     "numpy.remainder": "at a jump: the piece `floor(x / y)` holds",
@@ -465,7 +465,13 @@ def _probe(
     """Why reverse and forward mode fail at `x0` (empty lists: they work)."""
     import chainrule as cr
 
-    numerical = cr.numerical_grad(scalar, x0, h=H)
+    try:
+        numerical = cr.numerical_grad(scalar, x0, h=H)
+    except Exception as e:
+        raise ProbeError(
+            f"chainrule._coverage: the probe of {label} fails on plain values ({e}); declare "
+            "how to call it in `PROBES`."
+        ) from e
     if not np.any(numerical):
         raise ProbeError(
             f"chainrule._coverage: the probe of {label} is flat; give it a better one."
@@ -546,13 +552,16 @@ def entry(namespace: str, module: Any, name: str) -> Entry:
     cplx = _complex_names(namespace, module, name)
     if cplx:  # the same probe with a complex input and tangent
         z0, w0 = X0 + 1j * Y0, V0 + 1j * V0[::-1]
-        errors += _refusal(f"{key} complex", lambda: _raise_first(_probe(key, scalar, z0, w0)))
+        label = f"{key} complex"
+        errors += _refusal(label, lambda: scalar(z0)) or _refusal(
+            label, lambda: _fail_if_refused(_probe(label, scalar, z0, w0))
+        )
     works = not reverse, not forward
     note = NOTES.get(key, "") if any(works) else NOT_DIFFERENTIABLE.get(key, "")
     return Entry(namespace, name, *works, cplx, note, methods, tuple(errors))
 
 
-def _raise_first(errors: tuple[list[str], list[str]]) -> None:
+def _fail_if_refused(errors: tuple[list[str], list[str]]) -> None:
     reasons = errors[0] + errors[1]
     if reasons:
         raise TypeError("; ".join(reasons))
@@ -562,9 +571,9 @@ def _default_build(fn: Any) -> Build:
     """`f(x)`, or `f(x, x * x)` where the function refuses a single argument."""
     try:
         fn(X0)
-        return lambda f, x: f(x)
-    except TypeError:
+    except Exception:
         return lambda f, x: f(x, x * x)
+    return lambda f, x: f(x)
 
 
 def table() -> list[Entry]:
