@@ -355,13 +355,14 @@ _CONTINUOUS: dict[str, tuple[tuple[Any, ...], float]] = {
     "beta": ((2.0, 3.0), 0.0),
 }
 _TRACED_SHAPES = ("pareto", "lognorm")  # differentiable in their shape in every method
-_DISCRETE_ARGS: dict[str, Callable[[Any], tuple[Any, ...]]] = {
-    # name: x -> (k, parameters...) with k constant
-    "poisson": lambda x: (np.array([0.0, 1.0, 2.0, 3.0]), 1.0 + x),
-    "binom": lambda x: (np.array([0.0, 1.0, 2.0, 3.0]), 5.0, x),  # SciPy: n an integer
-    "bernoulli": lambda x: (np.zeros(4), x),  # at k = 1, sf = 0 and logsf = -inf
-    "geom": lambda x: (np.array([1.0, 2.0, 3.0, 2.0]), x),
-    "nbinom": lambda x: (np.array([0.0, 1.0, 2.0, 3.0]), 3, x),
+_K = np.array([0.0, 1.0, 2.0, 3.0])
+_DISCRETE_PARAMS: dict[str, tuple[Any, Callable[[Any, bool], tuple[Any, ...]]]] = {
+    # name: (k, a constant; (x, a tail method?) -> the parameters after k)
+    "poisson": (_K, lambda x, tail: (1.0 + x,)),
+    "binom": (_K, lambda x, tail: (5.0, x)),  # SciPy's n is an integer (NaN between)
+    "bernoulli": (np.zeros(4), lambda x, tail: (x,)),  # at k = 1, logsf = log 0
+    "geom": (_K + 1.0, lambda x, tail: (x,)),
+    "nbinom": (_K, lambda x, tail: (3.0 if tail else 3.0 + 0.5 * x, x)),
 }
 
 
@@ -376,13 +377,11 @@ def _stats_probe(name: str, obj: Any) -> tuple[tuple[str, ...], Build]:
             if method in DENSITY or name in _TRACED_SHAPES:
                 shapes = tuple(s + 0.5 * x for s in shapes)
             return f(x, *shapes, loc0 - 0.1 * x, 1.0 + x)  # loc, scale
-        if name in _DISCRETE_ARGS:
+        if name in _DISCRETE_PARAMS:
             if method == "ppf":  # a step function: derivative 0, nothing to probe
                 return None
-            k, *params = _DISCRETE_ARGS[name](x)
-            if method in TAIL and name in ("binom", "nbinom"):
-                return f(k, *params)
-            return f(k, *(p + 0.5 * x if isinstance(p, int) else p for p in params))
+            k, params = _DISCRETE_PARAMS[name]
+            return f(k, *params(x, method in TAIL))
         p = x / x.sum()
         if name == "dirichlet":
             return f(p, 1.0 + x)
@@ -547,8 +546,8 @@ def entry(namespace: str, module: Any, name: str) -> Entry:
     else:
         build = PROBES.get(key) or _default_build(obj)
     scalar = _scalar(obj, build)
-    reverse, forward = _probe(key, scalar, X0, V0)
-    errors = reverse + forward
+    reverse_errors, forward_errors = _probe(key, scalar, X0, V0)
+    errors = reverse_errors + forward_errors
     cplx = _complex_names(namespace, module, name)
     if cplx:  # the same probe with a complex input and tangent
         z0, w0 = X0 + 1j * Y0, V0 + 1j * V0[::-1]
@@ -556,9 +555,9 @@ def entry(namespace: str, module: Any, name: str) -> Entry:
         errors += _refusal(label, lambda: scalar(z0)) or _refusal(
             label, lambda: _fail_if_refused(_probe(label, scalar, z0, w0))
         )
-    works = not reverse, not forward
-    note = NOTES.get(key, "") if any(works) else NOT_DIFFERENTIABLE.get(key, "")
-    return Entry(namespace, name, *works, cplx, note, methods, tuple(errors))
+    reverse, forward = not reverse_errors, not forward_errors
+    note = NOTES.get(key, "") if reverse or forward else NOT_DIFFERENTIABLE.get(key, "")
+    return Entry(namespace, name, reverse, forward, cplx, note, methods, tuple(errors))
 
 
 def _fail_if_refused(errors: tuple[list[str], list[str]]) -> None:
@@ -632,7 +631,8 @@ def rewrite(text: str, block: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m chainrule._coverage", description=__doc__.split("\n")[0]
+        prog="python -m chainrule._coverage",
+        description="Print (or --write into a README) the tables of differentiable functions.",
     )
     parser.add_argument("--write", metavar="README", help="rewrite the block in this file")
     args = parser.parse_args(argv)
