@@ -183,6 +183,11 @@ def _spd(x: Any) -> Any:
     return m @ cnp.conj(m).T + np.eye(2)
 
 
+def _times(x: Any) -> Any:
+    """Output times of an ODE solution, traced: the first one is the initial time."""
+    return _cnp().array([0.1 * x[3], 1.0 + x[3]])
+
+
 def _cnp() -> Any:
     return importlib.import_module("chainrule.numpy")
 
@@ -319,15 +324,15 @@ PROBES: dict[str, Build] = {
     "scipy.linalg.svd": lambda f, x: f(_square(x)),
     "scipy.linalg.qr": lambda f, x: f(_square(x)),
     "scipy.integrate.odeint": lambda f, x: f(
-        lambda y, t, k: -k * y, x[:2], np.array([0.0, 1.0]), args=(x[2],), rtol=1e-11, atol=1e-12
+        lambda y, t, k: -k * y, x[:2], _times(x), args=(x[2],), rtol=1e-11, atol=1e-12
     ),
     "scipy.integrate.solve_ivp": lambda f, x: (
         f(
             lambda t, y, k: -k * y,
-            (0.0, 1.0),
+            (0.1 * x[3], 1.0 + x[3]),
             x[:2],
             args=(x[2],),
-            t_eval=np.array([0.5, 1.0]),
+            t_eval=_times(x),
             rtol=1e-11,
             atol=1e-12,
         ).y
