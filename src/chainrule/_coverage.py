@@ -185,6 +185,12 @@ def _spd(x: Any) -> Any:
     return m @ cnp.conj(m).T + np.eye(2)
 
 
+def _phase_free(factors: Any) -> Any:
+    """Eigen- or singular vectors enter as ``|v|²``: each column is defined up to a sign (a
+    phase, complex), and only functions blind to it are differentiable."""
+    return [cnp.real(v * cnp.conj(v)) if v.ndim == 2 else v for v in factors]
+
+
 def _times(x: Any) -> Any:
     """Output times of an ODE solution, traced: the first one is the initial time."""
     return cnp.array([0.1 * x[3], 1.0 + x[3]])
@@ -265,11 +271,11 @@ PROBES: dict[str, Build] = {
     "numpy.linalg.matrix_norm": lambda f, x: f(_square(x)),
     "numpy.linalg.cond": lambda f, x: f(_square(x)),
     "numpy.linalg.cholesky": lambda f, x: f(_spd(x)),
-    "numpy.linalg.eigh": lambda f, x: f(_spd(x)),
+    "numpy.linalg.eigh": lambda f, x: _phase_free(f(_spd(x))),
     "numpy.linalg.eigvalsh": lambda f, x: f(_spd(x)),
     "numpy.linalg.eig": lambda f, x: f(_square(x))[0],
     "numpy.linalg.eigvals": lambda f, x: f(_square(x)),
-    "numpy.linalg.svd": lambda f, x: f(_square(x)),
+    "numpy.linalg.svd": lambda f, x: _phase_free(f(_square(x))),
     "numpy.linalg.svdvals": lambda f, x: f(_square(x)),
     "numpy.linalg.qr": lambda f, x: f(_square(x)),
     "numpy.linalg.pinv": lambda f, x: f(_square(x)),
@@ -318,8 +324,8 @@ PROBES: dict[str, Build] = {
     "scipy.linalg.det": lambda f, x: f(_square(x)),
     "scipy.linalg.solve": lambda f, x: f(_square(x), x[:2] * x[:2]),
     "scipy.linalg.cholesky": lambda f, x: f(_spd(x)),
-    "scipy.linalg.eigh": lambda f, x: f(_spd(x)),
-    "scipy.linalg.svd": lambda f, x: f(_square(x)),
+    "scipy.linalg.eigh": lambda f, x: _phase_free(f(_spd(x))),
+    "scipy.linalg.svd": lambda f, x: _phase_free(f(_square(x))),
     "scipy.linalg.qr": lambda f, x: f(_square(x)),
     "scipy.integrate.odeint": lambda f, x: f(
         lambda y, t, k: -k * y, x[:2], _times(x), args=(x[2],), rtol=1e-11, atol=1e-12
