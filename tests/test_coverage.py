@@ -52,7 +52,10 @@ def test_every_function_differentiates_or_says_why(entries: list[_coverage.Entry
     keys = {f"{e.namespace}.{e.name}": e for e in entries}
     dead = [k for k, e in keys.items() if not (e.reverse or e.forward)]
     undeclared = [keys[k].errors for k in dead if k not in _coverage.NOT_DIFFERENTIABLE]
-    assert not undeclared, "no derivative on the probe (fix it, or declare why not)"
+    assert not undeclared, (
+        "no derivative on the probe: declare a probe in _coverage.PROBES, fix the rule, or say "
+        f"why not in _coverage.NOT_DIFFERENTIABLE: {undeclared}"
+    )
     stale = [k for k in _coverage.NOT_DIFFERENTIABLE if k in keys and k not in dead]
     assert not stale, f"these differentiate now: remove them from NOT_DIFFERENTIABLE: {stale}"
 
@@ -129,6 +132,27 @@ def test_a_missing_rule_is_a_no() -> None:
     e = _coverage.entry("fake", _fake("half_sin", half), "half_sin")
     assert (e.reverse, e.forward) == (True, False)
     assert "forward" in e.errors[0]
+
+
+def test_a_conjugated_complex_rule_stops_the_generator(monkeypatch: Any) -> None:
+    cnp = cr.numpy
+    module = _fake("bad_abs", primitive(np.abs, "bad_abs"))
+    defvjp(module.bad_abs, lambda g, ans, x: g * cnp.sign(x))  # right for reals only
+    defjvp(module.bad_abs, lambda t, ans, x: cnp.real(t * cnp.conj(cnp.sign(x))))
+    module.COMPLEX = ("bad_abs",)
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    with pytest.raises(_coverage.ProbeError, match=r"reverse derivative of fake\.bad_abs complex"):
+        _coverage.entry("fake", module, "bad_abs")
+
+
+def test_main_writes_the_block(
+    entries: list[_coverage.Entry], tmp_path: Path, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(_coverage, "table", lambda: entries)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# title\n\n{_coverage.START}\n{_coverage.END}\n\nmore\n", encoding="utf-8")
+    assert _coverage.main(["--write", str(readme)]) == 0
+    assert readme.read_text(encoding="utf-8") == f"# title\n\n{_coverage.render(entries)}\nmore\n"
 
 
 def test_a_flat_probe_is_refused() -> None:
