@@ -191,6 +191,11 @@ def _phase_free(factors: Any) -> Any:
     return [cnp.real(v * cnp.conj(v)) if v.ndim == 2 else v for v in factors]
 
 
+def _knots(x: Any) -> Any:
+    """Interpolation knots, traced and real: every probe entry lies between two of them."""
+    return cnp.array([0.0, 0.5, 1.0]) + 0.1 * cnp.real(x[3])
+
+
 def _times(x: Any) -> Any:
     """Output times of an ODE solution, traced: the first one is the initial time."""
     return cnp.array([0.1 * x[3], 1.0 + x[3]])
@@ -207,7 +212,7 @@ PROBES: dict[str, Build] = {
     "numpy.angle": lambda f, x: f(x + 1j * (1.5 - x)),
     "numpy.imag": lambda f, x: f(x * x * (1 + 2j)),
     "numpy.sign": lambda f, x: f(x + 1j * (1.5 - x)),
-    "numpy.clip": lambda f, x: f(x, 0.4, 0.6),
+    "numpy.clip": lambda f, x: f(x, x[0] + 0.1, x[2] - 0.05),  # x[0], x[2] clipped
     "numpy.where": lambda f, x: f(X0 > 0.5, x, x * x),
     "numpy.select": lambda f, x: f([X0 > 0.5], [x], x * x),
     "numpy.quantile": lambda f, x: f(x, 0.3),
@@ -252,7 +257,7 @@ PROBES: dict[str, Build] = {
     "numpy.tensordot": lambda f, x: f(x, 1.5 - x, 1),
     "numpy.einsum": lambda f, x: f("i,i->", x, x * x),
     "numpy.cross": lambda f, x: f(x[:3], (1.5 - x)[:3]),
-    "numpy.interp": lambda f, x: f(cnp.real(x), [0.0, 0.5, 1.0], x[:3] * x[:3]),
+    "numpy.interp": lambda f, x: f(cnp.real(x), _knots(x), x[:3] * x[:3]),
     "numpy.linspace": lambda f, x: f(x[0], x[1], 3),
     "numpy.logspace": lambda f, x: f(x[0], x[1], 3),
     "numpy.geomspace": lambda f, x: f(x[0], x[1], 3),
