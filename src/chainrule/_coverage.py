@@ -63,7 +63,7 @@ _TIES = "ties: 1/k each"
 _ORDER = "ties share an order statistic's weight equally; discrete methods: 1 to the entry"
 _NORM = "0 at the zero vector; `inf`-norm ties: equal shares"
 _SPECTRAL = "repeated values: the gap term taken as 0 (vectors: defined up to sign)"
-_SHAPES = "`cdf sf ppf` (and logs): not in the shape parameters"
+_SHAPES = "`cdf sf ppf` (and logs) in the shape parameters by differentiating the series"
 _DISCRETE = "not in `k`; `ppf` is a step: 0"
 NOTES = {
     "numpy.abs": "0 at 0",
@@ -118,17 +118,17 @@ NOTES = {
     "scipy.special.xlogy": "0 at `x = 0` (both partials)",
     "scipy.special.xlog1py": "0 at `x = 0` (both partials)",
     "scipy.special.i0e": "0 at 0 (mean of the one-sided slopes)",
-    "scipy.special.ive": "at 0: the mean of the one-sided slopes; not in `v`",
+    "scipy.special.ive": "at 0: the mean of the one-sided slopes; in `v` as `iv`",
     "scipy.special.factorial": "0 left of 0; at 0 the right-hand slope",
     "scipy.special.polygamma": "not in `n`",
     "scipy.special.yn": "not in `n`",
     "scipy.special.expn": "not in `n`",
     "scipy.special.multigammaln": "not in `d`",
-    "scipy.special.gammainc": "not in `a`",
-    "scipy.special.gammaincc": "not in `a`",
-    "scipy.special.betainc": "not in `a`, `b`",
+    "scipy.special.gammainc": "in `a` through its series / continued fraction, any order",
+    "scipy.special.gammaincc": "in `a` through its series / continued fraction, any order",
+    "scipy.special.betainc": "in `a`, `b` through its continued fraction, any order",
     "scipy.special.hyp1f1": "not in `a`, `b`",
-    "scipy.special.iv": "not in `v`",
+    "scipy.special.iv": "in `v` for `v > -1`, `x >= 0` (raises where its series loses digits)",
     "scipy.special.jv": "not in `v`",
     "scipy.special.jn": "not in `n`",
     "scipy.special.yv": "not in `v`",
@@ -144,7 +144,7 @@ NOTES = {
     "scipy.stats.bernoulli": _DISCRETE,
     "scipy.stats.geom": _DISCRETE,
     "scipy.stats.binom": _DISCRETE + "; `cdf sf` not in `n`",
-    "scipy.stats.nbinom": _DISCRETE + "; `cdf sf` not in `n`",
+    "scipy.stats.nbinom": _DISCRETE,
     "scipy.stats.multinomial": "not in `x`; the last `p` is `1 - sum` of the others",
     "scipy.linalg.cholesky": "reads one triangle (`lower`): 0 in the other",
     "scipy.linalg.cho_factor": "reads one triangle (`lower`): 0 in the other",
