@@ -412,7 +412,8 @@ def irfftn(
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
-    >>> cr.grad(lambda h: np.fft.irfftn(h, s=(2, 4))[0, 0])(np.ones((2, 3), complex))
+    >>> first = lambda h: np.fft.irfftn(h, s=(2, 4), axes=(0, 1))[0, 0]
+    >>> cr.grad(first)(np.ones((2, 3), complex))
     array([[0.125+0.j, 0.25 +0.j, 0.125+0.j],
            [0.125+0.j, 0.25 +0.j, 0.125+0.j]])
     """
