@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -218,6 +219,18 @@ def test_irfft_ignores_the_imaginary_parts_of_dc_and_nyquist() -> None:
         assert numpy.all(numpy.delete(g.imag, ignored) != 0)
         for k in ignored:
             assert cr.jvp(fun, (h,), (numpy.eye(4)[k] * 1j,))[1] == 0.0
+
+
+@pytest.mark.parametrize("name", ["irfft", "hfft"])
+def test_a_real_spectrum_gets_a_real_derivative(name: str) -> None:
+    x = real(2, 4)
+    fun = lambda v: np.sum(getattr(np.fft, name)(v, 5, axis=0) ** 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no complex cotangent cast to real on the way
+        g = cr.grad(fun)(x)
+        assert g.dtype == numpy.float64
+        assert cr.grad(fun)(x.astype(numpy.float32)).dtype == numpy.float32
+    numpy.testing.assert_allclose(g, cr.grad(fun)(x + 0j).real, rtol=1e-13)
 
 
 def test_the_fft_is_holomorphic() -> None:

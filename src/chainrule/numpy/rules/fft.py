@@ -90,7 +90,7 @@ def _self_transpose(transform: Any) -> Any:
 
 
 def _rfft_transpose(g: Any, ans: Any, x: Any, *, n: int, axis: int, norm: str) -> Any:
-    spectrum = _fft(_resize(g, n, axis), n=n, axis=axis, norm=norm)
+    spectrum = _fft(g, n=n, axis=axis, norm=norm)  # `n` pads `g` with zeros
     return _resize(spectrum, shape_of(x)[axis], axis)  # complex: the core keeps its real part
 
 
