@@ -143,9 +143,19 @@ def test_s_without_axes_warns_as_numpy_does() -> None:
         numpy.testing.assert_array_equal(got, expected)
 
 
+def test_none_in_s_takes_the_default_length_and_warns_as_numpy_does() -> None:
+    x = cplx(2, 3)
+    kwargs = {"s": (None, 5), "axes": (0, 1)}
+    for name in ("fftn", "irfftn"):
+        with pytest.warns(DeprecationWarning, match="None"):
+            expected = getattr(numpy.fft, name)(x, **kwargs)
+        fun = lambda v, name=name: getattr(np.fft, name)(v, **kwargs)
+        with pytest.warns(DeprecationWarning, match=f"fft.{name}: None in `s`"):
+            numpy.testing.assert_array_equal(traced_value(fun, x), expected)
+
+
 def test_empty_axes_leave_the_array_as_numpy_does() -> None:
     x = cplx(3)
-    assert traced_value(lambda v: np.fft.fftn(v, axes=()), x) is not None
     numpy.testing.assert_array_equal(
         traced_value(lambda v: np.fft.fftn(v, axes=()), x), numpy.fft.fftn(x, axes=())
     )
