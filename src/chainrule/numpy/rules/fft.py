@@ -10,9 +10,11 @@ whose transpose is the zero-padding or cut back):
 - ``fft``, ``ifft``: ``y = c F P x`` with ``F[j, t] = w**(j t)`` (or ``w**(-j t)``), a
   *symmetric* matrix, so the transpose is ``P^T c F``: the same transform of the cotangent,
   with the same norm, cut or padded back to the input's length.
-- ``rfft`` (real input): the first ``n // 2 + 1`` rows of ``fft``. Its transpose pads the
-  cotangent with zeros to ``n`` points, applies ``fft``, and cuts back; the real part of
-  that is the derivative of the real input (the core takes it).
+- ``rfft`` (real input): the first ``k = n // 2 + 1`` rows of ``fft``, so its transpose is
+  ``Re(sum_j g_j w**(j t))`` over those bins. That is ``irfft(conj(g) / m)`` (norm swapped,
+  same ``c``), with ``m`` the bin weights of ``irfft`` below: ``irfft`` counts each bin
+  between DC and Nyquist twice, for the frequencies ``j`` and ``n - j``, and the transpose
+  of ``rfft`` only once.
 - ``irfft`` reads a half spectrum ``h`` (``k = n // 2 + 1`` bins) as a Hermitian one:
   ``x[t] = c sum_j m_j Re(h_j w**(-j t))`` with ``m_j = 2`` except ``m_0 = 1`` (and
   ``m_{n/2} = 1`` for even ``n``), where only the real parts of the DC and Nyquist bins
@@ -89,19 +91,27 @@ def _self_transpose(transform: Any) -> Any:
     return vjp
 
 
-def _rfft_transpose(g: Any, ans: Any, x: Any, *, n: int, axis: int, norm: str) -> Any:
-    spectrum = _fft(g, n=n, axis=axis, norm=norm)  # `n` pads `g` with zeros
-    return _resize(spectrum, shape_of(x)[axis], axis)  # complex: the core keeps its real part
-
-
-def _irfft_transpose(g: Any, ans: Any, h: Any, *, n: int, axis: int, norm: str) -> Any:
-    k = n // 2 + 1
-    weights = np.full(k, 2.0, dtype_of(g))
+def _bin_weights(n: int, inner: float, dtype: Any, axis: int) -> np.ndarray:
+    """Weights of the ``n // 2 + 1`` bins of a half spectrum along `axis`: 1 at the DC and (for
+    even `n`) Nyquist bins, which stand for one frequency each, `inner` at the others, which
+    stand for two (``j`` and ``n - j``)."""
+    weights = np.full(n // 2 + 1, inner, dtype)
     weights[0] = 1.0
     if n % 2 == 0:
         weights[-1] = 1.0
+    return weights.reshape((-1,) + (1,) * (-axis - 1))
+
+
+def _rfft_transpose(g: Any, ans: Any, x: Any, *, n: int, axis: int, norm: str) -> Any:
+    # Re(sum_j g_j w**(j t)) over the half spectrum: irfft counts the inner bins twice
+    weights = _bin_weights(n, 0.5, np.finfo(dtype_of(g)).dtype, axis)
+    signal = _irfft(cnp.conj(g) * weights, n=n, axis=axis, norm=_SWAPPED[norm])
+    return _resize(signal, shape_of(x)[axis], axis)
+
+
+def _irfft_transpose(g: Any, ans: Any, h: Any, *, n: int, axis: int, norm: str) -> Any:
     half = cnp.conj(_rfft(g, n=n, axis=axis, norm=_SWAPPED[norm]))
-    ct = _resize(half * weights.reshape((k,) + (1,) * (-axis - 1)), shape_of(h)[axis], axis)
+    ct = _resize(half * _bin_weights(n, 2.0, dtype_of(g), axis), shape_of(h)[axis], axis)
     return ct if is_complex(h) else cnp.real(ct)
 
 
