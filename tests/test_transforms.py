@@ -446,8 +446,8 @@ def test_branching_on_a_comparison_differentiates_the_branch_taken() -> None:
 
 
 def test_numpy_function_without_a_rule_is_named() -> None:
-    with pytest.raises(TypeError, match=r"numpy.fft.fft|numpy.fft has no derivative rule"):
-        cr.grad(lambda x: np.sum(numpy.fft.fft(x)).real)(X)
+    with pytest.raises(TypeError, match=r"numpy\.piecewise has no derivative rule"):
+        cr.grad(lambda x: np.sum(numpy.piecewise(x, [x > 1], [1.0, 2.0])))(X)
     with pytest.raises(TypeError, match=r"numpy\.polyfit has no derivative rule"):
         cr.grad(lambda x: numpy.polyfit(x, x, 1)[0])(X)
 

@@ -9,6 +9,7 @@ being differentiated they also record or push derivatives. Their derivative rule
 
 import types as _types
 import typing as _typing
+from importlib import import_module as _import_module
 
 import numpy as _np
 from numpy import random as random
@@ -37,5 +38,5 @@ globals().update(
 
 
 def __getattr__(name: str) -> _typing.Any:
-    """Anything else is NumPy's."""
-    return getattr(_np, name)
+    """Anything else is NumPy's; ``fft`` is ours, imported on first use."""
+    return _import_module(f"{__name__}.fft") if name == "fft" else getattr(_np, name)

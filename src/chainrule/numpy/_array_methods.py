@@ -153,7 +153,7 @@ def _dispatch_table() -> dict[Any, Any]:
     global _FUNCTIONS
     if _FUNCTIONS is None:
         table = {}
-        for ours_mod, theirs_mod in ((cnp, np), (cnp.linalg, np.linalg)):
+        for ours_mod, theirs_mod in ((cnp, np), (cnp.linalg, np.linalg), (cnp.fft, np.fft)):
             for name in dir(theirs_mod):
                 theirs = getattr(theirs_mod, name)
                 ours = getattr(ours_mod, name, theirs)
