@@ -1,0 +1,139 @@
+"""Reductions, shape functions, indexing, sequences and ranges on complex values.
+
+Every case goes through `check_rule` (forward and reverse to second order, batched
+Jacobians of the real and imaginary parts, complex64 kept), and its value under a transform
+is NumPy's own. The hard-coded numbers are JAX's (0.4, x64), in the convention of
+`chainrule.core.primitive`. Functions NumPy refuses on complex values, or that cannot be
+differentiated there, raise an error that names them.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy
+import pytest
+
+import chainrule as cr
+import chainrule.numpy as np
+from rulecheck import check_rule
+
+rng = numpy.random.default_rng(11)
+
+
+def cx(*shape: int) -> Any:
+    return rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+
+
+Z = cx(4)
+ZM = cx(2, 3)
+Z3 = cx(2, 3, 2)
+R = rng.standard_normal(4)
+RM = rng.standard_normal((2, 3))
+W = numpy.array([1.0, 2.0, 0.5])
+EPS = numpy.finfo(numpy.float64).eps
+
+
+def same_as_numpy(fun: Callable[..., Any], *args: Any, ulps: float = 4.0) -> None:
+    """The value `fun` gives under a transform is the one it gives on plain arrays (NumPy's)."""
+    plain = fun(*args)
+    traced, _ = cr.jvp(fun, args, tuple(numpy.zeros_like(a) for a in args))
+    for p, t in zip(cr.tree.leaves(plain), cr.tree.leaves(traced), strict=True):
+        assert numpy.asarray(t).dtype == numpy.asarray(p).dtype
+        scale = numpy.max(numpy.abs(p), initial=1.0)
+        numpy.testing.assert_allclose(t, p, rtol=0, atol=ulps * EPS * scale)
+
+
+def check(fun: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    same_as_numpy(fun, *args)
+    check_rule(fun, *args, **kwargs)
+
+
+# ---------------------------------------------------------------------------------- reductions
+
+REDUCTIONS: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {
+    "sum": (lambda z: np.sum(z, axis=0), (ZM,)),
+    "sum-all": (np.sum, (Z3,)),
+    "sum-keepdims": (lambda z: np.sum(z, axis=(0, 2), keepdims=True), (Z3,)),
+    "mean": (lambda z: np.mean(z, axis=-1), (ZM,)),
+    "prod": (lambda z: np.prod(z, axis=1), (ZM,)),
+    "prod-zero": (lambda z: np.prod(z), (numpy.array([1 + 1j, 0j, 2 - 1j, 0j]),)),
+    "cumsum": (lambda z: np.cumsum(z, axis=1), (ZM,)),
+    "cumprod": (lambda z: np.cumprod(z), (ZM,)),
+    "nansum": (lambda z: np.nansum(z, axis=1), (ZM,)),
+    "nanmean": (lambda z: np.nanmean(z, axis=0), (ZM,)),
+    "nanprod": (np.nanprod, (Z,)),
+    "nancumsum": (lambda z: np.nancumsum(z, axis=0), (ZM,)),
+    "nancumprod": (np.nancumprod, (Z,)),
+    "var": (lambda z: np.var(z, axis=1), (ZM,)),
+    "var-ddof": (lambda z: np.var(z, axis=(0, 2), ddof=1, keepdims=True), (Z3,)),
+    "std": (lambda z: np.std(z, axis=0), (ZM,)),
+    "std-all": (lambda z: np.std(z, ddof=1), (Z3,)),
+    "nanvar": (lambda z: np.nanvar(z, axis=1), (ZM,)),
+    "nanstd": (lambda z: np.nanstd(z, axis=1, ddof=1), (ZM,)),
+    "average": (lambda z: np.average(z, axis=1, weights=W), (ZM,)),
+    "average-cc": (lambda z, w: np.average(z, axis=1, weights=w), (ZM, cx(3))),
+    "average-rc": (lambda a, w: np.average(a, weights=w), (R, Z)),
+    "average-cr": (lambda z, w: np.average(z, weights=w), (Z, R * R + 0.5)),
+    "max": (lambda z: np.max(z, axis=1), (ZM,)),
+    "amin": (lambda z: np.amin(z, axis=0), (ZM,)),
+    "nanmax": (np.nanmax, (Z,)),
+    "nanmin": (lambda z: np.nanmin(z, axis=1), (ZM,)),
+    "ptp": (lambda z: np.ptp(z, axis=1), (ZM,)),
+    "median": (np.median, (Z,)),
+    "median-odd": (lambda z: np.median(z, axis=1), (ZM,)),
+    "nanmedian": (lambda z: np.nanmedian(z, axis=0), (ZM,)),
+    "mixed-dtype": (lambda x: np.sum(x, dtype=numpy.complex128) * (1 - 2j), (R,)),
+}
+
+
+@pytest.mark.parametrize("name", REDUCTIONS)
+def test_reductions_on_complex_values(name: str) -> None:
+    fun, args = REDUCTIONS[name]
+    check(fun, *args, float32=name not in ("average", "average-cr", "mixed-dtype"))
+
+
+def test_var_and_std_of_complex_values_are_real_and_match_jax() -> None:
+    z = numpy.array([1 + 2j, -1 + 0.5j, 3 - 1j])
+    assert np.var(z).dtype == numpy.float64
+    numpy.testing.assert_allclose(cr.grad(np.var)(z), [-1j, -4 / 3, 4 / 3 + 1j], rtol=1e-14)
+    numpy.testing.assert_allclose(
+        cr.grad(lambda z: np.std(z, ddof=1))(z), [-0.3j, -0.4, 0.4 + 0.3j], rtol=1e-14
+    )
+    # d var = 2 Re(<conj(z - mean), dz>) / n: a real tangent
+    _, t = cr.jvp(np.var, (z,), (numpy.array([1j, 0, 0]),))
+    assert numpy.isrealobj(t) and t == pytest.approx(1.0)
+    # of real values nothing changes: the first-order backward pass stays on plain arrays
+    assert cr.grad(np.var)(numpy.array([1.0, 2.0, 4.0])).dtype == numpy.float64
+
+
+def test_extrema_and_order_statistics_follow_numpys_lexicographic_order() -> None:
+    z = numpy.array([1 + 2j, -1 + 0.5j, 3 - 1j, 3 - 2j])
+    assert np.max(z) == 3 - 1j
+    ct = numpy.array([1 + 1j, 1j, 2.0, 3.0])
+    got = cr.grad(lambda v: np.real(np.max(v) * (1 + 1j)))(z)
+    numpy.testing.assert_array_equal(got, [0, 0, 1 + 1j, 0])  # JAX: the gather of the max
+    got = cr.grad(lambda v: np.real(np.sort(v) @ ct))(z)
+    numpy.testing.assert_array_equal(got, [1j, 1 + 1j, 3, 2])
+    # ties (equal complex values) share the derivative, as for real values
+    t = numpy.array([2 + 1j, 2 + 1j, 1 + 5j])
+    numpy.testing.assert_array_equal(cr.grad(lambda v: np.real(np.max(v)))(t), [0.5, 0.5, 0])
+
+
+def test_a_real_input_summed_as_complex_gets_the_real_part_without_a_warning() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", numpy.exceptions.ComplexWarning)
+        g = cr.grad(lambda x: np.real(np.sum(x, dtype=numpy.complex64) * (1 - 2j)))(R)
+    assert g.dtype == numpy.float64
+    numpy.testing.assert_array_equal(g, numpy.ones(4))
+
+
+@pytest.mark.parametrize("name", ["quantile", "percentile", "nanquantile", "nanpercentile"])
+def test_quantiles_refuse_complex_values_as_numpy_does(name: str) -> None:
+    fun = getattr(np, name)
+    with pytest.raises(TypeError, match="real numbers"):
+        getattr(numpy, name)(Z, 0.5)
+    with pytest.raises(TypeError, match="real numbers"):
+        cr.grad(lambda z: np.real(fun(z, 0.5)))(Z)
