@@ -137,3 +137,112 @@ def test_quantiles_refuse_complex_values_as_numpy_does(name: str) -> None:
         getattr(numpy, name)(Z, 0.5)
     with pytest.raises(TypeError, match="real numbers"):
         cr.grad(lambda z: np.real(fun(z, 0.5)))(Z)
+
+
+# ----------------------------------------------------------------------------- shape functions
+
+SHAPES: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {
+    "reshape": (lambda z: np.reshape(z, (3, 2)), (ZM,)),
+    "ravel": (np.ravel, (ZM,)),
+    "transpose": (lambda z: np.transpose(z, (2, 0, 1)), (Z3,)),
+    "swapaxes": (lambda z: np.swapaxes(z, 0, 2), (Z3,)),
+    "moveaxis": (lambda z: np.moveaxis(z, 0, -1), (Z3,)),
+    "expand_dims": (lambda z: np.expand_dims(z, 1), (ZM,)),
+    "squeeze": (np.squeeze, (cx(1, 3, 1),)),
+    "astype": (lambda x: np.astype(x, numpy.complex128) * (1 + 1j), (R,)),
+    "astype-real": (lambda z: np.astype(z, numpy.float64), (Z,)),  # NumPy: the real part
+    "concatenate": (lambda z, x: np.concatenate([z, x, z * z]), (Z, R)),
+    "concatenate-axis": (lambda z, x: np.concatenate([z, x], axis=1), (ZM, RM)),
+    "stack": (lambda z, x: np.stack([z, x], axis=1), (Z, R)),
+    "hstack": (lambda z, x: np.hstack([x, z]), (Z, R)),
+    "vstack": (lambda z, x: np.vstack([z, x]), (ZM, RM)),
+    "dstack": (lambda z: np.dstack([z, 2 * z]), (ZM,)),
+    "column_stack": (lambda z, x: np.column_stack([z, x]), (Z, R)),
+    "split": (lambda z: np.split(z, 2)[1] * np.split(z, 2)[0], (Z,)),
+    "array_split": (lambda z: np.array_split(z, 2, axis=1)[0], (ZM,)),
+    "tile": (lambda z: np.tile(z, (2, 1)), (ZM,)),
+    "repeat": (lambda z: np.repeat(z, 2, axis=0), (ZM,)),
+    "repeat-counts": (lambda z: np.repeat(z, [1, 0, 3, 2]), (Z,)),
+    "pad": (lambda z: np.pad(z, ((1, 0), (0, 2))), (ZM,)),
+    "pad-constant": (lambda z: np.pad(z, 1, constant_values=1j), (Z,)),
+    "pad-reflect": (lambda z: np.pad(z, 2, mode="reflect"), (Z,)),
+    "pad-wrap": (lambda z: np.pad(z, (1, 2), mode="wrap"), (ZM,)),
+    "flip": (lambda z: np.flip(z, 1), (ZM,)),
+    "fliplr": (np.fliplr, (ZM,)),
+    "flipud": (np.flipud, (ZM,)),
+    "roll": (lambda z: np.roll(z, (1, -1), (0, 1)), (ZM,)),
+    "roll-flat": (lambda z: np.roll(z, 2), (ZM,)),
+    "rot90": (lambda z: np.rot90(z, 3, axes=(2, 0)), (Z3,)),
+    "broadcast_to": (lambda z: np.broadcast_to(z, (2, 4)), (Z,)),
+    "diagonal": (lambda z: np.diagonal(z, 1, 2, 1), (Z3,)),
+    "diag": (lambda z: np.diag(z, -1), (Z,)),
+    "diag-matrix": (np.diag, (ZM,)),
+    "trace": (lambda z: np.trace(z, axis1=0, axis2=2), (Z3,)),
+    "tril": (lambda z: np.tril(z, -1), (ZM,)),
+    "triu": (np.triu, (Z3,)),
+    "atleast_1d": (lambda z: np.atleast_1d(z[0], z), (Z,)),
+    "atleast_2d": (np.atleast_2d, (Z,)),
+    "atleast_3d": (np.atleast_3d, (Z,)),
+    "asarray": (lambda z, x: np.asarray([z[0], x[0] * z[1]]), (Z, R)),
+    "select": (lambda z, x: np.select([R > 0, R < -1], [z * z, x], default=z), (Z, R)),
+    "select-real-choices": (lambda z, x: np.select([R > 0], [x], default=z[0]), (Z, R)),
+    "append": (lambda z, x: np.append(x, z), (Z, R)),
+    "append-axis": (lambda z: np.append(z, z[:1] * z[:1], axis=0), (ZM,)),
+    "r_": (lambda z, x: np.r_[z, x * x, 1j], (Z, R)),
+    "c_": (lambda z, x: np.c_[z, x], (Z, R)),
+    "diff": (lambda z: np.diff(z, 2, axis=0), (cx(4, 2),)),
+    "diff-ends": (lambda z, x: np.diff(z, prepend=x[0], append=z[:1]), (Z, R)),
+    "ediff1d": (lambda z: np.ediff1d(z, to_begin=z[0], to_end=[1.0, 2.0]), (ZM,)),
+    "meshgrid": (lambda z, x: np.meshgrid(z, x[:2]), (Z, R)),
+    "meshgrid-ij": (lambda z: np.meshgrid(z, z[:3] * z[:3], indexing="ij", sparse=True), (Z,)),
+    "array": (lambda z, x: np.array([[z[0], x[1]], [z[1] * x[0], 2.0]]), (Z, R)),
+    "full": (lambda z: np.full((2, 3), z[1]), (Z,)),
+    "full_like": (lambda z: np.full_like(ZM, z[0] * z[1]), (Z,)),
+}
+
+
+def _joined(fun: Callable[..., Any]) -> Callable[..., Any]:
+    """A function of several outputs as one array, each part scaled differently."""
+
+    def one(*args: Any) -> Any:
+        out = fun(*args)
+        if not isinstance(out, (tuple, list)):
+            return out
+        return np.concatenate([np.ravel(p) * (k + 1.0) for k, p in enumerate(out)])
+
+    return one
+
+
+@pytest.mark.parametrize("name", SHAPES)
+def test_shape_functions_on_complex_values(name: str) -> None:
+    fun, args = SHAPES[name]
+    widened = ("r_", "pad-constant", "astype", "astype-real", "array", "asarray", "full_like")
+    with warnings.catch_warnings():  # (NumPy warns that astype drops the imaginary part)
+        warnings.simplefilter("ignore", numpy.exceptions.ComplexWarning)
+        check(_joined(fun), *args, float32=name not in widened)
+
+
+@pytest.mark.parametrize("holomorphic", [True, False])
+def test_shape_functions_keep_holomorphic_derivatives(holomorphic: bool) -> None:
+    f = lambda z: np.roll(np.concatenate([np.flip(z), np.tril(np.outer(z, z))[1]]), 1)
+    if holomorphic:
+        jac = cr.jacfwd(f, holomorphic=True)(Z)
+        numpy.testing.assert_allclose(jac, cr.jacrev(f, holomorphic=True)(Z), rtol=1e-14)
+        assert jac.dtype == numpy.complex128 and jac.shape == (8, 4)
+    else:
+        check_rule(f, Z)
+
+
+def test_a_flat_roll_has_second_forward_derivatives() -> None:
+    # (the batched tangent of a flattened roll was given an int axis, which a second
+    # forward pass could not shift)
+    hess = cr.jacfwd(cr.jacfwd(lambda x: np.roll(x * x, (1, 2))))(numpy.arange(4.0))
+    numpy.testing.assert_array_equal(hess[1], numpy.diag([0.0, 0.0, 2.0, 0.0]))
+
+
+def test_ediff1d_refuses_a_complex_end_of_real_values_as_numpy_does() -> None:
+    for kwargs in ({"to_begin": Z[:1]}, {"to_end": 1j}):
+        with pytest.raises(TypeError, match="must be compatible with input `ary`"):
+            numpy.ediff1d(R, **kwargs)
+        with pytest.raises(TypeError, match="must be compatible with input `ary`"):
+            cr.grad(lambda x, kw=kwargs: np.real(np.ediff1d(x, **kw)).sum())(R)
