@@ -246,3 +246,59 @@ def test_ediff1d_refuses_a_complex_end_of_real_values_as_numpy_does() -> None:
             numpy.ediff1d(R, **kwargs)
         with pytest.raises(TypeError, match="must be compatible with input `ary`"):
             cr.grad(lambda x, kw=kwargs: np.real(np.ediff1d(x, **kw)).sum())(R)
+
+
+# ------------------------------------------------------------------------------------ indexing
+
+IDX = numpy.array([[2, 0], [1, 1]])
+INDEXING: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {
+    "getitem": (lambda z: z[1:, ::-1] * z[0, [2, 2, 0]], (ZM,)),
+    "getitem-mask": (lambda z: z[numpy.array([True, False, True, True])], (Z,)),
+    "getitem-ellipsis": (lambda z: z[..., 1, None], (Z3,)),
+    "take": (lambda z: np.take(z, [0, 2, 2], axis=1), (ZM,)),
+    "take-wrap": (lambda z: np.take(z, [5, -1], mode="wrap"), (Z,)),
+    "take_along_axis": (lambda z: np.take_along_axis(z, IDX, axis=1), (ZM,)),
+    "sort": (lambda z: np.sort(z, axis=0), (ZM,)),
+    "sort-flat": (lambda z: np.sort(z, axis=None, kind="stable"), (ZM,)),
+    "partition": (lambda z: np.partition(z, 2), (Z,)),
+    "unique": (lambda z: np.unique(np.concatenate([z, z[:2]])), (Z,)),
+    "at-set": (lambda z, v: cr.at(z)[1].set(v[0] * v[1]), (Z, cx(2))),
+    "at-set-real": (lambda z, x: cr.at(z)[[0, 2]].set(x[:2]), (Z, R)),
+    "at-get": (lambda z: cr.at(z)[::2].get(), (Z,)),
+    "at-add": (lambda z, v: cr.at(z)[[1, 1, 3]].add(v), (Z, cx(3))),
+    "at-subtract": (lambda z, v: cr.at(z)[:, 1].subtract(v), (ZM, cx(2))),
+    "at-multiply": (lambda z, v: cr.at(z)[[1, 1]].multiply(v), (Z, cx(2))),
+    "at-divide": (lambda z, v: cr.at(z)[numpy.array([0, 2])].divide(v), (Z, cx(2))),
+    "at-min": (lambda z, v: cr.at(z)[[0, 1]].min(v), (Z, cx(2))),
+    "at-max": (lambda z, v: cr.at(z)[1:3].max(v), (Z, cx(2))),
+    "at-real-x": (lambda x, v: cr.at(x)[1].multiply(v), (R, 2.0 + 1.0j)),
+}
+
+
+@pytest.mark.parametrize("name", INDEXING)
+def test_indexing_on_complex_values(name: str) -> None:
+    fun, args = INDEXING[name]
+    if name == "at-real-x":
+        with pytest.warns(numpy.exceptions.ComplexWarning):  # as NumPy's multiply.at
+            check(fun, *args, float32=False)
+    else:
+        check(fun, *args)
+
+
+def test_at_min_and_max_order_complex_values_as_numpy() -> None:
+    z = numpy.array([1 + 1j, 2 - 1j, 2 + 0j])
+    v = numpy.array([2 - 2j, 3j])
+    plain = z.copy()
+    numpy.minimum.at(plain, [1, 1], v)
+    traced, vjp = cr.vjp(lambda z, v: cr.at(z)[[1, 1]].min(v), z, v)
+    numpy.testing.assert_array_equal(traced, plain)  # [1+1j, 3j, 2]
+    gz, gv = vjp(numpy.array([1.0, 1j, 2.0]))
+    numpy.testing.assert_array_equal(gz, [1.0, 0.0, 2.0])
+    numpy.testing.assert_array_equal(gv, [0.0, 1j])
+
+
+def test_bincount_refuses_complex_weights_as_numpy_does() -> None:
+    with pytest.raises(TypeError, match="complex128"):
+        numpy.bincount([0, 1, 1], weights=Z[:3])
+    with pytest.raises(TypeError, match="bincount: complex weights"):
+        cr.grad(lambda w: np.bincount([0, 1, 1], weights=w).sum().real)(Z[:3])
