@@ -302,3 +302,54 @@ def test_bincount_refuses_complex_weights_as_numpy_does() -> None:
         numpy.bincount([0, 1, 1], weights=Z[:3])
     with pytest.raises(TypeError, match="bincount: complex weights"):
         cr.grad(lambda w: np.bincount([0, 1, 1], weights=w).sum().real)(Z[:3])
+
+
+# ------------------------------------------------------------------- gates: where, clip, extrema
+
+NAN_PARTS = numpy.array([complex(numpy.nan, 1.5), complex(2.0, numpy.inf), 1 - 1j, numpy.nan])
+GATES: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {
+    "where": (lambda z, x: np.where(R > 0, z * z, x), (Z, R)),
+    "where-scalar": (lambda z: np.where(R > 0, z, 1j), (Z,)),
+    "clip": (lambda z: np.clip(z, -0.5, 0.5), (Z,)),
+    "clip-traced-ends": (lambda z, lo: np.clip(z, lo, lo + 1.0), (Z, R)),
+    "maximum": (lambda z, x: np.maximum(z, x), (Z, R)),
+    "minimum": (lambda z, w: np.minimum(z, w), (Z, cx(4))),
+    "fmax": (lambda z: np.fmax(z, numpy.array([0.1, numpy.nan, 1j, -3.0])), (Z,)),
+    "fmin": (lambda z, w: np.fmin(w, z), (Z, cx(4))),
+    "nan_to_num": (lambda z: np.nan_to_num(z * z), (Z,)),
+    "nan_to_num-parts": (lambda z: np.nan_to_num(z * z + NAN_PARTS, posinf=2.0), (Z,)),
+}
+
+
+@pytest.mark.parametrize("name", GATES)
+def test_gates_on_complex_values(name: str) -> None:
+    fun, args = GATES[name]
+    with numpy.errstate(invalid="ignore"):
+        check(fun, *args, float32=name not in ("fmax", "nan_to_num-parts"))
+
+
+def test_nan_to_num_replaces_the_parts_of_a_complex_value_separately() -> None:
+    z = numpy.array([complex(numpy.nan, 1.5), complex(2.0, numpy.inf), 1 - 1j])
+    out, vjp = cr.vjp(np.nan_to_num, z)
+    numpy.testing.assert_array_equal(out, numpy.nan_to_num(z))
+    # each part's derivative is kept where that part is not replaced
+    numpy.testing.assert_array_equal(vjp(numpy.full(3, 1 + 1j))[0], [1j, 1, 1 + 1j])
+    _, t = cr.jvp(np.nan_to_num, (z,), (numpy.full(3, 1 + 1j),))
+    numpy.testing.assert_array_equal(t, [1j, 1, 1 + 1j])
+    # that is not holomorphic; where both parts are kept or replaced, it is
+    with pytest.raises(TypeError, match="nan_to_num is not holomorphic"):
+        cr.jacfwd(np.nan_to_num, holomorphic=True)(z)
+    jac = cr.jacfwd(np.nan_to_num, holomorphic=True)(
+        numpy.array([complex(numpy.nan, numpy.nan), 1j])
+    )
+    numpy.testing.assert_array_equal(jac, numpy.diag([0, 1 + 0j]))
+
+
+def test_clip_and_extrema_select_complex_entries_lexicographically() -> None:
+    z = numpy.array([1 + 5j, -2 + 1j, 0.5 - 3j])
+    grads = cr.grad(lambda z, lo, hi: np.sum(np.real(np.clip(z, lo, hi))), argnums=(0, 1, 2))
+    gz, glo, ghi = grads(z, -1.0, 1.0)  # NumPy: [1, -1, 0.5-3j]
+    numpy.testing.assert_array_equal(gz, [0, 0, 1])
+    assert (glo, ghi) == (1.0, 1.0)
+    g = cr.grad(lambda z: np.real(np.sum(np.maximum(z, 1.0) * 1j)))(z)
+    numpy.testing.assert_array_equal(g, [1j, 0, 0])
