@@ -353,3 +353,75 @@ def test_clip_and_extrema_select_complex_entries_lexicographically() -> None:
     assert (glo, ghi) == (1.0, 1.0)
     g = cr.grad(lambda z: np.real(np.sum(np.maximum(z, 1.0) * 1j)))(z)
     numpy.testing.assert_array_equal(g, [1j, 0, 0])
+
+
+# ----------------------------------------------------------------------------------- sequences
+
+XP = numpy.array([0.0, 1.0, 2.5, 3.0])
+SEQUENCES: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {
+    "polyval": (np.polyval, (Z, cx(3))),
+    "polyval-rc": (np.polyval, (R, cx(2))),
+    "polyval-cr": (np.polyval, (Z, R)),
+    "convolve": (np.convolve, (Z, cx(2))),
+    "convolve-same": (lambda a, v: np.convolve(a, v, "same"), (cx(2), Z)),
+    "convolve-rc": (lambda a, v: np.convolve(a, v, "valid"), (R, cx(3))),
+    "correlate": (np.correlate, (Z, cx(2))),
+    "correlate-full": (lambda a, v: np.correlate(a, v, "full"), (cx(3), Z)),
+    "correlate-same": (lambda a, v: np.correlate(a, v, "same"), (cx(2), Z)),
+    "correlate-rc": (lambda a, v: np.correlate(a, v, "same"), (R, cx(3))),
+    "correlate-cr": (lambda a, v: np.correlate(a, v, "full"), (Z, R[:3])),
+    "trapezoid": (lambda z: np.trapezoid(z, axis=0), (ZM,)),
+    "trapezoid-x": (lambda z, x: np.trapezoid(z, x * x), (Z, R)),
+    "gradient": (lambda z: np.gradient(z, 0.5, edge_order=2), (Z,)),
+    "gradient-axes": (lambda z, x: np.gradient(z, x[:2] * x[:2] + 1.0, 2.0), (ZM, R)),
+    "interp": (lambda fp: np.interp(numpy.array([-1.0, 0.5, 2.5, 2.7, 4.0]), XP, fp), (Z,)),
+    "interp-x": (lambda x, fp: np.interp(x, XP, fp, left=1j), (R, Z)),
+    "interp-xp": (lambda xp, fp: np.interp(numpy.array([0.5, 2.0]), xp, fp), (XP, Z)),
+}
+
+
+@pytest.mark.parametrize("name", SEQUENCES)
+def test_sequences_on_complex_values(name: str) -> None:
+    fun, args = SEQUENCES[name]
+    check(fun, *args, float32=not name.startswith("interp"))
+
+
+def test_correlate_conjugates_its_second_argument_as_jax() -> None:
+    z = numpy.array([1 + 2j, -1 + 0.5j, 3 - 1j])
+    v = numpy.array([2 - 1j, 0.5 + 1j])
+    ct = numpy.array([1j, 2.0])
+    numpy.testing.assert_allclose(
+        cr.grad(lambda a: np.real(np.correlate(a, v) @ ct))(z), [-1 + 2j, 5 + 2.5j, 1 - 2j]
+    )
+    numpy.testing.assert_allclose(
+        cr.grad(lambda v: np.real(np.correlate(z, v) @ ct))(v), [-4 - 2j, 5.5 + 3j]
+    )
+    with pytest.raises(TypeError, match="conjugate is not holomorphic"):
+        cr.jacfwd(lambda v: np.correlate(z, v), holomorphic=True)(v)
+    # of the first argument alone it is holomorphic
+    jac = cr.jacrev(lambda a: np.correlate(a, v), holomorphic=True)(z)
+    numpy.testing.assert_allclose(jac, [[2 + 1j, 0.5 - 1j, 0], [0, 2 + 1j, 0.5 - 1j]])
+
+
+def test_interp_of_complex_fp_matches_jax() -> None:
+    z = numpy.array([1 + 2j, -1 + 0.5j, 3 - 1j])
+    f = lambda fp: np.real(np.interp([0.5, 1.25], [0.0, 1.0, 2.0], fp) @ numpy.array([1j, 1]))
+    numpy.testing.assert_allclose(cr.grad(f)(z), [0.5j, 0.75 + 0.5j, 0.25])
+
+
+@pytest.mark.parametrize(
+    ("call", "says"),
+    [
+        (lambda x: np.interp(x * 1j, XP, R), "`x` must be real"),
+        (lambda x: np.interp(0.5, x + 0j, R), "`xp` must be real"),
+        (lambda x: np.interp(0.5, XP, x, left=1j), "`left` must be real"),
+        (lambda x: np.unwrap(x * (1 + 1j)), "unwrap: phases must be real"),
+    ],
+)
+def test_complex_values_numpy_refuses_raise_errors_that_name_the_function(
+    call: Callable[..., Any], says: str
+) -> None:
+    with pytest.raises(TypeError):
+        call(R)  # NumPy's own error on plain arrays
+    with pytest.raises(TypeError, match=says):
+        cr.grad(lambda x: np.sum(np.real(call(x))))(R)
