@@ -425,3 +425,36 @@ def test_complex_values_numpy_refuses_raise_errors_that_name_the_function(
         call(R)  # NumPy's own error on plain arrays
     with pytest.raises(TypeError, match=says):
         cr.grad(lambda x: np.sum(np.real(call(x))))(R)
+
+
+# ------------------------------------------------------------------------------------- ranges
+
+RANGES: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {
+    "linspace": (lambda a, b: np.linspace(a, b, 5), (Z[0], Z[1])),
+    "linspace-rc": (lambda a, b: np.linspace(a, b, 4, endpoint=False), (R[0], Z[1])),
+    "linspace-arrays": (lambda a, b: np.linspace(a, b, 3, axis=1), (Z, R)),
+    "logspace": (lambda a, b: np.logspace(a, b, 4), (Z[0], Z[1])),
+    "logspace-base": (lambda b: np.logspace(0.0, 2.0, 3, base=b), (Z[2],)),
+    "geomspace": (lambda a, b: np.geomspace(a, b, 5), (Z[0], Z[1])),
+    "geomspace-negative": (lambda a, b: np.geomspace(a, b, 3), (-2.0 + 0j, Z[3])),
+    "geomspace-rc": (lambda a, b: np.geomspace(a, b, 4, endpoint=False), (-abs(R[0]), Z[1])),
+    "geomspace-arrays": (lambda a, b: np.geomspace(a, b, 3, axis=-1), (Z, Z[::-1])),
+}
+
+
+@pytest.mark.parametrize("name", RANGES)
+def test_ranges_with_complex_ends(name: str) -> None:
+    fun, args = RANGES[name]
+    check(_joined(fun), *args, float32=not name.startswith(("geomspace", "logspace-base")))
+
+
+def test_geomspace_of_complex_ends_follows_the_spiral() -> None:
+    got, jvp = cr.jvp(lambda a: np.geomspace(a, 4j, 3), (1 + 1j,), (1.0 + 0j,))
+    numpy.testing.assert_allclose(got, numpy.geomspace(1 + 1j, 4j, 3), rtol=4 * EPS)
+    # the middle point m is sqrt(a * b) on NumPy's branch: dm/da = m / 2a, dm/db = m / 2b
+    numpy.testing.assert_allclose(jvp[1], got[1] / (2 * (1 + 1j)), rtol=1e-14)
+    numpy.testing.assert_allclose(jvp[[0, 2]], [1, 0], atol=4 * EPS)
+    # holomorphic in both ends
+    m = numpy.geomspace(Z[0], Z[1], 3)[1]
+    jac = cr.jacfwd(lambda a: np.geomspace(a[0], a[1], 3), holomorphic=True)(Z[:2])
+    numpy.testing.assert_allclose(jac[1], m / (2 * Z[:2]), rtol=1e-14)
