@@ -67,6 +67,9 @@ REDUCTIONS: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {
     "nanprod": (np.nanprod, (Z,)),
     "nancumsum": (lambda z: np.nancumsum(z, axis=0), (ZM,)),
     "nancumprod": (np.nancumprod, (Z,)),
+    "cumulative_sum": (lambda z: np.cumulative_sum(z, axis=0, include_initial=True), (ZM,)),
+    "cumulative_prod": (lambda z: np.cumulative_prod(z, axis=1), (ZM,)),
+    "cumulative_prod-1d": (lambda z: np.cumulative_prod(z, include_initial=True), (Z,)),
     "var": (lambda z: np.var(z, axis=1), (ZM,)),
     "var-ddof": (lambda z: np.var(z, axis=(0, 2), ddof=1, keepdims=True), (Z3,)),
     "std": (lambda z: np.std(z, axis=0), (ZM,)),
@@ -120,6 +123,20 @@ def test_extrema_and_order_statistics_follow_numpys_lexicographic_order() -> Non
     # ties (equal complex values) share the derivative, as for real values
     t = numpy.array([2 + 1j, 2 + 1j, 1 + 5j])
     numpy.testing.assert_array_equal(cr.grad(lambda v: np.real(np.max(v)))(t), [0.5, 0.5, 0])
+
+
+def test_cumulative_sum_and_prod_are_numpys_on_plain_arrays_and_check_their_arguments() -> None:
+    for ours, theirs in (
+        (np.cumulative_sum, numpy.cumulative_sum),
+        (np.cumulative_prod, numpy.cumulative_prod),
+    ):
+        assert ours is not theirs
+        x = numpy.array([[1.0, 2.0], [3.0, 4.0]])
+        numpy.testing.assert_array_equal(ours(x, axis=1), theirs(x, axis=1))
+        with pytest.raises(ValueError, match="``axis`` argument is required"):
+            cr.grad(lambda x, f=ours: f(x).sum())(x)
+        with pytest.raises(TypeError, match="`out=` is not supported"):
+            cr.grad(lambda x, f=ours: f(x, out=numpy.empty(2)).sum())(x[0])
 
 
 def test_a_real_input_summed_as_complex_gets_the_real_part_without_a_warning() -> None:

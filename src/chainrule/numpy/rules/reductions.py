@@ -537,6 +537,71 @@ defreduction(prod, *_PROD)
 defreduction(cumprod, *_CUMPROD)
 
 
+def _cumulative(
+    x: Any, running: Primitive, identity: float, axis: Any, dtype: Any, include_initial: bool
+) -> Any:
+    """NumPy's ``cumulative_*`` on a traced `x`: `running` (cumsum or cumprod) along `axis`,
+    after the `identity` when `include_initial`."""
+    x = cnp.atleast_1d(cnp.asarray(x))
+    if axis is None:
+        if ndim_of(x) >= 2:
+            raise ValueError(
+                "For arrays which have more than one dimension ``axis`` argument is required."
+            )
+        axis = 0
+    res = running(x, axis=axis, dtype=dtype)
+    if not include_initial:
+        return res
+    shape = list(shape_of(res))
+    shape[axis] = 1
+    first = np.full(shape, identity, dtype_of(res))
+    return cnp.concatenate([first, res], axis=axis)
+
+
+def cumulative_sum(
+    x: Any, /, *, axis: Any = None, dtype: Any = None, out: Any = None,
+    include_initial: bool = False,
+) -> Any:  # fmt: skip
+    """`numpy.cumulative_sum` (the array API's `cumsum`, optionally after a 0).
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.jacfwd(lambda x: np.cumulative_sum(x, include_initial=True))(np.ones(2))
+    array([[0., 0.],
+           [1., 0.],
+           [1., 1.]])
+    """
+    if not contains_tracer(x):
+        return np.cumulative_sum(
+            x, axis=axis, dtype=dtype, out=out, include_initial=include_initial
+        )
+    if out is not None:
+        raise TypeError("chainrule.numpy.cumulative_sum: `out=` is not supported on a traced array")
+    return _cumulative(x, cumsum, 0.0, axis, dtype, include_initial)
+
+
+def cumulative_prod(
+    x: Any, /, *, axis: Any = None, dtype: Any = None, out: Any = None,
+    include_initial: bool = False,
+) -> Any:  # fmt: skip
+    """`numpy.cumulative_prod` (the array API's `cumprod`, optionally after a 1).
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda x: np.cumulative_prod(x)[-1])(np.array([2.0, 0.0, 3.0]))
+    array([0., 6., 0.])
+    """
+    if not contains_tracer(x):
+        return np.cumulative_prod(
+            x, axis=axis, dtype=dtype, out=out, include_initial=include_initial
+        )
+    if out is not None:
+        raise TypeError(
+            "chainrule.numpy.cumulative_prod: `out=` is not supported on a traced array"
+        )
+    return _cumulative(x, cumprod, 1.0, axis, dtype, include_initial)
+
+
 # ---------------------------------------------------------------- nanprod, nancumsum, nancumprod
 
 
@@ -729,15 +794,15 @@ def _weights_along(w: Any, shape: tuple[int, ...], axis: Any) -> Any:
 
 
 __all__ = [
-    "amax", "amin", "average", "cumprod", "cumsum", "max", "mean", "median", "min",
-    "nancumprod", "nancumsum", "nanmax", "nanmean", "nanmedian", "nanmin", "nanpercentile",
-    "nanprod", "nanquantile", "nanstd", "nansum", "nanvar", "percentile", "prod", "ptp",
-    "quantile", "std", "sum", "var",
+    "amax", "amin", "average", "cumprod", "cumsum", "cumulative_prod", "cumulative_sum", "max",
+    "mean", "median", "min", "nancumprod", "nancumsum", "nanmax", "nanmean", "nanmedian",
+    "nanmin", "nanpercentile", "nanprod", "nanquantile", "nanstd", "nansum", "nanvar",
+    "percentile", "prod", "ptp", "quantile", "std", "sum", "var",
 ]  # fmt: skip
 
 # The public names whose rules are checked on complex values (tests/test_complex_families.py).
 COMPLEX = (
-    "amax", "amin", "average", "cumprod", "cumsum", "max", "mean", "median", "min",
-    "nancumprod", "nancumsum", "nanmax", "nanmean", "nanmedian", "nanmin", "nanprod", "nanstd",
-    "nansum", "nanvar", "prod", "ptp", "std", "sum", "var",
+    "amax", "amin", "average", "cumprod", "cumsum", "cumulative_prod", "cumulative_sum", "max",
+    "mean", "median", "min", "nancumprod", "nancumsum", "nanmax", "nanmean", "nanmedian",
+    "nanmin", "nanprod", "nanstd", "nansum", "nanvar", "prod", "ptp", "std", "sum", "var",
 )  # fmt: skip
