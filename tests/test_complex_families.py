@@ -18,6 +18,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.numpy as np
+from chainrule.check import numerical_jacobian
 from rulecheck import check_rule
 
 rng = numpy.random.default_rng(11)
@@ -475,3 +476,33 @@ def test_geomspace_of_complex_ends_follows_the_spiral() -> None:
     m = numpy.geomspace(Z[0], Z[1], 3)[1]
     jac = cr.jacfwd(lambda a: np.geomspace(a[0], a[1], 3), holomorphic=True)(Z[:2])
     numpy.testing.assert_allclose(jac[1], m / (2 * Z[:2]), rtol=1e-14)
+
+
+# ------------------------------------------------------------------------- holomorphic=True
+
+HOLOMORPHIC: dict[str, Callable[..., Any]] = {
+    "sums": lambda z: np.concatenate([np.cumsum(z), np.mean(z * z, keepdims=True)]),
+    "products": lambda z: np.concatenate([np.cumprod(z), np.prod(z, keepdims=True)]),
+    "nan-skipping": lambda z: np.concatenate([np.nancumsum(z), np.nanprod(z, keepdims=True)]),
+    "order": lambda z: np.concatenate([np.sort(z * z), np.max(z, keepdims=True), np.median(z)[None]]),
+    "average": lambda z: np.atleast_1d(np.average(z, weights=z[::-1])),
+    "shapes": lambda z: np.ravel(np.pad(np.stack([np.roll(z, 1), np.flip(z)]), 1, mode="edge")),
+    "indexing": lambda z: cr.at(z)[[0, 0, 2]].multiply(z[1:]),
+    "sequences": lambda z: np.concatenate([np.convolve(z, z[:2]), np.gradient(z), np.polyval(z, z)]),
+    "gates": lambda z: np.where(R > 0, np.clip(z, -1, 1), np.nan_to_num(z * z)),
+    "ranges": lambda z: np.concatenate([np.linspace(z[0], z[1], 3), np.geomspace(z[2], z[3], 3)]),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", HOLOMORPHIC)
+def test_holomorphic_derivatives_through_the_families(name: str) -> None:
+    f = HOLOMORPHIC[name]
+    jac = cr.jacfwd(f, holomorphic=True)(Z)
+    numpy.testing.assert_allclose(cr.jacrev(f, holomorphic=True)(Z), jac, rtol=1e-13, atol=1e-13)
+    numpy.testing.assert_allclose(jac, numerical_jacobian(f, Z), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("fun", [np.var, np.std, np.nanvar, np.nanstd])
+def test_holomorphic_true_refuses_variances(fun: Callable[..., Any]) -> None:
+    with pytest.raises(TypeError, match="complex dtype|not holomorphic"):
+        cr.jacfwd(lambda z: fun(z) + 0j, holomorphic=True)(Z)
