@@ -504,5 +504,5 @@ def test_holomorphic_derivatives_through_the_families(name: str) -> None:
 
 @pytest.mark.parametrize("fun", [np.var, np.std, np.nanvar, np.nanstd])
 def test_holomorphic_true_refuses_variances(fun: Callable[..., Any]) -> None:
-    with pytest.raises(TypeError, match="complex dtype|not holomorphic"):
+    with pytest.raises(TypeError, match=f"{fun.__name__} is not holomorphic"):
         cr.jacfwd(lambda z: fun(z) + 0j, holomorphic=True)(Z)
