@@ -506,3 +506,31 @@ def test_holomorphic_derivatives_through_the_families(name: str) -> None:
 def test_holomorphic_true_refuses_variances(fun: Callable[..., Any]) -> None:
     with pytest.raises(TypeError, match=f"{fun.__name__} is not holomorphic"):
         cr.jacfwd(lambda z: fun(z) + 0j, holomorphic=True)(Z)
+
+
+REAL_ONLY_UFUNCS = [
+    "arctan2",
+    "cbrt",
+    "deg2rad",
+    "degrees",
+    "fabs",
+    "fmod",
+    "hypot",
+    "logaddexp",
+    "logaddexp2",
+    "mod",
+    "rad2deg",
+    "radians",
+    "remainder",
+]
+
+
+@pytest.mark.parametrize("name", REAL_ONLY_UFUNCS)
+def test_ufuncs_numpy_refuses_on_complex_values_raise_under_a_transform(name: str) -> None:
+    fun = getattr(np, name)
+    args = (Z,) * getattr(numpy, name).nin
+    ufunc = getattr(numpy, name).__name__  # (mod is remainder)
+    with pytest.raises(TypeError, match=f"ufunc '{ufunc}' not supported"):
+        cr.grad(lambda z: np.sum(np.real(fun(z, *args[1:]))))(Z)
+    with pytest.raises(TypeError, match=f"ufunc '{ufunc}' not supported"):
+        cr.jvp(lambda z: fun(z, *args[1:]), (Z,), (Z,))
