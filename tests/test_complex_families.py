@@ -34,6 +34,8 @@ Z3 = cx(2, 3, 2)
 R = rng.standard_normal(4)
 RM = rng.standard_normal((2, 3))
 W = numpy.array([1.0, 2.0, 0.5])
+ZN = cx(3, 4)  # with NaN entries: a NaN real part, a NaN imaginary part, both
+ZN[0, 1], ZN[2, 3], ZN[1, 0] = complex(numpy.nan, 1.0), complex(2.0, numpy.nan), numpy.nan
 EPS = numpy.finfo(numpy.float64).eps
 
 
@@ -68,6 +70,16 @@ REDUCTIONS: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {
     "nanprod": (np.nanprod, (Z,)),
     "nancumsum": (lambda z: np.nancumsum(z, axis=0), (ZM,)),
     "nancumprod": (np.nancumprod, (Z,)),
+    "nansum-nan": (lambda z: np.nansum(z, axis=1), (ZN,)),
+    "nanmean-nan": (lambda z: np.nanmean(z, axis=0), (ZN,)),
+    "nanprod-nan": (lambda z: np.nanprod(z, axis=1), (ZN,)),
+    "nancumsum-nan": (lambda z: np.nancumsum(z, axis=1), (ZN,)),
+    "nancumprod-nan": (np.nancumprod, (ZN,)),
+    "nanvar-nan": (lambda z: np.nanvar(z, axis=1), (ZN,)),
+    "nanstd-nan": (lambda z: np.nanstd(z, axis=0, ddof=1), (ZN,)),
+    "nanmax-nan": (lambda z: np.nanmax(z, axis=1), (ZN,)),
+    "nanmin-nan": (np.nanmin, (ZN,)),
+    "nanmedian-nan": (lambda z: np.nanmedian(z, axis=1), (ZN,)),
     "cumulative_sum": (lambda z: np.cumulative_sum(z, axis=0, include_initial=True), (ZM,)),
     "cumulative_prod": (lambda z: np.cumulative_prod(z, axis=1), (ZM,)),
     "cumulative_prod-1d": (lambda z: np.cumulative_prod(z, include_initial=True), (Z,)),
