@@ -340,7 +340,10 @@ NAN_PARTS = numpy.array([complex(numpy.nan, 1.5), complex(2.0, numpy.inf), 1 - 1
 GATES: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {
     "where": (lambda z, x: np.where(R > 0, z * z, x), (Z, R)),
     "where-scalar": (lambda z: np.where(R > 0, z, 1j), (Z,)),
+    "where-broadcast": (lambda z, w: np.where(W > 1, z, w), (ZM, cx(2, 1))),
     "clip": (lambda z: np.clip(z, -0.5, 0.5), (Z,)),
+    "clip-broadcast": (lambda z, hi: np.clip(z, None, hi), (ZM, RM[0])),
+    "maximum-broadcast": (lambda z, x: np.maximum(x, z), (ZM, R[:3])),
     "clip-traced-ends": (lambda z, lo: np.clip(z, lo, lo + 1.0), (Z, R)),
     "maximum": (lambda z, x: np.maximum(z, x), (Z, R)),
     "minimum": (lambda z, w: np.minimum(z, w), (Z, cx(4))),
