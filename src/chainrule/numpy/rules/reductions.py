@@ -59,6 +59,11 @@ Every reduction takes, as NumPy's, a sequence in place of an array, traced value
 array([0.  , 0.25, 0.  , 0.75])
 >>> cr.grad(np.median)(np.array([1.0, 2.0, 2.0, 5.0, 9.0]))
 array([0. , 0.5, 0.5, 0. , 0. ])
+
+The variance of complex values is real; its gradient is ``2 conj(x - mean) / n``:
+
+>>> cr.grad(np.var)(np.array([2.0 + 2.0j, 0.0j]))
+array([ 1.-1.j, -1.+1.j])
 """
 
 from __future__ import annotations

@@ -193,7 +193,15 @@ defjvp(
 
 def correlate(a: Any, v: Any, mode: str = "valid") -> Any:
     """`numpy.correlate`, differentiable in both (a `convolve` with `v` reversed, and
-    conjugated if complex, as NumPy's)."""
+    conjugated if complex, as NumPy's).
+
+    Here the output is ``1j * conj(v)``, whose real part is ``Im v``: its gradient is ``-1j``.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda v: np.real(np.correlate(np.array([1j, 2.0]), v)[0]))(np.array([1.0 + 0j]))
+    array([0.-1.j])
+    """
     if not _traced(a, v):
         return _np_correlate(a, v, mode)
     a, v = cnp.asarray(a), cnp.asarray(v)
