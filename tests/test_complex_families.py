@@ -111,6 +111,29 @@ def test_reductions_on_complex_values(name: str) -> None:
     check(fun, *args, float32=name not in ("average", "average-cr", "mixed-dtype"))
 
 
+MIXED: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {
+    "average-returned": (
+        lambda z: np.concatenate(np.average(z, axis=1, weights=z[0] * z[0], returned=True)),
+        (ZM,),
+    ),
+    "mean-dtype": (lambda z: np.mean(z, dtype=numpy.complex128), (Z.astype(numpy.complex64),)),
+    "cumsum-dtype": (lambda x: np.cumsum(x, dtype=numpy.complex128) * 1j, (R,)),
+    "prod-dtype": (lambda x: np.prod(x, dtype=numpy.complex128) * 1j, (R,)),
+    "trace-dtype": (lambda x: np.trace(x, dtype=numpy.complex128) * 1j, (RM[:, :2],)),
+    "mean-sequence": (lambda z, x: np.mean([z, x]), (Z, R)),
+    "std-sequence": (lambda z, x: np.std([z, x], axis=0), (Z, R)),
+    "max-initial": (lambda z: np.max(z, initial=0.5 + 0j), (Z,)),
+}
+
+
+@pytest.mark.parametrize("name", MIXED)
+def test_reductions_of_mixed_dtypes(name: str) -> None:
+    fun, args = MIXED[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", numpy.exceptions.ComplexWarning)
+        check(fun, *args, float32=False)
+
+
 def test_var_and_std_of_complex_values_are_real_and_match_jax() -> None:
     z = numpy.array([1 + 2j, -1 + 0.5j, 3 - 1j])
     assert np.var(z).dtype == numpy.float64
