@@ -104,8 +104,9 @@ def interp(
         )
     x, xp, fp = (cnp.asarray(v) for v in (x, xp, fp))
     cx = dtype_of(fp).kind == "c"
-    for name, v in ("x", x), ("xp", xp), ("left", left), ("right", right):
-        if v is not None and dtype_of(cnp.asarray(v)).kind == "c" and (name in "xxp" or not cx):
+    must_be_real = (("x", x), ("xp", xp)) + ((("left", left), ("right", right)) if not cx else ())
+    for name, v in must_be_real:
+        if v is not None and dtype_of(cnp.asarray(v)).kind == "c":
             raise TypeError(
                 f"chainrule.numpy.interp: `{name}` must be real (NumPy's interp takes complex "
                 "values only in `fp`, and then in `left` and `right`)."
