@@ -5,7 +5,9 @@ NumPy's own arithmetic written with chainrule's differentiable functions, so the
 NumPy's and the derivatives are those of ``start + i * (stop - start) / div`` (and of its
 power), to any order. The ends that NumPy sets exactly (the last point of ``linspace`` with
 `endpoint`, both ends of ``geomspace``) have derivative 1 with respect to that end. An
-integer `dtype` has no derivative and raises a TypeError on traced values.
+integer `dtype` has no derivative and raises a TypeError on traced values. Complex ends are
+NumPy's too; ``geomspace`` rotates them by the sign ``z/|z|`` of `start`'s value, a constant:
+the rotated sequence, rotated back, is the same function near `start`, and holomorphic.
 
 >>> import chainrule as cr
 >>> import chainrule.numpy as np
@@ -130,7 +132,7 @@ def logspace(
 def geomspace(
     start: Any, stop: Any, num: int = 50, endpoint: bool = True, dtype: Any = None, axis: int = 0
 ) -> Any:
-    """`numpy.geomspace` of real values, differentiable in `start` and `stop`."""
+    """`numpy.geomspace`, differentiable in `start` and `stop` (real or complex)."""
     if _plain(start, stop):
         return np.geomspace(start, stop, num, endpoint, dtype, axis)
     _check("geomspace", dtype)
@@ -150,3 +152,6 @@ def geomspace(
 
 
 __all__ = ["geomspace", "linspace", "logspace"]
+
+# The public names whose rules are checked on complex values (tests/test_complex_families.py).
+COMPLEX = ("geomspace", "linspace", "logspace")

@@ -20,7 +20,9 @@ value, ``imag`` and ``angle`` are piecewise constant (derivative 0) and ``conj``
   derivative; ``fmax``/``fmin`` pass it to the argument they return.
 - ``clip``: derivative 1 for ``a_min <= x <= a_max`` (boundaries included, as ``torch.clamp``).
 - ``hypot``: 0 at the origin.
-- ``nan_to_num``: derivative 0 at the NaN and infinite entries it replaces, 1 elsewhere.
+- ``nan_to_num``: derivative 0 at the NaN and infinite entries it replaces, 1 elsewhere; of a
+  complex value it replaces the real and imaginary parts separately, so where only one part
+  is replaced its derivative keeps the other part (not holomorphic there).
 
 Every gate (``maximum`` and friends, ``clip``, ``abs``, ``where``) *selects* the incoming
 derivative rather than multiplying it by a 0/1 mask (see `common.select`): an infinite
@@ -101,6 +103,7 @@ fmod = primitive(np.fmod)
 _where = primitive(np.where, "where")
 _clip = primitive(np.clip, "clip")
 _nan_to_num = primitive(np.nan_to_num, "nan_to_num")
+_nan_to_num_parts = primitive(np.nan_to_num, "nan_to_num", holomorphic=False)
 
 
 def where(condition: Any, x: Any = None, y: Any = None) -> Any:
@@ -149,7 +152,12 @@ def nan_to_num(
             "chainrule.numpy.nan_to_num: `copy=False` (in place) is not supported on a traced "
             "array; use the returned array (copy=True)."
         )
-    return _nan_to_num(x, copy=copy, nan=nan, posinf=posinf, neginf=neginf)
+    prim = _nan_to_num
+    if isinstance(x, Tracer) and _is_complex(x):
+        v = primal(x)
+        if np.any(np.isfinite(v.real) != np.isfinite(v.imag)):  # one part replaced, not both
+            prim = _nan_to_num_parts
+    return prim(x, copy=copy, nan=nan, posinf=posinf, neginf=neginf)
 
 
 def _extremum(ufunc: Any, greater: bool, nan_aware: bool) -> Any:
@@ -372,6 +380,20 @@ defelementwise(
     lambda g, ans, c, x, y: select(g, ~c),
 )
 defelementwise(_nan_to_num, lambda g, ans, x, **params: select(g, np.isfinite(primal(x))))
+
+
+def _finite_parts(g: Any, x: Any) -> Any:
+    """`g` with its real (imaginary) part kept where that of `x` is finite: a real-linear
+    map that is its own transpose under ``Re(sum(a * b))``."""
+    v = primal(x)
+    return select(real(g), np.isfinite(v.real)) + 1j * select(imag(g), np.isfinite(v.imag))
+
+
+deflinear(
+    _nan_to_num_parts,
+    lambda g, ans, x, **params: _finite_parts(g, x),
+    lambda t, nb, ans, x, **params: _finite_parts(t, x),
+)
 defelementwise(
     _clip,
     lambda g, ans, x, lo, hi: select(g, _inside(x, lo, hi)),
@@ -381,14 +403,15 @@ defelementwise(
 
 set_real_part(real)
 
-# The public names whose rules are checked on complex values (tests/test_complex.py); the
-# README's coverage table reads this tuple from every namespace module.
+# The public names whose rules are checked on complex values (tests/test_complex.py and
+# tests/test_complex_families.py); the README's coverage table reads this tuple from every
+# namespace module.
 COMPLEX = (
     "abs", "absolute", "add", "angle", "arccos", "arccosh", "arcsin", "arcsinh", "arctan",
-    "arctanh", "conj", "conjugate", "cos", "cosh", "divide", "exp", "exp2", "expm1", "float_power",
-    "imag", "log", "log1p", "log2", "log10", "multiply", "negative", "positive", "power", "real",
-    "reciprocal", "sign", "sin", "sinc", "sinh", "sqrt", "square", "subtract", "tan", "tanh",
-    "true_divide",
+    "arctanh", "clip", "conj", "conjugate", "cos", "cosh", "divide", "exp", "exp2", "expm1",
+    "float_power", "fmax", "fmin", "imag", "log", "log1p", "log2", "log10", "maximum", "minimum",
+    "multiply", "nan_to_num", "negative", "positive", "power", "real", "reciprocal", "sign", "sin",
+    "sinc", "sinh", "sqrt", "square", "subtract", "tan", "tanh", "true_divide", "where",
 )  # fmt: skip
 
 __all__ = [

@@ -33,6 +33,11 @@ Functional updates (JAX's ``x.at[idx].set(v)``, on traced values; `at` for any a
   ``minimum``/``maximum`` do.
 - Out-of-bounds indices raise NumPy's ``IndexError`` (JAX's `mode` options, which clip or
   drop them, are not supported).
+
+Complex values: indexing and its transpose are linear and holomorphic, so every function
+here serves complex values unchanged; ``sort``, ``partition`` and ``.at[].min``/``.max``
+order them as NumPy does (lexicographically). Complex `v` written into a real `x` by
+``.at[]`` keeps its real part, with NumPy's ``ComplexWarning``, as NumPy's assignment does.
 """
 
 from __future__ import annotations
@@ -262,7 +267,13 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Any:
     idx = np.asarray(primal(x))
     if not contains_tracer(weights):
         return np.bincount(idx, weights, minlength)
-    w = cnp.astype(cnp.asarray(weights), np.float64)  # NumPy sums weights in float64
+    w = cnp.asarray(weights)
+    if dtype_of(w).kind == "c":  # (NumPy's own cast refuses them; `astype` would warn)
+        raise TypeError(
+            "chainrule.numpy.bincount: complex weights are not supported (NumPy casts weights "
+            "to float64); bin their real and imaginary parts separately."
+        )
+    w = cnp.astype(w, np.float64)  # NumPy sums weights in float64
     n = np.bincount(idx, minlength=minlength).shape[0]  # also NumPy's checks of `x`
     if shape_of(w) != idx.shape:
         raise ValueError(f"bincount: weights of shape {shape_of(w)} for x of shape {idx.shape}")
@@ -476,3 +487,6 @@ def at(x: Any) -> _At:
 
 
 __all__ = ["bincount", "partition", "sort", "take", "take_along_axis", "unique"]
+
+# The public names whose rules are checked on complex values (tests/test_complex_families.py).
+COMPLEX = ("partition", "sort", "take", "take_along_axis", "unique")

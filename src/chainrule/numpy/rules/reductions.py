@@ -17,6 +17,7 @@ Conventions where the derivative is not unique, or the obvious formula would fai
 - ``std``: where the variance is 0, ``std`` is not differentiable (like ``abs`` at 0). Its
   derivative there is taken as 0, a subgradient (PyTorch returns NaN), and so is its second
   derivative.
+- ``ptp`` is ``max - min``, with their conventions at ties.
 - ``prod`` and ``cumprod`` are exact where entries are zero, at every order: the derivative
   with respect to an entry is the product of the others, never ``prod / x``. Where the input
   holds zeros, the rules split one zero ``z`` off each slice, ``x = u`` with ``z`` set to 1,
@@ -41,6 +42,13 @@ Conventions where the derivative is not unique, or the obvious formula would fai
   differentiable (a TypeError says so); ``out=``, ``overwrite_input=True`` and ``weights=``
   raise a TypeError on a traced array. Second derivatives are 0.
 
+Complex values (JAX's convention, see `core.primitive`): sums, means, products and their
+cumulative and NaN-skipping versions are holomorphic, with the formulas of the real case.
+``var`` and ``std`` of complex values are real, NumPy's ``mean(|x - mean(x)|**2)``: ``d var
+= 2 Re(sum(conj(x - mean) dx)) / (n - ddof)``. The extrema, ``sort``-like order statistics
+and ``median`` order complex values as NumPy does (lexicographically) and gather the entries
+they select; NumPy's ``quantile`` and ``percentile`` refuse complex values, and so do these.
+
 Every reduction takes, as NumPy's, a sequence in place of an array, traced values included:
 
 >>> import chainrule as cr
@@ -51,6 +59,11 @@ Every reduction takes, as NumPy's, a sequence in place of an array, traced value
 array([0.  , 0.25, 0.  , 0.75])
 >>> cr.grad(np.median)(np.array([1.0, 2.0, 2.0, 5.0, 9.0]))
 array([0. , 0.5, 0.5, 0. , 0. ])
+
+The variance of complex values is real; its gradient is ``2 conj(x - mean) / n``:
+
+>>> cr.grad(np.var)(np.array([2.0 + 2.0j, 0.0j]))
+array([ 1.-1.j, -1.+1.j])
 """
 
 from __future__ import annotations
@@ -163,6 +176,8 @@ def _cast(v: Any, like: Any) -> Any:
     dtype = dtype_of(like)
     if dtype_of(v) == dtype or not np.issubdtype(dtype, np.inexact):
         return v
+    if dtype_of(v).kind == "c" and dtype.kind != "c":  # a real input summed with a complex
+        v = cnp.real(v)  # `dtype=`: its cotangent is the real part (see `core.primitive`)
     return cnp.astype(v, dtype)
 
 
@@ -301,13 +316,31 @@ defweighted(nanmax, _extreme)  # NaN is never the extreme, unless a slice is all
 defweighted(nanmin, _extreme)
 
 
+def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: Any = _NoValue) -> Any:
+    """`numpy.ptp`: ``max - min``, with their derivatives (tied entries share, 1/k each).
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(np.ptp)(np.array([1.0, 5.0, 1.0, 3.0]))
+    array([-0.5,  1. , -0.5,  0. ])
+    """
+    if not contains_tracer(a):
+        return np.ptp(a, axis, out, keepdims)
+    if out is not None:
+        raise TypeError("chainrule.numpy.ptp: `out=` is not supported on a traced array")
+    keep = keepdims is not _NoValue and bool(keepdims)
+    return amax(a, axis=axis, keepdims=keep) - amin(a, axis=axis, keepdims=keep)
+
+
 # ------------------------------------------------------------------------------- var and std
 
 
 def _defmoment(prim: Primitive, is_std: bool, skips_nan: bool = False) -> None:
     """var: ``d var = 2 <x - mean, dx> / (n - ddof)``; std: ``d std = d var / (2 std)``.
 
-    nanvar and nanstd (`skips_nan`) count, per slice, only the entries that are not NaN.
+    nanvar and nanstd (`skips_nan`) count, per slice, only the entries that are not NaN. Of
+    complex values the pairing is ``Re(sum(conj(x - mean) dx))``: the reverse rule carries
+    ``conj(x - mean)`` and the forward rule takes the real part.
     """
 
     def deviation(x: Any, s: Spec) -> tuple[Any, Any]:
@@ -317,8 +350,9 @@ def _defmoment(prim: Primitive, is_std: bool, skips_nan: bool = False) -> None:
             return x - mean(x, axis=s.axes, keepdims=True), 2.0 / dof if dof > 0 else math.nan
         nan = np.isnan(primal(x))
         dofs = np.sum(~nan, axis=s.axes, keepdims=s.keepdims) - s.ddof
+        real = float_dtype(x) if dtype_of(x).kind != "c" else np.finfo(dtype_of(x)).dtype
         with np.errstate(divide="ignore"):
-            c = np.where(dofs > 0, 2.0 / dofs, np.nan).astype(float_dtype(x))
+            c = np.where(dofs > 0, 2.0 / dofs, np.nan).astype(real)
         with warnings.catch_warnings():  # an all-NaN slice warns, as the call itself did
             warnings.simplefilter("ignore", RuntimeWarning)
             centre = nanmean(x, axis=s.axes, keepdims=True)
@@ -333,6 +367,8 @@ def _defmoment(prim: Primitive, is_std: bool, skips_nan: bool = False) -> None:
 
     def vjp(g: Any, ans: Any, x: Any, s: Spec) -> Any:
         d, c = deviation(x, s)
+        if dtype_of(x).kind == "c":
+            d = cnp.conjugate(d)
         o = outer(ans)
         if skips_nan and not s.keepdims:
             c = np.expand_dims(c, s.axes)
@@ -341,8 +377,11 @@ def _defmoment(prim: Primitive, is_std: bool, skips_nan: bool = False) -> None:
 
     def jvp(t: Any, nb: int, ans: Any, x: Any, s: Spec) -> Any:
         d, c = deviation(x, s)
+        cx = dtype_of(x).kind == "c"
+        axes = shifted(s.axes, ndim_of(x), nb)
+        out = sum(t * (cnp.conjugate(d) if cx else d), axis=axes, keepdims=s.keepdims)
+        out = (cnp.real(out) if cx else out) * c
         o = outer(ans)
-        out = sum(t * d, axis=shifted(s.axes, ndim_of(x), nb), keepdims=s.keepdims) * c
         return out if o is None else out * o
 
     defreduction(prim, vjp, jvp)
@@ -501,6 +540,71 @@ _CUMPROD = _along_one_axis(
 )
 defreduction(prod, *_PROD)
 defreduction(cumprod, *_CUMPROD)
+
+
+def _cumulative(
+    x: Any, running: Primitive, identity: float, axis: Any, dtype: Any, include_initial: bool
+) -> Any:
+    """NumPy's ``cumulative_*`` on a traced `x`: `running` (cumsum or cumprod) along `axis`,
+    after the `identity` when `include_initial`."""
+    x = cnp.atleast_1d(cnp.asarray(x))
+    if axis is None:
+        if ndim_of(x) >= 2:
+            raise ValueError(
+                "For arrays which have more than one dimension ``axis`` argument is required."
+            )
+        axis = 0
+    res = running(x, axis=axis, dtype=dtype)
+    if not include_initial:
+        return res
+    shape = list(shape_of(res))
+    shape[axis] = 1
+    first = np.full(shape, identity, dtype_of(res))
+    return cnp.concatenate([first, res], axis=axis)
+
+
+def cumulative_sum(
+    x: Any, /, *, axis: Any = None, dtype: Any = None, out: Any = None,
+    include_initial: bool = False,
+) -> Any:  # fmt: skip
+    """`numpy.cumulative_sum` (the array API's `cumsum`, optionally after a 0).
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.jacfwd(lambda x: np.cumulative_sum(x, include_initial=True))(np.ones(2))
+    array([[0., 0.],
+           [1., 0.],
+           [1., 1.]])
+    """
+    if not contains_tracer(x):
+        return np.cumulative_sum(
+            x, axis=axis, dtype=dtype, out=out, include_initial=include_initial
+        )
+    if out is not None:
+        raise TypeError("chainrule.numpy.cumulative_sum: `out=` is not supported on a traced array")
+    return _cumulative(x, cumsum, 0.0, axis, dtype, include_initial)
+
+
+def cumulative_prod(
+    x: Any, /, *, axis: Any = None, dtype: Any = None, out: Any = None,
+    include_initial: bool = False,
+) -> Any:  # fmt: skip
+    """`numpy.cumulative_prod` (the array API's `cumprod`, optionally after a 1).
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda x: np.cumulative_prod(x)[-1])(np.array([2.0, 0.0, 3.0]))
+    array([0., 6., 0.])
+    """
+    if not contains_tracer(x):
+        return np.cumulative_prod(
+            x, axis=axis, dtype=dtype, out=out, include_initial=include_initial
+        )
+    if out is not None:
+        raise TypeError(
+            "chainrule.numpy.cumulative_prod: `out=` is not supported on a traced array"
+        )
+    return _cumulative(x, cumprod, 1.0, axis, dtype, include_initial)
 
 
 # ---------------------------------------------------------------- nanprod, nancumsum, nancumprod
@@ -695,8 +799,15 @@ def _weights_along(w: Any, shape: tuple[int, ...], axis: Any) -> Any:
 
 
 __all__ = [
-    "amax", "amin", "average", "cumprod", "cumsum", "max", "mean", "median", "min",
-    "nancumprod", "nancumsum", "nanmax", "nanmean", "nanmedian", "nanmin", "nanpercentile",
-    "nanprod", "nanquantile", "nanstd", "nansum", "nanvar", "percentile", "prod", "quantile",
-    "std", "sum", "var",
+    "amax", "amin", "average", "cumprod", "cumsum", "cumulative_prod", "cumulative_sum", "max",
+    "mean", "median", "min", "nancumprod", "nancumsum", "nanmax", "nanmean", "nanmedian",
+    "nanmin", "nanpercentile", "nanprod", "nanquantile", "nanstd", "nansum", "nanvar",
+    "percentile", "prod", "ptp", "quantile", "std", "sum", "var",
 ]  # fmt: skip
+
+# The public names whose rules are checked on complex values (tests/test_complex_families.py).
+COMPLEX = (
+    "amax", "amin", "average", "cumprod", "cumsum", "cumulative_prod", "cumulative_sum", "max",
+    "mean", "median", "min", "nancumprod", "nancumsum", "nanmax", "nanmean", "nanmedian",
+    "nanmin", "nanprod", "nanstd", "nansum", "nanvar", "prod", "ptp", "std", "sum", "var",
+)  # fmt: skip

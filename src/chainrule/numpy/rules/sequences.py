@@ -16,6 +16,13 @@ Conventions where the derivative is not unique:
 - ``unwrap``: the corrections it adds are multiples of `period`, constant near the input, so
   its derivative is the identity (at a jump of exactly ``discont``, too).
 
+Complex values (JAX's convention, see `core.primitive`): ``polyval``, ``convolve``,
+``trapezoid`` and ``gradient`` are holomorphic, with the formulas of the real case.
+``correlate`` conjugates its second argument, as NumPy's does (``c[k] = sum(a[n + k] *
+conj(v[n]))``), so it is not holomorphic in `v`. ``interp`` takes complex `fp` (and then
+`left`/`right`), as NumPy's does; complex `x` or `xp`, and ``unwrap`` of complex values,
+raise a TypeError, as NumPy refuses them.
+
 >>> import chainrule as cr
 >>> import chainrule.numpy as np
 >>> print(cr.grad(lambda h: np.trapezoid(np.array([1.0, 2.0, 4.0]), dx=h))(0.5))
@@ -35,7 +42,7 @@ from numpy.lib.array_utils import normalize_axis_tuple
 
 from chainrule import numpy as cnp
 from chainrule.core.primitive import defjvp, defvjp, primitive
-from chainrule.core.trace import primal
+from chainrule.core.trace import Tracer, dtype_of, primal
 
 from .common import ndim_of, shape_of
 from .indexing import contains_tracer, normalize_axis
@@ -95,7 +102,17 @@ def interp(
             "chainrule.numpy.interp: `period=` is not supported on traced values; map `x` "
             "and `xp` into one period (and sort them) before calling interp."
         )
-    x, xp, fp = (cnp.asarray(v, np.float64) for v in (x, xp, fp))
+    x, xp, fp = (cnp.asarray(v) for v in (x, xp, fp))
+    cx = dtype_of(fp).kind == "c"
+    must_be_real = (("x", x), ("xp", xp)) + ((("left", left), ("right", right)) if not cx else ())
+    for name, v in must_be_real:
+        if v is not None and dtype_of(cnp.asarray(v)).kind == "c":
+            raise TypeError(
+                f"chainrule.numpy.interp: `{name}` must be real (NumPy's interp takes complex "
+                "values only in `fp`, and then in `left` and `right`)."
+            )
+    x, xp = cnp.asarray(x, np.float64), cnp.asarray(xp, np.float64)
+    fp = cnp.asarray(fp, np.complex128 if cx else np.float64)  # NumPy's dtypes
     if ndim_of(xp) != 1 or shape_of(xp) != shape_of(fp) or not shape_of(xp)[0]:
         raise ValueError(
             "chainrule.numpy.interp: xp and fp must be 1-D, of the same nonzero length"
@@ -176,12 +193,23 @@ defjvp(
 
 
 def correlate(a: Any, v: Any, mode: str = "valid") -> Any:
-    """`numpy.correlate` of real sequences, differentiable in both (a `convolve`)."""
+    """`numpy.correlate`, differentiable in both (a `convolve` with `v` reversed, and
+    conjugated if complex, as NumPy's).
+
+    Here the output is ``1j * conj(v)``, whose real part is ``Im v``: its gradient is ``-1j``.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda v: np.real(np.correlate(np.array([1j, 2.0]), v)[0]))(np.array([1.0 + 0j]))
+    array([0.-1.j])
+    """
     if not _traced(a, v):
         return _np_correlate(a, v, mode)
     a, v = cnp.asarray(a), cnp.asarray(v)
     if ndim_of(a) != 1 or ndim_of(v) != 1:
         raise ValueError("chainrule.numpy.correlate: a and v must be non-empty 1-D sequences")
+    if dtype_of(v).kind == "c":
+        v = cnp.conjugate(v)
     if shape_of(a)[0] < shape_of(v)[0]:  # as NumPy: the reverse of v correlated with a
         return convolve(v, a[::-1], mode)[::-1]
     return convolve(a, v[::-1], mode)
@@ -282,8 +310,28 @@ def _gradient_along(f: Any, axis: int, h: Any, edge_order: int) -> Any:
     return out if primal(out).dtype == dtype else cnp.astype(out, dtype)
 
 
-unwrap = primitive(np.unwrap, "unwrap")
-defvjp(unwrap, lambda g, ans, p, *args, **params: g)
-defjvp(unwrap, lambda t, ans, p, *args, **params: t)
+_unwrap = primitive(np.unwrap, "unwrap")
+defvjp(_unwrap, lambda g, ans, p, *args, **params: g)
+defjvp(_unwrap, lambda t, ans, p, *args, **params: t)
+
+
+def unwrap(p: Any, discont: Any = None, axis: int = -1, *, period: Any = 2 * np.pi) -> Any:
+    """`numpy.unwrap` of real phases; its derivative is the identity.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda p: np.unwrap(p) @ np.array([1.0, 2.0]))(np.array([3.0, -3.0]))
+    array([1., 2.])
+    """
+    if isinstance(p, Tracer) and dtype_of(p).kind == "c":
+        raise TypeError(
+            "chainrule.numpy.unwrap: phases must be real, as in NumPy; to unwrap the phase "
+            "of complex values, apply it to `np.angle(z)`."
+        )
+    return _unwrap(p, discont, axis, period=period)
+
 
 __all__ = ["convolve", "correlate", "gradient", "interp", "polyval", "trapezoid", "unwrap"]
+
+# The public names whose rules are checked on complex values (tests/test_complex_families.py).
+COMPLEX = ("convolve", "correlate", "gradient", "interp", "polyval", "trapezoid")

@@ -29,6 +29,9 @@ Conventions:
   the derivative of the choice (or `default`) it takes; at a boundary where a condition
   flips, that is the derivative of the piece selected there, as ``where``.
 - ``r_``/``c_`` on traced values: arrays, numbers and slices; string directives raise.
+- Complex values: every function here is linear and holomorphic (it moves entries), so its
+  rules serve complex values unchanged; ``astype`` from complex to real keeps the real part,
+  as NumPy does, and its derivative is that of ``real``.
 - ``pad``: modes ``constant`` (plain ``constant_values``), ``edge``, ``reflect``,
   ``symmetric`` and ``wrap`` (even reflection). The four index modes share one mechanism:
   along each axis, the source of every output entry is ``np.pad(np.arange(n), ...)``.
@@ -188,7 +191,7 @@ deflinear(
     lambda t, nb, ans, x, shift, axis: (
         _roll(t, shift, tuple(ax + nb for ax in axis))
         if axis is not None
-        else _reshape(_roll(_reshape(t, (*shape_of(t)[:nb], -1)), shift, nb), shape_of(t))
+        else _reshape(_roll(_reshape(t, (*shape_of(t)[:nb], -1)), shift, (nb,)), shape_of(t))
     ),
 )
 
@@ -974,10 +977,21 @@ def ediff1d(ary: Any, to_end: Any = None, to_begin: Any = None) -> Any:
     ary = ravel(ary)
     pieces = [diff(ary)]
     if to_begin is not None:
-        pieces.insert(0, ravel(astype(asarray(to_begin), dtype_of(ary))))
+        pieces.insert(0, _end_of(ary, to_begin, "to_begin"))
     if to_end is not None:
-        pieces.append(ravel(astype(asarray(to_end), dtype_of(ary))))
+        pieces.append(_end_of(ary, to_end, "to_end"))
     return concatenate(pieces) if len(pieces) > 1 else pieces[0]
+
+
+def _end_of(ary: Any, end: Any, name: str) -> Any:
+    """`end` flattened in the dtype of `ary`, which it must fit as NumPy says (a complex end
+    of a real `ary` would lose its imaginary part)."""
+    end = asarray(end)
+    if not np.can_cast(dtype_of(end), dtype_of(ary), casting="same_kind"):
+        raise TypeError(
+            f"dtype of `{name}` must be compatible with input `ary` under the `same_kind` rule."
+        )
+    return ravel(astype(end, dtype_of(ary)))
 
 
 @_numpy_unless_traced(np.meshgrid)
@@ -1164,3 +1178,13 @@ __all__ = [
     "roll", "rot90", "select", "split", "squeeze", "stack", "swapaxes", "tile", "trace",
     "transpose", "tril", "triu", "vstack",
 ]  # fmt: skip
+
+# The public names whose rules are checked on complex values (tests/test_complex_families.py).
+COMPLEX = (
+    "append", "array", "array_split", "asarray", "astype", "atleast_1d", "atleast_2d",
+    "atleast_3d", "broadcast_to", "c_", "column_stack", "concatenate", "diag", "diagonal",
+    "diff", "dstack", "ediff1d", "expand_dims", "flip", "fliplr", "flipud", "full",
+    "full_like", "hstack", "meshgrid", "moveaxis", "pad", "r_", "ravel", "repeat", "reshape",
+    "roll", "rot90", "select", "split", "squeeze", "stack", "swapaxes", "tile", "trace",
+    "transpose", "tril", "triu", "vstack",
+)  # fmt: skip
