@@ -93,7 +93,7 @@ from numpy.lib.array_utils import normalize_axis_tuple
 
 from chainrule import numpy as cnp
 from chainrule.core.primitive import defjvp, defjvp_joint, defvjp, primitive
-from chainrule.core.trace import Tracer, primal
+from chainrule.core.trace import Tracer, is_complex, primal
 
 from .common import batch_ndim, ndim_of, nondiff, normalize_axes, shape_of, unbroadcast
 
@@ -137,12 +137,29 @@ def _strict_lower(x: Any) -> Any:
     return x * _mask(np.tri(shape_of(x)[-1], k=-1), x)
 
 
+def _conj(x: Any) -> Any:
+    """``conj(x)``, recorded only where `x` is complex (a no-op on real values)."""
+    return cnp.conj(x) if is_complex(x) else x
+
+
+def _mH(x: Any) -> Any:
+    """The conjugate transpose of the last two axes (`_mT` on real values)."""
+    return _conj(_mT(x))
+
+
 def _symmetric_from(x: Any, lower: bool = True) -> Any:
     """The symmetric matrix that NumPy's symmetric solvers read from `x`: its lower (or
     upper) triangle, reflected. Selected, not masked, so that what is never read (NaN, inf)
-    cannot leak in; its derivative is 0 in the other triangle."""
-    read = np.tri(shape_of(x)[-1], dtype=bool)
-    return cnp.where(read if lower else read.T, x, _mT(x))
+    cannot leak in; its derivative is 0 in the other triangle. A complex `x` gives the
+    Hermitian matrix LAPACK reads: the triangle conjugated, and the real part of the
+    diagonal (its imaginary part is ignored, so has derivative 0)."""
+    n = shape_of(x)[-1]
+    read = np.tri(n, dtype=bool)
+    read = read if lower else read.T
+    if not is_complex(x):
+        return cnp.where(read, x, _mT(x))
+    diagonal = np.eye(n, dtype=bool)
+    return cnp.where(read & ~diagonal, x, cnp.where(diagonal, cnp.real(x), _mH(x)))
 
 
 def _safe_reciprocal(x: Any) -> Any:
@@ -515,25 +532,27 @@ def _phi(x: Any) -> Any:
 
 
 def _lower(x: Any, upper: bool) -> Any:
-    return _mT(x) if upper else x
+    return _mH(x) if upper else x
 
 
+# Complex (Hermitian) input: ``dL = L Φ(L⁻¹ dA L⁻ᴴ)``, whose diagonal is real as that of
+# ``L``; the reverse rule is its transpose (``L⁻ᵀ Φ(Lᵀ g) conj(L⁻¹)``).
 def _cholesky_vjp(g: Any, ans: Any, a: Any, upper: bool = False) -> Any:
     L, gL = _lower(ans, upper), _lower(g, upper)
     L_inv = inv(L)
-    return _mT(L_inv) @ _phi(_mT(L) @ gL) @ L_inv
+    return _mT(L_inv) @ _phi(_mT(L) @ gL) @ _conj(L_inv)
 
 
 def _cholesky_jvp(t: Any, ans: Any, a: Any, upper: bool = False) -> Any:
     L = _lower(ans, upper)
     L_inv = inv(L)
-    return _lower(L @ _phi(L_inv @ t @ _mT(L_inv)), upper)
+    return _lower(L @ _phi(L_inv @ t @ _mH(L_inv)), upper)
 
 
 # `_cholesky` and `_eigh` have the rules of functions of symmetric matrices: in the public
 # functions, `_symmetric_from` makes their input and tangents symmetric, and takes their
 # cotangents back onto the triangle NumPy reads.
-_cholesky = primitive(np.linalg.cholesky, "cholesky")
+_cholesky = primitive(np.linalg.cholesky, "cholesky", holomorphic=False)
 defvjp(_cholesky, _cholesky_vjp)
 defjvp(_cholesky, _cholesky_jvp)
 
@@ -559,19 +578,22 @@ def cholesky(a: Any, /, *, upper: bool = False) -> Any:
 # ----------------------------------------------------------------------- eigh, eigvalsh
 
 
+# Complex (Hermitian) input: ``X = Vᴴ dA V``, ``dλ = Re diag(X)``, ``dV = V (F ∘ X)``, as
+# JAX: each eigenvector's phase is free, and this is the gauge ``Im diag(Vᴴ dV) = 0``.
 def _eigh_vjp(g: Any, ans: Any, a: Any, UPLO: str = "L") -> Any:
     (w, v), (gw, gv) = ans, g
     inner = _diag_embed(gw) + _inverse_gaps(w) * (_mT(v) @ gv)
-    return v @ inner @ _mT(v)
+    return _conj(v) @ inner @ _mT(v)
 
 
 def _eigh_jvp(tangents: Sequence[Any], ans: Any, a: Any, UPLO: str = "L") -> Any:
     w, v = ans
-    x = _mT(v) @ tangents[0] @ v
-    return _diag_part(x), v @ (_inverse_gaps(w) * x)
+    x = _mH(v) @ tangents[0] @ v
+    dw = _diag_part(x)
+    return cnp.real(dw) if is_complex(dw) else dw, v @ (_inverse_gaps(w) * x)
 
 
-_eigh = primitive(np.linalg.eigh, "eigh", multiple_results=True)
+_eigh = primitive(np.linalg.eigh, "eigh", multiple_results=True, holomorphic=False)
 defvjp(_eigh, _eigh_vjp)
 defjvp_joint(_eigh, _eigh_jvp)
 _EighResult = type(np.linalg.eigh(np.eye(1)))
@@ -629,48 +651,60 @@ def _svd_impl(a: Any, hermitian: bool = False) -> Any:
     return np.linalg.svd(a, full_matrices=False, hermitian=hermitian)
 
 
+# Complex input, as JAX: ``dP = Uᴴ dA V``, ``ds = Re diag(dP)``; each pair of singular
+# vectors has a free common phase, fixed by the gauge ``Im diag(Vᴴ dV) = 0``, so that
+# ``Uᴴ dU`` takes the term ``i Im(dP_ii) / s_i`` on its diagonal. The reverse rule is the
+# transpose of the forward one (conjugates where ``U``, ``V`` enter as ``Uᴴ``, ``V``).
 def _svd_vjp(g: Any, ans: Any, a: Any, hermitian: bool = False) -> Any:
     (u, s, vh), (gu, gs, gvh) = ans, g
     m, n = shape_of(a)[-2:]
     k = min(m, n)
     f = _inverse_gaps(s * s)
     utgu = _mT(u) @ gu
-    vtgv = vh @ _mT(gvh)
+    vtgv = _conj(vh @ _mT(gvh))
     inner = (
-        f * (utgu - _mT(utgu)) * s[..., None, :]
+        f * (utgu - _mH(utgu)) * s[..., None, :]
         + _diag_embed(gs)
-        + s[..., :, None] * (f * (vtgv - _mT(vtgv)))
+        + s[..., :, None] * (f * (vtgv - _mH(vtgv)))
     )
-    ga = u @ inner @ vh
     s_inv = _safe_reciprocal(s)
+    if is_complex(u):
+        phase = _diag_part(utgu)
+        inner = inner + _diag_embed((phase - cnp.real(phase)) * s_inv)
+    u_, vh_ = _conj(u), _conj(vh)
+    ga = u_ @ inner @ vh_
     if m > k:
-        ga = ga + ((gu - u @ utgu) * s_inv[..., None, :]) @ vh
+        ga = ga + ((gu - u_ @ utgu) * s_inv[..., None, :]) @ vh_
     if n > k:
-        ga = ga + u @ (s_inv[..., :, None] * (gvh - (gvh @ _mT(vh)) @ vh))
+        ga = ga + u_ @ (s_inv[..., :, None] * (gvh - (gvh @ _mT(vh)) @ vh_))
     return ga
 
 
 def _svd_jvp(tangents: Sequence[Any], ans: Any, a: Any, hermitian: bool = False) -> Any:
     t = tangents[0]
     u, s, vh = ans
-    v = _mT(vh)
+    v = _mH(vh)
     m, n = shape_of(a)[-2:]
     k = min(m, n)
-    dp = _mT(u) @ t @ v
-    dpt = _mT(dp)
+    dp = _mH(u) @ t @ v
+    dpt = _mH(dp)
     f = _inverse_gaps(s * s)
     col, row = s[..., None, :], s[..., :, None]
     du = u @ (f * (dp * col + row * dpt))
     dv = v @ (f * (row * dp + dpt * col))
     s_inv = _safe_reciprocal(s)[..., None, :]
+    ds = _diag_part(dp)
+    if is_complex(ds):
+        du = du + u * ((ds - cnp.real(ds))[..., None, :] * s_inv)
+        ds = cnp.real(ds)
     if m > k:
         du = du + (t @ v - u @ dp) * s_inv
     if n > k:
-        dv = dv + (_mT(t) @ u - v @ dpt) * s_inv
-    return du, _diag_part(dp), _mT(dv)
+        dv = dv + (_mH(t) @ u - v @ dpt) * s_inv
+    return du, ds, _mH(dv)
 
 
-_svd = primitive(_svd_impl, "svd", multiple_results=True)
+_svd = primitive(_svd_impl, "svd", multiple_results=True, holomorphic=False)
 defvjp(_svd, _svd_vjp)
 defjvp_joint(_svd, _svd_jvp)
 _SVDResult = type(np.linalg.svd(np.eye(1)))
@@ -709,24 +743,32 @@ def svd(
 # ------------------------------------------------------------------------------------ qr
 
 
+# Complex input, as JAX's rule: ``R``'s diagonal is real (LAPACK's Householder
+# reflections), so ``Ω`` takes ``i Im diag(X)`` besides ``tril(X,-1) - tril(X,-1)ᴴ``.
 def _qr_vjp(g: Any, ans: Any, a: Any) -> Any:
     (q, r), (gq, gr) = ans, g
     c = gr @ _mT(r) - _mT(q) @ gq
-    m = c - _strict_lower(c - _mT(c))
-    return (gq + q @ m) @ _mT(inv(r))
+    m = c - _strict_lower(c - _mH(c))
+    if is_complex(m):
+        d = _diag_part(c)
+        m = m - _diag_embed(d - cnp.real(d))
+    return (gq + _conj(q) @ m) @ _mT(inv(r))
 
 
 def _qr_jvp(tangents: Sequence[Any], ans: Any, a: Any) -> Any:
     t = tangents[0]
     q, r = ans
     r_inv = inv(r)
-    x = _mT(q) @ t @ r_inv
+    x = _mH(q) @ t @ r_inv
     low = _strict_lower(x)
-    x_minus_omega = x - low + _mT(low)
+    x_minus_omega = x - low + _mH(low)
+    if is_complex(x):
+        d = _diag_part(x)
+        x_minus_omega = x_minus_omega - _diag_embed(d - cnp.real(d))
     return t @ r_inv - q @ x_minus_omega, x_minus_omega @ r
 
 
-_qr = primitive(np.linalg.qr, "qr", multiple_results=True)
+_qr = primitive(np.linalg.qr, "qr", multiple_results=True, holomorphic=False)
 defvjp(_qr, _qr_vjp)
 defjvp_joint(_qr, _qr_jvp)
 _QRResult = type(np.linalg.qr(np.eye(1)))
