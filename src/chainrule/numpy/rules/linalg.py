@@ -30,7 +30,7 @@ higher order follows):
   (row) 1-norms, ``2``/``-2``/``'nuc'`` come from singular values, ``'fro'`` is the 2-norm
   over two axes.
 - ``cholesky``: ``dL = L Φ(L⁻¹ dA L⁻ᵀ)``, Φ taking the lower triangle with the diagonal
-  halved (Murray 2016).
+  halved (Murray 2016); ``L⁻ᴴ`` for complex (Hermitian) input.
 - ``eigh``: ``dλ = diag(Vᵀ dA V)``, ``dV = V (F ∘ Vᵀ dA V)`` with ``F_ij = 1/(λ_j - λ_i)``.
   Eigenvalues must be distinct for the eigenvector derivative; ``F`` is set to 0 where
   eigenvalues coincide, so derivatives through eigenvalues alone (``eigvalsh``, a trace)
@@ -43,7 +43,23 @@ higher order follows):
   of ``Vh`` have no derivative): pass ``full_matrices=False``.
 - ``qr``: mode 'reduced' (and 'complete' for square, 'r'), ``m >= n`` and full rank under a
   transform: with ``X = Qᵀ dA R⁻¹`` and ``Ω = tril(X,-1) - tril(X,-1)ᵀ``, ``dR = (X - Ω) R``
-  and ``dQ = dA R⁻¹ - Q (X - Ω)``.
+  and ``dQ = dA R⁻¹ - Q (X - Ω)``. For complex input ``Qᴴ`` and ``ᴴ`` replace ``Qᵀ`` and
+  ``ᵀ``, and ``Ω`` gains ``i Im diag(X)``: LAPACK's ``R`` has a real diagonal (of either
+  sign, not normalised), which fixes the decomposition, and its derivative keeps it real.
+- ``eig``: ``dλ = diag(V⁻¹ dA V)``, ``dV = V (F ∘ V⁻¹ dA V) + V diag(c)`` (``F`` as for
+  ``eigh``), with ``c`` the derivative of NumPy's (LAPACK's) normalisation: each eigenvector
+  of unit 2-norm with its largest entry real (as JAX). ``eigvals``: ``dλ`` alone, holomorphic.
+  Distinct eigenvalues needed: under a transform, a matrix with repeated eigenvalues (to
+  rounding) or numerically dependent eigenvectors raises ``LinAlgError``.
+
+Complex input (JAX's convention, `chainrule.core.primitive`): ``cholesky``, ``eigh``,
+``eigvalsh``, ``svd``, ``svdvals``, ``qr`` and ``eig`` are not holomorphic (``holomorphic=True``
+refuses them); ``eigvals`` is. Eigenvectors and singular vectors are defined up to a phase
+each (a common phase for a pair ``u_i``, ``v_i``): ``eigh`` and ``svd`` take the derivative
+in the gauge ``Im diag(Vᴴ dV) = 0`` (for ``svd``, ``Uᴴ dU`` takes the rest), as JAX. NumPy's
+own phases follow no smooth rule, so only functions that do not depend on the phases have
+meaningful derivatives: ``U diag(f(s)) Vᴴ``, ``|U|``, ``v vᴴ``, the values ``s`` and ``λ``.
+(``eig``'s eigenvectors, normalised as above, are differentiated exactly.)
 - ``pinv``: the Golub–Pereyra formula ``dA⁺ = -A⁺ dA A⁺ + A⁺A⁺ᵀ dAᵀ (I - A A⁺) +
   (I - A⁺A) dAᵀ A⁺ᵀ A⁺``: exact for full rank, and for perturbations keeping the rank.
 
@@ -51,7 +67,9 @@ Symmetric inputs (``cholesky``, ``eigh``, ``eigvalsh``, and ``hermitian=True`` i
 and ``pinv``): NumPy reads one triangle only, the lower one (the upper with ``UPLO='U'``
 or ``upper=True``), and the derivative is exactly that of the function NumPy computes, of
 ``tril(A) + tril(A, -1)ᵀ`` (or its upper analogue): 0 in the triangle not read, and an
-off-diagonal entry of the triangle read stands for both ``a_ij`` and ``a_ji``. (JAX
+off-diagonal entry of the triangle read stands for both ``a_ij`` and ``a_ji``. Complex
+input is read as Hermitian, ``tril(A, -1) + tril(A, -1)ᴴ + Re diag(A)`` (LAPACK ignores
+the imaginary part of the diagonal, whose derivative is 0 too). (JAX
 solves for ``(A + Aᵀ)/2`` by default, another function off the symmetric matrices, with
 symmetric gradients; the two agree on symmetric inputs along symmetric perturbations, and
 ``f(A) = eigh((A + Aᵀ)/2)`` gets JAX's gradient here too.)
@@ -75,9 +93,7 @@ and NumPy 2's names:
 - ``trace``, ``diagonal``, ``outer``, ``vecdot``, ``cross``, ``matmul``, ``tensordot``,
   ``matrix_transpose``: the main namespace's rules, with the array API's signatures.
 
-Not differentiable: ``matrix_rank`` (an integer) passes through, NumPy's value. ``eig`` and
-``eigvals`` have complex results, not yet supported under a transform: they raise a
-``TypeError`` there that points to ``eigh``/``eigvalsh``.
+Not differentiable: ``matrix_rank`` (an integer) passes through, NumPy's value.
 """
 
 from __future__ import annotations
@@ -98,6 +114,10 @@ from chainrule.core.trace import Tracer, is_complex, primal
 from .common import batch_ndim, ndim_of, nondiff, normalize_axes, shape_of, unbroadcast
 
 _NUMPY2 = int(np.__version__.split(".")[0]) >= 2
+
+# The public names whose rules are checked on complex values (tests/test_complex*.py); the
+# README's coverage table reads this tuple. Each family of functions adds its names.
+COMPLEX: tuple[str, ...] = ()
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -1248,30 +1268,140 @@ def tensordot(x1: Any, x2: Any, /, *, axes: Any = 2) -> Any:
     return cnp.tensordot(x1, x2, axes)
 
 
-# ----------------------------------------------- not differentiable, or not (yet) for reals
+# ---------------------------------------------------------------- not differentiable
 
 matrix_rank = nondiff(np.linalg.matrix_rank)
 
 
-def _complex_results(name: str) -> Any:
-    fun = getattr(np.linalg, name)
+# ------------------------------------------------------------------------ eig, eigvals
 
-    @functools.wraps(fun)
-    def refusing(a: Any) -> Any:
-        if _traced(a):
-            raise TypeError(
-                f"chainrule.numpy.linalg.{name}: the eigenvalues of a general matrix are complex, "
-                "and complex derivatives are not supported yet. For a symmetric matrix use "
-                f"eigh/eigvalsh; otherwise apply {name} to a constant (chainrule.stop_gradient)."
+
+def _largest_entries(v: np.ndarray) -> np.ndarray:
+    """A mask of the entry of largest modulus in each column (the first among ties, as
+    LAPACK's ``idamax``): LAPACK makes that entry of each eigenvector real."""
+    top = np.argmax(np.abs(v), axis=-2)
+    return (np.arange(v.shape[-1])[:, None] == top[..., None, :]).astype(v.dtype)
+
+
+def _eig_gauge(v: Any, u: Any) -> Any:
+    """``c`` for ``dV = U + V diag(c)`` that keeps NumPy's (LAPACK's) normalisation: each
+    column of unit 2-norm, ``Re(vᴴ dv) = 0``, and its largest entry real, ``Im dv_k = 0``."""
+    c = -cnp.real(cnp.sum(_conj(v) * u, axis=-2))
+    if not is_complex(v):
+        return c
+    mask = _largest_entries(primal(v))
+    top = cnp.sum(u * mask, axis=-2)
+    return c - (top - cnp.real(top)) / cnp.real(cnp.sum(v * mask, axis=-2))
+
+
+def _eig_jvp(tangents: Sequence[Any], ans: Any, a: Any, *, gauge: bool) -> Any:
+    """``P = V⁻¹ dA V``: ``dλ = diag(P)``, ``dV = V (F ∘ P) + V diag(c)``, ``F_ij = 1/(λ_j -
+    λ_i)``, with NumPy's gauge ``c`` (`_eig_gauge`) or, for `gauge` False, ``c = 0``."""
+    w, v = ans
+    p = solve(v, tangents[0] @ v)
+    u = v @ (_inverse_gaps(w) * p)
+    if gauge:
+        u = u + v * _eig_gauge(v, u)[..., None, :]
+    return _diag_part(p), u
+
+
+def _eig_vjp(g: Any, ans: Any, a: Any, *, gauge: bool) -> Any:
+    """The transpose of `_eig_jvp` under ``Re(sum(a * b))``."""
+    (w, v), (gw, gv) = ans, g
+    if gauge:
+        h = cnp.sum(gv * v, axis=-2)
+        gv = gv - _conj(v) * cnp.real(h)[..., None, :]
+        if is_complex(v):
+            mask = _largest_entries(primal(v))
+            gv = (
+                gv - mask * ((h - cnp.real(h)) / cnp.real(cnp.sum(v * mask, axis=-2)))[..., None, :]
             )
-        return fun(a)
+    inner = _diag_embed(gw) + _inverse_gaps(w) * (_mT(v) @ gv)
+    return solve(_mT(v), inner @ _mT(v))
 
-    return refusing
+
+# `_eig` is NumPy's eig, with the derivative of the eigenvectors NumPy returns; `_eig_free`
+# has a holomorphic derivative of the eigenvectors in another gauge (``diag(V⁻¹ dV) = 0``),
+# and serves `eigvals` only, whose derivative (to every order) does not depend on the gauge.
+_eig = primitive(np.linalg.eig, "eig", multiple_results=True, holomorphic=False)
+defvjp(_eig, functools.partial(_eig_vjp, gauge=True))
+defjvp_joint(_eig, functools.partial(_eig_jvp, gauge=True))
+_eig_free = primitive(np.linalg.eig, "eigvals", multiple_results=True)
+defvjp(_eig_free, functools.partial(_eig_vjp, gauge=False))
+defjvp_joint(_eig_free, functools.partial(_eig_jvp, gauge=False))
+_EigResult = type(np.linalg.eig(np.eye(1)))
 
 
-eig = _complex_results("eig")
-eigvals = _complex_results("eigvals")
+def _distinct_eigenvalues(name: str, a: Any) -> None:
+    """Refuse a matrix whose eigenvalues are repeated (to rounding) or whose eigenvectors
+    are numerically dependent: the eigenvalues are not differentiable there."""
+    a = primal(a)
+    w, v = np.linalg.eig(a)  # NumPy's checks (square, finite) and messages
+    n = w.shape[-1]
+    if n < 2:
+        return
+    eps = float(np.finfo(w.dtype).eps)
+    gaps = np.where(np.eye(n, dtype=bool), np.inf, np.abs(w[..., :, None] - w[..., None, :]))
+    scale = np.max(np.abs(w), axis=-1) + np.max(np.abs(a), axis=(-2, -1))
+    if np.any(np.min(gaps, axis=(-2, -1)) <= n * eps * scale) or np.any(
+        np.linalg.cond(v) >= 1 / eps
+    ):
+        raise np.linalg.LinAlgError(
+            f"chainrule.numpy.linalg.{name}: the matrix has repeated eigenvalues (to rounding) "
+            "or is not diagonalizable, and its eigenvalues and eigenvectors are not "
+            "differentiable there. For a symmetric (Hermitian) matrix use eigh/eigvalsh; a "
+            "symmetric function of the eigenvalues, such as their sum (the trace) or product "
+            "(det), has a derivative of its own."
+        )
 
+
+def eig(a: Any) -> Any:
+    """`numpy.linalg.eig`: ``(eigenvalues, eigenvectors)`` of a general matrix, complex
+    unless every eigenvalue is real (NumPy's dtypes).
+
+    ``dλ_i = (V⁻¹ dA V)_ii``, and the derivative of the eigenvectors is that of the ones
+    NumPy returns: LAPACK scales each to unit 2-norm with its largest entry real, and the
+    derivative keeps both (as JAX's). Both need distinct eigenvalues: under a transform a
+    matrix with repeated ones raises ``LinAlgError``. The order of the eigenvalues and the
+    signs of real eigenvectors are LAPACK's, which can change under a perturbation at special
+    matrices (a triangular one): the derivative follows the ones returned at the point.
+    The eigenvalues of a 2×2 rotation generator ``[[0, -t], [t, 0]]`` are ``±it``:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> a = np.array([[0.0, -1.0], [1.0, 0.0]])
+    >>> cr.jacfwd(lambda t: np.linalg.eig(t * a)[0])(2.0)
+    array([0.+1.j, 0.-1.j])
+    """
+    if not _traced(a):
+        return np.linalg.eig(a)
+    _distinct_eigenvalues("eig", a)
+    return _result(_EigResult, *_eig(a))
+
+
+def eigvals(a: Any) -> Any:
+    """`numpy.linalg.eigvals`: the eigenvalues of a general matrix, ``dλ_i = (V⁻¹ dA V)_ii``
+    (holomorphic in `a`), for distinct eigenvalues (as `eig`). Under a transform the values
+    are those of `eig` (LAPACK may order them otherwise without eigenvectors).
+
+    The gradient of an eigenvalue is ``u vᵀ / (uᵀ v)`` with ``u``, ``v`` its left and right
+    eigenvectors; for the eigenvalue 2 of this triangular matrix, ``u = (0, 1)``, ``v = (5, 1)``:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> a = np.array([[1.0, 5.0], [0.0, 2.0]])
+    >>> cr.grad(lambda a: np.linalg.eigvals(a)[1])(a)
+    array([[0., 0.],
+           [5., 1.]])
+    """
+    if not _traced(a):
+        return np.linalg.eigvals(a)
+    _distinct_eigenvalues("eigvals", a)
+    return _eig_free(a)[0]
+
+
+# Checked on complex values in tests/test_complex_decompositions.py.
+COMPLEX += ("cholesky", "eig", "eigh", "eigvals", "eigvalsh", "qr", "svd", "svdvals")
 
 __all__ = [
     "cholesky", "cond", "cross", "det", "diagonal", "eig", "eigh", "eigvals", "eigvalsh", "inv",
