@@ -588,6 +588,13 @@ def cholesky(a: Any, /, *, upper: bool = False) -> Any:
     >>> import chainrule.numpy as np
     >>> cr.grad(lambda a: np.linalg.cholesky(a)[0, 0])(np.array([[4.0]]))
     array([[0.25]])
+
+    A complex `a` is read as Hermitian: here ``[[1, -i], [i, 2]]``, whose ``L₁₁ = √(a₁₁ -
+    |a₁₀|²)``; its gradient in ``a₁₀`` is ``-conj(a₁₀) / L₁₁ = i`` (JAX's ``∂/∂x - i ∂/∂y``):
+
+    >>> cr.grad(lambda a: np.real(np.linalg.cholesky(a)[1, 1]))(np.array([[1, 0], [1j, 2]]))
+    array([[0.5+0.j, 0. +0.j],
+           [0. +1.j, 0.5+0.j]])
     """
     options = {"upper": True} if upper else {}  # NumPy before 2.0 has no `upper`
     if not _traced(a):
@@ -639,6 +646,14 @@ def eigh(a: Any, UPLO: Literal["L", "U", "l", "u"] = "L") -> Any:
     >>> cr.grad(lambda a: np.linalg.eigh(a)[0][-1])(a).round(4)
     array([[0.5, 0. ],
            [1. , 0.5]])
+
+    A complex `a` is read as Hermitian (``a₁₀`` stands for ``a₁₀`` and ``conj(a₀₁)``), and
+    eigenvectors have a free phase (module docstring): the top eigenvector of ``[[2, -i], [i,
+    2]]`` is ``(-i, 1)/√2``, and the gradient below the diagonal ``2 conj(v₁) v₀ = -i``:
+
+    >>> cr.grad(lambda a: np.linalg.eigh(a)[0][-1])(np.array([[2, 0], [1j, 2]])).round(4)
+    array([[0.5+0.j, 0. +0.j],
+           [0. -1.j, 0.5+0.j]])
     """
     if not _traced(a):
         return np.linalg.eigh(a, UPLO)
@@ -743,6 +758,12 @@ def svd(
     >>> cr.grad(lambda a: np.linalg.svd(a, compute_uv=False)[0])(a)
     array([[1., 0.],
            [0., 0.]])
+
+    Of a complex matrix, ``conj(u vᴴ)`` (JAX's convention; free of the vectors' phase):
+
+    >>> cr.grad(lambda a: np.linalg.svd(a, compute_uv=False)[0])(np.array([[3j, 0], [0, 1]]))
+    array([[0.-1.j, 0.+0.j],
+           [0.+0.j, 0.+0.j]])
     """
     if not _traced(a):
         return np.linalg.svd(a, full_matrices, compute_uv, hermitian)  # type: ignore[call-overload]
@@ -807,6 +828,14 @@ def qr(a: Any, mode: Literal["reduced", "complete", "r", "raw"] = "reduced") -> 
     >>> cr.grad(logabsdet)(a).round(4)
     array([[ 2., -3.],
            [-1.,  2.]])
+
+    `R` is NumPy's (LAPACK's), with a real diagonal of either sign: ``R₀₀ = -‖a₀‖`` here,
+    whose gradient is ``-conj(a₀) / ‖a₀‖`` in the first column:
+
+    >>> a = np.array([[3j, 0.0], [4.0, 1.0]])
+    >>> cr.grad(lambda a: np.real(np.linalg.qr(a)[1][0, 0]))(a).round(4)
+    array([[ 0. +0.6j,  0. +0.j ],
+           [-0.8+0.j ,  0. +0.j ]])
     """
     if not _traced(a):
         return np.linalg.qr(a, mode)
