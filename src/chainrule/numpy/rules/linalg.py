@@ -1362,8 +1362,11 @@ _EigResult = type(np.linalg.eig(np.eye(1)))
 
 
 def _distinct_eigenvalues(name: str, a: Any) -> None:
-    """Refuse a matrix whose eigenvalues are repeated (to rounding) or whose eigenvectors
-    are numerically dependent: the eigenvalues are not differentiable there."""
+    """Refuse a matrix at which the derivatives of `eig` do not exist or cannot be computed
+    to half the working precision: repeated eigenvalues, or eigenvectors nearly dependent
+    (nearly defective). First-order perturbation theory puts the relative error of the
+    derivative at about ``eps ‖A‖ cond(V) / gap`` (eigenvectors accurate to ``eps ‖A‖ /
+    gap``, amplified by ``V⁻¹``); above ``√eps`` it raises, as `det` does at order 3."""
     a = primal(a)
     w, v = np.linalg.eig(a)  # NumPy's checks (square, finite) and messages
     n = w.shape[-1]
@@ -1371,16 +1374,18 @@ def _distinct_eigenvalues(name: str, a: Any) -> None:
         return
     eps = float(np.finfo(w.dtype).eps)
     gaps = np.where(np.eye(n, dtype=bool), np.inf, np.abs(w[..., :, None] - w[..., None, :]))
-    scale = np.max(np.abs(w), axis=-1) + np.max(np.abs(a), axis=(-2, -1))
-    if np.any(np.min(gaps, axis=(-2, -1)) <= n * eps * scale) or np.any(
-        np.linalg.cond(v) >= 1 / eps
-    ):
+    s = np.linalg.svd(v, compute_uv=False)
+    size = np.max(np.sum(np.abs(a), axis=-1), axis=-1)  # ‖A‖∞
+    with np.errstate(divide="ignore", invalid="ignore"):
+        error = eps * size * s[..., 0] / (s[..., -1] * np.min(gaps, axis=(-2, -1)))
+    if not np.all(error < math.sqrt(eps)):  # NaN (the zero matrix) included
         raise np.linalg.LinAlgError(
-            f"chainrule.numpy.linalg.{name}: the matrix has repeated eigenvalues (to rounding) "
-            "or is not diagonalizable, and its eigenvalues and eigenvectors are not "
-            "differentiable there. For a symmetric (Hermitian) matrix use eigh/eigvalsh; a "
-            "symmetric function of the eigenvalues, such as their sum (the trace) or product "
-            "(det), has a derivative of its own."
+            f"chainrule.numpy.linalg.{name}: the matrix has repeated (or nearly repeated) "
+            "eigenvalues, or is (nearly) not diagonalizable: its eigenvalues and eigenvectors "
+            "are not differentiable there, or not to half the working precision. For a "
+            "symmetric (Hermitian) matrix use eigh/eigvalsh; a symmetric function of the "
+            "eigenvalues, such as their sum (the trace) or product (det), has a derivative of "
+            "its own."
         )
 
 
