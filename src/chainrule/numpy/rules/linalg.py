@@ -49,8 +49,9 @@ higher order follows):
 - ``eig``: ``dλ = diag(V⁻¹ dA V)``, ``dV = V (F ∘ V⁻¹ dA V) + V diag(c)`` (``F`` as for
   ``eigh``), with ``c`` the derivative of NumPy's (LAPACK's) normalisation: each eigenvector
   of unit 2-norm with its largest entry real (as JAX). ``eigvals``: ``dλ`` alone, holomorphic.
-  Distinct eigenvalues needed: under a transform, a matrix with repeated eigenvalues (to
-  rounding) or numerically dependent eigenvectors raises ``LinAlgError``.
+  Distinct eigenvalues needed: under a transform, a matrix with repeated eigenvalues, or
+  one so close to repeated or to defective that the derivative would lose half its digits
+  (a first-order estimate, ``eps ‖A‖ cond(V) / gap > √eps``), raises ``LinAlgError``.
 
 Complex input (JAX's convention, `chainrule.core.primitive`): ``cholesky``, ``eigh``,
 ``eigvalsh``, ``svd``, ``svdvals``, ``qr`` and ``eig`` are not holomorphic (``holomorphic=True``
@@ -1396,7 +1397,7 @@ def eig(a: Any) -> Any:
     ``dλ_i = (V⁻¹ dA V)_ii``, and the derivative of the eigenvectors is that of the ones
     NumPy returns: LAPACK scales each to unit 2-norm with its largest entry real, and the
     derivative keeps both (as JAX's). Both need distinct eigenvalues: under a transform a
-    matrix with repeated ones raises ``LinAlgError``. The order of the eigenvalues and the
+    matrix with repeated (or nearly repeated, or nearly defective) ones raises ``LinAlgError``. The order of the eigenvalues and the
     signs of real eigenvectors are LAPACK's, which can change under a perturbation at special
     matrices (a triangular one): the derivative follows the ones returned at the point.
     The eigenvalues of a 2×2 rotation generator ``[[0, -t], [t, 0]]`` are ``±it``:
