@@ -26,6 +26,13 @@ la = np.linalg
 rng = numpy.random.default_rng(11)
 
 
+@pytest.fixture(autouse=True)
+def _same_draws_in_every_order() -> None:
+    """Each test draws the same inputs, whatever ran before it on its worker."""
+    global rng
+    rng = numpy.random.default_rng(11)
+
+
 def cx(*shape: int) -> numpy.ndarray:
     return rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
 
@@ -53,11 +60,18 @@ def similar(blocks: numpy.ndarray, *stack: int) -> numpy.ndarray:
     (Not a triangular matrix: there LAPACK's order of the eigenvalues, and the signs of real
     eigenvectors, change under a perturbation, and differences cannot follow them.)"""
     n = blocks.shape[-1]
-    s = rng.standard_normal((*stack, n, n)) + 2 * numpy.eye(n)
-    return s @ blocks @ numpy.linalg.inv(s)
+    s = numpy.linalg.qr(rng.standard_normal((*stack, n, n)))[0] * numpy.linspace(1, 2, n)
+    return s @ blocks @ numpy.linalg.inv(s)  # cond(s) = 2
 
 
 PAIRS = numpy.array([[1.0, -2, 0, 0], [2, 1, 0, 0], [0, 0, -1, -1], [0, 0, 1, -1]])  # 1±2i, -1±i
+
+
+def sign_free_eig(a: Any) -> Any:
+    """The eigenvalues, ``|V|`` and the projector on the first eigenvector: free of the sign
+    that LAPACK leaves free in the eigenvectors of a real matrix."""
+    w, v = la.eig(a)
+    return w, np.abs(v), v[..., :, :1] @ mH(v[..., :, :1])
 
 
 def spectral(w: numpy.ndarray, v: numpy.ndarray) -> Any:
@@ -152,9 +166,10 @@ RULES = [
     ("eigvals real, real eigenvalues", la.eigvals, lambda: (similar(numpy.diag([1.0, 2.0, 4.0])),)),
     ("eig", la.eig, lambda: (cx(3, 3),)),
     ("eig stack", la.eig, lambda: (cx(2, 3, 3),)),
-    ("eig real, complex pairs", la.eig, lambda: (similar(PAIRS, 2),)),
-    ("eig real, real eigenvalues", joined(la.eig), lambda: (similar(numpy.diag([1.0, 2.0, 4.0]), 2),)),
+    ("eig real, complex pairs", sign_free_eig, lambda: (similar(PAIRS, 2),)),
+    ("eig real, real eigenvalues", joined(sign_free_eig), lambda: (similar(numpy.diag([1.0, 2.0, 4.0]), 2),)),
     ("eig mixed", lambda x, z: la.eig(x + z), lambda: (rng.standard_normal((3, 3)), cx(3, 3))),
+    ("eig mixed, real result", lambda x, y: sign_free_eig(x * y), lambda: (similar(PAIRS), rng.uniform(1, 2, 4))),
 ]  # fmt: skip
 
 
@@ -207,6 +222,15 @@ def test_values_are_numpys() -> None:
         traced = cr.vjp(ours, x)[0]
         for o, t in zip(cr.tree.leaves(traced), cr.tree.leaves(expected), strict=True):
             numpy.testing.assert_array_equal(o, t)
+
+
+def test_the_eigenvectors_of_a_real_matrix_have_a_free_sign() -> None:
+    """LAPACK's sign of a complex pair's eigenvector of a real matrix flips under a
+    perturbation of 1e-8 here: only functions free of that sign have a derivative."""
+    a, d = similar(PAIRS), rng.standard_normal((4, 4))
+    v = [numpy.linalg.eig(a + h * d)[1] for h in (-1e-8, 1e-8)]
+    assert numpy.abs(v[0] + v[1]).max(axis=0).min() < 1e-6  # a column flipped (the premise)
+    check_rule(sign_free_eig, a, float32=False, batched=False)
 
 
 def test_gauges_are_jaxs() -> None:

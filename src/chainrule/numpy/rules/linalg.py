@@ -48,7 +48,8 @@ higher order follows):
   sign, not normalised), which fixes the decomposition, and its derivative keeps it real.
 - ``eig``: ``dλ = diag(V⁻¹ dA V)``, ``dV = V (F ∘ V⁻¹ dA V) + V diag(c)`` (``F`` as for
   ``eigh``), with ``c`` the derivative of NumPy's (LAPACK's) normalisation: each eigenvector
-  of unit 2-norm with its largest entry real (as JAX). ``eigvals``: ``dλ`` alone, holomorphic.
+  of unit 2-norm with its largest entry real (as JAX), positive for complex input, of a sign
+  LAPACK leaves free for real input. ``eigvals``: ``dλ`` alone, holomorphic.
   Distinct eigenvalues needed: under a transform, a matrix with repeated eigenvalues, or
   one so close to repeated or to defective that the derivative would lose half its digits
   (a first-order estimate, ``eps ‖A‖ cond(V) / gap > √eps``), raises ``LinAlgError``.
@@ -60,7 +61,8 @@ each (a common phase for a pair ``u_i``, ``v_i``): ``eigh`` and ``svd`` take the
 in the gauge ``Im diag(Vᴴ dV) = 0`` (for ``svd``, ``Uᴴ dU`` takes the rest), as JAX. NumPy's
 own phases follow no smooth rule, so only functions that do not depend on the phases have
 meaningful derivatives: ``U diag(f(s)) Vᴴ``, ``|U|``, ``v vᴴ``, the values ``s`` and ``λ``.
-(``eig``'s eigenvectors, normalised as above, are differentiated exactly.)
+(``eig``'s eigenvectors of a complex matrix, normalised as above, are differentiated
+exactly.)
 - ``pinv``: the Golub–Pereyra formula ``dA⁺ = -A⁺ dA A⁺ + A⁺A⁺ᵀ dAᵀ (I - A A⁺) +
   (I - A⁺A) dAᵀ A⁺ᵀ A⁺``: exact for full rank, and for perturbations keeping the rank.
 
@@ -1397,10 +1399,18 @@ def eig(a: Any) -> Any:
     ``dλ_i = (V⁻¹ dA V)_ii``, and the derivative of the eigenvectors is that of the ones
     NumPy returns: LAPACK scales each to unit 2-norm with its largest entry real, and the
     derivative keeps both (as JAX's). Both need distinct eigenvalues: under a transform a
-    matrix with repeated (or nearly repeated, or nearly defective) ones raises ``LinAlgError``. The order of the eigenvalues and the
-    signs of real eigenvectors are LAPACK's, which can change under a perturbation at special
-    matrices (a triangular one): the derivative follows the ones returned at the point.
-    The eigenvalues of a 2×2 rotation generator ``[[0, -t], [t, 0]]`` are ``±it``:
+    matrix with repeated (or nearly repeated, or nearly defective) ones raises
+    ``LinAlgError``.
+
+    Of a complex matrix, that largest entry is real and positive: the eigenvectors are
+    smooth functions, differentiated exactly. Of a real matrix, LAPACK leaves each
+    eigenvector's sign free, and for a complex pair it can flip under the smallest
+    perturbation: the derivative is that of the eigenvector with the sign it has at the
+    point, so differentiate functions that do not depend on the sign (``|v|``, ``v vᴴ``), as
+    for `eigh`. The order of the eigenvalues is LAPACK's too, which can change under a
+    perturbation at special matrices (a triangular one): the derivative follows the order
+    at the point. The eigenvalues of a 2×2 rotation generator ``[[0, -t], [t, 0]]`` are
+    ``±it``:
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
