@@ -4,8 +4,9 @@ Every rule goes through `check_rule` (forward and reverse to second order agains
 differences, batched Jacobians, complex64) on complex inputs, stacks and mixed real/complex
 arguments. Eigenvectors and singular vectors have a free phase (JAX's gauges are documented
 in `chainrule.numpy.rules.linalg`): their derivatives are checked through functions that do
-not depend on it, except `eig`'s, whose normalisation (NumPy's) is differentiated exactly.
-The hard-coded gradients are JAX's (x64), which agree with ours to 1e-15.
+not depend on it, except `eig`'s of complex matrices, whose normalisation (NumPy's) is
+differentiated exactly. The hard-coded gradients are JAX's (x64; for `eig`'s eigenvectors
+``jax.lax.linalg.eig(..., enable_eigvec_derivs=True)``), which agree with ours to 1e-15.
 """
 
 from __future__ import annotations
