@@ -34,7 +34,7 @@ higher order follows):
   with ``d‖x‖ = Re Σ w dx``, ``conj(x)/‖x‖`` for the 2-norm, ``conj(x)/|x|`` in place of
   ``sign(x)`` for the others (differentiable, as JAX).
 - ``cholesky``: ``dL = L Φ(L⁻¹ dA L⁻ᵀ)``, Φ taking the lower triangle with the diagonal
-  halved (Murray 2016).
+  halved (Murray 2016); ``L⁻ᴴ`` for complex (Hermitian) input.
 - ``eigh``: ``dλ = diag(Vᵀ dA V)``, ``dV = V (F ∘ Vᵀ dA V)`` with ``F_ij = 1/(λ_j - λ_i)``.
   Eigenvalues must be distinct for the eigenvector derivative; ``F`` is set to 0 where
   eigenvalues coincide, so derivatives through eigenvalues alone (``eigvalsh``, a trace)
@@ -47,7 +47,26 @@ higher order follows):
   of ``Vh`` have no derivative): pass ``full_matrices=False``.
 - ``qr``: mode 'reduced' (and 'complete' for square, 'r'), ``m >= n`` and full rank under a
   transform: with ``X = Qᵀ dA R⁻¹`` and ``Ω = tril(X,-1) - tril(X,-1)ᵀ``, ``dR = (X - Ω) R``
-  and ``dQ = dA R⁻¹ - Q (X - Ω)``.
+  and ``dQ = dA R⁻¹ - Q (X - Ω)``. For complex input ``Qᴴ`` and ``ᴴ`` replace ``Qᵀ`` and
+  ``ᵀ``, and ``Ω`` gains ``i Im diag(X)``: LAPACK's ``R`` has a real diagonal (of either
+  sign, not normalised), which fixes the decomposition, and its derivative keeps it real.
+- ``eig``: ``dλ = diag(V⁻¹ dA V)``, ``dV = V (F ∘ V⁻¹ dA V) + V diag(c)`` (``F`` as for
+  ``eigh``), with ``c`` the derivative of NumPy's (LAPACK's) normalisation: each eigenvector
+  of unit 2-norm with its largest entry real (as JAX), positive for complex input, of a sign
+  LAPACK leaves free for real input. ``eigvals``: ``dλ`` alone, holomorphic.
+  Distinct eigenvalues needed: under a transform, a matrix with repeated eigenvalues, or
+  one so close to repeated or to defective that the derivative would lose half its digits
+  (a first-order estimate, ``eps ‖A‖ cond(V) / gap > √eps``), raises ``LinAlgError``.
+
+Complex input (JAX's convention, `chainrule.core.primitive`): ``cholesky``, ``eigh``,
+``eigvalsh``, ``svd``, ``svdvals``, ``qr`` and ``eig`` are not holomorphic (``holomorphic=True``
+refuses them); ``eigvals`` is. Eigenvectors and singular vectors are defined up to a phase
+each (a common phase for a pair ``u_i``, ``v_i``): ``eigh`` and ``svd`` take the derivative
+in the gauge ``Im diag(Vᴴ dV) = 0`` (for ``svd``, ``Uᴴ dU`` takes the rest), as JAX. NumPy's
+own phases follow no smooth rule, so only functions that do not depend on the phases have
+meaningful derivatives: ``U diag(f(s)) Vᴴ``, ``|U|``, ``v vᴴ``, the values ``s`` and ``λ``.
+(``eig``'s eigenvectors of a complex matrix, normalised as above, are differentiated
+exactly.)
 - ``pinv``: the Golub–Pereyra formula ``dA⁺ = -A⁺ dA A⁺ + A⁺A⁺ᵀ dAᵀ (I - A A⁺) +
   (I - A⁺A) dAᵀ A⁺ᵀ A⁺``: exact for full rank, and for perturbations keeping the rank.
   For complex matrices ``ᵀ`` is ``ᴴ`` there: `pinv` is not holomorphic.
@@ -56,7 +75,9 @@ Symmetric inputs (``cholesky``, ``eigh``, ``eigvalsh``, and ``hermitian=True`` i
 and ``pinv``): NumPy reads one triangle only, the lower one (the upper with ``UPLO='U'``
 or ``upper=True``), and the derivative is exactly that of the function NumPy computes, of
 ``tril(A) + tril(A, -1)ᵀ`` (or its upper analogue): 0 in the triangle not read, and an
-off-diagonal entry of the triangle read stands for both ``a_ij`` and ``a_ji``. (JAX
+off-diagonal entry of the triangle read stands for both ``a_ij`` and ``a_ji``. Complex
+input is read as Hermitian, ``tril(A, -1) + tril(A, -1)ᴴ + Re diag(A)`` (LAPACK ignores
+the imaginary part of the diagonal, whose derivative is 0 too). (JAX
 solves for ``(A + Aᵀ)/2`` by default, another function off the symmetric matrices, with
 symmetric gradients; the two agree on symmetric inputs along symmetric perturbations, and
 ``f(A) = eigh((A + Aᵀ)/2)`` gets JAX's gradient here too.)
@@ -80,9 +101,7 @@ and NumPy 2's names:
 - ``trace``, ``diagonal``, ``outer``, ``vecdot``, ``cross``, ``matmul``, ``tensordot``,
   ``matrix_transpose``: the main namespace's rules, with the array API's signatures.
 
-Not differentiable: ``matrix_rank`` (an integer) passes through, NumPy's value. ``eig`` and
-``eigvals`` have complex results, not yet supported under a transform: they raise a
-``TypeError`` there that points to ``eigh``/``eigvalsh``.
+Not differentiable: ``matrix_rank`` (an integer) passes through, NumPy's value.
 """
 
 from __future__ import annotations
@@ -147,12 +166,29 @@ def _strict_lower(x: Any) -> Any:
     return x * _mask(np.tri(shape_of(x)[-1], k=-1), x)
 
 
+def _conj(x: Any) -> Any:
+    """``conj(x)``, recorded only where `x` is complex (a no-op on real values)."""
+    return cnp.conj(x) if is_complex(x) else x
+
+
+def _mH(x: Any) -> Any:
+    """The conjugate transpose of the last two axes (`_mT` on real values)."""
+    return _conj(_mT(x))
+
+
 def _symmetric_from(x: Any, lower: bool = True) -> Any:
     """The symmetric matrix that NumPy's symmetric solvers read from `x`: its lower (or
     upper) triangle, reflected. Selected, not masked, so that what is never read (NaN, inf)
-    cannot leak in; its derivative is 0 in the other triangle."""
-    read = np.tri(shape_of(x)[-1], dtype=bool)
-    return cnp.where(read if lower else read.T, x, _mT(x))
+    cannot leak in; its derivative is 0 in the other triangle. A complex `x` gives the
+    Hermitian matrix LAPACK reads: the triangle conjugated, and the real part of the
+    diagonal (its imaginary part is ignored, so has derivative 0)."""
+    n = shape_of(x)[-1]
+    read = np.tri(n, dtype=bool)
+    read = read if lower else read.T
+    if not is_complex(x):
+        return cnp.where(read, x, _mT(x))
+    diagonal = np.eye(n, dtype=bool)
+    return cnp.where(read & ~diagonal, x, cnp.where(diagonal, cnp.real(x), _mH(x)))
 
 
 def _safe_reciprocal(x: Any) -> Any:
@@ -551,25 +587,27 @@ def _phi(x: Any) -> Any:
 
 
 def _lower(x: Any, upper: bool) -> Any:
-    return _mT(x) if upper else x
+    return _mH(x) if upper else x
 
 
+# Complex (Hermitian) input: ``dL = L Φ(L⁻¹ dA L⁻ᴴ)``, whose diagonal is real as that of
+# ``L``; the reverse rule is its transpose (``L⁻ᵀ Φ(Lᵀ g) conj(L⁻¹)``).
 def _cholesky_vjp(g: Any, ans: Any, a: Any, upper: bool = False) -> Any:
     L, gL = _lower(ans, upper), _lower(g, upper)
     L_inv = inv(L)
-    return _mT(L_inv) @ _phi(_mT(L) @ gL) @ L_inv
+    return _mT(L_inv) @ _phi(_mT(L) @ gL) @ _conj(L_inv)
 
 
 def _cholesky_jvp(t: Any, ans: Any, a: Any, upper: bool = False) -> Any:
     L = _lower(ans, upper)
     L_inv = inv(L)
-    return _lower(L @ _phi(L_inv @ t @ _mT(L_inv)), upper)
+    return _lower(L @ _phi(L_inv @ t @ _mH(L_inv)), upper)
 
 
 # `_cholesky` and `_eigh` have the rules of functions of symmetric matrices: in the public
 # functions, `_symmetric_from` makes their input and tangents symmetric, and takes their
 # cotangents back onto the triangle NumPy reads.
-_cholesky = primitive(np.linalg.cholesky, "cholesky")
+_cholesky = primitive(np.linalg.cholesky, "cholesky", holomorphic=False)
 defvjp(_cholesky, _cholesky_vjp)
 defjvp(_cholesky, _cholesky_jvp)
 
@@ -585,6 +623,13 @@ def cholesky(a: Any, /, *, upper: bool = False) -> Any:
     >>> import chainrule.numpy as np
     >>> cr.grad(lambda a: np.linalg.cholesky(a)[0, 0])(np.array([[4.0]]))
     array([[0.25]])
+
+    A complex `a` is read as Hermitian: here ``[[1, -i], [i, 2]]``, whose ``L₁₁ = √(a₁₁ -
+    |a₁₀|²)``; its gradient in ``a₁₀`` is ``-conj(a₁₀) / L₁₁ = i`` (JAX's ``∂/∂x - i ∂/∂y``):
+
+    >>> cr.grad(lambda a: np.real(np.linalg.cholesky(a)[1, 1]))(np.array([[1, 0], [1j, 2]]))
+    array([[0.5+0.j, 0. +0.j],
+           [0. +1.j, 0.5+0.j]])
     """
     options = {"upper": True} if upper else {}  # NumPy before 2.0 has no `upper`
     if not _traced(a):
@@ -595,19 +640,22 @@ def cholesky(a: Any, /, *, upper: bool = False) -> Any:
 # ----------------------------------------------------------------------- eigh, eigvalsh
 
 
+# Complex (Hermitian) input: ``X = Vᴴ dA V``, ``dλ = Re diag(X)``, ``dV = V (F ∘ X)``, as
+# JAX: each eigenvector's phase is free, and this is the gauge ``Im diag(Vᴴ dV) = 0``.
 def _eigh_vjp(g: Any, ans: Any, a: Any, UPLO: str = "L") -> Any:
     (w, v), (gw, gv) = ans, g
     inner = _diag_embed(gw) + _inverse_gaps(w) * (_mT(v) @ gv)
-    return v @ inner @ _mT(v)
+    return _conj(v) @ inner @ _mT(v)
 
 
 def _eigh_jvp(tangents: Sequence[Any], ans: Any, a: Any, UPLO: str = "L") -> Any:
     w, v = ans
-    x = _mT(v) @ tangents[0] @ v
-    return _diag_part(x), v @ (_inverse_gaps(w) * x)
+    x = _mH(v) @ tangents[0] @ v
+    dw = _diag_part(x)
+    return cnp.real(dw) if is_complex(dw) else dw, v @ (_inverse_gaps(w) * x)
 
 
-_eigh = primitive(np.linalg.eigh, "eigh", multiple_results=True)
+_eigh = primitive(np.linalg.eigh, "eigh", multiple_results=True, holomorphic=False)
 defvjp(_eigh, _eigh_vjp)
 defjvp_joint(_eigh, _eigh_jvp)
 _EighResult = type(np.linalg.eigh(np.eye(1)))
@@ -633,6 +681,14 @@ def eigh(a: Any, UPLO: Literal["L", "U", "l", "u"] = "L") -> Any:
     >>> cr.grad(lambda a: np.linalg.eigh(a)[0][-1])(a).round(4)
     array([[0.5, 0. ],
            [1. , 0.5]])
+
+    A complex `a` is read as Hermitian (``a₁₀`` stands for ``a₁₀`` and ``conj(a₀₁)``), and
+    eigenvectors have a free phase (module docstring): the top eigenvector of ``[[2, -i], [i,
+    2]]`` is ``(-i, 1)/√2``, and the gradient below the diagonal ``2 conj(v₁) v₀ = -i``:
+
+    >>> cr.grad(lambda a: np.linalg.eigh(a)[0][-1])(np.array([[2, 0], [1j, 2]])).round(4)
+    array([[0.5+0.j, 0. +0.j],
+           [0. -1.j, 0.5+0.j]])
     """
     if not _traced(a):
         return np.linalg.eigh(a, UPLO)
@@ -665,48 +721,60 @@ def _svd_impl(a: Any, hermitian: bool = False) -> Any:
     return np.linalg.svd(a, full_matrices=False, hermitian=hermitian)
 
 
+# Complex input, as JAX: ``dP = Uᴴ dA V``, ``ds = Re diag(dP)``; each pair of singular
+# vectors has a free common phase, fixed by the gauge ``Im diag(Vᴴ dV) = 0``, so that
+# ``Uᴴ dU`` takes the term ``i Im(dP_ii) / s_i`` on its diagonal. The reverse rule is the
+# transpose of the forward one (conjugates where ``U``, ``V`` enter as ``Uᴴ``, ``V``).
 def _svd_vjp(g: Any, ans: Any, a: Any, hermitian: bool = False) -> Any:
     (u, s, vh), (gu, gs, gvh) = ans, g
     m, n = shape_of(a)[-2:]
     k = min(m, n)
     f = _inverse_gaps(s * s)
     utgu = _mT(u) @ gu
-    vtgv = vh @ _mT(gvh)
+    vtgv = _conj(vh @ _mT(gvh))
     inner = (
-        f * (utgu - _mT(utgu)) * s[..., None, :]
+        f * (utgu - _mH(utgu)) * s[..., None, :]
         + _diag_embed(gs)
-        + s[..., :, None] * (f * (vtgv - _mT(vtgv)))
+        + s[..., :, None] * (f * (vtgv - _mH(vtgv)))
     )
-    ga = u @ inner @ vh
     s_inv = _safe_reciprocal(s)
+    if is_complex(u):
+        phase = _diag_part(utgu)
+        inner = inner + _diag_embed((phase - cnp.real(phase)) * s_inv)
+    u_, vh_ = _conj(u), _conj(vh)
+    ga = u_ @ inner @ vh_
     if m > k:
-        ga = ga + ((gu - u @ utgu) * s_inv[..., None, :]) @ vh
+        ga = ga + ((gu - u_ @ utgu) * s_inv[..., None, :]) @ vh_
     if n > k:
-        ga = ga + u @ (s_inv[..., :, None] * (gvh - (gvh @ _mT(vh)) @ vh))
+        ga = ga + u_ @ (s_inv[..., :, None] * (gvh - (gvh @ _mT(vh)) @ vh_))
     return ga
 
 
 def _svd_jvp(tangents: Sequence[Any], ans: Any, a: Any, hermitian: bool = False) -> Any:
     t = tangents[0]
     u, s, vh = ans
-    v = _mT(vh)
+    v = _mH(vh)
     m, n = shape_of(a)[-2:]
     k = min(m, n)
-    dp = _mT(u) @ t @ v
-    dpt = _mT(dp)
+    dp = _mH(u) @ t @ v
+    dpt = _mH(dp)
     f = _inverse_gaps(s * s)
     col, row = s[..., None, :], s[..., :, None]
     du = u @ (f * (dp * col + row * dpt))
     dv = v @ (f * (row * dp + dpt * col))
     s_inv = _safe_reciprocal(s)[..., None, :]
+    ds = _diag_part(dp)
+    if is_complex(ds):
+        du = du + u * ((ds - cnp.real(ds))[..., None, :] * s_inv)
+        ds = cnp.real(ds)
     if m > k:
         du = du + (t @ v - u @ dp) * s_inv
     if n > k:
-        dv = dv + (_mT(t) @ u - v @ dpt) * s_inv
-    return du, _diag_part(dp), _mT(dv)
+        dv = dv + (_mH(t) @ u - v @ dpt) * s_inv
+    return du, ds, _mH(dv)
 
 
-_svd = primitive(_svd_impl, "svd", multiple_results=True)
+_svd = primitive(_svd_impl, "svd", multiple_results=True, holomorphic=False)
 defvjp(_svd, _svd_vjp)
 defjvp_joint(_svd, _svd_jvp)
 _SVDResult = type(np.linalg.svd(np.eye(1)))
@@ -725,6 +793,12 @@ def svd(
     >>> cr.grad(lambda a: np.linalg.svd(a, compute_uv=False)[0])(a)
     array([[1., 0.],
            [0., 0.]])
+
+    Of a complex matrix, ``conj(u vᴴ)`` (JAX's convention; free of the vectors' phase):
+
+    >>> cr.grad(lambda a: np.linalg.svd(a, compute_uv=False)[0])(np.array([[3j, 0], [0, 1]]))
+    array([[0.-1.j, 0.+0.j],
+           [0.+0.j, 0.+0.j]])
     """
     if not _traced(a):
         return np.linalg.svd(a, full_matrices, compute_uv, hermitian)  # type: ignore[call-overload]
@@ -745,24 +819,32 @@ def svd(
 # ------------------------------------------------------------------------------------ qr
 
 
+# Complex input, as JAX's rule: ``R``'s diagonal is real (LAPACK's Householder
+# reflections), so ``Ω`` takes ``i Im diag(X)`` besides ``tril(X,-1) - tril(X,-1)ᴴ``.
 def _qr_vjp(g: Any, ans: Any, a: Any) -> Any:
     (q, r), (gq, gr) = ans, g
     c = gr @ _mT(r) - _mT(q) @ gq
-    m = c - _strict_lower(c - _mT(c))
-    return (gq + q @ m) @ _mT(inv(r))
+    m = c - _strict_lower(c - _mH(c))
+    if is_complex(m):
+        d = _diag_part(c)
+        m = m - _diag_embed(d - cnp.real(d))
+    return (gq + _conj(q) @ m) @ _mT(inv(r))
 
 
 def _qr_jvp(tangents: Sequence[Any], ans: Any, a: Any) -> Any:
     t = tangents[0]
     q, r = ans
     r_inv = inv(r)
-    x = _mT(q) @ t @ r_inv
+    x = _mH(q) @ t @ r_inv
     low = _strict_lower(x)
-    x_minus_omega = x - low + _mT(low)
+    x_minus_omega = x - low + _mH(low)
+    if is_complex(x):
+        d = _diag_part(x)
+        x_minus_omega = x_minus_omega - _diag_embed(d - cnp.real(d))
     return t @ r_inv - q @ x_minus_omega, x_minus_omega @ r
 
 
-_qr = primitive(np.linalg.qr, "qr", multiple_results=True)
+_qr = primitive(np.linalg.qr, "qr", multiple_results=True, holomorphic=False)
 defvjp(_qr, _qr_vjp)
 defjvp_joint(_qr, _qr_jvp)
 _QRResult = type(np.linalg.qr(np.eye(1)))
@@ -781,6 +863,14 @@ def qr(a: Any, mode: Literal["reduced", "complete", "r", "raw"] = "reduced") -> 
     >>> cr.grad(logabsdet)(a).round(4)
     array([[ 2., -3.],
            [-1.,  2.]])
+
+    `R` is NumPy's (LAPACK's), with a real diagonal of either sign: ``R₀₀ = -‖a₀‖`` here,
+    whose gradient is ``-conj(a₀) / ‖a₀‖`` in the first column:
+
+    >>> a = np.array([[3j, 0.0], [4.0, 1.0]])
+    >>> cr.grad(lambda a: np.real(np.linalg.qr(a)[1][0, 0]))(a).round(4)
+    array([[ 0. +0.6j,  0. +0.j ],
+           [-0.8+0.j ,  0. +0.j ]])
     """
     if not _traced(a):
         return np.linalg.qr(a, mode)
@@ -1252,30 +1342,153 @@ def tensordot(x1: Any, x2: Any, /, *, axes: Any = 2) -> Any:
     return cnp.tensordot(x1, x2, axes)
 
 
-# ----------------------------------------------- not differentiable, or not (yet) for reals
+# ---------------------------------------------------------------- not differentiable
 
 matrix_rank = nondiff(np.linalg.matrix_rank)
 
 
-def _complex_results(name: str) -> Any:
-    fun = getattr(np.linalg, name)
+# ------------------------------------------------------------------------ eig, eigvals
 
-    @functools.wraps(fun)
-    def refusing(a: Any) -> Any:
-        if _traced(a):
-            raise TypeError(
-                f"chainrule.numpy.linalg.{name}: the eigenvalues of a general matrix are complex, "
-                "and complex derivatives are not supported yet. For a symmetric matrix use "
-                f"eigh/eigvalsh; otherwise apply {name} to a constant (chainrule.stop_gradient)."
+
+def _largest_entries(v: np.ndarray) -> np.ndarray:
+    """A mask of the entry of largest modulus in each column (the first among ties, as
+    LAPACK's ``idamax``): LAPACK makes that entry of each eigenvector real."""
+    top = np.argmax(np.abs(v), axis=-2)
+    return (np.arange(v.shape[-1])[:, None] == top[..., None, :]).astype(v.dtype)
+
+
+def _eig_gauge(v: Any, u: Any) -> Any:
+    """``c`` for ``dV = U + V diag(c)`` that keeps NumPy's (LAPACK's) normalisation: each
+    column of unit 2-norm, ``Re(vᴴ dv) = 0``, and its largest entry real, ``Im dv_k = 0``."""
+    c = -cnp.real(cnp.sum(_conj(v) * u, axis=-2))
+    if not is_complex(v):
+        return c
+    mask = _largest_entries(primal(v))
+    top = cnp.sum(u * mask, axis=-2)
+    return c - (top - cnp.real(top)) / cnp.real(cnp.sum(v * mask, axis=-2))
+
+
+def _eig_jvp(tangents: Sequence[Any], ans: Any, a: Any, *, gauge: bool) -> Any:
+    """``P = V⁻¹ dA V``: ``dλ = diag(P)``, ``dV = V (F ∘ P) + V diag(c)``, ``F_ij = 1/(λ_j -
+    λ_i)``, with NumPy's gauge ``c`` (`_eig_gauge`) or, for `gauge` False, ``c = 0``."""
+    w, v = ans
+    p = solve(v, tangents[0] @ v)
+    u = v @ (_inverse_gaps(w) * p)
+    if gauge:
+        u = u + v * _eig_gauge(v, u)[..., None, :]
+    return _diag_part(p), u
+
+
+def _eig_vjp(g: Any, ans: Any, a: Any, *, gauge: bool) -> Any:
+    """The transpose of `_eig_jvp` under ``Re(sum(a * b))``."""
+    (w, v), (gw, gv) = ans, g
+    if gauge:
+        h = cnp.sum(gv * v, axis=-2)
+        gv = gv - _conj(v) * cnp.real(h)[..., None, :]
+        if is_complex(v):
+            mask = _largest_entries(primal(v))
+            gv = (
+                gv - mask * ((h - cnp.real(h)) / cnp.real(cnp.sum(v * mask, axis=-2)))[..., None, :]
             )
-        return fun(a)
+    inner = _diag_embed(gw) + _inverse_gaps(w) * (_mT(v) @ gv)
+    return solve(_mT(v), inner @ _mT(v))
 
-    return refusing
+
+# `_eig` is NumPy's eig, with the derivative of the eigenvectors NumPy returns; `_eig_free`
+# has a holomorphic derivative of the eigenvectors in another gauge (``diag(V⁻¹ dV) = 0``),
+# and serves `eigvals` only, whose derivative (to every order) does not depend on the gauge.
+_eig = primitive(np.linalg.eig, "eig", multiple_results=True, holomorphic=False)
+defvjp(_eig, functools.partial(_eig_vjp, gauge=True))
+defjvp_joint(_eig, functools.partial(_eig_jvp, gauge=True))
+_eig_free = primitive(np.linalg.eig, "eigvals", multiple_results=True)
+defvjp(_eig_free, functools.partial(_eig_vjp, gauge=False))
+defjvp_joint(_eig_free, functools.partial(_eig_jvp, gauge=False))
+_EigResult = type(np.linalg.eig(np.eye(1)))
 
 
-eig = _complex_results("eig")
-eigvals = _complex_results("eigvals")
+def _distinct_eigenvalues(name: str, a: Any) -> None:
+    """Refuse a matrix at which the derivatives of `eig` do not exist or cannot be computed
+    to half the working precision: repeated eigenvalues, or eigenvectors nearly dependent
+    (nearly defective). First-order perturbation theory puts the relative error of the
+    derivative at about ``eps ‖A‖ cond(V) / gap`` (eigenvectors accurate to ``eps ‖A‖ /
+    gap``, amplified by ``V⁻¹``); above ``√eps`` it raises, as `det` does at order 3."""
+    a = primal(a)
+    w, v = np.linalg.eig(a)  # NumPy's checks (square, finite) and messages
+    n = w.shape[-1]
+    if n < 2:
+        return
+    eps = float(np.finfo(w.dtype).eps)
+    gaps = np.where(np.eye(n, dtype=bool), np.inf, np.abs(w[..., :, None] - w[..., None, :]))
+    s = np.linalg.svd(v, compute_uv=False)
+    size = np.max(np.sum(np.abs(a), axis=-1), axis=-1)  # ‖A‖∞
+    with np.errstate(divide="ignore", invalid="ignore"):
+        error = eps * size * s[..., 0] / (s[..., -1] * np.min(gaps, axis=(-2, -1)))
+    if not np.all(error < math.sqrt(eps)):  # NaN (the zero matrix) included
+        raise np.linalg.LinAlgError(
+            f"chainrule.numpy.linalg.{name}: the matrix has repeated (or nearly repeated) "
+            "eigenvalues, or is (nearly) not diagonalizable: its eigenvalues and eigenvectors "
+            "are not differentiable there, or not to half the working precision. For a "
+            "symmetric (Hermitian) matrix use eigh/eigvalsh; a symmetric function of the "
+            "eigenvalues, such as their sum (the trace) or product (det), has a derivative of "
+            "its own."
+        )
 
+
+def eig(a: Any) -> Any:
+    """`numpy.linalg.eig`: ``(eigenvalues, eigenvectors)`` of a general matrix, complex
+    unless every eigenvalue is real (NumPy's dtypes).
+
+    ``dλ_i = (V⁻¹ dA V)_ii``, and the derivative of the eigenvectors is that of the ones
+    NumPy returns: LAPACK scales each to unit 2-norm with its largest entry real, and the
+    derivative keeps both (as JAX's). Both need distinct eigenvalues: under a transform a
+    matrix with repeated (or nearly repeated, or nearly defective) ones raises
+    ``LinAlgError``.
+
+    Of a complex matrix, that largest entry is real and positive: the eigenvectors are
+    smooth functions, differentiated exactly. Of a real matrix, LAPACK leaves each
+    eigenvector's sign free, and for a complex pair it can flip under the smallest
+    perturbation: the derivative is that of the eigenvector with the sign it has at the
+    point, so differentiate functions that do not depend on the sign (``|v|``, ``v vᴴ``), as
+    for `eigh`. The order of the eigenvalues is LAPACK's too, which can change under a
+    perturbation at special matrices (a triangular one): the derivative follows the order
+    at the point. The eigenvalues of a 2×2 rotation generator ``[[0, -t], [t, 0]]`` are
+    ``±it``:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> a = np.array([[0.0, -1.0], [1.0, 0.0]])
+    >>> cr.jacfwd(lambda t: np.linalg.eig(t * a)[0])(2.0)
+    array([0.+1.j, 0.-1.j])
+    """
+    if not _traced(a):
+        return np.linalg.eig(a)
+    _distinct_eigenvalues("eig", a)
+    return _result(_EigResult, *_eig(a))
+
+
+def eigvals(a: Any) -> Any:
+    """`numpy.linalg.eigvals`: the eigenvalues of a general matrix, ``dλ_i = (V⁻¹ dA V)_ii``
+    (holomorphic in `a`), for distinct eigenvalues (as `eig`). Under a transform the values
+    are those of `eig` (LAPACK may order them otherwise without eigenvectors).
+
+    The gradient of an eigenvalue is ``u vᵀ / (uᵀ v)`` with ``u``, ``v`` its left and right
+    eigenvectors; for the eigenvalue 2 of this triangular matrix, ``u = (0, 1)``, ``v = (5, 1)``:
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> a = np.array([[1.0, 5.0], [0.0, 2.0]])
+    >>> cr.grad(lambda a: np.linalg.eigvals(a)[1])(a)
+    array([[0., 0.],
+           [5., 1.]])
+    """
+    if not _traced(a):
+        return np.linalg.eigvals(a)
+    _distinct_eigenvalues("eigvals", a)
+    return _eig_free(a)[0]
+
+
+# Checked on complex values in tests/test_complex_decompositions.py.
+COMPLEX += ("cholesky", "eig", "eigh", "eigvals", "eigvalsh", "qr", "svd", "svdvals")
 
 __all__ = [
     "cholesky", "cond", "cross", "det", "diagonal", "eig", "eigh", "eigvals", "eigvalsh", "inv",
