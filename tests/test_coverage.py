@@ -347,6 +347,8 @@ KINKS |= {
 ELSEWHERE = {
     "numpy.linalg.pinv": "tests/test_rules_linalg_extras.py",
     "scipy.linalg.lu_factor": "tests/test_scipy_linalg.py",
+    "numpy.linalg.eig": "tests/test_complex_decompositions.py",
+    "numpy.linalg.eigvals": "tests/test_complex_decompositions.py",
     # derivatives in the parameters, checked against mpmath and by check_rule there
     **{
         f"scipy.{name}": "tests/test_special_shape_derivatives.py"

@@ -166,14 +166,9 @@ def _strict_lower(x: Any) -> Any:
     return x * _mask(np.tri(shape_of(x)[-1], k=-1), x)
 
 
-def _conj(x: Any) -> Any:
-    """``conj(x)``, recorded only where `x` is complex (a no-op on real values)."""
-    return cnp.conj(x) if is_complex(x) else x
-
-
 def _mH(x: Any) -> Any:
     """The conjugate transpose of the last two axes (`_mT` on real values)."""
-    return _conj(_mT(x))
+    return conj_if_complex(_mT(x))
 
 
 def _symmetric_from(x: Any, lower: bool = True) -> Any:
@@ -595,7 +590,7 @@ def _lower(x: Any, upper: bool) -> Any:
 def _cholesky_vjp(g: Any, ans: Any, a: Any, upper: bool = False) -> Any:
     L, gL = _lower(ans, upper), _lower(g, upper)
     L_inv = inv(L)
-    return _mT(L_inv) @ _phi(_mT(L) @ gL) @ _conj(L_inv)
+    return _mT(L_inv) @ _phi(_mT(L) @ gL) @ conj_if_complex(L_inv)
 
 
 def _cholesky_jvp(t: Any, ans: Any, a: Any, upper: bool = False) -> Any:
@@ -645,7 +640,7 @@ def cholesky(a: Any, /, *, upper: bool = False) -> Any:
 def _eigh_vjp(g: Any, ans: Any, a: Any, UPLO: str = "L") -> Any:
     (w, v), (gw, gv) = ans, g
     inner = _diag_embed(gw) + _inverse_gaps(w) * (_mT(v) @ gv)
-    return _conj(v) @ inner @ _mT(v)
+    return conj_if_complex(v) @ inner @ _mT(v)
 
 
 def _eigh_jvp(tangents: Sequence[Any], ans: Any, a: Any, UPLO: str = "L") -> Any:
@@ -731,7 +726,7 @@ def _svd_vjp(g: Any, ans: Any, a: Any, hermitian: bool = False) -> Any:
     k = min(m, n)
     f = _inverse_gaps(s * s)
     utgu = _mT(u) @ gu
-    vtgv = _conj(vh @ _mT(gvh))
+    vtgv = conj_if_complex(vh @ _mT(gvh))
     inner = (
         f * (utgu - _mH(utgu)) * s[..., None, :]
         + _diag_embed(gs)
@@ -741,7 +736,7 @@ def _svd_vjp(g: Any, ans: Any, a: Any, hermitian: bool = False) -> Any:
     if is_complex(u):
         phase = _diag_part(utgu)
         inner = inner + _diag_embed((phase - cnp.real(phase)) * s_inv)
-    u_, vh_ = _conj(u), _conj(vh)
+    u_, vh_ = conj_if_complex(u), conj_if_complex(vh)
     ga = u_ @ inner @ vh_
     if m > k:
         ga = ga + ((gu - u_ @ utgu) * s_inv[..., None, :]) @ vh_
@@ -828,7 +823,7 @@ def _qr_vjp(g: Any, ans: Any, a: Any) -> Any:
     if is_complex(m):
         d = _diag_part(c)
         m = m - _diag_embed(d - cnp.real(d))
-    return (gq + _conj(q) @ m) @ _mT(inv(r))
+    return (gq + conj_if_complex(q) @ m) @ _mT(inv(r))
 
 
 def _qr_jvp(tangents: Sequence[Any], ans: Any, a: Any) -> Any:
@@ -907,14 +902,6 @@ defvjp(_pinv, _pinv_vjp)
 defjvp(_pinv, _pinv_jvp)
 
 
-def _hermitian_from(x: Any) -> Any:
-    """The Hermitian matrix that NumPy's Hermitian solvers read from complex `x`: its
-    strict lower triangle, reflected and conjugated, and the real part of its diagonal."""
-    n = shape_of(x)[-1]
-    below = cnp.where(np.tri(n, k=-1, dtype=bool), x, conj_if_complex(_mT(x)))
-    return cnp.where(np.eye(n, dtype=bool), cnp.real(x), below)
-
-
 _UNSET: Any = object()
 
 
@@ -938,7 +925,7 @@ def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = _UNS
     if not _traced(a):
         return np.linalg.pinv(a, **options)
     if hermitian:
-        a = _hermitian_from(a) if is_complex(a) else _symmetric_from(a)
+        a = _symmetric_from(a)
     return _pinv(a, **options)
 
 
@@ -1360,7 +1347,7 @@ def _largest_entries(v: np.ndarray) -> np.ndarray:
 def _eig_gauge(v: Any, u: Any) -> Any:
     """``c`` for ``dV = U + V diag(c)`` that keeps NumPy's (LAPACK's) normalisation: each
     column of unit 2-norm, ``Re(vᴴ dv) = 0``, and its largest entry real, ``Im dv_k = 0``."""
-    c = -cnp.real(cnp.sum(_conj(v) * u, axis=-2))
+    c = -cnp.real(cnp.sum(conj_if_complex(v) * u, axis=-2))
     if not is_complex(v):
         return c
     mask = _largest_entries(primal(v))
@@ -1384,7 +1371,7 @@ def _eig_vjp(g: Any, ans: Any, a: Any, *, gauge: bool) -> Any:
     (w, v), (gw, gv) = ans, g
     if gauge:
         h = cnp.sum(gv * v, axis=-2)
-        gv = gv - _conj(v) * cnp.real(h)[..., None, :]
+        gv = gv - conj_if_complex(v) * cnp.real(h)[..., None, :]
         if is_complex(v):
             mask = _largest_entries(primal(v))
             gv = (
