@@ -208,6 +208,7 @@ def _constant_first(*consts: Any) -> Build:
 # How to call each function whose call is not `f(x)` or `f(x, x * x)`: `build(f, x)`.
 PROBES: dict[str, Build] = {
     "numpy.arccosh": lambda f, x: f(1.0 + x),
+    "numpy.acosh": lambda f, x: f(1.0 + x),
     "numpy.angle": lambda f, x: f(x + 1j * (1.5 - x)),
     "numpy.imag": lambda f, x: f(x * x * (1 + 2j)),
     "numpy.sign": lambda f, x: f(x + 1j * (1.5 - x)),
@@ -224,6 +225,12 @@ PROBES: dict[str, Build] = {
     "numpy.expand_dims": lambda f, x: f(x, 0),
     "numpy.squeeze": lambda f, x: f(x[None]),
     "numpy.concatenate": lambda f, x: f([x, x * x]),
+    "numpy.concat": lambda f, x: f([x, x * x]),
+    "numpy.unstack": lambda f, x: f(_square(x)),
+    "numpy.rollaxis": lambda f, x: f(_square(x), 1),
+    "numpy.hsplit": lambda f, x: f(x, 2),
+    "numpy.vsplit": lambda f, x: f(_square(x), 2),
+    "numpy.dsplit": lambda f, x: f(_square(x)[None], 2),
     "numpy.stack": lambda f, x: f([x, x * x]),
     "numpy.hstack": lambda f, x: f([x, x * x]),
     "numpy.vstack": lambda f, x: f([x, x * x]),
@@ -317,6 +324,7 @@ PROBES: dict[str, Build] = {
     "scipy.linalg.logm": lambda f, x: f(_spd(x)),
     "scipy.linalg.expm_frechet": lambda f, x: f(_square(x), _spd(x)),
     "scipy.linalg.solve_triangular": lambda f, x: f(_spd(x), x[:2]),
+    "scipy.linalg.solve_banded": lambda f, x: f((1, 1), cnp.stack([x, 3.0 + x, x * x]), x),
     "scipy.linalg.cho_factor": lambda f, x: f(_spd(x))[0],
     "scipy.linalg.cho_solve": lambda f, x: f((_spd(x), False), x[:2]),
     "scipy.linalg.lu_factor": lambda f, x: f(_square(x))[0],

@@ -72,7 +72,7 @@ from chainrule.numpy.rules.linalg import _mask, _mT
 
 __all__ = [
     "block_diag", "cho_factor", "cho_solve", "cholesky", "det", "eigh", "expm",
-    "expm_frechet", "inv", "logm", "lu_factor", "lu_solve", "qr", "solve",
+    "expm_frechet", "inv", "logm", "lu_factor", "lu_solve", "qr", "solve", "solve_banded",
     "solve_continuous_lyapunov", "solve_sylvester", "solve_triangular", "sqrtm", "svd",
 ]  # fmt: skip
 
@@ -793,6 +793,42 @@ def solve(
         raise _unsupported("solve", f"assume_a={assume_a!r}")
     op = _mT(a) if transposed else a
     return _columns("solve", lambda x: cnp.linalg.solve(op, x), a, b)
+
+
+def solve_banded(
+    l_and_u: tuple[int, int],
+    ab: Any,
+    b: Any,
+    overwrite_ab: bool = False,
+    overwrite_b: bool = False,
+    check_finite: bool = True,
+) -> Any:
+    """`scipy.linalg.solve_banded`: ``A x = b`` for ``A`` in banded storage
+    (``ab[u + i - j, j] = A[i, j]``). Under a transform the band is unpacked and solved as a
+    dense matrix (cubic, not linear, in ``n``): entries of `ab` outside the band are never
+    read and have derivative 0.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> from chainrule.scipy import linalg
+    >>> ab = np.array([[0.0, 1.0], [2.0, 4.0]])  # A = [[2, 1], [0, 4]]: u = 1, l = 0
+    >>> cr.grad(lambda b: linalg.solve_banded((0, 1), ab, b).sum())(np.ones(2))
+    array([0.5  , 0.125])
+    """
+    if not _traced(ab, b):
+        return sl.solve_banded(l_and_u, ab, b, overwrite_ab, overwrite_b, check_finite)
+    lower, upper = (int(k) for k in l_and_u)
+    rows, n = shape_of(ab)[-2:]
+    if rows != lower + upper + 1:
+        raise ValueError(
+            f"chainrule.scipy.linalg.solve_banded: ab has {rows} rows, but (l, u) = "
+            f"({lower}, {upper}) needs l + u + 1 = {lower + upper + 1}"
+        )
+    i, j = np.indices((n, n))
+    band = upper + i - j  # the row of ab holding A[i, j]
+    read = (band >= 0) & (band < rows)
+    dense = cnp.where(read, ab[..., np.clip(band, 0, rows - 1), j], 0.0)
+    return _columns("solve_banded", lambda x: cnp.linalg.solve(dense, x), dense, b)
 
 
 def eigh(

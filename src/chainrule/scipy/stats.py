@@ -13,7 +13,8 @@ Continuous: ``norm expon laplace logistic cauchy uniform pareto(b) lognorm(s) t(
 chi2(df) gamma(a) beta(a, b)`` with ``logpdf pdf cdf logcdf sf logsf ppf``; discrete:
 ``poisson(mu) binom(n, p) bernoulli(p) geom(p) nbinom(n, p)`` with ``logpmf pmf cdf
 logcdf sf logsf ppf``; multivariate: ``dirichlet.logpdf/pdf(x, alpha)`` (components on `x`'s
-first axis, as SciPy's), ``multivariate_normal.logpdf/pdf(x, mean=None, cov=1)``,
+first axis, as SciPy's), ``multivariate_normal.logpdf/pdf(x, mean=None, cov=1)`` and
+``multivariate_normal.entropy(mean=None, cov=1)``,
 ``multinomial.logpmf/pmf(x, n, p)``.
 
 Conventions where there is no derivative:
@@ -755,8 +756,11 @@ class _MultivariateNormal:
     def __repr__(self) -> str:
         return "chainrule.scipy.stats.multivariate_normal"
 
-    def logpdf(self, x: Any, mean: Any = None, cov: Any = 1, allow_singular: bool = False) -> Any:
-        where = "multivariate_normal.logpdf"
+    def _parameters(
+        self, where: str, x: Any, mean: Any, cov: Any, allow_singular: bool
+    ) -> tuple[Any, Any, Any, int]:
+        """`x`, the mean (a vector), the Cholesky factor of `cov` and the dimension, as
+        SciPy reads them; a singular or indefinite `cov` raises."""
         given = mean is not None
         x, mean, cov = _common([
             float_array(x, "x", where), 0.0 if mean is None else _weak(mean, "mean", where),
@@ -771,11 +775,6 @@ class _MultivariateNormal:
         if np.shape(cov) != (dim, dim):
             raise ValueError(f"{where}: cov must be ({dim}, {dim}) for a mean of {dim} "
                              f"components, got shape {np.shape(cov)}")  # fmt: skip
-        if dim == 1 and (np.ndim(x) == 0 or np.shape(x)[-1] != 1):
-            x = np.expand_dims(x, -1)
-        if np.shape(x)[-1] != dim:
-            raise ValueError(f"{where}: x's last axis must have {dim} components, "
-                             f"got shape {np.shape(x)}")  # fmt: skip
         eig = numpy.linalg.eigvalsh(_plain(cov))
         if eig.min() <= dim * numpy.finfo(eig.dtype).eps * max(eig.max(), 0.0):
             raise ValueError(
@@ -786,7 +785,16 @@ class _MultivariateNormal:
                     else "has no density"
                 )
             )
-        chol = linalg.cholesky(cov)
+        return x, mean, linalg.cholesky(cov), dim
+
+    def logpdf(self, x: Any, mean: Any = None, cov: Any = 1, allow_singular: bool = False) -> Any:
+        where = "multivariate_normal.logpdf"
+        x, mean, chol, dim = self._parameters(where, x, mean, cov, allow_singular)
+        if dim == 1 and (np.ndim(x) == 0 or np.shape(x)[-1] != 1):
+            x = np.expand_dims(x, -1)
+        if np.shape(x)[-1] != dim:
+            raise ValueError(f"{where}: x's last axis must have {dim} components, "
+                             f"got shape {np.shape(x)}")  # fmt: skip
         r = np.reshape(x - mean, (-1, dim))
         y = linalg.solve(chol, np.transpose(r))  # L y = r: ||y||^2 is the Mahalanobis distance
         log_det = 2.0 * np.sum(np.log(np.diagonal(chol)))
@@ -795,6 +803,18 @@ class _MultivariateNormal:
 
     def pdf(self, x: Any, mean: Any = None, cov: Any = 1, allow_singular: bool = False) -> Any:
         return np.exp(self.logpdf(x, mean, cov, allow_singular))
+
+    def entropy(self, mean: Any = None, cov: Any = 1, allow_singular: bool = False) -> Any:
+        """``(dim (1 + log 2π) + log det cov) / 2``, differentiable in `cov`.
+
+        >>> import chainrule as cr
+        >>> print(cr.grad(lambda c: multivariate_normal.entropy(cov=c))(4.0))  # d/dc log(c)/2
+        0.125
+        """
+        where = "multivariate_normal.entropy"
+        zero = numpy.zeros((), _dtype(float_array(cov, "cov", where)))  # no x: cov's dtype
+        _, _, chol, dim = self._parameters(where, zero, mean, cov, allow_singular)
+        return 0.5 * dim * (1.0 + LOG_2PI) + np.sum(np.log(np.diagonal(chol)))
 
 
 class _Multinomial:

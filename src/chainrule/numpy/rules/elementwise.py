@@ -358,6 +358,16 @@ def angle(z: Any, deg: bool = False) -> Any:
     return a * (180.0 / math.pi) if deg else a
 
 
+def real_if_close(a: Any, tol: float = 100) -> Any:
+    """`numpy.real_if_close`: the real part where NumPy would return it (every imaginary part
+    within `tol` machine epsilons of 0), else `a` itself; NumPy decides, on the values."""
+    if not isinstance(a, Tracer):
+        return np.real_if_close(a, tol)
+    if _is_complex(a) and np.real_if_close(primal(a), tol).dtype.kind != "c":
+        return real(a)
+    return a
+
+
 def sign(x: Any) -> Any:
     """`numpy.sign`: piecewise constant for real values (derivative 0), ``z/|z|`` (0 at 0)
     for complex ones, whose derivative is not 0."""
@@ -403,12 +413,16 @@ defelementwise(
 
 set_real_part(real)
 
+# NumPy 2's array-API names for the same ufuncs.
+acos, acosh, asin, asinh = arccos, arccosh, arcsin, arcsinh
+atan, atan2, atanh, pow = arctan, arctan2, arctanh, power
+
 # The public names whose rules are checked on complex values (tests/test_complex.py and
 # tests/test_complex_families.py); the README's coverage table reads this tuple from every
 # namespace module.
 COMPLEX = (
     "abs", "absolute", "add", "angle", "arccos", "arccosh", "arcsin", "arcsinh", "arctan",
-    "arctanh", "clip", "conj", "conjugate", "cos", "cosh", "divide", "exp", "exp2", "expm1",
+    "arctanh", "acos", "acosh", "asin", "asinh", "atan", "atanh", "pow", "clip", "conj", "conjugate", "cos", "cosh", "divide", "exp", "exp2", "expm1",
     "float_power", "fmax", "fmin", "imag", "log", "log1p", "log2", "log10", "maximum", "minimum",
     "multiply", "nan_to_num", "negative", "positive", "power", "real", "reciprocal", "sign", "sin",
     "sinc", "sinh", "sqrt", "square", "subtract", "tan", "tanh", "true_divide", "where",
@@ -417,6 +431,8 @@ COMPLEX = (
 __all__ = [
     "abs",
     "absolute",
+    "acos",
+    "acosh",
     "add",
     "angle",
     "arccos",
@@ -426,6 +442,11 @@ __all__ = [
     "arctan",
     "arctan2",
     "arctanh",
+    "asin",
+    "asinh",
+    "atan",
+    "atan2",
+    "atanh",
     "cbrt",
     "clip",
     "conj",
@@ -458,10 +479,12 @@ __all__ = [
     "nan_to_num",
     "negative",
     "positive",
+    "pow",
     "power",
     "rad2deg",
     "radians",
     "real",
+    "real_if_close",
     "reciprocal",
     "remainder",
     "sign",

@@ -437,6 +437,34 @@ def moveaxis(a: Any, source: Any, destination: Any) -> Any:
     return _transpose(a, tuple(order))
 
 
+@_numpy_unless_traced(np.permute_dims)
+def permute_dims(a: Any, /, axes: Any = None) -> Any:
+    """`numpy.permute_dims` (the array API's `transpose`).
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda a: np.permute_dims(a, (1, 0))[0, 1])(np.zeros((2, 2)))
+    array([[0., 0.],
+           [1., 0.]])
+    """
+    return transpose(a, axes)
+
+
+@_numpy_unless_traced(np.rollaxis)
+def rollaxis(a: Any, axis: int, start: int = 0) -> Any:
+    """`numpy.rollaxis`: `axis` moved to before position `start` (a transpose)."""
+    a = asarray(a)
+    n = ndim_of(a)
+    axis = normalize_axis(axis, n)
+    start = start + n if start < 0 else start
+    if not 0 <= start <= n:
+        raise np.exceptions.AxisError(f"start={start} out of range for {n} dimensions")
+    start -= axis < start
+    order = [k for k in range(n) if k != axis]
+    order.insert(start, axis)
+    return _transpose(a, tuple(order))
+
+
 @_numpy_unless_traced(np.concatenate)
 def concatenate(
     arrays: Sequence[Any],
@@ -601,6 +629,49 @@ def split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
     ):
         raise ValueError("array split does not result in an equal division")
     return array_split(ary, indices_or_sections, axis)
+
+
+def _split_along(name: str, axis: Callable[[int], int], least: int) -> Callable[..., Any]:
+    """`numpy.hsplit`, `vsplit` or `dsplit`: `split` along the axis NumPy picks for the rank."""
+
+    def along_axis(ary: Any, indices_or_sections: Any) -> list[Any]:
+        ary = asarray(ary)
+        if ndim_of(ary) < least:
+            raise ValueError(f"{name} only works on arrays of {least} or more dimensions")
+        return split(ary, indices_or_sections, axis(ndim_of(ary)))
+
+    along_axis.__name__ = along_axis.__qualname__ = name
+    along_axis.__doc__ = f"`numpy.{name}`: `split` along axis {axis(3)} (of a 3-d array)."
+    return _numpy_unless_traced(getattr(np, name))(along_axis)
+
+
+hsplit = _split_along("hsplit", lambda ndim: 1 if ndim > 1 else 0, 1)
+vsplit = _split_along("vsplit", lambda ndim: 0, 2)
+dsplit = _split_along("dsplit", lambda ndim: 2, 3)
+
+
+@_numpy_unless_traced(np.unstack)
+def unstack(x: Any, /, *, axis: int = 0) -> tuple[Any, ...]:
+    """`numpy.unstack`: the slices along `axis`, as a tuple.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda x: np.unstack(x)[1].sum())(np.zeros((2, 2)))
+    array([[0., 0.],
+           [1., 1.]])
+    """
+    x = asarray(x)
+    axis = normalize_axis(axis, ndim_of(x))
+    return tuple(squeeze(p, axis) for p in split(x, shape_of(x)[axis], axis))
+
+
+@_numpy_unless_traced(np.concat)
+def concat(
+    arrays: Sequence[Any], /, axis: Any = 0, out: Any = None, *, dtype: Any = None,
+    casting: str = "same_kind",
+) -> Any:  # fmt: skip
+    """`numpy.concat` (the array API's `concatenate`)."""
+    return concatenate(arrays, axis, out, dtype, casting)
 
 
 def _replicate(a: Any, reps: Sequence[int], inner: bool) -> Any:
@@ -1172,11 +1243,12 @@ def full_like(
 
 __all__ = [
     "append", "array", "array_split", "asarray", "astype", "atleast_1d", "atleast_2d",
-    "atleast_3d", "broadcast_to", "c_", "column_stack", "concatenate", "diag", "diagonal",
-    "diff", "dstack", "ediff1d", "expand_dims", "flip", "fliplr", "flipud", "full",
-    "full_like", "hstack", "meshgrid", "moveaxis", "pad", "r_", "ravel", "repeat", "reshape",
-    "roll", "rot90", "select", "split", "squeeze", "stack", "swapaxes", "tile", "trace",
-    "transpose", "tril", "triu", "vstack",
+    "atleast_3d", "broadcast_to", "c_", "column_stack", "concat", "concatenate", "diag",
+    "diagonal", "diff", "dsplit", "dstack", "ediff1d", "expand_dims", "flip", "fliplr",
+    "flipud", "full", "full_like", "hsplit", "hstack", "meshgrid", "moveaxis", "pad",
+    "permute_dims", "r_", "ravel", "repeat", "reshape", "roll", "rollaxis", "rot90", "select",
+    "split", "squeeze", "stack", "swapaxes", "tile", "trace", "transpose", "tril", "triu",
+    "unstack", "vsplit", "vstack",
 ]  # fmt: skip
 
 # The public names whose rules are checked on complex values (tests/test_complex_families.py).
