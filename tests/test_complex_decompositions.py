@@ -226,12 +226,10 @@ def test_values_are_numpys() -> None:
 
 
 def test_the_eigenvectors_of_a_real_matrix_have_a_free_sign() -> None:
-    """LAPACK's sign of a complex pair's eigenvector of a real matrix flips under a
-    perturbation of 1e-8 here: only functions free of that sign have a derivative."""
-    a, d = similar(PAIRS), rng.standard_normal((4, 4))
-    v = [numpy.linalg.eig(a + h * d)[1] for h in (-1e-8, 1e-8)]
-    assert numpy.abs(v[0] + v[1]).max(axis=0).min() < 1e-6  # a column flipped (the premise)
-    check_rule(sign_free_eig, a, float32=False, batched=False)
+    """LAPACK's sign of a complex pair's eigenvector of a real matrix may flip under a
+    perturbation of 1e-8 (it does here with some OpenBLAS kernels, not with others): only
+    functions free of that sign have a derivative, and theirs is right on every machine."""
+    check_rule(sign_free_eig, similar(PAIRS), float32=False, batched=False)
 
 
 def test_gauges_are_jaxs() -> None:
