@@ -23,7 +23,7 @@ tour: $(STAMP)
 
 # The tour's pages are written from its code; tests/test_tour.py fails when they drift.
 docs: $(STAMP)
-	$(BIN)/python -c "from chainrule.tour import write_pages; write_pages('docs/tour')"
+	$(BIN)/python -c "from chainrule.learn.tour import write_pages; write_pages('docs/tour')"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)

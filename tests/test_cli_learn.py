@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from chainrule.cli import main
-from chainrule.curvature import classify
+from chainrule.learn.curvature import classify
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -9,7 +9,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.numpy as np
-from chainrule.curvature import SLOPE_RTOL, classify, norm, one_sided_slopes
+from chainrule.learn.curvature import SLOPE_RTOL, classify, norm, one_sided_slopes
 
 
 @pytest.mark.parametrize(

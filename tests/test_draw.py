@@ -9,7 +9,7 @@ import numpy as onp
 import pytest
 
 import chainrule.numpy as np
-from chainrule.drawing import Drawing, draw
+from chainrule.learn.drawing import Drawing, draw
 from chainrule.nn.functional import relu
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -114,12 +114,12 @@ def test_drawing_of_a_graph():
 def test_png_without_matplotlib_gives_the_plots_error(tmp_path, monkeypatch):
     import sys
 
-    from chainrule.plot import MATPLOTLIB_NEEDED
+    from chainrule.learn.plot import MATPLOTLIB_NEEDED
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails
     with pytest.raises(ImportError) as info:
         draw(f, 2.0, -3.0).save(tmp_path / "g.png")
-    assert str(info.value) == MATPLOTLIB_NEEDED  # the very words of chainrule.plot
+    assert str(info.value) == MATPLOTLIB_NEEDED  # the very words of chainrule.learn.plot
     assert not (tmp_path / "g.png").exists()
     assert draw(f, 2.0, -3.0).save(tmp_path / "g.svg").exists()  # SVG needs no matplotlib
 

@@ -7,7 +7,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.numpy as np
-from chainrule.explanation import Explanation, explain, format_value, trace_graph
+from chainrule.learn.explanation import Explanation, explain, format_value, trace_graph
 from chainrule.nn.functional import relu
 
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import chainrule as cr
-from chainrule.expr import (
+from chainrule.learn.expr import (
     MAX_DEPTH,
     MAX_LENGTH,
     Binary,

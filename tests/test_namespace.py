@@ -82,12 +82,14 @@ def test_modules_beyond_the_core_load_on_first_use() -> None:
     import sys
 
     names = ("info", "integrate", "linalg", "linear_model", "numerics", "stats", "nn", "optim",
-             "data", "train", "io", "surfaces", "curvature", "expr")  # fmt: skip
+             "data", "train", "io", "learn")  # fmt: skip
+    learning = ("surfaces", "curvature", "expr")  # the learning wing's, reachable from cr too
     code = (
         "import sys, chainrule as cr\n"
-        f"names = {names!r}\n"
+        f"names, learning = {names!r}, {learning!r}\n"
         "print(all(f'chainrule.{n}' not in sys.modules for n in names))\n"
-        "print(all(getattr(cr, n).__name__ == f'chainrule.{n}' for n in names))\n"
+        "print(all(getattr(cr, n).__name__ == f'chainrule.{n}' for n in names)\n"
+        "      and all(getattr(cr, n).__name__ == f'chainrule.learn.{n}' for n in learning))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "True"]

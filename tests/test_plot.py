@@ -13,7 +13,7 @@ pytest.importorskip("matplotlib")
 
 import chainrule.numpy as np
 from chainrule import plot
-from chainrule.surfaces import OPTIMIZERS, SURFACES, descend
+from chainrule.learn.surfaces import OPTIMIZERS, SURFACES, descend
 
 plt = plot.pyplot()
 

@@ -10,7 +10,7 @@ import pytest
 import chainrule as cr
 import chainrule.numpy as np
 from chainrule import optim
-from chainrule.surfaces import (
+from chainrule.learn.surfaces import (
     DEFAULT_LR,
     DIVERGENCE_RISE,
     OPTIMIZERS,

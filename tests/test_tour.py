@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from chainrule import tour
 from chainrule.cli import main
 from chainrule.cli import tour as tour_command
+from chainrule.learn import tour
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "tour"
 

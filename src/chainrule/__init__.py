@@ -29,12 +29,11 @@ from .transforms import (
 
 if TYPE_CHECKING:
     from . import (
-        curvature,
         data,
-        expr,
         info,
         integrate,
         io,
+        learn,
         linalg,
         linear_model,
         nn,
@@ -42,12 +41,12 @@ if TYPE_CHECKING:
         optim,
         scipy,
         stats,
-        surfaces,
         train,
     )
-    from . import plot as plot  # (not in __all__: it needs matplotlib)
-    from .drawing import draw
-    from .explanation import explain
+    from .learn import curvature, expr, surfaces
+    from .learn import plot as plot  # (not in __all__: it needs matplotlib)
+    from .learn.drawing import draw
+    from .learn.explanation import explain
 
 __version__ = "0.1.0"
 
@@ -75,6 +74,7 @@ __all__ = [
     "jacobian",
     "jacrev",
     "jvp",
+    "learn",
     "linalg",
     "linear_model",
     "linearize",
@@ -95,12 +95,16 @@ __all__ = [
 
 
 # The learning tools and the modules beyond the core load on first use, so that
-# `import chainrule` stays quick: `cr.explain` is a function, `cr.stats` a module.
-_LAZY_FUNCTIONS = {"explain": "explanation", "draw": "drawing"}
-_LAZY_MODULES = (
-    "curvature", "data", "expr", "info", "integrate", "io", "linalg", "linear_model", "nn",
-    "numerics", "optim", "plot", "scipy", "stats", "surfaces", "train",
-)  # fmt: skip
+# `import chainrule` stays quick: `cr.explain` is a function, `cr.stats` a module. The
+# learning wing lives in `chainrule.learn`; its tools are reachable from here too.
+_LAZY_FUNCTIONS = {"explain": "learn.explanation", "draw": "learn.drawing"}
+_LAZY_MODULES = {
+    **{name: name for name in (
+        "data", "info", "integrate", "io", "learn", "linalg", "linear_model", "nn", "numerics",
+        "optim", "scipy", "stats", "train",
+    )},
+    **{name: f"learn.{name}" for name in ("curvature", "expr", "plot", "surfaces")},
+}  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:
@@ -109,7 +113,7 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY_FUNCTIONS:
         value = getattr(importlib.import_module(f".{_LAZY_FUNCTIONS[name]}", __name__), name)
     elif name in _LAZY_MODULES:
-        value = importlib.import_module(f".{name}", __name__)
+        value = importlib.import_module(f".{_LAZY_MODULES[name]}", __name__)
     else:
         raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
     globals()[name] = value

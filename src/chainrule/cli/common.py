@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy
 
-from chainrule import expr
+from chainrule.learn import expr
 
 
 def parse_expression(text: str) -> expr.Expression | None:
@@ -107,7 +107,7 @@ def save_plot(command: str, path: str, draw: Callable[[], object]) -> int:
     matplotlib is optional: without it the message says how to install it, once, and the
     status stays 0, since everything else the command does has succeeded.
     """
-    from chainrule import plot
+    from chainrule.learn import plot
 
     try:
         with plot.offscreen(), numpy.errstate(all="ignore"):  # nan/inf are drawn as gaps

@@ -23,7 +23,7 @@ from typing import Any
 import numpy
 
 import chainrule as cr
-from chainrule import surfaces
+from chainrule.learn import surfaces
 
 from . import common
 
@@ -196,7 +196,7 @@ def _summary(path: Any, variables: tuple[str, ...], surface: surfaces.Surface | 
 def _plot(
     target: str, surface: surfaces.Surface | None, fn: Any, paths: list[Any], title: str
 ) -> int:
-    from chainrule import plot
+    from chainrule.learn import plot
 
     def draw() -> None:
         plot.descent_paths(

@@ -21,7 +21,7 @@ from typing import Any
 import numpy
 
 import chainrule as cr
-from chainrule import curvature
+from chainrule.learn import curvature
 
 from . import common
 
@@ -175,7 +175,7 @@ def _plottable(names: tuple[str, ...]) -> bool:
 
 
 def _plot(fn: Any, names: tuple[str, ...], values: list[float], path: str) -> int:
-    from chainrule import plot
+    from chainrule.learn import plot
 
     def draw() -> None:
         if len(names) == 1:

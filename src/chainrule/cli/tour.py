@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from chainrule import tour
+from chainrule.learn import tour
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -244,7 +244,7 @@ def run(args: argparse.Namespace) -> int:
         return _error(f"cannot write the results to {str(args.out)!r}: {exc}", 1)
     written = ["model.npz", "history.json"]
     try:
-        from chainrule import plot
+        from chainrule.learn import plot
 
         plot.training_curves(history, args.out / "training_curves.png")
         written.append("training_curves.png")

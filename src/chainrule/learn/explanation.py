@@ -29,10 +29,10 @@ from typing import Any
 
 import numpy as np
 
-from . import tree
-from .core.reverse import Node, ReverseTrace, VJPTracer, add_cotangent
-from .core.trace import Tracer, dtype_of, float_dtype, shape_of, zero_tangent
-from .transforms import _as_input, describe
+from chainrule import tree
+from chainrule.core.reverse import Node, ReverseTrace, VJPTracer, add_cotangent
+from chainrule.core.trace import Tracer, dtype_of, float_dtype, shape_of, zero_tangent
+from chainrule.transforms import _as_input, describe
 
 __all__ = [
     "BackwardStep",

@@ -4,9 +4,9 @@ A `Surface` is a function of two variables written with `chainrule.numpy`, so it
 whole grids (for contour plots) and is differentiable (for the optimizers), with a start point,
 its minima, a plotting window and a learning rate per optimizer that makes a readable path.
 `descend` runs one of the `OPTIMIZERS` from a start point on any function of a vector and keeps
-the points it visits (a bounded number of them); `chainrule.plot.optimizer_paths` draws the paths. No matplotlib here.
+the points it visits (a bounded number of them); `chainrule.learn.plot.optimizer_paths` draws the paths. No matplotlib here.
 
->>> from chainrule.surfaces import SURFACES, descend
+>>> from chainrule.learn.surfaces import SURFACES, descend
 >>> bowl = SURFACES["bowl"]
 >>> path = descend(lambda p: bowl.fn(p[0], p[1]), bowl.start, "adam", lr=0.1, steps=500)
 >>> path.converged, [round(float(v), 4) + 0.0 for v in path.final]

@@ -38,8 +38,8 @@ from typing import Any, TypeAlias
 
 import numpy
 
-from . import numpy as cnp
-from .scipy import special as _special
+from chainrule import numpy as cnp
+from chainrule.scipy import special as _special
 
 __all__ = [
     "CONSTANTS",
@@ -633,7 +633,7 @@ def parse(text: str) -> Expression:
     >>> parse("x.real")
     Traceback (most recent call last):
       ...
-    chainrule.expr.ExpressionError: unexpected character '.': '.' may only appear inside a number such as 1.5; attribute access is not allowed
+    chainrule.learn.expr.ExpressionError: unexpected character '.': '.' may only appear inside a number such as 1.5; attribute access is not allowed
       x.real
        ^
     """

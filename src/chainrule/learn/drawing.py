@@ -1,6 +1,6 @@
 """The computation graph as a picture: one box per value, one oval per operation.
 
-`draw(fun, *args)` records `fun` as `chainrule.explanation` does (`trace_graph`) and lays the
+`draw(fun, *args)` records `fun` as `chainrule.learn.explanation` does (`trace_graph`) and lays the
 graph out from left to right, in the order data flows: inputs in the first column, every
 operation one column after its last input, its result one column after it. Each value box
 shows the name, the value and the gradient of the output with respect to it, as in
@@ -20,7 +20,8 @@ from html import escape as _html_escape
 from pathlib import Path
 from typing import Any
 
-from .core.trace import zero_tangent
+from chainrule.core.trace import zero_tangent
+
 from .explanation import Graph, format_short, op_label, trace_graph
 
 __all__ = ["Drawing", "draw"]

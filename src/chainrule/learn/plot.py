@@ -3,7 +3,7 @@
 `tangent` draws f, f' and the tangent line at a point; `difference_quotient` shows the central
 difference converging to f' as h shrinks, until round-off takes over; `gradient_field` draws
 the contours of f(x, y) with its gradient arrows; `optimizer_paths` races the optimizers of
-`chainrule.surfaces` on one surface, and `descent_paths` draws paths already run on any
+`chainrule.learn.surfaces` on one surface, and `descent_paths` draws paths already run on any
 function of one or two variables; `training_curves` (alias `loss_curves`) draws a history.
 
 matplotlib is an optional extra (``pip install 'chainrule[plot]'``); without it, the plot
@@ -32,8 +32,8 @@ from typing import Any
 import numpy
 
 from chainrule._validate import number
-from chainrule.surfaces import OPTIMIZERS, SURFACES, Surface, descend
-from chainrule.surfaces import Path as DescentPath
+from chainrule.learn.surfaces import OPTIMIZERS, SURFACES, Surface, descend
+from chainrule.learn.surfaces import Path as DescentPath
 
 __all__ = [
     "descent_paths",
@@ -340,7 +340,7 @@ def optimizer_paths(
 ) -> Any:
     """The paths of several optimizers from one start on a `Surface`, over its contours.
 
-    `surface` is a `Surface` or a name in `chainrule.surfaces.SURFACES`. `lr` is one
+    `surface` is a `Surface` or a name in `chainrule.learn.surfaces.SURFACES`. `lr` is one
     learning rate for all, a dict of them by optimizer name, or None for the surface's own
     (``surface.lr``). The legend gives each optimizer's step count; minima are starred.
 
@@ -352,7 +352,7 @@ def optimizer_paths(
         if surface not in SURFACES:
             raise ValueError(
                 f"unknown surface {surface!r}; choose one of {', '.join(SURFACES)} "
-                "or pass a chainrule.surfaces.Surface"
+                "or pass a chainrule.learn.surfaces.Surface"
             )
         surface = SURFACES[surface]
     if isinstance(optimizers, str):
@@ -393,21 +393,23 @@ def descent_paths(
     title: str | None = None,
     path: str | Path | None = None,
 ) -> Any:
-    """Paths from `chainrule.surfaces.descend` drawn on f, a function of one or two variables.
+    """Paths from `chainrule.learn.surfaces.descend` drawn on f, a function of one or two variables.
 
     One variable: the curve y = f(x) with each path's points on it. Two: the contours of
     f(x, y) with each path over them. `f` works elementwise on arrays (written with
     `chainrule.numpy`). The window defaults to the paths' finite points, padded; `minima`
     are starred; a path that diverged is drawn up to its first point far off the window.
 
-    >>> from chainrule.surfaces import descend
+    >>> from chainrule.learn.surfaces import descend
     >>> run = descend(lambda p: p[0] ** 2, [2.0], "gd", lr=0.2, steps=5)
     >>> fig = descent_paths(lambda x: x**2, [run])
     >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     ['f(x)', 'gd (5 steps)', 'start']
     """
     if not paths:
-        raise ValueError("descent_paths needs at least one path from chainrule.surfaces.descend")
+        raise ValueError(
+            "descent_paths needs at least one path from chainrule.learn.surfaces.descend"
+        )
     dims = {p.points.shape[1] for p in paths}
     if not dims <= {1, 2} or len(dims) != 1:
         raise ValueError(

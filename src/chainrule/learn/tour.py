@@ -34,8 +34,9 @@ import numpy
 
 import chainrule as cr
 import chainrule.numpy as np
-from chainrule import curvature, data, nn, optim, train
+from chainrule import data, nn, optim, train
 from chainrule.check import numerical_jacobian
+from chainrule.learn import curvature
 
 __all__ = ["STOPS", "Stop", "check", "find", "markdown", "run", "write_pages"]
 
@@ -458,12 +459,12 @@ def markdown(stop: Stop) -> str:
         links.append(f"next: [{STOPS[stop.number].title}]({page_name(STOPS[stop.number])})")
     return (
         f"# {heading(stop)}\n\n"
-        f"<!-- Written by `make docs` from src/chainrule/tour.py: edit the stop there. -->\n\n"
+        f"<!-- Written by `make docs` from src/chainrule/learn/tour.py: edit the stop there. -->\n\n"
         f"{stop.lesson}\n\n"
         f"Run it: `chainrule tour {stop.number}` (or `chainrule tour {stop.slug}`).\n\n"
         "## The code\n\n"
         "With `import math`, `import chainrule as cr`, `import chainrule.numpy as np`, "
-        "`from chainrule import curvature, data, nn, optim, train` and "
+        "`from chainrule import data, nn, optim, train`, `from chainrule.learn import curvature` and "
         "`from chainrule.check import numerical_jacobian`; `check(got, expected)` is the "
         "tour's ✓ (equal to 1e-6) and `show(array)` prints an array on one line:\n\n"
         f"```python\n{stop.source}```\n\n"
@@ -483,7 +484,7 @@ def index() -> str:
     )
     return (
         "# The chainrule tour\n\n"
-        "<!-- Written by `make docs` from src/chainrule/tour.py. -->\n\n"
+        "<!-- Written by `make docs` from src/chainrule/learn/tour.py. -->\n\n"
         "A learning path through the calculus of machine learning. Each stop is a short lesson "
         "and the chainrule code that shows it, with what that code prints; every number is "
         "checked against a formula or central differences (✓). Run them all with "
