@@ -26,3 +26,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.name not in NOT_NUMERICS:
             item.add_marker(pytest.mark.numerics)
+
+
+@pytest.fixture(autouse=True)
+def _tour_pictures_in_a_temporary_directory(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pictures the tour draws in a test go to a temporary directory, not the checkout."""
+    monkeypatch.setenv("CHAINRULE_TOUR_FIGURES", str(tmp_path_factory.mktemp("figures")))

@@ -17,8 +17,11 @@ from chainrule.learn import tour
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "tour"
 
 
+N = len(tour.STOPS)
+
+
 def test_the_stops_follow_the_learning_path() -> None:
-    assert [(s.number, s.title) for s in tour.STOPS] == [
+    assert [(s.number, s.title) for s in tour.STOPS[:7]] == [
         (1, "Functions and limits"),
         (2, "Derivatives of one variable"),
         (3, "Partial derivatives"),
@@ -27,7 +30,23 @@ def test_the_stops_follow_the_learning_path() -> None:
         (6, "Jacobians and Hessians"),
         (7, "A preview of training"),
     ]
+    assert [s.number for s in tour.STOPS] == list(range(1, N + 1))
     assert all(stop.lesson and stop.summary for stop in tour.STOPS)
+    order = list(tour.PARTS)  # the parts in the guide's order, each stop in its part
+    assert [order.index(s.part) for s in tour.STOPS] == sorted(
+        order.index(s.part) for s in tour.STOPS
+    )
+    assert len({s.slug for s in tour.STOPS}) == N
+
+
+@pytest.mark.parametrize("stop", tour.STOPS, ids=lambda s: s.slug)
+def test_the_code_shown_runs_as_it_stands(
+    stop: tour.Stop, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Pasted into a fresh Python, the code a stop shows runs and prints the same checks."""
+    exec(compile(stop.source, f"<stop {stop.slug}>", "exec"), {"__name__": "__main__"})
+    printed = capsys.readouterr().out
+    assert "✓" in printed and "✗" not in printed
 
 
 @pytest.mark.parametrize("stop", tour.STOPS, ids=lambda s: s.slug)
@@ -49,7 +68,7 @@ def test_the_code_shown_is_the_body_of_the_stop(stop: tour.Stop) -> None:
 def _output(slug: str) -> str:
     found = tour.find(slug)
     assert found is not None
-    return tour.output(found)
+    return tour.output(found)[0]
 
 
 def test_limits_show_the_quotients_converging_then_rounding() -> None:
@@ -110,7 +129,7 @@ def test_a_failed_check_is_counted_and_fails_the_command(
         """A stop whose check fails."""
         print(tour.check(1.0, 2.0), tour.check(3.0, 3.0))
 
-    bad = tour.Stop(1, "bad", "Bad", "fails", wrong)
+    bad = tour.Stop(1, "calculus", "bad", "Bad", "fails", wrong)
     assert tour.run(bad, out=io.StringIO()) == 1
     monkeypatch.setattr(tour, "STOPS", [bad])
     assert main(["tour", "bad"]) == 1
@@ -120,25 +139,28 @@ def test_a_failed_check_is_counted_and_fails_the_command(
 def test_tour_list_and_one_stop(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["tour", "--list"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == len(tour.STOPS)
-    assert lines[2] == " 3. Partial derivatives (partials): " + tour.STOPS[2].summary
+    parts = [tour.PARTS[p] + ":" for p in dict.fromkeys(s.part for s in tour.STOPS)]
+    assert len(lines) == N + len(parts) and [ln for ln in lines if ln.endswith(":")] == parts
+    assert lines[0] == "Calculus:"
+    assert lines[3] == "   3. Partial derivatives (partials): " + tour.STOPS[2].summary
     assert main(["tour", "3"]) == 0
     out = capsys.readouterr().out
-    assert "Stop 3 of 7: Partial derivatives" in out and "Stop 4" not in out
+    assert f"Stop 3 of {N}: Partial derivatives" in out and "Stop 4" not in out
     assert "  │ df_dx = cr.grad(f, argnums=0)(x, y)" in out
+    assert "  │ import chainrule as cr" in out  # the code shown starts with its imports
     assert main(["tour", "BACKPROP", "--no-code"]) == 0
     out = capsys.readouterr().out
-    assert "Stop 5 of 7" in out and "│" not in out
+    assert f"Stop 5 of {N}" in out and "│" not in out
 
 
 def test_all_stops_in_order(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["tour", "--no-code"]) == 0
     out = capsys.readouterr().out
-    positions = [out.index(f"Stop {s.number} of 7: {s.title}") for s in tour.STOPS]
+    positions = [out.index(f"Stop {s.number} of {N}: {s.title}") for s in tour.STOPS]
     assert positions == sorted(positions)
 
 
-@pytest.mark.parametrize("key", ["0", "8", "nine", ""])
+@pytest.mark.parametrize("key", ["0", str(N + 1), "nine", ""])
 def test_an_unknown_stop_is_refused(key: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["tour", key]) == 2
     err = capsys.readouterr().err
@@ -174,9 +196,11 @@ def _same_page(written: str, fresh: str) -> bool:
     return all(math.isclose(float(a), float(b), rel_tol=1e-3, abs_tol=1e-4) for a, b in pairs)
 
 
-def test_the_documented_pages_match_the_stops() -> None:
-    pages = tour.pages()
+def test_the_documented_pages_match_the_stops(tmp_path: Path) -> None:
+    pages = tour.pages(tmp_path)
     assert sorted(p.name for p in DOCS.glob("*.md")) == sorted(pages), "run `make docs`"
+    drawn = sorted(p.name for p in (tmp_path / "img").glob("*"))
+    assert sorted(p.name for p in (DOCS / "img").glob("*")) == drawn, "run `make docs`"
     for name, text in pages.items():
         written = (DOCS / name).read_text(encoding="utf-8")
         assert _same_page(written, text), f"docs/tour/{name} is out of date: run `make docs`"
@@ -190,9 +214,10 @@ def test_page_comparison_catches_drift() -> None:
 
 def test_write_pages(tmp_path: Path) -> None:
     written = tour.write_pages(tmp_path / "tour")
-    assert {p.name for p in written} == set(tour.pages())
+    assert {p.name for p in written} == set(tour.pages(tmp_path / "other"))
     page = (tmp_path / "tour" / "05-backprop.md").read_text(encoding="utf-8")
-    assert page.startswith("# Stop 5 of 7: The chain rule and backpropagation\n")
-    assert "```python\nx, y = 0.5, 0.8  # one training example\n" in page
+    assert page.startswith(f"# Stop 5 of {N}: The chain rule and backpropagation\n")
+    assert "```python\nimport math\nimport chainrule as cr\nimport chainrule.numpy as np\n" in page
+    assert "\nx, y = 0.5, 0.8  # one training example\n" in page
     assert "previous: [Gradients and optimisation](04-descent.md)" in page
     assert "next: [Jacobians and Hessians](06-curvature.md)" in page

@@ -1,4 +1,4 @@
-"""Walk through the calculus of machine learning, one stop at a time, with live chainrule code.
+"""Walk through the mathematics of machine learning, one stop at a time, with live chainrule code.
 
 Each stop prints a short lesson, the code that shows it, and what that code prints, with
 every number checked against a formula or central differences (✓). In a terminal the tour
@@ -6,7 +6,7 @@ waits for Enter between stops. The pages of docs/tour hold the same stops.
 
 examples:
   chainrule tour             every stop, in order
-  chainrule tour --list      the stops
+  chainrule tour --list      the stops, by part of the study guide
   chainrule tour 3           one stop, by number
   chainrule tour backprop    or by name
 """
@@ -29,8 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.list:
-        for stop in tour.STOPS:
-            print(f"{stop.number:>2}. {stop.title} ({stop.slug}): {stop.summary}")
+        for key, title in tour.PARTS.items():
+            stops = [s for s in tour.STOPS if s.part == key]
+            if stops:
+                print(f"{title}:")
+            for s in stops:
+                print(f"  {s.number:>2}. {s.title} ({s.slug}): {s.summary}")
         return 0
     if args.stop is None:
         stops = tour.STOPS

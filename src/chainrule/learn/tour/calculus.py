@@ -1,115 +1,25 @@
-"""A guided tour of the calculus of machine learning, one stop at a time, every number live.
+"""Part 1, calculus: limits, derivatives, partials, gradients, the chain rule, Jacobians and
+Hessians, and a preview of training.
 
-Each `Stop` is a function whose docstring is the lesson and whose body is the chainrule code
-that demonstrates it: the tour prints the lesson, the code, and then runs the code, so what a
-learner reads is exactly what produced the numbers below it. Results are compared with an
-independent witness (a textbook formula or central differences) and marked ✓ or ✗.
-
-``chainrule tour`` walks through the stops in order; the same stops, rendered by
-`markdown`, are the pages of ``docs/tour`` (``make docs`` writes them, a test keeps them in
-sync).
-
->>> [stop.slug for stop in STOPS]
-['limits', 'derivatives', 'partials', 'descent', 'backprop', 'curvature', 'training']
->>> failures = run(STOPS[3], out=io.StringIO())
->>> failures
-0
+Each stop's body is shown to the learner: keep it short, plain and commented.
 """
 
 from __future__ import annotations
 
-import ast
-import contextlib
-import inspect
-import io
 import math
-import sys
-import textwrap
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, TextIO
-
-import numpy
+from typing import Any
 
 import chainrule as cr
 import chainrule.numpy as np
 from chainrule import data, nn, optim, train
 from chainrule.check import numerical_jacobian
 from chainrule.learn import curvature
+from chainrule.learn.tour import check, show, stop
 
-__all__ = ["STOPS", "Stop", "check", "find", "markdown", "run", "write_pages"]
-
-
-@dataclass(frozen=True)
-class Stop:
-    """One stop of the tour: its place, a short name for the command line, and its code."""
-
-    number: int
-    slug: str
-    title: str
-    summary: str
-    code: Callable[[], None]
-
-    @property
-    def lesson(self) -> str:
-        """What the stop teaches: the docstring of its code."""
-        return inspect.cleandoc(self.code.__doc__ or "")
-
-    @property
-    def source(self) -> str:
-        """The body of the stop's code, without its signature and docstring."""
-        lines, _ = inspect.getsourcelines(self.code)
-        text = textwrap.dedent("".join(lines))
-        body = ast.parse(text).body[0]
-        assert isinstance(body, ast.FunctionDef)
-        first = body.body[1] if ast.get_docstring(body) is not None else body.body[0]
-        code = text.splitlines(keepends=True)[first.lineno - 1 :]
-        return textwrap.dedent("".join(code)).rstrip() + "\n"
+PART = "calculus"
 
 
-STOPS: list[Stop] = []
-_failures: list[str] = []
-
-
-def _stop(
-    slug: str, title: str, summary: str
-) -> Callable[[Callable[[], None]], Callable[[], None]]:
-    def register(code: Callable[[], None]) -> Callable[[], None]:
-        STOPS.append(Stop(len(STOPS) + 1, slug, title, summary, code))
-        return code
-
-    return register
-
-
-def check(got: Any, expected: Any, tol: float = 1e-6) -> str:
-    """``✓`` when `got` equals `expected` to `tol` (relative and absolute), else ``✗``.
-
-    A ``✗`` is counted: `run` returns the number of failed checks.
-
-    >>> check(0.1 + 0.2, 0.3), check([1.0, 2.0], [1.0, 2.5])
-    ('✓', '✗')
-    """
-    if numpy.allclose(numpy.asarray(got, float), numpy.asarray(expected, float), tol, tol):
-        return "✓"
-    _failures.append(repr(got))
-    return "✗"
-
-
-def show(array: Any) -> str:
-    """An array on one line, rounded to four decimals.
-
-    >>> show([[802.0000000001, -400.0], [-400.0, 200.0]]), show([0.5, -1e-17])
-    ('[[802.0, -400.0], [-400.0, 200.0]]', '[0.5, 0.0]')
-    """
-    return str((numpy.round(numpy.asarray(array, dtype=float), 4) + 0.0).tolist())
-
-
-# --------------------------------------------------------------------------------------------
-# The stops. Their bodies are shown to the learner: keep them short, plain and commented.
-
-
-@_stop("limits", "Functions and limits", "the difference quotient converging to the derivative")
+@stop("limits", "Functions and limits", "the difference quotient converging to the derivative")
 def _limits() -> None:
     """
     A derivative is a limit. The line through the points (x, f(x)) and (x + h, f(x + h)) of
@@ -143,7 +53,7 @@ def _limits() -> None:
         )
 
 
-@_stop(
+@stop(
     "derivatives",
     "Derivatives of one variable",
     "x^n, e^x, ln x, sigmoid, tanh, ReLU, softmax, checked",
@@ -195,7 +105,7 @@ def _derivatives() -> None:
     print(f"rows sum to 0: {check(J.sum(axis=1), 0.0)}")
 
 
-@_stop("partials", "Partial derivatives", "one variable at a time, the gradient, mixed partials")
+@stop("partials", "Partial derivatives", "one variable at a time, the gradient, mixed partials")
 def _partials() -> None:
     """
     A function of several variables has one derivative per variable. The partial
@@ -232,7 +142,7 @@ def _partials() -> None:
     print(f"  {check([d2f_dydx, d2f_dxdy], [2 * x, 2 * x])}")
 
 
-@_stop(
+@stop(
     "descent", "Gradients and optimisation", "steepest ascent, gradient descent, the learning rate"
 )
 def _descent() -> None:
@@ -289,7 +199,7 @@ def _descent() -> None:
         print(f"  lr = {lr}: {path[0]:9.4f} {path[1]:9.4f} {path[2]:9.4f} ... {path[19]:12.4g}")
 
 
-@_stop(
+@stop(
     "backprop", "The chain rule and backpropagation", "a neuron's backward pass, number by number"
 )
 def _backprop() -> None:
@@ -322,7 +232,7 @@ def _backprop() -> None:
     print(f"   dL/db = {dL_dz:.6f}  {check(dL_db, dL_dz)}")
 
 
-@_stop(
+@stop(
     "curvature",
     "Jacobians and Hessians",
     "forward and reverse Jacobians, curvature, critical points",
@@ -377,7 +287,7 @@ def _curvature() -> None:
         print(f"  the Hessian equals central differences: {check(H, numerical, tol=1e-4)}")
 
 
-@_stop("training", "A preview of training", "a small network learns two moons with Adam")
+@stop("training", "A preview of training", "a small network learns two moons with Adam")
 def _training() -> None:
     """
     Training is everything above in a loop: a model with parameters, a loss measuring its
@@ -408,103 +318,3 @@ def _training() -> None:
             )
         model, state = optimizer.step(grads, state, model)  # a step against the gradient
     print(f"final accuracy: {check(train.accuracy(model(X), labels), 1.0)}")
-
-
-# --------------------------------------------------------------------------------------------
-# Running stops and writing their pages.
-
-
-def find(key: str) -> Stop | None:
-    """The stop numbered or named `key` (``"3"`` or ``"partials"``), or None."""
-    for stop in STOPS:
-        if key.strip().lower() in (str(stop.number), stop.slug):
-            return stop
-    return None
-
-
-def heading(stop: Stop) -> str:
-    return f"Stop {stop.number} of {len(STOPS)}: {stop.title}"
-
-
-def run(stop: Stop, out: TextIO | None = None, show_code: bool = True) -> int:
-    """Print the lesson and code of `stop` to `out`, run it there; the number of failed checks."""
-    out = sys.stdout if out is None else out
-    rule = "─" * min(88, len(heading(stop)) + 4)
-    print(f"{rule}\n  {heading(stop)}\n{rule}\n\n{stop.lesson}\n", file=out)
-    if show_code:
-        print("".join(f"  │ {line}".rstrip() + "\n" for line in stop.source.splitlines()), file=out)
-    del _failures[:]
-    with contextlib.redirect_stdout(out):
-        stop.code()
-    return len(_failures)
-
-
-def output(stop: Stop) -> str:
-    """What the stop's code prints."""
-    buffer = io.StringIO()
-    del _failures[:]
-    with contextlib.redirect_stdout(buffer):
-        stop.code()
-    return buffer.getvalue()
-
-
-def markdown(stop: Stop) -> str:
-    """The documentation page of `stop`: its lesson, its code and what the code prints."""
-    links = ["[all stops](README.md)"]
-    if stop.number > 1:
-        links.insert(
-            0, f"previous: [{STOPS[stop.number - 2].title}]({page_name(STOPS[stop.number - 2])})"
-        )
-    if stop.number < len(STOPS):
-        links.append(f"next: [{STOPS[stop.number].title}]({page_name(STOPS[stop.number])})")
-    return (
-        f"# {heading(stop)}\n\n"
-        f"<!-- Written by `make docs` from src/chainrule/learn/tour.py: edit the stop there. -->\n\n"
-        f"{stop.lesson}\n\n"
-        f"Run it: `chainrule tour {stop.number}` (or `chainrule tour {stop.slug}`).\n\n"
-        "## The code\n\n"
-        "With `import math`, `import chainrule as cr`, `import chainrule.numpy as np`, "
-        "`from chainrule import data, nn, optim, train`, `from chainrule.learn import curvature` and "
-        "`from chainrule.check import numerical_jacobian`; `check(got, expected)` is the "
-        "tour's ✓ (equal to 1e-6) and `show(array)` prints an array on one line:\n\n"
-        f"```python\n{stop.source}```\n\n"
-        "## What it prints\n\n"
-        f"```text\n{output(stop)}```\n\n" + " · ".join(links) + "\n"
-    )
-
-
-def page_name(stop: Stop) -> str:
-    return f"{stop.number:02d}-{stop.slug}.md"
-
-
-def index() -> str:
-    """The tour's contents page."""
-    rows = "\n".join(
-        f"{stop.number}. [{stop.title}]({page_name(stop)}): {stop.summary}" for stop in STOPS
-    )
-    return (
-        "# The chainrule tour\n\n"
-        "<!-- Written by `make docs` from src/chainrule/learn/tour.py. -->\n\n"
-        "A learning path through the calculus of machine learning. Each stop is a short lesson "
-        "and the chainrule code that shows it, with what that code prints; every number is "
-        "checked against a formula or central differences (✓). Run them all with "
-        "`chainrule tour`, list them with `chainrule tour --list`.\n\n"
-        f"{rows}\n"
-    )
-
-
-def pages() -> dict[str, str]:
-    """Every page of the tour's documentation, by file name."""
-    return {"README.md": index(), **{page_name(stop): markdown(stop) for stop in STOPS}}
-
-
-def write_pages(directory: str | Path) -> list[Path]:
-    """Write `pages` into `directory` (``docs/tour``), returning the files written."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, text in pages().items():
-        path = directory / name
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-    return written
