@@ -115,7 +115,7 @@ def stop(slug: str, title: str, summary: str) -> Callable[[Callable[[], None]], 
     """Register the decorated function as a stop of its module's part (its ``PART``)."""
 
     def register(code: Callable[[], None]) -> Callable[[], None]:
-        part = sys.modules[code.__module__].PART  # type: ignore[attr-defined]
+        part = sys.modules[code.__module__].PART
         STOPS.append(Stop(len(STOPS) + 1, part, slug, title, summary, code))
         return code
 
@@ -162,7 +162,7 @@ def figure(fig: Any, name: str) -> str:
 
     try:
         if _pictures["directory"] is None and _in_notebook():
-            from IPython.display import display
+            from IPython.display import display  # type: ignore[import-not-found]
 
             display(fig)
             return f"(the picture {name!r} is above)"
@@ -183,7 +183,7 @@ def figure(fig: Any, name: str) -> str:
 
 def _in_notebook() -> bool:
     shell = sys.modules.get("IPython")
-    ip = shell.get_ipython() if shell is not None else None  # type: ignore[attr-defined]
+    ip = shell.get_ipython() if shell is not None else None
     return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"
 
 
