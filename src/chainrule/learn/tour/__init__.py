@@ -162,7 +162,7 @@ def figure(fig: Any, name: str) -> str:
 
     try:
         if _pictures["directory"] is None and _in_notebook():
-            from IPython.display import display  # type: ignore[import-not-found]
+            from IPython.display import display  # type: ignore[import-not-found,unused-ignore]
 
             display(fig)
             return f"(the picture {name!r} is above)"
