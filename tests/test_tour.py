@@ -21,14 +21,17 @@ N = len(tour.STOPS)
 
 
 def test_the_stops_follow_the_learning_path() -> None:
-    assert [(s.number, s.title) for s in tour.STOPS[:7]] == [
+    assert [(s.number, s.title) for s in tour.STOPS[:10]] == [
         (1, "Functions and limits"),
         (2, "Derivatives of one variable"),
         (3, "Partial derivatives"),
-        (4, "Gradients and optimisation"),
-        (5, "The chain rule and backpropagation"),
-        (6, "Jacobians and Hessians"),
-        (7, "A preview of training"),
+        (4, "The sum, product, quotient and chain rules"),
+        (5, "Integrals as area"),
+        (6, "Gradients and optimisation"),
+        (7, "The chain rule and backpropagation"),
+        (8, "Jacobians and Hessians"),
+        (9, "Convexity"),
+        (10, "A preview of training"),
     ]
     assert [s.number for s in tour.STOPS] == list(range(1, N + 1))
     assert all(stop.lesson and stop.summary for stop in tour.STOPS)
@@ -150,7 +153,7 @@ def test_tour_list_and_one_stop(capsys: pytest.CaptureFixture[str]) -> None:
     assert "  │ import chainrule as cr" in out  # the code shown starts with its imports
     assert main(["tour", "BACKPROP", "--no-code"]) == 0
     out = capsys.readouterr().out
-    assert f"Stop 5 of {N}" in out and "│" not in out
+    assert f"Stop 7 of {N}" in out and "│" not in out
 
 
 def test_all_stops_in_order(capsys: pytest.CaptureFixture[str]) -> None:
@@ -215,9 +218,9 @@ def test_page_comparison_catches_drift() -> None:
 def test_write_pages(tmp_path: Path) -> None:
     written = tour.write_pages(tmp_path / "tour")
     assert {p.name for p in written} == set(tour.pages(tmp_path / "other"))
-    page = (tmp_path / "tour" / "05-backprop.md").read_text(encoding="utf-8")
-    assert page.startswith(f"# Stop 5 of {N}: The chain rule and backpropagation\n")
+    page = (tmp_path / "tour" / "07-backprop.md").read_text(encoding="utf-8")
+    assert page.startswith(f"# Stop 7 of {N}: The chain rule and backpropagation\n")
     assert "```python\nimport math\nimport chainrule as cr\nimport chainrule.numpy as np\n" in page
     assert "\nx, y = 0.5, 0.8  # one training example\n" in page
-    assert "previous: [Gradients and optimisation](04-descent.md)" in page
-    assert "next: [Jacobians and Hessians](06-curvature.md)" in page
+    assert "previous: [Gradients and optimisation](06-descent.md)" in page
+    assert "next: [Jacobians and Hessians](08-curvature.md)" in page

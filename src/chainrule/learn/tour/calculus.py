@@ -1,5 +1,6 @@
-"""Part 1, calculus: limits, derivatives, partials, gradients, the chain rule, Jacobians and
-Hessians, and a preview of training.
+"""Part 1, calculus: limits, derivatives, partials, the sum, product, quotient and chain rules,
+integrals, gradients, backpropagation, Jacobians and Hessians, convexity, and a preview of
+training.
 
 Each stop's body is shown to the learner: keep it short, plain and commented.
 """
@@ -9,12 +10,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy
+
 import chainrule as cr
 import chainrule.numpy as np
 from chainrule import data, nn, optim, train
 from chainrule.check import numerical_jacobian
+from chainrule.integrate import quad
 from chainrule.learn import curvature
-from chainrule.learn.tour import check, show, stop
+from chainrule.learn.surfaces import descend
+from chainrule.learn.tour import check, figure, show, stop
 
 PART = "calculus"
 
@@ -140,6 +145,178 @@ def _partials() -> None:
     d2f_dxdy = cr.grad(cr.grad(f, argnums=1), argnums=0)(x, y)
     print(f"mixed partials: {d2f_dydx}, {d2f_dxdy}, formula 2x = {2 * x}", end="")
     print(f"  {check([d2f_dydx, d2f_dxdy], [2 * x, 2 * x])}")
+
+
+# The rules and integrals come right after "partials": they are one-variable calculus (the
+# first three stops), but the derivative of an integral in a parameter is a partial derivative,
+# and keeping "partials" third keeps the tour's first stops, and their numbers, as they were.
+@stop(
+    "rules",
+    "The sum, product, quotient and chain rules",
+    "derivatives of combinations from the derivatives of their parts",
+)
+def _rules() -> None:
+    """
+    Derivatives of combined functions come from the derivatives of their parts. With
+    u(x) = x² (so u' = 2x) and v(x) = sin x (so v' = cos x), at x = 0.8:
+
+    - sum rule: (u + v)' = u' + v' = 2x + cos x;
+    - product rule: (u v)' = u' v + u v' = 2x sin x + x² cos x;
+    - quotient rule: (u / v)' = (u' v - u v') / v² = (2x sin x - x² cos x) / sin² x;
+    - chain rule, for a composition: (u ∘ v)'(x) = u'(v(x)) · v'(x), so sin² x has the
+      derivative 2 sin x · cos x, while sin(x²) has cos(x²) · 2x: the order matters.
+
+    The product rule is a picture: a rectangle of sides u and v has area u v. When x moves
+    by h, the area grows by a strip v Δu, a strip u Δv and a corner Δu Δv. Divided by h, the
+    strips tend to u' v and u v', while the corner, of size h², vanishes. chainrule knows
+    none of these rules by name: they are the chain rule applied to +, × and ÷ as functions
+    of two inputs, which is how backpropagation differentiates any expression.
+    """
+
+    def u(x):
+        return x**2
+
+    def v(x):
+        return np.sin(x)
+
+    x = 0.8
+    ux, vx = x**2, math.sin(x)
+    du, dv = 2 * x, math.cos(x)  # the derivatives of the parts, by hand
+    rules: list[Any] = [  # name, function, its derivative by the rule
+        ("sum       u + v", lambda t: u(t) + v(t), du + dv),
+        ("product   u v", lambda t: u(t) * v(t), du * vx + ux * dv),
+        ("quotient  u / v", lambda t: u(t) / v(t), (du * vx - ux * dv) / vx**2),
+        ("chain     u(v(x))", lambda t: u(v(t)), 2 * vx * dv),
+        ("chain     v(u(x))", lambda t: v(u(t)), math.cos(ux) * du),
+    ]
+    print(f"u = x**2, v = sin x at x = {x}")
+    print("rule      function     by the rule  chainrule")
+    for name, f, expected in rules:
+        d = cr.derivative(f)(x)
+        print(f"{name:<20} {expected:>11.6f} {d:>10.6f}  {check(d, expected)}")
+
+    h = 0.2  # the product rule as areas: x moves to x + h
+    grow_u, grow_v = u(x + h) - ux, v(x + h) - vx
+    growth = u(x + h) * v(x + h) - ux * vx
+    parts = [vx * grow_u, ux * grow_v, grow_u * grow_v]  # two strips and a corner
+    print(f"\nx -> x + {h}: u v grows by {growth:.6f}")
+    print(f"  = strip v du {parts[0]:.6f} + strip u dv {parts[1]:.6f} + corner du dv", end="")
+    print(f" {parts[2]:.6f}  {check(sum(parts), growth)}")
+
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    fig, ax = plt.subplots(figsize=(5, 4))
+    pieces = [  # corner (x, y), width, height, colour, label
+        ((0, 0), ux, vx, "tab:blue", f"u v = {ux * vx:.3f}"),
+        ((ux, 0), grow_u, vx, "tab:orange", f"v Δu = {parts[0]:.3f}"),
+        ((0, vx), ux, grow_v, "tab:green", f"u Δv = {parts[1]:.3f}"),
+        ((ux, vx), grow_u, grow_v, "tab:red", f"Δu Δv = {parts[2]:.3f}"),
+    ]
+    for corner, width, height, colour, label in pieces:
+        ax.add_patch(Rectangle(corner, width, height, color=colour, alpha=0.6, label=label))
+    ax.set_xlim(0, 1.6)
+    ax.set_ylim(0, 1.0)
+    ax.set_aspect("equal")
+    ax.set_xlabel("u = x²")
+    ax.set_ylabel("v = sin x")
+    ax.set_title(f"the product rule: u v as x goes from {x} to {x + h}")
+    ax.legend(loc="upper right", fontsize=8)
+    print(figure(fig, "rules-product-area"))
+
+
+@stop(
+    "integrals",
+    "Integrals as area",
+    "Riemann sums, the fundamental theorem, differentiating an integral",
+)
+def _integrals() -> None:
+    """
+    The integral ∫ₐᵇ f(x) dx is the area under the graph of f between a and b (counted
+    negative below the axis). Cut [a, b] into n strips of width h = (b - a) / n and add up
+    rectangles: the Riemann sum. For e^x on [0, 1], whose area is e - 1 = 1.718282, the
+    sums with the height at each strip's left end, and at its midpoint, are geometric
+    series, so even they have closed forms, (e - 1) h / (eʰ - 1) and
+    (e - 1) (h/2) / sinh(h/2), to check against. The left sum's error shrinks like 1/n
+    (about (e - 1) / 2n), the midpoint's like 1/n² ((e - 1) / 24n²). `chainrule.integrate`'s
+    `quad` does far better with 21 well-placed points per piece (Gauss–Kronrod).
+
+    The fundamental theorem of calculus ties integrals to derivatives: the area
+    F(x) = ∫₀ˣ f(t) dt grows, as x moves, at the rate of the height there, F'(x) = f(x).
+    e^(-t²) has no antiderivative in elementary functions, yet F(x) = (√π / 2) erf(x),
+    and chainrule's `quad` is differentiable: its derivative in a bound is the integrand
+    there (Leibniz's rule), to any order. In a parameter, the derivative goes inside the
+    integral: the Gaussian's normaliser Z(σ) = ∫ e^(-x²/2σ²) dx = σ √(2π) has
+    dZ/dσ = ∫ (x² / σ³) e^(-x²/2σ²) dx = √(2π). Such integrals (normalisers, expected
+    losses) are what probabilistic models differentiate.
+    """
+    exact = math.e - 1
+    print(f"Riemann sums of e**x on [0, 1]; the area is e - 1 = {exact:.6f}")
+    print(f"{'n':>5} {'left sum':>10} {'error':>9} {'midpoint sum':>13} {'error':>9}")
+    for n in [4, 16, 64, 256, 1024]:
+        h = 1 / n
+        lefts = np.arange(n) * h  # the left ends of the strips
+        left = np.sum(np.exp(lefts)) * h  # rectangles: height times width
+        middle = np.sum(np.exp(lefts + h / 2)) * h
+        closed = [exact * h / math.expm1(h), exact * (h / 2) / math.sinh(h / 2)]
+        print(
+            f"{n:>5} {left:>10.6f} {left - exact:>9.1e} {middle:>13.8f} {middle - exact:>9.1e}"
+            f"  {check([left, middle], closed)}"
+        )
+    value, abserr = quad(np.exp, 0.0, 1.0)
+    print(f"quad: {value:.10f}, estimated error {abserr:.0e}  {check(value, exact, tol=1.49e-8)}")
+
+    def f(t):
+        return np.exp(-(t**2))
+
+    def F(x):
+        return quad(f, 0.0, x)[0]  # the area under f from 0 to x
+
+    print("\nF(x) = area under exp(-t**2) from 0 to x, and its derivatives in x:")
+    for x in [0.5, 1.0, 2.0]:
+        area, slope, bend = F(x), cr.grad(F)(x), cr.grad(cr.grad(F))(x)
+        # witnesses: (√π / 2) erf(x); f(x); f'(x) = -2x f(x)
+        witness = [
+            math.sqrt(math.pi) / 2 * math.erf(x),
+            math.exp(-(x**2)),
+            -2 * x * math.exp(-(x**2)),
+        ]
+        print(
+            f"  x = {x}: F = {area:.8f}, F' = {slope:.8f} = f(x), F'' = {bend:.8f}"
+            f"  {check([area, slope, bend], witness, tol=1.49e-8)}"
+        )
+
+    def Z(sigma):  # the normaliser of a Gaussian of width sigma
+        return quad(lambda x, s: np.exp(-(x**2) / (2 * s**2)), -np.inf, np.inf, (sigma,))[0]
+
+    sigma = 1.5
+    z, dz = Z(sigma), cr.grad(Z)(sigma)
+    root = math.sqrt(2 * math.pi)
+    print(f"\nZ({sigma}) = {z:.8f} = sigma sqrt(2 pi)  {check(z, sigma * root, tol=1.49e-8)}")
+    print(f"dZ/dsigma = {dz:.8f} = sqrt(2 pi)  {check(dz, root, tol=1.49e-8)}")
+
+    import matplotlib.pyplot as plt
+
+    fig, (left_ax, right_ax) = plt.subplots(1, 2, figsize=(10, 4))
+    n, h = 8, 1 / 8
+    lefts = np.arange(n) * h
+    xs = np.linspace(0.0, 1.0, 101)
+    left_ax.bar(lefts, np.exp(lefts), width=h, align="edge", alpha=0.4, edgecolor="k")
+    left_ax.plot(xs, np.exp(xs), "k", label="e**x")
+    left_ax.set_title(f"{n} rectangles: {np.sum(np.exp(lefts)) * h:.4f}, area e - 1 = {exact:.4f}")
+    left_ax.set_xlabel("x")
+    left_ax.legend(loc="upper left")
+    ts = np.linspace(0.0, 2.5, 26)
+    right_ax.fill_between(ts[:11], f(ts[:11]), alpha=0.3, label="F(1): the area up to x = 1")
+    right_ax.plot(ts, f(ts), "k", label="f(t) = exp(-t**2)")
+    right_ax.plot(ts, [F(t) for t in ts], "tab:blue", label="F(x), by quad")
+    right_ax.plot(
+        ts[6:15], F(1.0) + cr.grad(F)(1.0) * (ts[6:15] - 1), "r--", label="slope of F at 1: f(1)"
+    )
+    right_ax.set_title("F'(x) = f(x): the area grows at the rate of the height")
+    right_ax.set_xlabel("x")
+    right_ax.legend(loc="center right", fontsize=8)
+    print(figure(fig, "integrals-area"))
 
 
 @stop(
@@ -285,6 +462,110 @@ def _curvature() -> None:
         print(f"  {curvature.classify(cr.grad(f)(point), eigenvalues)}")
         numerical = numerical_jacobian(cr.grad(f), point)  # central differences of the gradient
         print(f"  the Hessian equals central differences: {check(H, numerical, tol=1e-4)}")
+
+
+@stop(
+    "convexity",
+    "Convexity",
+    "chords above the graph, one minimum or many, the Hessian test",
+)
+def _convexity() -> None:
+    """
+    A function is convex when every chord lies on or above its graph: for any points a, b
+    and any θ in [0, 1], f(θ a + (1 - θ) b) <= θ f(a) + (1 - θ) f(b). A convex function has
+    no local minimum that is not global, so gradient descent cannot get stuck on one: that
+    is why least squares, logistic regression and SVMs have reliable solvers, and why the
+    loss of a neural network, which is not convex, has no such guarantee.
+
+    Below, the definition is tested on 2,200 chords (random pairs of points, θ = 0, 0.1,
+    ..., 1) of the convex bowl f(x, y) = x² + x y + y² and of g(x, y) = x⁴ - 3x² + x + y²;
+    g fails it, for instance on the chord from (-1.2, 0) to (1.2, 0): g(0, 0) = 0 lies
+    above the chord's midpoint, 1.2⁴ - 3 · 1.2² = -2.2464. g has two minima, where
+    ∂g/∂x = 4x³ - 6x + 1 = 0 and y = 0: a global one at x = -1.301 and a local one at
+    x = 1.131, with a saddle between. Gradient descent from different starts ends in either,
+    whichever basin it starts in.
+
+    The second-order test: a twice-differentiable function is convex exactly when its
+    Hessian is positive semi-definite (all eigenvalues >= 0) everywhere. The bowl's
+    Hessian is [[2, 1], [1, 2]] everywhere, eigenvalues 1 and 3; g's is
+    diag(12x² - 6, 2), negative in x for |x| < 1/√2.
+    """
+
+    def bowl(p):
+        return p[0] ** 2 + p[0] * p[1] + p[1] ** 2
+
+    def g(p):
+        return p[0] ** 4 - 3 * p[0] ** 2 + p[0] + p[1] ** 2
+
+    rng = numpy.random.default_rng(0)
+    a, b = rng.uniform(-2, 2, (2, 2, 200, 1))  # 200 pairs of points: rows x, y
+    theta = np.linspace(0.0, 1.0, 11)
+    for name, f in [("bowl", bowl), ("g", g)]:
+        on_graph = f(theta * a + (1 - theta) * b)  # 200 x 11 points between a and b
+        chord = theta * f(a) + (1 - theta) * f(b)
+        rounding = 1e-12 * (1 + np.abs(chord))  # float64 rounding, far below any real gap
+        below = int(np.sum(on_graph > chord + rounding))
+        print(f"{name}: {below} of {on_graph.size} chords dip below the graph", end="")
+        print(f", worst by {np.max(on_graph - chord):.4f}")
+        print(f"  convex by the definition: {below == 0}  {check(below == 0, name == 'bowl')}")
+    midpoint = (g(np.array([-1.2, 0.0])) + g(np.array([1.2, 0.0]))) / 2
+    print(f"g's chord from (-1.2, 0) to (1.2, 0) at its middle: {midpoint:.4f}", end="")
+    print(f", g(0, 0) = {g(np.zeros(2)):.4f}  {check(midpoint, 1.2**4 - 3 * 1.2**2)}")
+
+    minima = sorted(numpy.roots([4, 0, -6, 1]).real)  # where dg/dx = 0: the witness
+    print(f"\ndg/dx = 0 at x = {show(minima)}: minimum, saddle, minimum")
+    paths = []
+    for start in [(-2.0, 1.5), (-0.5, -1.5), (0.1, 1.0), (0.5, -1.0), (2.0, 1.5)]:
+        path = descend(g, start, "gd", lr=0.05, steps=500)  # plain gradient descent
+        paths.append(path)
+        end = path.final
+        where = "global" if end[0] < 0 else "local"
+        nearest = minima[0] if end[0] < 0 else minima[2]
+        print(
+            f"  from {show(start)}: ends at {show(end)}, g = {g(end):.4f}, the {where} minimum"
+            f"  {check(end, [nearest, 0.0])}"
+        )
+
+    print("\nHessians and their eigenvalues (PSD: all >= 0)")
+    for name, f, point, exact in [
+        ("bowl", bowl, [1.5, -0.5], [[2, 1], [1, 2]]),
+        ("g", g, [minima[0], 0.0], [[12 * minima[0] ** 2 - 6, 0], [0, 2]]),
+        ("g", g, [minima[2], 0.0], [[12 * minima[2] ** 2 - 6, 0], [0, 2]]),
+        ("g", g, [0.0, 0.0], [[-6, 0], [0, 2]]),
+    ]:
+        H = cr.hessian(f)(np.array(point))
+        eigenvalues = np.linalg.eigvalsh(H)
+        print(
+            f"  {name} at {show(point)}: eigenvalues {show(eigenvalues)}"
+            f" {'PSD' if eigenvalues[0] >= 0 else 'not PSD'}  {check(H, exact)}"
+        )
+
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    line, ends = np.linspace(-2.0, 2.0, 81), np.array([-1.2, 1.2])
+    for name, f, colour in [("bowl", bowl, "tab:blue"), ("g", g, "tab:red")]:
+        section = f(np.stack([line, 0 * line]))  # the graph along y = 0
+        axes[0].plot(line, section, color=colour, label=f"{name}(x, 0)")
+        chord = f(np.stack([ends, 0 * ends]))
+        axes[0].plot(ends, chord, "--o", color=colour, label=f"a chord of {name}")
+    axes[0].set_title("chords: above the bowl, below g at x = 0")
+    axes[0].set_xlabel("x")
+    axes[0].legend(fontsize=8)
+    xs, ys = np.meshgrid(np.linspace(-2.2, 2.2, 89), np.linspace(-2, 2, 81))
+    titles = ["convex: x² + xy + y²", "not convex: g = x⁴ - 3x² + x + y²"]
+    for ax, title, f in [(axes[1], titles[0], bowl), (axes[2], titles[1], g)]:
+        contours = ax.contour(xs, ys, f(np.stack([xs, ys])), levels=20, cmap="viridis")
+        fig.colorbar(contours, ax=ax)
+        ax.set_title(title)
+        ax.set_xlabel("x")
+        ax.set_ylabel("y")
+        ax.set_aspect("equal")
+    for path in paths:
+        axes[2].plot(path.points[:, 0], path.points[:, 1], "r.-", markersize=3)
+    axes[2].plot([minima[0], minima[2]], [0, 0], "k*", markersize=12, label="global, local minimum")
+    axes[2].legend(loc="lower right", fontsize=8)
+    print(figure(fig, "convexity-surfaces"))
 
 
 @stop("training", "A preview of training", "a small network learns two moons with Adam")
