@@ -176,7 +176,7 @@ def figure(fig: Any, name: str) -> str:
         metadata = {"Date": None} if documentation else None  # pages must not change per run
         fig.savefig(path, metadata=metadata, bbox_inches="tight", dpi=110)
         _pictures["written"].append(path)
-        return f"picture: {path}"
+        return f"picture: {f'img/{path.name}' if documentation else path}"  # (a page's: relative)
     finally:
         plt.close(fig)
 
@@ -298,9 +298,13 @@ def pages(directory: Path | None = None) -> dict[str, str]:
 
 
 def write_pages(directory: str | Path) -> list[Path]:
-    """Write `pages` (and their pictures) into `directory` (``docs/tour``); the files written."""
+    """Write `pages` (and their pictures) into `directory` (``docs/tour``), replacing the
+    pages and pictures written before; the files written."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    # the pages of stops that moved or went, and their pictures, are the tour's own: replaced
+    for stale in [*directory.glob("[0-9][0-9]-*.md"), *directory.glob("img/*")]:
+        stale.unlink()
     written = []
     for name, text in pages(directory).items():
         path = directory / name
