@@ -134,3 +134,141 @@ def _norms() -> None:
     ax.set(aspect="equal", xlabel="x₁", ylabel="x₂", title="unit balls")
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8)
     print(figure(fig, "norms-unit-balls"))
+
+
+@stop(
+    "linear-maps",
+    "A matrix is a linear map",
+    "a grid and its image; the determinant as the area of the image of the unit square",
+)
+def _linear_maps() -> None:
+    """
+    A matrix A sends a vector x to A x, and it does so linearly: A(s u + t v) = s A u + t A v.
+    So A is known once we know where it sends the basis vectors: A e₁ is its first column
+    and A e₂ its second, and every other point follows along. Lines go to lines, and a grid
+    of squares goes to a grid of equal parallelograms. A = [[2, 1], [0.5, 1.5]] sends the
+    unit square to the parallelogram with sides (2, 0.5) and (1, 1.5).
+
+    The determinant is the factor by which the map multiplies areas: det A = 2 · 1.5 -
+    1 · 0.5 = 2.5 is the area of that parallelogram, and every other shape, like the disc
+    drawn below, has its area multiplied by 2.5 too. The area is measured here with the
+    shoelace formula, from the corners of the image. A negative determinant means the map
+    also flips the plane over, as a mirror does: its image of the square runs clockwise.
+    Doing one map after another multiplies their matrices, so the area factors multiply:
+    det(A B) = det A · det B. In ML the determinant is the volume change in the density of a
+    normalising flow, and in the normalising constant of a Gaussian.
+    """
+    import matplotlib.pyplot as plt
+
+    def area(corners):  # the shoelace formula: signed area, positive if counter-clockwise
+        x, y = corners[:, 0], corners[:, 1]
+        return 0.5 * np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y)
+
+    A = np.array([[2.0, 1.0], [0.5, 1.5]])
+    e1, e2 = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    print(f"A e1 = {show(A @ e1)}, A e2 = {show(A @ e2)}: the columns of A", end="")
+    print(f"  {check([A @ e1, A @ e2], [A[:, 0], A[:, 1]])}")
+    u, v = np.array([1.0, 2.0]), np.array([-1.0, 0.5])
+    print(f"A (2u + 3v) = {show(A @ (2 * u + 3 * v))} = 2 Au + 3 Av", end="")
+    print(f"  {check(A @ (2 * u + 3 * v), 2 * (A @ u) + 3 * (A @ v))}")
+
+    square = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])  # counter-clockwise
+    image = square @ A.T  # each row x becomes A x
+    det = np.linalg.det(A)
+    print(f"det A = {det:.4f}; area of the image of the unit square: {area(image):.4f}", end="")
+    print(f"  {check(det, area(image))}")
+    theta = np.linspace(0.0, 2 * np.pi, 200, endpoint=False)
+    disc = np.stack([np.cos(theta), np.sin(theta)], axis=1)  # a polygon close to the unit disc
+    ratio = area(disc @ A.T) / area(disc)
+    print(f"the disc's area is multiplied by {ratio:.4f}  {check(ratio, det)}")
+    mirror = np.array([[0.0, 1.0], [1.0, 0.0]])  # swaps x and y
+    flipped = area(square @ mirror.T)
+    print(f"a mirror: det = {np.linalg.det(mirror):.1f}, signed area {flipped:.1f}", end="")
+    print(f"  {check(np.linalg.det(mirror), flipped)}")
+    B = np.array([[1.0, -1.0], [1.0, 1.0]])  # turn by 45° and stretch by √2: det 2
+    print(f"det(A B) = {np.linalg.det(A @ B):.4f} = det A · det B", end="")
+    print(f"  {check(np.linalg.det(A @ B), det * np.linalg.det(B))}")
+
+    t, ticks = np.linspace(-2, 2, 50), np.linspace(-2, 2, 5)
+    grid = [np.stack([np.full_like(t, c), t], axis=1) for c in ticks]  # vertical lines
+    grid += [line[:, ::-1] for line in grid]  # and horizontal ones, for the pictures
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4.5))
+    for ax, M, title in [(axes[0], np.eye(2), "x"), (axes[1], A, "A x")]:
+        for line in grid:
+            ax.plot(*(line @ M.T).T, color="lightgrey", lw=0.8)
+        ax.fill(*(square @ M.T).T, alpha=0.4, label=f"unit square → area {np.linalg.det(M):g}")
+        ax.plot(*(disc @ M.T).T, color="tab:red", label="unit circle")
+        for column, colour in [(M[:, 0], "tab:blue"), (M[:, 1], "tab:green")]:
+            ax.annotate("", column, (0, 0), arrowprops={"arrowstyle": "->", "color": colour})
+        ax.set(aspect="equal", xlim=(-4.5, 4.5), ylim=(-4, 4), title=title)
+        ax.legend(loc="lower right", fontsize=8)
+    fig.suptitle("A = [[2, 1], [0.5, 1.5]]: the grid and its image")
+    print(figure(fig, "linear-maps-grid"))
+
+
+@stop(
+    "rank-inverse",
+    "Rank and the inverse",
+    "a map that flattens the plane onto a line, and undoing one that does not",
+)
+def _rank_inverse() -> None:
+    """
+    The rank of a matrix is the dimension of its image: how many independent directions
+    survive the map. B = [[1, 2], [0.5, 1]] has a second column twice its first, so every
+    B x = (x₁ + 2 x₂) · (1, 0.5) lies on one line: the plane is flattened, the rank is 1 and
+    the determinant 0 (no area is left). A whole line of inputs, the multiples of (2, -1),
+    is sent to 0, the null space; many inputs give the same output, so nothing can undo B.
+    It has no inverse, and NumPy says so.
+
+    A = [[2, 1], [0.5, 1.5]] (det 2.5) has full rank, and its inverse undoes it:
+    A⁻¹ A x = x for every x. For 2 × 2 matrices A⁻¹ = [[d, -b], [-c, a]] / (a d - b c).
+    In practice one rarely forms an inverse: to solve A x = y, `np.linalg.solve` factorises
+    A, which is faster and more accurate. In ML, the rank of a data matrix counts its
+    independent features: a feature that is the sum of two others adds nothing, and
+    least squares then has no unique solution. LoRA fine-tunes a network with updates of
+    small rank.
+    """
+    import matplotlib.pyplot as plt
+
+    B = np.array([[1.0, 2.0], [0.5, 1.0]])
+    print(f"B = {show(B)}: rank {linalg.rank(B)}, det {np.linalg.det(B):.4f}", end="")
+    print(f"  {check([linalg.rank(B), np.linalg.det(B)], [1, 0])}")
+    t, ticks = np.linspace(-2, 2, 50), np.linspace(-2, 2, 5)
+    grid = [np.stack([np.full_like(t, c), t], axis=1) for c in ticks]  # vertical lines
+    grid += [line[:, ::-1] for line in grid]  # and horizontal ones
+    points = np.concatenate(grid)
+    images = points @ B.T
+    off_line = images[:, 0] * 0.5 - images[:, 1] * 1.0  # cross product with (1, 0.5)
+    print(f"every B x lies on the line through (1, 0.5): {check(off_line, 0.0)}")
+    print(f"B (2, -1) = {show(B @ np.array([2.0, -1.0]))}: the null space  ", end="")
+    print(check(B @ np.array([2.0, -1.0]), [0.0, 0.0]))
+    try:
+        np.linalg.inv(B)
+    except np.linalg.LinAlgError as error:
+        print(f"np.linalg.inv(B) refuses: {error}")
+
+    A = np.array([[2.0, 1.0], [0.5, 1.5]])
+    (a, b), (c, d) = A
+    inverse = np.linalg.inv(A)
+    print(f"A⁻¹ = {show(inverse)}  {check(inverse, np.array([[d, -b], [-c, a]]) / (a * d - b * c))}")
+    print(f"A⁻¹ A = {show(inverse @ A)}  {check(inverse @ A, np.eye(2))}")
+    print(f"A⁻¹ (A x) = x for the whole grid: {check((points @ A.T) @ inverse.T, points)}")
+    y = np.array([1.0, 2.0])
+    x = np.linalg.solve(A, y)  # x with A x = y, without forming A⁻¹
+    print(f"solve(A, {show(y)}) = {show(x)}, and A x = {show(A @ x)}  {check(A @ x, y)}")
+
+    features = np.array([[1.0, 0.0, 2.0], [0.0, 1.0, 3.0], [1.0, 1.0, 5.0], [2.0, 1.0, 7.0]])
+    print(f"4 rows, 3 features, the third = 2 × first + 3 × second: rank", end="")
+    print(f" {linalg.rank(features)}  {check(linalg.rank(features), 2)}")
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4.5))
+    for line in grid:
+        axes[0].plot(*line.T, color="lightgrey", lw=0.8)
+        axes[1].plot(*(line @ B.T).T, color="tab:blue", lw=3, alpha=0.3)
+    null = np.outer(np.linspace(-1, 1, 2), [2.0, -1.0])
+    axes[0].plot(*null.T, color="tab:red", lw=2, label="null space: B x = 0")
+    axes[1].plot([0], [0], "o", color="tab:red", label="where the null space goes")
+    for ax, title in zip(axes, ["x", "B x: the plane flattened to a line (rank 1)"], strict=True):
+        ax.set(aspect="equal", xlim=(-6.5, 6.5), ylim=(-4, 4), title=title)
+        ax.legend(loc="lower right", fontsize=8)
+    print(figure(fig, "rank-inverse-collapse"))
