@@ -272,3 +272,135 @@ def _rank_inverse() -> None:
         ax.set(aspect="equal", xlim=(-6.5, 6.5), ylim=(-4, 4), title=title)
         ax.legend(loc="lower right", fontsize=8)
     print(figure(fig, "rank-inverse-collapse"))
+
+
+@stop(
+    "eigenvectors",
+    "Eigenvectors and eigenvalues",
+    "the directions a map only stretches, and power iteration finding the largest",
+)
+def _eigenvectors() -> None:
+    """
+    Most vectors are turned by a matrix. An eigenvector v is one that is only stretched:
+    A v = λ v, and the stretch factor λ is its eigenvalue. A = [[2, 1], [1, 2]] stretches
+    the diagonal direction (1, 1) by 3 and the other diagonal (1, -1) by 1, and turns every
+    other direction towards (1, 1): the circle of unit vectors becomes an ellipse with its
+    axes along the eigenvectors. The eigenvalues solve det(A - λ I) = 0, here
+    λ² - 4 λ + 3 = 0, so λ = (trace ± √(trace² - 4 det)) / 2 = 3 and 1. Their sum is the
+    trace and their product the determinant.
+
+    A symmetric matrix, like a covariance matrix or a Hessian, has real eigenvalues and
+    perpendicular eigenvectors. They are everywhere in ML: the Hessian's eigenvalues are
+    the curvatures of the loss (their ratio decides how fast gradient descent can go), the
+    covariance's eigenvectors are PCA's components, and PageRank is an eigenvector.
+    Applying A again and again turns any vector towards the eigenvector of the largest
+    eigenvalue: power iteration. Starting from (1, 0), the angle to (1, 1) has tangent
+    (1/3)ᵏ after k steps, the ratio of the eigenvalues to the power k.
+    """
+    import matplotlib.pyplot as plt
+
+    A = np.array([[2.0, 1.0], [1.0, 2.0]])
+    values, vectors = np.linalg.eig(A)  # the columns of `vectors` are unit eigenvectors
+    for value, v in zip(values, vectors.T, strict=True):
+        print(f"λ = {value:.4f}, v = {show(v)}: A v = {show(A @ v)} = λ v  {check(A @ v, value * v)}")
+    trace, det = np.trace(A), np.linalg.det(A)
+    roots = [(trace + math.sqrt(trace**2 - 4 * det)) / 2, (trace - math.sqrt(trace**2 - 4 * det)) / 2]
+    print(f"roots of det(A - λ I) = 0: {show(roots)}  {check(sorted(values), sorted(roots))}")
+    print(f"sum = trace = {trace:.1f}, product = det = {det:.1f}", end="")
+    print(f"  {check([sum(values), values[0] * values[1]], [trace, det])}")
+
+    print("power iteration from (1, 0): the angle to (1, 1) shrinks like (1/3)**k")
+    top = vectors[:, np.argmax(values)]
+    x = np.array([1.0, 0.0])
+    for k in range(6):
+        angle = math.acos(min(1.0, abs(x @ top)))  # x and top are unit vectors
+        print(f"  k = {k}: x = {show(x)}, angle {math.degrees(angle):7.4f}°", end="")
+        print(f"  {check(angle, math.atan((1 / 3) ** k))}")
+        x = A @ x
+        x = x / np.linalg.norm(x)
+
+    theta = np.linspace(0.0, 2 * np.pi, 24, endpoint=False)
+    circle = np.stack([np.cos(theta), np.sin(theta)], axis=1)
+    fig, ax = plt.subplots(figsize=(5.5, 5.5))
+    for v, image in zip(circle, circle @ A.T, strict=True):
+        ax.annotate("", v, (0, 0), arrowprops={"arrowstyle": "->", "color": "lightgrey"})
+        ax.annotate("", image, v, arrowprops={"arrowstyle": "->", "color": "tab:blue", "lw": 0.7})
+    smooth = np.linspace(0.0, 2 * np.pi, 200)
+    ring = np.stack([np.cos(smooth), np.sin(smooth)], axis=1)
+    ax.plot(*ring.T, color="grey", lw=0.8, label="unit vectors v")
+    ax.plot(*(ring @ A.T).T, color="tab:blue", lw=0.8, label="their images A v (arrows: v → A v)")
+    for value, v in zip(values, vectors.T, strict=True):
+        ax.plot(*np.outer([-value, value], v).T, color="tab:red", lw=2.5, alpha=0.8)
+        ax.text(*(value * v + 0.15), f"λ = {value:g}", color="tab:red")
+    ax.plot([], [], color="tab:red", lw=2.5, label="eigenvectors, stretched by λ")
+    ax.set(aspect="equal", xlim=(-3.5, 3.5), ylim=(-3.5, 3.5), title="A = [[2, 1], [1, 2]]")
+    ax.legend(loc="lower right", fontsize=8)
+    print(figure(fig, "eigenvectors-circle"))
+
+
+@stop(
+    "svd",
+    "The SVD and low-rank approximation",
+    "rotate, stretch, rotate; an image kept in a few singular values (Eckart–Young)",
+)
+def _svd() -> None:
+    """
+    Every matrix, square or not, is a rotation, a stretch along the axes, and another
+    rotation: the singular value decomposition M = U Σ Vᵀ, with U and V orthogonal (turns,
+    perhaps with a mirror) and Σ diagonal, holding the singular values σ₁ ≥ σ₂ ≥ ... ≥ 0.
+    The unit circle becomes an ellipse with semi-axes σ₁ and σ₂ along the columns of U. The
+    σᵢ² are the eigenvalues of Mᵀ M, and for a square matrix σ₁ σ₂ ⋯ = |det M|: for
+    A = [[2, 1], [0.5, 1.5]] that is 2.5.
+
+    Written as a sum, M = Σᵢ σᵢ uᵢ vᵢᵀ is a stack of rank-one layers, largest first. Keeping
+    the first k gives M_k, and the Eckart–Young theorem says that no matrix of rank k is
+    closer to M: the error ‖M - M_k‖_F is exactly √(Σ_{i>k} σᵢ²), the root sum of squares of
+    the dropped singular values. Below, a 48 × 48 picture of 36 handwritten digits from
+    `chainrule.data`: a rank-k copy stores k (48 + 48 + 1) numbers instead of 48², and a
+    rank-k projection onto random directions does much worse. Compression of images and of
+    networks' weights, LoRA, and the matrix factorisations of recommender systems are this
+    idea.
+    """
+    import matplotlib.pyplot as plt
+
+    A = np.array([[2.0, 1.0], [0.5, 1.5]])
+    U, s, Vt = np.linalg.svd(A)
+    print(f"σ = {show(s)}; U Σ Vᵀ = A  {check(U @ np.diag(s) @ Vt, A)}", end="")
+    print(f"   U, V orthogonal  {check([U.T @ U, Vt @ Vt.T], [np.eye(2), np.eye(2)])}")
+    eigenvalues = scipy.linalg.eigvalsh(A.T @ A)[::-1]  # SciPy, largest first
+    print(f"σ² = {show(s**2)} = eigenvalues of AᵀA  {check(s**2, eigenvalues)}")
+    print(f"σ₁ σ₂ = {s[0] * s[1]:.4f} = |det A|  {check(s[0] * s[1], abs(np.linalg.det(A)))}")
+
+    X, _ = data.load_digits(dtype=np.float64)
+    image = X[:36].reshape(6, 6, 8, 8).transpose(0, 2, 1, 3).reshape(48, 48)  # 6 × 6 digits
+    sigma = scipy.linalg.svdvals(image)  # SciPy's singular values, as the witness
+    random = np.linalg.qr(np.random.default_rng(0).normal(size=(48, 48)))[0]  # random axes
+    print(f"\n{'rank':>4} {'‖M - M_k‖':>10} {'√(Σ dropped σ²)':>16}   {'random rank k':>13}")
+    approximations = {k: linalg.low_rank_approx(image, k) for k in [1, 2, 5, 10, 20, 30]}
+    for k, approx in approximations.items():
+        error = np.linalg.norm(image - approx.matrix)  # Frobenius: √(sum of squared pixels)
+        dropped = math.sqrt(np.sum(sigma[k:] ** 2))
+        projected = image @ random[:, :k] @ random[:, :k].T  # also rank k
+        worse = np.linalg.norm(image - projected)
+        print(f"{k:>4} {error:>10.4f} {dropped:>16.4f} {check(error, dropped)}", end="")
+        print(f"   {worse:>13.4f} {check(worse > error, True)}")
+
+    fig, axes = plt.subplots(1, 4, figsize=(11, 3))
+    circle = np.stack([np.cos(np.linspace(0, 2 * np.pi, 100)), np.sin(np.linspace(0, 2 * np.pi, 100))])
+    steps = [(np.eye(2), "x"), (Vt, "Vᵀ x: turn"), (np.diag(s) @ Vt, "Σ Vᵀ x: stretch"), (A, "U Σ Vᵀ x = A x: turn")]
+    for ax, (M, title) in zip(axes, steps, strict=True):
+        ax.plot(*(M @ circle), color="tab:blue")
+        for column, colour in zip((M @ Vt.T).T, ["tab:red", "tab:green"], strict=True):
+            ax.annotate("", column, (0, 0), arrowprops={"arrowstyle": "->", "color": colour})
+        ax.set(aspect="equal", xlim=(-2.6, 2.6), ylim=(-2.6, 2.6), title=title)
+    fig.suptitle("the SVD of A = [[2, 1], [0.5, 1.5]]; arrows: where v₁ and v₂ go")
+    print(figure(fig, "svd-rotate-stretch-rotate"))
+
+    fig, axes = plt.subplots(1, 5, figsize=(11, 2.6))
+    for ax, k in zip(axes, [1, 5, 10, 20], strict=False):
+        approx = approximations[k]
+        ax.imshow(approx.matrix, cmap="gray_r")
+        ax.set(xticks=[], yticks=[], title=f"rank {k}: error {approx.relative_error:.0%}")
+    axes[-1].imshow(image, cmap="gray_r")
+    axes[-1].set(xticks=[], yticks=[], title=f"the image (rank {linalg.rank(image)})")
+    print(figure(fig, "svd-low-rank-digits"))
