@@ -250,7 +250,9 @@ def _rank_inverse() -> None:
     A = np.array([[2.0, 1.0], [0.5, 1.5]])
     (a, b), (c, d) = A
     inverse = np.linalg.inv(A)
-    print(f"A⁻¹ = {show(inverse)}  {check(inverse, np.array([[d, -b], [-c, a]]) / (a * d - b * c))}")
+    print(
+        f"A⁻¹ = {show(inverse)}  {check(inverse, np.array([[d, -b], [-c, a]]) / (a * d - b * c))}"
+    )
     print(f"A⁻¹ A = {show(inverse @ A)}  {check(inverse @ A, np.eye(2))}")
     print(f"A⁻¹ (A x) = x for the whole grid: {check((points @ A.T) @ inverse.T, points)}")
     y = np.array([1.0, 2.0])
@@ -258,7 +260,7 @@ def _rank_inverse() -> None:
     print(f"solve(A, {show(y)}) = {show(x)}, and A x = {show(A @ x)}  {check(A @ x, y)}")
 
     features = np.array([[1.0, 0.0, 2.0], [0.0, 1.0, 3.0], [1.0, 1.0, 5.0], [2.0, 1.0, 7.0]])
-    print(f"4 rows, 3 features, the third = 2 × first + 3 × second: rank", end="")
+    print("4 rows, 3 features, the third = 2 × first + 3 × second: rank", end="")
     print(f" {linalg.rank(features)}  {check(linalg.rank(features), 2)}")
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 4.5))
@@ -302,9 +304,14 @@ def _eigenvectors() -> None:
     A = np.array([[2.0, 1.0], [1.0, 2.0]])
     values, vectors = np.linalg.eig(A)  # the columns of `vectors` are unit eigenvectors
     for value, v in zip(values, vectors.T, strict=True):
-        print(f"λ = {value:.4f}, v = {show(v)}: A v = {show(A @ v)} = λ v  {check(A @ v, value * v)}")
+        print(
+            f"λ = {value:.4f}, v = {show(v)}: A v = {show(A @ v)} = λ v  {check(A @ v, value * v)}"
+        )
     trace, det = np.trace(A), np.linalg.det(A)
-    roots = [(trace + math.sqrt(trace**2 - 4 * det)) / 2, (trace - math.sqrt(trace**2 - 4 * det)) / 2]
+    roots = [
+        (trace + math.sqrt(trace**2 - 4 * det)) / 2,
+        (trace - math.sqrt(trace**2 - 4 * det)) / 2,
+    ]
     print(f"roots of det(A - λ I) = 0: {show(roots)}  {check(sorted(values), sorted(roots))}")
     print(f"sum = trace = {trace:.1f}, product = det = {det:.1f}", end="")
     print(f"  {check([sum(values), values[0] * values[1]], [trace, det])}")
@@ -331,7 +338,7 @@ def _eigenvectors() -> None:
     ax.plot(*(ring @ A.T).T, color="tab:blue", lw=0.8, label="their images A v (arrows: v → A v)")
     for value, v in zip(values, vectors.T, strict=True):
         ax.plot(*np.outer([-value, value], v).T, color="tab:red", lw=2.5, alpha=0.8)
-        ax.text(*(value * v + 0.15), f"λ = {value:g}", color="tab:red")
+        ax.annotate(f"λ = {value:g}", value * v + 0.15, color="tab:red")
     ax.plot([], [], color="tab:red", lw=2.5, label="eigenvectors, stretched by λ")
     ax.set(aspect="equal", xlim=(-3.5, 3.5), ylim=(-3.5, 3.5), title="A = [[2, 1], [1, 2]]")
     ax.legend(loc="lower right", fontsize=8)
@@ -386,8 +393,15 @@ def _svd() -> None:
         print(f"   {worse:>13.4f} {check(worse > error, True)}")
 
     fig, axes = plt.subplots(1, 4, figsize=(11, 3))
-    circle = np.stack([np.cos(np.linspace(0, 2 * np.pi, 100)), np.sin(np.linspace(0, 2 * np.pi, 100))])
-    steps = [(np.eye(2), "x"), (Vt, "Vᵀ x: turn"), (np.diag(s) @ Vt, "Σ Vᵀ x: stretch"), (A, "U Σ Vᵀ x = A x: turn")]
+    circle = np.stack(
+        [np.cos(np.linspace(0, 2 * np.pi, 100)), np.sin(np.linspace(0, 2 * np.pi, 100))]
+    )
+    steps = [
+        (np.eye(2), "x"),
+        (Vt, "Vᵀ x: turn"),
+        (np.diag(s) @ Vt, "Σ Vᵀ x: stretch"),
+        (A, "U Σ Vᵀ x = A x: turn"),
+    ]
     for ax, (M, title) in zip(axes, steps, strict=True):
         ax.plot(*(M @ circle), color="tab:blue")
         for column, colour in zip((M @ Vt.T).T, ["tab:red", "tab:green"], strict=True):
@@ -404,3 +418,151 @@ def _svd() -> None:
     axes[-1].imshow(image, cmap="gray_r")
     axes[-1].set(xticks=[], yticks=[], title=f"the image (rank {linalg.rank(image)})")
     print(figure(fig, "svd-low-rank-digits"))
+
+
+@stop(
+    "pca",
+    "Principal component analysis",
+    "the directions of largest variance, found three ways and drawn on the data",
+)
+def _pca() -> None:
+    """
+    PCA finds the perpendicular directions along which data varies most. Subtract the mean;
+    the covariance matrix C = X_cᵀ X_c / (n - 1) of the centred data holds the variances of
+    the features and their covariances. Its eigenvectors are the principal components and
+    its eigenvalues the variances along them, largest first. Equivalently, and more
+    accurately, the SVD of the centred data X_c = U S Vᵀ: the rows of Vᵀ are the components
+    and S² / (n - 1) their variances. `linalg.PCA` does the latter, with scikit-learn's
+    names; the eigenvectors and the SVD, computed here with SciPy, agree with it (a
+    component and its negative are the same direction).
+
+    The data: 300 points from a Gaussian with standard deviations 3 and 1, turned by 30°.
+    The first component comes out close to 30° with variance close to 9, the second with
+    variance close to 1: estimates from a sample, each within a few of its standard errors
+    of the truth (for a variance σ², the standard error is σ² √(2 / (n - 1))). Keeping only
+    the first component projects every point onto a line, and the squared distances lost
+    add up to (n - 1) times the second variance. In ML, PCA compresses features, removes
+    noise, and draws high-dimensional data in two dimensions.
+    """
+    import matplotlib.pyplot as plt
+
+    n, turn = 300, math.radians(30)
+    rotation = np.array([[math.cos(turn), -math.sin(turn)], [math.sin(turn), math.cos(turn)]])
+    Z = np.random.default_rng(0).normal(size=(n, 2)) * [3.0, 1.0]  # standard deviations 3, 1
+    X = Z @ rotation.T + [2.0, 1.0]  # turned by 30°, moved to (2, 1)
+
+    pca = linalg.PCA().fit(X)
+    print(f"components (rows): {show(pca.components_)}")
+    print(f"variances along them: {show(pca.explained_variance_)}", end="")
+    print(f", fractions {show(pca.explained_variance_ratio_)}")
+    values, vectors = scipy.linalg.eigh(np.cov(X.T))  # the covariance's eigenpairs, ascending
+    values, vectors = values[::-1], vectors[:, ::-1]
+    same = np.abs(pca.components_ @ vectors)  # |cos| of the angles between them: 1 if aligned
+    print(f"= the covariance's eigenvectors  {check(same, np.eye(2))}", end="")
+    print(f"   and eigenvalues  {check(pca.explained_variance_, values)}")
+    singular = scipy.linalg.svdvals(X - X.mean(axis=0))  # the SVD of the centred data
+    print(
+        f"= S² / (n - 1) of the centred data  {check(pca.explained_variance_, singular**2 / (n - 1))}"
+    )
+
+    angle = math.degrees(math.atan(pca.components_[0, 1] / pca.components_[0, 0]))
+    angle_error = math.degrees(math.sqrt(9 * 1 / (n - 1)) / (9 - 1))  # its standard error
+    print(
+        f"first component at {angle:.2f}°, {(angle - 30) / angle_error:+.2f} standard errors from 30°",
+        end="",
+    )
+    print(f"  {check(abs(angle - 30) < 3 * angle_error, True)}")
+    for variance, truth in zip(pca.explained_variance_, [9.0, 1.0], strict=True):
+        z = (variance - truth) / (truth * math.sqrt(2 / (n - 1)))
+        print(
+            f"variance {variance:.4f}: {z:+.2f} standard errors from {truth}  {check(abs(z) < 3, True)}"
+        )
+
+    first = linalg.PCA(n_components=1).fit(X)
+    projected = first.inverse_transform(first.transform(X))  # onto the first component's line
+    lost = np.sum((X - projected) ** 2)
+    print(f"squared distances lost: {lost:.4f} = (n - 1) × second variance", end="")
+    print(f"  {check(lost, (n - 1) * pca.explained_variance_[1])}")
+
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    ax.scatter(X[:, 0], X[:, 1], s=8, alpha=0.5, label="data")
+    ax.scatter(
+        projected[:, 0], projected[:, 1], s=2, color="tab:orange", label="projected on component 1"
+    )
+    for k, (component, variance) in enumerate(
+        zip(pca.components_, pca.explained_variance_, strict=True)
+    ):
+        tip = pca.mean_ + 2 * math.sqrt(variance) * component  # two standard deviations long
+        ax.annotate(
+            "",
+            tip,
+            pca.mean_,
+            arrowprops={"arrowstyle": "->", "color": "tab:red", "lw": 2},
+            zorder=5,
+        )
+        ax.annotate(f"component {k + 1}", tip + 0.3, color="tab:red")
+    ax.set(
+        aspect="equal",
+        xlabel="feature 1",
+        ylabel="feature 2",
+        title="PCA: arrows 2 standard deviations long",
+    )
+    ax.legend(loc="lower right", fontsize=8)
+    print(figure(fig, "pca-components"))
+
+
+@stop(
+    "linear-layers",
+    "Layers without activations collapse",
+    "three linear layers are one matrix (their Jacobian says so); tanh breaks the collapse",
+)
+def _linear_layers() -> None:
+    """
+    A layer of a network computes W x + b. Stack three with nothing in between and the
+    result is W₃ (W₂ (W₁ x + b₁) + b₂) + b₃ = (W₃ W₂ W₁) x + (W₃ W₂ b₁ + W₃ b₂ + b₃): again
+    one linear map (plus a constant), with the single matrix W = W₃ W₂ W₁. Depth bought
+    nothing: the network still draws only straight lines and flat planes, and its rank is
+    at most the width of its narrowest layer (here 3 → 4 → 2 → 3, so a 3 × 3 matrix of
+    rank 2: one direction of the input is ignored completely).
+
+    `cr.jacobian` shows it. The Jacobian of the linear network is the same matrix at every
+    input, W₃ W₂ W₁. Put tanh between the layers and the Jacobian changes from point to
+    point; by the chain rule it is W₃ diag(1 - tanh² z₂) W₂ diag(1 - tanh² z₁) W₁, with z₁
+    and z₂ the values going into each tanh at that input. That is what an activation
+    buys: the slope depends on where you are, so the network can bend. The picture shows
+    one input and one output, the same weights with and without tanh.
+    """
+    import matplotlib.pyplot as plt
+
+    linear_net = nn.MLP([3, 4, 2, 3], activation=lambda z: z, rng=0, dtype=np.float64)
+    (W1, b1), (W2, b2), (W3, b3) = [(layer.weight, layer.bias) for layer in linear_net.layers]
+    W, b = W3 @ W2 @ W1, W3 @ (W2 @ b1 + b2) + b3  # the single layer they make
+    for x in (np.array([1.0, 2.0, 3.0]), np.array([-4.0, 0.5, 0.0])):
+        J = cr.jacobian(linear_net)(x)
+        print(f"Jacobian at x = {show(x)}: {show(J)}  = W3 W2 W1 {check(J, W)}")
+    X = np.random.default_rng(0).normal(size=(5, 3))
+    print(f"the network = one layer X Wᵀ + b on 5 inputs: {check(linear_net(X), X @ W.T + b)}")
+    print(f"rank of W: {linalg.rank(W)}, the narrowest layer's width  {check(linalg.rank(W), 2)}")
+
+    tanh_net = nn.MLP(layers=linear_net.layers, activation=np.tanh)  # the same weights
+    x = np.array([1.0, 2.0, 3.0])
+    J, J_other = cr.jacobian(tanh_net)(x), cr.jacobian(tanh_net)(np.array([-4.0, 0.5, 0.0]))
+    print(
+        f"\nwith tanh, the Jacobian at the two inputs differs by up to {np.max(np.abs(J - J_other)):.4f}"
+    )
+    z1 = W1 @ x + b1
+    z2 = W2 @ np.tanh(z1) + b2
+    chain = W3 @ np.diag(1 - np.tanh(z2) ** 2) @ W2 @ np.diag(1 - np.tanh(z1) ** 2) @ W1
+    print(f"at x = {show(x)}: {show(J)}")
+    print(f"= W3 diag(1 - tanh² z2) W2 diag(1 - tanh² z1) W1  {check(J, chain)}", end="")
+    print(f"   = central differences  {check(J, numerical_jacobian(tanh_net, x))}")
+
+    t = np.linspace(-3, 3, 200)[:, None]  # one input ...
+    one_in = nn.MLP([1, 16, 16, 1], activation=lambda z: z, rng=1, dtype=np.float64)
+    bent = nn.MLP(layers=one_in.layers, activation=np.tanh)
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(t, one_in(t), label="3 linear layers: a straight line")  # ... and one output
+    ax.plot(t, bent(t), label="the same weights with tanh between")
+    ax.set(xlabel="input", ylabel="output", title="a network 1 → 16 → 16 → 1")
+    ax.legend(fontsize=8)
+    print(figure(fig, "linear-layers-collapse"))
