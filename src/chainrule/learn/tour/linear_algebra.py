@@ -292,17 +292,19 @@ def _eigenvectors() -> None:
     trace and their product the determinant.
 
     A symmetric matrix, like a covariance matrix or a Hessian, has real eigenvalues and
-    perpendicular eigenvectors. They are everywhere in ML: the Hessian's eigenvalues are
-    the curvatures of the loss (their ratio decides how fast gradient descent can go), the
-    covariance's eigenvectors are PCA's components, and PageRank is an eigenvector.
-    Applying A again and again turns any vector towards the eigenvector of the largest
+    perpendicular eigenvectors, and `np.linalg.eigh` finds them (`eig` is for any square
+    matrix). They are everywhere in ML: the Hessian's eigenvalues are the curvatures of
+    the loss (their ratio decides how fast gradient descent can go), the covariance's
+    eigenvectors are PCA's components, and PageRank is an eigenvector. Applying A again
+    and again turns any vector towards the eigenvector of the largest
     eigenvalue: power iteration. Starting from (1, 0), the angle to (1, 1) has tangent
     (1/3)ᵏ after k steps, the ratio of the eigenvalues to the power k.
     """
     import matplotlib.pyplot as plt
 
     A = np.array([[2.0, 1.0], [1.0, 2.0]])
-    values, vectors = np.linalg.eig(A)  # the columns of `vectors` are unit eigenvectors
+    values, vectors = np.linalg.eigh(A)  # ascending; eigenvectors in the columns
+    vectors = vectors * np.sign(vectors[0])  # a sign is arbitrary: make the first entry > 0
     for value, v in zip(values, vectors.T, strict=True):
         print(
             f"λ = {value:.4f}, v = {show(v)}: A v = {show(A @ v)} = λ v  {check(A @ v, value * v)}"
@@ -381,21 +383,22 @@ def _svd() -> None:
     X, _ = data.load_digits(dtype=np.float64)
     image = X[:36].reshape(6, 6, 8, 8).transpose(0, 2, 1, 3).reshape(48, 48)  # 6 × 6 digits
     sigma = scipy.linalg.svdvals(image)  # SciPy's singular values, as the witness
-    random = np.linalg.qr(np.random.default_rng(0).normal(size=(48, 48)))[0]  # random axes
-    print(f"\n{'rank':>4} {'‖M - M_k‖':>10} {'√(Σ dropped σ²)':>16}   {'random rank k':>13}")
+    Q = np.linalg.qr(np.random.default_rng(0).normal(size=(48, 48)))[0]  # random directions
+    print(
+        f"\nM = the image\n{'rank':>4} {'‖M - M_k‖':>10} {'√(Σ dropped σ²)':>16}   {'random rank k':>13}"
+    )
     approximations = {k: linalg.low_rank_approx(image, k) for k in [1, 2, 5, 10, 20, 30]}
     for k, approx in approximations.items():
         error = np.linalg.norm(image - approx.matrix)  # Frobenius: √(sum of squared pixels)
         dropped = math.sqrt(np.sum(sigma[k:] ** 2))
-        projected = image @ random[:, :k] @ random[:, :k].T  # also rank k
+        projected = image @ Q[:, :k] @ Q[:, :k].T  # projected on k random directions: rank k
         worse = np.linalg.norm(image - projected)
         print(f"{k:>4} {error:>10.4f} {dropped:>16.4f} {check(error, dropped)}", end="")
         print(f"   {worse:>13.4f} {check(worse > error, True)}")
 
     fig, axes = plt.subplots(1, 4, figsize=(11, 3))
-    circle = np.stack(
-        [np.cos(np.linspace(0, 2 * np.pi, 100)), np.sin(np.linspace(0, 2 * np.pi, 100))]
-    )
+    angles = np.linspace(0, 2 * np.pi, 100)
+    circle = np.stack([np.cos(angles), np.sin(angles)])  # the unit circle, as columns
     steps = [
         (np.eye(2), "x"),
         (Vt, "Vᵀ x: turn"),
