@@ -24,7 +24,7 @@ PART = "linear_algebra"
 @stop(
     "vectors",
     "Vectors, the dot product and cosine similarity",
-    "the angle between two arrows, and how embeddings are compared",
+    "the angle between arrows; comparing embeddings",
 )
 def _vectors() -> None:
     """
@@ -139,7 +139,7 @@ def _norms() -> None:
 @stop(
     "linear-maps",
     "A matrix is a linear map",
-    "a grid and its image; the determinant as the area of the image of the unit square",
+    "a grid and its image; the determinant as area",
 )
 def _linear_maps() -> None:
     """
@@ -209,7 +209,7 @@ def _linear_maps() -> None:
 @stop(
     "rank-inverse",
     "Rank and the inverse",
-    "a map that flattens the plane onto a line, and undoing one that does not",
+    "a map flattening the plane onto a line; undoing a map",
 )
 def _rank_inverse() -> None:
     """
@@ -279,7 +279,7 @@ def _rank_inverse() -> None:
 @stop(
     "eigenvectors",
     "Eigenvectors and eigenvalues",
-    "the directions a map only stretches, and power iteration finding the largest",
+    "the directions a map only stretches; power iteration",
 )
 def _eigenvectors() -> None:
     """
@@ -350,7 +350,7 @@ def _eigenvectors() -> None:
 @stop(
     "svd",
     "The SVD and low-rank approximation",
-    "rotate, stretch, rotate; an image kept in a few singular values (Eckart–Young)",
+    "rotate, stretch, rotate; a low-rank image (Eckart–Young)",
 )
 def _svd() -> None:
     """
@@ -426,7 +426,7 @@ def _svd() -> None:
 @stop(
     "pca",
     "Principal component analysis",
-    "the directions of largest variance, found three ways and drawn on the data",
+    "the directions of largest variance, found three ways, drawn",
 )
 def _pca() -> None:
     """
@@ -517,7 +517,7 @@ def _pca() -> None:
 @stop(
     "linear-layers",
     "Layers without activations collapse",
-    "three linear layers are one matrix (their Jacobian says so); tanh breaks the collapse",
+    "linear layers make one matrix (cr.jacobian); tanh bends",
 )
 def _linear_layers() -> None:
     """
