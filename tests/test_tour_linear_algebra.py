@@ -131,3 +131,11 @@ def test_linear_layers_have_one_jacobian_and_tanh_changes_it() -> None:
     differs = float(re.findall(r"differs by up to (\d+\.\d+)", text)[0])
     assert differs > 0.01
     assert "W1  ✓   = central differences  ✓" in text
+
+
+def test_picture_names_are_unique_across_the_tour() -> None:
+    names = [n for s in tour.STOPS for n in re.findall(r'figure\(fig, "([^"]+)"\)', s.source)]
+    mine = [
+        n for s in tour.STOPS if s.slug in SLUGS for n in re.findall(r'figure\(fig, "', s.source)
+    ]
+    assert len(mine) >= len(SLUGS) and len(names) == len(set(names))
