@@ -384,9 +384,8 @@ def _svd() -> None:
     image = X[:36].reshape(6, 6, 8, 8).transpose(0, 2, 1, 3).reshape(48, 48)  # 6 × 6 digits
     sigma = scipy.linalg.svdvals(image)  # SciPy's singular values, as the witness
     Q = np.linalg.qr(np.random.default_rng(0).normal(size=(48, 48)))[0]  # random directions
-    print(
-        f"\nM = the image\n{'rank':>4} {'‖M - M_k‖':>10} {'√(Σ dropped σ²)':>16}   {'random rank k':>13}"
-    )
+    print("\nM = the image; its best rank-k copy M_k, and a projection on k random directions")
+    print(f"{'rank':>4} {'‖M - M_k‖':>10} {'√(Σ dropped σ²)':>16}   {'random rank k':>13}")
     approximations = {k: linalg.low_rank_approx(image, k) for k in [1, 2, 5, 10, 20, 30]}
     for k, approx in approximations.items():
         error = np.linalg.norm(image - approx.matrix)  # Frobenius: √(sum of squared pixels)
@@ -442,10 +441,11 @@ def _pca() -> None:
     The data: 300 points from a Gaussian with standard deviations 3 and 1, turned by 30°.
     The first component comes out close to 30° with variance close to 9, the second with
     variance close to 1: estimates from a sample, each within a few of its standard errors
-    of the truth (for a variance σ², the standard error is σ² √(2 / (n - 1))). Keeping only
-    the first component projects every point onto a line, and the squared distances lost
-    add up to (n - 1) times the second variance. In ML, PCA compresses features, removes
-    noise, and draws high-dimensional data in two dimensions.
+    of the truth (the standard error of a variance σ² is σ² √(2 / (n - 1)), that of the
+    first component's angle √(λ₁ λ₂ / (n - 1)) / (λ₁ - λ₂)). Keeping only the first
+    component projects every point onto a line, and the squared distances lost add up to
+    (n - 1) times the second variance. In ML, PCA compresses features, removes noise, and draws
+    high-dimensional data in two dimensions.
     """
     import matplotlib.pyplot as plt
 
@@ -463,23 +463,17 @@ def _pca() -> None:
     same = np.abs(pca.components_ @ vectors)  # |cos| of the angles between them: 1 if aligned
     print(f"= the covariance's eigenvectors  {check(same, np.eye(2))}", end="")
     print(f"   and eigenvalues  {check(pca.explained_variance_, values)}")
-    singular = scipy.linalg.svdvals(X - X.mean(axis=0))  # the SVD of the centred data
-    print(
-        f"= S² / (n - 1) of the centred data  {check(pca.explained_variance_, singular**2 / (n - 1))}"
-    )
+    from_svd = scipy.linalg.svdvals(X - X.mean(axis=0)) ** 2 / (n - 1)  # the centred data
+    print(f"= S² / (n - 1) of the centred data  {check(pca.explained_variance_, from_svd)}")
 
     angle = math.degrees(math.atan(pca.components_[0, 1] / pca.components_[0, 0]))
-    angle_error = math.degrees(math.sqrt(9 * 1 / (n - 1)) / (9 - 1))  # its standard error
-    print(
-        f"first component at {angle:.2f}°, {(angle - 30) / angle_error:+.2f} standard errors from 30°",
-        end="",
-    )
-    print(f"  {check(abs(angle - 30) < 3 * angle_error, True)}")
+    z = (angle - 30) / math.degrees(math.sqrt(9 * 1 / (n - 1)) / (9 - 1))  # in standard errors
+    print(f"first component at {angle:.2f}°: {z:+.2f} standard errors from 30°", end="")
+    print(f"  {check(abs(z) < 3, True)}")
     for variance, truth in zip(pca.explained_variance_, [9.0, 1.0], strict=True):
-        z = (variance - truth) / (truth * math.sqrt(2 / (n - 1)))
-        print(
-            f"variance {variance:.4f}: {z:+.2f} standard errors from {truth}  {check(abs(z) < 3, True)}"
-        )
+        z = (variance - truth) / (truth * math.sqrt(2 / (n - 1)))  # in standard errors
+        print(f"variance {variance:.4f}: {z:+.2f} standard errors from {truth}", end="")
+        print(f"  {check(abs(z) < 3, True)}")
 
     first = linalg.PCA(n_components=1).fit(X)
     projected = first.inverse_transform(first.transform(X))  # onto the first component's line
@@ -489,27 +483,14 @@ def _pca() -> None:
 
     fig, ax = plt.subplots(figsize=(6, 4.5))
     ax.scatter(X[:, 0], X[:, 1], s=8, alpha=0.5, label="data")
-    ax.scatter(
-        projected[:, 0], projected[:, 1], s=2, color="tab:orange", label="projected on component 1"
-    )
-    for k, (component, variance) in enumerate(
-        zip(pca.components_, pca.explained_variance_, strict=True)
-    ):
-        tip = pca.mean_ + 2 * math.sqrt(variance) * component  # two standard deviations long
-        ax.annotate(
-            "",
-            tip,
-            pca.mean_,
-            arrowprops={"arrowstyle": "->", "color": "tab:red", "lw": 2},
-            zorder=5,
-        )
+    ax.scatter(projected[:, 0], projected[:, 1], s=2, label="projected on component 1")
+    arrow = {"arrowstyle": "->", "color": "tab:red", "lw": 2}
+    for k in range(2):  # each component, two standard deviations long
+        tip = pca.mean_ + 2 * np.sqrt(pca.explained_variance_[k]) * pca.components_[k]
+        ax.annotate("", tip, pca.mean_, arrowprops=arrow, zorder=5)
         ax.annotate(f"component {k + 1}", tip + 0.3, color="tab:red")
-    ax.set(
-        aspect="equal",
-        xlabel="feature 1",
-        ylabel="feature 2",
-        title="PCA: arrows 2 standard deviations long",
-    )
+    ax.set(aspect="equal", xlabel="feature 1", ylabel="feature 2")
+    ax.set_title("PCA: the components, 2 standard deviations long")
     ax.legend(loc="lower right", fontsize=8)
     print(figure(fig, "pca-components"))
 
@@ -550,9 +531,8 @@ def _linear_layers() -> None:
     tanh_net = nn.MLP(layers=linear_net.layers, activation=np.tanh)  # the same weights
     x = np.array([1.0, 2.0, 3.0])
     J, J_other = cr.jacobian(tanh_net)(x), cr.jacobian(tanh_net)(np.array([-4.0, 0.5, 0.0]))
-    print(
-        f"\nwith tanh, the Jacobian at the two inputs differs by up to {np.max(np.abs(J - J_other)):.4f}"
-    )
+    change = np.max(np.abs(J - J_other))
+    print(f"\nwith tanh, the Jacobian at the two inputs differs by up to {change:.4f}")
     z1 = W1 @ x + b1
     z2 = W2 @ np.tanh(z1) + b2
     chain = W3 @ np.diag(1 - np.tanh(z2) ** 2) @ W2 @ np.diag(1 - np.tanh(z1) ** 2) @ W1
