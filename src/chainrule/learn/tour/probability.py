@@ -117,7 +117,9 @@ def _bayes() -> None:
     print(figure(fig, "bayes-posterior"))
 
 
-@stop("distributions", "Distributions", "normal, uniform, exponential, Bernoulli, binomial, Poisson")
+@stop(
+    "distributions", "Distributions", "normal, uniform, exponential, Bernoulli, binomial, Poisson"
+)
 def _distributions() -> None:
     """
     A distribution says how probability spreads over values. A continuous one has a
@@ -154,13 +156,18 @@ def _distributions() -> None:
     for name, d, witness in continuous:
         density = d.prob(x)
         moments = check([d.mean, d.variance], [witness.mean(), witness.var()])
-        print(f"{name:<18} {d.mean:>6.3f} {d.variance:>9.4f}  {check(density, witness.pdf(x))}", end="")
+        print(
+            f"{name:<18} {d.mean:>6.3f} {d.variance:>9.4f}  {check(density, witness.pdf(x))}",
+            end="",
+        )
         print(f" {moments}")
         left.plot(x, density, label=name)
     for i, (name, d, witness) in enumerate(discrete):
         mass = d.prob(k)
         moments = check([d.mean, d.variance], [witness.mean(), witness.var()])
-        print(f"{name:<18} {d.mean:>6.3f} {d.variance:>9.4f}  {check(mass, witness.pmf(k))}", end="")
+        print(
+            f"{name:<18} {d.mean:>6.3f} {d.variance:>9.4f}  {check(mass, witness.pmf(k))}", end=""
+        )
         print(f" {moments}", end="")
         print(f"  masses sum to 1 {check(np.sum(d.prob(np.arange(0, 60))), 1.0)}")
         right.bar(k + (i - 1) * 0.27, mass, width=0.27, label=name)
