@@ -146,6 +146,11 @@ def _kl() -> None:
         q = np.exp(-((x - theta[0]) ** 2) / (2 * np.exp(2 * theta[1])))
         return q / np.sum(q)
 
+    def mean_std(d):  # of a distribution on the grid
+        mean = np.sum(d * x)
+        return np.array([mean, np.sqrt(np.sum(d * (x - mean) ** 2))])
+
+    print(f"p: mean and std {show(mean_std(p))}")
     fits = {}
     for name, divergence in [
         ("KL(p || q)", lambda t: info.kl_divergence(p, bump(t))),
@@ -156,11 +161,11 @@ def _kl() -> None:
             divergence, [1.0, -0.5], jac=gradient, hess=hessian, method="trust-exact", tol=1e-10
         )  # Newton's method with a trust region, with chainrule's gradient and Hessian
         fits[name] = fit.x
-        print(f"min {name} = {fit.fun:.4f} at mean {fit.x[0]:.4f}, std {np.exp(fit.x[1]):.4f}")
+        print(f"q minimising {name} = {fit.fun:.4f}: mean and std {show(mean_std(bump(fit.x)))}")
     # KL(p || q) is smallest where q's mean and E[x²] match p's (q is an exponential family).
-    q = bump(fits["KL(p || q)"])
-    moments = [np.sum(q * x), np.sum(q * x**2)], [np.sum(p * x), np.sum(p * x**2)]
-    print(f"KL(p || q)'s q has p's mean and E[x^2]: {check(*moments)}")
+    print(
+        f"KL(p || q)'s q has p's mean and std: {check(mean_std(bump(fits['KL(p || q)'])), mean_std(p))}"
+    )
     # KL(q || p) has no such formula: a search without derivatives finds the same point.
     search = scipy.optimize.minimize(
         lambda t: info.kl_divergence(bump(t), p), [1.0, -0.5], method="Nelder-Mead",
