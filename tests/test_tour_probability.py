@@ -81,7 +81,7 @@ def test_distribution_table_matches_the_textbook_moments() -> None:
     for name, moments in expected.items():
         line = _line(text, name + " ")
         assert _numbers(line[len(name) :])[:2] == pytest.approx(moments, abs=5e-4)
-        assert line.count("✓") == (3 if name[0] in "BP" else 2)
+        assert line.count("✓") == 3  # density or mass, moments, total probability
 
 
 def test_clt_standard_deviation_of_the_mean_shrinks_like_root_n() -> None:

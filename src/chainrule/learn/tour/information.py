@@ -163,9 +163,8 @@ def _kl() -> None:
         fits[name] = fit.x
         print(f"q minimising {name} = {fit.fun:.4f}: mean and std {show(mean_std(bump(fit.x)))}")
     # KL(p || q) is smallest where q's mean and E[x²] match p's (q is an exponential family).
-    print(
-        f"KL(p || q)'s q has p's mean and std: {check(mean_std(bump(fits['KL(p || q)'])), mean_std(p))}"
-    )
+    covering = bump(fits["KL(p || q)"])
+    print(f"KL(p || q)'s q has p's mean and std: {check(mean_std(covering), mean_std(p))}")
     # KL(q || p) has no such formula: a search without derivatives finds the same point.
     search = scipy.optimize.minimize(
         lambda t: info.kl_divergence(bump(t), p), [1.0, -0.5], method="Nelder-Mead",

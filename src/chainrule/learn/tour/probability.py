@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import math
 
-import numpy
 import scipy.stats
 
 import chainrule as cr
 import chainrule.numpy as np
 from chainrule import stats
+from chainrule.integrate import quad
 from chainrule.learn.tour import check, figure, show, stop
 
 PART = "probability"
@@ -89,11 +89,11 @@ def _bayes() -> None:
     twice = stats.bayes(posterior, positive)  # yesterday's posterior is today's prior
     print(f"after two positive tests: {twice[0]:.4f}  {check(twice[0], 99 / 124)}")
 
-    rng = numpy.random.default_rng(0)
     people = 1_000_000
-    sick = rng.random(people) < 0.01
-    tested_positive = np.where(sick, rng.random(people) < 0.99, rng.random(people) < 0.05)
-    fraction = sick[tested_positive].mean()
+    sick = stats.Bernoulli(0.01).sample(people, rng=0) == 1
+    # each person's test is a coin: P(positive) is 0.99 for the sick, 0.05 for the healthy
+    tested_positive = stats.Bernoulli(np.where(sick, 0.99, 0.05)).sample(1, rng=1)[0] == 1
+    fraction = np.mean(sick[tested_positive])  # the sick among the positives
     se = math.sqrt(fraction * (1 - fraction) / tested_positive.sum())
     print(f"simulated: {tested_positive.sum()} positives, {fraction:.4f} of them sick", end="")
     print(f" (standard error {se:.4f})  {check(abs(fraction - 1 / 6) <= 4 * se, True)}")
@@ -135,41 +135,42 @@ def _distributions() -> None:
     - Poisson(λ): counts of rare events, λᵏ e^(-λ) / k!, mean and variance both λ.
 
     `chainrule.stats` has them all, with densities, means and variances (differentiable in
-    the parameters); every value below is checked against `scipy.stats`.
+    the parameters); every value below is checked against `scipy.stats`, and the total
+    probability is 1: the area under each density by `chainrule.integrate.quad`, the sum
+    of each mass function over its values.
     """
     import matplotlib.pyplot as plt
 
     x = np.linspace(-1.0, 5.0, 601)
-    continuous = [
-        ("Normal(2, 0.8)", stats.Normal(2.0, 0.8), scipy.stats.norm(2.0, 0.8)),
-        ("Uniform(0, 3)", stats.Uniform(0.0, 3.0), scipy.stats.uniform(0.0, 3.0)),
-        ("Exponential(1.5)", stats.Exponential(1.5), scipy.stats.expon(scale=1 / 1.5)),
+    continuous = [  # name, chainrule's distribution, SciPy's, where it lives
+        ("Normal(2, 0.8)", stats.Normal(2.0, 0.8), scipy.stats.norm(2.0, 0.8), (-np.inf, np.inf)),
+        ("Uniform(0, 3)", stats.Uniform(0.0, 3.0), scipy.stats.uniform(0.0, 3.0), (0.0, 3.0)),
+        (
+            "Exponential(1.5)",
+            stats.Exponential(1.5),
+            scipy.stats.expon(scale=1 / 1.5),
+            (0.0, np.inf),
+        ),
     ]
     k = np.arange(0, 13)
     discrete = [
-        ("Bernoulli(0.3)", stats.Bernoulli(0.3), scipy.stats.bernoulli(0.3)),
-        ("Binomial(10, 0.4)", stats.Binomial(10, 0.4), scipy.stats.binom(10, 0.4)),
-        ("Poisson(3)", stats.Poisson(3.0), scipy.stats.poisson(3.0)),
+        ("Bernoulli(0.3)", stats.Bernoulli(0.3), scipy.stats.bernoulli(0.3), 1),
+        ("Binomial(10, 0.4)", stats.Binomial(10, 0.4), scipy.stats.binom(10, 0.4), 10),
+        ("Poisson(3)", stats.Poisson(3.0), scipy.stats.poisson(3.0), 60),  # the rest: < 1e-40
     ]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.5))
-    print(f"{'distribution':<18} {'mean':>6} {'variance':>9}  agrees with SciPy")
-    for name, d, witness in continuous:
+    print(f"{'distribution':<18} {'mean':>6} {'variance':>9}  p, mean, var as SciPy; total 1")
+    for name, d, witness, (a, b) in continuous:
         density = d.prob(x)
-        moments = check([d.mean, d.variance], [witness.mean(), witness.var()])
-        print(
-            f"{name:<18} {d.mean:>6.3f} {d.variance:>9.4f}  {check(density, witness.pdf(x))}",
-            end="",
-        )
-        print(f" {moments}")
+        same = check(density, witness.pdf(x)), check([d.mean, d.variance], witness.stats())
+        area, _ = quad(d.prob, a, b)  # the area under the density
+        print(f"{name:<18} {d.mean:>6.3f} {d.variance:>9.4f}  {' '.join(same)} {check(area, 1)}")
         left.plot(x, density, label=name)
-    for i, (name, d, witness) in enumerate(discrete):
+    for i, (name, d, witness, last) in enumerate(discrete):
         mass = d.prob(k)
-        moments = check([d.mean, d.variance], [witness.mean(), witness.var()])
-        print(
-            f"{name:<18} {d.mean:>6.3f} {d.variance:>9.4f}  {check(mass, witness.pmf(k))}", end=""
-        )
-        print(f" {moments}", end="")
-        print(f"  masses sum to 1 {check(np.sum(d.prob(np.arange(0, 60))), 1.0)}")
+        same = check(mass, witness.pmf(k)), check([d.mean, d.variance], witness.stats())
+        total = np.sum(d.prob(np.arange(0, last + 1)))  # the masses of all the values
+        print(f"{name:<18} {d.mean:>6.3f} {d.variance:>9.4f}  {' '.join(same)} {check(total, 1)}")
         right.bar(k + (i - 1) * 0.27, mass, width=0.27, label=name)
     left.set(title="densities p(x)", xlabel="x", ylabel="density")
     right.set(title="masses P(X = k)", xlabel="k", ylabel="probability")
@@ -248,10 +249,9 @@ def _expectation() -> None:
     print(f"d/da Var(aX + 5) at a = 2: {cr.grad(variance_of)(2.0):.4f}", end="")
     print(f"  {check(cr.grad(variance_of)(2.0), 4 * var)}")
 
-    rng = numpy.random.default_rng(0)
     n = 200_000
-    X = rng.integers(1, 7, n)
-    Y = stats.Exponential(2.0).sample(n, rng=rng)
+    X = stats.Categorical(p).sample(n, rng=0) + 1  # die throws: classes 0..5, plus 1
+    Y = stats.Exponential(2.0).sample(n, rng=1)
     Z = 3 * X - 2 * Y + 1
     rule_mean = 3 * mean - 2 * stats.Exponential(2.0).mean + 1
     rule_var = 9 * var + 4 * stats.Exponential(2.0).variance
