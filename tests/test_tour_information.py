@@ -84,6 +84,8 @@ def test_kl_is_asymmetric_and_its_fits_cover_or_pick_a_mode() -> None:
     z = numpy.array([0.5, 1.0, -0.5, 0.0])
     gradient = _numbers(_line(text, "gradient of KL"))
     assert gradient == pytest.approx(scipy.special.softmax(z) - p, abs=5e-5)
+    closed, integral = _numbers(_line(text, "KL(N(1, 0.5²) || N(0, 1))"))[-2:]
+    assert closed == integral == pytest.approx(math.log(2) + 0.125, abs=5e-7)  # log 2 + 1.25/2 - ½
     # p is two humps N(±2, 0.5²), equally weighted: mean 0, variance 4 + 0.25.
     assert _numbers(_line(text, "p: mean and std")) == pytest.approx(
         [0.0, math.sqrt(4.25)], abs=5e-4

@@ -12,8 +12,9 @@ import scipy.stats
 
 import chainrule as cr
 import chainrule.numpy as np
-from chainrule import info, nn
+from chainrule import info, nn, stats
 from chainrule.check import numerical_jacobian
+from chainrule.integrate import quad
 from chainrule.learn.tour import check, figure, show, stop
 
 PART = "information"
@@ -36,12 +37,11 @@ def _entropy() -> None:
     """
     for p in [0.5, 0.9, 0.99, 1.0]:
         coin = np.array([p, 1 - p])
-        bits = info.entropy(coin, base=2)
-        formula = -sum(q * math.log2(q) for q in (p, 1 - p) if q > 0)
-        print(
-            f"coin with P(heads) = {p:<4}: {bits:.4f} bits = {info.entropy(coin):.4f} nats", end=""
-        )
-        print(f"  {check([bits, bits * math.log(2)], [formula, scipy.stats.entropy(coin)])}")
+        bits, nats = info.entropy(coin, base=2), info.entropy(coin)
+        formula = -sum(q * math.log2(q) for q in (p, 1 - p) if q > 0)  # 0 log 0 = 0
+        witness = [formula, scipy.stats.entropy(coin), bits * math.log(2)]
+        print(f"coin with P(heads) = {p:<4}: {bits:.4f} bits = {nats:.4f} nats", end="")
+        print(f"  {check([bits, nats, nats], witness)}")
     die = info.entropy(np.full(6, 1 / 6), base=2)
     print(f"a fair die: {die:.4f} bits = log2 6  {check(die, math.log2(6))}")
 
@@ -54,9 +54,12 @@ def _entropy() -> None:
     import matplotlib.pyplot as plt
 
     ps = np.linspace(0.0, 1.0, 201)
+    coins = np.stack([ps, 1 - ps], axis=1)  # 201 coins, one a row
     fig, ax = plt.subplots(figsize=(5, 3.5))
-    ax.plot(ps, [coin_entropy(p) for p in ps])
-    ax.set(xlabel="P(heads) = p", ylabel="H(p) in bits", title="The entropy of a coin")
+    ax.plot(ps, info.entropy(coins, base=2), label="in bits (log base 2)")
+    ax.plot(ps, info.entropy(coins), label="in nats (natural log)")
+    ax.set(xlabel="P(heads) = p", ylabel="H(p)", title="The entropy of a coin")
+    ax.legend()
     ax.grid(alpha=0.3)
     print(figure(fig, "entropy-coin"))
 
@@ -88,7 +91,8 @@ def _cross_entropy() -> None:
     loss = nn.cross_entropy(logits, np.array(label))
     probs = nn.softmax(logits)
     print(f"softmax(logits) = {show(probs)}, loss {loss:.4f} = -log q_label", end="")
-    print(f"  {check([loss, loss], [info.cross_entropy(one_hot, probs), -math.log(probs[label])])}")
+    print(f"  {check(loss, -math.log(probs[label]))}", end="")
+    print(f" = H(one-hot, q) {check(loss, info.cross_entropy(one_hot, probs))}")
     gradient = cr.grad(nn.cross_entropy)(logits, np.array(label))
     print(f"gradient in the logits: {show(gradient)} = q - p  {check(gradient, probs - one_hot)}")
     soft = np.array([0.8, 0.1, 0.1])  # a soft target
@@ -115,17 +119,17 @@ def _kl() -> None:
     (q misses half of p).
 
     For q = softmax(z), the gradient of KL(p ‖ q) in z is q - p, the cross-entropy's: p's
-    entropy does not depend on z. A VAE's loss has KL(N(μ, σ²) ‖ N(0, 1)) in closed form,
-    `info.gaussian_kl`.
+    entropy does not depend on z. Between two normals KL has a closed form,
+    log(σ₂/σ₁) + (σ₁² + (μ₁ - μ₂)²) / 2σ₂² - ½ (`info.gaussian_kl`): the term of a VAE's loss
+    that pulls each code N(μ, σ²) towards N(0, 1).
     """
     p = np.array([0.45, 0.05, 0.05, 0.45])  # two modes
     q = np.array([0.1, 0.4, 0.4, 0.1])  # one bump in the middle
     forward, backward = info.kl_divergence(p, q), info.kl_divergence(q, p)
     print(f"KL(p || q) = {forward:.4f}  {check(forward, scipy.stats.entropy(p, q))}")
     print(f"KL(q || p) = {backward:.4f}  {check(backward, scipy.stats.entropy(q, p))}")
-    print(
-        f"not symmetric: {forward:.4f} != {backward:.4f}; KL(p || p) = {info.kl_divergence(p, p)}"
-    )
+    print(f"not symmetric: {forward:.4f} != {backward:.4f}", end="")
+    print(f"; KL(p || p) = {info.kl_divergence(p, p)}  {check(info.kl_divergence(p, p), 0)}")
 
     z = np.array([0.5, 1.0, -0.5, 0.0])
 
@@ -136,6 +140,12 @@ def _kl() -> None:
     print(f"gradient of KL(p || softmax z): {show(gradient)} = softmax(z) - p", end="")
     print(f"  {check(gradient, nn.softmax(z) - p)}")
     print(f"central differences agree: {check(gradient, numerical_jacobian(kl_to_model, z))}")
+    # Between two normals KL has a closed form; the integral of p log(p / q) agrees.
+    closed = info.gaussian_kl(1.0, 0.5, 0.0, 1.0)  # KL(N(1, 0.5²) || N(0, 1))
+    p1, q1 = stats.Normal(1.0, 0.5), stats.Normal(0.0, 1.0)
+    integral, _ = quad(lambda t: p1.prob(t) * (p1.log_prob(t) - q1.log_prob(t)), -np.inf, np.inf)
+    print(f"KL(N(1, 0.5²) || N(0, 1)) = {closed:.6f}, by quad {integral:.6f}", end="")
+    print(f"  {check(closed, integral)}")
 
     # Fit one normal bump q to a two-humped p on a grid, minimising each KL in turn.
     x = np.linspace(-6.0, 6.0, 241)
@@ -143,8 +153,8 @@ def _kl() -> None:
     p = p / np.sum(p)
 
     def bump(theta):  # a normal with mean theta[0] and log standard deviation theta[1]
-        q = np.exp(-((x - theta[0]) ** 2) / (2 * np.exp(2 * theta[1])))
-        return q / np.sum(q)
+        w = np.exp(-((x - theta[0]) ** 2) / (2 * np.exp(2 * theta[1])))
+        return w / np.sum(w)
 
     def mean_std(d):  # of a distribution on the grid
         mean = np.sum(d * x)
