@@ -205,7 +205,7 @@ def _clt() -> None:
         skew = scipy.stats.skew(means)
         print(f"{n:>3} {s:>13.4f} {expected:>7.4f} {skew:>9.3f} {2 / math.sqrt(n):>6.3f}", end="")
         print(f"  {check(abs(s - expected) <= 4 * se, True)}")
-        ax.hist(means, bins=60, density=True, alpha=0.6)
+        ax.hist(means, bins=60, density=True, histtype="stepfilled", alpha=0.6)
         grid = np.linspace(means.min(), means.max(), 200)
         ax.plot(grid, stats.Normal(mu, expected).prob(grid), "k", lw=1)
         ax.set(title=f"means of n = {n}", xlabel="sample mean")
