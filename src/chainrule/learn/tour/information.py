@@ -26,7 +26,7 @@ def _entropy() -> None:
     An outcome of probability p carries -log p of surprise: a certain one none, a
     one-in-a-million one a lot. Entropy is the average surprise of a distribution,
     H(p) = -Σ pᵢ log pᵢ: how uncertain it is, and how many bits an optimal code needs per
-    outcome. With log base 2 it is in bits, with the natural log in nats; one bit is
+    outcome on average. With log base 2 it is in bits, with the natural log in nats; one bit is
     ln 2 = 0.6931 nats.
 
     A fair coin has 1 bit, a coin with heads 90% of the time only 0.469: mostly it says
