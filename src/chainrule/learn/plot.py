@@ -281,12 +281,16 @@ def gradient_field(
     """Contours of f(x, y) with its gradient field, and the gradient at `point` if given.
 
     `f` is written with `chainrule.numpy` and works on arrays elementwise. The small arrows
-    show the gradient's direction (uphill, across the contours), coloured by its length;
-    the large one at `point` is ∇f there, scaled to fit the window.
+    show the gradient's direction (uphill, across the contours), all of one length and
+    coloured by the gradient's length |∇f| (the colour bar); the large one at `point` is ∇f
+    there, scaled to fit the window. The axes are equal (one unit is as long across as up),
+    so the arrows meet the contours at right angles, as the gradient does.
 
     >>> fig = gradient_field(lambda x, y: x**2 + 2 * y**2, (-3, 3), (-2, 2), point=(1, 1))
     >>> fig.axes[0].get_legend().get_texts()[0].get_text()
     '∇f(1, 1) = (2, 4)'
+    >>> fig.axes[0].get_aspect(), fig.axes[1].get_ylabel()
+    (1.0, '|∇f|')
     """
     import chainrule as cr
 
@@ -301,7 +305,20 @@ def gradient_field(
     size = numpy.hypot(gx, gy)
     with numpy.errstate(invalid="ignore", divide="ignore"):
         ux, uy = numpy.where(size > 0, gx / size, 0.0), numpy.where(size > 0, gy / size, 0.0)
-    ax.quiver(qx, qy, ux, uy, color="black", alpha=0.6, angles="xy", pivot="mid", width=0.003)
+    arrows = ax.quiver(
+        qx,
+        qy,
+        ux,
+        uy,
+        size,
+        cmap="autumn",
+        angles="xy",
+        pivot="mid",
+        width=0.004,
+        edgecolor="black",
+        linewidth=0.4,  # an outline: arrows show on any contour colour
+    )
+    fig.colorbar(arrows, ax=ax, label="|∇f|", shrink=0.8)
 
     if point is not None:
         px, py = number(point[0], "point[0]", where), number(point[1], "point[1]", where)
@@ -324,6 +341,7 @@ def gradient_field(
         ax.legend(loc="upper right", fontsize="small")
     ax.set_xlim(x_lo, x_hi)
     ax.set_ylim(y_lo, y_hi)
+    ax.set_aspect("equal")  # else the arrows would not cross the contours at right angles
     ax.set_xlabel("x")
     ax.set_ylabel("y")
     ax.set_title(f"{_name(f)}: contours and gradient field")
@@ -346,7 +364,7 @@ def optimizer_paths(
 
     >>> fig = optimizer_paths("bowl", optimizers=("gd", "adam"), steps=50)
     >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    ['gd (50 steps)', 'adam (50 steps)', 'start', 'minimum']
+    ['gd (50 steps)', 'adam (50 steps)', 'start', 'end', 'minimum']
     """
     if isinstance(surface, str):
         if surface not in SURFACES:
@@ -399,12 +417,14 @@ def descent_paths(
     f(x, y) with each path over them. `f` works elementwise on arrays (written with
     `chainrule.numpy`). The window defaults to the paths' finite points, padded; `minima`
     are starred; a path that diverged is drawn up to its first point far off the window.
+    Paths that overlap stay legible: each has its own colour, marker and line style, drawn
+    a little transparent; the start is a hollow square, each path's end its marker, large.
 
     >>> from chainrule.learn.surfaces import descend
     >>> run = descend(lambda p: p[0] ** 2, [2.0], "gd", lr=0.2, steps=5)
     >>> fig = descent_paths(lambda x: x**2, [run])
     >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    ['f(x)', 'gd (5 steps)', 'start']
+    ['f(x)', 'gd (5 steps)', 'start', 'end']
     """
     if not paths:
         raise ValueError(
@@ -441,11 +461,18 @@ def descent_paths(
             (p.points[:end, 0], p.points[:end, 1]) if two else (p.points[:end, 0], p.values[:end])
         )
         label = f"{p.optimizer} ({p.steps_taken} steps{', diverged' if p.diverged else ''})"
-        width = max(3.0 - 0.5 * i, 1.0)  # earlier paths wider, so overlapping ones show
-        ax.plot(xs, ys, "-o", color=f"C{i}", markersize=width, linewidth=width, label=label)
+        # overlapping paths stay apart: each its colour, marker and dash, a little see-through
+        colour, marker = f"C{i % 10}", _MARKERS[i % len(_MARKERS)]
+        style = _DASHES[i % len(_DASHES)]
+        ax.plot(xs, ys, color=colour, marker=marker, linestyle=style, markersize=4,
+                linewidth=1.6, alpha=0.8, label=label)  # fmt: skip
+        ax.plot(xs[-1:], ys[-1:], marker=marker, color=colour, markersize=11,
+                markeredgecolor="black", linestyle="none")  # its end, large  # fmt: skip
     first = paths[0]
     start_y = first.points[0, 1] if two else first.values[0]
-    ax.plot([first.points[0, 0]], [start_y], "s", color="black", markersize=7, label="start")
+    ax.plot([first.points[0, 0]], [start_y], "s", color="black", markersize=9, label="start",
+            markerfacecolor="none", markeredgewidth=2)  # fmt: skip
+    ax.plot([], [], "o", color="0.6", markersize=11, markeredgecolor="black", label="end")
     if len(minima):
         stars = numpy.array(minima, dtype=float)
         ax.plot(
@@ -467,6 +494,10 @@ def descent_paths(
     ax.set_title(title if title is not None else f"{_name(f)}: optimizer paths")
     ax.legend(loc="best", fontsize="small")
     return _finish(fig, path)
+
+
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+_DASHES = ("-", "--", "-.", ":")
 
 
 def _finish(fig: Any, path: str | Path | None) -> Any:
