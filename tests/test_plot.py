@@ -66,6 +66,46 @@ def test_tangent_renders_and_has_the_derivative_as_slope(tmp_path: Path) -> None
     plt.close(fig)
 
 
+def relu(x):
+    return np.maximum(x, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("f", "x0", "low", "high"),
+    [
+        (np.abs, 0.0, -1.0, 1.0),
+        (relu, 0.0, 0.0, 1.0),
+        (lambda x: np.abs(x - 0.5) + x**2, 0.5, 0.0, 2.0),  # 2x ∓ 1 at 0.5
+        (lambda x: np.sin(x) - np.abs(x), 0.0, 0.0, 2.0),  # a concave kink
+    ],
+)
+def test_tangent_draws_no_tangent_at_a_kink_but_the_band_of_slopes(f, x0, low, high) -> None:
+    fig = plot.tangent(f, x0)
+    ax = fig.axes[0]
+    assert not [t for t in legend_texts(ax) if t.startswith("tangent")]
+    (text,) = [t for t in legend_texts(ax) if "kink" in t]
+    assert f"slopes from {low:.4g} to {high:.4g}" in text
+    (band,) = ax.collections
+    # the band's edges at the window's end x0 + 3 are f(x0) + 3 low and f(x0) + 3 high; the
+    # slopes are one-sided quotients with error O(h²) + O(ε / h), h = ε^(1/3): ~1e-10
+    vertices = band.get_paths()[0].vertices
+    at = numpy.unique(vertices[vertices[:, 0] == x0 + 3.0][:, 1])
+    y0 = float(f(x0))
+    numpy.testing.assert_allclose(at, [y0 + 3 * low, y0 + 3 * high], atol=1e-8)
+    assert "one-sided slopes" in ax.get_title()
+    plt.close(fig)
+
+
+@pytest.mark.parametrize(
+    ("f", "x0"),
+    [(cubic, 1.5), (np.exp, 0.0), (lambda x: np.exp(40 * x), 0.0), (np.sin, 1e6)],
+)
+def test_smooth_functions_have_a_tangent_not_a_kink(f, x0) -> None:
+    # steep (e^40x: the one-sided quotients differ by ~1e-6 of the slope) or far out, no kink
+    texts = legend_texts(plot.tangent(f, x0).axes[0])
+    assert texts[2].startswith("tangent at x0") and not [t for t in texts if "kink" in t]
+
+
 def test_tangent_takes_xlim_and_functions_of_scalars_only(tmp_path: Path) -> None:
     def scalar_only(x):
         if not numpy.ndim(x) == 0:

@@ -176,17 +176,25 @@ def tangent(
     The tangent ``y = f(x0) + f'(x0) (x - x0)`` touches the curve at `x0` and has the slope
     the derivative panel shows there. `xlim` defaults to ``x0 - 3`` to ``x0 + 3``.
 
+    At a kink (as |x| or relu at 0) f has no derivative and no tangent: the slopes from
+    the left and from the right differ. No line is drawn then; a shaded band holds every
+    line through ``(x0, f(x0))`` with a slope between the two one-sided derivatives (for a
+    convex f, the subgradients), and the derivative's jump is drawn at x0.
+
     >>> import chainrule.numpy as np
     >>> fig = tangent(np.sin, 0.0)
     >>> [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
     ['f(x)', "f'(x)", "tangent at x0 = 0: slope f'(x0) = 1"]
+    >>> fig = tangent(np.abs, 0.0)
+    >>> fig.axes[0].get_legend().get_texts()[2].get_text()
+    'no tangent at x0 = 0 (a kink): slopes from -1 to 1, shaded'
     """
     import chainrule as cr
 
     x0 = number(x0, "x0", "tangent")
     lo, hi = _interval((x0 - 3.0, x0 + 3.0) if xlim is None else xlim, "xlim", "tangent")
     fprime = cr.derivative(f)
-    y0, slope = float(f(x0)), float(fprime(x0))
+    y0 = float(f(x0))
     xs = numpy.linspace(lo, hi, 401)
     ys, dys = _curve(f, xs), _curve(fprime, xs)
 
@@ -194,12 +202,27 @@ def tangent(
     ax = fig.subplots()
     ax.plot(xs, ys, color="C0", linewidth=2, label="f(x)")
     ax.plot(xs, dys, color="C1", linestyle="--", label="f'(x)")
-    ax.plot(
-        xs,
-        y0 + slope * (xs - x0),
-        color="C3",
-        label=f"tangent at x0 = {x0:g}: slope f'(x0) = {slope:.4g}",
-    )
+    kink = _kink(f, x0, y0)
+    if kink is None:
+        slope = float(fprime(x0))
+        ax.plot(
+            xs,
+            y0 + slope * (xs - x0),
+            color="C3",
+            label=f"tangent at x0 = {x0:g}: slope f'(x0) = {slope:.4g}",
+        )
+    else:
+        low, high = kink
+        ax.fill_between(
+            xs,
+            y0 + low * (xs - x0),
+            y0 + high * (xs - x0),
+            color="C3",
+            alpha=0.25,
+            label=f"no tangent at x0 = {x0:g} (a kink): slopes from {low:.4g} to {high:.4g}, "
+            "shaded",
+        )
+        ax.plot([x0, x0], [low, high], color="C1", linewidth=3)  # f' jumps from one to other
     ax.plot([x0], [y0], "o", color="C3")
     ax.axhline(0.0, color="0.6", linewidth=0.8)
     shown = numpy.concatenate([ys, dys, [y0]])
@@ -210,10 +233,43 @@ def tangent(
         ax.set_ylim(bottom - pad, top + pad)
     ax.set_xlim(lo, hi)
     ax.set_xlabel("x")
-    ax.set_title(f"{_name(f)}: value, derivative and tangent at x0 = {x0:g}")
+    drawn = "tangent" if kink is None else "one-sided slopes"
+    ax.set_title(f"{_name(f)}: value, derivative and {drawn} at x0 = {x0:g}")
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize="small")
     return _finish(fig, path)
+
+
+def _kink(f: Callable[[Any], Any], x0: float, y0: float) -> tuple[float, float] | None:
+    """The one-sided derivatives (low, high) of f at x0 if they differ (a kink), else None.
+
+    Each is a one-sided difference quotient exact for quadratics, with h = ε^(1/3)·max(1, |x0|)
+    (``right = (-3 f(x0) + 4 f(x0+h) - f(x0+2h)) / 2h``, left alike). For a smooth f the two
+    differ only by the truncation error, O(h²), which grows fourfold when h doubles; at a
+    kink they differ by the jump in the derivative, whatever h. So a kink is a gap that does
+    not scale with h, and is more than round-off (ε |f| / h ≈ 4·10⁻¹¹ |f|) can make. The
+    slopes are rounded to 8 digits (of the larger one), which the quotients reach.
+    """
+
+    def sides(h: float) -> tuple[float, float]:
+        def at(dx: float) -> float:
+            return float(f(x0 + dx))
+
+        right = (-3 * y0 + 4 * at(h) - at(2 * h)) / (2 * h)
+        left = (3 * y0 - 4 * at(-h) + at(-2 * h)) / (2 * h)
+        return left, right
+
+    h = float(numpy.cbrt(numpy.finfo(numpy.float64).eps)) * max(1.0, abs(x0))
+    with numpy.errstate(all="ignore"):
+        left, right = sides(h)
+        wide = sides(2 * h)
+    gap, wide_gap = abs(right - left), abs(wide[1] - wide[0])
+    scale = max(1.0, abs(left), abs(right))
+    if not (numpy.isfinite(gap) and gap > 1e-6 * scale and 0.5 * gap < wide_gap < 2 * gap):
+        return None
+    digits = 8 - int(numpy.floor(numpy.log10(scale)))  # the quotients' accuracy, ~1e-10
+    low, high = (round(v, digits) + 0.0 for v in sorted((left, right)))  # + 0.0: no -0
+    return low, high
 
 
 def difference_quotient(
