@@ -1,7 +1,8 @@
 """The continuous families: Uniform, Normal, MultivariateNormal, Exponential, Gamma and Beta.
 
-Their ``log_prob`` and ``cdf`` are differentiable in the parameters and in the value (the
-Gamma and Beta cdfs, regularised incomplete gamma and beta functions, in the value only).
+Their ``log_prob`` is differentiable in the parameters and in the value, and so is ``cdf``
+except in the shape parameters of Gamma (``shape``) and Beta (``a``, ``b``): their cdfs are
+regularised incomplete gamma and beta functions, given derivatives in the value only.
 """
 
 from __future__ import annotations
