@@ -357,7 +357,8 @@ def gradient_field(
     _contours(ax, f, (x_lo, x_hi), (y_lo, y_hi))
 
     qx, qy = numpy.meshgrid(numpy.linspace(x_lo, x_hi, 21), numpy.linspace(y_lo, y_hi, 21))
-    gx, gy = (numpy.asarray(g) for g in cr.elementwise_grad(f, argnums=(0, 1))(qx, qy))
+    with numpy.errstate(all="ignore"):  # where f has no gradient (a cone's tip): no arrow
+        gx, gy = (numpy.asarray(g) for g in cr.elementwise_grad(f, argnums=(0, 1))(qx, qy))
     size = numpy.hypot(gx, gy)
     with numpy.errstate(invalid="ignore", divide="ignore"):
         ux, uy = numpy.where(size > 0, gx / size, 0.0), numpy.where(size > 0, gy / size, 0.0)
