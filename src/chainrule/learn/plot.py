@@ -32,6 +32,7 @@ from typing import Any
 import numpy
 
 from chainrule._validate import number
+from chainrule.learn import curvature
 from chainrule.learn.surfaces import OPTIMIZERS, SURFACES, Surface, descend
 from chainrule.learn.surfaces import Path as DescentPath
 
@@ -177,9 +178,12 @@ def tangent(
     the derivative panel shows there. `xlim` defaults to ``x0 - 3`` to ``x0 + 3``.
 
     At a kink (as |x| or relu at 0) f has no derivative and no tangent: the slopes from
-    the left and from the right differ. No line is drawn then; a shaded band holds every
-    line through ``(x0, f(x0))`` with a slope between the two one-sided derivatives (for a
-    convex f, the subgradients), and the derivative's jump is drawn at x0.
+    the left and from the right differ (`chainrule.learn.curvature.one_sided_slopes`). No
+    line is drawn then; a shaded band holds every line through ``(x0, f(x0))`` with a slope
+    between the two one-sided derivatives (for a convex f, the subgradients), and the
+    derivative's jump is drawn at x0. Where both sides agree but a rule's tie convention
+    gives another value at x0 (``relu(x) - relu(-x)``, which is x, gets 0 at 0), the
+    tangent takes the slopes' value.
 
     >>> import chainrule.numpy as np
     >>> fig = tangent(np.sin, 0.0)
@@ -202,9 +206,11 @@ def tangent(
     ax = fig.subplots()
     ax.plot(xs, ys, color="C0", linewidth=2, label="f(x)")
     ax.plot(xs, dys, color="C1", linestyle="--", label="f'(x)")
-    kink = _kink(f, x0, y0)
-    if kink is None:
-        slope = float(fprime(x0))
+    slopes = curvature.one_sided_slopes(cr.grad(lambda p: f(p[0])), [x0])
+    if slopes is None or not slopes.kink:
+        # where the slopes on both sides agree but the rule's value at x0 does not (a tie
+        # convention: relu(x) - relu(-x) at 0), the slopes are the derivative
+        slope = float(fprime(x0)) if slopes is None else (slopes.left + slopes.right) / 2
         ax.plot(
             xs,
             y0 + slope * (xs - x0),
@@ -212,15 +218,15 @@ def tangent(
             label=f"tangent at x0 = {x0:g}: slope f'(x0) = {slope:.4g}",
         )
     else:
-        low, high = kink
+        low, high = sorted((slopes.left, slopes.right))
         ax.fill_between(
             xs,
             y0 + low * (xs - x0),
             y0 + high * (xs - x0),
             color="C3",
             alpha=0.25,
-            label=f"no tangent at x0 = {x0:g} (a kink): slopes from {low:.4g} to {high:.4g}, "
-            "shaded",
+            label=f"no tangent at x0 = {x0:g} (a kink): slopes from {_slope(low, high)} to "
+            f"{_slope(high, low)}, shaded",
         )
         ax.plot([x0, x0], [low, high], color="C1", linewidth=3)  # f' jumps from one to other
     ax.plot([x0], [y0], "o", color="C3")
@@ -233,43 +239,18 @@ def tangent(
         ax.set_ylim(bottom - pad, top + pad)
     ax.set_xlim(lo, hi)
     ax.set_xlabel("x")
-    drawn = "tangent" if kink is None else "one-sided slopes"
+    drawn = "one-sided slopes" if slopes is not None and slopes.kink else "tangent"
     ax.set_title(f"{_name(f)}: value, derivative and {drawn} at x0 = {x0:g}")
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize="small")
     return _finish(fig, path)
 
 
-def _kink(f: Callable[[Any], Any], x0: float, y0: float) -> tuple[float, float] | None:
-    """The one-sided derivatives (low, high) of f at x0 if they differ (a kink), else None.
-
-    Each is a one-sided difference quotient exact for quadratics, with h = ε^(1/3)·max(1, |x0|)
-    (``right = (-3 f(x0) + 4 f(x0+h) - f(x0+2h)) / 2h``, left alike). For a smooth f the two
-    differ only by the truncation error, O(h²), which grows fourfold when h doubles; at a
-    kink they differ by the jump in the derivative, whatever h. So a kink is a gap that does
-    not scale with h, and is more than round-off (ε |f| / h ≈ 4·10⁻¹¹ |f|) can make. The
-    slopes are rounded to 8 digits (of the larger one), which the quotients reach.
-    """
-
-    def sides(h: float) -> tuple[float, float]:
-        def at(dx: float) -> float:
-            return float(f(x0 + dx))
-
-        right = (-3 * y0 + 4 * at(h) - at(2 * h)) / (2 * h)
-        left = (3 * y0 - 4 * at(-h) + at(-2 * h)) / (2 * h)
-        return left, right
-
-    h = float(numpy.cbrt(numpy.finfo(numpy.float64).eps)) * max(1.0, abs(x0))
-    with numpy.errstate(all="ignore"):
-        left, right = sides(h)
-        wide = sides(2 * h)
-    gap, wide_gap = abs(right - left), abs(wide[1] - wide[0])
-    scale = max(1.0, abs(left), abs(right))
-    if not (numpy.isfinite(gap) and gap > 1e-6 * scale and 0.5 * gap < wide_gap < 2 * gap):
-        return None
-    digits = 8 - int(numpy.floor(numpy.log10(scale)))  # the quotients' accuracy, ~1e-10
-    low, high = (round(v, digits) + 0.0 for v in sorted((left, right)))  # + 0.0: no -0
-    return low, high
+def _slope(value: float, other: float) -> str:
+    """A one-sided slope for a label: probed 2**-30 from the kink, so a value within
+    SLOPE_RTOL of 0 (relative to the larger slope) is 0, and 4 digits are exact."""
+    scale = max(1.0, abs(value), abs(other))
+    return "0" if abs(value) <= curvature.SLOPE_RTOL * scale else f"{value:.4g}"
 
 
 def difference_quotient(
