@@ -178,6 +178,15 @@ def test_gradient_field_renders_with_the_gradient_at_the_point(tmp_path: Path) -
     numpy.testing.assert_allclose(field.V.ravel(), gy / norm, atol=1e-12)
 
 
+def test_gradient_field_draws_no_gradient_at_a_kink() -> None:
+    fig = plot.gradient_field(lambda x, y: np.abs(x) + y**2, (-2, 2), (-2, 2), point=(0, 1))
+    ax = fig.axes[0]
+    assert legend_texts(ax) == ["no gradient at (0, 1): a kink along x, slopes -1 to 1"]
+    assert len([c for c in ax.collections if type(c).__name__ == "Quiver"]) == 1  # the field
+    fig = plot.gradient_field(lambda x, y: np.abs(x) + y**2, (-2, 2), (-2, 2), point=(1, 1))
+    assert legend_texts(fig.axes[0]) == ["∇f(1, 1) = (1, 2)"]
+
+
 def _display_directions(ax, vectors: numpy.ndarray) -> numpy.ndarray:
     """Unit directions on the screen of data-space vectors (rows), as the figure draws them."""
     linear = ax.transData.get_affine().get_matrix()[:2, :2]

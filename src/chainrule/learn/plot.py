@@ -320,8 +320,10 @@ def gradient_field(
     `f` is written with `chainrule.numpy` and works on arrays elementwise. The small arrows
     show the gradient's direction (uphill, across the contours), all of one length and
     coloured by the gradient's length |∇f| (the colour bar); the large one at `point` is ∇f
-    there, scaled to fit the window. The axes are equal (one unit is as long across as up),
-    so the arrows meet the contours at right angles, as the gradient does.
+    there, scaled to fit the window, unless f has a kink there (as |x| at x = 0): then f has
+    no gradient, and the legend gives the slopes on either side instead. The axes are equal
+    (one unit is as long across as up), so the arrows meet the contours at right angles, as
+    the gradient does.
 
     >>> fig = gradient_field(lambda x, y: x**2 + 2 * y**2, (-3, 3), (-2, 2), point=(1, 1))
     >>> fig.axes[0].get_legend().get_texts()[0].get_text()
@@ -360,23 +362,7 @@ def gradient_field(
 
     if point is not None:
         px, py = number(point[0], "point[0]", where), number(point[1], "point[1]", where)
-        dx, dy = (float(g) for g in cr.grad(f, argnums=(0, 1))(px, py))
-        length = float(numpy.hypot(dx, dy))
-        scale = 0.25 * min(x_hi - x_lo, y_hi - y_lo) / length if length > 0 else 0.0
-        ax.quiver(
-            [px],
-            [py],
-            [dx * scale],
-            [dy * scale],
-            angles="xy",
-            scale_units="xy",
-            scale=1,
-            color="C0",
-            width=0.008,
-            label=f"∇f({px:g}, {py:g}) = ({dx:.4g}, {dy:.4g})",
-        )
-        ax.plot([px], [py], "o", color="C0")
-        ax.legend(loc="upper right", fontsize="small")
+        _gradient_arrow(ax, f, px, py, 0.25 * min(x_hi - x_lo, y_hi - y_lo))
     ax.set_xlim(x_lo, x_hi)
     ax.set_ylim(y_lo, y_hi)
     ax.set_aspect("equal")  # else the arrows would not cross the contours at right angles
@@ -384,6 +370,29 @@ def gradient_field(
     ax.set_ylabel("y")
     ax.set_title(f"{_name(f)}: contours and gradient field")
     return _finish(fig, path)
+
+
+def _gradient_arrow(
+    ax: Any, f: Callable[[Any, Any], Any], px: float, py: float, size: float
+) -> None:
+    """∇f at (px, py) as an arrow `size` long, or, at a kink, no arrow and a label saying so."""
+    import chainrule as cr
+
+    slopes = curvature.one_sided_slopes(cr.grad(lambda p: f(p[0], p[1])), [px, py])
+    if slopes is not None and slopes.kink:
+        low, high = sorted((slopes.left, slopes.right))
+        where = f"({px:g}, {py:g}): a kink along {'xy'[slopes.index]}"
+        label = f"no gradient at {where}, slopes {_slope(low, high)} to {_slope(high, low)}"
+        ax.plot([px], [py], "o", color="C0", label=label)
+    else:
+        dx, dy = (float(g) for g in cr.grad(f, argnums=(0, 1))(px, py))
+        length = float(numpy.hypot(dx, dy))
+        scale = size / length if length > 0 else 0.0
+        label = f"∇f({px:g}, {py:g}) = ({dx:.4g}, {dy:.4g})"
+        arrow = {"angles": "xy", "scale_units": "xy", "scale": 1, "width": 0.008}
+        ax.quiver([px], [py], [dx * scale], [dy * scale], color="C0", label=label, **arrow)
+        ax.plot([px], [py], "o", color="C0")
+    ax.legend(loc="upper right", fontsize="small")
 
 
 def optimizer_paths(
