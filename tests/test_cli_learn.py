@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -386,3 +387,47 @@ def test_the_command_draws_without_pyplot(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "False"
     assert (tmp_path / "a.png").stat().st_size > 5_000 and (tmp_path / "b.svg").exists()
+
+
+def _tables(out: str) -> list[list[list[str]]]:
+    """The step tables `descend --table` printed: rows of cells, header first."""
+    tables: list[list[list[str]]] = []
+    for line in out.splitlines():
+        if line.startswith("    step "):
+            tables.append([])
+        if tables and line.startswith("    ") and line.split():
+            tables[-1].append(line.split())
+    return tables
+
+
+def test_descend_table_prints_every_step(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["descend", "x**2", "--from", "5", "--lr", "0.1", "--steps", "3", "--table"]
+    code, out, _ = _run(argv, capsys)
+    assert code == 0
+    (table,) = _tables(out)
+    assert table[0] == ["step", "x", "f", "|grad", "f|"]
+    # x_k = 5 * 0.8**k, f = x², |f'| = 2|x|, printed to 6 digits
+    for k, row in enumerate(table[1:]):
+        x = 5 * 0.8**k
+        assert row[0] == str(k)
+        assert [float(v) for v in row[1:]] == pytest.approx([x, x**2, 2 * x], rel=5e-6)
+    assert len(table) == 1 + 4
+
+
+def test_descend_table_for_every_optimizer_on_a_surface(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = _run(
+        ["descend", "bowl", "--optimizer", "all", "--steps", "5", "--table"], capsys
+    )
+    assert code == 0
+    tables = _tables(out)
+    assert len(tables) == 5  # one per optimizer, after its summary line
+    for table in tables:
+        assert table[0][:3] == ["step", "x", "y"] and len(table) == 1 + 6
+        x, y = (float(v) for v in table[1][1:3])
+        # bowl: f = x² + 2y², ∇f = (2x, 4y) at the start
+        assert float(table[1][3]) == pytest.approx(x**2 + 2 * y**2, rel=5e-6)
+        assert float(table[1][4]) == pytest.approx(math.hypot(2 * x, 4 * y), rel=5e-6)
+    without = _run(["descend", "bowl", "--optimizer", "all", "--steps", "5"], capsys)[1]
+    assert not _tables(without)

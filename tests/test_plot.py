@@ -66,6 +66,54 @@ def test_tangent_renders_and_has_the_derivative_as_slope(tmp_path: Path) -> None
     plt.close(fig)
 
 
+def relu(x):
+    return np.maximum(x, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("f", "x0", "low", "high"),
+    [
+        (np.abs, 0.0, -1.0, 1.0),
+        (relu, 0.0, 0.0, 1.0),
+        (lambda x: np.abs(x - 0.5) + x**2, 0.5, 0.0, 2.0),  # 2x ∓ 1 at 0.5
+        (lambda x: np.sin(x) - np.abs(x), 0.0, 0.0, 2.0),  # a concave kink
+    ],
+)
+def test_tangent_draws_no_tangent_at_a_kink_but_the_band_of_slopes(f, x0, low, high) -> None:
+    fig = plot.tangent(f, x0)
+    ax = fig.axes[0]
+    assert not [t for t in legend_texts(ax) if t.startswith("tangent")]
+    (text,) = [t for t in legend_texts(ax) if "kink" in t]
+    assert f"slopes from {low:.4g} to {high:.4g}" in text
+    (band,) = ax.collections
+    # the band's edges at the window's end x0 + 3 are f(x0) + 3 low and f(x0) + 3 high; the
+    # slopes are f' probed h = 2**-30 from x0, off by h |f''| <= 2**-29 here, times 3
+    vertices = band.get_paths()[0].vertices
+    at = numpy.unique(vertices[vertices[:, 0] == x0 + 3.0][:, 1])
+    y0 = float(f(x0))
+    numpy.testing.assert_allclose(at, [y0 + 3 * low, y0 + 3 * high], atol=3 * 2.0**-29)
+    assert "one-sided slopes" in ax.get_title()
+    plt.close(fig)
+
+
+def test_tangent_at_a_tie_convention_takes_the_slopes_of_both_sides() -> None:
+    # relu(x) - relu(-x) is x, but the rules' convention at 0 gives it the derivative 0
+    fig = plot.tangent(lambda x: relu(x) - relu(-x), 0.0)
+    line = line_labelled(fig.axes[0], "tangent")
+    numpy.testing.assert_allclose(line.get_ydata(), line.get_xdata(), atol=3 * 2.0**-30)
+    assert "slope f'(x0) = 1" in line.get_label()
+
+
+@pytest.mark.parametrize(
+    ("f", "x0"),
+    [(cubic, 1.5), (np.exp, 0.0), (lambda x: np.exp(40 * x), 0.0), (np.sin, 1e6)],
+)
+def test_smooth_functions_have_a_tangent_not_a_kink(f, x0) -> None:
+    # steep (e^40x) or far out, the slopes on both sides agree: no kink
+    texts = legend_texts(plot.tangent(f, x0).axes[0])
+    assert texts[2].startswith("tangent at x0") and not [t for t in texts if "kink" in t]
+
+
 def test_tangent_takes_xlim_and_functions_of_scalars_only(tmp_path: Path) -> None:
     def scalar_only(x):
         if not numpy.ndim(x) == 0:
@@ -128,6 +176,54 @@ def test_gradient_field_renders_with_the_gradient_at_the_point(tmp_path: Path) -
     norm = numpy.hypot(gx, gy)
     numpy.testing.assert_allclose(field.U.ravel(), gx / norm, atol=1e-12)
     numpy.testing.assert_allclose(field.V.ravel(), gy / norm, atol=1e-12)
+
+
+def test_gradient_field_draws_no_gradient_at_a_kink() -> None:
+    fig = plot.gradient_field(lambda x, y: np.abs(x) + y**2, (-2, 2), (-2, 2), point=(0, 1))
+    ax = fig.axes[0]
+    assert legend_texts(ax) == ["no gradient at (0, 1): a kink along x, slopes -1 to 1"]
+    assert len([c for c in ax.collections if type(c).__name__ == "Quiver"]) == 1  # the field
+    fig = plot.gradient_field(lambda x, y: np.abs(x) + y**2, (-2, 2), (-2, 2), point=(1, 1))
+    assert legend_texts(fig.axes[0]) == ["∇f(1, 1) = (1, 2)"]
+
+
+def _display_directions(ax, vectors: numpy.ndarray) -> numpy.ndarray:
+    """Unit directions on the screen of data-space vectors (rows), as the figure draws them."""
+    linear = ax.transData.get_affine().get_matrix()[:2, :2]
+    shown = vectors @ linear.T
+    return shown / numpy.linalg.norm(shown, axis=1, keepdims=True)
+
+
+def test_gradient_field_arrows_cross_the_contours_at_right_angles() -> None:
+    # f is linear, so its contours are straight lines, found exactly by marching squares;
+    # on the screen the arrows must be perpendicular to them (only equal axes make it so,
+    # on this 6 by 4 window).
+    fig = plot.gradient_field(lambda x, y: x + 2 * y, (-3.0, 3.0), (-2.0, 2.0))
+    fig.canvas.draw()  # apply the aspect
+    ax, bar = fig.axes
+    assert ax.get_aspect() == 1.0 and bar.get_ylabel() == "|∇f|"
+    (field,) = [c for c in ax.collections if type(c).__name__ == "Quiver"]
+    arrows = _display_directions(ax, numpy.column_stack([field.U, field.V]))
+    lines = [c for c in ax.collections if type(c).__name__.endswith("ContourSet")][-1]
+    segments = numpy.concatenate(
+        [numpy.diff(path.vertices, axis=0) for path in lines.get_paths() if len(path) > 1]
+    )
+    segments = segments[numpy.linalg.norm(segments, axis=1) > 1e-3]
+    tangents = _display_directions(ax, segments)
+    # |cos| of the angle between every arrow and every contour piece: 0, up to rounding
+    cosines = numpy.abs(arrows @ tangents.T)
+    assert cosines.max() < 1e-9
+    # the arrows are coloured by |∇f| = √5 everywhere
+    numpy.testing.assert_allclose(field.get_array(), math.sqrt(5.0), rtol=1e-15)
+
+
+def test_gradient_field_colours_the_arrows_by_the_gradient_length() -> None:
+    fig = plot.gradient_field(lambda x, y: x**2 + y**2, (-2.0, 2.0), (-1.0, 1.0))
+    (field,) = [c for c in fig.axes[0].collections if type(c).__name__ == "Quiver"]
+    numpy.testing.assert_allclose(
+        field.get_array(), 2 * numpy.hypot(field.X, field.Y), rtol=1e-14, atol=1e-14
+    )
+    assert len(set(numpy.round(field.to_rgba(field.get_array())[:, :3].sum(axis=1), 6))) > 5
 
 
 def test_gradient_field_without_a_point_and_bad_limits(tmp_path: Path) -> None:
@@ -328,6 +424,31 @@ def test_without_matplotlib_every_plot_says_how_to_install_it(
     assert str(info.value) == plot.MATPLOTLIB_NEEDED
     with plot.offscreen(), pytest.raises(ImportError, match=r"pip install 'chainrule\[plot\]'"):
         plot.loss_curves({"loss": [1.0]})
+
+
+def test_overlapping_optimizer_paths_stay_apart() -> None:
+    # on the bowl every optimizer starts at one point and ends at the same minimum
+    fig = plot.optimizer_paths("bowl", steps=40)
+    ax = fig.axes[0]
+    texts = legend_texts(ax)
+    assert texts[-3:] == ["start", "end", "minimum"]
+    paths = [line_labelled(ax, name) for name in OPTIMIZERS]
+    styles = [(p.get_color(), p.get_marker(), p.get_linestyle()) for p in paths]
+    for k in range(3):  # each path its own colour, marker and dash (4 dashes: cycles)
+        assert len({style[k] for style in styles}) == min(len(paths), 4 if k == 2 else 10)
+    assert all(0 < p.get_alpha() < 1 for p in paths)  # see-through where they cross
+    ends = [
+        line
+        for line in ax.get_lines()
+        if line.get_label().startswith("_") and line.get_markersize() > 10
+    ]
+    assert len(ends) == len(paths)
+    for path, end in zip(paths, ends, strict=True):
+        assert (end.get_color(), end.get_marker()) == (path.get_color(), path.get_marker())
+        assert (end.get_xdata()[0], end.get_ydata()[0]) == (
+            path.get_xdata()[-1],
+            path.get_ydata()[-1],
+        )
 
 
 def test_descent_paths_on_a_curve() -> None:

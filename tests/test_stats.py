@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -479,3 +480,37 @@ def test_cov_and_corrcoef_of_two_arrays_as_numpy() -> None:
     with pytest.raises(ValueError, match="x has 8 observations and y has 7"):
         stats.cov(a, b[:, :7])
     cr.check_grads(lambda u, v: stats.corrcoef(u, v), (a, b), order=2)
+
+
+# Every public name of chainrule.stats when it was one module (stats.py), before the split.
+OLD_ALL = [
+    "FAMILIES", "Bernoulli", "Beta", "Binomial", "Categorical", "Distribution", "Exponential",
+    "Gamma", "MultivariateNormal", "Normal", "Poisson", "Uniform", "bayes",
+    "beta_bernoulli_update", "corrcoef", "cov", "fit_mle", "mean", "var",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", OLD_ALL)
+def test_every_old_public_name_is_still_in_chainrule_stats(name: str) -> None:
+    assert name in stats.__all__
+    value = getattr(importlib.import_module("chainrule.stats"), name)
+    if name != "FAMILIES":
+        # defined in one of the package's modules, and documented there
+        assert value.__module__.startswith("chainrule.stats.") and value.__doc__
+
+
+def test_the_package_exports_no_more_than_before_and_families_are_all_there() -> None:
+    assert sorted(stats.__all__) == sorted(OLD_ALL)
+    assert {f.__name__ for f in stats.FAMILIES} == {
+        n for n in OLD_ALL if n[0].isupper() and n not in ("FAMILIES", "Distribution")
+    }
+    assert all(issubclass(f, stats.Distribution) for f in stats.FAMILIES)
+
+
+def test_import_chainrule_does_not_import_stats() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, chainrule; print(sorted(m for m in sys.modules if 'stats' in m))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -8,6 +8,7 @@ examples:
   chainrule descend rosenbrock --optimizer all --steps 2000 --plot rosenbrock.png
   chainrule descend "x**4 - 3*x" --from 2 --optimizer momentum --lr 0.01
   chainrule descend "x**2" --from 5 --lr 0.1 --plot x2.png
+  chainrule descend "x**2 + 4*y**2" --from 3,3 --optimizer gd,adam --steps 10 --table
 
 A run that diverges (a learning rate too large: a point that is not finite, or f rising
 far above its start) stops and says at which step.
@@ -60,6 +61,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=100,
         help=f"at most this many steps (default 100, at most {MAX_STEPS:,})",
+    )
+    parser.add_argument(
+        "--table",
+        action="store_true",
+        help="print every step of each optimizer: step, point, f and the gradient's length "
+        "|grad f| (a run of more than 10,000 steps keeps every 2nd, 4th, ... step)",
     )
     parser.add_argument(
         "--plot",
@@ -118,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
         path = surfaces.descend(lambda p: fn(*p), start, name, lr=lr, steps=args.steps)
         paths.append(path)
         print(_summary(path, variables, surface))
+        if args.table:
+            print(_table(path, fn, variables))
     if args.plot:
         return _plot(args.plot, surface, fn, paths, title)
     return 0
@@ -191,6 +200,22 @@ def _summary(path: Any, variables: tuple[str, ...], surface: surfaces.Surface | 
         nearest = ", ".join(common.fmt(float(m)) for m in minima[k])
         line += f"; {common.fmt(float(dist[k]))} from the minimum ({nearest})"
     return line
+
+
+def _table(path: Any, fn: Any, variables: tuple[str, ...]) -> str:
+    """The steps of one run as aligned columns: step, the point, f and |grad f| there."""
+    gradient = cr.grad(lambda p: fn(*p))
+    rows = [["step", *variables, "f", "|grad f|"]]
+    with numpy.errstate(all="ignore"):
+        for step, point, value in zip(path.step_numbers, path.points, path.values, strict=True):
+            norm = float(numpy.linalg.norm(gradient(point)))
+            numbers = [*(float(x) for x in point), float(value), norm]
+            rows.append([str(int(step)), *(common.fmt(x) for x in numbers)])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "    " + "  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True))
+        for row in rows
+    )
 
 
 def _plot(

@@ -32,6 +32,7 @@ from typing import Any
 import numpy
 
 from chainrule._validate import number
+from chainrule.learn import curvature
 from chainrule.learn.surfaces import OPTIMIZERS, SURFACES, Surface, descend
 from chainrule.learn.surfaces import Path as DescentPath
 
@@ -176,17 +177,28 @@ def tangent(
     The tangent ``y = f(x0) + f'(x0) (x - x0)`` touches the curve at `x0` and has the slope
     the derivative panel shows there. `xlim` defaults to ``x0 - 3`` to ``x0 + 3``.
 
+    At a kink (as |x| or relu at 0) f has no derivative and no tangent: the slopes from
+    the left and from the right differ (`chainrule.learn.curvature.one_sided_slopes`). No
+    line is drawn then; a shaded band holds every line through ``(x0, f(x0))`` with a slope
+    between the two one-sided derivatives (for a convex f, the subgradients), and the
+    derivative's jump is drawn at x0. Where both sides agree but a rule's tie convention
+    gives another value at x0 (``relu(x) - relu(-x)``, which is x, gets 0 at 0), the
+    tangent takes the slopes' value.
+
     >>> import chainrule.numpy as np
     >>> fig = tangent(np.sin, 0.0)
     >>> [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
     ['f(x)', "f'(x)", "tangent at x0 = 0: slope f'(x0) = 1"]
+    >>> fig = tangent(np.abs, 0.0)
+    >>> fig.axes[0].get_legend().get_texts()[2].get_text()
+    'no tangent at x0 = 0 (a kink): slopes from -1 to 1, shaded'
     """
     import chainrule as cr
 
     x0 = number(x0, "x0", "tangent")
     lo, hi = _interval((x0 - 3.0, x0 + 3.0) if xlim is None else xlim, "xlim", "tangent")
     fprime = cr.derivative(f)
-    y0, slope = float(f(x0)), float(fprime(x0))
+    y0 = float(f(x0))
     xs = numpy.linspace(lo, hi, 401)
     ys, dys = _curve(f, xs), _curve(fprime, xs)
 
@@ -194,12 +206,29 @@ def tangent(
     ax = fig.subplots()
     ax.plot(xs, ys, color="C0", linewidth=2, label="f(x)")
     ax.plot(xs, dys, color="C1", linestyle="--", label="f'(x)")
-    ax.plot(
-        xs,
-        y0 + slope * (xs - x0),
-        color="C3",
-        label=f"tangent at x0 = {x0:g}: slope f'(x0) = {slope:.4g}",
-    )
+    slopes = curvature.one_sided_slopes(cr.grad(lambda p: f(p[0])), [x0])
+    if slopes is None or not slopes.kink:
+        # where the slopes on both sides agree but the rule's value at x0 does not (a tie
+        # convention: relu(x) - relu(-x) at 0), the slopes are the derivative
+        slope = float(fprime(x0)) if slopes is None else (slopes.left + slopes.right) / 2
+        ax.plot(
+            xs,
+            y0 + slope * (xs - x0),
+            color="C3",
+            label=f"tangent at x0 = {x0:g}: slope f'(x0) = {slope:.4g}",
+        )
+    else:
+        low, high = sorted((slopes.left, slopes.right))
+        ax.fill_between(
+            xs,
+            y0 + low * (xs - x0),
+            y0 + high * (xs - x0),
+            color="C3",
+            alpha=0.25,
+            label=f"no tangent at x0 = {x0:g} (a kink): slopes from {_slope(low, high)} to "
+            f"{_slope(high, low)}, shaded",
+        )
+        ax.plot([x0, x0], [low, high], color="C1", linewidth=3)  # f' jumps from one to other
     ax.plot([x0], [y0], "o", color="C3")
     ax.axhline(0.0, color="0.6", linewidth=0.8)
     shown = numpy.concatenate([ys, dys, [y0]])
@@ -210,10 +239,18 @@ def tangent(
         ax.set_ylim(bottom - pad, top + pad)
     ax.set_xlim(lo, hi)
     ax.set_xlabel("x")
-    ax.set_title(f"{_name(f)}: value, derivative and tangent at x0 = {x0:g}")
+    drawn = "one-sided slopes" if slopes is not None and slopes.kink else "tangent"
+    ax.set_title(f"{_name(f)}: value, derivative and {drawn} at x0 = {x0:g}")
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize="small")
     return _finish(fig, path)
+
+
+def _slope(value: float, other: float) -> str:
+    """A one-sided slope for a label: probed 2**-30 from the kink, so a value within
+    SLOPE_RTOL of 0 (relative to the larger slope) is 0, and 4 digits are exact."""
+    scale = max(1.0, abs(value), abs(other))
+    return "0" if abs(value) <= curvature.SLOPE_RTOL * scale else f"{value:.4g}"
 
 
 def difference_quotient(
@@ -281,12 +318,18 @@ def gradient_field(
     """Contours of f(x, y) with its gradient field, and the gradient at `point` if given.
 
     `f` is written with `chainrule.numpy` and works on arrays elementwise. The small arrows
-    show the gradient's direction (uphill, across the contours), coloured by its length;
-    the large one at `point` is ∇f there, scaled to fit the window.
+    show the gradient's direction (uphill, across the contours), all of one length and
+    coloured by the gradient's length |∇f| (the colour bar); the large one at `point` is ∇f
+    there, scaled to fit the window, unless f has a kink there (as |x| at x = 0): then f has
+    no gradient, and the legend gives the slopes on either side instead. The axes are equal
+    (one unit is as long across as up), so the arrows meet the contours at right angles, as
+    the gradient does.
 
     >>> fig = gradient_field(lambda x, y: x**2 + 2 * y**2, (-3, 3), (-2, 2), point=(1, 1))
     >>> fig.axes[0].get_legend().get_texts()[0].get_text()
     '∇f(1, 1) = (2, 4)'
+    >>> fig.axes[0].get_aspect(), fig.axes[1].get_ylabel()
+    (1.0, '|∇f|')
     """
     import chainrule as cr
 
@@ -297,37 +340,59 @@ def gradient_field(
     _contours(ax, f, (x_lo, x_hi), (y_lo, y_hi))
 
     qx, qy = numpy.meshgrid(numpy.linspace(x_lo, x_hi, 21), numpy.linspace(y_lo, y_hi, 21))
-    gx, gy = (numpy.asarray(g) for g in cr.elementwise_grad(f, argnums=(0, 1))(qx, qy))
+    with numpy.errstate(all="ignore"):  # where f has no gradient (a cone's tip): no arrow
+        gx, gy = (numpy.asarray(g) for g in cr.elementwise_grad(f, argnums=(0, 1))(qx, qy))
     size = numpy.hypot(gx, gy)
     with numpy.errstate(invalid="ignore", divide="ignore"):
         ux, uy = numpy.where(size > 0, gx / size, 0.0), numpy.where(size > 0, gy / size, 0.0)
-    ax.quiver(qx, qy, ux, uy, color="black", alpha=0.6, angles="xy", pivot="mid", width=0.003)
+    arrows = ax.quiver(
+        qx,
+        qy,
+        ux,
+        uy,
+        size,
+        cmap="autumn",
+        angles="xy",
+        pivot="mid",
+        width=0.004,
+        edgecolor="black",
+        linewidth=0.4,  # an outline: arrows show on any contour colour
+    )
+    fig.colorbar(arrows, ax=ax, label="|∇f|", shrink=0.8)
 
     if point is not None:
         px, py = number(point[0], "point[0]", where), number(point[1], "point[1]", where)
-        dx, dy = (float(g) for g in cr.grad(f, argnums=(0, 1))(px, py))
-        length = float(numpy.hypot(dx, dy))
-        scale = 0.25 * min(x_hi - x_lo, y_hi - y_lo) / length if length > 0 else 0.0
-        ax.quiver(
-            [px],
-            [py],
-            [dx * scale],
-            [dy * scale],
-            angles="xy",
-            scale_units="xy",
-            scale=1,
-            color="C0",
-            width=0.008,
-            label=f"∇f({px:g}, {py:g}) = ({dx:.4g}, {dy:.4g})",
-        )
-        ax.plot([px], [py], "o", color="C0")
-        ax.legend(loc="upper right", fontsize="small")
+        _gradient_arrow(ax, f, px, py, 0.25 * min(x_hi - x_lo, y_hi - y_lo))
     ax.set_xlim(x_lo, x_hi)
     ax.set_ylim(y_lo, y_hi)
+    ax.set_aspect("equal")  # else the arrows would not cross the contours at right angles
     ax.set_xlabel("x")
     ax.set_ylabel("y")
     ax.set_title(f"{_name(f)}: contours and gradient field")
     return _finish(fig, path)
+
+
+def _gradient_arrow(
+    ax: Any, f: Callable[[Any, Any], Any], px: float, py: float, size: float
+) -> None:
+    """∇f at (px, py) as an arrow `size` long, or, at a kink, no arrow and a label saying so."""
+    import chainrule as cr
+
+    slopes = curvature.one_sided_slopes(cr.grad(lambda p: f(p[0], p[1])), [px, py])
+    if slopes is not None and slopes.kink:
+        low, high = sorted((slopes.left, slopes.right))
+        where = f"({px:g}, {py:g}): a kink along {'xy'[slopes.index]}"
+        label = f"no gradient at {where}, slopes {_slope(low, high)} to {_slope(high, low)}"
+        ax.plot([px], [py], "o", color="C0", label=label)
+    else:
+        dx, dy = (float(g) for g in cr.grad(f, argnums=(0, 1))(px, py))
+        length = float(numpy.hypot(dx, dy))
+        scale = size / length if length > 0 else 0.0
+        label = f"∇f({px:g}, {py:g}) = ({dx:.4g}, {dy:.4g})"
+        arrow = {"angles": "xy", "scale_units": "xy", "scale": 1, "width": 0.008}
+        ax.quiver([px], [py], [dx * scale], [dy * scale], color="C0", label=label, **arrow)
+        ax.plot([px], [py], "o", color="C0")
+    ax.legend(loc="upper right", fontsize="small")
 
 
 def optimizer_paths(
@@ -346,7 +411,7 @@ def optimizer_paths(
 
     >>> fig = optimizer_paths("bowl", optimizers=("gd", "adam"), steps=50)
     >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    ['gd (50 steps)', 'adam (50 steps)', 'start', 'minimum']
+    ['gd (50 steps)', 'adam (50 steps)', 'start', 'end', 'minimum']
     """
     if isinstance(surface, str):
         if surface not in SURFACES:
@@ -399,12 +464,14 @@ def descent_paths(
     f(x, y) with each path over them. `f` works elementwise on arrays (written with
     `chainrule.numpy`). The window defaults to the paths' finite points, padded; `minima`
     are starred; a path that diverged is drawn up to its first point far off the window.
+    Paths that overlap stay legible: each has its own colour, marker and line style, drawn
+    a little transparent; the start is a hollow square, each path's end its marker, large.
 
     >>> from chainrule.learn.surfaces import descend
     >>> run = descend(lambda p: p[0] ** 2, [2.0], "gd", lr=0.2, steps=5)
     >>> fig = descent_paths(lambda x: x**2, [run])
     >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    ['f(x)', 'gd (5 steps)', 'start']
+    ['f(x)', 'gd (5 steps)', 'start', 'end']
     """
     if not paths:
         raise ValueError(
@@ -441,11 +508,18 @@ def descent_paths(
             (p.points[:end, 0], p.points[:end, 1]) if two else (p.points[:end, 0], p.values[:end])
         )
         label = f"{p.optimizer} ({p.steps_taken} steps{', diverged' if p.diverged else ''})"
-        width = max(3.0 - 0.5 * i, 1.0)  # earlier paths wider, so overlapping ones show
-        ax.plot(xs, ys, "-o", color=f"C{i}", markersize=width, linewidth=width, label=label)
+        # overlapping paths stay apart: each its colour, marker and dash, a little see-through
+        colour, marker = f"C{i % 10}", _MARKERS[i % len(_MARKERS)]
+        style = _DASHES[i % len(_DASHES)]
+        ax.plot(xs, ys, color=colour, marker=marker, linestyle=style, markersize=4,
+                linewidth=1.6, alpha=0.8, label=label)  # fmt: skip
+        ax.plot(xs[-1:], ys[-1:], marker=marker, color=colour, markersize=11,
+                markeredgecolor="black", linestyle="none")  # its end, large  # fmt: skip
     first = paths[0]
     start_y = first.points[0, 1] if two else first.values[0]
-    ax.plot([first.points[0, 0]], [start_y], "s", color="black", markersize=7, label="start")
+    ax.plot([first.points[0, 0]], [start_y], "s", color="black", markersize=9, label="start",
+            markerfacecolor="none", markeredgewidth=2)  # fmt: skip
+    ax.plot([], [], "o", color="0.6", markersize=11, markeredgecolor="black", label="end")
     if len(minima):
         stars = numpy.array(minima, dtype=float)
         ax.plot(
@@ -467,6 +541,10 @@ def descent_paths(
     ax.set_title(title if title is not None else f"{_name(f)}: optimizer paths")
     ax.legend(loc="best", fontsize="small")
     return _finish(fig, path)
+
+
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+_DASHES = ("-", "--", "-.", ":")
 
 
 def _finish(fig: Any, path: str | Path | None) -> Any:

@@ -1,0 +1,225 @@
+"""The discrete families: Bernoulli, Binomial, Poisson and Categorical (values are counts).
+
+Their ``log_prob`` and ``cdf`` are differentiable in the parameters, not in the value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, ClassVar
+
+import numpy
+import scipy.special as sc
+
+import chainrule.numpy as np
+from chainrule import tree
+from chainrule._validate import count
+from chainrule.scipy import special
+from chainrule.stats.distribution import Distribution
+
+
+@tree.register_dataclass
+@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+class Bernoulli(Distribution):
+    """One coin flip: 1 with probability `p`, else 0 (``scipy.stats.bernoulli(p)``).
+
+    >>> d = Bernoulli(p=0.25)
+    >>> print(d.mean, round(d.variance, 4), round(float(d.entropy()), 6))
+    0.25 0.1875 0.562335
+    >>> print(float(Bernoulli(p=0.0).log_prob(0)))  # finite at the ends
+    0.0
+    """
+
+    p: Any
+    constraints: ClassVar[dict[str, str]] = {"p": "probability"}
+    support: ClassVar[str] = "binary"
+    discrete: ClassVar[bool] = True
+
+    def _log_prob(self, x: Any) -> Any:
+        return special.xlogy(x, self.p) + special.xlog1py(1.0 - x, -self.p)
+
+    def _cdf(self, x: Any) -> Any:
+        return self._cdf_by_sum(x, 1)
+
+    def entropy(self) -> Any:
+        """``-p log p - (1 - p) log(1 - p)``."""
+        return self._entropy_by_sum(1)
+
+    @property
+    def mean(self) -> Any:
+        return self.p
+
+    @property
+    def variance(self) -> Any:
+        return self.p * (1.0 - self.p)
+
+    def _draw(self, n: int, rng: numpy.random.Generator) -> Any:
+        return (rng.random((n, *self.batch_shape)) < self._plain("p")).astype(numpy.int64)
+
+    @classmethod
+    def _closed_form(cls, data: Any, known: dict[str, Any]) -> dict[str, Any] | None:
+        return {"p": data.mean()}
+
+
+@tree.register_dataclass
+@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+class Binomial(Distribution):
+    """Successes in `n` independent trials of probability `p` (``scipy.stats.binom(n, p)``).
+
+    `n` is a fixed, non-negative integer (part of the structure, not a parameter leaf).
+
+    >>> d = Binomial(n=10, p=0.3)
+    >>> print(round(float(d.prob(3)), 6), round(float(d.cdf(3)), 6), d.mean)
+    0.266828 0.649611 3.0
+    """
+
+    n: int = dataclasses.field(metadata={"static": True})
+    p: Any
+    constraints: ClassVar[dict[str, str]] = {"p": "probability"}
+    support: ClassVar[str] = "counts to n"
+    discrete: ClassVar[bool] = True
+    _fit_keywords: ClassVar[tuple[str, ...]] = ("n",)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "n", count(self.n, "n", "Binomial", minimum=0))
+        super().__post_init__()
+
+    @property
+    def _bound(self) -> Any:
+        return self.n
+
+    def _log_prob(self, x: Any) -> Any:
+        n, p = self.n, self.p
+        log_choose = sc.gammaln(n + 1.0) - sc.gammaln(x + 1.0) - sc.gammaln(n - x + 1.0)
+        return log_choose + special.xlogy(x, p) + special.xlog1py(n - x, -p)
+
+    def _cdf(self, x: Any) -> Any:
+        return self._cdf_by_sum(x, self.n)
+
+    def entropy(self) -> Any:
+        """``-sum_k pmf(k) log pmf(k)`` over ``k = 0..n``."""
+        return self._entropy_by_sum(self.n)
+
+    @property
+    def mean(self) -> Any:
+        return self.n * self.p
+
+    @property
+    def variance(self) -> Any:
+        return self.n * self.p * (1.0 - self.p)
+
+    def _draw(self, n: int, rng: numpy.random.Generator) -> Any:
+        return rng.binomial(self.n, self._plain("p"), (n, *self.batch_shape))
+
+    @classmethod
+    def _closed_form(cls, data: Any, known: dict[str, Any]) -> dict[str, Any] | None:
+        return {"p": data.mean() / known["n"]}
+
+
+@tree.register_dataclass
+@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+class Poisson(Distribution):
+    """Counts of events at average `rate` (``scipy.stats.poisson(rate)``).
+
+    >>> d = Poisson(rate=2.0)
+    >>> print(round(float(d.prob(0)), 6), round(float(d.cdf(2)), 6), round(float(d.entropy()), 6))
+    0.135335 0.676676 1.704883
+    """
+
+    rate: Any
+    constraints: ClassVar[dict[str, str]] = {"rate": "positive"}
+    support: ClassVar[str] = "counts"
+    discrete: ClassVar[bool] = True
+
+    def _log_prob(self, x: Any) -> Any:
+        return special.xlogy(x, self.rate) - self.rate - sc.gammaln(x + 1.0)
+
+    def _last(self) -> int:
+        """A count past which the pmf is below 1e-30: 12 standard deviations above the mean + 40."""
+        top = float(numpy.max(self._plain("rate")))
+        return int(top + 12.0 * math.sqrt(top) + 40.0)
+
+    def _cdf(self, x: Any) -> Any:
+        largest = numpy.max(numpy.nan_to_num(x, nan=0.0), initial=0.0)
+        return self._cdf_by_sum(x, int(min(largest, self._last())))
+
+    def entropy(self) -> Any:
+        """``-sum_k pmf(k) log pmf(k)``, summed until the terms are negligible."""
+        return self._entropy_by_sum(self._last())
+
+    @property
+    def mean(self) -> Any:
+        return self.rate
+
+    @property
+    def variance(self) -> Any:
+        return self.rate
+
+    def _draw(self, n: int, rng: numpy.random.Generator) -> Any:
+        return rng.poisson(self._plain("rate"), (n, *self.batch_shape))
+
+    @classmethod
+    def _closed_form(cls, data: Any, known: dict[str, Any]) -> dict[str, Any] | None:
+        return {"rate": data.mean()}
+
+
+@tree.register_dataclass
+@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+class Categorical(Distribution):
+    """One of k classes ``0..k-1`` with probabilities `probs` (a 1-D vector summing to 1).
+
+    ``mean`` and ``variance`` are those of the class index (as
+    ``scipy.stats.rv_discrete(values=(range(k), probs))``).
+
+    >>> d = Categorical(probs=[0.2, 0.5, 0.3])
+    >>> print(round(float(d.log_prob(1)), 6), round(float(d.cdf(1)), 6), round(float(d.mean), 6))
+    -0.693147 0.7 1.1
+    """
+
+    probs: Any
+    constraints: ClassVar[dict[str, str]] = {"probs": "simplex"}
+    support: ClassVar[str] = "classes"
+    discrete: ClassVar[bool] = True
+    _fit_keywords: ClassVar[tuple[str, ...]] = ("num_classes",)
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        return ()
+
+    @property
+    def _bound(self) -> Any:
+        return self.probs.shape[-1]
+
+    def _log_prob(self, x: Any) -> Any:
+        return np.log(np.take(self.probs, numpy.asarray(x).astype(numpy.intp)))
+
+    def _cdf(self, x: Any) -> Any:
+        return self._cdf_by_sum(x, self.probs.shape[-1] - 1)
+
+    def entropy(self) -> Any:
+        """``-sum_k p_k log p_k``."""
+        return -np.sum(special.xlogy(self.probs, self.probs))
+
+    @property
+    def mean(self) -> Any:
+        return np.sum(numpy.arange(self.probs.shape[-1]) * self.probs)
+
+    @property
+    def variance(self) -> Any:
+        k = numpy.arange(self.probs.shape[-1])
+        return np.sum(k * k * self.probs) - self.mean**2
+
+    def _draw(self, n: int, rng: numpy.random.Generator) -> Any:
+        p = self._plain("probs")
+        return rng.choice(p.shape[-1], size=n, p=p / p.sum())
+
+    @classmethod
+    def _event_size(cls, data: Any, known: dict[str, Any]) -> int:
+        k = known.get("num_classes")
+        return int(data.max()) + 1 if k is None else k
+
+    @classmethod
+    def _closed_form(cls, data: Any, known: dict[str, Any]) -> dict[str, Any] | None:
+        k = cls._event_size(data, known)
+        return {"probs": numpy.bincount(data.astype(numpy.intp), minlength=k) / data.size}
