@@ -53,6 +53,7 @@ def _float_bits() -> None:
         print(check(limits, from_layout, 0))
         for x in (0.1, 3.14):
             d = numerics.decode(x, fmt)  # x rounded to the format, and its bits
+            assert d.exponent is not None and d.significand is not None  # x is finite
             value = (-1) ** d.sign * 2.0**d.exponent * d.significand  # read back from the bits
             rounded = float(numpy.asarray(x).astype(finfo.dtype))  # NumPy's rounding of x
             error = abs(value - x) / x
@@ -123,12 +124,12 @@ def _stable_softmax() -> None:
         print(f"  stable {numpy.array2string(stable, precision=4)}", end="")
         print(f"  = SciPy's in float64 {check(stable, witness, 4 * eps32)}")
     # log-softmax: the stable one is exact where log(softmax) loses everything
-    z = numpy.array([0.0, -200.0], dtype=numpy.float32)
+    far = numpy.array([0.0, -200.0], dtype=numpy.float32)
     with numpy.errstate(divide="ignore"):
-        naive_log = numerics.naive_log_softmax(z)
-    stable_log = numerics.stable_log_softmax(z)
-    witness = scipy.special.log_softmax(z.astype(numpy.float64))
-    print(f"log-softmax of {show(z)}: naive {naive_log.tolist()}, stable", end=" ")
+        naive_log = numerics.naive_log_softmax(far)
+    stable_log = numerics.stable_log_softmax(far)
+    witness = scipy.special.log_softmax(far.astype(numpy.float64))
+    print(f"log-softmax of {show(far)}: naive {naive_log.tolist()}, stable", end=" ")
     print(f"{show(stable_log)}  {check(stable_log, witness, 4 * eps32)}")
     # the stable softmax is differentiable, and its Jacobian is diag(p) - p pᵀ
     J = cr.jacobian(numerics.stable_softmax)(numpy.array([10.0, 50.0, 100.0]))
