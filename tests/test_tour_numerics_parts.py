@@ -9,7 +9,6 @@ import numpy
 import pytest
 
 from chainrule.learn import tour
-from chainrule.learn.tour.regression import _data
 
 SLUGS = {
     "floating_point": ["float-bits", "overflow", "stable-softmax", "loss-scaling"],
@@ -17,6 +16,15 @@ SLUGS = {
     "attention": ["attention", "attention-scaling"],
     "reading": ["reading"],
 }
+
+
+def _data() -> tuple[numpy.ndarray, numpy.ndarray]:
+    """The data of the ridge-lasso and lasso-path stops, made as they make them."""
+    rng = numpy.random.default_rng(1)
+    X = rng.normal(size=(50, 5))
+    X[:, 3] += 0.8 * X[:, 0]
+    y = X @ numpy.array([3.0, -2.0, 0.0, 0.0, 1.5]) + 4.0 + rng.normal(scale=1.0, size=50)
+    return X, y
 
 
 def _output(slug: str) -> str:

@@ -19,17 +19,6 @@ from chainrule.linear_model import Lasso, LinearRegression, Ridge
 
 PART = "regression"
 
-EPS = float(numpy.finfo(float).eps)
-
-
-def _data() -> tuple[numpy.ndarray, numpy.ndarray]:
-    """50 samples of 5 features; only features 0, 1 and 4 matter (3, -2 and 1.5)."""
-    rng = numpy.random.default_rng(1)
-    X = rng.normal(size=(50, 5))
-    X[:, 3] += 0.8 * X[:, 0]  # a feature correlated with a useful one, itself useless
-    y = X @ numpy.array([3.0, -2.0, 0.0, 0.0, 1.5]) + 4.0 + rng.normal(scale=1.0, size=50)
-    return X, y
-
 
 @stop("least-squares", "Least squares as a projection", "the residual is orthogonal to X's columns")
 def _least_squares() -> None:
@@ -53,6 +42,7 @@ def _least_squares() -> None:
     x = numpy.linspace(0.0, 5.0, n)
     y = 1.0 + 0.8 * x + rng.normal(scale=0.5, size=n)
     X = numpy.column_stack([numpy.ones(n), x])  # a column of ones (the intercept) and x
+    eps = numpy.finfo(float).eps  # the rounding unit of float64, for the checks' tolerances
 
     w = LinearRegression(fit_intercept=False).fit(X, y).coef_  # by lstsq (the SVD)
     fitted = X @ w
@@ -60,28 +50,28 @@ def _least_squares() -> None:
     print(f"w = {show(w)} (intercept, slope)")
     kappa = condition_number(X.T @ X)
     normal = scipy.linalg.solve(X.T @ X, X.T @ y)  # the normal equations, solved directly
-    print(f"= the normal equations' solution {check(w, normal, 10 * kappa * EPS)}")
+    print(f"= the normal equations' solution {check(w, normal, 10 * kappa * eps)}")
     size = numpy.linalg.norm(X) * (
         numpy.linalg.norm(y) + numpy.linalg.norm(X) * numpy.linalg.norm(w)
     )
     print(
-        f"Xᵀr = {show(X.T @ r)}: r is orthogonal to the columns {check(X.T @ r, 0.0, n * EPS * size)}"
+        f"Xᵀr = {show(X.T @ r)}: r is orthogonal to the columns {check(X.T @ r, 0.0, n * eps * size)}"
     )
     grad = cr.grad(lambda w: np.sum((y - X @ w) ** 2))(w)  # the gradient of the loss, at w
-    print(f"gradient of ||y - Xw||² at w = -2 Xᵀr {check(grad, -2 * X.T @ r, n * EPS * size)}")
+    print(f"gradient of ||y - Xw||² at w = -2 Xᵀr {check(grad, -2 * X.T @ r, n * eps * size)}")
 
     H = X @ numpy.linalg.solve(X.T @ X, X.T)  # the projection onto the column space
-    print(f"H y = ŷ {check(H @ y, fitted, 10 * kappa * EPS * numpy.linalg.norm(y))}", end=", ")
+    print(f"H y = ŷ {check(H @ y, fitted, 10 * kappa * eps * numpy.linalg.norm(y))}", end=", ")
     print(
-        f"H² = H {check(H @ H, H, 10 * kappa * EPS)}, Hᵀ = H {check(H.T, H, 10 * kappa * EPS)}",
+        f"H² = H {check(H @ H, H, 10 * kappa * eps)}, Hᵀ = H {check(H.T, H, 10 * kappa * eps)}",
         end=", ",
     )
     print(
-        f"trace H = {numpy.trace(H):.6f} = 2 columns {check(numpy.trace(H), 2.0, 10 * kappa * EPS)}"
+        f"trace H = {numpy.trace(H):.6f} = 2 columns {check(numpy.trace(H), 2.0, 10 * kappa * eps)}"
     )
     y2, f2, r2 = y @ y, fitted @ fitted, r @ r
     print(
-        f"||y||² = {y2:.4f} = ||ŷ||² + ||r||² = {f2:.4f} + {r2:.4f} {check(y2, f2 + r2, n * EPS * size)}"
+        f"||y||² = {y2:.4f} = ||ŷ||² + ||r||² = {f2:.4f} + {r2:.4f} {check(y2, f2 + r2, n * eps * size)}"
     )
 
     fig, ax = plt.subplots(figsize=(6.0, 4.0))
@@ -115,15 +105,20 @@ def _ridge_lasso() -> None:
     tol ||y||²/n, and then ||w - w*|| ≤ √(2G/μ), μ the smallest eigenvalue of XᵀX/n: that
     gives the tolerance of the check.
     """
-    X, y = _data()
+    # 50 samples of 5 features; only features 0, 1 and 4 matter (weights 3, -2 and 1.5)
+    rng = numpy.random.default_rng(1)
+    X = rng.normal(size=(50, 5))
+    X[:, 3] += 0.8 * X[:, 0]  # a useless feature, correlated with a useful one
+    y = X @ numpy.array([3.0, -2.0, 0.0, 0.0, 1.5]) + 4.0 + rng.normal(scale=1.0, size=50)
     n, p = X.shape
     Xc, yc = X - X.mean(axis=0), y - y.mean()  # centred: the intercept is not penalised
+    eps = numpy.finfo(float).eps
 
     ols = LinearRegression().fit(X, y).coef_
     ridge = Ridge(alpha=20.0).fit(X, y).coef_
     closed = numpy.linalg.solve(Xc.T @ Xc + 20.0 * numpy.eye(p), Xc.T @ yc)  # the formula
     kappa = condition_number(Xc.T @ Xc + 20.0 * numpy.eye(p))
-    print(f"ridge = (XᵀX + αI)⁻¹ Xᵀy {check(ridge, closed, 10 * kappa * EPS)}")
+    print(f"ridge = (XᵀX + αI)⁻¹ Xᵀy {check(ridge, closed, 10 * kappa * eps)}")
 
     tol = 1e-12
     lasso = Lasso(alpha=0.3, tol=tol, max_iter=100_000).fit(X, y).coef_
@@ -159,15 +154,20 @@ def _lasso_path() -> None:
     feature selection, and the path is the picture to look at before choosing α (by
     cross-validation, usually).
     """
-    X, y = _data()
+    # 50 samples of 5 features; only features 0, 1 and 4 matter (weights 3, -2 and 1.5)
+    rng = numpy.random.default_rng(1)
+    X = rng.normal(size=(50, 5))
+    X[:, 3] += 0.8 * X[:, 0]  # a useless feature, correlated with a useful one
+    y = X @ numpy.array([3.0, -2.0, 0.0, 0.0, 1.5]) + 4.0 + rng.normal(scale=1.0, size=50)
     n, p = X.shape
     Xc, yc = X - X.mean(axis=0), y - y.mean()
     alpha_max = numpy.max(abs(Xc.T @ yc)) / n
+    eps = numpy.finfo(float).eps
     first = int(numpy.argmax(abs(Xc.T @ yc)))
     print(f"α_max = max |xⱼᵀy| / n = {alpha_max:.4f}, reached by feature {first}")
     at_max = Lasso(alpha=alpha_max).fit(X, y).coef_
     below = Lasso(alpha=0.95 * alpha_max).fit(X, y).coef_
-    rounding = n * EPS * numpy.max(abs(Xc).T @ abs(yc)) / numpy.min(numpy.sum(Xc**2, axis=0))
+    rounding = n * eps * numpy.max(abs(Xc).T @ abs(yc)) / numpy.min(numpy.sum(Xc**2, axis=0))
     print(f"at α_max all weights are 0 {check(at_max, 0.0, rounding)}", end=", ")
     print(
         f"at 0.95 α_max only feature {first}: {show(below)} {check(numpy.flatnonzero(below), [first])}"
