@@ -49,9 +49,8 @@ def _attention() -> None:
     print(f"output  weights V = {show(out)}")
 
     library, library_weights = nn.scaled_dot_product_attention(q, k, v)
-    print(
-        f"= nn.scaled_dot_product_attention {check(library, out)} {check(library_weights, weights)}"
-    )
+    print(f"= nn.scaled_dot_product_attention: output {check(library, out)}", end=", ")
+    print(f"weights {check(library_weights, weights)}")
     # by hand, query 0: scores (1 + 0)/2, (0 + 1)/2, (1 + 0)/2 = 0.5, 0.5, 0.5: equal weights
     hand = [math.exp(0.5) / (3 * math.exp(0.5))] * 3
     print(f"by hand, query 0 scores every key 0.5: weights 1/3 each {check(weights[0], hand)}")
@@ -67,10 +66,7 @@ def _attention() -> None:
 
     grad_v = cr.grad(total)(v)  # d(sum of outputs) / dv
     received = weights.sum(axis=0)  # attention each value received
-    print(
-        f"d(sum of outputs)/dV = {show(grad_v)}: column sums of the weights in every column",
-        end=" ",
-    )
+    print(f"d(sum of outputs)/dV = {show(grad_v)}: row j = total weight on value j", end=" ")
     print(check(grad_v, numpy.outer(received, [1.0, 1.0])))
 
     fig, ax = plt.subplots(figsize=(4.0, 3.0))
@@ -105,17 +101,14 @@ def _attention_scaling() -> None:
     rng = numpy.random.default_rng(0)
     dims = [4, 16, 64, 256, 1024]
     N = 1000
-    print(f"{'d_k':>5} {'var(q·k)':>9} {'std err':>8}     {'var(q·k/√d_k)':>13}")
+    print(f"{'d_k':>5} {'var(q·k)':>9} {'std err':>8}   {'var(q·k/√d_k)':>13}")
     for d in dims:
         dots = numpy.sum(rng.normal(size=(N, d)) * rng.normal(size=(N, d)), axis=1)
         variance = numpy.mean(dots**2)  # the mean is 0: E(q·k)² is the variance
         error = math.sqrt((2 * d**2 + 6 * d) / N)  # its standard error
-        scaled = numpy.mean((dots / math.sqrt(d)) ** 2)
-        print(
-            f"{d:>5} {variance:>9.1f} {error:>8.1f} {check(abs(variance - d) <= 4 * error, True)}",
-            end="",
-        )
-        print(f" {scaled:>13.3f} {check(abs(scaled - 1) <= 4 * error / d, True)}")
+        scaled = numpy.mean((dots / math.sqrt(d)) ** 2)  # after dividing by √d_k: about 1
+        near = check(abs(variance - d) <= 4 * error, True)  # within 4 standard errors of d_k
+        print(f"{d:>5} {variance:>9.1f} {error:>8.1f} {near} {scaled:>13.3f}")
 
     def jacobian_norm(p):  # ||diag(p) - p pᵀ||_F for each row p
         J = p[..., :, None] * (numpy.eye(p.shape[-1]) - p[..., None, :])
@@ -138,11 +131,8 @@ def _attention_scaling() -> None:
         p = scipy.special.softmax(z)
         J = cr.jacobian(nn.softmax)(z)  # chainrule's Jacobian, against the formula (relative)
         formula = (np.diag(p) - np.outer(p, p)) / jacobian_norm(p)
-        print(
-            f"d_k = {d}, one draw: ||J||_F = {numpy.linalg.norm(J):.2e}, J = diag(p) - p pᵀ",
-            end=" ",
-        )
-        print(check(J / jacobian_norm(p), formula))
+        print(f"d_k = {d}, one draw: ||J||_F = {numpy.linalg.norm(J):.2e}", end=", ")
+        print(f"J = diag(p) - p pᵀ {check(J / jacobian_norm(p), formula)}")
 
     fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.4), layout="constrained")
     for name, style in (("raw", "o-"), ("scaled", "s-")):

@@ -60,17 +60,10 @@ def _reading() -> None:
     for title, by, where, what, parts in reading:
         print(f"- {title}, {by}. {where}")
         continues = ", ".join(PARTS[p] for p in parts)  # a misspelt part is a KeyError
-        print(
-            textwrap.fill(
-                f"{what}. Continues: {continues}.",
-                92,
-                initial_indent="    ",
-                subsequent_indent="    ",
-            )
-        )
+        lines = textwrap.wrap(f"{what}. Continues: {continues}.", 88)
+        print("\n".join("    " + line for line in lines))
     # every part of the tour has somewhere to go next
     covered = {part for *_, parts in reading for part in parts}
     missing = sorted(set(PARTS) - {"reading"} - covered)
-    print(
-        f"{len(reading)} entries; parts with nothing to read next: {missing} {check(len(missing), 0)}"
-    )
+    print(f"{len(reading)} entries; parts with nothing to read next: {missing}", end=" ")
+    print(check(len(missing), 0))

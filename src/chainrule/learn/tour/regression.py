@@ -48,31 +48,24 @@ def _least_squares() -> None:
     fitted = X @ w
     r = y - fitted
     print(f"w = {show(w)} (intercept, slope)")
-    kappa = condition_number(X.T @ X)
+    # tolerances from rounding: solving with XᵀX loses about κ(XᵀX) ε; Xᵀr is a sum of n terms
+    solving = 10 * condition_number(X.T @ X) * eps
+    norm = numpy.linalg.norm
+    summing = n * eps * norm(X) * (norm(y) + norm(X) * norm(w))
+
     normal = scipy.linalg.solve(X.T @ X, X.T @ y)  # the normal equations, solved directly
-    print(f"= the normal equations' solution {check(w, normal, 10 * kappa * eps)}")
-    size = numpy.linalg.norm(X) * (
-        numpy.linalg.norm(y) + numpy.linalg.norm(X) * numpy.linalg.norm(w)
-    )
-    print(
-        f"Xᵀr = {show(X.T @ r)}: r is orthogonal to the columns {check(X.T @ r, 0.0, n * eps * size)}"
-    )
+    print(f"= the normal equations' solution {check(w, normal, solving)}")
+    print(f"Xᵀr = {show(X.T @ r)}: r is orthogonal to the columns {check(X.T @ r, 0.0, summing)}")
     grad = cr.grad(lambda w: np.sum((y - X @ w) ** 2))(w)  # the gradient of the loss, at w
-    print(f"gradient of ||y - Xw||² at w = -2 Xᵀr {check(grad, -2 * X.T @ r, n * eps * size)}")
+    print(f"gradient of ||y - Xw||² at w = -2 Xᵀr {check(grad, -2 * X.T @ r, summing)}")
 
     H = X @ numpy.linalg.solve(X.T @ X, X.T)  # the projection onto the column space
-    print(f"H y = ŷ {check(H @ y, fitted, 10 * kappa * eps * numpy.linalg.norm(y))}", end=", ")
-    print(
-        f"H² = H {check(H @ H, H, 10 * kappa * eps)}, Hᵀ = H {check(H.T, H, 10 * kappa * eps)}",
-        end=", ",
-    )
-    print(
-        f"trace H = {numpy.trace(H):.6f} = 2 columns {check(numpy.trace(H), 2.0, 10 * kappa * eps)}"
-    )
-    y2, f2, r2 = y @ y, fitted @ fitted, r @ r
-    print(
-        f"||y||² = {y2:.4f} = ||ŷ||² + ||r||² = {f2:.4f} + {r2:.4f} {check(y2, f2 + r2, n * eps * size)}"
-    )
+    print(f"H y = ŷ {check(H @ y, fitted, solving * norm(y))}", end=", ")
+    print(f"H² = H {check(H @ H, H, solving)}, Hᵀ = H {check(H.T, H, solving)}", end=", ")
+    print(f"trace H = {numpy.trace(H):.6f} = 2 columns {check(numpy.trace(H), 2.0, solving)}")
+    y2, f2, r2 = y @ y, fitted @ fitted, r @ r  # Pythagoras: y = ŷ + r with ŷ ⟂ r
+    print(f"||y||² = {y2:.4f} = ||ŷ||² + ||r||² = {f2:.4f} + {r2:.4f}", end=" ")
+    print(check(y2, f2 + r2, summing))
 
     fig, ax = plt.subplots(figsize=(6.0, 4.0))
     ax.vlines(x, fitted, y, color="tab:red", lw=1, label="residuals r = y - ŷ")
@@ -91,8 +84,10 @@ def _ridge_lasso() -> None:
     With many features, or correlated ones, least squares fits the noise. A penalty on the
     size of w trades a little bias for much less variance. Ridge adds α ||w||²: the
     gradient of the objective, 2Xᵀ(Xw - y) + 2αw, vanishes at w = (XᵀX + αI)⁻¹ Xᵀy, a closed
-    form; every weight shrinks towards 0, none reaches it. (XᵀX + αI is always invertible
-    for α > 0: ridge also cures collinearity.)
+    form. The weights shrink as a whole (||w|| decreases as α grows), but none becomes 0,
+    and one may even grow: below, feature 3, useless but correlated with feature 0, takes
+    over part of its weight. (XᵀX + αI is always invertible for α > 0: ridge also cures
+    collinearity.)
 
     Lasso adds α ||w||₁ (scikit-learn's scaling: (1/2n) ||y - Xw||² + α ||w||₁). |w| has a
     kink at 0, and that kink is the point: at the optimum each weight either is 0, where
@@ -126,18 +121,15 @@ def _ridge_lasso() -> None:
     eigenvalues = numpy.linalg.eigvalsh(Xc.T @ Xc / n)
     slack = eigenvalues[-1] * math.sqrt(2 * tol * (yc @ yc) / n / eigenvalues[0])
     nonzero = lasso != 0
-    print(
-        f"lasso: c = α sign(w) where w ≠ 0 {check(c[nonzero], 0.3 * numpy.sign(lasso[nonzero]), slack)}",
-        end=", ",
-    )
+    on_the_kink = check(c[nonzero], 0.3 * numpy.sign(lasso[nonzero]), slack)
+    print(f"lasso: c = α sign(w) where w ≠ 0 {on_the_kink}", end=", ")
     print(f"|c| ≤ α where w = 0 {check(numpy.all(abs(c[~nonzero]) <= 0.3 + slack), True)}")
     print(f"{'feature':>7} {'true':>6} {'OLS':>8} {'ridge α=20':>11} {'lasso α=0.3':>12}")
     for j, true in enumerate([3.0, -2.0, 0.0, 0.0, 1.5]):
         print(f"{j:>7} {true:>6.1f} {ols[j]:>8.4f} {ridge[j]:>11.4f} {lasso[j]:>12.4f}")
     print(f"exact zeros: ridge {int(numpy.sum(ridge == 0))}, lasso {int(numpy.sum(lasso == 0))}")
-    print(
-        f"ridge shrinks: ||w_ridge|| < ||w_OLS|| {check(numpy.linalg.norm(ridge) < numpy.linalg.norm(ols), True)}"
-    )
+    shrinks = numpy.linalg.norm(ridge) < numpy.linalg.norm(ols)  # ||w|| decreases with α
+    print(f"ridge shrinks: ||w_ridge|| < ||w_OLS|| {check(shrinks, True)}")
 
 
 @stop("lasso-path", "The lasso path", "coefficients against the penalty, and where they reach 0")
@@ -169,13 +161,12 @@ def _lasso_path() -> None:
     below = Lasso(alpha=0.95 * alpha_max).fit(X, y).coef_
     rounding = n * eps * numpy.max(abs(Xc).T @ abs(yc)) / numpy.min(numpy.sum(Xc**2, axis=0))
     print(f"at α_max all weights are 0 {check(at_max, 0.0, rounding)}", end=", ")
-    print(
-        f"at 0.95 α_max only feature {first}: {show(below)} {check(numpy.flatnonzero(below), [first])}"
-    )
+    print(f"at 0.95 α_max only feature {first}: {show(below)}", end=" ")
+    print(check(numpy.flatnonzero(below), [first]))
 
     alphas = alpha_max * numpy.logspace(0, -3, 40)  # from α_max down to α_max / 1000
-    path = numpy.array([Lasso(alpha=a, tol=1e-7, max_iter=100_000).fit(X, y).coef_ for a in alphas])
-    enters = [alphas[numpy.flatnonzero(path[:, j])[0]] for j in range(p)]  # first α where w_j ≠ 0
+    path = numpy.array([Lasso(alpha=a, tol=1e-7).fit(X, y).coef_ for a in alphas])
+    enters = [alphas[numpy.flatnonzero(path[:, j])[0]] for j in range(p)]  # first α: w_j ≠ 0
     order = numpy.argsort(enters)[::-1]
     print("features enter in the order", order.tolist(), "(first α of the grid where w ≠ 0:")
     print(f"  {show(numpy.sort(enters)[::-1])})")
