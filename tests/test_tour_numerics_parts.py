@@ -115,6 +115,8 @@ def test_ridge_and_lasso_agree_with_scikit_learn() -> None:
     sk_lasso = linear_model.Lasso(alpha=0.3, tol=1e-12, max_iter=100_000).fit(X, y).coef_
     assert lasso == pytest.approx(sk_lasso, abs=1e-4)
     assert list(lasso == 0) == [False, False, True, True, False]  # the useless features
+    ols = numpy.array([r[2] for r in rows])
+    assert numpy.linalg.norm(ridge) < numpy.linalg.norm(ols) and ridge[3] > ols[3]  # as told
     assert "exact zeros: ridge 0, lasso 2" in text
     assert text.count("✓") == 4
 

@@ -69,12 +69,12 @@ def _attention() -> None:
     print(f"d(sum of outputs)/dV = {show(grad_v)}: row j = total weight on value j", end=" ")
     print(check(grad_v, numpy.outer(received, [1.0, 1.0])))
 
-    fig, ax = plt.subplots(figsize=(4.0, 3.0))
+    fig, ax = plt.subplots(figsize=(4.8, 3.0), layout="constrained")
     image = ax.imshow(weights, cmap="Blues", vmin=0.0, vmax=1.0)
     for (i, j), w in numpy.ndenumerate(weights):
         ax.text(j, i, f"{w:.2f}", ha="center", va="center")
     ax.set(xticks=range(3), yticks=range(2), xlabel="key j", ylabel="query i")
-    ax.set_title("Attention weights softmax(QKᵀ/√d_k)")
+    ax.set_title("weights softmax(QKᵀ / √d_k)")
     fig.colorbar(image, ax=ax)
     print(figure(fig, "attention-weights"))
 
