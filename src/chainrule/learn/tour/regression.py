@@ -100,9 +100,8 @@ def _ridge_lasso() -> None:
     tol ||y||²/n, and then ||w - w*|| ≤ √(2G/μ), μ the smallest eigenvalue of XᵀX/n: that
     gives the tolerance of the check.
     """
-    # 50 samples of 5 features; only features 0, 1 and 4 matter (weights 3, -2 and 1.5)
     rng = numpy.random.default_rng(1)
-    X = rng.normal(size=(50, 5))
+    X = rng.normal(size=(50, 5))  # 50 samples, 5 features; y uses only 0, 1 and 4
     X[:, 3] += 0.8 * X[:, 0]  # a useless feature, correlated with a useful one
     y = X @ numpy.array([3.0, -2.0, 0.0, 0.0, 1.5]) + 4.0 + rng.normal(scale=1.0, size=50)
     n, p = X.shape
@@ -146,9 +145,8 @@ def _lasso_path() -> None:
     feature selection, and the path is the picture to look at before choosing α (by
     cross-validation, usually).
     """
-    # 50 samples of 5 features; only features 0, 1 and 4 matter (weights 3, -2 and 1.5)
     rng = numpy.random.default_rng(1)
-    X = rng.normal(size=(50, 5))
+    X = rng.normal(size=(50, 5))  # 50 samples, 5 features; y uses only 0, 1 and 4
     X[:, 3] += 0.8 * X[:, 0]  # a useless feature, correlated with a useful one
     y = X @ numpy.array([3.0, -2.0, 0.0, 0.0, 1.5]) + 4.0 + rng.normal(scale=1.0, size=50)
     n, p = X.shape
