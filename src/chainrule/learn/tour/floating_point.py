@@ -138,9 +138,10 @@ def _stable_softmax() -> None:
 @stop("loss-scaling", "Mixed precision and loss scaling", "small float16 gradients rescued by 2^k")
 def _loss_scaling() -> None:
     """
-    Training in float16 halves memory and doubles speed, but float16 has nothing below its
-    smallest subnormal 2^-24 ≈ 6e-8: a smaller gradient rounds to 0, and that weight stops
-    learning, silently. Gradients of 1e-8 are common deep in a network.
+    Training in float16 halves the memory of weights and activations and runs the matrix
+    products of a GPU much faster, but float16 has nothing between 0 and its smallest
+    subnormal 2^-24 ≈ 6e-8: a gradient below half of that rounds to 0, and that weight
+    stops learning, silently. Gradients that small are not rare deep in a network.
 
     Loss scaling moves the gradients into float16's range. Multiply the loss by 2^k before
     the backward pass: by the chain rule every gradient is multiplied by 2^k too. Then
