@@ -12,7 +12,7 @@ Needs ``nbformat`` (``pip install chainrule[docs]``).
 >>> book = notebook("calculus")
 >>> [cell.cell_type for cell in book.cells[:3]]
 ['markdown', 'markdown', 'code']
->>> book.cells[2].source.startswith("import math")
+>>> book.cells[2].source.startswith("import ")  # each code cell runs on its own
 True
 """
 
