@@ -1,0 +1,174 @@
+"""The documentation site, built in strict mode and opened in a real headless browser.
+
+The browser is the system's Chromium (Debian's ``chromium``), driven by Playwright without
+downloading a browser of its own. Without Chromium the browser checks are skipped, except in
+CI (``CI`` set), where a missing browser fails them: CI installs it (``.ci/run``).
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urldefrag, urljoin
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+pytest.importorskip("mkdocs", reason="building the site needs the docs extra")
+
+
+def _missing(what: str) -> None:
+    """Skip for a missing browser on a developer's machine; fail in CI, which must have it."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} (CI must run the browser checks: .ci/run installs chromium)")
+    pytest.skip(what)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site, built from this checkout with `mkdocs build --strict` (a warning fails)."""
+    directory = tmp_path_factory.mktemp("site")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
+    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(directory)]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"mkdocs build --strict failed:\n{done.stderr[-4000:]}"
+    return directory
+
+
+@pytest.fixture(scope="module")
+def server(site: Path) -> Iterator[str]:
+    """The base URL of `site` served by http.server on a free local port."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(site))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as httpd:
+        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        thread.start()
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+        httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        _missing("no system Chromium: apt-get install -y chromium chromium-driver")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("Playwright is missing: pip install -e '.[test]'")
+    with sync_playwright() as playwright:
+        # --no-sandbox: Chromium's sandbox refuses to start as root (CI containers).
+        launched = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=["--no-sandbox"]
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def crawl(browser: Any, server: str) -> dict[str, dict[str, Any]]:
+    """Every page reachable by internal links from the home page, each opened in the browser:
+    its console errors, failed requests, images, typeset mathematics and links."""
+    seen: dict[str, dict[str, Any]] = {}
+    queue = [server + "index.html"]
+    while queue:
+        url = queue.pop()
+        if url in seen:
+            continue
+        report: dict[str, Any] = {"errors": [], "failed": []}
+        seen[url] = report
+        if not url.endswith(".html"):
+            report["status"] = _status(url)  # a notebook, a picture: it must be served
+            continue
+        page = browser.new_page()
+        page.on("console", lambda m, r=report: m.type == "error" and r["errors"].append(m.text))
+        page.on("pageerror", lambda e, r=report: r["errors"].append(str(e)))
+        page.on("requestfailed", lambda q, r=report: r["failed"].append(q.url))
+        response = page.goto(url, wait_until="load")
+        report["status"] = response.status if response else None
+        # MathJax's promise settles once it has typeset the page.
+        page.evaluate("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+        report.update(page.evaluate(_INSPECT))
+        page.close()
+        for href in report.pop("links"):
+            target, _ = urldefrag(urljoin(url, href))
+            if target.startswith(server) and target not in seen:
+                queue.append(target)
+    return seen
+
+
+_INSPECT = """() => ({
+  links: [...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href')),
+  images: [...document.querySelectorAll('img')].map(i => ({
+    src: i.currentSrc || i.src, loaded: i.complete && i.naturalWidth > 0})),
+  math: document.querySelectorAll('.arithmatex').length,
+  typeset: document.querySelectorAll('.arithmatex mjx-container').length,
+  mathErrors: document.querySelectorAll('mjx-merror').length,
+})"""
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_the_site_builds_in_strict_mode_with_every_part(site: Path) -> None:
+    for page in [
+        "index.html", "getting-started.html", "from-autograd.html", "from-jax.html",
+        "from-pytorch.html", "sharp-bits.html", "notebooks/index.html", "tour/index.html",
+        "api/transforms.html", "api/numpy.html", "api/nn.html", "js/mathjax/tex-svg.js",
+        "img/graph.svg",
+    ]:  # fmt: skip
+        assert (site / page).is_file(), page
+    tour = sorted(p.stem for p in (ROOT / "docs" / "tour").glob("[0-9]*.md"))
+    assert tour and tour == sorted(p.stem for p in (site / "tour").glob("[0-9]*.html"))
+    notebooks = sorted(p.name for p in (ROOT / "docs" / "notebooks").glob("*.ipynb"))
+    assert notebooks == sorted(p.name for p in (site / "notebooks").glob("*.ipynb"))
+    assert "np.linalg.svd" in (site / "api" / "numpy.html").read_text(encoding="utf-8")
+
+
+def test_every_internal_link_is_served(crawl: dict[str, dict[str, Any]], server: str) -> None:
+    assert len(crawl) > 30  # the crawl reached the tour, the API pages and the notebooks
+    broken = {url: r["status"] for url, r in crawl.items() if r["status"] != 200}
+    assert not broken, f"broken internal links: {broken}"
+    for wanted in ["tour/index.html", "api/learn.html", "sharp-bits.html", "from-jax.html"]:
+        assert server + wanted in crawl, f"{wanted} is not linked from the site"
+    assert any(url.endswith(".ipynb") for url in crawl), "no notebook is linked"
+
+
+def test_no_page_logs_an_error_or_fails_a_request(crawl: dict[str, dict[str, Any]]) -> None:
+    errors = {url: r["errors"] + r["failed"] for url, r in crawl.items() if r["errors"] or r["failed"]}
+    assert not errors, f"console errors or failed requests: {errors}"
+
+
+def test_every_image_loads(crawl: dict[str, dict[str, Any]]) -> None:
+    images = [image for r in crawl.values() for image in r.get("images", [])]
+    assert any(image["src"].endswith(".svg") for image in images)  # at least the home page's
+    broken = [image["src"] for image in images if not image["loaded"]]
+    assert not broken, f"images that did not load: {broken}"
+
+
+def test_the_mathematics_is_typeset(crawl: dict[str, dict[str, Any]], server: str) -> None:
+    assert crawl[server + "sharp-bits.html"]["math"] > 0  # the page has formulas to typeset
+    for url, r in crawl.items():
+        if url.endswith(".html"):
+            assert r["typeset"] == r["math"], f"{url}: {r['math'] - r['typeset']} formulas raw"
+            assert r["mathErrors"] == 0, f"{url}: MathJax could not read a formula"
