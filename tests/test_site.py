@@ -155,7 +155,9 @@ def test_every_internal_link_is_served(crawl: dict[str, dict[str, Any]], server:
 
 
 def test_no_page_logs_an_error_or_fails_a_request(crawl: dict[str, dict[str, Any]]) -> None:
-    errors = {url: r["errors"] + r["failed"] for url, r in crawl.items() if r["errors"] or r["failed"]}
+    errors = {
+        url: r["errors"] + r["failed"] for url, r in crawl.items() if r["errors"] or r["failed"]
+    }
     assert not errors, f"console errors or failed requests: {errors}"
 
 
