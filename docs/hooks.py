@@ -6,6 +6,7 @@
   ``django-static-mathjax`` wheel (MathJax 3 only, no Django), so pages typeset their
   mathematics without a network.
 - The home page's picture, ``img/graph.svg``, is drawn by ``chainrule.draw`` at build time.
+- ``<!-- notebooks -->`` on the notebooks' page becomes a link to each notebook there is.
 - ``<!-- numpy-functions -->`` on the API page of ``chainrule.numpy`` becomes the list of
   its differentiable functions, family by family, read from the rule modules.
 """
@@ -52,9 +53,23 @@ def _graph() -> str:
     return cr.draw(loss, 1.5, -0.2).svg()
 
 
-def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
-    if "<!-- numpy-functions -->" not in markdown:
-        return markdown
+def on_page_markdown(markdown: str, page: Any, config: Any, **_: Any) -> str:
+    if "<!-- notebooks -->" in markdown:
+        return markdown.replace("<!-- notebooks -->", _notebooks(Path(config["docs_dir"])))
+    if "<!-- numpy-functions -->" in markdown:
+        return markdown.replace("<!-- numpy-functions -->", _numpy_functions())
+    return markdown
+
+
+def _notebooks(docs: Path) -> str:
+    from chainrule.learn.tour import PARTS
+
+    books = {p.stem: p.name for p in (docs / "notebooks").glob("*.ipynb")}
+    rows = [f"- [{title}]({books[part]})" for part, title in PARTS.items() if part in books]
+    return "\n".join(rows) + "\n"
+
+
+def _numpy_functions() -> str:
     import chainrule.numpy as np
     import chainrule.numpy.rules as rules
 
@@ -72,4 +87,4 @@ def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
             summary = " ".join((module.__doc__ or "").split("\n\n")[0].split())
             listed = ", ".join(f"`np.{prefix}{name}`" for name in sorted(names))
             sections.append(f"### {info.name}\n\n{summary}\n\n{listed}\n")
-    return markdown.replace("<!-- numpy-functions -->", "\n".join(sections))
+    return "\n".join(sections)
