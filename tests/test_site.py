@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -174,3 +175,36 @@ def test_the_mathematics_is_typeset(crawl: dict[str, dict[str, Any]], server: st
         if url.endswith(".html"):
             assert r["typeset"] == r["math"], f"{url}: {r['math'] - r['typeset']} formulas raw"
             assert r["mathErrors"] == 0, f"{url}: MathJax could not read a formula"
+
+
+def _docs_module(name: str) -> Any:
+    """A module of docs/ (the site's hooks), imported from its file."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "docs" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_doctests_in_docstrings_are_fenced_as_code() -> None:
+    fence = _docs_module("griffe_doctest").fence_doctests
+    text = "Why.\n\n    >>> f(1)\n    2\n    >>> g(\n    ...     3)\n\nAfter.\n>>> h()"
+    assert fence(text) == (
+        "Why.\n\n    ```pycon\n    >>> f(1)\n    2\n    >>> g(\n    ...     3)\n    ```\n\n"
+        "After.\n```pycon\n>>> h()\n```"
+    )
+    assert fence("No example here.\n  Indented prose.") == "No example here.\n  Indented prose."
+
+
+def test_every_tour_page_joins_the_navigation_in_order(tmp_path: Path) -> None:
+    (tmp_path / "tour").mkdir()
+    for name in ["README.md", "10-attention.md", "02-derivatives.md", "01-limits.md"]:
+        (tmp_path / "tour" / name).write_text("# x\n", encoding="utf-8")
+    config = {"docs_dir": str(tmp_path), "nav": [{"Home": "index.md"}, {"Tour": "tour/README.md"}]}
+    nav = _docs_module("hooks").on_config(config)["nav"]
+    assert nav == [
+        {"Home": "index.md"},
+        {"Tour": [
+            "tour/README.md", "tour/01-limits.md", "tour/02-derivatives.md", "tour/10-attention.md",
+        ]},
+    ]  # fmt: skip
