@@ -81,8 +81,7 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-@pytest.fixture(scope="module")
-def crawl(browser: Any, server: str) -> dict[str, dict[str, Any]]:
+def _crawl(browser: Any, server: str) -> dict[str, dict[str, Any]]:
     """Every page reachable by internal links from the home page, each opened in the browser:
     its console errors, failed requests, images, typeset mathematics and links."""
     seen: dict[str, dict[str, Any]] = {}
@@ -131,7 +130,21 @@ def _status(url: str) -> int:
         return error.code
 
 
-def test_the_site_builds_in_strict_mode_with_every_part(site: Path) -> None:
+def test_the_site_builds_and_renders_in_a_browser(
+    site: Path, request: pytest.FixtureRequest
+) -> None:
+    """One test, so that the site is built and crawled once even when xdist spreads tests."""
+    _check_the_files(site)
+    browser = request.getfixturevalue("browser")  # skips here (not in CI) without Chromium
+    server = request.getfixturevalue("server")
+    pages = _crawl(browser, server)
+    _check_links(pages, server)
+    _check_errors(pages)
+    _check_images(pages)
+    _check_mathematics(pages, server)
+
+
+def _check_the_files(site: Path) -> None:
     for page in [
         "index.html", "getting-started.html", "from-autograd.html", "from-jax.html",
         "from-pytorch.html", "sharp-bits.html", "notebooks/index.html", "tour/index.html",
@@ -146,32 +159,34 @@ def test_the_site_builds_in_strict_mode_with_every_part(site: Path) -> None:
     assert "np.linalg.svd" in (site / "api" / "numpy.html").read_text(encoding="utf-8")
 
 
-def test_every_internal_link_is_served(crawl: dict[str, dict[str, Any]], server: str) -> None:
-    assert len(crawl) > 30  # the crawl reached the tour, the API pages and the notebooks
-    broken = {url: r["status"] for url, r in crawl.items() if r["status"] != 200}
+def _check_links(pages: dict[str, dict[str, Any]], server: str) -> None:
+    assert len(pages) > 30  # the crawl reached the tour, the API pages and the notebooks
+    broken = {url: r["status"] for url, r in pages.items() if r["status"] != 200}
     assert not broken, f"broken internal links: {broken}"
     for wanted in ["tour/index.html", "api/learn.html", "sharp-bits.html", "from-jax.html"]:
-        assert server + wanted in crawl, f"{wanted} is not linked from the site"
-    assert any(url.endswith(".ipynb") for url in crawl), "no notebook is linked"
+        assert server + wanted in pages, f"{wanted} is not linked from the site"
+    notebooks = {p.name for p in (ROOT / "docs" / "notebooks").glob("*.ipynb")}
+    linked = {url.rsplit("/", 1)[1] for url in pages if url.endswith(".ipynb")}
+    assert notebooks and linked == notebooks, "every notebook is linked from the notebooks page"
 
 
-def test_no_page_logs_an_error_or_fails_a_request(crawl: dict[str, dict[str, Any]]) -> None:
+def _check_errors(pages: dict[str, dict[str, Any]]) -> None:
     errors = {
-        url: r["errors"] + r["failed"] for url, r in crawl.items() if r["errors"] or r["failed"]
+        url: r["errors"] + r["failed"] for url, r in pages.items() if r["errors"] or r["failed"]
     }
     assert not errors, f"console errors or failed requests: {errors}"
 
 
-def test_every_image_loads(crawl: dict[str, dict[str, Any]]) -> None:
-    images = [image for r in crawl.values() for image in r.get("images", [])]
+def _check_images(pages: dict[str, dict[str, Any]]) -> None:
+    images = [image for r in pages.values() for image in r.get("images", [])]
     assert any(image["src"].endswith(".svg") for image in images)  # at least the home page's
     broken = [image["src"] for image in images if not image["loaded"]]
     assert not broken, f"images that did not load: {broken}"
 
 
-def test_the_mathematics_is_typeset(crawl: dict[str, dict[str, Any]], server: str) -> None:
-    assert crawl[server + "sharp-bits.html"]["math"] > 0  # the page has formulas to typeset
-    for url, r in crawl.items():
+def _check_mathematics(pages: dict[str, dict[str, Any]], server: str) -> None:
+    assert pages[server + "sharp-bits.html"]["math"] > 0  # the page has formulas to typeset
+    for url, r in pages.items():
         if url.endswith(".html"):
             assert r["typeset"] == r["math"], f"{url}: {r['math'] - r['typeset']} formulas raw"
             assert r["mathErrors"] == 0, f"{url}: MathJax could not read a formula"
