@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,11 +52,23 @@ def test_a_part_without_stops_is_refused_by_name() -> None:
         notebooks.notebook("nowhere")
 
 
+@pytest.fixture
+def kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A kernel of this very Python (with this process's environment), whatever kernels the
+    machine has installed under the name "python3"."""
+    spec = tmp_path / "jupyter" / "kernels" / "chainrule-test"
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    kernel = {"argv": argv, "display_name": "chainrule tests", "language": "python"}
+    (spec / "kernel.json").write_text(json.dumps(kernel), encoding="utf-8")
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    return spec.name
+
+
 @pytest.mark.parametrize("part", PARTS)
-def test_the_notebook_runs_and_every_check_passes(part: str, tmp_path: Path) -> None:
+def test_the_notebook_runs_and_every_check_passes(part: str, kernel: str, tmp_path: Path) -> None:
     book = notebooks.notebook(part)
-    # A kernel of this Python (ipykernel), which inherits this process's environment.
-    nbclient.NotebookClient(book, timeout=120, kernel_name="python3").execute()
+    nbclient.NotebookClient(book, timeout=120, kernel_name=kernel).execute()
     stops = [s for s in tour.STOPS if s.part == part]
     cells = [c for c in book.cells if c.cell_type == "code"]
     assert len(cells) == len(stops)
