@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # The only torch allowed: it installs from a local CPU wheel (any other spec downloads GBs).
 TORCH  := torch==2.13.0
 
-.PHONY: venv train tour docs test test-portable lint bench oracle clean
+.PHONY: venv train tour docs site test test-portable lint bench oracle clean
 
 venv: $(STAMP)
 
@@ -21,9 +21,17 @@ train: $(STAMP)
 tour: $(STAMP)
 	$(BIN)/chainrule tour
 
-# The tour's pages are written from its code; tests/test_tour.py fails when they drift.
+# The tour's pages and notebooks are written from its code (tests/test_tour.py and
+# tests/test_notebooks.py fail when they drift), then the site is built.
 docs: $(STAMP)
 	$(BIN)/python -c "from chainrule.learn.tour import write_pages; write_pages('docs/tour')"
+	$(BIN)/python -c "from chainrule.learn.tour.notebooks import write_notebooks as w; w('docs/notebooks')"
+	$(MAKE) site
+
+# The documentation site, from the committed pages, into site/ (open site/index.html); strict:
+# a warning (a broken link, a page missing from the navigation, a bad docstring) is an error.
+site: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
@@ -59,5 +67,5 @@ oracle: $(STAMP)
 	$(BIN)/pip install '$(TORCH)'
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist site
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
