@@ -1,0 +1,474 @@
+"""Check a derivative you wrote by hand against chainrule's, entry by entry, with a hint.
+
+The guide's advice is to write gradient descent and a network in NumPy first. Here is the
+witness for that work: `check_derivative(f, df, ...)` computes f's derivative with chainrule
+(exact up to rounding) at a few points and compares yours with it. Where they differ the
+report says where, entry by entry, and guesses why: a wrong sign, a constant factor (the 2
+of x², the 1/n of a mean), a transpose, a wrong shape, swapped results, or a formula that is
+right at some points only.
+
+Both are compared in float64 (float32 where you return float32): an entry agrees when it is
+within ``sqrt(eps)`` (1.5e-8 in float64) times the largest entry of the true derivative at
+that point. Two correct formulas agree to a few ulps unless they cancel; every mistake of
+the kinds above is off by far more.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy
+
+from chainrule import tree
+from chainrule.transforms import describe, grad, jacobian, vjp
+
+__all__ = ["DerivativeReport", "PointCheck", "check_derivative", "compare"]
+
+_SHOWN_POINTS = 3  # how many differing points the report lists
+_SHOWN_ENTRIES = 4  # and how many entries of each
+
+
+@dataclass(frozen=True)
+class PointCheck:
+    """One point: the arguments, the true values, yours, and what differs."""
+
+    point: str  # the point as the report prints it
+    names: list[str]  # a name for each result: '', "['W1']", '[0]'
+    expected: list[numpy.ndarray]  # the true leaves (float64)
+    got: list[numpy.ndarray | None]  # yours, None where it is not numbers
+    tolerance: float  # rtol times the largest entry of the true result (or 1 if all are 0)
+    rtol: float
+    differences: list[str]  # 'name[i]: yours a, true b' for each entry off, or the problem
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+
+@dataclass(frozen=True)
+class DerivativeReport:
+    """What `check_derivative` found: true (``.ok``) when yours agrees at every point.
+
+    It prints as a short report: where yours differs, entry by entry, and the hints.
+    """
+
+    what: str
+    checks: tuple[PointCheck, ...]
+    hints: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __str__(self) -> str:
+        n = len(self.checks)
+        if self.ok:
+            rtol = max(c.rtol for c in self.checks)
+            return (
+                f"✓ {self.what}: yours agrees at {n} point{'s' * (n != 1)} "
+                f"(to {rtol:.2g} times its largest entry)"
+            )
+        bad = [c for c in self.checks if not c.ok]
+        lines = [f"✗ {self.what}: yours differs at {len(bad)} of {n} point{'s' * (n != 1)}"]
+        for c in bad[:_SHOWN_POINTS]:
+            lines.append(f"  at {c.point}:")
+            lines += [f"    {d}" for d in c.differences[:_SHOWN_ENTRIES]]
+            if len(c.differences) > _SHOWN_ENTRIES:
+                lines.append(f"    ... and {len(c.differences) - _SHOWN_ENTRIES} more entries")
+        lines += [f"  hint: {h}" for h in self.hints]
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+# --------------------------------------------------------------------------- the checker
+
+
+def check_derivative(
+    f: Callable[..., Any],
+    df: Callable[..., Any],
+    *args: Any,
+    at: Sequence[Any] | None = None,
+    argnums: int | tuple[int, ...] = 0,
+    backward: bool = False,
+    points: int = 4,
+    seed: int = 0,
+) -> DerivativeReport:
+    """Compare your derivative `df` of `f` with chainrule's, and say where and how it differs.
+
+    `f` is written with ``chainrule.numpy``; `df` is yours (plain NumPy is fine) and takes
+    the same arguments. What `df` returns depends on `f`:
+
+    - `f` returns a scalar: the derivative or gradient, shaped like the argument (a pytree
+      of parameters gives a pytree of gradients: a backward pass), as ``cr.grad(f)``;
+    - `f` returns an array: the Jacobian, shaped ``out.shape + in.shape``, as
+      ``cr.jacobian(f)``;
+    - ``backward=True``: ``df(*args, g)`` is the backward pass of one layer: given ``g``,
+      the gradient with respect to f's output, it returns the gradient with respect to the
+      argument (``g`` times the Jacobian), as the function ``cr.vjp`` returns.
+
+    `argnums` says which arguments are differentiated (a tuple: `df` returns one result per
+    argument, in that order); the others (data, targets) stay fixed. The points are `at` (a
+    list of points, each a tuple of arguments, or one value for a function of one argument),
+    or `args` and ``points - 1`` more drawn near it with the fixed `seed`, or, with neither,
+    `points` scalars drawn in [-3, 3] for each argument. Points where f or its derivative is
+    not finite are drawn again.
+
+    Returns a `DerivativeReport`: true when yours agrees everywhere, and printed, where it
+    differs, entry by entry, with a hint.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> def softplus(x):
+    ...     return np.log(1 + np.exp(x))
+    >>> cr.check_derivative(softplus, lambda x: 1 / (1 + np.exp(-x)))
+    ✓ the derivative of `softplus`: yours agrees at 4 points (to 1.5e-08 times its largest entry)
+    >>> report = cr.check_derivative(softplus, lambda x: -1 / (1 + np.exp(-x)))
+    >>> report.ok
+    False
+    >>> print(report.hints[0])
+    wrong sign: yours is minus the true derivative. Check the sign of each term.
+    """
+    who = f"check_derivative of {describe(f)}"
+    if not callable(f) or not callable(df):
+        raise TypeError(f"{who}: f and df must be functions, got {type(f).__name__} and "
+                        f"{type(df).__name__}.")  # fmt: skip
+    if isinstance(points, bool) or not isinstance(points, int) or points < 1:
+        raise ValueError(f"{who}: points must be a positive integer, got {points!r}.")
+    many = isinstance(argnums, tuple)
+    nums = argnums if isinstance(argnums, tuple) else (argnums,)
+    rng = numpy.random.default_rng(seed)
+    if at is not None:
+        if args:
+            raise TypeError(f"{who}: give the points either as arguments or as at=, not both.")
+        given = [tuple(p) if isinstance(p, tuple) else (p,) for p in at]
+        if not given:
+            raise ValueError(f"{who}: at= is empty; give at least one point.")
+        draw = None
+    else:
+        given = [args] if args else []
+        draw = args or (0.0,) * _arity(f, who)
+
+    def true_derivative(point: tuple[Any, ...]) -> Any:
+        if backward:
+            def partial(*moved: Any) -> Any:
+                full = list(point)
+                for i, m in zip(nums, moved):
+                    full[i] = m
+                return f(*full)
+
+            out, pull = vjp(partial, *(point[i] for i in nums))
+            g = tree.map(lambda o: rng.standard_normal(numpy.shape(o)), out)
+            cotangents = pull(g)
+            return (cotangents if many else cotangents[0]), g
+        out = f(*point)
+        if all(numpy.size(o) == 1 and numpy.ndim(o) == 0 for o in tree.leaves(out)):
+            return grad(f, argnums)(*point), None
+        return jacobian(f, argnums)(*point), None
+
+    def finite(point: tuple[Any, ...]) -> tuple[Any, Any] | None:
+        with numpy.errstate(all="ignore"):
+            try:
+                expected, g = true_derivative(point)
+            except (ArithmeticError, ValueError):
+                return None
+        ok = all(numpy.all(numpy.isfinite(e)) for e in tree.leaves(expected))
+        return (expected, g) if ok else None
+
+    checked: list[tuple[tuple[Any, ...], Any, Any]] = []
+    for point in given:
+        point = _floats(point, nums, who)
+        expected, g = true_derivative(point)
+        checked.append((point, expected, g))
+    while draw is not None and len(checked) < points:
+        for _ in range(100):
+            point = _near(draw, nums, rng, around=bool(args))
+            found = finite(point)
+            if found is not None:
+                break
+        else:
+            raise ValueError(f"{who}: no point near {draw!r} where f and its derivative are "
+                             "finite; give the points with at=[...].")  # fmt: skip
+        checked.append((point, *found))
+
+    names = _parameter_names(f, len(checked[0][0]))
+    cases = []
+    for point, expected, g in checked:
+        mine = df(*_copies(point), *(() if g is None else (_copies((g,))[0],)))
+        cases.append((_show_point(point, names), expected, mine))
+    kind = "backward pass" if backward else "derivative"
+    return compare(f"the {kind} of {describe(f)}", cases)
+
+
+_CHAIN_RULE_ADVICE = (
+    "no simple pattern (sign, factor, transpose): redo the chain rule one step at a time; "
+    "cr.explain(f, ...) prints chainrule's steps with their numbers."
+)
+
+
+def compare(
+    what: str, cases: Sequence[tuple[str, Any, Any]], advice: str = _CHAIN_RULE_ADVICE
+) -> DerivativeReport:
+    """The report on `cases`, each ``(point, true pytree, yours)``: the engine of the checker,
+    also for exercises whose answer is a value (a stable logsumexp, an Adam step) rather than
+    a derivative. `advice` is the hint where no usual mistake fits."""
+    checks = [_check_point(point, expected, mine) for point, expected, mine in cases]
+    return DerivativeReport(what, tuple(checks), tuple(_hints(checks, advice)))
+
+
+# ------------------------------------------------------------------------------- points
+
+
+def _arity(f: Callable[..., Any], who: str) -> int:
+    try:
+        params = inspect.signature(f).parameters.values()
+    except (TypeError, ValueError):
+        return 1
+    n = sum(
+        p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        for p in params
+    )
+    if n == 0:
+        raise TypeError(f"{who}: f takes no argument to differentiate.")
+    return n
+
+
+def _floats(point: tuple[Any, ...], nums: tuple[int, ...], who: str) -> tuple[Any, ...]:
+    """The point with its differentiated arguments as float64 arrays (ints would be refused)."""
+    for i in nums:
+        if not -len(point) <= i < len(point):
+            raise ValueError(f"{who}: argnums {i} is out of range for {len(point)} argument(s).")
+    return tuple(
+        tree.map(lambda a: numpy.asarray(a, dtype=float), a) if i in nums else a
+        for i, a in enumerate(point)
+    )
+
+
+def _near(
+    base: tuple[Any, ...], nums: tuple[int, ...], rng: numpy.random.Generator, around: bool
+) -> tuple[Any, ...]:
+    """A random point: the differentiated arguments moved by about half their size (at least
+    0.5), or, with no example, drawn uniformly in [-3, 3]."""
+
+    def move(a: Any) -> Any:
+        a = numpy.asarray(a, dtype=float)
+        if not around:
+            return rng.uniform(-3.0, 3.0, a.shape)
+        return a + 0.5 * numpy.maximum(numpy.abs(a), 1.0) * rng.standard_normal(a.shape)
+
+    return tuple(tree.map(move, a) if i in nums else a for i, a in enumerate(base))
+
+
+def _copies(point: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Fresh copies, so that a df that writes into its arguments changes nothing here."""
+    return tuple(tree.map(lambda a: numpy.array(a) if isinstance(a, numpy.ndarray) else a, a)
+                 for a in point)  # fmt: skip
+
+
+def _parameter_names(f: Callable[..., Any], n: int) -> list[str]:
+    try:
+        names = [p.name for p in inspect.signature(f).parameters.values()]
+    except (TypeError, ValueError):
+        names = []
+    return (names + [f"arg{i}" for i in range(len(names), n)])[:n]
+
+
+def _show_point(point: tuple[Any, ...], names: list[str]) -> str:
+    """``x=0.5, y=-1`` for small arguments, the argument's shape for larger ones."""
+    parts = []
+    for name, a in zip(names, point):
+        leaves = tree.leaves(a)
+        if len(leaves) == 1 and numpy.size(leaves[0]) <= 3:
+            v = numpy.asarray(leaves[0])
+            text = f"{float(v):.4g}" if v.ndim == 0 else numpy.array2string(v, precision=4)
+            parts.append(f"{name}={text}")
+        else:
+            parts.append(f"{name}=<{_shape_text(a)}>")
+    return ", ".join(parts)
+
+
+def _shape_text(a: Any) -> str:
+    leaves = tree.leaves(a)
+    if len(leaves) == 1 and leaves[0] is a:
+        return f"shape {numpy.shape(a)}"
+    return f"{len(leaves)} arrays"
+
+
+# ---------------------------------------------------------------------------- comparing
+
+
+def _names(t: Any) -> list[str]:
+    """A name per leaf, in `tree.flatten`'s order: ``['W1']``, ``[0]``, or '' for one leaf."""
+    if isinstance(t, dict):
+        keys = list(t)
+        try:
+            keys = sorted(keys)
+        except TypeError:
+            pass
+        return [f"[{k!r}]{n}" for k in keys for n in _names(t[k])]
+    if isinstance(t, (tuple, list)) and not hasattr(t, "_fields"):
+        return [f"[{i}]{n}" for i, v in enumerate(t) for n in _names(v)]
+    if hasattr(t, "_fields"):
+        return [f".{k}{n}" for k, v in zip(t._fields, t) for n in _names(v)]
+    return [f"<{i}>" for i in range(len(tree.leaves(t)))] if tree.leaves(t) != [t] else [""]
+
+
+def _precision(leaves: list[Any]) -> float:
+    """sqrt(eps) of the least precise float dtype you returned (float64 for everything else)."""
+    eps = [numpy.finfo(numpy.asarray(x).dtype).eps for x in leaves
+           if numpy.asarray(x).dtype.kind == "f"]  # fmt: skip
+    return math.sqrt(max(eps, default=numpy.finfo(float).eps))
+
+
+def _check_point(point: str, expected: Any, mine: Any) -> PointCheck:
+    true_leaves = [numpy.asarray(e, dtype=float) for e in tree.leaves(expected)]
+    names = _names(expected)
+    scale = max((float(numpy.max(numpy.abs(e), initial=0.0)) for e in true_leaves), default=0.0)
+    unusable = [None] * len(true_leaves)
+    if mine is None:
+        return PointCheck(point, names, true_leaves, unusable, 0.0, 0.0,
+                          ["yours returned None: fill in the body and return the result"])  # fmt: skip
+    try:
+        my_leaves = [numpy.asarray(m, dtype=float) for m in tree.leaves(mine)]
+    except (TypeError, ValueError) as exc:
+        return PointCheck(point, names, true_leaves, unusable, 0.0, 0.0,
+                          [f"yours is not numbers: {exc}"])  # fmt: skip
+    if len(my_leaves) != len(true_leaves):
+        return PointCheck(point, names, true_leaves, unusable, 0.0, 0.0, [
+            f"yours has {len(my_leaves)} array(s), the true one {len(true_leaves)}: return "
+            f"one result for each of {_structure(expected)}"])  # fmt: skip
+    rtol = _precision(tree.leaves(mine))
+    tol = rtol * (scale if scale > 0 else 1.0)
+    got: list[numpy.ndarray | None] = list(my_leaves)
+    differences = []
+    for name, e, m in zip(names, true_leaves, my_leaves):
+        if m.shape != e.shape:
+            differences.append(f"{name or 'yours'}: shape {m.shape}, the true one {e.shape}")
+            continue
+        off = ~(numpy.abs(m - e) <= tol)  # NaN is off too
+        for idx in zip(*numpy.nonzero(off)) if e.ndim else ([()] if off else []):
+            where = f"{name}{list(map(int, idx)) if idx else ''}" or "value"
+            differences.append(f"{where}: yours {_fmt(m[idx])}, true {_fmt(e[idx])}")
+    return PointCheck(point, names, true_leaves, got, tol, rtol, differences)
+
+
+def _structure(t: Any) -> str:
+    return ", ".join(f"{n or 'the result'} {numpy.shape(x)}"
+                     for n, x in zip(_names(t), tree.leaves(t)))  # fmt: skip
+
+
+def _fmt(x: Any) -> str:
+    return f"{float(x):.6g}"
+
+
+# -------------------------------------------------------------------------------- hints
+
+
+def _close(a: numpy.ndarray, b: numpy.ndarray, tol: float) -> bool:
+    return a.shape == b.shape and bool(numpy.all(numpy.abs(a - b) <= tol))
+
+
+def _fraction(c: float) -> str:
+    """2, 1/2, 1/8 or -3 when c is such a simple fraction, else c to 4 digits."""
+    q = Fraction(c).limit_denominator(1000)
+    if abs(float(q) - c) <= 1e-6 * abs(c):
+        return str(q)
+    return f"{c:.4g}"
+
+
+def _hints(checks: list[PointCheck], advice: str) -> list[str]:
+    bad = [c for c in checks if not c.ok]
+    if not bad:
+        return []
+    if any(c.tolerance == 0.0 for c in bad):
+        return []  # None or not numbers: the difference line says it all
+    hints = _swaps(checks)
+    swapped = {k for i, j in _swapped_pairs(checks) for k in (i, j)}
+    for k, name in enumerate(checks[0].names):
+        hint = None if k in swapped else _leaf_hint([(c.got[k], c.expected[k], c.tolerance)
+                                                     for c in checks])  # fmt: skip
+        if hint:
+            hints.append(f"{name}: {hint}" if name else hint)
+    if not hints and len(bad) < len(checks):
+        good = [i + 1 for i, c in enumerate(checks) if c.ok]
+        wrong = [i + 1 for i, c in enumerate(checks) if not c.ok]
+        hints.append(
+            f"right at point(s) {_list(good)}, wrong at {_list(wrong)}: does your formula "
+            "hold for every input (both signs, each side of a kink, each branch)?"
+        )
+    if not hints:
+        hints.append(advice)
+    return hints
+
+
+def _list(xs: list[int]) -> str:
+    return ", ".join(map(str, xs))
+
+
+def _leaf_hint(pairs: list[tuple[numpy.ndarray | None, numpy.ndarray, float]]) -> str | None:
+    """What is wrong with one result across the points, if it is one of the usual mistakes."""
+    if any(g is None for g, _, _ in pairs) or all(_close(g, e, t) for g, e, t in pairs):
+        return None
+    got = [g for g, _, _ in pairs if g is not None]
+    if all(g.ndim == 2 and _close(g.T, e, t) for g, e, t in pairs):
+        return (
+            "transposed: yours is the transpose of the true one. Check the order of a matrix "
+            "product (x W against W x) and what the shape of the result must be."
+        )
+    if any(g.shape != e.shape for g, e, _ in pairs):
+        (g, e, _), *_ = [(g, e, t) for g, e, t in pairs if g.shape != e.shape]
+        same = all(g.size == e.size and _close(g.reshape(e.shape), e, t) for g, e, t in pairs)
+        return (
+            f"wrong shape {g.shape}: the true one has shape {e.shape}"
+            + (", and the same numbers: reshape yours." if same else ". A derivative is shaped "
+               "like what it is taken with respect to.")
+        )  # fmt: skip
+    if any(not numpy.all(numpy.isfinite(g)) and numpy.all(numpy.isfinite(e)) for g, e, _ in pairs):
+        return (
+            "yours is not finite (inf or nan) where the true one is: an overflow, or a "
+            "division by zero? Rewrite the formula so that no intermediate can overflow."
+        )
+    if all(_close(g, -e, t) for g, e, t in pairs):
+        return "wrong sign: yours is minus the true derivative. Check the sign of each term."
+    g_all = numpy.concatenate([g.ravel() for g in got])
+    e_all = numpy.concatenate([e.ravel() for _, e, _ in pairs])
+    if e_all @ e_all > 0:
+        c = float(g_all @ e_all / (e_all @ e_all))
+        if c != 0 and all(_close(g, c * e, t * max(1.0, abs(c))) for g, e, t in pairs):
+            return (
+                f"a constant factor: yours is {_fraction(c)} times the true one. A missing or "
+                "extra constant, like the 2 of d/dx x² = 2x or the 1/n of a mean?"
+            )
+    return None
+
+
+def _swapped_pairs(checks: list[PointCheck]) -> list[tuple[int, int]]:
+    """Results returned in the wrong order: yours i is the true j, and yours j the true i."""
+    n = len(checks[0].expected)
+    return [(i, j) for i in range(n) for j in range(i + 1, n)
+            if all(_swapped(c, i, j) for c in checks)]  # fmt: skip
+
+
+def _swaps(checks: list[PointCheck]) -> list[str]:
+    names = [f"result{n}" if n.startswith("[") else n for n in checks[0].names]
+    return [
+        f"swapped: your {names[i]} is the true {names[j]} and the other way round: return "
+        "the results in the order of the arguments."
+        for i, j in _swapped_pairs(checks)
+    ]
+
+
+def _swapped(c: PointCheck, i: int, j: int) -> bool:
+    gi, gj = c.got[i], c.got[j]
+    return (
+        gi is not None and gj is not None and not c.ok
+        and _close(gi, c.expected[j], c.tolerance) and _close(gj, c.expected[i], c.tolerance)
+    )  # fmt: skip
