@@ -15,6 +15,7 @@ the kinds above is off by far more.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 from collections.abc import Callable, Sequence
@@ -78,6 +79,8 @@ class DerivativeReport:
             )
         bad = [c for c in self.checks if not c.ok]
         lines = [f"✗ {self.what}: yours differs at {len(bad)} of {n} point{'s' * (n != 1)}"]
+        if all(c.tolerance == 0.0 for c in bad):  # not numbers at all: the same at every point
+            return "\n".join([*lines, f"  {bad[0].differences[0]}"])
         for c in bad[:_SHOWN_POINTS]:
             lines.append(f"  at {c.point}:")
             lines += [f"    {d}" for d in c.differences[:_SHOWN_ENTRIES]]
@@ -159,9 +162,10 @@ def check_derivative(
 
     def true_derivative(point: tuple[Any, ...]) -> Any:
         if backward:
+
             def partial(*moved: Any) -> Any:
                 full = list(point)
-                for i, m in zip(nums, moved):
+                for i, m in zip(nums, moved, strict=True):
                     full[i] = m
                 return f(*full)
 
@@ -284,7 +288,7 @@ def _parameter_names(f: Callable[..., Any], n: int) -> list[str]:
 def _show_point(point: tuple[Any, ...], names: list[str]) -> str:
     """``x=0.5, y=-1`` for small arguments, the argument's shape for larger ones."""
     parts = []
-    for name, a in zip(names, point):
+    for name, a in zip(names, point, strict=True):
         leaves = tree.leaves(a)
         if len(leaves) == 1 and numpy.size(leaves[0]) <= 3:
             v = numpy.asarray(leaves[0])
@@ -309,15 +313,13 @@ def _names(t: Any) -> list[str]:
     """A name per leaf, in `tree.flatten`'s order: ``['W1']``, ``[0]``, or '' for one leaf."""
     if isinstance(t, dict):
         keys = list(t)
-        try:
+        with contextlib.suppress(TypeError):
             keys = sorted(keys)
-        except TypeError:
-            pass
         return [f"[{k!r}]{n}" for k in keys for n in _names(t[k])]
     if isinstance(t, (tuple, list)) and not hasattr(t, "_fields"):
         return [f"[{i}]{n}" for i, v in enumerate(t) for n in _names(v)]
     if hasattr(t, "_fields"):
-        return [f".{k}{n}" for k, v in zip(t._fields, t) for n in _names(v)]
+        return [f".{k}{n}" for k, v in zip(t._fields, t, strict=True) for n in _names(v)]
     return [f"<{i}>" for i in range(len(tree.leaves(t)))] if tree.leaves(t) != [t] else [""]
 
 
@@ -332,7 +334,7 @@ def _check_point(point: str, expected: Any, mine: Any) -> PointCheck:
     true_leaves = [numpy.asarray(e, dtype=float) for e in tree.leaves(expected)]
     names = _names(expected)
     scale = max((float(numpy.max(numpy.abs(e), initial=0.0)) for e in true_leaves), default=0.0)
-    unusable = [None] * len(true_leaves)
+    unusable: list[numpy.ndarray | None] = [None] * len(true_leaves)
     if mine is None:
         return PointCheck(point, names, true_leaves, unusable, 0.0, 0.0,
                           ["yours returned None: fill in the body and return the result"])  # fmt: skip
@@ -349,12 +351,12 @@ def _check_point(point: str, expected: Any, mine: Any) -> PointCheck:
     tol = rtol * (scale if scale > 0 else 1.0)
     got: list[numpy.ndarray | None] = list(my_leaves)
     differences = []
-    for name, e, m in zip(names, true_leaves, my_leaves):
+    for name, e, m in zip(names, true_leaves, my_leaves, strict=True):
         if m.shape != e.shape:
             differences.append(f"{name or 'yours'}: shape {m.shape}, the true one {e.shape}")
             continue
         off = ~(numpy.abs(m - e) <= tol)  # NaN is off too
-        for idx in zip(*numpy.nonzero(off)) if e.ndim else ([()] if off else []):
+        for idx in zip(*numpy.nonzero(off), strict=True) if e.ndim else ([()] if off else []):
             where = f"{name}{list(map(int, idx)) if idx else ''}" or "value"
             differences.append(f"{where}: yours {_fmt(m[idx])}, true {_fmt(e[idx])}")
     return PointCheck(point, names, true_leaves, got, tol, rtol, differences)
@@ -362,7 +364,7 @@ def _check_point(point: str, expected: Any, mine: Any) -> PointCheck:
 
 def _structure(t: Any) -> str:
     return ", ".join(f"{n or 'the result'} {numpy.shape(x)}"
-                     for n, x in zip(_names(t), tree.leaves(t)))  # fmt: skip
+                     for n, x in zip(_names(t), tree.leaves(t), strict=True))  # fmt: skip
 
 
 def _fmt(x: Any) -> str:
@@ -393,8 +395,7 @@ def _hints(checks: list[PointCheck], advice: str) -> list[str]:
     hints = _swaps(checks)
     swapped = {k for i, j in _swapped_pairs(checks) for k in (i, j)}
     for k, name in enumerate(checks[0].names):
-        hint = None if k in swapped else _leaf_hint([(c.got[k], c.expected[k], c.tolerance)
-                                                     for c in checks])  # fmt: skip
+        hint = None if k in swapped else _leaf_hint(checks, k)
         if hint:
             hints.append(f"{name}: {hint}" if name else hint)
     if not hints and len(bad) < len(checks):
@@ -413,11 +414,11 @@ def _list(xs: list[int]) -> str:
     return ", ".join(map(str, xs))
 
 
-def _leaf_hint(pairs: list[tuple[numpy.ndarray | None, numpy.ndarray, float]]) -> str | None:
-    """What is wrong with one result across the points, if it is one of the usual mistakes."""
-    if any(g is None for g, _, _ in pairs) or all(_close(g, e, t) for g, e, t in pairs):
+def _leaf_hint(checks: list[PointCheck], k: int) -> str | None:
+    """What is wrong with result `k` across the points, if it is one of the usual mistakes."""
+    pairs = [(g, c.expected[k], c.tolerance) for c in checks if (g := c.got[k]) is not None]
+    if len(pairs) < len(checks) or all(_close(g, e, t) for g, e, t in pairs):
         return None
-    got = [g for g, _, _ in pairs if g is not None]
     if all(g.ndim == 2 and _close(g.T, e, t) for g, e, t in pairs):
         return (
             "transposed: yours is the transpose of the true one. Check the order of a matrix "
@@ -438,7 +439,7 @@ def _leaf_hint(pairs: list[tuple[numpy.ndarray | None, numpy.ndarray, float]]) -
         )
     if all(_close(g, -e, t) for g, e, t in pairs):
         return "wrong sign: yours is minus the true derivative. Check the sign of each term."
-    g_all = numpy.concatenate([g.ravel() for g in got])
+    g_all = numpy.concatenate([g.ravel() for g, _, _ in pairs])
     e_all = numpy.concatenate([e.ravel() for _, e, _ in pairs])
     if e_all @ e_all > 0:
         c = float(g_all @ e_all / (e_all @ e_all))
