@@ -8,9 +8,11 @@ of x², the 1/n of a mean), a transpose, a wrong shape, swapped results, or a fo
 right at some points only.
 
 Both are compared in float64 (float32 where you return float32): an entry agrees when it is
-within ``sqrt(eps)`` (1.5e-8 in float64) times the largest entry of the true derivative at
-that point. Two correct formulas agree to a few ulps unless they cancel; every mistake of
-the kinds above is off by far more.
+within ``sqrt(eps)`` (1.5e-8 in float64) times the largest entry of its result (each array
+of a pytree of gradients on its own scale, so that a wrong bias gradient is not hidden by a
+large weight gradient), and never less than ``eps`` times the largest entry of them all.
+Two correct formulas agree to a few ulps unless they cancel badly; every mistake of the
+kinds above is off by far more.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ class PointCheck:
     names: list[str]  # a name for each result: '', "['W1']", '[0]'
     expected: list[numpy.ndarray]  # the true leaves (float64)
     got: list[numpy.ndarray | None]  # yours, None where it is not numbers
-    tolerance: float  # rtol times the largest entry of the true result (or 1 if all are 0)
+    tolerances: list[float]  # one per result; empty where yours is not numbers
     rtol: float
     differences: list[str]  # 'name[i]: yours a, true b' for each entry off, or the problem
 
@@ -79,7 +81,7 @@ class DerivativeReport:
             )
         bad = [c for c in self.checks if not c.ok]
         lines = [f"✗ {self.what}: yours differs at {len(bad)} of {n} point{'s' * (n != 1)}"]
-        if all(c.tolerance == 0.0 for c in bad):  # not numbers at all: the same at every point
+        if not any(c.tolerances for c in bad):  # not numbers at all: the same at every point
             return "\n".join([*lines, f"  {bad[0].differences[0]}"])
         for c in bad[:_SHOWN_POINTS]:
             lines.append(f"  at {c.point}:")
@@ -147,7 +149,6 @@ def check_derivative(
     if isinstance(points, bool) or not isinstance(points, int) or points < 1:
         raise ValueError(f"{who}: points must be a positive integer, got {points!r}.")
     many = isinstance(argnums, tuple)
-    nums = argnums if isinstance(argnums, tuple) else (argnums,)
     rng = numpy.random.default_rng(seed)
     if at is not None:
         if args:
@@ -155,61 +156,88 @@ def check_derivative(
         given = [tuple(p) if isinstance(p, tuple) else (p,) for p in at]
         if not given:
             raise ValueError(f"{who}: at= is empty; give at least one point.")
-        draw = None
     else:
         given = [args] if args else []
-        draw = args or (0.0,) * _arity(f, who)
+    example = args or (given[0] if given else (0.0,) * _arity(f, who))
+    nums = _argnums(argnums, len(example), who)
 
-    def true_derivative(point: tuple[Any, ...]) -> Any:
+    def truth(point: tuple[Any, ...]) -> tuple[Any, Any]:
+        """chainrule's derivative at `point`, and the cotangent g drawn for a backward pass."""
         if backward:
-
-            def partial(*moved: Any) -> Any:
-                full = list(point)
-                for i, m in zip(nums, moved, strict=True):
-                    full[i] = m
-                return f(*full)
-
-            out, pull = vjp(partial, *(point[i] for i in nums))
-            g = tree.map(lambda o: rng.standard_normal(numpy.shape(o)), out)
-            cotangents = pull(g)
+            g = tree.map(lambda o: rng.standard_normal(numpy.shape(o)), f(*point))
+            pull = vjp(lambda *moved: f(*_replace(point, nums, moved)), *(point[i] for i in nums))
+            cotangents = pull[1](g)
             return (cotangents if many else cotangents[0]), g
-        out = f(*point)
-        if all(numpy.size(o) == 1 and numpy.ndim(o) == 0 for o in tree.leaves(out)):
+        if all(numpy.ndim(o) == 0 for o in tree.leaves(f(*point))):
             return grad(f, argnums)(*point), None
         return jacobian(f, argnums)(*point), None
 
-    def finite(point: tuple[Any, ...]) -> tuple[Any, Any] | None:
-        with numpy.errstate(all="ignore"):
-            try:
-                expected, g = true_derivative(point)
-            except (ArithmeticError, ValueError):
-                return None
-        ok = all(numpy.all(numpy.isfinite(e)) for e in tree.leaves(expected))
-        return (expected, g) if ok else None
-
-    checked: list[tuple[tuple[Any, ...], Any, Any]] = []
+    checked = []
     for point in given:
         point = _floats(point, nums, who)
-        expected, g = true_derivative(point)
+        with numpy.errstate(all="ignore"):  # a point outside f's domain is refused below
+            expected, g = truth(point)
+        if not _finite(expected):
+            raise ValueError(f"{who}: the derivative is not finite at {point!r}; choose "
+                             "points where f is differentiable.")  # fmt: skip
         checked.append((point, expected, g))
-    while draw is not None and len(checked) < points:
-        for _ in range(100):
-            point = _near(draw, nums, rng, around=bool(args))
-            found = finite(point)
-            if found is not None:
-                break
-        else:
-            raise ValueError(f"{who}: no point near {draw!r} where f and its derivative are "
-                             "finite; give the points with at=[...].")  # fmt: skip
-        checked.append((point, *found))
+    while at is None and len(checked) < points:
+        checked.append(_draw(truth, example, nums, rng, around=bool(args), who=who))
 
     names = _parameter_names(f, len(checked[0][0]))
     cases = []
     for point, expected, g in checked:
-        mine = df(*_copies(point), *(() if g is None else (_copies((g,))[0],)))
+        mine = df(*_copies(point), *(() if g is None else _copies((g,))))
         cases.append((_show_point(point, names), expected, mine))
     kind = "backward pass" if backward else "derivative"
     return compare(f"the {kind} of {describe(f)}", cases)
+
+
+def _argnums(argnums: int | tuple[int, ...], n: int, who: str) -> tuple[int, ...]:
+    """The differentiated arguments' positions, counted from 0 (-1 is the last)."""
+    nums = argnums if isinstance(argnums, tuple) else (argnums,)
+    for i in nums:
+        if isinstance(i, bool) or not isinstance(i, int) or not -n <= i < n:
+            raise ValueError(f"{who}: argnums {i!r} is not the position of one of the {n} "
+                             "argument(s).")  # fmt: skip
+    return tuple(i % n for i in nums)
+
+
+def _replace(point: tuple[Any, ...], nums: tuple[int, ...], values: Any) -> tuple[Any, ...]:
+    """`point` with its arguments `nums` replaced by `values`."""
+    full = list(point)
+    for i, v in zip(nums, values, strict=True):
+        full[i] = v
+    return tuple(full)
+
+
+def _finite(t: Any) -> bool:
+    return all(numpy.all(numpy.isfinite(x)) for x in tree.leaves(t))
+
+
+def _draw(
+    truth: Callable[[tuple[Any, ...]], tuple[Any, Any]],
+    example: tuple[Any, ...],
+    nums: tuple[int, ...],
+    rng: numpy.random.Generator,
+    around: bool,
+    who: str,
+) -> tuple[tuple[Any, ...], Any, Any]:
+    """A random point where chainrule's derivative is finite, with it (and g): outside f's
+    domain (a log of a negative, a scale below 0) a point is drawn again."""
+    problem = "it is not finite"
+    for _ in range(100):
+        point = _near(example, nums, rng, around)
+        with numpy.errstate(all="ignore"):
+            try:
+                expected, g = truth(point)
+            except (ArithmeticError, ValueError) as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+                continue
+        if _finite(expected):
+            return point, expected, g
+    raise ValueError(f"{who}: found no point near {example!r} where the derivative can be "
+                     f"taken (last: {problem}); give the points with at=[...].")  # fmt: skip
 
 
 _CHAIN_RULE_ADVICE = (
@@ -247,20 +275,22 @@ def _arity(f: Callable[..., Any], who: str) -> int:
 
 def _floats(point: tuple[Any, ...], nums: tuple[int, ...], who: str) -> tuple[Any, ...]:
     """The point with its differentiated arguments as float64 arrays (ints would be refused)."""
-    for i in nums:
-        if not -len(point) <= i < len(point):
-            raise ValueError(f"{who}: argnums {i} is out of range for {len(point)} argument(s).")
-    return tuple(
-        tree.map(lambda a: numpy.asarray(a, dtype=float), a) if i in nums else a
-        for i, a in enumerate(point)
-    )
+
+    def real(a: Any) -> numpy.ndarray:
+        a = numpy.asarray(a)
+        if a.dtype.kind not in "biuf":
+            raise TypeError(f"{who}: the arguments differentiated must be real numbers or "
+                            f"arrays, got dtype {a.dtype}.")  # fmt: skip
+        return a.astype(float)
+
+    return tuple(tree.map(real, a) if i in nums else a for i, a in enumerate(point))
 
 
 def _near(
     base: tuple[Any, ...], nums: tuple[int, ...], rng: numpy.random.Generator, around: bool
 ) -> tuple[Any, ...]:
     """A random point: the differentiated arguments moved by about half their size (at least
-    0.5), or, with no example, drawn uniformly in [-3, 3]."""
+    0.5), or, with no example, every argument drawn uniformly in [-3, 3]."""
 
     def move(a: Any) -> Any:
         a = numpy.asarray(a, dtype=float)
@@ -268,7 +298,8 @@ def _near(
             return rng.uniform(-3.0, 3.0, a.shape)
         return a + 0.5 * numpy.maximum(numpy.abs(a), 1.0) * rng.standard_normal(a.shape)
 
-    return tuple(tree.map(move, a) if i in nums else a for i, a in enumerate(base))
+    moved = range(len(base)) if not around else nums
+    return tuple(tree.map(move, a) if i in moved else a for i, a in enumerate(base))
 
 
 def _copies(point: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -333,25 +364,28 @@ def _precision(leaves: list[Any]) -> float:
 def _check_point(point: str, expected: Any, mine: Any) -> PointCheck:
     true_leaves = [numpy.asarray(e, dtype=float) for e in tree.leaves(expected)]
     names = _names(expected)
-    scale = max((float(numpy.max(numpy.abs(e), initial=0.0)) for e in true_leaves), default=0.0)
     unusable: list[numpy.ndarray | None] = [None] * len(true_leaves)
     if mine is None:
-        return PointCheck(point, names, true_leaves, unusable, 0.0, 0.0,
+        return PointCheck(point, names, true_leaves, unusable, [], 0.0,
                           ["yours returned None: fill in the body and return the result"])  # fmt: skip
     try:
         my_leaves = [numpy.asarray(m, dtype=float) for m in tree.leaves(mine)]
     except (TypeError, ValueError) as exc:
-        return PointCheck(point, names, true_leaves, unusable, 0.0, 0.0,
+        return PointCheck(point, names, true_leaves, unusable, [], 0.0,
                           [f"yours is not numbers: {exc}"])  # fmt: skip
     if len(my_leaves) != len(true_leaves):
-        return PointCheck(point, names, true_leaves, unusable, 0.0, 0.0, [
+        return PointCheck(point, names, true_leaves, unusable, [], 0.0, [
             f"yours has {len(my_leaves)} array(s), the true one {len(true_leaves)}: return "
             f"one result for each of {_structure(expected)}"])  # fmt: skip
+    # Each result on its own scale (a small bias gradient is not judged by the large weight
+    # gradient beside it), but never below eps times the largest of all: rounding.
     rtol = _precision(tree.leaves(mine))
-    tol = rtol * (scale if scale > 0 else 1.0)
+    scales = [float(numpy.max(numpy.abs(e), initial=0.0)) for e in true_leaves]
+    floor = rtol * max(scales, default=0.0) or 1.0
+    tolerances = [rtol * max(s, floor) for s in scales]
     got: list[numpy.ndarray | None] = list(my_leaves)
     differences = []
-    for name, e, m in zip(names, true_leaves, my_leaves, strict=True):
+    for name, e, m, tol in zip(names, true_leaves, my_leaves, tolerances, strict=True):
         if m.shape != e.shape:
             differences.append(f"{name or 'yours'}: shape {m.shape}, the true one {e.shape}")
             continue
@@ -359,7 +393,7 @@ def _check_point(point: str, expected: Any, mine: Any) -> PointCheck:
         for idx in zip(*numpy.nonzero(off), strict=True) if e.ndim else ([()] if off else []):
             where = f"{name}{list(map(int, idx)) if idx else ''}" or "value"
             differences.append(f"{where}: yours {_fmt(m[idx])}, true {_fmt(e[idx])}")
-    return PointCheck(point, names, true_leaves, got, tol, rtol, differences)
+    return PointCheck(point, names, true_leaves, got, tolerances, rtol, differences)
 
 
 def _structure(t: Any) -> str:
@@ -390,7 +424,7 @@ def _hints(checks: list[PointCheck], advice: str) -> list[str]:
     bad = [c for c in checks if not c.ok]
     if not bad:
         return []
-    if any(c.tolerance == 0.0 for c in bad):
+    if not all(c.tolerances for c in bad):
         return []  # None or not numbers: the difference line says it all
     hints = _swaps(checks)
     swapped = {k for i, j in _swapped_pairs(checks) for k in (i, j)}
@@ -416,13 +450,20 @@ def _list(xs: list[int]) -> str:
 
 def _leaf_hint(checks: list[PointCheck], k: int) -> str | None:
     """What is wrong with result `k` across the points, if it is one of the usual mistakes."""
-    pairs = [(g, c.expected[k], c.tolerance) for c in checks if (g := c.got[k]) is not None]
+    pairs = [(g, c.expected[k], c.tolerances[k]) for c in checks if (g := c.got[k]) is not None]
     if len(pairs) < len(checks) or all(_close(g, e, t) for g, e, t in pairs):
         return None
     if all(g.ndim == 2 and _close(g.T, e, t) for g, e, t in pairs):
         return (
             "transposed: yours is the transpose of the true one. Check the order of a matrix "
             "product (x W against W x) and what the shape of the result must be."
+        )
+    if all(g.ndim == 1 and e.shape == g.shape * 2 and _close(g, e.diagonal(), t)
+           for g, e, t in pairs):  # fmt: skip
+        return (
+            "yours is the diagonal of the Jacobian: right for a function that works entry by "
+            "entry, but its derivative at an array is the whole Jacobian. Check yours at "
+            "scalar points (at=[0.5, 2.0]), or against cr.elementwise_grad(f)."
         )
     if any(g.shape != e.shape for g, e, _ in pairs):
         (g, e, _), *_ = [(g, e, t) for g, e, t in pairs if g.shape != e.shape]
@@ -471,5 +512,6 @@ def _swapped(c: PointCheck, i: int, j: int) -> bool:
     gi, gj = c.got[i], c.got[j]
     return (
         gi is not None and gj is not None and not c.ok
-        and _close(gi, c.expected[j], c.tolerance) and _close(gj, c.expected[i], c.tolerance)
+        and _close(gi, c.expected[j], c.tolerances[j])
+        and _close(gj, c.expected[i], c.tolerances[i])
     )  # fmt: skip
