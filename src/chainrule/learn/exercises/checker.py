@@ -431,7 +431,7 @@ def _hints(checks: list[PointCheck], advice: str) -> list[str]:
     for k, name in enumerate(checks[0].names):
         hint = None if k in swapped else _leaf_hint(checks, k)
         if hint:
-            hints.append(f"{name}: {hint}" if name else hint)
+            hints.append(f"{_label(name)}: {hint}" if name else hint)
     if not hints and len(bad) < len(checks):
         good = [i + 1 for i, c in enumerate(checks) if c.ok]
         wrong = [i + 1 for i, c in enumerate(checks) if not c.ok]
@@ -442,6 +442,11 @@ def _hints(checks: list[PointCheck], advice: str) -> list[str]:
     if not hints:
         hints.append(advice)
     return hints
+
+
+def _label(name: str) -> str:
+    """A result's name in a hint: ``result[1]`` for the second of a tuple, ``['W1']``."""
+    return f"result{name}" if name[1:2].isdigit() else name
 
 
 def _list(xs: list[int]) -> str:
@@ -500,7 +505,7 @@ def _swapped_pairs(checks: list[PointCheck]) -> list[tuple[int, int]]:
 
 
 def _swaps(checks: list[PointCheck]) -> list[str]:
-    names = [f"result{n}" if n.startswith("[") else n for n in checks[0].names]
+    names = [_label(n) for n in checks[0].names]
     return [
         f"swapped: your {names[i]} is the true {names[j]} and the other way round: return "
         "the results in the order of the arguments."
