@@ -56,7 +56,7 @@ def test_the_report_lists_the_entries_that_differ() -> None:
     mine = lambda v: numpy.array([2 * v[0], 2 * v[1], 0.0])
     report = cr.check_derivative(lambda v: np.sum(v**2), mine, x, points=1)
     assert report.checks[0].differences == ["[2]: yours 0, true 4"]
-    assert "at v=[ 0.5 -1.   2. ]:\n    [2]: yours 0, true 4" in str(report)
+    assert "at point 1, v=[ 0.5 -1.   2. ]:\n    [2]: yours 0, true 4" in str(report)
 
 
 def test_a_transposed_and_a_wrongly_shaped_gradient_are_named() -> None:

@@ -36,7 +36,7 @@ _SHOWN_POINTS = 3  # how many differing points the report lists
 _SHOWN_ENTRIES = 4  # and how many entries of each
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PointCheck:
     """One point: the arguments, the true values, yours, and what differs."""
 
@@ -53,7 +53,7 @@ class PointCheck:
         return not self.differences
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DerivativeReport:
     """What `check_derivative` found: true (``.ok``) when yours agrees at every point.
 
@@ -79,12 +79,12 @@ class DerivativeReport:
                 f"✓ {self.what}: yours agrees at {n} point{'s' * (n != 1)} "
                 f"(to {rtol:.2g} times its largest entry)"
             )
-        bad = [c for c in self.checks if not c.ok]
+        bad = [(i, c) for i, c in enumerate(self.checks, 1) if not c.ok]
         lines = [f"✗ {self.what}: yours differs at {len(bad)} of {n} point{'s' * (n != 1)}"]
-        if not any(c.tolerances for c in bad):  # not numbers at all: the same at every point
-            return "\n".join([*lines, f"  {bad[0].differences[0]}"])
-        for c in bad[:_SHOWN_POINTS]:
-            lines.append(f"  at {c.point}:")
+        if not any(c.tolerances for _, c in bad):  # not numbers at all: the same at every point
+            return "\n".join([*lines, f"  {bad[0][1].differences[0]}"])
+        for i, c in bad[:_SHOWN_POINTS]:
+            lines.append(f"  at point {i}, {c.point}:")
             lines += [f"    {d}" for d in c.differences[:_SHOWN_ENTRIES]]
             if len(c.differences) > _SHOWN_ENTRIES:
                 lines.append(f"    ... and {len(c.differences) - _SHOWN_ENTRIES} more entries")
