@@ -124,6 +124,13 @@ def test_the_tolerance_is_sqrt_eps_of_what_you_return() -> None:
     assert not cr.check_derivative(f, lambda v: numpy.cos(v).astype(numpy.float32) * 1.01, x)
 
 
+def test_a_list_of_numbers_is_one_gradient() -> None:
+    report = cr.check_derivative(
+        lambda v: np.sum(v**2), lambda v: [2 * v[0], 2 * v[1]], numpy.array([1.0, 2.0])
+    )
+    assert report.ok
+
+
 def test_a_zero_derivative_is_compared_absolutely() -> None:
     f = lambda v: np.sum(v**2)
     zero = numpy.zeros(2)

@@ -128,7 +128,8 @@ def check_derivative(
     not finite are drawn again.
 
     Returns a `DerivativeReport`: true when yours agrees everywhere, and printed, where it
-    differs, entry by entry, with a hint.
+    differs, entry by entry, with a hint. An error raised by `df` reaches you unchanged, with
+    its traceback.
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
@@ -369,7 +370,8 @@ def _check_point(point: str, expected: Any, mine: Any) -> PointCheck:
         return PointCheck(point, names, true_leaves, unusable, [], 0.0,
                           ["yours returned None: fill in the body and return the result"])  # fmt: skip
     try:
-        my_leaves = [numpy.asarray(m, dtype=float) for m in tree.leaves(mine)]
+        one = len(true_leaves) == 1  # then a list of numbers is one array
+        my_leaves = [numpy.asarray(m, dtype=float) for m in ([mine] if one else tree.leaves(mine))]
     except (TypeError, ValueError) as exc:
         return PointCheck(point, names, true_leaves, unusable, [], 0.0,
                           [f"yours is not numbers: {exc}"])  # fmt: skip
