@@ -84,6 +84,25 @@ def test_swapped_results_are_named() -> None:
     )
 
 
+def test_arguments_in_another_order_are_named() -> None:
+    def f(x: Any, y: Any) -> Any:
+        return x * y**2
+
+    def df(y: Any, x: Any) -> Any:  # the learner's parameters, in the other order
+        return y**2
+
+    report = cr.check_derivative(f, df, 1.5, 2.0)
+    assert report.hints[0].startswith("swapped arguments? df takes (y, x) and f takes (x, y)")
+    assert cr.check_derivative(f, lambda y, x: x**2, 1.5, 2.0).ok  # right for f's order
+
+
+def test_a_function_returning_a_tuple_gets_a_jacobian() -> None:
+    def f(x: Any) -> Any:
+        return (x**2, np.sin(x))
+
+    assert cr.check_derivative(f, lambda x: (2 * x, numpy.cos(x)))
+
+
 def test_an_elementwise_derivative_for_a_jacobian_is_explained() -> None:
     report = cr.check_derivative(np.sin, numpy.cos, numpy.array([0.1, 0.2, 0.3]))
     assert "diagonal of the Jacobian" in report.hints[0]

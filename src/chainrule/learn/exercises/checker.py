@@ -21,7 +21,7 @@ import contextlib
 import inspect
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
@@ -169,7 +169,8 @@ def check_derivative(
             pull = vjp(lambda *moved: f(*_replace(point, nums, moved)), *(point[i] for i in nums))
             cotangents = pull[1](g)
             return (cotangents if many else cotangents[0]), g
-        if all(numpy.ndim(o) == 0 for o in tree.leaves(f(*point))):
+        out = f(*point)
+        if tree.leaves(out) == [out] and numpy.ndim(out) == 0:
             return grad(f, argnums)(*point), None
         return jacobian(f, argnums)(*point), None
 
@@ -191,7 +192,13 @@ def check_derivative(
         mine = df(*_copies(point), *(() if g is None else _copies((g,))))
         cases.append((_show_point(point, names), expected, mine))
     kind = "backward pass" if backward else "derivative"
-    return compare(f"the {kind} of {describe(f)}", cases)
+    report = compare(f"the {kind} of {describe(f)}", cases)
+    order = _parameter_names(df, len(names))
+    if not report.ok and order != names and sorted(order) == sorted(names):
+        note = (f"swapped arguments? df takes ({', '.join(order)}) and f takes "
+                f"({', '.join(names)}): df is called with f's arguments, in f's order.")  # fmt: skip
+        return replace(report, hints=(note, *report.hints))
+    return report
 
 
 def _argnums(argnums: int | tuple[int, ...], n: int, who: str) -> tuple[int, ...]:
