@@ -125,7 +125,8 @@ def check_derivative(
     list of points, each a tuple of arguments, or one value for a function of one argument),
     or `args` and ``points - 1`` more drawn near it with the fixed `seed`, or, with neither,
     `points` scalars drawn in [-3, 3] for each argument. Points where f or its derivative is
-    not finite are drawn again.
+    not finite are drawn again; a point you give there is refused. Do not give a kink (|x|
+    at 0): f has no derivative there, and chainrule's value is only a convention.
 
     Returns a `DerivativeReport`: true when yours agrees everywhere, and printed, where it
     differs, entry by entry, with a hint. An error raised by `df` reaches you unchanged, with
