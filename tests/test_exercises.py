@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -375,6 +376,19 @@ def test_checking_runs_the_file_but_not_its_main_block(
     )
     code, out, _ = _run(["exercise", "ridge", "--check", str(mine)], capsys)
     assert code == 0 and out.startswith("✓")
+
+
+def test_the_file_may_import_its_neighbours(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "helpers_for_softplus.py").write_text(
+        "import numpy as np\n\ndef sigmoid(x):\n    return 1 / (1 + np.exp(-x))\n"
+    )
+    mine = tmp_path / "mine.py"
+    mine.write_text("from helpers_for_softplus import sigmoid as softplus_grad\n")
+    code, out, _ = _run(["exercise", "softplus", "--check", str(mine)], capsys)
+    assert code == 0 and out.startswith("✓")
+    assert str(tmp_path) not in sys.path
 
 
 @pytest.mark.parametrize(

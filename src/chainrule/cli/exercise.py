@@ -75,12 +75,15 @@ def _check(ex: exercises.Exercise, path: str) -> int:
     if not Path(path).is_file():
         print(f"{where}: no file {path!r}", file=sys.stderr)
         return 2
+    sys.path.insert(0, str(Path(path).resolve().parent))  # its neighbours import, as with python
     try:
         namespace = runpy.run_path(path, run_name="chainrule_exercise")
     except Exception:
         traceback.print_exc()
         print(f"{where}: running {path} failed (above); fix it and check again.", file=sys.stderr)
         return 1
+    finally:
+        sys.path.pop(0)
     fn = namespace.get(ex.function)
     if not callable(fn):
         print(f"{where}: {path} defines no function {ex.function}; write it as in the "
