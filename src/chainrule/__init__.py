@@ -46,12 +46,14 @@ if TYPE_CHECKING:
     from .learn import curvature, expr, surfaces
     from .learn import plot as plot  # (not in __all__: it needs matplotlib)
     from .learn.drawing import draw
+    from .learn.exercises.checker import check_derivative
     from .learn.explanation import explain
 
 __version__ = "0.1.0"
 
 __all__ = [
     "at",
+    "check_derivative",
     "check_grads",
     "checkpoint",
     "curvature",
@@ -97,7 +99,11 @@ __all__ = [
 # The learning tools and the modules beyond the core load on first use, so that
 # `import chainrule` stays quick: `cr.explain` is a function, `cr.stats` a module. The
 # learning wing lives in `chainrule.learn`; its tools are reachable from here too.
-_LAZY_FUNCTIONS = {"explain": "learn.explanation", "draw": "learn.drawing"}
+_LAZY_FUNCTIONS = {
+    "explain": "learn.explanation",
+    "draw": "learn.drawing",
+    "check_derivative": "learn.exercises.checker",
+}
 _LAZY_MODULES = {
     **{name: name for name in (
         "data", "info", "integrate", "io", "learn", "linalg", "linear_model", "nn", "numerics",

@@ -10,9 +10,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import descend, grad, tour, train
+from . import descend, exercise, grad, tour, train
 
-COMMANDS = {"train": train, "grad": grad, "descend": descend, "tour": tour}
+COMMANDS = {"train": train, "grad": grad, "descend": descend, "tour": tour, "exercise": exercise}
 
 
 # The positional argument of each command that may begin with '-' ("-x**2"): argparse takes

@@ -6,14 +6,17 @@
 - `surfaces`: the classic test surfaces and optimizers run on them;
 - `curvature`: gradients, Hessians and their eigenvalues at a point;
 - `expr`: the expression language of the ``chainrule`` command (no ``eval``);
-- `tour`: the guided tour of the study guide, one stop at a time, every number checked.
+- `tour`: the guided tour of the study guide, one stop at a time, every number checked;
+- `exercises`: tasks that check your own derivatives (``cr.check_derivative``).
 
 Every module loads on first use, so ``import chainrule`` stays quick.
 """
 
 from typing import Any
 
-_MODULES = ("curvature", "drawing", "explanation", "expr", "plot", "surfaces", "tour")
+_MODULES = (
+    "curvature", "drawing", "exercises", "explanation", "expr", "plot", "surfaces", "tour",
+)  # fmt: skip
 
 __all__ = list(_MODULES)
 
