@@ -224,3 +224,19 @@ def test_write_pages(tmp_path: Path) -> None:
     assert "\nx, y = 0.5, 0.8  # one training example\n" in page
     assert "previous: [Gradients and optimisation](06-descent.md)" in page
     assert "next: [Jacobians and Hessians](08-curvature.md)" in page
+
+
+def test_each_part_ends_with_its_exercises(tmp_path: Path) -> None:
+    from chainrule.learn import exercises
+
+    last = {s.part: s for s in tour.STOPS}  # the last stop of each part
+    for part, s in last.items():
+        names = [n for n in exercises.names() if exercises.get(n).part == part]
+        text = tour.exercises(s)
+        assert all(f"`chainrule exercise {n}`" in text for n in names), part
+        assert bool(text) == bool(names)
+    assert all(tour.exercises(s) == "" for s in tour.STOPS if last[s.part] is not s)
+    out = io.StringIO()
+    tour.run(tour.find("training"), out=out)
+    assert "Your turn" in out.getvalue() and "chainrule exercise softplus" in out.getvalue()
+    assert "## Exercises" in tour.markdown(tour.find("training"), tmp_path)

@@ -42,8 +42,8 @@ from typing import Any, TextIO
 import numpy
 
 __all__ = [
-    "PARTS", "STOPS", "Stop", "check", "figure", "find", "markdown", "run", "show", "stop",
-    "write_pages",
+    "PARTS", "STOPS", "Stop", "check", "exercises", "figure", "find", "markdown", "run", "show",
+    "stop", "write_pages",
 ]  # fmt: skip
 
 # The parts of the study guide, in order: module name and title.
@@ -216,8 +216,28 @@ def heading(s: Stop) -> str:
     return f"Stop {s.number} of {len(STOPS)}: {s.title}"
 
 
+def exercises(s: Stop) -> str:
+    """After the last stop of a part: the exercises of that part, and how to do them."""
+    if any(t.part == s.part for t in STOPS[s.number :]):
+        return ""
+    from chainrule.learn import exercises as catalogue
+
+    tasks = [e for e in map(catalogue.get, catalogue.names()) if e.part == s.part]
+    if not tasks:
+        return ""
+    lines = [f"- {e.title}: `chainrule exercise {e.name}`" for e in tasks]
+    return (
+        f"Your turn: the exercises of {PARTS[s.part].lower()}. Each prints a template to fill "
+        "in; `--check yours.py` compares your function with chainrule's derivative, entry by "
+        "entry, with a hint where it differs, and `--solution` shows one answer.\n\n"
+        + "\n".join(lines)
+        + "\n"
+    )
+
+
 def run(s: Stop, out: TextIO | None = None, show_code: bool = True) -> int:
-    """Print the lesson and code of `s` to `out`, run it there; the number of failed checks."""
+    """Print the lesson and code of `s` to `out`, run it there; the number of failed checks.
+    After the last stop of a part come that part's exercises."""
     out = sys.stdout if out is None else out
     rule = "─" * min(88, len(heading(s)) + 4)
     print(f"{rule}\n  {heading(s)}  ({PARTS[s.part]})\n{rule}\n\n{s.lesson}\n", file=out)
@@ -226,6 +246,8 @@ def run(s: Stop, out: TextIO | None = None, show_code: bool = True) -> int:
     del _failures[:]
     with contextlib.redirect_stdout(out):
         s.code()
+    if exercises(s):
+        print(f"\n{exercises(s)}", file=out)
     return len(_failures)
 
 
@@ -268,7 +290,11 @@ def markdown(s: Stop, pictures: Path | None = None) -> str:
         "and `show(array)` prints an array on one line:\n\n"
         f"```python\n{s.source}```\n\n"
         "## What it prints\n\n"
-        f"```text\n{printed}```\n\n" + images + " · ".join(links) + "\n"
+        f"```text\n{printed}```\n\n"
+        + images
+        + (f"## Exercises\n\n{exercises(s)}\n" if exercises(s) else "")
+        + " · ".join(links)
+        + "\n"
     )
 
 
