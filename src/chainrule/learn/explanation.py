@@ -16,6 +16,7 @@ shows are `grad`'s numbers, bit for bit.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import html
 import inspect
@@ -23,16 +24,17 @@ import itertools
 import keyword
 import math
 import string
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from chainrule import tree
-from chainrule.core.reverse import Node, ReverseTrace, VJPTracer, add_cotangent
+from chainrule.core.reverse import Node, VJPTracer, pull_back, record
 from chainrule.core.trace import Tracer, dtype_of, float_dtype, shape_of, zero_tangent
-from chainrule.transforms import _as_input, describe
+from chainrule.transforms import _Flat, describe
+
+_X = TypeVar("_X")
 
 __all__ = [
     "BackwardStep",
@@ -282,40 +284,34 @@ def _arg_names(fun: Callable[..., Any], n: int) -> list[str]:
     return names
 
 
-def _child_labels(x: Any, children: list[Any]) -> list[str]:
-    """How to write each child of container `x` after its name: `['w']`, `[0]`, `.weight`."""
-    n = len(children)
-    if type(x) is dict:
-        try:
-            keys = list(sorted(x))
-        except TypeError:
-            keys = list(x)
-        labels = [f"[{k!r}]" for k in keys]
-    elif type(x) is OrderedDict:
-        labels = [f"[{k!r}]" for k in x]
-    elif isinstance(x, tuple) and hasattr(type(x), "_fields"):
-        labels = [f".{f}" for f in getattr(type(x), "_fields", ())]
-    elif type(x) in (list, tuple):
-        labels = [f"[{i}]" for i in range(n)]
-    else:
-        names = [f.name for f in dataclasses.fields(x)] if dataclasses.is_dataclass(x) else []
-        names += [k for k in getattr(x, "__dict__", {}) if k not in names]
-        labels, used = [], set()
-        for i, child in enumerate(children):
-            match = next((k for k in names if k not in used and getattr(x, k, None) is child), None)
-            used.add(match)
-            labels.append(f".{match}" if match is not None else f"[{i}]")
-    return labels if len(labels) == n else [f"[{i}]" for i in range(n)]
+# The names given with `name` while `trace_graph` records: {(id(node), index): (node, name)}
+# (the node is kept so that its id cannot be reused by another while the recording runs).
+_Names = dict[tuple[int, "int | None"], tuple[Node, str]]
+_naming: contextvars.ContextVar[_Names | None] = contextvars.ContextVar(
+    "chainrule_explain_names", default=None
+)
 
 
-def _leaf_names(x: Any, prefix: str, out: list[str]) -> None:
-    """The names of the leaves of pytree `x` in flatten order: `W`, `params['w']`, `m.layers[0].b`."""
-    children, _ = tree.flatten(x, is_leaf=lambda y: y is not x)
-    if len(children) == 1 and children[0] is x:
-        out.append(prefix)
-        return
-    for child, label in zip(children, _child_labels(x, children), strict=True):
-        _leaf_names(child, prefix + label, out)
+def name(x: _X, label: str) -> _X:
+    """Call the value `x` `label` in `explain` and `draw`; returns `x` itself.
+
+    Anywhere else (under `grad`, or outside any transform) it does nothing, so a function
+    can keep its names when it is trained.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> def loss(w):
+    ...     z = name(w * 3.0, "z")
+    ...     return np.tanh(z)
+    >>> print(str(cr.explain(loss, 0.5)).splitlines()[3])
+      z = w * 3.0 = 1.5
+    """
+    if not (isinstance(label, str) and label.strip()):
+        raise TypeError(f"name(x, label): the label must be a non-empty string, got {label!r}.")
+    naming = _naming.get()
+    if naming is not None and isinstance(x, VJPTracer):
+        naming[(id(x.node), x.index)] = (x.node, label.strip())
+    return x
 
 
 def _fresh_names(taken: set[str]) -> Iterator[str]:
@@ -332,11 +328,10 @@ def _function_name(fun: Callable[..., Any]) -> str:
     return "f" if not isinstance(name, str) or not name.isidentifier() else name
 
 
-def _check_output(what: str, fun: Callable[..., Any], out: Any) -> Any:
-    leaves, out_tree = tree.flatten(out)
-    if out_tree.num_leaves != 1 or tuple(shape_of(leaves[0])) != ():
+def _check_output(what: str, fun: Callable[..., Any], outs: list[Any], out_tree: Any) -> Any:
+    if out_tree.num_leaves != 1 or tuple(shape_of(outs[0])) != ():
         got = (
-            f"an array of shape {tuple(shape_of(leaves[0]))}"
+            f"an array of shape {tuple(shape_of(outs[0]))}"
             if out_tree.num_leaves == 1
             else f"{out_tree.num_leaves} values (structure {out_tree})"
         )
@@ -345,19 +340,13 @@ def _check_output(what: str, fun: Callable[..., Any], out: Any) -> Any:
             f"derivatives are explained, such as a loss), but it returned {got}. Reduce it to "
             "a scalar, for example with `.sum()` or `.mean()`."
         )
-    leaf = leaves[0]
-    if not isinstance(leaf, (np.ndarray, np.generic, Tracer, float, int)):
-        raise TypeError(
-            f"{what} of {describe(fun)}: the function returned a {type(leaf).__name__}; it "
-            "must return a floating-point scalar."
-        )
-    dtype = dtype_of(leaf)
+    dtype = dtype_of(outs[0])
     if dtype.kind != "f":
         raise TypeError(
             f"{what} of {describe(fun)}: the output has dtype {dtype}; it must be "
             "floating-point to be differentiated."
         )
-    return leaf
+    return outs[0]
 
 
 def _local(prim: Any, rule: Any, g: Any, src: Any, node: Node) -> Any | None:
@@ -393,54 +382,64 @@ def trace_graph(fun: Callable[..., Any], *args: Any, what: str = "explain") -> G
             f"{what}(fun, *args): the first argument must be a function, got {fun!r:.60}"
         )
     arg_names = _arg_names(fun, len(args))
-    leaves: list[Any] = []
     leaf_names: list[str] = []
-    treedefs = []
     for i, arg in enumerate(args):
-        arg_leaves, treedef = tree.flatten(arg)
-        for x in arg_leaves:
+        for path, x in tree.leaves_with_path(arg):
             if isinstance(x, Tracer):
                 raise TypeError(
                     f"{what} of {describe(fun)}: argument {i} (`{arg_names[i]}`) is a value "
                     f"being differentiated; call {what} on concrete values, outside transforms."
                 )
-        where = lambda i=i: f"{what} of {describe(fun)}: argument {i} (`{arg_names[i]}`)"
-        leaves.extend(_as_input(x, where) for x in arg_leaves)
-        _leaf_names(arg, arg_names[i], leaf_names)
-        treedefs.append(treedef)
+            leaf_names.append(arg_names[i] + tree.keystr(path))
 
-    trace = ReverseTrace()
-    tracers = [trace.new_input(x) for x in leaves]
-    call_args, k = [], 0
-    for treedef in treedefs:
-        call_args.append(tree.unflatten(treedef, tracers[k : k + treedef.num_leaves]))
-        k += treedef.num_leaves
-    out = _check_output(what, fun, fun(*call_args))
+    # Recorded and swept as `grad` records and sweeps, watched: so the numbers are grad's.
+    flat = _Flat(fun, args, {}, tuple(range(len(args))), False, what)
+    names: _Names = {}
+    token = _naming.set(names)
+    try:
+        trace, tracers, outs = record(flat, flat.primals)
+    finally:
+        _naming.reset(token)
+    out = _check_output(what, fun, outs, flat.out_tree)
     ours = type(out) is VJPTracer and out._trace is trace
+    out_key = (id(out.node), out.index) if ours else None
 
     # Only the operations the output depends on.
     needed: set[int] = set()
-    if ours:
-        stack = [out.node]
-        while stack:
-            node = stack.pop()
-            if id(node) in needed:
-                continue
+    stack = [out.node] if ours else []
+    while stack:
+        node = stack.pop()
+        if id(node) not in needed:
             needed.add(id(node))
             stack.extend(p[1] for p in node.parents)
     tape = [node for node in trace.tape if id(node) in needed]
 
-    # Values and operations, with names.
-    values: list[Value] = []
-    where_is: dict[tuple[int, int | None], int] = {}
-    for tracer, x, name in zip(tracers, leaves, leaf_names, strict=True):
-        where_is[(id(tracer.node), None)] = len(values)
-        values.append(Value(len(values), name, x, None))
-    taken = set(leaf_names) | set(arg_names)
-    out_key = (id(out.node), out.index) if ours else None
-    output_name = next(n for n in ("L", "loss", "out", "L_") if n not in taken)
+    # Values and operations, with names: the learner's (arguments, `name`), else fresh.
+    mine = {id(n) for n in tape} | {id(t.node) for t in tracers}
+    given = {key: label for key, (n, label) in names.items() if id(n) in mine}
+    taken = set(leaf_names) | set(arg_names) | set(given.values())
+    output_name = given.get(out_key) if out_key is not None else None
+    if output_name is None:
+        output_name = next(n for n in ("L", "loss", "out", "L_") if n not in taken)
     taken.add(output_name)
     fresh = _fresh_names(taken)
+    used: set[str] = set()
+
+    def unique(label: str) -> str:  # a name given twice (in a loop): h, h_2, h_3, ...
+        text = label
+        for k in itertools.count(2):
+            if text not in used:
+                break
+            text = f"{label}_{k}"
+        used.add(text)
+        return text
+
+    values: list[Value] = []
+    where_is: dict[tuple[int, int | None], int] = {}
+    for tracer, leaf_name in zip(tracers, leaf_names, strict=True):
+        where_is[(id(tracer.node), None)] = len(values)
+        label = given.get((id(tracer.node), None), leaf_name)
+        values.append(Value(len(values), unique(label), tracer.value, None))
     ops: list[Op] = []
     for node in tape:
         assert node.prim is not None
@@ -450,25 +449,17 @@ def trace_graph(fun: Callable[..., Any], *args: Any, what: str = "explain") -> G
             for i, a in enumerate(node.args)
         ]
         op = Op(len(ops), str(node.prim.name), operands, dict(node.params), [])
-        keys = (
-            [(id(node), k) for k in range(len(node.ans))]
-            if node.prim.multiple_results
-            else [(id(node), None)]
-        )
-        datas = list(node.ans) if node.prim.multiple_results else [node.ans]
-        for key, data in zip(keys, datas, strict=True):
-            name = output_name if key == out_key else next(fresh)
+        many = node.prim.multiple_results
+        keys = [(id(node), k) for k in range(len(node.ans))] if many else [(id(node), None)]
+        for key, data in zip(keys, node.ans if many else [node.ans], strict=True):
+            given_name = output_name if key == out_key else given.get(key)
             where_is[key] = len(values)
             op.outputs.append(len(values))
-            values.append(Value(len(values), name, data, op.index))
+            values.append(Value(len(values), unique(given_name or next(fresh)), data, op.index))
         ops.append(op)
     op_of_node = {id(node): op.index for node, op in zip(tape, ops, strict=True)}
 
-    # The backward sweep is the trace's own, watched: so the gradients are cr.grad's.
     edges: list[Edge] = []
-    output = where_is[out_key] if out_key is not None else None
-    if ours:
-        add_cotangent(out.node, out.index, dtype_of(out).type(1.0))
 
     class _Recorder:
         def node(self, node: Node, g: Any) -> None:
@@ -486,29 +477,21 @@ def trace_graph(fun: Callable[..., Any], *args: Any, what: str = "explain") -> G
             src = where_is[(id(parent), index)]
             edges.append(Edge(op_of_node[id(node)], i, src, g, c, local))
 
-    trace.sweep(_Recorder())
-    flat_grads = []
-    for tracer, input_value in zip(tracers, values, strict=False):
-        ct = tracer.node.ct
-        tracer.node.ct = None
-        input_value.grad = ct
-        flat_grads.append(zero_tangent(tracer.value) if ct is None else ct)
-    grads, k = [], 0
-    for treedef in treedefs:
-        grads.append(tree.unflatten(treedef, flat_grads[k : k + treedef.num_leaves]))
-        k += treedef.num_leaves
+    seed = dtype_of(out).type(1.0)
+    flat_grads = pull_back(trace, tracers, outs, [seed], observer=_Recorder())
+    reached = {e.src for e in edges}
+    for k, g in enumerate(flat_grads):
+        values[k].grad = g if k in reached else None
     return Graph(
         fun_name=_function_name(fun),
         arg_names=arg_names,
         values=values,
         ops=ops,
         edges=edges,
-        inputs=list(range(len(leaves))),
-        output=output,
-        output_data=out.value
-        if ours
-        else (np.asarray(out) if isinstance(out, (int, float)) else out),
-        grads=tuple(grads),
+        inputs=list(range(len(tracers))),
+        output=where_is[out_key] if out_key is not None else None,
+        output_data=out.value if ours else np.asarray(out),
+        grads=tuple(flat.split(flat_grads)),
     )
 
 
