@@ -4,14 +4,17 @@
 recording backwards exactly as reverse mode does. For every value it shows the operation
 that made it and the value, and then, in reverse order, how the derivative of the output
 with respect to that value is assembled: the derivative of the output with respect to each
-value that used it, times the local derivative, summed over the uses::
+value that used it, times the local (partial) derivative of that use, summed over the uses;
+d marks total derivatives, ∂ local ones::
 
-    dL/dc = dL/dd * dd/dc = (-18.0)(1.0) = -18.0
+    dL/dc = dL/dd · ∂d/∂c = (-18.0)(1.0) = -18.0
 
 The backward pass uses the very rules `grad` uses, in the same order, so the numbers it
 shows are `grad`'s numbers, bit for bit.
 
-`trace_graph` is the recording itself (also used by `chainrule.draw` for the picture).
+`trace_graph` is the recording itself (also used by `chainrule.draw` for the picture): it
+records and sweeps with the core's `record` and `pull_back`, the path `grad` takes, with
+an observer on the sweep. `name(x, "z")` gives an intermediate value the learner's name.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ __all__ = [
     "Value",
     "explain",
     "format_value",
+    "name",
     "trace_graph",
 ]
 
@@ -303,7 +307,7 @@ def name(x: _X, label: str) -> _X:
     >>> def loss(w):
     ...     z = name(w * 3.0, "z")
     ...     return np.tanh(z)
-    >>> print(str(cr.explain(loss, 0.5)).splitlines()[3])
+    >>> print(str(cr.explain(loss, 0.5)).splitlines()[4])
       z = w * 3.0 = 1.5
     """
     if not (isinstance(label, str) and label.strip()):
@@ -510,6 +514,8 @@ INFIX = {
 }
 PREFIX = {"negative": "-", "positive": "+"}
 RENAMED = {"absolute": "abs", "expit": "sigmoid", "custom rule": "custom"}
+# Fused operations (one primitive each), drawn with a short label of their mathematics.
+LABELS = {"linear": "@ W.T + b", "softmax_cross_entropy": "-log softmax"}
 
 
 def op_label(graph: Graph, op: Op) -> str:
@@ -519,6 +525,8 @@ def op_label(graph: Graph, op: Op) -> str:
     >>> [op_label(g, op) for op in g.ops]
     ['** 3', '* 2.0']
     """
+    if op.name in LABELS:
+        return LABELS[op.name]
     name = INFIX.get(op.name) or PREFIX.get(op.name) or RENAMED.get(op.name, op.name)
     if op.name == "getitem":
         return _format_index(op.operands[1].constant) if len(op.operands) > 1 else "[]"
@@ -534,8 +542,21 @@ def _shown_operands(op: Op) -> list[Operand]:
     return operands
 
 
+def _labels(op: Op) -> Any | None:
+    """The class labels of a cross entropy whose targets are constant one-hot rows, else None."""
+    if len(op.operands) < 2 or op.operands[1].value is not None:
+        return None
+    coef = np.asarray(op.operands[1].constant)
+    if coef.ndim == 0 or not np.all((coef == 0) | (coef == 1)) or not np.all(coef.sum(-1) == 1):
+        return None
+    return coef.argmax(axis=-1)
+
+
 def op_expression(graph: Graph, op: Op) -> str:
     """The operation as a formula of value names and constants: `a * b`, `tanh(z)`, `x[0]`.
+
+    Fused operations read as their mathematics: `x @ W.T + b` for `nn.linear`, and
+    `-log softmax(z)[y]` for `nn.cross_entropy` of labels.
 
     >>> g = trace_graph(lambda x, y: (x * 2.0 - y).sum(axis=0), 1.0, 3.0)
     >>> [op_expression(g, op) for op in g.ops]
@@ -552,6 +573,16 @@ def op_expression(graph: Graph, op: Op) -> str:
     params = [
         f"{k}={format_value(v)}" for k, v in op.params.items() if not callable(v) and v is not None
     ]
+    if op.name == "linear":
+        x, w = show(operands[0]), show(operands[1])
+        return f"{x} @ {w}.T" + (f" + {show(operands[2])}" if len(operands) > 2 else "")
+    if op.name == "softmax_cross_entropy":
+        z, labels = show(operands[0]), _labels(op)
+        if labels is None:
+            return f"-sum({show(operands[1])} * log_softmax({z}), axis=-1)"
+        if labels.ndim == 0:
+            return f"-log softmax({z})[{int(labels)}]"
+        return f"-log softmax({z})[range({labels.size}), {format_value(labels)}]"
     if op.name in INFIX and len(operands) == 2 and not params:
         return f"{show(operands[0])} {INFIX[op.name]} {show(operands[1])}"
     if op.name in PREFIX and len(operands) == 1 and not params:
@@ -562,6 +593,90 @@ def op_expression(graph: Graph, op: Op) -> str:
         return f"{show(operands[0])}.T"
     name = RENAMED.get(op.name, op.name)
     return f"{name}({', '.join([*(show(o) for o in operands), *params])})"
+
+
+# ---------------------------------------------------------------------------- LaTeX
+
+TEX_INFIX = {"add": "+", "subtract": "-", "multiply": r"\cdot", "matmul": r"\,"}
+TEX_FUNCTIONS = {"exp", "log", "sin", "cos", "tan", "tanh", "sinh", "cosh", "arctan"}
+
+
+def _tex_text(text: str) -> str:
+    """`text` set in typewriter type inside mathematics, its special characters escaped."""
+    for ch in "\\{}_#%&$^~":
+        text = text.replace(ch, "\\" + ch)
+    return r"\texttt{" + text + "}"
+
+
+def tex_name(name: str) -> str:
+    r"""A value's name in LaTeX: one letter as it is (`a`), `W1` as `W_{1}`, others in type.
+
+    >>> tex_name("a"), tex_name("W1"), tex_name("model.layers[0].bias")
+    ('a', 'W_{1}', '\\texttt{model.layers[0].bias}')
+    """
+    if len(name) == 1 and name.isalpha():
+        return name
+    if len(name) > 1 and name[0].isalpha() and name[1:].isdigit():
+        return f"{name[0]}_{{{name[1:]}}}"
+    return _tex_text(name)
+
+
+def tex_value(x: Any) -> str:
+    """A value in LaTeX: a number as it is, an array in typewriter type."""
+    text = format_value(x)
+    try:
+        float(text)
+    except ValueError:
+        return _tex_text(text)
+    return text
+
+
+def op_tex(graph: Graph, op: Op) -> str:
+    r"""The operation as a LaTeX formula: `a \cdot b`, `\tanh(z)`, `x\,W^\top + b`.
+
+    >>> g = trace_graph(lambda x, y: (x * 2.0 - y) ** 2 / y, 1.0, 3.0)
+    >>> [op_tex(g, op) for op in g.ops]
+    ['x \\cdot 2.0', 'a - y', '{b}^{2}', '\\frac{c}{y}']
+    """
+
+    def show(o: Operand) -> str:
+        if o.value is not None:
+            return tex_name(graph.values[o.value].name)
+        text = tex_value(o.constant)
+        return f"({text})" if text.startswith("-") else text
+
+    operands = _shown_operands(op)
+    params = [
+        f"{k}={format_value(v)}" for k, v in op.params.items() if not callable(v) and v is not None
+    ]
+    args = [show(o) for o in operands]
+    if op.name == "linear":
+        return rf"{args[0]}\,{args[1]}^\top" + (f" + {args[2]}" if len(args) > 2 else "")
+    if op.name == "softmax_cross_entropy":
+        labels = _labels(op)
+        if labels is None:
+            where = "" if operands[1].value is not None else rf"\ (t = {args[1]})"
+            t = args[1] if not where else "t"
+            return rf"-\sum_c {{{t}}}_c \log \operatorname{{softmax}}({args[0]})_c{where}"
+        if labels.ndim == 0:
+            return rf"-\log \operatorname{{softmax}}({args[0]})_{{{int(labels)}}}"
+        return rf"-\log \operatorname{{softmax}}({args[0]})_{{i,\,y_i}}\ (y = {tex_value(labels)})"
+    if not params and len(args) == 2:
+        if op.name in TEX_INFIX:
+            return f"{args[0]} {TEX_INFIX[op.name]} {args[1]}"
+        if op.name in ("divide", "true_divide"):
+            return rf"\frac{{{args[0]}}}{{{args[1]}}}"
+        if op.name == "power":
+            return f"{{{args[0]}}}^{{{args[1]}}}"
+    if op.name == "negative" and len(args) == 1:
+        return f"-{args[0]}"
+    if op.name == "transpose" and len(args) == 1 and not params:
+        return rf"{args[0]}^\top"
+    if op.name == "getitem" and len(operands) == 2 and operands[0].value is not None:
+        return f"{args[0]}{_tex_text(_format_index(operands[1].constant))}"
+    name = RENAMED.get(op.name, op.name)
+    head = "\\" + name if name in TEX_FUNCTIONS else rf"\operatorname{{{_tex_text(name)[8:-1]}}}"
+    return f"{head}({', '.join([*args, *(_tex_text(p) for p in params)])})"
 
 
 # ---------------------------------------------------------------------------- the explanation
@@ -581,13 +696,17 @@ class ForwardStep:
 
 @dataclasses.dataclass(frozen=True)
 class Term:
-    """One use of a value in the chain rule: dL/d(via) * d(via)/d(value) = contribution."""
+    """One use of a value in the chain rule: dL/d(via) · ∂(via)/∂(value) = contribution.
+
+    `direct` when `via` is the output itself, whose factor dL/dL = 1 is left out.
+    """
 
     via: str
     op: str
     upstream: Any
     local: Any | None
     contribution: Any
+    direct: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -607,23 +726,72 @@ class BackwardStep:
 
 
 def _d(top: str, bottom: str) -> str:
-    """`dL/dc`; names that are not plain identifiers in parentheses: `dL/d(params['w'])`."""
+    """The total derivative `dL/dc`; names that are not identifiers in parentheses."""
     return f"d{_wrap(top)}/d{_wrap(bottom)}"
+
+
+def _partial(top: str, bottom: str) -> str:
+    """The local (partial) derivative `∂d/∂c` of one operation's output in one argument."""
+    return f"∂{_wrap(top)}/∂{_wrap(bottom)}"
 
 
 def _wrap(name: str) -> str:
     return name if name.isidentifier() else f"({name})"
 
 
-def _term_numbers(term: Term) -> str | None:
-    g, local = term.upstream, term.local
-    if local is None:
-        return None
-    if np.ndim(g) == 0 and np.ndim(local) == 0:
-        return f"{_factor(g)}{_factor(local)}"
-    if np.size(g) <= SMALL and np.size(local) <= SMALL:
-        return f"{format_value(g)} * {format_value(local)}"
-    return None
+def _tex_d(top: str, bottom: str, d: str = "d") -> str:
+    return rf"\frac{{{d} {tex_name(top)}}}{{{d} {tex_name(bottom)}}}"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Style:
+    """How the chain rule is written: as plain text, or in LaTeX."""
+
+    total: Callable[[str, str], str]
+    local: Callable[[str, str], str]
+    value: Callable[[Any], str]
+    times: str  # between dL/d(via) and its local derivative
+    hadamard: str  # between two arrays multiplied entry by entry
+
+
+TEXT = _Style(_d, _partial, format_value, " · ", " ⊙ ")
+TEX = _Style(_tex_d, lambda a, b: _tex_d(a, b, r"\partial"), tex_value, r"\,", r" \odot ")
+
+
+def _chain(step: BackwardStep, output: str, style: _Style) -> list[str]:
+    """The right-hand sides of dL/d(value): the rule, the products, the sum (if several)."""
+    value = style.value
+    symbolic = " + ".join(
+        style.local(t.via, step.name)
+        if t.direct
+        else f"{style.total(output, t.via)}{style.times}{style.local(t.via, step.name)}"
+        for t in step.terms
+    )
+    products = []
+    for i, t in enumerate(step.terms):
+        if t.local is None:
+            products = []
+            break
+        if t.direct:
+            text = value(t.local)
+            products.append(f"({text})" if i and text.startswith("-") else text)
+        elif np.ndim(t.upstream) == 0 and np.ndim(t.local) == 0:
+            products.append(f"({value(t.upstream)})({value(t.local)})")
+        elif np.size(t.upstream) <= SMALL and np.size(t.local) <= SMALL:
+            products.append(f"{value(t.upstream)}{style.hadamard}{value(t.local)}")
+        else:
+            products = []
+            break
+    parts = [symbolic]
+    if products:
+        parts.append(" + ".join(products))
+    if len(step.terms) > 1 and all(np.size(t.contribution) <= SMALL for t in step.terms):
+        sums = [value(t.contribution) for t in step.terms]
+        parts.append(
+            " + ".join(f"({s})" if i and s.startswith("-") else s for i, s in enumerate(sums))
+        )
+    parts.append(value(step.grad))
+    return [p for i, p in enumerate(parts) if i == 0 or p != parts[i - 1]]
 
 
 def _backward_step(graph: Graph, value: Value, by_src: dict[int, list[Edge]]) -> BackwardStep:
@@ -636,30 +804,27 @@ def _backward_step(graph: Graph, value: Value, by_src: dict[int, list[Edge]]) ->
     for e in edges:
         op = graph.ops[e.op]
         via = ", ".join(graph.values[k].name for k in op.outputs)
-        terms.append(Term(via, op.name, e.upstream, e.local, e.contribution))
+        direct = op.outputs == [graph.output]
+        terms.append(Term(via, op.name, e.upstream, e.local, e.contribution, direct))
     grad = value.grad if value.grad is not None else zero_tangent(value.data)
     lhs = _d(L, value.name)
     if not terms:
         text = f"{lhs} = {format_value(grad)}   ({L} does not depend on {value.name})"
         return BackwardStep(value.name, (), grad, lhs, (), text)
-    symbolic = " + ".join(f"{_d(L, t.via)} * {_d(t.via, value.name)}" for t in terms)
-    numbers: list[str] = []
-    products = [_term_numbers(t) for t in terms]
-    if all(p is not None for p in products):
-        numbers.append(" + ".join(p for p in products if p is not None))
-    if len(terms) > 1 and all(np.size(t.contribution) <= SMALL for t in terms):
-        numbers.append(" + ".join(_summand(t.contribution, i == 0) for i, t in enumerate(terms)))
-    result = format_value(grad)
-    text = " = ".join([lhs, symbolic, *numbers, result])
-    return BackwardStep(value.name, tuple(terms), grad, symbolic, tuple(numbers), text)
+    step = BackwardStep(value.name, tuple(terms), grad, "", (), "")
+    parts = _chain(step, L, TEXT)
+    return dataclasses.replace(
+        step, symbolic=parts[0], numbers=tuple(parts[1:-1]), text=" = ".join([lhs, *parts])
+    )
 
 
 class Explanation:
     """The forward and backward pass of a scalar function, step by step, with numbers.
 
-    Prints as plain text; `markdown()` and `_repr_html_` render it for notebooks. `steps`
-    holds the structured steps (forward, then backward), `value` the output and `grads`
-    the gradients, one per argument, in the structure of the arguments.
+    Prints as plain text; in a notebook it renders as LaTeX (`latex()`, `markdown()`), and
+    `html()` gives tables. `steps` holds the structured steps (forward, then backward),
+    `value` the output and `grads` the gradients, one per argument, in the structure of
+    the arguments.
     """
 
     def __init__(self, graph: Graph) -> None:
@@ -716,7 +881,7 @@ class Explanation:
     def __str__(self) -> str:
         lines = [self.title, "", "Forward"]
         lines += [f"  {s.text}" for s in self.forward]
-        lines += ["", "Backward (chain rule)"]
+        lines += ["", "Backward (chain rule: d for total derivatives, ∂ for local ones)"]
         if self.graph.output is None:
             lines.append(f"  {self.graph.output_name} does not depend on the inputs.")
         lines += [f"  {s.text}" for s in self.backward]
@@ -726,31 +891,51 @@ class Explanation:
 
     __repr__ = __str__
 
+    def latex(self) -> str:
+        r"""The forward and backward pass as aligned LaTeX equations, in `$$ ... $$`.
+
+        >>> print(explain(lambda x: x * x, 3.0).latex())
+        $$
+        \begin{aligned}
+        &\text{Forward} \\
+        x &= 3.0 \\
+        L &= x \cdot x = 9.0 \\
+        &\text{Backward} \\
+        \frac{d L}{d L} &= 1.0 \\
+        \frac{d L}{d x} &= \frac{\partial L}{\partial x} + \frac{\partial L}{\partial x} = 3.0 + 3.0 = 6.0
+        \end{aligned}
+        $$
+        """
+        g = self.graph
+        L = g.output_name
+        rows = [r"&\text{Forward}"]
+        for v in g.values:
+            if v.is_input:
+                rows.append(f"{tex_name(v.name)} &= {tex_value(v.data)}")
+        for op, step in zip(g.ops, self.forward[len(g.inputs) :], strict=True):
+            lhs = ", ".join(tex_name(g.values[k].name) for k in op.outputs)
+            rows.append(f"{lhs} &= {op_tex(g, op)} = {tex_value(step.value)}")
+        rows.append(r"&\text{Backward}")
+        if g.output is None:
+            rows.append(rf"&\text{{{L} does not depend on the inputs}}")
+        for b in self.backward:
+            lhs = _tex_d(L, b.name)
+            if not b.terms:
+                rows.append(f"{lhs} &= {tex_value(b.grad)}")
+            else:
+                rows.append(f"{lhs} &= " + " = ".join(_chain(b, L, TEX)))
+        return "$$\n\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}\n$$"
+
+    def _repr_latex_(self) -> str:
+        return self.latex()
+
     def markdown(self) -> str:
-        """The explanation as Markdown: a title and three tables (forward, backward, gradients).
+        """The explanation as Markdown: its title, then the LaTeX equations (`latex()`).
 
         >>> print(explain(lambda x: x * x, 3.0).markdown().splitlines()[0])
         **L = f(x) = 9.0**
         """
-
-        def cell(text: str) -> str:
-            return "`" + text.replace("`", "'").replace("|", "\\|") + "`"
-
-        out = [f"**{_md_escape(self.title)}**", "", "*Forward*", "", "| value | = | result |"]
-        out.append("|---|---|---|")
-        for s in self.forward:
-            out.append(f"| {cell(s.name)} | {cell(s.expression)} | {cell(format_value(s.value))} |")
-        out += ["", "*Backward (chain rule)*", "", "| derivative | chain rule | result |"]
-        out.append("|---|---|---|")
-        for b in self.backward:
-            lhs = _d(self.graph.output_name, b.name)
-            rule = " = ".join([b.symbolic, *b.numbers]) if b.terms else ""
-            out.append(
-                f"| {cell(lhs)} | {cell(rule) if rule else ''} | {cell(format_value(b.grad))} |"
-            )
-        out += ["", "*Gradients*", "", "| derivative | value |", "|---|---|"]
-        out += [f"| {cell(lhs)} | {cell(rhs)} |" for lhs, rhs in self._gradient_lines()]
-        return "\n".join(out)
+        return f"**{_md_escape(self.title)}**\n\n{self.latex()}"
 
     def _repr_markdown_(self) -> str:
         return self.markdown()
@@ -793,9 +978,6 @@ class Explanation:
         ]
         return "\n".join(parts)
 
-    def _repr_html_(self) -> str:
-        return self.html()
-
 
 def _md_escape(text: str) -> str:
     for ch in "\\`*_[]<>|":
@@ -806,8 +988,11 @@ def _md_escape(text: str) -> str:
 def explain(fun: Callable[..., Any], *args: Any) -> Explanation:
     """Explain the backward pass of scalar-valued `fun` at `args`: the chain rule, with numbers.
 
-    Every argument is differentiated; arguments may be floats, arrays or pytrees of them.
-    The numbers are those of `chainrule.grad`, exactly.
+    Every argument is differentiated; arguments may be floats, arrays or pytrees of them,
+    named as the learner wrote them (`model.layers[0].weight`); `name(x, "z")` names an
+    intermediate value. A total derivative is written dL/dc, the local derivative of one
+    operation ∂d/∂c. The numbers are those of `chainrule.grad`, exactly. In a notebook the
+    explanation renders as LaTeX.
 
     >>> def f(a, b):
     ...     return (a * b + b) ** 2
@@ -822,12 +1007,12 @@ def explain(fun: Callable[..., Any], *args: Any) -> Explanation:
       d = c + b = -9.0
       L = d ** 2 = 81.0
     <BLANKLINE>
-    Backward (chain rule)
+    Backward (chain rule: d for total derivatives, ∂ for local ones)
       dL/dL = 1.0
-      dL/dd = dL/dL * dL/dd = (1.0)(-18.0) = -18.0
-      dL/dc = dL/dd * dd/dc = (-18.0)(1.0) = -18.0
-      dL/db = dL/dc * dc/db + dL/dd * dd/db = (-18.0)(2.0) + (-18.0)(1.0) = -36.0 + (-18.0) = -54.0
-      dL/da = dL/dc * dc/da = (-18.0)(-3.0) = 54.0
+      dL/dd = ∂L/∂d = -18.0
+      dL/dc = dL/dd · ∂d/∂c = (-18.0)(1.0) = -18.0
+      dL/db = dL/dc · ∂c/∂b + dL/dd · ∂d/∂b = (-18.0)(2.0) + (-18.0)(1.0) = -36.0 + (-18.0) = -54.0
+      dL/da = dL/dc · ∂c/∂a = (-18.0)(-3.0) = 54.0
     <BLANKLINE>
     Gradients
       dL/da = 54.0
