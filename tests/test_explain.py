@@ -126,8 +126,8 @@ def test_two_layer_network_loss_with_dict_params():
 
     e = explain(loss, params, x, y)
     text = str(e)
-    for name in ("params['W1']", "params['b1']", "params['W2']", "params['b2']", "x", "y"):
-        assert f"\n  {name} = " in text
+    for leaf in ("params['W1']", "params['b1']", "params['W2']", "params['b2']", "x", "y"):
+        assert f"\n  {leaf} = " in text
     assert "dL/d(params['W1']) = " in text
     assert "maximum(" in text
     assert isinstance(e.grads[0], dict) and set(e.grads[0]) == set(params)
@@ -137,9 +137,7 @@ def test_two_layer_network_loss_with_dict_params():
 
 def test_value_used_twice_in_one_operation():
     e = explain(lambda x: x * x, 3.0)
-    assert (
-        "dL/dx = ∂L/∂x + ∂L/∂x = 3.0 + 3.0 = 6.0" in str(e).splitlines()[-4]
-    )
+    assert "dL/dx = ∂L/∂x + ∂L/∂x = 3.0 + 3.0 = 6.0" in str(e).splitlines()[-4]
     assert e.graph.fun_name == "f"
 
 

@@ -767,7 +767,7 @@ def _chain(step: BackwardStep, output: str, style: _Style) -> list[str]:
         else f"{style.total(output, t.via)}{style.times}{style.local(t.via, step.name)}"
         for t in step.terms
     )
-    products = []
+    products: list[str] = []
     for i, t in enumerate(step.terms):
         if t.local is None:
             products = []
