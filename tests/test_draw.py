@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import xml.etree.ElementTree as ET
 
@@ -86,7 +87,7 @@ def assert_no_overlap(d: Drawing) -> None:
             apart_x = p.right <= q.left or q.right <= p.left
             apart_y = p.bottom <= q.top or q.bottom <= p.top
             assert apart_x or apart_y, (p.fields, q.fields)
-        assert 0 <= p.left and p.right <= d.width and 0 <= p.top and p.bottom <= d.height
+        assert p.left >= 0 and p.right <= d.width and p.top >= 0 and p.bottom <= d.height
 
 
 def crossings(d: Drawing) -> int:
@@ -96,7 +97,7 @@ def crossings(d: Drawing) -> int:
     segments = []
     for a, b in lay.edges:
         stops = [nodes[a], *lay.routes[(a, b)], nodes[b]]
-        segments += [(p.layer, p.x, q.x) for p, q in zip(stops, stops[1:], strict=False)]
+        segments += [(p.layer, p.x, q.x) for p, q in itertools.pairwise(stops)]
     return sum(
         1
         for i, (la, a1, a2) in enumerate(segments)
@@ -139,7 +140,7 @@ def test_a_long_chain_wraps_into_bands_that_fit_a_page():
     assert_no_overlap(d)
     # the chain runs down one band, then on at the top of the next
     nodes = [n for n in d._layout.nodes if n.kind == "value"]
-    tops = [n for a, n in zip(nodes, nodes[1:], strict=False) if n.y < a.y]
+    tops = [n for a, n in itertools.pairwise(nodes) if n.y < a.y]
     assert len(tops) >= 1 and all(n.x > 0 for n in tops)
     text = d.svg()
     ET.fromstring(text)

@@ -193,9 +193,10 @@ def _layout(graph: Graph) -> _Layout:
     preds: dict[str, list[str]] = {k: [] for k in nodes}
     succs: dict[str, list[str]] = {k: [] for k in nodes}
     for a, b in edges:
-        chain, prev = [], a
-        for layer in range(nodes[a].layer + 1, nodes[b].layer):
-            dummy = _Node(f"d{len(everything)}", "dummy", [], "", layer)
+        chain: list[_Node] = []
+        prev = a
+        for rank in range(nodes[a].layer + 1, nodes[b].layer):
+            dummy = _Node(f"d{len(everything)}", "dummy", [], "", rank)
             everything[dummy.key] = dummy
             preds[dummy.key], succs[dummy.key] = [], []
             chain.append(dummy)
@@ -238,8 +239,8 @@ def _layout(graph: Graph) -> _Layout:
         band_of.append(band)
         y += h + VGAP
     x_offset, width, height = MARGIN, 0.0, 0.0
-    for b in range(bands):
-        rows = [i for i in range(depth) if band_of[i] == b]
+    for k in range(bands):
+        rows = [i for i in range(depth) if band_of[i] == k]
         members = [n for i in rows for n in layers[i]]
         left = min((n.left for n in members), default=0.0)
         right = max((n.right for n in members), default=0.0)
@@ -464,7 +465,12 @@ class Drawing:
                         linewidth=1.0,
                     )
                 )
-        text = {"ha": "center", "va": "center", "family": "monospace", "fontsize": fontsize}
+        text: dict[str, Any] = {
+            "ha": "center",
+            "va": "center",
+            "family": "monospace",
+            "fontsize": fontsize,
+        }
         for n in lay.nodes:
             if n.kind == "op":
                 ax.add_patch(

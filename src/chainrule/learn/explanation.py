@@ -518,6 +518,17 @@ RENAMED = {"absolute": "abs", "expit": "sigmoid", "custom rule": "custom"}
 LABELS = {"linear": "@ W.T + b", "softmax_cross_entropy": "-log softmax"}
 
 
+def _relu_of(op: Op) -> Operand | None:
+    """The argument of `maximum(a, 0)` (what `nn.relu` records), else None."""
+    if op.name != "maximum" or len(op.operands) != 2 or op.params:
+        return None
+    values = [o for o in op.operands if o.value is not None]
+    zeros = [o for o in op.operands if o.value is None and np.ndim(o.constant) == 0]
+    if len(values) == 1 and len(zeros) == 1 and zeros[0].constant == 0:
+        return values[0]
+    return None
+
+
 def op_label(graph: Graph, op: Op) -> str:
     """A short label for an operation node: its symbol or name, with its constants.
 
@@ -527,6 +538,8 @@ def op_label(graph: Graph, op: Op) -> str:
     """
     if op.name in LABELS:
         return LABELS[op.name]
+    if _relu_of(op) is not None:
+        return "relu"
     name = INFIX.get(op.name) or PREFIX.get(op.name) or RENAMED.get(op.name, op.name)
     if op.name == "getitem":
         return _format_index(op.operands[1].constant) if len(op.operands) > 1 else "[]"
@@ -555,8 +568,8 @@ def _labels(op: Op) -> Any | None:
 def op_expression(graph: Graph, op: Op) -> str:
     """The operation as a formula of value names and constants: `a * b`, `tanh(z)`, `x[0]`.
 
-    Fused operations read as their mathematics: `x @ W.T + b` for `nn.linear`, and
-    `-log softmax(z)[y]` for `nn.cross_entropy` of labels.
+    Fused operations read as their mathematics: `x @ W.T + b` for `nn.linear`,
+    `-log softmax(z)[y]` for `nn.cross_entropy` of labels, and `maximum(z, 0)` as `relu(z)`.
 
     >>> g = trace_graph(lambda x, y: (x * 2.0 - y).sum(axis=0), 1.0, 3.0)
     >>> [op_expression(g, op) for op in g.ops]
@@ -573,6 +586,9 @@ def op_expression(graph: Graph, op: Op) -> str:
     params = [
         f"{k}={format_value(v)}" for k, v in op.params.items() if not callable(v) and v is not None
     ]
+    relu_of = _relu_of(op)
+    if relu_of is not None:
+        return f"relu({show(relu_of)})"
     if op.name == "linear":
         x, w = show(operands[0]), show(operands[1])
         return f"{x} @ {w}.T" + (f" + {show(operands[2])}" if len(operands) > 2 else "")
@@ -650,6 +666,9 @@ def op_tex(graph: Graph, op: Op) -> str:
         f"{k}={format_value(v)}" for k, v in op.params.items() if not callable(v) and v is not None
     ]
     args = [show(o) for o in operands]
+    relu_of = _relu_of(op)
+    if relu_of is not None:
+        return rf"\operatorname{{relu}}({show(relu_of)})"
     if op.name == "linear":
         return rf"{args[0]}\,{args[1]}^\top" + (f" + {args[2]}" if len(args) > 2 else "")
     if op.name == "softmax_cross_entropy":
