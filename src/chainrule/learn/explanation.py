@@ -153,17 +153,6 @@ def _norm(x: np.ndarray) -> str:
     )
 
 
-def _factor(x: Any) -> str:
-    """A factor of a product: always in parentheses, `(-2.0)(1.0)`."""
-    return f"({format_value(x)})"
-
-
-def _summand(x: Any, first: bool) -> str:
-    """A term of a sum: negative numbers after the first in parentheses, `-6.0 + (-4.0)`."""
-    text = format_value(x)
-    return f"({text})" if not first and text.startswith("-") else text
-
-
 def _format_slice(s: slice) -> str:
     parts = ["" if v is None else str(v) for v in (s.start, s.stop)]
     text = ":".join(parts)
@@ -777,6 +766,11 @@ TEXT = _Style(_d, _partial, format_value, " · ", " ⊙ ")
 TEX = _Style(_tex_d, lambda a, b: _tex_d(a, b, r"\partial"), tex_value, r"\,", r" \odot ")
 
 
+def _sum(terms: list[str]) -> str:
+    """Terms joined by +, negative ones after the first in parentheses: `-6.0 + (-4.0)`."""
+    return " + ".join(f"({t})" if i and t.startswith("-") else t for i, t in enumerate(terms))
+
+
 def _chain(step: BackwardStep, output: str, style: _Style) -> list[str]:
     """The right-hand sides of dL/d(value): the rule, the products, the sum (if several)."""
     value = style.value
@@ -787,13 +781,12 @@ def _chain(step: BackwardStep, output: str, style: _Style) -> list[str]:
         for t in step.terms
     )
     products: list[str] = []
-    for i, t in enumerate(step.terms):
+    for t in step.terms:
         if t.local is None:
             products = []
             break
         if t.direct:
-            text = value(t.local)
-            products.append(f"({text})" if i and text.startswith("-") else text)
+            products.append(value(t.local))
         elif np.ndim(t.upstream) == 0 and np.ndim(t.local) == 0:
             products.append(f"({value(t.upstream)})({value(t.local)})")
         elif np.size(t.upstream) <= SMALL and np.size(t.local) <= SMALL:
@@ -803,12 +796,9 @@ def _chain(step: BackwardStep, output: str, style: _Style) -> list[str]:
             break
     parts = [symbolic]
     if products:
-        parts.append(" + ".join(products))
+        parts.append(_sum(products))
     if len(step.terms) > 1 and all(np.size(t.contribution) <= SMALL for t in step.terms):
-        sums = [value(t.contribution) for t in step.terms]
-        parts.append(
-            " + ".join(f"({s})" if i and s.startswith("-") else s for i, s in enumerate(sums))
-        )
+        parts.append(_sum([value(t.contribution) for t in step.terms]))
     parts.append(value(step.grad))
     return [p for i, p in enumerate(parts) if i == 0 or p != parts[i - 1]]
 
