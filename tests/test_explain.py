@@ -157,7 +157,9 @@ def test_markdown_latex_and_html_render_and_escape():
     latex = e._repr_latex_()
     assert latex == e.latex() and md.endswith(latex)
     assert latex.startswith("$$\n\\begin{aligned}\n") and latex.endswith("\\end{aligned}\n$$")
-    assert "\\texttt{p['<w>']}" in latex  # a path in type; \frac for d, \partial for ∂
+    assert (
+        "\\mathtt{p[\\text{'}\\lt w\\gt \\text{'}]}" in latex and "<" not in latex
+    )  # a path in type; \frac for d, \partial for ∂
     assert "\\frac{d L}{d a}" in latex and "\\frac{\\partial L}{\\partial a}" in latex
     assert not hasattr(e, "_repr_html_")  # a notebook shows the LaTeX, not tables
     html = e.html()
@@ -174,8 +176,8 @@ def test_latex_escapes_and_aligns_every_row():
     latex = explain(loss, {"w_1": 0.5}).latex()
     rows = latex.split("\n")[2:-2]
     assert all("&" in row for row in rows)
-    assert "\\texttt{params['w\\_1']}" in latex and "\\texttt{z\\#1}" in latex
-    assert "\\tanh(\\texttt{z\\#1})" in latex and "\\frac{a}{3.0}" in latex
+    assert "\\mathtt{params[\\text{'}w\\_1\\text{'}]}" in latex and "\\mathtt{z\\#1}" in latex
+    assert "\\tanh(\\mathtt{z\\#1})" in latex and "\\frac{a}{3.0}" in latex
 
 
 def test_trace_graph_edges_and_values():
@@ -290,3 +292,57 @@ def test_a_name_given_twice_is_made_unique_and_bad_labels_are_refused():
     assert names == ["x", "h", "h_2", "h_3", "L"]
     with pytest.raises(TypeError, match=r"name\(x, label\): the label must be a non-empty string"):
         name(1.0, "")
+
+
+_MATHJAX_CHECK = """
+const [main, file] = process.argv.slice(2);
+require(main).init({loader: {load: ['input/tex']}}).then((MathJax) => {
+  for (const tex of require(file)) {
+    const mml = MathJax.tex2mml(tex, {display: true});
+    // an error, an unknown command (red), or a command left as literal text
+    const bad = mml.match(/merror.{0,80}|mathcolor="red".{0,80}|>[^<]*\\\\[^<]*</);
+    if (bad) { console.log('BAD ' + bad[0]); }
+  }
+  console.log('done');
+});
+"""
+
+
+def test_latex_is_read_by_mathjax_without_errors(tmp_path):
+    import importlib.util
+    import json
+    import shutil
+    import subprocess
+
+    spec = importlib.util.find_spec("mathjax")
+    node = shutil.which("node")
+    if spec is None or spec.origin is None or node is None:
+        pytest.skip("needs node and the mathjax package to typeset")
+    from pathlib import Path
+
+    main = Path(spec.origin).parent / "static" / "mathjax" / "es5" / "node-main.js"
+    if not main.exists():
+        pytest.skip("the mathjax package has no node entry point")
+    model = nn.MLP([2, 3, 2], rng=0, dtype=onp.float64)
+    x = onp.array([[1.0, 2.0], [0.5, -1.0]])
+    odd = 'a b"c%$_^~{}#&<>\\'
+    explanations = [
+        explain(
+            lambda model, x: nn.cross_entropy(name(model(x), "z_1"), onp.array([0, 1])), model, x
+        ),
+        explain(lambda d: np.tanh(d[odd]) / 3.0, {odd: 1.0}),
+        explain(lambda z: nn.cross_entropy(z, onp.array([0.25, 0.75])), onp.array([0.5, 2.0])),
+        explain(lambda W, v: np.sum(np.exp(W @ v).T[0:2]), onp.eye(3), onp.ones(3)),
+    ]
+    texts = [e.latex().strip("$\n") for e in explanations]
+    (tmp_path / "tex.json").write_text(json.dumps(texts))
+    (tmp_path / "check.js").write_text(_MATHJAX_CHECK)
+    out = subprocess.run(
+        [node, str(tmp_path / "check.js"), str(main), str(tmp_path / "tex.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.stdout.strip().endswith("done"), out.stdout + out.stderr
+    assert "BAD" not in out.stdout, out.stdout

@@ -606,18 +606,41 @@ TEX_INFIX = {"add": "+", "subtract": "-", "multiply": r"\cdot", "matmul": r"\,"}
 TEX_FUNCTIONS = {"exp", "log", "sin", "cos", "tan", "tanh", "sinh", "cosh", "arctan"}
 
 
+# Characters that mean something to TeX in math mode, as math-mode commands (which both
+# MathJax and KaTeX read: text-mode escapes are not read by MathJax without an extension).
+TEX_ESCAPES = {
+    "\\": r"\backslash ",
+    "{": r"\{",
+    "}": r"\}",
+    "_": r"\_",
+    "#": r"\#",
+    "%": r"\%",
+    "&": r"\&",
+    "$": r"\$",
+    "^": r"\wedge ",
+    "~": r"\sim ",
+    " ": r"\ ",
+    "'": r"\text{'}",
+    '"': r'\text{"}',
+    "<": r"\lt ",  # not `<`, which Markdown could take for the start of an HTML tag
+    ">": r"\gt ",
+}
+
+
+def _tex_escape(text: str) -> str:
+    return "".join(TEX_ESCAPES.get(ch, ch) for ch in text)
+
+
 def _tex_text(text: str) -> str:
-    """`text` set in typewriter type inside mathematics, its special characters escaped."""
-    for ch in "\\{}_#%&$^~":
-        text = text.replace(ch, "\\" + ch)
-    return r"\texttt{" + text + "}"
+    """`text` in typewriter type inside mathematics, its special characters escaped."""
+    return r"\mathtt{" + _tex_escape(text) + "}"
 
 
 def tex_name(name: str) -> str:
     r"""A value's name in LaTeX: one letter as it is (`a`), `W1` as `W_{1}`, others in type.
 
     >>> tex_name("a"), tex_name("W1"), tex_name("model.layers[0].bias")
-    ('a', 'W_{1}', '\\texttt{model.layers[0].bias}')
+    ('a', 'W_{1}', '\\mathtt{model.layers[0].bias}')
     """
     if len(name) == 1 and name.isalpha():
         return name
@@ -683,7 +706,7 @@ def op_tex(graph: Graph, op: Op) -> str:
     if op.name == "getitem" and len(operands) == 2 and operands[0].value is not None:
         return f"{args[0]}{_tex_text(_format_index(operands[1].constant))}"
     name = RENAMED.get(op.name, op.name)
-    head = "\\" + name if name in TEX_FUNCTIONS else rf"\operatorname{{{_tex_text(name)[8:-1]}}}"
+    head = "\\" + name if name in TEX_FUNCTIONS else rf"\operatorname{{{_tex_escape(name)}}}"
     return f"{head}({', '.join([*args, *(_tex_text(p) for p in params)])})"
 
 
