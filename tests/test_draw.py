@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import xml.etree.ElementTree as ET
 
@@ -47,10 +48,13 @@ def test_svg_parses_with_a_box_per_value_and_an_oval_per_op():
     texts = [t.text for t in root.iter(f"{SVG}text")]
     assert "data -9.0" in texts and "grad -54.0" in texts and "*" in texts
     assert d._repr_svg_() == d.svg()
-    # data flows left to right: every edge ends to the right of where it starts
+    # data flows down the page: every edge ends below where it starts
     for path in edges:
         nums = [float(v) for v in re.findall(r"-?\d+\.\d+", path.get("d"))]
-        assert nums[-2] > nums[0]
+        assert nums[-1] > nums[1]
+    # the picture scales to the width it is shown in, keeping its proportions
+    assert root.get("width") == "100%" and "height" not in root.attrib
+    assert root.get("viewBox") == f"0 0 {d.width:.1f} {d.height:.1f}"
 
 
 def test_svg_escapes_labels():
@@ -72,12 +76,75 @@ def test_layers_follow_data_flow_for_a_network():
     nodes = {n.key: n for n in d._layout.nodes}
     for a, b in d._layout.edges:
         assert nodes[a].layer < nodes[b].layer
-        assert nodes[a].right < nodes[b].left
-    # no two nodes overlap
-    boxes = list(nodes.values())
+        assert nodes[a].bottom < nodes[b].top
+    assert_no_overlap(d)
+
+
+def assert_no_overlap(d: Drawing) -> None:
+    boxes = d._layout.nodes
     for i, p in enumerate(boxes):
         for q in boxes[i + 1 :]:
-            assert p.layer != q.layer or abs(p.y - q.y) >= 30.0
+            apart_x = p.right <= q.left or q.right <= p.left
+            apart_y = p.bottom <= q.top or q.bottom <= p.top
+            assert apart_x or apart_y, (p.fields, q.fields)
+        assert p.left >= 0 and p.right <= d.width and p.top >= 0 and p.bottom <= d.height
+
+
+def crossings(d: Drawing) -> int:
+    """Pairs of edges between the same two layers whose ends are in opposite orders."""
+    lay = d._layout
+    nodes = {n.key: n for n in lay.nodes}
+    segments = []
+    for a, b in lay.edges:
+        stops = [nodes[a], *lay.routes[(a, b)], nodes[b]]
+        segments += [(p.layer, p.x, q.x) for p, q in itertools.pairwise(stops)]
+    return sum(
+        1
+        for i, (la, a1, a2) in enumerate(segments)
+        for lb, b1, b2 in segments[i + 1 :]
+        if la == lb and (a1 - b1) * (a2 - b2) < 0
+    )
+
+
+def test_barycentre_ordering_removes_the_crossings_of_the_argument_order():
+    # in argument order the inputs a, c, b, d would cross: a*b and c*d are interleaved
+    d = draw(lambda a, c, b, e: a * b + c * e, 1.0, 2.0, 3.0, 4.0)
+    assert crossings(d) == 0
+    assert_no_overlap(d)
+
+
+def test_a_two_layer_network_fits_a_page():
+    from chainrule import nn
+
+    model = nn.MLP([2, 16, 16, 2], rng=0)
+    x = onp.ones((8, 2), onp.float32)
+    y = onp.zeros(8, int)
+    d = draw(lambda model, x: nn.cross_entropy(model(x), y), model, x)
+    assert d.width <= 1200 and d.height <= 1600
+    assert 1 / 3 <= d.width / d.height <= 3
+    assert crossings(d) == 0
+    assert_no_overlap(d)
+    names = [n.fields[0] for n in d._layout.nodes if n.kind == "value"]
+    assert "model.layers[1].weight" in names
+    assert [n.fields[0] for n in d._layout.nodes if n.kind == "op"][:1] == ["@ W.T + b"]
+
+
+def test_a_long_chain_wraps_into_bands_that_fit_a_page():
+    def chain(x):
+        for _ in range(40):
+            x = np.sin(x)
+        return x
+
+    d = draw(chain, 0.5)
+    assert d.width <= 1200 and d.height <= 1600
+    assert_no_overlap(d)
+    # the chain runs down one band, then on at the top of the next
+    nodes = [n for n in d._layout.nodes if n.kind == "value"]
+    tops = [n for a, n in itertools.pairwise(nodes) if n.y < a.y]
+    assert len(tops) >= 1 and all(n.x > 0 for n in tops)
+    text = d.svg()
+    ET.fromstring(text)
+    assert text.count(" M ") >= len(tops)  # the wrapped edges leave and re-enter in pieces
 
 
 def test_png_is_not_blank(tmp_path):

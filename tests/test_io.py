@@ -93,6 +93,29 @@ def test_paths_are_readable() -> None:
     assert io.paths({1: 1.0, 2: 2.0}) == ["1", "2"]
 
 
+def test_paths_are_the_tree_key_paths() -> None:
+    # the keys a container gives its children (cr.tree.register_with_keys), not a guess
+    class Pair:
+        def __init__(self, first: Any, second: Any) -> None:
+            self.first, self.second = first, second
+
+    cr.tree.register_with_keys(
+        Pair,
+        lambda p: (
+            ((cr.tree.GetAttrKey("first"), p.first), (cr.tree.DictKey("2nd"), p.second)),
+            None,
+        ),
+        lambda _, children: Pair(*children),
+    )
+    tree = {"p": Pair(np.zeros(2), [np.ones(1)])}
+    assert io.paths(tree) == ["p.first", "p.2nd.0"]
+    expected = [
+        cr.tree.keystr(path, simple=True, separator=".")
+        for path, _ in cr.tree.leaves_with_path(tree)
+    ]
+    assert io.paths(tree) == expected
+
+
 def test_model_round_trip_predicts_identically(tmp_path: Path) -> None:
     model = make_net(0)
     path = tmp_path / "model.npz"

@@ -107,7 +107,7 @@ def test_descent_follows_five_times_point_eight_to_the_k() -> None:
 
 def test_backprop_shows_the_sum_over_two_uses_and_agrees_by_hand() -> None:
     text = _output("backprop")
-    assert "dL/de = dL/dL * dL/de + dL/dL * dL/de" in text
+    assert "dL/de = ∂L/∂e + ∂L/∂e = " in text
     assert "dL/dw = -0.224454" in text and "by hand: dL/dw = -0.224454  ✓" in text
 
 

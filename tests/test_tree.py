@@ -481,6 +481,18 @@ def test_public_names() -> None:
             "map",
             "register",
             "register_dataclass",
+            "register_with_keys",
+            "flatten_with_path",
+            "leaves_with_path",
+            "map_with_path",
+            "flatten_one_level_with_keys",
+            "keystr",
+            "KeyEntry",
+            "KeyPath",
+            "SequenceKey",
+            "DictKey",
+            "GetAttrKey",
+            "FlattenedIndexKey",
         ]
     )
 
@@ -489,3 +501,94 @@ def test_docstring_examples() -> None:
     result = doctest.testmod(tree)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+# --- paths --------------------------------------------------------------------------------
+
+
+def test_key_reprs_and_strings_are_jax_s() -> None:
+    keys = [tree.SequenceKey(0), tree.DictKey("w"), tree.GetAttrKey("b"), tree.FlattenedIndexKey(2)]
+    assert [repr(k) for k in keys] == [
+        "SequenceKey(idx=0)",
+        "DictKey(key='w')",
+        "GetAttrKey(name='b')",
+        "FlattenedIndexKey(key=2)",
+    ]
+    assert tree.keystr(tuple(keys)) == "[0]['w'].b[<flat index 2>]"
+    assert tree.keystr(tuple(keys), simple=True, separator="/") == "0/w/b/2"
+    assert tree.DictKey("w") == tree.DictKey("w") and hash(tree.SequenceKey(1)) == hash(
+        tree.SequenceKey(1)
+    )
+
+
+def test_paths_follow_flatten_order_and_structure() -> None:
+    Pair = namedtuple("Pair", "u v")
+    x = {"b": [1.0, (2.0, None)], "a": Pair(3.0, {"z": 4.0}), "c": OrderedDict(q=5.0)}
+    pairs, treedef = tree.flatten_with_path(x)
+    assert [leaf for _, leaf in pairs] == tree.leaves(x)
+    assert treedef == tree.structure(x)
+    assert [tree.keystr(p) for p, _ in pairs] == [
+        "['a'].u",
+        "['a'].v['z']",
+        "['b'][0]",
+        "['b'][1][0]",
+        "['c']['q']",
+    ]
+    assert tree.leaves_with_path(x) == pairs
+    assert tree.flatten_with_path(7.0) == ([((), 7.0)], tree.structure(7.0))
+
+
+def test_paths_with_is_leaf() -> None:
+    x = [(1, 2), {"k": (3,)}]
+    got = tree.leaves_with_path(x, is_leaf=lambda y: isinstance(y, tuple))
+    assert got == [
+        ((tree.SequenceKey(0),), (1, 2)),
+        ((tree.SequenceKey(1), tree.DictKey("k")), (3,)),
+    ]
+
+
+def test_dataclass_and_module_paths_use_attribute_names() -> None:
+    import chainrule as cr
+
+    @tree.register_dataclass
+    @dataclasses.dataclass
+    class Layer:
+        w: float
+        b: float
+        act: str = dataclasses.field(default="relu", metadata={"static": True})
+
+    assert [p for p, _ in tree.leaves_with_path(Layer(1.0, 2.0))] == [
+        (tree.GetAttrKey("w"),),
+        (tree.GetAttrKey("b"),),
+    ]
+    model = cr.nn.MLP([2, 3, 1], rng=0)
+    names = [tree.keystr(p) for p, _ in tree.leaves_with_path(model)]
+    assert names == [".layers[0].weight", ".layers[0].bias", ".layers[1].weight", ".layers[1].bias"]
+
+
+def test_register_without_keys_gives_flat_indices() -> None:
+    class Box:
+        def __init__(self, a: Any, b: Any) -> None:
+            self.a, self.b = a, b
+
+    tree.register(Box, lambda x: ((x.a, x.b), None), lambda _, c: Box(*c))
+    assert [tree.keystr(p) for p, _ in tree.leaves_with_path(Box(1, [2]))] == [
+        "[<flat index 0>]",
+        "[<flat index 1>][0]",
+    ]
+
+
+def test_map_with_path() -> None:
+    got = tree.map_with_path(
+        lambda p, x, y: (tree.keystr(p), x + y), {"a": 1, "b": (2,)}, {"a": 10, "b": (20,)}
+    )
+    assert got == {"a": ("['a']", 11), "b": (("['b'][0]", 22),)}
+    with pytest.raises(ValueError, match="map_with_path: tree 2 has a different structure"):
+        tree.map_with_path(lambda p, x, y: x, [1], (1,))
+
+
+def test_flatten_one_level_with_keys() -> None:
+    pairs, aux = tree.flatten_one_level_with_keys([1.0, [2.0]])
+    assert pairs == [(tree.SequenceKey(0), 1.0), (tree.SequenceKey(1), [2.0])] and aux is None
+    with pytest.raises(ValueError, match="leaf"):
+        tree.flatten_one_level_with_keys(1.0)

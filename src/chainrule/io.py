@@ -33,7 +33,6 @@ import secrets
 import stat
 import zipfile
 import zlib
-from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, Union
@@ -66,44 +65,13 @@ _SCALAR_KINDS = {"bool": "b", "int": "iu", "float": "f", "complex": "c", "str": 
 # --- walking a tree with names -------------------------------------------------------------
 
 
-def _children(node: Any) -> list[Any] | None:
-    """The children of a container in flatten order, or None when `node` is a leaf."""
-    kids, _ = _tree.flatten(node, is_leaf=lambda x: x is not node)
-    if len(kids) == 1 and kids[0] is node:
-        return None
-    return kids
-
-
-def _match_fields(node: Any, kids: list[Any]) -> tuple[list[str], dict[str, Any]]:
-    """Names of a dataclass's children (matched by identity), and its remaining fields."""
+def _static(node: Any, keys: list[Any]) -> dict[str, Any]:
+    """The fields of a dataclass node (a module's sizes, activation...) that are not children."""
+    if not (dataclasses.is_dataclass(node) and not isinstance(node, type)):
+        return {}
+    children = {k.name for k in keys if isinstance(k, _tree.GetAttrKey)}
     fields = [f.name for f in dataclasses.fields(node)]
-    unused = dict.fromkeys(fields)
-    names = []
-    for i, kid in enumerate(kids):
-        name = next((n for n in unused if getattr(node, n, None) is kid), None)
-        if name is None:  # a registration that builds children on the fly
-            names.append(str(i))
-        else:
-            names.append(name)
-            del unused[name]
-    static = {n: getattr(node, n) for n in unused if hasattr(node, n)}
-    return names, static
-
-
-def _names(node: Any, kids: list[Any]) -> tuple[list[str], dict[str, Any] | None]:
-    """Key components for the children of `node`, and its static fields (dataclasses)."""
-    if isinstance(node, dict):
-        keys = list(node)
-        if type(node) is not OrderedDict:
-            with contextlib.suppress(TypeError):  # unorderable keys stay in insertion order
-                keys = sorted(node)  # as `tree.flatten` orders a dict
-        return [str(k) for k in keys], None
-    fields = getattr(type(node), "_fields", None)
-    if isinstance(node, tuple) and fields is not None:  # a namedtuple
-        return list(fields), None
-    if dataclasses.is_dataclass(node) and not isinstance(node, type):
-        return _match_fields(node, kids)
-    return [str(i) for i in range(len(kids))], None
+    return {n: getattr(node, n) for n in fields if n not in children and hasattr(node, n)}
 
 
 def _static_value(value: Any) -> Any:
@@ -133,17 +101,20 @@ class _Layout:
     nodes: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
     def walk(self, node: Any, path: str) -> None:
-        kids = _children(node)
-        if kids is None:
+        try:
+            pairs, _ = _tree.flatten_one_level_with_keys(node)
+        except ValueError:  # a leaf
             self.keys.append(path or _ROOT)
             self.leaves.append(node)
             return
-        names, static = _names(node, kids)
+        keys = [key for key, _ in pairs]
+        static = _static(node, keys)
         info: dict[str, Any] = {"type": type(node).__qualname__}
         if static:
             info["static"] = {k: _static_value(v) for k, v in static.items()}
         self.nodes[path] = info
-        for name, kid in zip(names, kids, strict=True):
+        for key, kid in pairs:
+            name = _tree.keystr((key,), simple=True)
             self.walk(kid, f"{path}.{name}" if path else name)
 
 

@@ -9,6 +9,11 @@ Containers are tuple, list, dict, None (a node with no children), namedtuples,
 `collections.OrderedDict`, and the classes given to `register` or `register_dataclass`.
 Everything else (arrays, numbers, strings, tracers, unregistered objects) is a leaf.
 
+Every child has a key, so every leaf has a path: `flatten_with_path` gives
+``(GetAttrKey(name='layers'), SequenceKey(idx=0), GetAttrKey(name='weight'))`` for
+``model.layers[0].weight``, and `keystr` writes it back as that text. These are
+`jax.tree_util`'s names, reprs and meanings.
+
 Leaves and aux data have no common type, so they are typed `Any` throughout.
 """
 
@@ -20,12 +25,24 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar, overload
 
 __all__ = [
+    "DictKey",
+    "FlattenedIndexKey",
+    "GetAttrKey",
+    "KeyEntry",
+    "KeyPath",
+    "SequenceKey",
     "TreeDef",
     "flatten",
+    "flatten_one_level_with_keys",
+    "flatten_with_path",
+    "keystr",
     "leaves",
+    "leaves_with_path",
     "map",
+    "map_with_path",
     "register",
     "register_dataclass",
+    "register_with_keys",
     "structure",
     "unflatten",
 ]
@@ -36,17 +53,108 @@ PyTree = Any
 _T = TypeVar("_T")
 
 
+# --- keys: how a child is reached from its container ----------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SequenceKey:
+    """The child at position `idx` of a tuple or list: ``[0]``."""
+
+    idx: int
+
+    def __str__(self) -> str:
+        return f"[{self.idx!r}]"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DictKey:
+    """The child under `key` of a dict: ``['w']``."""
+
+    key: Hashable
+
+    def __str__(self) -> str:
+        return f"[{self.key!r}]"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GetAttrKey:
+    """The child in attribute `name` (namedtuples, dataclasses, modules): ``.weight``."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return f".{self.name}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FlattenedIndexKey:
+    """The child at position `key` of a container registered without keys."""
+
+    key: int
+
+    def __str__(self) -> str:
+        return f"[<flat index {self.key}>]"
+
+
+KeyEntry = Any
+"""A key: usually one of the four classes above; any object with a `str` serves."""
+KeyPath = tuple[Any, ...]
+"""The keys from the root of a tree down to one of its leaves."""
+
+
+def _simple(key: KeyEntry) -> str:
+    if isinstance(key, SequenceKey):
+        return str(key.idx)
+    if isinstance(key, DictKey):
+        return str(key.key)
+    if isinstance(key, GetAttrKey):
+        return key.name
+    if isinstance(key, FlattenedIndexKey):
+        return str(key.key)
+    return str(key)
+
+
+def keystr(keys: KeyPath, *, simple: bool = False, separator: str = "") -> str:
+    """A key path as text: ``['w'][0]``, or with `simple` the bare keys, e.g. ``w/0``.
+
+    >>> from chainrule import tree
+    >>> path = (DictKey("layers"), SequenceKey(0), GetAttrKey("weight"))
+    >>> tree.keystr(path)
+    "['layers'][0].weight"
+    >>> tree.keystr(path, simple=True, separator=".")
+    'layers.0.weight'
+    """
+    return separator.join(_simple(k) if simple else str(k) for k in keys)
+
+
+# --- container types ----------------------------------------------------------------------
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Node:
     """How one container type is taken apart, rebuilt and drawn.
 
-    `flatten(obj) -> (children, aux)`, `unflatten(aux, children) -> obj`, and
-    `show(node_type, aux, child_strings) -> str` for `TreeDef.__repr__`.
+    `flatten(obj) -> (children, aux)`, `unflatten(aux, children) -> obj`,
+    `show(node_type, aux, child_strings) -> str` for `TreeDef.__repr__`, and
+    `keys(obj, aux, n) -> keys` of its `n` children, in `flatten` order.
     """
 
     flatten: Callable[[Any], tuple[Iterable[Any], Any]]
     unflatten: Callable[[Any, tuple[Any, ...]], Any]
     show: Callable[[type, Any, list[str]], str]
+    keys: Callable[[Any, Any, int], Sequence[KeyEntry]]
+
+
+def _index_keys(_: Any, __: Any, n: int) -> list[KeyEntry]:
+    return [SequenceKey(i) for i in range(n)]
+
+
+def _dict_keys(_: Any, keys: tuple[Any, ...], __: int) -> list[KeyEntry]:
+    return [DictKey(k) for k in keys]
+
+
+def _flat_index_keys(_: Any, __: Any, n: int) -> list[KeyEntry]:
+    return [FlattenedIndexKey(i) for i in range(n)]
 
 
 # type -> how to take it apart, or None for "leaf". Holds the registered types and also
@@ -209,6 +317,96 @@ def flatten(
     return out, treedef
 
 
+def _flatten_with_path(
+    x: Any,
+    is_leaf: Callable[[Any], bool] | None,
+    path: KeyPath,
+    out: list[tuple[KeyPath, Any]],
+) -> TreeDef:
+    # `_flatten` with the path carried along; kept apart so that `flatten` (the hot path of
+    # every transform) builds no tuples of keys.
+    if is_leaf is not None and is_leaf(x):
+        out.append((path, x))
+        return _LEAF
+    cls = type(x)
+    node = _nodes[cls] if cls in _nodes else _classify(cls)
+    if node is None:
+        out.append((path, x))
+        return _LEAF
+    children, aux = node.flatten(x)
+    children = list(children)
+    start = len(out)
+    subtrees = []
+    for key, child in zip(node.keys(x, aux, len(children)), children, strict=True):
+        subtrees.append(_flatten_with_path(child, is_leaf, (*path, key), out))
+    return TreeDef(cls, node, aux, tuple(subtrees), len(out) - start)
+
+
+def flatten_with_path(
+    tree: PyTree, is_leaf: Callable[[Any], bool] | None = None
+) -> tuple[list[tuple[KeyPath, Any]], TreeDef]:
+    """`flatten`, with each leaf's key path: ``([(path, leaf), ...], treedef)``.
+
+    >>> from chainrule import tree
+    >>> tree.flatten_with_path([1.0, {"x": 3.0}])
+    ([((SequenceKey(idx=0),), 1.0), ((SequenceKey(idx=1), DictKey(key='x')), 3.0)], TreeDef([*, {'x': *}]))
+    """
+    out: list[tuple[KeyPath, Any]] = []
+    treedef = _flatten_with_path(tree, is_leaf, (), out)
+    return out, treedef
+
+
+def leaves_with_path(
+    tree: PyTree, is_leaf: Callable[[Any], bool] | None = None
+) -> list[tuple[KeyPath, Any]]:
+    """The ``(path, leaf)`` pairs of `tree`, in `flatten` order.
+
+    >>> from chainrule import tree
+    >>> params = {"w": [1.0, 2.0], "b": 0.5}
+    >>> [(tree.keystr(path), leaf) for path, leaf in tree.leaves_with_path(params)]
+    [("['b']", 0.5), ("['w'][0]", 1.0), ("['w'][1]", 2.0)]
+    """
+    return flatten_with_path(tree, is_leaf)[0]
+
+
+def map_with_path(
+    f: Callable[..., Any],
+    tree: PyTree,
+    *rest: PyTree,
+    is_leaf: Callable[[Any], bool] | None = None,
+) -> PyTree:
+    """`map` with the path first: `f(path, leaf, *matching leaves of rest)`, in `tree`'s shape.
+
+    >>> from chainrule import tree
+    >>> tree.map_with_path(lambda path, x: tree.keystr(path) + "=" + str(x), {"a": 1, "b": (2,)})
+    {'a': "['a']=1", 'b': ("['b'][0]=2",)}
+    """
+    pairs = leaves_with_path(tree, is_leaf)
+    treedef, columns = _columns("map_with_path", tree, rest, is_leaf)
+    paths = [p for p, _ in pairs]
+    return treedef.unflatten([f(*xs) for xs in zip(paths, *columns, strict=True)])
+
+
+def flatten_one_level_with_keys(tree: PyTree) -> tuple[list[tuple[KeyEntry, Any]], Any]:
+    """The children of container `tree` with their keys, and its aux data, one level only.
+
+    Raises ValueError for a leaf.
+
+    >>> from chainrule import tree
+    >>> tree.flatten_one_level_with_keys({"b": 1.0, "a": [2.0]})
+    ([(DictKey(key='a'), [2.0]), (DictKey(key='b'), 1.0)], ('a', 'b'))
+    """
+    cls = type(tree)
+    node = _nodes[cls] if cls in _nodes else _classify(cls)
+    if node is None:
+        raise ValueError(
+            f"flatten_one_level_with_keys: a {cls.__name__} is a leaf, not a container"
+        )
+    children, aux = node.flatten(tree)
+    children = list(children)
+    return list(zip(node.keys(tree, aux, len(children)), children, strict=True)), aux
+
+
 def unflatten(treedef: TreeDef, leaves: Iterable[Any]) -> PyTree:
     """Rebuild a tree of structure `treedef` from its leaves; the inverse of `flatten`.
 
@@ -256,20 +454,26 @@ def map(
     >>> tree.map(lambda x, y: x + y, [1, (2, 3)], [10, (20, 30)])
     [11, (22, 33)]
     """
+    treedef, columns = _columns("map", tree, rest, is_leaf)
+    return treedef.unflatten([f(*xs) for xs in zip(*columns, strict=True)])
+
+
+def _columns(
+    what: str, tree: PyTree, rest: Sequence[PyTree], is_leaf: Callable[[Any], bool] | None
+) -> tuple[TreeDef, list[list[Any]]]:
+    """The structure of `tree` and the leaves of it and of each of `rest` (same structure)."""
     values, treedef = flatten(tree, is_leaf)
-    if not rest:
-        return treedef.unflatten([f(x) for x in values])
     columns = [values]
     for i, other in enumerate(rest, start=2):
         other_values, other_def = flatten(other, is_leaf)
         if other_def != treedef:
             raise ValueError(
-                f"map: tree {i} has a different structure from tree 1:\n"
+                f"{what}: tree {i} has a different structure from tree 1:\n"
                 f"  tree 1: {treedef!r}\n"
                 f"  tree {i}: {other_def!r}"
             )
         columns.append(other_values)
-    return treedef.unflatten([f(*xs) for xs in zip(*columns, strict=True)])
+    return treedef, columns
 
 
 # --- registering container types -----------------------------------------------------------
@@ -314,12 +518,47 @@ def register(
     >>> tree.unflatten(treedef, [3.0, 4.0]).b
     [4.0]
     """
+    _add(nodetype, _Node(flatten_fn, unflatten_fn, _show_registered, _flat_index_keys))
 
-    def show(node_type: type, aux: Any, children: list[str]) -> str:
-        tag = node_type.__name__ if aux is None else f"{node_type.__name__}[{aux!r}]"
-        return f"{tag}({_args(children)})"
 
-    _add(nodetype, _Node(flatten_fn, unflatten_fn, show))
+def _show_registered(node_type: type, aux: Any, children: list[str]) -> str:
+    tag = node_type.__name__ if aux is None else f"{node_type.__name__}[{aux!r}]"
+    return f"{tag}({_args(children)})"
+
+
+def register_with_keys(
+    nodetype: type[_T],
+    flatten_with_keys: Callable[[_T], tuple[Iterable[tuple[KeyEntry, Any]], Hashable]],
+    unflatten_fn: Callable[[Any, tuple[Any, ...]], _T],
+    flatten_fn: Callable[[_T], tuple[Iterable[Any], Hashable]] | None = None,
+) -> None:
+    """`register`, with a key for each child, so that paths read ``.weight`` (JAX's
+    `register_pytree_with_keys`).
+
+    `flatten_with_keys(obj) -> ([(key, child), ...], aux_data)`; `flatten_fn`, optional,
+    gives the same children and aux data without keys, faster.
+
+    >>> from chainrule import tree
+    >>> class Point:
+    ...     def __init__(self, x, y):
+    ...         self.x, self.y = x, y
+    >>> tree.register_with_keys(
+    ...     Point,
+    ...     lambda p: (((tree.GetAttrKey("x"), p.x), (tree.GetAttrKey("y"), p.y)), None),
+    ...     lambda _, children: Point(*children),
+    ... )
+    >>> [tree.keystr(path) for path, _ in tree.leaves_with_path([Point(1.0, 2.0)])]
+    ['[0].x', '[0].y']
+    """
+
+    def plain(obj: Any) -> tuple[list[Any], Any]:
+        pairs, aux = flatten_with_keys(obj)
+        return [child for _, child in pairs], aux
+
+    def keys(obj: Any, _: Any, __: int) -> list[KeyEntry]:
+        return [key for key, _ in flatten_with_keys(obj)[0]]
+
+    _add(nodetype, _Node(flatten_fn or plain, unflatten_fn, _show_registered, keys))
 
 
 def _dataclass_node(cls: type, data: tuple[str, ...], meta: tuple[str, ...]) -> _Node:
@@ -339,7 +578,8 @@ def _dataclass_node(cls: type, data: tuple[str, ...], meta: tuple[str, ...]) -> 
     def show(node_type: type, aux: tuple[Any, ...], children: list[str]) -> str:
         return _show_fields(node_type, data + meta, children + [repr(v) for v in aux])
 
-    return _Node(flatten_obj, unflatten_obj, show)
+    keys = [GetAttrKey(n) for n in data]
+    return _Node(flatten_obj, unflatten_obj, show, lambda *_: keys)
 
 
 def _dataclass_fields(
@@ -464,14 +704,20 @@ def _namedtuple_node(cls: type) -> _Node:
         lambda t: (t, None),
         lambda _, children: cls(*children),
         lambda node_type, _, children: _show_fields(node_type, fields, children),
+        lambda *_: [GetAttrKey(f) for f in fields],
     )
 
 
-_add(tuple, _Node(lambda t: (t, None), lambda _, children: children, _show_tuple))
-_add(list, _Node(lambda x: (x, None), lambda _, children: list(children), _show_list))
+_add(tuple, _Node(lambda t: (t, None), lambda _, children: children, _show_tuple, _index_keys))
+_add(list, _Node(lambda x: (x, None), lambda _, children: list(children), _show_list, _index_keys))
 _add(
     dict,
-    _Node(_flatten_dict, lambda keys, children: dict(zip(keys, children, strict=True)), _show_dict),
+    _Node(
+        _flatten_dict,
+        lambda keys, children: dict(zip(keys, children, strict=True)),
+        _show_dict,
+        _dict_keys,
+    ),
 )
 _add(
     OrderedDict,
@@ -479,6 +725,10 @@ _add(
         lambda d: (list(d.values()), tuple(d)),
         lambda keys, children: OrderedDict(zip(keys, children, strict=True)),
         _show_ordered_dict,
+        _dict_keys,
     ),
 )
-_add(type(None), _Node(lambda _: ((), None), lambda _, __: None, lambda *_: "None"))
+_add(
+    type(None),
+    _Node(lambda _: ((), None), lambda _, __: None, lambda *_: "None", lambda *_: ()),
+)

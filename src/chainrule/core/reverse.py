@@ -195,6 +195,45 @@ def add_cotangent(node: Node, index: int | None, c: Any) -> None:
     node.ct[index] = c if old is None else old + c
 
 
+def record(
+    fun: Callable[[list[Any]], list[Any]], primals: Sequence[Any], holomorphic: bool = False
+) -> tuple[ReverseTrace, list[VJPTracer], list[Any]]:
+    """Run `fun` on a list of values, recording: the trace, its input tracers, the outputs.
+
+    The one recording path of reverse mode: `vjp_flat` (so `grad`, `vjp`, `jacrev`) and
+    `chainrule.explain` / `chainrule.draw` all record with it and sweep with `pull_back`.
+    """
+    trace = (HolomorphicReverseTrace if holomorphic else ReverseTrace)(fun)
+    inputs = [trace.new_input(p) for p in primals]
+    outs = fun(inputs)
+    trace.end()
+    return trace, inputs, outs
+
+
+def pull_back(
+    trace: ReverseTrace,
+    inputs: Sequence[VJPTracer],
+    outs: Sequence[Any],
+    cotangents: Sequence[Any],
+    observer: Any = None,
+    release: bool = False,
+) -> list[Any]:
+    """Seed one cotangent per output (None for zero), sweep, and collect one per input.
+
+    `observer` and `release` as in `ReverseTrace.sweep`.
+    """
+    for o, c in zip(outs, cotangents, strict=False):
+        if type(o) is VJPTracer and o._trace is trace:
+            add_cotangent(o.node, o.index, c)
+    trace.sweep(observer, release)
+    grads = []
+    for x in inputs:
+        ct = x.node.ct
+        x.node.ct = None
+        grads.append(zero_tangent(x.value) if ct is None else in_dtype_of(ct, x.value))
+    return grads
+
+
 def vjp_flat(
     fun: Callable[[list[Any]], list[Any]],
     primals: Sequence[Any],
@@ -208,23 +247,10 @@ def vjp_flat(
     sweep then frees the recording as it goes. With `holomorphic`, a primitive that is not
     holomorphic in a complex value raises.
     """
-    trace = (HolomorphicReverseTrace if holomorphic else ReverseTrace)(fun)
-    inputs = [trace.new_input(p) for p in primals]
-    outs = fun(inputs)
-    trace.end()
-    ours = [type(o) is VJPTracer and o._trace is trace for o in outs]
-    values = [o.value if mine else o for o, mine in zip(outs, ours, strict=False)]
+    trace, inputs, outs = record(fun, primals, holomorphic)
+    values = [o.value if type(o) is VJPTracer and o._trace is trace else o for o in outs]
 
     def backward(cotangents: Sequence[Any]) -> list[Any]:
-        for o, mine, c in zip(outs, ours, cotangents, strict=False):
-            if mine:
-                add_cotangent(o.node, o.index, c)
-        trace.sweep(release=once)
-        grads = []
-        for x in inputs:
-            ct = x.node.ct
-            x.node.ct = None
-            grads.append(zero_tangent(x.value) if ct is None else in_dtype_of(ct, x.value))
-        return grads
+        return pull_back(trace, inputs, outs, cotangents, release=once)
 
     return values, backward

@@ -1,10 +1,14 @@
 """The computation graph as a picture: one box per value, one oval per operation.
 
 `draw(fun, *args)` records `fun` as `chainrule.learn.explanation` does (`trace_graph`) and lays the
-graph out from left to right, in the order data flows: inputs in the first column, every
-operation one column after its last input, its result one column after it. Each value box
-shows the name, the value and the gradient of the output with respect to it, as in
-micrograd's drawing.
+graph out down the page, in the order data flows, as a layered (Sugiyama-style) drawing:
+every operation one layer below its deepest input and its result one below it, each input
+just above its first use; long edges bend through the layers they cross; each layer is
+ordered by the barycentres of its neighbours, which removes most crossings, and each node
+sits centred on its neighbours. A graph taller than a page wraps into side-by-side bands,
+so a two-layer network fits a page. Each value box shows the name, the value and the
+gradient of the output with respect to it, as in micrograd's drawing. The SVG scales to
+the width it is shown in (a notebook cell, a page).
 
 The layout is pure Python, so no Graphviz binary is needed: `svg()` writes SVG text,
 `save("g.png")` renders with matplotlib, and `dot()` exports Graphviz DOT text for those
@@ -14,6 +18,8 @@ who want Graphviz's own layout.
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import math
 import os
 from collections.abc import Callable
 from html import escape as _html_escape
@@ -28,11 +34,17 @@ __all__ = ["Drawing", "draw"]
 
 CHAR = 7.2  # width of one character of 12 px monospace text
 FONT = 12.0
-PAD = 8.0  # horizontal padding inside a box field
-HEIGHT = 30.0  # height of every node
-VGAP = 14.0  # vertical space between nodes of one column
-HGAP = 36.0  # horizontal space between columns
+PAD = 8.0  # horizontal padding inside a box
+LINE = 16.0  # height of one line of a value box (name, data, grad)
+OP_HEIGHT = 26.0  # height of an operation's oval
+HGAP = 24.0  # horizontal space between neighbours in a layer
+DUMMY_GAP = 12.0  # ... where one of them is the bend of an edge passing through
+VGAP = 28.0  # vertical space between layers
+BAND_GAP = 48.0  # horizontal space between the bands of a long graph
 MARGIN = 12.0
+MAX_HEIGHT = 1100.0  # a taller graph wraps into side-by-side bands, like newspaper columns
+PAGE = 0.75  # the shape (width / height) those bands aim at
+SWEEPS = 8  # up-and-down passes of the barycentre ordering
 
 INPUT_FILL = "#dbeafe"
 OUTPUT_FILL = "#fde68a"
@@ -43,25 +55,27 @@ STROKE = "#374151"
 
 @dataclasses.dataclass
 class _Node:
-    """One box (a value) or oval (an operation) with its place in the picture."""
+    """A box (a value), an oval (an operation), or a bend point of a long edge (a dummy)."""
 
-    key: str  # "v3" or "op1", also the DOT and SVG id
-    kind: str  # "value" or "op"
-    fields: list[str]  # a value: [name, data, grad]; an op: [label]
+    key: str  # "v3", "op1" (also the DOT and SVG id), or "d7" for a dummy
+    kind: str  # "value", "op" or "dummy"
+    fields: list[str]  # a value: [name, data, grad]; an op: [label]; a dummy: []
     fill: str
     layer: int = 0
     x: float = 0.0  # centre
     y: float = 0.0
 
     @property
-    def field_widths(self) -> list[float]:
-        return [len(f) * CHAR + 2 * PAD for f in self.fields]
-
-    @property
     def width(self) -> float:
+        if self.kind == "dummy":
+            return 0.0
         if self.kind == "op":
             return max(40.0, len(self.fields[0]) * CHAR + 3 * PAD)
-        return sum(self.field_widths)
+        return max(len(f) for f in self.fields) * CHAR + 2 * PAD
+
+    @property
+    def height(self) -> float:
+        return {"value": 3 * LINE, "op": OP_HEIGHT, "dummy": 0.0}[self.kind]
 
     @property
     def left(self) -> float:
@@ -71,11 +85,20 @@ class _Node:
     def right(self) -> float:
         return self.x + self.width / 2
 
+    @property
+    def top(self) -> float:
+        return self.y - self.height / 2
+
+    @property
+    def bottom(self) -> float:
+        return self.y + self.height / 2
+
 
 @dataclasses.dataclass
 class _Layout:
-    nodes: list[_Node]
-    edges: list[tuple[str, str]]
+    nodes: list[_Node]  # the boxes and ovals
+    edges: list[tuple[str, str]]  # (from, to) between them
+    routes: dict[tuple[str, str], list[_Node]]  # the dummies each edge bends through
     width: float
     height: float
 
@@ -86,96 +109,172 @@ def _value_fields(graph: Graph, k: int) -> list[str]:
     return [v.name, f"data {format_short(v.data)}", f"grad {format_short(grad)}"]
 
 
-def _layout(graph: Graph) -> _Layout:
-    """Layers by data flow (inputs left), ordered in each layer near their predecessors."""
+def _graph_nodes(graph: Graph) -> tuple[dict[str, _Node], list[tuple[str, str]]]:
+    """The boxes and ovals, in layers by longest path from the inputs; each input one layer
+    above its first use (not all at the top, far from where it is needed)."""
     nodes: dict[str, _Node] = {}
-    preds: dict[str, list[str]] = {}
     edges: list[tuple[str, str]] = []
     for k in graph.inputs:
-        nodes[f"v{k}"] = _Node(f"v{k}", "value", _value_fields(graph, k), INPUT_FILL, 0)
-        preds[f"v{k}"] = []
+        nodes[f"v{k}"] = _Node(f"v{k}", "value", _value_fields(graph, k), INPUT_FILL)
     for op in graph.ops:
         srcs = [f"v{o.value}" for o in op.operands if o.value is not None]
+        srcs = list(dict.fromkeys(srcs))  # x * x: one edge
         layer = 1 + max((nodes[s].layer for s in srcs), default=0)
         key = f"op{op.index}"
         nodes[key] = _Node(key, "op", [op_label(graph, op)], OP_FILL, layer)
-        preds[key] = srcs
         edges.extend((s, key) for s in srcs)
         for k in op.outputs:
             fill = OUTPUT_FILL if k == graph.output else VALUE_FILL
             nodes[f"v{k}"] = _Node(f"v{k}", "value", _value_fields(graph, k), fill, layer + 1)
-            preds[f"v{k}"] = [key]
             edges.append((key, f"v{k}"))
     if graph.output is not None and graph.output in graph.inputs:
         nodes[f"v{graph.output}"].fill = OUTPUT_FILL
-    # An input goes in the column just before its first use, next to what it meets there.
-    consumers: dict[str, list[str]] = {}
-    moved: set[str] = set()
-    for a, b in edges:
-        consumers.setdefault(a, []).append(b)
     for k in graph.inputs:
-        uses = consumers.get(f"v{k}")
+        uses = [nodes[b].layer for a, b in edges if a == f"v{k}"]
         if uses:
-            first = min(uses, key=lambda key: nodes[key].layer)
-            nodes[f"v{k}"].layer = nodes[first].layer - 1
-            preds[f"v{k}"] = [p for p in preds[first] if p != f"v{k}" and p not in moved]
-            moved.add(f"v{k}")
-
-    layers: dict[int, list[_Node]] = {}
-    for node in nodes.values():
-        layers.setdefault(node.layer, []).append(node)
-    step = HEIGHT + VGAP
-    x = MARGIN
-    for layer in sorted(layers):
-        column = layers[layer]
-        if layer > 0:
-            # Each node as near the mean height of its predecessors as the column allows.
-            wanted = _wanted(column, nodes, preds, moved)
-            column.sort(key=lambda n: wanted[n.key])
-            low = -float("inf")
-            for n in column:
-                n.y = max(wanted[n.key], low + step)
-                low = n.y
-        else:
-            for i, n in enumerate(column):
-                n.y = i * step
-        width = max(n.width for n in column)
-        for n in column:
-            n.x = x + width / 2
-        x += width + HGAP
-    top = min((n.y for n in nodes.values()), default=0.0)
+            nodes[f"v{k}"].layer = min(uses) - 1
+    low = min((n.layer for n in nodes.values()), default=0)
     for n in nodes.values():
-        n.y += MARGIN + HEIGHT / 2 - top
-    height = max((n.y for n in nodes.values()), default=0.0) + HEIGHT / 2 + MARGIN
-    return _Layout(list(nodes.values()), edges, x - HGAP + MARGIN, max(height, 2 * MARGIN))
+        n.layer -= low
+    return nodes, edges
 
 
-def _wanted(
-    column: list[_Node], nodes: dict[str, _Node], preds: dict[str, list[str]], moved: set[str]
-) -> dict[str, float]:
-    """Where each node of a column would like to sit: level with its predecessors. An input
-    moved next to its first use sits just below the values it is combined with there."""
-    wanted: dict[str, float] = {}
-    layer = column[0].layer
-    for n in sorted(column, key=lambda n: n.key in moved):
-        if n.key in moved:
-            ys = [
-                nodes[p].y if nodes[p].layer < layer else wanted[p]
-                for p in preds[n.key]
-                if nodes[p].layer < layer or p in wanted
-            ]
-            wanted[n.key] = sum(ys) / len(ys) + HEIGHT + VGAP if ys else 0.0
+def _order(
+    layers: list[list[_Node]], preds: dict[str, list[str]], succs: dict[str, list[str]]
+) -> None:
+    """Reorder each layer to cut edge crossings: each node at the barycentre (mean position)
+    of its neighbours in the layer above, then below, alternately (Sugiyama's heuristic)."""
+    pos = {n.key: i for layer in layers for i, n in enumerate(layer)}
+
+    def sort(layer: list[_Node], neighbours: dict[str, list[str]]) -> None:
+        def centre(n: _Node) -> float:
+            near = neighbours[n.key]
+            return sum(pos[m] for m in near) / len(near) if near else pos[n.key]
+
+        layer.sort(key=centre)  # stable: ties keep their order
+        for i, n in enumerate(layer):
+            pos[n.key] = i
+
+    for sweep in range(SWEEPS):
+        if sweep % 2 == 0:
+            for layer in layers[1:]:
+                sort(layer, preds)
         else:
-            ys = [nodes[p].y for p in preds[n.key]]
-            wanted[n.key] = sum(ys) / len(ys) if ys else 0.0
-    return wanted
+            for layer in reversed(layers[:-1]):
+                sort(layer, succs)
 
 
-def _edge_path(a: _Node, b: _Node) -> tuple[tuple[float, float], ...]:
-    """A cubic Bézier from the right side of `a` to the left side of `b`."""
-    x1, y1, x2, y2 = a.right, a.y, b.left, b.y
-    dx = max((x2 - x1) / 2, 10.0)
-    return ((x1, y1), (x1 + dx, y1), (x2 - dx, y2), (x2, y2))
+def _extent(layer: list[_Node]) -> float:
+    return max((n.right for n in layer), default=0.0) - min((n.left for n in layer), default=0.0)
+
+
+def _place(layer: list[_Node], wanted: list[float]) -> None:
+    """Put the nodes of a layer, in order, as near their wanted centres as their widths allow."""
+    xs: list[float] = []
+    for i, (n, w) in enumerate(zip(layer, wanted, strict=True)):
+        if xs:
+            before = layer[i - 1]
+            gap = DUMMY_GAP if "dummy" in (n.kind, before.kind) else HGAP
+            w = max(w, xs[-1] + (before.width + n.width) / 2 + gap)
+        xs.append(w)
+    # pushed right by the packing: shift back by the mean displacement, keeping the order
+    shift = sum(x - w for x, w in zip(xs, wanted, strict=True)) / len(xs)
+    for n, x in zip(layer, xs, strict=True):
+        n.x = x - shift
+
+
+def _layout(graph: Graph) -> _Layout:
+    """A layered (Sugiyama-style) drawing, data flowing down the page: layers by longest
+    path, long edges bent through dummy points, layers ordered by barycentres to cut
+    crossings, each node centred on its neighbours; a tall graph wraps into bands."""
+    nodes, edges = _graph_nodes(graph)
+    everything = dict(nodes)
+    routes: dict[tuple[str, str], list[_Node]] = {}
+    preds: dict[str, list[str]] = {k: [] for k in nodes}
+    succs: dict[str, list[str]] = {k: [] for k in nodes}
+    for a, b in edges:
+        chain: list[_Node] = []
+        prev = a
+        for rank in range(nodes[a].layer + 1, nodes[b].layer):
+            dummy = _Node(f"d{len(everything)}", "dummy", [], "", rank)
+            everything[dummy.key] = dummy
+            preds[dummy.key], succs[dummy.key] = [], []
+            chain.append(dummy)
+        routes[(a, b)] = chain
+        for n in [*chain, nodes[b]]:
+            preds[n.key].append(prev)
+            succs[prev].append(n.key)
+            prev = n.key
+    depth = 1 + max((n.layer for n in everything.values()), default=0)
+    layers: list[list[_Node]] = [[] for _ in range(depth)]
+    for n in everything.values():
+        layers[n.layer].append(n)
+    _order(layers, preds, succs)
+
+    # x: pack each layer, then settle every node on the mean of its neighbours, down and up.
+    for layer in layers:
+        _place(layer, [0.0] * len(layer))
+    for sweep in range(SWEEPS):
+        down = sweep % 2 == 0
+        for layer in layers[1:] if down else reversed(layers[:-1]):
+            near = preds if down else succs
+            wanted = [
+                sum(everything[m].x for m in near[n.key]) / len(near[n.key]) if near[n.key] else n.x
+                for n in layer
+            ]
+            _place(layer, wanted)
+
+    # y: layer by layer, wrapping into bands of at most MAX_HEIGHT.
+    heights = [max((n.height for n in layer), default=0.0) for layer in layers]
+    total = sum(heights) + VGAP * (depth - 1)
+    widest = max((_extent(layer) for layer in layers), default=0.0)
+    bands = 1
+    if total > MAX_HEIGHT:  # as many bands as make the picture about a page's shape
+        bands = max(2, round(math.sqrt(PAGE * total / max(widest, 1.0))))
+    per_band = total / bands
+    band_of, y, band = [], 0.0, 0
+    for h in heights:
+        if y > 0 and y + h / 2 > per_band * (band + 1) and band < bands - 1:
+            band += 1
+        band_of.append(band)
+        y += h + VGAP
+    x_offset, width, height = MARGIN, 0.0, 0.0
+    for k in range(bands):
+        rows = [i for i in range(depth) if band_of[i] == k]
+        members = [n for i in rows for n in layers[i]]
+        left = min((n.left for n in members), default=0.0)
+        right = max((n.right for n in members), default=0.0)
+        y = MARGIN
+        for i in rows:
+            for n in layers[i]:
+                n.y = y + heights[i] / 2
+                n.x += x_offset - left
+            y += heights[i] + VGAP
+        x_offset += right - left + BAND_GAP
+        height = max(height, y - VGAP + MARGIN)
+    width = x_offset - BAND_GAP + MARGIN
+    return _Layout(list(nodes.values()), edges, routes, width, max(height, 2 * MARGIN))
+
+
+def _edge_path(a: _Node, b: _Node, bends: list[_Node]) -> list[list[tuple[float, float]]]:
+    """The pieces of an edge, from the bottom of `a` through its bends to the top of `b`:
+    each piece a start point and three points per cubic Bézier, leaving and arriving
+    vertically. An edge that wraps to the next band leaves the bottom of its band and comes
+    back in at the top of the next, in two pieces."""
+    stops = [(a.x, a.bottom), *((d.x, d.y) for d in bends), (b.x, b.top)]
+    pieces = [[stops[0]]]
+
+    def curve(p: tuple[float, float], q: tuple[float, float]) -> None:
+        dy = max(abs(q[1] - p[1]) / 2, 6.0)
+        pieces[-1].extend([(p[0], p[1] + dy), (q[0], q[1] - dy), q])
+
+    for p, q in itertools.pairwise(stops):
+        if q[1] < p[1]:  # wrapped: out of the bottom of this band, into the top of the next
+            curve(p, (p[0], p[1] + VGAP / 2))
+            pieces.append([(q[0], q[1] - VGAP / 2)])
+            p = pieces[-1][0]
+        curve(p, q)
+    return pieces
 
 
 def _f(x: float) -> str:
@@ -214,7 +313,7 @@ class Drawing:
 
         >>> print(draw(lambda x: x * 2.0, 3.0).dot())
         digraph "f" {
-          rankdir=LR;
+          rankdir=TB;
           node [fontname="monospace", fontsize=10];
           v0 [shape=record, style=filled, fillcolor="#dbeafe", label="{ x | data 3.0 | grad 2.0 }"];
           op0 [shape=ellipse, style=filled, fillcolor="#e5e7eb", label="* 2.0"];
@@ -223,7 +322,7 @@ class Drawing:
           op0 -> v1;
         }
         """
-        lines = [f"digraph {_dot_quote(self.graph.fun_name)} {{", "  rankdir=LR;"]
+        lines = [f"digraph {_dot_quote(self.graph.fun_name)} {{", "  rankdir=TB;"]
         lines.append('  node [fontname="monospace", fontsize=10];')
         for n in self._layout.nodes:
             if n.kind == "value":
@@ -240,7 +339,7 @@ class Drawing:
         return "\n".join(lines)
 
     def svg(self) -> str:
-        """The picture as standalone SVG text.
+        """The picture as standalone SVG text, scaling to the width it is shown in.
 
         >>> text = draw(lambda x, y: x * y, 2.0, 3.0).svg()
         >>> text.startswith("<svg"), text.count('<rect class="value"'), text.count("<ellipse")
@@ -249,8 +348,9 @@ class Drawing:
         lay = self._layout
         nodes = {n.key: n for n in lay.nodes}
         out = [
-            f'<svg xmlns="http://www.w3.org/2000/svg" width="{_f(lay.width)}" '
-            f'height="{_f(lay.height)}" viewBox="0 0 {_f(lay.width)} {_f(lay.height)}" '
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" '
+            f'viewBox="0 0 {_f(lay.width)} {_f(lay.height)}" '
+            f'style="max-width: {_f(lay.width)}px; height: auto" '
             f'font-family="monospace" font-size="{FONT:g}">',
             "<defs>"
             '<marker id="chainrule-arrow" viewBox="0 0 10 10" refX="10" refY="5" '
@@ -258,36 +358,39 @@ class Drawing:
             f'<path d="M 0 0 L 10 5 L 0 10 z" fill="{STROKE}"/></marker></defs>',
         ]
         for a, b in lay.edges:
-            (x1, y1), (c1x, c1y), (c2x, c2y), (x2, y2) = _edge_path(nodes[a], nodes[b])
+            d = ""
+            for points in _edge_path(nodes[a], nodes[b], lay.routes[(a, b)]):
+                d += f" M {_f(points[0][0])} {_f(points[0][1])}"
+                for i in range(1, len(points), 3):
+                    d += " C " + " ".join(f"{_f(x)} {_f(y)}" for x, y in points[i : i + 3])
+            d = d.strip()
             out.append(
-                f'<path class="edge" d="M {_f(x1)} {_f(y1)} C {_f(c1x)} {_f(c1y)} '
-                f'{_f(c2x)} {_f(c2y)} {_f(x2)} {_f(y2)}" fill="none" stroke="{STROKE}" '
+                f'<path class="edge" d="{d}" fill="none" stroke="{STROKE}" '
                 'stroke-width="1.2" marker-end="url(#chainrule-arrow)"/>'
             )
         for n in lay.nodes:
             title = _html_escape(" | ".join(n.fields))
             out.append(f'<g id="{n.key}"><title>{title}</title>')
-            top = n.y - HEIGHT / 2
             if n.kind == "op":
                 out.append(
                     f'<ellipse class="op" cx="{_f(n.x)}" cy="{_f(n.y)}" rx="{_f(n.width / 2)}" '
-                    f'ry="{_f(HEIGHT / 2)}" fill="{n.fill}" stroke="{STROKE}"/>'
+                    f'ry="{_f(n.height / 2)}" fill="{n.fill}" stroke="{STROKE}"/>'
                 )
                 out.append(self._svg_text(n.x, n.y, n.fields[0]))
             else:
                 out.append(
-                    f'<rect class="value" x="{_f(n.left)}" y="{_f(top)}" width="{_f(n.width)}" '
-                    f'height="{_f(HEIGHT)}" rx="3" fill="{n.fill}" stroke="{STROKE}"/>'
+                    f'<rect class="value" x="{_f(n.left)}" y="{_f(n.top)}" '
+                    f'width="{_f(n.width)}" height="{_f(n.height)}" rx="3" fill="{n.fill}" '
+                    f'stroke="{STROKE}"/>'
                 )
-                x = n.left
-                for i, (text, w) in enumerate(zip(n.fields, n.field_widths, strict=True)):
+                for i, text in enumerate(n.fields):
                     if i:
+                        y = n.top + i * LINE
                         out.append(
-                            f'<line x1="{_f(x)}" y1="{_f(top)}" x2="{_f(x)}" '
-                            f'y2="{_f(top + HEIGHT)}" stroke="{STROKE}"/>'
+                            f'<line x1="{_f(n.left)}" y1="{_f(y)}" x2="{_f(n.right)}" '
+                            f'y2="{_f(y)}" stroke="{STROKE}" stroke-opacity="0.3"/>'
                         )
-                    out.append(self._svg_text(x + w / 2, n.y, text, bold=i == 0))
-                    x += w
+                    out.append(self._svg_text(n.x, n.top + (i + 0.5) * LINE, text, bold=i == 0))
             out.append("</g>")
         out.append("</svg>")
         return "\n".join(out)
@@ -349,52 +452,41 @@ class Drawing:
         ax.set_ylim(lay.height, 0)
         ax.axis("off")
         fontsize = FONT * 72.0 / 100.0
-        codes = [MplPath.MOVETO, MplPath.CURVE4, MplPath.CURVE4, MplPath.CURVE4]
         for a, b in lay.edges:
-            verts = _edge_path(nodes[a], nodes[b])
-            ax.add_patch(
-                FancyArrowPatch(
-                    path=MplPath(verts, codes),
-                    arrowstyle="-|>",
-                    mutation_scale=10,
-                    color=STROKE,
-                    linewidth=1.0,
+            pieces = _edge_path(nodes[a], nodes[b], lay.routes[(a, b)])
+            for k, verts in enumerate(pieces):
+                codes = [MplPath.MOVETO] + [MplPath.CURVE4] * (len(verts) - 1)
+                ax.add_patch(
+                    FancyArrowPatch(
+                        path=MplPath(verts, codes),
+                        arrowstyle="-|>" if k == len(pieces) - 1 else "-",
+                        mutation_scale=10,
+                        color=STROKE,
+                        linewidth=1.0,
+                    )
                 )
-            )
+        text: dict[str, Any] = {
+            "ha": "center",
+            "va": "center",
+            "family": "monospace",
+            "fontsize": fontsize,
+        }
         for n in lay.nodes:
             if n.kind == "op":
                 ax.add_patch(
-                    Ellipse((n.x, n.y), n.width, HEIGHT, facecolor=n.fill, edgecolor=STROKE)
+                    Ellipse((n.x, n.y), n.width, n.height, facecolor=n.fill, edgecolor=STROKE)
                 )
-                ax.text(
-                    n.x,
-                    n.y,
-                    n.fields[0],
-                    ha="center",
-                    va="center",
-                    family="monospace",
-                    fontsize=fontsize,
-                )
+                ax.text(n.x, n.y, n.fields[0], **text)
                 continue
-            top = n.y - HEIGHT / 2
             ax.add_patch(
-                Rectangle((n.left, top), n.width, HEIGHT, facecolor=n.fill, edgecolor=STROKE)
+                Rectangle((n.left, n.top), n.width, n.height, facecolor=n.fill, edgecolor=STROKE)
             )
-            x = n.left
-            for i, (text, w) in enumerate(zip(n.fields, n.field_widths, strict=True)):
+            for i, field in enumerate(n.fields):
                 if i:
-                    ax.plot([x, x], [top, top + HEIGHT], color=STROKE, linewidth=1.0)
-                ax.text(
-                    x + w / 2,
-                    n.y,
-                    text,
-                    ha="center",
-                    va="center",
-                    family="monospace",
-                    fontsize=fontsize,
-                    fontweight="bold" if i == 0 else "normal",
-                )
-                x += w
+                    y = n.top + i * LINE
+                    ax.plot([n.left, n.right], [y, y], color=STROKE, linewidth=0.5, alpha=0.3)
+                weight = "bold" if i == 0 else "normal"
+                ax.text(n.x, n.top + (i + 0.5) * LINE, field, fontweight=weight, **text)
         fig.savefig(path, dpi=dpi, facecolor="white")
 
 

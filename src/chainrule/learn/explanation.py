@@ -4,18 +4,22 @@
 recording backwards exactly as reverse mode does. For every value it shows the operation
 that made it and the value, and then, in reverse order, how the derivative of the output
 with respect to that value is assembled: the derivative of the output with respect to each
-value that used it, times the local derivative, summed over the uses::
+value that used it, times the local (partial) derivative of that use, summed over the uses;
+d marks total derivatives, ∂ local ones::
 
-    dL/dc = dL/dd * dd/dc = (-18.0)(1.0) = -18.0
+    dL/dc = dL/dd · ∂d/∂c = (-18.0)(1.0) = -18.0
 
 The backward pass uses the very rules `grad` uses, in the same order, so the numbers it
 shows are `grad`'s numbers, bit for bit.
 
-`trace_graph` is the recording itself (also used by `chainrule.draw` for the picture).
+`trace_graph` is the recording itself (also used by `chainrule.draw` for the picture): it
+records and sweeps with the core's `record` and `pull_back`, the path `grad` takes, with
+an observer on the sweep. `name(x, "z")` gives an intermediate value the learner's name.
 """
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import html
 import inspect
@@ -23,16 +27,17 @@ import itertools
 import keyword
 import math
 import string
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from chainrule import tree
-from chainrule.core.reverse import Node, ReverseTrace, VJPTracer, add_cotangent
+from chainrule.core.reverse import Node, VJPTracer, pull_back, record
 from chainrule.core.trace import Tracer, dtype_of, float_dtype, shape_of, zero_tangent
-from chainrule.transforms import _as_input, describe
+from chainrule.transforms import _Flat, describe
+
+_X = TypeVar("_X")
 
 __all__ = [
     "BackwardStep",
@@ -46,6 +51,7 @@ __all__ = [
     "Value",
     "explain",
     "format_value",
+    "name",
     "trace_graph",
 ]
 
@@ -145,17 +151,6 @@ def _norm(x: np.ndarray) -> str:
     return format_number(
         np.sqrt(np.sum(np.abs(x.astype(np.complex128 if x.dtype.kind == "c" else np.float64)) ** 2))
     )
-
-
-def _factor(x: Any) -> str:
-    """A factor of a product: always in parentheses, `(-2.0)(1.0)`."""
-    return f"({format_value(x)})"
-
-
-def _summand(x: Any, first: bool) -> str:
-    """A term of a sum: negative numbers after the first in parentheses, `-6.0 + (-4.0)`."""
-    text = format_value(x)
-    return f"({text})" if not first and text.startswith("-") else text
 
 
 def _format_slice(s: slice) -> str:
@@ -282,40 +277,34 @@ def _arg_names(fun: Callable[..., Any], n: int) -> list[str]:
     return names
 
 
-def _child_labels(x: Any, children: list[Any]) -> list[str]:
-    """How to write each child of container `x` after its name: `['w']`, `[0]`, `.weight`."""
-    n = len(children)
-    if type(x) is dict:
-        try:
-            keys = list(sorted(x))
-        except TypeError:
-            keys = list(x)
-        labels = [f"[{k!r}]" for k in keys]
-    elif type(x) is OrderedDict:
-        labels = [f"[{k!r}]" for k in x]
-    elif isinstance(x, tuple) and hasattr(type(x), "_fields"):
-        labels = [f".{f}" for f in getattr(type(x), "_fields", ())]
-    elif type(x) in (list, tuple):
-        labels = [f"[{i}]" for i in range(n)]
-    else:
-        names = [f.name for f in dataclasses.fields(x)] if dataclasses.is_dataclass(x) else []
-        names += [k for k in getattr(x, "__dict__", {}) if k not in names]
-        labels, used = [], set()
-        for i, child in enumerate(children):
-            match = next((k for k in names if k not in used and getattr(x, k, None) is child), None)
-            used.add(match)
-            labels.append(f".{match}" if match is not None else f"[{i}]")
-    return labels if len(labels) == n else [f"[{i}]" for i in range(n)]
+# The names given with `name` while `trace_graph` records: {(id(node), index): (node, name)}
+# (the node is kept so that its id cannot be reused by another while the recording runs).
+_Names = dict[tuple[int, "int | None"], tuple[Node, str]]
+_naming: contextvars.ContextVar[_Names | None] = contextvars.ContextVar(
+    "chainrule_explain_names", default=None
+)
 
 
-def _leaf_names(x: Any, prefix: str, out: list[str]) -> None:
-    """The names of the leaves of pytree `x` in flatten order: `W`, `params['w']`, `m.layers[0].b`."""
-    children, _ = tree.flatten(x, is_leaf=lambda y: y is not x)
-    if len(children) == 1 and children[0] is x:
-        out.append(prefix)
-        return
-    for child, label in zip(children, _child_labels(x, children), strict=True):
-        _leaf_names(child, prefix + label, out)
+def name(x: _X, label: str) -> _X:
+    """Call the value `x` `label` in `explain` and `draw`; returns `x` itself.
+
+    Anywhere else (under `grad`, or outside any transform) it does nothing, so a function
+    can keep its names when it is trained.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> def loss(w):
+    ...     z = name(w * 3.0, "z")
+    ...     return np.tanh(z)
+    >>> print(str(cr.explain(loss, 0.5)).splitlines()[4])
+      z = w * 3.0 = 1.5
+    """
+    if not (isinstance(label, str) and label.strip()):
+        raise TypeError(f"name(x, label): the label must be a non-empty string, got {label!r}.")
+    naming = _naming.get()
+    if naming is not None and isinstance(x, VJPTracer):
+        naming[(id(x.node), x.index)] = (x.node, label.strip())
+    return x
 
 
 def _fresh_names(taken: set[str]) -> Iterator[str]:
@@ -332,11 +321,10 @@ def _function_name(fun: Callable[..., Any]) -> str:
     return "f" if not isinstance(name, str) or not name.isidentifier() else name
 
 
-def _check_output(what: str, fun: Callable[..., Any], out: Any) -> Any:
-    leaves, out_tree = tree.flatten(out)
-    if out_tree.num_leaves != 1 or tuple(shape_of(leaves[0])) != ():
+def _check_output(what: str, fun: Callable[..., Any], outs: list[Any], out_tree: Any) -> Any:
+    if out_tree.num_leaves != 1 or tuple(shape_of(outs[0])) != ():
         got = (
-            f"an array of shape {tuple(shape_of(leaves[0]))}"
+            f"an array of shape {tuple(shape_of(outs[0]))}"
             if out_tree.num_leaves == 1
             else f"{out_tree.num_leaves} values (structure {out_tree})"
         )
@@ -345,19 +333,13 @@ def _check_output(what: str, fun: Callable[..., Any], out: Any) -> Any:
             f"derivatives are explained, such as a loss), but it returned {got}. Reduce it to "
             "a scalar, for example with `.sum()` or `.mean()`."
         )
-    leaf = leaves[0]
-    if not isinstance(leaf, (np.ndarray, np.generic, Tracer, float, int)):
-        raise TypeError(
-            f"{what} of {describe(fun)}: the function returned a {type(leaf).__name__}; it "
-            "must return a floating-point scalar."
-        )
-    dtype = dtype_of(leaf)
+    dtype = dtype_of(outs[0])
     if dtype.kind != "f":
         raise TypeError(
             f"{what} of {describe(fun)}: the output has dtype {dtype}; it must be "
             "floating-point to be differentiated."
         )
-    return leaf
+    return outs[0]
 
 
 def _local(prim: Any, rule: Any, g: Any, src: Any, node: Node) -> Any | None:
@@ -393,54 +375,64 @@ def trace_graph(fun: Callable[..., Any], *args: Any, what: str = "explain") -> G
             f"{what}(fun, *args): the first argument must be a function, got {fun!r:.60}"
         )
     arg_names = _arg_names(fun, len(args))
-    leaves: list[Any] = []
     leaf_names: list[str] = []
-    treedefs = []
     for i, arg in enumerate(args):
-        arg_leaves, treedef = tree.flatten(arg)
-        for x in arg_leaves:
+        for path, x in tree.leaves_with_path(arg):
             if isinstance(x, Tracer):
                 raise TypeError(
                     f"{what} of {describe(fun)}: argument {i} (`{arg_names[i]}`) is a value "
                     f"being differentiated; call {what} on concrete values, outside transforms."
                 )
-        where = lambda i=i: f"{what} of {describe(fun)}: argument {i} (`{arg_names[i]}`)"
-        leaves.extend(_as_input(x, where) for x in arg_leaves)
-        _leaf_names(arg, arg_names[i], leaf_names)
-        treedefs.append(treedef)
+            leaf_names.append(arg_names[i] + tree.keystr(path))
 
-    trace = ReverseTrace()
-    tracers = [trace.new_input(x) for x in leaves]
-    call_args, k = [], 0
-    for treedef in treedefs:
-        call_args.append(tree.unflatten(treedef, tracers[k : k + treedef.num_leaves]))
-        k += treedef.num_leaves
-    out = _check_output(what, fun, fun(*call_args))
+    # Recorded and swept as `grad` records and sweeps, watched: so the numbers are grad's.
+    flat = _Flat(fun, args, {}, tuple(range(len(args))), False, what)
+    names: _Names = {}
+    token = _naming.set(names)
+    try:
+        trace, tracers, outs = record(flat, flat.primals)
+    finally:
+        _naming.reset(token)
+    out = _check_output(what, fun, outs, flat.out_tree)
     ours = type(out) is VJPTracer and out._trace is trace
+    out_key = (id(out.node), out.index) if ours else None
 
     # Only the operations the output depends on.
     needed: set[int] = set()
-    if ours:
-        stack = [out.node]
-        while stack:
-            node = stack.pop()
-            if id(node) in needed:
-                continue
+    stack = [out.node] if ours else []
+    while stack:
+        node = stack.pop()
+        if id(node) not in needed:
             needed.add(id(node))
             stack.extend(p[1] for p in node.parents)
     tape = [node for node in trace.tape if id(node) in needed]
 
-    # Values and operations, with names.
-    values: list[Value] = []
-    where_is: dict[tuple[int, int | None], int] = {}
-    for tracer, x, name in zip(tracers, leaves, leaf_names, strict=True):
-        where_is[(id(tracer.node), None)] = len(values)
-        values.append(Value(len(values), name, x, None))
-    taken = set(leaf_names) | set(arg_names)
-    out_key = (id(out.node), out.index) if ours else None
-    output_name = next(n for n in ("L", "loss", "out", "L_") if n not in taken)
+    # Values and operations, with names: the learner's (arguments, `name`), else fresh.
+    mine = {id(n) for n in tape} | {id(t.node) for t in tracers}
+    given = {key: label for key, (n, label) in names.items() if id(n) in mine}
+    taken = set(leaf_names) | set(arg_names) | set(given.values())
+    output_name = given.get(out_key) if out_key is not None else None
+    if output_name is None:
+        output_name = next(n for n in ("L", "loss", "out", "L_") if n not in taken)
     taken.add(output_name)
     fresh = _fresh_names(taken)
+    used: set[str] = set()
+
+    def unique(label: str) -> str:  # a name given twice (in a loop): h, h_2, h_3, ...
+        text = label
+        for k in itertools.count(2):
+            if text not in used:
+                break
+            text = f"{label}_{k}"
+        used.add(text)
+        return text
+
+    values: list[Value] = []
+    where_is: dict[tuple[int, int | None], int] = {}
+    for tracer, leaf_name in zip(tracers, leaf_names, strict=True):
+        where_is[(id(tracer.node), None)] = len(values)
+        label = given.get((id(tracer.node), None), leaf_name)
+        values.append(Value(len(values), unique(label), tracer.value, None))
     ops: list[Op] = []
     for node in tape:
         assert node.prim is not None
@@ -450,25 +442,17 @@ def trace_graph(fun: Callable[..., Any], *args: Any, what: str = "explain") -> G
             for i, a in enumerate(node.args)
         ]
         op = Op(len(ops), str(node.prim.name), operands, dict(node.params), [])
-        keys = (
-            [(id(node), k) for k in range(len(node.ans))]
-            if node.prim.multiple_results
-            else [(id(node), None)]
-        )
-        datas = list(node.ans) if node.prim.multiple_results else [node.ans]
-        for key, data in zip(keys, datas, strict=True):
-            name = output_name if key == out_key else next(fresh)
+        many = node.prim.multiple_results
+        keys = [(id(node), k) for k in range(len(node.ans))] if many else [(id(node), None)]
+        for key, data in zip(keys, node.ans if many else [node.ans], strict=True):
+            given_name = output_name if key == out_key else given.get(key)
             where_is[key] = len(values)
             op.outputs.append(len(values))
-            values.append(Value(len(values), name, data, op.index))
+            values.append(Value(len(values), unique(given_name or next(fresh)), data, op.index))
         ops.append(op)
     op_of_node = {id(node): op.index for node, op in zip(tape, ops, strict=True)}
 
-    # The backward sweep is the trace's own, watched: so the gradients are cr.grad's.
     edges: list[Edge] = []
-    output = where_is[out_key] if out_key is not None else None
-    if ours:
-        add_cotangent(out.node, out.index, dtype_of(out).type(1.0))
 
     class _Recorder:
         def node(self, node: Node, g: Any) -> None:
@@ -486,29 +470,21 @@ def trace_graph(fun: Callable[..., Any], *args: Any, what: str = "explain") -> G
             src = where_is[(id(parent), index)]
             edges.append(Edge(op_of_node[id(node)], i, src, g, c, local))
 
-    trace.sweep(_Recorder())
-    flat_grads = []
-    for tracer, input_value in zip(tracers, values, strict=False):
-        ct = tracer.node.ct
-        tracer.node.ct = None
-        input_value.grad = ct
-        flat_grads.append(zero_tangent(tracer.value) if ct is None else ct)
-    grads, k = [], 0
-    for treedef in treedefs:
-        grads.append(tree.unflatten(treedef, flat_grads[k : k + treedef.num_leaves]))
-        k += treedef.num_leaves
+    seed = dtype_of(out).type(1.0)
+    flat_grads = pull_back(trace, tracers, outs, [seed], observer=_Recorder())
+    reached = {e.src for e in edges}
+    for k, g in enumerate(flat_grads):
+        values[k].grad = g if k in reached else None
     return Graph(
         fun_name=_function_name(fun),
         arg_names=arg_names,
         values=values,
         ops=ops,
         edges=edges,
-        inputs=list(range(len(leaves))),
-        output=output,
-        output_data=out.value
-        if ours
-        else (np.asarray(out) if isinstance(out, (int, float)) else out),
-        grads=tuple(grads),
+        inputs=list(range(len(tracers))),
+        output=where_is[out_key] if out_key is not None else None,
+        output_data=out.value if ours else np.asarray(out),
+        grads=tuple(flat.split(flat_grads)),
     )
 
 
@@ -527,6 +503,19 @@ INFIX = {
 }
 PREFIX = {"negative": "-", "positive": "+"}
 RENAMED = {"absolute": "abs", "expit": "sigmoid", "custom rule": "custom"}
+# Fused operations (one primitive each), drawn with a short label of their mathematics.
+LABELS = {"linear": "@ W.T + b", "softmax_cross_entropy": "-log softmax"}
+
+
+def _relu_of(op: Op) -> Operand | None:
+    """The argument of `maximum(a, 0)` (what `nn.relu` records), else None."""
+    if op.name != "maximum" or len(op.operands) != 2 or op.params:
+        return None
+    values = [o for o in op.operands if o.value is not None]
+    zeros = [o for o in op.operands if o.value is None and np.ndim(o.constant) == 0]
+    if len(values) == 1 and len(zeros) == 1 and zeros[0].constant == 0:
+        return values[0]
+    return None
 
 
 def op_label(graph: Graph, op: Op) -> str:
@@ -536,6 +525,10 @@ def op_label(graph: Graph, op: Op) -> str:
     >>> [op_label(g, op) for op in g.ops]
     ['** 3', '* 2.0']
     """
+    if op.name in LABELS:
+        return LABELS[op.name]
+    if _relu_of(op) is not None:
+        return "relu"
     name = INFIX.get(op.name) or PREFIX.get(op.name) or RENAMED.get(op.name, op.name)
     if op.name == "getitem":
         return _format_index(op.operands[1].constant) if len(op.operands) > 1 else "[]"
@@ -551,8 +544,21 @@ def _shown_operands(op: Op) -> list[Operand]:
     return operands
 
 
+def _labels(op: Op) -> Any | None:
+    """The class labels of a cross entropy whose targets are constant one-hot rows, else None."""
+    if len(op.operands) < 2 or op.operands[1].value is not None:
+        return None
+    coef = np.asarray(op.operands[1].constant)
+    if coef.ndim == 0 or not np.all((coef == 0) | (coef == 1)) or not np.all(coef.sum(-1) == 1):
+        return None
+    return coef.argmax(axis=-1)
+
+
 def op_expression(graph: Graph, op: Op) -> str:
     """The operation as a formula of value names and constants: `a * b`, `tanh(z)`, `x[0]`.
+
+    Fused operations read as their mathematics: `x @ W.T + b` for `nn.linear`,
+    `-log softmax(z)[y]` for `nn.cross_entropy` of labels, and `maximum(z, 0)` as `relu(z)`.
 
     >>> g = trace_graph(lambda x, y: (x * 2.0 - y).sum(axis=0), 1.0, 3.0)
     >>> [op_expression(g, op) for op in g.ops]
@@ -569,6 +575,19 @@ def op_expression(graph: Graph, op: Op) -> str:
     params = [
         f"{k}={format_value(v)}" for k, v in op.params.items() if not callable(v) and v is not None
     ]
+    relu_of = _relu_of(op)
+    if relu_of is not None:
+        return f"relu({show(relu_of)})"
+    if op.name == "linear":
+        x, w = show(operands[0]), show(operands[1])
+        return f"{x} @ {w}.T" + (f" + {show(operands[2])}" if len(operands) > 2 else "")
+    if op.name == "softmax_cross_entropy":
+        z, labels = show(operands[0]), _labels(op)
+        if labels is None:
+            return f"-sum({show(operands[1])} * log_softmax({z}), axis=-1)"
+        if labels.ndim == 0:
+            return f"-log softmax({z})[{int(labels)}]"
+        return f"-log softmax({z})[range({labels.size}), {format_value(labels)}]"
     if op.name in INFIX and len(operands) == 2 and not params:
         return f"{show(operands[0])} {INFIX[op.name]} {show(operands[1])}"
     if op.name in PREFIX and len(operands) == 1 and not params:
@@ -579,6 +598,116 @@ def op_expression(graph: Graph, op: Op) -> str:
         return f"{show(operands[0])}.T"
     name = RENAMED.get(op.name, op.name)
     return f"{name}({', '.join([*(show(o) for o in operands), *params])})"
+
+
+# ---------------------------------------------------------------------------- LaTeX
+
+TEX_INFIX = {"add": "+", "subtract": "-", "multiply": r"\cdot", "matmul": r"\,"}
+TEX_FUNCTIONS = {"exp", "log", "sin", "cos", "tan", "tanh", "sinh", "cosh", "arctan"}
+
+
+# Characters that mean something to TeX in math mode, as math-mode commands (which both
+# MathJax and KaTeX read: text-mode escapes are not read by MathJax without an extension).
+TEX_ESCAPES = {
+    "\\": r"\backslash ",
+    "{": r"\{",
+    "}": r"\}",
+    "_": r"\_",
+    "#": r"\#",
+    "%": r"\%",
+    "&": r"\&",
+    "$": r"\$",
+    "^": r"\wedge ",
+    "~": r"\sim ",
+    " ": r"\ ",
+    "'": r"\text{'}",
+    '"': r'\text{"}',
+    "<": r"\lt ",  # not `<`, which Markdown could take for the start of an HTML tag
+    ">": r"\gt ",
+}
+
+
+def _tex_escape(text: str) -> str:
+    return "".join(TEX_ESCAPES.get(ch, ch) for ch in text)
+
+
+def _tex_text(text: str) -> str:
+    """`text` in typewriter type inside mathematics, its special characters escaped."""
+    return r"\mathtt{" + _tex_escape(text) + "}"
+
+
+def tex_name(name: str) -> str:
+    r"""A value's name in LaTeX: one letter as it is (`a`), `W1` as `W_{1}`, others in type.
+
+    >>> tex_name("a"), tex_name("W1"), tex_name("model.layers[0].bias")
+    ('a', 'W_{1}', '\\mathtt{model.layers[0].bias}')
+    """
+    if len(name) == 1 and name.isalpha():
+        return name
+    if len(name) > 1 and name[0].isalpha() and name[1:].isdigit():
+        return f"{name[0]}_{{{name[1:]}}}"
+    return _tex_text(name)
+
+
+def tex_value(x: Any) -> str:
+    """A value in LaTeX: a number as it is, an array in typewriter type."""
+    text = format_value(x)
+    try:
+        float(text)
+    except ValueError:
+        return _tex_text(text)
+    return text
+
+
+def op_tex(graph: Graph, op: Op) -> str:
+    r"""The operation as a LaTeX formula: `a \cdot b`, `\tanh(z)`, `x\,W^\top + b`.
+
+    >>> g = trace_graph(lambda x, y: (x * 2.0 - y) ** 2 / y, 1.0, 3.0)
+    >>> [op_tex(g, op) for op in g.ops]
+    ['x \\cdot 2.0', 'a - y', '{b}^{2}', '\\frac{c}{y}']
+    """
+
+    def show(o: Operand) -> str:
+        if o.value is not None:
+            return tex_name(graph.values[o.value].name)
+        text = tex_value(o.constant)
+        return f"({text})" if text.startswith("-") else text
+
+    operands = _shown_operands(op)
+    params = [
+        f"{k}={format_value(v)}" for k, v in op.params.items() if not callable(v) and v is not None
+    ]
+    args = [show(o) for o in operands]
+    relu_of = _relu_of(op)
+    if relu_of is not None:
+        return rf"\operatorname{{relu}}({show(relu_of)})"
+    if op.name == "linear":
+        return rf"{args[0]}\,{args[1]}^\top" + (f" + {args[2]}" if len(args) > 2 else "")
+    if op.name == "softmax_cross_entropy":
+        labels = _labels(op)
+        if labels is None:
+            where = "" if operands[1].value is not None else rf"\ (t = {args[1]})"
+            t = args[1] if not where else "t"
+            return rf"-\sum_c {{{t}}}_c \log \operatorname{{softmax}}({args[0]})_c{where}"
+        if labels.ndim == 0:
+            return rf"-\log \operatorname{{softmax}}({args[0]})_{{{int(labels)}}}"
+        return rf"-\log \operatorname{{softmax}}({args[0]})_{{i,\,y_i}}\ (y = {tex_value(labels)})"
+    if not params and len(args) == 2:
+        if op.name in TEX_INFIX:
+            return f"{args[0]} {TEX_INFIX[op.name]} {args[1]}"
+        if op.name in ("divide", "true_divide"):
+            return rf"\frac{{{args[0]}}}{{{args[1]}}}"
+        if op.name == "power":
+            return f"{{{args[0]}}}^{{{args[1]}}}"
+    if op.name == "negative" and len(args) == 1:
+        return f"-{args[0]}"
+    if op.name == "transpose" and len(args) == 1 and not params:
+        return rf"{args[0]}^\top"
+    if op.name == "getitem" and len(operands) == 2 and operands[0].value is not None:
+        return f"{args[0]}{_tex_text(_format_index(operands[1].constant))}"
+    name = RENAMED.get(op.name, op.name)
+    head = "\\" + name if name in TEX_FUNCTIONS else rf"\operatorname{{{_tex_escape(name)}}}"
+    return f"{head}({', '.join([*args, *(_tex_text(p) for p in params)])})"
 
 
 # ---------------------------------------------------------------------------- the explanation
@@ -598,13 +727,17 @@ class ForwardStep:
 
 @dataclasses.dataclass(frozen=True)
 class Term:
-    """One use of a value in the chain rule: dL/d(via) * d(via)/d(value) = contribution."""
+    """One use of a value in the chain rule: dL/d(via) · ∂(via)/∂(value) = contribution.
+
+    `direct` when `via` is the output itself, whose factor dL/dL = 1 is left out.
+    """
 
     via: str
     op: str
     upstream: Any
     local: Any | None
     contribution: Any
+    direct: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -624,23 +757,73 @@ class BackwardStep:
 
 
 def _d(top: str, bottom: str) -> str:
-    """`dL/dc`; names that are not plain identifiers in parentheses: `dL/d(params['w'])`."""
+    """The total derivative `dL/dc`; names that are not identifiers in parentheses."""
     return f"d{_wrap(top)}/d{_wrap(bottom)}"
+
+
+def _partial(top: str, bottom: str) -> str:
+    """The local (partial) derivative `∂d/∂c` of one operation's output in one argument."""
+    return f"∂{_wrap(top)}/∂{_wrap(bottom)}"
 
 
 def _wrap(name: str) -> str:
     return name if name.isidentifier() else f"({name})"
 
 
-def _term_numbers(term: Term) -> str | None:
-    g, local = term.upstream, term.local
-    if local is None:
-        return None
-    if np.ndim(g) == 0 and np.ndim(local) == 0:
-        return f"{_factor(g)}{_factor(local)}"
-    if np.size(g) <= SMALL and np.size(local) <= SMALL:
-        return f"{format_value(g)} * {format_value(local)}"
-    return None
+def _tex_d(top: str, bottom: str, d: str = "d") -> str:
+    return rf"\frac{{{d} {tex_name(top)}}}{{{d} {tex_name(bottom)}}}"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Style:
+    """How the chain rule is written: as plain text, or in LaTeX."""
+
+    total: Callable[[str, str], str]
+    local: Callable[[str, str], str]
+    value: Callable[[Any], str]
+    times: str  # between dL/d(via) and its local derivative
+    hadamard: str  # between two arrays multiplied entry by entry
+
+
+TEXT = _Style(_d, _partial, format_value, " · ", " ⊙ ")
+TEX = _Style(_tex_d, lambda a, b: _tex_d(a, b, r"\partial"), tex_value, r"\,", r" \odot ")
+
+
+def _sum(terms: list[str]) -> str:
+    """Terms joined by +, negative ones after the first in parentheses: `-6.0 + (-4.0)`."""
+    return " + ".join(f"({t})" if i and t.startswith("-") else t for i, t in enumerate(terms))
+
+
+def _chain(step: BackwardStep, output: str, style: _Style) -> list[str]:
+    """The right-hand sides of dL/d(value): the rule, the products, the sum (if several)."""
+    value = style.value
+    symbolic = " + ".join(
+        style.local(t.via, step.name)
+        if t.direct
+        else f"{style.total(output, t.via)}{style.times}{style.local(t.via, step.name)}"
+        for t in step.terms
+    )
+    products: list[str] = []
+    for t in step.terms:
+        if t.local is None:
+            products = []
+            break
+        if t.direct:
+            products.append(value(t.local))
+        elif np.ndim(t.upstream) == 0 and np.ndim(t.local) == 0:
+            products.append(f"({value(t.upstream)})({value(t.local)})")
+        elif np.size(t.upstream) <= SMALL and np.size(t.local) <= SMALL:
+            products.append(f"{value(t.upstream)}{style.hadamard}{value(t.local)}")
+        else:
+            products = []
+            break
+    parts = [symbolic]
+    if products:
+        parts.append(_sum(products))
+    if len(step.terms) > 1 and all(np.size(t.contribution) <= SMALL for t in step.terms):
+        parts.append(_sum([value(t.contribution) for t in step.terms]))
+    parts.append(value(step.grad))
+    return [p for i, p in enumerate(parts) if i == 0 or p != parts[i - 1]]
 
 
 def _backward_step(graph: Graph, value: Value, by_src: dict[int, list[Edge]]) -> BackwardStep:
@@ -653,30 +836,27 @@ def _backward_step(graph: Graph, value: Value, by_src: dict[int, list[Edge]]) ->
     for e in edges:
         op = graph.ops[e.op]
         via = ", ".join(graph.values[k].name for k in op.outputs)
-        terms.append(Term(via, op.name, e.upstream, e.local, e.contribution))
+        direct = op.outputs == [graph.output]
+        terms.append(Term(via, op.name, e.upstream, e.local, e.contribution, direct))
     grad = value.grad if value.grad is not None else zero_tangent(value.data)
     lhs = _d(L, value.name)
     if not terms:
         text = f"{lhs} = {format_value(grad)}   ({L} does not depend on {value.name})"
         return BackwardStep(value.name, (), grad, lhs, (), text)
-    symbolic = " + ".join(f"{_d(L, t.via)} * {_d(t.via, value.name)}" for t in terms)
-    numbers: list[str] = []
-    products = [_term_numbers(t) for t in terms]
-    if all(p is not None for p in products):
-        numbers.append(" + ".join(p for p in products if p is not None))
-    if len(terms) > 1 and all(np.size(t.contribution) <= SMALL for t in terms):
-        numbers.append(" + ".join(_summand(t.contribution, i == 0) for i, t in enumerate(terms)))
-    result = format_value(grad)
-    text = " = ".join([lhs, symbolic, *numbers, result])
-    return BackwardStep(value.name, tuple(terms), grad, symbolic, tuple(numbers), text)
+    step = BackwardStep(value.name, tuple(terms), grad, "", (), "")
+    parts = _chain(step, L, TEXT)
+    return dataclasses.replace(
+        step, symbolic=parts[0], numbers=tuple(parts[1:-1]), text=" = ".join([lhs, *parts])
+    )
 
 
 class Explanation:
     """The forward and backward pass of a scalar function, step by step, with numbers.
 
-    Prints as plain text; `markdown()` and `_repr_html_` render it for notebooks. `steps`
-    holds the structured steps (forward, then backward), `value` the output and `grads`
-    the gradients, one per argument, in the structure of the arguments.
+    Prints as plain text; in a notebook it renders as LaTeX (`latex()`, `markdown()`), and
+    `html()` gives tables. `steps` holds the structured steps (forward, then backward),
+    `value` the output and `grads` the gradients, one per argument, in the structure of
+    the arguments.
     """
 
     def __init__(self, graph: Graph) -> None:
@@ -733,7 +913,7 @@ class Explanation:
     def __str__(self) -> str:
         lines = [self.title, "", "Forward"]
         lines += [f"  {s.text}" for s in self.forward]
-        lines += ["", "Backward (chain rule)"]
+        lines += ["", "Backward (chain rule: d for total derivatives, ∂ for local ones)"]
         if self.graph.output is None:
             lines.append(f"  {self.graph.output_name} does not depend on the inputs.")
         lines += [f"  {s.text}" for s in self.backward]
@@ -743,31 +923,51 @@ class Explanation:
 
     __repr__ = __str__
 
+    def latex(self) -> str:
+        r"""The forward and backward pass as aligned LaTeX equations, in `$$ ... $$`.
+
+        >>> print(explain(lambda x: x * x, 3.0).latex())
+        $$
+        \begin{aligned}
+        &\text{Forward} \\
+        x &= 3.0 \\
+        L &= x \cdot x = 9.0 \\
+        &\text{Backward} \\
+        \frac{d L}{d L} &= 1.0 \\
+        \frac{d L}{d x} &= \frac{\partial L}{\partial x} + \frac{\partial L}{\partial x} = 3.0 + 3.0 = 6.0
+        \end{aligned}
+        $$
+        """
+        g = self.graph
+        L = g.output_name
+        rows = [r"&\text{Forward}"]
+        for v in g.values:
+            if v.is_input:
+                rows.append(f"{tex_name(v.name)} &= {tex_value(v.data)}")
+        for op, step in zip(g.ops, self.forward[len(g.inputs) :], strict=True):
+            lhs = ", ".join(tex_name(g.values[k].name) for k in op.outputs)
+            rows.append(f"{lhs} &= {op_tex(g, op)} = {tex_value(step.value)}")
+        rows.append(r"&\text{Backward}")
+        if g.output is None:
+            rows.append(rf"&\text{{{L} does not depend on the inputs}}")
+        for b in self.backward:
+            lhs = _tex_d(L, b.name)
+            if not b.terms:
+                rows.append(f"{lhs} &= {tex_value(b.grad)}")
+            else:
+                rows.append(f"{lhs} &= " + " = ".join(_chain(b, L, TEX)))
+        return "$$\n\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}\n$$"
+
+    def _repr_latex_(self) -> str:
+        return self.latex()
+
     def markdown(self) -> str:
-        """The explanation as Markdown: a title and three tables (forward, backward, gradients).
+        """The explanation as Markdown: its title, then the LaTeX equations (`latex()`).
 
         >>> print(explain(lambda x: x * x, 3.0).markdown().splitlines()[0])
         **L = f(x) = 9.0**
         """
-
-        def cell(text: str) -> str:
-            return "`" + text.replace("`", "'").replace("|", "\\|") + "`"
-
-        out = [f"**{_md_escape(self.title)}**", "", "*Forward*", "", "| value | = | result |"]
-        out.append("|---|---|---|")
-        for s in self.forward:
-            out.append(f"| {cell(s.name)} | {cell(s.expression)} | {cell(format_value(s.value))} |")
-        out += ["", "*Backward (chain rule)*", "", "| derivative | chain rule | result |"]
-        out.append("|---|---|---|")
-        for b in self.backward:
-            lhs = _d(self.graph.output_name, b.name)
-            rule = " = ".join([b.symbolic, *b.numbers]) if b.terms else ""
-            out.append(
-                f"| {cell(lhs)} | {cell(rule) if rule else ''} | {cell(format_value(b.grad))} |"
-            )
-        out += ["", "*Gradients*", "", "| derivative | value |", "|---|---|"]
-        out += [f"| {cell(lhs)} | {cell(rhs)} |" for lhs, rhs in self._gradient_lines()]
-        return "\n".join(out)
+        return f"**{_md_escape(self.title)}**\n\n{self.latex()}"
 
     def _repr_markdown_(self) -> str:
         return self.markdown()
@@ -810,9 +1010,6 @@ class Explanation:
         ]
         return "\n".join(parts)
 
-    def _repr_html_(self) -> str:
-        return self.html()
-
 
 def _md_escape(text: str) -> str:
     for ch in "\\`*_[]<>|":
@@ -823,8 +1020,11 @@ def _md_escape(text: str) -> str:
 def explain(fun: Callable[..., Any], *args: Any) -> Explanation:
     """Explain the backward pass of scalar-valued `fun` at `args`: the chain rule, with numbers.
 
-    Every argument is differentiated; arguments may be floats, arrays or pytrees of them.
-    The numbers are those of `chainrule.grad`, exactly.
+    Every argument is differentiated; arguments may be floats, arrays or pytrees of them,
+    named as the learner wrote them (`model.layers[0].weight`); `name(x, "z")` names an
+    intermediate value. A total derivative is written dL/dc, the local derivative of one
+    operation ∂d/∂c. The numbers are those of `chainrule.grad`, exactly. In a notebook the
+    explanation renders as LaTeX.
 
     >>> def f(a, b):
     ...     return (a * b + b) ** 2
@@ -839,12 +1039,12 @@ def explain(fun: Callable[..., Any], *args: Any) -> Explanation:
       d = c + b = -9.0
       L = d ** 2 = 81.0
     <BLANKLINE>
-    Backward (chain rule)
+    Backward (chain rule: d for total derivatives, ∂ for local ones)
       dL/dL = 1.0
-      dL/dd = dL/dL * dL/dd = (1.0)(-18.0) = -18.0
-      dL/dc = dL/dd * dd/dc = (-18.0)(1.0) = -18.0
-      dL/db = dL/dc * dc/db + dL/dd * dd/db = (-18.0)(2.0) + (-18.0)(1.0) = -36.0 + (-18.0) = -54.0
-      dL/da = dL/dc * dc/da = (-18.0)(-3.0) = 54.0
+      dL/dd = ∂L/∂d = -18.0
+      dL/dc = dL/dd · ∂d/∂c = (-18.0)(1.0) = -18.0
+      dL/db = dL/dc · ∂c/∂b + dL/dd · ∂d/∂b = (-18.0)(2.0) + (-18.0)(1.0) = -36.0 + (-18.0) = -54.0
+      dL/da = dL/dc · ∂c/∂a = (-18.0)(-3.0) = 54.0
     <BLANKLINE>
     Gradients
       dL/da = 54.0

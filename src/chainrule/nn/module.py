@@ -107,6 +107,11 @@ def _flatten(module: Module) -> tuple[list[Any], tuple[tuple[str, ...], _Static]
     return children, (tuple(names), _Static(tuple(static)))
 
 
+def _flatten_with_keys(module: Module) -> tuple[list[tuple[Any, Any]], Any]:
+    children, aux = _flatten(module)
+    return [(tree.GetAttrKey(n), c) for n, c in zip(aux[0], children, strict=True)], aux
+
+
 def _unflatten(cls: type[Module], aux: tuple[tuple[str, ...], _Static], children: Any) -> Module:
     # No __init__: it would re-initialise parameters, and must not see traced values.
     module = object.__new__(cls)
@@ -133,7 +138,9 @@ class Module:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         dataclasses.dataclass(cls, repr=False, eq=False)
-        tree.register(cls, _flatten, lambda aux, children: _unflatten(cls, aux, children))
+        tree.register_with_keys(
+            cls, _flatten_with_keys, lambda aux, children: _unflatten(cls, aux, children), _flatten
+        )
 
     def parameters(self) -> list[Any]:
         """The parameter arrays, in pytree order."""
