@@ -240,3 +240,13 @@ def test_each_part_ends_with_its_exercises(tmp_path: Path) -> None:
     tour.run(tour.find("training"), out=out)
     assert "Your turn" in out.getvalue() and "chainrule exercise softplus" in out.getvalue()
     assert "## Exercises" in tour.markdown(tour.find("training"), tmp_path)
+
+
+def test_the_tour_loads_without_matplotlib() -> None:
+    """matplotlib is optional: the parts import it in the stops that draw, not on import."""
+    import subprocess
+    import sys
+
+    code = "import sys, chainrule.learn.tour; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

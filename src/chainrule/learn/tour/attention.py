@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 
-import matplotlib.pyplot as plt
 import numpy
 import scipy.special
 
@@ -37,6 +36,8 @@ def _attention() -> None:
     respect to the values is how much attention each value received, the column sums of
     the weights.
     """
+    import matplotlib.pyplot as plt
+
     q = np.array([[1.0, 0.0, 1.0, 0.0], [0.0, 2.0, 0.0, 1.0]])  # 2 queries, d_k = 4
     k = np.array([[1.0, 1.0, 0.0, 0.0], [0.0, 1.0, 1.0, 0.0], [1.0, 0.0, 0.0, 1.0]])  # 3 keys
     v = np.array([[1.0, 0.0], [0.0, 1.0], [2.0, 3.0]])  # 3 values, d_v = 2
@@ -98,6 +99,8 @@ def _attention_scaling() -> None:
     the size ||J||_F of the softmax's Jacobian, averaged over 100 draws, with and without
     the scaling.
     """
+    import matplotlib.pyplot as plt
+
     rng = numpy.random.default_rng(0)
     dims = [4, 16, 64, 256, 1024]
     N = 1000

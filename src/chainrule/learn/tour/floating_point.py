@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 
-import matplotlib.pyplot as plt
 import ml_dtypes
 import numpy
 import scipy.special
@@ -157,6 +156,8 @@ def _loss_scaling() -> None:
     of the sum is γₙ Σᵢ |xᵢⱼ rᵢ| / n, γₙ = nu / (1 - nu), plus n 2^-24 / 2^k for the
     underflows, which the scale divides away.
     """
+    import matplotlib.pyplot as plt
+
     rng = numpy.random.default_rng(0)
     n, p = 16, 8
     sizes = 10.0 ** -numpy.arange(p)  # feature j is about 10^-j

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 
-import matplotlib.pyplot as plt
 import numpy
 import scipy.linalg
 
@@ -37,6 +36,8 @@ def _least_squares() -> None:
     The checks' tolerances come from rounding: a few n ε ||X|| (||y|| + ||X|| ||w||) for
     Xᵀr, and κ(XᵀX) ε for the normal equations, whose condition number κ is squared.
     """
+    import matplotlib.pyplot as plt
+
     rng = numpy.random.default_rng(0)
     n = 20
     x = numpy.linspace(0.0, 5.0, n)
@@ -145,6 +146,8 @@ def _lasso_path() -> None:
     feature selection, and the path is the picture to look at before choosing α (by
     cross-validation, usually).
     """
+    import matplotlib.pyplot as plt
+
     rng = numpy.random.default_rng(1)
     X = rng.normal(size=(50, 5))  # 50 samples, 5 features; y uses only 0, 1 and 4
     X[:, 3] += 0.8 * X[:, 0]  # a useless feature, correlated with a useful one
