@@ -128,3 +128,33 @@ def test_the_license_ships_and_the_readme_names_every_dependency() -> None:
     for dependency in project["dependencies"]:
         name = re.split(r"[<>=!~ \[]", dependency)[0]
         assert names[name] in sentence, f"{name} is a dependency the README does not name"
+
+
+def test_one_convention_for_np_in_the_source() -> None:
+    """In chainrule's own code `np` is NumPy, and chainrule.numpy is `cnp`; only the tour's
+    parts, whose code is shown to learners, write `np` for chainrule.numpy, as a user does."""
+    import ast
+
+    src = ROOT / "src" / "chainrule"
+    tour_parts = {p for p in (src / "learn" / "tour").glob("*.py") if p.name != "__init__.py"}
+    wrong = []
+    for path in src.rglob("*.py"):
+        if path == src / "__init__.py":  # where `chainrule.numpy` itself is imported
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, (ast.Import, ast.ImportFrom)):
+                continue
+            for alias in node.names:
+                if isinstance(node, ast.ImportFrom):
+                    ours = alias.name == "numpy" and (node.module == "chainrule" or node.level)
+                    full = "chainrule.numpy" if ours else f"{node.module}.{alias.name}"
+                else:
+                    full = alias.name
+                bound = alias.asname or alias.name.split(".")[0]
+                if full == "chainrule.numpy":
+                    expected = "np" if path in tour_parts else "cnp"
+                    if bound != expected:
+                        wrong.append(f"{path.relative_to(src)}: chainrule.numpy as {bound}")
+                elif full == "numpy" and bound not in ("np", "numpy", "_np"):  # (_np: private)
+                    wrong.append(f"{path.relative_to(src)}: numpy as {bound}")
+    assert not wrong, wrong

@@ -40,9 +40,9 @@ import math
 import numbers
 from typing import Any
 
-import numpy
+import numpy as np
 
-import chainrule.numpy as np
+import chainrule.numpy as cnp
 from chainrule._validate import float_array
 from chainrule.scipy.special import xlogy
 
@@ -60,20 +60,20 @@ __all__ = [
 
 
 def _is_plain(x: Any) -> bool:
-    return isinstance(x, (numpy.ndarray, numpy.generic))
+    return isinstance(x, (np.ndarray, np.generic))
 
 
 def _probabilities(p: Any, what: str, name: str) -> Any:
     """`p` as a float array; plain values checked to be finite and non-negative."""
     p = float_array(p, what, name)
     if _is_plain(p):
-        if not numpy.all(numpy.isfinite(p)):
+        if not np.all(np.isfinite(p)):
             raise ValueError(
                 f"{name}: {what} has NaN or infinite entries; probabilities are finite."
             )
-        if numpy.any(p < 0):
+        if np.any(p < 0):
             raise ValueError(
-                f"{name}: {what} has negative entries (smallest {numpy.min(p)!r}); "
+                f"{name}: {what} has negative entries (smallest {np.min(p)!r}); "
                 "probabilities and counts must be >= 0."
             )
     return p
@@ -92,8 +92,8 @@ def _axis(axis: Any, ndim: int, name: str) -> int:
 
 def _normalised(p: Any, what: str, name: str, axis: int) -> Any:
     """`p` divided by its sum along `axis` (checked to be positive for plain input)."""
-    total = np.sum(p, axis=axis, keepdims=True)
-    if _is_plain(total) and numpy.any(total <= 0):
+    total = cnp.sum(p, axis=axis, keepdims=True)
+    if _is_plain(total) and np.any(total <= 0):
         raise ValueError(
             f"{name}: {what} sums to 0 along axis {axis} in some slice; each distribution "
             "needs at least one positive entry."
@@ -105,7 +105,7 @@ def _distributions(name: str, axis: Any, **arrays: Any) -> tuple[list[Any], int]
     """The named inputs checked, broadcast together and normalised along `axis`."""
     checked = [_probabilities(x, what, name) for what, x in arrays.items()]
     try:
-        shape = numpy.broadcast_shapes(*(tuple(x.shape) for x in checked))
+        shape = np.broadcast_shapes(*(tuple(x.shape) for x in checked))
     except ValueError:
         shapes = ", ".join(f"{w} {tuple(x.shape)}" for w, x in zip(arrays, checked, strict=True))
         raise ValueError(f"{name}: the shapes do not broadcast together: {shapes}.") from None
@@ -113,7 +113,7 @@ def _distributions(name: str, axis: Any, **arrays: Any) -> tuple[list[Any], int]
     out = []
     for what, x in zip(arrays, checked, strict=True):
         if tuple(x.shape) != shape:
-            x = np.broadcast_to(x, shape)
+            x = cnp.broadcast_to(x, shape)
         out.append(_normalised(x, what, name, ax))
     return out, ax
 
@@ -138,7 +138,7 @@ def _in_base(nats: Any, log_base: float | None) -> Any:
 
 def _kl(p: Any, q: Any, axis: int) -> Any:
     """``sum p log(p / q)`` of normalised `p`, `q`, with ``0 log 0 = 0``; inf where q = 0 < p."""
-    return np.sum(xlogy(p, p) - xlogy(p, q), axis=axis)
+    return cnp.sum(xlogy(p, p) - xlogy(p, q), axis=axis)
 
 
 # ------------------------------------------------------------------------ distributions
@@ -160,7 +160,7 @@ def entropy(p: Any, base: float | None = None, axis: int = -1) -> Any:
     log_base = _log_base(base, "entropy")
     (p,), ax = _distributions("entropy", axis, p=p)
     # 0 - Σ, not -Σ: a certain outcome has entropy 0.0, not -0.0 (and so in cross_entropy).
-    return _in_base(0.0 - np.sum(xlogy(p, p), axis=ax), log_base)
+    return _in_base(0.0 - cnp.sum(xlogy(p, p), axis=ax), log_base)
 
 
 def cross_entropy(p: Any, q: Any, base: float | None = None, axis: int = -1) -> Any:
@@ -175,7 +175,7 @@ def cross_entropy(p: Any, q: Any, base: float | None = None, axis: int = -1) -> 
     """
     log_base = _log_base(base, "cross_entropy")
     (p, q), ax = _distributions("cross_entropy", axis, p=p, q=q)
-    return _in_base(0.0 - np.sum(xlogy(p, q), axis=ax), log_base)
+    return _in_base(0.0 - cnp.sum(xlogy(p, q), axis=ax), log_base)
 
 
 def kl_divergence(p: Any, q: Any, base: float | None = None, axis: int = -1) -> Any:
@@ -231,11 +231,11 @@ def mutual_information(joint: Any, base: float | None = None) -> Any:
             "mutual_information: joint must be a 2-D table joint[x, y], got shape "
             f"{tuple(table.shape)}."
         )
-    if _is_plain(table) and not numpy.sum(table) > 0:
+    if _is_plain(table) and not np.sum(table) > 0:
         raise ValueError("mutual_information: joint sums to 0; it needs a positive entry.")
-    p_xy = table / np.sum(table)
-    p_x, p_y = np.sum(p_xy, axis=1), np.sum(p_xy, axis=0)
-    nats = np.sum(xlogy(p_xy, p_xy) - xlogy(p_xy, np.outer(p_x, p_y)))
+    p_xy = table / cnp.sum(table)
+    p_x, p_y = cnp.sum(p_xy, axis=1), cnp.sum(p_xy, axis=0)
+    nats = cnp.sum(xlogy(p_xy, p_xy) - xlogy(p_xy, cnp.outer(p_x, p_y)))
     return _in_base(nats, log_base)
 
 
@@ -244,7 +244,7 @@ def mutual_information(joint: Any, base: float | None = None) -> Any:
 
 def _positive(x: Any, what: str, name: str) -> Any:
     x = float_array(x, what, name)
-    if _is_plain(x) and not numpy.all(x > 0):
+    if _is_plain(x) and not np.all(x > 0):
         raise ValueError(f"{name}: {what} must be > 0 everywhere (a standard deviation).")
     return x
 
@@ -265,7 +265,7 @@ def gaussian_kl(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> Any:
     sigma2 = _positive(sigma2, "sigma2", "gaussian_kl")
     ratio = sigma1 / sigma2
     shift = (mu1 - mu2) / sigma2
-    return 0.5 * (ratio * ratio + shift * shift - 1.0) - np.log(ratio)
+    return 0.5 * (ratio * ratio + shift * shift - 1.0) - cnp.log(ratio)
 
 
 def _covariance(cov: Any, what: str, name: str, k: int) -> Any:
@@ -276,11 +276,11 @@ def _covariance(cov: Any, what: str, name: str, k: int) -> Any:
             f"be ({k}, {k})."
         )
     if _is_plain(cov):
-        if not numpy.allclose(cov, cov.T, rtol=1e-10, atol=0.0):
+        if not np.allclose(cov, cov.T, rtol=1e-10, atol=0.0):
             raise ValueError(f"{name}: {what} is not symmetric; a covariance matrix must be.")
         try:
-            numpy.linalg.cholesky(cov)
-        except numpy.linalg.LinAlgError:
+            np.linalg.cholesky(cov)
+        except np.linalg.LinAlgError:
             raise ValueError(
                 f"{name}: {what} is not positive definite (a covariance must be; add a small "
                 "multiple of the identity if it is singular)."
@@ -311,8 +311,8 @@ def gaussian_kl_mv(mean1: Any, cov1: Any, mean2: Any, cov2: Any) -> Any:
     cov1 = _covariance(cov1, "cov1", name, k)
     cov2 = _covariance(cov2, "cov2", name, k)
     diff = mean2 - mean1
-    trace = np.trace(np.linalg.solve(cov2, cov1))
-    mahalanobis = np.dot(diff, np.linalg.solve(cov2, diff))
-    logdet1 = np.linalg.slogdet(cov1)[1]
-    logdet2 = np.linalg.slogdet(cov2)[1]
+    trace = cnp.trace(cnp.linalg.solve(cov2, cov1))
+    mahalanobis = cnp.dot(diff, cnp.linalg.solve(cov2, diff))
+    logdet1 = cnp.linalg.slogdet(cov1)[1]
+    logdet2 = cnp.linalg.slogdet(cov2)[1]
     return 0.5 * (trace + mahalanobis - k + logdet2 - logdet1)

@@ -33,11 +33,11 @@ import warnings
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-import numpy
+import numpy as np
 from numpy.polynomial import legendre
 
 import chainrule as cr
-import chainrule.numpy as np
+import chainrule.numpy as cnp
 from chainrule import tree
 from chainrule._validate import count, flag, number
 from chainrule.extend import Primitive, defjvp_joint, defvjp, primitive
@@ -66,27 +66,27 @@ def _gauss_kronrod(n: int) -> tuple[Any, Any, Any]:
     # the inner products are exact with a (2n)-point Gauss rule (degree 3n + 1 <= 4n - 1).
     xq, wq = legendre.leggauss(2 * n)
     p = legendre.legvander(xq, n + 1)
-    gram = numpy.einsum("q,q,qk,qj->kj", wq, p[:, n], p[:, : n + 1], p)
-    c = numpy.append(numpy.linalg.solve(gram[:, : n + 1], -gram[:, n + 1]), 1.0)
-    nodes = numpy.sort(numpy.concatenate([gauss_x, legendre.legroots(c).real]))
+    gram = np.einsum("q,q,qk,qj->kj", wq, p[:, n], p[:, : n + 1], p)
+    c = np.append(np.linalg.solve(gram[:, : n + 1], -gram[:, n + 1]), 1.0)
+    nodes = np.sort(np.concatenate([gauss_x, legendre.legroots(c).real]))
     nodes = (nodes - nodes[::-1]) / 2  # exactly symmetric, with 0 in the middle
-    moments = numpy.zeros(2 * n + 1)
+    moments = np.zeros(2 * n + 1)
     moments[0] = 2.0  # ∫ P_j over [-1, 1]
-    kronrod_w = numpy.linalg.solve(legendre.legvander(nodes, 2 * n).T, moments)
+    kronrod_w = np.linalg.solve(legendre.legvander(nodes, 2 * n).T, moments)
     kronrod_w = (kronrod_w + kronrod_w[::-1]) / 2
     # The Gauss nodes are every other node, starting from the second.
-    embedded_w = numpy.zeros(2 * n + 1)
+    embedded_w = np.zeros(2 * n + 1)
     embedded_w[1::2] = gauss_w
     return nodes, kronrod_w, embedded_w
 
 
 _NODES, _KRONROD, _GAUSS = _gauss_kronrod(10)  # G10/K21, as QUADPACK's QAG uses by default
-_EPS = numpy.finfo(numpy.float64).eps
+_EPS = np.finfo(np.float64).eps
 
 
 def _evaluate(f: Callable[..., Any], x: Any, args: tuple[Any, ...]) -> Any:
     """f at the nodes `x` as a float64 array of the same shape, with a clear error if not."""
-    out = numpy.asarray(f(x, *args))
+    out = np.asarray(f(x, *args))
     if out.dtype.kind not in "biuf":
         hint = (
             " Integrate the real and imaginary parts separately." if out.dtype.kind == "c" else ""
@@ -101,9 +101,9 @@ def _evaluate(f: Callable[..., Any], x: Any, args: tuple[Any, ...]) -> Any:
             "scalar-valued integrand, written with array operations). If it works on one "
             "point at a time, pass vectorized=False."
         )
-    out = numpy.broadcast_to(out.astype(numpy.float64), x.shape)
-    if not numpy.all(numpy.isfinite(out)):
-        bad = x[~numpy.isfinite(out)][0]
+    out = np.broadcast_to(out.astype(np.float64), x.shape)
+    if not np.all(np.isfinite(out)):
+        bad = x[~np.isfinite(out)][0]
         raise ValueError(
             f"quad: the integrand is not finite at x = {float(bad)!r}. The nodes lie strictly "
             "inside the interval: split it at a singularity so that it becomes an endpoint."
@@ -141,12 +141,12 @@ def _kronrod(h: Callable[[Any], Any], lo: Any, hi: Any) -> tuple[Any, Any]:
     centre, half = (lo + hi) / 2, (hi - lo) / 2
     fx = h((centre[:, None] + half[:, None] * _NODES).ravel()).reshape(len(lo), -1)
     kronrod = fx @ _KRONROD
-    spread = numpy.abs(fx - kronrod[:, None] / 2) @ _KRONROD * half
-    err = numpy.abs(kronrod - fx @ _GAUSS) * half
-    with numpy.errstate(divide="ignore", invalid="ignore"):
-        scaled = spread * numpy.minimum(1.0, (200 * err / spread) ** 1.5)
-    err = numpy.where((spread > 0) & (err > 0), scaled, err)
-    err = numpy.maximum(err, 50 * _EPS * (numpy.abs(fx) @ _KRONROD * half))
+    spread = np.abs(fx - kronrod[:, None] / 2) @ _KRONROD * half
+    err = np.abs(kronrod - fx @ _GAUSS) * half
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scaled = spread * np.minimum(1.0, (200 * err / spread) ** 1.5)
+    err = np.where((spread > 0) & (err > 0), scaled, err)
+    err = np.maximum(err, 50 * _EPS * (np.abs(fx) @ _KRONROD * half))
     return kronrod * half, err
 
 
@@ -154,7 +154,7 @@ def _adaptive(
     h: Callable[[Any], Any], lo: float, hi: float, epsabs: float, epsrel: float, limit: int
 ) -> tuple[float, float]:
     """Bisect the subinterval with the largest error until the total error is small enough."""
-    los, his = numpy.array([lo]), numpy.array([hi])
+    los, his = np.array([lo]), np.array([hi])
     values, errors = _kronrod(h, los, his)
     while True:
         value, error = math.fsum(values), math.fsum(errors)
@@ -168,16 +168,16 @@ def _adaptive(
                 "or loosen epsabs/epsrel"
             )
             break
-        k = int(numpy.argmax(errors))
+        k = int(np.argmax(errors))
         mid = (los[k] + his[k]) / 2
         if not los[k] < mid < his[k]:
             reason = "a subinterval can no longer be halved in floating point (a singularity?)"
             break
-        new_values, new_errors = _kronrod(h, numpy.array([los[k], mid]), numpy.array([mid, his[k]]))
-        los, his = numpy.append(los, mid), numpy.append(his, his[k])
+        new_values, new_errors = _kronrod(h, np.array([los[k], mid]), np.array([mid, his[k]]))
+        los, his = np.append(los, mid), np.append(his, his[k])
         his[k] = mid
         values[k], errors[k] = new_values[0], new_errors[0]
-        values, errors = numpy.append(values, new_values[1]), numpy.append(errors, new_errors[1])
+        values, errors = np.append(values, new_values[1]), np.append(errors, new_errors[1])
     warnings.warn(
         f"quad: estimated error {error:.2g} is above the tolerance {target:.2g}; {reason}.",
         IntegrationWarning,
@@ -191,11 +191,11 @@ def _quad_impl(
 ) -> tuple[Any, Any]:
     a, b = float(a), float(b)
     if a == b:
-        return numpy.float64(0.0), numpy.float64(0.0)
+        return np.float64(0.0), np.float64(0.0)
     sign = 1.0 if a < b else -1.0
     h, lo, hi = _substitute(lambda x: _evaluate(f, x, args), min(a, b), max(a, b))
     value, error = _adaptive(h, lo, hi, epsabs, epsrel, limit)
-    return numpy.float64(sign * value), numpy.float64(error)
+    return np.float64(sign * value), np.float64(error)
 
 
 # ------------------------------------------------------------------ derivative rules
@@ -203,9 +203,9 @@ def _quad_impl(
 
 def _at(f: Callable[..., Any], x: Any, args: tuple[Any, ...]) -> Any:
     """f(x) at one limit for Leibniz's rule; 0 at an infinite limit, where f must vanish."""
-    if numpy.isinf(cr.stop_gradient(x)):
+    if np.isinf(cr.stop_gradient(x)):
         return 0.0
-    return np.reshape(f(np.reshape(x, (1,)), *args), ())
+    return cnp.reshape(f(cnp.reshape(x, (1,)), *args), ())
 
 
 def _directional(
@@ -239,11 +239,11 @@ def _vjp_upper(g: Any, ans: Any, a: Any, b: Any, *args: Any, **params: Any) -> A
 
 def _vjp_arg(i: int) -> Callable[..., Any]:
     def rule(g: Any, ans: Any, a: Any, b: Any, *args: Any, **params: Any) -> Any:
-        shape = numpy.shape(args[i])
+        shape = np.shape(args[i])
         size = math.prod(shape)
-        basis = numpy.eye(size).reshape((size, *shape))
+        basis = np.eye(size).reshape((size, *shape))
         grads = [_directional(i, basis[k], a, b, args, params) for k in range(size)]
-        return g[0] * np.reshape(np.stack(grads), shape)
+        return g[0] * cnp.reshape(cnp.stack(grads), shape)
 
     return rule
 
@@ -259,14 +259,14 @@ def _jvp(tangents: list[Any], ans: Any, a: Any, b: Any, *args: Any, **params: An
     for i, t in enumerate(t_args):
         if t is None:
             continue
-        shape = numpy.shape(args[i])
-        batch = numpy.shape(t)[: numpy.ndim(t) - len(shape)]
+        shape = np.shape(args[i])
+        batch = np.shape(t)[: np.ndim(t) - len(shape)]
         if not batch:
             out = out + _directional(i, t, a, b, args, params)
             continue
-        flat = np.reshape(t, (-1, *shape))  # one quad per tangent of a batch (jacfwd)
+        flat = cnp.reshape(t, (-1, *shape))  # one quad per tangent of a batch (jacfwd)
         terms = [_directional(i, flat[k], a, b, args, params) for k in range(len(flat))]
-        out = out + np.reshape(np.stack(terms), batch)
+        out = out + cnp.reshape(cnp.stack(terms), batch)
     return out, None  # the error estimate is not differentiated
 
 
@@ -283,10 +283,10 @@ def _quad_primitive(n_args: int) -> Primitive:
 
 
 def _check_limit(name: str, x: Any) -> None:
-    value = numpy.asarray(cr.stop_gradient(x))
+    value = np.asarray(cr.stop_gradient(x))
     if value.shape != () or value.dtype.kind not in "iuf":
         raise TypeError(f"quad: the limit `{name}` must be a real number, got {x!r:.60}.")
-    if numpy.isnan(value):
+    if np.isnan(value):
         raise ValueError(f"quad: the limit `{name}` is NaN; pass a number or ±inf.")
 
 
@@ -294,7 +294,7 @@ def _pointwise(f: Callable[..., Any]) -> Callable[..., Any]:
     """A vectorised integrand from one that takes a single point."""
 
     def vectorised(x: Any, *args: Any) -> Any:
-        return np.stack([np.asarray(f(x[k], *args)) for k in range(len(x))])
+        return cnp.stack([cnp.asarray(f(x[k], *args)) for k in range(len(x))])
 
     return vectorised
 
@@ -447,16 +447,16 @@ def expectation(
         x = cr.stop_gradient(x)
         fx = f(x)
         logp = dist.log_prob(x)
-        if np.ndim(logp) > 1:
-            logp = np.sum(np.reshape(logp, (np.shape(logp)[0], -1)), axis=1)
-        logp = np.reshape(logp, np.shape(logp) + (1,) * (np.ndim(fx) - 1))
+        if cnp.ndim(logp) > 1:
+            logp = cnp.sum(cnp.reshape(logp, (cnp.shape(logp)[0], -1)), axis=1)
+        logp = cnp.reshape(logp, cnp.shape(logp) + (1,) * (cnp.ndim(fx) - 1))
         constant = cr.stop_gradient(fx)
         values = fx + constant * (logp - cr.stop_gradient(logp))
-    if np.ndim(fx) < 1 or np.shape(fx)[0] != n:
+    if cnp.ndim(fx) < 1 or cnp.shape(fx)[0] != n:
         raise ValueError(
-            f"expectation: f returned shape {np.shape(fx)} for {n} samples; it is called with "
+            f"expectation: f returned shape {cnp.shape(fx)} for {n} samples; it is called with "
             "all the samples at once (along axis 0) and must return one value per sample."
         )
-    plain = numpy.asarray(cr.stop_gradient(fx), dtype=numpy.float64)
+    plain = np.asarray(cr.stop_gradient(fx), dtype=np.float64)
     stderr = plain.std(axis=0, ddof=1) / math.sqrt(n)
-    return Estimate(np.mean(values, axis=0), stderr[()] if stderr.ndim == 0 else stderr)
+    return Estimate(cnp.mean(values, axis=0), stderr[()] if stderr.ndim == 0 else stderr)

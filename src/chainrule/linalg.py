@@ -28,10 +28,10 @@ import math
 import numbers
 from typing import Any, NamedTuple
 
-import numpy
+import numpy as np
 
 import chainrule as cr
-import chainrule.numpy as np
+import chainrule.numpy as cnp
 from chainrule._estimator import Estimator
 from chainrule._validate import count, float_array, matrix, number, one_of
 from chainrule.core.trace import Tracer
@@ -74,7 +74,7 @@ def cosine_similarity(a: Any, b: Any, axis: int = -1, eps: float = 1e-8) -> Any:
     fn = "cosine_similarity"
     a, b = float_array(a, "a", fn), float_array(b, "b", fn)
     try:
-        shape = numpy.broadcast_shapes(a.shape, b.shape)
+        shape = np.broadcast_shapes(a.shape, b.shape)
     except ValueError:
         raise ValueError(
             f"{fn}: a of shape {tuple(a.shape)} and b of shape {tuple(b.shape)} do not "
@@ -92,9 +92,9 @@ def cosine_similarity(a: Any, b: Any, axis: int = -1, eps: float = 1e-8) -> Any:
     eps = number(eps, "eps", fn, minimum=0.0, exclusive=True)
     units = []
     for x in (a, b):
-        x = x if x.shape == shape else np.broadcast_to(x, shape)
-        units.append(x / np.maximum(np.linalg.norm(x, axis=axis, keepdims=True), eps))
-    return np.sum(units[0] * units[1], axis=axis)
+        x = x if x.shape == shape else cnp.broadcast_to(x, shape)
+        units.append(x / cnp.maximum(cnp.linalg.norm(x, axis=axis, keepdims=True), eps))
+    return cnp.sum(units[0] * units[1], axis=axis)
 
 
 # ------------------------------------------------------------------------- low-rank approx
@@ -115,7 +115,7 @@ class LowRank(NamedTuple):
     @property
     def relative_error(self) -> Any:
         """``‖M - M_k‖_F / ‖M‖_F = sqrt(Σ_{i>k} σᵢ² / Σ σᵢ²)`` (0 for the zero matrix)."""
-        total = np.linalg.norm(self.singular_values)
+        total = cnp.linalg.norm(self.singular_values)
         if cr.stop_gradient(total) == 0:  # the zero matrix is its own best approximation
             return total
         return self.error / total
@@ -155,10 +155,10 @@ def low_rank_approx(M: Any, k: int) -> LowRank:
     k = count(
         k, "k", fn, maximum=min(M.shape), why=f"the smaller side of M, whose shape is {M.shape}"
     )
-    u, s, vh = np.linalg.svd(M, full_matrices=False)
+    u, s, vh = cnp.linalg.svd(M, full_matrices=False)
     approx = (u[:, :k] * s[:k]) @ vh[:k]
     # The norm of the dropped singular values; its gradient at 0 (k = min(M.shape)) is 0.
-    return LowRank(approx, np.linalg.norm(s[k:]), s)
+    return LowRank(approx, cnp.linalg.norm(s[k:]), s)
 
 
 # --------------------------------------------------------------------- rank and condition
@@ -179,12 +179,12 @@ def rank(M: Any, tol: float | None = None) -> Any:
     1
     """
     M = matrix(M, "M", "rank", stacks=True)
-    s = numpy.linalg.svd(cr.stop_gradient(M), compute_uv=False)
+    s = np.linalg.svd(cr.stop_gradient(M), compute_uv=False)
     if tol is None:
-        tol = s.max(axis=-1, keepdims=True) * max(M.shape[-2:]) * numpy.finfo(s.dtype).eps
+        tol = s.max(axis=-1, keepdims=True) * max(M.shape[-2:]) * np.finfo(s.dtype).eps
     else:
         tol = number(tol, "tol", "rank", minimum=0.0)
-    count = numpy.count_nonzero(s > tol, axis=-1)
+    count = np.count_nonzero(s > tol, axis=-1)
     return int(count) if M.ndim == 2 else count
 
 
@@ -218,9 +218,9 @@ def condition_number(M: Any, p: Any = None) -> Any:
     fn = "condition_number"
     M = matrix(M, "M", fn, stacks=True)
     if p is None or (not isinstance(p, str) and p in (2, -2)):
-        s = np.linalg.svd(M, compute_uv=False)
+        s = cnp.linalg.svd(M, compute_uv=False)
         largest, smallest = s[..., 0], s[..., -1]
-        with numpy.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):
             kappa = smallest / largest if p == -2 else largest / smallest
     elif p in _NORM_ORDS:
         if M.shape[-1] != M.shape[-2]:
@@ -229,16 +229,16 @@ def condition_number(M: Any, p: Any = None) -> Any:
                 "for a rectangular matrix use p=None (σ_max / σ_min)."
             )
         if not isinstance(M, Tracer):
-            return numpy.linalg.cond(M, p)  # NumPy's own, singular matrices included
+            return np.linalg.cond(M, p)  # NumPy's own, singular matrices included
         axes = (-2, -1)
-        kappa = np.linalg.norm(M, p, axis=axes) * np.linalg.norm(np.linalg.inv(M), p, axis=axes)
+        kappa = cnp.linalg.norm(M, p, axis=axes) * cnp.linalg.norm(cnp.linalg.inv(M), p, axis=axes)
     else:
         raise ValueError(
             f"{fn}: p must be None, 2, -2, 1, -1, inf, -inf, 'fro' or 'nuc', got {p!r}."
         )
     # 0/0 (the zero matrix) is NaN; NumPy reports it as infinitely ill-conditioned.
-    if numpy.isnan(cr.stop_gradient(kappa)).any():
-        kappa = np.where(numpy.isnan(cr.stop_gradient(kappa)), numpy.inf, kappa)
+    if np.isnan(cr.stop_gradient(kappa)).any():
+        kappa = cnp.where(np.isnan(cr.stop_gradient(kappa)), np.inf, kappa)
     return kappa
 
 
@@ -247,24 +247,24 @@ def condition_number(M: Any, p: Any = None) -> Any:
 
 def _flip_signs(components: Any) -> Any:
     """Each row times the sign of its largest-magnitude entry, making that entry positive."""
-    rows = numpy.arange(components.shape[0])
-    biggest = components[rows, numpy.argmax(numpy.abs(components), axis=1)]
-    return components * numpy.sign(biggest)[:, None]
+    rows = np.arange(components.shape[0])
+    biggest = components[rows, np.argmax(np.abs(components), axis=1)]
+    return components * np.sign(biggest)[:, None]
 
 
 def _svd_directions(centred: Any) -> tuple[Any, Any]:
     """Singular values and right singular vectors (rows) of the centred data."""
-    _, s, vh = numpy.linalg.svd(centred, full_matrices=False)
+    _, s, vh = np.linalg.svd(centred, full_matrices=False)
     return s, vh
 
 
 def _eigh_directions(centred: Any) -> tuple[Any, Any]:
     """The same from the covariance's eigenpairs: ``σᵢ² = (n - 1) λᵢ``, largest first."""
     n, p = centred.shape
-    w, v = numpy.linalg.eigh(centred.T @ centred / (n - 1))
-    order = numpy.argsort(w)[::-1][: min(n, p)]
+    w, v = np.linalg.eigh(centred.T @ centred / (n - 1))
+    order = np.argsort(w)[::-1][: min(n, p)]
     # Rounding can make a zero eigenvalue slightly negative; a variance is not.
-    return numpy.sqrt(numpy.clip(w[order], 0.0, None) * (n - 1)), v[:, order].T
+    return np.sqrt(np.clip(w[order], 0.0, None) * (n - 1)), v[:, order].T
 
 
 _METHODS = {"svd": _svd_directions, "eigh": _eigh_directions}
@@ -360,7 +360,7 @@ class PCA(Estimator):
         fraction = number(
             wanted, "n_components", "PCA.fit", minimum=0.0, maximum=1.0, exclusive=True
         )
-        k = int(numpy.searchsorted(numpy.cumsum(ratio), fraction, "right")) + 1
+        k = int(np.searchsorted(np.cumsum(ratio), fraction, "right")) + 1
         return min(k, largest)
 
     def fit(self, X: Any, y: Any = None) -> PCA:

@@ -34,12 +34,12 @@ import warnings
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
-import numpy
+import numpy as np
 import scipy.linalg
 import scipy.optimize
 
 import chainrule as cr
-import chainrule.numpy as np
+import chainrule.numpy as cnp
 from chainrule import optim
 from chainrule._estimator import DataConversionWarning, Estimator, NotFittedError
 from chainrule._validate import count, finite, flag, float_array, matrix, number, one_of
@@ -73,14 +73,14 @@ class ConvergenceWarning(UserWarning):
 # ----------------------------------------------------------------------- checking input
 
 
-def _real_array(value: Any, name: str, where: str) -> numpy.ndarray:
+def _real_array(value: Any, name: str, where: str) -> np.ndarray:
     """`value` as a finite float64 array (the models compute in float64)."""
-    return finite(float_array(value, name, where), name, where).astype(numpy.float64)
+    return finite(float_array(value, name, where), name, where).astype(np.float64)
 
 
-def _check_X(X: Any, where: str, fitted: _Linear | None = None) -> numpy.ndarray:
+def _check_X(X: Any, where: str, fitted: _Linear | None = None) -> np.ndarray:
     """X as a finite float64 matrix, with as many columns as `fitted` was fitted with."""
-    X = matrix(X, "X", where).astype(numpy.float64)
+    X = matrix(X, "X", where).astype(np.float64)
     if fitted is not None and X.shape[1] != fitted.n_features_in_:
         raise ValueError(
             f"{where}: X has {X.shape[1]} features, but {type(fitted).__name__} is expecting "
@@ -89,14 +89,14 @@ def _check_X(X: Any, where: str, fitted: _Linear | None = None) -> numpy.ndarray
     return X
 
 
-def _check_y(y: Any, n_samples: int, where: str) -> numpy.ndarray:
+def _check_y(y: Any, n_samples: int, where: str) -> np.ndarray:
     """y as a 1-D array of `n_samples` entries (any dtype: the caller checks the values).
 
     A column ``(n_samples, 1)`` is flattened with a `DataConversionWarning`, as scikit-learn.
     """
     if y is None:
         raise ValueError(f"{where}: this model requires y to be passed, but the target y is None.")
-    y = numpy.asarray(y)
+    y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         warnings.warn(
             f"A column-vector y was passed when a 1d array was expected, to {where}; it is "
@@ -118,16 +118,16 @@ def _check_y(y: Any, n_samples: int, where: str) -> numpy.ndarray:
     return y
 
 
-def _check_targets(y: Any, n_samples: int, where: str) -> numpy.ndarray:
+def _check_targets(y: Any, n_samples: int, where: str) -> np.ndarray:
     return _real_array(_check_y(y, n_samples, where), "y", where)
 
 
-def _check_labels(y: Any, n_samples: int, where: str) -> numpy.ndarray:
+def _check_labels(y: Any, n_samples: int, where: str) -> np.ndarray:
     """Class labels: any sortable values, but not real numbers with a fractional part."""
     y = _check_y(y, n_samples, where)
     if y.dtype.kind == "f":
         finite(y, "y", where)
-        fractional = y[y != numpy.round(y)]
+        fractional = y[y != np.round(y)]
         if fractional.size:
             raise ValueError(
                 f"{where}: Unknown label type: continuous (y holds {fractional[0].item()!r}, not a "
@@ -160,7 +160,7 @@ def _warn_unconverged(where: str, problem: str | None, tol: float) -> None:
 # ----------------------------------------------------------------------------- the models
 
 _R = TypeVar("_R", bound="_Regressor")
-_Solution = tuple[numpy.ndarray, int | None, str | None]
+_Solution = tuple[np.ndarray, int | None, str | None]
 
 
 class _Linear(Estimator):
@@ -169,7 +169,7 @@ class _Linear(Estimator):
     _solvers: ClassVar[tuple[str, ...]] = ()
     fit_intercept: bool
     solver: str
-    coef_: numpy.ndarray
+    coef_: np.ndarray
     intercept_: Any
     n_features_in_: int
     n_iter_: int | None
@@ -182,7 +182,7 @@ class _Linear(Estimator):
             else:
                 _CHECKS[field.name](value, field.name, where)
 
-    def _linear(self, X: Any, method: str) -> numpy.ndarray:
+    def _linear(self, X: Any, method: str) -> np.ndarray:
         self._check_fitted(method)
         where = f"{type(self).__name__}.{method}"
         X = _check_X(X, where, self)
@@ -190,11 +190,11 @@ class _Linear(Estimator):
 
 
 def _centre(
-    X: numpy.ndarray, y: numpy.ndarray, fit_intercept: bool
-) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray, float]:
+    X: np.ndarray, y: np.ndarray, fit_intercept: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """``(X - x_mean, y - y_mean, x_mean, y_mean)``, or no shift without an intercept."""
     if not fit_intercept:
-        return X, y, numpy.zeros(X.shape[1]), 0.0
+        return X, y, np.zeros(X.shape[1]), 0.0
     x_mean, y_mean = X.mean(axis=0), float(y.mean())
     return X - x_mean, y - y_mean, x_mean, y_mean
 
@@ -206,7 +206,7 @@ class _Regressor(_Linear):
 
     tol: float
 
-    def _solve(self, X: numpy.ndarray, y: numpy.ndarray, where: str) -> _Solution:
+    def _solve(self, X: np.ndarray, y: np.ndarray, where: str) -> _Solution:
         """``(w, n_iter_ or None, why it did not converge or None)``."""
         raise NotImplementedError
 
@@ -225,12 +225,12 @@ class _Regressor(_Linear):
         Xc, yc, x_mean, y_mean = _centre(X, y, self.fit_intercept)
         coef, self.n_iter_, problem = self._solve(Xc, yc, where)
         _warn_unconverged(where, problem, self.tol)
-        self.coef_ = numpy.asarray(coef, dtype=numpy.float64)
+        self.coef_ = np.asarray(coef, dtype=np.float64)
         self.intercept_ = y_mean - float(x_mean @ self.coef_)
         self.n_features_in_ = X.shape[1]
         return self
 
-    def predict(self, X: Any) -> numpy.ndarray:
+    def predict(self, X: Any) -> np.ndarray:
         """``X @ coef_ + intercept_``, one prediction per row of X.
 
         >>> import numpy as np
@@ -252,7 +252,7 @@ class _Regressor(_Linear):
         """
         pred = self.predict(X)
         y = _check_targets(y, len(pred), f"{type(self).__name__}.score")
-        residual, total = float(numpy.sum((y - pred) ** 2)), float(numpy.sum((y - y.mean()) ** 2))
+        residual, total = float(np.sum((y - pred) ** 2)), float(np.sum((y - y.mean()) ** 2))
         if total == 0.0:
             return 1.0 if residual == 0.0 else 0.0
         return 1.0 - residual / total
@@ -261,14 +261,12 @@ class _Regressor(_Linear):
 # ------------------------------------------------------------------ least squares solvers
 
 
-def _gram_eigh(X: numpy.ndarray, alpha: float) -> tuple[numpy.ndarray, numpy.ndarray]:
+def _gram_eigh(X: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
     """Eigenvalues (ascending) and eigenvectors of ``X^T X + alpha I``."""
-    return numpy.linalg.eigh(X.T @ X + alpha * numpy.eye(X.shape[1]))
+    return np.linalg.eigh(X.T @ X + alpha * np.eye(X.shape[1]))
 
 
-def _solve_normal(
-    X: numpy.ndarray, y: numpy.ndarray, alpha: float, where: str, fix: str
-) -> numpy.ndarray:
+def _solve_normal(X: np.ndarray, y: np.ndarray, alpha: float, where: str, fix: str) -> np.ndarray:
     """Solve ``(X^T X + alpha I) w = X^T y``, refusing a singular or near-singular matrix.
 
     One eigendecomposition both measures the condition number and solves the system.
@@ -277,8 +275,8 @@ def _solve_normal(
     largest, smallest = eigenvalues[-1], eigenvalues[0]
     condition = largest / smallest if smallest > 0 else math.inf
     if not condition <= MAX_CONDITION:
-        rank = int(numpy.sum(eigenvalues > largest * len(eigenvalues) * numpy.finfo(float).eps))
-        raise numpy.linalg.LinAlgError(
+        rank = int(np.sum(eigenvalues > largest * len(eigenvalues) * np.finfo(float).eps))
+        raise np.linalg.LinAlgError(
             f"{where}: the normal equation's matrix X^T X{' + alpha I' if alpha else ''} is "
             f"singular or nearly so (numerical rank {rank} of {len(eigenvalues)}, condition "
             f"number {condition:.3g} > {MAX_CONDITION:g}): the columns of X are (nearly) linearly "
@@ -288,9 +286,7 @@ def _solve_normal(
     return vectors @ ((vectors.T @ (X.T @ y)) / eigenvalues)
 
 
-def _descend(
-    X: numpy.ndarray, y: numpy.ndarray, alpha: float, max_iter: int, tol: float
-) -> _Solution:
+def _descend(X: np.ndarray, y: np.ndarray, alpha: float, max_iter: int, tol: float) -> _Solution:
     """Minimise ``(||X w - y||² + alpha ||w||²) / (2 n)`` by Nesterov's accelerated gradient.
 
     The loss is a quadratic with Hessian ``H = (X^T X + alpha I) / n``. Its largest
@@ -305,30 +301,30 @@ def _descend(
     eigenvalues = _gram_eigh(X, alpha)[0] / n
     lipschitz = eigenvalues[-1]
     if lipschitz == 0.0:  # X is all zeros (after centring): w = 0 fits as well as any
-        return numpy.zeros(p), 0, None
-    mu = eigenvalues[eigenvalues > lipschitz * p * numpy.finfo(float).eps][0]
+        return np.zeros(p), 0, None
+    mu = eigenvalues[eigenvalues > lipschitz * p * np.finfo(float).eps][0]
     root = math.sqrt(lipschitz / mu)
     momentum = (root - 1.0) / (root + 1.0)
     opt = optim.SGD(lr=1.0 / lipschitz, momentum=momentum, nesterov=momentum > 0.0)
 
     def loss(w: Any) -> Any:
         residual = X @ w - y
-        return (np.sum(residual**2) + alpha * np.sum(w**2)) / (2 * n)
+        return (cnp.sum(residual**2) + alpha * cnp.sum(w**2)) / (2 * n)
 
     gradient = cr.grad(loss)
-    w = numpy.zeros(p)
+    w = np.zeros(p)
     state = opt.init(w)
     g = gradient(w)
-    target, step = tol * numpy.linalg.norm(g), 0
-    while numpy.linalg.norm(g) > target and step < max_iter:
+    target, step = tol * np.linalg.norm(g), 0
+    while np.linalg.norm(g) > target and step < max_iter:
         w, state = opt.step(g, state, w)
         g = gradient(w)
         step += 1
-    if numpy.linalg.norm(g) <= target:
+    if np.linalg.norm(g) <= target:
         return w, step, None
     problem = (
         f"gradient descent reached max_iter={max_iter} steps (gradient norm "
-        f"{numpy.linalg.norm(g):.3g}, condition number {root**2:.3g}: a closed-form solver "
+        f"{np.linalg.norm(g):.3g}, condition number {root**2:.3g}: a closed-form solver "
         "would be faster)"
     )
     return w, step, problem
@@ -360,9 +356,9 @@ class LinearRegression(_Regressor):
     tol: float = 1e-8
     _solvers: ClassVar[tuple[str, ...]] = ("lstsq", "normal", "gd")
 
-    def _solve(self, X: numpy.ndarray, y: numpy.ndarray, where: str) -> _Solution:
+    def _solve(self, X: np.ndarray, y: np.ndarray, where: str) -> _Solution:
         if self.solver == "lstsq":
-            return numpy.linalg.lstsq(X, y, rcond=None)[0], None, None
+            return np.linalg.lstsq(X, y, rcond=None)[0], None, None
         if self.solver == "normal":
             fix = 'Use solver="lstsq" (the minimum-norm solution) or Ridge(alpha > 0).'
             return _solve_normal(X, y, 0.0, where, fix), None, None
@@ -392,7 +388,7 @@ class Ridge(_Regressor):
     tol: float = 1e-8
     _solvers: ClassVar[tuple[str, ...]] = ("closed", "gd")
 
-    def _solve(self, X: numpy.ndarray, y: numpy.ndarray, where: str) -> _Solution:
+    def _solve(self, X: np.ndarray, y: np.ndarray, where: str) -> _Solution:
         alpha = float(self.alpha)
         if self.solver == "closed":
             fix = 'Increase alpha, or use LinearRegression(solver="lstsq").'
@@ -436,11 +432,11 @@ class Lasso(_Regressor):
                 "use LinearRegression for plain least squares."
             )
 
-    def _solve(self, X: numpy.ndarray, y: numpy.ndarray, where: str) -> _Solution:
+    def _solve(self, X: np.ndarray, y: np.ndarray, where: str) -> _Solution:
         n, p = X.shape
         penalty = n * float(self.alpha)  # the objective times n: ½||r||² + n alpha ||w||₁
-        squares = numpy.sum(X**2, axis=0)
-        w, residual = numpy.zeros(p), y.copy()
+        squares = np.sum(X**2, axis=0)
+        w, residual = np.zeros(p), y.copy()
         gap_tol = self.tol * float(y @ y)
         for sweep in range(1, self.max_iter + 1):
             largest_w = largest_change = 0.0
@@ -467,17 +463,17 @@ class Lasso(_Regressor):
 
 
 def _lasso_gap(
-    X: numpy.ndarray, y: numpy.ndarray, w: numpy.ndarray, residual: numpy.ndarray, penalty: float
+    X: np.ndarray, y: np.ndarray, w: np.ndarray, residual: np.ndarray, penalty: float
 ) -> float:
     """Duality gap of ``½||y - X w||² + penalty ||w||₁`` at w, with residual ``y - X w``.
 
     The dual is ``max ½||y||² - ½||y - v||²`` over ``||X^T v||_∞ <= penalty``; the residual,
     scaled down into that box, is a feasible v, and the gap bounds the primal's excess.
     """
-    correlation = float(numpy.max(numpy.abs(X.T @ residual)))
+    correlation = float(np.max(np.abs(X.T @ residual)))
     scale = min(1.0, penalty / correlation) if correlation > 0 else 1.0
     r2 = float(residual @ residual)
-    primal = 0.5 * r2 + penalty * float(numpy.sum(numpy.abs(w)))
+    primal = 0.5 * r2 + penalty * float(np.sum(np.abs(w)))
     dual = scale * float(residual @ y) - 0.5 * scale**2 * r2
     return primal - dual
 
@@ -493,11 +489,11 @@ def _logits(decision: Any) -> Any:
     """
     if decision.shape[1] > 1:
         return decision
-    return np.concatenate([numpy.zeros((decision.shape[0], 1)), decision], axis=1)
+    return cnp.concatenate([np.zeros((decision.shape[0], 1)), decision], axis=1)
 
 
 def _logistic_objective(
-    X: numpy.ndarray, index: numpy.ndarray, n_classes: int, C: float, fit_intercept: bool
+    X: np.ndarray, index: np.ndarray, n_classes: int, C: float, fit_intercept: bool
 ) -> tuple[Callable[[Any], Any], Callable[[Any], tuple[Any, Any]]]:
     """The objective of the flat parameters ``[W.ravel(), b]`` divided by ``C n``, and unpack.
 
@@ -506,46 +502,46 @@ def _logistic_objective(
     """
     n, p = X.shape
     rows = 1 if n_classes == 2 else n_classes
-    one_hot = numpy.eye(n_classes)[index]
+    one_hot = np.eye(n_classes)[index]
     tie = fit_intercept and rows > 1
 
     def unpack(theta: Any) -> tuple[Any, Any]:
         W = theta[: rows * p].reshape(rows, p)
-        return W, (theta[rows * p :] if fit_intercept else numpy.zeros(rows))
+        return W, (theta[rows * p :] if fit_intercept else np.zeros(rows))
 
     def objective(theta: Any) -> Any:
         W, b = unpack(theta)
         log_proba = special.log_softmax(_logits(X @ W.T + b), axis=1)
-        value = -np.sum(one_hot * log_proba) / n + np.sum(W**2) / (2 * C * n)
+        value = -cnp.sum(one_hot * log_proba) / n + cnp.sum(W**2) / (2 * C * n)
         if tie:
             # Softmax ignores a shift of every intercept by the same amount, so the intercepts
             # are only defined up to it. This term, 0 at the answer, picks the intercepts that
             # sum to zero (scikit-learn's answer) and makes the Hessian invertible for Newton.
-            value = value + 0.5 * np.mean(b) ** 2
+            value = value + 0.5 * cnp.mean(b) ** 2
         return value
 
     return objective, unpack
 
 
 def _lbfgs(
-    objective: Callable[[Any], Any], theta: numpy.ndarray, max_iter: int, tol: float
-) -> tuple[numpy.ndarray, int, str | None]:
+    objective: Callable[[Any], Any], theta: np.ndarray, max_iter: int, tol: float
+) -> tuple[np.ndarray, int, str | None]:
     """scipy's L-BFGS-B with chainrule's gradient; stops when ``max |gradient| <= tol``."""
     value_and_grad = cr.value_and_grad(objective)
 
-    def fun(theta: numpy.ndarray) -> tuple[float, numpy.ndarray]:
+    def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
         value, grad = value_and_grad(theta)
-        return float(value), numpy.asarray(grad, dtype=numpy.float64)
+        return float(value), np.asarray(grad, dtype=np.float64)
 
-    options = {"maxiter": max_iter, "gtol": tol, "ftol": 64 * numpy.finfo(float).eps, "maxls": 50}
+    options = {"maxiter": max_iter, "gtol": tol, "ftol": 64 * np.finfo(float).eps, "maxls": 50}
     result = scipy.optimize.minimize(fun, theta, jac=True, method="L-BFGS-B", options=options)
     problem = None if result.success else f"L-BFGS-B stopped: {result.message}"
     return result.x, int(result.nit), problem
 
 
 def _newton(
-    objective: Callable[[Any], Any], theta: numpy.ndarray, max_iter: int, tol: float
-) -> tuple[numpy.ndarray, int, str | None]:
+    objective: Callable[[Any], Any], theta: np.ndarray, max_iter: int, tol: float
+) -> tuple[np.ndarray, int, str | None]:
     """Damped Newton: step ``-H^{-1} g`` (chainrule's Hessian), halved until it decreases enough.
 
     The backtracking line search accepts the first ``t = 1, 1/2, 1/4, ...`` with
@@ -555,7 +551,7 @@ def _newton(
     value_and_grad, hessian = cr.value_and_grad(objective), cr.hessian(objective)
     value, grad = value_and_grad(theta)
     for step in range(max_iter):
-        if numpy.max(numpy.abs(grad)) <= tol:
+        if np.max(np.abs(grad)) <= tol:
             return theta, step, None
         direction = -scipy.linalg.solve(hessian(theta), grad, assume_a="pos")
         slope, t = float(grad @ direction), 1.0
@@ -565,10 +561,10 @@ def _newton(
                 break
             t /= 2
             if t < 1e-10:
-                gradient = numpy.max(numpy.abs(grad))
+                gradient = np.max(np.abs(grad))
                 return theta, step, f"the line search stalled with max |gradient| {gradient:.3g}"
         theta, value, grad = theta + t * direction, new_value, new_grad
-    if numpy.max(numpy.abs(grad)) <= tol:
+    if np.max(np.abs(grad)) <= tol:
         return theta, max_iter, None
     return theta, max_iter, f"Newton reached max_iter={max_iter} steps"
 
@@ -626,7 +622,7 @@ class LogisticRegression(_Linear):
         X = _check_X(X, where)
         y = _check_labels(y, X.shape[0], where)
         try:
-            classes, index = numpy.unique(y, return_inverse=True)
+            classes, index = np.unique(y, return_inverse=True)
         except TypeError:
             raise TypeError(
                 f"{where}: the labels in y must be sortable (e.g. all numbers or all strings); "
@@ -641,16 +637,16 @@ class LogisticRegression(_Linear):
             X, index, len(classes), float(self.C), self.fit_intercept
         )
         rows = 1 if len(classes) == 2 else len(classes)
-        start = numpy.zeros(rows * (X.shape[1] + int(self.fit_intercept)))
+        start = np.zeros(rows * (X.shape[1] + int(self.fit_intercept)))
         solve = _lbfgs if self.solver == "lbfgs" else _newton
         theta, self.n_iter_, problem = solve(objective, start, self.max_iter, self.tol)
         _warn_unconverged(where, problem, self.tol)
         W, b = unpack(theta)
-        self.coef_, self.intercept_ = numpy.array(W), numpy.array(b, dtype=numpy.float64)
+        self.coef_, self.intercept_ = np.array(W), np.array(b, dtype=np.float64)
         self.classes_, self.n_features_in_ = classes, X.shape[1]
         return self
 
-    def decision_function(self, X: Any) -> numpy.ndarray:
+    def decision_function(self, X: Any) -> np.ndarray:
         """``X @ coef_.T + intercept_``: shape (n,) for 2 classes (log-odds), else (n, classes).
 
         >>> import numpy as np
@@ -661,7 +657,7 @@ class LogisticRegression(_Linear):
         decision = self._linear(X, "decision_function")
         return decision[:, 0] if decision.shape[1] == 1 else decision
 
-    def predict_log_proba(self, X: Any) -> numpy.ndarray:
+    def predict_log_proba(self, X: Any) -> np.ndarray:
         """Log-probabilities of each class, (n, n_classes), by a stable log-softmax.
 
         >>> import numpy as np
@@ -671,7 +667,7 @@ class LogisticRegression(_Linear):
         """
         return special.log_softmax(_logits(self._linear(X, "predict_log_proba")), axis=1)
 
-    def predict_proba(self, X: Any) -> numpy.ndarray:
+    def predict_proba(self, X: Any) -> np.ndarray:
         """Probabilities of each class, (n, n_classes), columns in the order of ``classes_``.
 
         >>> import numpy as np
@@ -682,7 +678,7 @@ class LogisticRegression(_Linear):
         """
         return special.softmax(_logits(self._linear(X, "predict_proba")), axis=1)
 
-    def predict(self, X: Any) -> numpy.ndarray:
+    def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each row, from ``classes_``.
 
         >>> import numpy as np
@@ -690,7 +686,7 @@ class LogisticRegression(_Linear):
         >>> model.predict([[-3.0], [3.0]]).tolist()
         ['a', 'b']
         """
-        best = numpy.argmax(_logits(self._linear(X, "predict")), axis=1)
+        best = np.argmax(_logits(self._linear(X, "predict")), axis=1)
         return self.classes_[best]
 
     def score(self, X: Any, y: Any) -> float:
@@ -703,4 +699,4 @@ class LogisticRegression(_Linear):
         """
         predicted = self.predict(X)
         y = _check_labels(y, len(predicted), "LogisticRegression.score")
-        return float(numpy.mean(predicted == y))
+        return float(np.mean(predicted == y))

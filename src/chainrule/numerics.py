@@ -33,10 +33,10 @@ import numbers
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-import numpy
+import numpy as np
 
 import chainrule as cr
-import chainrule.numpy as np
+import chainrule.numpy as cnp
 from chainrule import tree
 from chainrule._validate import count, flag, number
 
@@ -64,22 +64,22 @@ FORMATS: tuple[str, ...] = ("float16", "bfloat16", "float32", "float64")
 # ------------------------------------------------------------------------------- formats
 
 
-def _bfloat16() -> numpy.dtype[Any]:
+def _bfloat16() -> np.dtype[Any]:
     try:
         import ml_dtypes
     except ImportError:  # pragma: no cover - ml_dtypes is installed with the test extras
         raise ImportError("bfloat16 needs the ml_dtypes package: pip install ml_dtypes") from None
-    return numpy.dtype(ml_dtypes.bfloat16)
+    return np.dtype(ml_dtypes.bfloat16)
 
 
-def _dtype(dtype: Any, what: str = "dtype", allowed: tuple[str, ...] = FORMATS) -> numpy.dtype[Any]:
+def _dtype(dtype: Any, what: str = "dtype", allowed: tuple[str, ...] = FORMATS) -> np.dtype[Any]:
     """`dtype` (a name, a NumPy dtype or an ml_dtypes type) as a NumPy dtype in `allowed`."""
     hint = f"use one of {', '.join(repr(n) for n in allowed)}"
     if isinstance(dtype, str) and dtype.strip().lower() == "bfloat16":
         resolved = _bfloat16()
     else:
         try:
-            resolved = numpy.dtype(dtype)
+            resolved = np.dtype(dtype)
         except TypeError:
             raise ValueError(f"{what}: unknown data type {dtype!r}; {hint}.") from None
     if resolved.name in allowed:
@@ -91,12 +91,12 @@ def _dtype(dtype: Any, what: str = "dtype", allowed: tuple[str, ...] = FORMATS) 
     raise ValueError(f"{what}: {resolved.name} is not supported here; {hint}.")
 
 
-def _finfo(dtype: numpy.dtype[Any]) -> Any:
+def _finfo(dtype: np.dtype[Any]) -> Any:
     if dtype.name == "bfloat16":
         import ml_dtypes
 
         return ml_dtypes.finfo(dtype)
-    return numpy.finfo(dtype)
+    return np.finfo(dtype)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -211,18 +211,18 @@ class FloatBits:
         return f"{head}\n  {self.kind}: (-1)^{self.sign} × 2^{self.exponent} × {self.significand!r}"
 
 
-def _stored(x: Any, dt: numpy.dtype[Any]) -> Any:
+def _stored(x: Any, dt: np.dtype[Any]) -> Any:
     """`x` (one real number) rounded to `dt`, as a 0-d array."""
     if isinstance(x, (str, bytes)) or not (
         isinstance(x, numbers.Real) or hasattr(x, "dtype") or isinstance(x, (list, tuple))
     ):
         raise TypeError(f"decode: x must be a real number, got {type(x).__name__}.")
-    a = numpy.asarray(x)
+    a = np.asarray(x)
     if a.size != 1:
         raise ValueError(f"decode: x must be one number, got an array of shape {a.shape}.")
     if a.dtype.kind not in "biuf" and a.dtype.name not in FORMATS:
         raise TypeError(f"decode: x must be a real number, got dtype {a.dtype}.")
-    with numpy.errstate(over="ignore", invalid="ignore"):  # too large: inf, as the format says
+    with np.errstate(over="ignore", invalid="ignore"):  # too large: inf, as the format says
         return a.reshape(()).astype(dt)
 
 
@@ -286,7 +286,7 @@ def bits(x: Any, dtype: Any = "float32") -> str:
 
 
 def _float_input(z: Any) -> Any:
-    return z if hasattr(z, "shape") and hasattr(z, "dtype") else np.asarray(z, dtype=float)
+    return z if hasattr(z, "shape") and hasattr(z, "dtype") else cnp.asarray(z, dtype=float)
 
 
 def _shifted(z: Any, axis: int) -> Any:
@@ -296,7 +296,7 @@ def _shifted(z: Any, axis: int) -> Any:
     constant (`stop_gradient`): the derivatives are those of softmax itself, and ties in
     the max make no difference.
     """
-    return z - cr.stop_gradient(np.max(z, axis=axis, keepdims=True))
+    return z - cr.stop_gradient(cnp.max(z, axis=axis, keepdims=True))
 
 
 def naive_softmax(z: Any, axis: int = -1) -> Any:
@@ -308,8 +308,8 @@ def naive_softmax(z: Any, axis: int = -1) -> Any:
     >>> naive_softmax([1.0, 2.0, 3.0]).round(4)
     array([0.09  , 0.2447, 0.6652])
     """
-    e = np.exp(_float_input(z))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    e = cnp.exp(_float_input(z))
+    return e / cnp.sum(e, axis=axis, keepdims=True)
 
 
 def stable_softmax(z: Any, axis: int = -1) -> Any:
@@ -321,8 +321,8 @@ def stable_softmax(z: Any, axis: int = -1) -> Any:
     >>> stable_softmax([1000.0, 2000.0, 3000.0])
     array([0., 0., 1.])
     """
-    e = np.exp(_shifted(_float_input(z), axis))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    e = cnp.exp(_shifted(_float_input(z), axis))
+    return e / cnp.sum(e, axis=axis, keepdims=True)
 
 
 def naive_log_softmax(z: Any, axis: int = -1) -> Any:
@@ -334,7 +334,7 @@ def naive_log_softmax(z: Any, axis: int = -1) -> Any:
     ...     naive_log_softmax([0.0, -1000.0])
     array([  0., -inf])
     """
-    return np.log(naive_softmax(z, axis))
+    return cnp.log(naive_softmax(z, axis))
 
 
 def stable_log_softmax(z: Any, axis: int = -1) -> Any:
@@ -346,7 +346,7 @@ def stable_log_softmax(z: Any, axis: int = -1) -> Any:
     array([-2000., -1000.,     0.])
     """
     shifted = _shifted(_float_input(z), axis)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    return shifted - cnp.log(cnp.sum(cnp.exp(shifted), axis=axis, keepdims=True))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -364,7 +364,7 @@ class SoftmaxComparison:
             (f.name.replace("_", " ", 1), getattr(self, f.name)) for f in dataclasses.fields(self)
         ]
         return "\n".join(
-            f"{label:<19} {numpy.array2string(numpy.asarray(v), precision=4)}" for label, v in rows
+            f"{label:<19} {np.array2string(np.asarray(v), precision=4)}" for label, v in rows
         )
 
 
@@ -380,8 +380,8 @@ def compare_softmax(z: Any, axis: int = -1) -> SoftmaxComparison:
     naive log_softmax   [nan nan nan]
     stable log_softmax  [-2000. -1000.     0.]
     """
-    z = numpy.asarray(_float_input(z))
-    with numpy.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+    z = np.asarray(_float_input(z))
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
         return SoftmaxComparison(
             z=z,
             naive_softmax=naive_softmax(z, axis),
@@ -399,11 +399,11 @@ class MixedPrecisionState(NamedTuple):
 
     inner: Any
     """The wrapped optimizer's state."""
-    scale: numpy.ndarray
+    scale: np.ndarray
     """The loss scale (0-d float32)."""
-    good_steps: numpy.ndarray
+    good_steps: np.ndarray
     """Finite steps since the scale last changed (torch's growth tracker; 0-d int64)."""
-    skipped: numpy.ndarray
+    skipped: np.ndarray
     """Steps skipped so far because the gradients were not finite (0-d int64)."""
 
 
@@ -421,17 +421,17 @@ class StepInfo(NamedTuple):
 def _is_float_leaf(x: Any) -> bool:
     dt = getattr(x, "dtype", None)
     return (
-        isinstance(x, (numpy.ndarray, numpy.generic))
+        isinstance(x, (np.ndarray, np.generic))
         and dt is not None
         and (dt.kind == "f" or dt.name == "bfloat16")
     )
 
 
 def _all_finite(grads: Any) -> bool:
-    return all(bool(numpy.all(numpy.isfinite(numpy.asarray(g)))) for g in tree.leaves(grads))
+    return all(bool(np.all(np.isfinite(np.asarray(g)))) for g in tree.leaves(grads))
 
 
-_FLOAT32_MAX = float(numpy.finfo(numpy.float32).max)
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -534,16 +534,16 @@ class MixedPrecision:
         """
         for i, leaf in enumerate(tree.leaves(params)):
             dt = getattr(leaf, "dtype", None)
-            if dt != numpy.float32:
+            if dt != np.float32:
                 raise TypeError(
                     f"MixedPrecision: parameter leaf {i} has dtype {dt}; the master weights "
                     "must be float32 arrays (convert them with .astype(numpy.float32))."
                 )
         return MixedPrecisionState(
             inner=self.optimizer.init(params),
-            scale=numpy.array(self.init_scale, dtype=numpy.float32),
-            good_steps=numpy.array(0, dtype=numpy.int64),
-            skipped=numpy.array(0, dtype=numpy.int64),
+            scale=np.array(self.init_scale, dtype=np.float32),
+            good_steps=np.array(0, dtype=np.int64),
+            skipped=np.array(0, dtype=np.int64),
         )
 
     def value_and_grad(self, loss_fn: Callable[..., Any]) -> Callable[..., tuple[float, Any, bool]]:
@@ -569,12 +569,12 @@ class MixedPrecision:
 
             def scaled(low: Any) -> Any:
                 loss = loss_fn(low, *self.cast(args))
-                return np.astype(loss, numpy.float32) * scale, loss
+                return cnp.astype(loss, np.float32) * scale, loss
 
             # An overflow in the compute dtype is expected (and detected below), not news.
-            with numpy.errstate(over="ignore", invalid="ignore"):
+            with np.errstate(over="ignore", invalid="ignore"):
                 (_, loss), grads = cr.value_and_grad(scaled, has_aux=True)(self.cast(params))
-                grads = tree.map(lambda g: numpy.asarray(g).astype(numpy.float32) / scale, grads)
+                grads = tree.map(lambda g: np.asarray(g).astype(np.float32) / scale, grads)
             return float(loss), grads, _all_finite(grads)
 
         return scaled_value_and_grad
@@ -608,7 +608,7 @@ class MixedPrecision:
         if finite is None:
             finite = _all_finite(grads)
         if not finite:
-            return tree.map(numpy.zeros_like, grads), self._advance(state, state.inner, False)
+            return tree.map(np.zeros_like, grads), self._advance(state, state.inner, False)
         updates, inner = self.optimizer.update(grads, state.inner, params)
         return updates, self._advance(state, inner, True)
 
@@ -643,24 +643,24 @@ class MixedPrecision:
 
     def _advance(self, state: MixedPrecisionState, inner: Any, finite: bool) -> MixedPrecisionState:
         """The state after a step that was `finite` (or skipped), with inner state `inner`."""
-        scale = numpy.float32(state.scale)
+        scale = np.float32(state.scale)
         good, skipped = int(state.good_steps), int(state.skipped)
         if finite:
             good += 1
             if self.dynamic and good >= self.growth_interval:
-                with numpy.errstate(over="ignore"):  # inf: keep the old scale, as torch
-                    grown = numpy.float32(scale * numpy.float32(self.growth_factor))
-                scale = grown if numpy.isfinite(grown) else scale
+                with np.errstate(over="ignore"):  # inf: keep the old scale, as torch
+                    grown = np.float32(scale * np.float32(self.growth_factor))
+                scale = grown if np.isfinite(grown) else scale
                 good = 0
         else:
             good, skipped = 0, skipped + 1
             if self.dynamic:
-                scale = numpy.float32(scale * numpy.float32(self.backoff_factor))
+                scale = np.float32(scale * np.float32(self.backoff_factor))
         return MixedPrecisionState(
             inner=inner,
-            scale=numpy.array(scale, dtype=numpy.float32),
-            good_steps=numpy.array(good, dtype=numpy.int64),
-            skipped=numpy.array(skipped, dtype=numpy.int64),
+            scale=np.array(scale, dtype=np.float32),
+            good_steps=np.array(good, dtype=np.int64),
+            skipped=np.array(skipped, dtype=np.int64),
         )
 
     def _check_state(self, state: Any) -> MixedPrecisionState:

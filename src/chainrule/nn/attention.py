@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import chainrule.numpy as np
+import chainrule.numpy as cnp
 from chainrule._seed import rng_from
 from chainrule._validate import count, float_dtype
 from chainrule.scipy import special
@@ -41,7 +41,7 @@ def causal_mask(n: int, m: int | None = None) -> Any:
            [ True,  True, False],
            [ True,  True,  True]])
     """
-    return np.tri(
+    return cnp.tri(
         count(n, "n", "causal_mask"), n if m is None else count(m, "m", "causal_mask"), dtype=bool
     )
 
@@ -49,9 +49,9 @@ def causal_mask(n: int, m: int | None = None) -> Any:
 def _apply_mask(scores: Any, mask: Any) -> tuple[Any, Any]:
     """`scores` with `mask` applied, and where every key of a row is masked (or None)."""
     if getattr(mask, "dtype", None) is None:
-        mask = np.asarray(mask)
+        mask = cnp.asarray(mask)
     try:
-        fits = np.broadcast_shapes(mask.shape, scores.shape) == tuple(scores.shape)
+        fits = cnp.broadcast_shapes(mask.shape, scores.shape) == tuple(scores.shape)
     except ValueError:
         fits = False
     if not fits:
@@ -59,19 +59,19 @@ def _apply_mask(scores: Any, mask: Any) -> tuple[Any, Any]:
             f"attention: mask of shape {tuple(mask.shape)} does not broadcast to the scores' "
             f"shape {tuple(scores.shape)} (..., queries, keys)."
         )
-    kind = np.dtype(mask.dtype).kind
+    kind = cnp.dtype(mask.dtype).kind
     if kind == "b":
-        dead = ~np.any(mask, axis=-1, keepdims=True)
-        scores = np.where(mask, scores, -np.inf)
+        dead = ~cnp.any(mask, axis=-1, keepdims=True)
+        scores = cnp.where(mask, scores, -cnp.inf)
     elif kind == "f":
-        dead = np.all(np.isneginf(mask), axis=-1, keepdims=True)
+        dead = cnp.all(cnp.isneginf(mask), axis=-1, keepdims=True)
         scores = scores + (mask if mask.dtype == scores.dtype else mask.astype(scores.dtype))
     else:
         raise TypeError(
             f"attention: mask must be boolean (True = may attend) or float (added to the "
             f"scores), got dtype {mask.dtype}."
         )
-    return scores, (dead if np.any(dead) else None)
+    return scores, (dead if cnp.any(dead) else None)
 
 
 def scaled_dot_product_attention(q: Any, k: Any, v: Any, mask: Any = None) -> tuple[Any, Any]:
@@ -90,7 +90,7 @@ def scaled_dot_product_attention(q: Any, k: Any, v: Any, mask: Any = None) -> tu
     array([[1.    , 0.    ],
            [0.3302, 0.6698]])
     """
-    if np.ndim(q) < 2 or np.ndim(k) < 2 or np.ndim(v) < 2:
+    if cnp.ndim(q) < 2 or cnp.ndim(k) < 2 or cnp.ndim(v) < 2:
         raise ValueError("attention: q, k and v need at least 2 axes (..., sequence, features).")
     d = q.shape[-1]
     if k.shape[-1] != d or k.shape[-2] != v.shape[-2]:
@@ -98,20 +98,20 @@ def scaled_dot_product_attention(q: Any, k: Any, v: Any, mask: Any = None) -> tu
             f"attention: q {tuple(q.shape)}, k {tuple(k.shape)}, v {tuple(v.shape)} do not "
             "fit: q and k need the same feature size, k and v the same sequence length."
         )
-    scores = (q * (1.0 / math.sqrt(d))) @ np.swapaxes(k, -1, -2)
+    scores = (q * (1.0 / math.sqrt(d))) @ cnp.swapaxes(k, -1, -2)
     dead = None
     if mask is not None:
         scores, dead = _apply_mask(scores, mask)
     if dead is None:
         weights = special.softmax(scores, axis=-1)
     else:
-        weights = np.where(dead, 0.0, special.softmax(np.where(dead, 0.0, scores), axis=-1))
+        weights = cnp.where(dead, 0.0, special.softmax(cnp.where(dead, 0.0, scores), axis=-1))
     return weights @ v, weights
 
 
 def _combine(masks: list[Any]) -> Any:
     """One mask from several: booleans and'ed; floats added (booleans then as 0 / -inf)."""
-    masks = [m if getattr(m, "dtype", None) is not None else np.asarray(m) for m in masks]
+    masks = [m if getattr(m, "dtype", None) is not None else cnp.asarray(m) for m in masks]
     allowed = None
     total = None
     for m in masks:
@@ -121,14 +121,14 @@ def _combine(masks: list[Any]) -> Any:
             total = m if total is None else total + m
     if total is None:
         return allowed
-    return total if allowed is None else np.where(allowed, total, -np.inf)
+    return total if allowed is None else cnp.where(allowed, total, -cnp.inf)
 
 
 def _heads(x: Any, num_heads: int) -> Any:
     """``(..., n, e) -> (..., num_heads, n, e / num_heads)``."""
     shape = tuple(x.shape)
-    x = np.reshape(x, (*shape[:-1], num_heads, shape[-1] // num_heads))
-    return np.swapaxes(x, -2, -3)
+    x = cnp.reshape(x, (*shape[:-1], num_heads, shape[-1] // num_heads))
+    return cnp.swapaxes(x, -2, -3)
 
 
 class MultiHeadAttention(Module):
@@ -177,7 +177,7 @@ class MultiHeadAttention(Module):
         *,
         bias: bool = True,
         rng: Rng = None,
-        dtype: DType = np.float32,
+        dtype: DType = cnp.float32,
         q_proj: Linear | None = None,
         k_proj: Linear | None = None,
         v_proj: Linear | None = None,
@@ -193,7 +193,7 @@ class MultiHeadAttention(Module):
             def projection(bound: float) -> Linear:
                 return Linear(
                     weight=_uniform(gen, bound, (e, e), dt),
-                    bias=np.zeros(e, dt) if bias else None,
+                    bias=cnp.zeros(e, dt) if bias else None,
                 )
 
             in_bound = math.sqrt(6.0 / (e + 3 * e))
@@ -250,22 +250,22 @@ class MultiHeadAttention(Module):
         if key_padding_mask is not None:
             masks.append(self._padding(key_padding_mask, n_k))
         out, weights = scaled_dot_product_attention(q, k, v, _combine(masks) if masks else None)
-        out = np.swapaxes(out, -2, -3)
-        out = self.out_proj(np.reshape(out, (*out.shape[:-2], self.embed_dim)))
+        out = cnp.swapaxes(out, -2, -3)
+        out = self.out_proj(cnp.reshape(out, (*out.shape[:-2], self.embed_dim)))
         if not need_weights:
             return out
-        return out, (np.mean(weights, axis=-3) if average_weights else weights)
+        return out, (cnp.mean(weights, axis=-3) if average_weights else weights)
 
     @staticmethod
     def _padding(key_padding_mask: Any, n_k: int) -> Any:
         """``(..., S)`` padding flags -> a mask ``(..., 1, 1, S)`` in the attend convention."""
         pad = key_padding_mask
         if getattr(pad, "dtype", None) is None:
-            pad = np.asarray(pad)
+            pad = cnp.asarray(pad)
         if pad.shape[-1:] != (n_k,):
             raise ValueError(
                 f"MultiHeadAttention: key_padding_mask must be (..., {n_k}) for {n_k} keys, "
                 f"got shape {tuple(pad.shape)}."
             )
-        pad = np.reshape(pad, (*pad.shape[:-1], 1, 1, n_k))
+        pad = cnp.reshape(pad, (*pad.shape[:-1], 1, 1, n_k))
         return ~pad if pad.dtype == bool else pad

@@ -30,9 +30,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy
+import numpy as np
 
-import chainrule.numpy as np
+import chainrule.numpy as cnp
 from chainrule._validate import one_of
 from chainrule.extend import defjvp_joint, defvjp, primitive
 from chainrule.scipy import special
@@ -65,7 +65,7 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Any:
            [2., 2., 2.]])
     """
     if not hasattr(x, "shape"):
-        x = np.asarray(x)
+        x = cnp.asarray(x)
     w_shape = getattr(weight, "shape", None)
     if w_shape is None or len(w_shape) != 2:
         raise ValueError(f"linear: weight must be a matrix (out, in), got {weight!r:.60}.")
@@ -83,10 +83,10 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Any:
 
 
 def _linear_impl(x: Any, weight: Any, bias: Any) -> Any:
-    y = numpy.matmul(x, weight.T)
+    y = np.matmul(x, weight.T)
     if bias is None:
         return y
-    if bias.dtype != y.dtype and numpy.result_type(y, bias) != y.dtype:
+    if bias.dtype != y.dtype and np.result_type(y, bias) != y.dtype:
         return y + bias
     y += bias  # into the product's own new array: no second array of activations
     return y
@@ -97,15 +97,15 @@ _linear = primitive(_linear_impl, "linear")
 
 def _rows(a: Any) -> Any:
     """`a` as a matrix: its leading axes folded into one (a stack of inputs is more rows)."""
-    return a if a.ndim == 2 else np.reshape(a, (-1, a.shape[-1]))
+    return a if a.ndim == 2 else cnp.reshape(a, (-1, a.shape[-1]))
 
 
 def _linear_vjp_weight(g: Any, ans: Any, x: Any, weight: Any, bias: Any) -> Any:
-    return np.matmul(_rows(g).T, _rows(x))
+    return cnp.matmul(_rows(g).T, _rows(x))
 
 
 def _linear_vjp_bias(g: Any, ans: Any, x: Any, weight: Any, bias: Any) -> Any:
-    return g if g.ndim == 1 else np.sum(g, axis=0 if g.ndim == 2 else tuple(range(g.ndim - 1)))
+    return g if g.ndim == 1 else cnp.sum(g, axis=0 if g.ndim == 2 else tuple(range(g.ndim - 1)))
 
 
 def _linear_jvp(tangents: list[Any], ans: Any, x: Any, weight: Any, bias: Any) -> Any:
@@ -113,25 +113,25 @@ def _linear_jvp(tangents: list[Any], ans: Any, x: Any, weight: Any, bias: Any) -
     # batch of tx by itself, while batches of tweight and tbias need singleton axes for
     # x's leading axes, between the batch axes and their own.
     tx, tw, tb = tangents
-    out = None if tx is None else np.matmul(tx, weight.T)
+    out = None if tx is None else cnp.matmul(tx, weight.T)
     if tw is not None:
         batch = tw.shape[: tw.ndim - 2]
         lead = (1,) * max(x.ndim - 2, 0)
-        term = np.matmul(x, np.swapaxes(np.reshape(tw, (*batch, *lead, *weight.shape)), -1, -2))
+        term = cnp.matmul(x, cnp.swapaxes(cnp.reshape(tw, (*batch, *lead, *weight.shape)), -1, -2))
         out = term if out is None else out + term
     if tb is not None:
         batch = tb.shape[: tb.ndim - 1]
-        term = np.reshape(tb, (*batch, *(1,) * (ans.ndim - 1), ans.shape[-1]))
+        term = cnp.reshape(tb, (*batch, *(1,) * (ans.ndim - 1), ans.shape[-1]))
         out = term if out is None else out + term
     assert out is not None  # a forward rule is called with at least one tangent
     if out.shape[out.ndim - ans.ndim :] != ans.shape:  # only a bias tangent: spread it
-        out = np.broadcast_to(out, (*out.shape[: out.ndim - ans.ndim], *ans.shape))
+        out = cnp.broadcast_to(out, (*out.shape[: out.ndim - ans.ndim], *ans.shape))
     return out
 
 
 defvjp(
     _linear,
-    lambda g, ans, x, weight, bias: np.matmul(g, weight),
+    lambda g, ans, x, weight, bias: cnp.matmul(g, weight),
     _linear_vjp_weight,
     _linear_vjp_bias,
 )
@@ -154,7 +154,7 @@ def tanh(x: Any) -> Any:
     >>> print(tanh(0.0), cr.grad(tanh)(0.0))
     0.0 1.0
     """
-    return np.tanh(x)
+    return cnp.tanh(x)
 
 
 def relu(x: Any) -> Any:
@@ -165,7 +165,7 @@ def relu(x: Any) -> Any:
     >>> cr.elementwise_grad(relu)(np.array([-1.0, 0.0, 2.0]))
     array([0., 0., 1.])
     """
-    return np.maximum(x, 0.0)
+    return cnp.maximum(x, 0.0)
 
 
 def leaky_relu(x: Any, negative_slope: float = 0.01) -> Any:
@@ -177,7 +177,7 @@ def leaky_relu(x: Any, negative_slope: float = 0.01) -> Any:
     >>> leaky_relu(x, 0.1), cr.elementwise_grad(lambda v: leaky_relu(v, 0.1))(x)
     (array([-0.2,  0. ,  3. ]), array([0.1, 0.1, 1. ]))
     """
-    return np.where(x > 0, x, negative_slope * x)
+    return cnp.where(x > 0, x, negative_slope * x)
 
 
 def gelu(x: Any, approximate: str = "none") -> Any:
@@ -202,7 +202,7 @@ def softplus(x: Any, beta: float = 1.0, threshold: float = 20.0) -> Any:
     0.693147 30.0 0.0
     """
     z = x * beta
-    return np.where(z > threshold, x, np.logaddexp(z, 0.0) / beta)
+    return cnp.where(z > threshold, x, cnp.logaddexp(z, 0.0) / beta)
 
 
 def softmax(x: Any, axis: int = -1) -> Any:

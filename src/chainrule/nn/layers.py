@@ -32,7 +32,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import chainrule.numpy as np
+import chainrule.numpy as cnp
 from chainrule._seed import rng_from
 from chainrule._validate import count, flag, float_dtype, number
 from chainrule.core.trace import is_float
@@ -42,7 +42,7 @@ from .module import Module
 
 __all__ = ["MLP", "Dropout", "Embedding", "Lambda", "LayerNorm", "Linear", "Sequential"]
 
-Rng = int | np.random.Generator | None
+Rng = int | cnp.random.Generator | None
 """An int seed, a ``numpy.random.Generator`` (used as it is), or None (fresh entropy)."""
 
 DType = Any
@@ -51,17 +51,17 @@ DType = Any
 # ---------------------------------------------------------------------------------- helpers
 
 
-def _array(value: Any, dtype: np.dtype[Any], shape: tuple[int, ...] | None, what: str) -> Any:
+def _array(value: Any, dtype: cnp.dtype[Any], shape: tuple[int, ...] | None, what: str) -> Any:
     """A given parameter: float arrays (traced ones included) as they are, the rest as `dtype`."""
     dt = getattr(value, "dtype", None)
-    if dt is None or not is_float(np.dtype(dt)):
-        value = np.asarray(value, dtype=dtype)
+    if dt is None or not is_float(cnp.dtype(dt)):
+        value = cnp.asarray(value, dtype=dtype)
     if shape is not None and tuple(value.shape) != shape:
         raise ValueError(f"{what} has shape {tuple(value.shape)}, expected {shape}.")
     return value
 
 
-def _uniform(rng: np.random.Generator, bound: float, shape: tuple[int, ...], dtype: Any) -> Any:
+def _uniform(rng: cnp.random.Generator, bound: float, shape: tuple[int, ...], dtype: Any) -> Any:
     return rng.uniform(-bound, bound, size=shape).astype(dtype)
 
 
@@ -69,7 +69,7 @@ def _last_axis(x: Any, size: int, owner: str) -> Any:
     """`x` as an array whose last axis has `size` entries, or a clear error."""
     shape = getattr(x, "shape", None)
     if shape is None:
-        x = np.asarray(x)
+        x = cnp.asarray(x)
         shape = x.shape
     if shape[-1:] != (size,):
         raise ValueError(
@@ -110,7 +110,7 @@ class Linear(Module):
         *,
         bias: bool | Any = True,
         rng: Rng = None,
-        dtype: DType = np.float32,
+        dtype: DType = cnp.float32,
         weight: Any = None,
     ) -> None:
         dt = float_dtype(dtype, "dtype", "Linear")
@@ -190,7 +190,7 @@ class MLP(Module):
         *,
         final_activation: Callable[[Any], Any] | None = None,
         rng: Rng = None,
-        dtype: DType = np.float32,
+        dtype: DType = cnp.float32,
         layers: Sequence[Linear] | None = None,
     ) -> None:
         if (sizes is None) == (layers is None):
@@ -333,7 +333,7 @@ class Embedding(Module):
         embedding_dim: int | None = None,
         *,
         rng: Rng = None,
-        dtype: DType = np.float32,
+        dtype: DType = cnp.float32,
         weight: Any = None,
     ) -> None:
         dt = float_dtype(dtype, "dtype", "Embedding")
@@ -370,7 +370,7 @@ class Embedding(Module):
         return int(self.weight.shape[1])
 
     def __call__(self, indices: Any, *, rng: Any = None) -> Any:
-        ids = np.asarray(indices)
+        ids = cnp.asarray(indices)
         n = self.num_embeddings
         if ids.dtype.kind not in "iu":
             raise TypeError(
@@ -417,13 +417,13 @@ class LayerNorm(Module):
         eps: float = 1e-5,
         elementwise_affine: bool = True,
         bias: bool | Any = True,
-        dtype: DType = np.float32,
+        dtype: DType = cnp.float32,
         weight: Any = None,
     ) -> None:
         dt = float_dtype(dtype, "dtype", "LayerNorm")
         dims = (
             (normalized_shape,)
-            if isinstance(normalized_shape, (int, np.integer))
+            if isinstance(normalized_shape, (int, cnp.integer))
             else tuple(normalized_shape)
         )
         shape = tuple(count(n, "normalized_shape", "LayerNorm") for n in dims)
@@ -436,11 +436,11 @@ class LayerNorm(Module):
             weight = bias = None
         else:
             if weight is None:
-                weight = np.ones(shape, dt)
+                weight = cnp.ones(shape, dt)
             else:
                 weight = _array(weight, dt, shape, "LayerNorm: weight")
             if bias is True:
-                bias = np.zeros(shape, dt)
+                bias = cnp.zeros(shape, dt)
             elif bias is False or bias is None:
                 bias = None
             else:
@@ -453,15 +453,15 @@ class LayerNorm(Module):
 
     def __call__(self, x: Any, *, rng: Any = None) -> Any:
         k = len(self.normalized_shape)
-        if tuple(np.shape(x)[-k:]) != self.normalized_shape or np.ndim(x) < k:
+        if tuple(cnp.shape(x)[-k:]) != self.normalized_shape or cnp.ndim(x) < k:
             raise ValueError(
                 f"LayerNorm: inputs must end in axes of shape {self.normalized_shape}, "
-                f"got shape {tuple(np.shape(x))}."
+                f"got shape {tuple(cnp.shape(x))}."
             )
         axes = tuple(range(-k, 0))
-        centred = x - np.mean(x, axis=axes, keepdims=True)
-        var = np.mean(centred * centred, axis=axes, keepdims=True)
-        y = centred / np.sqrt(var + self.eps)
+        centred = x - cnp.mean(x, axis=axes, keepdims=True)
+        var = cnp.mean(centred * centred, axis=axes, keepdims=True)
+        y = centred / cnp.sqrt(var + self.eps)
         if self.weight is not None:
             y = y * self.weight
         return y if self.bias is None else y + self.bias
@@ -492,17 +492,17 @@ class Dropout(Module):
     def __init__(self, rate: float) -> None:
         self.rate = number(rate, "rate", "Dropout", minimum=0.0, maximum=1.0, exclusive="maximum")
 
-    def __call__(self, x: Any, *, rng: np.random.Generator | None = None) -> Any:
+    def __call__(self, x: Any, *, rng: cnp.random.Generator | None = None) -> Any:
         if rng is None or self.rate == 0.0:
             return x
-        if not isinstance(rng, np.random.Generator):
+        if not isinstance(rng, cnp.random.Generator):
             raise TypeError(
                 f"Dropout: rng must be a numpy.random.Generator (or None to switch dropout "
                 f"off), got {type(rng).__name__}; create one with np.random.default_rng(seed) "
                 "once and pass it to every step."
             )
-        keep = rng.random(np.shape(x), dtype=np.float32) >= self.rate
+        keep = rng.random(cnp.shape(x), dtype=cnp.float32) >= self.rate
         dtype = getattr(x, "dtype", None)
-        scale = keep.astype(dtype if dtype is not None and is_float(dtype) else np.float64)
+        scale = keep.astype(dtype if dtype is not None and is_float(dtype) else cnp.float64)
         scale *= 1.0 / (1.0 - self.rate)
         return x * scale

@@ -34,10 +34,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy
+import numpy as np
 
 import chainrule as cr
-import chainrule.numpy as np
+import chainrule.numpy as cnp
 from chainrule._validate import float_array, one_of
 from chainrule.extend import defjvp_joint, defvjp, primitive
 from chainrule.scipy import special
@@ -54,21 +54,21 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 def _reduce(loss: Any, reduction: str) -> Any:
     if reduction == "mean":
-        return np.mean(loss)
+        return cnp.mean(loss)
     if reduction == "sum":
-        return np.sum(loss)
+        return cnp.sum(loss)
     return loss
 
 
 def _is_plain(x: Any) -> bool:
-    return isinstance(x, (numpy.ndarray, numpy.generic))
+    return isinstance(x, (np.ndarray, np.generic))
 
 
 def _like(x: Any, dtype: Any) -> Any:
     """A plain array `x` in `dtype` (so float32 stays float32); traced values unchanged."""
     if x is None or (hasattr(x, "shape") and not _is_plain(x)):
         return x
-    x = numpy.asarray(x)
+    x = np.asarray(x)
     return x if x.dtype == dtype else x.astype(dtype)
 
 
@@ -100,7 +100,7 @@ def _weight(weight: Any, what: str, name: str, shape: tuple[int, ...], dtype: An
 
 def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
     try:
-        return numpy.broadcast_shapes(shape, target) == target
+        return np.broadcast_shapes(shape, target) == target
     except ValueError:
         return False
 
@@ -134,7 +134,7 @@ def mae(pred: Any, target: Any, reduction: str = "mean") -> Any:
     """
     one_of(reduction, "reduction", "mae", _REDUCTIONS)
     pred, target = _pair(pred, target, "mae")
-    return _reduce(np.abs(pred - target), reduction)
+    return _reduce(cnp.abs(pred - target), reduction)
 
 
 def huber(pred: Any, target: Any, delta: float = 1.0, reduction: str = "mean") -> Any:
@@ -151,8 +151,8 @@ def huber(pred: Any, target: Any, delta: float = 1.0, reduction: str = "mean") -
         raise ValueError(f"huber: delta must be positive, got {delta!r}.")
     pred, target = _pair(pred, target, "huber")
     diff = pred - target
-    size = np.abs(diff)
-    loss = np.where(size < delta, 0.5 * (diff * diff), delta * (size - 0.5 * delta))
+    size = cnp.abs(diff)
+    loss = cnp.where(size < delta, 0.5 * (diff * diff), delta * (size - 0.5 * delta))
     return _reduce(loss, reduction)
 
 
@@ -163,7 +163,7 @@ _TINY = 1e-44  # below exp(-100), so log(max(q, _TINY)) clamped at -100 is PyTor
 
 def _clamped_log(q: Any) -> Any:
     """``max(log q, -100)`` for ``q >= 0``, without a warning at ``q = 0``."""
-    return np.maximum(np.log(np.maximum(q, _TINY)), -100.0)
+    return cnp.maximum(cnp.log(cnp.maximum(q, _TINY)), -100.0)
 
 
 @cr.custom_jvp
@@ -176,7 +176,7 @@ def _bce_rule(primals: tuple[Any, Any], tangents: tuple[Any, Any]) -> tuple[Any,
     (p, t), (dp, dt) = primals, tangents
     log_p, log_q = _clamped_log(p), _clamped_log(1.0 - p)
     out = -(t * log_p + (1.0 - t) * log_q)
-    slope = (p - t) / np.maximum(p * (1.0 - p), 1e-12)
+    slope = (p - t) / cnp.maximum(p * (1.0 - p), 1e-12)
     return out, slope * dp + (log_q - log_p) * dt
 
 
@@ -201,7 +201,7 @@ def binary_cross_entropy(
     one_of(reduction, "reduction", name, _REDUCTIONS)
     probs, target = _pair(probs, target, name, ("probs", "target"))
     weight = _weight(weight, "weight", name, probs.shape, probs.dtype)
-    values = numpy.asarray(cr.stop_gradient(probs))
+    values = np.asarray(cr.stop_gradient(probs))
     if values.size and not (values.min() >= 0.0 and values.max() <= 1.0):
         raise ValueError(
             f"{name}: probs must lie in [0, 1], got values in [{values.min()}, {values.max()}]. "
@@ -234,7 +234,7 @@ def binary_cross_entropy_with_logits(
     logits, target = _pair(logits, target, name, ("logits", "target"))
     weight = _weight(weight, "weight", name, logits.shape, logits.dtype)
     pos_weight = _weight(pos_weight, "pos_weight", name, logits.shape, logits.dtype)
-    neg_log_sigmoid = np.logaddexp(-logits, 0.0)
+    neg_log_sigmoid = cnp.logaddexp(-logits, 0.0)
     if pos_weight is not None:
         neg_log_sigmoid = (1.0 + (pos_weight - 1.0) * target) * neg_log_sigmoid
     loss = (1.0 - target) * logits + neg_log_sigmoid
@@ -259,11 +259,9 @@ def _class_logits(logits: Any, what: str, name: str, weight: Any) -> tuple[Any, 
     return logits, weight
 
 
-def _labels(target: Any, name: str, shape: tuple[int, ...]) -> numpy.ndarray:
+def _labels(target: Any, name: str, shape: tuple[int, ...]) -> np.ndarray:
     """Integer class labels of shape ``shape[:-1]``, each checked to be a class."""
-    labels = (
-        target if isinstance(target, numpy.ndarray) else numpy.asarray(cr.stop_gradient(target))
-    )
+    labels = target if isinstance(target, np.ndarray) else np.asarray(cr.stop_gradient(target))
     if labels.dtype.kind not in "iu":
         raise TypeError(f"{name}: class labels must be integers, got dtype {labels.dtype}.")
     if labels.shape != shape[:-1]:
@@ -300,7 +298,7 @@ def _labels_loss(
     """
     labels = _labels(target, name, shape)
     n_classes = shape[-1]
-    coef = numpy.eye(n_classes, dtype=dtype)[labels]
+    coef = np.eye(n_classes, dtype=dtype)[labels]
     if weight is not None:
         coef = coef * weight
     if smoothing:
@@ -308,7 +306,7 @@ def _labels_loss(
         coef = (1.0 - smoothing) * coef + (smoothing / n_classes) * smooth
     loss = per_sample(coef)
     if reduction == "mean" and labels.size:
-        return np.sum(loss) / (labels.size if weight is None else np.sum(weight[labels]))
+        return cnp.sum(loss) / (labels.size if weight is None else cnp.sum(weight[labels]))
     return _reduce(loss, reduction)
 
 
@@ -317,8 +315,8 @@ def _softmax_xent_impl(logits: Any, coef: Any) -> Any:
     # coefficient is 0 (as PyTorch for integer labels), inf when it is not (a masked
     # target). A row of -inf, or a +inf logit, gives NaN, as PyTorch.
     shifted = logits - logits.max(axis=-1, keepdims=True)
-    log_p = shifted - numpy.log(numpy.exp(shifted).sum(axis=-1, keepdims=True))
-    return -(coef * numpy.where(coef == 0, 0, log_p)).sum(axis=-1)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    return -(coef * np.where(coef == 0, 0, log_p)).sum(axis=-1)
 
 
 # Cross entropy of logits against coefficients, per sample: ``-Σ_c coef_c log_softmax(z)_c``.
@@ -329,17 +327,17 @@ _softmax_xent = primitive(_softmax_xent_impl, "softmax_cross_entropy")
 
 
 def _xent_grad_logits(logits: Any, coef: Any) -> Any:
-    return special.softmax(logits, axis=-1) * np.sum(coef, axis=-1, keepdims=True) - coef
+    return special.softmax(logits, axis=-1) * cnp.sum(coef, axis=-1, keepdims=True) - coef
 
 
 def _xent_jvp(tangents: list[Any], ans: Any, logits: Any, coef: Any) -> Any:
     t_logits, t_coef = tangents  # with leading batch axes: the sums are over the last
     out = None
     if t_logits is not None:
-        out = np.sum(_xent_grad_logits(logits, coef) * t_logits, axis=-1)
+        out = cnp.sum(_xent_grad_logits(logits, coef) * t_logits, axis=-1)
     if t_coef is not None:  # a zero tangent moves nothing, even at a masked (-inf) class
-        log_p = np.where(t_coef == 0, 0.0, special.log_softmax(logits, axis=-1))
-        term = -np.sum(log_p * t_coef, axis=-1)
+        log_p = cnp.where(t_coef == 0, 0.0, special.log_softmax(logits, axis=-1))
+        term = -cnp.sum(log_p * t_coef, axis=-1)
         out = term if out is None else out + term
     return out
 
@@ -387,7 +385,7 @@ def cross_entropy(
         raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing!r}.")
     logits, weight = _class_logits(logits, "logits", name, weight)
     if not hasattr(target, "dtype"):
-        target = np.asarray(target)
+        target = cnp.asarray(target)
     if target.dtype.kind in "biu":
         return _labels_loss(
             name,
@@ -433,7 +431,7 @@ def nll_loss(log_probs: Any, target: Any, *, weight: Any = None, reduction: str 
     log_probs, weight = _class_logits(log_probs, "log_probs", name, weight)
     return _labels_loss(
         name,
-        lambda coef: -np.sum(log_probs * coef, axis=-1),
+        lambda coef: -cnp.sum(log_probs * coef, axis=-1),
         log_probs.shape,
         log_probs.dtype,
         target,
@@ -460,11 +458,11 @@ def kl_div(input: Any, target: Any, reduction: str = "mean", log_target: bool = 
     one_of(reduction, "reduction", name, (*_REDUCTIONS, "batchmean"))
     input, target = _pair(input, target, name, ("input", "target"))
     if log_target:
-        loss = np.exp(target) * (target - input)
+        loss = cnp.exp(target) * (target - input)
     else:
         loss = special.xlogy(target, target) - target * input
     if reduction != "batchmean":
         return _reduce(loss, reduction)
     if input.ndim == 0:
         raise ValueError(f"{name}: reduction='batchmean' needs a batch axis; got a scalar.")
-    return np.sum(loss) / float(input.shape[0])
+    return cnp.sum(loss) / float(input.shape[0])

@@ -46,11 +46,11 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy
+import numpy as np
 import scipy.integrate as si
 
 import chainrule as cr
-import chainrule.numpy as np
+import chainrule.numpy as cnp
 from chainrule import tree
 from chainrule.core.primitive import defjvp_joint, primitive
 from chainrule.core.trace import Tracer
@@ -76,11 +76,11 @@ class _Solver:
     options: tuple[tuple[str, Any], ...]
 
     def __call__(self, rhs: Rhs, y0: Any, t: Any, leaves: Sequence[Any], t_end: Any = None) -> Any:
-        t = numpy.asarray(t, numpy.float64)
-        if numpy.all(t == t[0]) and (t_end is None or t_end == t[0]):
+        t = np.asarray(t, np.float64)
+        if np.all(t == t[0]) and (t_end is None or t_end == t[0]):
             # Nothing to integrate (a repeated output time, in the adjoint's segments):
             # SciPy refuses, the solution is y0.
-            return numpy.tile(numpy.asarray(y0, numpy.float64), (len(t), 1))
+            return np.tile(np.asarray(y0, np.float64), (len(t), 1))
         try:
             return self._run(_plain(rhs, self.name), y0, t, leaves, t_end)
         except ValueError as e:  # SciPy refused its input: say whose, keep SciPy's words
@@ -103,7 +103,7 @@ class _Solver:
         )
         if not sol.success:
             raise RuntimeError(f"solve_ivp: the solver failed ({sol.message}).")
-        return numpy.concatenate([numpy.asarray(y0, numpy.float64)[None], sol.y.T])
+        return np.concatenate([np.asarray(y0, np.float64)[None], sol.y.T])
 
 
 def _plain(rhs: Rhs, name: str) -> Rhs:
@@ -127,7 +127,7 @@ def _solve_impl(y0: Any, t: Any, *leaves: Any, rhs: Rhs, solver: _Solver, t_end:
 
 
 def _is_float(x: Any) -> bool:
-    return isinstance(x, Tracer) or numpy.asarray(x).dtype.kind == "f"
+    return isinstance(x, Tracer) or np.asarray(x).dtype.kind == "f"
 
 
 def _along(rhs: Rhs, t: Any, leaves: Sequence[Any], moving: Sequence[int]) -> Rhs:
@@ -149,7 +149,7 @@ def _adjoint_rhs(rhs: Rhs, n: int, moving: tuple[int, ...]) -> Rhs:
         y, a = state[:n], state[n : 2 * n]
         dy, pull = cr.vjp(_along(rhs, s, leaves, moving), y, *(leaves[j] for j in moving))
         cts = pull(a)
-        return np.concatenate([dy, *(-np.ravel(c) for c in cts)])
+        return cnp.concatenate([dy, *(-cnp.ravel(c) for c in cts)])
 
     return aug
 
@@ -162,46 +162,46 @@ def _sensitivity_rhs(rhs: Rhs, n: int, k: int, moving: tuple[int, ...]) -> Rhs:
 
     def aug(state: Any, s: Any, *rest: Any) -> Any:
         leaves, dleaves = rest[: len(rest) - len(moving)], rest[len(rest) - len(moving) :]
-        y, sens = state[:n], np.reshape(state[n:], (k, n))
+        y, sens = state[:n], cnp.reshape(state[n:], (k, n))
         f = _along(rhs, s, leaves, moving)
         dy = rhs(y, s, *leaves)
         cols = [
             cr.jvp(f, (y, *(leaves[j] for j in moving)), (sens[i], *(d[i] for d in dleaves)))[1]
             for i in range(k)
         ]
-        return np.concatenate([dy, np.ravel(np.stack(cols))])
+        return cnp.concatenate([dy, cnp.ravel(cnp.stack(cols))])
 
     return aug
 
 
 def _rates(rhs: Rhs, ys: Any, t: Any, leaves: Sequence[Any]) -> Any:
     """f(y_i, t_i) for every output row, shape (len(t), n)."""
-    return np.stack([rhs(ys[i], t[i], *leaves) for i in range(np.shape(t)[0])])
+    return cnp.stack([rhs(ys[i], t[i], *leaves) for i in range(cnp.shape(t)[0])])
 
 
 def _vjp(
     g: Any, ans: Any, y0: Any, t: Any, *leaves: Any, rhs: Rhs, solver: _Solver, t_end: Any
 ) -> Any:
-    m, n = np.shape(ans)
+    m, n = cnp.shape(ans)
     moving = tuple(j for j, leaf in enumerate(leaves) if _is_float(leaf))
     aug = _adjoint_rhs(rhs, n, moving)
-    shapes = [np.shape(leaves[j]) for j in moving]
+    shapes = [cnp.shape(leaves[j]) for j in moving]
     a = g[m - 1]
-    a_theta = np.zeros(sum(int(numpy.prod(s)) for s in shapes))
+    a_theta = cnp.zeros(sum(int(np.prod(s)) for s in shapes))
     rates = _rates(rhs, ans, t, leaves)
     for i in range(m - 1, 0, -1):
-        state = np.concatenate([ans[i], a, a_theta])
-        times = np.stack([t[i], t[i - 1]])
+        state = cnp.concatenate([ans[i], a, a_theta])
+        times = cnp.stack([t[i], t[i - 1]])
         last = _solve(state, times, *leaves, rhs=aug, solver=solver, t_end=None)[-1]
         a, a_theta = last[n : 2 * n] + g[i - 1], last[2 * n :]
-    ct_t = np.sum(g * rates, axis=1)
-    ct_t0 = -np.sum((a - g[0]) * rates[0])
-    ct_t = np.concatenate([np.reshape(ct_t0, (1,)), ct_t[1:]])
+    ct_t = cnp.sum(g * rates, axis=1)
+    ct_t0 = -cnp.sum((a - g[0]) * rates[0])
+    ct_t = cnp.concatenate([cnp.reshape(ct_t0, (1,)), ct_t[1:]])
     cts: list[Any] = [a, ct_t] + [None] * len(leaves)
     offset = 0
     for j, shape in zip(moving, shapes, strict=True):
-        size = int(numpy.prod(shape))
-        cts[2 + j] = np.reshape(a_theta[offset : offset + size], shape)
+        size = int(np.prod(shape))
+        cts[2 + j] = cnp.reshape(a_theta[offset : offset + size], shape)
         offset += size
     return cts
 
@@ -216,30 +216,30 @@ def _jvp(
     solver: _Solver,
     t_end: Any,
 ) -> Any:
-    m, n = np.shape(ans)
+    m, n = cnp.shape(ans)
     t_y0, t_t, *t_leaves = tangents
     batch = next(
-        np.shape(d)[: np.ndim(d) - np.ndim(x)]
+        cnp.shape(d)[: cnp.ndim(d) - cnp.ndim(x)]
         for d, x in zip(tangents, (y0, t, *leaves), strict=True)
         if d is not None
     )
-    k = int(numpy.prod(batch))
+    k = int(np.prod(batch))
     rates = _rates(rhs, ans, t, leaves)
-    s0 = np.zeros((k, n))
+    s0 = cnp.zeros((k, n))
     if t_y0 is not None:
-        s0 = s0 + np.reshape(t_y0, (k, n))
+        s0 = s0 + cnp.reshape(t_y0, (k, n))
     if t_t is not None:
-        dt = np.reshape(t_t, (k, m))
+        dt = cnp.reshape(t_t, (k, m))
         s0 = s0 - dt[:, :1] * rates[0]
     moving = tuple(j for j, d in enumerate(t_leaves) if d is not None)
-    dleaves = [np.reshape(t_leaves[j], (k, *np.shape(leaves[j]))) for j in moving]
+    dleaves = [cnp.reshape(t_leaves[j], (k, *cnp.shape(leaves[j]))) for j in moving]
     aug = _sensitivity_rhs(rhs, n, k, moving)
-    state = np.concatenate([y0, np.ravel(s0)])
+    state = cnp.concatenate([y0, cnp.ravel(s0)])
     out = _solve(state, t, *leaves, *dleaves, rhs=aug, solver=solver, t_end=t_end)
-    sens = np.transpose(np.reshape(out[:, n:], (m, k, n)), (1, 0, 2))
+    sens = cnp.transpose(cnp.reshape(out[:, n:], (m, k, n)), (1, 0, 2))
     if t_t is not None:
         sens = sens + dt[:, :, None] * rates
-    return np.reshape(sens, (*batch, m, n))
+    return cnp.reshape(sens, (*batch, m, n))
 
 
 # The primitive (y0, t, *leaves) -> y at t, shape (len(t), len(y0)), row 0 being y0.
@@ -258,8 +258,8 @@ def _traced(*values: Any) -> bool:
 def _vector(x: Any) -> Any:
     """A 1-D array from an array, a scalar, or a list of (traced) numbers."""
     if isinstance(x, (list, tuple)):
-        x = np.stack([np.reshape(v, ()) for v in x]) if x else numpy.zeros(0)
-    return np.ravel(x)
+        x = cnp.stack([cnp.reshape(v, ()) for v in x]) if x else np.zeros(0)
+    return cnp.ravel(x)
 
 
 def _rhs(func: Callable[..., Any], treedef: Any, tfirst: bool) -> Rhs:
@@ -389,9 +389,9 @@ def solve_ivp(
             )
     leaves, treedef = _flat_args(args, lists=True)
     span = _vector(t_span)
-    if np.shape(span) != (2,):
-        raise ValueError(f"solve_ivp: t_span must be (t0, t1), got shape {np.shape(span)}.")
-    t = np.concatenate([span[:1], _vector(t_eval)])
+    if cnp.shape(span) != (2,):
+        raise ValueError(f"solve_ivp: t_span must be (t0, t1), got shape {cnp.shape(span)}.")
+    t = cnp.concatenate([span[:1], _vector(t_eval)])
     solver = _Solver("solve_ivp", (("method", method), *sorted(options.items())))
     ys = _solve(
         _vector(y0),
@@ -403,7 +403,7 @@ def solve_ivp(
     )
     return OdeResult(
         t=t[1:],
-        y=np.transpose(ys[1:]),
+        y=cnp.transpose(ys[1:]),
         sol=None,
         t_events=None,
         y_events=None,

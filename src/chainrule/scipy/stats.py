@@ -48,10 +48,10 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import numpy
+import numpy as np
 import scipy.special as sc
 
-import chainrule.numpy as np
+import chainrule.numpy as cnp
 from chainrule._validate import float_array
 from chainrule.core.primitive import primitive
 from chainrule.core.trace import Tracer, primal
@@ -76,7 +76,7 @@ _ndtri = special.ndtri  # the inverse of ndtr, for the normal and lognormal ppf
 
 
 def _plain(v: Any) -> Any:
-    return numpy.asarray(primal(v))
+    return np.asarray(primal(v))
 
 
 def _weak(value: Any, name: str, where: str) -> Any:
@@ -89,12 +89,12 @@ def _weak(value: Any, name: str, where: str) -> Any:
 def _common(values: list[Any]) -> list[Any]:
     """Plain values as arrays of the common float type, Python numbers counting weakly as
     NumPy's do (float32 `x` with ``loc=0`` stays float32); traced values unchanged."""
-    dtype = numpy.result_type(*(primal(v) for v in values))
-    return [v if isinstance(v, Tracer) else numpy.asarray(v, dtype) for v in values]
+    dtype = np.result_type(*(primal(v) for v in values))
+    return [v if isinstance(v, Tracer) else np.asarray(v, dtype) for v in values]
 
 
 def _dtype(*args: Any) -> Any:
-    return numpy.result_type(*(_plain(a).dtype for a in args))
+    return np.result_type(*(_plain(a).dtype for a in args))
 
 
 def _guarded(f: Callable[..., Any], args: list[Any], safe: list[float], ok: Any, fill: Any) -> Any:
@@ -103,13 +103,13 @@ def _guarded(f: Callable[..., Any], args: list[Any], safe: list[float], ok: Any,
     Outside `ok` the arguments are first swapped for `safe` ones, so that the branch not
     taken brings neither a warning nor a NaN into a derivative.
     """
-    with numpy.errstate(divide="ignore"):  # log(0) is -inf at the support's edges, silently
-        if numpy.all(ok):  # the shape of `ok` may lack loc's axes (ppf): broadcast both
+    with np.errstate(divide="ignore"):  # log(0) is -inf at the support's edges, silently
+        if np.all(ok):  # the shape of `ok` may lack loc's axes (ppf): broadcast both
             out = f(*args)
-            shape = numpy.broadcast_shapes(np.shape(out), ok.shape)
-            return out if np.shape(out) == shape else np.broadcast_to(out, shape)
-        out = f(*(np.where(ok, a, s) for a, s in zip(args, safe, strict=True)))
-    return np.where(ok, out, fill.astype(_dtype(out)))
+            shape = np.broadcast_shapes(cnp.shape(out), ok.shape)
+            return out if cnp.shape(out) == shape else cnp.broadcast_to(out, shape)
+        out = f(*(cnp.where(ok, a, s) for a, s in zip(args, safe, strict=True)))
+    return cnp.where(ok, out, fill.astype(_dtype(out)))
 
 
 def _refuse_traced(family: Any, method: str, names: tuple[str, ...], values: list[Any]) -> None:
@@ -181,13 +181,13 @@ class _Continuous(_Family):
         """SciPy's default: ``log(cdf)`` below the median, ``log1p(-sf)`` above it."""
         cdf, sf = self._std["cdf"], self._std["sf"]
         low = _plain(z) < self._median(shapes)
-        return np.where(low, np.log(cdf(z, *shapes)), np.log1p(-sf(z, *shapes)))
+        return cnp.where(low, cnp.log(cdf(z, *shapes)), cnp.log1p(-sf(z, *shapes)))
 
     def _logsf(self, z: Any, *shapes: Any) -> Any:
         """SciPy's default: ``log(sf)`` above the median, ``log1p(-cdf)`` below it."""
         cdf, sf = self._std["cdf"], self._std["sf"]
         high = _plain(z) > self._median(shapes)
-        return np.where(high, np.log(sf(z, *shapes)), np.log1p(-cdf(z, *shapes)))
+        return cnp.where(high, cnp.log(sf(z, *shapes)), cnp.log1p(-cdf(z, *shapes)))
 
     def _median(self, shapes: Any) -> Any:
         return _plain(self._std["ppf"](0.5, *(_plain(s) for s in shapes)))
@@ -198,7 +198,7 @@ class _Continuous(_Family):
 
     def _valid(self, params: list[Any], z: Any) -> Any:
         """Positive shapes and scale (False at NaN), and a value that is not NaN."""
-        valid = ~numpy.isnan(z)
+        valid = ~np.isnan(z)
         for p in [*params[:-2], params[-1]]:
             valid = valid & (_plain(p) > 0)
         return valid
@@ -221,17 +221,17 @@ class _Continuous(_Family):
         called = called or method
         x, *params = _common([float_array(x, "x", f"{self.name}.{called}"),
                               *self._bind(called, args, kwds)])  # fmt: skip
-        with numpy.errstate(all="ignore"):
+        with np.errstate(all="ignore"):
             z = (_plain(x) - _plain(params[-2])) / _plain(params[-1])
         valid = self._valid(params, z)
         ok = valid & self._inside(z)
-        fill = numpy.where(valid, numpy.where(z < self.safe_z, below, above), numpy.nan)
+        fill = np.where(valid, np.where(z < self.safe_z, below, above), np.nan)
         log_scale = method == "logpdf"
 
         def at(x: Any, *params: Any) -> Any:
             *shapes, loc, scale = params
             out = std((x - loc) / scale, *shapes)
-            return out - np.log(scale) if log_scale else out
+            return out - cnp.log(scale) if log_scale else out
 
         safe = [self.safe_z] + [1.0] * (len(params) - 2) + [0.0, 1.0]
         return _guarded(at, [x, *params], safe, ok, fill)
@@ -250,7 +250,7 @@ class _Continuous(_Family):
         >>> print(round(float(t.pdf(0.5, 3.0)), 6))
         0.313181
         """
-        return np.exp(self._at_x("logpdf", x, args, kwds, -INF, -INF, called="pdf"))
+        return cnp.exp(self._at_x("logpdf", x, args, kwds, -INF, -INF, called="pdf"))
 
     def cdf(self, x: Any, *args: Any, **kwds: Any) -> Any:
         """``P(X <= x)``.
@@ -297,9 +297,9 @@ class _Continuous(_Family):
         qp = _plain(q)
         valid = self._valid(params, qp) & (qp >= 0) & (qp <= 1)
         loc, scale = _plain(params[-2]), _plain(params[-1])
-        with numpy.errstate(all="ignore"):
-            ends = numpy.where(qp == 0, loc + scale * self.lo, loc + scale * self.hi)
-        fill = numpy.where(valid, ends, numpy.nan)
+        with np.errstate(all="ignore"):
+            ends = np.where(qp == 0, loc + scale * self.lo, loc + scale * self.hi)
+        fill = np.where(valid, ends, np.nan)
 
         def at(q: Any, *params: Any) -> Any:
             *shapes, loc, scale = params
@@ -340,13 +340,13 @@ class _Discrete(_Family):
         self.top = top or (lambda *s: INF)
         self.plain_cdf = plain_cdf
         if sf is None and logsf is not None:
-            sf = lambda k, *s: np.exp(logsf(k, *s))
+            sf = lambda k, *s: cnp.exp(logsf(k, *s))
         elif sf is None:
             sf = lambda k, *s: 1.0 - cdf(k, *s)
         self._std: dict[str, Any] = {
             "logpmf": logpmf, "cdf": cdf, "sf": sf,
-            "logcdf": logcdf or (lambda k, *s: np.log(cdf(k, *s))),
-            "logsf": logsf or (lambda k, *s: np.log(sf(k, *s))),
+            "logcdf": logcdf or (lambda k, *s: cnp.log(cdf(k, *s))),
+            "logsf": logsf or (lambda k, *s: cnp.log(sf(k, *s))),
         }  # fmt: skip
 
     def _at_k(self, method: str, k: Any, args: Any, kwds: Any, called: str = "") -> Any:
@@ -365,17 +365,17 @@ class _Discrete(_Family):
             _refuse_traced(self, called, self.plain_cdf, shapes)
         # k is a whole number: it takes the shape parameters' float type, not its own
         shapes = _common(shapes)
-        kk = (numpy.asarray(k) - numpy.asarray(loc)).astype(_dtype(*shapes))
+        kk = (np.asarray(k) - np.asarray(loc)).astype(_dtype(*shapes))
         plain = [_plain(s) for s in shapes]
-        valid = self.valid(*plain) & ~numpy.isnan(kk)
+        valid = self.valid(*plain) & ~np.isnan(kk)
         if method == "logpmf":
-            ok = valid & (numpy.floor(kk) == kk) & self.support(kk, *plain)
-            fill = numpy.where(valid, -INF, numpy.nan)
+            ok = valid & (np.floor(kk) == kk) & self.support(kk, *plain)
+            fill = np.where(valid, -INF, np.nan)
         else:
-            kk = numpy.floor(kk)
+            kk = np.floor(kk)
             ok = valid & self.support(kk, *plain) & (kk < self.top(*plain))
             below, above = FILLS[method]
-            fill = numpy.where(valid, numpy.where(kk < self.safe[0], below, above), numpy.nan)
+            fill = np.where(valid, np.where(kk < self.safe[0], below, above), np.nan)
         return _guarded(std, [kk, *shapes], list(self.safe), ok, fill)
 
     def logpmf(self, k: Any, *args: Any, **kwds: Any) -> Any:
@@ -392,7 +392,7 @@ class _Discrete(_Family):
         >>> print(round(float(binom.pmf(3, 10, 0.5)), 6))
         0.117188
         """
-        return np.exp(self._at_k("logpmf", k, args, kwds, called="pmf"))
+        return cnp.exp(self._at_k("logpmf", k, args, kwds, called="pmf"))
 
     def cdf(self, k: Any, *args: Any, **kwds: Any) -> Any:
         """``P(X <= k)``, a step function of ``floor(k)``.
@@ -431,7 +431,7 @@ class _Discrete(_Family):
             [float_array(q, "q", f"{self.name}.ppf"), *self._bind("ppf", args, kwds)]
         )
         out = getattr(scipy.stats, self.name).ppf(*(_plain(v) for v in (q, *params)))
-        return numpy.asarray(out).astype(_dtype(q, *params))
+        return np.asarray(out).astype(_dtype(q, *params))
 
     def logsf(self, k: Any, *args: Any, **kwds: Any) -> Any:
         """``log P(X > k)``.
@@ -448,22 +448,24 @@ class _Discrete(_Family):
 def _laplace_cdf(z: Any) -> Any:
     """``exp(z) / 2`` below 0, ``1 - exp(-z) / 2`` above: smooth at 0, so no ``abs``."""
     low = _plain(z) < 0
-    below, above = np.where(low, z, 0.0), np.where(low, 0.0, z)
-    return np.where(low, 0.5 * np.exp(below), 1.0 - 0.5 * np.exp(-above))
+    below, above = cnp.where(low, z, 0.0), cnp.where(low, 0.0, z)
+    return cnp.where(low, 0.5 * cnp.exp(below), 1.0 - 0.5 * cnp.exp(-above))
 
 
 def _laplace_ppf(q: Any) -> Any:
     low = _plain(q) <= 0.5
-    below, above = np.where(low, q, 0.25), np.where(low, 0.75, q)
-    return np.where(low, np.log(2.0 * below), -np.log(2.0 - 2.0 * above))
+    below, above = cnp.where(low, q, 0.25), cnp.where(low, 0.75, q)
+    return cnp.where(low, cnp.log(2.0 * below), -cnp.log(2.0 - 2.0 * above))
 
 
 def _log_cauchy(z: Any) -> Any:
     """``-log(pi (1 + z^2))``, as ``-log(pi) - 2 log|z| - log1p(1 / z^2)`` where z^2 would overflow."""
-    small = numpy.abs(_plain(z)) < 1
-    little, big = np.where(small, z, 0.0), np.where(small, 1.0, z)
-    return np.where(
-        small, -np.log1p(little * little), -2.0 * np.log(np.abs(big)) - np.log1p((1.0 / big) ** 2)
+    small = np.abs(_plain(z)) < 1
+    little, big = cnp.where(small, z, 0.0), cnp.where(small, 1.0, z)
+    return cnp.where(
+        small,
+        -cnp.log1p(little * little),
+        -2.0 * cnp.log(cnp.abs(big)) - cnp.log1p((1.0 / big) ** 2),
     ) - math.log(math.pi)
 
 
@@ -471,16 +473,18 @@ def _cauchy_ppf(q: Any) -> Any:
     """``tan(pi (q - 1/2))``, through ``cot(pi q)`` in the tails so that small q keeps its digits."""
     qp = _plain(q)
     middle = (qp >= 0.25) & (qp <= 0.75)
-    low = np.where(qp < 0.25, q, 0.25)
-    high = np.where(qp > 0.75, q, 0.75)
-    tails = np.where(qp < 0.25, -1.0 / np.tan(math.pi * low), 1.0 / np.tan(math.pi * (1.0 - high)))
-    return np.where(middle, np.tan(math.pi * (q - 0.5)), tails)
+    low = cnp.where(qp < 0.25, q, 0.25)
+    high = cnp.where(qp > 0.75, q, 0.75)
+    tails = cnp.where(
+        qp < 0.25, -1.0 / cnp.tan(math.pi * low), 1.0 / cnp.tan(math.pi * (1.0 - high))
+    )
+    return cnp.where(middle, cnp.tan(math.pi * (q - 0.5)), tails)
 
 
 def _log_t(z: Any, df: Any) -> Any:
     half = 0.5 * (df + 1.0)
-    norm_const = special.gammaln(half) - special.gammaln(0.5 * df) - 0.5 * np.log(df * math.pi)
-    return norm_const - half * np.log1p(z * z / df)
+    norm_const = special.gammaln(half) - special.gammaln(0.5 * df) - 0.5 * cnp.log(df * math.pi)
+    return norm_const - half * cnp.log1p(z * z / df)
 
 
 def _log_gamma(z: Any, a: Any) -> Any:
@@ -516,56 +520,56 @@ def _t_cdf_ddf(df: Any, z: Any) -> Any:
     """
     zp = _plain(z)
     zero = zp == 0
-    z_ = np.where(zero, 1.0, z) if numpy.any(zero) else z
+    z_ = cnp.where(zero, 1.0, z) if np.any(zero) else z
     u, w = z_ * z_ / (df + z_ * z_), df / (df + z_ * z_)
-    small_u = numpy.abs(zp) * numpy.abs(zp) < _plain(df)  # u < 1/2
-    u_side = -betainc_dab(0.5, 0.5 * df, np.where(small_u, u, 0.25), da=0, db=1)
-    w_side = betainc_dab(0.5 * df, 0.5, np.where(small_u, 0.25, w), da=1, db=0)
-    odd = -numpy.sign(zp) * 0.25 * np.where(small_u, u_side, w_side)
-    if numpy.any(zero):
+    small_u = np.abs(zp) * np.abs(zp) < _plain(df)  # u < 1/2
+    u_side = -betainc_dab(0.5, 0.5 * df, cnp.where(small_u, u, 0.25), da=0, db=1)
+    w_side = betainc_dab(0.5 * df, 0.5, cnp.where(small_u, 0.25, w), da=1, db=0)
+    odd = -np.sign(zp) * 0.25 * cnp.where(small_u, u_side, w_side)
+    if np.any(zero):
         h = 0.5 * df
         slope = (special.digamma(h) - special.digamma(h + 0.5)) / (
-            2.0 * np.sqrt(df) * special.beta(0.5, h)
+            2.0 * cnp.sqrt(df) * special.beta(0.5, h)
         )
-        odd = np.where(zero, -z * slope, odd)
-    return odd - 0.5 * np.exp(_log_t(z, df)) * z / df
+        odd = cnp.where(zero, -z * slope, odd)
+    return odd - 0.5 * cnp.exp(_log_t(z, df)) * z / df
 
 
 _stdtr = _scipy(
-    sc.stdtr, lambda ans, df, z: _t_cdf_ddf(df, z), lambda ans, df, z: np.exp(_log_t(z, df))
+    sc.stdtr, lambda ans, df, z: _t_cdf_ddf(df, z), lambda ans, df, z: cnp.exp(_log_t(z, df))
 )
 _stdtrit = _scipy(
     sc.stdtrit,
-    lambda ans, df, q: -_t_cdf_ddf(df, ans) * np.exp(-_log_t(ans, df)),
-    lambda ans, df, q: np.exp(-_log_t(ans, df)),
+    lambda ans, df, q: -_t_cdf_ddf(df, ans) * cnp.exp(-_log_t(ans, df)),
+    lambda ans, df, q: cnp.exp(-_log_t(ans, df)),
 )
 _chdtr = _scipy(
     sc.chdtr,
     lambda ans, df, z: 0.5 * gammainc_da(0.5 * df, 0.5 * z),
-    lambda ans, df, z: np.exp(_chi2_log(z, df)),
+    lambda ans, df, z: cnp.exp(_chi2_log(z, df)),
 )
 _chdtrc = _scipy(
     sc.chdtrc,
     lambda ans, df, z: -0.5 * gammainc_da(0.5 * df, 0.5 * z),
-    lambda ans, df, z: -np.exp(_chi2_log(z, df)),
+    lambda ans, df, z: -cnp.exp(_chi2_log(z, df)),
 )
 _gammainc, _gammaincc, _betainc = special.gammainc, special.gammaincc, special.betainc
 _gammaincinv = _scipy(
     sc.gammaincinv,
-    lambda ans, a, q: -gammainc_da(a, ans) * np.exp(-_log_gamma(ans, a)),
-    lambda ans, a, q: np.exp(-_log_gamma(ans, a)),
+    lambda ans, a, q: -gammainc_da(a, ans) * cnp.exp(-_log_gamma(ans, a)),
+    lambda ans, a, q: cnp.exp(-_log_gamma(ans, a)),
 )
 _betaincc = _scipy(
     sc.betaincc,
     lambda ans, a, b, z: -betainc_dab(a, b, z, da=1, db=0),
     lambda ans, a, b, z: -betainc_dab(a, b, z, da=0, db=1),
-    lambda ans, a, b, z: -np.exp(_log_beta(z, a, b)),
+    lambda ans, a, b, z: -cnp.exp(_log_beta(z, a, b)),
 )
 _betaincinv = _scipy(
     sc.betaincinv,
-    lambda ans, a, b, q: -betainc_dab(a, b, ans, da=1, db=0) * np.exp(-_log_beta(ans, a, b)),
-    lambda ans, a, b, q: -betainc_dab(a, b, ans, da=0, db=1) * np.exp(-_log_beta(ans, a, b)),
-    lambda ans, a, b, q: np.exp(-_log_beta(ans, a, b)),
+    lambda ans, a, b, q: -betainc_dab(a, b, ans, da=1, db=0) * cnp.exp(-_log_beta(ans, a, b)),
+    lambda ans, a, b, q: -betainc_dab(a, b, ans, da=0, db=1) * cnp.exp(-_log_beta(ans, a, b)),
+    lambda ans, a, b, q: cnp.exp(-_log_beta(ans, a, b)),
 )
 
 
@@ -582,27 +586,27 @@ norm = _Continuous(
 )  # fmt: skip
 expon = _Continuous(
     "expon", (), NONNEGATIVE,
-    logpdf=lambda z: -z, cdf=lambda z: -np.expm1(-z), sf=lambda z: np.exp(-z),
+    logpdf=lambda z: -z, cdf=lambda z: -cnp.expm1(-z), sf=lambda z: cnp.exp(-z),
     logsf=lambda z: -z,
-    ppf=lambda q: -np.log1p(-q),
+    ppf=lambda q: -cnp.log1p(-q),
 )  # fmt: skip
 laplace = _Continuous(
     "laplace", (), REAL,
-    logpdf=lambda z: -np.abs(z) - math.log(2.0),
+    logpdf=lambda z: -cnp.abs(z) - math.log(2.0),
     cdf=_laplace_cdf, sf=lambda z: _laplace_cdf(-z), ppf=_laplace_ppf,
 )  # fmt: skip
 logistic = _Continuous(
     "logistic", (), REAL,
-    logpdf=lambda z: -z - 2.0 * np.logaddexp(0.0, -z),
+    logpdf=lambda z: -z - 2.0 * cnp.logaddexp(0.0, -z),
     cdf=special.expit, sf=lambda z: special.expit(-z),
-    logcdf=lambda z: -np.logaddexp(0.0, -z), logsf=lambda z: -np.logaddexp(0.0, z),
+    logcdf=lambda z: -cnp.logaddexp(0.0, -z), logsf=lambda z: -cnp.logaddexp(0.0, z),
     ppf=special.logit,
 )  # fmt: skip
 cauchy = _Continuous(
     "cauchy", (), REAL,
     logpdf=_log_cauchy,
     # 1/2 + arctan(z)/pi, as an angle that keeps its digits in the far tails
-    cdf=lambda z: np.arctan2(1.0, -z) / math.pi, sf=lambda z: np.arctan2(1.0, z) / math.pi,
+    cdf=lambda z: cnp.arctan2(1.0, -z) / math.pi, sf=lambda z: cnp.arctan2(1.0, z) / math.pi,
     ppf=_cauchy_ppf,
 )  # fmt: skip
 uniform = _Continuous(
@@ -611,17 +615,17 @@ uniform = _Continuous(
 )  # fmt: skip
 pareto = _Continuous(
     "pareto", ("b",), (1.0, INF, False),
-    logpdf=lambda z, b: np.log(b) - (b + 1.0) * np.log(z),
-    cdf=lambda z, b: -np.expm1(-b * np.log(z)), sf=lambda z, b: np.exp(-b * np.log(z)),
-    logsf=lambda z, b: -b * np.log(z), ppf=lambda q, b: np.exp(-np.log1p(-q) / b),
+    logpdf=lambda z, b: cnp.log(b) - (b + 1.0) * cnp.log(z),
+    cdf=lambda z, b: -cnp.expm1(-b * cnp.log(z)), sf=lambda z, b: cnp.exp(-b * cnp.log(z)),
+    logsf=lambda z, b: -b * cnp.log(z), ppf=lambda q, b: cnp.exp(-cnp.log1p(-q) / b),
 )  # fmt: skip
 lognorm = _Continuous(
     "lognorm", ("s",), POSITIVE,
-    logpdf=lambda z, s: -0.5 * (np.log(z) / s) ** 2 - np.log(s * z) - 0.5 * LOG_2PI,
-    cdf=lambda z, s: special.ndtr(np.log(z) / s), sf=lambda z, s: special.ndtr(-np.log(z) / s),
-    logcdf=lambda z, s: special.log_ndtr(np.log(z) / s),
-    logsf=lambda z, s: special.log_ndtr(-np.log(z) / s),
-    ppf=lambda q, s: np.exp(s * _ndtri(q)),
+    logpdf=lambda z, s: -0.5 * (cnp.log(z) / s) ** 2 - cnp.log(s * z) - 0.5 * LOG_2PI,
+    cdf=lambda z, s: special.ndtr(cnp.log(z) / s), sf=lambda z, s: special.ndtr(-cnp.log(z) / s),
+    logcdf=lambda z, s: special.log_ndtr(cnp.log(z) / s),
+    logsf=lambda z, s: special.log_ndtr(-cnp.log(z) / s),
+    ppf=lambda q, s: cnp.exp(s * _ndtri(q)),
 )  # fmt: skip
 t = _Continuous(
     "t", ("df",), REAL, logpdf=_log_t,
@@ -649,7 +653,7 @@ beta = _Continuous(
 
 
 def _integer(n: Any) -> Any:
-    return numpy.floor(n) == n
+    return np.floor(n) == n
 
 
 def _log_choose(n: Any, k: Any) -> Any:
@@ -682,15 +686,17 @@ bernoulli = _Discrete(
 geom = _Discrete(
     "geom", ("p",), (1.0, 0.5),
     valid=lambda p: (p > 0) & (p <= 1), support=lambda k, p: k >= 1,
-    logpmf=lambda k, p: special.xlog1py(k - 1.0, -p) + np.log(p),
-    cdf=lambda k, p: -np.expm1(k * np.log1p(-p)), logsf=lambda k, p: k * np.log1p(-p),
+    logpmf=lambda k, p: special.xlog1py(k - 1.0, -p) + cnp.log(p),
+    cdf=lambda k, p: -cnp.expm1(k * cnp.log1p(-p)), logsf=lambda k, p: k * cnp.log1p(-p),
 )  # fmt: skip
 
 
 def _nbinom_logcdf(k: Any, n: Any, p: Any) -> Any:
     """SciPy's: ``log(cdf)``, or ``log1p(-I_{1-p}(k + 1, n))`` where the cdf is over 1/2."""
     high = sc.betainc(_plain(n), _plain(k) + 1.0, _plain(p)) > 0.5
-    return np.where(high, np.log1p(-_betainc(k + 1.0, n, 1.0 - p)), np.log(_betainc(n, k + 1.0, p)))
+    return cnp.where(
+        high, cnp.log1p(-_betainc(k + 1.0, n, 1.0 - p)), cnp.log(_betainc(n, k + 1.0, p))
+    )
 
 
 nbinom = _Discrete(
@@ -723,23 +729,23 @@ class _Dirichlet:
         x = float_array(x, "x", "dirichlet.logpdf")
         alpha = float_array(alpha, "alpha", "dirichlet.logpdf")
         k = _plain(alpha).shape
-        if len(k) != 1 or numpy.any(_plain(alpha) <= 0):
+        if len(k) != 1 or np.any(_plain(alpha) <= 0):
             raise ValueError(f"dirichlet.logpdf: alpha must be a vector of positive numbers, "
                              f"got shape {k}")  # fmt: skip
-        if np.shape(x)[0] == k[0] - 1:  # SciPy completes the last component
-            x = np.concatenate([x, 1.0 - np.sum(x, axis=0, keepdims=True)], axis=0)
+        if cnp.shape(x)[0] == k[0] - 1:  # SciPy completes the last component
+            x = cnp.concatenate([x, 1.0 - cnp.sum(x, axis=0, keepdims=True)], axis=0)
         xp = _plain(x)
         if xp.shape[0] != k[0] or xp.min() < 0 or xp.max() > 1:
             raise ValueError(f"dirichlet.logpdf: x must hold {k[0]} (or {k[0] - 1}) components "
                              f"in [0, 1] along its first axis, got shape {xp.shape}")  # fmt: skip
-        if numpy.any(numpy.abs(xp.sum(axis=0) - 1.0) > 1e-9):
+        if np.any(np.abs(xp.sum(axis=0) - 1.0) > 1e-9):
             raise ValueError("dirichlet.logpdf: the components of x must sum to 1")
-        a = np.reshape(alpha, k + (1,) * (xp.ndim - 1))
-        log_b = np.sum(special.gammaln(alpha)) - special.gammaln(np.sum(alpha))
-        return np.sum(special.xlogy(a - 1.0, x), axis=0) - log_b
+        a = cnp.reshape(alpha, k + (1,) * (xp.ndim - 1))
+        log_b = cnp.sum(special.gammaln(alpha)) - special.gammaln(cnp.sum(alpha))
+        return cnp.sum(special.xlogy(a - 1.0, x), axis=0) - log_b
 
     def pdf(self, x: Any, alpha: Any) -> Any:
-        return np.exp(self.logpdf(x, alpha))
+        return cnp.exp(self.logpdf(x, alpha))
 
 
 class _MultivariateNormal:
@@ -767,16 +773,16 @@ class _MultivariateNormal:
             _weak(cov, "cov", where),
         ])  # fmt: skip
         # SciPy's dimension: the mean's size, else the covariance's, else 1
-        dim = numpy.size(_plain(mean)) if given else _plain(cov).shape[0] if np.ndim(cov) else 1
-        eye = numpy.eye(dim, dtype=_dtype(x, mean, cov))
-        mean = mean + numpy.zeros(dim, eye.dtype)  # a number means that value in every component
-        if np.ndim(cov) < 2:
-            cov = eye * cov if np.ndim(cov) == 0 else eye * cov[..., None]
-        if np.shape(cov) != (dim, dim):
+        dim = np.size(_plain(mean)) if given else _plain(cov).shape[0] if cnp.ndim(cov) else 1
+        eye = np.eye(dim, dtype=_dtype(x, mean, cov))
+        mean = mean + np.zeros(dim, eye.dtype)  # a number means that value in every component
+        if cnp.ndim(cov) < 2:
+            cov = eye * cov if cnp.ndim(cov) == 0 else eye * cov[..., None]
+        if cnp.shape(cov) != (dim, dim):
             raise ValueError(f"{where}: cov must be ({dim}, {dim}) for a mean of {dim} "
-                             f"components, got shape {np.shape(cov)}")  # fmt: skip
-        eig = numpy.linalg.eigvalsh(_plain(cov))
-        if eig.min() <= dim * numpy.finfo(eig.dtype).eps * max(eig.max(), 0.0):
+                             f"components, got shape {cnp.shape(cov)}")  # fmt: skip
+        eig = np.linalg.eigvalsh(_plain(cov))
+        if eig.min() <= dim * np.finfo(eig.dtype).eps * max(eig.max(), 0.0):
             raise ValueError(
                 f"{where}: cov is singular or not positive definite; a degenerate normal "
                 + (
@@ -790,19 +796,19 @@ class _MultivariateNormal:
     def logpdf(self, x: Any, mean: Any = None, cov: Any = 1, allow_singular: bool = False) -> Any:
         where = "multivariate_normal.logpdf"
         x, mean, chol, dim = self._parameters(where, x, mean, cov, allow_singular)
-        if dim == 1 and (np.ndim(x) == 0 or np.shape(x)[-1] != 1):
-            x = np.expand_dims(x, -1)
-        if np.shape(x)[-1] != dim:
+        if dim == 1 and (cnp.ndim(x) == 0 or cnp.shape(x)[-1] != 1):
+            x = cnp.expand_dims(x, -1)
+        if cnp.shape(x)[-1] != dim:
             raise ValueError(f"{where}: x's last axis must have {dim} components, "
-                             f"got shape {np.shape(x)}")  # fmt: skip
-        r = np.reshape(x - mean, (-1, dim))
-        y = linalg.solve(chol, np.transpose(r))  # L y = r: ||y||^2 is the Mahalanobis distance
-        log_det = 2.0 * np.sum(np.log(np.diagonal(chol)))
-        out = -0.5 * (np.sum(y * y, axis=0) + log_det + dim * LOG_2PI)
-        return np.squeeze(np.reshape(out, np.shape(x)[:-1]))
+                             f"got shape {cnp.shape(x)}")  # fmt: skip
+        r = cnp.reshape(x - mean, (-1, dim))
+        y = linalg.solve(chol, cnp.transpose(r))  # L y = r: ||y||^2 is the Mahalanobis distance
+        log_det = 2.0 * cnp.sum(cnp.log(cnp.diagonal(chol)))
+        out = -0.5 * (cnp.sum(y * y, axis=0) + log_det + dim * LOG_2PI)
+        return cnp.squeeze(cnp.reshape(out, cnp.shape(x)[:-1]))
 
     def pdf(self, x: Any, mean: Any = None, cov: Any = 1, allow_singular: bool = False) -> Any:
-        return np.exp(self.logpdf(x, mean, cov, allow_singular))
+        return cnp.exp(self.logpdf(x, mean, cov, allow_singular))
 
     def entropy(self, mean: Any = None, cov: Any = 1, allow_singular: bool = False) -> Any:
         """``(dim (1 + log 2π) + log det cov) / 2``, differentiable in `cov`.
@@ -812,9 +818,9 @@ class _MultivariateNormal:
         0.125
         """
         where = "multivariate_normal.entropy"
-        zero = numpy.zeros((), _dtype(float_array(cov, "cov", where)))  # no x: cov's dtype
+        zero = np.zeros((), _dtype(float_array(cov, "cov", where)))  # no x: cov's dtype
         _, _, chol, dim = self._parameters(where, zero, mean, cov, allow_singular)
-        return 0.5 * dim * (1.0 + LOG_2PI) + np.sum(np.log(np.diagonal(chol)))
+        return 0.5 * dim * (1.0 + LOG_2PI) + cnp.sum(cnp.log(cnp.diagonal(chol)))
 
 
 class _Multinomial:
@@ -832,23 +838,23 @@ class _Multinomial:
         if isinstance(x, Tracer) or isinstance(n, Tracer):
             raise TypeError(f"{where}: x and n are counts and have no derivative; pass plain "
                             "values (differentiate in p instead)")  # fmt: skip
-        x = numpy.asarray(x, float)
-        n = numpy.asarray(n).astype(int).astype(float)  # SciPy truncates n to an integer
+        x = np.asarray(x, float)
+        n = np.asarray(n).astype(int).astype(float)  # SciPy truncates n to an integer
         p = float_array(p, "p", where)
         x, n = x.astype(_dtype(p)), n.astype(_dtype(p))  # counts take p's float type
         head = p[..., :-1]
-        p = np.concatenate([head, 1.0 - np.sum(head, axis=-1, keepdims=True)], axis=-1)
+        p = cnp.concatenate([head, 1.0 - cnp.sum(head, axis=-1, keepdims=True)], axis=-1)
         pp = _plain(p)
-        valid = (n >= 0) & _integer(n) & numpy.all((pp >= 0) & (pp <= 1), axis=-1)
-        ok = valid & numpy.all((x >= 0) & _integer(x), axis=-1) & (x.sum(axis=-1) == n)
-        x, n = numpy.where(ok[..., None], x, 0.0), numpy.where(ok, n, 0.0)  # no NaN, no warning
+        valid = (n >= 0) & _integer(n) & np.all((pp >= 0) & (pp <= 1), axis=-1)
+        ok = valid & np.all((x >= 0) & _integer(x), axis=-1) & (x.sum(axis=-1) == n)
+        x, n = np.where(ok[..., None], x, 0.0), np.where(ok, n, 0.0)  # no NaN, no warning
         log_n = special.gammaln(n + 1.0)
         terms = special.xlogy(x, p) - special.gammaln(x + 1.0)
-        out = log_n + np.sum(terms, axis=-1)
-        return np.where(ok, out, numpy.where(valid, -INF, numpy.nan).astype(_dtype(out)))
+        out = log_n + cnp.sum(terms, axis=-1)
+        return cnp.where(ok, out, np.where(valid, -INF, np.nan).astype(_dtype(out)))
 
     def pmf(self, x: Any, n: Any, p: Any) -> Any:
-        return np.exp(self.logpmf(x, n, p))
+        return cnp.exp(self.logpmf(x, n, p))
 
 
 dirichlet = _Dirichlet()

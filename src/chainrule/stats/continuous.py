@@ -11,10 +11,10 @@ import dataclasses
 import math
 from typing import Any, ClassVar
 
-import numpy
+import numpy as np
 import scipy.special as sc
 
-import chainrule.numpy as np
+import chainrule.numpy as cnp
 from chainrule import tree
 from chainrule.extend import defjvp, defvjp, primitive
 from chainrule.scipy import special
@@ -41,7 +41,7 @@ class Uniform(Distribution):
 
     def _check_together(self) -> None:
         super()._check_together()
-        if not numpy.all(numpy.asarray(self.high) > numpy.asarray(self.low)):
+        if not np.all(np.asarray(self.high) > np.asarray(self.low)):
             raise ValueError(
                 f"Uniform: high must be > low, got low={_show(self.low)}, high={_show(self.high)}"
             )
@@ -51,14 +51,14 @@ class Uniform(Distribution):
         return (self._plain("low"), self._plain("high"))
 
     def _log_prob(self, x: Any) -> Any:
-        return -np.log(self.high - self.low) + 0.0 * x  # "+ 0 x": the shape of x, and x's slope
+        return -cnp.log(self.high - self.low) + 0.0 * x  # "+ 0 x": the shape of x, and x's slope
 
     def _cdf(self, x: Any) -> Any:
-        return np.clip((x - self.low) / (self.high - self.low), 0.0, 1.0)
+        return cnp.clip((x - self.low) / (self.high - self.low), 0.0, 1.0)
 
     def entropy(self) -> Any:
         """``log(high - low)``."""
-        return np.log(self.high - self.low)
+        return cnp.log(self.high - self.low)
 
     @property
     def mean(self) -> Any:
@@ -68,7 +68,7 @@ class Uniform(Distribution):
     def variance(self) -> Any:
         return (self.high - self.low) ** 2 / 12.0
 
-    def _draw(self, n: int, rng: numpy.random.Generator) -> Any:
+    def _draw(self, n: int, rng: np.random.Generator) -> Any:
         return self.low + (self.high - self.low) * self._noise(rng.random, n)
 
     @classmethod
@@ -93,14 +93,14 @@ class Normal(Distribution):
 
     def _log_prob(self, x: Any) -> Any:
         z = (x - self.loc) / self.scale
-        return -0.5 * z * z - np.log(self.scale) - 0.5 * LOG_2PI
+        return -0.5 * z * z - cnp.log(self.scale) - 0.5 * LOG_2PI
 
     def _cdf(self, x: Any) -> Any:
         return special.ndtr((x - self.loc) / self.scale)
 
     def entropy(self) -> Any:
         """``log(scale) + (1 + log 2 pi) / 2``."""
-        return np.log(self.scale) + 0.5 * (1.0 + LOG_2PI)
+        return cnp.log(self.scale) + 0.5 * (1.0 + LOG_2PI)
 
     @property
     def mean(self) -> Any:
@@ -110,7 +110,7 @@ class Normal(Distribution):
     def variance(self) -> Any:
         return self.scale**2
 
-    def _draw(self, n: int, rng: numpy.random.Generator) -> Any:
+    def _draw(self, n: int, rng: np.random.Generator) -> Any:
         return self.loc + self.scale * self._noise(rng.standard_normal, n)
 
     @classmethod
@@ -140,10 +140,10 @@ class MultivariateNormal(Distribution):
     event_ndim: ClassVar[int] = 1
 
     def _check_together(self) -> None:
-        if numpy.shape(self.cov) != 2 * numpy.shape(self.mean):
+        if np.shape(self.cov) != 2 * np.shape(self.mean):
             raise ValueError(
                 f"MultivariateNormal: cov must be (d, d) for a mean of shape (d,); got mean "
-                f"{numpy.shape(self.mean)} and cov {numpy.shape(self.cov)}"
+                f"{np.shape(self.mean)} and cov {np.shape(self.cov)}"
             )
 
     @property
@@ -157,11 +157,11 @@ class MultivariateNormal(Distribution):
                 f"MultivariateNormal.log_prob: x must have a last axis of length {d} "
                 f"(one vector per row), got shape {tuple(x.shape)}"
             )
-        low = np.linalg.cholesky(self.cov)
-        diff = np.reshape(x - self.mean, (-1, d))
-        z = np.linalg.solve(low, diff.T)
-        mahalanobis = np.reshape(np.sum(z * z, axis=0), x.shape[:-1])
-        log_det = 2.0 * np.sum(np.log(np.diagonal(low)))
+        low = cnp.linalg.cholesky(self.cov)
+        diff = cnp.reshape(x - self.mean, (-1, d))
+        z = cnp.linalg.solve(low, diff.T)
+        mahalanobis = cnp.reshape(cnp.sum(z * z, axis=0), x.shape[:-1])
+        log_det = 2.0 * cnp.sum(cnp.log(cnp.diagonal(low)))
         return -0.5 * (mahalanobis + d * LOG_2PI + log_det)
 
     def _cdf(self, x: Any) -> Any:
@@ -173,16 +173,16 @@ class MultivariateNormal(Distribution):
     def entropy(self) -> Any:
         """``(d (1 + log 2 pi) + log det cov) / 2``."""
         d = self.mean.shape[-1]
-        return 0.5 * (d * (1.0 + LOG_2PI) + np.linalg.slogdet(self.cov)[1])
+        return 0.5 * (d * (1.0 + LOG_2PI) + cnp.linalg.slogdet(self.cov)[1])
 
     @property
     def variance(self) -> Any:
-        return np.diagonal(self.cov)
+        return cnp.diagonal(self.cov)
 
-    def _draw(self, n: int, rng: numpy.random.Generator) -> Any:
+    def _draw(self, n: int, rng: np.random.Generator) -> Any:
         d = self.mean.shape[-1]
         eps = rng.standard_normal((n, d)).astype(self._plain("cov").dtype, copy=False)
-        return self.mean + eps @ np.linalg.cholesky(self.cov).T
+        return self.mean + eps @ cnp.linalg.cholesky(self.cov).T
 
     @classmethod
     def _event_size(cls, data: Any, known: dict[str, Any]) -> int:
@@ -216,14 +216,14 @@ class Exponential(Distribution):
     reparameterized: ClassVar[bool] = True
 
     def _log_prob(self, x: Any) -> Any:
-        return np.log(self.rate) - self.rate * x
+        return cnp.log(self.rate) - self.rate * x
 
     def _cdf(self, x: Any) -> Any:
-        return -np.expm1(-self.rate * np.maximum(x, 0.0))
+        return -cnp.expm1(-self.rate * cnp.maximum(x, 0.0))
 
     def entropy(self) -> Any:
         """``1 - log(rate)``."""
-        return 1.0 - np.log(self.rate)
+        return 1.0 - cnp.log(self.rate)
 
     @property
     def mean(self) -> Any:
@@ -233,7 +233,7 @@ class Exponential(Distribution):
     def variance(self) -> Any:
         return 1.0 / self.rate**2
 
-    def _draw(self, n: int, rng: numpy.random.Generator) -> Any:
+    def _draw(self, n: int, rng: np.random.Generator) -> Any:
         return self._noise(rng.standard_exponential, n) / self.rate
 
     @classmethod
@@ -248,7 +248,7 @@ _betainc = primitive(sc.betainc, "betainc")
 
 
 def _gamma_density(a: Any, y: Any) -> Any:
-    return np.exp(special.xlogy(a - 1.0, y) - y - special.gammaln(a))
+    return cnp.exp(special.xlogy(a - 1.0, y) - y - special.gammaln(a))
 
 
 def _log_beta(a: Any, b: Any) -> Any:
@@ -257,7 +257,7 @@ def _log_beta(a: Any, b: Any) -> Any:
 
 
 def _beta_density(a: Any, b: Any, x: Any) -> Any:
-    return np.exp(special.xlogy(a - 1.0, x) + special.xlog1py(b - 1.0, -x) - _log_beta(a, b))
+    return cnp.exp(special.xlogy(a - 1.0, x) + special.xlog1py(b - 1.0, -x) - _log_beta(a, b))
 
 
 defvjp(_gammainc, None, lambda g, ans, a, y: g * _gamma_density(a, y))
@@ -291,12 +291,12 @@ class Gamma(Distribution):
         return special.xlogy(k, rate) + special.xlogy(k - 1.0, x) - rate * x - special.gammaln(k)
 
     def _cdf(self, x: Any) -> Any:
-        return _gammainc(self.shape, self.rate * np.maximum(x, 0.0))
+        return _gammainc(self.shape, self.rate * cnp.maximum(x, 0.0))
 
     def entropy(self) -> Any:
         """``k - log(rate) + log Gamma(k) + (1 - k) digamma(k)``."""
         k = self.shape
-        return k - np.log(self.rate) + special.gammaln(k) + (1.0 - k) * special.digamma(k)
+        return k - cnp.log(self.rate) + special.gammaln(k) + (1.0 - k) * special.digamma(k)
 
     @property
     def mean(self) -> Any:
@@ -306,7 +306,7 @@ class Gamma(Distribution):
     def variance(self) -> Any:
         return self.shape / self.rate**2
 
-    def _draw(self, n: int, rng: numpy.random.Generator) -> Any:
+    def _draw(self, n: int, rng: np.random.Generator) -> Any:
         size = (n, *self.batch_shape)
         return rng.gamma(self._plain("shape"), 1.0 / self._plain("rate"), size)
 
@@ -340,7 +340,7 @@ class Beta(Distribution):
         return special.xlogy(a - 1.0, x) + special.xlog1py(b - 1.0, -x) - _log_beta(a, b)
 
     def _cdf(self, x: Any) -> Any:
-        return _betainc(self.a, self.b, np.clip(x, 0.0, 1.0))
+        return _betainc(self.a, self.b, cnp.clip(x, 0.0, 1.0))
 
     def entropy(self) -> Any:
         """``log B(a, b) - (a-1) psi(a) - (b-1) psi(b) + (a+b-2) psi(a+b)``."""
@@ -358,7 +358,7 @@ class Beta(Distribution):
         total = self.a + self.b
         return self.a * self.b / (total**2 * (total + 1.0))
 
-    def _draw(self, n: int, rng: numpy.random.Generator) -> Any:
+    def _draw(self, n: int, rng: np.random.Generator) -> Any:
         return rng.beta(self._plain("a"), self._plain("b"), (n, *self.batch_shape))
 
     @classmethod

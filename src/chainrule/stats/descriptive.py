@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy
+import numpy as np
 
-import chainrule.numpy as np
+import chainrule.numpy as cnp
 from chainrule._validate import float_array
 
 
@@ -16,7 +16,7 @@ def mean(x: Any, axis: Any = None) -> Any:
     >>> print(mean([1.0, 2.0, 6.0]))
     3.0
     """
-    return np.mean(float_array(x, "x", "mean"), axis=axis)
+    return cnp.mean(float_array(x, "x", "mean"), axis=axis)
 
 
 def var(x: Any, axis: Any = None, ddof: int = 0) -> Any:
@@ -25,7 +25,7 @@ def var(x: Any, axis: Any = None, ddof: int = 0) -> Any:
     >>> print(var([1.0, 2.0, 6.0]), var([1.0, 2.0, 6.0], ddof=1))
     4.666666666666667 7.0
     """
-    return np.var(float_array(x, "x", "var"), axis=axis, ddof=ddof)
+    return cnp.var(float_array(x, "x", "var"), axis=axis, ddof=ddof)
 
 
 def _observations(name: str, x: Any, rowvar: bool) -> Any:
@@ -33,7 +33,7 @@ def _observations(name: str, x: Any, rowvar: bool) -> Any:
     x = float_array(x, "x", name)
     if len(x.shape) > 2 or len(x.shape) == 0:
         raise ValueError(f"{name}: x must be 1-D or 2-D, got shape {tuple(x.shape)}")
-    rows = np.reshape(x, (1, -1)) if len(x.shape) == 1 else x
+    rows = cnp.reshape(x, (1, -1)) if len(x.shape) == 1 else x
     return rows.T if not rowvar and rows.shape[0] != 1 else rows
 
 
@@ -48,7 +48,7 @@ def _variables(name: str, x: Any, y: Any, rowvar: bool) -> Any:
             f"{name}: x has {rows.shape[1]} observations and y has {more.shape[1]}; "
             "give both the same number"
         )
-    return np.concatenate([rows, more], axis=0)
+    return cnp.concatenate([rows, more], axis=0)
 
 
 def cov(
@@ -68,13 +68,13 @@ def cov(
     rows = _variables("cov", x, y, rowvar)
     if ddof is None:
         ddof = 0 if bias else 1
-    if isinstance(ddof, bool) or not isinstance(ddof, (int, numpy.integer)):
+    if isinstance(ddof, bool) or not isinstance(ddof, (int, np.integer)):
         raise TypeError(f"cov: ddof must be an int, got {ddof!r}.")
     n = rows.shape[1]
     if n - ddof <= 0:
         raise ValueError(f"cov: {n} observations with ddof={ddof} leave nothing to divide by")
-    centred = rows - np.mean(rows, axis=1, keepdims=True)
-    return np.squeeze(centred @ centred.T / (n - ddof))
+    centred = rows - cnp.mean(rows, axis=1, keepdims=True)
+    return cnp.squeeze(centred @ centred.T / (n - ddof))
 
 
 def corrcoef(x: Any, y: Any = None, rowvar: bool = True) -> Any:
@@ -87,5 +87,5 @@ def corrcoef(x: Any, y: Any = None, rowvar: bool = True) -> Any:
     c = cov(x, y, rowvar)
     if len(c.shape) == 0:
         return c / c
-    sd = np.sqrt(np.diagonal(c))
-    return np.clip(c / sd[:, None] / sd[None, :], -1.0, 1.0)
+    sd = cnp.sqrt(cnp.diagonal(c))
+    return cnp.clip(c / sd[:, None] / sd[None, :], -1.0, 1.0)

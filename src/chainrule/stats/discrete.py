@@ -9,10 +9,10 @@ import dataclasses
 import math
 from typing import Any, ClassVar
 
-import numpy
+import numpy as np
 import scipy.special as sc
 
-import chainrule.numpy as np
+import chainrule.numpy as cnp
 from chainrule import tree
 from chainrule._validate import count
 from chainrule.scipy import special
@@ -54,8 +54,8 @@ class Bernoulli(Distribution):
     def variance(self) -> Any:
         return self.p * (1.0 - self.p)
 
-    def _draw(self, n: int, rng: numpy.random.Generator) -> Any:
-        return (rng.random((n, *self.batch_shape)) < self._plain("p")).astype(numpy.int64)
+    def _draw(self, n: int, rng: np.random.Generator) -> Any:
+        return (rng.random((n, *self.batch_shape)) < self._plain("p")).astype(np.int64)
 
     @classmethod
     def _closed_form(cls, data: Any, known: dict[str, Any]) -> dict[str, Any] | None:
@@ -109,7 +109,7 @@ class Binomial(Distribution):
     def variance(self) -> Any:
         return self.n * self.p * (1.0 - self.p)
 
-    def _draw(self, n: int, rng: numpy.random.Generator) -> Any:
+    def _draw(self, n: int, rng: np.random.Generator) -> Any:
         return rng.binomial(self.n, self._plain("p"), (n, *self.batch_shape))
 
     @classmethod
@@ -137,11 +137,11 @@ class Poisson(Distribution):
 
     def _last(self) -> int:
         """A count past which the pmf is below 1e-30: 12 standard deviations above the mean + 40."""
-        top = float(numpy.max(self._plain("rate")))
+        top = float(np.max(self._plain("rate")))
         return int(top + 12.0 * math.sqrt(top) + 40.0)
 
     def _cdf(self, x: Any) -> Any:
-        largest = numpy.max(numpy.nan_to_num(x, nan=0.0), initial=0.0)
+        largest = np.max(np.nan_to_num(x, nan=0.0), initial=0.0)
         return self._cdf_by_sum(x, int(min(largest, self._last())))
 
     def entropy(self) -> Any:
@@ -156,7 +156,7 @@ class Poisson(Distribution):
     def variance(self) -> Any:
         return self.rate
 
-    def _draw(self, n: int, rng: numpy.random.Generator) -> Any:
+    def _draw(self, n: int, rng: np.random.Generator) -> Any:
         return rng.poisson(self._plain("rate"), (n, *self.batch_shape))
 
     @classmethod
@@ -192,25 +192,25 @@ class Categorical(Distribution):
         return self.probs.shape[-1]
 
     def _log_prob(self, x: Any) -> Any:
-        return np.log(np.take(self.probs, numpy.asarray(x).astype(numpy.intp)))
+        return cnp.log(cnp.take(self.probs, np.asarray(x).astype(np.intp)))
 
     def _cdf(self, x: Any) -> Any:
         return self._cdf_by_sum(x, self.probs.shape[-1] - 1)
 
     def entropy(self) -> Any:
         """``-sum_k p_k log p_k``."""
-        return -np.sum(special.xlogy(self.probs, self.probs))
+        return -cnp.sum(special.xlogy(self.probs, self.probs))
 
     @property
     def mean(self) -> Any:
-        return np.sum(numpy.arange(self.probs.shape[-1]) * self.probs)
+        return cnp.sum(np.arange(self.probs.shape[-1]) * self.probs)
 
     @property
     def variance(self) -> Any:
-        k = numpy.arange(self.probs.shape[-1])
-        return np.sum(k * k * self.probs) - self.mean**2
+        k = np.arange(self.probs.shape[-1])
+        return cnp.sum(k * k * self.probs) - self.mean**2
 
-    def _draw(self, n: int, rng: numpy.random.Generator) -> Any:
+    def _draw(self, n: int, rng: np.random.Generator) -> Any:
         p = self._plain("probs")
         return rng.choice(p.shape[-1], size=n, p=p / p.sum())
 
@@ -222,4 +222,4 @@ class Categorical(Distribution):
     @classmethod
     def _closed_form(cls, data: Any, known: dict[str, Any]) -> dict[str, Any] | None:
         k = cls._event_size(data, known)
-        return {"probs": numpy.bincount(data.astype(numpy.intp), minlength=k) / data.size}
+        return {"probs": np.bincount(data.astype(np.intp), minlength=k) / data.size}

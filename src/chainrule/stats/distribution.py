@@ -12,16 +12,16 @@ import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-import numpy
+import numpy as np
 import scipy.special as sc
 
-import chainrule.numpy as np
+import chainrule.numpy as cnp
 from chainrule._seed import rng_from
 from chainrule._validate import count, float_array
 from chainrule.core.trace import Tracer, primal
 from chainrule.scipy import special
 
-Rng = int | numpy.random.Generator | None
+Rng = int | np.random.Generator | None
 
 
 def _is_traced(x: Any) -> bool:
@@ -33,33 +33,33 @@ def _show(v: Any) -> str:
         return f"<traced {tuple(v.shape)}>"
     if isinstance(v, (int, float)):
         return repr(v)
-    a = numpy.asarray(v)
+    a = np.asarray(v)
     if a.ndim == 0:
         return repr(a.item())
-    return numpy.array2string(a, separator=", ", max_line_width=10**6)
+    return np.array2string(a, separator=", ", max_line_width=10**6)
 
 
 # ------------------------------------------------------------------------------ constraints
 
 
 def _spd(c: Any) -> bool:
-    if c.ndim != 2 or c.shape[0] != c.shape[1] or not numpy.allclose(c, c.T):
+    if c.ndim != 2 or c.shape[0] != c.shape[1] or not np.allclose(c, c.T):
         return False
     try:
-        numpy.linalg.cholesky(c)
-    except numpy.linalg.LinAlgError:
+        np.linalg.cholesky(c)
+    except np.linalg.LinAlgError:
         return False
     return True
 
 
 def _cholesky_free(c: Any) -> Any:
     """A covariance as an unconstrained matrix: its Cholesky factor with log-diagonal."""
-    low = numpy.linalg.cholesky(c)
-    return numpy.tril(low, -1) + numpy.diag(numpy.log(numpy.diag(low)))
+    low = np.linalg.cholesky(c)
+    return np.tril(low, -1) + np.diag(np.log(np.diag(low)))
 
 
 def _cholesky_cov(u: Any) -> Any:
-    low = np.tril(u, -1) + np.diag(np.exp(np.diagonal(u)))
+    low = cnp.tril(u, -1) + cnp.diag(cnp.exp(cnp.diagonal(u)))
     return low @ low.T
 
 
@@ -76,32 +76,32 @@ class _Constraint:
 
 _CONSTRAINTS: dict[str, _Constraint] = {
     "real": _Constraint(
-        "must be finite", lambda v: bool(numpy.all(numpy.isfinite(v))),
+        "must be finite", lambda v: bool(np.all(np.isfinite(v))),
         lambda v: v, lambda u: u, lambda k: 0.0,
     ),
     "positive": _Constraint(
-        "must be > 0", lambda v: bool(numpy.all(v > 0) and numpy.all(numpy.isfinite(v))),
-        numpy.log, np.exp, lambda k: 1.0,
+        "must be > 0", lambda v: bool(np.all(v > 0) and np.all(np.isfinite(v))),
+        np.log, cnp.exp, lambda k: 1.0,
     ),
     "probability": _Constraint(
-        "must be in [0, 1]", lambda v: bool(numpy.all((v >= 0) & (v <= 1))),
+        "must be in [0, 1]", lambda v: bool(np.all((v >= 0) & (v <= 1))),
         sc.logit, special.expit, lambda k: 0.5,
     ),
     "simplex": _Constraint(
         "must be a 1-D vector of non-negative probabilities that sum to 1",
         lambda v: bool(
-            v.ndim == 1 and v.size > 0 and numpy.all(v >= 0) and abs(v.sum() - 1.0) <= 1e-8
+            v.ndim == 1 and v.size > 0 and np.all(v >= 0) and abs(v.sum() - 1.0) <= 1e-8
         ),
-        numpy.log, lambda u: special.softmax(u, axis=-1), lambda k: numpy.full(k, 1.0 / k),
+        np.log, lambda u: special.softmax(u, axis=-1), lambda k: np.full(k, 1.0 / k),
     ),
     "vector": _Constraint(
         "must be a 1-D vector of finite numbers",
-        lambda v: bool(v.ndim == 1 and numpy.all(numpy.isfinite(v))),
-        lambda v: v, lambda u: u, lambda k: numpy.zeros(k),
+        lambda v: bool(v.ndim == 1 and np.all(np.isfinite(v))),
+        lambda v: v, lambda u: u, lambda k: np.zeros(k),
     ),
     "covariance": _Constraint(
         "must be a symmetric positive-definite matrix", _spd,
-        _cholesky_free, _cholesky_cov, lambda k: numpy.eye(k),
+        _cholesky_free, _cholesky_cov, lambda k: np.eye(k),
     ),
 }  # fmt: skip
 """Parameter kinds: how each is checked, and mapped to the real line for gradient fitting."""
@@ -120,7 +120,7 @@ class _Support:
 
 
 def _integer(x: Any) -> Any:
-    return numpy.floor(x) == x
+    return np.floor(x) == x
 
 
 _SUPPORTS: dict[str, _Support] = {
@@ -129,7 +129,7 @@ _SUPPORTS: dict[str, _Support] = {
     "counts to n": _Support("integers 0..n", lambda x, b: (x >= 0) & (x <= b) & _integer(x), 0.0),
     "classes": _Support("class indices 0..k-1", lambda x, b: (x >= 0) & (x < b) & _integer(x), 0.0),
     "interval": _Support("in [low, high]", lambda x, b: (x >= b[0]) & (x <= b[1]), 0.0),
-    "real": _Support("real numbers", lambda x, b: numpy.ones(numpy.shape(x), bool), 0.0),
+    "real": _Support("real numbers", lambda x, b: np.ones(np.shape(x), bool), 0.0),
     "nonnegative": _Support("non-negative numbers", lambda x, b: x >= 0, 1.0),
     "unit": _Support("in [0, 1]", lambda x, b: (x >= 0) & (x <= 1), 0.5),
     # Stricter, for fitting: at 0 (and 1) the density of Gamma and Beta can be 0 or infinite.
@@ -178,7 +178,7 @@ class Distribution:
                 value = float(value)
             object.__setattr__(self, name, value)
             constraint = _CONSTRAINTS[kind]
-            if not constraint.ok(numpy.asarray(value)):
+            if not constraint.ok(np.asarray(value)):
                 raise ValueError(f"{family}: {name} {constraint.rule}, got {_show(value)}")
         if plain:
             self._check_together()
@@ -188,7 +188,7 @@ class Distribution:
         try:
             self.batch_shape  # noqa: B018
         except ValueError:
-            shapes = {n: numpy.shape(getattr(self, n)) for n in self.constraints}
+            shapes = {n: np.shape(getattr(self, n)) for n in self.constraints}
             raise ValueError(
                 f"{type(self).__name__}: parameter shapes {shapes} do not broadcast together"
             ) from None
@@ -208,7 +208,7 @@ class Distribution:
         >>> Normal(loc=[0.0, 1.0], scale=1.0).batch_shape
         (2,)
         """
-        return numpy.broadcast_shapes(*(numpy.shape(getattr(self, n)) for n in self.constraints))
+        return np.broadcast_shapes(*(np.shape(getattr(self, n)) for n in self.constraints))
 
     @property
     def _bound(self) -> Any:
@@ -238,13 +238,13 @@ class Distribution:
         # Outside the support (and at NaN) evaluate at a safe point, then overwrite: no
         # warnings, and no NaN leaking into derivatives through the branch not taken.
         support = _SUPPORTS[self.support]
-        plain_x = numpy.asarray(primal(x))
+        plain_x = np.asarray(primal(x))
         inside = support.contains(plain_x, self._bound)
-        if numpy.all(inside):
+        if np.all(inside):
             return self._log_prob(x)
-        out = np.where(inside, self._log_prob(np.where(inside, x, support.safe)), -np.inf)
-        nan = numpy.isnan(plain_x)
-        return np.where(nan, numpy.nan, out) if nan.any() else out
+        out = cnp.where(inside, self._log_prob(cnp.where(inside, x, support.safe)), -cnp.inf)
+        nan = np.isnan(plain_x)
+        return cnp.where(nan, np.nan, out) if nan.any() else out
 
     def _log_prob(self, x: Any) -> Any:
         raise NotImplementedError
@@ -256,7 +256,7 @@ class Distribution:
         >>> print(round(float(Bernoulli(p=0.3).prob(1)), 6))
         0.3
         """
-        return np.exp(self.log_prob(x))
+        return cnp.exp(self.log_prob(x))
 
     def cdf(self, x: Any) -> Any:
         """``P(X <= x)``; differentiable in the parameters (and in `x` if continuous).
@@ -297,34 +297,34 @@ class Distribution:
         where = f"{type(self).__name__}.sample"
         return self._draw(count(n, "n", where, minimum=0), rng_from(rng, where, "rng"))
 
-    def _draw(self, n: int, rng: numpy.random.Generator) -> Any:
+    def _draw(self, n: int, rng: np.random.Generator) -> Any:
         raise NotImplementedError
 
     def _plain(self, name: str) -> Any:
-        return numpy.asarray(primal(getattr(self, name)))
+        return np.asarray(primal(getattr(self, name)))
 
     def _noise(self, draw: Callable[..., Any], n: int) -> Any:
         """Parameter-free noise of shape ``(n,) + batch_shape`` in the parameters' dtype."""
-        dtype = numpy.result_type(*(self._plain(p) for p in self.constraints), numpy.float32)
+        dtype = np.result_type(*(self._plain(p) for p in self.constraints), np.float32)
         return draw((n, *self.batch_shape)).astype(dtype, copy=False)
 
     # --- finite sums over a discrete support ---------------------------------------------
 
     def _pmf_table(self, kmax: int, ndim: int) -> tuple[Any, Any]:
         """Values 0..kmax on a new leading axis (then `ndim` singleton axes) and their pmf."""
-        ks = numpy.arange(kmax + 1, dtype=numpy.float64).reshape((-1,) + (1,) * ndim)
-        return ks, np.exp(self.log_prob(ks))
+        ks = np.arange(kmax + 1, dtype=np.float64).reshape((-1,) + (1,) * ndim)
+        return ks, cnp.exp(self.log_prob(ks))
 
     def _cdf_by_sum(self, x: Any, kmax: int) -> Any:
-        x = numpy.asarray(x)
+        x = np.asarray(x)
         ndim = max(x.ndim, len(self.batch_shape))
         ks, pmf = self._pmf_table(kmax, ndim)
-        total = np.sum(np.where(ks <= numpy.floor(x), pmf, 0.0), axis=0)
-        return np.where(numpy.isnan(x), numpy.nan, total) if numpy.isnan(x).any() else total
+        total = cnp.sum(cnp.where(ks <= np.floor(x), pmf, 0.0), axis=0)
+        return cnp.where(np.isnan(x), np.nan, total) if np.isnan(x).any() else total
 
     def _entropy_by_sum(self, kmax: int) -> Any:
         _, pmf = self._pmf_table(kmax, len(self.batch_shape))
-        return -np.sum(special.xlogy(pmf, pmf), axis=0)
+        return -cnp.sum(special.xlogy(pmf, pmf), axis=0)
 
     # --- fitting hooks -------------------------------------------------------------------
 

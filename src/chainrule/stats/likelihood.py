@@ -6,18 +6,18 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-import numpy
+import numpy as np
 import scipy.optimize
 
 import chainrule as cr
-import chainrule.numpy as np
+import chainrule.numpy as cnp
 from chainrule._validate import count
 from chainrule.stats.distribution import _CONSTRAINTS, _D, _SUPPORTS, Distribution
 
 
 def _fit_data(family: type[Distribution], data: Any, known: dict[str, Any]) -> Any:
     name = family.__name__
-    x = numpy.asarray(data, dtype=numpy.float64)
+    x = np.asarray(data, dtype=np.float64)
     if family.event_ndim:
         if x.ndim != 2 or x.shape[0] == 0:
             raise ValueError(
@@ -28,9 +28,9 @@ def _fit_data(family: type[Distribution], data: Any, known: dict[str, Any]) -> A
         x = x.ravel()
     if x.size == 0:
         raise ValueError(f"fit_mle({name}): data is empty")
-    if not numpy.all(numpy.isfinite(x)):
+    if not np.all(np.isfinite(x)):
         raise ValueError(f"fit_mle({name}): data contains NaN or infinity")
-    if not family.discrete and len(family.constraints) > 1 and numpy.all(x == x[0]):
+    if not family.discrete and len(family.constraints) > 1 and np.all(x == x[0]):
         raise ValueError(
             f"fit_mle({name}): all data are equal, so the MLE is degenerate (zero spread)"
         )
@@ -40,8 +40,8 @@ def _fit_data(family: type[Distribution], data: Any, known: dict[str, Any]) -> A
     support = _SUPPORTS[support_name]
     bound = known.get("n", known.get("num_classes"))
     if bound is None and family.support == "classes":
-        bound = numpy.inf
-    if not numpy.all(support.contains(x, bound)):
+        bound = np.inf
+    if not np.all(support.contains(x, bound)):
         raise ValueError(f"fit_mle({name}): data must be {support.rule}")
     return x
 
@@ -54,32 +54,32 @@ def _free_fit(family: type[_D], data: Any, statics: dict[str, Any], start: _D) -
     """
     names = list(family.constraints)
     kinds = [_CONSTRAINTS[family.constraints[n]] for n in names]
-    with numpy.errstate(divide="ignore"):  # log 0 = -inf: reported below
+    with np.errstate(divide="ignore"):  # log 0 = -inf: reported below
         free = [
-            numpy.asarray(c.to_free(numpy.asarray(getattr(start, n), numpy.float64)))
+            np.asarray(c.to_free(np.asarray(getattr(start, n), np.float64)))
             for n, c in zip(names, kinds, strict=True)
         ]
-    bounds = numpy.cumsum([0] + [f.size for f in free]).tolist()
+    bounds = np.cumsum([0] + [f.size for f in free]).tolist()
 
     def params(u: Any) -> dict[str, Any]:
         return {
-            n: c.from_free(np.reshape(u[lo:hi], f.shape))
+            n: c.from_free(cnp.reshape(u[lo:hi], f.shape))
             for n, c, f, lo, hi in zip(names, kinds, free, bounds, bounds[1:], strict=False)
         }
 
     def nll(u: Any) -> Any:
-        return -np.mean(family(**statics, **params(u)).log_prob(data))
+        return -cnp.mean(family(**statics, **params(u)).log_prob(data))
 
     value_and_grad = cr.value_and_grad(nll)
 
     def fun(u: Any) -> tuple[float, Any]:
         v, g = value_and_grad(u)
-        return float(v), numpy.asarray(g, numpy.float64)
+        return float(v), np.asarray(g, np.float64)
 
-    x0 = numpy.concatenate([f.ravel() for f in free])
-    with numpy.errstate(divide="ignore", invalid="ignore"):
+    x0 = np.concatenate([f.ravel() for f in free])
+    with np.errstate(divide="ignore", invalid="ignore"):
         start_value = float(nll(x0))
-    if not numpy.isfinite(start_value):
+    if not np.isfinite(start_value):
         raise ValueError(
             f"fit_mle({family.__name__}): the log-likelihood is not finite at the start "
             f"{start}; pass init= with parameters under which every point is possible"
@@ -88,7 +88,7 @@ def _free_fit(family: type[_D], data: Any, statics: dict[str, Any], start: _D) -
         fun, x0, jac=True, method="L-BFGS-B",
         options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-9},
     )  # fmt: skip
-    if not res.success and numpy.max(numpy.abs(res.jac)) > 1e-5:
+    if not res.success and np.max(np.abs(res.jac)) > 1e-5:
         raise RuntimeError(
             f"fit_mle({family.__name__}): the gradient fit did not converge ({res.message}); "
             "try init= closer to the data"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy
+import numpy as np
 
-import chainrule.numpy as np
+import chainrule.numpy as cnp
 from chainrule._validate import float_array
 from chainrule.core.trace import primal
 from chainrule.stats.continuous import Beta
@@ -40,13 +40,13 @@ def bayes(prior: Any, likelihood: Any) -> Any:
             f"bayes: likelihood has {likelihood.shape[0]} rows but there are {prior.shape[0]} "
             "hypotheses in the prior; rows of likelihood are hypotheses"
         )
-    p, lik = numpy.asarray(primal(prior)), numpy.asarray(primal(likelihood))
-    if numpy.any(p < 0) or not p.sum() > 0 or numpy.any(lik < 0):
+    p, lik = np.asarray(primal(prior)), np.asarray(primal(likelihood))
+    if np.any(p < 0) or not p.sum() > 0 or np.any(lik < 0):
         raise ValueError("bayes: prior and likelihood must be non-negative, prior not all 0")
     weights = prior if len(likelihood.shape) == 1 else prior[:, None]
     joint = weights * likelihood
-    evidence = np.sum(joint, axis=0)
-    if numpy.any(numpy.asarray(primal(evidence)) == 0):
+    evidence = cnp.sum(joint, axis=0)
+    if np.any(np.asarray(primal(evidence)) == 0):
         raise ValueError("bayes: some data have probability 0 under every hypothesis")
     return joint / evidence
 
@@ -60,8 +60,8 @@ def beta_bernoulli_update(prior: Beta, data: Any) -> Beta:
     """
     if not isinstance(prior, Beta):
         raise TypeError(f"beta_bernoulli_update: prior must be a Beta, got {prior!r}")
-    x = numpy.asarray(data, dtype=numpy.float64)
-    if not numpy.all((x == 0) | (x == 1)):
+    x = np.asarray(data, dtype=np.float64)
+    if not np.all((x == 0) | (x == 1)):
         raise ValueError("beta_bernoulli_update: data must be 0s and 1s (failures, successes)")
     successes = float(x.sum())
     return Beta(prior.a + successes, prior.b + (x.size - successes))
