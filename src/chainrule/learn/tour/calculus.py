@@ -383,8 +383,8 @@ def _backprop() -> None:
     """
     A neuron with weight w and bias b sees the input x = 0.5 and should output y = 0.8; its
     squared error is L = (tanh(w x + b) - y)². The chain rule multiplies local
-    derivatives along the path from L back to each parameter:
-    dL/dw = dL/da · da/dz · dz/dw with z = w x + b and a = tanh z.
+    derivatives (∂, each operation's own) along the path from L back to each parameter:
+    dL/dw = dL/da · ∂a/∂z · ∂z/∂w with z = w x + b and a = tanh z.
 
     Backpropagation does exactly this, in reverse order of the computation, so that each
     intermediate derivative dL/d(value) is computed once and reused for everything that
