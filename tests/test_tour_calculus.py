@@ -8,13 +8,8 @@ from pathlib import Path
 
 import pytest
 
+import tourcheck
 from chainrule.learn import tour
-
-
-def _output(slug: str, pictures: Path | None = None) -> tuple[str, list[Path]]:
-    found = tour.find(slug)
-    assert found is not None
-    return tour.output(found, pictures)
 
 
 def test_the_rules_come_after_partials_and_convexity_after_curvature() -> None:
@@ -24,7 +19,7 @@ def test_the_rules_come_after_partials_and_convexity_after_curvature() -> None:
 
 
 def test_each_rule_agrees_with_chainrule_and_the_product_grows_by_strips(tmp_path: Path) -> None:
-    text, drawn = _output("rules", tmp_path)
+    text, drawn = tourcheck.run("rules", tmp_path)
     x = 0.8
     by_hand = {  # the derivatives, written out in full
         "sum": 2 * x + math.cos(x),
@@ -56,7 +51,7 @@ def _riemann_rows(text: str) -> dict[int, list[float]]:
 
 
 def test_riemann_sums_converge_at_their_rates_and_quad_is_exact(tmp_path: Path) -> None:
-    text, drawn = _output("integrals", tmp_path)
+    text, drawn = tourcheck.run("integrals", tmp_path)
     area = math.e - 1
     rows = _riemann_rows(text)
     assert sorted(rows) == [4, 16, 64, 256, 1024]
@@ -76,7 +71,7 @@ def test_riemann_sums_converge_at_their_rates_and_quad_is_exact(tmp_path: Path) 
 def test_convexity_separates_the_bowl_from_g_and_descent_finds_both_minima(
     tmp_path: Path,
 ) -> None:
-    text, drawn = _output("convexity", tmp_path)
+    text, drawn = tourcheck.run("convexity", tmp_path)
     assert "bowl: 0 of 2200 chords dip below the graph" in text
     found = re.search(r"g: (\d+) of 2200 chords dip below", text)
     assert found is not None and 0 < int(found.group(1)) < 2200

@@ -10,22 +10,13 @@ from pathlib import Path
 import numpy
 import pytest
 
+import tourcheck
 from chainrule.learn import tour
 
 SLUGS = [
     "vectors", "norms", "linear-maps", "rank-inverse", "eigenvectors", "svd", "pca",
     "linear-layers",
 ]  # fmt: skip
-
-
-def _output(slug: str) -> str:
-    found = tour.find(slug)
-    assert found is not None, slug
-    return tour.output(found)[0]
-
-
-def _numbers(text: str) -> list[float]:
-    return [float(n) for n in re.findall(r"-?\d+\.\d+(?:e[-+]?\d+)?", text)]
 
 
 def test_the_stops_are_the_linear_algebra_part_in_order() -> None:
@@ -45,7 +36,7 @@ def test_each_stop_draws_its_pictures_and_prints_little(slug: str, tmp_path: Pat
 
 
 def test_vectors_angle_and_similar_embeddings() -> None:
-    text = _output("vectors")
+    text = tourcheck.printed("vectors")
     assert "a · b = 5.0  ✓" in text
     assert "the angle between the arrows: 45.0°, whose cosine is 0.7071  ✓" in text
     rows = {
@@ -64,7 +55,7 @@ def test_vectors_angle_and_similar_embeddings() -> None:
 
 
 def test_norms_of_three_minus_four_and_their_gradients() -> None:
-    text = _output("norms")
+    text = tourcheck.printed("norms")
     lines = {line.split()[0]: line for line in text.splitlines() if "norm of" in line}
     for name, size, gradient in [
         ("L1", 7, [1.0, -1.0]), ("L2", 5, [0.6, -0.8]), ("L-inf", 4, [0.0, -1.0])
@@ -74,7 +65,7 @@ def test_norms_of_three_minus_four_and_their_gradients() -> None:
 
 
 def test_the_determinant_is_the_area_of_the_image() -> None:
-    text = _output("linear-maps")
+    text = tourcheck.printed("linear-maps")
     assert "det A = 2.5000; area of the image of the unit square: 2.5000  ✓" in text
     assert "the disc's area is multiplied by 2.5000  ✓" in text
     assert "a mirror: det = -1.0, signed area -1.0  ✓" in text
@@ -82,7 +73,7 @@ def test_the_determinant_is_the_area_of_the_image() -> None:
 
 
 def test_a_flattening_map_has_rank_one_and_no_inverse() -> None:
-    text = _output("rank-inverse")
+    text = tourcheck.printed("rank-inverse")
     assert "B = [[1.0, 2.0], [0.5, 1.0]]: rank 1, det 0.0000  ✓" in text
     assert "np.linalg.inv(B) refuses: Singular matrix" in text
     inverse = numpy.linalg.inv([[2.0, 1.0], [0.5, 1.5]])
@@ -92,18 +83,20 @@ def test_a_flattening_map_has_rank_one_and_no_inverse() -> None:
 
 
 def test_eigenvalues_and_power_iteration_converge_like_a_third_to_the_k() -> None:
-    text = _output("eigenvectors")
+    text = tourcheck.printed("eigenvectors")
     assert "λ = 3.0000" in text and "λ = 1.0000" in text
     angles = [float(a) for a in re.findall(r"angle +(\d+\.\d+)°", text)]
     assert angles == pytest.approx([math.degrees(math.atan(3.0**-k)) for k in range(6)], abs=1e-4)
 
 
 def test_svd_factors_and_eckart_young_table() -> None:
-    text = _output("svd")
+    text = tourcheck.printed("svd")
     sigma = numpy.linalg.svd(numpy.array([[2.0, 1.0], [0.5, 1.5]]), compute_uv=False)
     assert f"σ = {numpy.round(sigma, 4).tolist()}; U Σ Vᵀ = A  ✓" in text
     assert "σ₁ σ₂ = 2.5000 = |det A|  ✓" in text
-    rows = [_numbers(line) for line in text.splitlines() if re.match(r" +\d+ +\d+\.\d+ ", line)]
+    rows = [
+        tourcheck.numbers(line) for line in text.splitlines() if re.match(r" +\d+ +\d+\.\d+ ", line)
+    ]
     assert [int(line.split()[0]) for line in text.splitlines() if re.match(r" +\d+ +\d", line)] == [
         1, 2, 5, 10, 20, 30
     ]  # fmt: skip
@@ -114,17 +107,17 @@ def test_svd_factors_and_eckart_young_table() -> None:
 
 
 def test_pca_estimates_lie_within_standard_errors() -> None:
-    text = _output("pca")
+    text = tourcheck.printed("pca")
     scores = [float(z) for z in re.findall(r"([-+]\d+\.\d+) standard errors", text)]
     assert len(scores) == 3 and all(abs(z) < 3 for z in scores)
-    variances = _numbers(text.split("variances along them: ")[1].split("\n")[0])
+    variances = tourcheck.numbers(text.split("variances along them: ")[1].split("\n")[0])
     assert variances[0] > 8 > 2 > variances[1] > 0.5
     lost = float(re.findall(r"squared distances lost: (\d+\.\d+)", text)[0])
     assert lost == pytest.approx(299 * variances[1], rel=1e-3)
 
 
 def test_linear_layers_have_one_jacobian_and_tanh_changes_it() -> None:
-    text = _output("linear-layers")
+    text = tourcheck.printed("linear-layers")
     jacobians = re.findall(r"Jacobian at x = \[.*?\]: (.*)  = W3 W2 W1 ✓", text)
     assert len(jacobians) == 2 and jacobians[0] == jacobians[1]
     assert "rank of W: 2" in text

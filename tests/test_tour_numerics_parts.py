@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy
 import pytest
 
+import tourcheck
 from chainrule.learn import tour
 
 SLUGS = {
@@ -27,12 +28,6 @@ def _data() -> tuple[numpy.ndarray, numpy.ndarray]:
     return X, y
 
 
-def _output(slug: str) -> str:
-    found = tour.find(slug)
-    assert found is not None
-    return tour.output(found)[0]
-
-
 def _rows(text: str, columns: int) -> list[list[float]]:
     """The lines of `text` made of `columns` numbers (a printed table's rows)."""
     number = r"-?[\d.]+(?:e[-+]?\d+)?"
@@ -49,7 +44,7 @@ def test_the_stops_are_in_their_parts_in_order() -> None:
 
 
 def test_the_bits_of_float16_bfloat16_and_float32() -> None:
-    text = _output("float-bits")
+    text = tourcheck.printed("float-bits")
     assert "float16: 1 sign + 5 exponent + 10 mantissa bits, bias 15" in text
     assert "bfloat16: 1 sign + 8 exponent + 7 mantissa bits, bias 127" in text
     assert "float32: 1 sign + 8 exponent + 23 mantissa bits, bias 127" in text
@@ -62,7 +57,7 @@ def test_the_bits_of_float16_bfloat16_and_float32() -> None:
 
 
 def test_exp_100_overflows_in_float16_and_float32_only() -> None:
-    text = _output("overflow")
+    text = tourcheck.printed("overflow")
     assert re.search(r"float16: exp\(100\) = inf .* above x = 11\.09\)  ✓", text)
     assert re.search(r"float32: exp\(100\) = inf .* above x = 88\.72\)  ✓", text)
     assert re.search(r"float64: exp\(100\) = 2\.688e\+43 .* above x = 709\.78\)  ✓", text)
@@ -71,7 +66,7 @@ def test_exp_100_overflows_in_float16_and_float32_only() -> None:
 
 
 def test_naive_softmax_fails_where_the_stable_one_agrees_with_scipy() -> None:
-    text = _output("stable-softmax")
+    text = tourcheck.printed("stable-softmax")
     assert text.count("naive  [ 0.  0. nan]  finite: False ✓") == 2
     assert "naive  [0.09   0.2447 0.6652]  finite: True ✓" in text
     assert text.count("= SciPy's in float64 ✓") == 3
@@ -80,7 +75,7 @@ def test_naive_softmax_fails_where_the_stable_one_agrees_with_scipy() -> None:
 
 
 def test_loss_scaling_rescues_the_underflowing_gradients() -> None:
-    text = _output("loss-scaling")
+    text = tourcheck.printed("loss-scaling")
     assert re.search(r"scale 2\^0 : finite True, [2-4] of 8 are 0", text)
     assert "scale 2^14: finite True, 0 of 8 are 0" in text
     assert "scale 2^16: finite False" in text
@@ -99,7 +94,7 @@ def test_loss_scaling_rescues_the_underflowing_gradients() -> None:
 
 
 def test_least_squares_is_a_projection() -> None:
-    text = _output("least-squares")
+    text = tourcheck.printed("least-squares")
     w = [float(v) for v in re.search(r"w = \[(\S+), (\S+)\]", text).groups()]  # type: ignore[union-attr]
     assert 0.5 < w[1] < 1.1 and 0.5 < w[0] < 1.5  # the data are 1 + 0.8 x + noise
     assert "Xᵀr = [0.0, 0.0]: r is orthogonal to the columns ✓" in text
@@ -111,7 +106,7 @@ def test_least_squares_is_a_projection() -> None:
 
 def test_ridge_and_lasso_agree_with_scikit_learn() -> None:
     linear_model = pytest.importorskip("sklearn.linear_model")
-    text = _output("ridge-lasso")
+    text = tourcheck.printed("ridge-lasso")
     rows = _rows(text, 5)
     ridge, lasso = numpy.array([r[3] for r in rows]), numpy.array([r[4] for r in rows])
     X, y = _data()
@@ -127,7 +122,7 @@ def test_ridge_and_lasso_agree_with_scikit_learn() -> None:
 
 def test_the_lasso_path_enters_features_in_scikit_learns_order() -> None:
     linear_model = pytest.importorskip("sklearn.linear_model")
-    text = _output("lasso-path")
+    text = tourcheck.printed("lasso-path")
     X, y = _data()
     Xc, yc = X - X.mean(axis=0), y - y.mean()
     alpha_max = numpy.max(abs(Xc.T @ yc)) / len(y)
@@ -142,7 +137,7 @@ def test_the_lasso_path_enters_features_in_scikit_learns_order() -> None:
 
 def test_attention_step_by_step_agrees_with_torch() -> None:
     torch = pytest.importorskip("torch")
-    text = _output("attention")
+    text = tourcheck.printed("attention")
     q = torch.tensor([[1.0, 0.0, 1.0, 0.0], [0.0, 2.0, 0.0, 1.0]], dtype=torch.float64)
     k = torch.tensor([[1.0, 1.0, 0.0, 0.0], [0.0, 1.0, 1.0, 0.0], [1.0, 0.0, 0.0, 1.0]])
     v = torch.tensor([[1.0, 0.0], [0.0, 1.0], [2.0, 3.0]], dtype=torch.float64)
@@ -160,7 +155,7 @@ def _nested(text: str) -> list[list[float]]:
 
 
 def test_scaling_by_root_d_keeps_the_softmax_from_saturating() -> None:
-    text = _output("attention-scaling")
+    text = tourcheck.printed("attention-scaling")
     # rows "d_k var(q·k) std-err ✓ var(q·k/√d_k)"
     rows = re.findall(r"^\s*(\d+)\s+([\d.]+)\s+([\d.]+) ✓\s+([\d.]+)$", text, re.M)
     assert [int(r[0]) for r in rows] == [4, 16, 64, 256, 1024]
@@ -178,7 +173,7 @@ def test_scaling_by_root_d_keeps_the_softmax_from_saturating() -> None:
 
 
 def test_further_reading_covers_every_part() -> None:
-    text = " ".join(_output("reading").split())
+    text = " ".join(tourcheck.printed("reading").split())
     for title in (
         "Mathematics for Machine Learning, Deisenroth, Faisal & Ong",
         "Deep Learning, Goodfellow, Bengio & Courville",
