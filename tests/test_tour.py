@@ -250,3 +250,15 @@ def test_the_tour_loads_without_matplotlib() -> None:
     code = "import sys, chainrule.learn.tour; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_stop_that_draws_says_what_to_install_without_matplotlib(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)  # as if it were not installed
+    out = io.StringIO()
+    assert tour.run(tour.find("norms"), out=out) == 0
+    assert "pip install 'chainrule[plot]'" in out.getvalue()
+    assert tour.run(tour.find("limits"), out=io.StringIO()) == 0  # a stop without pictures

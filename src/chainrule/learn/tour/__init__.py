@@ -245,7 +245,15 @@ def run(s: Stop, out: TextIO | None = None, show_code: bool = True) -> int:
         print("".join(f"  │ {line}".rstrip() + "\n" for line in s.source.splitlines()), file=out)
     del _failures[:]
     with contextlib.redirect_stdout(out):
-        s.code()
+        try:
+            s.code()
+        except ModuleNotFoundError as e:  # matplotlib is optional: a picture needs it
+            if not (e.name or "").startswith("matplotlib"):
+                raise
+            print(
+                "(This stop draws pictures with matplotlib, which is not installed, so it "
+                "stops here: `pip install 'chainrule[plot]'` to see it whole.)"
+            )
     if exercises(s):
         print(f"\n{exercises(s)}", file=out)
     return len(_failures)
