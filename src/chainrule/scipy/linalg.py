@@ -67,7 +67,7 @@ import scipy.linalg as sl
 from chainrule import numpy as cnp
 from chainrule.core.primitive import Primitive, defjvp, defjvp_joint, defvjp, primitive
 from chainrule.core.trace import Tracer, primal
-from chainrule.numpy.rules.common import lift, ndim_of, shape_of, unbroadcast
+from chainrule.numpy.rules.common import conj_if_complex, lift, ndim_of, shape_of, unbroadcast
 from chainrule.numpy.rules.linalg import _mask, _mT
 
 __all__ = [
@@ -419,14 +419,9 @@ def solve_continuous_lyapunov(a: Any, q: Any) -> Any:
     if not _traced(a, q):
         return sl.solve_continuous_lyapunov(a, q)
     _square("solve_continuous_lyapunov", a)
-    a_h = _conj_if_complex(_mT(a))
+    a_h = conj_if_complex(_mT(a))
     _uniquely_solvable("solve_continuous_lyapunov", a, a_h, q)
     return _sylvester(a, a_h, q)
-
-
-def _conj_if_complex(x: Any) -> Any:
-    """``conj(x)`` of a complex `x`, `x` itself otherwise (no node recorded for real values)."""
-    return cnp.conj(x) if np.iscomplexobj(primal(x)) else x
 
 
 # ---------------------------------------------------------------------- triangular solves
@@ -521,7 +516,7 @@ def solve_triangular(
         return sl.solve_triangular(a, b, trans, lower, unit_diagonal, overwrite_b, check_finite)
     _square("solve_triangular", a)
     if _transposed(trans) and trans in (2, "C"):  # Aᴴ x = b: the transpose of conj(A)
-        a, trans = _conj_if_complex(a), 1
+        a, trans = conj_if_complex(a), 1
     params = {"trans": trans, "lower": bool(lower), "unit_diagonal": bool(unit_diagonal)}
     return _columns("solve_triangular", lambda c: _tri(a, c, **params), a, b)
 
@@ -674,7 +669,7 @@ def lu_solve(
     perm = _permutation(piv)
     transposed = _transposed(trans, "lu_solve")
     if transposed and trans in (2, "C"):  # Aᴴ x = b: the transpose of conj(A)'s system
-        lu = _conj_if_complex(lu)
+        lu = conj_if_complex(lu)
 
     def on_columns(x: Any) -> Any:
         if not transposed:

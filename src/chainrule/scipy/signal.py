@@ -29,7 +29,7 @@ import scipy.signal as ss
 from chainrule import numpy as cnp
 from chainrule.core.primitive import defjvp_joint, defvjp, primitive
 from chainrule.core.trace import Tracer, primal
-from chainrule.numpy.rules.common import batch_ndim, ndim_of, shape_of, unbroadcast
+from chainrule.numpy.rules.common import batch_ndim, conj_if_complex, ndim_of, shape_of, unbroadcast
 
 __all__ = ["convolve", "convolve2d", "correlate", "correlate2d", "fftconvolve"]
 
@@ -180,8 +180,7 @@ def convolve(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> An
 
 def _reversed(x: Any) -> Any:
     """``in2`` as a correlation uses it: flipped along every axis, conjugated if complex."""
-    flipped = cnp.flip(x)
-    return cnp.conj(flipped) if np.iscomplexobj(primal(x)) else flipped
+    return conj_if_complex(cnp.flip(x))
 
 
 def correlate(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> Any:

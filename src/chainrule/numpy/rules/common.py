@@ -17,7 +17,7 @@ import numpy as np
 
 from chainrule import numpy as cnp
 from chainrule.core.primitive import Primitive, argument_rule, defjvp_joint, defvjp
-from chainrule.core.trace import Tracer, primal, shape_of
+from chainrule.core.trace import Tracer, is_complex, primal, shape_of
 
 Rule = Callable[..., Any]
 
@@ -52,6 +52,12 @@ def unbroadcast(g: Any, x: Any) -> Any:
         lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1
     )
     return cnp.reshape(cnp.sum(g, axis=axes), shape)
+
+
+def conj_if_complex(x: Any) -> Any:
+    """The complex conjugate, recorded only where `x` is complex (a no-op on reals): the rules
+    of functions whose derivative involves ``conj`` cost nothing extra on real values."""
+    return cnp.conjugate(x) if is_complex(x) else x
 
 
 def lift(t: Any, x: Any, ans: Any) -> Any:

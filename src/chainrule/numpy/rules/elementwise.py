@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.core.primitive import Primitive, defjvp_joint, defvjp, primitive, set_real_part
-from chainrule.core.trace import Tracer, dtype_of, float_dtype, primal
+from chainrule.core.trace import Tracer, dtype_of, float_dtype, is_complex, primal
 
 from .common import defelementwise, deflinear, select
 from .sinc_derivatives import sinc_derivative
@@ -153,7 +153,7 @@ def nan_to_num(
             "array; use the returned array (copy=True)."
         )
     prim = _nan_to_num
-    if isinstance(x, Tracer) and _is_complex(x):
+    if isinstance(x, Tracer) and is_complex(x):
         v = primal(x)
         if np.any(np.isfinite(v.real) != np.isfinite(v.imag)):  # one part replaced, not both
             prim = _nan_to_num_parts
@@ -298,10 +298,6 @@ defelementwise(sinc, lambda g, ans, x: g * sinc_derivative(x, order=1))  # stabl
 # ---------------------------------------------------------------------------- complex parts
 
 
-def _is_complex(x: Any) -> bool:
-    return dtype_of(x).kind == "c"
-
-
 def defrealvalued(prim: Primitive, partial: Any) -> None:
     """Rules of a real-valued elementwise function with ``df = Re(a dz)``, ``a = partial(x)``
     (None for a real `x` where the derivative is 0): ``g a`` in reverse mode and ``Re(t a)``
@@ -313,7 +309,7 @@ def defrealvalued(prim: Primitive, partial: Any) -> None:
 
     def jvp(tangents: Sequence[Any], ans: Any, x: Any, **params: Any) -> Any:
         t = factor(tangents[0], x)
-        return t if t is None or not _is_complex(x) else real(t)
+        return t if t is None or not is_complex(x) else real(t)
 
     defvjp(prim, lambda g, ans, x, **params: factor(g, x))
     defjvp_joint(prim, jvp)
@@ -321,7 +317,7 @@ def defrealvalued(prim: Primitive, partial: Any) -> None:
 
 def _unit_conj(x: Any) -> Any:
     """``conj(z)/|z|``, 0 at 0: the ``a`` of ``abs`` (``sign(x)`` for real `x`)."""
-    if not _is_complex(x):
+    if not is_complex(x):
         return np.sign(primal(x))
     zero = primal(x) == 0
     return where(zero, 0.0, conjugate(x) / where(zero, 1.0, absolute(x)))
@@ -329,7 +325,7 @@ def _unit_conj(x: Any) -> Any:
 
 def _minus_i_over(x: Any) -> Any:
     """``-i/z``, 0 at 0: the ``a`` of ``angle`` (None for real `x`)."""
-    if not _is_complex(x):
+    if not is_complex(x):
         return None
     zero = primal(x) == 0
     return where(zero, 0.0, -1j / where(zero, 1.0, x))
@@ -339,8 +335,8 @@ defrealvalued(absolute, _unit_conj)
 deflinear(real, lambda g, ans, x: g, lambda t, nb, ans, x: real(t))
 deflinear(
     imag,
-    lambda g, ans, x: g * -1j if _is_complex(x) else None,
-    lambda t, nb, ans, x: imag(t) if _is_complex(x) else None,
+    lambda g, ans, x: g * -1j if is_complex(x) else None,
+    lambda t, nb, ans, x: imag(t) if is_complex(x) else None,
 )
 defrealvalued(_angle, _minus_i_over)
 deflinear(conjugate, lambda g, ans, x: conjugate(g), lambda t, nb, ans, x: conjugate(t))
@@ -363,7 +359,7 @@ def real_if_close(a: Any, tol: float = 100) -> Any:
     within `tol` machine epsilons of 0), else `a` itself; NumPy decides, on the values."""
     if not isinstance(a, Tracer):
         return np.real_if_close(a, tol)
-    if _is_complex(a) and np.real_if_close(primal(a), tol).dtype.kind != "c":
+    if is_complex(a) and np.real_if_close(primal(a), tol).dtype.kind != "c":
         return real(a)
     return a
 
@@ -371,7 +367,7 @@ def real_if_close(a: Any, tol: float = 100) -> Any:
 def sign(x: Any) -> Any:
     """`numpy.sign`: piecewise constant for real values (derivative 0), ``z/|z|`` (0 at 0)
     for complex ones, whose derivative is not 0."""
-    if isinstance(x, Tracer) and _is_complex(x):
+    if isinstance(x, Tracer) and is_complex(x):
         zero = primal(x) == 0
         return where(zero, 0.0, x / where(zero, 1.0, absolute(x)))
     return np.sign(primal(x))

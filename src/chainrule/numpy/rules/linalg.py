@@ -119,8 +119,15 @@ from chainrule import numpy as cnp
 from chainrule.core.primitive import defjvp, defjvp_joint, defvjp, primitive
 from chainrule.core.trace import Tracer, is_complex, primal
 
-from .common import batch_ndim, ndim_of, nondiff, normalize_axes, shape_of, unbroadcast
-from .products import conj_if_complex
+from .common import (
+    batch_ndim,
+    conj_if_complex,
+    ndim_of,
+    nondiff,
+    normalize_axes,
+    shape_of,
+    unbroadcast,
+)
 
 _NUMPY2 = int(np.__version__.split(".")[0]) >= 2
 

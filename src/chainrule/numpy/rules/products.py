@@ -40,9 +40,9 @@ import numpy as np
 
 from chainrule import numpy as cnp
 from chainrule.core.primitive import defjvp, defjvp_joint, defvjp, primitive
-from chainrule.core.trace import Tracer, is_complex, primal
+from chainrule.core.trace import Tracer, primal
 
-from .common import batch_ndim, lift, ndim_of, shape_of, unbroadcast
+from .common import batch_ndim, conj_if_complex, lift, ndim_of, shape_of, unbroadcast
 
 Shape = tuple[int, ...]
 
@@ -278,11 +278,6 @@ def inner(a: Any, b: Any, /) -> Any:
     if ndim_of(a) == 0 or ndim_of(b) == 0:
         return cnp.multiply(a, b)
     return _contract(a, b, [-1], [-1])
-
-
-def conj_if_complex(x: Any) -> Any:
-    """The complex conjugate, recorded only where `x` is complex (a no-op on reals)."""
-    return cnp.conjugate(x) if is_complex(x) else x
 
 
 def vdot(a: Any, b: Any, /) -> Any:

@@ -81,7 +81,7 @@ from chainrule import numpy as cnp
 from chainrule.core.primitive import Primitive, argument_rule, defjvp_joint, defvjp, primitive
 from chainrule.core.trace import Tracer, dtype_of, float_dtype, primal
 
-from .common import batch_ndim, ndim_of, normalize_axes, select, shape_of
+from .common import batch_ndim, conj_if_complex, ndim_of, normalize_axes, select, shape_of
 from .indexing import contains_tracer
 
 _NoValue: Any = np._NoValue
@@ -367,8 +367,7 @@ def _defmoment(prim: Primitive, is_std: bool, skips_nan: bool = False) -> None:
 
     def vjp(g: Any, ans: Any, x: Any, s: Spec) -> Any:
         d, c = deviation(x, s)
-        if dtype_of(x).kind == "c":
-            d = cnp.conjugate(d)
+        d = conj_if_complex(d)
         o = outer(ans)
         if skips_nan and not s.keepdims:
             c = np.expand_dims(c, s.axes)
@@ -379,7 +378,7 @@ def _defmoment(prim: Primitive, is_std: bool, skips_nan: bool = False) -> None:
         d, c = deviation(x, s)
         cx = dtype_of(x).kind == "c"
         axes = shifted(s.axes, ndim_of(x), nb)
-        out = sum(t * (cnp.conjugate(d) if cx else d), axis=axes, keepdims=s.keepdims)
+        out = sum(t * conj_if_complex(d), axis=axes, keepdims=s.keepdims)
         out = (cnp.real(out) if cx else out) * c
         o = outer(ans)
         return out if o is None else out * o

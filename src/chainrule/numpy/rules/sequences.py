@@ -44,7 +44,7 @@ from chainrule import numpy as cnp
 from chainrule.core.primitive import defjvp, defvjp, primitive
 from chainrule.core.trace import Tracer, dtype_of, primal
 
-from .common import ndim_of, shape_of
+from .common import conj_if_complex, ndim_of, shape_of
 from .indexing import contains_tracer, normalize_axis
 
 _np_convolve: Any = np.convolve  # (their typing overloads want a literal `mode`)
@@ -208,8 +208,7 @@ def correlate(a: Any, v: Any, mode: str = "valid") -> Any:
     a, v = cnp.asarray(a), cnp.asarray(v)
     if ndim_of(a) != 1 or ndim_of(v) != 1:
         raise ValueError("chainrule.numpy.correlate: a and v must be non-empty 1-D sequences")
-    if dtype_of(v).kind == "c":
-        v = cnp.conjugate(v)
+    v = conj_if_complex(v)
     if shape_of(a)[0] < shape_of(v)[0]:  # as NumPy: the reverse of v correlated with a
         return convolve(v, a[::-1], mode)[::-1]
     return convolve(a, v[::-1], mode)
