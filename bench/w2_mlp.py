@@ -44,10 +44,12 @@ SEED = 2
 LR, BETAS, EPS = 1e-3, (0.9, 0.999), 1e-8
 
 
-def problem(batch: int, hidden: int) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+def problem(
+    batch: int, hidden: int, seed: int = SEED
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     """Initial weights (W as (out, in), PyTorch's layout, b) of the 64-H-H-10 MLP, a batch,
     and its labels."""
-    rng = np.random.default_rng(SEED)
+    rng = np.random.default_rng(seed)
     sizes = [64, hidden, hidden, 10]
     params = []
     for fan_in, fan_out in itertools.pairwise(sizes):
@@ -59,10 +61,11 @@ def problem(batch: int, hidden: int) -> tuple[list[np.ndarray], np.ndarray, np.n
     return params, x, y
 
 
-def step_by_hand(
-    params: list[np.ndarray], state: dict[str, Any], x: np.ndarray, y: np.ndarray
-) -> None:
-    """The same step written directly in NumPy, updating in place: the floor."""
+def backprop_by_hand(
+    params: list[np.ndarray], x: np.ndarray, y: np.ndarray, scale: float
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The MLP's backward pass in NumPy: each layer's input and the error at its output
+    (dL/dz), for the cross-entropy of each example times `scale` (1/B for the mean)."""
     w1, b1, w2, b2, w3, b3 = params
     z1 = x @ w1.T + b1
     h1 = np.maximum(z1, 0.0)
@@ -72,10 +75,19 @@ def step_by_hand(
     e = np.exp(logits - logits.max(axis=1, keepdims=True))
     d3 = e / e.sum(axis=1, keepdims=True)
     d3[np.arange(len(y)), y] -= 1.0
-    d3 /= len(y)  # dL/dlogits of the mean cross-entropy
+    if scale != 1.0:
+        d3 *= scale
     d2 = (d3 @ w3) * (z2 > 0)
     d1 = (d2 @ w2) * (z1 > 0)
-    grads = [d1.T @ x, d1.sum(0), d2.T @ h1, d2.sum(0), d3.T @ h2, d3.sum(0)]
+    return [x, h1, h2], [d1, d2, d3]
+
+
+def step_by_hand(
+    params: list[np.ndarray], state: dict[str, Any], x: np.ndarray, y: np.ndarray
+) -> None:
+    """The same step written directly in NumPy, updating in place: the floor."""
+    inputs, errors = backprop_by_hand(params, x, y, 1.0 / len(y))  # the mean cross-entropy
+    grads = [g for a, d in zip(inputs, errors, strict=True) for g in (d.T @ a, d.sum(0))]
     state["t"] += 1
     t = state["t"]
     c1, c2 = 1.0 - BETAS[0] ** t, 1.0 - BETAS[1] ** t

@@ -15,32 +15,19 @@ the matmul work by B. The targets are the issue's, for the ``vmap`` that will re
 from __future__ import annotations
 
 import importlib
-import itertools
 from typing import Any
 
 import numpy as np
 
 from . import libs
 from .harness import CHAINRULE, Config, Impl, Section, ratio_target, sized_section
+from .w2_mlp import backprop_by_hand, problem
 
 ID = "W5"
 TITLE = "per-example gradients of an MLP (float32)"
 SIZES = (256,)
 SEED = 5
-LAYERS = (64, 256, 256, 10)
-
-
-def problem(batch: int) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-    """Weights (W as (out, in), b) of the MLP, a batch and its labels."""
-    rng = np.random.default_rng(SEED)
-    params = []
-    for fan_in, fan_out in itertools.pairwise(LAYERS):
-        bound = 1.0 / np.sqrt(fan_in)
-        params.append(rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32))
-        params.append(rng.uniform(-bound, bound, fan_out).astype(np.float32))
-    x = rng.standard_normal((batch, LAYERS[0])).astype(np.float32)
-    y = rng.integers(0, LAYERS[-1], batch)
-    return params, x, y
+LAYERS = (64, 256, 256, 10)  # W2's MLP with H = 256
 
 
 def make_loss(relu: Any, log_softmax: Any) -> Any:
@@ -56,21 +43,12 @@ def make_loss(relu: Any, log_softmax: Any) -> Any:
 
 
 def per_example_by_hand(params: list[np.ndarray], x: np.ndarray, y: np.ndarray) -> list[Any]:
-    """The per-example gradients in plain NumPy: one batched backward pass, then the outer
-    products of each example's activations and errors (the floor)."""
-    w1, b1, w2, b2, w3, b3 = params
-    z1 = x @ w1.T + b1
-    h1 = np.maximum(z1, 0.0)
-    z2 = h1 @ w2.T + b2
-    h2 = np.maximum(z2, 0.0)
-    logits = h2 @ w3.T + b3
-    e = np.exp(logits - logits.max(axis=1, keepdims=True))
-    d3 = e / e.sum(axis=1, keepdims=True)
-    d3[np.arange(len(y)), y] -= 1.0  # each example's own loss: no 1/B
-    d2 = (d3 @ w3) * (z2 > 0)
-    d1 = (d2 @ w2) * (z1 > 0)
-    outer = lambda d, a: d[:, :, None] * a[:, None, :]
-    return [outer(d1, x), d1, outer(d2, h1), d2, outer(d3, h2), d3]
+    """The per-example gradients in plain NumPy: one batched backward pass (W2's), then the
+    outer products of each example's layer inputs and errors (the floor)."""
+    inputs, errors = backprop_by_hand(params, x, y, 1.0)  # each example's own loss: no 1/B
+    return [
+        g for a, d in zip(inputs, errors, strict=True) for g in (d[:, :, None] * a[:, None, :], d)
+    ]
 
 
 def joined(grads: Any) -> np.ndarray:
@@ -80,7 +58,7 @@ def joined(grads: Any) -> np.ndarray:
 
 
 def impls(batch: int) -> list[Impl]:
-    params, x, y = problem(batch)
+    params, x, y = problem(batch, LAYERS[1], seed=SEED)
     onehot = np.eye(LAYERS[-1], dtype=np.float32)[y]  # (torch's vmap cannot index by a label)
 
     def chainrule_loop() -> Any:
