@@ -3,7 +3,10 @@
 `check_rule(fun, *args)` checks `fun` (built from chainrule primitives) at `args`:
 - forward and reverse mode to second order against central differences (`check_grads`);
 - the batched paths: `jacfwd` and `jacrev` against a central-difference Jacobian;
-- float32: the value and the gradient stay float32, and first-order derivatives agree.
+- float32: the value and the gradient stay float32, and first-order derivatives agree;
+- `vmap` (`check_vmap`): the batching rules against a Python loop over a batch of examples,
+  with the batch on the first, a middle and the last axis, shared arguments, and composed
+  with `grad` and `jvp` both ways.
 
 Complex arguments are checked as complex by `check_grads` (JAX's convention), and the
 batched paths through the function of their real and imaginary parts (`realified`), whose
@@ -94,8 +97,11 @@ def check_rule(
     atol: float | None = None,
     rtol: float | None = None,
     eps: float = 1e-6,
+    vmap: bool = True,
 ) -> None:
     args64 = _widen(args, np.float64, np.complex128)
+    if vmap:
+        check_vmap(fun, *args64, atol=atol, rtol=rtol)
     cr.check_grads(fun, args64, order=order, atol=atol, rtol=rtol, eps=eps)
     if batched:
         real_fun, real_args = realified(fun, args64)
@@ -129,3 +135,103 @@ def check_rule(
         cr.check_grads(
             fun, args32, order=1, atol=atol and max(atol, 2e-3), rtol=rtol and max(rtol, 2e-3)
         )
+
+
+# ---------------------------------------------------------------------------- vmap
+
+BATCH = 3
+
+
+def _examples(a: Any) -> Any:
+    """`BATCH` examples like `a`, stacked on axis 0: floating-point values scaled by 1, 0.9,
+    0.8 (which keeps signs, order, ties, domains such as (-1, 1), and definiteness), others
+    repeated."""
+    a = np.asarray(a)
+    if a.dtype.kind in "fc":
+        return np.stack([a * (1.0 - 0.1 * b) for b in range(BATCH)])
+    return np.stack([a] * BATCH)
+
+
+def _loop(fun: Callable[..., Any], args: tuple[Any, ...], axes: tuple[Any, ...]) -> Any:
+    """The oracle: `fun` called on one example at a time, results stacked on axis 0."""
+    outs = [
+        fun(
+            *(a if ax is None else np.take(a, b, axis=ax) for a, ax in zip(args, axes, strict=True))
+        )
+        for b in range(BATCH)
+    ]
+    return cr.tree.map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *outs)
+
+
+def _same(got: Any, expected: Any, what: str, atol: float, rtol: float) -> None:
+    got_leaves, got_tree = cr.tree.flatten(got)
+    exp_leaves, exp_tree = cr.tree.flatten(expected)
+    assert got_tree == exp_tree, f"{what}: structure {got_tree} != {exp_tree}"
+    for g, e in zip(got_leaves, exp_leaves, strict=True):
+        g = np.asarray(g)
+        assert g.shape == e.shape, f"{what}: shape {g.shape} != {e.shape}"
+        assert g.dtype == e.dtype, f"{what}: dtype {g.dtype} != {e.dtype}"
+        np.testing.assert_allclose(g, e, atol=atol, rtol=rtol, equal_nan=True, err_msg=what)
+
+
+def _is_inexact(a: Any) -> bool:
+    return np.asarray(a).dtype.kind in "fc"
+
+
+def check_vmap(
+    fun: Callable[..., Any], *args: Any, atol: float | None = None, rtol: float | None = None
+) -> None:
+    """`cr.vmap(fun)` against a loop over `BATCH` examples, with the batch on the first axis,
+    a middle axis and the last, then each argument alone batched; and composed with `grad` and
+    `jvp`: ``vmap(grad)``, ``vmap(jvp)`` and ``grad`` of a sum over ``vmap``.
+
+    The tolerance allows for the batched call summing in another order (a batched matmul
+    takes other BLAS kernels than one example's); it is tighter than the finite-difference
+    checks, which dominate it when given.
+    """
+    atol = 1e-9 if atol is None else atol
+    rtol = 1e-7 if rtol is None else rtol
+    stacks = [_examples(a) for a in args]
+    ranks = [np.ndim(a) for a in args]
+    configs = {
+        tuple(0 for _ in args),
+        tuple((r + 1) // 2 for r in ranks),
+        tuple(r for r in ranks),
+    }
+    if len(args) > 1:
+        configs.add((0,) + (None,) * (len(args) - 1))
+        configs.add((None,) + (0,) * (len(args) - 1))
+    for axes in sorted(configs, key=str):
+        inputs = tuple(
+            np.asarray(a) if ax is None else np.moveaxis(s, 0, ax)
+            for a, s, ax in zip(args, stacks, axes, strict=True)
+        )
+        expected = _loop(fun, inputs, axes)
+        _same(cr.vmap(fun, in_axes=axes)(*inputs), expected, f"vmap, in_axes={axes}", atol, rtol)
+    inexact = tuple(i for i, a in enumerate(args) if _is_inexact(a))
+    if not inexact:
+        return
+    axes0 = (0,) * len(args)
+    scalar = _scalar(fun)
+    per_grad = cr.grad(scalar, argnums=inexact)
+    _same(cr.vmap(per_grad)(*stacks), _loop(per_grad, tuple(stacks), axes0), "vmap(grad)",
+          atol, rtol)  # fmt: skip
+
+    def tangent_out(*primals: Any) -> Any:
+        def of_inexact(*xs: Any) -> Any:
+            full = list(primals)
+            for i, x in zip(inexact, xs, strict=True):
+                full[i] = x
+            return fun(*full)
+
+        tangents = [np.ones(np.shape(primals[i]), np.asarray(args[i]).dtype) for i in inexact]
+        return cr.jvp(of_inexact, [primals[i] for i in inexact], tangents)[1]
+
+    _same(cr.vmap(tangent_out)(*stacks), _loop(tangent_out, tuple(stacks), axes0), "vmap(jvp)",
+          atol, rtol)  # fmt: skip
+
+    def summed(*batch: Any) -> Any:
+        return cr.numpy.sum(cr.vmap(scalar)(*batch))
+
+    got = cr.grad(summed, argnums=inexact)(*stacks)
+    _same(got, _loop(per_grad, tuple(stacks), axes0), "grad(vmap)", atol, rtol)

@@ -25,6 +25,7 @@ from .transforms import (
     linearize,
     value_and_grad,
     vjp,
+    vmap,
 )
 
 if TYPE_CHECKING:
@@ -93,6 +94,7 @@ __all__ = [
     "tree",
     "value_and_grad",
     "vjp",
+    "vmap",
 ]
 
 

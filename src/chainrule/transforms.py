@@ -18,6 +18,8 @@ import numpy as np
 
 from . import numpy as cnp
 from . import tree
+from .core import batching
+from .core.batching import BatchTrace, BatchTracer
 from .core.forward import jvp_flat
 from .core.reverse import vjp_flat
 from .core.trace import (
@@ -45,6 +47,7 @@ __all__ = [
     "linearize",
     "value_and_grad",
     "vjp",
+    "vmap",
 ]
 
 
@@ -725,3 +728,228 @@ def derivative(fun: Callable[..., Any]) -> Callable[..., Any]:
         return jvp(lambda v: fun(v, *args, **kwargs), (x,), (ones,))[1]
 
     return _wrap(fun, derivative_fun, "derivative")
+
+
+# ---------------------------------------------------------------------------- vmap
+
+
+def _axis_spec_error(what: str, spec: Any) -> TypeError:
+    return TypeError(
+        f"vmap {what} must be an int, None, or a tuple of entries corresponding to the "
+        f"positional arguments passed to the function, but got {spec!r}."
+        if what == "in_axes"
+        else f"vmap out_axes must be an int, None, or a pytree prefix of the outputs with ints "
+        f"and Nones at its leaves, but got {spec!r}."
+    )
+
+
+def _check_spec(spec: Any, what: str) -> None:
+    """`in_axes` / `out_axes` hold only ints and Nones (JAX refuses a top-level list of in_axes,
+    which it could not tell from a pytree prefix of one list argument)."""
+    if what == "in_axes" and isinstance(spec, list):
+        raise _axis_spec_error(what, spec)
+    for leaf in tree.leaves(spec):
+        if isinstance(leaf, bool) or not isinstance(leaf, (int, np.integer)):
+            raise _axis_spec_error(what, spec)
+
+
+def _prefix(spec: Any, value: Any, where: Callable[[], str]) -> list[Any]:
+    """One axis (int or None) per leaf of `value`, from `spec`, a pytree prefix of it."""
+    if spec is None or isinstance(spec, (int, np.integer)):
+        return [spec] * len(tree.leaves(value))
+    try:
+        spec_kids, spec_aux = tree.flatten_one_level_with_keys(spec)
+        kids, aux = tree.flatten_one_level_with_keys(value)
+    except ValueError:
+        spec_kids, kids, aux, spec_aux = [], [], None, 0
+    if type(spec) is not type(value) or aux != spec_aux or len(kids) != len(spec_kids):
+        raise ValueError(
+            f"{where()}: the axis specification must be a tree prefix of the corresponding "
+            f"value, but got specification {spec!r} for a value of structure "
+            f"{tree.structure(value)!r}. Give one axis (or None) for the whole value, or a "
+            "container of the same type, keys and length."
+        )
+    out: list[Any] = []
+    for (key, s), (_, v) in zip(spec_kids, kids, strict=True):
+        out.extend(_prefix(s, v, functools.partial(_deeper, where, key)))
+    return out
+
+
+def _deeper(where: Callable[[], str], key: Any) -> str:
+    return f"{where()}{tree.keystr((key,))}"
+
+
+def _mapped_leaf(x: Any, axis: int, where: str) -> tuple[Any, int]:
+    """A leaf mapped along `axis`: as an array, with the axis made non-negative."""
+    if not isinstance(x, (np.ndarray, np.generic, Tracer)):
+        if not isinstance(x, (bool, int, float, complex)):
+            raise TypeError(
+                f"{where} is a {type(x).__name__}, which vmap cannot map over: pass arrays, "
+                "or give it the axis None to share it between examples."
+            )
+        x = np.asarray(x)
+    rank = len(shape_of(x))
+    if not -rank <= axis < rank:
+        raise ValueError(
+            f"{where}: vmap was asked to map it along axis {axis}, which needs an array of "
+            f"rank at least {axis + 1 if axis >= 0 else -axis}, but it has rank {rank} (shape "
+            f"{tuple(shape_of(x))}). Pick an axis in [-{rank}, {rank}), or None to share the "
+            "value between examples."
+        )
+    return x, axis % rank
+
+
+def _size_error(fun: Callable[..., Any], sizes: list[tuple[str, int, int]], axis_size: Any) -> Any:
+    lines = [f"  * {where}: axis {axis} has size {n}" for where, axis, n in sizes]
+    if axis_size is not None:
+        lines.append(f"  * axis_size={axis_size}")
+    return ValueError(
+        f"vmap of {describe(fun)} got inconsistent sizes for the array axes to be mapped:\n"
+        + "\n".join(lines)
+        + "\nEvery mapped axis must have the same size (the number of examples); give the "
+        "arguments that are shared between examples the axis None."
+    )
+
+
+def vmap(
+    fun: Callable[..., Any],
+    in_axes: Any = 0,
+    out_axes: Any = 0,
+    *,
+    axis_size: int | None = None,
+) -> Callable[..., Any]:
+    """`fun` of one example, mapped over a batch: one call computes every example at once.
+
+    ``vmap(f)(xs)`` equals ``np.stack([f(x) for x in xs])``, but each primitive runs once on
+    the whole batch (its batching rule), as hand-batched NumPy would: a matrix-vector product
+    becomes a matrix-matrix product, not a loop. As in JAX:
+
+    - `in_axes`: the axis of each positional argument that holds the examples: an int for
+      all, None for a value shared by every example, or a tuple with one entry per argument,
+      each an int, None, or a pytree prefix of that argument (``({"w": None, "b": 0}, 0)``).
+      Negative axes count from the end. Keyword arguments are mapped along axis 0.
+    - `out_axes`: where the batch axis goes in each output (int, or a pytree prefix of the
+      outputs); None for an output that does not depend on the example.
+    - `axis_size`: the number of examples, needed only when no argument is mapped.
+
+    It composes with every transform in any order: ``vmap(grad(loss), in_axes=(None, 0, 0))``
+    gives per-example gradients, ``jacfwd(vmap(f))``, ``vmap(vmap(f))`` and so on.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.vmap(lambda w, x: w @ x, in_axes=(None, 0))(np.eye(2), np.array([[1.0, 2.0], [3.0, 4.0]]))
+    array([[1., 2.],
+           [3., 4.]])
+    >>> cr.vmap(cr.grad(lambda w, x: (w @ x) ** 2), in_axes=(None, 0))(np.ones(2), np.eye(2))
+    array([[2., 0.],
+           [0., 2.]])
+    """
+    _check_spec(in_axes, "in_axes")
+    _check_spec(out_axes, "out_axes")
+    if axis_size is not None and (isinstance(axis_size, bool) or not isinstance(axis_size, int)):
+        raise TypeError(f"vmap axis_size must be an int, but got {axis_size!r}.")
+
+    def vmapped(*args: Any, **kwargs: Any) -> Any:
+        if isinstance(in_axes, tuple) and len(in_axes) != len(args):
+            raise ValueError(
+                f"vmap of {describe(fun)}: in_axes has {len(in_axes)} entries, {in_axes!r}, but "
+                f"the function was called with {len(args)} positional argument(s). Give one "
+                "entry per positional argument (None for one shared by every example)."
+            )
+        specs = in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args)
+        leaves, in_tree = tree.flatten((args, kwargs))
+        axes: list[Any] = []
+        for i, (spec, arg) in enumerate(zip(specs, args, strict=True)):
+            at = functools.partial(str.format, "vmap of {}: in_axes[{}]", describe(fun), i)
+            axes.extend(_prefix(spec, arg, at))
+        axes.extend([0] * (len(leaves) - len(axes)))  # keyword arguments: axis 0
+        names = [keystr for keystr, _ in _leaf_names(fun, args, kwargs)]
+        sizes: list[tuple[str, int, int]] = []
+        for k, (x, axis) in enumerate(zip(leaves, axes, strict=True)):
+            if axis is not None:
+                where = f"vmap of {describe(fun)}: {names[k]}"
+                leaves[k], axes[k] = _mapped_leaf(x, int(axis), where)
+                sizes.append((names[k], axes[k], shape_of(leaves[k])[axes[k]]))
+        size = axis_size if axis_size is not None else (sizes[0][2] if sizes else None)
+        if size is None:
+            raise ValueError(
+                f"vmap of {describe(fun)}: no argument is mapped (every in_axes entry is None), "
+                "so the number of examples is unknown. Map at least one argument, or pass "
+                "axis_size."
+            )
+        if any(n != size for _, _, n in sizes):
+            raise _size_error(fun, sizes, axis_size)
+        trace = BatchTrace(size, f"vmap of {describe(fun)}")
+        inputs = [
+            x if a is None else BatchTracer(x, a, trace) for x, a in zip(leaves, axes, strict=True)
+        ]
+        a, kw = tree.unflatten(in_tree, inputs)
+        batching._active[0] += 1
+        try:
+            out = fun(*a, **kw)
+        except ShapeError as e:
+            if not e.named:
+                e.args, e.named = (f"vmap of {describe(fun)}: {e}",), True
+            raise
+        finally:
+            batching._active[0] -= 1
+            trace.end()
+        return _unbatched_outputs(fun, out, out_axes, trace)
+
+    return _wrap(fun, vmapped, "mapped over a batch (vmap)")
+
+
+def _leaf_names(fun: Callable[..., Any], args: Any, kwargs: Any) -> list[tuple[str, Any]]:
+    """A readable name for every leaf of the call: ``argument 1 (`x`)['w']``, ``x=`` ..."""
+    names = []
+    for path, leaf in tree.leaves_with_path((args, kwargs)):
+        head, rest = path[0], path[1:]
+        if getattr(head, "idx", None) == 0:
+            i = path[1].idx
+            names.append((_param_name(fun, i) + tree.keystr(path[2:]), leaf))
+        else:
+            names.append((f"keyword argument {tree.keystr(rest)}", leaf))
+    return names
+
+
+def _unbatched_outputs(fun: Callable[..., Any], out: Any, out_axes: Any, trace: BatchTrace) -> Any:
+    """The outputs with their batch axes where `out_axes` puts them; an output that does not
+    depend on the example is repeated along a new axis (or left alone, for None)."""
+    leaves, out_tree = tree.flatten(out)
+    axes = _prefix(out_axes, out, lambda: f"vmap of {describe(fun)}: out_axes")
+    result = []
+    for k, (o, axis) in enumerate(zip(leaves, axes, strict=True)):
+        batched = isinstance(o, BatchTracer) and o._trace is trace
+        if not batched and not isinstance(o, (*_OUTPUT_TYPES, complex)):
+            raise TypeError(
+                f"vmap of {describe(fun)}: the function returned a {type(o).__name__}; it must "
+                "return arrays, numbers, or containers of them."
+            )
+        if axis is None:
+            if batched:
+                raise ValueError(
+                    f"vmap of {describe(fun)}: output leaf {k} depends on the example, but its "
+                    "out_axes entry is None, which says it does not. Give it an axis (0 stacks "
+                    "the examples first), or return a value computed outside the batch."
+                )
+            result.append(o)
+            continue
+        rank = len(shape_of(o)) + 1
+        if not -rank <= axis < rank:
+            raise ValueError(
+                f"vmap of {describe(fun)}: out_axes entry {axis} for output leaf {k} is out of "
+                f"range for its rank {rank} (one example's rank {rank - 1}, plus the batch)."
+            )
+        axis = int(axis) % rank
+        if batched:
+            value, d = o.value, o.bdim
+            result.append(value if d == axis else cnp.moveaxis(value, d, axis))
+        else:
+            o = o if isinstance(o, Tracer) else np.asarray(o)
+            shape = tuple(shape_of(o))
+            result.append(
+                cnp.broadcast_to(
+                    cnp.expand_dims(o, axis), (*shape[:axis], trace.size, *shape[axis:])
+                )
+            )
+    return tree.unflatten(out_tree, result)

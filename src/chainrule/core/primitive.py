@@ -59,6 +59,9 @@ class Primitive:
         # One reverse rule for all arguments at once, ``(g, ans, *args, **params) -> list``:
         # used by custom rules and checkpoints, whose backward pass is a single function.
         self.vjp_all: Callable[..., Sequence[Any]] | None = None
+        # The batching rule of `vmap`, ``(args, dims, **params) -> (out, out_dim)`` (see
+        # `core.batching`); None runs the primitive once per example, with a warning.
+        self.batch: Callable[..., tuple[Any, Any]] | None = None
         self.__name__ = self.name
         self.__doc__ = getattr(impl, "__doc__", None)
         self.__wrapped__ = impl
@@ -87,6 +90,7 @@ class Primitive:
             view = Primitive(self.impl, self.name, multiple_results=self.multiple_results,
                              holomorphic=self.holomorphic, real_only=self.real_only)  # fmt: skip
             view.jvp = self.jvp
+            view.batch = self.batch
             view.vjps = tuple(
                 _real_part_of(rule) if rule is not None and i in real_args else rule
                 for i, rule in enumerate(self.vjps)

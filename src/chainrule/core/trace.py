@@ -81,6 +81,8 @@ class Tracer:
 
     __slots__ = ("_trace", "value")
     __array_priority__ = 100.0
+    # True for a tracer that stands for many values (a batch, under `vmap`): `primal` keeps it.
+    batched = False
 
     value: Any
     _trace: Trace
@@ -225,7 +227,23 @@ def is_complex(x: Any) -> bool:
 
 
 def primal(x: Any) -> Any:
-    """The plain value under every level of tracing."""
+    """The value under every level of differentiation: a constant to every derivative.
+
+    Under `vmap` a value is a batch of values, and stays one: its batch tracers are kept
+    (with what they wrap stripped in turn), so a mask computed from ``primal(x)`` keeps the
+    batch axis. Outside `vmap` this is the plain array.
+    """
+    while isinstance(x, Tracer):
+        if x.batched:
+            return x.stripped()  # type: ignore[attr-defined]
+        x = x.value
+    return x
+
+
+def plain(x: Any) -> Any:
+    """The plain array under every tracer, batch tracers included (its batch axis, if any,
+    at the position the batch tracer records): for code that only reads dtypes or values
+    that every example shares."""
     while isinstance(x, Tracer):
         x = x.value
     return x

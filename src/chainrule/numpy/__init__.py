@@ -14,16 +14,23 @@ from importlib import import_module as _import_module
 import numpy as _np
 from numpy import random as random
 
+from chainrule.core import batching as _batching
+
 from . import _array_methods  # noqa: F401  (makes traced values behave as arrays)
 from . import linalg as linalg
 from .rules.creation import *  # noqa: F403
 from .rules.elementwise import *  # noqa: F403
 from .rules.indexing import *  # noqa: F403
+from .rules.indexing import index as _index
 from .rules.nondiff import *  # noqa: F403
 from .rules.products import *  # noqa: F403
 from .rules.reductions import *  # noqa: F403
 from .rules.sequences import *  # noqa: F403
 from .rules.shape import *  # noqa: F403
+
+# What `vmap` needs to run a primitive that has no batching rule once per example.
+_batching.ops.take = lambda x, b, axis: _index(x, (slice(None),) * axis + (b,))
+_batching.ops.stack = stack  # noqa: F405
 
 # Every other public NumPy name, unchanged. NumPy's submodules (f2py, testing, ma...) stay
 # lazy, through `__getattr__` below, so that `import chainrule` stays fast.

@@ -5,6 +5,13 @@ Rules are written with the differentiable functions of `chainrule.numpy` (import
 
 Batch axes: a forward-mode tangent may carry extra leading axes (see `core.primitive`).
 `batch_ndim(t, x)` says how many; rules that are not elementwise shift their axes by it.
+
+Batching rules (`vmap`, see `core.batching`) sit beside the derivative rules of each family.
+Two shapes of rule serve most primitives and are set here with the derivative rules:
+elementwise functions align the batch axes of their arguments and broadcast (`aligned`), and
+a function linear in its first argument batches it exactly as its forward rule batches a
+tangent (`deflinear`). The other families write theirs with `to_front`, `at_front` and
+`batch_size`.
 """
 
 from __future__ import annotations
@@ -16,8 +23,10 @@ from typing import Any
 import numpy as np
 
 from chainrule import numpy as cnp
+from chainrule.core import batching
+from chainrule.core.batching import defbatch
 from chainrule.core.primitive import Primitive, argument_rule, defjvp_joint, defvjp
-from chainrule.core.trace import Tracer, is_complex, primal, shape_of
+from chainrule.core.trace import Tracer, dtype_of, is_complex, plain, primal, shape_of
 
 Rule = Callable[..., Any]
 
@@ -147,6 +156,7 @@ def defelementwise(prim: Primitive, *rules: Rule | None) -> None:
         return fit(out, ans, nb)
 
     defjvp_joint(prim, jvp)
+    defbatch(prim, elementwise_batch(prim))
 
 
 def deflinear(prim: Primitive, transpose: Rule, batched: Rule) -> None:
@@ -165,22 +175,132 @@ def deflinear(prim: Primitive, transpose: Rule, batched: Rule) -> None:
 
     defjvp_joint(prim, jvp)
 
+    def batch(args: list[Any], dims: list[int | None], **params: Any) -> tuple[Any, int]:
+        x, *rest = args
+        if any(d is not None for d in dims[1:]):
+            raise NotImplementedError(
+                f"chainrule.vmap: {prim.name} has no batching rule for a batched argument "
+                "other than its first; please report it."
+            )
+        x = to_front(x, dims[0])
+        example = np.broadcast_to(np.zeros((), dtype_of(x)), shape_of(x)[1:])
+        ans = prim.impl(example, *map(primal, rest), **params)
+        return batched(x, 1, ans, example, *rest, **params), 0
 
-def nondiff(fun: Callable[..., Any]) -> Callable[..., Any]:
+    defbatch(prim, batch)
+
+
+def nondiff(fun: Callable[..., Any], batch: Rule | None = None) -> Callable[..., Any]:
     """A NumPy function whose result does not depend differentiably on its inputs.
 
     Tracers are lowered to their plain values, so comparisons, `sign`, `floor`, `argmax` and
-    friends return ordinary arrays (zero derivative).
+    friends return ordinary arrays (zero derivative). Under `vmap` the result still has a
+    batch axis: `batch(fn, args, dims, **kwargs) -> (out, out_dim)` computes it from the
+    arguments unwrapped from the highest batch trace, calling `fn` (this function again, for
+    any lower batch trace); the default is the elementwise rule.
     """
+    rule = batch or _elementwise_nondiff
 
     @functools.wraps(fun)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if batching.active():
+            trace = batching.top_batch_trace([*args, *kwargs.values()])
+            if trace is not None:
+                pairs = [batching.lower_to(a, trace) for a in args]
+                kw = {k: batching.lower_to(v, trace)[0] for k, v in kwargs.items()}
+                if any(batching.lower_to(v, trace)[1] is not None for v in kwargs.values()):
+                    raise TypeError(
+                        f"chainrule.vmap: numpy.{fun.__name__} was given a batched keyword "
+                        "argument; pass it by position."
+                    )
+                vals = [v for v, _ in pairs]
+                out, d = rule(wrapper, vals, [d for _, d in pairs], **kw)
+                return trace.wrap(out, d)
         return fun(*map(_lower, args), **{k: _lower(v) for k, v in kwargs.items()})
 
     return wrapper
 
 
+def _elementwise_nondiff(fn: Callable[..., Any], args: list[Any], dims: list[int | None],
+                         **kwargs: Any) -> tuple[Any, int | None]:  # fmt: skip
+    args, d = aligned(args, dims)
+    return fn(*args, **kwargs), d
+
+
 def _lower(x: Any) -> Any:
     if isinstance(x, (list, tuple)):
         return type(x)(map(_lower, x)) if type(x) in (list, tuple) else x
-    return primal(x)
+    return plain(x)
+
+
+# ---------------------------------------------------------------------------- batching
+
+
+def to_front(x: Any, d: int | None) -> Any:
+    """`x` with its batch axis `d` moved to the front (unchanged if `d` is 0 or None)."""
+    return x if not d else cnp.moveaxis(x, d, 0)
+
+
+def batch_size(args: Sequence[Any], dims: Sequence[int | None]) -> int:
+    """The number of examples, read from the first batched argument."""
+    return next(shape_of(a)[d] for a, d in zip(args, dims, strict=True) if d is not None)
+
+
+def at_front(x: Any, d: int | None, size: int) -> Any:
+    """`x` with a batch axis at the front: moved there, or (for a value shared by every
+    example) broadcast along a new one, for rules that need every argument batched."""
+    if d is None:
+        return cnp.broadcast_to(x, (size, *shape_of(x)))
+    return to_front(x, d)
+
+
+def aligned(
+    args: Sequence[Any], dims: Sequence[int | None], front: bool = False
+) -> tuple[list[Any], int]:
+    """Arguments of a broadcasting function, their batch axes lined up: (args, out_dim).
+
+    NumPy broadcasts from the last axis, so a batched argument goes to the front and takes
+    the rank of the widest example (``(B, 3)`` beside examples of shape ``(2, 3)`` becomes
+    ``(B, 1, 3)``); shared arguments are left alone. When every batched argument already
+    has the full rank and the same batch axis, and no shared one reaches that axis, nothing
+    moves. With `front`, the batch axis always ends first (for functions that broadcast
+    leading axes over trailing core axes, as matmul and the `linalg` functions do).
+    """
+    ranks = [ndim_of(a) - (d is not None) for a, d in zip(args, dims, strict=True)]
+    rank = max(ranks)
+    batched = [d for d in dims if d is not None]
+    first = batched[0]
+    if (
+        (not front or first == 0)
+        and all(d == first for d in batched)
+        and all(
+            r == rank if d is not None else r <= rank - first
+            for r, d in zip(ranks, dims, strict=True)
+        )
+    ):
+        return list(args), first
+    out = []
+    for a, d, r in zip(args, dims, ranks, strict=True):
+        if d is not None:
+            a = to_front(a, d)
+            if r < rank:
+                s = shape_of(a)
+                a = cnp.reshape(a, (s[0],) + (1,) * (rank - r) + s[1:])
+        out.append(a)
+    return out, 0
+
+
+def elementwise_batch(fn: Callable[..., Any], front: bool = False) -> Rule:
+    """The batching rule of a broadcasting function: align the batch axes, call it once.
+
+    With `front`, that of a function of trailing core axes that broadcasts the leading ones
+    (``cross``, ``linalg.inv``, ``linalg.solve`` of stacks): the batch becomes one more of
+    them. Its results (one or several) have the batch first.
+    """
+
+    def batch(args: list[Any], dims: list[int | None], **params: Any) -> tuple[Any, Any]:
+        args, d = aligned(args, dims, front)
+        out = fn(*args, **params)
+        return out, (d,) * len(out) if isinstance(out, tuple) else d
+
+    return batch

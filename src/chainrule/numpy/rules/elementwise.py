@@ -118,7 +118,12 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Any:
     """
     if x is None and y is None:
         return np.nonzero(primal(condition))
-    return _where(np.asarray(primal(condition), dtype=bool), x, y)
+    c = primal(condition)  # under vmap, a batch of conditions
+    if not isinstance(c, Tracer):
+        c = np.asarray(c, dtype=bool)
+    elif c.dtype != bool:
+        c = c != 0
+    return _where(c, x, y)
 
 
 def clip(a: Any, a_min: Any = None, a_max: Any = None, **kwargs: Any) -> Any:

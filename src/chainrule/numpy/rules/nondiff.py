@@ -7,15 +7,18 @@ transform and differentiates the branch or element it picks.
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import numpy as np
 
-from chainrule.core.trace import Tracer, primal
+from chainrule import numpy as cnp
+from chainrule.core.trace import Tracer, dtype_of, primal, shape_of
 
-from .common import nondiff
+from .common import aligned, at_front, ndim_of, nondiff, to_front
 
-_NAMES = [
+_ELEMENTWISE = [
     "equal",
     "not_equal",
     "less",
@@ -40,36 +43,157 @@ _NAMES = [
     "round",
     "around",
     "floor_divide",
-    "argmax",
-    "argmin",
-    "argsort",
-    "argwhere",
-    "nonzero",
-    "flatnonzero",
-    "count_nonzero",
-    "shape",
-    "ndim",
-    "size",
-    "zeros_like",
-    "ones_like",
-    "empty_like",
-    "allclose",
     "isclose",
-    "array_equal",
-    "array_equiv",
-    "all",
-    "any",
-    "searchsorted",
-    "digitize",
     "isreal",
     "iscomplex",
-    "result_type",
-    "can_cast",
-    "iscomplexobj",
-    "isrealobj",
 ]
+# Reductions along `axis`: with axis=None, the arg- functions see one example flattened.
+_FLAT_WHEN_NONE = ["argmax", "argmin", "argsort"]
+_REDUCING = ["count_nonzero", "all", "any"]
+# Results whose shape depends on the values: no batched form.
+_VALUE_SHAPED = ["argwhere", "nonzero", "flatnonzero"]
+# Functions of dtypes only, which a batch axis does not change.
+_DTYPE_ONLY = ["result_type", "can_cast", "iscomplexobj", "isrealobj"]
 
-globals().update({name: nondiff(getattr(np, name)) for name in _NAMES})
+
+def _no_batch(fn: Any, args: list[Any], dims: list[int | None], **kwargs: Any) -> NoReturn:
+    raise TypeError(
+        f"chainrule.vmap: numpy.{fn.__name__} of a batched value has a result whose shape "
+        "depends on each example's values, so the examples cannot be stacked. Use a "
+        "fixed-size form instead: `np.where(mask, x, fill)`, or `np.nonzero(mask, size=...)`-"
+        "style padding with `np.argsort(~mask, stable=True)[:k]`."
+    )
+
+
+def _dtype_only(fn: Any, args: list[Any], dims: list[int | None], **kwargs: Any) -> Any:
+    return fn(*args, **kwargs), None
+
+
+def _shifted(axis: Any, rank: int) -> Any:
+    """A per-example `axis` (int or tuple, possibly negative) on values with the batch first."""
+    if isinstance(axis, (tuple, list)):
+        return tuple(int(a) % rank + 1 for a in axis)
+    return int(axis) % rank + 1
+
+
+def _along_axis(default: Any, flat_when_none: bool) -> Any:
+    def rule(fn: Any, args: list[Any], dims: list[int | None], **kwargs: Any) -> tuple[Any, int]:
+        a, *more = args
+        if any(d is not None for d in dims[1:]):
+            raise TypeError(f"chainrule.vmap: numpy.{fn.__name__} takes only `a` batched.")
+        a = to_front(a, dims[0])
+        rank = ndim_of(a) - 1
+        axis = more.pop(0) if more else kwargs.pop("axis", default)
+        if axis is None and flat_when_none:
+            out = fn(cnp.reshape(a, (shape_of(a)[0], -1)), 1, *more, **kwargs)
+            if kwargs.get("keepdims"):
+                out = cnp.reshape(out, (shape_of(a)[0],) + (1,) * rank)
+            return out, 0
+        axis = tuple(range(1, rank + 1)) if axis is None else _shifted(axis, max(rank, 1))
+        return fn(a, axis, *more, **kwargs), 0
+
+    return rule
+
+
+def _against(fn: Any, args: list[Any], dims: list[int | None], **kwargs: Any) -> tuple[Any, Any]:
+    """`searchsorted(a, v)` and `digitize(x, bins)`: elementwise in the values looked up, so a
+    batch of them is looked up at once; a batch of sorted arrays counts, per example, the
+    entries before each value (``a < v``, or ``a <= v`` on the right side)."""
+    name = fn.__name__
+    table, values = (args[0], args[1]) if name == "searchsorted" else (args[1], args[0])
+    dt, dv = (dims[0], dims[1]) if name == "searchsorted" else (dims[1], dims[0])
+    if dt is None:
+        return fn(*args, **kwargs), dv
+    if name == "searchsorted":
+        if kwargs.get("sorter") is not None or len(args) > 3:
+            raise TypeError(
+                "chainrule.vmap: numpy.searchsorted with a batched `a` takes no sorter."
+            )
+        right = (args[2] if len(args) > 2 else kwargs.get("side", "left")) == "right"
+    else:
+        right = not (args[2] if len(args) > 2 else kwargs.get("right", False))
+        table = to_front(table, dt)
+        t = np.asarray(primal(table))
+        if t.shape[-1] > 1 and not np.all(np.diff(t, axis=-1) >= 0):
+            raise TypeError(
+                "chainrule.vmap: numpy.digitize with batched `bins` needs increasing bins."
+            )
+        dt = 0
+    table = to_front(table, dt)
+    b = shape_of(table)[0]
+    values = at_front(values, dv, b)
+    v = cnp.reshape(values, (b, -1, 1))
+    t = cnp.reshape(table, (b, 1, -1))
+    counts = cnp.sum((t <= v) if right else (t < v), axis=-1)
+    return cnp.reshape(counts, shape_of(values)), 0
+
+
+def _all_of(test: Callable[..., Any]) -> Any:
+    """`allclose`-style functions: under `vmap`, one boolean per example."""
+
+    def rule(fn: Any, args: list[Any], dims: list[int | None], **kwargs: Any) -> tuple[Any, int]:
+        args, d = aligned(args, dims)
+        out = test(*args, **kwargs)
+        rank = ndim_of(out) - 1
+        return np.all(to_front(out, d), axis=tuple(range(1, rank + 1))), 0
+
+    return rule
+
+
+def shape(a: Any) -> tuple[int, ...]:
+    """`numpy.shape`; of a traced value, the shape of one example under `vmap`."""
+    return tuple(shape_of(a))
+
+
+def ndim(a: Any) -> int:
+    """`numpy.ndim`; of a traced value, the rank of one example under `vmap`."""
+    return len(shape_of(a))
+
+
+def size(a: Any, axis: Any = None) -> int:
+    """`numpy.size`; of a traced value, the size of one example under `vmap`."""
+    s = shape_of(a)
+    return math.prod(s) if axis is None else s[axis]
+
+
+def _like(theirs: Any, fill: Any) -> Any:
+    def like(a: Any, dtype: Any = None, order: Any = "K", subok: bool = True,
+             shape: Any = None, **kwargs: Any) -> Any:  # fmt: skip
+        if not isinstance(a, Tracer):
+            return theirs(a, dtype, order, subok, shape, **kwargs)
+        if shape is None:
+            shape = shape_of(a)
+        return fill(shape, dtype_of(a) if dtype is None else dtype, **kwargs)
+
+    return like
+
+
+zeros_like = _like(np.zeros_like, np.zeros)
+ones_like = _like(np.ones_like, np.ones)
+empty_like = _like(np.empty_like, np.empty)
+for _fn, _name in (
+    (zeros_like, "zeros_like"),
+    (ones_like, "ones_like"),
+    (empty_like, "empty_like"),
+):
+    _fn.__name__ = _fn.__qualname__ = _name
+    _fn.__doc__ = f"`numpy.{_name}`: a new constant array shaped like (one example of) `a`."
+
+_rules: dict[str, Any] = {
+    **{name: None for name in _ELEMENTWISE},
+    **{name: _along_axis(None, True) for name in ("argmax", "argmin")},
+    "argsort": _along_axis(-1, True),
+    **{name: _along_axis(None, False) for name in _REDUCING},
+    **{name: _no_batch for name in _VALUE_SHAPED},
+    **{name: _dtype_only for name in _DTYPE_ONLY},
+    "searchsorted": _against,
+    "digitize": _against,
+    "allclose": _all_of(np.isclose),
+    "array_equal": _all_of(np.equal),
+    "array_equiv": _all_of(np.equal),
+}
+globals().update({name: nondiff(getattr(np, name), rule) for name, rule in _rules.items()})
+_NAMES = [*_rules, "shape", "ndim", "size", "zeros_like", "ones_like", "empty_like"]
 
 
 def histogram(a: Any, bins: Any = 10, range: Any = None, density: Any = None,

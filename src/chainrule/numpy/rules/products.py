@@ -39,10 +39,21 @@ from typing import Any
 import numpy as np
 
 from chainrule import numpy as cnp
+from chainrule.core.batching import defbatch
 from chainrule.core.primitive import defjvp, defjvp_joint, defvjp, primitive
 from chainrule.core.trace import Tracer, primal
 
-from .common import batch_ndim, conj_if_complex, lift, ndim_of, shape_of, unbroadcast
+from .common import (
+    aligned,
+    batch_ndim,
+    conj_if_complex,
+    elementwise_batch,
+    lift,
+    ndim_of,
+    shape_of,
+    to_front,
+    unbroadcast,
+)
 
 Shape = tuple[int, ...]
 
@@ -173,8 +184,47 @@ def _matmul_jvp(tangents: Sequence[Any], ans: Any, a: Any, b: Any, **params: Any
     return _reshape(out, (*batch, *shape_of(ans)))
 
 
+def _matmul_batch(args: list[Any], dims: list[Any], **params: Any) -> tuple[Any, int]:
+    """A batch of products as one BLAS call wherever one operand is shared: a shared matrix
+    times a batch of vectors is a matrix-matrix product; a batch of matrices beside a shared
+    matrix is folded into the rows (or the columns) of one. Otherwise a stacked matmul, with
+    the batch first and 1-D operands made matrices as NumPy makes them."""
+    _check_params(params)
+    (a, b), (da, db) = args, dims
+    ra, rb = ndim_of(a) - (da is not None), ndim_of(b) - (db is not None)
+    a, b = to_front(a, da), to_front(b, db)
+    if db is None and ra == 1 and rb == 2:  # x @ W for every x
+        return matmul(a, b), 0
+    if da is None and ra == 2 and rb == 1:  # W @ x for every x: the rows x @ W.T
+        return matmul(b, _mT(a)), 0
+    if ra == 1:
+        a = cnp.expand_dims(a, -2)
+    if rb == 1:
+        b = cnp.expand_dims(b, -1)
+    ra2, rb2 = max(ra, 2), max(rb, 2)
+    if db is None and ra2 == 2 and rb2 == 2:  # (B, n, k) @ (k, m): B*n rows at once
+        bsz, n, k = shape_of(a)
+        out, d = _reshape(matmul(_reshape(a, (bsz * n, k)), b), (bsz, n, -1)), 0
+    elif da is None and ra2 == 2 and rb2 == 2:  # (n, k) @ (B, k, m): B*m columns at once
+        bsz, k, m = shape_of(b)
+        columns = _reshape(_transpose(b, (1, 0, 2)), (k, bsz * m))
+        out, d = _reshape(matmul(a, columns), (shape_of(a)[0], bsz, m)), 1
+    elif da is not None and db is not None and shape_of(a)[-1] == 1:  # outer products
+        (a, b), d = aligned([a, b], [0, 0], front=True)
+        out = cnp.multiply(a, b)
+    else:
+        (a, b), d = aligned([a, b], [None if da is None else 0, None if db is None else 0], True)
+        out = matmul(a, b)
+    if rb == 1:
+        out = cnp.squeeze(out, axis=-1)
+    if ra == 1:
+        out = cnp.squeeze(out, axis=-2)
+    return out, d
+
+
 defvjp(matmul, _matmul_vjp_a, _matmul_vjp_b)
 defjvp_joint(matmul, _matmul_jvp)
+defbatch(matmul, _matmul_batch)
 
 
 # ------------------------------------------------- tensordot and what reduces to matmul
@@ -510,8 +560,20 @@ def _einsum_jvp(
     return result
 
 
+def _einsum_batch(args: list[Any], dims: list[Any], spec: str, optimize: Any = False) -> Any:
+    """One einsum with a fresh label for the batch, on the batched operands and the output."""
+    ins, out = _parse(
+        spec, tuple(ndim_of(a) - (d is not None) for a, d in zip(args, dims, strict=False))
+    )
+    (label,) = _fresh("".join(ins) + out, 1)
+    terms = [t if d is None else label + t for t, d in zip(ins, dims, strict=True)]
+    ops = [to_front(a, d) for a, d in zip(args, dims, strict=True)]
+    return _einsum(*ops, spec=",".join(terms) + "->" + label + out, optimize=optimize), 0
+
+
 defvjp(_einsum, *(functools.partial(_einsum_vjp, k) for k in range(_MAX_OPERANDS)))
 defjvp_joint(_einsum, _einsum_jvp)
+defbatch(_einsum, _einsum_batch)
 
 
 def einsum(*operands: Any, **kwargs: Any) -> Any:
@@ -551,6 +613,7 @@ defjvp(
     lambda t, ans, a, b: _cross3(lift(t, a, ans), b),
     lambda t, ans, a, b: _cross3(a, lift(t, b, ans)),
 )
+defbatch(_cross3, elementwise_batch(_cross3, front=True))
 
 
 def _as_3vectors(x: Any) -> Any:

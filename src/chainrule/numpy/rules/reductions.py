@@ -78,10 +78,19 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from chainrule import numpy as cnp
+from chainrule.core.batching import defbatch
 from chainrule.core.primitive import Primitive, argument_rule, defjvp_joint, defvjp, primitive
 from chainrule.core.trace import Tracer, dtype_of, float_dtype, primal
 
-from .common import batch_ndim, conj_if_complex, ndim_of, normalize_axes, select, shape_of
+from .common import (
+    batch_ndim,
+    conj_if_complex,
+    ndim_of,
+    normalize_axes,
+    select,
+    shape_of,
+    to_front,
+)
 from .indexing import contains_tracer
 
 _NoValue: Any = np._NoValue
@@ -214,6 +223,33 @@ def defreduction(prim: Primitive, vjp: ReverseRule, jvp: ForwardRule) -> None:
 
     defvjp(prim, reverse)
     defjvp_joint(prim, forward)
+    defbatch(prim, _batch_along_axes(prim, signature))
+
+
+def _batch_along_axes(prim: Primitive, signature: inspect.Signature) -> Any:
+    """The batching rule of a reduction (or cumulative function) of its first argument: the
+    batch goes first and `axis` shifts past it. ``axis=None`` reduces every axis of one
+    example, or for a cumulative function runs along one example flattened."""
+    flattens = "cum" in str(prim.name)
+
+    def batch(args: list[Any], dims: list[Any], **params: Any) -> tuple[Any, int]:
+        x, *rest = args
+        if any(d is not None for d in dims[1:]):
+            raise NotImplementedError(f"chainrule.vmap: {prim.name} batched beyond its input")
+        x = to_front(x, dims[0])
+        bound = signature.bind(x, *rest, **params).arguments
+        bound.pop(next(iter(bound)))
+        rank = ndim_of(x) - 1
+        axis = bound.get("axis")
+        if axis is None and flattens:
+            x, bound["axis"] = cnp.reshape(x, (shape_of(x)[0], -1)), 1
+        elif axis is None:
+            bound["axis"] = tuple(range(1, rank + 1))
+        else:
+            bound["axis"] = shifted(axis, rank, 1)
+        return prim(x, **bound), 0
+
+    return batch
 
 
 # ------------------------------------------------------- sums, means and extrema: weighted sums

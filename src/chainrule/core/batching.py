@@ -1,0 +1,208 @@
+"""Batching (`vmap`): run a function of one example on a whole batch at once.
+
+A batched value is a `BatchTracer`: its `value` holds every example, stacked along the axis
+`bdim`, but to the function being mapped it looks like one example (its `shape` leaves that
+axis out). Each primitive has a *batching rule*, kept beside its derivative rules::
+
+    rule(args, dims, **params) -> (out, out_dim)
+
+`args` are the values as stored, `dims[i]` the batch axis of argument ``i`` (None for a value
+shared by every example), and the rule computes all examples in one call, as a person would
+write it by hand (a batched matmul, a reduction over shifted axes, an index with the batch
+axis kept), returning where the batch axis of the result is (a tuple for a primitive with
+several results; None for a result that does not depend on the batch).
+
+Like every transform, a batch trace has a level, so `vmap` composes with `grad`, `jvp` and
+itself in any order: a rule calls primitives on the values it unwrapped, and whatever lower
+tracers those carry are processed by their own traces.
+
+A primitive without a rule (one a user defined with `chainrule.extend.primitive`) runs once
+per example in a Python loop, with a one-time warning naming it; `defbatch` gives it a rule.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .trace import Trace, Tracer, leaked_error, primal, shape_of
+
+if TYPE_CHECKING:
+    from .primitive import Primitive
+
+BatchRule = Callable[..., tuple[Any, Any]]
+
+
+class BatchTracer(Tracer):
+    """One example of a batch: `value` holds all of them, stacked along axis `bdim`."""
+
+    __slots__ = ("bdim",)
+    batched = True
+
+    def __init__(self, value: Any, bdim: int, trace: BatchTrace) -> None:
+        self.value = value
+        self.bdim = bdim
+        self._trace = trace
+
+    def stripped(self) -> BatchTracer:
+        """This batch with every derivative it carries dropped (see `core.trace.primal`)."""
+        value = primal(self.value)
+        trace: Any = self._trace
+        return self if value is self.value else BatchTracer(value, self.bdim, trace)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        s = tuple(self.value.shape)
+        return s[: self.bdim] + s[self.bdim + 1 :]
+
+    @property
+    def ndim(self) -> int:
+        return self.value.ndim - 1
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for k in self.shape:
+            n *= k
+        return n
+
+
+class BatchTrace(Trace):
+    """One running `vmap`, over `size` examples."""
+
+    __slots__ = ("size",)
+
+    def __init__(self, size: int, owner: Any = None) -> None:
+        super().__init__(owner)
+        self.size = size
+
+    def unwrap(self, args: Sequence[Any]) -> tuple[list[Any], list[int | None], bool]:
+        vals = list(args)
+        dims: list[int | None] = [None] * len(args)
+        for i, a in enumerate(args):
+            if isinstance(a, BatchTracer) and a._trace is self:
+                vals[i], dims[i] = a.value, a.bdim
+        return vals, dims, False
+
+    def wrap(self, value: Any, bdim: int | None) -> Any:
+        return value if bdim is None else BatchTracer(value, bdim, self)
+
+    def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        if self.ended:
+            raise leaked_error(self, prim)
+        vals, dims, _ = self.unwrap(args)
+        rule = prim.batch or _loop_rule(prim)
+        try:
+            out, out_dim = rule(vals, dims, **params)
+        except ValueError as e:
+            if type(e) is not ValueError:
+                raise
+            raise batched_shape_error(prim, vals, dims, e) from None
+        if prim.multiple_results:
+            return tuple(self.wrap(o, d) for o, d in zip(out, out_dim, strict=True))
+        return self.wrap(out, out_dim)
+
+
+def batched_shape_error(
+    prim: Primitive, vals: Sequence[Any], dims: Sequence[int | None], error: ValueError
+) -> ValueError:
+    """NumPy's refusal of a batched call, told in the shapes of one example."""
+    from .trace import ShapeError
+
+    shapes = []
+    for v, d in zip(vals, dims, strict=True):
+        if hasattr(v, "shape") or isinstance(v, (int, float, complex)):
+            s = tuple(shape_of(v))
+            shapes.append(s if d is None else s[:d] + s[d + 1 :])
+    listed = " and ".join(map(str, shapes)) if shapes else "these arguments"
+    return ShapeError(f"chainrule: {prim.name} of shapes {listed} (one example of a vmap): {error}")
+
+
+# ---------------------------------------------------------------------------- rules
+
+
+def defbatch(prim: Primitive, rule: BatchRule) -> None:
+    """Give `prim` its batching rule, ``rule(args, dims, **params) -> (out, out_dim)``."""
+    prim.batch = rule
+
+
+class _Ops:
+    """The array functions the core needs to batch without rules (set by `chainrule.numpy`,
+    as the core knows no NumPy function of its own): select one example, stack them."""
+
+    take: Callable[[Any, int, int], Any]
+    stack: Callable[[Sequence[Any]], Any]
+
+
+ops = _Ops()
+
+_warned: set[str] = set()
+
+
+def _loop_rule(prim: Primitive) -> BatchRule:
+    """Run `prim` once per example and stack the results along axis 0: correct for any
+    primitive, but a Python loop, so it warns (once per primitive) that a rule is missing."""
+
+    def loop(vals: list[Any], dims: list[int | None], **params: Any) -> tuple[Any, Any]:
+        if str(prim.name) not in _warned:
+            _warned.add(str(prim.name))
+            warnings.warn(
+                f"chainrule.vmap: the primitive {prim.name} has no batching rule, so it runs "
+                "once per example in a Python loop (correct, but slow). Give it a rule with "
+                "`chainrule.extend.defbatch`.",
+                BatchingWarning,
+                stacklevel=4,
+            )
+        size = next(shape_of(v)[d] for v, d in zip(vals, dims, strict=True) if d is not None)
+        results = [
+            prim(
+                *(v if d is None else ops.take(v, b, d) for v, d in zip(vals, dims, strict=True)),
+                **params,
+            )
+            for b in range(size)
+        ]
+        if prim.multiple_results:
+            columns = list(zip(*results, strict=True))
+            return tuple(ops.stack(c) for c in columns), (0,) * len(columns)
+        return ops.stack(results), 0
+
+    return loop
+
+
+class BatchingWarning(UserWarning):
+    """A primitive with no batching rule ran once per example under `vmap`."""
+
+
+# ---------------------------------------------------------------------------- in use
+
+_active = [0]  # how many vmaps are running: functions with no rules check it (`nondiff`)
+
+
+def active() -> bool:
+    """Whether any `vmap` is running (so a plain value may hide a batch axis in a tracer)."""
+    return _active[0] > 0
+
+
+def top_batch_trace(values: Sequence[Any]) -> BatchTrace | None:
+    """The highest-level batch trace among the tracers of `values` (at any depth), or None."""
+    top: BatchTrace | None = None
+    for x in values:
+        while isinstance(x, Tracer):
+            if isinstance(x, BatchTracer) and (top is None or x._trace.level > top.level):
+                top = x._trace  # type: ignore[assignment]
+            x = x.value
+    return top
+
+
+def lower_to(x: Any, trace: BatchTrace) -> tuple[Any, int | None]:
+    """`x` with every tracer above `trace` stripped, unwrapped from `trace`: (value, bdim).
+
+    For functions that are constant almost everywhere (comparisons, rounding, index
+    functions): their result has no derivative, but it does have a batch axis.
+    """
+    while isinstance(x, Tracer) and x._trace.level > trace.level:
+        x = x.value
+    if isinstance(x, BatchTracer) and x._trace is trace:
+        return x.value, x.bdim
+    return x, None
