@@ -40,6 +40,18 @@ def test_readme_block_is_the_generated_one(entries: list[_coverage.Entry]) -> No
     assert current == _coverage.render(entries), f"README.md's coverage table drifted: {FIX}"
 
 
+def test_every_differentiable_function_vmaps_or_says_why(entries: list[_coverage.Entry]) -> None:
+    keys = {f"{e.namespace}.{e.name}": e for e in entries}
+    unbatched = [k for k, e in keys.items() if e.reverse and not e.vmap]
+    undeclared = [keys[k].errors for k in unbatched if k not in _coverage.NOT_BATCHABLE]
+    assert not undeclared, (
+        "vmap of the probe fails: give the primitives batching rules, or say why it cannot "
+        f"be batched in _coverage.NOT_BATCHABLE: {undeclared}"
+    )
+    stale = [k for k in _coverage.NOT_BATCHABLE if k in keys and k not in unbatched]
+    assert not stale, f"these batch now: remove them from NOT_BATCHABLE: {stale}"
+
+
 def test_rewrite_replaces_only_the_block() -> None:
     text = f"before\n{_coverage.START}\nold\n{_coverage.END}\nafter\n"
     block = f"{_coverage.START}\nnew\n{_coverage.END}\n"

@@ -5,7 +5,9 @@ which it passes through unchanged) is *probed*: called on a small input built fr
 vector, reduced to a scalar, and differentiated in reverse mode (`grad`) and forward mode
 (`jvp`); each derivative is compared with central differences. So "yes" in the table means a
 derivative that ran and agreed, not a rule that merely exists; a derivative that runs but
-disagrees stops the generator (`ProbeError`), never a silently wrong table. "complex" is
+disagrees stops the generator (`ProbeError`), never a silently wrong table. "vmap" means
+the probe mapped over a batch of three inputs, and its gradient mapped (``vmap(grad)``),
+both agree with a loop over the examples. "complex" is
 read from the ``COMPLEX`` tuples of the modules that define the functions (the names their
 tests check on complex values), and those are probed on a complex input too. Conventions at
 kinks and ties, and the arguments a function is not differentiable in, come from `NOTES`, a
@@ -160,6 +162,10 @@ NOTES = {
 
 # Names that differentiate on no probe, with the reason the table gives.
 NOT_DIFFERENTIABLE: dict[str, str] = {}
+
+# Differentiable names that `vmap` refuses by nature (a result whose shape depends on the
+# values), with the reason the table gives.
+NOT_BATCHABLE: dict[str, str] = {}
 
 # The probe input: distinct entries inside every domain the probes need (0 < x < 1).
 X0 = np.array([0.3, 0.55, 0.7, 0.45])
@@ -432,6 +438,7 @@ class Entry:
     forward: bool
     complex: bool
     note: str
+    vmap: bool = False
     methods: tuple[str, ...] = ()  # scipy.stats: the methods of the distribution
     errors: tuple[str, ...] = ()  # why reverse or forward (or the complex probe) failed
 
@@ -505,6 +512,18 @@ def _probe(
     return reverse, forward
 
 
+def _vmap_probe(label: str, scalar: Callable[[Any], Any]) -> list[str]:
+    """Why `vmap` of the probe, or of its gradient, fails ([] if both agree with a loop)."""
+    batch = np.stack([X0 * (1.0 - 0.1 * b) for b in range(3)])
+
+    def check() -> None:
+        for what, f in (("vmap", scalar), ("vmap(grad)", cr.grad(scalar))):
+            loop = np.stack([np.asarray(f(x)) for x in batch])
+            _agree(f"{what} of {label}", cr.vmap(f)(batch), loop)
+
+    return _refusal(f"{label} vmap", check)
+
+
 def _complex_names(namespace: str, module: Any, name: str) -> bool:
     """Whether `name` is in the COMPLEX tuple of a module of this package that defines it."""
     obj = getattr(module, name)
@@ -568,8 +587,14 @@ def entry(namespace: str, module: Any, name: str) -> Entry:
     if cplx:
         errors += _complex_probe(key, obj, build, scalar)
     reverse, forward = not reverse_errors, not forward_errors
+    vmap_errors = _vmap_probe(key, scalar) if reverse else ["no reverse derivative"]
     note = NOTES.get(key, "") if reverse or forward else NOT_DIFFERENTIABLE.get(key, "")
-    return Entry(namespace, name, reverse, forward, cplx, note, methods, tuple(errors))
+    if vmap_errors and key in NOT_BATCHABLE:
+        note = "; ".join(filter(None, (note, NOT_BATCHABLE[key])))
+    return Entry(
+        namespace, name, reverse, forward, cplx, note, not vmap_errors, methods,
+        tuple(errors + vmap_errors if reverse else errors),
+    )  # fmt: skip
 
 
 def _complex_probe(key: str, fn: Any, build: Build, scalar: Callable[[Any], Any]) -> list[str]:
@@ -623,21 +648,23 @@ def render(entries: list[Entry]) -> str:
         "tests/test_coverage.py fails when it drifts -->",
     ]
     for namespace, *_ in namespaces():
-        rows: dict[tuple[bool, bool, bool, str, tuple[str, ...]], list[str]] = {}
+        rows: dict[tuple[bool, bool, bool, bool, str, tuple[str, ...]], list[str]] = {}
         for e in entries:
             if e.namespace == namespace:
-                key = (e.reverse, e.forward, e.complex, e.note, e.methods)
+                key = (e.reverse, e.forward, e.vmap, e.complex, e.note, e.methods)
                 rows.setdefault(key, []).append(f"`{e.name}`")
         lines += [
             "",
             f"`chainrule.{namespace}`:",
             "",
-            "| functions | reverse | forward | complex | at a kink, ties, limits |",
-            "|---|---|---|---|---|",
+            "| functions | reverse | forward | vmap | complex | at a kink, ties, limits |",
+            "|---|---|---|---|---|---|",
         ]
-        for (rev, fwd, cplx, note, methods), names in sorted(rows.items(), key=lambda kv: kv[1]):
+        for key, names in sorted(rows.items(), key=lambda kv: kv[1]):
+            rev, fwd, vm, cplx, note, methods = key
             shown = " ".join(names) + (f" (`{' '.join(methods)}`)" if methods else "")
-            lines.append(f"| {shown} | {yes[rev]} | {yes[fwd]} | {yes[cplx]} | {note} |")
+            cells = " | ".join(yes[b] for b in (rev, fwd, vm, cplx))
+            lines.append(f"| {shown} | {cells} | {note} |")
         nondiff = sorted(pass_through(namespace))
         if nondiff:
             lines += [

@@ -2,8 +2,8 @@
 
 Each one flattens the differentiated arguments to a list of array leaves, runs the core
 (`vjp_flat` / `jvp_flat`) on a flat version of the user's function, and rebuilds pytrees.
-Jacobians push a whole identity basis through one pass as a batch of tangents; reverse
-Jacobians get their batch by pushing cotangents forward through the (linear) backward pass.
+Forward Jacobians push a whole identity basis through one pass as a batch of tangents;
+reverse Jacobians map the backward pass over a basis of cotangents with `vmap`.
 """
 
 from __future__ import annotations
@@ -584,11 +584,8 @@ def _reverse_jacobian(flat: _Flat, argnums: Argnums, holomorphic: bool) -> Any:
     _require(outs, flat.fun, "jacrev", "outputs", holomorphic)
     if len(outs) == 1 and _size(outs[0]) == 1:
         rows = [backward([np.ones(shape_of(outs[0]), float_dtype(outs[0]))])]
-    else:
-        zero_cts = [np.zeros(shape_of(o), float_dtype(o)) for o in outs]
-        batched = _push_basis(
-            lambda basis, size: jvp_flat(backward, zero_cts, basis, (size,))[1], outs
-        )
+    else:  # a batch of backward passes, one per output coordinate
+        batched = _push_basis(lambda basis, size: vmap(backward)(basis), outs)
         rows = [list(r) for r in zip(*_blocks(batched, outs), strict=False)]
     per_out = []
     for o, grads in zip(outs, rows, strict=False):
