@@ -82,6 +82,13 @@ _OPERATORS: dict[str, Any] = {
     "__ge__": _method("greater_equal"),
     "__eq__": _method("equal"),
     "__ne__": _method("not_equal"),
+    "__invert__": _method("invert"),
+    "__and__": _method("bitwise_and"),
+    "__rand__": _method("bitwise_and"),
+    "__or__": _method("bitwise_or"),
+    "__ror__": _method("bitwise_or"),
+    "__xor__": _method("bitwise_xor"),
+    "__rxor__": _method("bitwise_xor"),
     "__getitem__": index,
     "__iter__": _iter,
 }

@@ -47,10 +47,11 @@ from typing import Any
 import numpy as np
 
 from chainrule import numpy as cnp
+from chainrule.core.batching import defbatch
 from chainrule.core.primitive import primitive
 from chainrule.core.trace import Tracer, dtype_of, primal
 
-from .common import deflinear, ndim_of, shape_of
+from .common import batch_size, deflinear, ndim_of, nondiff, shape_of, to_front
 
 _BASIC = (int, np.integer, slice, type(None), type(Ellipsis))
 
@@ -96,8 +97,53 @@ def _batched(fn: Any, t: Any, nb: int) -> Any:
     return cnp.transpose(out, tuple(range(m - nb, m)) + tuple(range(m - nb)))
 
 
-def _getitem_impl(x: Any, index: tuple[Any, ...]) -> Any:
-    return x[index]
+class _Hole:
+    """Marks, in an index, where a traced index array goes (it is passed by position)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<traced index>"
+
+
+_HOLE = _Hole()
+
+
+def _fill(index: tuple[Any, ...], arrays: tuple[Any, ...]) -> tuple[Any, ...]:
+    """`index` with its holes filled, in order, by `arrays`."""
+    pending = iter(arrays)
+    return tuple(next(pending) if i is _HOLE else i for i in index)
+
+
+def _holes(key: tuple[Any, ...]) -> tuple[tuple[Any, ...], list[Any]]:
+    """Split `key` into a static template and its traced index arrays (passed by position,
+    so that every trace, `vmap`'s included, sees them)."""
+    arrays = []
+    template = []
+    for i in key:
+        if isinstance(i, Tracer):
+            i = primal(i)  # an index is never differentiated; a batch of them stays one
+        if isinstance(i, Tracer):
+            if dtype_of(i).kind == "b":
+                raise TypeError(
+                    "chainrule.vmap: indexing with a boolean mask computed from each example "
+                    "(`x[x > 0]`) gives a result whose shape depends on the values, so the "
+                    "examples cannot be stacked. Keep the shape fixed: `np.where(mask, x, 0)` "
+                    "(then reduce), or `np.sum(x, where=mask)`."
+                )
+            if dtype_of(i).kind not in "iu":
+                raise IndexError(
+                    "arrays used as indices must be of integer (or boolean) type, "
+                    f"not {dtype_of(i)}"
+                )
+            arrays.append(i)
+            i = _HOLE
+        template.append(i)
+    return tuple(template), arrays
+
+
+def _getitem_impl(x: Any, index: tuple[Any, ...], *arrays: Any) -> Any:
+    return x[_fill(index, arrays) if arrays else index]
 
 
 def _writes_once(index: tuple[Any, ...], shape: tuple[int, ...]) -> bool:
@@ -123,7 +169,9 @@ def _writes_once(index: tuple[Any, ...], shape: tuple[int, ...]) -> bool:
     return bool(n == 0 or np.bincount((i % n).ravel(), minlength=n).max(initial=0) <= 1)
 
 
-def _scatter_add_impl(g: Any, index: tuple[Any, ...], shape: tuple[int, ...]) -> Any:
+def _scatter_add_impl(g: Any, index: tuple[Any, ...], shape: tuple[int, ...], *arrays: Any) -> Any:
+    if arrays:
+        index = _fill(index, arrays)
     out = np.zeros(shape, np.result_type(g))
     if _writes_once(index, shape):
         out[index] = g
@@ -142,27 +190,133 @@ scatter_add.__doc__ = "Zeros of `shape` with `g` added at `index` (repeated indi
 
 deflinear(
     getitem,
-    lambda g, ans, x, index: scatter_add(g, index, shape_of(x)),
-    lambda t, nb, ans, x, index: (
-        getitem(t, (slice(None),) * nb + index)
+    lambda g, ans, x, index, *arrays: scatter_add(g, index, shape_of(x), *arrays),
+    lambda t, nb, ans, x, index, *arrays: (
+        getitem(t, (slice(None),) * nb + index, *arrays)
         if is_basic(index)
-        else _batched(lambda v: getitem(v, index), t, nb)
+        else _batched(lambda v: getitem(v, index, *arrays), t, nb)
     ),
 )
 deflinear(
     scatter_add,
-    lambda g, ans, y, index, shape: getitem(g, index),
-    lambda t, nb, ans, y, index, shape: (
-        scatter_add(t, (slice(None),) * nb + index, shape_of(t)[:nb] + shape)
+    lambda g, ans, y, index, shape, *arrays: getitem(g, index, *arrays),
+    lambda t, nb, ans, y, index, shape, *arrays: (
+        scatter_add(t, (slice(None),) * nb + index, shape_of(t)[:nb] + shape, *arrays)
         if is_basic(index)
-        else _batched(lambda v: scatter_add(v, index, shape + shape_of(t)[:nb]), t, nb)
+        else _batched(lambda v: scatter_add(v, index, shape + shape_of(t)[:nb], *arrays), t, nb)
     ),
 )
 
 
+def gather(x: Any, key: tuple[Any, ...]) -> Any:
+    """``x[key]`` for a normalized `key` whose index arrays may be traced."""
+    template, arrays = _holes(key)
+    return getitem(x, template, *arrays)
+
+
+def scatter(g: Any, key: tuple[Any, ...], shape: tuple[int, ...]) -> Any:
+    """Zeros of `shape` with `g` added at `key` (a normalized key, index arrays maybe traced)."""
+    template, arrays = _holes(key)
+    return scatter_add(g, template, shape, *arrays)
+
+
 def index(x: Any, key: Any) -> Any:
-    """``x[key]`` on a traced `x` (with ``...`` spelt out, so batch axes can trail)."""
-    return getitem(x, normalize_index(key, ndim_of(x)))
+    """``x[key]`` on a traced `x` or with a traced index (``...`` spelt out, so batch axes
+    can trail)."""
+    key = normalize_index(key, ndim_of(x))
+    for i in key:
+        if isinstance(i, Tracer):
+            return gather(x, key)
+    return getitem(x, key)
+
+
+# ---------------------------------------------------------------------------- batching
+#
+# Under `vmap` an index entry is static or a batch of index arrays, and the indexed array
+# (or the cotangent scattered back) is batched or shared. All examples are indexed at once by
+# one key: a full slice over the batch axis when the index is static, an ``arange`` over it
+# when the index arrays are batched (pairing example b's array with example b's indices).
+# NumPy puts the axes of the advanced indices where the first one is when they are adjacent,
+# and in front otherwise; the batch entry goes just before them, so the batch axis of the
+# result lands at a position known in advance, with no transpose.
+
+
+def _batched_key(
+    index: tuple[Any, ...], arrays: list[Any], dims: list[int | None], ndim: int, size: int,
+    batch: str | None,
+) -> tuple[tuple[Any, ...], int, int]:  # fmt: skip
+    """The key indexing every example at once: (key, q, p), the batch axis being axis `q`
+    of the indexed array and axis `p` of the result.
+
+    `batch` is the entry put over the batch axis: "slice", "arange", or None for a shared
+    indexed array (then batched index arrays alone carry the batch).
+    """
+    filled = _fill(index, tuple(to_front(a, d) for a, d in zip(arrays, dims, strict=True)))
+    lead = iter([d is not None for d in dims])
+    entries: list[tuple[Any, bool]] = []  # (entry, whether it has a leading batch axis)
+    for i, was in zip(filled, index, strict=True):
+        if was is _HOLE:
+            entries.append((i, next(lead)))
+        elif is_mask(i):
+            entries.extend((k, False) for k in np.nonzero(i))
+        else:
+            entries.append((i, False))
+    entries += [(slice(None), False)] * (ndim - sum(e is not None for e, _ in entries))
+    basic = all(isinstance(e, _BASIC) for e, _ in entries)
+    advanced = [] if basic else [k for k, (e, _) in enumerate(entries) if not _is_axis(e)]
+    rank = max((ndim_of(e) - b for e, b in entries if not _is_axis(e)), default=0)
+    key = [
+        cnp.reshape(e, (size,) + (1,) * (rank + 1 - ndim_of(e)) + shape_of(e)[1:]) if b else e
+        for e, b in entries
+    ]
+    if advanced and advanced == list(range(advanced[0], advanced[-1] + 1)):
+        at = advanced[0]
+        q = sum(e is not None for e in key[:at])
+        p = sum(_is_axis(e) for e in key[:at])
+    else:
+        at = q = p = 0
+        if advanced and batch == "slice":
+            p = rank  # the advanced axes go in front, the batch's slice after them
+    if batch == "slice":
+        key.insert(at, slice(None))
+    elif batch == "arange":
+        key.insert(at, np.arange(size).reshape((size,) + (1,) * rank))
+    return tuple(key), q, p
+
+
+def _is_axis(e: Any) -> bool:
+    """Whether index entry `e` is a slice or ``None`` (an axis of the result in place)."""
+    return isinstance(e, (slice, type(None)))
+
+
+def _getitem_batch(args: list[Any], dims: list[int | None]) -> tuple[Any, int]:
+    x, index, *arrays = args
+    dx, _, *da = dims
+    stacked = any(d is not None for d in da)
+    batch = None if dx is None else "arange" if stacked else "slice"
+    ndim = ndim_of(x) - (dx is not None)
+    key, q, p = _batched_key(index, arrays, da, ndim, batch_size(args, dims), batch)
+    if dx is not None:
+        x = cnp.moveaxis(x, dx, q)
+    return gather(x, key), p
+
+
+def _scatter_add_batch(args: list[Any], dims: list[int | None]) -> tuple[Any, int]:
+    g, index, shape, *arrays = args
+    dg, _, _, *da = dims
+    size = batch_size(args, dims)
+    batch = "arange" if any(d is not None for d in da) else "slice"
+    key, q, p = _batched_key(index, arrays, da, len(shape), size, batch)
+    if dg is None:
+        s = shape_of(g)
+        g = cnp.broadcast_to(cnp.reshape(g, (*s[:p], 1, *s[p:])), (*s[:p], size, *s[p:]))
+    else:
+        g = cnp.moveaxis(g, dg, p)
+    return scatter(g, key, (*shape[:q], size, *shape[q:])), q
+
+
+defbatch(getitem, _getitem_batch)
+defbatch(scatter_add, _scatter_add_batch)
 
 
 def normalize_axis(axis: Any, ndim: int) -> int:
@@ -190,12 +344,12 @@ def take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "r
     >>> cr.grad(lambda x: np.take(x, [0, 2, 0]).sum())(np.zeros(3))
     array([2., 0., 1.])
     """
-    if not contains_tracer(a):
+    if not contains_tracer((a, indices)):
         return np.take(a, indices, axis=axis, out=out, mode=mode)  # type: ignore[call-overload]
     a = cnp.asarray(a)
     if out is not None:
         raise TypeError("chainrule.numpy.take: `out=` is not supported on traced arrays")
-    idx = np.asarray(indices)
+    idx = _index_array(indices)
     if axis is None:
         a, axis = cnp.reshape(a, -1), 0
     axis = normalize_axis(axis, ndim_of(a))
@@ -203,8 +357,13 @@ def take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "r
     if mode == "wrap":
         idx = idx % n
     elif mode == "clip":
-        idx = np.clip(idx, 0, n - 1)
-    return getitem(a, along(axis, idx))
+        idx = cnp.clip(idx, 0, n - 1)
+    return gather(a, along(axis, idx))
+
+
+def _index_array(indices: Any) -> Any:
+    """An index as an array: plain, or (under `vmap`) a batch of them; never differentiated."""
+    return primal(indices) if isinstance(indices, Tracer) else np.asarray(indices)
 
 
 def take_along_axis(arr: Any, indices: Any, axis: Any = -1) -> Any:
@@ -217,21 +376,21 @@ def take_along_axis(arr: Any, indices: Any, axis: Any = -1) -> Any:
     array([[0., 1.],
            [1., 0.]])
     """
-    if not contains_tracer(arr):
+    if not contains_tracer((arr, indices)):
         return np.take_along_axis(arr, indices, axis=axis)
     arr = cnp.asarray(arr)
-    idx = np.asarray(indices)
+    idx = _index_array(indices)
     if axis is None:
         arr, axis = cnp.reshape(arr, -1), 0
     shape = shape_of(arr)
-    if idx.ndim != len(shape):
+    if ndim_of(idx) != len(shape):
         raise ValueError("`indices` and `arr` must have the same number of dimensions")
     axis = normalize_axis(axis, len(shape))
     key = tuple(
         idx if k == axis else np.arange(n).reshape((1,) * k + (n,) + (1,) * (len(shape) - k - 1))
         for k, n in enumerate(shape)
     )
-    return getitem(arr, key)
+    return gather(arr, key)
 
 
 def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, **kwargs: Any) -> Any:
@@ -325,8 +484,19 @@ def partition(
         )
     if axis is None:
         a, axis = cnp.reshape(a, -1), -1
-    perm = np.argpartition(primal(a), kth, axis=axis, kind=kind)  # type: ignore[arg-type]
+    perm = _argpartition(primal(a), kth, axis=axis, kind=kind)
     return take_along_axis(a, perm, axis)
+
+
+def _argpartition_batch(fn: Any, args: list[Any], dims: list[int | None], *, axis: int,
+                        kind: str) -> tuple[Any, int]:  # fmt: skip
+    """Every example partitioned at once, along its axis shifted past the batch."""
+    a, kth = args
+    a = to_front(a, dims[0])
+    return fn(a, kth, axis=axis % (ndim_of(a) - 1) + 1, kind=kind), 0
+
+
+_argpartition = nondiff(np.argpartition, _argpartition_batch)
 
 
 def _rounds(key: Any, shape: tuple[int, ...]) -> tuple[Any, list[Any]]:
@@ -367,7 +537,7 @@ class _AtRef:
     def get(self, **kwargs: Any) -> Any:
         """``x[key]``."""
         _check_mode("get", kwargs)
-        return self.x[self.key]
+        return index(self.x, self.key) if contains_tracer((self.x, self.key)) else self.x[self.key]
 
     def _update(self, name: str, v: Any, kwargs: dict[str, Any]) -> Any:
         _check_mode(name, kwargs)

@@ -46,6 +46,11 @@ _ELEMENTWISE = [
     "isclose",
     "isreal",
     "iscomplex",
+    "invert",
+    "bitwise_not",
+    "bitwise_and",
+    "bitwise_or",
+    "bitwise_xor",
 ]
 # Reductions along `axis`: with axis=None, the arg- functions see one example flattened.
 _FLAT_WHEN_NONE = ["argmax", "argmin", "argsort"]
