@@ -42,6 +42,7 @@ order them as NumPy does (lexicographically). Complex `v` written into a real `x
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -423,6 +424,7 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Any:
     >>> cr.grad(lambda w: np.bincount([0, 1, 1], weights=w) @ np.array([1.0, 10.0]))(np.ones(3))
     array([ 1., 10., 10.])
     """
+    _refuse_batched("bincount", x, "counts of 0..n-1 are `np.sum(x[:, None] == np.arange(n), 0)`")
     idx = np.asarray(primal(x))
     if not contains_tracer(weights):
         return np.bincount(idx, weights, minlength)
@@ -439,6 +441,17 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Any:
     return scatter_add(w, (idx,), (n,))
 
 
+def _refuse_batched(name: str, x: Any, fix: str) -> None:
+    """Refuse an argument that differs between the examples of a `vmap` when the result's
+    shape would depend on its values (then the examples cannot be stacked)."""
+    if isinstance(primal(x), Tracer):
+        raise TypeError(
+            f"chainrule.vmap: numpy.{name} of a value that differs between the examples has a "
+            "result whose shape depends on the values, so the examples cannot be stacked. "
+            f"Use a fixed-size form: {fix}."
+        )
+
+
 _np_unique: Any = np.unique  # (its typing overloads want literal flags)
 
 
@@ -452,6 +465,7 @@ def unique(ar: Any, return_index: bool = False, return_inverse: bool = False,
     >>> cr.grad(lambda x: np.unique(x) @ np.array([1.0, 10.0]))(np.array([2.0, 1.0, 2.0]))
     array([10.,  1.,  0.])
     """
+    _refuse_batched("unique", ar, "`np.sort(x)`, with repeats where `s[1:] == s[:-1]`")
     if not isinstance(ar, Tracer):
         return _np_unique(primal(ar), return_index, return_inverse, return_counts, axis, **kwargs)
     found = _np_unique(primal(ar), True, return_inverse, return_counts, axis, **kwargs)
@@ -542,7 +556,7 @@ class _AtRef:
     def _update(self, name: str, v: Any, kwargs: dict[str, Any]) -> Any:
         _check_mode(name, kwargs)
         x, key = self.x, self.key
-        if not contains_tracer((x, v)):
+        if not contains_tracer((x, v, key)):
             out = np.array(x, copy=True)
             if name == "set":
                 out[key] = v
@@ -551,6 +565,8 @@ class _AtRef:
             return out
         x = cnp.asarray(x)
         shape = shape_of(x)
+        if contains_tracer(key):
+            return _update_traced_key(name, x, normalize_index(key, len(shape)), v)
         where, rounds = _rounds(key, shape)
         v = cnp.broadcast_to(cnp.astype(cnp.asarray(v), dtype_of(x)), np.shape(where))
         index = normalize_index(key, len(shape))
@@ -598,6 +614,33 @@ class _AtRef:
     def max(self, values: Any, **kwargs: Any) -> Any:
         """`x` with ``x[key]`` replaced by ``maximum(x[key], values)``."""
         return self._update("max", values, kwargs)
+
+
+def _update_traced_key(name: str, x: Any, key: tuple[Any, ...], v: Any) -> Any:
+    """``x.at[key]`` with index arrays computed from each example under `vmap`: one scatter.
+
+    ``add`` accumulates repeated indices; ``set`` keeps the last occurrence of each, found by
+    sorting the positions reached (the rounds of the static path depend on the values).
+    """
+    shape = shape_of(x)
+    where = gather(np.arange(math.prod(shape)).reshape(shape), key)
+    v = cnp.broadcast_to(cnp.astype(cnp.asarray(v), dtype_of(x)), shape_of(where))
+    if name in ("add", "subtract"):
+        scattered = scatter(v, key, shape)
+        return x + scattered if name == "add" else x - scattered
+    if name != "set":
+        raise TypeError(
+            f"chainrule.vmap: .at[...].{name}() with index arrays that differ between the "
+            "examples is not supported (repeated indices apply in turn). Use .add() or "
+            ".set(), or compute the index outside the vmapped function."
+        )
+    flat = cnp.reshape(where, -1)
+    order = np.argsort(flat, kind="stable")  # (a batch: NumPy hands it to chainrule's)
+    ranked = take_along_axis(flat, order, -1)
+    last = cnp.concatenate([ranked[1:] != ranked[:-1], np.ones(1, bool)])
+    last = cnp.reshape(take_along_axis(last, np.argsort(order), -1), shape_of(where))
+    reached = scatter(cnp.where(last, 1.0, 0.0), key, shape) > 0
+    return cnp.where(reached, scatter(cnp.where(last, v, 0.0), key, shape), x)
 
 
 _UFUNCS: dict[str, Any] = {

@@ -182,7 +182,8 @@ def astype(x: Any, dtype: Any, /, *, copy: bool = True, **kwargs: Any) -> Any:
         return np.asarray(x).astype(dtype, copy=copy, **kwargs)
     if is_float(dtype) or dtype.kind == "c":
         return _astype(x, dtype)
-    return primal(x).astype(dtype)
+    x = primal(x)  # (under `vmap`, still a batch: cast all examples at once)
+    return _astype(x, dtype) if isinstance(x, Tracer) else x.astype(dtype)
 
 
 _roll = primitive(np.roll, "roll")
