@@ -261,3 +261,9 @@ def test_integer_casts_of_a_batch():
     ):
         assert g.dtype == e.dtype
         numpy.testing.assert_array_equal(g, e)
+
+
+def test_full_like_of_a_batch_is_one_examples_shape():
+    out = cr.vmap(lambda x: x + np.full_like(x, 2.0, dtype=numpy.float32))(numpy.ones((2, 3)))
+    numpy.testing.assert_array_equal(out, numpy.full((2, 3), 3.0))
+    assert cr.vmap(lambda x: np.full_like(x, 1))(numpy.ones((2, 3), int)).shape == (2, 3)

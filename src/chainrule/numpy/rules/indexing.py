@@ -3,8 +3,12 @@
 `getitem` and `scatter_add` are each other's adjoints, so each one's reverse rule is the
 other. Integer, slice, ``None``, ``...``, integer-array and boolean-mask indices are
 supported; repeated integer indices accumulate, as the chain rule requires. The index is
-never differentiated: it is a plain value (a traced index is refused, as NumPy refuses a
-float one).
+never differentiated. Under `vmap` its integer arrays may differ between the examples (a
+batch of them): they are then positional arguments of `getitem` and `scatter_add` (a static
+template holds the rest of the index), so the batch trace sees them, and the batched
+program is one fancy index (an ``arange`` over the batch beside them) and, in reverse, one
+``add.at``. A boolean mask computed from each example has a value-dependent shape and is
+refused (use ``where``); a float index is refused as NumPy refuses it.
 
 The gathers `take`, `take_along_axis` and `sort` are `getitem` with a computed index, so
 they need no rules of their own.

@@ -1258,8 +1258,9 @@ def full_like(
     >>> print(cr.grad(lambda v: np.full_like(np.zeros(4), v).sum())(2.0))
     4.0
     """
-    if not contains_tracer(fill_value):
-        return _np_full_like(primal(a), fill_value, dtype, order, subok, shape, **kwargs)
+    if not contains_tracer((a, fill_value)):
+        return _np_full_like(a, fill_value, dtype, order, subok, shape, **kwargs)
+    # (of a traced `a`, only one example's shape and the dtype count: not its batch)
     dtype = dtype_of(a) if dtype is None else dtype
     return full(shape_of(a) if shape is None else shape, fill_value, dtype)
 
