@@ -267,3 +267,34 @@ def test_full_like_of_a_batch_is_one_examples_shape():
     out = cr.vmap(lambda x: x + np.full_like(x, 2.0, dtype=numpy.float32))(numpy.ones((2, 3)))
     numpy.testing.assert_array_equal(out, numpy.full((2, 3), 3.0))
     assert cr.vmap(lambda x: np.full_like(x, 1))(numpy.ones((2, 3), int)).shape == (2, 3)
+
+
+def test_batched_indices_compose():
+    xs = rng.standard_normal((3, 2, 5, 4))
+    idx = rng.integers(0, 5, (3, 2, 3))
+
+    def f(x, i):
+        return x[i] * 2.0
+
+    def loop2(fun, *args):
+        return numpy.stack([numpy.stack([fun(*(a[p, q] for a in args)) for q in range(2)])
+                            for p in range(3)])  # fmt: skip
+
+    numpy.testing.assert_array_equal(cr.vmap(cr.vmap(f))(xs, idx), loop2(f, xs, idx))
+    crossed = cr.vmap(cr.vmap(f, in_axes=(0, None)), in_axes=(None, 0))(xs[0], idx[:, 0])
+    expected = numpy.stack([numpy.stack([f(xs[0, q], idx[p, 0]) for q in range(2)])
+                            for p in range(3)])  # fmt: skip
+    numpy.testing.assert_array_equal(crossed, expected)
+    x, i = xs[:, 0], idx[:, 0]
+    t = numpy.ones((5, 4))
+    tangents = cr.vmap(lambda x, i: cr.jvp(lambda x: f(x, i), (x,), (t,))[1])(x, i)
+    numpy.testing.assert_array_equal(tangents, numpy.stack([2.0 * t[k] for k in i]))
+    summed = cr.grad(lambda x: np.sum(cr.vmap(f)(x, i) ** 2))(x)
+    per = cr.grad(lambda x, i: np.sum(f(x, i) ** 2))
+    numpy.testing.assert_array_equal(
+        summed, numpy.stack([per(a, k) for a, k in zip(x, i, strict=True)])
+    )
+    jac = cr.vmap(cr.jacrev(f))(x, i)
+    numpy.testing.assert_array_equal(
+        jac, numpy.stack([cr.jacfwd(f)(a, k) for a, k in zip(x, i, strict=True)])
+    )
