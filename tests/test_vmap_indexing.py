@@ -298,3 +298,24 @@ def test_batched_indices_compose():
     numpy.testing.assert_array_equal(
         jac, numpy.stack([cr.jacfwd(f)(a, k) for a, k in zip(x, i, strict=True)])
     )
+
+
+@pytest.mark.parametrize("op", ["set", "add", "subtract", "multiply", "divide", "min", "max"])
+def test_at_updates_by_a_batched_mask_and_one_value_are_where(op):
+    xs = rng.standard_normal((B, 3, 5))
+
+    def whole(x):
+        return getattr(cr.at(x)[x > 0], op)(0.5)
+
+    def rows(x):  # a mask over the leading axis, a one-entry value
+        return getattr(cr.at(x)[x[:, 0] > 0], op)(np.array([0.5]))
+
+    for fun in (whole, rows):
+        numpy.testing.assert_array_equal(cr.vmap(fun)(xs), numpy.stack([fun(x) for x in xs]))
+        per = cr.grad(lambda x, fun=fun: np.sum(fun(x) ** 2))
+        numpy.testing.assert_array_equal(cr.vmap(per)(xs), numpy.stack([per(x) for x in xs]))
+
+
+def test_at_update_by_a_batched_mask_needs_one_value():
+    with pytest.raises(TypeError, match=r"takes one value.*np\.where"):
+        cr.vmap(lambda x: x.at[x > 0].set(x))(numpy.ones((2, 3)))

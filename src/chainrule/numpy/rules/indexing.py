@@ -570,6 +570,9 @@ class _AtRef:
         x = cnp.asarray(x)
         shape = shape_of(x)
         if contains_tracer(key):
+            mask = key[0] if isinstance(key, tuple) and len(key) == 1 else key
+            if isinstance(primal(mask), Tracer) and dtype_of(mask).kind == "b":
+                return _update_masked(name, x, primal(mask), v)
             return _update_traced_key(name, x, normalize_index(key, len(shape)), v)
         where, rounds = _rounds(key, shape)
         v = cnp.broadcast_to(cnp.astype(cnp.asarray(v), dtype_of(x)), np.shape(where))
@@ -618,6 +621,27 @@ class _AtRef:
     def max(self, values: Any, **kwargs: Any) -> Any:
         """`x` with ``x[key]`` replaced by ``maximum(x[key], values)``."""
         return self._update("max", values, kwargs)
+
+
+def _update_masked(name: str, x: Any, mask: Any, v: Any) -> Any:
+    """``x.at[mask]`` with a mask computed from each example under `vmap`: as ``where``.
+
+    ``x[mask]`` has a value-dependent size, but an update by one value does not: it is
+    ``where(mask, op(x, v), x)``, the fixed-size form a person would write.
+    """
+    xshape, mshape = shape_of(x), shape_of(mask)
+    if xshape[: len(mshape)] != mshape:
+        raise IndexError(f"boolean index of shape {mshape} does not match the array's {xshape}")
+    v = cnp.astype(cnp.asarray(v), dtype_of(x))
+    if math.prod(shape_of(v)) != 1 or ndim_of(v) > 1:
+        raise TypeError(
+            f"chainrule.vmap: .at[mask].{name}(v) with a mask computed from each example "
+            "takes one value `v` (the number of entries selected differs between the "
+            "examples). Write the update with `np.where(mask, new_values, x)`."
+        )
+    v = cnp.reshape(v, ())
+    m = cnp.reshape(mask, mshape + (1,) * (len(xshape) - len(mshape)))
+    return cnp.where(m, v if name == "set" else _UFUNCS[name](x, v), x)
 
 
 def _update_traced_key(name: str, x: Any, key: tuple[Any, ...], v: Any) -> Any:
