@@ -63,6 +63,18 @@ CASES = [
     ("partition_kths", lambda x: np.partition(x, (0, 3, -1)), (r(7),)),
     ("partition_axis0", lambda x: np.partition(x, 1, axis=0), (M,)),
     ("partition_axis_none", lambda x: np.partition(x, 5, axis=None), (M,)),
+    # the shape functions the other tables leave out
+    ("broadcast_to_new_axes", lambda x: np.broadcast_to(x, (2, 3, 4)), (r(3, 1),)),
+    ("broadcast_to_same_rank", lambda x: np.broadcast_to(x, (3, 4)), (r(4),)),
+    ("full", lambda v: np.full((2, 3), v), (S,)),
+    ("full_like_vector_fill", lambda v: np.full_like(M.astype(v.dtype), v), (r(4),)),
+    ("unstack", joined(lambda x: np.unstack(x, axis=1)), (M,)),
+    ("vsplit", joined(lambda x: np.vsplit(x, [1])), (M,)),
+    ("hsplit", joined(lambda x: np.hsplit(x, 2)), (M,)),
+    ("dsplit", joined(lambda x: np.dsplit(x, [1, 3])), (T,)),
+    ("rollaxis", lambda x: np.rollaxis(x, 2, 1), (T,)),
+    ("permute_dims", lambda x: np.permute_dims(x, (1, 2, 0)), (T,)),
+    ("concat", lambda x, y: np.concat([x, y], axis=-1), (M, r(3, 2))),
 ]
 IDS = [c[0] for c in CASES]
 

@@ -51,6 +51,12 @@ def _transpose(self: Tracer, *axes: Any) -> Any:
     return cnp.transpose(self, _shape_args(axes) if axes else None)
 
 
+def _matrix_transpose(self: Tracer) -> Any:
+    if self.ndim < 2:
+        raise ValueError("matrix transpose with ndim < 2 is undefined")
+    return cnp.swapaxes(self, -1, -2)
+
+
 def _method(name: str) -> Callable[..., Any]:
     """A method that calls the `chainrule.numpy` function `name` with the array first."""
     return lambda self, *args, **kwargs: getattr(cnp, name)(self, *args, **kwargs)
@@ -82,6 +88,13 @@ _OPERATORS: dict[str, Any] = {
     "__ge__": _method("greater_equal"),
     "__eq__": _method("equal"),
     "__ne__": _method("not_equal"),
+    "__invert__": _method("invert"),
+    "__and__": _method("bitwise_and"),
+    "__rand__": _method("bitwise_and"),
+    "__or__": _method("bitwise_or"),
+    "__ror__": _method("bitwise_or"),
+    "__xor__": _method("bitwise_xor"),
+    "__rxor__": _method("bitwise_xor"),
     "__getitem__": index,
     "__iter__": _iter,
 }
@@ -127,6 +140,7 @@ _METHODS.update(
 
 _PROPERTIES: dict[str, Any] = {
     "T": property(lambda self: cnp.transpose(self)),
+    "mT": property(lambda self: _matrix_transpose(self)),
     "real": property(lambda self: ew.real(self)),
     "imag": property(lambda self: ew.imag(self)),
     "at": property(at),

@@ -3,8 +3,12 @@
 `getitem` and `scatter_add` are each other's adjoints, so each one's reverse rule is the
 other. Integer, slice, ``None``, ``...``, integer-array and boolean-mask indices are
 supported; repeated integer indices accumulate, as the chain rule requires. The index is
-never differentiated: it is a plain value (a traced index is refused, as NumPy refuses a
-float one).
+never differentiated. Under `vmap` its integer arrays may differ between the examples (a
+batch of them): they are then positional arguments of `getitem` and `scatter_add` (a static
+template holds the rest of the index), so the batch trace sees them, and the batched
+program is one fancy index (an ``arange`` over the batch beside them) and, in reverse, one
+``add.at``. A boolean mask computed from each example has a value-dependent shape and is
+refused (use ``where``); a float index is refused as NumPy refuses it.
 
 The gathers `take`, `take_along_axis` and `sort` are `getitem` with a computed index, so
 they need no rules of their own.
@@ -42,15 +46,17 @@ order them as NumPy does (lexicographically). Complex `v` written into a real `x
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from chainrule import numpy as cnp
+from chainrule.core.batching import defbatch
 from chainrule.core.primitive import primitive
 from chainrule.core.trace import Tracer, dtype_of, primal
 
-from .common import deflinear, ndim_of, shape_of
+from .common import batch_size, deflinear, ndim_of, nondiff, shape_of, to_front
 
 _BASIC = (int, np.integer, slice, type(None), type(Ellipsis))
 
@@ -96,8 +102,53 @@ def _batched(fn: Any, t: Any, nb: int) -> Any:
     return cnp.transpose(out, tuple(range(m - nb, m)) + tuple(range(m - nb)))
 
 
-def _getitem_impl(x: Any, index: tuple[Any, ...]) -> Any:
-    return x[index]
+class _Hole:
+    """Marks, in an index, where a traced index array goes (it is passed by position)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<traced index>"
+
+
+_HOLE = _Hole()
+
+
+def _fill(index: tuple[Any, ...], arrays: tuple[Any, ...]) -> tuple[Any, ...]:
+    """`index` with its holes filled, in order, by `arrays`."""
+    pending = iter(arrays)
+    return tuple(next(pending) if i is _HOLE else i for i in index)
+
+
+def _holes(key: tuple[Any, ...]) -> tuple[tuple[Any, ...], list[Any]]:
+    """Split `key` into a static template and its traced index arrays (passed by position,
+    so that every trace, `vmap`'s included, sees them)."""
+    arrays = []
+    template = []
+    for i in key:
+        if isinstance(i, Tracer):
+            i = primal(i)  # an index is never differentiated; a batch of them stays one
+        if isinstance(i, Tracer):
+            if dtype_of(i).kind == "b":
+                raise TypeError(
+                    "chainrule.vmap: indexing with a boolean mask computed from each example "
+                    "(`x[x > 0]`) gives a result whose shape depends on the values, so the "
+                    "examples cannot be stacked. Keep the shape fixed: `np.where(mask, x, 0)` "
+                    "(then reduce), or `np.sum(x, where=mask)`."
+                )
+            if dtype_of(i).kind not in "iu":
+                raise IndexError(
+                    "arrays used as indices must be of integer (or boolean) type, "
+                    f"not {dtype_of(i)}"
+                )
+            arrays.append(i)
+            i = _HOLE
+        template.append(i)
+    return tuple(template), arrays
+
+
+def _getitem_impl(x: Any, index: tuple[Any, ...], *arrays: Any) -> Any:
+    return x[_fill(index, arrays) if arrays else index]
 
 
 def _writes_once(index: tuple[Any, ...], shape: tuple[int, ...]) -> bool:
@@ -123,7 +174,9 @@ def _writes_once(index: tuple[Any, ...], shape: tuple[int, ...]) -> bool:
     return bool(n == 0 or np.bincount((i % n).ravel(), minlength=n).max(initial=0) <= 1)
 
 
-def _scatter_add_impl(g: Any, index: tuple[Any, ...], shape: tuple[int, ...]) -> Any:
+def _scatter_add_impl(g: Any, index: tuple[Any, ...], shape: tuple[int, ...], *arrays: Any) -> Any:
+    if arrays:
+        index = _fill(index, arrays)
     out = np.zeros(shape, np.result_type(g))
     if _writes_once(index, shape):
         out[index] = g
@@ -142,27 +195,133 @@ scatter_add.__doc__ = "Zeros of `shape` with `g` added at `index` (repeated indi
 
 deflinear(
     getitem,
-    lambda g, ans, x, index: scatter_add(g, index, shape_of(x)),
-    lambda t, nb, ans, x, index: (
-        getitem(t, (slice(None),) * nb + index)
+    lambda g, ans, x, index, *arrays: scatter_add(g, index, shape_of(x), *arrays),
+    lambda t, nb, ans, x, index, *arrays: (
+        getitem(t, (slice(None),) * nb + index, *arrays)
         if is_basic(index)
-        else _batched(lambda v: getitem(v, index), t, nb)
+        else _batched(lambda v: getitem(v, index, *arrays), t, nb)
     ),
 )
 deflinear(
     scatter_add,
-    lambda g, ans, y, index, shape: getitem(g, index),
-    lambda t, nb, ans, y, index, shape: (
-        scatter_add(t, (slice(None),) * nb + index, shape_of(t)[:nb] + shape)
+    lambda g, ans, y, index, shape, *arrays: getitem(g, index, *arrays),
+    lambda t, nb, ans, y, index, shape, *arrays: (
+        scatter_add(t, (slice(None),) * nb + index, shape_of(t)[:nb] + shape, *arrays)
         if is_basic(index)
-        else _batched(lambda v: scatter_add(v, index, shape + shape_of(t)[:nb]), t, nb)
+        else _batched(lambda v: scatter_add(v, index, shape + shape_of(t)[:nb], *arrays), t, nb)
     ),
 )
 
 
+def gather(x: Any, key: tuple[Any, ...]) -> Any:
+    """``x[key]`` for a normalized `key` whose index arrays may be traced."""
+    template, arrays = _holes(key)
+    return getitem(x, template, *arrays)
+
+
+def scatter(g: Any, key: tuple[Any, ...], shape: tuple[int, ...]) -> Any:
+    """Zeros of `shape` with `g` added at `key` (a normalized key, index arrays maybe traced)."""
+    template, arrays = _holes(key)
+    return scatter_add(g, template, shape, *arrays)
+
+
 def index(x: Any, key: Any) -> Any:
-    """``x[key]`` on a traced `x` (with ``...`` spelt out, so batch axes can trail)."""
-    return getitem(x, normalize_index(key, ndim_of(x)))
+    """``x[key]`` on a traced `x` or with a traced index (``...`` spelt out, so batch axes
+    can trail)."""
+    key = normalize_index(key, ndim_of(x))
+    for i in key:
+        if isinstance(i, Tracer):
+            return gather(x, key)
+    return getitem(x, key)
+
+
+# ---------------------------------------------------------------------------- batching
+#
+# Under `vmap` an index entry is static or a batch of index arrays, and the indexed array
+# (or the cotangent scattered back) is batched or shared. All examples are indexed at once by
+# one key: a full slice over the batch axis when the index is static, an ``arange`` over it
+# when the index arrays are batched (pairing example b's array with example b's indices).
+# NumPy puts the axes of the advanced indices where the first one is when they are adjacent,
+# and in front otherwise; the batch entry goes just before them, so the batch axis of the
+# result lands at a position known in advance, with no transpose.
+
+
+def _batched_key(
+    index: tuple[Any, ...], arrays: list[Any], dims: list[int | None], ndim: int, size: int,
+    batch: str | None,
+) -> tuple[tuple[Any, ...], int, int]:  # fmt: skip
+    """The key indexing every example at once: (key, q, p), the batch axis being axis `q`
+    of the indexed array and axis `p` of the result.
+
+    `batch` is the entry put over the batch axis: "slice", "arange", or None for a shared
+    indexed array (then batched index arrays alone carry the batch).
+    """
+    filled = _fill(index, tuple(to_front(a, d) for a, d in zip(arrays, dims, strict=True)))
+    lead = iter([d is not None for d in dims])
+    entries: list[tuple[Any, bool]] = []  # (entry, whether it has a leading batch axis)
+    for i, was in zip(filled, index, strict=True):
+        if was is _HOLE:
+            entries.append((i, next(lead)))
+        elif is_mask(i):
+            entries.extend((k, False) for k in np.nonzero(i))
+        else:
+            entries.append((i, False))
+    entries += [(slice(None), False)] * (ndim - sum(e is not None for e, _ in entries))
+    basic = all(isinstance(e, _BASIC) for e, _ in entries)
+    advanced = [] if basic else [k for k, (e, _) in enumerate(entries) if not _is_axis(e)]
+    rank = max((ndim_of(e) - b for e, b in entries if not _is_axis(e)), default=0)
+    key = [
+        cnp.reshape(e, (size,) + (1,) * (rank + 1 - ndim_of(e)) + shape_of(e)[1:]) if b else e
+        for e, b in entries
+    ]
+    if advanced and advanced == list(range(advanced[0], advanced[-1] + 1)):
+        at = advanced[0]
+        q = sum(e is not None for e in key[:at])
+        p = sum(_is_axis(e) for e in key[:at])
+    else:
+        at = q = p = 0
+        if advanced and batch == "slice":
+            p = rank  # the advanced axes go in front, the batch's slice after them
+    if batch == "slice":
+        key.insert(at, slice(None))
+    elif batch == "arange":
+        key.insert(at, np.arange(size).reshape((size,) + (1,) * rank))
+    return tuple(key), q, p
+
+
+def _is_axis(e: Any) -> bool:
+    """Whether index entry `e` is a slice or ``None`` (an axis of the result in place)."""
+    return isinstance(e, (slice, type(None)))
+
+
+def _getitem_batch(args: list[Any], dims: list[int | None]) -> tuple[Any, int]:
+    x, index, *arrays = args
+    dx, _, *da = dims
+    stacked = any(d is not None for d in da)
+    batch = None if dx is None else "arange" if stacked else "slice"
+    ndim = ndim_of(x) - (dx is not None)
+    key, q, p = _batched_key(index, arrays, da, ndim, batch_size(args, dims), batch)
+    if dx is not None:
+        x = cnp.moveaxis(x, dx, q)
+    return gather(x, key), p
+
+
+def _scatter_add_batch(args: list[Any], dims: list[int | None]) -> tuple[Any, int]:
+    g, index, shape, *arrays = args
+    dg, _, _, *da = dims
+    size = batch_size(args, dims)
+    batch = "arange" if any(d is not None for d in da) else "slice"
+    key, q, p = _batched_key(index, arrays, da, len(shape), size, batch)
+    if dg is None:
+        s = shape_of(g)
+        g = cnp.broadcast_to(cnp.reshape(g, (*s[:p], 1, *s[p:])), (*s[:p], size, *s[p:]))
+    else:
+        g = cnp.moveaxis(g, dg, p)
+    return scatter(g, key, (*shape[:q], size, *shape[q:])), q
+
+
+defbatch(getitem, _getitem_batch)
+defbatch(scatter_add, _scatter_add_batch)
 
 
 def normalize_axis(axis: Any, ndim: int) -> int:
@@ -190,12 +349,12 @@ def take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "r
     >>> cr.grad(lambda x: np.take(x, [0, 2, 0]).sum())(np.zeros(3))
     array([2., 0., 1.])
     """
-    if not contains_tracer(a):
+    if not contains_tracer((a, indices)):
         return np.take(a, indices, axis=axis, out=out, mode=mode)  # type: ignore[call-overload]
     a = cnp.asarray(a)
     if out is not None:
         raise TypeError("chainrule.numpy.take: `out=` is not supported on traced arrays")
-    idx = np.asarray(indices)
+    idx = _index_array(indices)
     if axis is None:
         a, axis = cnp.reshape(a, -1), 0
     axis = normalize_axis(axis, ndim_of(a))
@@ -203,8 +362,13 @@ def take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "r
     if mode == "wrap":
         idx = idx % n
     elif mode == "clip":
-        idx = np.clip(idx, 0, n - 1)
-    return getitem(a, along(axis, idx))
+        idx = cnp.clip(idx, 0, n - 1)
+    return gather(a, along(axis, idx))
+
+
+def _index_array(indices: Any) -> Any:
+    """An index as an array: plain, or (under `vmap`) a batch of them; never differentiated."""
+    return primal(indices) if isinstance(indices, Tracer) else np.asarray(indices)
 
 
 def take_along_axis(arr: Any, indices: Any, axis: Any = -1) -> Any:
@@ -217,21 +381,21 @@ def take_along_axis(arr: Any, indices: Any, axis: Any = -1) -> Any:
     array([[0., 1.],
            [1., 0.]])
     """
-    if not contains_tracer(arr):
+    if not contains_tracer((arr, indices)):
         return np.take_along_axis(arr, indices, axis=axis)
     arr = cnp.asarray(arr)
-    idx = np.asarray(indices)
+    idx = _index_array(indices)
     if axis is None:
         arr, axis = cnp.reshape(arr, -1), 0
     shape = shape_of(arr)
-    if idx.ndim != len(shape):
+    if ndim_of(idx) != len(shape):
         raise ValueError("`indices` and `arr` must have the same number of dimensions")
     axis = normalize_axis(axis, len(shape))
     key = tuple(
         idx if k == axis else np.arange(n).reshape((1,) * k + (n,) + (1,) * (len(shape) - k - 1))
         for k, n in enumerate(shape)
     )
-    return getitem(arr, key)
+    return gather(arr, key)
 
 
 def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, **kwargs: Any) -> Any:
@@ -264,6 +428,7 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Any:
     >>> cr.grad(lambda w: np.bincount([0, 1, 1], weights=w) @ np.array([1.0, 10.0]))(np.ones(3))
     array([ 1., 10., 10.])
     """
+    _refuse_batched("bincount", x, "counts of 0..n-1 are `np.sum(x[:, None] == np.arange(n), 0)`")
     idx = np.asarray(primal(x))
     if not contains_tracer(weights):
         return np.bincount(idx, weights, minlength)
@@ -280,6 +445,17 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Any:
     return scatter_add(w, (idx,), (n,))
 
 
+def _refuse_batched(name: str, x: Any, fix: str) -> None:
+    """Refuse an argument that differs between the examples of a `vmap` when the result's
+    shape would depend on its values (then the examples cannot be stacked)."""
+    if isinstance(primal(x), Tracer):
+        raise TypeError(
+            f"chainrule.vmap: numpy.{name} of a value that differs between the examples has a "
+            "result whose shape depends on the values, so the examples cannot be stacked. "
+            f"Use a fixed-size form: {fix}."
+        )
+
+
 _np_unique: Any = np.unique  # (its typing overloads want literal flags)
 
 
@@ -293,6 +469,7 @@ def unique(ar: Any, return_index: bool = False, return_inverse: bool = False,
     >>> cr.grad(lambda x: np.unique(x) @ np.array([1.0, 10.0]))(np.array([2.0, 1.0, 2.0]))
     array([10.,  1.,  0.])
     """
+    _refuse_batched("unique", ar, "`np.sort(x)`, with repeats where `s[1:] == s[:-1]`")
     if not isinstance(ar, Tracer):
         return _np_unique(primal(ar), return_index, return_inverse, return_counts, axis, **kwargs)
     found = _np_unique(primal(ar), True, return_inverse, return_counts, axis, **kwargs)
@@ -325,8 +502,19 @@ def partition(
         )
     if axis is None:
         a, axis = cnp.reshape(a, -1), -1
-    perm = np.argpartition(primal(a), kth, axis=axis, kind=kind)  # type: ignore[arg-type]
+    perm = _argpartition(primal(a), kth, axis=axis, kind=kind)
     return take_along_axis(a, perm, axis)
+
+
+def _argpartition_batch(fn: Any, args: list[Any], dims: list[int | None], *, axis: int,
+                        kind: str) -> tuple[Any, int]:  # fmt: skip
+    """Every example partitioned at once, along its axis shifted past the batch."""
+    a, kth = args
+    a = to_front(a, dims[0])
+    return fn(a, kth, axis=axis % (ndim_of(a) - 1) + 1, kind=kind), 0
+
+
+_argpartition = nondiff(np.argpartition, _argpartition_batch)
 
 
 def _rounds(key: Any, shape: tuple[int, ...]) -> tuple[Any, list[Any]]:
@@ -367,12 +555,12 @@ class _AtRef:
     def get(self, **kwargs: Any) -> Any:
         """``x[key]``."""
         _check_mode("get", kwargs)
-        return self.x[self.key]
+        return index(self.x, self.key) if contains_tracer((self.x, self.key)) else self.x[self.key]
 
     def _update(self, name: str, v: Any, kwargs: dict[str, Any]) -> Any:
         _check_mode(name, kwargs)
         x, key = self.x, self.key
-        if not contains_tracer((x, v)):
+        if not contains_tracer((x, v, key)):
             out = np.array(x, copy=True)
             if name == "set":
                 out[key] = v
@@ -381,6 +569,11 @@ class _AtRef:
             return out
         x = cnp.asarray(x)
         shape = shape_of(x)
+        if contains_tracer(key):
+            mask = key[0] if isinstance(key, tuple) and len(key) == 1 else key
+            if isinstance(primal(mask), Tracer) and dtype_of(mask).kind == "b":
+                return _update_masked(name, x, primal(mask), v)
+            return _update_traced_key(name, x, normalize_index(key, len(shape)), v)
         where, rounds = _rounds(key, shape)
         v = cnp.broadcast_to(cnp.astype(cnp.asarray(v), dtype_of(x)), np.shape(where))
         index = normalize_index(key, len(shape))
@@ -428,6 +621,54 @@ class _AtRef:
     def max(self, values: Any, **kwargs: Any) -> Any:
         """`x` with ``x[key]`` replaced by ``maximum(x[key], values)``."""
         return self._update("max", values, kwargs)
+
+
+def _update_masked(name: str, x: Any, mask: Any, v: Any) -> Any:
+    """``x.at[mask]`` with a mask computed from each example under `vmap`: as ``where``.
+
+    ``x[mask]`` has a value-dependent size, but an update by one value does not: it is
+    ``where(mask, op(x, v), x)``, the fixed-size form a person would write.
+    """
+    xshape, mshape = shape_of(x), shape_of(mask)
+    if xshape[: len(mshape)] != mshape:
+        raise IndexError(f"boolean index of shape {mshape} does not match the array's {xshape}")
+    v = cnp.astype(cnp.asarray(v), dtype_of(x))
+    if math.prod(shape_of(v)) != 1 or ndim_of(v) > 1:
+        raise TypeError(
+            f"chainrule.vmap: .at[mask].{name}(v) with a mask computed from each example "
+            "takes one value `v` (the number of entries selected differs between the "
+            "examples). Write the update with `np.where(mask, new_values, x)`."
+        )
+    v = cnp.reshape(v, ())
+    m = cnp.reshape(mask, mshape + (1,) * (len(xshape) - len(mshape)))
+    return cnp.where(m, v if name == "set" else _UFUNCS[name](x, v), x)
+
+
+def _update_traced_key(name: str, x: Any, key: tuple[Any, ...], v: Any) -> Any:
+    """``x.at[key]`` with index arrays computed from each example under `vmap`: one scatter.
+
+    ``add`` accumulates repeated indices; ``set`` keeps the last occurrence of each, found by
+    sorting the positions reached (the rounds of the static path depend on the values).
+    """
+    shape = shape_of(x)
+    where = gather(np.arange(math.prod(shape)).reshape(shape), key)
+    v = cnp.broadcast_to(cnp.astype(cnp.asarray(v), dtype_of(x)), shape_of(where))
+    if name in ("add", "subtract"):
+        scattered = scatter(v, key, shape)
+        return x + scattered if name == "add" else x - scattered
+    if name != "set":
+        raise TypeError(
+            f"chainrule.vmap: .at[...].{name}() with index arrays that differ between the "
+            "examples is not supported (repeated indices apply in turn). Use .add() or "
+            ".set(), or compute the index outside the vmapped function."
+        )
+    flat = cnp.reshape(where, -1)
+    order = np.argsort(flat, kind="stable")  # (a batch: NumPy hands it to chainrule's)
+    ranked = take_along_axis(flat, order, -1)
+    last = cnp.concatenate([ranked[1:] != ranked[:-1], np.ones(1, bool)])
+    last = cnp.reshape(take_along_axis(last, np.argsort(order), -1), shape_of(where))
+    reached = scatter(cnp.where(last, 1.0, 0.0), key, shape) > 0
+    return cnp.where(reached, scatter(cnp.where(last, v, 0.0), key, shape), x)
 
 
 _UFUNCS: dict[str, Any] = {

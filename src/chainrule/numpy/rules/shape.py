@@ -47,10 +47,11 @@ from typing import Any
 import numpy as np
 
 from chainrule import numpy as cnp
+from chainrule.core.batching import defbatch
 from chainrule.core.primitive import defjvp_joint, defvjp, primitive
 from chainrule.core.trace import Tracer, dtype_of, is_float, primal
 
-from .common import batch_ndim, deflinear, ndim_of, shape_of, unbroadcast
+from .common import at_front, batch_ndim, batch_size, deflinear, ndim_of, shape_of, unbroadcast
 from .indexing import (
     along,
     contains_tracer,
@@ -181,7 +182,8 @@ def astype(x: Any, dtype: Any, /, *, copy: bool = True, **kwargs: Any) -> Any:
         return np.asarray(x).astype(dtype, copy=copy, **kwargs)
     if is_float(dtype) or dtype.kind == "c":
         return _astype(x, dtype)
-    return primal(x).astype(dtype)
+    x = primal(x)  # (under `vmap`, still a batch: cast all examples at once)
+    return _astype(x, dtype) if isinstance(x, Tracer) else x.astype(dtype)
 
 
 _roll = primitive(np.roll, "roll")
@@ -252,6 +254,26 @@ defjvp_joint(
         tangents[0], bounds, axis + batch_ndim(tangents[0], x)
     ),
 )
+
+
+def _concatenate_batch(arrays: list[Any], dims: list[int | None], axis: int) -> tuple[Any, int]:
+    """All examples joined at once: batches first, shared pieces broadcast along the batch
+    (every example gets a copy of them in its piece of the result)."""
+    size = batch_size(arrays, dims)
+    return _concatenate(*(at_front(a, d, size) for a, d in zip(arrays, dims, strict=True)),
+                        axis=axis + 1), 0  # fmt: skip
+
+
+def _split_batch(args: list[Any], dims: list[int | None]) -> tuple[Any, Any]:
+    """The pieces of every example at once: the batch axis stays where it is."""
+    x, bounds, axis = args
+    d = dims[0]
+    pieces = _split(x, bounds, axis + (d is not None and d <= axis))
+    return pieces, (d,) * len(pieces)
+
+
+defbatch(_concatenate, _concatenate_batch)
+defbatch(_split, _split_batch)
 
 # ---------------------------------------------------------------------------------------------
 # Public functions built on the primitives. `_numpy_unless_traced` sends plain arguments to
@@ -1103,14 +1125,15 @@ def select(condlist: Sequence[Any], choicelist: Sequence[Any], default: Any = 0)
     >>> cr.grad(f)(np.array([-2.0, 0.5, 3.0]))
     array([-1.,  1.,  0.])
     """
-    if not contains_tracer((tuple(choicelist), default)):
-        return np.select([primal(c) for c in condlist], choicelist, default)
+    conds = [primal(c) for c in condlist]  # (under `vmap`, batches of conditions)
+    if not contains_tracer((tuple(conds), tuple(choicelist), default)):
+        return np.select(conds, choicelist, default)
     if len(condlist) != len(choicelist):
         raise ValueError("list of cases must be same length as list of conditions")
     if not condlist:
         raise ValueError("select with an empty condition list is not possible")
-    conds = [np.asarray(primal(c)) for c in condlist]
-    if any(c.dtype != bool for c in conds):
+    conds = [c if isinstance(c, Tracer) else np.asarray(c) for c in conds]
+    if any(dtype_of(c).kind != "b" for c in conds):
         raise TypeError("invalid entry in condlist: should be boolean ndarray")
     # NumPy's result dtype: Python numbers are weak (they do not promote float32)
     dtype = np.result_type(
@@ -1119,7 +1142,7 @@ def select(condlist: Sequence[Any], choicelist: Sequence[Any], default: Any = 0)
     out = astype(asarray(default), dtype)
     for cond, choice in zip(reversed(conds), reversed(list(choicelist)), strict=True):
         out = cnp.where(cond, astype(asarray(choice), dtype), out)
-    shape = np.broadcast_shapes(*(c.shape for c in conds), *(shape_of(c) for c in choicelist))
+    shape = np.broadcast_shapes(*map(shape_of, (*conds, *choicelist)))
     return broadcast_to(out, np.broadcast_shapes(shape, shape_of(out)))
 
 
@@ -1235,8 +1258,9 @@ def full_like(
     >>> print(cr.grad(lambda v: np.full_like(np.zeros(4), v).sum())(2.0))
     4.0
     """
-    if not contains_tracer(fill_value):
-        return _np_full_like(primal(a), fill_value, dtype, order, subok, shape, **kwargs)
+    if not contains_tracer((a, fill_value)):
+        return _np_full_like(a, fill_value, dtype, order, subok, shape, **kwargs)
+    # (of a traced `a`, only one example's shape and the dtype count: not its batch)
     dtype = dtype_of(a) if dtype is None else dtype
     return full(shape_of(a) if shape is None else shape, fill_value, dtype)
 
