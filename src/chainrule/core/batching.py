@@ -195,6 +195,32 @@ def top_batch_trace(values: Sequence[Any]) -> BatchTrace | None:
     return top
 
 
+def batch_flat(
+    fun: Callable[[list[Any]], list[Any]],
+    values: Sequence[Any],
+    dims: Sequence[int | None],
+    size: int,
+    owner: Any = None,
+) -> tuple[list[Any], list[int | None]]:
+    """Run `fun` on a list of values batched along `dims` (None: shared by every example):
+    its outputs, and the batch axis of each (None for one that does not depend on the batch).
+
+    The core of `vmap`, for code that batches a function it calls (``custom_vjp`` batches
+    its rules with it)."""
+    trace = BatchTrace(size, owner)
+    _active[0] += 1
+    try:
+        outs = fun([trace.wrap(v, d) for v, d in zip(values, dims, strict=True)])
+    finally:
+        _active[0] -= 1
+        trace.end()
+    pairs = [
+        (o.value, o.bdim) if isinstance(o, BatchTracer) and o._trace is trace else (o, None)
+        for o in outs
+    ]
+    return [v for v, _ in pairs], [d for _, d in pairs]
+
+
 def lower_to(x: Any, trace: BatchTrace) -> tuple[Any, int | None]:
     """`x` with every tracer above `trace` stripped, unwrapped from `trace`: (value, bdim).
 
