@@ -748,6 +748,11 @@ def _check_spec(spec: Any, what: str) -> None:
     for leaf in tree.leaves(spec):
         if isinstance(leaf, bool) or not isinstance(leaf, (int, np.integer)):
             raise _axis_spec_error(what, spec)
+    if what == "in_axes" and not (spec is None or isinstance(spec, (int, np.integer, tuple))):
+        raise ValueError(  # JAX reads it as a prefix of the tuple of arguments, which it is not
+            f"vmap in_axes={spec!r}: a container of axes describes one argument, so it goes "
+            f"in a tuple with one entry per positional argument, e.g. in_axes=({spec!r},)."
+        )
 
 
 def _prefix(spec: Any, value: Any, where: Callable[[], str]) -> list[Any]:
@@ -776,22 +781,33 @@ def _deeper(where: Callable[[], str], key: Any) -> str:
     return f"{where()}{tree.keystr((key,))}"
 
 
-def _mapped_leaf(x: Any, axis: int, where: str) -> tuple[Any, int]:
+def _mapped_leaf(x: Any, axis: int, where: str, keyword: bool) -> tuple[Any, int]:
     """A leaf mapped along `axis`: as an array, with the axis made non-negative."""
+    share = (
+        "pass it by position with in_axes None, or let the function close over it (keyword "
+        "arguments are always mapped along axis 0, as in JAX)"
+        if keyword
+        else "give it the axis None to share it between examples"
+    )
     if not isinstance(x, (np.ndarray, np.generic, Tracer)):
         if not isinstance(x, (bool, int, float, complex)):
             raise TypeError(
                 f"{where} is a {type(x).__name__}, which vmap cannot map over: pass arrays, "
-                "or give it the axis None to share it between examples."
+                f"or {share}."
             )
         x = np.asarray(x)
     rank = len(shape_of(x))
+    if rank == 0:
+        raise ValueError(
+            f"{where}: vmap was asked to map it along axis {axis}, but it is a scalar (rank 0), "
+            f"with no axis to hold the examples. Pass one value per example in an array, or "
+            f"{share}."
+        )
     if not -rank <= axis < rank:
         raise ValueError(
             f"{where}: vmap was asked to map it along axis {axis}, which needs an array of "
             f"rank at least {axis + 1 if axis >= 0 else -axis}, but it has rank {rank} (shape "
-            f"{tuple(shape_of(x))}). Pick an axis in [-{rank}, {rank}), or None to share the "
-            "value between examples."
+            f"{tuple(shape_of(x))}). Pick an axis in [-{rank}, {rank}), or {share}."
         )
     return x, axis % rank
 
@@ -865,7 +881,8 @@ def vmap(
         for k, (x, axis) in enumerate(zip(leaves, axes, strict=True)):
             if axis is not None:
                 where = f"vmap of {describe(fun)}: {names[k]}"
-                leaves[k], axes[k] = _mapped_leaf(x, int(axis), where)
+                keyword = names[k].startswith("keyword")
+                leaves[k], axes[k] = _mapped_leaf(x, int(axis), where, keyword)
                 sizes.append((names[k], axes[k], shape_of(leaves[k])[axes[k]]))
         size = axis_size if axis_size is not None else (sizes[0][2] if sizes else None)
         if size is None:
@@ -935,7 +952,8 @@ def _unbatched_outputs(fun: Callable[..., Any], out: Any, out_axes: Any, trace: 
         if not -rank <= axis < rank:
             raise ValueError(
                 f"vmap of {describe(fun)}: out_axes entry {axis} for output leaf {k} is out of "
-                f"range for its rank {rank} (one example's rank {rank - 1}, plus the batch)."
+                f"range for its rank {rank} (one example's rank {rank - 1}, plus the batch). Pick an "
+                f"axis in [-{rank}, {rank})."
             )
         axis = int(axis) % rank
         if batched:
