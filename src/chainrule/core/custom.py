@@ -184,12 +184,16 @@ def _output(rule: str, k: int) -> str:
     return f"{rule}: the tangent for output leaf {k}"
 
 
-def _refuse_closure(trace: Trace, leaves: Sequence[Any], what: str) -> None:
-    """A rule sees its arguments' values only: a tracer of this transform (or a later one)
-    among its results came from a variable the function closes over, whose derivative the
-    rule cannot give. JAX refuses this too."""
+def _refuse_closure(
+    trace: Trace, leaves: Sequence[Any], what: str, until: int | None = None
+) -> None:
+    """A rule sees its arguments' values only: a tracer of this transform (or a later one
+    opened before level `until`) among its results came from a variable the function closes
+    over, whose derivative the rule cannot give. JAX refuses this too. (Transforms opened
+    after the function ran wrap its backward pass, as `jacrev` maps it with `vmap`: their
+    tracers come in with the cotangents.)"""
     for x in leaves:
-        if isinstance(x, Tracer) and x._trace.level >= trace.level:
+        if isinstance(x, Tracer) and trace.level <= x._trace.level < (until or x._trace.level + 1):
             raise _closure_error(what)
 
 
@@ -308,6 +312,7 @@ class custom_vjp:
         )
         out_leaves, out_tree = tree.flatten(out)
         _refuse_closure(trace, out_leaves + tree.leaves(residuals), f"custom_vjp function `{name}`")
+        ran = Trace().level  # every transform opened from now on is newer than the function
         positions = [p[0] for p in parents]
 
         def backward(g: list[Any]) -> list[Any]:
@@ -315,16 +320,22 @@ class custom_vjp:
                 cts = bwd(residuals, tree.unflatten(out_tree, g))
             except LeakedTracerError:  # a closed-over value of a transform now sweeping back
                 raise _closure_error(f"custom_vjp function `{name}`") from None
-            ct_leaves = self._cotangents(cts, args, positions, trace)
+            ct_leaves = self._cotangents(cts, args, positions, trace, ran)
             return [ct_leaves[i] for i in positions]
 
         return tree.unflatten(out_tree, _record(trace, vals, parents, out_leaves, backward))
 
     def _cotangents(
-        self, cts: Any, args: tuple[Any, ...], positions: list[int], trace: Trace | None
+        self,
+        cts: Any,
+        args: tuple[Any, ...],
+        positions: list[int],
+        trace: Trace | None,
+        ran: int = 0,
     ) -> list[Any]:
         """What `bwd` returned, one checked cotangent per leaf of `args` at `positions`
-        (None elsewhere); a tracer of `trace` or later among them is refused (a closure)."""
+        (None elsewhere); a tracer of `trace`, or of a transform opened before the function
+        had `ran`, among them is refused (a closure)."""
         assert self.bwd is not None
         name = _name(self.fun)
         rule = f"the bwd rule `{_name(self.bwd)}` of custom_vjp function `{name}`"
@@ -339,7 +350,7 @@ class custom_vjp:
                 f"{tree.structure(args)}."
             )
         if trace is not None:
-            _refuse_closure(trace, ct_leaves, f"custom_vjp function `{name}`")
+            _refuse_closure(trace, ct_leaves, f"custom_vjp function `{name}`", ran)
         like = tree.leaves(args)
         out: list[Any] = [None] * len(like)
         for i in positions:
