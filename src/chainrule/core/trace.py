@@ -180,8 +180,8 @@ def leaked_error(trace: Trace, prim: Primitive) -> LeakedTracerError:
     return LeakedTracerError(
         f"chainrule: {prim.name} was applied to a value traced{owner} after that transform "
         "had returned: the traced value leaked out of the function being transformed (kept "
-        "in a global, a list, an attribute or a closure) and carries a derivative that no "
-        "longer exists. Return the values you need from the function (use `has_aux=True` "
+        "in a global, a list, an attribute or a closure) and carries a derivative (or, from "
+        "a vmap, a batch of examples) that no longer exists. Return the values you need from the function (use `has_aux=True` "
         "for extra outputs), or pass them in as arguments."
     )
 
