@@ -181,8 +181,9 @@ def leaked_error(trace: Trace, prim: Primitive) -> LeakedTracerError:
         f"chainrule: {prim.name} was applied to a value traced{owner} after that transform "
         "had returned: the traced value leaked out of the function being transformed (kept "
         "in a global, a list, an attribute or a closure) and carries a derivative (or, from "
-        "a vmap, a batch of examples) that no longer exists. Return the values you need from the function (use `has_aux=True` "
-        "for extra outputs), or pass them in as arguments."
+        "a vmap, a batch of examples) that no longer exists. Return the values you need "
+        "from the function (use `has_aux=True` for extra outputs), or pass them in as "
+        "arguments."
     )
 
 
