@@ -505,6 +505,40 @@ def test_custom_vjp_bwd_errors_under_vmap_name_one_examples_shapes() -> None:
         cr.grad(lambda xs: np.sum(cr.vmap(my_sin)(xs)))(X)
 
 
+def test_second_order_through_a_custom_vjp_under_vmap() -> None:
+    @cr.custom_vjp
+    def cube(x: Any, n: int) -> Any:
+        return x**3
+
+    # the rule scales the true gradient by `n` (an int residual; None for `n` itself)
+    cube.defvjp(lambda x, n: (x**3, (x, n)), lambda r, g: (3.0 * r[0] ** 2 * g * r[1], None))
+    x = X[:, 0]
+    summed = cr.hessian(lambda xs: np.sum(cr.vmap(cube, in_axes=(0, None))(xs, 2)))(x)
+    assert_close(summed, numpy.diag(12.0 * x))
+    assert_close(
+        cr.vmap(cr.hessian(lambda x: np.sum(cube(x, 2))))(X),
+        loop(lambda x: numpy.diag(12.0 * x), (0,), X),
+    )
+    assert_close(
+        cr.vmap(cr.jacrev(lambda x: cube(x, 2)), in_axes=1)(X),
+        loop(lambda x: numpy.diag(6.0 * x**2), (1,), X),
+    )
+
+
+def test_a_custom_vjp_closing_over_a_batch_is_refused_under_grad() -> None:
+    def f(x: Any) -> Any:
+        @cr.custom_vjp
+        def times_x(y: Any) -> Any:
+            return y * x
+
+        times_x.defvjp(lambda y: (y * x, None), lambda res, g: (g,))
+        return np.sum(times_x(x))
+
+    with pytest.raises(TypeError, match=r"custom_vjp function `times_x` uses a value .* closes"):
+        cr.grad(lambda xs: np.sum(cr.vmap(f)(xs)))(X)
+    assert_close(cr.vmap(f)(X), numpy.sum(X * X, axis=1))  # without a derivative, it maps
+
+
 def test_custom_jvp_rule_is_used_in_every_order() -> None:
     @cr.custom_jvp
     def my_sin(x: Any) -> Any:
@@ -556,6 +590,16 @@ def test_checkpoint_under_vmap_recomputes_the_whole_batch_once() -> None:
     assert runs[0] == 2  # forward, and one recomputation of the whole batch
     assert_close(cr.vmap(cr.grad(lambda x: np.sum(block(x))))(X), plain_grad)
     assert_close(cr.vmap(block)(X), loop(layer, (0,), X))
+
+
+def test_checkpoint_with_a_batched_keyword_argument() -> None:
+    block = cr.checkpoint(lambda x, scale=1.0: np.sin(x) * scale)
+    s = X[:, 0]
+    gx, gs = cr.grad(lambda xs, s: np.sum(cr.vmap(lambda x, s: block(x, scale=s))(xs, s)), (0, 1))(
+        X, s
+    )
+    assert_close(gx, numpy.cos(X) * s[:, None])
+    assert_close(gs, numpy.sin(X).sum(axis=1))
 
 
 def test_checkpoint_closing_over_a_batch_still_differentiates() -> None:
