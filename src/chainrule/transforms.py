@@ -19,7 +19,6 @@ import numpy as np
 from . import numpy as cnp
 from . import tree
 from .core import batching
-from .core.batching import BatchTrace, BatchTracer
 from .core.forward import jvp_flat
 from .core.reverse import vjp_flat
 from .core.trace import (
@@ -893,22 +892,22 @@ def vmap(
             )
         if any(n != size for _, _, n in sizes):
             raise _size_error(fun, sizes, axis_size)
-        trace = BatchTrace(size, f"vmap of {describe(fun)}")
-        inputs = [
-            x if a is None else BatchTracer(x, a, trace) for x, a in zip(leaves, axes, strict=True)
-        ]
-        a, kw = tree.unflatten(in_tree, inputs)
-        batching._active[0] += 1
-        try:
-            out = fun(*a, **kw)
-        except ShapeError as e:
-            if not e.named:
-                e.args, e.named = (f"vmap of {describe(fun)}: {e}",), True
-            raise
-        finally:
-            batching._active[0] -= 1
-            trace.end()
-        return _unbatched_outputs(fun, out, out_axes, trace)
+        structure: list[Any] = []
+
+        def flat(inputs: list[Any]) -> list[Any]:
+            a, kw = tree.unflatten(in_tree, inputs)
+            try:
+                out = fun(*a, **kw)
+            except ShapeError as e:
+                if not e.named:
+                    e.args, e.named = (f"vmap of {describe(fun)}: {e}",), True
+                raise
+            out_leaves, out_tree = tree.flatten(out)
+            structure.append(out_tree)
+            return out_leaves
+
+        outs, dims = batching.batch_flat(flat, leaves, axes, size, f"vmap of {describe(fun)}")
+        return _unbatched_outputs(fun, tree.unflatten(structure[0], outs), dims, out_axes, size)
 
     return _wrap(fun, vmapped, "mapped over a batch (vmap)")
 
@@ -926,21 +925,23 @@ def _leaf_names(fun: Callable[..., Any], args: Any, kwargs: Any) -> list[tuple[s
     return names
 
 
-def _unbatched_outputs(fun: Callable[..., Any], out: Any, out_axes: Any, trace: BatchTrace) -> Any:
-    """The outputs with their batch axes where `out_axes` puts them; an output that does not
-    depend on the example is repeated along a new axis (or left alone, for None)."""
+def _unbatched_outputs(
+    fun: Callable[..., Any], out: Any, dims: list[int | None], out_axes: Any, size: int
+) -> Any:
+    """The outputs (batched along `dims`) with their batch axes where `out_axes` puts them;
+    an output that does not depend on the example is repeated along a new axis (or left
+    alone, for None)."""
     leaves, out_tree = tree.flatten(out)
     axes = _prefix(out_axes, out, lambda: f"vmap of {describe(fun)}: out_axes")
     result = []
-    for k, (o, axis) in enumerate(zip(leaves, axes, strict=True)):
-        batched = isinstance(o, BatchTracer) and o._trace is trace
-        if not batched and not isinstance(o, (*_OUTPUT_TYPES, complex)):
+    for k, (o, d, axis) in enumerate(zip(leaves, dims, axes, strict=True)):
+        if d is None and not isinstance(o, (*_OUTPUT_TYPES, complex)):
             raise TypeError(
                 f"vmap of {describe(fun)}: the function returned a {type(o).__name__}; it must "
                 "return arrays, numbers, or containers of them."
             )
         if axis is None:
-            if batched:
+            if d is not None:
                 raise ValueError(
                     f"vmap of {describe(fun)}: output leaf {k} depends on the example, but its "
                     "out_axes entry is None, which says it does not. Give it an axis (0 stacks "
@@ -948,23 +949,20 @@ def _unbatched_outputs(fun: Callable[..., Any], out: Any, out_axes: Any, trace: 
                 )
             result.append(o)
             continue
-        rank = len(shape_of(o)) + 1
+        rank = len(shape_of(o)) + (d is None)
         if not -rank <= axis < rank:
             raise ValueError(
                 f"vmap of {describe(fun)}: out_axes entry {axis} for output leaf {k} is out of "
-                f"range for its rank {rank} (one example's rank {rank - 1}, plus the batch). Pick an "
-                f"axis in [-{rank}, {rank})."
+                f"range for its rank {rank} (one example's rank {rank - 1}, plus the batch). "
+                f"Pick an axis in [-{rank}, {rank})."
             )
         axis = int(axis) % rank
-        if batched:
-            value, d = o.value, o.bdim
-            result.append(value if d == axis else cnp.moveaxis(value, d, axis))
+        if d is not None:
+            result.append(o if d == axis else cnp.moveaxis(o, d, axis))
         else:
             o = o if isinstance(o, Tracer) else np.asarray(o)
             shape = tuple(shape_of(o))
             result.append(
-                cnp.broadcast_to(
-                    cnp.expand_dims(o, axis), (*shape[:axis], trace.size, *shape[axis:])
-                )
+                cnp.broadcast_to(cnp.expand_dims(o, axis), (*shape[:axis], size, *shape[axis:]))
             )
     return tree.unflatten(out_tree, result)
