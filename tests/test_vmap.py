@@ -384,6 +384,18 @@ def test_forward_mode_and_vjp_of_vmap_and_vmap_of_them() -> None:
     assert_close(cr.vmap(lambda x, t: cr.linearize(one, x)[1](t))(X, t), tangent)
 
 
+def test_vmap_over_tangents_or_cotangents_only() -> None:
+    def one(x: Any) -> Any:
+        return np.tanh(x @ W)
+
+    jac = numpy.stack([cr.grad(lambda x, k=k: one(x)[k])(X[0]) for k in range(2)])
+    assert_close(cr.vmap(lambda t: cr.jvp(one, (X[0],), (t,))[1])(numpy.eye(4)), jac.T)
+    assert_close(cr.vmap(cr.vjp(one, X[0])[1])(numpy.eye(2))[0], jac)
+    hess = cr.hessian(lambda x: np.sum(np.sin(x) ** 2))(X[0])
+    hvps = cr.vmap(lambda v: cr.hvp(lambda x: np.sum(np.sin(x) ** 2), (X[0],), (v,)))(numpy.eye(4))
+    assert_close(hvps, hess)
+
+
 @pytest.mark.parametrize("jac", [cr.jacfwd, cr.jacrev], ids=["jacfwd", "jacrev"])
 def test_jacobians_of_vmap_and_vmap_of_jacobians(jac: Callable[..., Any]) -> None:
     def one(x: Any) -> Any:
@@ -630,6 +642,12 @@ def test_a_user_primitive_without_a_rule_loops_and_warns_once() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the second time it stays quiet
         assert_close(cr.vmap(cr.grad(lambda x: np.sum(prim(x))))(X), (1.0 + X * X) ** -1.5)
+
+
+def test_a_user_primitive_without_a_rule_on_an_empty_batch() -> None:
+    prim = _isru("isru_on_an_empty_batch")
+    with pytest.raises(TypeError, match=r"empty batch.*isru_on_an_empty_batch.*defbatch"):
+        cr.vmap(prim)(numpy.zeros((0, 3)))
 
 
 def test_a_user_primitive_with_defbatch_runs_once_on_the_batch() -> None:

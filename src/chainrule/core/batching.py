@@ -145,6 +145,13 @@ def _loop_rule(prim: Primitive) -> BatchRule:
     primitive, but a Python loop, so it warns (once per primitive) that a rule is missing."""
 
     def loop(vals: list[Any], dims: list[int | None], **params: Any) -> tuple[Any, Any]:
+        size = next(shape_of(v)[d] for v, d in zip(vals, dims, strict=True) if d is not None)
+        if size == 0:
+            raise TypeError(
+                f"chainrule.vmap over an empty batch: the primitive {prim.name} has no batching "
+                "rule, and with no example to run it on, the shape of its result is unknown. "
+                "Give it a rule with `chainrule.extend.defbatch`."
+            )
         if str(prim.name) not in _warned:
             _warned.add(str(prim.name))
             warnings.warn(
@@ -154,7 +161,6 @@ def _loop_rule(prim: Primitive) -> BatchRule:
                 BatchingWarning,
                 stacklevel=4,
             )
-        size = next(shape_of(v)[d] for v, d in zip(vals, dims, strict=True) if d is not None)
         results = [
             prim(
                 *(v if d is None else ops.take(v, b, d) for v, d in zip(vals, dims, strict=True)),
