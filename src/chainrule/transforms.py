@@ -740,18 +740,16 @@ def _axis_spec_error(what: str, spec: Any) -> TypeError:
 
 
 def _check_spec(spec: Any, what: str) -> None:
-    """`in_axes` / `out_axes` hold only ints and Nones (JAX refuses a top-level list of in_axes,
-    which it could not tell from a pytree prefix of one list argument)."""
-    if what == "in_axes" and isinstance(spec, list):
-        raise _axis_spec_error(what, spec)
-    for leaf in tree.leaves(spec):
-        if isinstance(leaf, bool) or not isinstance(leaf, (int, np.integer)):
-            raise _axis_spec_error(what, spec)
-    if what == "in_axes" and not (spec is None or isinstance(spec, (int, np.integer, tuple))):
-        raise ValueError(  # JAX reads it as a prefix of the tuple of arguments, which it is not
-            f"vmap in_axes={spec!r}: a container of axes describes one argument, so it goes "
-            f"in a tuple with one entry per positional argument, e.g. in_axes=({spec!r},)."
+    """`in_axes` / `out_axes` hold only ints and Nones; `in_axes` is one of them or a tuple
+    (JAX refuses a container there, which would describe the tuple of arguments)."""
+    leaves = tree.leaves(spec)
+    if what == "in_axes" and not isinstance(spec, (tuple, type(None))) and leaves != [spec]:
+        raise TypeError(
+            f"{_axis_spec_error(what, spec)} A container of axes for one argument goes in "
+            f"that tuple: in_axes=({spec!r},)."
         )
+    if any(isinstance(leaf, bool) or not isinstance(leaf, (int, np.integer)) for leaf in leaves):
+        raise _axis_spec_error(what, spec)
 
 
 def _prefix(spec: Any, value: Any, where: Callable[[], str]) -> list[Any]:
@@ -838,8 +836,9 @@ def vmap(
 
     - `in_axes`: the axis of each positional argument that holds the examples: an int for
       all, None for a value shared by every example, or a tuple with one entry per argument,
-      each an int, None, or a pytree prefix of that argument (``({"w": None, "b": 0}, 0)``).
-      Negative axes count from the end. Keyword arguments are mapped along axis 0.
+      each an int, None, or a pytree prefix of that argument (``({"w": None, "b": 0}, 0)``;
+      a list there is read as that tuple). Negative axes count from the end. Keyword
+      arguments are mapped along axis 0.
     - `out_axes`: where the batch axis goes in each output (int, or a pytree prefix of the
       outputs); None for an output that does not depend on the example.
     - `axis_size`: the number of examples, needed only when no argument is mapped.
@@ -856,6 +855,8 @@ def vmap(
     array([[2., 0.],
            [0., 2.]])
     """
+    if isinstance(in_axes, list):  # as JAX does: one entry per argument, like a tuple
+        in_axes = tuple(in_axes)
     _check_spec(in_axes, "in_axes")
     _check_spec(out_axes, "out_axes")
     if axis_size is not None and (isinstance(axis_size, bool) or not isinstance(axis_size, int)):
