@@ -193,7 +193,8 @@ def _refuse_closure(
     after the function ran wrap its backward pass, as `jacrev` maps it with `vmap`: their
     tracers come in with the cotangents.)"""
     for x in leaves:
-        if isinstance(x, Tracer) and trace.level <= x._trace.level < (until or x._trace.level + 1):
+        level = x._trace.level if isinstance(x, Tracer) else -1
+        if trace.level <= level and (until is None or level < until):
             raise _closure_error(what)
 
 
@@ -331,7 +332,7 @@ class custom_vjp:
         args: tuple[Any, ...],
         positions: list[int],
         trace: Trace | None,
-        ran: int = 0,
+        ran: int | None = None,
     ) -> list[Any]:
         """What `bwd` returned, one checked cotangent per leaf of `args` at `positions`
         (None elsewhere); a tracer of `trace`, or of a transform opened before the function
@@ -547,9 +548,8 @@ class custom_jvp:
 
         def rule_b(primals: Any, tangents: Any) -> tuple[Any, Any]:
             # the tangents may carry leading axes of their own (jacfwd's): the batch is after
-            lead = tuple(shape_of(tangents[0]))[
-                : len(shape_of(tangents[0])) - len(shape_of(primals[0]))
-            ]
+            t0, p0 = tuple(shape_of(tangents[0])), shape_of(primals[0])
+            lead = t0[: len(t0) - len(p0)]
             split: list[Any] = []
 
             def flat(ys: list[Any]) -> list[Any]:
