@@ -91,7 +91,7 @@ def test_in_axes_as_jax_reads_them(in_axes: Any, args: tuple[Any, ...]) -> None:
     got = cr.vmap(f, in_axes=in_axes)(*args)
     per_arg = in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args)
     flat_axes = tuple(ax for spec, a in zip(per_arg, args, strict=True) for ax in _axes_of(spec, a))
-    expected = loop(lambda *leaves: f(*leaves), flat_axes, *cr.tree.leaves(args))
+    expected = loop(f, flat_axes, *cr.tree.leaves(args))
     assert_close(got, expected)
 
 
@@ -116,7 +116,7 @@ def test_out_axes_int_negative_none_and_prefix() -> None:
     assert_close(total, X.sum(axis=1))
     assert cr.vmap(lambda x: np.outer(x, x[:2]), out_axes=-1)(X).shape == (4, 2, 3)
     shared, mapped = cr.vmap(lambda x: (W, x @ W), out_axes=(None, 0))(X)
-    assert shared is W or numpy.array_equal(shared, W)
+    assert numpy.array_equal(shared, W)
     assert mapped.shape == (3, 2)
     out = cr.vmap(lambda x: {"a": x, "b": (x[0], x[1:])}, out_axes={"a": 1, "b": 0})(X)
     assert out["a"].shape == (4, 3) and out["b"][0].shape == (3,) and out["b"][1].shape == (3, 3)
@@ -468,7 +468,7 @@ def test_custom_vjp_rule_is_used_in_every_order() -> None:
     assert_close(cr.vmap(cr.vmap(cr.grad(lambda x: f(x[None]))), in_axes=1, out_axes=1)(X), twos)
     assert_close(cr.grad(lambda xs: np.sum(cr.vmap(cr.vmap(f), in_axes=1)(xs[..., None])))(X), twos)
     assert_close(cr.vmap(cr.grad(lambda xs: np.sum(cr.vmap(f)(xs))))(X[:, None, :]), twos[:, None])
-    # forward mode differentiates the function itself, as in JAX
+    # forward mode differentiates the function itself (as custom_vjp documents; JAX refuses)
     assert_close(cr.jvp(cr.vmap(f), (X,), (numpy.ones_like(X),))[1], numpy.full(3, 24.0))
     assert_close(cr.jacrev(cr.vmap(lambda x: 5.0 * clip(x)))(X[:, 0]), numpy.eye(3))
 
@@ -630,7 +630,7 @@ def test_checkpoint_with_a_batched_keyword_argument() -> None:
 
 def test_checkpoint_closing_over_a_batch_still_differentiates() -> None:
     def f(x: Any) -> Any:
-        return np.sum(cr.checkpoint(lambda w: np.sin(w * x))(W[:, 0]))
+        return np.sum(cr.checkpoint(lambda w: np.sin(w * x))(W[:, 0] * x))
 
     got = cr.grad(lambda xs: np.sum(cr.vmap(f)(xs)))(X)
     assert_close(got, loop(cr.grad(f), (0,), X))
