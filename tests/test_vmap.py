@@ -601,6 +601,15 @@ def test_custom_jvp_with_a_shared_argument_under_vmap() -> None:
     assert_close(got, 3.0 * X.sum())
 
 
+def test_stop_gradient_under_vmap_in_every_order() -> None:
+    def f(x: Any) -> Any:  # x times a constant x: the derivative is that constant
+        return np.sum(x * cr.stop_gradient(x))
+
+    assert_close(cr.vmap(cr.grad(f))(X), X)
+    assert_close(cr.grad(lambda xs: np.sum(cr.vmap(f)(xs)))(X), X)
+    assert_close(cr.jvp(cr.vmap(f), (X,), (numpy.ones_like(X),))[1], X.sum(axis=1))
+
+
 def test_checkpoint_under_vmap_recomputes_the_whole_batch_once() -> None:
     runs = [0]
 
