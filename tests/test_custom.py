@@ -359,3 +359,19 @@ def test_defjvp_returns_the_rule_so_it_works_as_a_decorator() -> None:
     assert cr.grad(f, argnums=(0, 1))(2.0, 3.0) == pytest.approx(
         (numpy.cos(2.0) * 3.0, numpy.sin(2.0))
     )
+
+
+def test_jacrev_and_hessian_of_a_custom_vjp_function_use_its_rule() -> None:
+    # jacrev maps the backward pass over a basis with vmap: the cotangents bwd sees carry
+    # that newer transform's tracers, which are no closure
+    @cr.custom_vjp
+    def clip_gradient(x: Any) -> Any:
+        return x
+
+    clip_gradient.defvjp(lambda x: (x, None), lambda res, g: (np.clip(g, -1.0, 1.0),))
+    assert numpy.array_equal(cr.jacrev(lambda x: 5.0 * clip_gradient(x))(X), numpy.eye(3))
+    hess = cr.hessian(lambda x: np.sum(np.sin(_sin_with(lambda x, g: (g * np.cos(x),))(x))))(X)
+    expected = numpy.diag(
+        -numpy.sin(numpy.sin(X)) * numpy.cos(X) ** 2 - numpy.cos(numpy.sin(X)) * numpy.sin(X)
+    )
+    numpy.testing.assert_allclose(hess, expected, rtol=1e-12, atol=1e-14)

@@ -212,3 +212,51 @@ def test_random_complex_compositions_match_pytorch(expr: Expr, seed: int) -> Non
     numpy.testing.assert_allclose(
         g, numpy.conj(g_torch.resolve_conj().numpy()), rtol=1e-9, atol=1e-12, err_msg=str(expr)
     )
+
+
+# Per-example gradients: `vmap(grad)` of random compositions of a batched input `x` and a
+# parameter `p`, each either mapped (axis 0) or shared by the examples (None), against
+# `torch.func.vmap(torch.func.grad)`.
+BATCH = 5
+pair_exprs: st.SearchStrategy[Expr] = st.recursive(
+    st.sampled_from(["x", "p"]),
+    lambda children: st.one_of(
+        st.tuples(st.sampled_from(sorted(UNARY)), children),
+        st.tuples(st.sampled_from(sorted(BINARY)), children, children),
+    ),
+    max_leaves=6,
+)
+
+
+def pair_loss(expr: Expr, x: Any, p: Any, lib: int) -> Any:
+    def ev(e: Expr) -> Any:
+        if e in ("x", "p"):
+            return x if e == "x" else p
+        if len(e) == 2:
+            return UNARY[e[0]][lib](ev(e[1]))
+        return BINARY[e[0]][lib](ev(e[1]), ev(e[2]))
+
+    out = ev(expr) * (torch.tensor(W) if lib else W)
+    return out.sum() if lib else np.sum(out)
+
+
+@settings(
+    max_examples=30, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(
+    expr=pair_exprs,
+    in_axes=st.sampled_from([(0, None), (None, 0), (0, 0)]),
+    seed=st.integers(0, 2**16),
+)
+def test_per_example_gradients_match_torch_func(
+    expr: Expr, in_axes: tuple[Any, Any], seed: int
+) -> None:
+    rng = numpy.random.default_rng(seed)
+    x, p = (rng.standard_normal((BATCH, *SHAPE) if ax == 0 else SHAPE) for ax in in_axes)
+    per_example = torch.func.vmap(
+        torch.func.grad(lambda x, p: pair_loss(expr, x, p, 1), argnums=(0, 1)), in_dims=in_axes
+    )(torch.tensor(x), torch.tensor(p))
+    got = cr.vmap(cr.grad(lambda x, p: pair_loss(expr, x, p, 0), argnums=(0, 1)), in_axes)(x, p)
+    for g, gt in zip(got, per_example, strict=True):
+        assert g.shape == (BATCH, *SHAPE)
+        numpy.testing.assert_allclose(g, gt.numpy(), rtol=1e-9, atol=1e-12, err_msg=str(expr))

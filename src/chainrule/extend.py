@@ -15,6 +15,12 @@ function built from `chainrule.numpy`, `chainrule.custom_vjp` is simpler.
   ``rule(tangents, ans, *args, **params)`` seeing all tangents at once (None for constant
   arguments).
 
+- ``defbatch(prim, rule)``: its batching rule for `vmap`, ``rule(args, dims, **params) ->
+  (out, out_dim)``: ``dims[i]`` is the axis of argument ``i`` that holds the examples (None
+  for one shared by all of them), and the rule computes every example in one call, saying
+  where the batch axis of the result is. Without one, `vmap` runs the primitive once per
+  example, in a Python loop, and warns (`BatchingWarning`) once.
+
 Write the rules with `chainrule.numpy` so that they can be differentiated again (higher
 orders come free). A tangent may carry extra *leading* batch axes (``jacfwd`` and
 ``hessian`` push many tangents in one pass): its shape is ``batch + arg.shape`` and the
@@ -31,8 +37,24 @@ forward rule must return ``batch + ans.shape``.
 0.462117 0.462117
 >>> print(round(float(cr.grad(cr.grad(logcosh))(0.0)), 6))  # second order, through tanh
 1.0
+
+An elementwise function keeps the batch axis where it is:
+
+>>> from chainrule.extend import defbatch
+>>> defbatch(logcosh, lambda args, dims: (logcosh(*args), dims[0]))
+>>> cr.vmap(logcosh, in_axes=1)(np.zeros((2, 3))).shape
+(3, 2)
 """
 
+from .core.batching import BatchingWarning, defbatch
 from .core.primitive import Primitive, defjvp, defjvp_joint, defvjp, primitive
 
-__all__ = ["Primitive", "defjvp", "defjvp_joint", "defvjp", "primitive"]
+__all__ = [
+    "BatchingWarning",
+    "Primitive",
+    "defbatch",
+    "defjvp",
+    "defjvp_joint",
+    "defvjp",
+    "primitive",
+]

@@ -19,7 +19,6 @@ import numpy as np
 from . import numpy as cnp
 from . import tree
 from .core import batching
-from .core.batching import BatchTrace, BatchTracer
 from .core.forward import jvp_flat
 from .core.reverse import vjp_flat
 from .core.trace import (
@@ -741,13 +740,16 @@ def _axis_spec_error(what: str, spec: Any) -> TypeError:
 
 
 def _check_spec(spec: Any, what: str) -> None:
-    """`in_axes` / `out_axes` hold only ints and Nones (JAX refuses a top-level list of in_axes,
-    which it could not tell from a pytree prefix of one list argument)."""
-    if what == "in_axes" and isinstance(spec, list):
+    """`in_axes` / `out_axes` hold only ints and Nones; `in_axes` is one of them or a tuple
+    (JAX refuses a container there, which would describe the tuple of arguments)."""
+    leaves = tree.leaves(spec)
+    if what == "in_axes" and not isinstance(spec, (tuple, type(None))) and leaves != [spec]:
+        raise TypeError(
+            f"{_axis_spec_error(what, spec)} A container of axes for one argument goes in "
+            f"that tuple: in_axes=({spec!r},)."
+        )
+    if any(isinstance(leaf, bool) or not isinstance(leaf, (int, np.integer)) for leaf in leaves):
         raise _axis_spec_error(what, spec)
-    for leaf in tree.leaves(spec):
-        if isinstance(leaf, bool) or not isinstance(leaf, (int, np.integer)):
-            raise _axis_spec_error(what, spec)
 
 
 def _prefix(spec: Any, value: Any, where: Callable[[], str]) -> list[Any]:
@@ -776,22 +778,33 @@ def _deeper(where: Callable[[], str], key: Any) -> str:
     return f"{where()}{tree.keystr((key,))}"
 
 
-def _mapped_leaf(x: Any, axis: int, where: str) -> tuple[Any, int]:
+def _mapped_leaf(x: Any, axis: int, where: str, keyword: bool) -> tuple[Any, int]:
     """A leaf mapped along `axis`: as an array, with the axis made non-negative."""
+    share = (
+        "pass it by position with in_axes None, or let the function close over it (keyword "
+        "arguments are always mapped along axis 0, as in JAX)"
+        if keyword
+        else "give it the axis None to share it between examples"
+    )
     if not isinstance(x, (np.ndarray, np.generic, Tracer)):
         if not isinstance(x, (bool, int, float, complex)):
             raise TypeError(
                 f"{where} is a {type(x).__name__}, which vmap cannot map over: pass arrays, "
-                "or give it the axis None to share it between examples."
+                f"or {share}."
             )
         x = np.asarray(x)
     rank = len(shape_of(x))
+    if rank == 0:
+        raise ValueError(
+            f"{where}: vmap was asked to map it along axis {axis}, but it is a scalar (rank 0), "
+            f"with no axis to hold the examples. Pass one value per example in an array, or "
+            f"{share}."
+        )
     if not -rank <= axis < rank:
         raise ValueError(
             f"{where}: vmap was asked to map it along axis {axis}, which needs an array of "
             f"rank at least {axis + 1 if axis >= 0 else -axis}, but it has rank {rank} (shape "
-            f"{tuple(shape_of(x))}). Pick an axis in [-{rank}, {rank}), or None to share the "
-            "value between examples."
+            f"{tuple(shape_of(x))}). Pick an axis in [-{rank}, {rank}), or {share}."
         )
     return x, axis % rank
 
@@ -823,8 +836,9 @@ def vmap(
 
     - `in_axes`: the axis of each positional argument that holds the examples: an int for
       all, None for a value shared by every example, or a tuple with one entry per argument,
-      each an int, None, or a pytree prefix of that argument (``({"w": None, "b": 0}, 0)``).
-      Negative axes count from the end. Keyword arguments are mapped along axis 0.
+      each an int, None, or a pytree prefix of that argument (``({"w": None, "b": 0}, 0)``;
+      a list there is read as that tuple). Negative axes count from the end. Keyword
+      arguments are mapped along axis 0.
     - `out_axes`: where the batch axis goes in each output (int, or a pytree prefix of the
       outputs); None for an output that does not depend on the example.
     - `axis_size`: the number of examples, needed only when no argument is mapped.
@@ -841,6 +855,8 @@ def vmap(
     array([[2., 0.],
            [0., 2.]])
     """
+    if isinstance(in_axes, list):  # as JAX does: one entry per argument, like a tuple
+        in_axes = tuple(in_axes)
     _check_spec(in_axes, "in_axes")
     _check_spec(out_axes, "out_axes")
     if axis_size is not None and (isinstance(axis_size, bool) or not isinstance(axis_size, int)):
@@ -865,7 +881,8 @@ def vmap(
         for k, (x, axis) in enumerate(zip(leaves, axes, strict=True)):
             if axis is not None:
                 where = f"vmap of {describe(fun)}: {names[k]}"
-                leaves[k], axes[k] = _mapped_leaf(x, int(axis), where)
+                keyword = names[k].startswith("keyword")
+                leaves[k], axes[k] = _mapped_leaf(x, int(axis), where, keyword)
                 sizes.append((names[k], axes[k], shape_of(leaves[k])[axes[k]]))
         size = axis_size if axis_size is not None else (sizes[0][2] if sizes else None)
         if size is None:
@@ -876,22 +893,22 @@ def vmap(
             )
         if any(n != size for _, _, n in sizes):
             raise _size_error(fun, sizes, axis_size)
-        trace = BatchTrace(size, f"vmap of {describe(fun)}")
-        inputs = [
-            x if a is None else BatchTracer(x, a, trace) for x, a in zip(leaves, axes, strict=True)
-        ]
-        a, kw = tree.unflatten(in_tree, inputs)
-        batching._active[0] += 1
-        try:
-            out = fun(*a, **kw)
-        except ShapeError as e:
-            if not e.named:
-                e.args, e.named = (f"vmap of {describe(fun)}: {e}",), True
-            raise
-        finally:
-            batching._active[0] -= 1
-            trace.end()
-        return _unbatched_outputs(fun, out, out_axes, trace)
+        structure: list[Any] = []
+
+        def flat(inputs: list[Any]) -> list[Any]:
+            a, kw = tree.unflatten(in_tree, inputs)
+            try:
+                out = fun(*a, **kw)
+            except ShapeError as e:
+                if not e.named:
+                    e.args, e.named = (f"vmap of {describe(fun)}: {e}",), True
+                raise
+            out_leaves, out_tree = tree.flatten(out)
+            structure.append(out_tree)
+            return out_leaves
+
+        outs, dims = batching.batch_flat(flat, leaves, axes, size, f"vmap of {describe(fun)}")
+        return _unbatched_outputs(fun, tree.unflatten(structure[0], outs), dims, out_axes, size)
 
     return _wrap(fun, vmapped, "mapped over a batch (vmap)")
 
@@ -909,21 +926,23 @@ def _leaf_names(fun: Callable[..., Any], args: Any, kwargs: Any) -> list[tuple[s
     return names
 
 
-def _unbatched_outputs(fun: Callable[..., Any], out: Any, out_axes: Any, trace: BatchTrace) -> Any:
-    """The outputs with their batch axes where `out_axes` puts them; an output that does not
-    depend on the example is repeated along a new axis (or left alone, for None)."""
+def _unbatched_outputs(
+    fun: Callable[..., Any], out: Any, dims: list[int | None], out_axes: Any, size: int
+) -> Any:
+    """The outputs (batched along `dims`) with their batch axes where `out_axes` puts them;
+    an output that does not depend on the example is repeated along a new axis (or left
+    alone, for None)."""
     leaves, out_tree = tree.flatten(out)
     axes = _prefix(out_axes, out, lambda: f"vmap of {describe(fun)}: out_axes")
     result = []
-    for k, (o, axis) in enumerate(zip(leaves, axes, strict=True)):
-        batched = isinstance(o, BatchTracer) and o._trace is trace
-        if not batched and not isinstance(o, (*_OUTPUT_TYPES, complex)):
+    for k, (o, d, axis) in enumerate(zip(leaves, dims, axes, strict=True)):
+        if d is None and not isinstance(o, (*_OUTPUT_TYPES, complex)):
             raise TypeError(
                 f"vmap of {describe(fun)}: the function returned a {type(o).__name__}; it must "
                 "return arrays, numbers, or containers of them."
             )
         if axis is None:
-            if batched:
+            if d is not None:
                 raise ValueError(
                     f"vmap of {describe(fun)}: output leaf {k} depends on the example, but its "
                     "out_axes entry is None, which says it does not. Give it an axis (0 stacks "
@@ -931,22 +950,20 @@ def _unbatched_outputs(fun: Callable[..., Any], out: Any, out_axes: Any, trace: 
                 )
             result.append(o)
             continue
-        rank = len(shape_of(o)) + 1
+        rank = len(shape_of(o)) + (d is None)
         if not -rank <= axis < rank:
             raise ValueError(
                 f"vmap of {describe(fun)}: out_axes entry {axis} for output leaf {k} is out of "
-                f"range for its rank {rank} (one example's rank {rank - 1}, plus the batch)."
+                f"range for its rank {rank} (one example's rank {rank - 1}, plus the batch). "
+                f"Pick an axis in [-{rank}, {rank})."
             )
         axis = int(axis) % rank
-        if batched:
-            value, d = o.value, o.bdim
-            result.append(value if d == axis else cnp.moveaxis(value, d, axis))
+        if d is not None:
+            result.append(o if d == axis else cnp.moveaxis(o, d, axis))
         else:
             o = o if isinstance(o, Tracer) else np.asarray(o)
             shape = tuple(shape_of(o))
             result.append(
-                cnp.broadcast_to(
-                    cnp.expand_dims(o, axis), (*shape[:axis], trace.size, *shape[axis:])
-                )
+                cnp.broadcast_to(cnp.expand_dims(o, axis), (*shape[:axis], size, *shape[axis:]))
             )
     return tree.unflatten(out_tree, result)

@@ -145,6 +145,13 @@ def _loop_rule(prim: Primitive) -> BatchRule:
     primitive, but a Python loop, so it warns (once per primitive) that a rule is missing."""
 
     def loop(vals: list[Any], dims: list[int | None], **params: Any) -> tuple[Any, Any]:
+        size = next(shape_of(v)[d] for v, d in zip(vals, dims, strict=True) if d is not None)
+        if size == 0:
+            raise TypeError(
+                f"chainrule.vmap over an empty batch: the primitive {prim.name} has no batching "
+                "rule, and with no example to run it on, the shape of its result is unknown. "
+                "Give it a rule with `chainrule.extend.defbatch`."
+            )
         if str(prim.name) not in _warned:
             _warned.add(str(prim.name))
             warnings.warn(
@@ -154,7 +161,6 @@ def _loop_rule(prim: Primitive) -> BatchRule:
                 BatchingWarning,
                 stacklevel=4,
             )
-        size = next(shape_of(v)[d] for v, d in zip(vals, dims, strict=True) if d is not None)
         results = [
             prim(
                 *(v if d is None else ops.take(v, b, d) for v, d in zip(vals, dims, strict=True)),
@@ -193,6 +199,32 @@ def top_batch_trace(values: Sequence[Any]) -> BatchTrace | None:
                 top = x._trace  # type: ignore[assignment]
             x = x.value
     return top
+
+
+def batch_flat(
+    fun: Callable[[list[Any]], list[Any]],
+    values: Sequence[Any],
+    dims: Sequence[int | None],
+    size: int,
+    owner: Any = None,
+) -> tuple[list[Any], list[int | None]]:
+    """Run `fun` on a list of values batched along `dims` (None: shared by every example):
+    its outputs, and the batch axis of each (None for one that does not depend on the batch).
+
+    The core of `vmap`, for code that batches a function it calls (``custom_vjp`` batches
+    its rules with it)."""
+    trace = BatchTrace(size, owner)
+    _active[0] += 1
+    try:
+        outs = fun([trace.wrap(v, d) for v, d in zip(values, dims, strict=True)])
+    finally:
+        _active[0] -= 1
+        trace.end()
+    pairs = [
+        (o.value, o.bdim) if isinstance(o, BatchTracer) and o._trace is trace else (o, None)
+        for o in outs
+    ]
+    return [v for v, _ in pairs], [d for _, d in pairs]
 
 
 def lower_to(x: Any, trace: BatchTrace) -> tuple[Any, int | None]:

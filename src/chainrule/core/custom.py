@@ -8,6 +8,10 @@ What a rule returns is checked as JAX checks it: one (co)tangent per argument (o
 in the same containers, each with the shape and dtype of its value; None stands for zeros.
 Keyword arguments are bound to positions by the function's signature, defaults included.
 
+Under `vmap`, a custom function is batched as JAX batches it: the function and its rules
+run on the whole batch (each through `vmap` itself), so ``grad(vmap(f))`` still uses your
+rule; the cotangent of an argument shared by every example is summed over the batch.
+
 `checkpoint` also differentiates through the values its function closes over: while the
 function first runs, its trace records on a separate segment and notes every tracer from
 before that the function uses; in the backward pass, those tracers stand for inputs of
@@ -25,6 +29,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from .. import tree
+from .batching import BatchTrace, batch_flat
 from .forward import JVPTrace
 from .primitive import Primitive
 from .reverse import Node, Parent, ReverseTrace, VJPTracer, vjp_flat
@@ -179,12 +184,17 @@ def _output(rule: str, k: int) -> str:
     return f"{rule}: the tangent for output leaf {k}"
 
 
-def _refuse_closure(trace: Trace, leaves: Sequence[Any], what: str) -> None:
-    """A rule sees its arguments' values only: a tracer of this transform (or a later one)
-    among its results came from a variable the function closes over, whose derivative the
-    rule cannot give. JAX refuses this too."""
+def _refuse_closure(
+    trace: Trace, leaves: Sequence[Any], what: str, until: int | None = None
+) -> None:
+    """A rule sees its arguments' values only: a tracer of this transform (or a later one
+    opened before level `until`) among its results came from a variable the function closes
+    over, whose derivative the rule cannot give. JAX refuses this too. (Transforms opened
+    after the function ran wrap its backward pass, as `jacrev` maps it with `vmap`: their
+    tracers come in with the cotangents.)"""
     for x in leaves:
-        if isinstance(x, Tracer) and x._trace.level >= trace.level:
+        level = x._trace.level if isinstance(x, Tracer) else -1
+        if trace.level <= level and (until is None or level < until):
             raise _closure_error(what)
 
 
@@ -203,6 +213,50 @@ def _closure_error(what: str) -> TypeError:
         "(a variable it closes over?): its custom rule cannot give that value a "
         "derivative. Pass the value as an argument."
     )
+
+
+# ---------------------------------------------------------------------------- under vmap
+
+
+def _batch_at(x: Any, d: int | None, axis: int | None, size: int) -> Any:
+    """A batched value `x` (batch axis `d`, None if it does not depend on the batch) with
+    its batch on `axis`: moved there, or broadcast along a new axis there; summed over,
+    for `axis` None (the cotangent of a value shared by every example)."""
+    if axis is None:
+        return x if d is None else np.sum(x, axis=d)
+    if d is None:
+        shape = tuple(shape_of(x))
+        return np.broadcast_to(np.expand_dims(x, axis), (*shape[:axis], size, *shape[axis:]))
+    return x if d == axis else np.moveaxis(x, d, axis)
+
+
+def _run_batched(
+    fun: Callable[..., Any],
+    in_tree: tree.TreeDef,
+    xs: Sequence[Any],
+    dims: Sequence[int | None],
+    size: int,
+) -> Any:
+    """`fun` of the arguments `in_tree` describes, run on the batched leaves `xs`: its
+    output, every leaf with the batch first (the one layout a custom function's rules and
+    its outputs must agree on)."""
+    structure: list[Any] = []
+
+    def flat(ys: list[Any]) -> list[Any]:
+        out_leaves, out_tree = tree.flatten(fun(*tree.unflatten(in_tree, ys)))
+        structure.append(out_tree)
+        return out_leaves
+
+    outs, out_dims = batch_flat(flat, xs, dims, size)
+    first = [_batch_at(o, d, 0, size) for o, d in zip(outs, out_dims, strict=True)]
+    return tree.unflatten(structure[0], first)
+
+
+def _rewrapped(trace: BatchTrace, out: Any, what: str) -> Any:
+    """The outputs of a batched custom function, every one batched on axis 0, as `trace`'s."""
+    leaves, out_tree = tree.flatten(out)
+    _refuse_closure(trace, leaves, what)
+    return tree.unflatten(out_tree, [trace.wrap(o, 0) for o in leaves])
 
 
 # ---------------------------------------------------------------------------- custom_vjp
@@ -247,6 +301,8 @@ class custom_vjp:
         args = _positional("custom_vjp", self.fun, self._signature, args, kwargs)
         leaves, in_tree = tree.flatten(args)
         trace = top_trace(tuple(leaves))
+        if isinstance(trace, BatchTrace):
+            return self._batched(trace, leaves, in_tree)
         if not isinstance(trace, ReverseTrace):
             return self.fun(*args)
         vals, parents, _ = trace.unwrap(leaves)
@@ -257,32 +313,108 @@ class custom_vjp:
         )
         out_leaves, out_tree = tree.flatten(out)
         _refuse_closure(trace, out_leaves + tree.leaves(residuals), f"custom_vjp function `{name}`")
-        rule = f"the bwd rule `{_name(bwd)}` of custom_vjp function `{name}`"
+        ran = Trace().level  # every transform opened from now on is newer than the function
+        positions = [p[0] for p in parents]
 
         def backward(g: list[Any]) -> list[Any]:
             try:
                 cts = bwd(residuals, tree.unflatten(out_tree, g))
             except LeakedTracerError:  # a closed-over value of a transform now sweeping back
                 raise _closure_error(f"custom_vjp function `{name}`") from None
-            if isinstance(cts, list) and len(cts) == len(args):
-                cts = tuple(cts)
-            ct_leaves: list[Any] = []
-            if not (isinstance(cts, tuple) and _align(cts, args, ct_leaves)):
-                raise TypeError(
-                    f"{rule} must return a tuple with one cotangent per argument "
-                    f"({len(args)}), each with its argument's structure (None for zeros), but "
-                    f"it returned structure {tree.structure(cts)} for arguments of structure "
-                    f"{in_tree}."
-                )
-            _refuse_closure(trace, ct_leaves, f"custom_vjp function `{name}`")
-            return [
-                None
-                if ct_leaves[i] is None
-                else _checked(ct_leaves[i], vals[i], (), functools.partial(_input, rule, args, i))
-                for i, _, _ in parents
-            ]
+            ct_leaves = self._cotangents(cts, args, positions, trace, ran)
+            return [ct_leaves[i] for i in positions]
 
         return tree.unflatten(out_tree, _record(trace, vals, parents, out_leaves, backward))
+
+    def _cotangents(
+        self,
+        cts: Any,
+        args: tuple[Any, ...],
+        positions: list[int],
+        trace: Trace | None,
+        ran: int | None = None,
+    ) -> list[Any]:
+        """What `bwd` returned, one checked cotangent per leaf of `args` at `positions`
+        (None elsewhere); a tracer of `trace`, or of a transform opened before the function
+        had `ran`, among them is refused (a closure)."""
+        assert self.bwd is not None
+        name = _name(self.fun)
+        rule = f"the bwd rule `{_name(self.bwd)}` of custom_vjp function `{name}`"
+        if isinstance(cts, list) and len(cts) == len(args):
+            cts = tuple(cts)
+        ct_leaves: list[Any] = []
+        if not (isinstance(cts, tuple) and _align(cts, args, ct_leaves)):
+            raise TypeError(
+                f"{rule} must return a tuple with one cotangent per argument "
+                f"({len(args)}), each with its argument's structure (None for zeros), but "
+                f"it returned structure {tree.structure(cts)} for arguments of structure "
+                f"{tree.structure(args)}."
+            )
+        if trace is not None:
+            _refuse_closure(trace, ct_leaves, f"custom_vjp function `{name}`", ran)
+        like = tree.leaves(args)
+        out: list[Any] = [None] * len(like)
+        for i in positions:
+            if ct_leaves[i] is not None:
+                what = functools.partial(_input, rule, args, i)
+                out[i] = _checked(ct_leaves[i], like[i], (), what)
+        return out
+
+    def _batched(self, trace: BatchTrace, leaves: list[Any], in_tree: tree.TreeDef) -> Any:
+        """The call under `vmap`: a custom_vjp function of the whole batch, whose function
+        and rules are this one's mapped over it, applied to the values under the batch."""
+        args = tree.unflatten(in_tree, leaves)
+        vals, dims, _ = trace.unwrap(leaves)
+        if not any(isinstance(v, Tracer) for v in vals):  # no derivative is taken
+            return self.fun(*args)
+        fwd, bwd, size = self.fwd, self.bwd, trace.size
+        assert fwd is not None and bwd is not None
+        name = _name(self.fun)
+        traced = [i for i, v in enumerate(vals) if isinstance(v, Tracer)]
+
+        def fun_b(*xs: Any) -> Any:
+            return _run_batched(self.fun, in_tree, xs, dims, size)
+
+        def fwd_b(*xs: Any) -> Any:
+            split: list[Any] = []
+
+            def flat(ys: list[Any]) -> list[Any]:
+                out, res = _pair(
+                    fwd(*tree.unflatten(in_tree, ys)),
+                    f"the fwd rule `{_name(fwd)}` of custom_vjp function `{name}`",
+                    "(output, residuals)",
+                )
+                out_leaves, out_tree = tree.flatten(out)
+                res_leaves, res_tree = tree.flatten(res)
+                split[:] = out_tree, res_tree, len(out_leaves)
+                return out_leaves + res_leaves
+
+            outs, out_dims = batch_flat(flat, xs, dims, size)
+            out_tree, res_tree, n = split
+            first = [_batch_at(o, d, 0, size) for o, d in zip(outs[:n], out_dims[:n], strict=True)]
+            return tree.unflatten(out_tree, first), (res_tree, outs[n:], out_dims[n:])
+
+        def bwd_b(res: Any, g: Any) -> tuple[Any, ...]:
+            res_tree, res_vals, res_dims = res
+            g_leaves, g_tree = tree.flatten(g)
+            k = len(res_vals)
+
+            def flat(ys: list[Any]) -> list[Any]:
+                cts = bwd(tree.unflatten(res_tree, ys[:k]), tree.unflatten(g_tree, ys[k:]))
+                return self._cotangents(cts, args, traced, None)
+
+            cts, ct_dims = batch_flat(
+                flat, res_vals + g_leaves, res_dims + [0] * len(g_leaves), size
+            )
+            return tuple(
+                None if c is None else _batch_at(c, e, d, size)
+                for c, e, d in zip(cts, ct_dims, dims, strict=True)
+            )
+
+        fun_b.__name__, fwd_b.__name__, bwd_b.__name__ = name, _name(fwd), _name(bwd)
+        batched = custom_vjp(fun_b)
+        batched.defvjp(fwd_b, bwd_b)
+        return _rewrapped(trace, batched(*vals), f"custom_vjp function `{name}`")
 
 
 # ---------------------------------------------------------------------------- custom_jvp
@@ -357,6 +489,8 @@ class custom_jvp:
         trace = top_trace(tuple(leaves))
         if trace is None:
             return self.fun(*args)
+        if isinstance(trace, BatchTrace):
+            return self._batched(trace, leaves, in_tree)
         if isinstance(trace, JVPTrace):
             vals, tans, _ = trace.unwrap(leaves)
             tans = [
@@ -398,6 +532,46 @@ class custom_jvp:
             return transpose(g)
 
         return tree.unflatten(out_tree, _record(trace, vals, parents, out_leaves, backward))
+
+    def _batched(self, trace: BatchTrace, leaves: list[Any], in_tree: tree.TreeDef) -> Any:
+        """The call under `vmap`: a custom_jvp function of the whole batch, whose function
+        and rule are this one's mapped over it, applied to the values under the batch."""
+        args = tree.unflatten(in_tree, leaves)
+        vals, dims, _ = trace.unwrap(leaves)
+        if not any(isinstance(v, Tracer) for v in vals):  # no derivative is taken
+            return self.fun(*args)
+        rule, size, n, name = self.rule, trace.size, len(vals), _name(self.fun)
+        assert rule is not None
+
+        def fun_b(*xs: Any) -> Any:
+            return _run_batched(self.fun, in_tree, xs, dims, size)
+
+        def rule_b(primals: Any, tangents: Any) -> tuple[Any, Any]:
+            # the tangents may carry leading axes of their own (jacfwd's): the batch is after
+            t0, p0 = tuple(shape_of(tangents[0])), shape_of(primals[0])
+            lead = t0[: len(t0) - len(p0)]
+            split: list[Any] = []
+
+            def flat(ys: list[Any]) -> list[Any]:
+                ps, ts = tree.unflatten(in_tree, ys[:n]), tree.unflatten(in_tree, ys[n:])
+                out_leaves, out_tree, t_leaves = self._apply(rule, ps, ts, lead)
+                split[:] = out_tree, len(out_leaves)
+                return out_leaves + t_leaves
+
+            t_dims = [None if d is None else d + len(lead) for d in dims]
+            outs, out_dims = batch_flat(flat, [*primals, *tangents], [*dims, *t_dims], size)
+            out_tree, k = split
+            out = [_batch_at(o, d, 0, size) for o, d in zip(outs[:k], out_dims[:k], strict=True)]
+            tans = [
+                None if t is None else _batch_at(t, e, len(lead), size)
+                for t, e in zip(outs[k:], out_dims[k:], strict=True)
+            ]
+            return tree.unflatten(out_tree, out), tree.unflatten(out_tree, tans)
+
+        fun_b.__name__, rule_b.__name__ = name, _name(rule)
+        batched = custom_jvp(fun_b)
+        batched.defjvp(rule_b)
+        return _rewrapped(trace, batched(*vals), f"custom_jvp function `{name}`")
 
 
 # ---------------------------------------------------------------------------- checkpoint
@@ -491,6 +665,8 @@ def checkpoint(fun: Callable[..., Any]) -> Callable[..., Any]:
     def checkpointed(*args: Any, **kwargs: Any) -> Any:
         leaves, in_tree = tree.flatten((args, kwargs))
         trace = top_trace(tuple(leaves))
+        if isinstance(trace, BatchTrace):
+            return _batched_checkpoint(trace, leaves, in_tree)
         if not isinstance(trace, ReverseTrace):
             return fun(*args, **kwargs)
 
@@ -531,5 +707,23 @@ def checkpoint(fun: Callable[..., Any]) -> Callable[..., Any]:
             return pull(g)
 
         return tree.unflatten(out_tree, _record(trace, vals, parents, outs, backward))
+
+    def _batched_checkpoint(trace: BatchTrace, leaves: list[Any], in_tree: tree.TreeDef) -> Any:
+        """Under `vmap`: the checkpoint of `fun` mapped over the batch, so that the backward
+        pass recomputes the whole batch in one go."""
+        a, kw = tree.unflatten(in_tree, leaves)
+        vals, dims, _ = trace.unwrap(leaves)
+        if any(isinstance(v, Tracer) for v in vals):
+            size = trace.size
+
+            def fun_b(*xs: Any) -> Any:
+                return _run_batched(lambda a, kw: fun(*a, **kw), in_tree, xs, dims, size)
+
+            out = checkpoint(fun_b)(*vals)
+            outs, out_tree = tree.flatten(out)
+            if not any(isinstance(o, Tracer) and o._trace.level >= trace.level for o in outs):
+                return tree.unflatten(out_tree, [trace.wrap(o, 0) for o in outs])
+            # it closes over a value of this batch: mapped as it runs, without recomputation
+        return fun(*a, **kw)
 
     return checkpointed

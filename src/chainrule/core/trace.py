@@ -150,6 +150,17 @@ class ConversionError(TypeError):
 
 
 def conversion_error(what: str, tracer: Tracer) -> ConversionError:
+    x: Any = tracer
+    while isinstance(x, Tracer) and not x.batched:
+        x = x.value
+    if isinstance(x, Tracer):  # under vmap: one value for a whole batch of examples
+        return ConversionError(
+            f"chainrule: {what} of a value batched by vmap (one example's shape "
+            f"{tracer.shape}, dtype {tracer.dtype}): it stands for every example at once, and "
+            "the examples need not agree (a Python `if` cannot take both branches). Keep the "
+            "computation in array operations: branch with `np.where(cond, a, b)`, which picks "
+            "per example; or, for a value shared by every example, pass it with in_axes None."
+        )
     return ConversionError(
         f"chainrule: {what} of a traced value (shape {tracer.shape}, dtype {tracer.dtype}) "
         "inside a transform would silently drop its derivative. Keep the computation in "
@@ -169,9 +180,10 @@ def leaked_error(trace: Trace, prim: Primitive) -> LeakedTracerError:
     return LeakedTracerError(
         f"chainrule: {prim.name} was applied to a value traced{owner} after that transform "
         "had returned: the traced value leaked out of the function being transformed (kept "
-        "in a global, a list, an attribute or a closure) and carries a derivative that no "
-        "longer exists. Return the values you need from the function (use `has_aux=True` "
-        "for extra outputs), or pass them in as arguments."
+        "in a global, a list, an attribute or a closure) and carries a derivative (or, from "
+        "a vmap, a batch of examples) that no longer exists. Return the values you need "
+        "from the function (use `has_aux=True` for extra outputs), or pass them in as "
+        "arguments."
     )
 
 
