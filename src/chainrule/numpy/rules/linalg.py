@@ -102,6 +102,14 @@ and NumPy 2's names:
   ``matrix_transpose``: the main namespace's rules, with the array API's signatures.
 
 Not differentiable: ``matrix_rank`` (an integer) passes through, NumPy's value.
+
+Under `vmap` every primitive runs once on the whole batch, which becomes one more leading axis
+of NumPy's stacks of matrices (``solve`` with a shared matrix factorises it once for every
+right-hand side). The checks above (a singular matrix, repeated eigenvalues, ``cond``) look at
+every example, and refuse if any one fails. They guard derivatives only: `vmap` alone gives
+NumPy's own values, ``full_matrices=True`` and every ``qr`` mode included. ``lstsq``'s
+residuals have a shape that depends on the rank: a batch mixing full rank and lower rank
+raises a ``TypeError`` (take the solution alone, and compute the residuals from it).
 """
 
 from __future__ import annotations
@@ -235,6 +243,20 @@ def _stacked(prim: Primitive) -> None:
     """NumPy's linalg functions map over the leading axes of a stack of matrices: under `vmap`
     the batch becomes one more of them, and the primitive runs once on the whole stack."""
     defbatch(prim, elementwise_batch(prim, front=True))
+
+
+def _differentiated(x: Any) -> bool:
+    """Whether `x` carries a derivative (a tracer other than `vmap`'s batches): the checks and
+    restrictions that derivatives need do not apply to values alone."""
+    return isinstance(x, Tracer) and primal(x) is not x
+
+
+def _numpy_values(fn: Any, name: str, multiple_results: bool = False) -> Primitive:
+    """NumPy's `fn` with a batching rule and no derivative: what `vmap` alone computes where
+    the differentiable path refuses the input or computes it otherwise."""
+    prim = primitive(fn, name, multiple_results=multiple_results)
+    _stacked(prim)
+    return prim
 
 
 # --------------------------------------------------------------------- inv, det, slogdet
@@ -854,6 +876,7 @@ defvjp(_svd, _svd_vjp)
 defjvp_joint(_svd, _svd_jvp)
 _stacked(_svd)
 _SVDResult = type(np.linalg.svd(np.eye(1)))
+_svd_values = _numpy_values(np.linalg.svd, "svd", multiple_results=True)
 
 
 def svd(
@@ -884,6 +907,8 @@ def svd(
         return _svd(a, hermitian=hermitian)[1]
     m, n = shape_of(a)[-2:]
     if full_matrices and m != n:
+        if not _differentiated(a):
+            return _result(_SVDResult, *_svd_values(a, full_matrices=True, hermitian=hermitian))
         raise ValueError(
             f"chainrule.numpy.linalg.svd: full_matrices=True on a non-square ({m}, {n}) input "
             "cannot be differentiated (the extra singular vectors are not determined by the "
@@ -925,6 +950,11 @@ defvjp(_qr, _qr_vjp)
 defjvp_joint(_qr, _qr_jvp)
 _stacked(_qr)
 _QRResult = type(np.linalg.qr(np.eye(1)))
+_qr_values = _numpy_values(
+    lambda a, mode: (np.linalg.qr(a, mode),) if mode == "r" else tuple(np.linalg.qr(a, mode)),
+    "qr",
+    multiple_results=True,
+)
 
 
 def qr(a: Any, mode: Literal["reduced", "complete", "r", "raw"] = "reduced") -> Any:
@@ -953,6 +983,9 @@ def qr(a: Any, mode: Literal["reduced", "complete", "r", "raw"] = "reduced") -> 
         return np.linalg.qr(a, mode)
     m, n = shape_of(a)[-2:]
     if m < n or mode not in ("reduced", "complete", "r") or (mode == "complete" and m != n):
+        if not _differentiated(a):
+            out = _qr_values(a, mode=mode)
+            return out[0] if mode == "r" else tuple(out) if mode == "raw" else _QRResult(*out)
         raise ValueError(
             f"chainrule.numpy.linalg.qr: the derivative is defined for mode='reduced' or 'r' "
             f"(or 'complete' with square input) and m >= n; got mode={mode!r} on a ({m}, {n}) "
@@ -1239,11 +1272,16 @@ def cond(x: Any, p: Any = None) -> Any:
     """
     if not _traced(x):
         return np.linalg.cond(x, p)
+    if not _differentiated(x):
+        return _cond_values(x, p=p)
     _differentiable_cond(_every_example(x), p)
     if p is None or p in (2, -2):
         s = svd(x, compute_uv=False)
         return s[..., -1] / s[..., 0] if p == -2 else s[..., 0] / s[..., -1]
     return norm(x, p, axis=(-2, -1)) * norm(inv(x), p, axis=(-2, -1))
+
+
+_cond_values = _numpy_values(lambda x, p: np.linalg.cond(x, p), "cond")
 
 
 def _differentiable_cond(x: np.ndarray, p: Any) -> None:
@@ -1578,7 +1616,8 @@ def eig(a: Any) -> Any:
     """
     if not _traced(a):
         return np.linalg.eig(a)
-    _distinct_eigenvalues("eig", a)
+    if _differentiated(a):
+        _distinct_eigenvalues("eig", a)
     return _result(_EigResult, *_eig(a))
 
 
@@ -1599,8 +1638,13 @@ def eigvals(a: Any) -> Any:
     """
     if not _traced(a):
         return np.linalg.eigvals(a)
+    if not _differentiated(a):
+        return _eigvals_values(a)
     _distinct_eigenvalues("eigvals", a)
     return _eig_free(a)[0]
+
+
+_eigvals_values = _numpy_values(np.linalg.eigvals, "eigvals")
 
 
 # Checked on complex values in tests/test_complex_decompositions.py.
