@@ -290,6 +290,10 @@ def test_vmap_of_a_layer_is_one_matrix_product(matmul_calls: list) -> None:
     matmul_calls.clear()
     cr.vmap(lambda x: x @ w.T)(xs)
     assert matmul_calls == [((7, 4), (4, 5))]
+    matmul_calls.clear()
+    out = cr.vmap(lambda x: w @ x, in_axes=1, out_axes=1)(xs.T)  # examples as columns
+    assert matmul_calls == [((5, 4), (4, 7))]  # W @ X, nothing transposed
+    numpy.testing.assert_allclose(out, w @ xs.T, rtol=1e-13)
 
 
 def test_vmap_folds_a_batch_of_matrices_beside_a_shared_one(matmul_calls: list) -> None:
@@ -302,6 +306,11 @@ def test_vmap_folds_a_batch_of_matrices_beside_a_shared_one(matmul_calls: list) 
     out = cr.vmap(lambda x: v @ x, in_axes=2)(numpy.moveaxis(xs, 0, 2))  # batch on axis 2
     assert matmul_calls == [((5, 3), (3, 24))]  # every column of every example at once
     numpy.testing.assert_allclose(out, v @ xs, rtol=1e-13)
+    matmul_calls.clear()
+    middle = numpy.moveaxis(xs, 0, 1)  # (3, 6, 4): the batch between the rows and the columns
+    out = cr.vmap(lambda x: x @ w, in_axes=1, out_axes=1)(middle)
+    assert matmul_calls == [((18, 4), (4, 2))]  # the batch stays where it is
+    numpy.testing.assert_allclose(out, middle @ w, rtol=1e-13)
 
 
 def test_vmap_of_grad_has_no_loop_over_the_batch(matmul_calls: list) -> None:

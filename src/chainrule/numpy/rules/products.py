@@ -193,13 +193,16 @@ def _matmul_batch(args: list[Any], dims: list[Any], **params: Any) -> tuple[Any,
     _check_params(params)
     (a, b), (da, db) = args, dims
     ra, rb = ndim_of(a) - (da is not None), ndim_of(b) - (db is not None)
-    if db is None and rb <= 2:  # (B, ..., k) @ (k, m): every row of every example at once
-        a = to_front(a, da)
+    if db is None and rb <= 2:  # (..., B, ..., k) @ (k, m): every row of every example at once
+        if da == ra:  # the batch on the contracted axis: moved first
+            a, da = to_front(a, da), 0
         sa = shape_of(a)
         out = matmul(_reshape(a, (math.prod(sa[:-1]), sa[-1])), b)
-        return _reshape(out, (*sa[:-1], *shape_of(b)[1:])), 0
+        return _reshape(out, (*sa[:-1], *shape_of(b)[1:])), da
     if da is None and ra <= 2 and rb == 1:  # W @ x for every x: the rows x @ W.T
-        return matmul(to_front(b, db), _mT(a) if ra == 2 else a), 0
+        if db == 1:  # the examples are columns already: W @ xs
+            return matmul(a, b), ra - 1
+        return matmul(b, _mT(a) if ra == 2 else a), 0
     if da is None and ra <= 2 and rb == 2:  # (n, k) @ (k, B, m): B*m columns at once
         b = cnp.moveaxis(b, db, 1) if db != 1 else b
         k, bsz, m = shape_of(b)
