@@ -187,9 +187,11 @@ def _matmul_jvp(tangents: Sequence[Any], ans: Any, a: Any, b: Any, **params: Any
 def _matmul_batch(args: list[Any], dims: list[Any], **params: Any) -> tuple[Any, int]:
     """A batch of products as one BLAS call wherever one operand is shared and a matrix
     or a vector: a batch of vectors or matrices times a shared matrix is folded into the rows
-    of one product (``W @ x`` for every ``x`` is ``xs @ W.T``), and a shared matrix times a
-    batch of matrices into the columns of one. Otherwise a stacked matmul, with the batch
-    first and 1-D operands made matrices as NumPy makes them."""
+    of one product (the batch left where it is), ``W @ x`` for every ``x`` is ``xs @ W.T``
+    (or ``W @ X`` when the examples are columns), and a shared matrix times a batch of
+    matrices is folded into the columns of one. Otherwise a stacked matmul, with the batch
+    first and 1-D operands made matrices as NumPy makes them; a product over an axis of
+    length 1 (the outer products of per-example gradients) is a broadcast multiply."""
     _check_params(params)
     (a, b), (da, db) = args, dims
     ra, rb = ndim_of(a) - (da is not None), ndim_of(b) - (db is not None)
