@@ -17,6 +17,11 @@ reshape, transpose and multiply), so each derivative rule exists once:
   (the z-component of a product of two 2-vectors is NumPy's scalar result).
 
 `outer` and `kron` are broadcast products of reshaped operands, `vecdot` a sum of products.
+
+Under `vmap` the three primitives batch as by hand: `matmul` folds a batch beside a shared
+operand into one matrix product (``W @ x`` for every ``x`` is ``xs @ W.T``), `einsum` gives
+the batch a label of its own, and the cross product takes the batch as a leading axis; the
+other functions follow from them.
 On plain arrays every public function is the NumPy function itself. Everything here is
 smooth: no conventions to choose. Supported on traced values: the keyword arguments that
 select axes (`axes`, `axisa`, `axisb`, `axisc`, `axis`), vecdot's `keepdims` and einsum's
