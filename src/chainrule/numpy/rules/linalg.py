@@ -42,7 +42,7 @@ higher order follows):
   that do not depend on it (``V diag(f(λ)) Vᵀ``, ``v vᵀ``).
 - ``svd`` (Townsend 2016): distinct nonzero singular values assumed for ``U`` and ``Vh``
   (same zero-gap convention as ``eigh``, so ``compute_uv=False`` stays finite at repeated
-  ones); singular vectors are defined up to sign, as for ``eigh``. Under a transform,
+  ones); singular vectors are defined up to sign, as for ``eigh``. Under a derivative,
   ``full_matrices=True`` on a non-square input raises (the extra columns of ``U`` or rows
   of ``Vh`` have no derivative): pass ``full_matrices=False``.
 - ``qr``: mode 'reduced' (and 'complete' for square, 'r'), ``m >= n`` and full rank under a
@@ -54,7 +54,7 @@ higher order follows):
   ``eigh``), with ``c`` the derivative of NumPy's (LAPACK's) normalisation: each eigenvector
   of unit 2-norm with its largest entry real (as JAX), positive for complex input, of a sign
   LAPACK leaves free for real input. ``eigvals``: ``dλ`` alone, holomorphic.
-  Distinct eigenvalues needed: under a transform, a matrix with repeated eigenvalues, or
+  Distinct eigenvalues needed: under a derivative, a matrix with repeated eigenvalues, or
   one so close to repeated or to defective that the derivative would lose half its digits
   (a first-order estimate, ``eps ‖A‖ cond(V) / gap > √eps``), raises ``LinAlgError``.
 
@@ -94,7 +94,7 @@ and NumPy 2's names:
 - ``cond``: ``s_max / s_min`` through ``svd`` for ``p`` None or 2 (``s_min / s_max`` for
   -2), else ``norm(x, p) * norm(inv(x), p)``; at ties (repeated extreme singular values,
   tied column or row sums) the derivative is the one those rules pick. It is infinite at a
-  singular matrix, and inaccurate at a numerically singular one: under a transform, a
+  singular matrix, and inaccurate at a numerically singular one: under a derivative, a
   matrix below ``matrix_rank``'s tolerance raises ``LinAlgError`` (``p=-2`` excepted, finite
   there, unless the matrix is 0).
 - ``tensorinv``, ``tensorsolve``: ``inv`` and ``solve`` of the reshaped arrays.
@@ -882,7 +882,7 @@ _svd_values = _numpy_values(np.linalg.svd, "svd", multiple_results=True)
 def svd(
     a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False
 ) -> Any:
-    """`numpy.linalg.svd`. Under a transform, non-square input needs ``full_matrices=False``.
+    """`numpy.linalg.svd`. Under a derivative, non-square input needs ``full_matrices=False``.
 
     The gradient of the largest singular value is ``u vᵀ``, its singular vectors:
 
@@ -958,7 +958,7 @@ _qr_values = _numpy_values(
 
 
 def qr(a: Any, mode: Literal["reduced", "complete", "r", "raw"] = "reduced") -> Any:
-    """`numpy.linalg.qr`. Under a transform: modes 'reduced', 'r' (and 'complete' for square
+    """`numpy.linalg.qr`. Under a derivative: modes 'reduced', 'r' (and 'complete' for square
     input), for ``m >= n``.
 
     ``log|det A|`` is the sum of ``log|R_ii|``, so its gradient through `R` is ``inv(A)ᵀ``:
@@ -1594,7 +1594,7 @@ def eig(a: Any) -> Any:
 
     ``dλ_i = (V⁻¹ dA V)_ii``, and the derivative of the eigenvectors is that of the ones
     NumPy returns: LAPACK scales each to unit 2-norm with its largest entry real, and the
-    derivative keeps both (as JAX's). Both need distinct eigenvalues: under a transform a
+    derivative keeps both (as JAX's). Both need distinct eigenvalues: under a derivative a
     matrix with repeated (or nearly repeated, or nearly defective) ones raises
     ``LinAlgError``.
 
@@ -1623,7 +1623,7 @@ def eig(a: Any) -> Any:
 
 def eigvals(a: Any) -> Any:
     """`numpy.linalg.eigvals`: the eigenvalues of a general matrix, ``dλ_i = (V⁻¹ dA V)_ii``
-    (holomorphic in `a`), for distinct eigenvalues (as `eig`). Under a transform the values
+    (holomorphic in `a`), for distinct eigenvalues (as `eig`). Under a derivative the values
     are those of `eig` (LAPACK may order them otherwise without eigenvectors).
 
     The gradient of an eigenvalue is ``u vᵀ / (uᵀ v)`` with ``u``, ``v`` its left and right
