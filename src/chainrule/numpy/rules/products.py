@@ -46,7 +46,7 @@ import numpy as np
 from chainrule import numpy as cnp
 from chainrule.core.batching import defbatch
 from chainrule.core.primitive import defjvp, defjvp_joint, defvjp, primitive
-from chainrule.core.trace import Tracer, primal
+from chainrule.core.trace import Tracer, dtype_of
 
 from .common import (
     aligned,
@@ -520,7 +520,7 @@ def _einsum_vjp(k: int, g: Any, ans: Any, *ops: Any, spec: str, optimize: Any = 
     ):
         for c, n in zip(term, shape, strict=True):
             reach[c] = max(reach.get(c, 0), n)
-    dtype = np.result_type(primal(ans))
+    dtype = dtype_of(ans)
     fresh = iter(_fresh("".join(ins) + out, len(ins[k])))
     labels: list[str] = []
     const_terms: list[str] = []
@@ -631,7 +631,7 @@ def _as_3vectors(x: Any) -> Any:
     n = shape_of(x)[-1] if ndim_of(x) else 0
     if n not in (2, 3):
         raise ValueError("incompatible dimensions for cross product\n(dimension must be 2 or 3)")
-    return x if n == 3 else matmul(x, np.eye(2, 3, dtype=np.result_type(primal(x))))
+    return x if n == 3 else matmul(x, np.eye(2, 3, dtype=dtype_of(x)))
 
 
 def cross(
