@@ -398,3 +398,39 @@ def test_real_transforms_over_no_axes_are_refused() -> None:
     for name in ("rfftn", "irfftn"):
         with pytest.raises(ValueError, match=f"fft.{name}: `axes` must name at least one axis"):
             cr.grad(lambda v, name=name: np.sum(getattr(np.fft, name)(v, axes=()).real))(real(3))
+
+
+# ---------------------------------------------------------------------------------- vmap
+
+
+def looped(fun: Callable[..., Any], x: numpy.ndarray, axis: int) -> numpy.ndarray:
+    return numpy.stack([numpy.asarray(fun(numpy.take(x, i, axis))) for i in range(x.shape[axis])])
+
+
+@pytest.mark.parametrize(
+    "fun",
+    [
+        lambda v: np.fft.fft(v, axis=0),
+        lambda v: np.fft.fft(v, 7, axis=1),
+        lambda v: np.fft.ifft(v, 3, axis=-2, norm="ortho"),
+        lambda v: np.fft.rfft(v.real, axis=0),
+        lambda v: np.fft.irfft(v, 6, axis=1),
+        lambda v: np.fft.hfft(v, axis=0),
+        lambda v: np.fft.fft2(v, s=(3, 5)),
+        lambda v: np.fft.rfftn(v.real, s=(4, 2), axes=(1, 0)),
+        lambda v: np.fft.irfftn(v, axes=(0,)),
+        lambda v: np.fft.fftshift(v, axes=0),
+        lambda v: np.fft.ifftshift(v),
+        lambda v: np.fft.fftshift(v, axes=(1, 0)) * np.fft.ifftshift(v, axes=1),
+    ],
+)
+@pytest.mark.parametrize("in_axes", [0, 1, 2, -1])
+def test_vmap_shifts_the_axes_past_the_batch(fun: Callable[..., Any], in_axes: int) -> None:
+    # Examples of shape (4, 5), the batch (3 of them) on every axis, transformed ones included.
+    x = numpy.moveaxis(cplx(3, 4, 5), 0, in_axes)
+    got = cr.vmap(fun, in_axes=in_axes)(x)
+    numpy.testing.assert_allclose(got, looped(fun, x, in_axes), rtol=1e-12, atol=1e-12)
+    out_axes = 2
+    got = cr.vmap(fun, in_axes=in_axes, out_axes=out_axes)(x)
+    expected = numpy.moveaxis(looped(fun, x, in_axes), 0, out_axes)
+    numpy.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)

@@ -444,3 +444,40 @@ def test_pca_errors():
         PCA(True).fit(X)
     with pytest.raises(TypeError, match=r"PCA\.fit takes plain data"):
         cr.grad(lambda X: np.sum(PCA(1).fit(X).components_))(X)
+
+
+# ---------------------------------------------------------------------------------- vmap
+
+
+def per_example(fun, *args):
+    return numpy.stack([numpy.asarray(fun(*(a[i] for a in args))) for i in range(len(args[0]))])
+
+
+def test_linalg_functions_under_vmap():
+    # Some examples are the zero matrix: each decision (relative error 0, infinitely
+    # ill-conditioned) is made per example, with array operations, not a Python `if`.
+    M = rng(3).standard_normal((4, 5, 3))
+    M[1] = 0.0
+    for fun, args in (
+        (lambda m: low_rank_approx(m, 1).matrix, (M,)),
+        (lambda m: low_rank_approx(m, 2).relative_error, (M,)),
+        (rank, (M,)),
+        (condition_number, (M,)),
+        (lambda m: condition_number(m[:3] + numpy.eye(3), "fro"), (M,)),
+        (cosine_similarity, (M, M[::-1])),
+    ):
+        with numpy.errstate(all="ignore"):
+            expected = per_example(fun, *args)
+        got = cr.vmap(fun)(*args)
+        assert got.shape == expected.shape and got.dtype == expected.dtype
+        numpy.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
+    relative = cr.grad(lambda m: low_rank_approx(m, 1).relative_error)
+    N = M[[0, 2, 3]]
+    numpy.testing.assert_allclose(cr.vmap(relative)(N), per_example(relative, N), rtol=1e-10)
+
+
+def test_validation_under_vmap_reads_every_example():
+    M = rng(4).standard_normal((3, 4, 3))
+    M[2, 1, 1] = numpy.nan
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        cr.vmap(lambda m: low_rank_approx(m, 1).matrix)(M)

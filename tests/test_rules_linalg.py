@@ -620,3 +620,152 @@ def test_norm_errors(ord: Any, axis: Any, match: str) -> None:
 def test_multi_dot_out_raises() -> None:
     with pytest.raises(TypeError, match="out="):
         cr.grad(lambda a: cnp.sum(la.multi_dot([a, a], out=np.empty((2, 2)))))(rand(2, 2))
+
+
+# ---------------------------------------------------------------------------------- vmap
+
+
+def loop(fun: Callable[..., Any], *args: Any, in_axes: Any = 0) -> Any:
+    """The oracle: `fun` of one example at a time, the results stacked on axis 0."""
+    axes = in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args)
+    size = next(np.shape(a)[ax] for a, ax in zip(args, axes, strict=True) if ax is not None)
+    return cr.tree.map(
+        lambda *xs: np.stack(xs),
+        *(
+            fun(*(a if ax is None else np.take(a, i, ax) for a, ax in zip(args, axes, strict=True)))
+            for i in range(size)
+        ),
+    )
+
+
+def assert_vmap_is_loop(fun: Callable[..., Any], *args: Any, in_axes: Any = 0) -> None:
+    got, expected = cr.vmap(fun, in_axes=in_axes)(*args), loop(fun, *args, in_axes=in_axes)
+    for g, e in zip(cr.tree.leaves(got), cr.tree.leaves(expected), strict=True):
+        assert np.shape(g) == np.shape(e) and np.asarray(g).dtype == np.asarray(e).dtype
+        np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-12)
+
+
+@pytest.fixture
+def solve_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[tuple[int, ...], ...]]:
+    from chainrule.numpy.rules import linalg as rules
+
+    calls: list[tuple[tuple[int, ...], ...]] = []
+
+    def recorded(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        calls.append((np.shape(a), np.shape(b)))
+        return np.linalg.solve(a, b)
+
+    monkeypatch.setattr(rules.solve, "impl", recorded)
+    return calls
+
+
+def test_vmap_of_solve_with_a_shared_matrix_is_one_solve(solve_calls: list) -> None:
+    # One factorisation for every right-hand side: the vectors are the columns of one matrix.
+    a, bs = square(3, 3), rand(5, 3, seed=1)
+    got = cr.vmap(la.solve, in_axes=(None, 0))(a, bs)
+    assert solve_calls == [((3, 3), (3, 5))]
+    np.testing.assert_allclose(got, np.linalg.solve(a, bs.T).T, rtol=1e-12)
+    solve_calls.clear()
+    bs = rand(3, 2, 5, seed=2)  # matrices (3, 2), the batch on their last axis
+    got = cr.vmap(la.solve, in_axes=(None, 2))(a, bs)
+    assert solve_calls == [((3, 3), (3, 10))]
+    np.testing.assert_allclose(got, loop(la.solve, a, bs, in_axes=(None, 2)), rtol=1e-12)
+
+
+def test_vmap_of_solve_keeps_numpy2_vector_rule() -> None:
+    # A batch of vectors beside a batch of matrices (NumPy would read (B, n) as a matrix),
+    # beside a stack, and the batch on the last axis of both.
+    a, b = square(4, 3, 3), rand(4, 3, seed=1)
+    assert_vmap_is_loop(la.solve, a, b)
+    assert_vmap_is_loop(la.solve, square(4, 2, 3, 3), b)
+    assert_vmap_is_loop(la.solve, np.moveaxis(a, 0, -1), b.T, in_axes=(-1, -1))
+    assert_vmap_is_loop(la.solve, a, b[0], in_axes=(0, None))
+    assert_vmap_is_loop(la.solve, square(2, 3, 3), b, in_axes=(None, 0))
+
+
+def test_vmap_with_the_batch_among_the_matrix_axes() -> None:
+    # The batch on an axis of the matrices (where NumPy keeps them), moved out of the way.
+    a = square(4, 3, 3)
+    for fun in (la.inv, la.det, la.slogdet, lambda m: la.eigh(sym(m)), la.svd, la.qr, la.pinv,
+                la.matrix_rank, la.cond, lambda m: la.norm(m, 2), la.eigvals):  # fmt: skip
+        for axis in (1, -1):
+            assert_vmap_is_loop(fun, np.moveaxis(a, 0, axis), in_axes=axis)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "in_axes"),
+    [
+        ({}, 2),
+        ({"keepdims": True}, 1),
+        ({"ord": 1, "axis": 0}, 1),
+        ({"ord": 3, "axis": -1, "keepdims": True}, 0),
+        ({"ord": inf, "axis": (0, 1)}, 2),
+        ({"ord": "nuc", "axis": (1, 0)}, 0),
+        ({"axis": (0, 1), "keepdims": True}, 1),
+    ],
+)
+def test_vmap_of_norm_shifts_its_axes_past_the_batch(kwargs: dict, in_axes: int) -> None:
+    # Examples of shape (3, 4) (a stack (2, 3, 4) for no axis); the batch reduced over or not.
+    x = rand(3, 4, 5) if "axis" in kwargs else rand(2, 3, 4, 5)
+    assert_vmap_is_loop(
+        lambda v: la.norm(v, **kwargs), np.moveaxis(x, -1, in_axes), in_axes=in_axes
+    )
+    assert_vmap_is_loop(cr.grad(lambda v: cnp.sum(la.norm(v, **kwargs))), x[..., :2], in_axes=-1)
+
+
+def test_vmap_of_matrix_rank_with_a_batch_of_tolerances() -> None:
+    a = rand(3, 4, 4)
+    a[1, :, 0] = a[1, :, 1]  # rank 3
+    assert_vmap_is_loop(la.matrix_rank, a)
+    tol = np.array([0.1, 1.0, 10.0])
+    assert_vmap_is_loop(la.matrix_rank, a[0], tol, in_axes=(None, 0))
+    stack, tols = rand(2, 3, 4, 4), rand(2, 3) ** 2
+    assert_vmap_is_loop(la.matrix_rank, stack, tols, in_axes=(1, 1))
+
+
+def test_vmap_of_lstsq_gives_every_result_per_example() -> None:
+    a, b = rand(3, 5, 2), rand(3, 5, seed=1)
+    assert_vmap_is_loop(la.lstsq, a, b)
+    assert_vmap_is_loop(la.lstsq, a, rand(3, 5, 2, seed=1))
+    assert_vmap_is_loop(la.lstsq, a[0], b, in_axes=(None, 0))
+    assert_vmap_is_loop(la.lstsq, np.swapaxes(a, 1, 2), b[:, :2])  # wide: no residuals
+    deficient = a.copy()
+    deficient[:, :, 1] = 0.0
+    assert_vmap_is_loop(la.lstsq, deficient, b)  # rank 1 everywhere: no residuals either
+    mixed = a.copy()
+    mixed[1, :, 1] = 0.0  # residuals for examples 0 and 2, not 1: no common shape
+    with pytest.raises(TypeError, match=r"lstsq.*full rank.*residuals"):
+        cr.vmap(la.lstsq)(mixed, b)
+
+
+def test_vmap_checks_every_example() -> None:
+    # The checks that refuse a point (singular, repeated eigenvalues) look at each example.
+    a = square(3, 3, 3)
+    a[2] = np.zeros((3, 3))
+    with pytest.raises(np.linalg.LinAlgError, match="slogdet"):
+        cr.vmap(cr.grad(lambda m: la.slogdet(m)[1]))(a)
+    with pytest.raises(np.linalg.LinAlgError, match="cond"):
+        cr.vmap(cr.grad(la.cond))(a)
+    with pytest.raises(np.linalg.LinAlgError, match="eig"):
+        cr.vmap(cr.grad(lambda m: cnp.sum(la.eigvals(m).real)), in_axes=2)(np.moveaxis(a, 0, 2))
+    b = square(3, 3, 3)
+    b[1] = np.diag([1.0, 2.0, 2.0])
+    with pytest.raises(np.linalg.LinAlgError, match="repeated"):
+        cr.vmap(cr.jacfwd(lambda m: la.eig(m)[0]), in_axes=2)(np.moveaxis(b, 0, 2))
+
+
+def test_vmap_alone_computes_what_numpy_computes() -> None:
+    # Without a derivative, no refusal: NumPy's values where derivatives do not exist or
+    # need a restriction (repeated eigenvalues, a singular matrix, full_matrices, m < n).
+    a = square(3, 3, 3)
+    a[1] = np.diag([1.0, 2.0, 2.0])
+    a[2] = np.zeros((3, 3))
+    for fun in (la.eig, la.eigvals, la.cond, partial(la.cond, p=1), partial(la.cond, p="fro")):
+        with np.errstate(all="ignore"):
+            assert_vmap_is_loop(fun, a)
+    wide = rand(3, 2, 4)
+    assert_vmap_is_loop(la.svd, wide)  # full_matrices=True
+    for mode in ("reduced", "complete", "r", "raw"):
+        assert_vmap_is_loop(partial(la.qr, mode=mode), wide)
+    with pytest.raises(ValueError, match="full_matrices=False"):
+        cr.vmap(cr.jacfwd(lambda m: la.svd(m)[0]))(wide)

@@ -261,3 +261,83 @@ def test_errors() -> None:
     for transform in (cr.grad, lambda f: cr.jacfwd(f)):
         with pytest.raises(TypeError, match="not supported on traced values"):
             transform(lambda x: np.sum(np.matmul(x, x, dtype=numpy.float64)))(a)
+
+
+# ---------------------------------------------------------------------------- vmap
+
+
+@pytest.fixture
+def matmul_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[tuple[int, ...], ...]]:
+    """The operand shapes of every NumPy matmul that chainrule's matmul primitive runs."""
+    from chainrule.numpy.rules import products
+
+    calls: list[tuple[tuple[int, ...], ...]] = []
+
+    def recorded(a: numpy.ndarray, b: numpy.ndarray) -> numpy.ndarray:
+        calls.append((numpy.shape(a), numpy.shape(b)))
+        return numpy.matmul(a, b)
+
+    monkeypatch.setattr(products.matmul, "impl", recorded)
+    return calls
+
+
+def test_vmap_of_a_layer_is_one_matrix_product(matmul_calls: list) -> None:
+    # W @ x for every x (the per-example MLP): one (B, k) @ (k, n) product, no loop.
+    w, xs = r(5, 4), r(7, 4)
+    out = cr.vmap(lambda x: w @ x)(xs)
+    assert matmul_calls == [((7, 4), (4, 5))]
+    numpy.testing.assert_allclose(out, xs @ w.T, rtol=1e-13)
+    matmul_calls.clear()
+    cr.vmap(lambda x: x @ w.T)(xs)
+    assert matmul_calls == [((7, 4), (4, 5))]
+    matmul_calls.clear()
+    out = cr.vmap(lambda x: w @ x, in_axes=1, out_axes=1)(xs.T)  # examples as columns
+    assert matmul_calls == [((5, 4), (4, 7))]  # W @ X, nothing transposed
+    numpy.testing.assert_allclose(out, w @ xs.T, rtol=1e-13)
+
+
+def test_vmap_folds_a_batch_of_matrices_beside_a_shared_one(matmul_calls: list) -> None:
+    w, xs = r(4, 2), r(6, 3, 4)
+    out = cr.vmap(lambda x: x @ w)(xs)
+    assert matmul_calls == [((18, 4), (4, 2))]  # every row of every example at once
+    numpy.testing.assert_allclose(out, xs @ w, rtol=1e-13)
+    matmul_calls.clear()
+    v = r(5, 3)
+    out = cr.vmap(lambda x: v @ x, in_axes=2)(numpy.moveaxis(xs, 0, 2))  # batch on axis 2
+    assert matmul_calls == [((5, 3), (3, 24))]  # every column of every example at once
+    numpy.testing.assert_allclose(out, v @ xs, rtol=1e-13)
+    matmul_calls.clear()
+    middle = numpy.moveaxis(xs, 0, 1)  # (3, 6, 4): the batch between the rows and the columns
+    out = cr.vmap(lambda x: x @ w, in_axes=1, out_axes=1)(middle)
+    assert matmul_calls == [((18, 4), (4, 2))]  # the batch stays where it is
+    numpy.testing.assert_allclose(out, middle @ w, rtol=1e-13)
+
+
+def test_vmap_of_grad_has_no_loop_over_the_batch(matmul_calls: list) -> None:
+    # Per-example gradients of a layer: as many products for 3 examples as for 9.
+    w = r(3, 4)
+
+    def loss(w: numpy.ndarray, x: numpy.ndarray) -> numpy.ndarray:
+        return np.sum(np.tanh(w @ x) ** 2)
+
+    counts = []
+    for size in (3, 9):
+        matmul_calls.clear()
+        xs = r(size, 4)
+        got = cr.vmap(cr.grad(loss), in_axes=(None, 0))(w, xs)
+        counts.append(len(matmul_calls))
+        numpy.testing.assert_allclose(got, [cr.grad(loss)(w, x) for x in xs], rtol=1e-12)
+    assert counts[0] == counts[1] == 1  # W @ x; W's gradient is a batch of outer products
+
+
+def test_vmap_of_products_with_the_batch_on_a_contracted_axis() -> None:
+    a, b = r(3, 4), r(3, 5)
+    # The batch axis of `a` is its last: each example a column, contracted with `b`'s rows.
+    got = cr.vmap(lambda x: np.dot(x, b), in_axes=1)(a)
+    numpy.testing.assert_allclose(got, a.T @ b, rtol=1e-13)
+    got = cr.vmap(lambda x: np.einsum("i,ij->j", x, b), in_axes=1)(a)
+    numpy.testing.assert_allclose(got, a.T @ b, rtol=1e-13)
+    got = cr.vmap(np.inner, in_axes=(1, None))(a, a[:, 0])
+    numpy.testing.assert_allclose(got, a.T @ a[:, 0], rtol=1e-13)
+    got = cr.vmap(np.outer, in_axes=(0, None), out_axes=2)(a, b[0])
+    numpy.testing.assert_allclose(got, numpy.einsum("bi,j->ijb", a, b[0]), rtol=1e-13)

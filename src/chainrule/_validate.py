@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import numpy
 
-from .core.trace import Tracer, is_float, primal
+from .core.trace import Tracer, is_float, plain
 
 __all__ = [
     "count", "finite", "flag", "float_array", "float_dtype", "matrix", "number", "one_of",
@@ -204,7 +204,8 @@ def finite(value: Any, name: str, where: str) -> Any:
     ...     print(error)
     fit: X contains NaN or infinity (first at index (1,)); remove or impute those entries first.
     """
-    ok = numpy.isfinite(numpy.asarray(primal(value)).astype(numpy.float64, copy=False))
+    # `plain`: under `vmap`, every example's values (NaN or infinity in any one refuses)
+    ok = numpy.isfinite(numpy.asarray(plain(value)).astype(numpy.float64, copy=False))
     if not ok.all():
         first = tuple(numpy.argwhere(~ok)[0].tolist()) if ok.ndim else ()
         raise ValueError(

@@ -116,9 +116,10 @@ class LowRank(NamedTuple):
     def relative_error(self) -> Any:
         """``‖M - M_k‖_F / ‖M‖_F = sqrt(Σ_{i>k} σᵢ² / Σ σᵢ²)`` (0 for the zero matrix)."""
         total = cnp.linalg.norm(self.singular_values)
-        if cr.stop_gradient(total) == 0:  # the zero matrix is its own best approximation
-            return total
-        return self.error / total
+        zero = cr.stop_gradient(total) == 0  # the zero matrix is its own best approximation
+        if isinstance(zero, Tracer):  # a batch under `vmap`: some examples may be zero
+            return cnp.where(zero, total, self.error / cnp.where(zero, 1.0, total))
+        return total if zero else self.error / total
 
 
 def low_rank_approx(M: Any, k: int) -> LowRank:
@@ -185,7 +186,7 @@ def rank(M: Any, tol: float | None = None) -> Any:
     else:
         tol = number(tol, "tol", "rank", minimum=0.0)
     count = np.count_nonzero(s > tol, axis=-1)
-    return int(count) if M.ndim == 2 else count
+    return int(count) if M.ndim == 2 and not isinstance(count, Tracer) else count
 
 
 _NORM_ORDS = (1, -1, math.inf, -math.inf, "fro", "nuc")
@@ -237,8 +238,9 @@ def condition_number(M: Any, p: Any = None) -> Any:
             f"{fn}: p must be None, 2, -2, 1, -1, inf, -inf, 'fro' or 'nuc', got {p!r}."
         )
     # 0/0 (the zero matrix) is NaN; NumPy reports it as infinitely ill-conditioned.
-    if np.isnan(cr.stop_gradient(kappa)).any():
-        kappa = cnp.where(np.isnan(cr.stop_gradient(kappa)), np.inf, kappa)
+    nan = np.isnan(cr.stop_gradient(kappa))
+    if isinstance(nan, Tracer) or nan.any():  # (under `vmap`, any example may be)
+        kappa = cnp.where(nan, np.inf, kappa)
     return kappa
 
 

@@ -31,6 +31,10 @@ On plain arrays every function is NumPy's own; on traced values they keep NumPy'
 arguments (``n``, ``s``, ``axes``, every ``norm``) and dtypes (float32 gives complex64), and
 refuse ``out=``. ``fftfreq`` and ``rfftfreq`` are NumPy's own (they take no array).
 
+Under `vmap`, a 1-D primitive batches as it batches a tangent (`common.deflinear`): the batch
+axis goes first, and the primitives count their axis from the end, so the examples' axes
+(``axis``, ``axes``, ``s``) need no shifting; the shifts are rolls, whose rule shifts theirs.
+
 >>> import chainrule as cr
 >>> import chainrule.numpy as np
 >>> power = lambda x: np.sum(np.abs(np.fft.rfft(x)) ** 2)  # over half the spectrum

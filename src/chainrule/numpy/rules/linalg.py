@@ -42,7 +42,7 @@ higher order follows):
   that do not depend on it (``V diag(f(λ)) Vᵀ``, ``v vᵀ``).
 - ``svd`` (Townsend 2016): distinct nonzero singular values assumed for ``U`` and ``Vh``
   (same zero-gap convention as ``eigh``, so ``compute_uv=False`` stays finite at repeated
-  ones); singular vectors are defined up to sign, as for ``eigh``. Under a transform,
+  ones); singular vectors are defined up to sign, as for ``eigh``. Under a derivative,
   ``full_matrices=True`` on a non-square input raises (the extra columns of ``U`` or rows
   of ``Vh`` have no derivative): pass ``full_matrices=False``.
 - ``qr``: mode 'reduced' (and 'complete' for square, 'r'), ``m >= n`` and full rank under a
@@ -54,7 +54,7 @@ higher order follows):
   ``eigh``), with ``c`` the derivative of NumPy's (LAPACK's) normalisation: each eigenvector
   of unit 2-norm with its largest entry real (as JAX), positive for complex input, of a sign
   LAPACK leaves free for real input. ``eigvals``: ``dλ`` alone, holomorphic.
-  Distinct eigenvalues needed: under a transform, a matrix with repeated eigenvalues, or
+  Distinct eigenvalues needed: under a derivative, a matrix with repeated eigenvalues, or
   one so close to repeated or to defective that the derivative would lose half its digits
   (a first-order estimate, ``eps ‖A‖ cond(V) / gap > √eps``), raises ``LinAlgError``.
 
@@ -94,7 +94,7 @@ and NumPy 2's names:
 - ``cond``: ``s_max / s_min`` through ``svd`` for ``p`` None or 2 (``s_min / s_max`` for
   -2), else ``norm(x, p) * norm(inv(x), p)``; at ties (repeated extreme singular values,
   tied column or row sums) the derivative is the one those rules pick. It is infinite at a
-  singular matrix, and inaccurate at a numerically singular one: under a transform, a
+  singular matrix, and inaccurate at a numerically singular one: under a derivative, a
   matrix below ``matrix_rank``'s tolerance raises ``LinAlgError`` (``p=-2`` excepted, finite
   there, unless the matrix is 0).
 - ``tensorinv``, ``tensorsolve``: ``inv`` and ``solve`` of the reshaped arrays.
@@ -102,6 +102,14 @@ and NumPy 2's names:
   ``matrix_transpose``: the main namespace's rules, with the array API's signatures.
 
 Not differentiable: ``matrix_rank`` (an integer) passes through, NumPy's value.
+
+Under `vmap` every primitive runs once on the whole batch, which becomes one more leading axis
+of NumPy's stacks of matrices (``solve`` with a shared matrix factorises it once for every
+right-hand side). The checks above (a singular matrix, repeated eigenvalues, ``cond``) look at
+every example, and refuse if any one fails. They guard derivatives only: `vmap` alone gives
+NumPy's own values, ``full_matrices=True`` and every ``qr`` mode included. ``lstsq``'s
+residuals have a shape that depends on the rank: a batch mixing full rank and lower rank
+raises a ``TypeError`` (take the solution alone, and compute the residuals from it).
 """
 
 from __future__ import annotations
@@ -116,16 +124,22 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
 from chainrule import numpy as cnp
-from chainrule.core.primitive import defjvp, defjvp_joint, defvjp, primitive
-from chainrule.core.trace import Tracer, is_complex, primal
+from chainrule.core.batching import BatchTracer, defbatch
+from chainrule.core.primitive import Primitive, defjvp, defjvp_joint, defvjp, primitive
+from chainrule.core.trace import Tracer, dtype_of, is_complex, primal
 
 from .common import (
+    aligned,
+    at_front,
     batch_ndim,
+    batch_size,
     conj_if_complex,
+    elementwise_batch,
     ndim_of,
     nondiff,
     normalize_axes,
     shape_of,
+    to_front,
     unbroadcast,
 )
 
@@ -215,6 +229,36 @@ def _expand2(x: Any) -> Any:
     return cnp.reshape(x, (*shape_of(x), 1, 1))
 
 
+def _every_example(x: Any) -> np.ndarray:
+    """The plain value of `x`, the batch axes of every running `vmap` moved to the front: for
+    the checks that read each matrix's values (its last axes) before differentiating."""
+    x = primal(x)
+    if not isinstance(x, BatchTracer):
+        return np.asarray(x)
+    inner = _every_example(x.value)
+    return np.moveaxis(inner, inner.ndim - ndim_of(x.value) + x.bdim, 0)
+
+
+def _stacked(prim: Primitive) -> None:
+    """NumPy's linalg functions map over the leading axes of a stack of matrices: under `vmap`
+    the batch becomes one more of them, and the primitive runs once on the whole stack."""
+    defbatch(prim, elementwise_batch(prim, front=True))
+
+
+def _differentiated(x: Any) -> bool:
+    """Whether `x` carries a derivative (a tracer other than `vmap`'s batches): the checks and
+    restrictions that derivatives need do not apply to values alone."""
+    return isinstance(x, Tracer) and primal(x) is not x
+
+
+def _numpy_values(fn: Any, name: str, multiple_results: bool = False) -> Primitive:
+    """NumPy's `fn` with a batching rule and no derivative: what `vmap` alone computes where
+    the differentiable path refuses the input or computes it otherwise."""
+    prim = primitive(fn, name, multiple_results=multiple_results)
+    _stacked(prim)
+    return prim
+
+
 # --------------------------------------------------------------------- inv, det, slogdet
 
 # inv, solve, det, the norms, pinv... and the array-API names (tests/test_complex_linalg.py)
@@ -228,6 +272,7 @@ COMPLEX += (
 inv = primitive(np.linalg.inv, "inv")
 defvjp(inv, lambda g, ans, a: -(_mT(ans) @ g @ _mT(ans)))
 defjvp(inv, lambda t, ans, a: -(ans @ t @ ans))
+_stacked(inv)
 
 
 def _trace_inv_times(t: Any, a: Any) -> Any:
@@ -315,7 +360,7 @@ def _adjugate_adjoint(a: Any, g: Any) -> Any:
 
 def _nonsingular(a: Any) -> Any:
     """``a`` itself, after checking that the division by ``det`` below is accurate there."""
-    s = np.linalg.svd(primal(a), compute_uv=False)
+    s = np.linalg.svd(_every_example(a), compute_uv=False)
     if np.any(s[..., -1] <= math.sqrt(float(np.finfo(s.dtype).eps)) * s[..., 0]):
         raise np.linalg.LinAlgError(
             "chainrule.numpy.linalg.det: derivatives of order 3 and higher divide by det(A), "
@@ -362,10 +407,13 @@ defjvp(
     _adjugate_second_jvp,
     lambda dt, ans, a, t: _adjugate_derivative(a, dt),
 )
+_stacked(_adjugate)
+_stacked(_adjugate_derivative)
 
 det = primitive(np.linalg.det, "det")
 defvjp(det, lambda g, ans, a: _expand2(g) * _mT(_adjugate(a)))
 defjvp(det, lambda t, ans, a: _trace_of_product(_adjugate(a), t))
+_stacked(det)
 
 
 def _slogdet_vjp(g: Any, ans: Any, a: Any) -> Any:
@@ -385,7 +433,7 @@ def _slogdet_jvp(ts: Sequence[Any], ans: Any, a: Any) -> Any:
 
 
 def _nonzero_det(ans: Any, a: Any) -> Any:
-    if np.any(primal(ans[0]) == 0):
+    if np.any(_every_example(ans[0]) == 0):
         raise np.linalg.LinAlgError(
             "chainrule.numpy.linalg.slogdet: log|det A| = -inf at a singular matrix, and its "
             "derivative inv(A)ᵀ does not exist there (it is infinite). Differentiate "
@@ -397,6 +445,7 @@ def _nonzero_det(ans: Any, a: Any) -> Any:
 _slogdet = primitive(np.linalg.slogdet, "slogdet", multiple_results=True, holomorphic=False)
 defvjp(_slogdet, _slogdet_vjp)
 defjvp_joint(_slogdet, _slogdet_jvp)
+_stacked(_slogdet)
 _SlogdetResult = type(np.linalg.slogdet(np.eye(1)))
 
 
@@ -464,9 +513,32 @@ def _solve_jvp(tangents: Sequence[Any], ans: Any, a: Any, b: Any) -> Any:
     return dx[..., 0] if vec else dx
 
 
+def _solve_batch(args: list[Any], dims: list[int | None]) -> tuple[Any, int]:
+    """A shared matrix and a batch of right-hand sides: one factorisation, every right-hand
+    side a column of one matrix (``(n, B)``, or ``(n, B k)`` for matrices). Otherwise a stack
+    of systems, the batch first, a batch of vectors made a stack of columns (NumPy 2 reads a
+    right-hand side as a vector only when it is 1-D, so ``(B, n)`` would be read as matrices).
+    """
+    (a, b), (da, db) = args, dims
+    ra, rb = ndim_of(a) - (da is not None), ndim_of(b) - (db is not None)
+    vec = rb == 1 if _NUMPY2 else rb == ra - 1
+    if da is None and ra == 2 and db is not None and rb <= 2:
+        b = cnp.moveaxis(b, db, 1) if db != 1 else b
+        n, size = shape_of(b)[:2]
+        x = solve(a, cnp.reshape(b, (n, -1)))
+        return (x if vec else cnp.reshape(x, (n, size, -1))), 1
+    a, b = to_front(a, da), to_front(b, db)
+    if vec:
+        b = cnp.expand_dims(b, -1)
+    (a, b), d = aligned([a, b], [None if da is None else 0, None if db is None else 0], True)
+    x = solve(a, b)
+    return (x[..., 0] if vec else x), d
+
+
 solve = primitive(np.linalg.solve, "solve")
 defvjp(solve, _solve_vjp_a, _solve_vjp_b)
 defjvp_joint(solve, _solve_jvp)
+defbatch(solve, _solve_batch)
 
 
 # ---------------------------------------------------------------------------------- norm
@@ -484,14 +556,14 @@ def _norm_weights(x: Any, n: Any, ord: Any, axis: Any, keepdims: bool) -> Any:
     if p == 2:
         return conj_if_complex(x) * _safe_reciprocal(n)
     if p == 0:
-        return np.zeros_like(xv)
-    sign = cnp.conjugate(cnp.sign(x)) if is_complex(xv) else np.sign(xv)
+        return np.zeros_like(xv)  # (a tracer hands it to chainrule.numpy: the batch kept)
+    sign = cnp.conjugate(cnp.sign(x)) if is_complex(xv) else cnp.sign(xv)
     if p == 1:
         return sign
     if p in (math.inf, -math.inf):
-        size = np.abs(xv)
+        size = cnp.abs(xv)
         hit = (size == primal(n)).astype(size.dtype)
-        return sign * (hit / np.sum(hit, axis=axes, keepdims=True))
+        return sign * (hit / cnp.sum(hit, axis=axes, keepdims=True))
     # sign(x) (|x|/‖x‖)^(p-1), with zero entries (and the zero vector) given weight 0.
     zero = xv == 0
     ratio = cnp.where(zero, 1.0, cnp.abs(x) / cnp.where(primal(n) == 0, 1.0, n))
@@ -521,10 +593,31 @@ def _vnorm_jvp(
     return cnp.real(dn) if is_complex(dn) else dn
 
 
+def _vnorm_batch(
+    args: list[Any], dims: list[int | None], ord: Any = None, axis: Any = None,
+    keepdims: bool = False,
+) -> tuple[Any, int]:  # fmt: skip
+    """The batch first, `axis` shifted past it; with no `axis` (the 2-norm of every entry),
+    each example flattened into one row."""
+    x = to_front(args[0], dims[0])
+    nd = ndim_of(x) - 1
+    if axis is None and ord is None:
+        size = shape_of(x)[0]
+        out = _vnorm(cnp.reshape(x, (size, -1)), axis=1)
+        return (cnp.reshape(out, (size, *(1,) * nd)) if keepdims else out), 0
+    # NumPy reads an `ord` without `axis` as a norm of a vector or a matrix: all its axes.
+    axes = tuple(range(nd)) if axis is None else axis
+    shifted = (
+        tuple(int(i) % nd + 1 for i in axes) if isinstance(axes, (tuple, list)) else axes % nd + 1
+    )
+    return _vnorm(x, ord=ord, axis=shifted, keepdims=keepdims), 0
+
+
 # NumPy's norm, used under a transform for vector norms and the Frobenius norm only.
 _vnorm = primitive(np.linalg.norm, "norm")
 defvjp(_vnorm, _vnorm_vjp)
 defjvp(_vnorm, _vnorm_jvp)
+defbatch(_vnorm, _vnorm_batch)
 
 
 def _matrix_norm(x: Any, ord: Any, row: int, col: int, keepdims: bool) -> Any:
@@ -544,7 +637,7 @@ def _matrix_norm(x: Any, ord: Any, row: int, col: int, keepdims: bool) -> Any:
             out, tuple(1 if i in (row, col) else d for i, d in enumerate(shape_of(x)))
         )
     else:
-        return np.linalg.norm(primal(x), ord, (row, col), keepdims)  # raises NumPy's error
+        return np.linalg.norm(np.zeros(shape_of(x)), ord, (row, col))  # NumPy's error: `ord`
     if keepdims:
         return out
     return cnp.reshape(out, tuple(d for i, d in enumerate(shape_of(x)) if i not in (row, col)))
@@ -612,6 +705,7 @@ def _cholesky_jvp(t: Any, ans: Any, a: Any, upper: bool = False) -> Any:
 _cholesky = primitive(np.linalg.cholesky, "cholesky", holomorphic=False)
 defvjp(_cholesky, _cholesky_vjp)
 defjvp(_cholesky, _cholesky_jvp)
+_stacked(_cholesky)
 
 
 def cholesky(a: Any, /, *, upper: bool = False) -> Any:
@@ -660,6 +754,7 @@ def _eigh_jvp(tangents: Sequence[Any], ans: Any, a: Any, UPLO: str = "L") -> Any
 _eigh = primitive(np.linalg.eigh, "eigh", multiple_results=True, holomorphic=False)
 defvjp(_eigh, _eigh_vjp)
 defjvp_joint(_eigh, _eigh_jvp)
+_stacked(_eigh)
 _EighResult = type(np.linalg.eigh(np.eye(1)))
 
 
@@ -779,13 +874,15 @@ def _svd_jvp(tangents: Sequence[Any], ans: Any, a: Any, hermitian: bool = False)
 _svd = primitive(_svd_impl, "svd", multiple_results=True, holomorphic=False)
 defvjp(_svd, _svd_vjp)
 defjvp_joint(_svd, _svd_jvp)
+_stacked(_svd)
 _SVDResult = type(np.linalg.svd(np.eye(1)))
+_svd_values = _numpy_values(np.linalg.svd, "svd", multiple_results=True)
 
 
 def svd(
     a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False
 ) -> Any:
-    """`numpy.linalg.svd`. Under a transform, non-square input needs ``full_matrices=False``.
+    """`numpy.linalg.svd`. Under a derivative, non-square input needs ``full_matrices=False``.
 
     The gradient of the largest singular value is ``u vᵀ``, its singular vectors:
 
@@ -810,6 +907,8 @@ def svd(
         return _svd(a, hermitian=hermitian)[1]
     m, n = shape_of(a)[-2:]
     if full_matrices and m != n:
+        if not _differentiated(a):
+            return _result(_SVDResult, *_svd_values(a, full_matrices=True, hermitian=hermitian))
         raise ValueError(
             f"chainrule.numpy.linalg.svd: full_matrices=True on a non-square ({m}, {n}) input "
             "cannot be differentiated (the extra singular vectors are not determined by the "
@@ -849,11 +948,17 @@ def _qr_jvp(tangents: Sequence[Any], ans: Any, a: Any) -> Any:
 _qr = primitive(np.linalg.qr, "qr", multiple_results=True, holomorphic=False)
 defvjp(_qr, _qr_vjp)
 defjvp_joint(_qr, _qr_jvp)
+_stacked(_qr)
 _QRResult = type(np.linalg.qr(np.eye(1)))
+_qr_values = _numpy_values(
+    lambda a, mode: (np.linalg.qr(a, mode),) if mode == "r" else tuple(np.linalg.qr(a, mode)),
+    "qr",
+    multiple_results=True,
+)
 
 
 def qr(a: Any, mode: Literal["reduced", "complete", "r", "raw"] = "reduced") -> Any:
-    """`numpy.linalg.qr`. Under a transform: modes 'reduced', 'r' (and 'complete' for square
+    """`numpy.linalg.qr`. Under a derivative: modes 'reduced', 'r' (and 'complete' for square
     input), for ``m >= n``.
 
     ``log|det A|`` is the sum of ``log|R_ii|``, so its gradient through `R` is ``inv(A)ᵀ``:
@@ -878,6 +983,9 @@ def qr(a: Any, mode: Literal["reduced", "complete", "r", "raw"] = "reduced") -> 
         return np.linalg.qr(a, mode)
     m, n = shape_of(a)[-2:]
     if m < n or mode not in ("reduced", "complete", "r") or (mode == "complete" and m != n):
+        if not _differentiated(a):
+            out = _qr_values(a, mode=mode)
+            return out[0] if mode == "r" else tuple(out) if mode == "raw" else _QRResult(*out)
         raise ValueError(
             f"chainrule.numpy.linalg.qr: the derivative is defined for mode='reduced' or 'r' "
             f"(or 'complete' with square input) and m >= n; got mode={mode!r} on a ({m}, {n}) "
@@ -907,6 +1015,7 @@ def _pinv_jvp(t: Any, ans: Any, a: Any, *args: Any, **params: Any) -> Any:
 _pinv = primitive(np.linalg.pinv, "pinv", holomorphic=False)
 defvjp(_pinv, _pinv_vjp)
 defjvp(_pinv, _pinv_jvp)
+_stacked(_pinv)
 
 
 _UNSET: Any = object()
@@ -954,16 +1063,43 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
     """
     if not _traced(a, b):
         return np.linalg.lstsq(a, b, rcond)
-    _, residuals, rank, s = np.linalg.lstsq(primal(a), primal(b), rcond)
     m, n = shape_of(a)[-2:]
-    eps = float(np.finfo(primal(a).dtype).eps)
+    eps = float(np.finfo(dtype_of(a)).eps)
     cutoff = eps * max(m, n) if rcond is None else eps if rcond < 0 else rcond
+    if isinstance(primal(a), Tracer) or isinstance(primal(b), Tracer):
+        residuals, rank, s = _lstsq_batched_parts(a, b, cutoff)
+    else:
+        _, residuals, rank, s = np.linalg.lstsq(primal(a), primal(b), rcond)
     x = pinv(a, rcond=cutoff) @ b
     if np.size(residuals):
         r = b - a @ x
         squares = cnp.real(r) ** 2 + cnp.imag(r) ** 2 if is_complex(r) else r * r
         residuals = cnp.reshape(cnp.sum(squares, axis=0), np.shape(residuals))
     return x, residuals, rank, s
+
+
+def _lstsq_batched_parts(a: Any, b: Any, cutoff: float) -> tuple[np.ndarray, Any, Any]:
+    """Under `vmap`, `lstsq`'s plain results for every example (NumPy's `lstsq` takes one
+    matrix): the singular values, the rank (those above ``cutoff * s_max``), and residuals
+    shaped as NumPy's, which has them only for a tall matrix of full rank."""
+    if ndim_of(a) != 2:
+        raise np.linalg.LinAlgError(
+            f"{ndim_of(a)}-dimensional array given. Array must be two-dimensional"
+        )
+    s = svd(primal(a), compute_uv=False)
+    rank = cnp.sum(s > cutoff * s[..., :1], axis=-1, dtype=np.int32)  # NumPy's int32
+    m, n = shape_of(a)
+    full = _every_example(rank) == n
+    if m > n and np.all(full):  # NumPy's shape for the residuals, which the caller computes
+        return np.zeros((1,) if ndim_of(b) == 1 else shape_of(b)[1:]), rank, s
+    if m <= n or not np.any(full):
+        return np.zeros((0,), np.finfo(np.result_type(dtype_of(a), dtype_of(b))).dtype), rank, s
+    raise TypeError(
+        "chainrule.numpy.linalg.lstsq: under vmap some examples have a matrix of full rank and "
+        "others not, so NumPy's residuals would have a different shape from one example to the "
+        "next. Use the solution only, `lstsq(a, b)[0]`, and compute the residuals as "
+        "`sum(abs(b - a @ x) ** 2, axis=0)`."
+    )
 
 
 def matrix_power(a: Any, n: int) -> Any:
@@ -1136,11 +1272,16 @@ def cond(x: Any, p: Any = None) -> Any:
     """
     if not _traced(x):
         return np.linalg.cond(x, p)
-    _differentiable_cond(primal(x), p)
+    if not _differentiated(x):
+        return _cond_values(x, p=p)
+    _differentiable_cond(_every_example(x), p)
     if p is None or p in (2, -2):
         s = svd(x, compute_uv=False)
         return s[..., -1] / s[..., 0] if p == -2 else s[..., 0] / s[..., -1]
     return norm(x, p, axis=(-2, -1)) * norm(inv(x), p, axis=(-2, -1))
+
+
+_cond_values = _numpy_values(lambda x, p: np.linalg.cond(x, p), "cond")
 
 
 def _differentiable_cond(x: np.ndarray, p: Any) -> None:
@@ -1338,17 +1479,34 @@ def tensordot(x1: Any, x2: Any, /, *, axes: Any = 2) -> Any:
 
 # ---------------------------------------------------------------- not differentiable
 
-matrix_rank = nondiff(np.linalg.matrix_rank)
+
+def _rank_batch(fn: Any, args: list[Any], dims: list[int | None], **kwargs: Any) -> tuple[Any, int]:
+    """The batch first in the stack of matrices, and in a tolerance that broadcasts against
+    the stack's leading axes (the batch axis, then size-1 axes up to their number)."""
+    size = batch_size(args, dims)
+    a, *rest = args
+    lead = ndim_of(a) - (dims[0] is not None) - 2
+    a = at_front(a, dims[0], size)
+    for i, (x, d) in enumerate(zip(rest, dims[1:], strict=True)):
+        if d is not None:
+            x = to_front(x, d)
+            s = shape_of(x)
+            rest[i] = cnp.reshape(x, (size, *(1,) * (lead - len(s) + 1), *s[1:]))
+    return fn(a, *rest, **kwargs), 0
+
+
+matrix_rank = nondiff(np.linalg.matrix_rank, _rank_batch)
 
 
 # ------------------------------------------------------------------------ eig, eigvals
 
 
-def _largest_entries(v: np.ndarray) -> np.ndarray:
+def _largest_entries(v: Any) -> Any:
     """A mask of the entry of largest modulus in each column (the first among ties, as
-    LAPACK's ``idamax``): LAPACK makes that entry of each eigenvector real."""
-    top = np.argmax(np.abs(v), axis=-2)
-    return (np.arange(v.shape[-1])[:, None] == top[..., None, :]).astype(v.dtype)
+    LAPACK's ``idamax``): LAPACK makes that entry of each eigenvector real. `v` is a value
+    (no derivative), or a batch of them under `vmap`."""
+    top = np.argmax(cnp.abs(v), axis=-2)
+    return (np.arange(shape_of(v)[-1])[:, None] == top[..., None, :]).astype(dtype_of(v))
 
 
 def _eig_gauge(v: Any, u: Any) -> Any:
@@ -1397,6 +1555,8 @@ defjvp_joint(_eig, functools.partial(_eig_jvp, gauge=True))
 _eig_free = primitive(np.linalg.eig, "eigvals", multiple_results=True)
 defvjp(_eig_free, functools.partial(_eig_vjp, gauge=False))
 defjvp_joint(_eig_free, functools.partial(_eig_jvp, gauge=False))
+_stacked(_eig)
+_stacked(_eig_free)
 _EigResult = type(np.linalg.eig(np.eye(1)))
 
 
@@ -1406,7 +1566,7 @@ def _distinct_eigenvalues(name: str, a: Any) -> None:
     (nearly defective). First-order perturbation theory puts the relative error of the
     derivative at about ``eps ‖A‖ cond(V) / gap`` (eigenvectors accurate to ``eps ‖A‖ /
     gap``, amplified by ``V⁻¹``); above ``√eps`` it raises, as `det` does at order 3."""
-    a = primal(a)
+    a = _every_example(a)
     w, v = np.linalg.eig(a)  # NumPy's checks (square, finite) and messages
     n = w.shape[-1]
     if n < 2:
@@ -1434,7 +1594,7 @@ def eig(a: Any) -> Any:
 
     ``dλ_i = (V⁻¹ dA V)_ii``, and the derivative of the eigenvectors is that of the ones
     NumPy returns: LAPACK scales each to unit 2-norm with its largest entry real, and the
-    derivative keeps both (as JAX's). Both need distinct eigenvalues: under a transform a
+    derivative keeps both (as JAX's). Both need distinct eigenvalues: under a derivative a
     matrix with repeated (or nearly repeated, or nearly defective) ones raises
     ``LinAlgError``.
 
@@ -1456,13 +1616,14 @@ def eig(a: Any) -> Any:
     """
     if not _traced(a):
         return np.linalg.eig(a)
-    _distinct_eigenvalues("eig", a)
+    if _differentiated(a):
+        _distinct_eigenvalues("eig", a)
     return _result(_EigResult, *_eig(a))
 
 
 def eigvals(a: Any) -> Any:
     """`numpy.linalg.eigvals`: the eigenvalues of a general matrix, ``dλ_i = (V⁻¹ dA V)_ii``
-    (holomorphic in `a`), for distinct eigenvalues (as `eig`). Under a transform the values
+    (holomorphic in `a`), for distinct eigenvalues (as `eig`). Under a derivative the values
     are those of `eig` (LAPACK may order them otherwise without eigenvectors).
 
     The gradient of an eigenvalue is ``u vᵀ / (uᵀ v)`` with ``u``, ``v`` its left and right
@@ -1477,8 +1638,13 @@ def eigvals(a: Any) -> Any:
     """
     if not _traced(a):
         return np.linalg.eigvals(a)
+    if not _differentiated(a):
+        return _eigvals_values(a)
     _distinct_eigenvalues("eigvals", a)
     return _eig_free(a)[0]
+
+
+_eigvals_values = _numpy_values(np.linalg.eigvals, "eigvals")
 
 
 # Checked on complex values in tests/test_complex_decompositions.py.

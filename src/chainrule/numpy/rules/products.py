@@ -17,6 +17,11 @@ reshape, transpose and multiply), so each derivative rule exists once:
   (the z-component of a product of two 2-vectors is NumPy's scalar result).
 
 `outer` and `kron` are broadcast products of reshaped operands, `vecdot` a sum of products.
+
+Under `vmap` the three primitives batch as by hand: `matmul` folds a batch beside a shared
+operand into one matrix product (``W @ x`` for every ``x`` is ``xs @ W.T``), `einsum` gives
+the batch a label of its own, and the cross product takes the batch as a leading axis; the
+other functions follow from them.
 On plain arrays every public function is the NumPy function itself. Everything here is
 smooth: no conventions to choose. Supported on traced values: the keyword arguments that
 select axes (`axes`, `axisa`, `axisb`, `axisc`, `axis`), vecdot's `keepdims` and einsum's
@@ -41,7 +46,7 @@ import numpy as np
 from chainrule import numpy as cnp
 from chainrule.core.batching import defbatch
 from chainrule.core.primitive import defjvp, defjvp_joint, defvjp, primitive
-from chainrule.core.trace import Tracer, primal
+from chainrule.core.trace import Tracer, dtype_of
 
 from .common import (
     aligned,
@@ -185,40 +190,45 @@ def _matmul_jvp(tangents: Sequence[Any], ans: Any, a: Any, b: Any, **params: Any
 
 
 def _matmul_batch(args: list[Any], dims: list[Any], **params: Any) -> tuple[Any, int]:
-    """A batch of products as one BLAS call wherever one operand is shared: a shared matrix
-    times a batch of vectors is a matrix-matrix product; a batch of matrices beside a shared
-    matrix is folded into the rows (or the columns) of one. Otherwise a stacked matmul, with
-    the batch first and 1-D operands made matrices as NumPy makes them."""
+    """A batch of products as one BLAS call wherever one operand is shared and a matrix
+    or a vector: a batch of vectors or matrices times a shared matrix is folded into the rows
+    of one product (the batch left where it is), ``W @ x`` for every ``x`` is ``xs @ W.T``
+    (or ``W @ X`` when the examples are columns), and a shared matrix times a batch of
+    matrices is folded into the columns of one. Otherwise a stacked matmul, with the batch
+    first and 1-D operands made matrices as NumPy makes them; a product over an axis of
+    length 1 (the outer products of per-example gradients) is a broadcast multiply."""
     _check_params(params)
     (a, b), (da, db) = args, dims
     ra, rb = ndim_of(a) - (da is not None), ndim_of(b) - (db is not None)
+    if db is None and rb <= 2:  # (..., B, ..., k) @ (k, m): every row of every example at once
+        if da == ra:  # the batch on the contracted axis: moved first
+            a, da = to_front(a, da), 0
+        sa = shape_of(a)
+        out = matmul(_reshape(a, (math.prod(sa[:-1]), sa[-1])), b)
+        return _reshape(out, (*sa[:-1], *shape_of(b)[1:])), da
+    if da is None and ra <= 2 and rb == 1:  # W @ x for every x: the rows x @ W.T
+        if db == 1:  # the examples are columns already: W @ xs
+            return matmul(a, b), ra - 1
+        return matmul(b, _mT(a) if ra == 2 else a), 0
+    if da is None and ra <= 2 and rb == 2:  # (n, k) @ (k, B, m): B*m columns at once
+        b = cnp.moveaxis(b, db, 1) if db != 1 else b
+        k, bsz, m = shape_of(b)
+        out = matmul(a, _reshape(b, (k, bsz * m)))
+        return (_reshape(out, (bsz, m)), 0) if ra == 1 else (_reshape(out, (-1, bsz, m)), 1)
     a, b = to_front(a, da), to_front(b, db)
-    if db is None and ra == 1 and rb == 2:  # x @ W for every x
-        return matmul(a, b), 0
-    if da is None and ra == 2 and rb == 1:  # W @ x for every x: the rows x @ W.T
-        return matmul(b, _mT(a)), 0
     if ra == 1:
         a = cnp.expand_dims(a, -2)
     if rb == 1:
         b = cnp.expand_dims(b, -1)
-    ra2, rb2 = max(ra, 2), max(rb, 2)
-    if db is None and ra2 == 2 and rb2 == 2:  # (B, n, k) @ (k, m): B*n rows at once
-        bsz, n, k = shape_of(a)
-        out, d = _reshape(matmul(_reshape(a, (bsz * n, k)), b), (bsz, n, -1)), 0
-    elif da is None and ra2 == 2 and rb2 == 2:  # (n, k) @ (B, k, m): B*m columns at once
-        bsz, k, m = shape_of(b)
-        columns = _reshape(_transpose(b, (1, 0, 2)), (k, bsz * m))
-        out, d = _reshape(matmul(a, columns), (shape_of(a)[0], bsz, m)), 1
-    elif da is not None and db is not None and shape_of(a)[-1] == 1:  # outer products
-        (a, b), d = aligned([a, b], [0, 0], front=True)
-        out = cnp.multiply(a, b)
-    else:
-        (a, b), d = aligned([a, b], [None if da is None else 0, None if db is None else 0], True)
-        out = matmul(a, b)
-    if rb == 1:
-        out = cnp.squeeze(out, axis=-1)
+    batched = [None if da is None else 0, None if db is None else 0]
+    (a, b), d = aligned([a, b], batched, front=True)
+    # A contraction of length 1 (the outer products of per-example gradients) is a product.
+    outer = shape_of(a)[-1] == shape_of(b)[-2] == 1
+    out = cnp.multiply(a, b) if outer else matmul(a, b)
     if ra == 1:
         out = cnp.squeeze(out, axis=-2)
+    if rb == 1:
+        out = cnp.squeeze(out, axis=-1)
     return out, d
 
 
@@ -510,7 +520,7 @@ def _einsum_vjp(k: int, g: Any, ans: Any, *ops: Any, spec: str, optimize: Any = 
     ):
         for c, n in zip(term, shape, strict=True):
             reach[c] = max(reach.get(c, 0), n)
-    dtype = np.result_type(primal(ans))
+    dtype = dtype_of(ans)
     fresh = iter(_fresh("".join(ins) + out, len(ins[k])))
     labels: list[str] = []
     const_terms: list[str] = []
@@ -621,7 +631,7 @@ def _as_3vectors(x: Any) -> Any:
     n = shape_of(x)[-1] if ndim_of(x) else 0
     if n not in (2, 3):
         raise ValueError("incompatible dimensions for cross product\n(dimension must be 2 or 3)")
-    return x if n == 3 else matmul(x, np.eye(2, 3, dtype=np.result_type(primal(x))))
+    return x if n == 3 else matmul(x, np.eye(2, 3, dtype=dtype_of(x)))
 
 
 def cross(
