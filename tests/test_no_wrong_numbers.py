@@ -65,12 +65,16 @@ logical_xor floor_divide isclose allclose array_equal array_equiv"""
 UNARY_NONDIFF = """logical_not isnan isinf isfinite isneginf isposinf signbit floor ceil trunc
 rint fix round around argmax argmin argsort argwhere nonzero flatnonzero count_nonzero shape ndim
 size zeros_like ones_like empty_like all any isreal iscomplex result_type iscomplexobj isrealobj"""
+BITWISE_NONDIFF = "bitwise_and bitwise_or bitwise_xor"
 NONDIFF_CALLS: dict[str, Callable[[Any], Any]] = {
     **{n: (lambda x, n=n: getattr(np, n)(x, 0.3)) for n in BINARY_NONDIFF.split()},
     **{n: (lambda x, n=n: getattr(np, n)(x)) for n in UNARY_NONDIFF.split()},
     "searchsorted": lambda x: np.searchsorted(numpy.array([0.0, 0.5, 1.0]), x),
     "digitize": lambda x: np.digitize(x, numpy.array([0.0, 0.5, 1.0])),
     "can_cast": lambda x: np.can_cast(x, numpy.float32),
+    **{n: (lambda x, n=n: getattr(np, n)(x > 0.3, x < 0.6)) for n in BITWISE_NONDIFF.split()},
+    "invert": lambda x: ~(x > 0.3),
+    "bitwise_not": lambda x: np.bitwise_not(x > 0.3),
 }
 
 

@@ -84,7 +84,7 @@ def _shifted(axis: Any, rank: int) -> Any:
 def _along_axis(default: Any, flat_when_none: bool) -> Any:
     def rule(fn: Any, args: list[Any], dims: list[int | None], **kwargs: Any) -> tuple[Any, int]:
         a, *more = args
-        if any(d is not None for d in dims[1:]):
+        if set(dims[1:]) - {None}:  # (`any` here is numpy.any, defined below)
             raise TypeError(f"chainrule.vmap: numpy.{fn.__name__} takes only `a` batched.")
         a = to_front(a, dims[0])
         rank = ndim_of(a) - 1

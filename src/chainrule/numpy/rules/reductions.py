@@ -80,7 +80,7 @@ import numpy as np
 from chainrule import numpy as cnp
 from chainrule.core.batching import defbatch
 from chainrule.core.primitive import Primitive, argument_rule, defjvp_joint, defvjp, primitive
-from chainrule.core.trace import Tracer, dtype_of, float_dtype, primal
+from chainrule.core.trace import Tracer, dtype_of, float_dtype, plain, primal
 
 from .common import (
     batch_ndim,
@@ -241,10 +241,12 @@ def _batch_along_axes(prim: Primitive, signature: inspect.Signature) -> Any:
         bound.pop(next(iter(bound)))
         rank = ndim_of(x) - 1
         axis = bound.get("axis")
-        if axis is None and flattens:
+        if flattens and (axis is None or rank == 0):  # (NumPy's cumsum of a 0-d is 1-d)
             x, bound["axis"] = cnp.reshape(x, (shape_of(x)[0], -1)), 1
         elif axis is None:
             bound["axis"] = tuple(range(1, rank + 1))
+        elif flattens:  # one axis, an int
+            bound["axis"] = int(axis) % rank + 1
         else:
             bound["axis"] = shifted(axis, rank, 1)
         return prim(x, **bound), 0
@@ -551,14 +553,14 @@ def _split(op: _Product, x: Any) -> tuple[Any, Any, Any, Any]:
 
 
 def _product_vjp(op: _Product, g: Any, ans: Any, x: Any) -> Any:
-    if not np.any(primal(x) == 0):
+    if not np.any(plain(x) == 0):  # (under vmap: of every example, a batch takes one path)
         return op.fast_vjp(g, ans, x)
     first, u, ans_u, factor = _split(op, x)
     return cnp.where(first, op.gather(g * ans_u, first, x), _product_vjp(op, g * factor, ans_u, u))
 
 
 def _product_jvp(op: _Product, t: Any, nb: int, ans: Any, x: Any) -> Any:
-    if not np.any(primal(x) == 0):
+    if not np.any(plain(x) == 0):
         return op.fast_jvp(t, nb, ans, x)
     first, u, ans_u, factor = _split(op, x)
     rest = _product_jvp(op, cnp.where(first, 0.0, t), nb, ans_u, u)
@@ -809,7 +811,7 @@ def average(
         if shape_of(w) != shape_of(a):
             w = _weights_along(w, shape_of(a), axis)
         scale = sum(w, axis=axis, keepdims=keep)
-        if np.any(primal(scale) == 0):
+        if np.any(plain(scale) == 0):  # (under vmap, of any example)
             raise ZeroDivisionError("Weights sum to zero, can't be normalized")
         avg = sum(a * w, axis=axis, keepdims=keep) / scale
     if not returned:
