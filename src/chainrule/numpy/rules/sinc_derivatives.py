@@ -28,7 +28,10 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.batching import defbatch
 from chainrule.core.primitive import Primitive, defjvp, defvjp, primitive
+
+from .common import elementwise_batch
 
 
 def _series(u: np.ndarray, n: int) -> np.ndarray:
@@ -66,5 +69,6 @@ sinc_derivative: Primitive = primitive(_sinc_derivative_impl, "sinc_derivative")
 # Unary and elementwise: a tangent's leading batch axes broadcast against the derivative.
 defvjp(sinc_derivative, lambda g, ans, x, order: g * sinc_derivative(x, order=order + 1))
 defjvp(sinc_derivative, lambda t, ans, x, order: t * sinc_derivative(x, order=order + 1))
+defbatch(sinc_derivative, elementwise_batch(sinc_derivative))  # all examples in one call
 
 __all__ = ["sinc_derivative"]
