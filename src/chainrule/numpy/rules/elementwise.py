@@ -407,6 +407,10 @@ deflinear(
     lambda g, ans, x, **params: _finite_parts(g, x),
     lambda t, nb, ans, x, **params: _finite_parts(t, x),
 )
+# Linear in its tangent, not in `x` (its mask depends on the values), and `imag` of a real
+# batch is zeros, not the tangent rule's None: each batch is one call of the function itself.
+for _prim in (_nan_to_num_parts, imag):
+    defbatch(_prim, elementwise_batch(_prim))
 defelementwise(
     _clip,
     lambda g, ans, x, lo, hi: select(g, _inside(x, lo, hi)),
