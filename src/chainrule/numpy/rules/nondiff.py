@@ -14,7 +14,8 @@ from typing import Any, NoReturn
 import numpy as np
 
 from chainrule import numpy as cnp
-from chainrule.core.trace import Tracer, dtype_of, primal, shape_of
+from chainrule.core import batching
+from chainrule.core.trace import Tracer, dtype_of, plain, primal, shape_of
 
 from .common import aligned, at_front, ndim_of, nondiff, to_front
 
@@ -118,8 +119,7 @@ def _against(fn: Any, args: list[Any], dims: list[int | None], **kwargs: Any) ->
     else:
         right = not (args[2] if len(args) > 2 else kwargs.get("right", False))
         table = to_front(table, dt)
-        t = np.asarray(primal(table))
-        if t.shape[-1] > 1 and not np.all(np.diff(t, axis=-1) >= 0):
+        if not np.all(plain(np.diff(primal(table), axis=-1) >= 0)):  # (every example's)
             raise TypeError(
                 "chainrule.vmap: numpy.digitize with batched `bins` needs increasing bins."
             )
@@ -205,7 +205,8 @@ def histogram(a: Any, bins: Any = 10, range: Any = None, density: Any = None,
               weights: Any = None) -> Any:  # fmt: skip
     """`numpy.histogram`: counts are piecewise constant in `a` (derivative 0), but traced
     `weights`, and bin edges computed from a traced `a`, vary smoothly: both are refused
-    rather than given a derivative of 0.
+    rather than given a derivative of 0. Under `vmap`, each example of `a` is counted against
+    the same edges (explicit `bins`, or a number of bins and a `range`).
     """
     edges_from_a = range is None and np.ndim(primal(bins)) == 0
     if isinstance(weights, Tracer) or (isinstance(a, Tracer) and edges_from_a):
@@ -216,7 +217,46 @@ def histogram(a: Any, bins: Any = 10, range: Any = None, density: Any = None,
             "constant weights, or compute weighted bin sums with `np.bincount(np.digitize("
             "a, edges), weights=w)`, which is differentiable in `w`."
         )
-    return np.histogram(primal(a), primal(bins), range, density, primal(weights))
+    trace = batching.top_batch_trace([a, bins]) if batching.active() else None
+    if trace is None:
+        return np.histogram(primal(a), primal(bins), range, density, primal(weights))
+    if isinstance(bins, (str, Tracer)):
+        raise TypeError(
+            "chainrule.vmap: numpy.histogram needs bins shared by every example: explicit "
+            "edges, or a number of bins and a `range` (edges chosen per example, by a rule "
+            "such as 'auto', would give each its own number of bins)."
+        )
+    value, d = batching.lower_to(a, trace)
+    edges = np.histogram_bin_edges(np.zeros(0, dtype_of(a)), bins, range)
+    rows = cnp.reshape(to_front(value, d), (shape_of(value)[d], -1))
+    counts = _row_counts(rows, edges=edges, weights=weights, density=density)
+    return trace.wrap(counts, 0), edges
+
+
+def _counts_of_rows(rows: Any, edges: Any, weights: Any, density: Any) -> Any:
+    """A histogram of each row of `rows` at once, as NumPy counts one: bins closed on the
+    left, the last one on both sides, entries outside (and NaN) left out."""
+    n = len(edges) - 1
+    index = np.searchsorted(edges, rows, side="right") - 1
+    index[rows == edges[-1]] = n - 1
+    keep = (index >= 0) & (index < n)
+    slots = (np.arange(rows.shape[0])[:, None] * n + index)[keep]
+    w = None if weights is None else np.broadcast_to(np.ravel(weights), rows.shape)[keep]
+    counts = np.bincount(slots, w, rows.shape[0] * n).reshape(-1, n)
+    if density:
+        return counts / np.diff(edges) / counts.sum(axis=1, keepdims=True)
+    return counts if weights is None else counts.astype(np.asarray(weights).dtype)
+
+
+def _rows_batch(fn: Any, args: list[Any], dims: list[Any], **kwargs: Any) -> tuple[Any, int]:
+    """Rows of several batches (nested `vmap`): the outer batch joins the rows."""
+    rows = to_front(args[0], dims[0])
+    b, m, k = shape_of(rows)
+    counts = fn(cnp.reshape(rows, (b * m, k)), **kwargs)
+    return cnp.reshape(counts, (b, m, -1)), 0
+
+
+_row_counts = nondiff(_counts_of_rows, _rows_batch)
 
 
 __all__ = [*_NAMES, "histogram"]
