@@ -56,6 +56,11 @@ def _method(name: str) -> Callable[..., Any]:
     return lambda self, *args, **kwargs: getattr(cnp, name)(self, *args, **kwargs)
 
 
+def _rmethod(name: str) -> Callable[..., Any]:
+    """A reflected operator: the `chainrule.numpy` function `name` with the array second."""
+    return lambda self, other: getattr(cnp, name)(other, self)
+
+
 _OPERATORS: dict[str, Any] = {
     "__add__": lambda self, other: ew.add(self, other),
     "__radd__": _swapped(ew.add),
@@ -77,11 +82,11 @@ _OPERATORS: dict[str, Any] = {
     "__pos__": lambda self: self,
     "__abs__": lambda self: ew.absolute(self),
     "__and__": _method("bitwise_and"),
-    "__rand__": lambda self, other: cnp.bitwise_and(other, self),
+    "__rand__": _rmethod("bitwise_and"),
     "__or__": _method("bitwise_or"),
-    "__ror__": lambda self, other: cnp.bitwise_or(other, self),
+    "__ror__": _rmethod("bitwise_or"),
     "__xor__": _method("bitwise_xor"),
-    "__rxor__": lambda self, other: cnp.bitwise_xor(other, self),
+    "__rxor__": _rmethod("bitwise_xor"),
     "__invert__": _method("invert"),
     "__lt__": _method("less"),
     "__le__": _method("less_equal"),
