@@ -239,3 +239,32 @@ def test_outside_a_transform_results_are_plain_arrays() -> None:
     out = np.sin(numpy.ones(3)) + np.maximum(numpy.ones(3), 2.0)
     assert type(out) is numpy.ndarray
     assert np.float32 is numpy.float32 and np.zeros is numpy.zeros and np.pi == numpy.pi
+
+
+# ---------------------------------------------------------------------------- vmap
+
+
+def test_vmap_combines_batched_masks_with_bitwise_operators() -> None:
+    x = numpy.linspace(-6.0, 6.0, 12).reshape(3, 4)
+
+    def f(v: Any) -> Any:
+        return np.where((v > 0) & ~(v > 2) | (v < -5) ^ False, v * v, 0.0)
+
+    loop = numpy.stack([f(v) for v in x])
+    numpy.testing.assert_array_equal(cr.vmap(f)(x), loop)
+    grads = cr.vmap(cr.grad(lambda v: np.sum(f(v))))(x)
+    numpy.testing.assert_array_equal(
+        grads, numpy.stack([cr.grad(lambda v: np.sum(f(v)))(v) for v in x])
+    )
+
+
+def test_vmap_of_abs_sign_and_sinc_gradients() -> None:
+    x = numpy.array([[-1.5, 0.0, 2.0], [0.5, -0.25, 0.0]])
+    for fun in (np.abs, np.fabs, np.sign, np.sinc, lambda v: np.angle(v + 1j)):
+        scalar = lambda v, fun=fun: np.sum(np.real(fun(v)))
+        numpy.testing.assert_allclose(cr.vmap(cr.grad(scalar))(x),
+                                      numpy.stack([cr.grad(scalar)(v) for v in x]), rtol=1e-15)  # fmt: skip
+
+
+def test_vmap_of_imag_of_real_values_is_zeros() -> None:
+    numpy.testing.assert_array_equal(cr.vmap(np.imag)(numpy.ones((2, 3))), numpy.zeros((2, 3)))

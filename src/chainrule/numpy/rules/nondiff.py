@@ -228,7 +228,7 @@ def histogram(a: Any, bins: Any = 10, range: Any = None, density: Any = None,
         )
     value, d = batching.lower_to(a, trace)
     edges = np.histogram_bin_edges(np.zeros(0, dtype_of(a)), bins, range)
-    rows = cnp.reshape(to_front(value, d), (shape_of(value)[d], -1))
+    rows = cnp.reshape(to_front(value, d), (trace.size, -1))
     counts = _row_counts(rows, edges=edges, weights=weights, density=density)
     return trace.wrap(counts, 0), edges
 

@@ -712,7 +712,9 @@ def _order_weights(a: Any, statistic: Callable[..., Any], params: dict[str, Any]
         weights += np.where(
             valid[..., None], share * hit / np.maximum(hit.sum(-1, keepdims=True), 1), 0
         )
-    if statistic not in _SKIPS_NAN:  # a slice holding NaN gives NaN: its derivative goes to the NaNs
+    if (
+        statistic not in _SKIPS_NAN
+    ):  # a slice holding NaN gives NaN: its derivative goes to the NaNs
         weights = np.where(
             nan.any(-1, keepdims=True), nan / np.maximum(nan.sum(-1, keepdims=True), 1), weights
         )
@@ -773,9 +775,7 @@ def deforder(prim: Primitive) -> None:
         # (a traced `q` has no derivative: the core says so; its value gives the weights)
         args = {k: primal(v) for k, v in signature.bind(x, *rest, **params).arguments.items()}
         if isinstance(args.get("q"), Tracer):
-            raise TypeError(
-                f"chainrule.vmap: numpy.{prim.name} takes `q` shared by every example."
-            )
+            raise TypeError(f"chainrule.vmap: numpy.{prim.name} takes `q` shared by every example.")
         for key, default in (("out", None), ("overwrite_input", False), ("weights", None)):
             if args.get(key, default) is not default:
                 raise TypeError(

@@ -121,10 +121,10 @@ def interp(
     # (array operations only: under vmap, a batch of examples, each with its own segments)
     x0, xp0 = primal(x), primal(xp)
     n = shape_of(xp)[0]
-    lo = cnp.clip(cnp.searchsorted(xp0, x0, side="right") - 1, 0, max(n - 2, 0))
-    hi = cnp.minimum(lo + 1, n - 1)
+    lo = np.clip(np.searchsorted(xp0, x0, side="right") - 1, 0, max(n - 2, 0))
+    hi = np.minimum(lo + 1, n - 1)
     at_end = x0 == xp0[-1]  # NumPy returns fp[-1] there exactly
-    lo, hi = cnp.where(at_end, n - 1, lo), cnp.where(at_end, max(n - 2, 0), hi)
+    lo, hi = np.where(at_end, n - 1, lo), np.where(at_end, max(n - 2, 0), hi)
     with np.errstate(divide="ignore", invalid="ignore"):
         slope = (fp[hi] - fp[lo]) / (xp[hi] - xp[lo])
         y = cnp.where(lo == hi, fp[lo], slope * (x - xp[lo]) + fp[lo])
@@ -337,9 +337,7 @@ defjvp(_unwrap, lambda t, ans, p, *args, **params: t)
 def _unwrap_batch(args: list[Any], dims: list[Any], **params: Any) -> tuple[Any, int]:
     """The batch first, `axis` shifted past it: NumPy unwraps along one axis at a time."""
     p, discont, axis = args
-    if dims[1] is not None or params.get("period") is not None and not np.isscalar(
-        params["period"]
-    ):
+    if dims[1] is not None or not np.isscalar(params.get("period", 0.0)):
         raise TypeError(
             "chainrule.vmap: numpy.unwrap takes `discont` and `period` shared by every "
             "example (numbers); map over the phases only."

@@ -31,8 +31,6 @@ import numpy as np
 from chainrule.core.batching import defbatch
 from chainrule.core.primitive import Primitive, defjvp, defvjp, primitive
 
-from .common import elementwise_batch
-
 
 def _series(u: np.ndarray, n: int) -> np.ndarray:
     """``f⁽ⁿ⁾(u)`` from its Taylor series, for ``|u| < max(1, n)``."""
@@ -69,6 +67,8 @@ sinc_derivative: Primitive = primitive(_sinc_derivative_impl, "sinc_derivative")
 # Unary and elementwise: a tangent's leading batch axes broadcast against the derivative.
 defvjp(sinc_derivative, lambda g, ans, x, order: g * sinc_derivative(x, order=order + 1))
 defjvp(sinc_derivative, lambda t, ans, x, order: t * sinc_derivative(x, order=order + 1))
-defbatch(sinc_derivative, elementwise_batch(sinc_derivative))  # all examples in one call
+defbatch(  # elementwise: every example in one call
+    sinc_derivative, lambda args, dims, order: (sinc_derivative(*args, order=order), dims[0])
+)
 
 __all__ = ["sinc_derivative"]
