@@ -56,11 +56,6 @@ def _method(name: str) -> Callable[..., Any]:
     return lambda self, *args, **kwargs: getattr(cnp, name)(self, *args, **kwargs)
 
 
-def _rmethod(name: str) -> Callable[..., Any]:
-    """A reflected operator: the `chainrule.numpy` function `name` with the array second."""
-    return lambda self, other: getattr(cnp, name)(other, self)
-
-
 _OPERATORS: dict[str, Any] = {
     "__add__": lambda self, other: ew.add(self, other),
     "__radd__": _swapped(ew.add),
@@ -81,19 +76,19 @@ _OPERATORS: dict[str, Any] = {
     "__neg__": lambda self: ew.negative(self),
     "__pos__": lambda self: self,
     "__abs__": lambda self: ew.absolute(self),
-    "__and__": _method("bitwise_and"),
-    "__rand__": _rmethod("bitwise_and"),
-    "__or__": _method("bitwise_or"),
-    "__ror__": _rmethod("bitwise_or"),
-    "__xor__": _method("bitwise_xor"),
-    "__rxor__": _rmethod("bitwise_xor"),
-    "__invert__": _method("invert"),
     "__lt__": _method("less"),
     "__le__": _method("less_equal"),
     "__gt__": _method("greater"),
     "__ge__": _method("greater_equal"),
     "__eq__": _method("equal"),
     "__ne__": _method("not_equal"),
+    "__invert__": _method("invert"),
+    "__and__": _method("bitwise_and"),
+    "__rand__": _method("bitwise_and"),
+    "__or__": _method("bitwise_or"),
+    "__ror__": _method("bitwise_or"),
+    "__xor__": _method("bitwise_xor"),
+    "__rxor__": _method("bitwise_xor"),
     "__getitem__": index,
     "__iter__": _iter,
 }

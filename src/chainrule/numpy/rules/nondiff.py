@@ -30,11 +30,6 @@ _ELEMENTWISE = [
     "logical_or",
     "logical_not",
     "logical_xor",
-    "bitwise_and",
-    "bitwise_or",
-    "bitwise_xor",
-    "invert",
-    "bitwise_not",
     "isnan",
     "isinf",
     "isfinite",
@@ -52,6 +47,11 @@ _ELEMENTWISE = [
     "isclose",
     "isreal",
     "iscomplex",
+    "invert",
+    "bitwise_not",
+    "bitwise_and",
+    "bitwise_or",
+    "bitwise_xor",
 ]
 # Reductions along `axis`: with axis=None, the arg- functions see one example flattened.
 _FLAT_WHEN_NONE = ["argmax", "argmin", "argsort"]
@@ -85,7 +85,7 @@ def _shifted(axis: Any, rank: int) -> Any:
 def _along_axis(default: Any, flat_when_none: bool) -> Any:
     def rule(fn: Any, args: list[Any], dims: list[int | None], **kwargs: Any) -> tuple[Any, int]:
         a, *more = args
-        if set(dims[1:]) - {None}:  # (`any` here is numpy.any, defined below)
+        if dims[1:].count(None) < len(dims) - 1:  # (`any` here is numpy.any, defined below)
             raise TypeError(f"chainrule.vmap: numpy.{fn.__name__} takes only `a` batched.")
         a = to_front(a, dims[0])
         rank = ndim_of(a) - 1
