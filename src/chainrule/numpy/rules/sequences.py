@@ -125,9 +125,10 @@ def interp(
     hi = np.minimum(lo + 1, n - 1)
     at_end = x0 == xp0[-1]  # NumPy returns fp[-1] there exactly
     lo, hi = np.where(at_end, n - 1, lo), np.where(at_end, max(n - 2, 0), hi)
+    fp_lo, xp_lo = cnp.take(fp, lo), cnp.take(xp, lo)  # (`take`: `lo` may be a batch)
     with np.errstate(divide="ignore", invalid="ignore"):
-        slope = (fp[hi] - fp[lo]) / (xp[hi] - xp[lo])
-        y = cnp.where(lo == hi, fp[lo], slope * (x - xp[lo]) + fp[lo])
+        slope = (cnp.take(fp, hi) - fp_lo) / (cnp.take(xp, hi) - xp_lo)
+        y = cnp.where(lo == hi, fp_lo, slope * (x - xp_lo) + fp_lo)
     y = cnp.where(x0 < xp0[0], fp[0] if left is None else left, y)
     return cnp.where(x0 > xp0[-1], fp[-1] if right is None else right, y)
 
