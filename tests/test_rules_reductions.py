@@ -451,3 +451,13 @@ def test_vmap_of_average_refuses_an_example_whose_weights_sum_to_zero() -> None:
     a = numpy.ones((2, 3))
     with pytest.raises(ZeroDivisionError, match="Weights sum to zero"):
         cr.vmap(lambda a, w: np.average(a, weights=w))(a, numpy.array([[1.0, 1, 1], [1, -1, 0]]))
+
+
+def test_vmap_refuses_a_batched_parameter_of_a_reduction_by_name() -> None:
+    x, initial = numpy.ones((2, 3)), numpy.array([1.0, 2.0])
+    for fun in (
+        lambda a, i: np.sum(a, initial=i),  # (a keyword: NumPy would fail on a tracer)
+        lambda a, i: np.sum(a, None, None, None, False, i),
+    ):
+        with pytest.raises(TypeError, match="sum takes `initial` shared by every"):
+            cr.vmap(fun)(x, initial)

@@ -235,11 +235,17 @@ def _batch_along_axes(prim: Primitive, signature: inspect.Signature) -> Any:
 
     def batch(args: list[Any], dims: list[Any], **params: Any) -> tuple[Any, int]:
         x, *rest = args
-        if any(d is not None for d in dims[1:]):
-            raise NotImplementedError(f"chainrule.vmap: {prim.name} batched beyond its input")
-        x = to_front(x, dims[0])
         bound = signature.bind(x, *rest, **params).arguments
         bound.pop(next(iter(bound)))
+        names = list(bound)  # (the positional ones first, in order)
+        batched = [names[i] for i, d in enumerate(dims[1:]) if d is not None]
+        batched += [k for k, v in params.items() if isinstance(v, Tracer)]
+        if batched:
+            raise TypeError(
+                f"chainrule.vmap: numpy.{prim.name} takes `{batched[0]}` shared by every "
+                "example; map over the array only."
+            )
+        x = to_front(x, dims[0])
         rank = ndim_of(x) - 1
         axis = bound.get("axis")
         if flattens and (axis is None or rank == 0):  # (NumPy's cumsum of a 0-d is 1-d)
