@@ -268,3 +268,18 @@ def test_vmap_of_abs_sign_and_sinc_gradients() -> None:
 
 def test_vmap_of_imag_of_real_values_is_zeros() -> None:
     numpy.testing.assert_array_equal(cr.vmap(np.imag)(numpy.ones((2, 3))), numpy.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("name", ["maximum", "minimum", "fmax", "fmin"])
+def test_vmap_of_a_tie_with_a_batch_of_constants_keeps_the_constants_convention(
+    name: str,
+) -> None:
+    # each example ties x with a constant y: derivative 0 for x, as without vmap (not the
+    # 1/2 of two traced values, though y arrives as a batch tracer)
+    x, y = numpy.array([1.0, 2.0, 3.0]), numpy.array([1.0, 0.0, 5.0])
+    grad = cr.grad(lambda x, y: getattr(np, name)(x, y))
+    want = [grad(a, b) for a, b in zip(x, y, strict=True)]
+    assert want[0] == 0.0
+    numpy.testing.assert_array_equal(cr.vmap(grad)(x, y), want)
+    both = cr.grad(lambda x: getattr(np, name)(x, x * 1.0))  # two traced values still share
+    numpy.testing.assert_array_equal(cr.vmap(both)(x), [both(a) for a in x])

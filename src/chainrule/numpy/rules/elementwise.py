@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core import batching
 from chainrule.core.batching import defbatch
 from chainrule.core.primitive import Primitive, defjvp_joint, defvjp, primitive, set_real_part
 from chainrule.core.trace import Tracer, dtype_of, float_dtype, is_complex, plain, primal
@@ -199,8 +200,10 @@ def _extremum(ufunc: Any, greater: bool, nan_aware: bool) -> Any:
         )
 
     def extremum(x: Any, y: Any, /, **kwargs: Any) -> Any:
-        prim = both if isinstance(x, Tracer) and isinstance(y, Tracer) else alone
-        return prim(x, y, **kwargs)
+        traced = isinstance(x, Tracer) and isinstance(y, Tracer)
+        if traced and batching.active():  # a batch of constants is still a constant
+            traced = primal(x) is not x and primal(y) is not y
+        return (both if traced else alone)(x, y, **kwargs)
 
     extremum.__name__ = extremum.__qualname__ = ufunc.__name__
     extremum.__doc__ = (
