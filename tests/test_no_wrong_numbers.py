@@ -387,3 +387,15 @@ def test_histogram_of_a_batch_counts_each_example_against_shared_edges() -> None
     )
     with pytest.raises(TypeError, match="histogram needs bins shared by every example"):
         cr.vmap(lambda v: np.histogram(v, "auto", range=(0.0, 1.0)))(x)
+
+
+@pytest.mark.parametrize("name", sorted(set(SQRT_OF_GATE) - {"sort"}))  # (sort: indexing's)
+def test_gates_select_under_vmap_too(name: str) -> None:
+    # a gate's mask is a batch under vmap: it must still select, not multiply inf by 0
+    f = SQRT_OF_GATE[name]
+    x = numpy.array([[-1.0, 4.0], [4.0, -1.0], [-1.0, -1.0]])
+    per_example = cr.grad(lambda v: np.sum(f(v)))
+    want = numpy.stack([per_example(v) for v in x])
+    assert numpy.isfinite(want).all()
+    numpy.testing.assert_array_equal(cr.vmap(per_example)(x), want)
+    numpy.testing.assert_array_equal(cr.vmap(cr.jacrev(f))(x), [cr.jacrev(f)(v) for v in x])

@@ -311,7 +311,10 @@ def defrealvalued(prim: Primitive, partial: Any) -> None:
 
     def factor(g: Any, x: Any) -> Any:
         a = partial(x)
-        return None if a is None else g * a if isinstance(a, Tracer) else select(g, a)
+        if a is None:
+            return None
+        # a differentiable `a` multiplies; a constant one (a batch of them under vmap) selects
+        return g * a if isinstance(a, Tracer) and primal(a) is not a else select(g, a)
 
     def jvp(tangents: Sequence[Any], ans: Any, x: Any, **params: Any) -> Any:
         t = factor(tangents[0], x)

@@ -293,8 +293,9 @@ def defweighted(prim: Primitive, weights: Weights) -> None:
 
 
 def _weigh(t: Any, w: Any) -> Any:
-    """Weights that are 0 on some entries (not the extreme, NaN) select: see `select`."""
-    return select(t, w) if isinstance(w, np.ndarray) else t * w
+    """Weights that are 0 on some entries (not the extreme, NaN) select: see `select`.
+    (Under vmap they are a batch tracer; a uniform weight is a float.)"""
+    return t * w if isinstance(w, float) else select(t, w)
 
 
 def _count(x: Any, s: Spec) -> int:
