@@ -399,3 +399,16 @@ def test_gates_select_under_vmap_too(name: str) -> None:
     assert numpy.isfinite(want).all()
     numpy.testing.assert_array_equal(cr.vmap(per_example)(x), want)
     numpy.testing.assert_array_equal(cr.vmap(cr.jacrev(f))(x), [cr.jacrev(f)(v) for v in x])
+
+
+@pytest.mark.parametrize("name", sorted(set(GATE_OF_SQRT) - {"sort"}))
+def test_gates_select_the_tangent_under_vmap_too(name: str) -> None:
+    f = GATE_OF_SQRT[name]
+    x = numpy.array([[0.0, 4.0], [4.0, 0.0], [0.0, 0.0]])
+
+    def tangent(v: Any) -> Any:
+        return cr.jvp(f, (v,), (numpy.ones_like(v),))[1]
+
+    want = numpy.stack([tangent(v) for v in x])
+    assert numpy.isfinite(want).all()
+    numpy.testing.assert_array_equal(cr.vmap(tangent)(x), want)
