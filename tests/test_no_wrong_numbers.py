@@ -385,8 +385,22 @@ def test_histogram_of_a_batch_counts_each_example_against_shared_edges() -> None
     numpy.testing.assert_array_equal(
         nested, [[numpy.histogram(x[i, j], edges)[0] for i in range(4)] for j in range(3)]
     )
-    with pytest.raises(TypeError, match="histogram needs bins shared by every example"):
-        cr.vmap(lambda v: np.histogram(v, "auto", range=(0.0, 1.0)))(x)
+    for edges_per_example in ("auto", 4):
+        with pytest.raises(TypeError, match="histogram needs bins shared by every example"):
+            cr.vmap(lambda v, b=edges_per_example: np.histogram(v, b))(x)
+    # each example with its own weights; inside, a vmap over one axis of both
+    w = rng.uniform(0.0, 1.0, x.shape)
+    counts = cr.vmap(lambda v, w: np.histogram(v, edges, weights=w)[0])(x, w)
+    numpy.testing.assert_allclose(
+        counts,
+        [numpy.histogram(v, edges, weights=u)[0] for v, u in zip(x, w, strict=True)],
+        rtol=1e-15,
+    )
+    inner = cr.vmap(cr.vmap(lambda v, w: np.histogram(v, edges, weights=w)[0]), (0, None))
+    numpy.testing.assert_allclose(
+        inner(x, w[0]), [[numpy.histogram(v, edges, weights=w[0, j])[0] for j, v in
+                          enumerate(row)] for row in x], rtol=1e-15,
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize("name", sorted(set(SQRT_OF_GATE) - {"sort"}))  # (sort: indexing's)
