@@ -5,7 +5,9 @@ On plain arrays each function here is NumPy's own. On traced values it is writte
 chainrule's differentiable functions in NumPy's own arithmetic (so higher derivatives come
 for free); ``convolve`` (and so ``correlate``) and ``unwrap`` are primitives, whose values
 are NumPy's own on traced values too. A convolution's derivatives are convolutions, each
-at the cost of one NumPy convolution (one per batched tangent in ``jacfwd``).
+at the cost of one NumPy convolution; a batch of them (``vmap``, or the tangents of
+``jacfwd``) is one gather of the padded windows and one batched matmul, whose windows take
+``m`` times the memory of the signal (``m`` the shorter length).
 
 Conventions where the derivative is not unique:
 
