@@ -181,6 +181,8 @@ def _convolve_rows(a: Any, v: Any, mode: str) -> Any:
     leading axes broadcast: each output entry is a dot product of `v` reversed with a window
     of `a` padded by ``m - 1`` zeros, so the windows, gathered at once, meet `v` in one
     batched matmul."""
+    if shape_of(v)[-1] > shape_of(a)[-1]:  # the shorter one slides: fewer, shorter windows
+        a, v = v, a
     n, m = shape_of(a)[-1], shape_of(v)[-1]
     lead = ndim_of(a) - 1
     padded = cnp.pad(a, ((0, 0),) * lead + ((m - 1, m - 1),))
