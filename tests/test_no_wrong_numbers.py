@@ -335,3 +335,94 @@ def test_the_first_dispatch_from_many_threads_at_once_finds_every_rule() -> None
                               timeout=120)  # fmt: skip
         assert done.returncode == 0, done.stderr
         assert done.stdout.startswith("0 "), done.stdout
+
+
+# ------------------------------------------------------------------------ nondiff under vmap
+
+
+def test_index_functions_along_an_axis_under_vmap() -> None:
+    x = numpy.random.default_rng(4).standard_normal((3, 4, 5))
+    numpy.testing.assert_array_equal(cr.vmap(np.argmax)(x), x.reshape(3, -1).argmax(axis=1))
+    numpy.testing.assert_array_equal(cr.vmap(lambda v: np.argsort(v, axis=0), in_axes=2)(x),
+                                     numpy.moveaxis(numpy.argsort(x, axis=0), 2, 0))  # fmt: skip
+    numpy.testing.assert_array_equal(cr.vmap(lambda v: np.any(v > 1.0, axis=-1))(x),
+                                     (x > 1.0).any(axis=-1))  # fmt: skip
+    with pytest.raises(TypeError, match="nonzero of a batched value"):
+        cr.vmap(np.nonzero)(x)
+
+
+def test_searchsorted_and_digitize_with_a_batch_of_tables() -> None:
+    tables = numpy.array([[0.0, 1.5, 3.0], [0.0, 2.0, 4.0]])
+    values = numpy.array([[0.0, 1.5, 2.0, 3.5], [1.0, 2.0, 3.0, 4.0]])
+    for side in ("left", "right"):
+        want = [numpy.searchsorted(t, v, side) for t, v in zip(tables, values, strict=True)]
+        got = cr.vmap(lambda t, v, side=side: np.searchsorted(t, v, side))(tables, values)
+        numpy.testing.assert_array_equal(got, want)
+    for right in (False, True):
+        want = [numpy.digitize(v, t, right) for t, v in zip(tables, values, strict=True)]
+        got = cr.vmap(lambda v, t, right=right: np.digitize(v, t, right))(values, tables)
+        numpy.testing.assert_array_equal(got, want)
+
+
+def test_histogram_of_a_batch_counts_each_example_against_shared_edges() -> None:
+    rng = numpy.random.default_rng(5)
+    x = rng.uniform(-0.2, 1.2, (4, 3, 5))
+    x[0, 0, 0], x[1, 1, 1], x[2, 0, 0] = numpy.nan, 1.0, 0.5  # NaN, the last edge, an edge
+    edges = numpy.array([0.0, 0.25, 0.5, 1.0])
+    weights = numpy.arange(15.0, dtype=numpy.float32).reshape(3, 5)
+    for kwargs in (
+        {"bins": edges},
+        {"bins": 4, "range": (0.0, 1.0)},
+        {"bins": edges, "density": True},
+        {"bins": edges, "weights": weights},
+    ):
+        counts, got_edges = cr.vmap(lambda v, kwargs=kwargs: np.histogram(v, **kwargs))(x)
+        want = [numpy.histogram(v, **kwargs) for v in x]
+        numpy.testing.assert_array_equal(counts, [w[0] for w in want])
+        assert counts.dtype == want[0][0].dtype
+        numpy.testing.assert_array_equal(got_edges[0], want[0][1])
+    nested = cr.vmap(cr.vmap(lambda v: np.histogram(v, edges)[0]), in_axes=1)(x)
+    numpy.testing.assert_array_equal(
+        nested, [[numpy.histogram(x[i, j], edges)[0] for i in range(4)] for j in range(3)]
+    )
+    for edges_per_example in ("auto", 4):
+        with pytest.raises(TypeError, match="histogram needs bins shared by every example"):
+            cr.vmap(lambda v, b=edges_per_example: np.histogram(v, b))(x)
+    # each example with its own weights; inside, a vmap over one axis of both
+    w = rng.uniform(0.0, 1.0, x.shape)
+    counts = cr.vmap(lambda v, w: np.histogram(v, edges, weights=w)[0])(x, w)
+    numpy.testing.assert_allclose(
+        counts,
+        [numpy.histogram(v, edges, weights=u)[0] for v, u in zip(x, w, strict=True)],
+        rtol=1e-15,
+    )
+    inner = cr.vmap(cr.vmap(lambda v, w: np.histogram(v, edges, weights=w)[0]), (0, None))
+    numpy.testing.assert_allclose(
+        inner(x, w[0]), [[numpy.histogram(v, edges, weights=w[0, j])[0] for j, v in
+                          enumerate(row)] for row in x], rtol=1e-15,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(set(SQRT_OF_GATE) - {"sort"}))  # (sort: indexing's)
+def test_gates_select_under_vmap_too(name: str) -> None:
+    # a gate's mask is a batch under vmap: it must still select, not multiply inf by 0
+    f = SQRT_OF_GATE[name]
+    x = numpy.array([[-1.0, 4.0], [4.0, -1.0], [-1.0, -1.0]])
+    per_example = cr.grad(lambda v: np.sum(f(v)))
+    want = numpy.stack([per_example(v) for v in x])
+    assert numpy.isfinite(want).all()
+    numpy.testing.assert_array_equal(cr.vmap(per_example)(x), want)
+    numpy.testing.assert_array_equal(cr.vmap(cr.jacrev(f))(x), [cr.jacrev(f)(v) for v in x])
+
+
+@pytest.mark.parametrize("name", sorted(set(GATE_OF_SQRT) - {"sort"}))
+def test_gates_select_the_tangent_under_vmap_too(name: str) -> None:
+    f = GATE_OF_SQRT[name]
+    x = numpy.array([[0.0, 4.0], [4.0, 0.0], [0.0, 0.0]])
+
+    def tangent(v: Any) -> Any:
+        return cr.jvp(f, (v,), (numpy.ones_like(v),))[1]
+
+    want = numpy.stack([tangent(v) for v in x])
+    assert numpy.isfinite(want).all()
+    numpy.testing.assert_array_equal(cr.vmap(tangent)(x), want)

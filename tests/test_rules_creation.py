@@ -100,3 +100,18 @@ def test_integer_dtype_refused_on_traced_values() -> None:
         cr.grad(lambda a: np.linspace(a, 5.0, 3, dtype=int).sum())(1.0)
     with pytest.raises(ValueError, match="cannot include zero"):
         cr.grad(lambda a: np.geomspace(a, 5.0, 3).sum())(0.0)
+
+
+# ---------------------------------------------------------------------------- vmap
+
+
+def test_vmap_of_linspace_takes_numpys_formula_per_example() -> None:
+    # the first example's step underflows to 0, so NumPy scales (i / div) * delta instead
+    stops = numpy.array([1e-323, 1.0, 3.0])
+    f = lambda stop: np.linspace(0.0, stop, 5, endpoint=False)
+    got = cr.vmap(f)(stops)
+    numpy.testing.assert_array_equal(got, numpy.stack([numpy.linspace(0.0, s, 5, endpoint=False)
+                                                       for s in stops]))  # fmt: skip
+    assert got[0, -1] > 0
+    jacobians = cr.vmap(cr.jacfwd(f))(stops[1:])
+    numpy.testing.assert_allclose(jacobians, [numpy.arange(5) / 5] * 2, rtol=1e-15)

@@ -416,3 +416,48 @@ def test_average_errors() -> None:
         cr.grad(lambda a: np.average(a, axis=0, weights=numpy.ones(3)))(a)
     with pytest.raises(ZeroDivisionError, match="Weights sum to zero"):
         cr.grad(lambda w: np.average(a, axis=1, weights=w).sum())(numpy.array([1.0, -1.0, 0.0]))
+
+
+# ---------------------------------------------------------------------------- vmap
+
+
+def _loop(fun: Callable[..., Any], *batches: Any) -> Any:
+    return numpy.stack([fun(*example) for example in zip(*batches, strict=True)])
+
+
+def test_vmap_over_an_axis_the_function_also_reduces() -> None:
+    x = numpy.random.default_rng(1).standard_normal((3, 4, 5))
+    # examples x[:, j] of shape (3, 5): the batch sits between the axes that are summed
+    got = cr.vmap(lambda v: np.sum(v, axis=(0, -1)), in_axes=1)(x)
+    numpy.testing.assert_allclose(got, x.sum(axis=(0, 2)), rtol=1e-13)
+    got = cr.vmap(lambda v: np.cumsum(v, axis=-1), in_axes=2, out_axes=2)(x)
+    numpy.testing.assert_allclose(got, numpy.cumsum(x, axis=1), rtol=1e-13)
+
+
+def test_vmap_of_a_cumulative_function_of_scalars_is_numpys_1d_result() -> None:
+    x = numpy.array([1.0, 2.0, 3.0])
+    assert cr.vmap(np.cumsum)(x).shape == (3, 1)  # (cumsum of a 0-d array is 1-d)
+    numpy.testing.assert_array_equal(cr.vmap(lambda v: np.cumprod(v, axis=0))(x), x[:, None])
+
+
+def test_vmap_of_prod_gradients_when_only_some_examples_hold_zeros() -> None:
+    x = numpy.array([[2.0, 0.0, 3.0, 0.0], [2.0, 5.0, 3.0, 4.0], [0.0, 1.5, 3.0, 2.0]])
+    for fun in (np.prod, lambda v: np.cumprod(v)[-1], lambda v: np.sum(np.cumprod(v))):
+        numpy.testing.assert_allclose(cr.vmap(cr.grad(fun))(x), _loop(cr.grad(fun), x),
+                                      rtol=1e-15)  # fmt: skip
+
+
+def test_vmap_of_average_refuses_an_example_whose_weights_sum_to_zero() -> None:
+    a = numpy.ones((2, 3))
+    with pytest.raises(ZeroDivisionError, match="Weights sum to zero"):
+        cr.vmap(lambda a, w: np.average(a, weights=w))(a, numpy.array([[1.0, 1, 1], [1, -1, 0]]))
+
+
+def test_vmap_refuses_a_batched_parameter_of_a_reduction_by_name() -> None:
+    x, initial = numpy.ones((2, 3)), numpy.array([1.0, 2.0])
+    for fun in (
+        lambda a, i: np.sum(a, initial=i),  # (a keyword: NumPy would fail on a tracer)
+        lambda a, i: np.sum(a, None, None, None, False, i),
+    ):
+        with pytest.raises(TypeError, match="sum takes `initial` shared by every"):
+            cr.vmap(fun)(x, initial)

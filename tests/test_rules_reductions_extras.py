@@ -254,3 +254,29 @@ def test_nan_to_num() -> None:
     check_rule(lambda x: np.nan_to_num(x, nan=1.0) ** 3, numpy.array([0.5, -1.2, 2.0]))
     with pytest.raises(TypeError, match=r"nan_to_num: `copy=False`"):
         cr.grad(lambda x: np.nan_to_num(x, copy=False).sum())(x[1])
+
+
+# ---------------------------------------------------------------------------- vmap
+
+
+def test_vmap_of_quantiles_puts_the_batch_after_qs_axes() -> None:
+    x = numpy.random.default_rng(2).permutation(24).reshape(4, 6) * 0.1
+    q = numpy.array([0.1, 0.5, 0.9])
+    want = numpy.quantile(x, q, axis=1)  # (3, 4): q's axis first, then the batch
+    numpy.testing.assert_allclose(cr.vmap(lambda v: np.quantile(v, q), out_axes=1)(x), want,
+                                  rtol=1e-15)  # fmt: skip
+    per_example = cr.vmap(cr.grad(lambda v: np.quantile(v, q).sum()))(x)
+    loop = numpy.stack([cr.grad(lambda v: np.quantile(v, q).sum())(v) for v in x])
+    numpy.testing.assert_allclose(per_example, loop, rtol=1e-15)
+
+
+def test_vmap_of_a_median_over_the_batch_axis_in_the_middle() -> None:
+    x = numpy.random.default_rng(3).permutation(60).reshape(3, 4, 5) * 1.0
+    got = cr.vmap(lambda v: np.median(v, axis=0), in_axes=1)(x)
+    numpy.testing.assert_array_equal(got, numpy.median(x, axis=0))
+
+
+def test_vmap_refuses_a_batched_q() -> None:
+    x, q = numpy.ones((2, 5)), numpy.array([0.2, 0.7])
+    with pytest.raises(TypeError, match="quantile takes only `a` batched"):
+        cr.vmap(np.quantile)(x, q)

@@ -147,3 +147,34 @@ def test_convolution_of_traced_values_is_numpys_exactly(name: str, mode: str) ->
     for x, y in ((a, v), (v, a)):
         out, _ = cr.jvp(lambda x, y=y: getattr(np, name)(x, y, mode), (x,), (x,))
         numpy.testing.assert_array_equal(out, getattr(numpy, name)(x, y, mode))
+
+
+# ---------------------------------------------------------------------------- vmap
+
+
+def test_vmap_of_convolve_is_one_batched_product_not_a_convolution_per_example(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from chainrule.numpy.rules import sequences
+
+    a, v = RNG.standard_normal((4, 6)), RNG.standard_normal(3)
+    for mode in ("full", "same", "valid"):
+        want = numpy.stack([numpy.convolve(row, v, mode) for row in a])
+        # the Jacobian's batched tangents take the same path as a batch of examples
+        want_jac = numpy.stack([numpy.convolve(e, v, mode) for e in numpy.eye(6)], axis=1)
+        numpy.testing.assert_allclose(cr.jacfwd(lambda a, mode=mode: np.convolve(a, v, mode))(a[0]),
+                                      want_jac, rtol=1e-13, atol=1e-15)  # fmt: skip
+        with monkeypatch.context() as m:
+            m.setattr(sequences, "_np_convolve", None)  # (NumPy's convolve is never called)
+            got = cr.vmap(lambda a, mode=mode: np.convolve(a, v, mode))(a)
+        numpy.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15)
+
+
+def test_vmap_of_unwrap_along_a_shifted_axis_and_its_errors() -> None:
+    p = 3 * RNG.standard_normal((3, 4, 5))
+    got = cr.vmap(lambda q: np.unwrap(q, axis=0), in_axes=2, out_axes=2)(p)
+    numpy.testing.assert_array_equal(got, numpy.unwrap(p, axis=0))
+    got = cr.vmap(lambda q: np.unwrap(q, axis=-1), in_axes=2)(p)  # (examples of shape (3, 4))
+    numpy.testing.assert_array_equal(got, numpy.moveaxis(numpy.unwrap(p, axis=1), 2, 0))
+    with pytest.raises(TypeError, match="unwrap takes `discont` and `period` shared"):
+        cr.vmap(lambda q, d: np.unwrap(q, d))(p[:, 0], numpy.ones(3))

@@ -163,7 +163,9 @@ def deflinear(prim: Primitive, transpose: Rule, batched: Rule) -> None:
     """Rules of a function linear in its first argument (a reshape, a sum, an index...).
 
     ``transpose(g, ans, x, *rest)`` is the adjoint map (the VJP); ``batched(t, nb, ans, x,
-    *rest)`` applies the function itself to a tangent with ``nb`` leading batch axes.
+    *rest)`` applies the function itself to a tangent with ``nb`` leading batch axes. Under
+    `vmap` a batch is that tangent (with `x` a zero example): a map that reads `x`'s values
+    (a mask, as ``nan_to_num``'s) needs a batching rule of its own.
     """
     defvjp(prim, transpose)
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import numpy as cnp
-from chainrule.core.trace import primal
+from chainrule.core.trace import Tracer, plain, primal
 
 from .common import ndim_of, shape_of
 from .indexing import contains_tracer
@@ -91,7 +91,11 @@ def linspace(
     y: Any = np.arange(0, num, dtype=dt).reshape((-1,) + (1,) * ndim_of(delta))
     if div > 0:
         step = delta / div
-        y = (y / div) * delta if np.any(primal(step) == 0) else y * step
+        zero = np.any(primal(step) == 0)  # (NumPy's test; under vmap, one per example)
+        if isinstance(zero, Tracer):
+            y = cnp.where(zero, (y / div) * delta, y * step)
+        else:
+            y = (y / div) * delta if zero else y * step
     else:
         step = np.nan
         y = y * delta
@@ -120,7 +124,7 @@ def logspace(
     _check("logspace", dtype)
     if not isinstance(base, (float, int)) and ndim_of(base):
         values = [cnp.asarray(a) for a in _arrays(start, stop, base)]
-        ndmax = np.broadcast(*(primal(v) for v in values)).ndim
+        ndmax = max(map(ndim_of, values))
         start, stop, base = (
             cnp.reshape(v, (1,) * (ndmax - ndim_of(v)) + shape_of(v)) for v in values
         )
@@ -136,8 +140,9 @@ def geomspace(
     if _plain(start, stop):
         return np.geomspace(start, stop, num, endpoint, dtype, axis)
     _check("geomspace", dtype)
-    p_start, p_stop = (np.asanyarray(primal(v)) for v in (start, stop))
-    if np.any(p_start == 0) or np.any(p_stop == 0):
+    start, stop = (cnp.asarray(v) for v in _arrays(start, stop))
+    p_start, p_stop = primal(start), primal(stop)  # (under vmap, batches)
+    if np.any(plain(p_start) == 0) or np.any(plain(p_stop) == 0):
         raise ValueError("Geometric sequence cannot include zero")
     dt = np.result_type(p_start, p_stop, float(num), np.zeros((), dtype))
     sign = np.sign(p_start.astype(dt))  # log of positive values; the sign is put back after

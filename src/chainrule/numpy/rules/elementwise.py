@@ -39,10 +39,12 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core import batching
+from chainrule.core.batching import defbatch
 from chainrule.core.primitive import Primitive, defjvp_joint, defvjp, primitive, set_real_part
-from chainrule.core.trace import Tracer, dtype_of, float_dtype, is_complex, primal
+from chainrule.core.trace import Tracer, dtype_of, float_dtype, is_complex, plain, primal
 
-from .common import defelementwise, deflinear, select
+from .common import defelementwise, deflinear, elementwise_batch, nondiff, select
 from .sinc_derivatives import sinc_derivative
 
 LN2 = math.log(2.0)
@@ -159,7 +161,7 @@ def nan_to_num(
         )
     prim = _nan_to_num
     if isinstance(x, Tracer) and is_complex(x):
-        v = primal(x)
+        v = plain(x)  # (under vmap, every example: the batch takes one primitive)
         if np.any(np.isfinite(v.real) != np.isfinite(v.imag)):  # one part replaced, not both
             prim = _nan_to_num_parts
     return prim(x, copy=copy, nan=nan, posinf=posinf, neginf=neginf)
@@ -198,8 +200,10 @@ def _extremum(ufunc: Any, greater: bool, nan_aware: bool) -> Any:
         )
 
     def extremum(x: Any, y: Any, /, **kwargs: Any) -> Any:
-        prim = both if isinstance(x, Tracer) and isinstance(y, Tracer) else alone
-        return prim(x, y, **kwargs)
+        traced = isinstance(x, Tracer) and isinstance(y, Tracer)
+        if traced and batching.active():  # a batch of constants is still a constant
+            traced = primal(x) is not x and primal(y) is not y
+        return (both if traced else alone)(x, y, **kwargs)
 
     extremum.__name__ = extremum.__qualname__ = ufunc.__name__
     extremum.__doc__ = (
@@ -236,12 +240,9 @@ def _power_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
 
 def _inside(x: Any, lo: Any, hi: Any) -> Any:
     x = primal(x)
-    mask = np.ones(np.shape(x), bool)
-    if lo is not None:
-        mask &= x >= primal(lo)
-    if hi is not None:
-        mask &= x <= primal(hi)
-    return mask
+    if lo is None or hi is None:  # (NumPy refuses both None)
+        return x >= primal(lo) if hi is None else x <= primal(hi)
+    return (x >= primal(lo)) & (x <= primal(hi))
 
 
 defelementwise(add, lambda g, ans, x, y: g, lambda g, ans, x, y: g)
@@ -310,7 +311,10 @@ def defrealvalued(prim: Primitive, partial: Any) -> None:
 
     def factor(g: Any, x: Any) -> Any:
         a = partial(x)
-        return None if a is None else g * a if isinstance(a, Tracer) else select(g, a)
+        if a is None:
+            return None
+        # a differentiable `a` multiplies; a constant one (a batch of them under vmap) selects
+        return g * a if isinstance(a, Tracer) and primal(a) is not a else select(g, a)
 
     def jvp(tangents: Sequence[Any], ans: Any, x: Any, **params: Any) -> Any:
         t = factor(tangents[0], x)
@@ -318,6 +322,7 @@ def defrealvalued(prim: Primitive, partial: Any) -> None:
 
     defvjp(prim, lambda g, ans, x, **params: factor(g, x))
     defjvp_joint(prim, jvp)
+    defbatch(prim, elementwise_batch(prim))
 
 
 def _unit_conj(x: Any) -> Any:
@@ -364,7 +369,7 @@ def real_if_close(a: Any, tol: float = 100) -> Any:
     within `tol` machine epsilons of 0), else `a` itself; NumPy decides, on the values."""
     if not isinstance(a, Tracer):
         return np.real_if_close(a, tol)
-    if is_complex(a) and np.real_if_close(primal(a), tol).dtype.kind != "c":
+    if is_complex(a) and np.real_if_close(plain(a), tol).dtype.kind != "c":  # (every example)
         return real(a)
     return a
 
@@ -375,7 +380,10 @@ def sign(x: Any) -> Any:
     if isinstance(x, Tracer) and is_complex(x):
         zero = primal(x) == 0
         return where(zero, 0.0, x / where(zero, 1.0, absolute(x)))
-    return np.sign(primal(x))
+    return _real_sign(x)
+
+
+_real_sign = nondiff(np.sign)  # (under vmap, a batch of signs)
 
 
 defelementwise(
@@ -405,6 +413,10 @@ deflinear(
     lambda g, ans, x, **params: _finite_parts(g, x),
     lambda t, nb, ans, x, **params: _finite_parts(t, x),
 )
+# Linear in its tangent, not in `x` (its mask depends on the values), and `imag` of a real
+# batch is zeros, not the tangent rule's None: each batch is one call of the function itself.
+for _prim in (_nan_to_num_parts, imag):
+    defbatch(_prim, elementwise_batch(_prim))
 defelementwise(
     _clip,
     lambda g, ans, x, lo, hi: select(g, _inside(x, lo, hi)),

@@ -14,7 +14,8 @@ from typing import Any, NoReturn
 import numpy as np
 
 from chainrule import numpy as cnp
-from chainrule.core.trace import Tracer, dtype_of, primal, shape_of
+from chainrule.core import batching
+from chainrule.core.trace import Tracer, dtype_of, plain, primal, shape_of
 
 from .common import aligned, at_front, ndim_of, nondiff, to_front
 
@@ -118,8 +119,7 @@ def _against(fn: Any, args: list[Any], dims: list[int | None], **kwargs: Any) ->
     else:
         right = not (args[2] if len(args) > 2 else kwargs.get("right", False))
         table = to_front(table, dt)
-        t = np.asarray(primal(table))
-        if t.shape[-1] > 1 and not np.all(np.diff(t, axis=-1) >= 0):
+        if not np.all(plain(np.diff(primal(table), axis=-1) >= 0)):  # (every example's)
             raise TypeError(
                 "chainrule.vmap: numpy.digitize with batched `bins` needs increasing bins."
             )
@@ -205,18 +205,72 @@ def histogram(a: Any, bins: Any = 10, range: Any = None, density: Any = None,
               weights: Any = None) -> Any:  # fmt: skip
     """`numpy.histogram`: counts are piecewise constant in `a` (derivative 0), but traced
     `weights`, and bin edges computed from a traced `a`, vary smoothly: both are refused
-    rather than given a derivative of 0.
+    rather than given a derivative of 0. Under `vmap`, each example of `a` (with its own
+    `weights`, if they are batched too) is counted against the same edges: explicit `bins`,
+    or a number of bins and a `range`.
     """
     edges_from_a = range is None and np.ndim(primal(bins)) == 0
-    if isinstance(weights, Tracer) or (isinstance(a, Tracer) and edges_from_a):
-        what = "weights" if isinstance(weights, Tracer) else "bin edges, computed from `a`,"
+    if _differentiated(weights) or (_differentiated(a) and edges_from_a):
+        what = "weights" if _differentiated(weights) else "bin edges, computed from `a`,"
         raise TypeError(
             f"chainrule.numpy.histogram: the {what} would silently drop their derivative "
             "(there is no rule for it). Pass explicit `bins` edges (or `range`) and "
             "constant weights, or compute weighted bin sums with `np.bincount(np.digitize("
             "a, edges), weights=w)`, which is differentiable in `w`."
         )
-    return np.histogram(primal(a), primal(bins), range, density, primal(weights))
+    trace = batching.top_batch_trace([a, bins, weights]) if batching.active() else None
+    if trace is None:
+        return np.histogram(primal(a), primal(bins), range, density, primal(weights))
+    if edges_from_a or isinstance(bins, (str, Tracer)):
+        raise TypeError(
+            "chainrule.vmap: numpy.histogram needs bins shared by every example: explicit "
+            "edges, or a number of bins and a `range` (edges chosen from each example would "
+            "differ between them, or give each its own number of bins)."
+        )
+    edges = np.histogram_bin_edges(np.zeros(0, dtype_of(a)), bins, range)
+    rows = [_rows(a, trace)] + ([] if weights is None else [_rows(weights, trace)])
+    return trace.wrap(_row_counts(*rows, edges=edges, density=density), 0), edges
+
+
+def _differentiated(x: Any) -> bool:
+    """Whether `x` carries a derivative (a batch tracer alone is a batch of constants)."""
+    return isinstance(x, Tracer) and primal(x) is not x
+
+
+def _rows(x: Any, trace: batching.BatchTrace) -> Any:
+    """The examples of `x` (or `x` itself, for every example) as the rows of a matrix."""
+    value, d = batching.lower_to(x, trace)
+    if d is None:
+        return np.broadcast_to(np.ravel(value), (trace.size, math.prod(shape_of(value))))
+    return cnp.reshape(to_front(value, d), (trace.size, -1))
+
+
+def _counts_of_rows(rows: Any, weights: Any = None, *, edges: Any, density: Any) -> Any:
+    """A histogram of each row of `rows` at once (weighted by the rows of `weights`), as
+    NumPy counts one: bins closed on the left, the last one on both sides, entries outside
+    (and NaN) left out."""
+    n = len(edges) - 1
+    index = np.searchsorted(edges, rows, side="right") - 1
+    index[rows == edges[-1]] = n - 1
+    keep = (index >= 0) & (index < n)
+    slots = (np.arange(rows.shape[0])[:, None] * n + index)[keep]
+    w = None if weights is None else weights[keep]
+    counts = np.bincount(slots, w, rows.shape[0] * n).reshape(-1, n)
+    if density:
+        return counts / np.diff(edges) / counts.sum(axis=1, keepdims=True)
+    return counts if weights is None else counts.astype(weights.dtype)
+
+
+def _rows_batch(fn: Any, args: list[Any], dims: list[Any], **kwargs: Any) -> tuple[Any, int]:
+    """Rows of several batches (nested `vmap`): the outer batch joins the rows."""
+    size = next(shape_of(a)[d] for a, d in zip(args, dims, strict=True) if d is not None)
+    parts = [at_front(a, d, size) for a, d in zip(args, dims, strict=True)]
+    b, m, k = shape_of(parts[0])
+    counts = fn(*(cnp.reshape(p, (b * m, k)) for p in parts), **kwargs)
+    return cnp.reshape(counts, (b, m, -1)), 0
+
+
+_row_counts = nondiff(_counts_of_rows, _rows_batch)
 
 
 __all__ = [*_NAMES, "histogram"]

@@ -80,12 +80,13 @@ import numpy as np
 from chainrule import numpy as cnp
 from chainrule.core.batching import defbatch
 from chainrule.core.primitive import Primitive, argument_rule, defjvp_joint, defvjp, primitive
-from chainrule.core.trace import Tracer, dtype_of, float_dtype, primal
+from chainrule.core.trace import Tracer, dtype_of, float_dtype, plain, primal
 
 from .common import (
     batch_ndim,
     conj_if_complex,
     ndim_of,
+    nondiff,
     normalize_axes,
     select,
     shape_of,
@@ -234,17 +235,25 @@ def _batch_along_axes(prim: Primitive, signature: inspect.Signature) -> Any:
 
     def batch(args: list[Any], dims: list[Any], **params: Any) -> tuple[Any, int]:
         x, *rest = args
-        if any(d is not None for d in dims[1:]):
-            raise NotImplementedError(f"chainrule.vmap: {prim.name} batched beyond its input")
-        x = to_front(x, dims[0])
         bound = signature.bind(x, *rest, **params).arguments
         bound.pop(next(iter(bound)))
+        names = list(bound)  # (the positional ones first, in order)
+        batched = [names[i] for i, d in enumerate(dims[1:]) if d is not None]
+        batched += [k for k, v in params.items() if isinstance(v, Tracer)]
+        if batched:
+            raise TypeError(
+                f"chainrule.vmap: numpy.{prim.name} takes `{batched[0]}` shared by every "
+                "example; map over the array only."
+            )
+        x = to_front(x, dims[0])
         rank = ndim_of(x) - 1
         axis = bound.get("axis")
-        if axis is None and flattens:
+        if flattens and (axis is None or rank == 0):  # (NumPy's cumsum of a 0-d is 1-d)
             x, bound["axis"] = cnp.reshape(x, (shape_of(x)[0], -1)), 1
         elif axis is None:
             bound["axis"] = tuple(range(1, rank + 1))
+        elif flattens:  # one axis, an int
+            bound["axis"] = int(axis) % rank + 1
         else:
             bound["axis"] = shifted(axis, rank, 1)
         return prim(x, **bound), 0
@@ -284,8 +293,9 @@ def defweighted(prim: Primitive, weights: Weights) -> None:
 
 
 def _weigh(t: Any, w: Any) -> Any:
-    """Weights that are 0 on some entries (not the extreme, NaN) select: see `select`."""
-    return select(t, w) if isinstance(w, np.ndarray) else t * w
+    """Weights that are 0 on some entries (not the extreme, NaN) select: see `select`.
+    (Under vmap they are a batch tracer; a uniform weight is a float.)"""
+    return t * w if isinstance(w, float) else select(t, w)
 
 
 def _count(x: Any, s: Spec) -> int:
@@ -551,14 +561,14 @@ def _split(op: _Product, x: Any) -> tuple[Any, Any, Any, Any]:
 
 
 def _product_vjp(op: _Product, g: Any, ans: Any, x: Any) -> Any:
-    if not np.any(primal(x) == 0):
+    if not np.any(plain(x) == 0):  # (under vmap: of every example, a batch takes one path)
         return op.fast_vjp(g, ans, x)
     first, u, ans_u, factor = _split(op, x)
     return cnp.where(first, op.gather(g * ans_u, first, x), _product_vjp(op, g * factor, ans_u, u))
 
 
 def _product_jvp(op: _Product, t: Any, nb: int, ans: Any, x: Any) -> Any:
-    if not np.any(primal(x) == 0):
+    if not np.any(plain(x) == 0):
         return op.fast_jvp(t, nb, ans, x)
     first, u, ans_u, factor = _split(op, x)
     rest = _product_jvp(op, cnp.where(first, 0.0, t), nb, ans_u, u)
@@ -672,16 +682,17 @@ defreduction(nancumprod, *_skipping_nan(_CUMPROD, 1.0))
 # ------------------------------------------------------- order statistics: median and quantiles
 
 
-def _order_weights(fn: Callable[..., Any], args: dict[str, Any]) -> tuple[Any, int]:
-    """The weights of `fn` (median, quantile...) near its input ``args["a"]``, and q's ndim.
+def _order_weights(a: Any, statistic: Callable[..., Any], params: dict[str, Any]) -> Any:
+    """The weights of `statistic` (median, quantile...) near its input `a`, given `params`.
 
     Every `method` of NumPy's quantiles interpolates between two neighbouring order statistics
-    at a "virtual index" ``i + g``. NumPy itself gives it: `fn` of the ranks (0 to n-1, NaN
+    at a "virtual index" ``i + g``. NumPy itself gives it: `statistic` of the ranks (0 to n-1, NaN
     kept NaN) is ``i + g``. The weight ``1 - g`` (and ``g``) is then shared by the entries
     equal to the ``i``-th (and ``i+1``-th) smallest value. Returns weights of shape
     ``q.shape + a.shape``.
     """
-    x = np.asarray(args["a"])
+    x = np.asarray(a)
+    args = {**params, "a": x}
     axes = normalize_axes(args.get("axis"), x.ndim)
     k = len(axes)
     moved = np.moveaxis(x, axes, range(x.ndim - k, x.ndim))
@@ -695,7 +706,7 @@ def _order_weights(fn: Callable[..., Any], args: dict[str, Any]) -> tuple[Any, i
     ranks[nan] = np.nan
     with warnings.catch_warnings():  # an all-NaN slice warns, as the call itself did
         warnings.simplefilter("ignore", RuntimeWarning)
-        v = np.asarray(fn(**{**args, "a": ranks, "axis": -1, "keepdims": False}))
+        v = np.asarray(statistic(**{**args, "a": ranks, "axis": -1, "keepdims": False}))
     qnd = v.ndim - (flat.ndim - 1)
     valid = ~np.isnan(v)
     lo = np.where(valid, np.floor(np.where(valid, v, 0)), 0)
@@ -708,13 +719,57 @@ def _order_weights(fn: Callable[..., Any], args: dict[str, Any]) -> tuple[Any, i
         weights += np.where(
             valid[..., None], share * hit / np.maximum(hit.sum(-1, keepdims=True), 1), 0
         )
-    if fn not in _SKIPS_NAN:  # a slice holding NaN gives NaN: its derivative goes to the NaNs
+    if (
+        statistic not in _SKIPS_NAN
+    ):  # a slice holding NaN gives NaN: its derivative goes to the NaNs
         weights = np.where(
             nan.any(-1, keepdims=True), nan / np.maximum(nan.sum(-1, keepdims=True), 1), weights
         )
     weights = weights.reshape((*v.shape[:qnd], *moved.shape))
     last = range(qnd + x.ndim - k, qnd + x.ndim)
-    return np.moveaxis(weights, last, [qnd + a for a in axes]).astype(float_dtype(x)), qnd
+    return np.moveaxis(weights, last, [qnd + i for i in axes]).astype(float_dtype(x))
+
+
+def _order_axes(a: Any, d: Any, params: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """A batch of inputs of an order statistic, its batch axis `d` first, and the parameters
+    that reduce each example as one: `axis` shifted past the batch (a 0-d example is one
+    entry of a row)."""
+    a = to_front(a, d)
+    rank = ndim_of(a) - 1
+    if rank == 0:
+        return cnp.reshape(a, (shape_of(a)[0], 1)), {**params, "axis": 1, "keepdims": False}
+    axis = params.get("axis")
+    axes = tuple(range(1, rank + 1)) if axis is None else shifted(axis, rank, 1)
+    return a, {**params, "axis": axes}
+
+
+def _order_weights_batch(fn: Any, args: list[Any], dims: list[Any], **kw: Any) -> Any:
+    """The weights of a batch of inputs at once; they take q's axes first, then the batch."""
+    a, params = _order_axes(args[0], dims[0], kw["params"])
+    w = fn(a, statistic=kw["statistic"], params=params)
+    if ndim_of(args[0]) == 1:  # 0-d examples, each read as a row of one
+        w = cnp.reshape(w, shape_of(w)[:-1])
+    return w, np.ndim(params.get("q", 0))
+
+
+_batched_order_weights = nondiff(_order_weights, _order_weights_batch)
+
+
+def _order_batch(prim: Primitive, signature: inspect.Signature) -> Any:
+    """The batching rule of a median or quantile: the batch first, `axis` shifted past it;
+    `q`'s axes lead the result, so the batch axis lands after them."""
+
+    def batch(args: list[Any], dims: list[Any], **params: Any) -> tuple[Any, int]:
+        if any(d is not None for d in dims[1:]):
+            raise TypeError(
+                f"chainrule.vmap: numpy.{prim.name} takes only `a` batched; map over the "
+                "data with `q` shared by every example (or call it with all the q at once)."
+            )
+        bound = dict(signature.bind(*args, **params).arguments)
+        a, bound = _order_axes(bound.pop("a"), dims[0], bound)
+        return prim(a, **bound), np.ndim(bound.get("q", 0))
+
+    return batch
 
 
 def deforder(prim: Primitive) -> None:
@@ -726,13 +781,17 @@ def deforder(prim: Primitive) -> None:
     def read(x: Any, rest: tuple[Any, ...], params: dict[str, Any]) -> tuple[Any, ...]:
         # (a traced `q` has no derivative: the core says so; its value gives the weights)
         args = {k: primal(v) for k, v in signature.bind(x, *rest, **params).arguments.items()}
+        if isinstance(args.get("q"), Tracer):
+            raise TypeError(f"chainrule.vmap: numpy.{prim.name} takes `q` shared by every example.")
         for key, default in (("out", None), ("overwrite_input", False), ("weights", None)):
             if args.get(key, default) is not default:
                 raise TypeError(
                     f"chainrule.numpy.{prim.name}: `{key}=` is not supported on a traced "
                     f"array; leave it at its default ({default})."
                 )
-        weights, qnd = _order_weights(numpy_function, args)
+        a = args.pop("a")  # (under vmap, a batch: the weights are computed for all at once)
+        weights = _batched_order_weights(a, statistic=numpy_function, params=args)
+        qnd = np.ndim(args.get("q", 0))
         keepdims = args.get("keepdims", False)
         keep = keepdims is not _NoValue and bool(keepdims)
         return weights, qnd, normalize_axes(args.get("axis"), ndim_of(x)), keep
@@ -759,6 +818,7 @@ def deforder(prim: Primitive) -> None:
 
     defvjp(prim, reverse)
     defjvp_joint(prim, forward)
+    defbatch(prim, _order_batch(prim, signature))
 
 
 median = reduction(np.median, "median")
@@ -809,7 +869,7 @@ def average(
         if shape_of(w) != shape_of(a):
             w = _weights_along(w, shape_of(a), axis)
         scale = sum(w, axis=axis, keepdims=keep)
-        if np.any(primal(scale) == 0):
+        if np.any(plain(scale) == 0):  # (under vmap, of any example)
             raise ZeroDivisionError("Weights sum to zero, can't be normalized")
         avg = sum(a * w, axis=axis, keepdims=keep) / scale
     if not returned:

@@ -5,7 +5,9 @@ On plain arrays each function here is NumPy's own. On traced values it is writte
 chainrule's differentiable functions in NumPy's own arithmetic (so higher derivatives come
 for free); ``convolve`` (and so ``correlate``) and ``unwrap`` are primitives, whose values
 are NumPy's own on traced values too. A convolution's derivatives are convolutions, each
-at the cost of one NumPy convolution (one per batched tangent in ``jacfwd``).
+at the cost of one NumPy convolution; a batch of them (``vmap``, or the tangents of
+``jacfwd``) is one gather of the padded windows and one batched matmul, whose windows take
+``m`` times the memory of the signal (``m`` the shorter length).
 
 Conventions where the derivative is not unique:
 
@@ -41,10 +43,11 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
 from chainrule import numpy as cnp
+from chainrule.core.batching import defbatch
 from chainrule.core.primitive import defjvp, defvjp, primitive
 from chainrule.core.trace import Tracer, dtype_of, primal
 
-from .common import conj_if_complex, ndim_of, shape_of
+from .common import conj_if_complex, ndim_of, shape_of, to_front
 from .indexing import contains_tracer, normalize_axis
 
 _np_convolve: Any = np.convolve  # (their typing overloads want a literal `mode`)
@@ -117,15 +120,17 @@ def interp(
         raise ValueError(
             "chainrule.numpy.interp: xp and fp must be 1-D, of the same nonzero length"
         )
-    x0, xp0 = np.asarray(primal(x)), np.asarray(primal(xp))
-    n = xp0.shape[0]
+    # (array operations only: under vmap, a batch of examples, each with its own segments)
+    x0, xp0 = primal(x), primal(xp)
+    n = shape_of(xp)[0]
     lo = np.clip(np.searchsorted(xp0, x0, side="right") - 1, 0, max(n - 2, 0))
     hi = np.minimum(lo + 1, n - 1)
     at_end = x0 == xp0[-1]  # NumPy returns fp[-1] there exactly
     lo, hi = np.where(at_end, n - 1, lo), np.where(at_end, max(n - 2, 0), hi)
+    fp_lo, xp_lo = cnp.take(fp, lo), cnp.take(xp, lo)  # (`take`: `lo` may be a batch)
     with np.errstate(divide="ignore", invalid="ignore"):
-        slope = (fp[hi] - fp[lo]) / (xp[hi] - xp[lo])
-        y = cnp.where(lo == hi, fp[lo], slope * (x - xp[lo]) + fp[lo])
+        slope = (cnp.take(fp, hi) - fp_lo) / (cnp.take(xp, hi) - xp_lo)
+        y = cnp.where(lo == hi, fp_lo, slope * (x - xp_lo) + fp_lo)
     y = cnp.where(x0 < xp0[0], fp[0] if left is None else left, y)
     return cnp.where(x0 > xp0[-1], fp[-1] if right is None else right, y)
 
@@ -171,13 +176,32 @@ def _convolve_vjp(g: Any, ans: Any, x: Any, other: Any, mode: str) -> Any:
     return _convolve(g_full, other[::-1], mode="valid")
 
 
+def _convolve_rows(a: Any, v: Any, mode: str) -> Any:
+    """The convolutions of the rows of `a` (``(..., n)``) with those of `v` (``(..., m)``),
+    leading axes broadcast: each output entry is a dot product of `v` reversed with a window
+    of `a` padded by ``m - 1`` zeros, so the windows, gathered at once, meet `v` in one
+    batched matmul."""
+    if shape_of(v)[-1] > shape_of(a)[-1]:  # the shorter one slides: fewer, shorter windows
+        a, v = v, a
+    n, m = shape_of(a)[-1], shape_of(v)[-1]
+    lead = ndim_of(a) - 1
+    padded = cnp.pad(a, ((0, 0),) * lead + ((m - 1, m - 1),))
+    starts = np.arange(n + m - 1)[:, None] + np.arange(m)
+    windows = padded[(slice(None),) * lead + (starts,)]  # (..., n + m - 1, m)
+    full = cnp.matmul(windows, cnp.expand_dims(v[..., ::-1], -1))[..., 0]
+    return full[..., _window(mode, n, m)]
+
+
 def _convolve_batched(t: Any, other: Any, x: Any, mode: str) -> Any:
     """``convolve(t, other)`` for a tangent `t` of `x` with leading batch axes (one per row)."""
     if ndim_of(t) == 1:
         return _convolve(t, other, mode=mode)
-    rows = cnp.reshape(t, (-1, shape_of(x)[0]))
-    out = cnp.stack([_convolve(rows[i], other, mode=mode) for i in range(shape_of(rows)[0])])
-    return cnp.reshape(out, shape_of(t)[:-1] + shape_of(out)[-1:])
+    return _convolve_rows(t, other, mode)
+
+
+def _convolve_batch(args: list[Any], dims: list[Any], mode: str) -> tuple[Any, int]:
+    a, v = (to_front(x, d) for x, d in zip(args, dims, strict=True))
+    return _convolve_rows(a, v, mode), 0
 
 
 defvjp(
@@ -190,6 +214,7 @@ defjvp(
     lambda t, ans, a, v, mode: _convolve_batched(t, v, a, mode),
     lambda t, ans, a, v, mode: _convolve_batched(t, a, v, mode),
 )
+defbatch(_convolve, _convolve_batch)
 
 
 def correlate(a: Any, v: Any, mode: str = "valid") -> Any:
@@ -312,6 +337,21 @@ def _gradient_along(f: Any, axis: int, h: Any, edge_order: int) -> Any:
 _unwrap = primitive(np.unwrap, "unwrap")
 defvjp(_unwrap, lambda g, ans, p, *args, **params: g)
 defjvp(_unwrap, lambda t, ans, p, *args, **params: t)
+
+
+def _unwrap_batch(args: list[Any], dims: list[Any], **params: Any) -> tuple[Any, int]:
+    """The batch first, `axis` shifted past it: NumPy unwraps along one axis at a time."""
+    p, discont, axis = args
+    if dims[1] is not None or not np.isscalar(params.get("period", 0.0)):
+        raise TypeError(
+            "chainrule.vmap: numpy.unwrap takes `discont` and `period` shared by every "
+            "example (numbers); map over the phases only."
+        )
+    p = to_front(p, dims[0])
+    return _unwrap(p, discont, int(axis) % (ndim_of(p) - 1) + 1, **params), 0
+
+
+defbatch(_unwrap, _unwrap_batch)
 
 
 def unwrap(p: Any, discont: Any = None, axis: int = -1, *, period: Any = 2 * np.pi) -> Any:

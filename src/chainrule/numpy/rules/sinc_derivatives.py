@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.batching import defbatch
 from chainrule.core.primitive import Primitive, defjvp, defvjp, primitive
 
 
@@ -66,5 +67,8 @@ sinc_derivative: Primitive = primitive(_sinc_derivative_impl, "sinc_derivative")
 # Unary and elementwise: a tangent's leading batch axes broadcast against the derivative.
 defvjp(sinc_derivative, lambda g, ans, x, order: g * sinc_derivative(x, order=order + 1))
 defjvp(sinc_derivative, lambda t, ans, x, order: t * sinc_derivative(x, order=order + 1))
+defbatch(  # elementwise: every example in one call
+    sinc_derivative, lambda args, dims, order: (sinc_derivative(*args, order=order), dims[0])
+)
 
 __all__ = ["sinc_derivative"]
