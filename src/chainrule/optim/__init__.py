@@ -37,15 +37,27 @@ from .optimizers import (
     SGDState,
     apply_updates,
 )
+from .private import (
+    DPSGD,
+    DifferentiallyPrivateAggregate,
+    DifferentiallyPrivateAggregateState,
+    DPSGDState,
+    differentially_private_aggregate,
+    dpsgd,
+)
 from .schedules import Schedule
 
 __all__ = [
+    "DPSGD",
     "SGD",
     "Adagrad",
     "AdagradState",
     "Adam",
     "AdamState",
     "AdamW",
+    "DPSGDState",
+    "DifferentiallyPrivateAggregate",
+    "DifferentiallyPrivateAggregateState",
     "LearningRate",
     "Optimizer",
     "RMSprop",
@@ -55,6 +67,8 @@ __all__ = [
     "apply_updates",
     "clip_by_global_norm",
     "clip_by_value",
+    "differentially_private_aggregate",
+    "dpsgd",
     "global_norm",
     "schedules",
 ]
