@@ -83,6 +83,16 @@ def test_small_and_zero_gradients_pass_unscaled() -> None:
     numpy.testing.assert_array_equal(private, [0.15, -0.2])
 
 
+@pytest.mark.parametrize("dtype, size", [(numpy.float32, 1e20), (numpy.float16, 300.0)])
+def test_norms_past_the_dtypes_range_of_squares_still_clip(dtype: Any, size: float) -> None:
+    # The squares (1e40, or 9e4 in float16) overflow the dtype; the norms do not.
+    grads = numpy.array([[3.0, 4.0]], dtype=dtype) * dtype(size)
+    dp = optim.differentially_private_aggregate(1.0, noise_multiplier=0.0, seed=0)
+    private, _ = dp.update(grads, dp.init())
+    assert private.dtype == dtype
+    numpy.testing.assert_allclose(private, [0.6, 0.8], rtol=4 * numpy.finfo(dtype).eps)
+
+
 def test_a_nan_gradient_gives_nans_not_a_number() -> None:
     dp = optim.differentially_private_aggregate(1.0, noise_multiplier=0.0, seed=0)
     private, _ = dp.update(numpy.array([[numpy.nan, 1.0], [1.0, 1.0]]), dp.init())
