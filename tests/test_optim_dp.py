@@ -175,6 +175,20 @@ def test_dpsgd_is_the_private_gradient_then_sgd(momentum: float | None, nesterov
         numpy.testing.assert_array_equal(a, b)
 
 
+def test_a_saved_state_resumes_with_the_same_noise(tmp_path: Any) -> None:
+    params = {"w": numpy.ones(3, numpy.float32)}
+    grads = {"w": numpy.arange(12.0, dtype=numpy.float32).reshape(4, 3)}
+    opt = optim.dpsgd(0.1, 1.0, 1.0, seed=3, momentum=0.9)
+    params, state = opt.step(grads, opt.init(params), params)
+    cr.io.save(tmp_path / "state.npz", state)
+    restored = cr.io.load(tmp_path / "state.npz", opt.init(params))
+    numpy.testing.assert_array_equal(
+        opt.step(grads, state, params)[0]["w"], opt.step(grads, restored, params)[0]["w"]
+    )
+    with pytest.raises(TypeError, match="dpsgd needs a DPSGDState"):
+        opt.step(grads, state.sgd, params)  # type: ignore[arg-type]
+
+
 def test_dp_training_on_the_digits_learns() -> None:
     X, labels = load_digits()
     onehot = numpy.eye(10, dtype=numpy.float32)[labels]

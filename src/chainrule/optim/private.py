@@ -190,7 +190,7 @@ class DPSGD:
         self, per_example_grads: Any, state: DPSGDState, params: Any = None
     ) -> tuple[Any, DPSGDState]:
         """``(updates, new_state)``, as optax's: add them with `apply_updates`."""
-        grads, aggregate = self.aggregate.update(per_example_grads, state.aggregate, params)
+        grads, aggregate = self.aggregate.update(per_example_grads, _checked(state), params)
         updates, sgd = self.sgd.update(grads, state.sgd, params)
         return updates, DPSGDState(aggregate, sgd)
 
@@ -198,7 +198,7 @@ class DPSGD:
         self, per_example_grads: Any, state: DPSGDState, params: Any
     ) -> tuple[Any, DPSGDState]:
         """``(new_params, new_state)``, as the optimizers' `step`."""
-        grads, aggregate = self.aggregate.update(per_example_grads, state.aggregate, params)
+        grads, aggregate = self.aggregate.update(per_example_grads, _checked(state), params)
         params, sgd = self.sgd.step(grads, state.sgd, params)
         return params, DPSGDState(aggregate, sgd)
 
@@ -233,6 +233,16 @@ def dpsgd(
     """
     sgd = SGD(learning_rate, momentum=momentum or 0.0, nesterov=nesterov)
     return DPSGD(differentially_private_aggregate(l2_norm_clip, noise_multiplier, seed), sgd)
+
+
+def _checked(state: Any) -> DifferentiallyPrivateAggregateState:
+    """The aggregation's part of a `DPSGDState`, once `state` is known to be one."""
+    if not isinstance(state, DPSGDState):
+        raise TypeError(
+            f"dpsgd needs a DPSGDState, got {type(state).__name__}: make it with "
+            "opt.init(params) using this optimizer"
+        )
+    return state.aggregate
 
 
 def _entropy(seed: Seed, where: str) -> int:
