@@ -245,3 +245,5 @@ def test_bad_input_is_refused_with_the_fix() -> None:
         optim.differentially_private_aggregate(1.0, -1.0, seed=0)
     with pytest.raises(TypeError, match="seed"):
         optim.differentially_private_aggregate(1.0, 1.0, seed="0")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="l2_norm_clip"):  # made directly, checked the same
+        optim.DifferentiallyPrivateAggregate(-1.0, 1.0, seed=0)

@@ -84,6 +84,14 @@ class DifferentiallyPrivateAggregate:
     noise_multiplier: float
     seed: int
 
+    def __post_init__(self) -> None:
+        where = "differentially_private_aggregate"
+        clip = number(self.l2_norm_clip, "l2_norm_clip", where, minimum=0.0, exclusive=True)
+        object.__setattr__(self, "l2_norm_clip", clip)
+        multiplier = number(self.noise_multiplier, "noise_multiplier", where, minimum=0.0)
+        object.__setattr__(self, "noise_multiplier", multiplier)
+        object.__setattr__(self, "seed", count(self.seed, "seed", where, minimum=0))
+
     def init(self, params: Any = None) -> DifferentiallyPrivateAggregateState:
         """A fresh state (step 0); `params` is unused, as in optax.
 
@@ -169,10 +177,7 @@ def differentially_private_aggregate(
     >>> np.array_equal(private, dp.update(grads, dp.init())[0])  # the same step, the same noise
     True
     """
-    where = "differentially_private_aggregate"
-    clip = number(l2_norm_clip, "l2_norm_clip", where, minimum=0.0, exclusive=True)
-    multiplier = number(noise_multiplier, "noise_multiplier", where, minimum=0.0)
-    return DifferentiallyPrivateAggregate(clip, multiplier, _entropy(seed, where))
+    return DifferentiallyPrivateAggregate(l2_norm_clip, noise_multiplier, _entropy(seed))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -245,15 +250,14 @@ def _checked(state: Any) -> DifferentiallyPrivateAggregateState:
     return state.aggregate
 
 
-def _entropy(seed: Seed, where: str) -> int:
-    """The int that all the noise comes from, fixed once from an int, a Generator or None."""
+def _entropy(seed: Seed) -> Any:
+    """The int that all the noise comes from, fixed once from a Generator or None; anything
+    else goes on to be checked as an int."""
     if isinstance(seed, np.random.Generator):
         return int(seed.integers(2**63))
     if seed is None:
-        entropy = np.random.SeedSequence().entropy
-        assert isinstance(entropy, int)
-        return entropy
-    return count(seed, "seed", where, minimum=0)
+        return np.random.SeedSequence().entropy
+    return seed
 
 
 def _per_example(i: int, x: Any) -> np.ndarray:
