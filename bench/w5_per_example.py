@@ -64,7 +64,7 @@ def impls(batch: int) -> list[Impl]:
     params, x, y = problem(batch, LAYERS[1], seed=SEED)
     onehot = np.eye(LAYERS[-1], dtype=np.float32)[y]  # (torch's vmap cannot index by a label)
 
-    def chainrule_loss() -> Any:
+    def chainrule_loss() -> tuple[Any, Any]:
         cr, cnp = libs.chainrule()
         from chainrule.scipy.special import log_softmax
 
