@@ -7,9 +7,12 @@ NumPy (per-example outer products of the activations and the backpropagated erro
 floor), ``torch.func.vmap(torch.func.grad(...))``, ``jax.vmap(jax.grad(...))`` eager and
 jitted (compiled outside the timing), and chainrule.
 
-chainrule has no ``vmap`` yet (issue 13): its entry is a Python loop of single-example
-``grad`` calls, stacked, and ``jacrev`` of the vector of per-example losses, which multiplies
-the matmul work by B. The targets are the issue's, for the ``vmap`` that will replace them.
+chainrule's entry is ``cr.vmap(cr.grad(loss), in_axes=(None, 0, 0))``: one pass over the
+batch, each primitive's batching rule writing what the floor writes by hand (the weights'
+per-example gradients are batched outer products). Its two earlier ways stay as peers: a
+Python loop of single-example ``grad`` calls, stacked, and ``jacrev`` of the vector of
+per-example losses, which multiplies the matmul work by B. The targets are the issue's:
+within 1.3x of the floor, and at least 2x faster than ``torch.func.vmap(grad)``.
 """
 
 from __future__ import annotations
@@ -61,11 +64,20 @@ def impls(batch: int) -> list[Impl]:
     params, x, y = problem(batch, LAYERS[1], seed=SEED)
     onehot = np.eye(LAYERS[-1], dtype=np.float32)[y]  # (torch's vmap cannot index by a label)
 
-    def chainrule_loop() -> Any:
+    def chainrule_loss() -> tuple[Any, Any]:
         cr, cnp = libs.chainrule()
         from chainrule.scipy.special import log_softmax
 
-        grad = cr.grad(make_loss(lambda z: cnp.maximum(z, 0.0), log_softmax))
+        return cr, make_loss(lambda z: cnp.maximum(z, 0.0), log_softmax)
+
+    def chainrule_vmap() -> Any:
+        cr, loss = chainrule_loss()
+        per_example = cr.vmap(cr.grad(loss), in_axes=(None, 0, 0))
+        return lambda: per_example(params, x, onehot)
+
+    def chainrule_loop() -> Any:
+        cr, loss = chainrule_loss()
+        grad = cr.grad(loss)
 
         def call() -> list[np.ndarray]:
             each = [grad(params, x[b], onehot[b]) for b in range(batch)]
@@ -117,8 +129,9 @@ def impls(batch: int) -> list[Impl]:
         return call
 
     return [
-        Impl(CHAINRULE, chainrule_loop, joined),
+        Impl(CHAINRULE, chainrule_vmap, joined),
         Impl("numpy by hand (floor)", floor, joined),
+        Impl("chainrule loop of grad", chainrule_loop, joined),
         Impl("chainrule jacrev of the losses", chainrule_jacrev, joined),
         Impl("torch.func.vmap(grad)", torch_vmap, joined),
         Impl("jax.vmap(grad) eager", lambda: jax_impl(False), joined),
@@ -131,7 +144,7 @@ def run(cfg: Config) -> Section:
         ID,
         TITLE,
         f"MLP {'-'.join(map(str, LAYERS))}, ReLU, per-example cross-entropy, weights and batch "
-        f"from seed {SEED}; chainrule is a loop of grad calls until vmap exists; results "
+        f"from seed {SEED}; chainrule is vmap(grad(loss), in_axes=(None, 0, 0)); results "
         "checked against chainrule (allclose, rtol 1e-3, float32) before timing",
         SIZES,
         impls,

@@ -4,7 +4,8 @@ Optimizers follow PyTorch's formulas, defaults and argument names, as pure objec
 ``state = opt.init(params)``, then ``params, state = opt.step(grads, state, params)``, or,
 in optax's terms, ``updates, state = opt.update(grads, state, params)`` and
 ``params = optim.apply_updates(params, updates)``. Clipping is a function the training loop
-applies to the gradients first.
+applies to the gradients first; `differentially_private_aggregate` and `dpsgd` (DP-SGD) take
+per-example gradients, from ``cr.vmap(cr.grad(loss), in_axes=(None, 0, 0))``.
 
 >>> import numpy as np
 >>> import chainrule as cr
@@ -37,15 +38,27 @@ from .optimizers import (
     SGDState,
     apply_updates,
 )
+from .private import (
+    DPSGD,
+    DifferentiallyPrivateAggregate,
+    DifferentiallyPrivateAggregateState,
+    DPSGDState,
+    differentially_private_aggregate,
+    dpsgd,
+)
 from .schedules import Schedule
 
 __all__ = [
+    "DPSGD",
     "SGD",
     "Adagrad",
     "AdagradState",
     "Adam",
     "AdamState",
     "AdamW",
+    "DPSGDState",
+    "DifferentiallyPrivateAggregate",
+    "DifferentiallyPrivateAggregateState",
     "LearningRate",
     "Optimizer",
     "RMSprop",
@@ -55,6 +68,8 @@ __all__ = [
     "apply_updates",
     "clip_by_global_norm",
     "clip_by_value",
+    "differentially_private_aggregate",
+    "dpsgd",
     "global_norm",
     "schedules",
 ]
