@@ -431,3 +431,12 @@ def test_logsumexp_under_vmap_with_batched_weights_and_sign():
     grads = cr.vmap(cr.grad(lambda b: special.logsumexp(a, b=b)))(np.abs(bs))
     for g, b in zip(grads, np.abs(bs), strict=True):
         np.testing.assert_allclose(g, np.exp(a) / np.sum(b * np.exp(a)), rtol=1e-12)
+
+
+def test_bernoulli_under_vmap_is_refused_clearly():
+    """Its result's length depends on n's value: a batch of n cannot be one array."""
+    with pytest.raises(TypeError, match=r"bernoulli\(n\) returns n \+ 1 numbers"):
+        cr.vmap(special.bernoulli)(np.array([2, 3]))
+    table = special.bernoulli(5)  # the recipe the error gives
+    np.testing.assert_array_equal(cr.vmap(lambda k: cnp.take(table, k))(np.array([2, 4])),
+                                  sc.bernoulli(5)[[2, 4]])  # fmt: skip

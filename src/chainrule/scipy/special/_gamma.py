@@ -32,7 +32,17 @@ gamma = primitive(sc.gamma, "gamma")
 loggamma = primitive(sc.loggamma, "loggamma")
 rgamma = primitive(sc.rgamma, "rgamma")
 gammasgn = nondiff(sc.gammasgn)
-bernoulli = nondiff(sc.bernoulli)  # Bernoulli numbers B_0 ... B_n: no derivative in n
+
+
+def _value_shaped(fn: Callable[..., Any], args: list[Any], dims: list[Any], **kw: Any) -> Any:
+    raise TypeError(
+        "chainrule.vmap: scipy.special.bernoulli(n) returns n + 1 numbers, so a batch of n "
+        "would give examples of different lengths; call it on the largest n outside the "
+        "vmap and index the table (B_k = table[k]) inside."
+    )
+
+
+bernoulli = nondiff(sc.bernoulli, _value_shaped)  # B_0 ... B_n: no derivative in n
 beta = primitive(sc.beta, "beta")
 betaln = primitive(sc.betaln, "betaln")
 poch = primitive(sc.poch, "poch")
