@@ -582,3 +582,13 @@ def test_per_example_weights_are_a_batched_matmul():
     w, b, x = rng.standard_normal((4, 2, 3)), rng.standard_normal((4, 2)), rng.standard_normal(3)
     got = cr.vmap(nn.functional.linear, in_axes=(None, 0, 0))(x, w, b)
     numpy.testing.assert_allclose(got, numpy.einsum("boi,i->bo", w, x) + b, rtol=1e-13)
+
+
+def test_dropout_under_vmap_is_refused_not_one_mask_for_all():
+    """A Generator drawn once under vmap would give every example the same mask, unlike a
+    loop of calls: refused with the fix; evaluation (rng=None) maps fine."""
+    drop, xs = nn.Dropout(0.5), numpy.ones((4, 6))
+    with pytest.raises(TypeError, match="Dropout under vmap: one call draws one mask"):
+        cr.vmap(lambda x: drop(x, rng=numpy.random.default_rng(0)))(xs)
+    numpy.testing.assert_array_equal(cr.vmap(drop)(xs), xs)
+    assert drop(xs, rng=numpy.random.default_rng(0)).shape == (4, 6)  # outside vmap: as before

@@ -35,6 +35,7 @@ from typing import Any
 import chainrule.numpy as cnp
 from chainrule._seed import rng_from
 from chainrule._validate import count, flag, float_dtype, number
+from chainrule.core import batching
 from chainrule.core.trace import is_float
 
 from .functional import linear, relu
@@ -500,6 +501,13 @@ class Dropout(Module):
                 f"Dropout: rng must be a numpy.random.Generator (or None to switch dropout "
                 f"off), got {type(rng).__name__}; create one with np.random.default_rng(seed) "
                 "once and pass it to every step."
+            )
+        if batching.active() and batching.top_batch_trace([x]) is not None:
+            raise TypeError(
+                "Dropout under vmap: one call draws one mask from the Generator, so every "
+                "example would get the same mask, where a loop of calls draws a new one each "
+                "(vmap must equal that loop). Call the model on the whole batch for dropout, "
+                "or pass rng=None inside the vmap (evaluation)."
             )
         keep = rng.random(cnp.shape(x), dtype=cnp.float32) >= self.rate
         dtype = getattr(x, "dtype", None)
