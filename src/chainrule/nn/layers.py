@@ -36,7 +36,7 @@ import chainrule.numpy as cnp
 from chainrule._seed import rng_from
 from chainrule._validate import count, flag, float_dtype, number
 from chainrule.core import batching
-from chainrule.core.trace import is_float
+from chainrule.core.trace import is_float, plain
 
 from .functional import linear, relu
 from .module import Module
@@ -378,10 +378,11 @@ class Embedding(Module):
                 f"Embedding: indices must be integers, got dtype {ids.dtype}; "
                 "convert them with .astype(int)."
             )
-        if ids.size and (ids.min() < 0 or ids.max() >= n):
+        every = plain(ids)  # under vmap, every example's indices
+        if every.size and (every.min() < 0 or every.max() >= n):
             raise ValueError(
-                f"Embedding: indices must lie in [0, {n}), got values from {ids.min()} "
-                f"to {ids.max()}."
+                f"Embedding: indices must lie in [0, {n}), got values from {every.min()} "
+                f"to {every.max()}."
             )
         return self.weight[ids]
 

@@ -204,7 +204,7 @@ def binary_cross_entropy(
     one_of(reduction, "reduction", name, _REDUCTIONS)
     probs, target = _pair(probs, target, name, ("probs", "target"))
     weight = _weight(weight, "weight", name, probs.shape, probs.dtype)
-    values = np.asarray(cr.stop_gradient(probs))
+    values = np.asarray(plain(probs))  # every example's, under vmap
     if values.size and not (values.min() >= 0.0 and values.max() <= 1.0):
         raise ValueError(
             f"{name}: probs must lie in [0, 1], got values in [{values.min()}, {values.max()}]. "
