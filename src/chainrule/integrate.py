@@ -369,7 +369,10 @@ def _stacked_primitive(n_args: int, axes: tuple[Any, ...]) -> Primitive:
     single = _quad_primitive(n_args)
     rules = single.vjps
 
-    def mapped(rule: Callable[..., Any], i: int) -> Callable[..., Any]:
+    def mapped(rule: Callable[..., Any] | None, i: int) -> Callable[..., Any] | None:
+        if rule is None:
+            return None
+
         def vjp(g: Any, ans: Any, a: Any, b: Any, *leaves: Any, axes: Any, **params: Any) -> Any:
             one = lambda gv, *lv: rule((gv, gv), None, a, b, *lv, **params)
             out = cr.vmap(one, in_axes=(0, *axes))(g[0], *leaves)
@@ -439,7 +442,7 @@ def quad(
     epsrel: float = 1.49e-8,
     limit: int = 50,
     vectorized: bool = True,
-) -> tuple[Any, float]:
+) -> tuple[Any, Any]:
     """``(∫_a^b f(x, *args) dx, abserr)`` by adaptive Gauss–Kronrod quadrature.
 
     `f` is called with an ARRAY of nodes ``x`` (shape ``(m,)``) and must return one value
@@ -455,9 +458,9 @@ def quad(
     variable. ``a > b`` gives minus the integral from b to a, as SciPy does.
 
     The value is differentiable (forward and reverse, any order) in `a`, `b` and `args`;
-    ``abserr`` is a plain float. The derivative in `args` integrates the derivative of
-    `f`, each to the same tolerance; for an array argument of size p, reverse mode does p
-    such integrals.
+    ``abserr`` is a plain float (under `vmap`, one per example). The derivative in `args`
+    integrates the derivative of `f`, each to the same tolerance; for an array argument of
+    size p, reverse mode does p such integrals.
 
     >>> import numpy
     >>> import chainrule as cr
