@@ -851,8 +851,8 @@ class _Multinomial:
         if _differentiated(x) or _differentiated(n):
             raise TypeError(f"{where}: x and n are counts and have no derivative; pass plain "
                             "values (differentiate in p instead)")  # fmt: skip
-        x = np.asarray(x, float)
-        n = np.asarray(n).astype(int).astype(float)  # SciPy truncates n to an integer
+        x = _plain(x).astype(float)  # counts: data (batched under vmap), no derivative
+        n = _plain(n).astype(int).astype(float)  # SciPy truncates n to an integer
         p = float_array(p, "p", where)
         x, n = x.astype(_dtype(p)), n.astype(_dtype(p))  # counts take p's float type
         head = p[..., :-1]
