@@ -534,3 +534,14 @@ def test_log_prob_under_vmap_masks_each_example():
     numpy.testing.assert_allclose(cr.vmap(g)(rates, ks), want, rtol=1e-14)
     grads = [cr.grad(g)(r, k) for r, k in zip(rates, ks, strict=True)]
     numpy.testing.assert_allclose(cr.vmap(cr.grad(g))(rates, ks), grads, rtol=1e-14)
+
+
+def test_bayes_under_vmap_checks_each_prior():
+    """A batch of priors: the posterior per example; a prior of all zeros in one example is
+    refused (its sum is checked per example, not over the batch)."""
+    table = numpy.array([[0.99, 0.01], [0.05, 0.95]])
+    priors = numpy.array([[0.01, 0.99], [0.5, 0.5]])
+    got = cr.vmap(lambda p: stats.bayes(p, table))(priors)
+    numpy.testing.assert_allclose(got, [stats.bayes(p, table) for p in priors], rtol=1e-14)
+    with pytest.raises(ValueError, match="prior not all 0"):
+        cr.vmap(lambda p: stats.bayes(p, table))(numpy.array([[0.5, 0.5], [0.0, 0.0]]))
