@@ -700,7 +700,7 @@ def _pivots(a: Any, check_finite: bool = True) -> Any:
     return _lu_factor(a, check_finite=check_finite)[1]
 
 
-_row_order = nondiff(lambda piv: _permutation(piv), batch=_front)
+_row_order = nondiff(_permutation, batch=_front)  # per example under vmap
 
 
 def lu_factor(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> Any:
