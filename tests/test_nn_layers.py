@@ -521,3 +521,74 @@ def test_oracle_layer_gradients_match_torch():
     numpy.testing.assert_allclose(g.layers[2].weight, norm.weight.grad.numpy(), rtol=1e-10)
     numpy.testing.assert_allclose(g.layers[2].bias, norm.bias.grad.numpy(), rtol=1e-10)
     numpy.testing.assert_allclose(g.layers[3].weight, lin2.weight.grad.numpy(), rtol=1e-10)
+
+
+# ------------------------------------------------------------------------------ vmap
+
+
+def _per_example(fun, model, xs, ys):
+    """``fun(model, x, y)`` for each example by a Python loop, stacked (the oracle)."""
+    outs = [fun(model, x, y) for x, y in zip(xs, ys, strict=True)]
+    return cr.tree.map(lambda *leaves: numpy.stack(leaves), *outs)
+
+
+@pytest.mark.parametrize("layers", ["linear", "mlp", "sequential_layernorm"])
+def test_models_under_vmap_with_the_model_shared(layers):
+    """A model is a pytree: ``vmap(loss, in_axes=(None, 0, 0))`` maps the data and shares
+    the parameters; the losses and per-example gradients equal a loop of single examples."""
+    rng = numpy.random.default_rng(7)
+    model = {
+        "linear": lambda: nn.Linear(5, 3, rng=0, dtype=numpy.float64),
+        "mlp": lambda: nn.MLP([5, 8, 3], rng=0, dtype=numpy.float64),
+        "sequential_layernorm": lambda: nn.Sequential(
+            nn.Linear(5, 8, rng=0, dtype=numpy.float64),
+            nn.LayerNorm(8, dtype=numpy.float64),
+            nn.relu,
+            nn.Linear(8, 3, rng=1, dtype=numpy.float64),
+        ),
+    }[layers]()
+    xs, ys = rng.standard_normal((6, 5)), rng.integers(0, 3, 6)
+
+    def loss(m, x, y):
+        return nn.losses.cross_entropy(m(x), y)
+
+    got = cr.vmap(loss, in_axes=(None, 0, 0))(model, xs, ys)
+    numpy.testing.assert_allclose(got, _per_example(loss, model, xs, ys), rtol=1e-12)
+    grads = cr.vmap(cr.grad(loss), in_axes=(None, 0, 0))(model, xs, ys)
+    expected = _per_example(cr.grad(loss), model, xs, ys)
+    for g, e in zip(cr.tree.leaves(grads), cr.tree.leaves(expected), strict=True):
+        assert g.shape == e.shape  # a leading batch axis on every parameter's gradient
+        numpy.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-13)
+
+
+def test_linear_under_vmap_is_one_matmul_of_shared_weights(monkeypatch):
+    """A batch of inputs against shared weights is one product of more rows, the batch left
+    on its axis (no transpose copy), not one product per example."""
+    from chainrule.nn import functional
+
+    calls = []
+    impl = functional._linear.impl
+    monkeypatch.setattr(functional._linear, "impl", lambda *a: calls.append(a) or impl(*a))
+    layer = nn.Linear(3, 2, rng=0, dtype=numpy.float64)
+    xs = numpy.random.default_rng(1).standard_normal((4, 7, 3))  # batch on axis 1
+    out = cr.vmap(layer, in_axes=1, out_axes=1)(xs)
+    assert len(calls) == 1 and calls[0][0] is xs
+    numpy.testing.assert_allclose(out, xs @ layer.weight.T + layer.bias, rtol=1e-14)
+
+
+def test_per_example_weights_are_a_batched_matmul():
+    """vmap over models (an ensemble, stacked parameters) as well as over inputs."""
+    rng = numpy.random.default_rng(2)
+    w, b, x = rng.standard_normal((4, 2, 3)), rng.standard_normal((4, 2)), rng.standard_normal(3)
+    got = cr.vmap(nn.functional.linear, in_axes=(None, 0, 0))(x, w, b)
+    numpy.testing.assert_allclose(got, numpy.einsum("boi,i->bo", w, x) + b, rtol=1e-13)
+
+
+def test_dropout_under_vmap_is_refused_not_one_mask_for_all():
+    """A Generator drawn once under vmap would give every example the same mask, unlike a
+    loop of calls: refused with the fix; evaluation (rng=None) maps fine."""
+    drop, xs = nn.Dropout(0.5), numpy.ones((4, 6))
+    with pytest.raises(TypeError, match="Dropout under vmap: one call draws one mask"):
+        cr.vmap(lambda x: drop(x, rng=numpy.random.default_rng(0)))(xs)
+    numpy.testing.assert_array_equal(cr.vmap(drop)(xs), xs)
+    assert drop(xs, rng=numpy.random.default_rng(0)).shape == (4, 6)  # outside vmap: as before

@@ -11,6 +11,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.nn import losses
+from chainrule.scipy.special import expit
 
 RNG = numpy.random.default_rng(0)
 N, C = 6, 4
@@ -554,3 +555,34 @@ def test_cross_entropy_masked_target_and_all_masked_row_as_torch(
         value, grad = cr.value_and_grad(lambda z: losses.cross_entropy(z, labels))(logits)
     numpy.testing.assert_array_equal(value, expected)
     numpy.testing.assert_allclose(grad, expected_grad, rtol=EXACT, atol=EXACT)
+
+
+# ------------------------------------------------------------------------------ vmap
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [
+        lambda x, t: losses.mse(x, t),
+        lambda x, t: losses.huber(x, t),
+        lambda x, t: losses.binary_cross_entropy(expit(x), t),
+        lambda x, t: losses.binary_cross_entropy_with_logits(x, t),
+        lambda x, t: losses.cross_entropy(x, t),
+    ],
+    ids=["mse", "huber", "binary_cross_entropy", "with_logits", "cross_entropy_probs"],
+)
+def test_losses_under_vmap_equal_a_loop(loss):
+    """Per-example losses and gradients (the input checks read every example)."""
+    rng = numpy.random.default_rng(9)
+    x, t = rng.standard_normal((4, 5)), (rng.random((4, 5)) > 0.5).astype(float)
+    numpy.testing.assert_allclose(
+        cr.vmap(loss)(x, t), [loss(a, b) for a, b in zip(x, t, strict=True)], rtol=1e-14
+    )
+    grads = [cr.grad(loss)(a, b) for a, b in zip(x, t, strict=True)]
+    numpy.testing.assert_allclose(cr.vmap(cr.grad(loss))(x, t), grads, rtol=1e-13)
+
+
+def test_binary_cross_entropy_under_vmap_checks_every_example():
+    probs = numpy.array([[0.5, 0.2], [0.5, 1.5]])  # the second example is out of range
+    with pytest.raises(ValueError, match=r"probs must lie in \[0, 1\]"):
+        cr.vmap(lambda p: losses.binary_cross_entropy(p, numpy.ones(2)))(probs)

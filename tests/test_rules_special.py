@@ -397,3 +397,46 @@ def test_logsumexp_weights_ignore_entries_with_zero_weight():
     grad_a = cr.grad(lambda a: special.logsumexp(a, b=b))(a)
     np.testing.assert_allclose(grad_a, [0.0, 1.0 / s, 2.0 * math.e / s], rtol=1e-15)
     check_rule(lambda a: special.logsumexp(a, b=b.astype(a.dtype)), np.array([3.0, 0.0, 1.0]))
+
+
+# ------------------------------------------------------------------------------ vmap
+
+
+@pytest.mark.parametrize("prim", ["softmax", "log_softmax", "_logsumexp"])
+def test_softmax_family_under_vmap_is_one_call(prim, monkeypatch):
+    """On the per-example-gradient hot path: a batch is one call over shifted axes, with
+    the batch on the very axis one example reduces over (in_axes=-1, axis=-1)."""
+    module = special._basic
+    calls = []
+    primitive = getattr(module, prim)
+    impl = primitive.impl
+    monkeypatch.setattr(primitive, "impl", lambda *a, **k: calls.append(k) or impl(*a, **k))
+    x = np.random.default_rng(3).standard_normal((4, 5))  # examples on the last axis
+    one = {"softmax": special.softmax, "log_softmax": special.log_softmax,
+           "_logsumexp": special.logsumexp}[prim]  # fmt: skip
+    got = cr.vmap(lambda v: one(v, axis=-1), in_axes=-1)(x)
+    assert len(calls) == 1
+    want = np.stack([one(x[:, i], axis=-1) for i in range(5)])
+    np.testing.assert_allclose(got, want, rtol=1e-14)
+
+
+def test_logsumexp_under_vmap_with_batched_weights_and_sign():
+    """`b` batched beside a shared `a`, axis=None (every axis of one example), return_sign."""
+    rng = np.random.default_rng(4)
+    a, bs = rng.standard_normal((2, 3)), rng.standard_normal((6, 2, 3))
+    got, sign = cr.vmap(lambda b: special.logsumexp(a, b=b, return_sign=True))(bs)
+    want = [sc.logsumexp(a, b=b, return_sign=True) for b in bs]
+    np.testing.assert_allclose(got, [w[0] for w in want], rtol=1e-13)
+    np.testing.assert_array_equal(sign, [w[1] for w in want])
+    grads = cr.vmap(cr.grad(lambda b: special.logsumexp(a, b=b)))(np.abs(bs))
+    for g, b in zip(grads, np.abs(bs), strict=True):
+        np.testing.assert_allclose(g, np.exp(a) / np.sum(b * np.exp(a)), rtol=1e-12)
+
+
+def test_bernoulli_under_vmap_is_refused_clearly():
+    """Its result's length depends on n's value: a batch of n cannot be one array."""
+    with pytest.raises(TypeError, match=r"bernoulli\(n\) returns n \+ 1 numbers"):
+        cr.vmap(special.bernoulli)(np.array([2, 3]))
+    table = special.bernoulli(5)  # the recipe the error gives
+    np.testing.assert_array_equal(cr.vmap(lambda k: cnp.take(table, k))(np.array([2, 4])),
+                                  sc.bernoulli(5)[[2, 4]])  # fmt: skip

@@ -313,3 +313,51 @@ def test_every_solve_ivp_method_matches_expm(method: str) -> None:
         d_y0, d_t0 = jac(at, argnums=(0, 1))(y0, 0.2)
         numpy.testing.assert_allclose(d_y0, flows, rtol=1e-6, atol=1e-7)
         numpy.testing.assert_allclose(d_t0, -flows @ (A @ y0), rtol=1e-6, atol=1e-7)
+
+
+# ------------------------------------------------------------------ vmap
+
+
+def test_vmap_is_one_stacked_solve(monkeypatch) -> None:
+    """Examples with shared times are one SciPy solve of the stacked states (not a loop),
+    each example the solution of its own problem."""
+    calls = []
+    real = si.odeint
+    monkeypatch.setattr(si, "odeint", lambda *a, **k: calls.append(a) or real(*a, **k))
+    decay = lambda y, t, k: -k * y
+    y0s, ks = numpy.array([[1.0], [2.0], [0.5]]), numpy.array([0.3, 1.0, 2.5])
+    ys = cr.vmap(lambda y0, k: odeint(decay, y0, T, (k,), **TOL))(y0s, ks)
+    assert len(calls) == 1 and calls[0][1].shape == (3,)  # one state of 3 examples
+    exact = y0s[:, None, :] * numpy.exp(-ks[:, None, None] * T[None, :, None])
+    numpy.testing.assert_allclose(ys, exact, rtol=1e-8)
+
+
+def test_vmap_keeps_each_examples_tolerance() -> None:
+    """The stacked system's error norm averages the examples: without tolerances tightened
+    by sqrt(B), an example beside quiet ones (here exactly 0, no error) would take steps
+    sqrt(B) times too loose. With them it takes exactly its own steps."""
+    grow = lambda t, y, k: -k * y
+    options = {"rtol": 1e-4, "atol": 1e-8}
+    t_eval = numpy.array([0.5, 1.0, 3.0])
+
+    def solve(y0):
+        return solve_ivp(grow, (0.0, 3.0), y0, "RK45", t_eval, args=(3.0,), **options).y
+
+    alone = si.solve_ivp(grow, (0.0, 3.0), [1.0], "RK45", t_eval, args=(3.0,), **options).y
+    y0s = numpy.zeros((8, 1))
+    y0s[0] = 1.0
+    batched = cr.vmap(solve)(y0s)
+    numpy.testing.assert_allclose(batched[0], alone, rtol=1e-12)
+    assert abs(alone[0, -1] - numpy.exp(-9.0)) > 1e-9  # a loose solve: its steps show
+    numpy.testing.assert_array_equal(batched[1:], 0.0)
+
+
+def test_vmap_over_output_times_and_its_refusal() -> None:
+    """Each example's own output times (segments on a common clock) match a loop; step
+    sizes in units of time cannot hold for every example, and say so."""
+    decay = lambda y, t, k: -k * y
+    ts = numpy.array([[0.0, 0.5, 1.0], [0.0, 1.0, 2.5]])
+    ys = cr.vmap(lambda t: odeint(decay, numpy.array([1.0]), t, (0.8,), **TOL))(ts)
+    numpy.testing.assert_allclose(ys[..., 0], numpy.exp(-0.8 * ts), rtol=1e-8)
+    with pytest.raises(TypeError, match=r"vmap of odeint: the output times differ.*hmax"):
+        cr.vmap(lambda t: odeint(decay, numpy.array([1.0]), t, (0.8,), hmax=0.1))(ts)

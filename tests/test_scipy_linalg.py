@@ -342,3 +342,42 @@ def test_gradients_match_torch():
     gt, gb = cr.grad(loss, argnums=(0, 1))(t, b)
     np.testing.assert_allclose(gt, tt.grad.numpy(), atol=1e-12)
     np.testing.assert_allclose(gb, tb.grad.numpy(), atol=1e-12)
+
+
+# ------------------------------------------------------------------------------ vmap
+
+
+def test_solve_triangular_of_a_batch_of_right_hand_sides_is_one_solve(monkeypatch):
+    """One shared matrix, a batch of vectors (the batch on the last axis): one LAPACK call
+    with the examples as columns, not one per example."""
+    calls = []
+    real = sl.solve_triangular
+    monkeypatch.setattr(sl, "solve_triangular", lambda *a, **k: calls.append(a) or real(*a, **k))
+    a = np.triu(np.random.default_rng(5).standard_normal((3, 3))) + 3 * np.eye(3)
+    bs = np.random.default_rng(6).standard_normal((3, 7))  # 7 examples, on axis 1
+    got = cr.vmap(lambda b: linalg.solve_triangular(a, b), in_axes=1)(bs)
+    assert len(calls) == 1
+    np.testing.assert_allclose(got, real(a, bs).T, rtol=1e-13)
+
+
+def test_lu_factor_under_vmap_pivots_per_example():
+    """Each example's own pivots (a batched integer array); lu_solve with them."""
+    rng = np.random.default_rng(7)
+    mats = rng.standard_normal((4, 3, 3))
+    lus, pivs = cr.vmap(linalg.lu_factor)(mats)
+    for m, lu, piv in zip(mats, lus, pivs, strict=True):
+        want_lu, want_piv = sl.lu_factor(m)
+        np.testing.assert_allclose(lu, want_lu, rtol=1e-13)
+        np.testing.assert_array_equal(piv, want_piv)
+    b = rng.standard_normal(3)
+    xs = cr.vmap(lambda m: linalg.lu_solve(linalg.lu_factor(m), b))(mats)
+    np.testing.assert_allclose(np.einsum("bij,bj->bi", mats, xs), np.broadcast_to(b, (4, 3)),
+                               atol=1e-12)  # fmt: skip
+
+
+@pytest.mark.filterwarnings("ignore::scipy.linalg.LinAlgWarning")  # SciPy's, of the value
+def test_singular_check_reads_each_example():
+    """sqrtm's refusal at a singular matrix looks at every example, not at the first."""
+    mats = np.stack([np.eye(2), np.diag([1.0, 0.0])])
+    with pytest.raises(np.linalg.LinAlgError, match="sqrtm: the matrix is singular"):
+        cr.vmap(cr.grad(lambda m: cnp.trace(linalg.sqrtm(m))))(mats)

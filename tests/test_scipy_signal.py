@@ -147,3 +147,27 @@ def test_gradients_match_torch_conv1d():
     (torch.tensor(w) * out).sum().backward()
     np.testing.assert_allclose(gx, tx.grad.numpy(), atol=1e-12)
     np.testing.assert_allclose(gk, tk.grad.numpy(), atol=1e-12)
+
+
+# ------------------------------------------------------------------------------ vmap
+
+
+def test_convolve_of_a_batch_with_a_shared_kernel_keeps_the_method(monkeypatch):
+    """A batch of signals against one kernel: one direct convolution (exact on integers
+    stored as floats), the batch a size-1-kernel axis, not FFT and not a loop."""
+    calls = []
+    real = ss.convolve
+    monkeypatch.setattr(ss, "convolve", lambda *a, **k: calls.append(k) or real(*a, **k))
+    xs = np.arange(12.0).reshape(3, 4) * 1e8
+    k = np.array([1.0, -2.0, 3.0])
+    got = cr.vmap(lambda x: signal.convolve(x, k, method="direct"))(xs)
+    assert len(calls) == 1 and calls[0]["method"] == "direct"
+    np.testing.assert_array_equal(got, [np.convolve(x, k) for x in xs])
+
+
+def test_convolve_with_both_batched_matches_a_loop():
+    rng = np.random.default_rng(8)
+    xs, ks = rng.standard_normal((5, 6)), rng.standard_normal((5, 3))
+    got = cr.vmap(lambda x, k: signal.convolve(x, k, mode="same"), in_axes=(0, 0))(xs, ks)
+    want = [ss.convolve(x, k, mode="same") for x, k in zip(xs, ks, strict=True)]
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)

@@ -259,3 +259,15 @@ def test_loaded_lazily() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
     assert repr(stats.norm) == "chainrule.scipy.stats.norm"
+
+
+# ------------------------------------------------------------------------------ vmap
+
+
+def test_multinomial_under_vmap_takes_batched_counts():
+    """Counts are data: batched ones (one per example) map, matching SciPy per example."""
+    xs, ns = np.array([[1, 2, 0], [0, 3, 0], [2, 0, 2]]), np.array([3, 3, 4])
+    p = np.array([0.2, 0.5, 0.3])
+    got = cr.vmap(lambda x, n: stats.multinomial.logpmf(x, n, p))(xs, ns)
+    want = [ss.multinomial.logpmf(x, n, p) for x, n in zip(xs, ns, strict=True)]
+    np.testing.assert_allclose(got, want, rtol=1e-13)

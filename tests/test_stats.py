@@ -514,3 +514,34 @@ def test_import_chainrule_does_not_import_stats() -> None:
     code = "import sys, chainrule; print(sorted(m for m in sys.modules if 'stats' in m))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# ------------------------------------------------------------------------------ vmap
+
+
+def test_log_prob_under_vmap_masks_each_example():
+    """Support masks stay per example under vmap (a point outside one example's support
+    is -inf there only), batched counts are data, not derivatives; values and per-example
+    gradients equal a loop."""
+    lows, xs = numpy.array([0.0, -1.0, 0.5]), numpy.array([0.5, -2.0, 0.75])
+    f = lambda lo, x: stats.Uniform(lo, 1.0).log_prob(x)
+    numpy.testing.assert_array_equal(
+        cr.vmap(f)(lows, xs), [f(a, b) for a, b in zip(lows, xs, strict=True)]
+    )
+    rates, ks = numpy.array([1.0, 2.0, 3.0]), numpy.array([[0.0, 3.0], [1.0, -1.0], [2.0, 5.5]])
+    g = lambda r, k: cr.numpy.sum(cr.numpy.where(k >= 0, stats.Poisson(r).log_prob(k), 0.0))
+    want = [g(r, k) for r, k in zip(rates, ks, strict=True)]
+    numpy.testing.assert_allclose(cr.vmap(g)(rates, ks), want, rtol=1e-14)
+    grads = [cr.grad(g)(r, k) for r, k in zip(rates, ks, strict=True)]
+    numpy.testing.assert_allclose(cr.vmap(cr.grad(g))(rates, ks), grads, rtol=1e-14)
+
+
+def test_bayes_under_vmap_checks_each_prior():
+    """A batch of priors: the posterior per example; a prior of all zeros in one example is
+    refused (its sum is checked per example, not over the batch)."""
+    table = numpy.array([[0.99, 0.01], [0.05, 0.95]])
+    priors = numpy.array([[0.01, 0.99], [0.5, 0.5]])
+    got = cr.vmap(lambda p: stats.bayes(p, table))(priors)
+    numpy.testing.assert_allclose(got, [stats.bayes(p, table) for p in priors], rtol=1e-14)
+    with pytest.raises(ValueError, match="prior not all 0"):
+        cr.vmap(lambda p: stats.bayes(p, table))(numpy.array([[0.5, 0.5], [0.0, 0.0]]))

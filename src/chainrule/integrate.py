@@ -40,7 +40,10 @@ import chainrule as cr
 import chainrule.numpy as cnp
 from chainrule import tree
 from chainrule._validate import count, flag, number
+from chainrule.core.batching import defbatch
+from chainrule.core.trace import Tracer, plain
 from chainrule.extend import Primitive, defjvp_joint, defvjp, primitive
+from chainrule.numpy.rules.common import batch_ndim, to_front
 
 __all__ = ["Estimate", "IntegrationWarning", "expectation", "quad"]
 
@@ -84,8 +87,11 @@ _NODES, _KRONROD, _GAUSS = _gauss_kronrod(10)  # G10/K21, as QUADPACK's QAG uses
 _EPS = np.finfo(np.float64).eps
 
 
-def _evaluate(f: Callable[..., Any], x: Any, args: tuple[Any, ...]) -> Any:
-    """f at the nodes `x` as a float64 array of the same shape, with a clear error if not."""
+def _evaluate(
+    f: Callable[..., Any], x: Any, args: tuple[Any, ...], batch: tuple[int, ...] = ()
+) -> Any:
+    """f at the nodes `x` as a float64 array of shape ``batch + x.shape`` (`batch`: the
+    examples of a `vmap`, whose integrands run together), with a clear error if not."""
     out = np.asarray(f(x, *args))
     if out.dtype.kind not in "biuf":
         hint = (
@@ -94,16 +100,18 @@ def _evaluate(f: Callable[..., Any], x: Any, args: tuple[Any, ...]) -> Any:
         raise TypeError(
             f"quad: the integrand must return real numbers, got dtype {out.dtype}.{hint}"
         )
-    if out.shape not in (x.shape, ()):
+    if out.shape not in (batch + x.shape, batch, ()):
         raise ValueError(
             f"quad: the integrand returned shape {out.shape} for an array of {x.size} nodes. "
             "It is called with an ARRAY of nodes and must return one value per node (a "
             "scalar-valued integrand, written with array operations). If it works on one "
             "point at a time, pass vectorized=False."
         )
-    out = np.broadcast_to(out.astype(np.float64), x.shape)
+    if out.shape == batch and batch:
+        out = out[..., None]
+    out = np.broadcast_to(out.astype(np.float64), batch + x.shape)
     if not np.all(np.isfinite(out)):
-        bad = x[~np.isfinite(out)][0]
+        bad = np.broadcast_to(x, out.shape)[~np.isfinite(out)][0]
         raise ValueError(
             f"quad: the integrand is not finite at x = {float(bad)!r}. The nodes lie strictly "
             "inside the interval: split it at a singularity so that it becomes an endpoint."
@@ -139,9 +147,10 @@ def _kronrod(h: Callable[[Any], Any], lo: Any, hi: Any) -> tuple[Any, Any]:
     above the rounding error of the sum, 50 ε ∫ |h|.
     """
     centre, half = (lo + hi) / 2, (hi - lo) / 2
-    fx = h((centre[:, None] + half[:, None] * _NODES).ravel()).reshape(len(lo), -1)
+    fx = h((centre[:, None] + half[:, None] * _NODES).ravel())
+    fx = fx.reshape(*fx.shape[:-1], len(lo), -1)  # leading axes: a batch of integrands
     kronrod = fx @ _KRONROD
-    spread = np.abs(fx - kronrod[:, None] / 2) @ _KRONROD * half
+    spread = np.abs(fx - kronrod[..., None] / 2) @ _KRONROD * half
     err = np.abs(kronrod - fx @ _GAUSS) * half
     with np.errstate(divide="ignore", invalid="ignore"):
         scaled = spread * np.minimum(1.0, (200 * err / spread) ** 1.5)
@@ -186,6 +195,44 @@ def _adaptive(
     return value, error
 
 
+def _adaptive_batch(
+    h: Callable[[Any], Any], lo: float, hi: float, epsabs: float, epsrel: float, limit: int
+) -> tuple[Any, Any]:
+    """`_adaptive` for a batch of integrands (h gives one row per example) on shared
+    subintervals: bisect the one worst against its example's own target until every
+    example meets its own, ``max(epsabs, epsrel |value|)``. Each example's estimate is thus
+    at least as refined as alone, never less."""
+    los, his = np.array([lo]), np.array([hi])
+    values, errors = _kronrod(h, los, his)  # (B, intervals)
+    while True:
+        value, error = values.sum(-1), errors.sum(-1)
+        target = np.maximum(epsabs, epsrel * np.abs(value))
+        missed = error > target
+        if not missed.any():
+            return value, error
+        if len(los) >= limit:
+            break
+        k = int(np.argmax((errors[missed] / target[missed, None]).max(0)))
+        mid = (los[k] + his[k]) / 2
+        if not los[k] < mid < his[k]:
+            break
+        new_values, new_errors = _kronrod(h, np.array([los[k], mid]), np.array([mid, his[k]]))
+        los, his = np.append(los, mid), np.append(his, his[k])
+        his[k] = mid
+        values[:, k], errors[:, k] = new_values[:, 0], new_errors[:, 0]
+        values = np.concatenate([values, new_values[:, 1:]], axis=1)
+        errors = np.concatenate([errors, new_errors[:, 1:]], axis=1)
+    worst = float((error / target).max())
+    warnings.warn(
+        f"quad (under vmap): an example's estimated error is {worst:.2g} times its tolerance "
+        f"after {len(los)} subintervals: raise `limit`, split the interval where the "
+        "integrand is difficult, or loosen epsabs/epsrel.",
+        IntegrationWarning,
+        stacklevel=5,
+    )
+    return value, error
+
+
 def _quad_impl(
     a: Any, b: Any, *args: Any, f: Callable[..., Any], epsabs: float, epsrel: float, limit: int
 ) -> tuple[Any, Any]:
@@ -196,6 +243,23 @@ def _quad_impl(
     h, lo, hi = _substitute(lambda x: _evaluate(f, x, args), min(a, b), max(a, b))
     value, error = _adaptive(h, lo, hi, epsabs, epsrel, limit)
     return np.float64(sign * value), np.float64(error)
+
+
+def _stacked_impl(
+    a: Any, b: Any, *leaves: Any, f: Callable[..., Any], axes: tuple[Any, ...], epsabs: float,
+    epsrel: float, limit: int,
+) -> tuple[Any, Any]:  # fmt: skip
+    """`_quad_impl` of a batch: the examples' integrands (`leaves` batched in front where
+    `axes` says 0) evaluated together at shared nodes, by one `vmap` of `f` per call."""
+    size = next(np.shape(v)[0] for v, ax in zip(leaves, axes, strict=True) if ax is not None)
+    a, b = float(a), float(b)
+    if a == b:
+        return np.zeros(size), np.zeros(size)
+    per_example = cr.vmap(f, in_axes=(None, *axes))
+    g = lambda x: _evaluate(per_example, x, leaves, (size,))
+    h, lo, hi = _substitute(g, min(a, b), max(a, b))
+    value, error = _adaptive_batch(h, lo, hi, epsabs, epsrel, limit)
+    return (1.0 if a < b else -1.0) * value, error
 
 
 # ------------------------------------------------------------------ derivative rules
@@ -276,6 +340,73 @@ def _quad_primitive(n_args: int) -> Primitive:
     prim = primitive(_quad_impl, "quad", multiple_results=True)
     defvjp(prim, _vjp_lower, _vjp_upper, *(_vjp_arg(i) for i in range(n_args)))
     defjvp_joint(prim, _jvp)
+    defbatch(prim, _quad_batch)
+    return prim
+
+
+def _quad_batch(args: list[Any], dims: list[Any], **params: Any) -> tuple[Any, Any]:
+    """`vmap` of quad: the examples' integrals in one adaptive run on shared subintervals
+    (`_stacked_impl`); limits that differ between examples would need their own."""
+    a, b, *leaves = args
+    if dims[0] is not None or dims[1] is not None:
+        raise TypeError(
+            "chainrule.vmap of quad: the limits a and b differ between examples, so the "
+            "examples have no common subintervals. Map the integrand's args only (limits "
+            "shared, in_axes None), or substitute x = a + (b - a) u to integrate over u in "
+            "[0, 1] with a and b among the args."
+        )
+    axes = tuple(None if d is None else 0 for d in dims[2:])
+    leaves = [v if d is None else to_front(v, d) for v, d in zip(leaves, dims[2:], strict=True)]
+    prim = _stacked_primitive(len(leaves), axes)
+    return prim(a, b, *leaves, axes=axes, **params), (0, 0)
+
+
+@functools.cache
+def _stacked_primitive(n_args: int, axes: tuple[Any, ...]) -> Primitive:
+    """The batched quad: (a, b, *args) -> (values, abserrs), one per example. Its
+    derivatives are those of quad, mapped over the examples by `vmap`."""
+    prim = primitive(_stacked_impl, "quad", multiple_results=True)
+    single = _quad_primitive(n_args)
+    rules = single.vjps
+
+    def mapped(rule: Callable[..., Any] | None, i: int) -> Callable[..., Any] | None:
+        if rule is None:
+            return None
+
+        def vjp(g: Any, ans: Any, a: Any, b: Any, *leaves: Any, axes: Any, **params: Any) -> Any:
+            one = lambda gv, *lv: rule((gv, gv), None, a, b, *lv, **params)
+            out = cr.vmap(one, in_axes=(0, *axes))(g[0], *leaves)
+            shared = i < 2 or axes[i - 2] is None
+            return cnp.sum(out, axis=0) if shared else out
+
+        return vjp
+
+    defvjp(prim, *(mapped(r, i) for i, r in enumerate(rules)))
+
+    def jvp(tangents: list[Any], ans: Any, a: Any, b: Any, *leaves: Any, axes: Any,
+            **params: Any) -> Any:  # fmt: skip
+        values = (a, b, *leaves)
+        nb = next(batch_ndim(t, x) for t, x in zip(tangents, values, strict=True) if t is not None)
+        batched = (None, None, *axes)
+        present = [k for k, t in enumerate(tangents) if t is not None]
+
+        def one(*xs: Any) -> Any:
+            own = list(values)
+            ts: list[Any] = [None] * len(values)
+            for k, x in zip(present, xs[: len(present)], strict=True):
+                ts[k] = x
+            for k, x in zip(range(2, len(values)), xs[len(present) :], strict=True):
+                own[k] = x
+            return _jvp(ts, None, *own, **params)[0]
+
+        in_axes = [nb if batched[k] is not None else None for k in present]
+        in_axes += list(axes)
+        t_value = cr.vmap(one, in_axes=tuple(in_axes), out_axes=nb)(
+            *(tangents[k] for k in present), *leaves
+        )
+        return t_value, None
+
+    defjvp_joint(prim, jvp)
     return prim
 
 
@@ -283,10 +414,12 @@ def _quad_primitive(n_args: int) -> Primitive:
 
 
 def _check_limit(name: str, x: Any) -> None:
-    value = np.asarray(cr.stop_gradient(x))
-    if value.shape != () or value.dtype.kind not in "iuf":
+    value = cr.stop_gradient(x)
+    shape = tuple(value.shape) if isinstance(value, Tracer) else np.shape(value)
+    value = np.asarray(plain(value))  # every example's, under vmap
+    if shape != () or value.dtype.kind not in "iuf":
         raise TypeError(f"quad: the limit `{name}` must be a real number, got {x!r:.60}.")
-    if np.isnan(value):
+    if np.isnan(value).any():
         raise ValueError(f"quad: the limit `{name}` is NaN; pass a number or ±inf.")
 
 
@@ -309,7 +442,7 @@ def quad(
     epsrel: float = 1.49e-8,
     limit: int = 50,
     vectorized: bool = True,
-) -> tuple[Any, float]:
+) -> tuple[Any, Any]:
     """``(∫_a^b f(x, *args) dx, abserr)`` by adaptive Gauss–Kronrod quadrature.
 
     `f` is called with an ARRAY of nodes ``x`` (shape ``(m,)``) and must return one value
@@ -325,9 +458,9 @@ def quad(
     variable. ``a > b`` gives minus the integral from b to a, as SciPy does.
 
     The value is differentiable (forward and reverse, any order) in `a`, `b` and `args`;
-    ``abserr`` is a plain float. The derivative in `args` integrates the derivative of
-    `f`, each to the same tolerance; for an array argument of size p, reverse mode does p
-    such integrals.
+    ``abserr`` is a plain float (under `vmap`, one per example). The derivative in `args`
+    integrates the derivative of `f`, each to the same tolerance; for an array argument of
+    size p, reverse mode does p such integrals.
 
     >>> import numpy
     >>> import chainrule as cr
@@ -364,7 +497,8 @@ def quad(
         return integrand(x, *tree.unflatten(treedef, list(leaves)))
 
     value, abserr = _quad_primitive(len(leaves))(a, b, *leaves, f=flat, limit=int(limit), **params)
-    return value, float(cr.stop_gradient(abserr))
+    abserr = cr.stop_gradient(abserr)
+    return value, abserr if isinstance(abserr, Tracer) else float(abserr)  # batched: per example
 
 
 # ------------------------------------------------------------------ expectation

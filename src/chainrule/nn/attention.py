@@ -25,6 +25,7 @@ from typing import Any
 import chainrule.numpy as cnp
 from chainrule._seed import rng_from
 from chainrule._validate import count, float_dtype
+from chainrule.core.trace import Tracer
 from chainrule.scipy import special
 
 from .layers import DType, Linear, Rng, _uniform
@@ -71,7 +72,8 @@ def _apply_mask(scores: Any, mask: Any) -> tuple[Any, Any]:
             f"attention: mask must be boolean (True = may attend) or float (added to the "
             f"scores), got dtype {mask.dtype}."
         )
-    return scores, (dead if cnp.any(dead) else None)
+    # A batched mask (under vmap) keeps `dead`: no shortcut may read another example.
+    return scores, (dead if isinstance(dead, Tracer) or cnp.any(dead) else None)
 
 
 def scaled_dot_product_attention(q: Any, k: Any, v: Any, mask: Any = None) -> tuple[Any, Any]:
@@ -268,4 +270,4 @@ class MultiHeadAttention(Module):
                 f"got shape {tuple(pad.shape)}."
             )
         pad = cnp.reshape(pad, (*pad.shape[:-1], 1, 1, n_k))
-        return ~pad if pad.dtype == bool else pad
+        return cnp.logical_not(pad) if pad.dtype == bool else pad

@@ -34,7 +34,9 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule._validate import one_of
+from chainrule.core.batching import defbatch
 from chainrule.extend import defjvp_joint, defvjp, primitive
+from chainrule.numpy.rules.common import at_front, batch_size, ndim_of, shape_of, to_front
 from chainrule.scipy import special
 
 __all__ = [
@@ -136,6 +138,32 @@ defvjp(
     _linear_vjp_bias,
 )
 defjvp_joint(_linear, _linear_jvp)
+
+
+def _linear_batch(args: list[Any], dims: list[Any]) -> tuple[Any, int]:
+    """`vmap` of `linear`: a batch of inputs against shared parameters is one more leading
+    axis of rows (one matmul, the batch left where it is unless it is the feature axis);
+    per-example parameters make it a batched matmul."""
+    x, weight, bias = args
+    dx, dw, db = dims
+    rank = ndim_of(x) - (dx is not None)  # of one example
+    if dw is None and db is None:
+        if dx == rank:  # the batch is the last axis, where the features must be
+            x, dx = cnp.moveaxis(x, dx, 0), 0
+        return _linear(x, weight, bias), dx
+    size = batch_size(args, dims)
+    x = at_front(x, dx, size)
+    if rank == 1:  # one vector per example: a row
+        x = cnp.reshape(x, (size, 1, shape_of(x)[-1]))
+    lead = (1,) * (max(rank, 2) - 2)  # the example's leading axes, broadcast
+    w = cnp.swapaxes(at_front(weight, dw, size), -1, -2)
+    y = cnp.matmul(x, cnp.reshape(w, (size, *lead, *shape_of(w)[1:])))
+    if bias is not None:
+        y = y + (bias if db is None else cnp.reshape(to_front(bias, db), (size, *lead, 1, -1)))
+    return (cnp.reshape(y, (size, shape_of(y)[-1])) if rank == 1 else y), 0
+
+
+defbatch(_linear, _linear_batch)
 
 
 def sigmoid(x: Any) -> Any:

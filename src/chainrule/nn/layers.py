@@ -35,7 +35,8 @@ from typing import Any
 import chainrule.numpy as cnp
 from chainrule._seed import rng_from
 from chainrule._validate import count, flag, float_dtype, number
-from chainrule.core.trace import is_float
+from chainrule.core import batching
+from chainrule.core.trace import is_float, plain
 
 from .functional import linear, relu
 from .module import Module
@@ -377,10 +378,11 @@ class Embedding(Module):
                 f"Embedding: indices must be integers, got dtype {ids.dtype}; "
                 "convert them with .astype(int)."
             )
-        if ids.size and (ids.min() < 0 or ids.max() >= n):
+        every = plain(ids)  # under vmap, every example's indices
+        if every.size and (every.min() < 0 or every.max() >= n):
             raise ValueError(
-                f"Embedding: indices must lie in [0, {n}), got values from {ids.min()} "
-                f"to {ids.max()}."
+                f"Embedding: indices must lie in [0, {n}), got values from {every.min()} "
+                f"to {every.max()}."
             )
         return self.weight[ids]
 
@@ -500,6 +502,13 @@ class Dropout(Module):
                 f"Dropout: rng must be a numpy.random.Generator (or None to switch dropout "
                 f"off), got {type(rng).__name__}; create one with np.random.default_rng(seed) "
                 "once and pass it to every step."
+            )
+        if batching.active() and batching.top_batch_trace([x]) is not None:
+            raise TypeError(
+                "Dropout under vmap: one call draws one mask from the Generator, so every "
+                "example would get the same mask, where a loop of calls draws a new one each "
+                "(vmap must equal that loop). Call the model on the whole batch for dropout, "
+                "or pass rng=None inside the vmap (evaluation)."
             )
         keep = rng.random(cnp.shape(x), dtype=cnp.float32) >= self.rate
         dtype = getattr(x, "dtype", None)

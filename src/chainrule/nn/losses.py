@@ -39,7 +39,10 @@ import numpy as np
 import chainrule as cr
 import chainrule.numpy as cnp
 from chainrule._validate import float_array, one_of
+from chainrule.core.batching import defbatch
+from chainrule.core.trace import plain
 from chainrule.extend import defjvp_joint, defvjp, primitive
+from chainrule.numpy.rules.common import aligned
 from chainrule.scipy import special
 
 __all__ = [
@@ -201,7 +204,7 @@ def binary_cross_entropy(
     one_of(reduction, "reduction", name, _REDUCTIONS)
     probs, target = _pair(probs, target, name, ("probs", "target"))
     weight = _weight(weight, "weight", name, probs.shape, probs.dtype)
-    values = np.asarray(cr.stop_gradient(probs))
+    values = np.asarray(plain(probs))  # every example's, under vmap
     if values.size and not (values.min() >= 0.0 and values.max() <= 1.0):
         raise ValueError(
             f"{name}: probs must lie in [0, 1], got values in [{values.min()}, {values.max()}]. "
@@ -259,19 +262,23 @@ def _class_logits(logits: Any, what: str, name: str, weight: Any) -> tuple[Any, 
     return logits, weight
 
 
-def _labels(target: Any, name: str, shape: tuple[int, ...]) -> np.ndarray:
-    """Integer class labels of shape ``shape[:-1]``, each checked to be a class."""
-    labels = target if isinstance(target, np.ndarray) else np.asarray(cr.stop_gradient(target))
-    if labels.dtype.kind not in "iu":
-        raise TypeError(f"{name}: class labels must be integers, got dtype {labels.dtype}.")
-    if labels.shape != shape[:-1]:
+def _labels(target: Any, name: str, shape: tuple[int, ...]) -> Any:
+    """Integer class labels of shape ``shape[:-1]``, each checked to be a class: a plain
+    array, or under `vmap` a batched one (every example's labels are checked)."""
+    labels = target if isinstance(target, np.ndarray) else cr.stop_gradient(target)
+    if not hasattr(labels, "shape"):
+        labels = np.asarray(labels)
+    values = plain(labels)
+    if values.dtype.kind not in "iu":
+        raise TypeError(f"{name}: class labels must be integers, got dtype {values.dtype}.")
+    if tuple(labels.shape) != shape[:-1]:
         raise ValueError(
             f"{name}: integer labels must have shape logits.shape[:-1] = {shape[:-1]} "
-            f"(logits {shape}, classes on the last axis), got {labels.shape}."
+            f"(logits {shape}, classes on the last axis), got {tuple(labels.shape)}."
         )
     n_classes = shape[-1]
-    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-        bad = labels[(labels < 0) | (labels >= n_classes)].flat[0]
+    if values.size and (values.min() < 0 or values.max() >= n_classes):
+        bad = values[(values < 0) | (values >= n_classes)].flat[0]
         raise ValueError(
             f"{name}: label {bad} is out of range: labels must lie in [0, {n_classes}) for "
             f"{n_classes} classes."
@@ -298,7 +305,12 @@ def _labels_loss(
     """
     labels = _labels(target, name, shape)
     n_classes = shape[-1]
-    coef = np.eye(n_classes, dtype=dtype)[labels]
+    if isinstance(labels, np.ndarray):
+        coef = np.eye(n_classes, dtype=dtype)[labels]
+        total = labels.size if weight is None else cnp.sum(weight[labels])
+    else:  # batched labels (under vmap): the one-hot rows by comparison, batch kept
+        coef = (cnp.expand_dims(labels, -1) == np.arange(n_classes)).astype(dtype)
+        total = labels.size if weight is None else cnp.sum(coef * weight)  # Σ_i w_{y_i}
     if weight is not None:
         coef = coef * weight
     if smoothing:
@@ -306,7 +318,7 @@ def _labels_loss(
         coef = (1.0 - smoothing) * coef + (smoothing / n_classes) * smooth
     loss = per_sample(coef)
     if reduction == "mean" and labels.size:
-        return cnp.sum(loss) / (labels.size if weight is None else cnp.sum(weight[labels]))
+        return cnp.sum(loss) / total
     return _reduce(loss, reduction)
 
 
@@ -348,6 +360,16 @@ defvjp(
     lambda g, ans, logits, coef: g[..., None] * -special.log_softmax(logits, axis=-1),
 )
 defjvp_joint(_softmax_xent, _xent_jvp)
+
+
+def _xent_batch(args: list[Any], dims: list[Any]) -> tuple[Any, int]:
+    """`vmap` of the cross entropy, a sum over the class axis (the last): the batch goes in
+    front, one more leading axis of samples."""
+    (logits, coef), d = aligned(args, dims, front=True)
+    return _softmax_xent(logits, coef), d
+
+
+defbatch(_softmax_xent, _xent_batch)
 
 
 def cross_entropy(

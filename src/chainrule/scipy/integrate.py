@@ -42,6 +42,7 @@ RuntimeError rather than return an inaccurate solution.
 from __future__ import annotations
 
 import dataclasses
+import math
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -52,8 +53,10 @@ import scipy.integrate as si
 import chainrule as cr
 import chainrule.numpy as cnp
 from chainrule import tree
+from chainrule.core.batching import defbatch
 from chainrule.core.primitive import defjvp_joint, primitive
 from chainrule.core.trace import Tracer
+from chainrule.numpy.rules.common import at_front, batch_size, shape_of, to_front
 
 __all__ = ["OdeResult", "odeint", "solve_ivp"]
 
@@ -246,6 +249,104 @@ def _jvp(
 _solve = primitive(_solve_impl, "ode solution", real_only=True)  # complex states: not yet
 _solve.vjp_all = _vjp  # one adjoint solve gives every cotangent at once
 defjvp_joint(_solve, _jvp)
+
+
+# ------------------------------------------------------------------ batching (vmap)
+
+_DEFAULT_TOLERANCES = {"odeint": (1.49012e-8, 1.49012e-8), "solve_ivp": (1e-3, 1e-6)}
+_STEP_OPTIONS = ("h0", "hmax", "hmin", "first_step", "max_step", "min_step")  # in time units
+
+
+def _stacked_solver(solver: _Solver, size: int) -> _Solver:
+    """`solver` for `size` systems stacked into one, each example's error test kept.
+
+    The solvers accept a step when a norm of the scaled local error is below 1; for the
+    stacked state an RMS norm averages the examples, so one of them could miss its own
+    tolerance by up to ``sqrt(size)``. Dividing rtol and atol by ``sqrt(size)`` makes the
+    sum of the examples' squared norms at most 1: every example's own test holds (and
+    more than holds under a max norm). Per-component tolerances are repeated per example.
+    """
+    options = dict(solver.options)
+    scale = math.sqrt(size)
+    for key, default in zip(("rtol", "atol"), _DEFAULT_TOLERANCES[solver.name], strict=True):
+        value = np.asarray(default if options.get(key) is None else options[key], np.float64)
+        value = value / scale
+        options[key] = tuple(np.tile(value, size).tolist()) if value.ndim else float(value)
+    return _Solver(solver.name, tuple(options.items()))
+
+
+def _stacked_rhs(rhs: Rhs, size: int, n: int, in_axes: tuple[Any, ...]) -> Rhs:
+    """The right-hand side of `size` systems stacked in one state of ``size * n``: `rhs`
+    mapped over the examples (the extra arguments per example or shared, as `in_axes`)."""
+    per_example = cr.vmap(rhs, in_axes=in_axes)
+
+    def stacked(y: Any, s: Any, *leaves: Any) -> Any:
+        return cnp.ravel(per_example(cnp.reshape(y, (size, n)), s, *leaves))
+
+    return stacked
+
+
+def _on_own_clock(rhs: Rhs) -> Rhs:
+    """`rhs` of one segment ``[start, start + length]`` of an example's times, on a clock
+    ``τ`` from 0 to 1: ``dy/dτ = length f(y, start + τ length)``."""
+
+    def f(y: Any, tau: Any, start: Any, length: Any, *leaves: Any) -> Any:
+        return length * rhs(y, start + tau * length, *leaves)
+
+    return f
+
+
+def _solve_batch(
+    args: list[Any], dims: list[Any], *, rhs: Rhs, solver: _Solver, t_end: Any
+) -> tuple[Any, int]:
+    """`vmap` of the solution: the examples' states stacked into one system, solved once by
+    SciPy (see `_stacked_solver` for the tolerances). Output times shared by the examples
+    are the solver's; each example's own times are segments between consecutive outputs,
+    solved together on a common clock from 0 to 1 (one solve per segment)."""
+    y0, t, *leaves = args
+    dy0, dt, *dleaves = dims
+    size = batch_size(args, dims)
+    y0 = at_front(y0, dy0, size)
+    n = shape_of(y0)[-1]
+    leaves = [to_front(x, d) for x, d in zip(leaves, dleaves, strict=True)]
+    axes = tuple(None if d is None else 0 for d in dleaves)
+    stacked = _stacked_solver(solver, size)
+    if dt is None:
+        if isinstance(t_end, Tracer):  # each example's end: it only bounds the solve
+            t_end = None
+        system = _stacked_rhs(rhs, size, n, (0, None, *axes))
+        out = _solve(cnp.ravel(y0), t, *leaves, rhs=system, solver=stacked, t_end=t_end)
+        return cnp.reshape(out, (shape_of(t)[0], size, n)), 1
+    options = dict(solver.options)
+    given = [k for k in _STEP_OPTIONS if options.get(k)]
+    if given:
+        raise TypeError(
+            f"chainrule.vmap of {solver.name}: the output times differ between examples, so "
+            f"the step-size options {given} (in units of time) cannot hold for every example "
+            "at once. Leave them at their defaults, or map over the other arguments only "
+            "(in_axes None for the times)."
+        )
+    t = to_front(t, dt)
+    system = _stacked_rhs(_on_own_clock(rhs), size, n, (0, None, 0, 0, *axes))
+    clock = np.array([0.0, 1.0])
+    rows = [y0]
+    for i in range(shape_of(t)[1] - 1):
+        start, length = t[:, i], t[:, i + 1] - t[:, i]
+        out = _solve(
+            cnp.ravel(rows[-1]),
+            clock,
+            start,
+            length,
+            *leaves,
+            rhs=system,
+            solver=stacked,
+            t_end=None,
+        )
+        rows.append(cnp.reshape(out[-1], (size, n)))
+    return cnp.stack(rows, axis=1), 0
+
+
+defbatch(_solve, _solve_batch)
 
 
 # ------------------------------------------------------------------ public functions

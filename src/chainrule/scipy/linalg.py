@@ -58,6 +58,7 @@ The rules:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -65,9 +66,21 @@ import numpy as np
 import scipy.linalg as sl
 
 from chainrule import numpy as cnp
+from chainrule.core.batching import defbatch
 from chainrule.core.primitive import Primitive, defjvp, defjvp_joint, defvjp, primitive
-from chainrule.core.trace import Tracer, primal
-from chainrule.numpy.rules.common import conj_if_complex, lift, ndim_of, shape_of, unbroadcast
+from chainrule.core.trace import Tracer, plain, primal
+from chainrule.numpy.rules.common import (
+    aligned,
+    at_front,
+    batch_size,
+    conj_if_complex,
+    elementwise_batch,
+    lift,
+    ndim_of,
+    nondiff,
+    shape_of,
+    unbroadcast,
+)
 from chainrule.numpy.rules.linalg import _mask, _mT
 
 __all__ = [
@@ -140,6 +153,24 @@ def _over_batch(fun: Callable[..., Any], *cores: int) -> Callable[..., Any]:
     return batched
 
 
+def _stacks_batch(prim: Primitive) -> Callable[..., Any]:
+    """The batching rule of a function of stacks of matrices (or vectors), leading axes
+    broadcast as SciPy 1.16+ batches them: the batch becomes one more leading axis."""
+    return elementwise_batch(prim, front=True)
+
+
+def _front(fn: Callable[..., Any], args: list[Any], dims: list[Any], **kw: Any) -> Any:
+    """`vmap` of a plain check or index function of stacks (see `nondiff`): the batch goes
+    in front, one more stack axis."""
+    args, d = aligned(args, dims, front=True)
+    return fn(*args, **kw), d
+
+
+def _every(x: Any) -> np.ndarray:
+    """Every value of `x`, all examples of a batch together: for checks that raise."""
+    return np.asarray(plain(x))
+
+
 def _stacked(*arrays: tuple[Any, int]) -> bool:
     """Whether SciPy batches a call: an ``(array, core rank)`` pair has leading axes."""
     return any(ndim_of(x) > core for x, core in arrays)
@@ -194,13 +225,21 @@ def _frechet(f: Primitive, a: Any, e: Any) -> Any:
     return f(big)[..., :n, n:]
 
 
+@functools.partial(nondiff, batch=_front)
+def _singular(a: Any) -> Any:
+    """Per matrix of a stack: whether an eigenvalue is 0 to working precision."""
+    values = np.abs(np.linalg.eigvals(a))
+    n = values.shape[-1]
+    if not n:
+        return np.zeros(values.shape[:-1], bool)
+    return values.min(-1) <= n * np.finfo(values.dtype).eps * values.max(-1)
+
+
 def _differentiable_at(name: str, a: Any) -> Any:
     """`a` itself, after checking that it is not singular to working precision: the Fréchet
     derivative of ``sqrtm`` and ``logm`` does not exist at a zero eigenvalue (it is
     infinite), and near one the block matrix would return a huge, meaningless number."""
-    values = np.abs(np.linalg.eigvals(primal(a)))
-    n = values.shape[-1]
-    if n and np.any(values.min(-1) <= n * np.finfo(values.dtype).eps * values.max(-1)):
+    if np.any(_every(_singular(a))):
         raise np.linalg.LinAlgError(
             f"chainrule.scipy.linalg.{name}: the matrix is singular (an eigenvalue is 0 to "
             f"working precision), where the derivative of {name} does not exist (it is "
@@ -229,6 +268,7 @@ def _matrix_function(name: str, fun: Callable[[Any], Any], singular_ok: bool) ->
     prim = primitive(impl, name)
     defvjp(prim, lambda g, ans, a: _frechet(prim, _mT(at(a)), g))
     defjvp(prim, lambda t, ans, a: _frechet(prim, at(a), t))
+    defbatch(prim, _stacks_batch(prim))
     return prim
 
 
@@ -359,6 +399,20 @@ defvjp(
     lambda g, ans, a, b, q: unbroadcast(_sylvester_adjoint(g, a, b), q),
 )
 defjvp_joint(_sylvester, _sylvester_jvp)
+defbatch(_sylvester, _stacks_batch(_sylvester))
+
+
+@functools.partial(nondiff, batch=_front)
+def _resonant(a: Any, b: Any) -> Any:
+    """Per pair of matrices of the stacks: whether `a` and ``-b`` share an eigenvalue to
+    working precision (``AX + XB = Q`` is then singular)."""
+    la, lb = np.linalg.eigvals(a), np.linalg.eigvals(b)
+    n, m = la.shape[-1], lb.shape[-1]
+    if not (n and m):
+        return np.zeros(np.broadcast_shapes(la.shape[:-1], lb.shape[:-1]), bool)
+    scale = np.abs(la).max(-1) + np.abs(lb).max(-1)
+    gap = np.abs(la[..., :, None] + lb[..., None, :]).min((-2, -1))
+    return gap <= (n + m) * np.finfo(la.real.dtype).eps * scale
 
 
 def _uniquely_solvable(name: str, a: Any, b: Any, q: Any) -> None:
@@ -374,13 +428,7 @@ def _uniquely_solvable(name: str, a: Any, b: Any, q: Any) -> None:
             f"shape {shape_of(a)} and b of shape {shape_of(b)}"
         )
     _batch_shape(name, shape_of(a)[:-2], shape_of(b)[:-2], shape_of(q)[:-2])
-    la, lb = np.linalg.eigvals(primal(a)), np.linalg.eigvals(primal(b))
-    n, m = la.shape[-1], lb.shape[-1]
-    if not (n and m):
-        return
-    scale = np.abs(la).max(-1) + np.abs(lb).max(-1)
-    gap = np.abs(la[..., :, None] + lb[..., None, :]).min((-2, -1))
-    if np.any(gap <= (n + m) * np.finfo(la.real.dtype).eps * scale):
+    if np.any(_every(_resonant(a, b))):
         raise np.linalg.LinAlgError(
             f"chainrule.scipy.linalg.{name}: the equation is singular (a and -b share an "
             "eigenvalue to working precision), so it has no unique solution to "
@@ -492,6 +540,7 @@ def _tri_impl(a: Any, b: Any, **params: Any) -> Any:
 _tri = primitive(_tri_impl, "solve_triangular")
 defvjp(_tri, _tri_vjp_a, _tri_vjp_b)
 defjvp_joint(_tri, _tri_jvp)
+defbatch(_tri, _stacks_batch(_tri))  # one matrix, a batch of right-hand sides: one solve
 
 
 def solve_triangular(
@@ -607,7 +656,7 @@ def _permutation(piv: np.ndarray) -> np.ndarray:
 def _lu_parts(lu: Any) -> tuple[Any, Any]:
     """``L`` (unit lower) and ``U`` from SciPy's combined ``lu``; ``U`` must be invertible."""
     n = shape_of(lu)[-1]
-    if np.any(np.diagonal(primal(lu), axis1=-2, axis2=-1) == 0):
+    if np.any(_every(cnp.diagonal(primal(lu), axis1=-2, axis2=-1)) == 0):
         raise np.linalg.LinAlgError(
             "chainrule.scipy.linalg.lu_factor: a pivot is 0 (the matrix is singular); the "
             "derivative of the LU factors is computed through U⁻¹ and is not available here."
@@ -634,6 +683,26 @@ defvjp(_lu, _lu_vjp, None)
 defjvp(_lu, _lu_jvp)
 
 
+def _lu_batch(args: list[Any], dims: list[Any]) -> tuple[Any, int]:
+    """The factors of a batch of matrices with their row orders, the batch in front of both
+    (not broadcast together: `perm` has one axis fewer)."""
+    size = batch_size(args, dims)
+    a, perm = (at_front(x, d, size) for x, d in zip(args, dims, strict=True))
+    return _lu(a, perm), 0
+
+
+defbatch(_lu, _lu_batch)
+
+
+@functools.partial(nondiff, batch=_front)
+def _pivots(a: Any, check_finite: bool = True) -> Any:
+    """LAPACK's pivots of `a` (a stack), an index array: batched under `vmap`."""
+    return _lu_factor(a, check_finite=check_finite)[1]
+
+
+_row_order = nondiff(_permutation, batch=_front)  # per example under vmap
+
+
 def lu_factor(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> Any:
     """`scipy.linalg.lu_factor`: ``(lu, piv)``; ``lu`` differentiable, ``piv`` plain.
 
@@ -649,8 +718,8 @@ def lu_factor(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> A
     if not _traced(a):
         return sl.lu_factor(a, overwrite_a, check_finite)
     _square("lu_factor", a)
-    piv = _lu_factor(primal(a), check_finite=check_finite)[1]
-    return _results(_stacked((a, 2)), _lu(a, _permutation(piv)), piv)
+    piv = _pivots(a, check_finite=check_finite)
+    return _results(_stacked((a, 2)), _lu(a, _row_order(piv)), piv)
 
 
 def lu_solve(
@@ -666,7 +735,7 @@ def lu_solve(
     if not _traced(lu, b):
         return sl.lu_solve(lu_and_piv, b, trans, overwrite_b, check_finite)
     _square("lu_solve", lu, "lu")
-    perm = _permutation(piv)
+    perm = _row_order(piv)
     transposed = _transposed(trans, "lu_solve")
     if transposed and trans in (2, "C"):  # Aᴴ x = b: the transpose of conj(A)'s system
         lu = conj_if_complex(lu)

@@ -27,9 +27,18 @@ import numpy as np
 import scipy.signal as ss
 
 from chainrule import numpy as cnp
+from chainrule.core.batching import defbatch
 from chainrule.core.primitive import defjvp_joint, defvjp, primitive
-from chainrule.core.trace import Tracer, primal
-from chainrule.numpy.rules.common import batch_ndim, conj_if_complex, ndim_of, shape_of, unbroadcast
+from chainrule.core.trace import Tracer
+from chainrule.numpy.rules.common import (
+    batch_ndim,
+    conj_if_complex,
+    dtype_of,
+    ndim_of,
+    shape_of,
+    to_front,
+    unbroadcast,
+)
 
 __all__ = ["convolve", "convolve2d", "correlate", "correlate2d", "fftconvolve"]
 
@@ -97,6 +106,27 @@ defvjp(
     lambda g, ans, a, b, method="auto", axes=None: _correlate_back(g, a, b, method, axes),
 )
 defjvp_joint(_full, _full_jvp)
+
+
+def _full_batch(args: list[Any], dims: list[Any], method: str = "auto", axes: Any = None) -> Any:
+    """`vmap` of the full convolution: the batch goes in front, a shared input gets a size-1
+    axis there. Convolving along that axis with a size-1 input copies each example, so a
+    convolution over every axis stays one call of `method`; with both inputs batched the
+    batch must be broadcast, not convolved, which SciPy does only by FFT (`fftconvolve`
+    with `axes`): exact to the FFT's rounding, ``eps log n`` relative to the terms."""
+    (a, b), (da, db) = args, dims
+    rank = ndim_of(a) - (da is not None)
+    a = _lifted(a, 1) if da is None else to_front(a, da)
+    b = _lifted(b, 1) if db is None else to_front(b, db)
+    if axes is None and (da is None or db is None):
+        return _full(a, b, method=method), 0
+    conv = _conv_axes(axes, rank)
+    if not conv:  # scalars: the convolution is the product
+        return a * b, 0
+    return _full(a, b, method=method, axes=_shifted(conv, 1)), 0
+
+
+defbatch(_full, _full_batch)
 
 
 def _traced(*xs: Any) -> bool:
@@ -257,7 +287,7 @@ def _convolve2d_traced(
     out = _convolve_traced(name, in1, kernel, mode, "direct", late)
     if mode == "valid" or not (_traced(fillvalue) or np.any(np.asarray(fillvalue) != 0)):
         return out
-    ones = np.ones(shape_of(in1), np.result_type(primal(in1), primal(kernel)))
+    ones = np.ones(shape_of(in1), np.result_type(dtype_of(in1), dtype_of(kernel)))
     outside = cnp.sum(kernel) - _convolve_traced(name, ones, kernel, mode, "direct", late)
     return out + cnp.reshape(fillvalue, ()) * outside
 

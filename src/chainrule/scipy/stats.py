@@ -54,11 +54,12 @@ import scipy.special as sc
 import chainrule.numpy as cnp
 from chainrule._validate import float_array
 from chainrule.core.primitive import primitive
-from chainrule.core.trace import Tracer, primal
+from chainrule.core.trace import Tracer, plain, primal
 from chainrule.numpy import linalg
-from chainrule.numpy.rules.common import defelementwise
+from chainrule.numpy.rules.common import defelementwise, nondiff
 from chainrule.scipy import special
 from chainrule.scipy.special._gamma import betainc_dab, gammainc_da
+from chainrule.scipy.special._helpers import anywhere, constant, everywhere
 
 __all__ = [
     "bernoulli", "beta", "binom", "cauchy", "chi2", "dirichlet", "expon", "gamma", "geom",
@@ -76,7 +77,18 @@ _ndtri = special.ndtri  # the inverse of ndtr, for the normal and lognormal ppf
 
 
 def _plain(v: Any) -> Any:
-    return np.asarray(primal(v))
+    """`v` without derivatives, for masks: under `vmap` still batched (one mask per example)."""
+    return constant(v)
+
+
+def _differentiated(v: Any) -> bool:
+    """Whether `v` carries a derivative (a value that is only batched, under `vmap`, does not)."""
+    return isinstance(v, Tracer) and primal(v) is not v
+
+
+def _every(v: Any) -> np.ndarray:
+    """Every value of `v`, all examples of a batch together: for input checks, not masks."""
+    return np.asarray(plain(v))
 
 
 def _weak(value: Any, name: str, where: str) -> Any:
@@ -89,7 +101,7 @@ def _weak(value: Any, name: str, where: str) -> Any:
 def _common(values: list[Any]) -> list[Any]:
     """Plain values as arrays of the common float type, Python numbers counting weakly as
     NumPy's do (float32 `x` with ``loc=0`` stays float32); traced values unchanged."""
-    dtype = np.result_type(*(primal(v) for v in values))
+    dtype = np.result_type(*(v.dtype if isinstance(v, Tracer) else v for v in map(primal, values)))
     return [v if isinstance(v, Tracer) else np.asarray(v, dtype) for v in values]
 
 
@@ -104,7 +116,7 @@ def _guarded(f: Callable[..., Any], args: list[Any], safe: list[float], ok: Any,
     taken brings neither a warning nor a NaN into a derivative.
     """
     with np.errstate(divide="ignore"):  # log(0) is -inf at the support's edges, silently
-        if np.all(ok):  # the shape of `ok` may lack loc's axes (ppf): broadcast both
+        if everywhere(ok):  # the shape of `ok` may lack loc's axes (ppf): broadcast both
             out = f(*args)
             shape = np.broadcast_shapes(cnp.shape(out), ok.shape)
             return out if cnp.shape(out) == shape else cnp.broadcast_to(out, shape)
@@ -115,7 +127,7 @@ def _guarded(f: Callable[..., Any], args: list[Any], safe: list[float], ok: Any,
 def _refuse_traced(family: Any, method: str, names: tuple[str, ...], values: list[Any]) -> None:
     """A clear error where one of `names` (a count, whose cdf is a step function) is traced."""
     for name, value in zip(family.params, values, strict=False):
-        if name in names and isinstance(value, Tracer):
+        if name in names and _differentiated(value):
             raise TypeError(
                 f"chainrule.scipy.stats.{family.name}.{method} is not differentiable in its "
                 f"shape parameter {name!r} (a count): pass {name} as a plain value, or wrap "
@@ -358,14 +370,14 @@ class _Discrete(_Family):
         k = float_array(k, "k", where)
         *shapes, loc = self._bind(called, args, kwds)
         for name, v in (("k", k), ("loc", loc)):
-            if isinstance(v, Tracer):
+            if _differentiated(v):
                 raise TypeError(f"{where}: {name} is discrete and has no derivative; pass a "
                                 "plain value (differentiate in the shape parameters instead)")  # fmt: skip
         if method != "logpmf":
             _refuse_traced(self, called, self.plain_cdf, shapes)
         # k is a whole number: it takes the shape parameters' float type, not its own
         shapes = _common(shapes)
-        kk = (np.asarray(k) - np.asarray(loc)).astype(_dtype(*shapes))
+        kk = (_plain(k) - _plain(loc)).astype(_dtype(*shapes))
         plain = [_plain(s) for s in shapes]
         valid = self.valid(*plain) & ~np.isnan(kk)
         if method == "logpmf":
@@ -430,8 +442,8 @@ class _Discrete(_Family):
         q, *params = _common(
             [float_array(q, "q", f"{self.name}.ppf"), *self._bind("ppf", args, kwds)]
         )
-        out = getattr(scipy.stats, self.name).ppf(*(_plain(v) for v in (q, *params)))
-        return np.asarray(out).astype(_dtype(q, *params))
+        out = nondiff(getattr(scipy.stats, self.name).ppf)(q, *params)  # batched by vmap
+        return out.astype(_dtype(q, *params))
 
     def logsf(self, k: Any, *args: Any, **kwds: Any) -> Any:
         """``log P(X > k)``.
@@ -520,13 +532,13 @@ def _t_cdf_ddf(df: Any, z: Any) -> Any:
     """
     zp = _plain(z)
     zero = zp == 0
-    z_ = cnp.where(zero, 1.0, z) if np.any(zero) else z
+    z_ = cnp.where(zero, 1.0, z) if anywhere(zero) else z
     u, w = z_ * z_ / (df + z_ * z_), df / (df + z_ * z_)
     small_u = np.abs(zp) * np.abs(zp) < _plain(df)  # u < 1/2
     u_side = -betainc_dab(0.5, 0.5 * df, cnp.where(small_u, u, 0.25), da=0, db=1)
     w_side = betainc_dab(0.5 * df, 0.5, cnp.where(small_u, 0.25, w), da=1, db=0)
     odd = -np.sign(zp) * 0.25 * cnp.where(small_u, u_side, w_side)
-    if np.any(zero):
+    if anywhere(zero):
         h = 0.5 * df
         slope = (special.digamma(h) - special.digamma(h + 0.5)) / (
             2.0 * cnp.sqrt(df) * special.beta(0.5, h)
@@ -693,7 +705,7 @@ geom = _Discrete(
 
 def _nbinom_logcdf(k: Any, n: Any, p: Any) -> Any:
     """SciPy's: ``log(cdf)``, or ``log1p(-I_{1-p}(k + 1, n))`` where the cdf is over 1/2."""
-    high = sc.betainc(_plain(n), _plain(k) + 1.0, _plain(p)) > 0.5
+    high = special.betainc(_plain(n), _plain(k) + 1.0, _plain(p)) > 0.5
     return cnp.where(
         high, cnp.log1p(-_betainc(k + 1.0, n, 1.0 - p)), cnp.log(_betainc(n, k + 1.0, p))
     )
@@ -728,19 +740,19 @@ class _Dirichlet:
     def logpdf(self, x: Any, alpha: Any) -> Any:
         x = float_array(x, "x", "dirichlet.logpdf")
         alpha = float_array(alpha, "alpha", "dirichlet.logpdf")
-        k = _plain(alpha).shape
-        if len(k) != 1 or np.any(_plain(alpha) <= 0):
+        k = tuple(cnp.shape(alpha))
+        if len(k) != 1 or np.any(_every(alpha) <= 0):
             raise ValueError(f"dirichlet.logpdf: alpha must be a vector of positive numbers, "
                              f"got shape {k}")  # fmt: skip
         if cnp.shape(x)[0] == k[0] - 1:  # SciPy completes the last component
             x = cnp.concatenate([x, 1.0 - cnp.sum(x, axis=0, keepdims=True)], axis=0)
-        xp = _plain(x)
-        if xp.shape[0] != k[0] or xp.min() < 0 or xp.max() > 1:
+        shape, xs = tuple(cnp.shape(x)), _every(x)
+        if shape[0] != k[0] or xs.min() < 0 or xs.max() > 1:
             raise ValueError(f"dirichlet.logpdf: x must hold {k[0]} (or {k[0] - 1}) components "
-                             f"in [0, 1] along its first axis, got shape {xp.shape}")  # fmt: skip
-        if np.any(np.abs(xp.sum(axis=0) - 1.0) > 1e-9):
+                             f"in [0, 1] along its first axis, got shape {shape}")  # fmt: skip
+        if np.any(np.abs(_every(cnp.sum(_plain(x), axis=0)) - 1.0) > 1e-9):
             raise ValueError("dirichlet.logpdf: the components of x must sum to 1")
-        a = cnp.reshape(alpha, k + (1,) * (xp.ndim - 1))
+        a = cnp.reshape(alpha, k + (1,) * (len(shape) - 1))
         log_b = cnp.sum(special.gammaln(alpha)) - special.gammaln(cnp.sum(alpha))
         return cnp.sum(special.xlogy(a - 1.0, x), axis=0) - log_b
 
@@ -773,7 +785,7 @@ class _MultivariateNormal:
             _weak(cov, "cov", where),
         ])  # fmt: skip
         # SciPy's dimension: the mean's size, else the covariance's, else 1
-        dim = np.size(_plain(mean)) if given else _plain(cov).shape[0] if cnp.ndim(cov) else 1
+        dim = _plain(mean).size if given else cnp.shape(cov)[0] if cnp.ndim(cov) else 1
         eye = np.eye(dim, dtype=_dtype(x, mean, cov))
         mean = mean + np.zeros(dim, eye.dtype)  # a number means that value in every component
         if cnp.ndim(cov) < 2:
@@ -781,8 +793,9 @@ class _MultivariateNormal:
         if cnp.shape(cov) != (dim, dim):
             raise ValueError(f"{where}: cov must be ({dim}, {dim}) for a mean of {dim} "
                              f"components, got shape {cnp.shape(cov)}")  # fmt: skip
-        eig = np.linalg.eigvalsh(_plain(cov))
-        if eig.min() <= dim * np.finfo(eig.dtype).eps * max(eig.max(), 0.0):
+        eig = linalg.eigvalsh(_plain(cov))  # per example under vmap
+        low, high = cnp.min(eig, axis=-1), cnp.maximum(cnp.max(eig, axis=-1), 0.0)
+        if np.any(_every(low <= dim * np.finfo(_dtype(eig)).eps * high)):
             raise ValueError(
                 f"{where}: cov is singular or not positive definite; a degenerate normal "
                 + (
@@ -835,11 +848,11 @@ class _Multinomial:
 
     def logpmf(self, x: Any, n: Any, p: Any) -> Any:
         where = "multinomial.logpmf"
-        if isinstance(x, Tracer) or isinstance(n, Tracer):
+        if _differentiated(x) or _differentiated(n):
             raise TypeError(f"{where}: x and n are counts and have no derivative; pass plain "
                             "values (differentiate in p instead)")  # fmt: skip
-        x = np.asarray(x, float)
-        n = np.asarray(n).astype(int).astype(float)  # SciPy truncates n to an integer
+        x = _plain(x).astype(float)  # counts: data (batched under vmap), no derivative
+        n = _plain(n).astype(int).astype(float)  # SciPy truncates n to an integer
         p = float_array(p, "p", where)
         x, n = x.astype(_dtype(p)), n.astype(_dtype(p))  # counts take p's float type
         head = p[..., :-1]

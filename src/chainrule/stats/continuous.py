@@ -16,7 +16,9 @@ import scipy.special as sc
 
 import chainrule.numpy as cnp
 from chainrule import tree
+from chainrule.core.batching import defbatch
 from chainrule.extend import defjvp, defvjp, primitive
+from chainrule.numpy.rules.common import elementwise_batch
 from chainrule.scipy import special
 from chainrule.stats.distribution import Distribution, _show, _spd
 
@@ -264,6 +266,8 @@ defvjp(_gammainc, None, lambda g, ans, a, y: g * _gamma_density(a, y))
 defjvp(_gammainc, None, lambda t, ans, a, y: t * _gamma_density(a, y))
 defvjp(_betainc, None, None, lambda g, ans, a, b, x: g * _beta_density(a, b, x))
 defjvp(_betainc, None, None, lambda t, ans, a, b, x: t * _beta_density(a, b, x))
+defbatch(_gammainc, elementwise_batch(_gammainc))
+defbatch(_betainc, elementwise_batch(_betainc))
 
 
 @tree.register_dataclass

@@ -91,7 +91,7 @@ class Binomial(Distribution):
 
     def _log_prob(self, x: Any) -> Any:
         n, p = self.n, self.p
-        log_choose = sc.gammaln(n + 1.0) - sc.gammaln(x + 1.0) - sc.gammaln(n - x + 1.0)
+        log_choose = sc.gammaln(n + 1.0) - special.gammaln(x + 1.0) - special.gammaln(n - x + 1.0)
         return log_choose + special.xlogy(x, p) + special.xlog1py(n - x, -p)
 
     def _cdf(self, x: Any) -> Any:
@@ -133,7 +133,7 @@ class Poisson(Distribution):
     discrete: ClassVar[bool] = True
 
     def _log_prob(self, x: Any) -> Any:
-        return special.xlogy(x, self.rate) - self.rate - sc.gammaln(x + 1.0)
+        return special.xlogy(x, self.rate) - self.rate - special.gammaln(x + 1.0)
 
     def _last(self) -> int:
         """A count past which the pmf is below 1e-30: 12 standard deviations above the mean + 40."""
@@ -192,7 +192,7 @@ class Categorical(Distribution):
         return self.probs.shape[-1]
 
     def _log_prob(self, x: Any) -> Any:
-        return cnp.log(cnp.take(self.probs, np.asarray(x).astype(np.intp)))
+        return cnp.log(cnp.take(self.probs, x.astype(np.intp)))  # x: an array, or a batch
 
     def _cdf(self, x: Any) -> Any:
         return self._cdf_by_sum(x, self.probs.shape[-1] - 1)

@@ -20,12 +20,18 @@ from chainrule._seed import rng_from
 from chainrule._validate import count, float_array
 from chainrule.core.trace import Tracer, primal
 from chainrule.scipy import special
+from chainrule.scipy.special._helpers import anywhere, constant, everywhere
 
 Rng = int | np.random.Generator | None
 
 
 def _is_traced(x: Any) -> bool:
     return isinstance(x, Tracer)
+
+
+def _differentiated(x: Any) -> bool:
+    """Whether `x` carries a derivative (data that is only batched, under `vmap`, does not)."""
+    return isinstance(x, Tracer) and primal(x) is not x
 
 
 def _show(v: Any) -> str:
@@ -228,7 +234,7 @@ class Distribution:
         -1.495923
         """
         x = float_array(x, "x", f"{type(self).__name__}.log_prob")
-        if self.discrete and _is_traced(x):
+        if self.discrete and _differentiated(x):
             raise TypeError(
                 f"{type(self).__name__}.log_prob: x is discrete and cannot be differentiated; "
                 "pass plain values (differentiate with respect to the parameters instead)"
@@ -238,13 +244,13 @@ class Distribution:
         # Outside the support (and at NaN) evaluate at a safe point, then overwrite: no
         # warnings, and no NaN leaking into derivatives through the branch not taken.
         support = _SUPPORTS[self.support]
-        plain_x = np.asarray(primal(x))
+        plain_x = constant(x)  # batched under vmap: one mask per example
         inside = support.contains(plain_x, self._bound)
-        if np.all(inside):
+        if everywhere(inside):
             return self._log_prob(x)
         out = cnp.where(inside, self._log_prob(cnp.where(inside, x, support.safe)), -cnp.inf)
         nan = np.isnan(plain_x)
-        return cnp.where(nan, np.nan, out) if nan.any() else out
+        return cnp.where(nan, np.nan, out) if anywhere(nan) else out
 
     def _log_prob(self, x: Any) -> Any:
         raise NotImplementedError
@@ -266,7 +272,7 @@ class Distribution:
         0.632121
         """
         x = float_array(x, "x", f"{type(self).__name__}.cdf")
-        if self.discrete and _is_traced(x):
+        if self.discrete and _differentiated(x):
             raise TypeError(f"{type(self).__name__}.cdf: x is discrete; pass plain values")
         return self._cdf(x)
 
@@ -301,11 +307,12 @@ class Distribution:
         raise NotImplementedError
 
     def _plain(self, name: str) -> Any:
-        return np.asarray(primal(getattr(self, name)))
+        """Parameter `name` without derivatives (under `vmap` still batched, for masks)."""
+        return constant(getattr(self, name))
 
     def _noise(self, draw: Callable[..., Any], n: int) -> Any:
         """Parameter-free noise of shape ``(n,) + batch_shape`` in the parameters' dtype."""
-        dtype = np.result_type(*(self._plain(p) for p in self.constraints), np.float32)
+        dtype = np.result_type(*(self._plain(p).dtype for p in self.constraints), np.float32)
         return draw((n, *self.batch_shape)).astype(dtype, copy=False)
 
     # --- finite sums over a discrete support ---------------------------------------------

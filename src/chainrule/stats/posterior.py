@@ -8,7 +8,8 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule._validate import float_array
-from chainrule.core.trace import primal
+from chainrule.core.trace import plain
+from chainrule.scipy.special._helpers import constant
 from chainrule.stats.continuous import Beta
 
 
@@ -40,13 +41,13 @@ def bayes(prior: Any, likelihood: Any) -> Any:
             f"bayes: likelihood has {likelihood.shape[0]} rows but there are {prior.shape[0]} "
             "hypotheses in the prior; rows of likelihood are hypotheses"
         )
-    p, lik = np.asarray(primal(prior)), np.asarray(primal(likelihood))
-    if np.any(p < 0) or not p.sum() > 0 or np.any(lik < 0):
+    p, lik = constant(prior), constant(likelihood)  # under vmap: per example
+    if np.any(plain(p < 0)) or not np.all(plain(cnp.sum(p) > 0)) or np.any(plain(lik < 0)):
         raise ValueError("bayes: prior and likelihood must be non-negative, prior not all 0")
     weights = prior if len(likelihood.shape) == 1 else prior[:, None]
     joint = weights * likelihood
     evidence = cnp.sum(joint, axis=0)
-    if np.any(np.asarray(primal(evidence)) == 0):
+    if np.any(plain(evidence) == 0):
         raise ValueError("bayes: some data have probability 0 under every hypothesis")
     return joint / evidence
 

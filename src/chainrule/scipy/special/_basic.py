@@ -12,9 +12,11 @@ import numpy as np
 import scipy.special as sc
 
 from chainrule import numpy as cnp
+from chainrule.core.batching import defbatch
 from chainrule.core.primitive import Primitive, defjvp, defjvp_joint, defvjp, primitive
 from chainrule.core.trace import Tracer, primal
 from chainrule.numpy.rules.common import (
+    aligned,
     batch_ndim,
     defelementwise,
     lift,
@@ -24,7 +26,7 @@ from chainrule.numpy.rules.common import (
     unbroadcast,
 )
 
-from ._helpers import in_dtype_of_x
+from ._helpers import anywhere, constant, in_dtype_of_x
 
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 HALF_SQRT_PI = 0.5 * math.sqrt(math.pi)
@@ -69,8 +71,8 @@ def _xlog_rules(log_fn: Callable[[Any], Any], pole: float) -> tuple[Callable[...
 
     def masked(partial: Callable[[Any, Any], Any]) -> Callable[..., Any]:
         def rule(g: Any, ans: Any, x: Any, y: Any) -> Any:
-            mask = (primal(x) == 0) & (primal(y) <= pole)
-            if not np.any(mask):
+            mask = np.logical_and(constant(x) == 0, constant(y) <= pole)
+            if not anywhere(mask):
                 return g * partial(x, y)
             return g * cnp.where(mask, 0.0, partial(x, cnp.where(mask, pole + 1.0, y)))
 
@@ -107,9 +109,12 @@ def _lse_partials(
     if b is not None and not isinstance(b, Tracer):
         # Constant weights 0 drop their entries (as SciPy): a huge one must not swamp the rest.
         a = cnp.where(np.broadcast_to(b, full) != 0, a, -np.inf)
-    av = np.asarray(primal(a))
-    m = np.max(av, axis=axes, keepdims=True) if av.size else np.zeros(kept, av.dtype)
-    m = np.where(np.isfinite(m), m, 0).astype(av.dtype)
+    av = constant(a)
+    if not av.size:
+        m = np.zeros(kept, av.dtype)
+    else:  # per example under vmap: the shift must not mix examples
+        m = cnp.max(av, axis=axes, keepdims=True)
+        m = cnp.where(cnp.isfinite(m), m, 0).astype(av.dtype)
     e = cnp.exp(a - m)
     total = cnp.sum(e if b is None else e * b, axis=axes, keepdims=True)
     if b is None:
@@ -174,6 +179,28 @@ _def_logsumexp_rules(_logsumexp, signed=False)
 _def_logsumexp_rules(_logsumexp_signed, signed=True)
 
 
+def _batch_axis(axis: Any, rank: int) -> tuple[int, ...]:
+    """`axis` of one example of rank `rank` (None: all of them), past a batch axis in front."""
+    return tuple(ax + 1 for ax in normalize_axes(axis, rank))
+
+
+def _reduction_batch(prim: Primitive, signed: bool = False) -> Callable[..., Any]:
+    """The batching rule of `prim` (the arrays, then `axis`), a softmax or logsumexp over
+    `axis`: the batch goes in front and the axes shift past it; one call for all examples."""
+
+    def rule(args: list[Any], dims: list[Any], *, axis: Any = None, **params: Any) -> Any:
+        rank = max(ndim_of(x) - (d is not None) for x, d in zip(args, dims, strict=True))
+        args, _ = aligned(args, dims, front=True)
+        out = prim(*args, axis=_batch_axis(axis, rank), **params)
+        return out, ((0, 0) if signed else 0)
+
+    return rule
+
+
+defbatch(_logsumexp, _reduction_batch(_logsumexp))
+defbatch(_logsumexp_signed, _reduction_batch(_logsumexp_signed, signed=True))
+
+
 def logsumexp(
     a: Any, axis: Any = None, b: Any = None, keepdims: bool = False, return_sign: bool = False
 ) -> Any:
@@ -231,6 +258,8 @@ def _softmax_apply(v: Any, p: Any, x: Any, axis: Any = None) -> Any:
 
 # log_softmax's Jacobian is ``I - 1 pᵀ`` with ``p = exp(ans)``: forward ``t - <p, t>``,
 # reverse ``g - p Σg``.
+defbatch(softmax, _reduction_batch(softmax))
+defbatch(log_softmax, _reduction_batch(log_softmax))
 defvjp(softmax, _softmax_apply)
 defjvp(softmax, _softmax_apply)
 defvjp(log_softmax, lambda g, y, x, axis=None: g - cnp.exp(y) * _sum_over(g, axis, 0))

@@ -11,11 +11,20 @@ import scipy.special as sc
 
 from chainrule import numpy as cnp
 from chainrule.core.primitive import primitive
-from chainrule.core.trace import Tracer, primal
+from chainrule.core.trace import Tracer
 from chainrule.numpy.rules.common import defelementwise, nondiff
 
 from ._basic import digamma, gammaln, polygamma, xlog1py, xlogy
-from ._helpers import Jet, document, in_dtype_of_x, integer_order, no_closed_form, no_rule
+from ._helpers import (
+    Jet,
+    anywhere,
+    constant,
+    document,
+    in_dtype_of_x,
+    integer_order,
+    no_closed_form,
+    no_rule,
+)
 
 # ------------------------------------------------------------------- gamma and beta families
 
@@ -23,7 +32,17 @@ gamma = primitive(sc.gamma, "gamma")
 loggamma = primitive(sc.loggamma, "loggamma")
 rgamma = primitive(sc.rgamma, "rgamma")
 gammasgn = nondiff(sc.gammasgn)
-bernoulli = nondiff(sc.bernoulli)  # Bernoulli numbers B_0 ... B_n: no derivative in n
+
+
+def _value_shaped(fn: Callable[..., Any], args: list[Any], dims: list[Any], **kw: Any) -> Any:
+    raise TypeError(
+        "chainrule.vmap: scipy.special.bernoulli(n) returns n + 1 numbers, so a batch of n "
+        "would give examples of different lengths; call it on the largest n outside the "
+        "vmap and index the table (B_k = table[k]) inside."
+    )
+
+
+bernoulli = nondiff(sc.bernoulli, _value_shaped)  # B_0 ... B_n: no derivative in n
 beta = primitive(sc.beta, "beta")
 betaln = primitive(sc.betaln, "betaln")
 poch = primitive(sc.poch, "poch")
@@ -49,7 +68,7 @@ def _rgamma_derivative(x: Any) -> Any:
     There ``(1/Γ)' = Γ(1-x) (cos πx - sin πx ψ(1-x) / π)``, finite and smooth through the
     zeros of 1/Γ at ``0, -1, -2, ...`` (``(-1)ⁿ n!`` at ``-n``), where ``-ψ/Γ`` is NaN.
     """
-    left = np.asarray(primal(x)) < 0.5
+    left = constant(x) < 0.5
     xl = cnp.where(left, x, 0.0)
     xr = cnp.where(left, 1.0, x)
     reflected = gamma(1.0 - xl) * (
@@ -361,17 +380,18 @@ def _density_derivative(
     """``∂^orders`` in the parameters of ``exp(log_density(params, x))``, through jets of
     chainrule values (so differentiable again). Where `x` is at the end ``ends[k]`` of the
     support (where ``log x`` is infinite) the limit is 0 if ``params[k] > 1``, else NaN."""
-    xp = np.asarray(primal(x))
-    edge = np.zeros(np.broadcast_shapes(xp.shape, *(np.shape(primal(p)) for p in params)), bool)
-    limit = np.zeros(edge.shape)
+    xp = constant(x)
+    edge: Any = False
+    limit: Any = 0.0
     for e, p in zip(ends, params, strict=False):
-        hit = np.broadcast_to(xp == e, edge.shape)
-        edge = edge | hit
-        limit = np.where(hit & ~(np.asarray(primal(p)) > 1), np.nan, limit)
-    safe = cnp.where(edge, 0.5, x) if np.any(edge) else x
+        hit = xp == e
+        edge = np.logical_or(edge, hit)
+        limit = cnp.where(np.logical_and(hit, np.logical_not(constant(p) > 1)), np.nan, limit)
     jets = [Jet.variable(p, k, orders) for k, p in enumerate(params)]
-    value = log_density(jets, safe).exp(cnp.exp).derivative(orders)
-    return cnp.where(edge, limit, value) if np.any(edge) else value
+    if not anywhere(edge):
+        return log_density(jets, x).exp(cnp.exp).derivative(orders)
+    value = log_density(jets, cnp.where(edge, 0.5, x)).exp(cnp.exp).derivative(orders)
+    return cnp.where(edge, limit, value)
 
 
 def _gamma_log_density(p: list[Jet], x: Any) -> Jet:
@@ -467,8 +487,8 @@ _factorial = primitive(_factorial_impl, "factorial")
 
 def _factorial_rule(g: Any, ans: Any, n: Any) -> Any:
     """``Γ(n+1) ψ(n+1)`` for ``n >= 0``; 0 left of 0, where SciPy's value is constantly 0."""
-    negative = np.asarray(primal(n)) < 0
-    if not np.any(negative):
+    negative = constant(n) < 0
+    if not anywhere(negative):
         return g * ans * digamma(n + 1.0)
     return g * cnp.where(negative, 0.0, ans * digamma(cnp.where(negative, 0.0, n) + 1.0))
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import numpy as cnp
-from chainrule.core.trace import primal
+from chainrule.core.trace import Tracer, primal
 
 
 def in_dtype_of_x(fun: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
@@ -50,6 +50,24 @@ def no_closed_form(name: str, arg: str) -> Callable[..., Any]:
     return no_rule(name, arg, "its derivative there has no closed form implemented")
 
 
+def constant(x: Any) -> Any:
+    """The value of `x` with its derivatives dropped, for masks: a plain array, or under
+    `vmap` a batched value (one example's mask per example), so masks stay per example."""
+    v = primal(x)
+    return v if isinstance(v, Tracer) else np.asarray(v)
+
+
+def anywhere(mask: Any) -> bool:
+    """Whether `mask` (from `constant`) holds somewhere; a batched mask may, so the general
+    branch is taken (a shortcut must never depend on another example's values)."""
+    return isinstance(mask, Tracer) or bool(np.any(mask))
+
+
+def everywhere(mask: Any) -> bool:
+    """Whether `mask` (from `constant`) holds everywhere; never assumed for a batched mask."""
+    return not isinstance(mask, Tracer) and bool(np.all(mask))
+
+
 def near_zero(u: Any, coefficients: tuple[float, ...], exact: Callable[[Any], Any]) -> Any:
     """``exact(u)``, or for ``|u| < 0.1`` the Taylor series with `coefficients` (of u⁰, u¹...).
 
@@ -58,14 +76,14 @@ def near_zero(u: Any, coefficients: tuple[float, ...], exact: Callable[[Any], An
     ``|u| < 0.1``, where `exact` would lose digits to cancellation. `exact` never sees a
     small `u`, so no NaN leaks into higher derivatives.
     """
-    small = np.abs(np.asarray(primal(u))) < 0.1
-    if not np.any(small):
+    small = np.abs(constant(u)) < 0.1
+    if not anywhere(small):
         return exact(u)
     series = 0.0
     near = cnp.where(small, u, 0.0)
     for c in reversed(coefficients):
         series = series * near + c
-    if np.all(small):
+    if everywhere(small):
         return series
     return cnp.where(small, series, exact(cnp.where(small, 1.0, u)))
 

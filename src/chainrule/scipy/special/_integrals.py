@@ -12,11 +12,12 @@ import numpy as np
 import scipy.special as sc
 
 from chainrule import numpy as cnp
+from chainrule.core.batching import defbatch
 from chainrule.core.primitive import Primitive, defjvp_joint, defvjp, primitive
-from chainrule.core.trace import Tracer, primal
-from chainrule.numpy.rules.common import defelementwise
+from chainrule.core.trace import Tracer
+from chainrule.numpy.rules.common import defelementwise, elementwise_batch
 
-from ._helpers import document, in_dtype_of_x, integer_order, near_zero
+from ._helpers import anywhere, constant, document, in_dtype_of_x, integer_order, near_zero
 
 # ------------------------------------------------------------------ exponential integrals
 
@@ -30,8 +31,8 @@ defelementwise(exp1, lambda g, ans, x: g * -cnp.exp(-x) / x)
 
 def _expn_rule(g: Any, ans: Any, n: Any, x: Any) -> Any:
     """``E_n' = -E_{n-1}``, with ``E_0(x) = e^(-x) / x`` (SciPy's ``expn(0, x)``)."""
-    n = np.asarray(primal(n))
-    if not np.any(n == 0):
+    n = constant(n)
+    if not anywhere(n == 0):
         return g * -expn(n - 1, x)
     e0_prime = cnp.exp(-x) * (x + 1.0) / (x * x)
     return g * -cnp.where(n == 0, e0_prime, expn(np.maximum(n - 1, 0), x))
@@ -71,6 +72,7 @@ def _def_pair(prim: Primitive, *derivatives: Callable[[Any], Any]) -> None:
 
     defvjp(prim, vjp)
     defjvp_joint(prim, jvp)
+    defbatch(prim, elementwise_batch(prim))
 
 
 def _sici_impl(x: Any) -> Any:
