@@ -43,7 +43,7 @@ def test_readme_block_is_the_generated_one(entries: list[_coverage.Entry]) -> No
 def test_every_differentiable_function_vmaps_or_says_why(entries: list[_coverage.Entry]) -> None:
     keys = {f"{e.namespace}.{e.name}": e for e in entries}
     unbatched = [k for k, e in keys.items() if e.reverse and not e.vmap]
-    undeclared = [keys[k].errors for k in unbatched if k not in _coverage.NOT_BATCHABLE]
+    undeclared = [keys[k].vmap_errors for k in unbatched if k not in _coverage.NOT_BATCHABLE]
     assert not undeclared, (
         "vmap of the probe fails: give the primitives batching rules, or say why it cannot "
         f"be batched in _coverage.NOT_BATCHABLE: {undeclared}"

@@ -165,7 +165,9 @@ NOT_DIFFERENTIABLE: dict[str, str] = {}
 
 # Differentiable names that `vmap` refuses by nature (a result whose shape depends on the
 # values), with the reason the table gives.
-NOT_BATCHABLE: dict[str, str] = {}
+NOT_BATCHABLE: dict[str, str] = {
+    "numpy.unique": "`vmap`: its length depends on the values (use `sort`)",
+}
 
 # The probe input: distinct entries inside every domain the probes need (0 < x < 1).
 X0 = np.array([0.3, 0.55, 0.7, 0.45])
@@ -441,6 +443,7 @@ class Entry:
     vmap: bool = False
     methods: tuple[str, ...] = ()  # scipy.stats: the methods of the distribution
     errors: tuple[str, ...] = ()  # why reverse or forward (or the complex probe) failed
+    vmap_errors: tuple[str, ...] = ()  # why vmap of the probe failed
 
 
 def _weights(shape: tuple[int, ...]) -> Any:
@@ -592,8 +595,8 @@ def entry(namespace: str, module: Any, name: str) -> Entry:
     if vmap_errors and key in NOT_BATCHABLE:
         note = "; ".join(filter(None, (note, NOT_BATCHABLE[key])))
     return Entry(
-        namespace, name, reverse, forward, cplx, note, not vmap_errors, methods,
-        tuple(errors + vmap_errors if reverse else errors),
+        namespace, name, reverse, forward, cplx, note, not vmap_errors, methods, tuple(errors),
+        tuple(vmap_errors),
     )  # fmt: skip
 
 
