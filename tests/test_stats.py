@@ -545,3 +545,21 @@ def test_bayes_under_vmap_checks_each_prior():
     numpy.testing.assert_allclose(got, [stats.bayes(p, table) for p in priors], rtol=1e-14)
     with pytest.raises(ValueError, match="prior not all 0"):
         cr.vmap(lambda p: stats.bayes(p, table))(numpy.array([[0.5, 0.5], [0.0, 0.0]]))
+
+
+def test_discrete_cdf_and_entropy_under_vmap_equal_a_loop():
+    """The finite sums of a discrete distribution (cdf, entropy) under vmap: batched rates
+    and counts sum up to a count that bounds every example, so each equals its own call
+    (they raised a ConversionError, reading one truncation point from a batch)."""
+    rates, ks = numpy.array([0.5, 3.0, 40.0]), numpy.array([1.0, 2.5, 60.0])
+    cdf = lambda r, k: stats.Poisson(r).cdf(k)
+    want = [cdf(r, k) for r, k in zip(rates, ks, strict=True)]
+    numpy.testing.assert_allclose(cr.vmap(cdf)(rates, ks), want, rtol=1e-13)
+    dcdf = [cr.grad(cdf)(r, k) for r, k in zip(rates, ks, strict=True)]
+    numpy.testing.assert_allclose(cr.vmap(cr.grad(cdf))(rates, ks), dcdf, rtol=1e-12)
+    entropy = lambda r: stats.Poisson(r).entropy()
+    numpy.testing.assert_allclose(cr.vmap(entropy)(rates), [entropy(r) for r in rates], rtol=1e-13)
+    ps, counts = numpy.array([0.1, 0.5, 0.9]), numpy.array([1.0, numpy.nan, 12.0])
+    binomial = lambda p, k: stats.Binomial(10, p).cdf(k)
+    want = [binomial(p, k) for p, k in zip(ps, counts, strict=True)]
+    numpy.testing.assert_allclose(cr.vmap(binomial)(ps, counts), want, rtol=1e-13)

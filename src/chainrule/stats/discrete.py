@@ -15,6 +15,7 @@ import scipy.special as sc
 import chainrule.numpy as cnp
 from chainrule import tree
 from chainrule._validate import count
+from chainrule.core.trace import plain
 from chainrule.scipy import special
 from chainrule.stats.distribution import Distribution
 
@@ -136,12 +137,13 @@ class Poisson(Distribution):
         return special.xlogy(x, self.rate) - self.rate - special.gammaln(x + 1.0)
 
     def _last(self) -> int:
-        """A count past which the pmf is below 1e-30: 12 standard deviations above the mean + 40."""
-        top = float(np.max(self._plain("rate")))
+        """A count past which the pmf is below 1e-30: 12 standard deviations above the mean + 40
+        (of the largest rate of every example, under `vmap`: one count bounds them all)."""
+        top = float(np.max(plain(self.rate)))
         return int(top + 12.0 * math.sqrt(top) + 40.0)
 
     def _cdf(self, x: Any) -> Any:
-        largest = np.max(np.nan_to_num(x, nan=0.0), initial=0.0)
+        largest = np.max(np.nan_to_num(plain(x), nan=0.0), initial=0.0)  # (every example's)
         return self._cdf_by_sum(x, int(min(largest, self._last())))
 
     def entropy(self) -> Any:

@@ -323,11 +323,13 @@ class Distribution:
         return ks, cnp.exp(self.log_prob(ks))
 
     def _cdf_by_sum(self, x: Any, kmax: int) -> Any:
-        x = np.asarray(x)
-        ndim = max(x.ndim, len(self.batch_shape))
+        """The pmf summed up to `x` (plain counts, or a batch of them under `vmap`), with
+        `kmax` at least the largest count of every example."""
+        ndim = max(cnp.ndim(x), len(self.batch_shape))
         ks, pmf = self._pmf_table(kmax, ndim)
-        total = cnp.sum(cnp.where(ks <= np.floor(x), pmf, 0.0), axis=0)
-        return cnp.where(np.isnan(x), np.nan, total) if np.isnan(x).any() else total
+        total = cnp.sum(cnp.where(cnp.less_equal(ks, cnp.floor(x)), pmf, 0.0), axis=0)
+        nan = cnp.isnan(x)
+        return cnp.where(nan, np.nan, total) if anywhere(nan) else total
 
     def _entropy_by_sum(self, kmax: int) -> Any:
         _, pmf = self._pmf_table(kmax, len(self.batch_shape))
