@@ -573,7 +573,7 @@ def _einsum_jvp(
 def _einsum_batch(args: list[Any], dims: list[Any], spec: str, optimize: Any = False) -> Any:
     """One einsum with a fresh label for the batch, on the batched operands and the output."""
     ins, out = _parse(
-        spec, tuple(ndim_of(a) - (d is not None) for a, d in zip(args, dims, strict=False))
+        spec, tuple(ndim_of(a) - (d is not None) for a, d in zip(args, dims, strict=True))
     )
     (label,) = _fresh("".join(ins) + out, 1)
     terms = [t if d is None else label + t for t, d in zip(ins, dims, strict=True)]

@@ -719,9 +719,7 @@ def _order_weights(a: Any, statistic: Callable[..., Any], params: dict[str, Any]
         weights += np.where(
             valid[..., None], share * hit / np.maximum(hit.sum(-1, keepdims=True), 1), 0
         )
-    if (
-        statistic not in _SKIPS_NAN
-    ):  # a slice holding NaN gives NaN: its derivative goes to the NaNs
+    if statistic not in _SKIPS_NAN:  # a slice holding NaN gives NaN: its derivative goes to them
         weights = np.where(
             nan.any(-1, keepdims=True), nan / np.maximum(nan.sum(-1, keepdims=True), 1), weights
         )
