@@ -68,7 +68,7 @@ import scipy.linalg as sl
 from chainrule import numpy as cnp
 from chainrule.core.batching import defbatch
 from chainrule.core.primitive import Primitive, defjvp, defjvp_joint, defvjp, primitive
-from chainrule.core.trace import Tracer, plain, primal
+from chainrule.core.trace import Tracer, primal
 from chainrule.numpy.rules.common import (
     aligned,
     at_front,
@@ -82,6 +82,7 @@ from chainrule.numpy.rules.common import (
     unbroadcast,
 )
 from chainrule.numpy.rules.linalg import _mask, _mT
+from chainrule.scipy.special._helpers import every
 
 __all__ = [
     "block_diag", "cho_factor", "cho_solve", "cholesky", "det", "eigh", "expm",
@@ -166,11 +167,6 @@ def _front(fn: Callable[..., Any], args: list[Any], dims: list[Any], **kw: Any) 
     return fn(*args, **kw), d
 
 
-def _every(x: Any) -> np.ndarray:
-    """Every value of `x`, all examples of a batch together: for checks that raise."""
-    return np.asarray(plain(x))
-
-
 def _stacked(*arrays: tuple[Any, int]) -> bool:
     """Whether SciPy batches a call: an ``(array, core rank)`` pair has leading axes."""
     return any(ndim_of(x) > core for x, core in arrays)
@@ -239,7 +235,7 @@ def _differentiable_at(name: str, a: Any) -> Any:
     """`a` itself, after checking that it is not singular to working precision: the Fréchet
     derivative of ``sqrtm`` and ``logm`` does not exist at a zero eigenvalue (it is
     infinite), and near one the block matrix would return a huge, meaningless number."""
-    if np.any(_every(_singular(a))):
+    if np.any(every(_singular(a))):
         raise np.linalg.LinAlgError(
             f"chainrule.scipy.linalg.{name}: the matrix is singular (an eigenvalue is 0 to "
             f"working precision), where the derivative of {name} does not exist (it is "
@@ -428,7 +424,7 @@ def _uniquely_solvable(name: str, a: Any, b: Any, q: Any) -> None:
             f"shape {shape_of(a)} and b of shape {shape_of(b)}"
         )
     _batch_shape(name, shape_of(a)[:-2], shape_of(b)[:-2], shape_of(q)[:-2])
-    if np.any(_every(_resonant(a, b))):
+    if np.any(every(_resonant(a, b))):
         raise np.linalg.LinAlgError(
             f"chainrule.scipy.linalg.{name}: the equation is singular (a and -b share an "
             "eigenvalue to working precision), so it has no unique solution to "
@@ -656,7 +652,7 @@ def _permutation(piv: np.ndarray) -> np.ndarray:
 def _lu_parts(lu: Any) -> tuple[Any, Any]:
     """``L`` (unit lower) and ``U`` from SciPy's combined ``lu``; ``U`` must be invertible."""
     n = shape_of(lu)[-1]
-    if np.any(_every(cnp.diagonal(primal(lu), axis1=-2, axis2=-1)) == 0):
+    if np.any(every(cnp.diagonal(primal(lu), axis1=-2, axis2=-1)) == 0):
         raise np.linalg.LinAlgError(
             "chainrule.scipy.linalg.lu_factor: a pivot is 0 (the matrix is singular); the "
             "derivative of the LU factors is computed through U⁻¹ and is not available here."

@@ -54,12 +54,12 @@ import scipy.special as sc
 import chainrule.numpy as cnp
 from chainrule._validate import float_array
 from chainrule.core.primitive import primitive
-from chainrule.core.trace import Tracer, plain, primal
+from chainrule.core.trace import Tracer, primal
 from chainrule.numpy import linalg
 from chainrule.numpy.rules.common import defelementwise, nondiff
 from chainrule.scipy import special
 from chainrule.scipy.special._gamma import betainc_dab, gammainc_da
-from chainrule.scipy.special._helpers import anywhere, constant, everywhere
+from chainrule.scipy.special._helpers import anywhere, constant, differentiated, every, everywhere
 
 __all__ = [
     "bernoulli", "beta", "binom", "cauchy", "chi2", "dirichlet", "expon", "gamma", "geom",
@@ -79,16 +79,6 @@ _ndtri = special.ndtri  # the inverse of ndtr, for the normal and lognormal ppf
 def _plain(v: Any) -> Any:
     """`v` without derivatives, for masks: under `vmap` still batched (one mask per example)."""
     return constant(v)
-
-
-def _differentiated(v: Any) -> bool:
-    """Whether `v` carries a derivative (a value that is only batched, under `vmap`, does not)."""
-    return isinstance(v, Tracer) and primal(v) is not v
-
-
-def _every(v: Any) -> np.ndarray:
-    """Every value of `v`, all examples of a batch together: for input checks, not masks."""
-    return np.asarray(plain(v))
 
 
 def _weak(value: Any, name: str, where: str) -> Any:
@@ -127,7 +117,7 @@ def _guarded(f: Callable[..., Any], args: list[Any], safe: list[float], ok: Any,
 def _refuse_traced(family: Any, method: str, names: tuple[str, ...], values: list[Any]) -> None:
     """A clear error where one of `names` (a count, whose cdf is a step function) is traced."""
     for name, value in zip(family.params, values, strict=False):
-        if name in names and _differentiated(value):
+        if name in names and differentiated(value):
             raise TypeError(
                 f"chainrule.scipy.stats.{family.name}.{method} is not differentiable in its "
                 f"shape parameter {name!r} (a count): pass {name} as a plain value, or wrap "
@@ -370,7 +360,7 @@ class _Discrete(_Family):
         k = float_array(k, "k", where)
         *shapes, loc = self._bind(called, args, kwds)
         for name, v in (("k", k), ("loc", loc)):
-            if _differentiated(v):
+            if differentiated(v):
                 raise TypeError(f"{where}: {name} is discrete and has no derivative; pass a "
                                 "plain value (differentiate in the shape parameters instead)")  # fmt: skip
         if method != "logpmf":
@@ -741,16 +731,16 @@ class _Dirichlet:
         x = float_array(x, "x", "dirichlet.logpdf")
         alpha = float_array(alpha, "alpha", "dirichlet.logpdf")
         k = tuple(cnp.shape(alpha))
-        if len(k) != 1 or np.any(_every(alpha) <= 0):
+        if len(k) != 1 or np.any(every(alpha) <= 0):
             raise ValueError(f"dirichlet.logpdf: alpha must be a vector of positive numbers, "
                              f"got shape {k}")  # fmt: skip
         if cnp.shape(x)[0] == k[0] - 1:  # SciPy completes the last component
             x = cnp.concatenate([x, 1.0 - cnp.sum(x, axis=0, keepdims=True)], axis=0)
-        shape, xs = tuple(cnp.shape(x)), _every(x)
+        shape, xs = tuple(cnp.shape(x)), every(x)
         if shape[0] != k[0] or xs.min() < 0 or xs.max() > 1:
             raise ValueError(f"dirichlet.logpdf: x must hold {k[0]} (or {k[0] - 1}) components "
                              f"in [0, 1] along its first axis, got shape {shape}")  # fmt: skip
-        if np.any(np.abs(_every(cnp.sum(_plain(x), axis=0)) - 1.0) > 1e-9):
+        if np.any(np.abs(every(cnp.sum(_plain(x), axis=0)) - 1.0) > 1e-9):
             raise ValueError("dirichlet.logpdf: the components of x must sum to 1")
         a = cnp.reshape(alpha, k + (1,) * (len(shape) - 1))
         log_b = cnp.sum(special.gammaln(alpha)) - special.gammaln(cnp.sum(alpha))
@@ -795,7 +785,7 @@ class _MultivariateNormal:
                              f"components, got shape {cnp.shape(cov)}")  # fmt: skip
         eig = linalg.eigvalsh(_plain(cov))  # per example under vmap
         low, high = cnp.min(eig, axis=-1), cnp.maximum(cnp.max(eig, axis=-1), 0.0)
-        if np.any(_every(low <= dim * np.finfo(_dtype(eig)).eps * high)):
+        if np.any(every(low <= dim * np.finfo(_dtype(eig)).eps * high)):
             raise ValueError(
                 f"{where}: cov is singular or not positive definite; a degenerate normal "
                 + (
@@ -848,7 +838,7 @@ class _Multinomial:
 
     def logpmf(self, x: Any, n: Any, p: Any) -> Any:
         where = "multinomial.logpmf"
-        if _differentiated(x) or _differentiated(n):
+        if differentiated(x) or differentiated(n):
             raise TypeError(f"{where}: x and n are counts and have no derivative; pass plain "
                             "values (differentiate in p instead)")  # fmt: skip
         x = _plain(x).astype(float)  # counts: data (batched under vmap), no derivative

@@ -18,20 +18,15 @@ import scipy.special as sc
 import chainrule.numpy as cnp
 from chainrule._seed import rng_from
 from chainrule._validate import count, float_array
-from chainrule.core.trace import Tracer, primal
+from chainrule.core.trace import Tracer
 from chainrule.scipy import special
-from chainrule.scipy.special._helpers import anywhere, constant, everywhere
+from chainrule.scipy.special._helpers import anywhere, constant, differentiated, everywhere
 
 Rng = int | np.random.Generator | None
 
 
 def _is_traced(x: Any) -> bool:
     return isinstance(x, Tracer)
-
-
-def _differentiated(x: Any) -> bool:
-    """Whether `x` carries a derivative (data that is only batched, under `vmap`, does not)."""
-    return isinstance(x, Tracer) and primal(x) is not x
 
 
 def _show(v: Any) -> str:
@@ -234,7 +229,7 @@ class Distribution:
         -1.495923
         """
         x = float_array(x, "x", f"{type(self).__name__}.log_prob")
-        if self.discrete and _differentiated(x):
+        if self.discrete and differentiated(x):
             raise TypeError(
                 f"{type(self).__name__}.log_prob: x is discrete and cannot be differentiated; "
                 "pass plain values (differentiate with respect to the parameters instead)"
@@ -272,7 +267,7 @@ class Distribution:
         0.632121
         """
         x = float_array(x, "x", f"{type(self).__name__}.cdf")
-        if self.discrete and _differentiated(x):
+        if self.discrete and differentiated(x):
             raise TypeError(f"{type(self).__name__}.cdf: x is discrete; pass plain values")
         return self._cdf(x)
 
