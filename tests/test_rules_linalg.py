@@ -723,6 +723,16 @@ def test_vmap_of_matrix_rank_with_a_batch_of_tolerances() -> None:
     assert_vmap_is_loop(la.matrix_rank, stack, tols, in_axes=(1, 1))
 
 
+def test_vmap_of_matrix_rank_with_a_batch_of_relative_tolerances() -> None:
+    # NumPy's `rtol` is keyword-only: a batch of them must map too (the error used to ask
+    # for it by position, which NumPy does not accept).
+    a, rtols = rand(3, 4, 4), np.array([1e-3, 0.3, 0.9])
+    rank = lambda m, r: la.matrix_rank(m, rtol=r)
+    assert_vmap_is_loop(rank, a, rtols)
+    assert_vmap_is_loop(rank, a[0], rtols, in_axes=(None, 0))
+    assert len({int(rank(a[0], r)) for r in rtols}) > 1  # the tolerances matter
+
+
 def test_vmap_of_lstsq_gives_every_result_per_example() -> None:
     a, b = rand(3, 5, 2), rand(3, 5, seed=1)
     assert_vmap_is_loop(la.lstsq, a, b)

@@ -1495,7 +1495,18 @@ def _rank_batch(fn: Any, args: list[Any], dims: list[int | None], **kwargs: Any)
     return fn(a, *rest, **kwargs), 0
 
 
-matrix_rank = nondiff(np.linalg.matrix_rank, _rank_batch)
+def _numpy_rank(A: Any, tol: Any, hermitian: bool, rtol: Any) -> Any:
+    """NumPy's, with every argument by position: a batch of `rtol` (keyword-only in NumPy)
+    then maps as `tol` does (`nondiff` batches positional arguments)."""
+    return np.linalg.matrix_rank(A, tol, hermitian, rtol=rtol)
+
+
+_rank = nondiff(_numpy_rank, _rank_batch)
+
+
+def matrix_rank(A: Any, tol: Any = None, hermitian: bool = False, *, rtol: Any = None) -> Any:
+    """`numpy.linalg.matrix_rank`: NumPy's value (an integer has no derivative)."""
+    return _rank(A, tol, hermitian, rtol)
 
 
 # ------------------------------------------------------------------------ eig, eigvals
