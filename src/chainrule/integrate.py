@@ -200,8 +200,9 @@ def _adaptive_batch(
 ) -> tuple[Any, Any]:
     """`_adaptive` for a batch of integrands (h gives one row per example) on shared
     subintervals: bisect the one worst against its example's own target until every
-    example meets its own, ``max(epsabs, epsrel |value|)``. Each example's estimate is thus
-    at least as refined as alone, never less."""
+    example meets its own, ``max(epsabs, epsrel |value|)``. So each example stops, as alone,
+    only once its own estimated error is within its own target; the subintervals differ from
+    its own run's, so the values agree with a loop to that tolerance, not bit for bit."""
     los, his = np.array([lo]), np.array([hi])
     values, errors = _kronrod(h, los, his)  # (B, intervals)
     while True:
