@@ -171,3 +171,22 @@ def test_convolve_with_both_batched_matches_a_loop():
     got = cr.vmap(lambda x, k: signal.convolve(x, k, mode="same"), in_axes=(0, 0))(xs, ks)
     want = [ss.convolve(x, k, mode="same") for x, k in zip(xs, ks, strict=True)]
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+
+
+def test_convolve_of_integers_with_both_batched_is_exact():
+    """Integers convolve exactly, in their own dtype, as in a loop: with both inputs batched
+    the FFT route (float64, rounded) gave non-integers and a float dtype."""
+    rng = np.random.default_rng(9)
+    xs = rng.integers(-(2**20), 2**20, size=(3, 400))
+    ks = rng.integers(-(2**20), 2**20, size=(3, 60))
+    for mode in ("full", "same", "valid"):
+        f = lambda x, k, mode=mode: signal.convolve(x, k, mode=mode)
+        got = cr.vmap(f)(xs, ks)
+        want = np.stack([ss.convolve(x, k, mode=mode) for x, k in zip(xs, ks, strict=True)])
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+    grids, kernels = rng.integers(-9, 9, size=(2, 4, 5)), rng.integers(-9, 9, size=(2, 3, 2))
+    got = cr.vmap(signal.convolve2d, in_axes=(2, 0))(np.moveaxis(grids, 0, 2), kernels)
+    want = np.stack([ss.convolve2d(g, k) for g, k in zip(grids, kernels, strict=True)])
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)

@@ -113,7 +113,8 @@ def _full_batch(args: list[Any], dims: list[Any], method: str = "auto", axes: An
     axis there. Convolving along that axis with a size-1 input copies each example, so a
     convolution over every axis stays one call of `method`; with both inputs batched the
     batch must be broadcast, not convolved, which SciPy does only by FFT (`fftconvolve`
-    with `axes`): exact to the FFT's rounding, ``eps log n`` relative to the terms."""
+    with `axes`): exact to the FFT's rounding, ``eps log n`` relative to the terms. Integers
+    would not stay integers that way: they take `_exact_full`, exact as a loop."""
     (a, b), (da, db) = args, dims
     rank = ndim_of(a) - (da is not None)
     a = _lifted(a, 1) if da is None else to_front(a, da)
@@ -123,7 +124,25 @@ def _full_batch(args: list[Any], dims: list[Any], method: str = "auto", axes: An
     conv = _conv_axes(axes, rank)
     if not conv:  # scalars: the convolution is the product
         return a * b, 0
+    integers = np.result_type(dtype_of(a), dtype_of(b)).kind in "iu"
+    if integers and method != "fft":  # SciPy's `auto` keeps them exact; the FFT would round
+        return _exact_full(a, b, _shifted(conv, 1)), 0
     return _full(a, b, method=method, axes=_shifted(conv, 1)), 0
+
+
+def _exact_full(a: Any, b: Any, conv: tuple[int, ...]) -> Any:
+    """The full convolution ``Σ_j a[k - j] b[j]`` along the axes `conv` of a batch of
+    integer inputs, broadcast over the others: exact, in their dtype, as SciPy's direct
+    method. Each convolved axis of `a` becomes its windows ``(k, j)`` (one index, zeros
+    outside), multiplied by `b` and summed over ``j``."""
+    for ax in sorted(conv, reverse=True):  # (the axes before `ax` keep their positions)
+        n, m = shape_of(a)[ax], shape_of(b)[ax]
+        pad = [(0, 0)] * ndim_of(a)
+        pad[ax] = (m - 1, m - 1)
+        windows = np.arange(n + m - 1)[:, None] - np.arange(m) + (m - 1)  # a_pad[k - j + m - 1]
+        a = cnp.take(cnp.pad(a, pad), windows, axis=ax)
+        b = cnp.expand_dims(b, ax)
+    return cnp.sum(a * b, axis=tuple(ax + i + 1 for i, ax in enumerate(sorted(conv))))
 
 
 defbatch(_full, _full_batch)
