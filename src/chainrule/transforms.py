@@ -8,6 +8,7 @@ reverse Jacobians map the backward pass over a basis of cotangents with `vmap`.
 
 from __future__ import annotations
 
+import collections
 import functools
 import inspect
 import math
@@ -21,6 +22,7 @@ from . import tree
 from .core import batching
 from .core.forward import jvp_flat
 from .core.reverse import vjp_flat
+from .core.staging import Program, StagedTracer, StagingTrace
 from .core.trace import (
     ConversionError,
     ShapeError,
@@ -42,8 +44,10 @@ __all__ = [
     "jacfwd",
     "jacobian",
     "jacrev",
+    "jit",
     "jvp",
     "linearize",
+    "make_program",
     "value_and_grad",
     "vjp",
     "vmap",
@@ -967,3 +971,180 @@ def _unbatched_outputs(
                 cnp.broadcast_to(cnp.expand_dims(o, axis), (*shape[:axis], size, *shape[axis:]))
             )
     return tree.unflatten(out_tree, result)
+
+
+# ---------------------------------------------------------------------------- jit
+
+
+class _Compiled:
+    """One entry of a `jit` cache: the program and the structure of its outputs."""
+
+    __slots__ = ("out_tree", "program")
+
+    def __init__(self, program: Program, out_tree: Any) -> None:
+        self.program = program
+        self.out_tree = out_tree
+
+
+def _static_numbers(fun: Callable[..., Any], nums: Any) -> tuple[int, ...]:
+    nums = (nums,) if isinstance(nums, int) else tuple(nums)
+    for i in nums:
+        if isinstance(i, bool) or not isinstance(i, int):
+            raise TypeError(f"jit of {describe(fun)}: static_argnums must be ints, got {nums!r}.")
+    return nums
+
+
+def _signature_of(fun: Callable[..., Any], leaf: Any, where: Callable[[], str]) -> Any:
+    """What of an input leaf a program depends on: the shape and dtype of an array, the type
+    of a Python number (its value is traced, weakly typed as NumPy takes it)."""
+    if isinstance(leaf, (np.ndarray, np.generic)):
+        return (leaf.shape, leaf.dtype)
+    if isinstance(leaf, (bool, int, float, complex)):
+        return type(leaf)
+    raise TypeError(
+        f"jit of {describe(fun)}: {where()} is a {type(leaf).__name__}, which a compiled "
+        "program cannot take as an input. Pass arrays or numbers, or name the argument in "
+        "static_argnums / static_argnames (it is then part of the cache key, and a new value "
+        "traces the function again)."
+    )
+
+
+def jit(
+    fun: Callable[..., Any],
+    static_argnums: int | Sequence[int] = (),
+    static_argnames: str | Sequence[str] = (),
+    *,
+    cache_size: int = 64,
+) -> Callable[..., Any]:
+    """`fun` traced once per input signature into a program, then replayed as plain NumPy.
+
+    The first call with given shapes and dtypes (and values of the static arguments) runs
+    `fun` while recording every primitive it applies: the forward pass, and the backward
+    pass of any `grad` inside. Later calls with the same signature replay that program, one
+    NumPy call per line, without tracers or tape. As in JAX:
+
+    - values computed from the inputs, even those a rule derives (ReLU's mask), are
+      recomputed on every call; Python values that do not depend on them are frozen;
+    - Python control flow on a traced value raises (use `np.where`, or `static_argnums`);
+    - side effects (printing, appending to a list) happen once, while tracing.
+
+    Called with values another transform is tracing (`grad(jit(f))`, `vmap(jit(f))`), it
+    runs `fun` under that transform. The cache keeps the last `cache_size` programs;
+    ``jitted.programs()`` lists them.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> step = cr.jit(cr.grad(lambda x: np.sum(np.maximum(x, 0.0) ** 2)))
+    >>> step(np.array([-1.0, 2.0]))
+    array([0., 4.])
+    >>> step(np.array([3.0, -4.0]))  # replayed: the mask is recomputed
+    array([6., 0.])
+    """
+    nums = _static_numbers(fun, static_argnums)
+    names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
+    cache: collections.OrderedDict[Any, _Compiled] = collections.OrderedDict()
+
+    def jitted(*args: Any, **kwargs: Any) -> Any:
+        static: tuple[tuple[Any, Any], ...] = tuple(
+            (i % len(args), args[i]) for i in nums if -len(args) <= i < len(args)
+        )
+        static += tuple((k, kwargs[k]) for k in names if k in kwargs)
+        positions = {i for i, _ in static if isinstance(i, int)}
+        dynamic = [a for i, a in enumerate(args) if i not in positions]
+        dyn_kw = {k: v for k, v in kwargs.items() if k not in names}
+        leaves, in_tree = tree.flatten((dynamic, dyn_kw))
+        if any(isinstance(x, Tracer) for x in leaves):  # inside another transform: run it
+            return fun(*args, **kwargs)
+        try:
+            key = (in_tree, static, tuple(
+                _signature_of(fun, x, functools.partial(_jit_leaf, fun, k))
+                for k, x in enumerate(leaves)
+            ))  # fmt: skip
+            hash(key)
+        except TypeError as e:
+            if "unhashable" not in str(e):
+                raise
+            raise TypeError(
+                f"jit of {describe(fun)}: a static argument is not hashable ({e}); static "
+                "arguments key the cache, so pass tuples rather than lists or arrays."
+            ) from None
+        entry = cache.get(key)
+        if entry is not None:
+            cache.move_to_end(key)
+            return tree.unflatten(entry.out_tree, entry.program(leaves))
+        outs, entry = _trace_program(fun, args, kwargs, positions, in_tree, leaves)
+        cache[key] = entry
+        if len(cache) > cache_size:
+            cache.popitem(last=False)
+        return tree.unflatten(entry.out_tree, outs)
+
+    def programs() -> list[Program]:
+        """The programs in the cache, oldest first."""
+        return [e.program for e in cache.values()]
+
+    jitted.programs = programs  # type: ignore[attr-defined]
+    jitted.clear_cache = cache.clear  # type: ignore[attr-defined]
+    return _wrap(fun, jitted, "compiled (jit)")
+
+
+def _jit_leaf(fun: Callable[..., Any], k: int) -> str:
+    return f"input leaf {k}"
+
+
+def _trace_program(
+    fun: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any], static: set[int],
+    in_tree: Any, leaves: list[Any],
+) -> tuple[list[Any], _Compiled]:  # fmt: skip
+    """Run `fun` once on staged inputs: its outputs (this call's values) and its program."""
+    trace = StagingTrace(f"jit of {describe(fun)}")
+    staged = [trace.new_input(x) for x in leaves]
+    dynamic, dyn_kw = tree.unflatten(in_tree, staged)
+    it = iter(dynamic)
+    full = [a if i in static else next(it) for i, a in enumerate(args)]
+    kw = {**kwargs, **dyn_kw}
+    batching._active[0] += 1
+    try:
+        out = fun(*full, **kw)
+    finally:
+        batching._active[0] -= 1
+        trace.end()
+    out_leaves, out_tree = tree.flatten(out)
+    values, refs = [], []
+    for o in out_leaves:
+        if isinstance(o, StagedTracer) and o._trace is trace:
+            values.append(o.value)
+            refs.append(o.var)
+        elif isinstance(o, Tracer):
+            raise TypeError(
+                f"jit of {describe(fun)} returned a value traced by a transform opened inside "
+                "it that had already returned (a leaked tracer)."
+            )
+        else:
+            values.append(o)
+            refs.append(o)
+    return values, _Compiled(Program(trace.inputs, trace.equations, refs), out_tree)
+
+
+def make_program(
+    fun: Callable[..., Any], static_argnums: int | Sequence[int] = ()
+) -> Callable[..., Program]:
+    """A function that traces `fun` on its arguments and returns the program (JAX's
+    `make_jaxpr`): print it to read the forward and backward passes as straight-line code.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> print(cr.make_program(cr.grad(lambda x: np.sum(np.sin(x))))(np.zeros(3)))
+    { lambda v0:float64[3] ;
+        v3:float64[3] = cos v0
+        v4:float64[3] = multiply [1.0, 1.0, 1.0] v3
+      in ( v4 ) }
+    """
+    jitted = jit(fun, static_argnums)
+
+    def traced(*args: Any, **kwargs: Any) -> Program:
+        jitted.clear_cache()  # type: ignore[attr-defined]
+        jitted(*args, **kwargs)
+        (program,) = jitted.programs()  # type: ignore[attr-defined]
+        return program
+
+    return _wrap(fun, traced, "program")

@@ -45,6 +45,16 @@ class BatchTracer(Tracer):
         self.bdim = bdim
         self._trace = trace
 
+    def refusal(self, what: str, tracer: Tracer) -> str:
+        """Why `what` (``bool()``, ``float()``...) of `tracer`, this batch, has no answer."""
+        return (
+            f"chainrule: {what} of a value batched by vmap (one example's shape "
+            f"{tracer.shape}, dtype {tracer.dtype}): it stands for every example at once, and "
+            "the examples need not agree (a Python `if` cannot take both branches). Keep the "
+            "computation in array operations: branch with `np.where(cond, a, b)`, which picks "
+            "per example; or, for a value shared by every example, pass it with in_axes None."
+        )
+
     def stripped(self) -> BatchTracer:
         """This batch with every derivative it carries dropped (see `core.trace.primal`)."""
         value = primal(self.value)
@@ -182,7 +192,9 @@ class BatchingWarning(UserWarning):
 
 # ---------------------------------------------------------------------------- in use
 
-_active = [0]  # how many vmaps are running: functions with no rules check it (`nondiff`)
+# How many vmaps and jit tracings are running: functions with no rules (`nondiff`) check it
+# before they look for the batch or the program their result belongs to.
+_active = [0]
 
 
 def active() -> bool:
@@ -190,15 +202,23 @@ def active() -> bool:
     return _active[0] > 0
 
 
-def top_batch_trace(values: Sequence[Any]) -> BatchTrace | None:
-    """The highest-level batch trace among the tracers of `values` (at any depth), or None."""
-    top: BatchTrace | None = None
+def top_kept_trace(values: Sequence[Any]) -> Trace | None:
+    """The highest-level trace, among the tracers of `values` (at any depth), whose tracers
+    `primal` keeps: a batch (`vmap`) or a staging (`jit`) trace; or None."""
+    top: Trace | None = None
     for x in values:
         while isinstance(x, Tracer):
-            if isinstance(x, BatchTracer) and (top is None or x._trace.level > top.level):
-                top = x._trace  # type: ignore[assignment]
+            if x.batched and (top is None or x._trace.level > top.level):
+                top = x._trace
             x = x.value
     return top
+
+
+def top_batch_trace(values: Sequence[Any]) -> BatchTrace | None:
+    """The highest-level batch trace among the tracers of `values`, if it is the highest
+    trace `primal` keeps; or None."""
+    top = top_kept_trace(values)
+    return top if isinstance(top, BatchTrace) else None
 
 
 def batch_flat(

@@ -153,14 +153,8 @@ def conversion_error(what: str, tracer: Tracer) -> ConversionError:
     x: Any = tracer
     while isinstance(x, Tracer) and not x.batched:
         x = x.value
-    if isinstance(x, Tracer):  # under vmap: one value for a whole batch of examples
-        return ConversionError(
-            f"chainrule: {what} of a value batched by vmap (one example's shape "
-            f"{tracer.shape}, dtype {tracer.dtype}): it stands for every example at once, and "
-            "the examples need not agree (a Python `if` cannot take both branches). Keep the "
-            "computation in array operations: branch with `np.where(cond, a, b)`, which picks "
-            "per example; or, for a value shared by every example, pass it with in_axes None."
-        )
+    if isinstance(x, Tracer):  # under vmap or jit: the tracer says why it has no one value
+        return ConversionError(x.refusal(what, tracer))  # type: ignore[attr-defined]
     return ConversionError(
         f"chainrule: {what} of a traced value (shape {tracer.shape}, dtype {tracer.dtype}) "
         "inside a transform would silently drop its derivative. Keep the computation in "

@@ -26,6 +26,7 @@ from chainrule import numpy as cnp
 from chainrule.core import batching
 from chainrule.core.batching import defbatch
 from chainrule.core.primitive import Primitive, argument_rule, defjvp_joint, defvjp
+from chainrule.core.staging import StagingTrace
 from chainrule.core.trace import Tracer, dtype_of, is_complex, plain, primal, shape_of
 
 Rule = Callable[..., Any]
@@ -206,8 +207,12 @@ def nondiff(fun: Callable[..., Any], batch: Rule | None = None) -> Callable[...,
     @functools.wraps(fun)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if batching.active():
-            trace = batching.top_batch_trace([*args, *kwargs.values()])
-            if trace is not None:
+            trace = batching.top_kept_trace([*args, *kwargs.values()])
+            if isinstance(trace, StagingTrace):  # under jit: a line of the program
+                vals, refs = trace.refs(fun.__name__, [primal(a) for a in args])
+                kw = {k: plain(v) for k, v in kwargs.items()}
+                return trace.record(fun, fun.__name__, refs, kw, fun(*vals, **kw), False)
+            if isinstance(trace, batching.BatchTrace):
                 pairs = [batching.lower_to(a, trace) for a in args]
                 kw = {k: batching.lower_to(v, trace)[0] for k, v in kwargs.items()}
                 if any(batching.lower_to(v, trace)[1] is not None for v in kwargs.values()):

@@ -1,0 +1,155 @@
+"""jit: a function traced once per input signature, replayed as a program of NumPy calls.
+
+Every check compares the replay with eager chainrule on inputs other than the tracing ones,
+so a value frozen at trace time (a mask, a branch) shows as a wrong number.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy
+import pytest
+
+import chainrule as cr
+import chainrule.numpy as np
+from chainrule.core.trace import ConversionError
+
+rng = numpy.random.default_rng(0)
+
+
+def w1(x: Any) -> Any:
+    """W1's function: many small operations."""
+    h = np.tanh(x * 0.5 + 1.0)
+    h = np.exp(-(h**2)) + np.sin(h) * x
+    return np.sum(h * h) / 10 + np.log(1 + np.sum(x**2))
+
+
+def relu_loss(w: Any, x: Any) -> Any:
+    return np.sum(np.maximum(x @ w, 0.0) ** 2)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: (cr.grad(w1), (rng.standard_normal(7),)),
+        lambda: (cr.value_and_grad(w1), (rng.standard_normal(7),)),
+        lambda: (cr.grad(relu_loss, argnums=(0, 1)), (rng.standard_normal((3, 2)), rng.standard_normal((4, 3)))),
+        lambda: (cr.hessian(w1), (rng.standard_normal(4),)),
+        lambda: (cr.vmap(cr.grad(relu_loss), in_axes=(None, 0)), (rng.standard_normal((3, 2)), rng.standard_normal((5, 4, 3)))),
+        lambda: (lambda d: {"s": np.sort(d["a"]), "m": np.max(d["a"], axis=0)}, ({"a": rng.standard_normal((3, 4))},)),
+    ],
+    ids=["grad", "value_and_grad", "relu-argnums", "hessian", "vmap-grad", "pytree"],
+)  # fmt: skip
+def test_replay_equals_eager_on_new_inputs(make: Any) -> None:
+    fun, args = make()
+    jitted = cr.jit(fun)
+    for scale in (1.0, -0.7, 2.5):  # the first call traces; the others replay
+        new = cr.tree.map(lambda a, s=scale: a * s, args)
+        got, want = jitted(*new), fun(*new)
+        for g, e in zip(cr.tree.leaves(got), cr.tree.leaves(want), strict=True):
+            assert numpy.asarray(g).dtype == numpy.asarray(e).dtype
+            numpy.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-15)
+    assert len(jitted.programs()) == 1  # traced once
+
+
+def test_masks_and_branches_are_recomputed_not_frozen() -> None:
+    f = cr.jit(cr.grad(lambda x: np.sum(np.where(x > 0, x**2, -x) + np.abs(x))))
+    x = numpy.array([-1.0, 2.0, -3.0])
+    numpy.testing.assert_array_equal(f(x), [-2.0, 5.0, -2.0])
+    numpy.testing.assert_array_equal(f(-x), [3.0, -2.0, 7.0])  # every mask flipped
+
+
+def test_float32_stays_float32_and_python_numbers_are_traced_weakly() -> None:
+    f = cr.jit(lambda x, lr: x - lr * x)
+    x = numpy.ones(3, numpy.float32)
+    assert f(x, 0.5).dtype == numpy.float32
+    numpy.testing.assert_array_equal(f(x, 0.25), [0.75, 0.75, 0.75])  # the rate is not frozen
+    assert len(f.programs()) == 1
+
+
+def test_new_shapes_dtypes_and_structures_retrace_and_the_cache_is_bounded() -> None:
+    f = cr.jit(lambda x: np.sum(x * x), cache_size=2)
+    f(numpy.ones(3))
+    f(numpy.ones(3))
+    assert len(f.programs()) == 1
+    f(numpy.ones(4))
+    f(numpy.ones(4, numpy.float32))
+    assert len(f.programs()) == 2  # the oldest was dropped
+    assert f(numpy.ones(3)) == 3.0
+
+
+def test_static_arguments_key_the_cache() -> None:
+    f = cr.jit(lambda x, n, mode="sum": np.sum(x**n) if mode == "sum" else np.max(x**n),
+               static_argnums=1, static_argnames="mode")  # fmt: skip
+    x = numpy.array([1.0, 2.0])
+    assert f(x, 2) == 5.0 and f(x, 3) == 9.0 and f(x, 3, mode="max") == 8.0
+    assert len(f.programs()) == 3
+    with pytest.raises(TypeError, match="not hashable"):
+        cr.jit(lambda x, s: x, static_argnums=1)(x, [1, 2])
+
+
+def test_python_control_flow_on_a_traced_value_names_jit_and_the_fixes() -> None:
+    def f(x: Any) -> Any:
+        return x if np.sum(x) > 0 else -x
+
+    with pytest.raises(ConversionError, match=r"jit of `f`.*np\.where.*static_argnums"):
+        cr.jit(f)(numpy.ones(2))
+
+
+def test_non_array_inputs_are_refused_unless_static() -> None:
+    with pytest.raises(TypeError, match="static_argnums"):
+        cr.jit(lambda x, name: x)(numpy.ones(2), "a")
+    assert cr.jit(lambda x, name: x * len(name), static_argnums=1)(numpy.ones(2), "ab")[0] == 2.0
+
+
+def test_side_effects_run_once_while_tracing() -> None:
+    seen = []
+
+    def f(x: Any) -> Any:
+        seen.append(1)
+        return x + 1.0
+
+    g = cr.jit(f)
+    for _ in range(3):
+        g(numpy.zeros(2))
+    assert seen == [1]
+
+
+def test_programs_are_pruned_merged_and_fold_constants() -> None:
+    def f(x: Any) -> Any:
+        unused = np.exp(x)  # dead: no output needs it  # noqa: F841
+        a, b = np.sin(x), np.sin(x)  # the same line twice
+        c = np.cos(numpy.arange(3.0))  # no input: computed once, a constant
+        return a + b + c
+
+    program = cr.make_program(f)(numpy.zeros(3))
+    names = [eq.name for eq in program.equations]
+    assert names == ["sin", "add", "add"], str(program)
+    x = rng.standard_normal(3)
+    numpy.testing.assert_allclose(program([x])[0], 2 * numpy.sin(x) + numpy.cos(numpy.arange(3.0)))
+
+
+def test_make_program_prints_the_forward_and_backward_lines() -> None:
+    text = str(cr.make_program(cr.grad(lambda x: np.sum(np.sin(x) * x)))(numpy.zeros(3)))
+    assert text.startswith("{ lambda v0:float64[3] ;")
+    assert "= cos v0" in text and "= sin v0" in text and text.rstrip().endswith("}")
+
+
+def test_composition_with_other_transforms() -> None:
+    x = rng.standard_normal((4, 3))
+    f = cr.jit(w1)
+    # inside another transform, jit runs the function under it
+    numpy.testing.assert_allclose(cr.grad(f)(x[0]), cr.grad(w1)(x[0]), rtol=1e-12)
+    numpy.testing.assert_allclose(cr.vmap(f)(x), [w1(r) for r in x], rtol=1e-12)
+    numpy.testing.assert_allclose(cr.jit(cr.vmap(f))(x), [w1(r) for r in x], rtol=1e-12)
+    numpy.testing.assert_allclose(cr.jit(cr.jit(cr.grad(w1)))(x[1]), cr.grad(w1)(x[1]), rtol=1e-12)
+
+
+def test_a_closed_over_traced_value_is_refused() -> None:
+    def outer(w: Any) -> Any:
+        inner = cr.jit(lambda x: np.sum(x * w))
+        return inner(numpy.ones(2))
+
+    with pytest.raises(TypeError, match="pass the value to the jitted function as an argument"):
+        cr.grad(outer)(numpy.ones(2))
