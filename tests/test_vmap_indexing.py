@@ -194,6 +194,21 @@ def test_at_set_with_batched_repeats_keeps_the_last():
     numpy.testing.assert_array_equal(out, [[3.0, 0.0, 0.0], [0.0, 2.0, 3.0]])
 
 
+@pytest.mark.parametrize("dtype", [numpy.int64, numpy.float32, numpy.complex64])
+@pytest.mark.parametrize("op", ["set", "add"])
+def test_at_update_with_batched_indices_keeps_the_dtype(op, dtype):
+    xs = numpy.arange(12).reshape(3, 4).astype(dtype)
+    idx = numpy.array([[0, 1], [2, 2], [3, 0]])
+
+    def fun(x, i):
+        return getattr(cr.at(x)[i], op)(7)
+
+    out = cr.vmap(fun)(xs, idx)
+    expected = numpy.stack([fun(x, i) for x, i in zip(xs, idx, strict=True)])
+    assert out.dtype == expected.dtype == dtype
+    numpy.testing.assert_array_equal(out, expected)
+
+
 def test_at_multiply_with_batched_indices_raises():
     with pytest.raises(TypeError, match=r"multiply\(\).*Use \.add\(\)"):
         cr.vmap(lambda x, i: x.at[i].multiply(2.0))(numpy.ones((2, 3)), numpy.array([0, 1]))
