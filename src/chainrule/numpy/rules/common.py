@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import numpy as cnp
+from chainrule import tree
 from chainrule.core import batching
 from chainrule.core.batching import defbatch
 from chainrule.core.primitive import Primitive, argument_rule, defjvp_joint, defvjp
@@ -206,6 +207,8 @@ def nondiff(fun: Callable[..., Any], batch: Rule | None = None) -> Callable[...,
     @functools.wraps(fun)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if batching.active():
+            args = tuple(map(_stacked, args))
+            kwargs = {k: _stacked(v) for k, v in kwargs.items()}
             trace = batching.top_batch_trace([*args, *kwargs.values()])
             if trace is not None:
                 pairs = [batching.lower_to(a, trace) for a in args]
@@ -227,6 +230,14 @@ def _elementwise_nondiff(fn: Callable[..., Any], args: list[Any], dims: list[int
                          **kwargs: Any) -> tuple[Any, int | None]:  # fmt: skip
     args, d = aligned(args, dims)
     return fn(*args, **kwargs), d
+
+
+def _stacked(x: Any) -> Any:
+    """A list or tuple that holds batched values, as one array with the batch (lowered
+    as it is, NumPy would stack the whole batches of its entries into one array)."""
+    if type(x) in (list, tuple) and batching.top_batch_trace(tree.leaves(x)) is not None:
+        return cnp.asarray(x)
+    return x
 
 
 def _lower(x: Any) -> Any:
