@@ -369,6 +369,13 @@ def test_a_list_of_batched_values_is_one_batched_array() -> None:
         numpy.testing.assert_array_equal(cr.vmap(fun, in_axes=1)(xs.T), want)
 
 
+def test_a_batched_keyword_argument_is_refused_by_name() -> None:
+    with pytest.raises(
+        TypeError, match=r"numpy\.isclose was given a batched keyword .* by position"
+    ):
+        cr.vmap(lambda x: np.isclose(x, 0.0, atol=np.abs(x)))(numpy.ones((3, 2)))
+
+
 def test_searchsorted_and_digitize_with_a_batch_of_tables() -> None:
     tables = numpy.array([[0.0, 1.5, 3.0], [0.0, 2.0, 4.0]])
     values = numpy.array([[0.0, 1.5, 2.0, 3.5], [1.0, 2.0, 3.0, 4.0]])

@@ -212,14 +212,15 @@ def nondiff(fun: Callable[..., Any], batch: Rule | None = None) -> Callable[...,
             trace = batching.top_batch_trace([*args, *kwargs.values()])
             if trace is not None:
                 pairs = [batching.lower_to(a, trace) for a in args]
-                kw = {k: batching.lower_to(v, trace)[0] for k, v in kwargs.items()}
-                if any(batching.lower_to(v, trace)[1] is not None for v in kwargs.values()):
+                kw = {k: batching.lower_to(v, trace) for k, v in kwargs.items()}
+                if any(d is not None for _, d in kw.values()):
                     raise TypeError(
                         f"chainrule.vmap: numpy.{fun.__name__} was given a batched keyword "
                         "argument; pass it by position."
                     )
                 vals = [v for v, _ in pairs]
-                out, d = rule(wrapper, vals, [d for _, d in pairs], **kw)
+                plain_kw = {k: v for k, (v, _) in kw.items()}
+                out, d = rule(wrapper, vals, [d for _, d in pairs], **plain_kw)
                 return trace.wrap(out, d)
         return fun(*map(_lower, args), **{k: _lower(v) for k, v in kwargs.items()})
 

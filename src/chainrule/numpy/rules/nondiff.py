@@ -17,7 +17,7 @@ from chainrule import numpy as cnp
 from chainrule.core import batching
 from chainrule.core.trace import Tracer, dtype_of, plain, primal, shape_of
 
-from .common import aligned, at_front, ndim_of, nondiff, to_front
+from .common import aligned, at_front, batch_size, ndim_of, nondiff, to_front
 
 _ELEMENTWISE = [
     "equal",
@@ -263,7 +263,7 @@ def _counts_of_rows(rows: Any, weights: Any = None, *, edges: Any, density: Any)
 
 def _rows_batch(fn: Any, args: list[Any], dims: list[Any], **kwargs: Any) -> tuple[Any, int]:
     """Rows of several batches (nested `vmap`): the outer batch joins the rows."""
-    size = next(shape_of(a)[d] for a, d in zip(args, dims, strict=True) if d is not None)
+    size = batch_size(args, dims)
     parts = [at_front(a, d, size) for a, d in zip(args, dims, strict=True)]
     b, m, k = shape_of(parts[0])
     counts = fn(*(cnp.reshape(p, (b * m, k)) for p in parts), **kwargs)
