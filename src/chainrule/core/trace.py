@@ -154,14 +154,19 @@ def conversion_error(what: str, tracer: Tracer) -> ConversionError:
     while isinstance(x, Tracer) and not x.batched:
         x = x.value
     if isinstance(x, Tracer):  # under vmap: one value for a whole batch of examples
+        take = (
+            "index a NumPy array `a` by a batch of indices `i` with `np.take(a, i, axis)` "
+            "(NumPy's own `a[i]` cannot hold a batch); "
+            if what in ("conversion to a NumPy array", "use as an index")
+            else ""
+        )
         return ConversionError(
             f"chainrule: {what} of a value batched by vmap (one example's shape "
             f"{tracer.shape}, dtype {tracer.dtype}): it stands for every example at once, and "
             "the examples need not agree (a Python `if` cannot take both branches). Keep the "
             "computation in array operations: branch with `np.where(cond, a, b)`, which picks "
-            "per example; index a NumPy array `a` by a batch of indices `i` with "
-            "`np.take(a, i, axis)` (NumPy's own `a[i]` cannot hold a batch); or, for a value "
-            "shared by every example, pass it with in_axes None."
+            f"per example; {take}or, for a value shared by every example, pass it with "
+            "in_axes None."
         )
     return ConversionError(
         f"chainrule: {what} of a traced value (shape {tracer.shape}, dtype {tracer.dtype}) "

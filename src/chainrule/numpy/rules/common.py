@@ -181,9 +181,11 @@ def deflinear(prim: Primitive, transpose: Rule, batched: Rule) -> None:
     def batch(args: list[Any], dims: list[int | None], **params: Any) -> tuple[Any, int]:
         x, *rest = args
         if any(d is not None for d in dims[1:]):
-            raise NotImplementedError(
-                f"chainrule.vmap: {prim.name} has no batching rule for a batched argument "
-                "other than its first; please report it."
+            raise TypeError(
+                f"chainrule.vmap: numpy.{prim.name} maps over its first argument only; the "
+                "others (a shift, a shape, an axis) must be shared by every example: pass them "
+                "with in_axes None, or compute them outside the mapped function (a shift per "
+                "example is an index: `np.take(x, (np.arange(n) - k) % n)`)."
             )
         x = to_front(x, dims[0])
         example = np.broadcast_to(np.zeros((), dtype_of(x)), shape_of(x)[1:])
