@@ -268,6 +268,17 @@ def test_methods_see_one_example():
         cr.vmap(lambda x: x.mT)(numpy.ones((2, 3)))
 
 
+def test_take_is_a_method_of_traced_values_too():
+    x = numpy.arange(12.0).reshape(3, 4)
+    idx = numpy.array([[0, 3], [2, 2], [1, 0]])
+    got = cr.vmap(lambda v, i: v.take(i, axis=0))(x, idx)
+    numpy.testing.assert_array_equal(
+        got, numpy.stack([v.take(i) for v, i in zip(x, idx, strict=True)])
+    )
+    grad = cr.grad(lambda v: v.take([0, 0, 2]).sum())(numpy.zeros(3))
+    numpy.testing.assert_array_equal(grad, [2.0, 0.0, 1.0])
+
+
 def test_integer_casts_of_a_batch():
     xs = rng.standard_normal((B, 3)) * 3
     got = cr.vmap(lambda x: (np.astype(x, int), x.astype(bool), np.astype(x > 0, numpy.int8)))(xs)
