@@ -369,6 +369,26 @@ def test_a_list_of_batched_values_is_one_batched_array() -> None:
         numpy.testing.assert_array_equal(cr.vmap(fun, in_axes=1)(xs.T), want)
 
 
+def test_array_equal_and_equiv_under_vmap_follow_each_examples_shapes() -> None:
+    xs = numpy.array([[1.0, 1.0], [1.0, numpy.nan], [numpy.nan, numpy.nan]])
+    for fun in (
+        lambda x: np.array_equal(x, numpy.ones(1)),  # broadcastable, but not the same shape
+        lambda x: np.array_equal(x, numpy.ones(3)),
+        lambda x: np.array_equal(x, numpy.ones(2)),
+        lambda x: np.array_equal(x, x),
+        lambda x: np.array_equal(x, x, equal_nan=True),
+        lambda x: np.array_equal(x, x, True),
+        lambda x: np.array_equiv(x, numpy.ones(1)),
+        lambda x: np.array_equiv(x, numpy.ones(3)),  # not broadcastable
+        lambda x: np.array_equiv(x, numpy.ones((2, 2))),
+        lambda x: np.allclose(x, 1.0, equal_nan=True),
+    ):
+        want = numpy.array([numpy.asarray(fun(x)) for x in xs])
+        got = cr.vmap(fun)(xs)
+        assert got.dtype == want.dtype
+        numpy.testing.assert_array_equal(got, want)
+
+
 def test_a_batched_keyword_argument_is_refused_by_name() -> None:
     with pytest.raises(
         TypeError, match=r"numpy\.isclose was given a batched keyword .* by position"
