@@ -351,6 +351,51 @@ def test_index_functions_along_an_axis_under_vmap() -> None:
         cr.vmap(np.nonzero)(x)
 
 
+def test_a_list_of_batched_values_is_one_batched_array() -> None:
+    # NumPy would stack each entry's whole batch: one answer for all examples, not each's
+    xs = numpy.array([[1.0, 2.0], [-1.0, 2.0], [1.0, -3.0], [0.0, 0.0]])
+    for fun in (
+        lambda x: np.all([x[0] > 0, x[1] > 0]),
+        lambda x: np.count_nonzero((x[0] > 0, x[1] > 0)),
+        lambda x: np.argmax([x[0], x[1]]),
+        lambda x: np.sign([x[0], -x[1]]),
+        lambda x: np.isclose(x, [1.0, 2.0]),
+        lambda x: np.equal([[x[0]], [x[1]]], 0.0),
+    ):
+        want = numpy.stack([numpy.asarray(fun(x)) for x in xs])
+        got = cr.vmap(fun)(xs)
+        assert got.dtype == want.dtype
+        numpy.testing.assert_array_equal(got, want)
+        numpy.testing.assert_array_equal(cr.vmap(fun, in_axes=1)(xs.T), want)
+
+
+def test_array_equal_and_equiv_under_vmap_follow_each_examples_shapes() -> None:
+    xs = numpy.array([[1.0, 1.0], [1.0, numpy.nan], [numpy.nan, numpy.nan]])
+    for fun in (
+        lambda x: np.array_equal(x, numpy.ones(1)),  # broadcastable, but not the same shape
+        lambda x: np.array_equal(x, numpy.ones(3)),
+        lambda x: np.array_equal(x, numpy.ones(2)),
+        lambda x: np.array_equal(x, x),
+        lambda x: np.array_equal(x, x, equal_nan=True),
+        lambda x: np.array_equal(x, x, True),
+        lambda x: np.array_equiv(x, numpy.ones(1)),
+        lambda x: np.array_equiv(x, numpy.ones(3)),  # not broadcastable
+        lambda x: np.array_equiv(x, numpy.ones((2, 2))),
+        lambda x: np.allclose(x, 1.0, equal_nan=True),
+    ):
+        want = numpy.array([numpy.asarray(fun(x)) for x in xs])
+        got = cr.vmap(fun)(xs)
+        assert got.dtype == want.dtype
+        numpy.testing.assert_array_equal(got, want)
+
+
+def test_a_batched_keyword_argument_is_refused_by_name() -> None:
+    with pytest.raises(
+        TypeError, match=r"numpy\.isclose was given a batched keyword .* by position"
+    ):
+        cr.vmap(lambda x: np.isclose(x, 0.0, atol=np.abs(x)))(numpy.ones((3, 2)))
+
+
 def test_searchsorted_and_digitize_with_a_batch_of_tables() -> None:
     tables = numpy.array([[0.0, 1.5, 3.0], [0.0, 2.0, 4.0]])
     values = numpy.array([[0.0, 1.5, 2.0, 3.5], [1.0, 2.0, 3.0, 4.0]])

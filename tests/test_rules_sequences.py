@@ -170,6 +170,56 @@ def test_vmap_of_convolve_is_one_batched_product_not_a_convolution_per_example(
         numpy.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15)
 
 
+def _example(args: tuple[Any, ...], axes: tuple[Any, ...], b: int) -> list[Any]:
+    return [x if d is None else x[b] for x, d in zip(args, axes, strict=True)]
+
+
+def _check_batched_convolve(mode: str, a: Any, v: Any, axes: tuple[Any, ...]) -> None:
+    conv = functools.partial(np.convolve, mode=mode)
+    want = numpy.stack([numpy.convolve(*_example((a, v), axes, b), mode) for b in range(4)])
+    numpy.testing.assert_allclose(cr.vmap(conv, in_axes=axes)(a, v), want, rtol=1e-13,
+                                  atol=1e-14)  # fmt: skip
+    w = RNG.standard_normal(want.shape)
+
+    def mapped(a: Any, v: Any) -> Any:
+        return np.sum(w * cr.vmap(conv, in_axes=axes)(a, v))
+
+    def looped(a: Any, v: Any) -> Any:
+        return sum(np.sum(w[b] * conv(*_example((a, v), axes, b))) for b in range(4))
+
+    grads = cr.grad(mapped, argnums=(0, 1))(a, v)
+    for g, h in zip(grads, cr.grad(looped, argnums=(0, 1))(a, v), strict=True):
+        numpy.testing.assert_allclose(g, h, rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+def test_batched_convolutions_against_one_signal_and_many(mode: str) -> None:
+    # one signal against a batch of kernels (one matrix product), the reverse, both batched,
+    # and traced (grad of a vmap); every length order, ties included
+    for n, m in ((7, 3), (3, 7), (5, 5)):
+        a, v = RNG.standard_normal((4, n)), RNG.standard_normal((4, m))
+        for axes in ((0, None), (None, 0), (0, 0)):
+            ins = [x if d is not None else x[0] for x, d in zip((a, v), axes, strict=True)]
+            _check_batched_convolve(mode, *ins, axes)
+
+
+def test_jacfwd_of_convolve_does_not_copy_each_window() -> None:
+    # a batch of 300 tangents of a 300-long signal: gathering every window of them took
+    # 300 x 599 x 300 floats (430 MB); a view of a plain array's windows takes none
+    import tracemalloc
+
+    a, v = RNG.standard_normal(300), RNG.standard_normal(300)
+    tracemalloc.start()
+    try:
+        jac = cr.jacfwd(lambda v: np.convolve(a, v, "same"))(v)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    want = numpy.stack([numpy.convolve(a, e, "same") for e in numpy.eye(300)], axis=1)
+    numpy.testing.assert_allclose(jac, want, rtol=1e-12, atol=1e-12)
+    assert peak < 20 * jac.nbytes  # (a few Jacobian-sized arrays, not 300 of them)
+
+
 def test_vmap_of_unwrap_along_a_shifted_axis_and_its_errors() -> None:
     p = 3 * RNG.standard_normal((3, 4, 5))
     got = cr.vmap(lambda q: np.unwrap(q, axis=0), in_axes=2, out_axes=2)(p)

@@ -298,6 +298,24 @@ def test_a_batch_converted_to_a_python_value(convert: Callable[[Any], Any]) -> N
         cr.vmap(cr.grad(lambda x: float(x[0]) * x.sum()))(X)
 
 
+def test_a_numpy_array_indexed_by_a_batch_points_to_take() -> None:
+    table = numpy.arange(12.0).reshape(4, 3)
+    idx = numpy.array([[0, 3], [2, 2]])
+    with pytest.raises(ConversionError, match=r"batched by vmap.*`np\.take\(a, i, axis\)`"):
+        cr.vmap(lambda i: table[i])(idx)
+    with pytest.raises(ConversionError, match=r"`np\.take\(a, i, axis\)`"):
+        cr.vmap(lambda i: table[i])(idx[:, 0])  # (one index per example: NumPy's __index__)
+    with pytest.raises(ConversionError) as info:
+        cr.vmap(float)(X[:, 0])
+    assert "np.take" not in str(info.value)
+    numpy.testing.assert_array_equal(cr.vmap(lambda i: np.take(table, i, 0))(idx), table[idx])
+
+
+def test_a_batched_shift_of_roll_is_refused_by_name() -> None:
+    with pytest.raises(TypeError, match=r"numpy\.roll maps over its first argument only"):
+        cr.vmap(lambda x, k: np.roll(x, k))(X, numpy.arange(len(X)))
+
+
 def test_a_leaked_batch_is_refused() -> None:
     kept: list[Any] = []
     cr.vmap(lambda x: kept.append(x) or x)(X)

@@ -782,8 +782,13 @@ def _deeper(where: Callable[[], str], key: Any) -> str:
     return f"{where()}{tree.keystr((key,))}"
 
 
-def _mapped_leaf(x: Any, axis: int, where: str, keyword: bool) -> tuple[Any, int]:
-    """A leaf mapped along `axis`: as an array, with the axis made non-negative."""
+def _leaf_where(fun: Callable[..., Any], names: Callable[[], list[str]], k: int) -> str:
+    return f"vmap of {describe(fun)}: {names()[k]}"
+
+
+def _mapped_leaf(x: Any, axis: int, where: Callable[[], str], keyword: bool) -> tuple[Any, int]:
+    """A leaf mapped along `axis`: as an array, with the axis made non-negative (`where`
+    names it, for an error)."""
     share = (
         "pass it by position with in_axes None, or let the function close over it (keyword "
         "arguments are always mapped along axis 0, as in JAX)"
@@ -793,20 +798,20 @@ def _mapped_leaf(x: Any, axis: int, where: str, keyword: bool) -> tuple[Any, int
     if not isinstance(x, (np.ndarray, np.generic, Tracer)):
         if not isinstance(x, (bool, int, float, complex)):
             raise TypeError(
-                f"{where} is a {type(x).__name__}, which vmap cannot map over: pass arrays, "
+                f"{where()} is a {type(x).__name__}, which vmap cannot map over: pass arrays, "
                 f"or {share}."
             )
         x = np.asarray(x)
     rank = len(shape_of(x))
     if rank == 0:
         raise ValueError(
-            f"{where}: vmap was asked to map it along axis {axis}, but it is a scalar (rank 0), "
+            f"{where()}: vmap was asked to map it along axis {axis}, but it is a scalar (rank 0), "
             f"with no axis to hold the examples. Pass one value per example in an array, or "
             f"{share}."
         )
     if not -rank <= axis < rank:
         raise ValueError(
-            f"{where}: vmap was asked to map it along axis {axis}, which needs an array of "
+            f"{where()}: vmap was asked to map it along axis {axis}, which needs an array of "
             f"rank at least {axis + 1 if axis >= 0 else -axis}, but it has rank {rank} (shape "
             f"{tuple(shape_of(x))}). Pick an axis in [-{rank}, {rank}), or {share}."
         )
@@ -879,15 +884,16 @@ def vmap(
         for i, (spec, arg) in enumerate(zip(specs, args, strict=True)):
             at = functools.partial(str.format, "vmap of {}: in_axes[{}]", describe(fun), i)
             axes.extend(_prefix(spec, arg, at))
+        positional = len(axes)
         axes.extend([0] * (len(leaves) - len(axes)))  # keyword arguments: axis 0
-        names = [keystr for keystr, _ in _leaf_names(fun, args, kwargs)]
-        sizes: list[tuple[str, int, int]] = []
+        # the leaves' names are for error messages only: found (with the signature) then
+        names = functools.cache(lambda: [name for name, _ in _leaf_names(fun, args, kwargs)])
+        sizes: list[tuple[int, int, int]] = []
         for k, (x, axis) in enumerate(zip(leaves, axes, strict=True)):
             if axis is not None:
-                where = f"vmap of {describe(fun)}: {names[k]}"
-                keyword = names[k].startswith("keyword")
-                leaves[k], axes[k] = _mapped_leaf(x, int(axis), where, keyword)
-                sizes.append((names[k], axes[k], shape_of(leaves[k])[axes[k]]))
+                where = functools.partial(_leaf_where, fun, names, k)
+                leaves[k], axes[k] = _mapped_leaf(x, int(axis), where, k >= positional)
+                sizes.append((k, axes[k], shape_of(leaves[k])[axes[k]]))
         size = axis_size if axis_size is not None else (sizes[0][2] if sizes else None)
         if size is None:
             raise ValueError(
@@ -896,7 +902,7 @@ def vmap(
                 "axis_size."
             )
         if any(n != size for _, _, n in sizes):
-            raise _size_error(fun, sizes, axis_size)
+            raise _size_error(fun, [(names()[k], a, n) for k, a, n in sizes], axis_size)
         structure: list[Any] = []
 
         def flat(inputs: list[Any]) -> list[Any]:

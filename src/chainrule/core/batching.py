@@ -47,12 +47,19 @@ class BatchTracer(Tracer):
 
     def refusal(self, what: str, tracer: Tracer) -> str:
         """Why `what` (``bool()``, ``float()``...) of `tracer`, this batch, has no answer."""
+        take = (
+            "index a NumPy array `a` by a batch of indices `i` with `np.take(a, i, axis)` "
+            "(NumPy's own `a[i]` cannot hold a batch); "
+            if what in ("conversion to a NumPy array", "use as an index")
+            else ""
+        )
         return (
             f"chainrule: {what} of a value batched by vmap (one example's shape "
             f"{tracer.shape}, dtype {tracer.dtype}): it stands for every example at once, and "
             "the examples need not agree (a Python `if` cannot take both branches). Keep the "
             "computation in array operations: branch with `np.where(cond, a, b)`, which picks "
-            "per example; or, for a value shared by every example, pass it with in_axes None."
+            f"per example; {take}or, for a value shared by every example, pass it with "
+            "in_axes None."
         )
 
     def stripped(self) -> BatchTracer:

@@ -125,6 +125,7 @@ _METHODS: dict[str, Any] = {
         "argsort",
         "nonzero",
         "round",
+        "take",
     ]
 }
 _METHODS.update(

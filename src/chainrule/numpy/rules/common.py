@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import numpy as cnp
+from chainrule import tree
 from chainrule.core import batching
 from chainrule.core.batching import defbatch
 from chainrule.core.primitive import Primitive, argument_rule, defjvp_joint, defvjp
@@ -181,9 +182,11 @@ def deflinear(prim: Primitive, transpose: Rule, batched: Rule) -> None:
     def batch(args: list[Any], dims: list[int | None], **params: Any) -> tuple[Any, int]:
         x, *rest = args
         if any(d is not None for d in dims[1:]):
-            raise NotImplementedError(
-                f"chainrule.vmap: {prim.name} has no batching rule for a batched argument "
-                "other than its first; please report it."
+            raise TypeError(
+                f"chainrule.vmap: numpy.{prim.name} maps over its first argument only; the "
+                "others (a shift, a shape, an axis) must be shared by every example: pass them "
+                "with in_axes None, or compute them outside the mapped function (a shift per "
+                "example is an index: `np.take(x, (np.arange(n) - k) % n)`)."
             )
         x = to_front(x, dims[0])
         example = np.broadcast_to(np.zeros((), dtype_of(x)), shape_of(x)[1:])
@@ -207,6 +210,8 @@ def nondiff(fun: Callable[..., Any], batch: Rule | None = None) -> Callable[...,
     @functools.wraps(fun)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if batching.active():
+            args = tuple(map(_stacked, args))
+            kwargs = {k: _stacked(v) for k, v in kwargs.items()}
             trace = batching.top_kept_trace([*args, *kwargs.values()])
             if isinstance(trace, StagingTrace):  # under jit: a line of the program
                 vals, refs = trace.refs(fun.__name__, [primal(a) for a in args])
@@ -214,14 +219,15 @@ def nondiff(fun: Callable[..., Any], batch: Rule | None = None) -> Callable[...,
                 return trace.record(fun, fun.__name__, refs, kw, fun(*vals, **kw), False)
             if isinstance(trace, batching.BatchTrace):
                 pairs = [batching.lower_to(a, trace) for a in args]
-                kw = {k: batching.lower_to(v, trace)[0] for k, v in kwargs.items()}
-                if any(batching.lower_to(v, trace)[1] is not None for v in kwargs.values()):
+                kw = {k: batching.lower_to(v, trace) for k, v in kwargs.items()}
+                if any(d is not None for _, d in kw.values()):
                     raise TypeError(
                         f"chainrule.vmap: numpy.{fun.__name__} was given a batched keyword "
                         "argument; pass it by position."
                     )
                 vals = [v for v, _ in pairs]
-                out, d = rule(wrapper, vals, [d for _, d in pairs], **kw)
+                plain_kw = {k: v for k, (v, _) in kw.items()}
+                out, d = rule(wrapper, vals, [d for _, d in pairs], **plain_kw)
                 return trace.wrap(out, d)
         return fun(*map(_lower, args), **{k: _lower(v) for k, v in kwargs.items()})
 
@@ -232,6 +238,14 @@ def _elementwise_nondiff(fn: Callable[..., Any], args: list[Any], dims: list[int
                          **kwargs: Any) -> tuple[Any, int | None]:  # fmt: skip
     args, d = aligned(args, dims)
     return fn(*args, **kwargs), d
+
+
+def _stacked(x: Any) -> Any:
+    """A list or tuple that holds batched (or staged) values, as one array (lowered
+    as it is, NumPy would stack the whole batches of its entries into one array)."""
+    if type(x) in (list, tuple) and batching.top_kept_trace(tree.leaves(x)) is not None:
+        return cnp.asarray(x)
+    return x
 
 
 def _lower(x: Any) -> Any:

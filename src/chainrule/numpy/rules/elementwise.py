@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import numpy as cnp
 from chainrule.core import batching
 from chainrule.core.batching import defbatch
 from chainrule.core.primitive import Primitive, defjvp_joint, defvjp, primitive, set_real_part
@@ -377,6 +378,8 @@ def real_if_close(a: Any, tol: float = 100) -> Any:
 def sign(x: Any) -> Any:
     """`numpy.sign`: piecewise constant for real values (derivative 0), ``z/|z|`` (0 at 0)
     for complex ones, whose derivative is not 0."""
+    if type(x) in (list, tuple):  # a sequence may hold traced values: one array of them
+        x = cnp.asarray(x)
     if not isinstance(x, Tracer):  # (the hot path: NumPy's own, without `nondiff`'s checks)
         return np.sign(x)
     if is_complex(x):

@@ -668,7 +668,8 @@ def _update_traced_key(name: str, x: Any, key: tuple[Any, ...], v: Any) -> Any:
     last = cnp.concatenate([ranked[1:] != ranked[:-1], np.ones(1, bool)])
     last = cnp.reshape(take_along_axis(last, np.argsort(order), -1), shape_of(where))
     reached = scatter(cnp.where(last, 1.0, 0.0), key, shape) > 0
-    return cnp.where(reached, scatter(cnp.where(last, v, 0.0), key, shape), x)
+    zero = np.zeros((), dtype_of(x))  # (a Python 0.0 would make an integer `x` float)
+    return cnp.where(reached, scatter(cnp.where(last, v, zero), key, shape), x)
 
 
 _UFUNCS: dict[str, Any] = {

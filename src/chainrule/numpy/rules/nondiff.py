@@ -17,7 +17,7 @@ from chainrule import numpy as cnp
 from chainrule.core import batching
 from chainrule.core.trace import Tracer, dtype_of, plain, primal, shape_of
 
-from .common import aligned, at_front, ndim_of, nondiff, to_front
+from .common import aligned, at_front, batch_size, ndim_of, nondiff, to_front
 
 _ELEMENTWISE = [
     "equal",
@@ -145,6 +145,37 @@ def _all_of(test: Callable[..., Any]) -> Any:
     return rule
 
 
+def _equal(a: Any, b: Any, equal_nan: bool = False) -> Any:
+    same = np.equal(a, b)
+    if equal_nan and all(dtype_of(x).kind in "fc" for x in (a, b)):
+        same = same | (np.isnan(a) & np.isnan(b))
+    return same
+
+
+def _arrays_equal(same_shape: bool) -> Any:
+    """`array_equal` (`same_shape`) and `array_equiv`: under `vmap`, one boolean per
+    example; examples of different (or, for `array_equiv`, unbroadcastable) shapes are
+    unequal, as NumPy says, whatever their values."""
+    compare = _all_of(_equal)
+
+    def rule(fn: Any, args: list[Any], dims: list[int | None], **kwargs: Any) -> tuple[Any, Any]:
+        shapes = [
+            s if d is None else s[:d] + s[d + 1 :]
+            for s, d in ((tuple(shape_of(a)), d) for a, d in zip(args[:2], dims[:2], strict=True))
+        ]
+        try:
+            np.broadcast_shapes(*shapes)
+        except ValueError:
+            return np.False_, None
+        if same_shape and shapes[0] != shapes[1]:
+            return np.False_, None
+        if len(args) > 2:  # (array_equal's equal_nan, passed by position)
+            kwargs["equal_nan"] = args[2]
+        return compare(fn, args[:2], dims[:2], **kwargs)
+
+    return rule
+
+
 def shape(a: Any) -> tuple[int, ...]:
     """`numpy.shape`; of a traced value, the shape of one example under `vmap`."""
     return tuple(shape_of(a))
@@ -194,8 +225,8 @@ _rules: dict[str, Any] = {
     "searchsorted": _against,
     "digitize": _against,
     "allclose": _all_of(np.isclose),
-    "array_equal": _all_of(np.equal),
-    "array_equiv": _all_of(np.equal),
+    "array_equal": _arrays_equal(same_shape=True),
+    "array_equiv": _arrays_equal(same_shape=False),
 }
 globals().update({name: nondiff(getattr(np, name), rule) for name, rule in _rules.items()})
 _NAMES = [*_rules, "shape", "ndim", "size", "zeros_like", "ones_like", "empty_like"]
@@ -263,7 +294,7 @@ def _counts_of_rows(rows: Any, weights: Any = None, *, edges: Any, density: Any)
 
 def _rows_batch(fn: Any, args: list[Any], dims: list[Any], **kwargs: Any) -> tuple[Any, int]:
     """Rows of several batches (nested `vmap`): the outer batch joins the rows."""
-    size = next(shape_of(a)[d] for a, d in zip(args, dims, strict=True) if d is not None)
+    size = batch_size(args, dims)
     parts = [at_front(a, d, size) for a, d in zip(args, dims, strict=True)]
     b, m, k = shape_of(parts[0])
     counts = fn(*(cnp.reshape(p, (b * m, k)) for p in parts), **kwargs)

@@ -6,8 +6,9 @@ chainrule's differentiable functions in NumPy's own arithmetic (so higher deriva
 for free); ``convolve`` (and so ``correlate``) and ``unwrap`` are primitives, whose values
 are NumPy's own on traced values too. A convolution's derivatives are convolutions, each
 at the cost of one NumPy convolution; a batch of them (``vmap``, or the tangents of
-``jacfwd``) is one gather of the padded windows and one batched matmul, whose windows take
-``m`` times the memory of the signal (``m`` the shorter length).
+``jacfwd``) is one matmul of windows of the padded longer signal with the shorter one: a
+view of the windows (no copy) on plain arrays; gathered on traced ones (``m`` times the
+memory of the signal, ``m`` the shorter length), or for one signal against many.
 
 Conventions where the derivative is not unique:
 
@@ -41,6 +42,7 @@ from typing import Any
 
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
+from numpy.lib.stride_tricks import sliding_window_view
 
 from chainrule import numpy as cnp
 from chainrule.core.batching import defbatch
@@ -179,17 +181,28 @@ def _convolve_vjp(g: Any, ans: Any, x: Any, other: Any, mode: str) -> Any:
 def _convolve_rows(a: Any, v: Any, mode: str) -> Any:
     """The convolutions of the rows of `a` (``(..., n)``) with those of `v` (``(..., m)``),
     leading axes broadcast: each output entry is a dot product of `v` reversed with a window
-    of `a` padded by ``m - 1`` zeros, so the windows, gathered at once, meet `v` in one
-    batched matmul."""
-    if shape_of(v)[-1] > shape_of(a)[-1]:  # the shorter one slides: fewer, shorter windows
+    of `a` padded by ``m - 1`` zeros, so the windows meet `v` in one matmul. One signal `a`
+    against many `v` is one matrix product with its windows; many signals are a batched
+    product, the windows a view (no copy) on a plain `a`, gathered (``m`` times its memory)
+    from a traced one, to be differentiated."""
+    # the shorter one slides (fewer, shorter windows); at a tie, over an unbatched one
+    if (shape_of(v)[-1], ndim_of(a)) > (shape_of(a)[-1], ndim_of(v)):
         a, v = v, a
     n, m = shape_of(a)[-1], shape_of(v)[-1]
     lead = ndim_of(a) - 1
-    padded = cnp.pad(a, ((0, 0),) * lead + ((m - 1, m - 1),))
-    starts = np.arange(n + m - 1)[:, None] + np.arange(m)
-    windows = padded[(slice(None),) * lead + (starts,)]  # (..., n + m - 1, m)
-    full = cnp.matmul(windows, cnp.expand_dims(v[..., ::-1], -1))[..., 0]
-    return full[..., _window(mode, n, m)]
+    padded: Any = cnp.pad(a, ((0, 0),) * lead + ((m - 1, m - 1),))
+    kept = _window(mode, n, m)  # (only the windows the mode keeps)
+    starts = np.arange(n + m - 1)[kept, None] + np.arange(m)  # (L, m)
+    flipped = v[..., ::-1]
+    if lead == 0:
+        windows = padded[starts]
+        rows = cnp.matmul(cnp.reshape(flipped, (-1, m)), cnp.transpose(windows))
+        return cnp.reshape(rows, shape_of(v)[:-1] + shape_of(starts)[:1])
+    if isinstance(padded, np.ndarray):
+        windows = sliding_window_view(padded, m, axis=-1)[..., kept, :]
+    else:
+        windows = padded[(slice(None),) * lead + (starts,)]
+    return cnp.matmul(windows, cnp.expand_dims(flipped, -1))[..., 0]
 
 
 def _convolve_batched(t: Any, other: Any, x: Any, mode: str) -> Any:
