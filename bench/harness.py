@@ -43,7 +43,7 @@ try:
 except ImportError:  # not on Windows
     resource = None  # type: ignore[assignment]
 
-from .libs import Unavailable
+from .libs import NOTES, Unavailable
 
 CHAINRULE = "chainrule"
 
@@ -268,8 +268,6 @@ class Section:
 def note_blas() -> None:
     """Add the BLAS libraries loaded so far (threadpoolctl's view: library, version, kernel,
     threads) and ``OPENBLAS_CORETYPE`` to the configuration notes, once each."""
-    from . import libs
-
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
@@ -282,8 +280,8 @@ def note_blas() -> None:
             for i in threadpool_info()
             if i.get("user_api") == "blas"
         ]
-    found.append(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
-    libs.NOTES.extend(n for n in found if n not in libs.NOTES)
+    found.insert(0, f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
+    NOTES.extend(n for n in found if n not in NOTES)
 
 
 @dataclass
