@@ -6,7 +6,6 @@ import time
 
 import numpy as np
 import pytest
-
 from bench import libs
 from bench.harness import (
     Case,
@@ -24,7 +23,7 @@ QUICK = Config.make(quick=True, threads=1)
 
 
 def test_every_implementation_of_a_case_runs_the_same_rounds():
-    slow = lambda: time.sleep(0.02)  # noqa: E731
+    slow = lambda: time.sleep(0.02)
     cfg = Config(repeats=5, min_repeats=2, min_batch_s=0.001, max_measure_s=0.05,
                  warmup_s=0.0, warmup_calls=1)  # fmt: skip
     timings = measure_all({"fast": lambda: None, "slow": slow}, cfg)
@@ -43,7 +42,9 @@ def test_a_ratio_is_the_median_of_the_ratios_of_its_rounds():
     section = _section([1.0, 3.0, 2.0], [3.0, 3.0, 8.0])
     target = ratio_target(section, "n=1", "anchor", 2.5, "t", base_impl="chainrule jit")
     assert target.status == "PASS" and "anchor/chainrule jit = 3," in target.detail
-    assert ratio_target(section, "n=1", "anchor", 3.5, "t", base_impl="chainrule jit").status == "FAIL"
+    assert (
+        ratio_target(section, "n=1", "anchor", 3.5, "t", base_impl="chainrule jit").status == "FAIL"
+    )
 
 
 def test_a_ratio_against_a_missing_base_names_it():
@@ -53,9 +54,9 @@ def test_a_ratio_against_a_missing_base_names_it():
 
 def test_a_yardstick_is_timed_but_not_compared():
     impls = [
-        Impl("chainrule", lambda: (lambda: np.ones(2))),
-        Impl("products alone", lambda: (lambda: np.zeros(3)), checked=False),
-        Impl("wrong", lambda: (lambda: np.zeros(2))),
+        Impl("chainrule", lambda: lambda: np.ones(2)),
+        Impl("products alone", lambda: lambda: np.zeros(3), checked=False),
+        Impl("wrong", lambda: lambda: np.zeros(2)),
     ]
     case = run_case("n=2", impls, QUICK, rtol=1e-12, atol=0.0)
     status = {m.impl: m.status for m in case.results}
