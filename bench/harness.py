@@ -434,7 +434,7 @@ def ratio_target(
     else:
         r = other.seconds / base.seconds
     ok = r >= min_ratio
-    detail = f"{anchor}/{base_name} = {r:.3g}, needs >= {min_ratio:g}"
+    detail = f"{anchor}/{base_name} = {r:.3g}, needs >= {min_ratio:.3g}"
     if base.samples and other.samples:
         # The verdict on the fastest repeats; when it differs, the median is at the mercy of
         # noise (or of bimodal timings: page faults, allocator state) and the verdict is weak.
