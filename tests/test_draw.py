@@ -224,7 +224,7 @@ def test_a_program_is_drawn_line_by_line_inputs_to_outputs():
         ins = {f"v{a.id}" for a in eq.args if hasattr(a, "id")}
         assert ins <= {a for a, b in edges if b == f"op{k}"}
         assert {f"v{v.id}" for v in eq.outs} == {b for a, b in edges if a == f"op{k}"}
-        consts = [a for a in eq.args if not hasattr(a, "id")]
+        consts = [a for a in eq.args if isinstance(a, onp.ndarray | float | int)]
         assert len({a for a, b in edges if b == f"op{k}" and a.startswith("c")}) == len(consts)
     (inp,) = program.inputs
     (out,) = program.outputs
@@ -254,3 +254,13 @@ def test_a_program_without_lines_and_with_a_constant_output():
 def test_a_program_takes_no_arguments():
     with pytest.raises(TypeError, match=r"draw\(program, \.\.\.\).*cr.make_program"):
         draw(_program_of_relu_grad(), 1.0)
+
+
+def test_a_lines_settings_are_written_in_its_oval_not_drawn_as_constants():
+    import chainrule as cr
+
+    program = cr.make_program(lambda x: np.reshape(x, (3, 1)).astype(onp.float32).T)(onp.ones(3))
+    dot = draw(program).dot()
+    labels = re.findall(r'shape=ellipse.*label="([^"]*)"', dot)
+    assert labels[0] == "reshape (3, 1)" and "float32" in labels[1], labels
+    assert "constant" not in dot  # a shape, a dtype, None: settings, not data

@@ -12,7 +12,8 @@ the width it is shown in (a notebook cell, a page).
 
 `draw(program)` draws a program of `cr.make_program` (a `jit` trace) the same way: a box
 per input, per value a line computes and per constant it uses (name, dtype and shape), and
-an oval per line: the chain rule of a `grad` as a graph of straight-line code.
+an oval per line (with its settings: axes, shapes, dtypes): the chain rule of a `grad` as a
+graph of straight-line code.
 
 The layout is pure Python, so no Graphviz binary is needed: `svg()` writes SVG text,
 `save("g.png")` renders with matplotlib, and `dot()` exports Graphviz DOT text for those
@@ -29,6 +30,8 @@ from collections.abc import Callable
 from html import escape as _html_escape
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from chainrule.core.staging import Program, Var, _constant
 from chainrule.core.trace import zero_tangent
@@ -174,11 +177,14 @@ def _program_nodes(program: Program) -> tuple[dict[str, _Node], list[tuple[str, 
     for v in program.inputs:
         box(f"v{v.id}", v, INPUT_FILL)
     for k, eq in enumerate(program.equations):
-        srcs = [f"v{a.id}" if isinstance(a, Var) else const(a) for a in eq.args]
+        data = [a for a in eq.args if isinstance(a, Var) or _is_data(a)]
+        srcs = [f"v{a.id}" if isinstance(a, Var) else const(a) for a in data]
         srcs = list(dict.fromkeys(srcs))  # x * x: one edge
         layer = 1 + max((nodes[s].layer for s in srcs if s[0] == "v"), default=0)
         key = f"op{k}"
-        label = " ".join([eq.name, *(f"{k}={v!r}" for k, v in eq.params.items())])
+        settings = [str(a) if isinstance(a, np.dtype) else _constant(a) for a in eq.args
+                    if not (isinstance(a, Var) or _is_data(a))]  # fmt: skip
+        label = " ".join([eq.name, *settings, *(f"{k}={v!r}" for k, v in eq.params.items())])
         nodes[key] = _Node(key, "op", [label], OP_FILL, layer)
         edges.extend((s, key) for s in srcs)
         for v in eq.outs:
@@ -189,6 +195,12 @@ def _program_nodes(program: Program) -> tuple[dict[str, _Node], list[tuple[str, 
             nodes[const(o)].fill = OUTPUT_FILL
     _settle_sources(nodes, edges, [f"v{v.id}" for v in program.inputs] + consts)
     return nodes, edges
+
+
+def _is_data(constant: Any) -> bool:
+    """An array or a number: a box of its own. Anything else (a shape, an axis, a dtype,
+    None) is a setting of the line and is written in its oval."""
+    return isinstance(constant, np.ndarray | np.generic | int | float | complex)
 
 
 def _type(var: Var) -> str:
