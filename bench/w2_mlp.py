@@ -158,11 +158,11 @@ def impls(size: tuple[int, int]) -> list[Impl]:
         return lambda: step(model, zeros, zeros, x, y, 0)[0]
 
     def gemms() -> Callable[[], Any]:
-        start, x, _ = problem(batch, hidden)
+        start, x, y = problem(batch, hidden)
         w1, _, w2, _, w3, _ = start
-        inputs, errors = backprop_by_hand(start, x, problem(batch, hidden)[2], 1.0 / batch)
-        _, h1, h2 = inputs
-        d1, d2, d3 = errors
+        # The operands of the step's products, with their real values, shapes and layouts
+        # (the weights as stored, (out, in), and used transposed, as every step does).
+        (_, h1, h2), (d1, d2, d3) = backprop_by_hand(start, x, y, 1.0 / batch)
 
         def products() -> Any:
             return (
