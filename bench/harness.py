@@ -13,6 +13,13 @@ The implementations of a case are timed in interleaved rounds (one batch of each
 next round), not one after the other: the machine drifts (clock, neighbours, the allocator's
 state), and timed in sequence the implementation measured first was measurably slower than
 the same code measured last (W2 small: 1.34x against 1.17x the NumPy floor, same code).
+Every implementation of a case gets the same number of rounds, so a ratio target compares
+the two sides round by round: the median over rounds of the ratio of that round's times.
+A slow round (a neighbour's burst) then slows both sides of the ratio it is in.
+
+On a shared machine the BLAS kernel matters as much as the load: OpenBLAS picks its kernel
+from the CPU it detects (or from ``OPENBLAS_CORETYPE``), so `note_blas` writes the loaded
+BLAS libraries, their kernels and ``OPENBLAS_CORETYPE`` into the configuration notes.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from __future__ import annotations
 import gc
 import json
 import math
+import os
 import statistics
 import sys
 import time
@@ -35,7 +43,7 @@ try:
 except ImportError:  # not on Windows
     resource = None  # type: ignore[assignment]
 
-from .libs import Unavailable
+from .libs import NOTES, Unavailable
 
 CHAINRULE = "chainrule"
 
@@ -161,9 +169,11 @@ def measure_all(
             results[name] = exc
     samples: dict[str, list[float]] = {name: [] for name in plans}
     faults = dict.fromkeys(plans, 0)
-    for r in range(max((repeats for _, repeats in plans.values()), default=0)):
-        for name, (loops, repeats) in plans.items():
-            if r >= repeats or name in results:
+    # The same rounds for all, so that ratios can be taken round by round (see above).
+    rounds = min((repeats for _, repeats in plans.values()), default=0)
+    for _ in range(max(rounds, cfg.min_repeats) if plans else 0):
+        for name, (loops, _repeats) in plans.items():
+            if name in results:
                 continue
             gc.collect()
             faults0 = _minor_faults()
@@ -255,6 +265,25 @@ class Section:
         return any(m.status in ("error", "mismatch") for c in self.cases for m in c.results)
 
 
+def note_blas() -> None:
+    """Add the BLAS libraries loaded so far (threadpoolctl's view: library, version, kernel,
+    threads) and ``OPENBLAS_CORETYPE`` to the configuration notes, once each."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        found = ["threadpoolctl not installed: BLAS kernel unknown"]
+    else:
+        found = [
+            f"BLAS: {i.get('internal_api')} {i.get('version')}, kernel "
+            f"{i.get('architecture', '?')}, {i.get('num_threads')} thread(s) "
+            f"({os.path.basename(str(i.get('filepath')))})"
+            for i in threadpool_info()
+            if i.get("user_api") == "blas"
+        ]
+    found.insert(0, f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
+    NOTES.extend(n for n in found if n not in NOTES)
+
+
 @dataclass
 class Impl:
     """One implementation of a workload case.
@@ -263,12 +292,14 @@ class Impl:
     the function, compiling) and returns the zero-argument call that is timed, or a `Reset`
     when the call changes state that must be restored, untimed, before each call. It raises
     ``Unavailable`` to be skipped. ``to_numpy`` turns the call's result into an ndarray for
-    the correctness check (outside the timing).
+    the correctness check (outside the timing). A yardstick (``checked=False``: part of the
+    work, such as the step's matrix products alone) is timed but not compared.
     """
 
     name: str
     build: Callable[[], Callable[[], Any]]
     to_numpy: Callable[[Any], np.ndarray] = np.asarray
+    checked: bool = True
 
 
 def _report_error(impl: str, label: str, exc: BaseException) -> str:
@@ -307,7 +338,9 @@ def run_case(
         case.results.append(m)
         try:
             call = impl.build()
-            values[impl.name] = np.asarray(impl.to_numpy(call()), dtype=np.float64)
+            value = np.asarray(impl.to_numpy(call()), dtype=np.float64)
+            if impl.checked:
+                values[impl.name] = value
             calls[impl.name] = call
         except Unavailable as exc:
             m.status, m.note = "skipped", str(exc)
@@ -327,7 +360,9 @@ def run_case(
                 err = float(np.max(np.abs(got - ref)))
                 m.status = "mismatch"
                 m.note = f"max |Δ| = {err:.3g} against {ref_name} (rtol={rtol}, atol={atol})"
-    timed = measure_all({m.impl: calls[m.impl] for m in case.results if m.status == "ok"}, cfg)
+    timed = measure_all(
+        {m.impl: calls[m.impl] for m in case.results if m.status == "ok" and m.impl in calls}, cfg
+    )
     for m in case.results:
         t = timed.get(m.impl)
         if isinstance(t, BaseException):
@@ -364,28 +399,42 @@ def sized_section(
                 fallback_reference="numpy by hand (floor)",
             )
         )
+    note_blas()  # now that every library of the section is loaded
     return section
 
 
 def ratio_target(
-    section: Section, case_label: str, anchor: str, min_ratio: float, text: str
+    section: Section,
+    case_label: str,
+    anchor: str,
+    min_ratio: float,
+    text: str,
+    *,
+    base_impl: str | None = None,
 ) -> Target:
-    """PASS when anchor_time / chainrule_time >= min_ratio in the given case."""
+    """PASS when anchor_time / base_time >= min_ratio in the given case, the base being
+    `base_impl` (default: the section's base, chainrule). The ratio is the median over the
+    interleaved rounds of each round's ratio (the ratio of the medians if the rounds differ)."""
+    base_name = base_impl or section.base
     case = section.case(case_label)
-    base = case.get(section.base) if case else None
+    base = case.get(base_name) if case else None
     other = case.get(anchor) if case else None
     if base is None or base.seconds is None:
         why = base.note if base else "not measured"
         return Target(
             text,
             "FAIL" if base and base.status != "skipped" else "SKIP",
-            f"chainrule has no time ({why})",
+            f"{base_name} has no time ({why})",
         )
     if other is None or other.seconds is None:
         return Target(text, "SKIP", f"{anchor} not measured ({other.note if other else 'absent'})")
-    r = other.seconds / base.seconds
+    paired = base.samples and other.samples and len(base.samples) == len(other.samples)
+    if paired:
+        r = statistics.median(o / b for o, b in zip(other.samples, base.samples, strict=True))  # type: ignore[arg-type]
+    else:
+        r = other.seconds / base.seconds
     ok = r >= min_ratio
-    detail = f"{anchor}/chainrule = {r:.3g}, needs >= {min_ratio:g}"
+    detail = f"{anchor}/{base_name} = {r:.3g}, needs >= {min_ratio:.3g}"
     if base.samples and other.samples:
         # The verdict on the fastest repeats; when it differs, the median is at the mercy of
         # noise (or of bimodal timings: page faults, allocator state) and the verdict is weak.

@@ -6,7 +6,7 @@
 
 float64, n = 10 (the target) and n = 1000; ``x`` and ``w`` from a fixed seed. Timed: one call
 of the gradient at ``x``. Set-up a user does once (wrapping ``f`` in ``grad``, converting the
-data to the library's array type, ``jax.jit`` compilation) is outside the timed call; for
+data to the library's array type, ``jax.jit`` and ``cr.jit`` tracing) is outside the timed call; for
 PyTorch the graph is built and ``backward()`` is called inside it, as a user would.
 """
 
@@ -24,6 +24,7 @@ ID = "W1"
 TITLE = "small function, many operations: one grad call (float64)"
 SIZES = (10, 1000)
 SEED = 1
+JIT = "chainrule jit"
 
 
 def data(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -68,6 +69,12 @@ def impls(n: int) -> list[Impl]:
         g = cr.grad(make_f(cnp, w, n))
         return lambda: g(x)
 
+    def chainrule_jit() -> Callable[[], Any]:
+        cr, cnp = libs.chainrule()
+        g = cr.jit(cr.grad(make_f(cnp, w, n)))
+        g(x)  # trace and compile outside the timing, as for jax.jit
+        return lambda: g(x)
+
     def floor() -> Callable[[], Any]:
         return lambda: grad_by_hand(x, w)
 
@@ -103,6 +110,7 @@ def impls(n: int) -> list[Impl]:
 
     return [
         Impl(CHAINRULE, chainrule),
+        Impl(JIT, chainrule_jit),
         Impl("numpy by hand (floor)", floor),
         Impl("autograd", autograd),
         Impl("torch eager", torch_eager, libs.torch_to_numpy),
@@ -129,6 +137,30 @@ def run(cfg: Config) -> Section:
         ),
         ratio_target(
             section, "n=10", "torch eager", 1.0, "W1 n=10: chainrule <= PyTorch eager's time"
+        ),
+        ratio_target(
+            section,
+            "n=10",
+            "jax.jit",
+            1 / 2.5,
+            "W1 n=10: jit(grad(f)) <= 2.5x jax.jit's time",
+            base_impl=JIT,
+        ),
+        ratio_target(
+            section,
+            "n=10",
+            "torch eager",
+            8.0,
+            "W1 n=10: jit(grad(f)) >= 8x faster than PyTorch eager",
+            base_impl=JIT,
+        ),
+        ratio_target(
+            section,
+            "n=1000",
+            "jax.jit",
+            1.0,
+            "W1 n=1000: jit(grad(f)) <= jax.jit's time",
+            base_impl=JIT,
         ),
     ]
     return section

@@ -27,7 +27,7 @@ def test_docstring_examples(name: str) -> None:
     assert result.failed == 0, f"{result.failed} doctest(s) failed in {name}"
 
 
-PAGES = ["vmap.md"]  # pages whose ```pycon blocks are doctests, run in order
+PAGES = ["vmap.md", "jit.md"]  # pages whose ```pycon blocks are doctests, run in order
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -203,3 +203,64 @@ def test_png_leaves_pyplot_and_its_backend_alone(tmp_path):
         assert matplotlib.get_backend() == "svg" and plt.get_fignums() == figures
     finally:
         plt.switch_backend(before)
+
+
+# ---------------------------------------------------------------------------- programs
+
+
+def _program_of_relu_grad():
+    import chainrule as cr
+
+    return cr.make_program(cr.grad(lambda x: np.sum(relu(x) * x)))(onp.array([-1.0, 2.0]))
+
+
+def test_a_program_is_drawn_line_by_line_inputs_to_outputs():
+    program = _program_of_relu_grad()
+    dot = draw(program).dot()
+    ops = re.findall(r'^  op(\d+) \[shape=ellipse.*label="([^"]*)"', dot, re.M)
+    assert [name.split()[0] for _, name in ops] == [eq.name for eq in program.equations]
+    edges = set(re.findall(r"^  (\w+) -> (\w+);", dot, re.M))
+    for k, eq in enumerate(program.equations):  # each line: its variables in, its results out
+        ins = {f"v{a.id}" for a in eq.args if hasattr(a, "id")}
+        assert ins <= {a for a, b in edges if b == f"op{k}"}
+        assert {f"v{v.id}" for v in eq.outs} == {b for a, b in edges if a == f"op{k}"}
+        consts = [a for a in eq.args if isinstance(a, onp.ndarray | float | int)]
+        assert len({a for a, b in edges if b == f"op{k}" and a.startswith("c")}) == len(consts)
+    (inp,) = program.inputs
+    (out,) = program.outputs
+    assert re.search(rf'^  v{inp.id} .*#dbeafe.*label="{{ v{inp.id} \| float64\[2\] }}"', dot, re.M)
+    assert re.search(rf"^  v{out.id} .*#fde68a", dot, re.M)  # the output, highlighted
+    assert dot.count("#fde68a") == 1
+
+
+def test_a_program_drawing_writes_svg_png_and_dot(tmp_path):
+    d = draw(_program_of_relu_grad())
+    root = ET.fromstring(d.svg())
+    assert len(root.findall(f".//{SVG}ellipse")) == len(_program_of_relu_grad().equations)
+    assert d.save(tmp_path / "p.png").read_bytes().startswith(b"\x89PNG")
+    assert d.save(tmp_path / "p.dot").read_text().startswith('digraph "program"')
+
+
+def test_a_program_without_lines_and_with_a_constant_output():
+    import chainrule as cr
+
+    program = cr.make_program(lambda x: (x, 3.0))(onp.ones(2))
+    dot = draw(program).dot()
+    assert "shape=ellipse" not in dot and "->" not in dot
+    assert re.search(r'^  v0 .*#fde68a.*label="\{ v0 \| float64\[2\] \}"', dot, re.M)
+    assert re.search(r'^  c0 .*#fde68a.*label="\{ constant \| 3.0 \}"', dot, re.M)
+
+
+def test_a_program_takes_no_arguments():
+    with pytest.raises(TypeError, match=r"draw\(program, \.\.\.\).*cr.make_program"):
+        draw(_program_of_relu_grad(), 1.0)
+
+
+def test_a_lines_settings_are_written_in_its_oval_not_drawn_as_constants():
+    import chainrule as cr
+
+    program = cr.make_program(lambda x: np.reshape(x, (3, 1)).astype(onp.float32).T)(onp.ones(3))
+    dot = draw(program).dot()
+    labels = re.findall(r'shape=ellipse.*label="([^"]*)"', dot)
+    assert labels[0] == "reshape (3, 1)" and "float32" in labels[1], labels
+    assert "constant" not in dot  # a shape, a dtype, None: settings, not data

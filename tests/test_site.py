@@ -147,7 +147,7 @@ def test_the_site_builds_and_renders_in_a_browser(
 def _check_the_files(site: Path) -> None:
     for page in [
         "index.html", "getting-started.html", "from-autograd.html", "from-jax.html",
-        "from-pytorch.html", "sharp-bits.html", "notebooks/index.html", "tour/index.html",
+        "from-pytorch.html", "sharp-bits.html", "jit.html", "notebooks/index.html", "tour/index.html",
         "api/transforms.html", "api/numpy.html", "api/nn.html", "js/mathjax/tex-svg.js",
         "img/graph.svg",
     ]:  # fmt: skip
@@ -163,7 +163,13 @@ def _check_links(pages: dict[str, dict[str, Any]], server: str) -> None:
     assert len(pages) > 30  # the crawl reached the tour, the API pages and the notebooks
     broken = {url: r["status"] for url, r in pages.items() if r["status"] != 200}
     assert not broken, f"broken internal links: {broken}"
-    for wanted in ["tour/index.html", "api/learn.html", "sharp-bits.html", "from-jax.html"]:
+    for wanted in [
+        "tour/index.html",
+        "api/learn.html",
+        "sharp-bits.html",
+        "from-jax.html",
+        "jit.html",
+    ]:
         assert server + wanted in pages, f"{wanted} is not linked from the site"
     notebooks = {p.name for p in (ROOT / "docs" / "notebooks").glob("*.ipynb")}
     linked = {url.rsplit("/", 1)[1] for url in pages if url.endswith(".ipynb")}

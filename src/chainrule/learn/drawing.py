@@ -10,6 +10,11 @@ so a two-layer network fits a page. Each value box shows the name, the value and
 gradient of the output with respect to it, as in micrograd's drawing. The SVG scales to
 the width it is shown in (a notebook cell, a page).
 
+`draw(program)` draws a program of `cr.make_program` (a `jit` trace) the same way: a box
+per input, per value a line computes and per constant it uses (name, dtype and shape), and
+an oval per line (with its settings: axes, shapes, dtypes): the chain rule of a `grad` as a
+graph of straight-line code.
+
 The layout is pure Python, so no Graphviz binary is needed: `svg()` writes SVG text,
 `save("g.png")` renders with matplotlib, and `dot()` exports Graphviz DOT text for those
 who want Graphviz's own layout.
@@ -26,6 +31,9 @@ from html import escape as _html_escape
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from chainrule.core.staging import Program, Var, _constant
 from chainrule.core.trace import zero_tangent
 
 from .explanation import Graph, format_short, op_label, trace_graph
@@ -49,6 +57,7 @@ SWEEPS = 8  # up-and-down passes of the barycentre ordering
 INPUT_FILL = "#dbeafe"
 OUTPUT_FILL = "#fde68a"
 VALUE_FILL = "#ffffff"
+CONST_FILL = "#f3f4f6"
 OP_FILL = "#e5e7eb"
 STROKE = "#374151"
 
@@ -59,7 +68,7 @@ class _Node:
 
     key: str  # "v3", "op1" (also the DOT and SVG id), or "d7" for a dummy
     kind: str  # "value", "op" or "dummy"
-    fields: list[str]  # a value: [name, data, grad]; an op: [label]; a dummy: []
+    fields: list[str]  # a value: [name, data, grad] (a program's: [name, type]); an op: [label]
     fill: str
     layer: int = 0
     x: float = 0.0  # centre
@@ -75,7 +84,7 @@ class _Node:
 
     @property
     def height(self) -> float:
-        return {"value": 3 * LINE, "op": OP_HEIGHT, "dummy": 0.0}[self.kind]
+        return {"value": len(self.fields) * LINE, "op": OP_HEIGHT, "dummy": 0.0}[self.kind]
 
     @property
     def left(self) -> float:
@@ -129,14 +138,73 @@ def _graph_nodes(graph: Graph) -> tuple[dict[str, _Node], list[tuple[str, str]]]
             edges.append((key, f"v{k}"))
     if graph.output is not None and graph.output in graph.inputs:
         nodes[f"v{graph.output}"].fill = OUTPUT_FILL
-    for k in graph.inputs:
-        uses = [nodes[b].layer for a, b in edges if a == f"v{k}"]
+    _settle_sources(nodes, edges, [f"v{k}" for k in graph.inputs])
+    return nodes, edges
+
+
+def _settle_sources(
+    nodes: dict[str, _Node], edges: list[tuple[str, str]], sources: list[str]
+) -> None:
+    """Put each source (an input, a constant) one layer above its first use, and number the
+    layers from 0."""
+    for key in sources:
+        uses = [nodes[b].layer for a, b in edges if a == key]
         if uses:
-            nodes[f"v{k}"].layer = min(uses) - 1
+            nodes[key].layer = min(uses) - 1
     low = min((n.layer for n in nodes.values()), default=0)
     for n in nodes.values():
         n.layer -= low
+
+
+def _program_nodes(program: Program) -> tuple[dict[str, _Node], list[tuple[str, str]]]:
+    """The boxes and ovals of a program: its inputs, one oval per line, the values each line
+    computes and the constants it reads; layered like a graph's."""
+    outputs = {o.id for o in program.outputs if isinstance(o, Var)}
+    nodes: dict[str, _Node] = {}
+    edges: list[tuple[str, str]] = []
+    consts: list[str] = []
+
+    def box(key: str, var: Var, fill: str, layer: int = 0) -> None:
+        fill = OUTPUT_FILL if var.id in outputs else fill
+        nodes[key] = _Node(key, "value", [repr(var), _type(var)], fill, layer)
+
+    def const(value: Any) -> str:
+        key = f"c{len(consts)}"
+        consts.append(key)
+        nodes[key] = _Node(key, "value", ["constant", _constant(value)], CONST_FILL)
+        return key
+
+    for v in program.inputs:
+        box(f"v{v.id}", v, INPUT_FILL)
+    for k, eq in enumerate(program.equations):
+        data = [a for a in eq.args if isinstance(a, Var) or _is_data(a)]
+        srcs = [f"v{a.id}" if isinstance(a, Var) else const(a) for a in data]
+        srcs = list(dict.fromkeys(srcs))  # x * x: one edge
+        layer = 1 + max((nodes[s].layer for s in srcs if s[0] == "v"), default=0)
+        key = f"op{k}"
+        settings = [str(a) if isinstance(a, np.dtype) else _constant(a) for a in eq.args
+                    if not (isinstance(a, Var) or _is_data(a))]  # fmt: skip
+        label = " ".join([eq.name, *settings, *(f"{k}={v!r}" for k, v in eq.params.items())])
+        nodes[key] = _Node(key, "op", [label], OP_FILL, layer)
+        edges.extend((s, key) for s in srcs)
+        for v in eq.outs:
+            box(f"v{v.id}", v, VALUE_FILL, layer + 1)
+            edges.append((key, f"v{v.id}"))
+    for o in program.outputs:  # an output that no line computes: a constant
+        if not isinstance(o, Var):
+            nodes[const(o)].fill = OUTPUT_FILL
+    _settle_sources(nodes, edges, [f"v{v.id}" for v in program.inputs] + consts)
     return nodes, edges
+
+
+def _is_data(constant: Any) -> bool:
+    """An array or a number: a box of its own. Anything else (a shape, an axis, a dtype,
+    None) is a setting of the line and is written in its oval."""
+    return isinstance(constant, np.ndarray | np.generic | int | float | complex)
+
+
+def _type(var: Var) -> str:
+    return var.describe().split(":", 1)[1]
 
 
 def _order(
@@ -183,11 +251,10 @@ def _place(layer: list[_Node], wanted: list[float]) -> None:
         n.x = x - shift
 
 
-def _layout(graph: Graph) -> _Layout:
+def _layout(nodes: dict[str, _Node], edges: list[tuple[str, str]]) -> _Layout:
     """A layered (Sugiyama-style) drawing, data flowing down the page: layers by longest
     path, long edges bent through dummy points, layers ordered by barycentres to cut
     crossings, each node centred on its neighbours; a tall graph wraps into bands."""
-    nodes, edges = _graph_nodes(graph)
     everything = dict(nodes)
     routes: dict[tuple[str, str], list[_Node]] = {}
     preds: dict[str, list[str]] = {k: [] for k in nodes}
@@ -292,11 +359,17 @@ def _record_escape(text: str) -> str:
 
 
 class Drawing:
-    """A laid-out computation graph: `svg()`, `dot()`, `save(path)`, and SVG in notebooks."""
+    """A laid-out computation graph or program: `svg()`, `dot()`, `save(path)`, and SVG in
+    notebooks."""
 
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: Graph | Program, name: str = "program") -> None:
         self.graph = graph
-        self._layout = _layout(graph)
+        if isinstance(graph, Program):
+            self.name = name
+            self._layout = _layout(*_program_nodes(graph))
+        else:
+            self.name = graph.fun_name
+            self._layout = _layout(*_graph_nodes(graph))
 
     @property
     def width(self) -> float:
@@ -322,7 +395,7 @@ class Drawing:
           op0 -> v1;
         }
         """
-        lines = [f"digraph {_dot_quote(self.graph.fun_name)} {{", "  rankdir=TB;"]
+        lines = [f"digraph {_dot_quote(self.name)} {{", "  rankdir=TB;"]
         lines.append('  node [fontname="monospace", fontsize=10];')
         for n in self._layout.nodes:
             if n.kind == "value":
@@ -490,11 +563,39 @@ class Drawing:
         fig.savefig(path, dpi=dpi, facecolor="white")
 
 
-def draw(fun: Callable[..., Any], *args: Any) -> Drawing:
-    """The computation graph of scalar-valued `fun` at `args`, with values and gradients.
+def draw(fun: Callable[..., Any] | Program, *args: Any) -> Drawing:
+    """The computation graph of scalar-valued `fun` at `args`, with values and gradients;
+    or, given a program of `cr.make_program`, its lines as a graph, inputs to outputs.
 
     >>> d = draw(lambda a, b: (a * b + b) ** 2, 2.0, -3.0)
     >>> d.dot().count("shape=record"), d.dot().count("shape=ellipse"), d.dot().count("->")
     (5, 3, 8)
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> program = cr.make_program(cr.grad(lambda x: np.sum(np.sin(x))))(np.zeros(3))
+    >>> print(draw(program).dot())  # v0 -> cos -> v3; [1, 1, 1] * v3 -> v4
+    digraph "program" {
+      rankdir=TB;
+      node [fontname="monospace", fontsize=10];
+      v0 [shape=record, style=filled, fillcolor="#dbeafe", label="{ v0 | float64[3] }"];
+      op0 [shape=ellipse, style=filled, fillcolor="#e5e7eb", label="cos"];
+      v3 [shape=record, style=filled, fillcolor="#ffffff", label="{ v3 | float64[3] }"];
+      c0 [shape=record, style=filled, fillcolor="#f3f4f6", label="{ constant | [1.0, 1.0, 1.0] }"];
+      op1 [shape=ellipse, style=filled, fillcolor="#e5e7eb", label="multiply"];
+      v4 [shape=record, style=filled, fillcolor="#fde68a", label="{ v4 | float64[3] }"];
+      v0 -> op0;
+      op0 -> v3;
+      c0 -> op1;
+      v3 -> op1;
+      op1 -> v4;
+    }
     """
+    if isinstance(fun, Program):
+        if args:
+            raise TypeError(
+                f"draw(program, ...): a program is drawn as it is, without arguments (got "
+                f"{len(args)}); to draw it for other inputs, make it again with "
+                "cr.make_program(f)(*inputs)."
+            )
+        return Drawing(fun)
     return Drawing(trace_graph(fun, *args, what="draw"))

@@ -1,0 +1,77 @@
+"""bench.harness: interleaved rounds, paired ratios, yardsticks and the BLAS notes."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from bench import libs
+from bench.harness import (
+    Case,
+    Config,
+    Impl,
+    Measurement,
+    Section,
+    measure_all,
+    note_blas,
+    ratio_target,
+    run_case,
+)
+
+QUICK = Config.make(quick=True, threads=1)
+
+
+def test_every_implementation_of_a_case_runs_the_same_rounds():
+    slow = lambda: time.sleep(0.02)
+    cfg = Config(repeats=5, min_repeats=2, min_batch_s=0.001, max_measure_s=0.05,
+                 warmup_s=0.0, warmup_calls=1)  # fmt: skip
+    timings = measure_all({"fast": lambda: None, "slow": slow}, cfg)
+    assert len(timings["fast"].samples) == len(timings["slow"].samples) == 2  # type: ignore[union-attr]
+
+
+def _section(base: list[float], other: list[float]) -> Section:
+    case = Case("n=1")
+    for name, samples in (("chainrule jit", base), ("anchor", other)):
+        case.results.append(Measurement(name, float(np.median(samples)), samples=samples))
+    return Section("W0", "test", cases=[case])
+
+
+def test_a_ratio_is_the_median_of_the_ratios_of_its_rounds():
+    # Medians 2 and 3 (ratio 1.5); round by round the anchor is 3, 1 and 4 times slower.
+    section = _section([1.0, 3.0, 2.0], [3.0, 3.0, 8.0])
+    target = ratio_target(section, "n=1", "anchor", 2.5, "t", base_impl="chainrule jit")
+    assert target.status == "PASS" and "anchor/chainrule jit = 3," in target.detail
+    assert (
+        ratio_target(section, "n=1", "anchor", 3.5, "t", base_impl="chainrule jit").status == "FAIL"
+    )
+
+
+def test_a_ratio_against_a_missing_base_names_it():
+    target = ratio_target(_section([1.0], [1.0]), "n=1", "anchor", 1.0, "t")  # base: chainrule
+    assert target.status == "SKIP" and "chainrule has no time" in target.detail
+
+
+def test_a_yardstick_is_timed_but_not_compared():
+    impls = [
+        Impl("chainrule", lambda: lambda: np.ones(2)),
+        Impl("products alone", lambda: lambda: np.zeros(3), checked=False),
+        Impl("wrong", lambda: lambda: np.zeros(2)),
+    ]
+    case = run_case("n=2", impls, QUICK, rtol=1e-12, atol=0.0)
+    status = {m.impl: m.status for m in case.results}
+    assert status == {"chainrule": "ok", "products alone": "ok", "wrong": "mismatch"}
+    assert case.get("products alone").seconds is not None  # type: ignore[union-attr]
+
+
+def test_the_blas_kernel_and_openblas_coretype_are_noted_once(monkeypatch: pytest.MonkeyPatch):
+    pytest.importorskip("threadpoolctl")
+    monkeypatch.setattr(libs, "NOTES", [])
+    monkeypatch.setattr("bench.harness.NOTES", libs.NOTES)
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    note_blas()
+    note_blas()
+    assert libs.NOTES[0] == "OPENBLAS_CORETYPE=Haswell"
+    blas = [n for n in libs.NOTES if n.startswith("BLAS: ")]
+    assert blas and all(", kernel " in n for n in blas)  # NumPy's BLAS is loaded
+    assert len(libs.NOTES) == len(set(libs.NOTES))
