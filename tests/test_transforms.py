@@ -534,3 +534,14 @@ def test_bfloat16_inputs_are_differentiable() -> None:
     numpy.testing.assert_allclose(numpy.asarray(g, numpy.float64), expected, rtol=2e-2)
     with pytest.raises(TypeError, match="int64"):
         cr.grad(lambda x: np.sum(x))(numpy.array([1, 2]))
+
+
+def test_printing_a_traced_value_under_jit_and_vmap() -> None:
+    """`print(x)` inside a transform shows the tracer (it once recursed for batches and
+    staged values, which `primal` keeps)."""
+    import numpy
+
+    seen: list[str] = []
+    cr.jit(lambda x: seen.append(repr(x)) or x)(numpy.ones(2))
+    cr.vmap(lambda x: seen.append(repr(x)) or x)(numpy.ones((3, 2)))
+    assert seen[0].startswith("StagedTracer(") and seen[1].startswith("BatchTracer(")

@@ -109,7 +109,7 @@ class Tracer:
         return self.shape[0]
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(level={self._trace.level}, value={primal(self)!r})"
+        return f"{type(self).__name__}(level={self._trace.level}, value={plain(self)!r})"
 
     # Conversions that would silently drop the derivative are refused with an explanation.
     def __bool__(self) -> NoReturn:
