@@ -539,8 +539,6 @@ def test_bfloat16_inputs_are_differentiable() -> None:
 def test_printing_a_traced_value_under_jit_and_vmap() -> None:
     """`print(x)` inside a transform shows the tracer (it once recursed for batches and
     staged values, which `primal` keeps)."""
-    import numpy
-
     seen: list[str] = []
     cr.jit(lambda x: seen.append(repr(x)) or x)(numpy.ones(2))
     cr.vmap(lambda x: seen.append(repr(x)) or x)(numpy.ones((3, 2)))
