@@ -977,13 +977,14 @@ def _unbatched_outputs(
 
 
 class _Compiled:
-    """One entry of a `jit` cache: the program and the structure of its outputs."""
+    """One entry of a `jit` cache: the program and the structure of its outputs (None for a
+    single array, returned as it is)."""
 
     __slots__ = ("out_tree", "program")
 
     def __init__(self, program: Program, out_tree: Any) -> None:
         self.program = program
-        self.out_tree = out_tree
+        self.out_tree = None if out_tree == tree.flatten(0)[1] else out_tree
 
 
 def _static_numbers(fun: Callable[..., Any], nums: Any) -> tuple[int, ...]:
@@ -1045,6 +1046,16 @@ def jit(
     cache: collections.OrderedDict[Any, _Compiled] = collections.OrderedDict()
 
     def jitted(*args: Any, **kwargs: Any) -> Any:
+        if not kwargs and not nums and all(type(a) is np.ndarray for a in args):
+            # the common call, arrays by position: keyed by their shapes and dtypes alone
+            key: Any = tuple([(a.shape, a.dtype) for a in args])
+            entry = cache.get(key)
+            if entry is not None:
+                cache.move_to_end(key)
+                outs = entry.program(args)
+                return outs[0] if entry.out_tree is None else tree.unflatten(entry.out_tree, outs)
+        else:
+            key = None
         static: tuple[tuple[Any, Any], ...] = tuple(
             (i % len(args), args[i]) for i in nums if -len(args) <= i < len(args)
         )
@@ -1056,7 +1067,7 @@ def jit(
         if any(isinstance(x, Tracer) for x in leaves):  # inside another transform: run it
             return fun(*args, **kwargs)
         try:
-            key = (in_tree, static, tuple(
+            key = key or (in_tree, static, tuple(
                 _signature_of(fun, x, functools.partial(_jit_leaf, fun, k))
                 for k, x in enumerate(leaves)
             ))  # fmt: skip
@@ -1071,12 +1082,13 @@ def jit(
         entry = cache.get(key)
         if entry is not None:
             cache.move_to_end(key)
-            return tree.unflatten(entry.out_tree, entry.program(leaves))
+            outs = entry.program(leaves)
+            return outs[0] if entry.out_tree is None else tree.unflatten(entry.out_tree, outs)
         outs, entry = _trace_program(fun, args, kwargs, positions, in_tree, leaves)
         cache[key] = entry
         if len(cache) > cache_size:
             cache.popitem(last=False)
-        return tree.unflatten(entry.out_tree, outs)
+        return outs[0] if entry.out_tree is None else tree.unflatten(entry.out_tree, outs)
 
     def programs() -> list[Program]:
         """The programs in the cache, oldest first."""
@@ -1133,11 +1145,13 @@ def make_program(
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
-    >>> print(cr.make_program(cr.grad(lambda x: np.sum(np.sin(x))))(np.zeros(3)))
+    >>> print(cr.make_program(cr.grad(lambda x: np.sum(np.sin(x) * x)))(np.zeros(3)))
     { lambda v0:float64[3] ;
-        v3:float64[3] = cos v0
-        v4:float64[3] = multiply [1.0, 1.0, 1.0] v3
-      in ( v4 ) }
+        v1:float64[3] = sin v0
+        v6:float64[3] = cos v0
+        v7:float64[3] = multiply v0 v6
+        v8:float64[3] = add v1 v7
+      in ( v8 ) }
     """
     jitted = jit(fun, static_argnums)
 

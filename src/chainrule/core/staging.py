@@ -189,8 +189,10 @@ class Program:
 
     def __init__(self, inputs: list[Var], equations: list[Equation], outputs: list[Any]) -> None:
         self.inputs = inputs
-        self.equations, alias = _merged(_live(equations, outputs))
-        self.outputs = [alias.get(o.id, o) if isinstance(o, Var) else o for o in outputs]
+        equations, alias = _merged(_live(equations, outputs))
+        outputs = [_renamed(o, alias) for o in outputs]
+        self.equations, alias = _simplified(equations, outputs)
+        self.outputs = [_renamed(o, alias) for o in outputs]
         self._compile()
 
     def __str__(self) -> str:
@@ -201,8 +203,15 @@ class Program:
         return "\n".join(lines)
 
     def _compile(self) -> None:
-        """Slots for every value (inputs, constants, results), and per line the slots its
-        arguments come from, where its results go, and which values it is the last to use."""
+        """Slots for every value (inputs, constants, results) and one step per line.
+
+        A step is ``(kind, fn, x, y, z, o, frees)``: kinds 1, 2 and 3 call `fn` on the values
+        in slots ``x``, ``x y`` or ``x y z`` and put the result in slot ``o`` (an elementwise
+        ufunc whose argument dies there gets that argument's buffer as its ``out``, passed
+        positionally: ``o`` is then that slot); kind 0 is any other line, ``x`` fetching its
+        arguments, ``y`` its parameters, ``z`` its result slots, ``o`` whether there are
+        several. `frees` are the slots whose values this line is the last to use.
+        """
         slot: dict[int, int] = {v.id: i for i, v in enumerate(self.inputs)}
         template: list[Any] = [None] * len(self.inputs)
 
@@ -212,44 +221,88 @@ class Program:
             template.append(a)  # a constant: a slot of its own, filled once
             return len(template) - 1
 
-        steps: list[list[Any]] = []
-        for eq in self.equations:
+        last = {
+            a.id: k for k, eq in enumerate(self.equations) for a in eq.args if isinstance(a, Var)
+        }
+        kept = {o.id for o in self.outputs if isinstance(o, Var)}
+        owned = _owned_buffers(self.equations) - kept
+        steps: list[tuple[Any, ...]] = []
+        for k, eq in enumerate(self.equations):
             args = tuple(place(a) for a in eq.args)
-            outs = []
-            for v in eq.outs:
-                slot[v.id] = len(template)
-                template.append(None)
-                outs.append(slot[v.id])
-            steps.append([eq.fn, args, eq.params, tuple(outs), eq.multiple, ()])
+            dying = {a.id: a for a in eq.args if isinstance(a, Var) and last[a.id] == k}
+            dying = {i: a for i, a in dying.items() if i not in kept}
+            out = eq.outs[0]
+            buffer = next((a for a in dying.values() if a.id in owned and _same_kind(a, out)), None)
+            if buffer is not None and _plain_ufunc(eq):
+                del dying[buffer.id]
+                slot[out.id] = slot[buffer.id]
+            else:
+                buffer = None
+                for v in eq.outs:
+                    slot[v.id] = len(template)
+                    template.append(None)
+            frees = tuple(slot[i] for i in dying)
+            o = slot[out.id]
+            if not _plain_ufunc(eq):
+                outs = tuple(slot[v.id] for v in eq.outs)
+                steps.append((0, eq.fn, _getter(args), eq.params, outs, eq.multiple, frees))
+            elif buffer is None:
+                steps.append((len(args), eq.fn, *args, *(0,) * (3 - len(args)), o, frees))
+            else:
+                steps.append((len(args) + 1, eq.fn, *args, o, *(0,) * (2 - len(args)), o, frees))
         self._outputs = [place(o) for o in self.outputs]
-        keep = set(self._outputs)
-        last: dict[int, int] = {}
-        for k, step in enumerate(steps):
-            for s in step[1]:
-                last[s] = k
-        frees: dict[int, list[int]] = {}
-        for s, k in last.items():
-            if s not in keep and template[s] is None:
-                frees.setdefault(k, []).append(s)
-        for k, step in enumerate(steps):
-            step[5] = tuple(frees.get(k, ()))
-            step[1] = _getter(step[1])
-        self._steps: list[tuple[Any, ...]] = [tuple(s) for s in steps]
+        self._steps = steps
         self._template = template
 
     def __call__(self, inputs: Sequence[Any]) -> list[Any]:
         env = self._template.copy()
         env[: len(inputs)] = inputs
-        for fn, get, params, outs, multiple, frees in self._steps:
-            ans = fn(*get(env), **params) if params else fn(*get(env))
-            if multiple:
-                for s, a in zip(outs, ans, strict=True):
-                    env[s] = a
+        for kind, fn, x, y, z, o, frees in self._steps:
+            if kind == 2:
+                env[o] = fn(env[x], env[y])
+            elif kind == 1:
+                env[o] = fn(env[x])
+            elif kind == 3:
+                env[o] = fn(env[x], env[y], env[z])
             else:
-                env[outs[0]] = ans
-            for s in frees:
-                env[s] = None
+                ans = fn(*x(env), **y)
+                if o:  # several results
+                    for s, a in zip(z, ans, strict=True):
+                        env[s] = a
+                else:
+                    env[z[0]] = ans
+            if frees:
+                for s in frees:
+                    env[s] = None
         return [env[s] for s in self._outputs]
+
+
+def _plain_ufunc(eq: Equation) -> bool:
+    """Whether a line is an elementwise NumPy ufunc of one or two arguments with one result,
+    no keywords: it never returns a view of an argument, and takes ``out`` positionally."""
+    fn = eq.fn
+    return (
+        isinstance(fn, np.ufunc) and fn.signature is None and fn.nout == 1
+        and len(eq.args) <= 2 and not eq.params
+    )  # fmt: skip
+
+
+def _same_kind(a: Var, b: Var) -> bool:
+    """Whether `a`'s buffer can hold `b`: the same shape (not a scalar) and NumPy dtype."""
+    return (
+        a.shape == b.shape and a.shape != ()
+        and isinstance(a.dtype, np.dtype) and a.dtype == b.dtype
+    )  # fmt: skip
+
+
+def _owned_buffers(equations: list[Equation]) -> set[int]:
+    """The values a replay may overwrite once they die: those made fresh by an elementwise
+    ufunc and only ever read by such lines (no other line can have kept a view of them)."""
+    made = {eq.outs[0].id for eq in equations if _plain_ufunc(eq)}
+    viewed = {
+        a.id for eq in equations if not _plain_ufunc(eq) for a in eq.args if isinstance(a, Var)
+    }
+    return made - viewed
 
 
 def _getter(slots: tuple[int, ...]) -> Callable[[list[Any]], tuple[Any, ...]]:
@@ -260,6 +313,10 @@ def _getter(slots: tuple[int, ...]) -> Callable[[list[Any]], tuple[Any, ...]]:
         (s,) = slots
         return lambda env: (env[s],)
     return operator.itemgetter(*slots)
+
+
+def _renamed(a: Any, alias: dict[int, Var]) -> Any:
+    return alias.get(a.id, a) if isinstance(a, Var) else a
 
 
 def _live(equations: list[Equation], outputs: list[Any]) -> list[Equation]:
@@ -283,7 +340,7 @@ def _merged(equations: list[Equation]) -> tuple[list[Equation], dict[int, Var]]:
     alias: dict[int, Var] = {}
     out = []
     for eq in equations:
-        eq.args = [alias.get(a.id, a) if isinstance(a, Var) else a for a in eq.args]
+        eq.args = [_renamed(a, alias) for a in eq.args]
         key = _key(eq)
         earlier = seen.get(key) if key is not None else None
         if earlier is not None:
@@ -306,3 +363,74 @@ def _key(eq: Equation) -> Any:
     except TypeError:
         return None
     return (eq.fn, args, params)
+
+
+def _simplified(
+    equations: list[Equation], outputs: list[Any]
+) -> tuple[list[Equation], dict[int, Var]]:
+    """The equations without the lines that return an argument unchanged, ``g * 1`` and
+    ``g + 0`` with a constant of ones or zeros (rules emit them: a cotangent seeded with ones,
+    accumulated onto zeros); and what each dropped result is now called. Where the constant
+    broadcasts `g` to a larger shape, the line goes only if every line reading its result is
+    elementwise and broadcasts `g` to the same shape itself. (As in XLA, ``-0.0 + 0`` gives
+    ``-0.0`` then, not ``0.0``.)"""
+    readers: dict[int, list[Equation]] = {}
+    for eq in equations:
+        for a in eq.args:
+            if isinstance(a, Var):
+                readers.setdefault(a.id, []).append(eq)
+    returned = {o.id for o in outputs if isinstance(o, Var)}
+    alias: dict[int, Var] = {}
+    kept = []
+    for eq in equations:
+        eq.args = [_renamed(a, alias) for a in eq.args]
+        g, out = _identity_argument(eq), eq.outs[0]
+        if g is not None and _same_dtype(g, out):
+            if out.shape == g.shape and (out.shape != () or out.id not in returned):
+                alias[out.id] = g
+                continue
+            if out.id not in returned and all(
+                _broadcasts_alike(r, out, g, alias) for r in readers.get(out.id, ())
+            ):
+                alias[out.id] = g
+                continue
+        kept.append(eq)
+    return kept, alias
+
+
+def _identity_argument(eq: Equation) -> Var | None:
+    """The argument a line returns unchanged, up to broadcasting, if it is one."""
+    units: dict[Any, int] = {np.multiply: 1, np.add: 0}
+    unit = None if eq.params else units.get(eq.fn)
+    if unit is None or len(eq.args) != 2:
+        return None
+    a, b = eq.args
+    if isinstance(a, Var) and _all_equal(b, unit):
+        return a
+    if isinstance(b, Var) and _all_equal(a, unit):
+        return b
+    return None
+
+
+def _all_equal(c: Any, unit: int) -> bool:
+    """Whether `c` is a constant of real numbers all equal to `unit`."""
+    if isinstance(c, bool) or not isinstance(c, (int, float, np.ndarray, np.generic)):
+        return False
+    return np.result_type(c).kind in "iuf" and bool(np.all(c == unit))
+
+
+def _same_dtype(g: Var, out: Var) -> bool:
+    """Whether `g` and `out` have one real NumPy dtype (multiplying a complex infinity by
+    one gives NaNs)."""
+    return isinstance(g.dtype, np.dtype) and g.dtype == out.dtype and g.dtype.kind in "iuf"
+
+
+def _broadcasts_alike(reader: Equation, out: Var, g: Var, alias: dict[int, Var]) -> bool:
+    """Whether `reader` gives a result of the same shape with `g` in place of `out`."""
+    if not _plain_ufunc(reader):
+        return False
+    shapes = []
+    for a in reader.args:
+        a = _renamed(a, alias)
+        shapes.append(g.shape if a is out else a.shape if isinstance(a, Var) else np.shape(a))
+    return np.broadcast_shapes(*shapes) == reader.outs[0].shape
