@@ -1,0 +1,157 @@
+"""The program engine behind `jit`: simplification, buffer reuse, the call path, memory.
+
+Every replay is compared with eager chainrule on inputs other than the tracing ones, chosen
+so that masks and signs change.
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+from typing import Any
+
+import numpy
+import pytest
+
+import chainrule as cr
+import chainrule.numpy as np
+
+rng = numpy.random.default_rng(3)
+
+
+def names(fun: Any, *args: Any) -> list[str]:
+    return [eq.name for eq in cr.make_program(fun)(*args).equations]
+
+
+def check_replays(fun: Any, *args: Any, rtol: float = 1e-13) -> Any:
+    """`jit(fun)` on `args`, then on new inputs: the replay must equal the eager result."""
+    jitted = cr.jit(fun)
+    jitted(*args)
+    for scale in (-1.3, 0.6):
+        new = [a * scale + 0.25 for a in args]
+        got, want = jitted(*new), fun(*new)
+        for g, e in zip(cr.tree.leaves(got), cr.tree.leaves(want), strict=True):
+            assert numpy.asarray(g).dtype == numpy.asarray(e).dtype
+            assert numpy.shape(g) == numpy.shape(e)
+            numpy.testing.assert_allclose(g, e, rtol=rtol, atol=0)
+    assert len(jitted.programs()) == 1
+    return jitted
+
+
+def test_multiplying_by_ones_and_adding_zeros_are_dropped() -> None:
+    x = rng.standard_normal(5)
+    # grad seeds the backward pass with ones and accumulates onto zeros: neither is a line
+    assert names(cr.grad(lambda x: np.sum(np.sin(x))), x) == ["cos"]
+    assert names(lambda x: x * numpy.ones(5) + numpy.zeros(5) + 0.0, x) == []
+    check_replays(cr.grad(lambda x: np.sum(np.sin(x) * np.maximum(x, 0.0))), x)
+
+
+def test_a_dropped_line_keeps_its_shape_and_dtype_where_they_matter() -> None:
+    s, v = numpy.float64(0.5), rng.standard_normal(3)
+    # the zeros broadcast a scalar: kept where the result is returned or summed...
+    assert names(lambda s: numpy.zeros(3) + s, s) == ["add"]
+    assert names(lambda s: np.sum(numpy.zeros(3) + s), s) == ["add", "sum"]
+    check_replays(lambda s: np.sum(numpy.zeros(3) + s), s)
+    check_replays(lambda s, v: (numpy.zeros(3) + s) * v, s, v)
+    # ...dropped where an elementwise reader broadcasts it the same way
+    assert names(lambda s, v: (numpy.zeros(3) + s) * v, s, v) == ["multiply"]
+    # two dropped broadcasts may not meet in one reader (the result would shrink)
+    both = lambda s, t: (numpy.zeros(3) + s) * (numpy.ones(3) * t)
+    assert len(names(both, s, s)) == 2
+    check_replays(both, s, numpy.float64(-2.0))
+    # a constant that promotes (float64 ones times float32) is a real cast, kept
+    assert names(lambda x: x * numpy.ones(3), numpy.ones(3, numpy.float32)) == ["multiply"]
+
+
+def test_complex_values_keep_their_multiplication_by_one() -> None:
+    # (inf + 0j) * (1 + 0j) is (inf + nanj): not the identity, so the line stays
+    z = numpy.array([numpy.inf + 0j, 1 + 2j])
+    f = cr.jit(lambda z: z * numpy.ones(2, complex))
+    with numpy.errstate(invalid="ignore"):
+        numpy.testing.assert_array_equal(f(z), z * numpy.ones(2, complex))
+    assert [eq.name for eq in f.programs()[0].equations] == ["multiply"]
+
+
+def test_buffers_of_dying_values_are_reused_and_inputs_constants_outputs_are_not() -> None:
+    w = rng.standard_normal(6)
+
+    def f(x: Any) -> Any:
+        a = np.sin(x) * w  # w: a constant, never written
+        b = np.exp(a) + a
+        return np.tanh(b) * 2.0, b  # b is returned and read again: not overwritten
+
+    x = rng.standard_normal(6)
+    jitted = check_replays(f, x)
+    kept, w_before = x.copy(), w.copy()
+    first = jitted(x)
+    second = jitted(x + 1.0)
+    numpy.testing.assert_array_equal(x, kept)
+    numpy.testing.assert_array_equal(w, w_before)
+    numpy.testing.assert_allclose(first[0], f(x)[0], rtol=1e-15)  # not overwritten later
+    assert not numpy.shares_memory(first[0], second[0])
+    steps = jitted.programs()[0]._steps
+    assert any(kind == 3 and z == o for kind, _, _, _, z, o, _ in steps)  # `out=` was used
+
+
+def test_a_value_another_line_views_is_never_overwritten() -> None:
+    def f(x: Any) -> Any:
+        y = np.sin(x)
+        v = np.reshape(y, (2, 3))  # a view of y's buffer
+        return v, np.exp(y)  # y's last use: its buffer must not take exp's result
+
+    check_replays(f, rng.standard_normal(6))
+
+
+def twenty_operations(x: Any) -> Any:
+    h = x
+    for _ in range(5):
+        h = np.sin(h) * 1.5 + np.tanh(h) * x
+    return h
+
+
+def peak(g: Any, x: Any) -> int:
+    """The most memory `g(x)` held at once, in bytes (what tracemalloc saw allocated)."""
+    tracemalloc.start()
+    try:
+        g(x)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize(
+    "fun", [twenty_operations, cr.grad(lambda x: np.sum(twenty_operations(x) ** 2))],
+    ids=["forward", "grad"],
+)  # fmt: skip
+def test_a_replay_allocates_less_than_the_eager_call(fun: Any) -> None:
+    x = rng.standard_normal(100_000)
+    jitted = cr.jit(fun)
+    jitted(x)
+    # forward: eager holds three arrays at once (h, sin(h) * 1.5, tanh(h)); the replay two,
+    # writing each result into the buffer of an argument that dies there
+    assert peak(jitted, x) < peak(fun, x)
+    numpy.testing.assert_allclose(jitted(-x), fun(-x), rtol=1e-12)
+
+
+@pytest.mark.parametrize("kw", [False, True])
+def test_the_call_path_for_positional_arrays_keys_shapes_and_dtypes(kw: bool) -> None:
+    f = cr.jit(lambda x, y: {"s": x + y, "p": x * y})
+    x, y = rng.standard_normal(3), rng.standard_normal(3)
+    call = (lambda a, b: f(a, y=b)) if kw else f
+    got = call(x, y)
+    assert set(got) == {"s", "p"}
+    numpy.testing.assert_array_equal(call(y, x)["p"], y * x)
+    assert call(x.astype(numpy.float32), y.astype(numpy.float32))["s"].dtype == numpy.float32
+    numpy.testing.assert_array_equal(call(x[:2], y[:2])["s"], x[:2] + y[:2])
+    assert len(f.programs()) == 3
+    single = cr.jit(lambda x: x * 2.0)
+    assert isinstance(single(x), numpy.ndarray) and isinstance(single(x), numpy.ndarray)
+
+
+def test_jit_inside_grad_inside_jit() -> None:
+    inner = cr.jit(lambda x: np.sum(np.maximum(x, 0.0) ** 2 * np.sin(x)))
+    outer = cr.jit(cr.grad(lambda x: inner(x) * 2.0 + np.sum(x)))
+    eager = cr.grad(lambda x: np.sum(np.maximum(x, 0.0) ** 2 * np.sin(x)) * 2.0 + np.sum(x))
+    x = rng.standard_normal(5)
+    outer(x)
+    for new in (-x, x + 0.5):
+        numpy.testing.assert_allclose(outer(new), eager(new), rtol=1e-13)
