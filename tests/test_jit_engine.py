@@ -155,3 +155,26 @@ def test_jit_inside_grad_inside_jit() -> None:
     outer(x)
     for new in (-x, x + 0.5):
         numpy.testing.assert_allclose(outer(new), eager(new), rtol=1e-13)
+
+
+@pytest.mark.parametrize(
+    "fun, x",
+    [
+        (lambda x: x * 0.1 + 3, numpy.arange(4, dtype=numpy.float32)),  # weak: float32 kept
+        (lambda x: x * 0.5 - 2, numpy.arange(4)),  # int64 times a float: float64
+        (lambda x: x**2 + numpy.float32(1.5), numpy.arange(4, dtype=numpy.int32)),
+        (lambda x: np.arctan2(x, 3) / numpy.float64(3.0), numpy.linspace(-1, 1, 4, dtype=numpy.float32)),
+        (lambda x: np.maximum(x, 2.5), numpy.arange(4, dtype=numpy.int32)),
+        (lambda x: (x * 1j + 0.3) * 2, numpy.linspace(-1, 1, 4)),
+    ],
+    ids=["float32", "int-float", "int32-power", "arctan2", "int-maximum", "complex"],
+)  # fmt: skip
+def test_scalar_constants_cast_as_numpy_casts_them(fun: Any, x: Any) -> None:
+    """Scalar constants of elementwise lines are stored as the 0-d arrays NumPy casts them to:
+    the replay is bit for bit the eager call, in its dtype."""
+    jitted = cr.jit(fun)
+    jitted(x)
+    new = x[::-1] * 3
+    got, want = jitted(new), fun(new)
+    assert got.dtype == want.dtype
+    numpy.testing.assert_array_equal(got, want)

@@ -228,6 +228,8 @@ class Program:
         owned = _owned_buffers(self.equations) - kept
         steps: list[tuple[Any, ...]] = []
         for k, eq in enumerate(self.equations):
+            if _plain_ufunc(eq):
+                eq.args = [_loop_operand(eq, i) for i in range(len(eq.args))]
             args = tuple(place(a) for a in eq.args)
             dying = {a.id: a for a in eq.args if isinstance(a, Var) and last[a.id] == k}
             dying = {i: a for i, a in dying.items() if i not in kept}
@@ -258,12 +260,12 @@ class Program:
         env = self._template.copy()
         env[: len(inputs)] = inputs
         for kind, fn, x, y, z, o, frees in self._steps:
-            if kind == 2:
+            if kind == 3:
+                env[o] = fn(env[x], env[y], env[z])
+            elif kind == 2:
                 env[o] = fn(env[x], env[y])
             elif kind == 1:
                 env[o] = fn(env[x])
-            elif kind == 3:
-                env[o] = fn(env[x], env[y], env[z])
             else:
                 ans = fn(*x(env), **y)
                 if o:  # several results
@@ -285,6 +287,29 @@ def _plain_ufunc(eq: Equation) -> bool:
         isinstance(fn, np.ufunc) and fn.signature is None and fn.nout == 1
         and len(eq.args) <= 2 and not eq.params
     )  # fmt: skip
+
+
+def _loop_operand(eq: Equation, i: int) -> Any:
+    """Argument `i` of an elementwise line; a scalar constant as the 0-d array NumPy casts it
+    to for this line (a ufunc takes that faster than a Python or NumPy scalar)."""
+    c = eq.args[i]
+    if isinstance(c, (Var, bool)) or not isinstance(c, (int, float, complex, np.generic)):
+        return c
+    types: list[Any] = []  # as `resolve_dtypes` takes them: Python types are weak
+    for a in eq.args:
+        if type(a) in (int, float, complex):
+            types.append(type(a))
+        elif isinstance(a, (np.ndarray, np.generic)) or (
+            isinstance(a, Var) and isinstance(a.dtype, np.dtype)
+        ):
+            types.append(a.dtype)
+        else:
+            return c  # (a Python number traced as an input has no dtype of its own)
+    try:
+        loop = np.ufunc.resolve_dtypes(eq.fn, (*types, None))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return c
+    return np.asarray(c, dtype=loop[i])
 
 
 def _same_kind(a: Var, b: Var) -> bool:
