@@ -1064,8 +1064,16 @@ def jit(
         dynamic = [a for i, a in enumerate(args) if i not in positions]
         dyn_kw = {k: v for k, v in kwargs.items() if k not in names}
         leaves, in_tree = tree.flatten((dynamic, dyn_kw))
-        if any(isinstance(x, Tracer) for x in leaves):  # inside another transform: run it
-            return fun(*args, **kwargs)
+        if any(isinstance(x, Tracer) for x in leaves):  # inside another transform
+            trace = _lone_batch(leaves)
+            if trace is None:  # (grad, jvp...): `fun` runs under it
+                return fun(*args, **kwargs)
+            dims = tuple(x.bdim if isinstance(x, batching.BatchTracer) else None for x in leaves)
+            values = [x.value if isinstance(x, Tracer) else x for x in leaves]
+            if not batched:
+                batched.append(jit(vmapped, static_argnums=0, cache_size=cache_size))
+            out = batched[0]((in_tree, static, len(args), dims), *values)
+            return tree.map(lambda v: trace.wrap(v, 0), out)
         try:
             key = key or (in_tree, static, tuple(
                 _signature_of(fun, x, functools.partial(_jit_leaf, fun, k))
@@ -1084,18 +1092,35 @@ def jit(
             cache.move_to_end(key)
             outs = entry.program(leaves)
             return outs[0] if entry.out_tree is None else tree.unflatten(entry.out_tree, outs)
-        outs, entry = _trace_program(fun, args, kwargs, positions, in_tree, leaves)
+        outs, entry = _trace_program(fun, static, len(args), in_tree, leaves)
         cache[key] = entry
         if len(cache) > cache_size:
             cache.popitem(last=False)
         return outs[0] if entry.out_tree is None else tree.unflatten(entry.out_tree, outs)
 
+    def vmapped(spec: Any, *values: Any) -> Any:
+        """`fun` mapped over the batch axes `spec` gives its input leaves (see `_rebuild`)."""
+        in_tree, static, nargs, dims = spec
+
+        def flat(*leaves: Any) -> Any:
+            a, kw = _rebuild(in_tree, static, nargs, leaves)
+            return fun(*a, **kw)
+
+        return vmap(flat, dims)(*values)
+
+    vmapped.__qualname__ = f"vmap of {describe(fun)}"
+    batched: list[Any] = []  # jit(vmapped), made on the first call under `vmap`
+
     def programs() -> list[Program]:
-        """The programs in the cache, oldest first."""
-        return [e.program for e in cache.values()]
+        """The programs in the cache, oldest first (then those of calls under `vmap`)."""
+        return [e.program for e in cache.values()] + [p for b in batched for p in b.programs()]
+
+    def clear_cache() -> None:
+        cache.clear()
+        batched.clear()
 
     jitted.programs = programs  # type: ignore[attr-defined]
-    jitted.clear_cache = cache.clear  # type: ignore[attr-defined]
+    jitted.clear_cache = clear_cache  # type: ignore[attr-defined]
     return _wrap(fun, jitted, "compiled (jit)")
 
 
@@ -1103,17 +1128,38 @@ def _jit_leaf(fun: Callable[..., Any], k: int) -> str:
     return f"input leaf {k}"
 
 
+def _lone_batch(leaves: list[Any]) -> batching.BatchTrace | None:
+    """The `vmap` whose batches of plain arrays are all the traced `leaves`, if there is one:
+    a call under it can run the compiled `jit(vmap(fun))` on the stacked values."""
+    tracers = [x for x in leaves if isinstance(x, Tracer)]
+    trace = tracers[0]._trace
+    if not isinstance(trace, batching.BatchTrace) or trace.ended:
+        return None
+    if all(x._trace is trace and type(x.value) is np.ndarray for x in tracers):
+        return trace
+    return None
+
+
+def _rebuild(
+    in_tree: Any, static: tuple[tuple[Any, Any], ...], nargs: int, leaves: Sequence[Any]
+) -> tuple[list[Any], dict[str, Any]]:
+    """The positional and keyword arguments of a call, from its input leaves (the dynamic
+    arguments, flattened to `in_tree`) and its static arguments (pairs of position or name
+    and value)."""
+    dynamic, dyn_kw = tree.unflatten(in_tree, list(leaves))
+    fixed = dict(static)
+    it = iter(dynamic)
+    args = [fixed[i] if i in fixed else next(it) for i in range(nargs)]
+    return args, {**{k: v for k, v in static if isinstance(k, str)}, **dyn_kw}
+
+
 def _trace_program(
-    fun: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any], static: set[int],
-    in_tree: Any, leaves: list[Any],
+    fun: Callable[..., Any], static: tuple[tuple[Any, Any], ...], nargs: int, in_tree: Any,
+    leaves: list[Any],
 ) -> tuple[list[Any], _Compiled]:  # fmt: skip
     """Run `fun` once on staged inputs: its outputs (this call's values) and its program."""
     trace = StagingTrace(f"jit of {describe(fun)}")
-    staged = [trace.new_input(x) for x in leaves]
-    dynamic, dyn_kw = tree.unflatten(in_tree, staged)
-    it = iter(dynamic)
-    full = [a if i in static else next(it) for i, a in enumerate(args)]
-    kw = {**kwargs, **dyn_kw}
+    full, kw = _rebuild(in_tree, static, nargs, [trace.new_input(x) for x in leaves])
     batching._active[0] += 1
     try:
         out = fun(*full, **kw)

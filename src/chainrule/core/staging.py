@@ -205,12 +205,12 @@ class Program:
     def _compile(self) -> None:
         """Slots for every value (inputs, constants, results) and one step per line.
 
-        A step is ``(kind, fn, x, y, z, o, frees)``: kinds 1, 2 and 3 call `fn` on the values
-        in slots ``x``, ``x y`` or ``x y z`` and put the result in slot ``o`` (an elementwise
-        ufunc whose argument dies there gets that argument's buffer as its ``out``, passed
-        positionally: ``o`` is then that slot); kind 0 is any other line, ``x`` fetching its
-        arguments, ``y`` its parameters, ``z`` its result slots, ``o`` whether there are
-        several. `frees` are the slots whose values this line is the last to use.
+        A step is ``(kind, fn, x, y, o, frees)``: kinds 1 and 2 call `fn` on the values in
+        slot ``x`` or slots ``x y`` and put the result in slot ``o``; kinds 3 and 4 do the same
+        with ``out=`` the buffer in slot ``o``, that of an argument that dies there (only for
+        elementwise ufuncs); kinds 0 and 5 are any other line with one or several results,
+        ``x`` fetching its arguments, ``y`` its parameters, ``o`` its result slot(s). `frees`
+        are the slots whose values this line is the last to use.
         """
         slot: dict[int, int] = {v.id: i for i, v in enumerate(self.inputs)}
         template: list[Any] = [None] * len(self.inputs)
@@ -228,30 +228,31 @@ class Program:
         owned = _owned_buffers(self.equations) - kept
         steps: list[tuple[Any, ...]] = []
         for k, eq in enumerate(self.equations):
-            if _plain_ufunc(eq):
+            plain, out = _plain_ufunc(eq), eq.outs[0]
+            if plain:
                 eq.args = [_loop_operand(eq, i) for i in range(len(eq.args))]
             args = tuple(place(a) for a in eq.args)
             dying = {a.id: a for a in eq.args if isinstance(a, Var) and last[a.id] == k}
             dying = {i: a for i, a in dying.items() if i not in kept}
-            out = eq.outs[0]
-            buffer = next((a for a in dying.values() if a.id in owned and _same_kind(a, out)), None)
-            if buffer is not None and _plain_ufunc(eq):
+            buffer = plain and next(
+                (a for a in dying.values() if a.id in owned and _same_kind(a, out)), None
+            )
+            if buffer:  # the result goes into the dying argument's buffer, and slot
                 del dying[buffer.id]
                 slot[out.id] = slot[buffer.id]
             else:
-                buffer = None
                 for v in eq.outs:
                     slot[v.id] = len(template)
                     template.append(None)
             frees = tuple(slot[i] for i in dying)
-            o = slot[out.id]
-            if not _plain_ufunc(eq):
+            if plain:
+                kind = len(args) + (2 if buffer else 0)
+                steps.append((kind, eq.fn, args[0], args[-1], slot[out.id], frees))
+            elif eq.multiple:
                 outs = tuple(slot[v.id] for v in eq.outs)
-                steps.append((0, eq.fn, _getter(args), eq.params, outs, eq.multiple, frees))
-            elif buffer is None:
-                steps.append((len(args), eq.fn, *args, *(0,) * (3 - len(args)), o, frees))
+                steps.append((5, eq.fn, _getter(args), eq.params, outs, frees))
             else:
-                steps.append((len(args) + 1, eq.fn, *args, o, *(0,) * (2 - len(args)), o, frees))
+                steps.append((0, eq.fn, _getter(args), eq.params, slot[out.id], frees))
         self._outputs = [place(o) for o in self.outputs]
         self._steps = steps
         self._template = template
@@ -259,20 +260,20 @@ class Program:
     def __call__(self, inputs: Sequence[Any]) -> list[Any]:
         env = self._template.copy()
         env[: len(inputs)] = inputs
-        for kind, fn, x, y, z, o, frees in self._steps:
-            if kind == 3:
-                env[o] = fn(env[x], env[y], env[z])
+        for kind, fn, x, y, o, frees in self._steps:
+            if kind == 4:
+                env[o] = fn(env[x], env[y], out=env[o])
             elif kind == 2:
                 env[o] = fn(env[x], env[y])
+            elif kind == 3:
+                env[o] = fn(env[x], out=env[o])
             elif kind == 1:
                 env[o] = fn(env[x])
+            elif kind == 0:
+                env[o] = fn(*x(env), **y)
             else:
-                ans = fn(*x(env), **y)
-                if o:  # several results
-                    for s, a in zip(z, ans, strict=True):
-                        env[s] = a
-                else:
-                    env[z[0]] = ans
+                for s, a in zip(o, fn(*x(env), **y), strict=True):
+                    env[s] = a
             if frees:
                 for s in frees:
                     env[s] = None
@@ -281,7 +282,7 @@ class Program:
 
 def _plain_ufunc(eq: Equation) -> bool:
     """Whether a line is an elementwise NumPy ufunc of one or two arguments with one result,
-    no keywords: it never returns a view of an argument, and takes ``out`` positionally."""
+    no keywords: it never returns a view of an argument, and can take ``out``."""
     fn = eq.fn
     return (
         isinstance(fn, np.ufunc) and fn.signature is None and fn.nout == 1
