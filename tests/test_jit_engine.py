@@ -218,3 +218,9 @@ def test_jit_under_vmap_with_other_transforms_still_runs_under_them() -> None:
     for batch in (xss, -xss):
         want = [[plain(w, r) for r in b] for b in batch]
         numpy.testing.assert_allclose(nested(w, batch), want, rtol=1e-13)
+
+
+def test_a_traced_value_prints_its_shape_and_dtype() -> None:
+    seen = []
+    cr.jit(lambda x: seen.append(repr(x)) or x)(numpy.ones((2, 3), numpy.float32))
+    assert seen[0].startswith("Traced<v0:float32[2,3]>"), seen  # recursed before

@@ -91,6 +91,9 @@ class StagedTracer(Tracer):
     def stripped(self) -> StagedTracer:
         return self  # (the staging trace is the lowest: its values are plain)
 
+    def __repr__(self) -> str:  # (the value is only the tracing call's: not shown)
+        return f"Traced<{self.var.describe()}> (inside {self._trace.owner or 'jit'})"
+
     def refusal(self, what: str, tracer: Tracer) -> str:
         """Why `what` (``bool()``, ``float()``...) of `tracer`, a value inside `jit`, has no
         answer: the program must hold for every input of this shape, not just this one."""
