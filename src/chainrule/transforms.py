@@ -1029,9 +1029,13 @@ def jit(
     - Python control flow on a traced value raises (use `np.where`, or `static_argnums`);
     - side effects (printing, appending to a list) happen once, while tracing.
 
-    Called with values another transform is tracing (`grad(jit(f))`, `vmap(jit(f))`), it
-    runs `fun` under that transform. The cache keeps the last `cache_size` programs;
-    ``jitted.programs()`` lists them.
+    Called under `vmap` (`vmap(jit(f))`), it replays the compiled program of `jit(vmap(f))`
+    for those batch axes; under other transforms (`grad(jit(f))`, `jvp`), it runs `fun`
+    under them, uncompiled. Programs are pruned (dead lines, repeated lines, ``g * 1`` and
+    ``g + 0``: so ``-0.0 + 0`` may stay ``-0.0``, as in XLA), free each value after its last
+    use and write results into the buffers of intermediates that die. The cache keeps the
+    last `cache_size` programs: ``jitted.programs()`` lists them (`make_program` prints
+    one), ``jitted.clear_cache()`` empties it.
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
