@@ -41,7 +41,8 @@ def test_multiplying_by_ones_and_adding_zeros_are_dropped() -> None:
     x = rng.standard_normal(5)
     # grad seeds the backward pass with ones and accumulates onto zeros: neither is a line
     assert names(cr.grad(lambda x: np.sum(np.sin(x))), x) == ["cos"]
-    assert names(lambda x: x * numpy.ones(5) + numpy.zeros(5) + 0.0, x) == []
+    assert names(lambda x: np.sin(x * numpy.ones(5) + numpy.zeros(5) + 0.0), x) == ["sin"]
+    assert names(lambda x: x * numpy.ones(5), x) == ["multiply"]  # returned: a new array
     check_replays(cr.grad(lambda x: np.sum(np.sin(x) * np.maximum(x, 0.0))), x)
 
 
@@ -224,3 +225,20 @@ def test_a_traced_value_prints_its_shape_and_dtype() -> None:
     seen = []
     cr.jit(lambda x: seen.append(repr(x)) or x)(numpy.ones((2, 3), numpy.float32))
     assert seen[0].startswith("Traced<v0:float32[2,3]>"), seen  # recursed before
+
+
+def test_a_returned_array_is_the_callers_to_change() -> None:
+    table = numpy.arange(3.0)
+    f = cr.jit(lambda x: (x * 1.0, table * 2.0, np.sum(x)))
+    x = numpy.ones(3)
+    y, t, _ = f(x)
+    y += 1.0  # eager gives a new array: so must the replay, not `x` itself
+    t += 1.0  # nor the program's own constant, to be returned again next call
+    for _ in range(2):
+        y, t, _ = f(x)
+        numpy.testing.assert_array_equal(x, numpy.ones(3))
+        numpy.testing.assert_array_equal(t, [0.0, 2.0, 4.0])
+    twice = cr.jit(lambda x: (np.cos(x), np.cos(x) * numpy.ones(3), np.sin(x) * 1.0))
+    a, b, _ = twice(x)
+    assert not numpy.shares_memory(a, b)  # two outputs, two arrays, as eagerly
+    assert [eq.name for eq in twice.programs()[0].equations] == ["cos", "multiply", "sin"]

@@ -1181,9 +1181,9 @@ def _trace_program(
                 f"jit of {describe(fun)} returned a value traced by a transform opened inside "
                 "it that had already returned (a leaked tracer)."
             )
-        else:
+        else:  # a constant: the program keeps its own copy, the caller gets this one
             values.append(o)
-            refs.append(o)
+            refs.append(o.copy() if isinstance(o, np.ndarray) else o)
     return values, _Compiled(Program(trace.inputs, trace.equations, refs), out_tree)
 
 

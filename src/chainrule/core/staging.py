@@ -194,7 +194,7 @@ class Program:
         self.inputs = inputs
         equations, alias = _merged(_live(equations, outputs))
         outputs = [_renamed(o, alias) for o in outputs]
-        self.equations, alias = _simplified(equations, outputs)
+        self.equations, alias = _simplified(equations, inputs, outputs)
         self.outputs = [_renamed(o, alias) for o in outputs]
         self._compile()
 
@@ -257,6 +257,9 @@ class Program:
             else:
                 steps.append((0, eq.fn, _getter(args), eq.params, slot[out.id], frees))
         self._outputs = [place(o) for o in self.outputs]
+        self._fresh = tuple(  # constants returned: a copy per call, not the program's own
+            i for i, o in enumerate(self.outputs) if isinstance(o, np.ndarray)
+        )
         self._steps = steps
         self._template = template
 
@@ -280,7 +283,10 @@ class Program:
             if frees:
                 for s in frees:
                     env[s] = None
-        return [env[s] for s in self._outputs]
+        outs = [env[s] for s in self._outputs]
+        for i in self._fresh:
+            outs[i] = outs[i].copy()
+        return outs
 
 
 def _plain_ufunc(eq: Equation) -> bool:
@@ -395,13 +401,14 @@ def _key(eq: Equation) -> Any:
 
 
 def _simplified(
-    equations: list[Equation], outputs: list[Any]
+    equations: list[Equation], inputs: list[Var], outputs: list[Any]
 ) -> tuple[list[Equation], dict[int, Var]]:
     """The equations without the lines that return an argument unchanged, ``g * 1`` and
     ``g + 0`` with a constant of ones or zeros (rules emit them: a cotangent seeded with ones,
-    accumulated onto zeros); and what each dropped result is now called. Where the constant
-    broadcasts `g` to a larger shape, the line goes only if every line reading its result is
-    elementwise and broadcasts `g` to the same shape itself. (As in XLA, ``-0.0 + 0`` gives
+    accumulated onto zeros); and what each dropped result is now called. A returned result
+    is a new array: it goes only if `g` is an intermediate of the same shape that is not
+    returned otherwise. Where the constant broadcasts `g` to a larger shape, the line goes
+    only if every line reading its result is elementwise and broadcasts `g` alike. (As in XLA, ``-0.0 + 0`` gives
     ``-0.0`` then, not ``0.0``.)"""
     readers: dict[int, list[Equation]] = {}
     for eq in equations:
@@ -409,21 +416,26 @@ def _simplified(
             if isinstance(a, Var):
                 readers.setdefault(a.id, []).append(eq)
     returned = {o.id for o in outputs if isinstance(o, Var)}
+    given = {v.id for v in inputs}
     alias: dict[int, Var] = {}
     kept = []
     for eq in equations:
         eq.args = [_renamed(a, alias) for a in eq.args]
         g, out = _identity_argument(eq), eq.outs[0]
-        if g is not None and _same_dtype(g, out):
-            if out.shape == g.shape and (out.shape != () or out.id not in returned):
+        if g is None or not _same_dtype(g, out):
+            kept.append(eq)
+        elif out.id in returned:  # returned as `g` only if no one else sees `g`
+            if out.shape == g.shape != () and g.id not in returned | given:
                 alias[out.id] = g
-                continue
-            if out.id not in returned and all(
-                _broadcasts_alike(r, out, g, alias) for r in readers.get(out.id, ())
-            ):
-                alias[out.id] = g
-                continue
-        kept.append(eq)
+                returned.add(g.id)
+            else:
+                kept.append(eq)
+        elif out.shape == g.shape or all(
+            _broadcasts_alike(r, out, g, alias) for r in readers.get(out.id, ())
+        ):
+            alias[out.id] = g
+        else:
+            kept.append(eq)
     return kept, alias
 
 
