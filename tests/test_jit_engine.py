@@ -242,3 +242,31 @@ def test_a_returned_array_is_the_callers_to_change() -> None:
     a, b, _ = twice(x)
     assert not numpy.shares_memory(a, b)  # two outputs, two arrays, as eagerly
     assert [eq.name for eq in twice.programs()[0].equations] == ["cos", "multiply", "sin"]
+
+
+def mixed(w: Any, x: Any) -> Any:
+    """Views, indexing, broadcasting, reductions and masks, for the engine to get wrong."""
+    h = np.tanh(x @ w)  # (4, 2)
+    t = np.transpose(h)  # a view of h's buffer, read after h's last elementwise use
+    g = np.exp(h) * 2.0
+    r = np.sum(g[1:] * t.T[1:], axis=0) + np.max(np.where(h > 0, h, -h), axis=0)
+    return np.sum(r**2) + np.sum(np.reshape(g, (-1,))[::3])
+
+
+@pytest.mark.parametrize("dtype", [numpy.float64, numpy.float32])
+@pytest.mark.parametrize(
+    "transform",
+    [lambda f: f, cr.grad, lambda f: cr.value_and_grad(f, argnums=(0, 1)), cr.hessian],
+    ids=["forward", "grad", "value_and_grad", "hessian"],
+)
+def test_replays_of_views_indexing_and_masks_equal_eager(transform: Any, dtype: Any) -> None:
+    fun = transform(mixed)
+    w, x = rng.standard_normal((3, 2)).astype(dtype), rng.standard_normal((4, 3)).astype(dtype)
+    jitted = cr.jit(fun)
+    jitted(w, x)
+    for new in ((-w, x), (w * 2, -x), (w[::-1].copy(), x[::-1].copy())):
+        got, want = jitted(*new), fun(*new)
+        for a, b in zip(cr.tree.leaves(got), cr.tree.leaves(want), strict=True):
+            assert numpy.asarray(a).dtype == numpy.asarray(b).dtype
+            numpy.testing.assert_array_equal(a, b)  # the same NumPy calls, in the same order
+    assert len(jitted.programs()) == 1
