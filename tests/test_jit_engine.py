@@ -270,3 +270,24 @@ def test_replays_of_views_indexing_and_masks_equal_eager(transform: Any, dtype: 
             assert numpy.asarray(a).dtype == numpy.asarray(b).dtype
             numpy.testing.assert_array_equal(a, b)  # the same NumPy calls, in the same order
     assert len(jitted.programs()) == 1
+
+
+def test_relu_gates_replay_the_eager_product_and_its_exact_fallback() -> None:
+    """Under jit, a ReLU's backward gate is one line running the eager gate on each call's
+    values: the fast product on finite cotangents, `where` when one is infinite. A gate
+    frozen at its tracing branch would give NaN below (inf * 0)."""
+    f = cr.grad(lambda x: np.sum(np.sqrt(np.maximum(x, 0.0))))
+    jitted = cr.jit(f)
+    x = numpy.array([1.0, 4.0, 9.0])
+    numpy.testing.assert_array_equal(jitted(x), f(x))  # traced on finite cotangents
+    assert "select" in [eq.name for eq in jitted.programs()[0].equations]
+    with numpy.errstate(divide="ignore"):
+        zero = numpy.array([0.0, -1.0, 4.0])
+        numpy.testing.assert_array_equal(jitted(zero), [0.0, 0.0, 0.25])
+        numpy.testing.assert_array_equal(jitted(zero), f(zero))
+    mlp = cr.grad(lambda w, x: np.sum(np.maximum(np.maximum(x @ w, 0.0) @ w.T, 0.0) ** 2))
+    w, xs = rng.standard_normal((3, 3)), rng.standard_normal((5, 3))
+    jitted = cr.jit(mlp)
+    jitted(w, xs)
+    for new in ((-w, xs), (w, -xs)):
+        numpy.testing.assert_array_equal(jitted(*new), mlp(*new))
