@@ -291,3 +291,27 @@ def test_relu_gates_replay_the_eager_product_and_its_exact_fallback() -> None:
     jitted(w, xs)
     for new in ((-w, xs), (w, -xs)):
         numpy.testing.assert_array_equal(jitted(*new), mlp(*new))
+
+
+def test_jit_under_grad_jvp_and_higher_orders_runs_fun_under_them() -> None:
+    w = numpy.array([0.5, -1.5])
+    # closing over the differentiated value, as eagerly
+    closure = cr.grad(lambda w: np.sum(cr.jit(lambda x: x * w)(w * 2.0)))
+    numpy.testing.assert_allclose(closure(w), 4.0 * w)
+    # an integer output beside the differentiated one
+    f = cr.jit(lambda x: (np.sum(x**3), np.argmax(x)))
+    numpy.testing.assert_allclose(cr.grad(lambda x: f(x)[0])(w), 3 * w**2)
+    # higher orders and forward mode
+    g = cr.jit(lambda x: np.sum(np.sin(x) * x))
+    numpy.testing.assert_allclose(cr.hessian(g)(w), cr.hessian(lambda x: np.sum(np.sin(x) * x))(w))
+    tangent = cr.jvp(g, (w,), (numpy.ones(2),))[1]
+    numpy.testing.assert_allclose(tangent, numpy.sum(numpy.sin(w) + w * numpy.cos(w)))
+    # jit of grad of jit, and grad under vmap
+    inner = cr.jit(lambda x: np.sum(np.tanh(x) ** 2))
+    outer = cr.jit(cr.grad(lambda x: inner(x) * 3.0))
+    plain = cr.grad(lambda x: np.sum(np.tanh(x) ** 2) * 3.0)
+    for v in (w, -2 * w):
+        numpy.testing.assert_allclose(outer(v), plain(v), rtol=1e-13)
+    xs = rng.standard_normal((3, 2))
+    want = cr.vmap(cr.grad(lambda x: np.sum(np.tanh(x) ** 2)))(xs)
+    numpy.testing.assert_allclose(cr.vmap(cr.grad(inner))(xs), want, rtol=1e-13)
