@@ -315,3 +315,50 @@ def test_jit_under_grad_jvp_and_higher_orders_runs_fun_under_them() -> None:
     xs = rng.standard_normal((3, 2))
     want = cr.vmap(cr.grad(lambda x: np.sum(np.tanh(x) ** 2)))(xs)
     numpy.testing.assert_allclose(cr.vmap(cr.grad(inner))(xs), want, rtol=1e-13)
+
+
+def test_grad_of_jit_replays_compiled_forward_and_pullback_programs() -> None:
+    traced = []
+
+    def f(w: Any, x: Any, scale: float = 1.0) -> Any:
+        traced.append(1)
+        h = np.maximum(x @ w, 0.0)
+        return {"loss": np.sum(h**2) * scale, "h": h}
+
+    jf = cr.jit(f, static_argnames="scale")
+
+    def loss(w: Any, x: Any, f: Any) -> Any:
+        out = f(w, x, scale=0.5)
+        return out["loss"] + np.sum(np.sin(out["h"]))
+
+    both = cr.grad(loss, argnums=(0, 1))
+    w, x = rng.standard_normal((3, 2)), rng.standard_normal((4, 3))
+    both(w, x, jf)
+    first = len(traced)
+    for new in ((-w, x), (w, -x), (w * 2, x[::-1].copy())):  # masks flip
+        for a, b in zip(both(*new, jf), both(*new, f), strict=True):
+            numpy.testing.assert_allclose(a, b, rtol=1e-13)
+    assert len(traced) == first + 3  # only the eager `f` ran: grad(jit(f)) replayed
+    for v in (w, -w):  # only w differentiated: another pullback program
+        numpy.testing.assert_allclose(cr.grad(loss)(v, x, jf), cr.grad(loss)(v, x, f), rtol=1e-13)
+    assert len(jf.programs()) == 4  # forward and pullback, for (w, x) and for w
+    assert len(traced) == first + 3 + 2 + 2  # (one trace of each, and the eager calls)
+
+
+def test_grad_of_jit_with_a_traced_cotangent_runs_the_pullback_under_its_transform() -> None:
+    """The cotangent reaching a compiled call can carry an outer transform's tracer (here
+    `t`, differentiated by jvp, scales the output): its pullback then runs under it."""
+    plain = lambda x: np.sin(x) * x
+    x0, t0 = rng.standard_normal(3), rng.standard_normal(3)
+    for f in (cr.jit(plain), plain):
+        h = lambda t, f=f: cr.grad(lambda x: np.sum(f(x) * t))(x0)
+        got = cr.jvp(h, (t0,), (numpy.ones(3),))
+        want = cr.jvp(
+            lambda t: cr.grad(lambda x: np.sum(plain(x) * t))(x0), (t0,), (numpy.ones(3),)
+        )
+        for a, b in zip(got, want, strict=True):
+            numpy.testing.assert_allclose(a, b, rtol=1e-13)
+    per_example = cr.vmap(cr.grad(lambda x, t: np.sum(cr.jit(plain)(x) * t)), in_axes=(None, 0))
+    ts = rng.standard_normal((4, 3))
+    want = [cr.grad(lambda x, t=t: np.sum(plain(x) * t))(x0) for t in ts]
+    numpy.testing.assert_allclose(per_example(x0, ts), want, rtol=1e-13)

@@ -13,16 +13,17 @@ import functools
 import inspect
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from . import numpy as cnp
 from . import tree
 from .core import batching
+from .core.custom import _record
 from .core.forward import jvp_flat
-from .core.reverse import vjp_flat
-from .core.staging import Program, StagedTracer, StagingTrace
+from .core.reverse import ReverseTrace, vjp_flat
+from .core.staging import ClosureError, Program, StagedTracer, StagingTrace
 from .core.trace import (
     ConversionError,
     ShapeError,
@@ -34,6 +35,7 @@ from .core.trace import (
 )
 
 Argnums = int | Sequence[int]
+_T = TypeVar("_T")
 
 __all__ = [
     "derivative",
@@ -1030,8 +1032,9 @@ def jit(
     - side effects (printing, appending to a list) happen once, while tracing.
 
     Called under `vmap` (`vmap(jit(f))`), it replays the compiled program of `jit(vmap(f))`
-    for those batch axes; under other transforms (`grad(jit(f))`, `jvp`), it runs `fun`
-    under them, uncompiled. Programs are pruned (dead lines, repeated lines, ``g * 1`` and
+    for those batch axes; under `grad` (first order: `grad(jit(f))`), a program of `f` and
+    one of its pullback (which recomputes the forward values it needs); under other
+    transforms (`jvp`, higher orders), it runs `fun` under them, uncompiled. Programs are pruned (dead lines, repeated lines, ``g * 1`` and
     ``g + 0``: so ``-0.0 + 0`` may stay ``-0.0``, as in XLA), free each value after its last
     use and write results into the buffers of intermediates that die. The cache keeps the
     last `cache_size` programs: ``jitted.programs()`` lists them (`make_program` prints
@@ -1069,8 +1072,16 @@ def jit(
         dyn_kw = {k: v for k, v in kwargs.items() if k not in names}
         leaves, in_tree = tree.flatten((dynamic, dyn_kw))
         if any(isinstance(x, Tracer) for x in leaves):  # inside another transform
-            trace = _lone_batch(leaves)
-            if trace is None:  # (grad, jvp...): `fun` runs under it
+            reverse = _lone(leaves, ReverseTrace)
+            if reverse is not None:
+                # arrays by position: their number tells the structure (comparing costs)
+                plain = not kwargs and all(isinstance(a, np.ndarray | Tracer) for a in args)
+                shape = len(args) if plain else in_tree
+                out = differentiated(reverse, static, len(args), in_tree, leaves, shape)
+                if out is not None:
+                    return out
+            trace = _lone(leaves, batching.BatchTrace)
+            if trace is None:  # (jvp, higher orders...): `fun` runs under it
                 return fun(*args, **kwargs)
             dims = tuple(x.bdim if isinstance(x, batching.BatchTracer) else None for x in leaves)
             values = [x.value if isinstance(x, Tracer) else x for x in leaves]
@@ -1102,6 +1113,43 @@ def jit(
             cache.popitem(last=False)
         return outs[0] if entry.out_tree is None else tree.unflatten(entry.out_tree, outs)
 
+    def differentiated(
+        trace: ReverseTrace, static: tuple[tuple[Any, Any], ...], nargs: int, in_tree: Any,
+        leaves: list[Any], shape: Any,
+    ) -> Any:  # fmt: skip
+        """The call under `grad` alone (first order): one node of its tape, whose forward
+        value is this function's program and whose backward pass is the compiled program of
+        `fun`'s pullback (recomputing the forward values it needs). None where no program
+        can stand for `fun` (it closes over a traced value, or has a non-float output)."""
+        traced = tuple(i for i, x in enumerate(leaves) if isinstance(x, Tracer))
+        vals, parents, _ = trace.unwrap(leaves)
+        key = (shape, static, nargs, traced, tuple(
+            _signature_of(fun, x, functools.partial(_jit_leaf, fun, k))
+            for k, x in enumerate(vals)
+        ))  # fmt: skip
+        if key not in pullbacks:
+            pullbacks[key] = _pullback_programs(fun, static, nargs, in_tree, vals, traced)
+            if len(pullbacks) > cache_size:
+                del pullbacks[next(iter(pullbacks))]
+        pair = pullbacks[key]
+        if pair is None:
+            return None
+        forward, pullback = pair
+        out = forward.program(vals)
+
+        def backward(g: list[Any]) -> list[Any]:
+            if any(  # a higher order, or cotangents unlike the outputs: `fun`'s own pullback
+                isinstance(c, Tracer) or getattr(c, "dtype", None) != o.dtype
+                or np.shape(c) != o.shape
+                for c, o in zip(g, out, strict=True)
+            ):  # fmt: skip
+                return _pullback(fun, static, nargs, in_tree, traced, forward.out_tree)(*vals, *g)
+            return pullback.program([*vals, *g])
+
+        return _unflattened(forward.out_tree, _record(trace, vals, parents, out, backward))
+
+    pullbacks: dict[Any, Any] = {}  # (forward, pullback) programs under `grad`, by signature
+
     def vmapped(spec: Any, *values: Any) -> Any:
         """`fun` mapped over the batch axes `spec` gives its input leaves (see `_rebuild`)."""
         in_tree, static, nargs, dims = spec
@@ -1116,11 +1164,18 @@ def jit(
     batched: list[Any] = []  # jit(vmapped), made on the first call under `vmap`
 
     def programs() -> list[Program]:
-        """The programs in the cache, oldest first (then those of calls under `vmap`)."""
-        return [e.program for e in cache.values()] + [p for b in batched for p in b.programs()]
+        """The programs in the cache, oldest first (then those of calls under `grad`, a
+        forward and a pullback program each, and under `vmap`)."""
+        under_grad = [c.program for pair in pullbacks.values() if pair for c in pair]
+        return (
+            [e.program for e in cache.values()]
+            + under_grad
+            + [p for b in batched for p in b.programs()]
+        )
 
     def clear_cache() -> None:
         cache.clear()
+        pullbacks.clear()
         batched.clear()
 
     jitted.programs = programs  # type: ignore[attr-defined]
@@ -1132,16 +1187,62 @@ def _jit_leaf(fun: Callable[..., Any], k: int) -> str:
     return f"input leaf {k}"
 
 
-def _lone_batch(leaves: list[Any]) -> batching.BatchTrace | None:
-    """The `vmap` whose batches of plain arrays are all the traced `leaves`, if there is one:
-    a call under it can run the compiled `jit(vmap(fun))` on the stacked values."""
+def _lone(leaves: list[Any], kind: type[_T]) -> _T | None:
+    """The trace of type `kind` whose tracers of plain arrays are all the traced `leaves`,
+    if there is one: a call under it alone can run compiled programs on the plain values."""
     tracers = [x for x in leaves if isinstance(x, Tracer)]
     trace = tracers[0]._trace
-    if not isinstance(trace, batching.BatchTrace) or trace.ended:
+    if not isinstance(trace, kind) or trace.ended:
         return None
     if all(x._trace is trace and type(x.value) is np.ndarray for x in tracers):
         return trace
     return None
+
+
+def _unflattened(out_tree: Any, outs: list[Any]) -> Any:
+    return outs[0] if out_tree is None else tree.unflatten(out_tree, outs)
+
+
+def _pullback(
+    fun: Callable[..., Any], static: tuple[tuple[Any, Any], ...], nargs: int, in_tree: Any,
+    traced: tuple[int, ...], out_tree: Any,
+) -> Callable[..., list[Any]]:  # fmt: skip
+    """``(*leaves, *cotangents) -> cotangents of the traced leaves``, by `vjp` of `fun`."""
+
+    def pullback(*args: Any) -> list[Any]:
+        n = len(args) - (1 if out_tree is None else out_tree.num_leaves)
+        values, g = list(args[:n]), list(args[n:])
+
+        def part(*tv: Any) -> Any:
+            for i, t in zip(traced, tv, strict=True):
+                values[i] = t
+            a, kw = _rebuild(in_tree, static, nargs, values)
+            return fun(*a, **kw)
+
+        _, pull = vjp(part, *[values[i] for i in traced])
+        return list(pull(_unflattened(out_tree, g)))
+
+    return pullback
+
+
+def _pullback_programs(
+    fun: Callable[..., Any], static: tuple[tuple[Any, Any], ...], nargs: int, in_tree: Any,
+    vals: list[Any], traced: tuple[int, ...],
+) -> tuple[_Compiled, _Compiled] | None:  # fmt: skip
+    """The programs of `fun` on input leaves like `vals`, and of its pullback with respect
+    to the `traced` leaves; None if there are none (see `jit`'s `differentiated`)."""
+    try:
+        outs, forward = _trace_program(fun, static, nargs, in_tree, vals)
+    except ClosureError:
+        return None
+    if not all(isinstance(o, (np.ndarray, np.generic)) and o.dtype.kind == "f" for o in outs):
+        return None
+    flat = [*vals, *outs]
+    pull = _pullback(fun, static, nargs, in_tree, traced, forward.out_tree)
+    _, backward = _trace_program(pull, (), len(flat), tree.flatten((flat, {}))[1], flat)
+    if backward.out_tree is None or backward.out_tree.num_leaves != len(traced):
+        return None
+    return forward, backward
 
 
 def _rebuild(

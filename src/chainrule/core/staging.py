@@ -174,9 +174,13 @@ class StagingTrace(Trace):
         return traced if multiple else traced[0]
 
 
-def closure_error(trace: StagingTrace, what: str) -> TypeError:
+class ClosureError(TypeError):
+    """A function being compiled uses a value another transform traces, not as an argument."""
+
+
+def closure_error(trace: StagingTrace, what: str) -> ClosureError:
     owner = "jit" if trace.owner is None else str(trace.owner)
-    return TypeError(
+    return ClosureError(
         f"chainrule: {owner}: {what} was applied to a value traced by a transform outside the "
         "jit (the function closes over it, or reads it from a global). A compiled program "
         "cannot hold it: pass the value to the jitted function as an argument."
