@@ -13,16 +13,17 @@ import functools
 import inspect
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from . import numpy as cnp
 from . import tree
 from .core import batching
+from .core.custom import _record
 from .core.forward import jvp_flat
-from .core.reverse import vjp_flat
-from .core.staging import Program, StagedTracer, StagingTrace
+from .core.reverse import ReverseTrace, vjp_flat
+from .core.staging import ClosureError, Program, StagedTracer, StagingTrace
 from .core.trace import (
     ConversionError,
     ShapeError,
@@ -34,6 +35,7 @@ from .core.trace import (
 )
 
 Argnums = int | Sequence[int]
+_T = TypeVar("_T")
 
 __all__ = [
     "derivative",
@@ -983,13 +985,14 @@ def _unbatched_outputs(
 
 
 class _Compiled:
-    """One entry of a `jit` cache: the program and the structure of its outputs."""
+    """One entry of a `jit` cache: the program and the structure of its outputs (None for a
+    single array, returned as it is)."""
 
     __slots__ = ("out_tree", "program")
 
     def __init__(self, program: Program, out_tree: Any) -> None:
         self.program = program
-        self.out_tree = out_tree
+        self.out_tree = None if out_tree == tree.flatten(0)[1] else out_tree
 
 
 def _static_numbers(fun: Callable[..., Any], nums: Any) -> tuple[int, ...]:
@@ -1034,9 +1037,14 @@ def jit(
     - Python control flow on a traced value raises (use `np.where`, or `static_argnums`);
     - side effects (printing, appending to a list) happen once, while tracing.
 
-    Called with values another transform is tracing (`grad(jit(f))`, `vmap(jit(f))`), it
-    runs `fun` under that transform. The cache keeps the last `cache_size` programs;
-    ``jitted.programs()`` lists them.
+    Called under `vmap` (`vmap(jit(f))`), it replays the compiled program of `jit(vmap(f))`
+    for those batch axes; under `grad` (first order: `grad(jit(f))`), a program of `f` and
+    one of its pullback (which recomputes the forward values it needs); under other
+    transforms (`jvp`, higher orders), it runs `fun` under them, uncompiled. Programs are pruned (dead lines, repeated lines, ``g * 1`` and
+    ``g + 0``: so ``-0.0 + 0`` may stay ``-0.0``, as in XLA), free each value after its last
+    use and write results into the buffers of intermediates that die. The cache keeps the
+    last `cache_size` programs: ``jitted.programs()`` lists them (`make_program` prints
+    one), ``jitted.clear_cache()`` empties it.
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
@@ -1051,6 +1059,16 @@ def jit(
     cache: collections.OrderedDict[Any, _Compiled] = collections.OrderedDict()
 
     def jitted(*args: Any, **kwargs: Any) -> Any:
+        if not kwargs and not nums and all(type(a) is np.ndarray for a in args):
+            # the common call, arrays by position: keyed by their shapes and dtypes alone
+            key: Any = tuple([(a.shape, a.dtype) for a in args])
+            entry = cache.get(key)
+            if entry is not None:
+                cache.move_to_end(key)
+                outs = entry.program(args)
+                return outs[0] if entry.out_tree is None else tree.unflatten(entry.out_tree, outs)
+        else:
+            key = None
         static: tuple[tuple[Any, Any], ...] = tuple(
             (i % len(args), args[i]) for i in nums if -len(args) <= i < len(args)
         )
@@ -1059,10 +1077,26 @@ def jit(
         dynamic = [a for i, a in enumerate(args) if i not in positions]
         dyn_kw = {k: v for k, v in kwargs.items() if k not in names}
         leaves, in_tree = tree.flatten((dynamic, dyn_kw))
-        if any(isinstance(x, Tracer) for x in leaves):  # inside another transform: run it
-            return fun(*args, **kwargs)
+        if any(isinstance(x, Tracer) for x in leaves):  # inside another transform
+            reverse = _lone(leaves, ReverseTrace)
+            if reverse is not None:
+                # arrays by position: their number tells the structure (comparing costs)
+                plain = not kwargs and all(isinstance(a, np.ndarray | Tracer) for a in args)
+                shape = len(args) if plain else in_tree
+                out = differentiated(reverse, static, len(args), in_tree, leaves, shape)
+                if out is not None:
+                    return out
+            trace = _lone(leaves, batching.BatchTrace)
+            if trace is None:  # (jvp, higher orders...): `fun` runs under it
+                return fun(*args, **kwargs)
+            dims = tuple(x.bdim if isinstance(x, batching.BatchTracer) else None for x in leaves)
+            values = [x.value if isinstance(x, Tracer) else x for x in leaves]
+            if not batched:
+                batched.append(jit(vmapped, static_argnums=0, cache_size=cache_size))
+            out = batched[0]((in_tree, static, len(args), dims), *values)
+            return tree.map(lambda v: trace.wrap(v, 0), out)
         try:
-            key = (in_tree, static, tuple(
+            key = key or (in_tree, static, tuple(
                 _signature_of(fun, x, functools.partial(_jit_leaf, fun, k))
                 for k, x in enumerate(leaves)
             ))  # fmt: skip
@@ -1077,19 +1111,81 @@ def jit(
         entry = cache.get(key)
         if entry is not None:
             cache.move_to_end(key)
-            return tree.unflatten(entry.out_tree, entry.program(leaves))
-        outs, entry = _trace_program(fun, args, kwargs, positions, in_tree, leaves)
+            outs = entry.program(leaves)
+            return outs[0] if entry.out_tree is None else tree.unflatten(entry.out_tree, outs)
+        outs, entry = _trace_program(fun, static, len(args), in_tree, leaves)
         cache[key] = entry
         if len(cache) > cache_size:
             cache.popitem(last=False)
-        return tree.unflatten(entry.out_tree, outs)
+        return outs[0] if entry.out_tree is None else tree.unflatten(entry.out_tree, outs)
+
+    def differentiated(
+        trace: ReverseTrace, static: tuple[tuple[Any, Any], ...], nargs: int, in_tree: Any,
+        leaves: list[Any], shape: Any,
+    ) -> Any:  # fmt: skip
+        """The call under `grad` alone (first order): one node of its tape, whose forward
+        value is this function's program and whose backward pass is the compiled program of
+        `fun`'s pullback (recomputing the forward values it needs). None where no program
+        can stand for `fun` (it closes over a traced value, or has a non-float output)."""
+        traced = tuple(i for i, x in enumerate(leaves) if isinstance(x, Tracer))
+        vals, parents, _ = trace.unwrap(leaves)
+        key = (shape, static, nargs, traced, tuple(
+            _signature_of(fun, x, functools.partial(_jit_leaf, fun, k))
+            for k, x in enumerate(vals)
+        ))  # fmt: skip
+        if key not in pullbacks:
+            pullbacks[key] = _pullback_programs(fun, static, nargs, in_tree, vals, traced)
+            if len(pullbacks) > cache_size:
+                del pullbacks[next(iter(pullbacks))]
+        pair = pullbacks[key]
+        if pair is None:
+            return None
+        forward, pullback = pair
+        out = forward.program(vals)
+
+        def backward(g: list[Any]) -> list[Any]:
+            if any(  # a higher order, or cotangents unlike the outputs: `fun`'s own pullback
+                isinstance(c, Tracer) or getattr(c, "dtype", None) != o.dtype
+                or np.shape(c) != o.shape
+                for c, o in zip(g, out, strict=True)
+            ):  # fmt: skip
+                return _pullback(fun, static, nargs, in_tree, traced, forward.out_tree)(*vals, *g)
+            return pullback.program([*vals, *g])
+
+        return _unflattened(forward.out_tree, _record(trace, vals, parents, out, backward))
+
+    pullbacks: dict[Any, Any] = {}  # (forward, pullback) programs under `grad`, by signature
+
+    def vmapped(spec: Any, *values: Any) -> Any:
+        """`fun` mapped over the batch axes `spec` gives its input leaves (see `_rebuild`)."""
+        in_tree, static, nargs, dims = spec
+
+        def flat(*leaves: Any) -> Any:
+            a, kw = _rebuild(in_tree, static, nargs, leaves)
+            return fun(*a, **kw)
+
+        return vmap(flat, dims)(*values)
+
+    vmapped.__qualname__ = f"vmap of {describe(fun)}"
+    batched: list[Any] = []  # jit(vmapped), made on the first call under `vmap`
 
     def programs() -> list[Program]:
-        """The programs in the cache, oldest first."""
-        return [e.program for e in cache.values()]
+        """The programs in the cache, oldest first (then those of calls under `grad`, a
+        forward and a pullback program each, and under `vmap`)."""
+        under_grad = [c.program for pair in pullbacks.values() if pair for c in pair]
+        return (
+            [e.program for e in cache.values()]
+            + under_grad
+            + [p for b in batched for p in b.programs()]
+        )
+
+    def clear_cache() -> None:
+        cache.clear()
+        pullbacks.clear()
+        batched.clear()
 
     jitted.programs = programs  # type: ignore[attr-defined]
-    jitted.clear_cache = cache.clear  # type: ignore[attr-defined]
+    jitted.clear_cache = clear_cache  # type: ignore[attr-defined]
     return _wrap(fun, jitted, "compiled (jit)")
 
 
@@ -1097,17 +1193,84 @@ def _jit_leaf(fun: Callable[..., Any], k: int) -> str:
     return f"input leaf {k}"
 
 
+def _lone(leaves: list[Any], kind: type[_T]) -> _T | None:
+    """The trace of type `kind` whose tracers of plain arrays are all the traced `leaves`,
+    if there is one: a call under it alone can run compiled programs on the plain values."""
+    tracers = [x for x in leaves if isinstance(x, Tracer)]
+    trace = tracers[0]._trace
+    if not isinstance(trace, kind) or trace.ended:
+        return None
+    if all(x._trace is trace and type(x.value) is np.ndarray for x in tracers):
+        return trace
+    return None
+
+
+def _unflattened(out_tree: Any, outs: list[Any]) -> Any:
+    return outs[0] if out_tree is None else tree.unflatten(out_tree, outs)
+
+
+def _pullback(
+    fun: Callable[..., Any], static: tuple[tuple[Any, Any], ...], nargs: int, in_tree: Any,
+    traced: tuple[int, ...], out_tree: Any,
+) -> Callable[..., list[Any]]:  # fmt: skip
+    """``(*leaves, *cotangents) -> cotangents of the traced leaves``, by `vjp` of `fun`."""
+
+    def pullback(*args: Any) -> list[Any]:
+        n = len(args) - (1 if out_tree is None else out_tree.num_leaves)
+        values, g = list(args[:n]), list(args[n:])
+
+        def part(*tv: Any) -> Any:
+            for i, t in zip(traced, tv, strict=True):
+                values[i] = t
+            a, kw = _rebuild(in_tree, static, nargs, values)
+            return fun(*a, **kw)
+
+        _, pull = vjp(part, *[values[i] for i in traced])
+        return list(pull(_unflattened(out_tree, g)))
+
+    return pullback
+
+
+def _pullback_programs(
+    fun: Callable[..., Any], static: tuple[tuple[Any, Any], ...], nargs: int, in_tree: Any,
+    vals: list[Any], traced: tuple[int, ...],
+) -> tuple[_Compiled, _Compiled] | None:  # fmt: skip
+    """The programs of `fun` on input leaves like `vals`, and of its pullback with respect
+    to the `traced` leaves; None if there are none (see `jit`'s `differentiated`)."""
+    try:
+        outs, forward = _trace_program(fun, static, nargs, in_tree, vals)
+    except ClosureError:
+        return None
+    if not all(isinstance(o, (np.ndarray, np.generic)) and o.dtype.kind == "f" for o in outs):
+        return None
+    flat = [*vals, *outs]
+    pull = _pullback(fun, static, nargs, in_tree, traced, forward.out_tree)
+    _, backward = _trace_program(pull, (), len(flat), tree.flatten((flat, {}))[1], flat)
+    if backward.out_tree is None or backward.out_tree.num_leaves != len(traced):
+        return None
+    return forward, backward
+
+
+def _rebuild(
+    in_tree: Any, static: tuple[tuple[Any, Any], ...], nargs: int, leaves: Sequence[Any]
+) -> tuple[list[Any], dict[str, Any]]:
+    """The positional and keyword arguments of a call, from its input leaves (the dynamic
+    arguments, flattened to `in_tree`) and its static arguments (pairs of position or name
+    and value)."""
+    dynamic, dyn_kw = tree.unflatten(in_tree, list(leaves))
+    fixed = dict(static)
+    it = iter(dynamic)
+    args = [fixed[i] if i in fixed else next(it) for i in range(nargs)]
+    return args, {**{k: v for k, v in static if isinstance(k, str)}, **dyn_kw}
+
+
 def _trace_program(
-    fun: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any], static: set[int],
-    in_tree: Any, leaves: list[Any],
+    fun: Callable[..., Any], static: tuple[tuple[Any, Any], ...], nargs: int, in_tree: Any,
+    leaves: list[Any],
 ) -> tuple[list[Any], _Compiled]:  # fmt: skip
     """Run `fun` once on staged inputs: its outputs (this call's values) and its program."""
     trace = StagingTrace(f"jit of {describe(fun)}")
-    staged = [trace.new_input(x) for x in leaves]
-    dynamic, dyn_kw = tree.unflatten(in_tree, staged)
-    it = iter(dynamic)
-    full = [a if i in static else next(it) for i, a in enumerate(args)]
-    kw = {**kwargs, **dyn_kw}
+    full, kw = _rebuild(in_tree, static, nargs, [trace.new_input(x) for x in leaves])
     batching._active[0] += 1
     try:
         out = fun(*full, **kw)
@@ -1125,9 +1288,9 @@ def _trace_program(
                 f"jit of {describe(fun)} returned a value traced by a transform opened inside "
                 "it that had already returned (a leaked tracer)."
             )
-        else:
+        else:  # a constant: the program keeps its own copy, the caller gets this one
             values.append(o)
-            refs.append(o)
+            refs.append(o.copy() if isinstance(o, np.ndarray) else o)
     return values, _Compiled(Program(trace.inputs, trace.equations, refs), out_tree)
 
 
@@ -1139,11 +1302,13 @@ def make_program(
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
-    >>> print(cr.make_program(cr.grad(lambda x: np.sum(np.sin(x))))(np.zeros(3)))
+    >>> print(cr.make_program(cr.grad(lambda x: np.sum(np.sin(x) * x)))(np.zeros(3)))
     { lambda v0:float64[3] ;
-        v3:float64[3] = cos v0
-        v4:float64[3] = multiply [1.0, 1.0, 1.0] v3
-      in ( v4 ) }
+        v1:float64[3] = sin v0
+        v6:float64[3] = cos v0
+        v7:float64[3] = multiply v0 v6
+        v8:float64[3] = add v1 v7
+      in ( v8 ) }
     """
     jitted = jit(fun, static_argnums)
 

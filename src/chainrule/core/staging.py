@@ -91,6 +91,9 @@ class StagedTracer(Tracer):
     def stripped(self) -> StagedTracer:
         return self  # (the staging trace is the lowest: its values are plain)
 
+    def __repr__(self) -> str:  # (the value is only the tracing call's: not shown)
+        return f"Traced<{self.var.describe()}> (inside {self._trace.owner or 'jit'})"
+
     def refusal(self, what: str, tracer: Tracer) -> str:
         """Why `what` (``bool()``, ``float()``...) of `tracer`, a value inside `jit`, has no
         answer: the program must hold for every input of this shape, not just this one."""
@@ -171,9 +174,13 @@ class StagingTrace(Trace):
         return traced if multiple else traced[0]
 
 
-def closure_error(trace: StagingTrace, what: str) -> TypeError:
+class ClosureError(TypeError):
+    """A function being compiled uses a value another transform traces, not as an argument."""
+
+
+def closure_error(trace: StagingTrace, what: str) -> ClosureError:
     owner = "jit" if trace.owner is None else str(trace.owner)
-    return TypeError(
+    return ClosureError(
         f"chainrule: {owner}: {what} was applied to a value traced by a transform outside the "
         "jit (the function closes over it, or reads it from a global). A compiled program "
         "cannot hold it: pass the value to the jitted function as an argument."
@@ -189,8 +196,10 @@ class Program:
 
     def __init__(self, inputs: list[Var], equations: list[Equation], outputs: list[Any]) -> None:
         self.inputs = inputs
-        self.equations, alias = _merged(_live(equations, outputs))
-        self.outputs = [alias.get(o.id, o) if isinstance(o, Var) else o for o in outputs]
+        equations, alias = _merged(_live(equations, outputs))
+        outputs = [_renamed(o, alias) for o in outputs]
+        self.equations, alias = _simplified(equations, inputs, outputs)
+        self.outputs = [_renamed(o, alias) for o in outputs]
         self._compile()
 
     def __str__(self) -> str:
@@ -201,8 +210,15 @@ class Program:
         return "\n".join(lines)
 
     def _compile(self) -> None:
-        """Slots for every value (inputs, constants, results), and per line the slots its
-        arguments come from, where its results go, and which values it is the last to use."""
+        """Slots for every value (inputs, constants, results) and one step per line.
+
+        A step is ``(kind, fn, x, y, o, frees)``: kinds 1 and 2 call `fn` on the values in
+        slot ``x`` or slots ``x y`` and put the result in slot ``o``; kinds 3 and 4 do the same
+        with ``out=`` the buffer in slot ``o``, that of an argument that dies there (only for
+        elementwise ufuncs); kinds 0 and 5 are any other line with one or several results,
+        ``x`` fetching its arguments, ``y`` its parameters, ``o`` its result slot(s). `frees`
+        are the slots whose values this line is the last to use.
+        """
         slot: dict[int, int] = {v.id: i for i, v in enumerate(self.inputs)}
         template: list[Any] = [None] * len(self.inputs)
 
@@ -212,44 +228,120 @@ class Program:
             template.append(a)  # a constant: a slot of its own, filled once
             return len(template) - 1
 
-        steps: list[list[Any]] = []
-        for eq in self.equations:
+        last = {
+            a.id: k for k, eq in enumerate(self.equations) for a in eq.args if isinstance(a, Var)
+        }
+        kept = {o.id for o in self.outputs if isinstance(o, Var)}
+        owned = _owned_buffers(self.equations) - kept
+        steps: list[tuple[Any, ...]] = []
+        for k, eq in enumerate(self.equations):
+            plain, out = _plain_ufunc(eq), eq.outs[0]
+            if plain:
+                eq.args = [_loop_operand(eq, i) for i in range(len(eq.args))]
             args = tuple(place(a) for a in eq.args)
-            outs = []
-            for v in eq.outs:
-                slot[v.id] = len(template)
-                template.append(None)
-                outs.append(slot[v.id])
-            steps.append([eq.fn, args, eq.params, tuple(outs), eq.multiple, ()])
+            dying = {a.id: a for a in eq.args if isinstance(a, Var) and last[a.id] == k}
+            dying = {i: a for i, a in dying.items() if i not in kept}
+            buffer = plain and next(
+                (a for a in dying.values() if a.id in owned and _same_kind(a, out)), None
+            )
+            if buffer:  # the result goes into the dying argument's buffer, and slot
+                del dying[buffer.id]
+                slot[out.id] = slot[buffer.id]
+            else:
+                for v in eq.outs:
+                    slot[v.id] = len(template)
+                    template.append(None)
+            frees = tuple(slot[i] for i in dying)
+            if plain:
+                kind = len(args) + (2 if buffer else 0)
+                steps.append((kind, eq.fn, args[0], args[-1], slot[out.id], frees))
+            elif eq.multiple:
+                outs = tuple(slot[v.id] for v in eq.outs)
+                steps.append((5, eq.fn, _getter(args), eq.params, outs, frees))
+            else:
+                steps.append((0, eq.fn, _getter(args), eq.params, slot[out.id], frees))
         self._outputs = [place(o) for o in self.outputs]
-        keep = set(self._outputs)
-        last: dict[int, int] = {}
-        for k, step in enumerate(steps):
-            for s in step[1]:
-                last[s] = k
-        frees: dict[int, list[int]] = {}
-        for s, k in last.items():
-            if s not in keep and template[s] is None:
-                frees.setdefault(k, []).append(s)
-        for k, step in enumerate(steps):
-            step[5] = tuple(frees.get(k, ()))
-            step[1] = _getter(step[1])
-        self._steps: list[tuple[Any, ...]] = [tuple(s) for s in steps]
+        self._fresh = tuple(  # constants returned: a copy per call, not the program's own
+            i for i, o in enumerate(self.outputs) if isinstance(o, np.ndarray)
+        )
+        self._steps = steps
         self._template = template
 
     def __call__(self, inputs: Sequence[Any]) -> list[Any]:
         env = self._template.copy()
         env[: len(inputs)] = inputs
-        for fn, get, params, outs, multiple, frees in self._steps:
-            ans = fn(*get(env), **params) if params else fn(*get(env))
-            if multiple:
-                for s, a in zip(outs, ans, strict=True):
-                    env[s] = a
+        for kind, fn, x, y, o, frees in self._steps:
+            if kind == 4:
+                env[o] = fn(env[x], env[y], out=env[o])
+            elif kind == 2:
+                env[o] = fn(env[x], env[y])
+            elif kind == 3:
+                env[o] = fn(env[x], out=env[o])
+            elif kind == 1:
+                env[o] = fn(env[x])
+            elif kind == 0:
+                env[o] = fn(*x(env), **y)
             else:
-                env[outs[0]] = ans
-            for s in frees:
-                env[s] = None
-        return [env[s] for s in self._outputs]
+                for s, a in zip(o, fn(*x(env), **y), strict=True):
+                    env[s] = a
+            if frees:
+                for s in frees:
+                    env[s] = None
+        outs = [env[s] for s in self._outputs]
+        for i in self._fresh:
+            outs[i] = outs[i].copy()
+        return outs
+
+
+def _plain_ufunc(eq: Equation) -> bool:
+    """Whether a line is an elementwise NumPy ufunc of one or two arguments with one result,
+    no keywords: it never returns a view of an argument, and can take ``out``."""
+    fn = eq.fn
+    return (
+        isinstance(fn, np.ufunc) and fn.signature is None and fn.nout == 1
+        and len(eq.args) <= 2 and not eq.params
+    )  # fmt: skip
+
+
+def _loop_operand(eq: Equation, i: int) -> Any:
+    """Argument `i` of an elementwise line; a scalar constant as the 0-d array NumPy casts it
+    to for this line (a ufunc takes that faster than a Python or NumPy scalar)."""
+    c = eq.args[i]
+    if isinstance(c, (Var, bool)) or not isinstance(c, (int, float, complex, np.generic)):
+        return c
+    types: list[Any] = []  # as `resolve_dtypes` takes them: Python types are weak
+    for a in eq.args:
+        if type(a) in (int, float, complex):
+            types.append(type(a))
+        elif isinstance(a, (np.ndarray, np.generic)) or (
+            isinstance(a, Var) and isinstance(a.dtype, np.dtype)
+        ):
+            types.append(a.dtype)
+        else:
+            return c  # (a Python number traced as an input has no dtype of its own)
+    try:
+        loop = np.ufunc.resolve_dtypes(eq.fn, (*types, None))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return c
+    return np.asarray(c, dtype=loop[i])
+
+
+def _same_kind(a: Var, b: Var) -> bool:
+    """Whether `a`'s buffer can hold `b`: the same shape (not a scalar) and NumPy dtype."""
+    return (
+        a.shape == b.shape and a.shape != ()
+        and isinstance(a.dtype, np.dtype) and a.dtype == b.dtype
+    )  # fmt: skip
+
+
+def _owned_buffers(equations: list[Equation]) -> set[int]:
+    """The values a replay may overwrite once they die: those made fresh by an elementwise
+    ufunc and only ever read by such lines (no other line can have kept a view of them)."""
+    made = {eq.outs[0].id for eq in equations if _plain_ufunc(eq)}
+    viewed = {
+        a.id for eq in equations if not _plain_ufunc(eq) for a in eq.args if isinstance(a, Var)
+    }
+    return made - viewed
 
 
 def _getter(slots: tuple[int, ...]) -> Callable[[list[Any]], tuple[Any, ...]]:
@@ -260,6 +352,10 @@ def _getter(slots: tuple[int, ...]) -> Callable[[list[Any]], tuple[Any, ...]]:
         (s,) = slots
         return lambda env: (env[s],)
     return operator.itemgetter(*slots)
+
+
+def _renamed(a: Any, alias: dict[int, Var]) -> Any:
+    return alias.get(a.id, a) if isinstance(a, Var) else a
 
 
 def _live(equations: list[Equation], outputs: list[Any]) -> list[Equation]:
@@ -283,7 +379,7 @@ def _merged(equations: list[Equation]) -> tuple[list[Equation], dict[int, Var]]:
     alias: dict[int, Var] = {}
     out = []
     for eq in equations:
-        eq.args = [alias.get(a.id, a) if isinstance(a, Var) else a for a in eq.args]
+        eq.args = [_renamed(a, alias) for a in eq.args]
         key = _key(eq)
         earlier = seen.get(key) if key is not None else None
         if earlier is not None:
@@ -306,3 +402,80 @@ def _key(eq: Equation) -> Any:
     except TypeError:
         return None
     return (eq.fn, args, params)
+
+
+def _simplified(
+    equations: list[Equation], inputs: list[Var], outputs: list[Any]
+) -> tuple[list[Equation], dict[int, Var]]:
+    """The equations without the lines that return an argument unchanged, ``g * 1`` and
+    ``g + 0`` with a constant of ones or zeros (rules emit them: a cotangent seeded with ones,
+    accumulated onto zeros); and what each dropped result is now called. A returned result
+    is a new array: it goes only if `g` is an intermediate of the same shape that is not
+    returned otherwise. Where the constant broadcasts `g` to a larger shape, the line goes
+    only if every line reading its result is elementwise and broadcasts `g` alike. (As in XLA, ``-0.0 + 0`` gives
+    ``-0.0`` then, not ``0.0``.)"""
+    readers: dict[int, list[Equation]] = {}
+    for eq in equations:
+        for a in eq.args:
+            if isinstance(a, Var):
+                readers.setdefault(a.id, []).append(eq)
+    returned = {o.id for o in outputs if isinstance(o, Var)}
+    given = {v.id for v in inputs}
+    alias: dict[int, Var] = {}
+    kept = []
+    for eq in equations:
+        eq.args = [_renamed(a, alias) for a in eq.args]
+        g, out = _identity_argument(eq), eq.outs[0]
+        if g is None or not _same_dtype(g, out):
+            kept.append(eq)
+        elif out.id in returned:  # returned as `g` only if no one else sees `g`
+            if out.shape == g.shape != () and g.id not in returned | given:
+                alias[out.id] = g
+                returned.add(g.id)
+            else:
+                kept.append(eq)
+        elif out.shape == g.shape or all(
+            _broadcasts_alike(r, out, g, alias) for r in readers.get(out.id, ())
+        ):
+            alias[out.id] = g
+        else:
+            kept.append(eq)
+    return kept, alias
+
+
+def _identity_argument(eq: Equation) -> Var | None:
+    """The argument a line returns unchanged, up to broadcasting, if it is one."""
+    units: dict[Any, int] = {np.multiply: 1, np.add: 0}
+    unit = None if eq.params else units.get(eq.fn)
+    if unit is None or len(eq.args) != 2:
+        return None
+    a, b = eq.args
+    if isinstance(a, Var) and _all_equal(b, unit):
+        return a
+    if isinstance(b, Var) and _all_equal(a, unit):
+        return b
+    return None
+
+
+def _all_equal(c: Any, unit: int) -> bool:
+    """Whether `c` is a constant of real numbers all equal to `unit`."""
+    if isinstance(c, bool) or not isinstance(c, (int, float, np.ndarray, np.generic)):
+        return False
+    return np.result_type(c).kind in "iuf" and bool(np.all(c == unit))
+
+
+def _same_dtype(g: Var, out: Var) -> bool:
+    """Whether `g` and `out` have one real NumPy dtype (multiplying a complex infinity by
+    one gives NaNs)."""
+    return isinstance(g.dtype, np.dtype) and g.dtype == out.dtype and g.dtype.kind in "iuf"
+
+
+def _broadcasts_alike(reader: Equation, out: Var, g: Var, alias: dict[int, Var]) -> bool:
+    """Whether `reader` gives a result of the same shape with `g` in place of `out`."""
+    if not _plain_ufunc(reader):
+        return False
+    shapes = []
+    for a in reader.args:
+        a = _renamed(a, alias)
+        shapes.append(g.shape if a is out else a.shape if isinstance(a, Var) else np.shape(a))
+    return np.broadcast_shapes(*shapes) == reader.outs[0].shape

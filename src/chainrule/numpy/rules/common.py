@@ -27,7 +27,7 @@ from chainrule import tree
 from chainrule.core import batching
 from chainrule.core.batching import defbatch
 from chainrule.core.primitive import Primitive, argument_rule, defjvp_joint, defvjp
-from chainrule.core.staging import StagingTrace
+from chainrule.core.staging import StagedTracer, StagingTrace
 from chainrule.core.trace import Tracer, dtype_of, is_complex, plain, primal, shape_of
 
 Rule = Callable[..., Any]
@@ -113,11 +113,23 @@ def select(g: Any, factor: Any) -> Any:
     derivative 0, as in JAX and PyTorch. NumPy's ``where`` is up to ten times slower than a
     product on an unpredictable mask, and this is the backward pass of every ReLU, so plain
     arrays take the product and fall back to ``where`` only when it is not finite. A traced
-    `g` (a higher derivative) always uses the differentiable ``where``.
+    `g` (a higher derivative) always uses the differentiable ``where``; under `jit` alone,
+    this whole function is one line of the program (its test runs on each call's values).
     """
+    staged = g._trace if isinstance(g, StagedTracer) else None
+    if isinstance(staged, StagingTrace) and (
+        not isinstance(factor, Tracer)
+        or (isinstance(factor, StagedTracer) and factor._trace is staged)
+    ):
+        vals, refs = staged.refs("select", [g, factor])
+        return staged.record(_select_plain, "select", refs, {}, _select_plain(*vals), False)
     if isinstance(g, Tracer):
         chosen = factor if factor.dtype == bool else factor != 0
         return cnp.where(chosen, g if factor.dtype == bool else g * factor, 0.0)
+    return _select_plain(g, factor)
+
+
+def _select_plain(g: Any, factor: Any) -> Any:
     if not _finite(g):  # the rare case: no errstate on the common one, where it would slow
         with np.errstate(invalid="ignore"):  # every ufunc inside it
             return np.where(factor != 0, g * factor, 0)

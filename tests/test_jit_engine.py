@@ -1,0 +1,364 @@
+"""The program engine behind `jit`: simplification, buffer reuse, the call path, memory.
+
+Every replay is compared with eager chainrule on inputs other than the tracing ones, chosen
+so that masks and signs change.
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+from typing import Any
+
+import numpy
+import pytest
+
+import chainrule as cr
+import chainrule.numpy as np
+
+rng = numpy.random.default_rng(3)
+
+
+def names(fun: Any, *args: Any) -> list[str]:
+    return [eq.name for eq in cr.make_program(fun)(*args).equations]
+
+
+def check_replays(fun: Any, *args: Any, rtol: float = 1e-13) -> Any:
+    """`jit(fun)` on `args`, then on new inputs: the replay must equal the eager result."""
+    jitted = cr.jit(fun)
+    jitted(*args)
+    for scale in (-1.3, 0.6):
+        new = [a * scale + 0.25 for a in args]
+        got, want = jitted(*new), fun(*new)
+        for g, e in zip(cr.tree.leaves(got), cr.tree.leaves(want), strict=True):
+            assert numpy.asarray(g).dtype == numpy.asarray(e).dtype
+            assert numpy.shape(g) == numpy.shape(e)
+            numpy.testing.assert_allclose(g, e, rtol=rtol, atol=0)
+    assert len(jitted.programs()) == 1
+    return jitted
+
+
+def test_multiplying_by_ones_and_adding_zeros_are_dropped() -> None:
+    x = rng.standard_normal(5)
+    # grad seeds the backward pass with ones and accumulates onto zeros: neither is a line
+    assert names(cr.grad(lambda x: np.sum(np.sin(x))), x) == ["cos"]
+    assert names(lambda x: np.sin(x * numpy.ones(5) + numpy.zeros(5) + 0.0), x) == ["sin"]
+    assert names(lambda x: x * numpy.ones(5), x) == ["multiply"]  # returned: a new array
+    check_replays(cr.grad(lambda x: np.sum(np.sin(x) * np.maximum(x, 0.0))), x)
+
+
+def test_a_dropped_line_keeps_its_shape_and_dtype_where_they_matter() -> None:
+    s, v = numpy.float64(0.5), rng.standard_normal(3)
+    # the zeros broadcast a scalar: kept where the result is returned or summed...
+    assert names(lambda s: numpy.zeros(3) + s, s) == ["add"]
+    assert names(lambda s: np.sum(numpy.zeros(3) + s), s) == ["add", "sum"]
+    check_replays(lambda s: np.sum(numpy.zeros(3) + s), s)
+    check_replays(lambda s, v: (numpy.zeros(3) + s) * v, s, v)
+    # ...dropped where an elementwise reader broadcasts it the same way
+    assert names(lambda s, v: (numpy.zeros(3) + s) * v, s, v) == ["multiply"]
+    # two dropped broadcasts may not meet in one reader (the result would shrink)
+    both = lambda s, t: (numpy.zeros(3) + s) * (numpy.ones(3) * t)
+    assert len(names(both, s, s)) == 2
+    check_replays(both, s, numpy.float64(-2.0))
+    # a constant that promotes (float64 ones times float32) is a real cast, kept
+    assert names(lambda x: x * numpy.ones(3), numpy.ones(3, numpy.float32)) == ["multiply"]
+
+
+def test_complex_values_keep_their_multiplication_by_one() -> None:
+    # (inf + 0j) * (1 + 0j) is (inf + nanj): not the identity, so the line stays
+    z = numpy.array([numpy.inf + 0j, 1 + 2j])
+    f = cr.jit(lambda z: z * numpy.ones(2, complex))
+    with numpy.errstate(invalid="ignore"):
+        numpy.testing.assert_array_equal(f(z), z * numpy.ones(2, complex))
+    assert [eq.name for eq in f.programs()[0].equations] == ["multiply"]
+
+
+def test_buffers_of_dying_values_are_reused_and_inputs_constants_outputs_are_not() -> None:
+    w = rng.standard_normal(6)
+
+    def f(x: Any) -> Any:
+        a = np.sin(x) * w  # w: a constant, never written
+        b = np.exp(a) + a
+        return np.tanh(b) * 2.0, b  # b is returned and read again: not overwritten
+
+    x = rng.standard_normal(6)
+    jitted = check_replays(f, x)
+    kept, w_before = x.copy(), w.copy()
+    first = jitted(x)
+    second = jitted(x + 1.0)
+    numpy.testing.assert_array_equal(x, kept)
+    numpy.testing.assert_array_equal(w, w_before)
+    numpy.testing.assert_allclose(first[0], f(x)[0], rtol=1e-15)  # not overwritten later
+    assert not numpy.shares_memory(first[0], second[0])
+    steps = jitted.programs()[0]._steps
+    assert any(step[0] == 4 for step in steps)  # a line wrote into a dead value's buffer
+
+
+def test_a_value_another_line_views_is_never_overwritten() -> None:
+    def f(x: Any) -> Any:
+        y = np.sin(x)
+        v = np.reshape(y, (2, 3))  # a view of y's buffer
+        return v, np.exp(y)  # y's last use: its buffer must not take exp's result
+
+    check_replays(f, rng.standard_normal(6))
+
+
+def twenty_operations(x: Any) -> Any:
+    h = x
+    for _ in range(5):
+        h = np.sin(h) * 1.5 + np.tanh(h) * x
+    return h
+
+
+def peak(g: Any, x: Any) -> int:
+    """The most memory `g(x)` held at once, in bytes (what tracemalloc saw allocated)."""
+    tracemalloc.start()
+    try:
+        g(x)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize(
+    "fun", [twenty_operations, cr.grad(lambda x: np.sum(twenty_operations(x) ** 2))],
+    ids=["forward", "grad"],
+)  # fmt: skip
+def test_a_replay_allocates_less_than_the_eager_call(fun: Any) -> None:
+    x = rng.standard_normal(100_000)
+    jitted = cr.jit(fun)
+    jitted(x)
+    # forward: eager holds three arrays at once (h, sin(h) * 1.5, tanh(h)); the replay two,
+    # writing each result into the buffer of an argument that dies there
+    assert peak(jitted, x) < peak(fun, x)
+    numpy.testing.assert_allclose(jitted(-x), fun(-x), rtol=1e-12)
+
+
+@pytest.mark.parametrize("kw", [False, True])
+def test_the_call_path_for_positional_arrays_keys_shapes_and_dtypes(kw: bool) -> None:
+    f = cr.jit(lambda x, y: {"s": x + y, "p": x * y})
+    x, y = rng.standard_normal(3), rng.standard_normal(3)
+    call = (lambda a, b: f(a, y=b)) if kw else f
+    got = call(x, y)
+    assert set(got) == {"s", "p"}
+    numpy.testing.assert_array_equal(call(y, x)["p"], y * x)
+    assert call(x.astype(numpy.float32), y.astype(numpy.float32))["s"].dtype == numpy.float32
+    numpy.testing.assert_array_equal(call(x[:2], y[:2])["s"], x[:2] + y[:2])
+    assert len(f.programs()) == 3
+    single = cr.jit(lambda x: x * 2.0)
+    assert isinstance(single(x), numpy.ndarray) and isinstance(single(x), numpy.ndarray)
+
+
+def test_jit_inside_grad_inside_jit() -> None:
+    inner = cr.jit(lambda x: np.sum(np.maximum(x, 0.0) ** 2 * np.sin(x)))
+    outer = cr.jit(cr.grad(lambda x: inner(x) * 2.0 + np.sum(x)))
+    eager = cr.grad(lambda x: np.sum(np.maximum(x, 0.0) ** 2 * np.sin(x)) * 2.0 + np.sum(x))
+    x = rng.standard_normal(5)
+    outer(x)
+    for new in (-x, x + 0.5):
+        numpy.testing.assert_allclose(outer(new), eager(new), rtol=1e-13)
+
+
+@pytest.mark.parametrize(
+    "fun, x",
+    [
+        (lambda x: x * 0.1 + 3, numpy.arange(4, dtype=numpy.float32)),  # weak: float32 kept
+        (lambda x: x * 0.5 - 2, numpy.arange(4)),  # int64 times a float: float64
+        (lambda x: x**2 + numpy.float32(1.5), numpy.arange(4, dtype=numpy.int32)),
+        (lambda x: np.arctan2(x, 3) / numpy.float64(3.0), numpy.linspace(-1, 1, 4, dtype=numpy.float32)),
+        (lambda x: np.maximum(x, 2.5), numpy.arange(4, dtype=numpy.int32)),
+        (lambda x: (x * 1j + 0.3) * 2, numpy.linspace(-1, 1, 4)),
+    ],
+    ids=["float32", "int-float", "int32-power", "arctan2", "int-maximum", "complex"],
+)  # fmt: skip
+def test_scalar_constants_cast_as_numpy_casts_them(fun: Any, x: Any) -> None:
+    """Scalar constants of elementwise lines are stored as the 0-d arrays NumPy casts them to:
+    the replay is bit for bit the eager call, in its dtype."""
+    jitted = cr.jit(fun)
+    jitted(x)
+    new = x[::-1] * 3
+    got, want = jitted(new), fun(new)
+    assert got.dtype == want.dtype
+    numpy.testing.assert_array_equal(got, want)
+
+
+def test_vmap_of_jit_replays_a_compiled_batched_program() -> None:
+    traced = []
+
+    def f(w: Any, x: Any, power: int = 2, *, shift: Any = 0.0) -> Any:
+        traced.append(1)
+        return {"y": np.sum(np.maximum(x @ w + shift, 0.0) ** power), "w": w}
+
+    jitted = cr.jit(f, static_argnames="power")
+    eager = cr.vmap(lambda w, x, s: f(w, x, power=3, shift=s), in_axes=(None, 0, 0))
+    mapped = cr.vmap(lambda w, x, s: jitted(w, x, power=3, shift=s), in_axes=(None, 0, 0))
+    w, x, s = rng.standard_normal((3, 2)), rng.standard_normal((5, 4, 3)), rng.standard_normal(5)
+    mapped(w, x, s)
+    before = len(traced)
+    for new in ((-w, x * 2, -s), (w, -x, s + 1.0)):  # masks flip
+        got, want = mapped(*new), eager(*new)
+        numpy.testing.assert_allclose(got["y"], want["y"], rtol=1e-13)
+        numpy.testing.assert_array_equal(got["w"], want["w"])  # shared input, broadcast
+    assert len(traced) == before + 2  # only `eager` ran `f`: the vmap calls replayed
+    assert len(jitted.programs()) == 1
+
+
+def test_jit_under_vmap_with_other_transforms_still_runs_under_them() -> None:
+    def plain(w: Any, x: Any) -> Any:
+        return np.sum(np.tanh(x * w) * np.maximum(x, 0.0))
+
+    f = cr.jit(plain)
+    w, xs = rng.standard_normal(3), rng.standard_normal((4, 3))
+
+    def loss(w: Any, f: Any) -> Any:  # w is differentiated, x batched: f runs under both
+        return np.sum(cr.vmap(f, in_axes=(None, 0))(w, xs))
+
+    for v in (w, -w):
+        numpy.testing.assert_allclose(cr.grad(loss)(v, f), cr.grad(loss)(v, plain), rtol=1e-13)
+    nested = cr.vmap(cr.vmap(f, in_axes=(None, 0)), in_axes=(None, 0))
+    xss = rng.standard_normal((2, 4, 3))
+    for batch in (xss, -xss):
+        want = [[plain(w, r) for r in b] for b in batch]
+        numpy.testing.assert_allclose(nested(w, batch), want, rtol=1e-13)
+
+
+def test_a_traced_value_prints_its_shape_and_dtype() -> None:
+    seen = []
+    cr.jit(lambda x: seen.append(repr(x)) or x)(numpy.ones((2, 3), numpy.float32))
+    assert seen[0].startswith("Traced<v0:float32[2,3]>"), seen  # recursed before
+
+
+def test_a_returned_array_is_the_callers_to_change() -> None:
+    table = numpy.arange(3.0)
+    f = cr.jit(lambda x: (x * 1.0, table * 2.0, np.sum(x)))
+    x = numpy.ones(3)
+    y, t, _ = f(x)
+    y += 1.0  # eager gives a new array: so must the replay, not `x` itself
+    t += 1.0  # nor the program's own constant, to be returned again next call
+    for _ in range(2):
+        y, t, _ = f(x)
+        numpy.testing.assert_array_equal(x, numpy.ones(3))
+        numpy.testing.assert_array_equal(t, [0.0, 2.0, 4.0])
+    twice = cr.jit(lambda x: (np.cos(x), np.cos(x) * numpy.ones(3), np.sin(x) * 1.0))
+    a, b, _ = twice(x)
+    assert not numpy.shares_memory(a, b)  # two outputs, two arrays, as eagerly
+    assert [eq.name for eq in twice.programs()[0].equations] == ["cos", "multiply", "sin"]
+
+
+def mixed(w: Any, x: Any) -> Any:
+    """Views, indexing, broadcasting, reductions and masks, for the engine to get wrong."""
+    h = np.tanh(x @ w)  # (4, 2)
+    t = np.transpose(h)  # a view of h's buffer, read after h's last elementwise use
+    g = np.exp(h) * 2.0
+    r = np.sum(g[1:] * t.T[1:], axis=0) + np.max(np.where(h > 0, h, -h), axis=0)
+    return np.sum(r**2) + np.sum(np.reshape(g, (-1,))[::3])
+
+
+@pytest.mark.parametrize("dtype", [numpy.float64, numpy.float32])
+@pytest.mark.parametrize(
+    "transform",
+    [lambda f: f, cr.grad, lambda f: cr.value_and_grad(f, argnums=(0, 1)), cr.hessian],
+    ids=["forward", "grad", "value_and_grad", "hessian"],
+)
+def test_replays_of_views_indexing_and_masks_equal_eager(transform: Any, dtype: Any) -> None:
+    fun = transform(mixed)
+    w, x = rng.standard_normal((3, 2)).astype(dtype), rng.standard_normal((4, 3)).astype(dtype)
+    jitted = cr.jit(fun)
+    jitted(w, x)
+    for new in ((-w, x), (w * 2, -x), (w[::-1].copy(), x[::-1].copy())):
+        got, want = jitted(*new), fun(*new)
+        for a, b in zip(cr.tree.leaves(got), cr.tree.leaves(want), strict=True):
+            assert numpy.asarray(a).dtype == numpy.asarray(b).dtype
+            numpy.testing.assert_array_equal(a, b)  # the same NumPy calls, in the same order
+    assert len(jitted.programs()) == 1
+
+
+def test_relu_gates_replay_the_eager_product_and_its_exact_fallback() -> None:
+    """Under jit, a ReLU's backward gate is one line running the eager gate on each call's
+    values: the fast product on finite cotangents, `where` when one is infinite. A gate
+    frozen at its tracing branch would give NaN below (inf * 0)."""
+    f = cr.grad(lambda x: np.sum(np.sqrt(np.maximum(x, 0.0))))
+    jitted = cr.jit(f)
+    x = numpy.array([1.0, 4.0, 9.0])
+    numpy.testing.assert_array_equal(jitted(x), f(x))  # traced on finite cotangents
+    assert "select" in [eq.name for eq in jitted.programs()[0].equations]
+    with numpy.errstate(divide="ignore"):
+        zero = numpy.array([0.0, -1.0, 4.0])
+        numpy.testing.assert_array_equal(jitted(zero), [0.0, 0.0, 0.25])
+        numpy.testing.assert_array_equal(jitted(zero), f(zero))
+    mlp = cr.grad(lambda w, x: np.sum(np.maximum(np.maximum(x @ w, 0.0) @ w.T, 0.0) ** 2))
+    w, xs = rng.standard_normal((3, 3)), rng.standard_normal((5, 3))
+    jitted = cr.jit(mlp)
+    jitted(w, xs)
+    for new in ((-w, xs), (w, -xs)):
+        numpy.testing.assert_array_equal(jitted(*new), mlp(*new))
+
+
+def test_jit_under_grad_jvp_and_higher_orders_runs_fun_under_them() -> None:
+    w = numpy.array([0.5, -1.5])
+    # closing over the differentiated value, as eagerly
+    closure = cr.grad(lambda w: np.sum(cr.jit(lambda x: x * w)(w * 2.0)))
+    numpy.testing.assert_allclose(closure(w), 4.0 * w)
+    # an integer output beside the differentiated one
+    f = cr.jit(lambda x: (np.sum(x**3), np.argmax(x)))
+    numpy.testing.assert_allclose(cr.grad(lambda x: f(x)[0])(w), 3 * w**2)
+    # higher orders and forward mode
+    g = cr.jit(lambda x: np.sum(np.sin(x) * x))
+    numpy.testing.assert_allclose(cr.hessian(g)(w), cr.hessian(lambda x: np.sum(np.sin(x) * x))(w))
+    tangent = cr.jvp(g, (w,), (numpy.ones(2),))[1]
+    numpy.testing.assert_allclose(tangent, numpy.sum(numpy.sin(w) + w * numpy.cos(w)))
+    # jit of grad of jit, and grad under vmap
+    inner = cr.jit(lambda x: np.sum(np.tanh(x) ** 2))
+    outer = cr.jit(cr.grad(lambda x: inner(x) * 3.0))
+    plain = cr.grad(lambda x: np.sum(np.tanh(x) ** 2) * 3.0)
+    for v in (w, -2 * w):
+        numpy.testing.assert_allclose(outer(v), plain(v), rtol=1e-13)
+    xs = rng.standard_normal((3, 2))
+    want = cr.vmap(cr.grad(lambda x: np.sum(np.tanh(x) ** 2)))(xs)
+    numpy.testing.assert_allclose(cr.vmap(cr.grad(inner))(xs), want, rtol=1e-13)
+
+
+def test_grad_of_jit_replays_compiled_forward_and_pullback_programs() -> None:
+    traced = []
+
+    def f(w: Any, x: Any, scale: float = 1.0) -> Any:
+        traced.append(1)
+        h = np.maximum(x @ w, 0.0)
+        return {"loss": np.sum(h**2) * scale, "h": h}
+
+    jf = cr.jit(f, static_argnames="scale")
+
+    def loss(w: Any, x: Any, f: Any) -> Any:
+        out = f(w, x, scale=0.5)
+        return out["loss"] + np.sum(np.sin(out["h"]))
+
+    both = cr.grad(loss, argnums=(0, 1))
+    w, x = rng.standard_normal((3, 2)), rng.standard_normal((4, 3))
+    both(w, x, jf)
+    first = len(traced)
+    for new in ((-w, x), (w, -x), (w * 2, x[::-1].copy())):  # masks flip
+        for a, b in zip(both(*new, jf), both(*new, f), strict=True):
+            numpy.testing.assert_allclose(a, b, rtol=1e-13)
+    assert len(traced) == first + 3  # only the eager `f` ran: grad(jit(f)) replayed
+    for v in (w, -w):  # only w differentiated: another pullback program
+        numpy.testing.assert_allclose(cr.grad(loss)(v, x, jf), cr.grad(loss)(v, x, f), rtol=1e-13)
+    assert len(jf.programs()) == 4  # forward and pullback, for (w, x) and for w
+    assert len(traced) == first + 3 + 2 + 2  # (one trace of each, and the eager calls)
+
+
+def test_grad_of_jit_with_a_traced_cotangent_runs_the_pullback_under_its_transform() -> None:
+    """The cotangent reaching a compiled call can carry an outer transform's tracer (here
+    `t`, differentiated by jvp, scales the output): its pullback then runs under it."""
+    plain = lambda x: np.sin(x) * x
+    x0, t0 = rng.standard_normal(3), rng.standard_normal(3)
+    for f in (cr.jit(plain), plain):
+        h = lambda t, f=f: cr.grad(lambda x: np.sum(f(x) * t))(x0)
+        got = cr.jvp(h, (t0,), (numpy.ones(3),))
+        want = cr.jvp(
+            lambda t: cr.grad(lambda x: np.sum(plain(x) * t))(x0), (t0,), (numpy.ones(3),)
+        )
+        for a, b in zip(got, want, strict=True):
+            numpy.testing.assert_allclose(a, b, rtol=1e-13)
+    per_example = cr.vmap(cr.grad(lambda x, t: np.sum(cr.jit(plain)(x) * t)), in_axes=(None, 0))
+    ts = rng.standard_normal((4, 3))
+    want = [cr.grad(lambda x, t=t: np.sum(plain(x) * t))(x0) for t in ts]
+    numpy.testing.assert_allclose(per_example(x0, ts), want, rtol=1e-13)
