@@ -542,4 +542,4 @@ def test_printing_a_traced_value_under_jit_and_vmap() -> None:
     seen: list[str] = []
     cr.jit(lambda x: seen.append(repr(x)) or x)(numpy.ones(2))
     cr.vmap(lambda x: seen.append(repr(x)) or x)(numpy.ones((3, 2)))
-    assert seen[0].startswith("StagedTracer(") and seen[1].startswith("BatchTracer(")
+    assert seen[0].startswith("Traced<v0:float64[2]>") and seen[1].startswith("BatchTracer(")

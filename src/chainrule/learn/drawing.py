@@ -573,21 +573,15 @@ def draw(fun: Callable[..., Any] | Program, *args: Any) -> Drawing:
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
     >>> program = cr.make_program(cr.grad(lambda x: np.sum(np.sin(x))))(np.zeros(3))
-    >>> print(draw(program).dot())  # v0 -> cos -> v3; [1, 1, 1] * v3 -> v4
+    >>> print(draw(program).dot())  # v0 -> cos -> v3
     digraph "program" {
       rankdir=TB;
       node [fontname="monospace", fontsize=10];
       v0 [shape=record, style=filled, fillcolor="#dbeafe", label="{ v0 | float64[3] }"];
       op0 [shape=ellipse, style=filled, fillcolor="#e5e7eb", label="cos"];
-      v3 [shape=record, style=filled, fillcolor="#ffffff", label="{ v3 | float64[3] }"];
-      c0 [shape=record, style=filled, fillcolor="#f3f4f6", label="{ constant | [1.0, 1.0, 1.0] }"];
-      op1 [shape=ellipse, style=filled, fillcolor="#e5e7eb", label="multiply"];
-      v4 [shape=record, style=filled, fillcolor="#fde68a", label="{ v4 | float64[3] }"];
+      v3 [shape=record, style=filled, fillcolor="#fde68a", label="{ v3 | float64[3] }"];
       v0 -> op0;
       op0 -> v3;
-      c0 -> op1;
-      v3 -> op1;
-      op1 -> v4;
     }
     """
     if isinstance(fun, Program):
