@@ -1,0 +1,434 @@
+"""Control flow that `jit`, `grad`, `jvp` and `vmap` see through: `cond`, `while_loop`,
+`fori_loop` and `scan`, with JAX's signatures.
+
+With plain values (no transform running) each is the Python statement it stands for. Under a
+transform the branch, condition or loop body is traced once into a `Program` (a *body*): the
+values of outer transforms it reads become extra inputs, so the body is a closed function of
+arrays. The construct is then one primitive whose parameters are its bodies: `jit` records it
+as one line (an RNN written with `scan` is one loop body replayed T times), and its rules are
+themselves control flow over the transformed bodies. The body replays primitives, so the
+rules compose to any order:
+
+- forward mode pushes tangents through the bodies (a scan of pairs value, tangent);
+- reverse mode through `scan` is a backward scan over the carries the forward scan stored
+  (backpropagation through time); through `cond`, the taken branch's; `while_loop` has none;
+- `vmap` maps the bodies; a batched `cond` predicate computes both branches and selects per
+  example; a batched `while_loop` condition runs until every example is done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as onp
+
+from . import numpy as np
+from . import tree
+from .core import batching
+from .core.batching import BatchTracer, batch_flat, defbatch
+from .core.forward import jvp_flat
+from .core.primitive import Primitive, defjvp_joint
+from .core.reverse import vjp_flat
+from .core.staging import Program, StagedTracer, StagingTrace, Var
+from .core.trace import Tracer, dtype_of, is_float, leaked_error, plain, shape_error, shape_of
+from .core.trace import zero_tangent
+
+Flat = Callable[[list[Any]], list[Any]]
+
+# ---------------------------------------------------------------------------- bodies
+
+
+class _BodyTrace(StagingTrace):
+    """The tracing of one body: like `jit`'s, but a value of another trace the body reads (a
+    closed-over tracer) becomes an extra input, and each line calls the primitive itself, so
+    that replaying the body on tracers differentiates or batches it."""
+
+    __slots__ = ("captured", "lifted")
+
+    def __init__(self, owner: str) -> None:
+        super().__init__(owner)
+        self.captured: list[Any] = []
+        self.lifted: dict[int, Var] = {}
+
+    def refs(self, what: str, args: Sequence[Any]) -> tuple[list[Any], list[Any]]:
+        vals, refs = list(args), list(args)
+        for i, a in enumerate(args):
+            if isinstance(a, StagedTracer) and a._trace is self:
+                vals[i], refs[i] = a.value, a.var
+            elif isinstance(a, Tracer):
+                vals[i] = _example(a)
+                var = self.lifted.get(id(a))
+                if var is None:
+                    var = self.lifted[id(a)] = self.new_var(vals[i])
+                    self.captured.append(a)
+                refs[i] = var
+        return vals, refs
+
+    def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        if self.ended:
+            raise leaked_error(self, prim)
+        vals, refs = self.refs(str(prim.name), args)
+        try:
+            ans = prim.impl(*vals, **params)
+        except ValueError as e:
+            if type(e) is not ValueError:
+                raise
+            raise shape_error(prim, vals, e) from None
+        return self.record(prim, str(prim.name), refs, params, ans, prim.multiple_results)
+
+    def record(
+        self, fn: Callable[..., Any], name: str, refs: list[Any], params: dict[str, Any],
+        ans: Any, multiple: bool,
+    ) -> Any:  # fmt: skip
+        # a function without derivative (`nondiff`) is recorded as its chainrule wrapper
+        if not isinstance(fn, Primitive):
+            fn = _wrapper_of(fn)
+        return super().record(fn, name, refs, params, ans, multiple)
+
+
+def _wrapper_of(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """chainrule's version of the NumPy function `fn` (which handles tracers)."""
+    wrapper = getattr(np, getattr(fn, "__name__", ""), None)
+    if getattr(wrapper, "__wrapped__", None) is fn:
+        return wrapper  # type: ignore[no-any-return]
+    from .numpy.rules.common import nondiff
+
+    return nondiff(fn)
+
+
+def _example(x: Any) -> Any:
+    """The plain value a body sees for `x`: under `vmap`, the first example."""
+    if isinstance(x, BatchTracer):
+        return onp.take(_example(x.value), 0, axis=x.bdim)
+    return _example(x.value) if isinstance(x, Tracer) else x
+
+
+class _Body:
+    """A traced body: its program, the outer values it reads, and example outputs."""
+
+    def __init__(self, fun: Flat, examples: list[Any], owner: str) -> None:
+        trace = _BodyTrace(owner)
+        inputs = [trace.new_input(v) for v in examples]
+        batching._active[0] += 1
+        try:
+            outs, refs = trace.refs(owner, fun(inputs))
+        finally:
+            batching._active[0] -= 1
+            trace.end()
+        self.captured = trace.captured
+        self.outs = outs
+        lifted = [trace.lifted[id(a)] for a in trace.captured]
+        self.program = Program(trace.inputs + lifted, trace.equations, refs)
+
+
+def _eager(*values: Any) -> bool:
+    """Whether to run plain Python: no value is traced and no `vmap` or `jit` is running."""
+    return not batching.active() and not any(isinstance(v, Tracer) for v in values)
+
+
+def _avals(values: Sequence[Any]) -> list[tuple[tuple[int, ...], Any]]:
+    return [(tuple(shape_of(v)), onp.dtype(dtype_of(v))) for v in values]
+
+
+def _describe(aval: tuple[tuple[int, ...], Any]) -> str:
+    shape, dtype = aval
+    return f"{dtype.name}[{','.join(map(str, shape))}]"
+
+
+def _check_carry(what: str, given: Sequence[Any], got: Sequence[Any], tree_in: Any,
+                 tree_out: Any) -> None:  # fmt: skip
+    """JAX's check: a loop's body returns a carry of the type it was given."""
+    if tree_in != tree_out:
+        raise TypeError(
+            f"chainrule.{what}: body function carry input and carry output must have the same "
+            f"pytree structure, but they differ: the input carry is {tree_in} and the output "
+            f"carry is {tree_out}."
+        )
+    for k, (a, b) in enumerate(zip(_avals(given), _avals(got), strict=True)):
+        if a != b:
+            raise TypeError(
+                f"chainrule.{what}: body function carry input and carry output must have equal "
+                f"types (shapes and dtypes), but they differ: the input carry component {k} has "
+                f"type {_describe(a)} but the corresponding output carry component has type "
+                f"{_describe(b)}. Cast the output (`.astype`) or give init the output's type."
+            )
+
+
+def _flat_fun(fun: Callable[..., Any], treedef: Any, trees: list[Any]) -> Flat:
+    """`fun` of the pytree `treedef` as a function of flat lists; records its output tree."""
+
+    def flat(leaves: list[Any]) -> list[Any]:
+        out, out_tree = tree.flatten(fun(*tree.unflatten(treedef, leaves)))
+        trees.append(out_tree)
+        return out
+
+    return flat
+
+
+def _at0(x: Any, d: int | None, size: int) -> Any:
+    """`x` (batched along `d`, or shared) with its batch axis first."""
+    if d is None:
+        return np.broadcast_to(np.asarray(x)[None], (size, *shape_of(x)))
+    return x if d == 0 else np.moveaxis(x, d, 0)
+
+
+def _vmapped(fun: Flat, dims: Sequence[int | None], size: int) -> Flat:
+    """`fun` mapped over the inputs batched along `dims`; every output batched on axis 0."""
+
+    def mapped(flat: list[Any]) -> list[Any]:
+        outs, out_dims = batch_flat(fun, flat, dims, size)
+        return [_at0(o, d, size) for o, d in zip(outs, out_dims, strict=True)]
+
+    return mapped
+
+
+def _size(args: Sequence[Any], dims: Sequence[int | None]) -> int:
+    return next(shape_of(a)[d] for a, d in zip(args, dims, strict=True) if d is not None)
+
+
+def _floats(values: Sequence[Any]) -> list[bool]:
+    return [is_float(onp.dtype(dtype_of(v))) for v in values]
+
+
+def _batch_shape(tangents: Sequence[Any], values: Sequence[Any]) -> tuple[int, ...]:
+    """The leading batch axes forward mode gives the tangents (``jacfwd``)."""
+    for t, v in zip(tangents, values, strict=True):
+        if t is not None:
+            return tuple(shape_of(t))[: len(shape_of(t)) - len(shape_of(v))]
+    return ()
+
+
+def _tangents(flat: Flat, primals: list[Any], tangents: list[Any],
+              batch: tuple[int, ...]) -> tuple[list[Any], list[Any]]:  # fmt: skip
+    """Outputs of `flat` and their tangents, zeros where the output is constant."""
+    outs, touts = jvp_flat(flat, primals, tangents, batch)
+    return outs, [zero_tangent(o, batch) if t is None else t for o, t in zip(outs, touts, strict=True)]
+
+
+# ---------------------------------------------------------------------------- scan
+
+
+def _scan_impl(*args: Any, body: Program, n_carry: int, n_xs: int, length: int,
+               reverse: bool, stacked: bool) -> list[Any]:  # fmt: skip
+    """Run the body `length` times: the final carry, the stacked ys, and if `stacked` the
+    carries each step started from (what the reverse rule needs)."""
+    carry = list(args[:n_carry])
+    xs, consts = args[n_carry : n_carry + n_xs], list(args[n_carry + n_xs :])
+    stacks: list[Any] = []
+    for t in range(length - 1, -1, -1) if reverse else range(length):
+        out = body([*carry, *(x[t] for x in xs), *consts])
+        if not stacks:
+            stacks = [onp.empty((length, *onp.shape(v)), onp.result_type(v))
+                      for v in [*out[n_carry:], *(carry if stacked else ())]]  # fmt: skip
+        for s, v in zip(stacks, [*out[n_carry:], *(carry if stacked else ())], strict=True):
+            s[t] = v
+        carry = out[:n_carry]
+    if not stacks:  # no step: empty stacks of the types the body was traced with
+        stacks = [onp.empty((0, *v.shape), v.dtype) if isinstance(v, Var)
+                  else onp.empty((0, *onp.shape(v)), onp.result_type(v))
+                  for v in [*body.outputs[n_carry:], *(args[:n_carry] if stacked else ())]]
+    return [*carry, *stacks]
+
+
+scan_p = Primitive(_scan_impl, "scan", multiple_results=True)
+
+
+def _scan_flat(fun: Flat, init: list[Any], xs: list[Any], length: int, reverse: bool,
+               what: str = "scan", stacked: bool = True,
+               ) -> tuple[list[Any], list[Any], list[Any]]:  # fmt: skip
+    """Scan `fun` (``[*carry, *x] -> [*carry, *y]``): final carry, stacked ys, and (if
+    `stacked`) the carries each step started from."""
+    n = len(init)
+    if _eager(*init, *xs):
+        carry, ys, carries = list(init), [], []
+        for t in range(length - 1, -1, -1) if reverse else range(length):
+            carries.append(carry)
+            out = fun([*carry, *(x[t] for x in xs)])
+            _check_carry(what, init, out[:n], n, n)
+            carry, y = out[:n], out[n:]
+            ys.append(y)
+        if length:
+            order = slice(None, None, -1) if reverse else slice(None)
+            ys_s = [np.stack(c[order]) for c in zip(*ys, strict=True)]
+            cs = [np.stack(c[order]) for c in zip(*carries, strict=True)] if stacked else []
+            return carry, ys_s, cs
+    examples = [_example(v) for v in init]
+    examples += [onp.zeros(shape_of(x)[1:], dtype_of(x)) if length == 0 else _example(x)[0]
+                 for x in xs]  # fmt: skip
+    body = _Body(fun, examples, f"the body of {what}")
+    _check_carry(what, examples[:n], body.outs[:n], n, n)
+    out = scan_p(*init, *xs, *body.captured, body=body.program, n_carry=n, n_xs=len(xs),
+                 length=length, reverse=reverse, stacked=stacked)  # fmt: skip
+    n_ys = len(out) - n - (n if stacked else 0)
+    return list(out[:n]), list(out[n : n + n_ys]), list(out[n + n_ys :])
+
+
+def scan(
+    f: Callable[[Any, Any], tuple[Any, Any]],
+    init: Any,
+    xs: Any = None,
+    length: int | None = None,
+    reverse: bool = False,
+) -> tuple[Any, Any]:
+    """Loop ``carry, y = f(carry, x)`` over the leading axis of `xs`: the final carry and the
+    ys stacked (JAX's `lax.scan`). Differentiable in both modes, jittable (one body replayed),
+    vmappable.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.scan(lambda c, x: (c + x, c * x), 0.0, np.array([1.0, 2.0, 3.0]))
+    (np.float64(6.0), array([0., 2., 9.]))
+    """
+    init_leaves, carry_tree = tree.flatten(init)
+    x_leaves, x_tree = tree.flatten(xs)
+    lengths = {int(shape_of(x)[0]) if shape_of(x) else -1 for x in x_leaves}
+    if -1 in lengths:
+        raise ValueError("chainrule.scan got value with no leading axis to scan over.")
+    if length is not None:
+        lengths.add(int(length))
+    if len(lengths) != 1:
+        raise ValueError(
+            "chainrule.scan got "
+            + ("no xs and no length" if not lengths else f"inconsistent lengths {sorted(lengths)}")
+            + " for the leading axis of xs (and `length`): give xs arrays of one length."
+        )
+    trees: list[Any] = []
+    n = len(init_leaves)
+
+    def step(flat: list[Any]) -> list[Any]:
+        carry = tree.unflatten(carry_tree, flat[:n])
+        x = tree.unflatten(x_tree, flat[n:])
+        result = f(carry, x)
+        if not (isinstance(result, tuple) and len(result) == 2):
+            raise TypeError("chainrule.scan: f must return a pair (carry, y).")
+        c_leaves, c_tree = tree.flatten(result[0])
+        y_leaves, y_tree = tree.flatten(result[1])
+        _check_carry("scan", flat[:n], c_leaves, carry_tree, c_tree)
+        trees.append(y_tree)
+        return [*c_leaves, *y_leaves]
+
+    carry, ys, _ = _scan_flat(step, init_leaves, x_leaves, lengths.pop(), reverse)
+    return tree.unflatten(carry_tree, carry), tree.unflatten(trees[-1], ys)
+
+
+def _scan_jvp(tangents: list[Any], ans: Any, *args: Any, body: Program, n_carry: int, n_xs: int,
+              length: int, reverse: bool, stacked: bool) -> list[Any]:  # fmt: skip
+    """A scan of (value, tangent) pairs; xs tangents scanned along their axis after the batch."""
+    batch = _batch_shape(tangents, args)
+    k = len(batch)
+    n, n_in = n_carry, len(args)
+    floats = _floats(args)
+    carry_t = [zero_tangent(a, batch) if t is None else t
+               for a, t, fl in zip(args[:n], tangents[:n], floats[:n], strict=True) if fl]  # fmt: skip
+    x_idx = [i for i in range(n, n + n_xs) if tangents[i] is not None]
+    xt = [np.moveaxis(tangents[i], k, 0) if k else tangents[i] for i in x_idx]
+    consts = list(args[n + n_xs :])
+    ct_c = [tangents[i] for i in range(n + n_xs, n_in)]
+    carry_f = [i for i in range(n) if floats[i]]
+    nt = len(carry_f)
+
+    def step(flat: list[Any]) -> list[Any]:
+        c, ct = flat[:n], flat[n : n + nt]
+        x, xtan = flat[n + nt : n + nt + n_xs], flat[n + nt + n_xs :]
+        tans: list[Any] = [None] * n_in
+        for i, t in zip(carry_f, ct, strict=True):
+            tans[i] = t
+        for i, t in zip(x_idx, xtan, strict=True):
+            tans[i] = t
+        tans[n + n_xs :] = ct_c
+        outs, touts = _tangents(body, [*c, *x, *consts], tans, batch)
+        return [*outs[:n], *(touts[i] for i in carry_f), *outs[n:], *touts[n:], *ct]
+
+    c, ys, _ = _scan_flat(step, [*args[:n], *carry_t], [*args[n : n + n_xs], *xt], length,
+                          reverse, stacked=False)  # fmt: skip
+    n_ys = (len(ys) - nt) // 2
+    if not stacked:
+        ys = ys[: 2 * n_ys]
+    back = [np.moveaxis(y, 0, k) if k else y for y in ys[n_ys:]]
+    final_t = dict(zip(carry_f, c[n:], strict=True))
+    stacked_t = dict(zip(carry_f, back[n_ys:], strict=True))
+    return [*(final_t.get(i) for i in range(n)), *back[:n_ys],
+            *(stacked_t.get(i) for i in range(n) if stacked)]  # fmt: skip
+
+
+def _scan_vjp(g: Sequence[Any], ans: Any, *args: Any, body: Program, n_carry: int, n_xs: int,
+              length: int, reverse: bool, stacked: bool) -> list[Any]:  # fmt: skip
+    """Backpropagation through time: a scan the other way over the stored carries, carrying
+    the carry's cotangent and the sum of the cotangents of the values the body reads."""
+    n, n_in = n_carry, len(args)
+    n_ys = len(ans) - (2 * n if stacked else n)
+    if not stacked:  # (a scan of a rule, differentiated again) recompute its carries
+        consts = list(args[n + n_xs :])
+        carries = _scan_flat(lambda flat: body([*flat, *consts]), list(args[:n]),
+                             list(args[n : n + n_xs]), length, reverse)[2]  # fmt: skip
+        ans, g = [*ans, *carries], [*g, *(None for _ in carries)]
+    floats = _floats(args)
+    wrt = [i for i in range(n_in) if floats[i]]
+    carry_f = [i for i in wrt if i < n]
+    x_f = [i for i in wrt if n <= i < n + n_xs]
+    const_f = [i for i in wrt if i >= n + n_xs]
+    consts = list(args[n + n_xs :])
+    g = [zero_tangent(a) if c is None else c for a, c in zip(ans, g, strict=True)]
+    g_carries = [g[n + n_ys + i] for i in carry_f]
+    y_float = _floats(ans[n : n + n_ys])
+    nc, ncon = len(carry_f), len(const_f)
+
+    def step(flat: list[Any]) -> list[Any]:
+        ct_c, acc = flat[:nc], flat[nc : nc + ncon]
+        c, x = flat[nc + ncon : nc + ncon + n], flat[nc + ncon + n : nc + ncon + n + n_xs]
+        rest = flat[nc + ncon + n + n_xs :]
+        ct_y, ct_stacked = rest[: n_ys], rest[n_ys:]
+        values = [*c, *x, *consts]
+
+        def at(diff: list[Any]) -> list[Any]:
+            full = list(values)
+            for i, v in zip(wrt, diff, strict=True):
+                full[i] = v
+            return body(full)
+
+        outs, back = vjp_flat(at, [values[i] for i in wrt])
+        cts = dict(zip(wrt, back([*(ct_c[carry_f.index(i)] if i in carry_f else None
+                                    for i in range(n)),
+                                  *(y if fl else None for y, fl in zip(ct_y, y_float, strict=True))]),
+                       strict=True))  # fmt: skip
+        new_c = [_or_zero(cts[i], values[i]) + s for i, s in zip(carry_f, ct_stacked, strict=True)]
+        new_acc = [a + _or_zero(cts[i], values[i]) for i, a in zip(const_f, acc, strict=True)]
+        return [*new_c, *new_acc, *(_or_zero(cts[i], values[i]) for i in x_f)]
+
+    init = [_or_zero(g[i], args[i]) for i in carry_f] + [zero_tangent(args[i]) for i in const_f]
+    xs = [*ans[n + n_ys :], *args[n : n + n_xs], *g[n : n + n_ys], *g_carries]
+    carry, ys, _ = _scan_flat(step, init, xs, length, not reverse, "scan (reverse mode)",
+                              stacked=False)  # fmt: skip
+    cts: list[Any] = [None] * n_in
+    for i, c in zip([*carry_f, *const_f], carry, strict=True):
+        cts[i] = c
+    for i, y in zip(x_f, ys, strict=True):
+        cts[i] = y
+    return cts
+
+
+def _or_zero(c: Any, like: Any) -> Any:
+    return zero_tangent(like) if c is None else c
+
+
+def _scan_batch(args: list[Any], dims: list[int | None], body: Program, n_carry: int, n_xs: int,
+                length: int, reverse: bool, stacked: bool,
+                ) -> tuple[list[Any], tuple[int | None, ...]]:  # fmt: skip
+    """The body mapped: carries batched on axis 0, xs on axis 1 (0 within a step)."""
+    size = _size(args, dims)
+    n = n_carry
+    init = [_at0(a, d, size) for a, d in zip(args[:n], dims[:n], strict=True)]
+    xs = [a if d is None else np.moveaxis(a, d, 1)
+          for a, d in zip(args[n : n + n_xs], dims[n : n + n_xs], strict=True)]  # fmt: skip
+    consts = [a if d is None else _at0(a, d, size)
+              for a, d in zip(args[n + n_xs :], dims[n + n_xs :], strict=True)]  # fmt: skip
+    mapped = _vmapped(body, [0] * n + [None if d is None else 0 for d in dims[n:]], size)
+    carry, ys, carries = _scan_flat(lambda flat: mapped([*flat, *consts]), init, xs, length,
+                                    reverse, stacked=stacked)  # fmt: skip
+    return [*carry, *ys, *carries], (0,) * n + (1,) * (len(ys) + len(carries))
+
+
+defjvp_joint(scan_p, _scan_jvp)
+scan_p.vjp_all = _scan_vjp
+defbatch(scan_p, _scan_batch)
