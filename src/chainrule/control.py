@@ -347,7 +347,7 @@ def _scan_jvp(tangents: list[Any], ans: Any, *args: Any, body: Program, n_carry:
         ys = ys[: 2 * n_ys]
     back = [np.moveaxis(y, 0, k) if k else y for y in ys[n_ys:]]
     final_t = dict(zip(carry_f, c[n:], strict=True))
-    stacked_t = dict(zip(carry_f, back[n_ys:], strict=True))
+    stacked_t = dict(zip(carry_f, back[n_ys:], strict=True)) if stacked else {}
     return [*(final_t.get(i) for i in range(n)), *back[:n_ys],
             *(stacked_t.get(i) for i in range(n) if stacked)]  # fmt: skip
 
