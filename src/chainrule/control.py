@@ -432,3 +432,161 @@ def _scan_batch(args: list[Any], dims: list[int | None], body: Program, n_carry:
 defjvp_joint(scan_p, _scan_jvp)
 scan_p.vjp_all = _scan_vjp
 defbatch(scan_p, _scan_batch)
+
+
+# ---------------------------------------------------------------------------- cond
+
+
+def _check_pred(what: str, pred: Any) -> None:
+    """JAX's checks: the predicate is a scalar boolean or number."""
+    dtype = onp.dtype(dtype_of(pred))
+    if dtype.kind not in "biuf":
+        raise TypeError(f"chainrule.{what}: pred type must be either boolean or number, got {dtype}.")
+    if shape_of(pred) != ():
+        raise TypeError(
+            f"chainrule.{what}: pred must be a scalar, got an array of shape {shape_of(pred)}. "
+            "For a choice per element use `np.where(pred, a, b)`; under `vmap` pass one "
+            "scalar per example."
+        )
+
+
+def _cond_impl(pred: Any, *args: Any, branches: tuple[Program, Program], n_ops: int,
+               n_false: int) -> list[Any]:  # fmt: skip
+    ops = list(args[:n_ops])
+    if pred:
+        return branches[1]([*ops, *args[n_ops + n_false :]])
+    return branches[0]([*ops, *args[n_ops : n_ops + n_false]])
+
+
+cond_p = Primitive(_cond_impl, "cond", multiple_results=True)
+
+
+def _cond_flat(pred: Any, branches: Sequence[Flat], ops: list[Any], what: str = "cond",
+               ) -> list[Any]:  # fmt: skip
+    """``branches[1](ops)`` if `pred` else ``branches[0](ops)``."""
+    if _eager(pred, *ops):
+        return branches[bool(pred)](ops)
+    examples = [_example(o) for o in ops]
+    bodies = [_Body(b, examples, f"a branch of {what}") for b in branches]
+    false, true = (_avals(b.outs) for b in bodies)
+    if false != true:
+        raise TypeError(
+            f"chainrule.{what}: true_fun and false_fun output must have identical types, got "
+            f"{[_describe(a) for a in true]} and {[_describe(a) for a in false]}."
+        )
+    out = cond_p(pred, *ops, *bodies[0].captured, *bodies[1].captured,
+                 branches=(bodies[0].program, bodies[1].program), n_ops=len(ops),
+                 n_false=len(bodies[0].captured))  # fmt: skip
+    return list(out)
+
+
+def cond(pred: Any, true_fun: Callable[..., Any], false_fun: Callable[..., Any], *operands: Any) -> Any:
+    """``true_fun(*operands)`` if `pred` else ``false_fun(*operands)`` (JAX's `lax.cond`).
+
+    Under `jit` both branches are traced and the predicate is read on every call; the
+    derivative is the taken branch's; under `vmap` a batched predicate computes both branches
+    and selects per example.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> f = cr.jit(lambda x: cr.cond(x > 0, np.sin, np.cos, x))
+    >>> bool(f(1.0) == np.sin(1.0)), bool(f(-1.0) == np.cos(-1.0))
+    (True, True)
+    """
+    _check_pred("cond", pred)
+    leaves, in_tree = tree.flatten(operands)
+    trees: list[Any] = []
+    fns = [_flat_fun(fun, in_tree, trees) for fun in (false_fun, true_fun)]
+    out = _cond_flat(pred, fns, leaves)
+    if len(trees) == 2 and trees[0] != trees[1]:
+        raise TypeError(
+            "chainrule.cond: true_fun and false_fun output must have identical types, got "
+            f"trees {trees[1]} and {trees[0]}."
+        )
+    return tree.unflatten(trees[-1], out)
+
+
+def _parts(args: Sequence[Any], n_ops: int, n_false: int) -> list[list[Any]]:
+    """The arguments each branch reads: the operands, then its captured values."""
+    ops = list(args[:n_ops])
+    return [[*ops, *args[n_ops : n_ops + n_false]], [*ops, *args[n_ops + n_false :]]]
+
+
+def _index(n_args: int, n_ops: int, n_false: int) -> list[list[int]]:
+    """Which arguments of the primitive each branch reads, in its order."""
+    ops = list(range(n_ops))
+    return [ops + list(range(n_ops, n_ops + n_false)), ops + list(range(n_ops + n_false, n_args))]
+
+
+def _cond_jvp(tangents: list[Any], ans: Any, pred: Any, *args: Any,
+              branches: tuple[Program, Program], n_ops: int, n_false: int) -> list[Any]:  # fmt: skip
+    batch = _batch_shape(tangents[1:], args)
+    tans = tangents[1:]
+    traced = [i for i, t in enumerate(tans) if t is not None]
+    index = _index(len(args), n_ops, n_false)
+
+    def branch(k: int) -> Flat:
+        def push(flat: list[Any]) -> list[Any]:
+            values, given = flat[: len(args)], dict(zip(traced, flat[len(args) :], strict=True))
+            mine = [values[i] for i in index[k]]
+            return _tangents(branches[k], mine, [given.get(i) for i in index[k]], batch)[1]
+
+        return push
+
+    return _cond_flat(pred, [branch(0), branch(1)], [*args, *(tans[i] for i in traced)],
+                      "cond (forward mode)")  # fmt: skip
+
+
+def _cond_vjp(g: Sequence[Any], ans: Any, pred: Any, *args: Any,
+              branches: tuple[Program, Program], n_ops: int, n_false: int) -> list[Any]:  # fmt: skip
+    g = [zero_tangent(a) if c is None else c for a, c in zip(ans, g, strict=True)]
+    floats = _floats(args)
+    wrt = [i for i in range(len(args)) if floats[i]]
+    index = _index(len(args), n_ops, n_false)
+
+    def branch(k: int) -> Flat:
+        def pull(flat: list[Any]) -> list[Any]:
+            values, ct = flat[: len(args)], flat[len(args) :]
+            mine = [i for i in index[k] if floats[i]]
+
+            def at(diff: list[Any]) -> list[Any]:
+                full = dict(zip(index[k], (values[i] for i in index[k]), strict=True))
+                full.update(zip(mine, diff, strict=True))
+                return branches[k]([full[i] for i in index[k]])
+
+            _, back = vjp_flat(at, [values[i] for i in mine])
+            got = dict(zip(mine, back(ct), strict=True))
+            return [_or_zero(got.get(i), values[i]) for i in wrt]
+
+        return pull
+
+    out = _cond_flat(pred, [branch(0), branch(1)], [*args, *g], "cond (reverse mode)")
+    result: list[Any] = [None] * (1 + len(args))
+    for i, c in zip(wrt, out, strict=True):
+        result[1 + i] = c
+    return result
+
+
+def _cond_batch(args: list[Any], dims: list[int | None], branches: tuple[Program, Program],
+                n_ops: int, n_false: int) -> tuple[list[Any], tuple[int, ...]]:  # fmt: skip
+    size = _size(args, dims)
+    pred, pdim, args, dims = args[0], dims[0], args[1:], dims[1:]
+    index = _index(len(args), n_ops, n_false)
+
+    def branch(k: int) -> Flat:
+        mapped = _vmapped(branches[k], [dims[i] for i in index[k]], size)
+        return lambda flat: mapped([flat[i] for i in index[k]])
+
+    if pdim is None:
+        out = _cond_flat(pred, [branch(0), branch(1)], list(args))
+    else:  # both branches, and per example the one its predicate takes
+        p = _at0(pred, pdim, size)
+        false, true = branch(0)(list(args)), branch(1)(list(args))
+        out = [np.where(np.reshape(p, (size,) + (1,) * (np.ndim(t) - 1)), t, f)
+               for f, t in zip(false, true, strict=True)]  # fmt: skip
+    return out, (0,) * len(out)
+
+
+defjvp_joint(cond_p, _cond_jvp)
+cond_p.vjp_all = _cond_vjp
+defbatch(cond_p, _cond_batch)
