@@ -31,8 +31,16 @@ from .core.forward import jvp_flat
 from .core.primitive import Primitive, defjvp_joint
 from .core.reverse import vjp_flat
 from .core.staging import Program, StagedTracer, StagingTrace, Var
-from .core.trace import Tracer, dtype_of, is_float, leaked_error, plain, shape_error, shape_of
-from .core.trace import zero_tangent
+from .core.trace import (
+    Tracer,
+    dtype_of,
+    is_float,
+    leaked_error,
+    plain,
+    shape_error,
+    shape_of,
+    zero_tangent,
+)
 
 Flat = Callable[[list[Any]], list[Any]]
 
@@ -91,7 +99,7 @@ def _wrapper_of(fn: Callable[..., Any]) -> Callable[..., Any]:
     """chainrule's version of the NumPy function `fn` (which handles tracers)."""
     wrapper = getattr(np, getattr(fn, "__name__", ""), None)
     if getattr(wrapper, "__wrapped__", None) is fn:
-        return wrapper  # type: ignore[no-any-return]
+        return wrapper  # type: ignore[return-value]
     from .numpy.rules.common import nondiff
 
     return nondiff(fn)
@@ -203,7 +211,9 @@ def _tangents(flat: Flat, primals: list[Any], tangents: list[Any],
               batch: tuple[int, ...]) -> tuple[list[Any], list[Any]]:  # fmt: skip
     """Outputs of `flat` and their tangents, zeros where the output is constant."""
     outs, touts = jvp_flat(flat, primals, tangents, batch)
-    return outs, [zero_tangent(o, batch) if t is None else t for o, t in zip(outs, touts, strict=True)]
+    return outs, [
+        zero_tangent(o, batch) if t is None else t for o, t in zip(outs, touts, strict=True)
+    ]
 
 
 # ---------------------------------------------------------------------------- scan
@@ -225,9 +235,12 @@ def _scan_impl(*args: Any, body: Program, n_carry: int, n_xs: int, length: int,
             s[t] = v
         carry = out[:n_carry]
     if not stacks:  # no step: empty stacks of the types the body was traced with
-        stacks = [onp.empty((0, *v.shape), v.dtype) if isinstance(v, Var)
-                  else onp.empty((0, *onp.shape(v)), onp.result_type(v))
-                  for v in [*body.outputs[n_carry:], *(args[:n_carry] if stacked else ())]]
+        stacks = [
+            onp.empty((0, *v.shape), v.dtype)
+            if isinstance(v, Var)
+            else onp.empty((0, *onp.shape(v)), onp.result_type(v))
+            for v in [*body.outputs[n_carry:], *(args[:n_carry] if stacked else ())]
+        ]
     return [*carry, *stacks]
 
 
@@ -378,7 +391,7 @@ def _scan_vjp(g: Sequence[Any], ans: Any, *args: Any, body: Program, n_carry: in
         ct_c, acc = flat[:nc], flat[nc : nc + ncon]
         c, x = flat[nc + ncon : nc + ncon + n], flat[nc + ncon + n : nc + ncon + n + n_xs]
         rest = flat[nc + ncon + n + n_xs :]
-        ct_y, ct_stacked = rest[: n_ys], rest[n_ys:]
+        ct_y, ct_stacked = rest[:n_ys], rest[n_ys:]
         values = [*c, *x, *consts]
 
         def at(diff: list[Any]) -> list[Any]:
@@ -387,7 +400,7 @@ def _scan_vjp(g: Sequence[Any], ans: Any, *args: Any, body: Program, n_carry: in
                 full[i] = v
             return body(full)
 
-        outs, back = vjp_flat(at, [values[i] for i in wrt])
+        _, back = vjp_flat(at, [values[i] for i in wrt])
         cts = dict(zip(wrt, back([*(ct_c[carry_f.index(i)] if i in carry_f else None
                                     for i in range(n)),
                                   *(y if fl else None for y, fl in zip(ct_y, y_float, strict=True))]),
@@ -441,7 +454,9 @@ def _check_pred(what: str, pred: Any) -> None:
     """JAX's checks: the predicate is a scalar boolean or number."""
     dtype = onp.dtype(dtype_of(pred))
     if dtype.kind not in "biuf":
-        raise TypeError(f"chainrule.{what}: pred type must be either boolean or number, got {dtype}.")
+        raise TypeError(
+            f"chainrule.{what}: pred type must be either boolean or number, got {dtype}."
+        )
     if shape_of(pred) != ():
         raise TypeError(
             f"chainrule.{what}: pred must be a scalar, got an array of shape {shape_of(pred)}. "
@@ -480,7 +495,9 @@ def _cond_flat(pred: Any, branches: Sequence[Flat], ops: list[Any], what: str = 
     return list(out)
 
 
-def cond(pred: Any, true_fun: Callable[..., Any], false_fun: Callable[..., Any], *operands: Any) -> Any:
+def cond(
+    pred: Any, true_fun: Callable[..., Any], false_fun: Callable[..., Any], *operands: Any
+) -> Any:
     """``true_fun(*operands)`` if `pred` else ``false_fun(*operands)`` (JAX's `lax.cond`).
 
     Under `jit` both branches are traced and the predicate is read on every call; the
@@ -590,3 +607,187 @@ def _cond_batch(args: list[Any], dims: list[int | None], branches: tuple[Program
 defjvp_joint(cond_p, _cond_jvp)
 cond_p.vjp_all = _cond_vjp
 defbatch(cond_p, _cond_batch)
+
+
+# ---------------------------------------------------------------------------- while_loop
+
+
+def _while_impl(*args: Any, cond: Program, body: Program, n_carry: int, n_cond: int) -> list[Any]:
+    carry = list(args[:n_carry])
+    c_consts, b_consts = list(args[n_carry : n_carry + n_cond]), list(args[n_carry + n_cond :])
+    while cond([*carry, *c_consts])[0]:
+        carry = body([*carry, *b_consts])
+    return carry
+
+
+while_p = Primitive(_while_impl, "while_loop", multiple_results=True)
+
+
+def _while_flat(cond_fun: Flat, body_fun: Flat, init: list[Any], what: str = "while_loop",
+                ) -> list[Any]:  # fmt: skip
+    """Apply `body_fun` to the carry while ``cond_fun(carry)[0]``."""
+    n = len(init)
+    if _eager(*init):
+        carry = list(init)
+        while True:
+            (p,) = cond_fun(carry)
+            _check_pred(what, p)
+            if not plain(p):
+                return carry
+            out = body_fun(carry)
+            _check_carry(what, carry, out, n, len(out))
+            carry = out
+    examples = [_example(v) for v in init]
+    cond = _Body(cond_fun, examples, f"the condition of {what}")
+    _check_pred(what, cond.outs[0])
+    body = _Body(body_fun, examples, f"the body of {what}")
+    _check_carry(what, examples, body.outs, n, len(body.outs))
+    out = while_p(*init, *cond.captured, *body.captured, cond=cond.program, body=body.program,
+                  n_carry=n, n_cond=len(cond.captured))  # fmt: skip
+    return list(out)
+
+
+def while_loop(
+    cond_fun: Callable[[Any], Any], body_fun: Callable[[Any], Any], init_val: Any
+) -> Any:
+    """``val = body_fun(val)`` while ``cond_fun(val)`` (JAX's `lax.while_loop`).
+
+    Under `jit` the condition is read on every call. Forward mode differentiates it; reverse
+    mode cannot (the number of steps is not known ahead): use `scan`, or `fori_loop` with
+    Python int bounds. Under `vmap` a batched condition runs until every example is done.
+
+    >>> import chainrule as cr
+    >>> int(cr.while_loop(lambda i: i < 10, lambda i: i + 3, 0))
+    12
+    """
+    leaves, carry_tree = tree.flatten(init_val)
+    args_tree = tree.structure((init_val,))
+    trees: list[Any] = []
+    body = _flat_fun(body_fun, args_tree, trees)
+
+    def checked(flat: list[Any]) -> list[Any]:
+        out = body(flat)
+        _check_carry("while_loop", flat, out, carry_tree, trees[-1])
+        return out
+
+    pred = _flat_fun(cond_fun, args_tree, [])
+    return tree.unflatten(carry_tree, _while_flat(pred, checked, leaves))
+
+
+def _while_jvp(tangents: list[Any], ans: Any, *args: Any, cond: Program, body: Program,
+               n_carry: int, n_cond: int) -> list[Any]:  # fmt: skip
+    """The loop on (value, tangent) pairs; the condition reads the values."""
+    batch = _batch_shape(tangents, args)
+    n = n_carry
+    floats = _floats(args[:n])
+    carry_f = [i for i in range(n) if floats[i]]
+    c_consts, b_consts = list(args[n : n + n_cond]), list(args[n + n_cond :])
+    b_tans = list(tangents[n + n_cond :])
+    init_t = [_or_zero_b(tangents[i], args[i], batch) for i in carry_f]
+
+    def step(flat: list[Any]) -> list[Any]:
+        c, ct = flat[:n], flat[n:]
+        tans: list[Any] = [None] * n
+        for i, t in zip(carry_f, ct, strict=True):
+            tans[i] = t
+        outs, touts = _tangents(body, [*c, *b_consts], [*tans, *b_tans], batch)
+        return [*outs, *(touts[i] for i in carry_f)]
+
+    out = _while_flat(lambda flat: cond([*flat[:n], *c_consts]), step, [*args[:n], *init_t],
+                      "while_loop (forward mode)")  # fmt: skip
+    final_t = dict(zip(carry_f, out[n:], strict=True))
+    return [final_t.get(i) for i in range(n)]
+
+
+def _or_zero_b(t: Any, like: Any, batch: tuple[int, ...]) -> Any:
+    return zero_tangent(like, batch) if t is None else t
+
+
+def _while_vjp(*_: Any, **__: Any) -> list[Any]:
+    raise ValueError(
+        "chainrule.while_loop: Reverse-mode differentiation does not work for while_loop or "
+        "fori_loop with traced bounds (the number of steps is not known ahead). Try using "
+        "scan, or fori_loop with Python int bounds; forward mode (jvp, jacfwd) works."
+    )
+
+
+def _while_batch(args: list[Any], dims: list[int | None], cond: Program, body: Program,
+                 n_carry: int, n_cond: int) -> tuple[list[Any], tuple[int, ...]]:  # fmt: skip
+    """Every carry batched; with a batched condition, the loop runs while any example's
+    holds, and the examples that are done keep their carry."""
+    size = _size(args, dims)
+    n = n_carry
+    init = [_at0(a, d, size) for a, d in zip(args[:n], dims[:n], strict=True)]
+    c_consts, b_consts = list(args[n : n + n_cond]), list(args[n + n_cond :])
+    c_dims = [0] * n + [None if d is None else 0 for d in dims[n : n + n_cond]]
+    b_dims = [0] * n + [None if d is None else 0 for d in dims[n + n_cond :]]
+    c_consts = [
+        c if d is None else _at0(c, d, size)
+        for c, d in zip(c_consts, dims[n : n + n_cond], strict=True)
+    ]
+    b_consts = [
+        c if d is None else _at0(c, d, size)
+        for c, d in zip(b_consts, dims[n + n_cond :], strict=True)
+    ]
+
+    def preds(flat: list[Any]) -> tuple[Any, int | None]:
+        (p,), (d,) = batch_flat(cond, [*flat, *c_consts], c_dims, size)
+        return p, d
+
+    mapped = _vmapped(body, b_dims, size)
+    if preds(init)[1] is None:
+        out = _while_flat(
+            lambda flat: [preds(flat)[0]], lambda flat: mapped([*flat, *b_consts]), init
+        )
+    else:
+
+        def step(flat: list[Any]) -> list[Any]:
+            p = preds(flat)[0]
+            new = mapped([*flat, *b_consts])
+            return [np.where(np.reshape(p, (size,) + (1,) * (np.ndim(v) - 1)), v, c)
+                    for v, c in zip(new, flat, strict=True)]  # fmt: skip
+
+        out = _while_flat(lambda flat: [np.any(preds(flat)[0])], step, init)
+    return out, (0,) * n
+
+
+defjvp_joint(while_p, _while_jvp)
+while_p.vjp_all = _while_vjp
+defbatch(while_p, _while_batch)
+
+
+# ---------------------------------------------------------------------------- fori_loop
+
+
+def fori_loop(lower: Any, upper: Any, body_fun: Callable[[Any, Any], Any], init_val: Any) -> Any:
+    """``val = body_fun(i, val)`` for ``i`` in ``range(lower, upper)`` (JAX's `lax.fori_loop`).
+
+    With Python int bounds it is a `scan` (reverse mode works); with traced bounds, a
+    `while_loop` (forward mode only).
+
+    >>> import chainrule as cr
+    >>> int(cr.fori_loop(0, 5, lambda i, total: total + i, 0))
+    10
+    """
+    static = not isinstance(lower, Tracer) and not isinstance(upper, Tracer)
+    for b in (lower, upper):
+        if onp.dtype(dtype_of(b)).kind not in "iu" or shape_of(b) != ():
+            raise TypeError(
+                "chainrule.fori_loop: lower and upper must be integer scalars, got "
+                f"{dtype_of(b)}{list(shape_of(b))}."
+            )
+    if static:
+        leaves = tree.leaves(init_val)
+        if _eager(*leaves):
+            val = init_val
+            for i in range(int(lower), int(upper)):
+                val = body_fun(i, val)
+            return val
+        indices = onp.arange(int(lower), max(int(lower), int(upper)))
+        return scan(lambda val, i: (body_fun(i, val), None), init_val, indices)[0]
+    _, val = while_loop(
+        lambda c: c[0] < upper,
+        lambda c: (c[0] + 1, body_fun(c[0], c[1])),
+        (np.asarray(lower), init_val),
+    )
+    return val
