@@ -400,7 +400,7 @@ def _scan_vjp(g: Sequence[Any], ans: Any, *args: Any, body: Program, n_carry: in
                 full[i] = v
             return body(full)
 
-        _, back = vjp_flat(at, [values[i] for i in wrt])
+        _, back = vjp_flat(at, [_array(values[i]) for i in wrt])
         cts = dict(zip(wrt, back([*(ct_c[carry_f.index(i)] if i in carry_f else None
                                     for i in range(n)),
                                   *(y if fl else None for y, fl in zip(ct_y, y_float, strict=True))]),
@@ -419,6 +419,11 @@ def _scan_vjp(g: Sequence[Any], ans: Any, *args: Any, body: Program, n_carry: in
     for i, y in zip(x_f, ys, strict=True):
         cts[i] = y
     return cts
+
+
+def _array(x: Any) -> Any:
+    """A Python number as an array, as the transforms take it."""
+    return x if isinstance(x, (Tracer, onp.ndarray)) else onp.asarray(x)
 
 
 def _or_zero(c: Any, like: Any) -> Any:
@@ -452,7 +457,7 @@ defbatch(scan_p, _scan_batch)
 
 def _check_pred(what: str, pred: Any) -> None:
     """JAX's checks: the predicate is a scalar boolean or number."""
-    dtype = onp.dtype(dtype_of(pred))
+    dtype = pred.dtype if isinstance(pred, Tracer) else onp.asarray(pred).dtype
     if dtype.kind not in "biuf":
         raise TypeError(
             f"chainrule.{what}: pred type must be either boolean or number, got {dtype}."
@@ -571,7 +576,7 @@ def _cond_vjp(g: Sequence[Any], ans: Any, pred: Any, *args: Any,
                 full.update(zip(mine, diff, strict=True))
                 return branches[k]([full[i] for i in index[k]])
 
-            _, back = vjp_flat(at, [values[i] for i in mine])
+            _, back = vjp_flat(at, [_array(values[i]) for i in mine])
             got = dict(zip(mine, back(ct), strict=True))
             return [_or_zero(got.get(i), values[i]) for i in wrt]
 
