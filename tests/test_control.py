@@ -160,6 +160,28 @@ def test_scan_masks_are_recomputed_under_jit() -> None:
     close(g(c, xs), cr.grad(loop)(c, xs))
 
 
+def test_scan_body_comparisons_are_recomputed_under_transforms() -> None:
+    """A comparison (a function without derivative) in the body: a line of the body, replayed
+    with the body under grad and vmap, never frozen at its tracing value."""
+
+    def f(c: Any, xs: Any) -> Any:
+        step = lambda c, x: (np.where(c * x > 0, c * x, 0.5 * c), None)  # noqa: E731
+        return np.sum(cr.scan(step, c, xs)[0] ** 2)
+
+    def loop(c: Any, xs: Any) -> Any:
+        for x in xs:
+            c = np.where(c * x > 0, c * x, 0.5 * c)
+        return np.sum(c**2)
+
+    g = cr.jit(cr.grad(f))
+    g(numpy.ones(3), numpy.ones((4, 3)))
+    c, xs = numpy.array([1.0, -2.0, 3.0]), rng.standard_normal((4, 3))
+    close(g(c, xs), cr.grad(loop)(c, xs))
+    cs = rng.standard_normal((5, 3))
+    close(cr.vmap(cr.grad(f), in_axes=(0, None))(cs, xs), [cr.grad(loop)(c, xs) for c in cs])
+    close(cr.jacfwd(f)(c, xs), cr.grad(loop)(c, xs))
+
+
 def test_scan_float32_and_integer_carries() -> None:
     x32 = numpy.ones(3, numpy.float32)
     c, ys = cr.jit(lambda c: cr.scan(lambda c, _: (c * 2, c), c, None, length=3))(x32)

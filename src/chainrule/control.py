@@ -21,9 +21,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as onp
+import numpy as np
 
-from . import numpy as np
+from . import numpy as cnp
 from . import tree
 from .core import batching
 from .core.batching import BatchTracer, batch_flat, defbatch
@@ -97,7 +97,7 @@ class _BodyTrace(StagingTrace):
 
 def _wrapper_of(fn: Callable[..., Any]) -> Callable[..., Any]:
     """chainrule's version of the NumPy function `fn` (which handles tracers)."""
-    wrapper = getattr(np, getattr(fn, "__name__", ""), None)
+    wrapper = getattr(cnp, getattr(fn, "__name__", ""), None)
     if getattr(wrapper, "__wrapped__", None) is fn:
         return wrapper  # type: ignore[return-value]
     from .numpy.rules.common import nondiff
@@ -108,7 +108,7 @@ def _wrapper_of(fn: Callable[..., Any]) -> Callable[..., Any]:
 def _example(x: Any) -> Any:
     """The plain value a body sees for `x`: under `vmap`, the first example."""
     if isinstance(x, BatchTracer):
-        return onp.take(_example(x.value), 0, axis=x.bdim)
+        return np.take(_example(x.value), 0, axis=x.bdim)
     return _example(x.value) if isinstance(x, Tracer) else x
 
 
@@ -136,7 +136,7 @@ def _eager(*values: Any) -> bool:
 
 
 def _avals(values: Sequence[Any]) -> list[tuple[tuple[int, ...], Any]]:
-    return [(tuple(shape_of(v)), onp.dtype(dtype_of(v))) for v in values]
+    return [(tuple(shape_of(v)), np.dtype(dtype_of(v))) for v in values]
 
 
 def _describe(aval: tuple[tuple[int, ...], Any]) -> str:
@@ -177,8 +177,8 @@ def _flat_fun(fun: Callable[..., Any], treedef: Any, trees: list[Any]) -> Flat:
 def _at0(x: Any, d: int | None, size: int) -> Any:
     """`x` (batched along `d`, or shared) with its batch axis first."""
     if d is None:
-        return np.broadcast_to(np.asarray(x)[None], (size, *shape_of(x)))
-    return x if d == 0 else np.moveaxis(x, d, 0)
+        return cnp.broadcast_to(cnp.asarray(x)[None], (size, *shape_of(x)))
+    return x if d == 0 else cnp.moveaxis(x, d, 0)
 
 
 def _vmapped(fun: Flat, dims: Sequence[int | None], size: int) -> Flat:
@@ -196,7 +196,7 @@ def _size(args: Sequence[Any], dims: Sequence[int | None]) -> int:
 
 
 def _floats(values: Sequence[Any]) -> list[bool]:
-    return [is_float(onp.dtype(dtype_of(v))) for v in values]
+    return [is_float(np.dtype(dtype_of(v))) for v in values]
 
 
 def _batch_shape(tangents: Sequence[Any], values: Sequence[Any]) -> tuple[int, ...]:
@@ -229,16 +229,16 @@ def _scan_impl(*args: Any, body: Program, n_carry: int, n_xs: int, length: int,
     for t in range(length - 1, -1, -1) if reverse else range(length):
         out = body([*carry, *(x[t] for x in xs), *consts])
         if not stacks:
-            stacks = [onp.empty((length, *onp.shape(v)), onp.result_type(v))
+            stacks = [np.empty((length, *np.shape(v)), np.result_type(v))
                       for v in [*out[n_carry:], *(carry if stacked else ())]]  # fmt: skip
         for s, v in zip(stacks, [*out[n_carry:], *(carry if stacked else ())], strict=True):
             s[t] = v
         carry = out[:n_carry]
     if not stacks:  # no step: empty stacks of the types the body was traced with
         stacks = [
-            onp.empty((0, *v.shape), v.dtype)
+            np.empty((0, *v.shape), v.dtype)
             if isinstance(v, Var)
-            else onp.empty((0, *onp.shape(v)), onp.result_type(v))
+            else np.empty((0, *np.shape(v)), np.result_type(v))
             for v in [*body.outputs[n_carry:], *(args[:n_carry] if stacked else ())]
         ]
     return [*carry, *stacks]
@@ -263,11 +263,11 @@ def _scan_flat(fun: Flat, init: list[Any], xs: list[Any], length: int, reverse: 
             ys.append(y)
         if length:
             order = slice(None, None, -1) if reverse else slice(None)
-            ys_s = [np.stack(c[order]) for c in zip(*ys, strict=True)]
-            cs = [np.stack(c[order]) for c in zip(*carries, strict=True)] if stacked else []
+            ys_s = [cnp.stack(c[order]) for c in zip(*ys, strict=True)]
+            cs = [cnp.stack(c[order]) for c in zip(*carries, strict=True)] if stacked else []
             return carry, ys_s, cs
     examples = [_example(v) for v in init]
-    examples += [onp.zeros(shape_of(x)[1:], dtype_of(x)) if length == 0 else _example(x)[0]
+    examples += [np.zeros(shape_of(x)[1:], dtype_of(x)) if length == 0 else _example(x)[0]
                  for x in xs]  # fmt: skip
     body = _Body(fun, examples, f"the body of {what}")
     _check_carry(what, examples[:n], body.outs[:n], n, n)
@@ -335,7 +335,7 @@ def _scan_jvp(tangents: list[Any], ans: Any, *args: Any, body: Program, n_carry:
     carry_t = [zero_tangent(a, batch) if t is None else t
                for a, t, fl in zip(args[:n], tangents[:n], floats[:n], strict=True) if fl]  # fmt: skip
     x_idx = [i for i in range(n, n + n_xs) if tangents[i] is not None]
-    xt = [np.moveaxis(tangents[i], k, 0) if k else tangents[i] for i in x_idx]
+    xt = [cnp.moveaxis(tangents[i], k, 0) if k else tangents[i] for i in x_idx]
     consts = list(args[n + n_xs :])
     ct_c = [tangents[i] for i in range(n + n_xs, n_in)]
     carry_f = [i for i in range(n) if floats[i]]
@@ -358,7 +358,7 @@ def _scan_jvp(tangents: list[Any], ans: Any, *args: Any, body: Program, n_carry:
     n_ys = (len(ys) - nt) // 2
     if not stacked:
         ys = ys[: 2 * n_ys]
-    back = [np.moveaxis(y, 0, k) if k else y for y in ys[n_ys:]]
+    back = [cnp.moveaxis(y, 0, k) if k else y for y in ys[n_ys:]]
     final_t = dict(zip(carry_f, c[n:], strict=True))
     stacked_t = dict(zip(carry_f, back[n_ys:], strict=True)) if stacked else {}
     return [*(final_t.get(i) for i in range(n)), *back[:n_ys],
@@ -423,7 +423,7 @@ def _scan_vjp(g: Sequence[Any], ans: Any, *args: Any, body: Program, n_carry: in
 
 def _array(x: Any) -> Any:
     """A Python number as an array, as the transforms take it."""
-    return x if isinstance(x, (Tracer, onp.ndarray)) else onp.asarray(x)
+    return x if isinstance(x, (Tracer, np.ndarray)) else np.asarray(x)
 
 
 def _or_zero(c: Any, like: Any) -> Any:
@@ -437,7 +437,7 @@ def _scan_batch(args: list[Any], dims: list[int | None], body: Program, n_carry:
     size = _size(args, dims)
     n = n_carry
     init = [_at0(a, d, size) for a, d in zip(args[:n], dims[:n], strict=True)]
-    xs = [a if d is None else np.moveaxis(a, d, 1)
+    xs = [a if d is None else cnp.moveaxis(a, d, 1)
           for a, d in zip(args[n : n + n_xs], dims[n : n + n_xs], strict=True)]  # fmt: skip
     consts = [a if d is None else _at0(a, d, size)
               for a, d in zip(args[n + n_xs :], dims[n + n_xs :], strict=True)]  # fmt: skip
@@ -457,7 +457,7 @@ defbatch(scan_p, _scan_batch)
 
 def _check_pred(what: str, pred: Any) -> None:
     """JAX's checks: the predicate is a scalar boolean or number."""
-    dtype = pred.dtype if isinstance(pred, Tracer) else onp.asarray(pred).dtype
+    dtype = pred.dtype if isinstance(pred, Tracer) else np.asarray(pred).dtype
     if dtype.kind not in "biuf":
         raise TypeError(
             f"chainrule.{what}: pred type must be either boolean or number, got {dtype}."
@@ -465,7 +465,7 @@ def _check_pred(what: str, pred: Any) -> None:
     if shape_of(pred) != ():
         raise TypeError(
             f"chainrule.{what}: pred must be a scalar, got an array of shape {shape_of(pred)}. "
-            "For a choice per element use `np.where(pred, a, b)`; under `vmap` pass one "
+            "For a choice per element use `cnp.where(pred, a, b)`; under `vmap` pass one "
             "scalar per example."
         )
 
@@ -604,7 +604,7 @@ def _cond_batch(args: list[Any], dims: list[int | None], branches: tuple[Program
     else:  # both branches, and per example the one its predicate takes
         p = _at0(pred, pdim, size)
         false, true = branch(0)(list(args)), branch(1)(list(args))
-        out = [np.where(np.reshape(p, (size,) + (1,) * (np.ndim(t) - 1)), t, f)
+        out = [cnp.where(cnp.reshape(p, (size,) + (1,) * (cnp.ndim(t) - 1)), t, f)
                for f, t in zip(false, true, strict=True)]  # fmt: skip
     return out, (0,) * len(out)
 
@@ -749,10 +749,10 @@ def _while_batch(args: list[Any], dims: list[int | None], cond: Program, body: P
         def step(flat: list[Any]) -> list[Any]:
             p = preds(flat)[0]
             new = mapped([*flat, *b_consts])
-            return [np.where(np.reshape(p, (size,) + (1,) * (np.ndim(v) - 1)), v, c)
+            return [cnp.where(cnp.reshape(p, (size,) + (1,) * (cnp.ndim(v) - 1)), v, c)
                     for v, c in zip(new, flat, strict=True)]  # fmt: skip
 
-        out = _while_flat(lambda flat: [np.any(preds(flat)[0])], step, init)
+        out = _while_flat(lambda flat: [cnp.any(preds(flat)[0])], step, init)
     return out, (0,) * n
 
 
@@ -776,7 +776,7 @@ def fori_loop(lower: Any, upper: Any, body_fun: Callable[[Any, Any], Any], init_
     """
     static = not isinstance(lower, Tracer) and not isinstance(upper, Tracer)
     for b in (lower, upper):
-        if onp.dtype(dtype_of(b)).kind not in "iu" or shape_of(b) != ():
+        if np.dtype(dtype_of(b)).kind not in "iu" or shape_of(b) != ():
             raise TypeError(
                 "chainrule.fori_loop: lower and upper must be integer scalars, got "
                 f"{dtype_of(b)}{list(shape_of(b))}."
@@ -788,11 +788,11 @@ def fori_loop(lower: Any, upper: Any, body_fun: Callable[[Any, Any], Any], init_
             for i in range(int(lower), int(upper)):
                 val = body_fun(i, val)
             return val
-        indices = onp.arange(int(lower), max(int(lower), int(upper)))
+        indices = np.arange(int(lower), max(int(lower), int(upper)))
         return scan(lambda val, i: (body_fun(i, val), None), init_val, indices)[0]
     _, val = while_loop(
         lambda c: c[0] < upper,
         lambda c: (c[0] + 1, body_fun(c[0], c[1])),
-        (np.asarray(lower), init_val),
+        (cnp.asarray(lower), init_val),
     )
     return val
