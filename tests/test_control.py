@@ -165,7 +165,7 @@ def test_scan_body_comparisons_are_recomputed_under_transforms() -> None:
     with the body under grad and vmap, never frozen at its tracing value."""
 
     def f(c: Any, xs: Any) -> Any:
-        step = lambda c, x: (np.where(c * x > 0, c * x, 0.5 * c), None)  # noqa: E731
+        step = lambda c, x: (np.where(c * x > 0, c * x, 0.5 * c), None)
         return np.sum(cr.scan(step, c, xs)[0] ** 2)
 
     def loop(c: Any, xs: Any) -> Any:
