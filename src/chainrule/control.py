@@ -50,7 +50,8 @@ Flat = Callable[[list[Any]], list[Any]]
 class _BodyTrace(StagingTrace):
     """The tracing of one body: like `jit`'s, but a value of another trace the body reads (a
     closed-over tracer) becomes an extra input, and each line calls the primitive itself, so
-    that replaying the body on tracers differentiates or batches it."""
+    that replaying the body on tracers differentiates or batches it (a line of a function
+    without derivative is the NumPy function, which hands tracers back to chainrule)."""
 
     __slots__ = ("captured", "lifted")
 
@@ -84,25 +85,6 @@ class _BodyTrace(StagingTrace):
                 raise
             raise shape_error(prim, vals, e) from None
         return self.record(prim, str(prim.name), refs, params, ans, prim.multiple_results)
-
-    def record(
-        self, fn: Callable[..., Any], name: str, refs: list[Any], params: dict[str, Any],
-        ans: Any, multiple: bool,
-    ) -> Any:  # fmt: skip
-        # a function without derivative (`nondiff`) is recorded as its chainrule wrapper
-        if not isinstance(fn, Primitive):
-            fn = _wrapper_of(fn)
-        return super().record(fn, name, refs, params, ans, multiple)
-
-
-def _wrapper_of(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """chainrule's version of the NumPy function `fn` (which handles tracers)."""
-    wrapper = getattr(cnp, getattr(fn, "__name__", ""), None)
-    if getattr(wrapper, "__wrapped__", None) is fn:
-        return wrapper  # type: ignore[return-value]
-    from .numpy.rules.common import nondiff
-
-    return nondiff(fn)
 
 
 def _example(x: Any) -> Any:
