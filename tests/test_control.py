@@ -348,3 +348,42 @@ def test_fori_loop_traced_bounds_is_a_while_loop() -> None:
     close(cr.jacfwd(lambda x: f(x, 2))(x), numpy.eye(2) * 2.25)
     with pytest.raises(TypeError, match="lower and upper must be integer scalars"):
         cr.fori_loop(0, 2.5, lambda i, c: c, 1.0)
+
+
+# ---------------------------------------------------------------------------- composition
+
+
+def nested(c: Any, xs: Any) -> Any:
+    def outer(c: Any, x: Any) -> tuple[Any, Any]:
+        inner, _ = cr.scan(lambda d, y: (np.sin(d) * y + d, None), c, x.reshape(3, 2))
+        c2 = cr.cond(np.sum(inner) > 0, lambda a: a * 2.0, lambda a: -a, inner)
+        return c2, np.sum(c2)
+
+    c, ys = cr.scan(outer, c, xs)
+    return np.sum(c**2) + np.sum(ys)
+
+
+def nested_py(c: Any, xs: Any) -> Any:
+    total = 0.0
+    for x in xs:
+        for y in x.reshape(3, 2):
+            c = np.sin(c) * y + c
+        c = c * 2.0 if np.sum(c) > 0 else -c
+        total = total + np.sum(c)
+    return np.sum(c**2) + total
+
+
+def test_nested_scan_and_cond_under_every_transform() -> None:
+    c, xs = rng.standard_normal(2), rng.standard_normal((4, 6))
+    c2, xs2 = rng.standard_normal(2), rng.standard_normal((4, 6))
+    close(nested(c, xs), nested_py(c, xs))
+    g = cr.jit(cr.grad(nested, (0, 1)))
+    g(c, xs)
+    close(g(c2, xs2), cr.grad(nested_py, (0, 1))(c2, xs2))
+    close(cr.grad(cr.jit(nested))(c2, xs2), cr.grad(nested_py)(c2, xs2))
+    close(cr.hessian(nested)(c, xs), cr.hessian(nested_py)(c, xs), rtol=1e-9, atol=1e-11)
+    cs = rng.standard_normal((3, 2))
+    close(cr.vmap(cr.grad(nested), (0, None))(cs, xs), [cr.grad(nested_py)(c, xs) for c in cs])
+    t = rng.standard_normal(2)
+    close(cr.jvp(cr.jit(lambda c: nested(c, xs)), (c2,), (t,)),
+          cr.jvp(lambda c: nested_py(c, xs), (c2,), (t,)))  # fmt: skip
