@@ -202,40 +202,53 @@ def _tangents(flat: Flat, primals: list[Any], tangents: list[Any],
 
 
 def _scan_impl(*args: Any, body: Program, n_carry: int, n_xs: int, length: int,
-               reverse: bool, stacked: bool) -> list[Any]:  # fmt: skip
-    """Run the body `length` times: the final carry, the stacked ys, and if `stacked` the
-    carries each step started from (what the reverse rule needs)."""
+               reverse: bool, stacked: bool, n_sums: int) -> list[Any]:  # fmt: skip
+    """Run the body `length` times: the final carry, the ys stacked, the last `n_sums` of
+    them summed instead (in place: the reverse rule's sums of cotangents), and if `stacked`
+    the carries each step started from (what the reverse rule needs)."""
     carry = list(args[:n_carry])
     xs, consts = args[n_carry : n_carry + n_xs], list(args[n_carry + n_xs :])
+    n_stacked = len(body.outputs) - n_carry - n_sums
     stacks: list[Any] = []
+    sums: list[Any] = []
     for t in range(length - 1, -1, -1) if reverse else range(length):
         out = body([*carry, *(x[t] for x in xs), *consts])
-        if not stacks:
-            stacks = [np.empty((length, *np.shape(v)), np.result_type(v))
-                      for v in [*out[n_carry:], *(carry if stacked else ())]]  # fmt: skip
-        for s, v in zip(stacks, [*out[n_carry:], *(carry if stacked else ())], strict=True):
+        rows = [*out[n_carry : n_carry + n_stacked], *(carry if stacked else ())]
+        if not stacks and not sums:
+            stacks = [np.empty((length, *np.shape(v)), np.result_type(v)) for v in rows]
+            sums = [np.array(v, np.result_type(v)) for v in out[n_carry + n_stacked :]]
+        else:
+            sums = [_add_into(a, v) for a, v in zip(sums, out[n_carry + n_stacked :], strict=True)]
+        for s, v in zip(stacks, rows, strict=True):
             s[t] = v
         carry = out[:n_carry]
-    if not stacks:  # no step: empty stacks of the types the body was traced with
-        stacks = [
-            np.empty((0, *v.shape), v.dtype)
-            if isinstance(v, Var)
-            else np.empty((0, *np.shape(v)), np.result_type(v))
-            for v in [*body.outputs[n_carry:], *(args[:n_carry] if stacked else ())]
-        ]
-    return [*carry, *stacks]
+    if length == 0:  # empty stacks and zero sums, of the types the body was traced with
+        avals = [(v.shape, v.dtype) if isinstance(v, Var) else (np.shape(v), np.result_type(v))
+                 for v in body.outputs[n_carry:]]  # fmt: skip
+        stacks = [np.empty((0, *shape), dtype) for shape, dtype in avals[:n_stacked]]
+        stacks += [np.empty((0, *np.shape(v)), np.result_type(v)) for v in carry if stacked]
+        sums = [np.zeros(shape, dtype) for shape, dtype in avals[n_stacked:]]
+    return [*carry, *stacks[:n_stacked], *sums, *stacks[n_stacked:]]
+
+
+def _add_into(total: np.ndarray, v: Any) -> Any:
+    """``total + v``, into `total` where the sum keeps its shape and dtype."""
+    if np.shape(v) == total.shape and np.result_type(total, v) == total.dtype:
+        total += v
+        return total
+    return total + v
 
 
 scan_p = Primitive(_scan_impl, "scan", multiple_results=True)
 
 
 def _scan_flat(fun: Flat, init: list[Any], xs: list[Any], length: int, reverse: bool,
-               what: str = "scan", stacked: bool = True,
+               what: str = "scan", stacked: bool = True, n_sums: int = 0,
                ) -> tuple[list[Any], list[Any], list[Any]]:  # fmt: skip
-    """Scan `fun` (``[*carry, *x] -> [*carry, *y]``): final carry, stacked ys, and (if
-    `stacked`) the carries each step started from."""
+    """Scan `fun` (``[*carry, *x] -> [*carry, *y]``): the final carry, the ys stacked (the
+    last `n_sums` summed), and (if `stacked`) the carries each step started from."""
     n = len(init)
-    if _eager(*init, *xs):
+    if _eager(*init, *xs) and length:
         carry, ys, carries = list(init), [], []
         for t in range(length - 1, -1, -1) if reverse else range(length):
             carries.append(carry)
@@ -243,18 +256,20 @@ def _scan_flat(fun: Flat, init: list[Any], xs: list[Any], length: int, reverse: 
             _check_carry(what, init, out[:n], n, n)
             carry, y = out[:n], out[n:]
             ys.append(y)
-        if length:
-            order = slice(None, None, -1) if reverse else slice(None)
-            ys_s = [cnp.stack(c[order]) for c in zip(*ys, strict=True)]
-            cs = [cnp.stack(c[order]) for c in zip(*carries, strict=True)] if stacked else []
-            return carry, ys_s, cs
+        order = slice(None, None, -1) if reverse else slice(None)
+        columns = list(zip(*ys, strict=True))
+        n_stacked = len(columns) - n_sums
+        ys_s = [cnp.stack(c[order]) for c in columns[:n_stacked]]
+        ys_s += [sum(c[1:], c[0]) for c in columns[n_stacked:]]
+        cs = [cnp.stack(c[order]) for c in zip(*carries, strict=True)] if stacked else []
+        return carry, ys_s, cs
     examples = [_example(v) for v in init]
     examples += [np.zeros(shape_of(x)[1:], dtype_of(x)) if length == 0 else _example(x)[0]
                  for x in xs]  # fmt: skip
     body = _Body(fun, examples, f"the body of {what}")
     _check_carry(what, examples[:n], body.outs[:n], n, n)
     out = scan_p(*init, *xs, *body.captured, body=body.program, n_carry=n, n_xs=len(xs),
-                 length=length, reverse=reverse, stacked=stacked)  # fmt: skip
+                 length=length, reverse=reverse, stacked=stacked, n_sums=n_sums)  # fmt: skip
     n_ys = len(out) - n - (n if stacked else 0)
     return list(out[:n]), list(out[n : n + n_ys]), list(out[n + n_ys :])
 
@@ -308,7 +323,7 @@ def scan(
 
 
 def _scan_jvp(tangents: list[Any], ans: Any, *args: Any, body: Program, n_carry: int, n_xs: int,
-              length: int, reverse: bool, stacked: bool) -> list[Any]:  # fmt: skip
+              length: int, reverse: bool, stacked: bool, n_sums: int) -> list[Any]:  # fmt: skip
     """A scan of (value, tangent) pairs; xs tangents scanned along their axis after the batch."""
     batch = _batch_shape(tangents, args)
     k = len(batch)
@@ -333,47 +348,45 @@ def _scan_jvp(tangents: list[Any], ans: Any, *args: Any, body: Program, n_carry:
             tans[i] = t
         tans[n + n_xs :] = ct_c
         outs, touts = _tangents(body, [*c, *x, *consts], tans, batch)
-        return [*outs[:n], *(touts[i] for i in carry_f), *outs[n:], *touts[n:], *ct]
+        ys, sums = slice(n, n + ns), slice(n + ns, None)
+        return [*outs[:n], *(touts[i] for i in carry_f), *outs[ys], *touts[ys], *ct,
+                *outs[sums], *touts[sums]]  # fmt: skip
 
+    ns = len(body.outputs) - n - n_sums
     c, ys, _ = _scan_flat(step, [*args[:n], *carry_t], [*args[n : n + n_xs], *xt], length,
-                          reverse, stacked=False)  # fmt: skip
-    n_ys = (len(ys) - nt) // 2
-    if not stacked:
-        ys = ys[: 2 * n_ys]
-    back = [cnp.moveaxis(y, 0, k) if k else y for y in ys[n_ys:]]
+                          reverse, stacked=False, n_sums=2 * n_sums)  # fmt: skip
+    moved = [cnp.moveaxis(y, 0, k) if k else y for y in ys[ns : 2 * ns + nt]]  # tangents
     final_t = dict(zip(carry_f, c[n:], strict=True))
-    stacked_t = dict(zip(carry_f, back[n_ys:], strict=True)) if stacked else {}
-    return [*(final_t.get(i) for i in range(n)), *back[:n_ys],
+    stacked_t = dict(zip(carry_f, moved[ns:], strict=True))
+    return [*(final_t.get(i) for i in range(n)), *moved[:ns], *ys[2 * ns + nt + n_sums :],
             *(stacked_t.get(i) for i in range(n) if stacked)]  # fmt: skip
 
 
 def _scan_vjp(g: Sequence[Any], ans: Any, *args: Any, body: Program, n_carry: int, n_xs: int,
-              length: int, reverse: bool, stacked: bool) -> list[Any]:  # fmt: skip
+              length: int, reverse: bool, stacked: bool, n_sums: int) -> list[Any]:  # fmt: skip
     """Backpropagation through time: a scan the other way over the stored carries, carrying
-    the carry's cotangent and the sum of the cotangents of the values the body reads."""
+    the carry's cotangent and summing the cotangents of the values the body reads."""
     n, n_in = n_carry, len(args)
-    n_ys = len(ans) - (2 * n if stacked else n)
+    consts = list(args[n + n_xs :])
     if not stacked:  # (a scan of a rule, differentiated again) recompute its carries
-        consts = list(args[n + n_xs :])
         carries = _scan_flat(lambda flat: body([*flat, *consts]), list(args[:n]),
-                             list(args[n : n + n_xs]), length, reverse)[2]  # fmt: skip
+                             list(args[n : n + n_xs]), length, reverse, n_sums=n_sums)[2]  # fmt: skip
         ans, g = [*ans, *carries], [*g, *(None for _ in carries)]
+    n_ys = len(ans) - 2 * n  # stacked, then summed
     floats = _floats(args)
     wrt = [i for i in range(n_in) if floats[i]]
     carry_f = [i for i in wrt if i < n]
     x_f = [i for i in wrt if n <= i < n + n_xs]
     const_f = [i for i in wrt if i >= n + n_xs]
-    consts = list(args[n + n_xs :])
     g = [zero_tangent(a) if c is None else c for a, c in zip(ans, g, strict=True)]
-    g_carries = [g[n + n_ys + i] for i in carry_f]
     y_float = _floats(ans[n : n + n_ys])
-    nc, ncon = len(carry_f), len(const_f)
+    ns = n_ys - n_sums
+    g_sums = [c if fl else None for c, fl in zip(g[n + ns : n + n_ys], y_float[ns:], strict=True)]
+    nc = len(carry_f)
 
     def step(flat: list[Any]) -> list[Any]:
-        ct_c, acc = flat[:nc], flat[nc : nc + ncon]
-        c, x = flat[nc + ncon : nc + ncon + n], flat[nc + ncon + n : nc + ncon + n + n_xs]
-        rest = flat[nc + ncon + n + n_xs :]
-        ct_y, ct_stacked = rest[:n_ys], rest[n_ys:]
+        ct_c, c, x = flat[:nc], flat[nc : nc + n], flat[nc + n : nc + n + n_xs]
+        ct_y, ct_stacked = flat[nc + n + n_xs : nc + n + n_xs + ns], flat[nc + n + n_xs + ns :]
         values = [*c, *x, *consts]
 
         def at(diff: list[Any]) -> list[Any]:
@@ -383,23 +396,25 @@ def _scan_vjp(g: Sequence[Any], ans: Any, *args: Any, body: Program, n_carry: in
             return body(full)
 
         _, back = vjp_flat(at, [_array(values[i]) for i in wrt])
-        cts = dict(zip(wrt, back([*(ct_c[carry_f.index(i)] if i in carry_f else None
-                                    for i in range(n)),
-                                  *(y if fl else None for y, fl in zip(ct_y, y_float, strict=True))]),
-                       strict=True))  # fmt: skip
+        given = dict(zip(carry_f, ct_c, strict=True))
+        ct_out = [given.get(i) for i in range(n)]
+        ct_out += [y if fl else None for y, fl in zip(ct_y, y_float, strict=True)] + g_sums
+        cts = dict(zip(wrt, back(ct_out), strict=True))
         new_c = [_or_zero(cts[i], values[i]) + s for i, s in zip(carry_f, ct_stacked, strict=True)]
-        new_acc = [a + _or_zero(cts[i], values[i]) for i, a in zip(const_f, acc, strict=True)]
-        return [*new_c, *new_acc, *(_or_zero(cts[i], values[i]) for i in x_f)]
+        return [*new_c, *(_or_zero(cts[i], values[i]) for i in [*x_f, *const_f])]
 
-    init = [_or_zero(g[i], args[i]) for i in carry_f] + [zero_tangent(args[i]) for i in const_f]
-    xs = [*ans[n + n_ys :], *args[n : n + n_xs], *g[n : n + n_ys], *g_carries]
+    init = [_or_zero(g[i], args[i]) for i in carry_f]
+    xs = [
+        *ans[n + n_ys :],
+        *args[n : n + n_xs],
+        *g[n : n + ns],
+        *(g[n + n_ys + i] for i in carry_f),
+    ]
     carry, ys, _ = _scan_flat(step, init, xs, length, not reverse, "scan (reverse mode)",
-                              stacked=False)  # fmt: skip
+                              stacked=False, n_sums=len(const_f))  # fmt: skip
     cts: list[Any] = [None] * n_in
-    for i, c in zip([*carry_f, *const_f], carry, strict=True):
+    for i, c in zip([*carry_f, *x_f, *const_f], [*carry, *ys], strict=True):
         cts[i] = c
-    for i, y in zip(x_f, ys, strict=True):
-        cts[i] = y
     return cts
 
 
@@ -413,7 +428,7 @@ def _or_zero(c: Any, like: Any) -> Any:
 
 
 def _scan_batch(args: list[Any], dims: list[int | None], body: Program, n_carry: int, n_xs: int,
-                length: int, reverse: bool, stacked: bool,
+                length: int, reverse: bool, stacked: bool, n_sums: int,
                 ) -> tuple[list[Any], tuple[int | None, ...]]:  # fmt: skip
     """The body mapped: carries batched on axis 0, xs on axis 1 (0 within a step)."""
     size = _size(args, dims)
@@ -425,8 +440,9 @@ def _scan_batch(args: list[Any], dims: list[int | None], body: Program, n_carry:
               for a, d in zip(args[n + n_xs :], dims[n + n_xs :], strict=True)]  # fmt: skip
     mapped = _vmapped(body, [0] * n + [None if d is None else 0 for d in dims[n:]], size)
     carry, ys, carries = _scan_flat(lambda flat: mapped([*flat, *consts]), init, xs, length,
-                                    reverse, stacked=stacked)  # fmt: skip
-    return [*carry, *ys, *carries], (0,) * n + (1,) * (len(ys) + len(carries))
+                                    reverse, stacked=stacked, n_sums=n_sums)  # fmt: skip
+    dims_out = (0,) * n + (1,) * (len(ys) - n_sums) + (0,) * n_sums + (1,) * len(carries)
+    return [*carry, *ys, *carries], dims_out
 
 
 defjvp_joint(scan_p, _scan_jvp)
