@@ -94,6 +94,13 @@ def _example(x: Any) -> Any:
     return _example(x.value) if isinstance(x, Tracer) else x
 
 
+class _Subprogram(Program):
+    """A body, printed (`make_program`) inside the line that runs it."""
+
+    def __repr__(self) -> str:
+        return str(self).replace("\n", "\n        ")
+
+
 class _Body:
     """A traced body: its program, the outer values it reads, and example outputs."""
 
@@ -109,7 +116,7 @@ class _Body:
         self.captured = trace.captured
         self.outs = outs
         lifted = [trace.lifted[id(a)] for a in trace.captured]
-        self.program = Program(trace.inputs + lifted, trace.equations, refs)
+        self.program = _Subprogram(trace.inputs + lifted, trace.equations, refs)
 
 
 def _eager(*values: Any) -> bool:
