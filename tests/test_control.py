@@ -388,3 +388,14 @@ def test_nested_scan_and_cond_under_every_transform() -> None:
     t = rng.standard_normal(2)
     close(cr.jvp(cr.jit(lambda c: nested(c, xs)), (c2,), (t,)),
           cr.jvp(lambda c: nested_py(c, xs), (c2,), (t,)))  # fmt: skip
+
+
+def test_python_number_carries_take_the_body_dtype() -> None:
+    """As JAX's weak types: a Python float carry meets a float32 body (an int does not)."""
+    xs = numpy.ones(3, numpy.float32)
+    for f in (lambda xs: cr.scan(lambda c, x: (c + x, None), 0.0, xs)[0], cr.jit(
+            lambda xs: cr.scan(lambda c, x: (c + x, None), 0.0, xs)[0])):  # fmt: skip
+        out = f(xs)
+        assert float(out) == 3.0 and out.dtype == numpy.float32
+    with pytest.raises(TypeError, match="carry input and carry output must have equal types"):
+        cr.scan(lambda c, x: (c + x, None), 0, xs)

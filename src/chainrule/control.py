@@ -143,7 +143,8 @@ def _check_carry(what: str, given: Sequence[Any], got: Sequence[Any], tree_in: A
             f"carry is {tree_out}."
         )
     for k, (a, b) in enumerate(zip(_avals(given), _avals(got), strict=True)):
-        if a != b:
+        weak = type(given[k]) in (bool, int, float, complex)  # a Python number takes the
+        if a != b and not (weak and a[0] == b[0] and a[1].kind == b[1].kind):  # dtype given
             raise TypeError(
                 f"chainrule.{what}: body function carry input and carry output must have equal "
                 f"types (shapes and dtypes), but they differ: the input carry component {k} has "
@@ -321,7 +322,7 @@ def scan(
             raise TypeError("chainrule.scan: f must return a pair (carry, y).")
         c_leaves, c_tree = tree.flatten(result[0])
         y_leaves, y_tree = tree.flatten(result[1])
-        _check_carry("scan", flat[:n], c_leaves, carry_tree, c_tree)
+        _check_carry("scan", init_leaves, c_leaves, carry_tree, c_tree)
         trees.append(y_tree)
         return [*c_leaves, *y_leaves]
 
