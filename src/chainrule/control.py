@@ -357,16 +357,17 @@ def _scan_jvp(tangents: list[Any], ans: Any, *args: Any, body: Program, n_carry:
         tans[n + n_xs :] = ct_c
         outs, touts = _tangents(body, [*c, *x, *consts], tans, batch)
         ys, sums = slice(n, n + ns), slice(n + ns, None)
-        return [*outs[:n], *(touts[i] for i in carry_f), *outs[ys], *touts[ys], *ct,
-                *outs[sums], *touts[sums]]  # fmt: skip
+        return [*outs[:n], *(touts[i] for i in carry_f), *outs[ys], *touts[ys],
+                *(ct if stacked else ()), *outs[sums], *touts[sums]]  # fmt: skip
 
     ns = len(body.outputs) - n - n_sums
     c, ys, _ = _scan_flat(step, [*args[:n], *carry_t], [*args[n : n + n_xs], *xt], length,
                           reverse, stacked=False, n_sums=2 * n_sums)  # fmt: skip
-    moved = [cnp.moveaxis(y, 0, k) if k else y for y in ys[ns : 2 * ns + nt]]  # tangents
+    end = 2 * ns + (nt if stacked else 0)
+    moved = [cnp.moveaxis(y, 0, k) if k else y for y in ys[ns:end]]  # tangents
     final_t = dict(zip(carry_f, c[n:], strict=True))
     stacked_t = dict(zip(carry_f, moved[ns:], strict=True))
-    return [*(final_t.get(i) for i in range(n)), *moved[:ns], *ys[2 * ns + nt + n_sums :],
+    return [*(final_t.get(i) for i in range(n)), *moved[:ns], *ys[end + n_sums :],
             *(stacked_t.get(i) for i in range(n) if stacked)]  # fmt: skip
 
 
