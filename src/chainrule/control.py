@@ -366,7 +366,7 @@ def _scan_jvp(tangents: list[Any], ans: Any, *args: Any, body: Program, n_carry:
     end = 2 * ns + (nt if stacked else 0)
     moved = [cnp.moveaxis(y, 0, k) if k else y for y in ys[ns:end]]  # tangents
     final_t = dict(zip(carry_f, c[n:], strict=True))
-    stacked_t = dict(zip(carry_f, moved[ns:], strict=True))
+    stacked_t = dict(zip(carry_f, moved[ns:], strict=True)) if stacked else {}
     return [*(final_t.get(i) for i in range(n)), *moved[:ns], *ys[end + n_sums :],
             *(stacked_t.get(i) for i in range(n) if stacked)]  # fmt: skip
 
