@@ -337,7 +337,7 @@ def _scan_jvp(tangents: list[Any], ans: Any, *args: Any, body: Program, n_carry:
     k = len(batch)
     n, n_in = n_carry, len(args)
     floats = _floats(args)
-    carry_t = [zero_tangent(a, batch) if t is None else t
+    carry_t = [_or_zero(t, a, batch)
                for a, t, fl in zip(args[:n], tangents[:n], floats[:n], strict=True) if fl]  # fmt: skip
     x_idx = [i for i in range(n, n + n_xs) if tangents[i] is not None]
     xt = [cnp.moveaxis(tangents[i], k, 0) if k else tangents[i] for i in x_idx]
@@ -432,8 +432,9 @@ def _array(x: Any) -> Any:
     return x if isinstance(x, (Tracer, np.ndarray)) else np.asarray(x)
 
 
-def _or_zero(c: Any, like: Any) -> Any:
-    return zero_tangent(like) if c is None else c
+def _or_zero(c: Any, like: Any, batch: tuple[int, ...] = ()) -> Any:
+    """A (co)tangent of `like`: `c`, or zeros for None."""
+    return zero_tangent(like, batch) if c is None else c
 
 
 def _scan_batch(args: list[Any], dims: list[int | None], body: Program, n_carry: int, n_xs: int,
@@ -533,12 +534,6 @@ def cond(
             f"trees {trees[1]} and {trees[0]}."
         )
     return tree.unflatten(trees[-1], out)
-
-
-def _parts(args: Sequence[Any], n_ops: int, n_false: int) -> list[list[Any]]:
-    """The arguments each branch reads: the operands, then its captured values."""
-    ops = list(args[:n_ops])
-    return [[*ops, *args[n_ops : n_ops + n_false]], [*ops, *args[n_ops + n_false :]]]
 
 
 def _index(n_args: int, n_ops: int, n_false: int) -> list[list[int]]:
@@ -695,7 +690,7 @@ def _while_jvp(tangents: list[Any], ans: Any, *args: Any, cond: Program, body: P
     carry_f = [i for i in range(n) if floats[i]]
     c_consts, b_consts = list(args[n : n + n_cond]), list(args[n + n_cond :])
     b_tans = list(tangents[n + n_cond :])
-    init_t = [_or_zero_b(tangents[i], args[i], batch) for i in carry_f]
+    init_t = [_or_zero(tangents[i], args[i], batch) for i in carry_f]
 
     def step(flat: list[Any]) -> list[Any]:
         c, ct = flat[:n], flat[n:]
@@ -709,10 +704,6 @@ def _while_jvp(tangents: list[Any], ans: Any, *args: Any, cond: Program, body: P
                       "while_loop (forward mode)")  # fmt: skip
     final_t = dict(zip(carry_f, out[n:], strict=True))
     return [final_t.get(i) for i in range(n)]
-
-
-def _or_zero_b(t: Any, like: Any, batch: tuple[int, ...]) -> Any:
-    return zero_tangent(like, batch) if t is None else t
 
 
 def _while_vjp(*_: Any, **__: Any) -> list[Any]:
