@@ -201,9 +201,7 @@ def _tangents(flat: Flat, primals: list[Any], tangents: list[Any],
               batch: tuple[int, ...]) -> tuple[list[Any], list[Any]]:  # fmt: skip
     """Outputs of `flat` and their tangents, zeros where the output is constant."""
     outs, touts = jvp_flat(flat, primals, tangents, batch)
-    return outs, [
-        zero_tangent(o, batch) if t is None else t for o, t in zip(outs, touts, strict=True)
-    ]
+    return outs, [_or_zero(t, o, batch) for o, t in zip(outs, touts, strict=True)]
 
 
 # ---------------------------------------------------------------------------- scan
@@ -387,7 +385,7 @@ def _scan_vjp(g: Sequence[Any], ans: Any, *args: Any, body: Program, n_carry: in
     carry_f = [i for i in wrt if i < n]
     x_f = [i for i in wrt if n <= i < n + n_xs]
     const_f = [i for i in wrt if i >= n + n_xs]
-    g = [zero_tangent(a) if c is None else c for a, c in zip(ans, g, strict=True)]
+    g = [_or_zero(c, a) for a, c in zip(ans, g, strict=True)]
     y_float = _floats(ans[n : n + n_ys])
     ns = n_ys - n_sums
     g_sums = [c if fl else None for c, fl in zip(g[n + ns : n + n_ys], y_float[ns:], strict=True)]
@@ -563,7 +561,7 @@ def _cond_jvp(tangents: list[Any], ans: Any, pred: Any, *args: Any,
 
 def _cond_vjp(g: Sequence[Any], ans: Any, pred: Any, *args: Any,
               branches: tuple[Program, Program], n_ops: int, n_false: int) -> list[Any]:  # fmt: skip
-    g = [zero_tangent(a) if c is None else c for a, c in zip(ans, g, strict=True)]
+    g = [_or_zero(c, a) for a, c in zip(ans, g, strict=True)]
     floats = _floats(args)
     wrt = [i for i in range(len(args)) if floats[i]]
     index = _index(len(args), n_ops, n_false)
