@@ -399,3 +399,29 @@ def test_python_number_carries_take_the_body_dtype() -> None:
         assert float(out) == 3.0 and out.dtype == numpy.float32
     with pytest.raises(TypeError, match="carry input and carry output must have equal types"):
         cr.scan(lambda c, x: (c + x, None), 0, xs)
+
+
+def test_complex_carries_and_operands_are_differentiated() -> None:
+    """A complex carry or operand has a derivative (JAX's convention), never a dropped one."""
+    z, xs = numpy.array([0.3 + 0.2j, -0.1 + 0.5j]), numpy.array([0.5, 1.2, -0.7])
+
+    def f(z: Any) -> Any:
+        return np.sum(np.abs(cr.scan(lambda c, x: (c * x + np.sin(c), None), z, xs)[0]) ** 2)
+
+    def loop(z: Any) -> Any:
+        for x in xs:
+            z = z * x + np.sin(z)
+        return np.sum(np.abs(z) ** 2)
+
+    close(cr.grad(f)(z), cr.grad(loop)(z))
+    close(cr.jit(cr.grad(f))(2 * z), cr.grad(loop)(2 * z))
+    close(cr.jvp(f, (z,), (z,)), cr.jvp(loop, (z,), (z,)))
+
+    def g(z: Any) -> Any:
+        return np.sum(np.abs(cr.cond(np.real(z[0]) > 0, np.sin, lambda a: a * a, z)) ** 2)
+
+    def g_py(z: Any) -> Any:
+        return np.sum(np.abs(np.sin(z) if np.real(z[0]) > 0 else z * z) ** 2)
+
+    for w in (z, -z):
+        close(cr.grad(g)(w), cr.grad(g_py)(w))

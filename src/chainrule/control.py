@@ -186,7 +186,8 @@ def _size(args: Sequence[Any], dims: Sequence[int | None]) -> int:
 
 
 def _floats(values: Sequence[Any]) -> list[bool]:
-    return [is_float(np.dtype(dtype_of(v))) for v in values]
+    """Which values have derivatives: real or complex floating point."""
+    return [is_float(np.dtype(dtype_of(v))) or np.dtype(dtype_of(v)).kind == "c" for v in values]
 
 
 def _batch_shape(tangents: Sequence[Any], values: Sequence[Any]) -> tuple[int, ...]:
