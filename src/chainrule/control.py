@@ -30,7 +30,7 @@ from .core.batching import BatchTracer, batch_flat, defbatch
 from .core.forward import jvp_flat
 from .core.primitive import Primitive, defjvp_joint
 from .core.reverse import vjp_flat
-from .core.staging import Program, StagedTracer, StagingTrace, Var
+from .core.staging import Equation, Program, StagedTracer, StagingTrace, Var
 from .core.trace import (
     Tracer,
     dtype_of,
@@ -95,7 +95,23 @@ def _example(x: Any) -> Any:
 
 
 class _Subprogram(Program):
-    """A body, printed (`make_program`) inside the line that runs it."""
+    """A body: its lines call primitives, so that rules replaying it on tracers differentiate
+    or batch it; on plain arrays (a loop's steps) a twin calls their NumPy implementations
+    directly. Printed (`make_program`) inside the line that runs it."""
+
+    def __init__(self, inputs: list[Var], equations: list[Equation], outputs: list[Any]) -> None:
+        super().__init__(inputs, equations, outputs)
+        direct = [
+            Equation(eq.fn.impl if isinstance(eq.fn, Primitive) else eq.fn, eq.name,
+                     list(eq.args), eq.params, eq.outs, eq.multiple)
+            for eq in self.equations
+        ]  # fmt: skip
+        self._direct = Program(inputs, direct, self.outputs)
+
+    def __call__(self, inputs: Sequence[Any]) -> list[Any]:
+        if any(isinstance(v, Tracer) for v in inputs):
+            return super().__call__(inputs)
+        return self._direct(inputs)
 
     def __repr__(self) -> str:
         return str(self).replace("\n", "\n        ")
