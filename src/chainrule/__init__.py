@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import extend, numpy, tree
 from .check import check_grads, numerical_grad
+from .control import cond, fori_loop, scan, while_loop
 from .core.custom import checkpoint, custom_jvp, custom_vjp, stop_gradient
 from .numpy.rules.indexing import at
 from .transforms import (
@@ -59,6 +60,7 @@ __all__ = [
     "check_derivative",
     "check_grads",
     "checkpoint",
+    "cond",
     "curvature",
     "custom_jvp",
     "custom_vjp",
@@ -69,6 +71,7 @@ __all__ = [
     "explain",
     "expr",
     "extend",
+    "fori_loop",
     "grad",
     "hessian",
     "hvp",
@@ -90,6 +93,7 @@ __all__ = [
     "numerics",
     "numpy",
     "optim",
+    "scan",
     "scipy",
     "stats",
     "stop_gradient",
@@ -99,6 +103,7 @@ __all__ = [
     "value_and_grad",
     "vjp",
     "vmap",
+    "while_loop",
 ]
 
 

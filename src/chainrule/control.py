@@ -1,0 +1,811 @@
+"""Control flow that `jit`, `grad`, `jvp` and `vmap` see through: `cond`, `while_loop`,
+`fori_loop` and `scan`, with JAX's signatures.
+
+With plain values (no transform running) each is the Python statement it stands for. Under a
+transform the branch, condition or loop body is traced once into a `Program` (a *body*): the
+values of outer transforms it reads become extra inputs, so the body is a closed function of
+arrays. The construct is then one primitive whose parameters are its bodies: `jit` records it
+as one line (an RNN written with `scan` is one loop body replayed T times), and its rules are
+themselves control flow over the transformed bodies. The body replays primitives, so the
+rules compose to any order:
+
+- forward mode pushes tangents through the bodies (a scan of pairs value, tangent);
+- reverse mode through `scan` is a backward scan over the carries the forward scan stored
+  (backpropagation through time); through `cond`, the taken branch's; `while_loop` has none;
+- `vmap` maps the bodies; a batched `cond` predicate computes both branches and selects per
+  example; a batched `while_loop` condition runs until every example is done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import numpy as cnp
+from . import tree
+from .core import batching
+from .core.batching import BatchTracer, batch_flat, defbatch
+from .core.forward import jvp_flat
+from .core.primitive import Primitive, defjvp_joint
+from .core.reverse import vjp_flat
+from .core.staging import Equation, Program, StagedTracer, StagingTrace, Var
+from .core.trace import (
+    Tracer,
+    dtype_of,
+    is_float,
+    leaked_error,
+    plain,
+    shape_error,
+    shape_of,
+    zero_tangent,
+)
+
+Flat = Callable[[list[Any]], list[Any]]
+
+# ---------------------------------------------------------------------------- bodies
+
+
+class _BodyTrace(StagingTrace):
+    """The tracing of one body: like `jit`'s, but a value of another trace the body reads (a
+    closed-over tracer) becomes an extra input, and each line calls the primitive itself, so
+    that replaying the body on tracers differentiates or batches it (a line of a function
+    without derivative is the NumPy function, which hands tracers back to chainrule)."""
+
+    __slots__ = ("captured", "lifted")
+
+    def __init__(self, owner: str) -> None:
+        super().__init__(owner)
+        self.captured: list[Any] = []
+        self.lifted: dict[int, Var] = {}
+
+    def refs(self, what: str, args: Sequence[Any]) -> tuple[list[Any], list[Any]]:
+        vals, refs = list(args), list(args)
+        for i, a in enumerate(args):
+            if isinstance(a, StagedTracer) and a._trace is self:
+                vals[i], refs[i] = a.value, a.var
+            elif isinstance(a, Tracer):
+                vals[i] = _example(a)
+                var = self.lifted.get(id(a))
+                if var is None:
+                    var = self.lifted[id(a)] = self.new_var(vals[i])
+                    self.captured.append(a)
+                refs[i] = var
+        return vals, refs
+
+    def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        if self.ended:
+            raise leaked_error(self, prim)
+        vals, refs = self.refs(str(prim.name), args)
+        try:
+            ans = prim.impl(*vals, **params)
+        except ValueError as e:
+            if type(e) is not ValueError:
+                raise
+            raise shape_error(prim, vals, e) from None
+        return self.record(prim, str(prim.name), refs, params, ans, prim.multiple_results)
+
+
+def _example(x: Any) -> Any:
+    """The plain value a body sees for `x`: under `vmap`, the first example."""
+    if isinstance(x, BatchTracer):
+        return np.take(_example(x.value), 0, axis=x.bdim)
+    return _example(x.value) if isinstance(x, Tracer) else x
+
+
+class _Subprogram(Program):
+    """A body: its lines call primitives, so that rules replaying it on tracers differentiate
+    or batch it; on plain arrays (a loop's steps) a twin calls their NumPy implementations
+    directly. Printed (`make_program`) inside the line that runs it."""
+
+    def __init__(self, inputs: list[Var], equations: list[Equation], outputs: list[Any]) -> None:
+        super().__init__(inputs, equations, outputs)
+        direct = [
+            Equation(eq.fn.impl if isinstance(eq.fn, Primitive) else eq.fn, eq.name,
+                     list(eq.args), eq.params, eq.outs, eq.multiple)
+            for eq in self.equations
+        ]  # fmt: skip
+        self._direct = Program(inputs, direct, self.outputs)
+
+    def __call__(self, inputs: Sequence[Any]) -> list[Any]:
+        if any(isinstance(v, Tracer) for v in inputs):
+            return super().__call__(inputs)
+        return self._direct(inputs)
+
+    def __repr__(self) -> str:
+        return str(self).replace("\n", "\n        ")
+
+
+class _Body:
+    """A traced body: its program, the outer values it reads, and example outputs."""
+
+    def __init__(self, fun: Flat, examples: list[Any], owner: str) -> None:
+        trace = _BodyTrace(owner)
+        inputs = [trace.new_input(v) for v in examples]
+        batching._active[0] += 1
+        try:
+            outs, refs = trace.refs(owner, fun(inputs))
+        finally:
+            batching._active[0] -= 1
+            trace.end()
+        self.captured = trace.captured
+        self.outs = outs
+        lifted = [trace.lifted[id(a)] for a in trace.captured]
+        self.program = _Subprogram(trace.inputs + lifted, trace.equations, refs)
+
+
+def _eager(*values: Any) -> bool:
+    """Whether to run plain Python: no value is traced and no `vmap` or `jit` is running."""
+    return not batching.active() and not any(isinstance(v, Tracer) for v in values)
+
+
+def _avals(values: Sequence[Any]) -> list[tuple[tuple[int, ...], Any]]:
+    return [(tuple(shape_of(v)), np.dtype(dtype_of(v))) for v in values]
+
+
+def _describe(aval: tuple[tuple[int, ...], Any]) -> str:
+    shape, dtype = aval
+    return f"{dtype.name}[{','.join(map(str, shape))}]"
+
+
+def _check_carry(what: str, given: Sequence[Any], got: Sequence[Any], tree_in: Any,
+                 tree_out: Any) -> None:  # fmt: skip
+    """JAX's check: a loop's body returns a carry of the type it was given."""
+    if tree_in != tree_out:
+        raise TypeError(
+            f"chainrule.{what}: body function carry input and carry output must have the same "
+            f"pytree structure, but they differ: the input carry is {tree_in} and the output "
+            f"carry is {tree_out}."
+        )
+    for k, (a, b) in enumerate(zip(_avals(given), _avals(got), strict=True)):
+        weak = type(given[k]) in (bool, int, float, complex)  # a Python number takes the
+        if a != b and not (weak and a[0] == b[0] and a[1].kind == b[1].kind):  # dtype given
+            raise TypeError(
+                f"chainrule.{what}: body function carry input and carry output must have equal "
+                f"types (shapes and dtypes), but they differ: the input carry component {k} has "
+                f"type {_describe(a)} but the corresponding output carry component has type "
+                f"{_describe(b)}. Cast the output (`.astype`) or give init the output's type."
+            )
+
+
+def _flat_fun(fun: Callable[..., Any], treedef: Any, trees: list[Any]) -> Flat:
+    """`fun` of the pytree `treedef` as a function of flat lists; records its output tree."""
+
+    def flat(leaves: list[Any]) -> list[Any]:
+        out, out_tree = tree.flatten(fun(*tree.unflatten(treedef, leaves)))
+        trees.append(out_tree)
+        return out
+
+    return flat
+
+
+def _at0(x: Any, d: int | None, size: int) -> Any:
+    """`x` (batched along `d`, or shared) with its batch axis first."""
+    if d is None:
+        return cnp.broadcast_to(cnp.asarray(x)[None], (size, *shape_of(x)))
+    return x if d == 0 else cnp.moveaxis(x, d, 0)
+
+
+def _vmapped(fun: Flat, dims: Sequence[int | None], size: int) -> Flat:
+    """`fun` mapped over the inputs batched along `dims`; every output batched on axis 0."""
+
+    def mapped(flat: list[Any]) -> list[Any]:
+        outs, out_dims = batch_flat(fun, flat, dims, size)
+        return [_at0(o, d, size) for o, d in zip(outs, out_dims, strict=True)]
+
+    return mapped
+
+
+def _size(args: Sequence[Any], dims: Sequence[int | None]) -> int:
+    return next(shape_of(a)[d] for a, d in zip(args, dims, strict=True) if d is not None)
+
+
+def _floats(values: Sequence[Any]) -> list[bool]:
+    """Which values have derivatives: real or complex floating point."""
+    return [is_float(np.dtype(dtype_of(v))) or np.dtype(dtype_of(v)).kind == "c" for v in values]
+
+
+def _batch_shape(tangents: Sequence[Any], values: Sequence[Any]) -> tuple[int, ...]:
+    """The leading batch axes forward mode gives the tangents (``jacfwd``)."""
+    for t, v in zip(tangents, values, strict=True):
+        if t is not None:
+            return tuple(shape_of(t))[: len(shape_of(t)) - len(shape_of(v))]
+    return ()
+
+
+def _tangents(flat: Flat, primals: list[Any], tangents: list[Any],
+              batch: tuple[int, ...]) -> tuple[list[Any], list[Any]]:  # fmt: skip
+    """Outputs of `flat` and their tangents, zeros where the output is constant."""
+    outs, touts = jvp_flat(flat, primals, tangents, batch)
+    return outs, [_or_zero(t, o, batch) for o, t in zip(outs, touts, strict=True)]
+
+
+# ---------------------------------------------------------------------------- scan
+
+
+def _scan_impl(*args: Any, body: Program, n_carry: int, n_xs: int, length: int,
+               reverse: bool, stacked: bool, n_sums: int) -> list[Any]:  # fmt: skip
+    """Run the body `length` times: the final carry, the ys stacked, the last `n_sums` of
+    them summed instead (in place: the reverse rule's sums of cotangents), and if `stacked`
+    the carries each step started from (what the reverse rule needs)."""
+    carry = list(args[:n_carry])
+    xs, consts = args[n_carry : n_carry + n_xs], list(args[n_carry + n_xs :])
+    n_stacked = len(body.outputs) - n_carry - n_sums
+    stacks: list[Any] = []
+    sums: list[Any] = []
+    for t in range(length - 1, -1, -1) if reverse else range(length):
+        out = body([*carry, *(x[t] for x in xs), *consts])
+        rows = [*out[n_carry : n_carry + n_stacked], *(carry if stacked else ())]
+        if not stacks and not sums:
+            stacks = [np.empty((length, *np.shape(v)), np.result_type(v)) for v in rows]
+            sums = [np.array(v, np.result_type(v)) for v in out[n_carry + n_stacked :]]
+        else:
+            sums = [_add_into(a, v) for a, v in zip(sums, out[n_carry + n_stacked :], strict=True)]
+        for s, v in zip(stacks, rows, strict=True):
+            s[t] = v
+        carry = out[:n_carry]
+    if length == 0:  # empty stacks and zero sums, of the types the body was traced with
+        avals = [(v.shape, v.dtype) if isinstance(v, Var) else (np.shape(v), np.result_type(v))
+                 for v in body.outputs[n_carry:]]  # fmt: skip
+        stacks = [np.empty((0, *shape), dtype) for shape, dtype in avals[:n_stacked]]
+        stacks += [np.empty((0, *np.shape(v)), np.result_type(v)) for v in carry if stacked]
+        sums = [np.zeros(shape, dtype) for shape, dtype in avals[n_stacked:]]
+    return [*carry, *stacks[:n_stacked], *sums, *stacks[n_stacked:]]
+
+
+def _add_into(total: np.ndarray, v: Any) -> Any:
+    """``total + v``, into `total` where the sum keeps its shape and dtype."""
+    if np.shape(v) == total.shape and np.result_type(total, v) == total.dtype:
+        total += v
+        return total
+    return total + v
+
+
+scan_p = Primitive(_scan_impl, "scan", multiple_results=True)
+
+
+def _scan_flat(fun: Flat, init: list[Any], xs: list[Any], length: int, reverse: bool,
+               what: str = "scan", stacked: bool = True, n_sums: int = 0,
+               ) -> tuple[list[Any], list[Any], list[Any]]:  # fmt: skip
+    """Scan `fun` (``[*carry, *x] -> [*carry, *y]``): the final carry, the ys stacked (the
+    last `n_sums` summed), and (if `stacked`) the carries each step started from."""
+    n = len(init)
+    if _eager(*init, *xs) and length:
+        carry, ys, carries = list(init), [], []
+        for t in range(length - 1, -1, -1) if reverse else range(length):
+            carries.append(carry)
+            out = fun([*carry, *(x[t] for x in xs)])
+            _check_carry(what, init, out[:n], n, n)
+            carry, y = out[:n], out[n:]
+            ys.append(y)
+        order = slice(None, None, -1) if reverse else slice(None)
+        columns = list(zip(*ys, strict=True))
+        n_stacked = len(columns) - n_sums
+        ys_s = [cnp.stack(c[order]) for c in columns[:n_stacked]]
+        ys_s += [sum(c[1:], c[0]) for c in columns[n_stacked:]]
+        cs = [cnp.stack(c[order]) for c in zip(*carries, strict=True)] if stacked else []
+        return carry, ys_s, cs
+    examples = [_example(v) for v in init]
+    examples += [np.zeros(shape_of(x)[1:], dtype_of(x)) if length == 0 else _example(x)[0]
+                 for x in xs]  # fmt: skip
+    body = _Body(fun, examples, f"the body of {what}")
+    _check_carry(what, examples[:n], body.outs[:n], n, n)
+    out = scan_p(*init, *xs, *body.captured, body=body.program, n_carry=n, n_xs=len(xs),
+                 length=length, reverse=reverse, stacked=stacked, n_sums=n_sums)  # fmt: skip
+    n_ys = len(out) - n - (n if stacked else 0)
+    return list(out[:n]), list(out[n : n + n_ys]), list(out[n + n_ys :])
+
+
+def scan(
+    f: Callable[[Any, Any], tuple[Any, Any]],
+    init: Any,
+    xs: Any = None,
+    length: int | None = None,
+    reverse: bool = False,
+) -> tuple[Any, Any]:
+    """Loop ``carry, y = f(carry, x)`` over the leading axis of `xs`: the final carry and the
+    ys stacked (JAX's `lax.scan`). Differentiable in both modes, jittable (one body replayed),
+    vmappable.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.scan(lambda c, x: (c + x, c * x), 0.0, np.array([1.0, 2.0, 3.0]))
+    (np.float64(6.0), array([0., 2., 9.]))
+    """
+    init_leaves, carry_tree = tree.flatten(init)
+    x_leaves, x_tree = tree.flatten(xs)
+    lengths = {int(shape_of(x)[0]) if shape_of(x) else -1 for x in x_leaves}
+    if -1 in lengths:
+        raise ValueError("chainrule.scan got value with no leading axis to scan over.")
+    if length is not None:
+        lengths.add(int(length))
+    if len(lengths) != 1:
+        raise ValueError(
+            "chainrule.scan got "
+            + ("no xs and no length" if not lengths else f"inconsistent lengths {sorted(lengths)}")
+            + " for the leading axis of xs (and `length`): give xs arrays of one length."
+        )
+    trees: list[Any] = []
+    n = len(init_leaves)
+
+    def step(flat: list[Any]) -> list[Any]:
+        carry = tree.unflatten(carry_tree, flat[:n])
+        x = tree.unflatten(x_tree, flat[n:])
+        result = f(carry, x)
+        if not (isinstance(result, tuple) and len(result) == 2):
+            raise TypeError("chainrule.scan: f must return a pair (carry, y).")
+        c_leaves, c_tree = tree.flatten(result[0])
+        y_leaves, y_tree = tree.flatten(result[1])
+        _check_carry("scan", init_leaves, c_leaves, carry_tree, c_tree)
+        trees.append(y_tree)
+        return [*c_leaves, *y_leaves]
+
+    carry, ys, _ = _scan_flat(step, init_leaves, x_leaves, lengths.pop(), reverse)
+    return tree.unflatten(carry_tree, carry), tree.unflatten(trees[-1], ys)
+
+
+def _scan_jvp(tangents: list[Any], ans: Any, *args: Any, body: Program, n_carry: int, n_xs: int,
+              length: int, reverse: bool, stacked: bool, n_sums: int) -> list[Any]:  # fmt: skip
+    """A scan of (value, tangent) pairs; xs tangents scanned along their axis after the batch."""
+    batch = _batch_shape(tangents, args)
+    k = len(batch)
+    n, n_in = n_carry, len(args)
+    floats = _floats(args)
+    carry_t = [_or_zero(t, a, batch)
+               for a, t, fl in zip(args[:n], tangents[:n], floats[:n], strict=True) if fl]  # fmt: skip
+    x_idx = [i for i in range(n, n + n_xs) if tangents[i] is not None]
+    xt = [cnp.moveaxis(tangents[i], k, 0) if k else tangents[i] for i in x_idx]
+    consts = list(args[n + n_xs :])
+    ct_c = [tangents[i] for i in range(n + n_xs, n_in)]
+    carry_f = [i for i in range(n) if floats[i]]
+    nt = len(carry_f)
+
+    def step(flat: list[Any]) -> list[Any]:
+        c, ct = flat[:n], flat[n : n + nt]
+        x, xtan = flat[n + nt : n + nt + n_xs], flat[n + nt + n_xs :]
+        tans: list[Any] = [None] * n_in
+        for i, t in zip(carry_f, ct, strict=True):
+            tans[i] = t
+        for i, t in zip(x_idx, xtan, strict=True):
+            tans[i] = t
+        tans[n + n_xs :] = ct_c
+        outs, touts = _tangents(body, [*c, *x, *consts], tans, batch)
+        ys, sums = slice(n, n + ns), slice(n + ns, None)
+        return [*outs[:n], *(touts[i] for i in carry_f), *outs[ys], *touts[ys],
+                *(ct if stacked else ()), *outs[sums], *touts[sums]]  # fmt: skip
+
+    ns = len(body.outputs) - n - n_sums
+    c, ys, _ = _scan_flat(step, [*args[:n], *carry_t], [*args[n : n + n_xs], *xt], length,
+                          reverse, stacked=False, n_sums=2 * n_sums)  # fmt: skip
+    end = 2 * ns + (nt if stacked else 0)
+    moved = [cnp.moveaxis(y, 0, k) if k else y for y in ys[ns:end]]  # tangents
+    final_t = dict(zip(carry_f, c[n:], strict=True))
+    stacked_t = dict(zip(carry_f, moved[ns:], strict=True)) if stacked else {}
+    return [*(final_t.get(i) for i in range(n)), *moved[:ns], *ys[end + n_sums :],
+            *(stacked_t.get(i) for i in range(n) if stacked)]  # fmt: skip
+
+
+def _scan_vjp(g: Sequence[Any], ans: Any, *args: Any, body: Program, n_carry: int, n_xs: int,
+              length: int, reverse: bool, stacked: bool, n_sums: int) -> list[Any]:  # fmt: skip
+    """Backpropagation through time: a scan the other way over the stored carries, carrying
+    the carry's cotangent and summing the cotangents of the values the body reads."""
+    n, n_in = n_carry, len(args)
+    consts = list(args[n + n_xs :])
+    if not stacked:  # (a scan of a rule, differentiated again) recompute its carries
+        carries = _scan_flat(lambda flat: body([*flat, *consts]), list(args[:n]),
+                             list(args[n : n + n_xs]), length, reverse, n_sums=n_sums)[2]  # fmt: skip
+        ans, g = [*ans, *carries], [*g, *(None for _ in carries)]
+    n_ys = len(ans) - 2 * n  # stacked, then summed
+    floats = _floats(args)
+    wrt = [i for i in range(n_in) if floats[i]]
+    carry_f = [i for i in wrt if i < n]
+    x_f = [i for i in wrt if n <= i < n + n_xs]
+    const_f = [i for i in wrt if i >= n + n_xs]
+    g = [_or_zero(c, a) for a, c in zip(ans, g, strict=True)]
+    y_float = _floats(ans[n : n + n_ys])
+    ns = n_ys - n_sums
+    g_sums = [c if fl else None for c, fl in zip(g[n + ns : n + n_ys], y_float[ns:], strict=True)]
+    nc = len(carry_f)
+
+    def step(flat: list[Any]) -> list[Any]:
+        ct_c, c, x = flat[:nc], flat[nc : nc + n], flat[nc + n : nc + n + n_xs]
+        ct_y, ct_stacked = flat[nc + n + n_xs : nc + n + n_xs + ns], flat[nc + n + n_xs + ns :]
+        values = [*c, *x, *consts]
+
+        def at(diff: list[Any]) -> list[Any]:
+            full = list(values)
+            for i, v in zip(wrt, diff, strict=True):
+                full[i] = v
+            return body(full)
+
+        _, back = vjp_flat(at, [_array(values[i]) for i in wrt])
+        given = dict(zip(carry_f, ct_c, strict=True))
+        ct_out = [given.get(i) for i in range(n)]
+        ct_out += [y if fl else None for y, fl in zip(ct_y, y_float, strict=True)] + g_sums
+        cts = dict(zip(wrt, back(ct_out), strict=True))
+        new_c = [_or_zero(cts[i], values[i]) + s for i, s in zip(carry_f, ct_stacked, strict=True)]
+        return [*new_c, *(_or_zero(cts[i], values[i]) for i in [*x_f, *const_f])]
+
+    init = [_or_zero(g[i], args[i]) for i in carry_f]
+    xs = [
+        *ans[n + n_ys :],
+        *args[n : n + n_xs],
+        *g[n : n + ns],
+        *(g[n + n_ys + i] for i in carry_f),
+    ]
+    carry, ys, _ = _scan_flat(step, init, xs, length, not reverse, "scan (reverse mode)",
+                              stacked=False, n_sums=len(const_f))  # fmt: skip
+    cts: list[Any] = [None] * n_in
+    for i, c in zip([*carry_f, *x_f, *const_f], [*carry, *ys], strict=True):
+        cts[i] = c
+    return cts
+
+
+def _array(x: Any) -> Any:
+    """A Python number as an array, as the transforms take it."""
+    return x if isinstance(x, (Tracer, np.ndarray)) else np.asarray(x)
+
+
+def _or_zero(c: Any, like: Any, batch: tuple[int, ...] = ()) -> Any:
+    """A (co)tangent of `like`: `c`, or zeros for None."""
+    return zero_tangent(like, batch) if c is None else c
+
+
+def _scan_batch(args: list[Any], dims: list[int | None], body: Program, n_carry: int, n_xs: int,
+                length: int, reverse: bool, stacked: bool, n_sums: int,
+                ) -> tuple[list[Any], tuple[int | None, ...]]:  # fmt: skip
+    """The body mapped: carries batched on axis 0, xs on axis 1 (0 within a step)."""
+    size = _size(args, dims)
+    n = n_carry
+    init = [_at0(a, d, size) for a, d in zip(args[:n], dims[:n], strict=True)]
+    xs = [a if d is None else cnp.moveaxis(a, d, 1)
+          for a, d in zip(args[n : n + n_xs], dims[n : n + n_xs], strict=True)]  # fmt: skip
+    consts = [a if d is None else _at0(a, d, size)
+              for a, d in zip(args[n + n_xs :], dims[n + n_xs :], strict=True)]  # fmt: skip
+    mapped = _vmapped(body, [0] * n + [None if d is None else 0 for d in dims[n:]], size)
+    carry, ys, carries = _scan_flat(lambda flat: mapped([*flat, *consts]), init, xs, length,
+                                    reverse, stacked=stacked, n_sums=n_sums)  # fmt: skip
+    dims_out = (0,) * n + (1,) * (len(ys) - n_sums) + (0,) * n_sums + (1,) * len(carries)
+    return [*carry, *ys, *carries], dims_out
+
+
+defjvp_joint(scan_p, _scan_jvp)
+scan_p.vjp_all = _scan_vjp
+defbatch(scan_p, _scan_batch)
+
+
+# ---------------------------------------------------------------------------- cond
+
+
+def _check_pred(what: str, pred: Any) -> None:
+    """JAX's checks: the predicate is a scalar boolean or number."""
+    dtype = pred.dtype if isinstance(pred, Tracer) else np.asarray(pred).dtype
+    if dtype.kind not in "biuf":
+        raise TypeError(
+            f"chainrule.{what}: pred type must be either boolean or number, got {dtype}."
+        )
+    if shape_of(pred) != ():
+        raise TypeError(
+            f"chainrule.{what}: pred must be a scalar, got an array of shape {shape_of(pred)}. "
+            "For a choice per element use `cnp.where(pred, a, b)`; under `vmap` pass one "
+            "scalar per example."
+        )
+
+
+def _cond_impl(pred: Any, *args: Any, branches: tuple[Program, Program], n_ops: int,
+               n_false: int) -> list[Any]:  # fmt: skip
+    ops = list(args[:n_ops])
+    if pred:
+        return branches[1]([*ops, *args[n_ops + n_false :]])
+    return branches[0]([*ops, *args[n_ops : n_ops + n_false]])
+
+
+cond_p = Primitive(_cond_impl, "cond", multiple_results=True)
+
+
+def _cond_flat(pred: Any, branches: Sequence[Flat], ops: list[Any], what: str = "cond",
+               ) -> list[Any]:  # fmt: skip
+    """``branches[1](ops)`` if `pred` else ``branches[0](ops)``."""
+    if _eager(pred, *ops):
+        return branches[bool(pred)](ops)
+    examples = [_example(o) for o in ops]
+    bodies = [_Body(b, examples, f"a branch of {what}") for b in branches]
+    false, true = (_avals(b.outs) for b in bodies)
+    if false != true:
+        raise TypeError(
+            f"chainrule.{what}: true_fun and false_fun output must have identical types, got "
+            f"{[_describe(a) for a in true]} and {[_describe(a) for a in false]}."
+        )
+    out = cond_p(pred, *ops, *bodies[0].captured, *bodies[1].captured,
+                 branches=(bodies[0].program, bodies[1].program), n_ops=len(ops),
+                 n_false=len(bodies[0].captured))  # fmt: skip
+    return list(out)
+
+
+def cond(
+    pred: Any, true_fun: Callable[..., Any], false_fun: Callable[..., Any], *operands: Any
+) -> Any:
+    """``true_fun(*operands)`` if `pred` else ``false_fun(*operands)`` (JAX's `lax.cond`).
+
+    Under `jit` both branches are traced and the predicate is read on every call; the
+    derivative is the taken branch's; under `vmap` a batched predicate computes both branches
+    and selects per example.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> f = cr.jit(lambda x: cr.cond(x > 0, np.sin, np.cos, x))
+    >>> bool(f(1.0) == np.sin(1.0)), bool(f(-1.0) == np.cos(-1.0))
+    (True, True)
+    """
+    _check_pred("cond", pred)
+    leaves, in_tree = tree.flatten(operands)
+    trees: list[Any] = []
+    fns = [_flat_fun(fun, in_tree, trees) for fun in (false_fun, true_fun)]
+    out = _cond_flat(pred, fns, leaves)
+    if len(trees) == 2 and trees[0] != trees[1]:
+        raise TypeError(
+            "chainrule.cond: true_fun and false_fun output must have identical types, got "
+            f"trees {trees[1]} and {trees[0]}."
+        )
+    return tree.unflatten(trees[-1], out)
+
+
+def _index(n_args: int, n_ops: int, n_false: int) -> list[list[int]]:
+    """Which arguments of the primitive each branch reads, in its order."""
+    ops = list(range(n_ops))
+    return [ops + list(range(n_ops, n_ops + n_false)), ops + list(range(n_ops + n_false, n_args))]
+
+
+def _cond_jvp(tangents: list[Any], ans: Any, pred: Any, *args: Any,
+              branches: tuple[Program, Program], n_ops: int, n_false: int) -> list[Any]:  # fmt: skip
+    batch = _batch_shape(tangents[1:], args)
+    tans = tangents[1:]
+    traced = [i for i, t in enumerate(tans) if t is not None]
+    index = _index(len(args), n_ops, n_false)
+
+    def branch(k: int) -> Flat:
+        def push(flat: list[Any]) -> list[Any]:
+            values, given = flat[: len(args)], dict(zip(traced, flat[len(args) :], strict=True))
+            mine = [values[i] for i in index[k]]
+            return _tangents(branches[k], mine, [given.get(i) for i in index[k]], batch)[1]
+
+        return push
+
+    return _cond_flat(pred, [branch(0), branch(1)], [*args, *(tans[i] for i in traced)],
+                      "cond (forward mode)")  # fmt: skip
+
+
+def _cond_vjp(g: Sequence[Any], ans: Any, pred: Any, *args: Any,
+              branches: tuple[Program, Program], n_ops: int, n_false: int) -> list[Any]:  # fmt: skip
+    g = [_or_zero(c, a) for a, c in zip(ans, g, strict=True)]
+    floats = _floats(args)
+    wrt = [i for i in range(len(args)) if floats[i]]
+    index = _index(len(args), n_ops, n_false)
+
+    def branch(k: int) -> Flat:
+        def pull(flat: list[Any]) -> list[Any]:
+            values, ct = flat[: len(args)], flat[len(args) :]
+            mine = [i for i in index[k] if floats[i]]
+
+            def at(diff: list[Any]) -> list[Any]:
+                full = dict(zip(index[k], (values[i] for i in index[k]), strict=True))
+                full.update(zip(mine, diff, strict=True))
+                return branches[k]([full[i] for i in index[k]])
+
+            _, back = vjp_flat(at, [_array(values[i]) for i in mine])
+            got = dict(zip(mine, back(ct), strict=True))
+            return [_or_zero(got.get(i), values[i]) for i in wrt]
+
+        return pull
+
+    out = _cond_flat(pred, [branch(0), branch(1)], [*args, *g], "cond (reverse mode)")
+    result: list[Any] = [None] * (1 + len(args))
+    for i, c in zip(wrt, out, strict=True):
+        result[1 + i] = c
+    return result
+
+
+def _cond_batch(args: list[Any], dims: list[int | None], branches: tuple[Program, Program],
+                n_ops: int, n_false: int) -> tuple[list[Any], tuple[int, ...]]:  # fmt: skip
+    size = _size(args, dims)
+    pred, pdim, args, dims = args[0], dims[0], args[1:], dims[1:]
+    index = _index(len(args), n_ops, n_false)
+
+    def branch(k: int) -> Flat:
+        mapped = _vmapped(branches[k], [dims[i] for i in index[k]], size)
+        return lambda flat: mapped([flat[i] for i in index[k]])
+
+    if pdim is None:
+        out = _cond_flat(pred, [branch(0), branch(1)], list(args))
+    else:  # both branches, and per example the one its predicate takes
+        p = _at0(pred, pdim, size)
+        false, true = branch(0)(list(args)), branch(1)(list(args))
+        out = [cnp.where(cnp.reshape(p, (size,) + (1,) * (cnp.ndim(t) - 1)), t, f)
+               for f, t in zip(false, true, strict=True)]  # fmt: skip
+    return out, (0,) * len(out)
+
+
+defjvp_joint(cond_p, _cond_jvp)
+cond_p.vjp_all = _cond_vjp
+defbatch(cond_p, _cond_batch)
+
+
+# ---------------------------------------------------------------------------- while_loop
+
+
+def _while_impl(*args: Any, cond: Program, body: Program, n_carry: int, n_cond: int) -> list[Any]:
+    carry = list(args[:n_carry])
+    c_consts, b_consts = list(args[n_carry : n_carry + n_cond]), list(args[n_carry + n_cond :])
+    while cond([*carry, *c_consts])[0]:
+        carry = body([*carry, *b_consts])
+    return carry
+
+
+while_p = Primitive(_while_impl, "while_loop", multiple_results=True)
+
+
+def _while_flat(cond_fun: Flat, body_fun: Flat, init: list[Any], what: str = "while_loop",
+                ) -> list[Any]:  # fmt: skip
+    """Apply `body_fun` to the carry while ``cond_fun(carry)[0]``."""
+    n = len(init)
+    if _eager(*init):
+        carry = list(init)
+        while True:
+            (p,) = cond_fun(carry)
+            _check_pred(what, p)
+            if not plain(p):
+                return carry
+            out = body_fun(carry)
+            _check_carry(what, carry, out, n, len(out))
+            carry = out
+    examples = [_example(v) for v in init]
+    cond = _Body(cond_fun, examples, f"the condition of {what}")
+    _check_pred(what, cond.outs[0])
+    body = _Body(body_fun, examples, f"the body of {what}")
+    _check_carry(what, examples, body.outs, n, len(body.outs))
+    out = while_p(*init, *cond.captured, *body.captured, cond=cond.program, body=body.program,
+                  n_carry=n, n_cond=len(cond.captured))  # fmt: skip
+    return list(out)
+
+
+def while_loop(
+    cond_fun: Callable[[Any], Any], body_fun: Callable[[Any], Any], init_val: Any
+) -> Any:
+    """``val = body_fun(val)`` while ``cond_fun(val)`` (JAX's `lax.while_loop`).
+
+    Under `jit` the condition is read on every call. Forward mode differentiates it; reverse
+    mode cannot (the number of steps is not known ahead): use `scan`, or `fori_loop` with
+    Python int bounds. Under `vmap` a batched condition runs until every example is done.
+
+    >>> import chainrule as cr
+    >>> int(cr.while_loop(lambda i: i < 10, lambda i: i + 3, 0))
+    12
+    """
+    leaves, carry_tree = tree.flatten(init_val)
+    args_tree = tree.structure((init_val,))
+    trees: list[Any] = []
+    body = _flat_fun(body_fun, args_tree, trees)
+
+    def checked(flat: list[Any]) -> list[Any]:
+        out = body(flat)
+        _check_carry("while_loop", flat, out, carry_tree, trees[-1])
+        return out
+
+    pred = _flat_fun(cond_fun, args_tree, [])
+    return tree.unflatten(carry_tree, _while_flat(pred, checked, leaves))
+
+
+def _while_jvp(tangents: list[Any], ans: Any, *args: Any, cond: Program, body: Program,
+               n_carry: int, n_cond: int) -> list[Any]:  # fmt: skip
+    """The loop on (value, tangent) pairs; the condition reads the values."""
+    batch = _batch_shape(tangents, args)
+    n = n_carry
+    floats = _floats(args[:n])
+    carry_f = [i for i in range(n) if floats[i]]
+    c_consts, b_consts = list(args[n : n + n_cond]), list(args[n + n_cond :])
+    b_tans = list(tangents[n + n_cond :])
+    init_t = [_or_zero(tangents[i], args[i], batch) for i in carry_f]
+
+    def step(flat: list[Any]) -> list[Any]:
+        c, ct = flat[:n], flat[n:]
+        tans: list[Any] = [None] * n
+        for i, t in zip(carry_f, ct, strict=True):
+            tans[i] = t
+        outs, touts = _tangents(body, [*c, *b_consts], [*tans, *b_tans], batch)
+        return [*outs, *(touts[i] for i in carry_f)]
+
+    out = _while_flat(lambda flat: cond([*flat[:n], *c_consts]), step, [*args[:n], *init_t],
+                      "while_loop (forward mode)")  # fmt: skip
+    final_t = dict(zip(carry_f, out[n:], strict=True))
+    return [final_t.get(i) for i in range(n)]
+
+
+def _while_vjp(*_: Any, **__: Any) -> list[Any]:
+    raise ValueError(
+        "chainrule.while_loop: Reverse-mode differentiation does not work for while_loop or "
+        "fori_loop with traced bounds (the number of steps is not known ahead). Try using "
+        "scan, or fori_loop with Python int bounds; forward mode (jvp, jacfwd) works."
+    )
+
+
+def _while_batch(args: list[Any], dims: list[int | None], cond: Program, body: Program,
+                 n_carry: int, n_cond: int) -> tuple[list[Any], tuple[int, ...]]:  # fmt: skip
+    """Every carry batched; with a batched condition, the loop runs while any example's
+    holds, and the examples that are done keep their carry."""
+    size = _size(args, dims)
+    n = n_carry
+    init = [_at0(a, d, size) for a, d in zip(args[:n], dims[:n], strict=True)]
+    c_consts, b_consts = list(args[n : n + n_cond]), list(args[n + n_cond :])
+    c_dims = [0] * n + [None if d is None else 0 for d in dims[n : n + n_cond]]
+    b_dims = [0] * n + [None if d is None else 0 for d in dims[n + n_cond :]]
+    c_consts = [
+        c if d is None else _at0(c, d, size)
+        for c, d in zip(c_consts, dims[n : n + n_cond], strict=True)
+    ]
+    b_consts = [
+        c if d is None else _at0(c, d, size)
+        for c, d in zip(b_consts, dims[n + n_cond :], strict=True)
+    ]
+
+    def preds(flat: list[Any]) -> tuple[Any, int | None]:
+        (p,), (d,) = batch_flat(cond, [*flat, *c_consts], c_dims, size)
+        return p, d
+
+    mapped = _vmapped(body, b_dims, size)
+    if preds(init)[1] is None:
+        out = _while_flat(
+            lambda flat: [preds(flat)[0]], lambda flat: mapped([*flat, *b_consts]), init
+        )
+    else:
+
+        def step(flat: list[Any]) -> list[Any]:
+            p = preds(flat)[0]
+            new = mapped([*flat, *b_consts])
+            return [cnp.where(cnp.reshape(p, (size,) + (1,) * (cnp.ndim(v) - 1)), v, c)
+                    for v, c in zip(new, flat, strict=True)]  # fmt: skip
+
+        out = _while_flat(lambda flat: [cnp.any(preds(flat)[0])], step, init)
+    return out, (0,) * n
+
+
+defjvp_joint(while_p, _while_jvp)
+while_p.vjp_all = _while_vjp
+defbatch(while_p, _while_batch)
+
+
+# ---------------------------------------------------------------------------- fori_loop
+
+
+def fori_loop(lower: Any, upper: Any, body_fun: Callable[[Any, Any], Any], init_val: Any) -> Any:
+    """``val = body_fun(i, val)`` for ``i`` in ``range(lower, upper)`` (JAX's `lax.fori_loop`).
+
+    With Python int bounds it is a `scan` (reverse mode works); with traced bounds, a
+    `while_loop` (forward mode only).
+
+    >>> import chainrule as cr
+    >>> int(cr.fori_loop(0, 5, lambda i, total: total + i, 0))
+    10
+    """
+    static = not isinstance(lower, Tracer) and not isinstance(upper, Tracer)
+    for b in (lower, upper):
+        if np.dtype(dtype_of(b)).kind not in "iu" or shape_of(b) != ():
+            raise TypeError(
+                "chainrule.fori_loop: lower and upper must be integer scalars, got "
+                f"{dtype_of(b)}{list(shape_of(b))}."
+            )
+    if static:
+        leaves = tree.leaves(init_val)
+        if _eager(*leaves):
+            val = init_val
+            for i in range(int(lower), int(upper)):
+                val = body_fun(i, val)
+            return val
+        indices = np.arange(int(lower), max(int(lower), int(upper)))
+        return scan(lambda val, i: (body_fun(i, val), None), init_val, indices)[0]
+    _, val = while_loop(
+        lambda c: c[0] < upper,
+        lambda c: (c[0] + 1, body_fun(c[0], c[1])),
+        (cnp.asarray(lower), init_val),
+    )
+    return val

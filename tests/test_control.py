@@ -1,0 +1,427 @@
+"""Control flow (`cond`, `while_loop`, `fori_loop`, `scan`): values and derivatives against
+Python loops and central differences, eager, under `jit` (replayed on inputs other than the
+tracing ones, chosen so that branches and trip counts change), under `vmap`, and JAX's errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy
+import pytest
+
+import chainrule as cr
+import chainrule.numpy as np
+
+rng = numpy.random.default_rng(14)
+W = rng.standard_normal((4, 4)) * 0.5
+U = rng.standard_normal((4, 3))
+XS = rng.standard_normal((6, 3))
+H0 = rng.standard_normal(4)
+
+
+def close(a: Any, b: Any, rtol: float = 1e-10, atol: float = 1e-12) -> None:
+    """Same up to rounding: the loop and the construct do the same operations, in an order
+    that can differ by a few ulps through the sum of cotangents. A list: one per example."""
+    if isinstance(b, list):
+        b = numpy.array(b)
+    for x, y in zip(cr.tree.leaves(a), cr.tree.leaves(b), strict=True):
+        numpy.testing.assert_allclose(numpy.asarray(x), numpy.asarray(y), rtol=rtol, atol=atol)
+
+
+def central(f: Any, x: numpy.ndarray, eps: float = 1e-6) -> numpy.ndarray:
+    """The gradient of a scalar `f` by central differences (error O(eps^2))."""
+    g = numpy.zeros_like(x)
+    for i in numpy.ndindex(x.shape):
+        e = numpy.zeros_like(x)
+        e[i] = eps
+        g[i] = (float(f(x + e)) - float(f(x - e))) / (2 * eps)
+    return g
+
+
+# ---------------------------------------------------------------------------- scan
+
+
+def rnn(w: Any, u: Any, h0: Any, xs: Any) -> Any:
+    def step(h: Any, x: Any) -> tuple[Any, Any]:
+        new = np.tanh(w @ h + u @ x)
+        return new, {"sum": np.sum(new), "old": h * 2.0}
+
+    h, ys = cr.scan(step, h0, xs)
+    return np.sum(h**2) + np.sum(ys["sum"]) + np.sum(ys["old"] ** 2)
+
+
+def rnn_loop(w: Any, u: Any, h0: Any, xs: Any) -> Any:
+    h, total = h0, 0.0
+    for x in xs:
+        total = total + np.sum((h * 2.0) ** 2)
+        h = np.tanh(w @ h + u @ x)
+        total = total + np.sum(h)
+    return np.sum(h**2) + total
+
+
+ARGS = (W, U, H0, XS)
+NEW = (rng.standard_normal((4, 4)), rng.standard_normal((4, 3)), rng.standard_normal(4),
+       rng.standard_normal((6, 3)))  # fmt: skip
+
+
+def test_scan_matches_a_python_loop_and_jax_layout() -> None:
+    carry, ys = cr.scan(lambda c, x: (c + x, (c * x, -x)), 0.0, np.array([1.0, 2.0, 3.0]))
+    assert float(carry) == 6.0
+    numpy.testing.assert_array_equal(ys[0], [0.0, 2.0, 9.0])
+    numpy.testing.assert_array_equal(ys[1], [-1.0, -2.0, -3.0])
+    rev = cr.scan(lambda c, x: (c * 10 + x, c), 0.0, np.array([1.0, 2.0, 3.0]), reverse=True)
+    assert float(rev[0]) == 321.0
+    numpy.testing.assert_array_equal(rev[1], [32.0, 3.0, 0.0])  # ys at the xs' positions
+    c, ys = cr.scan(lambda c, _: (c + 1, c), 0, None, length=4)
+    assert int(c) == 4 and ys.tolist() == [0, 1, 2, 3]
+    close(rnn(*ARGS), rnn_loop(*ARGS))
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_scan_reverse_under_jit_replays_new_inputs(reverse: bool) -> None:
+    def f(c: Any, xs: Any) -> Any:
+        return cr.scan(lambda c, x: (np.sin(c) * x + c, c * x), c, xs, reverse=reverse)
+
+    def loop(c: Any, xs: Any) -> Any:
+        ys = []
+        for x in xs[::-1] if reverse else xs:
+            ys.append(c * x)
+            c = np.sin(c) * x + c
+        return c, np.stack(ys[::-1] if reverse else ys)
+
+    jf = cr.jit(f)
+    jf(H0, XS[:, :1] * numpy.ones(4))
+    close(jf(NEW[2], NEW[3][:, :1] * numpy.ones(4)), loop(NEW[2], NEW[3][:, :1] * numpy.ones(4)))
+
+
+@pytest.mark.parametrize("argnums", [0, 1, 2, 3, (0, 1, 2, 3)])
+def test_scan_grad_is_backprop_through_time(argnums: Any) -> None:
+    close(cr.grad(rnn, argnums)(*ARGS), cr.grad(rnn_loop, argnums)(*ARGS))
+    jitted = cr.jit(cr.grad(rnn, argnums))
+    jitted(*ARGS)
+    close(jitted(*NEW), cr.grad(rnn_loop, argnums)(*NEW))
+    numeric = central(lambda h: rnn(W, U, h, XS), H0)
+    numpy.testing.assert_allclose(cr.grad(rnn, 2)(*ARGS), numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_scan_under_jit_is_one_line_per_pass() -> None:
+    """The RNN compiles to one forward and one backward scan, not T unrolled steps."""
+    program = cr.make_program(cr.grad(rnn, (0, 1)))(*ARGS)
+    names = [eq.name for eq in program.equations]
+    assert names.count("scan") == 2
+    assert len(names) < 20
+    text = str(program)  # the bodies print inside their lines, as JAX's jaxprs do
+    assert text.count("{ lambda") == 3 and "tanh" in text and "object at" not in text
+
+
+def test_scan_forward_mode_and_second_order() -> None:
+    t = rng.standard_normal((4, 4))
+    close(cr.jvp(lambda w: rnn(w, U, H0, XS), (W,), (t,)),
+          cr.jvp(lambda w: rnn_loop(w, U, H0, XS), (W,), (t,)))  # fmt: skip
+    close(cr.jacfwd(lambda h: rnn(W, U, h, XS))(H0), cr.grad(rnn_loop, 2)(*ARGS))
+    close(cr.hessian(lambda h: rnn(W, U, h, XS))(H0),
+          cr.hessian(lambda h: rnn_loop(W, U, h, XS))(H0), rtol=1e-9, atol=1e-11)  # fmt: skip
+    rev2 = cr.jacrev(cr.grad(lambda h: rnn(W, U, h, XS)))(H0)
+    close(rev2, cr.hessian(lambda h: rnn_loop(W, U, h, XS))(H0), rtol=1e-9, atol=1e-11)
+    hess = cr.jit(cr.hessian(lambda h, w: rnn(w, U, h, XS)))
+    hess(H0, W)
+    close(hess(NEW[2], NEW[0]), cr.hessian(lambda h: rnn_loop(NEW[0], U, h, XS))(NEW[2]),
+          rtol=1e-9, atol=1e-11)  # fmt: skip
+
+
+def test_scan_under_vmap() -> None:
+    hs = rng.standard_normal((5, 4))
+    xss = rng.standard_normal((5, 6, 3))
+    close(cr.vmap(lambda h, xs: rnn(W, U, h, xs))(hs, xss),
+          [rnn_loop(W, U, h, xs) for h, xs in zip(hs, xss, strict=True)])  # fmt: skip
+    ws = rng.standard_normal((5, 4, 4))  # a closed-over batch, with shared xs
+    close(cr.vmap(lambda w: rnn(w, U, H0, XS))(ws), [rnn_loop(w, U, H0, XS) for w in ws])
+    close(cr.vmap(cr.grad(rnn))(ws, numpy.broadcast_to(U, (5, 4, 3)), hs, xss),
+          [cr.grad(rnn_loop)(w, U, h, xs) for w, h, xs in zip(ws, hs, xss, strict=True)])  # fmt: skip
+    jv = cr.jit(cr.vmap(lambda h, xs: rnn(W, U, h, xs)))
+    jv(hs, xss)
+    close(jv(-hs, xss[::-1]), [rnn_loop(W, U, -h, xs) for h, xs in zip(hs, xss[::-1], strict=True)])
+
+
+def test_scan_masks_are_recomputed_under_jit() -> None:
+    """A ReLU inside the body: its mask is a line of the body, not a frozen constant."""
+
+    def f(c: Any, xs: Any) -> Any:
+        return np.sum(cr.scan(lambda c, x: (np.maximum(c * x, 0.0) + 0.1 * c, None), c, xs)[0])
+
+    def loop(c: Any, xs: Any) -> Any:
+        for x in xs:
+            c = np.maximum(c * x, 0.0) + 0.1 * c
+        return np.sum(c)
+
+    g = cr.jit(cr.grad(f))
+    g(numpy.ones(3), numpy.ones((4, 3)))
+    c, xs = numpy.array([1.0, -2.0, 3.0]), rng.standard_normal((4, 3))
+    close(g(c, xs), cr.grad(loop)(c, xs))
+
+
+def test_scan_body_comparisons_are_recomputed_under_transforms() -> None:
+    """A comparison (a function without derivative) in the body: a line of the body, replayed
+    with the body under grad and vmap, never frozen at its tracing value."""
+
+    def f(c: Any, xs: Any) -> Any:
+        step = lambda c, x: (np.where(c * x > 0, c * x, 0.5 * c), None)
+        return np.sum(cr.scan(step, c, xs)[0] ** 2)
+
+    def loop(c: Any, xs: Any) -> Any:
+        for x in xs:
+            c = np.where(c * x > 0, c * x, 0.5 * c)
+        return np.sum(c**2)
+
+    g = cr.jit(cr.grad(f))
+    g(numpy.ones(3), numpy.ones((4, 3)))
+    c, xs = numpy.array([1.0, -2.0, 3.0]), rng.standard_normal((4, 3))
+    close(g(c, xs), cr.grad(loop)(c, xs))
+    cs = rng.standard_normal((5, 3))
+    close(cr.vmap(cr.grad(f), in_axes=(0, None))(cs, xs), [cr.grad(loop)(c, xs) for c in cs])
+    close(cr.jacfwd(f)(c, xs), cr.grad(loop)(c, xs))
+
+
+def test_scan_float32_and_integer_carries() -> None:
+    x32 = numpy.ones(3, numpy.float32)
+    c, ys = cr.jit(lambda c: cr.scan(lambda c, _: (c * 2, c), c, None, length=3))(x32)
+    assert c.dtype == numpy.float32 and ys.dtype == numpy.float32
+    g = cr.grad(lambda h: np.sum(cr.scan(lambda c, i: ((c[0] + 1, c[1] * 2.0), i), (0, h),
+                                         numpy.arange(3))[0][1]))(2.0)  # fmt: skip
+    assert float(g) == 8.0
+
+
+def test_scan_errors() -> None:
+    with pytest.raises(TypeError, match="carry input and carry output must have equal types"):
+        cr.scan(lambda c, x: (c.astype(np.float32), x), numpy.ones(2), XS)
+    with pytest.raises(TypeError, match="carry input and carry output must have equal types"):
+        cr.jit(lambda h: cr.scan(lambda c, x: (c[:2], x), h, XS))(H0)
+    with pytest.raises(TypeError, match="same pytree structure"):
+        cr.scan(lambda c, x: ((c, c), x), numpy.ones(2), XS)
+    with pytest.raises(ValueError, match="inconsistent lengths"):
+        cr.scan(lambda c, x: (c, x), 0.0, (XS, XS[:2]))
+    with pytest.raises(ValueError, match="no xs and no length"):
+        cr.scan(lambda c, x: (c, x), 0.0)
+
+
+# ---------------------------------------------------------------------------- cond
+
+
+def branchy(x: Any) -> Any:
+    return cr.cond(np.sum(x) > 0, lambda a, b: np.sin(a) * b, lambda a, b: a**2 - b, x, 3.0)
+
+
+def branchy_py(x: Any) -> Any:
+    return np.sin(x) * 3.0 if np.sum(x) > 0 else x**2 - 3.0
+
+
+POS, NEG = numpy.array([0.3, 0.4]), numpy.array([-0.3, -0.4])
+
+
+def test_cond_values_and_derivatives_of_the_taken_branch() -> None:
+    for x in (POS, NEG):
+        close(branchy(x), branchy_py(x))
+        close(cr.jacrev(branchy)(x), cr.jacrev(branchy_py)(x))
+        close(cr.jacfwd(branchy)(x), cr.jacfwd(branchy_py)(x))
+        close(cr.hessian(lambda x: np.sum(branchy(x)))(x),
+              cr.hessian(lambda x: np.sum(branchy_py(x)))(x))  # fmt: skip
+        numeric = central(lambda x: float(np.sum(branchy(x))), x)
+        numpy.testing.assert_allclose(cr.grad(lambda x: np.sum(branchy(x)))(x), numeric, rtol=1e-6)
+
+
+def test_cond_under_jit_reads_the_predicate_each_call() -> None:
+    for first, then in ((POS, NEG), (NEG, POS)):
+        f, g = cr.jit(branchy), cr.jit(cr.jacrev(branchy))
+        f(first), g(first)
+        close(f(then), branchy_py(then))
+        close(g(then), cr.jacrev(branchy_py)(then))
+    program = cr.make_program(branchy)(POS)
+    assert [eq.name for eq in program.equations][-1] == "cond"
+    assert not any(eq.name in ("sin", "power") for eq in program.equations)  # inside the branches
+
+
+def test_cond_under_vmap_selects_per_example() -> None:
+    xs = numpy.array([[0.3, 0.4], [-0.3, -0.4], [1.0, 2.0]])
+    close(cr.vmap(branchy)(xs), [branchy_py(x) for x in xs])
+    close(cr.vmap(cr.jacrev(branchy))(xs), [cr.jacrev(branchy_py)(x) for x in xs])
+    shared = cr.vmap(lambda x, p: cr.cond(p, np.sin, np.cos, x), in_axes=(0, None))
+    close(shared(xs, True), numpy.sin(xs))
+    jv = cr.jit(cr.vmap(branchy))
+    jv(xs)
+    close(jv(-xs), [branchy_py(-x) for x in xs])
+
+
+def test_cond_errors() -> None:
+    with pytest.raises(TypeError, match="pred must be a scalar"):
+        cr.cond(np.array([True, False]), np.sin, np.cos, 1.0)
+    with pytest.raises(TypeError, match="pred type must be either boolean or number"):
+        cr.cond("yes", np.sin, np.cos, 1.0)
+    with pytest.raises(TypeError, match="must have identical types"):
+        cr.jit(lambda x: cr.cond(x > 0, lambda x: x, lambda x: x.astype(np.float32), x))(1.0)
+    with pytest.raises(TypeError, match="must have identical types"):
+        cr.jit(lambda x: cr.cond(x > 0, lambda x: (x, x), lambda x: x, x))(1.0)
+
+
+# ---------------------------------------------------------------------------- while_loop
+
+
+def shrink(x: Any) -> Any:
+    return cr.while_loop(lambda c: np.sum(c**2) > 0.01, lambda c: c * 0.5 + 0.01 * np.sin(c), x)
+
+
+def shrink_py(x: Any) -> Any:
+    while np.sum(x**2) > 0.01:
+        x = x * 0.5 + 0.01 * np.sin(x)
+    return x
+
+
+def test_while_loop_reads_the_condition_on_each_replay() -> None:
+    assert int(cr.while_loop(lambda i: i < 10, lambda i: i + 3, 0)) == 12
+    f = cr.jit(shrink)
+    f(numpy.array([1.0, 2.0]))  # 5 steps
+    for x in (numpy.array([0.05, -3.0]), numpy.array([0.01, 0.0]), numpy.array([40.0, 1.0])):
+        close(f(x), shrink_py(x))
+
+
+def test_while_loop_forward_mode_and_reverse_error() -> None:
+    x = numpy.array([1.0, 2.0])
+    close(cr.jacfwd(shrink)(x), cr.jacfwd(shrink_py)(x))
+    g = cr.jit(cr.jacfwd(shrink))
+    g(x)
+    close(g(numpy.array([0.05, -3.0])), cr.jacfwd(shrink_py)(numpy.array([0.05, -3.0])))
+    with pytest.raises(
+        ValueError, match="Reverse-mode differentiation does not work for while_loop"
+    ):
+        cr.grad(lambda x: np.sum(shrink(x)))(x)
+
+
+def test_while_loop_under_vmap_freezes_finished_examples() -> None:
+    xs = numpy.array([[1.0, 2.0], [0.05, -3.0], [0.01, 0.0]])
+    close(cr.vmap(shrink)(xs), [shrink_py(x) for x in xs])
+    jv = cr.jit(cr.vmap(shrink))
+    jv(xs)
+    close(jv(xs[::-1] * 3), [shrink_py(x * 3) for x in xs[::-1]])
+    bounds = cr.vmap(lambda n: cr.while_loop(lambda c: c[0] < n, lambda c: (c[0] + 1, c[1] * 2.0),
+                                             (0, 1.0))[1])  # fmt: skip
+    close(bounds(numpy.array([0, 3, 5])), [1.0, 8.0, 32.0])
+
+
+def test_while_loop_errors() -> None:
+    with pytest.raises(TypeError, match="pred must be a scalar"):
+        cr.while_loop(lambda c: c > 0, lambda c: c - 1, numpy.ones(2))
+    with pytest.raises(TypeError, match="carry input and carry output must have equal types"):
+        cr.while_loop(lambda c: c < 3, lambda c: c + 1.5, 0)
+    with pytest.raises(TypeError, match="carry input and carry output must have equal types"):
+        cr.jit(lambda x: cr.while_loop(lambda c: np.sum(c) < 3, lambda c: c[:1] + 1, x))(
+            numpy.ones(2)
+        )
+
+
+# ---------------------------------------------------------------------------- fori_loop
+
+
+def power_loop(x: Any) -> Any:
+    return cr.fori_loop(0, 4, lambda i, c: np.sin(c) * i + c, x)
+
+
+def power_loop_py(x: Any) -> Any:
+    for i in range(4):
+        x = np.sin(x) * i + x
+    return x
+
+
+def test_fori_loop_static_bounds_is_a_differentiable_scan() -> None:
+    x, y = numpy.array([0.3, -1.2]), numpy.array([2.0, 0.1])
+    close(power_loop(x), power_loop_py(x))
+    g = cr.jit(cr.jacrev(power_loop))
+    g(x)
+    close(g(y), cr.jacrev(power_loop_py)(y))
+    assert [eq.name for eq in cr.make_program(power_loop)(x).equations] == ["scan"]
+    assert int(cr.fori_loop(0, 5, lambda i, total: total + i, 0)) == 10
+
+
+def test_fori_loop_traced_bounds_is_a_while_loop() -> None:
+    f = cr.jit(lambda x, n: cr.fori_loop(0, n, lambda i, c: c * 1.5, x))
+    x = numpy.array([1.0, 2.0])
+    close(f(x, 3), x * 1.5**3)
+    close(f(x, 5), x * 1.5**5)  # same signature: replayed, the bound read again
+    close(cr.jacfwd(lambda x: f(x, 2))(x), numpy.eye(2) * 2.25)
+    with pytest.raises(TypeError, match="lower and upper must be integer scalars"):
+        cr.fori_loop(0, 2.5, lambda i, c: c, 1.0)
+
+
+# ---------------------------------------------------------------------------- composition
+
+
+def nested(c: Any, xs: Any) -> Any:
+    def outer(c: Any, x: Any) -> tuple[Any, Any]:
+        inner, _ = cr.scan(lambda d, y: (np.sin(d) * y + d, None), c, x.reshape(3, 2))
+        c2 = cr.cond(np.sum(inner) > 0, lambda a: a * 2.0, lambda a: -a, inner)
+        return c2, np.sum(c2)
+
+    c, ys = cr.scan(outer, c, xs)
+    return np.sum(c**2) + np.sum(ys)
+
+
+def nested_py(c: Any, xs: Any) -> Any:
+    total = 0.0
+    for x in xs:
+        for y in x.reshape(3, 2):
+            c = np.sin(c) * y + c
+        c = c * 2.0 if np.sum(c) > 0 else -c
+        total = total + np.sum(c)
+    return np.sum(c**2) + total
+
+
+def test_nested_scan_and_cond_under_every_transform() -> None:
+    c, xs = rng.standard_normal(2), rng.standard_normal((4, 6))
+    c2, xs2 = rng.standard_normal(2), rng.standard_normal((4, 6))
+    close(nested(c, xs), nested_py(c, xs))
+    g = cr.jit(cr.grad(nested, (0, 1)))
+    g(c, xs)
+    close(g(c2, xs2), cr.grad(nested_py, (0, 1))(c2, xs2))
+    close(cr.grad(cr.jit(nested))(c2, xs2), cr.grad(nested_py)(c2, xs2))
+    close(cr.hessian(nested)(c, xs), cr.hessian(nested_py)(c, xs), rtol=1e-9, atol=1e-11)
+    cs = rng.standard_normal((3, 2))
+    close(cr.vmap(cr.grad(nested), (0, None))(cs, xs), [cr.grad(nested_py)(c, xs) for c in cs])
+    t = rng.standard_normal(2)
+    close(cr.jvp(cr.jit(lambda c: nested(c, xs)), (c2,), (t,)),
+          cr.jvp(lambda c: nested_py(c, xs), (c2,), (t,)))  # fmt: skip
+
+
+def test_python_number_carries_take_the_body_dtype() -> None:
+    """As JAX's weak types: a Python float carry meets a float32 body (an int does not)."""
+    xs = numpy.ones(3, numpy.float32)
+    for f in (lambda xs: cr.scan(lambda c, x: (c + x, None), 0.0, xs)[0], cr.jit(
+            lambda xs: cr.scan(lambda c, x: (c + x, None), 0.0, xs)[0])):  # fmt: skip
+        out = f(xs)
+        assert float(out) == 3.0 and out.dtype == numpy.float32
+    with pytest.raises(TypeError, match="carry input and carry output must have equal types"):
+        cr.scan(lambda c, x: (c + x, None), 0, xs)
+
+
+def test_complex_carries_and_operands_are_differentiated() -> None:
+    """A complex carry or operand has a derivative (JAX's convention), never a dropped one."""
+    z, xs = numpy.array([0.3 + 0.2j, -0.1 + 0.5j]), numpy.array([0.5, 1.2, -0.7])
+
+    def f(z: Any) -> Any:
+        return np.sum(np.abs(cr.scan(lambda c, x: (c * x + np.sin(c), None), z, xs)[0]) ** 2)
+
+    def loop(z: Any) -> Any:
+        for x in xs:
+            z = z * x + np.sin(z)
+        return np.sum(np.abs(z) ** 2)
+
+    close(cr.grad(f)(z), cr.grad(loop)(z))
+    close(cr.jit(cr.grad(f))(2 * z), cr.grad(loop)(2 * z))
+    close(cr.jvp(f, (z,), (z,)), cr.jvp(loop, (z,), (z,)))
+
+    def g(z: Any) -> Any:
+        return np.sum(np.abs(cr.cond(np.real(z[0]) > 0, np.sin, lambda a: a * a, z)) ** 2)
+
+    def g_py(z: Any) -> Any:
+        return np.sum(np.abs(np.sin(z) if np.real(z[0]) > 0 else z * z) ** 2)
+
+    for w in (z, -z):
+        close(cr.grad(g)(w), cr.grad(g_py)(w))
