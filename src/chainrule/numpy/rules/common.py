@@ -122,7 +122,9 @@ def select(g: Any, factor: Any) -> Any:
         or (isinstance(factor, StagedTracer) and factor._trace is staged)
     ):
         vals, refs = staged.refs("select", [g, factor])
-        return staged.record(_select_plain, "select", refs, {}, _select_plain(*vals), False)
+        # (the line runs `select` itself, so that a body replayed on tracers, as the
+        # control-flow primitives replay theirs, takes the traced path)
+        return staged.record(select, "select", refs, {}, _select_plain(*vals), False)
     if isinstance(g, Tracer):
         chosen = factor if factor.dtype == bool else factor != 0
         return cnp.where(chosen, g if factor.dtype == bool else g * factor, 0.0)
