@@ -361,3 +361,21 @@ def test_matrix_vector_cotangent_is_an_outer_product(matmul_calls: list) -> None
     assert len(matmul_calls) == 1 and matmul_calls[0][1] == (5, 4)  # g W
     numpy.testing.assert_allclose(gwt, numpy.outer(h, g), rtol=1e-15)
     numpy.testing.assert_allclose(gh, g @ w, rtol=1e-14)
+
+
+def test_the_tape_keeps_the_operands_not_the_product() -> None:
+    import weakref
+
+    kept = []
+
+    def f(w, x):
+        y = w @ x
+        kept.append(weakref.ref(y.value))
+        return np.sum(np.exp(y))
+
+    w, x = r(3, 4), r(4)
+    _, pullback = cr.vjp(f, w, x)
+    assert kept[0]() is None  # matmul's rules read w and x only; exp keeps its result
+    gw, gx = pullback(1.0)
+    numpy.testing.assert_allclose(gx, w.T @ numpy.exp(w @ x), rtol=1e-14)
+    numpy.testing.assert_allclose(gw, numpy.outer(numpy.exp(w @ x), x), rtol=1e-14)

@@ -46,7 +46,7 @@ import numpy as np
 
 from chainrule import numpy as cnp
 from chainrule.core.batching import defbatch
-from chainrule.core.primitive import defjvp, defjvp_joint, defvjp, primitive
+from chainrule.core.primitive import defjvp, defjvp_joint, defsaves, defvjp, primitive
 from chainrule.core.trace import Tracer, dtype_of
 
 from .common import (
@@ -241,6 +241,7 @@ def _matmul_batch(args: list[Any], dims: list[Any], **params: Any) -> tuple[Any,
 
 
 defvjp(matmul, _matmul_vjp_a, _matmul_vjp_b)
+defsaves(matmul, 0, 1)  # the operands, not the product
 defjvp_joint(matmul, _matmul_jvp)
 defbatch(matmul, _matmul_batch)
 
