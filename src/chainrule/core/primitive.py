@@ -169,6 +169,15 @@ def defsaves(prim: Primitive, *saves: int | str) -> None:
     is recorded (``tanh``'s rule reads only ``ans``, ``add``'s nothing), so that the forward
     pass holds less memory. A value not declared is replaced by a stand-in that keeps its
     shape and dtype and raises if a rule reads its entries. Undeclared primitives keep all.
+
+    >>> import numpy
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cube = primitive(lambda x: x**3, "cube")
+    >>> defvjp(cube, lambda g, ans, x: g * 3.0 * x * x)
+    >>> defsaves(cube, 0)  # the rule reads x, not ans: grad's tape drops x**3
+    >>> cr.grad(lambda x: np.sum(cube(x)))(numpy.array([1.0, 2.0]))
+    array([ 3., 12.])
     """
     prim.saves = saves
 
