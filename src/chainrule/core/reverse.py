@@ -55,6 +55,11 @@ class Node:
 
 _NO_PARAMS: dict[str, Any] = {}
 
+# A result smaller than this keeps its node's values: every array a node could let go is
+# at most the size of its result (an elementwise function's arguments, a product's result),
+# and below it the saving is no more than the bookkeeping.
+LEAN_BYTES = 1 << 16
+
 
 class Released:
     """Stands on the tape for an array that the node's rules do not read (`Primitive.saves`).
@@ -161,7 +166,7 @@ class ReverseTrace(Trace):
             if real:
                 prim = prim.onto_real(real)
         saves = prim.saves
-        if saves is not None and self.lean:
+        if saves is not None and self.lean and getattr(ans, "nbytes", 0) >= LEAN_BYTES:
             kept, saved = _residuals(prim, saves, vals, ans)
             node = Node(prim, kept, params, saved, parents)
         else:
@@ -217,7 +222,7 @@ class ReverseTrace(Trace):
                 c = rule(g, node.ans, *node.args, **node.params)
                 if index is None and c is not None:  # the common case, inlined
                     if parent.ct is None:
-                        parent.ct, parent.own = c, False
+                        parent.ct = c  # (`own` is False whenever `ct` is None)
                     else:
                         accumulate(parent, c)
                 else:
@@ -251,7 +256,7 @@ def add_cotangent(node: Node, index: int | None, c: Any) -> None:
         return
     if index is None:
         if node.ct is None:
-            node.ct, node.own = c, False
+            node.ct = c
         else:
             accumulate(node, c)
         return
