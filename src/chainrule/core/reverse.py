@@ -192,7 +192,9 @@ class ReverseTrace(Trace):
             g = node.ct
             if g is None:
                 continue
-            node.ct, node.own = None, False
+            node.ct = None
+            if node.own:
+                node.own = False
             prim = node.prim
             assert prim is not None
             if observer is not None:
@@ -223,8 +225,11 @@ class ReverseTrace(Trace):
                 if index is None and c is not None:  # the common case, inlined
                     if parent.ct is None:
                         parent.ct = c  # (`own` is False whenever `ct` is None)
-                    else:
+                    elif parent.own:
                         accumulate(parent, c)
+                    else:  # a first sum: a new buffer, the sweep's own
+                        parent.ct = total = parent.ct + c
+                        parent.own = type(total) is np.ndarray
                 else:
                     add_cotangent(parent, index, c)
                 if observer is not None and c is not None:
