@@ -100,9 +100,9 @@ class Released:
     def _error(self) -> RuntimeError:
         return RuntimeError(
             f"chainrule: a reverse rule of {self.prim.name} read a value that its residual "
-            f"declaration (saves = {self.prim.saves}) says it does not need. This is a bug in "
-            "chainrule's rule table; please report it (differentiate through "
-            "`chainrule.explain` meanwhile, which keeps every value)."
+            f"declaration (saves = {self.prim.saves}) says it does not need: a bug in that "
+            'declaration (`defsaves`). Declare every argument the rules read (and "ans" '
+            "if they read the result), or leave the primitive undeclared to keep everything."
         )
 
 
