@@ -62,6 +62,8 @@ class Primitive:
         # The batching rule of `vmap`, ``(args, dims, **params) -> (out, out_dim)`` (see
         # `core.batching`); None runs the primitive once per example, with a warning.
         self.batch: Callable[..., tuple[Any, Any]] | None = None
+        # The residuals of the reverse rules (see `defsaves`); None keeps every value.
+        self.saves: tuple[int | str, ...] | None = None
         self.__name__ = self.name
         self.__doc__ = getattr(impl, "__doc__", None)
         self.__wrapped__ = impl
@@ -91,6 +93,7 @@ class Primitive:
                              holomorphic=self.holomorphic, real_only=self.real_only)  # fmt: skip
             view.jvp = self.jvp
             view.batch = self.batch
+            view.saves = self.saves
             view.vjps = tuple(
                 _real_part_of(rule) if rule is not None and i in real_args else rule
                 for i, rule in enumerate(self.vjps)
@@ -157,6 +160,26 @@ def real_only_error(prim: Primitive) -> TypeError:
 def defvjp(prim: Primitive, *rules: VJPRule | None) -> None:
     """Reverse rules, one per positional argument; None where an argument is not differentiable."""
     prim.vjps = rules
+
+
+def defsaves(prim: Primitive, *saves: int | str) -> None:
+    """Declare what the reverse rules of `prim` read: argument positions and ``"ans"``.
+
+    ``grad`` keeps only those on its tape and lets the other arrays go as soon as the call
+    is recorded (``tanh``'s rule reads only ``ans``, ``add``'s nothing), so that the forward
+    pass holds less memory. A value not declared is replaced by a stand-in that keeps its
+    shape and dtype and raises if a rule reads its entries. Undeclared primitives keep all.
+
+    >>> import numpy
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cube = primitive(lambda x: x**3, "cube")
+    >>> defvjp(cube, lambda g, ans, x: g * 3.0 * x * x)
+    >>> defsaves(cube, 0)  # the rule reads x, not ans: grad's tape drops x**3
+    >>> cr.grad(lambda x: np.sum(cube(x)))(numpy.array([1.0, 2.0]))
+    array([ 3., 12.])
+    """
+    prim.saves = saves
 
 
 def defjvp(prim: Primitive, *rules: JVPRule | None) -> None:

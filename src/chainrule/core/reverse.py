@@ -8,12 +8,18 @@ output depends on are skipped at the cost of one attribute check.
 Nodes point at their parent *nodes*, never at tracers, so a finished trace holds no
 reference cycle and its memory is freed as soon as it is dropped, without the garbage
 collector.
+
+Memory: a node of `vjp_flat` keeps only the values its rules read (`Primitive.saves`), and
+the sweep adds cotangents in place into the buffers it allocated itself (never into a
+user's seed or a rule's result, which may alias another value).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any
+
+import numpy as np
 
 from .primitive import Primitive, argument_error, missing_rule, real_only_error
 from .trace import Trace, Tracer, check_holomorphic, in_dtype_of, is_complex, zero_tangent
@@ -24,7 +30,7 @@ Parent = tuple[int, "Node", "int | None"]  # (argument position, node, output in
 class Node:
     """One recorded primitive call: what ran, on what, what it gave, and who fed it."""
 
-    __slots__ = ("ans", "args", "ct", "params", "parents", "prim")
+    __slots__ = ("ans", "args", "ct", "own", "params", "parents", "prim")
 
     def __init__(
         self,
@@ -40,6 +46,7 @@ class Node:
         self.ans = ans
         self.parents = parents
         self.ct: Any = None
+        self.own = False  # whether `ct` is a buffer the sweep allocated (so may add into)
 
     def release(self) -> None:
         """Drop the saved values (its rules will not run again): their memory can go."""
@@ -47,6 +54,56 @@ class Node:
 
 
 _NO_PARAMS: dict[str, Any] = {}
+
+# A result smaller than this keeps its node's values: every array a node could let go is
+# at most the size of its result (an elementwise function's arguments, a product's result),
+# and below it the saving is no more than the bookkeeping.
+LEAN_BYTES = 1 << 16
+
+
+class Released:
+    """Stands on the tape for an array that the node's rules do not read (`Primitive.saves`).
+
+    Its shape and dtype stay (rules unbroadcast to the shape and check the dtype); its
+    memory goes. Reading its entries raises: a wrong declaration fails loudly, not with a
+    wrong number.
+    """
+
+    __slots__ = ("dtype", "prim", "shape")
+
+    def __init__(self, value: np.ndarray, prim: Primitive) -> None:
+        self.shape, self.dtype, self.prim = value.shape, value.dtype, prim
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        if func is np.shape:
+            return self.shape
+        if func is np.ndim:
+            return self.ndim
+        if func is np.result_type and len(args) == 1:
+            return self.dtype
+        raise self._error()
+
+    def __array_ufunc__(self, *args: Any, **kwargs: Any) -> Any:
+        raise self._error()
+
+    def __array__(self, *args: Any, **kwargs: Any) -> Any:
+        raise self._error()
+
+    def _error(self) -> RuntimeError:
+        return RuntimeError(
+            f"chainrule: a reverse rule of {self.prim.name} read a value that its residual "
+            f"declaration (saves = {self.prim.saves}) says it does not need: a bug in that "
+            'declaration (`defsaves`). Declare every argument the rules read (and "ans" '
+            "if they read the result), or leave the primitive undeclared to keep everything."
+        )
 
 
 class VJPTracer(Tracer):
@@ -62,11 +119,14 @@ class VJPTracer(Tracer):
 
 
 class ReverseTrace(Trace):
-    __slots__ = ("tape",)
+    """A tape; with `lean`, each node keeps only what its rules read (`Primitive.saves`)."""
 
-    def __init__(self, owner: Any = None) -> None:
+    __slots__ = ("lean", "tape")
+
+    def __init__(self, owner: Any = None, lean: bool = False) -> None:
         super().__init__(owner)
         self.tape: list[Node] = []
+        self.lean = lean
 
     def new_input(self, value: Any) -> VJPTracer:
         return VJPTracer(value, self, Node(None, (), {}, value, ()))
@@ -105,7 +165,12 @@ class ReverseTrace(Trace):
             real = tuple(i for i, _, _ in parents if not is_complex(vals[i]))
             if real:
                 prim = prim.onto_real(real)
-        node = Node(prim, vals, params, ans, parents)
+        saves = prim.saves
+        if saves is not None and self.lean and getattr(ans, "nbytes", 0) >= LEAN_BYTES:
+            kept, saved = _residuals(prim, saves, vals, ans)
+            node = Node(prim, kept, params, saved, parents)
+        else:
+            node = Node(prim, vals, params, ans, parents)
         self.tape.append(node)
         if prim.multiple_results:
             return tuple(VJPTracer(a, self, node, k) for k, a in enumerate(ans))
@@ -128,6 +193,8 @@ class ReverseTrace(Trace):
             if g is None:
                 continue
             node.ct = None
+            if node.own:
+                node.own = False
             prim = node.prim
             assert prim is not None
             if observer is not None:
@@ -156,7 +223,13 @@ class ReverseTrace(Trace):
                     )
                 c = rule(g, node.ans, *node.args, **node.params)
                 if index is None and c is not None:  # the common case, inlined
-                    parent.ct = c if parent.ct is None else parent.ct + c
+                    if parent.ct is None:
+                        parent.ct = c  # (`own` is False whenever `ct` is None)
+                    elif parent.own:
+                        accumulate(parent, c)
+                    else:  # a first sum: a new buffer, the sweep's own
+                        parent.ct = total = parent.ct + c
+                        parent.own = type(total) is np.ndarray
                 else:
                     add_cotangent(parent, index, c)
                 if observer is not None and c is not None:
@@ -187,7 +260,10 @@ def add_cotangent(node: Node, index: int | None, c: Any) -> None:
     if c is None:
         return
     if index is None:
-        node.ct = c if node.ct is None else node.ct + c
+        if node.ct is None:
+            node.ct = c
+        else:
+            accumulate(node, c)
         return
     if node.ct is None:
         node.ct = [None] * len(node.ans)
@@ -195,15 +271,43 @@ def add_cotangent(node: Node, index: int | None, c: Any) -> None:
     node.ct[index] = c if old is None else old + c
 
 
+def accumulate(node: Node, c: Any) -> None:
+    """``node.ct += c``: in place where `node.ct` is a buffer the sweep allocated and `c`
+    fits it exactly (same shape and dtype), else a new sum, which the sweep then owns."""
+    ct = node.ct
+    if node.own and type(c) is np.ndarray and c.shape == ct.shape and c.dtype == ct.dtype:
+        np.add(ct, c, out=ct)
+        return
+    node.ct = total = ct + c
+    node.own = type(total) is np.ndarray
+
+
+def _residuals(
+    prim: Primitive, saves: tuple[int | str, ...], vals: Sequence[Any], ans: Any
+) -> tuple[list[Any], Any]:
+    """The arguments and result a node keeps: arrays its rules do not read are `Released`."""
+    kept = [
+        v if i in saves or type(v) is not np.ndarray else Released(v, prim)
+        for i, v in enumerate(vals)
+    ]
+    if "ans" not in saves and not prim.multiple_results and type(ans) is np.ndarray:
+        ans = Released(ans, prim)
+    return kept, ans
+
+
 def record(
-    fun: Callable[[list[Any]], list[Any]], primals: Sequence[Any], holomorphic: bool = False
+    fun: Callable[[list[Any]], list[Any]],
+    primals: Sequence[Any],
+    holomorphic: bool = False,
+    lean: bool = False,
 ) -> tuple[ReverseTrace, list[VJPTracer], list[Any]]:
     """Run `fun` on a list of values, recording: the trace, its input tracers, the outputs.
 
-    The one recording path of reverse mode: `vjp_flat` (so `grad`, `vjp`, `jacrev`) and
-    `chainrule.explain` / `chainrule.draw` all record with it and sweep with `pull_back`.
+    The one recording path of reverse mode: `vjp_flat` (so `grad`, `vjp`, `jacrev`, which
+    record `lean`: only the rules' residuals kept) and `chainrule.explain` /
+    `chainrule.draw` (which show every value) all record with it and sweep with `pull_back`.
     """
-    trace = (HolomorphicReverseTrace if holomorphic else ReverseTrace)(fun)
+    trace = (HolomorphicReverseTrace if holomorphic else ReverseTrace)(fun, lean)
     inputs = [trace.new_input(p) for p in primals]
     outs = fun(inputs)
     trace.end()
@@ -229,7 +333,7 @@ def pull_back(
     grads = []
     for x in inputs:
         ct = x.node.ct
-        x.node.ct = None
+        x.node.ct, x.node.own = None, False
         grads.append(zero_tangent(x.value) if ct is None else in_dtype_of(ct, x.value))
     return grads
 
@@ -247,7 +351,7 @@ def vjp_flat(
     sweep then frees the recording as it goes. With `holomorphic`, a primitive that is not
     holomorphic in a complex value raises.
     """
-    trace, inputs, outs = record(fun, primals, holomorphic)
+    trace, inputs, outs = record(fun, primals, holomorphic, lean=True)
     values = [o.value if type(o) is VJPTracer and o._trace is trace else o for o in outs]
 
     def backward(cotangents: Sequence[Any]) -> list[Any]:

@@ -42,7 +42,14 @@ import numpy as np
 from chainrule import numpy as cnp
 from chainrule.core import batching
 from chainrule.core.batching import defbatch
-from chainrule.core.primitive import Primitive, defjvp_joint, defvjp, primitive, set_real_part
+from chainrule.core.primitive import (
+    Primitive,
+    defjvp_joint,
+    defsaves,
+    defvjp,
+    primitive,
+    set_real_part,
+)
 from chainrule.core.trace import Tracer, dtype_of, float_dtype, is_complex, plain, primal
 
 from .common import defelementwise, deflinear, elementwise_batch, nondiff, select
@@ -430,6 +437,20 @@ defelementwise(
 )
 
 set_real_part(real)
+
+# What each reverse rule reads (`defsaves`): `grad` lets the other arrays go at once. The
+# functions not listed (power, hypot, maximum...) read everything and keep everything.
+for _saves, _prims in (
+    ((), (add, subtract, negative, positive, deg2rad, radians, rad2deg, degrees, real)),
+    ((), (imag, conjugate)),
+    ((0, 1), (multiply, arctan2)),
+    ((1, "ans"), (divide,)),
+    (("ans",), (sqrt, cbrt, reciprocal, exp, exp2, expm1, tan, tanh)),
+    ((0,), (square, log, log2, log10, log1p, sin, cos, arcsin, arccos, arctan, sinh, cosh)),
+    ((0,), (arcsinh, arccosh, arctanh, sinc, _where)),  # (where reads only its condition)
+):
+    for _prim in _prims:
+        defsaves(_prim, *_saves)
 
 # NumPy 2's array-API names for the same ufuncs.
 acos, acosh, asin, asinh = arccos, arccosh, arcsin, arcsinh

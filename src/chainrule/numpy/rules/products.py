@@ -5,7 +5,8 @@ reshape, transpose and multiply), so each derivative rule exists once:
 
 - `matmul`, NumPy's own ufunc. Its rules are one matmul each (``g @ b.T``, ``a.T @ g``), with
   1-D operands promoted to matrices as NumPy does and broadcast leading axes summed out of
-  the cotangent. `dot`, `vdot`, `inner` and `tensordot` reduce to it: `tensordot` moves the
+  the cotangent; the matrix operand of ``matrix @ vector`` (or ``vector @ matrix``) gets an
+  outer product, a broadcast multiply, which is faster than a matmul with K = 1. `dot`, `vdot`, `inner` and `tensordot` reduce to it: `tensordot` moves the
   summed axes together and reshapes both operands to matrices, as NumPy itself does.
 - an einsum primitive, whose rules are einsums again: the cotangent of operand ``k`` is the
   einsum of ``g`` with the other operands, written to ``k``'s labels. A label repeated in
@@ -45,7 +46,7 @@ import numpy as np
 
 from chainrule import numpy as cnp
 from chainrule.core.batching import defbatch
-from chainrule.core.primitive import defjvp, defjvp_joint, defvjp, primitive
+from chainrule.core.primitive import defjvp, defjvp_joint, defsaves, defvjp, primitive
 from chainrule.core.trace import Tracer, dtype_of
 
 from .common import (
@@ -139,6 +140,8 @@ def _matmul_vjp_a(g: Any, ans: Any, a: Any, b: Any, **params: Any) -> Any:
     _check_params(params)
     if _matrices(a, b):
         return matmul(g, _mT(b))
+    if ndim_of(b) == 1 and ndim_of(a) >= 2:  # matrices @ vector: an outer product, not K = 1
+        return cnp.multiply(cnp.reshape(g, (*shape_of(g), 1)), b)
     sa, sb = _promoted(a, b)
     g2 = _reshape(g, _promoted_out(shape_of(g), a, b))
     return _reshape(_sum_to(matmul(g2, _mT(_reshape(b, sb))), sa), shape_of(a))
@@ -148,6 +151,11 @@ def _matmul_vjp_b(g: Any, ans: Any, a: Any, b: Any, **params: Any) -> Any:
     _check_params(params)
     if _matrices(a, b):
         return matmul(_mT(a), g)
+    if ndim_of(a) == 1 and ndim_of(b) >= 2:  # vector @ matrices: an outer product
+        gs = shape_of(g)
+        return cnp.multiply(
+            cnp.reshape(a, (*shape_of(a), 1)), cnp.reshape(g, (*gs[:-1], 1, gs[-1]))
+        )
     sa, sb = _promoted(a, b)
     g2 = _reshape(g, _promoted_out(shape_of(g), a, b))
     a2 = _reshape(a, sa)
@@ -233,6 +241,7 @@ def _matmul_batch(args: list[Any], dims: list[Any], **params: Any) -> tuple[Any,
 
 
 defvjp(matmul, _matmul_vjp_a, _matmul_vjp_b)
+defsaves(matmul, 0, 1)  # the operands, not the product
 defjvp_joint(matmul, _matmul_jvp)
 defbatch(matmul, _matmul_batch)
 
