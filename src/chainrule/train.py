@@ -137,6 +137,36 @@ def _step(
     return model, opt_state, float(loss)
 
 
+def _jitted_step(loss_fn: LossFn, optimizer: Any, clip_norm: float | None) -> Callable[..., Any]:
+    """The whole step (loss, gradients, clipping, optimizer update) as one `cr.jit` program:
+    traced on the first batch of each shape, then replayed as plain NumPy."""
+    value_and_grad = cr.value_and_grad(loss_fn)
+
+    def step(model: Any, opt_state: Any, x: Any, y: Any) -> tuple[Any, Any, Any]:
+        loss, grads = value_and_grad(model, x, y)
+        if clip_norm is not None:
+            grads = _clip(grads, clip_norm)
+        model, opt_state = optimizer.step(grads, opt_state, model)
+        return model, opt_state, loss
+
+    jitted = cr.jit(step)
+
+    def run(model: Any, opt_state: Any, x: Any, y: Any) -> tuple[Any, Any, float]:
+        try:
+            model, opt_state, loss = jitted(model, opt_state, x, y)
+        except (TypeError, ValueError) as exc:
+            exc.add_note(
+                "fit: the training step (loss, gradients and optimizer update) runs under "
+                "cr.jit; fit(..., jit=False) takes it eagerly instead."
+            )
+            raise
+        # 0-d results come back from a replay as NumPy scalars; the pytrees hold arrays.
+        model, opt_state = cr.tree.map(np.asarray, (model, opt_state))
+        return model, opt_state, float(loss)
+
+    return run
+
+
 def _updates_in_place(optimizer: Any) -> bool:
     """Whether `optimizer` is one of chainrule's, which can update arrays it is given in place."""
     from chainrule import optim
@@ -399,6 +429,7 @@ def fit(
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_every: int | None = None,
     resume: str | os.PathLike[str] | None = None,
+    jit: bool = True,
 ) -> FitResult:
     """Train `model` on ``train_data = (X, y)``: ``FitResult(model, opt_state, history)``.
 
@@ -433,6 +464,13 @@ def fit(
     `checkpoint_every` epochs (default 1) and after the last one. ``resume=path`` continues
     from such a file: called with the same arguments, the interrupted run ends exactly
     (bit for bit) as an uninterrupted one; `epochs` may be raised to train longer.
+
+    With ``jit=True`` (the default) the whole step, loss, gradients, clipping and optimizer
+    update, is compiled with `cr.jit`: traced on the first batch (and again on a last,
+    smaller one), then replayed as plain NumPy, to the eager step's numbers (float32 to
+    about 1e-6). The loss, model and optimizer must then be traceable (written with
+    `chainrule.numpy`, as chainrule's are); ``jit=False`` runs the step eagerly. A loss that
+    takes an ``rng`` always runs eagerly: a compiled step would freeze its random draws.
 
     >>> import chainrule.numpy as cnp
     >>> from chainrule import data, nn, tree
@@ -496,6 +534,7 @@ def fit(
             "opt_state too"
         )
 
+    jit = flag(jit, "jit", where)
     value_and_grad = cr.value_and_grad(loss_fn)
     eval_batch = max(batch_size, _EVAL_BATCH)
     per_epoch = math.ceil(len(X) / batch_size)
@@ -516,10 +555,16 @@ def fit(
         "history": list(history),
     }
 
+    # A random loss runs eagerly: a compiled step would draw its randomness once, tracing.
+    compiled = (
+        _jitted_step(loss_fn, optimizer, clip_norm) if jit and not _takes_rng(loss_fn) else None
+    )
     # fit owns its copy of the model and the optimizer state, so a chainrule optimizer may
     # update them in place (no fresh arrays each step; the caller's are untouched).
-    inplace = _updates_in_place(optimizer) and all(
-        isinstance(leaf, np.ndarray) for leaf in cr.tree.leaves(model)
+    inplace = (
+        compiled is None
+        and _updates_in_place(optimizer)
+        and all(isinstance(leaf, np.ndarray) for leaf in cr.tree.leaves(model))
     )
     if opt_state is None:
         opt_state = optimizer.init(model)
@@ -549,17 +594,20 @@ def fit(
             total = 0.0
             seen = 0
             for i, (xb, yb) in enumerate(batches(X, y, batch_size, seed=run.shuffle_rng), 1):
-                run.model, run.opt_state, loss = _step(
-                    value_and_grad,
-                    run.model,
-                    run.opt_state,
-                    optimizer,
-                    xb,
-                    yb,
-                    clip_norm,
-                    rng,
-                    inplace,
-                )
+                if compiled is not None:
+                    run.model, run.opt_state, loss = compiled(run.model, run.opt_state, xb, yb)
+                else:
+                    run.model, run.opt_state, loss = _step(
+                        value_and_grad,
+                        run.model,
+                        run.opt_state,
+                        optimizer,
+                        xb,
+                        yb,
+                        clip_norm,
+                        rng,
+                        inplace,
+                    )
                 if not math.isfinite(loss):
                     raise FloatingPointError(
                         f"{where}: the training loss became {loss} at epoch {epoch}, batch "
