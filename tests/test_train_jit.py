@@ -182,7 +182,7 @@ def test_a_python_schedule_on_the_step_is_refused_under_jit_not_frozen() -> None
 
     opt = optim.SGD(lr=halving_until_3)
     params = [np.ones(2)]
-    with pytest.raises(TypeError, match="np.where"):
+    with pytest.raises(TypeError, match=r"np\.where"):
         cr.jit(opt.step)([np.ones(2)], opt.init(params), params)
 
 
@@ -299,9 +299,8 @@ def test_fit_says_how_to_run_an_untraceable_step_eagerly() -> None:
         scale = 2.0 if float(cr.stop_gradient(cnp.mean(out))) > 0 else 1.0  # eager only
         return scale * cnp.mean(out**2)
 
-    with pytest.raises(TypeError) as info:
+    with pytest.raises(TypeError, match=r"(?s)float\(\) of a traced value.*jit=False"):
         train.fit(model, loss, optim.SGD(0.1), (X, y), epochs=1, progress=False)
-    assert "jit=False" in "".join(info.value.__notes__)
     train.fit(model, loss, optim.SGD(0.1), (X, y), epochs=1, progress=False, jit=False)
     with pytest.raises(TypeError, match="jit must be"):
         train.fit(model, loss, optim.SGD(0.1), (X, y), epochs=1, progress=False, jit="yes")  # type: ignore[arg-type]

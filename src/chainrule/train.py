@@ -154,12 +154,11 @@ def _jitted_step(loss_fn: LossFn, optimizer: Any, clip_norm: float | None) -> Ca
     def run(model: Any, opt_state: Any, x: Any, y: Any) -> tuple[Any, Any, float]:
         try:
             model, opt_state, loss = jitted(model, opt_state, x, y)
-        except (TypeError, ValueError) as exc:
-            exc.add_note(
-                "fit: the training step (loss, gradients and optimizer update) runs under "
-                "cr.jit; fit(..., jit=False) takes it eagerly instead."
-            )
-            raise
+        except TypeError as exc:  # what tracing raises for code that cannot be compiled
+            raise TypeError(
+                f"{exc}\n(fit: the training step, loss, gradients and optimizer update, runs "
+                "under cr.jit; fit(..., jit=False) takes it eagerly instead.)"
+            ) from exc
         # 0-d results come back from a replay as NumPy scalars; the pytrees hold arrays.
         model, opt_state = cr.tree.map(np.asarray, (model, opt_state))
         return model, opt_state, float(loss)

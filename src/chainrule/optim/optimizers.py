@@ -258,6 +258,7 @@ class Optimizer(Generic[_S]):
             if scalar:
                 p, g = p.reshape(1), g.reshape(1)
                 buffers = [None if b is None else b.reshape(1) for b in buffers]
+            out_buffers: Buffers
             if traced:  # no destinations: every operation makes a new (traced) value
                 out, out_buffers = None, [None] * len(buffers)
             elif mode == _INPLACE:
@@ -290,7 +291,7 @@ class Optimizer(Generic[_S]):
                 for col, b in zip(new_columns, out_buffers, strict=True):
                     if b is not None:
                         col.append(b.reshape(()) if scalar else b)
-        new_step = step + 1 if isinstance(step, Tracer) else np.array(step + 1, dtype=np.int64)
+        new_step = _next(step)
         if mode == _INPLACE:
             return params, cast(_S, self._state(new_step, *columns))
         new_state = self._state(new_step, *map(tuple, new_columns))
@@ -369,7 +370,7 @@ class Optimizer(Generic[_S]):
         if not callable(self.lr):
             return self.lr
         if isinstance(step, Tracer):
-            return self.lr(step)
+            return self.lr(step)  # type: ignore[arg-type]
         name = f"lr (the schedule's value at step {step})"
         return number(self.lr(step), name, type(self).__name__, minimum=0.0)
 
@@ -403,6 +404,11 @@ class Optimizer(Generic[_S]):
         return step, columns
 
 
+def _next(step: Any) -> Any:
+    """The update count after `step`: a 0-d int64 array, or traced (inside `jit`)."""
+    return np.array(step + 1, dtype=np.int64) if isinstance(step, int) else step + 1
+
+
 def _array(x: Any) -> Any:
     """`x` as an array, or as it is if traced (a program must not hold its value)."""
     return x if isinstance(x, Tracer) else np.asarray(x)
@@ -410,7 +416,7 @@ def _array(x: Any) -> Any:
 
 def _constant(c: Any, dtype: np.dtype) -> Any:
     """A scalar of an update's formulas in `dtype`: a 0-d array, or traced when `c` is."""
-    return c.astype(dtype) if isinstance(c, Tracer) else np.array(c, dtype)
+    return c.astype(dtype) if isinstance(c, Tracer) else np.array(c, dtype)  # type: ignore[attr-defined]
 
 
 def _param(i: int, x: Any) -> np.ndarray:

@@ -45,7 +45,7 @@ from chainrule._validate import count, number
 from chainrule.core.trace import Tracer
 from chainrule.numpy.rules.common import nondiff
 
-from .optimizers import SGD, LearningRate, SGDState
+from .optimizers import SGD, LearningRate, SGDState, _next
 
 __all__ = [
     "DPSGD",
@@ -127,7 +127,7 @@ class DifferentiallyPrivateAggregate:
                 f"{where}: update needs a DifferentiallyPrivateAggregateState, got "
                 f"{type(state).__name__}: make it with init()"
             )
-        step = state.step
+        step: Any = state.step
         if not isinstance(step, Tracer):
             step = count(step, "state.step", where, minimum=0)
         leaves, treedef = tree.flatten(per_example_grads)
@@ -158,8 +158,7 @@ class DifferentiallyPrivateAggregate:
             total /= np.asarray(batch, g.dtype)
             private.append(total.reshape(g.shape[1:]))
             start += size
-        new_step = step + 1 if isinstance(step, Tracer) else np.array(step + 1, dtype=np.int64)
-        new_state = DifferentiallyPrivateAggregateState(new_step)
+        new_state = DifferentiallyPrivateAggregateState(_next(step))
         return treedef.unflatten(private), new_state
 
 
@@ -276,7 +275,7 @@ def _normal(step: Any, *, seed: int, size: int) -> np.ndarray:
     return np.random.default_rng((seed, int(step))).standard_normal(size)
 
 
-def _per_example(i: int, x: Any) -> np.ndarray:
+def _per_example(i: int, x: Any) -> Any:
     g = x if isinstance(x, Tracer) else np.asarray(x)
     if g.dtype.kind != "f":
         raise TypeError(

@@ -53,7 +53,7 @@ class Schedule:
     def __call__(self, step: Any) -> Any:
         """The rate at `step` (a float), or a traced value when `step` is traced (`jit`)."""
         if isinstance(step, Tracer):
-            return self._fn(step)
+            return self._fn(step)  # type: ignore[arg-type]
         return float(self._fn(count(step, "step", self._name, minimum=0)))
 
     def __repr__(self) -> str:
