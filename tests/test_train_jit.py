@@ -304,3 +304,28 @@ def test_fit_says_how_to_run_an_untraceable_step_eagerly() -> None:
     train.fit(model, loss, optim.SGD(0.1), (X, y), epochs=1, progress=False, jit=False)
     with pytest.raises(TypeError, match="jit must be"):
         train.fit(model, loss, optim.SGD(0.1), (X, y), epochs=1, progress=False, jit="yes")  # type: ignore[arg-type]
+
+
+def test_fit_with_jit_keeps_a_protocol_optimizers_python_state() -> None:
+    """A hand-written optimizer whose state is a Python int gets an int back, as eagerly
+    (a compiled step returns arrays; a checkpoint is loaded back into the int's place)."""
+
+    class CountingSGD:
+        def init(self, params: Any) -> int:
+            return 0
+
+        def step(self, grads: Any, state: int, params: Any) -> tuple[Any, int]:
+            return cr.tree.map(lambda p, g: p - 0.1 * g, params, grads), state + 1
+
+    X, y = _classification()
+    model = _Line(np.zeros((4, 3), np.float32), np.zeros(3, np.float32))
+
+    def loss(m: Any, x: Any, y: Any) -> Any:
+        return nn.cross_entropy(m(x), y)
+
+    compiled, eager = (
+        train.fit(model, loss, CountingSGD(), (X, y), epochs=2, progress=False, jit=jit)
+        for jit in (True, False)
+    )
+    assert type(compiled.opt_state) is int and compiled.opt_state == eager.opt_state == 10
+    _assert_close(compiled.model, eager.model, 1e-6)

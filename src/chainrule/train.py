@@ -151,19 +151,32 @@ def _jitted_step(loss_fn: LossFn, optimizer: Any, clip_norm: float | None) -> Ca
 
     jitted = cr.jit(step)
 
-    def run(model: Any, opt_state: Any, x: Any, y: Any) -> tuple[Any, Any, float]:
+    def run(model_in: Any, state_in: Any, x: Any, y: Any) -> tuple[Any, Any, float]:
         try:
-            model, opt_state, loss = jitted(model, opt_state, x, y)
+            model, opt_state, loss = jitted(model_in, state_in, x, y)
         except TypeError as exc:  # what tracing raises for code that cannot be compiled
             raise TypeError(
                 f"{exc}\n(fit: the training step, loss, gradients and optimizer update, runs "
                 "under cr.jit; fit(..., jit=False) takes it eagerly instead.)"
             ) from exc
-        # 0-d results come back from a replay as NumPy scalars; the pytrees hold arrays.
-        model, opt_state = cr.tree.map(np.asarray, (model, opt_state))
-        return model, opt_state, float(loss)
+        new = _as_given((model, opt_state), (model_in, state_in))
+        return (*new, float(loss))
 
     return run
+
+
+def _as_given(new: Any, old: Any) -> Any:
+    """The results of a compiled step in the types the eager step keeps: a leaf that was a
+    Python number (a step count) stays one, and the others are arrays (a replay gives 0-d
+    results as NumPy scalars)."""
+    new_leaves, treedef = cr.tree.flatten(new)
+    old_leaves, old_def = cr.tree.flatten(old)
+    if old_def != treedef:
+        return treedef.unflatten([np.asarray(x) for x in new_leaves])
+    return treedef.unflatten([
+        type(o)(x) if type(o) in (int, float, complex, bool) else np.asarray(x)
+        for x, o in zip(new_leaves, old_leaves, strict=True)
+    ])  # fmt: skip
 
 
 def _updates_in_place(optimizer: Any) -> bool:
