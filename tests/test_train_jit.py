@@ -176,14 +176,40 @@ def test_an_in_place_step_under_jit_is_refused() -> None:
         )
 
 
-def test_a_python_schedule_on_the_step_is_refused_under_jit_not_frozen() -> None:
-    def halving_until_3(step: int) -> float:
-        return 1.0 if step < 3 else 0.5  # Python `if` on the traced step
+def test_a_python_schedule_is_called_on_every_jitted_step_not_frozen() -> None:
+    """Under jit an optimizer's update is one line of the program running its NumPy code
+    on each call's arrays: a schedule written with a Python `if` on the step works."""
+    calls = []
 
-    opt = optim.SGD(lr=halving_until_3)
-    params = [np.ones(2)]
-    with pytest.raises(TypeError, match=r"np\.where"):
-        cr.jit(opt.step)([np.ones(2)], opt.init(params), params)
+    def halving_from_3(step: int) -> float:
+        calls.append(step)
+        return 1.0 if step < 3 else 0.5
+
+    opt = optim.SGD(lr=halving_from_3)
+    step = cr.jit(opt.step)
+    params, state = [np.ones(2)], opt.init([np.ones(2)])
+    for _ in range(5):
+        params, state = step([np.ones(2)], state, params)
+    assert calls == [0, 1, 2, 3, 4] and len(step.programs()) == 1  # traced at 0, then replayed
+    np.testing.assert_array_equal(params[0], [-3.0, -3.0])  # 1 - 3 * 1.0 - 2 * 0.5
+
+
+def test_an_optimizer_step_under_vmap_inside_jit_equals_a_loop() -> None:
+    """Above the jit a vmap (an ensemble of models) takes the traced formulas of the update:
+    each member's step count, moments and schedule as a loop of eager steps."""
+    opt = optim.Adam(lr=schedules.cosine(0.1, 4), amsgrad=True)
+    rng = np.random.default_rng(7)
+    members = np.stack([_params(np.float32)["w"] * k for k in (1.0, -2.0, 0.5)])
+    states = cr.vmap(opt.init)(members)
+    step = cr.jit(cr.vmap(opt.step))
+    loop = [(m, opt.init(m)) for m in members]
+    for _ in range(4):
+        grads = rng.normal(size=members.shape).astype(np.float32)
+        members, states = step(grads, states, members)
+        loop = [opt.step(g, s, m) for g, (m, s) in zip(grads, loop, strict=True)]
+        _assert_close(members, np.stack([m for m, _ in loop]), 1e-6)
+        _assert_close(states.exp_avg_sq[0], np.stack([s.exp_avg_sq[0] for _, s in loop]), 1e-6)
+    assert len(step.programs()) == 1
 
 
 def test_dropout_with_a_generator_is_refused_under_jit() -> None:

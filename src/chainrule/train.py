@@ -137,29 +137,42 @@ def _step(
     return model, opt_state, float(loss)
 
 
-def _jitted_step(loss_fn: LossFn, optimizer: Any, clip_norm: float | None) -> Callable[..., Any]:
-    """The whole step (loss, gradients, clipping, optimizer update) as one `cr.jit` program:
-    traced on the first batch of each shape, then replayed as plain NumPy."""
+def _jitted_step(
+    loss_fn: LossFn, optimizer: Any, clip_norm: float | None, inplace: bool
+) -> Callable[..., Any]:
+    """The step compiled with `cr.jit`: traced on the first batch of each shape, then
+    replayed as plain NumPy.
+
+    The program is the whole step, optimizer update included; with `inplace` (a chainrule
+    optimizer on fit's own arrays) it stops at the clipped gradients and the optimizer then
+    updates the arrays in place: the same NumPy code that is its line in a whole-step
+    program, without allocating new parameters and moments every step.
+    """
     value_and_grad = cr.value_and_grad(loss_fn)
 
-    def step(model: Any, opt_state: Any, x: Any, y: Any) -> tuple[Any, Any, Any]:
+    def gradients(model: Any, x: Any, y: Any) -> tuple[Any, Any]:
         loss, grads = value_and_grad(model, x, y)
-        if clip_norm is not None:
-            grads = _clip(grads, clip_norm)
-        model, opt_state = optimizer.step(grads, opt_state, model)
-        return model, opt_state, loss
+        return loss, grads if clip_norm is None else _clip(grads, clip_norm)
 
-    jitted = cr.jit(step)
+    def step(model: Any, opt_state: Any, x: Any, y: Any) -> tuple[Any, Any, Any]:
+        loss, grads = gradients(model, x, y)
+        return (*optimizer.step(grads, opt_state, model), loss)
 
-    def run(model_in: Any, state_in: Any, x: Any, y: Any) -> tuple[Any, Any, float]:
+    jitted = cr.jit(gradients if inplace else step)
+
+    def run(model: Any, opt_state: Any, x: Any, y: Any) -> tuple[Any, Any, float]:
         try:
-            model, opt_state, loss = jitted(model_in, state_in, x, y)
+            if inplace:
+                loss, grads = jitted(model, x, y)
+                new = optimizer.step(grads, opt_state, model, inplace=True)
+            else:
+                *results, loss = jitted(model, opt_state, x, y)
+                new = _as_given(tuple(results), (model, opt_state))
         except TypeError as exc:  # what tracing raises for code that cannot be compiled
             raise TypeError(
                 f"{exc}\n(fit: the training step, loss, gradients and optimizer update, runs "
                 "under cr.jit; fit(..., jit=False) takes it eagerly instead.)"
             ) from exc
-        new = _as_given((model, opt_state), (model_in, state_in))
         return (*new, float(loss))
 
     return run
@@ -477,12 +490,14 @@ def fit(
     from such a file: called with the same arguments, the interrupted run ends exactly
     (bit for bit) as an uninterrupted one; `epochs` may be raised to train longer.
 
-    With ``jit=True`` (the default) the whole step, loss, gradients, clipping and optimizer
+    With ``jit=True`` (the default) the step, loss, gradients, clipping and optimizer
     update, is compiled with `cr.jit`: traced on the first batch (and again on a last,
     smaller one), then replayed as plain NumPy, to the eager step's numbers (float32 to
-    about 1e-6). The loss, model and optimizer must then be traceable (written with
-    `chainrule.numpy`, as chainrule's are); ``jit=False`` runs the step eagerly. A loss that
-    takes an ``rng`` always runs eagerly: a compiled step would freeze its random draws.
+    about 1e-6). A chainrule optimizer then updates fit's arrays in place after the
+    compiled gradients (its update is one NumPy line of a program either way). The loss,
+    model and optimizer must be traceable (written with `chainrule.numpy`, as chainrule's
+    are); ``jit=False`` runs the step eagerly. A loss that takes an ``rng`` always runs
+    eagerly: a compiled step would freeze its random draws.
 
     >>> import chainrule.numpy as cnp
     >>> from chainrule import data, nn, tree
@@ -567,17 +582,15 @@ def fit(
         "history": list(history),
     }
 
-    # A random loss runs eagerly: a compiled step would draw its randomness once, tracing.
-    compiled = (
-        _jitted_step(loss_fn, optimizer, clip_norm) if jit and not _takes_rng(loss_fn) else None
-    )
     # fit owns its copy of the model and the optimizer state, so a chainrule optimizer may
     # update them in place (no fresh arrays each step; the caller's are untouched).
-    inplace = (
-        compiled is None
-        and _updates_in_place(optimizer)
-        and all(isinstance(leaf, np.ndarray) for leaf in cr.tree.leaves(model))
+    inplace = _updates_in_place(optimizer) and all(
+        isinstance(leaf, np.ndarray) for leaf in cr.tree.leaves(model)
     )
+    # A random loss runs eagerly: a compiled step would draw its randomness once, tracing.
+    compiled = None
+    if jit and not _takes_rng(loss_fn):
+        compiled = _jitted_step(loss_fn, optimizer, clip_norm, inplace)
     if opt_state is None:
         opt_state = optimizer.init(model)
     elif inplace:

@@ -61,6 +61,7 @@ import numpy as np
 
 from chainrule import tree
 from chainrule._validate import count, flag, number
+from chainrule.core.staging import StagedTracer, StagingTrace
 from chainrule.core.trace import Tracer
 
 __all__ = [
@@ -224,6 +225,9 @@ class Optimizer(Generic[_S]):
                 "transform (jit, grad, vmap) the values are traced, not arrays: use the "
                 "default inplace=False there"
             )
+        trace = _staging(tree.leaves((grads, state, params))) if traced else None
+        if trace is not None:
+            return self._staged(trace, grads, state, params, mode)
         step, columns = self._check_state(state, len(p_leaves), traced)
         lr = self._lr_at(step)
         names = self._state._fields[1:]
@@ -296,6 +300,26 @@ class Optimizer(Generic[_S]):
             return params, cast(_S, self._state(new_step, *columns))
         new_state = self._state(new_step, *map(tuple, new_columns))
         return treedef.unflatten(results), cast(_S, new_state)
+
+    def _staged(
+        self, trace: StagingTrace, grads: Any, state: _S, params: Any, mode: int
+    ) -> tuple[Any, _S]:
+        """The update as one line of the program `jit` is recording: each call runs this
+        NumPy code on that call's arrays (its step count, its schedule value), with the
+        numbers of an eager update and its scratch reused, not one new array per operation."""
+        leaves, in_tree = tree.flatten((grads, state, params))
+        out_tree: list[Any] = []
+
+        def update(*arrays: Any) -> tuple[Any, ...]:
+            g, s, p = tree.unflatten(in_tree, arrays)
+            out, tree_def = tree.flatten(self._run(g, s, p, mode))
+            out_tree[:] = [tree_def]
+            return tuple(out)
+
+        name = f"{type(self).__name__}.{'update' if mode == _UPDATES else 'step'}"
+        values, refs = trace.refs(name, leaves)
+        outs = trace.record(update, name, refs, {}, update(*values), True)
+        return cast(tuple[Any, _S], tree.unflatten(out_tree[0], list(outs)))
 
     def _direction(self, p: np.ndarray, g: np.ndarray) -> np.ndarray:
         """The gradient with maximize and coupled weight decay applied: `g` or a new array."""
@@ -402,6 +426,16 @@ class Optimizer(Generic[_S]):
                     f"{n} parameter arrays with these options: {hint}"
                 )
         return step, columns
+
+
+def _staging(leaves: Sequence[Any]) -> StagingTrace | None:
+    """The `jit` tracing that all traced `leaves` belong to directly (no `grad` or `vmap`
+    above it), or None."""
+    traced = [x for x in leaves if isinstance(x, Tracer)]
+    traces = {x._trace for x in traced}
+    if len(traces) == 1 and all(isinstance(x, StagedTracer) for x in traced):
+        return cast(StagingTrace, traces.pop())
+    return None
 
 
 def _next(step: Any) -> Any:
