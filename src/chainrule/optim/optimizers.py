@@ -44,6 +44,11 @@ dtype; a buffer the options do not use (momentum 0, ``amsgrad=False``...) is ``(
 at the number of updates done before this one. Hyper-parameters are checked as torch
 checks them. Every option after ``lr`` is keyword-only.
 
+Inside `jit` an update is one line of the compiled program, which runs this NumPy code on
+each call's arrays: the numbers of an eager update, with its own step count and learning
+rate (never those of the call that was traced). Under a `vmap` or `grad` inside the `jit`
+(an ensemble of models, say), the update is traced formula by formula instead.
+
 Speed: one flatten of params and grads per step, a handful of whole-array NumPy
 operations per leaf, each writing with ``out=`` into the destination arrays (fresh ones, or
 the inputs themselves in place) or into one or two scratch arrays per leaf, and constants as
