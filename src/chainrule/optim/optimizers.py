@@ -233,7 +233,7 @@ class Optimizer(Generic[_S]):
         trace = _staging(tree.leaves((grads, state, params))) if traced else None
         if trace is not None:
             return self._staged(trace, grads, state, params, mode)
-        step, columns = self._check_state(state, len(p_leaves), traced)
+        step, columns = self._check_state(state, len(p_leaves))
         lr = self._lr_at(step)
         names = self._state._fields[1:]
         # Every leaf is checked before any is written, so a bad leaf leaves all unchanged.
@@ -403,9 +403,7 @@ class Optimizer(Generic[_S]):
         name = f"lr (the schedule's value at step {step})"
         return number(self.lr(step), name, type(self).__name__, minimum=0.0)
 
-    def _check_state(
-        self, state: Any, n: int, traced: bool = False
-    ) -> tuple[Any, list[tuple[np.ndarray, ...]]]:
+    def _check_state(self, state: Any, n: int) -> tuple[Any, list[tuple[np.ndarray, ...]]]:
         """The update count (an int, or traced) and the buffer columns, once the state is
         known to fit."""
         hint = "make it with opt.init(params) using this optimizer and these parameters"
@@ -501,7 +499,7 @@ def apply_updates(params: Any, updates: Any) -> Any:
     new = []
     for i, (x, u) in enumerate(zip(p_leaves, u_leaves, strict=True)):
         p = _param(i, x)
-        u = np.asarray(u)
+        u = _array(u)
         if u.dtype.kind not in "fiub":
             raise TypeError(
                 f"apply_updates: updates leaf {i} has dtype {u.dtype}, expected {p.dtype}"
@@ -511,7 +509,10 @@ def apply_updates(params: Any, updates: Any) -> Any:
                 f"apply_updates: updates leaf {i} has shape {u.shape}, its parameter {p.shape}"
             )
         # Computed as NumPy promotes p + u, rounded once to the parameter's dtype.
-        new.append(np.add(p, u, out=np.empty_like(p), casting="same_kind"))
+        if isinstance(p, Tracer) or isinstance(u, Tracer):
+            new.append(np.add(p, u).astype(p.dtype))
+        else:
+            new.append(np.add(p, u, out=np.empty_like(p), casting="same_kind"))
     return treedef.unflatten(new)
 
 
