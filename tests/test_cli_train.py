@@ -112,3 +112,28 @@ def test_results_are_written_atomically(
     assert status == 0 and {"model.npz", "history.json"} <= set(written)
     assert len(json.loads((tmp_path / "history.json").read_text())["loss"]) == 1
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no partial files
+
+
+def test_steps_are_compiled_unless_no_jit_is_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The flag reaches fit, and both ways train to the same numbers."""
+    fit = cli_train.training.fit
+    used = []
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        used.append(kwargs["jit"])
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(cli_train.training, "fit", spy)
+    histories = []
+    for flags, mode in [([], "compiled (jit) steps"), (["--no-jit"], "eager steps")]:
+        out = tmp_path / (flags[0] if flags else "jit")
+        status, stdout, _ = run([*QUICK, *flags, "--epochs", "2", "--out", str(out)], capsys)
+        assert status == 0 and mode in stdout
+        histories.append(json.loads((out / "history.json").read_text()))
+    assert used == [True, False]
+    compiled, eager = histories
+    assert compiled.keys() == eager.keys()
+    for key in compiled:
+        assert compiled[key] == pytest.approx(eager[key], rel=1e-6, abs=1e-9)

@@ -137,6 +137,61 @@ def _step(
     return model, opt_state, float(loss)
 
 
+def _jitted_step(
+    loss_fn: LossFn, optimizer: Any, clip_norm: float | None, inplace: bool
+) -> Callable[..., Any]:
+    """The step compiled with `cr.jit`: traced on the first batch of each shape, then
+    replayed as plain NumPy.
+
+    The program is the whole step, optimizer update included; with `inplace` (a chainrule
+    optimizer on fit's own arrays) it stops at the clipped gradients and the optimizer then
+    updates the arrays in place: the same NumPy code that is its line in a whole-step
+    program, without allocating new parameters and moments every step.
+    """
+    value_and_grad = cr.value_and_grad(loss_fn)
+
+    def gradients(model: Any, x: Any, y: Any) -> tuple[Any, Any]:
+        loss, grads = value_and_grad(model, x, y)
+        return loss, grads if clip_norm is None else _clip(grads, clip_norm)
+
+    def step(model: Any, opt_state: Any, x: Any, y: Any) -> tuple[Any, Any, Any]:
+        loss, grads = gradients(model, x, y)
+        return (*optimizer.step(grads, opt_state, model), loss)
+
+    jitted = cr.jit(gradients if inplace else step)
+
+    def run(model: Any, opt_state: Any, x: Any, y: Any) -> tuple[Any, Any, float]:
+        try:
+            if inplace:
+                loss, grads = jitted(model, x, y)
+                new = optimizer.step(grads, opt_state, model, inplace=True)
+            else:
+                *results, loss = jitted(model, opt_state, x, y)
+                new = _as_given(tuple(results), (model, opt_state))
+        except TypeError as exc:  # what tracing raises for code that cannot be compiled
+            raise TypeError(
+                f"{exc}\n(fit: the training step, loss, gradients and optimizer update, runs "
+                "under cr.jit; fit(..., jit=False) takes it eagerly instead.)"
+            ) from exc
+        return (*new, float(loss))
+
+    return run
+
+
+def _as_given(new: Any, old: Any) -> Any:
+    """The results of a compiled step in the types the eager step keeps: a leaf that was a
+    Python number (a step count) stays one, and the others are arrays (a replay gives 0-d
+    results as NumPy scalars)."""
+    new_leaves, treedef = cr.tree.flatten(new)
+    old_leaves, old_def = cr.tree.flatten(old)
+    if old_def != treedef:
+        return treedef.unflatten([np.asarray(x) for x in new_leaves])
+    return treedef.unflatten([
+        type(o)(x) if type(o) in (int, float, complex, bool) else np.asarray(x)
+        for x, o in zip(new_leaves, old_leaves, strict=True)
+    ])  # fmt: skip
+
+
 def _updates_in_place(optimizer: Any) -> bool:
     """Whether `optimizer` is one of chainrule's, which can update arrays it is given in place."""
     from chainrule import optim
@@ -399,6 +454,7 @@ def fit(
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_every: int | None = None,
     resume: str | os.PathLike[str] | None = None,
+    jit: bool = True,
 ) -> FitResult:
     """Train `model` on ``train_data = (X, y)``: ``FitResult(model, opt_state, history)``.
 
@@ -433,6 +489,15 @@ def fit(
     `checkpoint_every` epochs (default 1) and after the last one. ``resume=path`` continues
     from such a file: called with the same arguments, the interrupted run ends exactly
     (bit for bit) as an uninterrupted one; `epochs` may be raised to train longer.
+
+    With ``jit=True`` (the default) the step, loss, gradients, clipping and optimizer
+    update, is compiled with `cr.jit`: traced on the first batch (and again on a last,
+    smaller one), then replayed as plain NumPy, to the eager step's numbers (float32 to
+    about 1e-6). A chainrule optimizer then updates fit's arrays in place after the
+    compiled gradients (its update is one NumPy line of a program either way). The loss,
+    model and optimizer must be traceable (written with `chainrule.numpy`, as chainrule's
+    are); ``jit=False`` runs the step eagerly. A loss that takes an ``rng`` always runs
+    eagerly: a compiled step would freeze its random draws.
 
     >>> import chainrule.numpy as cnp
     >>> from chainrule import data, nn, tree
@@ -496,6 +561,7 @@ def fit(
             "opt_state too"
         )
 
+    jit = flag(jit, "jit", where)
     value_and_grad = cr.value_and_grad(loss_fn)
     eval_batch = max(batch_size, _EVAL_BATCH)
     per_epoch = math.ceil(len(X) / batch_size)
@@ -521,6 +587,10 @@ def fit(
     inplace = _updates_in_place(optimizer) and all(
         isinstance(leaf, np.ndarray) for leaf in cr.tree.leaves(model)
     )
+    # A random loss runs eagerly: a compiled step would draw its randomness once, tracing.
+    compiled = None
+    if jit and not _takes_rng(loss_fn):
+        compiled = _jitted_step(loss_fn, optimizer, clip_norm, inplace)
     if opt_state is None:
         opt_state = optimizer.init(model)
     elif inplace:
@@ -549,17 +619,20 @@ def fit(
             total = 0.0
             seen = 0
             for i, (xb, yb) in enumerate(batches(X, y, batch_size, seed=run.shuffle_rng), 1):
-                run.model, run.opt_state, loss = _step(
-                    value_and_grad,
-                    run.model,
-                    run.opt_state,
-                    optimizer,
-                    xb,
-                    yb,
-                    clip_norm,
-                    rng,
-                    inplace,
-                )
+                if compiled is not None:
+                    run.model, run.opt_state, loss = compiled(run.model, run.opt_state, xb, yb)
+                else:
+                    run.model, run.opt_state, loss = _step(
+                        value_and_grad,
+                        run.model,
+                        run.opt_state,
+                        optimizer,
+                        xb,
+                        yb,
+                        clip_norm,
+                        rng,
+                        inplace,
+                    )
                 if not math.isfinite(loss):
                     raise FloatingPointError(
                         f"{where}: the training loss became {loss} at epoch {epoch}, batch "

@@ -36,7 +36,8 @@ import chainrule.numpy as cnp
 from chainrule._seed import rng_from
 from chainrule._validate import count, flag, float_dtype, number
 from chainrule.core import batching
-from chainrule.core.trace import is_float, plain
+from chainrule.core.staging import StagedTracer
+from chainrule.core.trace import Tracer, is_float, plain
 
 from .functional import linear, relu
 from .module import Module
@@ -254,6 +255,15 @@ class Lambda(Module):
 
     def __call__(self, x: Any, *, rng: Any = None) -> Any:
         return self.fn(x)
+
+
+def _staged(x: Any) -> bool:
+    """Whether `x` is being traced by `jit`, at any depth of transforms above it."""
+    while isinstance(x, Tracer):
+        if isinstance(x, StagedTracer):
+            return True
+        x = x.value
+    return False
 
 
 def _accepts_rng(layer: Any) -> bool:
@@ -509,6 +519,13 @@ class Dropout(Module):
                 "example would get the same mask, where a loop of calls draws a new one each "
                 "(vmap must equal that loop). Call the model on the whole batch for dropout, "
                 "or pass rng=None inside the vmap (evaluation)."
+            )
+        if batching.active() and _staged(x):
+            raise TypeError(
+                "Dropout under jit: the mask would be drawn from the Generator once, while "
+                "tracing, and every call of the compiled program would reuse it. Take the "
+                "training step with dropout outside jit (train.fit does so by itself when the "
+                "loss takes an rng), or pass rng=None inside the jit (evaluation)."
             )
         keep = rng.random(cnp.shape(x), dtype=cnp.float32) >= self.rate
         dtype = getattr(x, "dtype", None)

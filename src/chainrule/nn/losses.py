@@ -40,7 +40,8 @@ import chainrule as cr
 import chainrule.numpy as cnp
 from chainrule._validate import float_array, one_of
 from chainrule.core.batching import defbatch
-from chainrule.core.trace import plain
+from chainrule.core.staging import StagedTracer
+from chainrule.core.trace import is_float, plain
 from chainrule.extend import defjvp_joint, defvjp, primitive
 from chainrule.numpy.rules.common import aligned
 from chainrule.scipy import special
@@ -68,8 +69,14 @@ def _is_plain(x: Any) -> bool:
 
 
 def _like(x: Any, dtype: Any) -> Any:
-    """A plain array `x` in `dtype` (so float32 stays float32); traced values unchanged."""
-    if x is None or (hasattr(x, "shape") and not _is_plain(x)):
+    """A plain array `x` in `dtype` (so float32 stays float32); traced values unchanged,
+    except those that stand for plain arrays: values traced only by `jit` (the program
+    must compute what the eager call does) and integers or bools (no derivative)."""
+    if x is None:
+        return x
+    if hasattr(x, "shape") and not _is_plain(x):
+        if isinstance(x, StagedTracer) or not is_float(x.dtype):
+            return x if x.dtype == dtype else x.astype(dtype)
         return x
     x = np.asarray(x)
     return x if x.dtype == dtype else x.astype(dtype)

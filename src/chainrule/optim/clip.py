@@ -2,7 +2,8 @@
 
 A training loop applies them between computing the gradients and the optimizer update,
 so optimizers stay PyTorch-shaped. Inputs are never changed; a leaf that needs no clipping
-comes back as the same array.
+comes back as the same array. Inside `jit` (traced gradients) the norm and the choice to
+clip are recorded into the program, so each call clips its own gradients.
 
 >>> import numpy as np
 >>> from chainrule import optim
@@ -20,22 +21,28 @@ from typing import Any
 
 import numpy as np
 
+import chainrule.numpy as cnp
 from chainrule import tree
 from chainrule._validate import number
+from chainrule.core.trace import Tracer
 
 __all__ = ["clip_by_global_norm", "clip_by_value", "global_norm"]
 
 
-def global_norm(grads: Any) -> float:
-    """The 2-norm of all the leaves together, as if concatenated into one vector.
+def global_norm(grads: Any) -> Any:
+    """The 2-norm of all the leaves together, as if concatenated into one vector: a float,
+    or a traced 0-d value when the leaves are traced (inside `jit`).
 
     >>> import numpy as np
     >>> from chainrule import optim
     >>> optim.global_norm([np.array([1.0, 2.0]), np.array([[2.0]])])
     3.0
     """
+    leaves = tree.leaves(grads)
+    if any(isinstance(leaf, Tracer) for leaf in leaves):
+        return cnp.sqrt(sum(cnp.vdot(leaf, leaf).astype(np.float64) for leaf in leaves))
     total = 0.0
-    for leaf in tree.leaves(grads):
+    for leaf in leaves:
         flat = np.ravel(leaf)
         total += float(np.dot(flat, flat))  # BLAS: fast, and accurate to about 1e-6 in float32
     return math.sqrt(total)
@@ -57,6 +64,8 @@ def clip_by_global_norm(grads: Any, max_norm: float) -> Any:
     """
     limit = number(max_norm, "max_norm", "clip_by_global_norm", minimum=0.0)
     scale = limit / (global_norm(grads) + 1e-6)
+    if isinstance(scale, Tracer):  # a program for every norm: torch's min(scale, 1)
+        return tree.map(lambda g: g * cnp.minimum(scale, 1.0).astype(g.dtype), grads)
     if scale >= 1.0:  # torch multiplies by min(scale, 1): by exactly 1 here, a no-op
         return grads
     return tree.map(lambda g: np.multiply(g, scale), grads)  # a NaN norm gives NaNs, as torch

@@ -44,6 +44,11 @@ dtype; a buffer the options do not use (momentum 0, ``amsgrad=False``...) is ``(
 at the number of updates done before this one. Hyper-parameters are checked as torch
 checks them. Every option after ``lr`` is keyword-only.
 
+Inside `jit` an update is one line of the compiled program, which runs this NumPy code on
+each call's arrays: the numbers of an eager update, with its own step count and learning
+rate (never those of the call that was traced). Under a `vmap` or `grad` inside the `jit`
+(an ensemble of models, say), the update is traced formula by formula instead.
+
 Speed: one flatten of params and grads per step, a handful of whole-array NumPy
 operations per leaf, each writing with ``out=`` into the destination arrays (fresh ones, or
 the inputs themselves in place) or into one or two scratch arrays per leaf, and constants as
@@ -61,6 +66,8 @@ import numpy as np
 
 from chainrule import tree
 from chainrule._validate import count, flag, number
+from chainrule.core.staging import StagedTracer, StagingTrace
+from chainrule.core.trace import Tracer
 
 __all__ = [
     "SGD",
@@ -216,6 +223,16 @@ class Optimizer(Generic[_S]):
                     f"grads must have the structure of params:\n  params: {treedef!r}\n"
                     f"  grads:  {g_def!r}"
                 )
+        traced = any(isinstance(x, Tracer) for x in tree.leaves((g_leaves, p_leaves, state)))
+        if traced and mode == _INPLACE:
+            raise ValueError(
+                f"{type(self).__name__}.step: inplace=True writes into arrays, and inside a "
+                "transform (jit, grad, vmap) the values are traced, not arrays: use the "
+                "default inplace=False there"
+            )
+        trace = _staging(tree.leaves((grads, state, params))) if traced else None
+        if trace is not None:
+            return self._staged(trace, grads, state, params, mode)
         step, columns = self._check_state(state, len(p_leaves))
         lr = self._lr_at(step)
         names = self._state._fields[1:]
@@ -242,15 +259,18 @@ class Optimizer(Generic[_S]):
             cached = constants.get(p.dtype)
             if cached is None:
                 cached = constants[p.dtype] = (
-                    [c if c is None else np.array(c, p.dtype) for c in floats],
-                    None if factor is None else np.array(factor, p.dtype),
+                    [c if c is None else _constant(c, p.dtype) for c in floats],
+                    None if factor is None else _constant(factor, p.dtype),
                 )
             k, shrink = cached
-            scalar = p.ndim == 0  # 0-d leaves as 1-element views, so `out=` works
+            scalar = p.ndim == 0 and not traced  # 0-d leaves as 1-element views, for `out=`
             if scalar:
                 p, g = p.reshape(1), g.reshape(1)
                 buffers = [None if b is None else b.reshape(1) for b in buffers]
-            if mode == _INPLACE:
+            out_buffers: Buffers
+            if traced:  # no destinations: every operation makes a new (traced) value
+                out, out_buffers = None, [None] * len(buffers)
+            elif mode == _INPLACE:
                 out, out_buffers = p, buffers
             else:
                 out = np.empty_like(p)
@@ -258,31 +278,53 @@ class Optimizer(Generic[_S]):
             # The change to the parameter is computed in `out` itself when that is a fresh
             # array and nothing else is needed from it (allocation is a large part of a small
             # model's step).
-            change = out if mode != _INPLACE and shrink is None else np.empty_like(p)
+            change = None if traced else out if mode != _INPLACE and shrink is None else (
+                np.empty_like(p)
+            )  # fmt: skip
             if redirect:
                 g = self._direction(p, g)
-            self._leaf(step, k, g, buffers, out_buffers, change)
+            out_buffers, change = self._leaf(step, k, g, buffers, out_buffers, change)
             if mode == _UPDATES:
                 if shrink is not None:  # new - p, exact when they are within a factor 2
                     change += p * shrink
                     change -= p
                 out = change
             elif shrink is None:
-                np.add(p, change, out=out)
+                out = np.add(p, change, out=out)
             else:
                 # torch: param.mul_(1 - lr * weight_decay) before the step; p is not read again.
-                np.multiply(p, shrink, out=out)
+                out = np.multiply(p, shrink, out=out)
                 out += change
             if mode != _INPLACE:
                 results.append(out.reshape(()) if scalar else out)
                 for col, b in zip(new_columns, out_buffers, strict=True):
                     if b is not None:
                         col.append(b.reshape(()) if scalar else b)
-        new_step = np.array(step + 1, dtype=np.int64)
+        new_step = _next(step)
         if mode == _INPLACE:
             return params, cast(_S, self._state(new_step, *columns))
         new_state = self._state(new_step, *map(tuple, new_columns))
         return treedef.unflatten(results), cast(_S, new_state)
+
+    def _staged(
+        self, trace: StagingTrace, grads: Any, state: _S, params: Any, mode: int
+    ) -> tuple[Any, _S]:
+        """The update as one line of the program `jit` is recording: each call runs this
+        NumPy code on that call's arrays (its step count, its schedule value), with the
+        numbers of an eager update and its scratch reused, not one new array per operation."""
+        leaves, in_tree = tree.flatten((grads, state, params))
+        out_tree: list[Any] = []
+
+        def update(*arrays: Any) -> tuple[Any, ...]:
+            g, s, p = tree.unflatten(in_tree, arrays)
+            out, tree_def = tree.flatten(self._run(g, s, p, mode))
+            out_tree[:] = [tree_def]
+            return tuple(out)
+
+        name = f"{type(self).__name__}.{'update' if mode == _UPDATES else 'step'}"
+        values, refs = trace.refs(name, leaves)
+        outs = trace.record(update, name, refs, {}, update(*values), True)
+        return cast(tuple[Any, _S], tree.unflatten(out_tree[0], list(outs)))
 
     def _direction(self, p: np.ndarray, g: np.ndarray) -> np.ndarray:
         """The gradient with maximize and coupled weight decay applied: `g` or a new array."""
@@ -320,9 +362,9 @@ class Optimizer(Generic[_S]):
         g: np.ndarray,
         buffers: Buffers,
         out_buffers: Buffers,
-        change: np.ndarray,
-    ) -> None:
-        """Write one leaf's new buffers into `out_buffers` and its change into `change`.
+        change: Any,
+    ) -> tuple[Buffers, Any]:
+        """One leaf's new buffers and change, written into `out_buffers` and `change`.
 
         The change is what ``torch.optim`` adds to the parameter (after the decoupled weight
         decay's shrink, which the caller applies). `k` holds the `_constants` of this update;
@@ -331,7 +373,10 @@ class Optimizer(Generic[_S]):
         destinations are fresh arrays for a pure step, and `buffers` themselves for an
         in-place one: read an input only until its destination is written (an elementwise
         NumPy operation may write over its own operand). Never write into `g` or `buffers`
-        other than as destinations: they may be the caller's arrays.
+        other than as destinations: they may be the caller's arrays. Inside `jit` (or
+        another transform) the values are traced and the destinations None: so every
+        operation takes its destination as ``out=`` and keeps what it returns, and the
+        results are returned; `step` is then traced too.
         """
         raise NotImplementedError
 
@@ -348,14 +393,19 @@ class Optimizer(Generic[_S]):
         for name in (*flags, "maximize"):
             object.__setattr__(self, name, flag(getattr(self, name), name, where))
 
-    def _lr_at(self, step: int) -> float:
+    def _lr_at(self, step: Any) -> Any:
+        """The learning rate of the update after `step` ones; traced when `step` is (its
+        value, and so its check, then belongs to each call of the compiled program)."""
         if not callable(self.lr):
             return self.lr
+        if isinstance(step, Tracer):
+            return self.lr(step)  # type: ignore[arg-type]
         name = f"lr (the schedule's value at step {step})"
         return number(self.lr(step), name, type(self).__name__, minimum=0.0)
 
-    def _check_state(self, state: Any, n: int) -> tuple[int, list[tuple[np.ndarray, ...]]]:
-        """The update count and the buffer columns, once the state is known to fit."""
+    def _check_state(self, state: Any, n: int) -> tuple[Any, list[tuple[np.ndarray, ...]]]:
+        """The update count (an int, or traced) and the buffer columns, once the state is
+        known to fit."""
         hint = "make it with opt.init(params) using this optimizer and these parameters"
         if not isinstance(state, self._state):
             raise TypeError(
@@ -363,7 +413,14 @@ class Optimizer(Generic[_S]):
                 f"{type(state).__name__}: {hint} (restore a saved state with "
                 "cr.tree.unflatten(cr.tree.structure(opt.init(params)), arrays))"
             )
-        step = count(state.step, "state.step", type(self).__name__, minimum=0)
+        step = state.step
+        if not isinstance(step, Tracer):
+            step = count(step, "state.step", type(self).__name__, minimum=0)
+        elif step.ndim or step.dtype.kind not in "iu":
+            raise TypeError(
+                f"{type(self).__name__}: state.step must be a 0-d integer array, got "
+                f"{step.dtype}{list(step.shape)}"
+            )
         columns = list(state[1:])
         for name, col, used in zip(self._state._fields[1:], columns, self._uses(), strict=True):
             if len(col) != (n if used else 0):
@@ -374,8 +431,33 @@ class Optimizer(Generic[_S]):
         return step, columns
 
 
+def _staging(leaves: Sequence[Any]) -> StagingTrace | None:
+    """The `jit` tracing that all traced `leaves` belong to directly (no `grad` or `vmap`
+    above it), or None."""
+    traced = [x for x in leaves if isinstance(x, Tracer)]
+    traces = {x._trace for x in traced}
+    if len(traces) == 1 and all(isinstance(x, StagedTracer) for x in traced):
+        return cast(StagingTrace, traces.pop())
+    return None
+
+
+def _next(step: Any) -> Any:
+    """The update count after `step`: a 0-d int64 array, or traced (inside `jit`)."""
+    return np.array(step + 1, dtype=np.int64) if isinstance(step, int) else step + 1
+
+
+def _array(x: Any) -> Any:
+    """`x` as an array, or as it is if traced (a program must not hold its value)."""
+    return x if isinstance(x, Tracer) else np.asarray(x)
+
+
+def _constant(c: Any, dtype: np.dtype) -> Any:
+    """A scalar of an update's formulas in `dtype`: a 0-d array, or traced when `c` is."""
+    return c.astype(dtype) if isinstance(c, Tracer) else np.array(c, dtype)  # type: ignore[attr-defined]
+
+
 def _param(i: int, x: Any) -> np.ndarray:
-    p = np.asarray(x)
+    p = _array(x)
     if p.dtype.kind != "f":
         raise TypeError(
             f"parameter leaf {i} has dtype {p.dtype}: optimizers update float arrays "
@@ -386,7 +468,7 @@ def _param(i: int, x: Any) -> np.ndarray:
 
 def _template(i: int, x: Any) -> np.ndarray:
     """Gradient leaf `i` standing in for its parameter when `update` is given no params."""
-    g = np.asarray(x)
+    g = _array(x)
     if g.dtype.kind != "f":
         raise TypeError(
             f"gradient leaf {i} has dtype {g.dtype}: without params, update(grads, state) "
@@ -417,7 +499,7 @@ def apply_updates(params: Any, updates: Any) -> Any:
     new = []
     for i, (x, u) in enumerate(zip(p_leaves, u_leaves, strict=True)):
         p = _param(i, x)
-        u = np.asarray(u)
+        u = _array(u)
         if u.dtype.kind not in "fiub":
             raise TypeError(
                 f"apply_updates: updates leaf {i} has dtype {u.dtype}, expected {p.dtype}"
@@ -427,12 +509,15 @@ def apply_updates(params: Any, updates: Any) -> Any:
                 f"apply_updates: updates leaf {i} has shape {u.shape}, its parameter {p.shape}"
             )
         # Computed as NumPy promotes p + u, rounded once to the parameter's dtype.
-        new.append(np.add(p, u, out=np.empty_like(p), casting="same_kind"))
+        if isinstance(p, Tracer) or isinstance(u, Tracer):
+            new.append(np.add(p, u).astype(p.dtype))
+        else:
+            new.append(np.add(p, u, out=np.empty_like(p), casting="same_kind"))
     return treedef.unflatten(new)
 
 
 def _grad(i: int, x: Any, p: np.ndarray) -> np.ndarray:
-    g = np.asarray(x)
+    g = _array(x)
     if g.shape != p.shape:
         raise ValueError(f"gradient leaf {i} has shape {g.shape}, its parameter {p.shape}")
     if g.dtype != p.dtype:
@@ -483,20 +568,28 @@ def _target(kind: str, i: int) -> str:
     return f"{kind} {i}" if kind == "parameter leaf" else f"{kind}[{i}]"
 
 
-def _lerp(
-    a: np.ndarray, b: np.ndarray, w: float, factor: Any, out: np.ndarray, scratch: np.ndarray
-) -> None:
+def _lerp(a: Any, b: Any, w: float, factor: Any, out: Any, scratch: Any) -> Any:
     """``out = a + w * (b - a)``, rounded as torch's ``lerp`` rounds it.
 
     `factor` is ``_lerp_factor(w)`` (as a 0-d array). `out` may be `a`; `scratch`
-    (overwritten) must be none of the others.
+    (overwritten) must be none of the others; None for either makes a new value.
     """
-    np.subtract(b, a, out=scratch)
+    scratch = np.subtract(b, a, out=scratch)
     scratch *= factor
     if w < 0.5:
-        np.add(scratch, a, out=out)
-    else:
-        np.subtract(b, scratch, out=out)
+        return np.add(scratch, a, out=out)
+    return np.subtract(b, scratch, out=out)
+
+
+def _reuse(scratch: Any) -> np.ndarray | None:
+    """`scratch` as an ``out=`` destination: itself if an array; None (write a new value)
+    if traced, as inside `jit`."""
+    return scratch if isinstance(scratch, np.ndarray) else None
+
+
+def _copy_into(out: np.ndarray, x: np.ndarray) -> np.ndarray:
+    np.copyto(out, x)
+    return out
 
 
 def _lerp_factor(w: float) -> float:
@@ -556,29 +649,31 @@ class SGD(Optimizer[SGDState]):
         g: np.ndarray,
         buffers: Buffers,
         out_buffers: Buffers,
-        change: np.ndarray,
-    ) -> None:
+        change: Any,
+    ) -> tuple[Buffers, Any]:
         momentum, undamped, minus_lr = k
         (buf,), (new_buf,) = buffers, out_buffers
         s = change  # scratch until the end
         d = g  # the step direction
         if buf is not None:
-            if step == 0:
-                np.copyto(new_buf, g)
+            if isinstance(step, int) and step == 0:  # torch starts the buffer at g
+                new_buf = np.copy(g) if new_buf is None else _copy_into(new_buf, g)
             else:
-                np.multiply(buf, momentum, out=new_buf)
+                new_buf = np.multiply(buf, momentum, out=new_buf)
                 if self.dampening == 0.0:
                     new_buf += g
                 else:
-                    np.multiply(g, undamped, out=s)
+                    s = np.multiply(g, undamped, out=s)
                     new_buf += s
+                if isinstance(step, Tracer):  # the first update's case, chosen per call
+                    new_buf = np.where(step == 0, g, new_buf)
             if self.nesterov:  # torch: grad.add(buf, alpha=momentum)
-                np.multiply(new_buf, momentum, out=s)
+                s = np.multiply(new_buf, momentum, out=_reuse(s))
                 s += g
                 d = s
             else:
                 d = new_buf
-        np.multiply(d, minus_lr, out=change)  # torch: param.add_(grad, alpha=-lr)
+        return [new_buf], np.multiply(d, minus_lr, out=change)  # torch: param.add_(grad, -lr)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -625,34 +720,37 @@ class RMSprop(Optimizer[RMSpropState]):
         g: np.ndarray,
         buffers: Buffers,
         out_buffers: Buffers,
-        change: np.ndarray,
-    ) -> None:
+        change: Any,
+    ) -> tuple[Buffers, Any]:
         alpha, one_minus_alpha, factor, eps, momentum, minus_lr = k
         square_avg, grad_avg, buf = buffers
         new_square_avg, new_grad_avg, new_buf = out_buffers
         # The scratch ends as the denominator `avg`, which the momentum step can share with
         # the change; the plain step needs both at once.
-        avg = change if buf is not None else np.empty_like(g)
-        np.multiply(square_avg, alpha, out=new_square_avg)
-        np.multiply(g, one_minus_alpha, out=avg)  # torch: addcmul_(grad, grad, 1 - alpha)
+        avg = change if buf is not None or change is None else np.empty_like(g)
+        new_square_avg = np.multiply(square_avg, alpha, out=new_square_avg)
+        avg = np.multiply(g, one_minus_alpha, out=avg)  # torch: addcmul_(grad, grad, 1 - alpha)
         avg *= g
         new_square_avg += avg
         if grad_avg is not None:
-            _lerp(grad_avg, g, 1.0 - self.alpha, factor, new_grad_avg, avg)
-            np.multiply(new_grad_avg, new_grad_avg, out=avg)
-            np.subtract(new_square_avg, avg, out=avg)
-            np.sqrt(avg, out=avg)
+            new_grad_avg = _lerp(grad_avg, g, 1.0 - self.alpha, factor, new_grad_avg, _reuse(avg))
+            avg = np.multiply(new_grad_avg, new_grad_avg, out=_reuse(avg))
+            avg = np.subtract(new_square_avg, avg, out=_reuse(avg))
+            avg = np.sqrt(avg, out=_reuse(avg))
         else:
-            np.sqrt(new_square_avg, out=avg)
+            avg = np.sqrt(new_square_avg, out=_reuse(avg))
         avg += eps
         if buf is not None:
-            np.divide(g, avg, out=avg)  # torch: buf.mul_(momentum).addcdiv_(grad, avg)
-            np.multiply(buf, momentum, out=new_buf)
+            avg = np.divide(
+                g, avg, out=_reuse(avg)
+            )  # torch: buf.mul_(momentum).addcdiv_(grad, avg)
+            new_buf = np.multiply(buf, momentum, out=new_buf)
             new_buf += avg
-            np.multiply(new_buf, minus_lr, out=change)  # torch: param.add_(buf, alpha=-lr)
-            return
-        np.multiply(g, minus_lr, out=change)  # torch: param.addcdiv_(grad, avg, value=-lr)
-        change /= avg
+            change = np.multiply(new_buf, minus_lr, out=change)  # torch: param.add_(buf, -lr)
+        else:
+            change = np.multiply(g, minus_lr, out=change)  # torch: addcdiv_(grad, avg, -lr)
+            change /= avg
+        return [new_square_avg, new_grad_avg, new_buf], change
 
 
 @dataclasses.dataclass(frozen=True)
@@ -700,16 +798,17 @@ class Adagrad(Optimizer[AdagradState]):
         g: np.ndarray,
         buffers: Buffers,
         out_buffers: Buffers,
-        change: np.ndarray,
-    ) -> None:
+        change: Any,
+    ) -> tuple[Buffers, Any]:
         eps, minus_clr = k
         (total,), (new_total,) = buffers, out_buffers
         std = np.multiply(g, g)  # torch: state_sum.addcmul_(grad, grad, value=1)
-        np.add(std, total, out=new_total)
-        np.sqrt(new_total, out=std)
+        new_total = np.add(std, total, out=new_total)
+        std = np.sqrt(new_total, out=_reuse(std))
         std += eps
-        np.multiply(g, minus_clr, out=change)  # torch: param.addcdiv_(grad, std, value=-clr)
+        change = np.multiply(g, minus_clr, out=change)  # torch: addcdiv_(grad, std, -clr)
         change /= std
+        return [new_total], change
 
 
 @dataclasses.dataclass(frozen=True)
@@ -775,24 +874,25 @@ class Adam(Optimizer[AdamState]):
         g: np.ndarray,
         buffers: Buffers,
         out_buffers: Buffers,
-        change: np.ndarray,
-    ) -> None:
+        change: Any,
+    ) -> tuple[Buffers, Any]:
         factor, beta2, one_minus_beta2, bias_correction2_sqrt, eps, minus_step_size = k
         exp_avg, exp_avg_sq, max_exp_avg_sq = buffers
         new_exp_avg, new_exp_avg_sq, new_max = out_buffers
         s = change  # the one scratch array, which ends as the change
-        _lerp(exp_avg, g, 1.0 - self.betas[0], factor, new_exp_avg, s)
-        np.multiply(exp_avg_sq, beta2, out=new_exp_avg_sq)
-        np.multiply(g, one_minus_beta2, out=s)  # torch: addcmul_(grad, grad, value=1 - beta2)
+        new_exp_avg = _lerp(exp_avg, g, 1.0 - self.betas[0], factor, new_exp_avg, s)
+        new_exp_avg_sq = np.multiply(exp_avg_sq, beta2, out=new_exp_avg_sq)
+        s = np.multiply(g, one_minus_beta2, out=s)  # torch: addcmul_(grad, grad, 1 - beta2)
         s *= g
         new_exp_avg_sq += s
-        if new_max is not None:
-            np.maximum(max_exp_avg_sq, new_exp_avg_sq, out=new_max)
-        np.sqrt(new_exp_avg_sq if new_max is None else new_max, out=s)
+        if max_exp_avg_sq is not None:
+            new_max = np.maximum(max_exp_avg_sq, new_exp_avg_sq, out=new_max)
+        s = np.sqrt(new_exp_avg_sq if new_max is None else new_max, out=_reuse(s))
         s /= bias_correction2_sqrt
         s += eps  # the denominator
-        np.divide(new_exp_avg, s, out=s)  # torch: param.addcdiv_(exp_avg, denom, -step_size)
+        s = np.divide(new_exp_avg, s, out=_reuse(s))  # torch: addcdiv_(exp_avg, denom, -step_size)
         s *= minus_step_size
+        return [new_exp_avg, new_exp_avg_sq, new_max], s
 
 
 @dataclasses.dataclass(frozen=True)

@@ -33,15 +33,19 @@ array([-0.5, -0.5])
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
 
+import chainrule.numpy as cnp
 from chainrule import tree
 from chainrule._seed import Seed
 from chainrule._validate import count, number
+from chainrule.core.trace import Tracer
+from chainrule.numpy.rules.common import nondiff
 
-from .optimizers import SGD, LearningRate, SGDState
+from .optimizers import SGD, LearningRate, SGDState, _next
 
 __all__ = [
     "DPSGD",
@@ -123,7 +127,9 @@ class DifferentiallyPrivateAggregate:
                 f"{where}: update needs a DifferentiallyPrivateAggregateState, got "
                 f"{type(state).__name__}: make it with init()"
             )
-        step = count(state.step, "state.step", where, minimum=0)
+        step: Any = state.step
+        if not isinstance(step, Tracer):
+            step = count(step, "state.step", where, minimum=0)
         leaves, treedef = tree.flatten(per_example_grads)
         grads = [_per_example(i, g) for i, g in enumerate(leaves)]
         if not grads:
@@ -139,21 +145,20 @@ class DifferentiallyPrivateAggregate:
             _check_params(params, treedef, grads)
         # Each example's norm over the whole pytree; then min(1, C / norm), where a zero norm
         # gives C / 0 = inf, so 1, and a NaN gradient a NaN scale, so NaN results.
-        squares = np.zeros(batch)
-        for g in grads:
-            squares += _squared_norms(g.reshape(batch, -1))
+        squares = sum(_squared_norms(g.reshape(batch, -1)) for g in grads)
         with np.errstate(divide="ignore"):
-            scale = np.minimum(1.0, self.l2_norm_clip / np.sqrt(squares))
-        rng = np.random.default_rng((self.seed, step))
+            scale = cnp.minimum(1.0, self.l2_norm_clip / cnp.sqrt(squares))
+        sizes = [math.prod(g.shape[1:]) for g in grads]
+        noise = _normal(step, seed=self.seed, size=sum(sizes))  # drawn on every call, jit too
         std = self.noise_multiplier * self.l2_norm_clip
-        private = []
-        for g in grads:
+        private, start = [], 0
+        for g, size in zip(grads, sizes, strict=True):
             total = scale.astype(g.dtype) @ g.reshape(batch, -1)  # one BLAS call per leaf
-            noise = rng.standard_normal(total.shape, dtype=np.float64).astype(g.dtype)
-            total += np.asarray(std, g.dtype) * noise
+            total += np.asarray(std, g.dtype) * noise[start : start + size].astype(g.dtype)
             total /= np.asarray(batch, g.dtype)
             private.append(total.reshape(g.shape[1:]))
-        new_state = DifferentiallyPrivateAggregateState(np.array(step + 1, dtype=np.int64))
+            start += size
+        new_state = DifferentiallyPrivateAggregateState(_next(step))
         return treedef.unflatten(private), new_state
 
 
@@ -260,8 +265,18 @@ def _entropy(seed: Seed) -> Any:
     return seed
 
 
-def _per_example(i: int, x: Any) -> np.ndarray:
-    g = np.asarray(x)
+@nondiff
+def _normal(step: Any, *, seed: int, size: int) -> np.ndarray:
+    """The noise of update `step`: `size` standard normals from ``default_rng((seed, step))``.
+
+    A zero-derivative function, so that inside `jit` it is a line of the program, drawn
+    again on each call from that call's step, not frozen at the step that was traced.
+    """
+    return np.random.default_rng((seed, int(step))).standard_normal(size)
+
+
+def _per_example(i: int, x: Any) -> Any:
+    g = x if isinstance(x, Tracer) else np.asarray(x)
     if g.dtype.kind != "f":
         raise TypeError(
             f"differentially_private_aggregate: gradient leaf {i} has dtype {g.dtype}, "
@@ -282,6 +297,9 @@ def _squared_norms(rows: np.ndarray) -> np.ndarray:
     `global_norm`), without copying the gradients; in float64 where that overflowed (float32
     from norms of about 1.8e19) or for narrower floats, whose own sums would round badly.
     """
+    if isinstance(rows, Tracer):  # inside jit: in float64, every call
+        wide = rows.astype(np.float64)
+        return cnp.sum(wide * wide, axis=1)
     if rows.dtype in (np.float32, np.float64):
         with np.errstate(over="ignore"):
             squares = np.vecdot(rows, rows)

@@ -7,6 +7,12 @@ learning rate a torch optimizer holds after ``k`` calls to ``scheduler.step()``,
 the rate of its ``k``-th update counting from 0. The values are the closed forms of torch's
 schedulers (which compute the same numbers recursively, equal to about 1e-15).
 
+Inside `jit` an optimizer's update is one line of the program, which calls the schedule
+with each call's own step. Under a `vmap` or `grad` taken inside the `jit`, the step is a
+traced value instead, and these schedules, written with `chainrule.numpy`, are recorded
+formula by formula; a schedule of your own must then do the same (``np.where``, not a
+Python ``if`` on the step, which raises).
+
 >>> from chainrule.optim import schedules
 >>> warm = schedules.linear_warmup(schedules.cosine(0.1, total_steps=4), warmup_steps=2)
 >>> [round(warm(k), 4) for k in range(8)]
@@ -19,7 +25,9 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import chainrule.numpy as cnp
 from chainrule._validate import count, number
+from chainrule.core.trace import Tracer
 
 __all__ = ["Schedule", "constant", "cosine", "exponential", "linear_warmup", "step"]
 
@@ -43,7 +51,10 @@ class Schedule:
         self._fn = fn
         self._args = args
 
-    def __call__(self, step: int) -> float:
+    def __call__(self, step: Any) -> Any:
+        """The rate at `step` (a float), or a traced value when `step` is traced (`jit`)."""
+        if isinstance(step, Tracer):
+            return self._fn(step)  # type: ignore[arg-type]
         return float(self._fn(count(step, "step", self._name, minimum=0)))
 
     def __repr__(self) -> str:
@@ -108,8 +119,8 @@ def cosine(lr: float, total_steps: int, min_lr: float = 0.0) -> Schedule:
     total = count(total_steps, "total_steps", "cosine")
     low = number(min_lr, "min_lr", "cosine", minimum=0.0)
 
-    def rate_at(k: int) -> float:
-        return low + (rate - low) * (1.0 + math.cos(math.pi * min(k, total) / total)) / 2.0
+    def rate_at(k: Any) -> Any:
+        return low + (rate - low) * (1.0 + cnp.cos(math.pi * cnp.minimum(k, total) / total)) / 2.0
 
     return Schedule("cosine", rate_at, lr=rate, total_steps=total, min_lr=low)
 
@@ -135,10 +146,9 @@ def linear_warmup(
     warmup = count(warmup_steps, "warmup_steps", "linear_warmup", minimum=0)
     start = number(start_factor, "start_factor", "linear_warmup", minimum=0.0, maximum=1.0)
 
-    def rate_at(k: int) -> float:
-        if k >= warmup:
-            return float(after(k - warmup))
-        return float(after(0)) * (start + (1.0 - start) * k / warmup)
+    def rate_at(k: Any) -> Any:
+        ramp = float(after(0)) * (start + (1.0 - start) * k / max(warmup, 1))
+        return cnp.where(k >= warmup, after(cnp.maximum(k - warmup, 0)), ramp)  # jit-safe `if`
 
     return Schedule(
         "linear_warmup", rate_at, schedule_or_lr=after, warmup_steps=warmup, start_factor=start
