@@ -35,9 +35,7 @@ from .core.trace import (
     Tracer,
     dtype_of,
     is_float,
-    leaked_error,
     plain,
-    shape_error,
     shape_of,
     zero_tangent,
 )
@@ -74,17 +72,10 @@ class _BodyTrace(StagingTrace):
                 refs[i] = var
         return vals, refs
 
-    def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
-        if self.ended:
-            raise leaked_error(self, prim)
-        vals, refs = self.refs(str(prim.name), args)
-        try:
-            ans = prim.impl(*vals, **params)
-        except ValueError as e:
-            if type(e) is not ValueError:
-                raise
-            raise shape_error(prim, vals, e) from None
-        return self.record(prim, str(prim.name), refs, params, ans, prim.multiple_results)
+    def line(self, prim: Primitive) -> Callable[..., Any]:
+        """A body's lines call the primitive itself, so that replaying it on tracers
+        differentiates or batches it (`_Subprogram` calls the implementations directly)."""
+        return prim
 
 
 def _example(x: Any) -> Any:

@@ -160,7 +160,12 @@ class StagingTrace(Trace):
             if type(e) is not ValueError:
                 raise
             raise shape_error(prim, vals, e) from None
-        return self.record(prim.impl, str(prim.name), refs, params, ans, prim.multiple_results)
+        return self.record(self.line(prim), str(prim.name), refs, params, ans,
+                           prim.multiple_results)  # fmt: skip
+
+    def line(self, prim: Primitive) -> Callable[..., Any]:
+        """What a line of the program calls for `prim`: its NumPy implementation."""
+        return prim.impl
 
     def record(
         self, fn: Callable[..., Any], name: str, refs: list[Any], params: dict[str, Any],
