@@ -158,8 +158,17 @@ def torch_to_numpy(t: Any) -> Any:
     return t.detach().cpu().numpy()
 
 
-def jax_block(x: Any) -> Any:
-    return x.block_until_ready()
+def jax_timed(fn: Any, *args: Any) -> Any:
+    """The call to time of a JAX function on `args`: it waits for every output (JAX
+    dispatches asynchronously), and has run once already, so that `jax.jit` compiles outside
+    the timing."""
+    import jax
+
+    def call() -> Any:
+        return jax.block_until_ready(fn(*args))
+
+    call()
+    return call
 
 
 def versions() -> dict[str, str]:
