@@ -210,20 +210,25 @@ def deflinear(prim: Primitive, transpose: Rule, batched: Rule) -> None:
     defbatch(prim, batch)
 
 
-def nondiff(fun: Callable[..., Any], batch: Rule | None = None) -> Callable[..., Any]:
+def nondiff(
+    fun: Callable[..., Any], batch: Rule | None = None, static: bool = False
+) -> Callable[..., Any]:
     """A NumPy function whose result does not depend differentiably on its inputs.
 
     Tracers are lowered to their plain values, so comparisons, `sign`, `floor`, `argmax` and
     friends return ordinary arrays (zero derivative). Under `vmap` the result still has a
     batch axis: `batch(fn, args, dims, **kwargs) -> (out, out_dim)` computes it from the
     arguments unwrapped from the highest batch trace, calling `fn` (this function again, for
-    any lower batch trace); the default is the elementwise rule.
+    any lower batch trace); the default is the elementwise rule. Under `jit` it is a line of
+    the program, run on each call's values; a `static` function (of dtypes alone, such as
+    `result_type`) is not: its answer is fixed by what keys the program, so it stays a plain
+    Python value that code may branch on.
     """
     rule = batch or _elementwise_nondiff
 
     @functools.wraps(fun)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if batching.active():
+        if batching.active() and not static:
             args = tuple(map(_stacked, args))
             kwargs = {k: _stacked(v) for k, v in kwargs.items()}
             trace = batching.top_kept_trace([*args, *kwargs.values()])

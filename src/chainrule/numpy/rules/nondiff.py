@@ -58,7 +58,7 @@ _FLAT_WHEN_NONE = ["argmax", "argmin", "argsort"]
 _REDUCING = ["count_nonzero", "all", "any"]
 # Results whose shape depends on the values: no batched form.
 _VALUE_SHAPED = ["argwhere", "nonzero", "flatnonzero"]
-# Functions of dtypes only, which a batch axis does not change.
+# Functions of dtypes only, which neither a batch axis nor another call of a program changes.
 _DTYPE_ONLY = ["result_type", "can_cast", "iscomplexobj", "isrealobj"]
 
 
@@ -69,10 +69,6 @@ def _no_batch(fn: Any, args: list[Any], dims: list[int | None], **kwargs: Any) -
         "fixed-size form instead: `np.where(mask, x, fill)`, or `np.nonzero(mask, size=...)`-"
         "style padding with `np.argsort(~mask, stable=True)[:k]`."
     )
-
-
-def _dtype_only(fn: Any, args: list[Any], dims: list[int | None], **kwargs: Any) -> Any:
-    return fn(*args, **kwargs), None
 
 
 def _shifted(axis: Any, rank: int) -> Any:
@@ -221,7 +217,6 @@ _rules: dict[str, Any] = {
     "argsort": _along_axis(-1, True),
     **{name: _along_axis(None, False) for name in _REDUCING},
     **{name: _no_batch for name in _VALUE_SHAPED},
-    **{name: _dtype_only for name in _DTYPE_ONLY},
     "searchsorted": _against,
     "digitize": _against,
     "allclose": _all_of(np.isclose),
@@ -229,7 +224,8 @@ _rules: dict[str, Any] = {
     "array_equiv": _arrays_equal(same_shape=False),
 }
 globals().update({name: nondiff(getattr(np, name), rule) for name, rule in _rules.items()})
-_NAMES = [*_rules, "shape", "ndim", "size", "zeros_like", "ones_like", "empty_like"]
+globals().update({name: nondiff(getattr(np, name), static=True) for name in _DTYPE_ONLY})
+_NAMES = [*_rules, *_DTYPE_ONLY, "shape", "ndim", "size", "zeros_like", "ones_like", "empty_like"]
 
 
 def histogram(a: Any, bins: Any = 10, range: Any = None, density: Any = None,
