@@ -46,6 +46,18 @@ class Var:
     def __repr__(self) -> str:
         return f"v{self.id}"
 
+    def renumbered(self, id: int) -> Var:
+        """A new value of the same shape and dtype (a recomputed copy of this one)."""
+        var = Var.__new__(Var)
+        var.id, var.shape, var.dtype = id, self.shape, self.dtype
+        return var
+
+    def nbytes(self) -> int:
+        """The size of an array of this shape and dtype (0 for a Python number)."""
+        if not isinstance(self.dtype, np.dtype):
+            return 0
+        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+
     def describe(self) -> str:
         dtype = getattr(self.dtype, "name", self.dtype)
         return f"v{self.id}:{dtype}[{','.join(map(str, self.shape))}]"
@@ -203,8 +215,9 @@ class Program:
         self.inputs = inputs
         equations, alias = _merged(_live(equations, outputs))
         outputs = [_renamed(o, alias) for o in outputs]
-        self.equations, alias = _simplified(equations, inputs, outputs)
+        equations, alias = _simplified(equations, inputs, outputs)
         self.outputs = [_renamed(o, alias) for o in outputs]
+        self.equations = _rematerialized(equations, inputs, self.outputs)
         self._compile()
 
     def __str__(self) -> str:
@@ -310,8 +323,16 @@ def _plain_ufunc(eq: Equation) -> bool:
 
 def _loop_operand(eq: Equation, i: int) -> Any:
     """Argument `i` of an elementwise line; a scalar constant as the 0-d array NumPy casts it
-    to for this line (a ufunc takes that faster than a Python or NumPy scalar)."""
+    to for this line (a ufunc takes that faster than a Python or NumPy scalar); an array
+    constant of one repeated value (a cotangent seeded with ones, a broadcast scalar) as
+    that value alone, or broadcast without memory where its shape makes the result's."""
     c = eq.args[i]
+    if isinstance(c, np.ndarray) and _uniform(c):
+        one = np.asarray(c.flat[0])
+        others = [a.shape if isinstance(a, Var) else np.shape(a) for a in eq.args if a is not c]
+        if np.broadcast_shapes(*others) == eq.outs[0].shape:
+            return one
+        return np.broadcast_to(one, c.shape)
     if isinstance(c, (Var, bool)) or not isinstance(c, (int, float, complex, np.generic)):
         return c
     types: list[Any] = []  # as `resolve_dtypes` takes them: Python types are weak
@@ -329,6 +350,18 @@ def _loop_operand(eq: Equation, i: int) -> Any:
     except (TypeError, ValueError):
         return c
     return np.asarray(c, dtype=loop[i])
+
+
+def _uniform(c: np.ndarray) -> bool:
+    """Whether the real array `c` (of more than one element) repeats one value, bit for bit
+    (``-0.0`` and ``0.0`` differ)."""
+    if c.size < 2 or c.dtype.kind not in "biuf":
+        return False
+    first = c.flat[0]
+    same = c == first
+    if c.dtype.kind == "f":
+        same &= np.signbit(c) == np.signbit(first)
+    return bool(same.all())
 
 
 def _same_kind(a: Var, b: Var) -> bool:
@@ -484,3 +517,132 @@ def _broadcasts_alike(reader: Equation, out: Var, g: Var, alias: dict[int, Var])
         a = _renamed(a, alias)
         shapes.append(g.shape if a is out else a.shape if isinstance(a, Var) else np.shape(a))
     return np.broadcast_shapes(*shapes) == reader.outs[0].shape
+
+
+# ---------------------------------------------------------------------------- memory plan
+
+REMAT_BYTES = 1 << 20
+"""Values at least this large are recomputed rather than kept, where that lowers the peak
+(below it, memory is not what a replay is short of, and every line costs time)."""
+
+REMAT_LINES = 8  # the longest chain of lines recomputed for one value
+
+
+def _lifetimes(
+    equations: list[Equation], outputs: list[Any]
+) -> tuple[dict[int, int], dict[int, list[int]], dict[int, Equation]]:
+    """Where each result is made (its line), where it is read (lines, in order; returned
+    values are read after the last line) and which line makes it."""
+    made: dict[int, int] = {}
+    reads: dict[int, list[int]] = {}
+    maker: dict[int, Equation] = {}
+    for k, eq in enumerate(equations):
+        for a in eq.args:
+            if isinstance(a, Var):
+                reads.setdefault(a.id, []).append(k)
+        for v in eq.outs:
+            made[v.id], maker[v.id] = k, eq
+    for o in outputs:
+        if isinstance(o, Var):
+            reads.setdefault(o.id, []).append(len(equations))
+    return made, reads, maker
+
+
+def _pressure(equations: list[Equation], outputs: list[Any]) -> list[int]:
+    """Bytes of the program's own results alive at each line (made there or earlier, read
+    there or later): what a replay holds besides its inputs and constants."""
+    made, reads, maker = _lifetimes(equations, outputs)
+    change = [0] * (len(equations) + 2)
+    for i, k in made.items():
+        size = next(v for v in maker[i].outs if v.id == i).nbytes()
+        change[k] += size
+        change[max([k, *reads.get(i, ())]) + 1] -= size
+    held, total = [], 0
+    for d in change[: len(equations)]:
+        total += d
+        held.append(total)
+    return held
+
+
+def _rematerialized(
+    equations: list[Equation], inputs: list[Var], outputs: list[Any]
+) -> list[Equation]:
+    """The equations, where large values are alive across the peak of memory without being
+    read there, with those values recomputed just before their next reader instead of kept
+    (as XLA rematerialises): from the inputs and values alive there anyway, by a short chain
+    of elementwise lines needing one buffer. Same lines on the same values: same bits."""
+    if not any(v.nbytes() >= REMAT_BYTES for eq in equations for v in eq.outs):
+        return equations
+    fresh = 1 + max([v.id for v in inputs] + [v.id for eq in equations for v in eq.outs])
+    best, best_peak = equations, max(_pressure(equations, outputs))
+    for _ in range(len(equations)):  # each round shortens one value's life
+        found = _recompute_one(equations, inputs, outputs, fresh)
+        if found is None:
+            break
+        equations, fresh = found
+        peak = max(_pressure(equations, outputs))
+        if peak < best_peak:
+            best, best_peak = equations, peak
+    return best
+
+
+def _recompute_one(
+    equations: list[Equation], inputs: list[Var], outputs: list[Any], fresh: int
+) -> tuple[list[Equation], int] | None:
+    """The equations with one large value alive across the (first) peak, not read there,
+    recomputed before its next reader: the one read last; and the next free number."""
+    held = _pressure(equations, outputs)
+    peak = held.index(max(held))
+    made, reads, maker = _lifetimes(equations, outputs)
+    given = {v.id for v in inputs}
+    returned = {o.id for o in outputs if isinstance(o, Var)}
+    best: tuple[int, Var, list[Equation]] | None = None
+    for i, k in made.items():
+        v = maker[i].outs[0]
+        after = [r for r in reads.get(i, ()) if r >= peak]
+        if (
+            after and k < peak < after[0] and v.id == i and i not in returned
+            and v.nbytes() >= REMAT_BYTES and (best is None or after[0] > best[0])
+        ):  # fmt: skip
+            lines = _chain(v, after[0], made, reads, maker, given)
+            if lines is not None:
+                best = (after[0], v, lines)
+    if best is None:
+        return None
+    at, v, lines = best
+    copies: dict[int, Var] = {}
+    for eq in lines:  # the clones, each on the copies made before it
+        copies[eq.outs[0].id] = eq.outs[0].renumbered(fresh)
+        fresh += 1
+    clones = [_with(eq, copies, [copies[eq.outs[0].id]]) for eq in lines]
+    later = [_with(eq, {v.id: copies[v.id]}, eq.outs) for eq in equations[at:]]
+    return [*equations[:at], *clones, *later], fresh
+
+
+def _chain(
+    v: Var, at: int, made: dict[int, int], reads: dict[int, list[int]],
+    maker: dict[int, Equation], given: set[int],
+) -> list[Equation] | None:  # fmt: skip
+    """The lines recomputing `v` just before line `at` from inputs, constants and values
+    alive there anyway: elementwise lines of `v`'s shape and dtype, at most one of whose
+    arguments is recomputed too (so one buffer serves the chain); None if there are none."""
+    eq = maker.get(v.id)
+    if eq is None or not _plain_ufunc(eq) or not _same_kind(eq.outs[0], v):
+        return None
+    below: list[Equation] = []
+    for a in eq.args:
+        if isinstance(a, Var) and a.id not in given and not made[a.id] < at <= reads[a.id][-1]:
+            if below:
+                return None
+            below = _chain(a, at, made, reads, maker, given) or []
+            if not below:
+                return None
+    return [*below, eq] if len(below) < REMAT_LINES else None
+
+
+def _with(eq: Equation, renames: dict[int, Var], outs: list[Var]) -> Equation:
+    """`eq` reading the renamed values and making `outs` (itself if nothing changes)."""
+    args = [renames.get(a.id, a) if isinstance(a, Var) else a for a in eq.args]
+    if outs is eq.outs and all(a is b for a, b in zip(args, eq.args, strict=True)):
+        return eq
+    return Equation(eq.fn, eq.name, args, eq.params, outs, eq.multiple)
