@@ -549,8 +549,9 @@ def _lifetimes(
 
 
 def _pressure(equations: list[Equation], outputs: list[Any]) -> list[int]:
-    """Bytes of the program's own results alive at each line (made there or earlier, read
-    there or later): what a replay holds besides its inputs and constants."""
+    """Bytes of the program's own results held at each line (made there or earlier, read
+    there or later; a result written into a dying argument's buffer is not counted twice):
+    what a replay holds besides its inputs and constants."""
     made, reads, maker = _lifetimes(equations, outputs)
     change = [0] * (len(equations) + 2)
     for i, k in made.items():
@@ -558,9 +559,15 @@ def _pressure(equations: list[Equation], outputs: list[Any]) -> list[int]:
         change[k] += size
         change[max([k, *reads.get(i, ())]) + 1] -= size
     held, total = [], 0
-    for d in change[: len(equations)]:
+    for k, d in enumerate(change[: len(equations)]):
         total += d
-        held.append(total)
+        eq = equations[k]
+        reuses = _plain_ufunc(eq) and any(
+            isinstance(a, Var) and reads[a.id][-1] == k and _same_kind(a, eq.outs[0])
+            and a.id in maker and _plain_ufunc(maker[a.id])
+            for a in eq.args
+        )  # fmt: skip
+        held.append(total - (eq.outs[0].nbytes() if reuses else 0))
     return held
 
 
