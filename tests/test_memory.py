@@ -215,10 +215,12 @@ def held_at_peak(program: staging.Program) -> int:
     holds at once, from its plan: each step's result slot, freed after its last use."""
     live: set[int] = set()
     most = 0
-    for _kind, _fn, _x, _y, o, frees in program._steps:
-        live.update(o if isinstance(o, tuple) else (o,))
-        most = max(most, len(live))
-        live.difference_update(frees)
+    for kind, _fn, x, _y, o in program._steps:
+        if kind == 6:  # frees
+            live.difference_update(x)
+        else:
+            live.update(o if isinstance(o, tuple) else (o,))
+            most = max(most, len(live))
     return most
 
 

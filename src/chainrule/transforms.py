@@ -1059,16 +1059,17 @@ def jit(
     cache: collections.OrderedDict[Any, _Compiled] = collections.OrderedDict()
 
     def jitted(*args: Any, **kwargs: Any) -> Any:
-        if not kwargs and not nums and all(type(a) is np.ndarray for a in args):
+        key: Any = None
+        if not kwargs and not nums:
             # the common call, arrays by position: keyed by their shapes and dtypes alone
-            key: Any = tuple([(a.shape, a.dtype) for a in args])
-            entry = cache.get(key)
+            key = tuple([(a.shape, a.dtype) for a in args if type(a) is np.ndarray])
+            entry = cache.get(key) if len(key) == len(args) else None
             if entry is not None:
                 cache.move_to_end(key)
                 outs = entry.program(args)
                 return outs[0] if entry.out_tree is None else tree.unflatten(entry.out_tree, outs)
-        else:
-            key = None
+            if len(key) != len(args):
+                key = None
         static: tuple[tuple[Any, Any], ...] = tuple(
             (i % len(args), args[i]) for i in nums if -len(args) <= i < len(args)
         )

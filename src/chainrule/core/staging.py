@@ -230,12 +230,14 @@ class Program:
     def _compile(self) -> None:
         """Slots for every value (inputs, constants, results) and one step per line.
 
-        A step is ``(kind, fn, x, y, o, frees)``: kinds 1 and 2 call `fn` on the values in
-        slot ``x`` or slots ``x y`` and put the result in slot ``o``; kinds 3 and 4 do the same
-        with ``out=`` the buffer in slot ``o``, that of an argument that dies there (only for
-        elementwise ufuncs); kinds 0 and 5 are any other line with one or several results,
-        ``x`` fetching its arguments, ``y`` its parameters, ``o`` its result slot(s). `frees`
-        are the slots whose values this line is the last to use.
+        A step is ``(kind, fn, x, y, o)``: kinds 1 and 2 call `fn` on the values in slot
+        ``x`` or slots ``x y`` and put the result in slot ``o``; kinds 3 and 4 (7: by
+        keyword) do the same with the buffer in slot ``o`` as ``out``, that of an argument
+        that dies there (only for elementwise ufuncs); kinds 0 and 5 are any other line with one or several
+        results, ``x`` fetching its arguments, ``y`` its parameters, ``o`` its result
+        slot(s). A step of kind 6 after a line frees the slots ``x`` of the values it was the
+        last to use; a program whose results are all small together keeps them to the end
+        of the call instead (freeing would cost more time than the memory is worth).
         """
         slot: dict[int, int] = {v.id: i for i, v in enumerate(self.inputs)}
         template: list[Any] = [None] * len(self.inputs)
@@ -251,6 +253,7 @@ class Program:
         }
         kept = {o.id for o in self.outputs if isinstance(o, Var)}
         owned = _owned_buffers(self.equations) - kept
+        frees = sum(v.nbytes() for eq in self.equations for v in eq.outs) >= KEEP_BYTES
         steps: list[tuple[Any, ...]] = []
         for k, eq in enumerate(self.equations):
             plain, out = _plain_ufunc(eq), eq.outs[0]
@@ -269,15 +272,17 @@ class Program:
                 for v in eq.outs:
                     slot[v.id] = len(template)
                     template.append(None)
-            frees = tuple(slot[i] for i in dying)
             if plain:
                 kind = len(args) + (2 if buffer else 0)
-                steps.append((kind, eq.fn, args[0], args[-1], slot[out.id], frees))
+                kind = 7 if kind == 4 and eq.fn in _KEYWORD_OUT else kind
+                steps.append((kind, eq.fn, args[0], args[-1], slot[out.id]))
             elif eq.multiple:
                 outs = tuple(slot[v.id] for v in eq.outs)
-                steps.append((5, eq.fn, _getter(args), eq.params, outs, frees))
+                steps.append((5, eq.fn, _getter(args), eq.params, outs))
             else:
-                steps.append((0, eq.fn, _getter(args), eq.params, slot[out.id], frees))
+                steps.append((0, eq.fn, _getter(args), eq.params, slot[out.id]))
+            if dying and frees:
+                steps.append((6, None, tuple(slot[i] for i in dying), None, None))
         self._outputs = [place(o) for o in self.outputs]
         self._fresh = tuple(  # constants returned: a copy per call, not the program's own
             i for i, o in enumerate(self.outputs) if isinstance(o, np.ndarray)
@@ -288,27 +293,32 @@ class Program:
     def __call__(self, inputs: Sequence[Any]) -> list[Any]:
         env = self._template.copy()
         env[: len(inputs)] = inputs
-        for kind, fn, x, y, o, frees in self._steps:
+        for kind, fn, x, y, o in self._steps:
             if kind == 4:
-                env[o] = fn(env[x], env[y], out=env[o])
+                fn(env[x], env[y], env[o])  # (`out` by position: faster)
             elif kind == 2:
                 env[o] = fn(env[x], env[y])
             elif kind == 3:
-                env[o] = fn(env[x], out=env[o])
+                fn(env[x], env[o])
             elif kind == 1:
                 env[o] = fn(env[x])
             elif kind == 0:
                 env[o] = fn(*x(env), **y)
+            elif kind == 6:
+                for s in x:
+                    env[s] = None
+            elif kind == 7:
+                fn(env[x], env[y], out=env[o])
             else:
                 for s, a in zip(o, fn(*x(env), **y), strict=True):
                     env[s] = a
-            if frees:
-                for s in frees:
-                    env[s] = None
         outs = [env[s] for s in self._outputs]
         for i in self._fresh:
             outs[i] = outs[i].copy()
         return outs
+
+
+_KEYWORD_OUT = frozenset([np.maximum, np.minimum])  # (NumPy 2.4 deprecates a positional out)
 
 
 def _plain_ufunc(eq: Equation) -> bool:
@@ -526,6 +536,9 @@ REMAT_BYTES = 1 << 20
 (below it, memory is not what a replay is short of, and every line costs time)."""
 
 REMAT_LINES = 8  # the longest chain of lines recomputed for one value
+
+KEEP_BYTES = 1 << 16
+"""A program whose results take less than this altogether keeps them to the end of a call."""
 
 
 def _lifetimes(
