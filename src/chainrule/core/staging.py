@@ -541,47 +541,50 @@ KEEP_BYTES = 1 << 16
 """A program whose results take less than this altogether keeps them to the end of a call."""
 
 
-def _lifetimes(
-    equations: list[Equation], outputs: list[Any]
-) -> tuple[dict[int, int], dict[int, list[int]], dict[int, Equation]]:
-    """Where each result is made (its line), where it is read (lines, in order; returned
-    values are read after the last line) and which line makes it."""
-    made: dict[int, int] = {}
-    reads: dict[int, list[int]] = {}
-    maker: dict[int, Equation] = {}
-    for k, eq in enumerate(equations):
-        for a in eq.args:
-            if isinstance(a, Var):
-                reads.setdefault(a.id, []).append(k)
-        for v in eq.outs:
-            made[v.id], maker[v.id] = k, eq
-    for o in outputs:
-        if isinstance(o, Var):
-            reads.setdefault(o.id, []).append(len(equations))
-    return made, reads, maker
+class _Lives:
+    """Where each result of a program is made (its line), where it is read (lines, in
+    order; returned values are read after the last line), which line makes it; and the
+    bytes of results `held` at each line (made there or earlier, read there or later; a
+    result written into a dying argument's buffer counted once): what a replay holds
+    besides its inputs and constants."""
 
+    def __init__(self, equations: list[Equation], outputs: list[Any]) -> None:
+        self.made: dict[int, int] = {}
+        self.reads: dict[int, list[int]] = {}
+        self.maker: dict[int, Equation] = {}
+        for k, eq in enumerate(equations):
+            for a in eq.args:
+                if isinstance(a, Var):
+                    self.reads.setdefault(a.id, []).append(k)
+            for v in eq.outs:
+                self.made[v.id], self.maker[v.id] = k, eq
+        for o in outputs:
+            if isinstance(o, Var):
+                self.reads.setdefault(o.id, []).append(len(equations))
+        change = [0] * (len(equations) + 2)
+        for eq in equations:
+            for v in eq.outs:
+                k = self.made[v.id]
+                change[k] += v.nbytes()
+                change[self.reads.get(v.id, [k])[-1] + 1] -= v.nbytes()
+        self.held: list[int] = []
+        total = 0
+        for k, eq in enumerate(equations):
+            total += change[k]
+            self.held.append(total - (eq.outs[0].nbytes() if self.reuses(eq, k) else 0))
 
-def _pressure(equations: list[Equation], outputs: list[Any]) -> list[int]:
-    """Bytes of the program's own results held at each line (made there or earlier, read
-    there or later; a result written into a dying argument's buffer is not counted twice):
-    what a replay holds besides its inputs and constants."""
-    made, reads, maker = _lifetimes(equations, outputs)
-    change = [0] * (len(equations) + 2)
-    for i, k in made.items():
-        size = next(v for v in maker[i].outs if v.id == i).nbytes()
-        change[k] += size
-        change[max([k, *reads.get(i, ())]) + 1] -= size
-    held, total = [], 0
-    for k, d in enumerate(change[: len(equations)]):
-        total += d
-        eq = equations[k]
-        reuses = _plain_ufunc(eq) and any(
-            isinstance(a, Var) and reads[a.id][-1] == k and _same_kind(a, eq.outs[0])
-            and a.id in maker and _plain_ufunc(maker[a.id])
+    def reuses(self, eq: Equation, k: int) -> bool:
+        """Whether line `k`, `eq`, writes into the buffer of an argument dying there."""
+        return _plain_ufunc(eq) and any(
+            isinstance(a, Var) and self.reads[a.id][-1] == k and _same_kind(a, eq.outs[0])
+            and a.id in self.maker and _plain_ufunc(self.maker[a.id])
             for a in eq.args
         )  # fmt: skip
-        held.append(total - (eq.outs[0].nbytes() if reuses else 0))
-    return held
+
+    def alive(self, a: Var, at: int) -> bool:
+        """Whether the result `a` is held at line `at` anyway (made before, read there or
+        later)."""
+        return self.made[a.id] < at <= self.reads[a.id][-1]
 
 
 def _rematerialized(
@@ -593,38 +596,38 @@ def _rematerialized(
     of elementwise lines needing one buffer. Same lines on the same values: same bits."""
     if not any(v.nbytes() >= REMAT_BYTES for eq in equations for v in eq.outs):
         return equations
-    fresh = 1 + max([v.id for v in inputs] + [v.id for eq in equations for v in eq.outs])
-    best, best_peak = equations, max(_pressure(equations, outputs))
+    given = {v.id for v in inputs}
+    returned = {o.id for o in outputs if isinstance(o, Var)}
+    fresh = 1 + max([*given, *(v.id for eq in equations for v in eq.outs)])
+    lives = _Lives(equations, outputs)
+    best, best_peak = equations, max(lives.held)
     for _ in range(len(equations)):  # each round shortens one value's life
-        found = _recompute_one(equations, inputs, outputs, fresh)
+        found = _recompute_one(equations, lives, given | returned, fresh)
         if found is None:
             break
         equations, fresh = found
-        peak = max(_pressure(equations, outputs))
-        if peak < best_peak:
-            best, best_peak = equations, peak
+        lives = _Lives(equations, outputs)
+        if max(lives.held) < best_peak:
+            best, best_peak = equations, max(lives.held)
     return best
 
 
 def _recompute_one(
-    equations: list[Equation], inputs: list[Var], outputs: list[Any], fresh: int
+    equations: list[Equation], lives: _Lives, fixed: set[int], fresh: int
 ) -> tuple[list[Equation], int] | None:
-    """The equations with one large value alive across the (first) peak, not read there,
-    recomputed before its next reader: the one read last; and the next free number."""
-    held = _pressure(equations, outputs)
-    peak = held.index(max(held))
-    made, reads, maker = _lifetimes(equations, outputs)
-    given = {v.id for v in inputs}
-    returned = {o.id for o in outputs if isinstance(o, Var)}
+    """The equations with one large value (not an input or output: `fixed`) alive across
+    the (first) peak, not read there, recomputed before its next reader: of those, the one
+    read last; and the next free number. None if there is none."""
+    peak = lives.held.index(max(lives.held))
     best: tuple[int, Var, list[Equation]] | None = None
-    for i, k in made.items():
-        v = maker[i].outs[0]
-        after = [r for r in reads.get(i, ()) if r >= peak]
+    for eq in equations[:peak]:
+        v = eq.outs[0]
+        after = [r for r in lives.reads.get(v.id, ()) if r >= peak]
         if (
-            after and k < peak < after[0] and v.id == i and i not in returned
-            and v.nbytes() >= REMAT_BYTES and (best is None or after[0] > best[0])
+            after and peak < after[0] and v.id not in fixed and v.nbytes() >= REMAT_BYTES
+            and (best is None or after[0] > best[0])
         ):  # fmt: skip
-            lines = _chain(v, after[0], made, reads, maker, given)
+            lines = _chain(v, after[0], lives)
             if lines is not None:
                 best = (after[0], v, lines)
     if best is None:
@@ -639,22 +642,19 @@ def _recompute_one(
     return [*equations[:at], *clones, *later], fresh
 
 
-def _chain(
-    v: Var, at: int, made: dict[int, int], reads: dict[int, list[int]],
-    maker: dict[int, Equation], given: set[int],
-) -> list[Equation] | None:  # fmt: skip
+def _chain(v: Var, at: int, lives: _Lives) -> list[Equation] | None:
     """The lines recomputing `v` just before line `at` from inputs, constants and values
     alive there anyway: elementwise lines of `v`'s shape and dtype, at most one of whose
     arguments is recomputed too (so one buffer serves the chain); None if there are none."""
-    eq = maker.get(v.id)
+    eq = lives.maker.get(v.id)
     if eq is None or not _plain_ufunc(eq) or not _same_kind(eq.outs[0], v):
         return None
     below: list[Equation] = []
     for a in eq.args:
-        if isinstance(a, Var) and a.id not in given and not made[a.id] < at <= reads[a.id][-1]:
+        if isinstance(a, Var) and a.id in lives.made and not lives.alive(a, at):
             if below:
                 return None
-            below = _chain(a, at, made, reads, maker, given) or []
+            below = _chain(a, at, lives) or []
             if not below:
                 return None
     return [*below, eq] if len(below) < REMAT_LINES else None
