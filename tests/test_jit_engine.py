@@ -160,6 +160,23 @@ def test_the_call_path_keys_signatures_not_just_arrays() -> None:
     assert len(f.programs()) == 5
 
 
+def test_the_cache_drops_the_program_used_least_recently() -> None:
+    traced = []
+    f = cr.jit(lambda x: traced.append(x.shape) or x * 2.0, cache_size=2)
+    a, b, c = numpy.ones(1), numpy.ones(2), numpy.ones(3)
+    for x in (a, b, a, c):  # c's program pushes out b's: a's was used after it
+        f(x)
+    assert traced == [(1,), (2,), (3,)]
+    f(a)
+    assert traced == [(1,), (2,), (3,)]
+    f(b)  # traced again, in place of c's program, used before a's
+    f(a)
+    assert traced == [(1,), (2,), (3,), (2,)]
+    f(c)
+    assert traced == [(1,), (2,), (3,), (2,), (3,)]
+    assert len(f.programs()) == 2
+
+
 def test_small_programs_keep_their_values_large_ones_free_them() -> None:
     def f(x: Any) -> Any:
         return np.sum(np.tanh(np.maximum(x, 0.0) * x) * np.sin(x))

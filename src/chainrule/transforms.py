@@ -8,9 +8,9 @@ reverse Jacobians map the backward pass over a basis of cotangents with `vmap`.
 
 from __future__ import annotations
 
-import collections
 import functools
 import inspect
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -985,14 +985,15 @@ def _unbatched_outputs(
 
 
 class _Compiled:
-    """One entry of a `jit` cache: the program and the structure of its outputs (None for a
-    single array, returned as it is)."""
+    """One entry of a `jit` cache: the program, the structure of its outputs (None for a
+    single array, returned as it is) and when it was last used (a call's number)."""
 
-    __slots__ = ("out_tree", "program")
+    __slots__ = ("out_tree", "program", "used")
 
     def __init__(self, program: Program, out_tree: Any) -> None:
         self.program = program
         self.out_tree = None if out_tree == tree.flatten(0)[1] else out_tree
+        self.used = 0
 
 
 def _static_numbers(fun: Callable[..., Any], nums: Any) -> tuple[int, ...]:
@@ -1042,9 +1043,10 @@ def jit(
     one of its pullback (which recomputes the forward values it needs); under other
     transforms (`jvp`, higher orders), it runs `fun` under them, uncompiled. Programs are pruned (dead lines, repeated lines, ``g * 1`` and
     ``g + 0``: so ``-0.0 + 0`` may stay ``-0.0``, as in XLA), free each value after its last
-    use and write results into the buffers of intermediates that die. The cache keeps the
-    last `cache_size` programs: ``jitted.programs()`` lists them (`make_program` prints
-    one), ``jitted.clear_cache()`` empties it.
+    use and write results into the buffers of intermediates that die (where values are
+    large, they recompute cheap ones rather than keep them). The cache keeps the
+    `cache_size` programs used last: ``jitted.programs()`` lists them (`make_program`
+    prints one), ``jitted.clear_cache()`` empties it.
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
@@ -1056,7 +1058,10 @@ def jit(
     """
     nums = _static_numbers(fun, static_argnums)
     names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
-    cache: collections.OrderedDict[Any, _Compiled] = collections.OrderedDict()
+    # least recently used out first: each entry notes its last call (one lookup per call;
+    # moving it to an end would compare its key a second time)
+    cache: dict[Any, _Compiled] = {}
+    calls = itertools.count(1)
 
     def jitted(*args: Any, **kwargs: Any) -> Any:
         key: Any = None
@@ -1065,7 +1070,7 @@ def jit(
             key = tuple([(a.shape, a.dtype) for a in args if type(a) is np.ndarray])
             entry = cache.get(key) if len(key) == len(args) else None
             if entry is not None:
-                cache.move_to_end(key)
+                entry.used = next(calls)
                 outs = entry.program(args)
                 return outs[0] if entry.out_tree is None else tree.unflatten(entry.out_tree, outs)
             if len(key) != len(args):
@@ -1078,7 +1083,8 @@ def jit(
         dynamic = [a for i, a in enumerate(args) if i not in positions]
         dyn_kw = {k: v for k, v in kwargs.items() if k not in names}
         leaves, in_tree = tree.flatten((dynamic, dyn_kw))
-        if any(isinstance(x, Tracer) for x in leaves):  # inside another transform
+        sig = [(x.shape, x.dtype) if type(x) is np.ndarray else None for x in leaves]
+        if None in sig and any(isinstance(x, Tracer) for x in leaves):  # another transform
             reverse = _lone(leaves, ReverseTrace)
             if reverse is not None:
                 # arrays by position: their number tells the structure (comparing costs)
@@ -1097,11 +1103,11 @@ def jit(
             out = batched[0]((in_tree, static, len(args), dims), *values)
             return tree.map(lambda v: trace.wrap(v, 0), out)
         try:
-            key = key or (in_tree, static, tuple(
-                _signature_of(fun, x, functools.partial(_jit_leaf, fun, k))
-                for k, x in enumerate(leaves)
-            ))  # fmt: skip
-            hash(key)
+            key = key or (in_tree, static, tuple([
+                _signature_of(fun, x, functools.partial(_jit_leaf, fun, k)) if s is None else s
+                for k, (s, x) in enumerate(zip(sig, leaves, strict=True))
+            ]))  # fmt: skip
+            entry = cache.get(key)
         except TypeError as e:
             if "unhashable" not in str(e):
                 raise
@@ -1109,15 +1115,15 @@ def jit(
                 f"jit of {describe(fun)}: a static argument is not hashable ({e}); static "
                 "arguments key the cache, so pass tuples rather than lists or arrays."
             ) from None
-        entry = cache.get(key)
         if entry is not None:
-            cache.move_to_end(key)
+            entry.used = next(calls)
             outs = entry.program(leaves)
             return outs[0] if entry.out_tree is None else tree.unflatten(entry.out_tree, outs)
         outs, entry = _trace_program(fun, static, len(args), in_tree, leaves)
+        entry.used = next(calls)
         cache[key] = entry
         if len(cache) > cache_size:
-            cache.popitem(last=False)
+            del cache[min(cache, key=lambda k: cache[k].used)]
         return outs[0] if entry.out_tree is None else tree.unflatten(entry.out_tree, outs)
 
     def differentiated(
@@ -1171,7 +1177,7 @@ def jit(
     batched: list[Any] = []  # jit(vmapped), made on the first call under `vmap`
 
     def programs() -> list[Program]:
-        """The programs in the cache, oldest first (then those of calls under `grad`, a
+        """The programs in the cache, first traced first (then those of calls under `grad`, a
         forward and a pullback program each, and under `vmap`)."""
         under_grad = [c.program for pair in pullbacks.values() if pair for c in pair]
         return (
