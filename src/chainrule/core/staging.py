@@ -21,6 +21,7 @@ after its last use.
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -233,9 +234,9 @@ class Program:
         A step is ``(kind, fn, x, y, o)``: kinds 1 and 2 call `fn` on the values in slot
         ``x`` or slots ``x y`` and put the result in slot ``o``; kinds 3 and 4 (7: by
         keyword) do the same with the buffer in slot ``o`` as ``out``, that of an argument
-        that dies there (only for elementwise ufuncs); kinds 0 and 5 are any other line with one or several
-        results, ``x`` fetching its arguments, ``y`` its parameters, ``o`` its result
-        slot(s). A step of kind 6 after a line frees the slots ``x`` of the values it was the
+        that dies there (only for elementwise ufuncs); kinds 0 and 5 are any other line with
+        one or several results, `fn` with its parameters bound, ``x`` fetching its
+        arguments, ``o`` its result slot(s). A step of kind 6 after a line frees the slots ``x`` of the values it was the
         last to use; a program whose results are all small together keeps them to the end
         of the call instead (freeing would cost more time than the memory is worth).
         """
@@ -276,11 +277,10 @@ class Program:
                 kind = len(args) + (2 if buffer else 0)
                 kind = 7 if kind == 4 and eq.fn in _KEYWORD_OUT else kind
                 steps.append((kind, eq.fn, args[0], args[-1], slot[out.id]))
-            elif eq.multiple:
-                outs = tuple(slot[v.id] for v in eq.outs)
-                steps.append((5, eq.fn, _getter(args), eq.params, outs))
-            else:
-                steps.append((0, eq.fn, _getter(args), eq.params, slot[out.id]))
+            else:  # (the parameters bound: no keywords to unpack per call when there are none)
+                fn = functools.partial(eq.fn, **eq.params) if eq.params else eq.fn
+                outs = tuple(slot[v.id] for v in eq.outs) if eq.multiple else slot[out.id]
+                steps.append((5 if eq.multiple else 0, fn, _getter(args), None, outs))
             if dying and frees:
                 steps.append((6, None, tuple(slot[i] for i in dying), None, None))
         self._outputs = [place(o) for o in self.outputs]
@@ -303,14 +303,14 @@ class Program:
             elif kind == 1:
                 env[o] = fn(env[x])
             elif kind == 0:
-                env[o] = fn(*x(env), **y)
+                env[o] = fn(*x(env))
             elif kind == 6:
                 for s in x:
                     env[s] = None
             elif kind == 7:
                 fn(env[x], env[y], out=env[o])
             else:
-                for s, a in zip(o, fn(*x(env), **y), strict=True):
+                for s, a in zip(o, fn(*x(env)), strict=True):
                     env[s] = a
         outs = [env[s] for s in self._outputs]
         for i in self._fresh:
