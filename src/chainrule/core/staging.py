@@ -22,6 +22,7 @@ after its last use.
 from __future__ import annotations
 
 import functools
+import math
 import operator
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -57,7 +58,7 @@ class Var:
         """The size of an array of this shape and dtype (0 for a Python number)."""
         if not isinstance(self.dtype, np.dtype):
             return 0
-        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+        return math.prod(self.shape) * self.dtype.itemsize
 
     def describe(self) -> str:
         dtype = getattr(self.dtype, "name", self.dtype)
