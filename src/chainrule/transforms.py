@@ -1004,15 +1004,22 @@ def _static_numbers(fun: Callable[..., Any], nums: Any) -> tuple[int, ...]:
     return nums
 
 
-def _signature_of(fun: Callable[..., Any], leaf: Any, where: Callable[[], str]) -> Any:
-    """What of an input leaf a program depends on: the shape and dtype of an array, the type
-    of a Python number (its value is traced, weakly typed as NumPy takes it)."""
+def _signatures(fun: Callable[..., Any], leaves: list[Any]) -> tuple[Any, ...]:
+    """What a program depends on of each input leaf: the shape and dtype of an array, the
+    type of a Python number (its value is traced, weakly typed as NumPy takes it)."""
+    return tuple([
+        (x.shape, x.dtype) if type(x) is np.ndarray else _signature_of(fun, x, k)
+        for k, x in enumerate(leaves)
+    ])  # fmt: skip
+
+
+def _signature_of(fun: Callable[..., Any], leaf: Any, k: int) -> Any:
     if isinstance(leaf, (np.ndarray, np.generic)):
         return (leaf.shape, leaf.dtype)
     if isinstance(leaf, (bool, int, float, complex)):
         return type(leaf)
     raise TypeError(
-        f"jit of {describe(fun)}: {where()} is a {type(leaf).__name__}, which a compiled "
+        f"jit of {describe(fun)}: input leaf {k} is a {type(leaf).__name__}, which a compiled "
         "program cannot take as an input. Pass arrays or numbers, or name the argument in "
         "static_argnums / static_argnames (it is then part of the cache key, and a new value "
         "traces the function again)."
@@ -1083,8 +1090,7 @@ def jit(
         dynamic = [a for i, a in enumerate(args) if i not in positions]
         dyn_kw = {k: v for k, v in kwargs.items() if k not in names}
         leaves, in_tree = tree.flatten((dynamic, dyn_kw))
-        sig = [(x.shape, x.dtype) if type(x) is np.ndarray else None for x in leaves]
-        if None in sig and any(isinstance(x, Tracer) for x in leaves):  # another transform
+        if any(isinstance(x, Tracer) for x in leaves):  # inside another transform
             reverse = _lone(leaves, ReverseTrace)
             if reverse is not None:
                 # arrays by position: their number tells the structure (comparing costs)
@@ -1103,10 +1109,7 @@ def jit(
             out = batched[0]((in_tree, static, len(args), dims), *values)
             return tree.map(lambda v: trace.wrap(v, 0), out)
         try:
-            key = key or (in_tree, static, tuple([
-                _signature_of(fun, x, functools.partial(_jit_leaf, fun, k)) if s is None else s
-                for k, (s, x) in enumerate(zip(sig, leaves, strict=True))
-            ]))  # fmt: skip
+            key = key or (in_tree, static, _signatures(fun, leaves))
             entry = cache.get(key)
         except TypeError as e:
             if "unhashable" not in str(e):
@@ -1136,10 +1139,7 @@ def jit(
         can stand for `fun` (it closes over a traced value, or has a non-float output)."""
         traced = tuple(i for i, x in enumerate(leaves) if isinstance(x, Tracer))
         vals, parents, _ = trace.unwrap(leaves)
-        key = (shape, static, nargs, traced, tuple(
-            _signature_of(fun, x, functools.partial(_jit_leaf, fun, k))
-            for k, x in enumerate(vals)
-        ))  # fmt: skip
+        key = (shape, static, nargs, traced, _signatures(fun, vals))
         if key not in pullbacks:
             pullbacks[key] = _pullback_programs(fun, static, nargs, in_tree, vals, traced)
             if len(pullbacks) > cache_size:
@@ -1194,10 +1194,6 @@ def jit(
     jitted.programs = programs  # type: ignore[attr-defined]
     jitted.clear_cache = clear_cache  # type: ignore[attr-defined]
     return _wrap(fun, jitted, "compiled (jit)")
-
-
-def _jit_leaf(fun: Callable[..., Any], k: int) -> str:
-    return f"input leaf {k}"
 
 
 def _lone(leaves: list[Any], kind: type[_T]) -> _T | None:
