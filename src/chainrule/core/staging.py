@@ -232,12 +232,12 @@ class Program:
     def _compile(self) -> None:
         """Slots for every value (inputs, constants, results) and one step per line.
 
-        A step is ``(kind, fn, x, y, o)``: kinds 1 and 2 call `fn` on the values in slot
-        ``x`` or slots ``x y`` and put the result in slot ``o``; kinds 3 and 4 (7: by
-        keyword) do the same with the buffer in slot ``o`` as ``out``, that of an argument
-        that dies there (only for elementwise ufuncs); kinds 0 and 5 are any other line with
-        one or several results, `fn` with its parameters bound, ``x`` fetching its
-        arguments, ``o`` its result slot(s). A step of kind 6 after a line frees the slots ``x`` of the values it was the
+        A step is ``(kind, fn, x, y, o)``, `fn` the line's function with its parameters
+        bound: kinds 1 and 2 call it on the values in slot ``x`` or slots ``x y`` and put
+        the result in slot ``o``; kinds 3 and 4 (7: by keyword) do the same with the buffer
+        in slot ``o`` as ``out``, that of an argument that dies there (only for elementwise
+        ufuncs); kinds 0 and 5 are any other line with one or several results, ``x``
+        fetching its arguments, ``o`` its result slot(s). A step of kind 6 after a line frees the slots ``x`` of the values it was the
         last to use; a program whose results are all small together keeps them to the end
         of the call instead (freeing would cost more time than the memory is worth).
         """
@@ -274,12 +274,13 @@ class Program:
                 for v in eq.outs:
                     slot[v.id] = len(template)
                     template.append(None)
-            if plain:
+            # (the parameters bound: no keywords to unpack per call when there are none)
+            fn = functools.partial(eq.fn, **eq.params) if eq.params else eq.fn
+            if not eq.multiple and 1 <= len(args) <= 2:
                 kind = len(args) + (2 if buffer else 0)
                 kind = 7 if kind == 4 and eq.fn in _KEYWORD_OUT else kind
-                steps.append((kind, eq.fn, args[0], args[-1], slot[out.id]))
-            else:  # (the parameters bound: no keywords to unpack per call when there are none)
-                fn = functools.partial(eq.fn, **eq.params) if eq.params else eq.fn
+                steps.append((kind, fn, args[0], args[-1], slot[out.id]))
+            else:
                 outs = tuple(slot[v.id] for v in eq.outs) if eq.multiple else slot[out.id]
                 steps.append((5 if eq.multiple else 0, fn, _getter(args), None, outs))
             if dying and frees:
