@@ -16,7 +16,8 @@ themselves as equations too. Converting a staged value to a Python bool or numbe
 A `Program` replays its equations on plain arrays, one NumPy call per line: no tracers, no
 tape. It is pruned once, when it is built: lines no output needs are dropped (dead-code
 elimination), repeated lines are merged (common subexpressions), and each value is released
-after its last use.
+after its last use; where values are large, cheap ones are recomputed where that lowers the
+peak of memory rather than kept (`_rematerialized`).
 """
 
 from __future__ import annotations
@@ -237,9 +238,10 @@ class Program:
         the result in slot ``o``; kinds 3 and 4 (7: by keyword) do the same with the buffer
         in slot ``o`` as ``out``, that of an argument that dies there (only for elementwise
         ufuncs); kinds 0 and 5 are any other line with one or several results, ``x``
-        fetching its arguments, ``o`` its result slot(s). A step of kind 6 after a line frees the slots ``x`` of the values it was the
-        last to use; a program whose results are all small together keeps them to the end
-        of the call instead (freeing would cost more time than the memory is worth).
+        fetching its arguments, ``o`` its result slot(s). A step of kind 6 after a line
+        frees the slots ``x`` of the values it was the last to use; a program whose results
+        are all small together keeps them to the end of the call instead (freeing would cost
+        more time than the memory is worth).
         """
         slot: dict[int, int] = {v.id: i for i, v in enumerate(self.inputs)}
         template: list[Any] = [None] * len(self.inputs)
@@ -644,19 +646,20 @@ def _recompute_one(
     return [*equations[:at], *clones, *later], fresh
 
 
-def _chain(v: Var, at: int, lives: _Lives) -> list[Equation] | None:
+def _chain(v: Var, at: int, lives: _Lives, like: Var | None = None) -> list[Equation] | None:
     """The lines recomputing `v` just before line `at` from inputs, constants and values
-    alive there anyway: elementwise lines of `v`'s shape and dtype, at most one of whose
-    arguments is recomputed too (so one buffer serves the chain); None if there are none."""
+    alive there anyway: elementwise lines of the shape and dtype of `like` (`v` itself at
+    the top), at most one of whose arguments is recomputed too (so one buffer serves the
+    chain); None if there are none."""
     eq = lives.maker.get(v.id)
-    if eq is None or not _plain_ufunc(eq) or not _same_kind(eq.outs[0], v):
+    if eq is None or not _plain_ufunc(eq) or not _same_kind(v, like or v):
         return None
     below: list[Equation] = []
     for a in eq.args:
         if isinstance(a, Var) and a.id in lives.made and not lives.alive(a, at):
             if below:
                 return None
-            below = _chain(a, at, lives) or []
+            below = _chain(a, at, lives, like or v) or []
             if not below:
                 return None
     return [*below, eq] if len(below) < REMAT_LINES else None
