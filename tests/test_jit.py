@@ -98,7 +98,7 @@ def test_python_control_flow_on_a_traced_value_names_jit_and_the_fixes() -> None
 
 
 def test_non_array_inputs_are_refused_unless_static() -> None:
-    with pytest.raises(TypeError, match="static_argnums"):
+    with pytest.raises(TypeError, match=r"input leaf 1 is a str.*static_argnums"):
         cr.jit(lambda x, name: x)(numpy.ones(2), "a")
     assert cr.jit(lambda x, name: x * len(name), static_argnums=1)(numpy.ones(2), "ab")[0] == 2.0
 

@@ -148,6 +148,54 @@ def test_the_call_path_for_positional_arrays_keys_shapes_and_dtypes(kw: bool) ->
     assert isinstance(single(x), numpy.ndarray) and isinstance(single(x), numpy.ndarray)
 
 
+def test_the_call_path_keys_signatures_not_just_arrays() -> None:
+    f = cr.jit(lambda x, y: x * y)
+    x = rng.standard_normal(3)
+    numpy.testing.assert_array_equal(f(x, x), x * x)
+    numpy.testing.assert_array_equal(f(x, 2.0), x * 2.0)  # a Python number: traced weakly
+    numpy.testing.assert_array_equal(f(x, 3.0), x * 3.0)
+    assert f(x.astype(numpy.float32), 2.0).dtype == numpy.float32
+    numpy.testing.assert_array_equal(f(x[:2], numpy.float64(-1.0)), -x[:2])  # NumPy scalar
+    numpy.testing.assert_array_equal(f(x, x[:1]), x * x[0])
+    assert len(f.programs()) == 5
+
+
+def test_the_cache_drops_the_program_used_least_recently() -> None:
+    traced = []
+    f = cr.jit(lambda x: traced.append(x.shape) or x * 2.0, cache_size=2)
+    a, b, c = numpy.ones(1), numpy.ones(2), numpy.ones(3)
+    for x in (a, b, a, c):  # c's program pushes out b's: a's was used after it
+        f(x)
+    assert traced == [(1,), (2,), (3,)]
+    f(a)
+    assert traced == [(1,), (2,), (3,)]
+    f(b)  # traced again, in place of c's program, used before a's
+    f(a)
+    assert traced == [(1,), (2,), (3,), (2,)]
+    f(c)
+    assert traced == [(1,), (2,), (3,), (2,), (3,)]
+    assert len(f.programs()) == 2
+
+
+def test_small_programs_keep_their_values_large_ones_free_them() -> None:
+    def f(x: Any) -> Any:
+        return np.sum(np.tanh(np.maximum(x, 0.0) * x) * np.sin(x))
+
+    small, large = rng.standard_normal(10), rng.standard_normal(20_000)
+    for x, frees in ((small, False), (large, True)):
+        jitted = cr.jit(cr.grad(f))
+        jitted(x)
+        steps = jitted.programs()[0]._steps
+        assert any(step[0] == 6 for step in steps) == frees
+        new = x[::-1] * 1.7 - 0.2
+        numpy.testing.assert_array_equal(jitted(new), cr.grad(f)(new))
+    relu = cr.jit(lambda x: np.maximum(np.sin(x), 0.0) * x)
+    relu(small)
+    # NumPy 2.4 deprecates a positional `out` for maximum: it is given by keyword
+    assert [step[0] for step in relu.programs()[0]._steps] == [1, 7, 4]
+    numpy.testing.assert_array_equal(relu(-small), numpy.maximum(numpy.sin(-small), 0) * -small)
+
+
 def test_jit_inside_grad_inside_jit() -> None:
     inner = cr.jit(lambda x: np.sum(np.maximum(x, 0.0) ** 2 * np.sin(x)))
     outer = cr.jit(cr.grad(lambda x: inner(x) * 2.0 + np.sum(x)))

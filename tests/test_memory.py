@@ -1,5 +1,6 @@
 """Memory in eager reverse mode: the tape keeps only what the rules read (`defsaves`), and
-the sweep adds cotangents in place only into buffers it allocated itself."""
+the sweep adds cotangents in place only into buffers it allocated itself. Memory under
+`jit`: the plan of a program (the buffers its replay holds at once), checked on the plan."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.numpy as np
-from chainrule.core import reverse
+from chainrule.core import reverse, staging
 from chainrule.core.primitive import Primitive, defsaves, defvjp, primitive
 from chainrule.core.reverse import Node, accumulate
 from chainrule.numpy.rules import elementwise, products
@@ -207,3 +208,130 @@ def test_composes_with_jit_vmap_and_higher_order() -> None:
     d2 = cr.grad(lambda x: np.sum(cr.grad(lambda y: np.sum(np.tanh(y * y)))(x)))(x)
     t = numpy.tanh(x * x)
     numpy.testing.assert_allclose(d2, 2 * (1 - t * t) - 8 * x * x * t * (1 - t * t), rtol=1e-12)
+
+
+def held_at_peak(program: staging.Program) -> int:
+    """The most arrays of the program's own (not inputs, not constants) that its replay
+    holds at once, from its plan: each step's result slot, freed after its last use."""
+    live: set[int] = set()
+    most = 0
+    for kind, _fn, x, _y, o in program._steps:
+        if kind == 6:  # frees
+            live.difference_update(x)
+        else:
+            live.update(o if isinstance(o, tuple) else (o,))
+            most = max(most, len(live))
+    return most
+
+
+N_LARGE = 200_000  # 1.6 MB arrays: above `REMAT_BYTES`
+
+
+def test_jitted_w8_recomputes_cheap_values_instead_of_keeping_them(monkeypatch) -> None:
+    x = numpy.linspace(-1.0, 1.0, N_LARGE)
+    program = cr.make_program(cr.grad(w8))(x)
+    # jax.jit's peak: h1..h3 kept for the backward pass, or recomputed from x, and the two
+    # cotangents (of h and of x); the tanh results are recomputed from them
+    assert held_at_peak(program) <= 5, program
+    monkeypatch.setattr(staging, "REMAT_BYTES", 10**12)
+    kept = cr.make_program(cr.grad(w8))(x)
+    assert held_at_peak(kept) == 8  # every tanh result and h kept, as before
+    assert len(program.equations) > len(kept.equations)
+    other = numpy.linspace(-2.0, 0.7, N_LARGE)  # new inputs: the same lines, the same bits
+    numpy.testing.assert_array_equal(program([other])[0], kept([other])[0])
+    numpy.testing.assert_allclose(program([other])[0], w8_grad(other), rtol=1e-13, atol=1e-15)
+
+
+def test_small_programs_are_not_recomputed() -> None:
+    x = numpy.linspace(-1.0, 1.0, 1000)  # recomputing would cost time and save nothing
+    lines = [eq.name for eq in cr.make_program(cr.grad(w8))(x).equations]
+    assert lines.count("tanh") == 4
+
+
+def test_a_recomputing_replay_overwrites_no_input_and_no_returned_value(monkeypatch) -> None:
+    def f(x, y):
+        h = np.tanh(x * y + 0.1)
+        g = np.exp(h) * x + h
+        return np.sum(np.sin(g) * h * y), h  # h: returned, and needed again at the end
+
+    step = cr.jit(cr.value_and_grad(f, argnums=(0, 1), has_aux=True))
+    x, y = numpy.linspace(-1.0, 1.0, N_LARGE), numpy.linspace(0.5, -2.0, N_LARGE)
+    step(x, y)
+    with monkeypatch.context() as m:
+        m.setattr(staging, "REMAT_BYTES", 10**12)
+        kept = cr.make_program(cr.value_and_grad(f, argnums=(0, 1), has_aux=True))(x, y)
+    assert len(step.programs()[0].equations) > len(kept.equations)  # some are recomputed
+    a, b = -0.7 * x + 0.2, y[::-1].copy()  # new inputs: signs change
+    a0, b0 = a.copy(), b.copy()
+    first = step(a, b)
+    want = cr.value_and_grad(f, argnums=(0, 1), has_aux=True)(a0, b0)
+    numpy.testing.assert_array_equal(a, a0)  # the caller's inputs are never written
+    numpy.testing.assert_array_equal(b, b0)
+    kept = [numpy.copy(t) for t in cr.tree.leaves(first)]
+    second = step(b, a)  # the next call writes into none of the last call's results
+    for got, copy in zip(cr.tree.leaves(first), kept, strict=True):
+        numpy.testing.assert_array_equal(got, copy)
+    for got, other in zip(cr.tree.leaves(first), cr.tree.leaves(second), strict=True):
+        assert not numpy.shares_memory(got, other)
+    for got, w in zip(cr.tree.leaves(first), cr.tree.leaves(want), strict=True):
+        numpy.testing.assert_allclose(got, w, rtol=1e-13, atol=1e-15)
+
+
+def test_a_repeated_constant_is_one_value_in_the_program() -> None:
+    # the sum's cotangent (ones) and 0.5 times it are constants of the size of x: the program
+    # keeps the one value each repeats, with the same bits in every line
+    x = numpy.linspace(-1.0, 1.0, 1000)
+    step = cr.jit(cr.grad(w8))
+    step(x)
+    program = step.programs()[0]
+    assert max(numpy.size(c) for c in program._template[1:]) == 1, program
+    other = numpy.linspace(-2.0, 0.7, 1000)
+    numpy.testing.assert_array_equal(step(other), cr.grad(w8)(other))
+    # where the constant's shape makes the result's, it stays broadcast (without memory)
+    scale = cr.jit(lambda s: s * numpy.full(4, 2.0) - numpy.zeros(4, numpy.float32))
+    numpy.testing.assert_array_equal(scale(numpy.float64(1.5)), numpy.full(4, 3.0))
+    out = scale(numpy.float64(-0.25))
+    out += 1.0  # the caller's own array, not the program's constant
+    numpy.testing.assert_array_equal(scale(numpy.float64(-0.25)), numpy.full(4, -0.5))
+    assert all(numpy.size(c) <= 1 or c.strides == (0,) for c in scale.programs()[0]._template[1:])
+    # -0.0 and 0.0 differ in a product: an array of both is no repeated value
+    signs = cr.jit(lambda x: x * numpy.array([0.0, -0.0]))
+    numpy.testing.assert_array_equal(numpy.signbit(signs(numpy.ones(2))), [False, True])
+
+
+def random_program(seed: int):
+    """A function of two large vectors: a random chain of elementwise operations, each on
+    recent results, some read again much later (as residuals are)."""
+    r = numpy.random.default_rng(seed)
+    unary = [np.tanh, np.sin, np.exp, lambda a: a * 0.5, lambda a: -a]
+    binary = [np.add, np.multiply, np.subtract, np.maximum]
+    plan = [(int(r.integers(2)), int(r.integers(5)), int(r.integers(4)),
+             int(r.integers(k + 2)) if r.random() < 0.3 else k)
+            for k in range(14)]  # fmt: skip
+
+    def f(x, y):
+        values = [x, y]
+        for kind, u, b, other in plan:
+            a = values[-1]
+            values.append(unary[u](a) if kind else binary[b](np.tanh(a), values[other]))
+        return np.sum(values[-1] * values[2])
+
+    return f
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_recomputing_programs_equal_the_kept_ones_bit_for_bit(seed: int, monkeypatch) -> None:
+    f = cr.grad(random_program(seed), argnums=(0, 1))
+    x, y = numpy.linspace(-1.0, 1.0, N_LARGE), numpy.linspace(0.8, -0.6, N_LARGE)
+    program = cr.make_program(f)(x, y)
+    with monkeypatch.context() as m:
+        m.setattr(staging, "REMAT_BYTES", 10**12)
+        kept = cr.make_program(f)(x, y)
+    assert held_at_peak(program) < held_at_peak(kept)
+    a, b = y[::-1] * 1.5, x * -0.7 + 0.1  # new inputs
+    a0, b0 = a.copy(), b.copy()
+    got = program([a, b])
+    for g, k in zip(got, kept([a, b]), strict=True):
+        numpy.testing.assert_array_equal(g, k)
+    numpy.testing.assert_array_equal(a, a0)
+    numpy.testing.assert_array_equal(b, b0)

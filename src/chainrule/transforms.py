@@ -8,9 +8,9 @@ reverse Jacobians map the backward pass over a basis of cotangents with `vmap`.
 
 from __future__ import annotations
 
-import collections
 import functools
 import inspect
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -985,14 +985,15 @@ def _unbatched_outputs(
 
 
 class _Compiled:
-    """One entry of a `jit` cache: the program and the structure of its outputs (None for a
-    single array, returned as it is)."""
+    """One entry of a `jit` cache: the program, the structure of its outputs (None for a
+    single array, returned as it is) and when it was last used (a call's number)."""
 
-    __slots__ = ("out_tree", "program")
+    __slots__ = ("out_tree", "program", "used")
 
     def __init__(self, program: Program, out_tree: Any) -> None:
         self.program = program
         self.out_tree = None if out_tree == tree.flatten(0)[1] else out_tree
+        self.used = 0
 
 
 def _static_numbers(fun: Callable[..., Any], nums: Any) -> tuple[int, ...]:
@@ -1003,15 +1004,22 @@ def _static_numbers(fun: Callable[..., Any], nums: Any) -> tuple[int, ...]:
     return nums
 
 
-def _signature_of(fun: Callable[..., Any], leaf: Any, where: Callable[[], str]) -> Any:
-    """What of an input leaf a program depends on: the shape and dtype of an array, the type
-    of a Python number (its value is traced, weakly typed as NumPy takes it)."""
+def _signatures(fun: Callable[..., Any], leaves: list[Any]) -> tuple[Any, ...]:
+    """What a program depends on of each input leaf: the shape and dtype of an array, the
+    type of a Python number (its value is traced, weakly typed as NumPy takes it)."""
+    return tuple([
+        (x.shape, x.dtype) if type(x) is np.ndarray else _signature_of(fun, x, k)
+        for k, x in enumerate(leaves)
+    ])  # fmt: skip
+
+
+def _signature_of(fun: Callable[..., Any], leaf: Any, k: int) -> Any:
     if isinstance(leaf, (np.ndarray, np.generic)):
         return (leaf.shape, leaf.dtype)
     if isinstance(leaf, (bool, int, float, complex)):
         return type(leaf)
     raise TypeError(
-        f"jit of {describe(fun)}: {where()} is a {type(leaf).__name__}, which a compiled "
+        f"jit of {describe(fun)}: input leaf {k} is a {type(leaf).__name__}, which a compiled "
         "program cannot take as an input. Pass arrays or numbers, or name the argument in "
         "static_argnums / static_argnames (it is then part of the cache key, and a new value "
         "traces the function again)."
@@ -1042,9 +1050,10 @@ def jit(
     one of its pullback (which recomputes the forward values it needs); under other
     transforms (`jvp`, higher orders), it runs `fun` under them, uncompiled. Programs are pruned (dead lines, repeated lines, ``g * 1`` and
     ``g + 0``: so ``-0.0 + 0`` may stay ``-0.0``, as in XLA), free each value after its last
-    use and write results into the buffers of intermediates that die. The cache keeps the
-    last `cache_size` programs: ``jitted.programs()`` lists them (`make_program` prints
-    one), ``jitted.clear_cache()`` empties it.
+    use and write results into the buffers of intermediates that die (where values are
+    large, they recompute cheap ones rather than keep them). The cache keeps the
+    `cache_size` programs used last: ``jitted.programs()`` lists them (`make_program`
+    prints one), ``jitted.clear_cache()`` empties it.
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
@@ -1056,19 +1065,23 @@ def jit(
     """
     nums = _static_numbers(fun, static_argnums)
     names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
-    cache: collections.OrderedDict[Any, _Compiled] = collections.OrderedDict()
+    # least recently used out first: each entry notes its last call (one lookup per call;
+    # moving it to an end would compare its key a second time)
+    cache: dict[Any, _Compiled] = {}
+    calls = itertools.count(1)
 
     def jitted(*args: Any, **kwargs: Any) -> Any:
-        if not kwargs and not nums and all(type(a) is np.ndarray for a in args):
+        key: Any = None
+        if not kwargs and not nums:
             # the common call, arrays by position: keyed by their shapes and dtypes alone
-            key: Any = tuple([(a.shape, a.dtype) for a in args])
-            entry = cache.get(key)
+            key = tuple([(a.shape, a.dtype) for a in args if type(a) is np.ndarray])
+            entry = cache.get(key) if len(key) == len(args) else None
             if entry is not None:
-                cache.move_to_end(key)
+                entry.used = next(calls)
                 outs = entry.program(args)
                 return outs[0] if entry.out_tree is None else tree.unflatten(entry.out_tree, outs)
-        else:
-            key = None
+            if len(key) != len(args):
+                key = None
         static: tuple[tuple[Any, Any], ...] = tuple(
             (i % len(args), args[i]) for i in nums if -len(args) <= i < len(args)
         )
@@ -1096,11 +1109,8 @@ def jit(
             out = batched[0]((in_tree, static, len(args), dims), *values)
             return tree.map(lambda v: trace.wrap(v, 0), out)
         try:
-            key = key or (in_tree, static, tuple(
-                _signature_of(fun, x, functools.partial(_jit_leaf, fun, k))
-                for k, x in enumerate(leaves)
-            ))  # fmt: skip
-            hash(key)
+            key = key or (in_tree, static, _signatures(fun, leaves))
+            entry = cache.get(key)
         except TypeError as e:
             if "unhashable" not in str(e):
                 raise
@@ -1108,15 +1118,15 @@ def jit(
                 f"jit of {describe(fun)}: a static argument is not hashable ({e}); static "
                 "arguments key the cache, so pass tuples rather than lists or arrays."
             ) from None
-        entry = cache.get(key)
         if entry is not None:
-            cache.move_to_end(key)
+            entry.used = next(calls)
             outs = entry.program(leaves)
             return outs[0] if entry.out_tree is None else tree.unflatten(entry.out_tree, outs)
         outs, entry = _trace_program(fun, static, len(args), in_tree, leaves)
+        entry.used = next(calls)
         cache[key] = entry
         if len(cache) > cache_size:
-            cache.popitem(last=False)
+            del cache[min(cache, key=lambda k: cache[k].used)]
         return outs[0] if entry.out_tree is None else tree.unflatten(entry.out_tree, outs)
 
     def differentiated(
@@ -1129,10 +1139,7 @@ def jit(
         can stand for `fun` (it closes over a traced value, or has a non-float output)."""
         traced = tuple(i for i, x in enumerate(leaves) if isinstance(x, Tracer))
         vals, parents, _ = trace.unwrap(leaves)
-        key = (shape, static, nargs, traced, tuple(
-            _signature_of(fun, x, functools.partial(_jit_leaf, fun, k))
-            for k, x in enumerate(vals)
-        ))  # fmt: skip
+        key = (shape, static, nargs, traced, _signatures(fun, vals))
         if key not in pullbacks:
             pullbacks[key] = _pullback_programs(fun, static, nargs, in_tree, vals, traced)
             if len(pullbacks) > cache_size:
@@ -1170,7 +1177,7 @@ def jit(
     batched: list[Any] = []  # jit(vmapped), made on the first call under `vmap`
 
     def programs() -> list[Program]:
-        """The programs in the cache, oldest first (then those of calls under `grad`, a
+        """The programs in the cache, first traced first (then those of calls under `grad`, a
         forward and a pullback program each, and under `vmap`)."""
         under_grad = [c.program for pair in pullbacks.values() if pair for c in pair]
         return (
@@ -1187,10 +1194,6 @@ def jit(
     jitted.programs = programs  # type: ignore[attr-defined]
     jitted.clear_cache = clear_cache  # type: ignore[attr-defined]
     return _wrap(fun, jitted, "compiled (jit)")
-
-
-def _jit_leaf(fun: Callable[..., Any], k: int) -> str:
-    return f"input leaf {k}"
 
 
 def _lone(leaves: list[Any], kind: type[_T]) -> _T | None:

@@ -16,11 +16,14 @@ themselves as equations too. Converting a staged value to a Python bool or numbe
 A `Program` replays its equations on plain arrays, one NumPy call per line: no tracers, no
 tape. It is pruned once, when it is built: lines no output needs are dropped (dead-code
 elimination), repeated lines are merged (common subexpressions), and each value is released
-after its last use.
+after its last use; where values are large, cheap ones are recomputed where that lowers the
+peak of memory rather than kept (`_rematerialized`).
 """
 
 from __future__ import annotations
 
+import functools
+import math
 import operator
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -45,6 +48,18 @@ class Var:
 
     def __repr__(self) -> str:
         return f"v{self.id}"
+
+    def renumbered(self, id: int) -> Var:
+        """A new value of the same shape and dtype (a recomputed copy of this one)."""
+        var = Var.__new__(Var)
+        var.id, var.shape, var.dtype = id, self.shape, self.dtype
+        return var
+
+    def nbytes(self) -> int:
+        """The size of an array of this shape and dtype (0 for a Python number)."""
+        if not isinstance(self.dtype, np.dtype):
+            return 0
+        return math.prod(self.shape) * self.dtype.itemsize
 
     def describe(self) -> str:
         dtype = getattr(self.dtype, "name", self.dtype)
@@ -203,8 +218,9 @@ class Program:
         self.inputs = inputs
         equations, alias = _merged(_live(equations, outputs))
         outputs = [_renamed(o, alias) for o in outputs]
-        self.equations, alias = _simplified(equations, inputs, outputs)
+        equations, alias = _simplified(equations, inputs, outputs)
         self.outputs = [_renamed(o, alias) for o in outputs]
+        self.equations = _rematerialized(equations, inputs, self.outputs)
         self._compile()
 
     def __str__(self) -> str:
@@ -217,12 +233,15 @@ class Program:
     def _compile(self) -> None:
         """Slots for every value (inputs, constants, results) and one step per line.
 
-        A step is ``(kind, fn, x, y, o, frees)``: kinds 1 and 2 call `fn` on the values in
-        slot ``x`` or slots ``x y`` and put the result in slot ``o``; kinds 3 and 4 do the same
-        with ``out=`` the buffer in slot ``o``, that of an argument that dies there (only for
-        elementwise ufuncs); kinds 0 and 5 are any other line with one or several results,
-        ``x`` fetching its arguments, ``y`` its parameters, ``o`` its result slot(s). `frees`
-        are the slots whose values this line is the last to use.
+        A step is ``(kind, fn, x, y, o)``, `fn` the line's function with its parameters
+        bound: kinds 1 and 2 call it on the values in slot ``x`` or slots ``x y`` and put
+        the result in slot ``o``; kinds 3 and 4 (7: by keyword) do the same with the buffer
+        in slot ``o`` as ``out``, that of an argument that dies there (only for elementwise
+        ufuncs); kinds 0 and 5 are any other line with one or several results, ``x``
+        fetching its arguments, ``o`` its result slot(s). A step of kind 6 after a line
+        frees the slots ``x`` of the values it was the last to use; a program whose results
+        are all small together keeps them to the end of the call instead (freeing would cost
+        more time than the memory is worth).
         """
         slot: dict[int, int] = {v.id: i for i, v in enumerate(self.inputs)}
         template: list[Any] = [None] * len(self.inputs)
@@ -238,6 +257,7 @@ class Program:
         }
         kept = {o.id for o in self.outputs if isinstance(o, Var)}
         owned = _owned_buffers(self.equations) - kept
+        frees = sum(v.nbytes() for eq in self.equations for v in eq.outs) >= KEEP_BYTES
         steps: list[tuple[Any, ...]] = []
         for k, eq in enumerate(self.equations):
             plain, out = _plain_ufunc(eq), eq.outs[0]
@@ -256,15 +276,17 @@ class Program:
                 for v in eq.outs:
                     slot[v.id] = len(template)
                     template.append(None)
-            frees = tuple(slot[i] for i in dying)
-            if plain:
+            # (the parameters bound: no keywords to unpack per call when there are none)
+            fn = functools.partial(eq.fn, **eq.params) if eq.params else eq.fn
+            if not eq.multiple and 1 <= len(args) <= 2:
                 kind = len(args) + (2 if buffer else 0)
-                steps.append((kind, eq.fn, args[0], args[-1], slot[out.id], frees))
-            elif eq.multiple:
-                outs = tuple(slot[v.id] for v in eq.outs)
-                steps.append((5, eq.fn, _getter(args), eq.params, outs, frees))
+                kind = 7 if kind == 4 and eq.fn in _KEYWORD_OUT else kind
+                steps.append((kind, fn, args[0], args[-1], slot[out.id]))
             else:
-                steps.append((0, eq.fn, _getter(args), eq.params, slot[out.id], frees))
+                outs = tuple(slot[v.id] for v in eq.outs) if eq.multiple else slot[out.id]
+                steps.append((5 if eq.multiple else 0, fn, _getter(args), None, outs))
+            if dying and frees:
+                steps.append((6, None, tuple(slot[i] for i in dying), None, None))
         self._outputs = [place(o) for o in self.outputs]
         self._fresh = tuple(  # constants returned: a copy per call, not the program's own
             i for i, o in enumerate(self.outputs) if isinstance(o, np.ndarray)
@@ -275,27 +297,32 @@ class Program:
     def __call__(self, inputs: Sequence[Any]) -> list[Any]:
         env = self._template.copy()
         env[: len(inputs)] = inputs
-        for kind, fn, x, y, o, frees in self._steps:
+        for kind, fn, x, y, o in self._steps:
             if kind == 4:
-                env[o] = fn(env[x], env[y], out=env[o])
+                fn(env[x], env[y], env[o])  # (`out` by position: faster)
             elif kind == 2:
                 env[o] = fn(env[x], env[y])
             elif kind == 3:
-                env[o] = fn(env[x], out=env[o])
+                fn(env[x], env[o])
             elif kind == 1:
                 env[o] = fn(env[x])
             elif kind == 0:
-                env[o] = fn(*x(env), **y)
-            else:
-                for s, a in zip(o, fn(*x(env), **y), strict=True):
-                    env[s] = a
-            if frees:
-                for s in frees:
+                env[o] = fn(*x(env))
+            elif kind == 6:
+                for s in x:
                     env[s] = None
+            elif kind == 7:
+                fn(env[x], env[y], out=env[o])
+            else:
+                for s, a in zip(o, fn(*x(env)), strict=True):
+                    env[s] = a
         outs = [env[s] for s in self._outputs]
         for i in self._fresh:
             outs[i] = outs[i].copy()
         return outs
+
+
+_KEYWORD_OUT = frozenset([np.maximum, np.minimum])  # (NumPy 2.4 deprecates a positional out)
 
 
 def _plain_ufunc(eq: Equation) -> bool:
@@ -310,8 +337,16 @@ def _plain_ufunc(eq: Equation) -> bool:
 
 def _loop_operand(eq: Equation, i: int) -> Any:
     """Argument `i` of an elementwise line; a scalar constant as the 0-d array NumPy casts it
-    to for this line (a ufunc takes that faster than a Python or NumPy scalar)."""
+    to for this line (a ufunc takes that faster than a Python or NumPy scalar); an array
+    constant of one repeated value (a cotangent seeded with ones, a broadcast scalar) as
+    that value alone, or broadcast without memory where its shape makes the result's."""
     c = eq.args[i]
+    if isinstance(c, np.ndarray) and _uniform(c):
+        one = np.asarray(c.flat[0])
+        others = [a.shape if isinstance(a, Var) else np.shape(a) for a in eq.args if a is not c]
+        if np.broadcast_shapes(*others) == eq.outs[0].shape:
+            return one
+        return np.broadcast_to(one, c.shape)
     if isinstance(c, (Var, bool)) or not isinstance(c, (int, float, complex, np.generic)):
         return c
     types: list[Any] = []  # as `resolve_dtypes` takes them: Python types are weak
@@ -329,6 +364,18 @@ def _loop_operand(eq: Equation, i: int) -> Any:
     except (TypeError, ValueError):
         return c
     return np.asarray(c, dtype=loop[i])
+
+
+def _uniform(c: np.ndarray) -> bool:
+    """Whether the real array `c` (of more than one element) repeats one value, bit for bit
+    (``-0.0`` and ``0.0`` differ)."""
+    if c.size < 2 or c.dtype.kind not in "biuf":
+        return False
+    first = c.flat[0]
+    same = c == first
+    if c.dtype.kind == "f":
+        same &= np.signbit(c) == np.signbit(first)
+    return bool(same.all())
 
 
 def _same_kind(a: Var, b: Var) -> bool:
@@ -484,3 +531,143 @@ def _broadcasts_alike(reader: Equation, out: Var, g: Var, alias: dict[int, Var])
         a = _renamed(a, alias)
         shapes.append(g.shape if a is out else a.shape if isinstance(a, Var) else np.shape(a))
     return np.broadcast_shapes(*shapes) == reader.outs[0].shape
+
+
+# ---------------------------------------------------------------------------- memory plan
+
+REMAT_BYTES = 1 << 20
+"""Values at least this large are recomputed rather than kept, where that lowers the peak
+(below it, memory is not what a replay is short of, and every line costs time)."""
+
+REMAT_LINES = 8  # the longest chain of lines recomputed for one value
+
+KEEP_BYTES = 1 << 16
+"""A program whose results take less than this altogether keeps them to the end of a call."""
+
+
+class _Lives:
+    """Where each result of a program is made (its line), where it is read (lines, in
+    order; returned values are read after the last line), which line makes it; and the
+    bytes of results `held` at each line (made there or earlier, read there or later; a
+    result written into a dying argument's buffer counted once): what a replay holds
+    besides its inputs and constants."""
+
+    def __init__(self, equations: list[Equation], outputs: list[Any]) -> None:
+        self.made: dict[int, int] = {}
+        self.reads: dict[int, list[int]] = {}
+        self.maker: dict[int, Equation] = {}
+        for k, eq in enumerate(equations):
+            for a in eq.args:
+                if isinstance(a, Var):
+                    self.reads.setdefault(a.id, []).append(k)
+            for v in eq.outs:
+                self.made[v.id], self.maker[v.id] = k, eq
+        for o in outputs:
+            if isinstance(o, Var):
+                self.reads.setdefault(o.id, []).append(len(equations))
+        change = [0] * (len(equations) + 2)
+        for eq in equations:
+            for v in eq.outs:
+                k = self.made[v.id]
+                change[k] += v.nbytes()
+                change[self.reads.get(v.id, [k])[-1] + 1] -= v.nbytes()
+        self.held: list[int] = []
+        total = 0
+        for k, eq in enumerate(equations):
+            total += change[k]
+            self.held.append(total - (eq.outs[0].nbytes() if self.reuses(eq, k) else 0))
+
+    def reuses(self, eq: Equation, k: int) -> bool:
+        """Whether line `k`, `eq`, writes into the buffer of an argument dying there."""
+        return _plain_ufunc(eq) and any(
+            isinstance(a, Var) and self.reads[a.id][-1] == k and _same_kind(a, eq.outs[0])
+            and a.id in self.maker and _plain_ufunc(self.maker[a.id])
+            for a in eq.args
+        )  # fmt: skip
+
+    def alive(self, a: Var, at: int) -> bool:
+        """Whether the result `a` is held at line `at` anyway (made before, read there or
+        later)."""
+        return self.made[a.id] < at <= self.reads[a.id][-1]
+
+
+def _rematerialized(
+    equations: list[Equation], inputs: list[Var], outputs: list[Any]
+) -> list[Equation]:
+    """The equations, where large values are alive across the peak of memory without being
+    read there, with those values recomputed just before their next reader instead of kept
+    (as XLA rematerialises): from the inputs and values alive there anyway, by a short chain
+    of elementwise lines needing one buffer. Same lines on the same values: same bits."""
+    if not any(v.nbytes() >= REMAT_BYTES for eq in equations for v in eq.outs):
+        return equations
+    given = {v.id for v in inputs}
+    returned = {o.id for o in outputs if isinstance(o, Var)}
+    fresh = 1 + max([*given, *(v.id for eq in equations for v in eq.outs)])
+    lives = _Lives(equations, outputs)
+    best, best_peak = equations, max(lives.held)
+    for _ in range(len(equations)):  # each round shortens one value's life
+        found = _recompute_one(equations, lives, given | returned, fresh)
+        if found is None:
+            break
+        equations, fresh = found
+        lives = _Lives(equations, outputs)
+        if max(lives.held) < best_peak:
+            best, best_peak = equations, max(lives.held)
+    return best
+
+
+def _recompute_one(
+    equations: list[Equation], lives: _Lives, fixed: set[int], fresh: int
+) -> tuple[list[Equation], int] | None:
+    """The equations with one large value (not an input or output: `fixed`) alive across
+    the (first) peak, not read there, recomputed before its next reader: of those, the one
+    read last; and the next free number. None if there is none."""
+    peak = lives.held.index(max(lives.held))
+    best: tuple[int, Var, list[Equation]] | None = None
+    for eq in equations[:peak]:
+        v = eq.outs[0]
+        after = [r for r in lives.reads.get(v.id, ()) if r >= peak]
+        if (
+            after and peak < after[0] and v.id not in fixed and v.nbytes() >= REMAT_BYTES
+            and (best is None or after[0] > best[0])
+        ):  # fmt: skip
+            lines = _chain(v, after[0], lives)
+            if lines is not None:
+                best = (after[0], v, lines)
+    if best is None:
+        return None
+    at, v, lines = best
+    copies: dict[int, Var] = {}
+    for eq in lines:  # the clones, each on the copies made before it
+        copies[eq.outs[0].id] = eq.outs[0].renumbered(fresh)
+        fresh += 1
+    clones = [_with(eq, copies, [copies[eq.outs[0].id]]) for eq in lines]
+    later = [_with(eq, {v.id: copies[v.id]}, eq.outs) for eq in equations[at:]]
+    return [*equations[:at], *clones, *later], fresh
+
+
+def _chain(v: Var, at: int, lives: _Lives, like: Var | None = None) -> list[Equation] | None:
+    """The lines recomputing `v` just before line `at` from inputs, constants and values
+    alive there anyway: elementwise lines of the shape and dtype of `like` (`v` itself at
+    the top), at most one of whose arguments is recomputed too (so one buffer serves the
+    chain); None if there are none."""
+    eq = lives.maker.get(v.id)
+    if eq is None or not _plain_ufunc(eq) or not _same_kind(v, like or v):
+        return None
+    below: list[Equation] = []
+    for a in eq.args:
+        if isinstance(a, Var) and a.id in lives.made and not lives.alive(a, at):
+            if below:
+                return None
+            below = _chain(a, at, lives, like or v) or []
+            if not below:
+                return None
+    return [*below, eq] if len(below) < REMAT_LINES else None
+
+
+def _with(eq: Equation, renames: dict[int, Var], outs: list[Var]) -> Equation:
+    """`eq` reading the renamed values and making `outs` (itself if nothing changes)."""
+    args = [renames.get(a.id, a) if isinstance(a, Var) else a for a in eq.args]
+    if outs is eq.outs and all(a is b for a, b in zip(args, eq.args, strict=True)):
+        return eq
+    return Equation(eq.fn, eq.name, args, eq.params, outs, eq.multiple)
