@@ -6,7 +6,9 @@
 - float32: the value and the gradient stay float32, and first-order derivatives agree;
 - `vmap` (`check_vmap`): the batching rules against a Python loop over a batch of examples,
   with the batch on the first, a middle and the last axis, shared arguments, and composed
-  with `grad` and `jvp` both ways.
+  with `grad` and `jvp` both ways;
+- `jit` (`check_jit`): the function and its gradient compiled at `args` and replayed on other
+  values, against eager calls there: no value a rule derives is frozen into the program.
 
 Complex arguments are checked as complex by `check_grads` (JAX's convention), and the
 batched paths through the function of their real and imaginary parts (`realified`), whose
@@ -98,10 +100,13 @@ def check_rule(
     rtol: float | None = None,
     eps: float = 1e-6,
     vmap: bool = True,
+    jit: bool = True,
 ) -> None:
     args64 = _widen(args, np.float64, np.complex128)
     if vmap:
         check_vmap(fun, *args64, atol=atol, rtol=rtol)
+    if jit:
+        check_jit(fun, *args64, atol=atol, rtol=rtol)
     cr.check_grads(fun, args64, order=order, atol=atol, rtol=rtol, eps=eps)
     if batched:
         real_fun, real_args = realified(fun, args64)
@@ -235,3 +240,34 @@ def check_vmap(
 
     got = cr.grad(summed, argnums=inexact)(*stacks)
     _same(got, _loop(per_grad, tuple(stacks), axes0), "grad(vmap)", atol, rtol)
+
+
+# ---------------------------------------------------------------------------- jit
+
+
+def check_jit(
+    fun: Callable[..., Any], *args: Any, atol: float | None = None, rtol: float | None = None
+) -> None:
+    """`cr.jit(fun)`, `cr.jit(grad)` and `grad(cr.jit)` traced at `args` and replayed at the
+    other examples of `_examples` (the floating-point values scaled: same domains, other
+    numbers), against eager calls there. A value that a rule computes from a traced one and
+    the program kept as a constant of the tracing call shows as a wrong replay.
+    """
+    atol = 1e-9 if atol is None else atol
+    rtol = 1e-7 if rtol is None else rtol
+    stacks = [_examples(a) for a in args]
+    later = [tuple(s[b] for s in stacks) for b in range(1, BATCH)]
+    compiled = cr.jit(fun)
+    _same(compiled(*args), fun(*args), "jit, the tracing call", atol, rtol)
+    for k, values in enumerate(later):
+        _same(compiled(*values), fun(*values), f"jit, replayed on example {k + 1}", atol, rtol)
+    inexact = tuple(i for i, a in enumerate(args) if _is_inexact(a))
+    if not inexact:
+        return
+    per_grad = cr.grad(_scalar(fun), argnums=inexact)
+    jit_grad = cr.jit(per_grad)
+    grad_jit = cr.grad(_scalar(compiled), argnums=inexact)
+    for k, values in enumerate([tuple(args), *later]):
+        expected = per_grad(*values)
+        _same(jit_grad(*values), expected, f"jit(grad), example {k}", atol, rtol)
+        _same(grad_jit(*values), expected, f"grad(jit), example {k}", atol, rtol)

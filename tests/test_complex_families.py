@@ -334,8 +334,8 @@ def test_indexing_on_complex_values(name: str) -> None:
     if name == "at-real-x":
         with pytest.warns(numpy.exceptions.ComplexWarning):  # as NumPy's multiply.at
             check(fun, *args, float32=False)
-    else:  # (unique's result has a value-dependent shape: no vmap, see test_vmap_indexing)
-        check(fun, *args, vmap=name != "unique")
+    else:  # (unique's result has a value-dependent shape: no vmap or jit)
+        check(fun, *args, vmap=name != "unique", jit=name != "unique")
 
 
 def test_at_min_and_max_order_complex_values_as_numpy() -> None:

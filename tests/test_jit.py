@@ -153,3 +153,50 @@ def test_a_closed_over_traced_value_is_refused() -> None:
 
     with pytest.raises(TypeError, match="pass the value to the jitted function as an argument"):
         cr.grad(outer)(numpy.ones(2))
+
+
+def test_checks_that_refuse_a_value_run_on_every_call() -> None:
+    """A rule that reads values to refuse a point without a derivative (slogdet at a
+    singular matrix, eig at repeated eigenvalues, cond at a singular matrix) checks each
+    call's values under jit, as eager code does: never a number from a frozen check."""
+    fine = numpy.array([[2.0, 1.0], [0.5, 3.0]])
+    singular = numpy.array([[1.0, 2.0], [2.0, 4.0]])
+    cases = [
+        (lambda a: np.linalg.slogdet(a)[1], singular),
+        (lambda a: np.linalg.cond(a), singular),
+        (lambda a: np.sum(np.linalg.eigvals(a).real), numpy.eye(2)),  # repeated eigenvalues
+    ]
+    for fun, bad in cases:
+        compiled = cr.jit(cr.grad(fun))
+        numpy.testing.assert_allclose(compiled(fine), cr.grad(fun)(fine), rtol=1e-12)
+        for run in (cr.grad(fun), compiled):
+            with pytest.raises(numpy.linalg.LinAlgError, match="chainrule.numpy.linalg"):
+                run(bad)
+        for vmapped in (cr.vmap(cr.grad(fun)), cr.jit(cr.vmap(cr.grad(fun)))):
+            vmapped(numpy.stack([fine, fine]))
+            with pytest.raises(numpy.linalg.LinAlgError, match="chainrule.numpy.linalg"):
+                vmapped(numpy.stack([fine, bad]))
+
+
+def test_functions_of_dtypes_answer_plainly_and_array_methods_work() -> None:
+    f = cr.jit(lambda x: x * 2.0 if np.iscomplexobj(x) else x.var(ddof=1) * np.ones(2))
+    x = numpy.array([1.0, 2.0, 4.0])
+    numpy.testing.assert_allclose(f(x), numpy.full(2, x.var(ddof=1)))
+    numpy.testing.assert_allclose(f(x + 1j), (x + 1j) * 2.0)
+    assert cr.jit(lambda x: np.result_type(x, numpy.float32) == numpy.float64)(x)
+
+
+@pytest.mark.parametrize(
+    "fun",
+    [
+        lambda x: x[x > 0],
+        lambda x: np.nonzero(x > 0)[0],
+        lambda x: np.argwhere(x),
+        lambda x: np.flatnonzero(x),
+        lambda x: np.unique(x),
+        lambda x: np.where(x > 0)[0],
+    ],
+)
+def test_results_shaped_by_the_values_are_refused_naming_jit(fun: Any) -> None:
+    with pytest.raises(TypeError, match=r"chainrule\.jit: .*shape depends on the values"):
+        cr.jit(fun)(numpy.array([1.0, -2.0, 3.0]))

@@ -34,7 +34,8 @@ def test_fill_values_and_weights_are_differentiable() -> None:
     check_rule(lambda w: np.bincount(idx, weights=w, minlength=4) ** 2, numpy.linspace(0, 1, 5),
                float32=False)  # fmt: skip
     # (with distinct entries: central differences would split tied ones into new values)
-    check_rule(lambda x: np.unique(x) ** 3, numpy.array([2.0, 1.0, 0.25, 0.5]), vmap=False)
+    check_rule(lambda x: np.unique(x) ** 3, numpy.array([2.0, 1.0, 0.25, 0.5]), vmap=False,
+               jit=False)  # fmt: skip
     # the values are NumPy's, dtype included (bincount sums weights in float64)
     w = numpy.linspace(0, 1, 5, dtype=numpy.float32)
     out = cr.jvp(lambda w: np.bincount(idx, weights=w), (w,), (w,))[0]
@@ -347,7 +348,7 @@ def test_index_functions_along_an_axis_under_vmap() -> None:
                                      numpy.moveaxis(numpy.argsort(x, axis=0), 2, 0))  # fmt: skip
     numpy.testing.assert_array_equal(cr.vmap(lambda v: np.any(v > 1.0, axis=-1))(x),
                                      (x > 1.0).any(axis=-1))  # fmt: skip
-    with pytest.raises(TypeError, match="nonzero of a batched value"):
+    with pytest.raises(TypeError, match="nonzero has a result whose shape depends on each"):
         cr.vmap(np.nonzero)(x)
 
 

@@ -99,10 +99,11 @@ IDS = [c[0] for c in CASES]
 
 @pytest.mark.parametrize(("name", "fun", "x"), CASES, ids=IDS)
 def test_index(name, fun, x):
-    check_rule(fun, x, vmap=name not in VALUE_SHAPED)
+    check_rule(fun, x, vmap=name not in VALUE_SHAPED, jit=name not in VALUE_SHAPED)
 
 
-# Their result's shape depends on each example's values: no batched form (see test_vmap_indexing).
+# Their result's shape depends on the values: no batched form (see test_vmap_indexing), and
+# no compiled one (test_jit).
 VALUE_SHAPED = {"mask_from_comparison"}
 
 

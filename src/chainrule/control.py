@@ -62,7 +62,7 @@ class _BodyTrace(StagingTrace):
         vals, refs = list(args), list(args)
         for i, a in enumerate(args):
             if isinstance(a, StagedTracer) and a._trace is self:
-                vals[i], refs[i] = a.value, a.var
+                vals[i], refs[i] = a.value, a.ref
             elif isinstance(a, Tracer):
                 vals[i] = _example(a)
                 var = self.lifted.get(id(a))

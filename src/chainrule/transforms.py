@@ -1285,7 +1285,7 @@ def _trace_program(
     for o in out_leaves:
         if isinstance(o, StagedTracer) and o._trace is trace:
             values.append(o.value)
-            refs.append(o.var)
+            refs.append(o.ref)
         elif isinstance(o, Tracer):
             raise TypeError(
                 f"jit of {describe(fun)} returned a value traced by a transform opened inside "

@@ -95,19 +95,20 @@ def _constant(c: Any) -> str:
 class StagedTracer(Tracer):
     """A value inside `jit`: the value of the tracing call, and its variable in the program."""
 
-    __slots__ = ("var",)
+    # (`ref`, not `var`: a tracer takes NumPy's array methods, `x.var()` among them)
+    __slots__ = ("ref",)
     batched = True  # kept by `primal`: what a rule derives from it is recorded, not frozen
 
-    def __init__(self, value: Any, var: Var, trace: StagingTrace) -> None:
+    def __init__(self, value: Any, ref: Var, trace: StagingTrace) -> None:
         self.value = value
-        self.var = var
+        self.ref = ref
         self._trace = trace
 
     def stripped(self) -> StagedTracer:
         return self  # (the staging trace is the lowest: its values are plain)
 
     def __repr__(self) -> str:  # (the value is only the tracing call's: not shown)
-        return f"Traced<{self.var.describe()}> (inside {self._trace.owner or 'jit'})"
+        return f"Traced<{self.ref.describe()}> (inside {self._trace.owner or 'jit'})"
 
     def refusal(self, what: str, tracer: Tracer) -> str:
         """Why `what` (``bool()``, ``float()``...) of `tracer`, a value inside `jit`, has no
@@ -123,11 +124,11 @@ class StagedTracer(Tracer):
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.var.shape
+        return self.ref.shape
 
     @property
     def ndim(self) -> int:
-        return len(self.var.shape)
+        return len(self.ref.shape)
 
     @property
     def dtype(self) -> Any:
@@ -160,7 +161,7 @@ class StagingTrace(Trace):
         vals, refs = list(args), list(args)
         for i, a in enumerate(args):
             if isinstance(a, StagedTracer) and a._trace is self:
-                vals[i], refs[i] = a.value, a.var
+                vals[i], refs[i] = a.value, a.ref
             elif isinstance(a, Tracer):
                 raise closure_error(self, what)
         return vals, refs
@@ -411,11 +412,12 @@ def _renamed(a: Any, alias: dict[int, Var]) -> Any:
 
 
 def _live(equations: list[Equation], outputs: list[Any]) -> list[Equation]:
-    """The equations some output needs (dead-code elimination), in their order."""
+    """The equations some output needs (dead-code elimination), in their order, and those
+    run for their effect (a check that raises on values without a derivative: `fn.effect`)."""
     needed = {o.id for o in outputs if isinstance(o, Var)}
     kept = []
     for eq in reversed(equations):
-        if any(v.id in needed for v in eq.outs):
+        if getattr(eq.fn, "effect", False) or any(v.id in needed for v in eq.outs):
             kept.append(eq)
             needed.update(a.id for a in eq.args if isinstance(a, Var))
     kept.reverse()

@@ -129,6 +129,14 @@ def _solve_impl(y0: Any, t: Any, *leaves: Any, rhs: Rhs, solver: _Solver, t_end:
     return solver(rhs, y0, t, leaves, t_end)
 
 
+def _end(t1: Any) -> Any:
+    """`t_span`'s end, which only bounds the solve (the solver steps up to it): None, ending
+    at the last output time, where it is traced other than for its derivative (each
+    example's under `vmap`, each call's under `jit`: it is a parameter of the solve)."""
+    end = cr.stop_gradient(t1)
+    return None if isinstance(end, Tracer) else end
+
+
 def _is_float(x: Any) -> bool:
     return isinstance(x, Tracer) or np.asarray(x).dtype.kind == "f"
 
@@ -312,8 +320,6 @@ def _solve_batch(
     axes = tuple(None if d is None else 0 for d in dleaves)
     stacked = _stacked_solver(solver, size)
     if dt is None:
-        if isinstance(t_end, Tracer):  # each example's end: it only bounds the solve
-            t_end = None
         system = _stacked_rhs(rhs, size, n, (0, None, *axes))
         out = _solve(cnp.ravel(y0), t, *leaves, rhs=system, solver=stacked, t_end=t_end)
         return cnp.reshape(out, (shape_of(t)[0], size, n)), 1
@@ -500,7 +506,7 @@ def solve_ivp(
         *leaves,
         rhs=_rhs(fun, treedef, True),
         solver=solver,
-        t_end=cr.stop_gradient(span[1]),
+        t_end=_end(span[1]),
     )
     return OdeResult(
         t=t[1:],

@@ -211,7 +211,10 @@ def deflinear(prim: Primitive, transpose: Rule, batched: Rule) -> None:
 
 
 def nondiff(
-    fun: Callable[..., Any], batch: Rule | None = None, static: bool = False
+    fun: Callable[..., Any],
+    batch: Rule | None = None,
+    static: bool = False,
+    value_shaped_fix: str | None = None,
 ) -> Callable[..., Any]:
     """A NumPy function whose result does not depend differentiably on its inputs.
 
@@ -222,7 +225,9 @@ def nondiff(
     any lower batch trace); the default is the elementwise rule. Under `jit` it is a line of
     the program, run on each call's values; a `static` function (of dtypes alone, such as
     `result_type`) is not: its answer is fixed by what keys the program, so it stays a plain
-    Python value that code may branch on.
+    Python value that code may branch on. A function whose result's shape depends on the
+    values (`nonzero`) is refused on a value traced by `vmap` or `jit`, with the fixed-size
+    form `value_shaped_fix` to use instead.
     """
     rule = batch or _elementwise_nondiff
 
@@ -232,6 +237,9 @@ def nondiff(
             args = tuple(map(_stacked, args))
             kwargs = {k: _stacked(v) for k, v in kwargs.items()}
             trace = batching.top_kept_trace([*args, *kwargs.values()])
+            if trace is not None and value_shaped_fix is not None:
+                kept = next(primal(a) for a in args if isinstance(primal(a), Tracer))
+                raise value_shaped(f"numpy.{fun.__name__}", kept, value_shaped_fix)
             if isinstance(trace, StagingTrace):  # under jit: a line of the program
                 vals, refs = trace.refs(fun.__name__, [primal(a) for a in args])
                 kw = {k: plain(v) for k, v in kwargs.items()}
@@ -251,6 +259,55 @@ def nondiff(
         return fun(*map(_lower, args), **{k: _lower(v) for k, v in kwargs.items()})
 
     return wrapper
+
+
+def check(test: Callable[..., None]) -> Callable[..., None]:
+    """`test` as a check of the values of its arguments, which it reads to raise where they
+    have no derivative (a singular matrix, repeated eigenvalues): never a wrong number.
+
+    Traced arguments are read as their plain values, every example's under `vmap` (batch
+    axes in front). Under `jit` the check is also a line of the program, kept although no
+    result reads it, so that each call's values are checked, as eager code checks them.
+    """
+
+    @functools.wraps(test)
+    def checked(*args: Any) -> None:
+        values = [every_example(a) if isinstance(a, Tracer) else a for a in args]
+        trace = next((v._trace for v in values if isinstance(v, StagedTracer)), None)
+        if trace is None:
+            test(*values)
+            return
+        vals, refs = trace.refs(test.__name__, values)
+        test(*vals)  # the tracing call's values: the error at once, not on a replay
+        trace.record(checked, test.__name__, refs, {}, None, False)
+
+    checked.effect = True  # type: ignore[attr-defined]
+    return checked
+
+
+def every_example(x: Any) -> Any:
+    """The value of `x` under the transforms that differentiate it, with the batch axes of
+    every running `vmap` moved to the front: a plain array, or staged under `jit`."""
+    x = primal(x)
+    if not isinstance(x, batching.BatchTracer):
+        return x
+    inner = every_example(x.value)
+    return cnp.moveaxis(inner, ndim_of(inner) - ndim_of(x.value) + x.bdim, 0)
+
+
+def value_shaped(what: str, x: Tracer, fix: str) -> TypeError:
+    """The refusal of `what`, whose result has a shape that depends on the values of `x`
+    (traced by `vmap` or `jit`, whatever derivatives are taken above them)."""
+    if isinstance(x, StagedTracer):
+        return TypeError(
+            f"chainrule.jit: {what} has a result whose shape depends on the values, and a "
+            "compiled program's shapes are fixed when it is traced. Use a fixed-size form: "
+            f"{fix}; or compute it outside the jitted function."
+        )
+    return TypeError(
+        f"chainrule.vmap: {what} has a result whose shape depends on each example's values, "
+        f"so the examples cannot be stacked. Use a fixed-size form: {fix}."
+    )
 
 
 def _elementwise_nondiff(fn: Callable[..., Any], args: list[Any], dims: list[int | None],

@@ -56,7 +56,15 @@ from chainrule.core.batching import defbatch
 from chainrule.core.primitive import primitive
 from chainrule.core.trace import Tracer, dtype_of, primal
 
-from .common import batch_size, deflinear, ndim_of, nondiff, shape_of, to_front
+from .common import (
+    batch_size,
+    deflinear,
+    ndim_of,
+    nondiff,
+    shape_of,
+    to_front,
+    value_shaped,
+)
 
 _BASIC = (int, np.integer, slice, type(None), type(Ellipsis))
 
@@ -130,11 +138,10 @@ def _holes(key: tuple[Any, ...]) -> tuple[tuple[Any, ...], list[Any]]:
             i = primal(i)  # an index is never differentiated; a batch of them stays one
         if isinstance(i, Tracer):
             if dtype_of(i).kind == "b":
-                raise TypeError(
-                    "chainrule.vmap: indexing with a boolean mask computed from each example "
-                    "(`x[x > 0]`) gives a result whose shape depends on the values, so the "
-                    "examples cannot be stacked. Keep the shape fixed: `np.where(mask, x, 0)` "
-                    "(then reduce), or `np.sum(x, where=mask)`."
+                raise value_shaped(
+                    "indexing with a boolean mask computed from a traced value (`x[x > 0]`)",
+                    i,
+                    "`np.where(mask, x, 0)` (then reduce), or `np.sum(x, where=mask)`",
                 )
             if dtype_of(i).kind not in "iu":
                 raise IndexError(
@@ -446,14 +453,10 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Any:
 
 
 def _refuse_batched(name: str, x: Any, fix: str) -> None:
-    """Refuse an argument that differs between the examples of a `vmap` when the result's
-    shape would depend on its values (then the examples cannot be stacked)."""
+    """Refuse an argument that differs between the examples of a `vmap`, or between the
+    calls of a `jit` program, when the result's shape would depend on its values."""
     if isinstance(primal(x), Tracer):
-        raise TypeError(
-            f"chainrule.vmap: numpy.{name} of a value that differs between the examples has a "
-            "result whose shape depends on the values, so the examples cannot be stacked. "
-            f"Use a fixed-size form: {fix}."
-        )
+        raise value_shaped(f"numpy.{name} of a traced value", primal(x), fix)
 
 
 _np_unique: Any = np.unique  # (its typing overloads want literal flags)

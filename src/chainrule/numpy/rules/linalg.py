@@ -124,17 +124,19 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
 from chainrule import numpy as cnp
-from chainrule.core.batching import BatchTracer, defbatch
+from chainrule.core.batching import defbatch
 from chainrule.core.primitive import Primitive, defjvp, defjvp_joint, defvjp, primitive
-from chainrule.core.trace import Tracer, dtype_of, is_complex, primal
+from chainrule.core.trace import Tracer, dtype_of, is_complex, plain, primal
 
 from .common import (
     aligned,
     at_front,
     batch_ndim,
     batch_size,
+    check,
     conj_if_complex,
     elementwise_batch,
+    every_example,
     ndim_of,
     nondiff,
     normalize_axes,
@@ -227,16 +229,6 @@ def _lifted(t: Any, nb: int, ndim: int) -> Any:
 def _expand2(x: Any) -> Any:
     """Scalars per matrix, ``(...,) -> (..., 1, 1)``, to scale a stack of matrices."""
     return cnp.reshape(x, (*shape_of(x), 1, 1))
-
-
-def _every_example(x: Any) -> np.ndarray:
-    """The plain value of `x`, the batch axes of every running `vmap` moved to the front: for
-    the checks that read each matrix's values (its last axes) before differentiating."""
-    x = primal(x)
-    if not isinstance(x, BatchTracer):
-        return np.asarray(x)
-    inner = _every_example(x.value)
-    return np.moveaxis(inner, inner.ndim - ndim_of(x.value) + x.bdim, 0)
 
 
 def _stacked(prim: Primitive) -> None:
@@ -358,9 +350,10 @@ def _adjugate_adjoint(a: Any, g: Any) -> Any:
     return _mT(_adjugate_derivative(a, _mT(g)))
 
 
-def _nonsingular(a: Any) -> Any:
-    """``a`` itself, after checking that the division by ``det`` below is accurate there."""
-    s = np.linalg.svd(_every_example(a), compute_uv=False)
+@check
+def _nonsingular(a: np.ndarray) -> None:
+    """Check that the division by ``det`` below is accurate at `a`."""
+    s = np.linalg.svd(a, compute_uv=False)
     if np.any(s[..., -1] <= math.sqrt(float(np.finfo(s.dtype).eps)) * s[..., 0]):
         raise np.linalg.LinAlgError(
             "chainrule.numpy.linalg.det: derivatives of order 3 and higher divide by det(A), "
@@ -368,7 +361,6 @@ def _nonsingular(a: Any) -> Any:
             "largest singular value below sqrt(eps)). The first and second derivatives are "
             "exact there."
         )
-    return a
 
 
 def _adjugate_second_jvp(s: Any, ans: Any, a: Any, t: Any) -> Any:
@@ -376,7 +368,7 @@ def _adjugate_second_jvp(s: Any, ans: Any, a: Any, t: Any) -> Any:
 
     `T` may itself carry batch axes (a Hessian's directions): those of `S` go before them.
     """
-    a = _nonsingular(a)
+    _nonsingular(a)
     s = _lifted(s, batch_ndim(s, a), ndim_of(ans))
     j, js, jt = _adjugate(a), _adjugate_derivative(a, s), _adjugate_derivative(a, t)
     terms = (
@@ -391,7 +383,7 @@ def _adjugate_second_jvp(s: Any, ans: Any, a: Any, t: Any) -> Any:
 
 def _adjugate_second_vjp(g: Any, ans: Any, a: Any, t: Any) -> Any:
     """The adjoint in ``S`` of `_adjugate_second_jvp`, term by term."""
-    a = _nonsingular(a)
+    _nonsingular(a)
     j, tt, jt = _adjugate(a), _mT(t), _mT(_adjugate(a))
     g_dot_j = _expand2(cnp.sum(g * j, axis=(-2, -1)))
     x = g_dot_j * tt + _expand2(_trace_of_product(j, t)) * g - g @ jt @ tt - tt @ jt @ g
@@ -422,24 +414,26 @@ def _slogdet_vjp(g: Any, ans: Any, a: Any) -> Any:
     g_sign, g_log = g
     if is_complex(a):
         g_log = g_log + 1j * cnp.imag(g_sign * ans[0])
-    return _expand2(g_log) * _mT(inv(_nonzero_det(ans, a)))
+    _nonzero_det(ans[0])
+    return _expand2(g_log) * _mT(inv(a))
 
 
 def _slogdet_jvp(ts: Sequence[Any], ans: Any, a: Any) -> Any:
-    tau = _trace_inv_times(ts[0], _nonzero_det(ans, a))
+    _nonzero_det(ans[0])
+    tau = _trace_inv_times(ts[0], a)
     if not is_complex(a):
         return None, tau
     return 1j * cnp.imag(tau) * ans[0], cnp.real(tau)
 
 
-def _nonzero_det(ans: Any, a: Any) -> Any:
-    if np.any(_every_example(ans[0]) == 0):
+@check
+def _nonzero_det(sign: np.ndarray) -> None:
+    if np.any(sign == 0):
         raise np.linalg.LinAlgError(
             "chainrule.numpy.linalg.slogdet: log|det A| = -inf at a singular matrix, and its "
             "derivative inv(A)ᵀ does not exist there (it is infinite). Differentiate "
             "numpy.linalg.det instead, whose derivative (the adjugate) exists everywhere."
         )
-    return a
 
 
 _slogdet = primitive(np.linalg.slogdet, "slogdet", multiple_results=True, holomorphic=False)
@@ -1089,7 +1083,9 @@ def _lstsq_batched_parts(a: Any, b: Any, cutoff: float) -> tuple[np.ndarray, Any
     s = svd(primal(a), compute_uv=False)
     rank = cnp.sum(s > cutoff * s[..., :1], axis=-1, dtype=np.int32)  # NumPy's int32
     m, n = shape_of(a)
-    full = _every_example(rank) == n
+    full = np.asarray(plain(every_example(rank))) == n
+    if m > n:
+        _full_rank_as_traced(rank, n, full)
     if m > n and np.all(full):  # NumPy's shape for the residuals, which the caller computes
         return np.zeros((1,) if ndim_of(b) == 1 else shape_of(b)[1:]), rank, s
     if m <= n or not np.any(full):
@@ -1100,6 +1096,19 @@ def _lstsq_batched_parts(a: Any, b: Any, cutoff: float) -> tuple[np.ndarray, Any
         "next. Use the solution only, `lstsq(a, b)[0]`, and compute the residuals as "
         "`sum(abs(b - a @ x) ** 2, axis=0)`."
     )
+
+
+@check
+def _full_rank_as_traced(rank: np.ndarray, n: int, full: np.ndarray) -> None:
+    """Under `jit`: NumPy's residuals have a shape of their own for a tall matrix of full
+    rank, so the program is valid only while each matrix is of full rank as when traced."""
+    if np.any((rank == n) != full):
+        raise np.linalg.LinAlgError(
+            "chainrule.numpy.linalg.lstsq: under jit, a matrix that had full rank when the "
+            "program was traced does not now (or the reverse), and NumPy's residuals would "
+            "change shape. Use the solution only, `lstsq(a, b)[0]`, and compute the residuals "
+            "as `sum(abs(b - a @ x) ** 2, axis=0)`."
+        )
 
 
 def matrix_power(a: Any, n: int) -> Any:
@@ -1274,7 +1283,7 @@ def cond(x: Any, p: Any = None) -> Any:
         return np.linalg.cond(x, p)
     if not _differentiated(x):
         return _cond_values(x, p=p)
-    _differentiable_cond(_every_example(x), p)
+    _differentiable_cond(x, p)
     if p is None or p in (2, -2):
         s = svd(x, compute_uv=False)
         return s[..., -1] / s[..., 0] if p == -2 else s[..., 0] / s[..., -1]
@@ -1284,6 +1293,7 @@ def cond(x: Any, p: Any = None) -> Any:
 _cond_values = _numpy_values(lambda x, p: np.linalg.cond(x, p), "cond")
 
 
+@check
 def _differentiable_cond(x: np.ndarray, p: Any) -> None:
     """NumPy's checks of `x` and `p`, then: is `x` of full rank (the tolerance of
     `matrix_rank`)? Only then is the condition number finite and differentiable."""
@@ -1571,13 +1581,13 @@ _stacked(_eig_free)
 _EigResult = type(np.linalg.eig(np.eye(1)))
 
 
-def _distinct_eigenvalues(name: str, a: Any) -> None:
+@check
+def _distinct_eigenvalues(name: str, a: np.ndarray) -> None:
     """Refuse a matrix at which the derivatives of `eig` do not exist or cannot be computed
     to half the working precision: repeated eigenvalues, or eigenvectors nearly dependent
     (nearly defective). First-order perturbation theory puts the relative error of the
     derivative at about ``eps ‖A‖ cond(V) / gap`` (eigenvectors accurate to ``eps ‖A‖ /
     gap``, amplified by ``V⁻¹``); above ``√eps`` it raises, as `det` does at order 3."""
-    a = _every_example(a)
     w, v = np.linalg.eig(a)  # NumPy's checks (square, finite) and messages
     n = w.shape[-1]
     if n < 2:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any
 
 import numpy as np
 
@@ -60,15 +60,6 @@ _REDUCING = ["count_nonzero", "all", "any"]
 _VALUE_SHAPED = ["argwhere", "nonzero", "flatnonzero"]
 # Functions of dtypes only, which neither a batch axis nor another call of a program changes.
 _DTYPE_ONLY = ["result_type", "can_cast", "iscomplexobj", "isrealobj"]
-
-
-def _no_batch(fn: Any, args: list[Any], dims: list[int | None], **kwargs: Any) -> NoReturn:
-    raise TypeError(
-        f"chainrule.vmap: numpy.{fn.__name__} of a batched value has a result whose shape "
-        "depends on each example's values, so the examples cannot be stacked. Use a "
-        "fixed-size form instead: `np.where(mask, x, fill)`, or `np.nonzero(mask, size=...)`-"
-        "style padding with `np.argsort(~mask, stable=True)[:k]`."
-    )
 
 
 def _shifted(axis: Any, rank: int) -> Any:
@@ -216,7 +207,6 @@ _rules: dict[str, Any] = {
     **{name: _along_axis(None, True) for name in ("argmax", "argmin")},
     "argsort": _along_axis(-1, True),
     **{name: _along_axis(None, False) for name in _REDUCING},
-    **{name: _no_batch for name in _VALUE_SHAPED},
     "searchsorted": _against,
     "digitize": _against,
     "allclose": _all_of(np.isclose),
@@ -225,7 +215,24 @@ _rules: dict[str, Any] = {
 }
 globals().update({name: nondiff(getattr(np, name), rule) for name, rule in _rules.items()})
 globals().update({name: nondiff(getattr(np, name), static=True) for name in _DTYPE_ONLY})
-_NAMES = [*_rules, *_DTYPE_ONLY, "shape", "ndim", "size", "zeros_like", "ones_like", "empty_like"]
+_FIXED_SIZE = (
+    "`np.where(mask, x, fill)`, or `np.nonzero(mask, size=...)`-style padding with "
+    "`np.argsort(~mask, stable=True)[:k]`"
+)
+globals().update(
+    {name: nondiff(getattr(np, name), value_shaped_fix=_FIXED_SIZE) for name in _VALUE_SHAPED}
+)
+_NAMES = [
+    *_rules,
+    *_DTYPE_ONLY,
+    *_VALUE_SHAPED,
+    "shape",
+    "ndim",
+    "size",
+    "zeros_like",
+    "ones_like",
+    "empty_like",
+]
 
 
 def histogram(a: Any, bins: Any = 10, range: Any = None, density: Any = None,
