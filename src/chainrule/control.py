@@ -214,53 +214,44 @@ def _tangents(flat: Flat, primals: list[Any], tangents: list[Any],
 
 # ---------------------------------------------------------------------------- scan
 
+# The most a scan stacks over its steps at once beyond its carries (128 MiB): the values of
+# the body's lines that do not depend on the carry, computed before the loop (`_hoisted`), and
+# the values of the body batched over the steps that the reverse rule pulls back (`_scan_vjp`).
+# Beyond it, the loop computes them step by step.
+_STACK_BYTES = 2**27
+
 
 def _scan_impl(*args: Any, body: Program, n_carry: int, n_xs: int, length: int,
-               reverse: bool, stacked: bool, n_sums: int) -> list[Any]:  # fmt: skip
-    """Run the body `length` times: the final carry, the ys stacked, the last `n_sums` of
-    them summed instead (in place: the reverse rule's sums of cotangents), and if `stacked`
-    the carries each step started from (what the reverse rule needs)."""
+               reverse: bool, stacked: bool) -> list[Any]:  # fmt: skip
+    """Run the body `length` times: the final carry, the ys stacked, and if `stacked` the
+    carries each step started from (what the reverse rule needs)."""
     carry = list(args[:n_carry])
     xs, consts = args[n_carry : n_carry + n_xs], list(args[n_carry + n_xs :])
-    n_stacked = len(body.outputs) - n_carry - n_sums
     stacks: list[Any] = []
-    sums: list[Any] = []
     for t in range(length - 1, -1, -1) if reverse else range(length):
         out = body([*carry, *(x[t] for x in xs), *consts])
-        rows = [*out[n_carry : n_carry + n_stacked], *(carry if stacked else ())]
-        if not stacks and not sums:
+        rows = [*out[n_carry:], *(carry if stacked else ())]
+        if not stacks:
             stacks = [np.empty((length, *np.shape(v)), np.result_type(v)) for v in rows]
-            sums = [np.array(v, np.result_type(v)) for v in out[n_carry + n_stacked :]]
-        else:
-            sums = [_add_into(a, v) for a, v in zip(sums, out[n_carry + n_stacked :], strict=True)]
         for s, v in zip(stacks, rows, strict=True):
             s[t] = v
         carry = out[:n_carry]
-    if length == 0:  # empty stacks and zero sums, of the types the body was traced with
-        avals = [(v.shape, v.dtype) if isinstance(v, Var) else (np.shape(v), np.result_type(v))
-                 for v in body.outputs[n_carry:]]  # fmt: skip
-        stacks = [np.empty((0, *shape), dtype) for shape, dtype in avals[:n_stacked]]
+    if length == 0:  # empty stacks, of the types the body was traced with
+        stacks = [np.empty((0, *v.shape), v.dtype) if isinstance(v, Var)
+                  else np.empty((0, *np.shape(v)), np.result_type(v))
+                  for v in body.outputs[n_carry:]]  # fmt: skip
         stacks += [np.empty((0, *np.shape(v)), np.result_type(v)) for v in carry if stacked]
-        sums = [np.zeros(shape, dtype) for shape, dtype in avals[n_stacked:]]
-    return [*carry, *stacks[:n_stacked], *sums, *stacks[n_stacked:]]
-
-
-def _add_into(total: np.ndarray, v: Any) -> Any:
-    """``total + v``, into `total` where the sum keeps its shape and dtype."""
-    if np.shape(v) == total.shape and np.result_type(total, v) == total.dtype:
-        total += v
-        return total
-    return total + v
+    return [*carry, *stacks]
 
 
 scan_p = Primitive(_scan_impl, "scan", multiple_results=True)
 
 
 def _scan_flat(fun: Flat, init: list[Any], xs: list[Any], length: int, reverse: bool,
-               what: str = "scan", stacked: bool = True, n_sums: int = 0,
+               what: str = "scan", stacked: bool = True,
                ) -> tuple[list[Any], list[Any], list[Any]]:  # fmt: skip
-    """Scan `fun` (``[*carry, *x] -> [*carry, *y]``): the final carry, the ys stacked (the
-    last `n_sums` summed), and (if `stacked`) the carries each step started from."""
+    """Scan `fun` (``[*carry, *x] -> [*carry, *y]``): the final carry, the ys stacked, and (if
+    `stacked`) the carries each step started from."""
     n = len(init)
     if _eager(*init, *xs) and length:
         carry, ys, carries = list(init), [], []
@@ -271,10 +262,7 @@ def _scan_flat(fun: Flat, init: list[Any], xs: list[Any], length: int, reverse: 
             carry, y = out[:n], out[n:]
             ys.append(y)
         order = slice(None, None, -1) if reverse else slice(None)
-        columns = list(zip(*ys, strict=True))
-        n_stacked = len(columns) - n_sums
-        ys_s = [cnp.stack(c[order]) for c in columns[:n_stacked]]
-        ys_s += [sum(c[1:], c[0]) for c in columns[n_stacked:]]
+        ys_s = [cnp.stack(c[order]) for c in zip(*ys, strict=True)]
         cs = [cnp.stack(c[order]) for c in zip(*carries, strict=True)] if stacked else []
         return carry, ys_s, cs
     examples = [_example(v) for v in init]
@@ -282,10 +270,68 @@ def _scan_flat(fun: Flat, init: list[Any], xs: list[Any], length: int, reverse: 
                  for x in xs]  # fmt: skip
     body = _Body(fun, examples, f"the body of {what}")
     _check_carry(what, examples[:n], body.outs[:n], n, n)
-    out = scan_p(*init, *xs, *body.captured, body=body.program, n_carry=n, n_xs=len(xs),
-                 length=length, reverse=reverse, stacked=stacked, n_sums=n_sums)  # fmt: skip
+    program, xs, consts = _hoisted(body.program, n, xs, body.captured, length)
+    out = scan_p(*init, *xs, *consts, body=program, n_carry=n, n_xs=len(xs), length=length,
+                 reverse=reverse, stacked=stacked)  # fmt: skip
     n_ys = len(out) - n - (n if stacked else 0)
     return list(out[:n]), list(out[n : n + n_ys]), list(out[n + n_ys :])
+
+
+def _hoisted(body: Program, n: int, xs: list[Any], consts: list[Any], length: int,
+             ) -> tuple[Program, list[Any], list[Any]]:  # fmt: skip
+    """Loop-invariant code motion: the body's lines that do not depend on the carry run
+    before the loop, for every step at once (those lines batched over the xs: a shared matrix
+    times each step's vector becomes one matrix product), and the loop reads their values as
+    more xs; lines of the closed-over values alone run once, and the loop reads them as more
+    closed-over values. The body without those lines, and its new xs and closed-over values.
+    A line stays in the loop if it chooses per step (`_chooses`) or if its values for every
+    step would pass `_STACK_BYTES`."""
+    n_xs = len(xs)
+    level = {v.id: 2 if i < n else 1 if i < n + n_xs else 0 for i, v in enumerate(body.inputs)}
+    moved, kept, room = [], [], _STACK_BYTES  # level: 0 fixed, 1 per step, 2 carry-dependent
+    for eq in body.equations:
+        lv = max((level[a.id] for a in eq.args if isinstance(a, Var)), default=0)
+        size = length * sum(_nbytes(v) for v in eq.outs) if lv == 1 else 0
+        if length and lv < 2 and size <= room and not _chooses(eq):
+            room -= size
+            moved.append(eq)
+        else:
+            lv = 2
+            kept.append(eq)
+        for v in eq.outs:
+            level[v.id] = lv
+    if not moved:
+        return body, xs, consts
+    read = {a.id for eq in kept for a in eq.args if isinstance(a, Var)}
+    read |= {o.id for o in body.outputs if isinstance(o, Var)}
+    made = [v for eq in moved for v in eq.outs if v.id in read]
+    per_step = [v for v in made if level[v.id] == 1]
+    fixed = [v for v in made if level[v.id] == 0]
+    x_in, c_in = body.inputs[n : n + n_xs], body.inputs[n + n_xs :]
+    part = _Subprogram([*x_in, *c_in], moved, [*per_step, *fixed])
+    outs, dims = batch_flat(part, [*xs, *consts], [0] * n_xs + [None] * len(consts), length)
+    k = len(per_step)
+    new_xs = [x for x, v in zip(xs, x_in, strict=True) if v.id in read]
+    new_xs += [_at0(o, d, length) for o, d in zip(outs[:k], dims[:k], strict=True)]
+    new_consts = [c for c, v in zip(consts, c_in, strict=True) if v.id in read] + outs[k:]
+    inputs = [*body.inputs[:n], *(v for v in x_in if v.id in read), *per_step,
+              *(v for v in c_in if v.id in read), *fixed]  # fmt: skip
+    return _Subprogram(inputs, kept, body.outputs), new_xs, new_consts
+
+
+def _nbytes(v: Var) -> int:
+    itemsize = v.dtype.itemsize if isinstance(v.dtype, np.dtype) else 8  # (a Python number)
+    return int(np.prod(v.shape)) * itemsize
+
+
+def _chooses(eq: Equation) -> bool:
+    """Whether a line chooses per step: a `cond` or `while_loop`, or a body that holds one.
+    Batched over the steps it would compute every branch and select, and a pullback through
+    a branch not taken can give ``0 * inf`` (NaN) where the step's own gives none."""
+    if eq.fn is cond_p or eq.fn is while_p:
+        return True
+    bodies = [p for v in eq.params.values() for p in (v if isinstance(v, tuple) else (v,))]
+    return any(_chooses(e) for p in bodies if isinstance(p, Program) for e in p.equations)
 
 
 def scan(
@@ -337,7 +383,7 @@ def scan(
 
 
 def _scan_jvp(tangents: list[Any], ans: Any, *args: Any, body: Program, n_carry: int, n_xs: int,
-              length: int, reverse: bool, stacked: bool, n_sums: int) -> list[Any]:  # fmt: skip
+              length: int, reverse: bool, stacked: bool) -> list[Any]:  # fmt: skip
     """A scan of (value, tangent) pairs; xs tangents scanned along their axis after the batch."""
     batch = _batch_shape(tangents, args)
     k = len(batch)
@@ -362,74 +408,95 @@ def _scan_jvp(tangents: list[Any], ans: Any, *args: Any, body: Program, n_carry:
             tans[i] = t
         tans[n + n_xs :] = ct_c
         outs, touts = _tangents(body, [*c, *x, *consts], tans, batch)
-        ys, sums = slice(n, n + ns), slice(n + ns, None)
-        return [*outs[:n], *(touts[i] for i in carry_f), *outs[ys], *touts[ys],
-                *(ct if stacked else ()), *outs[sums], *touts[sums]]  # fmt: skip
+        return [*outs[:n], *(touts[i] for i in carry_f), *outs[n:], *touts[n:],
+                *(ct if stacked else ())]  # fmt: skip
 
-    ns = len(body.outputs) - n - n_sums
+    ns = len(body.outputs) - n
     c, ys, _ = _scan_flat(step, [*args[:n], *carry_t], [*args[n : n + n_xs], *xt], length,
-                          reverse, stacked=False, n_sums=2 * n_sums)  # fmt: skip
-    end = 2 * ns + (nt if stacked else 0)
-    moved = [cnp.moveaxis(y, 0, k) if k else y for y in ys[ns:end]]  # tangents
+                          reverse, stacked=False)  # fmt: skip
+    moved = [cnp.moveaxis(y, 0, k) if k else y for y in ys[ns:]]  # tangents
     final_t = dict(zip(carry_f, c[n:], strict=True))
     stacked_t = dict(zip(carry_f, moved[ns:], strict=True)) if stacked else {}
-    return [*(final_t.get(i) for i in range(n)), *moved[:ns], *ys[end + n_sums :],
+    return [*(final_t.get(i) for i in range(n)), *moved[:ns],
             *(stacked_t.get(i) for i in range(n) if stacked)]  # fmt: skip
 
 
 def _scan_vjp(g: Sequence[Any], ans: Any, *args: Any, body: Program, n_carry: int, n_xs: int,
-              length: int, reverse: bool, stacked: bool, n_sums: int) -> list[Any]:  # fmt: skip
-    """Backpropagation through time: a scan the other way over the stored carries, carrying
-    the carry's cotangent and summing the cotangents of the values the body reads."""
+              length: int, reverse: bool, stacked: bool) -> list[Any]:  # fmt: skip
+    """Backpropagation through time. A scan the other way over the stored carries takes the
+    carry's cotangent back step by step and stacks what each step's carry output received;
+    the cotangents of the xs and of the closed-over values are then one pullback of the body
+    batched over the steps (for ``W @ h``, ``sum_t outer(d_t, h_t)`` is one matrix product).
+    Where the body chooses per step or its values for every step would pass `_STACK_BYTES`,
+    the loop computes those cotangents too, the closed-over values' summed as carries."""
     n, n_in = n_carry, len(args)
-    consts = list(args[n + n_xs :])
+    xs, consts = list(args[n : n + n_xs]), list(args[n + n_xs :])
     if not stacked:  # (a scan of a rule, differentiated again) recompute its carries
-        carries = _scan_flat(lambda flat: body([*flat, *consts]), list(args[:n]),
-                             list(args[n : n + n_xs]), length, reverse, n_sums=n_sums)[2]  # fmt: skip
+        carries = _scan_flat(lambda flat: body([*flat, *consts]), list(args[:n]), xs, length,
+                             reverse)[2]  # fmt: skip
         ans, g = [*ans, *carries], [*g, *(None for _ in carries)]
-    n_ys = len(ans) - 2 * n  # stacked, then summed
-    floats = _floats(args)
-    wrt = [i for i in range(n_in) if floats[i]]
-    carry_f = [i for i in wrt if i < n]
-    x_f = [i for i in wrt if n <= i < n + n_xs]
-    const_f = [i for i in wrt if i >= n + n_xs]
-    g = [_or_zero(c, a) for a, c in zip(ans, g, strict=True)]
-    y_float = _floats(ans[n : n + n_ys])
-    ns = n_ys - n_sums
-    g_sums = [c if fl else None for c, fl in zip(g[n + ns : n + n_ys], y_float[ns:], strict=True)]
-    nc = len(carry_f)
+    n_ys = len(ans) - 2 * n
+    g = [None if isinstance(c, np.ndarray) and not c.any() else c for c in g]  # (the sweep's
+    floats = _floats(args)  # zeros for an output no one reads: nothing to add)
+    carry_f = [i for i in range(n) if floats[i]]
+    other_f = [i for i in range(n, n_in) if floats[i]]  # xs and closed-over values
+    ct_ys = [c if fl else None for c, fl in zip(g[n : n + n_ys], _floats(ans[n : n + n_ys]),
+                                                strict=True)]  # fmt: skip
+    y_idx = [j for j, c in enumerate(ct_ys) if c is not None]
+    s_idx = [i for i in carry_f if g[n + n_ys + i] is not None]  # stored carries read
+    batched = (length > 0 and not any(_chooses(eq) for eq in body.equations)
+               and length * sum(_nbytes(v) for eq in body.equations for v in eq.outs)
+               <= _STACK_BYTES)  # fmt: skip
+    inner = carry_f if batched else [*carry_f, *other_f]
+    sums = [] if batched else [i for i in other_f if i >= n + n_xs]
+    x_f = [] if batched else [i for i in other_f if i < n + n_xs]
+    nc, na, ny = len(carry_f), len(sums), len(y_idx)
 
     def step(flat: list[Any]) -> list[Any]:
-        ct_c, c, x = flat[:nc], flat[nc : nc + n], flat[nc + n : nc + n + n_xs]
-        ct_y, ct_stacked = flat[nc + n + n_xs : nc + n + n_xs + ns], flat[nc + n + n_xs + ns :]
-        values = [*c, *x, *consts]
+        ct_c, acc, k = flat[:nc], flat[nc : nc + na], nc + na
+        values = [*flat[k : k + n + n_xs], *consts]  # the step's carry and xs
+        gy = dict(zip(y_idx, flat[k + n + n_xs : k + n + n_xs + ny], strict=True))
+        gs = dict(zip(s_idx, flat[k + n + n_xs + ny :], strict=True))
 
         def at(diff: list[Any]) -> list[Any]:
             full = list(values)
-            for i, v in zip(wrt, diff, strict=True):
+            for i, v in zip(inner, diff, strict=True):
                 full[i] = v
             return body(full)
 
-        _, back = vjp_flat(at, [_array(values[i]) for i in wrt])
+        _, back = vjp_flat(at, [_array(values[i]) for i in inner])
         given = dict(zip(carry_f, ct_c, strict=True))
-        ct_out = [given.get(i) for i in range(n)]
-        ct_out += [y if fl else None for y, fl in zip(ct_y, y_float, strict=True)] + g_sums
-        cts = dict(zip(wrt, back(ct_out), strict=True))
-        new_c = [_or_zero(cts[i], values[i]) + s for i, s in zip(carry_f, ct_stacked, strict=True)]
-        return [*new_c, *(_or_zero(cts[i], values[i]) for i in [*x_f, *const_f])]
+        cts = dict(zip(inner, back([*map(given.get, range(n)), *map(gy.get, range(n_ys))]),
+                       strict=True))  # fmt: skip
+        new_c = [_or_zero(cts[i], values[i]) for i in carry_f]
+        new_c = [c + gs[i] if i in gs else c for c, i in zip(new_c, carry_f, strict=True)]
+        acc = [a if cts[i] is None else a + cts[i] for a, i in zip(acc, sums, strict=True)]
+        ys = ct_c if batched else [_or_zero(cts[i], values[i]) for i in x_f]
+        return [*new_c, *acc, *ys]
 
-    init = [_or_zero(g[i], args[i]) for i in carry_f]
-    xs = [
-        *ans[n + n_ys :],
-        *args[n : n + n_xs],
-        *g[n : n + ns],
-        *(g[n + n_ys + i] for i in carry_f),
-    ]
-    carry, ys, _ = _scan_flat(step, init, xs, length, not reverse, "scan (reverse mode)",
-                              stacked=False, n_sums=len(const_f))  # fmt: skip
+    init = [_or_zero(g[i], args[i]) for i in carry_f] + [_or_zero(None, args[i]) for i in sums]
+    loop_xs = [*ans[n + n_ys :], *xs, *(ct_ys[j] for j in y_idx),
+               *(g[n + n_ys + i] for i in s_idx)]  # fmt: skip
+    carry, ys, _ = _scan_flat(step, init, loop_xs, length, not reverse, "scan (reverse mode)",
+                              stacked=False)  # fmt: skip
     cts: list[Any] = [None] * n_in
-    for i, c in zip([*carry_f, *x_f, *const_f], [*carry, *ys], strict=True):
+    for i, c in zip([*carry_f, *sums, *x_f], [*carry, *([] if batched else ys)], strict=True):
         cts[i] = c
+    if batched and other_f:  # the body at every step at once, pulled back once
+        at_steps = [*ans[n + n_ys :], *xs, *consts]
+        mapped = _vmapped(body, [0] * (n + n_xs) + [None] * len(consts), length)
+
+        def steps(diff: list[Any]) -> list[Any]:
+            full = list(at_steps)
+            for i, v in zip(other_f, diff, strict=True):
+                full[i] = v
+            return mapped(full)
+
+        _, back = vjp_flat(steps, [_array(at_steps[i]) for i in other_f])
+        received = dict(zip(carry_f, ys, strict=True))
+        got = back([*map(received.get, range(n)), *ct_ys])
+        for i, c in zip(other_f, got, strict=True):
+            cts[i] = c
     return cts
 
 
@@ -444,7 +511,7 @@ def _or_zero(c: Any, like: Any, batch: tuple[int, ...] = ()) -> Any:
 
 
 def _scan_batch(args: list[Any], dims: list[int | None], body: Program, n_carry: int, n_xs: int,
-                length: int, reverse: bool, stacked: bool, n_sums: int,
+                length: int, reverse: bool, stacked: bool,
                 ) -> tuple[list[Any], tuple[int | None, ...]]:  # fmt: skip
     """The body mapped: carries batched on axis 0, xs on axis 1 (0 within a step)."""
     size = _size(args, dims)
@@ -456,9 +523,8 @@ def _scan_batch(args: list[Any], dims: list[int | None], body: Program, n_carry:
               for a, d in zip(args[n + n_xs :], dims[n + n_xs :], strict=True)]  # fmt: skip
     mapped = _vmapped(body, [0] * n + [None if d is None else 0 for d in dims[n:]], size)
     carry, ys, carries = _scan_flat(lambda flat: mapped([*flat, *consts]), init, xs, length,
-                                    reverse, stacked=stacked, n_sums=n_sums)  # fmt: skip
-    dims_out = (0,) * n + (1,) * (len(ys) - n_sums) + (0,) * n_sums + (1,) * len(carries)
-    return [*carry, *ys, *carries], dims_out
+                                    reverse, stacked=stacked)  # fmt: skip
+    return [*carry, *ys, *carries], (0,) * n + (1,) * (len(ys) + len(carries))
 
 
 defjvp_joint(scan_p, _scan_jvp)
