@@ -122,6 +122,152 @@ def test_scan_under_jit_is_one_line_per_pass() -> None:
     assert all(len(v.shape) < 2 or 1 in v.shape for eq in backward.equations for v in eq.outs)
 
 
+def gated(u: Any, w: Any, c: Any, xs: Any, reverse: bool = False) -> Any:
+    """A body whose carry-free part holds masks, a ReLU of U x_t and a sign (run before the
+    loop for every step at once), and a factor of the closed-over values alone (run once)."""
+
+    def step(c: Any, x: Any) -> tuple[Any, Any]:
+        drive = np.maximum(u @ x, 0.0) * np.where(x[0] > 0, 1.0, -2.0)
+        return np.tanh(w @ c * np.exp(-np.sum(w**2)) + drive), np.sum(drive * c)
+
+    c, ys = cr.scan(step, c, xs, reverse=reverse)
+    return np.sum(c**2) + np.sum(ys)
+
+
+def gated_loop(u: Any, w: Any, c: Any, xs: Any, reverse: bool = False) -> Any:
+    total = 0.0
+    for x in xs[::-1] if reverse else xs:
+        drive = np.maximum(u @ x, 0.0) * np.where(x[0] > 0, 1.0, -2.0)
+        total = total + np.sum(drive * c)
+        c = np.tanh(w @ c * np.exp(-np.sum(w**2)) + drive)
+    return np.sum(c**2) + total
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_scan_lines_run_before_the_loop_are_recomputed_on_new_inputs(reverse: bool) -> None:
+    """Traced where every mask is on, replayed where they change: the masks computed before
+    the loop are lines of the program, not values frozen at the tracing call."""
+    traced = (numpy.abs(U), numpy.abs(W), H0, numpy.abs(XS))
+    new = (NEW[1], NEW[0], NEW[2], NEW[3])
+    assert not (numpy.all(new[0] @ new[3].T > 0) or numpy.all(new[3][:, 0] > 0))
+    f = cr.jit(lambda *a: gated(*a, reverse))
+    g = cr.jit(cr.grad(lambda *a: gated(*a, reverse), (0, 1, 2, 3)))
+    f(*traced), g(*traced)
+    close(f(*new), gated_loop(*new, reverse))
+    close(g(*new), cr.grad(lambda *a: gated_loop(*a, reverse), (0, 1, 2, 3))(*new))
+    program = cr.make_program(cr.grad(gated, (0, 1, 2, 3)))(*traced)
+    names = [eq.name for eq in program.equations]
+    assert {"maximum", "greater", "where", "exp"} <= set(names[: names.index("scan")])
+    for eq in program.equations:
+        if eq.name == "scan":
+            inside = {e.name for e in eq.params["body"].equations}
+            assert not inside & {"maximum", "greater", "where", "exp"}
+
+
+def counted(w: Any, c: Any) -> Any:
+    """A pytree carry with an integer count, integer xs, and a scan with no xs."""
+
+    def step(carry: Any, i: Any) -> tuple[Any, Any]:
+        k, h = carry
+        return (k + 1, np.sin(w * h) + i * 0.1), {"i": i * 2, "h": h}
+
+    (k, h), ys = cr.scan(step, (0, c), numpy.arange(5))
+    h = cr.scan(lambda h, _: (h * np.cos(w), None), h, None, length=3)[0]
+    return np.sum(h) * k + np.sum(ys["h"] ** 2) + np.sum(ys["i"])
+
+
+def counted_loop(w: Any, c: Any) -> Any:
+    k, h, total = 0, c, 0.0
+    for i in range(5):
+        total = total + np.sum(h**2) + i * 2
+        k, h = k + 1, np.sin(w * h) + i * 0.1
+    for _ in range(3):
+        h = h * np.cos(w)
+    return np.sum(h) * k + total
+
+
+@pytest.mark.parametrize("bound", [-1, 200])
+def test_scan_optimisations_equal_the_step_by_step_rules(monkeypatch: Any, bound: int) -> None:
+    """With the stacks bounded (-1: nothing runs before the loop, and the reverse rule sums
+    every cotangent in its loop; 200 bytes: some lines do) the numbers are those of the
+    unbounded scan and of Python loops, in every mode."""
+    w, c = rng.standard_normal(3), rng.standard_normal(3)
+    args = (NEW[1], NEW[0], NEW[2], NEW[3])
+    ws = numpy.stack([NEW[0], 2 * NEW[0]])
+
+    def results() -> dict[str, Any]:
+        return {
+            "grad": cr.grad(gated, (0, 1, 2, 3))(*args),
+            "reverse": cr.jit(cr.grad(lambda *a: gated(*a, True), (0, 1, 2, 3)))(*args),
+            "jvp": cr.jvp(lambda w: gated(U, w, H0, XS), (W,), (NEW[0],)),
+            "hessian": cr.hessian(gated, 1)(U, W, H0, XS),
+            "counted": cr.jit(cr.grad(counted, (0, 1)))(w, c),
+            "vmap": cr.vmap(cr.grad(rnn), (0, None, None, None))(ws, *ARGS[1:]),
+        }
+
+    ref = results()
+    close(ref["grad"], cr.grad(gated_loop, (0, 1, 2, 3))(*args))
+    close(ref["counted"], cr.grad(counted_loop, (0, 1))(w, c))
+    close(counted(w, c), counted_loop(w, c))
+    monkeypatch.setattr(cr.control, "_STACK_BYTES", bound)
+    got = results()
+    close(got, ref, rtol=1e-9, atol=1e-11)
+    program = cr.make_program(cr.grad(rnn, (0, 1)))(*ARGS)
+    forward, backward = (eq.params["body"] for eq in program.equations if eq.name == "scan")
+    assert sum(eq.name == "matmul" for eq in forward.equations) == (2 if bound < 0 else 1)
+    outer = [v for eq in backward.equations for v in eq.outs if v.shape == (4, 4)]
+    assert outer  # W's cotangent, a sum over the steps in the loop
+
+
+def test_scan_choices_per_step_stay_in_the_loop() -> None:
+    """A `cond` in the body runs step by step, never batched over the steps: batched, both
+    branches would run on every step, and the pullback through the square root's branch where
+    it is not taken would be ``0 * nan``."""
+
+    def chosen(w: Any, c: Any, xs: Any) -> Any:
+        def step(c: Any, x: Any) -> tuple[Any, Any]:
+            y = cr.cond(x > 0, np.sqrt, lambda x: -x, x)  # carry-free, but a choice
+            c = cr.cond(x > 0, lambda c, x: c + w * np.sqrt(x), lambda c, x: c - w, c, x)
+            return c * 0.9 + y, None
+
+        return np.sum(cr.scan(step, c, xs)[0] ** 2)
+
+    def chosen_loop(w: Any, c: Any, xs: Any) -> Any:
+        for x in xs:
+            c = (c + w * np.sqrt(x) if x > 0 else c - w) * 0.9 + (np.sqrt(x) if x > 0 else -x)
+        return np.sum(c**2)
+
+    w, c = rng.standard_normal(3), rng.standard_normal(3)
+    xs, xs2 = numpy.array([0.5, -1.0, 2.0, -0.3]), numpy.array([1.5, 0.7, -2.0, -0.1])
+    g = cr.jit(cr.grad(chosen, (0, 1, 2)))
+    close(cr.grad(chosen, (0, 1, 2))(w, c, xs), cr.grad(chosen_loop, (0, 1, 2))(w, c, xs))
+    g(w, c, xs)
+    close(g(w, c, xs2), cr.grad(chosen_loop, (0, 1, 2))(w, c, xs2))
+
+
+def test_scan_primitives_without_batching_rule_stay_in_the_loop() -> None:
+    """Batched over the steps, a primitive with no batching rule would run once per step
+    anyway, and warn about a `vmap` nobody asked for (an error in these tests)."""
+    from chainrule.extend import defvjp, primitive
+
+    cube = primitive(lambda x: x**3, "cube")
+    defvjp(cube, lambda g, ans, x: g * 3.0 * x**2)
+
+    def f(w: Any, xs: Any) -> Any:
+        return np.sum(cr.scan(lambda c, x: (c * w + cube(x), None), H0, xs)[0] ** 2)
+
+    def loop(w: Any, xs: Any) -> Any:
+        c = H0
+        for x in xs:
+            c = c * w + x**3
+        return np.sum(c**2)
+
+    g = cr.jit(cr.grad(f, (0, 1)))
+    g(H0, XS[:, :1] * numpy.ones(4))
+    close(g(NEW[2], NEW[3][:, :1] * numpy.ones(4)),
+          cr.grad(loop, (0, 1))(NEW[2], NEW[3][:, :1] * numpy.ones(4)))  # fmt: skip
+
+
 def test_scan_forward_mode_and_second_order() -> None:
     t = rng.standard_normal((4, 4))
     close(cr.jvp(lambda w: rnn(w, U, H0, XS), (W,), (t,)),

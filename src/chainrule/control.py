@@ -284,7 +284,7 @@ def _hoisted(body: Program, n: int, xs: list[Any], consts: list[Any], length: in
     times each step's vector becomes one matrix product), and the loop reads their values as
     more xs; lines of the closed-over values alone run once, and the loop reads them as more
     closed-over values. The body without those lines, and its new xs and closed-over values.
-    A line stays in the loop if it chooses per step (`_chooses`) or if its values for every
+    A line stays in the loop if it cannot be batched (`_batchable`) or if its values for every
     step would pass `_STACK_BYTES`."""
     n_xs = len(xs)
     level = {v.id: 2 if i < n else 1 if i < n + n_xs else 0 for i, v in enumerate(body.inputs)}
@@ -292,7 +292,7 @@ def _hoisted(body: Program, n: int, xs: list[Any], consts: list[Any], length: in
     for eq in body.equations:
         lv = max((level[a.id] for a in eq.args if isinstance(a, Var)), default=0)
         size = length * sum(_nbytes(v) for v in eq.outs) if lv == 1 else 0
-        if length and lv < 2 and size <= room and not _chooses(eq):
+        if length and lv < 2 and size <= room and _batchable(eq):
             room -= size
             moved.append(eq)
         else:
@@ -324,14 +324,17 @@ def _nbytes(v: Var) -> int:
     return int(np.prod(v.shape)) * itemsize
 
 
-def _chooses(eq: Equation) -> bool:
-    """Whether a line chooses per step: a `cond` or `while_loop`, or a body that holds one.
-    Batched over the steps it would compute every branch and select, and a pullback through
-    a branch not taken can give ``0 * inf`` (NaN) where the step's own gives none."""
-    if eq.fn is cond_p or eq.fn is while_p:
-        return True
+def _batchable(eq: Equation) -> bool:
+    """Whether a line can run for every step at once, as well as step by step: it has a
+    batching rule (without one, batching it is a loop over the steps), and it makes no choice
+    per step. A `cond` or `while_loop` (here or in a body the line runs) batched computes every
+    branch and selects, and a pullback through a branch not taken can give ``0 * inf`` (NaN)
+    where the step's own gives none."""
+    fn = eq.fn
+    if isinstance(fn, Primitive) and (fn.batch is None or fn is cond_p or fn is while_p):
+        return False
     bodies = [p for v in eq.params.values() for p in (v if isinstance(v, tuple) else (v,))]
-    return any(_chooses(e) for p in bodies if isinstance(p, Program) for e in p.equations)
+    return all(_batchable(e) for p in bodies if isinstance(p, Program) for e in p.equations)
 
 
 def scan(
@@ -427,8 +430,9 @@ def _scan_vjp(g: Sequence[Any], ans: Any, *args: Any, body: Program, n_carry: in
     carry's cotangent back step by step and stacks what each step's carry output received;
     the cotangents of the xs and of the closed-over values are then one pullback of the body
     batched over the steps (for ``W @ h``, ``sum_t outer(d_t, h_t)`` is one matrix product).
-    Where the body chooses per step or its values for every step would pass `_STACK_BYTES`,
-    the loop computes those cotangents too, the closed-over values' summed as carries."""
+    Where the body cannot be batched (`_batchable`) or its values for every step would pass
+    `_STACK_BYTES`, the loop computes those cotangents too, the closed-over values' summed as
+    carries."""
     n, n_in = n_carry, len(args)
     xs, consts = list(args[n : n + n_xs]), list(args[n + n_xs :])
     if not stacked:  # (a scan of a rule, differentiated again) recompute its carries
@@ -444,7 +448,7 @@ def _scan_vjp(g: Sequence[Any], ans: Any, *args: Any, body: Program, n_carry: in
                                                 strict=True)]  # fmt: skip
     y_idx = [j for j, c in enumerate(ct_ys) if c is not None]
     s_idx = [i for i in carry_f if g[n + n_ys + i] is not None]  # stored carries read
-    batched = (length > 0 and not any(_chooses(eq) for eq in body.equations)
+    batched = (length > 0 and all(_batchable(eq) for eq in body.equations)
                and length * sum(_nbytes(v) for eq in body.equations for v in eq.outs)
                <= _STACK_BYTES)  # fmt: skip
     inner = carry_f if batched else [*carry_f, *other_f]
