@@ -268,6 +268,46 @@ def test_scan_primitives_without_batching_rule_stay_in_the_loop() -> None:
           cr.grad(loop, (0, 1))(NEW[2], NEW[3][:, :1] * numpy.ones(4)))  # fmt: skip
 
 
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("unroll", [1, 2, 4, 6, True, False])
+def test_scan_unroll_runs_steps_per_iteration_with_the_same_numbers(unroll: Any,
+                                                                    reverse: bool) -> None:  # fmt: skip
+    """JAX's `unroll`: a replay runs that many steps per iteration (4 leaves 2 of the 6 steps
+    over, run one by one); values and derivatives, in both directions and under vmap, are
+    those of the rolled loop."""
+
+    def f(w: Any, u: Any, h0: Any, xs: Any) -> Any:
+        def step(h: Any, x: Any) -> tuple[Any, Any]:
+            new = np.tanh(w @ h + u @ x)
+            return new, (new, h * 2.0)
+
+        h, (hs, old) = cr.scan(step, h0, xs, reverse=reverse, unroll=unroll)
+        return np.sum(h**2) + np.sum(np.sin(hs)) + np.sum(old**2)
+
+    def loop(w: Any, u: Any, h: Any, xs: Any) -> Any:
+        return rnn_loop_pairs(w, u, h, xs[::-1] if reverse else xs)
+
+    jitted = cr.jit(cr.value_and_grad(f, (0, 1, 2, 3)))
+    jitted(*ARGS)
+    close(jitted(*NEW), cr.value_and_grad(loop, (0, 1, 2, 3))(*NEW))
+    program = cr.make_program(f)(*ARGS)
+    (line,) = [eq for eq in program.equations if eq.name == "scan"]
+    assert line.params["unroll"] == (6 if unroll is True else 1 if unroll is False else unroll)
+    hs = rng.standard_normal((3, 4))
+    close(cr.jit(cr.vmap(lambda h: f(W, U, h, XS)))(hs), [loop(W, U, h, XS) for h in hs])
+    close(cr.jvp(lambda w: f(w, U, H0, XS), (W,), (NEW[0],)),
+          cr.jvp(lambda w: loop(w, U, H0, XS), (W,), (NEW[0],)))  # fmt: skip
+
+
+def rnn_loop_pairs(w: Any, u: Any, h: Any, xs: Any) -> Any:
+    total = 0.0
+    for x in xs:
+        total = total + np.sum((h * 2.0) ** 2)
+        h = np.tanh(w @ h + u @ x)
+        total = total + np.sum(np.sin(h))
+    return np.sum(h**2) + total
+
+
 def test_scan_forward_mode_and_second_order() -> None:
     t = rng.standard_normal((4, 4))
     close(cr.jvp(lambda w: rnn(w, U, H0, XS), (W,), (t,)),
@@ -356,6 +396,9 @@ def test_scan_errors() -> None:
         cr.scan(lambda c, x: (c, x), 0.0, (XS, XS[:2]))
     with pytest.raises(ValueError, match="no xs and no length"):
         cr.scan(lambda c, x: (c, x), 0.0)
+    for bad in (0, -2, 1.5):
+        with pytest.raises(ValueError, match="`unroll` must be a `bool` or a positive `int`"):
+            cr.scan(lambda c, x: (c, x), 0.0, XS, unroll=bad)
 
 
 # ---------------------------------------------------------------------------- cond
@@ -492,6 +535,10 @@ def test_fori_loop_static_bounds_is_a_differentiable_scan() -> None:
     close(g(y), cr.jacrev(power_loop_py)(y))
     assert [eq.name for eq in cr.make_program(power_loop)(x).equations] == ["scan"]
     assert int(cr.fori_loop(0, 5, lambda i, total: total + i, 0)) == 10
+    unrolled = cr.jit(cr.jacrev(lambda x: cr.fori_loop(0, 4, lambda i, c: np.sin(c) * i + c, x,
+                                                       unroll=3)))  # fmt: skip
+    unrolled(x)
+    close(unrolled(y), cr.jacrev(power_loop_py)(y))
 
 
 def test_fori_loop_traced_bounds_is_a_while_loop() -> None:
@@ -502,6 +549,8 @@ def test_fori_loop_traced_bounds_is_a_while_loop() -> None:
     close(cr.jacfwd(lambda x: f(x, 2))(x), numpy.eye(2) * 2.25)
     with pytest.raises(TypeError, match="lower and upper must be integer scalars"):
         cr.fori_loop(0, 2.5, lambda i, c: c, 1.0)
+    with pytest.raises(ValueError, match="can only use `unroll` if the loop bounds are static"):
+        cr.jit(lambda x, n: cr.fori_loop(0, n, lambda i, c: c * 1.5, x, unroll=2))(x, 3)
 
 
 # ---------------------------------------------------------------------------- composition
