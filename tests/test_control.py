@@ -308,6 +308,30 @@ def rnn_loop_pairs(w: Any, u: Any, h: Any, xs: Any) -> Any:
     return np.sum(h**2) + total
 
 
+def test_scan_rules_trace_their_step_once_on_plain_values(monkeypatch: Any) -> None:
+    """Eager `grad` and `jvp` through a scan: the rules' own loops trace their step once and
+    replay it, rather than recording each step's derivative anew in a Python loop."""
+    calls = {"vjp": 0, "jvp": 0}
+    vjp_flat, jvp_flat = cr.control.vjp_flat, cr.control.jvp_flat
+
+    def counted_vjp(*a: Any, **k: Any) -> Any:
+        calls["vjp"] += 1
+        return vjp_flat(*a, **k)
+
+    def counted_jvp(*a: Any, **k: Any) -> Any:
+        calls["jvp"] += 1
+        return jvp_flat(*a, **k)
+
+    monkeypatch.setattr(cr.control, "vjp_flat", counted_vjp)
+    monkeypatch.setattr(cr.control, "jvp_flat", counted_jvp)
+    xs = numpy.tile(XS, (5, 1))  # 30 steps
+    close(cr.grad(rnn, (0, 2))(W, U, H0, xs), cr.grad(rnn_loop, (0, 2))(W, U, H0, xs))
+    t = rng.standard_normal(4)
+    close(cr.jvp(lambda h: rnn(W, U, h, xs), (H0,), (t,)),
+          cr.jvp(lambda h: rnn_loop(W, U, h, xs), (H0,), (t,)))  # fmt: skip
+    assert calls["vjp"] <= 2 and calls["jvp"] <= 1
+
+
 def test_scan_forward_mode_and_second_order() -> None:
     t = rng.standard_normal((4, 4))
     close(cr.jvp(lambda w: rnn(w, U, H0, XS), (W,), (t,)),

@@ -293,12 +293,14 @@ scan_p = Primitive(_scan_impl, "scan", multiple_results=True)
 
 
 def _scan_flat(fun: Flat, init: list[Any], xs: list[Any], length: int, reverse: bool,
-               what: str = "scan", stacked: bool = True, unroll: int = 1,
+               what: str = "scan", stacked: bool = True, unroll: int = 1, rule: bool = False,
                ) -> tuple[list[Any], list[Any], list[Any]]:  # fmt: skip
     """Scan `fun` (``[*carry, *x] -> [*carry, *y]``): the final carry, the ys stacked, and (if
-    `stacked`) the carries each step started from; a replay runs `unroll` steps per call."""
+    `stacked`) the carries each step started from; a replay runs `unroll` steps per call.
+    Plain values run a Python loop, except in a `rule`'s scan, whose body is traced once
+    (a loop would record each step's derivative anew)."""
     n = len(init)
-    if _eager(*init, *xs) and length:
+    if _eager(*init, *xs) and length and not rule:
         carry, ys, carries = list(init), [], []
         for t in range(length - 1, -1, -1) if reverse else range(length):
             carries.append(carry)
@@ -469,7 +471,7 @@ def _scan_jvp(tangents: list[Any], ans: Any, *args: Any, body: Program, n_carry:
 
     ns = len(body.outputs) - n
     c, ys, _ = _scan_flat(step, [*args[:n], *carry_t], [*args[n : n + n_xs], *xt], length,
-                          reverse, stacked=False, unroll=unroll)  # fmt: skip
+                          reverse, stacked=False, unroll=unroll, rule=True)  # fmt: skip
     moved = [cnp.moveaxis(y, 0, k) if k else y for y in ys[ns:]]  # tangents
     final_t = dict(zip(carry_f, c[n:], strict=True))
     stacked_t = dict(zip(carry_f, moved[ns:], strict=True)) if stacked else {}
@@ -490,7 +492,7 @@ def _scan_vjp(g: Sequence[Any], ans: Any, *args: Any, body: Program, n_carry: in
     xs, consts = list(args[n : n + n_xs]), list(args[n + n_xs :])
     if not stacked:  # (a scan of a rule, differentiated again) recompute its carries
         carries = _scan_flat(lambda flat: body([*flat, *consts]), list(args[:n]), xs, length,
-                             reverse, unroll=unroll)[2]  # fmt: skip
+                             reverse, unroll=unroll, rule=True)[2]  # fmt: skip
         ans, g = [*ans, *carries], [*g, *(None for _ in carries)]
     n_ys = len(ans) - 2 * n
     g = [None if isinstance(c, np.ndarray) and not c.any() else c for c in g]  # (the sweep's
@@ -535,7 +537,7 @@ def _scan_vjp(g: Sequence[Any], ans: Any, *args: Any, body: Program, n_carry: in
     loop_xs = [*ans[n + n_ys :], *xs, *(ct_ys[j] for j in y_idx),
                *(g[n + n_ys + i] for i in s_idx)]  # fmt: skip
     carry, ys, _ = _scan_flat(step, init, loop_xs, length, not reverse, "scan (reverse mode)",
-                              stacked=False, unroll=unroll)  # fmt: skip
+                              stacked=False, unroll=unroll, rule=True)  # fmt: skip
     cts: list[Any] = [None] * n_in
     for i, c in zip([*carry_f, *sums, *x_f], [*carry, *([] if batched else ys)], strict=True):
         cts[i] = c
