@@ -14,6 +14,12 @@ rules compose to any order:
   (backpropagation through time); through `cond`, the taken branch's; `while_loop` has none;
 - `vmap` maps the bodies; a batched `cond` predicate computes both branches and selects per
   example; a batched `while_loop` condition runs until every example is done.
+
+What does not depend on a scan's carry leaves its loop (`_hoisted`): the body's lines that
+read only the xs and closed-over values run before it, batched over the steps, and the
+reverse rule's loop carries only the carry's cotangent, the other cotangents being one
+pullback of the body batched over the steps (`_scan_vjp`). An RNN's loops then do one
+matrix-vector product per step each, and its weight gradients are matrix products.
 """
 
 from __future__ import annotations
