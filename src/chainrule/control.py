@@ -273,11 +273,12 @@ def _scan_impl(*args: Any, body: _Subprogram, n_carry: int, n_xs: int, length: i
     stacks: list[Any] = []
     order = range(length - 1, -1, -1) if reverse else range(length)
     k, m = min(unroll, max(length, 1)), len(body.outputs)
-    steps = body.unrolled(k, n_carry, n_xs) if k > 1 else body
+    one = body._direct  # (an implementation gets plain arrays)
+    steps = body.unrolled(k, n_carry, n_xs) if k > 1 else one
     start = 0
     while start < length:
         ts = order[start : start + k] if start + k <= length else order[start : start + 1]
-        outs = (steps if len(ts) == k else body)([*carry, *(x[t] for t in ts for x in xs), *consts])
+        outs = (steps if len(ts) == k else one)([*carry, *(x[t] for t in ts for x in xs), *consts])
         for j, t in enumerate(ts):
             out = outs[j * m : (j + 1) * m]
             rows = [*out[n_carry:], *(carry if stacked else ())]
