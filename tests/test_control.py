@@ -186,6 +186,34 @@ def counted_loop(w: Any, c: Any) -> Any:
     return np.sum(h) * k + total
 
 
+def test_scan_embedding_lookups_run_before_the_loop() -> None:
+    """Integer xs indexing a closed-over table: one gather before the loop, one scatter-add
+    of the cotangents after it; replayed on other indices, the derivatives are the loop's."""
+    table, w = rng.standard_normal((5, 3)), rng.standard_normal((3, 3)) / 2
+
+    def f(table: Any, w: Any, ids: Any) -> Any:
+        h, hs = cr.scan(lambda h, i: (np.tanh(w @ h + table[i]), h), np.zeros(3), ids)
+        return np.sum(h**2) + np.sum(np.cos(hs))
+
+    def loop(table: Any, w: Any, ids: Any) -> Any:
+        h, total = np.zeros(3), 0.0
+        for i in ids:
+            total = total + np.sum(np.cos(h))
+            h = np.tanh(w @ h + table[i])
+        return np.sum(h**2) + total
+
+    g = cr.jit(cr.grad(f, (0, 1)))
+    g(table, w, numpy.array([0, 3, 3, 1, 4, 0, 2]))
+    ids = numpy.array([4, 4, 1, 0, 2, 2, 3])
+    close(g(table, w, ids), cr.grad(loop, (0, 1))(table, w, ids))
+    program = cr.make_program(cr.grad(f, (0, 1)))(table, w, ids)
+    names = [eq.name for eq in program.equations]
+    assert "getitem" in names[: names.index("scan")] and names[-1] == "scatter_add"
+    for eq in program.equations:
+        if eq.name == "scan":
+            assert "getitem" not in str(eq.params["body"])
+
+
 @pytest.mark.parametrize("bound", [-1, 200])
 def test_scan_optimisations_equal_the_step_by_step_rules(monkeypatch: Any, bound: int) -> None:
     """With the stacks bounded (-1: nothing runs before the loop, and the reverse rule sums
