@@ -502,15 +502,16 @@ def _scan_vjp(g: Sequence[Any], ans: Any, *args: Any, body: Program, n_carry: in
                              reverse, unroll=unroll, rule=True)[2]  # fmt: skip
         ans, g = [*ans, *carries], [*g, *(None for _ in carries)]
     n_ys = len(ans) - 2 * n
-    g = [None if isinstance(c, np.ndarray) and not c.any() else c for c in g]  # (the sweep's
-    floats = _floats(args)  # zeros for an output no one reads: nothing to add)
+    # (the sweep's plain zeros for an output no one reads: nothing to add)
+    g = [None if isinstance(c, np.ndarray) and not c.any() else c for c in g]
+    floats = _floats(args)
     carry_f = [i for i in range(n) if floats[i]]
     other_f = [i for i in range(n, n_in) if floats[i]]  # xs and closed-over values
     ct_ys = [c if fl else None for c, fl in zip(g[n : n + n_ys], _floats(ans[n : n + n_ys]),
                                                 strict=True)]  # fmt: skip
     y_idx = [j for j, c in enumerate(ct_ys) if c is not None]
     s_idx = [i for i in carry_f if g[n + n_ys + i] is not None]  # stored carries read
-    batched = (length > 0 and all(_batchable(eq) for eq in body.equations)
+    batched = (bool(other_f) and length > 0 and all(_batchable(eq) for eq in body.equations)
                and length * sum(_nbytes(v) for eq in body.equations for v in eq.outs)
                <= _STACK_BYTES)  # fmt: skip
     inner = carry_f if batched else [*carry_f, *other_f]
@@ -548,7 +549,7 @@ def _scan_vjp(g: Sequence[Any], ans: Any, *args: Any, body: Program, n_carry: in
     cts: list[Any] = [None] * n_in
     for i, c in zip([*carry_f, *sums, *x_f], [*carry, *([] if batched else ys)], strict=True):
         cts[i] = c
-    if batched and other_f:  # the body at every step at once, pulled back once
+    if batched:  # the body at every step at once, pulled back once
         at_steps = [*ans[n + n_ys :], *xs, *consts]
         mapped = _vmapped(body, [0] * (n + n_xs) + [None] * len(consts), length)
 
