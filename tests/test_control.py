@@ -360,6 +360,31 @@ def test_scan_rules_trace_their_step_once_on_plain_values(monkeypatch: Any) -> N
     assert calls["vjp"] <= 2 and calls["jvp"] <= 1
 
 
+def test_scan_stores_its_carries_only_for_reverse_mode() -> None:
+    """Plain `jit`, `jvp` and `vmap` do not store a carry per step; `grad` does, and so does
+    a scan in a body (a rule may differentiate it). A scan bound without them and then
+    differentiated in reverse (`jacrev` of `jacfwd`) recomputes them."""
+
+    def stacked(f: Any, *args: Any) -> list[bool]:
+        program = cr.make_program(f)(*args)
+        return [eq.params["stacked"] for eq in program.equations if eq.name == "scan"]
+
+    assert stacked(lambda h: rnn(W, U, h, XS), H0) == [False]
+    assert stacked(cr.grad(rnn), *ARGS)[0] is True
+    assert not any(stacked(lambda h: cr.jvp(lambda h: rnn(W, U, h, XS), (h,), (h,)), H0))
+    assert stacked(cr.vmap(lambda h: rnn(W, U, h, XS)), numpy.stack([H0, H0])) == [False]
+    (outer,) = [
+        eq
+        for eq in cr.make_program(nested)(H0[:2], numpy.ones((4, 6))).equations
+        if eq.name == "scan"
+    ]
+    assert [e.params["stacked"] for e in outer.params["body"].equations if e.name == "scan"] == [
+        True
+    ]
+    close(cr.jacrev(cr.jacfwd(lambda h: rnn(W, U, h, XS)))(H0),
+          cr.hessian(lambda h: rnn_loop(W, U, h, XS))(H0), rtol=1e-9, atol=1e-11)  # fmt: skip
+
+
 def test_scan_forward_mode_and_second_order() -> None:
     t = rng.standard_normal((4, 4))
     close(cr.jvp(lambda w: rnn(w, U, H0, XS), (W,), (t,)),

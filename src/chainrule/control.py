@@ -35,7 +35,7 @@ from .core import batching
 from .core.batching import BatchTracer, batch_flat, defbatch
 from .core.forward import jvp_flat
 from .core.primitive import Primitive, defjvp_joint
-from .core.reverse import vjp_flat
+from .core.reverse import VJPTracer, vjp_flat
 from .core.staging import Equation, Program, StagedTracer, StagingTrace, Var
 from .core.trace import (
     Tracer,
@@ -300,12 +300,13 @@ scan_p = Primitive(_scan_impl, "scan", multiple_results=True)
 
 
 def _scan_flat(fun: Flat, init: list[Any], xs: list[Any], length: int, reverse: bool,
-               what: str = "scan", stacked: bool = True, unroll: int = 1, rule: bool = False,
-               ) -> tuple[list[Any], list[Any], list[Any]]:  # fmt: skip
+               what: str = "scan", stacked: bool | None = None, unroll: int = 1,
+               rule: bool = False) -> tuple[list[Any], list[Any], list[Any]]:  # fmt: skip
     """Scan `fun` (``[*carry, *x] -> [*carry, *y]``): the final carry, the ys stacked, and (if
-    `stacked`) the carries each step started from; a replay runs `unroll` steps per call.
-    Plain values run a Python loop, except in a `rule`'s scan, whose body is traced once
-    (a loop would record each step's derivative anew)."""
+    `stacked`; None: if reverse mode may read them, `_reversible`) the carries each step
+    started from; a replay runs `unroll` steps per call. Plain values run a Python loop,
+    except in a `rule`'s scan, whose body is traced once (a loop would record each step's
+    derivative anew)."""
     n = len(init)
     if _eager(*init, *xs) and length and not rule:
         carry, ys, carries = list(init), [], []
@@ -324,11 +325,25 @@ def _scan_flat(fun: Flat, init: list[Any], xs: list[Any], length: int, reverse: 
                  for x in xs]  # fmt: skip
     body = _Body(fun, examples, f"the body of {what}")
     _check_carry(what, examples[:n], body.outs[:n], n, n)
+    if stacked is None:
+        stacked = _reversible([*init, *xs, *body.captured])
     program, xs, consts = _hoisted(body.program, n, xs, body.captured, length)
     out = scan_p(*init, *xs, *consts, body=program, n_carry=n, n_xs=len(xs), length=length,
                  reverse=reverse, stacked=stacked, unroll=unroll)  # fmt: skip
     n_ys = len(out) - n - (n if stacked else 0)
     return list(out[:n]), list(out[n : n + n_ys]), list(out[n + n_ys :])
+
+
+def _reversible(values: Sequence[Any]) -> bool:
+    """Whether reverse mode may pull back through a scan of `values`, so that it stores the
+    carries: one is, or holds, a reverse-mode tracer, or is a value of a body being traced
+    (a rule may differentiate the body). Otherwise (plain `jit`, `vmap`, `jvp`) it does not."""
+    for v in values:
+        while isinstance(v, Tracer):
+            if isinstance(v, VJPTracer) or isinstance(v._trace, _BodyTrace):
+                return True
+            v = v.value
+    return False
 
 
 def _hoisted(body: _Subprogram, n: int, xs: list[Any], consts: list[Any], length: int,
@@ -499,7 +514,7 @@ def _scan_vjp(g: Sequence[Any], ans: Any, *args: Any, body: Program, n_carry: in
     xs, consts = list(args[n : n + n_xs]), list(args[n + n_xs :])
     if not stacked:  # (a scan of a rule, differentiated again) recompute its carries
         carries = _scan_flat(lambda flat: body([*flat, *consts]), list(args[:n]), xs, length,
-                             reverse, unroll=unroll, rule=True)[2]  # fmt: skip
+                             reverse, stacked=True, unroll=unroll, rule=True)[2]  # fmt: skip
         ans, g = [*ans, *carries], [*g, *(None for _ in carries)]
     n_ys = len(ans) - 2 * n
     # (the sweep's plain zeros for an output no one reads: nothing to add)
