@@ -373,14 +373,9 @@ def test_scan_stores_its_carries_only_for_reverse_mode() -> None:
     assert stacked(cr.grad(rnn), *ARGS)[0] is True
     assert not any(stacked(lambda h: cr.jvp(lambda h: rnn(W, U, h, XS), (h,), (h,)), H0))
     assert stacked(cr.vmap(lambda h: rnn(W, U, h, XS)), numpy.stack([H0, H0])) == [False]
-    (outer,) = [
-        eq
-        for eq in cr.make_program(nested)(H0[:2], numpy.ones((4, 6))).equations
-        if eq.name == "scan"
-    ]
-    assert [e.params["stacked"] for e in outer.params["body"].equations if e.name == "scan"] == [
-        True
-    ]
+    program = cr.make_program(nested)(H0[:2], numpy.ones((4, 6)))
+    (outer,) = [eq.params["body"] for eq in program.equations if eq.name == "scan"]
+    assert [e.params["stacked"] for e in outer.equations if e.name == "scan"] == [True]
     close(cr.jacrev(cr.jacfwd(lambda h: rnn(W, U, h, XS)))(H0),
           cr.hessian(lambda h: rnn_loop(W, U, h, XS))(H0), rtol=1e-9, atol=1e-11)  # fmt: skip
 
