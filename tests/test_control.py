@@ -106,13 +106,278 @@ def test_scan_grad_is_backprop_through_time(argnums: Any) -> None:
 
 
 def test_scan_under_jit_is_one_line_per_pass() -> None:
-    """The RNN compiles to one forward and one backward scan, not T unrolled steps."""
+    """The RNN compiles to one forward and one backward scan, not T unrolled steps; what
+    does not depend on the carry runs outside the loops, for every step at once."""
     program = cr.make_program(cr.grad(rnn, (0, 1)))(*ARGS)
+    longer = cr.make_program(cr.grad(rnn, (0, 1)))(W, U, H0, numpy.tile(XS, (3, 1)))
     names = [eq.name for eq in program.equations]
     assert names.count("scan") == 2
-    assert len(names) < 20
+    assert names == [eq.name for eq in longer.equations]
     text = str(program)  # the bodies print inside their lines, as JAX's jaxprs do
     assert text.count("{ lambda") == 3 and "tanh" in text and "object at" not in text
+    forward, backward = (eq.params["body"] for eq in program.equations if eq.name == "scan")
+    assert "matmul" in names[: names.index("scan")]  # U @ x_t, for every t at once
+    assert [eq.name for eq in forward.equations] == ["matmul", "add", "tanh", "sum", "multiply"]
+    assert not any(eq.name == "tanh" for eq in backward.equations)  # no forward recomputation
+    assert all(len(v.shape) < 2 or 1 in v.shape for eq in backward.equations for v in eq.outs)
+
+
+def gated(u: Any, w: Any, c: Any, xs: Any, reverse: bool = False) -> Any:
+    """A body whose carry-free part holds masks, a ReLU of U x_t and a sign (run before the
+    loop for every step at once), and a factor of the closed-over values alone (run once)."""
+
+    def step(c: Any, x: Any) -> tuple[Any, Any]:
+        drive = np.maximum(u @ x, 0.0) * np.where(x[0] > 0, 1.0, -2.0)
+        return np.tanh(w @ c * np.exp(-np.sum(w**2)) + drive), np.sum(drive * c)
+
+    c, ys = cr.scan(step, c, xs, reverse=reverse)
+    return np.sum(c**2) + np.sum(ys)
+
+
+def gated_loop(u: Any, w: Any, c: Any, xs: Any, reverse: bool = False) -> Any:
+    total = 0.0
+    for x in xs[::-1] if reverse else xs:
+        drive = np.maximum(u @ x, 0.0) * np.where(x[0] > 0, 1.0, -2.0)
+        total = total + np.sum(drive * c)
+        c = np.tanh(w @ c * np.exp(-np.sum(w**2)) + drive)
+    return np.sum(c**2) + total
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_scan_lines_run_before_the_loop_are_recomputed_on_new_inputs(reverse: bool) -> None:
+    """Traced where every mask is on, replayed where they change: the masks computed before
+    the loop are lines of the program, not values frozen at the tracing call."""
+    traced = (numpy.abs(U), numpy.abs(W), H0, numpy.abs(XS))
+    new = (NEW[1], NEW[0], NEW[2], NEW[3])
+    assert not (numpy.all(new[0] @ new[3].T > 0) or numpy.all(new[3][:, 0] > 0))
+    f = cr.jit(lambda *a: gated(*a, reverse))
+    g = cr.jit(cr.grad(lambda *a: gated(*a, reverse), (0, 1, 2, 3)))
+    f(*traced), g(*traced)
+    close(f(*new), gated_loop(*new, reverse))
+    close(g(*new), cr.grad(lambda *a: gated_loop(*a, reverse), (0, 1, 2, 3))(*new))
+    program = cr.make_program(cr.grad(gated, (0, 1, 2, 3)))(*traced)
+    names = [eq.name for eq in program.equations]
+    assert {"maximum", "greater", "where", "exp"} <= set(names[: names.index("scan")])
+    for eq in program.equations:
+        if eq.name == "scan":
+            inside = {e.name for e in eq.params["body"].equations}
+            assert not inside & {"maximum", "greater", "where", "exp"}
+
+
+def counted(w: Any, c: Any) -> Any:
+    """A pytree carry with an integer count, integer xs, and a scan with no xs."""
+
+    def step(carry: Any, i: Any) -> tuple[Any, Any]:
+        k, h = carry
+        return (k + 1, np.sin(w * h) + i * 0.1), {"i": i * 2, "h": h}
+
+    (k, h), ys = cr.scan(step, (0, c), numpy.arange(5))
+    h = cr.scan(lambda h, _: (h * np.cos(w), None), h, None, length=3)[0]
+    return np.sum(h) * k + np.sum(ys["h"] ** 2) + np.sum(ys["i"])
+
+
+def counted_loop(w: Any, c: Any) -> Any:
+    k, h, total = 0, c, 0.0
+    for i in range(5):
+        total = total + np.sum(h**2) + i * 2
+        k, h = k + 1, np.sin(w * h) + i * 0.1
+    for _ in range(3):
+        h = h * np.cos(w)
+    return np.sum(h) * k + total
+
+
+def test_scan_embedding_lookups_run_before_the_loop() -> None:
+    """Integer xs indexing a closed-over table: one gather before the loop, one scatter-add
+    of the cotangents after it; replayed on other indices, the derivatives are the loop's."""
+    table, w = rng.standard_normal((5, 3)), rng.standard_normal((3, 3)) / 2
+
+    def f(table: Any, w: Any, ids: Any) -> Any:
+        h, hs = cr.scan(lambda h, i: (np.tanh(w @ h + table[i]), h), np.zeros(3), ids)
+        return np.sum(h**2) + np.sum(np.cos(hs))
+
+    def loop(table: Any, w: Any, ids: Any) -> Any:
+        h, total = np.zeros(3), 0.0
+        for i in ids:
+            total = total + np.sum(np.cos(h))
+            h = np.tanh(w @ h + table[i])
+        return np.sum(h**2) + total
+
+    g = cr.jit(cr.grad(f, (0, 1)))
+    g(table, w, numpy.array([0, 3, 3, 1, 4, 0, 2]))
+    ids = numpy.array([4, 4, 1, 0, 2, 2, 3])
+    close(g(table, w, ids), cr.grad(loop, (0, 1))(table, w, ids))
+    program = cr.make_program(cr.grad(f, (0, 1)))(table, w, ids)
+    names = [eq.name for eq in program.equations]
+    assert "getitem" in names[: names.index("scan")] and names[-1] == "scatter_add"
+    for eq in program.equations:
+        if eq.name == "scan":
+            assert "getitem" not in str(eq.params["body"])
+
+
+@pytest.mark.parametrize("bound", [-1, 200])
+def test_scan_optimisations_equal_the_step_by_step_rules(monkeypatch: Any, bound: int) -> None:
+    """With the stacks bounded (-1: nothing runs before the loop, and the reverse rule sums
+    every cotangent in its loop; 200 bytes: some lines do) the numbers are those of the
+    unbounded scan and of Python loops, in every mode."""
+    w, c = rng.standard_normal(3), rng.standard_normal(3)
+    args = (NEW[1], NEW[0], NEW[2], NEW[3])
+    ws = numpy.stack([NEW[0], 2 * NEW[0]])
+
+    def results() -> dict[str, Any]:
+        return {
+            "grad": cr.grad(gated, (0, 1, 2, 3))(*args),
+            "reverse": cr.jit(cr.grad(lambda *a: gated(*a, True), (0, 1, 2, 3)))(*args),
+            "jvp": cr.jvp(lambda w: gated(U, w, H0, XS), (W,), (NEW[0],)),
+            "hessian": cr.hessian(gated, 1)(U, W, H0, XS),
+            "counted": cr.jit(cr.grad(counted, (0, 1)))(w, c),
+            "vmap": cr.vmap(cr.grad(rnn), (0, None, None, None))(ws, *ARGS[1:]),
+        }
+
+    ref = results()
+    close(ref["grad"], cr.grad(gated_loop, (0, 1, 2, 3))(*args))
+    close(ref["counted"], cr.grad(counted_loop, (0, 1))(w, c))
+    close(counted(w, c), counted_loop(w, c))
+    monkeypatch.setattr(cr.control, "_STACK_BYTES", bound)
+    got = results()
+    close(got, ref, rtol=1e-9, atol=1e-11)
+    program = cr.make_program(cr.grad(rnn, (0, 1)))(*ARGS)
+    forward, backward = (eq.params["body"] for eq in program.equations if eq.name == "scan")
+    assert sum(eq.name == "matmul" for eq in forward.equations) == (2 if bound < 0 else 1)
+    outer = [v for eq in backward.equations for v in eq.outs if v.shape == (4, 4)]
+    assert outer  # W's cotangent, a sum over the steps in the loop
+
+
+def test_scan_choices_per_step_stay_in_the_loop() -> None:
+    """A `cond` in the body runs step by step, never batched over the steps: batched, both
+    branches would run on every step, and the pullback through the square root's branch where
+    it is not taken would be ``0 * nan``."""
+
+    def chosen(w: Any, c: Any, xs: Any) -> Any:
+        def step(c: Any, x: Any) -> tuple[Any, Any]:
+            y = cr.cond(x > 0, np.sqrt, lambda x: -x, x)  # carry-free, but a choice
+            c = cr.cond(x > 0, lambda c, x: c + w * np.sqrt(x), lambda c, x: c - w, c, x)
+            return c * 0.9 + y, None
+
+        return np.sum(cr.scan(step, c, xs)[0] ** 2)
+
+    def chosen_loop(w: Any, c: Any, xs: Any) -> Any:
+        for x in xs:
+            c = (c + w * np.sqrt(x) if x > 0 else c - w) * 0.9 + (np.sqrt(x) if x > 0 else -x)
+        return np.sum(c**2)
+
+    w, c = rng.standard_normal(3), rng.standard_normal(3)
+    xs, xs2 = numpy.array([0.5, -1.0, 2.0, -0.3]), numpy.array([1.5, 0.7, -2.0, -0.1])
+    g = cr.jit(cr.grad(chosen, (0, 1, 2)))
+    close(cr.grad(chosen, (0, 1, 2))(w, c, xs), cr.grad(chosen_loop, (0, 1, 2))(w, c, xs))
+    g(w, c, xs)
+    close(g(w, c, xs2), cr.grad(chosen_loop, (0, 1, 2))(w, c, xs2))
+
+
+def test_scan_primitives_without_batching_rule_stay_in_the_loop() -> None:
+    """Batched over the steps, a primitive with no batching rule would run once per step
+    anyway, and warn about a `vmap` nobody asked for (an error in these tests)."""
+    from chainrule.extend import defvjp, primitive
+
+    cube = primitive(lambda x: x**3, "cube")
+    defvjp(cube, lambda g, ans, x: g * 3.0 * x**2)
+
+    def f(w: Any, xs: Any) -> Any:
+        return np.sum(cr.scan(lambda c, x: (c * w + cube(x), None), H0, xs)[0] ** 2)
+
+    def loop(w: Any, xs: Any) -> Any:
+        c = H0
+        for x in xs:
+            c = c * w + x**3
+        return np.sum(c**2)
+
+    g = cr.jit(cr.grad(f, (0, 1)))
+    g(H0, XS[:, :1] * numpy.ones(4))
+    close(g(NEW[2], NEW[3][:, :1] * numpy.ones(4)),
+          cr.grad(loop, (0, 1))(NEW[2], NEW[3][:, :1] * numpy.ones(4)))  # fmt: skip
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("unroll", [1, 2, 4, 6, True, False])
+def test_scan_unroll_runs_steps_per_iteration_with_the_same_numbers(unroll: Any,
+                                                                    reverse: bool) -> None:  # fmt: skip
+    """JAX's `unroll`: a replay runs that many steps per iteration (4 leaves 2 of the 6 steps
+    over, run one by one); values and derivatives, in both directions and under vmap, are
+    those of the rolled loop."""
+
+    def f(w: Any, u: Any, h0: Any, xs: Any) -> Any:
+        def step(h: Any, x: Any) -> tuple[Any, Any]:
+            new = np.tanh(w @ h + u @ x)
+            return new, (new, h * 2.0)
+
+        h, (hs, old) = cr.scan(step, h0, xs, reverse=reverse, unroll=unroll)
+        return np.sum(h**2) + np.sum(np.sin(hs)) + np.sum(old**2)
+
+    def loop(w: Any, u: Any, h: Any, xs: Any) -> Any:
+        return rnn_loop_pairs(w, u, h, xs[::-1] if reverse else xs)
+
+    jitted = cr.jit(cr.value_and_grad(f, (0, 1, 2, 3)))
+    jitted(*ARGS)
+    close(jitted(*NEW), cr.value_and_grad(loop, (0, 1, 2, 3))(*NEW))
+    program = cr.make_program(f)(*ARGS)
+    (line,) = [eq for eq in program.equations if eq.name == "scan"]
+    assert line.params["unroll"] == (6 if unroll is True else 1 if unroll is False else unroll)
+    hs = rng.standard_normal((3, 4))
+    close(cr.jit(cr.vmap(lambda h: f(W, U, h, XS)))(hs), [loop(W, U, h, XS) for h in hs])
+    close(cr.jvp(lambda w: f(w, U, H0, XS), (W,), (NEW[0],)),
+          cr.jvp(lambda w: loop(w, U, H0, XS), (W,), (NEW[0],)))  # fmt: skip
+
+
+def rnn_loop_pairs(w: Any, u: Any, h: Any, xs: Any) -> Any:
+    total = 0.0
+    for x in xs:
+        total = total + np.sum((h * 2.0) ** 2)
+        h = np.tanh(w @ h + u @ x)
+        total = total + np.sum(np.sin(h))
+    return np.sum(h**2) + total
+
+
+def test_scan_rules_trace_their_step_once_on_plain_values(monkeypatch: Any) -> None:
+    """Eager `grad` and `jvp` through a scan: the rules' own loops trace their step once and
+    replay it, rather than recording each step's derivative anew in a Python loop."""
+    calls = {"vjp": 0, "jvp": 0}
+    vjp_flat, jvp_flat = cr.control.vjp_flat, cr.control.jvp_flat
+
+    def counted_vjp(*a: Any, **k: Any) -> Any:
+        calls["vjp"] += 1
+        return vjp_flat(*a, **k)
+
+    def counted_jvp(*a: Any, **k: Any) -> Any:
+        calls["jvp"] += 1
+        return jvp_flat(*a, **k)
+
+    monkeypatch.setattr(cr.control, "vjp_flat", counted_vjp)
+    monkeypatch.setattr(cr.control, "jvp_flat", counted_jvp)
+    xs = numpy.tile(XS, (5, 1))  # 30 steps
+    close(cr.grad(rnn, (0, 2))(W, U, H0, xs), cr.grad(rnn_loop, (0, 2))(W, U, H0, xs))
+    t = rng.standard_normal(4)
+    close(cr.jvp(lambda h: rnn(W, U, h, xs), (H0,), (t,)),
+          cr.jvp(lambda h: rnn_loop(W, U, h, xs), (H0,), (t,)))  # fmt: skip
+    assert calls["vjp"] <= 2 and calls["jvp"] <= 1
+
+
+def test_scan_stores_its_carries_only_for_reverse_mode() -> None:
+    """Plain `jit`, `jvp` and `vmap` do not store a carry per step; `grad` does, and so does
+    a scan in a body (a rule may differentiate it). A scan bound without them and then
+    differentiated in reverse (`jacrev` of `jacfwd`) recomputes them."""
+
+    def stacked(f: Any, *args: Any) -> list[bool]:
+        program = cr.make_program(f)(*args)
+        return [eq.params["stacked"] for eq in program.equations if eq.name == "scan"]
+
+    assert stacked(lambda h: rnn(W, U, h, XS), H0) == [False]
+    assert stacked(cr.grad(rnn), *ARGS)[0] is True
+    assert not any(stacked(lambda h: cr.jvp(lambda h: rnn(W, U, h, XS), (h,), (h,)), H0))
+    assert stacked(cr.vmap(lambda h: rnn(W, U, h, XS)), numpy.stack([H0, H0])) == [False]
+    program = cr.make_program(nested)(H0[:2], numpy.ones((4, 6)))
+    (outer,) = [eq.params["body"] for eq in program.equations if eq.name == "scan"]
+    assert [e.params["stacked"] for e in outer.equations if e.name == "scan"] == [True]
+    close(cr.jacrev(cr.jacfwd(lambda h: rnn(W, U, h, XS)))(H0),
+          cr.hessian(lambda h: rnn_loop(W, U, h, XS))(H0), rtol=1e-9, atol=1e-11)  # fmt: skip
 
 
 def test_scan_forward_mode_and_second_order() -> None:
@@ -203,6 +468,9 @@ def test_scan_errors() -> None:
         cr.scan(lambda c, x: (c, x), 0.0, (XS, XS[:2]))
     with pytest.raises(ValueError, match="no xs and no length"):
         cr.scan(lambda c, x: (c, x), 0.0)
+    for bad in (0, -2, 1.5):
+        with pytest.raises(ValueError, match="`unroll` must be a `bool` or a positive `int`"):
+            cr.scan(lambda c, x: (c, x), 0.0, XS, unroll=bad)
 
 
 # ---------------------------------------------------------------------------- cond
@@ -339,6 +607,10 @@ def test_fori_loop_static_bounds_is_a_differentiable_scan() -> None:
     close(g(y), cr.jacrev(power_loop_py)(y))
     assert [eq.name for eq in cr.make_program(power_loop)(x).equations] == ["scan"]
     assert int(cr.fori_loop(0, 5, lambda i, total: total + i, 0)) == 10
+    unrolled = cr.jit(cr.jacrev(lambda x: cr.fori_loop(0, 4, lambda i, c: np.sin(c) * i + c, x,
+                                                       unroll=3)))  # fmt: skip
+    unrolled(x)
+    close(unrolled(y), cr.jacrev(power_loop_py)(y))
 
 
 def test_fori_loop_traced_bounds_is_a_while_loop() -> None:
@@ -349,6 +621,8 @@ def test_fori_loop_traced_bounds_is_a_while_loop() -> None:
     close(cr.jacfwd(lambda x: f(x, 2))(x), numpy.eye(2) * 2.25)
     with pytest.raises(TypeError, match="lower and upper must be integer scalars"):
         cr.fori_loop(0, 2.5, lambda i, c: c, 1.0)
+    with pytest.raises(ValueError, match="can only use `unroll` if the loop bounds are static"):
+        cr.jit(lambda x, n: cr.fori_loop(0, n, lambda i, c: c * 1.5, x, unroll=2))(x, 3)
 
 
 # ---------------------------------------------------------------------------- composition

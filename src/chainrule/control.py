@@ -14,6 +14,12 @@ rules compose to any order:
   (backpropagation through time); through `cond`, the taken branch's; `while_loop` has none;
 - `vmap` maps the bodies; a batched `cond` predicate computes both branches and selects per
   example; a batched `while_loop` condition runs until every example is done.
+
+What does not depend on a scan's carry leaves its loop (`_hoisted`): the body's lines that
+read only the xs and closed-over values run before it, batched over the steps, and the
+reverse rule's loop carries only the carry's cotangent, the other cotangents being one
+pullback of the body batched over the steps (`_scan_vjp`). An RNN's loops then do one
+matrix-vector product per step each, and its weight gradients are matrix products.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from .core import batching
 from .core.batching import BatchTracer, batch_flat, defbatch
 from .core.forward import jvp_flat
 from .core.primitive import Primitive, defjvp_joint
-from .core.reverse import vjp_flat
+from .core.reverse import VJPTracer, vjp_flat
 from .core.staging import Equation, Program, StagedTracer, StagingTrace, Var
 from .core.trace import (
     Tracer,
@@ -78,6 +84,13 @@ class _BodyTrace(StagingTrace):
         return prim
 
 
+def _renumbered(v: Var, id: int) -> Var:
+    """A copy of `v` (shape and dtype) under another number."""
+    w = Var(id, None)
+    w.shape, w.dtype = v.shape, v.dtype
+    return w
+
+
 def _example(x: Any) -> Any:
     """The plain value a body sees for `x`: under `vmap`, the first example."""
     if isinstance(x, BatchTracer):
@@ -98,11 +111,40 @@ class _Subprogram(Program):
             for eq in self.equations
         ]  # fmt: skip
         self._direct = Program(inputs, direct, self.outputs)
+        self._unrolled: dict[int, Program] = {}
 
     def __call__(self, inputs: Sequence[Any]) -> list[Any]:
         if any(isinstance(v, Tracer) for v in inputs):
             return super().__call__(inputs)
         return self._direct(inputs)
+
+    def unrolled(self, k: int, n_carry: int, n_xs: int) -> Program:
+        """`k` steps of a loop's body as one straight-line program of NumPy calls (`scan`'s
+        `unroll`): the carry, then `k` steps' xs, then the closed-over values in; every
+        step's outputs out, one step after the other. Built once per `k`."""
+        if k not in self._unrolled:
+            body = self._direct
+            span = 1 + max(
+                v.id for v in [*body.inputs, *(o for e in body.equations for o in e.outs)]
+            )
+            carry, consts = body.inputs[:n_carry], body.inputs[n_carry + n_xs :]
+            inputs, equations, outputs = list(carry), [], []
+            state: list[Any] = list(carry)
+            for j in range(k):
+                name: dict[int, Any] = {v.id: r for v, r in zip(carry, state, strict=True)}
+                for v in body.inputs[n_carry : n_carry + n_xs]:
+                    name[v.id] = _renumbered(v, v.id + j * span)
+                    inputs.append(name[v.id])
+                for eq in body.equations:
+                    outs = [_renumbered(v, v.id + j * span) for v in eq.outs]
+                    name.update((v.id, w) for v, w in zip(eq.outs, outs, strict=True))
+                    args = [name.get(a.id, a) if isinstance(a, Var) else a for a in eq.args]
+                    equations.append(Equation(eq.fn, eq.name, args, eq.params, outs, eq.multiple))
+                step = [name.get(o.id, o) if isinstance(o, Var) else o for o in body.outputs]
+                outputs += step
+                state = step[:n_carry]
+            self._unrolled[k] = Program([*inputs, *consts], equations, outputs)
+        return self._unrolled[k]
 
     def __repr__(self) -> str:
         return str(self).replace("\n", "\n        ")
@@ -214,55 +256,59 @@ def _tangents(flat: Flat, primals: list[Any], tangents: list[Any],
 
 # ---------------------------------------------------------------------------- scan
 
+# The most a scan stacks over its steps at once beyond its carries (128 MiB): the values of
+# the body's lines that do not depend on the carry, computed before the loop (`_hoisted`), and
+# the values of the body batched over the steps that the reverse rule pulls back (`_scan_vjp`).
+# Beyond it, the loop computes them step by step.
+_STACK_BYTES = 2**27
 
-def _scan_impl(*args: Any, body: Program, n_carry: int, n_xs: int, length: int,
-               reverse: bool, stacked: bool, n_sums: int) -> list[Any]:  # fmt: skip
-    """Run the body `length` times: the final carry, the ys stacked, the last `n_sums` of
-    them summed instead (in place: the reverse rule's sums of cotangents), and if `stacked`
-    the carries each step started from (what the reverse rule needs)."""
+
+def _scan_impl(*args: Any, body: _Subprogram, n_carry: int, n_xs: int, length: int,
+               reverse: bool, stacked: bool, unroll: int) -> list[Any]:  # fmt: skip
+    """Run the body `length` times, `unroll` steps per call of one straight-line program
+    (the steps left over one by one): the final carry, the ys stacked, and if `stacked` the
+    carries each step started from (what the reverse rule needs)."""
     carry = list(args[:n_carry])
     xs, consts = args[n_carry : n_carry + n_xs], list(args[n_carry + n_xs :])
-    n_stacked = len(body.outputs) - n_carry - n_sums
     stacks: list[Any] = []
-    sums: list[Any] = []
-    for t in range(length - 1, -1, -1) if reverse else range(length):
-        out = body([*carry, *(x[t] for x in xs), *consts])
-        rows = [*out[n_carry : n_carry + n_stacked], *(carry if stacked else ())]
-        if not stacks and not sums:
-            stacks = [np.empty((length, *np.shape(v)), np.result_type(v)) for v in rows]
-            sums = [np.array(v, np.result_type(v)) for v in out[n_carry + n_stacked :]]
-        else:
-            sums = [_add_into(a, v) for a, v in zip(sums, out[n_carry + n_stacked :], strict=True)]
-        for s, v in zip(stacks, rows, strict=True):
-            s[t] = v
-        carry = out[:n_carry]
-    if length == 0:  # empty stacks and zero sums, of the types the body was traced with
-        avals = [(v.shape, v.dtype) if isinstance(v, Var) else (np.shape(v), np.result_type(v))
-                 for v in body.outputs[n_carry:]]  # fmt: skip
-        stacks = [np.empty((0, *shape), dtype) for shape, dtype in avals[:n_stacked]]
+    order = range(length - 1, -1, -1) if reverse else range(length)
+    k, m = min(unroll, max(length, 1)), len(body.outputs)
+    one = body._direct  # (an implementation gets plain arrays)
+    steps = body.unrolled(k, n_carry, n_xs) if k > 1 else one
+    start = 0
+    while start < length:
+        ts = order[start : start + k] if start + k <= length else order[start : start + 1]
+        outs = (steps if len(ts) == k else one)([*carry, *(x[t] for t in ts for x in xs), *consts])
+        for j, t in enumerate(ts):
+            out = outs[j * m : (j + 1) * m]
+            rows = [*out[n_carry:], *(carry if stacked else ())]
+            if not stacks:
+                stacks = [np.empty((length, *np.shape(v)), np.result_type(v)) for v in rows]
+            for s, v in zip(stacks, rows, strict=True):
+                s[t] = v
+            carry = out[:n_carry]
+        start += len(ts)
+    if length == 0:  # empty stacks, of the types the body was traced with
+        stacks = [np.empty((0, *v.shape), v.dtype) if isinstance(v, Var)
+                  else np.empty((0, *np.shape(v)), np.result_type(v))
+                  for v in body.outputs[n_carry:]]  # fmt: skip
         stacks += [np.empty((0, *np.shape(v)), np.result_type(v)) for v in carry if stacked]
-        sums = [np.zeros(shape, dtype) for shape, dtype in avals[n_stacked:]]
-    return [*carry, *stacks[:n_stacked], *sums, *stacks[n_stacked:]]
-
-
-def _add_into(total: np.ndarray, v: Any) -> Any:
-    """``total + v``, into `total` where the sum keeps its shape and dtype."""
-    if np.shape(v) == total.shape and np.result_type(total, v) == total.dtype:
-        total += v
-        return total
-    return total + v
+    return [*carry, *stacks]
 
 
 scan_p = Primitive(_scan_impl, "scan", multiple_results=True)
 
 
 def _scan_flat(fun: Flat, init: list[Any], xs: list[Any], length: int, reverse: bool,
-               what: str = "scan", stacked: bool = True, n_sums: int = 0,
-               ) -> tuple[list[Any], list[Any], list[Any]]:  # fmt: skip
-    """Scan `fun` (``[*carry, *x] -> [*carry, *y]``): the final carry, the ys stacked (the
-    last `n_sums` summed), and (if `stacked`) the carries each step started from."""
+               what: str = "scan", stacked: bool | None = None, unroll: int = 1,
+               rule: bool = False) -> tuple[list[Any], list[Any], list[Any]]:  # fmt: skip
+    """Scan `fun` (``[*carry, *x] -> [*carry, *y]``): the final carry, the ys stacked, and (if
+    `stacked`; None: if reverse mode may read them, `_reversible`) the carries each step
+    started from; a replay runs `unroll` steps per call. Plain values run a Python loop,
+    except in a `rule`'s scan, whose body is traced once (a loop would record each step's
+    derivative anew)."""
     n = len(init)
-    if _eager(*init, *xs) and length:
+    if _eager(*init, *xs) and length and not rule:
         carry, ys, carries = list(init), [], []
         for t in range(length - 1, -1, -1) if reverse else range(length):
             carries.append(carry)
@@ -271,10 +317,7 @@ def _scan_flat(fun: Flat, init: list[Any], xs: list[Any], length: int, reverse: 
             carry, y = out[:n], out[n:]
             ys.append(y)
         order = slice(None, None, -1) if reverse else slice(None)
-        columns = list(zip(*ys, strict=True))
-        n_stacked = len(columns) - n_sums
-        ys_s = [cnp.stack(c[order]) for c in columns[:n_stacked]]
-        ys_s += [sum(c[1:], c[0]) for c in columns[n_stacked:]]
+        ys_s = [cnp.stack(c[order]) for c in zip(*ys, strict=True)]
         cs = [cnp.stack(c[order]) for c in zip(*carries, strict=True)] if stacked else []
         return carry, ys_s, cs
     examples = [_example(v) for v in init]
@@ -282,10 +325,85 @@ def _scan_flat(fun: Flat, init: list[Any], xs: list[Any], length: int, reverse: 
                  for x in xs]  # fmt: skip
     body = _Body(fun, examples, f"the body of {what}")
     _check_carry(what, examples[:n], body.outs[:n], n, n)
-    out = scan_p(*init, *xs, *body.captured, body=body.program, n_carry=n, n_xs=len(xs),
-                 length=length, reverse=reverse, stacked=stacked, n_sums=n_sums)  # fmt: skip
+    if stacked is None:
+        stacked = _reversible([*init, *xs, *body.captured])
+    program, xs, consts = _hoisted(body.program, n, xs, body.captured, length)
+    out = scan_p(*init, *xs, *consts, body=program, n_carry=n, n_xs=len(xs), length=length,
+                 reverse=reverse, stacked=stacked, unroll=unroll)  # fmt: skip
     n_ys = len(out) - n - (n if stacked else 0)
     return list(out[:n]), list(out[n : n + n_ys]), list(out[n + n_ys :])
+
+
+def _reversible(values: Sequence[Any]) -> bool:
+    """Whether reverse mode may pull back through a scan of `values`, so that it stores the
+    carries: one is, or holds, a reverse-mode tracer, or is a value of a body being traced
+    (a rule may differentiate the body). Otherwise (plain `jit`, `vmap`, `jvp`) it does not."""
+    for v in values:
+        while isinstance(v, Tracer):
+            if isinstance(v, VJPTracer) or isinstance(v._trace, _BodyTrace):
+                return True
+            v = v.value
+    return False
+
+
+def _hoisted(body: _Subprogram, n: int, xs: list[Any], consts: list[Any], length: int,
+             ) -> tuple[_Subprogram, list[Any], list[Any]]:  # fmt: skip
+    """Loop-invariant code motion: the body's lines that do not depend on the carry run
+    before the loop, for every step at once (those lines batched over the xs: a shared matrix
+    times each step's vector becomes one matrix product), and the loop reads their values as
+    more xs; lines of the closed-over values alone run once, and the loop reads them as more
+    closed-over values. The body without those lines, and its new xs and closed-over values.
+    A line stays in the loop if it cannot be batched (`_batchable`) or if its values for every
+    step would pass `_STACK_BYTES`."""
+    n_xs = len(xs)
+    level = {v.id: 2 if i < n else 1 if i < n + n_xs else 0 for i, v in enumerate(body.inputs)}
+    moved, kept, room = [], [], _STACK_BYTES  # level: 0 fixed, 1 per step, 2 carry-dependent
+    for eq in body.equations:
+        lv = max((level[a.id] for a in eq.args if isinstance(a, Var)), default=0)
+        size = length * sum(_nbytes(v) for v in eq.outs) if lv == 1 else 0
+        if length and lv < 2 and size <= room and _batchable(eq):
+            room -= size
+            moved.append(eq)
+        else:
+            lv = 2
+            kept.append(eq)
+        for v in eq.outs:
+            level[v.id] = lv
+    if not moved:
+        return body, xs, consts
+    read = {a.id for eq in kept for a in eq.args if isinstance(a, Var)}
+    read |= {o.id for o in body.outputs if isinstance(o, Var)}
+    made = [v for eq in moved for v in eq.outs if v.id in read]
+    per_step = [v for v in made if level[v.id] == 1]
+    fixed = [v for v in made if level[v.id] == 0]
+    x_in, c_in = body.inputs[n : n + n_xs], body.inputs[n + n_xs :]
+    part = _Subprogram([*x_in, *c_in], moved, [*per_step, *fixed])
+    outs, dims = batch_flat(part, [*xs, *consts], [0] * n_xs + [None] * len(consts), length)
+    k = len(per_step)
+    new_xs = [x for x, v in zip(xs, x_in, strict=True) if v.id in read]
+    new_xs += [_at0(o, d, length) for o, d in zip(outs[:k], dims[:k], strict=True)]
+    new_consts = [c for c, v in zip(consts, c_in, strict=True) if v.id in read] + outs[k:]
+    inputs = [*body.inputs[:n], *(v for v in x_in if v.id in read), *per_step,
+              *(v for v in c_in if v.id in read), *fixed]  # fmt: skip
+    return _Subprogram(inputs, kept, body.outputs), new_xs, new_consts
+
+
+def _nbytes(v: Var) -> int:
+    itemsize = v.dtype.itemsize if isinstance(v.dtype, np.dtype) else 8  # (a Python number)
+    return int(np.prod(v.shape)) * itemsize
+
+
+def _batchable(eq: Equation) -> bool:
+    """Whether a line can run for every step at once, as well as step by step: it has a
+    batching rule (without one, batching it is a loop over the steps), and it makes no choice
+    per step. A `cond` or `while_loop` (here or in a body the line runs) batched computes every
+    branch and selects, and a pullback through a branch not taken can give ``0 * inf`` (NaN)
+    where the step's own gives none."""
+    fn = eq.fn
+    if isinstance(fn, Primitive) and (fn.batch is None or fn is cond_p or fn is while_p):
+        return False
+    bodies = [p for v in eq.params.values() for p in (v if isinstance(v, tuple) else (v,))]
+    return all(_batchable(e) for p in bodies if isinstance(p, Program) for e in p.equations)
 
 
 def scan(
@@ -294,10 +412,13 @@ def scan(
     xs: Any = None,
     length: int | None = None,
     reverse: bool = False,
+    unroll: int | bool = 1,
 ) -> tuple[Any, Any]:
     """Loop ``carry, y = f(carry, x)`` over the leading axis of `xs`: the final carry and the
     ys stacked (JAX's `lax.scan`). Differentiable in both modes, jittable (one body replayed),
-    vmappable.
+    vmappable. With `unroll` (a positive int, or True for every step) a compiled program runs
+    that many steps per iteration of its loop, as one straight-line program: the same numbers,
+    less Python per step.
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
@@ -317,6 +438,11 @@ def scan(
             + ("no xs and no length" if not lengths else f"inconsistent lengths {sorted(lengths)}")
             + " for the leading axis of xs (and `length`): give xs arrays of one length."
         )
+    size = lengths.pop()
+    if isinstance(unroll, bool):
+        unroll = max(size, 1) if unroll else 1
+    if not isinstance(unroll, (int, np.integer)) or unroll < 1:
+        raise ValueError("chainrule.scan: `unroll` must be a `bool` or a positive `int`.")
     trees: list[Any] = []
     n = len(init_leaves)
 
@@ -332,12 +458,12 @@ def scan(
         trees.append(y_tree)
         return [*c_leaves, *y_leaves]
 
-    carry, ys, _ = _scan_flat(step, init_leaves, x_leaves, lengths.pop(), reverse)
+    carry, ys, _ = _scan_flat(step, init_leaves, x_leaves, size, reverse, unroll=int(unroll))
     return tree.unflatten(carry_tree, carry), tree.unflatten(trees[-1], ys)
 
 
 def _scan_jvp(tangents: list[Any], ans: Any, *args: Any, body: Program, n_carry: int, n_xs: int,
-              length: int, reverse: bool, stacked: bool, n_sums: int) -> list[Any]:  # fmt: skip
+              length: int, reverse: bool, stacked: bool, unroll: int) -> list[Any]:  # fmt: skip
     """A scan of (value, tangent) pairs; xs tangents scanned along their axis after the batch."""
     batch = _batch_shape(tangents, args)
     k = len(batch)
@@ -362,74 +488,97 @@ def _scan_jvp(tangents: list[Any], ans: Any, *args: Any, body: Program, n_carry:
             tans[i] = t
         tans[n + n_xs :] = ct_c
         outs, touts = _tangents(body, [*c, *x, *consts], tans, batch)
-        ys, sums = slice(n, n + ns), slice(n + ns, None)
-        return [*outs[:n], *(touts[i] for i in carry_f), *outs[ys], *touts[ys],
-                *(ct if stacked else ()), *outs[sums], *touts[sums]]  # fmt: skip
+        return [*outs[:n], *(touts[i] for i in carry_f), *outs[n:], *touts[n:],
+                *(ct if stacked else ())]  # fmt: skip
 
-    ns = len(body.outputs) - n - n_sums
+    ns = len(body.outputs) - n
     c, ys, _ = _scan_flat(step, [*args[:n], *carry_t], [*args[n : n + n_xs], *xt], length,
-                          reverse, stacked=False, n_sums=2 * n_sums)  # fmt: skip
-    end = 2 * ns + (nt if stacked else 0)
-    moved = [cnp.moveaxis(y, 0, k) if k else y for y in ys[ns:end]]  # tangents
+                          reverse, stacked=False, unroll=unroll, rule=True)  # fmt: skip
+    moved = [cnp.moveaxis(y, 0, k) if k else y for y in ys[ns:]]  # tangents
     final_t = dict(zip(carry_f, c[n:], strict=True))
     stacked_t = dict(zip(carry_f, moved[ns:], strict=True)) if stacked else {}
-    return [*(final_t.get(i) for i in range(n)), *moved[:ns], *ys[end + n_sums :],
+    return [*(final_t.get(i) for i in range(n)), *moved[:ns],
             *(stacked_t.get(i) for i in range(n) if stacked)]  # fmt: skip
 
 
 def _scan_vjp(g: Sequence[Any], ans: Any, *args: Any, body: Program, n_carry: int, n_xs: int,
-              length: int, reverse: bool, stacked: bool, n_sums: int) -> list[Any]:  # fmt: skip
-    """Backpropagation through time: a scan the other way over the stored carries, carrying
-    the carry's cotangent and summing the cotangents of the values the body reads."""
+              length: int, reverse: bool, stacked: bool, unroll: int) -> list[Any]:  # fmt: skip
+    """Backpropagation through time. A scan the other way over the stored carries takes the
+    carry's cotangent back step by step and stacks what each step's carry output received;
+    the cotangents of the xs and of the closed-over values are then one pullback of the body
+    batched over the steps (for ``W @ h``, ``sum_t outer(d_t, h_t)`` is one matrix product).
+    Where the body cannot be batched (`_batchable`) or its values for every step would pass
+    `_STACK_BYTES`, the loop computes those cotangents too, the closed-over values' summed as
+    carries."""
     n, n_in = n_carry, len(args)
-    consts = list(args[n + n_xs :])
+    xs, consts = list(args[n : n + n_xs]), list(args[n + n_xs :])
     if not stacked:  # (a scan of a rule, differentiated again) recompute its carries
-        carries = _scan_flat(lambda flat: body([*flat, *consts]), list(args[:n]),
-                             list(args[n : n + n_xs]), length, reverse, n_sums=n_sums)[2]  # fmt: skip
+        carries = _scan_flat(lambda flat: body([*flat, *consts]), list(args[:n]), xs, length,
+                             reverse, stacked=True, unroll=unroll, rule=True)[2]  # fmt: skip
         ans, g = [*ans, *carries], [*g, *(None for _ in carries)]
-    n_ys = len(ans) - 2 * n  # stacked, then summed
+    n_ys = len(ans) - 2 * n
+    # (the sweep's plain zeros for an output no one reads: nothing to add)
+    g = [None if isinstance(c, np.ndarray) and not c.any() else c for c in g]
     floats = _floats(args)
-    wrt = [i for i in range(n_in) if floats[i]]
-    carry_f = [i for i in wrt if i < n]
-    x_f = [i for i in wrt if n <= i < n + n_xs]
-    const_f = [i for i in wrt if i >= n + n_xs]
-    g = [_or_zero(c, a) for a, c in zip(ans, g, strict=True)]
-    y_float = _floats(ans[n : n + n_ys])
-    ns = n_ys - n_sums
-    g_sums = [c if fl else None for c, fl in zip(g[n + ns : n + n_ys], y_float[ns:], strict=True)]
-    nc = len(carry_f)
+    carry_f = [i for i in range(n) if floats[i]]
+    other_f = [i for i in range(n, n_in) if floats[i]]  # xs and closed-over values
+    ct_ys = [c if fl else None for c, fl in zip(g[n : n + n_ys], _floats(ans[n : n + n_ys]),
+                                                strict=True)]  # fmt: skip
+    y_idx = [j for j, c in enumerate(ct_ys) if c is not None]
+    s_idx = [i for i in carry_f if g[n + n_ys + i] is not None]  # stored carries read
+    batched = (bool(other_f) and length > 0 and all(_batchable(eq) for eq in body.equations)
+               and length * sum(_nbytes(v) for eq in body.equations for v in eq.outs)
+               <= _STACK_BYTES)  # fmt: skip
+    inner = carry_f if batched else [*carry_f, *other_f]
+    sums = [] if batched else [i for i in other_f if i >= n + n_xs]
+    x_f = [] if batched else [i for i in other_f if i < n + n_xs]
+    nc, na, ny = len(carry_f), len(sums), len(y_idx)
 
     def step(flat: list[Any]) -> list[Any]:
-        ct_c, c, x = flat[:nc], flat[nc : nc + n], flat[nc + n : nc + n + n_xs]
-        ct_y, ct_stacked = flat[nc + n + n_xs : nc + n + n_xs + ns], flat[nc + n + n_xs + ns :]
-        values = [*c, *x, *consts]
+        ct_c, acc, k = flat[:nc], flat[nc : nc + na], nc + na
+        values = [*flat[k : k + n + n_xs], *consts]  # the step's carry and xs
+        gy = dict(zip(y_idx, flat[k + n + n_xs : k + n + n_xs + ny], strict=True))
+        gs = dict(zip(s_idx, flat[k + n + n_xs + ny :], strict=True))
 
         def at(diff: list[Any]) -> list[Any]:
             full = list(values)
-            for i, v in zip(wrt, diff, strict=True):
+            for i, v in zip(inner, diff, strict=True):
                 full[i] = v
             return body(full)
 
-        _, back = vjp_flat(at, [_array(values[i]) for i in wrt])
+        _, back = vjp_flat(at, [_array(values[i]) for i in inner])
         given = dict(zip(carry_f, ct_c, strict=True))
-        ct_out = [given.get(i) for i in range(n)]
-        ct_out += [y if fl else None for y, fl in zip(ct_y, y_float, strict=True)] + g_sums
-        cts = dict(zip(wrt, back(ct_out), strict=True))
-        new_c = [_or_zero(cts[i], values[i]) + s for i, s in zip(carry_f, ct_stacked, strict=True)]
-        return [*new_c, *(_or_zero(cts[i], values[i]) for i in [*x_f, *const_f])]
+        cts = dict(zip(inner, back([*map(given.get, range(n)), *map(gy.get, range(n_ys))]),
+                       strict=True))  # fmt: skip
+        new_c = [_or_zero(cts[i], values[i]) for i in carry_f]
+        new_c = [c + gs[i] if i in gs else c for c, i in zip(new_c, carry_f, strict=True)]
+        acc = [a if cts[i] is None else a + cts[i] for a, i in zip(acc, sums, strict=True)]
+        ys = ct_c if batched else [_or_zero(cts[i], values[i]) for i in x_f]
+        return [*new_c, *acc, *ys]
 
-    init = [_or_zero(g[i], args[i]) for i in carry_f]
-    xs = [
-        *ans[n + n_ys :],
-        *args[n : n + n_xs],
-        *g[n : n + ns],
-        *(g[n + n_ys + i] for i in carry_f),
-    ]
-    carry, ys, _ = _scan_flat(step, init, xs, length, not reverse, "scan (reverse mode)",
-                              stacked=False, n_sums=len(const_f))  # fmt: skip
+    init = [_or_zero(g[i], args[i]) for i in carry_f] + [_or_zero(None, args[i]) for i in sums]
+    loop_xs = [*ans[n + n_ys :], *xs, *(ct_ys[j] for j in y_idx),
+               *(g[n + n_ys + i] for i in s_idx)]  # fmt: skip
+    carry, ys, _ = _scan_flat(step, init, loop_xs, length, not reverse, "scan (reverse mode)",
+                              stacked=False, unroll=unroll, rule=True)  # fmt: skip
     cts: list[Any] = [None] * n_in
-    for i, c in zip([*carry_f, *x_f, *const_f], [*carry, *ys], strict=True):
+    for i, c in zip([*carry_f, *sums, *x_f], [*carry, *([] if batched else ys)], strict=True):
         cts[i] = c
+    if batched:  # the body at every step at once, pulled back once
+        at_steps = [*ans[n + n_ys :], *xs, *consts]
+        mapped = _vmapped(body, [0] * (n + n_xs) + [None] * len(consts), length)
+
+        def steps(diff: list[Any]) -> list[Any]:
+            full = list(at_steps)
+            for i, v in zip(other_f, diff, strict=True):
+                full[i] = v
+            return mapped(full)
+
+        _, back = vjp_flat(steps, [_array(at_steps[i]) for i in other_f])
+        received = dict(zip(carry_f, ys, strict=True))
+        got = back([*map(received.get, range(n)), *ct_ys])
+        for i, c in zip(other_f, got, strict=True):
+            cts[i] = c
     return cts
 
 
@@ -444,7 +593,7 @@ def _or_zero(c: Any, like: Any, batch: tuple[int, ...] = ()) -> Any:
 
 
 def _scan_batch(args: list[Any], dims: list[int | None], body: Program, n_carry: int, n_xs: int,
-                length: int, reverse: bool, stacked: bool, n_sums: int,
+                length: int, reverse: bool, stacked: bool, unroll: int,
                 ) -> tuple[list[Any], tuple[int | None, ...]]:  # fmt: skip
     """The body mapped: carries batched on axis 0, xs on axis 1 (0 within a step)."""
     size = _size(args, dims)
@@ -456,9 +605,8 @@ def _scan_batch(args: list[Any], dims: list[int | None], body: Program, n_carry:
               for a, d in zip(args[n + n_xs :], dims[n + n_xs :], strict=True)]  # fmt: skip
     mapped = _vmapped(body, [0] * n + [None if d is None else 0 for d in dims[n:]], size)
     carry, ys, carries = _scan_flat(lambda flat: mapped([*flat, *consts]), init, xs, length,
-                                    reverse, stacked=stacked, n_sums=n_sums)  # fmt: skip
-    dims_out = (0,) * n + (1,) * (len(ys) - n_sums) + (0,) * n_sums + (1,) * len(carries)
-    return [*carry, *ys, *carries], dims_out
+                                    reverse, stacked=stacked, unroll=unroll)  # fmt: skip
+    return [*carry, *ys, *carries], (0,) * n + (1,) * (len(ys) + len(carries))
 
 
 defjvp_joint(scan_p, _scan_jvp)
@@ -768,11 +916,12 @@ defbatch(while_p, _while_batch)
 # ---------------------------------------------------------------------------- fori_loop
 
 
-def fori_loop(lower: Any, upper: Any, body_fun: Callable[[Any, Any], Any], init_val: Any) -> Any:
+def fori_loop(lower: Any, upper: Any, body_fun: Callable[[Any, Any], Any], init_val: Any, *,
+              unroll: int | bool | None = None) -> Any:  # fmt: skip
     """``val = body_fun(i, val)`` for ``i`` in ``range(lower, upper)`` (JAX's `lax.fori_loop`).
 
-    With Python int bounds it is a `scan` (reverse mode works); with traced bounds, a
-    `while_loop` (forward mode only).
+    With Python int bounds it is a `scan` (reverse mode works; `unroll` is the scan's); with
+    traced bounds, a `while_loop` (forward mode only).
 
     >>> import chainrule as cr
     >>> int(cr.fori_loop(0, 5, lambda i, total: total + i, 0))
@@ -793,7 +942,13 @@ def fori_loop(lower: Any, upper: Any, body_fun: Callable[[Any, Any], Any], init_
                 val = body_fun(i, val)
             return val
         indices = np.arange(int(lower), max(int(lower), int(upper)))
-        return scan(lambda val, i: (body_fun(i, val), None), init_val, indices)[0]
+        step = lambda val, i: (body_fun(i, val), None)
+        return scan(step, init_val, indices, unroll=1 if unroll is None else unroll)[0]
+    if unroll is not None:
+        raise ValueError(
+            "chainrule.fori_loop: can only use `unroll` if the loop bounds are statically known "
+            "(Python ints, not traced values)."
+        )
     _, val = while_loop(
         lambda c: c[0] < upper,
         lambda c: (c[0] + 1, body_fun(c[0], c[1])),
