@@ -273,8 +273,9 @@ def check(test: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(test)
     def checked(*args: Any) -> None:
         values = [every_example(a) if isinstance(a, Tracer) else a for a in args]
-        trace = next((v._trace for v in values if isinstance(v, StagedTracer)), None)
-        if trace is None:
+        staged = next((v for v in values if isinstance(v, StagedTracer)), None)
+        trace = None if staged is None else staged._trace
+        if not isinstance(trace, StagingTrace):
             test(*values)
             return
         vals, refs = trace.refs(test.__name__, values)
