@@ -699,3 +699,25 @@ def test_complex_carries_and_operands_are_differentiated() -> None:
 
     for w in (z, -z):
         close(cr.grad(g)(w), cr.grad(g_py)(w))
+
+
+def test_a_branch_closing_over_a_value_is_differentiated_only_when_taken() -> None:
+    """Work a branch does on a value it closes over belongs to the branch (closure
+    conversion): under jit and vmap the square root of a negative x, in the branch not
+    taken, neither poisons the gradient with NaN nor runs outside the branch."""
+
+    def root(x: Any) -> Any:
+        return cr.cond(x > 0, lambda: np.sqrt(x), lambda: 0.0 * x)
+
+    xs = numpy.array([-1.0, 4.0, -2.5, 0.25])
+    expected = numpy.where(xs > 0, 0.5 / numpy.sqrt(numpy.abs(xs)), 0.0)
+    eager = numpy.array([cr.grad(root)(x) for x in xs])
+    compiled = cr.jit(cr.grad(root))
+    numpy.testing.assert_allclose(eager, expected)
+    numpy.testing.assert_allclose([compiled(x) for x in xs], expected)
+    numpy.testing.assert_allclose(cr.vmap(cr.grad(root))(xs), expected)
+    numpy.testing.assert_allclose(cr.jit(cr.vmap(cr.grad(root)))(xs), expected)
+    with numpy.errstate(invalid="raise"):  # the untaken square root is never computed
+        assert float(cr.jit(root)(-1.0)) == 0.0
+    outer = str(cr.make_program(root)(-1.0)).split("cond")[0]
+    assert "sqrt" not in outer  # the line is in the branch, not before the cond

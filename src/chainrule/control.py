@@ -34,7 +34,7 @@ from . import tree
 from .core import batching
 from .core.batching import BatchTracer, batch_flat, defbatch
 from .core.forward import jvp_flat
-from .core.primitive import Primitive, defjvp_joint
+from .core.primitive import BODIES, Primitive, defjvp_joint
 from .core.reverse import VJPTracer, vjp_flat
 from .core.staging import Equation, Program, StagedTracer, StagingTrace, Var
 from .core.trace import (
@@ -157,9 +157,12 @@ class _Body:
         trace = _BodyTrace(owner)
         inputs = [trace.new_input(v) for v in examples]
         batching._active[0] += 1
-        try:
-            outs, refs = trace.refs(owner, fun(inputs))
+        BODIES.append(trace)
+        try:  # (the tracing values are examples, a branch's maybe not taken: no warnings)
+            with np.errstate(all="ignore"):
+                outs, refs = trace.refs(owner, fun(inputs))
         finally:
+            BODIES.pop()
             batching._active[0] -= 1
             trace.end()
         self.captured = trace.captured

@@ -28,10 +28,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .trace import Tracer
+from .trace import Trace, Tracer
 
 VJPRule = Callable[..., Any]
 JVPRule = Callable[..., Any]
+
+
+# The bodies of control flow (`chainrule.control`) being traced, innermost last. Work that a
+# body does on values it only closes over (traced outside it) is recorded in the body, not
+# done where those values live: a branch of `cond` not taken must not run, nor be
+# differentiated (JAX's closure conversion).
+BODIES: list[Trace] = []
 
 
 class Primitive:
@@ -75,6 +82,8 @@ class Primitive:
                 trace = a._trace
         if trace is None:
             return self.impl(*args, **params)
+        if BODIES and BODIES[-1].level > trace.level:
+            trace = BODIES[-1]
         return trace.process(self, args, params)
 
     def __repr__(self) -> str:
