@@ -200,3 +200,59 @@ def test_functions_of_dtypes_answer_plainly_and_array_methods_work() -> None:
 def test_results_shaped_by_the_values_are_refused_naming_jit(fun: Any) -> None:
     with pytest.raises(TypeError, match=r"chainrule\.jit: .*shape depends on the values"):
         cr.jit(fun)(numpy.array([1.0, -2.0, 3.0]))
+
+
+def test_paths_chosen_on_values_serve_every_call() -> None:
+    """A rule that picks a shortcut from the values (prod's quotient rule where no factor
+    is zero, nan_to_num's holomorphic form, real_if_close's dtype) must not pick it from the
+    tracing call's values alone: replays with zeros, infinities, or imaginary parts that are
+    not small give the eager numbers, or a clear error where the program cannot serve."""
+    prod_grad = cr.jit(cr.grad(lambda x: np.prod(x)))
+    prod_grad(numpy.array([1.0, 2.0, 3.0]))  # traced without zeros
+    for x in ([1.0, 0.0, 3.0], [2.0, 5.0, 0.5]):
+        x = numpy.array(x)
+        numpy.testing.assert_allclose(prod_grad(x), cr.grad(lambda x: np.prod(x))(x))
+    with pytest.raises(ValueError, match=r"at most 1 zero factor"):
+        prod_grad(numpy.array([0.0, 0.0, 3.0]))
+    twice = cr.jit(cr.grad(lambda x: np.sum(np.cumprod(x))))
+    twice(numpy.array([0.0, 0.0, 3.0]))  # traced with two zeros: serves up to two
+    for x in ([0.0, 2.0, 0.0], [1.0, 2.0, 3.0], [4.0, 0.0, 1.0]):
+        x = numpy.array(x)
+        numpy.testing.assert_allclose(twice(x), cr.grad(lambda x: np.sum(np.cumprod(x)))(x))
+
+    def nan_to_num_grad(z: Any) -> Any:
+        return cr.grad(lambda z: np.sum(np.abs(np.nan_to_num(z)) ** 2))(z)
+
+    clean = cr.jit(nan_to_num_grad)
+    clean(numpy.array([1.0 + 1.0j]))
+    half = numpy.array([complex(1.0, numpy.inf)])
+    numpy.testing.assert_allclose(clean(half), nan_to_num_grad(half))
+    real = cr.jit(lambda z: np.real_if_close(z))
+    assert real(numpy.array([1.0 + 1e-20j])).dtype == numpy.float64
+    with pytest.raises(TypeError, match=r"real_if_close: under jit"):
+        real(numpy.array([1.0 + 1.0j]))
+
+
+def test_value_checks_of_layers_and_losses_run_on_every_call() -> None:
+    """Label, probability and index ranges are checked on each call's values under jit (a
+    label out of range would silently give a loss term of 0)."""
+    from chainrule import nn
+
+    z = numpy.random.default_rng(0).standard_normal((3, 4))
+    loss = cr.jit(lambda z, y: nn.cross_entropy(z, y))
+    loss(z, numpy.array([0, 1, 2]))
+    with pytest.raises(ValueError, match="label 7 is out of range"):
+        loss(z, numpy.array([0, 1, 7]))
+    bce = cr.jit(lambda p, t: nn.binary_cross_entropy(p, t))
+    bce(numpy.array([0.2, 0.7]), numpy.array([1.0, 0.0]))
+    with pytest.raises(ValueError, match=r"probs must lie in \[0, 1\]"):
+        bce(numpy.array([0.2, 1.7]), numpy.array([1.0, 0.0]))
+    table = nn.Embedding(5, 2, rng=0)
+    lookup = cr.jit(lambda m, i: m(i))
+    lookup(table, numpy.array([0, 4]))
+    with pytest.raises(ValueError, match=r"indices must lie in \[0, 5\)"):
+        lookup(table, numpy.array([0, -1]))
+    mean = cr.jit(lambda x, w: np.average(x, weights=w))
+    mean(numpy.ones(2), numpy.array([1.0, 2.0]))
+    with pytest.raises(ZeroDivisionError):
+        mean(numpy.ones(2), numpy.array([1.0, -1.0]))

@@ -37,7 +37,8 @@ from chainrule._seed import rng_from
 from chainrule._validate import count, flag, float_dtype, number
 from chainrule.core import batching
 from chainrule.core.staging import StagedTracer
-from chainrule.core.trace import Tracer, is_float, plain
+from chainrule.core.trace import Tracer, is_float
+from chainrule.numpy.rules.common import check
 
 from .functional import linear, relu
 from .module import Module
@@ -388,13 +389,18 @@ class Embedding(Module):
                 f"Embedding: indices must be integers, got dtype {ids.dtype}; "
                 "convert them with .astype(int)."
             )
-        every = plain(ids)  # under vmap, every example's indices
-        if every.size and (every.min() < 0 or every.max() >= n):
-            raise ValueError(
-                f"Embedding: indices must lie in [0, {n}), got values from {every.min()} "
-                f"to {every.max()}."
-            )
+        _rows(ids, n)
         return self.weight[ids]
+
+
+@check
+def _rows(ids: Any, n: int) -> None:
+    """Refuse an index that is not a row of the table (every example's; under `jit`, every
+    call's: NumPy would read a negative one from the end)."""
+    if ids.size and (ids.min() < 0 or ids.max() >= n):
+        raise ValueError(
+            f"Embedding: indices must lie in [0, {n}), got values from {ids.min()} to {ids.max()}."
+        )
 
 
 # ----------------------------------------------------------------------------- LayerNorm

@@ -43,7 +43,7 @@ from chainrule.core.batching import defbatch
 from chainrule.core.staging import StagedTracer
 from chainrule.core.trace import is_float, plain
 from chainrule.extend import defjvp_joint, defvjp, primitive
-from chainrule.numpy.rules.common import aligned
+from chainrule.numpy.rules.common import aligned, check
 from chainrule.scipy import special
 
 __all__ = [
@@ -211,13 +211,18 @@ def binary_cross_entropy(
     one_of(reduction, "reduction", name, _REDUCTIONS)
     probs, target = _pair(probs, target, name, ("probs", "target"))
     weight = _weight(weight, "weight", name, probs.shape, probs.dtype)
-    values = np.asarray(plain(probs))  # every example's, under vmap
-    if values.size and not (values.min() >= 0.0 and values.max() <= 1.0):
+    _probabilities(probs, name)
+    return _reduce(_weighted(_bce(probs, target), weight), reduction)
+
+
+@check
+def _probabilities(probs: np.ndarray, name: str) -> None:
+    """Refuse probabilities outside [0, 1] (every example's; under `jit`, every call's)."""
+    if probs.size and not (probs.min() >= 0.0 and probs.max() <= 1.0):
         raise ValueError(
-            f"{name}: probs must lie in [0, 1], got values in [{values.min()}, {values.max()}]. "
+            f"{name}: probs must lie in [0, 1], got values in [{probs.min()}, {probs.max()}]. "
             "Pass logits to binary_cross_entropy_with_logits instead."
         )
-    return _reduce(_weighted(_bce(probs, target), weight), reduction)
 
 
 def binary_cross_entropy_with_logits(
@@ -283,14 +288,19 @@ def _labels(target: Any, name: str, shape: tuple[int, ...]) -> Any:
             f"{name}: integer labels must have shape logits.shape[:-1] = {shape[:-1]} "
             f"(logits {shape}, classes on the last axis), got {tuple(labels.shape)}."
         )
-    n_classes = shape[-1]
-    if values.size and (values.min() < 0 or values.max() >= n_classes):
-        bad = values[(values < 0) | (values >= n_classes)].flat[0]
+    _classes(labels, name, shape[-1])
+    return labels
+
+
+@check
+def _classes(labels: np.ndarray, name: str, n_classes: int) -> None:
+    """Refuse a label that is not a class (every example's; under `jit`, every call's)."""
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        bad = labels[(labels < 0) | (labels >= n_classes)].flat[0]
         raise ValueError(
             f"{name}: label {bad} is out of range: labels must lie in [0, {n_classes}) for "
             f"{n_classes} classes."
         )
-    return labels
 
 
 def _labels_loss(

@@ -296,6 +296,15 @@ def every_example(x: Any) -> Any:
     return cnp.moveaxis(inner, ndim_of(inner) - ndim_of(x.value) + x.bdim, 0)
 
 
+def fixed_values(x: Any) -> np.ndarray | None:
+    """The values of `x` where every use of the result sees these values: plain, or every
+    example's under `vmap` (a batch takes one path); None under `jit`, where each call
+    brings its own: a rule then takes the path that serves all values, never a shortcut
+    chosen on the tracing call's."""
+    v = every_example(x)
+    return None if isinstance(v, Tracer) else np.asarray(v)
+
+
 def value_shaped(what: str, x: Tracer, fix: str) -> TypeError:
     """The refusal of `what`, whose result has a shape that depends on the values of `x`
     (traced by `vmap` or `jit`, whatever derivatives are taken above them)."""

@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 
 from chainrule import numpy as cnp
-from chainrule.core.trace import Tracer, plain, primal
+from chainrule.core.trace import Tracer, primal
 
-from .common import ndim_of, shape_of
+from .common import check, ndim_of, shape_of
 from .indexing import contains_tracer
 
 _np_linspace: Any = np.linspace  # (its typing overloads reject a non-literal `retstep`)
@@ -133,6 +133,13 @@ def logspace(
     return y if dtype is None else cnp.astype(y, dtype)
 
 
+@check
+def _no_zero_end(start: np.ndarray, stop: np.ndarray) -> None:
+    """NumPy's refusal of a zero end (every example's, every call's)."""
+    if np.any(start == 0) or np.any(stop == 0):
+        raise ValueError("Geometric sequence cannot include zero")
+
+
 def geomspace(
     start: Any, stop: Any, num: int = 50, endpoint: bool = True, dtype: Any = None, axis: int = 0
 ) -> Any:
@@ -142,8 +149,7 @@ def geomspace(
     _check("geomspace", dtype)
     start, stop = (cnp.asarray(v) for v in _arrays(start, stop))
     p_start, p_stop = primal(start), primal(stop)  # (under vmap, batches)
-    if np.any(plain(p_start) == 0) or np.any(plain(p_stop) == 0):
-        raise ValueError("Geometric sequence cannot include zero")
+    _no_zero_end(p_start, p_stop)
     dt = np.result_type(p_start, p_stop, float(num), np.zeros((), dtype))
     sign = np.sign(p_start.astype(dt))  # log of positive values; the sign is put back after
     start, stop = cnp.asarray(start, dt) / sign, cnp.asarray(stop, dt) / sign

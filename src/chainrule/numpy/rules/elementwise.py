@@ -52,7 +52,15 @@ from chainrule.core.primitive import (
 )
 from chainrule.core.trace import Tracer, dtype_of, float_dtype, is_complex, plain, primal
 
-from .common import defelementwise, deflinear, elementwise_batch, nondiff, select
+from .common import (
+    check,
+    defelementwise,
+    deflinear,
+    elementwise_batch,
+    fixed_values,
+    nondiff,
+    select,
+)
 from .sinc_derivatives import sinc_derivative
 
 LN2 = math.log(2.0)
@@ -169,9 +177,9 @@ def nan_to_num(
         )
     prim = _nan_to_num
     if isinstance(x, Tracer) and is_complex(x):
-        v = plain(x)  # (under vmap, every example: the batch takes one primitive)
-        if np.any(np.isfinite(v.real) != np.isfinite(v.imag)):  # one part replaced, not both
-            prim = _nan_to_num_parts
+        v = fixed_values(x)  # (under jit, unknown: maybe one part replaced)
+        if v is None or np.any(np.isfinite(v.real) != np.isfinite(v.imag)):  # one part, not
+            prim = _nan_to_num_parts  # both, replaced: not holomorphic
     return prim(x, copy=copy, nan=nan, posinf=posinf, neginf=neginf)
 
 
@@ -377,9 +385,22 @@ def real_if_close(a: Any, tol: float = 100) -> Any:
     within `tol` machine epsilons of 0), else `a` itself; NumPy decides, on the values."""
     if not isinstance(a, Tracer):
         return np.real_if_close(a, tol)
-    if is_complex(a) and np.real_if_close(plain(a), tol).dtype.kind != "c":  # (every example)
-        return real(a)
-    return a
+    if not is_complex(a):
+        return a
+    close = np.real_if_close(plain(a), tol).dtype.kind != "c"  # (every example's)
+    _closeness_as_traced(a, tol, close)  # (under jit, the result's dtype is fixed)
+    return real(a) if close else a
+
+
+@check
+def _closeness_as_traced(a: np.ndarray, tol: float, close: bool) -> None:
+    if (np.real_if_close(a, tol).dtype.kind != "c") != close:
+        raise TypeError(
+            "chainrule.numpy.real_if_close: under jit the result's dtype is fixed when the "
+            "program is traced (real there, as the imaginary parts were within tol, or "
+            "complex), and this call's values decide otherwise. Take `np.real(a)` or keep `a` "
+            "explicitly."
+        )
 
 
 def sign(x: Any) -> Any:

@@ -84,7 +84,10 @@ from chainrule.core.trace import Tracer, dtype_of, float_dtype, plain, primal
 
 from .common import (
     batch_ndim,
+    check,
     conj_if_complex,
+    every_example,
+    fixed_values,
     ndim_of,
     nondiff,
     normalize_axes,
@@ -560,18 +563,50 @@ def _split(op: _Product, x: Any) -> tuple[Any, Any, Any, Any]:
     return first, u, op(u), factor
 
 
-def _product_vjp(op: _Product, g: Any, ans: Any, x: Any) -> Any:
-    if not np.any(plain(x) == 0):  # (under vmap: of every example, a batch takes one path)
+def _splits(op: _Product, x: Any) -> int:
+    """How many zeros per slice to split off (`_split`) before the quotient rule serves: all
+    of them where the values are known. Under `jit`, where each call brings its own, as many
+    as the tracing call had (one at least), and a check of every call's values makes sure
+    that no later call has more."""
+    v = fixed_values(x)
+    if v is not None:
+        return int(np.any(v == 0))  # (one now; the next split looks again)
+    axes = tuple(a - ndim_of(x) for a in op.axes)  # (from the end: batch axes lead)
+    traced = np.asarray(plain(every_example(x))) == 0
+    most = int(np.max(np.sum(traced, axis=axes), initial=1))  # (one at least)
+    _zeros_at_most(x, axes, most)
+    return most
+
+
+@check
+def _zeros_at_most(x: np.ndarray, axes: tuple[int, ...], most: int) -> None:
+    if np.any(np.sum(x == 0, axis=axes) > most):
+        raise ValueError(
+            f"chainrule.numpy.prod (or cumprod): under jit, the derivative of a product is "
+            f"compiled for at most {most} zero factor(s) in each product (as many as when it "
+            "was traced), and this call has a product with more. Differentiate it outside "
+            "jit, where any number of zeros is handled, or trace it with as many zeros."
+        )
+
+
+def _product_vjp(op: _Product, g: Any, ans: Any, x: Any, splits: int | None = None) -> Any:
+    splits = _splits(op, x) if splits is None else splits
+    if not splits:
         return op.fast_vjp(g, ans, x)
     first, u, ans_u, factor = _split(op, x)
-    return cnp.where(first, op.gather(g * ans_u, first, x), _product_vjp(op, g * factor, ans_u, u))
+    rest = _product_vjp(
+        op, g * factor, ans_u, u, None if fixed_values(x) is not None else splits - 1
+    )
+    return cnp.where(first, op.gather(g * ans_u, first, x), rest)
 
 
-def _product_jvp(op: _Product, t: Any, nb: int, ans: Any, x: Any) -> Any:
-    if not np.any(plain(x) == 0):
+def _product_jvp(op: _Product, t: Any, nb: int, ans: Any, x: Any, splits: int | None = None) -> Any:
+    splits = _splits(op, x) if splits is None else splits
+    if not splits:
         return op.fast_jvp(t, nb, ans, x)
     first, u, ans_u, factor = _split(op, x)
-    rest = _product_jvp(op, cnp.where(first, 0.0, t), nb, ans_u, u)
+    later = None if fixed_values(x) is not None else splits - 1
+    rest = _product_jvp(op, cnp.where(first, 0.0, t), nb, ans_u, u, later)
     return rest * factor + ans_u * op.spread(cnp.where(first, t, 0.0), first, nb)
 
 
@@ -833,6 +868,13 @@ for _prim in (median, quantile, percentile, nanmedian, nanquantile, nanpercentil
 # ------------------------------------------------------------------------------------ average
 
 
+@check
+def _nonzero_scale(scale: np.ndarray) -> None:
+    """NumPy's refusal of weights that sum to zero (every example's, every call's)."""
+    if np.any(scale == 0):
+        raise ZeroDivisionError("Weights sum to zero, can't be normalized")
+
+
 def average(
     a: Any,
     axis: Any = None,
@@ -867,8 +909,7 @@ def average(
         if shape_of(w) != shape_of(a):
             w = _weights_along(w, shape_of(a), axis)
         scale = sum(w, axis=axis, keepdims=keep)
-        if np.any(plain(scale) == 0):  # (under vmap, of any example)
-            raise ZeroDivisionError("Weights sum to zero, can't be normalized")
+        _nonzero_scale(scale)
         avg = sum(a * w, axis=axis, keepdims=keep) / scale
     if not returned:
         return avg
