@@ -256,3 +256,27 @@ def test_value_checks_of_layers_and_losses_run_on_every_call() -> None:
     mean(numpy.ones(2), numpy.array([1.0, 2.0]))
     with pytest.raises(ZeroDivisionError):
         mean(numpy.ones(2), numpy.array([1.0, -1.0]))
+
+
+def test_sums_with_value_bounds_and_random_draws_are_not_frozen() -> None:
+    """Poisson's sums over counts stop where the values say; under jit that bound is fixed
+    when traced, so a call needing more terms raises (it would stop short: a wrong number).
+    Random draws from a Generator or fresh entropy would be frozen: refused; an int seed
+    draws the same numbers on every call, compiled or not."""
+    from chainrule.stats import Normal, Poisson
+
+    entropy = cr.jit(lambda r: Poisson(rate=r).entropy())
+    for rate in (2.0, 1.0, 0.5):
+        numpy.testing.assert_allclose(entropy(numpy.array(rate)), Poisson(rate=rate).entropy())
+    with pytest.raises(ValueError, match=r"Poisson: under jit, sums over counts stop at"):
+        entropy(numpy.array(200.0))
+    cdf = cr.jit(lambda r, x: Poisson(rate=r).cdf(x))
+    cdf(numpy.array(2.0), numpy.array(3.0))
+    numpy.testing.assert_allclose(cdf(numpy.array(2.5), numpy.array(2.0)), Poisson(2.5).cdf(2.0))
+    with pytest.raises(ValueError, match=r"Poisson: under jit"):
+        cdf(numpy.array(2.0), numpy.array(30.0))
+    seeded = cr.jit(lambda loc: Normal(loc=loc, scale=1.0).sample(3, rng=0))
+    numpy.testing.assert_allclose(seeded(5.0), Normal(loc=5.0, scale=1.0).sample(3, rng=0))
+    for rng in (None, numpy.random.default_rng(0)):
+        with pytest.raises(TypeError, match=r"Normal\.sample under jit"):
+            cr.jit(lambda loc, rng=rng: Normal(loc=loc, scale=1.0).sample(3, rng=rng))(0.0)

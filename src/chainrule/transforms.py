@@ -19,7 +19,7 @@ import numpy as np
 
 from . import numpy as cnp
 from . import tree
-from .core import batching
+from .core import batching, staging
 from .core.custom import _record
 from .core.forward import jvp_flat
 from .core.reverse import ReverseTrace, vjp_flat
@@ -1275,9 +1275,11 @@ def _trace_program(
     trace = StagingTrace(f"jit of {describe(fun)}")
     full, kw = _rebuild(in_tree, static, nargs, [trace.new_input(x) for x in leaves])
     batching._active[0] += 1
+    staging.TRACINGS.append(trace)
     try:
         out = fun(*full, **kw)
     finally:
+        staging.TRACINGS.pop()
         batching._active[0] -= 1
         trace.end()
     out_leaves, out_tree = tree.flatten(out)

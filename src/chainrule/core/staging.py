@@ -195,6 +195,16 @@ class StagingTrace(Trace):
         return traced if multiple else traced[0]
 
 
+# The `jit` tracings running, innermost last (`tracing`).
+TRACINGS: list[StagingTrace] = []
+
+
+def tracing() -> bool:
+    """Whether `jit` is tracing a program: what Python computes now (a random draw from a
+    Generator) becomes a constant of the program, the same on every call."""
+    return bool(TRACINGS)
+
+
 class ClosureError(TypeError):
     """A function being compiled uses a value another transform traces, not as an argument."""
 

@@ -16,6 +16,7 @@ import chainrule.numpy as cnp
 from chainrule import tree
 from chainrule._validate import count
 from chainrule.core.trace import plain
+from chainrule.numpy.rules.common import check
 from chainrule.scipy import special
 from chainrule.stats.distribution import Distribution
 
@@ -118,6 +119,28 @@ class Binomial(Distribution):
         return {"p": data.mean() / known["n"]}
 
 
+def _poisson_terms(rate: np.ndarray, x: np.ndarray | None) -> int:
+    """The last count a sum over Poisson counts needs: 12 standard deviations above the
+    largest mean, + 40 (past it the pmf is below 1e-30), or the largest `x` if smaller."""
+    top = float(np.max(rate))
+    last = int(top + 12.0 * math.sqrt(top) + 40.0)
+    if x is None:
+        return last
+    return int(min(np.max(np.nan_to_num(x, nan=0.0), initial=0.0), last))
+
+
+@check
+def _terms_within(rate: np.ndarray, x: np.ndarray | None, kmax: int) -> None:
+    """Under `jit` the number of terms is fixed when the program is traced: each call's
+    values must need no more (else the sum would stop short: a wrong number)."""
+    if _poisson_terms(rate, x) > kmax:
+        raise ValueError(
+            f"chainrule.stats.Poisson: under jit, sums over counts stop at {kmax}, as the "
+            "values it was traced with needed; this call's rate (or x) needs more terms. "
+            "Trace it with the largest values it will see, or call it outside jit."
+        )
+
+
 @tree.register_dataclass
 @dataclasses.dataclass(frozen=True, repr=False, eq=False)
 class Poisson(Distribution):
@@ -137,18 +160,20 @@ class Poisson(Distribution):
         return special.xlogy(x, self.rate) - self.rate - special.gammaln(x + 1.0)
 
     def _last(self) -> int:
-        """A count past which the pmf is below 1e-30: 12 standard deviations above the mean + 40
-        (of the largest rate of every example, under `vmap`: one count bounds them all)."""
-        top = float(np.max(plain(self.rate)))
-        return int(top + 12.0 * math.sqrt(top) + 40.0)
+        """A count past which the pmf is below 1e-30 (of the largest rate of every example,
+        under `vmap`: one count bounds them all)."""
+        return _poisson_terms(plain(self.rate), None)
 
     def _cdf(self, x: Any) -> Any:
-        largest = np.max(np.nan_to_num(plain(x), nan=0.0), initial=0.0)  # (every example's)
-        return self._cdf_by_sum(x, int(min(largest, self._last())))
+        kmax = _poisson_terms(plain(self.rate), plain(x))  # (every example's)
+        _terms_within(self.rate, x, kmax)
+        return self._cdf_by_sum(x, kmax)
 
     def entropy(self) -> Any:
         """``-sum_k pmf(k) log pmf(k)``, summed until the terms are negligible."""
-        return self._entropy_by_sum(self._last())
+        last = self._last()
+        _terms_within(self.rate, None, last)
+        return self._entropy_by_sum(last)
 
     @property
     def mean(self) -> Any:
