@@ -280,3 +280,21 @@ def test_sums_with_value_bounds_and_random_draws_are_not_frozen() -> None:
     for rng in (None, numpy.random.default_rng(0)):
         with pytest.raises(TypeError, match=r"Normal\.sample under jit"):
             cr.jit(lambda loc, rng=rng: Normal(loc=loc, scale=1.0).sample(3, rng=rng))(0.0)
+
+
+def test_input_checks_of_the_maths_wing_run_on_every_call() -> None:
+    from chainrule._validate import finite
+    from chainrule.stats import bayes
+
+    posterior = cr.jit(lambda p, lik: bayes(p, lik))
+    posterior(numpy.array([0.5, 0.5]), numpy.array([0.9, 0.2]))
+    with pytest.raises(ValueError, match="non-negative"):
+        posterior(numpy.array([0.5, -0.5]), numpy.array([0.9, 0.2]))
+    with pytest.raises(ValueError, match="probability 0"):
+        posterior(numpy.array([0.5, 0.5]), numpy.array([0.0, 0.0]))
+    checked = cr.jit(lambda x: finite(x, "X", "fit") * 2.0)
+    checked(numpy.ones(2))
+    with pytest.raises(ValueError, match="X contains NaN or infinity"):
+        checked(numpy.array([1.0, numpy.nan]))
+    with pytest.raises(TypeError, match="traced keyword argument"):
+        cr.jit(lambda x, t: np.isclose(x, 1.0, atol=t))(numpy.ones(1), 0.1)

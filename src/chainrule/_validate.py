@@ -24,7 +24,8 @@ from typing import Any, Literal
 
 import numpy
 
-from .core.trace import Tracer, is_float, plain
+from .core.trace import Tracer, is_float
+from .numpy.rules.common import check
 
 __all__ = [
     "count", "finite", "flag", "float_array", "float_dtype", "matrix", "number", "one_of",
@@ -204,15 +205,21 @@ def finite(value: Any, name: str, where: str) -> Any:
     ...     print(error)
     fit: X contains NaN or infinity (first at index (1,)); remove or impute those entries first.
     """
-    # `plain`: under `vmap`, every example's values (NaN or infinity in any one refuses)
-    ok = numpy.isfinite(numpy.asarray(plain(value)).astype(numpy.float64, copy=False))
+    _all_finite(value, name, where)
+    return value
+
+
+@check
+def _all_finite(value: Any, name: str, where: str) -> None:
+    """(every example's values under `vmap`: NaN or infinity in any one refuses; under
+    `jit`, every call's)"""
+    ok = numpy.isfinite(numpy.asarray(value).astype(numpy.float64, copy=False))
     if not ok.all():
         first = tuple(numpy.argwhere(~ok)[0].tolist()) if ok.ndim else ()
         raise ValueError(
             f"{where}: {name} contains NaN or infinity (first at index {first}); "
             "remove or impute those entries first."
         )
-    return value
 
 
 def float_dtype(dtype: Any, name: str, where: str) -> numpy.dtype[Any]:

@@ -8,8 +8,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule._validate import float_array
-from chainrule.core.trace import plain
-from chainrule.scipy.special._helpers import constant
+from chainrule.numpy.rules.common import check
 from chainrule.stats.continuous import Beta
 
 
@@ -41,15 +40,25 @@ def bayes(prior: Any, likelihood: Any) -> Any:
             f"bayes: likelihood has {likelihood.shape[0]} rows but there are {prior.shape[0]} "
             "hypotheses in the prior; rows of likelihood are hypotheses"
         )
-    p, lik = constant(prior), constant(likelihood)  # under vmap: per example
-    if np.any(plain(p < 0)) or not np.all(plain(cnp.sum(p) > 0)) or np.any(plain(lik < 0)):
-        raise ValueError("bayes: prior and likelihood must be non-negative, prior not all 0")
+    _probabilities(prior, likelihood)
     weights = prior if len(likelihood.shape) == 1 else prior[:, None]
     joint = weights * likelihood
     evidence = cnp.sum(joint, axis=0)
-    if np.any(plain(evidence) == 0):
-        raise ValueError("bayes: some data have probability 0 under every hypothesis")
+    _possible(evidence)
     return joint / evidence
+
+
+@check
+def _probabilities(prior: np.ndarray, likelihood: np.ndarray) -> None:
+    """(every example's under `vmap`, every call's under `jit`)"""
+    if np.any(prior < 0) or not np.all(np.sum(prior, axis=-1) > 0) or np.any(likelihood < 0):
+        raise ValueError("bayes: prior and likelihood must be non-negative, prior not all 0")
+
+
+@check
+def _possible(evidence: np.ndarray) -> None:
+    if np.any(evidence == 0):
+        raise ValueError("bayes: some data have probability 0 under every hypothesis")
 
 
 def beta_bernoulli_update(prior: Beta, data: Any) -> Beta:

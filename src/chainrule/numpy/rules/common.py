@@ -242,6 +242,11 @@ def nondiff(
                 raise value_shaped(f"numpy.{fun.__name__}", kept, value_shaped_fix)
             if isinstance(trace, StagingTrace):  # under jit: a line of the program
                 vals, refs = trace.refs(fun.__name__, [primal(a) for a in args])
+                if any(isinstance(primal(v), Tracer) for v in kwargs.values()):
+                    raise TypeError(
+                        f"chainrule.jit: numpy.{fun.__name__} was given a traced keyword "
+                        "argument, which the program would freeze; pass it by position."
+                    )
                 kw = {k: plain(v) for k, v in kwargs.items()}
                 return trace.record(fun, fun.__name__, refs, kw, fun(*vals, **kw), False)
             if isinstance(trace, batching.BatchTrace):
