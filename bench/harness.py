@@ -544,8 +544,7 @@ def render_text(section: Section) -> str:
     if faulting:
         lines.append(
             f"   minor page faults per call (> {FAULTS_SHOWN:.0f}: fresh memory touched each "
-            "call, the heap given back between calls): "
-            + "; ".join(faulting)
+            "call, the heap given back between calls): " + "; ".join(faulting)
         )
     for t in section.targets:
         lines.append(f"   [{t.status}] {t.text}  ({t.detail})")
