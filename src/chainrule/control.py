@@ -544,10 +544,7 @@ def _scan_vjp(g: Sequence[Any], ans: Any, *args: Any, body: Program, n_carry: in
         gs = dict(zip(s_idx, flat[k + n + n_xs + ny :], strict=True))
 
         def at(diff: list[Any]) -> list[Any]:
-            full = list(values)
-            for i, v in zip(inner, diff, strict=True):
-                full[i] = v
-            return body(full)
+            return body(_replaced(values, inner, diff))
 
         _, back = vjp_flat(at, [_array(values[i]) for i in inner])
         given = dict(zip(carry_f, ct_c, strict=True))
@@ -572,10 +569,7 @@ def _scan_vjp(g: Sequence[Any], ans: Any, *args: Any, body: Program, n_carry: in
         mapped = _vmapped(body, [0] * (n + n_xs) + [None] * len(consts), length)
 
         def steps(diff: list[Any]) -> list[Any]:
-            full = list(at_steps)
-            for i, v in zip(other_f, diff, strict=True):
-                full[i] = v
-            return mapped(full)
+            return mapped(_replaced(at_steps, other_f, diff))
 
         _, back = vjp_flat(steps, [_array(at_steps[i]) for i in other_f])
         received = dict(zip(carry_f, ys, strict=True))
@@ -583,6 +577,15 @@ def _scan_vjp(g: Sequence[Any], ans: Any, *args: Any, body: Program, n_carry: in
         for i, c in zip(other_f, got, strict=True):
             cts[i] = c
     return cts
+
+
+def _replaced(values: Sequence[Any], at: Sequence[int], new: Sequence[Any]) -> list[Any]:
+    """`values` with the entries at positions `at` replaced by `new` (the differentiated
+    ones, in a function of all of them)."""
+    full = list(values)
+    for i, v in zip(at, new, strict=True):
+        full[i] = v
+    return full
 
 
 def _array(x: Any) -> Any:
