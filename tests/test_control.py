@@ -336,48 +336,28 @@ def rnn_loop_pairs(w: Any, u: Any, h: Any, xs: Any) -> Any:
     return np.sum(h**2) + total
 
 
-def test_scan_rules_trace_their_step_once_on_plain_values(monkeypatch: Any) -> None:
-    """Eager `grad` and `jvp` through a scan: the rules' own loops trace their step once and
-    replay it, rather than recording each step's derivative anew in a Python loop."""
-    calls = {"vjp": 0, "jvp": 0}
-    vjp_flat, jvp_flat = cr.control.vjp_flat, cr.control.jvp_flat
+def test_eager_scan_rules_read_each_steps_values() -> None:
+    """Eager `grad` through a scan runs the rules' loops step by step, so that a rule's
+    choice made from the values (how many zero factors prod's derivative splits off) is each
+    step's own: here the second step has two zeros, the first none."""
 
-    def counted_vjp(*a: Any, **k: Any) -> Any:
-        calls["vjp"] += 1
-        return vjp_flat(*a, **k)
+    def f(rows: Any) -> Any:
+        def step(c: Any, row: Any) -> tuple[Any, None]:
+            return c * np.prod(row * c), None
 
-    def counted_jvp(*a: Any, **k: Any) -> Any:
-        calls["jvp"] += 1
-        return jvp_flat(*a, **k)
+        return cr.scan(step, 1.0, rows)[0]
 
-    monkeypatch.setattr(cr.control, "vjp_flat", counted_vjp)
-    monkeypatch.setattr(cr.control, "jvp_flat", counted_jvp)
-    xs = numpy.tile(XS, (5, 1))  # 30 steps
-    close(cr.grad(rnn, (0, 2))(W, U, H0, xs), cr.grad(rnn_loop, (0, 2))(W, U, H0, xs))
-    t = rng.standard_normal(4)
-    close(cr.jvp(lambda h: rnn(W, U, h, xs), (H0,), (t,)),
-          cr.jvp(lambda h: rnn_loop(W, U, h, xs), (H0,), (t,)))  # fmt: skip
-    assert calls["vjp"] <= 2 and calls["jvp"] <= 1
-
-
-def test_scan_stores_its_carries_only_for_reverse_mode() -> None:
-    """Plain `jit`, `jvp` and `vmap` do not store a carry per step; `grad` does, and so does
-    a scan in a body (a rule may differentiate it). A scan bound without them and then
-    differentiated in reverse (`jacrev` of `jacfwd`) recomputes them."""
-
-    def stacked(f: Any, *args: Any) -> list[bool]:
-        program = cr.make_program(f)(*args)
-        return [eq.params["stacked"] for eq in program.equations if eq.name == "scan"]
-
-    assert stacked(lambda h: rnn(W, U, h, XS), H0) == [False]
-    assert stacked(cr.grad(rnn), *ARGS)[0] is True
-    assert not any(stacked(lambda h: cr.jvp(lambda h: rnn(W, U, h, XS), (h,), (h,)), H0))
-    assert stacked(cr.vmap(lambda h: rnn(W, U, h, XS)), numpy.stack([H0, H0])) == [False]
-    program = cr.make_program(nested)(H0[:2], numpy.ones((4, 6)))
-    (outer,) = [eq.params["body"] for eq in program.equations if eq.name == "scan"]
-    assert [e.params["stacked"] for e in outer.equations if e.name == "scan"] == [True]
-    close(cr.jacrev(cr.jacfwd(lambda h: rnn(W, U, h, XS)))(H0),
-          cr.hessian(lambda h: rnn_loop(W, U, h, XS))(H0), rtol=1e-9, atol=1e-11)  # fmt: skip
+    rows = numpy.array([[1.0, 2.0, 3.0], [0.0, 0.0, 2.0]])
+    close(cr.grad(f)(rows), numpy.zeros((2, 3)))
+    rows = numpy.array([[1.0, 2.0, 3.0], [0.5, 0.0, 2.0]])
+    eps = 1e-6
+    numeric = numpy.zeros_like(rows)
+    for i in numpy.ndindex(rows.shape):
+        up, down = rows.copy(), rows.copy()
+        up[i] += eps
+        down[i] -= eps
+        numeric[i] = (f(up) - f(down)) / (2 * eps)
+    close(cr.grad(f)(rows), numeric, atol=1e-6)
 
 
 def test_scan_forward_mode_and_second_order() -> None:
@@ -721,3 +701,24 @@ def test_a_branch_closing_over_a_value_is_differentiated_only_when_taken() -> No
         assert float(cr.jit(root)(-1.0)) == 0.0
     outer = str(cr.make_program(root)(-1.0)).split("cond")[0]
     assert "sqrt" not in outer  # the line is in the branch, not before the cond
+
+
+def test_checks_in_a_body_read_each_steps_values_not_the_examples() -> None:
+    """A check of values inside a body (here geomspace's refusal of a zero end) is a line of
+    the body: a branch not taken does not refuse the call, and the check reads the values
+    of the innermost trace (an outer jit's value beside a body's one)."""
+
+    def f(x: Any) -> Any:
+        return cr.cond(x > 0, lambda x: np.sum(np.geomspace(x, 2.0, 3)), lambda x: 0.0 * x, x)
+
+    for run in (f, cr.jit(f), cr.grad(f), cr.jit(cr.grad(f))):
+        assert float(run(0.0)) == 0.0
+    assert float(cr.jit(f)(1.0)) == float(f(1.0))
+
+    def g(w: Any, xs: Any) -> Any:
+        return cr.scan(lambda c, x: (c + np.sum(np.geomspace(w, x, 3)), None), 0.0, xs)[0]
+
+    xs = numpy.array([1.0, 4.0])
+    numpy.testing.assert_allclose(cr.jit(g)(2.0, xs), g(2.0, xs))
+    with pytest.raises(ValueError, match="Geometric sequence cannot include zero"):
+        cr.jit(g)(2.0, numpy.array([1.0, 0.0]))

@@ -84,13 +84,6 @@ class _BodyTrace(StagingTrace):
         return prim
 
 
-def _renumbered(v: Var, id: int) -> Var:
-    """A copy of `v` (shape and dtype) under another number."""
-    w = Var(id, None)
-    w.shape, w.dtype = v.shape, v.dtype
-    return w
-
-
 def _example(x: Any) -> Any:
     """The plain value a body sees for `x`: under `vmap`, the first example."""
     if isinstance(x, BatchTracer):
@@ -133,10 +126,10 @@ class _Subprogram(Program):
             for j in range(k):
                 name: dict[int, Any] = {v.id: r for v, r in zip(carry, state, strict=True)}
                 for v in body.inputs[n_carry : n_carry + n_xs]:
-                    name[v.id] = _renumbered(v, v.id + j * span)
+                    name[v.id] = v.renumbered(v.id + j * span)
                     inputs.append(name[v.id])
                 for eq in body.equations:
-                    outs = [_renumbered(v, v.id + j * span) for v in eq.outs]
+                    outs = [v.renumbered(v.id + j * span) for v in eq.outs]
                     name.update((v.id, w) for v, w in zip(eq.outs, outs, strict=True))
                     args = [name.get(a.id, a) if isinstance(a, Var) else a for a in eq.args]
                     equations.append(Equation(eq.fn, eq.name, args, eq.params, outs, eq.multiple))
@@ -304,14 +297,15 @@ scan_p = Primitive(_scan_impl, "scan", multiple_results=True)
 
 def _scan_flat(fun: Flat, init: list[Any], xs: list[Any], length: int, reverse: bool,
                what: str = "scan", stacked: bool | None = None, unroll: int = 1,
-               rule: bool = False) -> tuple[list[Any], list[Any], list[Any]]:  # fmt: skip
+               ) -> tuple[list[Any], list[Any], list[Any]]:  # fmt: skip
     """Scan `fun` (``[*carry, *x] -> [*carry, *y]``): the final carry, the ys stacked, and (if
     `stacked`; None: if reverse mode may read them, `_reversible`) the carries each step
-    started from; a replay runs `unroll` steps per call. Plain values run a Python loop,
-    except in a `rule`'s scan, whose body is traced once (a loop would record each step's
-    derivative anew)."""
+    started from; a replay runs `unroll` steps per call. Plain values run a Python loop, the
+    rules' own scans too: each step's derivative then reads that step's values (a body
+    traced once would take the first step's choices, such as how many zero factors a
+    product's derivative splits off, for every step)."""
     n = len(init)
-    if _eager(*init, *xs) and length and not rule:
+    if _eager(*init, *xs) and length:
         carry, ys, carries = list(init), [], []
         for t in range(length - 1, -1, -1) if reverse else range(length):
             carries.append(carry)
@@ -363,7 +357,7 @@ def _hoisted(body: _Subprogram, n: int, xs: list[Any], consts: list[Any], length
     moved, kept, room = [], [], _STACK_BYTES  # level: 0 fixed, 1 per step, 2 carry-dependent
     for eq in body.equations:
         lv = max((level[a.id] for a in eq.args if isinstance(a, Var)), default=0)
-        size = length * sum(_nbytes(v) for v in eq.outs) if lv == 1 else 0
+        size = length * sum(v.nbytes() for v in eq.outs) if lv == 1 else 0
         if length and lv < 2 and size <= room and _batchable(eq):
             room -= size
             moved.append(eq)
@@ -389,11 +383,6 @@ def _hoisted(body: _Subprogram, n: int, xs: list[Any], consts: list[Any], length
     inputs = [*body.inputs[:n], *(v for v in x_in if v.id in read), *per_step,
               *(v for v in c_in if v.id in read), *fixed]  # fmt: skip
     return _Subprogram(inputs, kept, body.outputs), new_xs, new_consts
-
-
-def _nbytes(v: Var) -> int:
-    itemsize = v.dtype.itemsize if isinstance(v.dtype, np.dtype) else 8  # (a Python number)
-    return int(np.prod(v.shape)) * itemsize
 
 
 def _batchable(eq: Equation) -> bool:
@@ -496,7 +485,7 @@ def _scan_jvp(tangents: list[Any], ans: Any, *args: Any, body: Program, n_carry:
 
     ns = len(body.outputs) - n
     c, ys, _ = _scan_flat(step, [*args[:n], *carry_t], [*args[n : n + n_xs], *xt], length,
-                          reverse, stacked=False, unroll=unroll, rule=True)  # fmt: skip
+                          reverse, stacked=False, unroll=unroll)  # fmt: skip
     moved = [cnp.moveaxis(y, 0, k) if k else y for y in ys[ns:]]  # tangents
     final_t = dict(zip(carry_f, c[n:], strict=True))
     stacked_t = dict(zip(carry_f, moved[ns:], strict=True)) if stacked else {}
@@ -517,7 +506,7 @@ def _scan_vjp(g: Sequence[Any], ans: Any, *args: Any, body: Program, n_carry: in
     xs, consts = list(args[n : n + n_xs]), list(args[n + n_xs :])
     if not stacked:  # (a scan of a rule, differentiated again) recompute its carries
         carries = _scan_flat(lambda flat: body([*flat, *consts]), list(args[:n]), xs, length,
-                             reverse, stacked=True, unroll=unroll, rule=True)[2]  # fmt: skip
+                             reverse, stacked=True, unroll=unroll)[2]  # fmt: skip
         ans, g = [*ans, *carries], [*g, *(None for _ in carries)]
     n_ys = len(ans) - 2 * n
     # (the sweep's plain zeros for an output no one reads: nothing to add)
@@ -530,7 +519,7 @@ def _scan_vjp(g: Sequence[Any], ans: Any, *args: Any, body: Program, n_carry: in
     y_idx = [j for j, c in enumerate(ct_ys) if c is not None]
     s_idx = [i for i in carry_f if g[n + n_ys + i] is not None]  # stored carries read
     batched = (bool(other_f) and length > 0 and all(_batchable(eq) for eq in body.equations)
-               and length * sum(_nbytes(v) for eq in body.equations for v in eq.outs)
+               and length * sum(v.nbytes() for eq in body.equations for v in eq.outs)
                <= _STACK_BYTES)  # fmt: skip
     inner = carry_f if batched else [*carry_f, *other_f]
     sums = [] if batched else [i for i in other_f if i >= n + n_xs]
@@ -560,7 +549,7 @@ def _scan_vjp(g: Sequence[Any], ans: Any, *args: Any, body: Program, n_carry: in
     loop_xs = [*ans[n + n_ys :], *xs, *(ct_ys[j] for j in y_idx),
                *(g[n + n_ys + i] for i in s_idx)]  # fmt: skip
     carry, ys, _ = _scan_flat(step, init, loop_xs, length, not reverse, "scan (reverse mode)",
-                              stacked=False, unroll=unroll, rule=True)  # fmt: skip
+                              stacked=False, unroll=unroll)  # fmt: skip
     cts: list[Any] = [None] * n_in
     for i, c in zip([*carry_f, *sums, *x_f], [*carry, *([] if batched else ys)], strict=True):
         cts[i] = c

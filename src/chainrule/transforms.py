@@ -1050,8 +1050,10 @@ def jit(
     one of its pullback (which recomputes the forward values it needs); under other
     transforms (`jvp`, higher orders), it runs `fun` under them, uncompiled. Programs are pruned (dead lines, repeated lines, ``g * 1`` and
     ``g + 0``: so ``-0.0 + 0`` may stay ``-0.0``, as in XLA), free each value after its last
-    use and write results into the buffers of intermediates that die (where values are
-    large, they recompute cheap ones rather than keep them). The cache keeps the
+    use where the values are large enough to matter, and write results into the buffers of
+    intermediates that die (where values are large, they recompute cheap ones rather than
+    keep them). Checks that refuse an input (a singular matrix, a label out of range) are
+    lines too, run on every call. The cache keeps the
     `cache_size` programs used last: ``jitted.programs()`` lists them (`make_program`
     prints one), ``jitted.clear_cache()`` empties it.
 

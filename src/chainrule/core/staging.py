@@ -15,9 +15,11 @@ themselves as equations too. Converting a staged value to a Python bool or numbe
 
 A `Program` replays its equations on plain arrays, one NumPy call per line: no tracers, no
 tape. It is pruned once, when it is built: lines no output needs are dropped (dead-code
-elimination), repeated lines are merged (common subexpressions), and each value is released
-after its last use; where values are large, cheap ones are recomputed where that lowers the
-peak of memory rather than kept (`_rematerialized`).
+elimination), repeated lines are merged (common subexpressions), lines kept for their effect
+(checks of each call's values) stay, and, in a program whose values are large enough to
+matter (`KEEP_BYTES`), each value is released after its last use; where values are large,
+cheap ones are recomputed where that lowers the peak of memory rather than kept
+(`_rematerialized`).
 """
 
 from __future__ import annotations
@@ -550,6 +552,10 @@ def _broadcasts_alike(reader: Equation, out: Var, g: Var, alias: dict[int, Var])
 REMAT_BYTES = 1 << 20
 """Values at least this large are recomputed rather than kept, where that lowers the peak
 (below it, memory is not what a replay is short of, and every line costs time)."""
+REMAT_PATIENCE = 8
+"""Rounds of recomputation tried without lowering the peak before the search ends (a round
+is a pass over the program: searching on made a 600-line program's compile 20 times
+slower)."""
 
 REMAT_LINES = 8  # the longest chain of lines recomputed for one value
 
@@ -617,14 +623,16 @@ def _rematerialized(
     fresh = 1 + max([*given, *(v.id for eq in equations for v in eq.outs)])
     lives = _Lives(equations, outputs)
     best, best_peak = equations, max(lives.held)
-    for _ in range(len(equations)):  # each round shortens one value's life
+    idle = 0  # rounds since the peak last fell: a search that has stopped paying ends
+    while idle < REMAT_PATIENCE:  # each round shortens one value's life
         found = _recompute_one(equations, lives, given | returned, fresh)
         if found is None:
             break
         equations, fresh = found
         lives = _Lives(equations, outputs)
+        idle += 1
         if max(lives.held) < best_peak:
-            best, best_peak = equations, max(lives.held)
+            best, best_peak, idle = equations, max(lives.held), 0
     return best
 
 

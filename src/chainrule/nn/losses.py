@@ -41,7 +41,7 @@ import chainrule.numpy as cnp
 from chainrule._validate import float_array, one_of
 from chainrule.core.batching import defbatch
 from chainrule.core.staging import StagedTracer
-from chainrule.core.trace import is_float, plain
+from chainrule.core.trace import is_float
 from chainrule.extend import defjvp_joint, defvjp, primitive
 from chainrule.numpy.rules.common import aligned, check
 from chainrule.scipy import special
@@ -280,9 +280,8 @@ def _labels(target: Any, name: str, shape: tuple[int, ...]) -> Any:
     labels = target if isinstance(target, np.ndarray) else cr.stop_gradient(target)
     if not hasattr(labels, "shape"):
         labels = np.asarray(labels)
-    values = plain(labels)
-    if values.dtype.kind not in "iu":
-        raise TypeError(f"{name}: class labels must be integers, got dtype {values.dtype}.")
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"{name}: class labels must be integers, got dtype {labels.dtype}.")
     if tuple(labels.shape) != shape[:-1]:
         raise ValueError(
             f"{name}: integer labels must have shape logits.shape[:-1] = {shape[:-1]} "

@@ -73,6 +73,7 @@ from chainrule.numpy.rules.common import (
     aligned,
     at_front,
     batch_size,
+    check,
     conj_if_complex,
     elementwise_batch,
     lift,
@@ -82,7 +83,6 @@ from chainrule.numpy.rules.common import (
     unbroadcast,
 )
 from chainrule.numpy.rules.linalg import _mask, _mT
-from chainrule.scipy.special._helpers import every
 
 __all__ = [
     "block_diag", "cho_factor", "cho_solve", "cholesky", "det", "eigh", "expm",
@@ -235,14 +235,20 @@ def _differentiable_at(name: str, a: Any) -> Any:
     """`a` itself, after checking that it is not singular to working precision: the Fréchet
     derivative of ``sqrtm`` and ``logm`` does not exist at a zero eigenvalue (it is
     infinite), and near one the block matrix would return a huge, meaningless number."""
-    if np.any(every(_singular(a))):
+    _not_singular(_singular(a), name)
+    return a
+
+
+@check
+def _not_singular(singular: np.ndarray, name: str) -> None:
+    """(every matrix of a stack, every example's; under `jit`, every call's)"""
+    if np.any(singular):
         raise np.linalg.LinAlgError(
             f"chainrule.scipy.linalg.{name}: the matrix is singular (an eigenvalue is 0 to "
             f"working precision), where the derivative of {name} does not exist (it is "
             "infinite). Move the input away from singular matrices (add a multiple of the "
             "identity)."
         )
-    return a
 
 
 def _matrix_function(name: str, fun: Callable[[Any], Any], singular_ok: bool) -> Primitive:
@@ -424,7 +430,12 @@ def _uniquely_solvable(name: str, a: Any, b: Any, q: Any) -> None:
             f"shape {shape_of(a)} and b of shape {shape_of(b)}"
         )
     _batch_shape(name, shape_of(a)[:-2], shape_of(b)[:-2], shape_of(q)[:-2])
-    if np.any(every(_resonant(a, b))):
+    _not_resonant(_resonant(a, b), name)
+
+
+@check
+def _not_resonant(resonant: np.ndarray, name: str) -> None:
+    if np.any(resonant):
         raise np.linalg.LinAlgError(
             f"chainrule.scipy.linalg.{name}: the equation is singular (a and -b share an "
             "eigenvalue to working precision), so it has no unique solution to "
@@ -649,14 +660,19 @@ def _permutation(piv: np.ndarray) -> np.ndarray:
     return perm
 
 
-def _lu_parts(lu: Any) -> tuple[Any, Any]:
-    """``L`` (unit lower) and ``U`` from SciPy's combined ``lu``; ``U`` must be invertible."""
-    n = shape_of(lu)[-1]
-    if np.any(every(cnp.diagonal(primal(lu), axis1=-2, axis2=-1)) == 0):
+@check
+def _nonzero_pivots(pivots: np.ndarray) -> None:
+    if np.any(pivots == 0):
         raise np.linalg.LinAlgError(
             "chainrule.scipy.linalg.lu_factor: a pivot is 0 (the matrix is singular); the "
             "derivative of the LU factors is computed through U⁻¹ and is not available here."
         )
+
+
+def _lu_parts(lu: Any) -> tuple[Any, Any]:
+    """``L`` (unit lower) and ``U`` from SciPy's combined ``lu``; ``U`` must be invertible."""
+    n = shape_of(lu)[-1]
+    _nonzero_pivots(cnp.diagonal(primal(lu), axis1=-2, axis2=-1))
     return _triangle(lu, True, True) + _mask(np.eye(n), lu), _triangle(lu, False, False)
 
 

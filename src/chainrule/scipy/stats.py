@@ -56,10 +56,10 @@ from chainrule._validate import float_array
 from chainrule.core.primitive import primitive
 from chainrule.core.trace import Tracer, primal
 from chainrule.numpy import linalg
-from chainrule.numpy.rules.common import defelementwise, nondiff
+from chainrule.numpy.rules.common import check, defelementwise, nondiff
 from chainrule.scipy import special
 from chainrule.scipy.special._gamma import betainc_dab, gammainc_da
-from chainrule.scipy.special._helpers import anywhere, constant, differentiated, every, everywhere
+from chainrule.scipy.special._helpers import anywhere, constant, differentiated, everywhere
 
 __all__ = [
     "bernoulli", "beta", "binom", "cauchy", "chi2", "dirichlet", "expon", "gamma", "geom",
@@ -731,17 +731,17 @@ class _Dirichlet:
         x = float_array(x, "x", "dirichlet.logpdf")
         alpha = float_array(alpha, "alpha", "dirichlet.logpdf")
         k = tuple(cnp.shape(alpha))
-        if len(k) != 1 or np.any(every(alpha) <= 0):
+        if len(k) != 1:
             raise ValueError(f"dirichlet.logpdf: alpha must be a vector of positive numbers, "
                              f"got shape {k}")  # fmt: skip
+        _positive_alpha(alpha)
         if cnp.shape(x)[0] == k[0] - 1:  # SciPy completes the last component
             x = cnp.concatenate([x, 1.0 - cnp.sum(x, axis=0, keepdims=True)], axis=0)
-        shape, xs = tuple(cnp.shape(x)), every(x)
-        if shape[0] != k[0] or xs.min() < 0 or xs.max() > 1:
+        shape = tuple(cnp.shape(x))
+        if shape[0] != k[0]:
             raise ValueError(f"dirichlet.logpdf: x must hold {k[0]} (or {k[0] - 1}) components "
                              f"in [0, 1] along its first axis, got shape {shape}")  # fmt: skip
-        if np.any(np.abs(every(cnp.sum(_plain(x), axis=0)) - 1.0) > 1e-9):
-            raise ValueError("dirichlet.logpdf: the components of x must sum to 1")
+        _on_simplex(_plain(x), k[0], len(shape))
         a = cnp.reshape(alpha, k + (1,) * (len(shape) - 1))
         log_b = cnp.sum(special.gammaln(alpha)) - special.gammaln(cnp.sum(alpha))
         return cnp.sum(special.xlogy(a - 1.0, x), axis=0) - log_b
@@ -785,15 +785,7 @@ class _MultivariateNormal:
                              f"components, got shape {cnp.shape(cov)}")  # fmt: skip
         eig = linalg.eigvalsh(_plain(cov))  # per example under vmap
         low, high = cnp.min(eig, axis=-1), cnp.maximum(cnp.max(eig, axis=-1), 0.0)
-        if np.any(every(low <= dim * np.finfo(_dtype(eig)).eps * high)):
-            raise ValueError(
-                f"{where}: cov is singular or not positive definite; a degenerate normal "
-                + (
-                    "(allow_singular=True) is not supported yet"
-                    if allow_singular
-                    else "has no density"
-                )
-            )
+        _definite(low <= dim * np.finfo(_dtype(eig)).eps * high, where, allow_singular)
         return x, mean, linalg.cholesky(cov), dim
 
     def logpdf(self, x: Any, mean: Any = None, cov: Any = 1, allow_singular: bool = False) -> Any:
@@ -863,3 +855,33 @@ class _Multinomial:
 dirichlet = _Dirichlet()
 multivariate_normal = _MultivariateNormal()
 multinomial = _Multinomial()
+
+
+@check
+def _positive_alpha(alpha: np.ndarray) -> None:
+    """(every example's under `vmap`; every call's under `jit`, as the checks below)"""
+    if np.any(alpha <= 0):
+        raise ValueError(
+            f"dirichlet.logpdf: alpha must be a vector of positive numbers, got {alpha}"
+        )
+
+
+@check
+def _on_simplex(x: np.ndarray, k: int, ndim: int) -> None:
+    """(`x` of `ndim` axes per example, components along the first)"""
+    if x.min() < 0 or x.max() > 1:
+        raise ValueError(
+            f"dirichlet.logpdf: x must hold {k} (or {k - 1}) components in [0, 1] along its "
+            f"first axis, got values in [{x.min()}, {x.max()}]"
+        )
+    if np.any(np.abs(np.sum(x, axis=-ndim) - 1.0) > 1e-9):
+        raise ValueError("dirichlet.logpdf: the components of x must sum to 1")
+
+
+@check
+def _definite(degenerate: np.ndarray, where: str, allow_singular: bool) -> None:
+    if np.any(degenerate):
+        raise ValueError(
+            f"{where}: cov is singular or not positive definite; a degenerate normal "
+            + ("(allow_singular=True) is not supported yet" if allow_singular else "has no density")
+        )

@@ -16,7 +16,7 @@ import chainrule.numpy as cnp
 from chainrule import tree
 from chainrule._validate import count
 from chainrule.core.trace import plain
-from chainrule.numpy.rules.common import check
+from chainrule.numpy.rules.common import COMPILED, check
 from chainrule.scipy import special
 from chainrule.stats.distribution import Distribution
 
@@ -135,7 +135,7 @@ def _terms_within(rate: np.ndarray, x: np.ndarray | None, kmax: int) -> None:
     values must need no more (else the sum would stop short: a wrong number)."""
     if _poisson_terms(rate, x) > kmax:
         raise ValueError(
-            f"chainrule.stats.Poisson: under jit, sums over counts stop at {kmax}, as the "
+            f"chainrule.stats.Poisson: {COMPILED}, sums over counts stop at {kmax}, as the "
             "values it was traced with needed; this call's rate (or x) needs more terms. "
             "Trace it with the largest values it will see, or call it outside jit."
         )

@@ -27,7 +27,7 @@ from chainrule import tree
 from chainrule.core import batching
 from chainrule.core.batching import defbatch
 from chainrule.core.primitive import Primitive, argument_rule, defjvp_joint, defvjp
-from chainrule.core.staging import StagedTracer, StagingTrace
+from chainrule.core.staging import TRACINGS, StagedTracer, StagingTrace
 from chainrule.core.trace import Tracer, dtype_of, is_complex, plain, primal, shape_of
 
 Rule = Callable[..., Any]
@@ -278,17 +278,23 @@ def check(test: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(test)
     def checked(*args: Any) -> None:
         values = [every_example(a) if isinstance(a, Tracer) else a for a in args]
-        staged = next((v for v in values if isinstance(v, StagedTracer)), None)
-        trace = None if staged is None else staged._trace
+        staged = [v._trace for v in values if isinstance(v, StagedTracer)]
+        trace = max(staged, key=lambda t: t.level) if staged else None  # (the innermost)
         if not isinstance(trace, StagingTrace):
             test(*values)
             return
         vals, refs = trace.refs(test.__name__, values)
-        test(*vals)  # the tracing call's values: the error at once, not on a replay
+        if trace in TRACINGS:  # jit's own values: the error at once, not on the first replay
+            test(*vals)  # (a body's are examples, of a branch maybe not taken)
         trace.record(checked, test.__name__, refs, {}, None, False)
 
     checked.effect = True  # type: ignore[attr-defined]
     return checked
+
+
+# Where a check of values recorded as a line (`check`) may refuse what eager code accepts:
+# the program was traced once, with one call's values, for every call.
+COMPILED = "in a compiled program (under jit, or in the body of a cond, scan or while_loop)"
 
 
 def every_example(x: Any) -> Any:

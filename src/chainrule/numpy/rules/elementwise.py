@@ -53,6 +53,7 @@ from chainrule.core.primitive import (
 from chainrule.core.trace import Tracer, dtype_of, float_dtype, is_complex, plain, primal
 
 from .common import (
+    COMPILED,
     check,
     defelementwise,
     deflinear,
@@ -396,7 +397,7 @@ def real_if_close(a: Any, tol: float = 100) -> Any:
 def _closeness_as_traced(a: np.ndarray, tol: float, close: bool) -> None:
     if (np.real_if_close(a, tol).dtype.kind != "c") != close:
         raise TypeError(
-            "chainrule.numpy.real_if_close: under jit the result's dtype is fixed when the "
+            f"chainrule.numpy.real_if_close: {COMPILED} the result's dtype is fixed when the "
             "program is traced (real there, as the imaginary parts were within tol, or "
             "complex), and this call's values decide otherwise. Take `np.real(a)` or keep `a` "
             "explicitly."

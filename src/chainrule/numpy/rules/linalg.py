@@ -129,6 +129,7 @@ from chainrule.core.primitive import Primitive, defjvp, defjvp_joint, defvjp, pr
 from chainrule.core.trace import Tracer, dtype_of, is_complex, plain, primal
 
 from .common import (
+    COMPILED,
     aligned,
     at_front,
     batch_ndim,
@@ -1104,7 +1105,7 @@ def _full_rank_as_traced(rank: np.ndarray, n: int, full: np.ndarray) -> None:
     rank, so the program is valid only while each matrix is of full rank as when traced."""
     if np.any((rank == n) != full):
         raise np.linalg.LinAlgError(
-            "chainrule.numpy.linalg.lstsq: under jit, a matrix that had full rank when the "
+            f"chainrule.numpy.linalg.lstsq: {COMPILED}, a matrix that had full rank when the "
             "program was traced does not now (or the reverse), and NumPy's residuals would "
             "change shape. Use the solution only, `lstsq(a, b)[0]`, and compute the residuals "
             "as `sum(abs(b - a @ x) ** 2, axis=0)`."

@@ -15,9 +15,9 @@ import numpy as np
 
 from chainrule import numpy as cnp
 from chainrule.core import batching
-from chainrule.core.trace import Tracer, dtype_of, plain, primal, shape_of
+from chainrule.core.trace import Tracer, dtype_of, primal, shape_of
 
-from .common import aligned, at_front, batch_size, ndim_of, nondiff, to_front
+from .common import aligned, at_front, batch_size, check, ndim_of, nondiff, to_front
 
 _ELEMENTWISE = [
     "equal",
@@ -106,10 +106,7 @@ def _against(fn: Any, args: list[Any], dims: list[int | None], **kwargs: Any) ->
     else:
         right = not (args[2] if len(args) > 2 else kwargs.get("right", False))
         table = to_front(table, dt)
-        if not np.all(plain(np.diff(primal(table), axis=-1) >= 0)):  # (every example's)
-            raise TypeError(
-                "chainrule.vmap: numpy.digitize with batched `bins` needs increasing bins."
-            )
+        _increasing(np.diff(primal(table), axis=-1) >= 0)
         dt = 0
     table = to_front(table, dt)
     b = shape_of(table)[0]
@@ -118,6 +115,13 @@ def _against(fn: Any, args: list[Any], dims: list[int | None], **kwargs: Any) ->
     t = cnp.reshape(table, (b, 1, -1))
     counts = cnp.sum((t <= v) if right else (t < v), axis=-1)
     return cnp.reshape(counts, shape_of(values)), 0
+
+
+@check
+def _increasing(steps_up: np.ndarray) -> None:
+    """(every example's bins; under `jit`, every call's)"""
+    if not np.all(steps_up):
+        raise TypeError("chainrule.vmap: numpy.digitize with batched `bins` needs increasing bins.")
 
 
 def _all_of(test: Callable[..., Any]) -> Any:

@@ -83,6 +83,7 @@ from chainrule.core.primitive import Primitive, argument_rule, defjvp_joint, def
 from chainrule.core.trace import Tracer, dtype_of, float_dtype, plain, primal
 
 from .common import (
+    COMPILED,
     batch_ndim,
     check,
     conj_if_complex,
@@ -582,7 +583,7 @@ def _splits(op: _Product, x: Any) -> int:
 def _zeros_at_most(x: np.ndarray, axes: tuple[int, ...], most: int) -> None:
     if np.any(np.sum(x == 0, axis=axes) > most):
         raise ValueError(
-            f"chainrule.numpy.prod (or cumprod): under jit, the derivative of a product is "
+            f"chainrule.numpy.prod (or cumprod): {COMPILED}, the derivative of a product is "
             f"compiled for at most {most} zero factor(s) in each product (as many as when it "
             "was traced), and this call has a product with more. Differentiate it outside "
             "jit, where any number of zeros is handled, or trace it with as many zeros."

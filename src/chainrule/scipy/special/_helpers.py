@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import numpy as cnp
-from chainrule.core.trace import Tracer, plain, primal
+from chainrule.core.trace import Tracer, primal
 
 
 def in_dtype_of_x(fun: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
@@ -72,11 +72,6 @@ def differentiated(x: Any) -> bool:
     """Whether `x` carries a derivative: a value that is only batched (under `vmap`) is data,
     and the checks and restrictions of derivatives do not apply to it."""
     return isinstance(x, Tracer) and primal(x) is not x
-
-
-def every(x: Any) -> np.ndarray:
-    """Every value of `x`, all examples of a batch together: for checks that raise, not masks."""
-    return np.asarray(plain(x))
 
 
 def near_zero(u: Any, coefficients: tuple[float, ...], exact: Callable[[Any], Any]) -> Any:
