@@ -50,6 +50,7 @@ gammainc = primitive(sc.gammainc, "gammainc")
 gammaincc = primitive(sc.gammaincc, "gammaincc")
 betainc = primitive(sc.betainc, "betainc")
 _hurwitz_zeta = primitive(sc.zeta, "zeta")
+_riemann_zeta = primitive(sc.zeta, "zeta")  # (one argument: its own line under jit or vmap)
 
 
 def _multigammaln_impl(a: Any, d: int) -> Any:
@@ -439,6 +440,7 @@ defelementwise(
     no_closed_form("zeta", "x"),
     lambda g, ans, s, q: g * -s * _hurwitz_zeta(s + 1.0, q),
 )
+defelementwise(_riemann_zeta, no_closed_form("zeta", "x"))
 
 
 def _multigammaln_rule(g: Any, ans: Any, a: Any, d: int) -> Any:
@@ -458,11 +460,7 @@ def zeta(x: Any, q: Any = None) -> Any:
     >>> round(float(cr.grad(lambda q: special.zeta(2.0, q))(1.0)), 12)  # -2 ζ(3)
     -2.404113806319
     """
-    if q is None:
-        if isinstance(x, Tracer):
-            no_closed_form("zeta", "x")()
-        return sc.zeta(x)
-    return _hurwitz_zeta(x, q)
+    return _riemann_zeta(x) if q is None else _hurwitz_zeta(x, q)
 
 
 def multigammaln(a: Any, d: int) -> Any:
