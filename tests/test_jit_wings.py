@@ -100,3 +100,21 @@ CASES: dict[str, tuple[Any, tuple[Any, ...], tuple[Any, ...]]] = {
 @pytest.mark.parametrize("name", CASES)
 def test_replay_on_new_values_equals_eager(name: str) -> None:
     replays_as_eager(*CASES[name])
+
+
+def test_integer_data_traced_by_jit_or_vmap_is_converted_as_plain_data() -> None:
+    """Integer counts and classes are data: eager code converts them to float64, and so
+    does traced code (they were refused: 'x must hold real floating-point numbers')."""
+    from chainrule.stats import Binomial, Categorical, Poisson
+
+    for f in (
+        lambda k: Poisson(rate=3.0).log_prob(k),
+        lambda k: Categorical(probs=A([0.2, 0.3, 0.5])).log_prob(k),
+        lambda k: Binomial(4, 0.3).cdf(k),
+        lambda k: st.poisson.logpmf(k, 2.0),
+    ):
+        jitted = cr.jit(f)
+        jitted(A([0, 1]))
+        k = A([2, 5])  # 5: off Categorical's and Binomial's supports
+        same(jitted(k), f(k))
+        same(cr.vmap(f)(k), f(k))

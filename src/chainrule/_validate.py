@@ -133,7 +133,7 @@ def one_of(value: Any, name: str, where: str, options: Sequence[Any]) -> Any:
 def float_array(value: Any, name: str, where: str) -> Any:
     """`value` as a real floating-point array: plain integers and bools become float64.
 
-    Traced values pass unchanged, and so does a list holding some (stacked into one traced
+    Traced values pass unchanged (traced integers become float64 too), and so does a list holding some (stacked into one traced
     array); bfloat16 (ml_dtypes) counts as floating point, and an array of Python numbers
     (dtype object) is converted as NumPy converts it.
 
@@ -145,7 +145,9 @@ def float_array(value: Any, name: str, where: str) -> Any:
 
         value = asarray(value)
     if isinstance(value, Tracer):
-        x: Any = value
+        x: Any = value  # integers traced by jit or vmap are data, converted as plain ones
+        if numpy.dtype(x.dtype).kind in "biu":
+            return x.astype(numpy.float64)
     elif type(value).__module__.startswith("scipy.sparse"):
         raise TypeError(
             f"{where}: {name} is a scipy sparse matrix, and sparse input is not supported; "
