@@ -118,3 +118,28 @@ def test_integer_data_traced_by_jit_or_vmap_is_converted_as_plain_data() -> None
         k = A([2, 5])  # 5: off Categorical's and Binomial's supports
         same(jitted(k), f(k))
         same(cr.vmap(f)(k), f(k))
+
+
+def test_seeded_samples_follow_each_calls_parameters_or_are_refused_clearly() -> None:
+    """Reparameterised draws (noise from the seed, moved by the parameters) replay with each
+    call's parameters; NumPy's samplers that read the parameters' values are refused by name
+    (they raised a bare conversion error, naming neither the family nor a way out)."""
+    from chainrule.stats import Bernoulli, Beta, Categorical, Exponential, Gamma, Normal
+
+    for family, a, b in (
+        (lambda p: Normal(p, 2.0), 0.0, -3.0),
+        (lambda p: Exponential(p), 1.0, 5.0),
+        (lambda p: Bernoulli(p), 0.3, 0.9),
+    ):
+        draws = cr.jit(lambda p, family=family: family(p).sample(4, rng=7))
+        draws(A(a))
+        same(draws(A(b)), family(b).sample(4, rng=7))
+    for family, p in (
+        (lambda p: Gamma(p, 1.0), A(2.0)),
+        (lambda p: Beta(p, 1.0), A(2.0)),
+        (lambda p: Categorical(probs=p), A([0.5, 0.5])),
+    ):
+        for transform in (cr.jit, cr.vmap):
+            arg = p if transform is cr.jit else p[None]
+            with pytest.raises(TypeError, match=r"\.sample: NumPy's sampler of .* traced"):
+                transform(lambda p, family=family: family(p).sample(2, rng=0))(arg)

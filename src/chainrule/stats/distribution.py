@@ -20,7 +20,7 @@ import chainrule.numpy as cnp
 from chainrule._seed import rng_from
 from chainrule._validate import count, float_array
 from chainrule.core.staging import tracing
-from chainrule.core.trace import Tracer
+from chainrule.core.trace import ConversionError, Tracer
 from chainrule.scipy import special
 from chainrule.scipy.special._helpers import anywhere, constant, differentiated, everywhere
 
@@ -306,7 +306,15 @@ class Distribution:
                 "int seed (then every call makes the same draws, as outside jit), or sample "
                 "outside the jitted function and pass the samples in."
             )
-        return self._draw(count(n, "n", where, minimum=0), rng_from(rng, where, "rng"))
+        n, generator = count(n, "n", where, minimum=0), rng_from(rng, where, "rng")
+        try:
+            return self._draw(n, generator)
+        except ConversionError:  # NumPy's sampler reads the values of traced parameters
+            raise TypeError(
+                f"{where}: NumPy's sampler of {type(self).__name__} needs the parameters' "
+                "values, and they are traced (by jit or vmap); sample outside the "
+                "transformed function and pass the samples in, or pass plain parameters."
+            ) from None
 
     def _draw(self, n: int, rng: np.random.Generator) -> Any:
         raise NotImplementedError
