@@ -143,3 +143,27 @@ def test_seeded_samples_follow_each_calls_parameters_or_are_refused_clearly() ->
             arg = p if transform is cr.jit else p[None]
             with pytest.raises(TypeError, match=r"\.sample: NumPy's sampler of .* traced"):
                 transform(lambda p, family=family: family(p).sample(2, rng=0))(arg)
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_logsumexp_weights_zero_drop_their_entries_on_every_call(signed: bool) -> None:
+    """A weight 0 drops its entry from the shift (a huge `a` there must not swamp the rest):
+    that mask was taken only for plain weights, so jit and vmap gave NaN where eager gave
+    [0, 1]. The derivative in a weight 0 is exp(a) / s (eager gave 0)."""
+
+    def lse(a: Any, b: Any) -> Any:
+        out = sp.logsumexp(a, b=b, return_sign=signed)
+        return out[0] if signed else out
+
+    grads = cr.grad(lse, argnums=(0, 1))
+    jitted = cr.jit(grads)
+    jitted(A([0.0, 1.0]), A([1.0, 1.0]))  # traced without zero weights
+    for a, want_b in ((A([1000.0, 0.0]), [INF, 1.0]), (A([1.0, 0.0]), [numpy.e, 1.0])):
+        b = A([0.0, 1.0])  # s = exp(a[1]) = 1
+        for ga, gb in (
+            jitted(a, b),
+            grads(a, b),
+            cr.tree.map(lambda g: g[0], cr.vmap(grads)(a[None], b[None])),
+        ):
+            numpy.testing.assert_array_equal(ga, [0.0, 1.0])
+            numpy.testing.assert_allclose(gb, want_b, rtol=1e-15)

@@ -14,7 +14,7 @@ import scipy.special as sc
 from chainrule import numpy as cnp
 from chainrule.core.batching import defbatch
 from chainrule.core.primitive import Primitive, defjvp, defjvp_joint, defvjp, primitive
-from chainrule.core.trace import Tracer, primal
+from chainrule.core.trace import primal
 from chainrule.numpy.rules.common import (
     aligned,
     batch_ndim,
@@ -106,23 +106,26 @@ def _lse_partials(
     full = shape_of(a) if b is None else np.broadcast_shapes(shape_of(a), shape_of(b))
     axes = normalize_axes(axis, len(full))
     kept = tuple(1 if i in axes else n for i, n in enumerate(full))
-    if b is not None and not isinstance(b, Tracer):
-        # Constant weights 0 drop their entries (as SciPy): a huge one must not swamp the rest.
-        a = cnp.where(np.broadcast_to(b, full) != 0, a, -np.inf)
-    av = constant(a)
+    # Weights 0 drop their entries from the sum and the shift (as SciPy): a huge `a` there
+    # must not swamp the rest. The mask is each call's (a line of the program under jit).
+    live = a if b is None else cnp.where(constant(b) != 0, a, -np.inf)
+    av = constant(live)
     if not av.size:
         m = np.zeros(kept, av.dtype)
     else:  # per example under vmap: the shift must not mix examples
         m = cnp.max(av, axis=axes, keepdims=True)
         m = cnp.where(cnp.isfinite(m), m, 0).astype(av.dtype)
-    e = cnp.exp(a - m)
+    e = cnp.exp(live - m)
     total = cnp.sum(e if b is None else e * b, axis=axes, keepdims=True)
     if b is None:
         return (e / total, None), axes, kept
-    w = e / total if signed else cnp.exp(a - m - cnp.log(total))
-    if shape_of(w) != full:
-        w = cnp.broadcast_to(w, full)
-    return (w * b, w), axes, kept
+
+    def weights(x: Any) -> Any:
+        w = cnp.exp(x - m) / total if signed else cnp.exp(x - m - cnp.log(total))
+        return w if shape_of(w) == full else cnp.broadcast_to(w, full)
+
+    # ∂/∂b is exp(a) / s at every entry, a dropped one's too (the sum moves with its weight)
+    return (weights(live) * b, weights(a)), axes, kept
 
 
 def _def_logsumexp_rules(prim: Primitive, signed: bool) -> None:
