@@ -184,3 +184,13 @@ def test_logsumexp_weights_zero_drop_their_entries_on_every_call(signed: bool) -
         ):
             numpy.testing.assert_array_equal(ga, [0.0, 1.0])
             numpy.testing.assert_allclose(gb, want_b, rtol=1e-15)
+
+
+def test_dropout_of_a_constant_input_is_refused_under_jit() -> None:
+    """The mask was drawn once while tracing when the input was a constant of the program
+    (not traced): every call reused it, where eager calls draw a fresh one."""
+    drop, x = nn.Dropout(0.5), numpy.ones(6)
+    rng = numpy.random.default_rng(0)
+    with pytest.raises(TypeError, match="Dropout under jit"):
+        cr.jit(lambda w: drop(x, rng=rng) * w)(1.0)
+    assert numpy.array_equal(cr.jit(lambda w: drop(x) * w)(2.0), 2 * x)  # evaluation: fine

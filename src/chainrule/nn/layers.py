@@ -36,8 +36,8 @@ import chainrule.numpy as cnp
 from chainrule._seed import rng_from
 from chainrule._validate import count, flag, float_dtype, number
 from chainrule.core import batching
-from chainrule.core.staging import StagedTracer
-from chainrule.core.trace import Tracer, is_float
+from chainrule.core.staging import tracing
+from chainrule.core.trace import is_float
 from chainrule.numpy.rules.common import check
 
 from .functional import linear, relu
@@ -256,15 +256,6 @@ class Lambda(Module):
 
     def __call__(self, x: Any, *, rng: Any = None) -> Any:
         return self.fn(x)
-
-
-def _staged(x: Any) -> bool:
-    """Whether `x` is being traced by `jit`, at any depth of transforms above it."""
-    while isinstance(x, Tracer):
-        if isinstance(x, StagedTracer):
-            return True
-        x = x.value
-    return False
 
 
 def _accepts_rng(layer: Any) -> bool:
@@ -526,7 +517,7 @@ class Dropout(Module):
                 "(vmap must equal that loop). Call the model on the whole batch for dropout, "
                 "or pass rng=None inside the vmap (evaluation)."
             )
-        if batching.active() and _staged(x):
+        if tracing():  # (x may be a constant of the program: the mask is frozen all the same)
             raise TypeError(
                 "Dropout under jit: the mask would be drawn from the Generator once, while "
                 "tracing, and every call of the compiled program would reuse it. Take the "
