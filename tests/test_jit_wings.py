@@ -194,3 +194,28 @@ def test_dropout_of_a_constant_input_is_refused_under_jit() -> None:
     with pytest.raises(TypeError, match="Dropout under jit"):
         cr.jit(lambda w: drop(x, rng=rng) * w)(1.0)
     assert numpy.array_equal(cr.jit(lambda w: drop(x) * w)(2.0), 2 * x)  # evaluation: fine
+
+
+def test_quad_limits_and_expectations_serve_every_call() -> None:
+    """Leibniz's rule drops the integrand at an infinite limit: that test was a Python `if`
+    on the limit (jit refused any traced limit); expectation's standard error was
+    computed in NumPy from the samples (refused under jit)."""
+    from chainrule import integrate
+    from chainrule.stats import Exponential, Normal
+
+    def area(a: Any, b: Any) -> Any:
+        return integrate.quad(lambda x: cnp.exp(-x * x), a, b)[0]
+
+    slopes = cr.grad(area, argnums=(0, 1))
+    jitted = cr.jit(slopes)
+    jitted(A(0.0), A(1.0))
+    for a, b in ((A(2.0), A(-3.0)), (A(-INF), A(0.5)), (A(0.0), A(INF))):
+        same(jitted(a, b), slopes(a, b))
+    for method, family in (("reparam", lambda m: Normal(m, 1.0)), ("score", Exponential)):
+
+        def moment(m: Any, family: Any = family, method: str = method) -> Any:
+            return integrate.expectation(lambda x: x**2, family(m), 50, 0, method)
+
+        estimate = cr.jit(moment)
+        estimate(A(1.0))
+        same(estimate(A(3.0)), moment(A(3.0)))

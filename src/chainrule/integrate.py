@@ -43,7 +43,7 @@ from chainrule._validate import count, flag, number
 from chainrule.core.batching import defbatch
 from chainrule.core.trace import Tracer, plain
 from chainrule.extend import Primitive, defjvp_joint, defvjp, primitive
-from chainrule.numpy.rules.common import batch_ndim, to_front
+from chainrule.numpy.rules.common import batch_ndim, fixed_values, to_front
 
 __all__ = ["Estimate", "IntegrationWarning", "expectation", "quad"]
 
@@ -267,10 +267,17 @@ def _stacked_impl(
 
 
 def _at(f: Callable[..., Any], x: Any, args: tuple[Any, ...]) -> Any:
-    """f(x) at one limit for Leibniz's rule; 0 at an infinite limit, where f must vanish."""
-    if np.isinf(cr.stop_gradient(x)):
+    """f(x) at one limit for Leibniz's rule; 0 at an infinite limit, where f must vanish.
+
+    Under jit or vmap a limit may be infinite on some calls or examples only: f is then
+    evaluated at 0 instead there, and its value dropped.
+    """
+    infinite = cnp.isinf(cr.stop_gradient(x))
+    known = fixed_values(infinite)
+    if known is not None and known.all():
         return 0.0
-    return cnp.reshape(f(cnp.reshape(x, (1,)), *args), ())
+    value = cnp.reshape(f(cnp.reshape(cnp.where(infinite, 0.0, x), (1,)), *args), ())
+    return value if known is not None else cnp.where(infinite, 0.0, value)
 
 
 def _directional(
@@ -592,6 +599,6 @@ def expectation(
             f"expectation: f returned shape {cnp.shape(fx)} for {n} samples; it is called with "
             "all the samples at once (along axis 0) and must return one value per sample."
         )
-    plain = np.asarray(cr.stop_gradient(fx), dtype=np.float64)
-    stderr = plain.std(axis=0, ddof=1) / math.sqrt(n)
+    spread = cnp.astype(cr.stop_gradient(fx), np.float64)  # (traced under jit: each call's)
+    stderr = cnp.std(spread, axis=0, ddof=1) / math.sqrt(n)
     return Estimate(cnp.mean(values, axis=0), stderr[()] if stderr.ndim == 0 else stderr)
