@@ -219,3 +219,31 @@ def test_quad_limits_and_expectations_serve_every_call() -> None:
         estimate = cr.jit(moment)
         estimate(A(1.0))
         same(estimate(A(3.0)), moment(A(3.0)))
+
+
+@pytest.mark.parametrize(
+    "f, good, bad, message",
+    [
+        (info.entropy, (p1,), (A([0.5, -0.1, 0.6]),), "negative entries"),
+        (info.entropy, (p1,), (A([0.5, INF, 0.6]),), "NaN or infinite"),
+        (info.kl_divergence, (p1, p1), (p1, A([0.0, 0, 0])), "sums to 0"),
+        (info.mutual_information, (A([[0.5, 0], [0, 0.5]]),), (A([[0.0, 0], [0, 0]]),), "joint sums to 0"),
+        (info.gaussian_kl, (0.0, 1.0, 0.0, 2.0), (0.0, -1.0, 0.0, 2.0), "sigma1 must be > 0"),
+        (info.gaussian_kl_mv, (numpy.zeros(2), numpy.eye(2), numpy.zeros(2), numpy.eye(2)), (numpy.zeros(2), A([[1.0, 2], [2, 1]]), numpy.zeros(2), numpy.eye(2)), "not positive definite"),
+        (info.gaussian_kl_mv, (numpy.zeros(2), numpy.eye(2), numpy.zeros(2), numpy.eye(2)), (numpy.zeros(2), A([[1.0, 0.5], [0, 1]]), numpy.zeros(2), numpy.eye(2)), "not symmetric"),
+    ],
+)  # fmt: skip
+def test_input_checks_of_information_measures_run_on_every_call(f: Any, good: Any, bad: Any, message: str) -> None:  # fmt: skip
+    """They ran on plain values only: jit (and vmap, grad) returned NaN or a number for
+    negative probabilities, a zero sum, a negative scale, an indefinite covariance."""
+    jitted = cr.jit(f)
+    jitted(*good)
+    stacked = tuple(A(x)[None] for x in bad)  # one example under vmap
+    for call, args in (
+        (f, bad),
+        (jitted, bad),
+        (cr.vmap(f), stacked),
+        (cr.grad(lambda *a: cnp.sum(f(*a))), tuple(A(x) for x in bad)),
+    ):
+        with pytest.raises(ValueError, match=message):
+            call(*args)

@@ -44,6 +44,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule._validate import float_array
+from chainrule.numpy.rules.common import check
 from chainrule.scipy.special import xlogy
 
 __all__ = [
@@ -59,24 +60,24 @@ __all__ = [
 # ----------------------------------------------------------------------------- helpers
 
 
-def _is_plain(x: Any) -> bool:
-    return isinstance(x, (np.ndarray, np.generic))
-
-
 def _probabilities(p: Any, what: str, name: str) -> Any:
-    """`p` as a float array; plain values checked to be finite and non-negative."""
+    """`p` as a float array, checked to be finite and non-negative."""
     p = float_array(p, what, name)
-    if _is_plain(p):
-        if not np.all(np.isfinite(p)):
-            raise ValueError(
-                f"{name}: {what} has NaN or infinite entries; probabilities are finite."
-            )
-        if np.any(p < 0):
-            raise ValueError(
-                f"{name}: {what} has negative entries (smallest {np.min(p)!r}); "
-                "probabilities and counts must be >= 0."
-            )
+    _finite_non_negative(p, what, name)
     return p
+
+
+@check
+def _finite_non_negative(p: np.ndarray, what: str, name: str) -> None:
+    """(the values under any transform: every example's under `vmap`, every call's under
+    `jit`, where a check on plain values alone let a bad call give NaN)"""
+    if not np.all(np.isfinite(p)):
+        raise ValueError(f"{name}: {what} has NaN or infinite entries; probabilities are finite.")
+    if np.any(p < 0):
+        raise ValueError(
+            f"{name}: {what} has negative entries (smallest {np.min(p)!r}); "
+            "probabilities and counts must be >= 0."
+        )
 
 
 def _axis(axis: Any, ndim: int, name: str) -> int:
@@ -91,14 +92,19 @@ def _axis(axis: Any, ndim: int, name: str) -> int:
 
 
 def _normalised(p: Any, what: str, name: str, axis: int) -> Any:
-    """`p` divided by its sum along `axis` (checked to be positive for plain input)."""
+    """`p` divided by its sum along `axis` (checked to be positive)."""
     total = cnp.sum(p, axis=axis, keepdims=True)
-    if _is_plain(total) and np.any(total <= 0):
+    _positive_sums(total, what, name, axis)
+    return p / total
+
+
+@check
+def _positive_sums(total: np.ndarray, what: str, name: str, axis: int) -> None:
+    if np.any(total <= 0):
         raise ValueError(
             f"{name}: {what} sums to 0 along axis {axis} in some slice; each distribution "
             "needs at least one positive entry."
         )
-    return p / total
 
 
 def _distributions(name: str, axis: Any, **arrays: Any) -> tuple[list[Any], int]:
@@ -231,12 +237,18 @@ def mutual_information(joint: Any, base: float | None = None) -> Any:
             "mutual_information: joint must be a 2-D table joint[x, y], got shape "
             f"{tuple(table.shape)}."
         )
-    if _is_plain(table) and not np.sum(table) > 0:
-        raise ValueError("mutual_information: joint sums to 0; it needs a positive entry.")
-    p_xy = table / cnp.sum(table)
+    total = cnp.sum(table)
+    _some_mass(total)
+    p_xy = table / total
     p_x, p_y = cnp.sum(p_xy, axis=1), cnp.sum(p_xy, axis=0)
     nats = cnp.sum(xlogy(p_xy, p_xy) - xlogy(p_xy, cnp.outer(p_x, p_y)))
     return _in_base(nats, log_base)
+
+
+@check
+def _some_mass(total: np.ndarray) -> None:
+    if not np.all(total > 0):
+        raise ValueError("mutual_information: joint sums to 0; it needs a positive entry.")
 
 
 # ----------------------------------------------------------------------------- Gaussians
@@ -244,9 +256,14 @@ def mutual_information(joint: Any, base: float | None = None) -> Any:
 
 def _positive(x: Any, what: str, name: str) -> Any:
     x = float_array(x, what, name)
-    if _is_plain(x) and not np.all(x > 0):
-        raise ValueError(f"{name}: {what} must be > 0 everywhere (a standard deviation).")
+    _all_positive(x, what, name)
     return x
+
+
+@check
+def _all_positive(x: np.ndarray, what: str, name: str) -> None:
+    if not np.all(x > 0):
+        raise ValueError(f"{name}: {what} must be > 0 everywhere (a standard deviation).")
 
 
 def gaussian_kl(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> Any:
@@ -275,17 +292,21 @@ def _covariance(cov: Any, what: str, name: str, k: int) -> Any:
             f"{name}: {what} has shape {tuple(cov.shape)}; with a mean of length {k} it must "
             f"be ({k}, {k})."
         )
-    if _is_plain(cov):
-        if not np.allclose(cov, cov.T, rtol=1e-10, atol=0.0):
-            raise ValueError(f"{name}: {what} is not symmetric; a covariance matrix must be.")
-        try:
-            np.linalg.cholesky(cov)
-        except np.linalg.LinAlgError:
-            raise ValueError(
-                f"{name}: {what} is not positive definite (a covariance must be; add a small "
-                "multiple of the identity if it is singular)."
-            ) from None
+    _symmetric_positive_definite(cov, what, name)
     return cov
+
+
+@check
+def _symmetric_positive_definite(cov: np.ndarray, what: str, name: str) -> None:
+    if not np.allclose(cov, np.swapaxes(cov, -1, -2), rtol=1e-10, atol=0.0):
+        raise ValueError(f"{name}: {what} is not symmetric; a covariance matrix must be.")
+    try:
+        np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        raise ValueError(
+            f"{name}: {what} is not positive definite (a covariance must be; add a small "
+            "multiple of the identity if it is singular)."
+        ) from None
 
 
 def gaussian_kl_mv(mean1: Any, cov1: Any, mean2: Any, cov2: Any) -> Any:
