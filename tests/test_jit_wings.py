@@ -247,3 +247,29 @@ def test_input_checks_of_information_measures_run_on_every_call(f: Any, good: An
     ):
         with pytest.raises(ValueError, match=message):
             call(*args)
+
+
+def test_distribution_parameters_are_checked_on_every_call() -> None:
+    """A traced parameter skipped its constraint: under jit a scale of -1 or a probability
+    of 1.5 gave NaN where eager code raises; a covariance is checked per example."""
+    from chainrule.stats import Bernoulli, Categorical, MultivariateNormal, Normal
+
+    x = A([0.5, -1.0])
+    for family, good, bad, message in (
+        (lambda s: Normal(0.0, s), A(1.0), A(-1.0), "scale must be > 0"),
+        (Bernoulli, A(0.3), A(1.5), r"p must be in \[0, 1\]"),
+        (lambda p: Categorical(probs=p), A([0.5, 0.5]), A([0.5, 0.6]), "sum to 1"),
+        (
+            lambda c: MultivariateNormal(numpy.zeros(2), c),
+            numpy.eye(2),
+            A([[1.0, 2], [2, 1]]),
+            "positive-definite",
+        ),
+    ):
+        log_prob = cr.jit(
+            lambda p, family=family: family(p).log_prob(x if numpy.ndim(p) < 2 else x[None])
+        )
+        log_prob(good)
+        for call, arg in ((log_prob, bad), (cr.vmap(log_prob), numpy.stack([good, bad]))):
+            with pytest.raises(ValueError, match=message):
+                call(arg)

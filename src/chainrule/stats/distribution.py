@@ -21,6 +21,7 @@ from chainrule._seed import rng_from
 from chainrule._validate import count, float_array
 from chainrule.core.staging import tracing
 from chainrule.core.trace import ConversionError, Tracer
+from chainrule.numpy.rules.common import check
 from chainrule.scipy import special
 from chainrule.scipy.special._helpers import anywhere, constant, differentiated, everywhere
 
@@ -109,6 +110,20 @@ _CONSTRAINTS: dict[str, _Constraint] = {
 }  # fmt: skip
 """Parameter kinds: how each is checked, and mapped to the real line for gradient fitting."""
 
+_EVENT_NDIM = {"simplex": 1, "vector": 1, "covariance": 2}  # the others hold elementwise
+
+
+@check
+def _holds(value: np.ndarray, kind: str, family: str, name: str) -> None:
+    """A traced parameter's constraint, checked on its values (every example's under
+    `vmap`, batch axes in front; every call's under `jit`), as a plain one's is."""
+    k = _EVENT_NDIM.get(kind, 0)
+    examples = value.reshape(-1, *value.shape[value.ndim - k :]) if k else [value]
+    constraint = _CONSTRAINTS[kind]
+    for v in examples:
+        if not constraint.ok(v):
+            raise ValueError(f"{family}: {name} {constraint.rule}, got {_show(v)}")
+
 
 # ------------------------------------------------------------------------------- supports
 
@@ -174,6 +189,7 @@ class Distribution:
         for name, kind in self.constraints.items():
             value = getattr(self, name)
             if _is_traced(value):
+                _holds(value, kind, family, name)  # each call's values under jit
                 plain = False
                 continue
             value = float_array(value, name, family)
