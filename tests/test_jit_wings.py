@@ -77,6 +77,10 @@ CASES: dict[str, tuple[Any, tuple[Any, ...], tuple[Any, ...]]] = {
     "pareto.cdf": (st.pareto.cdf, (A([1.5, 2, 3]), 2.0), (A([0.5, 2, 3]), 3.0)),
     "poisson.logpmf": (st.poisson.logpmf, (A([1.0, 2, 3]), 2.0), (A([-1.0, 2.5, 30]), 5.0)),
     "binom.pmf": (lambda k, p: st.binom.pmf(k, 10, p), (A([1.0, 2, 3]), 0.3), (A([-1.0, 2.5, 11]), 0.6)),
+    "poisson.cdf": (st.poisson.cdf, (A([1.0, 2, 3]), 2.0), (A([-1.0, 2.5, 40]), 30.0)),
+    "nbinom.logsf": (st.nbinom.logsf, (A([1.0, 2, 3]), 3.0, 0.3), (A([-1.0, 2.5, 40]), 5.0, 0.9)),
+    "t.ppf": (st.t.ppf, (A([0.1, 0.5, 0.9]), 3.0), (A([0.0, 1, 0.999]), 30.0)),
+    "beta.cdf": (st.beta.cdf, (A([0.2, 1, 3]), 2.0, 3.0), (A([-1.0, 0, 50]), 0.5, 0.5)),
     "beta.logpdf": (st.beta.logpdf, (A([0.2, 0.5]), 2.0, 3.0), (A([0.0, 1]), 0.5, 1.0)),
     # scipy.special: poles, zeros of one argument, series switched on small arguments
     "zeta": (sp.zeta, (u,), (v,)),
@@ -104,7 +108,15 @@ def test_replay_on_new_values_equals_eager(name: str) -> None:
 
 
 # The arguments to differentiate in where not all float ones: counts, orders, zeta's x
-SMOOTH_IN = {"poisson.logpmf": (1,), "binom.pmf": (1,), "kv": (1,), "hyp1f1": (2,), "zeta": ()}
+SMOOTH_IN = {
+    "poisson.logpmf": (1,),
+    "binom.pmf": (1,),
+    "poisson.cdf": (1,),
+    "nbinom.logsf": (1, 2),
+    "kv": (1,),
+    "hyp1f1": (2,),
+    "zeta": (),
+}
 
 
 @pytest.mark.parametrize("name", CASES)
