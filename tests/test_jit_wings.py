@@ -285,3 +285,22 @@ def test_distribution_parameters_are_checked_on_every_call() -> None:
         for call, arg in ((log_prob, bad), (cr.vmap(log_prob), numpy.stack([good, bad]))):
             with pytest.raises(ValueError, match=message):
                 call(arg)
+
+
+def test_mixed_precision_refuses_traced_values_by_name() -> None:
+    """Its step branches in Python on whether the gradients are finite: under jit it raised
+    a bare conversion error from inside the step."""
+    from chainrule import numerics, optim
+
+    mp = numerics.MixedPrecision(optim.SGD(lr=0.1))
+    w = numpy.ones(2, numpy.float32)
+    state = mp.init(w)
+    loss = cr.jit(lambda w: (w * w).sum())  # a compiled loss is fine
+    mp.step(loss, w, state)
+    for where, call in (
+        ("value_and_grad", lambda w: mp.value_and_grad(loss)(w, state)),
+        ("update", lambda g: mp.update(g, state, w)),
+        ("step", lambda w: mp.step(loss, w, state)),
+    ):
+        with pytest.raises(TypeError, match=rf"MixedPrecision\.{where}: a value is traced"):
+            cr.jit(call)(w)

@@ -39,6 +39,7 @@ import chainrule as cr
 import chainrule.numpy as cnp
 from chainrule import tree
 from chainrule._validate import count, flag, number
+from chainrule.core.trace import Tracer
 
 __all__ = [
     "FORMATS",
@@ -427,6 +428,17 @@ def _is_float_leaf(x: Any) -> bool:
     )
 
 
+def _untraced(where: str, *values: Any) -> None:
+    """Refuse traced values: the step decides in Python whether to skip, from their values."""
+    if any(isinstance(leaf, Tracer) for leaf in tree.leaves(values)):
+        raise TypeError(
+            f"MixedPrecision.{where}: a value is traced (by jit, vmap or grad); the step decides "
+            "in Python, from the values, whether the gradients are finite and the step is "
+            "taken, and returns the loss as a float. Call it outside the transform (a jitted "
+            "loss function is fine)."
+        )
+
+
 def _all_finite(grads: Any) -> bool:
     return all(bool(np.all(np.isfinite(np.asarray(g)))) for g in tree.leaves(grads))
 
@@ -565,6 +577,7 @@ class MixedPrecision:
         """
 
         def scaled_value_and_grad(params: Any, state: Any, *args: Any) -> tuple[float, Any, bool]:
+            _untraced("value_and_grad", params, state, args)
             scale = self._check_state(state).scale
 
             def scaled(low: Any) -> Any:
@@ -605,6 +618,7 @@ class MixedPrecision:
         (array([0., 0.], dtype=float32), 32768.0, 1)
         """
         state = self._check_state(state)
+        _untraced("update", grads, state, params, finite)
         if finite is None:
             finite = _all_finite(grads)
         if not finite:
@@ -633,6 +647,7 @@ class MixedPrecision:
         65536.0 True
         32768.0 False
         """
+        _untraced("step", params, state, args)
         used = float(self._check_state(state).scale)
         loss, grads, finite = self.value_and_grad(loss_fn)(params, state, *args)
         inner = state.inner
