@@ -304,3 +304,19 @@ def test_mixed_precision_refuses_traced_values_by_name() -> None:
     ):
         with pytest.raises(TypeError, match=rf"MixedPrecision\.{where}: a value is traced"):
             cr.jit(call)(w)
+
+
+def test_logistic_regression_predicts_each_calls_classes() -> None:
+    """predict indexed classes_ with NumPy (a bare conversion error under jit or vmap)."""
+    from chainrule import linear_model
+
+    X = numpy.random.default_rng(3).standard_normal((6, 2))
+    labels = numpy.digitize(X @ A([1.0, -2.0]), [-1.0, 1.0]) * 3 - 1  # classes -1, 2, 5
+    model = linear_model.LogisticRegression().fit(X, labels)
+    predict = cr.jit(model.predict)
+    predict(X)
+    same(predict(-X), model.predict(-X))
+    same(cr.vmap(model.predict)(X[:, None]), model.predict(X)[:, None])
+    named = linear_model.LogisticRegression().fit(X, numpy.where(labels > 0, "a", "b"))
+    with pytest.raises(TypeError, match=r"LogisticRegression\.predict under a transform"):
+        cr.jit(named.predict)(X)

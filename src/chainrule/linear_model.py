@@ -43,6 +43,7 @@ import chainrule.numpy as cnp
 from chainrule import optim
 from chainrule._estimator import DataConversionWarning, Estimator, NotFittedError
 from chainrule._validate import count, finite, flag, float_array, matrix, number, one_of
+from chainrule.core.trace import Tracer
 from chainrule.scipy import special
 
 __all__ = [
@@ -686,8 +687,16 @@ class LogisticRegression(_Linear):
         >>> model.predict([[-3.0], [3.0]]).tolist()
         ['a', 'b']
         """
-        best = np.argmax(_logits(self._linear(X, "predict")), axis=1)
-        return self.classes_[best]
+        best = cnp.argmax(_logits(self._linear(X, "predict")), axis=1)
+        if not isinstance(best, Tracer):
+            return self.classes_[best]
+        if self.classes_.dtype.kind not in "biuf":  # a traced program holds numbers only
+            raise TypeError(
+                f"LogisticRegression.predict under a transform: the classes have dtype "
+                f"{self.classes_.dtype}; take the argmax of predict_proba inside and index "
+                "classes_ with it outside."
+            )
+        return cnp.take(self.classes_, best)  # (each call's rows: NumPy indexing would freeze)
 
     def score(self, X: Any, y: Any) -> float:
         """Accuracy: the fraction of rows whose predicted class equals y.
