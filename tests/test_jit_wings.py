@@ -320,3 +320,14 @@ def test_logistic_regression_predicts_each_calls_classes() -> None:
     named = linear_model.LogisticRegression().fit(X, numpy.where(labels > 0, "a", "b"))
     with pytest.raises(TypeError, match=r"LogisticRegression\.predict under a transform"):
         cr.jit(named.predict)(X)
+
+
+def test_solve_ivp_without_output_times_names_the_transform() -> None:
+    """Under jit the refusal spoke of differentiating, which the call was not doing."""
+    import chainrule.scipy.integrate as si
+
+    def final(y0: Any, t1: Any) -> Any:
+        return si.solve_ivp(lambda t, y: -y, (0.0, t1), y0).y[:, -1]
+
+    with pytest.raises(TypeError, match=r"under jit or vmap\) needs t_eval given"):
+        cr.jit(final)(A([1.0]), A(1.0))

@@ -490,9 +490,10 @@ def solve_ivp(
     for name, (value, refused) in refusals.items():
         if refused:
             raise TypeError(
-                f"solve_ivp: differentiating needs t_eval given (the output times), no events, "
-                f"dense_output=False, vectorized=False and method one of {', '.join(_METHODS)}; "
-                f"the call has {name}={value!r}."
+                "solve_ivp with traced inputs (differentiated, or under jit or vmap) needs "
+                "t_eval given (the output times: the solver's own steps depend on the values), "
+                "no events, dense_output=False, vectorized=False and method one of "
+                f"{', '.join(_METHODS)}; the call has {name}={value!r}."
             )
     leaves, treedef = _flat_args(args, lists=True)
     span = _vector(t_span)
