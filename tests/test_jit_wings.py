@@ -331,3 +331,11 @@ def test_solve_ivp_without_output_times_names_the_transform() -> None:
 
     with pytest.raises(TypeError, match=r"under jit or vmap\) needs t_eval given"):
         cr.jit(final)(A([1.0]), A(1.0))
+
+
+def test_a_traced_logarithm_base_is_refused_as_a_setting() -> None:
+    """A traced base=2.0 was refused as 'a number > 0 other than 1'."""
+    with pytest.raises(TypeError, match=r"entropy: base is traced .* static_argnums"):
+        cr.jit(lambda p, b: info.entropy(p, base=b))(p1, 2.0)
+    bits = cr.jit(lambda p, b: info.entropy(p, base=b), static_argnums=1)
+    same(bits(p2, 2.0), info.entropy(p2, base=2.0))

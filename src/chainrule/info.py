@@ -44,6 +44,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule._validate import float_array
+from chainrule.core.trace import Tracer
 from chainrule.numpy.rules.common import check
 from chainrule.scipy.special import xlogy
 
@@ -128,6 +129,11 @@ def _log_base(base: Any, name: str) -> float | None:
     """``log(base)``, what an information in nats is divided by (None for nats)."""
     if base is None:
         return None
+    if isinstance(base, Tracer):
+        raise TypeError(
+            f"{name}: base is traced (by jit, vmap or grad), but it is a setting, a Python "
+            "number: pass it as one (under jit, name its argument in static_argnums)."
+        )
     real = isinstance(base, numbers.Real) and not isinstance(base, bool)
     value = float(base) if real else math.nan
     if not 0.0 < value < math.inf or value == 1.0:
