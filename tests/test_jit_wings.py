@@ -107,6 +107,15 @@ def test_replay_on_new_values_equals_eager(name: str) -> None:
     replays_as_eager(*CASES[name])
 
 
+@pytest.mark.parametrize("name", [n for n, c in CASES.items() if not isinstance(c[1][0], dict)])
+def test_compiled_vmap_takes_each_examples_path(name: str) -> None:
+    """jit(vmap(f)) on A and B stacked: each example's masks, not the batch's first one."""
+    f, a, b = CASES[name]
+    got = cr.jit(cr.vmap(f))(*(numpy.stack([A(x), A(y)]) for x, y in zip(a, b, strict=True)))
+    for i, args in enumerate((a, b)):
+        same(cr.tree.map(lambda g, i=i: numpy.asarray(g)[i], got), f(*args))
+
+
 # The arguments to differentiate in where not all float ones: counts, orders, zeta's x
 SMOOTH_IN = {
     "poisson.logpmf": (1,),
