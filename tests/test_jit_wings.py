@@ -130,14 +130,22 @@ SMOOTH_IN = {
 
 @pytest.mark.parametrize("name", CASES)
 def test_gradient_replay_on_new_values_equals_eager(name: str) -> None:
-    """The derivatives' masks (safe points, dropped entries) are each call's too."""
+    """The derivatives' masks (safe points, dropped entries) are each call's too, in
+    jit(grad(f)) and in grad(jit(f))."""
     f, a, b = CASES[name]
     floats = tuple(i for i, x in enumerate(a) if numpy.asarray(x).dtype.kind == "f")
     floats = SMOOTH_IN.get(name, floats)
     if not floats or isinstance(a[0], dict):
         pytest.skip("no argument to differentiate in")
+
+    def total(*x: Any) -> Any:
+        return cnp.sum(cr.tree.leaves(f(*x))[0])
+
     with numpy.errstate(all="ignore"):  # (infinite values and derivatives off the supports)
-        replays_as_eager(cr.grad(lambda *x: cnp.sum(cr.tree.leaves(f(*x))[0]), floats), a, b)
+        replays_as_eager(cr.grad(total, floats), a, b)
+        through = cr.grad(cr.jit(total), floats)  # grad(jit(f)): the program's own pullback
+        through(*a)
+        same(through(*b), cr.grad(total, floats)(*b))
 
 
 def test_integer_data_traced_by_jit_or_vmap_is_converted_as_plain_data() -> None:
