@@ -299,7 +299,7 @@ def test_distribution_parameters_are_checked_on_every_call() -> None:
             lambda p, family=family: family(p).log_prob(x if numpy.ndim(p) < 2 else x[None])
         )
         log_prob(good)
-        for call, arg in ((log_prob, bad), (cr.vmap(log_prob), numpy.stack([good, bad]))):
+        for call, arg in ((log_prob, bad), (cr.jit(cr.vmap(log_prob)), numpy.stack([good, bad]))):
             with pytest.raises(ValueError, match=message):
                 call(arg)
 

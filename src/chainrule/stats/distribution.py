@@ -189,7 +189,8 @@ class Distribution:
         for name, kind in self.constraints.items():
             value = getattr(self, name)
             if _is_traced(value):
-                _holds(value, kind, family, name)  # each call's values under jit
+                if tracing():  # each call's values under jit (fit_mle's steps stay unchecked)
+                    _holds(value, kind, family, name)
                 plain = False
                 continue
             value = float_array(value, name, family)
