@@ -57,6 +57,7 @@ CASES: dict[str, tuple[Any, tuple[Any, ...], tuple[Any, ...]]] = {
     "kl_div": (lambda i, t: nn.kl_div(i, t, "batchmean"), (logp, numpy.exp(logp)), (logp, A([[0.0, 0.5, 0.5], [1, 0, 0]]))),
     "kl_div-log": (lambda i, t: nn.kl_div(i, t, "sum", log_target=True), (logp, logp), (logp, numpy.log(A([[0.1, 0.4, 0.5], [0.9, 0.05, 0.05]])))),
     "attention-mask": (nn.attention.scaled_dot_product_attention, (*r.standard_normal((3, 2, 3)), A([[True, False], [True, True]])), (*r.standard_normal((3, 2, 3)), A([[True, True], [False, True]]))),
+    "attention-dead-row": (nn.attention.scaled_dot_product_attention, (*r.standard_normal((3, 2, 3)), A([[True, False], [True, True]])), (*r.standard_normal((3, 2, 3)), A([[False, False], [False, True]]))),
     "clip-norm": (lambda g: clip.clip_by_global_norm(g, 1.0), ({"a": 0.01 * x1},), ({"a": x2},)),
     "clip-value": (lambda g: clip.clip_by_value(g, 1.0), ({"a": x1},), ({"a": x2},)),
     # info: zero probabilities (0 log 0 = 0, p log(p/0) = inf), another base
