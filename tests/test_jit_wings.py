@@ -15,7 +15,7 @@ import chainrule as cr
 import chainrule.numpy as cnp
 import chainrule.scipy.special as sp
 import chainrule.scipy.stats as st
-from chainrule import info, nn
+from chainrule import info, nn, optim
 from chainrule.optim import clip
 from chainrule.stats import descriptive
 
@@ -357,3 +357,26 @@ def test_a_traced_logarithm_base_is_refused_as_a_setting() -> None:
         cr.jit(lambda p, b: info.entropy(p, base=b))(p1, 2.0)
     bits = cr.jit(lambda p, b: info.entropy(p, base=b), static_argnums=1)
     same(bits(p2, 2.0), info.entropy(p2, base=2.0))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: optim.SGD(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1),
+        lambda: optim.Adam(lr=optim.schedules.linear_warmup(0.1, 3), amsgrad=True),
+        lambda: optim.RMSprop(lr=0.1, centered=True, momentum=0.5),
+        lambda: optim.Adagrad(lr=optim.schedules.cosine(0.1, 10)),
+    ],
+    ids=["sgd", "adam-warmup", "rmsprop", "adagrad-cosine"],
+)
+def test_optimizer_steps_traced_at_the_first_replay_later_ones(make: Any) -> None:
+    """Traced at step 0 (the first update's special case, the warmup's start), replayed at
+    step 4 (past the warmup, moments and buffers non-zero)."""
+    opt = make()
+    p = A([1.0, 2.0])
+    state = opt.init(p)
+    step = cr.jit(lambda g, p, s: opt.step(g, s, p))
+    step(A([0.5, -0.1]), p, state)
+    for _ in range(4):
+        p, state = opt.step(A([0.3, -0.2]), state, p)
+    same(step(A([-3.0, 0.0]), p, state), opt.step(A([-3.0, 0.0]), state, p))
