@@ -133,9 +133,9 @@ def one_of(value: Any, name: str, where: str, options: Sequence[Any]) -> Any:
 def float_array(value: Any, name: str, where: str) -> Any:
     """`value` as a real floating-point array: plain integers and bools become float64.
 
-    Traced values pass unchanged (traced integers become float64 too), and so does a list holding some (stacked into one traced
-    array); bfloat16 (ml_dtypes) counts as floating point, and an array of Python numbers
-    (dtype object) is converted as NumPy converts it.
+    Traced values pass unchanged (traced integers become float64 too), and so does a list
+    holding some (stacked into one traced array); bfloat16 (ml_dtypes) counts as floating
+    point, and an array of Python numbers (dtype object) is converted as NumPy converts it.
 
     >>> float_array([1, 2], "x", "f")
     array([1., 2.])
