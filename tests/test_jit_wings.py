@@ -380,3 +380,13 @@ def test_optimizer_steps_traced_at_the_first_replay_later_ones(make: Any) -> Non
     for _ in range(4):
         p, state = opt.step(A([0.3, -0.2]), state, p)
     same(step(A([-3.0, 0.0]), p, state), opt.step(A([-3.0, 0.0]), state, p))
+
+
+def test_a_traced_setting_is_refused_naming_static_argnums() -> None:
+    """A setting (a learning rate, a dropout rate, a count) read as a Python number that
+    arrives traced gets the fix in its message, not a bare conversion error."""
+    with pytest.raises(TypeError, match=r"SGD: lr is a setting.*static_argnums"):
+        cr.jit(lambda p, lr: optim.SGD(lr=lr).init([p]))(numpy.ones(2), 0.1)
+    with pytest.raises(TypeError, match=r"Dropout: rate is a setting.*static_argnums"):
+        cr.jit(lambda x, r: nn.Dropout(r)(x))(numpy.ones(2), 0.5)
+    assert cr.jit(lambda x, r: nn.Dropout(r)(x), static_argnums=1)(numpy.ones(2), 0.5).shape == (2,)

@@ -51,6 +51,8 @@ def count(
     """
     if isinstance(value, (bool, numpy.bool_)):
         raise TypeError(f"{where}: {name} must be an int, got {value!r}.")
+    if isinstance(value, Tracer):
+        raise _traced_setting(value, name, where)
     try:
         value = operator.index(value)
     except TypeError:
@@ -84,6 +86,8 @@ def number(
     real = isinstance(value, numbers.Real) or (
         isinstance(value, numpy.ndarray) and value.shape == () and value.dtype.kind in "iuf"
     )
+    if isinstance(value, Tracer):
+        raise _traced_setting(value, name, where)
     if isinstance(value, bool) or not real:
         raise TypeError(f"{where}: {name} must be a real number, got {value!r}.")
     x = float(value)
@@ -94,6 +98,16 @@ def number(
         within = _range(minimum, maximum, open_low, open_high)
         raise ValueError(f"{where}: {name} must be a finite number{within}, got {value!r}.")
     return x
+
+
+def _traced_setting(value: Tracer, name: str, where: str) -> TypeError:
+    """The refusal of a setting (a rate, a count) that arrived as a traced value."""
+    return TypeError(
+        f"{where}: {name} is a setting, read as a Python number, and here it is a traced "
+        f"value ({value!r}). Under jit, pass it as a static argument (static_argnums or "
+        "static_argnames) or close over it; a setting cannot be differentiated, nor differ "
+        "between the examples of a vmap."
+    )
 
 
 def _range(minimum: float | None, maximum: float | None, open_low: bool, open_high: bool) -> str:
