@@ -7,6 +7,7 @@ so that masks and signs change.
 from __future__ import annotations
 
 import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy
@@ -14,6 +15,8 @@ import pytest
 
 import chainrule as cr
 import chainrule.numpy as np
+from chainrule import nn
+from chainrule.core import staging
 
 rng = numpy.random.default_rng(3)
 
@@ -100,6 +103,85 @@ def test_a_value_another_line_views_is_never_overwritten() -> None:
         return v, np.exp(y)  # y's last use: its buffer must not take exp's result
 
     check_replays(f, rng.standard_normal(6))
+
+
+def held(jitted: Any) -> list[numpy.ndarray]:
+    """The buffers the (only) program of `jitted` keeps from call to call."""
+    program = jitted.programs()[0]
+    return [program._template[s] for s in program._buffers]
+
+
+def test_held_buffers_never_reach_the_caller_and_hold_each_calls_values() -> None:
+    w = rng.standard_normal((6, 6))
+
+    def f(x: Any) -> Any:
+        h = np.tanh(x @ w)  # a product into a held buffer, tanh into the same one
+        g = h * 2.0 + np.sin(x)
+        back = (x @ w) * 3.0  # a product carried on in place into a returned value
+        view = np.transpose(np.cos(x) * 2.0)  # a view returned: cos * 2 is never held
+        return np.sum(g * g, axis=0), back, view
+
+    x = rng.standard_normal((4, 6))
+    jitted = check_replays(f, x)
+    buffers = held(jitted)
+    assert buffers  # the intermediates of the first output
+    first = jitted(x)
+    second = jitted(-2.0 * x)
+    for got, want in zip(first, f(x), strict=True):  # not overwritten by the second call
+        numpy.testing.assert_allclose(got, want, rtol=1e-13)
+    for out in (*first, *second):
+        assert not any(numpy.shares_memory(out, b) for b in buffers)
+    assert not numpy.shares_memory(first[1], second[1])
+
+
+def test_a_program_called_while_it_runs_takes_buffers_of_its_own() -> None:
+    w = rng.standard_normal((96, 96))
+
+    def f(x: Any) -> Any:
+        return np.sum(np.tanh(np.sin(x @ w) * x) ** 2, axis=1)
+
+    jitted = cr.jit(f)
+    x = rng.standard_normal((96, 96))
+    jitted(x)
+    program = jitted.programs()[0]
+    before = [b.copy() for b in held(jitted)]
+    assert before
+    with program._lock:  # as a second thread, or the program itself, would find it
+        numpy.testing.assert_allclose(jitted(x + 1.0), f(x + 1.0), rtol=1e-13)
+    for b, kept in zip(held(jitted), before, strict=True):  # the running call's, untouched
+        numpy.testing.assert_array_equal(b, kept)
+    inputs = [rng.standard_normal((96, 96)) for _ in range(16)]
+    with ThreadPoolExecutor(4) as pool:  # (NumPy releases the GIL: calls do overlap)
+        results = list(pool.map(lambda a: [jitted(a) for _ in range(20)], inputs))
+    for a, runs in zip(inputs, results, strict=True):
+        for got in runs:
+            numpy.testing.assert_allclose(got, f(a), rtol=1e-13)
+
+
+def test_programs_hold_no_more_than_hold_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    def f(x: Any) -> Any:
+        return np.sum(np.exp(np.sin(x) * 2.0) * np.cos(x))
+
+    x = rng.standard_normal(1000)  # 8 kB a value
+    for limit, some in ((0, False), (8000, True)):
+        monkeypatch.setattr(staging, "HOLD_BYTES", limit)
+        jitted = check_replays(f, x)
+        assert sum(b.nbytes for b in held(jitted)) <= limit
+        assert bool(held(jitted)) == some
+
+
+@pytest.mark.parametrize("bias_dtype", [None, numpy.float32, numpy.float64])
+def test_linear_into_a_held_buffer_casts_as_numpy_adds_the_bias(bias_dtype: Any) -> None:
+    x = rng.standard_normal((5, 3)).astype(numpy.float32)
+    w = rng.standard_normal((4, 3)).astype(numpy.float32)
+    b = None if bias_dtype is None else rng.standard_normal(4).astype(bias_dtype)
+
+    def f(x: Any) -> Any:
+        return np.tanh(nn.functional.linear(x, w, b)) * 2.0
+
+    jitted = check_replays(f, x, rtol=1e-6)
+    assert held(jitted)
+    assert jitted(x).dtype == f(x).dtype
 
 
 def twenty_operations(x: Any) -> Any:

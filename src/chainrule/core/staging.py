@@ -25,8 +25,11 @@ cheap ones are recomputed where that lowers the peak of memory rather than kept
 from __future__ import annotations
 
 import functools
+import heapq
+import itertools
 import math
 import operator
+import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -244,17 +247,22 @@ class Program:
         return "\n".join(lines)
 
     def _compile(self) -> None:
-        """Slots for every value (inputs, constants, results) and one step per line.
+        """Slots for every value (inputs, constants, held buffers, results) and one step
+        per line.
 
         A step is ``(kind, fn, x, y, o)``, `fn` the line's function with its parameters
         bound: kinds 1 and 2 call it on the values in slot ``x`` or slots ``x y`` and put
         the result in slot ``o``; kinds 3 and 4 (7: by keyword) do the same with the buffer
-        in slot ``o`` as ``out``, that of an argument that dies there (only for elementwise
-        ufuncs); kinds 0 and 5 are any other line with one or several results, ``x``
-        fetching its arguments, ``o`` its result slot(s). A step of kind 6 after a line
-        frees the slots ``x`` of the values it was the last to use; a program whose results
-        are all small together keeps them to the end of the call instead (freeing would cost
-        more time than the memory is worth).
+        in slot ``o`` as ``out``, and kind 8 with ``x`` fetching the arguments; kinds 0
+        and 5 are any other line with one or several results, ``x`` fetching its
+        arguments, ``o`` its result slot(s). A step of kind 6 after a line frees the slots
+        ``x`` of the values it was the last to use; a program whose results are all small
+        together keeps them to the end of the call instead (freeing would cost more time
+        than the memory is worth).
+
+        The buffer `out` is that of an argument dying there (`_in_place`), or one the
+        program holds from call to call (`_held`): a replay then allocates only what it
+        returns, and neither asks the allocator for memory nor faults it in again.
         """
         slot: dict[int, int] = {v.id: i for i, v in enumerate(self.inputs)}
         template: list[Any] = [None] * len(self.inputs)
@@ -265,36 +273,48 @@ class Program:
             template.append(a)  # a constant: a slot of its own, filled once
             return len(template) - 1
 
+        for eq in self.equations:
+            if _plain_ufunc(eq):
+                eq.args = [_loop_operand(eq, i) for i in range(len(eq.args))]
         last = {
             a.id: k for k, eq in enumerate(self.equations) for a in eq.args if isinstance(a, Var)
         }
         kept = {o.id for o in self.outputs if isinstance(o, Var)}
-        owned = _owned_buffers(self.equations) - kept
+        into = _in_place(self.equations, last, kept)
+        held = _held(self.equations, last, kept, into)
+        buffers: dict[int, int] = {}  # a held buffer's number: its slot
+        for i, b in held.items():
+            if b.number not in buffers:
+                buffers[b.number] = len(template)
+                template.append(np.empty(b.shape, b.dtype))
+            slot[i] = buffers[b.number]
         frees = sum(v.nbytes() for eq in self.equations for v in eq.outs) >= KEEP_BYTES
         steps: list[tuple[Any, ...]] = []
         for k, eq in enumerate(self.equations):
-            plain, out = _plain_ufunc(eq), eq.outs[0]
-            if plain:
-                eq.args = [_loop_operand(eq, i) for i in range(len(eq.args))]
+            out = eq.outs[0]
             args = tuple(place(a) for a in eq.args)
-            dying = {a.id: a for a in eq.args if isinstance(a, Var) and last[a.id] == k}
-            dying = {i: a for i, a in dying.items() if i not in kept}
-            buffer = plain and next(
-                (a for a in dying.values() if a.id in owned and _same_kind(a, out)), None
-            )
-            if buffer:  # the result goes into the dying argument's buffer, and slot
-                del dying[buffer.id]
-                slot[out.id] = slot[buffer.id]
-            else:
+            dying = dict.fromkeys(
+                a.id for a in eq.args
+                if isinstance(a, Var) and last[a.id] == k and a.id not in kept
+                and a.id not in held and a.id != into.get(out.id)
+            )  # fmt: skip
+            writes = out.id in into or out.id in held
+            if out.id in into:  # the result goes into the dying argument's buffer, and slot
+                slot[out.id] = slot[into[out.id]]
+            elif out.id not in held:
                 for v in eq.outs:
                     slot[v.id] = len(template)
                     template.append(None)
             # (the parameters bound: no keywords to unpack per call when there are none)
             fn = functools.partial(eq.fn, **eq.params) if eq.params else eq.fn
-            if not eq.multiple and 1 <= len(args) <= 2:
-                kind = len(args) + (2 if buffer else 0)
+            if not eq.multiple and 1 <= len(args) <= 2 and (_plain_ufunc(eq) or not writes):
+                kind = len(args) + (2 if writes else 0)
                 kind = 7 if kind == 4 and eq.fn in _KEYWORD_OUT else kind
                 steps.append((kind, fn, args[0], args[-1], slot[out.id]))
+            elif writes and len(args) == 2:
+                steps.append((7, fn, args[0], args[1], slot[out.id]))
+            elif writes:
+                steps.append((8, fn, _getter(args), None, slot[out.id]))
             else:
                 outs = tuple(slot[v.id] for v in eq.outs) if eq.multiple else slot[out.id]
                 steps.append((5 if eq.multiple else 0, fn, _getter(args), None, outs))
@@ -306,9 +326,24 @@ class Program:
         )
         self._steps = steps
         self._template = template
+        self._buffers = tuple(buffers.values())
+        self._lock = threading.Lock() if buffers else None
 
     def __call__(self, inputs: Sequence[Any]) -> list[Any]:
+        lock = self._lock
+        if lock is None:
+            return self._run(self._template.copy(), inputs)
         env = self._template.copy()
+        if not lock.acquire(blocking=False):  # another thread, or a call inside this one:
+            for s in self._buffers:  # buffers of its own
+                env[s] = np.empty_like(env[s])
+            return self._run(env, inputs)
+        try:
+            return self._run(env, inputs)
+        finally:
+            lock.release()
+
+    def _run(self, env: list[Any], inputs: Sequence[Any]) -> list[Any]:
         env[: len(inputs)] = inputs
         for kind, fn, x, y, o in self._steps:
             if kind == 4:
@@ -326,6 +361,8 @@ class Program:
                     env[s] = None
             elif kind == 7:
                 fn(env[x], env[y], out=env[o])
+            elif kind == 8:
+                fn(*x(env), out=env[o])
             else:
                 for s, a in zip(o, fn(*x(env)), strict=True):
                     env[s] = a
@@ -336,6 +373,99 @@ class Program:
 
 
 _KEYWORD_OUT = frozenset([np.maximum, np.minimum])  # (NumPy 2.4 deprecates a positional out)
+
+
+def _in_place(equations: list[Equation], last: dict[int, int], kept: set[int]) -> dict[int, int]:
+    """The elementwise lines that write their result into the buffer of an argument dying
+    there: the result's number, the argument's."""
+    owned = _owned_buffers(equations) - kept
+    into: dict[int, int] = {}
+    for k, eq in enumerate(equations):
+        if not _plain_ufunc(eq):
+            continue
+        for a in eq.args:
+            if (
+                isinstance(a, Var) and last[a.id] == k and a.id in owned
+                and _same_kind(a, eq.outs[0])
+            ):  # fmt: skip
+                into[eq.outs[0].id] = a.id
+                break
+    return into
+
+
+HOLD_BYTES = 1 << 25
+"""The most memory a program keeps from call to call in buffers for its intermediates."""
+
+
+class _Buffer:
+    __slots__ = ("dtype", "number", "shape")
+
+    def __init__(self, number: int, shape: tuple[int, ...], dtype: Any) -> None:
+        self.number, self.shape, self.dtype = number, shape, dtype
+
+
+def _held(
+    equations: list[Equation], last: dict[int, int], kept: set[int], into: dict[int, int]
+) -> dict[int, _Buffer]:
+    """The results a replay writes into buffers the program keeps between calls, and which.
+
+    A result made by a line that can write into ``out`` starts a *storage*, which the
+    lines writing into a dying argument's buffer (`into`) carry on. A storage is held when
+    none of its values is returned and every line that reads them makes a new array of
+    its own (no view of a held buffer can outlive its call). Storages alive at separate
+    times share a buffer of their shape and dtype, up to `HOLD_BYTES` in all.
+    """
+    root: dict[int, int] = {}
+    members: dict[int, list[Var]] = {}
+    for eq in equations:
+        out = eq.outs[0]
+        if out.id in into:
+            root[out.id] = root[into[out.id]]
+            members[root[out.id]].append(out)
+        elif _writes_out(eq) and out.shape != () and isinstance(out.dtype, np.dtype):
+            root[out.id] = out.id
+            members[out.id] = [out]
+    escape = set(kept)
+    for eq in equations:
+        if not (
+            _writes_out(eq) or getattr(eq.fn, "fresh", False) or getattr(eq.fn, "effect", False)
+        ):
+            escape.update(a.id for a in eq.args if isinstance(a, Var))
+    made = {v.id: k for k, eq in enumerate(equations) for v in eq.outs}
+    free: dict[Any, list[_Buffer]] = {}
+    busy: list[tuple[int, int, _Buffer]] = []  # (last line, number, buffer), a heap
+    held: dict[int, _Buffer] = {}
+    numbers = itertools.count()
+    total = 0
+    for r, values in members.items():
+        if any(v.id in escape for v in values):
+            continue
+        start = made[r]
+        while busy and busy[0][0] < start:  # (not at `start` itself: no line writes into
+            _, _, b = heapq.heappop(busy)  # the buffer of an argument it reads)
+            free.setdefault((b.shape, b.dtype), []).append(b)
+        v = values[0]
+        spare = free.get((v.shape, v.dtype))
+        if spare:
+            b = spare.pop()
+        elif total + v.nbytes() <= HOLD_BYTES:
+            b = _Buffer(next(numbers), v.shape, v.dtype)
+            total += v.nbytes()
+        else:
+            continue
+        end = max(last.get(m.id, made[m.id]) for m in values)
+        heapq.heappush(busy, (end, b.number, b))
+        held.update((m.id, b) for m in values)
+    return held
+
+
+def _writes_out(eq: Equation) -> bool:
+    """Whether a line of one result can write it into a buffer given as ``out``: an
+    elementwise ufunc, ``matmul``, or a function that says so (``fn.takes_out``)."""
+    return _plain_ufunc(eq) or (
+        not eq.multiple
+        and ((eq.fn is np.matmul and len(eq.args) == 2) or getattr(eq.fn, "takes_out", False))
+    )
 
 
 def _plain_ufunc(eq: Equation) -> bool:

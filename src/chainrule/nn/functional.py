@@ -84,16 +84,19 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Any:
     return _linear(x, weight, bias)
 
 
-def _linear_impl(x: Any, weight: Any, bias: Any) -> Any:
-    y = np.matmul(x, weight.T)
+def _linear_impl(x: Any, weight: Any, bias: Any, out: Any = None) -> Any:
+    # (`out`: a compiled program's buffer of the result's dtype, which the product is cast
+    # into as NumPy would cast it when adding the bias)
+    y = np.matmul(x, weight.T, out=out)
     if bias is None:
         return y
-    if bias.dtype != y.dtype and np.result_type(y, bias) != y.dtype:
+    if out is None and bias.dtype != y.dtype and np.result_type(y, bias) != y.dtype:
         return y + bias
     y += bias  # into the product's own new array: no second array of activations
     return y
 
 
+_linear_impl.takes_out = True  # type: ignore[attr-defined]
 _linear = primitive(_linear_impl, "linear")
 
 

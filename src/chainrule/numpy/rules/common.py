@@ -143,6 +143,9 @@ def _select_plain(g: Any, factor: Any) -> Any:
     return out + 0.0
 
 
+select.fresh = True  # type: ignore[attr-defined]  # (a new array: no view of `g` kept)
+
+
 def defelementwise(prim: Primitive, *rules: Rule | None) -> None:
     """Rules of an elementwise (broadcasting) function from one product per argument.
 

@@ -344,6 +344,9 @@ def _sum(
     return _add_reduce(a, axis, dtype, out, bool(keepdims), initial, where)
 
 
+_sum.fresh = True  # type: ignore[attr-defined]  # (a reduction makes a new array)
+
+
 sum = primitive(_sum, "sum")
 sum.__doc__ = np.sum.__doc__
 mean = reduction(np.mean, "mean")
