@@ -105,12 +105,19 @@ def test_a_value_another_line_views_is_never_overwritten() -> None:
     check_replays(f, rng.standard_normal(6))
 
 
+@pytest.fixture
+def hold_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Programs hold even small intermediates (by default, from 64 kB)."""
+    monkeypatch.setattr(staging, "HOLD_FROM", 0)
+
+
 def held(jitted: Any) -> list[numpy.ndarray]:
     """The buffers the (only) program of `jitted` keeps from call to call."""
     program = jitted.programs()[0]
     return [program._template[s] for s in program._buffers]
 
 
+@pytest.mark.usefixtures("hold_all")
 def test_held_buffers_never_reach_the_caller_and_hold_each_calls_values() -> None:
     w = rng.standard_normal((6, 6))
 
@@ -134,6 +141,7 @@ def test_held_buffers_never_reach_the_caller_and_hold_each_calls_values() -> Non
     assert not numpy.shares_memory(first[1], second[1])
 
 
+@pytest.mark.usefixtures("hold_all")
 def test_a_program_called_while_it_runs_takes_buffers_of_its_own() -> None:
     w = rng.standard_normal((96, 96))
 
@@ -158,18 +166,23 @@ def test_a_program_called_while_it_runs_takes_buffers_of_its_own() -> None:
             numpy.testing.assert_allclose(got, f(a), rtol=1e-13)
 
 
-def test_programs_hold_no_more_than_hold_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_programs_hold_large_intermediates_up_to_hold_bytes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     def f(x: Any) -> Any:
         return np.sum(np.exp(np.sin(x) * 2.0) * np.cos(x))
 
-    x = rng.standard_normal(1000)  # 8 kB a value
-    for limit, some in ((0, False), (8000, True)):
+    x = rng.standard_normal(10_000)  # 80 kB a value
+    for limit, some in ((0, False), (80_000, True), (1 << 25, True)):
         monkeypatch.setattr(staging, "HOLD_BYTES", limit)
         jitted = check_replays(f, x)
         assert sum(b.nbytes for b in held(jitted)) <= limit
         assert bool(held(jitted)) == some
+    small = check_replays(f, x[:1000])  # 8 kB: the allocator's own caches serve it
+    assert not held(small) and small.programs()[0]._lock is None
 
 
+@pytest.mark.usefixtures("hold_all")
 @pytest.mark.parametrize("bias_dtype", [None, numpy.float32, numpy.float64])
 def test_linear_into_a_held_buffer_casts_as_numpy_adds_the_bias(bias_dtype: Any) -> None:
     x = rng.standard_normal((5, 3)).astype(numpy.float32)

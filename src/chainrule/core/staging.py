@@ -396,6 +396,9 @@ def _in_place(equations: list[Equation], last: dict[int, int], kept: set[int]) -
 HOLD_BYTES = 1 << 25
 """The most memory a program keeps from call to call in buffers for its intermediates."""
 
+HOLD_FROM = 1 << 16
+"""The smallest intermediate held: the allocator serves smaller ones from memory it keeps."""
+
 
 class _Buffer:
     __slots__ = ("dtype", "number", "shape")
@@ -412,8 +415,9 @@ def _held(
     A result made by a line that can write into ``out`` starts a *storage*, which the
     lines writing into a dying argument's buffer (`into`) carry on. A storage is held when
     none of its values is returned and every line that reads them makes a new array of
-    its own (no view of a held buffer can outlive its call). Storages alive at separate
-    times share a buffer of their shape and dtype, up to `HOLD_BYTES` in all.
+    its own (no view of a held buffer can outlive its call), and its values are large
+    (`HOLD_FROM`). Storages alive at separate times share a buffer of their shape and
+    dtype, up to `HOLD_BYTES` in all.
     """
     root: dict[int, int] = {}
     members: dict[int, list[Var]] = {}
@@ -438,7 +442,7 @@ def _held(
     numbers = itertools.count()
     total = 0
     for r, values in members.items():
-        if any(v.id in escape for v in values):
+        if values[0].nbytes() < HOLD_FROM or any(v.id in escape for v in values):
             continue
         start = made[r]
         while busy and busy[0][0] < start:  # (not at `start` itself: no line writes into
