@@ -455,6 +455,7 @@ def fit(
     checkpoint_every: int | None = None,
     resume: str | os.PathLike[str] | None = None,
     jit: bool = True,
+    client: Any = None,
 ) -> FitResult:
     """Train `model` on ``train_data = (X, y)``: ``FitResult(model, opt_state, history)``.
 
@@ -498,6 +499,15 @@ def fit(
     model and optimizer must be traceable (written with `chainrule.numpy`, as chainrule's
     are); ``jit=False`` runs the step eagerly. A loss that takes an ``rng`` always runs
     eagerly: a compiled step would freeze its random draws.
+
+    ``client=`` a ``dask.distributed.Client`` (``pip install 'chainrule[distributed]'``)
+    trains data-parallel on its workers: each batch is cut into one shard per worker, the
+    workers compute their shards' losses and gradients (compiled once per worker with
+    ``jit=True``), and this process averages them, weighted by shard size, and takes one
+    optimizer step. The batches, history, checkpoints and early stopping are as in one
+    process, and so are the numbers, up to the order of the gradient's sums. A worker that
+    dies mid-step has its shard computed again on another. Not with a loss that takes an
+    ``rng``: its random draws would depend on the number of workers.
 
     >>> import chainrule.numpy as cnp
     >>> from chainrule import data, nn, tree
@@ -562,6 +572,12 @@ def fit(
         )
 
     jit = flag(jit, "jit", where)
+    if client is not None and _takes_rng(loss_fn):
+        raise ValueError(
+            f"{where}: a loss that takes an rng (random layers such as Dropout) cannot be "
+            "trained with client= yet: each worker's random draws would differ from one "
+            "process's. Train it without client, or without the rng argument."
+        )
     value_and_grad = cr.value_and_grad(loss_fn)
     eval_batch = max(batch_size, _EVAL_BATCH)
     per_epoch = math.ceil(len(X) / batch_size)
@@ -589,7 +605,11 @@ def fit(
     )
     # A random loss runs eagerly: a compiled step would draw its randomness once, tracing.
     compiled = None
-    if jit and not _takes_rng(loss_fn):
+    if client is not None:  # the gradients from the workers; the update here, as eagerly
+        from chainrule.distributed.training import data_parallel
+
+        value_and_grad = data_parallel(client, loss_fn, jit, where)
+    elif jit and not _takes_rng(loss_fn):
         compiled = _jitted_step(loss_fn, optimizer, clip_norm, inplace)
     if opt_state is None:
         opt_state = optimizer.init(model)

@@ -1,4 +1,5 @@
-"""The ``chainrule`` command: ``train``, and for learners ``grad``, ``descend`` and ``tour``.
+"""The ``chainrule`` command: ``train`` and ``sweep``, and for learners ``grad``, ``descend``
+and ``tour``.
 
 Each command lives in its own module of this package with two functions: ``add_arguments``
 (its options, for argparse) and ``run(args) -> int`` (the exit status).
@@ -10,9 +11,16 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import descend, exercise, grad, tour, train
+from . import descend, exercise, grad, sweep, tour, train
 
-COMMANDS = {"train": train, "grad": grad, "descend": descend, "tour": tour, "exercise": exercise}
+COMMANDS = {
+    "train": train,
+    "sweep": sweep,
+    "grad": grad,
+    "descend": descend,
+    "tour": tour,
+    "exercise": exercise,
+}
 
 
 # The positional argument of each command that may begin with '-' ("-x**2"): argparse takes

@@ -8,22 +8,30 @@ directory, the model with its input scaling (model.npz: the pytree {"model", "in
 "input_std"}), the history (history.json) and the loss and accuracy curves
 (training_curves.png, if matplotlib is installed).
 
+With --workers N it trains data-parallel on a Dask cluster of N worker processes on this
+machine (each batch split over them, one update per batch: the same numbers as in one
+process), and with --scheduler ADDRESS on an existing Dask cluster; both need
+pip install 'chainrule[distributed]'.
+
 examples:
   chainrule train
   chainrule train --optimizer sgd --lr 0.1 --epochs 40 --hidden 256
   chainrule train --hidden 64,64,64 --batch-size 16 --seed 3 --out runs/deep
+  chainrule train --workers 2
+  chainrule train --scheduler tcp://10.0.0.5:8786
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import math
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +147,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="output directory (default: ./chainrule-digits)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=_positive(int),
+        default=None,
+        metavar="N",
+        help="train data-parallel on a local Dask cluster of N worker processes",
+    )
+    where.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="train data-parallel on the Dask cluster whose scheduler is at ADDRESS "
+        "(such as tcp://10.0.0.5:8786)",
+    )
     parser.add_argument(
         "--no-jit",
         action="store_true",
@@ -185,24 +208,99 @@ def _error(message: str, status: int) -> int:
     return status
 
 
+CONNECT_TIMEOUT = 30  # seconds to reach the scheduler of --scheduler
+
+
+class ClusterError(RuntimeError):
+    """The Dask cluster asked for could not be started or reached."""
+
+
+@contextlib.contextmanager
+def cluster(args: argparse.Namespace) -> Iterator[Any]:
+    """The Dask client of ``--workers`` (a local cluster, started here and stopped after)
+    or ``--scheduler`` (an existing cluster); None for neither."""
+    if args.workers is None and args.scheduler is None:
+        yield None
+        return
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise ClusterError(
+            "--workers and --scheduler need Dask: pip install 'chainrule[distributed]'"
+        ) from None
+    if args.workers is not None:
+        with (
+            LocalCluster(
+                n_workers=args.workers, threads_per_worker=1, processes=True,
+                dashboard_address=None,
+            ) as local,
+            Client(local) as client,
+        ):  # fmt: skip
+            print(f"cluster: {args.workers} local worker processes")
+            yield client
+        return
+    try:
+        client = Client(args.scheduler, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ClusterError(f"cannot reach the Dask scheduler at {args.scheduler}: {exc}") from None
+    with client:
+        workers = len(client.scheduler_info()["workers"])
+        print(f"cluster: the scheduler at {args.scheduler}, {workers} workers")
+        yield client
+
+
+def digits_split(seed: int) -> tuple[Any, ...]:
+    """The digits split 80/20 (stratified, by `seed`) and standardised with the training
+    images' statistics: ``X_train, X_test, y_train, y_test, mean, std``."""
+    X, y = data.load_digits()
+    X_train, X_test, y_train, y_test = data.train_test_split(
+        X, y, test_size=0.2, random_state=seed, stratify=y
+    )
+    mean, std = standardisation(X_train)
+    return (X_train - mean) / std, (X_test - mean) / std, y_train, y_test, mean, std
+
+
+def train_digits(
+    optimizer: str = "adam",
+    lr: float | None = None,
+    hidden: Sequence[int] = (512, 256),
+    epochs: int = 60,
+    batch_size: int = 32,
+    seed: int = 0,
+    **fit_options: Any,
+) -> training.FitResult:
+    """What ``chainrule train`` trains, as a function (one run of ``chainrule sweep``): an
+    MLP on the standardised digits, with `optimizer` at peak learning rate `lr` (its
+    default if None) decaying to 0 on a cosine; `fit_options` go to `train.fit`."""
+    make_optimizer, default_lr = OPTIMIZERS[optimizer]
+    X_train, X_test, y_train, y_test, _, _ = digits_split(seed)
+    steps = epochs * -(-len(X_train) // batch_size)
+    with np.errstate(all="ignore"):  # a divergence raises FloatingPointError, not warnings
+        return training.fit(
+            nn.MLP([PIXELS, *hidden, CLASSES], rng=seed),
+            _loss,
+            make_optimizer(optim.schedules.cosine(default_lr if lr is None else lr, steps)),
+            (X_train, y_train),
+            epochs=epochs,
+            batch_size=batch_size,
+            val_data=(X_test, y_test),
+            metrics={"accuracy": _accuracy},
+            seed=seed,
+            **{"progress": False, **fit_options},
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     problem = _cannot_write(args.out)
     if problem is not None:
         return _error(problem, 2)
-    make_optimizer, default_lr = OPTIMIZERS[args.optimizer]
-    lr = default_lr if args.lr is None else args.lr
-    X, y = data.load_digits()
-    X_train, X_test, y_train, y_test = data.train_test_split(
-        X, y, test_size=0.2, random_state=args.seed, stratify=y
-    )
-    mean, std = standardisation(X_train)
-    X_train, X_test = (X_train - mean) / std, (X_test - mean) / std
-    sizes = [X.shape[1], *args.hidden, CLASSES]
-    model = nn.MLP(sizes, rng=args.seed)
+    lr = OPTIMIZERS[args.optimizer][1] if args.lr is None else args.lr
+    X_train, X_test, _, _, mean, std = digits_split(args.seed)
+    sizes = [PIXELS, *args.hidden, CLASSES]
     print(f"digits: {len(X_train)} training and {len(X_test)} held-out 8x8 images, 10 classes")
     print(
         f"model: MLP {'-'.join(map(str, sizes))} with ReLU, "
-        f"{nn.count_parameters(model):,} parameters"
+        f"{nn.count_parameters(nn.MLP(sizes, rng=args.seed)):,} parameters"
     )
     print(
         f"training: {args.optimizer} (lr {lr:g}, cosine decay to 0), {args.epochs} epochs, "
@@ -218,23 +316,15 @@ def run(args: argparse.Namespace) -> int:
         )
 
     start = time.perf_counter()
-    steps = args.epochs * -(-len(X_train) // args.batch_size)
     try:
-        with np.errstate(all="ignore"):  # a divergence is reported below, not as warnings
-            model, _, history = training.fit(
-                model,
-                _loss,
-                make_optimizer(optim.schedules.cosine(lr, steps)),
-                (X_train, y_train),
-                epochs=args.epochs,
-                batch_size=args.batch_size,
-                val_data=(X_test, y_test),
-                metrics={"accuracy": _accuracy},
-                seed=args.seed,
-                progress=not args.no_progress,
-                on_epoch_end=report,
-                jit=not args.no_jit,
-            )
+        with cluster(args) as client:
+            model, _, history = train_digits(
+                args.optimizer, lr, args.hidden, args.epochs, args.batch_size, args.seed,
+                progress=not args.no_progress, on_epoch_end=report, jit=not args.no_jit,
+                client=client,
+            )  # fmt: skip
+    except ClusterError as exc:
+        return _error(str(exc), 1)
     except FloatingPointError as exc:
         what = str(exc).removeprefix("fit: ").split(";")[0]
         return _error(f"training diverged: {what}; try a smaller --lr than {lr:g}", 1)

@@ -45,6 +45,7 @@ __all__ = [
     "optimizer_paths",
     "pyplot",
     "require_matplotlib",
+    "sweep_results",
     "tangent",
     "training_curves",
 ]
@@ -164,6 +165,49 @@ def loss_curves(history: dict[str, list[float]], path: str | Path | None = None)
     [0.9, 0.5, 0.3]
     """
     return training_curves(history, path)
+
+
+def sweep_results(
+    settings: Sequence[Mapping[str, Any]],
+    scores: Sequence[float],
+    metric: str,
+    path: str | Path | None = None,
+) -> Any:
+    """A sweep's `metric` against each setting that varies, one panel each, one point per
+    run (what `chainrule.distributed.SweepResult.plot` draws). Numbers spanning a factor
+    of 10 or more (learning rates) get a logarithmic axis; other values (optimizer names,
+    layer widths as lists) are categories.
+
+    >>> fig = sweep_results([{"lr": 0.1, "opt": "sgd"}, {"lr": 0.01, "opt": "adam"}],
+    ...                     [0.9, 0.95], "val_accuracy")
+    >>> [ax.get_xlabel() for ax in fig.axes], fig.axes[0].get_xscale()
+    (['lr', 'opt'], 'log')
+    """
+    names = [k for k in settings[0] if len({repr(s[k]) for s in settings}) > 1] if settings else []
+    names = names or list(settings[0])[:1] if settings else []
+    fig = _figure(figsize=(4.5 * max(1, len(names)), 3.6))
+    axes = fig.subplots(1, max(1, len(names)), squeeze=False)[0]
+    best = int(numpy.nanargmax(scores)) if numpy.isfinite(scores).any() else None
+    for ax, name in zip(axes, names, strict=False):
+        values = [s[name] for s in settings]
+        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        if numeric:
+            xs = numpy.asarray(values, dtype=float)
+            if (xs > 0).all() and xs.max() >= 10 * xs.min():
+                ax.set_xscale("log")
+        else:
+            labels = list(dict.fromkeys(map(str, values)))
+            xs = numpy.asarray([labels.index(str(v)) for v in values], dtype=float)
+            ax.set_xticks(range(len(labels)), labels)
+            ax.set_xlim(-0.5, len(labels) - 0.5)
+        ax.plot(xs, scores, "o", alpha=0.7)
+        if best is not None:
+            ax.plot(xs[best], scores[best], "*", markersize=14, label="best")
+            ax.legend()
+        ax.set_xlabel(name)
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+    return _finish(fig, path)
 
 
 def tangent(

@@ -1,0 +1,89 @@
+"""Synchronous data-parallel gradients for `train.fit(..., client=...)`.
+
+Each step's batch is cut into one shard per worker; a task per shard computes the loss and
+gradient on it (compiled with `cr.jit` once per worker, when `fit` compiles), and the
+driver averages them, weighted by the shards' sizes, into the gradient of the whole batch's
+mean loss: the same numbers as in one process, up to the order of a sum. The optimizer
+then updates the parameters once, in the driver, so a task that Dask runs again (its worker
+died mid-step) changes nothing: no update is lost or applied twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+import chainrule as cr
+
+from ._dask import client_module
+
+WAIT_FOR_WORKERS = 60.0  # seconds a cluster with no worker yet is given to get one
+_KEPT = 8  # compiled gradients a worker keeps, one per training run (the last used)
+
+# On a worker: the gradient function of each training run, by the run's token (the loss
+# arrives afresh, unpickled, with every task; compiling it once per run needs a name for it).
+_GRADIENTS: OrderedDict[str, Callable[..., Any]] = OrderedDict()
+
+
+def data_parallel(
+    client: Any, loss_fn: Callable[..., Any], jit: bool, where: str
+) -> Callable[[Any, Any, Any], tuple[Any, Any]]:
+    """``gradients(model, x, y) -> (loss, grads)`` of the batch's mean loss, computed shard
+    by shard on the workers of `client` (a ``dask.distributed.Client``)."""
+    distributed = client_module(where)
+    if not isinstance(client, distributed.Client):
+        raise TypeError(
+            f"{where}: client must be a dask.distributed.Client (Client(LocalCluster()) for "
+            f"the processes of this machine, Client('tcp://host:8786') for a cluster), got "
+            f"{type(client).__name__}"
+        )
+    try:
+        client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS)
+    except TimeoutError:
+        raise TimeoutError(
+            f"{where}: the Dask cluster at {client.scheduler.address} has no worker after "
+            f"{WAIT_FOR_WORKERS:g} s; start workers (dask worker {client.scheduler.address})"
+        ) from None
+    shards = len(client.scheduler_info()["workers"])
+    token = uuid.uuid4().hex
+
+    def gradients(model: Any, x: Any, y: Any) -> tuple[Any, Any]:
+        pieces = [p for p in np.array_split(np.arange(len(x)), shards) if len(p)]
+        futures = [
+            client.submit(_shard, token, loss_fn, jit, model, x[p], y[p], pure=False)
+            for p in pieces
+        ]
+        results = client.gather(futures)
+        weights = [len(p) / len(x) for p in pieces]
+        loss = sum(w * value for w, (value, _) in zip(weights, results, strict=True))
+        grads = cr.tree.map(lambda *g: _weighted(weights, g), *(grads for _, grads in results))
+        return loss, grads
+
+    return gradients
+
+
+def _weighted(weights: list[float], parts: tuple[Any, ...]) -> Any:
+    """``sum(w * g)``, in the gradients' own dtype (a Python float keeps float32 float32)."""
+    total = weights[0] * parts[0]
+    for w, g in zip(weights[1:], parts[1:], strict=True):
+        total = total + w * g
+    return total
+
+
+def _shard(
+    token: str, loss_fn: Callable[..., Any], jit: bool, model: Any, x: Any, y: Any
+) -> tuple[float, Any]:
+    """On a worker: the loss and gradient of one shard of a batch."""
+    fn = _GRADIENTS.get(token)
+    if fn is None:
+        fn = cr.value_and_grad(loss_fn)
+        fn = _GRADIENTS[token] = cr.jit(fn) if jit else fn
+        while len(_GRADIENTS) > _KEPT:
+            _GRADIENTS.popitem(last=False)
+    _GRADIENTS.move_to_end(token)
+    loss, grads = fn(model, x, y)
+    return float(loss), grads
