@@ -5,6 +5,7 @@ tracing ones, chosen so that branches and trip counts change), under `vmap`, and
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy
@@ -12,6 +13,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.numpy as np
+from chainrule.core import staging
 
 rng = numpy.random.default_rng(14)
 W = rng.standard_normal((4, 4)) * 0.5
@@ -722,3 +724,42 @@ def test_checks_in_a_body_read_each_steps_values_not_the_examples() -> None:
     numpy.testing.assert_allclose(cr.jit(g)(2.0, xs), g(2.0, xs))
     with pytest.raises(ValueError, match="Geometric sequence cannot include zero"):
         cr.jit(g)(2.0, numpy.array([1.0, 0.0]))
+
+
+def test_a_body_traced_in_one_thread_leaves_other_threads_alone() -> None:
+    # Thread A traces a branch of `cond` (under jit) while this thread differentiates and
+    # compiles, its transforms begun before A's body (lower levels): neither records into
+    # the other's trace.
+    go, inside, done = threading.Event(), threading.Event(), threading.Event()
+    results: dict[str, Any] = {}
+
+    def branch(x: Any) -> Any:
+        inside.set()
+        assert done.wait(10)  # this thread works while A's body is being traced
+        return np.sin(x) * 2.0
+
+    def a() -> None:
+        assert go.wait(10)
+        f = cr.jit(lambda x: cr.cond(x[0] > 0, branch, lambda x: x * 3.0, x))
+        results["a"] = (f(numpy.array([1.0, 2.0])), f(numpy.array([-1.0, 2.0])))
+
+    def loss(x: Any) -> Any:
+        go.set()
+        assert inside.wait(10)
+        results["tracing"] = staging.tracing()  # (A's tracing is A's)
+        return np.sum(np.tanh(x) ** 2)
+
+    thread = threading.Thread(target=a)
+    thread.start()
+    x = numpy.array([0.5, -1.5])
+    try:
+        results["grad"] = cr.grad(loss)(x)
+        results["jit"] = cr.jit(cr.grad(lambda x: np.sum(np.exp(x) * x)))(x)
+    finally:
+        done.set()
+        thread.join(10)
+    assert results["tracing"] is False
+    numpy.testing.assert_allclose(results["grad"], 2 * numpy.tanh(x) / numpy.cosh(x) ** 2)
+    numpy.testing.assert_allclose(results["jit"], numpy.exp(x) * (1 + x))
+    numpy.testing.assert_allclose(results["a"][0], 2 * numpy.sin([1.0, 2.0]))
+    numpy.testing.assert_allclose(results["a"][1], [-3.0, 6.0])

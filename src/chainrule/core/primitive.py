@@ -25,10 +25,11 @@ are the real parts of what the rules give (`Primitive.onto_real`).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .trace import Trace, Tracer
+from .trace import Tracer
 
 VJPRule = Callable[..., Any]
 JVPRule = Callable[..., Any]
@@ -38,7 +39,17 @@ JVPRule = Callable[..., Any]
 # body does on values it only closes over (traced outside it) is recorded in the body, not
 # done where those values live: a branch of `cond` not taken must not run, nor be
 # differentiated (JAX's closure conversion).
-BODIES: list[Trace] = []
+# (Every thread's, each traced by the thread named by its `thread`: see `own_body`.)
+BODIES: list[Any] = []
+
+
+def own_body() -> Any:
+    """The innermost body this thread is tracing (None if none is)."""
+    me = threading.get_ident()
+    for body in reversed(BODIES):
+        if body.thread == me:
+            return body
+    return None
 
 
 class Primitive:
@@ -82,8 +93,10 @@ class Primitive:
                 trace = a._trace
         if trace is None:
             return self.impl(*args, **params)
-        if BODIES and BODIES[-1].level > trace.level:
-            trace = BODIES[-1]
+        if BODIES:
+            body = own_body()
+            if body is not None and body.level > trace.level:
+                trace = body
         return trace.process(self, args, params)
 
     def __repr__(self) -> str:

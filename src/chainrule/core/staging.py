@@ -141,12 +141,14 @@ class StagedTracer(Tracer):
 
 
 class StagingTrace(Trace):
-    """One `jit` tracing: the equations recorded so far, in the order they ran."""
+    """One `jit` tracing: the equations recorded so far, in the order they ran, by the
+    `thread` running it (`TRACINGS` and `BODIES` hold every thread's tracings)."""
 
-    __slots__ = ("equations", "inputs", "vars")
+    __slots__ = ("equations", "inputs", "thread", "vars")
 
     def __init__(self, owner: Any = None) -> None:
         super().__init__(owner)
+        self.thread = threading.get_ident()
         self.equations: list[Equation] = []
         self.inputs: list[Var] = []
         self.vars = 0
@@ -200,14 +202,18 @@ class StagingTrace(Trace):
         return traced if multiple else traced[0]
 
 
-# The `jit` tracings running, innermost last (`tracing`).
+# The `jit` tracings running, innermost last (`tracing`), in every thread.
 TRACINGS: list[StagingTrace] = []
 
 
 def tracing() -> bool:
-    """Whether `jit` is tracing a program: what Python computes now (a random draw from a
-    Generator) becomes a constant of the program, the same on every call."""
-    return bool(TRACINGS)
+    """Whether `jit` is tracing a program in this thread: what Python computes now (a
+    random draw from a Generator) becomes a constant of the program, the same on every
+    call."""
+    if not TRACINGS:
+        return False
+    me = threading.get_ident()
+    return any(t.thread == me for t in TRACINGS)
 
 
 class ClosureError(TypeError):

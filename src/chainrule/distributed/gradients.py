@@ -10,17 +10,20 @@ go into the task graph once per call; each worker fetches them once.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
+import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 import chainrule as cr
-from chainrule._validate import one_of
+from chainrule._validate import flag, one_of
 from chainrule.transforms import describe
 
 from ._dask import require
+from ._worker import compiled
 
 REDUCTIONS = ("mean", "sum")
 
@@ -30,7 +33,8 @@ def value_and_grad(
     argnums: int | Sequence[int] = 0,
     *,
     reduction: str = "mean",
-    split_every: int | None = None,
+    split_every: int = 16,
+    jit: bool = True,
 ) -> Callable[..., tuple[Any, Any]]:
     """`cr.value_and_grad` of a loss over examples held as ``dask.array`` chunks.
 
@@ -39,9 +43,10 @@ def value_and_grad(
     are chunked along their first axis, the examples, alike (rows of ``X`` and entries of
     ``y`` together). The others (the parameters: those in `argnums`, and any setting) are
     sent to the workers with each call. On each chunk, a task runs
-    ``cr.value_and_grad(fun, argnums)`` on the chunk's rows; the chunks' results are
-    combined by Dask's tree reduction (`split_every` chunks at a time), weighted by their
-    numbers of rows for a mean. The call computes on Dask's current scheduler (a
+    ``cr.value_and_grad(fun, argnums)`` on the chunk's rows (compiled with `cr.jit` once
+    per worker and chunk shape, unless ``jit=False``); the chunks' results are combined by
+    Dask's tree reduction (`split_every` chunks at a time: each level of the tree is one
+    more round trip to the scheduler), weighted by their numbers of rows for a mean. The call computes on Dask's current scheduler (a
     ``distributed.Client`` if one is active, else threads in this process) and returns
     the value (a float) and the gradient (NumPy arrays, shaped and typed as the
     parameters), equal to those over the whole data in memory up to rounding.
@@ -59,8 +64,10 @@ def value_and_grad(
     """
     where = f"distributed.value_and_grad of {describe(fun)}"
     reduction = one_of(reduction, "reduction", where, REDUCTIONS)
+    jit = flag(jit, "jit", where)
+    token = uuid.uuid4().hex  # names this function's compiled chunk gradient on the workers
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    if split_every is not None and (not isinstance(split_every, int) or split_every < 2):
+    if isinstance(split_every, bool) or not isinstance(split_every, int) or split_every < 2:
         raise ValueError(f"{where}: split_every must be an int of at least 2, got {split_every!r}")
 
     def run(*args: Any) -> tuple[Any, Any]:
@@ -83,25 +90,27 @@ def value_and_grad(
                 "are the data; differentiate with respect to the parameters (NumPy arrays "
                 "or pytrees of them), which every chunk shares."
             )
-        blocks, rows = _blocks(where, da, [args[i] for i in data])
+        arrays = _aligned(where, da, [args[i] for i in data])
         params = [a for i, a in enumerate(args) if i not in data]
         leaves = cr.tree.leaves([args[i] for i in wrt])
         dtype = np.result_type(np.float64, *(np.asarray(x).dtype for x in leaves))
         size = 1 + sum(int(np.size(x)) for x in leaves)
-        shared = dask.delayed(params, traverse=False)  # one key: sent once per call
         chunk = functools.partial(
-            _chunk, fun, tuple(wrt), tuple(data), len(args), reduction == "mean", dtype
-        )
-        parts = [
-            da.from_delayed(dask.delayed(chunk, pure=True)(shared, *b), (size,), dtype)
-            for b, n in zip(blocks, rows, strict=True)
-            if n  # (an empty chunk adds nothing, and its mean is NaN)
-        ]
-        if not parts:
-            raise ValueError(f"{where}: the data have no rows.")
-        total = np.asarray(da.stack(parts).sum(axis=0, split_every=split_every).compute())
+            _chunk, token, fun, jit, tuple(wrt), tuple(data), len(args), reduction == "mean",
+            size, dtype,
+        )  # fmt: skip
+        # one row of [value, *gradient] per chunk of examples, then Dask's tree reduction
+        indexed = [(a, "i" + "abcdefghjlmnopqrstuvwxyz"[: a.ndim - 1]) for a in arrays]
+        parts = da.blockwise(
+            chunk, "ik", *itertools.chain.from_iterable(indexed),
+            dask.delayed(params, traverse=False), None,  # one key: sent once per call
+            name=f"chainrule-gradient-{uuid.uuid4().hex}",  # (no hashing of fun and params)
+            new_axes={"k": size}, adjust_chunks={"i": 1}, dtype=dtype, concatenate=False,
+            meta=np.empty((0, 0), dtype),
+        )  # fmt: skip
+        total = np.asarray(parts.sum(axis=0, split_every=split_every).compute())
         if reduction == "mean":
-            total = total / sum(rows)
+            total = total / arrays[0].shape[0]
         grads = _unflattened(total[1:], [args[i] for i in wrt])
         return np.float64(total[0].real), grads[0] if isinstance(argnums, int) else tuple(grads)
 
@@ -114,7 +123,8 @@ def grad(
     argnums: int | Sequence[int] = 0,
     *,
     reduction: str = "mean",
-    split_every: int | None = None,
+    split_every: int = 16,
+    jit: bool = True,
 ) -> Callable[..., Any]:
     """`cr.grad` of a loss over ``dask.array`` chunks: `value_and_grad`'s gradient alone.
 
@@ -126,13 +136,13 @@ def grad(
     >>> distributed.grad(lambda w, x: np.sum(w * x**2), reduction="sum")(numpy.float64(1.0), x)
     np.float64(285.0)
     """
-    both = value_and_grad(fun, argnums, reduction=reduction, split_every=split_every)
+    both = value_and_grad(fun, argnums, reduction=reduction, split_every=split_every, jit=jit)
     return lambda *args: both(*args)[1]
 
 
-def _blocks(where: str, da: Any, arrays: list[Any]) -> tuple[list[list[Any]], list[int]]:
-    """The delayed chunks of each array, row block by row block (aligned on the first
-    array's chunks, each with all of its other axes), and the rows in each block."""
+def _aligned(where: str, da: Any, arrays: list[Any]) -> list[Any]:
+    """The dask arrays of data chunked alike along their first axis (the first array's
+    chunks), each chunk with all of their other axes."""
     first = arrays[0]
     if first.ndim == 0:
         raise ValueError(f"{where}: a dask array of data has no axis of examples (it is 0-d).")
@@ -143,7 +153,9 @@ def _blocks(where: str, da: Any, arrays: list[Any]) -> tuple[list[list[Any]], li
             "x.compute_chunk_sizes() first."
         )
     n = sum(chunks)
-    columns = []
+    if n == 0:
+        raise ValueError(f"{where}: the data have no rows.")
+    aligned = []
     for k, a in enumerate(arrays):
         if a.ndim == 0 or a.shape[0] != n:
             raise ValueError(
@@ -151,32 +163,50 @@ def _blocks(where: str, da: Any, arrays: list[Any]) -> tuple[list[list[Any]], li
                 f"(first axis): {n} and {a.shape[0] if a.ndim else 'none (0-d)'} "
                 f"(data argument {k})."
             )
-        a = a.rechunk({0: chunks, **{axis: -1 for axis in range(1, a.ndim)}})
-        columns.append(list(a.to_delayed().reshape(len(chunks))))
-    return [list(row) for row in zip(*columns, strict=True)], [int(c) for c in chunks]
+        aligned.append(a.rechunk({0: chunks, **{axis: -1 for axis in range(1, a.ndim)}}))
+    return aligned
 
 
 def _chunk(
+    token: str,
     fun: Callable[..., Any],
+    jit: bool,
     argnums: tuple[int, ...],
     data: tuple[int, ...],
     nargs: int,
     mean: bool,
+    size: int,
     dtype: Any,
-    shared: list[Any],
-    *blocks: Any,
+    *blocks_and_params: Any,
 ) -> np.ndarray:
-    """On a worker: ``[value, *gradient]`` of `fun` on one chunk of rows, as one vector
-    (times the chunk's rows, for a mean)."""
+    """On a worker: ``[[value, *gradient]]`` of `fun` on one chunk of rows, as a row
+    (times the chunk's rows, for a mean; zeros for a chunk without rows)."""
+    *lists, shared = blocks_and_params
+    blocks = [_only(b) for b in lists]
+    if len(blocks[0]) == 0:
+        return np.zeros((1, size), dtype)
     given, rest = iter(blocks), iter(shared)
     args = [next(given) if i in data else next(rest) for i in range(nargs)]
-    value, grads = cr.value_and_grad(fun, argnums)(*args)
+    value, grads = compiled(f"{token}{argnums}", lambda: _gradient(fun, argnums, jit))(*args)
     out = np.concatenate(
         [np.ravel(value).astype(dtype), *(np.ravel(g).astype(dtype) for g in cr.tree.leaves(grads))]
     )
     if mean:
         out *= len(blocks[0])
-    return out
+    return out[None, :]
+
+
+def _only(block: Any) -> Any:
+    """The one chunk of a block's other axes (blockwise hands them over as nested lists,
+    one level per axis, rather than concatenating them: a copy)."""
+    while isinstance(block, list):
+        (block,) = block
+    return block
+
+
+def _gradient(fun: Callable[..., Any], argnums: tuple[int, ...], jit: bool) -> Callable[..., Any]:
+    value_and_grad = cr.value_and_grad(fun, argnums)
+    return cr.jit(value_and_grad) if jit else value_and_grad
 
 
 def _unflattened(flat: np.ndarray, params: list[Any]) -> list[Any]:

@@ -11,7 +11,6 @@ died mid-step) changes nothing: no update is lost or applied twice.
 from __future__ import annotations
 
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -20,13 +19,9 @@ import numpy as np
 import chainrule as cr
 
 from ._dask import client_module
+from ._worker import compiled
 
 WAIT_FOR_WORKERS = 60.0  # seconds a cluster with no worker yet is given to get one
-_KEPT = 8  # compiled gradients a worker keeps, one per training run (the last used)
-
-# On a worker: the gradient function of each training run, by the run's token (the loss
-# arrives afresh, unpickled, with every task; compiling it once per run needs a name for it).
-_GRADIENTS: OrderedDict[str, Callable[..., Any]] = OrderedDict()
 
 
 def data_parallel(
@@ -78,12 +73,11 @@ def _shard(
     token: str, loss_fn: Callable[..., Any], jit: bool, model: Any, x: Any, y: Any
 ) -> tuple[float, Any]:
     """On a worker: the loss and gradient of one shard of a batch."""
-    fn = _GRADIENTS.get(token)
-    if fn is None:
-        fn = cr.value_and_grad(loss_fn)
-        fn = _GRADIENTS[token] = cr.jit(fn) if jit else fn
-        while len(_GRADIENTS) > _KEPT:
-            _GRADIENTS.popitem(last=False)
-    _GRADIENTS.move_to_end(token)
+    fn = compiled(token, lambda: _gradients(loss_fn, jit))
     loss, grads = fn(model, x, y)
     return float(loss), grads
+
+
+def _gradients(loss_fn: Callable[..., Any], jit: bool) -> Callable[..., Any]:
+    value_and_grad = cr.value_and_grad(loss_fn)
+    return cr.jit(value_and_grad) if jit else value_and_grad

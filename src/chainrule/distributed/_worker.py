@@ -1,0 +1,27 @@
+"""What a worker process keeps between tasks: the compiled functions of each job.
+
+A task's function arrives afresh, unpickled, with every task, so a `cr.jit` made inside
+the task would trace it again each time. Each job (a training run, a gradient function)
+has a token instead, and a worker keeps the compiled function of the last `KEPT` tokens.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+KEPT = 8
+
+_COMPILED: OrderedDict[str, Callable[..., Any]] = OrderedDict()
+
+
+def compiled(token: str, make: Callable[[], Callable[..., Any]]) -> Callable[..., Any]:
+    """The function this worker made for `token` (with `make()` on the first task)."""
+    fn = _COMPILED.get(token)
+    if fn is None:
+        fn = _COMPILED[token] = make()
+        while len(_COMPILED) > KEPT:
+            _COMPILED.popitem(last=False)
+    _COMPILED.move_to_end(token)
+    return fn
