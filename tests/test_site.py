@@ -147,7 +147,8 @@ def test_the_site_builds_and_renders_in_a_browser(
 def _check_the_files(site: Path) -> None:
     for page in [
         "index.html", "getting-started.html", "from-autograd.html", "from-jax.html",
-        "from-pytorch.html", "sharp-bits.html", "jit.html", "notebooks/index.html", "tour/index.html",
+        "from-pytorch.html", "sharp-bits.html", "jit.html", "distributed.html",
+        "api/distributed.html", "notebooks/index.html", "tour/index.html",
         "api/transforms.html", "api/numpy.html", "api/nn.html", "js/mathjax/tex-svg.js",
         "img/graph.svg",
     ]:  # fmt: skip
@@ -169,6 +170,7 @@ def _check_links(pages: dict[str, dict[str, Any]], server: str) -> None:
         "sharp-bits.html",
         "from-jax.html",
         "jit.html",
+        "distributed.html",
     ]:
         assert server + wanted in pages, f"{wanted} is not linked from the site"
     notebooks = {p.name for p in (ROOT / "docs" / "notebooks").glob("*.ipynb")}
