@@ -108,7 +108,8 @@ def value_and_grad(
             new_axes={"k": size}, adjust_chunks={"i": 1}, dtype=dtype, concatenate=False,
             meta=np.empty((0, 0), dtype),
         )  # fmt: skip
-        total = np.asarray(parts.sum(axis=0, split_every=split_every).compute())
+        (total,) = parts.sum(axis=0, split_every=split_every).to_delayed()  # (its one block:
+        total = np.asarray(total.compute())  # no task to concatenate blocks after the sum)
         if reduction == "mean":
             total = total / arrays[0].shape[0]
         grads = _unflattened(total[1:], [args[i] for i in wrt])
