@@ -226,6 +226,45 @@ def test_dropout_of_a_constant_input_is_refused_under_jit() -> None:
     assert numpy.array_equal(cr.jit(lambda w: drop(x) * w)(2.0), 2 * x)  # evaluation: fine
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda rng: nn.Linear(3, 2, rng=rng),
+        lambda rng: nn.MLP([3, 4, 2], rng=rng),
+        lambda rng: nn.Embedding(5, 2, rng=rng),
+        lambda rng: nn.MultiHeadAttention(4, 2, rng=rng),
+        lambda rng: nn.init.xavier_uniform((3, 2), rng=rng),
+        lambda rng: nn.init.normal((3, 2), rng=rng),
+    ],
+    ids=["Linear", "MLP", "Embedding", "MultiHeadAttention", "xavier_uniform", "normal"],
+)
+def test_weights_drawn_inside_jit_from_a_generator_are_refused(make: Any) -> None:
+    """Made inside a jitted function, a layer's initial weights were drawn once, while
+    tracing, and every call reused them, where eager calls draw new ones from a Generator
+    (or fresh entropy): now refused by name. An int seed draws the same weights on every
+    call, compiled or not."""
+
+    def weights(rng: Any) -> Any:
+        return lambda w: cr.tree.map(lambda p: p * w, cr.tree.leaves(make(rng)))
+
+    for rng in (numpy.random.default_rng(0), None):
+        with pytest.raises(TypeError, match=r"under jit: the draws from .* int seed"):
+            cr.jit(weights(rng))(1.0)
+    seeded = cr.jit(weights(3))
+    seeded(1.0)
+    for got, want in zip(seeded(2.0), weights(3)(2.0), strict=True):
+        numpy.testing.assert_array_equal(got, want)
+
+
+def test_an_mlp_draws_the_same_weights_from_a_seed_as_its_linear_layers_would() -> None:
+    gen = numpy.random.default_rng(5)
+    layers = [nn.Linear(3, 4, rng=gen), nn.Linear(4, 2, rng=gen)]
+    for got, want in zip(
+        cr.tree.leaves(nn.MLP([3, 4, 2], rng=5)), cr.tree.leaves(layers), strict=True
+    ):
+        numpy.testing.assert_array_equal(got, want)
+
+
 def test_quad_limits_and_expectations_serve_every_call() -> None:
     """Leibniz's rule drops the integrand at an infinite limit: that test was a Python `if`
     on the limit (jit refused any traced limit); expectation's standard error was

@@ -28,3 +28,25 @@ def rng_from(seed: Seed, where: str, name: str = "seed") -> np.random.Generator:
         f"{where}: {name} must be an int seed, a numpy.random.Generator or None, "
         f"got {type(seed).__name__}."
     )
+
+
+def draws_from(seed: Seed, where: str, name: str = "rng") -> np.random.Generator:
+    """`rng_from` for draws a function makes from a seed its caller gave (initial weights,
+    samples), refusing, while `jit` traces, a `seed` whose draws would then be frozen into
+    the program: a Generator or None (fresh entropy), which eagerly draw anew on every call.
+    An int seed makes the same draws on every call, compiled or not.
+
+    >>> draws_from(0, "example").integers(10) == rng_from(0, "example").integers(10)
+    np.True_
+    """
+    from chainrule.core.staging import tracing
+
+    if tracing() and not (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)):
+        source = "fresh entropy" if seed is None else "the Generator"
+        raise TypeError(
+            f"{where} under jit: the draws from {source} ({name}={seed!r:.40}) would be made "
+            "once, while tracing, and every call of the compiled program would reuse them. "
+            f"Pass an int seed as {name} (then every call makes the same draws, as outside "
+            "jit), or do this outside the jitted function and pass the result in."
+        )
+    return rng_from(seed, where, name)

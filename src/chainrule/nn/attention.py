@@ -23,7 +23,7 @@ import math
 from typing import Any
 
 import chainrule.numpy as cnp
-from chainrule._seed import rng_from
+from chainrule._seed import draws_from
 from chainrule._validate import count, float_dtype
 from chainrule.core.trace import Tracer
 from chainrule.scipy import special
@@ -190,7 +190,7 @@ class MultiHeadAttention(Module):
         if all(p is None for p in given):
             e = count(embed_dim, "embed_dim", "MultiHeadAttention")
             dt = float_dtype(dtype, "dtype", "MultiHeadAttention")
-            gen = rng_from(rng, "MultiHeadAttention", "rng")
+            gen = draws_from(rng, "MultiHeadAttention", "rng")
 
             def projection(bound: float) -> Linear:
                 return Linear(

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule._seed import rng_from
+from chainrule._seed import draws_from
 from chainrule._validate import count, float_dtype, number, one_of
 
 __all__ = [
@@ -94,12 +94,12 @@ def _fan(shape: tuple[int, ...], mode: str) -> int:
 
 def _draw_uniform(shape: Shape, low: float, high: float, rng: Rng, dtype: Any) -> np.ndarray:
     dims, dt = _shape(shape), _dtype(dtype)
-    return rng_from(rng, "init", "rng").uniform(low, high, dims).astype(dt)
+    return draws_from(rng, "init", "rng").uniform(low, high, dims).astype(dt)
 
 
 def _draw_normal(shape: Shape, mean: float, std: float, rng: Rng, dtype: Any) -> np.ndarray:
     dims, dt = _shape(shape), _dtype(dtype)
-    return rng_from(rng, "init", "rng").normal(mean, std, dims).astype(dt)
+    return draws_from(rng, "init", "rng").normal(mean, std, dims).astype(dt)
 
 
 def zeros(shape: Shape, *, dtype: Any = np.float32) -> np.ndarray:

@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import chainrule.numpy as cnp
-from chainrule._seed import rng_from
+from chainrule._seed import draws_from
 from chainrule._validate import count, flag, float_dtype, number
 from chainrule.core import batching
 from chainrule.core.staging import tracing
@@ -66,6 +66,15 @@ def _array(value: Any, dtype: cnp.dtype[Any], shape: tuple[int, ...] | None, wha
 
 def _uniform(rng: cnp.random.Generator, bound: float, shape: tuple[int, ...], dtype: Any) -> Any:
     return rng.uniform(-bound, bound, size=shape).astype(dtype)
+
+
+def _drawn(rng: cnp.random.Generator, n_in: int, n_out: int, dtype: Any) -> Linear:
+    """``Linear(n_in, n_out, rng=rng)``'s layer, drawn from a Generator the caller made from
+    its own seed (in the same order: weight, then bias)."""
+    dt = float_dtype(dtype, "dtype", "Linear")
+    bound = 1.0 / math.sqrt(n_in)
+    weight = _uniform(rng, bound, (n_out, n_in), dt)
+    return Linear(weight=weight, bias=_uniform(rng, bound, (n_out,), dt), dtype=dt)
 
 
 def _last_axis(x: Any, size: int, owner: str) -> Any:
@@ -117,13 +126,14 @@ class Linear(Module):
         weight: Any = None,
     ) -> None:
         dt = float_dtype(dtype, "dtype", "Linear")
+        gen = None  # the Generator the weight was drawn from: the bias draws on from it
         if weight is None:
             if in_features is None or out_features is None:
                 raise TypeError("Linear needs in_features and out_features, or weight=<array>.")
             n_in = count(in_features, "in_features", "Linear")
             n_out = count(out_features, "out_features", "Linear")
-            rng = rng_from(rng, "Linear", "rng")
-            weight = _uniform(rng, 1.0 / math.sqrt(n_in), (n_out, n_in), dt)
+            gen = draws_from(rng, "Linear", "rng")
+            weight = _uniform(gen, 1.0 / math.sqrt(n_in), (n_out, n_in), dt)
         else:
             weight = _array(weight, dt, None, "Linear: weight")
             if weight.ndim != 2:
@@ -139,7 +149,8 @@ class Linear(Module):
                 )
         n_out, n_in = weight.shape
         if bias is True:
-            bias = _uniform(rng_from(rng, "Linear", "rng"), 1.0 / math.sqrt(n_in), (n_out,), dt)
+            gen = gen if gen is not None else draws_from(rng, "Linear", "rng")
+            bias = _uniform(gen, 1.0 / math.sqrt(n_in), (n_out,), dt)
         elif bias is False or bias is None:
             bias = None
         else:
@@ -202,8 +213,8 @@ class MLP(Module):
             sizes = [count(n, f"sizes[{i}]", "MLP") for i, n in enumerate(sizes)]
             if len(sizes) < 2:
                 raise ValueError(f"MLP: sizes must list at least [in, out], got {sizes}.")
-            gen = rng_from(rng, "MLP", "rng")
-            layers = [Linear(a, b, rng=gen, dtype=dtype) for a, b in itertools.pairwise(sizes)]
+            gen = draws_from(rng, "MLP", "rng")
+            layers = [_drawn(gen, a, b, dtype) for a, b in itertools.pairwise(sizes)]
         layers = list(layers or [])
         if not layers or not all(isinstance(layer, Linear) for layer in layers):
             raise TypeError("MLP: layers must be a non-empty list of Linear layers.")
@@ -349,7 +360,7 @@ class Embedding(Module):
                 count(num_embeddings, "num_embeddings", "Embedding"),
                 count(embedding_dim, "embedding_dim", "Embedding"),
             )
-            weight = rng_from(rng, "Embedding", "rng").standard_normal(shape).astype(dt)
+            weight = draws_from(rng, "Embedding", "rng").standard_normal(shape).astype(dt)
         else:
             weight = _array(weight, dt, None, "Embedding: weight")
             if weight.ndim != 2 or any(

@@ -9,7 +9,6 @@ support, and writes ``_log_prob``, ``_draw``, the moments and the entropy; every
 from __future__ import annotations
 
 import dataclasses
-import numbers
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -17,7 +16,7 @@ import numpy as np
 import scipy.special as sc
 
 import chainrule.numpy as cnp
-from chainrule._seed import rng_from
+from chainrule._seed import draws_from
 from chainrule._validate import count, float_array
 from chainrule.core.staging import tracing
 from chainrule.core.trace import ConversionError, Tracer
@@ -315,15 +314,7 @@ class Distribution:
         array([10., 10., 10.])
         """
         where = f"{type(self).__name__}.sample"
-        if tracing() and not (isinstance(rng, numbers.Integral) and not isinstance(rng, bool)):
-            source = "fresh entropy" if rng is None else "the Generator"
-            raise TypeError(
-                f"{where} under jit: the draws from {source} would be made once, while "
-                "tracing, and every call of the compiled program would reuse them. Pass an "
-                "int seed (then every call makes the same draws, as outside jit), or sample "
-                "outside the jitted function and pass the samples in."
-            )
-        n, generator = count(n, "n", where, minimum=0), rng_from(rng, where, "rng")
+        n, generator = count(n, "n", where, minimum=0), draws_from(rng, where, "rng")
         try:
             return self._draw(n, generator)
         except ConversionError:  # NumPy's sampler reads the values of traced parameters
