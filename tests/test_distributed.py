@@ -309,3 +309,14 @@ def test_the_sweep_and_train_commands_on_a_local_cluster(
     numpy.testing.assert_allclose(spread["loss"], single["loss"], rtol=2e-5)
     assert main(["train", "--scheduler", "tcp://127.0.0.1:1", "--out", str(tmp_path)]) == 1
     assert "cannot reach the Dask scheduler" in capsys.readouterr().err
+
+
+def test_a_loss_that_cannot_be_compiled_says_jit_false(client: Any) -> None:
+    def branching_loss(model: Any, x: Any, y: Any) -> Any:
+        if float(np.max(y)) > 9:  # Python control flow on the labels: traced under jit
+            raise ValueError("labels out of range")
+        return cross_entropy(model, x, y)
+
+    with pytest.raises(TypeError, match="jit=False"):
+        fit(client, loss_fn=branching_loss)
+    assert fit(client, loss_fn=branching_loss, jit=False).history["epoch"] == [1, 2, 3]

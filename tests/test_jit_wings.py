@@ -429,3 +429,14 @@ def test_a_traced_setting_is_refused_naming_static_argnums() -> None:
     with pytest.raises(TypeError, match=r"Dropout: rate is a setting.*static_argnums"):
         cr.jit(lambda x, r: nn.Dropout(r)(x))(numpy.ones(2), 0.5)
     assert cr.jit(lambda x, r: nn.Dropout(r)(x), static_argnums=1)(numpy.ones(2), 0.5).shape == (2,)
+    x, labels = numpy.array([[0.2, -1.0], [1.5, 0.3]]), numpy.array([0, 1])
+    for call, message in (
+        (lambda x, d: nn.huber(x, 0 * x, delta=d), "huber: delta"),
+        (lambda x, s: nn.cross_entropy(x, labels, label_smoothing=s), "cross_entropy: label_smoothing"),
+        (lambda x, d: cnp.var(x, ddof=d), r"numpy\.var: ddof"),
+        (lambda x, d: cnp.std(x, axis=0, ddof=d), r"numpy\.std: ddof"),
+    ):  # fmt: skip
+        with pytest.raises(TypeError, match=message + r" is a setting.*static_argnums"):
+            cr.jit(call)(x, 0.5)
+        for d in (0.5, 1.0):  # static: one program per value, as eagerly
+            numpy.testing.assert_allclose(cr.jit(call, static_argnums=1)(x, d), call(x, d))

@@ -297,9 +297,9 @@ def test_cross_entropy_label_errors() -> None:
 def test_option_errors() -> None:
     with pytest.raises(ValueError, match=r"weight must have one entry per class, shape \(4,\)"):
         losses.cross_entropy(PRED, LABELS, weight=numpy.ones(3))
-    with pytest.raises(ValueError, match="label_smoothing must be in"):
+    with pytest.raises(ValueError, match=r"label_smoothing must be a finite number in \[0, 1\]"):
         losses.cross_entropy(PRED, LABELS, label_smoothing=1.5)
-    with pytest.raises(ValueError, match="delta must be positive"):
+    with pytest.raises(ValueError, match="delta must be a finite number > 0"):
         losses.huber(PRED, TARGET, delta=0.0)
     with pytest.raises(ValueError, match=r"weight of shape \(3,\) does not broadcast"):
         losses.binary_cross_entropy(PROBS, BINARY, numpy.ones(3))

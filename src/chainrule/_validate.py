@@ -52,7 +52,7 @@ def count(
     if isinstance(value, (bool, numpy.bool_)):
         raise TypeError(f"{where}: {name} must be an int, got {value!r}.")
     if isinstance(value, Tracer):
-        raise _traced_setting(value, name, where)
+        raise traced_setting(value, name, where)
     try:
         value = operator.index(value)
     except TypeError:
@@ -87,7 +87,7 @@ def number(
         isinstance(value, numpy.ndarray) and value.shape == () and value.dtype.kind in "iuf"
     )
     if isinstance(value, Tracer):
-        raise _traced_setting(value, name, where)
+        raise traced_setting(value, name, where)
     if isinstance(value, bool) or not real:
         raise TypeError(f"{where}: {name} must be a real number, got {value!r}.")
     x = float(value)
@@ -100,7 +100,7 @@ def number(
     return x
 
 
-def _traced_setting(value: Tracer, name: str, where: str) -> TypeError:
+def traced_setting(value: Tracer, name: str, where: str) -> TypeError:
     """The refusal of a setting (a rate, a count) that arrived as a traced value."""
     return TypeError(
         f"{where}: {name} is a setting, read as a Python number, and here it is a traced "

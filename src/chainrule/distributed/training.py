@@ -52,7 +52,15 @@ def data_parallel(
             client.submit(_shard, token, loss_fn, jit, model, x[p], y[p], pure=False)
             for p in pieces
         ]
-        results = client.gather(futures)
+        try:
+            results = client.gather(futures)
+        except TypeError as exc:  # what tracing raises for code that cannot be compiled
+            if not jit:
+                raise
+            raise TypeError(
+                f"{exc}\n({where}: each worker compiles the loss and gradient with cr.jit; "
+                "jit=False takes them eagerly instead.)"
+            ) from exc
         weights = [len(p) / len(x) for p in pieces]
         loss = sum(w * value for w, (value, _) in zip(weights, results, strict=True))
         grads = cr.tree.map(lambda *g: _weighted(weights, g), *(grads for _, grads in results))

@@ -78,6 +78,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from chainrule import numpy as cnp
+from chainrule._validate import traced_setting
 from chainrule.core.batching import defbatch
 from chainrule.core.primitive import Primitive, argument_rule, defjvp_joint, defvjp, primitive
 from chainrule.core.trace import Tracer, dtype_of, float_dtype, plain, primal
@@ -133,6 +134,9 @@ def reduction(impl: Callable[..., Any], name: str) -> Primitive:
     def call(a: Any, *args: Any, **params: Any) -> Any:
         if _traced_sequence(a):
             return prim(cnp.array(a), *args, **params)
+        for key, value in params.items():  # (settings, read in Python: never traced)
+            if isinstance(value, Tracer):
+                raise traced_setting(value, key, f"chainrule.numpy.{name}")
         return impl(a, *args, **params)
 
     prim = primitive(call, name)
@@ -174,13 +178,14 @@ def _spec(
     axis = args.get("axis")
     keepdims = args.get("keepdims", False)
     ddof = args.get("correction", _NoValue)
+    ddof = args.get("ddof", 0) if ddof is _NoValue else ddof
     initial = args.get("initial", _NoValue)
     return Spec(
         axis=axis,
         axes=normalize_axes(axis, ndim_of(x)),
         keepdims=False if keepdims is _NoValue else bool(keepdims),
         dtype=args.get("dtype"),
-        ddof=args.get("ddof", 0) if ddof is _NoValue else ddof,
+        ddof=ddof,
         initial={} if initial is _NoValue else {"initial": initial},
     )
 
