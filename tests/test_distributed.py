@@ -320,3 +320,15 @@ def test_a_loss_that_cannot_be_compiled_says_jit_false(client: Any) -> None:
     with pytest.raises(TypeError, match="jit=False"):
         fit(client, loss_fn=branching_loss)
     assert fit(client, loss_fn=branching_loss, jit=False).history["epoch"] == [1, 2, 3]
+
+
+def test_a_diverged_run_of_the_sweep_command_is_a_row_of_nan() -> None:
+    from chainrule.cli.sweep import run_one
+
+    settings = distributed.grid(
+        optimizer=["sgd"], lr=[0.05, 1e30], hidden=[[8]], epochs=[1], batch_size=[32], seed=[0]
+    )
+    runs = distributed.sweep(run_one, settings)  # (in this process: no client)
+    assert all(numpy.isnan(v) for v in runs.results[1].values())  # lr 1e30 diverged
+    assert runs.best("val_accuracy")[0]["lr"] == 0.05
+    assert runs.table("val_accuracy").splitlines()[-1].split()[-1] == "nan"

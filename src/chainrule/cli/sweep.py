@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import math
 import os
 import sys
 import time
@@ -84,6 +85,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def run_one(**setting: object) -> dict[str, float]:
+    """One training of the sweep: its last history entries; NaN for every result when the
+    training diverged (a learning rate too large is an outcome of a sweep, not an error)."""
+    try:
+        history = train_digits(**setting).history  # type: ignore[arg-type]
+    except FloatingPointError:
+        return dict.fromkeys(METRIC_ORDER, math.nan)
+    return {key: history[key][-1] for key in METRIC_ORDER}
+
+
+METRIC_ORDER = ("loss", "train_accuracy", "val_loss", "val_accuracy")
+
+
 def _error(message: str, status: int) -> int:
     print(f"chainrule sweep: {message}", file=sys.stderr)
     return status
@@ -113,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
         f"ranked by {args.metric}"
     )
     start = time.perf_counter()
-    fun = functools.partial(train_digits, epochs=args.epochs, seed=args.seed)
+    fun = functools.partial(run_one, epochs=args.epochs, seed=args.seed)
     try:
         with cluster(args) as client:
             runs = distributed.sweep(fun, settings, client=client)
@@ -124,8 +138,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"\n{len(runs)} runs in {time.perf_counter() - start:.1f} s:\n")
     descending = "accuracy" in args.metric
     print(runs.table(args.metric, descending=descending))
-    best, results = runs.best(args.metric, "max" if descending else "min")
-    print(f"\nbest: {best} ({args.metric} {results[args.metric]:.4g})")
+    diverged = sum(math.isnan(r[args.metric]) for r in runs.results)
+    if diverged:
+        print(f"\n{diverged} of the runs diverged (shown as nan)")
+    if diverged < len(runs):
+        best, results = runs.best(args.metric, "max" if descending else "min")
+        print(f"\nbest: {best} ({args.metric} {results[args.metric]:.4g})")
     try:
         with io.atomic_write(args.out / "sweep.json") as file:
             file.write(json.dumps(runs.to_dict(), indent=1).encode())
