@@ -763,3 +763,54 @@ def test_a_body_traced_in_one_thread_leaves_other_threads_alone() -> None:
     numpy.testing.assert_allclose(results["jit"], numpy.exp(x) * (1 + x))
     numpy.testing.assert_allclose(results["a"][0], 2 * numpy.sin([1.0, 2.0]))
     numpy.testing.assert_allclose(results["a"][1], [-3.0, 6.0])
+
+
+def test_tracings_that_end_out_of_order_in_two_threads_stay_each_threads() -> None:
+    # A's branch is traced first and ends while B is still inside its own branch: ending A
+    # must take A's body (and jit tracing) off the lists, not the last one, which is B's.
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    first = {"a": True, "b": True}
+    results: dict[str, Any] = {}
+
+    def branch_a(x: Any) -> Any:
+        if first.pop("a", False):
+            a_in.set()
+            assert b_in.wait(10)
+        return x * 2.0
+
+    def branch_b(x: Any) -> Any:
+        if first.pop("b", False):
+            b_in.set()
+            assert a_out.wait(10)
+            results["b tracing"] = staging.tracing()
+        return x * 3.0
+
+    def fa(x: Any) -> Any:
+        y = cr.cond(np.sum(x) > 0, branch_a, branch_a, x)
+        try:
+            return np.sin(y) + 1.0
+        finally:
+            a_out.set()
+
+    def run(name: str, f: Any, wait: Any = None) -> None:
+        if wait is not None:
+            assert wait.wait(10)
+        try:
+            results[name] = cr.jit(f)(numpy.ones(3))
+            results[f"{name} after"] = staging.tracing()
+        except Exception as e:  # (reported below)
+            results[name] = e
+            a_out.set()
+
+    threads = [
+        threading.Thread(target=run, args=("a", fa)),
+        threading.Thread(target=run, args=("b", lambda x: cr.cond(np.sum(x) > 0, branch_b, branch_b, x), a_in)),
+    ]  # fmt: skip
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    numpy.testing.assert_allclose(results["a"], numpy.sin(2.0) + 1.0)
+    numpy.testing.assert_allclose(results["b"], 3.0)
+    assert results["b tracing"] is True and results["a after"] is False
+    assert not staging.TRACINGS

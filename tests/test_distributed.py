@@ -332,3 +332,17 @@ def test_a_diverged_run_of_the_sweep_command_is_a_row_of_nan() -> None:
     assert all(numpy.isnan(v) for v in runs.results[1].values())  # lr 1e30 diverged
     assert runs.best("val_accuracy")[0]["lr"] == 0.05
     assert runs.table("val_accuracy").splitlines()[-1].split()[-1] == "nan"
+
+
+def test_a_loss_that_is_not_a_batch_mean_is_refused_on_the_first_batch(client: Any) -> None:
+    def summed(model: Any, x: Any, y: Any) -> Any:
+        return nn.cross_entropy(model(x), y, reduction="sum")
+
+    with pytest.raises(ValueError, match="must be a mean over the batch"):
+        fit(client, loss_fn=summed)
+
+    def penalised(model: Any, x: Any, y: Any) -> Any:  # a mean plus a weight penalty: fine
+        return cross_entropy(model, x, y) + 1e-3 * sum(np.sum(p**2) for p in cr.tree.leaves(model))
+
+    alone, spread = fit(loss_fn=penalised), fit(client, loss_fn=penalised)
+    numpy.testing.assert_allclose(spread.history["loss"], alone.history["loss"], rtol=2e-5)

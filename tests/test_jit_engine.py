@@ -505,3 +505,17 @@ def test_grad_of_jit_with_a_traced_cotangent_runs_the_pullback_under_its_transfo
     ts = rng.standard_normal((4, 3))
     want = [cr.grad(lambda x, t=t: np.sum(plain(x) * t))(x0) for t in ts]
     numpy.testing.assert_allclose(per_example(x0, ts), want, rtol=1e-13)
+
+
+def test_a_jitted_function_pickles_without_its_held_buffers() -> None:
+    # (as Dask sends a jitted loss to its workers): the buffers travel as shapes and dtypes
+    cloudpickle = pytest.importorskip("cloudpickle")
+    f = cr.jit(lambda a: np.sum(np.tanh(a * 2.0) + 1.0))
+    x = rng.standard_normal((200, 200))
+    f(x)
+    assert held(f)
+    data = cloudpickle.dumps(f)
+    assert len(data) < x.nbytes  # not the 320 kB buffers
+    g = cloudpickle.loads(data)
+    numpy.testing.assert_allclose(g(-x), f(-x), rtol=1e-15)
+    assert held(g) and not any(numpy.shares_memory(a, b) for a in held(g) for b in held(f))

@@ -41,7 +41,7 @@ def draws_from(seed: Seed, where: str, name: str = "rng") -> np.random.Generator
     """
     from chainrule.core.staging import tracing
 
-    if tracing() and not (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)):
+    if tracing() and (seed is None or isinstance(seed, np.random.Generator)):
         source = "fresh entropy" if seed is None else "the Generator"
         raise TypeError(
             f"{where} under jit: the draws from {source} ({name}={seed!r:.40}) would be made "

@@ -155,7 +155,7 @@ class _Body:
             with np.errstate(all="ignore"):
                 outs, refs = trace.refs(owner, fun(inputs))
         finally:
-            BODIES.pop()
+            BODIES.remove(trace)  # (this one: another thread's may have come after)
             batching._active[0] -= 1
             trace.end()
         self.captured = trace.captured

@@ -504,7 +504,9 @@ def fit(
     trains data-parallel on its workers: each batch is cut into one shard per worker, the
     workers compute their shards' losses and gradients (compiled once per worker with
     ``jit=True``), and this process averages them, weighted by shard size, and takes one
-    optimizer step. The batches, history, checkpoints and early stopping are as in one
+    optimizer step: so the loss must be a mean over the batch's examples (plus terms that do
+    not depend on them), as chainrule's losses are by default; another (a sum) is refused on
+    the first batch. The batches, history, checkpoints and early stopping are as in one
     process, and so are the numbers, up to the order of the gradient's sums. A worker that
     dies mid-step has its shard computed again on another. Not with a loss that takes an
     ``rng``: its random draws would depend on the number of workers.

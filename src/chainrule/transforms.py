@@ -1281,7 +1281,7 @@ def _trace_program(
     try:
         out = fun(*full, **kw)
     finally:
-        staging.TRACINGS.pop()
+        staging.TRACINGS.remove(trace)  # (this one: another thread's may have come after)
         batching._active[0] -= 1
         trace.end()
     out_leaves, out_tree = tree.flatten(out)

@@ -154,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
         from chainrule.learn import plot
 
         with plot.offscreen():
-            runs.plot(args.metric, args.out / "sweep.png")
+            runs.plot(args.metric, args.out / "sweep.png", "max" if descending else "min")
         written.append("sweep.png")
     except ImportError as exc:
         print(f"(no picture: {exc})")

@@ -335,6 +335,23 @@ class Program:
         self._buffers = tuple(buffers.values())
         self._lock = threading.Lock() if buffers else None
 
+    def __getstate__(self) -> dict[str, Any]:
+        """What pickling keeps (a jitted function sent to Dask's workers): the held buffers
+        by shape and dtype only, made afresh when unpickled; no lock."""
+        state = self.__dict__.copy()
+        template = list(self._template)
+        for s in self._buffers:
+            template[s] = _Buffer(s, template[s].shape, template[s].dtype)
+        state["_template"], state["_lock"] = template, None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        for s in self._buffers:
+            b = self._template[s]
+            self._template[s] = np.empty(b.shape, b.dtype)
+        self._lock = threading.Lock() if self._buffers else None
+
     def __call__(self, inputs: Sequence[Any]) -> list[Any]:
         lock = self._lock
         if lock is None:

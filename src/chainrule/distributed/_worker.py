@@ -7,6 +7,7 @@ has a token instead, and a worker keeps the compiled function of the last `KEPT`
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -14,14 +15,16 @@ from typing import Any
 KEPT = 8
 
 _COMPILED: OrderedDict[str, Callable[..., Any]] = OrderedDict()
+_LOCK = threading.Lock()
 
 
 def compiled(token: str, make: Callable[[], Callable[..., Any]]) -> Callable[..., Any]:
     """The function this worker made for `token` (with `make()` on the first task)."""
-    fn = _COMPILED.get(token)
-    if fn is None:
-        fn = _COMPILED[token] = make()
-        while len(_COMPILED) > KEPT:
-            _COMPILED.popitem(last=False)
-    _COMPILED.move_to_end(token)
-    return fn
+    with _LOCK:  # (a worker may run several tasks at once, in threads)
+        fn = _COMPILED.get(token)
+        if fn is None:
+            fn = _COMPILED[token] = make()
+            while len(_COMPILED) > KEPT:
+                _COMPILED.popitem(last=False)
+        _COMPILED.move_to_end(token)
+        return fn

@@ -113,13 +113,14 @@ class SweepResult:
         ]
         return "\n".join(lines)
 
-    def plot(self, metric: str, path: str | Path | None = None) -> Any:
-        """`metric` against each setting that varies, one panel each (needs matplotlib):
-        `chainrule.learn.plot.sweep_results`."""
+    def plot(self, metric: str, path: str | Path | None = None, mode: str = "max") -> Any:
+        """`metric` against each setting that varies, one panel each, the best run (as
+        `best` with `mode`) starred; needs matplotlib: `chainrule.learn.plot.sweep_results`."""
         from chainrule.learn import plot
 
         self._check(metric, "plot")
-        return plot.sweep_results(self.settings, [r[metric] for r in self.results], metric, path)
+        scores = [r[metric] for r in self.results]
+        return plot.sweep_results(self.settings, scores, metric, path, mode)
 
     def to_dict(self) -> dict[str, Any]:
         """The sweep as lists of plain values (for JSON): ``{"settings", "results"}``."""

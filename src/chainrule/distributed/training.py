@@ -10,6 +10,7 @@ died mid-step) changes nothing: no update is lost or applied twice.
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -63,10 +64,31 @@ def data_parallel(
             ) from exc
         weights = [len(p) / len(x) for p in pieces]
         loss = sum(w * value for w, (value, _) in zip(weights, results, strict=True))
+        if not checked and len(pieces) > 1:
+            _check_mean(loss_fn, model, x, y, loss, where)
+            checked.append(True)
         grads = cr.tree.map(lambda *g: _weighted(weights, g), *(grads for _, grads in results))
         return loss, grads
 
+    checked: list[bool] = []  # whether the first batch has shown the loss to be a mean
     return gradients
+
+
+def _check_mean(
+    loss_fn: Callable[..., Any], model: Any, x: Any, y: Any, combined: float, where: str
+) -> None:
+    """Refuse a loss that is not a mean over the batch's examples (a sum, say): the shards'
+    losses and gradients, averaged by shard size, would silently not be the batch's. Checked
+    once, on the first batch, against the loss of the whole batch computed here."""
+    whole = float(loss_fn(model, x, y))
+    if math.isfinite(whole) and not math.isclose(combined, whole, rel_tol=1e-3, abs_tol=1e-7):
+        raise ValueError(
+            f"{where}: with client=, the loss must be a mean over the batch's examples (plus "
+            "terms that do not depend on them, such as a weight penalty): each worker's "
+            "shard gives its own loss and gradient, averaged by shard size. On the first "
+            f"batch, that average is {combined:.6g} and the whole batch's loss {whole:.6g}. "
+            "Divide a sum by the batch size, or train without client."
+        )
 
 
 def _weighted(weights: list[float], parts: tuple[Any, ...]) -> Any:

@@ -24,6 +24,7 @@ import contextlib
 import functools
 import importlib
 import io
+import numbers
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from pathlib import Path
@@ -31,7 +32,7 @@ from typing import Any
 
 import numpy
 
-from chainrule._validate import number
+from chainrule._validate import number, one_of
 from chainrule.learn import curvature
 from chainrule.learn.surfaces import OPTIMIZERS, SURFACES, Surface, descend
 from chainrule.learn.surfaces import Path as DescentPath
@@ -172,11 +173,13 @@ def sweep_results(
     scores: Sequence[float],
     metric: str,
     path: str | Path | None = None,
+    mode: str = "max",
 ) -> Any:
     """A sweep's `metric` against each setting that varies, one panel each, one point per
-    run (what `chainrule.distributed.SweepResult.plot` draws). Numbers spanning a factor
-    of 10 or more (learning rates) get a logarithmic axis; other values (optimizer names,
-    layer widths as lists) are categories.
+    run, the best (highest for ``mode="max"``, lowest for ``"min"``) starred: what
+    `chainrule.distributed.SweepResult.plot` draws. Numbers spanning a factor of 10 or more
+    (learning rates) get a logarithmic axis; other values (optimizer names, layer widths as
+    lists) are categories.
 
     >>> fig = sweep_results([{"lr": 0.1, "opt": "sgd"}, {"lr": 0.01, "opt": "adam"}],
     ...                     [0.9, 0.95], "val_accuracy")
@@ -187,10 +190,12 @@ def sweep_results(
     names = names or list(settings[0])[:1] if settings else []
     fig = _figure(figsize=(4.5 * max(1, len(names)), 3.6))
     axes = fig.subplots(1, max(1, len(names)), squeeze=False)[0]
-    best = int(numpy.nanargmax(scores)) if numpy.isfinite(scores).any() else None
+    one_of(mode, "mode", "sweep_results", ("max", "min"))
+    pick = numpy.nanargmax if mode == "max" else numpy.nanargmin
+    best = int(pick(scores)) if numpy.isfinite(scores).any() else None
     for ax, name in zip(axes, names, strict=False):
         values = [s[name] for s in settings]
-        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        numeric = all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values)
         if numeric:
             xs = numpy.asarray(values, dtype=float)
             if (xs > 0).all() and xs.max() >= 10 * xs.min():

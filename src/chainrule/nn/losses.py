@@ -38,7 +38,7 @@ import numpy as np
 
 import chainrule as cr
 import chainrule.numpy as cnp
-from chainrule._validate import float_array, number, one_of
+from chainrule._validate import float_array, one_of
 from chainrule.core.batching import defbatch
 from chainrule.core.staging import StagedTracer
 from chainrule.core.trace import is_float
@@ -157,7 +157,8 @@ def huber(pred: Any, target: Any, delta: float = 1.0, reduction: str = "mean") -
     array([0.125, 2.5  ])
     """
     one_of(reduction, "reduction", "huber", _REDUCTIONS)
-    number(delta, "delta", "huber", minimum=0.0, exclusive=True)  # (a traced one: refused)
+    if not delta > 0:
+        raise ValueError(f"huber: delta must be positive, got {delta!r}.")
     pred, target = _pair(pred, target, "huber")
     diff = pred - target
     size = cnp.abs(diff)
@@ -418,7 +419,8 @@ def cross_entropy(
     """
     name = "cross_entropy"
     one_of(reduction, "reduction", name, _REDUCTIONS)
-    number(label_smoothing, "label_smoothing", name, minimum=0.0, maximum=1.0)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing!r}.")
     logits, weight = _class_logits(logits, "logits", name, weight)
     if not hasattr(target, "dtype"):
         target = cnp.asarray(target)

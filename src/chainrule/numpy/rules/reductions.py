@@ -134,13 +134,16 @@ def reduction(impl: Callable[..., Any], name: str) -> Primitive:
     def call(a: Any, *args: Any, **params: Any) -> Any:
         if _traced_sequence(a):
             return prim(cnp.array(a), *args, **params)
-        for key, value in params.items():  # (settings, read in Python: never traced)
-            if isinstance(value, Tracer):
-                raise traced_setting(value, key, f"chainrule.numpy.{name}")
+        for key in _COUNTS.intersection(params):  # (read in Python: never traced)
+            if isinstance(params[key], Tracer):
+                raise traced_setting(params[key], key, f"chainrule.numpy.{name}")
         return impl(a, *args, **params)
 
     prim = primitive(call, name)
     return prim
+
+
+_COUNTS = frozenset(["ddof", "correction"])  # numbers a reduction reads as Python numbers
 
 
 def _traced_sequence(a: Any) -> bool:
