@@ -186,16 +186,20 @@ def set_environment(name: str, value: str) -> None:
     os.environ[name] = value
 
 
-def dying_loss(model: Any, x: Any, y: Any) -> Any:
-    """The loss, which kills its worker process the first time it sees the marker file."""
+def die_once() -> None:
+    """Kill this worker process the first time it sees the marker file (one worker only:
+    the other may be looking at it too), as a machine lost from a cluster would."""
     marker = os.environ.get("CHAINRULE_TEST_KILL_MARKER")
     if marker and os.path.exists(marker):
         try:
-            os.remove(marker)  # (one worker only: the other may be looking at it too)
+            os.remove(marker)
         except FileNotFoundError:
-            pass
-        else:
-            os._exit(1)  # the worker dies mid-step, as a machine lost from a cluster would
+            return
+        os._exit(1)
+
+
+def dying_loss(model: Any, x: Any, y: Any) -> Any:
+    die_once()
     return cross_entropy(model, x, y)
 
 
@@ -346,3 +350,24 @@ def test_a_loss_that_is_not_a_batch_mean_is_refused_on_the_first_batch(client: A
 
     alone, spread = fit(loss_fn=penalised), fit(client, loss_fn=penalised)
     numpy.testing.assert_allclose(spread.history["loss"], alone.history["loss"], rtol=2e-5)
+
+
+def dying_logistic(w: Any, X: Any, y: Any) -> Any:
+    die_once()
+    return logistic(w, X, y)
+
+
+def test_a_worker_killed_mid_gradient_loses_no_chunk(client: Any, tmp_path: Any) -> None:
+    # the data made on the workers and kept there: the dead worker's chunks are made again
+    w, X, y = problem(400, numpy.float64)
+    Xd = client.persist(da.from_array(X, chunks=(50, 5)))
+    yd = client.persist(da.from_array(y, chunks=50))
+    marker = tmp_path / "kill-me"
+    client.run(set_environment, "CHAINRULE_TEST_KILL_MARKER", str(marker))
+    marker.touch()
+    value, grad = distributed.value_and_grad(dying_logistic, jit=False)(w, Xd, yd)
+    assert not marker.exists()  # a worker did die
+    want_value, want = cr.value_and_grad(logistic)(w, X, y)
+    numpy.testing.assert_allclose(value, want_value, rtol=1e-13)
+    numpy.testing.assert_allclose(grad["coef"], want["coef"], rtol=1e-12)
+    client.wait_for_workers(2, timeout=60)
