@@ -36,7 +36,15 @@ from .core.batching import BatchTracer, batch_flat, defbatch
 from .core.forward import jvp_flat
 from .core.primitive import BODIES, Primitive, defjvp_joint
 from .core.reverse import VJPTracer, vjp_flat
-from .core.staging import Equation, Program, StagedTracer, StagingTrace, Var
+from .core.staging import (
+    Equation,
+    Program,
+    StagedTracer,
+    StagingTrace,
+    Var,
+    recording,
+    rewired,
+)
 from .core.trace import (
     Tracer,
     dtype_of,
@@ -130,9 +138,8 @@ class _Subprogram(Program):
                     inputs.append(name[v.id])
                 for eq in body.equations:
                     outs = [v.renumbered(v.id + j * span) for v in eq.outs]
+                    equations.append(rewired(eq, name, outs))
                     name.update((v.id, w) for v, w in zip(eq.outs, outs, strict=True))
-                    args = [name.get(a.id, a) if isinstance(a, Var) else a for a in eq.args]
-                    equations.append(Equation(eq.fn, eq.name, args, eq.params, outs, eq.multiple))
                 step = [name.get(o.id, o) if isinstance(o, Var) else o for o in body.outputs]
                 outputs += step
                 state = step[:n_carry]
@@ -149,15 +156,9 @@ class _Body:
     def __init__(self, fun: Flat, examples: list[Any], owner: str) -> None:
         trace = _BodyTrace(owner)
         inputs = [trace.new_input(v) for v in examples]
-        batching._active[0] += 1
-        BODIES.append(trace)
-        try:  # (the tracing values are examples, a branch's maybe not taken: no warnings)
-            with np.errstate(all="ignore"):
-                outs, refs = trace.refs(owner, fun(inputs))
-        finally:
-            BODIES.remove(trace)  # (this one: another thread's may have come after)
-            batching._active[0] -= 1
-            trace.end()
+        # (the tracing values are examples, a branch's maybe not taken: no warnings)
+        with recording(trace, BODIES), np.errstate(all="ignore"):
+            outs, refs = trace.refs(owner, fun(inputs))
         self.captured = trace.captured
         self.outs = outs
         lifted = [trace.lifted[id(a)] for a in trace.captured]

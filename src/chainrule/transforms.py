@@ -1276,14 +1276,8 @@ def _trace_program(
     """Run `fun` once on staged inputs: its outputs (this call's values) and its program."""
     trace = StagingTrace(f"jit of {describe(fun)}")
     full, kw = _rebuild(in_tree, static, nargs, [trace.new_input(x) for x in leaves])
-    batching._active[0] += 1
-    staging.TRACINGS.append(trace)
-    try:
+    with staging.recording(trace, staging.TRACINGS):
         out = fun(*full, **kw)
-    finally:
-        staging.TRACINGS.remove(trace)  # (this one: another thread's may have come after)
-        batching._active[0] -= 1
-        trace.end()
     out_leaves, out_tree = tree.flatten(out)
     values, refs = [], []
     for o in out_leaves:

@@ -24,17 +24,19 @@ cheap ones are recomputed where that lowers the peak of memory rather than kept
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import heapq
 import itertools
 import math
 import operator
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import batching
 from .trace import Trace, Tracer, leaked_error, shape_error
 
 if TYPE_CHECKING:
@@ -206,6 +208,22 @@ class StagingTrace(Trace):
 TRACINGS: list[StagingTrace] = []
 
 
+@contextlib.contextmanager
+def recording(trace: StagingTrace, running: list[Any]) -> Iterator[None]:
+    """While `trace` records a function: listed in `running` (`TRACINGS`, or the bodies of
+    control flow) and counted among the transforms whose tracers `primal` keeps
+    (`batching.active`); ended after. It leaves the list by itself, not as its last entry:
+    another thread's tracing may have been listed after it."""
+    batching._active[0] += 1
+    running.append(trace)
+    try:
+        yield
+    finally:
+        running.remove(trace)
+        batching._active[0] -= 1
+        trace.end()
+
+
 def tracing() -> bool:
     """Whether `jit` is tracing a program in this thread: what Python computes now (a
     random draw from a Generator) becomes a constant of the program, the same on every
@@ -341,15 +359,14 @@ class Program:
         state = self.__dict__.copy()
         template = list(self._template)
         for s in self._buffers:
-            template[s] = _Buffer(s, template[s].shape, template[s].dtype)
+            template[s] = (template[s].shape, template[s].dtype)
         state["_template"], state["_lock"] = template, None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         for s in self._buffers:
-            b = self._template[s]
-            self._template[s] = np.empty(b.shape, b.dtype)
+            self._template[s] = np.empty(*self._template[s])
         self._lock = threading.Lock() if self._buffers else None
 
     def __call__(self, inputs: Sequence[Any]) -> list[Any]:
@@ -746,19 +763,14 @@ class _Lives:
                 k = self.made[v.id]
                 change[k] += v.nbytes()
                 change[self.reads.get(v.id, [k])[-1] + 1] -= v.nbytes()
+        last = {i: reads[-1] for i, reads in self.reads.items()}
+        kept = {o.id for o in outputs if isinstance(o, Var)}
+        into = _in_place(equations, last, kept)  # (as the replay will write them)
         self.held: list[int] = []
         total = 0
         for k, eq in enumerate(equations):
             total += change[k]
-            self.held.append(total - (eq.outs[0].nbytes() if self.reuses(eq, k) else 0))
-
-    def reuses(self, eq: Equation, k: int) -> bool:
-        """Whether line `k`, `eq`, writes into the buffer of an argument dying there."""
-        return _plain_ufunc(eq) and any(
-            isinstance(a, Var) and self.reads[a.id][-1] == k and _same_kind(a, eq.outs[0])
-            and a.id in self.maker and _plain_ufunc(self.maker[a.id])
-            for a in eq.args
-        )  # fmt: skip
+            self.held.append(total - (eq.outs[0].nbytes() if eq.outs[0].id in into else 0))
 
     def alive(self, a: Var, at: int) -> bool:
         """Whether the result `a` is held at line `at` anyway (made before, read there or
@@ -818,8 +830,8 @@ def _recompute_one(
     for eq in lines:  # the clones, each on the copies made before it
         copies[eq.outs[0].id] = eq.outs[0].renumbered(fresh)
         fresh += 1
-    clones = [_with(eq, copies, [copies[eq.outs[0].id]]) for eq in lines]
-    later = [_with(eq, {v.id: copies[v.id]}, eq.outs) for eq in equations[at:]]
+    clones = [rewired(eq, copies, [copies[eq.outs[0].id]]) for eq in lines]
+    later = [rewired(eq, {v.id: copies[v.id]}, eq.outs) for eq in equations[at:]]
     return [*equations[:at], *clones, *later], fresh
 
 
@@ -842,7 +854,7 @@ def _chain(v: Var, at: int, lives: _Lives, like: Var | None = None) -> list[Equa
     return [*below, eq] if len(below) < REMAT_LINES else None
 
 
-def _with(eq: Equation, renames: dict[int, Var], outs: list[Var]) -> Equation:
+def rewired(eq: Equation, renames: dict[int, Any], outs: list[Var]) -> Equation:
     """`eq` reading the renamed values and making `outs` (itself if nothing changes)."""
     args = [renames.get(a.id, a) if isinstance(a, Var) else a for a in eq.args]
     if outs is eq.outs and all(a is b for a, b in zip(args, eq.args, strict=True)):

@@ -134,8 +134,8 @@ def reduction(impl: Callable[..., Any], name: str) -> Primitive:
     def call(a: Any, *args: Any, **params: Any) -> Any:
         if _traced_sequence(a):
             return prim(cnp.array(a), *args, **params)
-        for key in _COUNTS.intersection(params):  # (read in Python: never traced)
-            if isinstance(params[key], Tracer):
+        for key in _COUNTS:  # (read in Python: never traced)
+            if isinstance(params.get(key), Tracer):
                 raise traced_setting(params[key], key, f"chainrule.numpy.{name}")
         return impl(a, *args, **params)
 
@@ -143,7 +143,7 @@ def reduction(impl: Callable[..., Any], name: str) -> Primitive:
     return prim
 
 
-_COUNTS = frozenset(["ddof", "correction"])  # numbers a reduction reads as Python numbers
+_COUNTS = ("ddof", "correction")  # numbers a reduction reads as Python numbers
 
 
 def _traced_sequence(a: Any) -> bool:
@@ -181,14 +181,13 @@ def _spec(
     axis = args.get("axis")
     keepdims = args.get("keepdims", False)
     ddof = args.get("correction", _NoValue)
-    ddof = args.get("ddof", 0) if ddof is _NoValue else ddof
     initial = args.get("initial", _NoValue)
     return Spec(
         axis=axis,
         axes=normalize_axes(axis, ndim_of(x)),
         keepdims=False if keepdims is _NoValue else bool(keepdims),
         dtype=args.get("dtype"),
-        ddof=ddof,
+        ddof=args.get("ddof", 0) if ddof is _NoValue else ddof,
         initial={} if initial is _NoValue else {"initial": initial},
     )
 
