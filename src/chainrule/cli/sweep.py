@@ -34,6 +34,7 @@ from .train import (
     _hidden_sizes,
     _positive,
     _seed,
+    add_cluster_arguments,
     cluster,
     train_digits,
 )
@@ -74,15 +75,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", type=Path, default=Path("chainrule-sweep"),
         help="output directory (default: ./chainrule-sweep)",
     )  # fmt: skip
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument(
-        "--workers", type=_positive(int), default=None, metavar="N",
-        help="worker processes of a local Dask cluster (default: one per CPU)",
-    )  # fmt: skip
-    where.add_argument(
-        "--scheduler", default=None, metavar="ADDRESS",
-        help="run on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786)",
-    )  # fmt: skip
+    add_cluster_arguments(
+        parser,
+        "worker processes of a local Dask cluster (default: one per CPU)",
+        "run on the Dask cluster whose scheduler is at ADDRESS",
+    )
 
 
 def run_one(**setting: object) -> dict[str, float]:

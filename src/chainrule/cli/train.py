@@ -91,8 +91,7 @@ def _hidden_sizes(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(
             f"expected one or more positive layer widths such as 128,64, got {text!r}"
         )
-    widths = [PIXELS, *sizes, CLASSES]
-    parameters = sum(a * b + b for a, b in itertools.pairwise(widths))
+    parameters = _parameters([PIXELS, *sizes, CLASSES])
     if parameters > MAX_PARAMETERS:
         raise argparse.ArgumentTypeError(
             f"{text} makes a model of {parameters:,} parameters; this command trains at most "
@@ -147,20 +146,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="output directory (default: ./chainrule-digits)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument(
-        "--workers",
-        type=_positive(int),
-        default=None,
-        metavar="N",
-        help="train data-parallel on a local Dask cluster of N worker processes",
-    )
-    where.add_argument(
-        "--scheduler",
-        default=None,
-        metavar="ADDRESS",
-        help="train data-parallel on the Dask cluster whose scheduler is at ADDRESS "
-        "(such as tcp://10.0.0.5:8786)",
+    add_cluster_arguments(
+        parser,
+        "train data-parallel on a local Dask cluster of N worker processes",
+        "train data-parallel on the Dask cluster whose scheduler is at ADDRESS",
     )
     parser.add_argument(
         "--no-jit",
@@ -168,6 +157,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="take each step eagerly instead of as one compiled (cr.jit) program; the "
         "numbers are the same",
     )
+
+
+def add_cluster_arguments(parser: argparse.ArgumentParser, workers: str, scheduler: str) -> None:
+    """``--workers N`` or ``--scheduler ADDRESS`` (one at most), with their help texts (what
+    `cluster` starts or reaches)."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_positive(int), default=None, metavar="N", help=workers)
+    where.add_argument(
+        "--scheduler", default=None, metavar="ADDRESS",
+        help=f"{scheduler} (such as tcp://10.0.0.5:8786)",
+    )  # fmt: skip
+
+
+def _parameters(sizes: Sequence[int]) -> int:
+    """The weights and biases of an MLP of layer widths `sizes`."""
+    return sum(a * b + b for a, b in itertools.pairwise(sizes))
 
 
 def standardisation(X: Any) -> tuple[Any, Any]:
@@ -223,11 +228,12 @@ def cluster(args: argparse.Namespace) -> Iterator[Any]:
         yield None
         return
     try:
-        from dask.distributed import Client, LocalCluster
-    except ImportError:
-        raise ClusterError(
-            "--workers and --scheduler need Dask: pip install 'chainrule[distributed]'"
-        ) from None
+        from chainrule.distributed._dask import client_module
+
+        distributed = client_module("--workers and --scheduler")
+    except ImportError as exc:
+        raise ClusterError(str(exc)) from None
+    Client, LocalCluster = distributed.Client, distributed.LocalCluster
     if args.workers is not None:
         with (
             LocalCluster(
@@ -267,13 +273,15 @@ def train_digits(
     epochs: int = 60,
     batch_size: int = 32,
     seed: int = 0,
+    split: tuple[Any, ...] | None = None,
     **fit_options: Any,
 ) -> training.FitResult:
     """What ``chainrule train`` trains, as a function (one run of ``chainrule sweep``): an
-    MLP on the standardised digits, with `optimizer` at peak learning rate `lr` (its
-    default if None) decaying to 0 on a cosine; `fit_options` go to `train.fit`."""
+    MLP on the standardised digits (`split`: ``digits_split(seed)``, if already made), with
+    `optimizer` at peak learning rate `lr` (its default if None) decaying to 0 on a cosine;
+    `fit_options` go to `train.fit`."""
     make_optimizer, default_lr = OPTIMIZERS[optimizer]
-    X_train, X_test, y_train, y_test, _, _ = digits_split(seed)
+    X_train, X_test, y_train, y_test, _, _ = split or digits_split(seed)
     steps = epochs * -(-len(X_train) // batch_size)
     with np.errstate(all="ignore"):  # a divergence raises FloatingPointError, not warnings
         return training.fit(
@@ -295,13 +303,11 @@ def run(args: argparse.Namespace) -> int:
     if problem is not None:
         return _error(problem, 2)
     lr = OPTIMIZERS[args.optimizer][1] if args.lr is None else args.lr
-    X_train, X_test, _, _, mean, std = digits_split(args.seed)
+    split = digits_split(args.seed)
+    X_train, X_test, _, _, mean, std = split
     sizes = [PIXELS, *args.hidden, CLASSES]
     print(f"digits: {len(X_train)} training and {len(X_test)} held-out 8x8 images, 10 classes")
-    print(
-        f"model: MLP {'-'.join(map(str, sizes))} with ReLU, "
-        f"{nn.count_parameters(nn.MLP(sizes, rng=args.seed)):,} parameters"
-    )
+    print(f"model: MLP {'-'.join(map(str, sizes))} with ReLU, {_parameters(sizes):,} parameters")
     print(
         f"training: {args.optimizer} (lr {lr:g}, cosine decay to 0), {args.epochs} epochs, "
         f"batches of {args.batch_size}, seed {args.seed}, "
@@ -320,7 +326,7 @@ def run(args: argparse.Namespace) -> int:
         with cluster(args) as client:
             model, _, history = train_digits(
                 args.optimizer, lr, args.hidden, args.epochs, args.batch_size, args.seed,
-                progress=not args.no_progress, on_epoch_end=report, jit=not args.no_jit,
+                split, progress=not args.no_progress, on_epoch_end=report, jit=not args.no_jit,
                 client=client,
             )  # fmt: skip
     except ClusterError as exc:

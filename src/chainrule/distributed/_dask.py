@@ -25,3 +25,14 @@ def client_module(where: str) -> Any:
     except ImportError as exc:
         raise ImportError(f"{where} needs Dask's distributed scheduler: {INSTALL}.") from exc
     return dask.distributed
+
+
+def client_of(client: Any, where: str) -> Any:
+    """`client`, checked to be a ``dask.distributed.Client``."""
+    if not isinstance(client, client_module(where).Client):
+        raise TypeError(
+            f"{where}: client must be a dask.distributed.Client (Client(LocalCluster()) for "
+            f"the processes of this machine, Client('tcp://host:8786') for a cluster), got "
+            f"{type(client).__name__}"
+        )
+    return client

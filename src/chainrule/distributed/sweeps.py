@@ -19,7 +19,7 @@ import numpy as np
 from chainrule._validate import count, one_of
 from chainrule.data._common import Seed, rng_from
 
-from ._dask import client_module
+from ._dask import client_of
 
 __all__ = ["SweepResult", "grid", "sample", "sweep"]
 
@@ -165,11 +165,7 @@ def sweep(
     if client is None:
         results = [_metrics(fun(**s)) for s in runs]
     else:
-        distributed = client_module("sweep")
-        if not isinstance(client, distributed.Client):
-            raise TypeError(
-                f"sweep: client must be a dask.distributed.Client, got {type(client).__name__}"
-            )
+        client = client_of(client, "sweep")
         futures = [client.submit(_run, fun, s, pure=False) for s in runs]
         results = client.gather(futures)
     return SweepResult(runs, results)

@@ -19,7 +19,7 @@ import numpy as np
 
 import chainrule as cr
 
-from ._dask import client_module
+from ._dask import client_of
 from ._worker import compiled
 
 WAIT_FOR_WORKERS = 60.0  # seconds a cluster with no worker yet is given to get one
@@ -30,13 +30,7 @@ def data_parallel(
 ) -> Callable[[Any, Any, Any], tuple[Any, Any]]:
     """``gradients(model, x, y) -> (loss, grads)`` of the batch's mean loss, computed shard
     by shard on the workers of `client` (a ``dask.distributed.Client``)."""
-    distributed = client_module(where)
-    if not isinstance(client, distributed.Client):
-        raise TypeError(
-            f"{where}: client must be a dask.distributed.Client (Client(LocalCluster()) for "
-            f"the processes of this machine, Client('tcp://host:8786') for a cluster), got "
-            f"{type(client).__name__}"
-        )
+    client = client_of(client, where)
     try:
         client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS)
     except TimeoutError:
