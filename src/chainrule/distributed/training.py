@@ -38,7 +38,8 @@ def data_parallel(
             f"{where}: the Dask cluster at {client.scheduler.address} has no worker after "
             f"{WAIT_FOR_WORKERS:g} s; start workers (dask worker {client.scheduler.address})"
         ) from None
-    shards = len(client.scheduler_info()["workers"])
+    # (one shard at least: a worker that has just left the list may be restarting)
+    shards = max(1, len(client.scheduler_info()["workers"]))
     token = uuid.uuid4().hex
 
     def gradients(model: Any, x: Any, y: Any) -> tuple[Any, Any]:
