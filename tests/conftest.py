@@ -11,6 +11,15 @@ from __future__ import annotations
 
 import pytest
 
+# The modules of chainrule's warning categories, imported here, in pytest-xdist's controller
+# too: it imports a category's module when a worker reports such a warning, from the thread
+# that serves that worker, and two of those threads importing SciPy at once (scipy.optimize,
+# for linear_model) can deadlock on its import cycle and take the run down.
+import chainrule._estimator
+import chainrule.core.batching
+import chainrule.integrate
+import chainrule.linear_model  # noqa: F401
+
 NOT_NUMERICS = {
     "test_cli_learn.py",
     "test_draw.py",
