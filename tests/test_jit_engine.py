@@ -16,7 +16,7 @@ import pytest
 import chainrule as cr
 import chainrule.numpy as np
 from chainrule import nn
-from chainrule.core import staging
+from chainrule.core import blocks, staging
 
 rng = numpy.random.default_rng(3)
 
@@ -519,3 +519,87 @@ def test_a_jitted_function_pickles_without_its_held_buffers() -> None:
     g = cloudpickle.loads(data)
     numpy.testing.assert_allclose(g(-x), f(-x), rtol=1e-15)
     assert held(g) and not any(numpy.shares_memory(a, b) for a in held(g) for b in held(f))
+
+
+# --- runs of elementwise lines, by blocks of rows ---------------------------------------------
+
+
+def runs_of(jitted: Any) -> list[Any]:
+    return [s[1] for p in jitted.programs() for s in p._steps if isinstance(s[1], blocks.Blocks)]
+
+
+COLUMN = rng.standard_normal((301, 1)).astype(numpy.float32)
+NOISE = rng.standard_normal((301, 97)).astype(numpy.float32)
+
+
+def chain(x: Any, row: Any) -> Any:
+    """Exact elementwise lines on one (301, 97) shape: broadcast operands (a row, a column,
+    a scalar, a constant of the full shape), values read again later in the run, a mask,
+    one value read after the run (by `sum`), one returned."""
+    a = x * 0.9 + row
+    b = np.sqrt(a * a + 1.0) / (COLUMN - 3.0)
+    c = np.maximum(b, -a) - NOISE * b
+    d = (c > 0.1) * c + np.minimum(a, c) * a
+    return d * 2.0 - c, np.sum(d, axis=0), a
+
+
+@pytest.mark.parametrize("block_bytes", [4096, 1 << 30])
+def test_runs_by_blocks_give_the_bits_of_the_lines_one_by_one(
+    block_bytes: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", block_bytes)  # 10 rows a block: 30, then 1
+    x = rng.standard_normal((301, 97)).astype(numpy.float32)
+    row = rng.standard_normal(97).astype(numpy.float32)
+    jitted = cr.jit(chain)
+    jitted(x, row)
+    assert len(runs_of(jitted)) == (block_bytes == 4096)
+    for new in (x[::-1] * 1.5 - 0.2, numpy.asfortranarray(x * -0.7)):  # (F order: whole)
+        for got, want in zip(jitted(new, row), chain(new, row), strict=True):
+            assert got.dtype == want.dtype
+            numpy.testing.assert_array_equal(got, want)
+
+
+def test_a_transcendental_function_ends_a_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", 4096)
+    f = cr.jit(lambda x: np.exp(x * 2.0 + 1.0) * 3.0 - x)
+    x = rng.standard_normal((64, 64))
+    f(x)
+    assert [len(r.steps) for r in runs_of(f)] == [2, 2]  # exp is a line of its own
+    numpy.testing.assert_array_equal(f(-x), numpy.exp(-x * 2.0 + 1.0) * 3.0 + x)
+
+
+def test_a_run_writes_into_buffers_of_values_it_last_reads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Adam's update of a large weight, as W2 writes it: p, m, v in; new p, m, v out
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", 1 << 14)
+
+    def adam(p: Any, g: Any, m: Any, v: Any) -> Any:
+        g = np.tanh(g)  # (a value the program owns, dying in the run)
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        return p - 0.01 * m / (np.sqrt(v / 0.001) + 1e-8), m, v
+
+    step = cr.jit(adam)
+    args = [rng.standard_normal((128, 128)) for _ in range(4)]
+    args[3] = numpy.abs(args[3])
+    step(*args)
+    (run,) = runs_of(step)
+    assert run.into.count(None) == 2  # one output into the dying tanh, two new (returned)
+    for scale in (0.5, -2.0):
+        new = [a * scale for a in args]
+        new[3] = numpy.abs(new[3])
+        for got, want in zip(step(*new), adam(*new), strict=True):
+            numpy.testing.assert_array_equal(got, want)
+
+
+def test_a_program_with_runs_by_blocks_pickles(monkeypatch: pytest.MonkeyPatch) -> None:
+    cloudpickle = pytest.importorskip("cloudpickle")
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", 4096)
+    x, row = NOISE * 2.0, NOISE[0]
+    f = cr.jit(chain)
+    f(x, row)
+    g = cloudpickle.loads(cloudpickle.dumps(f))
+    for a, b in zip(g(-x, row), chain(-x, row), strict=True):
+        numpy.testing.assert_array_equal(a, b)
+    assert runs_of(g)

@@ -13,7 +13,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.numpy as np
-from chainrule.core import reverse, staging
+from chainrule.core import blocks, reverse, staging
 from chainrule.core.primitive import Primitive, defsaves, defvjp, primitive
 from chainrule.core.reverse import Node, accumulate
 from chainrule.numpy.rules import elementwise, products
@@ -229,6 +229,7 @@ N_LARGE = 200_000  # 1.6 MB arrays: above `REMAT_BYTES`
 
 
 def test_jitted_w8_recomputes_cheap_values_instead_of_keeping_them(monkeypatch) -> None:
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", 10**12)  # every line whole (blocks: below)
     x = numpy.linspace(-1.0, 1.0, N_LARGE)
     program = cr.make_program(cr.grad(w8))(x)
     # jax.jit's peak: h1..h3 kept for the backward pass, or recomputed from x, and the two

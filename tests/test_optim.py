@@ -264,6 +264,37 @@ def test_inplace_is_bit_identical_to_pure_and_keeps_the_arrays(
 
 
 @pytest.mark.parametrize("opt", CONFIGS, ids=IDS)
+@pytest.mark.parametrize("mode", ["step", "inplace", "update"])
+def test_large_leaves_update_block_by_block_with_the_same_bits(
+    opt: optim.Optimizer[Any], mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chainrule.core import blocks
+    from chainrule.optim import optimizers
+
+    def run(block_bytes: int) -> Any:
+        monkeypatch.setattr(blocks, "BLOCK_BYTES", block_bytes)
+        rng = numpy.random.default_rng(3)
+        params = {  # 37 rows of 20 bytes: blocks of 8 rows and one of 5; a vector; a number
+            "w": rng.standard_normal((37, 5)).astype(numpy.float32),
+            "b": [rng.standard_normal(50), numpy.array(0.5)],
+        }
+        state = opt.init(params)
+        for _ in range(3):  # (SGD's momentum starts at the gradient on the first step)
+            grads = _grads(params, rng)
+            if mode == "update":
+                updates, state = opt.update(grads, state, params)
+                params = optim.apply_updates(params, updates)
+            else:
+                params, state = opt.step(grads, state, params, inplace=mode == "inplace")
+        return cr.tree.leaves((params, state))
+
+    whole, blocked = run(1 << 30), run(160)
+    assert optimizers._row_blocks(numpy.zeros((37, 5), numpy.float32)) is not None
+    for a, b in zip(whole, blocked, strict=True):
+        numpy.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("opt", CONFIGS, ids=IDS)
 def test_inplace_writes_into_params_and_state_only(opt: optim.Optimizer[Any]) -> None:
     params, state = _run(opt, _params(), opt.init(_params()), 2, seed=1)
     grads = _grads(params, numpy.random.default_rng(3))

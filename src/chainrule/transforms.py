@@ -1091,8 +1091,11 @@ def jit(
         positions = {i for i, _ in static if isinstance(i, int)}
         dynamic = [a for i, a in enumerate(args) if i not in positions]
         dyn_kw = {k: v for k, v in kwargs.items() if k not in names}
-        leaves, in_tree = tree.flatten((dynamic, dyn_kw))
+        leaves: list[Any] = []
+        structure: list[Any] = []  # as a flat key (`tree.keyed`)
+        tree.keyed((dynamic, dyn_kw), leaves, structure)
         if any(isinstance(x, Tracer) for x in leaves):  # inside another transform
+            in_tree = tree.structure((dynamic, dyn_kw))
             reverse = _lone(leaves, ReverseTrace)
             if reverse is not None:
                 # arrays by position: their number tells the structure (comparing costs)
@@ -1111,7 +1114,7 @@ def jit(
             out = batched[0]((in_tree, static, len(args), dims), *values)
             return tree.map(lambda v: trace.wrap(v, 0), out)
         try:
-            key = key or (in_tree, static, _signatures(fun, leaves))
+            key = key or (tuple(structure), static, _signatures(fun, leaves))
             entry = cache.get(key)
         except TypeError as e:
             if "unhashable" not in str(e):
@@ -1124,6 +1127,7 @@ def jit(
             entry.used = next(calls)
             outs = entry.program(leaves)
             return outs[0] if entry.out_tree is None else tree.unflatten(entry.out_tree, outs)
+        in_tree = tree.structure((dynamic, dyn_kw))
         outs, entry = _trace_program(fun, static, len(args), in_tree, leaves)
         entry.used = next(calls)
         cache[key] = entry

@@ -299,6 +299,33 @@ def _flatten(x: Any, is_leaf: Callable[[Any], bool] | None, out: list[Any]) -> T
     return TreeDef(cls, node, aux, tuple(subtrees), len(out) - start)
 
 
+def keyed(tree: PyTree, leaves: list[Any], key: list[Any]) -> None:
+    """Append `tree`'s leaves to `leaves`, as `flatten` orders them, and to `key` what
+    identifies its structure: per node its type, aux data and number of children, per leaf
+    None. Two trees' keys are equal exactly when their `structure`s are, and a flat tuple
+    of them is cheaper to build, hash and compare than a `TreeDef`: `jit` keys its cache
+    with it on every call.
+    """
+    cls = type(tree)
+    try:
+        node = _nodes[cls]
+    except KeyError:
+        node = _classify(cls)
+    if node is None:
+        leaves.append(tree)
+        key.append(None)
+        return
+    children, aux = node.flatten(tree)
+    kids = children if isinstance(children, (list, tuple)) else list(children)
+    key += (cls, aux, len(kids))
+    for child in kids:
+        if _nodes.get(type(child), keyed) is None:  # a leaf of a type seen before: no call
+            leaves.append(child)
+            key.append(None)
+        else:
+            keyed(child, leaves, key)
+
+
 def flatten(
     tree: PyTree, is_leaf: Callable[[Any], bool] | None = None
 ) -> tuple[list[Any], TreeDef]:

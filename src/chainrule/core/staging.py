@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import batching
+from . import batching, blocks
 from .trace import Trace, Tracer, leaked_error, shape_error
 
 if TYPE_CHECKING:
@@ -260,7 +260,8 @@ class Program:
         outputs = [_renamed(o, alias) for o in outputs]
         equations, alias = _simplified(equations, inputs, outputs)
         self.outputs = [_renamed(o, alias) for o in outputs]
-        self.equations = _rematerialized(equations, inputs, self.outputs)
+        # (recomputing a value can leave the line that kept it unread)
+        self.equations = _live(_rematerialized(equations, inputs, self.outputs), self.outputs)
         self._compile()
 
     def __str__(self) -> str:
@@ -280,9 +281,8 @@ class Program:
         in slot ``o`` as ``out``, and kind 8 with ``x`` fetching the arguments; kinds 0
         and 5 are any other line with one or several results, ``x`` fetching its
         arguments, ``o`` its result slot(s). A step of kind 6 after a line frees the slots
-        ``x`` of the values it was the last to use; a program whose results are all small
-        together keeps them to the end of the call instead (freeing would cost more time
-        than the memory is worth).
+        ``x`` of values that have had their last use, once they add up to `KEEP_BYTES`:
+        a large value is released where it dies, small ones together.
 
         The buffer `out` is that of an argument dying there (`_in_place`), or one the
         program holds from call to call (`_held`): a replay then allocates only what it
@@ -300,38 +300,42 @@ class Program:
         for eq in self.equations:
             if _plain_ufunc(eq):
                 eq.args = [_loop_operand(eq, i) for i in range(len(eq.args))]
-        last = {
-            a.id: k for k, eq in enumerate(self.equations) for a in eq.args if isinstance(a, Var)
-        }
+        equations = list(self.equations)
+        for start, end, run in reversed(blocks.runs(equations, self.outputs)):
+            equations[start:end] = [Equation(run, "blocks", run.inputs, {}, run.outputs, True)]
+        last = {a.id: k for k, eq in enumerate(equations) for a in eq.args if isinstance(a, Var)}
         kept = {o.id for o in self.outputs if isinstance(o, Var)}
-        into = _in_place(self.equations, last, kept)
-        held = _held(self.equations, last, kept, into)
+        into = _in_place(equations, last, kept)
+        held = _held(equations, last, kept, into)
         buffers: dict[int, int] = {}  # a held buffer's number: its slot
         for i, b in held.items():
             if b.number not in buffers:
                 buffers[b.number] = len(template)
                 template.append(np.empty(b.shape, b.dtype))
             slot[i] = buffers[b.number]
-        frees = sum(v.nbytes() for eq in self.equations for v in eq.outs) >= KEEP_BYTES
         steps: list[tuple[Any, ...]] = []
-        for k, eq in enumerate(self.equations):
+        dead: dict[int, int] = {}  # dead values not yet released: slot, size
+        for k, eq in enumerate(equations):
             out = eq.outs[0]
             args = tuple(place(a) for a in eq.args)
-            dying = dict.fromkeys(
-                a.id for a in eq.args
+            reused = {into.get(v.id) for v in eq.outs}
+            dead.update(
+                (slot[a.id], a.nbytes()) for a in eq.args
                 if isinstance(a, Var) and last[a.id] == k and a.id not in kept
-                and a.id not in held and a.id != into.get(out.id)
+                and a.id not in held and a.id not in reused
             )  # fmt: skip
             writes = out.id in into or out.id in held
-            if out.id in into:  # the result goes into the dying argument's buffer, and slot
-                slot[out.id] = slot[into[out.id]]
-            elif out.id not in held:
-                for v in eq.outs:
+            for v in eq.outs:
+                if v.id in into:  # the result goes into the dying argument's buffer, and slot
+                    slot[v.id] = slot[into[v.id]]
+                elif v.id not in held:
                     slot[v.id] = len(template)
                     template.append(None)
             # (the parameters bound: no keywords to unpack per call when there are none)
             fn = functools.partial(eq.fn, **eq.params) if eq.params else eq.fn
-            if not eq.multiple and 1 <= len(args) <= 2 and (_plain_ufunc(eq) or not writes):
+            if eq.multiple:  # (a run by blocks writes into its buffers itself)
+                steps.append((5, fn, _getter(args), None, tuple(slot[v.id] for v in eq.outs)))
+            elif 1 <= len(args) <= 2 and (_plain_ufunc(eq) or not writes):
                 kind = len(args) + (2 if writes else 0)
                 kind = 7 if kind == 4 and eq.fn in _KEYWORD_OUT else kind
                 steps.append((kind, fn, args[0], args[-1], slot[out.id]))
@@ -340,10 +344,10 @@ class Program:
             elif writes:
                 steps.append((8, fn, _getter(args), None, slot[out.id]))
             else:
-                outs = tuple(slot[v.id] for v in eq.outs) if eq.multiple else slot[out.id]
-                steps.append((5 if eq.multiple else 0, fn, _getter(args), None, outs))
-            if dying and frees:
-                steps.append((6, None, tuple(slot[i] for i in dying), None, None))
+                steps.append((0, fn, _getter(args), None, slot[out.id]))
+            if sum(dead.values()) >= KEEP_BYTES:
+                steps.append((6, None, tuple(dead), None, None))
+                dead.clear()
         self._outputs = [place(o) for o in self.outputs]
         self._fresh = tuple(  # constants returned: a copy per call, not the program's own
             i for i, o in enumerate(self.outputs) if isinstance(o, np.ndarray)
@@ -421,6 +425,12 @@ def _in_place(equations: list[Equation], last: dict[int, int], kept: set[int]) -
     owned = _owned_buffers(equations) - kept
     into: dict[int, int] = {}
     for k, eq in enumerate(equations):
+        if isinstance(eq.fn, blocks.Blocks):
+            run = eq.fn
+            reusable = [x.id in owned and last[x.id] == k for x in run.inputs]
+            for i, j in run.write_into(reusable).items():
+                into[run.outputs[i].id] = run.inputs[j].id
+            continue
         if not _plain_ufunc(eq):
             continue
         for a in eq.args:
@@ -462,13 +472,14 @@ def _held(
     root: dict[int, int] = {}
     members: dict[int, list[Var]] = {}
     for eq in equations:
-        out = eq.outs[0]
-        if out.id in into:
-            root[out.id] = root[into[out.id]]
-            members[root[out.id]].append(out)
-        elif _writes_out(eq) and out.shape != () and isinstance(out.dtype, np.dtype):
-            root[out.id] = out.id
-            members[out.id] = [out]
+        for out in eq.outs:
+            if out.id in into:
+                if into[out.id] in root:  # (not a run's new array: no buffer to hold)
+                    root[out.id] = root[into[out.id]]
+                    members[root[out.id]].append(out)
+            elif _writes_out(eq) and out.shape != () and isinstance(out.dtype, np.dtype):
+                root[out.id] = out.id
+                members[out.id] = [out]
     escape = set(kept)
     for eq in equations:
         if not (
@@ -576,11 +587,16 @@ def _same_kind(a: Var, b: Var) -> bool:
 def _owned_buffers(equations: list[Equation]) -> set[int]:
     """The values a replay may overwrite once they die: those made fresh by an elementwise
     ufunc and only ever read by such lines (no other line can have kept a view of them)."""
-    made = {eq.outs[0].id for eq in equations if _plain_ufunc(eq)}
+    made = {v.id for eq in equations if _elementwise(eq) for v in eq.outs}
     viewed = {
-        a.id for eq in equations if not _plain_ufunc(eq) for a in eq.args if isinstance(a, Var)
+        a.id for eq in equations if not _elementwise(eq) for a in eq.args if isinstance(a, Var)
     }
     return made - viewed
+
+
+def _elementwise(eq: Equation) -> bool:
+    """A plain ufunc line, or a run of them by blocks: new arrays, no views kept."""
+    return _plain_ufunc(eq) or isinstance(eq.fn, blocks.Blocks)
 
 
 def _getter(slots: tuple[int, ...]) -> Callable[[list[Any]], tuple[Any, ...]]:
@@ -734,7 +750,9 @@ slower)."""
 REMAT_LINES = 8  # the longest chain of lines recomputed for one value
 
 KEEP_BYTES = 1 << 16
-"""A program whose results take less than this altogether keeps them to the end of a call."""
+"""Dead values are released together once they take this much: small ones cost more time to
+release one by one than their memory is worth (a program of small values keeps them all to
+the end of the call)."""
 
 
 class _Lives:

