@@ -592,3 +592,34 @@ def test_flatten_one_level_with_keys() -> None:
     assert pairs == [(tree.SequenceKey(0), 1.0), (tree.SequenceKey(1), [2.0])] and aux is None
     with pytest.raises(ValueError, match="leaf"):
         tree.flatten_one_level_with_keys(1.0)
+
+
+class _Gen:
+    """A node whose flatten gives its children as a generator."""
+
+    def __init__(self, *items: Any) -> None:
+        self.items = items
+
+
+tree.register(_Gen, lambda g: ((x for x in g.items), len(g.items)), lambda n, c: _Gen(*c))
+
+
+def test_keyed_keys_are_equal_exactly_when_structures_are() -> None:
+    # (the key `jit` looks its cache up by, instead of building a TreeDef per call)
+    Point = namedtuple("Point", "x y")
+    trees = [
+        [[1.0], 2.0], [1.0, [2.0]], [1.0, 2.0], ([1.0], 2.0), [[1.0, 2.0]], [[], 1.0, 2.0],
+        {"a": 1.0, "b": [2.0]}, {"a": [1.0], "b": 2.0}, {"a": 1.0, "c": [2.0]},
+        Point(1.0, [2.0]), (1.0, [2.0]), [None, 1.0, 2.0], [1.0, None, 2.0],
+        _Gen(1.0, [2.0]), _Gen([1.0], 2.0), OrderedDict(a=1.0, b=[2.0]),
+    ]  # fmt: skip
+    for a in trees:
+        leaves: list[Any] = []
+        key: list[Any] = []
+        tree.keyed(a, leaves, key)
+        assert leaves == tree.leaves(a)
+        for b in trees:
+            other: list[Any] = []
+            tree.keyed(b, [], other)
+            assert (tuple(key) == tuple(other)) == (tree.structure(a) == tree.structure(b))
+            assert (tuple(key) == tuple(other)) == (a is b)
