@@ -324,8 +324,8 @@ def _labels_loss(
     if isinstance(labels, np.ndarray):
         coef = np.eye(n_classes, dtype=dtype)[labels]
         total = labels.size if weight is None else cnp.sum(weight[labels])
-    else:  # batched labels (under vmap): the one-hot rows by comparison, batch kept
-        coef = (cnp.expand_dims(labels, -1) == np.arange(n_classes)).astype(dtype)
+    else:  # traced labels (under jit: one line; under vmap: the batch kept)
+        coef = cnp.take(np.eye(n_classes, dtype=dtype), labels, axis=0)
         total = labels.size if weight is None else cnp.sum(coef * weight)  # Σ_i w_{y_i}
     if weight is not None:
         coef = coef * weight
