@@ -603,3 +603,28 @@ def test_a_program_with_runs_by_blocks_pickles(monkeypatch: pytest.MonkeyPatch) 
     for a, b in zip(g(-x, row), chain(-x, row), strict=True):
         numpy.testing.assert_array_equal(a, b)
     assert runs_of(g)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_run_on_inputs_not_c_contiguous_gives_numpys_memory_order(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # replayed whole, into new arrays: a later sum adds in the same order as line by line
+    def f(x: Any, z: Any, n: Any) -> Any:
+        a = np.square(x)  # F-ordered, as x, and dying in the run
+        b = a / np.transpose(np.transpose(z))
+        return b, np.sum(np.minimum((a > 2.0) * b, -n))
+
+    r = numpy.random.default_rng(seed)
+    x = numpy.asfortranarray(r.standard_normal((67, 45)))
+    z = r.standard_normal((67, 45))[::-1]
+    n = numpy.asfortranarray((r.standard_normal((67, 45)) * 5).astype(numpy.int32))
+    results = []
+    for block_bytes in (1000, 1 << 30):
+        monkeypatch.setattr(blocks, "BLOCK_BYTES", block_bytes)
+        jitted = cr.jit(f)
+        jitted(x, z, n)
+        assert len(runs_of(jitted)) == (block_bytes == 1000)
+        results.append(jitted(x, z, n))
+    for a, b in zip(*results, strict=True):
+        numpy.testing.assert_array_equal(a, b)

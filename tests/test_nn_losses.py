@@ -181,6 +181,25 @@ def test_cross_entropy_weighted_mean_divides_by_the_label_weights() -> None:
     assert float(loss) == pytest.approx(expected, rel=1e-14)
 
 
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_weighted_cross_entropy_compiled_and_batched_gives_the_eager_bits(
+    smoothing: float,
+) -> None:
+    # (the labels' weight total summed as eager sums it, not over the one-hot products)
+    r = numpy.random.default_rng(0)
+    logits, labels = r.standard_normal((512, 10)), r.integers(0, 10, 512)
+    weight = r.random(10) + 0.1
+
+    def f(z: Any, y: Any) -> Any:
+        return losses.cross_entropy(z, y, weight=weight, label_smoothing=smoothing)
+
+    eager = f(logits, labels)
+    assert cr.jit(f)(logits, labels) == eager
+    numpy.testing.assert_array_equal(cr.jit(cr.grad(f))(logits, labels), cr.grad(f)(logits, labels))
+    batched = cr.vmap(f)(numpy.stack([logits] * 2), numpy.stack([labels] * 2))
+    numpy.testing.assert_array_equal(batched, [eager, eager])
+
+
 def test_cross_entropy_of_one_sample_and_of_a_leading_batch_shape() -> None:
     logits = PRED.reshape(2, 3, C)
     labels = LABELS.reshape(2, 3)

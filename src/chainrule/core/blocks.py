@@ -11,7 +11,10 @@ Only the run's values that are read after it are made whole.
 A line joins a run only if its ufunc gives each element the same bits whatever the block
 or the code path (`EXACT`: IEEE's correctly rounded arithmetic, comparisons, logic) on real
 dtypes: NumPy's vectorized transcendental functions (``exp``, ``tanh``) may round an element
-differently from the scalar loop a block's edge could take, so they end a run.
+differently from the scalar loop a block's edge could take, so they end a run. (One thing
+the path does decide: of two NaNs added or multiplied, whose sign survives, as it already
+depends in NumPy on where an element falls in its loops. A NaN stays a NaN.) A run whose
+inputs are not all C-contiguous runs whole, its results in the memory order NumPy gives.
 """
 
 from __future__ import annotations
@@ -53,8 +56,12 @@ def row_blocks(shape: Sequence[int], itemsize: int) -> int | None:
 def _exact(eq: Equation) -> bool:
     return (
         eq.fn in EXACT and not eq.params and not eq.multiple and len(eq.args) <= 2
-        and all(_real(v) for v in (*eq.outs, *eq.args) if hasattr(v, "id"))
+        and all(_real(v) for v in _vars(eq))
     )  # fmt: skip
+
+
+def _vars(eq: Equation) -> list[Var]:
+    return [v for v in (*eq.outs, *eq.args) if hasattr(v, "id")]
 
 
 def _real(v: Var) -> bool:
@@ -76,7 +83,8 @@ def runs(equations: Sequence[Equation], outputs: Sequence[Any]) -> list[tuple[in
     for start, end in _spans(equations):
         lines = equations[start:end]
         shape = lines[0].outs[0].shape
-        rows = row_blocks(shape, max(np.dtype(eq.outs[0].dtype).itemsize for eq in lines))
+        itemsize = max(np.dtype(v.dtype).itemsize for eq in lines for v in _vars(eq))
+        rows = row_blocks(shape, itemsize)
         if len(lines) >= 2 and rows is not None:
             found.append((start, end, Blocks(lines, start, shape, rows, last)))
     return found
@@ -205,14 +213,12 @@ class Blocks:
         return tuple(outs)
 
     def _whole(self, inputs: Sequence[Any]) -> tuple[np.ndarray, ...]:
-        outs = [None if j is None else inputs[j] for j in self.into]
-        env: list[Any] = [*inputs, *outs, *self.constants]
+        # (new arrays, in the memory order NumPy gives them: not into the buffers of
+        # inputs, whose order may differ, and with it the bits of a later sum)
+        env: list[Any] = [*inputs, *([None] * len(self.outputs)), *self.constants]
         env += [None] * len(self.scratch)
         for fn, args, out in self.steps:
-            if out - len(inputs) in range(len(outs)) and env[out] is not None:
-                fn(*[env[a] for a in args], out=env[out])
-            else:
-                env[out] = fn(*[env[a] for a in args])
+            env[out] = fn(*[env[a] for a in args])
         return tuple(env[len(inputs) : len(inputs) + len(self.outputs)])
 
     def __repr__(self) -> str:

@@ -326,7 +326,7 @@ def _labels_loss(
         total = labels.size if weight is None else cnp.sum(weight[labels])
     else:  # traced labels (under jit: one line; under vmap: the batch kept)
         coef = cnp.take(np.eye(n_classes, dtype=dtype), labels, axis=0)
-        total = labels.size if weight is None else cnp.sum(coef * weight)  # Σ_i w_{y_i}
+        total = labels.size if weight is None else cnp.sum(cnp.take(weight, labels))
     if weight is not None:
         coef = coef * weight
     if smoothing:
