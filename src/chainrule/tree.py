@@ -307,10 +307,7 @@ def keyed(tree: PyTree, leaves: list[Any], key: list[Any]) -> None:
     with it on every call.
     """
     cls = type(tree)
-    try:
-        node = _nodes[cls]
-    except KeyError:
-        node = _classify(cls)
+    node = _nodes[cls] if cls in _nodes else _classify(cls)
     if node is None:
         leaves.append(tree)
         key.append(None)
