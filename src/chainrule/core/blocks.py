@@ -106,9 +106,10 @@ def _spans(equations: Sequence[Equation]) -> list[tuple[int, int]]:
 
 class Blocks:
     """A run of elementwise lines as one function: called on the values the run reads (its
-    `inputs`), it returns the values read after it (its `outputs`) as new arrays, computed
-    block by block. Where an input of the run's shape is not C-contiguous, its blocks would
-    be strided: the lines then run whole, as they would have."""
+    `inputs`), it returns the values read after it (its `outputs`), computed block by block
+    into new arrays or into the buffers of inputs the program no longer needs
+    (`write_into`). Where an input of the run's shape is not C-contiguous, its blocks would
+    be strided: the lines then run whole, into new arrays, as they would have."""
 
     fresh = True  # (its results are new arrays, never views of its arguments)
 
@@ -171,9 +172,10 @@ class Blocks:
         # for `write_into`: the step each output is made at, each input last read at
         step_of = {slot[eq.outs[0].id]: k for k, eq in enumerate(lines)}
         self._made = [step_of[len(self.inputs) + i] for i in range(len(self.outputs))]
-        self._read = [max(k for k, (_, a, _) in enumerate(steps) if i in a) for i in range(
-            len(self.inputs)
-        )]  # fmt: skip
+        self._read = [
+            max(k for k, (_, args, _) in enumerate(steps) if i in args)
+            for i in range(len(self.inputs))
+        ]
         self.into: tuple[int | None, ...] = (None,) * len(self.outputs)
 
     def write_into(self, reusable: Sequence[bool]) -> dict[int, int]:
