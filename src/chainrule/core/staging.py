@@ -19,7 +19,8 @@ elimination), repeated lines are merged (common subexpressions), lines kept for 
 (checks of each call's values) stay, and, in a program whose values are large enough to
 matter (`KEEP_BYTES`), each value is released after its last use; where values are large,
 cheap ones are recomputed where that lowers the peak of memory rather than kept
-(`_rematerialized`).
+(`_rematerialized`), and runs of elementwise lines on large arrays replay by blocks of rows
+that stay in cache (`blocks`).
 """
 
 from __future__ import annotations
