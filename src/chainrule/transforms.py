@@ -1013,6 +1013,24 @@ def _signatures(fun: Callable[..., Any], leaves: list[Any]) -> tuple[Any, ...]:
     ])  # fmt: skip
 
 
+def _array_signatures(leaves: list[Any]) -> tuple[Any, ...] | None:
+    """`_signatures` of leaves that are all arrays (the common call, with no tracer to look
+    for); None otherwise."""
+    sigs = []
+    for x in leaves:
+        if type(x) is not np.ndarray:
+            return None
+        sigs.append((x.shape, x.dtype))
+    return tuple(sigs)
+
+
+def _split(nums: tuple[int, ...], n: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The positions among `n` arguments that `nums` makes static (in its order) and the
+    others."""
+    static = tuple(i % n for i in nums if -n <= i < n)
+    return static, tuple(i for i in range(n) if i not in static)
+
+
 def _signature_of(fun: Callable[..., Any], leaf: Any, k: int) -> Any:
     if isinstance(leaf, (np.ndarray, np.generic)):
         return (leaf.shape, leaf.dtype)
@@ -1071,6 +1089,7 @@ def jit(
     # moving it to an end would compare its key a second time)
     cache: dict[Any, _Compiled] = {}
     calls = itertools.count(1)
+    splits: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {}
 
     def jitted(*args: Any, **kwargs: Any) -> Any:
         key: Any = None
@@ -1084,17 +1103,20 @@ def jit(
                 return outs[0] if entry.out_tree is None else tree.unflatten(entry.out_tree, outs)
             if len(key) != len(args):
                 key = None
-        static: tuple[tuple[Any, Any], ...] = tuple(
-            (i % len(args), args[i]) for i in nums if -len(args) <= i < len(args)
-        )
-        static += tuple((k, kwargs[k]) for k in names if k in kwargs)
-        positions = {i for i, _ in static if isinstance(i, int)}
-        dynamic = [a for i, a in enumerate(args) if i not in positions]
-        dyn_kw = {k: v for k, v in kwargs.items() if k not in names}
+        split = splits.get(len(args))
+        if split is None:  # the static and the other positions, for this many arguments
+            split = splits[len(args)] = _split(nums, len(args))
+        static: tuple[tuple[Any, Any], ...] = tuple([(i, args[i]) for i in split[0]])
+        dynamic = [args[i] for i in split[1]]
+        dyn_kw = {}
+        if kwargs:
+            static += tuple((k, kwargs[k]) for k in names if k in kwargs)
+            dyn_kw = {k: v for k, v in kwargs.items() if k not in names}
         leaves: list[Any] = []
         structure: list[Any] = []  # as a flat key (`tree.keyed`)
         tree.keyed((dynamic, dyn_kw), leaves, structure)
-        if any(isinstance(x, Tracer) for x in leaves):  # inside another transform
+        sigs = _array_signatures(leaves)
+        if sigs is None and any(isinstance(x, Tracer) for x in leaves):  # in a transform
             in_tree = tree.structure((dynamic, dyn_kw))
             reverse = _lone(leaves, ReverseTrace)
             if reverse is not None:
@@ -1114,7 +1136,7 @@ def jit(
             out = batched[0]((in_tree, static, len(args), dims), *values)
             return tree.map(lambda v: trace.wrap(v, 0), out)
         try:
-            key = key or (tuple(structure), static, _signatures(fun, leaves))
+            key = key or (tuple(structure), static, sigs or _signatures(fun, leaves))
             entry = cache.get(key)
         except TypeError as e:
             if "unhashable" not in str(e):

@@ -220,7 +220,8 @@ class TreeDef:
             return next(it)
         children = []
         for child in self._children:  # a loop, not a comprehension: one frame per level
-            children.append(child._build(it))
+            # (a leaf without a call of its own)
+            children.append(next(it) if child._node is None else child._build(it))
         return self._node.unflatten(self._aux, tuple(children))
 
     def __eq__(self, other: object) -> bool:
