@@ -628,3 +628,21 @@ def test_a_run_on_inputs_not_c_contiguous_gives_numpys_memory_order(
         results.append(jitted(x, z, n))
     for a, b in zip(*results, strict=True):
         numpy.testing.assert_array_equal(a, b)
+
+
+def test_static_positions_count_from_the_end_and_per_number_of_arguments() -> None:
+    traced: list[Any] = []
+
+    def f(x: Any, *rest: Any) -> Any:
+        traced.append(rest)
+        return x * rest[-1]
+
+    g = cr.jit(f, static_argnums=-1)  # the last argument, however many there are
+    x = numpy.arange(3.0)
+    numpy.testing.assert_array_equal(g(x, 2.0), x * 2.0)
+    numpy.testing.assert_array_equal(g(x, numpy.ones(3), 3.0), x * 3.0)
+    numpy.testing.assert_array_equal(g(x, 2.0), x * 2.0)  # cached: no new tracing
+    numpy.testing.assert_array_equal(g(x, 5.0), x * 5.0)  # a new static value: traced
+    assert len(traced) == 3 and traced[-1] == (5.0,)
+    with pytest.raises(TypeError, match="static"):
+        g(x, [1.0])  # (unhashable static argument)
