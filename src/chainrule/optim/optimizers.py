@@ -314,7 +314,7 @@ class Optimizer(Generic[_S]):
             if shrink is not None:  # new - p, exact when they are within a factor 2
                 change += p * shrink
                 change -= p
-            return new_buffers, change if out is None else _copy_into(out, change)
+            return new_buffers, change if out is None or change is out else _copy_into(out, change)
         if shrink is None:
             return new_buffers, np.add(p, change, out=out)
         # torch: param.mul_(1 - lr * weight_decay) before the step; p is not read again.
@@ -598,10 +598,11 @@ def _lerp(a: Any, b: Any, w: float, factor: Any, out: Any, scratch: Any) -> Any:
 
 
 def _row_blocks(p: np.ndarray) -> list[slice] | None:
-    """The blocks of rows to update `p` by, or None to update it whole: a leaf larger than
-    `core.blocks.BLOCK_BYTES` takes all the update's elementwise passes (a dozen for Adam) on one block
-    while it is in the CPU's cache, instead of each pass streaming the whole leaf through
-    memory (1.4x faster for Adam on a 1024 x 1024 float32 leaf; the same bits)."""
+    """The blocks of rows to update `p` by, or None to update it whole: a C-contiguous leaf
+    larger than `core.blocks.BLOCK_BYTES` takes all the update's elementwise passes (a dozen
+    for Adam) on one block while it is in the CPU's cache, instead of each pass streaming the
+    whole leaf through memory (1.4x faster for Adam on a 1024 x 1024 float32 leaf; the same
+    bits)."""
     rows = row_blocks(p.shape, p.itemsize) if p.flags.c_contiguous else None  # (else strided)
     return None if rows is None else [slice(i, i + rows) for i in range(0, len(p), rows)]
 
