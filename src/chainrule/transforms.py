@@ -1013,17 +1013,6 @@ def _signatures(fun: Callable[..., Any], leaves: list[Any]) -> tuple[Any, ...]:
     ])  # fmt: skip
 
 
-def _array_signatures(leaves: list[Any]) -> tuple[Any, ...] | None:
-    """`_signatures` of leaves that are all arrays (the common call, with no tracer to look
-    for); None otherwise."""
-    sigs = []
-    for x in leaves:
-        if type(x) is not np.ndarray:
-            return None
-        sigs.append((x.shape, x.dtype))
-    return tuple(sigs)
-
-
 def _split(nums: tuple[int, ...], n: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """The positions among `n` arguments that `nums` makes static (in its order) and the
     others."""
@@ -1115,8 +1104,7 @@ def jit(
         leaves: list[Any] = []
         structure: list[Any] = []  # as a flat key (`tree.keyed`)
         tree.keyed((dynamic, dyn_kw), leaves, structure)
-        sigs = _array_signatures(leaves)
-        if sigs is None and any(isinstance(x, Tracer) for x in leaves):  # in a transform
+        if any(isinstance(x, Tracer) for x in leaves):  # inside another transform
             in_tree = tree.structure((dynamic, dyn_kw))
             reverse = _lone(leaves, ReverseTrace)
             if reverse is not None:
@@ -1136,7 +1124,7 @@ def jit(
             out = batched[0]((in_tree, static, len(args), dims), *values)
             return tree.map(lambda v: trace.wrap(v, 0), out)
         try:
-            key = key or (tuple(structure), static, sigs or _signatures(fun, leaves))
+            key = key or (tuple(structure), static, _signatures(fun, leaves))
             entry = cache.get(key)
         except TypeError as e:
             if "unhashable" not in str(e):

@@ -81,11 +81,13 @@ def runs(equations: Sequence[Equation], outputs: Sequence[Any]) -> list[tuple[in
             last[o.id] = len(equations)
     found: list[tuple[int, int, Blocks]] = []
     for start, end in _spans(equations):
+        if end - start < 2:
+            continue
         lines = equations[start:end]
         shape = lines[0].outs[0].shape
         itemsize = max(np.dtype(v.dtype).itemsize for eq in lines for v in _vars(eq))
         rows = row_blocks(shape, itemsize)
-        if len(lines) >= 2 and rows is not None:
+        if rows is not None:
             found.append((start, end, Blocks(lines, start, shape, rows, last)))
     return found
 

@@ -16,8 +16,8 @@ themselves as equations too. Converting a staged value to a Python bool or numbe
 A `Program` replays its equations on plain arrays, one NumPy call per line: no tracers, no
 tape. It is pruned once, when it is built: lines no output needs are dropped (dead-code
 elimination), repeated lines are merged (common subexpressions), lines kept for their effect
-(checks of each call's values) stay, and, in a program whose values are large enough to
-matter (`KEEP_BYTES`), each value is released after its last use; where values are large,
+(checks of each call's values) stay, and values are released after their last use (small
+ones together, once they add up to `KEEP_BYTES`); where values are large,
 cheap ones are recomputed where that lowers the peak of memory rather than kept
 (`_rematerialized`), and runs of elementwise lines on large arrays replay by blocks of rows
 that stay in cache (`blocks`).

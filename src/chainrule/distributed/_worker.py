@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
+
+import chainrule as cr
 
 KEPT = 8
 
@@ -28,3 +30,16 @@ def compiled(token: str, make: Callable[[], Callable[..., Any]]) -> Callable[...
                 _COMPILED.popitem(last=False)
         _COMPILED.move_to_end(token)
         return fn
+
+
+def value_and_grad(
+    token: str, fun: Callable[..., Any], argnums: int | Sequence[int], jit: bool
+) -> Callable[..., Any]:
+    """This worker's ``cr.value_and_grad(fun, argnums)`` for `token`, compiled with `cr.jit`
+    (unless ``jit=False``) on the first task that asks."""
+
+    def make() -> Callable[..., Any]:
+        both = cr.value_and_grad(fun, argnums)
+        return cr.jit(both) if jit else both
+
+    return compiled(token, make)

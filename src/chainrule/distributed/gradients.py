@@ -22,8 +22,8 @@ import chainrule as cr
 from chainrule._validate import flag, one_of
 from chainrule.transforms import describe
 
+from . import _worker
 from ._dask import require
-from ._worker import compiled
 
 REDUCTIONS = ("mean", "sum")
 
@@ -188,7 +188,7 @@ def _chunk(
         return np.zeros((1, size), dtype)
     given, rest = iter(blocks), iter(shared)
     args = [next(given) if i in data else next(rest) for i in range(nargs)]
-    value, grads = compiled(f"{token}{argnums}", lambda: _gradient(fun, argnums, jit))(*args)
+    value, grads = _worker.value_and_grad(f"{token}{argnums}", fun, argnums, jit)(*args)
     out = np.concatenate(
         [np.ravel(value).astype(dtype), *(np.ravel(g).astype(dtype) for g in cr.tree.leaves(grads))]
     )
@@ -203,11 +203,6 @@ def _only(block: Any) -> Any:
     while isinstance(block, list):
         (block,) = block
     return block
-
-
-def _gradient(fun: Callable[..., Any], argnums: tuple[int, ...], jit: bool) -> Callable[..., Any]:
-    value_and_grad = cr.value_and_grad(fun, argnums)
-    return cr.jit(value_and_grad) if jit else value_and_grad
 
 
 def _unflattened(flat: np.ndarray, params: list[Any]) -> list[Any]:

@@ -19,8 +19,8 @@ import numpy as np
 
 import chainrule as cr
 
+from . import _worker
 from ._dask import client_of
-from ._worker import compiled
 
 WAIT_FOR_WORKERS = 60.0  # seconds a cluster with no worker yet is given to get one
 
@@ -98,11 +98,5 @@ def _shard(
     token: str, loss_fn: Callable[..., Any], jit: bool, model: Any, x: Any, y: Any
 ) -> tuple[float, Any]:
     """On a worker: the loss and gradient of one shard of a batch."""
-    fn = compiled(token, lambda: _gradients(loss_fn, jit))
-    loss, grads = fn(model, x, y)
+    loss, grads = _worker.value_and_grad(token, loss_fn, 0, jit)(model, x, y)
     return float(loss), grads
-
-
-def _gradients(loss_fn: Callable[..., Any], jit: bool) -> Callable[..., Any]:
-    value_and_grad = cr.value_and_grad(loss_fn)
-    return cr.jit(value_and_grad) if jit else value_and_grad
