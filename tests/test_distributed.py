@@ -3,10 +3,12 @@ on a real cluster of two worker processes (started and stopped by this module)."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 import traceback
+from collections.abc import Iterator
 from typing import Any
 
 import numpy
@@ -25,9 +27,9 @@ from chainrule import data, distributed, nn, optim, train
 rng = numpy.random.default_rng(7)
 
 
-@pytest.fixture(scope="module")
-def client() -> Any:
-    """Two worker processes of one thread each, 600 MiB of memory each."""
+@contextlib.contextmanager
+def two_workers() -> Iterator[Client]:
+    """A client of two worker processes of one thread each, 600 MiB of memory each."""
     with (
         LocalCluster(
             n_workers=2, processes=True, threads_per_worker=1, memory_limit="600MiB",
@@ -35,6 +37,12 @@ def client() -> Any:
         ) as cluster,
         Client(cluster) as c,
     ):  # fmt: skip
+        yield c
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Client]:
+    with two_workers() as c:
         yield c
 
 
@@ -203,19 +211,19 @@ def dying_loss(model: Any, x: Any, y: Any) -> Any:
     return cross_entropy(model, x, y)
 
 
-def test_a_worker_killed_mid_step_loses_no_update(client: Any, tmp_path: Any) -> None:
+def test_a_worker_killed_mid_step_loses_no_update(tmp_path: Any) -> None:
     marker = tmp_path / "kill-me"
-    client.run(set_environment, "CHAINRULE_TEST_KILL_MARKER", str(marker))
     alone = fit(loss_fn=cross_entropy, jit=False)
 
     def arm(epoch: int, *_: Any) -> None:
         if epoch == 1:
             marker.touch()  # a worker dies in the first step of epoch 2
 
-    survived = fit(client, loss_fn=dying_loss, jit=False, on_epoch_end=arm)
+    with two_workers() as client:  # (its own: the other tests need not wait for a restart)
+        client.run(set_environment, "CHAINRULE_TEST_KILL_MARKER", str(marker))
+        survived = fit(client, loss_fn=dying_loss, jit=False, on_epoch_end=arm)
     assert not marker.exists()  # a worker did die
     numpy.testing.assert_allclose(survived.history["loss"], alone.history["loss"], rtol=2e-5)
-    client.wait_for_workers(2, timeout=60)  # (the nanny has started a new one)
 
 
 def test_an_error_in_a_workers_loss_reaches_fit_with_the_users_traceback(client: Any) -> None:
@@ -357,17 +365,18 @@ def dying_logistic(w: Any, X: Any, y: Any) -> Any:
     return logistic(w, X, y)
 
 
-def test_a_worker_killed_mid_gradient_loses_no_chunk(client: Any, tmp_path: Any) -> None:
-    # the data made on the workers and kept there: the dead worker's chunks are made again
-    w, X, y = problem(400, numpy.float64)
-    Xd = client.persist(da.from_array(X, chunks=(50, 5)))
-    yd = client.persist(da.from_array(y, chunks=50))
-    marker = tmp_path / "kill-me"
-    client.run(set_environment, "CHAINRULE_TEST_KILL_MARKER", str(marker))
-    marker.touch()
-    value, grad = distributed.value_and_grad(dying_logistic, jit=False)(w, Xd, yd)
-    assert not marker.exists()  # a worker did die
-    want_value, want = cr.value_and_grad(logistic)(w, X, y)
-    numpy.testing.assert_allclose(value, want_value, rtol=1e-13)
-    numpy.testing.assert_allclose(grad["coef"], want["coef"], rtol=1e-12)
-    client.wait_for_workers(2, timeout=60)
+def test_a_worker_killed_mid_gradient_loses_no_chunk(tmp_path: Any) -> None:
+    # The data made on the workers and kept there: the dead worker's chunks are made again.
+    # (A cluster of its own: the other tests need not wait for the dead worker's restart.)
+    with two_workers() as client:
+        w, X, y = problem(400, numpy.float64)
+        Xd = client.persist(da.from_array(X, chunks=(50, 5)))
+        yd = client.persist(da.from_array(y, chunks=50))
+        marker = tmp_path / "kill-me"
+        client.run(set_environment, "CHAINRULE_TEST_KILL_MARKER", str(marker))
+        marker.touch()
+        value, grad = distributed.value_and_grad(dying_logistic, jit=False)(w, Xd, yd)
+        assert not marker.exists()  # a worker did die
+        want_value, want = cr.value_and_grad(logistic)(w, X, y)
+        numpy.testing.assert_allclose(value, want_value, rtol=1e-13)
+        numpy.testing.assert_allclose(grad["coef"], want["coef"], rtol=1e-12)

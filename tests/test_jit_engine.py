@@ -17,6 +17,7 @@ import chainrule as cr
 import chainrule.numpy as np
 from chainrule import nn
 from chainrule.core import blocks, staging
+from chainrule.numpy.rules import common
 
 rng = numpy.random.default_rng(3)
 
@@ -139,6 +140,24 @@ def test_held_buffers_never_reach_the_caller_and_hold_each_calls_values() -> Non
     for out in (*first, *second):
         assert not any(numpy.shares_memory(out, b) for b in buffers)
     assert not numpy.shares_memory(first[1], second[1])
+
+
+@pytest.mark.usefixtures("hold_all")
+def test_a_held_value_read_through_a_view_keeps_its_buffer_until_the_views_last_use() -> None:
+    w = rng.standard_normal((6, 6))
+
+    def f(x: Any) -> Any:
+        a = np.sin(x) * 2.0  # held: read only through its transpose, which is not returned
+        view = np.transpose(a)  # a's last direct read
+        b = np.cos(x) * 3.0  # a value of a's shape and dtype, made while the view lives
+        return np.sum(view @ (b @ w), axis=0)
+
+    x = rng.standard_normal((4, 6))
+    jitted = check_replays(f, x)
+    assert len(held(jitted)) >= 2  # a's buffer is not b's
+    first = jitted(x)
+    jitted(x + 1.0)
+    numpy.testing.assert_allclose(first, f(x), rtol=1e-13)
 
 
 @pytest.mark.usefixtures("hold_all")
@@ -434,6 +453,28 @@ def test_relu_gates_replay_the_eager_product_and_its_exact_fallback() -> None:
     jitted(w, xs)
     for new in ((-w, xs), (w, -xs)):
         numpy.testing.assert_array_equal(jitted(*new), mlp(*new))
+
+
+@pytest.mark.usefixtures("hold_all")
+def test_relu_gates_write_into_held_buffers_on_both_of_their_paths() -> None:
+    """The gate of a ReLU whose cotangent is only read by lines making new arrays (and
+    through a transpose, a view) writes into a buffer the program holds, on its fast path
+    and on its exact fallback alike."""
+
+    def loss(w: Any, x: Any) -> Any:  # (the weight's gradient reads the gate's transpose)
+        return np.sum(nn.linear(np.sqrt(np.maximum(nn.linear(x, w), 0.0)), w))
+
+    f = cr.grad(loss)
+    w, x = numpy.abs(rng.standard_normal((3, 3))) + 0.1, numpy.abs(rng.standard_normal((5, 3)))
+    jitted = cr.jit(f)
+    jitted(w, x)
+    program = jitted.programs()[0]
+    gates = [s for s in program._steps if s[1] is common.select]
+    assert gates and all(s[4] in program._buffers for s in gates)
+    for new in ((w, x * 0.5), (w, -x)):  # finite cotangents; then sqrt'(0) = inf, gated off
+        with numpy.errstate(divide="ignore"):
+            numpy.testing.assert_array_equal(jitted(*new), f(*new))
+            numpy.testing.assert_array_equal(jitted(*new), f(*new))  # the buffer used again
 
 
 def test_jit_under_grad_jvp_and_higher_orders_runs_fun_under_them() -> None:

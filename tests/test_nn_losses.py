@@ -294,6 +294,20 @@ def test_shape_mismatch_is_an_error_naming_both_shapes(fn: Callable[..., Any]) -
         fn(numpy.full((5, 1), 0.5), numpy.full(5, 0.5))
 
 
+@pytest.mark.parametrize("dtype", ["int8", "uint8", ">i4", "<i8", "uint64"])
+def test_labels_of_every_integer_type_and_byte_order_are_checked(dtype: str) -> None:
+    labels = numpy.array([0, 1, 2, 3, 1, 0, 2, 3, 3, 2, 1, 1], dtype=dtype)[::2]  # (strided)
+    want = losses.cross_entropy(PRED, labels.astype(numpy.int64))
+    numpy.testing.assert_allclose(losses.cross_entropy(PRED, labels), want, rtol=1e-15)
+    for bad in ([4], [-1] if numpy.dtype(dtype).kind == "i" else [255]):
+        wrong = labels.copy()
+        wrong[2:3] = bad
+        with pytest.raises(ValueError, match=f"label {bad[0]} is out of range"):
+            losses.cross_entropy(PRED, wrong)
+        with pytest.raises(ValueError, match=f"label {bad[0]} is out of range"):
+            cr.jit(losses.cross_entropy)(PRED, wrong)
+
+
 def test_cross_entropy_label_errors() -> None:
     with pytest.raises(ValueError, match=r"label 4 is out of range.*\[0, 4\)"):
         losses.cross_entropy(PRED, numpy.array([0, 1, 2, 3, 4, 0]))

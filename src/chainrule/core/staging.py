@@ -465,9 +465,9 @@ def _held(
 
     A result made by a line that can write into ``out`` starts a *storage*, which the
     lines writing into a dying argument's buffer (`into`) carry on. A storage is held when
-    none of its values is returned and every line that reads them makes a new array of
-    its own (no view of a held buffer can outlive its call), and its values are large
-    (`HOLD_FROM`). Storages alive at separate times share a buffer of their shape and
+    its values are large (`HOLD_FROM`) and no view of them is returned (`_viewers`: no
+    view of a held buffer outlives its call); it is busy until the last use of its values
+    and their views. Storages alive at separate times share a buffer of their shape and
     dtype, up to `HOLD_BYTES` in all.
     """
     root: dict[int, int] = {}
@@ -481,12 +481,7 @@ def _held(
             elif _writes_out(eq) and out.shape != () and isinstance(out.dtype, np.dtype):
                 root[out.id] = out.id
                 members[out.id] = [out]
-    escape = set(kept)
-    for eq in equations:
-        if not (
-            _writes_out(eq) or getattr(eq.fn, "fresh", False) or getattr(eq.fn, "effect", False)
-        ):
-            escape.update(a.id for a in eq.args if isinstance(a, Var))
+    viewers = _viewers(equations)
     made = {v.id: k for k, eq in enumerate(equations) for v in eq.outs}
     free: dict[Any, list[_Buffer]] = {}
     busy: list[tuple[int, int, _Buffer]] = []  # (last line, number, buffer), a heap
@@ -494,7 +489,8 @@ def _held(
     numbers = itertools.count()
     total = 0
     for r, values in members.items():
-        if values[0].nbytes() < HOLD_FROM or any(v.id in escape for v in values):
+        seen = {w for v in values for w in viewers.get(v.id, (v.id,))}
+        if values[0].nbytes() < HOLD_FROM or not seen.isdisjoint(kept):
             continue
         start = made[r]
         while busy and busy[0][0] < start:  # (not at `start` itself: no line writes into
@@ -509,10 +505,28 @@ def _held(
             total += v.nbytes()
         else:
             continue
-        end = max(last.get(m.id, made[m.id]) for m in values)
+        end = max(last.get(w, made.get(w, start)) for w in seen)
         heapq.heappush(busy, (end, b.number, b))
         held.update((m.id, b) for m in values)
     return held
+
+
+def _viewers(equations: list[Equation]) -> dict[int, set[int]]:
+    """The values that may share memory with each value: those a line returns may be views
+    of its arguments (or hold them) unless it makes new arrays (it writes into ``out``, or
+    says ``fn.fresh``) or only checks them (``fn.effect``). Values linked so are grouped,
+    transitively; a value in no group is only itself."""
+    group: dict[int, set[int]] = {}
+    for eq in equations:
+        fn = eq.fn
+        if _writes_out(eq) or getattr(fn, "fresh", False) or getattr(fn, "effect", False):
+            continue
+        linked = {a.id for a in eq.args if isinstance(a, Var)} | {v.id for v in eq.outs}
+        for i in list(linked):
+            linked |= group.get(i, set())
+        for i in linked:
+            group[i] = linked
+    return group
 
 
 def _writes_out(eq: Equation) -> bool:

@@ -294,7 +294,11 @@ def _labels(target: Any, name: str, shape: tuple[int, ...]) -> Any:
 @check
 def _classes(labels: np.ndarray, name: str, n_classes: int) -> None:
     """Refuse a label that is not a class (every example's; under `jit`, every call's)."""
-    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+    # (one pass: a negative label read as unsigned is larger than any class)
+    unsigned = (
+        labels if labels.dtype.kind == "u" else labels.view(labels.dtype.str.replace("i", "u"))
+    )
+    if labels.size and unsigned.max() >= n_classes:
         bad = labels[(labels < 0) | (labels >= n_classes)].flat[0]
         raise ValueError(
             f"{name}: label {bad} is out of range: labels must lie in [0, {n_classes}) for "

@@ -104,7 +104,7 @@ def _finite(g: Any) -> bool:
 _BLAS_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def select(g: Any, factor: Any) -> Any:
+def select(g: Any, factor: Any, out: Any = None) -> Any:
     """``g * factor`` with an exact 0 wherever `factor` is 0: the gate of every kink.
 
     `factor` is a plain mask or weight array (a ReLU's ``x > 0``, ``sign(x)``, the 1/k of
@@ -114,7 +114,8 @@ def select(g: Any, factor: Any) -> Any:
     product on an unpredictable mask, and this is the backward pass of every ReLU, so plain
     arrays take the product and fall back to ``where`` only when it is not finite. A traced
     `g` (a higher derivative) always uses the differentiable ``where``; under `jit` alone,
-    this whole function is one line of the program (its test runs on each call's values).
+    this whole function is one line of the program (its test runs on each call's values),
+    which may write its result into a buffer the program keeps (`out`).
     """
     staged = g._trace if isinstance(g, StagedTracer) else None
     if isinstance(staged, StagingTrace) and (
@@ -128,22 +129,27 @@ def select(g: Any, factor: Any) -> Any:
     if isinstance(g, Tracer):
         chosen = factor if factor.dtype == bool else factor != 0
         return cnp.where(chosen, g if factor.dtype == bool else g * factor, 0.0)
-    return _select_plain(g, factor)
+    return _select_plain(g, factor, out)
 
 
-def _select_plain(g: Any, factor: Any) -> Any:
+def _select_plain(g: Any, factor: Any, out: Any = None) -> Any:
     if not _finite(g):  # the rare case: no errstate on the common one, where it would slow
         with np.errstate(invalid="ignore"):  # every ufunc inside it
-            return np.where(factor != 0, g * factor, 0)
-    out = g * factor
-    # -g * 0 is -0.0: adding 0.0 makes an unselected zero print as 0, as `where` gives
-    if isinstance(out, np.ndarray):
-        out += 0.0
+            chosen = np.where(factor != 0, g * factor, 0)
+        if out is None:
+            return chosen
+        np.copyto(out, chosen)
         return out
-    return out + 0.0
+    product = g * factor if out is None else np.multiply(g, factor, out=out)
+    # -g * 0 is -0.0: adding 0.0 makes an unselected zero print as 0, as `where` gives
+    if isinstance(product, np.ndarray):
+        product += 0.0
+        return product
+    return product + 0.0
 
 
 select.fresh = True  # type: ignore[attr-defined]  # (a new array: no view of `g` kept)
+select.takes_out = True  # type: ignore[attr-defined]
 
 
 def defelementwise(prim: Primitive, *rules: Rule | None) -> None:

@@ -108,7 +108,8 @@ deflinear(
 
 
 def _transpose_impl(a: Any, axes: Any = None) -> Any:
-    return np.transpose(a, axes)
+    # (the method: `numpy.transpose`'s dispatch costs more than the view it makes)
+    return a.transpose(axes) if type(a) is np.ndarray else np.transpose(a, axes)
 
 
 _transpose = primitive(_transpose_impl, "transpose")
