@@ -119,9 +119,54 @@ def test_scan_under_jit_is_one_line_per_pass() -> None:
     assert text.count("{ lambda") == 3 and "tanh" in text and "object at" not in text
     forward, backward = (eq.params["body"] for eq in program.equations if eq.name == "scan")
     assert "matmul" in names[: names.index("scan")]  # U @ x_t, for every t at once
-    assert [eq.name for eq in forward.equations] == ["matmul", "add", "tanh", "sum", "multiply"]
+    # (the ys `sum`, whose value no derivative reads, is not computed)
+    assert [eq.name for eq in forward.equations] == ["matmul", "add", "tanh", "multiply"]
     assert not any(eq.name == "tanh" for eq in backward.equations)  # no forward recomputation
     assert all(len(v.shape) < 2 or 1 in v.shape for eq in backward.equations for v in eq.outs)
+
+
+def lagged(w: Any, xs: Any) -> Any:
+    """A scan of which the result reads the final `h` and the ys `b` alone: `b` reads the
+    carry `lag`, which reads `h`; the carry `unused` and the ys `a` and `dead` no result
+    reads. A scan nested in the body has ys nobody reads too."""
+
+    def step(c: Any, x: Any) -> tuple[Any, Any]:
+        h, lag, unused = c
+        new = np.tanh(w @ h + x)
+        inner, squares = cr.scan(lambda s, v: (s + v, v**2), 0.0, new)
+        return (new, h * 2.0, unused + np.sum(np.exp(new))), (np.sin(new), lag * inner, squares)
+
+    (h, _, _), (_, b, _) = cr.scan(step, (np.zeros(4), np.zeros(4), 0.0), xs)
+    return np.sum(h) + np.sum(b)
+
+
+def test_results_nobody_reads_leave_scan_and_cond_bodies() -> None:
+    """Dead-code elimination reaches into bodies, as JAX's does: what no result reads is not
+    computed at each step (nor in a branch), and the replays equal eager."""
+    xs = rng.standard_normal((6, 4))
+    (line,) = [eq for eq in cr.make_program(lagged)(W, xs).equations if eq.name == "scan"]
+    body = line.params["body"]
+    assert line.params["n_carry"] == 2 and len(body.outputs) == 3  # h, lag; b
+    assert len(line.outs) == 3 and not line.params["stacked"]
+    assert not {"sin", "exp", "power", "square"} & {eq.name for eq in body.equations}
+    (inner,) = [eq for eq in body.equations if eq.name == "scan"]
+    assert inner.params["body"].outputs and len(inner.outs) == 1  # its carry alone
+    jitted, grad = cr.jit(lagged), cr.jit(cr.grad(lagged, (0, 1)))
+    for args in ((W, xs), (NEW[0], -xs)):
+        numpy.testing.assert_array_equal(jitted(*args), lagged(*args))
+        close(grad(*args), cr.grad(lagged, (0, 1))(*args))
+
+    def branches(x: Any, w: Any) -> Any:  # `w` read only by a result nobody reads
+        a, _ = cr.cond(x[0] > 0, lambda x: (np.sin(x), np.exp(x) @ w),
+                       lambda x: (np.cos(x), x @ w), x)  # fmt: skip
+        return a
+
+    (line,) = [eq for eq in cr.make_program(branches)(xs[0], W).equations if eq.name == "cond"]
+    assert [len(b.outputs) for b in line.params["branches"]] == [1, 1]
+    assert len(line.args) == 2 and "exp" not in str(line)  # the predicate and x
+    jitted = cr.jit(branches)
+    for x in (xs[0], -xs[0]):
+        numpy.testing.assert_array_equal(jitted(x, W), branches(x, W))
 
 
 def gated(u: Any, w: Any, c: Any, xs: Any, reverse: bool = False) -> Any:

@@ -42,6 +42,7 @@ from .core.staging import (
     StagedTracer,
     StagingTrace,
     Var,
+    needs,
     recording,
     rewired,
 )
@@ -332,6 +333,46 @@ def _scan_flat(fun: Flat, init: list[Any], xs: list[Any], length: int, reverse: 
     return list(out[:n]), list(out[n : n + n_ys]), list(out[n + n_ys :])
 
 
+def _scan_prune(eq: Equation, needed: list[bool]) -> Equation | None:
+    """A scan computing only the results needed: ys nobody reads, and carries that neither
+    they nor a needed result read, leave the body (JAX's DCE of a scan). None if all stay."""
+    p = eq.params
+    body, n, n_xs, stacked = p["body"], p["n_carry"], p["n_xs"], p["stacked"]
+    n_ys = len(body.outputs) - n
+    ys = needed[n : n + n_ys]
+    rows = needed[n + n_ys :] if stacked else [False] * n  # (the carries stacked, read?)
+    carry = [c or r for c, r in zip(needed[:n], rows, strict=True)]
+    while True:  # a carry the others or the ys read on the next step is needed too
+        read = needs(body, [*carry, *ys])
+        grown = [c or r for c, r in zip(carry, read[:n], strict=True)]
+        if grown == carry:
+            break
+        carry = grown
+    stack = any(rows)
+    if all(carry) and all(ys) and stack == stacked:
+        return None
+    ins = [*carry, *read[n:]]
+    return Equation(
+        eq.fn, eq.name, _kept(eq.args, ins),
+        {**p, "body": _shrunk(body, ins, [*carry, *ys]), "n_carry": sum(carry),
+         "n_xs": sum(read[n : n + n_xs]), "stacked": stack},
+        _kept(eq.outs, [*carry, *ys, *(c and stack for c in (carry if stacked else []))]),
+        eq.multiple,
+    )  # fmt: skip
+
+
+def _kept(values: Sequence[Any], keep: Sequence[bool]) -> list[Any]:
+    return [v for v, k in zip(values, keep, strict=True) if k]
+
+
+def _shrunk(body: _Subprogram, inputs: Sequence[bool], outputs: Sequence[bool]) -> _Subprogram:
+    """`body` with only the inputs and outputs marked (its lines copied: the new program
+    prunes and compiles its own)."""
+    lines = [Equation(e.fn, e.name, list(e.args), e.params, e.outs, e.multiple)
+             for e in body.equations]  # fmt: skip
+    return _Subprogram(_kept(body.inputs, inputs), lines, _kept(body.outputs, outputs))
+
+
 def _reversible(values: Sequence[Any]) -> bool:
     """Whether reverse mode may pull back through a scan of `values`, so that it stores the
     carries: one is, or holds, a reverse-mode tracer, or is a value of a body being traced
@@ -608,6 +649,7 @@ def _scan_batch(args: list[Any], dims: list[int | None], body: Program, n_carry:
 defjvp_joint(scan_p, _scan_jvp)
 scan_p.vjp_all = _scan_vjp
 defbatch(scan_p, _scan_batch)
+_scan_impl.prune = _scan_prune  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------------------- cond
@@ -637,6 +679,26 @@ def _cond_impl(pred: Any, *args: Any, branches: tuple[Program, Program], n_ops: 
 
 
 cond_p = Primitive(_cond_impl, "cond", multiple_results=True)
+
+
+def _cond_prune(eq: Equation, needed: list[bool]) -> Equation:
+    """A cond computing only the results needed, in both branches."""
+    p = eq.params
+    n_ops = p["n_ops"]
+    reads = [needs(b, needed) for b in p["branches"]]
+    ops = [f or t for f, t in zip(reads[0][:n_ops], reads[1][:n_ops], strict=True)]
+    false, true = ([*ops, *r[n_ops:]] for r in reads)
+    branches = tuple(
+        _shrunk(b, i, needed) for b, i in zip(p["branches"], (false, true), strict=True)
+    )
+    return Equation(
+        eq.fn, eq.name, [eq.args[0], *_kept(eq.args[1:], [*false, *true[n_ops:]])],
+        {**p, "branches": branches, "n_ops": sum(ops), "n_false": sum(false[n_ops:])},
+        _kept(eq.outs, needed), eq.multiple,
+    )  # fmt: skip
+
+
+_cond_impl.prune = _cond_prune  # type: ignore[attr-defined]
 
 
 def _cond_flat(pred: Any, branches: Sequence[Flat], ops: list[Any], what: str = "cond",

@@ -1055,14 +1055,15 @@ def jit(
     Called under `vmap` (`vmap(jit(f))`), it replays the compiled program of `jit(vmap(f))`
     for those batch axes; under `grad` (first order: `grad(jit(f))`), a program of `f` and
     one of its pullback (which recomputes the forward values it needs); under other
-    transforms (`jvp`, higher orders), it runs `fun` under them, uncompiled. Programs are pruned (dead lines, repeated lines, ``g * 1`` and
-    ``g + 0``: so ``-0.0 + 0`` may stay ``-0.0``, as in XLA), free each value after its last
-    use where the values are large enough to matter, and write results into the buffers of
+    transforms (`jvp`, higher orders), it runs `fun` under them, uncompiled. Programs are
+    pruned (dead lines, in loop bodies and branches too; repeated lines; ``g * 1`` and
+    ``g + 0``: so ``-0.0 + 0`` may stay ``-0.0``, as in XLA), free each value after its last use
+    where the values are large enough to matter, and write results into the buffers of
     intermediates that die (where values are large, they recompute cheap ones rather than
     keep them). Checks that refuse an input (a singular matrix, a label out of range) are
-    lines too, run on every call. The cache keeps the
-    `cache_size` programs used last: ``jitted.programs()`` lists them (`make_program`
-    prints one), ``jitted.clear_cache()`` empties it.
+    lines too, run on every call. The cache keeps the `cache_size` programs used last:
+    ``jitted.programs()`` lists them (`make_program` prints one), ``jitted.clear_cache()``
+    empties it.
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np

@@ -630,15 +630,29 @@ def _renamed(a: Any, alias: dict[int, Var]) -> Any:
 
 def _live(equations: list[Equation], outputs: list[Any]) -> list[Equation]:
     """The equations some output needs (dead-code elimination), in their order, and those
-    run for their effect (a check that raises on values without a derivative: `fn.effect`)."""
+    run for their effect (a check that raises on values without a derivative: `fn.effect`).
+    A line of several results of which some are needed may shrink to those (``fn.prune``:
+    a loop that stops computing the outputs nobody reads)."""
     needed = {o.id for o in outputs if isinstance(o, Var)}
     kept = []
     for eq in reversed(equations):
         if getattr(eq.fn, "effect", False) or any(v.id in needed for v in eq.outs):
+            prune = getattr(getattr(eq.fn, "impl", eq.fn), "prune", None)  # (a body's lines
+            # call primitives, a program's their implementations)
+            if prune is not None and not all(v.id in needed for v in eq.outs):
+                eq = prune(eq, [v.id in needed for v in eq.outs]) or eq
             kept.append(eq)
             needed.update(a.id for a in eq.args if isinstance(a, Var))
     kept.reverse()
     return kept
+
+
+def needs(program: Program, wanted: Sequence[bool]) -> list[bool]:
+    """Which inputs of `program` its outputs marked `wanted` read (and its checks read)."""
+    outs = [o for o, w in zip(program.outputs, wanted, strict=True) if w]
+    read = {a.id for eq in _live(program.equations, outs) for a in eq.args if isinstance(a, Var)}
+    read.update(o.id for o in outs if isinstance(o, Var))
+    return [v.id in read for v in program.inputs]
 
 
 def _merged(equations: list[Equation]) -> tuple[list[Equation], dict[int, Var]]:
