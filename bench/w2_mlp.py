@@ -8,10 +8,8 @@ matrix products a step needs, each on its real shapes and layouts (three forward
 with the transposed weights, two products carrying the error back to the hidden layers,
 three weight gradients ``d.T @ a``): the floor no step can beat.
 
-The jitted step, ``cr.jit`` of value_and_grad plus the Adam update, is traced once outside
-the timing. The update is written with chainrule.numpy in the step (chainrule.optim's `step`
-reads the step count and checks the arrays in Python, so it is not traceable yet); the step
-count is a static argument, as it is a setting of the update, not data.
+The jitted step, ``cr.jit`` of value_and_grad plus `chainrule.optim.Adam`'s step (new
+parameters and state, as `jax.jit`'s step returns them), is traced once outside the timing.
 
 Every implementation starts from the same weights and batch; before timing, the parameters
 after one step must agree with chainrule's. Each timed call takes that same first step from
@@ -134,31 +132,24 @@ def impls(size: tuple[int, int]) -> list[Impl]:
     batch, hidden = size
 
     def chainrule_jit(first_call: bool = False) -> Callable[[], Any]:
-        cr, cnp = libs.chainrule()
-        from chainrule import nn
+        cr, _ = libs.chainrule()
+        from chainrule import nn, optim
 
-        model, start, x, y = _mlp(batch, hidden)
+        model, _, x, y = _mlp(batch, hidden)
+        opt = optim.Adam(lr=LR, betas=BETAS, eps=EPS)
         value_and_grad = cr.value_and_grad(lambda m, x, y: nn.cross_entropy(m(x), y))
 
-        def train_step(model: Any, means: Any, squares: Any, x: Any, y: Any, t: int) -> Any:
+        def train_step(model: Any, state: Any, x: Any, y: Any) -> Any:
             _, grads = value_and_grad(model, x, y)
-            leaves, treedef = cr.tree.flatten(model)
-            new = [
-                adam(cnp, *args, t + 1)
-                for args in zip(leaves, cr.tree.leaves(grads), means, squares, strict=True)
-            ]
-            return cr.tree.unflatten(treedef, [p for p, _, _ in new]), [
-                [mean for _, mean, _ in new],
-                [square for _, _, square in new],
-            ]
+            return opt.step(grads, state, model)
 
-        step = cr.jit(train_step, static_argnums=5)
-        zeros = [np.zeros_like(p) for p in start]
+        state = opt.init(model)
         if first_call:
-            return lambda: cr.jit(train_step, static_argnums=5)(model, zeros, zeros, x, y, 0)[0]
-        step(model, zeros, zeros, x, y, 0)  # trace outside the timing
+            return lambda: cr.jit(train_step)(model, state, x, y)[0]
+        step = cr.jit(train_step)
+        step(model, state, x, y)  # trace outside the timing
         # Each call is the first step from the same weights: nothing to restore.
-        return lambda: step(model, zeros, zeros, x, y, 0)[0]
+        return lambda: step(model, state, x, y)[0]
 
     def gemms() -> Callable[[], Any]:
         start, x, y = problem(batch, hidden)

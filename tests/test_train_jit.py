@@ -60,7 +60,8 @@ def _tolerance(dtype: Any) -> float:
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_jitted_step_equals_eager_steps(opt: optim.Optimizer[Any], dtype: Any) -> None:
     """Five steps on changing gradients: the step counter, Adam's bias corrections,
-    SGD's first-step momentum and the schedule's rate change from call to call."""
+    SGD's first-step momentum and the schedule's rate change from call to call. The
+    program runs the eager update's operations on the same values: the same bits."""
     step = cr.jit(opt.step)
     update = cr.jit(opt.update)
     eager = jitted = optimized = _params(dtype)
@@ -69,12 +70,15 @@ def test_jitted_step_equals_eager_steps(opt: optim.Optimizer[Any], dtype: Any) -
     rng = np.random.default_rng(1)
     for k in range(5):
         grads = _grads(rng, dtype)
+        want = opt.update(grads, update_state, optimized)
         eager, eager_state = opt.step(grads, eager_state, eager)
         jitted, jitted_state = step(grads, jitted_state, jitted)
         updates, update_state = update(grads, update_state, optimized)
+        _assert_close(updates, want[0], 0.0)
+        _assert_close(update_state, want[1], 0.0)
         optimized = (optim.apply_updates if k % 2 else apply)(optimized, updates)
-        _assert_close(jitted, eager, _tolerance(dtype))
-        _assert_close(jitted_state, eager_state, _tolerance(dtype))
+        _assert_close(jitted, eager, 0.0)
+        _assert_close(jitted_state, eager_state, 0.0)
         _assert_close(optimized, eager, _tolerance(dtype))
     assert len(step.programs()) == 1 and len(update.programs()) == 1  # replayed four times
     assert int(jitted_state.step) == 5
@@ -183,8 +187,10 @@ def test_an_in_place_step_under_jit_is_refused() -> None:
 
 
 def test_a_python_schedule_is_called_on_every_jitted_step_not_frozen() -> None:
-    """Under jit an optimizer's update is one line of the program running its NumPy code
-    on each call's arrays: a schedule written with a Python `if` on the step works."""
+    """Under jit the scalars of an update (its learning rate, Adam's bias corrections) are
+    one line of the program, computed from each call's step count as an eager update
+    computes them: a schedule written with a Python `if` on the step works. The leaves'
+    formulas are lines of their own, which the program's buffers and blocks serve."""
     calls = []
 
     def halving_from_3(step: int) -> float:
@@ -198,6 +204,8 @@ def test_a_python_schedule_is_called_on_every_jitted_step_not_frozen() -> None:
         params, state = step([np.ones(2)], state, params)
     assert calls == [0, 1, 2, 3, 4] and len(step.programs()) == 1  # traced at 0, then replayed
     np.testing.assert_array_equal(params[0], [-3.0, -3.0])  # 1 - 3 * 1.0 - 2 * 0.5
+    names = [eq.name for eq in step.programs()[0].equations]
+    assert names.count("SGD.scalars") == 1 and "multiply" in names
 
 
 def test_an_optimizer_step_under_vmap_inside_jit_equals_a_loop() -> None:

@@ -145,8 +145,8 @@ def _jitted_step(
 
     The program is the whole step, optimizer update included; with `inplace` (a chainrule
     optimizer on fit's own arrays) it stops at the clipped gradients and the optimizer then
-    updates the arrays in place: the same NumPy code that is its line in a whole-step
-    program, without allocating new parameters and moments every step.
+    updates the arrays in place: the same operations as its lines in a whole-step program
+    (the same bits), without allocating new parameters and moments every step.
     """
     value_and_grad = cr.value_and_grad(loss_fn)
 

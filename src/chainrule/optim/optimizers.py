@@ -44,10 +44,12 @@ dtype; a buffer the options do not use (momentum 0, ``amsgrad=False``...) is ``(
 at the number of updates done before this one. Hyper-parameters are checked as torch
 checks them. Every option after ``lr`` is keyword-only.
 
-Inside `jit` an update is one line of the compiled program, which runs this NumPy code on
-each call's arrays: the numbers of an eager update, with its own step count and learning
-rate (never those of the call that was traced). Under a `vmap` or `grad` inside the `jit`
-(an ensemble of models, say), the update is traced formula by formula instead.
+Inside `jit` an update's formulas are lines of the compiled program, the operations of an
+eager update on the same values (the same bits), written into the program's buffers; its
+scalars (the learning rate, Adam's bias corrections) are one line that computes them from
+each call's own step count, never the traced call's, as an eager update does: a schedule is
+called on a number. Under a `vmap` or `grad` inside the `jit` (an ensemble of models, say),
+the scalars are traced formula by formula too.
 
 Speed: one flatten of params and grads per step, a handful of whole-array NumPy
 operations per leaf, each writing with ``out=`` into the destination arrays (fresh ones, or
@@ -233,11 +235,7 @@ class Optimizer(Generic[_S]):
                 "transform (jit, grad, vmap) the values are traced, not arrays: use the "
                 "default inplace=False there"
             )
-        trace = _staging(tree.leaves((grads, state, params))) if traced else None
-        if trace is not None:
-            return self._staged(trace, grads, state, params, mode)
         step, columns = self._check_state(state, len(p_leaves))
-        lr = self._lr_at(step)
         names = self._state._fields[1:]
         # Every leaf is checked before any is written, so a bad leaf leaves all unchanged.
         checked = []
@@ -251,19 +249,17 @@ class Optimizer(Generic[_S]):
             checked.append((p, g, buffers))
         if mode == _INPLACE:
             _check_targets(p_leaves, names, columns)
-        floats = self._constants(step, lr)
-        # The decoupled weight decay's factor, by which torch multiplies the parameter.
-        factor = 1.0 - lr * self.weight_decay if self._decoupled and self.weight_decay else None
-        constants: dict[np.dtype, list[Any]] = {}
+        dtypes = list(dict.fromkeys(p.dtype for p, _, _ in checked))
+        trace = _staging(tree.leaves((grads, state, params))) if traced else None
+        if trace is not None and isinstance(step, Tracer):
+            constants = self._staged_scalars(trace, step, dtypes)
+        else:
+            constants = self._scalars(step, dtypes)
         redirect = self.maximize or (self.weight_decay and not self._decoupled)
         results = []
         new_columns: list[list[np.ndarray]] = [[] for _ in columns]
         for p, g, buffers in checked:
-            k = constants.get(p.dtype)
-            if k is None:
-                k = constants[p.dtype] = [  # the last: the decoupled weight decay's factor
-                    c if c is None else _constant(c, p.dtype) for c in (*floats, factor)
-                ]
+            k = constants[p.dtype]
             scalar = p.ndim == 0 and not traced  # 0-d leaves as 1-element views, for `out=`
             if scalar:
                 p, g = p.reshape(1), g.reshape(1)
@@ -322,25 +318,34 @@ class Optimizer(Generic[_S]):
         out += change
         return new_buffers, out
 
-    def _staged(
-        self, trace: StagingTrace, grads: Any, state: _S, params: Any, mode: int
-    ) -> tuple[Any, _S]:
-        """The update as one line of the program `jit` is recording: each call runs this
-        NumPy code on that call's arrays (its step count, its schedule value), with the
-        numbers of an eager update and its scratch reused, not one new array per operation."""
-        leaves, in_tree = tree.flatten((grads, state, params))
-        out_tree: list[Any] = []
+    def _scalars(self, step: Any, dtypes: Sequence[np.dtype]) -> dict[np.dtype, list[Any]]:
+        """The scalars of the update after `step` ones, as 0-d arrays of each of `dtypes`:
+        `_constants` (None where the options use none), then the decoupled weight decay's
+        factor, by which torch multiplies the parameter (or None)."""
+        lr = self._lr_at(step)
+        factor = 1.0 - lr * self.weight_decay if self._decoupled and self.weight_decay else None
+        floats = (*self._constants(step, lr), factor)
+        return {d: [c if c is None else _constant(c, d) for c in floats] for d in dtypes}
 
-        def update(*arrays: Any) -> tuple[Any, ...]:
-            g, s, p = tree.unflatten(in_tree, arrays)
-            out, tree_def = tree.flatten(self._run(g, s, p, mode))
-            out_tree[:] = [tree_def]
-            return tuple(out)
+    def _staged_scalars(
+        self, trace: StagingTrace, step: Tracer, dtypes: Sequence[np.dtype]
+    ) -> dict[np.dtype, list[Any]]:
+        """`_scalars` as one line of the program `jit` is recording: each call computes them
+        from its own step count, as an eager update does (a schedule is called on a number,
+        so it may branch on it in Python); the leaves' formulas are lines that read them."""
+        owner = type(self).__name__
 
-        name = f"{type(self).__name__}.{'update' if mode == _UPDATES else 'step'}"
-        values, refs = trace.refs(name, leaves)
-        outs = trace.record(update, name, refs, {}, update(*values), True)
-        return cast(tuple[Any, _S], tree.unflatten(out_tree[0], list(outs)))
+        def at(s: Any) -> dict[np.dtype, list[Any]]:
+            return self._scalars(count(s, "state.step", owner, minimum=0), dtypes)
+
+        def flat(values: dict[np.dtype, list[Any]]) -> tuple[Any, ...]:
+            return tuple(c for d in dtypes for c in values[d] if c is not None)
+
+        (value,), refs = trace.refs(f"{owner}.scalars", [step])
+        example = at(value)
+        outs = iter(trace.record(lambda s: flat(at(s)), f"{owner}.scalars", refs, {},
+                                 flat(example), True))  # fmt: skip
+        return {d: [None if c is None else next(outs) for c in example[d]] for d in dtypes}
 
     def _direction(self, p: np.ndarray, g: np.ndarray) -> np.ndarray:
         """The gradient with maximize and coupled weight decay applied: `g` or a new array."""

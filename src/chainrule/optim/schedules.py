@@ -7,8 +7,8 @@ learning rate a torch optimizer holds after ``k`` calls to ``scheduler.step()``,
 the rate of its ``k``-th update counting from 0. The values are the closed forms of torch's
 schedulers (which compute the same numbers recursively, equal to about 1e-15).
 
-Inside `jit` an optimizer's update is one line of the program, which calls the schedule
-with each call's own step. Under a `vmap` or `grad` taken inside the `jit`, the step is a
+Inside `jit` the scalars of an optimizer's update are one line of the program, which calls
+the schedule with each call's own step (a number). Under a `vmap` or `grad` taken inside the `jit`, the step is a
 traced value instead, and these schedules, written with `chainrule.numpy`, are recorded
 formula by formula; a schedule of your own must then do the same (``np.where``, not a
 Python ``if`` on the step, which raises).
