@@ -150,7 +150,9 @@ def test_results_nobody_reads_leave_scan_and_cond_bodies() -> None:
     assert len(line.outs) == 3 and not line.params["stacked"]
     assert not {"sin", "exp", "power", "square"} & {eq.name for eq in body.equations}
     (inner,) = [eq for eq in body.equations if eq.name == "scan"]
-    assert inner.params["body"].outputs and len(inner.outs) == 1  # its carry alone
+    # its ys are gone; its carries stacked stay, as in every body: reverse mode reads them
+    assert len(inner.params["body"].outputs) == 1 and inner.params["stacked"]
+    assert len(inner.outs) == 2
     jitted, grad = cr.jit(lagged), cr.jit(cr.grad(lagged, (0, 1)))
     for args in ((W, xs), (NEW[0], -xs)):
         numpy.testing.assert_array_equal(jitted(*args), lagged(*args))
@@ -167,6 +169,59 @@ def test_results_nobody_reads_leave_scan_and_cond_bodies() -> None:
     jitted = cr.jit(branches)
     for x in (xs[0], -xs[0]):
         numpy.testing.assert_array_equal(jitted(x, W), branches(x, W))
+
+
+def test_bodies_replayed_under_transforms_write_into_no_buffer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A body holds buffers for its replays on plain arrays; replayed on traced values (the
+    rules of vmap, grad and jvp), each line is a call that makes its own value: a ReLU's
+    gate (in a scan and in a cond branch) and a raw NumPy comparison write into none."""
+    monkeypatch.setattr(staging, "HOLD_FROM", 0)  # (every intermediate held)
+
+    def inner(w: Any, x: Any) -> Any:  # two gates: one's result read only by the other
+        return np.sum(np.maximum(np.maximum(w * x, 0.0) - 0.1, 0.0) ** 2)
+
+    def descend(w: Any, xs: Any) -> Any:
+        w, _ = cr.scan(lambda w, x: (w - 0.1 * cr.grad(inner)(w, x), None), w, xs)
+        return np.sum(np.sin(w))
+
+    def descend_loop(w: Any, xs: Any) -> Any:
+        for x in xs:
+            w = w - 0.1 * cr.grad(inner)(w, x)
+        return np.sum(np.sin(w))
+
+    ws, xs = rng.standard_normal((2, 5)), rng.standard_normal((4, 5))
+    want = [descend_loop(w, xs) for w in ws]
+    close(cr.vmap(descend, (0, None))(ws, xs), want)
+    batched = cr.jit(cr.vmap(descend, (0, None)))
+    for scale in (1.0, -2.0):
+        close(batched(ws * scale, xs), [descend_loop(w * scale, xs) for w in ws])
+    close(cr.grad(descend)(ws[0], xs), cr.grad(descend_loop)(ws[0], xs))
+    t = rng.standard_normal(5)
+    close(cr.jvp(lambda w: descend(w, xs), (ws[0],), (t,)),
+          cr.jvp(lambda w: descend_loop(w, xs), (ws[0],), (t,)))  # fmt: skip
+
+    def branch(w: Any) -> Any:
+        step = cr.cond(np.sum(w) > -1e9, lambda w: w - cr.grad(inner)(w, 3.0), lambda w: w, w)
+        return np.sum(np.sin(step))
+
+    close(
+        cr.grad(branch)(ws[0]), cr.grad(lambda w: np.sum(np.sin(w - cr.grad(inner)(w, 3.0))))(ws[0])
+    )
+
+    def passed_through(c: Any, d: Any, xs: Any) -> Any:  # `d > 0`: a raw NumPy line
+        def step(carry: Any, x: Any) -> Any:
+            c, d = carry
+            return (np.tanh(c + x), d), np.maximum(d * 0.5, 0.0)
+
+        (c, d), ys = cr.scan(step, (c, d), xs, unroll=2)
+        return np.sum(np.sin(d)) + np.sum(np.sin(ys))
+
+    c, d = rng.standard_normal((2, 5))
+    close(
+        cr.jit(cr.grad(passed_through, (0, 1)))(c, d, xs), cr.grad(passed_through, (0, 1))(c, d, xs)
+    )
 
 
 def gated(u: Any, w: Any, c: Any, xs: Any, reverse: bool = False) -> Any:

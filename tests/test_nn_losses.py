@@ -309,6 +309,10 @@ def test_labels_of_every_integer_type_and_byte_order_are_checked(dtype: str) -> 
 
 
 def test_cross_entropy_label_errors() -> None:
+    many = numpy.zeros((3, 200))  # more classes than an int8 has positive values
+    for labels in (numpy.array([0, -100, 5], numpy.int8), numpy.array([0, 127, -1], numpy.int8)):
+        with pytest.raises(ValueError, match=f"label {labels.min()} is out of range"):
+            losses.cross_entropy(many, labels)
     with pytest.raises(ValueError, match=r"label 4 is out of range.*\[0, 4\)"):
         losses.cross_entropy(PRED, numpy.array([0, 1, 2, 3, 4, 0]))
     with pytest.raises(ValueError, match="label -100 is out of range"):

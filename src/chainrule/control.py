@@ -117,8 +117,18 @@ class _Subprogram(Program):
 
     def __call__(self, inputs: Sequence[Any]) -> list[Any]:
         if any(isinstance(v, Tracer) for v in inputs):
-            return super().__call__(inputs)
+            return self._traced(inputs)
         return self._direct(inputs)
+
+    def _traced(self, inputs: Sequence[Any]) -> list[Any]:
+        """The lines one by one on traced values (a rule differentiating or batching the
+        body), each as a call of its function: no buffer of the compiled replay, which
+        only plain arrays can be written into."""
+        env = {v.id: x for v, x in zip(self.inputs, inputs, strict=True)}
+        for eq in self.equations:
+            out = eq.fn(*(env[a.id] if isinstance(a, Var) else a for a in eq.args), **eq.params)
+            env.update(zip((v.id for v in eq.outs), out if eq.multiple else (out,), strict=True))
+        return [env[o.id] if isinstance(o, Var) else o for o in self.outputs]
 
     def unrolled(self, k: int, n_carry: int, n_xs: int) -> Program:
         """`k` steps of a loop's body as one straight-line program of NumPy calls (`scan`'s
@@ -348,7 +358,9 @@ def _scan_prune(eq: Equation, needed: list[bool]) -> Equation | None:
         if grown == carry:
             break
         carry = grown
-    stack = any(rows)
+    # (in a body, the stacks stay: a rule may take the body's derivative later, and reverse
+    # mode reads them; its lines call primitives, a program's their implementations)
+    stack = stacked if isinstance(eq.fn, Primitive) else any(rows)
     if all(carry) and all(ys) and stack == stacked:
         return None
     ins = [*carry, *read[n:]]

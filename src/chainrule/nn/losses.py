@@ -294,11 +294,13 @@ def _labels(target: Any, name: str, shape: tuple[int, ...]) -> Any:
 @check
 def _classes(labels: np.ndarray, name: str, n_classes: int) -> None:
     """Refuse a label that is not a class (every example's; under `jit`, every call's)."""
-    # (one pass: a negative label read as unsigned is larger than any class)
-    unsigned = (
-        labels if labels.dtype.kind == "u" else labels.view(labels.dtype.str.replace("i", "u"))
-    )
-    if labels.size and unsigned.max() >= n_classes:
+    if labels.size and (
+        labels.max() >= n_classes if labels.dtype.kind == "u"
+        # (one pass where a negative label, read as unsigned, is at least n_classes)
+        else labels.view(labels.dtype.str.replace("i", "u")).max() >= n_classes
+        if n_classes <= np.iinfo(labels.dtype).max + 1
+        else labels.min() < 0 or labels.max() >= n_classes
+    ):  # fmt: skip
         bad = labels[(labels < 0) | (labels >= n_classes)].flat[0]
         raise ValueError(
             f"{name}: label {bad} is out of range: labels must lie in [0, {n_classes}) for "
