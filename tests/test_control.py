@@ -224,6 +224,56 @@ def test_bodies_replayed_under_transforms_write_into_no_buffer(
     )
 
 
+@cr.custom_vjp
+def clipped_sin(x: Any) -> Any:
+    return np.sin(x)
+
+
+clipped_sin.defvjp(lambda x: (np.sin(x), x), lambda x, g: (np.clip(g * np.cos(x), -0.1, 0.1),))
+
+
+@cr.custom_jvp
+def halved_sin(x: Any) -> Any:  # a forward rule that is not sin's own: half of it
+    return np.sin(x)
+
+
+halved_sin.defjvp(
+    lambda primals, tangents: (np.sin(primals[0]), 0.5 * np.cos(primals[0]) * tangents[0])
+)
+
+
+def test_custom_rules_in_bodies_are_applied_when_the_body_is_differentiated() -> None:
+    """A custom_vjp or custom_jvp function called in a loop's body or a branch keeps its
+    own rule (not its function's) under grad, jvp, vmap and jit, as in a Python loop."""
+
+    def looped(f: Any) -> Any:
+        def scanned(w: Any, xs: Any) -> Any:
+            c, _ = cr.scan(lambda c, x: (f(c * x) + c, None), w, xs)
+            return np.sum(c**2)
+
+        def loop(w: Any, xs: Any) -> Any:
+            for x in xs:
+                w = f(w * x) + w
+            return np.sum(w**2)
+
+        return scanned, loop
+
+    w, xs, t = rng.standard_normal(3), rng.standard_normal((4, 3)), rng.standard_normal(3)
+    scanned, loop = looped(clipped_sin)
+    want = cr.grad(loop)(w, xs)
+    assert not numpy.allclose(want, cr.grad(looped(np.sin)[1])(w, xs))  # the rule matters
+    for got in (cr.grad(scanned)(w, xs), cr.jit(cr.grad(scanned))(w, xs),
+                cr.grad(cr.jit(scanned))(w, xs)):  # fmt: skip
+        close(got, want)
+    ws = rng.standard_normal((2, 3))
+    close(cr.vmap(cr.grad(scanned), (0, None))(ws, xs), [cr.grad(loop)(v, xs) for v in ws])
+    branch = cr.grad(lambda w: np.sum(cr.cond(True, clipped_sin, lambda v: v, w)))
+    close(branch(w * 5.0), cr.grad(lambda w: np.sum(clipped_sin(w)))(w * 5.0))
+    scanned, loop = looped(halved_sin)
+    close(cr.jvp(lambda w: scanned(w, xs), (w,), (t,)), cr.jvp(lambda w: loop(w, xs), (w,), (t,)))
+    close(cr.grad(scanned)(w, xs), cr.grad(loop)(w, xs))
+
+
 def gated(u: Any, w: Any, c: Any, xs: Any, reverse: bool = False) -> Any:
     """A body whose carry-free part holds masks, a ReLU of U x_t and a sign (run before the
     loop for every step at once), and a factor of the closed-over values alone (run once)."""

@@ -84,6 +84,68 @@ def test_jitted_step_equals_eager_steps(opt: optim.Optimizer[Any], dtype: Any) -
     assert int(jitted_state.step) == 5
 
 
+@pytest.mark.parametrize("opt", OPTIMIZERS, ids=repr)
+def test_jitted_steps_with_closed_over_arrays_equal_eager_steps(opt: optim.Optimizer[Any]) -> None:
+    """Grads, state or params closed over (constants of the program) rather than passed:
+    the update is then one line running the eager one on each call, the same bits."""
+    params = _params(np.float64)
+    grads = _grads(np.random.default_rng(2), np.float64)
+    state = opt.step(grads, opt.init(params), params)[1]  # buffers not zero
+    for jitted, args in (
+        (cr.jit(lambda p: opt.step(grads, state, p)), (params,)),
+        (cr.jit(lambda g: opt.step(g, state, params)), (grads,)),
+        (cr.jit(lambda s: opt.step(grads, s, params)), (state,)),
+    ):
+        for _ in range(2):
+            _assert_close(jitted(*args), opt.step(grads, state, params), 0.0)
+
+
+def test_jitted_steps_give_arrays_back_as_eager_steps_do() -> None:
+    """0-d leaves and the step count come back as 0-d arrays (an in-place step can take
+    them next), and the count is an int64 whatever the given one's type, as eagerly: a
+    uint8 count does not wrap to 0 (which would restart Adam's bias correction)."""
+    opt = optim.Adam(lr=0.1)
+    params = _params(np.float32)
+    step = cr.jit(opt.step)
+    for count in (np.array(255, np.uint8), np.array(4, np.int32)):
+        state = opt.init(params)._replace(step=count)
+        got, want = step(params, state, params), opt.step(params, state, params)
+        _assert_close(got, want, 0.0)
+        assert isinstance(got[0]["b"], np.ndarray) and isinstance(got[1].step, np.ndarray)
+        assert got[1].step.dtype == np.int64 and int(got[1].step) == int(count) + 1
+        opt.step(params, got[1], got[0], inplace=True)
+
+
+def test_a_bad_learning_rate_raises_under_jit_even_when_the_update_is_unread() -> None:
+    opt = optim.SGD(lr=lambda step: 0.1 if step < 2 else -1.0)
+    params = [np.ones(2)]
+    counts = cr.jit(lambda g, s, p: opt.step(g, s, p)[1].step)  # the new count alone
+    state = opt.init(params)
+    for _ in range(2):
+        state = state._replace(step=counts(params, state, params))
+    with pytest.raises(ValueError, match="at step 2\\) must be a finite number >= 0"):
+        counts(params, state, params)
+
+
+def test_training_loops_in_a_scan_under_vmap_equal_a_loop_of_them() -> None:
+    """An optimizer's step in a loop's body, the body replayed under `vmap` (an ensemble
+    of inner training loops): its scalars line then takes traced step counts."""
+    opt = optim.Adam(lr=0.1)
+
+    def train(w0: Any, xs: Any) -> Any:
+        def body(carry: Any, x: Any) -> Any:
+            w, state = carry
+            return opt.step(2 * (w - x), state, w), None
+
+        (w, _), _ = cr.scan(body, (w0, opt.init(w0)), xs)
+        return w
+
+    xs, starts = np.arange(6.0).reshape(3, 2), np.array([[1.0, 2.0], [3.0, 4.0]])
+    want = np.array([train(w, xs) for w in starts])
+    for batched in (cr.vmap(train, (0, None)), cr.jit(cr.vmap(train, (0, None)))):
+        np.testing.assert_allclose(batched(starts, xs), want, rtol=1e-14)
+
+
 def test_a_schedule_is_recomputed_on_every_call_under_jit() -> None:
     for schedule in [
         schedules.cosine(0.1, total_steps=4, min_lr=0.01),

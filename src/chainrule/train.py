@@ -495,7 +495,7 @@ def fit(
     update, is compiled with `cr.jit`: traced on the first batch (and again on a last,
     smaller one), then replayed as plain NumPy, to the eager step's numbers (float32 to
     about 1e-6). A chainrule optimizer then updates fit's arrays in place after the
-    compiled gradients (its update is one NumPy line of a program either way). The loss,
+    compiled gradients (the operations its lines in a program would run). The loss,
     model and optimizer must be traceable (written with `chainrule.numpy`, as chainrule's
     are); ``jit=False`` runs the step eagerly. A loss that takes an ``rng`` always runs
     eagerly: a compiled step would freeze its random draws.

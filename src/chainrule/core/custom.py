@@ -31,7 +31,7 @@ import numpy as np
 from .. import tree
 from .batching import BatchTrace, batch_flat
 from .forward import JVPTrace
-from .primitive import Primitive
+from .primitive import BODIES, Primitive, own_body
 from .reverse import Node, Parent, ReverseTrace, VJPTracer, vjp_flat
 from .trace import (
     LeakedTracerError,
@@ -259,6 +259,28 @@ def _rewrapped(trace: BatchTrace, out: Any, what: str) -> Any:
     return tree.unflatten(out_tree, [trace.wrap(o, 0) for o in leaves])
 
 
+def _body(trace: Trace | None) -> Any:
+    """The body of a loop or branch being traced that a call on values of `trace` belongs
+    to (as a primitive's does: closed-over values are captured), or None."""
+    body = own_body() if BODIES and trace is not None else None
+    return body if body is not None and body.level >= trace.level else None  # type: ignore[union-attr]
+
+
+def _line(body: Any, fn: Callable[..., Any], leaves: list[Any], in_tree: Any, name: str) -> Any:
+    """A call of the custom-rule function `fn` in a body: one line of it that calls `fn`
+    itself, so that a rule replaying the body on tracers (reverse mode, forward mode,
+    `vmap`) applies `fn`'s own rule; on plain arrays it runs `fn`'s function. (Recorded
+    as its function's lines, the body would be differentiated by their rules instead.)"""
+    vals, refs = body.refs(name, leaves)
+    out_leaves, out_tree = tree.flatten(fn(*tree.unflatten(in_tree, vals)))
+
+    def line(*xs: Any) -> tuple[Any, ...]:
+        return tuple(tree.leaves(fn(*tree.unflatten(in_tree, list(xs)))))
+
+    outs = body.record(line, name, refs, {}, tuple(out_leaves), True)
+    return tree.unflatten(out_tree, list(outs))
+
+
 # ---------------------------------------------------------------------------- custom_vjp
 
 
@@ -301,6 +323,9 @@ class custom_vjp:
         args = _positional("custom_vjp", self.fun, self._signature, args, kwargs)
         leaves, in_tree = tree.flatten(args)
         trace = top_trace(tuple(leaves))
+        body = _body(trace)
+        if body is not None:
+            return _line(body, self, leaves, in_tree, f"custom_vjp {name}")
         if isinstance(trace, BatchTrace):
             return self._batched(trace, leaves, in_tree)
         if not isinstance(trace, ReverseTrace):
@@ -487,6 +512,9 @@ class custom_jvp:
         args = _positional("custom_jvp", self.fun, self._signature, args, kwargs)
         leaves, in_tree = tree.flatten(args)
         trace = top_trace(tuple(leaves))
+        body = _body(trace)
+        if body is not None:
+            return _line(body, self, leaves, in_tree, f"custom_jvp {name}")
         if trace is None:
             return self.fun(*args)
         if isinstance(trace, BatchTrace):

@@ -49,7 +49,9 @@ eager update on the same values (the same bits), written into the program's buff
 scalars (the learning rate, Adam's bias corrections) are one line that computes them from
 each call's own step count, never the traced call's, as an eager update does: a schedule is
 called on a number. Under a `vmap` or `grad` inside the `jit` (an ensemble of models, say),
-the scalars are traced formula by formula too.
+the scalars are traced formula by formula too. Where some of the update's arrays are not
+arguments of the jitted function (a state closed over), the whole update is one line that
+runs the eager update on each call.
 
 Speed: one flatten of params and grads per step, a handful of whole-array NumPy
 operations per leaf, each writing with ``out=`` into the destination arrays (fresh ones, or
@@ -251,6 +253,10 @@ class Optimizer(Generic[_S]):
             _check_targets(p_leaves, names, columns)
         dtypes = list(dict.fromkeys(p.dtype for p, _, _ in checked))
         trace = _staging(tree.leaves((grads, state, params))) if traced else None
+        if trace is not None and not all(
+            isinstance(x, Tracer) for x in tree.leaves((g_leaves, p_leaves, columns))
+        ):  # (some arrays closed over: the formulas would write traced values into them)
+            return self._staged(trace, grads, state, params, mode)
         if trace is not None and isinstance(step, Tracer):
             constants = self._staged_scalars(trace, step, dtypes)
         else:
@@ -260,7 +266,8 @@ class Optimizer(Generic[_S]):
         new_columns: list[list[np.ndarray]] = [[] for _ in columns]
         for p, g, buffers in checked:
             k = constants[p.dtype]
-            scalar = p.ndim == 0 and not traced  # 0-d leaves as 1-element views, for `out=`
+            zero_d = p.ndim == 0  # (given back as 0-d arrays, as they came)
+            scalar = zero_d and not traced  # 0-d leaves as 1-element views, for `out=`
             if scalar:
                 p, g = p.reshape(1), g.reshape(1)
                 buffers = [None if b is None else b.reshape(1) for b in buffers]
@@ -285,10 +292,10 @@ class Optimizer(Generic[_S]):
                         [None if b is None else b[rows] for b in out_buffers], out[rows], mode,
                     )  # fmt: skip
             if mode != _INPLACE:
-                results.append(out.reshape(()) if scalar else out)
+                results.append(out.reshape(()) if zero_d else out)
                 for col, b in zip(new_columns, out_buffers, strict=True):
                     if b is not None:
-                        col.append(b.reshape(()) if scalar else b)
+                        col.append(b.reshape(()) if zero_d else b)
         new_step = _next(step)
         if mode == _INPLACE:
             return params, cast(_S, self._state(new_step, *columns))
@@ -336,16 +343,39 @@ class Optimizer(Generic[_S]):
         owner = type(self).__name__
 
         def at(s: Any) -> dict[np.dtype, list[Any]]:
-            return self._scalars(count(s, "state.step", owner, minimum=0), dtypes)
+            # (traced where a rule replays a loop's body: `vmap` of training loops)
+            plain = isinstance(s, Tracer) or count(s, "state.step", owner, minimum=0)
+            return self._scalars(s if plain is True else plain, dtypes)
 
-        def flat(values: dict[np.dtype, list[Any]]) -> tuple[Any, ...]:
-            return tuple(c for d in dtypes for c in values[d] if c is not None)
+        def scalars(s: Any) -> tuple[Any, ...]:
+            return tuple(c for d in dtypes for c in at(s)[d] if c is not None)
 
+        scalars.effect = True  # type: ignore[attr-defined]  # (its checks run on every call)
         (value,), refs = trace.refs(f"{owner}.scalars", [step])
         example = at(value)
-        outs = iter(trace.record(lambda s: flat(at(s)), f"{owner}.scalars", refs, {},
-                                 flat(example), True))  # fmt: skip
+        flat = tuple(c for d in dtypes for c in example[d] if c is not None)
+        outs = iter(trace.record(scalars, f"{owner}.scalars", refs, {}, flat, True))
         return {d: [None if c is None else next(outs) for c in example[d]] for d in dtypes}
+
+    def _staged(
+        self, trace: StagingTrace, grads: Any, state: _S, params: Any, mode: int
+    ) -> tuple[Any, _S]:
+        """The whole update as one line of the program `jit` is recording, where some of
+        its arrays are not traced (closed over: constants of the program): each call runs
+        the eager update on that call's arrays."""
+        leaves, in_tree = tree.flatten((grads, state, params))
+        out_tree: list[Any] = []
+
+        def update(*arrays: Any) -> tuple[Any, ...]:
+            g, s, p = tree.unflatten(in_tree, arrays)
+            out, tree_def = tree.flatten(self._run(g, s, p, mode))
+            out_tree[:] = [tree_def]
+            return tuple(out)
+
+        name = f"{type(self).__name__}.{'update' if mode == _UPDATES else 'step'}"
+        values, refs = trace.refs(name, leaves)
+        outs = trace.record(update, name, refs, {}, update(*values), True)
+        return cast(tuple[Any, _S], tree.unflatten(out_tree[0], list(outs)))
 
     def _direction(self, p: np.ndarray, g: np.ndarray) -> np.ndarray:
         """The gradient with maximize and coupled weight decay applied: `g` or a new array."""
@@ -463,8 +493,10 @@ def _staging(leaves: Sequence[Any]) -> StagingTrace | None:
 
 
 def _next(step: Any) -> Any:
-    """The update count after `step`: a 0-d int64 array, or traced (inside `jit`)."""
-    return np.array(step + 1, dtype=np.int64) if isinstance(step, int) else step + 1
+    """The update count after `step`: a 0-d int64 array, or traced (one when replayed)."""
+    if isinstance(step, int):
+        return np.array(step + 1, dtype=np.int64)
+    return (step.astype(np.int64) + 1).reshape(())
 
 
 def _array(x: Any) -> Any:
