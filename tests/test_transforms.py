@@ -445,6 +445,18 @@ def test_branching_on_a_comparison_differentiates_the_branch_taken() -> None:
     assert cr.grad(relu)(-2.0) == 0.0
 
 
+def test_writing_a_traced_value_into_a_numpy_array_says_to_make_a_new_one() -> None:
+    def accumulate(x: Any) -> Any:
+        total = numpy.zeros(3)
+        total += x  # into a plain array: its derivative would be lost
+        return np.sum(total)
+
+    for transform in (cr.grad, cr.jit, cr.vmap):
+        with pytest.raises(TypeError, match=r"numpy\.add\(\.\.\., out=array\).*`a = a \+ x`"):
+            transform(accumulate)(numpy.ones(3))
+    assert cr.grad(lambda x: np.sum(numpy.zeros(3) + x))(numpy.ones(3)).tolist() == [1.0] * 3
+
+
 def test_numpy_function_without_a_rule_is_named() -> None:
     with pytest.raises(TypeError, match=r"numpy\.piecewise has no derivative rule"):
         cr.grad(lambda x: np.sum(numpy.piecewise(x, [x > 1], [1.0, 2.0])))(X)

@@ -150,7 +150,13 @@ _PROPERTIES: dict[str, Any] = {
 
 def _array_ufunc(self: Tracer, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
     fn = getattr(cnp, ufunc.__name__, None)
-    if method != "__call__" or kwargs.get("out") is not None or fn is None or fn is ufunc:
+    if kwargs.get("out") is not None and fn is not None:
+        raise TypeError(
+            f"chainrule: numpy.{ufunc.__name__}(..., out=array) would write a value being "
+            "differentiated into a plain NumPy array (as `a += x` does when `a` is one), "
+            "which cannot carry its derivative. Make a new value instead: `a = a + x`."
+        )
+    if method != "__call__" or fn is None or fn is ufunc:
         name = ufunc.__name__ + ("" if method == "__call__" else f".{method}")
         raise no_rule_error(name)
     return fn(*inputs, **kwargs)
