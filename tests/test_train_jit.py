@@ -146,6 +146,39 @@ def test_training_loops_in_a_scan_under_vmap_equal_a_loop_of_them() -> None:
         np.testing.assert_allclose(batched(starts, xs), want, rtol=1e-14)
 
 
+@pytest.mark.parametrize("opt", OPTIMIZERS, ids=repr)
+def test_a_step_with_plain_buffers_is_differentiated_and_batched(
+    opt: optim.Optimizer[Any],
+) -> None:
+    """Through a step whose state is a plain array (a meta-gradient, MAML's inner step),
+    `grad` and `jit(grad)` agree with central differences; `vmap` over the gradients and
+    parameters alone, with one plain state, equals a loop. (The formulas' in-place steps
+    make new values where a plain buffer meets a traced gradient.)"""
+    params = _params(np.float64)
+    g0 = _grads(np.random.default_rng(3), np.float64)
+    state = opt.step(g0, opt.init(params), params)[1]  # buffers not zero
+
+    def meta(q: Any) -> Any:
+        grads = {k: v * q[i] for i, (k, v) in enumerate(sorted(g0.items()))}
+        new = opt.step(grads, state, params)[0]
+        return sum(cnp.sum(v**2) for v in cr.tree.leaves(new))
+
+    q = np.array([0.7, 1.3])
+    want = np.array([
+        (float(meta(q + e)) - float(meta(q - e))) / 2e-6 for e in np.eye(2) * 1e-6
+    ])  # fmt: skip
+    for got in (cr.grad(meta)(q), cr.jit(cr.grad(meta))(q)):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-9)
+    stack = {"w": np.stack([params["w"], -params["w"]]), "b": np.array([0.5, -0.5])}
+    grads = {"w": np.stack([g0["w"], 2 * g0["w"]]), "b": np.array([0.1, 0.2])}
+    batched = cr.vmap(lambda g, p: opt.step(g, state, p)[0])(grads, stack)
+    for i in range(2):
+        one = opt.step(
+            {k: v[i] for k, v in grads.items()}, state, {k: v[i] for k, v in stack.items()}
+        )[0]
+        _assert_close({k: v[i] for k, v in batched.items()}, one, 1e-14)
+
+
 def test_a_schedule_is_recomputed_on_every_call_under_jit() -> None:
     for schedule in [
         schedules.cosine(0.1, total_steps=4, min_lr=0.01),
