@@ -179,6 +179,47 @@ def test_a_step_with_plain_buffers_is_differentiated_and_batched(
         _assert_close({k: v[i] for k, v in batched.items()}, one, 1e-14)
 
 
+@pytest.mark.parametrize("opt", OPTIMIZERS, ids=repr)
+def test_a_step_differentiated_in_one_state_buffer_is_right_on_every_call(
+    opt: optim.Optimizer[Any],
+) -> None:
+    """Only one buffer of the state traced, the rest plain: a traced update writes into
+    none of its arrays, as a compiled program keeps the plain values its lines read (a
+    write would change them for the next call)."""
+    params = _params(np.float64)
+    grads = _grads(np.random.default_rng(4), np.float64)
+    state = opt.step(grads, opt.init(params), params)[1]
+    for column in range(1, len(state)):
+        if not state[column]:
+            continue
+
+        def f(q: Any, column: int = column) -> Any:
+            scaled = tuple(b * q for b in state[column])
+            new = opt.step(grads, state._replace(**{state._fields[column]: scaled}), params)
+            return sum(cnp.sum(v**2) for v in cr.tree.leaves(new[0]))
+
+        jitted = cr.jit(cr.grad(f))
+        for q in (1.5, 2.5, 1.5):
+            want = (float(f(q + 1e-6)) - float(f(q - 1e-6))) / 2e-6
+            np.testing.assert_allclose(jitted(q), want, rtol=1e-6, atol=1e-9)
+
+
+def test_a_first_momentum_step_is_differentiated() -> None:
+    """SGD's first step with momentum starts its buffer at the gradient itself."""
+    opt = optim.SGD(lr=0.1, momentum=0.9, nesterov=True)
+    params = _params(np.float64)
+    grads = _grads(np.random.default_rng(5), np.float64)
+
+    def f(q: Any) -> Any:
+        new = opt.step({k: v * q for k, v in grads.items()}, opt.init(params), params)[0]
+        return sum(cnp.sum(v**2) for v in cr.tree.leaves(new))
+
+    want = (float(f(1.0 + 1e-6)) - float(f(1.0 - 1e-6))) / 2e-6
+    for grad in (cr.grad(f), cr.jit(cr.grad(f))):
+        np.testing.assert_allclose(grad(1.0), want, rtol=1e-6)
+    np.testing.assert_allclose(cr.vmap(f)(np.array([1.0, 2.0])), [f(1.0), f(2.0)], rtol=1e-14)
+
+
 def test_a_schedule_is_recomputed_on_every_call_under_jit() -> None:
     for schedule in [
         schedules.cosine(0.1, total_steps=4, min_lr=0.01),

@@ -64,6 +64,7 @@ operations on one block while it is in cache (the same bits).
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Generic, NamedTuple, TypeVar, cast
@@ -312,17 +313,22 @@ class Optimizer(Generic[_S]):
         *k, shrink = k  # the decoupled weight decay's factor, by which torch multiplies p
         # The change is computed in `out` itself when nothing else is needed from it.
         change = out if (mode != _INPLACE and shrink is None) or out is None else _scratch(p)
-        new_buffers, change = self._leaf(step, k, g, buffers, out_buffers, change)
-        if mode == _UPDATES:
-            if shrink is not None:  # new - p, exact when they are within a factor 2
-                change = _into(np.add, change, change, p * shrink)
-                change = _into(np.subtract, change, change, p)
-            return new_buffers, change if out is None or change is out else _copy_into(out, change)
-        if shrink is None:
-            return new_buffers, np.add(p, change, out=out)
-        # torch: param.mul_(1 - lr * weight_decay) before the step; p is not read again.
-        out = np.multiply(p, shrink, out=out)
-        return new_buffers, _into(np.add, out, out, change)
+        writing = _WRITING.set(out is not None)  # (traced: no destinations, no writes)
+        try:
+            new_buffers, change = self._leaf(step, k, g, buffers, out_buffers, change)
+            if mode == _UPDATES:
+                if shrink is not None:  # new - p, exact when they are within a factor 2
+                    change = _into(np.add, change, change, p * shrink)
+                    change = _into(np.subtract, change, change, p)
+                done = change if out is None or change is out else _copy_into(out, change)
+                return new_buffers, done
+            if shrink is None:
+                return new_buffers, np.add(p, change, out=out)
+            # torch: param.mul_(1 - lr * weight_decay) before the step; p is not read again.
+            out = np.multiply(p, shrink, out=out)
+            return new_buffers, _into(np.add, out, out, change)
+        finally:
+            _WRITING.reset(writing)
 
     def _scalars(self, step: Any, dtypes: Sequence[np.dtype]) -> dict[np.dtype, list[Any]]:
         """The scalars of the update after `step` ones, as 0-d arrays of each of `dtypes`:
@@ -644,18 +650,24 @@ def _scratch(like: Any) -> np.ndarray | None:
     return np.empty_like(like) if isinstance(like, np.ndarray) else None
 
 
+# Whether an update may write into its own arrays: not where it is traced (inside `jit`,
+# `grad`, `vmap`), as a traced operation keeps the plain values it read by reference (a
+# constant of a program, a value reverse mode reads back), so they must not change after.
+_WRITING = contextvars.ContextVar("chainrule.optim writing", default=True)
+
+
 def _reuse(scratch: Any) -> np.ndarray | None:
-    """`scratch` as an ``out=`` destination: itself if an array; None (write a new value)
-    if traced, as inside `jit`."""
-    return scratch if isinstance(scratch, np.ndarray) else None
+    """`scratch` as an ``out=`` destination: itself if an array the update may write into;
+    None (write a new value) if traced."""
+    return scratch if isinstance(scratch, np.ndarray) and _WRITING.get() else None
 
 
 def _into(ufunc: Any, out: Any, *operands: Any) -> Any:
     """``ufunc(*operands)`` written into `out` (an array of this update's own, or an
-    operand), as NumPy's in-place operators write; a new value where `out` is not an array
-    or an operand is traced (under `grad` or `vmap`, a plain buffer meeting a traced
-    gradient cannot hold the result)."""
-    if isinstance(out, np.ndarray):
+    operand), as NumPy's in-place operators write; a new value where the update is traced
+    (a plain buffer meeting a traced gradient cannot hold the result, and a plain value a
+    traced operation has read must not change)."""
+    if isinstance(out, np.ndarray) and _WRITING.get():
         for x in operands:  # (a loop: any() of a generator costs more than the check)
             if isinstance(x, Tracer):
                 return ufunc(*operands)
@@ -733,7 +745,10 @@ class SGD(Optimizer[SGDState]):
         d = g  # the step direction
         if buf is not None:
             if isinstance(step, int) and step == 0:  # torch starts the buffer at g
-                new_buf = np.copy(g) if new_buf is None else _copy_into(new_buf, g)
+                if new_buf is not None:
+                    new_buf = _copy_into(new_buf, g)
+                else:  # (traced, g itself; plain, a copy: the caller's array stays theirs)
+                    new_buf = g if isinstance(g, Tracer) else np.copy(g)
             else:
                 new_buf = np.multiply(buf, momentum, out=new_buf)
                 if self.dampening == 0.0:
