@@ -318,15 +318,15 @@ class Optimizer(Generic[_S]):
             new_buffers, change = self._leaf(step, k, g, buffers, out_buffers, change)
             if mode == _UPDATES:
                 if shrink is not None:  # new - p, exact when they are within a factor 2
-                    change = _into(np.add, change, change, p * shrink)
-                    change = _into(np.subtract, change, change, p)
+                    change = _iop(np.add, change, p * shrink)
+                    change = _iop(np.subtract, change, p)
                 done = change if out is None or change is out else _copy_into(out, change)
                 return new_buffers, done
             if shrink is None:
                 return new_buffers, np.add(p, change, out=out)
             # torch: param.mul_(1 - lr * weight_decay) before the step; p is not read again.
             out = np.multiply(p, shrink, out=out)
-            return new_buffers, _into(np.add, out, out, change)
+            return new_buffers, _iop(np.add, out, change)
         finally:
             _WRITING.reset(writing)
 
@@ -386,7 +386,7 @@ class Optimizer(Generic[_S]):
         """The gradient with maximize and coupled weight decay applied: `g` or a new array."""
         if self.weight_decay and not self._decoupled:
             d = p * self.weight_decay  # torch: grad.add(param, alpha=weight_decay)
-            return _into(np.subtract if self.maximize else np.add, d, d, g)  # (d - g: d + (-g))
+            return d - g if self.maximize else d + g  # (d - g: d + (-g), exactly)
         return np.negative(g) if self.maximize else g
 
     # --- what a subclass provides --------------------------------------------------------
@@ -628,8 +628,8 @@ def _lerp(a: Any, b: Any, w: float, factor: Any, out: Any, scratch: Any) -> Any:
     `factor` is ``_lerp_factor(w)`` (as a 0-d array). `out` may be `a`; `scratch`
     (overwritten) must be none of the others; None for either makes a new value.
     """
-    scratch = _into(np.subtract, scratch, b, a)
-    scratch = _into(np.multiply, scratch, scratch, factor)
+    scratch = np.subtract(b, a, out=scratch)
+    scratch = _iop(np.multiply, scratch, factor)
     if w < 0.5:
         return np.add(scratch, a, out=out)
     return np.subtract(b, scratch, out=out)
@@ -662,17 +662,12 @@ def _reuse(scratch: Any) -> np.ndarray | None:
     return scratch if isinstance(scratch, np.ndarray) and _WRITING.get() else None
 
 
-def _into(ufunc: Any, out: Any, *operands: Any) -> Any:
-    """``ufunc(*operands)`` written into `out` (an array of this update's own, or an
-    operand), as NumPy's in-place operators write; a new value where the update is traced
-    (a plain buffer meeting a traced gradient cannot hold the result, and a plain value a
-    traced operation has read must not change)."""
-    if isinstance(out, np.ndarray) and _WRITING.get():
-        for x in operands:  # (a loop: any() of a generator costs more than the check)
-            if isinstance(x, Tracer):
-                return ufunc(*operands)
-        return ufunc(*operands, out=out)
-    return ufunc(*operands)
+def _iop(ufunc: Any, a: Any, b: Any) -> Any:
+    """``a = ufunc(a, b)``, written into `a` as NumPy's in-place operators write, where
+    the update may write (`_WRITING`); a new value where it is traced (a plain buffer
+    meeting a traced gradient cannot hold the result, and a plain value a traced
+    operation has read must not change)."""
+    return ufunc(a, b, a) if _WRITING.get() and isinstance(a, np.ndarray) else ufunc(a, b)
 
 
 def _copy_into(out: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -752,15 +747,15 @@ class SGD(Optimizer[SGDState]):
             else:
                 new_buf = np.multiply(buf, momentum, out=new_buf)
                 if self.dampening == 0.0:
-                    new_buf = _into(np.add, new_buf, new_buf, g)
+                    new_buf = _iop(np.add, new_buf, g)
                 else:
                     s = np.multiply(g, undamped, out=s)
-                    new_buf = _into(np.add, new_buf, new_buf, s)
+                    new_buf = _iop(np.add, new_buf, s)
                 if isinstance(step, Tracer):  # the first update's case, chosen per call
                     new_buf = np.where(step == 0, g, new_buf)
             if self.nesterov:  # torch: grad.add(buf, alpha=momentum)
-                s = _into(np.multiply, s, new_buf, momentum)
-                d = s = _into(np.add, s, s, g)
+                s = np.multiply(new_buf, momentum, out=_reuse(s))
+                d = s = _iop(np.add, s, g)
             else:
                 d = new_buf
         return [new_buf], np.multiply(d, minus_lr, out=change)  # torch: param.add_(grad, -lr)
@@ -820,24 +815,26 @@ class RMSprop(Optimizer[RMSpropState]):
         avg = change if buf is not None or change is None else np.empty_like(g)
         new_square_avg = np.multiply(square_avg, alpha, out=new_square_avg)
         avg = np.multiply(g, one_minus_alpha, out=avg)  # torch: addcmul_(grad, grad, 1 - alpha)
-        avg = _into(np.multiply, avg, avg, g)
-        new_square_avg = _into(np.add, new_square_avg, new_square_avg, avg)
+        avg = _iop(np.multiply, avg, g)
+        new_square_avg = _iop(np.add, new_square_avg, avg)
         if grad_avg is not None:
             new_grad_avg = _lerp(grad_avg, g, 1.0 - self.alpha, factor, new_grad_avg, _reuse(avg))
-            avg = _into(np.multiply, avg, new_grad_avg, new_grad_avg)
-            avg = _into(np.subtract, avg, new_square_avg, avg)
-            avg = _into(np.sqrt, avg, avg)
+            avg = np.multiply(new_grad_avg, new_grad_avg, out=_reuse(avg))
+            avg = np.subtract(new_square_avg, avg, out=_reuse(avg))
+            avg = np.sqrt(avg, out=_reuse(avg))
         else:
-            avg = _into(np.sqrt, avg, new_square_avg)
-        avg = _into(np.add, avg, avg, eps)
+            avg = np.sqrt(new_square_avg, out=_reuse(avg))
+        avg = _iop(np.add, avg, eps)
         if buf is not None:
-            avg = _into(np.divide, avg, g, avg)  # torch: buf.mul_(momentum).addcdiv_(grad, avg)
+            avg = np.divide(
+                g, avg, out=_reuse(avg)
+            )  # torch: buf.mul_(momentum).addcdiv_(grad, avg)
             new_buf = np.multiply(buf, momentum, out=new_buf)
-            new_buf = _into(np.add, new_buf, new_buf, avg)
+            new_buf = _iop(np.add, new_buf, avg)
             change = np.multiply(new_buf, minus_lr, out=change)  # torch: param.add_(buf, -lr)
         else:
             change = np.multiply(g, minus_lr, out=change)  # torch: addcdiv_(grad, avg, -lr)
-            change = _into(np.divide, change, change, avg)
+            change = _iop(np.divide, change, avg)
         return [new_square_avg, new_grad_avg, new_buf], change
 
 
@@ -892,10 +889,10 @@ class Adagrad(Optimizer[AdagradState]):
         (total,), (new_total,) = buffers, out_buffers
         std = np.multiply(g, g)  # torch: state_sum.addcmul_(grad, grad, value=1)
         new_total = np.add(std, total, out=new_total)
-        std = _into(np.sqrt, std, new_total)
-        std = _into(np.add, std, std, eps)
+        std = np.sqrt(new_total, out=_reuse(std))
+        std = _iop(np.add, std, eps)
         change = np.multiply(g, minus_clr, out=change)  # torch: addcdiv_(grad, std, -clr)
-        change = _into(np.divide, change, change, std)
+        change = _iop(np.divide, change, std)
         return [new_total], change
 
 
@@ -971,15 +968,15 @@ class Adam(Optimizer[AdamState]):
         new_exp_avg = _lerp(exp_avg, g, 1.0 - self.betas[0], factor, new_exp_avg, s)
         new_exp_avg_sq = np.multiply(exp_avg_sq, beta2, out=new_exp_avg_sq)
         s = np.multiply(g, one_minus_beta2, out=s)  # torch: addcmul_(grad, grad, 1 - beta2)
-        s = _into(np.multiply, s, s, g)
-        new_exp_avg_sq = _into(np.add, new_exp_avg_sq, new_exp_avg_sq, s)
+        s = _iop(np.multiply, s, g)
+        new_exp_avg_sq = _iop(np.add, new_exp_avg_sq, s)
         if max_exp_avg_sq is not None:
             new_max = np.maximum(max_exp_avg_sq, new_exp_avg_sq, out=new_max)
-        s = _into(np.sqrt, s, new_exp_avg_sq if new_max is None else new_max)
-        s = _into(np.divide, s, s, bias_correction2_sqrt)
-        s = _into(np.add, s, s, eps)  # the denominator
-        s = _into(np.divide, s, new_exp_avg, s)  # torch: addcdiv_(exp_avg, denom, -step_size)
-        s = _into(np.multiply, s, s, minus_step_size)
+        s = np.sqrt(new_exp_avg_sq if new_max is None else new_max, out=_reuse(s))
+        s = _iop(np.divide, s, bias_correction2_sqrt)
+        s = _iop(np.add, s, eps)  # the denominator
+        s = np.divide(new_exp_avg, s, out=_reuse(s))  # torch: addcdiv_(exp_avg, denom, -step_size)
+        s = _iop(np.multiply, s, minus_step_size)
         return [new_exp_avg, new_exp_avg_sq, new_max], s
 
 
