@@ -31,7 +31,7 @@ import numpy as np
 from .. import tree
 from .batching import BatchTrace, batch_flat
 from .forward import JVPTrace
-from .primitive import BODIES, Primitive, own_body
+from .primitive import BODIES, Primitive, owning
 from .reverse import Node, Parent, ReverseTrace, VJPTracer, vjp_flat
 from .trace import (
     LeakedTracerError,
@@ -262,8 +262,8 @@ def _rewrapped(trace: BatchTrace, out: Any, what: str) -> Any:
 def _body(trace: Trace | None) -> Any:
     """The body of a loop or branch being traced that a call on values of `trace` belongs
     to (as a primitive's does: closed-over values are captured), or None."""
-    body = own_body() if BODIES and trace is not None else None
-    return body if body is not None and body.level >= trace.level else None  # type: ignore[union-attr]
+    owner = owning(trace) if trace is not None else None
+    return owner if owner is not None and owner in BODIES else None
 
 
 def _line(body: Any, fn: Callable[..., Any], leaves: list[Any], in_tree: Any, name: str) -> Any:

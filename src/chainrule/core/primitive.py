@@ -52,6 +52,16 @@ def own_body() -> Any:
     return None
 
 
+def owning(trace: Any) -> Any:
+    """The trace a call on values of `trace` belongs to: the body this thread is tracing
+    where it is newer (the values are closed over: the body captures them), else `trace`."""
+    if BODIES:
+        body = own_body()
+        if body is not None and body.level > trace.level:
+            return body
+    return trace
+
+
 class Primitive:
     """A differentiable function: `impl` computes it on plain values, the rules differentiate it."""
 
@@ -93,11 +103,7 @@ class Primitive:
                 trace = a._trace
         if trace is None:
             return self.impl(*args, **params)
-        if BODIES:
-            body = own_body()
-            if body is not None and body.level > trace.level:
-                trace = body
-        return trace.process(self, args, params)
+        return (owning(trace) if BODIES else trace).process(self, args, params)
 
     def __repr__(self) -> str:
         return f"<chainrule primitive {self.name}>"

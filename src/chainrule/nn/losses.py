@@ -294,13 +294,16 @@ def _labels(target: Any, name: str, shape: tuple[int, ...]) -> Any:
 @check
 def _classes(labels: np.ndarray, name: str, n_classes: int) -> None:
     """Refuse a label that is not a class (every example's; under `jit`, every call's)."""
-    if labels.size and (
-        labels.max() >= n_classes if labels.dtype.kind == "u"
-        # (one pass where a negative label, read as unsigned, is at least n_classes)
-        else labels.view(labels.dtype.str.replace("i", "u")).max() >= n_classes
-        if n_classes <= np.iinfo(labels.dtype).max + 1
-        else labels.min() < 0 or labels.max() >= n_classes
-    ):  # fmt: skip
+    if not labels.size:
+        return
+    # One pass where a negative label, read as unsigned, is at least n_classes.
+    if labels.dtype.kind == "u":
+        outside = labels.max() >= n_classes
+    elif n_classes <= np.iinfo(labels.dtype).max + 1:
+        outside = labels.view(labels.dtype.str.replace("i", "u")).max() >= n_classes
+    else:
+        outside = labels.min() < 0 or labels.max() >= n_classes
+    if outside:
         bad = labels[(labels < 0) | (labels >= n_classes)].flat[0]
         raise ValueError(
             f"{name}: label {bad} is out of range: labels must lie in [0, {n_classes}) for "

@@ -312,7 +312,7 @@ class Optimizer(Generic[_S]):
         (destinations None) give new ones, returned."""
         *k, shrink = k  # the decoupled weight decay's factor, by which torch multiplies p
         # The change is computed in `out` itself when nothing else is needed from it.
-        change = out if (mode != _INPLACE and shrink is None) or out is None else _scratch(p)
+        change = out if (mode != _INPLACE and shrink is None) or out is None else np.empty_like(p)
         writing = _WRITING.set(out is not None)  # (traced: no destinations, no writes)
         try:
             new_buffers, change = self._leaf(step, k, g, buffers, out_buffers, change)
@@ -348,18 +348,20 @@ class Optimizer(Generic[_S]):
         owner = type(self).__name__
 
         def at(s: Any) -> dict[np.dtype, list[Any]]:
-            # (traced where a rule replays a loop's body: `vmap` of training loops)
-            plain = isinstance(s, Tracer) or count(s, "state.step", owner, minimum=0)
-            return self._scalars(s if plain is True else plain, dtypes)
+            if not isinstance(s, Tracer):  # (traced where a rule replays a loop's body)
+                s = count(s, "state.step", owner, minimum=0)
+            return self._scalars(s, dtypes)
+
+        def flat(values: dict[np.dtype, list[Any]]) -> tuple[Any, ...]:
+            return tuple(c for d in dtypes for c in values[d] if c is not None)
 
         def scalars(s: Any) -> tuple[Any, ...]:
-            return tuple(c for d in dtypes for c in at(s)[d] if c is not None)
+            return flat(at(s))
 
         scalars.effect = True  # type: ignore[attr-defined]  # (its checks run on every call)
         (value,), refs = trace.refs(f"{owner}.scalars", [step])
         example = at(value)
-        flat = tuple(c for d in dtypes for c in example[d] if c is not None)
-        outs = iter(trace.record(scalars, f"{owner}.scalars", refs, {}, flat, True))
+        outs = iter(trace.record(scalars, f"{owner}.scalars", refs, {}, flat(example), True))
         return {d: [None if c is None else next(outs) for c in example[d]] for d in dtypes}
 
     def _staged(
@@ -643,11 +645,6 @@ def _row_blocks(p: np.ndarray) -> list[slice] | None:
     bits)."""
     rows = row_blocks(p.shape, p.itemsize) if p.flags.c_contiguous else None  # (else strided)
     return None if rows is None else [slice(i, i + rows) for i in range(0, len(p), rows)]
-
-
-def _scratch(like: Any) -> np.ndarray | None:
-    """Scratch space shaped like `like`; None (operations make new values) if traced."""
-    return np.empty_like(like) if isinstance(like, np.ndarray) else None
 
 
 # Whether an update may write into its own arrays: not where it is traced (inside `jit`,
