@@ -7,6 +7,7 @@ so that masks and signs change.
 from __future__ import annotations
 
 import tracemalloc
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -183,6 +184,64 @@ def test_a_program_called_while_it_runs_takes_buffers_of_its_own() -> None:
     for a, runs in zip(inputs, results, strict=True):
         for got in runs:
             numpy.testing.assert_allclose(got, f(a), rtol=1e-13)
+
+
+RECYCLES = pytest.mark.skipif(not staging.RECYCLING, reason="no recycling: free-threaded")
+
+
+def address(a: numpy.ndarray) -> int:
+    return int(a.__array_interface__["data"][0])
+
+
+@RECYCLES
+def test_returned_arrays_nobody_holds_are_written_again_and_held_ones_never() -> None:
+    f = cr.jit(lambda x: np.tanh(x * 2.0) + 1.0)  # 320 kB results: from the pools
+    x = rng.standard_normal((200, 200))
+
+    def want(c: float) -> Any:
+        return numpy.tanh((x + c) * 2.0) + 1.0
+
+    f(x)
+    first = f(x)
+    kept, where = first.copy(), address(first)
+    second = f(x + 1.0)  # the first is held by its name: a new array
+    assert address(second) != where
+    numpy.testing.assert_array_equal(first, kept)
+    del first
+    third = f(x + 2.0)  # nobody holds the first's array any more: written again
+    assert address(third) == where
+    numpy.testing.assert_allclose(third, want(2.0), rtol=1e-15)
+    rows = third[::2]  # a view holds its array; so do a container and a weak reference
+    box = [second]
+    del second, third
+    numpy.testing.assert_allclose(f(x + 3.0), want(3.0), rtol=1e-15)
+    numpy.testing.assert_allclose(rows, want(2.0)[::2], rtol=1e-15)
+    numpy.testing.assert_allclose(box[0], want(1.0), rtol=1e-15)
+    g = cr.jit(lambda x: np.tanh(x * 2.0) + 1.0)
+    g(x)  # (traced: a result of the tracing, in no pool)
+    ref = weakref.ref(g(x))  # (the pool alone keeps it alive: its referent can come back)
+    g(x + 4.0)
+    numpy.testing.assert_allclose(ref(), want(0.0), rtol=1e-15)
+
+
+@RECYCLES
+def test_a_loop_feeding_results_back_alternates_between_two_arrays() -> None:
+    step = cr.jit(lambda p: np.transpose(p * 0.5) + 1.0)  # (a view of a pooled array too)
+    p = rng.standard_normal((300, 300))
+    want = p.copy()
+    seen = []
+    for _ in range(7):  # (the first traces: its result is the tracing's)
+        p = step(p)  # the call's input is the last result: the one before is free
+        want = want.T * 0.5 + 1.0
+        seen.append(address(p))
+    numpy.testing.assert_allclose(p, want, rtol=1e-15)
+    assert len(set(seen[1:])) == 2
+    pools = step.programs()[0]._pools
+    assert pools and all(len(pool) == staging.RECENT for pool in pools)
+    cloudpickle = pytest.importorskip("cloudpickle")
+    copy = cloudpickle.loads(cloudpickle.dumps(step))  # (the pools do not travel)
+    assert not any(copy.programs()[0]._pools)
+    numpy.testing.assert_allclose(copy(p), want.T * 0.5 + 1.0, rtol=1e-15)
 
 
 def test_programs_hold_large_intermediates_up_to_hold_bytes(
@@ -469,7 +528,7 @@ def test_relu_gates_write_into_held_buffers_on_both_of_their_paths() -> None:
     jitted = cr.jit(f)
     jitted(w, x)
     program = jitted.programs()[0]
-    gates = [s for s in program._steps if s[1] is common.select]
+    gates = [s for s in program._steps if s[1] is common.select.plain]
     assert gates and all(s[4] in program._buffers for s in gates)
     for new in ((w, x * 0.5), (w, -x)):  # finite cotangents; then sqrt'(0) = inf, gated off
         with numpy.errstate(divide="ignore"):

@@ -31,7 +31,9 @@ import heapq
 import itertools
 import math
 import operator
+import sys
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -309,10 +311,13 @@ class Program:
         into = _in_place(equations, last, kept)
         held = _held(equations, last, kept, into)
         buffers: dict[int, int] = {}  # a held buffer's number: its slot
+        returned: list[tuple[int, tuple[int, ...], Any]] = []  # (slot, shape, dtype)
         for i, b in held.items():
             if b.number not in buffers:
                 buffers[b.number] = len(template)
-                template.append(np.empty(b.shape, b.dtype))
+                if b.returned:
+                    returned.append((len(template), b.shape, b.dtype))
+                template.append(None if b.returned else np.empty(b.shape, b.dtype))
             slot[i] = buffers[b.number]
         steps: list[tuple[Any, ...]] = []
         dead: dict[int, int] = {}  # dead values not yet released: slot, size
@@ -332,8 +337,11 @@ class Program:
                 elif v.id not in held:
                     slot[v.id] = len(template)
                     template.append(None)
-            # (the parameters bound: no keywords to unpack per call when there are none)
-            fn = functools.partial(eq.fn, **eq.params) if eq.params else eq.fn
+            # (what the line amounts to on plain arrays, `fn.plain`, where it says: a check
+            # without the wrapper that records it; the parameters bound: no keywords to
+            # unpack per call when there are none)
+            fn = getattr(eq.fn, "plain", eq.fn)
+            fn = functools.partial(fn, **eq.params) if eq.params else fn
             if eq.multiple:  # (a run by blocks writes into its buffers itself)
                 steps.append((5, fn, _getter(args), None, tuple(slot[v.id] for v in eq.outs)))
             elif 1 <= len(args) <= 2 and (_plain_ufunc(eq) or not writes):
@@ -355,7 +363,9 @@ class Program:
         )
         self._steps = steps
         self._template = template
-        self._buffers = tuple(buffers.values())
+        self._returned = tuple(returned)
+        self._buffers = tuple(b for b in buffers.values() if template[b] is not None)
+        self._pools: tuple[list[np.ndarray], ...] = tuple([] for _ in returned)
         self._lock = threading.Lock() if buffers else None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -366,13 +376,14 @@ class Program:
         for s in self._buffers:
             template[s] = (template[s].shape, template[s].dtype)
         state["_template"], state["_lock"] = template, None
+        state["_pools"] = tuple([] for _ in self._pools)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         for s in self._buffers:
             self._template[s] = np.empty(*self._template[s])
-        self._lock = threading.Lock() if self._buffers else None
+        self._lock = threading.Lock() if self._buffers or self._returned else None
 
     def __call__(self, inputs: Sequence[Any]) -> list[Any]:
         lock = self._lock
@@ -382,9 +393,18 @@ class Program:
         if not lock.acquire(blocking=False):  # another thread, or a call inside this one:
             for s in self._buffers:  # buffers of its own
                 env[s] = np.empty_like(env[s])
+            for s, shape, dtype in self._returned:
+                env[s] = np.empty(shape, dtype)
             return self._run(env, inputs)
         try:
-            return self._run(env, inputs)
+            for (s, shape, dtype), pool in zip(self._returned, self._pools, strict=True):
+                env[s] = _recycled(pool, shape, dtype)
+            outs = self._run(env, inputs)
+            for (s, _, _), pool in zip(self._returned, self._pools, strict=True):
+                pool.append(env[s])
+                if len(pool) > RECENT:
+                    del pool[0]
+            return outs
         finally:
             lock.release()
 
@@ -452,10 +472,16 @@ HOLD_FROM = 1 << 16
 
 
 class _Buffer:
-    __slots__ = ("dtype", "number", "shape")
+    """A buffer of a program: held from call to call, or (`returned`) taken afresh on each
+    call from the arrays it returned before (`_recycled`)."""
 
-    def __init__(self, number: int, shape: tuple[int, ...], dtype: Any) -> None:
+    __slots__ = ("dtype", "number", "returned", "shape")
+
+    def __init__(
+        self, number: int, shape: tuple[int, ...], dtype: Any, returned: bool = False
+    ) -> None:
         self.number, self.shape, self.dtype = number, shape, dtype
+        self.returned = returned
 
 
 def _held(
@@ -468,7 +494,9 @@ def _held(
     its values are large (`HOLD_FROM`) and no view of them is returned (`_viewers`: no
     view of a held buffer outlives its call); it is busy until the last use of its values
     and their views. Storages alive at separate times share a buffer of their shape and
-    dtype, up to `HOLD_BYTES` in all.
+    dtype, up to `HOLD_BYTES` in all. A large storage that is returned, or a view of it,
+    gets a buffer of its own, `returned`: an array the program returned on an earlier call
+    and nobody holds any more, or a new one (`_recycled`), up to `HOLD_BYTES` too.
     """
     root: dict[int, int] = {}
     members: dict[int, list[Var]] = {}
@@ -487,16 +515,22 @@ def _held(
     busy: list[tuple[int, int, _Buffer]] = []  # (last line, number, buffer), a heap
     held: dict[int, _Buffer] = {}
     numbers = itertools.count()
-    total = 0
+    total = returned = 0
     for r, values in members.items():
         seen = {w for v in values for w in viewers.get(v.id, (v.id,))}
-        if values[0].nbytes() < HOLD_FROM or not seen.isdisjoint(kept):
+        v = values[0]
+        if v.nbytes() < HOLD_FROM:
+            continue
+        if not seen.isdisjoint(kept):
+            if RECYCLING and returned + v.nbytes() <= HOLD_BYTES:
+                returned += v.nbytes()
+                b = _Buffer(next(numbers), v.shape, v.dtype, returned=True)
+                held.update((m.id, b) for m in values)
             continue
         start = made[r]
         while busy and busy[0][0] < start:  # (not at `start` itself: no line writes into
             _, _, b = heapq.heappop(busy)  # the buffer of an argument it reads)
             free.setdefault((b.shape, b.dtype), []).append(b)
-        v = values[0]
         spare = free.get((v.shape, v.dtype))
         if spare:
             b = spare.pop()
@@ -509,6 +543,37 @@ def _held(
         heapq.heappush(busy, (end, b.number, b))
         held.update((m.id, b) for m in values)
     return held
+
+
+RECYCLING = getattr(sys, "_is_gil_enabled", lambda: True)()
+"""Whether programs recycle the arrays they returned: a count of references tells that
+nobody holds one any more only where the GIL keeps counts exact (not free-threaded)."""
+
+RECENT = 2
+"""How many calls' returned arrays a program keeps to recycle: a loop ``params =
+step(params)`` frees those of the call before the last."""
+
+
+def _recycled(pool: list[np.ndarray], shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """An array of `pool` that nothing but the pool references (no name, view, container
+    or weak reference), taken out of it; else a new one.
+
+    A program writes its results into arrays it returned before and nobody holds any
+    more, rather than ask the allocator for new ones: large arrays come fresh from the
+    operating system, and faulting their pages in costs as much as the arithmetic of a
+    small step. No one can tell the difference: such an array is unreachable.
+    """
+    for i in range(len(pool)):
+        if _references(pool, i) == _ALONE and not weakref.getweakrefcount(pool[i]):
+            return pool.pop(i)
+    return np.empty(shape, dtype)
+
+
+def _references(pool: list[Any], i: int) -> int:
+    return sys.getrefcount(pool[i])
+
+
+_ALONE = _references([np.empty(0)], 0)  # (the count of an array held by its list alone)
 
 
 def _viewers(equations: list[Equation]) -> dict[int, set[int]]:

@@ -259,9 +259,9 @@ class Optimizer(Generic[_S]):
         ):  # (some arrays closed over: the formulas would write traced values into them)
             return self._staged(trace, grads, state, params, mode)
         if trace is not None and isinstance(step, Tracer):
-            constants = self._staged_scalars(trace, step, dtypes)
+            constants, new_step = self._staged_scalars(trace, step, dtypes)
         else:
-            constants = self._scalars(step, dtypes)
+            constants, new_step = self._scalars(step, dtypes), _next(step)
         redirect = self.maximize or (self.weight_decay and not self._decoupled)
         results = []
         new_columns: list[list[np.ndarray]] = [[] for _ in columns]
@@ -297,7 +297,6 @@ class Optimizer(Generic[_S]):
                 for col, b in zip(new_columns, out_buffers, strict=True):
                     if b is not None:
                         col.append(b.reshape(()) if zero_d else b)
-        new_step = _next(step)
         if mode == _INPLACE:
             return params, cast(_S, self._state(new_step, *columns))
         new_state = self._state(new_step, *map(tuple, new_columns))
@@ -341,28 +340,28 @@ class Optimizer(Generic[_S]):
 
     def _staged_scalars(
         self, trace: StagingTrace, step: Tracer, dtypes: Sequence[np.dtype]
-    ) -> dict[np.dtype, list[Any]]:
-        """`_scalars` as one line of the program `jit` is recording: each call computes them
-        from its own step count, as an eager update does (a schedule is called on a number,
-        so it may branch on it in Python); the leaves' formulas are lines that read them."""
+    ) -> tuple[dict[np.dtype, list[Any]], Any]:
+        """`_scalars` and the next step count (`_next`) as one line of the program `jit` is
+        recording: each call computes them from its own step count, as an eager update does
+        (a schedule is called on a number, so it may branch on it in Python); the leaves'
+        formulas are lines that read them."""
         owner = type(self).__name__
 
-        def at(s: Any) -> dict[np.dtype, list[Any]]:
+        def at(s: Any) -> tuple[dict[np.dtype, list[Any]], tuple[Any, ...]]:
             if not isinstance(s, Tracer):  # (traced where a rule replays a loop's body)
                 s = count(s, "state.step", owner, minimum=0)
-            return self._scalars(s, dtypes)
-
-        def flat(values: dict[np.dtype, list[Any]]) -> tuple[Any, ...]:
-            return tuple(c for d in dtypes for c in values[d] if c is not None)
+            values = self._scalars(s, dtypes)
+            return values, (*(c for d in dtypes for c in values[d] if c is not None), _next(s))
 
         def scalars(s: Any) -> tuple[Any, ...]:
-            return flat(at(s))
+            return at(s)[1]
 
         scalars.effect = True  # type: ignore[attr-defined]  # (its checks run on every call)
         (value,), refs = trace.refs(f"{owner}.scalars", [step])
-        example = at(value)
-        outs = iter(trace.record(scalars, f"{owner}.scalars", refs, {}, flat(example), True))
-        return {d: [None if c is None else next(outs) for c in example[d]] for d in dtypes}
+        example, flat = at(value)
+        outs = trace.record(scalars, f"{owner}.scalars", refs, {}, flat, True)
+        it = iter(outs[:-1])
+        return {d: [None if c is None else next(it) for c in example[d]] for d in dtypes}, outs[-1]
 
     def _staged(
         self, trace: StagingTrace, grads: Any, state: _S, params: Any, mode: int

@@ -150,6 +150,7 @@ def _select_plain(g: Any, factor: Any, out: Any = None) -> Any:
 
 select.fresh = True  # type: ignore[attr-defined]  # (a new array: no view of `g` kept)
 select.takes_out = True  # type: ignore[attr-defined]
+select.plain = _select_plain  # type: ignore[attr-defined]  # (what a program's replay calls)
 
 
 def defelementwise(prim: Primitive, *rules: Rule | None) -> None:
@@ -298,6 +299,7 @@ def check(test: Callable[..., None]) -> Callable[..., None]:
         trace.record(checked, test.__name__, refs, {}, None, False)
 
     checked.effect = True  # type: ignore[attr-defined]
+    checked.plain = test  # type: ignore[attr-defined]  # (what a program's replay calls)
     return checked
 
 
