@@ -17,10 +17,11 @@ A `Program` replays its equations on plain arrays, one NumPy call per line: no t
 tape. It is pruned once, when it is built: lines no output needs are dropped (dead-code
 elimination), repeated lines are merged (common subexpressions), lines kept for their effect
 (checks of each call's values) stay, and values are released after their last use (small
-ones together, once they add up to `KEEP_BYTES`); where values are large,
-cheap ones are recomputed where that lowers the peak of memory rather than kept
-(`_rematerialized`), and runs of elementwise lines on large arrays replay by blocks of rows
-that stay in cache (`blocks`).
+ones together, once they add up to `KEEP_BYTES`); intermediates are written into buffers the
+program holds between calls, and results into arrays it returned before that nobody holds
+any more (`_recycled`); where values are large, cheap ones are recomputed where that lowers
+the peak of memory rather than kept (`_rematerialized`), and runs of elementwise lines on
+large arrays replay by blocks of rows that stay in cache (`blocks`).
 """
 
 from __future__ import annotations
