@@ -357,7 +357,7 @@ def _softmax_xent_impl(logits: Any, coef: Any) -> Any:
     return -(coef * np.where(coef == 0, 0, log_p)).sum(axis=-1)
 
 
-def _cross_entropy(onehot: bool) -> Any:
+def _xent_primitive(onehot: bool) -> Any:
     """Cross entropy of logits against coefficients, per sample: ``-Σ_c coef_c
     log_softmax(z)_c``, one primitive for log_softmax, product and sum (the loss of every
     classifier's step). With s = log_softmax(z) and p = softmax(z), its derivatives are
@@ -401,8 +401,8 @@ def _cross_entropy(onehot: bool) -> Any:
     return prim
 
 
-_softmax_xent = _cross_entropy(onehot=False)
-_softmax_xent_onehot = _cross_entropy(onehot=True)
+_softmax_xent = _xent_primitive(onehot=False)
+_softmax_xent_onehot = _xent_primitive(onehot=True)
 
 
 def cross_entropy(
