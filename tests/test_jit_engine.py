@@ -217,6 +217,18 @@ def test_returned_arrays_nobody_holds_are_written_again_and_held_ones_never() ->
     numpy.testing.assert_allclose(f(x + 3.0), want(3.0), rtol=1e-15)
     numpy.testing.assert_allclose(rows, want(2.0)[::2], rtol=1e-15)
     numpy.testing.assert_allclose(box[0], want(1.0), rtol=1e-15)
+    for change in (
+        lambda a: a.setflags(write=False),
+        lambda a: setattr(a, "shape", (1, *a.shape)),  # (a ufunc would broadcast into it)
+        lambda a: setattr(a, "dtype", numpy.dtype(">f8")),
+    ):  # a result changed in place, then dropped, is not written into again
+        changed = f(x + 4.0)
+        change(changed)
+        del changed
+        got = f(x + 5.0)
+        assert got.flags.writeable and got.shape == x.shape and got.dtype == numpy.float64
+        numpy.testing.assert_allclose(got, want(5.0), rtol=1e-15)
+        del got
     g = cr.jit(lambda x: np.tanh(x * 2.0) + 1.0)
     g(x)  # (traced: a result of the tracing, in no pool)
     ref = weakref.ref(g(x))  # (the pool alone keeps it alive: its referent can come back)
@@ -463,6 +475,11 @@ def test_a_returned_array_is_the_callers_to_change() -> None:
     a, b, _ = twice(x)
     assert not numpy.shares_memory(a, b)  # two outputs, two arrays, as eagerly
     assert [eq.name for eq in twice.programs()[0].equations] == ["cos", "multiply", "sin"]
+    views = cr.jit(lambda x: (lambda y: (y, np.transpose(x) * 1.0, np.transpose(y) * 1.0))(x * 2))
+    x = numpy.ones((2, 3))
+    for _ in range(2):  # nor a view of an input or of another result
+        y, xt, yt = views(x)
+        assert not numpy.shares_memory(xt, x) and not numpy.shares_memory(y, yt)
 
 
 def mixed(w: Any, x: Any) -> Any:

@@ -557,7 +557,8 @@ step(params)`` frees those of the call before the last."""
 
 def _recycled(pool: list[np.ndarray], shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     """An array of `pool` that nothing but the pool references (no name, view, container
-    or weak reference), taken out of it; else a new one.
+    or weak reference), taken out of it, if it is still as the program made it (its
+    caller may have changed its shape, dtype or flags in place); else a new one.
 
     A program writes its results into arrays it returned before and nobody holds any
     more, rather than ask the allocator for new ones: large arrays come fresh from the
@@ -566,7 +567,11 @@ def _recycled(pool: list[np.ndarray], shape: tuple[int, ...], dtype: Any) -> np.
     """
     for i in range(len(pool)):
         if _references(pool, i) == _ALONE and not weakref.getweakrefcount(pool[i]):
-            return pool.pop(i)
+            a = pool.pop(i)
+            flags = a.flags
+            if a.shape == shape and a.dtype == dtype and flags.c_contiguous and flags.writeable:
+                return a
+            break  # (changed: dropped)
     return np.empty(shape, dtype)
 
 
@@ -762,7 +767,8 @@ def _simplified(
     ``g + 0`` with a constant of ones or zeros (rules emit them: a cotangent seeded with ones,
     accumulated onto zeros); and what each dropped result is now called. A returned result
     is a new array: it goes only if `g` is an intermediate of the same shape that is not
-    returned otherwise. Where the constant broadcasts `g` to a larger shape, the line goes
+    returned otherwise, nor shares memory with an input or a returned value (a view of one).
+    Where the constant broadcasts `g` to a larger shape, the line goes
     only if every line reading its result is elementwise and broadcasts `g` alike. (As in XLA, ``-0.0 + 0`` gives
     ``-0.0`` then, not ``0.0``.)"""
     readers: dict[int, list[Equation]] = {}
@@ -772,6 +778,7 @@ def _simplified(
                 readers.setdefault(a.id, []).append(eq)
     returned = {o.id for o in outputs if isinstance(o, Var)}
     given = {v.id for v in inputs}
+    viewers = _viewers(equations)
     alias: dict[int, Var] = {}
     kept = []
     for eq in equations:
@@ -779,8 +786,9 @@ def _simplified(
         g, out = _identity_argument(eq), eq.outs[0]
         if g is None or not _same_dtype(g, out):
             kept.append(eq)
-        elif out.id in returned:  # returned as `g` only if no one else sees `g`
-            if out.shape == g.shape != () and g.id not in returned | given:
+        elif out.id in returned:  # returned as `g` only if no one else sees `g`'s memory
+            seen = viewers.get(g.id, {g.id})
+            if out.shape == g.shape != () and seen.isdisjoint(returned | given):
                 alias[out.id] = g
                 returned.add(g.id)
             else:
