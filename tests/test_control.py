@@ -527,6 +527,34 @@ def test_scan_forward_mode_and_second_order() -> None:
           rtol=1e-9, atol=1e-11)  # fmt: skip
 
 
+def test_forward_mode_runs_each_loop_and_branch_once() -> None:
+    """The forward rules of control flow compute the values with the tangents: `jvp` runs
+    the body as often as the function itself does, not once more for the values."""
+    from chainrule.extend import defjvp_joint, primitive
+
+    calls: list[int] = []
+    sine = primitive(lambda x: calls.append(1) or numpy.sin(x), "counted_sine")
+    defjvp_joint(sine, lambda tans, ans, x: tans[0] * np.cos(x))
+
+    def loops(x: Any) -> Any:
+        c, ys = cr.scan(lambda c, x: (sine(c) + x, c * 2.0), x, XS[:, 0])
+        c = cr.while_loop(lambda c: c[1] < 4, lambda c: (sine(c[0]), c[1] + 1), (c, 0))[0]
+        return cr.cond(np.sum(c) > 0, sine, np.cos, c) + np.sum(ys)
+
+    x = numpy.array(0.3)
+    for f in (loops, cr.jit(loops)):
+        f(x)  # (traced, by jit)
+        calls.clear()
+        value = f(x)
+        once = len(calls)
+        calls.clear()
+        pair = cr.jvp(f, (x,), (numpy.array(1.0),))
+        assert once > len(XS) and len(calls) <= once + 3  # (each body traced once too)
+        close(pair[0], value)
+        h = 1e-6
+        close(pair[1], (loops(x + h) - loops(x - h)) / (2 * h), rtol=1e-7)
+
+
 def test_scan_under_vmap() -> None:
     hs = rng.standard_normal((5, 4))
     xss = rng.standard_normal((5, 6, 3))

@@ -508,9 +508,11 @@ def scan(
     return tree.unflatten(carry_tree, carry), tree.unflatten(trees[-1], ys)
 
 
-def _scan_jvp(tangents: list[Any], ans: Any, *args: Any, body: Program, n_carry: int, n_xs: int,
-              length: int, reverse: bool, stacked: bool, unroll: int) -> list[Any]:  # fmt: skip
-    """A scan of (value, tangent) pairs; xs tangents scanned along their axis after the batch."""
+def _scan_jvp(tangents: list[Any], ans: None, *args: Any, body: Program, n_carry: int,
+              n_xs: int, length: int, reverse: bool, stacked: bool,
+              unroll: int) -> tuple[list[Any], list[Any]]:  # fmt: skip
+    """A scan of (value, tangent) pairs, the scan's values and their tangents; xs tangents
+    scanned along their axis after the batch."""
     batch = _batch_shape(tangents, args)
     k = len(batch)
     n, n_in = n_carry, len(args)
@@ -535,16 +537,20 @@ def _scan_jvp(tangents: list[Any], ans: Any, *args: Any, body: Program, n_carry:
         tans[n + n_xs :] = ct_c
         outs, touts = _tangents(body, [*c, *x, *consts], tans, batch)
         return [*outs[:n], *(touts[i] for i in carry_f), *outs[n:], *touts[n:],
-                *(ct if stacked else ())]  # fmt: skip
+                *((*c, *ct) if stacked else ())]  # fmt: skip
 
     ns = len(body.outputs) - n
     c, ys, _ = _scan_flat(step, [*args[:n], *carry_t], [*args[n : n + n_xs], *xt], length,
                           reverse, stacked=False, unroll=unroll)  # fmt: skip
-    moved = [cnp.moveaxis(y, 0, k) if k else y for y in ys[ns:]]  # tangents
+    values = [*c[:n], *ys[:ns], *(ys[2 * ns : 2 * ns + n] if stacked else ())]
+    moved = [cnp.moveaxis(y, 0, k) if k else y for y in ys[ns : 2 * ns]]  # tangents
     final_t = dict(zip(carry_f, c[n:], strict=True))
-    stacked_t = dict(zip(carry_f, moved[ns:], strict=True)) if stacked else {}
-    return [*(final_t.get(i) for i in range(n)), *moved[:ns],
-            *(stacked_t.get(i) for i in range(n) if stacked)]  # fmt: skip
+    stacked_t = {}
+    if stacked:
+        carry_ts = [cnp.moveaxis(y, 0, k) if k else y for y in ys[2 * ns + n :]]
+        stacked_t = dict(zip(carry_f, carry_ts, strict=True))
+    return values, [*(final_t.get(i) for i in range(n)), *moved,
+                    *(stacked_t.get(i) for i in range(n) if stacked)]  # fmt: skip
 
 
 def _scan_vjp(g: Sequence[Any], ans: Any, *args: Any, body: Program, n_carry: int, n_xs: int,
@@ -658,7 +664,7 @@ def _scan_batch(args: list[Any], dims: list[int | None], body: Program, n_carry:
     return [*carry, *ys, *carries], (0,) * n + (1,) * (len(ys) + len(carries))
 
 
-defjvp_joint(scan_p, _scan_jvp)
+defjvp_joint(scan_p, _scan_jvp, with_value=True)
 scan_p.vjp_all = _scan_vjp
 defbatch(scan_p, _scan_batch)
 _scan_impl.prune = _scan_prune  # type: ignore[attr-defined]
@@ -766,8 +772,10 @@ def _index(n_args: int, n_ops: int, n_false: int) -> list[list[int]]:
     return [ops + list(range(n_ops, n_ops + n_false)), ops + list(range(n_ops + n_false, n_args))]
 
 
-def _cond_jvp(tangents: list[Any], ans: Any, pred: Any, *args: Any,
-              branches: tuple[Program, Program], n_ops: int, n_false: int) -> list[Any]:  # fmt: skip
+def _cond_jvp(tangents: list[Any], ans: None, pred: Any, *args: Any,
+              branches: tuple[Program, Program], n_ops: int,
+              n_false: int) -> tuple[list[Any], list[Any]]:  # fmt: skip
+    """The branch taken on (value, tangent) pairs: its values and their tangents."""
     batch = _batch_shape(tangents[1:], args)
     tans = tangents[1:]
     traced = [i for i, t in enumerate(tans) if t is not None]
@@ -777,12 +785,15 @@ def _cond_jvp(tangents: list[Any], ans: Any, pred: Any, *args: Any,
         def push(flat: list[Any]) -> list[Any]:
             values, given = flat[: len(args)], dict(zip(traced, flat[len(args) :], strict=True))
             mine = [values[i] for i in index[k]]
-            return _tangents(branches[k], mine, [given.get(i) for i in index[k]], batch)[1]
+            outs, touts = _tangents(branches[k], mine, [given.get(i) for i in index[k]], batch)
+            return [*outs, *touts]
 
         return push
 
-    return _cond_flat(pred, [branch(0), branch(1)], [*args, *(tans[i] for i in traced)],
-                      "cond (forward mode)")  # fmt: skip
+    out = _cond_flat(pred, [branch(0), branch(1)], [*args, *(tans[i] for i in traced)],
+                     "cond (forward mode)")  # fmt: skip
+    m = len(out) // 2
+    return out[:m], out[m:]
 
 
 def _cond_vjp(g: Sequence[Any], ans: Any, pred: Any, *args: Any,
@@ -835,7 +846,7 @@ def _cond_batch(args: list[Any], dims: list[int | None], branches: tuple[Program
     return out, (0,) * len(out)
 
 
-defjvp_joint(cond_p, _cond_jvp)
+defjvp_joint(cond_p, _cond_jvp, with_value=True)
 cond_p.vjp_all = _cond_vjp
 defbatch(cond_p, _cond_batch)
 
@@ -905,9 +916,10 @@ def while_loop(
     return tree.unflatten(carry_tree, _while_flat(pred, checked, leaves))
 
 
-def _while_jvp(tangents: list[Any], ans: Any, *args: Any, cond: Program, body: Program,
-               n_carry: int, n_cond: int) -> list[Any]:  # fmt: skip
-    """The loop on (value, tangent) pairs; the condition reads the values."""
+def _while_jvp(tangents: list[Any], ans: None, *args: Any, cond: Program, body: Program,
+               n_carry: int, n_cond: int) -> tuple[list[Any], list[Any]]:  # fmt: skip
+    """The loop on (value, tangent) pairs, its values and their tangents; the condition
+    reads the values."""
     batch = _batch_shape(tangents, args)
     n = n_carry
     floats = _floats(args[:n])
@@ -927,7 +939,7 @@ def _while_jvp(tangents: list[Any], ans: Any, *args: Any, cond: Program, body: P
     out = _while_flat(lambda flat: cond([*flat[:n], *c_consts]), step, [*args[:n], *init_t],
                       "while_loop (forward mode)")  # fmt: skip
     final_t = dict(zip(carry_f, out[n:], strict=True))
-    return [final_t.get(i) for i in range(n)]
+    return out[:n], [final_t.get(i) for i in range(n)]
 
 
 def _while_vjp(*_: Any, **__: Any) -> list[Any]:
@@ -978,7 +990,7 @@ def _while_batch(args: list[Any], dims: list[int | None], cond: Program, body: P
     return out, (0,) * n
 
 
-defjvp_joint(while_p, _while_jvp)
+defjvp_joint(while_p, _while_jvp, with_value=True)
 while_p.vjp_all = _while_vjp
 defbatch(while_p, _while_batch)
 

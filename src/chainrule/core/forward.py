@@ -11,7 +11,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .primitive import Primitive, missing_rule, real_only_error
-from .trace import Trace, Tracer, check_holomorphic, in_dtype_of, is_complex, zero_tangent
+from .trace import (
+    Trace,
+    Tracer,
+    check_holomorphic,
+    in_dtype_of,
+    is_complex,
+    leaked_error,
+    zero_tangent,
+)
 
 
 class JVPTracer(Tracer):
@@ -48,15 +56,27 @@ class JVPTrace(Trace):
     def wrap(self, value: Any, tangent: Any) -> Any:
         return value if tangent is None else JVPTracer(value, tangent, self)
 
+    def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        if not prim.jvp_value:
+            return super().process(prim, args, params)
+        if self.ended:  # (a rule that computes the value too: not computed first)
+            raise leaked_error(self, prim)
+        vals, tans, _ = self.unwrap(args)
+        ans, t = prim.jvp(tans, None, *vals, **params)  # type: ignore[misc]
+        return self.finish(prim, vals, params, ans, tans, t)
+
     def finish(
-        self, prim: Primitive, vals: list[Any], params: dict[str, Any], ans: Any, tans: Any
-    ) -> Any:
-        """Push the tangents through `prim`'s forward rule."""
+        self, prim: Primitive, vals: list[Any], params: dict[str, Any], ans: Any, tans: Any,
+        t: Any = None,
+    ) -> Any:  # fmt: skip
+        """Push the tangents through `prim`'s forward rule (or take its tangent `t`, where
+        the rule computed the value too)."""
         if prim.jvp is None:
             raise missing_rule(prim, "forward")
         if prim.real_only and is_complex(ans):
             raise real_only_error(prim)
-        t = prim.jvp(tans, ans, *vals, **params)
+        if not prim.jvp_value:
+            t = prim.jvp(tans, ans, *vals, **params)
         if prim.multiple_results:
             return tuple(self.wrap(a, ta) for a, ta in zip(ans, t, strict=False))
         return self.wrap(ans, t)
@@ -68,12 +88,13 @@ class HolomorphicJVPTrace(JVPTrace):
     __slots__ = ()
 
     def finish(
-        self, prim: Primitive, vals: list[Any], params: dict[str, Any], ans: Any, tans: Any
-    ) -> Any:
+        self, prim: Primitive, vals: list[Any], params: dict[str, Any], ans: Any, tans: Any,
+        t: Any = None,
+    ) -> Any:  # fmt: skip
         check_holomorphic(
             self, prim, [v for v, t in zip(vals, tans, strict=True) if t is not None], ans
         )
-        return super().finish(prim, vals, params, ans, tans)
+        return super().finish(prim, vals, params, ans, tans, t)
 
 
 def jvp_flat(

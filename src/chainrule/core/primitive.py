@@ -84,6 +84,7 @@ class Primitive:
         self._onto_real: dict[tuple[int, ...], Primitive] = {}
         self.vjps: tuple[VJPRule | None, ...] = ()
         self.jvp: JVPRule | None = None
+        self.jvp_value = False  # (the forward rule computes the value too: `defjvp_joint`)
         # One reverse rule for all arguments at once, ``(g, ans, *args, **params) -> list``:
         # used by custom rules and checkpoints, whose backward pass is a single function.
         self.vjp_all: Callable[..., Sequence[Any]] | None = None
@@ -119,7 +120,7 @@ class Primitive:
         if view is None:
             view = Primitive(self.impl, self.name, multiple_results=self.multiple_results,
                              holomorphic=self.holomorphic, real_only=self.real_only)  # fmt: skip
-            view.jvp = self.jvp
+            view.jvp, view.jvp_value = self.jvp, self.jvp_value
             view.batch = self.batch
             view.saves = self.saves
             view.vjps = tuple(
@@ -224,9 +225,16 @@ def defjvp(prim: Primitive, *rules: JVPRule | None) -> None:
     prim.jvp = jvp
 
 
-def defjvp_joint(prim: Primitive, rule: JVPRule) -> None:
-    """A forward rule that sees all tangents at once (None for untraced arguments)."""
+def defjvp_joint(prim: Primitive, rule: JVPRule, *, with_value: bool = False) -> None:
+    """A forward rule that sees all tangents at once (None for untraced arguments).
+
+    `with_value`: the rule computes the primitive's value too, and forward mode does not
+    compute it first: called with ``ans=None``, it returns ``(ans, tangent)``. Control
+    flow's rules run the loop once on (value, tangent) pairs, rather than once for the
+    value and again for the pairs.
+    """
     prim.jvp = rule
+    prim.jvp_value = with_value
 
 
 def argument_rule(prim: Primitive, rules: tuple[Any, ...], i: int, mode: str) -> Any:
