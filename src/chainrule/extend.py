@@ -13,7 +13,8 @@ function built from `chainrule.numpy`, `chainrule.custom_vjp` is simpler.
 - ``defjvp(prim, rule_0, ...)``: one forward rule per argument, ``rule_i(t, ans, *args,
   **params)``, whose contributions add; or ``defjvp_joint(prim, rule)`` with
   ``rule(tangents, ans, *args, **params)`` seeing all tangents at once (None for constant
-  arguments).
+  arguments); with ``with_value=True`` the rule computes the value too (``ans`` is None,
+  it returns ``(ans, tangent)``), for a primitive that would otherwise compute it twice.
 
 - ``defbatch(prim, rule)``: its batching rule for `vmap`, ``rule(args, dims, **params) ->
   (out, out_dim)``: ``dims[i]`` is the axis of argument ``i`` that holds the examples (None
