@@ -238,13 +238,13 @@ def test_returned_arrays_nobody_holds_are_written_again_and_held_ones_never() ->
 
 @RECYCLES
 def test_a_loop_feeding_results_back_alternates_between_two_arrays() -> None:
-    step = cr.jit(lambda p: np.tanh(p) * 0.5 + 1.0)
+    step = cr.jit(lambda p: np.transpose(p * 0.5) + 1.0)  # (a view of a pooled array too)
     p = rng.standard_normal((300, 300))
     want = p.copy()
     seen = []
     for _ in range(7):  # (the first traces: its result is the tracing's)
         p = step(p)  # the call's input is the last result: the one before is free
-        want = numpy.tanh(want) * 0.5 + 1.0
+        want = want.T * 0.5 + 1.0
         seen.append(address(p))
     numpy.testing.assert_allclose(p, want, rtol=1e-15)
     assert len(set(seen[1:])) == 2
@@ -253,7 +253,7 @@ def test_a_loop_feeding_results_back_alternates_between_two_arrays() -> None:
     cloudpickle = pytest.importorskip("cloudpickle")
     copy = cloudpickle.loads(cloudpickle.dumps(step))  # (the pools do not travel)
     assert not any(copy.programs()[0]._pools)
-    numpy.testing.assert_allclose(copy(p), numpy.tanh(want) * 0.5 + 1.0, rtol=1e-15)
+    numpy.testing.assert_allclose(copy(p), want.T * 0.5 + 1.0, rtol=1e-15)
 
 
 def test_programs_hold_large_intermediates_up_to_hold_bytes(
@@ -745,38 +745,6 @@ def test_a_run_on_inputs_not_c_contiguous_gives_numpys_memory_order(
         results.append(jitted(x, z, n))
     for a, b in zip(*results, strict=True):
         numpy.testing.assert_array_equal(a, b)
-
-
-def test_inputs_not_in_c_order_have_a_program_that_lays_out_results_as_numpy() -> None:
-    """Held buffers and recycled results are in C order: a program for inputs that are not
-    writes into none, so that its results, and sums of them, are eager NumPy's to the bit;
-    the same function called in C order has a program of its own, with buffers, for the
-    values NumPy lays out in C order (a value writes into a dying one's buffer only where
-    NumPy lays them out alike)."""
-
-    def f(x: Any) -> Any:
-        y = np.exp(x * 0.1)
-        return y, np.sum(y, axis=0), np.sum(np.tanh(y) * 2.0)
-
-    jitted = cr.jit(f)
-    c = rng.standard_normal((300, 200))  # 480 kB values: held, recycled
-    for x in (c, numpy.asfortranarray(c), c, c[::-1], numpy.asfortranarray(-c)):
-        for _ in range(3):
-            for got, want in zip(jitted(x), f(x), strict=True):
-                assert got.strides == want.strides
-                numpy.testing.assert_array_equal(got, want)
-    assert sorted(p.buffers for p in jitted.programs()) == [False, True]
-
-    def g(x: Any) -> Any:  # a value NumPy lays out in F order from inputs in C order
-        y = np.transpose(x) * 2.0
-        z = np.exp(y) + 1.0  # (into y's buffer: F order too)
-        return z, np.sum(z, axis=1), np.sum(np.tanh(z) * y)
-
-    jitted = cr.jit(g)
-    for _ in range(3):
-        for got, want in zip(jitted(c), g(c), strict=True):
-            assert got.strides == want.strides
-            numpy.testing.assert_array_equal(got, want)
 
 
 def test_static_positions_count_from_the_end_and_per_number_of_arguments() -> None:

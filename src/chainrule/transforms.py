@@ -1005,13 +1005,10 @@ def _static_numbers(fun: Callable[..., Any], nums: Any) -> tuple[int, ...]:
 
 
 def _signatures(fun: Callable[..., Any], leaves: list[Any]) -> tuple[Any, ...]:
-    """What a program depends on of each input leaf: the shape and dtype of an array, and
-    whether it is in C order (a program for inputs that are not writes no buffers: see
-    `Program`), the type of a Python number (its value is traced, weakly typed as NumPy
-    takes it)."""
+    """What a program depends on of each input leaf: the shape and dtype of an array, the
+    type of a Python number (its value is traced, weakly typed as NumPy takes it)."""
     return tuple([
-        (x.shape, x.dtype, x.flags.c_contiguous) if type(x) is np.ndarray
-        else _signature_of(fun, x, k)
+        (x.shape, x.dtype) if type(x) is np.ndarray else _signature_of(fun, x, k)
         for k, x in enumerate(leaves)
     ])  # fmt: skip
 
@@ -1024,9 +1021,7 @@ def _split(nums: tuple[int, ...], n: int) -> tuple[tuple[int, ...], tuple[int, .
 
 
 def _signature_of(fun: Callable[..., Any], leaf: Any, k: int) -> Any:
-    if isinstance(leaf, np.ndarray):  # (a subclass: a memmap, say)
-        return (leaf.shape, leaf.dtype, leaf.flags.c_contiguous)
-    if isinstance(leaf, np.generic):
+    if isinstance(leaf, (np.ndarray, np.generic)):
         return (leaf.shape, leaf.dtype)
     if isinstance(leaf, (bool, int, float, complex)):
         return type(leaf)
@@ -1090,9 +1085,7 @@ def jit(
         key: Any = None
         if not kwargs and not nums:
             # the common call, arrays by position: keyed by their shapes and dtypes alone
-            key = tuple([
-                (a.shape, a.dtype, a.flags.c_contiguous) for a in args if type(a) is np.ndarray
-            ])  # fmt: skip
+            key = tuple([(a.shape, a.dtype) for a in args if type(a) is np.ndarray])
             entry = cache.get(key) if len(key) == len(args) else None
             if entry is not None:
                 entry.used = next(calls)
@@ -1314,10 +1307,7 @@ def _trace_program(
         else:  # a constant: the program keeps its own copy, the caller gets this one
             values.append(o)
             refs.append(o.copy() if isinstance(o, np.ndarray) else o)
-    # (inputs in C order or not are programs of their own: see `_signatures`)
-    ordered = all(x.flags.c_contiguous for x in leaves if isinstance(x, np.ndarray))
-    program = Program(trace.inputs, trace.equations, refs, buffers=ordered)
-    return values, _Compiled(program, out_tree)
+    return values, _Compiled(Program(trace.inputs, trace.equations, refs), out_tree)
 
 
 def make_program(

@@ -48,16 +48,14 @@ if TYPE_CHECKING:
 
 
 class Var:
-    """A value of a program: its number, and the shape, dtype and memory layout (`strides`,
-    None for a scalar) it had when traced."""
+    """A value of a program: its number, and the shape and dtype it had when traced."""
 
-    __slots__ = ("dtype", "id", "shape", "strides")
+    __slots__ = ("dtype", "id", "shape")
 
     def __init__(self, id: int, value: Any) -> None:
         self.id = id
         self.shape = tuple(np.shape(value))
         self.dtype = getattr(value, "dtype", None) or type(value).__name__
-        self.strides = value.strides if isinstance(value, np.ndarray) else None
 
     def __repr__(self) -> str:
         return f"v{self.id}"
@@ -65,20 +63,8 @@ class Var:
     def renumbered(self, id: int) -> Var:
         """A new value of the same shape and dtype (a recomputed copy of this one)."""
         var = Var.__new__(Var)
-        var.id, var.shape, var.dtype, var.strides = id, self.shape, self.dtype, self.strides
+        var.id, var.shape, var.dtype = id, self.shape, self.dtype
         return var
-
-    def c_order(self) -> bool:
-        """Whether the value was laid out in C order when traced (as a buffer of the
-        program is, and so NumPy lays it out on every call whose inputs are in C order)."""
-        if self.strides is None or not isinstance(self.dtype, np.dtype):
-            return False
-        step = self.dtype.itemsize
-        for n, stride in zip(reversed(self.shape), reversed(self.strides), strict=True):
-            if n > 1 and stride != step:
-                return False
-            step *= n
-        return True
 
     def nbytes(self) -> int:
         """The size of an array of this shape and dtype (0 for a Python number)."""
@@ -270,19 +256,10 @@ def closure_error(trace: StagingTrace, what: str) -> ClosureError:
 
 class Program:
     """A recorded function of a flat list of arrays: its `inputs`, `equations` and `outputs`
-    (each a `Var` or a constant). Calling it replays the equations on plain arrays.
+    (each a `Var` or a constant). Calling it replays the equations on plain arrays."""
 
-    `buffers` False: every line makes its result as NumPy does, never into a buffer (held,
-    recycled, a dying argument's), whose memory order is C's: for inputs not in C order,
-    where NumPy's results follow the inputs' order, and with it the bits of later sums.
-    """
-
-    def __init__(
-        self, inputs: list[Var], equations: list[Equation], outputs: list[Any], *,
-        buffers: bool = True,
-    ) -> None:  # fmt: skip
+    def __init__(self, inputs: list[Var], equations: list[Equation], outputs: list[Any]) -> None:
         self.inputs = inputs
-        self.buffers = buffers
         equations, alias = _merged(_live(equations, outputs))
         outputs = [_renamed(o, alias) for o in outputs]
         equations, alias = _simplified(equations, inputs, outputs)
@@ -332,8 +309,8 @@ class Program:
             equations[start:end] = [Equation(run, "blocks", run.inputs, {}, run.outputs, True)]
         last = {a.id: k for k, eq in enumerate(equations) for a in eq.args if isinstance(a, Var)}
         kept = {o.id for o in self.outputs if isinstance(o, Var)}
-        into = _in_place(equations, last, kept) if self.buffers else {}
-        held = _held(equations, last, kept, into) if self.buffers else {}
+        into = _in_place(equations, last, kept)
+        held = _held(equations, last, kept, into)
         buffers: dict[int, int] = {}  # a held buffer's number: its slot
         returned: list[tuple[int, tuple[int, ...], Any]] = []  # (slot, shape, dtype)
         for i, b in held.items():
@@ -530,7 +507,7 @@ def _held(
                 if into[out.id] in root:  # (not a run's new array: no buffer to hold)
                     root[out.id] = root[into[out.id]]
                     members[root[out.id]].append(out)
-            elif _writes_out(eq) and out.shape != () and out.c_order():  # (as a buffer is)
+            elif _writes_out(eq) and out.shape != () and isinstance(out.dtype, np.dtype):
                 root[out.id] = out.id
                 members[out.id] = [out]
     viewers = _viewers(equations)
@@ -686,11 +663,10 @@ def _uniform(c: np.ndarray) -> bool:
 
 
 def _same_kind(a: Var, b: Var) -> bool:
-    """Whether `a`'s buffer can hold `b`: the same shape (not a scalar), NumPy dtype and
-    memory layout (NumPy lays `b` out as `a`: the same bits in the sums of it)."""
+    """Whether `a`'s buffer can hold `b`: the same shape (not a scalar) and NumPy dtype."""
     return (
         a.shape == b.shape and a.shape != ()
-        and isinstance(a.dtype, np.dtype) and a.dtype == b.dtype and a.strides == b.strides
+        and isinstance(a.dtype, np.dtype) and a.dtype == b.dtype
     )  # fmt: skip
 
 
