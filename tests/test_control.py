@@ -656,6 +656,10 @@ def test_cond_values_and_derivatives_of_the_taken_branch() -> None:
               cr.hessian(lambda x: np.sum(branchy_py(x)))(x))  # fmt: skip
         numeric = central(lambda x: float(np.sum(branchy(x))), x)
         numpy.testing.assert_allclose(cr.grad(lambda x: np.sum(branchy(x)))(x), numeric, rtol=1e-6)
+    # only the (float) predicate traced: zero derivatives, with jacfwd's batch axes
+    chosen = lambda p: cr.cond(p[0], lambda a: a * 2.0, lambda a: a * 3.0, numpy.ones(2))
+    for jac in (cr.jacfwd, cr.jacrev):
+        numpy.testing.assert_array_equal(jac(chosen)(numpy.array([0.5, 1.0])), numpy.zeros((2, 2)))
 
 
 def test_cond_under_jit_reads_the_predicate_each_call() -> None:

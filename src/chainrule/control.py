@@ -775,8 +775,9 @@ def _index(n_args: int, n_ops: int, n_false: int) -> list[list[int]]:
 def _cond_jvp(tangents: list[Any], ans: None, pred: Any, *args: Any,
               branches: tuple[Program, Program], n_ops: int,
               n_false: int) -> tuple[list[Any], list[Any]]:  # fmt: skip
-    """The branch taken on (value, tangent) pairs: its values and their tangents."""
-    batch = _batch_shape(tangents[1:], args)
+    """The branch taken on (value, tangent) pairs: its values and their tangents (zero
+    where only the predicate is traced, with the batch axes its tangent carries)."""
+    batch = _batch_shape(tangents, (pred, *args))
     tans = tangents[1:]
     traced = [i for i, t in enumerate(tans) if t is not None]
     index = _index(len(args), n_ops, n_false)
