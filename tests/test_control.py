@@ -555,6 +555,36 @@ def test_forward_mode_runs_each_loop_and_branch_once() -> None:
         close(pair[1], (loops(x + h) - loops(x - h)) / (2 * h), rtol=1e-7)
 
 
+def test_a_complex_carry_made_from_a_real_input_has_complex_derivatives() -> None:
+    x, t = numpy.array([0.7, -0.4]), numpy.array([0.3, 1.1])
+
+    def step(c: Any) -> Any:
+        return c * c * 0.5 + 1.0
+
+    def loops(x: Any) -> Any:
+        c = cr.scan(lambda c, _: (step(c), None), x + 0.5j, length=2)[0]
+        c = cr.while_loop(lambda c: c[1] < 2, lambda c: (step(c[0]), c[1] + 1), (c, 0))[0]
+        return np.real(c) * np.imag(c)
+
+    def loops_py(x: Any) -> Any:
+        c = x + 0.5j
+        for _ in range(4):
+            c = step(c)
+        return np.real(c) * np.imag(c)
+
+    close(cr.jvp(loops, (x,), (t,)), cr.jvp(loops_py, (x,), (t,)))
+    close(cr.jacfwd(loops)(x), cr.jacrev(loops_py)(x))
+
+    def scanned(x: Any) -> Any:  # (reverse mode: scan alone)
+        return np.sum(np.imag(cr.scan(lambda c, _: (step(c), None), x + 0.5j, length=4)[0]))
+
+    def scanned_py(x: Any) -> Any:
+        return np.sum(np.imag(step(step(step(step(x + 0.5j))))))
+
+    close(cr.grad(scanned)(x), cr.grad(scanned_py)(x))
+    close(cr.jit(cr.grad(scanned))(x), cr.grad(scanned_py)(x))
+
+
 def test_scan_under_vmap() -> None:
     hs = rng.standard_normal((5, 4))
     xss = rng.standard_normal((5, 6, 3))

@@ -49,6 +49,7 @@ from .core.staging import (
 from .core.trace import (
     Tracer,
     dtype_of,
+    in_dtype_of,
     is_float,
     plain,
     shape_of,
@@ -643,8 +644,10 @@ def _array(x: Any) -> Any:
 
 
 def _or_zero(c: Any, like: Any, batch: tuple[int, ...] = ()) -> Any:
-    """A (co)tangent of `like`: `c`, or zeros for None."""
-    return zero_tangent(like, batch) if c is None else c
+    """A (co)tangent of `like`: `c` in the dtype of `like`'s derivatives (a loop's carry
+    keeps its type: a complex carry made from a real input has complex tangents), or zeros
+    for None."""
+    return zero_tangent(like, batch) if c is None else in_dtype_of(c, like)
 
 
 def _scan_batch(args: list[Any], dims: list[int | None], body: Program, n_carry: int, n_xs: int,
