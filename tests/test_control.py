@@ -686,6 +686,14 @@ def test_cond_values_and_derivatives_of_the_taken_branch() -> None:
               cr.hessian(lambda x: np.sum(branchy_py(x)))(x))  # fmt: skip
         numeric = central(lambda x: float(np.sum(branchy(x))), x)
         numpy.testing.assert_allclose(cr.grad(lambda x: np.sum(branchy(x)))(x), numeric, rtol=1e-6)
+
+    # a branch returning a Python number: an array, as JAX's, under every transform
+    def scaled(x: Any) -> Any:
+        p, k = cr.cond(x > 0, lambda a: (a * 2.0, 3), lambda a: (a * 3.0, 4), x)
+        return p * np.asarray(k)
+
+    for derivative in (cr.grad(scaled), lambda x: cr.jvp(scaled, (x,), (1.0,))[1]):
+        assert float(derivative(1.5)) == 6.0 and float(derivative(-1.0)) == 12.0
     # only the (float) predicate traced: zero derivatives, with jacfwd's batch axes
     chosen = lambda p: cr.cond(p[0], lambda a: a * 2.0, lambda a: a * 3.0, numpy.ones(2))
     for jac in (cr.jacfwd, cr.jacrev):

@@ -695,8 +695,14 @@ def _cond_impl(pred: Any, *args: Any, branches: tuple[Program, Program], n_ops: 
                n_false: int) -> list[Any]:  # fmt: skip
     ops = list(args[:n_ops])
     if pred:
-        return branches[1]([*ops, *args[n_ops + n_false :]])
-    return branches[0]([*ops, *args[n_ops : n_ops + n_false]])
+        return _arrays(branches[1]([*ops, *args[n_ops + n_false :]]))
+    return _arrays(branches[0]([*ops, *args[n_ops : n_ops + n_false]]))
+
+
+def _arrays(values: list[Any]) -> list[Any]:
+    """A branch's results as arrays, as JAX's: a constant Python number (``return x, 3``)
+    as a 0-d array, which the transforms can wrap."""
+    return [np.asarray(v) if type(v) in (bool, int, float, complex) else v for v in values]
 
 
 cond_p = Primitive(_cond_impl, "cond", multiple_results=True)
@@ -790,7 +796,7 @@ def _cond_jvp(tangents: list[Any], ans: None, pred: Any, *args: Any,
             values, given = flat[: len(args)], dict(zip(traced, flat[len(args) :], strict=True))
             mine = [values[i] for i in index[k]]
             outs, touts = _tangents(branches[k], mine, [given.get(i) for i in index[k]], batch)
-            return [*outs, *touts]
+            return [*_arrays(outs), *touts]
 
         return push
 
