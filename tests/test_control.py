@@ -13,6 +13,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.numpy as np
+from chainrule import nn
 from chainrule.core import staging
 
 rng = numpy.random.default_rng(14)
@@ -944,6 +945,32 @@ def test_checks_in_a_body_read_each_steps_values_not_the_examples() -> None:
     numpy.testing.assert_allclose(cr.jit(g)(2.0, xs), g(2.0, xs))
     with pytest.raises(ValueError, match="Geometric sequence cannot include zero"):
         cr.jit(g)(2.0, numpy.array([1.0, 0.0]))
+
+
+def test_a_scans_checks_refuse_its_first_steps_values_at_once_but_not_in_a_branch() -> None:
+    """A scan surely runs its first step: a check refuses the values its body is traced on
+    then, before a later line (`take` of the labels) fails on them less clearly; inside a
+    branch, whose examples may never run, it waits for the replay."""
+    z = rng.standard_normal((2, 4, 5, 3))
+
+    def loss(z: Any, y: Any) -> Any:
+        return cr.scan(lambda c, zy: (c + nn.cross_entropy(*zy), None), 0.0, (z, y))[0]
+
+    bad = numpy.zeros((2, 4, 5), dtype=int)
+    bad[0, 0, 0] = 3
+    for run in (cr.vmap(loss), cr.jit(cr.vmap(loss)), cr.vmap(cr.jit(loss))):
+        with pytest.raises(ValueError, match="label 3 is out of range"):
+            run(z, bad)
+
+    def chosen(y: Any, p: Any) -> Any:
+        return cr.cond(p >= 0, lambda y: loss(z[0], y), lambda y: 0.0 * np.sum(y), y)
+
+    jitted = cr.jit(chosen)
+    jitted(numpy.zeros((4, 5), dtype=int), 1.0)  # (traced on labels in range)
+    for run in (chosen, jitted):
+        assert float(run(bad[0], -1.0)) == 0.0  # not taken: no refusal
+        with pytest.raises(ValueError, match="label 3 is out of range"):
+            run(bad[0], 1.0)
 
 
 def test_a_body_traced_in_one_thread_leaves_other_threads_alone() -> None:

@@ -67,12 +67,13 @@ class _BodyTrace(StagingTrace):
     that replaying the body on tracers differentiates or batches it (a line of a function
     without derivative is the NumPy function, which hands tracers back to chainrule)."""
 
-    __slots__ = ("captured", "lifted")
+    __slots__ = ("captured", "examples_run", "lifted")
 
-    def __init__(self, owner: str) -> None:
+    def __init__(self, owner: str, examples_run: bool) -> None:
         super().__init__(owner)
         self.captured: list[Any] = []
         self.lifted: dict[int, Var] = {}
+        self.examples_run = examples_run  # (the body surely runs on its examples)
 
     def refs(self, what: str, args: Sequence[Any]) -> tuple[list[Any], list[Any]]:
         vals, refs = list(args), list(args)
@@ -163,10 +164,16 @@ class _Subprogram(Program):
 
 
 class _Body:
-    """A traced body: its program, the outer values it reads, and example outputs."""
+    """A traced body: its program, the outer values it reads, and example outputs.
 
-    def __init__(self, fun: Flat, examples: list[Any], owner: str) -> None:
-        trace = _BodyTrace(owner)
+    `examples_run`: the body surely runs on `examples` (a scan's first step, a loop's first
+    condition), so its checks refuse them at once; else (a branch, a loop's body) they run
+    on each replay only."""
+
+    def __init__(
+        self, fun: Flat, examples: list[Any], owner: str, examples_run: bool = False
+    ) -> None:
+        trace = _BodyTrace(owner, examples_run)
         inputs = [trace.new_input(v) for v in examples]
         # (the tracing values are examples, a branch's maybe not taken: no warnings)
         with recording(trace, BODIES), np.errstate(all="ignore"):
@@ -333,7 +340,7 @@ def _scan_flat(fun: Flat, init: list[Any], xs: list[Any], length: int, reverse: 
     examples = [_example(v) for v in init]
     examples += [np.zeros(shape_of(x)[1:], dtype_of(x)) if length == 0 else _example(x)[0]
                  for x in xs]  # fmt: skip
-    body = _Body(fun, examples, f"the body of {what}")
+    body = _Body(fun, examples, f"the body of {what}", examples_run=length > 0)
     _check_carry(what, examples[:n], body.outs[:n], n, n)
     if stacked is None:
         stacked = _reversible([*init, *xs, *body.captured])
@@ -890,7 +897,7 @@ def _while_flat(cond_fun: Flat, body_fun: Flat, init: list[Any], what: str = "wh
             _check_carry(what, carry, out, n, len(out))
             carry = out
     examples = [_example(v) for v in init]
-    cond = _Body(cond_fun, examples, f"the condition of {what}")
+    cond = _Body(cond_fun, examples, f"the condition of {what}", examples_run=True)
     _check_pred(what, cond.outs[0])
     body = _Body(body_fun, examples, f"the body of {what}")
     _check_carry(what, examples, body.outs, n, len(body.outs))

@@ -294,8 +294,11 @@ def check(test: Callable[..., None]) -> Callable[..., None]:
             test(*values)
             return
         vals, refs = trace.refs(test.__name__, values)
-        if trace in TRACINGS:  # jit's own values: the error at once, not on the first replay
-            test(*vals)  # (a body's are examples, of a branch maybe not taken)
+        # jit's own values, or a body's that surely run (a scan's first step): the error at
+        # once, not on the first replay (other bodies' are examples, of a branch maybe not
+        # taken, a loop maybe not entered)
+        if trace in TRACINGS or getattr(trace, "examples_run", False):
+            test(*vals)
         trace.record(checked, test.__name__, refs, {}, None, False)
 
     checked.effect = True  # type: ignore[attr-defined]
