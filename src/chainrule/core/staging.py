@@ -367,7 +367,7 @@ class Program:
         self._returned = tuple(returned)
         self._buffers = tuple(b for b in buffers.values() if template[b] is not None)
         self._pools: tuple[list[np.ndarray], ...] = tuple([] for _ in returned)
-        self._lock = threading.Lock() if buffers else None
+        self._lock = threading.Lock() if self._buffers or self._returned else None
 
     def __getstate__(self) -> dict[str, Any]:
         """What pickling keeps (a jitted function sent to Dask's workers): the held buffers

@@ -323,11 +323,10 @@ def _labels_loss(
 ) -> Any:
     """PyTorch's (label-smoothed, class-weighted) loss of integer labels.
 
-    `per_sample(coef, onehot)` is the per-sample loss ``-Σ_c coef_c log p_c`` for the
-    constant coefficients ``coef = (1 - ε) w_y onehot(y) + (ε / C) w`` (`onehot`: they are
-    exactly ``onehot(y)``): labels become one product with a constant matrix, whose
-    backward pass is one multiply. The weighted mean divides by ``Σ_i w_{y_i}``, as
-    PyTorch does.
+    `per_sample(coef)` is the per-sample loss ``-Σ_c coef_c log p_c`` for the constant
+    coefficients ``coef = (1 - ε) w_y onehot(y) + (ε / C) w``: labels become one product
+    with a constant matrix, whose backward pass is one multiply. The weighted mean divides
+    by ``Σ_i w_{y_i}``, as PyTorch does.
     """
     labels = _labels(target, name, shape)
     n_classes = shape[-1]
@@ -342,7 +341,7 @@ def _labels_loss(
     if smoothing:
         smooth = 1.0 if weight is None else weight
         coef = (1.0 - smoothing) * coef + (smoothing / n_classes) * smooth
-    loss = per_sample(coef, weight is None and not smoothing)
+    loss = per_sample(coef)
     if reduction == "mean" and labels.size:
         return cnp.sum(loss) / total
     return _reduce(loss, reduction)
@@ -442,9 +441,11 @@ def cross_entropy(
     if not hasattr(target, "dtype"):
         target = cnp.asarray(target)
     if target.dtype.kind in "biu":
+        # (unweighted and unsmoothed, the coefficients are exactly onehot(y))
+        xent = _softmax_xent_onehot if weight is None and not label_smoothing else _softmax_xent
         return _labels_loss(
             name,
-            lambda coef, onehot: (_softmax_xent_onehot if onehot else _softmax_xent)(logits, coef),
+            lambda coef: xent(logits, coef),
             logits.shape,
             logits.dtype,
             target,
@@ -486,7 +487,7 @@ def nll_loss(log_probs: Any, target: Any, *, weight: Any = None, reduction: str 
     log_probs, weight = _class_logits(log_probs, "log_probs", name, weight)
     return _labels_loss(
         name,
-        lambda coef, onehot: -cnp.sum(log_probs * coef, axis=-1),
+        lambda coef: -cnp.sum(log_probs * coef, axis=-1),
         log_probs.shape,
         log_probs.dtype,
         target,

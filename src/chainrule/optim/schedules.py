@@ -8,10 +8,10 @@ the rate of its ``k``-th update counting from 0. The values are the closed forms
 schedulers (which compute the same numbers recursively, equal to about 1e-15).
 
 Inside `jit` the scalars of an optimizer's update are one line of the program, which calls
-the schedule with each call's own step (a number). Under a `vmap` or `grad` taken inside the `jit`, the step is a
-traced value instead, and these schedules, written with `chainrule.numpy`, are recorded
-formula by formula; a schedule of your own must then do the same (``np.where``, not a
-Python ``if`` on the step, which raises).
+the schedule with each call's own step (a number). Under a `vmap` or `grad` taken inside
+the `jit`, the step is a traced value instead, and these schedules, written with
+`chainrule.numpy`, are recorded formula by formula; a schedule of your own must then do
+the same (``np.where``, not a Python ``if`` on the step, which raises).
 
 >>> from chainrule.optim import schedules
 >>> warm = schedules.linear_warmup(schedules.cosine(0.1, total_steps=4), warmup_steps=2)
