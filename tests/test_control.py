@@ -973,6 +973,65 @@ def test_a_scans_checks_refuse_its_first_steps_values_at_once_but_not_in_a_branc
             run(bad[0], 1.0)
 
 
+def test_a_branch_or_loop_not_run_on_the_traced_values_may_fail_on_them() -> None:
+    """A `cond` guarding an index against its range, traced (the first call of a `jit`) on
+    an index out of range: the branch not taken is traced on a probe, not refused, as eager
+    code never runs it; the line still raises on a call that takes the branch. So does a
+    check in a loop inside that branch, and a loop's body the condition does not enter.
+    Where the taken branch fails on the traced values, the error is eager's, at once."""
+    a = numpy.arange(5.0)
+
+    def pick(i: Any) -> Any:
+        return cr.cond(i < 5, lambda i: np.take(a, i) * 2.0, lambda i: np.asarray(0.0), i)
+
+    for first in (7, 3):
+        jitted = cr.jit(pick)
+        assert [float(jitted(i)) for i in (first, 3, 9, 0)] == [float(pick(i)) for i in
+                                                                 (first, 3, 9, 0)]  # fmt: skip
+    guarded = cr.jit(
+        lambda i: cr.cond(i >= 0, lambda i: np.asarray(-1.0), lambda i: np.take(a, i), i)
+    )
+    assert float(guarded(7)) == -1.0
+    with pytest.raises(IndexError, match="out of bounds"):
+        guarded(-9)  # (the branch taken: the line raises as eager indexing does)
+    with pytest.raises(IndexError, match="out of bounds"):
+        cr.jit(pick)(-9)  # the taken branch fails on the traced values: at once
+
+    z = rng.standard_normal((4, 5, 3))
+    bad = numpy.zeros((4, 5), dtype=int)
+    bad[0, 0] = 3
+
+    def chosen(y: Any, p: Any) -> Any:
+        def loss(y: Any) -> Any:
+            return cr.scan(lambda c, zy: (c + nn.cross_entropy(*zy), None), 0.0, (z, y))[0]
+
+        return cr.cond(p >= 0, loss, lambda y: 0.0 * np.sum(y), y)
+
+    jitted = cr.jit(chosen)
+    assert float(jitted(bad, -1.0)) == 0.0  # traced on labels out of range, not taken
+    numpy.testing.assert_allclose(jitted(bad * 0, 1.0), chosen(bad * 0, 1.0), rtol=1e-12)
+    with pytest.raises(ValueError, match="label 3 is out of range"):
+        jitted(bad, 1.0)
+
+    def total(n: Any) -> Any:  # a[k] for k < n: the body is not entered when n = 0
+        body = lambda c: (c[0] + 1, c[1] + np.take(a, c[0] + 4))
+        return cr.while_loop(lambda c: c[0] < n, body, (0, 0.0))[1]
+
+    looped = cr.jit(total)
+    assert float(looped(0)) == 0.0
+    assert float(looped(1)) == 4.0
+    with pytest.raises(IndexError, match="out of bounds"):
+        looped(2)
+    with pytest.raises(IndexError, match="out of bounds"):
+        cr.jit(total)(2)  # (entered on the traced values: at once)
+
+    def shapes(x: Any) -> Any:  # an error the values do not cause is refused while tracing
+        return cr.cond(x[0] > 0, lambda x: x + np.ones(3), lambda x: x, x)
+
+    with pytest.raises(ValueError, match="broadcast"):
+        cr.jit(shapes)(-numpy.ones(2))
+
+
 def test_a_body_traced_in_one_thread_leaves_other_threads_alone() -> None:
     # Thread A traces a branch of `cond` (under jit) while this thread differentiates and
     # compiles, its transforms begun before A's body (lower levels): neither records into

@@ -24,6 +24,7 @@ matrix-vector product per step each, and its weight gradients are matrix product
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -88,6 +89,29 @@ class _BodyTrace(StagingTrace):
                     self.captured.append(a)
                 refs[i] = var
         return vals, refs
+
+    def evaluate(
+        self, prim: Primitive, vals: list[Any], refs: list[Any], params: dict[str, Any]
+    ) -> Any:
+        """As `jit`'s; but a body that may not run on its examples (a branch maybe not
+        taken, a loop maybe not entered) is no error where they are (an index out of range,
+        which a `cond` often guards against): the line's value is wanted only for its shape
+        and dtype, which a probe with zeros for the traced values gives. The line still
+        raises on the calls that run it."""
+        try:
+            return super().evaluate(prim, vals, refs, params)
+        except Exception:
+            if self.examples_run:
+                raise
+            zeros = [
+                np.zeros_like(v) if isinstance(r, Var) else v
+                for v, r in zip(vals, refs, strict=True)
+            ]
+            try:
+                return super().evaluate(prim, zeros, refs, params)
+            except Exception:  # (the error does not depend on the values: the first one)
+                pass
+            raise
 
     def line(self, prim: Primitive) -> Callable[..., Any]:
         """A body's lines call the primitive itself, so that replaying it on tracers
@@ -167,12 +191,17 @@ class _Body:
     """A traced body: its program, the outer values it reads, and example outputs.
 
     `examples_run`: the body surely runs on `examples` (a scan's first step, a loop's first
-    condition), so its checks refuse them at once; else (a branch, a loop's body) they run
-    on each replay only."""
+    condition, the branch its predicate takes), so its checks refuse them at once; else (the
+    other branch, a loop's body the condition does not enter) they run on each replay only,
+    and a line that fails on them is traced on a probe (`_BodyTrace.evaluate`). Nothing runs
+    surely inside a body that may not run."""
 
     def __init__(
         self, fun: Flat, examples: list[Any], owner: str, examples_run: bool = False
     ) -> None:
+        me = threading.get_ident()
+        if any(not b.examples_run for b in BODIES if b.thread == me):
+            examples_run = False
         trace = _BodyTrace(owner, examples_run)
         inputs = [trace.new_input(v) for v in examples]
         # (the tracing values are examples, a branch's maybe not taken: no warnings)
@@ -741,7 +770,11 @@ def _cond_flat(pred: Any, branches: Sequence[Flat], ops: list[Any], what: str = 
     if _eager(pred, *ops):
         return branches[bool(pred)](ops)
     examples = [_example(o) for o in ops]
-    bodies = [_Body(b, examples, f"a branch of {what}") for b in branches]
+    taken = bool(_example(pred))
+    bodies = [
+        _Body(b, examples, f"a branch of {what}", examples_run=k == taken)
+        for k, b in enumerate(branches)
+    ]
     false, true = (_avals(b.outs) for b in bodies)
     if false != true:
         raise TypeError(
@@ -899,7 +932,7 @@ def _while_flat(cond_fun: Flat, body_fun: Flat, init: list[Any], what: str = "wh
     examples = [_example(v) for v in init]
     cond = _Body(cond_fun, examples, f"the condition of {what}", examples_run=True)
     _check_pred(what, cond.outs[0])
-    body = _Body(body_fun, examples, f"the body of {what}")
+    body = _Body(body_fun, examples, f"the body of {what}", examples_run=bool(cond.outs[0]))
     _check_carry(what, examples, body.outs, n, len(body.outs))
     out = while_p(*init, *cond.captured, *body.captured, cond=cond.program, body=body.program,
                   n_carry=n, n_cond=len(cond.captured))  # fmt: skip

@@ -183,14 +183,21 @@ class StagingTrace(Trace):
         if self.ended:
             raise leaked_error(self, prim)
         vals, refs = self.refs(str(prim.name), args)
+        ans = self.evaluate(prim, vals, refs, params)
+        return self.record(self.line(prim), str(prim.name), refs, params, ans,
+                           prim.multiple_results)  # fmt: skip
+
+    def evaluate(
+        self, prim: Primitive, vals: list[Any], refs: list[Any], params: dict[str, Any]
+    ) -> Any:
+        """`prim` on the traced call's values `vals` (`refs` says which are traced): the
+        value of its line, which later lines are traced on."""
         try:
-            ans = prim.impl(*vals, **params)
+            return prim.impl(*vals, **params)
         except ValueError as e:
             if type(e) is not ValueError:
                 raise
             raise shape_error(prim, vals, e) from None
-        return self.record(self.line(prim), str(prim.name), refs, params, ans,
-                           prim.multiple_results)  # fmt: skip
 
     def line(self, prim: Primitive) -> Callable[..., Any]:
         """What a line of the program calls for `prim`: its NumPy implementation."""
