@@ -1032,6 +1032,122 @@ def test_a_branch_or_loop_not_run_on_the_traced_values_may_fail_on_them() -> Non
         cr.jit(shapes)(-numpy.ones(2))
 
 
+def test_loops_and_branches_in_a_branch_not_taken_are_not_run_while_tracing() -> None:
+    """A loop in the branch not taken would run on values it never meets, and might not
+    end (counting up to a negative n; a step that a probe makes 0): it is traced, not
+    run. The same for a loop in a `while_loop` body the condition does not enter."""
+
+    def count(n: Any) -> Any:
+        up = lambda n: cr.while_loop(lambda c: c[0] != n, lambda c: (c[0] + 1, c[1] + 1.0),
+                                     (0, 0.0))[1]  # fmt: skip
+        return cr.cond(n >= 0, up, lambda n: np.asarray(-1.0), n)
+
+    a = numpy.arange(5.0)
+
+    def steps(i: Any, step: Any) -> Any:
+        def taken(i: Any, step: Any) -> Any:
+            body = lambda c: (c[0] + step, c[1] + np.take(a, i))  # (i out of range: a probe)
+            return cr.while_loop(lambda c: c[0] < 5, body, (0, 0.0))[1]
+
+        return cr.cond(i < 5, taken, lambda i, step: np.asarray(0.0), i, step)
+
+    def nested(n: Any) -> Any:  # the inner loop's body is not entered on n = 0
+        outer = lambda c: (c[0] + 1, count(c[0] - 1) + c[1])
+        return cr.while_loop(lambda c: c[0] < n, outer, (0, 0.0))[1]
+
+    for f, calls in ((count, (-1, 3)), (steps, ((7, 1), (2, 1))), (nested, (0, 3))):
+        jitted = cr.jit(f)
+        for args in calls:
+            args = args if isinstance(args, tuple) else (args,)
+            assert float(jitted(*args)) == float(f(*args))
+
+
+def test_a_branch_closing_over_labels_checks_them_only_when_taken() -> None:
+    """A check in a branch on values it closes over (not operands) is the branch's: it
+    refuses them on the calls that take the branch, under jit and vmap as in eager code."""
+    z = numpy.zeros((2, 3))
+    bad, good = numpy.array([0, 5]), numpy.array([0, 1])
+
+    def f(y: Any, p: Any) -> Any:
+        return cr.cond(p >= 0, lambda: nn.cross_entropy(z, y), lambda: np.asarray(0.0))
+
+    jitted = cr.jit(f)
+    assert float(jitted(bad, -1.0)) == float(f(bad, -1.0)) == 0.0
+    assert float(jitted(good, 1.0)) == float(f(good, 1.0))
+    for run in (f, jitted, cr.jit(f)):
+        with pytest.raises(ValueError, match="label 5 is out of range"):
+            run(bad, 1.0)
+    batched = cr.vmap(f, in_axes=(0, None))
+    numpy.testing.assert_array_equal(batched(numpy.stack([bad, good]), -1.0), [0.0, 0.0])
+
+
+def test_a_reverse_scan_is_traced_on_its_first_step_the_last_row() -> None:
+    """A reverse scan first runs on the last row of xs: that step's values are the ones it
+    surely runs on, checked at once; the first row meets another carry, or none."""
+    a = numpy.arange(5.0)
+    xs = numpy.array([3, 1])  # steps (3, 1) then (1, 3): never (3, 3), out of range
+
+    def f(xs: Any) -> Any:
+        return cr.scan(lambda c, x: (x, np.take(a, c + x)), 3, xs, reverse=True)[1]
+
+    numpy.testing.assert_array_equal(cr.jit(f)(xs), f(xs))
+    z = rng.standard_normal((2, 4))
+
+    def g(ys: Any) -> Any:
+        return cr.scan(lambda c, y: (c + nn.cross_entropy(z, y), None), 0.0, ys, reverse=True)[0]
+
+    ys = numpy.array([[0, 1], [2, 3]])
+    numpy.testing.assert_allclose(cr.jit(g)(ys), g(ys), rtol=1e-12)
+    ys[0, 0] = 4
+    with pytest.raises(ValueError, match="label 4 is out of range"):
+        cr.jit(g)(ys)
+
+
+def test_a_branch_not_taken_is_traced_on_probes_a_solver_accepts() -> None:
+    """A singular matrix the predicate guards against (inverse, solve, Cholesky), and a
+    custom rule's function, in the branch not taken: traced on probes; the same results
+    as eager code, and the line still refuses the values on a call that takes it."""
+    a = numpy.arange(5.0)
+
+    @cr.custom_jvp
+    def pick(i: Any) -> Any:
+        return np.take(a, i)
+
+    pick.defjvp(lambda p, t: (pick(*p), 0.0 * t[0]))
+    lines = [
+        lambda m: np.trace(np.linalg.inv(m)),
+        lambda m: np.sum(np.linalg.solve(m, numpy.ones(2))),
+        lambda m: np.sum(np.linalg.cholesky(m)),
+    ]
+    singular = numpy.ones((2, 2))
+    for line in lines:
+        f = lambda m, line=line: cr.cond(
+            np.abs(np.linalg.det(m)) > 1e-12, line, lambda m: np.asarray(0.0), m
+        )
+        jitted = cr.jit(f)
+        assert float(jitted(singular)) == float(f(singular)) == 0.0
+        numpy.testing.assert_allclose(jitted(2.0 * numpy.eye(2)), f(2.0 * numpy.eye(2)))
+    guarded = cr.jit(lambda i: cr.cond(i < 5, pick, lambda i: np.asarray(0.0), i))
+    assert [float(guarded(i)) for i in (7, 2)] == [0.0, 2.0]
+
+
+def test_vmap_of_a_cond_over_no_examples() -> None:
+    """No example takes either branch: results of the types the branches give, as JAX's,
+    and no check runs."""
+    x = numpy.arange(3.0)
+    f = lambda p: cr.cond(p > 0, lambda x: x * 2.0, lambda x: -x, x)
+    for run in (cr.vmap(f), cr.jit(cr.vmap(f))):
+        assert run(numpy.zeros(0)).shape == (0, 3)
+        numpy.testing.assert_array_equal(run(numpy.array([1.0, -1.0])), [2 * x, -x])
+    z = numpy.zeros((2, 3))
+
+    def loss(y: Any, p: Any) -> Any:
+        return cr.cond(p >= 0, lambda y: nn.cross_entropy(z, y), lambda y: 0.0 * np.sum(y), y)
+
+    empty = numpy.zeros((0, 2), dtype=int)
+    assert cr.vmap(loss, in_axes=(0, None))(empty, 1.0).shape == (0,)
+
+
 def test_a_body_traced_in_one_thread_leaves_other_threads_alone() -> None:
     # Thread A traces a branch of `cond` (under jit) while this thread differentiates and
     # compiles, its transforms begun before A's body (lower levels): neither records into

@@ -24,7 +24,6 @@ matrix-vector product per step each, and its weight gradients are matrix product
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -35,7 +34,7 @@ from . import tree
 from .core import batching
 from .core.batching import BatchTracer, batch_flat, defbatch
 from .core.forward import jvp_flat
-from .core.primitive import BODIES, Primitive, defjvp_joint
+from .core.primitive import BODIES, Primitive, defjvp_joint, own_body
 from .core.reverse import VJPTracer, vjp_flat
 from .core.staging import (
     Equation,
@@ -83,6 +82,8 @@ class _BodyTrace(StagingTrace):
                 vals[i], refs[i] = a.value, a.ref
             elif isinstance(a, Tracer):
                 vals[i] = _example(a)
+                if _empty([a]):  # (no example runs: what follows is traced on zeros)
+                    self.examples_run = False
                 var = self.lifted.get(id(a))
                 if var is None:
                     var = self.lifted[id(a)] = self.new_var(vals[i])
@@ -93,24 +94,34 @@ class _BodyTrace(StagingTrace):
     def evaluate(
         self, prim: Primitive, vals: list[Any], refs: list[Any], params: dict[str, Any]
     ) -> Any:
+        """As `jit`'s; but in a body that may not run, a loop or a branch (a primitive
+        whose implementation says its results' `shapes`) is not run: it might not end on
+        values it never meets."""
+        shapes = getattr(prim.impl, "shapes", None)
+        if shapes is not None and not self.examples_run:
+            return shapes(*vals, **params)
+        return super().evaluate(prim, vals, refs, params)
+
+    def attempt(self, fn: Callable[..., Any], vals: list[Any], refs: list[Any]) -> Any:
         """As `jit`'s; but a body that may not run on its examples (a branch maybe not
         taken, a loop maybe not entered) is no error where they are (an index out of range,
-        which a `cond` often guards against): the line's value is wanted only for its shape
-        and dtype, which a probe with zeros for the traced values gives. The line still
-        raises on the calls that run it."""
+        a singular matrix, which a `cond` may guard against): the line's value is wanted
+        only for its shape and dtype, so the line's traced arguments are replaced by probes
+        of theirs (zeros, then identity matrices or ones) until it runs. The line raises
+        on the calls that run it, and here where it fails on every probe too."""
         try:
-            return super().evaluate(prim, vals, refs, params)
+            return fn(*vals)
         except Exception:
             if self.examples_run:
                 raise
-            zeros = [
-                np.zeros_like(v) if isinstance(r, Var) else v
-                for v, r in zip(vals, refs, strict=True)
-            ]
-            try:
-                return super().evaluate(prim, zeros, refs, params)
-            except Exception:  # (the error does not depend on the values: the first one)
-                pass
+            for probe in (np.zeros_like, _identity_like):
+                try:
+                    return fn(*[
+                        probe(v) if isinstance(r, Var) else v
+                        for v, r in zip(vals, refs, strict=True)
+                    ])  # fmt: skip
+                except Exception:  # (the next probe; then the first error)
+                    continue
             raise
 
     def line(self, prim: Primitive) -> Callable[..., Any]:
@@ -119,11 +130,35 @@ class _BodyTrace(StagingTrace):
         return prim
 
 
+def _identity_like(x: Any) -> Any:
+    """A probe of `x`'s shape and dtype: identity matrices on its last two axes where they
+    are square (what a solver or a factorization accepts), else ones."""
+    shape = np.shape(x)
+    if len(shape) >= 2 and shape[-1] == shape[-2]:
+        return np.broadcast_to(np.eye(shape[-1], dtype=np.result_type(x)), shape).copy()
+    return np.ones_like(x)
+
+
 def _example(x: Any) -> Any:
-    """The plain value a body sees for `x`: under `vmap`, the first example."""
+    """The plain value a body sees for `x`: under `vmap`, the first example (zeros of an
+    example's type where the batch has none, `_empty`)."""
     if isinstance(x, BatchTracer):
-        return np.take(_example(x.value), 0, axis=x.bdim)
+        batch = _example(x.value)
+        if np.shape(batch)[x.bdim] == 0:
+            return np.zeros(np.delete(np.shape(batch), x.bdim), np.result_type(batch))
+        return np.take(batch, 0, axis=x.bdim)
     return _example(x.value) if isinstance(x, Tracer) else x
+
+
+def _empty(values: Sequence[Any]) -> bool:
+    """Whether any of `values` is batched by a `vmap` of no examples: then nothing runs on
+    the examples a body is traced on."""
+    for x in values:
+        while isinstance(x, Tracer):
+            if isinstance(x, BatchTracer) and shape_of(x.value)[x.bdim] == 0:
+                return True
+            x = x.value
+    return False
 
 
 class _Subprogram(Program):
@@ -199,10 +234,8 @@ class _Body:
     def __init__(
         self, fun: Flat, examples: list[Any], owner: str, examples_run: bool = False
     ) -> None:
-        me = threading.get_ident()
-        if any(not b.examples_run for b in BODIES if b.thread == me):
-            examples_run = False
-        trace = _BodyTrace(owner, examples_run)
+        parent = own_body()
+        trace = _BodyTrace(owner, examples_run and (parent is None or parent.examples_run))
         inputs = [trace.new_input(v) for v in examples]
         # (the tracing values are examples, a branch's maybe not taken: no warnings)
         with recording(trace, BODIES), np.errstate(all="ignore"):
@@ -341,6 +374,22 @@ def _scan_impl(*args: Any, body: _Subprogram, n_carry: int, n_xs: int, length: i
     return [*carry, *stacks]
 
 
+def _scan_shapes(*args: Any, body: _Subprogram, n_carry: int, n_xs: int, length: int,
+                 reverse: bool, stacked: bool, unroll: int) -> list[Any]:  # fmt: skip
+    """A scan's results by their types alone, zeros (`_BodyTrace.evaluate`)."""
+    carry = [_zeros(v) for v in body.outputs[:n_carry]] if length else list(args[:n_carry])
+    rows = [*map(_zeros, body.outputs[n_carry:]), *(args[:n_carry] if stacked else ())]
+    return [*carry, *(np.zeros((length, *np.shape(v)), np.result_type(v)) for v in rows)]
+
+
+def _zeros(v: Any) -> Any:
+    """Zeros of the type of `v`, a value of a program (a `Var`) or a constant."""
+    if isinstance(v, Var):
+        return np.zeros(v.shape, v.dtype)
+    return np.zeros(np.shape(v), np.result_type(v))
+
+
+_scan_impl.shapes = _scan_shapes  # type: ignore[attr-defined]
 scan_p = Primitive(_scan_impl, "scan", multiple_results=True)
 
 
@@ -367,9 +416,10 @@ def _scan_flat(fun: Flat, init: list[Any], xs: list[Any], length: int, reverse: 
         cs = [cnp.stack(c[order]) for c in zip(*carries, strict=True)] if stacked else []
         return carry, ys_s, cs
     examples = [_example(v) for v in init]
-    examples += [np.zeros(shape_of(x)[1:], dtype_of(x)) if length == 0 else _example(x)[0]
-                 for x in xs]  # fmt: skip
-    body = _Body(fun, examples, f"the body of {what}", examples_run=length > 0)
+    examples += [np.zeros(shape_of(x)[1:], dtype_of(x)) if length == 0
+                 else _example(x)[-1 if reverse else 0] for x in xs]  # fmt: skip
+    runs = length > 0 and not _empty([*init, *xs])  # (the first step: on these examples)
+    body = _Body(fun, examples, f"the body of {what}", examples_run=runs)
     _check_carry(what, examples[:n], body.outs[:n], n, n)
     if stacked is None:
         stacked = _reversible([*init, *xs, *body.captured])
@@ -741,6 +791,7 @@ def _arrays(values: list[Any]) -> list[Any]:
     return [np.asarray(v) if type(v) in (bool, int, float, complex) else v for v in values]
 
 
+_cond_impl.shapes = lambda *args, branches, **_: [_zeros(v) for v in branches[0].outputs]  # type: ignore[attr-defined]
 cond_p = Primitive(_cond_impl, "cond", multiple_results=True)
 
 
@@ -770,7 +821,7 @@ def _cond_flat(pred: Any, branches: Sequence[Flat], ops: list[Any], what: str = 
     if _eager(pred, *ops):
         return branches[bool(pred)](ops)
     examples = [_example(o) for o in ops]
-    taken = bool(_example(pred))
+    taken = None if _empty([pred, *ops]) else bool(_example(pred))
     bodies = [
         _Body(b, examples, f"a branch of {what}", examples_run=k == taken)
         for k, b in enumerate(branches)
@@ -912,6 +963,7 @@ def _while_impl(*args: Any, cond: Program, body: Program, n_carry: int, n_cond: 
     return carry
 
 
+_while_impl.shapes = lambda *args, body, **_: [_zeros(v) for v in body.outputs]  # type: ignore[attr-defined]
 while_p = Primitive(_while_impl, "while_loop", multiple_results=True)
 
 
@@ -930,9 +982,11 @@ def _while_flat(cond_fun: Flat, body_fun: Flat, init: list[Any], what: str = "wh
             _check_carry(what, carry, out, n, len(out))
             carry = out
     examples = [_example(v) for v in init]
-    cond = _Body(cond_fun, examples, f"the condition of {what}", examples_run=True)
+    runs = not _empty(init)
+    cond = _Body(cond_fun, examples, f"the condition of {what}", examples_run=runs)
     _check_pred(what, cond.outs[0])
-    body = _Body(body_fun, examples, f"the body of {what}", examples_run=bool(cond.outs[0]))
+    enters = runs and bool(cond.outs[0])
+    body = _Body(body_fun, examples, f"the body of {what}", examples_run=enters)
     _check_carry(what, examples, body.outs, n, len(body.outs))
     out = while_p(*init, *cond.captured, *body.captured, cond=cond.program, body=body.program,
                   n_carry=n, n_cond=len(cond.captured))  # fmt: skip

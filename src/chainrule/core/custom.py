@@ -272,7 +272,9 @@ def _line(body: Any, fn: Callable[..., Any], leaves: list[Any], in_tree: Any, na
     `vmap`) applies `fn`'s own rule; on plain arrays it runs `fn`'s function. (Recorded
     as its function's lines, the body would be differentiated by their rules instead.)"""
     vals, refs = body.refs(name, leaves)
-    out_leaves, out_tree = tree.flatten(fn(*tree.unflatten(in_tree, vals)))
+    out_leaves, out_tree = body.attempt(
+        lambda *xs: tree.flatten(fn(*tree.unflatten(in_tree, list(xs)))), vals, refs
+    )
 
     def line(*xs: Any) -> tuple[Any, ...]:
         return tuple(tree.leaves(fn(*tree.unflatten(in_tree, list(xs)))))

@@ -192,12 +192,12 @@ class StagingTrace(Trace):
     ) -> Any:
         """`prim` on the traced call's values `vals` (`refs` says which are traced): the
         value of its line, which later lines are traced on."""
-        try:
-            return prim.impl(*vals, **params)
-        except ValueError as e:
-            if type(e) is not ValueError:
-                raise
-            raise shape_error(prim, vals, e) from None
+        return self.attempt(functools.partial(_applied, prim, params), vals, refs)
+
+    def attempt(self, fn: Callable[..., Any], vals: list[Any], refs: list[Any]) -> Any:
+        """``fn(*vals)``, the value of a line on the traced call's values (a body that may
+        not run on them tries others)."""
+        return fn(*vals)
 
     def line(self, prim: Primitive) -> Callable[..., Any]:
         """What a line of the program calls for `prim`: its NumPy implementation."""
@@ -213,6 +213,17 @@ class StagingTrace(Trace):
         self.equations.append(Equation(fn, name, refs, params, outs, multiple))
         traced = tuple(StagedTracer(a, v, self) for a, v in zip(results, outs, strict=True))
         return traced if multiple else traced[0]
+
+
+def _applied(prim: Primitive, params: dict[str, Any], *vals: Any) -> Any:
+    """`prim`'s implementation on `vals`; NumPy's error for arguments whose shapes do not
+    fit, as chainrule's, naming the function and the shapes."""
+    try:
+        return prim.impl(*vals, **params)
+    except ValueError as e:
+        if type(e) is not ValueError:
+            raise
+        raise shape_error(prim, vals, e) from None
 
 
 # The `jit` tracings running, innermost last (`tracing`), in every thread.

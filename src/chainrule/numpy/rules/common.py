@@ -26,7 +26,14 @@ from chainrule import numpy as cnp
 from chainrule import tree
 from chainrule.core import batching
 from chainrule.core.batching import defbatch
-from chainrule.core.primitive import Primitive, argument_rule, defjvp_joint, defvjp
+from chainrule.core.primitive import (
+    BODIES,
+    Primitive,
+    argument_rule,
+    defjvp_joint,
+    defvjp,
+    own_body,
+)
 from chainrule.core.staging import TRACINGS, StagedTracer, StagingTrace
 from chainrule.core.trace import Tracer, dtype_of, is_complex, plain, primal, shape_of
 
@@ -290,6 +297,9 @@ def check(test: Callable[..., None]) -> Callable[..., None]:
         values = [every_example(a) if isinstance(a, Tracer) else a for a in args]
         staged = [v._trace for v in values if isinstance(v, StagedTracer)]
         trace = max(staged, key=lambda t: t.level) if staged else None  # (the innermost)
+        body = own_body() if BODIES else None
+        if body is not None and (trace is None or body.level > trace.level):
+            trace = body  # (values a body closes over: checked where the body runs)
         if not isinstance(trace, StagingTrace):
             test(*values)
             return
