@@ -1148,6 +1148,44 @@ def test_vmap_of_a_cond_over_no_examples() -> None:
     assert cr.vmap(loss, in_axes=(0, None))(empty, 1.0).shape == (0,)
 
 
+def test_stop_gradient_in_a_body_stops_the_derivative_of_every_replay() -> None:
+    """A body is differentiated after it is traced, by replaying its lines on the
+    transforms' values: `stop_gradient` is a line of it (it was dropped, and the derivative
+    of ``stop_gradient(c) * c`` doubled), under every composition."""
+    s = lambda x: cr.scan(lambda c, _: (cr.stop_gradient(c) * c, None), x, None, length=2)[0]
+    c = lambda x: cr.cond(x > 0, lambda x: cr.stop_gradient(x) * x, lambda x: 2.0 * x, x)
+    x = numpy.array([3.0, -2.0])
+    # s: c1 = x * x with slope x, c2 = c1 * c1 with slope c1 * x = x**3; c: x, or 2
+    for f, want in ((s, [27.0, -8.0]), (c, [3.0, 2.0])):
+        for run in (
+            cr.vmap(cr.grad(f)), cr.vmap(cr.jit(cr.grad(f))), cr.vmap(cr.grad(cr.jit(f))),
+            cr.grad(lambda v, f=f: np.sum(cr.vmap(f)(v))),
+            cr.jit(cr.grad(lambda v, f=f: np.sum(cr.vmap(f)(v)))),
+            lambda v, f=f: numpy.diag(cr.jacfwd(cr.vmap(f))(v)),
+        ):  # fmt: skip
+            numpy.testing.assert_allclose(run(x), want, rtol=1e-12)
+    assert float(cr.hessian(s)(3.0)) == 0.0
+
+
+def test_the_derivative_of_a_batched_cond_is_the_taken_branchs() -> None:
+    """Under `vmap` with a batched predicate both branches run, each on every example; the
+    branch an example does not take gets its values without derivative, so its NaN or
+    infinity (the square root's slope at -1 and 0) never reaches the derivative through a
+    zero, as in eager code and JAX."""
+    f = lambda x: cr.cond(x > 0, np.sqrt, lambda x: 0.0 * x, x)
+    g = lambda x: cr.scan(lambda c, _: (f(c), None), x, None, length=2)[0]
+    x = numpy.array([4.0, -1.0, 0.0])
+    with numpy.errstate(all="ignore"):
+        for fun, slope in ((f, 0.25), (g, 0.5 * 0.5 * 4.0**-0.75)):
+            want = [slope, 0.0, 0.0]
+            total = lambda v, fun=fun: np.sum(cr.vmap(fun)(v))
+            for run in (cr.grad(total), cr.jit(cr.grad(total)), cr.grad(cr.jit(total))):
+                numpy.testing.assert_allclose(run(x), want, rtol=1e-12)
+            numpy.testing.assert_allclose(numpy.diag(cr.jacrev(cr.vmap(fun))(x)), want)
+            numpy.testing.assert_allclose(numpy.diag(cr.jacfwd(cr.vmap(fun))(x)), want)
+            numpy.testing.assert_allclose(cr.vmap(cr.grad(fun))(x), want, rtol=1e-12)
+
+
 def test_a_body_traced_in_one_thread_leaves_other_threads_alone() -> None:
     # Thread A traces a branch of `cond` (under jit) while this thread differentiates and
     # compiles, its transforms begun before A's body (lower levels): neither records into

@@ -33,6 +33,7 @@ from . import numpy as cnp
 from . import tree
 from .core import batching
 from .core.batching import BatchTracer, batch_flat, defbatch
+from .core.custom import stop_gradient
 from .core.forward import jvp_flat
 from .core.primitive import BODIES, Primitive, defjvp_joint, own_body
 from .core.reverse import VJPTracer, vjp_flat
@@ -941,10 +942,29 @@ def _cond_batch(args: list[Any], dims: list[int | None], branches: tuple[Program
         out = _cond_flat(pred, [branch(0), branch(1)], list(args))
     else:  # both branches, and per example the one its predicate takes
         p = _at0(pred, pdim, size)
-        false, true = branch(0)(list(args)), branch(1)(list(args))
+        taken = cnp.not_equal(p, 0)
+        # (a traced value may be differentiated, now or, in a body, later: held back)
+        false, true = (
+            _vmapped(branches[k], [0 if isinstance(args[i], Tracer) else dims[i]
+                                   for i in index[k]], size)(
+                [_held_back(args[i], dims[i], chosen, size) if isinstance(args[i], Tracer)
+                 else args[i] for i in index[k]]
+            )
+            for k, chosen in enumerate((cnp.logical_not(taken), taken))
+        )  # fmt: skip
         out = [cnp.where(cnp.reshape(p, (size,) + (1,) * (cnp.ndim(t) - 1)), t, f)
                for f, t in zip(false, true, strict=True)]  # fmt: skip
     return out, (0,) * len(out)
+
+
+def _held_back(x: Any, d: int | None, chosen: Any, size: int) -> Any:
+    """`x` (batched along `d`, or shared) as a branch computed for every example sees it:
+    batched first, and without derivative for the examples that do not take the branch.
+    Their derivatives through it are then selected away rather than multiplied by zero,
+    which would keep a NaN or an infinity of the branch not taken (as JAX does)."""
+    x = _at0(x, d, size)
+    chosen = cnp.reshape(chosen, (size,) + (1,) * (cnp.ndim(x) - 1))
+    return cnp.where(chosen, x, stop_gradient(x))
 
 
 defjvp_joint(cond_p, _cond_jvp, with_value=True)

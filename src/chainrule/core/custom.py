@@ -24,15 +24,16 @@ import functools
 import inspect
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
 from .. import tree
-from .batching import BatchTrace, batch_flat
+from .batching import BatchTrace, BatchTracer, batch_flat
 from .forward import JVPTrace
 from .primitive import BODIES, Primitive, owning
 from .reverse import Node, Parent, ReverseTrace, VJPTracer, vjp_flat
+from .staging import StagedTracer, StagingTrace
 from .trace import (
     LeakedTracerError,
     Trace,
@@ -60,7 +61,22 @@ def stop_gradient(x: Any) -> Any:
     >>> print(cr.grad(lambda x: x * cr.stop_gradient(x))(3.0))
     3.0
     """
-    return tree.map(primal, x)
+    return tree.map(_stopped, x)
+
+
+def _stopped(x: Any) -> Any:
+    """One leaf of `stop_gradient`. A value `jit` or a control-flow body is tracing becomes
+    a line that stops the derivative each time the program runs: a body is differentiated
+    after it is traced, by replaying its lines on the transforms' values."""
+    x = primal(x)
+    if isinstance(x, BatchTracer):  # (a batch being traced: the line inside it)
+        value = _stopped(x.value)
+        return x if value is x.value else BatchTracer(value, x.bdim, x._trace)  # type: ignore[arg-type]
+    if not isinstance(x, StagedTracer):
+        return x
+    trace = cast(StagingTrace, owning(x._trace) if BODIES else x._trace)
+    vals, refs = trace.refs("stop_gradient", [x])
+    return trace.record(_stopped, "stop_gradient", refs, {}, vals[0], False)
 
 
 def _name(fun: Callable[..., Any]) -> str:
