@@ -1186,6 +1186,45 @@ def test_the_derivative_of_a_batched_cond_is_the_taken_branchs() -> None:
             numpy.testing.assert_allclose(cr.vmap(cr.grad(fun))(x), want, rtol=1e-12)
 
 
+def test_fori_loops_index_is_weak_as_eager_codes_python_int() -> None:
+    """Eager code gives the body a Python int, which NumPy promotes weakly: a float32 carry
+    plus the index stays float32. A compiled loop does the same on every step (the index was
+    an int64 array, and the carry became float64, refused as a carry of another type), with
+    static bounds and with traced ones, under grad too."""
+
+    def f(v: Any, n: Any = 3) -> Any:
+        return cr.fori_loop(0, n, lambda i, v: v + i, v)
+
+    v = numpy.ones(2, dtype=numpy.float32)
+    traced_bounds, static_bounds = cr.jit(f), cr.jit(lambda v: f(v, 3))
+    for out in (f(v), traced_bounds(v, 3), static_bounds(v), cr.vmap(f)(v[:, None])[:, 0]):
+        assert out.dtype == numpy.float32
+        numpy.testing.assert_array_equal(out, [4.0, 4.0])
+    g = cr.grad(lambda v: np.sum(cr.fori_loop(0, 3, lambda i, v: v * v + i, v)))
+    assert cr.jit(g)(v).dtype == numpy.float32
+    numpy.testing.assert_array_equal(cr.jit(g)(v), g(v))
+
+
+def test_eager_fori_loop_checks_its_carry_as_a_compiled_one_does() -> None:
+    def loops(body: Any) -> list[Any]:
+        return [
+            lambda c: cr.fori_loop(0, 2, body, c),
+            cr.jit(lambda c: cr.fori_loop(0, 2, body, c)),
+        ]
+
+    for init, body in ((0, lambda i, c: c + 0.5), (numpy.zeros(1), lambda i, c: numpy.zeros(2))):
+        for run in loops(body):
+            with pytest.raises(TypeError, match="carry input and carry output must have equal"):
+                run(init)
+
+
+def test_a_scan_body_may_return_its_pair_as_a_list() -> None:
+    xs = numpy.arange(3.0)
+    carry, ys = cr.scan(lambda c, x: [c + x, c * x], 0.0, xs)
+    assert float(carry) == 3.0
+    numpy.testing.assert_array_equal(ys, [0.0, 0.0, 2.0])
+
+
 def test_a_body_traced_in_one_thread_leaves_other_threads_alone() -> None:
     # Thread A traces a branch of `cond` (under jit) while this thread differentiates and
     # compiles, its transforms begun before A's body (lower levels): neither records into

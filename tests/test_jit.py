@@ -89,6 +89,54 @@ def test_static_arguments_key_the_cache() -> None:
         cr.jit(lambda x, s: x, static_argnums=1)(x, [1, 2])
 
 
+def test_equal_static_values_of_other_types_trace_their_own_programs() -> None:
+    """2 and 2.0 are equal and hash alike, but a program traced with one computes in
+    another dtype: the cache keys a static value with its type (int8 * 2 stayed int8 and
+    overflowed when called with 2.0)."""
+    f = cr.jit(lambda x, n: x * n, static_argnums=1)
+    x = numpy.array([100], dtype=numpy.int8)
+    assert f(x, 2).dtype == numpy.int8
+    numpy.testing.assert_array_equal(f(x, 2.0), x * 2.0)
+    assert f(x, (1, 2.0)[1]).dtype == numpy.float64
+    g = cr.jit(lambda x, ns: x * ns[0], static_argnums=1)
+    assert g(x, (1,)).dtype == numpy.int8 and g(x, (1.0,)).dtype == numpy.float64
+
+
+def test_static_arguments_by_position_or_by_name_as_in_jax() -> None:
+    """Where only one of static_argnums and static_argnames is given, the other follows from
+    the signature, so a static argument may be passed either way; names and positions the
+    function does not take are refused when jit is called."""
+
+    def power(x: Any, n: Any) -> Any:
+        return x**n
+
+    x = numpy.array([2.0, 3.0])
+    for f in (cr.jit(power, static_argnums=1), cr.jit(power, static_argnames="n")):
+        numpy.testing.assert_array_equal(f(x, 2), x**2)
+        numpy.testing.assert_array_equal(f(x, n=3), x**3)
+    with pytest.raises(ValueError, match=r"static_argnames names 'm', which it does not take"):
+        cr.jit(power, static_argnames="m")
+    with pytest.raises(ValueError, match=r"static_argnums=\(5,\), but it takes only 2"):
+        cr.jit(power, static_argnums=5)
+    both = cr.jit(power, static_argnums=(), static_argnames="n")  # (both given: as given)
+    numpy.testing.assert_array_equal(both(x, 2), x**2)
+    numpy.testing.assert_array_equal(both(x, 3), x**3)  # n by position: traced, one program
+    numpy.testing.assert_array_equal(both(x, n=2), x**2)  # by name: static, a second one
+    assert len(both.programs()) == 2
+
+
+def test_jit_takes_jax_keywords_and_makes_a_decorator() -> None:
+    @cr.jit(static_argnames="n", donate_argnums=0, inline=True)
+    def power(x: Any, n: Any) -> Any:
+        return x**n
+
+    x = numpy.array([2.0, 3.0])
+    numpy.testing.assert_array_equal(power(x, 2), x**2)
+    numpy.testing.assert_array_equal(x, [2.0, 3.0])  # (donation changes nothing)
+    with pytest.raises(TypeError, match="expected a callable to compile, got int 3"):
+        cr.jit(3)  # type: ignore[arg-type]
+
+
 def test_python_control_flow_on_a_traced_value_names_jit_and_the_fixes() -> None:
     def f(x: Any) -> Any:
         return x if np.sum(x) > 0 else -x

@@ -24,8 +24,9 @@ matrix-vector product per step each, and its weight gradients are matrix product
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -35,7 +36,7 @@ from .core import batching
 from .core.batching import BatchTracer, batch_flat, defbatch
 from .core.custom import stop_gradient
 from .core.forward import jvp_flat
-from .core.primitive import BODIES, Primitive, defjvp_joint, own_body
+from .core.primitive import BODIES, Primitive, defjvp_joint, own_body, owning
 from .core.reverse import VJPTracer, vjp_flat
 from .core.staging import (
     Equation,
@@ -534,7 +535,7 @@ def _batchable(eq: Equation) -> bool:
     branch and selects, and a pullback through a branch not taken can give ``0 * inf`` (NaN)
     where the step's own gives none."""
     fn = eq.fn
-    if isinstance(fn, Primitive) and (fn.batch is None or fn is cond_p or fn is while_p):
+    if getattr(fn, "batch", True) is None or fn is cond_p or fn is while_p:
         return False
     bodies = [p for v in eq.params.values() for p in (v if isinstance(v, tuple) else (v,))]
     return all(_batchable(e) for p in bodies if isinstance(p, Program) for e in p.equations)
@@ -584,7 +585,7 @@ def scan(
         carry = tree.unflatten(carry_tree, flat[:n])
         x = tree.unflatten(x_tree, flat[n:])
         result = f(carry, x)
-        if not (isinstance(result, tuple) and len(result) == 2):
+        if not (isinstance(result, tuple | list) and len(result) == 2):
             raise TypeError("chainrule.scan: f must return a pair (carry, y).")
         c_leaves, c_tree = tree.flatten(result[0])
         y_leaves, y_tree = tree.flatten(result[1])
@@ -1122,6 +1123,20 @@ defbatch(while_p, _while_batch)
 # ---------------------------------------------------------------------------- fori_loop
 
 
+def _as_int(i: Any) -> Any:
+    """A step's index as eager code gives it, a Python int, which NumPy promotes weakly (a
+    float32 carry plus `i` stays float32): in a body, a line that makes it an int on every
+    replay too. Never batched over the steps (`_batchable`): one int per step."""
+    if isinstance(i, StagedTracer):
+        trace = cast(StagingTrace, owning(i._trace) if BODIES else i._trace)
+        vals, refs = trace.refs("fori_loop", [i])
+        return trace.record(_as_int, "int", refs, {}, operator.index(vals[0]), False)
+    return i if isinstance(i, Tracer) else operator.index(i)
+
+
+_as_int.batch = None  # type: ignore[attr-defined]
+
+
 def fori_loop(lower: Any, upper: Any, body_fun: Callable[[Any, Any], Any], init_val: Any, *,
               unroll: int | bool | None = None) -> Any:  # fmt: skip
     """``val = body_fun(i, val)`` for ``i`` in ``range(lower, upper)`` (JAX's `lax.fori_loop`).
@@ -1141,14 +1156,16 @@ def fori_loop(lower: Any, upper: Any, body_fun: Callable[[Any, Any], Any], init_
                 f"{dtype_of(b)}{list(shape_of(b))}."
             )
     if static:
-        leaves = tree.leaves(init_val)
+        leaves, in_tree = tree.flatten(init_val)
         if _eager(*leaves):
             val = init_val
             for i in range(int(lower), int(upper)):
                 val = body_fun(i, val)
+                out, out_tree = tree.flatten(val)
+                _check_carry("fori_loop", leaves, out, in_tree, out_tree)
             return val
         indices = np.arange(int(lower), max(int(lower), int(upper)))
-        step = lambda val, i: (body_fun(i, val), None)
+        step = lambda val, i: (body_fun(_as_int(i), val), None)
         return scan(step, init_val, indices, unroll=1 if unroll is None else unroll)[0]
     if unroll is not None:
         raise ValueError(
@@ -1157,7 +1174,7 @@ def fori_loop(lower: Any, upper: Any, body_fun: Callable[[Any, Any], Any], init_
         )
     _, val = while_loop(
         lambda c: c[0] < upper,
-        lambda c: (c[0] + 1, body_fun(c[0], c[1])),
+        lambda c: (c[0] + 1, body_fun(_as_int(c[0]), c[1])),
         (cnp.asarray(lower), init_val),
     )
     return val

@@ -996,12 +996,64 @@ class _Compiled:
         self.used = 0
 
 
-def _static_numbers(fun: Callable[..., Any], nums: Any) -> tuple[int, ...]:
+def _static_numbers(
+    fun: Callable[..., Any], nums: Any, what: str = "static_argnums"
+) -> tuple[int, ...]:
     nums = (nums,) if isinstance(nums, int) else tuple(nums)
     for i in nums:
         if isinstance(i, bool) or not isinstance(i, int):
-            raise TypeError(f"jit of {describe(fun)}: static_argnums must be ints, got {nums!r}.")
+            raise TypeError(f"jit of {describe(fun)}: {what} must be ints, got {nums!r}.")
     return nums
+
+
+def _typed(static: tuple[tuple[Any, Any], ...]) -> tuple[Any, ...]:
+    """Static arguments as a key of the cache: each value with its type, in tuples too (2 and
+    2.0 are equal, but a program traced with one computes in another dtype)."""
+    return tuple((k, _keyed(v)) for k, v in static)
+
+
+def _keyed(v: Any) -> Any:
+    return (tuple, tuple(map(_keyed, v))) if type(v) is tuple else (type(v), v)
+
+
+def _static_arguments(
+    fun: Callable[..., Any], nums: Any, names: Any
+) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """The static positions and names, checked against `fun`'s signature and, where only one
+    is given, each completed from the other (JAX's rule)."""
+    given_nums, given_names = nums is not None, names is not None
+    nums = _static_numbers(fun, () if nums is None else nums)
+    names = () if names is None else (names,) if isinstance(names, str) else tuple(names)
+    try:
+        params = list(inspect.signature(fun).parameters.values())
+    except (TypeError, ValueError):  # (no signature to read: a builtin)
+        return nums, names
+    kinds = inspect.Parameter
+    positional = [p.name for p in params if p.kind in (kinds.POSITIONAL_ONLY,
+                                                       kinds.POSITIONAL_OR_KEYWORD)]  # fmt: skip
+    by_name = {p.name: p for p in params if p.kind not in (kinds.VAR_POSITIONAL, kinds.VAR_KEYWORD)}
+    if not any(p.kind == kinds.VAR_POSITIONAL for p in params):
+        for i in nums:
+            if not -len(positional) <= i < len(positional):
+                raise ValueError(
+                    f"jit of {describe(fun)}: static_argnums={nums!r}, but it takes only "
+                    f"{len(positional)} positional arguments."
+                )
+    if not any(p.kind == kinds.VAR_KEYWORD for p in params):
+        unknown = [n for n in names if n not in by_name]
+        if unknown:
+            raise ValueError(
+                f"jit of {describe(fun)}: static_argnames names {', '.join(map(repr, unknown))}, "
+                f"which it does not take (its parameters: {', '.join(by_name) or 'none'})."
+            )
+    keywords = [n for n in positional if by_name[n].kind == kinds.POSITIONAL_OR_KEYWORD]
+    if given_nums and not given_names:
+        names = tuple(
+            positional[i] for i in nums if 0 <= i < len(positional) and positional[i] in keywords
+        )
+    elif given_names and not given_nums:
+        nums = tuple(positional.index(n) for n in names if n in keywords)
+    return nums, names
 
 
 def _signatures(fun: Callable[..., Any], leaves: list[Any]) -> tuple[Any, ...]:
@@ -1034,12 +1086,15 @@ def _signature_of(fun: Callable[..., Any], leaf: Any, k: int) -> Any:
 
 
 def jit(
-    fun: Callable[..., Any],
-    static_argnums: int | Sequence[int] = (),
-    static_argnames: str | Sequence[str] = (),
+    fun: Callable[..., Any] | None = None,
+    static_argnums: int | Sequence[int] | None = None,
+    static_argnames: str | Sequence[str] | None = None,
     *,
+    donate_argnums: int | Sequence[int] | None = None,
+    donate_argnames: str | Sequence[str] | None = None,
+    inline: bool = False,
     cache_size: int = 64,
-) -> Callable[..., Any]:
+) -> Any:
     """`fun` traced once per input signature into a program, then replayed as plain NumPy.
 
     The first call with given shapes and dtypes (and values of the static arguments) runs
@@ -1072,9 +1127,25 @@ def jit(
     array([0., 4.])
     >>> step(np.array([3.0, -4.0]))  # replayed: the mask is recomputed
     array([6., 0.])
+
+    Static arguments are named by position or by name, as in JAX: where only one of
+    `static_argnums` and `static_argnames` is given, the other follows from `fun`'s
+    signature, so a static argument may be passed either way. Without `fun`, ``jit(...)``
+    returns a decorator. `donate_argnums`, `donate_argnames` (leave those arrays to the
+    program) and `inline` are accepted as JAX's and change nothing: a program writes its
+    results into arrays of its own, and a jitted function called inside another's tracing
+    is traced into it.
     """
-    nums = _static_numbers(fun, static_argnums)
-    names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
+    if fun is None:
+        return functools.partial(
+            jit, static_argnums=static_argnums, static_argnames=static_argnames,
+            donate_argnums=donate_argnums, donate_argnames=donate_argnames, inline=inline,
+            cache_size=cache_size,
+        )  # fmt: skip
+    if not callable(fun):
+        raise TypeError(f"jit: expected a callable to compile, got {type(fun).__name__} {fun!r}.")
+    nums, names = _static_arguments(fun, static_argnums, static_argnames)
+    _static_numbers(fun, () if donate_argnums is None else donate_argnums, "donate_argnums")
     # least recently used out first: each entry notes its last call (one lookup per call;
     # moving it to an end would compare its key a second time)
     cache: dict[Any, _Compiled] = {}
@@ -1125,7 +1196,7 @@ def jit(
             out = batched[0]((in_tree, static, len(args), dims), *values)
             return tree.map(lambda v: trace.wrap(v, 0), out)
         try:
-            key = key or (tuple(structure), static, _signatures(fun, leaves))
+            key = key or (tuple(structure), _typed(static), _signatures(fun, leaves))
             entry = cache.get(key)
         except TypeError as e:
             if "unhashable" not in str(e):
@@ -1156,7 +1227,7 @@ def jit(
         can stand for `fun` (it closes over a traced value, or has a non-float output)."""
         traced = tuple(i for i, x in enumerate(leaves) if isinstance(x, Tracer))
         vals, parents, _ = trace.unwrap(leaves)
-        key = (shape, static, nargs, traced, _signatures(fun, vals))
+        key = (shape, _typed(static), nargs, traced, _signatures(fun, vals))
         if key not in pullbacks:
             pullbacks[key] = _pullback_programs(fun, static, nargs, in_tree, vals, traced)
             if len(pullbacks) > cache_size:
@@ -1329,9 +1400,9 @@ def make_program(
     jitted = jit(fun, static_argnums)
 
     def traced(*args: Any, **kwargs: Any) -> Program:
-        jitted.clear_cache()  # type: ignore[attr-defined]
+        jitted.clear_cache()
         jitted(*args, **kwargs)
-        (program,) = jitted.programs()  # type: ignore[attr-defined]
+        (program,) = jitted.programs()
         return program
 
     return _wrap(fun, traced, "program")
