@@ -137,6 +137,35 @@ def test_jit_takes_jax_keywords_and_makes_a_decorator() -> None:
         cr.jit(3)  # type: ignore[arg-type]
 
 
+def test_python_numbers_stay_weak_through_arithmetic_as_in_eager_code() -> None:
+    """A Python number passed to a jitted function is traced, and arithmetic between such
+    numbers is Python's, as in eager code: its result is a Python number again, which NumPy
+    promotes weakly (``lr * 0.5 * g`` stays float32; NumPy's ufunc gave a float64 scalar,
+    and the step's parameters became float64). Dividing by zero raises as eagerly."""
+    p, g = numpy.ones(3, numpy.float32), numpy.full(3, 0.5, numpy.float32)
+    step = lambda p, g, lr: p - lr * 0.5 * g
+    for lr in (0.1, 0.2):
+        out = cr.jit(step)(p, g, lr)
+        assert out.dtype == numpy.float32
+        numpy.testing.assert_array_equal(out, step(p, g, lr))
+    count = cr.jit(lambda n, k: -(n * k // 2) % 5 + abs(n))
+    assert count(3, 4) == (lambda n, k: -(n * k // 2) % 5 + abs(n))(3, 4)
+    ratio = cr.jit(lambda a, b: a / b)
+    assert ratio(1.0, 4.0) == 0.25
+    with pytest.raises(ZeroDivisionError):
+        ratio(1.0, 0.0)
+
+    xs = (numpy.arange(1, 6, dtype=numpy.float32) / 3).astype(numpy.float32)
+    body = lambda c, x: (c * 1.1 + x, c)
+    eager, jitted = cr.scan(body, 0.0, xs), cr.jit(lambda xs: cr.scan(body, 0.0, xs))(xs)
+    for a, b in zip(eager, jitted, strict=True):
+        assert numpy.asarray(a).dtype == numpy.asarray(b).dtype
+        numpy.testing.assert_array_equal(a, b)
+    grow = lambda x: cr.while_loop(lambda c: c < 5, lambda c: c + x, 0.0)
+    assert cr.jit(grow)(numpy.float32(2)) == grow(numpy.float32(2)) == numpy.float32(6)
+    assert cr.jit(grow)(numpy.float32(2)).dtype == numpy.float32
+
+
 def test_python_control_flow_on_a_traced_value_names_jit_and_the_fixes() -> None:
     def f(x: Any) -> Any:
         return x if np.sum(x) > 0 else -x

@@ -272,8 +272,9 @@ def _check_carry(what: str, given: Sequence[Any], got: Sequence[Any], tree_in: A
             f"carry is {tree_out}."
         )
     for k, (a, b) in enumerate(zip(_avals(given), _avals(got), strict=True)):
-        weak = type(given[k]) in (bool, int, float, complex)  # a Python number takes the
-        if a != b and not (weak and a[0] == b[0] and a[1].kind == b[1].kind):  # dtype given
+        # (a Python number, as eager code has it, takes the dtype the body gives)
+        weak = type(_example(given[k])) in (bool, int, float, complex)
+        if a != b and not (weak and a[0] == b[0] and a[1].kind == b[1].kind):
             raise TypeError(
                 f"chainrule.{what}: body function carry input and carry output must have equal "
                 f"types (shapes and dtypes), but they differ: the input carry component {k} has "

@@ -7,12 +7,15 @@ or raise an error naming the function when chainrule has no rule for it.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from chainrule import numpy as cnp
+from chainrule.core.primitive import BODIES, owning
+from chainrule.core.staging import StagedTracer, StagingTrace
 from chainrule.core.trace import Tracer, primal
 
 from .rules import elementwise as ew
@@ -62,26 +65,56 @@ def _method(name: str) -> Callable[..., Any]:
     return lambda self, *args, **kwargs: getattr(cnp, name)(self, *args, **kwargs)
 
 
+_WEAK = (bool, int, float, complex)
+
+
+def _python_number(x: Any) -> bool:
+    """Whether eager code has a Python number here: one, or what `jit` traces for one (an
+    argument of the jitted function, a loop's carry started from one)."""
+    return type(x) in _WEAK or (isinstance(x, StagedTracer) and type(x.value) in _WEAK)
+
+
+def _weak(op: Callable[..., Any], f: Callable[..., Any]) -> Callable[..., Any]:
+    """An arithmetic operator: `f`, but between what eager code has as Python numbers,
+    Python's own `op`, recorded as a line of the program. Its result is a Python number
+    again, which NumPy promotes weakly, as eager code's (``lr * 0.5 * g`` stays float32 for
+    a float32 `g`; NumPy's ufunc would give a float64 scalar, which does not)."""
+
+    def apply(*args: Any) -> Any:
+        staged = [a for a in args if isinstance(a, StagedTracer)]
+        if not staged or not all(map(_python_number, args)):
+            return f(*args)
+        innermost = max((a._trace for a in staged), key=lambda t: t.level)
+        trace = cast(StagingTrace, owning(innermost) if BODIES else innermost)
+        vals, refs = trace.refs(op.__name__, list(args))
+        return trace.record(op, op.__name__, refs, {}, op(*vals), False)
+
+    return apply
+
+
 _OPERATORS: dict[str, Any] = {
-    "__add__": lambda self, other: ew.add(self, other),
-    "__radd__": _swapped(ew.add),
-    "__sub__": lambda self, other: ew.subtract(self, other),
-    "__rsub__": _swapped(ew.subtract),
-    "__mul__": lambda self, other: ew.multiply(self, other),
-    "__rmul__": _swapped(ew.multiply),
-    "__truediv__": lambda self, other: ew.divide(self, other),
-    "__rtruediv__": _swapped(ew.divide),
-    "__pow__": lambda self, other: ew.power(self, other),
-    "__rpow__": _swapped(ew.power),
-    "__mod__": lambda self, other: ew.remainder(self, other),
-    "__rmod__": _swapped(ew.remainder),
+    "__add__": _weak(operator.add, ew.add),
+    "__radd__": _weak(_swapped(operator.add), _swapped(ew.add)),
+    "__sub__": _weak(operator.sub, ew.subtract),
+    "__rsub__": _weak(_swapped(operator.sub), _swapped(ew.subtract)),
+    "__mul__": _weak(operator.mul, ew.multiply),
+    "__rmul__": _weak(_swapped(operator.mul), _swapped(ew.multiply)),
+    "__truediv__": _weak(operator.truediv, ew.divide),
+    "__rtruediv__": _weak(_swapped(operator.truediv), _swapped(ew.divide)),
+    "__pow__": _weak(operator.pow, ew.power),
+    "__rpow__": _weak(_swapped(operator.pow), _swapped(ew.power)),
+    "__mod__": _weak(operator.mod, ew.remainder),
+    "__rmod__": _weak(_swapped(operator.mod), _swapped(ew.remainder)),
     "__matmul__": _method("matmul"),
     "__rmatmul__": lambda self, other: cnp.matmul(other, self),
-    "__floordiv__": _method("floor_divide"),
-    "__rfloordiv__": lambda self, other: np.floor_divide(primal(other), primal(self)),
-    "__neg__": lambda self: ew.negative(self),
+    "__floordiv__": _weak(operator.floordiv, _method("floor_divide")),
+    "__rfloordiv__": _weak(
+        _swapped(operator.floordiv),
+        lambda self, other: np.floor_divide(primal(other), primal(self)),
+    ),
+    "__neg__": _weak(operator.neg, ew.negative),
     "__pos__": lambda self: self,
-    "__abs__": lambda self: ew.absolute(self),
+    "__abs__": _weak(operator.abs, ew.absolute),
     "__lt__": _method("less"),
     "__le__": _method("less_equal"),
     "__gt__": _method("greater"),
