@@ -831,9 +831,18 @@ def _cond_flat(pred: Any, branches: Sequence[Flat], ops: list[Any], what: str = 
     ]
     false, true = (_avals(b.outs) for b in bodies)
     if false != true:
+        if len(true) != len(false):
+            detail = f"true_fun returns {len(true)} arrays and false_fun {len(false)}"
+        else:
+            k = next(i for i, (t, f) in enumerate(zip(true, false, strict=True)) if t != f)
+            detail = (
+                f"output leaf {k} is {_describe(true[k])} from true_fun and "
+                f"{_describe(false[k])} from false_fun"
+            )
         raise TypeError(
-            f"chainrule.{what}: true_fun and false_fun output must have identical types, got "
-            f"{[_describe(a) for a in true]} and {[_describe(a) for a in false]}."
+            f"chainrule.{what}: true_fun and false_fun must return the same types (a compiled "
+            f"program runs either one), but {detail}. Cast one with `.astype`, or make both "
+            "return arrays of one shape."
         )
     out = cond_p(pred, *ops, *bodies[0].captured, *bodies[1].captured,
                  branches=(bodies[0].program, bodies[1].program), n_ops=len(ops),
@@ -863,8 +872,8 @@ def cond(
     out = _cond_flat(pred, fns, leaves)
     if len(trees) == 2 and trees[0] != trees[1]:
         raise TypeError(
-            "chainrule.cond: true_fun and false_fun output must have identical types, got "
-            f"trees {trees[1]} and {trees[0]}."
+            "chainrule.cond: true_fun and false_fun must return the same tree structure, but "
+            f"true_fun returns {trees[1]} and false_fun {trees[0]}."
         )
     return tree.unflatten(trees[-1], out)
 
@@ -1068,7 +1077,11 @@ def _while_jvp(tangents: list[Any], ans: None, *args: Any, cond: Program, body: 
     return out[:n], [final_t.get(i) for i in range(n)]
 
 
-def _while_vjp(*_: Any, **__: Any) -> list[Any]:
+def _while_vjp(g: Sequence[Any], ans: Sequence[Any], *args: Any, **_: Any) -> list[Any]:
+    """No reverse mode, but for a loop whose results have no derivative (integer counters):
+    nothing then flows back, whatever the condition reads."""
+    if not any(_floats(ans)):
+        return [None] * len(args)
     raise ValueError(
         "chainrule.while_loop: Reverse-mode differentiation does not work for while_loop or "
         "fori_loop with traced bounds (the number of steps is not known ahead). Try using "
