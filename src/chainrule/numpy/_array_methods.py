@@ -74,47 +74,63 @@ def _python_number(x: Any) -> bool:
     return type(x) in _WEAK or (isinstance(x, StagedTracer) and type(x.value) in _WEAK)
 
 
-def _weak(op: Callable[..., Any], f: Callable[..., Any]) -> Callable[..., Any]:
+def _weak(name: str, op: Callable[..., Any], f: Callable[..., Any]) -> Callable[..., Any]:
     """An arithmetic operator: `f`, but between what eager code has as Python numbers,
     Python's own `op`, recorded as a line of the program. Its result is a Python number
     again, which NumPy promotes weakly, as eager code's (``lr * 0.5 * g`` stays float32 for
     a float32 `g`; NumPy's ufunc would give a float64 scalar, which does not)."""
 
-    def apply(*args: Any) -> Any:
-        staged = [a for a in args if isinstance(a, StagedTracer)]
-        if not staged or not all(map(_python_number, args)):
-            return f(*args)
-        innermost = max((a._trace for a in staged), key=lambda t: t.level)
+    def apply(self: Any, *other: Any) -> Any:
+        if not (type(self) is StagedTracer and type(self.value) in _WEAK):  # (the usual case)
+            return f(self, *other)
+        if not all(map(_python_number, other)):
+            return f(self, *other)
+        traces = [a._trace for a in (self, *other) if isinstance(a, StagedTracer)]
+        innermost = max(traces, key=lambda t: t.level)
         trace = cast(StagingTrace, owning(innermost) if BODIES else innermost)
-        vals, refs = trace.refs(op.__name__, list(args))
-        return trace.record(op, op.__name__, refs, {}, op(*vals), False)
+        vals, refs = trace.refs(name, [self, *other])
+        return trace.record(op, name, refs, {}, op(*vals), False)
 
     return apply
 
 
+class _Reflected:
+    """``op`` with its operands swapped, for a reflected operator (``2.0 * x``): a line of a
+    program, so a class, which pickles (a jitted function sent to Dask's workers)."""
+
+    __slots__ = ("op",)
+
+    def __init__(self, op: Callable[[Any, Any], Any]) -> None:
+        self.op = op
+
+    def __call__(self, a: Any, b: Any) -> Any:
+        return self.op(b, a)
+
+
 _OPERATORS: dict[str, Any] = {
-    "__add__": _weak(operator.add, ew.add),
-    "__radd__": _weak(_swapped(operator.add), _swapped(ew.add)),
-    "__sub__": _weak(operator.sub, ew.subtract),
-    "__rsub__": _weak(_swapped(operator.sub), _swapped(ew.subtract)),
-    "__mul__": _weak(operator.mul, ew.multiply),
-    "__rmul__": _weak(_swapped(operator.mul), _swapped(ew.multiply)),
-    "__truediv__": _weak(operator.truediv, ew.divide),
-    "__rtruediv__": _weak(_swapped(operator.truediv), _swapped(ew.divide)),
-    "__pow__": _weak(operator.pow, ew.power),
-    "__rpow__": _weak(_swapped(operator.pow), _swapped(ew.power)),
-    "__mod__": _weak(operator.mod, ew.remainder),
-    "__rmod__": _weak(_swapped(operator.mod), _swapped(ew.remainder)),
+    "__add__": _weak("add", operator.add, ew.add),
+    "__radd__": _weak("add", _Reflected(operator.add), _swapped(ew.add)),
+    "__sub__": _weak("subtract", operator.sub, ew.subtract),
+    "__rsub__": _weak("subtract", _Reflected(operator.sub), _swapped(ew.subtract)),
+    "__mul__": _weak("multiply", operator.mul, ew.multiply),
+    "__rmul__": _weak("multiply", _Reflected(operator.mul), _swapped(ew.multiply)),
+    "__truediv__": _weak("divide", operator.truediv, ew.divide),
+    "__rtruediv__": _weak("divide", _Reflected(operator.truediv), _swapped(ew.divide)),
+    "__pow__": _weak("power", operator.pow, ew.power),
+    "__rpow__": _weak("power", _Reflected(operator.pow), _swapped(ew.power)),
+    "__mod__": _weak("remainder", operator.mod, ew.remainder),
+    "__rmod__": _weak("remainder", _Reflected(operator.mod), _swapped(ew.remainder)),
     "__matmul__": _method("matmul"),
     "__rmatmul__": lambda self, other: cnp.matmul(other, self),
-    "__floordiv__": _weak(operator.floordiv, _method("floor_divide")),
+    "__floordiv__": _weak("floor_divide", operator.floordiv, _method("floor_divide")),
     "__rfloordiv__": _weak(
-        _swapped(operator.floordiv),
+        "floor_divide",
+        _Reflected(operator.floordiv),
         lambda self, other: np.floor_divide(primal(other), primal(self)),
     ),
-    "__neg__": _weak(operator.neg, ew.negative),
+    "__neg__": _weak("negative", operator.neg, ew.negative),
     "__pos__": lambda self: self,
-    "__abs__": _weak(operator.abs, ew.absolute),
+    "__abs__": _weak("absolute", operator.abs, ew.absolute),
     "__lt__": _method("less"),
     "__le__": _method("less_equal"),
     "__gt__": _method("greater"),
