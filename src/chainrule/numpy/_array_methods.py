@@ -66,6 +66,7 @@ def _method(name: str) -> Callable[..., Any]:
 
 
 _WEAK = (bool, int, float, complex)
+_UNARY = object()  # (no second operand: ``-x``)
 
 
 def _python_number(x: Any) -> bool:
@@ -80,15 +81,16 @@ def _weak(name: str, op: Callable[..., Any], f: Callable[..., Any]) -> Callable[
     again, which NumPy promotes weakly, as eager code's (``lr * 0.5 * g`` stays float32 for
     a float32 `g`; NumPy's ufunc would give a float64 scalar, which does not)."""
 
-    def apply(self: Any, *other: Any) -> Any:
-        if not (type(self) is StagedTracer and type(self.value) in _WEAK):  # (the usual case)
-            return f(self, *other)
-        if not all(map(_python_number, other)):
-            return f(self, *other)
-        traces = [a._trace for a in (self, *other) if isinstance(a, StagedTracer)]
+    def apply(self: Any, other: Any = _UNARY) -> Any:
+        if type(self) is not StagedTracer or type(self.value) not in _WEAK:  # (the usual case)
+            return f(self) if other is _UNARY else f(self, other)
+        args = [self] if other is _UNARY else [self, other]
+        if not _python_number(args[-1]):
+            return f(*args)
+        traces = [a._trace for a in args if isinstance(a, StagedTracer)]
         innermost = max(traces, key=lambda t: t.level)
         trace = cast(StagingTrace, owning(innermost) if BODIES else innermost)
-        vals, refs = trace.refs(name, [self, *other])
+        vals, refs = trace.refs(name, args)
         return trace.record(op, name, refs, {}, op(*vals), False)
 
     return apply
