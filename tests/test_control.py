@@ -1245,6 +1245,49 @@ def test_a_cond_whose_branches_disagree_says_which_output_and_how() -> None:
         g(1.0)
 
 
+def test_weak_numbers_and_stopped_values_in_bodies_under_every_transform() -> None:
+    """Review of the weak numbers and `stop_gradient` in bodies: a division by zero in the
+    branch not taken is traced on a probe; a loop not run (in that branch) gives a Python
+    number's type as the loop would, so the program does not hang on the traced values'
+    sign; a stopped value the body closes over is lifted into it (under jit of vmap of
+    grad); a Python int carry may grow past int64, as eagerly."""
+    inverse = lambda x: cr.cond(x != 0, lambda x: 1 / x, lambda x: 0.0 * x, x)
+    assert float(cr.jit(inverse)(0.0)) == float(inverse(0.0)) == 0.0
+    g = numpy.ones(3, numpy.float32)
+
+    def scaled(lr: Any, g: Any) -> Any:
+        up = lambda g: g * cr.fori_loop(0, 3, lambda i, c: c + lr, 0.0)
+        return cr.cond(lr > 0, up, lambda g: g, g)
+
+    for lr in (1.0, -1.0):
+        assert cr.jit(scaled)(lr, g).dtype == scaled(lr, g).dtype == numpy.float32
+
+    def f(x: Any) -> Any:
+        y = x * 2
+        return cr.scan(lambda c, t: (c + cr.stop_gradient(y) * y * t, None), x,
+                       numpy.arange(1.0, 4.0))[0]  # fmt: skip
+
+    xs = numpy.array([0.7, -0.3, 1.5])
+    numpy.testing.assert_allclose(cr.jit(cr.vmap(cr.grad(f)))(xs), cr.vmap(cr.grad(f))(xs))
+    numpy.testing.assert_allclose(cr.vmap(cr.grad(f))(xs), 1.0 + 2.0 * 6.0 * 2.0 * xs)
+    double = lambda c: cr.fori_loop(0, 70, lambda i, c: c * 2, c)
+    assert double(1) == cr.jit(double)(1) == 2**70
+
+
+def test_a_batched_cond_copies_no_shared_value_per_example() -> None:
+    """Only what differs per example is held back from the branch an example does not take;
+    a weight shared by every example is read as it is (it was copied once per example)."""
+    w = rng.standard_normal((50, 50))
+
+    def f(x: Any, w: Any) -> Any:
+        return cr.cond(np.sum(x) > 0, lambda x, w: np.tanh(w @ x), lambda x, w: -x, x, w)
+
+    xs = rng.standard_normal((8, 50))
+    batched = cr.vmap(f, in_axes=(0, None))
+    assert "[8,50,50]" not in str(cr.make_program(batched)(xs, w))
+    numpy.testing.assert_allclose(cr.jit(batched)(xs, w), [f(x, w) for x in xs], rtol=1e-12)
+
+
 def test_a_body_traced_in_one_thread_leaves_other_threads_alone() -> None:
     # Thread A traces a branch of `cond` (under jit) while this thread differentiates and
     # compiles, its transforms begun before A's body (lower levels): neither records into

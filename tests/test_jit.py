@@ -6,6 +6,8 @@ so a value frozen at trace time (a mask, a branch) shows as a wrong number.
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from typing import Any
 
 import numpy
@@ -100,6 +102,21 @@ def test_equal_static_values_of_other_types_trace_their_own_programs() -> None:
     assert f(x, (1, 2.0)[1]).dtype == numpy.float64
     g = cr.jit(lambda x, ns: x * ns[0], static_argnums=1)
     assert g(x, (1,)).dtype == numpy.int8 and g(x, (1.0,)).dtype == numpy.float64
+
+    class Config(typing.NamedTuple):
+        scale: float
+
+    @dataclasses.dataclass(frozen=True)
+    class Frozen:
+        scale: float
+
+    for make in (Config, Frozen):
+        h = cr.jit(lambda x, c: x * c.scale, static_argnums=1)
+        assert h(x, make(2)).dtype == numpy.int8
+        numpy.testing.assert_array_equal(h(x, make(2.0)), x * 2.0)
+    k = cr.jit(lambda x, s: x * next(iter(s)), static_argnums=1)
+    assert k(x, frozenset({2})).dtype == numpy.int8
+    assert k(x, frozenset({2.0})).dtype == numpy.float64
 
 
 def test_static_arguments_by_position_or_by_name_as_in_jax() -> None:

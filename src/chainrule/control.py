@@ -262,6 +262,10 @@ def _describe(aval: tuple[tuple[int, ...], Any]) -> str:
     return f"{dtype.name}[{','.join(map(str, shape))}]"
 
 
+_PYTHON = (bool, int, float, complex)
+_PYTHON_NAMED = {t.__name__: t for t in _PYTHON}
+
+
 def _check_carry(what: str, given: Sequence[Any], got: Sequence[Any], tree_in: Any,
                  tree_out: Any) -> None:  # fmt: skip
     """JAX's check: a loop's body returns a carry of the type it was given."""
@@ -271,9 +275,12 @@ def _check_carry(what: str, given: Sequence[Any], got: Sequence[Any], tree_in: A
             f"pytree structure, but they differ: the input carry is {tree_in} and the output "
             f"carry is {tree_out}."
         )
-    for k, (a, b) in enumerate(zip(_avals(given), _avals(got), strict=True)):
+    for k, (x, y) in enumerate(zip(given, got, strict=True)):
         # (a Python number, as eager code has it, takes the dtype the body gives)
-        weak = type(_example(given[k])) in (bool, int, float, complex)
+        weak = type(_example(x)) in _PYTHON
+        if weak and type(_example(y)) is type(_example(x)):
+            continue  # (Python's own arithmetic: an int of any size)
+        a, b = _avals([x, y])
         if a != b and not (weak and a[0] == b[0] and a[1].kind == b[1].kind):
             raise TypeError(
                 f"chainrule.{what}: body function carry input and carry output must have equal "
@@ -386,9 +393,14 @@ def _scan_shapes(*args: Any, body: _Subprogram, n_carry: int, n_xs: int, length:
 
 
 def _zeros(v: Any) -> Any:
-    """Zeros of the type of `v`, a value of a program (a `Var`) or a constant."""
+    """Zeros of the type of `v`, a value of a program (a `Var`) or a constant: a Python
+    number stays one (weakly typed, as the loop or branch would give it)."""
     if isinstance(v, Var):
+        if isinstance(v.dtype, str):  # (a Python number's type, by name)
+            return _PYTHON_NAMED[v.dtype](0)
         return np.zeros(v.shape, v.dtype)
+    if type(v) in _PYTHON:
+        return type(v)(0)
     return np.zeros(np.shape(v), np.result_type(v))
 
 
@@ -791,7 +803,7 @@ def _cond_impl(pred: Any, *args: Any, branches: tuple[Program, Program], n_ops: 
 def _arrays(values: list[Any]) -> list[Any]:
     """A branch's results as arrays, as JAX's: a constant Python number (``return x, 3``)
     as a 0-d array, which the transforms can wrap."""
-    return [np.asarray(v) if type(v) in (bool, int, float, complex) else v for v in values]
+    return [np.asarray(v) if type(v) in _PYTHON else v for v in values]
 
 
 _cond_impl.shapes = lambda *args, branches, **_: [_zeros(v) for v in branches[0].outputs]  # type: ignore[attr-defined]
@@ -954,12 +966,13 @@ def _cond_batch(args: list[Any], dims: list[int | None], branches: tuple[Program
     else:  # both branches, and per example the one its predicate takes
         p = _at0(pred, pdim, size)
         taken = cnp.not_equal(p, 0)
-        # (a traced value may be differentiated, now or, in a body, later: held back)
+        # (a traced value batched per example may be differentiated, now or, in a body,
+        # later: held back; one shared by every example is not copied for each of them)
+        held = [isinstance(a, Tracer) and d is not None for a, d in zip(args, dims, strict=True)]
         false, true = (
-            _vmapped(branches[k], [0 if isinstance(args[i], Tracer) else dims[i]
-                                   for i in index[k]], size)(
-                [_held_back(args[i], dims[i], chosen, size) if isinstance(args[i], Tracer)
-                 else args[i] for i in index[k]]
+            _vmapped(branches[k], [0 if held[i] else dims[i] for i in index[k]], size)(
+                [_held_back(args[i], dims[i], chosen, size) if held[i] else args[i]
+                 for i in index[k]]
             )
             for k, chosen in enumerate((cnp.logical_not(taken), taken))
         )  # fmt: skip

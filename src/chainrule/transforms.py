@@ -8,6 +8,7 @@ reverse Jacobians map the backward pass over a basis of cotangents with `vmap`.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import itertools
@@ -1013,7 +1014,20 @@ def _typed(static: tuple[tuple[Any, Any], ...]) -> tuple[Any, ...]:
 
 
 def _keyed(v: Any) -> Any:
-    return (tuple, tuple(map(_keyed, v))) if type(v) is tuple else (type(v), v)
+    """`v` with the type of every value in it: through tuples (named ones too), frozensets
+    and dataclasses (a frozen configuration), whose own equality would not tell 2 from 2.0."""
+    if isinstance(v, tuple):
+        return (type(v), tuple(map(_keyed, v)))
+    if isinstance(v, frozenset):
+        return (frozenset, frozenset(map(_keyed, v)))
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        fields = tuple(_keyed(getattr(v, f.name)) for f in dataclasses.fields(v))
+        try:
+            hash(fields)
+        except TypeError:  # (a field hashed by identity, not value: the object's own hash)
+            return (type(v), v)
+        return (type(v), fields)
+    return (type(v), v)
 
 
 def _static_arguments(
@@ -1040,11 +1054,12 @@ def _static_arguments(
                     f"{len(positional)} positional arguments."
                 )
     if not any(p.kind == kinds.VAR_KEYWORD for p in params):
-        unknown = [n for n in names if n not in by_name]
+        unknown = [n for n in names if n not in by_name or by_name[n].kind == kinds.POSITIONAL_ONLY]
         if unknown:
             raise ValueError(
                 f"jit of {describe(fun)}: static_argnames names {', '.join(map(repr, unknown))}, "
-                f"which it does not take (its parameters: {', '.join(by_name) or 'none'})."
+                "which it does not take by name (its parameters: "
+                f"{', '.join(by_name) or 'none'})."
             )
     keywords = [n for n in positional if by_name[n].kind == kinds.POSITIONAL_OR_KEYWORD]
     if given_nums and not given_names:

@@ -24,16 +24,16 @@ import functools
 import inspect
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import numpy as np
 
 from .. import tree
 from .batching import BatchTrace, BatchTracer, batch_flat
 from .forward import JVPTrace
-from .primitive import BODIES, Primitive, owning
+from .primitive import BODIES, Primitive, own_body, owning
 from .reverse import Node, Parent, ReverseTrace, VJPTracer, vjp_flat
-from .staging import StagedTracer, StagingTrace
+from .staging import StagedTracer
 from .trace import (
     LeakedTracerError,
     Trace,
@@ -68,13 +68,18 @@ def _stopped(x: Any) -> Any:
     """One leaf of `stop_gradient`. A value `jit` or a control-flow body is tracing becomes
     a line that stops the derivative each time the program runs: a body is differentiated
     after it is traced, by replaying its lines on the transforms' values."""
+    body = own_body() if BODIES else None
+    if body is not None and isinstance(x, Tracer) and x._trace.level < body.level:
+        return _stop_line(body, x)  # (a value the body closes over: lifted into it whole)
     x = primal(x)
     if isinstance(x, BatchTracer):  # (a batch being traced: the line inside it)
         value = _stopped(x.value)
         return x if value is x.value else BatchTracer(value, x.bdim, x._trace)  # type: ignore[arg-type]
-    if not isinstance(x, StagedTracer):
-        return x
-    trace = cast(StagingTrace, owning(x._trace) if BODIES else x._trace)
+    return _stop_line(x._trace, x) if isinstance(x, StagedTracer) else x
+
+
+def _stop_line(trace: Any, x: Any) -> Any:
+    """`stop_gradient` of `x` as a line of the program `trace` is recording."""
     vals, refs = trace.refs("stop_gradient", [x])
     return trace.record(_stopped, "stop_gradient", refs, {}, vals[0], False)
 

@@ -91,7 +91,7 @@ def _weak(name: str, op: Callable[..., Any], f: Callable[..., Any]) -> Callable[
         innermost = max(traces, key=lambda t: t.level)
         trace = cast(StagingTrace, owning(innermost) if BODIES else innermost)
         vals, refs = trace.refs(name, args)
-        return trace.record(op, name, refs, {}, op(*vals), False)
+        return trace.record(op, name, refs, {}, trace.attempt(op, vals, refs), False)
 
     return apply
 

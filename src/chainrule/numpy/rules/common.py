@@ -171,7 +171,8 @@ def defelementwise(prim: Primitive, *rules: Rule | None) -> None:
     def reverse(rule: Rule, i: int) -> Rule:
         def vjp(g: Any, ans: Any, *args: Any, **params: Any) -> Any:
             c = rule(g, ans, *args, **params)
-            return c if c.shape == args[i].shape else unbroadcast(c, args[i])
+            same = c.shape == getattr(args[i], "shape", ())  # (a Python number: 0-d)
+            return c if same else unbroadcast(c, args[i])
 
         return vjp
 
