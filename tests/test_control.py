@@ -688,7 +688,8 @@ def test_cond_values_and_derivatives_of_the_taken_branch() -> None:
         numeric = central(lambda x: float(np.sum(branchy(x))), x)
         numpy.testing.assert_allclose(cr.grad(lambda x: np.sum(branchy(x)))(x), numeric, rtol=1e-6)
 
-    # a branch returning a Python number: an array, as JAX's, under every transform
+    # a branch returning a Python number: one still (weakly typed, as eagerly), under every
+    # transform
     def scaled(x: Any) -> Any:
         p, k = cr.cond(x > 0, lambda a: (a * 2.0, 3), lambda a: (a * 3.0, 4), x)
         return p * np.asarray(k)

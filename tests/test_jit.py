@@ -183,6 +183,47 @@ def test_python_numbers_stay_weak_through_arithmetic_as_in_eager_code() -> None:
     assert cr.jit(grow)(numpy.float32(2)).dtype == numpy.float32
 
 
+def test_jit_gives_eager_numbers_and_dtypes_found_by_fuzzing() -> None:
+    """Found by a differential fuzzer of eager against compiled calls: each pair must agree
+    in values and dtypes, on the call that compiles and on the next."""
+    x32 = numpy.array([1.1, -2.0], dtype=numpy.float32)
+    i32 = numpy.array([1, -2, 3], dtype=numpy.int32)
+    cases: list[tuple[Any, tuple[Any, ...], tuple[Any, ...]]] = [
+        (lambda p, x: np.asarray(p) * x, (0.1, x32), (0.2, x32)),  # an array: float64
+        (lambda p, x: np.asarray(p) ** 0.5 + 0 * x, (-4.0, x32), (4.0, x32)),  # nan, not complex
+        (lambda p, x: np.asarray(p)[None] * x, (0.5, x32), (2.0, x32)),
+        (lambda p, x: (p & 3) * x / 7, (5, x32), (6, x32)),  # Python's own & on Python ints
+        (lambda p, x: (~p | 1 ^ p) * x, (5, x32), (-3, x32)),
+        (lambda x: x < 2**31, (i32,), (i32 * 2,)),  # an int out of int32's range, compared
+        (lambda x: np.diff(x > 0), (x32,), (-x32,)),  # booleans differ by not_equal
+        (lambda x: x[..., True] * 2.0, (numpy.ones((3, 2)),), (numpy.zeros((3, 2)),)),
+        (lambda x: np.dot(x, 0.1), (x32,), (2 * x32,)),  # NumPy's dot: 0.1 as float64
+        (lambda p, x: np.inner(x, p), (x32, 0.1), (x32, 0.3)),
+        (lambda p, x: cr.cond(p > 0, lambda: 0.1 * p, lambda: 0.2) * x, (0.3, x32), (-1.0, x32)),
+        (lambda p, x: np.average(p) * x, (1.5, x32), (2.5, x32)),
+    ]
+    for f, first, then in cases:
+        jitted = cr.jit(f)
+        for args in (first, then):
+            with numpy.errstate(invalid="ignore"):
+                want, got = f(*args), jitted(*args)
+            assert numpy.asarray(got).dtype == numpy.asarray(want).dtype, (f, args)
+            numpy.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError, match="negative integer powers"):
+        cr.jit(lambda n, x: n**-1 * x)(2, x32)  # (Python's type would hang on the values)
+    loss = lambda x, p: np.sum(x * p)  # a differentiated Python float: an array
+    for run in (
+        cr.jit(cr.value_and_grad(loss, argnums=(0, 1))),
+        cr.value_and_grad(cr.jit(loss), argnums=(0, 1)),
+    ):
+        value, grads = run(x32, 0.1)
+        want_value, want_grads = cr.value_and_grad(loss, argnums=(0, 1))(x32, 0.1)
+        assert numpy.asarray(value).dtype == numpy.asarray(want_value).dtype
+        numpy.testing.assert_array_equal(value, want_value)
+        for g, w in zip(grads, want_grads, strict=True):
+            numpy.testing.assert_array_equal(g, w)
+
+
 def test_python_control_flow_on_a_traced_value_names_jit_and_the_fixes() -> None:
     def f(x: Any) -> Any:
         return x if np.sum(x) > 0 else -x

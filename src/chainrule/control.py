@@ -36,17 +36,20 @@ from .core import batching
 from .core.batching import BatchTracer, batch_flat, defbatch
 from .core.custom import stop_gradient
 from .core.forward import jvp_flat
-from .core.primitive import BODIES, Primitive, defjvp_joint, own_body, owning
+from .core.primitive import BODIES, Primitive, defjvp_joint, own_body
 from .core.reverse import VJPTracer, vjp_flat
 from .core.staging import (
+    PYTHON_NUMBERS,
     Equation,
     Program,
     StagedTracer,
     StagingTrace,
     Var,
     needs,
+    plain_line,
     recording,
     rewired,
+    staged_trace,
 )
 from .core.trace import (
     Tracer,
@@ -262,7 +265,7 @@ def _describe(aval: tuple[tuple[int, ...], Any]) -> str:
     return f"{dtype.name}[{','.join(map(str, shape))}]"
 
 
-_PYTHON = (bool, int, float, complex)
+_PYTHON = PYTHON_NUMBERS
 _PYTHON_NAMED = {t.__name__: t for t in _PYTHON}
 
 
@@ -796,14 +799,8 @@ def _cond_impl(pred: Any, *args: Any, branches: tuple[Program, Program], n_ops: 
                n_false: int) -> list[Any]:  # fmt: skip
     ops = list(args[:n_ops])
     if pred:
-        return _arrays(branches[1]([*ops, *args[n_ops + n_false :]]))
-    return _arrays(branches[0]([*ops, *args[n_ops : n_ops + n_false]]))
-
-
-def _arrays(values: list[Any]) -> list[Any]:
-    """A branch's results as arrays, as JAX's: a constant Python number (``return x, 3``)
-    as a 0-d array, which the transforms can wrap."""
-    return [np.asarray(v) if type(v) in _PYTHON else v for v in values]
+        return branches[1]([*ops, *args[n_ops + n_false :]])
+    return branches[0]([*ops, *args[n_ops : n_ops + n_false]])
 
 
 _cond_impl.shapes = lambda *args, branches, **_: [_zeros(v) for v in branches[0].outputs]  # type: ignore[attr-defined]
@@ -911,7 +908,7 @@ def _cond_jvp(tangents: list[Any], ans: None, pred: Any, *args: Any,
             values, given = flat[: len(args)], dict(zip(traced, flat[len(args) :], strict=True))
             mine = [values[i] for i in index[k]]
             outs, touts = _tangents(branches[k], mine, [given.get(i) for i in index[k]], batch)
-            return [*_arrays(outs), *touts]
+            return [*outs, *touts]
 
         return push
 
@@ -1155,9 +1152,7 @@ def _as_int(i: Any) -> Any:
     float32 carry plus `i` stays float32): in a body, a line that makes it an int on every
     replay too. Never batched over the steps (`_batchable`): one int per step."""
     if isinstance(i, StagedTracer):
-        trace = cast(StagingTrace, owning(i._trace) if BODIES else i._trace)
-        vals, refs = trace.refs("fori_loop", [i])
-        return trace.record(_as_int, "int", refs, {}, operator.index(vals[0]), False)
+        return plain_line(cast(StagingTrace, staged_trace([i])), _as_int, "int", [i])
     return i if isinstance(i, Tracer) else operator.index(i)
 
 

@@ -24,7 +24,7 @@ from .core import batching, staging
 from .core.custom import _record
 from .core.forward import jvp_flat
 from .core.reverse import ReverseTrace, vjp_flat
-from .core.staging import ClosureError, Program, StagedTracer, StagingTrace
+from .core.staging import ClosureError, Program, StagedTracer, StagingTrace, strong
 from .core.trace import (
     ConversionError,
     ShapeError,
@@ -84,7 +84,7 @@ def _as_input(x: Any, where: Callable[[], str]) -> Any:
     `where` builds the "which argument" part of an error message, only when one is raised.
     """
     if isinstance(x, (np.ndarray, np.generic, Tracer)) and is_inexact(x.dtype):
-        return x
+        return strong(x)  # (a Python float jit traces: an array, as eagerly below)
     if isinstance(x, bool) or (isinstance(x, int) and not isinstance(x, Tracer)):
         raise TypeError(
             f"{where()} is the Python {type(x).__name__} {x!r}: derivatives need floating-point "

@@ -33,7 +33,7 @@ from .batching import BatchTrace, BatchTracer, batch_flat
 from .forward import JVPTrace
 from .primitive import BODIES, Primitive, own_body, owning
 from .reverse import Node, Parent, ReverseTrace, VJPTracer, vjp_flat
-from .staging import StagedTracer
+from .staging import StagedTracer, plain_line
 from .trace import (
     LeakedTracerError,
     Trace,
@@ -80,8 +80,7 @@ def _stopped(x: Any) -> Any:
 
 def _stop_line(trace: Any, x: Any) -> Any:
     """`stop_gradient` of `x` as a line of the program `trace` is recording."""
-    vals, refs = trace.refs("stop_gradient", [x])
-    return trace.record(_stopped, "stop_gradient", refs, {}, vals[0], False)
+    return plain_line(trace, _stopped, "stop_gradient", [x])
 
 
 def _name(fun: Callable[..., Any]) -> str:

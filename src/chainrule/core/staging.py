@@ -36,11 +36,12 @@ import sys
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from . import batching, blocks
+from .primitive import BODIES, owning
 from .trace import Trace, Tracer, leaked_error, shape_error
 
 if TYPE_CHECKING:
@@ -224,6 +225,41 @@ def _applied(prim: Primitive, params: dict[str, Any], *vals: Any) -> Any:
         if type(e) is not ValueError:
             raise
         raise shape_error(prim, vals, e) from None
+
+
+PYTHON_NUMBERS = (bool, int, float, complex)
+"""What eager code may hold as a Python number: NumPy promotes it weakly (float32 stays)."""
+
+
+def staged_trace(args: Sequence[Any]) -> StagingTrace | None:
+    """The program the innermost staged value among `args` belongs to, or the body being
+    traced that closes over it; None where none is staged."""
+    traces = [a._trace for a in args if isinstance(a, StagedTracer)]
+    if not traces:
+        return None
+    innermost = max(traces, key=lambda t: t.level)
+    return cast(StagingTrace, owning(innermost) if BODIES else innermost)
+
+
+def plain_line(trace: StagingTrace, fn: Callable[..., Any], name: str, args: Sequence[Any]) -> Any:
+    """``fn(*args)`` as a line of `trace`'s program: a plain function (no derivative rules),
+    run on each call's values, and now on the traced call's (`StagingTrace.attempt`)."""
+    vals, refs = trace.refs(name, list(args))
+    return trace.record(fn, name, refs, {}, trace.attempt(fn, vals, refs), False)
+
+
+def strong(x: Any) -> Any:
+    """`x`, where `jit` traces a Python number for it (weakly typed), as the 0-d array NumPy
+    makes of one (``asarray``), strongly typed from there as in eager code; else `x`."""
+    if isinstance(x, StagedTracer) and type(x.value) in PYTHON_NUMBERS:
+        return plain_line(cast(StagingTrace, staged_trace([x])), _as_array, "asarray", [x])
+    return x
+
+
+def _as_array(x: Any) -> Any:
+    """The line `strong` records: on a replay's number, its array; replayed on the values of
+    another transform (a body batched or differentiated), those values, which are arrays."""
+    return strong(x) if isinstance(x, Tracer) else np.asarray(x)
 
 
 # The `jit` tracings running, innermost last (`tracing`), in every thread.
@@ -663,9 +699,9 @@ def _loop_operand(eq: Equation, i: int) -> Any:
             return c  # (a Python number traced as an input has no dtype of its own)
     try:
         loop = np.ufunc.resolve_dtypes(eq.fn, (*types, None))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return c
-    return np.asarray(c, dtype=loop[i])
+        return np.asarray(c, dtype=loop[i])
+    except (TypeError, ValueError, OverflowError):  # (an int out of the loop's range, which
+        return c  # NumPy compares exactly: as it is)
 
 
 def _uniform(c: np.ndarray) -> bool:

@@ -14,8 +14,13 @@ from typing import Any, cast
 import numpy as np
 
 from chainrule import numpy as cnp
-from chainrule.core.primitive import BODIES, owning
-from chainrule.core.staging import StagedTracer, StagingTrace
+from chainrule.core.staging import (
+    PYTHON_NUMBERS,
+    StagedTracer,
+    StagingTrace,
+    plain_line,
+    staged_trace,
+)
 from chainrule.core.trace import Tracer, primal
 
 from .rules import elementwise as ew
@@ -65,33 +70,40 @@ def _method(name: str) -> Callable[..., Any]:
     return lambda self, *args, **kwargs: getattr(cnp, name)(self, *args, **kwargs)
 
 
-_WEAK = (bool, int, float, complex)
 _UNARY = object()  # (no second operand: ``-x``)
 
 
 def _python_number(x: Any) -> bool:
     """Whether eager code has a Python number here: one, or what `jit` traces for one (an
     argument of the jitted function, a loop's carry started from one)."""
-    return type(x) in _WEAK or (isinstance(x, StagedTracer) and type(x.value) in _WEAK)
+    return type(x) in PYTHON_NUMBERS or (
+        isinstance(x, StagedTracer) and type(x.value) in PYTHON_NUMBERS
+    )
 
 
-def _weak(name: str, op: Callable[..., Any], f: Callable[..., Any]) -> Callable[..., Any]:
+def _ints(args: list[Any]) -> bool:
+    return all(isinstance(getattr(a, "value", a), bool | int) for a in args)
+
+
+def _weak(
+    name: str, op: Callable[..., Any], f: Callable[..., Any], ints: bool = True
+) -> Callable[..., Any]:
     """An arithmetic operator: `f`, but between what eager code has as Python numbers,
     Python's own `op`, recorded as a line of the program. Its result is a Python number
     again, which NumPy promotes weakly, as eager code's (``lr * 0.5 * g`` stays float32 for
-    a float32 `g`; NumPy's ufunc would give a float64 scalar, which does not)."""
+    a float32 `g`; NumPy's ufunc would give a float64 scalar, which does not). Not with
+    `ints` False between two ints: Python's type would hang on the values (``2 ** -1`` is a
+    float), and a program's types are fixed."""
 
     def apply(self: Any, other: Any = _UNARY) -> Any:
-        if type(self) is not StagedTracer or type(self.value) not in _WEAK:  # (the usual case)
+        if (
+            type(self) is not StagedTracer or type(self.value) not in PYTHON_NUMBERS
+        ):  # (the usual case)
             return f(self) if other is _UNARY else f(self, other)
         args = [self] if other is _UNARY else [self, other]
-        if not _python_number(args[-1]):
+        if not _python_number(args[-1]) or (not ints and _ints(args)):
             return f(*args)
-        traces = [a._trace for a in args if isinstance(a, StagedTracer)]
-        innermost = max(traces, key=lambda t: t.level)
-        trace = cast(StagingTrace, owning(innermost) if BODIES else innermost)
-        vals, refs = trace.refs(name, args)
-        return trace.record(op, name, refs, {}, trace.attempt(op, vals, refs), False)
+        return plain_line(cast(StagingTrace, staged_trace(args)), op, name, args)
 
     return apply
 
@@ -118,8 +130,8 @@ _OPERATORS: dict[str, Any] = {
     "__rmul__": _weak("multiply", _Reflected(operator.mul), _swapped(ew.multiply)),
     "__truediv__": _weak("divide", operator.truediv, ew.divide),
     "__rtruediv__": _weak("divide", _Reflected(operator.truediv), _swapped(ew.divide)),
-    "__pow__": _weak("power", operator.pow, ew.power),
-    "__rpow__": _weak("power", _Reflected(operator.pow), _swapped(ew.power)),
+    "__pow__": _weak("power", operator.pow, ew.power, ints=False),
+    "__rpow__": _weak("power", _Reflected(operator.pow), _swapped(ew.power), ints=False),
     "__mod__": _weak("remainder", operator.mod, ew.remainder),
     "__rmod__": _weak("remainder", _Reflected(operator.mod), _swapped(ew.remainder)),
     "__matmul__": _method("matmul"),
@@ -139,13 +151,13 @@ _OPERATORS: dict[str, Any] = {
     "__ge__": _method("greater_equal"),
     "__eq__": _method("equal"),
     "__ne__": _method("not_equal"),
-    "__invert__": _method("invert"),
-    "__and__": _method("bitwise_and"),
-    "__rand__": _method("bitwise_and"),
-    "__or__": _method("bitwise_or"),
-    "__ror__": _method("bitwise_or"),
-    "__xor__": _method("bitwise_xor"),
-    "__rxor__": _method("bitwise_xor"),
+    "__invert__": _weak("invert", operator.invert, _method("invert")),
+    "__and__": _weak("bitwise_and", operator.and_, _method("bitwise_and")),
+    "__rand__": _weak("bitwise_and", operator.and_, _method("bitwise_and")),
+    "__or__": _weak("bitwise_or", operator.or_, _method("bitwise_or")),
+    "__ror__": _weak("bitwise_or", operator.or_, _method("bitwise_or")),
+    "__xor__": _weak("bitwise_xor", operator.xor, _method("bitwise_xor")),
+    "__rxor__": _weak("bitwise_xor", operator.xor, _method("bitwise_xor")),
     "__getitem__": index,
     "__iter__": _iter,
 }

@@ -74,9 +74,10 @@ def normalize_index(index: Any, ndim: int) -> tuple[Any, ...]:
     index = index if isinstance(index, tuple) else (index,)
     index = tuple(np.asarray(i) if isinstance(i, list) else i for i in index)
     if any(i is Ellipsis for i in index):
-        used = sum(
-            np.ndim(i) if is_mask(i) else (i is not None) for i in index if i is not Ellipsis
-        )
+        used = sum(  # (a mask uses its dimensions; a Python bool, a 0-d mask, none)
+            np.ndim(i) if is_mask(i) or isinstance(i, bool) else (i is not None)
+            for i in index if i is not Ellipsis
+        )  # fmt: skip
         at = next(k for k, i in enumerate(index) if i is Ellipsis)
         index = index[:at] + (slice(None),) * (ndim - used) + index[at + 1 :]
     return index

@@ -325,8 +325,8 @@ def dot(a: Any, b: Any, out: Any = None) -> Any:
     if not _traced(a, b):
         return np.dot(a, b, out)
     _no_out("dot", out)
-    if ndim_of(a) == 0 or ndim_of(b) == 0:
-        return cnp.multiply(a, b)
+    if ndim_of(a) == 0 or ndim_of(b) == 0:  # (arrays first: a Python number is not weak here)
+        return cnp.multiply(cnp.asarray(a), cnp.asarray(b))
     if ndim_of(b) <= 2:
         return matmul(a, b)
     return _contract(a, b, [-1], [-2])
@@ -344,8 +344,8 @@ def inner(a: Any, b: Any, /) -> Any:
     """
     if not _traced(a, b):
         return np.inner(a, b)
-    if ndim_of(a) == 0 or ndim_of(b) == 0:
-        return cnp.multiply(a, b)
+    if ndim_of(a) == 0 or ndim_of(b) == 0:  # (arrays first: a Python number is not weak here)
+        return cnp.multiply(cnp.asarray(a), cnp.asarray(b))
     return _contract(a, b, [-1], [-1])
 
 

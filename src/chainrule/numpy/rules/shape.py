@@ -49,6 +49,7 @@ import numpy as np
 from chainrule import numpy as cnp
 from chainrule.core.batching import defbatch
 from chainrule.core.primitive import defjvp_joint, defvjp, primitive
+from chainrule.core.staging import strong
 from chainrule.core.trace import Tracer, dtype_of, is_float, primal
 
 from .common import at_front, batch_ndim, batch_size, deflinear, ndim_of, shape_of, unbroadcast
@@ -1054,8 +1055,10 @@ def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = _UNSET, append: Any 
         pieces.append(_ends(a, append, axis))
     if len(pieces) > 1:
         a = concatenate(pieces, axis)
+    # (booleans differ where they are not equal, as NumPy's diff has it: no subtraction)
+    step = cnp.not_equal if dtype_of(a) == np.bool_ else cnp.subtract
     for _ in range(n):
-        a = getitem(a, along(axis, slice(1, None))) - getitem(a, along(axis, slice(None, -1)))
+        a = step(getitem(a, along(axis, slice(1, None))), getitem(a, along(axis, slice(None, -1))))
     return a
 
 
@@ -1200,8 +1203,8 @@ def array(object: Any, dtype: Any = None, **kwargs: Any) -> Any:
     >>> print(cr.grad(lambda x: np.array([[x, 2 * x], [x ** 2, 0.0]]).sum())(3.0))
     9.0
     """
-    if isinstance(object, Tracer):
-        return object if dtype is None else astype(object, dtype)
+    if isinstance(object, Tracer):  # (a traced Python number: the array NumPy makes)
+        return strong(object) if dtype is None else astype(strong(object), dtype)
     if contains_tracer(object):
         out = stack([array(o) for o in object])
         return out if dtype is None else astype(out, dtype)
@@ -1216,8 +1219,8 @@ def asarray(a: Any, dtype: Any = None, **kwargs: Any) -> Any:
     >>> print(cr.grad(lambda x: np.asarray([x, x ** 3]).sum())(2.0))
     13.0
     """
-    if isinstance(a, Tracer):
-        return a if dtype is None else astype(a, dtype)
+    if isinstance(a, Tracer):  # (a traced Python number: the array NumPy makes)
+        return strong(a) if dtype is None else astype(strong(a), dtype)
     if contains_tracer(a):
         return array(a, dtype)
     return np.asarray(a, dtype=dtype, **kwargs)
