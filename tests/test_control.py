@@ -1289,6 +1289,32 @@ def test_a_batched_cond_copies_no_shared_value_per_example() -> None:
     numpy.testing.assert_allclose(cr.jit(batched)(xs, w), [f(x, w) for x in xs], rtol=1e-12)
 
 
+def test_functions_without_derivative_in_bodies_under_jit_and_vmap() -> None:
+    """A function without derivative (`np.any`, the median's order weights) on values a
+    body closes over, or in a body replayed batched over its steps: a line of the body,
+    which hands the values of the transform replaying it back to chainrule (an `any` on a
+    closed-over batch leaked a tracer; the median's pullback converted a batch to NumPy)."""
+
+    def f(a: Any, b: Any) -> Any:
+        v = cr.scan(lambda c, x: (c, x), 0.0, a)[1]
+        return cr.scan(lambda c, x: (np.any(v, axis=0).astype(numpy.float32), 0.0),
+                       numpy.zeros(3, numpy.float32), b)[1]  # fmt: skip
+
+    a, b = numpy.ones((1, 3), numpy.float32), numpy.ones(2)
+    stacked = (numpy.stack([a, 0 * a]), numpy.stack([b, b]))
+    want = numpy.stack([f(a, b), f(0 * a, b)])
+    for run in (cr.vmap(f), cr.jit(cr.vmap(f)), cr.vmap(cr.jit(f))):
+        numpy.testing.assert_array_equal(run(*stacked), want)
+
+    def loss(c0: Any, xs: Any) -> Any:
+        c, _ = cr.scan(lambda c, x: (np.broadcast_to(np.median(c), (3,)), x), c0, xs)
+        return np.sum(c)
+
+    c0, xs = numpy.array([1.0, 3.0, 2.0]), numpy.ones((2, 3))
+    for run in (cr.grad(loss), cr.jit(cr.grad(loss)), cr.grad(cr.jit(loss))):
+        numpy.testing.assert_array_equal(run(c0, xs), [0.0, 0.0, 3.0])
+
+
 def test_a_body_traced_in_one_thread_leaves_other_threads_alone() -> None:
     # Thread A traces a branch of `cond` (under jit) while this thread differentiates and
     # compiles, its transforms begun before A's body (lower levels): neither records into

@@ -33,6 +33,7 @@ from chainrule.core.primitive import (
     defjvp_joint,
     defvjp,
     own_body,
+    owning,
 )
 from chainrule.core.staging import TRACINGS, StagedTracer, StagingTrace
 from chainrule.core.trace import Tracer, dtype_of, is_complex, plain, primal, shape_of
@@ -255,6 +256,8 @@ def nondiff(
             args = tuple(map(_stacked, args))
             kwargs = {k: _stacked(v) for k, v in kwargs.items()}
             trace = batching.top_kept_trace([*args, *kwargs.values()])
+            if trace is not None and BODIES:  # (values a body closes over: a line of it)
+                trace = owning(trace)
             if trace is not None and value_shaped_fix is not None:
                 kept = next(primal(a) for a in args if isinstance(primal(a), Tracer))
                 raise value_shaped(f"numpy.{fun.__name__}", kept, value_shaped_fix)
@@ -266,7 +269,10 @@ def nondiff(
                         "argument, which the program would freeze; pass it by position."
                     )
                 kw = {k: plain(v) for k, v in kwargs.items()}
-                return trace.record(fun, fun.__name__, refs, kw, fun(*vals, **kw), False)
+                # (a line replayed on another transform's values, in a body, must hand them
+                # back to chainrule: a ufunc does; a Python function goes through this wrapper)
+                line = fun if isinstance(fun, np.ufunc) else wrapper
+                return trace.record(line, fun.__name__, refs, kw, fun(*vals, **kw), False)
             if isinstance(trace, batching.BatchTrace):
                 pairs = [batching.lower_to(a, trace) for a in args]
                 kw = {k: batching.lower_to(v, trace) for k, v in kwargs.items()}
