@@ -142,6 +142,8 @@ _OPERATORS: dict[str, Any] = {
         _Reflected(operator.floordiv),
         lambda self, other: np.floor_divide(primal(other), primal(self)),
     ),
+    "__divmod__": lambda self, other: (self // other, self % other),
+    "__rdivmod__": lambda self, other: (other // self, other % self),
     "__neg__": _weak("negative", operator.neg, ew.negative),
     "__pos__": lambda self: self,
     "__abs__": _weak("absolute", operator.abs, ew.absolute),
@@ -158,6 +160,14 @@ _OPERATORS: dict[str, Any] = {
     "__ror__": _weak("bitwise_or", operator.or_, _method("bitwise_or")),
     "__xor__": _weak("bitwise_xor", operator.xor, _method("bitwise_xor")),
     "__rxor__": _weak("bitwise_xor", operator.xor, _method("bitwise_xor")),
+    "__lshift__": _weak("left_shift", operator.lshift, _method("left_shift")),
+    "__rlshift__": _weak(
+        "left_shift", _Reflected(operator.lshift), lambda self, other: np.left_shift(other, self)
+    ),
+    "__rshift__": _weak("right_shift", operator.rshift, _method("right_shift")),
+    "__rrshift__": _weak(
+        "right_shift", _Reflected(operator.rshift), lambda self, other: np.right_shift(other, self)
+    ),
     "__getitem__": index,
     "__iter__": _iter,
 }

@@ -52,6 +52,10 @@ _ELEMENTWISE = [
     "bitwise_and",
     "bitwise_or",
     "bitwise_xor",
+    "left_shift",
+    "right_shift",
+    "bitwise_left_shift",
+    "bitwise_right_shift",
 ]
 # Reductions along `axis`: with axis=None, the arg- functions see one example flattened.
 _FLAT_WHEN_NONE = ["argmax", "argmin", "argsort"]
