@@ -1275,6 +1275,29 @@ def test_weak_numbers_and_stopped_values_in_bodies_under_every_transform() -> No
     assert double(1) == cr.jit(double)(1) == 2**70
 
 
+def test_probes_keep_python_numbers_and_reach_functions_without_derivative() -> None:
+    """A probe of a Python number is a Python number (a weak zero: the branch keeps its
+    float32), and a function without derivative in the branch not taken is traced on
+    probes too (a digitize the predicate guards against unsorted bins)."""
+    x32 = numpy.ones(2, numpy.float32)
+
+    def scaled(lr: Any, n: Any, x: Any) -> Any:
+        return cr.cond(n != 0, lambda: x * (lr / n), lambda: x)
+
+    for n in (0.0, 2.0):
+        assert cr.jit(scaled)(1.0, n, x32).dtype == numpy.float32
+    x = numpy.array([0.5, 2.5])
+
+    def binned(x: Any, bins: Any) -> Any:
+        ok = np.all(np.diff(bins) > 0)
+        return cr.cond(ok, lambda: np.digitize(x, bins) * 1.0, lambda: x * 0.0)
+
+    good, bad = numpy.array([0.0, 1.0, 2.0]), numpy.array([0.0, 2.0, 1.0])
+    jitted = cr.jit(binned)
+    for bins in (bad, good, bad):
+        numpy.testing.assert_array_equal(jitted(x, bins), binned(x, bins))
+
+
 def test_a_batched_cond_copies_no_shared_value_per_example() -> None:
     """Only what differs per example is held back from the branch an example does not take;
     a weight shared by every example is read as it is (it was copied once per example)."""

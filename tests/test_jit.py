@@ -211,8 +211,13 @@ def test_jit_gives_eager_numbers_and_dtypes_found_by_fuzzing() -> None:
                 want, got = f(*args), jitted(*args)
             assert numpy.asarray(got).dtype == numpy.asarray(want).dtype, (f, args)
             numpy.testing.assert_array_equal(got, want)
-    with pytest.raises(ValueError, match="negative integer powers"):
-        cr.jit(lambda n, x: n**-1 * x)(2, x32)  # (Python's type would hang on the values)
+    powers = cr.jit(lambda n, k, x: n**k * x)  # Python's exact powers, of any type
+    for n, k in ((2, 2), (2, -1), (2, 70)):
+        assert powers(n, k, x32).dtype == (n**k * x32).dtype
+        numpy.testing.assert_array_equal(powers(n, k, x32), n**k * x32)
+    assert cr.jit(lambda n: n**70)(2) == 2**70
+    numpy.testing.assert_array_equal(cr.jit(lambda x: numpy.divmod(x, 2.0))(x32),
+                                     numpy.divmod(x32, 2.0))  # fmt: skip
     loss = lambda x, p: np.sum(x * p)  # a differentiated Python float: an array
     for run in (
         cr.jit(cr.value_and_grad(loss, argnums=(0, 1))),
@@ -224,6 +229,34 @@ def test_jit_gives_eager_numbers_and_dtypes_found_by_fuzzing() -> None:
         numpy.testing.assert_array_equal(value, want_value)
         for g, w in zip(grads, want_grads, strict=True):
             numpy.testing.assert_array_equal(g, w)
+
+
+def test_static_objects_by_identity_donations_checked_and_python_ints_refused_by_grad() -> None:
+    """A dataclass with identity equality (``eq=False``) keys the cache by identity, as its
+    hash does (keyed by its fields, two models of equal fields shared a program); donated
+    positions and names are checked as static ones are; grad of a traced Python int says
+    to pass a float, as eagerly."""
+
+    @dataclasses.dataclass(eq=False)
+    class Model:
+        scale: float
+
+    a, b = Model(2.0), Model(2.0)
+    b.bias = 100.0  # type: ignore[attr-defined]  # (state that is no field)
+    f = cr.jit(lambda x, m: x * m.scale + getattr(m, "bias", 0.0), static_argnums=1)
+    x = numpy.ones(2)
+    numpy.testing.assert_array_equal(f(x, a), [2.0, 2.0])
+    numpy.testing.assert_array_equal(f(x, b), [102.0, 102.0])
+
+    def power(x: Any, n: Any) -> Any:
+        return x**n
+
+    with pytest.raises(ValueError, match="donate_argnames names 'zz'"):
+        cr.jit(power, donate_argnames="zz")
+    with pytest.raises(ValueError, match=r"donate_argnums=\(5,\), but it takes only 2"):
+        cr.jit(power, donate_argnums=5)
+    with pytest.raises(TypeError, match=r"is the Python int 3: .* Pass 3\.0 instead"):
+        cr.jit(cr.grad(lambda x: x * 2.0))(3)
 
 
 def test_python_control_flow_on_a_traced_value_names_jit_and_the_fixes() -> None:

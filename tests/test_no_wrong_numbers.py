@@ -78,6 +78,10 @@ NONDIFF_CALLS: dict[str, Callable[[Any], Any]] = {
         n: (lambda x, n=n: getattr(np, n)(x > 0.5, x < 0.2))
         for n in ("bitwise_and", "bitwise_or", "bitwise_xor")
     },
+    **{  # (shifts of integers, here of the integer part of 8x)
+        n: (lambda x, n=n: getattr(np, n)(np.floor(8 * x).astype(int), 1))
+        for n in ("left_shift", "right_shift", "bitwise_left_shift", "bitwise_right_shift")
+    },
 }
 
 

@@ -79,6 +79,7 @@ BINARY = {
     "fmin": (np.fmin, ANY, ANY),
     "remainder": (np.remainder, POS, (3.5, 4.0)),
     "fmod": (np.fmod, POS, (3.5, 4.0)),
+    "divmod": (lambda x, y: np.divmod(x, y)[0] + np.divmod(x, y)[1], POS, (3.5, 4.0)),
     "operators": (lambda x, y: (x + 1.0) * y - x / y + y**2.0 - (-x), ANY, NONZERO),
 }
 

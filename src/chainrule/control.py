@@ -49,7 +49,6 @@ from .core.staging import (
     plain_line,
     recording,
     rewired,
-    staged_trace,
 )
 from .core.trace import (
     Tracer,
@@ -119,7 +118,7 @@ class _BodyTrace(StagingTrace):
         except Exception:
             if self.examples_run:
                 raise
-            for probe in (np.zeros_like, _identity_like):
+            for probe in (_zeros_like, _identity_like):
                 try:
                     return fn(*[
                         probe(v) if isinstance(r, Var) else v
@@ -135,9 +134,16 @@ class _BodyTrace(StagingTrace):
         return prim
 
 
+def _zeros_like(x: Any) -> Any:
+    """A probe of `x`'s shape and dtype: zeros (a Python number's zero, weakly typed too)."""
+    return type(x)(0) if type(x) in PYTHON_NUMBERS else np.zeros_like(x)
+
+
 def _identity_like(x: Any) -> Any:
     """A probe of `x`'s shape and dtype: identity matrices on its last two axes where they
     are square (what a solver or a factorization accepts), else ones."""
+    if type(x) in PYTHON_NUMBERS:
+        return type(x)(1)
     shape = np.shape(x)
     if len(shape) >= 2 and shape[-1] == shape[-2]:
         return np.broadcast_to(np.eye(shape[-1], dtype=np.result_type(x)), shape).copy()
@@ -265,8 +271,7 @@ def _describe(aval: tuple[tuple[int, ...], Any]) -> str:
     return f"{dtype.name}[{','.join(map(str, shape))}]"
 
 
-_PYTHON = PYTHON_NUMBERS
-_PYTHON_NAMED = {t.__name__: t for t in _PYTHON}
+_PYTHON_NAMED = {t.__name__: t for t in PYTHON_NUMBERS}
 
 
 def _check_carry(what: str, given: Sequence[Any], got: Sequence[Any], tree_in: Any,
@@ -280,7 +285,7 @@ def _check_carry(what: str, given: Sequence[Any], got: Sequence[Any], tree_in: A
         )
     for k, (x, y) in enumerate(zip(given, got, strict=True)):
         # (a Python number, as eager code has it, takes the dtype the body gives)
-        weak = type(_example(x)) in _PYTHON
+        weak = type(_example(x)) in PYTHON_NUMBERS
         if weak and type(_example(y)) is type(_example(x)):
             continue  # (Python's own arithmetic: an int of any size)
         a, b = _avals([x, y])
@@ -387,8 +392,8 @@ def _scan_impl(*args: Any, body: _Subprogram, n_carry: int, n_xs: int, length: i
     return [*carry, *stacks]
 
 
-def _scan_shapes(*args: Any, body: _Subprogram, n_carry: int, n_xs: int, length: int,
-                 reverse: bool, stacked: bool, unroll: int) -> list[Any]:  # fmt: skip
+def _scan_shapes(*args: Any, body: _Subprogram, n_carry: int, length: int, stacked: bool,
+                 **_: Any) -> list[Any]:  # fmt: skip
     """A scan's results by their types alone, zeros (`_BodyTrace.evaluate`)."""
     carry = [_zeros(v) for v in body.outputs[:n_carry]] if length else list(args[:n_carry])
     rows = [*map(_zeros, body.outputs[n_carry:]), *(args[:n_carry] if stacked else ())]
@@ -402,7 +407,7 @@ def _zeros(v: Any) -> Any:
         if isinstance(v.dtype, str):  # (a Python number's type, by name)
             return _PYTHON_NAMED[v.dtype](0)
         return np.zeros(v.shape, v.dtype)
-    if type(v) in _PYTHON:
+    if type(v) in PYTHON_NUMBERS:
         return type(v)(0)
     return np.zeros(np.shape(v), np.result_type(v))
 
@@ -968,7 +973,7 @@ def _cond_batch(args: list[Any], dims: list[int | None], branches: tuple[Program
         held = [isinstance(a, Tracer) and d is not None for a, d in zip(args, dims, strict=True)]
         false, true = (
             _vmapped(branches[k], [0 if held[i] else dims[i] for i in index[k]], size)(
-                [_held_back(args[i], dims[i], chosen, size) if held[i] else args[i]
+                [_held_back(args[i], cast(int, dims[i]), chosen, size) if held[i] else args[i]
                  for i in index[k]]
             )
             for k, chosen in enumerate((cnp.logical_not(taken), taken))
@@ -978,9 +983,9 @@ def _cond_batch(args: list[Any], dims: list[int | None], branches: tuple[Program
     return out, (0,) * len(out)
 
 
-def _held_back(x: Any, d: int | None, chosen: Any, size: int) -> Any:
-    """`x` (batched along `d`, or shared) as a branch computed for every example sees it:
-    batched first, and without derivative for the examples that do not take the branch.
+def _held_back(x: Any, d: int, chosen: Any, size: int) -> Any:
+    """`x` (batched along `d`) as a branch computed for every example sees it: batched
+    first, and without derivative for the examples that do not take the branch.
     Their derivatives through it are then selected away rather than multiplied by zero,
     which would keep a NaN or an infinity of the branch not taken (as JAX does)."""
     x = _at0(x, d, size)
@@ -1152,7 +1157,7 @@ def _as_int(i: Any) -> Any:
     float32 carry plus `i` stays float32): in a body, a line that makes it an int on every
     replay too. Never batched over the steps (`_batchable`): one int per step."""
     if isinstance(i, StagedTracer):
-        return plain_line(cast(StagingTrace, staged_trace([i])), _as_int, "int", [i])
+        return plain_line(_as_int, "int", [i])
     return i if isinstance(i, Tracer) else operator.index(i)
 
 

@@ -85,6 +85,8 @@ def _as_input(x: Any, where: Callable[[], str]) -> Any:
     """
     if isinstance(x, (np.ndarray, np.generic, Tracer)) and is_inexact(x.dtype):
         return strong(x)  # (a Python float jit traces: an array, as eagerly below)
+    if isinstance(x, StagedTracer) and type(x.value) in (bool, int):
+        x = x.value  # (a Python int jit traces: refused as one)
     if isinstance(x, bool) or (isinstance(x, int) and not isinstance(x, Tracer)):
         raise TypeError(
             f"{where()} is the Python {type(x).__name__} {x!r}: derivatives need floating-point "
@@ -1020,7 +1022,8 @@ def _keyed(v: Any) -> Any:
         return (type(v), tuple(map(_keyed, v)))
     if isinstance(v, frozenset):
         return (frozenset, frozenset(map(_keyed, v)))
-    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+    params = getattr(type(v), "__dataclass_params__", None)  # (a dataclass's options)
+    if params is not None and params.eq and not isinstance(v, type):
         fields = tuple(_keyed(getattr(v, f.name)) for f in dataclasses.fields(v))
         try:
             hash(fields)
@@ -1031,12 +1034,12 @@ def _keyed(v: Any) -> Any:
 
 
 def _static_arguments(
-    fun: Callable[..., Any], nums: Any, names: Any
+    fun: Callable[..., Any], nums: Any, names: Any, kind: str = "static"
 ) -> tuple[tuple[int, ...], tuple[str, ...]]:
-    """The static positions and names, checked against `fun`'s signature and, where only one
-    is given, each completed from the other (JAX's rule)."""
+    """The static (or donated) positions and names, checked against `fun`'s signature and,
+    where only one is given, each completed from the other (JAX's rule)."""
     given_nums, given_names = nums is not None, names is not None
-    nums = _static_numbers(fun, () if nums is None else nums)
+    nums = _static_numbers(fun, () if nums is None else nums, f"{kind}_argnums")
     names = () if names is None else (names,) if isinstance(names, str) else tuple(names)
     try:
         params = list(inspect.signature(fun).parameters.values())
@@ -1050,14 +1053,14 @@ def _static_arguments(
         for i in nums:
             if not -len(positional) <= i < len(positional):
                 raise ValueError(
-                    f"jit of {describe(fun)}: static_argnums={nums!r}, but it takes only "
+                    f"jit of {describe(fun)}: {kind}_argnums={nums!r}, but it takes only "
                     f"{len(positional)} positional arguments."
                 )
     if not any(p.kind == kinds.VAR_KEYWORD for p in params):
         unknown = [n for n in names if n not in by_name or by_name[n].kind == kinds.POSITIONAL_ONLY]
         if unknown:
             raise ValueError(
-                f"jit of {describe(fun)}: static_argnames names {', '.join(map(repr, unknown))}, "
+                f"jit of {describe(fun)}: {kind}_argnames names {', '.join(map(repr, unknown))}, "
                 "which it does not take by name (its parameters: "
                 f"{', '.join(by_name) or 'none'})."
             )
@@ -1160,7 +1163,7 @@ def jit(
     if not callable(fun):
         raise TypeError(f"jit: expected a callable to compile, got {type(fun).__name__} {fun!r}.")
     nums, names = _static_arguments(fun, static_argnums, static_argnames)
-    _static_numbers(fun, () if donate_argnums is None else donate_argnums, "donate_argnums")
+    _static_arguments(fun, donate_argnums, donate_argnames, "donate")  # (checked only)
     # least recently used out first: each entry notes its last call (one lookup per call;
     # moving it to an end would compare its key a second time)
     cache: dict[Any, _Compiled] = {}

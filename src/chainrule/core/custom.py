@@ -80,7 +80,7 @@ def _stopped(x: Any) -> Any:
 
 def _stop_line(trace: Any, x: Any) -> Any:
     """`stop_gradient` of `x` as a line of the program `trace` is recording."""
-    return plain_line(trace, _stopped, "stop_gradient", [x])
+    return plain_line(_stopped, "stop_gradient", [x], trace)
 
 
 def _name(fun: Callable[..., Any]) -> str:

@@ -241,9 +241,13 @@ def staged_trace(args: Sequence[Any]) -> StagingTrace | None:
     return cast(StagingTrace, owning(innermost) if BODIES else innermost)
 
 
-def plain_line(trace: StagingTrace, fn: Callable[..., Any], name: str, args: Sequence[Any]) -> Any:
-    """``fn(*args)`` as a line of `trace`'s program: a plain function (no derivative rules),
-    run on each call's values, and now on the traced call's (`StagingTrace.attempt`)."""
+def plain_line(
+    fn: Callable[..., Any], name: str, args: Sequence[Any], trace: StagingTrace | None = None
+) -> Any:
+    """``fn(*args)`` as a line of the program of `trace` (by default `staged_trace` of
+    `args`): a plain function (no derivative rules), run on each call's values, and now on
+    the traced call's (`StagingTrace.attempt`)."""
+    trace = trace or cast(StagingTrace, staged_trace(args))
     vals, refs = trace.refs(name, list(args))
     return trace.record(fn, name, refs, {}, trace.attempt(fn, vals, refs), False)
 
@@ -252,7 +256,7 @@ def strong(x: Any) -> Any:
     """`x`, where `jit` traces a Python number for it (weakly typed), as the 0-d array NumPy
     makes of one (``asarray``), strongly typed from there as in eager code; else `x`."""
     if isinstance(x, StagedTracer) and type(x.value) in PYTHON_NUMBERS:
-        return plain_line(cast(StagingTrace, staged_trace([x])), _as_array, "asarray", [x])
+        return plain_line(_as_array, "asarray", [x])
     return x
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Iterator
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
@@ -17,11 +17,9 @@ from chainrule import numpy as cnp
 from chainrule.core.staging import (
     PYTHON_NUMBERS,
     StagedTracer,
-    StagingTrace,
     plain_line,
-    staged_trace,
 )
-from chainrule.core.trace import Tracer, primal
+from chainrule.core.trace import Tracer
 
 from .rules import elementwise as ew
 from .rules import shape as sh
@@ -81,29 +79,18 @@ def _python_number(x: Any) -> bool:
     )
 
 
-def _ints(args: list[Any]) -> bool:
-    return all(isinstance(getattr(a, "value", a), bool | int) for a in args)
-
-
-def _weak(
-    name: str, op: Callable[..., Any], f: Callable[..., Any], ints: bool = True
-) -> Callable[..., Any]:
-    """An arithmetic operator: `f`, but between what eager code has as Python numbers,
-    Python's own `op`, recorded as a line of the program. Its result is a Python number
-    again, which NumPy promotes weakly, as eager code's (``lr * 0.5 * g`` stays float32 for
-    a float32 `g`; NumPy's ufunc would give a float64 scalar, which does not). Not with
-    `ints` False between two ints: Python's type would hang on the values (``2 ** -1`` is a
-    float), and a program's types are fixed."""
+def _weak(name: str, op: Callable[..., Any], f: Callable[..., Any]) -> Callable[..., Any]:
+    """An operator: `f`, but between what eager code has as Python numbers, Python's own
+    `op`, recorded as a line of the program. Its result is a Python number again, which
+    NumPy promotes weakly, as eager code's (``lr * 0.5 * g`` stays float32 for a float32
+    `g`; NumPy's ufunc would give a float64 scalar, which does not), and is exact as
+    Python's (``n ** 70`` of an int)."""
 
     def apply(self: Any, other: Any = _UNARY) -> Any:
-        if (
-            type(self) is not StagedTracer or type(self.value) not in PYTHON_NUMBERS
-        ):  # (the usual case)
-            return f(self) if other is _UNARY else f(self, other)
+        if type(self) is not StagedTracer or type(self.value) not in PYTHON_NUMBERS:
+            return f(self) if other is _UNARY else f(self, other)  # (the usual case)
         args = [self] if other is _UNARY else [self, other]
-        if not _python_number(args[-1]) or (not ints and _ints(args)):
-            return f(*args)
-        return plain_line(cast(StagingTrace, staged_trace(args)), op, name, args)
+        return plain_line(op, name, args) if _python_number(args[-1]) else f(*args)
 
     return apply
 
@@ -121,53 +108,42 @@ class _Reflected:
         return self.op(b, a)
 
 
+# The operators Python numbers have: (the dunder's stem, NumPy's name, Python's operator,
+# chainrule's function); each binary one also reflected (``2.0 * x``).
+_BINARY: list[tuple[str, str, Callable[..., Any], Callable[..., Any]]] = [
+    ("add", "add", operator.add, ew.add),
+    ("sub", "subtract", operator.sub, ew.subtract),
+    ("mul", "multiply", operator.mul, ew.multiply),
+    ("truediv", "divide", operator.truediv, ew.divide),
+    ("pow", "power", operator.pow, ew.power),
+    ("mod", "remainder", operator.mod, ew.remainder),
+    ("floordiv", "floor_divide", operator.floordiv, _method("floor_divide")),
+    ("and", "bitwise_and", operator.and_, _method("bitwise_and")),
+    ("or", "bitwise_or", operator.or_, _method("bitwise_or")),
+    ("xor", "bitwise_xor", operator.xor, _method("bitwise_xor")),
+    ("lshift", "left_shift", operator.lshift, _method("left_shift")),
+    ("rshift", "right_shift", operator.rshift, _method("right_shift")),
+]
+_UNARY_OPERATORS: list[tuple[str, str, Callable[..., Any], Callable[..., Any]]] = [
+    ("neg", "negative", operator.neg, ew.negative),
+    ("pos", "positive", operator.pos, ew.positive),
+    ("abs", "absolute", operator.abs, ew.absolute),
+    ("invert", "invert", operator.invert, _method("invert")),
+]
+
 _OPERATORS: dict[str, Any] = {
-    "__add__": _weak("add", operator.add, ew.add),
-    "__radd__": _weak("add", _Reflected(operator.add), _swapped(ew.add)),
-    "__sub__": _weak("subtract", operator.sub, ew.subtract),
-    "__rsub__": _weak("subtract", _Reflected(operator.sub), _swapped(ew.subtract)),
-    "__mul__": _weak("multiply", operator.mul, ew.multiply),
-    "__rmul__": _weak("multiply", _Reflected(operator.mul), _swapped(ew.multiply)),
-    "__truediv__": _weak("divide", operator.truediv, ew.divide),
-    "__rtruediv__": _weak("divide", _Reflected(operator.truediv), _swapped(ew.divide)),
-    "__pow__": _weak("power", operator.pow, ew.power, ints=False),
-    "__rpow__": _weak("power", _Reflected(operator.pow), _swapped(ew.power), ints=False),
-    "__mod__": _weak("remainder", operator.mod, ew.remainder),
-    "__rmod__": _weak("remainder", _Reflected(operator.mod), _swapped(ew.remainder)),
-    "__matmul__": _method("matmul"),
-    "__rmatmul__": lambda self, other: cnp.matmul(other, self),
-    "__floordiv__": _weak("floor_divide", operator.floordiv, _method("floor_divide")),
-    "__rfloordiv__": _weak(
-        "floor_divide",
-        _Reflected(operator.floordiv),
-        lambda self, other: np.floor_divide(primal(other), primal(self)),
-    ),
+    **{f"__{d}__": _weak(name, op, f) for d, name, op, f in _BINARY + _UNARY_OPERATORS},
+    **{f"__r{d}__": _weak(name, _Reflected(op), _swapped(f)) for d, name, op, f in _BINARY},
     "__divmod__": lambda self, other: (self // other, self % other),
     "__rdivmod__": lambda self, other: (other // self, other % self),
-    "__neg__": _weak("negative", operator.neg, ew.negative),
-    "__pos__": lambda self: self,
-    "__abs__": _weak("absolute", operator.abs, ew.absolute),
+    "__matmul__": _method("matmul"),
+    "__rmatmul__": lambda self, other: cnp.matmul(other, self),
     "__lt__": _method("less"),
     "__le__": _method("less_equal"),
     "__gt__": _method("greater"),
     "__ge__": _method("greater_equal"),
     "__eq__": _method("equal"),
     "__ne__": _method("not_equal"),
-    "__invert__": _weak("invert", operator.invert, _method("invert")),
-    "__and__": _weak("bitwise_and", operator.and_, _method("bitwise_and")),
-    "__rand__": _weak("bitwise_and", operator.and_, _method("bitwise_and")),
-    "__or__": _weak("bitwise_or", operator.or_, _method("bitwise_or")),
-    "__ror__": _weak("bitwise_or", operator.or_, _method("bitwise_or")),
-    "__xor__": _weak("bitwise_xor", operator.xor, _method("bitwise_xor")),
-    "__rxor__": _weak("bitwise_xor", operator.xor, _method("bitwise_xor")),
-    "__lshift__": _weak("left_shift", operator.lshift, _method("left_shift")),
-    "__rlshift__": _weak(
-        "left_shift", _Reflected(operator.lshift), lambda self, other: np.left_shift(other, self)
-    ),
-    "__rshift__": _weak("right_shift", operator.rshift, _method("right_shift")),
-    "__rrshift__": _weak(
-        "right_shift", _Reflected(operator.rshift), lambda self, other: np.right_shift(other, self)
-    ),
     "__getitem__": index,
     "__iter__": _iter,
 }

@@ -269,10 +269,11 @@ def nondiff(
                         "argument, which the program would freeze; pass it by position."
                     )
                 kw = {k: plain(v) for k, v in kwargs.items()}
-                # (a line replayed on another transform's values, in a body, must hand them
+                # (a body's line, replayed on another transform's values, must hand them
                 # back to chainrule: a ufunc does; a Python function goes through this wrapper)
-                line = fun if isinstance(fun, np.ufunc) else wrapper
-                return trace.record(line, fun.__name__, refs, kw, fun(*vals, **kw), False)
+                body = trace not in TRACINGS and not isinstance(fun, np.ufunc)
+                value = trace.attempt(functools.partial(fun, **kw), vals, refs)
+                return trace.record(wrapper if body else fun, fun.__name__, refs, kw, value, False)
             if isinstance(trace, batching.BatchTrace):
                 pairs = [batching.lower_to(a, trace) for a in args]
                 kw = {k: batching.lower_to(v, trace) for k, v in kwargs.items()}

@@ -478,6 +478,19 @@ for _saves, _prims in (
 acos, acosh, asin, asinh = arccos, arccosh, arcsin, arcsinh
 atan, atan2, atanh, pow = arctan, arctan2, arctanh, power
 
+
+def divmod(x1: Any, x2: Any, /) -> tuple[Any, Any]:
+    """`numpy.divmod`: ``(floor_divide(x1, x2), remainder(x1, x2))``; the quotient is
+    piecewise constant, the remainder differentiable.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> np.divmod(np.array([7.0, -7.0]), 2.0)
+    (array([ 3., -4.]), array([1., 1.]))
+    """
+    return np.floor_divide(x1, x2), remainder(x1, x2)  # (a traced one: chainrule's)
+
+
 # The public names whose rules are checked on complex values (tests/test_complex.py and
 # tests/test_complex_families.py); the README's coverage table reads this tuple from every
 # namespace module.
@@ -517,6 +530,7 @@ __all__ = [
     "deg2rad",
     "degrees",
     "divide",
+    "divmod",
     "exp",
     "exp2",
     "expm1",
