@@ -211,10 +211,19 @@ def test_jit_gives_eager_numbers_and_dtypes_found_by_fuzzing() -> None:
                 want, got = f(*args), jitted(*args)
             assert numpy.asarray(got).dtype == numpy.asarray(want).dtype, (f, args)
             numpy.testing.assert_array_equal(got, want)
-    powers = cr.jit(lambda n, k, x: n**k * x)  # Python's exact powers, of any type
-    for n, k in ((2, 2), (2, -1), (2, 70)):
+    for n, k in ((2, 2), (2, -1), (2, 70)):  # Python's exact powers, of the traced type
+        powers = cr.jit(lambda n, k, x: n**k * x)
         assert powers(n, k, x32).dtype == (n**k * x32).dtype
         numpy.testing.assert_array_equal(powers(n, k, x32), n**k * x32)
+    with pytest.raises(TypeError, match="is a float on this call and was a int"):
+        powers(2, -1, x32)  # (traced on 2 ** 70, an int: a program's types are fixed)
+    casts = [lambda p: np.array(p, numpy.uint8), lambda p: np.asarray(p, numpy.int8),
+             lambda p: np.full((2,), p, dtype=numpy.int32)]  # fmt: skip
+    for cast in casts:
+        jitted = cr.jit(cast)
+        numpy.testing.assert_array_equal(jitted(3), cast(3))
+        with pytest.raises(OverflowError):  # (as NumPy's conversion, never a wrapped number)
+            jitted(-(2**40))
     assert cr.jit(lambda n: n**70)(2) == 2**70
     numpy.testing.assert_array_equal(cr.jit(lambda x: numpy.divmod(x, 2.0))(x32),
                                      numpy.divmod(x32, 2.0))  # fmt: skip

@@ -252,18 +252,23 @@ def plain_line(
     return trace.record(fn, name, refs, {}, trace.attempt(fn, vals, refs), False)
 
 
-def strong(x: Any) -> Any:
-    """`x`, where `jit` traces a Python number for it (weakly typed), as the 0-d array NumPy
-    makes of one (``asarray``), strongly typed from there as in eager code; else `x`."""
+def strong(x: Any, dtype: Any = None) -> Any:
+    """`x`, where `jit` traces a Python number for it (weakly typed), as the array
+    ``asarray(x, dtype)`` NumPy makes: a line making it on each call (strongly typed from
+    there, as in eager code; a number out of the dtype's range raises, as NumPy's
+    conversion does); anything else as it is."""
     if isinstance(x, StagedTracer) and type(x.value) in PYTHON_NUMBERS:
-        return plain_line(_as_array, "asarray", [x])
+        dtype = None if dtype is None else np.dtype(dtype)
+        return plain_line(functools.partial(_as_array, dtype=dtype), "asarray", [x])
     return x
 
 
-def _as_array(x: Any) -> Any:
+def _as_array(x: Any, dtype: Any = None) -> Any:
     """The line `strong` records: on a replay's number, its array; replayed on the values of
-    another transform (a body batched or differentiated), those values, which are arrays."""
-    return strong(x) if isinstance(x, Tracer) else np.asarray(x)
+    another transform (a body batched or differentiated), those values, cast."""
+    if isinstance(x, Tracer):
+        return x if dtype is None else x.astype(dtype)  # type: ignore[attr-defined]
+    return np.asarray(x, dtype=dtype)
 
 
 # The `jit` tracings running, innermost last (`tracing`), in every thread.

@@ -90,7 +90,9 @@ def _weak(name: str, op: Callable[..., Any], f: Callable[..., Any]) -> Callable[
         if type(self) is not StagedTracer or type(self.value) not in PYTHON_NUMBERS:
             return f(self) if other is _UNARY else f(self, other)  # (the usual case)
         args = [self] if other is _UNARY else [self, other]
-        return plain_line(op, name, args) if _python_number(args[-1]) else f(*args)
+        if not _python_number(args[-1]):
+            return f(*args)
+        return plain_line(op() if isinstance(op, type) else op, name, args)
 
     return apply
 
@@ -108,6 +110,41 @@ class _Reflected:
         return self.op(b, a)
 
 
+class _Power:
+    """Python's ``a ** b`` as a line of a program, one per line: its type hangs on the
+    values (``2 ** -1`` is a float), where a program's types are those of the traced call,
+    so a call whose power takes another type raises rather than run on."""
+
+    __slots__ = ("kind",)
+
+    def __init__(self) -> None:
+        self.kind: type | None = None
+
+    def __call__(self, a: Any, b: Any) -> Any:
+        result = self.power(a, b)
+        if type(result) in PYTHON_NUMBERS:
+            if self.kind is None:
+                self.kind = type(result)
+            elif type(result) is not self.kind:
+                raise TypeError(
+                    f"chainrule.jit: a power of Python numbers is a {type(result).__name__} on "
+                    f"this call and was a {self.kind.__name__} on the call traced (an int to a "
+                    "negative int power is a float): pass float numbers, or name the argument "
+                    "in static_argnums."
+                )
+        return result
+
+    def power(self, a: Any, b: Any) -> Any:
+        return a**b
+
+
+class _ReflectedPower(_Power):
+    __slots__ = ()
+
+    def power(self, a: Any, b: Any) -> Any:
+        return b**a
+
+
 # The operators Python numbers have: (the dunder's stem, NumPy's name, Python's operator,
 # chainrule's function); each binary one also reflected (``2.0 * x``).
 _BINARY: list[tuple[str, str, Callable[..., Any], Callable[..., Any]]] = [
@@ -115,7 +152,7 @@ _BINARY: list[tuple[str, str, Callable[..., Any], Callable[..., Any]]] = [
     ("sub", "subtract", operator.sub, ew.subtract),
     ("mul", "multiply", operator.mul, ew.multiply),
     ("truediv", "divide", operator.truediv, ew.divide),
-    ("pow", "power", operator.pow, ew.power),
+    ("pow", "power", _Power, ew.power),
     ("mod", "remainder", operator.mod, ew.remainder),
     ("floordiv", "floor_divide", operator.floordiv, _method("floor_divide")),
     ("and", "bitwise_and", operator.and_, _method("bitwise_and")),
@@ -133,7 +170,10 @@ _UNARY_OPERATORS: list[tuple[str, str, Callable[..., Any], Callable[..., Any]]] 
 
 _OPERATORS: dict[str, Any] = {
     **{f"__{d}__": _weak(name, op, f) for d, name, op, f in _BINARY + _UNARY_OPERATORS},
-    **{f"__r{d}__": _weak(name, _Reflected(op), _swapped(f)) for d, name, op, f in _BINARY},
+    **{
+        f"__r{d}__": _weak(name, _ReflectedPower if op is _Power else _Reflected(op), _swapped(f))
+        for d, name, op, f in _BINARY
+    },
     "__divmod__": lambda self, other: (self // other, self % other),
     "__rdivmod__": lambda self, other: (other // self, other % self),
     "__matmul__": _method("matmul"),

@@ -1204,7 +1204,8 @@ def array(object: Any, dtype: Any = None, **kwargs: Any) -> Any:
     9.0
     """
     if isinstance(object, Tracer):  # (a traced Python number: the array NumPy makes)
-        return strong(object) if dtype is None else astype(strong(object), dtype)
+        made = strong(object, dtype)
+        return made if made is not object or dtype is None else astype(object, dtype)
     if contains_tracer(object):
         out = stack([array(o) for o in object])
         return out if dtype is None else astype(out, dtype)
@@ -1220,7 +1221,8 @@ def asarray(a: Any, dtype: Any = None, **kwargs: Any) -> Any:
     13.0
     """
     if isinstance(a, Tracer):  # (a traced Python number: the array NumPy makes)
-        return strong(a) if dtype is None else astype(strong(a), dtype)
+        made = strong(a, dtype)
+        return made if made is not a or dtype is None else astype(a, dtype)
     if contains_tracer(a):
         return array(a, dtype)
     return np.asarray(a, dtype=dtype, **kwargs)
@@ -1240,7 +1242,7 @@ def full(shape: Any, fill_value: Any, dtype: Any = None, order: str = "C", **kwa
     """
     if not contains_tracer(fill_value):
         return _np_full(shape, fill_value, dtype, order, **kwargs)
-    fill = asarray(fill_value)
+    fill = asarray(fill_value, dtype)  # (a number out of dtype's range raises, as NumPy's)
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     return broadcast_to(astype(fill, fill.dtype if dtype is None else dtype), shape)
 
