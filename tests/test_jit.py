@@ -201,6 +201,7 @@ def test_jit_gives_eager_numbers_and_dtypes_found_by_fuzzing() -> None:
         (lambda p, x: np.inner(x, p), (x32, 0.1), (x32, 0.3)),
         (lambda p, x: cr.cond(p > 0, lambda: 0.1 * p, lambda: 0.2) * x, (0.3, x32), (-1.0, x32)),
         (lambda p, x: np.average(p) * x, (1.5, x32), (2.5, x32)),
+        (lambda p, x: ((p > 0) + (p >= 2) - (p == 3)) * 0.5 * x, (3.0, x32), (-1.0, x32)),
         (lambda x: (x << 1) + (3 >> (x % 2)) + np.left_shift(x, 2), (i32,), (i32 + 5,)),
         (lambda x: divmod(x, 4)[0] * 10 + divmod(7, x[:1] + 9)[1], (i32,), (-i32,)),
     ]

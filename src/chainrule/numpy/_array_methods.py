@@ -178,12 +178,17 @@ _OPERATORS: dict[str, Any] = {
     "__rdivmod__": lambda self, other: (other // self, other % self),
     "__matmul__": _method("matmul"),
     "__rmatmul__": lambda self, other: cnp.matmul(other, self),
-    "__lt__": _method("less"),
-    "__le__": _method("less_equal"),
-    "__gt__": _method("greater"),
-    "__ge__": _method("greater_equal"),
-    "__eq__": _method("equal"),
-    "__ne__": _method("not_equal"),
+    **{
+        f"__{d}__": _weak(name, op, _method(name))
+        for d, name, op in (
+            ("lt", "less", operator.lt),
+            ("le", "less_equal", operator.le),
+            ("gt", "greater", operator.gt),
+            ("ge", "greater_equal", operator.ge),
+            ("eq", "equal", operator.eq),
+            ("ne", "not_equal", operator.ne),
+        )
+    },  # (comparisons: reflected by Python itself, ``2 < x`` as ``x > 2``)
     "__getitem__": index,
     "__iter__": _iter,
 }
