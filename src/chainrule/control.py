@@ -118,7 +118,7 @@ class _BodyTrace(StagingTrace):
         except Exception:
             if self.examples_run:
                 raise
-            for probe in (_zeros_like, _identity_like):
+            for probe in (_zeros, _identity_like):
                 try:
                     return fn(*[
                         probe(v) if isinstance(r, Var) else v
@@ -132,11 +132,6 @@ class _BodyTrace(StagingTrace):
         """A body's lines call the primitive itself, so that replaying it on tracers
         differentiates or batches it (`_Subprogram` calls the implementations directly)."""
         return prim
-
-
-def _zeros_like(x: Any) -> Any:
-    """A probe of `x`'s shape and dtype: zeros (a Python number's zero, weakly typed too)."""
-    return type(x)(0) if type(x) in PYTHON_NUMBERS else np.zeros_like(x)
 
 
 def _identity_like(x: Any) -> Any:

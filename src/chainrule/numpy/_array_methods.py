@@ -79,7 +79,9 @@ def _python_number(x: Any) -> bool:
     )
 
 
-def _weak(name: str, op: Callable[..., Any], f: Callable[..., Any]) -> Callable[..., Any]:
+def _weak(
+    name: str, op: Callable[..., Any], f: Callable[..., Any], reflected: bool = False
+) -> Callable[..., Any]:
     """An operator: `f`, but between what eager code has as Python numbers, Python's own
     `op`, recorded as a line of the program. Its result is a Python number again, which
     NumPy promotes weakly, as eager code's (``lr * 0.5 * g`` stays float32 for a float32
@@ -92,7 +94,8 @@ def _weak(name: str, op: Callable[..., Any], f: Callable[..., Any]) -> Callable[
         args = [self] if other is _UNARY else [self, other]
         if not _python_number(args[-1]):
             return f(*args)
-        return plain_line(op() if isinstance(op, type) else op, name, args)
+        line = op() if isinstance(op, type) else op  # (a class: a line of its own)
+        return plain_line(_Reflected(line) if reflected else line, name, args)
 
     return apply
 
@@ -121,7 +124,7 @@ class _Power:
         self.kind: type | None = None
 
     def __call__(self, a: Any, b: Any) -> Any:
-        result = self.power(a, b)
+        result = a**b
         if type(result) in PYTHON_NUMBERS:
             if self.kind is None:
                 self.kind = type(result)
@@ -133,16 +136,6 @@ class _Power:
                     "in static_argnums."
                 )
         return result
-
-    def power(self, a: Any, b: Any) -> Any:
-        return a**b
-
-
-class _ReflectedPower(_Power):
-    __slots__ = ()
-
-    def power(self, a: Any, b: Any) -> Any:
-        return b**a
 
 
 # The operators Python numbers have: (the dunder's stem, NumPy's name, Python's operator,
@@ -170,10 +163,7 @@ _UNARY_OPERATORS: list[tuple[str, str, Callable[..., Any], Callable[..., Any]]] 
 
 _OPERATORS: dict[str, Any] = {
     **{f"__{d}__": _weak(name, op, f) for d, name, op, f in _BINARY + _UNARY_OPERATORS},
-    **{
-        f"__r{d}__": _weak(name, _ReflectedPower if op is _Power else _Reflected(op), _swapped(f))
-        for d, name, op, f in _BINARY
-    },
+    **{f"__r{d}__": _weak(name, op, _swapped(f), reflected=True) for d, name, op, f in _BINARY},
     "__divmod__": lambda self, other: (self // other, self % other),
     "__rdivmod__": lambda self, other: (other // self, other % self),
     "__matmul__": _method("matmul"),

@@ -35,7 +35,7 @@ from chainrule.core.primitive import (
     own_body,
     owning,
 )
-from chainrule.core.staging import TRACINGS, StagedTracer, StagingTrace
+from chainrule.core.staging import TRACINGS, StagedTracer, StagingTrace, staged_trace
 from chainrule.core.trace import Tracer, dtype_of, is_complex, plain, primal, shape_of
 
 Rule = Callable[..., Any]
@@ -303,11 +303,8 @@ def check(test: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(test)
     def checked(*args: Any) -> None:
         values = [every_example(a) if isinstance(a, Tracer) else a for a in args]
-        staged = [v._trace for v in values if isinstance(v, StagedTracer)]
-        trace = max(staged, key=lambda t: t.level) if staged else None  # (the innermost)
-        body = own_body() if BODIES else None
-        if body is not None and (trace is None or body.level > trace.level):
-            trace = body  # (values a body closes over: checked where the body runs)
+        # (values a body closes over, or constants in it: checked where the body runs)
+        trace = staged_trace(values) or (own_body() if BODIES else None)
         if not isinstance(trace, StagingTrace):
             test(*values)
             return
