@@ -710,6 +710,32 @@ def test_a_run_writes_into_buffers_of_values_it_last_reads(
             numpy.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
+def test_a_relu_gate_joins_a_run_and_gives_the_bits_of_eager_code(
+    dtype: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The gate passes g's bits where the mask holds (a -0.0, a NaN) and +0 elsewhere (an
+    # infinity or NaN not selected does not leak in as inf * 0), in any block of rows.
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", 4096)
+    y = NOISE.astype(dtype)
+    y[:3, :4] = [[numpy.inf, -numpy.inf, numpy.nan, -0.0]] * 3
+
+    def f(x: Any, y: Any) -> Any:
+        return np.sum(np.maximum(x * 2.0, 0.0) * y)
+
+    x = rng.standard_normal((301, 97)).astype(dtype)
+    x[0, :4], x[1, :4] = -1.0, 1.0  # row 0: none selected; row 1: all
+    grad = cr.jit(cr.grad(f))
+    got, want = grad(x, y), cr.grad(f)(x, y)
+    assert any(fn is common.select.plain for r in runs_of(grad) for fn, _, _ in r.steps)
+    numpy.testing.assert_array_equal(got, want)
+    assert (numpy.signbit(got) == numpy.signbit(want)).all()
+    numpy.testing.assert_array_equal(got[0, :4], [0.0] * 4)
+    assert not numpy.signbit(got[0, :4]).any()
+    numpy.testing.assert_array_equal(got[1, :4], [numpy.inf, -numpy.inf, numpy.nan, -0.0])
+    assert numpy.signbit(got[1, 3])
+
+
 def test_a_program_with_runs_by_blocks_pickles(monkeypatch: pytest.MonkeyPatch) -> None:
     cloudpickle = pytest.importorskip("cloudpickle")
     monkeypatch.setattr(blocks, "BLOCK_BYTES", 4096)

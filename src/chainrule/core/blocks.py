@@ -54,8 +54,13 @@ def row_blocks(shape: Sequence[int], itemsize: int) -> int | None:
 
 
 def _exact(eq: Equation) -> bool:
+    """Whether a line can join a run: an `EXACT` ufunc, or a function that says it is as
+    exact on these arguments (``fn.exact(*args)``, the `Var`s and constants of the line)
+    and takes ``out``, on real dtypes."""
+    fn = eq.fn
     return (
-        eq.fn in EXACT and not eq.params and not eq.multiple and len(eq.args) <= 2
+        (fn in EXACT or getattr(fn, "exact", lambda *a: False)(*eq.args))
+        and not eq.params and not eq.multiple and len(eq.args) <= 2
         and all(_real(v) for v in _vars(eq))
     )  # fmt: skip
 
@@ -169,7 +174,7 @@ class Blocks:
                 else:
                     slot[out.id] = self.whole + len(self.scratch)
                     self.scratch.append(out.dtype)
-            steps.append((eq.fn, tuple(args), slot[out.id]))
+            steps.append((getattr(eq.fn, "plain", eq.fn), tuple(args), slot[out.id]))
         self.steps = tuple(steps)
         # for `write_into`: the step each output is made at, each input last read at
         step_of = {slot[eq.outs[0].id]: k for k, eq in enumerate(lines)}

@@ -119,16 +119,17 @@ def select(g: Any, factor: Any, out: Any = None) -> Any:
     tied maxima). Where it is 0 the entry is *not selected*, so an infinite or NaN `g` there
     must not leak in as ``inf * 0 = NaN``: ``sqrt(maximum(x, 0))`` at ``x = -1`` has
     derivative 0, as in JAX and PyTorch. NumPy's ``where`` is up to ten times slower than a
-    product on an unpredictable mask, and this is the backward pass of every ReLU, so plain
-    arrays take the product and fall back to ``where`` only when it is not finite. A traced
+    product on an unpredictable mask, and this is the backward pass of every ReLU, so a
+    plain mask gates `g` bit by bit (`_gate_bits`), and other factors take the product,
+    falling back to ``where`` only when `g` is not finite. A traced
     `g` (a higher derivative) always uses the differentiable ``where``; under `jit` alone,
     this whole function is one line of the program (its test runs on each call's values),
     which may write its result into a buffer the program keeps (`out`).
     """
-    staged = g._trace if isinstance(g, StagedTracer) else None
-    if isinstance(staged, StagingTrace) and (
-        not isinstance(factor, Tracer)
-        or (isinstance(factor, StagedTracer) and factor._trace is staged)
+    staged = next((a._trace for a in (g, factor) if isinstance(a, StagedTracer)), None)
+    if isinstance(staged, StagingTrace) and all(
+        not isinstance(a, Tracer) or (isinstance(a, StagedTracer) and a._trace is staged)
+        for a in (g, factor)
     ):
         vals, refs = staged.refs("select", [g, factor])
         # (the line runs `select` itself, so that a body replayed on tracers, as the
@@ -141,6 +142,17 @@ def select(g: Any, factor: Any, out: Any = None) -> Any:
 
 
 def _select_plain(g: Any, factor: Any, out: Any = None) -> Any:
+    bits = _gate_bits(g, factor, out)
+    if bits is not None:  # a mask: the bits of `g` where it holds, of +0 elsewhere
+        if out is None:
+            out = np.empty_like(g)
+        gate = out.view(bits)
+        if np.may_share_memory(out, g):  # (a program may write over `g`, dying here)
+            gate = np.negative(factor.view(np.uint8), dtype=bits)
+        else:  # all ones where selected: -1 in the unsigned integers of g's width
+            np.negative(factor.view(np.uint8), out=gate, dtype=bits)
+        np.bitwise_and(g.view(bits), gate, out=out.view(bits))
+        return out
     if not _finite(g):  # the rare case: no errstate on the common one, where it would slow
         with np.errstate(invalid="ignore"):  # every ufunc inside it
             chosen = np.where(factor != 0, g * factor, 0)
@@ -156,9 +168,33 @@ def _select_plain(g: Any, factor: Any, out: Any = None) -> Any:
     return product + 0.0
 
 
+def _gate_bits(g: Any, factor: Any, out: Any) -> Any:
+    """The unsigned integer dtype of `g`'s width where `select` can gate `g` bit by bit: a
+    real float array `g`, a boolean mask and `out` (if any) all of one shape; else None.
+
+    A mask's gate is exact whatever `g` holds (an infinity or NaN not selected is +0, not
+    ``inf * 0``), in one pass with no test of `g` first, and bit for bit the same in any
+    block of rows: a compiled program may run it block by block (`blocks.EXACT`).
+    """
+    if not (
+        isinstance(g, np.ndarray) and isinstance(factor, np.ndarray)
+        and factor.dtype == bool and g.shape == factor.shape
+        and (out is None or (out.shape == g.shape and out.dtype == g.dtype))
+    ):  # fmt: skip
+        return None
+    return _UNSIGNED.get(g.dtype)
+
+
+_UNSIGNED = {np.dtype(f"f{n}"): np.dtype(f"u{n}") for n in (2, 4, 8)}
+
+
 select.fresh = True  # type: ignore[attr-defined]  # (a new array: no view of `g` kept)
 select.takes_out = True  # type: ignore[attr-defined]
 select.plain = _select_plain  # type: ignore[attr-defined]  # (what a program's replay calls)
+select.exact = lambda g, factor: (  # type: ignore[attr-defined]  # (a run by blocks may take
+    getattr(factor, "dtype", None) == bool  # a mask's gate: the same bits in any block)
+    and getattr(g, "dtype", None) in _UNSIGNED and g.shape == factor.shape
+)
 
 
 def defelementwise(prim: Primitive, *rules: Rule | None) -> None:
