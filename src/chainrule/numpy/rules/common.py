@@ -192,8 +192,9 @@ select.fresh = True  # type: ignore[attr-defined]  # (a new array: no view of `g
 select.takes_out = True  # type: ignore[attr-defined]
 select.plain = _select_plain  # type: ignore[attr-defined]  # (what a program's replay calls)
 select.exact = lambda g, factor: (  # type: ignore[attr-defined]  # (a run by blocks may take
-    getattr(factor, "dtype", None) == bool  # a mask's gate: the same bits in any block)
-    and getattr(g, "dtype", None) in _UNSIGNED and g.shape == factor.shape
+    getattr(factor, "dtype", None) == np.dtype(bool)  # a mask's gate: the same bits in any block)
+    and getattr(g, "dtype", None) in _UNSIGNED
+    and g.shape == factor.shape
 )
 
 
