@@ -13,6 +13,7 @@ import functools
 import inspect
 import itertools
 import math
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -83,6 +84,14 @@ def _as_input(x: Any, where: Callable[[], str]) -> Any:
 
     `where` builds the "which argument" part of an error message, only when one is raised.
     """
+    masked = sys.modules.get("numpy.ma")  # (not imported: no masked array exists)
+    if masked is not None and isinstance(x, masked.MaskedArray):
+        raise TypeError(
+            f"{where()} is a masked array (numpy.ma), which chainrule cannot differentiate: "
+            "its rules see the data, and would give masked entries derivatives as if they "
+            "counted. Pass the data and the mask apart: `x.filled(0.0)`, weighted by "
+            "`~x.mask` where it is summed, or the unmasked entries alone, `x.compressed()`."
+        )
     if isinstance(x, (np.ndarray, np.generic, Tracer)) and is_inexact(x.dtype):
         return strong(x)  # (a Python float jit traces: an array, as eagerly below)
     if isinstance(x, StagedTracer) and type(x.value) in (bool, int):

@@ -345,10 +345,16 @@ def _sum(
     where: Any = True,
 ) -> Any:
     # `numpy.sum` is this ufunc reduction behind a wrapper that costs more than the sum itself
-    # for a small array; `sum` is on every hot path, so it checks for sequences itself.
+    # for a small array; `sum` is on every hot path, so an array takes the reduction directly.
+    # Anything else goes through the wrapper, which lets a subclass (a masked array) sum in
+    # its own way; a sequence of traced values is made an array first.
+    if type(a) is np.ndarray:
+        return _add_reduce(a, axis, dtype, out, bool(keepdims), initial, where)
     if _traced_sequence(a):
         return sum(cnp.array(a), axis, dtype, out, keepdims, initial, where)
-    return _add_reduce(a, axis, dtype, out, bool(keepdims), initial, where)
+    given = {"keepdims": keepdims, "initial": initial, "where": where}  # (those not left
+    defaults = {"keepdims": False, "initial": _NoValue, "where": True}  # out: as NumPy)
+    return np.sum(a, axis, dtype, out, **{k: v for k, v in given.items() if v is not defaults[k]})
 
 
 _sum.fresh = True  # type: ignore[attr-defined]  # (a reduction makes a new array)

@@ -66,7 +66,7 @@ from .indexing import (
 
 
 def _reshape_impl(a: Any, shape: Any) -> Any:
-    return np.asarray(a).reshape(shape)
+    return np.asanyarray(a).reshape(shape)  # (a subclass, a masked array, stays one)
 
 
 _reshape = primitive(_reshape_impl, "reshape")
