@@ -600,6 +600,27 @@ def test_scan_under_vmap() -> None:
     close(jv(-hs, xss[::-1]), [rnn_loop(W, U, -h, xs) for h, xs in zip(hs, xss[::-1], strict=True)])
 
 
+@pytest.mark.parametrize("jit", [False, True])
+def test_vmap_of_a_loop_from_a_python_number_keeps_each_examples_dtype(jit: bool) -> None:
+    # Each example's first step casts 0.0 to float32 (NEP 50); the batch once started from a
+    # float64 array of 0.0 and ran every step in float64.
+    xs = rng.standard_normal((3, 4)).astype(numpy.float32)
+
+    def loops(x: Any, n: Any) -> Any:
+        total, ys = cr.scan(lambda c, xi: (c + xi, c * xi), 0.0, x)
+        counted = cr.fori_loop(0, n, lambda i, c: c + x[i], 0.0)  # (batched bounds: a while)
+        return total, ys, counted
+
+    mapped = cr.vmap(loops)
+    if jit:
+        mapped = cr.jit(mapped)
+    got = mapped(xs, numpy.array([1, 2, 4]))
+    for i, n in enumerate([1, 2, 4]):
+        for a, b in zip(got, loops(xs[i], n), strict=True):
+            assert a.dtype == numpy.float32 == numpy.result_type(b)
+            numpy.testing.assert_array_equal(a[i], b)
+
+
 def test_scan_masks_are_recomputed_under_jit() -> None:
     """A ReLU inside the body: its mask is a line of the body, not a frozen constant."""
 

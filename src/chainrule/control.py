@@ -311,6 +311,23 @@ def _at0(x: Any, d: int | None, size: int) -> Any:
     return x if d == 0 else cnp.moveaxis(x, d, 0)
 
 
+def _batched_carries(args: Sequence[Any], dims: Sequence[int | None], outs: Sequence[Any],
+                     size: int) -> list[Any]:  # fmt: skip
+    """A loop's carries `args` batched on axis 0, `outs` the values its body gives them.
+
+    A carry that starts from a Python number, which each example's first step casts to the
+    array type the body gives it (NEP 50: ``0.0 + x`` is float32 for a float32 `x`), starts
+    as an array of that type, not of NumPy's default (float64 for every step)."""
+    return [
+        _at0(a, d, size) if d is not None or not _weak_to_array(a, o) else np.full(size, a, o.dtype)
+        for a, d, o in zip(args, dims, outs, strict=True)
+    ]
+
+
+def _weak_to_array(a: Any, out: Any) -> bool:
+    return type(a) in PYTHON_NUMBERS and isinstance(out, Var) and isinstance(out.dtype, np.dtype)
+
+
 def _vmapped(fun: Flat, dims: Sequence[int | None], size: int) -> Flat:
     """`fun` mapped over the inputs batched along `dims`; every output batched on axis 0."""
 
@@ -760,7 +777,7 @@ def _scan_batch(args: list[Any], dims: list[int | None], body: Program, n_carry:
     """The body mapped: carries batched on axis 0, xs on axis 1 (0 within a step)."""
     size = _size(args, dims)
     n = n_carry
-    init = [_at0(a, d, size) for a, d in zip(args[:n], dims[:n], strict=True)]
+    init = _batched_carries(args[:n], dims[:n], body.outputs[:n], size)
     xs = [a if d is None else cnp.moveaxis(a, d, 1)
           for a, d in zip(args[n : n + n_xs], dims[n : n + n_xs], strict=True)]  # fmt: skip
     consts = [a if d is None else _at0(a, d, size)
@@ -1105,7 +1122,7 @@ def _while_batch(args: list[Any], dims: list[int | None], cond: Program, body: P
     holds, and the examples that are done keep their carry."""
     size = _size(args, dims)
     n = n_carry
-    init = [_at0(a, d, size) for a, d in zip(args[:n], dims[:n], strict=True)]
+    init = _batched_carries(args[:n], dims[:n], body.outputs[:n], size)
     c_consts, b_consts = list(args[n : n + n_cond]), list(args[n + n_cond :])
     c_dims = [0] * n + [None if d is None else 0 for d in dims[n : n + n_cond]]
     b_dims = [0] * n + [None if d is None else 0 for d in dims[n + n_cond :]]
