@@ -135,8 +135,9 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Any:
     >>> cr.grad(lambda x: np.where(x > 0, x ** 2, -x).sum())(np.array([-1.0, 3.0]))
     array([-1.,  6.])
     """
-    if x is None and y is None:  # (as NumPy: of the array, a masked array's mask aside)
-        return np.asarray(primal(condition)).nonzero()
+    if x is None and y is None:
+        c = primal(condition)  # (as NumPy, of the plain array: a masked array's data)
+        return np.nonzero(np.asarray(c) if isinstance(c, np.ndarray) else c)
     c = primal(condition)  # under vmap, a batch of conditions
     if not isinstance(c, Tracer):
         c = np.asarray(c, dtype=bool)
