@@ -183,6 +183,53 @@ def test_python_numbers_stay_weak_through_arithmetic_as_in_eager_code() -> None:
     assert cr.jit(grow)(numpy.float32(2)).dtype == numpy.float32
 
 
+FUNCTIONS_WITHOUT_RULES = [
+    lambda x, k: np.copysign(x, -k),
+    lambda x, k: np.ldexp(x, k.astype(int)),
+    lambda x, k: np.heaviside(x, 0.5) * k,
+    lambda x, k: np.nextafter(x, k),
+    lambda x, k: np.gcd(np.floor(x * 10).astype(int), 4) + k,
+]
+
+
+@pytest.mark.parametrize(
+    "f", FUNCTIONS_WITHOUT_RULES, ids=["copysign", "ldexp", "heaviside", "nextafter", "gcd"]
+)
+def test_numpy_functions_without_rules_run_under_jit_and_vmap(f: Any) -> None:
+    # (each once raised "has no derivative rule" under jit or vmap, which differentiate
+    # nothing; differentiated, they still raise it)
+    xs, ks = rng.standard_normal((3, 4)), numpy.array([1.0, 2.0, 3.0])
+    want = numpy.stack([f(x, k) for x, k in zip(xs, ks, strict=True)])
+    for mapped in (cr.vmap(f), cr.jit(cr.vmap(f))):
+        numpy.testing.assert_array_equal(mapped(xs, ks), want)
+    jitted = cr.jit(f)
+    for x, k in zip(xs, ks, strict=True):
+        numpy.testing.assert_array_equal(jitted(x, k), f(x, k))
+    one = numpy.float64(1.0)
+    if f is not FUNCTIONS_WITHOUT_RULES[-1]:  # (gcd: of integers that carry no derivative)
+        with pytest.raises(TypeError, match="has no derivative rule"):
+            cr.grad(lambda x: np.sum(f(x, one)))(xs[0])
+
+
+def test_histogram_and_round_under_jit() -> None:
+    # (a histogram recursed without end; round() of a traced Python number had no __round__)
+    x = rng.standard_normal(20)
+    for f in (
+        lambda x: np.histogram(x, bins=4),
+        lambda x: np.histogram(x, bins=numpy.array([-1.0, 0.0, 2.0]), weights=x, density=True),
+    ):
+        jitted = cr.jit(f)
+        for new in (x, x * 3.0 + 1.0):
+            for got, want in zip(jitted(new), f(new), strict=True):
+                numpy.testing.assert_array_equal(got, want)
+    scaled = cr.jit(lambda p, x: x * round(p) + round(p, 1))
+    for p in (2.6, -1.24):
+        numpy.testing.assert_array_equal(scaled(p, x), x * round(p) + round(p, 1))
+    assert scaled(2.6, x.astype(numpy.float32)).dtype == numpy.float32
+    with pytest.raises(ConversionError, match=r"round\(\)"):
+        cr.jit(lambda x: round(x[0]))(x)
+
+
 def test_jit_gives_eager_numbers_and_dtypes_found_by_fuzzing() -> None:
     """Found by a differential fuzzer of eager against compiled calls: each pair must agree
     in values and dtypes, on the call that compiles and on the next."""

@@ -14,15 +14,18 @@ from typing import Any
 import numpy as np
 
 from chainrule import numpy as cnp
+from chainrule.core.batching import BatchTracer, defbatch
+from chainrule.core.primitive import Primitive
 from chainrule.core.staging import (
     PYTHON_NUMBERS,
     StagedTracer,
     plain_line,
 )
-from chainrule.core.trace import Tracer
+from chainrule.core.trace import Tracer, conversion_error
 
 from .rules import elementwise as ew
 from .rules import shape as sh
+from .rules.common import elementwise_batch
 from .rules.indexing import at, index
 
 
@@ -69,6 +72,14 @@ def _method(name: str) -> Callable[..., Any]:
 
 
 _UNARY = object()  # (no second operand: ``-x``)
+
+
+def _round(x: Tracer, ndigits: Any) -> Any:
+    """``round(x, ndigits)`` of a traced array or NumPy scalar: NumPy's rounding; without
+    `ndigits`, a Python int that depends on the value, refused as ``int()`` is."""
+    if ndigits is _UNARY:
+        raise conversion_error("round()", x)
+    return cnp.round(x, ndigits)
 
 
 def _python_number(x: Any) -> bool:
@@ -179,6 +190,7 @@ _OPERATORS: dict[str, Any] = {
             ("ne", "not_equal", operator.ne),
         )
     },  # (comparisons: reflected by Python itself, ``2 < x`` as ``x > 2``)
+    "__round__": _weak("round", round, lambda self, ndigits=_UNARY: _round(self, ndigits)),
     "__getitem__": index,
     "__iter__": _iter,
 }
@@ -241,9 +253,32 @@ def _array_ufunc(self: Tracer, ufunc: Any, method: str, *inputs: Any, **kwargs: 
             "which cannot carry its derivative. Make a new value instead: `a = a + x`."
         )
     if method != "__call__" or fn is None or fn is ufunc:
+        if method == "__call__" and ufunc.signature is None and not _differentiated(inputs):
+            return _without_rules(ufunc)(*inputs, **kwargs)
         name = ufunc.__name__ + ("" if method == "__call__" else f".{method}")
         raise no_rule_error(name)
     return fn(*inputs, **kwargs)
+
+
+def _differentiated(inputs: tuple[Any, ...]) -> bool:
+    """Whether the newest transform of `inputs` differentiates them (not `jit`, `vmap`)."""
+    top = max((x for x in inputs if isinstance(x, Tracer)), key=lambda x: x._trace.level)
+    return not isinstance(top, StagedTracer | BatchTracer)
+
+
+_UFUNCS: dict[Any, Primitive] = {}
+
+
+def _without_rules(ufunc: Any) -> Primitive:
+    """A NumPy ufunc chainrule has no derivative rule for (``copysign``, ``gcd``) as a
+    primitive: `jit` records it and `vmap` maps it, as they would NumPy's own call; a
+    transform that differentiates it raises, naming it."""
+    prim = _UFUNCS.get(ufunc)
+    if prim is None:
+        prim = Primitive(ufunc, ufunc.__name__)
+        defbatch(prim, elementwise_batch(ufunc))
+        _UFUNCS[ufunc] = prim
+    return prim
 
 
 _FUNCTIONS: dict[Any, Any] | None = None

@@ -7,6 +7,7 @@ transform and differentiates the branch or element it picks.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +16,7 @@ import numpy as np
 
 from chainrule import numpy as cnp
 from chainrule.core import batching
+from chainrule.core.staging import staged_trace
 from chainrule.core.trace import Tracer, dtype_of, primal, shape_of
 
 from .common import aligned, at_front, batch_size, check, ndim_of, nondiff, to_front
@@ -262,7 +264,14 @@ def histogram(a: Any, bins: Any = 10, range: Any = None, density: Any = None,
         )
     trace = batching.top_batch_trace([a, bins, weights]) if batching.active() else None
     if trace is None:
-        return np.histogram(primal(a), primal(bins), range, density, primal(weights))
+        plain = [primal(a), primal(bins), primal(weights)]
+        staged = staged_trace(plain)
+        if staged is None:
+            return np.histogram(plain[0], plain[1], range, density, plain[2])
+        params = {"range": range, "density": density}  # under jit: a line of the program
+        vals, refs = staged.refs("histogram", plain)
+        ans = staged.attempt(functools.partial(_histogram, **params), vals, refs)
+        return staged.record(_histogram, "histogram", refs, params, ans, True)
     if edges_from_a or isinstance(bins, (str, Tracer)):
         raise TypeError(
             "chainrule.vmap: numpy.histogram needs bins shared by every example: explicit "
@@ -272,6 +281,10 @@ def histogram(a: Any, bins: Any = 10, range: Any = None, density: Any = None,
     edges = np.histogram_bin_edges(np.zeros(0, dtype_of(a)), bins, range)
     rows = [_rows(a, trace)] + ([] if weights is None else [_rows(weights, trace)])
     return trace.wrap(_row_counts(*rows, edges=edges, density=density), 0), edges
+
+
+def _histogram(a: Any, bins: Any, weights: Any, *, range: Any, density: Any) -> Any:
+    return np.histogram(a, bins, range, density, weights)
 
 
 def _differentiated(x: Any) -> bool:
