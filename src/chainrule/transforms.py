@@ -25,7 +25,14 @@ from .core import batching, staging
 from .core.custom import _record
 from .core.forward import jvp_flat
 from .core.reverse import ReverseTrace, vjp_flat
-from .core.staging import ClosureError, Program, StagedTracer, StagingTrace, strong
+from .core.staging import (
+    PYTHON_NUMBERS,
+    ClosureError,
+    Program,
+    StagedTracer,
+    StagingTrace,
+    strong,
+)
 from .core.trace import (
     ConversionError,
     ShapeError,
@@ -810,7 +817,7 @@ def _mapped_leaf(x: Any, axis: int, where: Callable[[], str], keyword: bool) -> 
         else "give it the axis None to share it between examples"
     )
     if not isinstance(x, (np.ndarray, np.generic, Tracer)):
-        if not isinstance(x, (bool, int, float, complex)):
+        if not isinstance(x, PYTHON_NUMBERS):
             raise TypeError(
                 f"{where()} is a {type(x).__name__}, which vmap cannot map over: pass arrays, "
                 f"or {share}."
@@ -1102,7 +1109,7 @@ def _split(nums: tuple[int, ...], n: int) -> tuple[tuple[int, ...], tuple[int, .
 def _signature_of(fun: Callable[..., Any], leaf: Any, k: int) -> Any:
     if isinstance(leaf, (np.ndarray, np.generic)):
         return (leaf.shape, leaf.dtype)
-    if isinstance(leaf, (bool, int, float, complex)):
+    if isinstance(leaf, PYTHON_NUMBERS):
         return type(leaf)
     raise TypeError(
         f"jit of {describe(fun)}: input leaf {k} is a {type(leaf).__name__}, which a compiled "

@@ -252,12 +252,18 @@ def plain_line(
     return trace.record(fn, name, refs, {}, trace.attempt(fn, vals, refs), False)
 
 
+def traced_number(x: Any) -> bool:
+    """Whether `x` is what `jit` traces for a Python number (an argument, a loop's carry
+    started from one): where eager code holds the number itself."""
+    return isinstance(x, StagedTracer) and type(x.value) in PYTHON_NUMBERS
+
+
 def strong(x: Any, dtype: Any = None) -> Any:
     """`x`, where `jit` traces a Python number for it (weakly typed), as the array
     ``asarray(x, dtype)`` NumPy makes: a line making it on each call (strongly typed from
     there, as in eager code; a number out of the dtype's range raises, as NumPy's
     conversion does); anything else as it is."""
-    if isinstance(x, StagedTracer) and type(x.value) in PYTHON_NUMBERS:
+    if traced_number(x):
         dtype = None if dtype is None else np.dtype(dtype)
         return plain_line(functools.partial(_as_array, dtype=dtype), "asarray", [x])
     return x

@@ -20,6 +20,7 @@ from chainrule.core.staging import (
     PYTHON_NUMBERS,
     StagedTracer,
     plain_line,
+    traced_number,
 )
 from chainrule.core.trace import Tracer, conversion_error
 
@@ -79,15 +80,13 @@ def _round(x: Tracer, ndigits: Any) -> Any:
     `ndigits`, a Python int that depends on the value, refused as ``int()`` is."""
     if ndigits is _UNARY:
         raise conversion_error("round()", x)
-    return cnp.round(x, ndigits)
+    return _method("round")(x, ndigits)
 
 
 def _python_number(x: Any) -> bool:
     """Whether eager code has a Python number here: one, or what `jit` traces for one (an
     argument of the jitted function, a loop's carry started from one)."""
-    return type(x) in PYTHON_NUMBERS or (
-        isinstance(x, StagedTracer) and type(x.value) in PYTHON_NUMBERS
-    )
+    return type(x) in PYTHON_NUMBERS or traced_number(x)
 
 
 def _weak(

@@ -174,7 +174,7 @@ def _gate_bits(g: Any, factor: Any, out: Any) -> Any:
 
     A mask's gate is exact whatever `g` holds (an infinity or NaN not selected is +0, not
     ``inf * 0``), in one pass with no test of `g` first, and bit for bit the same in any
-    block of rows: a compiled program may run it block by block (`blocks.EXACT`).
+    block of rows: a compiled program may run it block by block (`_exact_gate`).
     """
     if not (
         isinstance(g, np.ndarray) and isinstance(factor, np.ndarray)
@@ -191,11 +191,18 @@ _UNSIGNED = {np.dtype(f"f{n}"): np.dtype(f"u{n}") for n in (2, 4, 8)}
 select.fresh = True  # type: ignore[attr-defined]  # (a new array: no view of `g` kept)
 select.takes_out = True  # type: ignore[attr-defined]
 select.plain = _select_plain  # type: ignore[attr-defined]  # (what a program's replay calls)
-select.exact = lambda g, factor: (  # type: ignore[attr-defined]  # (a run by blocks may take
-    getattr(factor, "dtype", None) == np.dtype(bool)  # a mask's gate: the same bits in any block)
-    and getattr(g, "dtype", None) in _UNSIGNED
-    and g.shape == factor.shape
-)
+
+
+def _exact_gate(g: Any, factor: Any) -> bool:
+    """Whether a line ``select(g, factor)`` (of `Var`s or constants) is a mask's gate, which
+    gives the same bits in any block of rows: a run by blocks may take it (`blocks`)."""
+    return (
+        getattr(factor, "dtype", None) == np.dtype(bool)
+        and getattr(g, "dtype", None) in _UNSIGNED and g.shape == factor.shape
+    )  # fmt: skip
+
+
+select.exact = _exact_gate  # type: ignore[attr-defined]
 
 
 def defelementwise(prim: Primitive, *rules: Rule | None) -> None:

@@ -352,9 +352,8 @@ def _sum(
         return _add_reduce(a, axis, dtype, out, bool(keepdims), initial, where)
     if _traced_sequence(a):
         return sum(cnp.array(a), axis, dtype, out, keepdims, initial, where)
-    given = {"keepdims": keepdims, "initial": initial, "where": where}  # (those not left
-    defaults = {"keepdims": False, "initial": _NoValue, "where": True}  # out: as NumPy)
-    return np.sum(a, axis, dtype, out, **{k: v for k, v in given.items() if v is not defaults[k]})
+    given = (("keepdims", keepdims, False), ("initial", initial, _NoValue), ("where", where, True))
+    return np.sum(a, axis, dtype, out, **{k: v for k, v, default in given if v is not default})
 
 
 _sum.fresh = True  # type: ignore[attr-defined]  # (a reduction makes a new array)
