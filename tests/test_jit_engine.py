@@ -318,6 +318,27 @@ def test_a_replay_allocates_less_than_the_eager_call(fun: Any) -> None:
     numpy.testing.assert_allclose(jitted(-x), fun(-x), rtol=1e-12)
 
 
+def test_a_relus_mask_is_made_where_its_input_dies() -> None:
+    # The backward pass reads `z > 0` long after the forward made z: the mask (a byte an
+    # entry) is taken as soon as `z`'s last other reader has run, and z dies there.
+    w1, w2 = rng.standard_normal((64, 32)), rng.standard_normal((32, 1))
+
+    def loss(x: Any) -> Any:
+        z = x @ w1
+        return np.sum((np.maximum(z, 0.0) @ w2) ** 2)
+
+    x = rng.standard_normal((40, 64))
+    program = cr.make_program(cr.grad(loss))(x)
+    lines = [eq.name for eq in program.equations]
+    assert lines[lines.index("maximum") + 1] == "greater"
+    z = next(eq.outs[0] for eq in program.equations if eq.name == "matmul")
+    readers = [k for k, eq in enumerate(program.equations) if any(a is z for a in eq.args)]
+    assert max(readers) == lines.index("greater")
+    jitted = cr.jit(cr.grad(loss))
+    for new in (x, -x):
+        numpy.testing.assert_array_equal(jitted(new), cr.grad(loss)(new))
+
+
 @pytest.mark.parametrize("kw", [False, True])
 def test_the_call_path_for_positional_arrays_keys_shapes_and_dtypes(kw: bool) -> None:
     f = cr.jit(lambda x, y: {"s": x + y, "p": x * y})

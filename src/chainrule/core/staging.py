@@ -334,7 +334,8 @@ class Program:
         equations, alias = _simplified(equations, inputs, outputs)
         self.outputs = [_renamed(o, alias) for o in outputs]
         # (recomputing a value can leave the line that kept it unread)
-        self.equations = _live(_rematerialized(equations, inputs, self.outputs), self.outputs)
+        equations = _live(_rematerialized(equations, inputs, self.outputs), self.outputs)
+        self.equations = _summarized_early(equations, self.outputs)
         self._compile()
 
     def __str__(self) -> str:
@@ -966,6 +967,41 @@ class _Lives:
         """Whether the result `a` is held at line `at` anyway (made before, read there or
         later)."""
         return self.made[a.id] < at <= self.reads[a.id][-1]
+
+
+def _summarized_early(equations: list[Equation], outputs: list[Any]) -> list[Equation]:
+    """The equations, where an elementwise line is the last reader of its one value `x`
+    and makes something smaller (a ReLU's mask ``x > 0``, read in the backward pass), moved
+    up to just after the line that read or made `x` before it: `x` then dies there (its
+    buffer free for what follows), and the smaller summary is what stays alive. Same
+    lines on the same values: same bits."""
+    kept = {o.id for o in outputs if isinstance(o, Var)}
+    last_read = {a.id: k for k, eq in enumerate(equations) for a in eq.args if isinstance(a, Var)}
+    touched: dict[int, int] = {}  # a value's last line so far (made or read)
+    after: dict[int, list[int]] = {}  # the lines moved to just after a line
+    for k, eq in enumerate(equations):
+        vars_ = [a for a in eq.args if isinstance(a, Var)]
+        x = vars_[0] if len(vars_) == 1 else None
+        if (
+            x is not None and _plain_ufunc(eq) and x.id not in kept and last_read[x.id] == k
+            and x.id in touched and eq.outs[0].nbytes() < x.nbytes()
+        ):  # fmt: skip
+            after.setdefault(touched[x.id], []).append(k)
+        touched.update((v.id, k) for v in (*vars_, *eq.outs))
+    if not after:
+        return equations
+    moved = {k for ks in after.values() for k in ks}
+    order: list[Equation] = []
+
+    def place(k: int) -> None:
+        order.append(equations[k])
+        for m in after.get(k, ()):
+            place(m)
+
+    for k in range(len(equations)):
+        if k not in moved:
+            place(k)
+    return order
 
 
 def _rematerialized(
