@@ -621,6 +621,27 @@ def test_vmap_of_a_loop_from_a_python_number_keeps_each_examples_dtype(jit: bool
             numpy.testing.assert_array_equal(a[i], b)
 
 
+def test_a_scan_from_a_python_number_takes_its_first_step_as_eager_code() -> None:
+    # Eagerly the first step computes 0.1 * 3.0 - 0.3 in Python (5.55e-17, not float32's 0)
+    # and stacks the number 0.1 as a float64 y; jit and vmap once started from float32.
+    def f(x: Any) -> Any:
+        return cr.scan(lambda c, xi: ((c * 3.0 - 0.3) + xi, c), 0.1, x)
+
+    xs = numpy.zeros((2, 3), numpy.float32)
+    want = [f(x) for x in xs]
+    for mapped in (cr.vmap(f), cr.jit(cr.vmap(f))):
+        for i, w in enumerate(want):
+            for got, expected in zip(mapped(xs), w, strict=True):
+                assert got.dtype == numpy.result_type(expected)
+                numpy.testing.assert_array_equal(got[i], expected)
+    for got, expected in zip(cr.jit(f)(xs[0]), want[0], strict=True):
+        assert got.dtype == numpy.result_type(expected)
+        numpy.testing.assert_array_equal(got, expected)
+    # no step: the number itself, stacked by vmap as NumPy stacks numbers
+    none = cr.vmap(lambda x: cr.fori_loop(0, 0, lambda i, c: c + np.sum(x), 0.0))(xs)
+    assert none.dtype == numpy.float64
+
+
 def test_scan_masks_are_recomputed_under_jit() -> None:
     """A ReLU inside the body: its mask is a line of the body, not a frozen constant."""
 

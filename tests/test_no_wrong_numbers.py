@@ -507,8 +507,29 @@ def test_a_masked_array_gives_numpys_result(
         numpy.testing.assert_array_equal(numpy.ma.filled(a, 0), numpy.ma.filled(b, 0))
 
 
-@pytest.mark.parametrize("transform", [cr.grad, lambda f: lambda x: cr.jvp(f, (x,), (x,))])
-def test_a_masked_array_is_refused_as_a_differentiated_input(transform: Any) -> None:
-    # (its rules see the data: the masked entry had derivative 2 in the sum of 2 m)
-    with pytest.raises(TypeError, match=r"masked array \(numpy.ma\).*x.filled\(0.0\)"):
+@pytest.mark.parametrize(
+    "transform",
+    [cr.grad, lambda f: lambda x: cr.jvp(f, (x,), (x,)), cr.jit, cr.vmap],
+    ids=["grad", "jvp", "jit", "vmap"],
+)
+def test_a_masked_array_is_refused_as_an_input_of_a_transform(transform: Any) -> None:
+    # (its rules see the data: the masked entry had derivative 2 in the sum of 2 m, and a
+    # compiled program's second call summed it, into the program's plain buffers)
+    with pytest.raises(TypeError, match=r"masked array \(numpy.ma\).*a.filled\(0.0\)"):
         transform(lambda m: np.sum(m * 2.0))(MASKED)
+
+
+def test_the_derivative_of_x_to_a_traced_zero_power_is_zero_at_zero() -> None:
+    # d/dx x**0 = 0 (JAX's too): the rule once computed 0 * x**-1 = 0 * inf = NaN at x = 0
+    # for an exponent that is not a Python constant (an array, or a number jit traces)
+    x = numpy.array([0.0, 2.0, -1.5])
+    y = numpy.array([0.0, 3.0, 2.0])
+    want = numpy.array([0.0, 12.0, -3.0])
+    numpy.testing.assert_array_equal(cr.grad(lambda x: np.sum(np.power(x, y)))(x), want)
+    numpy.testing.assert_array_equal(
+        cr.hessian(lambda x: np.sum(np.power(x, y)))(x), numpy.diag([0.0, 12.0, 2.0])
+    )
+    traced = cr.jit(cr.grad(lambda x, p: np.sum(np.power(x, p))))
+    for p in (0, 0.0):
+        numpy.testing.assert_array_equal(traced(x, p), numpy.zeros(3))
+    numpy.testing.assert_array_equal(traced(x, 2.0), 2.0 * x)

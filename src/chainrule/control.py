@@ -49,6 +49,8 @@ from .core.staging import (
     plain_line,
     recording,
     rewired,
+    strong,
+    traced_number,
 )
 from .core.trace import (
     Tracer,
@@ -311,23 +313,6 @@ def _at0(x: Any, d: int | None, size: int) -> Any:
     return x if d == 0 else cnp.moveaxis(x, d, 0)
 
 
-def _batched_carries(args: Sequence[Any], dims: Sequence[int | None], outs: Sequence[Any],
-                     size: int) -> list[Any]:  # fmt: skip
-    """A loop's carries `args` batched on axis 0, `outs` the values its body gives them.
-
-    A carry that starts from a Python number, which each example's first step casts to the
-    array type the body gives it (NEP 50: ``0.0 + x`` is float32 for a float32 `x`), starts
-    as an array of that type, not of NumPy's default (float64 for every step)."""
-    return [
-        _at0(a, d, size) if d is not None or not _weak_to_array(a, o) else np.full(size, a, o.dtype)
-        for a, d, o in zip(args, dims, outs, strict=True)
-    ]
-
-
-def _weak_to_array(a: Any, out: Any) -> bool:
-    return type(a) in PYTHON_NUMBERS and isinstance(out, Var) and isinstance(out.dtype, np.dtype)
-
-
 def _vmapped(fun: Flat, dims: Sequence[int | None], size: int) -> Flat:
     """`fun` mapped over the inputs batched along `dims`; every output batched on axis 0."""
 
@@ -456,6 +441,8 @@ def _scan_flat(fun: Flat, init: list[Any], xs: list[Any], length: int, reverse: 
     runs = length > 0 and not _empty([*init, *xs])  # (the first step: on these examples)
     body = _Body(fun, examples, f"the body of {what}", examples_run=runs)
     _check_carry(what, examples[:n], body.outs[:n], n, n)
+    if length and _retyped(fun, init, xs, examples, body, what):
+        return _first_step_apart(fun, init, xs, length, reverse, what, stacked, unroll)
     if stacked is None:
         stacked = _reversible([*init, *xs, *body.captured])
     program, xs, consts = _hoisted(body.program, n, xs, body.captured, length)
@@ -463,6 +450,52 @@ def _scan_flat(fun: Flat, init: list[Any], xs: list[Any], length: int, reverse: 
                  reverse=reverse, stacked=stacked, unroll=unroll)  # fmt: skip
     n_ys = len(out) - n - (n if stacked else 0)
     return list(out[:n]), list(out[n : n + n_ys]), list(out[n + n_ys :])
+
+
+def _weak(x: Any) -> bool:
+    """Whether eager code has a Python number for `x` (weakly typed, as NumPy takes it)."""
+    return type(_example(x)) in PYTHON_NUMBERS
+
+
+def _retyped(fun: Flat, init: Sequence[Any], xs: Sequence[Any], examples: list[Any], body: _Body,
+             what: str) -> bool:  # fmt: skip
+    """Whether a loop's carry that starts as a Python number, and that its body (traced on
+    `examples`) makes an array, cannot start the loop as it is: under `vmap` (a batch of
+    numbers is an array, of NumPy's type for them), or where the body gives other types
+    once the carry is that array (``r * c`` of an int32 `r` is int32 for ``c = 0``, int64
+    for an int64 ``c``). Elsewhere the body traced once serves every step, the first on the
+    number itself: a program replays Python's arithmetic on it."""
+    changed = [_weak(c) and not _weak(o) for c, o in zip(init, body.outs, strict=False)]
+    if not any(changed):
+        return False
+    if any(isinstance(v, BatchTracer) for v in (*init, *xs, *body.captured)):
+        return True
+    arrays = [np.zeros(shape_of(o), dtype_of(o)) if k else e
+              for k, e, o in zip(changed, examples, body.outs, strict=False)]  # fmt: skip
+    later = _Body(fun, [*arrays, *examples[len(init) :]], f"the body of {what}", False)
+    return _avals(later.outs) != _avals(body.outs)
+
+
+def _first_step_apart(fun: Flat, init: list[Any], xs: list[Any], length: int, reverse: bool,
+                      what: str, stacked: bool | None, unroll: int,
+                      ) -> tuple[list[Any], list[Any], list[Any]]:  # fmt: skip
+    """`_scan_flat` of a carry that starts as a Python number and that the body makes an
+    array: the first step on the number itself, as eager code takes it (Python's arithmetic,
+    then NumPy's weak promotion), then the others, looped, from the array it gives."""
+    first = length - 1 if reverse else 0
+    out = fun([*init, *(x[first] for x in xs)])
+    n = len(init)
+    _check_carry(what, init, out[:n], n, n)
+    rest = [x[:first] if reverse else x[1:] for x in xs]
+    carry, ys, carries = _scan_flat(fun, out[:n], rest, length - 1, reverse, what,
+                                    stacked=stacked, unroll=unroll)  # fmt: skip
+
+    def joined(row: Any, rows: Any) -> Any:
+        row = cnp.expand_dims(cnp.asarray(row), 0)  # (as `stack` takes a number: NumPy's)
+        return cnp.concatenate([rows, row] if reverse else [row, rows])
+
+    ys = [joined(y, s) for y, s in zip(out[n:], ys, strict=True)]
+    return carry, ys, [joined(c, s) for c, s in zip(init, carries, strict=False)]
 
 
 def _scan_prune(eq: Equation, needed: list[bool]) -> Equation | None:
@@ -777,7 +810,7 @@ def _scan_batch(args: list[Any], dims: list[int | None], body: Program, n_carry:
     """The body mapped: carries batched on axis 0, xs on axis 1 (0 within a step)."""
     size = _size(args, dims)
     n = n_carry
-    init = _batched_carries(args[:n], dims[:n], body.outputs[:n], size)
+    init = [_at0(a, d, size) for a, d in zip(args[:n], dims[:n], strict=True)]
     xs = [a if d is None else cnp.moveaxis(a, d, 1)
           for a, d in zip(args[n : n + n_xs], dims[n : n + n_xs], strict=True)]  # fmt: skip
     consts = [a if d is None else _at0(a, d, size)
@@ -1046,6 +1079,14 @@ def _while_flat(cond_fun: Flat, body_fun: Flat, init: list[Any], what: str = "wh
     enters = runs and bool(cond.outs[0])
     body = _Body(body_fun, examples, f"the body of {what}", examples_run=enters)
     _check_carry(what, examples, body.outs, n, len(body.outs))
+    if _retyped(body_fun, init, cond.captured, examples, body, what):
+        # A carry that starts as a Python number and that the body makes an array starts as
+        # that array's type (eager code's first step would take the number itself, but how
+        # many steps run is not known here).
+        init = [strong(c, dtype_of(o)) if traced_number(c) else np.asarray(c, dtype_of(o))
+                if _weak(c) and not _weak(o) else c
+                for c, o in zip(init, body.outs, strict=True)]  # fmt: skip
+        return _while_flat(cond_fun, body_fun, init, what)
     out = while_p(*init, *cond.captured, *body.captured, cond=cond.program, body=body.program,
                   n_carry=n, n_cond=len(cond.captured))  # fmt: skip
     return list(out)
@@ -1122,7 +1163,7 @@ def _while_batch(args: list[Any], dims: list[int | None], cond: Program, body: P
     holds, and the examples that are done keep their carry."""
     size = _size(args, dims)
     n = n_carry
-    init = _batched_carries(args[:n], dims[:n], body.outputs[:n], size)
+    init = [_at0(a, d, size) for a, d in zip(args[:n], dims[:n], strict=True)]
     c_consts, b_consts = list(args[n : n + n_cond]), list(args[n + n_cond :])
     c_dims = [0] * n + [None if d is None else 0 for d in dims[n : n + n_cond]]
     b_dims = [0] * n + [None if d is None else 0 for d in dims[n + n_cond :]]

@@ -91,14 +91,7 @@ def _as_input(x: Any, where: Callable[[], str]) -> Any:
 
     `where` builds the "which argument" part of an error message, only when one is raised.
     """
-    masked = sys.modules.get("numpy.ma")  # (not imported: no masked array exists)
-    if masked is not None and isinstance(x, masked.MaskedArray):
-        raise TypeError(
-            f"{where()} is a masked array (numpy.ma), which chainrule cannot differentiate: "
-            "its rules see the data, and would give masked entries derivatives as if they "
-            "counted. Pass the data and the mask apart: `x.filled(0.0)`, weighted by "
-            "`~x.mask` where it is summed, or the unmasked entries alone, `x.compressed()`."
-        )
+    _refuse_masked(x, where, "differentiate")
     if isinstance(x, (np.ndarray, np.generic, Tracer)) and is_inexact(x.dtype):
         return strong(x)  # (a Python float jit traces: an array, as eagerly below)
     if isinstance(x, StagedTracer) and type(x.value) in (bool, int):
@@ -121,6 +114,19 @@ def _as_input(x: Any, where: Callable[[], str]) -> Any:
             "(see `argnums`)."
         )
     return np.asarray(x) if isinstance(x, (float, complex)) else x
+
+
+def _refuse_masked(x: Any, where: Callable[[], str], what: str) -> None:
+    """Refuse a masked array (`numpy.ma`) as an input of a transform that would `what` it:
+    the transforms see its data alone (a program's buffers, a batch, a derivative)."""
+    masked = sys.modules.get("numpy.ma")  # (not imported: no masked array exists)
+    if masked is not None and isinstance(x, masked.MaskedArray):
+        raise TypeError(
+            f"{where()} is a masked array (numpy.ma), which chainrule cannot {what}: its "
+            "rules and programs see the data, and the masked entries would count. Pass the "
+            "data and the mask apart (`a.filled(0.0)` with the weights `~a.mask`, or the "
+            "unmasked entries alone, `a.compressed()`), or call the function without it."
+        )
 
 
 def is_inexact(dtype: np.dtype[Any]) -> bool:
@@ -816,6 +822,7 @@ def _mapped_leaf(x: Any, axis: int, where: Callable[[], str], keyword: bool) -> 
         if keyword
         else "give it the axis None to share it between examples"
     )
+    _refuse_masked(x, where, "map over")
     if not isinstance(x, (np.ndarray, np.generic, Tracer)):
         if not isinstance(x, PYTHON_NUMBERS):
             raise TypeError(
@@ -1107,6 +1114,7 @@ def _split(nums: tuple[int, ...], n: int) -> tuple[tuple[int, ...], tuple[int, .
 
 
 def _signature_of(fun: Callable[..., Any], leaf: Any, k: int) -> Any:
+    _refuse_masked(leaf, lambda: f"jit of {describe(fun)}: input leaf {k}", "compile")
     if isinstance(leaf, (np.ndarray, np.generic)):
         return (leaf.shape, leaf.dtype)
     if isinstance(leaf, PYTHON_NUMBERS):
@@ -1145,8 +1153,8 @@ def jit(
     for those batch axes; under `grad` (first order: `grad(jit(f))`), a program of `f` and
     one of its pullback (which recomputes the forward values it needs); under other
     transforms (`jvp`, higher orders), it runs `fun` under them, uncompiled. Programs are
-    pruned (dead lines, in loop bodies and branches too; repeated lines; ``g * 1`` and
-    ``g + 0``: so ``-0.0 + 0`` may stay ``-0.0``, as in XLA), free each value after its last use
+    pruned (dead lines, in loop bodies and branches too; repeated lines; ``g * 1``, and
+    ``g + 0`` of integers), free each value after its last use
     where the values are large enough to matter, and write results into the buffers of
     intermediates that die (where values are large, they recompute cheap ones rather than
     keep them). Checks that refuse an input (a singular matrix, a label out of range) are

@@ -839,8 +839,8 @@ def _simplified(
     is a new array: it goes only if `g` is an intermediate of the same shape that is not
     returned otherwise, nor shares memory with an input or a returned value (a view of one).
     Where the constant broadcasts `g` to a larger shape, the line goes
-    only if every line reading its result is elementwise and broadcasts `g` alike. (As in XLA, ``-0.0 + 0`` gives
-    ``-0.0`` then, not ``0.0``.)"""
+    only if every line reading its result is elementwise and broadcasts `g` alike. Adding
+    zeros to floats stays (`_exact_unit`): it makes ``-0.0`` ``0.0``, as eagerly."""
     readers: dict[int, list[Equation]] = {}
     for eq in equations:
         for a in eq.args:
@@ -879,11 +879,21 @@ def _identity_argument(eq: Equation) -> Var | None:
     if unit is None or len(eq.args) != 2:
         return None
     a, b = eq.args
-    if isinstance(a, Var) and _all_equal(b, unit):
+    if isinstance(a, Var) and _all_equal(b, unit) and _exact_unit(eq.fn, b, a):
         return a
-    if isinstance(b, Var) and _all_equal(a, unit):
+    if isinstance(b, Var) and _all_equal(a, unit) and _exact_unit(eq.fn, a, b):
         return b
     return None
+
+
+def _exact_unit(fn: Any, c: Any, g: Var) -> bool:
+    """Whether adding the zeros `c` leaves every `g` unchanged: always for integers, but of
+    floats only ``-0.0`` is the identity (``-0.0 + 0.0`` is ``0.0``: NumPy's eager sum, and
+    a later ``1 / x`` or ``copysign`` sees the sign); multiplying by ones always does."""
+    return (
+        fn is not np.add or np.dtype(g.dtype).kind in "biu"
+        or bool(np.all(np.signbit(c)))
+    )  # fmt: skip
 
 
 def _all_equal(c: Any, unit: int) -> bool:

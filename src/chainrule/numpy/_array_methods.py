@@ -75,10 +75,13 @@ def _method(name: str) -> Callable[..., Any]:
 _UNARY = object()  # (no second operand: ``-x``)
 
 
-def _round(x: Tracer, ndigits: Any) -> Any:
-    """``round(x, ndigits)`` of a traced array or NumPy scalar: NumPy's rounding; without
-    `ndigits`, a Python int that depends on the value, refused as ``int()`` is."""
-    if ndigits is _UNARY:
+def _round(x: Tracer, ndigits: Any = None) -> Any:
+    """``round(x, ndigits)``: of what eager code holds as a Python number, Python's own, a
+    line of the program; of a traced array or NumPy scalar, NumPy's rounding, and without
+    `ndigits` (a Python int, which depends on the value) refused as ``int()`` is."""
+    if traced_number(x):
+        return plain_line(round, "round", [x] if ndigits is None else [x, ndigits])
+    if ndigits is None:
         raise conversion_error("round()", x)
     return _method("round")(x, ndigits)
 
@@ -189,7 +192,7 @@ _OPERATORS: dict[str, Any] = {
             ("ne", "not_equal", operator.ne),
         )
     },  # (comparisons: reflected by Python itself, ``2 < x`` as ``x > 2``)
-    "__round__": _weak("round", round, lambda self, ndigits=_UNARY: _round(self, ndigits)),
+    "__round__": _round,
     "__getitem__": index,
     "__iter__": _iter,
 }
@@ -252,17 +255,21 @@ def _array_ufunc(self: Tracer, ufunc: Any, method: str, *inputs: Any, **kwargs: 
             "which cannot carry its derivative. Make a new value instead: `a = a + x`."
         )
     if method != "__call__" or fn is None or fn is ufunc:
-        if method == "__call__" and ufunc.signature is None and not _differentiated(inputs):
+        if method == "__call__" and ufunc.signature is None and _mapped_or_compiled(inputs, kwargs):
             return _without_rules(ufunc)(*inputs, **kwargs)
         name = ufunc.__name__ + ("" if method == "__call__" else f".{method}")
         raise no_rule_error(name)
     return fn(*inputs, **kwargs)
 
 
-def _differentiated(inputs: tuple[Any, ...]) -> bool:
-    """Whether the newest transform of `inputs` differentiates them (not `jit`, `vmap`)."""
-    top = max((x for x in inputs if isinstance(x, Tracer)), key=lambda x: x._trace.level)
-    return not isinstance(top, StagedTracer | BatchTracer)
+def _mapped_or_compiled(inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether the newest transform of the positional `inputs` is `jit` or `vmap`, which
+    differentiate nothing (a traced keyword, ``where=``, is not taken so)."""
+    traced = [x for x in inputs if isinstance(x, Tracer)]
+    if not traced or any(isinstance(v, Tracer) for v in kwargs.values()):
+        return False
+    top = max(traced, key=lambda x: x._trace.level)
+    return isinstance(top, StagedTracer | BatchTracer)
 
 
 _UFUNCS: dict[Any, Primitive] = {}
@@ -274,7 +281,7 @@ def _without_rules(ufunc: Any) -> Primitive:
     transform that differentiates it raises, naming it."""
     prim = _UFUNCS.get(ufunc)
     if prim is None:
-        prim = Primitive(ufunc, ufunc.__name__)
+        prim = Primitive(ufunc, ufunc.__name__, multiple_results=ufunc.nout > 1)
         defbatch(prim, elementwise_batch(ufunc))
         _UFUNCS[ufunc] = prim
     return prim

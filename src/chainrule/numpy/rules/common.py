@@ -144,13 +144,19 @@ def select(g: Any, factor: Any, out: Any = None) -> Any:
 def _select_plain(g: Any, factor: Any, out: Any = None) -> Any:
     bits = _gate_bits(g, factor, out)
     if bits is not None:  # a mask: the bits of `g` where it holds, of +0 elsewhere
+        g = np.asarray(g)
+        shape = np.broadcast_shapes(g.shape, factor.shape)
+        if out is None and not shape:  # (as a ufunc gives it: a NumPy scalar)
+            return g.dtype.type(g if factor else 0)
         if out is None:
-            out = np.empty_like(g)
-        gate = out.view(bits)
-        if np.may_share_memory(out, g):  # (a program may write over `g`, dying here)
-            gate = np.negative(factor.view(np.uint8), dtype=bits)
-        else:  # all ones where selected: -1 in the unsigned integers of g's width
-            np.negative(factor.view(np.uint8), out=gate, dtype=bits)
+            out = np.empty(shape, g.dtype)
+        # all ones where selected: -1 in the unsigned integers of g's width (the mask cast
+        # first, which reads any nonzero byte as True, as NumPy does)
+        gate = out.view(bits) if factor.shape == shape else np.empty(factor.shape, bits)
+        if np.may_share_memory(gate, g):  # (a program may write over `g`, dying here)
+            gate = np.empty(factor.shape, bits)
+        np.copyto(gate, factor)
+        np.negative(gate, out=gate)
         np.bitwise_and(g.view(bits), gate, out=out.view(bits))
         return out
     if not _finite(g):  # the rare case: no errstate on the common one, where it would slow
@@ -170,17 +176,25 @@ def _select_plain(g: Any, factor: Any, out: Any = None) -> Any:
 
 def _gate_bits(g: Any, factor: Any, out: Any) -> Any:
     """The unsigned integer dtype of `g`'s width where `select` can gate `g` bit by bit: a
-    real float array `g`, a boolean mask and `out` (if any) all of one shape; else None.
+    real float array (or NumPy scalar) `g` and a boolean mask array, broadcasting to the
+    shape of `g` or of the mask, and `out` (if any) of that shape and `g`'s dtype; else None.
 
     A mask's gate is exact whatever `g` holds (an infinity or NaN not selected is +0, not
     ``inf * 0``), in one pass with no test of `g` first, and bit for bit the same in any
     block of rows: a compiled program may run it block by block (`_exact_gate`).
     """
     if not (
-        isinstance(g, np.ndarray) and isinstance(factor, np.ndarray)
-        and factor.dtype == bool and g.shape == factor.shape
-        and (out is None or (out.shape == g.shape and out.dtype == g.dtype))
+        isinstance(g, np.ndarray | np.floating) and isinstance(factor, np.ndarray)
+        and factor.dtype == bool
     ):  # fmt: skip
+        return None
+    try:
+        shape = np.broadcast_shapes(g.shape, factor.shape)
+    except ValueError:
+        return None
+    if shape not in (g.shape, factor.shape) or (
+        out is not None and (out.shape != shape or out.dtype != g.dtype)
+    ):
         return None
     return _UNSIGNED.get(g.dtype)
 
@@ -198,7 +212,7 @@ def _exact_gate(g: Any, factor: Any) -> bool:
     gives the same bits in any block of rows: a run by blocks may take it (`blocks`)."""
     return (
         getattr(factor, "dtype", None) == np.dtype(bool)
-        and getattr(g, "dtype", None) in _UNSIGNED and g.shape == factor.shape
+        and getattr(g, "dtype", None) in _UNSIGNED and np.shape(g) == np.shape(factor)
     )  # fmt: skip
 
 

@@ -268,6 +268,12 @@ def histogram(a: Any, bins: Any = 10, range: Any = None, density: Any = None,
         staged = staged_trace(plain)
         if staged is None:
             return np.histogram(plain[0], plain[1], range, density, plain[2])
+        if isinstance(bins, str):
+            raise TypeError(
+                f"chainrule.jit: numpy.histogram with bins={bins!r} chooses how many bins "
+                "from the values, which a program replayed for every input cannot: pass a "
+                "number of bins or explicit edges."
+            )
         params = {"range": range, "density": density}  # under jit: a line of the program
         vals, refs = staged.refs("histogram", plain)
         ans = staged.attempt(functools.partial(_histogram, **params), vals, refs)
