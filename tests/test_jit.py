@@ -188,12 +188,15 @@ FUNCTIONS_WITHOUT_RULES = [
     lambda x, k: np.ldexp(x, k.astype(int)),
     lambda x, k: np.heaviside(x, 0.5) * k,
     lambda x, k: np.nextafter(x, k),
+    lambda x, k: np.frexp(x)[0] * k,  # (two results)
     lambda x, k: np.gcd(np.floor(x * 10).astype(int), 4) + k,
 ]
 
 
 @pytest.mark.parametrize(
-    "f", FUNCTIONS_WITHOUT_RULES, ids=["copysign", "ldexp", "heaviside", "nextafter", "gcd"]
+    "f",
+    FUNCTIONS_WITHOUT_RULES,
+    ids=["copysign", "ldexp", "heaviside", "nextafter", "frexp", "gcd"],
 )
 def test_numpy_functions_without_rules_run_under_jit_and_vmap(f: Any) -> None:
     # (each once raised "has no derivative rule" under jit or vmap, which differentiate
@@ -222,9 +225,12 @@ def test_histogram_and_round_under_jit() -> None:
         for new in (x, x * 3.0 + 1.0):
             for got, want in zip(jitted(new), f(new), strict=True):
                 numpy.testing.assert_array_equal(got, want)
-    scaled = cr.jit(lambda p, x: x * round(p) + round(p, 1))
+    def rounded(p: Any, x: Any) -> Any:
+        return x * round(p) + round(p, 1) * round(p, numpy.int64(2))
+
+    scaled = cr.jit(rounded)
     for p in (2.6, -1.24):
-        numpy.testing.assert_array_equal(scaled(p, x), x * round(p) + round(p, 1))
+        numpy.testing.assert_array_equal(scaled(p, x), rounded(p, x))
     assert scaled(2.6, x.astype(numpy.float32)).dtype == numpy.float32
     with pytest.raises(ConversionError, match=r"round\(\)"):
         cr.jit(lambda x: round(x[0]))(x)
