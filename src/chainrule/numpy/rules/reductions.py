@@ -345,10 +345,10 @@ def _sum(
     where: Any = True,
 ) -> Any:
     # `numpy.sum` is this ufunc reduction behind a wrapper that costs more than the sum itself
-    # for a small array; `sum` is on every hot path, so an array takes the reduction directly.
-    # Anything else goes through the wrapper, which lets a subclass (a masked array) sum in
-    # its own way; a sequence of traced values is made an array first.
-    if type(a) is np.ndarray:
+    # for a small array; `sum` is on every hot path, so an array (or a NumPy scalar) takes the
+    # reduction directly. Anything else goes through the wrapper, which lets a subclass (a
+    # masked array) sum in its own way; a sequence of traced values is made an array first.
+    if type(a) is np.ndarray or isinstance(a, np.generic):
         return _add_reduce(a, axis, dtype, out, bool(keepdims), initial, where)
     if _traced_sequence(a):
         return sum(cnp.array(a), axis, dtype, out, keepdims, initial, where)
