@@ -642,6 +642,26 @@ def test_a_scan_from_a_python_number_takes_its_first_step_as_eager_code() -> Non
     assert none.dtype == numpy.float64
 
 
+@pytest.mark.parametrize("extremum", [np.maximum, np.minimum, np.fmax])
+def test_a_tie_between_two_traced_values_in_a_loop_shares_alike(extremum: Any) -> None:
+    # From the second step on, c == p where the clamp acted: max(c, p) is p there, smoothly
+    # (derivative 1 in p). Reverse mode takes a loop's carries and closed-over values in
+    # passes apart, each holding the others constant: each pass once took the tie as one
+    # against a constant, derivative 0, and compiled or traced loops gave 0.
+    x = numpy.array([1.0, 0.0, -0.5]) * (1.0 if extremum is not np.minimum else -1.0)
+    p0 = 0.5 if extremum is not np.minimum else -0.5
+
+    def clamped(p: Any, c0: Any) -> Any:
+        return np.sum(cr.fori_loop(0, 2, lambda i, c: extremum(c, p), c0))
+
+    for c0 in (lambda p: x, lambda p: p * 0.0 + x):
+        f = lambda p, c0=c0: clamped(p, c0(p))  # noqa: E731
+        want = numpy.sum(getattr(numpy, extremum.__name__)(x, p0) != x)  # those clamped
+        for g in (cr.grad(f), cr.jit(cr.grad(f)), cr.grad(cr.jit(f))):
+            assert g(p0) == want
+        assert cr.jvp(f, (p0,), (1.0,))[1] == want
+
+
 def test_scan_masks_are_recomputed_under_jit() -> None:
     """A ReLU inside the body: its mask is a line of the body, not a frozen constant."""
 

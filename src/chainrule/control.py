@@ -74,6 +74,7 @@ class _BodyTrace(StagingTrace):
     without derivative is the NumPy function, which hands tracers back to chainrule)."""
 
     __slots__ = ("captured", "examples_run", "lifted")
+    replayed = True
 
     def __init__(self, owner: str, examples_run: bool) -> None:
         super().__init__(owner)

@@ -152,6 +152,7 @@ class StagingTrace(Trace):
     `thread` running it (`TRACINGS` and `BODIES` hold every thread's tracings)."""
 
     __slots__ = ("equations", "inputs", "thread", "vars")
+    replayed = False  # (a body's lines are also replayed on tracers: see `control`)
 
     def __init__(self, owner: Any = None) -> None:
         super().__init__(owner)

@@ -43,10 +43,12 @@ from chainrule import numpy as cnp
 from chainrule.core import batching
 from chainrule.core.batching import defbatch
 from chainrule.core.primitive import (
+    BODIES,
     Primitive,
     defjvp_joint,
     defsaves,
     defvjp,
+    owning,
     primitive,
     set_real_part,
 )
@@ -190,7 +192,8 @@ def _extremum(ufunc: Any, greater: bool, nan_aware: bool) -> Any:
 
     Two primitives compute it: one for a traced value against a constant (a tie gives the
     traced value derivative 0) and one for two traced values (a tie gives each 1/2). Which
-    one runs is decided here, where both arguments are in view.
+    one runs is decided here, where both arguments are in view; in the body of a loop or
+    branch, two values of the body are two traced values (`_in_body`).
     """
 
     def chosen(a: Any, b: Any, first: bool) -> Any:
@@ -219,6 +222,12 @@ def _extremum(ufunc: Any, greater: bool, nan_aware: bool) -> Any:
 
     def extremum(x: Any, y: Any, /, **kwargs: Any) -> Any:
         traced = isinstance(x, Tracer) and isinstance(y, Tracer)
+        if traced and BODIES and _in_body(x, y):
+            # (two values of a loop's or branch's body, either of which a rule may
+            # differentiate: its reverse rule takes the carries' derivatives and those of
+            # the values the body closes over in passes apart, each holding the others
+            # constant, so a tie must share alike in every pass)
+            return both(x, y, **kwargs)
         if traced and batching.active():  # a batch of constants is still a constant
             traced = primal(x) is not x and primal(y) is not y
         return (both if traced else alone)(x, y, **kwargs)
@@ -229,6 +238,13 @@ def _extremum(ufunc: Any, greater: bool, nan_aware: bool) -> Any:
         "a constant and 1/2 each for two traced values (see the module docstring)."
     )
     return extremum
+
+
+def _in_body(x: Tracer, y: Tracer) -> bool:
+    """Whether a call on `x` and `y` is a line of the body of a loop or branch being traced
+    (see `_extremum`)."""
+    top = x._trace if x._trace.level >= y._trace.level else y._trace
+    return bool(getattr(owning(top), "replayed", False))
 
 
 maximum = _extremum(np.maximum, greater=True, nan_aware=False)
