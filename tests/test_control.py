@@ -655,7 +655,7 @@ def test_a_tie_between_two_traced_values_in_a_loop_shares_alike(extremum: Any) -
         return np.sum(cr.fori_loop(0, 2, lambda i, c: extremum(c, p), c0))
 
     for c0 in (lambda p: x, lambda p: p * 0.0 + x):
-        f = lambda p, c0=c0: clamped(p, c0(p))  # noqa: E731
+        f = lambda p, c0=c0: clamped(p, c0(p))
         want = numpy.sum(getattr(numpy, extremum.__name__)(x, p0) != x)  # those clamped
         for g in (cr.grad(f), cr.jit(cr.grad(f)), cr.grad(cr.jit(f))):
             assert g(p0) == want
