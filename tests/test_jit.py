@@ -225,6 +225,7 @@ def test_histogram_and_round_under_jit() -> None:
         for new in (x, x * 3.0 + 1.0):
             for got, want in zip(jitted(new), f(new), strict=True):
                 numpy.testing.assert_array_equal(got, want)
+
     def rounded(p: Any, x: Any) -> Any:
         return x * round(p) + round(p, 1) * round(p, numpy.int64(2))
 
