@@ -662,6 +662,44 @@ def test_a_tie_between_two_traced_values_in_a_loop_shares_alike(extremum: Any) -
         assert cr.jvp(f, (p0,), (1.0,))[1] == want
 
 
+def test_loops_over_python_numbers_found_by_fuzzing() -> None:
+    x32 = rng.standard_normal((3, 2)).astype(numpy.float32)
+    # a carry that stays a Python number: vmap keeps it one (its float64 array made the ys
+    # r * c float64 where each example's are float32)
+    counted = lambda x: cr.scan(lambda c, r: (c + 1.0, r * c), 0.0, x)
+    for got, want in zip(cr.vmap(counted)(x32[None]), counted(x32), strict=True):
+        assert got.dtype == numpy.result_type(want)
+        numpy.testing.assert_array_equal(got[0], want)
+    # one step from a Python number that NumPy makes float64: the ys of that step alone
+    one = lambda x: cr.scan(lambda c, r: (np.maximum(c, 0), r * c), 1.5, x)
+    assert cr.jit(one)(x32[:1])[1].dtype == one(x32[:1])[1].dtype == numpy.float32
+
+    # grad of a loop that carries a Python int beside a differentiated value (it crashed)
+    def both(p: Any) -> Any:
+        c0, c1 = cr.fori_loop(0, 2, lambda i, c: (c[0] * p, c[1]), (p, 1))
+        return c0 * np.sum(np.stack([c1]))
+
+    assert cr.grad(both)(1.5) == cr.jit(cr.grad(both))(1.5) == 3 * 1.5**2
+    # grad(jit) of an unrolled scan whose body computes nothing (it crashed)
+    nothing = lambda p, x: np.sum(cr.scan(lambda c, r: (c, 0.0), 0, x, unroll=2)[1]) + p
+    assert cr.grad(cr.jit(nothing))(0.5, x32) == 1.0
+
+
+def test_forward_mode_of_loops_from_a_python_float() -> None:
+    # the tangent of a carry started from 0.5 was float64 beside the body's float32 one:
+    # "carry input and output must have equal types", where eager code and JAX work
+    xs = numpy.array([1.5, 2.25, -3.0, 0.5], numpy.float32)
+    ones = numpy.ones(4, numpy.float32)
+    f = lambda xs: np.sum(cr.scan(lambda c, x: (c * x, x), 0.5, xs)[1] * xs)
+    assert cr.jvp(f, (xs,), (ones,))[1] == numpy.float32(2 * xs.sum())
+    g = lambda k: cr.while_loop(lambda c: c < 3, lambda c: c * (k + 1.5) + 1, 1.0)
+    k = numpy.array([0.5, 0.7], numpy.float32)
+    got = cr.vmap(lambda k: cr.jvp(g, (k,), (numpy.float32(1),)))(k)
+    for i in range(2):
+        want = cr.jvp(g, (k[i],), (numpy.float32(1),))
+        numpy.testing.assert_allclose([got[0][i], got[1][i]], want, rtol=1e-6)
+
+
 def test_scan_masks_are_recomputed_under_jit() -> None:
     """A ReLU inside the body: its mask is a line of the body, not a frozen constant."""
 

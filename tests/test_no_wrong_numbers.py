@@ -533,3 +533,11 @@ def test_the_derivative_of_x_to_a_traced_zero_power_is_zero_at_zero() -> None:
     for p in (0, 0.0):
         numpy.testing.assert_array_equal(traced(x, p), numpy.zeros(3))
     numpy.testing.assert_array_equal(traced(x, 2.0), 2.0 * x)
+
+
+def test_the_mixed_derivative_of_a_power_at_a_zero_exponent_is_one_over_x() -> None:
+    # d/dy (d/dx x**y) = x**(y-1) (1 + y log x) = 1/x at y = 0; a power rule that kept
+    # x**(y-1) finite at y = 0 by a 0 exponent there gave 1, and an unsymmetric Hessian
+    h = cr.hessian(lambda v: v[0] ** v[1])(numpy.array([2.0, 0.0]))
+    numpy.testing.assert_allclose(h, [[0.0, 0.5], [0.5, numpy.log(2.0) ** 2]], rtol=1e-15)
+    assert cr.grad(cr.grad(lambda x, y: x**y, 0), 1)(2.0, 0.0) == 0.5

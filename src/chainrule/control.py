@@ -207,7 +207,8 @@ class _Subprogram(Program):
         if k not in self._unrolled:
             body = self._direct
             span = 1 + max(
-                v.id for v in [*body.inputs, *(o for e in body.equations for o in e.outs)]
+                (v.id for v in [*body.inputs, *(o for e in body.equations for o in e.outs)]),
+                default=0,
             )
             carry, consts = body.inputs[:n_carry], body.inputs[n_carry + n_xs :]
             inputs, equations, outputs = list(carry), [], []
@@ -314,12 +315,17 @@ def _at0(x: Any, d: int | None, size: int) -> Any:
     return x if d == 0 else cnp.moveaxis(x, d, 0)
 
 
-def _vmapped(fun: Flat, dims: Sequence[int | None], size: int) -> Flat:
-    """`fun` mapped over the inputs batched along `dims`; every output batched on axis 0."""
+def _vmapped(fun: Flat, dims: Sequence[int | None], size: int,
+             shared: Sequence[bool] = ()) -> Flat:  # fmt: skip
+    """`fun` mapped over the inputs batched along `dims`; every output batched on axis 0,
+    but the first ones marked `shared`, which no example changes, left as they are."""
 
     def mapped(flat: list[Any]) -> list[Any]:
         outs, out_dims = batch_flat(fun, flat, dims, size)
-        return [_at0(o, d, size) for o, d in zip(outs, out_dims, strict=True)]
+        return [
+            o if k < len(shared) and shared[k] and d is None else _at0(o, d, size)
+            for k, (o, d) in enumerate(zip(outs, out_dims, strict=True))
+        ]
 
     return mapped
 
@@ -462,15 +468,17 @@ def _retyped(fun: Flat, init: Sequence[Any], xs: Sequence[Any], examples: list[A
              what: str) -> bool:  # fmt: skip
     """Whether a loop's carry that starts as a Python number, and that its body (traced on
     `examples`) makes an array, cannot start the loop as it is: under `vmap` (a batch of
-    numbers is an array, of NumPy's type for them), or where the body gives other types
+    numbers is an array, of NumPy's type for them) or a derivative (the tangent or
+    cotangent of the number would be of that type too), or where the body gives other types
     once the carry is that array (``r * c`` of an int32 `r` is int32 for ``c = 0``, int64
     for an int64 ``c``). Elsewhere the body traced once serves every step, the first on the
     number itself: a program replays Python's arithmetic on it."""
     changed = [_weak(c) and not _weak(o) for c, o in zip(init, body.outs, strict=False)]
     if not any(changed):
         return False
-    if any(isinstance(v, BatchTracer) for v in (*init, *xs, *body.captured)):
-        return True
+    if any(isinstance(v, Tracer) and not isinstance(v, StagedTracer)
+           for v in (*init, *xs, *body.captured)):  # fmt: skip
+        return True  # (mapped, or differentiated: a tangent's type is the array's)
     arrays = [np.zeros(shape_of(o), dtype_of(o)) if k else e
               for k, e, o in zip(changed, examples, body.outs, strict=False)]  # fmt: skip
     later = _Body(fun, [*arrays, *examples[len(init) :]], f"the body of {what}", False)
@@ -493,6 +501,8 @@ def _first_step_apart(fun: Flat, init: list[Any], xs: list[Any], length: int, re
 
     def joined(row: Any, rows: Any) -> Any:
         row = cnp.expand_dims(cnp.asarray(row), 0)  # (as `stack` takes a number: NumPy's)
+        if length == 1:  # (no other row: nor its type)
+            return row
         return cnp.concatenate([rows, row] if reverse else [row, rows])
 
     ys = [joined(y, s) for y, s in zip(out[n:], ys, strict=True)]
@@ -808,18 +818,32 @@ def _or_zero(c: Any, like: Any, batch: tuple[int, ...] = ()) -> Any:
 def _scan_batch(args: list[Any], dims: list[int | None], body: Program, n_carry: int, n_xs: int,
                 length: int, reverse: bool, stacked: bool, unroll: int,
                 ) -> tuple[list[Any], tuple[int | None, ...]]:  # fmt: skip
-    """The body mapped: carries batched on axis 0, xs on axis 1 (0 within a step)."""
+    """The body mapped: carries batched on axis 0, xs on axis 1 (0 within a step). A carry
+    that is a Python number on every step (Python's arithmetic on numbers: the same for
+    every example) stays one, shared, as each example has it: an array of NumPy's type for
+    it would promote what the body multiplies by it."""
     size = _size(args, dims)
     n = n_carry
-    init = [_at0(a, d, size) for a, d in zip(args[:n], dims[:n], strict=True)]
+    shared = [d is None and _weak(a) and _python_typed(o)
+              for a, d, o in zip(args[:n], dims[:n], body.outputs[:n], strict=True)]  # fmt: skip
+    init = [a if s else _at0(a, d, size)
+            for a, d, s in zip(args[:n], dims[:n], shared, strict=True)]  # fmt: skip
     xs = [a if d is None else cnp.moveaxis(a, d, 1)
           for a, d in zip(args[n : n + n_xs], dims[n : n + n_xs], strict=True)]  # fmt: skip
     consts = [a if d is None else _at0(a, d, size)
               for a, d in zip(args[n + n_xs :], dims[n + n_xs :], strict=True)]  # fmt: skip
-    mapped = _vmapped(body, [0] * n + [None if d is None else 0 for d in dims[n:]], size)
+    in_dims = [None if s else 0 for s in shared] + [None if d is None else 0 for d in dims[n:]]
+    mapped = _vmapped(body, in_dims, size, shared)
     carry, ys, carries = _scan_flat(lambda flat: mapped([*flat, *consts]), init, xs, length,
                                     reverse, stacked=stacked, unroll=unroll)  # fmt: skip
-    return [*carry, *ys, *carries], (0,) * n + (1,) * (len(ys) + len(carries))
+    rows = shared if carries else []
+    out_dims = [None if s else 0 for s in shared] + [1] * len(ys) + [None if s else 1 for s in rows]
+    return [*carry, *ys, *carries], tuple(out_dims)
+
+
+def _python_typed(v: Any) -> bool:
+    """Whether a body's result `v` (a `Var`, or a constant) is a Python number."""
+    return isinstance(v.dtype, str) if isinstance(v, Var) else type(v) in PYTHON_NUMBERS
 
 
 defjvp_joint(scan_p, _scan_jvp, with_value=True)

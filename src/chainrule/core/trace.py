@@ -87,21 +87,34 @@ class Tracer:
     value: Any
     _trace: Trace
 
+    # (a Python number a loop carries, traced, has no attributes of its own: NumPy's view)
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.value.shape
+        try:
+            return self.value.shape
+        except AttributeError:
+            return np.shape(self.value)
 
     @property
     def ndim(self) -> int:
-        return self.value.ndim
+        try:
+            return self.value.ndim
+        except AttributeError:
+            return np.ndim(self.value)
 
     @property
     def size(self) -> int:
-        return self.value.size
+        try:
+            return self.value.size
+        except AttributeError:
+            return np.size(self.value)
 
     @property
     def dtype(self) -> Any:
-        return self.value.dtype
+        try:
+            return self.value.dtype
+        except AttributeError:
+            return np.result_type(self.value)
 
     def __len__(self) -> int:
         if not self.shape:

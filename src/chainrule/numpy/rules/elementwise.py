@@ -258,9 +258,12 @@ def _power_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
         if y == 0:
             return g * 0.0
         return g * (y * x if y == 2 else y * power(x, y - 1))
-    # (where y is 0, x ** (y - 1) would be infinite at x = 0, and 0 * inf NaN: the exponent
-    # there is 0 instead, so the product is y = 0, JAX's derivative of x ** 0)
-    return g * (y * power(x, y - 1 + (primal(y) == 0)))
+    # Where a constant y is 0, x ** (y - 1) would be infinite at x = 0, and 0 * inf NaN:
+    # the exponent there is 0 instead, so the product is y = 0, the derivative of the
+    # constant x ** 0, as for a Python exponent (a number jit traces is one). A
+    # differentiated y keeps y - 1: its own derivative goes through this one.
+    one_less = y - 1 if primal(y) is not y else y - 1 + (primal(y) == 0)
+    return g * (y * power(x, one_less))
 
 
 def _power_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
