@@ -700,6 +700,22 @@ def test_forward_mode_of_loops_from_a_python_float() -> None:
         numpy.testing.assert_allclose([got[0][i], got[1][i]], want, rtol=1e-6)
 
 
+def test_forward_mode_keeps_no_tangent_for_a_carry_no_input_moves() -> None:
+    # c[1] = sqrt(c[1]) from 0 never depends on a: its tangent was a dense zero, and the
+    # rule's 0 * inf (sqrt's slope at 0) made the jvp NaN, where it is 2 (JAX too)
+    def loops(a: Any) -> Any:
+        scanned = cr.fori_loop(0, 1, lambda i, c: (c[0] * 2, np.sqrt(c[1])), (a, np.zeros(())))
+        counted = cr.fori_loop(0, 2, lambda i, c: (c[0] + a, np.sqrt(c[1])), (0.0, 0.0))
+        n = np.sum(np.ones(2, int))  # (traced bounds: a while_loop)
+        looped = cr.fori_loop(0, n, lambda i, c: (c[0] + a, np.sqrt(c[1])), (0.0, 0.0))
+        return sum(scanned) + sum(counted) + sum(looped)
+
+    with numpy.errstate(divide="ignore", invalid="ignore"):
+        for jvp in (cr.jvp, lambda f, p, t: cr.jit(lambda a: cr.jvp(f, (a,), t))(*p)):
+            assert jvp(loops, (0.5,), (1.0,))[1] == 6.0
+        assert cr.jacfwd(loops)(0.5) == 6.0
+
+
 def test_scan_masks_are_recomputed_under_jit() -> None:
     """A ReLU inside the body: its mask is a line of the body, not a frozen constant."""
 

@@ -682,14 +682,12 @@ def _scan_jvp(tangents: list[Any], ans: None, *args: Any, body: Program, n_carry
     batch = _batch_shape(tangents, args)
     k = len(batch)
     n, n_in = n_carry, len(args)
-    floats = _floats(args)
-    carry_t = [_or_zero(t, a, batch)
-               for a, t, fl in zip(args[:n], tangents[:n], floats[:n], strict=True) if fl]  # fmt: skip
+    carry_f = _moving(body, n, tangents, _floats(args))
+    carry_t = [_or_zero(tangents[i], args[i], batch) for i in carry_f]
     x_idx = [i for i in range(n, n + n_xs) if tangents[i] is not None]
     xt = [cnp.moveaxis(tangents[i], k, 0) if k else tangents[i] for i in x_idx]
     consts = list(args[n + n_xs :])
     ct_c = [tangents[i] for i in range(n + n_xs, n_in)]
-    carry_f = [i for i in range(n) if floats[i]]
     nt = len(carry_f)
 
     def step(flat: list[Any]) -> list[Any]:
@@ -717,6 +715,25 @@ def _scan_jvp(tangents: list[Any], ans: None, *args: Any, body: Program, n_carry
         stacked_t = dict(zip(carry_f, carry_ts, strict=True))
     return values, [*(final_t.get(i) for i in range(n)), *moved,
                     *(stacked_t.get(i) for i in range(n) if stacked)]  # fmt: skip
+
+
+def _moving(body: Program, n: int, tangents: Sequence[Any], floats: Sequence[bool]) -> list[int]:
+    """The carries of a loop (`body` of `n` carries, then its other inputs) whose tangent may
+    be other than zero: those given one, and those the body computes from such values, on
+    any step. The others keep no tangent at all, as JAX's symbolic zeros: a dense zero
+    would meet an infinite slope (``sqrt`` of a carry at 0) as ``0 * inf = NaN``."""
+    moving = [t is not None and f for t, f in zip(tangents[:n], floats[:n], strict=True)]
+    given = [t is not None for t in tangents[n:]]
+    while True:
+        live = {v.id for v, m in zip(body.inputs, [*moving, *given], strict=True) if m}
+        for eq in body.equations:
+            if any(isinstance(a, Var) and a.id in live for a in eq.args):
+                live.update(o.id for o in eq.outs)
+        grown = [m or (f and isinstance(o, Var) and o.id in live)
+                 for m, f, o in zip(moving, floats[:n], body.outputs[:n], strict=True)]  # fmt: skip
+        if grown == moving:
+            return [i for i in range(n) if moving[i]]
+        moving = grown
 
 
 def _scan_vjp(g: Sequence[Any], ans: Any, *args: Any, body: Program, n_carry: int, n_xs: int,
@@ -1150,8 +1167,8 @@ def _while_jvp(tangents: list[Any], ans: None, *args: Any, cond: Program, body: 
     reads the values."""
     batch = _batch_shape(tangents, args)
     n = n_carry
-    floats = _floats(args[:n])
-    carry_f = [i for i in range(n) if floats[i]]
+    body_tangents = [*tangents[:n], *tangents[n + n_cond :]]
+    carry_f = _moving(body, n, body_tangents, _floats(args[:n]))
     c_consts, b_consts = list(args[n : n + n_cond]), list(args[n + n_cond :])
     b_tans = list(tangents[n + n_cond :])
     init_t = [_or_zero(tangents[i], args[i], batch) for i in carry_f]
