@@ -111,8 +111,14 @@ def expand(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
         axes = normalize_axes(axis, len(shape))
         kept = tuple(1 if i in axes else n for i, n in enumerate(shape))
         g = cnp.reshape(g, kept)
-    # Adding to zeros broadcasts like `broadcast_to`, at a quarter of its cost on small arrays.
-    return cnp.add(np.zeros(shape, dtype_of(g)), g)
+    # A new array, which a sweep may accumulate into, not `broadcast_to`'s read-only view;
+    # the same bits as `g` (a -0.0 stays one). Traced, adding -0.0, which is exact, and
+    # which a compiled program drops where its readers broadcast `g` alike.
+    if isinstance(g, Tracer):
+        return cnp.add(np.full(shape, -0.0, dtype_of(g)), g)
+    out = np.empty(shape, dtype_of(g))
+    np.copyto(out, g)
+    return out
 
 
 def shifted(axis: Any, ndim: int, nb: int) -> tuple[int, ...]:
