@@ -716,6 +716,22 @@ def test_forward_mode_keeps_no_tangent_for_a_carry_no_input_moves() -> None:
         assert cr.jacfwd(loops)(0.5) == 6.0
 
 
+def test_a_tie_with_a_value_no_derivative_reaches_is_one_with_a_constant() -> None:
+    # in a branch, an operand 0.0 and in a loop a carry that no step makes depend on x tie
+    # with x as a constant does (derivative 0), as eager code gives it; two values of a body
+    # that derivatives reach share 1/2 each (a branch once gave 1/2 here)
+    def branch(x: Any) -> Any:
+        return cr.cond(x > -1.0, lambda a: np.maximum(a, x), lambda a: a, 0.0)
+
+    def loop(x: Any) -> Any:
+        return cr.fori_loop(0, 2, lambda i, c: (c[0] * 2.0, np.maximum(c[0], x)), (0.0, 0.0))[1]
+
+    for f in (branch, loop):
+        for g in (cr.grad(f), cr.jit(cr.grad(f)), cr.grad(cr.jit(f))):
+            assert g(0.0) == 0.0
+        assert cr.jvp(f, (0.0,), (1.0,))[1] == 0.0
+
+
 def test_scan_masks_are_recomputed_under_jit() -> None:
     """A ReLU inside the body: its mask is a line of the body, not a frozen constant."""
 

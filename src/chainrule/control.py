@@ -58,6 +58,7 @@ from .core.trace import (
     in_dtype_of,
     is_float,
     plain,
+    primal,
     shape_of,
     zero_tangent,
 )
@@ -255,6 +256,29 @@ class _Body:
         lifted = [trace.lifted[id(a)] for a in trace.captured]
         self.program = _Subprogram(trace.inputs + lifted, trace.equations, refs)
 
+    def untie(self, values: Sequence[Any], n: int = 0) -> None:
+        """Give the ties in this body's lines between a value no derivative reaches and
+        another the rule of a tie with a constant, as eager code, which sees the constant,
+        gives them (`numpy.maximum`: 0, not 1/2 each). `values` are what the body's inputs
+        stand for (its first `n` a loop's carries, which later steps may make reached);
+        what it closes over counts too."""
+        reached = _reached(self.program, n, [_maybe_differentiated(v)
+                                             for v in (*values, *self.captured)])  # fmt: skip
+        for eq in self.program.equations:
+            alone = getattr(eq.fn, "alone", None)
+            if alone is not None and not all(_in(a, reached) for a in eq.args):
+                eq.fn = alone
+
+
+def _maybe_differentiated(v: Any) -> bool:
+    """Whether a derivative may reach `v`: a differentiated value, or one of a body that a
+    rule may replay on differentiated values (a loop inside a loop)."""
+    while isinstance(v, Tracer):
+        if primal(v) is not v or getattr(v._trace, "replayed", False):
+            return True
+        v = v.value if v.batched else None
+    return False
+
 
 def _eager(*values: Any) -> bool:
     """Whether to run plain Python: no value is traced and no `vmap` or `jit` is running."""
@@ -448,6 +472,7 @@ def _scan_flat(fun: Flat, init: list[Any], xs: list[Any], length: int, reverse: 
     runs = length > 0 and not _empty([*init, *xs])  # (the first step: on these examples)
     body = _Body(fun, examples, f"the body of {what}", examples_run=runs)
     _check_carry(what, examples[:n], body.outs[:n], n, n)
+    body.untie([*init, *xs], n)
     if length and _retyped(fun, init, xs, examples, body, what):
         return _first_step_apart(fun, init, xs, length, reverse, what, stacked, unroll)
     if stacked is None:
@@ -722,18 +747,31 @@ def _moving(body: Program, n: int, tangents: Sequence[Any], floats: Sequence[boo
     be other than zero: those given one, and those the body computes from such values, on
     any step. The others keep no tangent at all, as JAX's symbolic zeros: a dense zero
     would meet an infinite slope (``sqrt`` of a carry at 0) as ``0 * inf = NaN``."""
-    moving = [t is not None and f for t, f in zip(tangents[:n], floats[:n], strict=True)]
-    given = [t is not None for t in tangents[n:]]
+    given = [t is not None and (i >= n or floats[i]) for i, t in enumerate(tangents)]
+    reached = _reached(body, n, given, floats)
+    return [i for i in range(n) if given[i] or (floats[i] and _in(body.outputs[i], reached))]
+
+
+def _reached(body: Program, n: int, given: Sequence[bool],
+             floats: Sequence[bool] | None = None) -> set[int]:  # fmt: skip
+    """The values of `body` that the inputs marked `given` reach, its first `n` inputs a
+    loop's carries, each reached too from a step on which the body's result for it is
+    (if `floats` says it can carry a derivative)."""
+    marked = list(given)
     while True:
-        live = {v.id for v, m in zip(body.inputs, [*moving, *given], strict=True) if m}
+        reached = {v.id for v, m in zip(body.inputs, marked, strict=True) if m}
         for eq in body.equations:
-            if any(isinstance(a, Var) and a.id in live for a in eq.args):
-                live.update(o.id for o in eq.outs)
-        grown = [m or (f and isinstance(o, Var) and o.id in live)
-                 for m, f, o in zip(moving, floats[:n], body.outputs[:n], strict=True)]  # fmt: skip
-        if grown == moving:
-            return [i for i in range(n) if moving[i]]
-        moving = grown
+            if any(_in(a, reached) for a in eq.args):
+                reached.update(o.id for o in eq.outs)
+        grown = [m or ((floats is None or floats[i]) and _in(body.outputs[i], reached))
+                 for i, m in enumerate(marked[:n])]  # fmt: skip
+        if grown == marked[:n]:
+            return reached
+        marked[:n] = grown
+
+
+def _in(v: Any, ids: set[int]) -> bool:
+    return isinstance(v, Var) and v.id in ids
 
 
 def _scan_vjp(g: Sequence[Any], ans: Any, *args: Any, body: Program, n_carry: int, n_xs: int,
@@ -930,6 +968,8 @@ def _cond_flat(pred: Any, branches: Sequence[Flat], ops: list[Any], what: str = 
         _Body(b, examples, f"a branch of {what}", examples_run=k == taken)
         for k, b in enumerate(branches)
     ]
+    for b in bodies:
+        b.untie(ops)
     false, true = (_avals(b.outs) for b in bodies)
     if false != true:
         if len(true) != len(false):
@@ -1121,6 +1161,7 @@ def _while_flat(cond_fun: Flat, body_fun: Flat, init: list[Any], what: str = "wh
     enters = runs and bool(cond.outs[0])
     body = _Body(body_fun, examples, f"the body of {what}", examples_run=enters)
     _check_carry(what, examples, body.outs, n, len(body.outs))
+    body.untie(init, n)
     if _retyped(body_fun, init, cond.captured, examples, body, what):
         # A carry that starts as a Python number and that the body makes an array starts as
         # that array's type (eager code's first step would take the number itself, but how

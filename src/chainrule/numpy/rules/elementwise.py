@@ -213,6 +213,7 @@ def _extremum(ufunc: Any, greater: bool, nan_aware: bool) -> Any:
 
     alone = primitive(ufunc)
     both = primitive(ufunc)
+    both.alone = alone  # type: ignore[attr-defined]  # (see `control._Body.untie`)
     for prim, share in ((alone, 0.0), (both, 0.5)):
         defelementwise(
             prim,
