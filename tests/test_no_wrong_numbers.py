@@ -541,3 +541,13 @@ def test_the_mixed_derivative_of_a_power_at_a_zero_exponent_is_one_over_x() -> N
     h = cr.hessian(lambda v: v[0] ** v[1])(numpy.array([2.0, 0.0]))
     numpy.testing.assert_allclose(h, [[0.0, 0.5], [0.5, numpy.log(2.0) ** 2]], rtol=1e-15)
     assert cr.grad(cr.grad(lambda x, y: x**y, 0), 1)(2.0, 0.0) == 0.5
+
+
+def test_a_reductions_cotangent_is_broadcast_back_exactly() -> None:
+    # (added to zeros, a -0.0 cotangent came back as 0.0 eagerly, where a compiled
+    # program, which drops the addition, kept -0.0)
+    f = lambda x: np.sum(x) * -0.0
+    x = numpy.ones(3)
+    for grad in (cr.grad(f), cr.jit(cr.grad(f))):
+        assert numpy.signbit(grad(x)).all()
+    assert type(cr.grad(np.sum)(1.0)) is numpy.float64  # (a scalar, as NumPy's sum gives)

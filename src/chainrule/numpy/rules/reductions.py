@@ -118,7 +118,7 @@ def expand(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
         return cnp.add(np.full(shape, -0.0, dtype_of(g)), g)
     out = np.empty(shape, dtype_of(g))
     np.copyto(out, g)
-    return out
+    return out if out.ndim else out[()]  # (0-d: a NumPy scalar, as NumPy's sum gives)
 
 
 def shifted(axis: Any, ndim: int, nb: int) -> tuple[int, ...]:
