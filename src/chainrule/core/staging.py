@@ -243,14 +243,15 @@ def staged_trace(args: Sequence[Any]) -> StagingTrace | None:
 
 
 def plain_line(
-    fn: Callable[..., Any], name: str, args: Sequence[Any], trace: StagingTrace | None = None
-) -> Any:
+    fn: Callable[..., Any], name: str, args: Sequence[Any], trace: StagingTrace | None = None,
+    multiple: bool = False,
+) -> Any:  # fmt: skip
     """``fn(*args)`` as a line of the program of `trace` (by default `staged_trace` of
     `args`): a plain function (no derivative rules), run on each call's values, and now on
-    the traced call's (`StagingTrace.attempt`)."""
+    the traced call's (`StagingTrace.attempt`); with `multiple`, a tuple of results."""
     trace = trace or cast(StagingTrace, staged_trace(args))
     vals, refs = trace.refs(name, list(args))
-    return trace.record(fn, name, refs, {}, trace.attempt(fn, vals, refs), False)
+    return trace.record(fn, name, refs, {}, trace.attempt(fn, vals, refs), multiple)
 
 
 def traced_number(x: Any) -> bool:

@@ -142,10 +142,10 @@ def select(g: Any, factor: Any, out: Any = None) -> Any:
 
 
 def _select_plain(g: Any, factor: Any, out: Any = None) -> Any:
-    bits = _gate_bits(g, factor, out)
-    if bits is not None:  # a mask: the bits of `g` where it holds, of +0 elsewhere
+    gated = _gate_bits(g, factor, out)
+    if gated is not None:  # a mask: the bits of `g` where it holds, of +0 elsewhere
+        bits, shape = gated
         g = np.asarray(g)
-        shape = np.broadcast_shapes(g.shape, factor.shape)
         if out is None and not shape:  # (as a ufunc gives it: a NumPy scalar)
             return g.dtype.type(g if factor else 0)
         if out is None:
@@ -174,10 +174,11 @@ def _select_plain(g: Any, factor: Any, out: Any = None) -> Any:
     return product + 0.0
 
 
-def _gate_bits(g: Any, factor: Any, out: Any) -> Any:
-    """The unsigned integer dtype of `g`'s width where `select` can gate `g` bit by bit: a
-    real float array (or NumPy scalar) `g` and a boolean mask array, broadcasting to the
-    shape of `g` or of the mask, and `out` (if any) of that shape and `g`'s dtype; else None.
+def _gate_bits(g: Any, factor: Any, out: Any) -> tuple[np.dtype[Any], tuple[int, ...]] | None:
+    """The unsigned integer dtype of `g`'s width, and the result's shape, where `select` can
+    gate `g` bit by bit: a real float array (or NumPy scalar) `g` and a boolean mask array,
+    broadcasting to the shape of `g` or of the mask, and `out` (if any) of that shape and
+    `g`'s dtype; else None.
 
     A mask's gate is exact whatever `g` holds (an infinity or NaN not selected is +0, not
     ``inf * 0``), in one pass with no test of `g` first, and bit for bit the same in any
@@ -188,15 +189,18 @@ def _gate_bits(g: Any, factor: Any, out: Any) -> Any:
         and factor.dtype == bool
     ):  # fmt: skip
         return None
-    try:
-        shape = np.broadcast_shapes(g.shape, factor.shape)
-    except ValueError:
+    shape = g.shape
+    if factor.shape != shape:  # (a ReLU's: the same shape, the common case)
+        try:
+            shape = np.broadcast_shapes(g.shape, factor.shape)
+        except ValueError:
+            return None
+        if shape not in (g.shape, factor.shape):
+            return None
+    bits = _UNSIGNED.get(g.dtype)
+    if bits is None or (out is not None and (out.shape != shape or out.dtype != g.dtype)):
         return None
-    if shape not in (g.shape, factor.shape) or (
-        out is not None and (out.shape != shape or out.dtype != g.dtype)
-    ):
-        return None
-    return _UNSIGNED.get(g.dtype)
+    return bits, shape
 
 
 _UNSIGNED = {np.dtype(f"f{n}"): np.dtype(f"u{n}") for n in (2, 4, 8)}

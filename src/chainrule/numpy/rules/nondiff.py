@@ -16,7 +16,7 @@ import numpy as np
 
 from chainrule import numpy as cnp
 from chainrule.core import batching
-from chainrule.core.staging import staged_trace
+from chainrule.core.staging import plain_line, staged_trace
 from chainrule.core.trace import Tracer, dtype_of, primal, shape_of
 
 from .common import aligned, at_front, batch_size, check, ndim_of, nondiff, to_front
@@ -274,10 +274,8 @@ def histogram(a: Any, bins: Any = 10, range: Any = None, density: Any = None,
                 "from the values, which a program replayed for every input cannot: pass a "
                 "number of bins or explicit edges."
             )
-        params = {"range": range, "density": density}  # under jit: a line of the program
-        vals, refs = staged.refs("histogram", plain)
-        ans = staged.attempt(functools.partial(_histogram, **params), vals, refs)
-        return staged.record(_histogram, "histogram", refs, params, ans, True)
+        line = functools.partial(_histogram, range=range, density=density)  # under jit
+        return plain_line(line, "histogram", plain, staged, multiple=True)
     if edges_from_a or isinstance(bins, (str, Tracer)):
         raise TypeError(
             "chainrule.vmap: numpy.histogram needs bins shared by every example: explicit "
