@@ -43,7 +43,7 @@ try:
 except ImportError:  # not on Windows
     resource = None  # type: ignore[assignment]
 
-from .libs import NOTES, Unavailable
+from .libs import NOTES, Unavailable, threads
 
 CHAINRULE = "chainrule"
 
@@ -89,6 +89,7 @@ class Timing:
     samples: list[float]  # seconds per call, one per repeat
     loops: int  # calls per timed batch
     faults: float = 0.0  # minor page faults per call during the timed batches
+    cores: float = 1.0  # CPU time over wall time in the timed batches (all its threads)
 
     @property
     def spread(self) -> float:
@@ -169,6 +170,7 @@ def measure_all(
             results[name] = exc
     samples: dict[str, list[float]] = {name: [] for name in plans}
     faults = dict.fromkeys(plans, 0)
+    cpu = dict.fromkeys(plans, 0.0)
     # The same rounds for all, so that ratios can be taken round by round (see above).
     rounds = min((repeats for _, repeats in plans.values()), default=0)
     for _ in range(max(rounds, cfg.min_repeats) if plans else 0):
@@ -176,18 +178,20 @@ def measure_all(
             if name in results:
                 continue
             gc.collect()
-            faults0 = _minor_faults()
+            faults0, cpu0 = _minor_faults(), time.process_time()
             try:
                 samples[name].append(_batch(fns[name], loops) / loops)
             except Exception as exc:
                 results[name] = exc
                 continue
+            cpu[name] += time.process_time() - cpu0
             faults[name] += _minor_faults() - faults0
     for name, (loops, _) in plans.items():
         if name not in results:
             times = samples[name]
             per_call = faults[name] / (loops * len(times))
-            results[name] = Timing(statistics.median(times), times, loops, per_call)
+            cores = cpu[name] / (loops * sum(times)) if sum(times) else 1.0
+            results[name] = Timing(statistics.median(times), times, loops, per_call, cores)
     return results
 
 
@@ -221,6 +225,7 @@ class Measurement:
     loops: int | None = None
     repeats: int | None = None
     faults: float | None = None  # minor page faults per call (fresh memory touched)
+    cores: float | None = None  # CPU time / wall time while timed (more than the threads?)
     samples: list[float] | None = None
 
 
@@ -369,7 +374,7 @@ def run_case(
             m.status, m.note = "error", _report_error(m.impl, label, t)
         elif t is not None:
             m.seconds, m.spread, m.loops, m.repeats = t.median, t.spread, t.loops, len(t.samples)
-            m.faults, m.samples = t.faults, t.samples
+            m.faults, m.samples, m.cores = t.faults, t.samples, t.cores
     return case
 
 
@@ -519,6 +524,18 @@ def _faulting(section: Section, limit: float = FAULTS_SHOWN) -> list[str]:
     ]
 
 
+def _busy(section: Section) -> list[str]:
+    """Implementations that kept more cores busy than the thread count allows (their own
+    threads, or spinning idle workers): their ratios are not one thread against one."""
+    limit = threads() * 1.15 + 0.05
+    return [
+        f"{m.impl} ({c.label}) {m.cores:.2f}"
+        for c in section.cases
+        for m in c.results
+        if m.cores is not None and m.cores > limit
+    ]
+
+
 def render_text(section: Section) -> str:
     header, rows = _table(section)
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
@@ -545,6 +562,11 @@ def render_text(section: Section) -> str:
         lines.append(
             f"   minor page faults per call (> {FAULTS_SHOWN:.0f}: fresh memory touched each "
             "call, the heap given back between calls): " + "; ".join(faulting)
+        )
+    busy = _busy(section)
+    if busy:
+        lines.append(
+            f"   cores busy while timed (CPU / wall time; threads: {threads()}): " + "; ".join(busy)
         )
     for t in section.targets:
         lines.append(f"   [{t.status}] {t.text}  ({t.detail})")
@@ -575,6 +597,9 @@ def render_markdown(section: Section) -> str:
     faulting = _faulting(section)
     if faulting:
         lines.append("- minor page faults per call: " + esc("; ".join(faulting)))
+    busy = _busy(section)
+    if busy:
+        lines.append(f"- cores busy while timed (threads: {threads()}): " + esc("; ".join(busy)))
     for t in section.targets:
         lines.append(f"- **{t.status}** {esc(t.text)} ({esc(t.detail)})")
     lines.append("")

@@ -8,8 +8,10 @@ through the environment before NumPy was imported:
 
 - NumPy (and so chainrule, autograd and the NumPy floor): OMP/OPENBLAS/MKL/... variables;
 - PyTorch: ``torch.set_num_threads`` and ``torch.set_num_interop_threads``;
-- JAX on CPU: ``XLA_FLAGS`` (Eigen multi-threading off / intra-op threads), probed first in
-  a child process because XLA aborts the whole process on a flag it does not know.
+- JAX on CPU: ``XLA_FLAGS`` (Eigen multi-threading off), probed first in a child process
+  because XLA aborts the whole process on a flag it does not know;
+- and all of them: the process runs on that many CPUs (its affinity), since not every
+  library's thread pool follows the variables.
 
 This module imports nothing heavy at import time (no NumPy): ``__main__`` uses
 ``set_thread_env`` before NumPy is loaded.
@@ -54,12 +56,47 @@ def set_thread_env(threads: int) -> None:
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # silence XLA's start-up chatter
     flags = os.environ.get("XLA_FLAGS", "")
-    extra = [
-        f"--xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'}",
-        f"intra_op_parallelism_threads={threads}",
-    ]
+    extra = [f"--xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'}"]
     os.environ["XLA_FLAGS"] = " ".join([flags, *extra]).strip()
     os.environ["_BENCH_XLA_EXTRA"] = " ".join(extra)
+    _pin(threads)
+
+
+ALL_CPUS: list[int] = []
+"""The CPUs this process could run on before `set_thread_env` pinned it (empty: not pinned)."""
+
+
+def _pin(threads: int) -> None:
+    """Run the whole process on `threads` CPUs. The variables above do not reach every
+    thread pool: XLA's CPU client sizes its own to the CPUs the process may use, and its
+    idle workers spin there (unpinned on two cores, jax.jit's W2 step kept 1.45 cores
+    busy, and ran slower than pinned). CPU affinity binds every library alike."""
+    if not hasattr(os, "sched_setaffinity"):
+        NOTES.append("CPU affinity not available here: libraries may use more cores")
+        return
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) <= threads:
+        return
+    ALL_CPUS[:] = cpus
+    os.sched_setaffinity(0, cpus[-threads:])  # (the last ones: the first take interrupts)
+    NOTES.append(
+        f"process pinned to CPU {', '.join(map(str, cpus[-threads:]))} of "
+        f"{len(cpus)} (sched_setaffinity; worker processes of W7 get all of them)"
+    )
+
+
+@contextlib.contextmanager
+def all_cpus() -> Any:
+    """Every CPU the process had before pinning, while worker processes are started (they
+    keep the affinity they start with): W7's workers each run on a core of their own."""
+    pinned = os.sched_getaffinity(0) if ALL_CPUS else None
+    if pinned is not None:
+        os.sched_setaffinity(0, ALL_CPUS)
+    try:
+        yield
+    finally:
+        if pinned is not None:
+            os.sched_setaffinity(0, pinned)
 
 
 def threads() -> int:

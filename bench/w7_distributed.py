@@ -73,7 +73,8 @@ def impls(_: Any) -> list[Impl]:
             from chainrule import distributed
         except ImportError as exc:
             raise libs.Unavailable(f"dask not importable ({exc})") from None
-        with warnings.catch_warnings():  # (the second cluster's HTTP server takes another port)
+        with warnings.catch_warnings(), libs.all_cpus():  # (a core for each worker process)
+            # (the second cluster's HTTP server takes another port)
             warnings.filterwarnings("ignore", "Port .* is already in use")
             cluster = LocalCluster(
                 n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -16,6 +17,7 @@ from bench.harness import (
     measure_all,
     note_blas,
     ratio_target,
+    render_text,
     run_case,
 )
 
@@ -75,3 +77,35 @@ def test_the_blas_kernel_and_openblas_coretype_are_noted_once(monkeypatch: pytes
     blas = [n for n in libs.NOTES if n.startswith("BLAS: ")]
     assert blas and all(", kernel " in n for n in blas)  # NumPy's BLAS is loaded
     assert len(libs.NOTES) == len(set(libs.NOTES))
+
+
+def test_the_cores_an_implementation_keeps_busy_are_measured_and_reported(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # (as `set_thread_env(1)` leaves it)
+
+    def spin() -> None:
+        end = time.perf_counter() + 0.002
+        while time.perf_counter() < end:
+            pass
+
+    cfg = Config(repeats=3, min_repeats=3, min_batch_s=0.005, max_measure_s=0.1,
+                 warmup_s=0.0, warmup_calls=1)  # fmt: skip
+    timings = measure_all({"spin": spin, "sleep": lambda: time.sleep(0.002)}, cfg)
+    assert timings["spin"].cores > 0.5  # type: ignore[union-attr]  # (a shared machine: > 0.5)
+    assert timings["sleep"].cores < 0.5  # type: ignore[union-attr]
+    case = Case("n=1", [Measurement("one", 1.0, cores=1.0), Measurement("pool", 1.0, cores=1.45)])
+    text = render_text(Section("W0", "test", cases=[case]))
+    assert "cores busy while timed" in text and "pool (n=1) 1.45" in text
+    assert "one (n=1)" not in text
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity here")
+def test_worker_processes_are_started_on_every_cpu_the_process_had(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    mine = sorted(os.sched_getaffinity(0))
+    monkeypatch.setattr(libs, "ALL_CPUS", mine)
+    with libs.all_cpus():
+        assert sorted(os.sched_getaffinity(0)) == mine
+    assert sorted(os.sched_getaffinity(0)) == mine  # (restored)

@@ -570,3 +570,23 @@ def test_scipy_checks_run_on_every_call() -> None:
     binned(numpy.array([0.5, 1.5]), numpy.array([[0.0, 1.0, 2.0], [0.0, 1.0, 2.0]]))
     with pytest.raises(TypeError, match="increasing bins"):
         binned(numpy.array([0.5, 1.5]), numpy.array([[0.0, 1.0, 2.0], [2.0, 1.0, 0.0]]))
+
+
+def test_a_call_like_the_last_one_replays_its_program_and_cache_size_zero_keeps_none() -> None:
+    traced: list[int] = []
+
+    def loss(model: Any, x: Any) -> Any:
+        traced.append(1)
+        return np.sum(model(x))
+
+    small, large = cr.nn.MLP([2, 3, 1], rng=0), cr.nn.MLP([2, 4, 1], rng=0)
+    x = numpy.ones((5, 2))
+    f = cr.jit(loss)
+    for model in (small, small, large, small, large):
+        numpy.testing.assert_array_equal(f(model, x), loss(model, x))
+    assert len(traced) == 2 + 5  # (one trace per structure; the eager calls above)
+    traced.clear()
+    g = cr.jit(loss, cache_size=0)
+    g(small, x)
+    g(small, x)
+    assert len(traced) == 2 and not g.programs()

@@ -242,3 +242,17 @@ def test_linear_matches_torch_functional_linear(shape: tuple[int, ...]) -> None:
     grads = cr.grad(lambda *a: cr.numpy.sum(F.linear(*a) ** 2), argnums=(0, 1, 2))(x, w, b)
     for ours, t in zip(grads, tensors, strict=True):
         numpy.testing.assert_allclose(ours, t.grad.numpy(), rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("dtype", [numpy.float16, numpy.float32, numpy.float64])
+def test_linear_bias_gradient_is_the_sum_over_rows_in_its_dtype(dtype: Any) -> None:
+    # (float32 and float64: BLAS's 1ᵀ G, float16: NumPy's sum; a stack of batches is rows)
+    x = _RNG.standard_normal((2, 5, 3)).astype(dtype)
+    w, b = _RNG.standard_normal((4, 3)).astype(dtype), numpy.zeros(4, dtype)
+    g = _RNG.standard_normal((2, 5, 4)).astype(dtype)
+    _, pullback = cr.vjp(lambda b: F.linear(x, w, b), b)
+    (db,) = pullback(g)
+    assert db.dtype == dtype
+    exact = g.astype(numpy.float64).sum(axis=(0, 1))
+    bound = 10 * numpy.finfo(dtype).eps * numpy.abs(g.astype(numpy.float64)).sum(axis=(0, 1))
+    assert numpy.all(numpy.abs(db - exact) <= bound)  # (a sum of 10 terms: 10 eps Σ|g|)

@@ -592,3 +592,18 @@ def test_dropout_under_vmap_is_refused_not_one_mask_for_all():
         cr.vmap(lambda x: drop(x, rng=numpy.random.default_rng(0)))(xs)
     numpy.testing.assert_array_equal(cr.vmap(drop)(xs), xs)
     assert drop(xs, rng=numpy.random.default_rng(0)).shape == (4, 6)  # outside vmap: as before
+
+
+def test_a_module_flattened_again_gives_the_same_aux_object_until_a_static_value_changes() -> None:
+    # (jit compares two calls' structures: identical aux data compares at once)
+    from chainrule import tree
+
+    model = nn.MLP([2, 3, 1], rng=0)
+    first, second = tree.structure(model), tree.structure(model)
+    assert first._aux is second._aux
+    other = dataclasses.replace(model, activation=nn.functional.tanh)
+    changed = tree.structure(other)
+    assert changed._aux is not first._aux and changed != first
+    back = tree.unflatten(changed, tree.leaves(other))
+    assert back.activation is nn.functional.tanh
+    assert tree.structure(model) == first  # (equal again, a new object or not)

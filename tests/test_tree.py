@@ -616,10 +616,27 @@ def test_keyed_keys_are_equal_exactly_when_structures_are() -> None:
     for a in trees:
         leaves: list[Any] = []
         key: list[Any] = []
-        tree.keyed(a, leaves, key)
+        others: list[int] = []
+        tree.keyed(a, leaves, key, others)
         assert leaves == tree.leaves(a)
+        assert others == list(range(len(leaves)))  # (Python numbers: not arrays)
         for b in trees:
             other: list[Any] = []
-            tree.keyed(b, [], other)
+            tree.keyed(b, [], other, [])
             assert (tuple(key) == tuple(other)) == (tree.structure(a) == tree.structure(b))
             assert (tuple(key) == tuple(other)) == (a is b)
+
+
+def test_keyed_keys_tell_arrays_by_shape_and_dtype_and_numbers_by_type() -> None:
+    def key(t: Any) -> tuple[tuple[Any, ...], list[int]]:
+        k: list[Any] = []
+        others: list[int] = []
+        tree.keyed(t, [], k, others)
+        return tuple(k), others
+
+    f32 = np.zeros((2, 3), np.float32)
+    assert key([f32, 1.0]) == key([np.ones((2, 3), np.float32), 2.0])
+    assert key([f32, 1.0])[1] == [1]  # (the number's position among the leaves)
+    for changed in (np.zeros((3, 2), np.float32), np.zeros((2, 3)), np.float32(0.0), 1.0):
+        assert key([f32, 1.0]) != key([changed, 1.0])
+    assert key([f32, 1.0]) != key([f32, 1])  # (a float and an int trace differently)

@@ -1191,6 +1191,7 @@ def jit(
     # least recently used out first: each entry notes its last call (one lookup per call;
     # moving it to an end would compare its key a second time)
     cache: dict[Any, _Compiled] = {}
+    last: list[Any] = []  # the key and entry of the last call on the general path
     calls = itertools.count(1)
     splits: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {}
 
@@ -1216,9 +1217,10 @@ def jit(
             static += tuple((k, kwargs[k]) for k in names if k in kwargs)
             dyn_kw = {k: v for k, v in kwargs.items() if k not in names}
         leaves: list[Any] = []
-        structure: list[Any] = []  # as a flat key (`tree.keyed`)
-        tree.keyed((dynamic, dyn_kw), leaves, structure)
-        if any(isinstance(x, Tracer) for x in leaves):  # inside another transform
+        structure: list[Any] = []  # with the arrays' shapes and dtypes, as a flat key
+        others: list[int] = []  # (the leaves that are not arrays)
+        tree.keyed((dynamic, dyn_kw) if dyn_kw else dynamic, leaves, structure, others)
+        if others and any(isinstance(leaves[i], Tracer) for i in others):  # in a transform
             in_tree = tree.structure((dynamic, dyn_kw))
             reverse = _lone(leaves, ReverseTrace)
             if reverse is not None:
@@ -1238,8 +1240,13 @@ def jit(
             out = batched[0]((in_tree, static, len(args), dims), *values)
             return tree.map(lambda v: trace.wrap(v, 0), out)
         try:
-            key = key or (tuple(structure), _typed(static), _signatures(fun, leaves))
-            entry = cache.get(key)
+            if key is None:
+                key = (tuple(structure), _typed(static) if static else ())
+                if others:  # (numbers, or leaves a program refuses: `_signature_of`)
+                    key += tuple([_signature_of(fun, leaves[i], i) for i in others])
+            # the last call's program first: equal keys are mostly the same objects (types,
+            # a module's aux data), which compare at once, where hashing reads them all
+            entry = last[1] if last and key == last[0] else cache.get(key)
         except TypeError as e:
             if "unhashable" not in str(e):
                 raise
@@ -1249,14 +1256,19 @@ def jit(
             ) from None
         if entry is not None:
             entry.used = next(calls)
+            last[:] = key, entry
             outs = entry.program(leaves)
             return outs[0] if entry.out_tree is None else tree.unflatten(entry.out_tree, outs)
         in_tree = tree.structure((dynamic, dyn_kw))
         outs, entry = _trace_program(fun, static, len(args), in_tree, leaves)
         entry.used = next(calls)
         cache[key] = entry
-        if len(cache) > cache_size:
-            del cache[min(cache, key=lambda k: cache[k].used)]
+        last[:] = key, entry
+        evicted = (
+            cache.pop(min(cache, key=lambda k: cache[k].used)) if len(cache) > cache_size else None
+        )
+        if evicted is entry:  # (cache_size 0: nothing kept)
+            last.clear()
         return outs[0] if entry.out_tree is None else tree.unflatten(entry.out_tree, outs)
 
     def differentiated(
@@ -1318,6 +1330,7 @@ def jit(
 
     def clear_cache() -> None:
         cache.clear()
+        last.clear()
         pullbacks.clear()
         batched.clear()
 

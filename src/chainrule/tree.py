@@ -24,6 +24,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar, overload
 
+import numpy as np
+
 __all__ = [
     "DictKey",
     "FlattenedIndexKey",
@@ -300,28 +302,34 @@ def _flatten(x: Any, is_leaf: Callable[[Any], bool] | None, out: list[Any]) -> T
     return TreeDef(cls, node, aux, tuple(subtrees), len(out) - start)
 
 
-def keyed(tree: PyTree, leaves: list[Any], key: list[Any]) -> None:
+def keyed(tree: PyTree, leaves: list[Any], key: list[Any], others: list[int]) -> None:
     """Append `tree`'s leaves to `leaves`, as `flatten` orders them, and to `key` what
-    identifies its structure: per node its type, aux data and number of children, per leaf
-    None. Two trees' keys are equal exactly when their `structure`s are, and a flat tuple
-    of them is cheaper to build, hash and compare than a `TreeDef`: `jit` keys its cache
-    with it on every call.
+    identifies its structure and its arrays: per node its type, aux data and number of
+    children, per NumPy array its shape and dtype, per other leaf its type (and the leaf's
+    position to `others`). Two trees' keys are equal exactly when their `structure`s are and
+    their arrays have the same shapes and dtypes; a flat tuple of them is cheaper to build,
+    hash and compare than a `TreeDef`: `jit` keys its cache with it on every call.
     """
     cls = type(tree)
-    node = _nodes[cls] if cls in _nodes else _classify(cls)
-    if node is None:
-        leaves.append(tree)
-        key.append(None)
-        return
-    children, aux = node.flatten(tree)
-    kids = children if isinstance(children, (list, tuple)) else list(children)
-    key += (cls, aux, len(kids))
+    if cls is tuple or cls is list:  # (the common containers: no call to take them apart)
+        kids = tree
+        key += (cls, None, len(kids))
+    else:
+        node = _nodes[cls] if cls in _nodes else _classify(cls)
+        if node is None:
+            others.append(len(leaves))
+            leaves.append(tree)
+            key.append(cls)
+            return
+        children, aux = node.flatten(tree)
+        kids = children if isinstance(children, (list, tuple)) else list(children)
+        key += (cls, aux, len(kids))
     for child in kids:
-        if _nodes.get(type(child), keyed) is None:  # a leaf of a type seen before: no call
+        if type(child) is np.ndarray:
             leaves.append(child)
-            key.append(None)
+            key.append((child.shape, child.dtype))
         else:
-            keyed(child, leaves, key)
+            keyed(child, leaves, key, others)
 
 
 def flatten(

@@ -110,7 +110,16 @@ def _linear_vjp_weight(g: Any, ans: Any, x: Any, weight: Any, bias: Any) -> Any:
 
 
 def _linear_vjp_bias(g: Any, ans: Any, x: Any, weight: Any, bias: Any) -> Any:
-    return g if g.ndim == 1 else cnp.sum(g, axis=0 if g.ndim == 2 else tuple(range(g.ndim - 1)))
+    if g.ndim == 1:
+        return g
+    rows = _rows(g)
+    if rows.dtype in _BLAS:  # the sum over the batch as BLAS's product ``1ᵀ G``: two to four
+        # times as fast as NumPy's sum down the columns, and as accurate (several sums apart)
+        return cnp.matmul(np.ones(rows.shape[0], rows.dtype), rows)
+    return cnp.sum(rows, axis=0)
+
+
+_BLAS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _linear_jvp(tangents: list[Any], ans: Any, x: Any, weight: Any, bias: Any) -> Any:

@@ -20,6 +20,7 @@ Scale(w=f64[3], name='scale')  # 3 parameters
 from __future__ import annotations
 
 import dataclasses
+import operator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -40,17 +41,30 @@ __all__ = ["Module", "count_parameters"]
 
 def _holds_arrays(value: Any) -> bool:
     """Whether `value` is, or contains, a parameter array (so it is a pytree child)."""
-    if type(value) is np.ndarray:  # the common case first: flattening is on every step
+    cls = type(value)
+    if cls is np.ndarray:  # the common case first: flattening is on every step
         return is_float(value.dtype)
-    if isinstance(value, (Module, Tracer)):
-        return True
-    if isinstance(value, (np.ndarray, np.generic)):
+    kind = _KINDS.get(cls)
+    if kind is None:
+        kind = _KINDS[cls] = _kind(cls)
+    if kind == _ARRAY:
         return is_float(value.dtype)
-    if isinstance(value, (list, tuple)):
-        return any(_holds_arrays(v) for v in value)
-    if isinstance(value, dict):
-        return any(_holds_arrays(v) for v in value.values())
-    return False
+    if kind == _ITEMS:
+        return any(map(_holds_arrays, value.values() if isinstance(value, dict) else value))
+    return kind == _ALWAYS
+
+
+_NEVER, _ALWAYS, _ARRAY, _ITEMS = range(4)
+_KINDS: dict[type, int] = {}  # what a value's type says of it (once per type: this is on
+# every flatten of a module, so on every call of a jitted training step)
+
+
+def _kind(cls: type) -> int:
+    if issubclass(cls, (Module, Tracer)):
+        return _ALWAYS
+    if issubclass(cls, (np.ndarray, np.generic)):
+        return _ARRAY
+    return _ITEMS if issubclass(cls, (list, tuple, dict)) else _NEVER
 
 
 class _Static:
@@ -95,7 +109,11 @@ def _field_names(cls: type) -> tuple[str, ...]:
     return names
 
 
-def _flatten(module: Module) -> tuple[list[Any], tuple[tuple[str, ...], _Static]]:
+_Aux = tuple[tuple[str, ...], _Static]
+_LAST_AUX: dict[type, _Aux] = {}
+
+
+def _flatten(module: Module) -> tuple[list[Any], _Aux]:
     children, names, static = [], [], []
     for name in _field_names(type(module)):
         value = getattr(module, name)
@@ -104,7 +122,24 @@ def _flatten(module: Module) -> tuple[list[Any], tuple[tuple[str, ...], _Static]
             names.append(name)
         else:
             static.append((name, value))
-    return children, (tuple(names), _Static(tuple(static)))
+    return children, _aux(type(module), tuple(names), tuple(static))
+
+
+def _aux(cls: type, names: tuple[str, ...], static: tuple[tuple[str, Any], ...]) -> _Aux:
+    """A module's aux data: that of the class's last flatten where it has the same names and
+    the very same static values, so that comparing the structures of two calls (as `jit`
+    does on every call) finds one object and compares nothing."""
+    last = _LAST_AUX.get(cls)
+    if (
+        last is not None and last[0] == names and len(last[1].items) == len(static)
+        and all(map(operator.is_, map(_value, last[1].items), map(_value, static)))
+    ):  # fmt: skip
+        return last
+    aux = _LAST_AUX[cls] = (names, _Static(static))
+    return aux
+
+
+_value = operator.itemgetter(1)
 
 
 def _flatten_with_keys(module: Module) -> tuple[list[tuple[Any, Any]], Any]:
@@ -116,10 +151,13 @@ def _unflatten(cls: type[Module], aux: tuple[tuple[str, ...], _Static], children
     # No __init__: it would re-initialise parameters, and must not see traced values.
     module = object.__new__(cls)
     names, static = aux
-    for name, value in zip(names, children, strict=True):
-        object.__setattr__(module, name, value)
-    for name, value in static.items:
-        object.__setattr__(module, name, value)
+    fields = getattr(module, "__dict__", None)
+    if fields is None:  # (a subclass with __slots__)
+        for name, value in (*zip(names, children, strict=True), *static.items):
+            object.__setattr__(module, name, value)
+        return module
+    fields.update(zip(names, children, strict=True))
+    fields.update(static.items)
     return module
 
 
