@@ -114,18 +114,24 @@ class Reset:
 
 
 def _batch(fn: Callable[[], Any], loops: int) -> float:
+    return _timed_batch(fn, loops)[0]
+
+
+def _timed_batch(fn: Callable[[], Any], loops: int) -> tuple[float, float]:
+    """Wall and CPU seconds (of all the process's threads) of `loops` calls, resets apart."""
     if isinstance(fn, Reset):
-        total = 0.0
+        wall = cpu = 0.0
         for _ in range(loops):
             fn.reset()
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             fn.call()
-            total += time.perf_counter() - t0
-        return total
-    t0 = time.perf_counter()
+            wall += time.perf_counter() - t0
+            cpu += time.process_time() - c0
+        return wall, cpu
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(loops):
         fn()
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def _minor_faults() -> int:
@@ -178,13 +184,14 @@ def measure_all(
             if name in results:
                 continue
             gc.collect()
-            faults0, cpu0 = _minor_faults(), time.process_time()
+            faults0 = _minor_faults()
             try:
-                samples[name].append(_batch(fns[name], loops) / loops)
+                wall, cpu_s = _timed_batch(fns[name], loops)
             except Exception as exc:
                 results[name] = exc
                 continue
-            cpu[name] += time.process_time() - cpu0
+            samples[name].append(wall / loops)
+            cpu[name] += cpu_s
             faults[name] += _minor_faults() - faults0
     for name, (loops, _) in plans.items():
         if name not in results:

@@ -78,25 +78,38 @@ def _pin(threads: int) -> None:
     if len(cpus) <= threads:
         return
     ALL_CPUS[:] = cpus
-    os.sched_setaffinity(0, cpus[-threads:])  # (the last ones: the first take interrupts)
+    _set_affinity(cpus[-threads:])  # (the last ones: the first take interrupts)
     NOTES.append(
         f"process pinned to CPU {', '.join(map(str, cpus[-threads:]))} of "
         f"{len(cpus)} (sched_setaffinity; worker processes of W7 get all of them)"
     )
 
 
+def _set_affinity(cpus: Any) -> None:
+    """`cpus` for every thread of the process (Linux sets a thread's own; a thread takes
+    its creator's when it starts)."""
+    try:
+        threads = [int(t) for t in os.listdir("/proc/self/task")]
+    except OSError:  # (no /proc: the calling thread, which the others will start from)
+        threads = [0]
+    for t in threads:
+        with contextlib.suppress(OSError):  # (a thread that has ended since)
+            os.sched_setaffinity(t, cpus)
+
+
 @contextlib.contextmanager
 def all_cpus() -> Any:
     """Every CPU the process had before pinning, while worker processes are started (they
-    keep the affinity they start with): W7's workers each run on a core of their own."""
+    keep the affinity they start with): W7's workers each run on a core of their own. The
+    threads started meanwhile (a cluster's) are pinned again afterwards, with the rest."""
     pinned = os.sched_getaffinity(0) if ALL_CPUS else None
     if pinned is not None:
-        os.sched_setaffinity(0, ALL_CPUS)
+        _set_affinity(ALL_CPUS)
     try:
         yield
     finally:
         if pinned is not None:
-            os.sched_setaffinity(0, pinned)
+            _set_affinity(pinned)
 
 
 def threads() -> int:

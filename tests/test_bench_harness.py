@@ -13,6 +13,7 @@ from bench.harness import (
     Config,
     Impl,
     Measurement,
+    Reset,
     Section,
     measure_all,
     note_blas,
@@ -91,9 +92,11 @@ def test_the_cores_an_implementation_keeps_busy_are_measured_and_reported(
 
     cfg = Config(repeats=3, min_repeats=3, min_batch_s=0.005, max_measure_s=0.1,
                  warmup_s=0.0, warmup_calls=1)  # fmt: skip
-    timings = measure_all({"spin": spin, "sleep": lambda: time.sleep(0.002)}, cfg)
+    fns = {"spin": spin, "sleep": lambda: time.sleep(0.002), "reset": Reset(spin, spin)}
+    timings = measure_all(fns, cfg)
     assert timings["spin"].cores > 0.5  # type: ignore[union-attr]  # (a shared machine: > 0.5)
     assert timings["sleep"].cores < 0.5  # type: ignore[union-attr]
+    assert 0.5 < timings["reset"].cores < 1.5  # type: ignore[union-attr]  # (the reset apart)
     case = Case("n=1", [Measurement("one", 1.0, cores=1.0), Measurement("pool", 1.0, cores=1.45)])
     text = render_text(Section("W0", "test", cases=[case]))
     assert "cores busy while timed" in text and "pool (n=1) 1.45" in text
@@ -109,3 +112,24 @@ def test_worker_processes_are_started_on_every_cpu_the_process_had(
     with libs.all_cpus():
         assert sorted(os.sched_getaffinity(0)) == mine
     assert sorted(os.sched_getaffinity(0)) == mine  # (restored)
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="needs CPU affinity and two CPUs",
+)
+def test_pinning_reaches_the_threads_already_running() -> None:
+    import threading
+
+    mine = sorted(os.sched_getaffinity(0))
+    started, stop = threading.Event(), threading.Event()
+    thread = threading.Thread(target=lambda: (started.set(), stop.wait()))
+    thread.start()
+    started.wait()
+    try:
+        libs._set_affinity(mine[-1:])
+        assert os.sched_getaffinity(thread.native_id) == {mine[-1]}
+    finally:
+        libs._set_affinity(mine)
+        stop.set()
+        thread.join()

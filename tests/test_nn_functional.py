@@ -256,3 +256,10 @@ def test_linear_bias_gradient_is_the_sum_over_rows_in_its_dtype(dtype: Any) -> N
     exact = g.astype(numpy.float64).sum(axis=(0, 1))
     bound = 10 * numpy.finfo(dtype).eps * numpy.abs(g.astype(numpy.float64)).sum(axis=(0, 1))
     assert numpy.all(numpy.abs(db - exact) <= bound)  # (a sum of 10 terms: 10 eps Σ|g|)
+
+
+def test_linear_gradients_of_a_stack_with_no_output_features() -> None:
+    x, w, b = numpy.ones((2, 5, 3)), numpy.ones((0, 3)), numpy.zeros(0)
+    grads = cr.grad(lambda *a: cr.numpy.sum(F.linear(*a)), argnums=(0, 1, 2))(x, w, b)
+    assert [g.shape for g in grads] == [(2, 5, 3), (0, 3), (0,)]
+    numpy.testing.assert_array_equal(grads[0], numpy.zeros((2, 5, 3)))

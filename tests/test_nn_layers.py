@@ -6,6 +6,7 @@ Oracle tests (marked) give PyTorch's modules the same weights and compare output
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import ml_dtypes
 import numpy
@@ -607,3 +608,30 @@ def test_a_module_flattened_again_gives_the_same_aux_object_until_a_static_value
     back = tree.unflatten(changed, tree.leaves(other))
     assert back.activation is nn.functional.tanh
     assert tree.structure(model) == first  # (equal again, a new object or not)
+
+
+def test_modules_with_slots_or_descriptor_fields_come_back_from_a_transform() -> None:
+    class Positive:  # a data descriptor storing its value under another name
+        def __set_name__(self, owner: Any, name: str) -> None:
+            self.private = "_" + name
+
+        def __get__(self, obj: Any, owner: Any = None) -> Any:
+            return self if obj is None else obj.__dict__[self.private]
+
+        def __set__(self, obj: Any, value: Any) -> None:
+            obj.__dict__[self.private] = value
+
+    class Scaled(nn.Module):
+        w: numpy.ndarray = Positive()  # type: ignore[assignment]
+
+    class Slotted(nn.Module):
+        __slots__ = ("name", "w")
+        w: numpy.ndarray
+        name: str
+
+        def __init__(self, w: numpy.ndarray, name: str) -> None:
+            self.w, self.name = w, name
+
+    for model in (Scaled(numpy.ones(3)), Slotted(numpy.ones(3), "s")):
+        grads = cr.grad(lambda m: np.sum(m.w**2))(model)
+        numpy.testing.assert_array_equal(grads.w, [2.0, 2.0, 2.0])

@@ -640,3 +640,5 @@ def test_keyed_keys_tell_arrays_by_shape_and_dtype_and_numbers_by_type() -> None
     for changed in (np.zeros((3, 2), np.float32), np.zeros((2, 3)), np.float32(0.0), 1.0):
         assert key([f32, 1.0]) != key([changed, 1.0])
     assert key([f32, 1.0]) != key([f32, 1])  # (a float and an int trace differently)
+    assert key(f32) == key(np.ones((2, 3), np.float32)) != key(np.zeros(3))  # (an array alone)
+    assert key(f32)[1] == []

@@ -317,14 +317,17 @@ def keyed(tree: PyTree, leaves: list[Any], key: list[Any], others: list[int]) ->
     else:
         node = _nodes[cls] if cls in _nodes else _classify(cls)
         if node is None:
-            others.append(len(leaves))
+            if cls is np.ndarray:
+                key.append((tree.shape, tree.dtype))
+            else:
+                others.append(len(leaves))
+                key.append(cls)
             leaves.append(tree)
-            key.append(cls)
             return
         children, aux = node.flatten(tree)
         kids = children if isinstance(children, (list, tuple)) else list(children)
         key += (cls, aux, len(kids))
-    for child in kids:
+    for child in kids:  # (an array: the common leaf, without a call)
         if type(child) is np.ndarray:
             leaves.append(child)
             key.append((child.shape, child.dtype))

@@ -102,7 +102,7 @@ _linear = primitive(_linear_impl, "linear")
 
 def _rows(a: Any) -> Any:
     """`a` as a matrix: its leading axes folded into one (a stack of inputs is more rows)."""
-    return a if a.ndim == 2 else cnp.reshape(a, (-1, a.shape[-1]))
+    return a if a.ndim == 2 else cnp.reshape(a, (math.prod(a.shape[:-1]), a.shape[-1]))
 
 
 def _linear_vjp_weight(g: Any, ans: Any, x: Any, weight: Any, bias: Any) -> Any:
@@ -113,8 +113,10 @@ def _linear_vjp_bias(g: Any, ans: Any, x: Any, weight: Any, bias: Any) -> Any:
     if g.ndim == 1:
         return g
     rows = _rows(g)
-    if rows.dtype in _BLAS:  # the sum over the batch as BLAS's product ``1ᵀ G``: two to four
-        # times as fast as NumPy's sum down the columns, and as accurate (several sums apart)
+    if rows.dtype in _BLAS and rows.shape[1] > 1:
+        # the sum over the batch as BLAS's product ``1ᵀ G``: two to four times as fast as
+        # NumPy's sum down the columns, which adds row after row, and as accurate (BLAS
+        # keeps several partial sums); a single column NumPy sums pairwise, more accurately
         return cnp.matmul(np.ones(rows.shape[0], rows.dtype), rows)
     return cnp.sum(rows, axis=0)
 

@@ -151,13 +151,10 @@ def _unflatten(cls: type[Module], aux: tuple[tuple[str, ...], _Static], children
     # No __init__: it would re-initialise parameters, and must not see traced values.
     module = object.__new__(cls)
     names, static = aux
-    fields = getattr(module, "__dict__", None)
-    if fields is None:  # (a subclass with __slots__)
-        for name, value in (*zip(names, children, strict=True), *static.items):
-            object.__setattr__(module, name, value)
-        return module
-    fields.update(zip(names, children, strict=True))
-    fields.update(static.items)
+    for name, value in zip(names, children, strict=True):
+        object.__setattr__(module, name, value)
+    for name, value in static.items:
+        object.__setattr__(module, name, value)
     return module
 
 
