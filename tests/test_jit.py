@@ -590,3 +590,48 @@ def test_a_call_like_the_last_one_replays_its_program_and_cache_size_zero_keeps_
     g(small, x)
     g(small, x)
     assert len(traced) == 2 and not g.programs()
+
+
+def test_equal_static_values_of_other_types_in_a_tree_trace_their_own_programs() -> None:
+    """A module's static field, a dataclass's meta field, a dict key: 2, 2.0 and True are
+    equal and hash alike, but a program traced with one computes in another dtype (or
+    hands back another key)."""
+
+    @cr.tree.register_dataclass
+    @dataclasses.dataclass
+    class Scaled:
+        w: Any
+        k: Any = dataclasses.field(default=2, metadata={"static": True})
+
+    class Module(cr.nn.Module):
+        w: numpy.ndarray
+        k: Any = 2
+
+    w = numpy.arange(3, dtype=numpy.int8)
+    for cls in (Scaled, Module):
+        f = cr.jit(lambda t: t.w * t.k)
+        for k in (2, 2.0, True, numpy.int8(2), numpy.int64(3), (3.0,)):
+            t = cls(w, k)
+            want = t.w * t.k
+            got = f(t)
+            assert got.dtype == want.dtype
+            numpy.testing.assert_array_equal(got, want)
+    g = cr.jit(lambda d: {k: v * 2 for k, v in d.items()})
+    for key in (1, True, 1.0):
+        (got,) = g({key: numpy.ones(2)})
+        assert type(got) is type(key)
+    # under grad and vmap too (their own caches)
+    h = cr.jit(lambda t, x: np.sum(x * t.k))
+    for k in (2, 2.5):
+        t = Scaled(w, k)
+        assert cr.grad(lambda x, t=t: h(t, x))(numpy.ones(2))[0] == k
+        numpy.testing.assert_array_equal(
+            cr.vmap(lambda x, t=t: h(t, x))(numpy.ones((2, 3))), [3 * k, 3 * k]
+        )
+
+
+def test_grad_of_a_jit_that_keeps_no_programs() -> None:
+    f = cr.jit(lambda x: np.sum(x**2), cache_size=0)
+    numpy.testing.assert_array_equal(cr.grad(f)(numpy.arange(3.0)), [0.0, 2.0, 4.0])
+    value, grads = cr.value_and_grad(f)(numpy.arange(3.0))
+    assert value == 5.0 and list(grads) == [0.0, 2.0, 4.0]

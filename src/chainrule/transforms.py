@@ -1191,7 +1191,6 @@ def jit(
     # least recently used out first: each entry notes its last call (one lookup per call;
     # moving it to an end would compare its key a second time)
     cache: dict[Any, _Compiled] = {}
-    last: list[Any] = []  # the key and entry of the last call on the general path
     calls = itertools.count(1)
     splits: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {}
 
@@ -1226,7 +1225,7 @@ def jit(
             if reverse is not None:
                 # arrays by position: their number tells the structure (comparing costs)
                 plain = not kwargs and all(isinstance(a, np.ndarray | Tracer) for a in args)
-                shape = len(args) if plain else in_tree
+                shape = len(args) if plain else tuple(structure)  # (with the aux data's types)
                 out = differentiated(reverse, static, len(args), in_tree, leaves, shape)
                 if out is not None:
                     return out
@@ -1237,16 +1236,15 @@ def jit(
             values = [x.value if isinstance(x, Tracer) else x for x in leaves]
             if not batched:
                 batched.append(jit(vmapped, static_argnums=0, cache_size=cache_size))
-            out = batched[0]((in_tree, static, len(args), dims), *values)
+            # (the flat structure too, which keys the aux data with its types)
+            out = batched[0]((in_tree, static, len(args), dims, tuple(structure)), *values)
             return tree.map(lambda v: trace.wrap(v, 0), out)
         try:
             if key is None:
                 key = (tuple(structure), _typed(static) if static else ())
                 if others:  # (numbers, or leaves a program refuses: `_signature_of`)
                     key += tuple([_signature_of(fun, leaves[i], i) for i in others])
-            # the last call's program first: equal keys are mostly the same objects (types,
-            # a module's aux data), which compare at once, where hashing reads them all
-            entry = last[1] if last and key == last[0] else cache.get(key)
+            entry = cache.get(key)
         except TypeError as e:
             if "unhashable" not in str(e):
                 raise
@@ -1256,19 +1254,14 @@ def jit(
             ) from None
         if entry is not None:
             entry.used = next(calls)
-            last[:] = key, entry
             outs = entry.program(leaves)
             return outs[0] if entry.out_tree is None else tree.unflatten(entry.out_tree, outs)
         in_tree = tree.structure((dynamic, dyn_kw))
         outs, entry = _trace_program(fun, static, len(args), in_tree, leaves)
         entry.used = next(calls)
         cache[key] = entry
-        last[:] = key, entry
-        evicted = (
-            cache.pop(min(cache, key=lambda k: cache[k].used)) if len(cache) > cache_size else None
-        )
-        if evicted is entry:  # (cache_size 0: nothing kept)
-            last.clear()
+        if len(cache) > cache_size:
+            del cache[min(cache, key=lambda k: cache[k].used)]
         return outs[0] if entry.out_tree is None else tree.unflatten(entry.out_tree, outs)
 
     def differentiated(
@@ -1282,11 +1275,11 @@ def jit(
         traced = tuple(i for i, x in enumerate(leaves) if isinstance(x, Tracer))
         vals, parents, _ = trace.unwrap(leaves)
         key = (shape, _typed(static), nargs, traced, _signatures(fun, vals))
-        if key not in pullbacks:
-            pullbacks[key] = _pullback_programs(fun, static, nargs, in_tree, vals, traced)
+        pair = pullbacks.get(key, pullbacks)  # (the dict itself: not there yet)
+        if pair is pullbacks:
+            pair = pullbacks[key] = _pullback_programs(fun, static, nargs, in_tree, vals, traced)
             if len(pullbacks) > cache_size:
                 del pullbacks[next(iter(pullbacks))]
-        pair = pullbacks[key]
         if pair is None:
             return None
         forward, pullback = pair
@@ -1307,7 +1300,7 @@ def jit(
 
     def vmapped(spec: Any, *values: Any) -> Any:
         """`fun` mapped over the batch axes `spec` gives its input leaves (see `_rebuild`)."""
-        in_tree, static, nargs, dims = spec
+        in_tree, static, nargs, dims, _ = spec
 
         def flat(*leaves: Any) -> Any:
             a, kw = _rebuild(in_tree, static, nargs, leaves)
@@ -1330,7 +1323,6 @@ def jit(
 
     def clear_cache() -> None:
         cache.clear()
-        last.clear()
         pullbacks.clear()
         batched.clear()
 

@@ -304,11 +304,12 @@ def _flatten(x: Any, is_leaf: Callable[[Any], bool] | None, out: list[Any]) -> T
 
 def keyed(tree: PyTree, leaves: list[Any], key: list[Any], others: list[int]) -> None:
     """Append `tree`'s leaves to `leaves`, as `flatten` orders them, and to `key` what
-    identifies its structure and its arrays: per node its type, aux data and number of
-    children, per NumPy array its shape and dtype, per other leaf its type (and the leaf's
-    position to `others`). Two trees' keys are equal exactly when their `structure`s are and
-    their arrays have the same shapes and dtypes; a flat tuple of them is cheaper to build,
-    hash and compare than a `TreeDef`: `jit` keys its cache with it on every call.
+    identifies its structure and its arrays: per node its type, aux data (a tuple's with
+    the types of its items) and number of children, per NumPy array its shape and dtype,
+    per other leaf its type (and the leaf's position to `others`). Two trees' keys are
+    equal exactly when their `structure`s are, with aux data of the same types, and their
+    arrays have the same shapes and dtypes; a flat tuple of them is cheaper to build, hash
+    and compare than a `TreeDef`: `jit` keys its cache with it on every call.
     """
     cls = type(tree)
     if cls is tuple or cls is list:  # (the common containers: no call to take them apart)
@@ -326,7 +327,9 @@ def keyed(tree: PyTree, leaves: list[Any], key: list[Any], others: list[int]) ->
             return
         children, aux = node.flatten(tree)
         kids = children if isinstance(children, (list, tuple)) else list(children)
-        key += (cls, aux, len(kids))
+        # (with the types of the aux data's items, dict keys or static fields: 2 and 2.0
+        # are equal, but a program traced with one computes in another dtype)
+        key += (cls, aux, tuple(map(type, aux)) if type(aux) is tuple else None, len(kids))
     for child in kids:  # (an array: the common leaf, without a call)
         if type(child) is np.ndarray:
             leaves.append(child)

@@ -93,6 +93,8 @@ class _Static:
 def _same(a: Any, b: Any) -> bool:
     if a is b:
         return True
+    if type(a) is not type(b):  # (2 and 2.0 are equal, but a program traced with one
+        return False  # computes in another dtype: `jit` must not take one for the other)
     try:
         return bool(np.array_equal(a, b)) if isinstance(a, np.ndarray) else bool(a == b)
     except (TypeError, ValueError):
