@@ -298,7 +298,11 @@ def _flatten(x: Any, is_leaf: Callable[[Any], bool] | None, out: list[Any]) -> T
     start = len(out)
     subtrees = []
     for child in children:  # a loop, not a comprehension: one frame per level
-        subtrees.append(_flatten(child, is_leaf, out))
+        if is_leaf is None and _nodes.get(type(child), _flatten) is None:
+            out.append(child)  # (a leaf of a type seen before: no call)
+            subtrees.append(_LEAF)
+        else:
+            subtrees.append(_flatten(child, is_leaf, out))
     return TreeDef(cls, node, aux, tuple(subtrees), len(out) - start)
 
 

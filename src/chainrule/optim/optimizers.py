@@ -231,7 +231,7 @@ class Optimizer(Generic[_S]):
                     f"grads must have the structure of params:\n  params: {treedef!r}\n"
                     f"  grads:  {g_def!r}"
                 )
-        traced = any(isinstance(x, Tracer) for x in tree.leaves((g_leaves, p_leaves, state)))
+        traced = any(isinstance(x, Tracer) for x in (*g_leaves, *p_leaves, *tree.leaves(state)))
         if traced and mode == _INPLACE:
             raise ValueError(
                 f"{type(self).__name__}.step: inplace=True writes into arrays, and inside a "
