@@ -5,8 +5,10 @@
     PYTHONPATH=src python -m bench --only W1 W3 --markdown bench.md --json bench.json
 
 The thread count of every library is fixed (``--threads``, default 1) through environment
-variables set here, before anything imports NumPy: the argument parsing and ``bench.libs``
-are NumPy-free, and the timing code and the workloads are imported only afterwards.
+variables set here, before anything imports NumPy, and the process runs on that many CPUs
+(its affinity: not every library's thread pool follows the variables): the argument parsing
+and ``bench.libs`` are NumPy-free, and the timing code and the workloads are imported only
+afterwards.
 Exit status: 0 when every implementation that ran agreed with chainrule (PASS/FAIL of the
 targets is a result, not an error), 1 when something errored or computed a different answer.
 """
