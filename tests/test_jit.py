@@ -607,15 +607,31 @@ def test_equal_static_values_of_other_types_in_a_tree_trace_their_own_programs()
         w: numpy.ndarray
         k: Any = 2
 
+    @dataclasses.dataclass(frozen=True)
+    class Config:
+        scale: Any
+
+    class Pair:  # registered with a number as its aux data
+        def __init__(self, w: Any, k: Any) -> None:
+            self.w, self.k = w, k
+
+    cr.tree.register(Pair, lambda p: ((p.w,), p.k), lambda k, children: Pair(*children, k))
+
+    def scale(k: Any) -> Any:
+        return k[0] if isinstance(k, tuple) else k.scale if isinstance(k, Config) else k
+
     w = numpy.arange(3, dtype=numpy.int8)
-    for cls in (Scaled, Module):
-        f = cr.jit(lambda t: t.w * t.k)
-        for k in (2, 2.0, True, numpy.int8(2), numpy.int64(3), (3.0,)):
+    ks = (2, 2.0, True, numpy.int8(2), numpy.int64(3), (3,), (3.0,), Config(2), Config(2.0))
+    for cls in (Scaled, Module, Pair):
+        traced: list[Any] = []
+        f = cr.jit(lambda t, traced=traced: traced.append(t.k) or t.w * scale(t.k))
+        for k in (*ks, *ks):
             t = cls(w, k)
-            want = t.w * t.k
+            want = t.w * scale(t.k)
             got = f(t)
             assert got.dtype == want.dtype
             numpy.testing.assert_array_equal(got, want)
+        assert len(traced) == len(ks)  # (one program each, replayed the second time round)
     g = cr.jit(lambda d: {k: v * 2 for k, v in d.items()})
     for key in (1, True, 1.0):
         (got,) = g({key: numpy.ones(2)})
@@ -635,3 +651,35 @@ def test_grad_of_a_jit_that_keeps_no_programs() -> None:
     numpy.testing.assert_array_equal(cr.grad(f)(numpy.arange(3.0)), [0.0, 2.0, 4.0])
     value, grads = cr.value_and_grad(f)(numpy.arange(3.0))
     assert value == 5.0 and list(grads) == [0.0, 2.0, 4.0]
+
+
+def test_aux_data_that_holds_objects_keys_the_cache_as_they_compare() -> None:
+    """A layer as a dataclass's static field (equal to itself only) is the same key call
+    after call; a registered object as a dict key is not taken apart to key the cache."""
+
+    @cr.tree.register_dataclass
+    @dataclasses.dataclass
+    class Net:
+        w: Any
+        act: Any = dataclasses.field(default=None, metadata={"static": True})
+
+    traced: list[Any] = []
+    f = cr.jit(lambda net: traced.append(1) or net.w * 2.0)
+    net = Net(numpy.ones(3), cr.nn.Dropout(0.1))
+    for _ in range(3):
+        f(net)
+    assert len(traced) == 1
+
+    class Interval:
+        def __init__(self, lo: Any, hi: Any) -> None:
+            self.lo, self.hi = float(lo), float(hi)
+
+        def __eq__(self, other: object) -> bool:
+            return isinstance(other, Interval) and (self.lo, self.hi) == (other.lo, other.hi)
+
+        def __hash__(self) -> int:
+            return hash((self.lo, self.hi))
+
+    cr.tree.register(Interval, lambda i: ((i.lo, i.hi), None), lambda _, c: Interval(*c))
+    g = cr.jit(lambda d: sum(np.sum(v) for v in d.values()))
+    assert g({Interval(0, 1): numpy.ones(3)}) == 3.0

@@ -1097,6 +1097,22 @@ def _static_arguments(
     return nums, names
 
 
+class _Typed:
+    """A key typed already (`tree.keyed`'s), which `_keyed` takes as it is: by its hash,
+    then equality, as a dict compares keys."""
+
+    __slots__ = ("hash", "key")
+
+    def __init__(self, key: tuple[Any, ...]) -> None:
+        self.key, self.hash = key, hash(key)
+
+    def __hash__(self) -> int:
+        return self.hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Typed) and self.hash == other.hash and self.key == other.key
+
+
 def _signatures(fun: Callable[..., Any], leaves: list[Any]) -> tuple[Any, ...]:
     """What a program depends on of each input leaf: the shape and dtype of an array, the
     type of a Python number (its value is traced, weakly typed as NumPy takes it)."""
@@ -1237,7 +1253,8 @@ def jit(
             if not batched:
                 batched.append(jit(vmapped, static_argnums=0, cache_size=cache_size))
             # (the flat structure too, which keys the aux data with its types)
-            out = batched[0]((in_tree, static, len(args), dims, tuple(structure)), *values)
+            spec = (in_tree, static, len(args), dims, _Typed(tuple(structure)))
+            out = batched[0](spec, *values)
             return tree.map(lambda v: trace.wrap(v, 0), out)
         try:
             if key is None:

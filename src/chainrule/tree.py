@@ -19,6 +19,7 @@ Leaves and aux data have no common type, so they are typed `Any` throughout.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
@@ -331,15 +332,32 @@ def keyed(tree: PyTree, leaves: list[Any], key: list[Any], others: list[int]) ->
             return
         children, aux = node.flatten(tree)
         kids = children if isinstance(children, (list, tuple)) else list(children)
-        # (with the types of the aux data's items, dict keys or static fields: 2 and 2.0
-        # are equal, but a program traced with one computes in another dtype)
-        key += (cls, aux, tuple(map(type, aux)) if type(aux) is tuple else None, len(kids))
+        key += (cls, aux, None if aux is None else _types(aux), len(kids))
     for child in kids:  # (an array: the common leaf, without a call)
         if type(child) is np.ndarray:
             leaves.append(child)
             key.append((child.shape, child.dtype))
         else:
             keyed(child, leaves, key, others)
+
+
+_SCALARS = frozenset([str, int, float, bool, complex, bytes, type(None)])
+
+
+def _types(value: Any) -> Any:
+    """The type of `value`, through tuples and dataclasses the types of what they hold: what
+    keys `jit`'s cache beside the aux data itself (dict keys, static fields), since 2, 2.0
+    and True are equal, but a program traced with one computes in another dtype."""
+    cls = type(value)
+    if cls is tuple:
+        types = tuple(builtins.map(type, value))
+        return types if _SCALARS.issuperset(types) else tuple([_types(v) for v in value])
+    if cls in _SCALARS:
+        return cls
+    fields = getattr(cls, "__dataclass_fields__", None)
+    if fields is None or isinstance(value, type):
+        return cls
+    return (cls, tuple([_types(getattr(value, name)) for name in fields]))
 
 
 def flatten(

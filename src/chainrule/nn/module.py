@@ -5,6 +5,8 @@ updates a model with ``tree.map``, and a model is saved as its arrays. A field i
 *parameter* (a pytree child) when its value holds arrays: a NumPy float array, a traced
 value, another module, or a list / tuple / dict of those. Every other field (sizes, flags,
 an activation function, a rate) is *static*: part of the structure, never differentiated.
+Static values compare with their types: a module with ``k=2`` and one with ``k=2.0`` have
+two structures, as `jit` traces them apart (they compute in different dtypes).
 
 >>> import numpy as np
 >>> from chainrule import nn
@@ -93,8 +95,8 @@ class _Static:
 def _same(a: Any, b: Any) -> bool:
     if a is b:
         return True
-    if type(a) is not type(b):  # (2 and 2.0 are equal, but a program traced with one
-        return False  # computes in another dtype: `jit` must not take one for the other)
+    if tree._types(a) != tree._types(b):  # (2 and 2.0 are equal, but a program traced
+        return False  # with one computes in another dtype: `jit` must not take one for the other)
     try:
         return bool(np.array_equal(a, b)) if isinstance(a, np.ndarray) else bool(a == b)
     except (TypeError, ValueError):
@@ -111,7 +113,14 @@ def _field_names(cls: type) -> tuple[str, ...]:
     return names
 
 
-_Aux = tuple[tuple[str, ...], _Static]
+class _Aux(tuple):
+    """A module's aux data, ``(names, _Static)``: a tuple whose static values compare with
+    their types already, so that `jit`'s key need not read the types again (`tree._types`
+    sees one type, not a tuple to go through)."""
+
+    __slots__ = ()
+
+
 _LAST_AUX: dict[type, _Aux] = {}
 
 
@@ -137,7 +146,7 @@ def _aux(cls: type, names: tuple[str, ...], static: tuple[tuple[str, Any], ...])
         and all(map(operator.is_, map(_value, last[1].items), map(_value, static)))
     ):  # fmt: skip
         return last
-    aux = _LAST_AUX[cls] = (names, _Static(static))
+    aux = _LAST_AUX[cls] = _Aux((names, _Static(static)))
     return aux
 
 
