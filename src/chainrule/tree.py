@@ -309,8 +309,8 @@ def _flatten(x: Any, is_leaf: Callable[[Any], bool] | None, out: list[Any]) -> T
 
 def keyed(tree: PyTree, leaves: list[Any], key: list[Any], others: list[int]) -> None:
     """Append `tree`'s leaves to `leaves`, as `flatten` orders them, and to `key` what
-    identifies its structure and its arrays: per node its type, aux data (a tuple's with
-    the types of its items) and number of children, per NumPy array its shape and dtype,
+    identifies its structure and its arrays: per node its type, aux data and the types in
+    it (`_types`) and number of children, per NumPy array its shape and dtype,
     per other leaf its type (and the leaf's position to `others`). Two trees' keys are
     equal exactly when their `structure`s are, with aux data of the same types, and their
     arrays have the same shapes and dtypes; a flat tuple of them is cheaper to build, hash
