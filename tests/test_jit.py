@@ -6,6 +6,7 @@ so a value frozen at trace time (a mask, a branch) shows as a wrong number.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import typing
 from typing import Any
@@ -618,10 +619,14 @@ def test_equal_static_values_of_other_types_in_a_tree_trace_their_own_programs()
     cr.tree.register(Pair, lambda p: ((p.w,), p.k), lambda k, children: Pair(*children, k))
 
     def scale(k: Any) -> Any:
+        if isinstance(k, frozenset):
+            return next(iter(k))
         return k[0] if isinstance(k, tuple) else k.scale if isinstance(k, Config) else k
 
     w = numpy.arange(3, dtype=numpy.int8)
-    ks = (2, 2.0, True, numpy.int8(2), numpy.int64(3), (3,), (3.0,), Config(2), Config(2.0))
+    Named = collections.namedtuple("Named", "scale")
+    ks = (2, 2.0, True, numpy.int8(2), numpy.int64(3), (3,), (3.0,), Config(2), Config(2.0),
+          Named(2), Named(2.0), frozenset([2]), frozenset([2.0]))  # fmt: skip
     for cls in (Scaled, Module, Pair):
         traced: list[Any] = []
         f = cr.jit(lambda t, traced=traced: traced.append(t.k) or t.w * scale(t.k))

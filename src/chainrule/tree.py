@@ -345,15 +345,20 @@ _SCALARS = frozenset([str, int, float, bool, complex, bytes, type(None)])
 
 
 def _types(value: Any) -> Any:
-    """The type of `value`, through tuples and dataclasses the types of what they hold: what
-    keys `jit`'s cache beside the aux data itself (dict keys, static fields), since 2, 2.0
-    and True are equal, but a program traced with one computes in another dtype."""
+    """The type of `value`, through tuples (named ones too), frozensets and dataclasses the
+    types of what they hold, as `jit` keys its static arguments: what keys its cache beside
+    the aux data itself (dict keys, static fields), since 2, 2.0 and True are equal, but a
+    program traced with one computes in another dtype."""
     cls = type(value)
     if cls is tuple:
         types = tuple(builtins.map(type, value))
         return types if _SCALARS.issuperset(types) else tuple([_types(v) for v in value])
     if cls in _SCALARS:
         return cls
+    if isinstance(value, tuple) and hasattr(cls, "_fields"):  # (a named tuple)
+        return (cls, tuple([_types(v) for v in value]))
+    if isinstance(value, frozenset):
+        return (cls, frozenset([_types(v) for v in value]))
     fields = getattr(cls, "__dataclass_fields__", None)
     if fields is None or isinstance(value, type):
         return cls
