@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import inspect
 import typing
 from typing import Any
 
@@ -688,3 +689,40 @@ def test_aux_data_that_holds_objects_keys_the_cache_as_they_compare() -> None:
     cr.tree.register(Interval, lambda i: ((i.lo, i.hi), None), lambda _, c: Interval(*c))
     g = cr.jit(lambda d: sum(np.sum(v) for v in d.values()))
     assert g({Interval(0, 1): numpy.ones(3)}) == 3.0
+
+
+def test_grad_of_a_jit_takes_numpy_scalars_compiled() -> None:
+    """A NumPy scalar differentiated through a jitted function runs its compiled programs
+    (it used to run the function itself on every call), with eager code's values and
+    types: a NumPy scalar's gradient is a NumPy scalar of its dtype."""
+    traced: list[Any] = []
+
+    def f(x: Any, s: Any) -> Any:
+        traced.append(1)
+        return np.sum(np.sin(x) * s) + s * s * 1.1
+
+    jf = cr.jit(f)
+    rng = numpy.random.default_rng(0)
+    for dtype in (numpy.float64, numpy.float32, numpy.float16):
+        traced.clear()
+        for _ in range(3):
+            x, s = rng.standard_normal(4), dtype(rng.standard_normal())
+            got = cr.grad(jf, argnums=(0, 1))(x, s)
+            want = cr.grad(f, argnums=(0, 1))(x, s)
+            for g, w in zip(got, want, strict=True):
+                assert type(g) is type(w)
+                numpy.testing.assert_array_equal(g, w)
+        assert len(traced) == 3 + 2  # the eager calls, and one trace per program
+
+
+def test_a_jitted_function_has_the_signature_of_fun() -> None:
+    """As JAX's: `inspect.signature` reads `fun`'s, so messages name its parameters."""
+
+    def f(x: Any, s: Any) -> Any:
+        return np.sum(x * s)
+
+    jf = cr.jit(f)
+    assert list(inspect.signature(jf).parameters) == ["x", "s"]
+    assert list(inspect.signature(cr.grad(jf)).parameters) == ["x", "s"]
+    with pytest.raises(TypeError, match=r"argument 1 \(`s`\) is the Python int 3"):
+        cr.grad(jf, argnums=(0, 1))(numpy.ones(2), 3)

@@ -285,7 +285,6 @@ def _wrap(
 ) -> Callable[..., Any]:
     functools.update_wrapper(transformed, fun)
     transformed.__doc__ = f"{what} of {describe(fun)}.\n\n{fun.__doc__ or ''}".rstrip()
-    del transformed.__wrapped__  # type: ignore[attr-defined]
     return transformed
 
 
@@ -1301,6 +1300,8 @@ def jit(
             return None
         forward, pullback = pair
         out = forward.program(vals)
+        # (NumPy scalars in, NumPy scalars back, as eager code gives them)
+        scalars = [k for k, i in enumerate(traced) if isinstance(vals[i], np.generic)]
 
         def backward(g: list[Any]) -> list[Any]:
             if any(  # a higher order, or cotangents unlike the outputs: `fun`'s own pullback
@@ -1309,7 +1310,10 @@ def jit(
                 for c, o in zip(g, out, strict=True)
             ):  # fmt: skip
                 return _pullback(fun, static, nargs, in_tree, traced, forward.out_tree)(*vals, *g)
-            return pullback.program([*vals, *g])
+            cts = pullback.program([*vals, *g])
+            for k in scalars:
+                cts[k] = cts[k][()]
+            return cts
 
         return _unflattened(forward.out_tree, _record(trace, vals, parents, out, backward))
 
@@ -1349,13 +1353,17 @@ def jit(
 
 
 def _lone(leaves: list[Any], kind: type[_T]) -> _T | None:
-    """The trace of type `kind` whose tracers of plain arrays are all the traced `leaves`,
-    if there is one: a call under it alone can run compiled programs on the plain values."""
+    """The trace of type `kind` whose tracers of plain arrays (or NumPy scalars) are all the
+    traced `leaves`, if there is one: a call under it alone can run compiled programs on the
+    plain values."""
     tracers = [x for x in leaves if isinstance(x, Tracer)]
     trace = tracers[0]._trace
     if not isinstance(trace, kind) or trace.ended:
         return None
-    if all(x._trace is trace and type(x.value) is np.ndarray for x in tracers):
+    if all(
+        x._trace is trace and (type(x.value) is np.ndarray or isinstance(x.value, np.generic))
+        for x in tracers
+    ):
         return trace
     return None
 
