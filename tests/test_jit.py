@@ -726,3 +726,5 @@ def test_a_jitted_function_has_the_signature_of_fun() -> None:
     assert list(inspect.signature(cr.grad(jf)).parameters) == ["x", "s"]
     with pytest.raises(TypeError, match=r"argument 1 \(`s`\) is the Python int 3"):
         cr.grad(jf, argnums=(0, 1))(numpy.ones(2), 3)
+    with pytest.raises(TypeError, match=r"argument 0 is the Python int 1: "):  # (not `args`)
+        cr.grad(lambda *a: np.sum(a[0] * a[1]), argnums=(0, 1))(1, numpy.ones(2))

@@ -80,10 +80,12 @@ def describe(fun: Callable[..., Any]) -> str:
 
 def _param_name(fun: Callable[..., Any], i: int) -> str:
     try:
-        params = list(inspect.signature(fun).parameters)
+        params = inspect.signature(fun).parameters.values()
     except (TypeError, ValueError):
         return f"argument {i}"
-    return f"argument {i} (`{params[i]}`)" if i < len(params) else f"argument {i}"
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    names = list(itertools.takewhile(lambda p: p.kind in kinds, params))  # (not `*args`)
+    return f"argument {i} (`{names[i].name}`)" if i < len(names) else f"argument {i}"
 
 
 def _as_input(x: Any, where: Callable[[], str]) -> Any:
