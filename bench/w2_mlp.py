@@ -183,6 +183,7 @@ def impls(size: tuple[int, int]) -> list[Impl]:
                 np.copyto(p, p0)
             for m in moments:
                 m.fill(0.0)
+            state.step[()] = 0  # (counted in place, as the moments are updated)
 
         def step() -> Any:
             _, grads = value_and_grad(model, x, y)

@@ -301,7 +301,7 @@ def test_inplace_writes_into_params_and_state_only(opt: optim.Optimizer[Any]) ->
     grad_copies = cr.tree.map(numpy.copy, grads)
     expected = opt.step(grads, state, params)
     _, new_state = opt.step(grads, state, params, inplace=True)
-    assert int(state.step) == 2 and int(new_state.step) == 3  # the step count is a new array
+    assert int(state.step) == 3 and new_state.step is state.step  # counted in place too
     for a, b in zip(cr.tree.leaves(grads), cr.tree.leaves(grad_copies), strict=True):
         numpy.testing.assert_array_equal(a, b)
     for a, b in zip(cr.tree.leaves(expected), cr.tree.leaves((params, new_state)), strict=True):
@@ -356,6 +356,31 @@ def test_inplace_refuses_arrays_it_cannot_write(case: str) -> None:
         numpy.testing.assert_array_equal(a, b)  # nothing written, not even the other leaves
     new, _ = opt.step(grads, state, params)  # a pure update takes them
     numpy.testing.assert_allclose(new[0], 0.9, rtol=1e-7)
+
+
+def test_inplace_counts_the_step_in_place_as_torch_does() -> None:
+    """A torch-style loop that ignores the state returned goes on with the right count
+    (the moments advanced in place while the count stayed at 0 gave every step the first
+    step's bias correction)."""
+    opt = optim.Adam(lr=0.1)
+    g = [numpy.array([0.5, -1.0])]
+    p, state = [numpy.array([1.0, 2.0])], opt.init([numpy.array([1.0, 2.0])])
+    q, pure = [numpy.array([1.0, 2.0])], opt.init([numpy.array([1.0, 2.0])])
+    for _ in range(3):
+        opt.step(g, state, p, inplace=True)
+        q, pure = opt.step(g, pure, q)
+    assert int(state.step) == 3
+    numpy.testing.assert_array_equal(p[0], q[0])
+    for step, what in (
+        (3, "int"),
+        (numpy.int64(3), "int64"),
+        (numpy.array(3), "a read-only array"),
+    ):
+        if isinstance(step, numpy.ndarray):
+            step.flags.writeable = False
+        with pytest.raises(ValueError, match=f"state.step is {what}: inplace=True counts the step"):
+            opt.step(g, state._replace(step=step), p, inplace=True)
+    numpy.testing.assert_array_equal(p[0], q[0])  # nothing written
 
 
 def test_inplace_refuses_the_same_parameter_twice() -> None:

@@ -173,9 +173,10 @@ class Optimizer(Generic[_S]):
         """One step, as ``torch.optim``'s: ``(new_params, new_state)`` from the gradients.
 
         With ``inplace=True`` the new values are written into the arrays of `params` and
-        `state` themselves, as torch.optim does, and ``(params, new_state)`` comes back
-        holding those same arrays: this saves allocating new ones every step, and needs
-        distinct, writable, contiguous NumPy arrays that share no memory with `grads`. With
+        `state` themselves (the step count too), as torch.optim does, and
+        ``(params, new_state)`` comes back holding those same arrays: this saves allocating
+        new ones every step, and needs distinct, writable, contiguous NumPy arrays that
+        share no memory with `grads`. With
         the default ``inplace=False`` no argument changes and the results are new arrays.
 
         >>> import numpy as np
@@ -250,8 +251,9 @@ class Optimizer(Generic[_S]):
                 for name, col in zip(names, columns, strict=True)
             ]
             checked.append((p, g, buffers))
+        count = cast(Any, state).step  # (the array, where `step` is its value)
         if mode == _INPLACE:
-            _check_targets(p_leaves, names, columns)
+            _check_targets(p_leaves, names, columns, count)
         dtypes = list(dict.fromkeys(p.dtype for p, _, _ in checked))
         trace = _staging(tree.leaves((grads, state, params))) if traced else None
         if trace is not None and not all(
@@ -297,8 +299,9 @@ class Optimizer(Generic[_S]):
                 for col, b in zip(new_columns, out_buffers, strict=True):
                     if b is not None:
                         col.append(b.reshape(()) if zero_d else b)
-        if mode == _INPLACE:
-            return params, cast(_S, self._state(new_step, *columns))
+        if mode == _INPLACE:  # the count too, as torch's step tensors: a loop may ignore
+            count[()] = new_step  # the state returned and go on with the one it has
+            return params, cast(_S, self._state(count, *columns))
         new_state = self._state(new_step, *map(tuple, new_columns))
         return treedef.unflatten(results), cast(_S, new_state)
 
@@ -592,9 +595,17 @@ def _buffer(name: str, i: int, b: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 
 def _check_targets(
-    p_leaves: Sequence[Any], names: Sequence[str], columns: Sequence[tuple[Any, ...]]
+    p_leaves: Sequence[Any], names: Sequence[str], columns: Sequence[tuple[Any, ...]], step: Any
 ) -> None:
-    """Check that an in-place update can write into every parameter and buffer array."""
+    """Check that an in-place update can write into every parameter and buffer array, and
+    into the step count."""
+    if not (isinstance(step, np.ndarray) and step.ndim == 0 and step.flags.writeable):
+        what = "a read-only array" if isinstance(step, np.ndarray) else type(step).__name__
+        raise ValueError(
+            f"state.step is {what}: inplace=True counts the step in place too, as torch.optim "
+            "does, in the writable 0-d integer array that opt.init makes (or use "
+            "inplace=False, and the state it returns)"
+        )
     # Names are made only for the message: this check runs on every in-place step.
     targets = [("parameter leaf", p_leaves)]
     targets += [(f"state.{name}", col) for name, col in zip(names, columns, strict=True)]
