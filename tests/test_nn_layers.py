@@ -589,10 +589,72 @@ def test_dropout_under_vmap_is_refused_not_one_mask_for_all():
     """A Generator drawn once under vmap would give every example the same mask, unlike a
     loop of calls: refused with the fix; evaluation (rng=None) maps fine."""
     drop, xs = nn.Dropout(0.5), numpy.ones((4, 6))
-    with pytest.raises(TypeError, match="Dropout under vmap: one call draws one mask"):
+    with pytest.raises(TypeError, match=r"Dropout under vmap: its draws .* made once for every"):
         cr.vmap(lambda x: drop(x, rng=numpy.random.default_rng(0)))(xs)
     numpy.testing.assert_array_equal(cr.vmap(drop)(xs), xs)
     assert drop(xs, rng=numpy.random.default_rng(0)).shape == (4, 6)  # outside vmap: as before
+
+
+def _masks_per_step(s: Any, rng: Any, draw: Any) -> Any:
+    """A scan whose body draws (from `rng`, on a weight the batch does not touch) on every
+    step; its carry depends on `s`."""
+
+    def body(carry: Any, _: Any) -> Any:
+        m = draw(rng)
+        return carry + np.sum(m) * carry, m
+
+    return cr.scan(body, s, None, length=4)
+
+
+@pytest.mark.parametrize("draw", ["dropout", "init"])
+def test_draws_that_would_be_made_once_and_reused_are_refused(draw: str) -> None:
+    """Found by review: a Generator drawn from in a loop's body traced once (under vmap, or
+    differentiated), under vmap with an unbatched input, or in a checkpointed function (run
+    again by the backward pass) gave one mask for every step, every example, or another
+    mask to the backward pass than the forward pass's: refused, as under jit."""
+    drop, w = nn.Dropout(0.5), numpy.ones(8)
+    if draw == "dropout":
+        make, who = (lambda rng: drop(w, rng=rng)), "Dropout"
+    else:
+        make, who = (lambda rng: nn.init.normal((8,), rng=rng)), "init"
+    gen = numpy.random.default_rng
+    _, masks = _masks_per_step(1.0, gen(0), make)  # eagerly: a fresh draw per step
+    assert len({m.tobytes() for m in masks}) == 4
+    cases = {
+        "a loop": lambda: cr.jvp(lambda s: _masks_per_step(s, gen(0), make)[1], (1.0,), (1.0,)),
+        "vmap": lambda: cr.vmap(lambda s: s * make(gen(0)))(numpy.ones(3)),
+        "checkpoint": lambda: cr.grad(
+            lambda s: np.sum(cr.checkpoint(lambda s: s * make(gen(0)))(s))
+        )(1.0),
+    }
+    for context, run in cases.items():
+        with pytest.raises(TypeError, match=f"{who} under {context}: "):
+            run()
+    # a checkpoint not differentiated runs its function once: drawing is fine there
+    assert cr.checkpoint(lambda s: s * make(gen(0)))(1.0).shape == (8,)
+    if draw == "init":  # an int seed makes the same draws every time: allowed everywhere
+        seeded = lambda s: s * nn.init.normal((8,), rng=0)
+        numpy.testing.assert_array_equal(cr.vmap(seeded)(numpy.ones(2))[1], seeded(1.0))
+
+
+def test_a_vmap_in_another_thread_leaves_draws_here_alone() -> None:
+    import threading
+
+    inside, done = threading.Event(), threading.Event()
+
+    def mapped(x: Any) -> Any:
+        inside.set()
+        done.wait(10)
+        return x
+
+    worker = threading.Thread(target=lambda: cr.vmap(mapped)(numpy.ones(3)))
+    worker.start()
+    try:
+        assert inside.wait(10)
+        assert nn.Dropout(0.5)(numpy.ones(4), rng=numpy.random.default_rng(0)).shape == (4,)
+    finally:
+        done.set()
+        worker.join()
 
 
 def test_a_module_flattened_again_gives_the_same_aux_object_until_a_static_value_changes() -> None:

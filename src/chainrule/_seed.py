@@ -32,21 +32,23 @@ def rng_from(seed: Seed, where: str, name: str = "seed") -> np.random.Generator:
 
 def draws_from(seed: Seed, where: str, name: str = "rng") -> np.random.Generator:
     """`rng_from` for draws a function makes from a seed its caller gave (initial weights,
-    samples), refusing, while `jit` traces, a `seed` whose draws would then be frozen into
-    the program: a Generator or None (fresh entropy), which eagerly draw anew on every call.
-    An int seed makes the same draws on every call, compiled or not.
+    samples), refusing a `seed` whose draws would be made once and reused (`replaying`:
+    while `jit` traces, a loop's body is traced, or `vmap` maps): a Generator or None
+    (fresh entropy), which eagerly draw anew on every call. An int seed makes the same
+    draws on every call, compiled or not.
 
     >>> draws_from(0, "example").integers(10) == rng_from(0, "example").integers(10)
     np.True_
     """
-    from chainrule.core.staging import tracing
+    from chainrule.core.staging import replaying
 
-    if tracing() and (seed is None or isinstance(seed, np.random.Generator)):
+    replay = replaying() if seed is None or isinstance(seed, np.random.Generator) else None
+    if replay is not None:
         source = "fresh entropy" if seed is None else "the Generator"
+        context, how = replay
         raise TypeError(
-            f"{where} under jit: the draws from {source} ({name}={seed!r:.40}) would be made "
-            "once, while tracing, and every call of the compiled program would reuse them. "
-            f"Pass an int seed as {name} (then every call makes the same draws, as outside "
-            "jit), or do this outside the jitted function and pass the result in."
+            f"{where} under {context}: the draws from {source} ({name}={seed!r:.40}) would be "
+            f"made {how}. Pass an int seed as {name} (then every call makes the same draws), "
+            "or make them outside and pass them in."
         )
     return rng_from(seed, where, name)

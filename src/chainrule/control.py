@@ -74,14 +74,15 @@ class _BodyTrace(StagingTrace):
     that replaying the body on tracers differentiates or batches it (a line of a function
     without derivative is the NumPy function, which hands tracers back to chainrule)."""
 
-    __slots__ = ("captured", "examples_run", "lifted")
+    __slots__ = ("captured", "examples_run", "lifted", "repeated")
     replayed = True
 
-    def __init__(self, owner: str, examples_run: bool) -> None:
+    def __init__(self, owner: str, examples_run: bool, repeated: bool) -> None:
         super().__init__(owner)
         self.captured: list[Any] = []
         self.lifted: dict[int, Var] = {}
         self.examples_run = examples_run  # (the body surely runs on its examples)
+        self.repeated = repeated  # (a loop's: its lines run on every step)
 
     def refs(self, what: str, args: Sequence[Any]) -> tuple[list[Any], list[Any]]:
         vals, refs = list(args), list(args)
@@ -240,13 +241,16 @@ class _Body:
     condition, the branch its predicate takes), so its checks refuse them at once; else (the
     other branch, a loop's body the condition does not enter) they run on each replay only,
     and a line that fails on them is traced on a probe (`_BodyTrace.evaluate`). Nothing runs
-    surely inside a body that may not run."""
+    surely inside a body that may not run. `repeated`: a loop's body or condition, whose
+    lines run on every step (a branch's run once), so a random draw there is refused."""
 
     def __init__(
-        self, fun: Flat, examples: list[Any], owner: str, examples_run: bool = False
-    ) -> None:
+        self, fun: Flat, examples: list[Any], owner: str, examples_run: bool = False,
+        repeated: bool = True,
+    ) -> None:  # fmt: skip
         parent = own_body()
-        trace = _BodyTrace(owner, examples_run and (parent is None or parent.examples_run))
+        runs = examples_run and (parent is None or parent.examples_run)
+        trace = _BodyTrace(owner, runs, repeated)
         inputs = [trace.new_input(v) for v in examples]
         # (the tracing values are examples, a branch's maybe not taken: no warnings)
         with recording(trace, BODIES), np.errstate(all="ignore"):
@@ -965,7 +969,7 @@ def _cond_flat(pred: Any, branches: Sequence[Flat], ops: list[Any], what: str = 
     examples = [_example(o) for o in ops]
     taken = None if _empty([pred, *ops]) else bool(_example(pred))
     bodies = [
-        _Body(b, examples, f"a branch of {what}", examples_run=k == taken)
+        _Body(b, examples, f"a branch of {what}", examples_run=k == taken, repeated=False)
         for k, b in enumerate(branches)
     ]
     for b in bodies:

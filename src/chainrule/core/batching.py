@@ -22,6 +22,7 @@ per example in a Python loop, with a one-time warning naming it; `defbatch` give
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -203,6 +204,10 @@ class BatchingWarning(UserWarning):
 # before they look for the batch or the program their result belongs to.
 _active = [0]
 
+# The threads running a `vmap`, once per vmap (`staging.replaying`: a draw there is one for
+# every example).
+MAPPING: list[int] = []
+
 
 def active() -> bool:
     """Whether any `vmap` is running (so a plain value may hide a batch axis in a tracer)."""
@@ -242,9 +247,11 @@ def batch_flat(
     its rules with it)."""
     trace = BatchTrace(size, owner)
     _active[0] += 1
+    MAPPING.append(me := threading.get_ident())
     try:
         outs = fun([trace.wrap(v, d) for v, d in zip(values, dims, strict=True)])
     finally:
+        MAPPING.remove(me)
         _active[0] -= 1
         trace.end()
     pairs = [

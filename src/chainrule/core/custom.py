@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -33,7 +34,7 @@ from .batching import BatchTrace, BatchTracer, batch_flat
 from .forward import JVPTrace
 from .primitive import BODIES, Primitive, own_body, owning
 from .reverse import Node, Parent, ReverseTrace, VJPTracer, vjp_flat
-from .staging import StagedTracer, plain_line
+from .staging import RECOMPUTED, StagedTracer, plain_line
 from .trace import (
     LeakedTracerError,
     Trace,
@@ -683,6 +684,17 @@ def _capturing(trace: ReverseTrace) -> Iterator[_Segment]:
 
 
 @contextmanager
+def _recomputed() -> Iterator[None]:
+    """Run a block that the backward pass runs again: random draws there are refused (the
+    second run would draw others: `staging.replaying`)."""
+    RECOMPUTED.append(me := threading.get_ident())
+    try:
+        yield
+    finally:
+        RECOMPUTED.remove(me)
+
+
+@contextmanager
 def _rebound(tracers: Sequence[VJPTracer], inputs: Sequence[Any]) -> Iterator[None]:
     """Let each of `tracers` stand for the matching input of a new trace while a block runs:
     the function's closed-over values become inputs of its re-run, as its arguments are."""
@@ -703,7 +715,9 @@ def checkpoint(fun: Callable[..., Any]) -> Callable[..., Any]:
     extra forward pass for memory. The derivatives are the same, also with respect to
     values `fun` closes over (those become inputs of the recomputation) and with keyword
     arguments (any non-array argument is a constant). If no argument is being
-    differentiated, `fun` runs and is recorded as usual.
+    differentiated, `fun` runs and is recorded as usual. Since it runs twice, `fun` must
+    compute the same values both times: chainrule's own random draws from a Generator
+    (`nn.Dropout`, initialisers) refuse inside it; draw your own outside and pass them in.
 
     >>> import chainrule as cr
     >>> import chainrule.numpy as np
@@ -726,7 +740,7 @@ def checkpoint(fun: Callable[..., Any]) -> Callable[..., Any]:
             return fun(*a, **kw)
 
         vals, parents, _ = trace.unwrap(leaves)
-        with _capturing(trace) as segment:
+        with _capturing(trace) as segment, _recomputed():
             outs, out_tree = tree.flatten(call(vals))
             segment.note([o for o in outs if isinstance(o, Tracer) and o._trace is trace])
         if segment.missed() or any(

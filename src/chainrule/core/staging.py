@@ -153,6 +153,7 @@ class StagingTrace(Trace):
 
     __slots__ = ("equations", "inputs", "thread", "vars")
     replayed = False  # (a body's lines are also replayed on tracers: see `control`)
+    repeated = False  # (a loop's body runs its lines once per step: see `replaying`)
 
     def __init__(self, owner: Any = None) -> None:
         super().__init__(owner)
@@ -307,6 +308,34 @@ def tracing() -> bool:
         return False
     me = threading.get_ident()
     return any(t.thread == me for t in TRACINGS)
+
+
+# The threads running a checkpointed function forward, once per `checkpoint` (`replaying`).
+RECOMPUTED: list[int] = []
+
+
+def replaying() -> tuple[str, str] | None:
+    """Where values Python computes now (random draws) would not be made afresh each time
+    the computation runs, in this thread: ``(where, how they would be made)`` while `jit`
+    traces a program (every call replays it), a loop's body or condition is traced (every
+    step replays it), `vmap` maps a function (one call stands for every example), or a
+    `checkpoint` runs its function (the backward pass runs it again); else None."""
+    me = threading.get_ident()
+    if any(t.thread == me for t in TRACINGS):
+        return "jit", "once, while tracing, and every call of the compiled program would reuse them"
+    if any(b.thread == me and b.repeated for b in BODIES):
+        return "a loop", "once, while the loop's body is traced, and every step would reuse them"
+    if me in batching.MAPPING:
+        return "vmap", (
+            "once for every example, where a loop of calls would draw anew for each (vmap "
+            "must equal that loop)"
+        )
+    if me in RECOMPUTED:
+        return "checkpoint", (
+            "in the forward pass, and made anew, other ones, when the backward pass runs the "
+            "function again"
+        )
+    return None
 
 
 class ClosureError(TypeError):

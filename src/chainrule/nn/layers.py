@@ -35,8 +35,7 @@ from typing import Any
 import chainrule.numpy as cnp
 from chainrule._seed import draws_from
 from chainrule._validate import count, flag, float_dtype, number
-from chainrule.core import batching
-from chainrule.core.staging import tracing
+from chainrule.core.staging import replaying
 from chainrule.core.trace import is_float
 from chainrule.numpy.rules.common import check
 
@@ -489,6 +488,14 @@ class LayerNorm(Module):
 
 # ------------------------------------------------------------------------------- Dropout
 
+_DROPOUT_INSTEAD = {
+    "jit": "Take the training step with dropout outside jit (train.fit does so by itself "
+    "when the loss takes an rng)",
+    "a loop": "Draw the masks for every step outside the loop and pass them in (a scan's xs)",
+    "vmap": "Call the model on the whole batch for dropout",
+    "checkpoint": "Draw the mask outside the checkpointed function and pass it in",
+}
+
 
 class Dropout(Module):
     """Inverted dropout: zero each entry with probability `rate`, scale the rest by 1/(1-rate).
@@ -521,19 +528,12 @@ class Dropout(Module):
                 f"off), got {type(rng).__name__}; create one with np.random.default_rng(seed) "
                 "once and pass it to every step."
             )
-        if batching.active() and batching.top_batch_trace([x]) is not None:
+        replay = replaying()  # (x may be a constant: the mask is frozen all the same)
+        if replay is not None:
+            context, how = replay
             raise TypeError(
-                "Dropout under vmap: one call draws one mask from the Generator, so every "
-                "example would get the same mask, where a loop of calls draws a new one each "
-                "(vmap must equal that loop). Call the model on the whole batch for dropout, "
-                "or pass rng=None inside the vmap (evaluation)."
-            )
-        if tracing():  # (x may be a constant of the program: the mask is frozen all the same)
-            raise TypeError(
-                "Dropout under jit: the mask would be drawn from the Generator once, while "
-                "tracing, and every call of the compiled program would reuse it. Take the "
-                "training step with dropout outside jit (train.fit does so by itself when the "
-                "loss takes an rng), or pass rng=None inside the jit (evaluation)."
+                f"Dropout under {context}: its draws from the Generator would be made {how}. "
+                f"{_DROPOUT_INSTEAD[context]}, or pass rng=None there (evaluation)."
             )
         keep = rng.random(cnp.shape(x), dtype=cnp.float32) >= self.rate
         dtype = getattr(x, "dtype", None)
