@@ -1558,3 +1558,31 @@ def test_tracings_that_end_out_of_order_in_two_threads_stay_each_threads() -> No
     numpy.testing.assert_allclose(results["b"], 3.0)
     assert results["b tracing"] is True and results["a after"] is False
     assert not staging.TRACINGS
+
+
+def test_grad_through_python_numbers_that_control_flow_returns() -> None:
+    """Found by fuzzing: a cond's branch returning a Python float, or a scan's Python-int
+    counter, multiplying the differentiated array crashed eager grad (the product's rule
+    read the number's shape); jit(grad) gave the numbers, as JAX does."""
+    x = numpy.array([-1.0, 0.5, 0.2])
+
+    def f_cond(x: Any) -> Any:
+        s = cr.cond(np.sum(x) > 0.0, lambda p: 0.5, lambda p: -0.9, x)
+        return np.sum(x * s) + np.sum(s / (x + 2.0))
+
+    def f_scan(x: Any) -> Any:
+        def body(c: Any, xt: Any) -> Any:
+            h, it = c
+            return (np.tanh(h * xt), it + 1), None
+
+        (h, it), _ = cr.scan(body, (x, 0), numpy.ones((2, 3)))
+        return np.sum(h * it)
+
+    numpy.testing.assert_allclose(cr.grad(f_cond)(x), -0.9 + 0.9 / (x + 2.0) ** 2, rtol=1e-15)
+    t = numpy.tanh(x)
+    want = 2.0 * (1.0 - numpy.tanh(t) ** 2) * (1.0 - t**2)  # d/dx 2 tanh(tanh(x))
+    for f, expected in ((f_cond, None), (f_scan, want)):
+        got = cr.grad(f)(x)
+        numpy.testing.assert_allclose(got, cr.jit(cr.grad(f))(x), rtol=1e-15)
+        if expected is not None:
+            numpy.testing.assert_allclose(got, expected, rtol=1e-14)

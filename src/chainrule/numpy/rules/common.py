@@ -62,7 +62,7 @@ def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
 
 def unbroadcast(g: Any, x: Any) -> Any:
     """Sum a cotangent `g` down to the shape of `x`, undoing NumPy broadcasting."""
-    shape = x.shape
+    shape = shape_of(x)  # (a Python number: ())
     gshape = g.shape
     if gshape == shape:
         return g
