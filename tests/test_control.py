@@ -1586,3 +1586,33 @@ def test_grad_through_python_numbers_that_control_flow_returns() -> None:
         numpy.testing.assert_allclose(got, cr.jit(cr.grad(f))(x), rtol=1e-15)
         if expected is not None:
             numpy.testing.assert_allclose(got, expected, rtol=1e-14)
+
+
+def test_a_carry_the_batch_never_reaches_stays_shared_under_vmap() -> None:
+    """Found by fuzzing: under vmap, a while_loop batched every carry, so a fori_loop's
+    index with traced bounds (under jit) became an int64 array, which promoted a float32
+    carry to float64 (refused as a carry of another type); a Python-int counter likewise.
+    Carries no step makes depend on the batch now stay as each example has them, where the
+    condition reads no batched value."""
+
+    def f(x: Any, k: Any) -> Any:
+        return cr.fori_loop(0, k, lambda i, h: 0.5 * h + 0.1 * i, x)
+
+    def g(x: Any) -> Any:
+        count, h = cr.while_loop(
+            lambda c: c[0] < 3, lambda c: (c[0] + 1, c[1] * 0.5 + c[0]), (0, x)
+        )
+        return h * count
+
+    xs = numpy.arange(6, dtype=numpy.float32).reshape(2, 3)
+    want_f = numpy.stack([cr.jit(f)(x, 3) for x in xs])
+    for mapped in (cr.vmap(cr.jit(f), in_axes=(0, None)), cr.jit(cr.vmap(f, in_axes=(0, None)))):
+        got = mapped(xs, 3)
+        assert got.dtype == numpy.float32
+        numpy.testing.assert_array_equal(got, want_f)
+    want_g = numpy.stack([g(x) for x in xs])
+    assert want_g.dtype == numpy.float32
+    for mapped in (cr.vmap(g), cr.jit(cr.vmap(g))):
+        got = mapped(xs)
+        assert got.dtype == numpy.float32
+        numpy.testing.assert_array_equal(got, want_g)

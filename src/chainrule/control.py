@@ -1245,15 +1245,32 @@ def _while_vjp(g: Sequence[Any], ans: Sequence[Any], *args: Any, **_: Any) -> li
 
 
 def _while_batch(args: list[Any], dims: list[int | None], cond: Program, body: Program,
-                 n_carry: int, n_cond: int) -> tuple[list[Any], tuple[int, ...]]:  # fmt: skip
-    """Every carry batched; with a batched condition, the loop runs while any example's
-    holds, and the examples that are done keep their carry."""
+                 n_carry: int, n_cond: int) -> tuple[list[Any], tuple[int | None, ...]]:  # fmt: skip
+    """The loop mapped. A carry that no step makes depend on the batch stays shared (as each
+    example has it: a `fori_loop`'s index, whose int64 batched would promote what the body
+    multiplies by it), where the condition is shared too; with a batched condition, every
+    carry is batched, the loop runs while any example's condition holds, and the examples
+    that are done keep their carry."""
     size = _size(args, dims)
     n = n_carry
-    init = [_at0(a, d, size) for a, d in zip(args[:n], dims[:n], strict=True)]
+    c_mapped = [d is not None for d in dims[n : n + n_cond]]
+    b_mapped = [d is not None for d in dims[n + n_cond :]]
+    batched = [d is not None for d in dims[:n]]
+    while True:  # (a carry is batched once what its step reads is)
+        grown = [
+            b or any(_reads_batched(body, k, [*batched, *b_mapped])) for k, b in enumerate(batched)
+        ]
+        if grown == batched:
+            break
+        batched = grown
+    if any(_reads_batched(cond, 0, [*batched, *c_mapped])):
+        batched = [True] * n
+    init = [_at0(a, d, size) if b else a
+            for a, d, b in zip(args[:n], dims[:n], batched, strict=True)]  # fmt: skip
     c_consts, b_consts = list(args[n : n + n_cond]), list(args[n + n_cond :])
-    c_dims = [0] * n + [None if d is None else 0 for d in dims[n : n + n_cond]]
-    b_dims = [0] * n + [None if d is None else 0 for d in dims[n + n_cond :]]
+    carry_dims = [0 if b else None for b in batched]
+    c_dims = carry_dims + [0 if m else None for m in c_mapped]
+    b_dims = carry_dims + [0 if m else None for m in b_mapped]
     c_consts = [
         c if d is None else _at0(c, d, size)
         for c, d in zip(c_consts, dims[n : n + n_cond], strict=True)
@@ -1263,25 +1280,29 @@ def _while_batch(args: list[Any], dims: list[int | None], cond: Program, body: P
         for c, d in zip(b_consts, dims[n + n_cond :], strict=True)
     ]
 
-    def preds(flat: list[Any]) -> tuple[Any, int | None]:
-        (p,), (d,) = batch_flat(cond, [*flat, *c_consts], c_dims, size)
-        return p, d
+    def preds(flat: list[Any]) -> Any:
+        (p,), _ = batch_flat(cond, [*flat, *c_consts], c_dims, size)
+        return p
 
-    mapped = _vmapped(body, b_dims, size)
-    if preds(init)[1] is None:
-        out = _while_flat(
-            lambda flat: [preds(flat)[0]], lambda flat: mapped([*flat, *b_consts]), init
-        )
+    mapped = _vmapped(body, b_dims, size, [not b for b in batched])
+    if not all(batched):  # (the condition reads no batched value)
+        out = _while_flat(lambda flat: [preds(flat)], lambda flat: mapped([*flat, *b_consts]), init)
     else:
 
         def step(flat: list[Any]) -> list[Any]:
-            p = preds(flat)[0]
+            p = preds(flat)
             new = mapped([*flat, *b_consts])
             return [cnp.where(cnp.reshape(p, (size,) + (1,) * (cnp.ndim(v) - 1)), v, c)
                     for v, c in zip(new, flat, strict=True)]  # fmt: skip
 
-        out = _while_flat(lambda flat: [cnp.any(preds(flat)[0])], step, init)
-    return out, (0,) * n
+        out = _while_flat(lambda flat: [cnp.any(preds(flat))], step, init)
+    return out, tuple(carry_dims)
+
+
+def _reads_batched(program: Program, k: int, batched: Sequence[bool]) -> list[bool]:
+    """Which of the batched inputs (marked `batched`) output `k` of `program` reads."""
+    wanted = [i == k for i in range(len(program.outputs))]
+    return [r and b for r, b in zip(needs(program, wanted), batched, strict=True)]
 
 
 defjvp_joint(while_p, _while_jvp, with_value=True)
