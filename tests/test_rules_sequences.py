@@ -228,3 +228,17 @@ def test_vmap_of_unwrap_along_a_shifted_axis_and_its_errors() -> None:
     numpy.testing.assert_array_equal(got, numpy.moveaxis(numpy.unwrap(p, axis=1), 2, 0))
     with pytest.raises(TypeError, match="unwrap takes `discont` and `period` shared"):
         cr.vmap(lambda q, d: np.unwrap(q, d))(p[:, 0], numpy.ones(3))
+
+
+def test_gradient_of_integers_is_float64_under_jit_and_vmap() -> None:
+    """Found by fuzzing: traced `gradient` cast its result back to an integer input's dtype,
+    truncating the differences, where NumPy computes integers in float64."""
+    x = numpy.array([0, 1, 3, 8, 20])
+    for dtype in (numpy.int64, numpy.uint8, numpy.int32):
+        want = numpy.gradient(x.astype(dtype))
+        for got in (
+            cr.jit(np.gradient)(x.astype(dtype)),
+            cr.vmap(np.gradient)(x[None].astype(dtype))[0],
+        ):
+            assert got.dtype == numpy.float64
+            numpy.testing.assert_array_equal(got, want)

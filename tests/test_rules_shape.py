@@ -36,6 +36,10 @@ CASES = [
     ("swapaxes", lambda x: np.swapaxes(x, 0, 2), (T,)),
     ("swapaxes_neg", lambda x: np.swapaxes(x, -1, -3), (T,)),
     ("swapaxes_method", lambda x: x.swapaxes(0, 1), (M,)),
+    ("matrix_transpose", np.matrix_transpose, (T,)),
+    ("copy", np.copy, (M,)),
+    ("copy_fortran", lambda x: np.copy(x, order="F"), (T,)),
+    ("copy_method", lambda x: x.copy(), (V,)),
     ("moveaxis", lambda x: np.moveaxis(x, 0, -1), (T,)),
     ("moveaxis_tuple", lambda x: np.moveaxis(x, (0, 1), (2, 0)), (T,)),
     # expand_dims, squeeze, atleast_*
@@ -92,6 +96,8 @@ CASES = [
     ("tile_vec_2d", lambda x: np.tile(x, (2, 3)), (V,)),
     ("tile_matrix", lambda x: np.tile(x, (2, 1, 2)), (M,)),
     ("tile_short_reps", lambda x: np.tile(x, (2,)), (T,)),
+    ("tile_column", lambda x: np.tile(x, 2), (r(3, 1),)),
+    ("tile_ones", lambda x: np.tile(x, 1), (V,)),
     ("repeat_scalar", lambda x: np.repeat(x, 3), (S,)),
     ("repeat_flat", lambda x: np.repeat(x, 2), (M,)),
     ("repeat_axis0", lambda x: np.repeat(x, 2, axis=0), (M,)),
@@ -310,3 +316,34 @@ def test_float32_with_plain_constants():
 def test_errors(fun, error, match):
     with pytest.raises(error, match=match):
         cr.grad(lambda x: np.sum(fun(x)))(numpy.ones((2, 3)))
+
+
+def test_new_arrays_stay_new_under_jit_and_vmap() -> None:
+    """Found by fuzzing: traced tile, repeat and meshgrid ended in reshapes of broadcasts,
+    so where no axis longer than 1 was repeated jit returned a read-only view of its input
+    (which a later write into the input changed), where NumPy makes a new array; a traced
+    value's ``copy()`` (and ``flatten()``) was the value itself: jit returned its input."""
+    x = r(3, 1)
+    cases = [
+        lambda x: np.tile(x, 2), lambda x: np.tile(x[:, 0], 1), lambda x: np.repeat(x, 2, axis=1),
+        lambda x: np.meshgrid(x[:, 0])[0], lambda x: np.meshgrid(x[:, 0], x[:2, 0])[1],
+        np.copy, lambda x: x.copy(), lambda x: x.flatten(),
+    ]  # fmt: skip
+    for f in cases:
+        for got in (cr.jit(f)(x), cr.vmap(f)(x[None])[0], cr.jvp(f, (x,), (x,))[0]):
+            numpy.testing.assert_array_equal(got, f(x))
+            assert got.flags.writeable and not numpy.shares_memory(got, x)
+    view = cr.jit(lambda x: np.meshgrid(x, copy=False)[0])(x[:, 0])  # (a view, as NumPy's)
+    assert numpy.shares_memory(view, x)
+
+
+@pytest.mark.parametrize("dtype", [numpy.int64, numpy.uint8, numpy.bool_, numpy.float16])
+def test_tri_keeps_the_dtype_under_jit_and_vmap(dtype: type) -> None:
+    """Found by fuzzing: traced triu/tril zeroed with a Python 0.0, which made int and bool
+    matrices float64 (and rounded int64 entries past 2**53)."""
+    x = numpy.array([[2**53 + 1, 3], [5, 2**62 + 1]]).astype(dtype)
+    for fun in (np.triu, np.tril, lambda m: np.triu(m, 1)):
+        want = fun(x)
+        for got in (cr.jit(fun)(x), cr.vmap(fun)(x[None])[0]):
+            assert got.dtype == want.dtype
+            numpy.testing.assert_array_equal(got, want)

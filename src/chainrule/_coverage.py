@@ -228,6 +228,7 @@ PROBES: dict[str, Build] = {
     "numpy.percentile": lambda f, x: f(x, 30.0),
     "numpy.nanpercentile": lambda f, x: f(x, 30.0),
     "numpy.reshape": lambda f, x: f(x, (2, 2)),
+    "numpy.matrix_transpose": lambda f, x: f(_square(x)),
     "numpy.swapaxes": lambda f, x: f(_square(x), 0, 1),
     "numpy.moveaxis": lambda f, x: f(_square(x), 0, 1),
     "numpy.expand_dims": lambda f, x: f(x, 0),

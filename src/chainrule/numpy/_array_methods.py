@@ -230,9 +230,9 @@ _METHODS.update(
     reshape=lambda self, *shape, **kw: cnp.reshape(self, _shape_args(shape), **kw),
     transpose=_transpose,
     ravel=lambda self: cnp.reshape(self, -1),
-    flatten=lambda self: cnp.reshape(self, -1),
+    flatten=lambda self, order="C": sh.copy(cnp.reshape(self, -1)),  # (new, as NumPy's)
     astype=_astype,
-    copy=lambda self: self,
+    copy=lambda self, order="C": sh.copy(self, order),
     conj=lambda self: ew.conjugate(self),
     conjugate=lambda self: ew.conjugate(self),
 )

@@ -343,7 +343,8 @@ def _gradient_along(f: Any, axis: int, h: Any, edge_order: int) -> Any:
         last = a * at(-3, -2) + b * at(-2, -1) + c * at(-1, None)
     parts = [first, inside, last] if n > 2 else [first, last]
     out = cnp.concatenate(parts, axis=axis)
-    dtype = primal(f).dtype
+    dtype = primal(f).dtype  # (NumPy's: that of inexact values; float64 for integers)
+    dtype = dtype if dtype.kind in "fc" else np.dtype(np.float64)
     return out if primal(out).dtype == dtype else cnp.astype(out, dtype)
 
 

@@ -166,6 +166,23 @@ deflinear(
 )
 
 
+_copy = primitive(np.copy, "copy")
+deflinear(_copy, lambda g, ans, a, order="K": g, lambda t, nb, ans, a, order="K": _copy(t, order))
+
+
+def copy(a: Any, order: str = "K", subok: bool = False) -> Any:
+    """`numpy.copy`: a new array of the same values, whose derivative passes through.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda x: np.copy(x).sum())(np.array([1.0, 2.0]))
+    array([1., 1.])
+    """
+    if not contains_tracer((a,)):
+        return np.copy(a, order=order, subok=subok)  # type: ignore[call-overload]
+    return _copy(asarray(a), order=order)
+
+
 def astype(x: Any, dtype: Any, /, *, copy: bool = True, **kwargs: Any) -> Any:
     """`numpy.astype` (and ``x.astype``): differentiable between floating-point dtypes.
 
@@ -417,6 +434,20 @@ def atleast_3d(*arys: Any) -> Any:
            [0., 1.]])
     """
     return _atleast(arys, 3)
+
+
+def matrix_transpose(x: Any, /) -> Any:
+    """`numpy.matrix_transpose`: the last two axes swapped (a stack of matrices transposed).
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda a: np.matrix_transpose(a)[0].sum())(np.zeros((2, 2)))
+    array([[1., 0.],
+           [1., 0.]])
+    """
+    if ndim_of(x) < 2:
+        raise ValueError("Input array must be at least 2-dimensional")
+    return swapaxes(x, -1, -2)
 
 
 @_numpy_unless_traced(np.swapaxes)
@@ -710,7 +741,10 @@ def _replicate(a: Any, reps: Sequence[int], inner: bool) -> Any:
     small = tuple(m for pair in ones for m in pair)
     big = tuple(m for pair in pairs for m in pair)
     merged = tuple(n * r for n, r in zip(shape, reps, strict=True))
-    return _reshape(broadcast_to(_reshape(a, small), big), merged)
+    out = _reshape(broadcast_to(_reshape(a, small), big), merged)
+    # A new array, as NumPy's: merging an axis with its copies copies, but with no axis
+    # longer than 1 repeated, the result is a (read-only) view of `a`.
+    return out if any(n > 1 and r > 1 for n, r in zip(shape, reps, strict=True)) else _copy(out)
 
 
 @_numpy_unless_traced(np.tile)
@@ -870,7 +904,8 @@ def _tri(m: Any, k: int, lower: bool) -> Any:
     m = asarray(m)
     rows, cols = shape_of(m)[-2:] if ndim_of(m) >= 2 else shape_of(m) * 2
     keep = np.tri(rows, cols, k if lower else k - 1, dtype=bool)
-    return cnp.where(keep if lower else ~keep, m, 0.0)
+    zero = np.zeros((), dtype_of(m))  # (as NumPy's: in m's dtype, whatever it is)
+    return cnp.where(keep if lower else ~keep, m, zero)
 
 
 @_numpy_unless_traced(np.tril)
@@ -1116,7 +1151,7 @@ def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = 
     if not sparse:
         shape = np.broadcast_shapes(*(shape_of(o) for o in out))
         out = [broadcast_to(o, shape) for o in out]
-    return tuple(out)
+    return tuple(_copy(o) for o in out) if copy else tuple(out)  # (else views, as NumPy's)
 
 
 def select(condlist: Sequence[Any], choicelist: Sequence[Any], default: Any = 0) -> Any:
@@ -1273,9 +1308,10 @@ def full_like(
 
 __all__ = [
     "append", "array", "array_split", "asarray", "astype", "atleast_1d", "atleast_2d",
-    "atleast_3d", "broadcast_to", "c_", "column_stack", "concat", "concatenate", "diag",
+    "atleast_3d", "broadcast_to", "c_", "column_stack", "concat", "concatenate", "copy", "diag",
     "diagonal", "diff", "dsplit", "dstack", "ediff1d", "expand_dims", "flip", "fliplr",
-    "flipud", "full", "full_like", "hsplit", "hstack", "meshgrid", "moveaxis", "pad",
+    "flipud", "full", "full_like", "hsplit", "hstack", "matrix_transpose", "meshgrid",
+    "moveaxis", "pad",
     "permute_dims", "r_", "ravel", "repeat", "reshape", "roll", "rollaxis", "rot90", "select",
     "split", "squeeze", "stack", "swapaxes", "tile", "trace", "transpose", "tril", "triu",
     "unstack", "vsplit", "vstack",
@@ -1284,9 +1320,9 @@ __all__ = [
 # The public names whose rules are checked on complex values (tests/test_complex_families.py).
 COMPLEX = (
     "append", "array", "array_split", "asarray", "astype", "atleast_1d", "atleast_2d",
-    "atleast_3d", "broadcast_to", "c_", "column_stack", "concatenate", "diag", "diagonal",
-    "diff", "dstack", "ediff1d", "expand_dims", "flip", "fliplr", "flipud", "full",
-    "full_like", "hstack", "meshgrid", "moveaxis", "pad", "r_", "ravel", "repeat", "reshape",
+    "atleast_3d", "broadcast_to", "c_", "column_stack", "concatenate", "copy", "diag",
+    "diagonal", "diff", "dstack", "ediff1d", "expand_dims", "flip", "fliplr", "flipud", "full",
+    "full_like", "hstack", "matrix_transpose", "meshgrid", "moveaxis", "pad", "r_", "ravel", "repeat", "reshape",
     "roll", "rot90", "select", "split", "squeeze", "stack", "swapaxes", "tile", "trace",
     "transpose", "tril", "triu", "vstack",
 )  # fmt: skip
