@@ -298,3 +298,15 @@ def test_sign_of_a_plain_array_is_numpys_own(monkeypatch: pytest.MonkeyPatch) ->
     x = numpy.array([-2.0, 0.0, 3.0])
     numpy.testing.assert_array_equal(np.sign(x), numpy.sign(x))
     assert np.sign(-1.5) == -1.0
+
+
+def test_a_boolean_squared_by_the_operator_is_int8_as_numpys() -> None:
+    """Found by fuzzing: NumPy's ``**`` squares for an exponent of 2 (int8 for booleans);
+    traced, it was `power` (int64)."""
+    b = numpy.array([True, False, True])
+    for e, dtype in ((2, numpy.int8), (2.0, numpy.float64), (numpy.int64(2), numpy.int64)):
+        want = b**e
+        power = lambda x, e=e: x**e
+        for got in (cr.jit(power)(b), cr.vmap(power)(b[None])[0]):
+            assert got.dtype == want.dtype == dtype
+            numpy.testing.assert_array_equal(got, want)

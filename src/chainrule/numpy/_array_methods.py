@@ -22,7 +22,7 @@ from chainrule.core.staging import (
     plain_line,
     traced_number,
 )
-from chainrule.core.trace import Tracer, conversion_error
+from chainrule.core.trace import Tracer, conversion_error, dtype_of
 
 from .rules import elementwise as ew
 from .rules import shape as sh
@@ -151,6 +151,14 @@ class _Power:
         return result
 
 
+def _power(x: Any, exponent: Any) -> Any:
+    """``x ** exponent``: NumPy's operator squares for a Python int 2, which for booleans
+    gives int8, where its `power` gives int64."""
+    if type(exponent) is int and exponent == 2 and dtype_of(x) == np.bool_:
+        return ew.square(x)
+    return ew.power(x, exponent)
+
+
 # The operators Python numbers have: (the dunder's stem, NumPy's name, Python's operator,
 # chainrule's function); each binary one also reflected (``2.0 * x``).
 _BINARY: list[tuple[str, str, Callable[..., Any], Callable[..., Any]]] = [
@@ -158,7 +166,7 @@ _BINARY: list[tuple[str, str, Callable[..., Any], Callable[..., Any]]] = [
     ("sub", "subtract", operator.sub, ew.subtract),
     ("mul", "multiply", operator.mul, ew.multiply),
     ("truediv", "divide", operator.truediv, ew.divide),
-    ("pow", "power", _Power, ew.power),
+    ("pow", "power", _Power, _power),
     ("mod", "remainder", operator.mod, ew.remainder),
     ("floordiv", "floor_divide", operator.floordiv, _method("floor_divide")),
     ("and", "bitwise_and", operator.and_, _method("bitwise_and")),
