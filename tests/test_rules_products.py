@@ -379,3 +379,12 @@ def test_the_tape_keeps_the_operands_not_the_product() -> None:
     gw, gx = pullback(1.0)
     numpy.testing.assert_allclose(gx, w.T @ numpy.exp(w @ x), rtol=1e-14)
     numpy.testing.assert_allclose(gw, numpy.outer(numpy.exp(w @ x), x), rtol=1e-14)
+
+
+def test_a_shared_matrix_times_a_batch_of_empty_matrices() -> None:
+    """Found by fuzzing: vmap folded the batch into one product and unfolded it with a -1,
+    which an empty product cannot resolve."""
+    a, bs = numpy.ones((0, 3)), numpy.ones((4, 3, 0))
+    want = numpy.stack([a @ b for b in bs])
+    for mapped in (cr.vmap(lambda b: a @ b), cr.jit(cr.vmap(lambda b: a @ b))):
+        assert mapped(bs).shape == want.shape == (4, 0, 0)

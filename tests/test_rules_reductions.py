@@ -461,3 +461,12 @@ def test_vmap_refuses_a_batched_parameter_of_a_reduction_by_name() -> None:
     ):
         with pytest.raises(TypeError, match="sum takes `initial` shared by every"):
             cr.vmap(fun)(x, initial)
+
+
+def test_grad_of_a_product_over_empty_rows_under_jit() -> None:
+    """Found by fuzzing: the rule's search for zeros reshaped with a -1, which 0 rows cannot
+    resolve; eager code took another path."""
+    loss = lambda x: np.sum(np.prod(x, axis=1))
+    x = numpy.ones((0, 4))
+    for grad in (cr.grad(loss), cr.jit(cr.grad(loss)), cr.grad(cr.jit(loss))):
+        assert grad(x).shape == (0, 4)

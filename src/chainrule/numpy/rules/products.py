@@ -222,7 +222,9 @@ def _matmul_batch(args: list[Any], dims: list[Any], **params: Any) -> tuple[Any,
         b = cnp.moveaxis(b, db, 1) if db != 1 else b
         k, bsz, m = shape_of(b)
         out = matmul(a, _reshape(b, (k, bsz * m)))
-        return (_reshape(out, (bsz, m)), 0) if ra == 1 else (_reshape(out, (-1, bsz, m)), 1)
+        if ra == 1:
+            return _reshape(out, (bsz, m)), 0
+        return _reshape(out, (shape_of(a)[0], bsz, m)), 1  # (not -1: the product may be empty)
     a, b = to_front(a, da), to_front(b, db)
     if ra == 1:
         a = cnp.expand_dims(a, -2)

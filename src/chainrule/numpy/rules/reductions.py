@@ -536,7 +536,8 @@ class _Product:
         """One zero per slice that has any: the first, in C order over the reduced axes."""
         k = len(self.axes)
         moved = np.moveaxis(zero, self.axes, range(-k, 0))
-        flat = moved.reshape((*moved.shape[: moved.ndim - k], -1))
+        lead = moved.ndim - k  # (not -1: a slice may be empty)
+        flat = moved.reshape((*moved.shape[:lead], math.prod(moved.shape[lead:])))
         first = flat & (np.cumsum(flat, axis=-1) == 1)
         return np.moveaxis(first.reshape(moved.shape), range(-k, 0), self.axes)
 
