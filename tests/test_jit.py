@@ -728,3 +728,14 @@ def test_a_jitted_function_has_the_signature_of_fun() -> None:
         cr.grad(jf, argnums=(0, 1))(numpy.ones(2), 3)
     with pytest.raises(TypeError, match=r"argument 0 is the Python int 1: "):  # (not `args`)
         cr.grad(lambda *a: np.sum(a[0] * a[1]), argnums=(0, 1))(1, numpy.ones(2))
+
+
+def test_a_function_without_rules_under_jit_says_it_cannot_be_recorded() -> None:
+    """Found by fuzzing: under jit or vmap, where nothing is differentiated, a NumPy function
+    chainrule has no rules for said it "cannot be applied to a value being differentiated"."""
+    x = numpy.arange(3.0)
+    for transform in (cr.jit, cr.vmap):
+        with pytest.raises(TypeError, match=r"numpy\.cov has no rules in chainrule, so `jit`"):
+            transform(lambda x: np.cov(x))(x[None] if transform is cr.vmap else x)
+    with pytest.raises(TypeError, match=r"numpy\.cov has no derivative rule"):
+        cr.grad(lambda x: np.sum(np.cov(x)))(x)

@@ -320,6 +320,12 @@ def _dispatch_table() -> dict[Any, Any]:
 def _array_function(self: Tracer, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
     fn = _dispatch_table().get(func)
     if fn is None:
+        if _mapped_or_compiled(tuple(args), kwargs):  # (nothing differentiated: say so)
+            raise TypeError(
+                f"chainrule: numpy.{func.__name__} has no rules in chainrule, so `jit` cannot "
+                "record it and `vmap` cannot map it. Call it outside the transformed function "
+                "(on plain arrays), or write it with functions chainrule.numpy has."
+            )
         raise no_rule_error(func.__name__)
     return fn(*args, **kwargs)
 
