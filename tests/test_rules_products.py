@@ -388,3 +388,10 @@ def test_a_shared_matrix_times_a_batch_of_empty_matrices() -> None:
     want = numpy.stack([a @ b for b in bs])
     for mapped in (cr.vmap(lambda b: a @ b), cr.jit(cr.vmap(lambda b: a @ b))):
         assert mapped(bs).shape == want.shape == (4, 0, 0)
+
+
+def test_grad_of_einsum_summing_an_empty_axis() -> None:
+    """Found by fuzzing: the rule spread the cotangent back along a label of length 0 with
+    no term carrying it, which NumPy's einsum refuses."""
+    a = numpy.ones((0, 3))
+    assert cr.grad(lambda a: np.sum(np.einsum("ij->j", a)))(a).shape == (0, 3)

@@ -470,3 +470,18 @@ def test_grad_of_a_product_over_empty_rows_under_jit() -> None:
     x = numpy.ones((0, 4))
     for grad in (cr.grad(loss), cr.jit(cr.grad(loss)), cr.grad(cr.jit(loss))):
         assert grad(x).shape == (0, 4)
+
+
+def test_a_zero_d_array_reduced_along_axis_0_or_minus_1() -> None:
+    """Found by fuzzing: NumPy's ufunc reductions take axis 0 or -1 of a 0-d array (as no
+    axis); the derivative rules read it as axis 0 and failed."""
+    x0, t = numpy.array(1.5), numpy.array(2.0)
+    cases = [
+        lambda x: np.max(x, axis=-1, keepdims=True), lambda x: np.min(x, axis=0),
+        lambda x: np.sum(x, axis=0, keepdims=True), lambda x: np.prod(x, axis=-1),
+    ]  # fmt: skip
+    for f in cases:
+        loss = lambda x, f=f: np.sum(f(x))
+        for grad in (cr.grad(loss), cr.jit(cr.grad(loss))):
+            assert grad(x0) == 1.0
+        assert cr.jvp(f, (x0,), (t,))[1] == 2.0

@@ -347,3 +347,12 @@ def test_tri_keeps_the_dtype_under_jit_and_vmap(dtype: type) -> None:
         for got in (cr.jit(fun)(x), cr.vmap(fun)(x[None])[0]):
             assert got.dtype == want.dtype
             numpy.testing.assert_array_equal(got, want)
+
+
+def test_pad_of_a_zero_d_array_is_a_copy() -> None:
+    """Found by fuzzing: NumPy pads a 0-d array to itself; traced, constant values failed."""
+    x0 = numpy.array(1.5)
+    f = lambda x: np.pad(x, 1, constant_values=2.0)
+    got = cr.jit(f)(x0)
+    assert got == 1.5 and got.shape == () and not numpy.shares_memory(got, x0)
+    assert cr.grad(f)(x0) == 1.0

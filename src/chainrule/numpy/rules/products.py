@@ -545,7 +545,7 @@ def _einsum_vjp(k: int, g: Any, ans: Any, *ops: Any, spec: str, optimize: Any = 
         else:
             labels.append(c)
     for c, n in zip(ins[k], shape_of(ops[k]), strict=True):
-        if reach.get(c, 0) < n:  # summed (or broadcast) in operand k alone: constant along it
+        if reach.get(c, -1) < n:  # summed (or broadcast) in operand k alone: constant along it
             reach[c] = n
             const_terms.append(c)
             consts.append(np.ones(n, dtype=dtype))

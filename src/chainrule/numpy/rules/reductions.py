@@ -190,7 +190,8 @@ def _spec(
     initial = args.get("initial", _NoValue)
     return Spec(
         axis=axis,
-        axes=normalize_axes(axis, ndim_of(x)),
+        # (a 0-d array's axis 0 or -1, which NumPy accepts, is no axis)
+        axes=normalize_axes(axis, ndim_of(x)) if ndim_of(x) else (),
         keepdims=False if keepdims is _NoValue else bool(keepdims),
         dtype=args.get("dtype"),
         ddof=args.get("ddof", 0) if ddof is _NoValue else ddof,

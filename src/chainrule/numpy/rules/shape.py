@@ -875,6 +875,8 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
     widths = np.broadcast_to(np.asarray(pad_width), (len(shape), 2)).astype(int)
     if (widths < 0).any():
         raise ValueError("index can't contain negative values")
+    if not shape:  # (a 0-d array has no axis to pad: a copy, as NumPy's)
+        return _copy(a)
     if mode == "constant":
         if contains_tracer(tuple(kwargs.values())):
             raise TypeError(
