@@ -485,3 +485,8 @@ def test_a_zero_d_array_reduced_along_axis_0_or_minus_1() -> None:
         for grad in (cr.grad(loss), cr.jit(cr.grad(loss))):
             assert grad(x0) == 1.0
         assert cr.jvp(f, (x0,), (t,))[1] == 2.0
+        xs = numpy.array([1.0, -2.0])
+        numpy.testing.assert_array_equal(cr.vmap(f)(xs), numpy.stack([f(x) for x in xs]))
+        numpy.testing.assert_array_equal(cr.vmap(cr.grad(loss))(xs), [1.0, 1.0])
+    with pytest.raises(numpy.exceptions.AxisError, match="axis 3 is out of bounds"):
+        cr.vmap(lambda x: np.max(x, axis=3))(numpy.ones(2))
