@@ -224,6 +224,56 @@ def test_rule(name: str, fun: Callable[..., Any], gen: Gen) -> None:
     check_rule(fun, *gen(numpy.random.default_rng(0)))
 
 
+# cov and corrcoef compute in float64 whatever the input (NumPy's result_type with float64)
+COV_CASES = [
+    ("cov rows", lambda x: np.cov(x), normal(3, 5)),
+    ("cov vector", lambda x: np.cov(x), normal(4)),
+    (
+        "cov columns, y, bias",
+        lambda x, y: np.cov(x, y, rowvar=False, bias=True),
+        pair(normal(5, 2), normal(5, 1)),
+    ),
+    (
+        "cov weighted",
+        lambda x: np.cov(x, fweights=[1, 2, 1, 3], aweights=[0.5, 1.0, 2.0, 1.5]),
+        normal(2, 4),
+    ),
+    ("cov via numpy.cov", lambda x: numpy.cov(x, ddof=0), normal(2, 4)),
+    ("corrcoef off the diagonal", lambda x: np.corrcoef(x)[0, 1:], normal(3, 5)),
+    ("corrcoef x, y", lambda x, y: np.corrcoef(x, y)[0, 1], pair(normal(5), normal(5))),
+]
+
+
+@pytest.mark.parametrize("name,fun,gen", COV_CASES, ids=[c[0] for c in COV_CASES])
+def test_cov_rule(name: str, fun: Callable[..., Any], gen: Gen) -> None:
+    check_rule(fun, *gen(numpy.random.default_rng(0)), float32=False)
+
+
+def test_cov_and_corrcoef_are_numpys_under_jit_and_vmap() -> None:
+    rng = numpy.random.default_rng(1)
+    x, y = rng.standard_normal((3, 5)), rng.standard_normal((2, 5))
+    f, a = rng.integers(1, 4, 5), rng.random(5)
+    z = x + 1j * rng.standard_normal((3, 5))
+    cases = [
+        (lambda x: np.cov(x, fweights=f, aweights=a, ddof=1), (x,)),
+        (lambda x: np.cov(x, rowvar=False, bias=True), (x.T,)),
+        (lambda x, y: np.cov(x, y), (x, y)), (np.cov, (z,)), (np.corrcoef, (z,)),
+        (lambda x, y: np.corrcoef(x, y), (x, y)), (np.corrcoef, (x[0],)),
+        (np.cov, (x[0].astype(numpy.float32),)), (lambda x: np.cov(x, dtype=numpy.float32), (x,)),
+    ]  # fmt: skip
+    for fun, args in cases:
+        want = numpy.asarray(fun(*(numpy.asarray(v) for v in args)))
+        for got in (cr.jit(fun)(*args), cr.vmap(fun)(*(v[None] for v in args))[0]):
+            assert numpy.asarray(got).dtype == want.dtype
+            numpy.testing.assert_allclose(
+                got, want, rtol=1e-12 if want.dtype.itemsize > 4 else 1e-6
+            )
+    with pytest.raises(TypeError, match="fweights must be integer"):
+        cr.jit(lambda x: np.cov(x, fweights=[1.5, 1, 1, 1, 1]))(x)
+    with pytest.raises(TypeError, match="fweights and aweights must be constants"):
+        cr.grad(lambda w: np.sum(np.cov(x, aweights=w)))(a)
+
+
 # ---------------------------------------------------------------------------- conventions
 
 

@@ -229,6 +229,7 @@ PROBES: dict[str, Build] = {
     "numpy.nanpercentile": lambda f, x: f(x, 30.0),
     "numpy.reshape": lambda f, x: f(x, (2, 2)),
     "numpy.matrix_transpose": lambda f, x: f(_square(x)),
+    "numpy.corrcoef": lambda f, x: f(x, x * x),
     "numpy.swapaxes": lambda f, x: f(_square(x), 0, 1),
     "numpy.moveaxis": lambda f, x: f(_square(x), 0, 1),
     "numpy.expand_dims": lambda f, x: f(x, 0),

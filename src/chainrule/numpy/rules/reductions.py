@@ -959,16 +959,109 @@ def _weights_along(w: Any, shape: tuple[int, ...], axis: Any) -> Any:
     return cnp.reshape(w, tuple(n if i in axes else 1 for i, n in enumerate(shape)))
 
 
+def cov(
+    m: Any, y: Any = None, rowvar: bool = True, bias: bool = False, ddof: Any = None,
+    fweights: Any = None, aweights: Any = None, *, dtype: Any = None,
+) -> Any:  # fmt: skip
+    """`numpy.cov`, differentiable in the observations `m` and `y` (the frequency and
+    analytic weights are constants): rows are variables (columns with ``rowvar=False``),
+    ``(X - mean)(X - mean)ᴴ / (n - ddof)``, weighted as NumPy weights it.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda x: np.cov(x))(np.array([1.0, 2.0, 4.0]))  # d var / dx = 2 (x - x̄) / 2
+    array([-1.33333333, -0.33333333,  1.66666667])
+    """
+    if not contains_tracer((m, y, fweights, aweights)):
+        return np.cov(m, y, rowvar, bias, ddof, fweights, aweights, dtype=dtype)
+    if contains_tracer((fweights, aweights)):
+        raise TypeError(
+            "chainrule.numpy.cov: fweights and aweights must be constants, not traced values"
+        )
+    dtype = np.result_type(dtype_of(m), np.float64) if dtype is None else np.dtype(dtype)
+
+    def variables(v: Any) -> Any:  # (NumPy's: at least 2-D, one variable per row)
+        v = cnp.astype(cnp.atleast_2d(v), dtype)
+        return cnp.transpose(v) if not rowvar and shape_of(v)[0] != 1 else v
+
+    x = variables(m)
+    if shape_of(x)[0] == 0:
+        return np.zeros((0, 0), dtype)
+    if y is not None:
+        x = cnp.concatenate((x, variables(y)), axis=0)
+    ddof = (0 if bias else 1) if ddof is None else ddof
+    n = shape_of(x)[1]
+    w, fact = _cov_weights(n, ddof, fweights, aweights)
+    x = x - average(x, axis=1, weights=w)[:, None]
+    c = cnp.matmul(x, cnp.conj(cnp.transpose(x if w is None else x * w))) * (1.0 / fact)
+    return cnp.squeeze(c)
+
+
+def _cov_weights(n: int, ddof: Any, fweights: Any, aweights: Any) -> tuple[Any, float]:
+    """The observations' weights for `cov` (None: unweighted) and its divisor, as NumPy's,
+    with NumPy's checks and warning."""
+    w = None
+    for name, given in (("fweights", fweights), ("aweights", aweights)):
+        if given is None:
+            continue
+        v = np.asarray(given, dtype=float)
+        if name == "fweights" and not np.all(v == np.around(v)):
+            raise TypeError("fweights must be integer")
+        if v.ndim > 1:
+            raise RuntimeError(f"cannot handle multidimensional {name}")
+        if v.shape[0] != n:
+            raise RuntimeError(f"incompatible numbers of samples and {name}")
+        if np.any(v < 0):
+            raise ValueError(f"{name} cannot be negative")
+        w = v if w is None else w * v
+    if w is None:
+        fact = float(n - ddof)
+    else:
+        total = float(w.sum())
+        if ddof == 0:
+            fact = total
+        elif aweights is None:
+            fact = total - ddof
+        else:
+            fact = total - ddof * float((w * np.asarray(aweights, dtype=float)).sum()) / total
+    if fact <= 0:
+        warnings.warn("Degrees of freedom <= 0 for slice", RuntimeWarning, stacklevel=3)
+        fact = 0.0
+    return w, fact
+
+
+def corrcoef(x: Any, y: Any = None, rowvar: bool = True, *, dtype: Any = None) -> Any:
+    """`numpy.corrcoef`: `cov` scaled by the standard deviations, differentiable in `x` and
+    `y` (the clip to [-1, 1] that NumPy applies against rounding has derivative 0 only
+    where it bites).
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.grad(lambda x: np.corrcoef(x, np.array([1.0, 2.0, 4.0]))[0, 1])(np.array([1.0, 3.0, 2.0]))
+    array([-0.27277236, -0.27277236,  0.54554473])
+    """
+    if not contains_tracer((x, y)):
+        return np.corrcoef(x, y, rowvar, dtype=dtype)
+    c = cov(x, y, rowvar, dtype=dtype)
+    if ndim_of(c) == 0:  # (one variable: NumPy's c / c)
+        return c / c
+    std = cnp.sqrt(cnp.real(cnp.diagonal(c)))
+    c = c / std[:, None] / std[None, :]
+    if dtype_of(c).kind == "c":
+        return cnp.clip(cnp.real(c), -1, 1) + 1j * cnp.clip(cnp.imag(c), -1, 1)
+    return cnp.clip(c, -1, 1)
+
+
 __all__ = [
-    "amax", "amin", "average", "cumprod", "cumsum", "cumulative_prod", "cumulative_sum", "max",
-    "mean", "median", "min", "nancumprod", "nancumsum", "nanmax", "nanmean", "nanmedian",
-    "nanmin", "nanpercentile", "nanprod", "nanquantile", "nanstd", "nansum", "nanvar",
-    "percentile", "prod", "ptp", "quantile", "std", "sum", "var",
+    "amax", "amin", "average", "corrcoef", "cov", "cumprod", "cumsum", "cumulative_prod",
+    "cumulative_sum", "max", "mean", "median", "min", "nancumprod", "nancumsum", "nanmax",
+    "nanmean", "nanmedian", "nanmin", "nanpercentile", "nanprod", "nanquantile", "nanstd",
+    "nansum", "nanvar", "percentile", "prod", "ptp", "quantile", "std", "sum", "var",
 ]  # fmt: skip
 
 # The public names whose rules are checked on complex values (tests/test_complex_families.py).
 COMPLEX = (
-    "amax", "amin", "average", "cumprod", "cumsum", "cumulative_prod", "cumulative_sum", "max",
+    "amax", "amin", "average", "corrcoef", "cov", "cumprod", "cumsum", "cumulative_prod", "cumulative_sum", "max",
     "mean", "median", "min", "nancumprod", "nancumsum", "nanmax", "nanmean", "nanmedian",
     "nanmin", "nanprod", "nanstd", "nansum", "nanvar", "prod", "ptp", "std", "sum", "var",
 )  # fmt: skip
