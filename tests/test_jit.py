@@ -735,7 +735,7 @@ def test_a_function_without_rules_under_jit_says_it_cannot_be_recorded() -> None
     chainrule has no rules for said it "cannot be applied to a value being differentiated"."""
     x = numpy.arange(3.0)
     for transform in (cr.jit, cr.vmap):
-        with pytest.raises(TypeError, match=r"numpy\.cov has no rules in chainrule, so `jit`"):
-            transform(lambda x: np.cov(x))(x[None] if transform is cr.vmap else x)
-    with pytest.raises(TypeError, match=r"numpy\.cov has no derivative rule"):
-        cr.grad(lambda x: np.sum(np.cov(x)))(x)
+        with pytest.raises(TypeError, match=r"numpy\.vander has no rules in chainrule, so `jit`"):
+            transform(lambda x: np.vander(x))(x[None] if transform is cr.vmap else x)
+    with pytest.raises(TypeError, match=r"numpy\.vander has no derivative rule"):
+        cr.grad(lambda x: np.sum(np.vander(x)))(x)

@@ -71,6 +71,7 @@ NONDIFF_CALLS: dict[str, Callable[[Any], Any]] = {
     **{n: (lambda x, n=n: getattr(np, n)(x)) for n in UNARY_NONDIFF.split()},
     "searchsorted": lambda x: np.searchsorted(numpy.array([0.0, 0.5, 1.0]), x),
     "digitize": lambda x: np.digitize(x, numpy.array([0.0, 0.5, 1.0])),
+    "isin": lambda x: np.isin(x, numpy.array([0.0, 0.5, 1.0])),
     "can_cast": lambda x: np.can_cast(x, numpy.float32),
     "invert": lambda x: np.invert(x > 0.5),
     "bitwise_not": lambda x: np.bitwise_not(x > 0.5),
@@ -412,6 +413,24 @@ def test_searchsorted_and_digitize_with_a_batch_of_tables() -> None:
         want = [numpy.digitize(v, t, right) for t, v in zip(tables, values, strict=True)]
         got = cr.vmap(lambda v, t, right=right: np.digitize(v, t, right))(values, tables)
         numpy.testing.assert_array_equal(got, want)
+
+
+def test_isin_under_jit_and_vmap_with_shared_or_batched_test_elements() -> None:
+    """(it had no rules, and was refused under jit and vmap)"""
+    x = numpy.array([[1.0, 2.0, 3.0], [4.0, numpy.nan, 1.0]])
+    shared, batched = numpy.array([1.0, 4.0, numpy.nan]), numpy.array([[1.0, 2.0], [2.0, 4.0]])
+    for invert in (False, True):
+        f = lambda a, b, invert=invert: np.isin(a, b, invert=invert)
+        numpy.testing.assert_array_equal(cr.jit(f)(x, shared), numpy.isin(x, shared, invert=invert))
+        for tests, axes in ((shared, (0, None)), (batched, (0, 0)), (batched, (None, 0))):
+            rows = x if axes[0] == 0 else [x[0]] * 2
+            cols = tests if axes[1] == 0 else [tests] * 2
+            want = [numpy.isin(a, b, invert=invert) for a, b in zip(rows, cols, strict=True)]
+            numpy.testing.assert_array_equal(
+                cr.vmap(f, in_axes=axes)(rows[0] if axes[0] is None else x, tests), want
+            )
+    picked = cr.grad(lambda v: np.sum(np.where(np.isin(v, shared), v * v, 0.0)))(x[0])
+    numpy.testing.assert_array_equal(picked, [2.0, 0.0, 0.0])
 
 
 def test_histogram_of_a_batch_counts_each_example_against_shared_edges() -> None:

@@ -130,6 +130,27 @@ def _increasing(steps_up: np.ndarray) -> None:
         raise TypeError("chainrule.vmap: numpy.digitize with batched `bins` needs increasing bins.")
 
 
+def _isin(fn: Any, args: list[Any], dims: list[int | None], **kwargs: Any) -> tuple[Any, Any]:
+    """`isin(element, test_elements)`: elementwise in `element`, so a batch of them is
+    tested at once; a batch of test elements tests each example against its own."""
+    (element, test, *rest), (de, dt, *others) = args, dims
+    if others.count(None) < len(others) or isinstance(kwargs.get("invert"), Tracer):
+        # (`any` here is numpy.any, defined below)
+        raise TypeError(
+            "chainrule.vmap: numpy.isin takes only `element` and `test_elements` batched."
+        )
+    if dt is None:
+        return fn(*args, **kwargs), de
+    test = to_front(test, dt)
+    b = shape_of(test)[0]
+    element = at_front(element, de, b)
+    flat = (b, math.prod(shape_of(element)[1:]), 1)
+    same = cnp.reshape(element, flat) == cnp.reshape(test, (b, 1, -1))
+    hits = cnp.sum(same, axis=-1) > 0  # (`cnp.any` is this module's own, not typed yet)
+    invert = rest[1] if len(rest) > 1 else kwargs.get("invert", False)
+    return cnp.reshape(~hits if invert else hits, shape_of(element)), 0
+
+
 def _all_of(test: Callable[..., Any]) -> Any:
     """`allclose`-style functions: under `vmap`, one boolean per example."""
 
@@ -219,6 +240,7 @@ _rules: dict[str, Any] = {
     **{name: _along_axis(None, False) for name in _REDUCING},
     "searchsorted": _against,
     "digitize": _against,
+    "isin": _isin,
     "allclose": _all_of(np.isclose),
     "array_equal": _arrays_equal(same_shape=True),
     "array_equiv": _arrays_equal(same_shape=False),
