@@ -16,7 +16,10 @@ from numpy import random as random
 
 from chainrule.core import batching as _batching
 
-from . import _array_methods  # noqa: F401  (makes traced values behave as arrays)
+from . import (
+    _array_methods,  # noqa: F401  (makes traced values behave as arrays)
+    _ufunc_methods,
+)
 from . import linalg as linalg
 from .rules.creation import *  # noqa: F403
 from .rules.elementwise import *  # noqa: F403
@@ -42,6 +45,9 @@ globals().update(
         and not isinstance(_np.__dict__.get(_name, _types), _types.ModuleType)
     }
 )
+
+
+_ufunc_methods.attach(globals())  # (np.add.outer, np.add.reduce, ...)
 
 
 def __getattr__(name: str) -> _typing.Any:

@@ -262,6 +262,8 @@ def _array_ufunc(self: Tracer, ufunc: Any, method: str, *inputs: Any, **kwargs: 
             "differentiated into a plain NumPy array (as `a += x` does when `a` is one), "
             "which cannot carry its derivative. Make a new value instead: `a = a + x`."
         )
+    if method != "__call__" and fn is not ufunc and hasattr(fn, method):  # (ours)
+        return getattr(fn, method)(*inputs, **kwargs)
     if method != "__call__" or fn is None or fn is ufunc:
         if method == "__call__" and ufunc.signature is None and _mapped_or_compiled(inputs, kwargs):
             return _without_rules(ufunc)(*inputs, **kwargs)
