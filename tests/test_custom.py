@@ -375,3 +375,30 @@ def test_jacrev_and_hessian_of_a_custom_vjp_function_use_its_rule() -> None:
         -numpy.sin(numpy.sin(X)) * numpy.cos(X) ** 2 - numpy.cos(numpy.sin(X)) * numpy.sin(X)
     )
     numpy.testing.assert_allclose(hess, expected, rtol=1e-12, atol=1e-14)
+
+
+def test_custom_jvp_rule_holds_at_second_order_in_every_composition() -> None:
+    """Found by fuzzing: reverse mode ran the function itself on the values, so a `jacfwd`
+    below it (`hessian`'s forward over reverse) differentiated the function, not its rule;
+    JAX's Hessians use the rule."""
+
+    @cr.custom_jvp
+    def softclip(x: Any) -> Any:
+        return np.tanh(x) * 2.0
+
+    @softclip.defjvp
+    def softclip_jvp(p: Any, t: Any) -> Any:
+        (x,), (tx,) = p, t
+        return softclip(x), tx * 0.5 * np.cos(x)  # (not the function's derivative)
+
+    def f(x: Any) -> Any:
+        n = softclip(x * 0.7)
+        return np.sum(n) + np.sum(n**2)
+
+    x = numpy.array([0.3, -0.7, 1.1])
+    c, s = numpy.cos(0.7 * x), numpy.sin(0.7 * x)
+    n, dn = 2.0 * numpy.tanh(0.7 * x), 0.35 * c  # the value, and the rule's derivative
+    want = numpy.diag(0.7 * (-0.35 * s) * (1 + 2 * n) + 0.35 * c * 2 * dn)
+    for hessian in (cr.hessian, lambda f: cr.jacrev(cr.jacfwd(f)), lambda f: cr.jacfwd(cr.jacrev(f)),
+                    lambda f: cr.jacrev(cr.jacrev(f)), lambda f: cr.jacfwd(cr.jacfwd(f))):  # fmt: skip
+        numpy.testing.assert_allclose(hessian(f)(x), want, rtol=1e-13)

@@ -557,7 +557,9 @@ class custom_jvp:
         if not isinstance(trace, ReverseTrace):  # jit: record the function's own primitives
             return self.fun(*args)
         vals, parents, _ = trace.unwrap(leaves)
-        out = self.fun(*tree.unflatten(in_tree, vals))
+        # (itself on the values, not `fun`: they may be traced by a transform below this one,
+        # a `jacfwd` taking the Hessian, whose derivative is then the rule's too)
+        out = self(*tree.unflatten(in_tree, vals))
         out_leaves, out_tree = tree.flatten(out)
         _refuse_closure(trace, out_leaves, f"custom_jvp function `{name}`")
         positions = [p[0] for p in parents]
