@@ -627,14 +627,43 @@ def test_draws_that_would_be_made_once_and_reused_are_refused(draw: str) -> None
             lambda s: np.sum(cr.checkpoint(lambda s: s * make(gen(0)))(s))
         )(1.0),
     }
+    cases["cond"] = lambda: cr.grad(
+        lambda s: np.sum(
+            cr.cond(s > 0, lambda s: s * make(gen(0)), lambda s: 2 * s * make(gen(0)), s)
+        )
+    )(1.0)
     for context, run in cases.items():
         with pytest.raises(TypeError, match=f"{who} under {context}: "):
             run()
+    assert cr.cond(True, lambda: make(gen(0)), lambda: 2 * make(gen(0))).shape == (8,)  # (eager)
     # a checkpoint not differentiated runs its function once: drawing is fine there
     assert cr.checkpoint(lambda s: s * make(gen(0)))(1.0).shape == (8,)
     if draw == "init":  # an int seed makes the same draws every time: allowed everywhere
         seeded = lambda s: s * nn.init.normal((8,), rng=0)
         numpy.testing.assert_array_equal(cr.vmap(seeded)(numpy.ones(2))[1], seeded(1.0))
+
+
+def test_a_vmap_in_another_thread_leaves_this_threads_loops_eager() -> None:
+    """Found by review: a vmap running in another thread made this thread's loops trace
+    their bodies (a Python `if` on the carry raised; a draw was refused)."""
+    import threading
+
+    inside, done = threading.Event(), threading.Event()
+
+    def mapped(x: Any) -> Any:
+        inside.set()
+        done.wait(10)
+        return x
+
+    worker = threading.Thread(target=lambda: cr.vmap(mapped)(numpy.ones(3)))
+    worker.start()
+    try:
+        assert inside.wait(10)
+        total = cr.fori_loop(0, 3, lambda i, c: c + (1.0 if c < 2.0 else 10.0), 0.0)
+        assert total == 12.0
+    finally:
+        done.set()
+        worker.join()
 
 
 def test_a_vmap_in_another_thread_leaves_draws_here_alone() -> None:

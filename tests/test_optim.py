@@ -381,6 +381,10 @@ def test_inplace_counts_the_step_in_place_as_torch_does() -> None:
         with pytest.raises(ValueError, match=f"state.step is {what}: inplace=True counts the step"):
             opt.step(g, state._replace(step=step), p, inplace=True)
     numpy.testing.assert_array_equal(p[0], q[0])  # nothing written
+    full = state._replace(step=numpy.array(255, numpy.uint8))  # (a count that would wrap)
+    with pytest.raises(OverflowError, match=r"state.step \(uint8\) cannot count past 255"):
+        opt.step(g, full, p, inplace=True)
+    numpy.testing.assert_array_equal(p[0], q[0])
 
 
 def test_inplace_refuses_the_same_parameter_twice() -> None:

@@ -356,3 +356,18 @@ def test_pad_of_a_zero_d_array_is_a_copy() -> None:
     got = cr.jit(f)(x0)
     assert got == 1.5 and got.shape == () and not numpy.shares_memory(got, x0)
     assert cr.grad(f)(x0) == 1.0
+    with pytest.raises(ValueError, match="mode 'bogus' is not supported"):  # (NumPy's checks)
+        cr.jit(lambda x: np.pad(x, 1, mode="bogus"))(x0)
+
+
+def test_orders_numpy_gives_or_refused() -> None:
+    """Found by review: a traced ``flatten("F")`` flattened in C order; ``repeat`` of a
+    Fortran-ordered array once a copy is C-ordered, as NumPy's."""
+    a = numpy.arange(6.0).reshape(2, 3)
+    for f in (lambda x: x.flatten("F"), lambda x: x.ravel("F")):
+        with pytest.raises(TypeError, match="order='C'"):
+            cr.jit(f)(a)
+    fortran = numpy.asfortranarray(a)
+    for f in (lambda x: np.repeat(x, 1, axis=0), lambda x: np.tile(x, 1)):
+        got, want = cr.jit(f)(fortran), f(fortran)
+        assert got.flags.c_contiguous == want.flags.c_contiguous

@@ -74,15 +74,15 @@ class _BodyTrace(StagingTrace):
     that replaying the body on tracers differentiates or batches it (a line of a function
     without derivative is the NumPy function, which hands tracers back to chainrule)."""
 
-    __slots__ = ("captured", "examples_run", "lifted", "repeated")
+    __slots__ = ("captured", "draws", "examples_run", "lifted")
     replayed = True
 
-    def __init__(self, owner: str, examples_run: bool, repeated: bool) -> None:
+    def __init__(self, owner: str, examples_run: bool, draws: tuple[str, str]) -> None:
         super().__init__(owner)
         self.captured: list[Any] = []
         self.lifted: dict[int, Var] = {}
         self.examples_run = examples_run  # (the body surely runs on its examples)
-        self.repeated = repeated  # (a loop's: its lines run on every step)
+        self.draws = draws  # (why a random draw here is refused: `staging.replaying`)
 
     def refs(self, what: str, args: Sequence[Any]) -> tuple[list[Any], list[Any]]:
         vals, refs = list(args), list(args)
@@ -234,6 +234,14 @@ class _Subprogram(Program):
         return str(self).replace("\n", "\n        ")
 
 
+_LOOP_DRAWS = ("a loop", "once, while the loop's body is traced, and every step would reuse them")
+_BRANCH_DRAWS = (
+    "cond",
+    "while both branches are traced, one after the other, so the branch taken would not make "
+    "the draws it makes eagerly",
+)
+
+
 class _Body:
     """A traced body: its program, the outer values it reads, and example outputs.
 
@@ -241,16 +249,17 @@ class _Body:
     condition, the branch its predicate takes), so its checks refuse them at once; else (the
     other branch, a loop's body the condition does not enter) they run on each replay only,
     and a line that fails on them is traced on a probe (`_BodyTrace.evaluate`). Nothing runs
-    surely inside a body that may not run. `repeated`: a loop's body or condition, whose
-    lines run on every step (a branch's run once), so a random draw there is refused."""
+    surely inside a body that may not run. A random draw is refused in any body (`draws`
+    says why): a loop's body or condition runs its lines on every step, and both branches
+    of a `cond` are traced, so the taken one would not draw what it draws eagerly."""
 
     def __init__(
         self, fun: Flat, examples: list[Any], owner: str, examples_run: bool = False,
-        repeated: bool = True,
+        draws: tuple[str, str] = _LOOP_DRAWS,
     ) -> None:  # fmt: skip
         parent = own_body()
         runs = examples_run and (parent is None or parent.examples_run)
-        trace = _BodyTrace(owner, runs, repeated)
+        trace = _BodyTrace(owner, runs, draws)
         inputs = [trace.new_input(v) for v in examples]
         # (the tracing values are examples, a branch's maybe not taken: no warnings)
         with recording(trace, BODIES), np.errstate(all="ignore"):
@@ -969,7 +978,7 @@ def _cond_flat(pred: Any, branches: Sequence[Flat], ops: list[Any], what: str = 
     examples = [_example(o) for o in ops]
     taken = None if _empty([pred, *ops]) else bool(_example(pred))
     bodies = [
-        _Body(b, examples, f"a branch of {what}", examples_run=k == taken, repeated=False)
+        _Body(b, examples, f"a branch of {what}", examples_run=k == taken, draws=_BRANCH_DRAWS)
         for k, b in enumerate(branches)
     ]
     for b in bodies:

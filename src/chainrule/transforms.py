@@ -1302,8 +1302,6 @@ def jit(
             return None
         forward, pullback = pair
         out = forward.program(vals)
-        # (NumPy scalars in, NumPy scalars back, as eager code gives them)
-        scalars = [k for k, i in enumerate(traced) if isinstance(vals[i], np.generic)]
 
         def backward(g: list[Any]) -> list[Any]:
             if any(  # a higher order, or cotangents unlike the outputs: `fun`'s own pullback
@@ -1312,10 +1310,7 @@ def jit(
                 for c, o in zip(g, out, strict=True)
             ):  # fmt: skip
                 return _pullback(fun, static, nargs, in_tree, traced, forward.out_tree)(*vals, *g)
-            cts = pullback.program([*vals, *g])
-            for k in scalars:
-                cts[k] = cts[k][()]
-            return cts
+            return pullback.program([*vals, *g])
 
         return _unflattened(forward.out_tree, _record(trace, vals, parents, out, backward))
 

@@ -200,18 +200,26 @@ class BatchingWarning(UserWarning):
 
 # ---------------------------------------------------------------------------- in use
 
-# How many vmaps and jit tracings are running: functions with no rules (`nondiff`) check it
-# before they look for the batch or the program their result belongs to.
-_active = [0]
 
-# The threads running a `vmap`, once per vmap (`staging.replaying`: a draw there is one for
-# every example).
-MAPPING: list[int] = []
+class _Running(threading.local):
+    """What this thread runs: how many vmaps and jit tracings (`transforms`: functions with
+    no rules, `nondiff`, check it before they look for the batch or the program their result
+    belongs to; loops run plain Python without one), and how many vmaps (`maps`: a random
+    draw there is one for every example, `staging.replaying`). Per thread: another thread's
+    transform traces none of this one's values."""
+
+    def __init__(self) -> None:
+        self.transforms = 0
+        self.maps = 0
+
+
+RUNNING = _Running()
 
 
 def active() -> bool:
-    """Whether any `vmap` is running (so a plain value may hide a batch axis in a tracer)."""
-    return _active[0] > 0
+    """Whether this thread runs a `vmap` or a `jit` tracing (so a plain value may hide a
+    batch axis, or a program's line, in a tracer)."""
+    return RUNNING.transforms > 0
 
 
 def top_kept_trace(values: Sequence[Any]) -> Trace | None:
@@ -246,13 +254,14 @@ def batch_flat(
     The core of `vmap`, for code that batches a function it calls (``custom_vjp`` batches
     its rules with it)."""
     trace = BatchTrace(size, owner)
-    _active[0] += 1
-    MAPPING.append(me := threading.get_ident())
+    running = RUNNING
+    running.transforms += 1
+    running.maps += 1
     try:
         outs = fun([trace.wrap(v, d) for v, d in zip(values, dims, strict=True)])
     finally:
-        MAPPING.remove(me)
-        _active[0] -= 1
+        running.maps -= 1
+        running.transforms -= 1
         trace.end()
     pairs = [
         (o.value, o.bdim) if isinstance(o, BatchTracer) and o._trace is trace else (o, None)

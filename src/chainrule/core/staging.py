@@ -153,7 +153,8 @@ class StagingTrace(Trace):
 
     __slots__ = ("equations", "inputs", "thread", "vars")
     replayed = False  # (a body's lines are also replayed on tracers: see `control`)
-    repeated = False  # (a loop's body runs its lines once per step: see `replaying`)
+    # (a body's: why a random draw while it is traced would be wrong, see `replaying`)
+    draws: tuple[str, str] | None = None
 
     def __init__(self, owner: Any = None) -> None:
         super().__init__(owner)
@@ -290,13 +291,13 @@ def recording(trace: StagingTrace, running: list[Any]) -> Iterator[None]:
     control flow) and counted among the transforms whose tracers `primal` keeps
     (`batching.active`); ended after. It leaves the list by itself, not as its last entry:
     another thread's tracing may have been listed after it."""
-    batching._active[0] += 1
+    batching.RUNNING.transforms += 1
     running.append(trace)
     try:
         yield
     finally:
         running.remove(trace)
-        batching._active[0] -= 1
+        batching.RUNNING.transforms -= 1
         trace.end()
 
 
@@ -318,14 +319,16 @@ def replaying() -> tuple[str, str] | None:
     """Where values Python computes now (random draws) would not be made afresh each time
     the computation runs, in this thread: ``(where, how they would be made)`` while `jit`
     traces a program (every call replays it), a loop's body or condition is traced (every
-    step replays it), `vmap` maps a function (one call stands for every example), or a
+    step replays it) or a branch of a `cond` (both are traced, one drawing before the other),
+    `vmap` maps a function (one call stands for every example), or a
     `checkpoint` runs its function (the backward pass runs it again); else None."""
     me = threading.get_ident()
     if any(t.thread == me for t in TRACINGS):
         return "jit", "once, while tracing, and every call of the compiled program would reuse them"
-    if any(b.thread == me and b.repeated for b in BODIES):
-        return "a loop", "once, while the loop's body is traced, and every step would reuse them"
-    if me in batching.MAPPING:
+    for body in BODIES:
+        if body.thread == me and body.draws is not None:
+            return body.draws
+    if batching.RUNNING.maps:
         return "vmap", (
             "once for every example, where a loop of calls would draw anew for each (vmap "
             "must equal that loop)"

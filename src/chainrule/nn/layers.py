@@ -492,6 +492,7 @@ _DROPOUT_INSTEAD = {
     "jit": "Take the training step with dropout outside jit (train.fit does so by itself "
     "when the loss takes an rng)",
     "a loop": "Draw the masks for every step outside the loop and pass them in (a scan's xs)",
+    "cond": "Draw the mask outside the cond and pass it in",
     "vmap": "Call the model on the whole batch for dropout",
     "checkpoint": "Draw the mask outside the checkpointed function and pass it in",
 }

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import numpy as cnp
+from chainrule import tree
 from chainrule.core.batching import BatchTracer, defbatch
 from chainrule.core.primitive import Primitive
 from chainrule.core.staging import (
@@ -237,8 +238,8 @@ _METHODS: dict[str, Any] = {
 _METHODS.update(
     reshape=lambda self, *shape, **kw: cnp.reshape(self, _shape_args(shape), **kw),
     transpose=_transpose,
-    ravel=lambda self: cnp.reshape(self, -1),
-    flatten=lambda self, order="C": sh.copy(cnp.reshape(self, -1)),  # (new, as NumPy's)
+    ravel=lambda self, order="C": cnp.reshape(self, -1, order=order),
+    flatten=lambda self, order="C": sh.copy(cnp.reshape(self, -1, order=order)),  # (a copy)
     astype=_astype,
     copy=lambda self, order="C": sh.copy(self, order),
     conj=lambda self: ew.conjugate(self),
@@ -322,7 +323,9 @@ def _dispatch_table() -> dict[Any, Any]:
 def _array_function(self: Tracer, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
     fn = _dispatch_table().get(func)
     if fn is None:
-        if _mapped_or_compiled(tuple(args), kwargs):  # (nothing differentiated: say so)
+        traced = [x for x in tree.leaves((args, kwargs)) if isinstance(x, Tracer)] or [self]
+        if isinstance(max(traced, key=lambda x: x._trace.level), StagedTracer | BatchTracer):
+            # (nothing differentiated: say so)
             raise TypeError(
                 f"chainrule: numpy.{func.__name__} has no rules in chainrule, so `jit` cannot "
                 "record it and `vmap` cannot map it. Call it outside the transformed function "

@@ -606,6 +606,11 @@ def _check_targets(
             "does, in the writable 0-d integer array that opt.init makes (or use "
             "inplace=False, and the state it returns)"
         )
+    if int(step) >= np.iinfo(step.dtype).max:  # (never a count that wraps around)
+        raise OverflowError(
+            f"state.step ({step.dtype}) cannot count past {int(step)} in place: give it the "
+            "int64 that opt.init makes (or use inplace=False, which counts in int64)"
+        )
     # Names are made only for the message: this check runs on every in-place step.
     targets = [("parameter leaf", p_leaves)]
     targets += [(f"state.{name}", col) for name, col in zip(names, columns, strict=True)]

@@ -83,6 +83,11 @@ def _along_axis(default: Any, flat_when_none: bool) -> Any:
         a = to_front(a, dims[0])
         rank = ndim_of(a) - 1
         axis = more.pop(0) if more else kwargs.pop("axis", default)
+        if rank == 0 and axis is not None and fn.__name__ != "argsort":
+            fn(np.zeros((), dtype_of(a)), axis, *more, **kwargs)  # (NumPy's verdict on it)
+            b = shape_of(a)[0]  # (an axis 0 or -1 of 0-d examples: one of length 1 each)
+            out = fn(cnp.reshape(a, (b, 1)), 1, *more, **kwargs)
+            return (cnp.reshape(out, (b,)) if kwargs.get("keepdims") else out), 0
         if axis is None and flat_when_none:
             out = fn(cnp.reshape(a, (shape_of(a)[0], -1)), 1, *more, **kwargs)
             if kwargs.get("keepdims"):

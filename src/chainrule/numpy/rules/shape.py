@@ -744,7 +744,9 @@ def _replicate(a: Any, reps: Sequence[int], inner: bool) -> Any:
     out = _reshape(broadcast_to(_reshape(a, small), big), merged)
     # A new array, as NumPy's: merging an axis with its copies copies, but with no axis
     # longer than 1 repeated, the result is a (read-only) view of `a`.
-    return out if any(n > 1 and r > 1 for n, r in zip(shape, reps, strict=True)) else _copy(out)
+    if any(n > 1 and r > 1 for n, r in zip(shape, reps, strict=True)):
+        return out
+    return _copy(out, order="C" if inner else "K")  # (NumPy's: repeat's C, tile's a copy)
 
 
 @_numpy_unless_traced(np.tile)
@@ -875,7 +877,8 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
     widths = np.broadcast_to(np.asarray(pad_width), (len(shape), 2)).astype(int)
     if (widths < 0).any():
         raise ValueError("index can't contain negative values")
-    if not shape:  # (a 0-d array has no axis to pad: a copy, as NumPy's)
+    if not shape:  # (a 0-d array has no axis to pad: a copy, as NumPy's, after its checks)
+        np.pad(np.zeros((), dtype_of(a)), pad_width, mode, **kwargs)  # type: ignore[call-overload]
         return _copy(a)
     if mode == "constant":
         if contains_tracer(tuple(kwargs.values())):
@@ -1153,7 +1156,7 @@ def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = 
     if not sparse:
         shape = np.broadcast_shapes(*(shape_of(o) for o in out))
         out = [broadcast_to(o, shape) for o in out]
-    return tuple(_copy(o) for o in out) if copy else tuple(out)  # (else views, as NumPy's)
+    return tuple(_copy(o, order="C") for o in out) if copy else tuple(out)  # (else views)
 
 
 def select(condlist: Sequence[Any], choicelist: Sequence[Any], default: Any = 0) -> Any:
