@@ -570,3 +570,8 @@ def test_a_reductions_cotangent_is_broadcast_back_exactly() -> None:
     for grad in (cr.grad(f), cr.jit(cr.grad(f))):
         assert numpy.signbit(grad(x)).all()
     assert type(cr.grad(np.sum)(1.0)) is numpy.float64  # (a scalar, as NumPy's sum gives)
+
+
+def test_isin_options_numpy_refuses_are_refused_batched() -> None:
+    with pytest.raises(ValueError, match="'table' method is only supported"):
+        cr.vmap(lambda a, b: np.isin(a, b, kind="table"))(numpy.ones((2, 3)), numpy.ones((2, 2)))

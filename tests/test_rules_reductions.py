@@ -546,3 +546,24 @@ def test_a_zero_d_array_reduced_along_axis_0_or_minus_1() -> None:
     for f in (lambda x: np.any(x, axis=0), lambda x: np.argmax(x, axis=-1),
               lambda x: np.count_nonzero(x, axis=0), lambda x: np.all(x, axis=0, keepdims=True)):  # fmt: skip
         numpy.testing.assert_array_equal(cr.vmap(f)(xs), [f(x) for x in xs])
+
+
+def test_cov_as_numpy_on_what_review_found() -> None:
+    """A complex y with a real m (its imaginary part was dropped), one row with
+    rowvar=False (NumPy transposes a 2-D m whatever its rows), no degrees of freedom
+    (NumPy: inf or nan with a warning, not an error), traced values in a list, and NumPy's
+    refusals."""
+    m, y = numpy.array([1.0, 2.0, 4.0]), numpy.array([1.0 + 1j, 0.0, 2.0 - 1j])
+    numpy.testing.assert_allclose(cr.jit(np.cov)(m, y), numpy.cov(m, y), rtol=1e-14)
+    row = numpy.array([[1.0, 2.0, 4.0]])
+    with pytest.warns(RuntimeWarning, match="Degrees of freedom"):
+        got = cr.jit(lambda r: np.cov(r, rowvar=False))(row)
+    assert got.shape == (3, 3) and numpy.isnan(got).all()
+    with pytest.warns(RuntimeWarning, match="Degrees of freedom"):
+        assert numpy.isinf(cr.jit(lambda v: np.cov(v, fweights=[1, 1, 1], ddof=3))(m))
+    numpy.testing.assert_array_equal(
+        cr.jit(lambda a: np.cov([a, 2 * a, 3.0 + a]))(1.0), numpy.cov([1.0, 2.0, 4.0])
+    )
+    for kwargs, match in (({"ddof": 1.5}, "ddof must be integer"), ({}, "more than 2 dim")):
+        with pytest.raises(ValueError, match=match):
+            cr.jit(lambda v, kw=kwargs: np.cov(v if kw else v[None, None], **kw))(m)

@@ -104,3 +104,42 @@ def test_refusals_and_numpys_errors() -> None:
     np.add.at(a, [0, 0, 2], 1.0)  # (plain: NumPy's own)
     numpy.testing.assert_array_equal(a, [2.0, 0.0, 1.0])
     assert np.add.identity == 0 and np.maximum.nin == 2
+
+
+def test_reductions_start_where_numpy_starts_in_its_dtypes() -> None:
+    """Found by review: NumPy starts a reduction from the ufunc's identity (or `initial`,
+    None meaning none) in the result's dtype, and takes axis 0 of a 0-d array; its
+    accumulate and reduceat start from the first entry."""
+    jit = lambda f: cr.jit(f)
+    cases = [
+        (lambda x: np.subtract.reduce(x), numpy.array(-3.0)),
+        (lambda x: np.hypot.reduce(x, axis=1), numpy.array([[-3.0], [-4.0]])),
+        (lambda x: np.divide.reduce(x, initial=2.5), numpy.array([1, 2, 4])),
+        (lambda x: np.logaddexp.reduce(x, axis=0), numpy.zeros((0, 2), numpy.int64)),
+        (lambda x: np.bitwise_and.reduce(x), numpy.zeros(0, numpy.uint8)),
+        (lambda x: np.subtract.reduce(x, initial=None), numpy.arange(3.0)),
+        (lambda x: np.add.reduce(x), numpy.array([100, 100], numpy.int8)),
+        (lambda x: np.add.reduceat(x, [0, 2], dtype=numpy.int8), numpy.array([100, 100, 3], numpy.int8)),
+        (lambda x: np.add.reduceat(x, [], axis=1), numpy.ones((2, 3))),
+        (lambda x: np.hypot.reduceat(x, [0, 1]), numpy.array([-3.0, -4.0])),
+        (lambda x: np.add.accumulate(x), numpy.array([100, 100], numpy.int8)),
+        (lambda x: numpy.gcd.reduce(x), numpy.array([12, 18, 8])),  # (NumPy's own ufunc)
+    ]  # fmt: skip
+    for f, x in cases:
+        want = f(x)
+        for got in (jit(f)(x), cr.vmap(f)(x[None])[0]):
+            assert numpy.asarray(got).dtype == numpy.asarray(want).dtype
+            numpy.testing.assert_array_equal(got, want)
+    numpy.testing.assert_array_equal(
+        cr.grad(lambda x: np.hypot.reduce(x))(numpy.array([-3.0])), [-1.0]
+    )
+    refused = [
+        (lambda x: np.add.accumulate(x, axis=None), numpy.ones((2, 2)), "multiple axes"),
+        (lambda x: np.add.accumulate(x), numpy.array(2.0), "cannot accumulate on a scalar"),
+        (lambda x: np.logical_and.reduce(x, dtype=numpy.float64), numpy.ones(3), "No loop matching"),
+    ]  # fmt: skip
+    for f, x, match in refused:
+        with pytest.raises((ValueError, TypeError), match=match):
+            jit(f)(x)
+    vm = cr.vmap(lambda v: numpy.copysign.outer(v, -v))(numpy.ones((2, 3)))
+    numpy.testing.assert_array_equal(vm, -numpy.ones((2, 3, 3)))

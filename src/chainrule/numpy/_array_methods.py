@@ -155,9 +155,12 @@ class _Power:
 def _power(x: Any, exponent: Any) -> Any:
     """``x ** exponent``: NumPy's operator squares for a Python int 2, which for booleans
     gives int8, where its `power` gives int64."""
-    if type(exponent) is int and exponent == 2 and dtype_of(x) == np.bool_:
+    if type(exponent) is int and exponent == 2 and dtype_of(x) is _BOOL:
         return ew.square(x)
     return ew.power(x, exponent)
+
+
+_BOOL = np.dtype(bool)  # (NumPy's one object for it: compared by identity, at no cost)
 
 
 # The operators Python numbers have: (the dunder's stem, NumPy's name, Python's operator,
@@ -266,8 +269,13 @@ def _array_ufunc(self: Tracer, ufunc: Any, method: str, *inputs: Any, **kwargs: 
     if method != "__call__" and fn is not ufunc and hasattr(fn, method):  # (ours)
         return getattr(fn, method)(*inputs, **kwargs)
     if method != "__call__" or fn is None or fn is ufunc:
-        if method == "__call__" and ufunc.signature is None and _mapped_or_compiled(inputs, kwargs):
-            return _without_rules(ufunc)(*inputs, **kwargs)
+        if ufunc.signature is None and _mapped_or_compiled(inputs, kwargs):
+            prim = _without_rules(ufunc)  # (`copysign`, `gcd.reduce`: as the ufunc would)
+            return (
+                prim(*inputs, **kwargs)
+                if method == "__call__"
+                else getattr(prim, method)(*inputs, **kwargs)
+            )
         name = ufunc.__name__ + ("" if method == "__call__" else f".{method}")
         raise no_rule_error(name)
     return fn(*inputs, **kwargs)

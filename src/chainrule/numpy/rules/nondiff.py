@@ -146,6 +146,8 @@ def _isin(fn: Any, args: list[Any], dims: list[int | None], **kwargs: Any) -> tu
         )
     if dt is None:
         return fn(*args, **kwargs), de
+    empty = (np.zeros(0, dtype_of(element)), np.zeros(0, dtype_of(test)))
+    fn(*empty, *rest, **kwargs)  # (NumPy's checks of the options on these dtypes)
     test = to_front(test, dt)
     b = shape_of(test)[0]
     element = at_front(element, de, b)

@@ -977,23 +977,32 @@ def cov(
         raise TypeError(
             "chainrule.numpy.cov: fweights and aweights must be constants, not traced values"
         )
-    dtype = np.result_type(dtype_of(m), np.float64) if dtype is None else np.dtype(dtype)
+    m, y = (v if v is None or isinstance(v, Tracer) else cnp.array(v) for v in (m, y))
+    if ddof is not None and ddof != int(ddof):
+        raise ValueError("ddof must be integer")
+    for name, v in (("m", m), ("y", y)):
+        if v is not None and ndim_of(v) > 2:
+            raise ValueError(f"{name} has more than 2 dimensions")
+    if dtype is None:  # (NumPy's: of m and y, at least float64)
+        dtype = np.result_type(*(dtype_of(v) for v in (m, y) if v is not None), np.float64)
+    elif np.dtype(dtype).kind not in "fc":  # (NumPy's means would not fit in it either)
+        raise TypeError(f"chainrule.numpy.cov: dtype must be a float or complex dtype, got {dtype}")
 
-    def variables(v: Any) -> Any:  # (NumPy's: at least 2-D, one variable per row)
+    def variables(v: Any, transposed: bool) -> Any:  # (at least 2-D, a variable per row)
         v = cnp.astype(cnp.atleast_2d(v), dtype)
-        return cnp.transpose(v) if not rowvar and shape_of(v)[0] != 1 else v
+        return cnp.transpose(v) if transposed else v
 
-    x = variables(m)
+    x = variables(m, not rowvar and ndim_of(m) != 1)  # (NumPy's tests, for m and for y)
     if shape_of(x)[0] == 0:
-        return np.zeros((0, 0), dtype)
+        return np.array([]).reshape(0, 0)
     if y is not None:
-        x = cnp.concatenate((x, variables(y)), axis=0)
-    ddof = (0 if bias else 1) if ddof is None else ddof
+        x = cnp.concatenate((x, variables(y, not rowvar and shape_of(cnp.atleast_2d(y))[0] != 1)))
+    ddof = (0 if bias else 1) if ddof is None else int(ddof)
     n = shape_of(x)[1]
     w, fact = _cov_weights(n, ddof, fweights, aweights)
     x = x - average(x, axis=1, weights=w)[:, None]
-    c = cnp.matmul(x, cnp.conj(cnp.transpose(x if w is None else x * w))) * (1.0 / fact)
-    return cnp.squeeze(c)
+    c = cnp.matmul(x, cnp.conj(cnp.transpose(x if w is None else x * w)))
+    return cnp.squeeze(c * float(np.true_divide(1, fact)))  # (inf with a warning at 0)
 
 
 def _cov_weights(n: int, ddof: Any, fweights: Any, aweights: Any) -> tuple[Any, float]:
@@ -1017,6 +1026,8 @@ def _cov_weights(n: int, ddof: Any, fweights: Any, aweights: Any) -> tuple[Any, 
         fact = float(n - ddof)
     else:
         total = float(w.sum())
+        if total == 0:
+            raise ZeroDivisionError("Weights sum to zero, can't be normalized")
         if ddof == 0:
             fact = total
         elif aweights is None:
