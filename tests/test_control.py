@@ -1616,3 +1616,40 @@ def test_a_carry_the_batch_never_reaches_stays_shared_under_vmap() -> None:
         got = mapped(xs)
         assert got.dtype == numpy.float32
         numpy.testing.assert_array_equal(got, want_g)
+
+
+def test_a_python_number_carry_keeps_float32_in_nested_and_empty_scans() -> None:
+    """Found by fuzzing: a scan whose carry starts as a Python float, traced inside a cond's
+    branch or another scan's body, was replayed under vmap or jvp from a float64 array
+    (float64 results, or a carry refused as of another type); a zero-length one gave its
+    Python number back as a float64 array under derivatives."""
+    x = numpy.array([0.3, 0.2, 0.9], numpy.float32)
+
+    def s(x: Any) -> Any:
+        c, ys = cr.scan(lambda c, t: (c + np.sum(t) * 0.5, c * t), 0.0, np.stack([x, 2 * x]))
+        return c * x + ys[1]
+
+    def f(x: Any, p: Any) -> Any:
+        return cr.cond(p > 0, s, lambda x: x * 0.0, x)
+
+    xb, ps = numpy.stack([x, 2 * x]), numpy.array([-1.0, 1.0])
+    want = numpy.stack([f(a, p) for a, p in zip(xb, ps, strict=True)])
+    assert want.dtype == numpy.float32
+    got = cr.vmap(f)(xb, ps)
+    assert got.dtype == numpy.float32
+    numpy.testing.assert_allclose(got, want, rtol=1e-6)
+    assert cr.vmap(f, in_axes=(0, None))(xb, 1.0).dtype == numpy.float32
+    jac = cr.jacfwd(f)(x, 1.0)
+    assert jac.dtype == numpy.float32
+    numpy.testing.assert_allclose(jac, cr.jacrev(s)(x), rtol=1e-6)
+
+    empty = numpy.zeros((0, 3), numpy.float32)
+
+    def g(x: Any) -> Any:
+        (h, acc), _ = cr.scan(lambda c, t: ((c[0] * t, c[1] + np.sum(c[0])), None), (x, 0.0), empty)
+        return np.sum(h) + acc * -0.8
+
+    value, grad = cr.value_and_grad(g)(x)
+    assert numpy.asarray(value).dtype == numpy.asarray(g(x)).dtype == numpy.float32
+    for grads in (grad, cr.grad(cr.jit(g))(x), cr.jacfwd(g)(x)):
+        numpy.testing.assert_array_equal(grads, numpy.ones(3, numpy.float32))

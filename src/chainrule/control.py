@@ -490,6 +490,13 @@ def _scan_flat(fun: Flat, init: list[Any], xs: list[Any], length: int, reverse: 
         return _first_step_apart(fun, init, xs, length, reverse, what, stacked, unroll)
     if stacked is None:
         stacked = _reversible([*init, *xs, *body.captured])
+    if not length:  # (no step: the carry as given, a Python number too, and nothing stacked)
+        stacks = [np.zeros((0, *shape_of(v)), dtype_of(v)) for v in (*body.outs[n:], *init)]
+        return (
+            list(init),
+            stacks[: len(body.outs) - n],
+            stacks[len(body.outs) - n :] if stacked else [],
+        )
     program, xs, consts = _hoisted(body.program, n, xs, body.captured, length)
     out = scan_p(*init, *xs, *consts, body=program, n_carry=n, n_xs=len(xs), length=length,
                  reverse=reverse, stacked=stacked, unroll=unroll)  # fmt: skip
@@ -514,9 +521,11 @@ def _retyped(fun: Flat, init: Sequence[Any], xs: Sequence[Any], examples: list[A
     changed = [_weak(c) and not _weak(o) for c, o in zip(init, body.outs, strict=False)]
     if not any(changed):
         return False
-    if any(isinstance(v, Tracer) and not isinstance(v, StagedTracer)
-           for v in (*init, *xs, *body.captured)):  # fmt: skip
-        return True  # (mapped, or differentiated: a tangent's type is the array's)
+    if own_body() is not None or any(
+        isinstance(v, Tracer) and not isinstance(v, StagedTracer)
+        for v in (*init, *xs, *body.captured)
+    ):  # (mapped, or differentiated: a tangent's type is the array's; or in a body, which a
+        return True  # transform may replay so, unseen here)
     arrays = [np.zeros(shape_of(o), dtype_of(o)) if k else e
               for k, e, o in zip(changed, examples, body.outs, strict=False)]  # fmt: skip
     later = _Body(fun, [*arrays, *examples[len(init) :]], f"the body of {what}", False)
