@@ -1653,3 +1653,23 @@ def test_a_python_number_carry_keeps_float32_in_nested_and_empty_scans() -> None
     assert numpy.asarray(value).dtype == numpy.asarray(g(x)).dtype == numpy.float32
     for grads in (grad, cr.grad(cr.jit(g))(x), cr.jacfwd(g)(x)):
         numpy.testing.assert_array_equal(grads, numpy.ones(3, numpy.float32))
+
+
+def test_a_carry_batched_by_a_steps_batching_rule_falls_back_to_batched() -> None:
+    """Found by fuzzing: a carry that reads no batched value but comes from a scan's ys
+    (which its batching rule batches) was kept shared and then refused."""
+    xs = numpy.linspace(0.1, 0.5, 6).reshape(2, 3)
+
+    def f(b: Any) -> Any:
+        def body(c: Any) -> Any:
+            i, a, b = c
+            (b2,), ys = cr.scan(lambda c, t: ((np.tanh(c[0]),), np.tanh(t)), (b,), xs)
+            return i + 1, np.sum(ys, axis=0) * 0.5 + a * 0.1, b2
+
+        return cr.while_loop(lambda c: c[0] < 2, body, (0, np.zeros(3), b))
+
+    bs = numpy.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]])
+    want = [numpy.stack(v) for v in zip(*(f(b) for b in bs), strict=True)]
+    for mapped in (cr.vmap(f), cr.jit(cr.vmap(f))):
+        for got, w in zip(mapped(bs), want, strict=True):
+            numpy.testing.assert_allclose(got, w, rtol=1e-14)

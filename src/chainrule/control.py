@@ -353,12 +353,15 @@ def _at0(x: Any, d: int | None, size: int) -> Any:
 
 
 def _vmapped(fun: Flat, dims: Sequence[int | None], size: int,
-             shared: Sequence[bool] = ()) -> Flat:  # fmt: skip
+             shared: Sequence[bool] = (), strict: bool = False) -> Flat:  # fmt: skip
     """`fun` mapped over the inputs batched along `dims`; every output batched on axis 0,
-    but the first ones marked `shared`, which no example changes, left as they are."""
+    but the first ones marked `shared`, which no example changes, left as they are (with
+    `strict`, one that comes out batched raises `_Unshared`)."""
 
     def mapped(flat: list[Any]) -> list[Any]:
         outs, out_dims = batch_flat(fun, flat, dims, size)
+        if strict and any(s and d is not None for s, d in zip(shared, out_dims, strict=False)):
+            raise _Unshared
         return [
             o if k < len(shared) and shared[k] and d is None else _at0(o, d, size)
             for k, (o, d) in enumerate(zip(outs, out_dims, strict=True))
@@ -1269,7 +1272,6 @@ def _while_batch(args: list[Any], dims: list[int | None], cond: Program, body: P
     multiplies by it), where the condition is shared too; with a batched condition, every
     carry is batched, the loop runs while any example's condition holds, and the examples
     that are done keep their carry."""
-    size = _size(args, dims)
     n = n_carry
     c_mapped = [d is not None for d in dims[n : n + n_cond]]
     b_mapped = [d is not None for d in dims[n + n_cond :]]
@@ -1283,6 +1285,22 @@ def _while_batch(args: list[Any], dims: list[int | None], cond: Program, body: P
         batched = grown
     if any(_reads_batched(cond, 0, [*batched, *c_mapped])):
         batched = [True] * n
+    try:
+        return _batched_while(args, dims, cond, body, n, n_cond, batched)
+    except _Unshared:  # (a step's batching rule batched what reads no batched value)
+        return _batched_while(args, dims, cond, body, n, n_cond, [True] * n)
+
+
+class _Unshared(Exception):
+    """A loop's carry expected shared came out of a mapped step batched."""
+
+
+def _batched_while(args: list[Any], dims: list[int | None], cond: Program, body: Program, n: int,
+                   n_cond: int, batched: list[bool]) -> tuple[list[Any], tuple[int | None, ...]]:  # fmt: skip
+    """`_while_batch` with the carries marked `batched` batched, the others shared."""
+    size = _size(args, dims)
+    c_mapped = [d is not None for d in dims[n : n + n_cond]]
+    b_mapped = [d is not None for d in dims[n + n_cond :]]
     init = [_at0(a, d, size) if b else a
             for a, d, b in zip(args[:n], dims[:n], batched, strict=True)]  # fmt: skip
     c_consts, b_consts = list(args[n : n + n_cond]), list(args[n + n_cond :])
@@ -1299,10 +1317,12 @@ def _while_batch(args: list[Any], dims: list[int | None], cond: Program, body: P
     ]
 
     def preds(flat: list[Any]) -> Any:
-        (p,), _ = batch_flat(cond, [*flat, *c_consts], c_dims, size)
+        (p,), (d,) = batch_flat(cond, [*flat, *c_consts], c_dims, size)
+        if d is not None and not all(batched):
+            raise _Unshared
         return p
 
-    mapped = _vmapped(body, b_dims, size, [not b for b in batched])
+    mapped = _vmapped(body, b_dims, size, [not b for b in batched], strict=True)
     if not all(batched):  # (the condition reads no batched value)
         out = _while_flat(lambda flat: [preds(flat)], lambda flat: mapped([*flat, *b_consts]), init)
     else:
