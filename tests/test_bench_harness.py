@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+import types
 
 import numpy as np
 import pytest
@@ -83,20 +84,35 @@ def test_the_blas_kernel_and_openblas_coretype_are_noted_once(monkeypatch: pytes
 def test_the_cores_an_implementation_keeps_busy_are_measured_and_reported(
     monkeypatch: pytest.MonkeyPatch,
 ):
+    """On clocks of its own (a real spin shares a busy machine's cores: no timing here): a
+    call that computes keeps one core busy, one that waits none, and a `Reset`'s own
+    restore is left out."""
+    from bench import harness
+
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # (as `set_thread_env(1)` leaves it)
+    clock = {"wall": 0.0, "cpu": 0.0}
 
     def spin() -> None:
-        end = time.perf_counter() + 0.002
-        while time.perf_counter() < end:
-            pass
+        clock["wall"] += 0.002
+        clock["cpu"] += 0.002
 
+    def wait() -> None:
+        clock["wall"] += 0.002
+
+    def restore() -> None:  # (three cores' worth, which must not count)
+        clock["wall"] += 0.002
+        clock["cpu"] += 0.006
+
+    fake = types.SimpleNamespace(
+        perf_counter=lambda: clock["wall"], process_time=lambda: clock["cpu"]
+    )
+    monkeypatch.setattr(harness, "time", fake)
     cfg = Config(repeats=3, min_repeats=3, min_batch_s=0.005, max_measure_s=0.1,
                  warmup_s=0.0, warmup_calls=1)  # fmt: skip
-    fns = {"spin": spin, "sleep": lambda: time.sleep(0.002), "reset": Reset(spin, spin)}
-    timings = measure_all(fns, cfg)
-    assert timings["spin"].cores > 0.5  # type: ignore[union-attr]  # (a shared machine: > 0.5)
-    assert timings["sleep"].cores < 0.5  # type: ignore[union-attr]
-    assert 0.5 < timings["reset"].cores < 1.5  # type: ignore[union-attr]  # (the reset apart)
+    timings = measure_all({"spin": spin, "wait": wait, "reset": Reset(spin, restore)}, cfg)
+    assert timings["spin"].cores == pytest.approx(1.0)  # type: ignore[union-attr]
+    assert timings["wait"].cores == pytest.approx(0.0)  # type: ignore[union-attr]
+    assert timings["reset"].cores == pytest.approx(1.0)  # type: ignore[union-attr]
     case = Case("n=1", [Measurement("one", 1.0, cores=1.0), Measurement("pool", 1.0, cores=1.45)])
     text = render_text(Section("W0", "test", cases=[case]))
     assert "cores busy while timed" in text and "pool (n=1) 1.45" in text

@@ -4,7 +4,6 @@ divergence or interruption ends in a traceback."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +39,9 @@ def test_an_unwritable_out_is_refused_before_training(
         (afile, "is a file; give a directory"),
         (afile / "sub", "cannot write to --out"),
     ]:
-        start = time.perf_counter()
-        status, stdout, err = run([*QUICK, "--out", str(out)], capsys)
+        status, stdout, err = run([*QUICK, "--out", str(out)], capsys)  # (`fit` would raise)
         assert status == 2 and stdout == "" and message in err and str(out) in err
-        assert "Traceback" not in err and time.perf_counter() - start < 5
+        assert "Traceback" not in err
     (tmp_path / "run" / "model.npz").mkdir(parents=True)
     status, _, err = run([*QUICK, "--out", str(tmp_path / "run")], capsys)
     assert status == 2 and "cannot write model.npz" in err
