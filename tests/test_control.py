@@ -1673,3 +1673,20 @@ def test_a_carry_batched_by_a_steps_batching_rule_falls_back_to_batched() -> Non
     for mapped in (cr.vmap(f), cr.jit(cr.vmap(f))):
         for got, w in zip(mapped(bs), want, strict=True):
             numpy.testing.assert_allclose(got, w, rtol=1e-14)
+
+
+def test_loop_errors_name_the_loop_and_fit_it() -> None:
+    """A fori_loop's carry refused under jit or grad was reported as a scan's; a while
+    condition of several values got cond's hint."""
+    x = numpy.ones(3, numpy.float32)
+
+    def f(x: Any) -> Any:
+        return cr.fori_loop(0, 3, lambda i, c: c * 2.0 + numpy.ones(3), x)  # float32 -> float64
+
+    for run in (f, cr.jit(f), cr.grad(lambda x: np.sum(f(x)))):
+        with pytest.raises(TypeError, match=r"^chainrule\.fori_loop: body function carry"):
+            run(x)
+    with pytest.raises(
+        TypeError, match=r"while_loop: pred must be a scalar.*`np\.any` or `np\.all`"
+    ):
+        cr.while_loop(lambda c: c > 0, lambda c: c - 1, numpy.ones(2))

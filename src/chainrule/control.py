@@ -687,6 +687,12 @@ def scan(
     >>> cr.scan(lambda c, x: (c + x, c * x), 0.0, np.array([1.0, 2.0, 3.0]))
     (np.float64(6.0), array([0., 2., 9.]))
     """
+    return _scan(f, init, xs, length, reverse, unroll, "scan")
+
+
+def _scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any, length: int | None,
+          reverse: bool, unroll: int | bool, what: str) -> tuple[Any, Any]:  # fmt: skip
+    """`scan`, its errors naming `what` (``fori_loop`` runs one)."""
     init_leaves, carry_tree = tree.flatten(init)
     x_leaves, x_tree = tree.flatten(xs)
     lengths = {int(shape_of(x)[0]) if shape_of(x) else -1 for x in x_leaves}
@@ -716,11 +722,11 @@ def scan(
             raise TypeError("chainrule.scan: f must return a pair (carry, y).")
         c_leaves, c_tree = tree.flatten(result[0])
         y_leaves, y_tree = tree.flatten(result[1])
-        _check_carry("scan", init_leaves, c_leaves, carry_tree, c_tree)
+        _check_carry(what, init_leaves, c_leaves, carry_tree, c_tree)
         trees.append(y_tree)
         return [*c_leaves, *y_leaves]
 
-    carry, ys, _ = _scan_flat(step, init_leaves, x_leaves, size, reverse, unroll=int(unroll))
+    carry, ys, _ = _scan_flat(step, init_leaves, x_leaves, size, reverse, what, unroll=int(unroll))
     return tree.unflatten(carry_tree, carry), tree.unflatten(trees[-1], ys)
 
 
@@ -943,10 +949,14 @@ def _check_pred(what: str, pred: Any) -> None:
             f"chainrule.{what}: pred type must be either boolean or number, got {dtype}."
         )
     if shape_of(pred) != ():
+        hint = (
+            "For a choice per element use `cnp.where(pred, a, b)`"
+            if what == "cond" else "The loop goes on while one truth value holds (`np.any` or "
+            "`np.all` of an array, if that is what you mean)"
+        )  # fmt: skip
         raise TypeError(
             f"chainrule.{what}: pred must be a scalar, got an array of shape {shape_of(pred)}. "
-            "For a choice per element use `cnp.where(pred, a, b)`; under `vmap` pass one "
-            "scalar per example."
+            f"{hint}; under `vmap` pass one scalar per example."
         )
 
 
@@ -1392,7 +1402,8 @@ def fori_loop(lower: Any, upper: Any, body_fun: Callable[[Any, Any], Any], init_
             return val
         indices = np.arange(int(lower), max(int(lower), int(upper)))
         step = lambda val, i: (body_fun(_as_int(i), val), None)
-        return scan(step, init_val, indices, unroll=1 if unroll is None else unroll)[0]
+        return _scan(step, init_val, indices, None, False, 1 if unroll is None else unroll,
+                     "fori_loop")[0]  # fmt: skip
     if unroll is not None:
         raise ValueError(
             "chainrule.fori_loop: can only use `unroll` if the loop bounds are statically known "
