@@ -25,6 +25,7 @@ from .rules.creation import *  # noqa: F403
 from .rules.elementwise import *  # noqa: F403
 from .rules.indexing import *  # noqa: F403
 from .rules.indexing import index as _index
+from .rules.linalg import matrix_transpose as matrix_transpose  # (NumPy 2's, in both places)
 from .rules.nondiff import *  # noqa: F403
 from .rules.products import *  # noqa: F403
 from .rules.reductions import *  # noqa: F403

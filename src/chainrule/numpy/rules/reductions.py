@@ -1071,7 +1071,8 @@ __all__ = [
 
 # The public names whose rules are checked on complex values (tests/test_complex_families.py).
 COMPLEX = (
-    "amax", "amin", "average", "corrcoef", "cov", "cumprod", "cumsum", "cumulative_prod", "cumulative_sum", "max",
-    "mean", "median", "min", "nancumprod", "nancumsum", "nanmax", "nanmean", "nanmedian",
-    "nanmin", "nanprod", "nanstd", "nansum", "nanvar", "prod", "ptp", "std", "sum", "var",
+    "amax", "amin", "average", "corrcoef", "cov", "cumprod", "cumsum", "cumulative_prod",
+    "cumulative_sum", "max", "mean", "median", "min", "nancumprod", "nancumsum", "nanmax",
+    "nanmean", "nanmedian", "nanmin", "nanprod", "nanstd", "nansum", "nanvar", "prod", "ptp",
+    "std", "sum", "var",
 )  # fmt: skip

@@ -436,20 +436,6 @@ def atleast_3d(*arys: Any) -> Any:
     return _atleast(arys, 3)
 
 
-def matrix_transpose(x: Any, /) -> Any:
-    """`numpy.matrix_transpose`: the last two axes swapped (a stack of matrices transposed).
-
-    >>> import chainrule as cr
-    >>> import chainrule.numpy as np
-    >>> cr.grad(lambda a: np.matrix_transpose(a)[0].sum())(np.zeros((2, 2)))
-    array([[1., 0.],
-           [1., 0.]])
-    """
-    if ndim_of(x) < 2:
-        raise ValueError("Input array must be at least 2-dimensional")
-    return swapaxes(x, -1, -2)
-
-
 @_numpy_unless_traced(np.swapaxes)
 def swapaxes(a: Any, axis1: int, axis2: int) -> Any:
     """`numpy.swapaxes`: a transpose.
@@ -1315,8 +1301,7 @@ __all__ = [
     "append", "array", "array_split", "asarray", "astype", "atleast_1d", "atleast_2d",
     "atleast_3d", "broadcast_to", "c_", "column_stack", "concat", "concatenate", "copy", "diag",
     "diagonal", "diff", "dsplit", "dstack", "ediff1d", "expand_dims", "flip", "fliplr",
-    "flipud", "full", "full_like", "hsplit", "hstack", "matrix_transpose", "meshgrid",
-    "moveaxis", "pad",
+    "flipud", "full", "full_like", "hsplit", "hstack", "meshgrid", "moveaxis", "pad",
     "permute_dims", "r_", "ravel", "repeat", "reshape", "roll", "rollaxis", "rot90", "select",
     "split", "squeeze", "stack", "swapaxes", "tile", "trace", "transpose", "tril", "triu",
     "unstack", "vsplit", "vstack",
@@ -1327,7 +1312,7 @@ COMPLEX = (
     "append", "array", "array_split", "asarray", "astype", "atleast_1d", "atleast_2d",
     "atleast_3d", "broadcast_to", "c_", "column_stack", "concatenate", "copy", "diag",
     "diagonal", "diff", "dstack", "ediff1d", "expand_dims", "flip", "fliplr", "flipud", "full",
-    "full_like", "hstack", "matrix_transpose", "meshgrid", "moveaxis", "pad", "r_", "ravel", "repeat", "reshape",
+    "full_like", "hstack", "meshgrid", "moveaxis", "pad", "r_", "ravel", "repeat", "reshape",
     "roll", "rot90", "select", "split", "squeeze", "stack", "swapaxes", "tile", "trace",
     "transpose", "tril", "triu", "vstack",
 )  # fmt: skip
