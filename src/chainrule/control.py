@@ -1295,56 +1295,49 @@ def _while_batch(args: list[Any], dims: list[int | None], cond: Program, body: P
         batched = grown
     if any(_reads_batched(cond, 0, [*batched, *c_mapped])):
         batched = [True] * n
+
+    def run(batched: list[bool]) -> tuple[list[Any], tuple[int | None, ...]]:
+        """The loop with the carries marked `batched` batched, the others shared."""
+        size = _size(args, dims)
+        init = [_at0(a, d, size) if b else a
+                for a, d, b in zip(args[:n], dims[:n], batched, strict=True)]  # fmt: skip
+        carry_dims = [0 if b else None for b in batched]
+        c_dims = carry_dims + [0 if m else None for m in c_mapped]
+        b_dims = carry_dims + [0 if m else None for m in b_mapped]
+        consts = [c if d is None else _at0(c, d, size)
+                  for c, d in zip(args[n:], dims[n:], strict=True)]  # fmt: skip
+        c_consts, b_consts = consts[:n_cond], consts[n_cond:]
+
+        def preds(flat: list[Any]) -> Any:
+            (p,), (d,) = batch_flat(cond, [*flat, *c_consts], c_dims, size)
+            if d is not None and not all(batched):
+                raise _Unshared
+            return p
+
+        mapped = _vmapped(body, b_dims, size, [not b for b in batched], strict=True)
+        if not all(batched):  # (the condition reads no batched value)
+            out = _while_flat(
+                lambda flat: [preds(flat)], lambda flat: mapped([*flat, *b_consts]), init
+            )
+        else:
+
+            def step(flat: list[Any]) -> list[Any]:
+                p = preds(flat)
+                new = mapped([*flat, *b_consts])
+                return [cnp.where(cnp.reshape(p, (size,) + (1,) * (cnp.ndim(v) - 1)), v, c)
+                        for v, c in zip(new, flat, strict=True)]  # fmt: skip
+
+            out = _while_flat(lambda flat: [cnp.any(preds(flat))], step, init)
+        return out, tuple(carry_dims)
+
     try:
-        return _batched_while(args, dims, cond, body, n, n_cond, batched)
+        return run(batched)
     except _Unshared:  # (a step's batching rule batched what reads no batched value)
-        return _batched_while(args, dims, cond, body, n, n_cond, [True] * n)
+        return run([True] * n)
 
 
 class _Unshared(Exception):
     """A loop's carry expected shared came out of a mapped step batched."""
-
-
-def _batched_while(args: list[Any], dims: list[int | None], cond: Program, body: Program, n: int,
-                   n_cond: int, batched: list[bool]) -> tuple[list[Any], tuple[int | None, ...]]:  # fmt: skip
-    """`_while_batch` with the carries marked `batched` batched, the others shared."""
-    size = _size(args, dims)
-    c_mapped = [d is not None for d in dims[n : n + n_cond]]
-    b_mapped = [d is not None for d in dims[n + n_cond :]]
-    init = [_at0(a, d, size) if b else a
-            for a, d, b in zip(args[:n], dims[:n], batched, strict=True)]  # fmt: skip
-    c_consts, b_consts = list(args[n : n + n_cond]), list(args[n + n_cond :])
-    carry_dims = [0 if b else None for b in batched]
-    c_dims = carry_dims + [0 if m else None for m in c_mapped]
-    b_dims = carry_dims + [0 if m else None for m in b_mapped]
-    c_consts = [
-        c if d is None else _at0(c, d, size)
-        for c, d in zip(c_consts, dims[n : n + n_cond], strict=True)
-    ]
-    b_consts = [
-        c if d is None else _at0(c, d, size)
-        for c, d in zip(b_consts, dims[n + n_cond :], strict=True)
-    ]
-
-    def preds(flat: list[Any]) -> Any:
-        (p,), (d,) = batch_flat(cond, [*flat, *c_consts], c_dims, size)
-        if d is not None and not all(batched):
-            raise _Unshared
-        return p
-
-    mapped = _vmapped(body, b_dims, size, [not b for b in batched], strict=True)
-    if not all(batched):  # (the condition reads no batched value)
-        out = _while_flat(lambda flat: [preds(flat)], lambda flat: mapped([*flat, *b_consts]), init)
-    else:
-
-        def step(flat: list[Any]) -> list[Any]:
-            p = preds(flat)
-            new = mapped([*flat, *b_consts])
-            return [cnp.where(cnp.reshape(p, (size,) + (1,) * (cnp.ndim(v) - 1)), v, c)
-                    for v, c in zip(new, flat, strict=True)]  # fmt: skip
-
-        out = _while_flat(lambda flat: [cnp.any(preds(flat))], step, init)
-    return out, tuple(carry_dims)
 
 
 def _reads_batched(program: Program, k: int, batched: Sequence[bool]) -> list[bool]:
