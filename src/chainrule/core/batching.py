@@ -204,13 +204,15 @@ class BatchingWarning(UserWarning):
 class _Running(threading.local):
     """What this thread runs: how many vmaps and jit tracings (`transforms`: functions with
     no rules, `nondiff`, check it before they look for the batch or the program their result
-    belongs to; loops run plain Python without one), and how many vmaps (`maps`: a random
-    draw there is one for every example, `staging.replaying`). Per thread: another thread's
-    transform traces none of this one's values."""
+    belongs to; loops run plain Python without one), how many vmaps (`maps`: a random draw
+    there is one for every example, `staging.replaying`), and how many checkpointed
+    functions forward (`recomputed`: the backward pass runs them again). Per thread:
+    another thread's transform traces none of this one's values."""
 
     def __init__(self) -> None:
         self.transforms = 0
         self.maps = 0
+        self.recomputed = 0
 
 
 RUNNING = _Running()

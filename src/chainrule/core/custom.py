@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -30,11 +29,11 @@ from typing import Any, TypeVar
 import numpy as np
 
 from .. import tree
-from .batching import BatchTrace, BatchTracer, batch_flat
+from .batching import RUNNING, BatchTrace, BatchTracer, batch_flat
 from .forward import JVPTrace
 from .primitive import BODIES, Primitive, own_body, owning
 from .reverse import Node, Parent, ReverseTrace, VJPTracer, vjp_flat
-from .staging import RECOMPUTED, StagedTracer, plain_line
+from .staging import StagedTracer, plain_line
 from .trace import (
     LeakedTracerError,
     Trace,
@@ -689,11 +688,12 @@ def _capturing(trace: ReverseTrace) -> Iterator[_Segment]:
 def _recomputed() -> Iterator[None]:
     """Run a block that the backward pass runs again: random draws there are refused (the
     second run would draw others: `staging.replaying`)."""
-    RECOMPUTED.append(me := threading.get_ident())
+    running = RUNNING
+    running.recomputed += 1
     try:
         yield
     finally:
-        RECOMPUTED.remove(me)
+        running.recomputed -= 1
 
 
 @contextmanager

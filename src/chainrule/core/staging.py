@@ -311,10 +311,6 @@ def tracing() -> bool:
     return any(t.thread == me for t in TRACINGS)
 
 
-# The threads running a checkpointed function forward, once per `checkpoint` (`replaying`).
-RECOMPUTED: list[int] = []
-
-
 def replaying() -> tuple[str, str] | None:
     """Where values Python computes now (random draws) would not be made afresh each time
     the computation runs, in this thread: ``(where, how they would be made)`` while `jit`
@@ -322,9 +318,9 @@ def replaying() -> tuple[str, str] | None:
     step replays it) or a branch of a `cond` (both are traced, one drawing before the other),
     `vmap` maps a function (one call stands for every example), or a
     `checkpoint` runs its function (the backward pass runs it again); else None."""
-    me = threading.get_ident()
-    if any(t.thread == me for t in TRACINGS):
+    if tracing():
         return "jit", "once, while tracing, and every call of the compiled program would reuse them"
+    me = threading.get_ident()
     for body in BODIES:
         if body.thread == me and body.draws is not None:
             return body.draws
@@ -333,7 +329,7 @@ def replaying() -> tuple[str, str] | None:
             "once for every example, where a loop of calls would draw anew for each (vmap "
             "must equal that loop)"
         )
-    if me in RECOMPUTED:
+    if batching.RUNNING.recomputed:
         return "checkpoint", (
             "in the forward pass, and made anew, other ones, when the backward pass runs the "
             "function again"

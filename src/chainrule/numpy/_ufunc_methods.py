@@ -80,7 +80,7 @@ def _ufunc_of(prim: Primitive, method: str = "") -> np.ufunc:
 
 def _on_primitive(method: Callable[..., Any]) -> Callable[..., Any]:
     def on(self: Primitive, *args: Any, **kwargs: Any) -> Any:
-        return _bound(method, self, _ufunc_of(self, method.__name__))(*args, **kwargs)
+        return _call(method, self, _ufunc_of(self, method.__name__), *args, **kwargs)
 
     on.__name__ = on.__qualname__ = method.__name__
     on.__doc__ = method.__doc__
@@ -92,14 +92,18 @@ def _attribute(name: str, prim: Primitive) -> Any:
 
 
 def _bound(method: Callable[..., Any], ours: Any, theirs: np.ufunc) -> Callable[..., Any]:
-    def bound(*args: Any, **kwargs: Any) -> Any:
-        if not contains_tracer(args) and not contains_tracer(tuple(kwargs.values())):
-            return getattr(theirs, method.__name__)(*args, **kwargs)
-        return method(ours, theirs, *args, **kwargs)
-
-    bound.__name__ = bound.__qualname__ = method.__name__
+    bound = functools.partial(_call, method, ours, theirs)
     bound.__doc__ = f"`numpy.{theirs.__name__}.{method.__name__}`. {method.__doc__}"
     return bound
+
+
+def _call(
+    method: Callable[..., Any], ours: Any, theirs: np.ufunc, *args: Any, **kwargs: Any
+) -> Any:
+    """`method` of `theirs` on traced values, written with `ours`; NumPy's on plain ones."""
+    if not contains_tracer(args) and not contains_tracer(tuple(kwargs.values())):
+        return getattr(theirs, method.__name__)(*args, **kwargs)
+    return method(ours, theirs, *args, **kwargs)
 
 
 def outer(ours: Any, theirs: np.ufunc, a: Any, b: Any, /, **kwargs: Any) -> Any:
@@ -118,7 +122,7 @@ def reduce(
     a = cnp.asarray(array)
     given = {} if initial is None or initial is _NoValue else {"initial": initial}
     with np.errstate(all="ignore"):  # (NumPy's checks, and its result's dtype)
-        probe = np.zeros((1,) * ndim_of(a), _dtype(a))
+        probe = np.zeros((1,) * ndim_of(a), dtype_of(a))
         out_dtype = theirs.reduce(probe, axis, dtype, keepdims=keepdims, **given).dtype
     a = _computed_in(a, out_dtype)
     name = theirs.__name__
@@ -151,7 +155,7 @@ def accumulate(
     _refuse_out(theirs, "accumulate", out, True)
     a = cnp.asarray(array)
     with np.errstate(all="ignore"):  # (NumPy's checks, and its result's dtype)
-        out_dtype = theirs.accumulate(np.zeros((1,) * ndim_of(a), _dtype(a)), axis, dtype).dtype
+        out_dtype = theirs.accumulate(np.zeros((1,) * ndim_of(a), dtype_of(a)), axis, dtype).dtype
     a = _computed_in(a, out_dtype)
     name = theirs.__name__
     if name in _ACCUMULATIONS:
@@ -179,10 +183,10 @@ def reduceat(
     a = cnp.asarray(array)
     ndim = ndim_of(a)
     with np.errstate(all="ignore"):  # (NumPy's checks: the axis, then the indices on an
-        theirs.reduceat(np.zeros((1,) * ndim, _dtype(a)), [0], axis, dtype)  # array of its
+        theirs.reduceat(np.zeros((1,) * ndim, dtype_of(a)), [0], axis, dtype)  # array of its
         axis = int(axis) % ndim  # length; and the result's dtype)
         n = shape_of(a)[axis]
-        probe = np.zeros(tuple(n if i == axis else 1 for i in range(ndim)), _dtype(a))
+        probe = np.zeros(tuple(n if i == axis else 1 for i in range(ndim)), dtype_of(a))
         out_dtype = theirs.reduceat(probe, indices, axis, dtype).dtype
     a = _computed_in(a, out_dtype)
     starts = [int(i) for i in np.asarray(indices)]
@@ -202,7 +206,7 @@ def _folded(ours: Any, seq: Any, out_dtype: np.dtype[Any], first: Any) -> Any:
     acc = first
     for i in range(shape_of(seq)[0]):
         acc = seq[i] if acc is None else ours(acc, seq[i])
-    return acc if _dtype(acc) == out_dtype else cnp.astype(acc, out_dtype)
+    return acc if dtype_of(acc) == out_dtype else cnp.astype(acc, out_dtype)
 
 
 def at(ours: Any, theirs: np.ufunc, a: Any, indices: Any, b: Any = None) -> None:
@@ -232,8 +236,4 @@ def _computed_in(a: Any, out_dtype: np.dtype[Any]) -> Any:
     """`a` in the dtype NumPy's loop computes in: the result's, where that is a number (an
     int8 sum in int64, integers divided in float64); as it is for a boolean result (a
     comparison compares the values themselves)."""
-    return a if out_dtype.kind == "b" or _dtype(a) == out_dtype else cnp.astype(a, out_dtype)
-
-
-def _dtype(a: Any) -> np.dtype[Any]:
-    return np.dtype(dtype_of(a))
+    return a if out_dtype.kind == "b" or dtype_of(a) == out_dtype else cnp.astype(a, out_dtype)
