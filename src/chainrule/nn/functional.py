@@ -36,7 +36,14 @@ import chainrule.numpy as cnp
 from chainrule._validate import one_of
 from chainrule.core.batching import defbatch
 from chainrule.extend import defjvp_joint, defvjp, primitive
-from chainrule.numpy.rules.common import at_front, batch_size, ndim_of, shape_of, to_front
+from chainrule.numpy.rules.common import (
+    BLAS_FLOATS,
+    at_front,
+    batch_size,
+    ndim_of,
+    shape_of,
+    to_front,
+)
 from chainrule.scipy import special
 
 __all__ = [
@@ -113,15 +120,12 @@ def _linear_vjp_bias(g: Any, ans: Any, x: Any, weight: Any, bias: Any) -> Any:
     if g.ndim == 1:
         return g
     rows = _rows(g)
-    if rows.dtype in _BLAS and rows.shape[1] > 1:
+    if rows.dtype in BLAS_FLOATS and rows.shape[1] > 1:
         # the sum over the batch as BLAS's product ``1ᵀ G``: two to four times as fast as
         # NumPy's sum down the columns, which adds row after row, and as accurate (BLAS
         # keeps several partial sums); a single column NumPy sums pairwise, more accurately
         return cnp.matmul(np.ones(rows.shape[0], rows.dtype), rows)
     return cnp.sum(rows, axis=0)
-
-
-_BLAS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _linear_jvp(tangents: list[Any], ans: Any, x: Any, weight: Any, bias: Any) -> Any:

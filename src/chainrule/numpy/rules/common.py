@@ -104,12 +104,13 @@ def _finite(g: Any) -> bool:
     BLAS's dot product is twice as fast as a sum; a NaN or an infinity makes it non-finite,
     and so does an overflow, which only sends `select` down its slower, exact path.
     """
-    if getattr(g, "dtype", None) in _BLAS_FLOATS:
+    if getattr(g, "dtype", None) in BLAS_FLOATS:
         return bool(np.isfinite(np.vdot(g, g)))
     return bool(np.isfinite(_add_reduce(g, None)))
 
 
-_BLAS_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+BLAS_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+"""The dtypes BLAS computes in (its products and dot products)."""
 
 
 def select(g: Any, factor: Any, out: Any = None) -> Any:
